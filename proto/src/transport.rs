@@ -1,0 +1,350 @@
+//! gRPC over a socketpair handed to the child at exec, or over a unix socket.
+//!
+//! The caller side is [`spawn_helper`]: it makes a socketpair, puts one end on
+//! the child's fd 3, asks the kernel to signal the child if the caller dies
+//! (PR_SET_PDEATHSIG), and speaks HTTP/2 on the other end through a tonic
+//! [`Channel`]. The helper side is [`serve`]: on an inherited fd it serves
+//! exactly one connection and returns when the caller hangs up, so a helper
+//! never outlives the process that started it.
+
+use std::ffi::OsString;
+use std::future::Future;
+use std::os::fd::{AsRawFd, FromRawFd, IntoRawFd, OwnedFd, RawFd};
+use std::path::{Path, PathBuf};
+use std::process::{ExitStatus, Stdio};
+use std::str::FromStr;
+use std::time::{Duration, Instant};
+
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::service::TowerToHyperService;
+use nix::sys::socket::{socketpair, AddressFamily, SockFlag, SockType};
+use tonic::service::Routes;
+use tonic::transport::{Channel, Endpoint, Uri};
+use tracing::{debug, warn};
+
+/// The descriptor number a helper finds its socketpair end on.
+pub const HELPER_FD: RawFd = 3;
+
+#[derive(Debug, thiserror::Error)]
+pub enum TransportError {
+    #[error("helper {name}: cannot start {path}: {source}")]
+    Spawn { name: String, path: PathBuf, source: std::io::Error },
+    #[error("helper {name}: {what}: {source}")]
+    Io { name: String, what: &'static str, source: std::io::Error },
+    #[error("helper {name}: setting up its channel: {source}")]
+    Channel { name: String, source: tonic::transport::Error },
+    #[error("helper {name} (pid {pid}) {how} during {method}{detail}")]
+    Died { name: String, pid: u32, method: String, how: String, detail: String },
+    #[error("helper {name}: {method} failed: {message}")]
+    Call { name: String, method: String, code: tonic::Code, message: String },
+    #[error("helper {name} speaks protocol version {got}, this podman needs {want}: install matching builds of podman and its helpers")]
+    Version { name: String, got: u32, want: u32 },
+    #[error("invalid listen address {0:?}: expected unix:/path/to/socket")]
+    ListenAddress(String),
+    #[error("serving on {what}: {source}")]
+    Serve { what: String, source: std::io::Error },
+    #[error("serving a connection: {0}")]
+    Connection(String),
+}
+
+/// Where a helper serves: `--grpc-fd N` or `--listen unix:PATH`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ServeTarget {
+    Fd(RawFd),
+    Unix(PathBuf),
+}
+
+impl FromStr for ServeTarget {
+    type Err = TransportError;
+    /// Parses a `--listen` address.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.strip_prefix("unix:") {
+            Some(p) if !p.is_empty() => Ok(ServeTarget::Unix(PathBuf::from(p))),
+            _ => Err(TransportError::ListenAddress(s.to_string())),
+        }
+    }
+}
+
+/// Serve `routes` on `target` until the caller hangs up (fd) or the process
+/// is told to stop (unix socket).
+pub async fn serve(target: ServeTarget, routes: Routes) -> Result<(), TransportError> {
+    match target {
+        ServeTarget::Fd(fd) => serve_on_fd(fd, routes).await,
+        ServeTarget::Unix(path) => serve_listen(&path, routes).await,
+    }
+}
+
+/// Serve exactly one connection on an inherited socket and return when the
+/// peer closes it.
+pub async fn serve_on_fd(fd: RawFd, routes: Routes) -> Result<(), TransportError> {
+    let what = format!("fd {fd}");
+    // Refuse a descriptor that is not a socket instead of failing obscurely.
+    let st = nix::sys::stat::fstat(fd).map_err(|e| TransportError::Serve {
+        what: what.clone(),
+        source: std::io::Error::from(e),
+    })?;
+    if st.st_mode & libc::S_IFMT != libc::S_IFSOCK {
+        return Err(TransportError::Serve {
+            what,
+            source: std::io::Error::other("not a socket; start helpers through podman or use --listen"),
+        });
+    }
+    // SAFETY: fd was handed to us at exec and nothing else owns it.
+    let std_stream = unsafe { std::os::unix::net::UnixStream::from_raw_fd(fd) };
+    let _ = nix::fcntl::fcntl(fd, nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::FD_CLOEXEC));
+    std_stream
+        .set_nonblocking(true)
+        .map_err(|source| TransportError::Serve { what: what.clone(), source })?;
+    let stream = tokio::net::UnixStream::from_std(std_stream)
+        .map_err(|source| TransportError::Serve { what, source })?;
+    serve_connection(stream, routes).await
+}
+
+async fn serve_connection(stream: tokio::net::UnixStream, routes: Routes) -> Result<(), TransportError> {
+    let svc = TowerToHyperService::new(routes);
+    hyper::server::conn::http2::Builder::new(TokioExecutor::new())
+        .serve_connection(TokioIo::new(stream), svc)
+        .await
+        .map_err(|e| TransportError::Connection(e.to_string()))
+}
+
+/// Serve many connections on a unix socket (for tools other than podman)
+/// until SIGTERM or SIGINT; the socket file is removed on the way out.
+pub async fn serve_listen(path: &Path, routes: Routes) -> Result<(), TransportError> {
+    let what = path.display().to_string();
+    let serve_err = |source| TransportError::Serve { what: what.clone(), source };
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(serve_err)?;
+    }
+    match std::fs::remove_file(path) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(serve_err(e)),
+    }
+    let listener = tokio::net::UnixListener::bind(path).map_err(serve_err)?;
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(serve_err)?;
+    debug!(socket = %what, "listening");
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).map_err(serve_err)?;
+    let result = loop {
+        tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => {
+                    let routes = routes.clone();
+                    tokio::spawn(async move {
+                        if let Err(e) = serve_connection(stream, routes).await {
+                            debug!(error = %e, "connection ended with an error");
+                        }
+                    });
+                }
+                Err(e) => break Err(serve_err(e)),
+            },
+            _ = term.recv() => break Ok(()),
+            _ = tokio::signal::ctrl_c() => break Ok(()),
+        }
+    };
+    let _ = std::fs::remove_file(path);
+    result
+}
+
+/// A running helper and the channel to it.
+pub struct Helper {
+    pub name: String,
+    pub channel: Channel,
+    child: tokio::process::Child,
+    pid: u32,
+}
+
+/// Start `program` as helper `name` with `args` (which should include
+/// `serve --grpc-fd 3`) and connect a gRPC channel to it.
+pub async fn spawn_helper(name: &str, program: &Path, args: &[OsString]) -> Result<Helper, TransportError> {
+    let started = Instant::now();
+    let io_err = |what, source| TransportError::Io { name: name.to_string(), what, source };
+    let (ours, theirs) = socketpair(
+        AddressFamily::Unix,
+        SockType::Stream,
+        None,
+        SockFlag::SOCK_CLOEXEC,
+    )
+    .map_err(|e| io_err("socketpair", e.into()))?;
+
+    let child_fd = theirs.as_raw_fd();
+    let parent_pid = nix::unistd::getpid().as_raw();
+    let mut cmd = tokio::process::Command::new(program);
+    cmd.args(args)
+        .stdin(Stdio::null())
+        .stdout(stderr_stdio())
+        .stderr(Stdio::inherit())
+        .kill_on_drop(false);
+    // SAFETY: only async-signal-safe calls between fork and exec.
+    unsafe {
+        cmd.pre_exec(move || {
+            if child_fd == HELPER_FD {
+                let flags = libc::fcntl(child_fd, libc::F_GETFD);
+                if flags < 0 || libc::fcntl(child_fd, libc::F_SETFD, flags & !libc::FD_CLOEXEC) < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+            } else if libc::dup2(child_fd, HELPER_FD) < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            // Die with the caller; and if it is already gone, do not start.
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM as libc::c_ulong, 0, 0, 0) < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            if libc::getppid() != parent_pid {
+                libc::_exit(1);
+            }
+            Ok(())
+        });
+    }
+    let child = cmd.spawn().map_err(|source| TransportError::Spawn {
+        name: name.to_string(),
+        path: program.to_path_buf(),
+        source,
+    })?;
+    drop(theirs);
+    let pid = child.id().unwrap_or(0);
+    let channel = channel_over(name, ours)?;
+    debug!(helper = name, pid, path = %program.display(), elapsed_ms = ms(started), "spawned helper");
+    Ok(Helper { name: name.to_string(), channel, child, pid })
+}
+
+/// A tonic channel over an already connected stream socket.
+pub fn channel_over(name: &str, sock: OwnedFd) -> Result<Channel, TransportError> {
+    // SAFETY: we own sock and hand it over whole.
+    let std_stream = unsafe { std::os::unix::net::UnixStream::from_raw_fd(sock.into_raw_fd()) };
+    std_stream.set_nonblocking(true).map_err(|source| TransportError::Io {
+        name: name.to_string(),
+        what: "setting the socket non-blocking",
+        source,
+    })?;
+    let slot = std::sync::Arc::new(std::sync::Mutex::new(Some(std_stream)));
+    let connector = tower::service_fn(move |_: Uri| {
+        let taken = slot.lock().ok().and_then(|mut s| s.take());
+        async move {
+            let s = taken.ok_or_else(|| std::io::Error::other("helper connection already used; helpers serve one connection"))?;
+            Ok::<_, std::io::Error>(TokioIo::new(tokio::net::UnixStream::from_std(s)?))
+        }
+    });
+    Ok(Endpoint::from_static("http://helper.invalid").connect_with_connector_lazy(connector))
+}
+
+/// Connect to a helper serving on a unix socket (`HELPER serve --listen`).
+pub async fn connect_unix(path: &Path) -> Result<Channel, TransportError> {
+    let p = path.to_path_buf();
+    let connector = tower::service_fn(move |_: Uri| {
+        let p = p.clone();
+        async move { Ok::<_, std::io::Error>(TokioIo::new(tokio::net::UnixStream::connect(p).await?)) }
+    });
+    Endpoint::from_static("http://helper.invalid")
+        .connect_with_connector(connector)
+        .await
+        .map_err(|source| TransportError::Channel { name: path.display().to_string(), source })
+}
+
+impl Helper {
+    pub fn pid(&self) -> u32 {
+        self.pid
+    }
+
+    /// Run one RPC, logging it with its duration; a failure caused by the
+    /// helper dying is reported as such, with its exit status.
+    pub async fn call<T, F>(&mut self, method: &str, fut: F) -> Result<T, TransportError>
+    where
+        F: Future<Output = Result<tonic::Response<T>, tonic::Status>>,
+    {
+        let started = Instant::now();
+        debug!(helper = %self.name, method, "call");
+        match fut.await {
+            Ok(resp) => {
+                debug!(helper = %self.name, method, elapsed_ms = ms(started), "call done");
+                Ok(resp.into_inner())
+            }
+            Err(status) => {
+                debug!(helper = %self.name, method, elapsed_ms = ms(started), code = ?status.code(), "call failed");
+                Err(self.explain(method, status).await)
+            }
+        }
+    }
+
+    /// Turn a failed call into an error that names the helper and, if it
+    /// died, how.
+    async fn explain(&mut self, method: &str, status: tonic::Status) -> TransportError {
+        let transport_failure = matches!(status.code(), tonic::Code::Unavailable | tonic::Code::Unknown | tonic::Code::Internal | tonic::Code::Cancelled);
+        if transport_failure {
+            if let Ok(Ok(exit)) = tokio::time::timeout(Duration::from_millis(1000), self.child.wait()).await {
+                return TransportError::Died {
+                    name: self.name.clone(),
+                    pid: self.pid,
+                    method: method.to_string(),
+                    how: describe_exit(exit),
+                    detail: String::new(),
+                };
+            }
+        }
+        TransportError::Call {
+            name: self.name.clone(),
+            method: method.to_string(),
+            code: status.code(),
+            message: status.message().to_string(),
+        }
+    }
+
+    /// Hang up and reap the helper. It exits on its own when the connection
+    /// closes; one that has not exited after `grace` is killed.
+    pub async fn finish(self, grace: Duration) -> Result<ExitStatus, TransportError> {
+        let Helper { name, channel, mut child, pid } = self;
+        drop(channel);
+        let started = Instant::now();
+        let status = match tokio::time::timeout(grace, child.wait()).await {
+            Ok(r) => r.map_err(|source| TransportError::Io { name: name.clone(), what: "waiting for exit", source })?,
+            Err(_) => {
+                warn!(helper = %name, pid, "helper did not exit after its connection closed; killing it");
+                let _ = child.start_kill();
+                child.wait().await.map_err(|source| TransportError::Io { name: name.clone(), what: "waiting for exit", source })?
+            }
+        };
+        debug!(helper = %name, pid, status = %describe_exit(status), elapsed_ms = ms(started), "helper exited");
+        Ok(status)
+    }
+}
+
+/// "exited with code 3", "was killed by signal 9 (SIGKILL)".
+pub fn describe_exit(status: ExitStatus) -> String {
+    use std::os::unix::process::ExitStatusExt;
+    if let Some(code) = status.code() {
+        format!("exited with code {code}")
+    } else if let Some(sig) = status.signal() {
+        let name = nix::sys::signal::Signal::try_from(sig).map(|s| s.as_str()).unwrap_or("?");
+        format!("was killed by signal {sig} ({name})")
+    } else {
+        "exited".to_string()
+    }
+}
+
+fn stderr_stdio() -> Stdio {
+    use std::os::fd::AsFd;
+    match std::io::stderr().as_fd().try_clone_to_owned() {
+        Ok(fd) => Stdio::from(fd),
+        Err(_) => Stdio::null(),
+    }
+}
+
+fn ms(since: Instant) -> f64 {
+    (since.elapsed().as_secs_f64() * 1e6).round() / 1e3
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn listen_addresses_parse() {
+        assert_eq!(
+            "unix:/run/x.sock".parse::<ServeTarget>().unwrap(),
+            ServeTarget::Unix(PathBuf::from("/run/x.sock"))
+        );
+        assert!("tcp:1.2.3.4:5".parse::<ServeTarget>().is_err());
+        assert!("unix:".parse::<ServeTarget>().is_err());
+    }
+}

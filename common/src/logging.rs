@@ -1,0 +1,57 @@
+//! `--log-level` for podman and its helpers: one format, to stderr, with the
+//! process name so interleaved helper output can be told apart.
+
+use tracing_subscriber::filter::LevelFilter;
+
+/// Podman's level names; `fatal` and `panic` map to `error`.
+pub const LEVELS: &[&str] = &["trace", "debug", "info", "warn", "error", "fatal", "panic"];
+
+pub fn parse_level(s: &str) -> Option<LevelFilter> {
+    Some(match s.to_ascii_lowercase().as_str() {
+        "trace" => LevelFilter::TRACE,
+        "debug" => LevelFilter::DEBUG,
+        "info" => LevelFilter::INFO,
+        "warn" | "warning" => LevelFilter::WARN,
+        "error" | "fatal" | "panic" => LevelFilter::ERROR,
+        _ => return None,
+    })
+}
+
+/// Install the global subscriber. `process` prefixes every line.
+pub fn init(process: &'static str, level: LevelFilter) {
+    let _ = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_max_level(level)
+        .with_target(false)
+        .with_ansi(false)
+        .event_format(Format { process })
+        .try_init();
+}
+
+struct Format {
+    process: &'static str,
+}
+
+impl<S, N> tracing_subscriber::fmt::FormatEvent<S, N> for Format
+where
+    S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+    N: for<'a> tracing_subscriber::fmt::FormatFields<'a> + 'static,
+{
+    fn format_event(
+        &self,
+        ctx: &tracing_subscriber::fmt::FmtContext<'_, S, N>,
+        mut w: tracing_subscriber::fmt::format::Writer<'_>,
+        event: &tracing::Event<'_>,
+    ) -> std::fmt::Result {
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+        let level = event.metadata().level().as_str().to_ascii_lowercase();
+        write!(w, "time={}.{:06} level={level} proc={}[{}] ", now.as_secs(), now.subsec_micros(), self.process, std::process::id())?;
+        if let Some(scope) = ctx.event_scope() {
+            for span in scope.from_root() {
+                write!(w, "{}: ", span.name())?;
+            }
+        }
+        ctx.field_format().format_fields(w.by_ref(), event)?;
+        writeln!(w)
+    }
+}

@@ -43,3 +43,24 @@ impl LogArgs {
         crate::logging::init(process, level);
     }
 }
+
+/// Run a helper's `main`: a single-threaded tokio runtime (helpers are small
+/// and start often), errors printed as one `Error: NAME: ...` line, exit
+/// code 125 on failure as Podman uses for engine errors.
+pub fn run<F>(process: &'static str, body: F) -> std::process::ExitCode
+where
+    F: std::future::Future<Output = anyhow::Result<()>>,
+{
+    let result = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(anyhow::Error::from)
+        .and_then(|rt| rt.block_on(body));
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("Error: {process}: {}", format!("{e:#}").replace('\n', " "));
+            std::process::ExitCode::from(125)
+        }
+    }
+}

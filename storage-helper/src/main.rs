@@ -1,1 +1,71 @@
-fn main() {}
+//! storage-helper: blobs -> layers -> overlay rootfs (containers/storage's job).
+//!
+//! `storage-helper serve --grpc-fd 3` is how podman runs it;
+//! `storage-helper serve --listen unix:PATH` serves other tools;
+//! `storage-helper info [--probe] [--json]` shows what it found.
+
+mod backing_fs;
+mod info;
+mod layout;
+mod overlay_probe;
+mod service;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+use common::helper_cli::{LogArgs, ServeArgs};
+
+#[derive(Parser)]
+#[command(name = "storage-helper", version, about = "Image and container storage for podman")]
+struct Cli {
+    #[command(flatten)]
+    log: LogArgs,
+    /// Graph root: where images, layers and container layers are kept.
+    #[arg(long, global = true, default_value_os_t = common::paths::default_graph_root())]
+    root: PathBuf,
+    /// Run root: mounts and other state that does not survive a reboot.
+    #[arg(long, global = true, default_value_os_t = common::paths::default_run_root())]
+    runroot: PathBuf,
+    /// Storage driver.
+    #[arg(long, global = true, default_value = "overlay", value_parser = ["overlay", "vfs"])]
+    driver: String,
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Serve the storage.v1 gRPC API.
+    Serve(ServeArgs),
+    /// Show the store and what the kernel supports.
+    Info {
+        /// Also try a real overlay mount under the graph root.
+        #[arg(long)]
+        probe: bool,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    cli.log.init("storage-helper");
+    let store = layout::Store { graph_root: cli.root, run_root: cli.runroot, driver: cli.driver };
+    common::helper_cli::run("storage-helper", async move {
+        match cli.cmd {
+            Cmd::Serve(args) => {
+                let svc = proto::storage::v1::storage_server::StorageServer::new(service::StorageService { store });
+                proto::transport::serve(args.target()?, tonic::service::Routes::new(svc)).await?;
+            }
+            Cmd::Info { probe, json } => {
+                let i = info::gather(&store, probe);
+                if json {
+                    println!("{}", serde_json::to_string_pretty(&i)?);
+                } else {
+                    print!("{}", info::human(&i));
+                }
+            }
+        }
+        Ok(())
+    })
+}

@@ -1,0 +1,79 @@
+//! Which OCI runtimes exist here, their versions, and (probed or cached)
+//! whether they work.
+
+use std::path::Path;
+
+use serde::Serialize;
+
+use crate::runtime_probe::{self, ProbeResult};
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RuntimeInfo {
+    pub name: String,
+    pub path: String,
+    pub version: String,
+    pub works: bool,
+    pub probed: bool,
+    pub error: String,
+}
+
+pub async fn gather(runroot: &Path, probe: bool) -> Vec<RuntimeInfo> {
+    let mut cache = runtime_probe::read_cache(runroot);
+    let mut changed = false;
+    let mut out = Vec::new();
+    for (name, path) in crate::runtimes::discover() {
+        let version = version_of(&path).await;
+        let stamp = runtime_probe::stamp(&path);
+        let key = path.display().to_string();
+        let cached = cache.get(&key).filter(|c| c.stamp == stamp).cloned();
+        let result: Option<ProbeResult> = match (probe, cached) {
+            (_, Some(c)) => Some(c),
+            (true, None) => {
+                let r = runtime_probe::probe(&path, runroot).await;
+                cache.insert(key.clone(), r.clone());
+                changed = true;
+                Some(r)
+            }
+            (false, None) => None,
+        };
+        out.push(RuntimeInfo {
+            name,
+            path: key,
+            version,
+            works: result.as_ref().is_some_and(|r| r.works),
+            probed: result.is_some(),
+            error: result.map(|r| r.error).unwrap_or_default(),
+        });
+    }
+    if changed {
+        if let Err(e) = runtime_probe::write_cache(runroot, &cache) {
+            tracing::warn!(error = %e, "could not cache runtime probe results");
+        }
+    }
+    out
+}
+
+async fn version_of(path: &Path) -> String {
+    let out = tokio::process::Command::new(path).arg("--version").stdin(std::process::Stdio::null()).output().await;
+    match out {
+        Ok(o) if o.status.success() => String::from_utf8_lossy(&o.stdout).lines().next().unwrap_or("").trim().to_string(),
+        Ok(o) => format!("unknown ({})", o.status),
+        Err(e) => format!("unknown ({e})"),
+    }
+}
+
+pub fn human(rts: &[RuntimeInfo]) -> String {
+    if rts.is_empty() {
+        return "No OCI runtime found: install runc or crun\n".into();
+    }
+    rts.iter()
+        .map(|r| {
+            let state = match (r.probed, r.works) {
+                (false, _) => "not probed (use --probe)".to_string(),
+                (true, true) => "works".to_string(),
+                (true, false) => format!("fails: {}", r.error),
+            };
+            format!("{:<6} {} ({}): {state}\n", r.name, r.path, r.version)
+        })
+        .collect()
+}

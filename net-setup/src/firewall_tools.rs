@@ -1,0 +1,54 @@
+//! Finding nft and iptables and asking them whether they work.
+
+use std::time::Duration;
+
+use serde::Serialize;
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Tool {
+    pub available: bool,
+    pub path: String,
+    pub version: String,
+    /// `None` when not probed.
+    pub usable: Option<bool>,
+    pub error: String,
+}
+
+/// Find `name`, read its version with `version_args`, and with `probe` run
+/// `probe_args` to see whether it can talk to the kernel.
+pub async fn detect(name: &str, version_args: &[&str], probe_args: Option<&[&str]>) -> Tool {
+    let Some(path) = common::paths::which(name) else {
+        return Tool { error: format!("{name} not found in PATH"), ..Tool::default() };
+    };
+    let mut t = Tool { available: true, path: path.display().to_string(), ..Tool::default() };
+    match run(&path, version_args).await {
+        Ok(out) => t.version = out.lines().next().unwrap_or("").trim().to_string(),
+        Err(e) => t.error = e,
+    }
+    if let Some(args) = probe_args {
+        match run(&path, args).await {
+            Ok(_) => t.usable = Some(true),
+            Err(e) => {
+                t.usable = Some(false);
+                t.error = e;
+            }
+        }
+    }
+    t
+}
+
+/// Run a tool with a timeout; its stdout on success, its stderr (verbatim,
+/// one line) on failure.
+async fn run(path: &std::path::Path, args: &[&str]) -> Result<String, String> {
+    let fut = tokio::process::Command::new(path).args(args).stdin(std::process::Stdio::null()).kill_on_drop(true).output();
+    let out = tokio::time::timeout(Duration::from_secs(10), fut)
+        .await
+        .map_err(|_| format!("{} {} timed out", path.display(), args.join(" ")))?
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    if out.status.success() {
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    } else {
+        let err = String::from_utf8_lossy(&out.stderr).trim().replace('\n', " ");
+        Err(format!("{} {}: {}", path.display(), args.join(" "), if err.is_empty() { out.status.to_string() } else { err }))
+    }
+}

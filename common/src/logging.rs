@@ -18,14 +18,25 @@ pub fn parse_level(s: &str) -> Option<LevelFilter> {
 }
 
 /// Install the global subscriber. `process` prefixes every line.
+/// The HTTP/2 and gRPC libraries log every frame at debug; they speak only
+/// at trace, so `--log-level debug` shows our stages and calls.
 pub fn init(process: &'static str, level: LevelFilter) {
-    let _ = tracing_subscriber::fmt()
+    let quiet = if level >= LevelFilter::TRACE { LevelFilter::TRACE } else { LevelFilter::WARN.min(level) };
+    let filter = tracing_subscriber::filter::Targets::new()
+        .with_default(level)
+        .with_target("h2", quiet)
+        .with_target("hyper", quiet)
+        .with_target("hyper_util", quiet)
+        .with_target("tower", quiet)
+        .with_target("tonic", quiet);
+    use tracing_subscriber::layer::{Layer, SubscriberExt};
+    use tracing_subscriber::util::SubscriberInitExt;
+    let fmt = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
-        .with_max_level(level)
         .with_target(false)
         .with_ansi(false)
-        .event_format(Format { process })
-        .try_init();
+        .event_format(Format { process });
+    let _ = tracing_subscriber::registry().with(fmt.with_filter(filter)).try_init();
 }
 
 struct Format {

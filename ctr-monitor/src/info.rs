@@ -1,7 +1,7 @@
 //! Which OCI runtimes exist here, their versions, and (probed or cached)
 //! whether they work.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
@@ -17,11 +17,18 @@ pub struct RuntimeInfo {
     pub error: String,
 }
 
-pub async fn gather(runroot: &Path, probe: bool) -> Vec<RuntimeInfo> {
+pub async fn gather(runroot: &Path, probe: bool, extra: &[PathBuf]) -> Vec<RuntimeInfo> {
     let mut cache = runtime_probe::read_cache(runroot);
     let mut changed = false;
     let mut out = Vec::new();
-    for (name, path) in crate::runtimes::discover() {
+    let mut found = crate::runtimes::discover();
+    for p in extra {
+        if !found.iter().any(|(_, f)| f == p) {
+            let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            found.push((name, p.clone()));
+        }
+    }
+    for (name, path) in found {
         let version = version_of(&path).await;
         let stamp = runtime_probe::stamp(&path);
         let key = path.display().to_string();

@@ -52,7 +52,7 @@ fn main() -> std::process::ExitCode {
                 proto::transport::serve(args.target()?, tonic::service::Routes::new(svc)).await?;
             }
             Cmd::Info { probe, json } => {
-                let rts = info::gather(&runroot, probe).await;
+                let rts = info::gather(&runroot, probe, &[]).await;
                 if json {
                     println!("{}", serde_json::to_string_pretty(&rts)?);
                 } else {

@@ -13,7 +13,9 @@ pub struct MonitorService {
 #[tonic::async_trait]
 impl Monitor for MonitorService {
     async fn info(&self, req: Request<InfoRequest>) -> Result<Response<InfoResponse>, Status> {
-        let rts = crate::info::gather(&self.runroot, req.into_inner().probe).await;
+        let req = req.into_inner();
+        let extra: Vec<PathBuf> = req.runtime_paths.iter().map(PathBuf::from).collect();
+        let rts = crate::info::gather(&self.runroot, req.probe, &extra).await;
         Ok(Response::new(InfoResponse {
             identity: Some(proto::identity("ctr-monitor", env!("CARGO_PKG_VERSION"))),
             runtimes: rts

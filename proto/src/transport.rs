@@ -150,7 +150,7 @@ pub async fn serve_listen(path: &Path, routes: Routes) -> Result<(), TransportEr
 /// A running helper and the channel to it.
 pub struct Helper {
     pub name: String,
-    pub channel: Channel,
+    channel: Option<Channel>,
     child: tokio::process::Child,
     pid: u32,
 }
@@ -206,7 +206,7 @@ pub async fn spawn_helper(name: &str, program: &Path, args: &[OsString]) -> Resu
     let pid = child.id().unwrap_or(0);
     let channel = channel_over(name, ours)?;
     debug!(helper = name, pid, path = %program.display(), elapsed_ms = ms(started), "spawned helper");
-    Ok(Helper { name: name.to_string(), channel, child, pid })
+    Ok(Helper { name: name.to_string(), channel: Some(channel), child, pid })
 }
 
 /// A tonic channel over an already connected stream socket.
@@ -245,6 +245,11 @@ pub async fn connect_unix(path: &Path) -> Result<Channel, TransportError> {
 impl Helper {
     pub fn pid(&self) -> u32 {
         self.pid
+    }
+
+    /// The channel to the helper; an error once [`Helper::finish`] hung up.
+    pub fn channel(&self) -> Result<Channel, TransportError> {
+        self.channel.clone().ok_or_else(|| TransportError::Connection(format!("helper {} was already shut down", self.name)))
     }
 
     /// Run one RPC, logging it with its duration; a failure caused by the
@@ -292,9 +297,11 @@ impl Helper {
 
     /// Hang up and reap the helper. It exits on its own when the connection
     /// closes; one that has not exited after `grace` is killed.
-    pub async fn finish(self, grace: Duration) -> Result<ExitStatus, TransportError> {
-        let Helper { name, channel, mut child, pid } = self;
-        drop(channel);
+    pub async fn finish(&mut self, grace: Duration) -> Result<ExitStatus, TransportError> {
+        // Replacing the channel drops our only handle on the connection.
+        // Dropping our only handle on the connection closes it.
+        self.channel = None;
+        let (name, pid, child) = (self.name.clone(), self.pid, &mut self.child);
         let started = Instant::now();
         let status = match tokio::time::timeout(grace, child.wait()).await {
             Ok(r) => r.map_err(|source| TransportError::Io { name: name.clone(), what: "waiting for exit", source })?,

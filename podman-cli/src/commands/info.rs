@@ -1,0 +1,124 @@
+//! `podman info`: host, store, runtimes, network backend and helpers, in
+//! Podman's JSON shape (with a `helpers` section of our own).
+
+use proto::common::v1::InfoRequest;
+use serde_json::json;
+
+use crate::cli::FormatArgs;
+use crate::engine_config::EngineConfig;
+use crate::helpers::{self, InfoAnswer};
+use crate::host_info as host;
+use crate::state::State;
+
+pub async fn run(cfg: &EngineConfig, args: &FormatArgs) -> anyhow::Result<()> {
+    let req = InfoRequest { probe: true, runtime_paths: crate::runtime_choice::requested_paths(cfg) };
+    let (answers, counts) = tokio::join!(helpers::info_all(cfg, req), async {
+        let cfg = cfg.clone();
+        tokio::task::spawn_blocking(move || {
+            State::open(&cfg.db_path(), &cfg.run_root, &cfg.storage_driver).and_then(|s| s.container_counts())
+        })
+        .await
+    });
+    let answers = answers?;
+    let counts = counts??;
+    let doc = build(cfg, &answers, counts)?;
+    let out = match &args.format {
+        Some(f) => crate::format::render(f, &doc)?,
+        None => crate::format::yaml_like(&doc),
+    };
+    print!("{out}");
+    Ok(())
+}
+
+fn build(cfg: &EngineConfig, answers: &[(InfoAnswer, std::path::PathBuf)], counts: crate::state::ContainerCounts) -> anyhow::Result<serde_json::Value> {
+    let (mut fetcher, mut storage, mut net, mut monitor) = (None, None, None, None);
+    let mut helper_list = Vec::new();
+    for (a, path) in answers {
+        let id = a.identity().cloned().unwrap_or_default();
+        helper_list.push(json!({"name": id.name, "version": id.version, "apiVersion": id.api_version, "path": path.display().to_string()}));
+        match a {
+            InfoAnswer::Fetcher(r) => fetcher = Some((r, path)),
+            InfoAnswer::Storage(r) => storage = Some((r, path)),
+            InfoAnswer::Net(r) => net = Some((r, path)),
+            InfoAnswer::Monitor(r) => monitor = Some((r, path)),
+        }
+    }
+    let (Some((fetcher, _)), Some((storage, _)), Some((net, net_path)), Some((monitor, monitor_path))) = (fetcher, storage, net, monitor) else {
+        anyhow::bail!("a helper did not answer Info");
+    };
+    let runtime = crate::runtime_choice::choose(cfg, &monitor.runtimes)?;
+    let (mem_total, mem_free, swap_total, swap_free) = host::memory();
+    let monitor_version = monitor.identity.as_ref().map(|i| i.version.clone()).unwrap_or_default();
+    let net_version = net.identity.as_ref().map(|i| i.version.clone()).unwrap_or_default();
+    let tool = |t: &Option<proto::netsetup::v1::Tool>| {
+        t.as_ref().map(|t| json!({"available": t.available, "path": t.path, "version": t.version, "usable": t.usable, "error": t.error}))
+    };
+    let tls = fetcher.tls_roots.clone().unwrap_or_default();
+    Ok(json!({
+        "host": {
+            "arch": host::go_arch(),
+            "cgroupManager": cfg.cgroup_manager,
+            "cgroupVersion": host::cgroup_version(),
+            "cgroupControllers": host::cgroup_controllers(),
+            "conmon": {"package": "", "path": monitor_path.display().to_string(), "version": format!("ctr-monitor version {monitor_version}")},
+            "cpus": host::cpus(),
+            "databaseBackend": "sqlite",
+            "distribution": host::distribution(),
+            "eventLogger": cfg.containers.engine.events_logger.clone().unwrap_or_else(|| "database".into()),
+            "hostname": host::hostname(),
+            "kernel": host::kernel(),
+            "logDriver": cfg.containers.containers.log_driver.clone().unwrap_or_else(|| "k8s-file".into()),
+            "memFree": mem_free,
+            "memTotal": mem_total,
+            "networkBackend": "net-setup",
+            "networkBackendInfo": {
+                "backend": "net-setup",
+                "version": format!("net-setup version {net_version}"),
+                "package": "",
+                "path": net_path.display().to_string(),
+                "firewallBackend": net.firewall_backend,
+                "nftables": tool(&net.nftables),
+                "iptables": tool(&net.iptables),
+                "ipv4Forwarding": net.ipv4_forwarding,
+                "ipv6Forwarding": net.ipv6_forwarding,
+                "configDir": net.config_dir,
+            },
+            "ociRuntime": {"name": runtime.name, "package": "", "path": runtime.path, "version": runtime.version},
+            "ociRuntimes": monitor.runtimes.iter().map(|r| json!({
+                "name": r.name, "path": r.path, "version": r.version, "works": r.works, "error": r.error,
+            })).collect::<Vec<_>>(),
+            "os": std::env::consts::OS,
+            "security": host::security(cfg.containers.containers.default_capabilities.as_deref()),
+            "serviceIsRemote": false,
+            "swapFree": swap_free,
+            "swapTotal": swap_total,
+            "tlsRoots": {"sources": tls.sources, "certificateCount": tls.certificate_count, "certDirs": fetcher.cert_dirs},
+            "uptime": host::uptime(),
+            "linkmode": "dynamic",
+        },
+        "store": {
+            "configFile": cfg.config_file(),
+            "containerStore": counts,
+            "graphDriverName": storage.driver,
+            "graphOptions": cfg.storage_opts.iter().filter_map(|o| o.split_once('=')).map(|(k, v)| (k.to_string(), json!(v))).collect::<serde_json::Map<_, _>>(),
+            "graphRoot": storage.graph_root,
+            "graphRootAllocated": storage.graph_root_total_bytes,
+            "graphRootUsed": storage.graph_root_used_bytes,
+            "graphStatus": {
+                "Backing Filesystem": storage.backing_filesystem,
+                "Overlay Supported": storage.overlay_supported.to_string(),
+                "Overlay Usable": storage.overlay_usable.to_string(),
+                "Overlay Error": storage.overlay_error,
+            },
+            "imageCopyTmpDir": cfg.tmp_dir.display().to_string(),
+            "imageStore": {"number": storage.image_count},
+            "runRoot": storage.run_root,
+            "volumePath": cfg.volume_path.display().to_string(),
+            "databasePath": cfg.db_path().display().to_string(),
+        },
+        "registries": {"search": cfg.registries.unqualified_search_registries},
+        "policy": {"file": cfg.policy.file.as_ref().map(|p| p.display().to_string()).unwrap_or_else(|| "built-in default (insecureAcceptAnything)".into())},
+        "helpers": helper_list,
+        "version": crate::commands::version::client_block(),
+    }))
+}

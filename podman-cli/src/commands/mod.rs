@@ -1,0 +1,4 @@
+//! One module per podman command.
+
+pub mod info;
+pub mod version;

@@ -1,0 +1,97 @@
+//! `podman version`: the client and every helper's version, asked over RPC.
+
+use proto::common::v1::InfoRequest;
+use serde_json::json;
+
+use crate::cli::FormatArgs;
+use crate::engine_config::EngineConfig;
+use crate::helpers;
+
+/// Podman's `Client` block, from what the build recorded.
+pub fn client_block() -> serde_json::Value {
+    let built: i64 = env!("PODMAN_BUILT").parse().unwrap_or(0);
+    json!({
+        "APIVersion": env!("CARGO_PKG_VERSION"),
+        "Version": env!("CARGO_PKG_VERSION"),
+        "RustVersion": env!("PODMAN_RUSTC_VERSION"),
+        "GitCommit": env!("PODMAN_GIT_COMMIT"),
+        "BuiltTime": format_time(built),
+        "Built": built,
+        "OsArch": format!("{}/{}", std::env::consts::OS, crate::host_info::go_arch()),
+        "Os": std::env::consts::OS,
+    })
+}
+
+fn format_time(secs: i64) -> String {
+    // "Fri Nov 27 20:24:22 2026", as Go's time.ANSIC in UTC.
+    let days = secs.div_euclid(86400);
+    let rem = secs.rem_euclid(86400);
+    let (h, m, s) = (rem / 3600, rem % 3600 / 60, rem % 60);
+    // Civil-from-days (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let mo = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(mo <= 2);
+    const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
+    format!(
+        "{} {} {:>2} {:02}:{:02}:{:02} {}",
+        DAYS[days.rem_euclid(7) as usize],
+        MONTHS[(mo - 1) as usize],
+        d,
+        h,
+        m,
+        s,
+        y
+    )
+}
+
+pub async fn run(cfg: &EngineConfig, args: &FormatArgs) -> anyhow::Result<()> {
+    let answers = helpers::info_all(cfg, InfoRequest::default()).await?;
+    let helpers: Vec<serde_json::Value> = answers
+        .iter()
+        .map(|(a, path)| {
+            let id = a.identity().cloned().unwrap_or_default();
+            json!({"Name": id.name, "Version": id.version, "APIVersion": id.api_version, "Path": path.display().to_string()})
+        })
+        .collect();
+    let doc = json!({"Client": client_block(), "Helpers": helpers});
+    let out = match &args.format {
+        Some(f) => crate::format::render(f, &doc)?,
+        None => human(&doc),
+    };
+    print!("{out}");
+    Ok(())
+}
+
+fn human(doc: &serde_json::Value) -> String {
+    let c = &doc["Client"];
+    let s = |v: &serde_json::Value| v.as_str().unwrap_or("").to_string();
+    let mut out = format!(
+        "Client:       Podman Engine (Rust)\nVersion:      {}\nAPI Version:  {}\nRust Version: {}\nGit Commit:   {}\nBuilt:        {}\nOS/Arch:      {}\n\nHelpers:\n",
+        s(&c["Version"]),
+        s(&c["APIVersion"]),
+        s(&c["RustVersion"]),
+        s(&c["GitCommit"]),
+        s(&c["BuiltTime"]),
+        s(&c["OsArch"])
+    );
+    for h in doc["Helpers"].as_array().into_iter().flatten() {
+        out.push_str(&format!("  {:<15} {:<8} (api {}) {}\n", s(&h["Name"]), s(&h["Version"]), h["APIVersion"], s(&h["Path"])));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn times_format_like_go_ansic() {
+        assert_eq!(super::format_time(0), "Thu Jan  1 00:00:00 1970");
+        assert_eq!(super::format_time(1_795_811_062), "Fri Nov 27 20:24:22 2026");
+    }
+}

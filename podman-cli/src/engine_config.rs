@@ -1,0 +1,139 @@
+//! The configuration one `podman` invocation runs with: Podman's files,
+//! then the global flags on top. Everything is read and validated here,
+//! before anything is written anywhere.
+
+use std::path::PathBuf;
+
+use common::containers_conf::ContainersConf;
+use common::policy::Policy;
+use common::registries_conf::RegistriesConf;
+use common::storage_conf::StorageConf;
+
+use crate::cli::GlobalOpts;
+
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    pub containers: ContainersConf,
+    pub storage: StorageConf,
+    pub registries: RegistriesConf,
+    pub policy: Policy,
+    pub graph_root: PathBuf,
+    pub run_root: PathBuf,
+    pub storage_driver: String,
+    pub storage_opts: Vec<String>,
+    pub cgroup_manager: String,
+    /// `--runtime` or containers.conf `runtime`, unresolved; `None` means
+    /// "detect": crun where it works, else runc.
+    pub runtime: Option<String>,
+    pub runtime_flags: Vec<String>,
+    pub network_config_dir: PathBuf,
+    pub tmp_dir: PathBuf,
+    pub volume_path: PathBuf,
+    pub log_level: String,
+}
+
+impl EngineConfig {
+    pub fn load(g: &GlobalOpts) -> anyhow::Result<Self> {
+        let mut files = ContainersConf::candidate_files();
+        files.extend(g.modules.iter().cloned());
+        for m in &g.modules {
+            if !m.exists() {
+                anyhow::bail!("containers.conf module {} does not exist: check the --module path", m.display());
+            }
+        }
+        let containers = ContainersConf::load_files(&files, std::env::var_os("CONTAINERS_CONF").is_some())?;
+        let storage = StorageConf::load()?;
+        let registries = RegistriesConf::load()?;
+        let policy = Policy::load(&Policy::default_path())?;
+
+        let graph_root = g
+            .root
+            .clone()
+            .or_else(|| storage.storage.graphroot.as_ref().map(PathBuf::from))
+            .unwrap_or_else(common::paths::default_graph_root);
+        let run_root = g
+            .runroot
+            .clone()
+            .or_else(|| storage.storage.runroot.as_ref().map(PathBuf::from))
+            .unwrap_or_else(common::paths::default_run_root);
+        for (what, p) in [("--root", &graph_root), ("--runroot", &run_root)] {
+            if !p.is_absolute() {
+                anyhow::bail!("{what} {} is not an absolute path: pass a path starting with /", p.display());
+            }
+        }
+        let storage_driver = g
+            .storage_driver
+            .clone()
+            .or_else(|| storage.storage.driver.clone().filter(|d| !d.is_empty()))
+            .unwrap_or_else(|| "overlay".into());
+        for o in &g.storage_opts {
+            if !o.contains('=') {
+                anyhow::bail!("invalid --storage-opt {o:?}: expected key=value, e.g. overlay.mountopt=nodev");
+            }
+        }
+        let cgroup_manager = g
+            .cgroup_manager
+            .clone()
+            .or_else(|| containers.engine.cgroup_manager.clone())
+            .unwrap_or_else(default_cgroup_manager);
+        let runtime = g.runtime.clone().or_else(|| containers.engine.runtime.clone());
+        let network_config_dir = g
+            .network_config_dir
+            .clone()
+            .or_else(|| containers.network.network_config_dir.as_ref().map(PathBuf::from))
+            .unwrap_or_else(|| {
+                if common::paths::is_root() {
+                    PathBuf::from("/etc").join(common::paths::STORE_DIR).join("networks")
+                } else {
+                    graph_root.join("networks")
+                }
+            });
+        let tmp_dir = g
+            .tmpdir
+            .clone()
+            .or_else(|| containers.engine.tmp_dir.as_ref().map(PathBuf::from))
+            .unwrap_or_else(|| run_root.join("libpod-tmp"));
+        let volume_path = containers
+            .engine
+            .volume_path
+            .as_ref()
+            .map(PathBuf::from)
+            .unwrap_or_else(|| graph_root.join("volumes"));
+        Ok(EngineConfig {
+            containers,
+            storage,
+            registries,
+            policy,
+            graph_root,
+            run_root,
+            storage_driver,
+            storage_opts: g.storage_opts.clone(),
+            cgroup_manager,
+            runtime,
+            runtime_flags: g.runtime_flags.clone(),
+            network_config_dir,
+            tmp_dir,
+            volume_path,
+            log_level: g.log_level.clone(),
+        })
+    }
+
+    /// Podman's database lives in the graph root.
+    pub fn db_path(&self) -> PathBuf {
+        self.graph_root.join("db.sql")
+    }
+
+    /// The containers.conf file Podman reports as `store.configFile`.
+    pub fn config_file(&self) -> String {
+        self.containers.files.last().map(|p| p.display().to_string()).unwrap_or_default()
+    }
+}
+
+/// systemd when it runs this machine, else cgroupfs (as Podman falls back).
+fn default_cgroup_manager() -> String {
+    if std::path::Path::new("/run/systemd/system").is_dir() {
+        "systemd".into()
+    } else {
+        "cgroupfs".into()
+    }
+}

@@ -1,0 +1,15 @@
+//! `--format`: `json`, or a Go template as Podman accepts it.
+
+pub mod gotemplate;
+mod yaml;
+
+pub use yaml::render as yaml_like;
+
+/// Render `value` for `--format`. `json` prints indented JSON; anything else
+/// is a Go template over the same data with Go field names.
+pub fn render(format: &str, value: &serde_json::Value) -> anyhow::Result<String> {
+    if format.trim() == "json" {
+        return Ok(format!("{}\n", serde_json::to_string_pretty(value)?));
+    }
+    gotemplate::render(format, value)
+}

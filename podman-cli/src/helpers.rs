@@ -1,0 +1,165 @@
+//! Starting podman's helpers and talking to them.
+//!
+//! Each helper is found (next to `podman`, containers.conf's
+//! `helper_binaries_dir`, or `$PODMAN_HELPER_DIR`), started with the store
+//! and log settings of this invocation, and checked for protocol version on
+//! its first answer.
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use proto::common::v1::{Identity, InfoRequest};
+use proto::transport::{spawn_helper, Helper, TransportError};
+
+use crate::engine_config::EngineConfig;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HelperKind {
+    Fetcher,
+    Storage,
+    Net,
+    Monitor,
+}
+
+impl HelperKind {
+    pub const ALL: [HelperKind; 4] = [HelperKind::Fetcher, HelperKind::Storage, HelperKind::Net, HelperKind::Monitor];
+
+    pub fn binary(self) -> &'static str {
+        match self {
+            HelperKind::Fetcher => "image-fetcher",
+            HelperKind::Storage => "storage-helper",
+            HelperKind::Net => "net-setup",
+            HelperKind::Monitor => "ctr-monitor",
+        }
+    }
+
+    /// The command line a helper is started with: its own options (store,
+    /// config dirs), then `serve --grpc-fd 3`.
+    fn args(self, cfg: &EngineConfig) -> Vec<OsString> {
+        let mut a: Vec<OsString> = vec!["--log-level".into(), cfg.log_level.clone().into()];
+        match self {
+            HelperKind::Fetcher => {}
+            HelperKind::Storage => {
+                a.extend(["--root".into(), cfg.graph_root.clone().into_os_string()]);
+                a.extend(["--runroot".into(), cfg.run_root.clone().into_os_string()]);
+                a.extend(["--driver".into(), cfg.storage_driver.clone().into()]);
+            }
+            HelperKind::Net => {
+                a.extend(["--config-dir".into(), cfg.network_config_dir.clone().into_os_string()]);
+            }
+            HelperKind::Monitor => {
+                a.extend(["--runroot".into(), cfg.run_root.clone().into_os_string()]);
+            }
+        }
+        a.extend(["serve".into(), "--grpc-fd".into(), proto::transport::HELPER_FD.to_string().into()]);
+        a
+    }
+}
+
+/// A started helper with the path it was started from.
+pub struct Started {
+    pub kind: HelperKind,
+    pub path: PathBuf,
+    pub helper: Helper,
+}
+
+/// How long a helper gets to exit after we hang up.
+pub const EXIT_GRACE: Duration = Duration::from_secs(5);
+
+pub async fn start(kind: HelperKind, cfg: &EngineConfig) -> anyhow::Result<Started> {
+    let path = common::paths::find_helper(kind.binary(), &cfg.containers.engine.helper_binaries_dir)?;
+    let helper = spawn_helper(kind.binary(), &path, &kind.args(cfg)).await?;
+    Ok(Started { kind, path, helper })
+}
+
+impl Started {
+    /// Hang up and reap the helper; a helper that ended badly is reported.
+    pub async fn finish(mut self) -> anyhow::Result<()> {
+        self.finish_ref().await
+    }
+
+    async fn finish_ref(&mut self) -> anyhow::Result<()> {
+        let name = self.kind.binary();
+        let status = self.helper.finish(EXIT_GRACE).await?;
+        if !status.success() {
+            anyhow::bail!("helper {name} {} after its work was done", proto::transport::describe_exit(status));
+        }
+        Ok(())
+    }
+}
+
+/// Refuse a helper from another build.
+pub fn check_identity(name: &str, id: Option<&Identity>) -> Result<Identity, TransportError> {
+    let id = id.cloned().unwrap_or_default();
+    if id.api_version != proto::API_VERSION {
+        return Err(TransportError::Version { name: name.to_string(), got: id.api_version, want: proto::API_VERSION });
+    }
+    Ok(id)
+}
+
+/// Each helper's Info answer.
+pub enum InfoAnswer {
+    Fetcher(proto::fetcher::v1::InfoResponse),
+    Storage(proto::storage::v1::InfoResponse),
+    Net(proto::netsetup::v1::InfoResponse),
+    Monitor(proto::monitor::v1::InfoResponse),
+}
+
+impl InfoAnswer {
+    pub fn identity(&self) -> Option<&Identity> {
+        match self {
+            InfoAnswer::Fetcher(r) => r.identity.as_ref(),
+            InfoAnswer::Storage(r) => r.identity.as_ref(),
+            InfoAnswer::Net(r) => r.identity.as_ref(),
+            InfoAnswer::Monitor(r) => r.identity.as_ref(),
+        }
+    }
+}
+
+/// Start one helper, ask its Info, hang up. Returns the answer and the
+/// binary's path.
+pub async fn info(kind: HelperKind, cfg: &EngineConfig, req: InfoRequest) -> anyhow::Result<(InfoAnswer, PathBuf)> {
+    let mut s = start(kind, cfg).await?;
+    let answer = ask_info(&mut s, req).await;
+    // Reap the helper whether or not the call worked, so none is left behind.
+    let finished = s.finish_ref().await;
+    let answer = answer?;
+    finished?;
+    Ok((answer, s.path))
+}
+
+async fn ask_info(s: &mut Started, req: InfoRequest) -> anyhow::Result<InfoAnswer> {
+    let ch = s.helper.channel()?;
+    let answer = match s.kind {
+        HelperKind::Fetcher => {
+            let mut c = proto::fetcher::v1::fetcher_client::FetcherClient::new(ch);
+            InfoAnswer::Fetcher(s.helper.call("Info", c.info(req)).await?)
+        }
+        HelperKind::Storage => {
+            let mut c = proto::storage::v1::storage_client::StorageClient::new(ch);
+            InfoAnswer::Storage(s.helper.call("Info", c.info(req)).await?)
+        }
+        HelperKind::Net => {
+            let mut c = proto::netsetup::v1::net_setup_client::NetSetupClient::new(ch);
+            InfoAnswer::Net(s.helper.call("Info", c.info(req)).await?)
+        }
+        HelperKind::Monitor => {
+            let mut c = proto::monitor::v1::monitor_client::MonitorClient::new(ch);
+            InfoAnswer::Monitor(s.helper.call("Info", c.info(req)).await?)
+        }
+    };
+    check_identity(s.kind.binary(), answer.identity())?;
+    Ok(answer)
+}
+
+/// Info from all four helpers, started in parallel.
+pub async fn info_all(cfg: &EngineConfig, req: InfoRequest) -> anyhow::Result<Vec<(InfoAnswer, PathBuf)>> {
+    let (a, b, c, d) = tokio::join!(
+        info(HelperKind::Fetcher, cfg, req.clone()),
+        info(HelperKind::Storage, cfg, req.clone()),
+        info(HelperKind::Net, cfg, req.clone()),
+        info(HelperKind::Monitor, cfg, req),
+    );
+    Ok(vec![a?, b?, c?, d?])
+}

@@ -1,0 +1,210 @@
+//! The state database: SQLite in WAL mode under the graph root.
+//!
+//! Many `podman` processes open it at once. Each connection waits for locks
+//! (busy timeout) instead of failing, schema changes run in one
+//! `BEGIN IMMEDIATE` transaction guarded by `PRAGMA user_version`, and
+//! every state change is its own transaction.
+
+mod migrations;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags, TransactionBehavior};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    #[error("state database {path}: {source}")]
+    Sqlite { path: PathBuf, source: rusqlite::Error },
+    #[error("state database {path}: creating its directory: {source}")]
+    Dir { path: PathBuf, source: std::io::Error },
+    #[error("state database {path} has schema version {found}, newer than this podman knows ({known}): upgrade podman")]
+    TooNew { path: PathBuf, found: i64, known: i64 },
+    #[error("state database {path} was created for {key} {recorded}, but this podman uses {current}: pass --{flag} {recorded} or use another --root")]
+    Mismatch { path: PathBuf, key: &'static str, flag: &'static str, recorded: String, current: String },
+}
+
+pub struct State {
+    conn: Connection,
+    path: PathBuf,
+}
+
+/// Container counts by status, for `podman info`.
+#[derive(Debug, Default, Clone, Copy, serde::Serialize)]
+pub struct ContainerCounts {
+    pub number: u64,
+    pub paused: u64,
+    pub running: u64,
+    pub stopped: u64,
+}
+
+impl State {
+    /// Open (creating and migrating if needed) the database at `path`, and
+    /// check it belongs to this store layout.
+    pub fn open(path: &Path, run_root: &Path, driver: &str) -> Result<Self, StateError> {
+        let sql = |source| StateError::Sqlite { path: path.to_path_buf(), source };
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(|source| StateError::Dir { path: path.to_path_buf(), source })?;
+        }
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(sql)?;
+        conn.busy_timeout(Duration::from_secs(30)).map_err(sql)?;
+        // journal_mode needs a lock too; busy_timeout covers it.
+        conn.pragma_update(None, "journal_mode", "WAL").map_err(sql)?;
+        conn.pragma_update(None, "synchronous", "NORMAL").map_err(sql)?;
+        conn.pragma_update(None, "foreign_keys", "ON").map_err(sql)?;
+        let mut st = State { conn, path: path.to_path_buf() };
+        st.migrate()?;
+        st.check_store(run_root, driver)?;
+        Ok(st)
+    }
+
+    fn sql_err(&self) -> impl Fn(rusqlite::Error) -> StateError + '_ {
+        move |source| StateError::Sqlite { path: self.path.clone(), source }
+    }
+
+    pub fn schema_version(&self) -> Result<i64, StateError> {
+        self.conn.pragma_query_value(None, "user_version", |r| r.get(0)).map_err(self.sql_err())
+    }
+
+    fn migrate(&mut self) -> Result<(), StateError> {
+        let known = migrations::MIGRATIONS.len() as i64;
+        if self.schema_version()? == known {
+            return Ok(());
+        }
+        let path = self.path.clone();
+        let sql = |source| StateError::Sqlite { path: path.clone(), source };
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(sql)?;
+        // Another process may have migrated while we waited for the lock.
+        let current: i64 = tx.pragma_query_value(None, "user_version", |r| r.get(0)).map_err(sql)?;
+        if current > known {
+            return Err(StateError::TooNew { path, found: current, known });
+        }
+        for (i, m) in migrations::MIGRATIONS.iter().enumerate().skip(current as usize) {
+            tracing::debug!(version = i + 1, "applying state database migration");
+            tx.execute_batch(m).map_err(sql)?;
+        }
+        tx.pragma_update(None, "user_version", known).map_err(sql)?;
+        tx.commit().map_err(sql)
+    }
+
+    /// Record the run root and driver on first use; refuse a mismatch later
+    /// (like Podman's "database configuration mismatch").
+    fn check_store(&mut self, run_root: &Path, driver: &str) -> Result<(), StateError> {
+        let path = self.path.clone();
+        let sql = |source| StateError::Sqlite { path: path.clone(), source };
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(sql)?;
+        for (key, flag, current) in [("run root", "runroot", run_root.display().to_string()), ("storage driver", "storage-driver", driver.to_string())] {
+            tx.execute("INSERT OR IGNORE INTO db_config (key, value) VALUES (?1, ?2)", (key, &current)).map_err(sql)?;
+            let recorded: String = tx.query_row("SELECT value FROM db_config WHERE key = ?1", [key], |r| r.get(0)).map_err(sql)?;
+            if recorded != current {
+                return Err(StateError::Mismatch { path: path.clone(), key, flag, recorded, current });
+            }
+        }
+        tx.commit().map_err(sql)
+    }
+
+    pub fn container_counts(&self) -> Result<ContainerCounts, StateError> {
+        let mut stmt = self.conn.prepare_cached("SELECT status, COUNT(*) FROM containers GROUP BY status").map_err(self.sql_err())?;
+        let mut c = ContainerCounts::default();
+        let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, u64>(1)?))).map_err(self.sql_err())?;
+        for row in rows {
+            let (status, n) = row.map_err(self.sql_err())?;
+            c.number += n;
+            match status.as_str() {
+                "running" => c.running += n,
+                "paused" => c.paused += n,
+                "exited" | "stopped" => c.stopped += n,
+                _ => {}
+            }
+        }
+        Ok(c)
+    }
+
+    /// Append an event (the `podman events` log).
+    pub fn record_event(&self, kind: &str, action: &str, id: &str, name: &str, attributes: &serde_json::Value) -> Result<(), StateError> {
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos() as i64).unwrap_or(0);
+        self.conn
+            .execute(
+                "INSERT INTO events (time_ns, type, action, object_id, name, attributes) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                (now, kind, action, id, name, attributes.to_string()),
+            )
+            .map(|_| ())
+            .map_err(self.sql_err())
+    }
+
+    pub fn connection(&self) -> &Connection {
+        &self.conn
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrates_once_and_counts() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("db.sql");
+        let s = State::open(&p, Path::new("/run/x"), "overlay").unwrap();
+        assert_eq!(s.schema_version().unwrap(), migrations::MIGRATIONS.len() as i64);
+        let mode: String = s.connection().pragma_query_value(None, "journal_mode", |r| r.get(0)).unwrap();
+        assert_eq!(mode, "wal");
+        s.connection()
+            .execute("INSERT INTO containers (id, name, config, status, created_ns) VALUES ('a', 'n1', '{}', 'running', 0), ('b', 'n2', '{}', 'exited', 0), ('c', 'n3', '{}', 'created', 0)", [])
+            .unwrap();
+        let c = s.container_counts().unwrap();
+        assert_eq!((c.number, c.running, c.stopped, c.paused), (3, 1, 1, 0));
+        drop(s);
+        // Reopening does not migrate again and keeps the data.
+        let s = State::open(&p, Path::new("/run/x"), "overlay").unwrap();
+        assert_eq!(s.container_counts().unwrap().number, 3);
+    }
+
+    #[test]
+    fn a_different_runroot_or_driver_is_refused() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("db.sql");
+        State::open(&p, Path::new("/run/a"), "overlay").unwrap();
+        let e = State::open(&p, Path::new("/run/b"), "overlay").err().unwrap().to_string();
+        assert!(e.contains("/run/a") && e.contains("--runroot"), "{e}");
+        assert!(State::open(&p, Path::new("/run/a"), "vfs").is_err());
+    }
+
+    #[test]
+    fn a_newer_schema_is_refused() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("db.sql");
+        let c = Connection::open(&p).unwrap();
+        c.pragma_update(None, "user_version", 999).unwrap();
+        drop(c);
+        let e = State::open(&p, Path::new("/run/a"), "overlay").err().unwrap().to_string();
+        assert!(e.contains("upgrade podman"), "{e}");
+    }
+
+    #[test]
+    fn many_threads_open_and_write_at_once() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("db.sql");
+        let handles: Vec<_> = (0..8)
+            .map(|i| {
+                let p = p.clone();
+                std::thread::spawn(move || {
+                    let s = State::open(&p, Path::new("/run/a"), "overlay").unwrap();
+                    for j in 0..20 {
+                        s.record_event("container", "create", &format!("{i}-{j}"), "n", &serde_json::json!({})).unwrap();
+                    }
+                })
+            })
+            .collect();
+        for h in handles {
+            h.join().unwrap();
+        }
+        let s = State::open(&p, Path::new("/run/a"), "overlay").unwrap();
+        let n: i64 = s.connection().query_row("SELECT COUNT(*) FROM events", [], |r| r.get(0)).unwrap();
+        assert_eq!(n, 160);
+    }
+}

@@ -97,7 +97,12 @@ pub async fn serve_on_fd(fd: RawFd, routes: Routes) -> Result<(), TransportError
         .map_err(|source| TransportError::Serve { what: what.clone(), source })?;
     let stream = tokio::net::UnixStream::from_std(std_stream)
         .map_err(|source| TransportError::Serve { what, source })?;
-    serve_connection(stream, routes).await
+    // However the caller hung up (GOAWAY, reset, plain close), its going away
+    // is this helper's normal end: there is nobody left to report to.
+    if let Err(e) = serve_connection(stream, routes).await {
+        debug!(error = %e, "caller connection ended");
+    }
+    Ok(())
 }
 
 async fn serve_connection(stream: tokio::net::UnixStream, routes: Routes) -> Result<(), TransportError> {

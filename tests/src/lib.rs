@@ -19,6 +19,7 @@
 //!
 //! Host requirements (Debian packages): `busybox-static`, `docker-registry`.
 
+pub mod binaries;
 pub mod busybox;
 pub mod image_index;
 pub mod layer;

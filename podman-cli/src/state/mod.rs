@@ -24,6 +24,37 @@ pub enum StateError {
     Mismatch { path: PathBuf, key: &'static str, flag: &'static str, recorded: String, current: String },
 }
 
+/// How long to keep retrying an operation SQLite refused with SQLITE_BUSY
+/// without consulting the busy handler (lock upgrades, journal mode).
+const BUSY_RETRY_FOR: Duration = Duration::from_secs(30);
+
+fn is_busy(e: &rusqlite::Error) -> bool {
+    matches!(e, rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::DatabaseBusy || f.code == rusqlite::ErrorCode::DatabaseLocked)
+}
+
+/// Run `f` again while `busy` says its error was SQLITE_BUSY, with backoff.
+fn retry_while<T, E>(busy: impl Fn(&E) -> bool, mut f: impl FnMut() -> Result<T, E>) -> Result<T, E> {
+    let deadline = std::time::Instant::now() + BUSY_RETRY_FOR;
+    let mut wait = Duration::from_millis(1);
+    loop {
+        match f() {
+            Err(e) if busy(&e) && std::time::Instant::now() < deadline => {
+                std::thread::sleep(wait);
+                wait = (wait * 2).min(Duration::from_millis(50));
+            }
+            r => return r,
+        }
+    }
+}
+
+fn retry_busy<T>(f: impl FnMut() -> rusqlite::Result<T>) -> rusqlite::Result<T> {
+    retry_while(is_busy, f)
+}
+
+fn retry_busy_state<T>(f: impl FnMut() -> Result<T, StateError>) -> Result<T, StateError> {
+    retry_while(|e: &StateError| matches!(e, StateError::Sqlite { source, .. } if is_busy(source)), f)
+}
+
 pub struct State {
     conn: Connection,
     path: PathBuf,
@@ -52,13 +83,21 @@ impl State {
         )
         .map_err(sql)?;
         conn.busy_timeout(Duration::from_secs(30)).map_err(sql)?;
-        // journal_mode needs a lock too; busy_timeout covers it.
-        conn.pragma_update(None, "journal_mode", "WAL").map_err(sql)?;
+        // Switching to WAL can answer SQLITE_BUSY without waiting on the busy
+        // handler while another process creates the file: retry.
+        retry_busy(|| {
+            let mode: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0))?;
+            if !mode.eq_ignore_ascii_case("wal") {
+                conn.pragma_update(None, "journal_mode", "WAL")?;
+            }
+            Ok(())
+        })
+        .map_err(sql)?;
         conn.pragma_update(None, "synchronous", "NORMAL").map_err(sql)?;
         conn.pragma_update(None, "foreign_keys", "ON").map_err(sql)?;
         let mut st = State { conn, path: path.to_path_buf() };
-        st.migrate()?;
-        st.check_store(run_root, driver)?;
+        retry_busy_state(|| st.migrate())?;
+        retry_busy_state(|| st.check_store(run_root, driver))?;
         Ok(st)
     }
 

@@ -14,10 +14,15 @@ pub struct StorageService {
 impl Storage for StorageService {
     async fn info(&self, req: Request<InfoRequest>) -> Result<Response<InfoResponse>, Status> {
         let probe = req.into_inner().probe;
-        let store = self.store.clone();
-        let i = tokio::task::spawn_blocking(move || crate::info::gather(&store, probe))
-            .await
-            .map_err(|e| Status::internal(format!("info task failed: {e}")))?;
+        let i = if probe {
+            // A trial mount blocks: keep it off the event loop.
+            let store = self.store.clone();
+            tokio::task::spawn_blocking(move || crate::info::gather(&store, true))
+                .await
+                .map_err(|e| Status::internal(format!("info task failed: {e}")))?
+        } else {
+            crate::info::gather(&self.store, false)
+        };
         Ok(Response::new(InfoResponse {
             identity: Some(proto::identity("storage-helper", env!("CARGO_PKG_VERSION"))),
             graph_root: i.graph_root,

@@ -14,18 +14,19 @@ pub struct Tool {
     pub error: String,
 }
 
-/// Find `name`, read its version with `version_args`, and with `probe` run
-/// `probe_args` to see whether it can talk to the kernel.
+/// Find `name`; with `probe`, also read its version with `version_args` and
+/// run `probe_args` to see whether it can talk to the kernel. Without probe
+/// this costs no process start, so a plain Info stays cheap.
 pub async fn detect(name: &str, version_args: &[&str], probe_args: Option<&[&str]>) -> Tool {
     let Some(path) = common::paths::which(name) else {
         return Tool { error: format!("{name} not found in PATH"), ..Tool::default() };
     };
     let mut t = Tool { available: true, path: path.display().to_string(), ..Tool::default() };
-    match run(&path, version_args).await {
-        Ok(out) => t.version = out.lines().next().unwrap_or("").trim().to_string(),
-        Err(e) => t.error = e,
-    }
     if let Some(args) = probe_args {
+        match run(&path, version_args).await {
+            Ok(out) => t.version = out.lines().next().unwrap_or("").trim().to_string(),
+            Err(e) => t.error = e,
+        }
         match run(&path, args).await {
             Ok(_) => t.usable = Some(true),
             Err(e) => {

@@ -1,0 +1,21 @@
+#!/bin/bash
+# Installs what podman-rs needs to build, run and test on a fresh Debian
+# machine: the OCI runtime, a local registry, a static busybox for test
+# images, firewall tools, and skopeo (only for the pull benchmark's
+# comparison). Idempotent; quiet when everything is already there.
+set -euo pipefail
+PKGS=(runc docker-registry busybox-static nftables iptables uidmap skopeo curl ca-certificates)
+missing=()
+for p in "${PKGS[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+    echo "installing: ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+# The Debian registry package starts its own service on :5000; tests start
+# their own registries on free loopback ports instead.
+systemctl disable --now docker-registry >/dev/null 2>&1 || true
+command -v cargo >/dev/null || { echo "cargo not found: install a Rust toolchain (rustup)"; exit 1; }

@@ -3,12 +3,15 @@
 
 mod cli;
 mod commands;
+mod container;
 mod engine_config;
 mod error;
 mod format;
+mod fsutil;
 mod helpers;
 mod host_info;
 mod runtime_choice;
+mod spec;
 mod state;
 
 use std::process::ExitCode;

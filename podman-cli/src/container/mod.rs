@@ -1,0 +1,5 @@
+//! Containers as podman records them.
+
+pub mod model;
+pub mod names;
+pub mod store;

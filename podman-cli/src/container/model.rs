@@ -1,0 +1,176 @@
+//! What podman records about a container: its configuration (fixed at
+//! create) and its state (changes over its life). Both are stored as JSON in
+//! the state database, one transaction per change.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+/// Podman's container statuses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    #[default]
+    Configured,
+    Created,
+    Running,
+    Paused,
+    Stopping,
+    Exited,
+    Stopped,
+    Removing,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Configured => "configured",
+            Status::Created => "created",
+            Status::Running => "running",
+            Status::Paused => "paused",
+            Status::Stopping => "stopping",
+            Status::Exited => "exited",
+            Status::Stopped => "stopped",
+            Status::Removing => "removing",
+        }
+    }
+
+    pub fn is_active(self) -> bool {
+        matches!(self, Status::Running | Status::Paused | Status::Stopping)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MountSpec {
+    /// "bind", "tmpfs", "volume".
+    pub kind: String,
+    pub source: String,
+    pub destination: String,
+    pub options: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PortMapping {
+    pub host_ip: String,
+    pub host_port: u16,
+    pub container_port: u16,
+    pub protocol: String,
+    /// Number of consecutive ports (1 for a single port).
+    pub range: u16,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct RestartPolicy {
+    /// "", "no", "always", "on-failure", "unless-stopped".
+    pub name: String,
+    pub max_retries: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rlimit {
+    /// OCI name, e.g. RLIMIT_NOFILE.
+    pub kind: String,
+    pub soft: u64,
+    pub hard: u64,
+}
+
+/// How the container is networked.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case", tag = "mode", content = "value")]
+pub enum NetworkMode {
+    /// Bridge networks by name (the default network when empty).
+    #[default]
+    Bridge,
+    None,
+    Host,
+    /// Share another container's network namespace.
+    Container(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct NetworkAttachment {
+    pub name: String,
+    pub aliases: Vec<String>,
+    pub static_ip: Option<String>,
+    pub static_mac: Option<String>,
+}
+
+/// Fixed at create time.
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+pub struct ContainerConfig {
+    pub id: String,
+    pub name: String,
+    pub image_id: String,
+    /// The name the user gave, as resolved (e.g. 127.0.0.1:5000/bb:latest).
+    pub image_name: String,
+    pub entrypoint: Vec<String>,
+    pub cmd: Vec<String>,
+    pub env: Vec<String>,
+    pub working_dir: String,
+    pub user: String,
+    pub groups: Vec<String>,
+    pub hostname: String,
+    pub labels: BTreeMap<String, String>,
+    pub annotations: BTreeMap<String, String>,
+    pub read_only: bool,
+    pub mounts: Vec<MountSpec>,
+    pub cap_add: Vec<String>,
+    pub cap_drop: Vec<String>,
+    pub privileged: bool,
+    pub no_new_privileges: bool,
+    pub rlimits: Vec<Rlimit>,
+    pub init: bool,
+    pub stop_signal: i32,
+    pub stop_timeout: u32,
+    pub restart: RestartPolicy,
+    pub terminal: bool,
+    pub stdin: bool,
+    pub auto_remove: bool,
+    pub log_driver: String,
+    pub log_path: PathBuf,
+    pub network_mode: NetworkMode,
+    pub networks: Vec<NetworkAttachment>,
+    pub ports: Vec<PortMapping>,
+    pub exposed_ports: Vec<String>,
+    pub dns_servers: Vec<String>,
+    pub dns_search: Vec<String>,
+    pub add_hosts: Vec<String>,
+    pub detach_keys: String,
+    pub created_ns: i64,
+    /// The OCI runtime chosen at create (a path).
+    pub runtime: String,
+    /// Other containers this one depends on (network container, …).
+    pub dependencies: Vec<String>,
+}
+
+impl ContainerConfig {
+    /// The process args: entrypoint followed by cmd.
+    pub fn command_line(&self) -> Vec<String> {
+        self.entrypoint.iter().chain(self.cmd.iter()).cloned().collect()
+    }
+}
+
+/// Changes over the container's life.
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+pub struct ContainerState {
+    pub status: Status,
+    pub pid: i32,
+    pub monitor_pid: i32,
+    pub exit_code: i32,
+    pub started_ns: i64,
+    pub finished_ns: i64,
+    pub oom_killed: bool,
+    /// The last error, for `inspect`'s `.State.Error`. Never set by a stop
+    /// of a container that was not running.
+    pub error: String,
+    pub mountpoint: String,
+    pub netns_path: String,
+    pub bundle_path: String,
+    pub restart_count: u32,
+    /// Set when the user stopped it (for restart policies).
+    pub stopped_by_user: bool,
+    /// Results of network setup, per network.
+    pub network_status: serde_json::Value,
+    pub checkpointed: bool,
+}

@@ -1,0 +1,18 @@
+//! Writing state files so a crash never leaves a half-written one.
+
+use std::io::Write;
+use std::path::Path;
+
+/// Write `bytes` to `tmp`, fsync, and rename over `dest`.
+pub fn write_atomic(tmp: &Path, dest: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let mut f = std::fs::File::create(tmp)?;
+    f.write_all(bytes)?;
+    f.sync_all()?;
+    std::fs::rename(tmp, dest)?;
+    if let Some(dir) = dest.parent() {
+        if let Ok(d) = std::fs::File::open(dir) {
+            let _ = d.sync_all();
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,239 @@
+//! OCI runtime spec generation: the container's configuration plus the
+//! image's, turned into the `config.json` runc or crun runs. Built as JSON
+//! and checked against oci-spec's typed model before it is written.
+
+pub mod security;
+pub mod user;
+
+use std::path::{Path, PathBuf};
+
+use oci_spec::runtime::Spec;
+use serde_json::{json, Value};
+
+use crate::container::model::{ContainerConfig, MountSpec};
+
+#[derive(Debug, thiserror::Error)]
+pub enum SpecError {
+    #[error(transparent)]
+    Capability(#[from] security::UnknownCapability),
+    #[error(transparent)]
+    User(#[from] user::UserError),
+    #[error("generated OCI spec does not validate: {0}")]
+    Invalid(serde_json::Error),
+    #[error("writing {path}: {source}")]
+    Write { path: PathBuf, source: std::io::Error },
+}
+
+/// Where the container's network namespace comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NetNs {
+    /// A fresh namespace with only loopback (`--network none`).
+    New,
+    /// Join this bind-mounted namespace (bridge networks, container:ID).
+    Path(String),
+    /// The host's (`--network host`).
+    Host,
+}
+
+/// What the spec needs beyond the container's configuration.
+#[derive(Debug, Clone)]
+pub struct SpecContext<'a> {
+    pub rootfs: &'a Path,
+    pub netns: NetNs,
+    pub cgroups_path: String,
+    /// Host files bind-mounted over /etc/hosts, /etc/resolv.conf, /etc/hostname.
+    pub managed_files: Vec<(String, PathBuf)>,
+    pub default_capabilities: Option<&'a [String]>,
+    /// Path of an init binary for `--init`.
+    pub init_path: Option<PathBuf>,
+}
+
+/// Where `--init`'s binary appears inside the container.
+pub const INIT_PATH_IN_CONTAINER: &str = "/run/podman-init";
+
+fn default_mounts(privileged: bool) -> Vec<Value> {
+    let sys_opts = if privileged { json!(["nosuid", "noexec", "nodev"]) } else { json!(["nosuid", "noexec", "nodev", "ro"]) };
+    vec![
+        json!({"destination": "/proc", "type": "proc", "source": "proc", "options": ["nosuid", "noexec", "nodev"]}),
+        json!({"destination": "/dev", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "strictatime", "mode=755", "size=65536k"]}),
+        json!({"destination": "/dev/pts", "type": "devpts", "source": "devpts", "options": ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"]}),
+        json!({"destination": "/dev/shm", "type": "tmpfs", "source": "shm", "options": ["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"]}),
+        json!({"destination": "/dev/mqueue", "type": "mqueue", "source": "mqueue", "options": ["nosuid", "noexec", "nodev"]}),
+        json!({"destination": "/sys", "type": "sysfs", "source": "sysfs", "options": sys_opts}),
+        json!({"destination": "/sys/fs/cgroup", "type": "cgroup", "source": "cgroup", "options": ["rprivate", "nosuid", "noexec", "nodev", "relatime", "ro"]}),
+    ]
+}
+
+fn user_mount(m: &MountSpec) -> Value {
+    match m.kind.as_str() {
+        "tmpfs" => json!({"destination": m.destination, "type": "tmpfs", "source": "tmpfs", "options": m.options}),
+        _ => {
+            let mut opts: Vec<String> = vec!["rbind".into()];
+            opts.extend(m.options.iter().cloned());
+            json!({"destination": m.destination, "type": "bind", "source": m.source, "options": opts})
+        }
+    }
+}
+
+/// The container's process environment: PATH default, the configured
+/// variables, HOSTNAME and `container=podman`, TERM for terminals.
+fn environment(cfg: &ContainerConfig, home: &str) -> Vec<String> {
+    let mut env: Vec<String> = Vec::new();
+    let mut set = |kv: String| {
+        let key = kv.split('=').next().unwrap_or("").to_string();
+        env.retain(|e| e.split('=').next() != Some(key.as_str()));
+        env.push(kv);
+    };
+    set("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".into());
+    if cfg.terminal {
+        set("TERM=xterm".into());
+    }
+    set("container=podman".into());
+    set(format!("HOME={home}"));
+    set(format!("HOSTNAME={}", cfg.hostname));
+    for e in &cfg.env {
+        set(e.clone());
+    }
+    env
+}
+
+pub fn generate(cfg: &ContainerConfig, ctx: &SpecContext) -> Result<Spec, SpecError> {
+    let user = user::resolve(ctx.rootfs, &cfg.user, &cfg.groups)?;
+    let caps = security::capabilities(ctx.default_capabilities, &cfg.cap_add, &cfg.cap_drop, cfg.privileged)?;
+    // Root gets the whole set; another user only what was added explicitly,
+    // as Podman does.
+    let effective: Vec<String> = if user.uid == 0 {
+        caps.clone()
+    } else {
+        cfg.cap_add.iter().filter_map(|c| security::normalize(c).ok()).filter(|c| caps.contains(c)).collect()
+    };
+    let mut args = cfg.command_line();
+    if cfg.init {
+        args.splice(0..0, [INIT_PATH_IN_CONTAINER.to_string(), "--".to_string()]);
+    }
+    let cwd = if cfg.working_dir.is_empty() { "/".to_string() } else { cfg.working_dir.clone() };
+
+    let mut mounts = default_mounts(cfg.privileged);
+    for (dest, host) in &ctx.managed_files {
+        mounts.push(json!({"destination": dest, "type": "bind", "source": host, "options": ["rbind", "rprivate"]}));
+    }
+    if let Some(init) = &ctx.init_path {
+        mounts.push(json!({"destination": INIT_PATH_IN_CONTAINER, "type": "bind", "source": init, "options": ["bind", "ro", "nosuid", "nodev"]}));
+    }
+    // User mounts last so they win over defaults at the same destination.
+    for m in &cfg.mounts {
+        mounts.retain(|x| x["destination"] != json!(m.destination));
+        mounts.push(user_mount(m));
+    }
+
+    let mut namespaces = vec![json!({"type": "pid"}), json!({"type": "mount"}), json!({"type": "ipc"}), json!({"type": "uts"})];
+    match &ctx.netns {
+        NetNs::New => namespaces.push(json!({"type": "network"})),
+        NetNs::Path(p) => namespaces.push(json!({"type": "network", "path": p})),
+        NetNs::Host => {}
+    }
+    let (masked, readonly): (Vec<&str>, Vec<&str>) =
+        if cfg.privileged { (vec![], vec![]) } else { (security::MASKED_PATHS.to_vec(), security::READONLY_PATHS.to_vec()) };
+
+    let rlimits: Vec<Value> = cfg.rlimits.iter().map(|r| json!({"type": r.kind, "soft": r.soft, "hard": r.hard})).collect();
+    let spec = json!({
+        "ociVersion": "1.0.2",
+        "process": {
+            "terminal": cfg.terminal,
+            "user": {"uid": user.uid, "gid": user.gid, "additionalGids": user.additional_gids},
+            "args": args,
+            "env": environment(cfg, &user.home),
+            "cwd": cwd,
+            "capabilities": {"bounding": caps, "effective": effective, "permitted": effective, "inheritable": [], "ambient": if user.uid == 0 { vec![] } else { effective.clone() }},
+            "rlimits": rlimits,
+            "noNewPrivileges": cfg.no_new_privileges,
+            "oomScoreAdj": 0,
+        },
+        "root": {"path": ctx.rootfs, "readonly": cfg.read_only},
+        "hostname": cfg.hostname,
+        "mounts": mounts,
+        "annotations": cfg.annotations,
+        "linux": {
+            "namespaces": namespaces,
+            "maskedPaths": masked,
+            "readonlyPaths": readonly,
+            "cgroupsPath": ctx.cgroups_path,
+            "resources": {"devices": [{"allow": false, "access": "rwm"}]},
+        },
+    });
+    serde_json::from_value::<Spec>(spec).map_err(SpecError::Invalid)
+}
+
+/// Write `config.json` into `bundle` atomically.
+pub fn write(spec: &Spec, bundle: &Path) -> Result<PathBuf, SpecError> {
+    let path = bundle.join("config.json");
+    let err = |source| SpecError::Write { path: path.clone(), source };
+    std::fs::create_dir_all(bundle).map_err(err)?;
+    let tmp = bundle.join(".config.json.tmp");
+    let bytes = serde_json::to_vec(spec).map_err(SpecError::Invalid)?;
+    crate::fsutil::write_atomic(&tmp, &path, &bytes).map_err(err)?;
+    Ok(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::container::model::Rlimit;
+
+    fn rootfs() -> tempfile::TempDir {
+        let d = tempfile::tempdir().unwrap();
+        std::fs::create_dir(d.path().join("etc")).unwrap();
+        std::fs::write(d.path().join("etc/passwd"), "root:x:0:0:root:/root:/bin/sh\nweb:x:1000:1000::/home/web:/bin/sh\n").unwrap();
+        std::fs::write(d.path().join("etc/group"), "root:x:0:\n").unwrap();
+        d
+    }
+
+    fn ctx(root: &Path) -> SpecContext<'_> {
+        SpecContext { rootfs: root, netns: NetNs::New, cgroups_path: "/podman-rs/x".into(), managed_files: vec![], default_capabilities: None, init_path: None }
+    }
+
+    #[test]
+    fn a_plain_container() {
+        let r = rootfs();
+        let cfg = ContainerConfig {
+            entrypoint: vec!["sh".into(), "-c".into()],
+            cmd: vec!["echo hi".into()],
+            env: vec!["A=1".into(), "PATH=/bin".into()],
+            hostname: "abc".into(),
+            rlimits: vec![Rlimit { kind: "RLIMIT_NOFILE".into(), soft: 1024, hard: 1024 }],
+            mounts: vec![MountSpec { kind: "bind".into(), source: "/tmp".into(), destination: "/data".into(), options: vec!["ro".into()] }],
+            ..Default::default()
+        };
+        let v = serde_json::to_value(generate(&cfg, &ctx(r.path())).unwrap()).unwrap();
+        assert_eq!(v["process"]["args"], json!(["sh", "-c", "echo hi"]));
+        let env: Vec<String> = serde_json::from_value(v["process"]["env"].clone()).unwrap();
+        assert!(env.contains(&"A=1".to_string()) && env.contains(&"PATH=/bin".to_string()) && env.contains(&"HOSTNAME=abc".to_string()));
+        assert_eq!(env.iter().filter(|e| e.starts_with("PATH=")).count(), 1);
+        assert_eq!(v["process"]["cwd"], "/");
+        assert!(v["process"]["capabilities"]["bounding"].as_array().unwrap().contains(&json!("CAP_CHOWN")));
+        assert!(v["linux"]["namespaces"].as_array().unwrap().contains(&json!({"type": "network"})));
+        let data = v["mounts"].as_array().unwrap().iter().find(|m| m["destination"] == "/data").unwrap();
+        assert_eq!(data["options"], json!(["rbind", "ro"]));
+        assert!(v["linux"]["maskedPaths"].as_array().unwrap().contains(&json!("/proc/kcore")));
+    }
+
+    #[test]
+    fn users_privileged_and_init() {
+        let r = rootfs();
+        let mut cfg = ContainerConfig { cmd: vec!["id".into()], user: "web".into(), cap_add: vec!["net_raw".into()], ..Default::default() };
+        let v = serde_json::to_value(generate(&cfg, &ctx(r.path())).unwrap()).unwrap();
+        assert_eq!(v["process"]["user"]["uid"], 1000);
+        assert_eq!(v["process"]["capabilities"]["effective"], json!(["CAP_NET_RAW"]));
+        cfg.user = String::new();
+        cfg.privileged = true;
+        cfg.init = true;
+        let mut c = ctx(r.path());
+        c.init_path = Some("/usr/bin/catatonit".into());
+        c.netns = NetNs::Path("/run/netns/x".into());
+        let v = serde_json::to_value(generate(&cfg, &c).unwrap()).unwrap();
+        assert_eq!(v["process"]["args"], json!([INIT_PATH_IN_CONTAINER, "--", "id"]));
+        assert_eq!(v["linux"]["maskedPaths"], json!([]));
+        assert!(v["linux"]["namespaces"].as_array().unwrap().contains(&json!({"type": "network", "path": "/run/netns/x"})));
+        assert_eq!(v["process"]["capabilities"]["bounding"].as_array().unwrap().len(), security::ALL_CAPABILITIES.len());
+    }
+}

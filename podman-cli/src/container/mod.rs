@@ -2,4 +2,5 @@
 
 pub mod model;
 pub mod names;
+pub mod parse;
 pub mod store;

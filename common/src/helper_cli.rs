@@ -55,7 +55,13 @@ where
         .enable_all()
         .build()
         .map_err(anyhow::Error::from)
-        .and_then(|rt| rt.block_on(body));
+        .and_then(|rt| {
+            let r = rt.block_on(body);
+            // Once the body is done (the caller hung up) nothing is left to
+            // report to: do not wait for background or blocking tasks.
+            rt.shutdown_background();
+            r
+        });
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {

@@ -29,19 +29,26 @@ pub async fn gather(runroot: &Path, probe: bool, extra: &[PathBuf]) -> Vec<Runti
         }
     }
     for (name, path) in found {
-        let version = version_of(&path).await;
         let stamp = runtime_probe::stamp(&path);
         let key = path.display().to_string();
         let cached = cache.get(&key).filter(|c| c.stamp == stamp).cloned();
         let result: Option<ProbeResult> = match (probe, cached) {
             (_, Some(c)) => Some(c),
             (true, None) => {
-                let r = runtime_probe::probe(&path, runroot).await;
+                let mut r = runtime_probe::probe(&path, runroot).await;
+                r.version = version_of(&path).await;
                 cache.insert(key.clone(), r.clone());
                 changed = true;
                 Some(r)
             }
             (false, None) => None,
+        };
+        // The version is part of the cached result; without a probe and
+        // without a cache entry it costs a process start, so it is left out.
+        let version = match &result {
+            Some(r) if !r.version.is_empty() => r.version.clone(),
+            _ if probe => version_of(&path).await,
+            _ => String::new(),
         };
         out.push(RuntimeInfo {
             name,
@@ -61,10 +68,11 @@ pub async fn gather(runroot: &Path, probe: bool, extra: &[PathBuf]) -> Vec<Runti
 }
 
 async fn version_of(path: &Path) -> String {
-    let out = tokio::process::Command::new(path).arg("--version").stdin(std::process::Stdio::null()).output().await;
-    match out {
-        Ok(o) if o.status.success() => String::from_utf8_lossy(&o.stdout).lines().next().unwrap_or("").trim().to_string(),
-        Ok(o) => format!("unknown ({})", o.status),
+    let mut cmd = std::process::Command::new(path);
+    cmd.arg("--version");
+    match crate::reaper::output_within(cmd, Some(std::time::Duration::from_secs(10))).await {
+        Ok((exit, out, _)) if exit.success() => String::from_utf8_lossy(&out).lines().next().unwrap_or("").trim().to_string(),
+        Ok((exit, _, _)) => format!("unknown ({exit})"),
         Err(e) => format!("unknown ({e})"),
     }
 }

@@ -1,26 +1,59 @@
 //! ctr-monitor: one per container, runs the OCI runtime and outlives the
 //! CLI (conmon's job).
 //!
-//! `ctr-monitor serve --grpc-fd 3` is how podman runs it;
-//! `ctr-monitor serve --listen unix:PATH` serves other tools (CRI-O style);
+//! `ctr-monitor serve --grpc-fd 3 --detach` is how podman runs it;
+//! `ctr-monitor serve --listen unix:PATH --detach` serves other tools (CRI-O style);
+//! `ctr-monitor run --id ID --bundle DIR ...` creates and starts a container
+//! from the command line and prints its pid;
 //! `ctr-monitor info [--probe] [--json]` shows which runtimes work here.
+//! The protocol, files and sockets are described in proto/proto/monitor.proto.
 
+mod attach;
+mod config;
+mod console;
+mod container;
+mod detach;
+mod error;
+mod exec;
+mod exit_file;
+mod fdio;
+mod fsutil;
 mod info;
+mod input;
+mod log_driver;
+mod monitor;
+mod oom;
+mod reaper;
+mod run_cmd;
+mod runtime;
 mod runtime_probe;
 mod runtimes;
+mod server;
 mod service;
+mod sockets;
+mod stdio;
+mod timefmt;
 
+use std::os::fd::{FromRawFd, RawFd};
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
 
+use anyhow::Context;
 use clap::{Parser, Subcommand};
 use common::helper_cli::{LogArgs, ServeArgs};
+use proto::transport::ServeTarget;
+use tracing::{debug, warn};
+
+use crate::detach::ReadyPipe;
+use crate::monitor::{Monitor, Phase};
 
 #[derive(Parser)]
 #[command(name = "ctr-monitor", version, about = "Container monitor for podman and other tools")]
 struct Cli {
     #[command(flatten)]
     log: LogArgs,
-    /// Run root: probe results, runtime state and monitor sockets go here.
+    /// Run root: probe results and (for `run`) default monitor sockets go here.
     #[arg(long, global = true, default_value_os_t = common::paths::default_run_root())]
     runroot: PathBuf,
     #[command(subcommand)]
@@ -30,7 +63,17 @@ struct Cli {
 #[derive(Subcommand)]
 enum Cmd {
     /// Serve the monitor.v1 gRPC API.
-    Serve(ServeArgs),
+    Serve {
+        #[command(flatten)]
+        serve: ServeArgs,
+        /// Fork away from the caller (before anything else) so the monitor
+        /// survives it; required to create a container.
+        #[arg(long)]
+        detach: bool,
+    },
+    /// Create and start a container, print its pid, and keep monitoring it
+    /// in the background.
+    Run(run_cmd::RunArgs),
     /// Show the OCI runtimes found and whether they work.
     Info {
         /// Run a trial container with each runtime (results are cached).
@@ -43,15 +86,35 @@ enum Cmd {
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
+    // A monitor outlives its caller: keep none of the caller's descriptors
+    // but the gRPC socket.
+    match &cli.cmd {
+        Cmd::Serve { detach: true, serve } => detach::close_inherited_fds(match serve.target() {
+            Ok(ServeTarget::Fd(fd)) => Some(fd),
+            _ => None,
+        }),
+        Cmd::Run(_) => detach::close_inherited_fds(None),
+        _ => {}
+    }
+    // Fork first: no thread may exist yet.
+    let ready = match &cli.cmd {
+        Cmd::Serve { detach: true, .. } | Cmd::Run(_) => match detach::daemonize() {
+            Ok(r) => r,
+            Err(e) => {
+                eprintln!("Error: ctr-monitor: detaching from the caller: {e}");
+                return std::process::ExitCode::from(125);
+            }
+        },
+        _ => ReadyPipe::none(),
+    };
     cli.log.init("ctr-monitor");
     let runroot = cli.runroot;
     common::helper_cli::run("ctr-monitor", async move {
         match cli.cmd {
-            Cmd::Serve(args) => {
-                let svc = proto::monitor::v1::monitor_server::MonitorServer::new(service::MonitorService { runroot });
-                proto::transport::serve(args.target()?, tonic::service::Routes::new(svc)).await?;
-            }
+            Cmd::Serve { serve, detach } => serve_api(serve.target()?, detach, runroot, ready).await?,
+            Cmd::Run(args) => run_cmd::run(args, runroot, ready).await?,
             Cmd::Info { probe, json } => {
+                reaper::start()?;
                 let rts = info::gather(&runroot, probe, &[]).await;
                 if json {
                     println!("{}", serde_json::to_string_pretty(&rts)?);
@@ -62,4 +125,89 @@ fn main() -> std::process::ExitCode {
         }
         Ok(())
     })
+}
+
+/// The inherited socket as a tokio stream.
+fn inherited_stream(fd: RawFd) -> anyhow::Result<tokio::net::UnixStream> {
+    let st = nix::sys::stat::fstat(fd).with_context(|| format!("fd {fd}"))?;
+    if st.st_mode & libc::S_IFMT != libc::S_IFSOCK {
+        anyhow::bail!("fd {fd} is not a socket: start ctr-monitor through podman, or use --listen");
+    }
+    // Never leak the caller's connection into the runtime or the container.
+    nix::fcntl::fcntl(fd, nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::FD_CLOEXEC))?;
+    // SAFETY: fd was handed to us at exec and nothing else owns it.
+    let std_stream = unsafe { std::os::unix::net::UnixStream::from_raw_fd(fd) };
+    std_stream.set_nonblocking(true)?;
+    Ok(tokio::net::UnixStream::from_std(std_stream)?)
+}
+
+async fn serve_api(target: ServeTarget, detached: bool, runroot: PathBuf, mut ready: ReadyPipe) -> anyhow::Result<()> {
+    reaper::start()?;
+    let monitor = Monitor::new(runroot, detached);
+    let routes = tonic::service::Routes::new(proto::monitor::v1::monitor_server::MonitorServer::new(service::MonitorService {
+        monitor: monitor.clone(),
+    }));
+    let conn = match target {
+        ServeTarget::Fd(fd) => match inherited_stream(fd) {
+            Ok(s) => Some(monitor.server.serve_stream(s, routes)),
+            Err(e) => {
+                ready.fail(&format!("{e:#}"));
+                return Err(e);
+            }
+        },
+        ServeTarget::Unix(path) => {
+            let bound = path
+                .parent()
+                .map(std::fs::create_dir_all)
+                .transpose()
+                .and_then(|_| sockets::stream_listener(&path))
+                .with_context(|| format!("listening on {}", path.display()));
+            match bound {
+                Ok(l) => monitor.server.serve_listener(l, path, routes),
+                Err(e) => {
+                    ready.fail(&format!("{e:#}"));
+                    return Err(e);
+                }
+            }
+            None
+        }
+    };
+    ready.ok("");
+    live(&monitor, conn).await
+}
+
+/// How long callers still connected when the monitor is done may go on
+/// talking to it (e.g. a Wait right after a Kill).
+const LINGER: Duration = Duration::from_secs(5);
+
+/// Serve until the monitor is over: container handled, creation failed, or
+/// (no container) the caller hung up or SIGTERM/SIGINT arrived.
+pub(crate) async fn live(monitor: &Arc<Monitor>, mut conn: Option<tokio::task::JoinHandle<()>>) -> anyhow::Result<()> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    loop {
+        let stop_requested = tokio::select! {
+            _ = async { if let Some(c) = conn.as_mut() { let _ = c.await; } }, if conn.is_some() => {
+                conn = None;
+                debug!(phase = ?monitor.phase(), "caller hung up");
+                if monitor.phase() == Phase::Idle {
+                    break;
+                }
+                false
+            }
+            _ = monitor.over() => break,
+            _ = term.recv() => true,
+            _ = int.recv() => true,
+        };
+        if stop_requested {
+            if matches!(monitor.phase(), Phase::Idle | Phase::Failed) {
+                break;
+            }
+            warn!("ignoring a stop signal while monitoring a container: kill the container (Kill) instead, or SIGKILL the monitor to abandon it");
+        }
+    }
+    debug!(phase = ?monitor.phase(), "shutting down");
+    monitor.server.shutdown(LINGER, Duration::from_secs(3)).await;
+    Ok(())
 }

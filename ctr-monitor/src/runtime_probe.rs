@@ -21,6 +21,9 @@ pub struct ProbeResult {
     pub error: String,
     /// Identifies the binary the result is for.
     pub stamp: String,
+    /// First line of `RUNTIME --version`.
+    #[serde(default)]
+    pub version: String,
 }
 
 pub fn cache_path(runroot: &Path) -> PathBuf {
@@ -60,42 +63,32 @@ pub async fn probe(runtime: &Path, runroot: &Path) -> ProbeResult {
     let started = std::time::Instant::now();
     let result = async {
         write_bundle(&base, &id).map_err(|e| format!("preparing the trial bundle in {}: {e}", base.display()))?;
-        let out = tokio::process::Command::new(runtime)
-            .arg("--root")
-            .arg(&state_root)
-            .args(["run", "--bundle"])
-            .arg(&base)
-            .arg(&id)
-            .stdin(std::process::Stdio::null())
-            .kill_on_drop(true)
-            .output();
-        let out = tokio::time::timeout(Duration::from_secs(20), out)
-            .await
-            .map_err(|_| "the trial container did not finish within 20s".to_string())?
-            .map_err(|e| format!("running {}: {e}", runtime.display()))?;
-        if out.status.success() {
+        let mut cmd = std::process::Command::new(runtime);
+        cmd.arg("--root").arg(&state_root).args(["run", "--bundle"]).arg(&base).arg(&id);
+        let (status, _, stderr) = crate::reaper::output_within(cmd, Some(Duration::from_secs(20))).await.map_err(|e| {
+            if e.kind() == std::io::ErrorKind::TimedOut {
+                "the trial container did not finish within 20s".to_string()
+            } else {
+                format!("running {}: {e}", runtime.display())
+            }
+        })?;
+        if status.success() {
             Ok(())
         } else {
-            let err = String::from_utf8_lossy(&out.stderr).trim().replace('\n', " ");
-            Err(if err.is_empty() { format!("trial container {}", out.status) } else { err })
+            let err = String::from_utf8_lossy(&stderr).trim().replace('\n', " ");
+            Err(if err.is_empty() { format!("trial container {status}") } else { err })
         }
     }
     .await;
     // Leave nothing behind whatever happened.
-    let _ = tokio::process::Command::new(runtime)
-        .arg("--root")
-        .arg(&state_root)
-        .args(["delete", "--force", &id])
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .status()
-        .await;
+    let mut delete = std::process::Command::new(runtime);
+    delete.arg("--root").arg(&state_root).args(["delete", "--force", &id]);
+    let _ = crate::reaper::output_within(delete, Some(Duration::from_secs(20))).await;
     let _ = std::fs::remove_dir_all(&base);
     debug!(runtime = %runtime.display(), ok = result.is_ok(), elapsed_ms = started.elapsed().as_millis() as u64, "runtime probe");
     match result {
-        Ok(()) => ProbeResult { works: true, error: String::new(), stamp },
-        Err(error) => ProbeResult { works: false, error, stamp },
+        Ok(()) => ProbeResult { works: true, error: String::new(), stamp, version: String::new() },
+        Err(error) => ProbeResult { works: false, error, stamp, version: String::new() },
     }
 }
 

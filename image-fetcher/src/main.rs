@@ -2,13 +2,40 @@
 //!
 //! `image-fetcher serve --grpc-fd 3` is how podman runs it;
 //! `image-fetcher serve --listen unix:PATH` serves other tools;
-//! `image-fetcher info [--json]` shows what it found on this host.
+//! `image-fetcher pull REF --dest DIR` and `image-fetcher push DIR[:REF] docker://...`
+//! do one copy from the command line; `image-fetcher info [--json]` shows
+//! what it found on this host.
 
+mod auth_challenge;
+mod auth_file;
+mod blob_copy;
+mod cli_output;
+mod digest;
+mod error;
+mod file_tree;
+mod http_client;
 mod info;
+mod layout;
+mod local_source;
+mod manifest;
+mod platform;
+mod pull;
+mod push;
+mod reference;
+mod registry_api;
+mod registry_client;
+mod registry_endpoints;
 mod service;
+mod source;
+mod trust_policy;
 
-use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
 use common::helper_cli::{LogArgs, ServeArgs};
+
+use crate::cli_output::OutputMode;
+use crate::source::AuthOptions;
 
 #[derive(Parser)]
 #[command(name = "image-fetcher", version, about = "Fetch and push images for podman")]
@@ -28,6 +55,71 @@ enum Cmd {
         #[arg(long)]
         json: bool,
     },
+    /// Pull an image into an OCI layout directory (blobs verified, index.json updated).
+    Pull(PullArgs),
+    /// Push an image from an OCI layout directory to a registry.
+    Push(PushArgs),
+}
+
+#[derive(Args)]
+struct RegistryArgs {
+    /// Require HTTPS and verify certificates (false: allow plain HTTP and skip checks).
+    /// Default: registries.conf `insecure` for the registry decides.
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", value_name = "BOOL")]
+    tls_verify: Option<bool>,
+    /// Credentials USER:PASSWORD for the registry.
+    #[arg(long, value_name = "USER:PASSWORD")]
+    creds: Option<String>,
+    /// auth.json to read credentials from (default: $REGISTRY_AUTH_FILE or containers-auth.json(5) paths).
+    #[arg(long, value_name = "FILE")]
+    authfile: Option<PathBuf>,
+    /// Blobs copied at once.
+    #[arg(long, default_value_t = pull::DEFAULT_CONCURRENCY)]
+    max_concurrent: usize,
+    /// No progress output.
+    #[arg(long, short)]
+    quiet: bool,
+    /// Print the result as JSON (no progress lines).
+    #[arg(long)]
+    json: bool,
+}
+
+impl RegistryArgs {
+    fn auth(&self) -> anyhow::Result<AuthOptions> {
+        let creds = self.creds.as_deref().map(auth_file::parse_creds).transpose().map_err(anyhow::Error::msg)?;
+        Ok(AuthOptions { creds, auth_file: self.authfile.clone() })
+    }
+    fn mode(&self) -> OutputMode {
+        OutputMode { quiet: self.quiet, json: self.json }
+    }
+}
+
+#[derive(Args)]
+struct PullArgs {
+    /// docker://HOST/REPO[:TAG|@DIGEST], HOST/REPO:TAG, oci:DIR[:REF], oci-archive:FILE[:REF],
+    /// docker-archive:FILE[:REF] or dir:DIR.
+    reference: String,
+    /// OCI layout directory to pull into (created if missing).
+    #[arg(long, value_name = "DIR")]
+    dest: PathBuf,
+    /// os/arch[/variant] to pick from a multi-platform image (default: this host).
+    #[arg(long, value_name = "OS/ARCH[/VARIANT]")]
+    platform: Option<String>,
+    /// policy.json to enforce (default: containers-policy.json(5) paths).
+    #[arg(long, value_name = "FILE")]
+    signature_policy: Option<PathBuf>,
+    #[command(flatten)]
+    registry: RegistryArgs,
+}
+
+#[derive(Args)]
+struct PushArgs {
+    /// OCI layout directory, optionally with :REF (a ref name or manifest digest in its index.json).
+    source: String,
+    /// docker://HOST/REPO[:TAG].
+    destination: String,
+    #[command(flatten)]
+    registry: RegistryArgs,
 }
 
 fn main() -> std::process::ExitCode {
@@ -48,7 +140,64 @@ fn main() -> std::process::ExitCode {
                     println!("Certificate directories: {}", if i.cert_dirs.is_empty() { "none".into() } else { i.cert_dirs.join(", ") });
                 }
             }
+            Cmd::Pull(a) => run_pull(a).await?,
+            Cmd::Push(a) => run_push(a).await?,
         }
         Ok(())
     })
+}
+
+async fn run_pull(a: PullArgs) -> anyhow::Result<()> {
+    let platform = a.platform.as_deref().map(platform::Platform::parse).transpose().map_err(anyhow::Error::msg)?.unwrap_or_default();
+    let opts = pull::PullOptions {
+        reference: a.reference,
+        dest: a.dest,
+        platform,
+        tls_verify: a.registry.tls_verify,
+        auth: a.registry.auth()?,
+        max_concurrent: a.registry.max_concurrent,
+        signature_policy: a.signature_policy,
+    };
+    let mode = a.registry.mode();
+    if !mode.quiet && !mode.json {
+        eprintln!("Trying to pull {}...", opts.reference);
+    }
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    let printer = tokio::spawn(cli_output::print_pull(rx, mode));
+    let result = pull::pull(&opts, &tx).await;
+    drop(tx);
+    let _ = printer.await;
+    result?;
+    Ok(())
+}
+
+async fn run_push(a: PushArgs) -> anyhow::Result<()> {
+    let (src_dir, source) = split_layout_arg(&a.source);
+    let opts = push::PushOptions {
+        src_dir,
+        source,
+        destination: a.destination,
+        tls_verify: a.registry.tls_verify,
+        auth: a.registry.auth()?,
+        max_concurrent: a.registry.max_concurrent,
+    };
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    let printer = tokio::spawn(cli_output::print_push(rx, a.registry.mode()));
+    let result = push::push(&opts, &tx).await;
+    drop(tx);
+    let _ = printer.await;
+    result?;
+    Ok(())
+}
+
+/// `[oci:]DIR[:REF]`: an existing directory as a whole wins; else split at the first ':'.
+fn split_layout_arg(s: &str) -> (PathBuf, String) {
+    let s = s.strip_prefix("oci:").unwrap_or(s);
+    if std::path::Path::new(s).is_dir() {
+        return (PathBuf::from(s), String::new());
+    }
+    match s.split_once(':') {
+        Some((d, r)) => (PathBuf::from(d), r.to_string()),
+        None => (PathBuf::from(s), String::new()),
+    }
 }

@@ -1,7 +1,5 @@
 //! What net-setup reports: firewall backends and forwarding.
 
-use std::path::Path;
-
 use serde::Serialize;
 
 use crate::firewall_tools::{detect, Tool};
@@ -14,20 +12,20 @@ pub struct NetInfo {
     pub ipv4_forwarding: bool,
     pub ipv6_forwarding: bool,
     pub config_dir: String,
+    pub state_dir: String,
 }
 
-pub async fn gather(config_dir: &Path, probe: bool) -> NetInfo {
+pub async fn gather(ctx: &crate::context::Ctx, probe: bool) -> NetInfo {
     let (nftables, iptables) = tokio::join!(
         detect("nft", &["--version"], probe.then_some(&["list", "tables"][..])),
         detect("iptables", &["--version"], probe.then_some(&["-w", "5", "-S", "-t", "filter"][..])),
     );
-    let works = |t: &Tool| t.available && t.usable != Some(false);
-    let firewall_backend = if works(&nftables) {
-        "nftables"
-    } else if works(&iptables) {
-        "iptables"
-    } else {
-        "none"
+    // What setup uses; with a probe, "none" when that tool turned out broken.
+    let broken = |t: &Tool| t.usable == Some(false);
+    let firewall_backend = match &ctx.firewall {
+        crate::firewall::Firewall::Nftables { .. } if broken(&nftables) => "none",
+        crate::firewall::Firewall::Iptables { .. } if broken(&iptables) => "none",
+        f => f.name(),
     };
     NetInfo {
         firewall_backend: firewall_backend.to_string(),
@@ -35,7 +33,8 @@ pub async fn gather(config_dir: &Path, probe: bool) -> NetInfo {
         iptables,
         ipv4_forwarding: read_flag("/proc/sys/net/ipv4/ip_forward"),
         ipv6_forwarding: read_flag("/proc/sys/net/ipv6/conf/all/forwarding"),
-        config_dir: config_dir.display().to_string(),
+        config_dir: ctx.config_dir.display().to_string(),
+        state_dir: ctx.state_dir.display().to_string(),
     }
 }
 
@@ -56,12 +55,13 @@ pub fn human(i: &NetInfo) -> String {
         format!("{} ({}, {state})", t.path, t.version)
     };
     format!(
-        "nftables:        {}\niptables:        {}\nFirewall:        {}\nIPv4 forwarding: {}\nIPv6 forwarding: {}\nConfig dir:      {}\n",
+        "nftables:        {}\niptables:        {}\nFirewall:        {}\nIPv4 forwarding: {}\nIPv6 forwarding: {}\nConfig dir:      {}\nState dir:       {}\n",
         tool(&i.nftables),
         tool(&i.iptables),
         i.firewall_backend,
         i.ipv4_forwarding,
         i.ipv6_forwarding,
-        i.config_dir
+        i.config_dir,
+        i.state_dir
     )
 }

@@ -1,18 +1,43 @@
-//! net-setup: network namespaces <-> bridges, veths, IPAM, firewall and port
-//! forwards (netavark's job).
+//! net-setup: network namespaces <-> bridges, veths, IPAM, firewall, port
+//! forwards and container DNS (netavark's and aardvark-dns's job).
 //!
 //! `net-setup serve --grpc-fd 3` is how podman runs it;
 //! `net-setup serve --listen unix:PATH` serves other tools;
-//! `net-setup info [--probe] [--json]` shows the firewall tools it found.
+//! `net-setup setup --netns PATH < config.json` and the other subcommands
+//! run one stage by hand and print JSON.
 
+mod config_store;
+mod context;
+mod dns;
+mod error;
+mod firewall;
 mod firewall_tools;
+mod fsutil;
 mod info;
+mod ipam;
+mod netlink;
+mod netns;
+mod network_config;
+mod ports;
+mod records;
 mod service;
+mod setup;
+mod subnet;
+mod sysctl;
+mod teardown;
+mod types;
 
+use std::io::Read;
+use std::net::IpAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 
-use clap::{Parser, Subcommand};
+use anyhow::Context as _;
+use clap::{Args, Parser, Subcommand};
 use common::helper_cli::{LogArgs, ServeArgs};
+
+/// The state dir podman's default run root implies.
+pub const DEFAULT_STATE_DIR: &str = "/run/podman-rs/networks";
 
 #[derive(Parser)]
 #[command(name = "net-setup", version, about = "Container networking for podman")]
@@ -22,6 +47,16 @@ struct Cli {
     /// Where network configurations (one JSON file per network) live.
     #[arg(long, global = true, default_value = "/etc/podman-rs/networks")]
     config_dir: PathBuf,
+    /// Where IPAM leases, applied-state records and DNS records live
+    /// (podman passes <runroot>/networks).
+    #[arg(long, global = true, default_value = DEFAULT_STATE_DIR)]
+    state_dir: PathBuf,
+    /// auto, nftables, iptables or none.
+    #[arg(long, global = true, default_value = "auto")]
+    firewall_driver: String,
+    /// Port the per-network DNS servers listen on.
+    #[arg(long, global = true, default_value_t = 53)]
+    dns_port: u16,
     #[command(subcommand)]
     cmd: Cmd,
 }
@@ -38,27 +73,242 @@ enum Cmd {
         #[arg(long)]
         json: bool,
     },
+    /// Attach a netns to networks; reads a SetupRequest as JSON on stdin.
+    Setup {
+        #[arg(long)]
+        netns: Option<PathBuf>,
+    },
+    /// Detach a container; reads the same JSON as setup on stdin.
+    Teardown {
+        #[arg(long)]
+        netns: Option<PathBuf>,
+    },
+    /// Re-apply every container's firewall rules from disk.
+    Reload,
+    /// Create a network namespace pinned at PATH.
+    CreateNetns { path: PathBuf },
+    /// Unmount and remove a pinned network namespace.
+    RemoveNetns { path: PathBuf },
+    /// Create a network (`podman network create`).
+    NetworkCreate(NetworkCreateArgs),
+    /// List networks.
+    NetworkLs {
+        /// KEY=VALUE: name, id, driver, label.
+        #[arg(long)]
+        filter: Vec<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print a network's configuration.
+    NetworkInspect { name: String },
+    /// Remove a network.
+    NetworkRm {
+        name: String,
+        #[arg(long, short)]
+        force: bool,
+    },
+    /// Exit 0 if the network exists, 1 if not.
+    NetworkExists { name: String },
+    /// Run a network's DNS server (started by setup; not for people).
+    #[command(hide = true)]
+    DnsServe(DnsServeArgs),
+}
+
+#[derive(Args)]
+struct NetworkCreateArgs {
+    name: Option<String>,
+    #[arg(long, short)]
+    driver: Option<String>,
+    /// Bridge name.
+    #[arg(long)]
+    interface_name: Option<String>,
+    #[arg(long)]
+    subnet: Vec<String>,
+    /// One per --subnet, in order.
+    #[arg(long)]
+    gateway: Vec<String>,
+    /// CIDR or START-END, one per --subnet, in order.
+    #[arg(long)]
+    ip_range: Vec<String>,
+    #[arg(long)]
+    ipv6: bool,
+    #[arg(long)]
+    internal: bool,
+    #[arg(long)]
+    disable_dns: bool,
+    /// KEY=VALUE
+    #[arg(long)]
+    label: Vec<String>,
+    /// KEY=VALUE: mtu, isolate, metric, no_default_route.
+    #[arg(long, short)]
+    opt: Vec<String>,
+    #[arg(long)]
+    ignore: bool,
+}
+
+#[derive(Args)]
+struct DnsServeArgs {
+    #[arg(long)]
+    network: String,
+    #[arg(long)]
+    records: PathBuf,
+    #[arg(long)]
+    pid_file: PathBuf,
+    #[arg(long, required = true)]
+    listen: Vec<IpAddr>,
+    #[arg(long, default_value_t = 53)]
+    port: u16,
+    #[arg(long)]
+    ready_fd: Option<i32>,
+    #[arg(long)]
+    hold_fd: Option<i32>,
 }
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     cli.log.init("net-setup");
-    let config_dir = cli.config_dir;
-    common::helper_cli::run("net-setup", async move {
-        match cli.cmd {
-            Cmd::Serve(args) => {
-                let svc = proto::netsetup::v1::net_setup_server::NetSetupServer::new(service::NetSetupService { config_dir });
-                proto::transport::serve(args.target()?, tonic::service::Routes::new(svc)).await?;
+    if let Cmd::DnsServe(a) = cli.cmd {
+        // Plain threads, no async runtime: it only answers datagrams.
+        let opts = dns::server::ServeOptions {
+            network: a.network,
+            records: a.records,
+            pid_file: a.pid_file,
+            listen: a.listen,
+            port: a.port,
+            ready_fd: a.ready_fd,
+            hold_fd: a.hold_fd,
+        };
+        return match dns::server::run(opts) {
+            Ok(()) => std::process::ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("Error: net-setup dns-serve: {e}");
+                std::process::ExitCode::from(125)
             }
-            Cmd::Info { probe, json } => {
-                let i = info::gather(&config_dir, probe).await;
-                if json {
-                    println!("{}", serde_json::to_string_pretty(&i)?);
-                } else {
-                    print!("{}", info::human(&i));
+        };
+    }
+    common::helper_cli::run("net-setup", async move {
+        let ctx = Arc::new(context::Ctx {
+            firewall: firewall::Firewall::select(&cli.firewall_driver, &cli.state_dir)?,
+            config_dir: cli.config_dir,
+            state_dir: cli.state_dir,
+            dns_port: cli.dns_port,
+        });
+        run(ctx, cli.cmd).await
+    })
+}
+
+fn print_json<T: serde::Serialize>(v: &T) -> anyhow::Result<()> {
+    println!("{}", serde_json::to_string_pretty(v)?);
+    Ok(())
+}
+
+fn read_stdin_json<T: serde::de::DeserializeOwned + Default>() -> anyhow::Result<T> {
+    let mut s = String::new();
+    std::io::stdin().read_to_string(&mut s).context("reading the request from stdin")?;
+    if s.trim().is_empty() {
+        return Ok(T::default());
+    }
+    serde_json::from_str(&s).context("parsing the request on stdin (JSON as in netsetup.v1 SetupRequest)")
+}
+
+fn key_values(what: &str, items: &[String]) -> anyhow::Result<std::collections::BTreeMap<String, String>> {
+    items
+        .iter()
+        .map(|i| {
+            let (k, v) = i.split_once('=').unwrap_or((i.as_str(), ""));
+            if k.is_empty() {
+                anyhow::bail!("{what} {i:?} must be KEY=VALUE");
+            }
+            Ok((k.to_string(), v.to_string()))
+        })
+        .collect()
+}
+
+async fn run(ctx: Arc<context::Ctx>, cmd: Cmd) -> anyhow::Result<()> {
+    match cmd {
+        Cmd::Serve(args) => {
+            let svc = proto::netsetup::v1::net_setup_server::NetSetupServer::new(service::NetSetupService { ctx });
+            proto::transport::serve(args.target()?, tonic::service::Routes::new(svc)).await?;
+        }
+        Cmd::Info { probe, json } => {
+            let i = info::gather(&ctx, probe).await;
+            if json {
+                print_json(&i)?;
+            } else {
+                print!("{}", info::human(&i));
+            }
+        }
+        Cmd::Setup { netns } => {
+            let mut req: types::SetupRequest = read_stdin_json()?;
+            if let Some(p) = netns {
+                req.netns_path = p.display().to_string();
+            }
+            print_json(&setup::setup(&ctx, req).await?)?;
+        }
+        Cmd::Teardown { netns } => {
+            let mut req: types::TeardownRequest = read_stdin_json()?;
+            if let Some(p) = netns {
+                req.netns_path = p.display().to_string();
+            }
+            let id = req.container_id.clone();
+            teardown::teardown(&ctx, req).await?;
+            print_json(&serde_json::json!({ "container_id": id, "torn_down": true }))?;
+        }
+        Cmd::Reload => {
+            let (containers, networks) = service::reload(&ctx).await?;
+            print_json(&serde_json::json!({
+                "containers": containers, "networks": networks, "firewall_backend": ctx.firewall.name()
+            }))?;
+        }
+        Cmd::CreateNetns { path } => {
+            netns::create(&path).await?;
+            print_json(&serde_json::json!({ "path": path }))?;
+        }
+        Cmd::RemoveNetns { path } => netns::remove(&path)?,
+        Cmd::NetworkCreate(a) => {
+            let mut subnets = Vec::new();
+            for (i, s) in a.subnet.iter().enumerate() {
+                let (start_ip, end_ip) = match a.ip_range.get(i) {
+                    Some(r) => config_store::parse_ip_range(r)?,
+                    None => Default::default(),
+                };
+                let gateway = a.gateway.get(i).cloned().unwrap_or_default();
+                subnets.push(config_store::SubnetSpec { subnet: s.clone(), gateway, start_ip, end_ip });
+            }
+            let spec = config_store::CreateSpec {
+                name: a.name.unwrap_or_default(),
+                driver: a.driver.unwrap_or_default(),
+                network_interface: a.interface_name.unwrap_or_default(),
+                subnets,
+                ipv6_enabled: a.ipv6,
+                internal: a.internal,
+                dns_enabled: Some(!a.disable_dns),
+                labels: key_values("label", &a.label)?,
+                options: key_values("option", &a.opt)?,
+                ignore_if_exists: a.ignore,
+            };
+            print_json(&service::create_network(&ctx, &spec).await?)?;
+        }
+        Cmd::NetworkLs { filter, json } => {
+            let nets = service::list_networks(&ctx, &filter)?;
+            if json {
+                print_json(&nets)?;
+            } else {
+                println!("{:<14} {:<20} {:<8} {}", "NETWORK ID", "NAME", "DRIVER", "SUBNETS");
+                for n in nets {
+                    let subnets: Vec<String> = n.subnets.iter().map(|s| s.subnet.to_string()).collect();
+                    println!("{:<14} {:<20} {:<8} {}", &n.id[..n.id.len().min(12)], n.name, n.driver, subnets.join(","));
                 }
             }
         }
-        Ok(())
-    })
+        Cmd::NetworkInspect { name } => print_json(&ctx.configs().find(&name)?)?,
+        Cmd::NetworkRm { name, force } => println!("{}", service::remove_network(&ctx, &name, force)?.name),
+        Cmd::NetworkExists { name } => match ctx.configs().find(&name) {
+            Ok(_) => {}
+            Err(error::NetError::NotFound(_)) => std::process::exit(1),
+            Err(e) => return Err(e.into()),
+        },
+        Cmd::DnsServe(_) => unreachable!("handled before the runtime starts"),
+    }
+    Ok(())
 }

@@ -4,6 +4,18 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::commands::image_ops::{ExistsArgs, HistoryArgs, ImageInspectArgs, PruneArgs, RmiArgs, TagArgs, UntagArgs};
+use crate::commands::images::ImagesArgs;
+use crate::commands::containers::{CleanupArgs, ExistsArgs as ContainerExistsArgs, KillArgs, RmArgs as ContainerRmArgs, StartArgs, StopArgs, WaitArgs};
+use crate::commands::inspect::InspectArgs;
+use crate::commands::logs::LogsArgs;
+use crate::commands::ps::PsArgs;
+use crate::commands::pull::PullArgs;
+use crate::commands::run::RunArgs;
+use crate::lifecycle::create_args::CreateArgs;
+
+type RmArgs = ContainerRmArgs;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "podman",
@@ -70,6 +82,89 @@ pub enum Command {
     Version(FormatArgs),
     /// Display podman system information
     Info(FormatArgs),
+    /// Pull an image from a registry or a local archive
+    Pull(PullArgs),
+    /// List images in local storage
+    Images(ImagesArgs),
+    /// Remove one or more images from local storage
+    Rmi(RmiArgs),
+    /// Add an additional name to a local image
+    Tag(TagArgs),
+    /// Remove a name from a local image
+    Untag(UntagArgs),
+    /// Manage images
+    #[command(subcommand)]
+    Image(ImageCommand),
+    /// Create but do not start a container
+    #[command(disable_help_flag = true)]
+    Create(CreateArgs),
+    /// Run a command in a new container
+    #[command(disable_help_flag = true)]
+    Run(RunArgs),
+    /// Start one or more containers
+    Start(StartArgs),
+    /// Stop one or more containers
+    Stop(StopArgs),
+    /// Kill one or more running containers with a signal
+    Kill(KillArgs),
+    /// Remove one or more containers
+    Rm(RmArgs),
+    /// List containers
+    #[command(visible_alias = "list")]
+    Ps(PsArgs),
+    /// Fetch the logs of one or more containers
+    Logs(LogsArgs),
+    /// Block on one or more containers until a condition is reached
+    Wait(WaitArgs),
+    /// Display the configuration of containers or images
+    Inspect(InspectArgs),
+    /// Manage containers
+    #[command(subcommand)]
+    Container(ContainerCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ContainerCommand {
+    #[command(disable_help_flag = true)]
+    Create(CreateArgs),
+    #[command(disable_help_flag = true)]
+    Run(RunArgs),
+    Start(StartArgs),
+    Stop(StopArgs),
+    Kill(KillArgs),
+    Rm(RmArgs),
+    #[command(visible_alias = "ls", visible_alias = "list")]
+    Ps(PsArgs),
+    Logs(LogsArgs),
+    Wait(WaitArgs),
+    Inspect(InspectArgs),
+    /// Check if a container exists
+    Exists(ContainerExistsArgs),
+    /// Clean up network and mountpoints of one container (run by the monitor on exit)
+    Cleanup(CleanupArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ImageCommand {
+    /// List images in local storage
+    #[command(visible_alias = "list")]
+    Ls(ImagesArgs),
+    /// Pull an image from a registry
+    Pull(PullArgs),
+    /// Remove one or more images
+    Rm(RmiArgs),
+    /// Add an additional name to a local image
+    Tag(TagArgs),
+    /// Remove a name from a local image
+    Untag(UntagArgs),
+    /// Display the configuration of an image
+    Inspect(ImageInspectArgs),
+    /// Check if an image exists in local storage
+    Exists(ExistsArgs),
+    /// Show the history of an image
+    History(HistoryArgs),
+    /// Remove unused images
+    Prune(PruneArgs),
 }
 
 #[derive(Debug, Clone, Args)]
@@ -77,4 +172,13 @@ pub struct FormatArgs {
     /// Change the output format to JSON or a Go template
     #[arg(short, long, value_name = "FORMAT")]
     pub format: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_command_line_definition_is_consistent() {
+        use clap::CommandFactory;
+        super::Cli::command().debug_assert();
+    }
 }

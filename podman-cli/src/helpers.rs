@@ -47,6 +47,10 @@ impl HelperKind {
             }
             HelperKind::Net => {
                 a.extend(["--config-dir".into(), cfg.network_config_dir.clone().into_os_string()]);
+                a.extend(["--state-dir".into(), cfg.run_root.join("networks").into_os_string()]);
+                if let Some(fw) = &cfg.containers.network.firewall_driver {
+                    a.extend(["--firewall-driver".into(), fw.into()]);
+                }
             }
             HelperKind::Monitor => {
                 a.extend(["--runroot".into(), cfg.run_root.clone().into_os_string()]);
@@ -68,8 +72,15 @@ pub struct Started {
 pub const EXIT_GRACE: Duration = Duration::from_secs(5);
 
 pub async fn start(kind: HelperKind, cfg: &EngineConfig) -> anyhow::Result<Started> {
+    start_with(kind, cfg, &[]).await
+}
+
+/// Start a helper with extra `serve` flags (e.g. ctr-monitor's `--detach`).
+pub async fn start_with(kind: HelperKind, cfg: &EngineConfig, serve_flags: &[&str]) -> anyhow::Result<Started> {
     let path = common::paths::find_helper(kind.binary(), &cfg.containers.engine.helper_binaries_dir)?;
-    let helper = spawn_helper(kind.binary(), &path, &kind.args(cfg)).await?;
+    let mut args = kind.args(cfg);
+    args.extend(serve_flags.iter().map(OsString::from));
+    let helper = spawn_helper(kind.binary(), &path, &args).await?;
     Ok(Started { kind, path, helper })
 }
 
@@ -87,6 +98,67 @@ impl Started {
         }
         Ok(())
     }
+}
+
+/// A started helper with a typed client, for commands that make several
+/// calls. Every call goes through [`proto::transport::Helper::call`], so it
+/// is logged with its duration and a helper's death is explained.
+pub struct Session<C> {
+    started: Started,
+    client: C,
+}
+
+impl<C: Clone> Session<C> {
+    pub async fn open(kind: HelperKind, cfg: &EngineConfig, make: impl FnOnce(tonic::transport::Channel) -> C) -> anyhow::Result<Self> {
+        Self::open_with(kind, cfg, &[], make).await
+    }
+
+    pub async fn open_with(kind: HelperKind, cfg: &EngineConfig, serve_flags: &[&str], make: impl FnOnce(tonic::transport::Channel) -> C) -> anyhow::Result<Self> {
+        let started = start_with(kind, cfg, serve_flags).await?;
+        let client = make(started.helper.channel()?);
+        Ok(Session { started, client })
+    }
+
+    /// Make one call: `s.call("ListImages", |mut c| async move { c.list_images(req).await })`.
+    pub async fn call<T, F, Fut>(&mut self, method: &str, f: F) -> Result<T, TransportError>
+    where
+        F: FnOnce(C) -> Fut,
+        Fut: std::future::Future<Output = Result<tonic::Response<T>, tonic::Status>>,
+    {
+        let fut = f(self.client.clone());
+        self.started.helper.call(method, fut).await
+    }
+
+    /// Hang up and reap the helper. The client's channel is dropped first:
+    /// the connection closes only when no clone of it is left.
+    pub async fn close(self) -> anyhow::Result<()> {
+        let Session { started, client } = self;
+        drop(client);
+        started.finish().await
+    }
+}
+
+pub type StorageClient = proto::storage::v1::storage_client::StorageClient<tonic::transport::Channel>;
+pub type FetcherClient = proto::fetcher::v1::fetcher_client::FetcherClient<tonic::transport::Channel>;
+
+pub type MonitorClient = proto::monitor::v1::monitor_client::MonitorClient<tonic::transport::Channel>;
+pub type NetClient = proto::netsetup::v1::net_setup_client::NetSetupClient<tonic::transport::Channel>;
+
+pub async fn net(cfg: &EngineConfig) -> anyhow::Result<Session<NetClient>> {
+    Session::open(HelperKind::Net, cfg, NetClient::new).await
+}
+
+/// A new monitor that detaches from us and outlives this podman.
+pub async fn monitor_detached(cfg: &EngineConfig) -> anyhow::Result<Session<MonitorClient>> {
+    Session::open_with(HelperKind::Monitor, cfg, &["--detach"], MonitorClient::new).await
+}
+
+pub async fn storage(cfg: &EngineConfig) -> anyhow::Result<Session<StorageClient>> {
+    Session::open(HelperKind::Storage, cfg, StorageClient::new).await
+}
+
+pub async fn fetcher(cfg: &EngineConfig) -> anyhow::Result<Session<FetcherClient>> {
+    Session::open(HelperKind::Fetcher, cfg, FetcherClient::new).await
 }
 
 /// Refuse a helper from another build.

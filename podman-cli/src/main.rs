@@ -10,6 +10,8 @@ mod format;
 mod fsutil;
 mod helpers;
 mod host_info;
+mod image;
+mod lifecycle;
 mod runtime_choice;
 mod spec;
 mod state;
@@ -19,7 +21,7 @@ use std::time::Instant;
 
 use clap::Parser;
 
-use crate::cli::{Cli, Command};
+use crate::cli::{Cli, Command, ContainerCommand, ImageCommand};
 use crate::error::{exit_code, one_line, EXIT_ENGINE};
 
 fn main() -> ExitCode {
@@ -35,7 +37,11 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("Error: {}", one_line(&e));
+            // A container's own exit code carries no message.
+            let line = one_line(&e);
+            if !line.is_empty() {
+                eprintln!("Error: {line}");
+            }
             ExitCode::from(exit_code(&e))
         }
     }
@@ -55,6 +61,31 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         match &cli.command {
             Command::Version(a) => commands::version::run(&cfg, a).await,
             Command::Info(a) => commands::info::run(&cfg, a).await,
+            Command::Pull(a) | Command::Image(ImageCommand::Pull(a)) => commands::pull::run(&cfg, a).await,
+            Command::Images(a) | Command::Image(ImageCommand::Ls(a)) => commands::images::run(&cfg, a).await,
+            Command::Rmi(a) | Command::Image(ImageCommand::Rm(a)) => commands::image_ops::rmi(&cfg, a).await,
+            Command::Tag(a) | Command::Image(ImageCommand::Tag(a)) => commands::image_ops::tag(&cfg, a).await,
+            Command::Untag(a) | Command::Image(ImageCommand::Untag(a)) => commands::image_ops::untag(&cfg, a).await,
+            Command::Image(ImageCommand::Inspect(a)) => commands::image_ops::inspect(&cfg, a).await,
+            Command::Image(ImageCommand::Exists(a)) => commands::image_ops::exists(&cfg, a).await,
+            Command::Image(ImageCommand::History(a)) => commands::image_ops::history(&cfg, a).await,
+            Command::Image(ImageCommand::Prune(a)) => commands::image_ops::prune(&cfg, a).await,
+            Command::Create(a) | Command::Container(ContainerCommand::Create(a)) => commands::containers::create(&cfg, a).await,
+            Command::Run(a) | Command::Container(ContainerCommand::Run(a)) => commands::run::run(&cfg, a).await,
+            Command::Start(a) | Command::Container(ContainerCommand::Start(a)) => commands::containers::start(&cfg, a).await,
+            Command::Stop(a) | Command::Container(ContainerCommand::Stop(a)) => commands::containers::stop(&cfg, a).await,
+            Command::Kill(a) | Command::Container(ContainerCommand::Kill(a)) => commands::containers::kill(&cfg, a).await,
+            Command::Rm(a) | Command::Container(ContainerCommand::Rm(a)) => commands::containers::rm(&cfg, a).await,
+            Command::Ps(a) | Command::Container(ContainerCommand::Ps(a)) => commands::ps::run(&cfg, a).await,
+            Command::Logs(a) | Command::Container(ContainerCommand::Logs(a)) => commands::logs::run(&cfg, a).await,
+            Command::Wait(a) | Command::Container(ContainerCommand::Wait(a)) => commands::containers::wait(&cfg, a).await,
+            Command::Inspect(a) => commands::inspect::run(&cfg, a).await,
+            Command::Container(ContainerCommand::Inspect(a)) => {
+                let a = commands::inspect::InspectArgs { kind: "container".into(), ..a.clone() };
+                commands::inspect::run(&cfg, &a).await
+            }
+            Command::Container(ContainerCommand::Exists(a)) => commands::containers::exists(&cfg, a).await,
+            Command::Container(ContainerCommand::Cleanup(a)) => commands::containers::cleanup(&cfg, a).await,
         }
     })
 }

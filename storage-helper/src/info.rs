@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use crate::layout::{count_entries, Store};
+use crate::layout::Store;
 
 #[derive(Debug, Serialize)]
 pub struct StoreInfo {
@@ -30,6 +30,12 @@ pub fn gather(store: &Store, probe: bool) -> StoreInfo {
     } else {
         (None, String::new())
     };
+    // Counts come from the index; a store never used has none.
+    let (image_count, layer_count) = if store.db_path().exists() {
+        crate::db::open(store).and_then(|c| crate::db::counts(&c)).unwrap_or((0, 0))
+    } else {
+        (0, 0)
+    };
     StoreInfo {
         graph_root: store.graph_root.display().to_string(),
         run_root: store.run_root.display().to_string(),
@@ -40,8 +46,8 @@ pub fn gather(store: &Store, probe: bool) -> StoreInfo {
         overlay_error,
         graph_root_total_bytes: total,
         graph_root_used_bytes: used,
-        image_count: count_entries(&store.images_dir()),
-        layer_count: count_entries(&store.layers_dir()),
+        image_count,
+        layer_count,
     }
 }
 

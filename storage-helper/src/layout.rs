@@ -1,6 +1,24 @@
-//! Where the store keeps what, under the graph root.
+//! Where the store keeps what.
+//!
+//! ```text
+//! <graphroot>/storage.db                 SQLite index (images, layers, containers)
+//! <graphroot>/storage.lock               GC barrier: shared while adding, exclusive to collect
+//! <graphroot>/blobs/sha256/<hex>         compressed blobs, configs, manifests (verbatim)
+//! <graphroot>/overlay-layers/<chain>/diff   one unpacked layer per chain ID
+//! <graphroot>/overlay-layers/l/<LINK>    26-character symlink -> ../<chain>/diff
+//! <graphroot>/overlay-layers/empty       empty lower dir for images without layers
+//! <graphroot>/overlay-layers/.tmp-*      layers being unpacked (renamed into place when done)
+//! <graphroot>/overlay-layers/.trash-*    layers being deleted
+//! <graphroot>/overlay-containers/<id>/{diff,work,lock}   container layers
+//! <graphroot>/locks/layer-<chain>        per-layer unpack lock
+//! <graphroot>/tmp/                       scratch on the same filesystem
+//! <runroot>/overlay-containers/<id>/merged       mount point
+//! <runroot>/overlay-containers/<id>/mountcount   outstanding Mount calls
+//! ```
 
 use std::path::{Path, PathBuf};
+
+use crate::error::{Result, StoreError};
 
 #[derive(Debug, Clone)]
 pub struct Store {
@@ -10,9 +28,16 @@ pub struct Store {
 }
 
 impl Store {
-    /// One directory per image record.
-    pub fn images_dir(&self) -> PathBuf {
-        self.graph_root.join(format!("{}-images", self.driver))
+    pub fn db_path(&self) -> PathBuf {
+        self.graph_root.join("storage.db")
+    }
+
+    pub fn gc_lock_path(&self) -> PathBuf {
+        self.graph_root.join("storage.lock")
+    }
+
+    pub fn blobs_dir(&self) -> PathBuf {
+        self.graph_root.join("blobs").join("sha256")
     }
 
     /// One directory per unpacked layer, keyed by chain ID.
@@ -20,14 +45,154 @@ impl Store {
         self.graph_root.join(format!("{}-layers", self.driver))
     }
 
+    pub fn layer_dir(&self, chain_hex: &str) -> PathBuf {
+        self.layers_dir().join(chain_hex)
+    }
+
+    pub fn layer_diff(&self, chain_hex: &str) -> PathBuf {
+        self.layer_dir(chain_hex).join("diff")
+    }
+
+    /// Short symlinks to layer diffs, named in overlay mount options.
+    pub fn links_dir(&self) -> PathBuf {
+        self.layers_dir().join("l")
+    }
+
+    pub fn empty_layer_dir(&self) -> PathBuf {
+        self.layers_dir().join("empty")
+    }
+
+    pub fn containers_dir(&self) -> PathBuf {
+        self.graph_root.join(format!("{}-containers", self.driver))
+    }
+
+    pub fn container_dir(&self, id: &str) -> PathBuf {
+        self.containers_dir().join(id)
+    }
+
+    pub fn container_run_dir(&self, id: &str) -> PathBuf {
+        self.run_root.join(format!("{}-containers", self.driver)).join(id)
+    }
+
+    pub fn mountpoint(&self, id: &str) -> PathBuf {
+        self.container_run_dir(id).join("merged")
+    }
+
+    pub fn locks_dir(&self) -> PathBuf {
+        self.graph_root.join("locks")
+    }
+
     /// Scratch space on the same filesystem as the layers (for probes and
-    /// partial downloads), so renames into place are atomic.
+    /// partial files), so renames into place are atomic.
     pub fn tmp_dir(&self) -> PathBuf {
         self.graph_root.join("tmp")
     }
+
+    /// The GC barrier, shared: held by every process adding layers, blobs
+    /// or containers until its records are committed.
+    pub fn barrier(&self) -> Result<crate::locks::FileLock> {
+        std::fs::create_dir_all(&self.graph_root).map_err(|e| StoreError::path("creating", &self.graph_root, e))?;
+        crate::locks::FileLock::shared(&self.gc_lock_path())
+    }
+
+    /// Create the directories every operation expects.
+    pub fn ensure_dirs(&self) -> Result<()> {
+        for d in [
+            self.blobs_dir(),
+            self.links_dir(),
+            self.empty_layer_dir(),
+            self.containers_dir(),
+            self.locks_dir(),
+            self.tmp_dir(),
+        ] {
+            std::fs::create_dir_all(&d).map_err(|e| StoreError::path("creating", &d, e))?;
+        }
+        Ok(())
+    }
+
+    /// Only the overlay driver is implemented.
+    pub fn require_overlay(&self) -> Result<()> {
+        if self.driver != "overlay" {
+            return Err(StoreError::FailedPrecondition(format!(
+                "storage driver {:?} is not implemented by this storage-helper: use --driver overlay",
+                self.driver
+            )));
+        }
+        Ok(())
+    }
 }
 
-/// Entries in `dir`, or 0 when it does not exist yet.
-pub fn count_entries(dir: &Path) -> u32 {
-    std::fs::read_dir(dir).map(|rd| rd.filter_map(|e| e.ok()).count() as u32).unwrap_or(0)
+/// A unique suffix for temp names: pid, time and a counter.
+pub fn unique_suffix() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
+    format!("{}-{nanos:x}-{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed))
+}
+
+/// `n` random characters from A-Z and 0-9 (for layer link names).
+pub fn random_name(n: usize) -> Result<String> {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+    let mut bytes = vec![0u8; n];
+    let mut f = std::fs::File::open("/dev/urandom").map_err(|e| StoreError::io("opening /dev/urandom", e))?;
+    std::io::Read::read_exact(&mut f, &mut bytes).map_err(|e| StoreError::io("reading /dev/urandom", e))?;
+    Ok(bytes.iter().map(|b| ALPHABET[(*b as usize) % ALPHABET.len()] as char).collect())
+}
+
+/// Write `bytes` to `path` atomically: temp file, fsync, rename, fsync dir.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    use std::io::Write;
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.tmp-{}", unique_suffix()));
+    let result = (|| {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)?;
+        std::fs::File::open(dir)?.sync_all()
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result.map_err(|e| StoreError::path("writing", path, e))
+}
+
+/// Now, seconds since the epoch.
+pub fn now_unix() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
+}
+
+/// RFC 3339 UTC timestamp for `secs` since the epoch.
+pub fn rfc3339(secs: i64) -> String {
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    // Civil-from-days (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn timestamps_are_rfc3339() {
+        assert_eq!(super::rfc3339(1_700_000_000), "2023-11-14T22:13:20Z");
+        assert_eq!(super::rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(super::rfc3339(951_782_400), "2000-02-29T00:00:00Z");
+    }
+
+    #[test]
+    fn link_names_are_26_safe_characters() {
+        let n = super::random_name(26).unwrap();
+        assert_eq!(n.len(), 26);
+        assert!(n.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit()));
+    }
 }

@@ -2,13 +2,35 @@
 //!
 //! `storage-helper serve --grpc-fd 3` is how podman runs it;
 //! `storage-helper serve --listen unix:PATH` serves other tools;
-//! `storage-helper info [--probe] [--json]` shows what it found.
+//! `storage-helper info|images|import-oci|mount|...` drive it by hand.
 
 mod backing_fs;
+mod blobs;
+mod cli;
+mod containers;
+mod db;
+mod diff;
+mod digest;
+mod error;
+mod export;
+mod fsutil;
+mod gc;
+mod images;
+mod import;
 mod info;
+mod layers;
 mod layout;
+mod locks;
+mod mounts;
+mod new_image;
+mod oci;
+mod ops;
 mod overlay_probe;
+mod remove;
+mod resolve;
 mod service;
+mod tar_writer;
+mod unpack;
 
 use std::path::PathBuf;
 
@@ -45,6 +67,8 @@ enum Cmd {
         #[arg(long)]
         json: bool,
     },
+    #[command(flatten)]
+    Store(cli::Cmd),
 }
 
 fn main() -> std::process::ExitCode {
@@ -54,6 +78,7 @@ fn main() -> std::process::ExitCode {
     common::helper_cli::run("storage-helper", async move {
         match cli.cmd {
             Cmd::Serve(args) => {
+                gc::startup_cleanup(&store);
                 let svc = proto::storage::v1::storage_server::StorageServer::new(service::StorageService { store });
                 proto::transport::serve(args.target()?, tonic::service::Routes::new(svc)).await?;
             }
@@ -64,6 +89,10 @@ fn main() -> std::process::ExitCode {
                 } else {
                     print!("{}", info::human(&i));
                 }
+            }
+            Cmd::Store(cmd) => {
+                gc::startup_cleanup(&store);
+                cli::run(&store, cmd)?;
             }
         }
         Ok(())

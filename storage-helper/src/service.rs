@@ -1,29 +1,89 @@
-//! The storage.v1 gRPC service.
+//! The storage.v1 gRPC service: each call runs the same core function as
+//! the matching subcommand, on a blocking thread.
+
+use std::path::PathBuf;
+use std::time::Instant;
 
 use proto::common::v1::InfoRequest;
-use proto::storage::v1::{storage_server::Storage, InfoResponse};
+use proto::storage::v1 as pb;
+use proto::storage::v1::storage_server::Storage;
 use tonic::{Request, Response, Status};
+use tracing::debug;
 
+use crate::containers::ContainerRecord;
+use crate::diff::ChangeKind;
+use crate::error::Result;
+use crate::images::ImageRecord;
 use crate::layout::Store;
+use crate::new_image::ConfigChanges;
 
 pub struct StorageService {
     pub store: Store,
 }
 
+/// Run `f` on a blocking thread; errors become their gRPC status.
+async fn blocking<T: Send + 'static>(method: &'static str, f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<Response<T>, Status> {
+    let started = Instant::now();
+    let r = tokio::task::spawn_blocking(f).await.map_err(|e| Status::internal(format!("{method}: worker failed: {e}")))?;
+    debug!(method, ok = r.is_ok(), elapsed_ms = started.elapsed().as_secs_f64() * 1e3, "rpc");
+    r.map(Response::new).map_err(Status::from)
+}
+
+pub fn image_pb(r: ImageRecord) -> pb::Image {
+    pb::Image {
+        top_layer: r.layers.last().cloned().unwrap_or_default(),
+        id: r.id,
+        names: r.names,
+        digest: r.digest,
+        digests: r.digests,
+        manifest: r.manifest,
+        manifest_media_type: r.manifest_media_type,
+        config: r.config,
+        size: r.size,
+        created: r.created,
+        layers: r.layers,
+        added_unix: r.added_unix,
+    }
+}
+
+pub fn container_pb(c: ContainerRecord) -> pb::Container {
+    pb::Container {
+        id: c.id,
+        image_id: c.image_id.unwrap_or_default(),
+        layers: c.layers,
+        upper_dir: c.upper_dir,
+        work_dir: c.work_dir,
+        mountpoint: c.mountpoint,
+        mount_count: c.mount_count,
+        mount_label: c.mount_label,
+        created_unix: c.created_unix,
+    }
+}
+
+pub fn changes_from_pb(c: Option<pb::ConfigChanges>) -> ConfigChanges {
+    let Some(c) = c else { return ConfigChanges::default() };
+    ConfigChanges {
+        cmd: c.cmd.map(|l| l.values),
+        entrypoint: c.entrypoint.map(|l| l.values),
+        env: c.env,
+        working_dir: c.working_dir,
+        user: c.user,
+        labels: c.labels.into_iter().collect(),
+        exposed_ports: c.exposed_ports,
+        volumes: c.volumes,
+        stop_signal: c.stop_signal,
+    }
+}
+
 #[tonic::async_trait]
 impl Storage for StorageService {
-    async fn info(&self, req: Request<InfoRequest>) -> Result<Response<InfoResponse>, Status> {
+    async fn info(&self, req: Request<InfoRequest>) -> Result<Response<pb::InfoResponse>, Status> {
         let probe = req.into_inner().probe;
-        let i = if probe {
-            // A trial mount blocks: keep it off the event loop.
-            let store = self.store.clone();
-            tokio::task::spawn_blocking(move || crate::info::gather(&store, true))
-                .await
-                .map_err(|e| Status::internal(format!("info task failed: {e}")))?
-        } else {
-            crate::info::gather(&self.store, false)
-        };
-        Ok(Response::new(InfoResponse {
+        let store = self.store.clone();
+        let i = tokio::task::spawn_blocking(move || crate::info::gather(&store, probe))
+            .await
+            .map_err(|e| Status::internal(format!("info task failed: {e}")))?;
+        Ok(Response::new(pb::InfoResponse {
             identity: Some(proto::identity("storage-helper", env!("CARGO_PKG_VERSION"))),
             graph_root: i.graph_root,
             run_root: i.run_root,
@@ -37,5 +97,160 @@ impl Storage for StorageService {
             image_count: i.image_count,
             layer_count: i.layer_count,
         }))
+    }
+
+    async fn import_oci(&self, req: Request<pb::ImportOciRequest>) -> Result<Response<pb::Image>, Status> {
+        let (s, r) = (self.store.clone(), req.into_inner());
+        blocking("ImportOci", move || {
+            crate::import::import_oci(&s, &PathBuf::from(&r.layout_dir), &r.ref_name, &r.manifest_digest, &r.names).map(image_pb)
+        })
+        .await
+    }
+
+    async fn list_images(&self, _req: Request<pb::ListImagesRequest>) -> Result<Response<pb::ListImagesResponse>, Status> {
+        let s = self.store.clone();
+        blocking("ListImages", move || {
+            Ok(pb::ListImagesResponse { images: crate::ops::list_images(&s)?.into_iter().map(image_pb).collect() })
+        })
+        .await
+    }
+
+    async fn get_image(&self, req: Request<pb::GetImageRequest>) -> Result<Response<pb::Image>, Status> {
+        let (s, r) = (self.store.clone(), req.into_inner());
+        blocking("GetImage", move || crate::ops::get_image(&s, &r.image).map(image_pb)).await
+    }
+
+    async fn tag_image(&self, req: Request<pb::TagImageRequest>) -> Result<Response<pb::Image>, Status> {
+        let (s, r) = (self.store.clone(), req.into_inner());
+        blocking("TagImage", move || crate::ops::tag_image(&s, &r.image, &r.new_name).map(image_pb)).await
+    }
+
+    async fn untag_image(&self, req: Request<pb::UntagImageRequest>) -> Result<Response<pb::Image>, Status> {
+        let (s, r) = (self.store.clone(), req.into_inner());
+        blocking("UntagImage", move || crate::ops::untag_image(&s, &r.image, &r.name).map(image_pb)).await
+    }
+
+    async fn remove_image(&self, req: Request<pb::RemoveImageRequest>) -> Result<Response<pb::RemoveImageResponse>, Status> {
+        let (s, r) = (self.store.clone(), req.into_inner());
+        blocking("RemoveImage", move || {
+            let rep = crate::remove::remove_image(&s, &r.image, r.force)?;
+            Ok(pb::RemoveImageResponse {
+                untagged: rep.untagged,
+                deleted: rep.deleted.unwrap_or_default(),
+                containers: rep.containers,
+                layers_removed: rep.gc.layers_removed,
+                blobs_removed: rep.gc.blobs_removed,
+                gc_deferred: rep.gc.deferred,
+            })
+        })
+        .await
+    }
+
+    async fn export_oci(&self, req: Request<pb::ExportOciRequest>) -> Result<Response<pb::ExportOciResponse>, Status> {
+        let (s, r) = (self.store.clone(), req.into_inner());
+        blocking("ExportOci", move || {
+            let out = crate::export::export_oci(&s, &r.images, &PathBuf::from(&r.dest_dir), r.link_blobs)?;
+            Ok(pb::ExportOciResponse {
+                images: out.into_iter().map(|e| pb::ExportedImage { image_id: e.image_id, manifest_digest: e.manifest_digest, ref_name: e.ref_name }).collect(),
+            })
+        })
+        .await
+    }
+
+    async fn import_rootfs_tar(&self, req: Request<pb::ImportRootfsTarRequest>) -> Result<Response<pb::Image>, Status> {
+        let (s, r) = (self.store.clone(), req.into_inner());
+        blocking("ImportRootfsTar", move || {
+            let changes = changes_from_pb(r.changes);
+            crate::new_image::import_rootfs_tar(&s, &PathBuf::from(&r.tar_path), &r.names, &changes, &r.message, &r.architecture, &r.os, &r.variant).map(image_pb)
+        })
+        .await
+    }
+
+    async fn create_container(&self, req: Request<pb::CreateContainerRequest>) -> Result<Response<pb::Container>, Status> {
+        let (s, r) = (self.store.clone(), req.into_inner());
+        blocking("CreateContainer", move || crate::containers::create(&s, &r.id, &r.image, &r.mount_label).map(container_pb)).await
+    }
+
+    async fn get_container(&self, req: Request<pb::GetContainerRequest>) -> Result<Response<pb::Container>, Status> {
+        let (s, r) = (self.store.clone(), req.into_inner());
+        blocking("GetContainer", move || crate::ops::get_container(&s, &r.id).map(container_pb)).await
+    }
+
+    async fn list_containers(&self, _req: Request<pb::ListContainersRequest>) -> Result<Response<pb::ListContainersResponse>, Status> {
+        let s = self.store.clone();
+        blocking("ListContainers", move || {
+            Ok(pb::ListContainersResponse { containers: crate::containers::list(&s)?.into_iter().map(container_pb).collect() })
+        })
+        .await
+    }
+
+    async fn mount(&self, req: Request<pb::MountRequest>) -> Result<Response<pb::MountResponse>, Status> {
+        let (s, r) = (self.store.clone(), req.into_inner());
+        blocking("Mount", move || {
+            let (mp, n) = crate::mounts::mount(&s, &r.id)?;
+            Ok(pb::MountResponse { mountpoint: mp.display().to_string(), mount_count: n })
+        })
+        .await
+    }
+
+    async fn unmount(&self, req: Request<pb::UnmountRequest>) -> Result<Response<pb::UnmountResponse>, Status> {
+        let (s, r) = (self.store.clone(), req.into_inner());
+        blocking("Unmount", move || {
+            let (unmounted, n) = crate::mounts::unmount(&s, &r.id, r.force)?;
+            Ok(pb::UnmountResponse { unmounted, mount_count: n })
+        })
+        .await
+    }
+
+    async fn remove_container(&self, req: Request<pb::RemoveContainerRequest>) -> Result<Response<pb::RemoveContainerResponse>, Status> {
+        let (s, r) = (self.store.clone(), req.into_inner());
+        blocking("RemoveContainer", move || Ok(pb::RemoveContainerResponse { was_mounted: crate::containers::remove(&s, &r.id)? })).await
+    }
+
+    async fn container_diff(&self, req: Request<pb::ContainerDiffRequest>) -> Result<Response<pb::ContainerDiffResponse>, Status> {
+        let (s, r) = (self.store.clone(), req.into_inner());
+        blocking("ContainerDiff", move || {
+            let changes = crate::diff::container_diff(&s, &r.id)?;
+            Ok(pb::ContainerDiffResponse {
+                changes: changes
+                    .into_iter()
+                    .map(|c| pb::Change {
+                        path: c.path,
+                        kind: match c.kind {
+                            ChangeKind::Modified => pb::ChangeKind::Modified,
+                            ChangeKind::Added => pb::ChangeKind::Added,
+                            ChangeKind::Deleted => pb::ChangeKind::Deleted,
+                        } as i32,
+                    })
+                    .collect(),
+            })
+        })
+        .await
+    }
+
+    async fn export_container(&self, req: Request<pb::ExportContainerRequest>) -> Result<Response<pb::ExportContainerResponse>, Status> {
+        let (s, r) = (self.store.clone(), req.into_inner());
+        blocking("ExportContainer", move || {
+            Ok(pb::ExportContainerResponse { size: crate::export::export_container(&s, &r.id, &PathBuf::from(&r.dest_path))? })
+        })
+        .await
+    }
+
+    async fn commit_container(&self, req: Request<pb::CommitContainerRequest>) -> Result<Response<pb::Image>, Status> {
+        let (s, r) = (self.store.clone(), req.into_inner());
+        blocking("CommitContainer", move || {
+            let changes = changes_from_pb(r.changes);
+            crate::new_image::commit(&s, &r.id, &r.names, &changes, &r.author, &r.message).map(image_pb)
+        })
+        .await
+    }
+
+    async fn garbage_collect(&self, _req: Request<pb::GarbageCollectRequest>) -> Result<Response<pb::GarbageCollectResponse>, Status> {
+        let s = self.store.clone();
+        blocking("GarbageCollect", move || {
+            let g = crate::gc::collect(&s)?;
+            Ok(pb::GarbageCollectResponse { layers_removed: g.layers_removed, blobs_removed: g.blobs_removed, containers_cleaned: g.containers_cleaned, deferred: g.deferred })
+        })
+        .await
     }
 }

@@ -1,4 +1,44 @@
-//! One module per podman command.
+//! One module per podman command (or family of small ones).
 
+pub mod containers;
+pub mod image_ops;
+pub mod images;
 pub mod info;
+pub mod inspect;
+pub mod logs;
+pub mod ps;
+pub mod pull;
+pub mod run;
 pub mod version;
+
+use crate::engine_config::EngineConfig;
+use crate::state::State;
+
+/// Open the state database of this store.
+pub fn open_state(cfg: &EngineConfig) -> anyhow::Result<State> {
+    Ok(State::open(&cfg.db_path(), &cfg.run_root, &cfg.storage_driver)?)
+}
+
+/// IDs of the containers created from image `image_id`.
+pub fn containers_using_image(cfg: &EngineConfig, image_id: &str) -> anyhow::Result<Vec<String>> {
+    let db = open_state(cfg)?;
+    Ok(crate::container::store::list(&db)?.into_iter().filter(|(c, _)| c.image_id == image_id).map(|(c, _)| c.id).collect())
+}
+
+/// `rmi --force` removes the containers that use the image first.
+pub async fn remove_container_for_rmi(cfg: &EngineConfig, id: &str) -> anyhow::Result<()> {
+    crate::lifecycle::remove::remove(cfg, id, true, false).await
+}
+
+/// Print `inspect` documents: a JSON array, or a template per document.
+pub fn print_inspect(docs: &[serde_json::Value], format: Option<&str>) -> anyhow::Result<()> {
+    match format {
+        None | Some("json") => println!("{}", serde_json::to_string_pretty(docs)?),
+        Some(f) => {
+            for d in docs {
+                print!("{}", crate::format::render(f, d)?);
+            }
+        }
+    }
+    Ok(())
+}

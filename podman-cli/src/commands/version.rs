@@ -22,7 +22,7 @@ pub fn client_block() -> serde_json::Value {
     })
 }
 
-fn format_time(secs: i64) -> String {
+pub fn format_time(secs: i64) -> String {
     // "Fri Nov 27 20:24:22 2026", as Go's time.ANSIC in UTC.
     let days = secs.div_euclid(86400);
     let rem = secs.rem_euclid(86400);

@@ -1,6 +1,8 @@
 //! `--format`: `json`, or a Go template as Podman accepts it.
 
 pub mod gotemplate;
+pub mod human;
+pub mod table;
 mod yaml;
 
 pub use yaml::render as yaml_like;

@@ -1,0 +1,329 @@
+//! One container's life in the monitor: `RUNTIME create` with the stdio the
+//! monitor holds, `start`, `kill`, and after the exit: drain the output,
+//! write the exit files, tell attached clients, optionally `RUNTIME delete`,
+//! run the exit command.
+
+use std::os::fd::AsFd;
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use tokio::sync::{oneshot, watch};
+use tracing::{debug, error, info, warn};
+
+use crate::attach::AttachHub;
+use crate::config::ContainerConfig;
+use crate::error::MonitorError;
+use crate::exit_file::{self, ExitRecord};
+use crate::input::{Input, StdinTarget};
+use crate::log_driver::{passthrough, LogDriver, LogKind, Stream};
+use crate::oom::OomCounter;
+use crate::reaper::{self, Exit};
+use crate::runtime::Runtime;
+use crate::stdio::{self, Mode, Pumps, Sinks};
+
+/// How long output may keep draining after the container exited.
+const DRAIN_GRACE: Duration = Duration::from_secs(5);
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum State {
+    Created,
+    Running,
+    Exited(ExitRecord),
+}
+
+pub struct Container {
+    pub cfg: ContainerConfig,
+    pub runtime: Runtime,
+    pub pid: i32,
+    state: watch::Sender<State>,
+    started_at: AtomicI64,
+    start_lock: tokio::sync::Mutex<()>,
+    input: Arc<Input>,
+    sinks: Arc<Sinks>,
+    pub execs: crate::exec::Sessions,
+    /// Exit recorded and exit command finished: the monitor may go.
+    done: watch::Sender<bool>,
+}
+
+fn ms(t: Instant) -> u64 {
+    t.elapsed().as_millis() as u64
+}
+
+/// `RUNTIME create`; on success the container is watched until it exits.
+pub async fn create(cfg: ContainerConfig) -> Result<Arc<Container>, MonitorError> {
+    let t0 = Instant::now();
+    let runtime = Runtime::new(&cfg.runtime, &cfg.runtime_args, &cfg.runtime_log());
+    let passthrough = cfg.log_kind == LogKind::Passthrough;
+    let log = LogDriver::open(cfg.log_kind, cfg.log_path.as_deref(), cfg.log_size_max).map_err(MonitorError::io(format!(
+        "opening the {} log {}",
+        cfg.log_kind.name(),
+        cfg.log_path.as_deref().map(|p| p.display().to_string()).unwrap_or_default()
+    )))?;
+    let mode = if passthrough {
+        let fds = passthrough::container_stdio()
+            .ok_or_else(|| MonitorError::State("log driver passthrough needs the monitor's original stdio, which it no longer has".into()))?;
+        Mode::Passthrough(fds)
+    } else if cfg.terminal {
+        Mode::Terminal { stdin: cfg.stdin }
+    } else {
+        Mode::Pipes { stdin: cfg.stdin }
+    };
+    let (child_stdio, prepared) = stdio::prepare(mode, &cfg.console_socket()).map_err(MonitorError::io("setting up the container's stdio"))?;
+    let input = Input::new();
+    if let Some((rows, cols)) = cfg.size {
+        let _ = input.resize(rows, cols);
+    }
+    let hub = if passthrough {
+        None
+    } else {
+        let path = cfg.attach_socket();
+        Some(AttachHub::bind(&path, input.clone(), cfg.stdin_once).map_err(MonitorError::io(format!("listening on {}", path.display())))?)
+    };
+    let _ = std::fs::remove_file(&cfg.pid_file);
+    debug!(id = %cfg.id, elapsed_ms = ms(t0), log_driver = cfg.log_kind.name(), terminal = cfg.terminal, "stdio, log and attach socket ready");
+
+    let mut args: Vec<std::ffi::OsString> = vec!["--bundle".into(), cfg.bundle.clone().into(), "--pid-file".into(), cfg.pid_file.clone().into()];
+    if let Some(c) = &prepared.console {
+        args.push("--console-socket".into());
+        args.push(c.path().into());
+    }
+    args.extend(cfg.create_args.iter().map(Into::into));
+    args.push(cfg.id.clone().into());
+    let cmd = runtime.command("create", args);
+    let mark = runtime.log_mark();
+    let t = Instant::now();
+    let rx = stdio::spawn_with(cmd, child_stdio).map_err(MonitorError::io(format!("running {}", runtime.path.display())))?;
+    let (exit, collected) = stdio::run_collecting(&prepared, rx).await;
+    debug!(id = %cfg.id, %exit, elapsed_ms = ms(t), "runtime create finished");
+    let stdio::Prepared { outputs, stdin, console, terminal_stdin, .. } = prepared;
+    drop(console);
+    if !exit.success() {
+        if let Some(h) = &hub {
+            h.close();
+        }
+        return Err(MonitorError::Runtime(runtime.error_text("create", exit, &collected.printed(), mark)));
+    }
+    if !collected.printed().is_empty() {
+        warn!(id = %cfg.id, output = %String::from_utf8_lossy(&collected.printed()).trim(), "runtime create printed");
+    }
+    let rollback = |err: MonitorError, hub: Option<Arc<AttachHub>>, runtime: Runtime, id: String| async move {
+        if let Some(h) = hub {
+            h.close();
+        }
+        if let Err(e) = runtime.run("delete", &["--force", &id]).await {
+            warn!(id, error = %e, "rolling back the created container");
+        }
+        err
+    };
+    let pid = match read_pid(&cfg.pid_file) {
+        Ok(p) => p,
+        Err(e) => return Err(rollback(e, hub.clone(), runtime.clone(), cfg.id.clone()).await),
+    };
+    let mut outputs = outputs;
+    let target = if cfg.terminal {
+        let Some(master) = collected.master else {
+            let e = MonitorError::Runtime(format!("{} create did not send a pty master over the console socket", runtime.name()));
+            return Err(rollback(e, hub.clone(), runtime.clone(), cfg.id.clone()).await);
+        };
+        let pty = stdio::pty(master).map_err(MonitorError::io("using the pty master"))?;
+        input.set_pty(pty.clone());
+        outputs.push((Stream::Stdout, pty.clone()));
+        terminal_stdin.then(|| StdinTarget::Pty(pty))
+    } else {
+        stdin
+    };
+    input.set_stdin(target).await;
+    let exit_rx = reaper::wait(pid);
+    let oom = OomCounter::baseline(pid);
+    let sinks = Arc::new(Sinks { log: (!passthrough).then(|| Mutex::new(log)), attach: hub });
+    let pumps = Pumps::start(outputs, sinks.clone());
+    let container = Arc::new(Container {
+        runtime,
+        pid,
+        state: watch::Sender::new(State::Created),
+        started_at: AtomicI64::new(0),
+        start_lock: tokio::sync::Mutex::new(()),
+        input,
+        sinks,
+        execs: crate::exec::Sessions::default(),
+        done: watch::Sender::new(false),
+        cfg,
+    });
+    tokio::spawn(container.clone().watch_exit(exit_rx, pumps, oom));
+    info!(id = %container.cfg.id, pid, elapsed_ms = ms(t0), "container created");
+    Ok(container)
+}
+
+fn read_pid(path: &std::path::Path) -> Result<i32, MonitorError> {
+    let s = std::fs::read_to_string(path).map_err(MonitorError::io(format!("reading the pid file {} the runtime wrote", path.display())))?;
+    s.trim()
+        .parse()
+        .ok()
+        .filter(|p| *p > 0)
+        .ok_or_else(|| MonitorError::Runtime(format!("the runtime wrote {:?} to the pid file {}, not a pid", s.trim(), path.display())))
+}
+
+/// The process is gone or a zombie waiting for us.
+fn process_gone(pid: i32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(s) => s.rsplit_once(')').map(|(_, rest)| rest.trim_start().starts_with(['Z', 'X'])).unwrap_or(false),
+        Err(_) => true,
+    }
+}
+
+impl Container {
+    pub fn state(&self) -> State {
+        self.state.borrow().clone()
+    }
+
+    pub fn started_at(&self) -> i64 {
+        self.started_at.load(Ordering::Relaxed)
+    }
+
+    pub fn input(&self) -> &Arc<Input> {
+        &self.input
+    }
+
+    pub fn log_bytes_dropped(&self) -> u64 {
+        self.sinks.dropped_bytes()
+    }
+
+    pub fn reopen_log(&self) -> Result<(), MonitorError> {
+        self.sinks.reopen_log().map_err(MonitorError::io("reopening the log"))
+    }
+
+    pub fn attach_socket(&self) -> Option<std::path::PathBuf> {
+        self.sinks.attach.as_ref().map(|h| h.path().to_path_buf())
+    }
+
+    /// `RUNTIME start ID`; the start time in nanoseconds since the epoch.
+    pub async fn start(&self) -> Result<i64, MonitorError> {
+        let _one_at_a_time = self.start_lock.lock().await;
+        match self.state() {
+            State::Created => {}
+            State::Running => return Err(MonitorError::State(format!("container {} is already running", self.cfg.id))),
+            State::Exited(_) => return Err(MonitorError::State(format!("container {} has already exited", self.cfg.id))),
+        }
+        let t = Instant::now();
+        self.runtime.run("start", &[&self.cfg.id]).await?;
+        let now = crate::timefmt::now_nanos();
+        self.started_at.store(now, Ordering::Relaxed);
+        self.state.send_if_modified(|s| {
+            let created = *s == State::Created;
+            if created {
+                *s = State::Running;
+            }
+            created
+        });
+        info!(id = %self.cfg.id, elapsed_ms = ms(t), "container started");
+        Ok(now)
+    }
+
+    /// `RUNTIME kill [--all] ID SIGNAL`; Ok(true) if it had already exited.
+    pub async fn kill(&self, signal: u32, all: bool) -> Result<bool, MonitorError> {
+        if matches!(self.state(), State::Exited(_)) {
+            return Ok(true);
+        }
+        let sig = signal.to_string();
+        let args: Vec<&str> = if all { vec!["--all", &self.cfg.id, &sig] } else { vec![&self.cfg.id, &sig] };
+        match self.runtime.run("kill", &args).await {
+            Ok(()) => Ok(false),
+            // Exited while we asked: the runtime says "not running", which is no error to the caller.
+            Err(e) if process_gone(self.pid) => {
+                debug!(id = %self.cfg.id, error = %e, "kill raced with the exit");
+                let mut rx = self.state.subscribe();
+                let exited = tokio::time::timeout(DRAIN_GRACE, rx.wait_for(|s| matches!(s, State::Exited(_)))).await;
+                if matches!(exited, Ok(Ok(_))) {
+                    Ok(true)
+                } else {
+                    Err(e)
+                }
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The exit record, once the container has exited.
+    pub async fn wait(&self) -> ExitRecord {
+        let mut rx = self.state.subscribe();
+        loop {
+            if let State::Exited(r) = &*rx.borrow_and_update() {
+                return r.clone();
+            }
+            if rx.changed().await.is_err() {
+                // The sender lives as long as self; unreachable in practice.
+                std::future::pending::<()>().await;
+            }
+        }
+    }
+
+    /// Everything after the exit is done (exit command included).
+    pub async fn finished(&self) {
+        let _ = self.done.subscribe().wait_for(|d| *d).await;
+    }
+
+    async fn watch_exit(self: Arc<Self>, exit_rx: oneshot::Receiver<Exit>, pumps: Pumps, oom: OomCounter) {
+        let exit = reaper::exited(exit_rx).await;
+        let (nanos, text) = crate::timefmt::now();
+        let t = Instant::now();
+        info!(id = %self.cfg.id, pid = self.pid, %exit, "container exited");
+        pumps.drain(DRAIN_GRACE).await;
+        debug!(id = %self.cfg.id, elapsed_ms = ms(t), "output drained");
+        let rec = ExitRecord {
+            exit_code: exit.code,
+            signal: exit.signal,
+            oom_killed: oom.killed(),
+            finished_at: text,
+            finished_at_unix_nanos: nanos,
+            pid: self.pid,
+        };
+        match exit_file::write(&self.cfg.exit_dir, &self.cfg.id, &rec) {
+            Ok(()) => debug!(id = %self.cfg.id, dir = %self.cfg.exit_dir.display(), elapsed_ms = ms(t), "exit files written"),
+            Err(e) => error!(id = %self.cfg.id, dir = %self.cfg.exit_dir.display(), error = %e, "cannot write the exit files"),
+        }
+        self.state.send_replace(State::Exited(rec.clone()));
+        if let Some(h) = &self.sinks.attach {
+            h.finish(rec.exit_code).await;
+        }
+        if self.cfg.delete_after_exit {
+            match self.runtime.run("delete", &["--force", &self.cfg.id]).await {
+                Ok(()) => debug!(id = %self.cfg.id, "runtime state deleted"),
+                Err(e) => warn!(id = %self.cfg.id, error = %e, "runtime delete after exit"),
+            }
+        }
+        self.run_exit_command().await;
+        debug!(id = %self.cfg.id, elapsed_ms = ms(t), "exit handled");
+        self.done.send_replace(true);
+    }
+
+    async fn run_exit_command(&self) {
+        let Some((prog, args)) = self.cfg.exit_command.split_first() else { return };
+        let t = Instant::now();
+        let mut cmd = Command::new(prog);
+        cmd.args(args).stdin(Stdio::null());
+        // Its output joins ours in the monitor log.
+        match std::io::stderr().as_fd().try_clone_to_owned() {
+            Ok(fd) => {
+                cmd.stdout(Stdio::from(fd));
+            }
+            Err(_) => {
+                cmd.stdout(Stdio::null());
+            }
+        }
+        let spawned = reaper::spawn(&mut cmd);
+        drop(cmd);
+        match spawned {
+            Ok((_child, rx)) => {
+                let exit = reaper::exited(rx).await;
+                if exit.success() {
+                    debug!(command = ?self.cfg.exit_command, elapsed_ms = ms(t), "exit command done");
+                } else {
+                    warn!(command = ?self.cfg.exit_command, %exit, elapsed_ms = ms(t), "exit command failed");
+                }
+            }
+            Err(e) => warn!(command = ?self.cfg.exit_command, error = %e, "cannot run the exit command"),
+        }
+    }
+}

@@ -1,0 +1,276 @@
+//! Exec sessions: `RUNTIME exec --process P --detach --pid-file F ID` with
+//! pipes or a pty the monitor holds, streamed over the session's own attach
+//! socket `<socket_dir>/<id>/exec-<exec_id>`.
+//!
+//! The runtime always runs detached so the monitor (a subreaper) inherits the
+//! exec process and reaps it with the real exit status; "not detached" only
+//! means the caller's stream waits for that exit.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use proto::monitor::v1::{exec_event, ExecEvent, ExecReady, ExecRequest, ExecStarted, ExitInfo};
+use tokio::sync::{mpsc, watch};
+use tracing::{debug, info, warn};
+
+use crate::attach::AttachHub;
+use crate::container::{Container, State};
+use crate::error::MonitorError;
+use crate::input::{Input, StdinTarget};
+use crate::log_driver::Stream;
+use crate::reaper;
+use crate::stdio::{self, Mode, Pumps, Sinks};
+
+const DEFAULT_ATTACH_TIMEOUT: Duration = Duration::from_secs(30);
+/// Finished sessions remembered for ExecStatus.
+const KEEP_SESSIONS: usize = 32;
+
+pub struct ExecSpec {
+    pub exec_id: String,
+    pub process_path: PathBuf,
+    pub terminal: bool,
+    pub stdin: bool,
+    pub stdin_once: bool,
+    pub attach: bool,
+    pub attach_timeout: Duration,
+    pub detach: bool,
+    pub size: Option<(u16, u16)>,
+}
+
+impl ExecSpec {
+    pub fn from_request(r: &ExecRequest) -> Result<ExecSpec, MonitorError> {
+        crate::config::check_name("exec_id", &r.exec_id, 64)?;
+        let process_path = PathBuf::from(&r.process_path);
+        if !process_path.is_absolute() || !process_path.is_file() {
+            return Err(MonitorError::Invalid(format!(
+                "process_path {:?} must be the absolute path of an OCI process JSON file",
+                r.process_path
+            )));
+        }
+        Ok(ExecSpec {
+            exec_id: r.exec_id.clone(),
+            process_path,
+            terminal: r.terminal,
+            stdin: r.stdin,
+            stdin_once: r.stdin_once,
+            attach: r.attach,
+            attach_timeout: if r.attach_timeout_ms == 0 { DEFAULT_ATTACH_TIMEOUT } else { Duration::from_millis(r.attach_timeout_ms.into()) },
+            detach: r.detach,
+            size: crate::config::terminal_size(r.rows, r.cols)?,
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum ExecState {
+    Starting,
+    Running { pid: i32 },
+    Exited { pid: i32, exit: ExitInfo },
+    Failed(String),
+}
+
+pub struct Session {
+    pub id: String,
+    state: watch::Sender<ExecState>,
+    input: Arc<Input>,
+}
+
+impl Session {
+    pub fn state(&self) -> ExecState {
+        self.state.borrow().clone()
+    }
+
+    pub fn resize(&self, rows: u16, cols: u16) -> std::io::Result<()> {
+        self.input.resize(rows, cols)
+    }
+
+    fn finished(&self) -> bool {
+        matches!(self.state(), ExecState::Exited { .. } | ExecState::Failed(_))
+    }
+}
+
+#[derive(Default)]
+pub struct Sessions {
+    list: Mutex<Vec<Arc<Session>>>,
+}
+
+impl Sessions {
+    pub fn get(&self, id: &str) -> Option<Arc<Session>> {
+        self.list.lock().ok()?.iter().find(|s| s.id == id).cloned()
+    }
+
+    fn insert(&self, s: Arc<Session>) -> Result<(), MonitorError> {
+        let mut list = self.list.lock().map_err(|_| MonitorError::State("exec sessions lock poisoned".into()))?;
+        if let Some(i) = list.iter().position(|x| x.id == s.id) {
+            if !list[i].finished() {
+                return Err(MonitorError::AlreadyExists(format!("exec session {} is still running: pick another exec_id", s.id)));
+            }
+            list.remove(i);
+        }
+        while list.len() >= KEEP_SESSIONS {
+            match list.iter().position(|x| x.finished()) {
+                Some(i) => {
+                    list.remove(i);
+                }
+                None => break,
+            }
+        }
+        list.push(s);
+        Ok(())
+    }
+}
+
+pub type Events = mpsc::Sender<Result<ExecEvent, tonic::Status>>;
+
+fn event(e: exec_event::Event) -> Result<ExecEvent, tonic::Status> {
+    Ok(ExecEvent { event: Some(e) })
+}
+
+/// Tell the caller, if it still listens.
+async fn send(tx: &Option<Events>, ev: Result<ExecEvent, tonic::Status>) {
+    if let Some(tx) = tx {
+        let _ = tx.send(ev).await;
+    }
+}
+
+/// Register the session and run it in the background; events go to `tx`.
+pub fn start(container: Arc<Container>, spec: ExecSpec, tx: Events) -> Result<(), MonitorError> {
+    if container.state() != State::Running {
+        return Err(MonitorError::State(format!("container {} is not running: exec needs a running container", container.cfg.id)));
+    }
+    let input = Input::new();
+    if let Some((rows, cols)) = spec.size {
+        let _ = input.resize(rows, cols);
+    }
+    let session = Arc::new(Session { id: spec.exec_id.clone(), state: watch::Sender::new(ExecState::Starting), input });
+    container.execs.insert(session.clone())?;
+    tokio::spawn(async move {
+        let id = session.id.clone();
+        let mut tx = Some(tx);
+        if let Err(e) = run(&container, &session, spec, &mut tx).await {
+            warn!(exec_id = %id, error = %e, "exec failed");
+            session.state.send_replace(ExecState::Failed(e.to_string()));
+            send(&tx, Err(e.into())).await;
+        }
+    });
+    Ok(())
+}
+
+async fn run(c: &Container, session: &Session, spec: ExecSpec, tx: &mut Option<Events>) -> Result<(), MonitorError> {
+    let t0 = Instant::now();
+    let dir = &c.cfg.dir;
+    let base = format!("exec-{}", spec.exec_id);
+    let hub = if spec.attach {
+        let path = dir.join(&base);
+        Some(AttachHub::bind(&path, session.input.clone(), spec.stdin_once).map_err(MonitorError::io(format!("listening on {}", path.display())))?)
+    } else {
+        None
+    };
+    let close_hub = |hub: &Option<Arc<AttachHub>>| {
+        if let Some(h) = hub {
+            h.close();
+        }
+    };
+    let ready = ExecReady { attach_socket: hub.as_ref().map(|h| h.path().display().to_string()).unwrap_or_default() };
+    send(tx, event(exec_event::Event::Ready(ready))).await;
+    if let Some(h) = &hub {
+        if tokio::time::timeout(spec.attach_timeout, h.wait_for_client()).await.is_err() {
+            h.close();
+            return Err(MonitorError::Timeout(format!(
+                "no client attached to {} within {} ms",
+                h.path().display(),
+                spec.attach_timeout.as_millis()
+            )));
+        }
+        debug!(exec_id = %spec.exec_id, elapsed_ms = t0.elapsed().as_millis() as u64, "exec client attached");
+    }
+
+    let mode = if spec.terminal { Mode::Terminal { stdin: spec.stdin } } else { Mode::Pipes { stdin: spec.stdin } };
+    let (child_stdio, prepared) = match stdio::prepare(mode, &dir.join(format!("{base}.console"))) {
+        Ok(p) => p,
+        Err(e) => {
+            close_hub(&hub);
+            return Err(MonitorError::io("setting up the exec's stdio")(e));
+        }
+    };
+    let pid_file = dir.join(format!("{base}.pid"));
+    let _ = std::fs::remove_file(&pid_file);
+    let mut args: Vec<std::ffi::OsString> =
+        vec!["--process".into(), spec.process_path.clone().into(), "--detach".into(), "--pid-file".into(), pid_file.clone().into()];
+    if let Some(cs) = &prepared.console {
+        args.push("--console-socket".into());
+        args.push(cs.path().into());
+    }
+    args.push(c.cfg.id.clone().into());
+    let mark = c.runtime.log_mark();
+    let t = Instant::now();
+    let cmd = c.runtime.command("exec", args);
+    let rx = match stdio::spawn_with(cmd, child_stdio) {
+        Ok(rx) => rx,
+        Err(e) => {
+            close_hub(&hub);
+            return Err(MonitorError::io(format!("running {}", c.runtime.path.display()))(e));
+        }
+    };
+    let (exit, collected) = stdio::run_collecting(&prepared, rx).await;
+    debug!(exec_id = %spec.exec_id, %exit, elapsed_ms = t.elapsed().as_millis() as u64, "runtime exec finished");
+    if !exit.success() {
+        close_hub(&hub);
+        return Err(MonitorError::Runtime(c.runtime.error_text("exec", exit, &collected.printed(), mark)));
+    }
+    let pid = std::fs::read_to_string(&pid_file).ok().and_then(|s| s.trim().parse::<i32>().ok()).filter(|p| *p > 0);
+    let _ = std::fs::remove_file(&pid_file);
+    let Some(pid) = pid else {
+        close_hub(&hub);
+        return Err(MonitorError::Runtime(format!("{} exec succeeded but wrote no pid to {}", c.runtime.name(), pid_file.display())));
+    };
+    let exit_rx = reaper::wait(pid);
+    let stdio::Prepared { mut outputs, stdin, console, terminal_stdin, .. } = prepared;
+    drop(console);
+    let target = match collected.master {
+        Some(master) if spec.terminal => {
+            let pty = stdio::pty(master).map_err(MonitorError::io("using the exec's pty master"))?;
+            session.input.set_pty(pty.clone());
+            outputs.push((Stream::Stdout, pty.clone()));
+            terminal_stdin.then(|| StdinTarget::Pty(pty))
+        }
+        _ if spec.terminal => {
+            warn!(exec_id = %spec.exec_id, "the runtime sent no pty master for the exec");
+            None
+        }
+        _ => stdin,
+    };
+    session.input.set_stdin(target).await;
+    let sinks = Arc::new(Sinks { log: None, attach: hub.clone() });
+    // What the process printed before the runtime returned.
+    if !collected.stdout.is_empty() {
+        sinks.deliver(Stream::Stdout, &collected.stdout).await;
+    }
+    if !collected.stderr.is_empty() {
+        sinks.deliver(Stream::Stderr, &collected.stderr).await;
+    }
+    let pumps = Pumps::start(outputs, sinks);
+    session.state.send_replace(ExecState::Running { pid });
+    info!(exec_id = %spec.exec_id, pid, elapsed_ms = t0.elapsed().as_millis() as u64, "exec started");
+    send(tx, event(exec_event::Event::Started(ExecStarted { pid }))).await;
+    if spec.detach {
+        // The caller's stream ends here; the session goes on.
+        *tx = None;
+    }
+
+    let exit = reaper::exited(exit_rx).await;
+    let finished_at_unix_nanos = crate::timefmt::now_nanos();
+    pumps.drain(Duration::from_secs(5)).await;
+    let info = ExitInfo { exit_code: exit.code, signal: exit.signal, oom_killed: false, finished_at_unix_nanos };
+    session.state.send_replace(ExecState::Exited { pid, exit: info });
+    if let Some(h) = &hub {
+        h.finish(exit.code).await;
+    }
+    session.input.release().await;
+    info!(exec_id = %spec.exec_id, pid, %exit, elapsed_ms = t0.elapsed().as_millis() as u64, "exec exited");
+    send(tx, event(exec_event::Event::Exited(info))).await;
+    // SAFETY: returning freed buffers to the kernel; no other thread allocates.
+    unsafe { libc::malloc_trim(0) };
+    Ok(())
+}

@@ -1,0 +1,147 @@
+//! The monitor process: at most one container, the servers, and when to go.
+//!
+//! The process ends when the container's exit is fully handled, when its
+//! creation failed, or -- with no container -- when the caller hangs up or
+//! SIGTERM arrives.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use proto::monitor::v1::{CreateContainerRequest, CreateContainerResponse};
+use tokio::sync::watch;
+use tracing::{debug, info, warn};
+
+use crate::config::ContainerConfig;
+use crate::container::{self, Container};
+use crate::error::MonitorError;
+use crate::log_driver::LogKind;
+use crate::server::Server;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    Idle,
+    Creating,
+    Monitoring,
+    Failed,
+    Done,
+}
+
+pub struct Monitor {
+    pub runroot: PathBuf,
+    /// Forked away from the caller: may create a container.
+    pub detached: bool,
+    pub server: Arc<Server>,
+    container: Mutex<Option<Arc<Container>>>,
+    create_lock: tokio::sync::Mutex<()>,
+    phase: watch::Sender<Phase>,
+}
+
+impl Monitor {
+    pub fn new(runroot: PathBuf, detached: bool) -> Arc<Monitor> {
+        Arc::new(Monitor {
+            runroot,
+            detached,
+            server: Arc::new(Server::default()),
+            container: Mutex::new(None),
+            create_lock: tokio::sync::Mutex::new(()),
+            phase: watch::Sender::new(Phase::Idle),
+        })
+    }
+
+    pub fn phase(&self) -> Phase {
+        *self.phase.borrow()
+    }
+
+    /// Wait until the monitor has nothing left to do.
+    pub async fn over(&self) {
+        let _ = self.phase.subscribe().wait_for(|p| matches!(p, Phase::Failed | Phase::Done)).await;
+    }
+
+    /// The container `id` this monitor runs.
+    pub fn container(&self, id: &str) -> Result<Arc<Container>, MonitorError> {
+        let c = self.container.lock().ok().and_then(|c| c.clone());
+        match c {
+            Some(c) if c.cfg.id == id => Ok(c),
+            Some(c) => Err(MonitorError::NotFound(format!("this monitor runs container {}, not {id}", c.cfg.id))),
+            None => Err(MonitorError::NotFound(format!("no container {id} in this monitor: call CreateContainer first"))),
+        }
+    }
+
+    /// CreateContainer: check the request, take over stdio, run the
+    /// runtime, serve monitor.sock.
+    pub async fn create(self: &Arc<Self>, req: CreateContainerRequest) -> Result<CreateContainerResponse, MonitorError> {
+        if !self.detached {
+            return Err(MonitorError::State(
+                "this monitor was started without --detach and dies with its caller: start it as `ctr-monitor serve --grpc-fd 3 --detach` to create containers"
+                    .into(),
+            ));
+        }
+        let Ok(_one) = self.create_lock.try_lock() else {
+            return Err(MonitorError::AlreadyExists("a CreateContainer call is already in progress in this monitor".into()));
+        };
+        match self.phase() {
+            Phase::Idle => {}
+            _ => {
+                return Err(MonitorError::AlreadyExists(
+                    "this monitor already ran CreateContainer: start one monitor per container".into(),
+                ))
+            }
+        }
+        let t0 = Instant::now();
+        let cfg = ContainerConfig::from_request(&req)?;
+        self.phase.send_replace(Phase::Creating);
+        let result = self.create_checked(cfg, t0).await;
+        if result.is_err() {
+            self.phase.send_replace(Phase::Failed);
+        }
+        result
+    }
+
+    async fn create_checked(self: &Arc<Self>, cfg: ContainerConfig, t0: Instant) -> Result<CreateContainerResponse, MonitorError> {
+        crate::fsutil::create_private_dir(&cfg.dir).map_err(MonitorError::io(format!("creating {}", cfg.dir.display())))?;
+        let log = cfg.monitor_log();
+        crate::detach::redirect_stdio(&log).map_err(MonitorError::io(format!("opening the monitor log {}", log.display())))?;
+        if cfg.log_kind != LogKind::Passthrough {
+            // Release the caller's terminal or pipes for good.
+            drop(crate::detach::take_saved_stdio());
+        }
+        info!(id = %cfg.id, bundle = %cfg.bundle.display(), runtime = %cfg.runtime.display(), "monitoring container");
+        let container = container::create(cfg).await?;
+        if let Ok(mut c) = self.container.lock() {
+            *c = Some(container.clone());
+        }
+        self.phase.send_replace(Phase::Monitoring);
+        let sock = container.cfg.monitor_socket();
+        match crate::sockets::stream_listener(&sock) {
+            Ok(l) => {
+                let routes = tonic::service::Routes::new(proto::monitor::v1::monitor_server::MonitorServer::new(
+                    crate::service::MonitorService { monitor: self.clone() },
+                ));
+                self.server.serve_listener(l, sock.clone(), routes);
+            }
+            Err(e) => warn!(socket = %sock.display(), error = %e, "cannot serve the monitor socket; only this connection can reach the monitor"),
+        }
+        if let Some(p) = &container.cfg.monitor_pid_file {
+            if let Err(e) = crate::fsutil::write_atomic(p, std::process::id().to_string().as_bytes()) {
+                warn!(path = %p.display(), error = %e, "cannot write the monitor pid file");
+            }
+        }
+        let phase = self.phase.clone();
+        let watched = container.clone();
+        tokio::spawn(async move {
+            watched.finished().await;
+            phase.send_replace(Phase::Done);
+        });
+        // SAFETY: gives freed heap back to the kernel; single-threaded.
+        unsafe { libc::malloc_trim(0) };
+        debug!(id = %container.cfg.id, elapsed_ms = t0.elapsed().as_millis() as u64, "CreateContainer done");
+        Ok(CreateContainerResponse {
+            pid: container.pid,
+            monitor_pid: std::process::id() as i32,
+            monitor_socket: sock.display().to_string(),
+            attach_socket: container.attach_socket().map(|p| p.display().to_string()).unwrap_or_default(),
+            monitor_log: container.cfg.monitor_log().display().to_string(),
+        })
+    }
+}

@@ -1,0 +1,66 @@
+//! Where net-setup keeps things and which firewall it drives: shared by the
+//! gRPC service and the standalone subcommands.
+
+use std::path::PathBuf;
+
+use crate::config_store::{ConfigStore, HostNets};
+use crate::dns::DnsStore;
+use crate::error::Result;
+use crate::firewall::{Desired, Firewall};
+use crate::fsutil::FileLock;
+use crate::ipam::Ipam;
+use crate::netlink::Netlink;
+use crate::records::RecordStore;
+
+pub struct Ctx {
+    pub config_dir: PathBuf,
+    pub state_dir: PathBuf,
+    pub firewall: Firewall,
+    /// Port of the per-network DNS servers (53; tests may move it).
+    pub dns_port: u16,
+}
+
+impl Ctx {
+    pub fn configs(&self) -> ConfigStore {
+        ConfigStore::new(&self.config_dir, &self.state_dir)
+    }
+
+    pub fn ipam(&self) -> Ipam {
+        Ipam::new(&self.state_dir)
+    }
+
+    pub fn records(&self) -> RecordStore {
+        RecordStore::new(&self.state_dir)
+    }
+
+    pub fn dns(&self) -> DnsStore {
+        DnsStore::new(&self.state_dir)
+    }
+
+    /// The lock serialising kernel changes (bridges, veths, firewall, DNS
+    /// servers) of this state dir. IPAM has its own per-network locks.
+    /// Waits on a blocking thread, so other requests of this process keep
+    /// running meanwhile.
+    pub async fn setup_lock(&self) -> Result<FileLock> {
+        let path = self.state_dir.join("setup.lock");
+        tokio::task::spawn_blocking(move || FileLock::acquire(&path))
+            .await
+            .map_err(|e| crate::error::NetError::Refused(format!("waiting for the setup lock: {e}")))?
+    }
+
+    /// Re-apply the firewall from every record on disk. Callers hold the
+    /// setup lock.
+    pub async fn apply_firewall(&self, lock: &FileLock) -> Result<Desired> {
+        let desired = Desired::from_records(&self.records().all()?);
+        self.firewall.apply(&desired, lock).await?;
+        Ok(desired)
+    }
+
+    /// The host's routes, addresses and interface names (for CreateNetwork).
+    pub async fn host_nets(&self) -> Result<HostNets> {
+        let nl = Netlink::host()?;
+        let nets = nl.host_networks().await?;
+        let links = nl.links().await?.into_iter().map(|l| l.name).collect();
+        Ok(HostNets { nets, links })
+    }
+}

@@ -1,0 +1,297 @@
+//! Setup: validate everything before touching anything, then apply (IPAM,
+//! record, bridge, veth, addresses and routes in the netns, firewall, DNS);
+//! if a step fails, undo what was done by running the teardown for the
+//! container, and report the first error with any rollback problems.
+
+use std::fs::File;
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use tracing::debug;
+
+use crate::context::Ctx;
+use crate::dns;
+use crate::error::{NetError, Result};
+use crate::fsutil::FileLock;
+use crate::ipam::{self, Lease};
+use crate::netlink::Netlink;
+use crate::network_config::{self as nc, Network};
+use crate::ports::{self, PortForward};
+use crate::records::{self, Attachment, ContainerRecord};
+use crate::sysctl;
+use crate::types::{IpAddress, NetworkStatus, SetupRequest, SetupResult};
+
+struct PlannedNet {
+    net: Network,
+    ifname: String,
+    static_ips: Vec<IpAddr>,
+    static_mac: Option<String>,
+    aliases: Vec<String>,
+}
+
+struct Plan {
+    container: String,
+    name: String,
+    netns_path: PathBuf,
+    netns: File,
+    nets: Vec<PlannedNet>,
+    forwards: Vec<PortForward>,
+}
+
+pub async fn setup(ctx: &Ctx, req: SetupRequest) -> Result<SetupResult> {
+    let started = Instant::now();
+    let plan = validate(ctx, &req)?;
+    debug!(container = %plan.container, elapsed_ms = started.elapsed().as_millis() as u64, "setup: validated");
+    let lock = ctx.setup_lock().await?;
+    let records = ctx.records();
+    if let Some(r) = records.get(&plan.container)? {
+        let what = if r.complete { "is already set up" } else { "has a half-done setup (its setup was interrupted)" };
+        return Err(NetError::Conflict(format!(
+            "network of container {} {what}: run teardown for it first",
+            ipam::short(&plan.container)
+        )));
+    }
+    let others: Vec<(String, Vec<PortForward>)> =
+        records.all()?.into_iter().map(|r| (r.container_id, r.forwards)).collect();
+    ports::check_against(&plan.forwards, &others)?;
+    ports::check_host_free(&plan.forwards)?;
+    debug!(container = %plan.container, elapsed_ms = started.elapsed().as_millis() as u64, "setup: ports checked");
+    match apply(ctx, &plan, &lock, started).await {
+        Ok(res) => {
+            debug!(container = %plan.container, elapsed_ms = started.elapsed().as_millis() as u64, "setup: done");
+            Ok(res)
+        }
+        Err(e) => {
+            debug!(container = %plan.container, error = %e, "setup failed; rolling back");
+            let names: Vec<String> = plan.nets.iter().map(|p| p.net.name.clone()).collect();
+            let rollback_errors =
+                crate::teardown::teardown_locked(ctx, &lock, &plan.container, &names).await;
+            Err(NetError::SetupFailed { error: Box::new(e), rollback_errors })
+        }
+    }
+}
+
+fn validate(ctx: &Ctx, req: &SetupRequest) -> Result<Plan> {
+    records::validate_container_id(&req.container_id)?;
+    if !req.container_name.is_empty() {
+        validate_dns_name("container name", &req.container_name)?;
+    }
+    if req.netns_path.is_empty() {
+        return Err(NetError::Invalid("netns path is empty: pass the container's network namespace (--netns)".into()));
+    }
+    let netns_path = PathBuf::from(&req.netns_path);
+    let netns = crate::netns::open(&netns_path)?;
+    let configs = ctx.configs();
+    let mut nets: Vec<PlannedNet> = Vec::new();
+    for (i, a) in req.networks.iter().enumerate() {
+        if a.name.is_empty() {
+            return Err(NetError::Invalid(format!("network #{} has no name", i + 1)));
+        }
+        let net = configs.find(&a.name)?;
+        if nets.iter().any(|p| p.net.name == net.name) {
+            return Err(NetError::Invalid(format!("network {} is given twice: attach it once", net.name)));
+        }
+        let ifname = if a.interface_name.is_empty() { format!("eth{i}") } else { a.interface_name.clone() };
+        nc::validate_ifname("container interface name", &ifname)?;
+        if ifname == "lo" || nets.iter().any(|p| p.ifname == ifname) {
+            return Err(NetError::Invalid(format!("interface name {ifname} is used twice: give each network its own")));
+        }
+        let mut static_ips = Vec::new();
+        for s in &a.static_ips {
+            let ip = crate::subnet::parse_ip("static IP", s)?;
+            if !net.subnets.iter().any(|sub| sub.subnet.contains(&ip)) {
+                let subnets: Vec<String> = net.subnets.iter().map(|s| s.subnet.to_string()).collect();
+                return Err(NetError::Invalid(format!(
+                    "requested IP {ip} is not in any subnet of network {} ({}): choose an address inside it",
+                    net.name,
+                    subnets.join(", ")
+                )));
+            }
+            static_ips.push(ip);
+        }
+        let static_mac = match a.static_mac.trim() {
+            "" => None,
+            m => Some(ipam::normalize_mac(m)?),
+        };
+        for alias in &a.aliases {
+            validate_dns_name("network alias", alias)?;
+        }
+        nets.push(PlannedNet { net, ifname, static_ips, static_mac, aliases: a.aliases.clone() });
+    }
+    let forwards = ports::validate(&req.port_mappings)?;
+    if !forwards.is_empty() {
+        if !nets.iter().any(|p| !p.net.internal) {
+            return Err(NetError::Invalid(
+                "publishing ports needs a network that is not internal: attach one or drop the port mappings".into(),
+            ));
+        }
+        if matches!(ctx.firewall, crate::firewall::Firewall::None) {
+            return Err(NetError::Refused("publishing ports needs nftables or iptables: install nftables".into()));
+        }
+    }
+    Ok(Plan {
+        container: req.container_id.clone(),
+        name: req.container_name.clone(),
+        netns_path,
+        netns,
+        nets,
+        forwards,
+    })
+}
+
+fn validate_dns_name(what: &str, n: &str) -> Result<()> {
+    let ok = !n.is_empty()
+        && n.len() <= 253
+        && n.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        && !n.starts_with(['.', '-']);
+    if !ok {
+        return Err(NetError::Invalid(format!(
+            "{what} {n:?} is not usable as a DNS name: use letters, digits, '-', '_' and '.'"
+        )));
+    }
+    Ok(())
+}
+
+async fn apply(ctx: &Ctx, plan: &Plan, lock: &FileLock, started: Instant) -> Result<SetupResult> {
+    let ms = || started.elapsed().as_millis() as u64;
+    // 1. Addresses and MACs.
+    let mut atts: Vec<Attachment> = Vec::new();
+    let mut leases: Vec<Lease> = Vec::new();
+    for p in &plan.nets {
+        let lease = ctx.ipam().allocate(&p.net, &plan.container, &p.static_ips, p.static_mac.as_deref())?;
+        let mut a = Attachment::new(&p.net, &p.ifname, &records::host_veth_name(&plan.container, &p.net.name));
+        a.ips = lease.ips.clone();
+        a.mac = lease.mac.clone();
+        a.aliases = p.aliases.clone();
+        atts.push(a);
+        leases.push(lease);
+    }
+    debug!(container = %plan.container, elapsed_ms = ms(), "setup: addresses allocated");
+    // 2. The record, before the kernel is touched: teardown finds all of it.
+    let mut record = ContainerRecord {
+        container_id: plan.container.clone(),
+        container_name: plan.name.clone(),
+        netns_path: plan.netns_path.display().to_string(),
+        complete: false,
+        attachments: atts,
+        forwards: plan.forwards.clone(),
+    };
+    ctx.records().put(&record)?;
+    // 3. Host side: forwarding, bridges, veths.
+    if plan.nets.iter().any(|p| !p.net.internal) {
+        sysctl::enable_ipv4_forwarding()?;
+        if plan.nets.iter().any(|p| !p.net.internal && p.net.subnets.iter().any(|s| s.subnet.addr().is_ipv6())) {
+            sysctl::enable_ipv6_forwarding()?;
+        }
+    }
+    let host = Netlink::host()?;
+    for (p, a) in plan.nets.iter().zip(&record.attachments) {
+        let bridge = ensure_bridge(&host, &p.net).await?;
+        if !plan.forwards.is_empty() && !p.net.internal {
+            sysctl::enable_route_localnet(&p.net.network_interface)?;
+        }
+        let mac = ipam::parse_mac(&a.mac)?;
+        host.create_veth(&a.host_veth, bridge, p.net.mtu(), &a.interface_name, mac, &plan.netns).await?;
+    }
+    debug!(container = %plan.container, elapsed_ms = ms(), "setup: bridges and veths ready");
+    // 4. Container side: loopback, addresses, routes.
+    let inner = Netlink::in_netns(&plan.netns)?;
+    if let Some(lo) = inner.link("lo").await? {
+        inner.set_up(lo.index).await?;
+    }
+    let mut default_route_done = false;
+    for (p, a) in plan.nets.iter().zip(&record.attachments) {
+        let link = inner.link(&a.interface_name).await?.ok_or_else(|| {
+            NetError::netlink(format!("interface {} in the container", a.interface_name), "missing after creation")
+        })?;
+        for ip in &a.ips {
+            inner.ensure_address(link.index, *ip).await?;
+        }
+        inner.set_up(link.index).await?;
+        if !p.net.internal && !p.net.no_default_route() && !default_route_done {
+            for s in &p.net.subnets {
+                inner.add_default_route(s.gateway(), p.net.metric()).await?;
+            }
+            default_route_done = true;
+        }
+    }
+    debug!(container = %plan.container, elapsed_ms = ms(), "setup: container interfaces configured");
+    // 5. Firewall (every record, this one included).
+    ctx.apply_firewall(lock).await?;
+    debug!(container = %plan.container, elapsed_ms = ms(), "setup: firewall applied");
+    // 6. DNS.
+    let store = ctx.dns();
+    for (p, a) in plan.nets.iter().zip(&record.attachments) {
+        if !p.net.dns_enabled {
+            continue;
+        }
+        let mut names: Vec<String> = Vec::new();
+        if !plan.name.is_empty() {
+            names.push(plan.name.clone());
+        }
+        names.extend(a.aliases.iter().cloned());
+        let ips = a.ips.iter().map(|n| n.addr()).collect();
+        store.add(&p.net.name, &plan.container, dns::Entry { names, ips })?;
+        dns::process::ensure_running(&store, &p.net.name, &a.gateways, ctx.dns_port, lock).await?;
+    }
+    debug!(container = %plan.container, elapsed_ms = ms(), "setup: dns ready");
+    record.complete = true;
+    ctx.records().put(&record)?;
+    Ok(result(&record, plan))
+}
+
+/// The bridge's index, creating it (with its gateway addresses, up) if needed.
+async fn ensure_bridge(nl: &Netlink, net: &Network) -> Result<u32> {
+    let name = &net.network_interface;
+    let index = match nl.link(name).await? {
+        Some(l) if l.kind != Some(netlink_packet_route::link::InfoKind::Bridge) => {
+            return Err(NetError::Conflict(format!(
+                "interface {name} exists and is not a bridge: remove it or give network {} another interface",
+                net.name
+            )))
+        }
+        Some(l) => l.index,
+        None => nl.create_bridge(name, net.mtu(), ipam::parse_mac(&ipam::generate_mac()?)?).await?,
+    };
+    let have = nl.addresses_of(index).await?;
+    for s in &net.subnets {
+        let gw = s.gateway_net();
+        if !have.contains(&gw) {
+            nl.ensure_address(index, gw).await?;
+        }
+    }
+    nl.set_up(index).await?;
+    Ok(index)
+}
+
+fn result(record: &ContainerRecord, plan: &Plan) -> SetupResult {
+    let networks = record
+        .attachments
+        .iter()
+        .zip(&plan.nets)
+        .map(|(a, p)| NetworkStatus {
+            network: a.network.clone(),
+            interface_name: a.interface_name.clone(),
+            addresses: a
+                .ips
+                .iter()
+                .map(|ip| IpAddress {
+                    address: ip.to_string(),
+                    gateway: a
+                        .gateways
+                        .iter()
+                        .find(|g| g.is_ipv4() == ip.addr().is_ipv4())
+                        .map(|g| g.to_string())
+                        .unwrap_or_default(),
+                })
+                .collect(),
+            mac_address: a.mac.clone(),
+            host_interface: a.host_veth.clone(),
+            bridge: a.bridge.clone(),
+            dns_server_ips: if p.net.dns_enabled { a.gateways.iter().map(|g| g.to_string()).collect() } else { vec![] },
+            dns_search_domains: if p.net.dns_enabled { vec![nc::DNS_DOMAIN.to_string()] } else { vec![] },
+        })
+        .collect();
+    SetupResult { networks }
+}

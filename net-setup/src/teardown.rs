@@ -1,0 +1,134 @@
+//! Teardown: try every step and collect every error. Works from the
+//! container's record when there is one, and from the request alone when
+//! there is not (a setup killed before writing it): host veth names are
+//! derived from container and network, leases are keyed by container.
+//! A bridge goes away with the last container on it.
+
+use std::collections::BTreeSet;
+use std::time::Instant;
+
+use tracing::debug;
+
+use crate::context::Ctx;
+use crate::dns;
+use crate::error::{NetError, Result};
+use crate::fsutil::FileLock;
+use crate::netlink::Netlink;
+use crate::records::{self, Attachment};
+use crate::types::TeardownRequest;
+
+pub async fn teardown(ctx: &Ctx, req: TeardownRequest) -> Result<()> {
+    records::validate_container_id(&req.container_id)?;
+    let lock = ctx.setup_lock().await?;
+    let names: Vec<String> = req.networks.iter().map(|n| n.name.clone()).filter(|n| !n.is_empty()).collect();
+    let errors = teardown_locked(ctx, &lock, &req.container_id, &names).await;
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(NetError::Teardown { container: req.container_id, errors })
+    }
+}
+
+/// Undo everything for `container` on its recorded networks plus `networks`
+/// (names or ids). The caller holds the setup lock. Returns the errors.
+pub async fn teardown_locked(ctx: &Ctx, lock: &FileLock, container: &str, networks: &[String]) -> Vec<String> {
+    let started = Instant::now();
+    let mut errors: Vec<String> = Vec::new();
+    let mut note = |e: NetError| errors.push(e.to_string());
+    let record = ctx.records().get(container).unwrap_or_else(|e| {
+        note(e);
+        None
+    });
+    // Everything to undo, from the record and from the request.
+    let mut atts: Vec<Attachment> = record.as_ref().map(|r| r.attachments.clone()).unwrap_or_default();
+    for n in networks {
+        if atts.iter().any(|a| &a.network == n || &a.network_id == n) {
+            continue;
+        }
+        match ctx.configs().find(n) {
+            Ok(net) if atts.iter().any(|a| a.network == net.name) => {}
+            Ok(net) => atts.push(Attachment::new(&net, "", &records::host_veth_name(container, &net.name))),
+            // A network removed meanwhile: still release its lease and veth.
+            Err(_) => {
+                let mut a = Attachment::new(&crate::network_config::Network::default_network(), "", "");
+                a.network = n.clone();
+                a.bridge = String::new();
+                a.host_veth = records::host_veth_name(container, n);
+                atts.push(a);
+            }
+        }
+    }
+    // 1. Veths: deleting the host end removes the pair.
+    let host = match Netlink::host() {
+        Ok(h) => Some(h),
+        Err(e) => {
+            note(e);
+            None
+        }
+    };
+    if let Some(h) = &host {
+        for a in &atts {
+            if let Err(e) = h.delete_link(&a.host_veth).await {
+                note(e);
+            }
+        }
+    }
+    // 2. The record, then the firewall without it.
+    if let Err(e) = ctx.records().remove(container) {
+        note(e);
+    }
+    let remaining = ctx.records().all().unwrap_or_else(|e| {
+        note(e);
+        Vec::new()
+    });
+    if let Err(e) = ctx.apply_firewall(lock).await {
+        note(e);
+    }
+    // 3. DNS entries; a network's server stops with its last container.
+    let store = ctx.dns();
+    for a in &atts {
+        match store.remove(&a.network, container) {
+            Ok(0) => {
+                if let Err(e) = dns::process::stop(&store, &a.network).and_then(|()| store.clear(&a.network)) {
+                    note(e);
+                }
+            }
+            Ok(_) => {}
+            Err(e) => note(e),
+        }
+    }
+    // 4. Leases.
+    for a in &atts {
+        if let Err(e) = ctx.ipam().release(&a.network, container) {
+            note(e);
+        }
+    }
+    // 5. Bridges nobody uses any more (no record, no attached port).
+    let in_use: BTreeSet<&str> =
+        remaining.iter().flat_map(|r| r.attachments.iter().map(|a| a.bridge.as_str())).collect();
+    if let Some(h) = &host {
+        let bridges: BTreeSet<&str> = atts.iter().map(|a| a.bridge.as_str()).filter(|b| !b.is_empty()).collect();
+        for b in bridges.into_iter().filter(|b| !in_use.contains(b)) {
+            if let Err(e) = remove_idle_bridge(h, b).await {
+                note(e);
+            }
+        }
+    }
+    debug!(container, errors = errors.len(), elapsed_ms = started.elapsed().as_millis() as u64, "teardown done");
+    errors
+}
+
+async fn remove_idle_bridge(h: &Netlink, name: &str) -> Result<()> {
+    let Some(l) = h.link(name).await? else { return Ok(()) };
+    if l.kind != Some(netlink_packet_route::link::InfoKind::Bridge) {
+        return Ok(());
+    }
+    let ports = h.ports_of(l.index).await?;
+    if ports.is_empty() {
+        h.delete_link(name).await?;
+        debug!(bridge = name, "bridge removed");
+    } else {
+        debug!(bridge = name, ?ports, "bridge kept: other interfaces attached");
+    }
+    Ok(())
+}

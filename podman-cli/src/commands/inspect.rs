@@ -1,0 +1,186 @@
+//! `podman inspect` and `podman container inspect`: Podman's JSON shape.
+
+use clap::Args;
+use serde_json::{json, Value};
+
+use crate::container::model::{ContainerConfig, ContainerState, Status};
+use crate::container::store;
+use crate::engine_config::EngineConfig;
+use crate::error::ExitError;
+
+#[derive(Debug, Clone, Args)]
+pub struct InspectArgs {
+    pub names: Vec<String>,
+    /// Format the output using a Go template, or json
+    #[arg(short, long)]
+    pub format: Option<String>,
+    /// Inspect the latest container
+    #[arg(short, long)]
+    pub latest: bool,
+    /// Only this kind of object: container, image, all
+    #[arg(short = 't', long = "type", default_value = "all")]
+    pub kind: String,
+}
+
+fn rfc3339(ns: i64) -> String {
+    if ns == 0 {
+        return "0001-01-01T00:00:00Z".into();
+    }
+    let secs = ns / 1_000_000_000;
+    let nanos = ns % 1_000_000_000;
+    let days = secs.div_euclid(86400);
+    let rem = secs.rem_euclid(86400);
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{nanos:09}Z", rem / 3600, rem % 3600 / 60, rem % 60)
+}
+
+pub fn container_json(cfg: &ContainerConfig, st: &ContainerState) -> Value {
+    let args = cfg.command_line();
+    let ports: serde_json::Map<String, Value> = cfg
+        .ports
+        .iter()
+        .map(|p| (format!("{}/{}", p.container_port, p.protocol), json!([{"HostIp": p.host_ip, "HostPort": p.host_port.to_string()}])))
+        .collect();
+    json!({
+        "Id": cfg.id,
+        "Created": rfc3339(cfg.created_ns),
+        "Path": args.first().cloned().unwrap_or_default(),
+        "Args": args.iter().skip(1).collect::<Vec<_>>(),
+        "State": {
+            "OciVersion": "1.0.2",
+            "Status": st.status.as_str(),
+            "Running": st.status == Status::Running,
+            "Paused": st.status == Status::Paused,
+            "Restarting": false,
+            "OOMKilled": st.oom_killed,
+            "Dead": false,
+            "Pid": st.pid,
+            "ConmonPid": st.monitor_pid,
+            "ExitCode": st.exit_code,
+            "Error": st.error,
+            "StartedAt": rfc3339(st.started_ns),
+            "FinishedAt": rfc3339(st.finished_ns),
+        },
+        "Image": cfg.image_id,
+        "ImageName": cfg.image_name,
+        "Rootfs": "",
+        "ResolvConfPath": format!("{}/resolv.conf", st.bundle_path),
+        "HostnamePath": format!("{}/hostname", st.bundle_path),
+        "HostsPath": format!("{}/hosts", st.bundle_path),
+        "Name": cfg.name,
+        "RestartCount": st.restart_count,
+        "Driver": "overlay",
+        "OCIRuntime": cfg.runtime,
+        "LogPath": cfg.log_path,
+        "Mounts": cfg.mounts.iter().map(|m| json!({
+            "Type": m.kind, "Source": m.source, "Destination": m.destination,
+            "Options": m.options, "RW": !m.options.iter().any(|o| o == "ro"),
+        })).collect::<Vec<_>>(),
+        "NetworkSettings": {
+            "Ports": ports,
+            "SandboxKey": st.netns_path,
+            "Networks": st.network_status,
+        },
+        "Config": {
+            "Hostname": cfg.hostname,
+            "User": cfg.user,
+            "Env": cfg.env,
+            "Cmd": cfg.cmd,
+            "Entrypoint": cfg.entrypoint,
+            "WorkingDir": cfg.working_dir,
+            "Labels": cfg.labels,
+            "Annotations": cfg.annotations,
+            "StopSignal": cfg.stop_signal,
+            "StopTimeout": cfg.stop_timeout,
+            "Tty": cfg.terminal,
+            "OpenStdin": cfg.stdin,
+            "Image": cfg.image_name,
+        },
+        "HostConfig": {
+            "Binds": cfg.mounts.iter().filter(|m| m.kind == "bind").map(|m| format!("{}:{}", m.source, m.destination)).collect::<Vec<_>>(),
+            "NetworkMode": match &cfg.network_mode {
+                crate::container::model::NetworkMode::Bridge => "bridge".to_string(),
+                crate::container::model::NetworkMode::None => "none".to_string(),
+                crate::container::model::NetworkMode::Host => "host".to_string(),
+                crate::container::model::NetworkMode::Container(c) => format!("container:{c}"),
+            },
+            "RestartPolicy": {"Name": cfg.restart.name, "MaximumRetryCount": cfg.restart.max_retries},
+            "AutoRemove": cfg.auto_remove,
+            "CapAdd": cfg.cap_add,
+            "CapDrop": cfg.cap_drop,
+            "Privileged": cfg.privileged,
+            "ReadonlyRootfs": cfg.read_only,
+            "Ulimits": cfg.rlimits.iter().map(|r| json!({"Name": r.kind, "Soft": r.soft, "Hard": r.hard})).collect::<Vec<_>>(),
+            "LogConfig": {"Type": cfg.log_driver, "Path": cfg.log_path},
+            "Init": cfg.init,
+            "PortBindings": cfg.ports.iter().map(|p| (format!("{}/{}", p.container_port, p.protocol), json!([{"HostIp": p.host_ip, "HostPort": p.host_port.to_string()}]))).collect::<serde_json::Map<_, _>>(),
+        },
+    })
+}
+
+pub async fn run(engine: &EngineConfig, args: &InspectArgs) -> anyhow::Result<()> {
+    let db = super::open_state(engine)?;
+    let mut names = args.names.clone();
+    if args.latest {
+        names.push(store::latest(&db)?.0.id);
+    }
+    if names.is_empty() {
+        anyhow::bail!("inspect needs at least one name or ID, or --latest");
+    }
+    let mut docs = Vec::new();
+    let mut errors = Vec::new();
+    let mut image_names = Vec::new();
+    for n in &names {
+        if args.kind != "image" {
+            match store::resolve(&db, n) {
+                Ok(rec) => {
+                    let (c, s) = crate::lifecycle::cleanup::refresh(engine, rec).await?;
+                    docs.push(container_json(&c, &s));
+                    continue;
+                }
+                Err(store::ContainerStoreError::NotFound(_)) => {}
+                Err(e) => {
+                    errors.push(e.to_string());
+                    continue;
+                }
+            }
+        }
+        if args.kind == "container" {
+            errors.push(format!("no such container {n}"));
+        } else {
+            image_names.push(n.clone());
+        }
+    }
+    if !image_names.is_empty() {
+        let mut s = crate::helpers::storage(engine).await?;
+        for n in image_names {
+            match crate::image::lookup::find(&mut s, &n).await {
+                Ok(img) => docs.push(crate::image::view::inspect(&img, &engine.storage_driver)),
+                Err(e) if e.is_not_found() => errors.push(format!("no such object: \"{n}\"")),
+                Err(e) => errors.push(e.to_string()),
+            }
+        }
+        s.close().await?;
+    }
+    super::print_inspect(&docs, args.format.as_deref())?;
+    if !errors.is_empty() {
+        return Err(ExitError { code: 125, source: anyhow::anyhow!("{}", errors.join("; ")) }.into());
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn times_are_rfc3339() {
+        assert_eq!(super::rfc3339(1_795_811_062_000_000_005), "2026-11-27T20:24:22.000000005Z");
+    }
+}

@@ -1,0 +1,177 @@
+//! `podman logs`: reads the k8s-file log the monitor writes
+//! (`TIMESTAMP STREAM P|F text`), joining partial records, with `--tail`,
+//! `--since`, `--until`, `--timestamps` and `--follow`.
+
+use std::io::{BufRead, Write};
+
+use clap::Args;
+
+use crate::container::store;
+use crate::engine_config::EngineConfig;
+
+#[derive(Debug, Clone, Args)]
+pub struct LogsArgs {
+    pub containers: Vec<String>,
+    /// Follow log output
+    #[arg(short, long)]
+    pub follow: bool,
+    /// Show logs since TIMESTAMP (RFC 3339 or Unix seconds)
+    #[arg(long)]
+    pub since: Option<String>,
+    /// Show logs until TIMESTAMP
+    #[arg(long)]
+    pub until: Option<String>,
+    /// Output the last N lines
+    #[arg(long)]
+    pub tail: Option<i64>,
+    /// Show timestamps
+    #[arg(short, long)]
+    pub timestamps: bool,
+    /// Act on the latest container
+    #[arg(short, long)]
+    pub latest: bool,
+    /// Prefix each line with the container's name
+    #[arg(short, long)]
+    pub names: bool,
+}
+
+struct Record {
+    time: String,
+    time_unix: i64,
+    stderr: bool,
+    text: Vec<u8>,
+}
+
+fn parse_time(s: &str) -> anyhow::Result<i64> {
+    if let Ok(n) = s.parse::<i64>() {
+        return Ok(n);
+    }
+    crate::format::human::parse_rfc3339(s).ok_or_else(|| anyhow::anyhow!("invalid time {s:?}: use RFC 3339 (2026-11-27T20:24:22Z) or Unix seconds"))
+}
+
+/// Complete records (partials joined) from `data`; returns bytes consumed.
+fn parse(data: &[u8], out: &mut Vec<Record>, partial: &mut Option<Record>) -> usize {
+    let mut consumed = 0;
+    for line in data.split_inclusive(|b| *b == b'\n') {
+        if !line.ends_with(b"\n") {
+            break;
+        }
+        consumed += line.len();
+        let line = &line[..line.len() - 1];
+        let mut parts = line.splitn(4, |b| *b == b' ');
+        let (Some(ts), Some(stream), Some(tag)) = (parts.next(), parts.next(), parts.next()) else { continue };
+        let text = parts.next().unwrap_or(b"");
+        let ts = String::from_utf8_lossy(ts).into_owned();
+        let stderr = stream == b"stderr";
+        let rec = partial.take().map(|mut p| {
+            p.text.extend_from_slice(text);
+            p
+        });
+        let mut rec = rec.unwrap_or(Record { time_unix: crate::format::human::parse_rfc3339(&ts).unwrap_or(0), time: ts, stderr, text: text.to_vec() });
+        if tag == b"P" {
+            *partial = Some(rec);
+        } else {
+            rec.text.push(b'\n');
+            out.push(rec);
+        }
+    }
+    consumed
+}
+
+fn emit(r: &Record, args: &LogsArgs, name: &str) {
+    let mut line = Vec::new();
+    if args.names {
+        line.extend_from_slice(format!("{name} ").as_bytes());
+    }
+    if args.timestamps {
+        line.extend_from_slice(format!("{} ", r.time).as_bytes());
+    }
+    line.extend_from_slice(&r.text);
+    if r.stderr {
+        let _ = std::io::stderr().write_all(&line);
+    } else {
+        let mut o = std::io::stdout().lock();
+        let _ = o.write_all(&line);
+    }
+}
+
+pub async fn run(engine: &EngineConfig, args: &LogsArgs) -> anyhow::Result<()> {
+    let db = super::open_state(engine)?;
+    let mut targets = Vec::new();
+    if args.latest {
+        targets.push(store::latest(&db)?);
+    }
+    for c in &args.containers {
+        targets.push(store::resolve(&db, c)?);
+    }
+    if targets.is_empty() {
+        anyhow::bail!("you must provide at least one container name or ID, or use --latest");
+    }
+    if args.follow && targets.len() > 1 {
+        anyhow::bail!("--follow works with one container at a time");
+    }
+    let since = args.since.as_deref().map(parse_time).transpose()?;
+    let until = args.until.as_deref().map(parse_time).transpose()?;
+    let names = args.names || targets.len() > 1;
+    let args = LogsArgs { names, ..args.clone() };
+    for (cfg, _) in targets {
+        if cfg.log_driver != "k8s-file" {
+            anyhow::bail!("container {} uses log driver {}: only k8s-file logs can be read back", cfg.name, cfg.log_driver);
+        }
+        let file = match std::fs::File::open(&cfg.log_path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(anyhow::anyhow!("reading log {}: {e}", cfg.log_path.display())),
+        };
+        let mut reader = std::io::BufReader::with_capacity(1 << 20, file);
+        let mut data = Vec::new();
+        std::io::Read::read_to_end(&mut reader, &mut data)?;
+        let mut records = Vec::new();
+        let mut partial = None;
+        let mut offset = parse(&data, &mut records, &mut partial);
+        records.retain(|r| since.is_none_or(|s| r.time_unix >= s) && until.is_none_or(|u| r.time_unix <= u));
+        let skip = match args.tail {
+            Some(n) if n >= 0 => records.len().saturating_sub(n as usize),
+            _ => 0,
+        };
+        for r in &records[skip..] {
+            emit(r, &args, &cfg.name);
+        }
+        if args.follow {
+            loop {
+                let (c, st) = crate::lifecycle::cleanup::refresh(engine, store::resolve(&db, &cfg.id)?).await?;
+                let mut f = std::fs::File::open(&c.log_path)?;
+                std::io::Seek::seek(&mut f, std::io::SeekFrom::Start(offset as u64))?;
+                let mut more = Vec::new();
+                std::io::Read::read_to_end(&mut f, &mut more)?;
+                let mut recs = Vec::new();
+                offset += parse(&more, &mut recs, &mut partial);
+                for r in &recs {
+                    emit(r, &args, &c.name);
+                }
+                if !st.status.is_active() && recs.is_empty() {
+                    break;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+        }
+        let _ = std::io::stdout().flush();
+        drop(reader.lines());
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn partial_records_are_joined() {
+        let data = b"2026-11-27T20:24:22.1+00:00 stdout P hel\n2026-11-27T20:24:22.2+00:00 stdout F lo\n2026-11-27T20:24:23.0+00:00 stderr F oops\nincomplete";
+        let mut out = Vec::new();
+        let mut partial = None;
+        let n = super::parse(data, &mut out, &mut partial);
+        assert_eq!(out.len(), 2);
+        assert_eq!(out[0].text, b"hello\n");
+        assert!(out[1].stderr);
+        assert_eq!(n, data.len() - b"incomplete".len());
+    }
+}

@@ -1,0 +1,66 @@
+//! `podman pull`.
+
+use std::path::PathBuf;
+
+use clap::Args;
+
+use crate::engine_config::EngineConfig;
+use crate::image::pull::{pull, PullOptions};
+
+#[derive(Debug, Clone, Args)]
+pub struct PullArgs {
+    /// Image to pull: NAME[:TAG|@DIGEST], docker://..., oci:DIR[:REF], oci-archive:FILE, docker-archive:FILE, dir:DIR
+    pub image: String,
+    /// Suppress progress output
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// Require HTTPS and verify certificates when contacting registries
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
+    pub tls_verify: Option<bool>,
+    /// Credentials USERNAME[:PASSWORD] for the registry
+    #[arg(long, value_name = "CREDS")]
+    pub creds: Option<String>,
+    /// Path of the authentication file
+    #[arg(long, value_name = "PATH")]
+    pub authfile: Option<PathBuf>,
+    /// Pull for this platform: OS/ARCH[/VARIANT]
+    #[arg(long, value_name = "PLATFORM")]
+    pub platform: Option<String>,
+    /// Pull for this architecture
+    #[arg(long, value_name = "ARCH")]
+    pub arch: Option<String>,
+    /// Pull for this OS
+    #[arg(long, value_name = "OS")]
+    pub os: Option<String>,
+    /// Pull for this architecture variant
+    #[arg(long, value_name = "VARIANT")]
+    pub variant: Option<String>,
+}
+
+impl PullArgs {
+    pub fn options(&self) -> anyhow::Result<PullOptions> {
+        let mut o = PullOptions { quiet: self.quiet, tls_verify: self.tls_verify, authfile: self.authfile.clone(), ..Default::default() };
+        if let Some(c) = &self.creds {
+            o.set_creds(c)?;
+        }
+        if let Some(p) = &self.platform {
+            o.set_platform(p)?;
+        }
+        if let Some(a) = &self.arch {
+            o.arch = a.clone();
+        }
+        if let Some(os) = &self.os {
+            o.os = os.clone();
+        }
+        if let Some(v) = &self.variant {
+            o.variant = v.clone();
+        }
+        Ok(o)
+    }
+}
+
+pub async fn run(cfg: &EngineConfig, args: &PullArgs) -> anyhow::Result<()> {
+    let image = pull(cfg, &args.image, &args.options()?).await?;
+    println!("{}", image.id);
+    Ok(())
+}

@@ -1,0 +1,102 @@
+//! `podman run` and `podman start --attach`: create (for run), hand to the
+//! monitor, attach before starting so no output is lost, and exit with the
+//! container's own exit code.
+
+use clap::Args;
+
+use crate::container::model::ContainerConfig;
+use crate::container::store;
+use crate::engine_config::EngineConfig;
+use crate::error::ExitError;
+use crate::lifecycle::attach::{self, AttachEnd};
+use crate::lifecycle::create_args::CreateArgs;
+use crate::lifecycle::paths::{ContainerLock, ContainerPaths};
+
+#[derive(Debug, Clone, Args)]
+pub struct RunArgs {
+    /// Run the container in the background and print its ID
+    #[arg(short, long)]
+    pub detach: bool,
+    #[command(flatten)]
+    pub create: CreateArgs,
+}
+
+pub async fn run(engine: &EngineConfig, args: &RunArgs) -> anyhow::Result<()> {
+    let mut create = args.create.clone();
+    if !args.detach && create.log_driver.is_none() && !create.tty && !create.interactive {
+        // Foreground without -i/-t: still through the attach socket, so logs are kept.
+    }
+    if args.detach && create.rm && create.log_driver.as_deref() == Some("passthrough") {
+        anyhow::bail!("--log-driver passthrough cannot be used with --detach");
+    }
+    create.quiet = create.quiet || args.detach;
+    let cfg = crate::lifecycle::create::create(engine, &create).await?;
+    start_and_attach(engine, &cfg, !args.detach, args.create.interactive).await
+}
+
+/// Start `cfg`; attached, wait for it and exit with its code.
+pub async fn start_and_attach(engine: &EngineConfig, cfg: &ContainerConfig, attached: bool, stdin: bool) -> anyhow::Result<()> {
+    let db = super::open_state(engine)?;
+    let paths = ContainerPaths::new(engine, &cfg.id);
+    let lock = ContainerLock::acquire(&paths)?;
+    let (cfg, mut st) = store::resolve(&db, &cfg.id)?;
+    let mut init = match crate::lifecycle::start::init(engine, &cfg, &mut st, &paths).await {
+        Ok(i) => i,
+        Err(e) => {
+            drop(lock);
+            if cfg.auto_remove {
+                let _ = crate::lifecycle::remove::remove(engine, &cfg.id, true, false).await;
+            }
+            return Err(e);
+        }
+    };
+    let attach_sock = if attached && !init.attach_socket.is_empty() { Some(attach::connect_socket(std::path::Path::new(&init.attach_socket))?) } else { None };
+    let started = crate::lifecycle::start::start_initialized(engine, &cfg, &mut st, &mut init).await;
+    init.monitor.close().await?;
+    drop(lock);
+    if let Err(e) = started {
+        if cfg.auto_remove {
+            let _ = crate::lifecycle::remove::remove(engine, &cfg.id, true, false).await;
+        }
+        return Err(e);
+    }
+    let Some(sock) = attach_sock else {
+        if !attached || cfg.log_driver == "passthrough" {
+            if !attached {
+                println!("{}", cfg.id);
+                return Ok(());
+            }
+        }
+        return wait_exit_code(engine, &cfg).await;
+    };
+    let detach = attach::detach_sequence(&cfg.detach_keys)?;
+    let tty = cfg.terminal && std::io::IsTerminal::is_terminal(&std::io::stdin());
+    let raw = tty.then(attach::RawMode::enable);
+    let end = tokio::task::spawn_blocking(move || attach::pump(sock, stdin, detach, tty)).await?;
+    drop(raw);
+    match end {
+        AttachEnd::Detached => Ok(()),
+        AttachEnd::Exited(code) => {
+            // The exit command cleans up (and removes with --rm); make sure it
+            // is done before we return, so the next command sees it.
+            crate::lifecycle::cleanup::cleanup(engine, &cfg.id, cfg.auto_remove).await?;
+            exit_with(code)
+        }
+        AttachEnd::Lost => wait_exit_code(engine, &cfg).await,
+    }
+}
+
+fn exit_with(code: i32) -> anyhow::Result<()> {
+    if code == 0 {
+        Ok(())
+    } else {
+        Err(ExitError { code: (code & 0xff) as u8, source: anyhow::anyhow!("") }.into())
+    }
+}
+
+/// Wait through the monitor and exit with the container's code.
+async fn wait_exit_code(engine: &EngineConfig, cfg: &ContainerConfig) -> anyhow::Result<()> {
+    let code = super::containers::wait_for(engine, &cfg.id).await?;
+    crate::lifecycle::cleanup::cleanup(engine, &cfg.id, cfg.auto_remove).await?;
+    exit_with(code)
+}

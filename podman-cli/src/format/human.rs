@@ -1,0 +1,102 @@
+//! Sizes and durations the way Podman prints them (go-units).
+
+/// `units.HumanSizeWithPrecision(size, 3)`: decimal units, 3 significant digits.
+pub fn size(bytes: u64) -> String {
+    const UNITS: [&str; 9] = ["B", "kB", "MB", "GB", "TB", "PB", "EB", "ZB", "YB"];
+    let mut v = bytes as f64;
+    let mut i = 0;
+    while v >= 1000.0 && i < UNITS.len() - 1 {
+        v /= 1000.0;
+        i += 1;
+    }
+    // %.3g without trailing zeros.
+    let digits = if v >= 100.0 { 0 } else if v >= 10.0 { 1 } else { 2 };
+    let mut s = format!("{v:.digits$}");
+    if s.contains('.') {
+        s = s.trim_end_matches('0').trim_end_matches('.').to_string();
+    }
+    format!("{s} {}", UNITS[i])
+}
+
+/// `units.HumanDuration`, with " ago" as Podman's CREATED column has it.
+pub fn since(then_unix: i64) -> String {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
+    let secs = (now - then_unix).max(0);
+    format!("{} ago", duration(secs))
+}
+
+pub fn duration(secs: i64) -> String {
+    let (m, h, d) = (secs / 60, secs / 3600, secs / 86400);
+    if secs < 1 {
+        "Less than a second".into()
+    } else if secs == 1 {
+        "1 second".into()
+    } else if secs < 60 {
+        format!("{secs} seconds")
+    } else if m == 1 {
+        "About a minute".into()
+    } else if m < 60 {
+        format!("{m} minutes")
+    } else if h == 1 {
+        "About an hour".into()
+    } else if h < 48 {
+        format!("{h} hours")
+    } else if d < 14 {
+        format!("{d} days")
+    } else if d < 60 {
+        format!("{} weeks", d / 7)
+    } else if d < 365 * 2 {
+        format!("{} months", d / 30)
+    } else {
+        format!("{} years", d / 365)
+    }
+}
+
+/// RFC 3339 (as image configs write `created`) to Unix seconds.
+pub fn parse_rfc3339(s: &str) -> Option<i64> {
+    // 2026-11-27T20:24:22.123Z or with +hh:mm offset.
+    let (date, rest) = s.split_once('T')?;
+    let mut d = date.split('-').map(|x| x.parse::<i64>());
+    let (y, mo, da) = (d.next()?.ok()?, d.next()?.ok()?, d.next()?.ok()?);
+    let time_end = rest.find(|c: char| c == 'Z' || c == '+' || (c == '-')).unwrap_or(rest.len());
+    let (time, zone) = rest.split_at(time_end);
+    let mut t = time.split(':');
+    let h: i64 = t.next()?.parse().ok()?;
+    let mi: i64 = t.next()?.parse().ok()?;
+    let sec: f64 = t.next().unwrap_or("0").parse().ok()?;
+    let offset = match zone {
+        "" | "Z" => 0,
+        z => {
+            let sign = if z.starts_with('-') { -1 } else { 1 };
+            let (zh, zm) = z[1..].split_once(':').unwrap_or((&z[1..], "0"));
+            sign * (zh.parse::<i64>().ok()? * 3600 + zm.parse::<i64>().ok()? * 60)
+        }
+    };
+    // Days from civil (Howard Hinnant).
+    let y2 = if mo <= 2 { y - 1 } else { y };
+    let era = y2.div_euclid(400);
+    let yoe = y2 - era * 400;
+    let mp = (mo + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + da - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    Some(days * 86400 + h * 3600 + mi * 60 + sec as i64 - offset)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_and_durations() {
+        assert_eq!(size(0), "0 B");
+        assert_eq!(size(4_521_000), "4.52 MB");
+        assert_eq!(size(12_300), "12.3 kB");
+        assert_eq!(size(999), "999 B");
+        assert_eq!(duration(90), "About a minute");
+        assert_eq!(duration(3 * 86400), "3 days");
+        assert_eq!(duration(20 * 86400), "2 weeks");
+        assert_eq!(parse_rfc3339("1970-01-01T00:00:00Z"), Some(0));
+        assert_eq!(parse_rfc3339("2026-11-27T20:24:22.5+01:00"), Some(1_795_811_062 - 3600));
+    }
+}

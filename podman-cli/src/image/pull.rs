@@ -1,0 +1,181 @@
+//! Pulling an image: image-fetcher writes verified blobs into a staging OCI
+//! layout on the graph root's filesystem, storage-helper imports it (by
+//! hardlink), and the staging directory is removed whatever happened. Both
+//! helpers start in parallel. A pull that fails leaves no image record.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use proto::fetcher::v1::{pull_event::Event, Platform, PullRequest};
+use proto::storage::v1::{Image, ImportOciRequest};
+
+use super::progress::Progress;
+use super::reference::{pull_candidates, source, Source};
+use crate::engine_config::EngineConfig;
+use crate::helpers;
+
+#[derive(Debug, Clone, Default)]
+pub struct PullOptions {
+    pub quiet: bool,
+    pub tls_verify: Option<bool>,
+    pub username: String,
+    pub password: String,
+    pub authfile: Option<PathBuf>,
+    pub os: String,
+    pub arch: String,
+    pub variant: String,
+}
+
+impl PullOptions {
+    /// `--creds user[:password]`.
+    pub fn set_creds(&mut self, creds: &str) -> anyhow::Result<()> {
+        let (u, p) = creds.split_once(':').unwrap_or((creds, ""));
+        if u.is_empty() {
+            anyhow::bail!("invalid --creds {creds:?}: expected USERNAME[:PASSWORD]");
+        }
+        self.username = u.to_string();
+        self.password = p.to_string();
+        Ok(())
+    }
+
+    /// `--platform os/arch[/variant]`.
+    pub fn set_platform(&mut self, p: &str) -> anyhow::Result<()> {
+        let parts: Vec<&str> = p.split('/').collect();
+        match parts.as_slice() {
+            [os, arch] => {
+                self.os = os.to_string();
+                self.arch = arch.to_string();
+            }
+            [os, arch, variant] => {
+                self.os = os.to_string();
+                self.arch = arch.to_string();
+                self.variant = variant.to_string();
+            }
+            _ => anyhow::bail!("invalid --platform {p:?}: expected OS/ARCH[/VARIANT], e.g. linux/arm64/v8"),
+        }
+        Ok(())
+    }
+}
+
+/// Removes the staging directory when dropped.
+struct Staging(PathBuf);
+
+impl Drop for Staging {
+    fn drop(&mut self) {
+        if let Err(e) = std::fs::remove_dir_all(&self.0) {
+            if e.kind() != std::io::ErrorKind::NotFound {
+                tracing::warn!(dir = %self.0.display(), error = %e, "could not remove pull staging directory");
+            }
+        }
+    }
+}
+
+fn staging_dir(cfg: &EngineConfig) -> anyhow::Result<Staging> {
+    let tmp = cfg.graph_root.join("tmp");
+    std::fs::create_dir_all(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
+    let id = crate::container::names::new_id()?;
+    Ok(Staging(tmp.join(format!("pull-{}", &id[..16]))))
+}
+
+/// Pull `name` and return the stored image.
+pub async fn pull(cfg: &EngineConfig, name: &str, opts: &PullOptions) -> anyhow::Result<Image> {
+    let (src_names, store_name): (Vec<String>, bool) = match source(name)? {
+        Source::Registry(r) => {
+            let list = if r.is_short() { pull_candidates(name, &cfg.registries)? } else { vec![r.with_default_tag()] };
+            (list.iter().map(|r| r.to_string()).collect(), true)
+        }
+        Source::Local(s) => (vec![s], false),
+    };
+    let staging = staging_dir(cfg)?;
+    let (fetcher, storage) = tokio::join!(helpers::fetcher(cfg), helpers::storage(cfg));
+    let (mut fetcher, mut storage) = (fetcher?, storage?);
+    let mut progress = Progress::new(opts.quiet);
+    let mut errors = Vec::new();
+    let mut pulled = None;
+    for candidate in &src_names {
+        progress.line(&format!("Trying to pull {candidate}..."));
+        match fetch(&mut fetcher, candidate, &staging.0, opts, &mut progress).await {
+            Ok(done) => {
+                pulled = Some((candidate.clone(), done));
+                break;
+            }
+            Err(e) => errors.push(format!("{e:#}")),
+        }
+    }
+    progress.finish();
+    let fetch_closed = fetcher.close().await;
+    let Some((candidate, (ref_name, manifest_digest))) = pulled else {
+        storage.close().await?;
+        fetch_closed?;
+        if errors.len() == 1 {
+            anyhow::bail!("{}", errors.remove(0));
+        }
+        anyhow::bail!("pulling {name}: every candidate failed: {}", errors.join("; "));
+    };
+    fetch_closed?;
+    progress.line("Writing manifest to image destination");
+    let names = if store_name { vec![candidate] } else { local_names(&ref_name) };
+    let req = ImportOciRequest { layout_dir: staging.0.display().to_string(), ref_name: String::new(), manifest_digest, names };
+    let image = storage.call("ImportOci", |mut c| async move { c.import_oci(req).await }).await;
+    storage.close().await?;
+    Ok(image?)
+}
+
+/// A local archive's ref name becomes a `localhost/` name when it is not
+/// already a reference, as Podman names such images.
+fn local_names(ref_name: &str) -> Vec<String> {
+    if ref_name.is_empty() {
+        return vec![];
+    }
+    match super::reference::Reference::parse(ref_name) {
+        Ok(r) if !r.is_short() => vec![r.with_default_tag().to_string()],
+        Ok(r) => vec![r.on("localhost").with_default_tag().to_string()],
+        Err(_) => vec![],
+    }
+}
+
+/// Run one Pull; returns (ref name, manifest digest).
+async fn fetch(
+    fetcher: &mut helpers::Session<helpers::FetcherClient>,
+    reference: &str,
+    dest: &Path,
+    opts: &PullOptions,
+    progress: &mut Progress,
+) -> anyhow::Result<(String, String)> {
+    let req = PullRequest {
+        reference: reference.to_string(),
+        dest_dir: dest.display().to_string(),
+        platform: Some(Platform { os: opts.os.clone(), architecture: opts.arch.clone(), variant: opts.variant.clone() }),
+        tls_verify: opts.tls_verify,
+        username: opts.username.clone(),
+        password: opts.password.clone(),
+        auth_file: opts.authfile.as_ref().map(|p| p.display().to_string()).unwrap_or_default(),
+        ..Default::default()
+    };
+    let mut stream = fetcher.call("Pull", |mut c| async move { c.pull(req).await }).await?;
+    let mut config_digest = String::new();
+    loop {
+        let msg = stream.message().await.map_err(|s| anyhow::anyhow!("{}", s.message()))?;
+        let Some(ev) = msg.and_then(|m| m.event) else {
+            anyhow::bail!("image-fetcher ended the pull of {reference} without finishing it");
+        };
+        match ev {
+            Event::Resolved(r) => {
+                progress.line("Getting image source signatures");
+                config_digest = r.config_digest.clone();
+                for l in &r.layers {
+                    progress.blob(&l.digest, l.size);
+                }
+            }
+            Event::Progress(p) => progress.advance(&p.digest, p.bytes_done, p.bytes_total),
+            Event::BlobDone(b) => {
+                if b.digest == config_digest {
+                    progress.line(&format!("Copying config {} done", b.digest.strip_prefix("sha256:").unwrap_or(&b.digest).get(..12).unwrap_or("")));
+                } else {
+                    progress.blob_done(&b.digest, if b.reused { "skipped: already exists" } else { "done" });
+                }
+            }
+            Event::Done(d) => return Ok((d.ref_name, d.manifest_digest)),
+        }
+    }
+}

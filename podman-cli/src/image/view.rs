@@ -1,0 +1,111 @@
+//! Stored images as Podman shows them: `inspect` JSON and `images` rows.
+
+use proto::storage::v1::Image;
+use serde_json::{json, Value};
+
+use crate::format::human;
+use crate::image::reference::Reference;
+
+pub fn config_json(img: &Image) -> Value {
+    serde_json::from_slice(&img.config).unwrap_or(Value::Null)
+}
+
+fn manifest_json(img: &Image) -> Value {
+    serde_json::from_slice(&img.manifest).unwrap_or(Value::Null)
+}
+
+pub fn created_unix(img: &Image) -> i64 {
+    human::parse_rfc3339(&img.created).unwrap_or(img.added_unix)
+}
+
+/// (repository, tag) pairs of the image's names; `<none>` for none.
+pub fn repo_tags(img: &Image) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = img
+        .names
+        .iter()
+        .map(|n| match Reference::parse(n) {
+            Ok(r) => (r.repository(), r.tag.clone().unwrap_or_else(|| "<none>".into())),
+            Err(_) => (n.clone(), "<none>".into()),
+        })
+        .collect();
+    if out.is_empty() {
+        out.push(("<none>".into(), "<none>".into()));
+    }
+    out
+}
+
+fn repo_digests(img: &Image) -> Vec<String> {
+    let mut out = Vec::new();
+    for n in &img.names {
+        if let Ok(r) = Reference::parse(n) {
+            for d in img.digests.iter().chain(std::iter::once(&img.digest)) {
+                let s = format!("{}@{d}", r.repository());
+                if !d.is_empty() && !out.contains(&s) {
+                    out.push(s);
+                }
+            }
+        }
+    }
+    out
+}
+
+pub fn inspect(img: &Image, driver: &str) -> Value {
+    let config = config_json(img);
+    let manifest = manifest_json(img);
+    let labels = config["config"]["Labels"].clone();
+    json!({
+        "Id": img.id,
+        "Digest": img.digest,
+        "RepoTags": img.names,
+        "RepoDigests": repo_digests(img),
+        "Parent": "",
+        "Comment": config["comment"].as_str().unwrap_or(""),
+        "Created": config["created"],
+        "Config": config["config"],
+        "Version": config["docker_version"].as_str().unwrap_or(""),
+        "Author": config["author"].as_str().unwrap_or(""),
+        "Architecture": config["architecture"],
+        "Os": config["os"],
+        "Variant": config["variant"].as_str().unwrap_or(""),
+        "Size": img.size,
+        "VirtualSize": img.size,
+        "GraphDriver": {"Name": driver, "Data": {"LowerDir": "", "UpperDir": "", "WorkDir": ""}},
+        "RootFS": {"Type": "layers", "Layers": config["rootfs"]["diff_ids"]},
+        "Labels": if labels.is_null() { json!({}) } else { labels },
+        "Annotations": manifest["annotations"].as_object().cloned().unwrap_or_default(),
+        "ManifestType": img.manifest_media_type,
+        "User": config["config"]["User"].as_str().unwrap_or(""),
+        "History": config["history"],
+        "NamesHistory": img.names,
+    })
+}
+
+/// One row per name (or one `<none>` row) for `podman images`.
+pub fn rows(img: &Image, containers: usize) -> Vec<Value> {
+    let created = created_unix(img);
+    let config = config_json(img);
+    let dangling = img.names.is_empty();
+    repo_tags(img)
+        .into_iter()
+        .map(|(repo, tag)| {
+            json!({
+                "ID": &img.id[..img.id.len().min(12)],
+                "Id": img.id,
+                "Repository": repo,
+                "Tag": tag,
+                "Digest": img.digest,
+                "Created": created,
+                "CreatedAt": crate::commands::version::format_time(created),
+                "CreatedSince": human::since(created),
+                "Size": human::size(img.size),
+                "VirtualSize": human::size(img.size),
+                "Names": img.names,
+                "Labels": config["config"]["Labels"],
+                "Dangling": dangling,
+                "Containers": containers,
+                "ReadOnly": false,
+                "History": img.names,
+            })
+        })
+        .collect()
+}

@@ -1,0 +1,176 @@
+//! The client side of the monitor's attach socket (SOCK_SEQPACKET, one tag
+//! byte per packet, see monitor.proto): stdin goes in, stdout and stderr come
+//! out, the last packet carries the exit code. Detach keys are ours to
+//! handle: on the sequence we stop forwarding and hang up.
+
+use std::io::{Read, Write};
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::path::Path;
+
+use nix::sys::socket::{connect, recv, send, socket, AddressFamily, MsgFlags, SockFlag, SockType, UnixAddr};
+
+/// How an attach session ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AttachEnd {
+    Exited(i32),
+    Detached,
+    /// The monitor hung up without an exit code.
+    Lost,
+}
+
+pub fn connect_socket(path: &Path) -> anyhow::Result<OwnedFd> {
+    let fd = socket(AddressFamily::Unix, SockType::SeqPacket, SockFlag::SOCK_CLOEXEC, None)?;
+    let addr = UnixAddr::new(path)?;
+    connect(fd.as_raw_fd(), &addr).map_err(|e| anyhow::anyhow!("attaching to {}: {e}", path.display()))?;
+    Ok(fd)
+}
+
+/// Parse `ctrl-p,ctrl-q` (or `a,b`) into bytes; empty disables detaching.
+pub fn detach_sequence(keys: &str) -> anyhow::Result<Vec<u8>> {
+    if keys.is_empty() {
+        return Ok(vec![]);
+    }
+    keys.split(',')
+        .map(|k| {
+            if let Some(c) = k.strip_prefix("ctrl-") {
+                let b = c.as_bytes();
+                match b {
+                    [x] if x.is_ascii_lowercase() => Ok(x - b'a' + 1),
+                    [b'@'] => Ok(0),
+                    [b'['] => Ok(27),
+                    [b'\\'] => Ok(28),
+                    [b']'] => Ok(29),
+                    [b'^'] => Ok(30),
+                    [b'_'] => Ok(31),
+                    _ => Err(anyhow::anyhow!("invalid detach key {k:?}: use ctrl-a..ctrl-z, ctrl-@, ctrl-[, ctrl-\\, ctrl-], ctrl-^, ctrl-_ or a single character")),
+                }
+            } else if k.len() == 1 {
+                Ok(k.as_bytes()[0])
+            } else {
+                Err(anyhow::anyhow!("invalid detach key {k:?}: use ctrl-a..ctrl-z or a single character"))
+            }
+        })
+        .collect()
+}
+
+/// The terminal's size (rows, cols) if stdin is one.
+pub fn terminal_size() -> Option<(u32, u32)> {
+    let mut ws: libc::winsize = unsafe { std::mem::zeroed() };
+    // SAFETY: TIOCGWINSZ writes a winsize into ws.
+    let r = unsafe { libc::ioctl(0, libc::TIOCGWINSZ, &mut ws) };
+    (r == 0 && ws.ws_row > 0).then_some((ws.ws_row as u32, ws.ws_col as u32))
+}
+
+/// Puts stdin into raw mode while alive (for `-t` on a terminal).
+pub struct RawMode {
+    saved: Option<nix::sys::termios::Termios>,
+}
+
+impl RawMode {
+    pub fn enable() -> RawMode {
+        use nix::sys::termios::{cfmakeraw, tcgetattr, tcsetattr, SetArg};
+        let stdin = std::io::stdin();
+        let saved = tcgetattr(&stdin).ok();
+        if let Some(t) = &saved {
+            let mut raw = t.clone();
+            cfmakeraw(&mut raw);
+            let _ = tcsetattr(&stdin, SetArg::TCSANOW, &raw);
+        }
+        RawMode { saved }
+    }
+}
+
+impl Drop for RawMode {
+    fn drop(&mut self) {
+        if let Some(t) = &self.saved {
+            let _ = nix::sys::termios::tcsetattr(std::io::stdin(), nix::sys::termios::SetArg::TCSANOW, t);
+        }
+    }
+}
+
+/// Pump stdio through the attach socket until the exit packet, a detach, or
+/// hang-up. Blocking: run it on a thread of its own.
+pub fn pump(sock: OwnedFd, forward_stdin: bool, detach: Vec<u8>, send_size: bool) -> AttachEnd {
+    let sock = std::sync::Arc::new(sock);
+    if send_size {
+        if let Some((r, c)) = terminal_size() {
+            let mut pkt = vec![1u8];
+            pkt.extend(format!("{r} {c}").as_bytes());
+            let _ = send(sock.as_raw_fd(), &pkt, MsgFlags::MSG_NOSIGNAL);
+        }
+    }
+    let detached = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    if forward_stdin {
+        let sock = sock.clone();
+        let detached = detached.clone();
+        std::thread::spawn(move || {
+            let mut stdin = std::io::stdin();
+            let mut buf = [0u8; 8192];
+            let mut matched = 0usize;
+            loop {
+                let n = match stdin.read(&mut buf) {
+                    Ok(0) | Err(_) => {
+                        let _ = send(sock.as_raw_fd(), &[2u8], MsgFlags::MSG_NOSIGNAL);
+                        return;
+                    }
+                    Ok(n) => n,
+                };
+                let mut out = vec![0u8];
+                for &b in &buf[..n] {
+                    if !detach.is_empty() && b == detach[matched] {
+                        matched += 1;
+                        if matched == detach.len() {
+                            detached.store(true, std::sync::atomic::Ordering::SeqCst);
+                            let _ = nix::sys::socket::shutdown(sock.as_raw_fd(), nix::sys::socket::Shutdown::Both);
+                            return;
+                        }
+                        continue;
+                    }
+                    if matched > 0 {
+                        out.extend_from_slice(&detach[..matched]);
+                        matched = 0;
+                    }
+                    out.push(b);
+                }
+                if out.len() > 1 && send(sock.as_raw_fd(), &out, MsgFlags::MSG_NOSIGNAL).is_err() {
+                    return;
+                }
+            }
+        });
+    }
+    let mut buf = vec![0u8; 65536];
+    let (mut stdout, mut stderr) = (std::io::stdout(), std::io::stderr());
+    loop {
+        let n = match recv(sock.as_raw_fd(), &mut buf, MsgFlags::empty()) {
+            Ok(0) | Err(_) => {
+                return if detached.load(std::sync::atomic::Ordering::SeqCst) { AttachEnd::Detached } else { AttachEnd::Lost };
+            }
+            Ok(n) => n,
+        };
+        match buf[0] {
+            1 => {
+                let _ = stdout.write_all(&buf[1..n]);
+                let _ = stdout.flush();
+            }
+            2 => {
+                let _ = stderr.write_all(&buf[1..n]);
+            }
+            3 => {
+                let code = std::str::from_utf8(&buf[1..n]).ok().and_then(|s| s.trim().parse().ok()).unwrap_or(-1);
+                return AttachEnd::Exited(code);
+            }
+            _ => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn detach_keys_parse() {
+        assert_eq!(super::detach_sequence("ctrl-p,ctrl-q").unwrap(), vec![16, 17]);
+        assert_eq!(super::detach_sequence("a,ctrl-[").unwrap(), vec![b'a', 27]);
+        assert!(super::detach_sequence("ctrl-1").is_err());
+        assert!(super::detach_sequence("").unwrap().is_empty());
+    }
+}

@@ -1,0 +1,156 @@
+//! After a container exits: record how it ended (from the monitor's exit
+//! file), tear down its network, unmount its rootfs, delete the runtime's
+//! state, and with `--rm` remove it. Idempotent; run by the monitor's exit
+//! command, by `stop`, and by any command that finds a stale state.
+
+use std::path::Path;
+
+use proto::storage::v1::UnmountRequest;
+
+use super::paths::{ContainerLock, ContainerPaths};
+use crate::container::model::{ContainerConfig, ContainerState, Status};
+use crate::container::store;
+use crate::engine_config::EngineConfig;
+use crate::helpers;
+
+/// The monitor's `<id>.json`.
+#[derive(Debug, Default, serde::Deserialize)]
+struct ExitJson {
+    exit_code: i32,
+    #[serde(default)]
+    oom_killed: bool,
+    #[serde(default)]
+    finished_at_unix_nanos: i64,
+}
+
+fn read_exit(paths: &ContainerPaths, id: &str) -> Option<ExitJson> {
+    if let Some(j) = std::fs::read(paths.exit_json(id)).ok().and_then(|b| serde_json::from_slice::<ExitJson>(&b).ok()) {
+        return Some(j);
+    }
+    let code = std::fs::read_to_string(paths.exit_file(id)).ok()?.trim().parse().ok()?;
+    let finished = std::fs::metadata(paths.exit_file(id))
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map(|d| d.as_nanos() as i64)
+        .unwrap_or(0);
+    Some(ExitJson { exit_code: code, oom_killed: false, finished_at_unix_nanos: finished })
+}
+
+fn alive(pid: i32) -> bool {
+    pid > 0 && nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None).is_ok()
+        && !std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| s.rsplit(')').next().and_then(|r| r.split_whitespace().next()) == Some("Z"))
+}
+
+/// Whether an active container has in fact ended.
+pub fn has_exited(paths: &ContainerPaths, cfg: &ContainerConfig, st: &ContainerState) -> bool {
+    st.status.is_active() && (paths.exit_file(&cfg.id).exists() || (!alive(st.monitor_pid) && !alive(st.pid)))
+}
+
+async fn runtime_delete(runtime: &str, root: &Path, id: &str) {
+    let _ = tokio::process::Command::new(runtime)
+        .arg("--root")
+        .arg(root)
+        .args(["delete", "--force", id])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .await;
+}
+
+/// Release what a stopped container holds; the caller holds its lock.
+pub async fn cleanup_locked(engine: &EngineConfig, cfg: &ContainerConfig, st: &mut ContainerState, paths: &ContainerPaths) -> anyhow::Result<()> {
+    if st.status.is_active() {
+        if !has_exited(paths, cfg, st) {
+            return Ok(()); // Still running: nothing to clean.
+        }
+        match read_exit(paths, &cfg.id) {
+            Some(e) => {
+                st.exit_code = e.exit_code;
+                st.oom_killed = e.oom_killed;
+                st.finished_ns = e.finished_at_unix_nanos;
+            }
+            None => {
+                st.exit_code = 137;
+                st.finished_ns = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos() as i64).unwrap_or(0);
+                st.error = "the container's monitor was killed: exit code unknown".into();
+            }
+        }
+        st.status = Status::Exited;
+        st.pid = 0;
+    }
+    let mut errors = Vec::new();
+    if !st.netns_path.is_empty() {
+        if let Err(e) = super::network::teardown(engine, cfg, st).await {
+            errors.push(format!("{e:#}"));
+        } else {
+            st.netns_path.clear();
+        }
+    }
+    if !st.mountpoint.is_empty() {
+        let mut storage = helpers::storage(engine).await?;
+        let req = UnmountRequest { id: cfg.id.clone(), force: true };
+        match storage.call("Unmount", |mut c| async move { c.unmount(req).await }).await {
+            Ok(_) => st.mountpoint.clear(),
+            Err(e) => errors.push(e.to_string()),
+        }
+        storage.close().await?;
+    }
+    if !st.bundle_path.is_empty() {
+        runtime_delete(&cfg.runtime, &paths.runtime_root, &cfg.id).await;
+        st.bundle_path.clear();
+    }
+    st.monitor_pid = 0;
+    let db = crate::commands::open_state(engine)?;
+    store::update_state(&db, &cfg.id, st)?;
+    if !errors.is_empty() {
+        anyhow::bail!("cleaning up container {}: {}", cfg.name, errors.join("; "));
+    }
+    Ok(())
+}
+
+/// `podman container cleanup [--rm] ID`.
+pub async fn cleanup(engine: &EngineConfig, name_or_id: &str, rm: bool) -> anyhow::Result<()> {
+    let db = crate::commands::open_state(engine)?;
+    let (cfg, _) = match store::resolve(&db, name_or_id) {
+        Ok(r) => r,
+        // Already removed (e.g. by `rm -f` racing the exit command).
+        Err(store::ContainerStoreError::NotFound(_)) if rm => return Ok(()),
+        Err(e) => return Err(e.into()),
+    };
+    let paths = ContainerPaths::new(engine, &cfg.id);
+    let lock = ContainerLock::acquire(&paths)?;
+    let (cfg, mut st) = match store::resolve(&db, &cfg.id) {
+        Ok(r) => r,
+        Err(store::ContainerStoreError::NotFound(_)) => return Ok(()),
+        Err(e) => return Err(e.into()),
+    };
+    let was_active = st.status.is_active();
+    cleanup_locked(engine, &cfg, &mut st, &paths).await?;
+    if was_active && !st.status.is_active() {
+        db.record_event("container", "died", &cfg.id, &cfg.name, &serde_json::json!({"exitCode": st.exit_code}))?;
+    }
+    if (rm || cfg.auto_remove) && !st.status.is_active() {
+        super::remove::remove_locked(engine, &cfg, &mut st, &paths).await?;
+    }
+    drop(lock);
+    Ok(())
+}
+
+/// Bring a listed container's state up to date cheaply (one stat while it
+/// looks alive); run cleanup when it has ended.
+pub async fn refresh(engine: &EngineConfig, rec: (ContainerConfig, ContainerState)) -> anyhow::Result<(ContainerConfig, ContainerState)> {
+    let paths = ContainerPaths::new(engine, &rec.0.id);
+    if !has_exited(&paths, &rec.0, &rec.1) {
+        return Ok(rec);
+    }
+    cleanup(engine, &rec.0.id, false).await?;
+    let db = crate::commands::open_state(engine)?;
+    match store::resolve(&db, &rec.0.id) {
+        Ok(r) => Ok(r),
+        // Removed by its own --rm.
+        Err(store::ContainerStoreError::NotFound(_)) => Ok((rec.0, ContainerState { status: Status::Removing, ..rec.1 })),
+        Err(e) => Err(e.into()),
+    }
+}

@@ -1,0 +1,250 @@
+//! `podman create`: validate every flag, find (or pull) the image, then make
+//! the storage container and the database record, rolling back the first
+//! when the second fails. Nothing runs yet.
+
+use std::collections::BTreeMap;
+
+use anyhow::Context;
+use proto::storage::v1::CreateContainerRequest;
+
+use super::create_args::CreateArgs;
+use crate::container::model::{ContainerConfig, ContainerState, NetworkAttachment, NetworkMode, Rlimit, Status};
+use crate::container::{names, parse, store};
+use crate::engine_config::EngineConfig;
+use crate::helpers;
+use crate::image::lookup::find;
+use crate::image::pull::{pull, PullOptions};
+
+/// Podman's default stop timeout.
+pub const DEFAULT_STOP_TIMEOUT: u32 = 10;
+
+/// Everything in the flags that can be checked without touching anything.
+struct Parsed {
+    mounts: Vec<crate::container::model::MountSpec>,
+    ports: Vec<crate::container::model::PortMapping>,
+    rlimits: Vec<Rlimit>,
+    env: Vec<String>,
+    labels: BTreeMap<String, String>,
+    annotations: BTreeMap<String, String>,
+    stop_signal: Option<i32>,
+    restart: crate::container::model::RestartPolicy,
+    no_new_privileges: bool,
+    network_mode: NetworkMode,
+    networks: Vec<NetworkAttachment>,
+    log_driver: String,
+}
+
+fn parse_flags(cfg: &EngineConfig, a: &CreateArgs) -> anyhow::Result<Parsed> {
+    if let Some(n) = &a.name {
+        names::validate_name(n).map_err(|e| anyhow::anyhow!("{e}"))?;
+    }
+    let mut mounts = Vec::new();
+    for v in &a.volume {
+        mounts.push(parse::volume(v)?);
+    }
+    for m in &a.mount {
+        mounts.push(parse::mount(m)?);
+    }
+    for t in &a.tmpfs {
+        mounts.push(parse::tmpfs(t)?);
+    }
+    let ports = a.publish.iter().map(|p| parse::publish(p)).collect::<Result<Vec<_>, _>>()?;
+    let mut rlimits: Vec<Rlimit> = common::rlimits::defaults(&cfg.containers.containers.default_ulimits)?
+        .into_iter()
+        .map(|u| Rlimit { kind: u.oci_name(), soft: u.soft, hard: u.hard })
+        .collect();
+    for u in &a.ulimit {
+        let r = parse::ulimit(u)?;
+        rlimits.retain(|x| x.kind != r.kind);
+        rlimits.push(r);
+    }
+    let mut env: Vec<String> = cfg.containers.containers.env.clone();
+    for f in &a.env_file {
+        env.extend(parse::env_file(f)?);
+    }
+    env.extend(a.env.iter().filter_map(|e| parse::env_var(e)));
+    let labels = a.label.iter().map(|l| parse::label(l)).collect();
+    let annotations = a.annotation.iter().map(|l| parse::label(l)).collect();
+    let stop_signal = a.stop_signal.as_deref().map(|s| parse::signal("--stop-signal", s)).transpose()?;
+    let restart = a.restart.as_deref().map(parse::restart).transpose()?.unwrap_or_default();
+    if a.rm && !matches!(restart.name.as_str(), "" | "no") {
+        anyhow::bail!("the --rm option conflicts with --restart {}: use one or the other", restart.name);
+    }
+    let mut no_new_privileges = false;
+    for o in &a.security_opt {
+        match o.as_str() {
+            "no-new-privileges" | "no-new-privileges=true" | "no-new-privileges:true" => no_new_privileges = true,
+            "no-new-privileges=false" | "no-new-privileges:false" => no_new_privileges = false,
+            o if o.starts_with("label=") || o.starts_with("seccomp=") || o.starts_with("apparmor=") => {
+                tracing::debug!(option = o, "security option accepted without effect on this host")
+            }
+            other => anyhow::bail!("invalid --security-opt {other:?}: supported are no-new-privileges, label=..., seccomp=..., apparmor=..."),
+        }
+    }
+    for c in a.cap_add.iter().chain(a.cap_drop.iter()) {
+        crate::spec::security::normalize(c)?;
+    }
+    let (network_mode, networks) = network_flags(cfg, a)?;
+    if !ports.is_empty() && network_mode != NetworkMode::Bridge {
+        anyhow::bail!("-p/--publish needs a bridge network: remove --network none/host/container or the port mappings");
+    }
+    let log_driver = a.log_driver.clone().or_else(|| cfg.containers.containers.log_driver.clone()).unwrap_or_else(|| "k8s-file".into());
+    if !["k8s-file", "none", "passthrough"].contains(&log_driver.as_str()) {
+        anyhow::bail!("invalid --log-driver {log_driver:?}: supported are k8s-file, none and passthrough");
+    }
+    Ok(Parsed { mounts, ports, rlimits, env, labels, annotations, stop_signal, restart, no_new_privileges, network_mode, networks, log_driver })
+}
+
+fn network_flags(cfg: &EngineConfig, a: &CreateArgs) -> anyhow::Result<(NetworkMode, Vec<NetworkAttachment>)> {
+    let default_net = cfg.containers.network.default_network.clone().unwrap_or_else(|| "podman".into());
+    let values: Vec<String> = a.network.iter().flat_map(|n| n.split(',').map(String::from)).filter(|n| !n.is_empty()).collect();
+    let attach = |name: &str| NetworkAttachment {
+        name: name.to_string(),
+        aliases: a.network_alias.clone(),
+        static_ip: a.ip.clone(),
+        static_mac: a.mac_address.clone(),
+    };
+    match values.as_slice() {
+        [] => Ok((NetworkMode::Bridge, vec![attach(&default_net)])),
+        [one] if one == "none" => Ok((NetworkMode::None, vec![])),
+        [one] if one == "host" => Ok((NetworkMode::Host, vec![])),
+        [one] if one.starts_with("container:") => Ok((NetworkMode::Container(one["container:".len()..].to_string()), vec![])),
+        many => {
+            if many.iter().any(|n| n == "none" || n == "host" || n.starts_with("container:") || n.starts_with("ns:")) {
+                anyhow::bail!("--network none, host and container: cannot be combined with other networks");
+            }
+            let list: Vec<NetworkAttachment> = many.iter().map(|n| if n == "bridge" { attach(&default_net) } else { attach(n) }).collect();
+            Ok((NetworkMode::Bridge, list))
+        }
+    }
+}
+
+/// Create the container; returns its configuration.
+pub async fn create(cfg: &EngineConfig, a: &CreateArgs) -> anyhow::Result<ContainerConfig> {
+    let p = parse_flags(cfg, a)?;
+    let db = crate::commands::open_state(cfg)?;
+    if let Some(n) = &a.name {
+        if let Ok((existing, _)) = store::resolve(&db, n) {
+            if existing.name == *n {
+                if !a.replace {
+                    return Err(store::ContainerStoreError::NameInUse { name: n.clone(), id: existing.id }.into());
+                }
+                super::remove::remove(cfg, &existing.id, true, false).await?;
+            }
+        }
+    }
+    let image = image_for(cfg, a).await?;
+    let image_config: serde_json::Value = serde_json::from_slice(&image.config).unwrap_or_default();
+    let ic = &image_config["config"];
+    let strings = |v: &serde_json::Value| -> Vec<String> { v.as_array().map(|a| a.iter().filter_map(|x| x.as_str().map(String::from)).collect()).unwrap_or_default() };
+
+    let (entrypoint, cmd) = match &a.entrypoint {
+        // An explicit entrypoint drops the image's cmd, as Docker does.
+        Some(ep) => (if ep.is_empty() { vec![] } else { vec![ep.clone()] }, a.command.clone()),
+        None => (strings(&ic["Entrypoint"]), if a.command.is_empty() { strings(&ic["Cmd"]) } else { a.command.clone() }),
+    };
+    if entrypoint.is_empty() && cmd.is_empty() {
+        anyhow::bail!("no command or entrypoint provided, and no CMD or ENTRYPOINT from image: give a command after the image name");
+    }
+    let mut env = strings(&ic["Env"]);
+    for e in p.env {
+        let key = e.split('=').next().unwrap_or("").to_string();
+        env.retain(|x| x.split('=').next() != Some(key.as_str()));
+        env.push(e);
+    }
+    let mut labels: BTreeMap<String, String> = ic["Labels"].as_object().map(|m| m.iter().map(|(k, v)| (k.clone(), v.as_str().unwrap_or("").to_string())).collect()).unwrap_or_default();
+    labels.extend(p.labels);
+    let stop_signal = p
+        .stop_signal
+        .or_else(|| ic["StopSignal"].as_str().and_then(|s| parse::signal("StopSignal", s).ok()))
+        .unwrap_or(libc::SIGTERM);
+    let id = names::new_id()?;
+    let name = match &a.name {
+        Some(n) => n.clone(),
+        None => names::random_name()?,
+    };
+    let paths = super::paths::ContainerPaths::new(cfg, &id);
+    let runtime = super::runtime::resolve(cfg).await?;
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos() as i64).unwrap_or(0);
+    let config = ContainerConfig {
+        id: id.clone(),
+        name,
+        image_id: image.id.clone(),
+        image_name: image.names.first().cloned().unwrap_or_else(|| a.image.clone()),
+        entrypoint,
+        cmd,
+        env,
+        working_dir: a.workdir.clone().or_else(|| ic["WorkingDir"].as_str().map(String::from)).unwrap_or_default(),
+        user: a.user.clone().or_else(|| ic["User"].as_str().map(String::from)).unwrap_or_default(),
+        groups: a.group_add.clone(),
+        hostname: a.hostname.clone().unwrap_or_else(|| id[..12].to_string()),
+        labels,
+        annotations: p.annotations,
+        read_only: a.read_only,
+        mounts: p.mounts,
+        cap_add: a.cap_add.clone(),
+        cap_drop: a.cap_drop.clone(),
+        privileged: a.privileged,
+        no_new_privileges: p.no_new_privileges,
+        rlimits: p.rlimits,
+        init: a.init,
+        stop_signal,
+        stop_timeout: a.stop_timeout.unwrap_or(DEFAULT_STOP_TIMEOUT),
+        restart: p.restart,
+        terminal: a.tty,
+        stdin: a.interactive,
+        auto_remove: a.rm,
+        log_driver: p.log_driver,
+        log_path: paths.log_path(),
+        network_mode: p.network_mode,
+        networks: p.networks,
+        ports: p.ports,
+        exposed_ports: ic["ExposedPorts"].as_object().map(|m| m.keys().cloned().collect()).unwrap_or_default(),
+        dns_servers: a.dns.clone(),
+        dns_search: a.dns_search.clone(),
+        add_hosts: a.add_host.clone(),
+        detach_keys: a.detach_keys.clone().or_else(|| cfg.containers.engine.detach_keys.clone()).unwrap_or_else(|| "ctrl-p,ctrl-q".into()),
+        created_ns: now,
+        runtime,
+        dependencies: vec![],
+    };
+    let mut storage = helpers::storage(cfg).await?;
+    let req = CreateContainerRequest { id: id.clone(), image: image.id.clone(), mount_label: String::new() };
+    let created = storage.call("CreateContainer", |mut c| async move { c.create_container(req).await }).await;
+    if let Err(e) = created {
+        storage.close().await?;
+        return Err(e.into());
+    }
+    let state = ContainerState { status: Status::Created, ..Default::default() };
+    let inserted = store::insert(&db, &config, &state);
+    if let Err(e) = inserted {
+        // Roll back the storage container: nothing half-made stays.
+        let req = proto::storage::v1::RemoveContainerRequest { id: id.clone() };
+        let _ = storage.call("RemoveContainer", |mut c| async move { c.remove_container(req).await }).await;
+        storage.close().await?;
+        return Err(e.into());
+    }
+    storage.close().await?;
+    std::fs::create_dir_all(&paths.data_dir).with_context(|| format!("creating {}", paths.data_dir.display()))?;
+    db.record_event("container", "create", &id, &config.name, &serde_json::json!({"image": config.image_name}))?;
+    Ok(config)
+}
+
+/// The image for a new container, pulled according to `--pull`.
+async fn image_for(cfg: &EngineConfig, a: &CreateArgs) -> anyhow::Result<proto::storage::v1::Image> {
+    let opts = PullOptions { quiet: a.quiet, tls_verify: a.tls_verify, ..Default::default() };
+    match a.pull.as_str() {
+        "always" | "newer" => return pull(cfg, &a.image, &opts).await,
+        "missing" | "never" => {}
+        other => anyhow::bail!("invalid --pull {other:?}: use missing, always, never or newer"),
+    }
+    let mut storage = helpers::storage(cfg).await?;
+    let found = find(&mut storage, &a.image).await;
+    storage.close().await?;
+    match found {
+        Ok(img) => Ok(img),
+        Err(e) if e.is_not_found() && a.pull != "never" => pull(cfg, &a.image, &opts).await,
+        Err(e) if e.is_not_found() => anyhow::bail!("{}: image not known, and --pull never forbids pulling it", a.image),
+        Err(e) => Err(e.into()),
+    }
+}

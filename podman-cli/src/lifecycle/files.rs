@@ -1,0 +1,85 @@
+//! The files podman manages inside a container: /etc/hosts,
+//! /etc/resolv.conf and /etc/hostname, written into the bundle and
+//! bind-mounted over the image's.
+
+use std::path::{Path, PathBuf};
+
+use crate::container::model::ContainerConfig;
+
+/// Nameservers from the host's resolv.conf that a container can reach:
+/// loopback resolvers (systemd-resolved's 127.0.0.53) are useless inside a
+/// network namespace and are dropped.
+fn host_resolv() -> (Vec<String>, Vec<String>, Vec<String>) {
+    let text = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
+    let (mut ns, mut search, mut opts) = (Vec::new(), Vec::new(), Vec::new());
+    for l in text.lines() {
+        let mut f = l.split_whitespace();
+        match f.next() {
+            Some("nameserver") => {
+                if let Some(ip) = f.next() {
+                    if !ip.starts_with("127.") && ip != "::1" {
+                        ns.push(ip.to_string());
+                    }
+                }
+            }
+            Some("search") | Some("domain") => search.extend(f.map(String::from)),
+            Some("options") => opts.extend(f.map(String::from)),
+            _ => {}
+        }
+    }
+    (ns, search, opts)
+}
+
+/// Write hosts, resolv.conf and hostname into `bundle`; returns the
+/// (destination, host path) pairs to bind-mount.
+pub fn write(
+    bundle: &Path,
+    cfg: &ContainerConfig,
+    own_ips: &[String],
+    network_dns: &[String],
+    host_network: bool,
+) -> std::io::Result<Vec<(String, PathBuf)>> {
+    std::fs::create_dir_all(bundle)?;
+    let mut hosts = String::from("127.0.0.1\tlocalhost localhost.localdomain\n::1\tlocalhost localhost.localdomain\n");
+    if host_network {
+        hosts = std::fs::read_to_string("/etc/hosts").unwrap_or(hosts);
+    }
+    for h in &cfg.add_hosts {
+        if let Some((name, ip)) = h.split_once(':') {
+            hosts.push_str(&format!("{ip}\t{name}\n"));
+        }
+    }
+    for ip in own_ips {
+        hosts.push_str(&format!("{ip}\t{} {}\n", cfg.hostname, cfg.name));
+    }
+    if own_ips.is_empty() && !host_network {
+        hosts.push_str(&format!("127.0.1.1\t{} {}\n", cfg.hostname, cfg.name));
+    }
+    let (host_ns, host_search, opts) = host_resolv();
+    let servers: Vec<String> = if !cfg.dns_servers.is_empty() {
+        cfg.dns_servers.clone()
+    } else if !network_dns.is_empty() {
+        network_dns.to_vec()
+    } else {
+        host_ns
+    };
+    let search = if cfg.dns_search.is_empty() { host_search } else { cfg.dns_search.clone() };
+    let mut resolv = String::new();
+    if !search.is_empty() {
+        resolv.push_str(&format!("search {}\n", search.join(" ")));
+    }
+    for s in servers {
+        resolv.push_str(&format!("nameserver {s}\n"));
+    }
+    if !opts.is_empty() {
+        resolv.push_str(&format!("options {}\n", opts.join(" ")));
+    }
+    let files = [("/etc/hosts", "hosts", hosts), ("/etc/resolv.conf", "resolv.conf", resolv), ("/etc/hostname", "hostname", format!("{}\n", cfg.hostname))];
+    let mut out = Vec::new();
+    for (dest, name, body) in files {
+        let p = bundle.join(name);
+        crate::fsutil::write_atomic(&bundle.join(format!(".{name}.tmp")), &p, body.as_bytes())?;
+        out.push((dest.to_string(), p));
+    }
+    Ok(out)
+}

@@ -1,0 +1,14 @@
+//! The container lifecycle: create, init/start (through a detached
+//! ctr-monitor), attach, stop/kill, cleanup, remove.
+
+pub mod attach;
+pub mod cleanup;
+pub mod create;
+pub mod create_args;
+pub mod files;
+pub mod network;
+pub mod paths;
+pub mod remove;
+pub mod runtime;
+pub mod start;
+pub mod stop;

@@ -1,0 +1,127 @@
+//! A container's network namespace: none, host, another container's, or
+//! bridge networks set up by net-setup (netns created first, then veths,
+//! addresses, firewall rules and DNS records). Teardown tries every step.
+
+use proto::netsetup::v1::{CreateNetnsRequest, PerNetworkOptions, PortMapping, RemoveNetnsRequest, SetupRequest, TeardownRequest};
+
+use super::paths::ContainerPaths;
+use crate::container::model::{ContainerConfig, ContainerState, NetworkMode};
+use crate::engine_config::EngineConfig;
+use crate::helpers;
+use crate::spec::NetNs;
+
+/// What setup produced.
+pub struct NetResult {
+    pub netns: NetNs,
+    pub ips: Vec<String>,
+    pub dns: Vec<String>,
+    pub status: serde_json::Value,
+    pub netns_path: String,
+}
+
+fn per_network(cfg: &ContainerConfig) -> Vec<PerNetworkOptions> {
+    cfg.networks
+        .iter()
+        .enumerate()
+        .map(|(i, n)| PerNetworkOptions {
+            name: n.name.clone(),
+            interface_name: format!("eth{i}"),
+            static_ips: n.static_ip.iter().cloned().collect(),
+            static_mac: n.static_mac.clone().unwrap_or_default(),
+            aliases: n.aliases.clone(),
+        })
+        .collect()
+}
+
+fn port_mappings(cfg: &ContainerConfig) -> Vec<PortMapping> {
+    cfg.ports
+        .iter()
+        .map(|p| PortMapping {
+            host_ip: p.host_ip.clone(),
+            host_port: p.host_port as u32,
+            container_port: p.container_port as u32,
+            protocol: p.protocol.clone(),
+            range: p.range as u32,
+        })
+        .collect()
+}
+
+pub fn netns_path(cfg: &EngineConfig, id: &str) -> String {
+    cfg.run_root.join("netns").join(format!("netns-{id}")).display().to_string()
+}
+
+pub async fn setup(engine: &EngineConfig, cfg: &ContainerConfig, _paths: &ContainerPaths) -> anyhow::Result<NetResult> {
+    match &cfg.network_mode {
+        NetworkMode::None => Ok(NetResult { netns: NetNs::New, ips: vec![], dns: vec![], status: serde_json::Value::Null, netns_path: String::new() }),
+        NetworkMode::Host => Ok(NetResult { netns: NetNs::Host, ips: vec![], dns: vec![], status: serde_json::Value::Null, netns_path: String::new() }),
+        NetworkMode::Container(other) => {
+            let db = crate::commands::open_state(engine)?;
+            let (oc, os) = crate::container::store::resolve(&db, other)?;
+            if !os.status.is_active() || os.pid <= 0 {
+                anyhow::bail!("container {} is not running: start it before joining its network namespace", oc.name);
+            }
+            let path = if os.netns_path.is_empty() { format!("/proc/{}/ns/net", os.pid) } else { os.netns_path.clone() };
+            Ok(NetResult { netns: NetNs::Path(path), ips: vec![], dns: vec![], status: serde_json::Value::Null, netns_path: String::new() })
+        }
+        NetworkMode::Bridge => {
+            let path = netns_path(engine, &cfg.id);
+            let mut net = helpers::net(engine).await?;
+            let result = async {
+                let req = CreateNetnsRequest { path: path.clone() };
+                net.call("CreateNetns", |mut c| async move { c.create_netns(req).await }).await?;
+                let req = SetupRequest {
+                    container_id: cfg.id.clone(),
+                    container_name: cfg.name.clone(),
+                    netns_path: path.clone(),
+                    networks: per_network(cfg),
+                    port_mappings: port_mappings(cfg),
+                    dns_servers: cfg.dns_servers.clone(),
+                };
+                match net.call("Setup", |mut c| async move { c.setup(req).await }).await {
+                    Ok(r) => Ok(r),
+                    Err(e) => {
+                        let req = RemoveNetnsRequest { path: path.clone() };
+                        let _ = net.call("RemoveNetns", |mut c| async move { c.remove_netns(req).await }).await;
+                        Err(anyhow::Error::from(e))
+                    }
+                }
+            }
+            .await;
+            net.close().await?;
+            let r = result?;
+            let ips: Vec<String> = r.networks.iter().flat_map(|n| n.addresses.iter().map(|a| a.address.split('/').next().unwrap_or("").to_string())).collect();
+            let dns: Vec<String> = r.networks.iter().flat_map(|n| n.dns_server_ips.iter().cloned()).collect();
+            let status = serde_json::json!(r
+                .networks
+                .iter()
+                .map(|n| serde_json::json!({
+                    "network": n.network, "interface": n.interface_name, "mac": n.mac_address, "bridge": n.bridge,
+                    "addresses": n.addresses.iter().map(|a| serde_json::json!({"address": a.address, "gateway": a.gateway})).collect::<Vec<_>>(),
+                }))
+                .collect::<Vec<_>>());
+            Ok(NetResult { netns: NetNs::Path(path.clone()), ips, dns, status, netns_path: path })
+        }
+    }
+}
+
+/// Undo setup; every step is tried and every error reported.
+pub async fn teardown(engine: &EngineConfig, cfg: &ContainerConfig, st: &ContainerState) -> anyhow::Result<()> {
+    if cfg.network_mode != NetworkMode::Bridge || st.netns_path.is_empty() {
+        return Ok(());
+    }
+    let mut net = helpers::net(engine).await?;
+    let mut errors = Vec::new();
+    let req = TeardownRequest { container_id: cfg.id.clone(), netns_path: st.netns_path.clone(), networks: per_network(cfg), port_mappings: port_mappings(cfg) };
+    if let Err(e) = net.call("Teardown", |mut c| async move { c.teardown(req).await }).await {
+        errors.push(e.to_string());
+    }
+    let req = RemoveNetnsRequest { path: st.netns_path.clone() };
+    if let Err(e) = net.call("RemoveNetns", |mut c| async move { c.remove_netns(req).await }).await {
+        errors.push(e.to_string());
+    }
+    net.close().await?;
+    if !errors.is_empty() {
+        anyhow::bail!("tearing down the network of {}: {}", cfg.name, errors.join("; "));
+    }
+    Ok(())
+}

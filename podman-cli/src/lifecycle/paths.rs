@@ -1,0 +1,80 @@
+//! Where a container's files live. Everything that does not survive a
+//! reboot is under the run root; the log is under the graph root.
+
+use std::path::PathBuf;
+
+use crate::engine_config::EngineConfig;
+
+pub struct ContainerPaths {
+    /// Bundle: config.json, hosts, resolv.conf, hostname.
+    pub bundle: PathBuf,
+    /// The monitor's directory parent (`<socket_dir>/<id>/`).
+    pub socket_dir: PathBuf,
+    pub exit_dir: PathBuf,
+    /// The OCI runtime's state root (`RUNTIME --root`).
+    pub runtime_root: PathBuf,
+    /// Persistent per-container data: the log.
+    pub data_dir: PathBuf,
+    pub lock: PathBuf,
+}
+
+impl ContainerPaths {
+    pub fn new(cfg: &EngineConfig, id: &str) -> ContainerPaths {
+        ContainerPaths {
+            bundle: cfg.run_root.join("containers").join(id),
+            // Short: unix socket paths must fit in 107 bytes.
+            socket_dir: cfg.run_root.join("m"),
+            exit_dir: cfg.run_root.join("exits"),
+            runtime_root: cfg.run_root.join("runtime"),
+            data_dir: cfg.graph_root.join("containers").join(id),
+            lock: cfg.run_root.join("locks").join(format!("{id}.lock")),
+        }
+    }
+
+    pub fn monitor_socket(&self, id: &str) -> PathBuf {
+        self.socket_dir.join(id).join("monitor.sock")
+    }
+
+    pub fn attach_socket(&self, id: &str) -> PathBuf {
+        self.socket_dir.join(id).join("attach")
+    }
+
+    pub fn exit_file(&self, id: &str) -> PathBuf {
+        self.exit_dir.join(id)
+    }
+
+    pub fn exit_json(&self, id: &str) -> PathBuf {
+        self.exit_dir.join(format!("{id}.json"))
+    }
+
+    pub fn log_path(&self) -> PathBuf {
+        self.data_dir.join("ctr.log")
+    }
+}
+
+/// Per-container lock: held while a command changes the container, so
+/// `stop`, `rm` and the monitor's exit command never interleave. Released on
+/// drop (and by the kernel if podman dies).
+pub struct ContainerLock {
+    _file: std::fs::File,
+}
+
+impl ContainerLock {
+    pub fn acquire(paths: &ContainerPaths) -> anyhow::Result<ContainerLock> {
+        use anyhow::Context;
+        if let Some(d) = paths.lock.parent() {
+            std::fs::create_dir_all(d).with_context(|| format!("creating {}", d.display()))?;
+        }
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&paths.lock)
+            .with_context(|| format!("opening lock {}", paths.lock.display()))?;
+        let started = std::time::Instant::now();
+        nix::fcntl::flock(std::os::fd::AsRawFd::as_raw_fd(&file), nix::fcntl::FlockArg::LockExclusive)
+            .with_context(|| format!("locking {}", paths.lock.display()))?;
+        tracing::debug!(lock = %paths.lock.display(), waited_ms = started.elapsed().as_secs_f64() * 1e3, "container lock held");
+        Ok(ContainerLock { _file: file })
+    }
+}

@@ -1,0 +1,221 @@
+//! Bringing a container up: mount its rootfs, set up its network, write
+//! its bundle, hand it to a new detached ctr-monitor (`runtime create`),
+//! then `runtime start`. Each step that fails undoes the ones before it.
+
+use anyhow::Context;
+use proto::monitor::v1::{CreateContainerRequest, LogDriver, StartContainerRequest};
+use proto::storage::v1::{MountRequest, UnmountRequest};
+
+use super::paths::{ContainerLock, ContainerPaths};
+use crate::container::model::{ContainerConfig, ContainerState, Status};
+use crate::container::store;
+use crate::engine_config::EngineConfig;
+use crate::error::{ExitError, EXIT_CANNOT_INVOKE, EXIT_NOT_FOUND};
+use crate::helpers::{self, MonitorClient, Session};
+use crate::spec::{self, SpecContext};
+
+/// A runtime error about the container's command maps to Podman's exit
+/// codes: 127 when it does not exist, 126 when it cannot be run.
+fn runtime_error(cfg: &ContainerConfig, e: proto::transport::TransportError) -> anyhow::Error {
+    let msg = e.to_string();
+    let cmd = cfg.command_line().first().cloned().unwrap_or_default();
+    let code = if msg.contains("no such file or directory") || msg.contains("executable file not found") {
+        Some(EXIT_NOT_FOUND)
+    } else if msg.contains("permission denied") {
+        Some(EXIT_CANNOT_INVOKE)
+    } else {
+        None
+    };
+    match code {
+        Some(code) => ExitError { code, source: anyhow::anyhow!("{cmd}: {msg}") }.into(),
+        None => e.into(),
+    }
+}
+
+/// The command the monitor runs when the container exits.
+fn exit_command(engine: &EngineConfig, cfg: &ContainerConfig) -> Vec<String> {
+    let exe = std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_else(|_| "podman".into());
+    let mut v = vec![
+        exe,
+        "--root".into(),
+        engine.graph_root.display().to_string(),
+        "--runroot".into(),
+        engine.run_root.display().to_string(),
+        "--log-level".into(),
+        engine.log_level.clone(),
+        "container".into(),
+        "cleanup".into(),
+    ];
+    if cfg.auto_remove {
+        v.push("--rm".into());
+    }
+    v.push(cfg.id.clone());
+    v
+}
+
+/// A container handed to its monitor, not yet started.
+pub struct Initialized {
+    pub monitor: Session<MonitorClient>,
+    pub attach_socket: String,
+}
+
+/// Create the container in the runtime under a new monitor. The caller holds
+/// the container lock; `st` is updated and saved.
+pub async fn init(engine: &EngineConfig, cfg: &ContainerConfig, st: &mut ContainerState, paths: &ContainerPaths) -> anyhow::Result<Initialized> {
+    let db = crate::commands::open_state(engine)?;
+    let mut storage = helpers::storage(engine).await?;
+    let req = MountRequest { id: cfg.id.clone() };
+    let mounted = storage.call("Mount", |mut c| async move { c.mount(req).await }).await;
+    let mountpoint = match mounted {
+        Ok(m) => m.mountpoint,
+        Err(e) => {
+            storage.close().await?;
+            return Err(e.into());
+        }
+    };
+    st.mountpoint = mountpoint.clone();
+    let result = init_mounted(engine, cfg, st, paths, &mountpoint).await;
+    if result.is_err() {
+        let req = UnmountRequest { id: cfg.id.clone(), force: false };
+        let _ = storage.call("Unmount", |mut c| async move { c.unmount(req).await }).await;
+        st.mountpoint.clear();
+    }
+    storage.close().await?;
+    let init = result?;
+    store::update_state(&db, &cfg.id, st)?;
+    Ok(init)
+}
+
+async fn init_mounted(engine: &EngineConfig, cfg: &ContainerConfig, st: &mut ContainerState, paths: &ContainerPaths, rootfs: &str) -> anyhow::Result<Initialized> {
+    let net = super::network::setup(engine, cfg, paths).await?;
+    st.netns_path = net.netns_path.clone();
+    st.network_status = net.status.clone();
+    let result = init_with_network(engine, cfg, st, paths, rootfs, &net).await;
+    if result.is_err() {
+        if let Err(e) = super::network::teardown(engine, cfg, st).await {
+            tracing::warn!(error = %e, "rolling back network setup");
+        }
+        st.netns_path.clear();
+        st.network_status = serde_json::Value::Null;
+    }
+    result
+}
+
+async fn init_with_network(
+    engine: &EngineConfig,
+    cfg: &ContainerConfig,
+    st: &mut ContainerState,
+    paths: &ContainerPaths,
+    rootfs: &str,
+    net: &super::network::NetResult,
+) -> anyhow::Result<Initialized> {
+    let host_network = matches!(net.netns, spec::NetNs::Host);
+    let managed = super::files::write(&paths.bundle, cfg, &net.ips, &net.dns, host_network).with_context(|| format!("writing {}", paths.bundle.display()))?;
+    let init_path = if cfg.init { Some(find_init(engine)?) } else { None };
+    let ctx = SpecContext {
+        rootfs: std::path::Path::new(rootfs),
+        netns: net.netns.clone(),
+        cgroups_path: format!("/podman-rs/libpod-{}", cfg.id),
+        managed_files: managed,
+        default_capabilities: engine.containers.containers.default_capabilities.as_deref(),
+        init_path,
+    };
+    let oci = spec::generate(cfg, &ctx)?;
+    spec::write(&oci, &paths.bundle)?;
+    let log_driver = match cfg.log_driver.as_str() {
+        "none" => LogDriver::None,
+        "passthrough" => LogDriver::Passthrough,
+        _ => LogDriver::K8sFile,
+    };
+    let (rows, cols) = if cfg.terminal { super::attach::terminal_size().unwrap_or((0, 0)) } else { (0, 0) };
+    let mut runtime_args = vec!["--root".to_string(), paths.runtime_root.display().to_string()];
+    if engine.cgroup_manager == "systemd" {
+        runtime_args.push("--systemd-cgroup".into());
+    }
+    runtime_args.extend(engine.runtime_flags.iter().map(|f| format!("--{}", f.trim_start_matches('-'))));
+    let req = CreateContainerRequest {
+        id: cfg.id.clone(),
+        bundle: paths.bundle.display().to_string(),
+        runtime: cfg.runtime.clone(),
+        runtime_args,
+        create_args: vec![],
+        pid_file: String::new(),
+        socket_dir: paths.socket_dir.display().to_string(),
+        exit_dir: paths.exit_dir.display().to_string(),
+        exit_command: exit_command(engine, cfg),
+        log_driver: log_driver as i32,
+        log_path: if log_driver == LogDriver::K8sFile { cfg.log_path.display().to_string() } else { String::new() },
+        log_size_max: 0,
+        terminal: cfg.terminal,
+        stdin: cfg.stdin,
+        stdin_once: cfg.stdin,
+        rows,
+        cols,
+        delete_after_exit: true,
+        monitor_pid_file: String::new(),
+    };
+    // Stale exit files from an earlier run would be read as this run's end.
+    let _ = std::fs::remove_file(paths.exit_file(&cfg.id));
+    let _ = std::fs::remove_file(paths.exit_json(&cfg.id));
+    let mut monitor = helpers::monitor_detached(engine).await?;
+    let created = monitor.call("CreateContainer", |mut c| async move { c.create_container(req).await }).await;
+    let created = match created {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = monitor.close().await;
+            return Err(runtime_error(cfg, e));
+        }
+    };
+    st.pid = created.pid;
+    st.monitor_pid = created.monitor_pid;
+    st.bundle_path = paths.bundle.display().to_string();
+    st.status = Status::Created;
+    st.error.clear();
+    Ok(Initialized { monitor, attach_socket: created.attach_socket })
+}
+
+/// Path of an init binary for `--init`: containers.conf `init_path`, else
+/// catatonit or tini from the host.
+fn find_init(engine: &EngineConfig) -> anyhow::Result<std::path::PathBuf> {
+    if let Some(p) = &engine.containers.containers.init_path {
+        return Ok(p.into());
+    }
+    for c in ["/usr/libexec/podman/catatonit", "/usr/bin/catatonit", "/usr/bin/tini-static", "/usr/bin/tini"] {
+        if common::paths::is_executable(std::path::Path::new(c)) {
+            return Ok(c.into());
+        }
+    }
+    anyhow::bail!("--init needs an init binary: install catatonit or tini, or set init_path in containers.conf")
+}
+
+/// `runtime start` through the monitor; marks the container running.
+pub async fn start_initialized(engine: &EngineConfig, cfg: &ContainerConfig, st: &mut ContainerState, init: &mut Initialized) -> anyhow::Result<()> {
+    let req = StartContainerRequest { id: cfg.id.clone() };
+    let started = init.monitor.call("StartContainer", |mut c| async move { c.start_container(req).await }).await.map_err(|e| runtime_error(cfg, e))?;
+    st.status = Status::Running;
+    st.started_ns = started.started_at_unix_nanos;
+    st.stopped_by_user = false;
+    st.exit_code = 0;
+    st.finished_ns = 0;
+    let db = crate::commands::open_state(engine)?;
+    store::update_state(&db, &cfg.id, st)?;
+    db.record_event("container", "start", &cfg.id, &cfg.name, &serde_json::json!({}))?;
+    Ok(())
+}
+
+/// `podman start` of a created or exited container (not attaching).
+pub async fn start(engine: &EngineConfig, name_or_id: &str) -> anyhow::Result<ContainerConfig> {
+    let db = crate::commands::open_state(engine)?;
+    let (cfg, _) = store::resolve(&db, name_or_id)?;
+    let paths = ContainerPaths::new(engine, &cfg.id);
+    let _lock = ContainerLock::acquire(&paths)?;
+    let (cfg, mut st) = store::resolve(&db, &cfg.id)?;
+    if st.status.is_active() {
+        return Ok(cfg);
+    }
+    let mut init = init(engine, &cfg, &mut st, &paths).await?;
+    let r = start_initialized(engine, &cfg, &mut st, &mut init).await;
+    init.monitor.close().await?;
+    r?;
+    Ok(cfg)
+}

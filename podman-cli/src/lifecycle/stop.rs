@@ -1,0 +1,103 @@
+//! `stop` and `kill`. Stopping a container that is not running succeeds
+//! quietly and records no error: "already stopped" is a normal result.
+
+use std::time::Duration;
+
+use proto::monitor::v1::{KillRequest, WaitRequest};
+
+use super::paths::{ContainerLock, ContainerPaths};
+use crate::container::model::{ContainerConfig, ContainerState};
+use crate::container::store;
+use crate::engine_config::EngineConfig;
+
+async fn monitor(paths: &ContainerPaths, id: &str) -> Option<helpers_client::Client> {
+    let ch = proto::transport::connect_unix(&paths.monitor_socket(id)).await.ok()?;
+    Some(helpers_client::Client::new(ch))
+}
+
+mod helpers_client {
+    pub type Client = proto::monitor::v1::monitor_client::MonitorClient<tonic::transport::Channel>;
+}
+
+/// Send `signal`; false when the container had already exited.
+async fn signal(paths: &ContainerPaths, cfg: &ContainerConfig, sig: i32) -> anyhow::Result<bool> {
+    match monitor(paths, &cfg.id).await {
+        Some(mut m) => {
+            let r = m.kill(KillRequest { id: cfg.id.clone(), signal: sig as u32, all: false }).await;
+            match r {
+                Ok(r) => Ok(!r.into_inner().already_exited),
+                Err(s) => anyhow::bail!("killing container {}: {}", cfg.name, s.message()),
+            }
+        }
+        None => {
+            // The monitor is gone (killed): ask the runtime directly.
+            let out = tokio::process::Command::new(&cfg.runtime)
+                .arg("--root")
+                .arg(&paths.runtime_root)
+                .args(["kill", &cfg.id, &sig.to_string()])
+                .stdin(std::process::Stdio::null())
+                .output()
+                .await?;
+            Ok(out.status.success())
+        }
+    }
+}
+
+/// Wait for the container to exit, up to `timeout`; true if it did.
+async fn wait_exit(paths: &ContainerPaths, cfg: &ContainerConfig, st: &ContainerState, timeout: Duration) -> bool {
+    if let Some(mut m) = monitor(paths, &cfg.id).await {
+        let w = m.wait(WaitRequest { id: cfg.id.clone() });
+        return matches!(tokio::time::timeout(timeout, w).await, Ok(Ok(_)));
+    }
+    // No monitor: watch the process itself.
+    let deadline = std::time::Instant::now() + timeout;
+    while std::time::Instant::now() < deadline {
+        if st.pid <= 0 || nix::sys::signal::kill(nix::unistd::Pid::from_raw(st.pid), None).is_err() {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    false
+}
+
+pub async fn stop(engine: &EngineConfig, name_or_id: &str, timeout: Option<u32>) -> anyhow::Result<ContainerConfig> {
+    let db = crate::commands::open_state(engine)?;
+    let (cfg, st) = store::resolve(&db, name_or_id)?;
+    let paths = ContainerPaths::new(engine, &cfg.id);
+    if !st.status.is_active() {
+        return Ok(cfg);
+    }
+    {
+        let _lock = ContainerLock::acquire(&paths)?;
+        let (_, mut st) = store::resolve(&db, &cfg.id)?;
+        st.stopped_by_user = true;
+        store::update_state(&db, &cfg.id, &st)?;
+    }
+    let timeout = timeout.unwrap_or(cfg.stop_timeout);
+    let mut exited = false;
+    if timeout > 0 && signal(&paths, &cfg, cfg.stop_signal).await? {
+        exited = wait_exit(&paths, &cfg, &st, Duration::from_secs(timeout as u64)).await;
+        if !exited {
+            tracing::info!(container = %cfg.name, timeout, "container ignored its stop signal; sending SIGKILL");
+        }
+    }
+    if !exited {
+        signal(&paths, &cfg, libc::SIGKILL).await?;
+        wait_exit(&paths, &cfg, &st, Duration::from_secs(10)).await;
+    }
+    super::cleanup::cleanup(engine, &cfg.id, false).await?;
+    db.record_event("container", "stop", &cfg.id, &cfg.name, &serde_json::json!({}))?;
+    Ok(cfg)
+}
+
+pub async fn kill(engine: &EngineConfig, name_or_id: &str, sig: i32) -> anyhow::Result<ContainerConfig> {
+    let db = crate::commands::open_state(engine)?;
+    let (cfg, st) = store::resolve(&db, name_or_id)?;
+    if !st.status.is_active() {
+        anyhow::bail!("can only kill running containers. {} is in state {}: container state improper", cfg.id, st.status.as_str());
+    }
+    let paths = ContainerPaths::new(engine, &cfg.id);
+    signal(&paths, &cfg, sig).await?;
+    db.record_event("container", "kill", &cfg.id, &cfg.name, &serde_json::json!({"signal": sig}))?;
+    Ok(cfg)
+}

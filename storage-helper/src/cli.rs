@@ -1,0 +1,395 @@
+//! The subcommands people use to look at or drive one stage by hand. Each
+//! runs the same core function as the matching RPC; human output by
+//! default, `--json` on request.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use clap::{Args, Subcommand};
+use serde::Serialize;
+
+use crate::images::ImageRecord;
+use crate::layout::{rfc3339, Store};
+use crate::new_image::ConfigChanges;
+
+#[derive(Subcommand)]
+pub enum Cmd {
+    /// List images.
+    Images {
+        #[arg(long)]
+        json: bool,
+        /// Only print image IDs.
+        #[arg(short, long)]
+        quiet: bool,
+    },
+    /// Show one image (name, ID, ID prefix, digest).
+    Inspect {
+        image: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Store an image from an OCI layout directory (what image-fetcher pulls into).
+    ImportOci {
+        dir: PathBuf,
+        /// The org.opencontainers.image.ref.name to import.
+        #[arg(long = "ref")]
+        ref_name: Option<String>,
+        /// Or the manifest digest to import.
+        #[arg(long)]
+        digest: Option<String>,
+        /// Names to give the image (default: the ref name).
+        #[arg(long = "name")]
+        names: Vec<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove images (a name of an image with several names only untags it).
+    Rmi {
+        #[arg(required = true)]
+        images: Vec<String>,
+        #[arg(short, long)]
+        force: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Add names to an image.
+    Tag {
+        image: String,
+        #[arg(required = true)]
+        names: Vec<String>,
+    },
+    /// Remove names from an image (all of them when none are given).
+    Untag { image: String, names: Vec<String> },
+    /// Write images into an OCI layout with their original blobs.
+    ExportOci {
+        #[arg(required = true)]
+        images: Vec<String>,
+        #[arg(long)]
+        dest: PathBuf,
+        /// Hardlink blobs (only for scratch directories deleted unmodified).
+        #[arg(long)]
+        link: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Make a one-layer image from a root file system tarball (podman import).
+    ImportTar {
+        tar: PathBuf,
+        #[arg(long = "name")]
+        names: Vec<String>,
+        #[arg(long, default_value = "")]
+        message: String,
+        #[command(flatten)]
+        changes: ChangeArgs,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Create a container layer on top of an image.
+    CreateContainer {
+        id: String,
+        #[arg(long, default_value = "")]
+        image: String,
+        #[arg(long, default_value = "")]
+        mount_label: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// List container layers.
+    Containers {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Overlay-mount a container and print the mount point.
+    Mount { id: String },
+    /// Undo one mount (all with --force).
+    #[command(alias = "umount")]
+    Unmount {
+        id: String,
+        #[arg(short, long)]
+        force: bool,
+    },
+    /// Remove a container layer (unmounting it first).
+    RmContainer { id: String },
+    /// Changes in a container layer: A added, C changed, D deleted.
+    Diff {
+        id: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write a container's whole file system as a tar.
+    Export {
+        id: String,
+        #[arg(short, long)]
+        output: PathBuf,
+    },
+    /// Make an image from a container's changes.
+    Commit {
+        id: String,
+        #[arg(long = "name")]
+        names: Vec<String>,
+        #[arg(long, default_value = "")]
+        author: String,
+        #[arg(long, default_value = "")]
+        message: String,
+        #[command(flatten)]
+        changes: ChangeArgs,
+        #[arg(long)]
+        json: bool,
+    },
+    /// List unpacked layers.
+    Layers {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Delete layers and blobs nothing refers to.
+    Gc {
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Config changes for import-tar and commit.
+#[derive(Args, Default)]
+pub struct ChangeArgs {
+    /// Cmd as a JSON array, e.g. '["sh","-c","echo hi"]'.
+    #[arg(long)]
+    cmd: Option<String>,
+    /// Entrypoint as a JSON array.
+    #[arg(long)]
+    entrypoint: Option<String>,
+    /// KEY=VALUE (repeatable).
+    #[arg(long)]
+    env: Vec<String>,
+    #[arg(long)]
+    workdir: Option<String>,
+    #[arg(long)]
+    user: Option<String>,
+    /// KEY=VALUE (repeatable).
+    #[arg(long)]
+    label: Vec<String>,
+    /// PORT/PROTO (repeatable).
+    #[arg(long)]
+    expose: Vec<String>,
+    #[arg(long)]
+    volume: Vec<String>,
+    #[arg(long)]
+    stop_signal: Option<String>,
+}
+
+impl ChangeArgs {
+    fn parse(self) -> Result<ConfigChanges> {
+        let list = |s: Option<String>, what: &str| -> Result<Option<Vec<String>>> {
+            s.map(|s| serde_json::from_str::<Vec<String>>(&s).with_context(|| format!("--{what} {s:?}: give a JSON array such as '[\"sh\",\"-c\",\"echo hi\"]'")))
+                .transpose()
+        };
+        let labels = self
+            .label
+            .iter()
+            .map(|l| l.split_once('=').map(|(k, v)| (k.to_string(), v.to_string())).with_context(|| format!("--label {l:?}: use KEY=VALUE")))
+            .collect::<Result<_>>()?;
+        Ok(ConfigChanges {
+            cmd: list(self.cmd, "cmd")?,
+            entrypoint: list(self.entrypoint, "entrypoint")?,
+            env: self.env,
+            working_dir: self.workdir,
+            user: self.user,
+            labels,
+            exposed_ports: self.expose,
+            volumes: self.volume,
+            stop_signal: self.stop_signal,
+        })
+    }
+}
+
+fn print_json<T: Serialize>(v: &T) -> Result<()> {
+    println!("{}", serde_json::to_string_pretty(v)?);
+    Ok(())
+}
+
+fn human_size(n: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "kB", "MB", "GB", "TB"];
+    let mut v = n as f64;
+    let mut u = 0;
+    while v >= 1000.0 && u < UNITS.len() - 1 {
+        v /= 1000.0;
+        u += 1;
+    }
+    if u == 0 {
+        format!("{n} B")
+    } else {
+        format!("{v:.3} {}", UNITS[u])
+    }
+}
+
+fn image_line(i: &ImageRecord) -> String {
+    let names = if i.names.is_empty() { "<none>".to_string() } else { i.names.join(",") };
+    format!("{:<14}{:<50} {:>12}  {}", i.short_id(), names, human_size(i.size), if i.created.is_empty() { "-" } else { &i.created })
+}
+
+fn image_detail(i: &ImageRecord) -> String {
+    format!(
+        "ID:        {}\nNames:     {}\nDigest:    {}\nDigests:   {}\nManifest:  {}\nCreated:   {}\nAdded:     {}\nSize:      {} ({} bytes)\nLayers:    {}\n",
+        i.id,
+        i.names.join(", "),
+        i.digest,
+        i.digests.join(", "),
+        i.manifest_media_type,
+        i.created,
+        rfc3339(i.added_unix),
+        human_size(i.size),
+        i.size,
+        i.layers.join("\n           ")
+    )
+}
+
+pub fn run(store: &Store, cmd: Cmd) -> Result<()> {
+    match cmd {
+        Cmd::Images { json, quiet } => {
+            let list = crate::ops::list_images(store)?;
+            if json {
+                print_json(&list)?;
+            } else if quiet {
+                list.iter().for_each(|i| println!("{}", i.short_id()));
+            } else {
+                println!("{:<14}{:<50} {:>12}  CREATED", "IMAGE ID", "NAMES", "SIZE");
+                list.iter().for_each(|i| println!("{}", image_line(i)));
+            }
+        }
+        Cmd::Inspect { image, json } => {
+            let i = crate::ops::get_image(store, &image)?;
+            if json {
+                let mut v = serde_json::to_value(&i)?;
+                v["manifest"] = serde_json::from_slice(&i.manifest).unwrap_or_default();
+                v["config"] = serde_json::from_slice(&i.config).unwrap_or_default();
+                print_json(&v)?;
+            } else {
+                print!("{}", image_detail(&i));
+            }
+        }
+        Cmd::ImportOci { dir, ref_name, digest, names, json } => {
+            let i = crate::import::import_oci(store, &dir, ref_name.as_deref().unwrap_or(""), digest.as_deref().unwrap_or(""), &names)?;
+            if json {
+                print_json(&i)?;
+            } else {
+                println!("{}", i.id);
+            }
+        }
+        Cmd::Rmi { images, force, json } => {
+            let mut reports = Vec::new();
+            for img in &images {
+                let r = crate::remove::remove_image(store, img, force)?;
+                if !json {
+                    r.untagged.iter().for_each(|n| println!("Untagged: {n}"));
+                    if let Some(d) = &r.deleted {
+                        println!("Deleted: {d}");
+                    }
+                    if !r.containers.is_empty() {
+                        println!("Still used by containers: {}", r.containers.join(", "));
+                    }
+                }
+                reports.push(r);
+            }
+            if json {
+                print_json(&reports)?;
+            }
+        }
+        Cmd::Tag { image, names } => {
+            for n in &names {
+                crate::ops::tag_image(store, &image, n)?;
+            }
+        }
+        Cmd::Untag { image, names } => {
+            if names.is_empty() {
+                crate::ops::untag_image(store, &image, "")?;
+            }
+            for n in &names {
+                crate::ops::untag_image(store, &image, n)?;
+            }
+        }
+        Cmd::ExportOci { images, dest, link, json } => {
+            let out = crate::export::export_oci(store, &images, &dest, link)?;
+            if json {
+                print_json(&out)?;
+            } else {
+                out.iter().for_each(|e| println!("{} {} {}", &e.image_id[..12], e.manifest_digest, e.ref_name));
+            }
+        }
+        Cmd::ImportTar { tar, names, message, changes, json } => {
+            let i = crate::new_image::import_rootfs_tar(store, &tar, &names, &changes.parse()?, &message, "", "", "")?;
+            if json {
+                print_json(&i)?;
+            } else {
+                println!("{}", i.id);
+            }
+        }
+        Cmd::CreateContainer { id, image, mount_label, json } => {
+            let c = crate::containers::create(store, &id, &image, &mount_label)?;
+            if json {
+                print_json(&c)?;
+            } else {
+                println!("{}", c.id);
+            }
+        }
+        Cmd::Containers { json } => {
+            let list = crate::containers::list(store)?;
+            if json {
+                print_json(&list)?;
+            } else {
+                println!("{:<20}{:<14}{:<8}MOUNTPOINT", "ID", "IMAGE", "MOUNTS");
+                for c in &list {
+                    let img = c.image_id.as_deref().map(|i| &i[..12.min(i.len())]).unwrap_or("-");
+                    println!("{:<20}{:<14}{:<8}{}", c.id, img, c.mount_count, if c.mount_count > 0 { c.mountpoint.as_str() } else { "-" });
+                }
+            }
+        }
+        Cmd::Mount { id } => {
+            let (mp, _) = crate::mounts::mount(store, &id)?;
+            println!("{}", mp.display());
+        }
+        Cmd::Unmount { id, force } => {
+            crate::mounts::unmount(store, &id, force)?;
+        }
+        Cmd::RmContainer { id } => {
+            crate::containers::remove(store, &id)?;
+        }
+        Cmd::Diff { id, json } => {
+            let changes = crate::diff::container_diff(store, &id)?;
+            if json {
+                print_json(&changes)?;
+            } else {
+                changes.iter().for_each(|c| println!("{} {}", c.kind.letter(), c.path));
+            }
+        }
+        Cmd::Export { id, output } => {
+            crate::export::export_container(store, &id, &output)?;
+        }
+        Cmd::Commit { id, names, author, message, changes, json } => {
+            let i = crate::new_image::commit(store, &id, &names, &changes.parse()?, &author, &message)?;
+            if json {
+                print_json(&i)?;
+            } else {
+                println!("{}", i.id);
+            }
+        }
+        Cmd::Layers { json } => {
+            let list = if store.db_path().exists() { crate::layers::list(&crate::db::open(store)?)? } else { Vec::new() };
+            if json {
+                print_json(&list)?;
+            } else {
+                println!("{:<66}{:<28}{:>12}", "CHAIN ID", "LINK", "SIZE");
+                list.iter().for_each(|l| println!("{:<66}{:<28}{:>12}", l.chain_id, l.link, human_size(l.uncompressed_size)));
+            }
+        }
+        Cmd::Gc { json } => {
+            let g = crate::gc::collect(store)?;
+            if json {
+                print_json(&g)?;
+            } else if g.deferred {
+                println!("Another process is adding to the store; nothing collected. Try again later.");
+            } else {
+                println!("Removed {} layers, {} blobs, {} leftover container dirs", g.layers_removed.len(), g.blobs_removed, g.containers_cleaned);
+            }
+        }
+    }
+    Ok(())
+}

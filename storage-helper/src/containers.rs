@@ -1,0 +1,225 @@
+//! Container layers: a writable upper dir and an overlay work dir on top of
+//! an image's layers. The record pins those layers (container_layers), so
+//! they outlive even a forced removal of the image.
+
+use std::os::unix::fs::MetadataExt;
+use std::path::Path;
+
+use rusqlite::{params, Connection, OptionalExtension};
+use serde::Serialize;
+use tracing::debug;
+
+use crate::db;
+use crate::error::{Result, StoreError};
+use crate::layers;
+use crate::layout::{now_unix, unique_suffix, Store};
+use crate::locks::FileLock;
+use crate::mounts;
+use crate::resolve;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ContainerRecord {
+    pub id: String,
+    pub image_id: Option<String>,
+    pub layers: Vec<String>,
+    pub upper_dir: String,
+    pub work_dir: String,
+    pub mountpoint: String,
+    pub mount_count: u32,
+    pub mount_label: String,
+    pub created_unix: i64,
+}
+
+pub fn validate_id(id: &str) -> Result<()> {
+    let ok = !id.is_empty()
+        && id.len() <= 128
+        && !id.starts_with('.')
+        && id.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'));
+    if ok {
+        Ok(())
+    } else {
+        Err(StoreError::InvalidArgument(format!(
+            "invalid container id {id:?}: use up to 128 letters, digits, '_', '.' or '-', not starting with '.'"
+        )))
+    }
+}
+
+/// The record of `id` (mount count included), NotFound when absent.
+pub fn load(store: &Store, conn: &Connection, id: &str) -> Result<ContainerRecord> {
+    let row = conn
+        .query_row("SELECT id, image_id, mount_label, created_unix FROM containers WHERE id = ?1", [id], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?, r.get::<_, String>(2)?, r.get::<_, i64>(3)?))
+        })
+        .optional()
+        .map_err(StoreError::db(format!("reading container {id}")))?;
+    let Some((id, image_id, mount_label, created_unix)) = row else {
+        return Err(StoreError::NotFound(format!("container {id}: no such container layer in this store")));
+    };
+    let layers = {
+        let mut st = conn
+            .prepare_cached("SELECT chain_id FROM container_layers WHERE container_id = ?1 ORDER BY position")
+            .map_err(StoreError::db("reading container layers"))?;
+        let rows = st.query_map([&id], |r| r.get(0)).map_err(StoreError::db("reading container layers"))?;
+        rows.collect::<rusqlite::Result<Vec<String>>>().map_err(StoreError::db("reading container layers"))?
+    };
+    let dir = store.container_dir(&id);
+    Ok(ContainerRecord {
+        upper_dir: dir.join("diff").display().to_string(),
+        work_dir: dir.join("work").display().to_string(),
+        mountpoint: store.mountpoint(&id).display().to_string(),
+        mount_count: mounts::current_count(store, &id),
+        id,
+        image_id,
+        layers,
+        mount_label,
+        created_unix,
+    })
+}
+
+pub fn list(store: &Store) -> Result<Vec<ContainerRecord>> {
+    if !store.db_path().exists() {
+        return Ok(Vec::new());
+    }
+    let conn = db::open(store)?;
+    let ids: Vec<String> = {
+        let mut st = conn.prepare("SELECT id FROM containers ORDER BY created_unix, id").map_err(StoreError::db("listing containers"))?;
+        let rows = st.query_map([], |r| r.get(0)).map_err(StoreError::db("listing containers"))?;
+        rows.collect::<rusqlite::Result<_>>().map_err(StoreError::db("listing containers"))?
+    };
+    ids.iter().map(|id| load(store, &conn, id)).collect()
+}
+
+/// Lock container `id` for mount changes and removal.
+pub fn lock(store: &Store, id: &str) -> Result<FileLock> {
+    validate_id(id)?;
+    let dir = store.container_dir(id);
+    if !dir.is_dir() {
+        return Err(StoreError::NotFound(format!("container {id}: no such container layer in this store")));
+    }
+    FileLock::exclusive(&dir.join("lock")).map_err(|e| {
+        if dir.is_dir() {
+            e
+        } else {
+            StoreError::NotFound(format!("container {id}: it was removed meanwhile"))
+        }
+    })
+}
+
+/// CreateContainer.
+pub fn create(store: &Store, id: &str, image: &str, mount_label: &str) -> Result<ContainerRecord> {
+    store.require_overlay()?;
+    validate_id(id)?;
+    let _barrier = store.barrier()?;
+    store.ensure_dirs()?;
+    let conn = db::open(store)?;
+    let exists = |conn: &Connection| -> Result<bool> {
+        Ok(conn
+            .query_row("SELECT 1 FROM containers WHERE id = ?1", [id], |_| Ok(()))
+            .optional()
+            .map_err(StoreError::db("checking container id"))?
+            .is_some())
+    };
+    if exists(&conn)? {
+        return Err(StoreError::AlreadyExists(format!("container {id} already has a container layer: remove it first or pick another id")));
+    }
+    let image = if image.is_empty() { None } else { Some(resolve::resolve(&conn, image)?.image) };
+    let chain: Vec<String> = image.as_ref().map(|i| i.layers.clone()).unwrap_or_default();
+
+    let dir = store.container_dir(id);
+    let tmp = store.containers_dir().join(format!(".tmp-{id}-{}", unique_suffix()));
+    let made = (|| -> Result<()> {
+        std::fs::create_dir_all(tmp.join("work")).map_err(|e| StoreError::path("creating", &tmp, e))?;
+        let upper = tmp.join("diff");
+        std::fs::create_dir(&upper).map_err(|e| StoreError::path("creating", &upper, e))?;
+        // The merged root takes the upper dir's owner and mode: copy them
+        // from the image's root.
+        let root_meta = chain.last().and_then(|top| std::fs::metadata(store.layer_diff(top)).ok());
+        let (mode, uid, gid) = root_meta.map(|m| (m.mode() & 0o7777, m.uid(), m.gid())).unwrap_or((0o755, 0, 0));
+        std::os::unix::fs::chown(&upper, Some(uid), Some(gid)).map_err(|e| StoreError::path("chown", &upper, e))?;
+        std::fs::set_permissions(&upper, std::os::unix::fs::PermissionsExt::from_mode(mode)).map_err(|e| StoreError::path("chmod", &upper, e))?;
+        std::fs::write(tmp.join("lock"), b"").map_err(|e| StoreError::path("creating lock in", &tmp, e))?;
+        std::fs::rename(&tmp, &dir).map_err(|e| match e.raw_os_error() {
+            Some(libc::ENOTEMPTY) | Some(libc::EEXIST) => StoreError::AlreadyExists(format!("container {id} is being created by another process")),
+            _ => StoreError::path("renaming into place", &dir, e),
+        })
+    })();
+    if let Err(e) = made {
+        let _ = crate::fsutil::remove_tree(&tmp);
+        return Err(e);
+    }
+    let recorded = (|| -> Result<()> {
+        let tx = db::immediate(&conn)?;
+        if exists(&tx)? {
+            return Err(StoreError::AlreadyExists(format!("container {id} was created by another process meanwhile")));
+        }
+        if let Some(img) = &image {
+            let still: bool = tx.query_row("SELECT 1 FROM images WHERE id = ?1", [&img.id], |_| Ok(())).optional().map_err(StoreError::db("checking image"))?.is_some();
+            if !still {
+                return Err(StoreError::NotFound(format!("image {} was removed while creating container {id}", img.label())));
+            }
+        }
+        tx.execute(
+            "INSERT INTO containers (id, image_id, mount_label, created_unix) VALUES (?1, ?2, ?3, ?4)",
+            params![id, image.as_ref().map(|i| i.id.clone()), mount_label, now_unix()],
+        )
+        .map_err(StoreError::db(format!("recording container {id}")))?;
+        for (i, c) in chain.iter().enumerate() {
+            tx.execute("INSERT INTO container_layers (container_id, position, chain_id) VALUES (?1, ?2, ?3)", params![id, i as i64, c])
+                .map_err(StoreError::db(format!("recording container {id}")))?;
+        }
+        tx.commit().map_err(StoreError::db(format!("recording container {id}")))
+    })();
+    if let Err(e) = recorded {
+        let _ = layers::trash(store, &dir);
+        return Err(e);
+    }
+    debug!(container = id, image = ?image.as_ref().map(|i| i.short_id().to_string()), layers = chain.len(), "created container layer");
+    load(store, &conn, id)
+}
+
+/// RemoveContainer: unmount (all counts), delete the record, then the dirs.
+/// Returns whether it was mounted.
+pub fn remove(store: &Store, id: &str) -> Result<bool> {
+    let conn = db::open(store)?;
+    let dir = store.container_dir(id);
+    if !dir.is_dir() {
+        // A record whose directory is gone (manual deletion): drop it.
+        validate_id(id)?;
+        let tx = db::immediate(&conn)?;
+        let n = tx.execute("DELETE FROM containers WHERE id = ?1", [id]).map_err(StoreError::db(format!("deleting container {id}")))?;
+        tx.commit().map_err(StoreError::db(format!("deleting container {id}")))?;
+        if n == 0 {
+            return Err(StoreError::NotFound(format!("container {id}: no such container layer in this store")));
+        }
+        return Ok(false);
+    }
+    let _lock = lock(store, id)?;
+    let rec = load(store, &conn, id)?;
+    let was_mounted = mounts::unmount_all(store, id)?;
+    let tx = db::immediate(&conn)?;
+    tx.execute("DELETE FROM containers WHERE id = ?1", [id]).map_err(StoreError::db(format!("deleting container {id}")))?;
+    tx.commit().map_err(StoreError::db(format!("deleting container {id}")))?;
+    layers::trash(store, &dir)?;
+    let _ = crate::fsutil::remove_tree(&store.container_run_dir(id));
+    layers::empty_trash(store);
+    // Its layers may have been kept only by this container (image removed
+    // with force).
+    let image_gone = match &rec.image_id {
+        Some(img) => crate::images::load(&conn, img)?.is_none(),
+        None => true,
+    };
+    if image_gone && !rec.layers.is_empty() {
+        crate::gc::collect(store)?;
+    }
+    debug!(container = id, was_mounted, "removed container layer");
+    Ok(was_mounted)
+}
+
+/// Lower layer diff directories of a container, top first.
+pub fn lower_dirs(store: &Store, rec: &ContainerRecord) -> Vec<std::path::PathBuf> {
+    rec.layers.iter().rev().map(|c| store.layer_diff(c)).collect()
+}
+
+pub fn upper(rec: &ContainerRecord) -> &Path {
+    Path::new(&rec.upper_dir)
+}

@@ -1,0 +1,168 @@
+//! The store's index: SQLite in WAL mode in the graph root, one connection
+//! per operation, one IMMEDIATE transaction per change, so any number of
+//! storage-helper processes can share a store.
+//!
+//! Rows are the truth: a layer directory without a `layers` row, or a
+//! container directory without a `containers` row, is garbage left by a
+//! killed process and is collected.
+
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags, TransactionBehavior};
+
+use crate::error::{Result, StoreError};
+use crate::layout::Store;
+
+const SCHEMA_VERSION: i64 = 1;
+
+const SCHEMA: &str = r#"
+CREATE TABLE IF NOT EXISTS layers (
+    chain_id          TEXT PRIMARY KEY,  -- hex
+    diff_id           TEXT NOT NULL,     -- sha256:...
+    parent            TEXT,              -- chain ID hex of the layer below
+    link              TEXT NOT NULL UNIQUE,
+    blob_digest       TEXT NOT NULL,     -- compressed blob it was unpacked from
+    compressed_size   INTEGER NOT NULL,
+    uncompressed_size INTEGER NOT NULL,
+    created_unix      INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS images (
+    id                  TEXT PRIMARY KEY,  -- config digest hex
+    digest              TEXT NOT NULL,     -- manifest digest stored last
+    config              BLOB NOT NULL,
+    size                INTEGER NOT NULL,
+    created             TEXT NOT NULL,
+    added_unix          INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS image_manifests (
+    image_id    TEXT NOT NULL REFERENCES images(id) ON DELETE CASCADE,
+    digest      TEXT NOT NULL,
+    media_type  TEXT NOT NULL,
+    manifest    BLOB NOT NULL,
+    added_unix  INTEGER NOT NULL,
+    PRIMARY KEY (image_id, digest)
+);
+CREATE INDEX IF NOT EXISTS image_manifests_digest ON image_manifests(digest);
+CREATE TABLE IF NOT EXISTS image_names (
+    name      TEXT PRIMARY KEY,
+    image_id  TEXT NOT NULL REFERENCES images(id) ON DELETE CASCADE,
+    seq       INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS image_names_image ON image_names(image_id);
+CREATE TABLE IF NOT EXISTS image_layers (
+    image_id  TEXT NOT NULL REFERENCES images(id) ON DELETE CASCADE,
+    position  INTEGER NOT NULL,
+    chain_id  TEXT NOT NULL REFERENCES layers(chain_id),
+    PRIMARY KEY (image_id, position)
+);
+CREATE INDEX IF NOT EXISTS image_layers_chain ON image_layers(chain_id);
+CREATE TABLE IF NOT EXISTS image_blobs (
+    image_id  TEXT NOT NULL REFERENCES images(id) ON DELETE CASCADE,
+    digest    TEXT NOT NULL,
+    PRIMARY KEY (image_id, digest)
+);
+CREATE INDEX IF NOT EXISTS image_blobs_digest ON image_blobs(digest);
+CREATE TABLE IF NOT EXISTS containers (
+    id            TEXT PRIMARY KEY,
+    image_id      TEXT,
+    mount_label   TEXT NOT NULL,
+    created_unix  INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS container_layers (
+    container_id  TEXT NOT NULL REFERENCES containers(id) ON DELETE CASCADE,
+    position      INTEGER NOT NULL,
+    chain_id      TEXT NOT NULL REFERENCES layers(chain_id),
+    PRIMARY KEY (container_id, position)
+);
+CREATE INDEX IF NOT EXISTS container_layers_chain ON container_layers(chain_id);
+"#;
+
+/// Open the index, creating it (and the store's directories) on first use.
+pub fn open(store: &Store) -> Result<Connection> {
+    let path = store.db_path();
+    let fresh = !path.exists();
+    if fresh {
+        store.ensure_dirs()?;
+    }
+    let conn = Connection::open_with_flags(
+        &path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(StoreError::db(format!("opening {}", path.display())))?;
+    conn.busy_timeout(Duration::from_secs(60)).map_err(StoreError::db("setting busy_timeout"))?;
+    conn.execute_batch("PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL;")
+        .map_err(StoreError::db("setting pragmas"))?;
+    let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(StoreError::db("reading schema version"))?;
+    if version == 0 {
+        create_schema(&conn)?;
+    } else if version > SCHEMA_VERSION {
+        return Err(StoreError::FailedPrecondition(format!(
+            "store index {} has schema version {version}, this storage-helper knows {SCHEMA_VERSION}: use a newer storage-helper",
+            path.display()
+        )));
+    }
+    Ok(conn)
+}
+
+fn create_schema(conn: &Connection) -> Result<()> {
+    // WAL must be set outside a transaction; it is persistent. Switching
+    // needs the database to itself, and SQLite does not wait for that on
+    // busy_timeout, so wait here when other processes open it too.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        match conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get::<_, String>(0)) {
+            Ok(_) => break,
+            Err(rusqlite::Error::SqliteFailure(e, _)) if e.code == rusqlite::ErrorCode::DatabaseBusy && std::time::Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            Err(e) => return Err(StoreError::db("enabling WAL")(e)),
+        }
+    }
+    let tx = immediate(conn)?;
+    let version: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(StoreError::db("reading schema version"))?;
+    if version == 0 {
+        tx.execute_batch(SCHEMA).map_err(StoreError::db("creating schema"))?;
+        tx.execute_batch(&format!("PRAGMA user_version = {SCHEMA_VERSION}")).map_err(StoreError::db("setting schema version"))?;
+    }
+    tx.commit().map_err(StoreError::db("committing schema"))
+}
+
+/// Serializes this process's writers: threads queue here instead of in
+/// SQLite's busy handler, which sleeps in coarse steps.
+static WRITERS: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// A write transaction begun at once (IMMEDIATE, so concurrent writers
+/// queue on busy_timeout instead of failing on upgrade), holding this
+/// process's writer lock until it ends.
+pub struct Tx<'a> {
+    tx: rusqlite::Transaction<'a>,
+    _writer: std::sync::MutexGuard<'static, ()>,
+}
+
+impl<'a> std::ops::Deref for Tx<'a> {
+    type Target = rusqlite::Transaction<'a>;
+    fn deref(&self) -> &Self::Target {
+        &self.tx
+    }
+}
+
+impl Tx<'_> {
+    pub fn commit(self) -> rusqlite::Result<()> {
+        self.tx.commit()
+    }
+}
+
+pub fn immediate(conn: &Connection) -> Result<Tx<'_>> {
+    let writer = WRITERS.lock().unwrap_or_else(|p| p.into_inner());
+    // new_unchecked takes &Connection; a connection is never shared
+    // between threads here.
+    let tx = rusqlite::Transaction::new_unchecked(conn, TransactionBehavior::Immediate).map_err(StoreError::db("beginning a transaction"))?;
+    Ok(Tx { tx, _writer: writer })
+}
+
+/// Image and layer record counts (for Info).
+pub fn counts(conn: &Connection) -> Result<(u32, u32)> {
+    let images: u32 = conn.query_row("SELECT COUNT(*) FROM images", [], |r| r.get(0)).map_err(StoreError::db("counting images"))?;
+    let layers: u32 = conn.query_row("SELECT COUNT(*) FROM layers", [], |r| r.get(0)).map_err(StoreError::db("counting layers"))?;
+    Ok((images, layers))
+}

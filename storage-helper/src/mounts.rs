@@ -1,0 +1,288 @@
+//! Overlay mounts of container layers, counted: each Mount needs an
+//! Unmount, the last one really unmounts.
+//!
+//! Mount options must fit in one page (4096 bytes). Lower layers are named
+//! by their 26-character links (`l/<LINK>`), and the mount runs in a thread
+//! that has its own working directory (unshare(CLONE_FS) + chdir into
+//! `overlay-layers`), so the options carry short relative paths:
+//! `lowerdir=l/A…:l/B…,upperdir=../overlay-containers/ID/diff,...`. That is
+//! 27 bytes per layer, about 140 layers per page. Longer chains use the new
+//! mount API (fsopen/fsconfig with one `lowerdir+` per layer, kernel 6.8+),
+//! which has no total length limit; overlay itself stops at 500 layers.
+//!
+//! The count lives in the run root (mounts do not survive a reboot) and is
+//! checked against /proc/self/mountinfo, so a stale count after a reboot or
+//! a manual umount is corrected instead of trusted.
+
+use std::ffi::CString;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use tracing::debug;
+
+use crate::containers::{self, ContainerRecord};
+use crate::db;
+use crate::error::{Result, StoreError};
+use crate::layers;
+use crate::layout::{write_atomic, Store};
+
+/// Overlay's limit on lower layers (OVL_MAX_STACK).
+pub const MAX_LAYERS: usize = 500;
+const PAGE: usize = 4096;
+
+fn count_path(store: &Store, id: &str) -> PathBuf {
+    store.container_run_dir(id).join("mountcount")
+}
+
+fn read_count(store: &Store, id: &str) -> u32 {
+    std::fs::read_to_string(count_path(store, id)).ok().and_then(|s| s.trim().parse().ok()).unwrap_or(0)
+}
+
+/// The mount count, 0 when the mount point is not really mounted.
+pub fn current_count(store: &Store, id: &str) -> u32 {
+    let n = read_count(store, id);
+    if n > 0 && !is_mounted(&store.mountpoint(id)) {
+        0
+    } else {
+        n
+    }
+}
+
+fn write_count(store: &Store, id: &str, n: u32) -> Result<()> {
+    write_atomic(&count_path(store, id), n.to_string().as_bytes())
+}
+
+/// Mount container `id` (or count one more mount); returns the mount point
+/// and the new count.
+pub fn mount(store: &Store, id: &str) -> Result<(PathBuf, u32)> {
+    let _lock = containers::lock(store, id)?;
+    let conn = db::open(store)?;
+    let rec = containers::load(store, &conn, id)?;
+    let target = store.mountpoint(id);
+    let mounted = is_mounted(&target);
+    let mut count = if mounted { read_count(store, id) } else { 0 };
+    if !mounted {
+        std::fs::create_dir_all(&target).map_err(|e| StoreError::path("creating mount point", &target, e))?;
+        let links = rec
+            .layers
+            .iter()
+            .rev()
+            .map(|c| layers::get(&conn, c)?.map(|l| l.link).ok_or_else(|| StoreError::NotFound(format!("container {id}: its layer {c} is missing from the store"))))
+            .collect::<Result<Vec<String>>>()?;
+        let started = Instant::now();
+        do_mount(store, &rec, &links, &target)?;
+        debug!(container = id, layers = links.len(), elapsed_ms = started.elapsed().as_secs_f64() * 1e3, "mounted overlay");
+    }
+    count += 1;
+    write_count(store, id, count)?;
+    Ok((target, count))
+}
+
+/// Undo one mount (all of them with `force`). Returns whether the overlay
+/// was unmounted now, and the remaining count.
+pub fn unmount(store: &Store, id: &str, force: bool) -> Result<(bool, u32)> {
+    let _lock = containers::lock(store, id)?;
+    let target = store.mountpoint(id);
+    if !is_mounted(&target) {
+        if read_count(store, id) != 0 {
+            write_count(store, id, 0)?;
+        }
+        return Ok((false, 0));
+    }
+    let count = read_count(store, id).max(1);
+    if !force && count > 1 {
+        write_count(store, id, count - 1)?;
+        return Ok((false, count - 1));
+    }
+    really_unmount(&target, id, force)?;
+    write_count(store, id, 0)?;
+    Ok((true, 0))
+}
+
+/// Unmount whatever the count (the caller holds the container lock).
+pub fn unmount_all(store: &Store, id: &str) -> Result<bool> {
+    let target = store.mountpoint(id);
+    if !is_mounted(&target) {
+        return Ok(false);
+    }
+    really_unmount(&target, id, true)?;
+    write_count(store, id, 0)?;
+    Ok(true)
+}
+
+fn really_unmount(target: &Path, id: &str, force: bool) -> Result<()> {
+    use nix::mount::{umount2, MntFlags};
+    match umount2(target, MntFlags::empty()) {
+        Ok(()) => Ok(()),
+        Err(nix::errno::Errno::EINVAL) | Err(nix::errno::Errno::ENOENT) => Ok(()),
+        Err(nix::errno::Errno::EBUSY) if force => {
+            umount2(target, MntFlags::MNT_DETACH).map_err(|e| StoreError::path(&format!("container {id}: lazily unmounting"), target, e.into()))
+        }
+        Err(nix::errno::Errno::EBUSY) => Err(StoreError::FailedPrecondition(format!(
+            "container {id}: {} is busy (a process uses it): stop it, or unmount with force",
+            target.display()
+        ))),
+        Err(e) => Err(StoreError::path(&format!("container {id}: unmounting"), target, e.into())),
+    }
+}
+
+fn do_mount(store: &Store, rec: &ContainerRecord, links: &[String], target: &Path) -> Result<()> {
+    if links.len() > MAX_LAYERS {
+        return Err(StoreError::FailedPrecondition(format!(
+            "container {}: its image has {} layers; overlay stacks at most {MAX_LAYERS}: squash the image",
+            rec.id,
+            links.len()
+        )));
+    }
+    let containers_rel = format!("../{}", store.containers_dir().file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default());
+    let lower = if links.is_empty() { "empty".to_string() } else { links.iter().map(|l| format!("l/{l}")).collect::<Vec<_>>().join(":") };
+    let mut extra = String::new();
+    if Path::new("/sys/module/overlay/parameters/index").exists() {
+        extra.push_str(",index=off");
+    }
+    if !rec.mount_label.is_empty() {
+        extra.push_str(&format!(",context=\"{}\"", rec.mount_label));
+    }
+    let opts = format!("lowerdir={lower},upperdir={containers_rel}/{id}/diff,workdir={containers_rel}/{id}/work{extra}", id = rec.id);
+    if opts.len() < PAGE {
+        return mount_relative(&store.layers_dir(), &opts, target).map_err(|e| {
+            StoreError::io(format!("container {}: mounting overlay ({} layers) at {} (options {opts})", rec.id, links.len(), target.display()), e)
+        });
+    }
+    let lowers: Vec<PathBuf> = if links.is_empty() { vec![store.empty_layer_dir()] } else { links.iter().map(|l| store.links_dir().join(l)).collect() };
+    let dir = store.container_dir(&rec.id);
+    mount_fsconfig(&lowers, &dir.join("diff"), &dir.join("work"), &rec.mount_label, target).map_err(|e| {
+        StoreError::FailedPrecondition(format!(
+            "container {}: mounting overlay with {} layers needs the kernel's lowerdir+ option (Linux 6.8+): {e}",
+            rec.id,
+            links.len()
+        ))
+    })
+}
+
+/// mount(2) from a thread whose working directory is `cwd` (its own: it
+/// unshares CLONE_FS first, so other threads are unaffected).
+fn mount_relative(cwd: &Path, opts: &str, target: &Path) -> std::io::Result<()> {
+    let cwd = cwd.to_path_buf();
+    let opts = CString::new(opts).map_err(|_| std::io::Error::from(std::io::ErrorKind::InvalidInput))?;
+    let target = CString::new(target.as_os_str().as_encoded_bytes()).map_err(|_| std::io::Error::from(std::io::ErrorKind::InvalidInput))?;
+    std::thread::spawn(move || -> std::io::Result<()> {
+        // SAFETY: plain syscalls on this thread's own fs context.
+        unsafe {
+            if libc::unshare(libc::CLONE_FS) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+        }
+        std::env::set_current_dir(&cwd)?;
+        let r = unsafe { libc::mount(c"overlay".as_ptr(), target.as_ptr(), c"overlay".as_ptr(), 0, opts.as_ptr().cast()) };
+        if r != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        Ok(())
+    })
+    .join()
+    .map_err(|_| std::io::Error::other("mount thread panicked"))?
+}
+
+/// The new mount API: one fsconfig per lower layer.
+fn mount_fsconfig(lowers: &[PathBuf], upper: &Path, work: &Path, label: &str, target: &Path) -> std::result::Result<(), String> {
+    let cs = |s: &str| CString::new(s).map_err(|_| format!("{s:?} contains NUL"));
+    // SAFETY: raw syscalls with valid C strings; descriptors are owned.
+    let fs = unsafe { libc::syscall(libc::SYS_fsopen, c"overlay".as_ptr(), libc::FSOPEN_CLOEXEC) };
+    if fs < 0 {
+        return Err(format!("fsopen: {}", std::io::Error::last_os_error()));
+    }
+    let fs = unsafe { OwnedFd::from_raw_fd(fs as i32) };
+    let set = |key: &str, value: &str| -> std::result::Result<(), String> {
+        let (k, v) = (cs(key)?, cs(value)?);
+        let r = unsafe { libc::syscall(libc::SYS_fsconfig, fs.as_raw_fd(), libc::FSCONFIG_SET_STRING, k.as_ptr(), v.as_ptr(), 0) };
+        if r < 0 {
+            let e = std::io::Error::last_os_error();
+            return Err(format!("fsconfig {key}={value}: {e}{}", fs_log(&fs)));
+        }
+        Ok(())
+    };
+    for l in lowers {
+        set("lowerdir+", &l.display().to_string())?;
+    }
+    set("upperdir", &upper.display().to_string())?;
+    set("workdir", &work.display().to_string())?;
+    if Path::new("/sys/module/overlay/parameters/index").exists() {
+        set("index", "off")?;
+    }
+    if !label.is_empty() {
+        set("context", label)?;
+    }
+    let r = unsafe { libc::syscall(libc::SYS_fsconfig, fs.as_raw_fd(), libc::FSCONFIG_CMD_CREATE, std::ptr::null::<libc::c_char>(), std::ptr::null::<libc::c_void>(), 0) };
+    if r < 0 {
+        return Err(format!("creating the overlay: {}{}", std::io::Error::last_os_error(), fs_log(&fs)));
+    }
+    let m = unsafe { libc::syscall(libc::SYS_fsmount, fs.as_raw_fd(), libc::FSMOUNT_CLOEXEC, 0) };
+    if m < 0 {
+        return Err(format!("fsmount: {}", std::io::Error::last_os_error()));
+    }
+    let m = unsafe { OwnedFd::from_raw_fd(m as i32) };
+    let t = cs(&target.display().to_string())?;
+    let r = unsafe { libc::syscall(libc::SYS_move_mount, m.as_raw_fd(), c"".as_ptr(), libc::AT_FDCWD, t.as_ptr(), libc::MOVE_MOUNT_F_EMPTY_PATH) };
+    if r < 0 {
+        return Err(format!("move_mount to {}: {}", target.display(), std::io::Error::last_os_error()));
+    }
+    Ok(())
+}
+
+/// Messages the kernel left on an fs context, for errors.
+fn fs_log(fs: &OwnedFd) -> String {
+    let mut out = String::new();
+    let mut buf = [0u8; 512];
+    loop {
+        let n = unsafe { libc::read(fs.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
+        if n <= 0 {
+            break;
+        }
+        out.push_str(" (");
+        out.push_str(String::from_utf8_lossy(&buf[..n as usize]).trim());
+        out.push(')');
+    }
+    out
+}
+
+/// Whether `path` is a mount point in this mount namespace.
+pub fn is_mounted(path: &Path) -> bool {
+    let Ok(canon) = std::fs::canonicalize(path) else { return false };
+    let Ok(info) = std::fs::read_to_string("/proc/self/mountinfo") else { return false };
+    let want = canon.to_string_lossy();
+    info.lines().any(|l| l.split(' ').nth(4).is_some_and(|mp| unescape(mp) == want))
+}
+
+/// Undo mountinfo's octal escapes (`\040` for space...).
+fn unescape(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'\\' && i + 3 < b.len() && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c)) {
+            out.push((b[i + 1] - b'0') * 64 + (b[i + 2] - b'0') * 8 + (b[i + 3] - b'0'));
+            i += 4;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn mountinfo_escapes_are_undone() {
+        assert_eq!(super::unescape("/a\\040b"), "/a b");
+        assert_eq!(super::unescape("/plain"), "/plain");
+    }
+
+    #[test]
+    fn the_root_is_mounted() {
+        assert!(super::is_mounted(std::path::Path::new("/")));
+        assert!(!super::is_mounted(std::path::Path::new("/proc/self")));
+    }
+}

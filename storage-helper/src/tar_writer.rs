@@ -1,0 +1,140 @@
+//! Writing a directory tree as a tar stream: a container's whole file
+//! system (export) or its upper directory as an OCI layer (commit), where
+//! overlay whiteouts turn back into `.wh.NAME` and `.wh..wh..opq` entries.
+//! Entries are sorted (parents first) so the same tree gives the same tar.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::{FileTypeExt, MetadataExt};
+use std::path::{Path, PathBuf};
+
+use crate::error::{Result, StoreError};
+use crate::fsutil;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TreeKind {
+    /// A plain root file system (a mounted container).
+    Rootfs,
+    /// An overlay upper directory, written as an OCI layer diff.
+    OverlayUpper,
+}
+
+/// Write the tree under `root` as a tar into `out`; returns `out`.
+pub fn write_tree<W: Write>(root: &Path, kind: TreeKind, out: W) -> Result<W> {
+    let mut b = tar::Builder::new(out);
+    b.follow_symlinks(false);
+    let mut w = Walker { root: root.to_path_buf(), kind, links: HashMap::new() };
+    w.dir(&mut b, Path::new(""))?;
+    b.into_inner().map_err(|e| StoreError::io("finishing the tar stream", e))
+}
+
+struct Walker {
+    root: PathBuf,
+    kind: TreeKind,
+    /// (dev, ino) -> first path, for hard links.
+    links: HashMap<(u64, u64), PathBuf>,
+}
+
+impl Walker {
+    fn dir<W: Write>(&mut self, b: &mut tar::Builder<W>, rel: &Path) -> Result<()> {
+        let dir = self.root.join(rel);
+        let rd = std::fs::read_dir(&dir).map_err(|e| StoreError::path("reading", &dir, e))?;
+        let mut names: Vec<_> = rd.filter_map(|e| e.ok()).map(|e| e.file_name()).collect();
+        names.sort();
+        for name in names {
+            let r = rel.join(&name);
+            let p = self.root.join(&r);
+            let meta = std::fs::symlink_metadata(&p).map_err(|e| StoreError::path("reading", &p, e))?;
+            let ft = meta.file_type();
+            if self.kind == TreeKind::OverlayUpper && ft.is_char_device() && meta.rdev() == 0 {
+                let mut wh = std::ffi::OsString::from(".wh.");
+                wh.push(&name);
+                self.empty_file(b, &rel.join(wh), &meta)?;
+                continue;
+            }
+            if ft.is_socket() {
+                continue;
+            }
+            let mut h = header(&meta);
+            self.xattrs(b, &p)?;
+            let err = |e: std::io::Error| StoreError::io(format!("adding {} to the tar", r.display()), e);
+            if ft.is_dir() {
+                h.set_entry_type(tar::EntryType::Directory);
+                let mut dname = r.as_os_str().as_bytes().to_vec();
+                dname.push(b'/');
+                b.append_data(&mut h, Path::new(std::ffi::OsStr::from_bytes(&dname)), std::io::empty()).map_err(err)?;
+                if self.kind == TreeKind::OverlayUpper && fsutil::get_xattr(&p, "trusted.overlay.opaque").ok().flatten().is_some_and(|v| v == b"y") {
+                    self.empty_file(b, &r.join(".wh..wh..opq"), &meta)?;
+                }
+                self.dir(b, &r)?;
+            } else if ft.is_symlink() {
+                let target = std::fs::read_link(&p).map_err(|e| StoreError::path("reading link", &p, e))?;
+                h.set_entry_type(tar::EntryType::Symlink);
+                b.append_link(&mut h, &r, &target).map_err(err)?;
+            } else if ft.is_file() {
+                if meta.nlink() > 1 {
+                    let key = (meta.dev(), meta.ino());
+                    if let Some(first) = self.links.get(&key) {
+                        h.set_entry_type(tar::EntryType::Link);
+                        h.set_size(0);
+                        b.append_link(&mut h, &r, first).map_err(err)?;
+                        continue;
+                    }
+                    self.links.insert(key, r.clone());
+                }
+                h.set_entry_type(tar::EntryType::Regular);
+                let f = std::fs::File::open(&p).map_err(|e| StoreError::path("opening", &p, e))?;
+                b.append_data(&mut h, &r, f).map_err(err)?;
+            } else {
+                let t = if ft.is_char_device() {
+                    tar::EntryType::Char
+                } else if ft.is_block_device() {
+                    tar::EntryType::Block
+                } else {
+                    tar::EntryType::Fifo
+                };
+                h.set_entry_type(t);
+                if t != tar::EntryType::Fifo {
+                    let rdev = meta.rdev();
+                    h.set_device_major(libc::major(rdev)).map_err(err)?;
+                    h.set_device_minor(libc::minor(rdev)).map_err(err)?;
+                }
+                b.append_data(&mut h, &r, std::io::empty()).map_err(err)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn empty_file<W: Write>(&self, b: &mut tar::Builder<W>, rel: &Path, meta: &std::fs::Metadata) -> Result<()> {
+        let mut h = header(meta);
+        h.set_entry_type(tar::EntryType::Regular);
+        h.set_mode(0o644);
+        h.set_size(0);
+        b.append_data(&mut h, rel, std::io::empty()).map_err(|e| StoreError::io(format!("adding {} to the tar", rel.display()), e))
+    }
+
+    fn xattrs<W: Write>(&self, b: &mut tar::Builder<W>, p: &Path) -> Result<()> {
+        let xs = fsutil::list_xattrs(p).map_err(|e| StoreError::path("reading xattrs of", p, e))?;
+        let keep: Vec<(String, Vec<u8>)> = xs
+            .into_iter()
+            .filter(|(k, _)| !k.starts_with("trusted.overlay."))
+            .map(|(k, v)| (format!("SCHILY.xattr.{k}"), v))
+            .collect();
+        if !keep.is_empty() {
+            b.append_pax_extensions(keep.iter().map(|(k, v)| (k.as_str(), v.as_slice())))
+                .map_err(|e| StoreError::io(format!("adding xattrs of {}", p.display()), e))?;
+        }
+        Ok(())
+    }
+}
+
+fn header(meta: &std::fs::Metadata) -> tar::Header {
+    let mut h = tar::Header::new_gnu();
+    h.set_mode(meta.mode() & 0o7777);
+    h.set_uid(meta.uid() as u64);
+    h.set_gid(meta.gid() as u64);
+    h.set_mtime(meta.mtime().max(0) as u64);
+    h.set_size(if meta.is_file() { meta.len() } else { 0 });
+    h
+}

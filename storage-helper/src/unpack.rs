@@ -1,0 +1,409 @@
+//! Unpack one layer blob into an empty directory, streaming: file ->
+//! sha256 (compressed) -> gzip/zstd/plain -> sha256 (diff_id) -> tar ->
+//! the file system, in one pass.
+//!
+//! OCI whiteouts become what overlay understands: `.wh.NAME` a 0/0
+//! character device NAME, `.wh..wh..opq` the xattr
+//! `trusted.overlay.opaque=y` on its directory. Hard links, symlinks,
+//! device nodes, FIFOs, xattrs (PAX `SCHILY.xattr.*`), ownership, modes and
+//! mtimes are kept. Every path is resolved inside the layer (openat2
+//! RESOLVE_IN_ROOT), `..` components are refused, and the last component
+//! is never followed, so no entry can write outside the directory.
+
+use std::ffi::OsStr;
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+
+use tracing::debug;
+
+use crate::digest::{Digest, DigestReader};
+use crate::error::{Result, StoreError};
+use crate::fsutil::{self, AsFdB};
+
+/// What the stream held.
+#[derive(Debug, Clone)]
+pub struct Unpacked {
+    pub diff_id: Digest,
+    pub uncompressed_size: u64,
+    pub compressed_digest: Digest,
+    pub compressed_size: u64,
+    pub compression: Compression,
+    pub entries: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Compression {
+    None,
+    Gzip,
+    Zstd,
+}
+
+impl Compression {
+    /// Recognise the stream by its magic bytes (media types lie less often
+    /// than they are missing, but content never lies).
+    pub fn sniff(head: &[u8]) -> Compression {
+        if head.starts_with(&[0x1f, 0x8b]) {
+            Compression::Gzip
+        } else if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+            Compression::Zstd
+        } else {
+            Compression::None
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Compression::None => "none",
+            Compression::Gzip => "gzip",
+            Compression::Zstd => "zstd",
+        }
+    }
+}
+
+const BUF: usize = 256 * 1024;
+
+/// Unpack `blob` into the existing empty directory `dest`. `what` names the
+/// layer in errors.
+pub fn unpack_blob(blob: &Path, dest: &Path, what: &str) -> Result<Unpacked> {
+    let file = File::open(blob).map_err(|e| StoreError::path("opening", blob, e))?;
+    let mut input = BufReader::with_capacity(BUF, DigestReader::new(file));
+    let head = input.fill_buf().map_err(|e| StoreError::path("reading", blob, e))?;
+    let compression = Compression::sniff(head);
+    let corrupt = |e: std::io::Error| {
+        StoreError::DataLoss(format!("{what}: the {} layer archive is unreadable ({e}): the blob is corrupt, pull the image again", compression.name()))
+    };
+    let (diff_id, size, entries, input) = match compression {
+        Compression::None => unpack_stream(input, dest, what, &corrupt)?,
+        Compression::Gzip => {
+            let (d, n, e, dec) = unpack_stream(flate2::bufread::MultiGzDecoder::new(input), dest, what, &corrupt)?;
+            (d, n, e, dec.into_inner())
+        }
+        Compression::Zstd => {
+            let dec = zstd::stream::read::Decoder::with_buffer(input).map_err(corrupt)?;
+            let (d, n, e, dec) = unpack_stream(dec, dest, what, &corrupt)?;
+            (d, n, e, dec.finish())
+        }
+    };
+    let (compressed_digest, compressed_size, _) = input.into_inner().finish().map_err(|e| StoreError::path("reading", blob, e))?;
+    Ok(Unpacked { diff_id, uncompressed_size: size, compressed_digest, compressed_size, compression, entries })
+}
+
+/// Apply a tar stream (already decompressed) to `dest`; returns the
+/// stream's digest and size, the entry count and the reader.
+pub fn unpack_stream<R: Read>(
+    reader: R,
+    dest: &Path,
+    what: &str,
+    corrupt: &dyn Fn(std::io::Error) -> StoreError,
+) -> Result<(Digest, u64, u64, R)> {
+    let mut archive = tar::Archive::new(DigestReader::new(reader));
+    let mut applier = Applier::new(dest, what)?;
+    let mut count = 0u64;
+    for entry in archive.entries().map_err(corrupt)? {
+        let mut entry = entry.map_err(corrupt)?;
+        applier.apply(&mut entry, corrupt)?;
+        count += 1;
+    }
+    applier.finish()?;
+    let (digest, size, reader) = archive.into_inner().finish().map_err(corrupt)?;
+    Ok((digest, size, count, reader))
+}
+
+/// Metadata of one entry, PAX records applied.
+struct Meta {
+    uid: u32,
+    gid: u32,
+    mode: u32,
+    mtime: i64,
+    mtime_ns: i64,
+    xattrs: Vec<(String, Vec<u8>)>,
+}
+
+struct Applier<'a> {
+    root: OwnedFd,
+    what: &'a str,
+    /// Directory mtimes, applied last (creating children changes them).
+    dir_times: Vec<(PathBuf, i64, i64)>,
+    buf: Vec<u8>,
+}
+
+impl<'a> Applier<'a> {
+    fn new(dest: &Path, what: &'a str) -> Result<Self> {
+        let root = fsutil::open_dir(dest).map_err(|e| StoreError::path("opening", dest, e))?;
+        Ok(Applier { root, what, dir_times: Vec::new(), buf: vec![0u8; BUF] })
+    }
+
+    fn fail(&self, path: &str, doing: &str, e: std::io::Error) -> StoreError {
+        StoreError::io(format!("{}: {doing} {path}", self.what), e)
+    }
+
+    fn apply<R: Read>(&mut self, entry: &mut tar::Entry<'_, R>, corrupt: &dyn Fn(std::io::Error) -> StoreError) -> Result<()> {
+        let raw = entry.path_bytes().into_owned();
+        let shown = String::from_utf8_lossy(&raw).into_owned();
+        let Some(rel) = clean_path(&raw).map_err(|m| self.unsafe_entry(&shown, m))? else {
+            // The archive's root ("./"): only its metadata matters.
+            if entry.header().entry_type().is_dir() {
+                let meta = meta(entry).map_err(corrupt)?;
+                let root = fsutil::dup(self.root.as_fd_b()).map_err(|e| self.fail(".", "opening", e))?;
+                self.set_dir_meta(&root, ".", &meta)?;
+                self.dir_times.push((PathBuf::new(), meta.mtime, meta.mtime_ns));
+            }
+            return Ok(());
+        };
+        let kind = entry.header().entry_type();
+        let meta = meta(entry).map_err(corrupt)?;
+        let name = rel.file_name().map(OsStr::to_owned).unwrap_or_default();
+        let parent_rel = rel.parent().unwrap_or(Path::new("")).to_path_buf();
+        let parent = fsutil::mkdir_all_in_root(self.root.as_fd_b(), &parent_rel).map_err(|e| self.fail(&shown, "creating the parent of", e))?;
+        let pfd = parent.as_fd_b();
+        let name_bytes = name.as_bytes();
+
+        if let Some(hidden) = name_bytes.strip_prefix(b".wh.") {
+            if hidden == b".wh..opq" {
+                return fsutil::fsetxattr(pfd, "trusted.overlay.opaque", b"y").map_err(|e| self.fail(&shown, "marking opaque", e));
+            }
+            if hidden.starts_with(b".wh.") {
+                debug!(layer = self.what, entry = %shown, "ignoring aufs metadata entry");
+                return Ok(());
+            }
+            if hidden.is_empty() || hidden == b"." || hidden == b".." {
+                return Err(self.unsafe_entry(&shown, "whiteout of nothing"));
+            }
+            let hidden = OsStr::from_bytes(hidden);
+            fsutil::remove_at(pfd, hidden).map_err(|e| self.fail(&shown, "replacing", e))?;
+            fsutil::mknodat(pfd, hidden, libc::S_IFCHR, 0).map_err(|e| self.fail(&shown, "creating the whiteout for", e))?;
+            return fsutil::chown_at(pfd, hidden, meta.uid, meta.gid).map_err(|e| self.fail(&shown, "chown", e));
+        }
+
+        use tar::EntryType as T;
+        match kind {
+            T::Directory => {
+                match fsutil::lstat_at(pfd, &name).map_err(|e| self.fail(&shown, "stat", e))? {
+                    Some(st) if fsutil::is_dir(&st) => {}
+                    Some(_) => {
+                        fsutil::remove_at(pfd, &name).map_err(|e| self.fail(&shown, "replacing", e))?;
+                        fsutil::mkdirat(pfd, &name, 0o700).map_err(|e| self.fail(&shown, "creating", e))?;
+                    }
+                    None => fsutil::mkdirat(pfd, &name, 0o700).map_err(|e| self.fail(&shown, "creating", e))?,
+                }
+                let dir = open_child(&parent, &name, libc::O_RDONLY | libc::O_DIRECTORY).map_err(|e| self.fail(&shown, "opening", e))?;
+                self.set_dir_meta(&dir, &shown, &meta)?;
+                self.dir_times.push((rel, meta.mtime, meta.mtime_ns));
+            }
+            T::Regular | T::Continuous | T::GNUSparse => {
+                fsutil::remove_at(pfd, &name).map_err(|e| self.fail(&shown, "replacing", e))?;
+                let fd = open_child(&parent, &name, libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL).map_err(|e| self.fail(&shown, "creating", e))?;
+                let mut file = File::from(fd);
+                loop {
+                    let n = match entry.read(&mut self.buf) {
+                        Ok(0) => break,
+                        Ok(n) => n,
+                        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                        Err(e) => return Err(corrupt(e)),
+                    };
+                    file.write_all(&self.buf[..n]).map_err(|e| self.fail(&shown, "writing", e))?;
+                }
+                let fd = std::os::fd::AsFd::as_fd(&file);
+                fsutil::fchown(fd, meta.uid, meta.gid).map_err(|e| self.fail(&shown, "chown", e))?;
+                fsutil::fchmod(fd, meta.mode).map_err(|e| self.fail(&shown, "chmod", e))?;
+                for (k, v) in &meta.xattrs {
+                    self.xattr_result(&shown, k, fsutil::fsetxattr(fd, k, v))?;
+                }
+                fsutil::set_times_fd(fd, meta.mtime, meta.mtime_ns).map_err(|e| self.fail(&shown, "setting times of", e))?;
+            }
+            T::Symlink => {
+                let target = entry.link_name_bytes().map(|c| c.into_owned()).unwrap_or_default();
+                if target.is_empty() {
+                    return Err(self.unsafe_entry(&shown, "symlink without a target"));
+                }
+                fsutil::remove_at(pfd, &name).map_err(|e| self.fail(&shown, "replacing", e))?;
+                fsutil::symlinkat(OsStr::from_bytes(&target), pfd, &name).map_err(|e| self.fail(&shown, "creating symlink", e))?;
+                fsutil::chown_at(pfd, &name, meta.uid, meta.gid).map_err(|e| self.fail(&shown, "chown", e))?;
+                for (k, v) in &meta.xattrs {
+                    self.xattr_result(&shown, k, fsutil::lsetxattr_at(pfd, &name, k, v))?;
+                }
+                fsutil::set_times_at(pfd, &name, meta.mtime, meta.mtime_ns).map_err(|e| self.fail(&shown, "setting times of", e))?;
+            }
+            T::Link => {
+                let target_raw = entry.link_name_bytes().map(|c| c.into_owned()).unwrap_or_default();
+                let target = clean_path(&target_raw)
+                    .map_err(|m| self.unsafe_entry(&shown, m))?
+                    .ok_or_else(|| self.unsafe_entry(&shown, "hard link to the root"))?;
+                if target == rel {
+                    return Ok(());
+                }
+                let tparent = fsutil::open_dir_in_root(self.root.as_fd_b(), target.parent().unwrap_or(Path::new("")))
+                    .map_err(|e| self.fail(&shown, "finding the hard link target of", e))?;
+                let tname = target.file_name().unwrap_or_default();
+                fsutil::remove_at(pfd, &name).map_err(|e| self.fail(&shown, "replacing", e))?;
+                fsutil::linkat(tparent.as_fd_b(), tname, pfd, &name).map_err(|e| {
+                    self.fail(&shown, &format!("hard linking (to {}, which must come earlier in the same layer)", target.display()), e)
+                })?;
+            }
+            T::Char | T::Block | T::Fifo => {
+                let ftype = match kind {
+                    T::Char => libc::S_IFCHR,
+                    T::Block => libc::S_IFBLK,
+                    _ => libc::S_IFIFO,
+                };
+                let major = entry.header().device_major().ok().flatten().unwrap_or(0);
+                let minor = entry.header().device_minor().ok().flatten().unwrap_or(0);
+                fsutil::remove_at(pfd, &name).map_err(|e| self.fail(&shown, "replacing", e))?;
+                fsutil::mknodat(pfd, &name, ftype | meta.mode, libc::makedev(major, minor)).map_err(|e| self.fail(&shown, "mknod", e))?;
+                fsutil::chown_at(pfd, &name, meta.uid, meta.gid).map_err(|e| self.fail(&shown, "chown", e))?;
+                fsutil::chmod_at(pfd, &name, meta.mode).map_err(|e| self.fail(&shown, "chmod", e))?;
+                for (k, v) in &meta.xattrs {
+                    self.xattr_result(&shown, k, fsutil::lsetxattr_at(pfd, &name, k, v))?;
+                }
+                fsutil::set_times_at(pfd, &name, meta.mtime, meta.mtime_ns).map_err(|e| self.fail(&shown, "setting times of", e))?;
+            }
+            other => debug!(layer = self.what, entry = %shown, kind = ?other, "skipping tar entry of this type"),
+        }
+        Ok(())
+    }
+
+    fn set_dir_meta(&self, dir: &OwnedFd, shown: &str, meta: &Meta) -> Result<()> {
+        let fd = dir.as_fd_b();
+        fsutil::fchown(fd, meta.uid, meta.gid).map_err(|e| self.fail(shown, "chown", e))?;
+        fsutil::fchmod(fd, meta.mode).map_err(|e| self.fail(shown, "chmod", e))?;
+        for (k, v) in &meta.xattrs {
+            self.xattr_result(shown, k, fsutil::fsetxattr(fd, k, v))?;
+        }
+        Ok(())
+    }
+
+    fn xattr_result(&self, shown: &str, key: &str, r: std::io::Result<()>) -> Result<()> {
+        match r {
+            Ok(()) => Ok(()),
+            Err(e) if e.raw_os_error() == Some(libc::ENOTSUP) => {
+                debug!(layer = self.what, entry = shown, key, "xattr not supported here; skipped");
+                Ok(())
+            }
+            Err(e) => Err(self.fail(shown, &format!("setting xattr {key} on"), e)),
+        }
+    }
+
+    fn unsafe_entry(&self, shown: &str, why: &str) -> StoreError {
+        StoreError::InvalidArgument(format!("{}: tar entry {shown:?} is refused ({why}): the image is malformed or malicious", self.what))
+    }
+
+    /// Set directory mtimes, deepest first.
+    fn finish(&mut self) -> Result<()> {
+        for (rel, secs, nsec) in self.dir_times.drain(..).rev() {
+            let shown = rel.display().to_string();
+            let dir = fsutil::open_dir_in_root(self.root.as_fd_b(), &rel).map_err(|e| StoreError::io(format!("{}: opening {shown}", self.what), e))?;
+            fsutil::set_times_fd(dir.as_fd_b(), secs, nsec).map_err(|e| StoreError::io(format!("{}: setting times of {shown}", self.what), e))?;
+        }
+        Ok(())
+    }
+}
+
+fn open_child(dir: &OwnedFd, name: &OsStr, flags: libc::c_int) -> std::io::Result<OwnedFd> {
+    let c = std::ffi::CString::new(name.as_bytes()).map_err(|_| std::io::Error::from(std::io::ErrorKind::InvalidInput))?;
+    // SAFETY: openat relative to a directory we hold; O_NOFOLLOW keeps the
+    // last component from being a symlink.
+    let fd = unsafe { libc::openat(dir.as_raw_fd(), c.as_ptr(), flags | libc::O_NOFOLLOW | libc::O_CLOEXEC, 0o600) };
+    if fd < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// Relative path of a tar entry, None for the root itself; `..` refused.
+pub fn clean_path(raw: &[u8]) -> std::result::Result<Option<PathBuf>, &'static str> {
+    if raw.contains(&0) {
+        return Err("NUL in path");
+    }
+    let mut out = PathBuf::new();
+    for comp in raw.split(|b| *b == b'/') {
+        match comp {
+            b"" | b"." => {}
+            b".." => return Err("path contains '..'"),
+            c => out.push(OsStr::from_bytes(c)),
+        }
+    }
+    Ok(if out.as_os_str().is_empty() { None } else { Some(out) })
+}
+
+fn meta<R: Read>(entry: &mut tar::Entry<'_, R>) -> std::io::Result<Meta> {
+    let h = entry.header();
+    let mut m = Meta {
+        uid: h.uid()? as u32,
+        gid: h.gid()? as u32,
+        mode: h.mode()? & 0o7777,
+        mtime: h.mtime()? as i64,
+        mtime_ns: 0,
+        xattrs: Vec::new(),
+    };
+    if let Some(pax) = entry.pax_extensions()? {
+        for ext in pax {
+            let ext = ext?;
+            let Ok(key) = ext.key() else { continue };
+            let value = ext.value_bytes();
+            match key {
+                "uid" => m.uid = parse_num(value).unwrap_or(m.uid as u64) as u32,
+                "gid" => m.gid = parse_num(value).unwrap_or(m.gid as u64) as u32,
+                "mtime" => {
+                    if let Some((s, ns)) = parse_pax_time(value) {
+                        m.mtime = s;
+                        m.mtime_ns = ns;
+                    }
+                }
+                k => {
+                    if let Some(x) = k.strip_prefix("SCHILY.xattr.") {
+                        // Image content must not forge overlay's own metadata.
+                        if !x.starts_with("trusted.overlay.") {
+                            m.xattrs.push((x.to_string(), value.to_vec()));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    Ok(m)
+}
+
+fn parse_num(v: &[u8]) -> Option<u64> {
+    std::str::from_utf8(v).ok()?.trim().parse().ok()
+}
+
+fn parse_pax_time(v: &[u8]) -> Option<(i64, i64)> {
+    let s = std::str::from_utf8(v).ok()?.trim();
+    let (secs, frac) = s.split_once('.').unwrap_or((s, ""));
+    let secs: i64 = secs.parse().ok()?;
+    let mut digits: String = frac.chars().take(9).collect();
+    while digits.len() < 9 {
+        digits.push('0');
+    }
+    let ns: i64 = digits.parse().unwrap_or(0);
+    Some((secs, if secs < 0 && ns > 0 { -ns } else { ns }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_are_cleaned_and_traversal_refused() {
+        assert_eq!(clean_path(b"./a//b/").unwrap(), Some(PathBuf::from("a/b")));
+        assert_eq!(clean_path(b"/etc/passwd").unwrap(), Some(PathBuf::from("etc/passwd")));
+        assert_eq!(clean_path(b"./").unwrap(), None);
+        assert!(clean_path(b"a/../../x").is_err());
+    }
+
+    #[test]
+    fn pax_times_keep_nanoseconds() {
+        assert_eq!(parse_pax_time(b"1700000000.5"), Some((1_700_000_000, 500_000_000)));
+        assert_eq!(parse_pax_time(b"12"), Some((12, 0)));
+    }
+
+    #[test]
+    fn compression_is_sniffed() {
+        assert_eq!(Compression::sniff(&[0x1f, 0x8b, 8]), Compression::Gzip);
+        assert_eq!(Compression::sniff(&[0x28, 0xb5, 0x2f, 0xfd]), Compression::Zstd);
+        assert_eq!(Compression::sniff(b"bin/"), Compression::None);
+    }
+}

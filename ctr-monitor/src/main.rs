@@ -73,7 +73,7 @@ enum Cmd {
     },
     /// Create and start a container, print its pid, and keep monitoring it
     /// in the background.
-    Run(run_cmd::RunArgs),
+    Run(Box<run_cmd::RunArgs>),
     /// Show the OCI runtimes found and whether they work.
     Info {
         /// Run a trial container with each runtime (results are cached).
@@ -112,7 +112,7 @@ fn main() -> std::process::ExitCode {
     common::helper_cli::run("ctr-monitor", async move {
         match cli.cmd {
             Cmd::Serve { serve, detach } => serve_api(serve.target()?, detach, runroot, ready).await?,
-            Cmd::Run(args) => run_cmd::run(args, runroot, ready).await?,
+            Cmd::Run(args) => run_cmd::run(*args, runroot, ready).await?,
             Cmd::Info { probe, json } => {
                 reaper::start()?;
                 let rts = info::gather(&runroot, probe, &[]).await;

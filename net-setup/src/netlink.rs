@@ -167,11 +167,12 @@ impl Netlink {
             .map_err(|e| NetError::netlink(format!("setting link {index} up"), e))
     }
 
-    /// Create veth `host` (attached to bridge `controller`, up) whose peer
-    /// `peer` is created directly inside the namespace `ns` with `mac`.
+    /// Create veth `host`, attached to bridge `controller` and up, whose
+    /// peer `peer` is created directly inside the namespace `ns` with `mac`:
+    /// one request, so there is never a half-made pair to clean up.
     pub async fn create_veth(&self, host: &str, controller: u32, mtu: Option<u32>, peer: &str, mac: [u8; 6], ns: &File) -> Result<()> {
         let mut peer_msg = LinkUnspec::new_with_name(peer).address(mac.to_vec()).setns_by_fd(ns.as_raw_fd());
-        let mut b = LinkVeth::new(host, peer);
+        let mut b = LinkVeth::new(host, peer).controller(controller).up();
         if let Some(m) = mtu {
             peer_msg = peer_msg.mtu(m);
             b = b.mtu(m);
@@ -185,18 +186,7 @@ impl Netlink {
             } else {
                 NetError::netlink(format!("creating veth {host} <-> {peer}"), e)
             }
-        })?;
-        let index = self
-            .link(host)
-            .await?
-            .map(|l| l.index)
-            .ok_or_else(|| NetError::netlink(format!("veth {host}"), "vanished right after creation"))?;
-        self.handle
-            .link()
-            .set(LinkUnspec::new_with_index(index).controller(controller).up().build())
-            .execute()
-            .await
-            .map_err(|e| NetError::netlink(format!("attaching {host} to its bridge"), e))
+        })
     }
 
     /// Delete link `name`; false when there is none.

@@ -73,7 +73,12 @@ pub fn unpack_blob(blob: &Path, dest: &Path, what: &str) -> Result<Unpacked> {
     let head = input.fill_buf().map_err(|e| StoreError::path("reading", blob, e))?;
     let compression = Compression::sniff(head);
     let corrupt = |e: std::io::Error| {
-        StoreError::DataLoss(format!("{what}: the {} layer archive is unreadable ({e}): the blob is corrupt, pull the image again", compression.name()))
+        let kind = match compression {
+            Compression::None => "tar",
+            Compression::Gzip => "gzip tar",
+            Compression::Zstd => "zstd tar",
+        };
+        StoreError::DataLoss(format!("{what}: the {kind} archive is unreadable ({e}): the blob is corrupt or not a layer, pull the image again"))
     };
     let (diff_id, size, entries, input) = match compression {
         Compression::None => unpack_stream(input, dest, what, &corrupt)?,

@@ -25,5 +25,6 @@ pub mod image_index;
 pub mod layer;
 pub mod oci_image;
 pub mod oci_layout;
+pub mod podman;
 pub mod registry;
 pub mod registry_client;

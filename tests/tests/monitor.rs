@@ -14,8 +14,8 @@ use anyhow::{bail, Context, Result};
 use nix::sys::socket::{connect, recv, send, socket, AddressFamily, MsgFlags, SockFlag, SockType, UnixAddr};
 use proto::monitor::v1::monitor_client::MonitorClient;
 use proto::monitor::v1::{
-    exec_event, ContainerState, CreateContainerRequest, ExecRequest, ExecState, ExecStatusRequest, KillRequest, ResizeRequest,
-    StartContainerRequest, StatusRequest, WaitRequest,
+    exec_event, ContainerState, CreateContainerRequest, ExecRequest, ExecState, ExecStatusRequest, KillRequest, ReopenLogRequest,
+    ResizeRequest, StartContainerRequest, StatusRequest, WaitRequest,
 };
 use serde_json::json;
 use tonic::transport::Channel;
@@ -303,6 +303,11 @@ async fn kill_is_recorded_with_its_signal() -> Result<()> {
     let st = client.status(StatusRequest { id: id.into() }).await?.into_inner();
     assert_eq!((st.state(), st.pid), (ContainerState::Running, created.pid));
     assert!(st.started_at_unix_nanos > 0);
+    // logrotate moved the log away: ReopenLog starts a new one.
+    let log = env.path(&format!("{id}.log"));
+    std::fs::rename(&log, env.path("rotated.log"))?;
+    client.reopen_log(ReopenLogRequest { id: id.into() }).await?;
+    assert!(log.exists());
     let k = client.kill(KillRequest { id: id.into(), signal: 9, all: false }).await?.into_inner();
     assert!(!k.already_exited);
     let st = client.wait(WaitRequest { id: id.into() }).await?.into_inner();
@@ -539,5 +544,27 @@ async fn a_monitor_that_would_die_with_its_caller_refuses_to_create() -> Result<
     assert!(err.message().contains("--detach"), "{}", err.message());
     drop(client);
     assert!(helper.finish(Duration::from_secs(5)).await?.success());
+    Ok(())
+}
+
+#[tokio::test]
+async fn listen_mode_serves_other_tools() -> Result<()> {
+    let env = Env::new();
+    let id = "mon-listen";
+    let bundle = env.bundle(id, &["sh", "-c", "echo via-listen"], false)?;
+    let sock = env.path("listen.sock");
+    // The process we start returns once the detached monitor listens.
+    let st = std::process::Command::new(monitor_bin()).args(["serve", "--detach", "--listen"]).arg(format!("unix:{}", sock.display())).status()?;
+    assert!(st.success());
+    let mut c = MonitorClient::new(proto::transport::connect_unix(&sock).await?);
+    let info = c.info(proto::common::v1::InfoRequest::default()).await?.into_inner();
+    assert_eq!(info.identity.map(|i| i.name).as_deref(), Some("ctr-monitor"));
+    let created = create_start(&mut c, env.request(id, &bundle)).await?;
+    let st = c.wait(WaitRequest { id: id.into() }).await?.into_inner();
+    assert_eq!(st.exit.map(|e| e.exit_code), Some(0));
+    drop(c);
+    assert!(wait_gone(created.monitor_pid).await);
+    assert!(!sock.exists(), "the listen socket is removed on exit");
+    assert!(std::fs::read_to_string(env.path(&format!("{id}.log")))?.contains(" stdout F via-listen"));
     Ok(())
 }

@@ -31,9 +31,35 @@ fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 
-/// The host state a setup+teardown cycle must leave as it found it.
+/// Whether a line or table belongs to a podman0, podman1... bridge: those
+/// are what podman's own end-to-end tests (possibly running meanwhile) use;
+/// these tests never do.
+fn foreign(s: &str) -> bool {
+    let named_podman = |w: &str| {
+        let w = w.trim_matches(|c| c == '"' || c == ':');
+        w.strip_prefix("podman").is_some_and(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()))
+    };
+    s.split_whitespace().any(named_podman) && !s.contains("ntbr")
+}
+
+/// The host state a setup+teardown cycle must leave as it found it: every
+/// link (`ip -o link`) and the whole ruleset (`nft list ruleset`), less
+/// what belongs to podman's own bridges.
 fn host_snapshot() -> (String, String) {
-    (text(&sh("ip", &["-o", "link"]).stdout), text(&sh("nft", &["list", "ruleset"]).stdout))
+    let links = text(&sh("ip", &["-o", "link"]).stdout);
+    let links: Vec<&str> = links.lines().filter(|l| !foreign(l)).collect();
+    let rules = text(&sh("nft", &["list", "ruleset"]).stdout);
+    let tables: Vec<String> = rules
+        .split("\ntable ")
+        .map(|t| t.strip_prefix("table ").unwrap_or(t).to_string())
+        .filter(|t| !t.trim().is_empty() && !foreign(t))
+        .collect();
+    (links.join("\n"), tables.join("\ntable "))
+}
+
+/// The names of the nft tables that exist now.
+fn nft_tables() -> Vec<String> {
+    text(&sh("nft", &["list", "tables"]).stdout).lines().map(|l| l.trim().to_string()).collect()
 }
 
 /// A free TCP port on the host.
@@ -281,15 +307,15 @@ fn published_port_answers_on_host_loopback_and_comes_back_after_reload() -> Resu
     std::fs::write(www.join("index.html"), "hello from the container\n")?;
     let port = free_port();
     let ports = json!([{"host_port": port, "container_port": 8080, "protocol": "tcp"}]);
+    let tables_before = nft_tables();
     env.setup("web", &ns, json!([{"name": "nt-port"}]), ports)?;
     env.spawn_in(&ns, &["busybox", "httpd", "-f", "-p", "8080", "-h", www.to_str().unwrap()])?;
     assert_eq!(http_get(port, Duration::from_secs(5))?, "hello from the container\n");
     assert_eq!(std::fs::read_to_string("/proc/sys/net/ipv4/conf/ntbr2/route_localnet")?.trim(), "1");
 
     // Someone deletes our rules (as `nft flush ruleset` would): Reload restores them.
-    let tables = text(&sh("nft", &["list", "tables"]).stdout);
-    let ours: Vec<&str> = tables.lines().filter(|l| l.starts_with("table inet podman_rs")).collect();
-    ensure!(ours.len() == 1, "{tables}");
+    let ours: Vec<String> = nft_tables().into_iter().filter(|t| !tables_before.contains(t)).collect();
+    ensure!(ours.len() == 1 && ours[0].starts_with("table inet podman_rs_"), "{ours:?}");
     let table = ours[0].trim_start_matches("table inet ");
     assert!(sh("nft", &["delete", "table", "inet", table]).status.success());
     assert!(http_get(port, Duration::from_millis(300)).is_err(), "no DNAT, no answer");

@@ -147,6 +147,9 @@ pub struct RmArgs {
     /// Remove the containers that depend on these first
     #[arg(long)]
     pub depend: bool,
+    /// Seconds to wait for a forced stop before killing
+    #[arg(short = 't', long = "time")]
+    pub time: Option<u32>,
     #[arg(short, long)]
     pub latest: bool,
 }
@@ -166,7 +169,7 @@ pub async fn rm(engine: &EngineConfig, args: &RmArgs) -> anyhow::Result<()> {
         }
     }
     ordered.extend(names);
-    for_each(&ordered, |c| async move { crate::lifecycle::remove::remove(engine, &c, args.force, args.volumes).await }, true).await
+    for_each(&ordered, |c| async move { crate::lifecycle::remove::remove_with_timeout(engine, &c, args.force, args.time).await }, true).await
 }
 
 #[derive(Debug, Clone, Args)]

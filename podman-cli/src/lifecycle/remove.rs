@@ -38,6 +38,12 @@ pub async fn remove_locked(engine: &EngineConfig, cfg: &ContainerConfig, st: &mu
 }
 
 pub async fn remove(engine: &EngineConfig, name_or_id: &str, force: bool, _volumes: bool) -> anyhow::Result<()> {
+    remove_with_timeout(engine, name_or_id, force, Some(0)).await
+}
+
+/// `rm [-f] [-t SECONDS]`: a forced removal stops the container first,
+/// waiting `timeout` (default: its stop timeout) before killing it.
+pub async fn remove_with_timeout(engine: &EngineConfig, name_or_id: &str, force: bool, timeout: Option<u32>) -> anyhow::Result<()> {
     let db = crate::commands::open_state(engine)?;
     let (cfg, st) = store::resolve(&db, name_or_id)?;
     let (cfg, st) = super::cleanup::refresh(engine, (cfg, st)).await?;
@@ -56,7 +62,7 @@ pub async fn remove(engine: &EngineConfig, name_or_id: &str, force: bool, _volum
             }
             .into());
         }
-        super::stop::stop(engine, &cfg.id, Some(0)).await?;
+        super::stop::stop(engine, &cfg.id, timeout).await?;
     }
     let paths = ContainerPaths::new(engine, &cfg.id);
     let _lock = ContainerLock::acquire(&paths)?;

@@ -78,7 +78,11 @@ pub async fn stop(engine: &EngineConfig, name_or_id: &str, timeout: Option<u32>)
     if timeout > 0 && signal(&paths, &cfg, cfg.stop_signal).await? {
         exited = wait_exit(&paths, &cfg, &st, Duration::from_secs(timeout as u64)).await;
         if !exited {
-            tracing::info!(container = %cfg.name, timeout, "container ignored its stop signal; sending SIGKILL");
+            eprintln!(
+                "WARN StopSignal {} failed to stop container {} in {timeout} seconds, resorting to SIGKILL",
+                nix::sys::signal::Signal::try_from(cfg.stop_signal).map(|s| s.as_str()).unwrap_or("?"),
+                cfg.name
+            );
         }
     }
     if !exited {

@@ -1,0 +1,69 @@
+//! Running the real `podman` against a private store in a temp dir.
+
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+
+use crate::binaries::bin;
+
+/// A private graph root and run root, removed (after `rm -af`) on drop.
+pub struct TestStore {
+    pub dir: tempfile::TempDir,
+}
+
+impl Default for TestStore {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl TestStore {
+    pub fn new() -> TestStore {
+        // Short paths: the monitor's unix sockets live under the run root.
+        let dir = tempfile::Builder::new().prefix("p").tempdir_in("/tmp").expect("temp dir");
+        TestStore { dir }
+    }
+
+    pub fn root(&self) -> PathBuf {
+        self.dir.path().join("root")
+    }
+
+    pub fn runroot(&self) -> PathBuf {
+        self.dir.path().join("run")
+    }
+
+    /// `podman --root R --runroot RR` with a clean environment.
+    pub fn cmd(&self) -> Command {
+        let mut c = Command::new(bin("podman"));
+        c.arg("--root").arg(self.root()).arg("--runroot").arg(self.runroot());
+        c.env_remove("PODMAN_HELPER_DIR").env_remove("CONTAINERS_CONF").stdin(Stdio::null());
+        c
+    }
+
+    /// Run podman with `args` and return its output.
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.cmd().args(args).output().expect("run podman")
+    }
+
+    /// Run podman, assert success, return stdout.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let o = self.run(args);
+        assert!(o.status.success(), "podman {args:?} failed ({:?}): {}", o.status.code(), String::from_utf8_lossy(&o.stderr));
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    }
+}
+
+impl Drop for TestStore {
+    fn drop(&mut self) {
+        // Stop and remove what the test left, so no mount or monitor leaks.
+        let _ = self.cmd().args(["rm", "-af", "-t", "0"]).output();
+        let _ = self.cmd().args(["rm", "-af"]).output();
+    }
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}

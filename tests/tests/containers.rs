@@ -1,0 +1,188 @@
+//! Containers end to end: the real podman, helpers, registry and runc.
+
+use std::io::Write;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use e2e::podman::{stderr, stdout, TestStore};
+use e2e::registry::Registry;
+
+/// A store with the busybox image pulled from a fresh registry.
+fn fixture() -> (TestStore, Registry, String) {
+    let reg = Registry::start().expect("registry");
+    let image = e2e::oci_image::busybox_image().expect("image");
+    reg.push("bb", "latest", &image).expect("push");
+    let r = reg.reference("bb", "latest");
+    let s = TestStore::new();
+    s.ok(&["pull", "-q", "--tls-verify=false", &r]);
+    (s, reg, r)
+}
+
+fn mounts_under(s: &TestStore) -> Vec<String> {
+    let root = s.dir.path().display().to_string();
+    std::fs::read_to_string("/proc/self/mountinfo").unwrap().lines().filter(|l| l.contains(&root)).map(String::from).collect()
+}
+
+#[test]
+fn run_gives_output_and_the_containers_exit_codes() {
+    let (s, _reg, r) = fixture();
+    let o = s.run(&["run", "--rm", "--network", "none", &r, "sh", "-c", "echo out; echo err >&2; exit 3"]);
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    assert_eq!(stdout(&o), "out\n");
+    assert!(stderr(&o).contains("err"), "{}", stderr(&o));
+    // Not found: 127; not executable: 126; both with one error line.
+    let o = s.run(&["run", "--rm", "--network", "none", &r, "/nonexistent"]);
+    assert_eq!(o.status.code(), Some(127), "{}", stderr(&o));
+    assert!(stderr(&o).contains("/nonexistent"));
+    let o = s.run(&["run", "--rm", "--network", "none", &r, "/etc/passwd"]);
+    assert_eq!(o.status.code(), Some(126), "{}", stderr(&o));
+    // --rm left nothing behind.
+    assert_eq!(s.ok(&["ps", "-aq"]), "");
+    assert!(mounts_under(&s).is_empty(), "{:?}", mounts_under(&s));
+}
+
+#[test]
+fn stdin_is_piped_with_interactive() {
+    let (s, _reg, r) = fixture();
+    let mut child = s.cmd().args(["run", "-i", "--rm", "--network", "none", &r, "sh", "-c", "cat; echo done"]).stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().unwrap();
+    child.stdin.take().unwrap().write_all(b"hello\nworld\n").unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert!(o.status.success());
+    assert_eq!(stdout(&o), "hello\nworld\ndone\n");
+}
+
+#[test]
+fn stop_is_idempotent_and_records_no_error() {
+    let (s, _reg, r) = fixture();
+    let id = s.ok(&["run", "-d", "--name", "web", "--network", "none", &r, "sleep", "1000"]);
+    assert_eq!(id.trim().len(), 64);
+    assert!(s.ok(&["ps", "--format", "{{.Names}} {{.State}}"]).contains("web running"));
+    // sleep as PID 1 ignores SIGTERM: the stop falls back to SIGKILL after the timeout.
+    let t = Instant::now();
+    s.ok(&["stop", "-t", "1", "web"]);
+    assert!(t.elapsed() < Duration::from_secs(8));
+    assert_eq!(s.ok(&["inspect", "--format", "{{.State.Status}} {{.State.ExitCode}} [{{.State.Error}}]", "web"]), "exited 137 []\n");
+    // Stopping again, and stopping a created container, succeed quietly.
+    s.ok(&["stop", "web"]);
+    s.ok(&["create", "--name", "fresh", "--network", "none", &r, "true"]);
+    s.ok(&["stop", "fresh"]);
+    assert_eq!(s.ok(&["inspect", "--format", "{{.State.Status}} [{{.State.Error}}]", "fresh"]), "created []\n");
+    assert_eq!(s.ok(&["inspect", "--format", "{{.State.Error}}", "web"]), "\n");
+    s.ok(&["rm", "web", "fresh"]);
+    assert_eq!(s.ok(&["ps", "-aq"]), "");
+    assert!(mounts_under(&s).is_empty());
+}
+
+#[test]
+fn bad_input_is_one_line_exit_125_and_creates_nothing() {
+    let (s, _reg, r) = fixture();
+    for args in [
+        vec!["run", "--rm", "127.0.0.1:1/no/such:image"],
+        vec!["run", "--rm", "-v", "/no/such/dir:/x", &r, "true"],
+        vec!["run", "--rm", "--ulimit", "nofile=abc", &r, "true"],
+        vec!["run", "--rm", "-p", "99999:80", &r, "true"],
+        vec!["run", "--rm", "--cap-add", "bogus", &r, "true"],
+    ] {
+        let o = s.run(&args);
+        assert_eq!(o.status.code(), Some(125), "{args:?}: {}", stderr(&o));
+        let err = stderr(&o);
+        assert!(err.lines().filter(|l| l.starts_with("Error:")).count() == 1, "{args:?}: {err}");
+    }
+    assert_eq!(s.ok(&["ps", "-aq"]), "");
+    s.ok(&["create", "--name", "dup", "--network", "none", &r, "true"]);
+    let o = s.run(&["create", "--name", "dup", "--network", "none", &r, "true"]);
+    assert_eq!(o.status.code(), Some(125));
+    assert!(stderr(&o).contains("already in use"), "{}", stderr(&o));
+}
+
+#[test]
+fn removing_a_running_container_needs_force() {
+    let (s, _reg, r) = fixture();
+    s.ok(&["run", "-d", "--name", "busy", "--network", "none", &r, "sleep", "1000"]);
+    let o = s.run(&["rm", "busy"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("cannot remove container"), "{}", stderr(&o));
+    s.ok(&["rm", "-f", "-t", "0", "busy"]);
+    assert_eq!(s.ok(&["ps", "-aq"]), "");
+    assert!(mounts_under(&s).is_empty());
+}
+
+#[test]
+fn logs_outlive_the_cli_that_started_the_container() {
+    let (s, _reg, r) = fixture();
+    s.ok(&["run", "-d", "--name", "talker", "--network", "none", &r, "sh", "-c", "echo one; echo two >&2; echo three"]);
+    assert_eq!(s.ok(&["wait", "talker"]), "0\n");
+    let o = s.run(&["logs", "talker"]);
+    assert_eq!(stdout(&o), "one\nthree\n");
+    assert_eq!(stderr(&o), "two\n");
+    assert_eq!(s.ok(&["logs", "--tail", "1", "talker"]), "three\n");
+    let ts = s.ok(&["logs", "-t", "talker"]);
+    assert!(ts.lines().all(|l| l.len() > 30 && l.chars().next().unwrap().is_ascii_digit()), "{ts}");
+}
+
+#[test]
+fn twenty_containers_start_in_parallel() {
+    let (s, _reg, r) = fixture();
+    let children: Vec<_> = (0..20)
+        .map(|i| {
+            s.cmd()
+                .args(["run", "-d", "--name", &format!("c{i}"), "--network", "none", &r, "sleep", "1000"])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for c in children {
+        let o = c.wait_with_output().unwrap();
+        assert!(o.status.success(), "{}", stderr(&o));
+    }
+    assert_eq!(s.ok(&["ps", "-q"]).lines().count(), 20);
+    s.ok(&["rm", "-af", "-t", "0"]);
+    assert_eq!(s.ok(&["ps", "-aq"]), "");
+    assert!(mounts_under(&s).is_empty());
+}
+
+#[test]
+fn a_killed_monitor_or_container_leaves_a_manageable_state() {
+    let (s, _reg, r) = fixture();
+    s.ok(&["run", "-d", "--name", "orphan", "--network", "none", &r, "sleep", "1000"]);
+    let mon: i32 = s.ok(&["inspect", "--format", "{{.State.ConmonPid}}", "orphan"]).trim().parse().unwrap();
+    assert!(mon > 0);
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(mon), nix::sys::signal::Signal::SIGKILL).unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    // The container survives its monitor; stop and rm still work.
+    s.ok(&["stop", "-t", "0", "orphan"]);
+    s.ok(&["rm", "orphan"]);
+
+    s.ok(&["run", "-d", "--name", "victim", "--network", "none", &r, "sleep", "1000"]);
+    let pid: i32 = s.ok(&["inspect", "--format", "{{.State.Pid}}", "victim"]).trim().parse().unwrap();
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let st = s.ok(&["ps", "-a", "--format", "{{.Names}} {{.State}} {{.ExitCode}}"]);
+        if st.contains("victim exited 137") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{st}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    s.ok(&["rm", "victim"]);
+    assert!(mounts_under(&s).is_empty());
+}
+
+#[test]
+fn a_terminal_session_runs_under_a_pty() {
+    let (s, _reg, r) = fixture();
+    // `script` gives podman a real terminal.
+    let cmd = format!(
+        "{} --root {} --runroot {} run -it --rm --network none {r} sh -c 'tty; echo cols=$(stty size)'",
+        e2e::binaries::bin("podman").display(),
+        s.root().display(),
+        s.runroot().display()
+    );
+    let o = std::process::Command::new("script").args(["-qec", &cmd, "/dev/null"]).stdin(Stdio::null()).output().unwrap();
+    let out = stdout(&o);
+    assert!(o.status.success(), "{out} {}", stderr(&o));
+    assert!(out.contains("/dev/pts/"), "{out}");
+}

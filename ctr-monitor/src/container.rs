@@ -94,7 +94,15 @@ pub async fn create(cfg: ContainerConfig) -> Result<Arc<Container>, MonitorError
     let cmd = runtime.command("create", args);
     let mark = runtime.log_mark();
     let t = Instant::now();
-    let rx = stdio::spawn_with(cmd, child_stdio).map_err(MonitorError::io(format!("running {}", runtime.path.display())))?;
+    let rx = match stdio::spawn_with(cmd, child_stdio) {
+        Ok(rx) => rx,
+        Err(e) => {
+            if let Some(h) = &hub {
+                h.close();
+            }
+            return Err(MonitorError::io(format!("running {}", runtime.path.display()))(e));
+        }
+    };
     let (exit, collected) = stdio::run_collecting(&prepared, rx).await;
     debug!(id = %cfg.id, %exit, elapsed_ms = ms(t), "runtime create finished");
     let stdio::Prepared { outputs, stdin, console, terminal_stdin, .. } = prepared;
@@ -127,7 +135,10 @@ pub async fn create(cfg: ContainerConfig) -> Result<Arc<Container>, MonitorError
             let e = MonitorError::Runtime(format!("{} create did not send a pty master over the console socket", runtime.name()));
             return Err(rollback(e, hub.clone(), runtime.clone(), cfg.id.clone()).await);
         };
-        let pty = stdio::pty(master).map_err(MonitorError::io("using the pty master"))?;
+        let pty = match stdio::pty(master) {
+            Ok(p) => p,
+            Err(e) => return Err(rollback(MonitorError::io("using the pty master")(e), hub.clone(), runtime.clone(), cfg.id.clone()).await),
+        };
         input.set_pty(pty.clone());
         outputs.push((Stream::Stdout, pty.clone()));
         terminal_stdin.then(|| StdinTarget::Pty(pty))

@@ -230,7 +230,13 @@ async fn run(c: &Container, session: &Session, spec: ExecSpec, tx: &mut Option<E
     drop(console);
     let target = match collected.master {
         Some(master) if spec.terminal => {
-            let pty = stdio::pty(master).map_err(MonitorError::io("using the exec's pty master"))?;
+            let pty = match stdio::pty(master) {
+                Ok(p) => p,
+                Err(e) => {
+                    close_hub(&hub);
+                    return Err(MonitorError::io("using the exec's pty master")(e));
+                }
+            };
             session.input.set_pty(pty.clone());
             outputs.push((Stream::Stdout, pty.clone()));
             terminal_stdin.then(|| StdinTarget::Pty(pty))

@@ -294,7 +294,7 @@ async fn run(ctx: Arc<context::Ctx>, cmd: Cmd) -> anyhow::Result<()> {
             if json {
                 print_json(&nets)?;
             } else {
-                println!("{:<14} {:<20} {:<8} {}", "NETWORK ID", "NAME", "DRIVER", "SUBNETS");
+                println!("{:<14} {:<20} {:<8} SUBNETS", "NETWORK ID", "NAME", "DRIVER");
                 for n in nets {
                     let subnets: Vec<String> = n.subnets.iter().map(|s| s.subnet.to_string()).collect();
                     println!("{:<14} {:<20} {:<8} {}", &n.id[..n.id.len().min(12)], n.name, n.driver, subnets.join(","));

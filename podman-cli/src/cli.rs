@@ -121,6 +121,11 @@ pub enum Command {
     /// Manage containers
     #[command(subcommand)]
     Container(ContainerCommand),
+    /// Manage networks
+    #[command(subcommand)]
+    Network(crate::commands::network::NetworkCommand),
+    /// List port mappings of a container
+    Port(crate::commands::network::PortArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -142,6 +147,8 @@ pub enum ContainerCommand {
     Exists(ContainerExistsArgs),
     /// Clean up network and mountpoints of one container (run by the monitor on exit)
     Cleanup(CleanupArgs),
+    /// List port mappings of a container
+    Port(crate::commands::network::PortArgs),
 }
 
 #[derive(Debug, Subcommand)]

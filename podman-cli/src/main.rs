@@ -86,6 +86,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Command::Container(ContainerCommand::Exists(a)) => commands::containers::exists(&cfg, a).await,
             Command::Container(ContainerCommand::Cleanup(a)) => commands::containers::cleanup(&cfg, a).await,
+            Command::Network(c) => commands::network::run(&cfg, c).await,
+            Command::Port(a) | Command::Container(ContainerCommand::Port(a)) => commands::network::port(&cfg, a).await,
         }
     })
 }

@@ -116,7 +116,9 @@ pub fn ensure(store: &Store, spec: &LayerSpec) -> Result<Ensured> {
         tracing::warn!(layer = hex, "layer directory is missing although recorded; unpacking it again");
     } else if dir.exists() {
         // Left by a process killed between rename and commit.
-        trash(store, &dir)?;
+        if let Some(t) = trash(store, &dir)? {
+            let _ = fsutil::remove_tree(&t);
+        }
     }
     let started = Instant::now();
     let tmp = store.layers_dir().join(format!(".tmp-{}-{}", &hex[..12], unique_suffix()));
@@ -199,14 +201,15 @@ fn unpack_checked(store: &Store, spec: &LayerSpec, tmp: &Path) -> Result<unpack:
     Ok(u)
 }
 
-/// Move a directory out of sight (to be deleted by [`empty_trash`]).
-pub fn trash(store: &Store, dir: &Path) -> Result<()> {
+/// Move a directory out of sight (to be deleted by [`empty_trash`]);
+/// returns where it went (None when it was already gone).
+pub fn trash(store: &Store, dir: &Path) -> Result<Option<std::path::PathBuf>> {
     let name = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let parent = dir.parent().map(Path::to_path_buf).unwrap_or_else(|| store.layers_dir());
     let to = parent.join(format!(".trash-{}-{}", name.chars().take(12).collect::<String>(), unique_suffix()));
     match std::fs::rename(dir, &to) {
-        Ok(()) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Ok(()) => Ok(Some(to)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(StoreError::path("moving to trash", dir, e)),
     }
 }

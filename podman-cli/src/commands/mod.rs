@@ -6,6 +6,7 @@ pub mod images;
 pub mod info;
 pub mod inspect;
 pub mod logs;
+pub mod network;
 pub mod ps;
 pub mod pull;
 pub mod run;

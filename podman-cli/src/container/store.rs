@@ -120,6 +120,12 @@ pub fn delete(db: &State, id: &str) -> Result<(), ContainerStoreError> {
     Ok(())
 }
 
+/// Replace a container's configuration (network connect/disconnect).
+pub fn update_config(db: &State, cfg: &ContainerConfig) -> Result<(), ContainerStoreError> {
+    db.connection().execute("UPDATE containers SET config = ?2 WHERE id = ?1", params![cfg.id, serde_json::to_string(cfg)?])?;
+    Ok(())
+}
+
 pub fn rename(db: &State, id: &str, cfg: &ContainerConfig) -> Result<(), ContainerStoreError> {
     let taken: Option<String> = db
         .connection()

@@ -158,6 +158,15 @@ pub async fn create(cfg: &EngineConfig, a: &CreateArgs) -> anyhow::Result<Contai
         .stop_signal
         .or_else(|| ic["StopSignal"].as_str().and_then(|s| parse::signal("StopSignal", s).ok()))
         .unwrap_or(libc::SIGTERM);
+    let mut ports = p.ports;
+    if a.publish_all {
+        for e in ic["ExposedPorts"].as_object().map(|m| m.keys().cloned().collect::<Vec<_>>()).unwrap_or_default() {
+            ports.push(parse::publish(&e)?);
+        }
+    }
+    for port in ports.iter_mut().filter(|p| p.host_port == 0) {
+        port.host_port = free_host_port(&port.host_ip, &port.protocol, port.range)?;
+    }
     let id = names::new_id()?;
     let name = match &a.name {
         Some(n) => n.clone(),
@@ -198,7 +207,7 @@ pub async fn create(cfg: &EngineConfig, a: &CreateArgs) -> anyhow::Result<Contai
         log_path: paths.log_path(),
         network_mode: p.network_mode,
         networks: p.networks,
-        ports: p.ports,
+        ports,
         exposed_ports: ic["ExposedPorts"].as_object().map(|m| m.keys().cloned().collect()).unwrap_or_default(),
         dns_servers: a.dns.clone(),
         dns_search: a.dns_search.clone(),
@@ -228,6 +237,24 @@ pub async fn create(cfg: &EngineConfig, a: &CreateArgs) -> anyhow::Result<Contai
     std::fs::create_dir_all(&paths.data_dir).with_context(|| format!("creating {}", paths.data_dir.display()))?;
     db.record_event("container", "create", &id, &config.name, &serde_json::json!({"image": config.image_name}))?;
     Ok(config)
+}
+
+/// A free host port (or `range` consecutive ones) for `-p CTRPORT` and
+/// `-P`, as Podman picks one: ask the kernel for an ephemeral port.
+fn free_host_port(host_ip: &str, proto: &str, range: u16) -> anyhow::Result<u16> {
+    let ip = if host_ip.is_empty() { "0.0.0.0" } else { host_ip };
+    for _ in 0..20 {
+        let port = if proto == "udp" {
+            std::net::UdpSocket::bind((ip, 0))?.local_addr()?.port()
+        } else {
+            std::net::TcpListener::bind((ip, 0))?.local_addr()?.port()
+        };
+        let all_free = (1..range).all(|i| port.checked_add(i).is_some_and(|p| std::net::TcpListener::bind((ip, p)).is_ok()));
+        if all_free {
+            return Ok(port);
+        }
+    }
+    anyhow::bail!("no free range of {range} host ports found on {ip}: give the host ports explicitly")
 }
 
 /// The image for a new container, pulled according to `--pull`.

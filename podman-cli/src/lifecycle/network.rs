@@ -125,3 +125,66 @@ pub async fn teardown(engine: &EngineConfig, cfg: &ContainerConfig, st: &Contain
     }
     Ok(())
 }
+
+/// `network connect` / `disconnect`: change a container's networks, and
+/// for a running container set up or tear down just that network.
+pub async fn connect(engine: &EngineConfig, container: &str, att: crate::container::model::NetworkAttachment, attach: bool) -> anyhow::Result<()> {
+    let db = crate::commands::open_state(engine)?;
+    let (cfg, _) = crate::container::store::resolve(&db, container)?;
+    let paths = ContainerPaths::new(engine, &cfg.id);
+    let _lock = super::paths::ContainerLock::acquire(&paths)?;
+    let (mut cfg, mut st) = crate::container::store::resolve(&db, &cfg.id)?;
+    if cfg.network_mode != NetworkMode::Bridge {
+        anyhow::bail!("container {} does not use bridge networking: it cannot be connected to or disconnected from networks", cfg.name);
+    }
+    // Check the network exists (and use its canonical name).
+    let mut net = helpers::net(engine).await?;
+    let req = proto::netsetup::v1::InspectNetworkRequest { name: att.name.clone() };
+    let nw = net.call("InspectNetwork", |mut c| async move { c.inspect_network(req).await }).await;
+    let nw = match nw {
+        Ok(n) => n,
+        Err(e) => {
+            net.close().await?;
+            return Err(e.into());
+        }
+    };
+    let pos = cfg.networks.iter().position(|n| n.name == nw.name);
+    let running = st.status.is_active() && !st.netns_path.is_empty();
+    let result = async {
+        if attach {
+            if pos.is_some() {
+                anyhow::bail!("container {} is already connected to network {}", cfg.name, nw.name);
+            }
+            let att = crate::container::model::NetworkAttachment { name: nw.name.clone(), ..att };
+            if running {
+                let opts = PerNetworkOptions {
+                    name: att.name.clone(),
+                    interface_name: format!("eth{}", cfg.networks.len()),
+                    static_ips: att.static_ip.iter().cloned().collect(),
+                    static_mac: att.static_mac.clone().unwrap_or_default(),
+                    aliases: att.aliases.clone(),
+                };
+                let req = SetupRequest { container_id: cfg.id.clone(), container_name: cfg.name.clone(), netns_path: st.netns_path.clone(), networks: vec![opts], ..Default::default() };
+                net.call("Setup", |mut c| async move { c.setup(req).await }).await?;
+            }
+            cfg.networks.push(att);
+        } else {
+            let Some(i) = pos else { anyhow::bail!("container {} is not connected to network {}", cfg.name, nw.name) };
+            if running {
+                let mut opts = per_network(&cfg);
+                let one = opts.remove(i);
+                let req = TeardownRequest { container_id: cfg.id.clone(), netns_path: st.netns_path.clone(), networks: vec![one], port_mappings: vec![] };
+                net.call("Teardown", |mut c| async move { c.teardown(req).await }).await?;
+            }
+            cfg.networks.remove(i);
+        }
+        anyhow::Ok(())
+    }
+    .await;
+    net.close().await?;
+    result?;
+    crate::container::store::update_config(&db, &cfg)?;
+    st.network_status = serde_json::Value::Null;
+    crate::container::store::update_state(&db, &cfg.id, &st)?;
+    Ok(())
+}

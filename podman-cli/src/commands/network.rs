@@ -1,0 +1,442 @@
+//! `podman network create|ls|inspect|rm|prune|exists|connect|disconnect`
+//! and `podman port`. net-setup owns the configurations and IPAM; podman
+//! knows which containers use which network.
+
+use std::collections::HashMap;
+
+use clap::{Args, Subcommand};
+use proto::netsetup::v1::{
+    CreateNetworkRequest, InspectNetworkRequest, LeaseRange, ListNetworksRequest, Network, NetworkExistsRequest, RemoveNetworkRequest, Subnet,
+};
+use serde_json::json;
+
+use crate::container::model::NetworkAttachment;
+use crate::container::store;
+use crate::engine_config::EngineConfig;
+use crate::error::ExitError;
+use crate::helpers;
+
+#[derive(Debug, Subcommand)]
+pub enum NetworkCommand {
+    /// Create a network
+    Create(CreateArgs),
+    /// List networks
+    #[command(visible_alias = "list")]
+    Ls(LsArgs),
+    /// Display the configuration of networks
+    Inspect(InspectArgs),
+    /// Remove networks
+    #[command(visible_alias = "remove")]
+    Rm(RmArgs),
+    /// Remove networks no container uses
+    Prune(PruneArgs),
+    /// Check if a network exists
+    Exists(NameArg),
+    /// Connect a running container to a network
+    Connect(ConnectArgs),
+    /// Disconnect a container from a network
+    Disconnect(ConnectArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct CreateArgs {
+    pub name: Option<String>,
+    /// Driver (bridge)
+    #[arg(short, long, default_value = "bridge")]
+    pub driver: String,
+    /// Subnet in CIDR form (repeatable)
+    #[arg(long)]
+    pub subnet: Vec<String>,
+    /// Gateway for the subnet (repeatable, in subnet order)
+    #[arg(long)]
+    pub gateway: Vec<String>,
+    /// Allocate container IPs from this range (CIDR)
+    #[arg(long)]
+    pub ip_range: Vec<String>,
+    /// Restrict external access from this network
+    #[arg(long)]
+    pub internal: bool,
+    /// Enable IPv6
+    #[arg(long)]
+    pub ipv6: bool,
+    /// Disable the network's DNS server
+    #[arg(long)]
+    pub disable_dns: bool,
+    /// Labels (KEY=VALUE)
+    #[arg(long)]
+    pub label: Vec<String>,
+    /// Driver options (mtu=..., isolate=...)
+    #[arg(short, long = "opt")]
+    pub opt: Vec<String>,
+    /// Bridge interface name
+    #[arg(long)]
+    pub interface_name: Option<String>,
+    /// Do not fail if the network exists
+    #[arg(long)]
+    pub ignore: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct LsArgs {
+    /// Filter: name=, id=, driver=, label=
+    #[arg(short, long)]
+    pub filter: Vec<String>,
+    /// Go template or json
+    #[arg(long)]
+    pub format: Option<String>,
+    /// Print only network names
+    #[arg(short, long)]
+    pub quiet: bool,
+    #[arg(long)]
+    pub noheading: bool,
+    #[arg(long)]
+    pub no_trunc: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct InspectArgs {
+    #[arg(required = true)]
+    pub names: Vec<String>,
+    #[arg(short, long)]
+    pub format: Option<String>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct RmArgs {
+    #[arg(required = true)]
+    pub names: Vec<String>,
+    /// Remove the containers using the network too
+    #[arg(short, long)]
+    pub force: bool,
+    /// Seconds to wait when stopping those containers
+    #[arg(short = 't', long = "time")]
+    pub time: Option<u32>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct PruneArgs {
+    #[arg(short, long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct NameArg {
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ConnectArgs {
+    pub network: String,
+    pub container: String,
+    /// Network aliases
+    #[arg(long)]
+    pub alias: Vec<String>,
+    /// Static IPv4 address
+    #[arg(long)]
+    pub ip: Option<String>,
+    /// Static MAC address
+    #[arg(long)]
+    pub mac_address: Option<String>,
+    /// Force (disconnect only)
+    #[arg(short, long)]
+    pub force: bool,
+}
+
+/// Podman's JSON for a network (netavark's config with a few extras).
+fn network_json(n: &Network) -> serde_json::Value {
+    let mut v: serde_json::Value = serde_json::from_str(&n.config_json).unwrap_or_else(|_| json!({}));
+    if !v.is_object() {
+        v = json!({});
+    }
+    v["name"] = json!(n.name);
+    v["id"] = json!(n.id);
+    v["driver"] = json!(n.driver);
+    v["network_interface"] = json!(n.network_interface);
+    v["created"] = json!(n.created);
+    v["subnets"] = json!(n.subnets.iter().map(|s| {
+        let mut o = json!({"subnet": s.subnet, "gateway": s.gateway});
+        if let Some(r) = &s.lease_range {
+            o["lease_range"] = json!({"start_ip": r.start_ip, "end_ip": r.end_ip});
+        }
+        o
+    }).collect::<Vec<_>>());
+    v["ipv6_enabled"] = json!(n.ipv6_enabled);
+    v["internal"] = json!(n.internal);
+    v["dns_enabled"] = json!(n.dns_enabled);
+    v["labels"] = json!(n.labels);
+    v["options"] = json!(n.options);
+    v["ipam_options"] = json!({"driver": "host-local"});
+    v
+}
+
+fn pairs(list: &[String], flag: &str) -> anyhow::Result<HashMap<String, String>> {
+    list.iter()
+        .map(|kv| match kv.split_once('=') {
+            Some((k, v)) => Ok((k.to_string(), v.to_string())),
+            None if flag == "--label" => Ok((kv.clone(), String::new())),
+            None => Err(anyhow::anyhow!("invalid {flag} {kv:?}: expected KEY=VALUE")),
+        })
+        .collect()
+}
+
+/// Containers (name, id) attached to network `name`.
+fn users(engine: &EngineConfig, name: &str, id: &str) -> anyhow::Result<Vec<(String, String)>> {
+    let db = super::open_state(engine)?;
+    Ok(store::list(&db)?
+        .into_iter()
+        .filter(|(c, _)| c.networks.iter().any(|n| n.name == name || (!id.is_empty() && n.name == id)))
+        .map(|(c, _)| (c.name, c.id))
+        .collect())
+}
+
+pub async fn run(engine: &EngineConfig, cmd: &NetworkCommand) -> anyhow::Result<()> {
+    match cmd {
+        NetworkCommand::Create(a) => create(engine, a).await,
+        NetworkCommand::Ls(a) => ls(engine, a).await,
+        NetworkCommand::Inspect(a) => inspect(engine, a).await,
+        NetworkCommand::Rm(a) => rm(engine, a).await,
+        NetworkCommand::Prune(_) => prune(engine).await,
+        NetworkCommand::Exists(a) => {
+            let mut net = helpers::net(engine).await?;
+            let req = NetworkExistsRequest { name: a.name.clone() };
+            let r = net.call("NetworkExists", |mut c| async move { c.network_exists(req).await }).await;
+            net.close().await?;
+            if r?.exists {
+                Ok(())
+            } else {
+                Err(ExitError { code: 1, source: anyhow::anyhow!("") }.into())
+            }
+        }
+        NetworkCommand::Connect(a) => connect(engine, a, true).await,
+        NetworkCommand::Disconnect(a) => connect(engine, a, false).await,
+    }
+}
+
+async fn create(engine: &EngineConfig, a: &CreateArgs) -> anyhow::Result<()> {
+    if a.gateway.len() > a.subnet.len() || a.ip_range.len() > a.subnet.len() {
+        anyhow::bail!("every --gateway and --ip-range needs a --subnet before it");
+    }
+    let subnets = a
+        .subnet
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            let lease_range = a.ip_range.get(i).map(|r| cidr_range(r)).transpose()?;
+            Ok(Subnet { subnet: s.clone(), gateway: a.gateway.get(i).cloned().unwrap_or_default(), lease_range })
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let req = CreateNetworkRequest {
+        name: a.name.clone().unwrap_or_default(),
+        driver: a.driver.clone(),
+        network_interface: a.interface_name.clone().unwrap_or_default(),
+        subnets,
+        ipv6_enabled: a.ipv6,
+        internal: a.internal,
+        dns_enabled: Some(!a.disable_dns),
+        labels: pairs(&a.label, "--label")?,
+        options: pairs(&a.opt, "--opt")?,
+        ignore_if_exists: a.ignore,
+    };
+    let mut net = helpers::net(engine).await?;
+    let r = net.call("CreateNetwork", |mut c| async move { c.create_network(req).await }).await;
+    net.close().await?;
+    println!("{}", r?.name);
+    Ok(())
+}
+
+/// `10.89.0.128/25` -> its first and last host addresses.
+fn cidr_range(cidr: &str) -> anyhow::Result<LeaseRange> {
+    let bad = || anyhow::anyhow!("invalid --ip-range {cidr:?}: expected an IPv4 CIDR such as 10.89.0.128/25");
+    let (ip, len) = cidr.split_once('/').ok_or_else(bad)?;
+    let ip: std::net::Ipv4Addr = ip.parse().map_err(|_| bad())?;
+    let len: u32 = len.parse().ok().filter(|l| *l <= 32).ok_or_else(bad)?;
+    let mask = if len == 0 { 0 } else { u32::MAX << (32 - len) };
+    let net = u32::from(ip) & mask;
+    let last = net | !mask;
+    let (start, end) = if len >= 31 { (net, last) } else { (net + 1, last - 1) };
+    Ok(LeaseRange { start_ip: std::net::Ipv4Addr::from(start).to_string(), end_ip: std::net::Ipv4Addr::from(end).to_string() })
+}
+
+async fn list(engine: &EngineConfig, filters: Vec<String>) -> anyhow::Result<Vec<Network>> {
+    let mut net = helpers::net(engine).await?;
+    let req = ListNetworksRequest { filters };
+    let r = net.call("ListNetworks", |mut c| async move { c.list_networks(req).await }).await;
+    net.close().await?;
+    Ok(r?.networks)
+}
+
+async fn ls(engine: &EngineConfig, a: &LsArgs) -> anyhow::Result<()> {
+    let nets = list(engine, a.filter.clone()).await?;
+    if a.quiet {
+        for n in &nets {
+            println!("{}", n.name);
+        }
+        return Ok(());
+    }
+    let rows: Vec<serde_json::Value> = nets
+        .iter()
+        .map(|n| {
+            let mut v = network_json(n);
+            // `id` is `.ID` in templates (Go field names).
+            v["id"] = json!(if a.no_trunc { n.id.clone() } else { n.id.chars().take(12).collect() });
+            v
+        })
+        .collect();
+    let headers: HashMap<&str, &str> = [("ID", "NETWORK ID")].into_iter().collect();
+    let out = match a.format.as_deref() {
+        Some("json") => format!("{}\n", serde_json::to_string_pretty(&nets.iter().map(network_json).collect::<Vec<_>>())?),
+        Some(f) => crate::format::table::render_rows(f, &rows, &headers, a.noheading)?,
+        None => crate::format::table::render_rows("table {{.ID}}\t{{.Name}}\t{{.Driver}}", &rows, &headers, a.noheading)?,
+    };
+    print!("{out}");
+    Ok(())
+}
+
+async fn inspect(engine: &EngineConfig, a: &InspectArgs) -> anyhow::Result<()> {
+    let mut net = helpers::net(engine).await?;
+    let mut docs = Vec::new();
+    let mut errors = Vec::new();
+    for n in &a.names {
+        let req = InspectNetworkRequest { name: n.clone() };
+        match net.call("InspectNetwork", |mut c| async move { c.inspect_network(req).await }).await {
+            Ok(nw) => {
+                let mut v = network_json(&nw);
+                let containers: serde_json::Map<String, serde_json::Value> =
+                    users(engine, &nw.name, &nw.id)?.into_iter().map(|(name, id)| (id, json!({"name": name}))).collect();
+                v["containers"] = json!(containers);
+                docs.push(v);
+            }
+            Err(e) => errors.push(e.to_string()),
+        }
+    }
+    net.close().await?;
+    super::print_inspect(&docs, a.format.as_deref())?;
+    if !errors.is_empty() {
+        anyhow::bail!("{}", errors.join("; "));
+    }
+    Ok(())
+}
+
+async fn rm(engine: &EngineConfig, a: &RmArgs) -> anyhow::Result<()> {
+    let mut errors = Vec::new();
+    for name in &a.names {
+        let r = async {
+            let mut net = helpers::net(engine).await?;
+            let req = InspectNetworkRequest { name: name.clone() };
+            let nw = net.call("InspectNetwork", |mut c| async move { c.inspect_network(req).await }).await;
+            net.close().await?;
+            let nw = nw?;
+            let using = users(engine, &nw.name, &nw.id)?;
+            if !using.is_empty() {
+                if !a.force {
+                    return Err(ExitError {
+                        code: 2,
+                        source: anyhow::anyhow!(
+                            "\"{}\" has associated containers with it ({}): use -f to forcibly delete containers and pods: network is being used",
+                            nw.name,
+                            using.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>().join(", ")
+                        ),
+                    }
+                    .into());
+                }
+                for (_, id) in &using {
+                    crate::lifecycle::remove::remove_with_timeout(engine, id, true, a.time).await?;
+                }
+            }
+            let mut net = helpers::net(engine).await?;
+            let req = RemoveNetworkRequest { name: nw.name.clone(), force: a.force };
+            let r = net.call("RemoveNetwork", |mut c| async move { c.remove_network(req).await }).await;
+            net.close().await?;
+            println!("{}", r?.name);
+            anyhow::Ok(())
+        }
+        .await;
+        if let Err(e) = r {
+            errors.push(e);
+        }
+    }
+    match errors.len() {
+        0 => Ok(()),
+        1 => Err(errors.remove(0)),
+        _ => Err(anyhow::anyhow!("{}", errors.iter().map(crate::error::one_line).collect::<Vec<_>>().join("; "))),
+    }
+}
+
+async fn prune(engine: &EngineConfig) -> anyhow::Result<()> {
+    for n in list(engine, vec![]).await? {
+        if n.is_default || n.name == "podman" || !users(engine, &n.name, &n.id)?.is_empty() {
+            continue;
+        }
+        let mut net = helpers::net(engine).await?;
+        let req = RemoveNetworkRequest { name: n.name.clone(), force: false };
+        let r = net.call("RemoveNetwork", |mut c| async move { c.remove_network(req).await }).await;
+        net.close().await?;
+        r?;
+        println!("{}", n.name);
+    }
+    Ok(())
+}
+
+async fn connect(engine: &EngineConfig, a: &ConnectArgs, attach: bool) -> anyhow::Result<()> {
+    let att = NetworkAttachment { name: a.network.clone(), aliases: a.alias.clone(), static_ip: a.ip.clone(), static_mac: a.mac_address.clone() };
+    crate::lifecycle::network::connect(engine, &a.container, att, attach).await
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct PortArgs {
+    pub container: Option<String>,
+    /// PORT[/PROTO] to show
+    pub port: Option<String>,
+    /// All containers
+    #[arg(short, long)]
+    pub all: bool,
+    #[arg(short, long)]
+    pub latest: bool,
+}
+
+/// `podman port`.
+pub async fn port(engine: &EngineConfig, a: &PortArgs) -> anyhow::Result<()> {
+    let db = super::open_state(engine)?;
+    let recs = if a.all {
+        store::list(&db)?
+    } else if a.latest {
+        vec![store::latest(&db)?]
+    } else {
+        let c = a.container.as_deref().ok_or_else(|| anyhow::anyhow!("give a container name or ID, or use --all or --latest"))?;
+        vec![store::resolve(&db, c)?]
+    };
+    let want = a.port.as_deref().map(|p| {
+        let (n, proto) = p.split_once('/').unwrap_or((p, "tcp"));
+        (n.parse::<u16>().ok(), proto.to_string())
+    });
+    for (c, st) in recs {
+        if !st.status.is_active() && !a.all {
+            continue;
+        }
+        for p in &c.ports {
+            for i in 0..p.range.max(1) {
+                let (cp, hp) = (p.container_port + i, p.host_port + i);
+                if let Some((n, proto)) = &want {
+                    if Some(cp) != *n || *proto != p.protocol {
+                        continue;
+                    }
+                    println!("{}:{hp}", if p.host_ip.is_empty() { "0.0.0.0" } else { &p.host_ip });
+                    continue;
+                }
+                let prefix = if a.all { format!("{}\t", &c.id[..12]) } else { String::new() };
+                println!("{prefix}{cp}/{} -> {}:{hp}", p.protocol, if p.host_ip.is_empty() { "0.0.0.0" } else { &p.host_ip });
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn ip_ranges_become_lease_ranges() {
+        let r = super::cidr_range("10.89.0.128/25").unwrap();
+        assert_eq!((r.start_ip.as_str(), r.end_ip.as_str()), ("10.89.0.129", "10.89.0.254"));
+        assert!(super::cidr_range("10.89.0.0").is_err());
+    }
+}

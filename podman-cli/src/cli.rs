@@ -126,10 +126,36 @@ pub enum Command {
     Network(crate::commands::network::NetworkCommand),
     /// List port mappings of a container
     Port(crate::commands::network::PortArgs),
+    /// Run a process in a running container
+    Exec(crate::commands::exec::ExecArgs),
+    /// Attach to a running container
+    Attach(crate::commands::more::AttachArgs),
+    /// Display the running processes of a container
+    Top(crate::commands::more::TopArgs),
+    /// Rename a container
+    Rename(crate::commands::more::RenameArgs),
+    /// Initialize one or more containers
+    Init(crate::commands::more::NamesArgs),
+    /// Pause all the processes in one or more containers
+    Pause(crate::commands::more::NamesArgs),
+    /// Unpause the processes in one or more containers
+    Unpause(crate::commands::more::NamesArgs),
+    /// Restart one or more containers
+    Restart(crate::commands::more::RestartArgs),
 }
 
 #[derive(Debug, Subcommand)]
 pub enum ContainerCommand {
+    Exec(crate::commands::exec::ExecArgs),
+    Attach(crate::commands::more::AttachArgs),
+    Top(crate::commands::more::TopArgs),
+    Rename(crate::commands::more::RenameArgs),
+    Init(crate::commands::more::NamesArgs),
+    Pause(crate::commands::more::NamesArgs),
+    Unpause(crate::commands::more::NamesArgs),
+    Restart(crate::commands::more::RestartArgs),
+    /// Remove all stopped containers
+    Prune(crate::commands::more::PruneArgs),
     #[command(disable_help_flag = true)]
     Create(CreateArgs),
     #[command(disable_help_flag = true)]

@@ -87,6 +87,15 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             Command::Container(ContainerCommand::Exists(a)) => commands::containers::exists(&cfg, a).await,
             Command::Container(ContainerCommand::Cleanup(a)) => commands::containers::cleanup(&cfg, a).await,
             Command::Network(c) => commands::network::run(&cfg, c).await,
+            Command::Exec(a) | Command::Container(ContainerCommand::Exec(a)) => commands::exec::run(&cfg, a).await,
+            Command::Attach(a) | Command::Container(ContainerCommand::Attach(a)) => commands::more::attach_cmd(&cfg, a).await,
+            Command::Top(a) | Command::Container(ContainerCommand::Top(a)) => commands::more::top(&cfg, a).await,
+            Command::Rename(a) | Command::Container(ContainerCommand::Rename(a)) => commands::more::rename(&cfg, a).await,
+            Command::Init(a) | Command::Container(ContainerCommand::Init(a)) => commands::more::init(&cfg, a).await,
+            Command::Pause(a) | Command::Container(ContainerCommand::Pause(a)) => commands::more::pause(&cfg, a, true).await,
+            Command::Unpause(a) | Command::Container(ContainerCommand::Unpause(a)) => commands::more::pause(&cfg, a, false).await,
+            Command::Restart(a) | Command::Container(ContainerCommand::Restart(a)) => commands::more::restart(&cfg, a).await,
+            Command::Container(ContainerCommand::Prune(a)) => commands::more::prune(&cfg, a).await,
             Command::Port(a) | Command::Container(ContainerCommand::Port(a)) => commands::network::port(&cfg, a).await,
         }
     })

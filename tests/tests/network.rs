@@ -72,6 +72,7 @@ fn free_port() -> u16 {
 /// kills its processes, whatever state the test died in.
 struct Env {
     dir: tempfile::TempDir,
+    driver: &'static str,
     containers: Mutex<Vec<(String, Vec<String>)>>,
     netns: Mutex<Vec<PathBuf>>,
     children: Mutex<Vec<Child>>,
@@ -79,8 +80,13 @@ struct Env {
 
 impl Env {
     fn new() -> Env {
+        Env::with_driver("auto")
+    }
+
+    fn with_driver(driver: &'static str) -> Env {
         Env {
             dir: tempfile::tempdir().unwrap(),
+            driver,
             containers: Mutex::new(Vec::new()),
             netns: Mutex::new(Vec::new()),
             children: Mutex::new(Vec::new()),
@@ -96,7 +102,9 @@ impl Env {
     }
 
     fn args(&self) -> Vec<OsString> {
-        vec!["--config-dir".into(), self.cfg().into(), "--state-dir".into(), self.state().into()]
+        let mut a: Vec<OsString> = vec!["--config-dir".into(), self.cfg().into(), "--state-dir".into(), self.state().into()];
+        a.extend(["--firewall-driver".into(), self.driver.into()]);
+        a
     }
 
     fn cmd(&self, args: &[&str]) -> Command {
@@ -168,8 +176,17 @@ impl Env {
         Ok(())
     }
 
-    fn spawn_in(&self, ns: &Path, args: &[&str]) -> Result<()> {
-        let c = Command::new("nsenter").arg(format!("--net={}", ns.display())).args(args).stdin(Stdio::null()).spawn()?;
+    /// busybox httpd on port 8080 inside `ns`, serving one page.
+    fn httpd(&self, ns: &Path) -> Result<()> {
+        let www = self.dir.path().join("www");
+        std::fs::create_dir_all(&www)?;
+        std::fs::write(www.join("index.html"), "hello from the container\n")?;
+        let c = Command::new("nsenter")
+            .arg(format!("--net={}", ns.display()))
+            .args(["busybox", "httpd", "-f", "-p", "8080", "-h"])
+            .arg(&www)
+            .stdin(Stdio::null())
+            .spawn()?;
         self.children.lock().unwrap().push(c);
         Ok(())
     }
@@ -278,16 +295,16 @@ fn two_containers_reach_each_other_and_resolve_names() -> Result<()> {
 
     assert!(ping(&n1, &ip2), "c1 -> c2");
     assert!(ping(&n2, &ip1), "c2 -> c1");
-    assert_eq!(nslookup(&n1, "c2", "10.123.1.1").map_err(anyhow::Error::msg)?, [ip2.clone()]);
-    assert_eq!(nslookup(&n1, "db", "10.123.1.1").map_err(anyhow::Error::msg)?, [ip2.clone()]);
-    assert_eq!(nslookup(&n2, "web.dns.podman", "10.123.1.1").map_err(anyhow::Error::msg)?, [ip1.clone()]);
+    assert_eq!(nslookup(&n1, "c2", "10.123.1.1").map_err(anyhow::Error::msg)?, vec![ip2.as_str()]);
+    assert_eq!(nslookup(&n1, "db", "10.123.1.1").map_err(anyhow::Error::msg)?, vec![ip2.as_str()]);
+    assert_eq!(nslookup(&n2, "web.dns.podman", "10.123.1.1").map_err(anyhow::Error::msg)?, vec![ip1.as_str()]);
     // Unknown names are not forwarded anywhere.
     let err = nslookup(&n1, "example.com", "10.123.1.1").unwrap_err();
     assert!(err.contains("REFUSED"), "{err}");
     // c2 gone: its name goes with it; the server keeps serving c1.
     env.teardown("c2", json!([{"name": "nt-dns"}]))?;
     assert!(nslookup(&n1, "c2", "10.123.1.1").is_err());
-    assert_eq!(nslookup(&n1, "c1", "10.123.1.1").map_err(anyhow::Error::msg)?, [ip1]);
+    assert_eq!(nslookup(&n1, "c1", "10.123.1.1").map_err(anyhow::Error::msg)?, vec![ip1.as_str()]);
     let pid_file = env.state().join("dns/nt-dns.pid");
     let pid = std::fs::read_to_string(&pid_file)?;
     env.teardown("c1", json!([{"name": "nt-dns"}]))?;
@@ -302,14 +319,11 @@ fn published_port_answers_on_host_loopback_and_comes_back_after_reload() -> Resu
     let env = Env::new();
     env.network("nt-port", "10.123.2.0/24", "ntbr2", &[])?;
     let ns = env.netns("web")?;
-    let www = env.dir.path().join("www");
-    std::fs::create_dir_all(&www)?;
-    std::fs::write(www.join("index.html"), "hello from the container\n")?;
     let port = free_port();
     let ports = json!([{"host_port": port, "container_port": 8080, "protocol": "tcp"}]);
     let tables_before = nft_tables();
     env.setup("web", &ns, json!([{"name": "nt-port"}]), ports)?;
-    env.spawn_in(&ns, &["busybox", "httpd", "-f", "-p", "8080", "-h", www.to_str().unwrap()])?;
+    env.httpd(&ns)?;
     assert_eq!(http_get(port, Duration::from_secs(5))?, "hello from the container\n");
     assert_eq!(std::fs::read_to_string("/proc/sys/net/ipv4/conf/ntbr2/route_localnet")?.trim(), "1");
 
@@ -322,6 +336,26 @@ fn published_port_answers_on_host_loopback_and_comes_back_after_reload() -> Resu
     let r = env.ok(&["reload"], "")?;
     assert_eq!((r["containers"].as_u64(), r["firewall_backend"].as_str()), (Some(1), Some("nftables")));
     assert_eq!(http_get(port, Duration::from_secs(5))?, "hello from the container\n");
+    Ok(())
+}
+
+#[test]
+fn iptables_fallback_publishes_ports_and_removes_its_chains() -> Result<()> {
+    let _s = serial();
+    let env = Env::with_driver("iptables");
+    env.network("nt-ipt", "10.123.10.0/24", "ntbr10", &[])?;
+    let ns = env.netns("ipt")?;
+    let port = free_port();
+    let nets = json!([{"name": "nt-ipt"}]);
+    env.setup("ipt", &ns, nets.clone(), json!([{"host_port": port, "container_port": 8080}]))?;
+    env.httpd(&ns)?;
+    assert_eq!(http_get(port, Duration::from_secs(5))?, "hello from the container\n");
+    let ours = |s: &str| s.lines().filter(|l| l.contains("ntbr10") || l.contains(&format!("dport {port}"))).count();
+    assert!(ours(&text(&sh("iptables-save", &[]).stdout)) >= 3);
+    env.teardown("ipt", nets)?;
+    let saved = text(&sh("iptables-save", &[]).stdout);
+    assert_eq!(ours(&saved), 0, "{saved}");
+    assert!(!saved.lines().any(|l| l.starts_with(":PRS")), "{saved}");
     Ok(())
 }
 

@@ -1,6 +1,8 @@
 //! One module per podman command (or family of small ones).
 
 pub mod containers;
+pub mod exec;
+pub mod more;
 pub mod image_ops;
 pub mod images;
 pub mod info;

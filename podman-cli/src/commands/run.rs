@@ -40,26 +40,36 @@ pub async fn start_and_attach(engine: &EngineConfig, cfg: &ContainerConfig, atta
     let paths = ContainerPaths::new(engine, &cfg.id);
     let lock = ContainerLock::acquire(&paths)?;
     let (cfg, mut st) = store::resolve(&db, &cfg.id)?;
-    let mut init = match crate::lifecycle::start::init(engine, &cfg, &mut st, &paths).await {
-        Ok(i) => i,
+    let started = if crate::lifecycle::start::is_initialized(&st) {
+        // `podman init` already handed it to a monitor.
+        let sock = if attached { Some(attach::connect_socket(&paths.attach_socket(&cfg.id))?) } else { None };
+        crate::lifecycle::start::start_via_socket(engine, &cfg, &mut st, &paths).await.map(|_| sock)
+    } else {
+        let mut init = match crate::lifecycle::start::init(engine, &cfg, &mut st, &paths).await {
+            Ok(i) => i,
+            Err(e) => {
+                drop(lock);
+                if cfg.auto_remove {
+                    let _ = crate::lifecycle::remove::remove(engine, &cfg.id, true, false).await;
+                }
+                return Err(e);
+            }
+        };
+        let sock = if attached && !init.attach_socket.is_empty() { Some(attach::connect_socket(std::path::Path::new(&init.attach_socket))?) } else { None };
+        let r = crate::lifecycle::start::start_initialized(engine, &cfg, &mut st, &mut init).await;
+        init.monitor.close().await?;
+        r.map(|_| sock)
+    };
+    drop(lock);
+    let attach_sock = match started {
+        Ok(s) => s,
         Err(e) => {
-            drop(lock);
             if cfg.auto_remove {
                 let _ = crate::lifecycle::remove::remove(engine, &cfg.id, true, false).await;
             }
             return Err(e);
         }
     };
-    let attach_sock = if attached && !init.attach_socket.is_empty() { Some(attach::connect_socket(std::path::Path::new(&init.attach_socket))?) } else { None };
-    let started = crate::lifecycle::start::start_initialized(engine, &cfg, &mut st, &mut init).await;
-    init.monitor.close().await?;
-    drop(lock);
-    if let Err(e) = started {
-        if cfg.auto_remove {
-            let _ = crate::lifecycle::remove::remove(engine, &cfg.id, true, false).await;
-        }
-        return Err(e);
-    }
     let Some(sock) = attach_sock else {
         if !attached || cfg.log_driver == "passthrough" {
             if !attached {

@@ -213,9 +213,31 @@ pub async fn start(engine: &EngineConfig, name_or_id: &str) -> anyhow::Result<Co
     if st.status.is_active() {
         return Ok(cfg);
     }
+    if is_initialized(&st) {
+        start_via_socket(engine, &cfg, &mut st, &paths).await?;
+        return Ok(cfg);
+    }
     let mut init = init(engine, &cfg, &mut st, &paths).await?;
     let r = start_initialized(engine, &cfg, &mut st, &mut init).await;
     init.monitor.close().await?;
     r?;
     Ok(cfg)
+}
+
+/// Created in the runtime by `podman init`, not started yet.
+pub fn is_initialized(st: &ContainerState) -> bool {
+    st.status == Status::Created && st.pid > 0
+}
+
+/// Start an initialized container through its monitor's socket.
+pub async fn start_via_socket(engine: &EngineConfig, cfg: &ContainerConfig, st: &mut ContainerState, paths: &ContainerPaths) -> anyhow::Result<()> {
+    let ch = proto::transport::connect_unix(&paths.monitor_socket(&cfg.id)).await?;
+    let mut m = proto::monitor::v1::monitor_client::MonitorClient::new(ch);
+    let r = m.start_container(StartContainerRequest { id: cfg.id.clone() }).await.map_err(|s| anyhow::anyhow!("starting {}: {}", cfg.name, s.message()))?;
+    st.status = Status::Running;
+    st.started_ns = r.into_inner().started_at_unix_nanos;
+    let db = crate::commands::open_state(engine)?;
+    store::update_state(&db, &cfg.id, st)?;
+    db.record_event("container", "start", &cfg.id, &cfg.name, &serde_json::json!({}))?;
+    Ok(())
 }

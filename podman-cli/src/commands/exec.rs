@@ -1,0 +1,179 @@
+//! `podman exec`: a process in a running container, run by its monitor
+//! (`runtime exec`), with stdio over an attach socket of its own.
+
+use clap::Args;
+use proto::monitor::v1::{exec_event::Event, ExecRequest};
+
+use crate::container::store;
+use crate::engine_config::EngineConfig;
+use crate::error::{ExitError, EXIT_CANNOT_INVOKE, EXIT_NOT_FOUND};
+use crate::lifecycle::attach::{self, AttachEnd};
+use crate::lifecycle::paths::ContainerPaths;
+
+#[derive(Debug, Clone, Args)]
+pub struct ExecArgs {
+    /// Run in the background and print the exec session ID
+    #[arg(short, long)]
+    pub detach: bool,
+    /// Keep STDIN open
+    #[arg(short, long)]
+    pub interactive: bool,
+    /// Allocate a pseudo-TTY
+    #[arg(short, long)]
+    pub tty: bool,
+    /// Set environment variables
+    #[arg(short, long = "env")]
+    pub env: Vec<String>,
+    /// Username or UID[:GROUP]
+    #[arg(short, long)]
+    pub user: Option<String>,
+    /// Working directory
+    #[arg(short, long)]
+    pub workdir: Option<String>,
+    /// Give extended privileges
+    #[arg(long)]
+    pub privileged: bool,
+    /// Detach key sequence
+    #[arg(long)]
+    pub detach_keys: Option<String>,
+    /// Act on the latest container
+    #[arg(short, long)]
+    pub latest: bool,
+    pub container: String,
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    pub command: Vec<String>,
+}
+
+pub async fn run(engine: &EngineConfig, a: &ExecArgs) -> anyhow::Result<()> {
+    let db = super::open_state(engine)?;
+    let (container, command) = if a.latest {
+        let mut cmd = vec![a.container.clone()];
+        cmd.extend(a.command.iter().cloned());
+        (store::latest(&db)?, cmd)
+    } else {
+        (store::resolve(&db, &a.container)?, a.command.clone())
+    };
+    let (cfg, st) = crate::lifecycle::cleanup::refresh(engine, container).await?;
+    if command.is_empty() {
+        anyhow::bail!("exec needs a command to run after the container name");
+    }
+    if st.status != crate::container::model::Status::Running {
+        anyhow::bail!("can only create exec sessions on running containers: container state improper");
+    }
+    let paths = ContainerPaths::new(engine, &cfg.id);
+    let exec_id = crate::container::names::new_id()?;
+    // The exec's process: the container's own settings, changed by the flags.
+    let rootfs = std::path::Path::new(&st.mountpoint);
+    let mut pcfg = cfg.clone();
+    pcfg.entrypoint = vec![];
+    pcfg.cmd = command.clone();
+    pcfg.terminal = a.tty;
+    pcfg.init = false;
+    if let Some(u) = &a.user {
+        pcfg.user = u.clone();
+    }
+    if let Some(w) = &a.workdir {
+        pcfg.working_dir = w.clone();
+    }
+    pcfg.privileged |= a.privileged;
+    pcfg.env.extend(a.env.iter().filter_map(|e| crate::container::parse::env_var(e)));
+    let ctx = crate::spec::SpecContext {
+        rootfs,
+        netns: crate::spec::NetNs::Host,
+        cgroups_path: String::new(),
+        managed_files: vec![],
+        default_capabilities: engine.containers.containers.default_capabilities.as_deref(),
+        init_path: None,
+    };
+    let spec = crate::spec::generate(&pcfg, &ctx)?;
+    let process = serde_json::to_value(spec.process()).map_err(|e| anyhow::anyhow!("exec process: {e}"))?;
+    let process_path = paths.bundle.join(format!("exec-{}.json", &exec_id[..16]));
+    crate::fsutil::write_atomic(&paths.bundle.join(format!(".exec-{}.tmp", &exec_id[..16])), &process_path, &serde_json::to_vec(&process)?)?;
+    let _cleanup = RemoveOnDrop(process_path.clone());
+
+    let ch = proto::transport::connect_unix(&paths.monitor_socket(&cfg.id)).await.map_err(|e| anyhow::anyhow!("contacting the monitor of {}: {e}", cfg.name))?;
+    let mut monitor = proto::monitor::v1::monitor_client::MonitorClient::new(ch);
+    let (rows, cols) = if a.tty { attach::terminal_size().unwrap_or((0, 0)) } else { (0, 0) };
+    let req = ExecRequest {
+        id: cfg.id.clone(),
+        exec_id: exec_id[..16].to_string(),
+        process_path: process_path.display().to_string(),
+        terminal: a.tty,
+        stdin: a.interactive,
+        stdin_once: a.interactive,
+        attach: !a.detach,
+        attach_timeout_ms: 0,
+        detach: a.detach,
+        rows,
+        cols,
+    };
+    let mut stream = monitor.exec(req).await.map_err(|s| exec_error(&command, s.message()))?.into_inner();
+    let mut pump: Option<tokio::task::JoinHandle<AttachEnd>> = None;
+    let detach = attach::detach_sequence(a.detach_keys.as_deref().unwrap_or(&cfg.detach_keys))?;
+    let tty = a.tty && std::io::IsTerminal::is_terminal(&std::io::stdin());
+    let raw = tty.then(attach::RawMode::enable);
+    let mut exit = None;
+    loop {
+        let ev = match stream.message().await {
+            Ok(Some(m)) => m.event,
+            Ok(None) => break,
+            Err(s) => {
+                drop(raw);
+                return Err(exec_error(&command, s.message()));
+            }
+        };
+        match ev {
+            Some(Event::Ready(r)) if !r.attach_socket.is_empty() => {
+                let sock = attach::connect_socket(std::path::Path::new(&r.attach_socket))?;
+                let (stdin, d) = (a.interactive, detach.clone());
+                pump = Some(tokio::task::spawn_blocking(move || attach::pump(sock, stdin, d, tty)));
+            }
+            Some(Event::Started(_)) if a.detach => {
+                println!("{}", &exec_id[..16]);
+                return Ok(());
+            }
+            Some(Event::Exited(e)) => {
+                exit = Some(e.exit_code);
+                break;
+            }
+            _ => {}
+        }
+    }
+    let end = match pump {
+        Some(p) => p.await?,
+        None => AttachEnd::Lost,
+    };
+    drop(raw);
+    let code = match (end, exit) {
+        (AttachEnd::Exited(c), _) => c,
+        (AttachEnd::Detached, _) => return Ok(()),
+        (_, Some(c)) => c,
+        _ => anyhow::bail!("lost the exec session's exit code"),
+    };
+    if code == 0 {
+        Ok(())
+    } else {
+        Err(ExitError { code: (code & 0xff) as u8, source: anyhow::anyhow!("") }.into())
+    }
+}
+
+struct RemoveOnDrop(std::path::PathBuf);
+
+impl Drop for RemoveOnDrop {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+/// The runtime's words about a command that cannot run, with Podman's codes.
+fn exec_error(command: &[String], msg: &str) -> anyhow::Error {
+    let cmd = command.first().cloned().unwrap_or_default();
+    let code = if msg.contains("no such file or directory") || msg.contains("executable file not found") {
+        EXIT_NOT_FOUND
+    } else if msg.contains("permission denied") {
+        EXIT_CANNOT_INVOKE
+    } else {
+        125
+    };
+    ExitError { code, source: anyhow::anyhow!("{cmd}: {}", msg.replace('\n', " ")) }.into()
+}

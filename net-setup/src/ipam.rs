@@ -115,6 +115,17 @@ impl Ipam {
         Ok(lease)
     }
 
+    /// Read-only check, before anything is touched, that `ip` is free for
+    /// `container` (allocation checks again under the lock).
+    pub fn check_static(&self, net: &Network, container: &str, ip: IpAddr) -> Result<()> {
+        let (path, _) = self.paths(&net.name);
+        let file = self.load(&path, Some(net))?;
+        match net.subnets.iter().find(|s| s.subnet.contains(&ip)) {
+            Some(s) => check_static(net, s, ip, &file, container),
+            None => Ok(()),
+        }
+    }
+
     /// Drop `container`'s lease on `network`; false when it had none.
     pub fn release(&self, network: &str, container: &str) -> Result<bool> {
         let (path, lock) = self.paths(network);

@@ -55,6 +55,11 @@ pub async fn setup(ctx: &Ctx, req: SetupRequest) -> Result<SetupResult> {
     let others: Vec<(String, Vec<PortForward>)> =
         records.all()?.into_iter().map(|r| (r.container_id, r.forwards)).collect();
     ports::check_against(&plan.forwards, &others)?;
+    for p in &plan.nets {
+        for ip in &p.static_ips {
+            ctx.ipam().check_static(&p.net, &plan.container, *ip)?;
+        }
+    }
     ports::check_host_free(&plan.forwards)?;
     debug!(container = %plan.container, elapsed_ms = started.elapsed().as_millis() as u64, "setup: ports checked");
     match apply(ctx, &plan, &lock, started).await {

@@ -18,6 +18,8 @@ const MAGICS: &[(i64, &str)] = &[
 ];
 
 /// The filesystem under `path` (or its nearest existing ancestor).
+// The statfs field types differ between architectures.
+#[allow(clippy::unnecessary_cast)]
 pub fn name(path: &Path) -> String {
     let Some(existing) = path.ancestors().find(|p| p.exists()) else { return "unknown".into() };
     match nix::sys::statfs::statfs(existing) {
@@ -30,6 +32,7 @@ pub fn name(path: &Path) -> String {
 }
 
 /// (total, used) bytes of the filesystem under `path`.
+#[allow(clippy::unnecessary_cast)]
 pub fn usage(path: &Path) -> (u64, u64) {
     let Some(existing) = path.ancestors().find(|p| p.exists()) else { return (0, 0) };
     match nix::sys::statvfs::statvfs(existing) {

@@ -94,26 +94,30 @@ pub fn export_oci(store: &Store, specs: &[String], dest: &Path, link: bool) -> R
 /// ExportContainer: tar the container's merged file system into `dest`.
 pub fn export_container(store: &Store, id: &str, dest: &Path) -> Result<u64> {
     let (mountpoint, _) = mounts::mount(store, id)?;
-    let result = (|| {
-        let dir = dest.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-        let name = dest.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "export.tar".into());
-        let tmp = dir.join(format!(".{name}.tmp-{}", unique_suffix()));
-        let written = (|| {
-            let f = std::fs::File::create(&tmp).map_err(|e| StoreError::path("creating", &tmp, e))?;
-            let f = write_tree(&mountpoint, TreeKind::Rootfs, std::io::BufWriter::with_capacity(256 * 1024, f))?;
-            let f = f.into_inner().map_err(|e| StoreError::path("writing", &tmp, e.into_error()))?;
-            f.sync_all().map_err(|e| StoreError::path("syncing", &tmp, e))?;
-            let size = f.metadata().map(|m| m.len()).unwrap_or(0);
-            std::fs::rename(&tmp, dest).map_err(|e| StoreError::path("renaming into place", dest, e))?;
-            Ok(size)
-        })();
-        if written.is_err() {
-            let _ = std::fs::remove_file(&tmp);
-        }
-        written
-    })();
+    let written = write_tar_atomically(&mountpoint, dest);
     let unmounted = mounts::unmount(store, id, false);
-    let size = result?;
+    let size = written?;
     unmounted?;
     Ok(size)
+}
+
+/// Tar `root` into a temp file next to `dest`, sync, rename into place.
+fn write_tar_atomically(root: &Path, dest: &Path) -> Result<u64> {
+    let dir = dest.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let name = dest.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "export.tar".into());
+    let tmp = dir.join(format!(".{name}.tmp-{}", unique_suffix()));
+    let write = || -> Result<u64> {
+        let f = std::fs::File::create(&tmp).map_err(|e| StoreError::path("creating", &tmp, e))?;
+        let f = write_tree(root, TreeKind::Rootfs, std::io::BufWriter::with_capacity(256 * 1024, f))?;
+        let f = f.into_inner().map_err(|e| StoreError::path("writing", &tmp, e.into_error()))?;
+        f.sync_all().map_err(|e| StoreError::path("syncing", &tmp, e))?;
+        let size = f.metadata().map(|m| m.len()).unwrap_or(0);
+        std::fs::rename(&tmp, dest).map_err(|e| StoreError::path("renaming into place", dest, e))?;
+        Ok(size)
+    };
+    let written = write();
+    if written.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    written
 }

@@ -51,7 +51,7 @@ fn host_snapshot() -> (String, String) {
     let rules = text(&sh("nft", &["list", "ruleset"]).stdout);
     let tables: Vec<String> = rules
         .split("\ntable ")
-        .map(|t| t.strip_prefix("table ").unwrap_or(t).to_string())
+        .map(|t| t.strip_prefix("table ").unwrap_or(t).trim_end().to_string())
         .filter(|t| !t.trim().is_empty() && !foreign(t))
         .collect();
     (links.join("\n"), tables.join("\ntable "))
@@ -84,13 +84,8 @@ impl Env {
     }
 
     fn with_driver(driver: &'static str) -> Env {
-        Env {
-            dir: tempfile::tempdir().unwrap(),
-            driver,
-            containers: Mutex::new(Vec::new()),
-            netns: Mutex::new(Vec::new()),
-            children: Mutex::new(Vec::new()),
-        }
+        let dir = tempfile::tempdir().unwrap();
+        Env { dir, driver, containers: Mutex::default(), netns: Mutex::default(), children: Mutex::default() }
     }
 
     fn cfg(&self) -> PathBuf {
@@ -115,11 +110,16 @@ impl Env {
 
     /// Run net-setup with `stdin`; its output.
     fn run(&self, args: &[&str], stdin: &str) -> Output {
+        self.spawn(args, stdin).wait_with_output().unwrap()
+    }
+
+    /// Start net-setup with `stdin` written to it.
+    fn spawn(&self, args: &[&str], stdin: &str) -> Child {
         let mut c = self.cmd(args);
         c.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
         let mut child = c.spawn().expect("net-setup runs");
         child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
-        child.wait_with_output().unwrap()
+        child
     }
 
     /// Run and parse its JSON output, failing with its stderr.
@@ -391,12 +391,7 @@ fn twenty_concurrent_setups_get_distinct_addresses() -> Result<()> {
             .map(|(i, ns)| {
                 let id = format!("many{i:02}");
                 env.track(&id, &json!([{"name": "nt-many"}]));
-                let mut c = env.cmd(&["setup"]);
-                c.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
-                let mut child = c.spawn().unwrap();
-                let req = Env::request(&id, ns, json!([{"name": "nt-many"}]), json!([]));
-                child.stdin.take().unwrap().write_all(req.as_bytes()).unwrap();
-                child
+                env.spawn(&["setup"], &Env::request(&id, ns, json!([{"name": "nt-many"}]), json!([])))
             })
             .collect();
         let mut ips = Vec::new();
@@ -486,11 +481,8 @@ fn sigkill_during_setup_then_teardown_leaves_no_link_rule_or_process() -> Result
         let ns = env.netns(&format!("k{i}"))?;
         let id = format!("kill{i}");
         env.track(&id, &nets);
-        let mut c = env.cmd(&["setup"]);
-        c.stdin(Stdio::piped()).stdout(Stdio::null()).stderr(Stdio::null());
-        let mut child = c.spawn()?;
         let req = Env::request(&id, &ns, nets.clone(), json!([{"host_port": free_port(), "container_port": 80}]));
-        child.stdin.take().unwrap().write_all(req.as_bytes())?;
+        let mut child = env.spawn(&["setup"], &req);
         std::thread::sleep(Duration::from_millis(i * 9));
         let _ = child.kill();
         if child.wait()?.success() {

@@ -21,7 +21,8 @@ pub fn running_pid(store: &DnsStore, network: &str) -> Option<Pid> {
     let pid: i32 = std::fs::read_to_string(store.pid_path(network)).ok()?.trim().parse().ok()?;
     let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
     let args: Vec<&[u8]> = cmdline.split(|b| *b == 0).collect();
-    let ours = args.contains(&&b"dns-serve"[..]) && args.contains(&network.as_bytes());
+    let records = store.records_path(network);
+    let ours = args.contains(&&b"dns-serve"[..]) && args.contains(&records.as_os_str().as_encoded_bytes());
     ours.then(|| Pid::from_raw(pid))
 }
 

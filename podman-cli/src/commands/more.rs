@@ -134,7 +134,7 @@ pub async fn init(engine: &EngineConfig, a: &NamesArgs) -> anyhow::Result<()> {
         if st.status.is_active() || st.pid > 0 {
             anyhow::bail!("container {} has already been initialized or started: container state improper", cfg.name);
         }
-        let init = crate::lifecycle::start::init(engine, &cfg, &mut st, &paths).await?;
+        let init = crate::lifecycle::start::init(engine, &cfg, &mut st, &paths, false).await?;
         init.monitor.close().await?;
         println!("{n}");
     }

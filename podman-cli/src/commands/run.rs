@@ -45,7 +45,7 @@ pub async fn start_and_attach(engine: &EngineConfig, cfg: &ContainerConfig, atta
         let sock = if attached { Some(attach::connect_socket(&paths.attach_socket(&cfg.id))?) } else { None };
         crate::lifecycle::start::start_via_socket(engine, &cfg, &mut st, &paths).await.map(|_| sock)
     } else {
-        let mut init = match crate::lifecycle::start::init(engine, &cfg, &mut st, &paths).await {
+        let mut init = match crate::lifecycle::start::init(engine, &cfg, &mut st, &paths, attached && stdin).await {
             Ok(i) => i,
             Err(e) => {
                 drop(lock);

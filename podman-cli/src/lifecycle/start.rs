@@ -61,7 +61,9 @@ pub struct Initialized {
 
 /// Create the container in the runtime under a new monitor. The caller holds
 /// the container lock; `st` is updated and saved.
-pub async fn init(engine: &EngineConfig, cfg: &ContainerConfig, st: &mut ContainerState, paths: &ContainerPaths) -> anyhow::Result<Initialized> {
+/// `stdin_once`: the attached caller's end of input closes the container's
+/// stdin (`run -i` in the foreground); detached containers keep it open.
+pub async fn init(engine: &EngineConfig, cfg: &ContainerConfig, st: &mut ContainerState, paths: &ContainerPaths, stdin_once: bool) -> anyhow::Result<Initialized> {
     let db = crate::commands::open_state(engine)?;
     let mut storage = helpers::storage(engine).await?;
     let req = MountRequest { id: cfg.id.clone() };
@@ -74,7 +76,7 @@ pub async fn init(engine: &EngineConfig, cfg: &ContainerConfig, st: &mut Contain
         }
     };
     st.mountpoint = mountpoint.clone();
-    let result = init_mounted(engine, cfg, st, paths, &mountpoint).await;
+    let result = init_mounted(engine, cfg, st, paths, &mountpoint, stdin_once).await;
     if result.is_err() {
         let req = UnmountRequest { id: cfg.id.clone(), force: false };
         let _ = storage.call("Unmount", |mut c| async move { c.unmount(req).await }).await;
@@ -86,11 +88,11 @@ pub async fn init(engine: &EngineConfig, cfg: &ContainerConfig, st: &mut Contain
     Ok(init)
 }
 
-async fn init_mounted(engine: &EngineConfig, cfg: &ContainerConfig, st: &mut ContainerState, paths: &ContainerPaths, rootfs: &str) -> anyhow::Result<Initialized> {
+async fn init_mounted(engine: &EngineConfig, cfg: &ContainerConfig, st: &mut ContainerState, paths: &ContainerPaths, rootfs: &str, stdin_once: bool) -> anyhow::Result<Initialized> {
     let net = super::network::setup(engine, cfg, paths).await?;
     st.netns_path = net.netns_path.clone();
     st.network_status = net.status.clone();
-    let result = init_with_network(engine, cfg, st, paths, rootfs, &net).await;
+    let result = init_with_network(engine, cfg, st, paths, rootfs, &net, stdin_once).await;
     if result.is_err() {
         if let Err(e) = super::network::teardown(engine, cfg, st).await {
             tracing::warn!(error = %e, "rolling back network setup");
@@ -108,6 +110,7 @@ async fn init_with_network(
     paths: &ContainerPaths,
     rootfs: &str,
     net: &super::network::NetResult,
+    stdin_once: bool,
 ) -> anyhow::Result<Initialized> {
     let host_network = matches!(net.netns, spec::NetNs::Host);
     let managed = super::files::write(&paths.bundle, cfg, &net.ips, &net.dns, host_network).with_context(|| format!("writing {}", paths.bundle.display()))?;
@@ -148,7 +151,7 @@ async fn init_with_network(
         log_size_max: 0,
         terminal: cfg.terminal,
         stdin: cfg.stdin,
-        stdin_once: cfg.stdin,
+        stdin_once: cfg.stdin && stdin_once,
         rows,
         cols,
         delete_after_exit: true,
@@ -217,7 +220,7 @@ pub async fn start(engine: &EngineConfig, name_or_id: &str) -> anyhow::Result<Co
         start_via_socket(engine, &cfg, &mut st, &paths).await?;
         return Ok(cfg);
     }
-    let mut init = init(engine, &cfg, &mut st, &paths).await?;
+    let mut init = init(engine, &cfg, &mut st, &paths, false).await?;
     let r = start_initialized(engine, &cfg, &mut st, &mut init).await;
     init.monitor.close().await?;
     r?;

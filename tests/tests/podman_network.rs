@@ -1,0 +1,135 @@
+//! Networks through podman: names, published ports, isolation, parallel
+//! address allocation, and a host left exactly as it was. Tests here run one
+//! at a time (they compare the host's links and rules).
+
+use std::process::Stdio;
+use std::sync::Mutex;
+
+use e2e::podman::{stderr, TestStore};
+use e2e::registry::Registry;
+
+static SERIAL: Mutex<()> = Mutex::new(());
+
+fn fixture() -> (TestStore, Registry, String) {
+    let reg = Registry::start().expect("registry");
+    reg.push("bb", "latest", &e2e::oci_image::busybox_image().expect("image")).expect("push");
+    let r = reg.reference("bb", "latest");
+    let s = TestStore::new();
+    s.ok(&["pull", "-q", "--tls-verify=false", &r]);
+    (s, reg, r)
+}
+
+/// The host's links and firewall tables that belong to podman networks
+/// (bridges named podman*, veths enslaved to them, tables that mention
+/// them), so other users of this machine do not disturb the comparison.
+fn host_state() -> (Vec<String>, Vec<String>) {
+    let links = std::process::Command::new("ip").args(["-o", "link", "show"]).output().unwrap();
+    let mut names: Vec<String> = String::from_utf8_lossy(&links.stdout)
+        .lines()
+        .filter(|l| l.contains(": podman") || l.contains("master podman"))
+        .filter_map(|l| l.split(':').nth(1).map(|n| n.trim().split('@').next().unwrap_or("").to_string()))
+        .collect();
+    names.sort();
+    let rules = std::process::Command::new("nft").args(["list", "ruleset"]).output().unwrap();
+    let text = String::from_utf8_lossy(&rules.stdout).into_owned();
+    let mut tables: Vec<String> = text.split("\ntable ").map(String::from).filter(|t| t.contains("\"podman")).collect();
+    tables.sort();
+    (names, tables)
+}
+
+#[test]
+fn containers_on_a_user_network_reach_each_other_by_name_and_alias() {
+    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let (s, _reg, r) = fixture();
+    let before = host_state();
+    s.ok(&["network", "create", "--subnet", "10.91.7.0/24", "appnet"]);
+    s.ok(&["run", "-d", "--name", "web", "--network", "appnet", "--network-alias", "www", &r, "sh", "-c", "echo hi-from-web > /tmp/index.html; httpd -f -p 80 -h /tmp"]);
+    let out = s.ok(&["run", "--rm", "--network", "appnet", &r, "sh", "-c", "wget -qO- http://web/index.html; wget -qO- http://www/index.html"]);
+    assert_eq!(out, "hi-from-web\nhi-from-web\n");
+    let ip = s.ok(&["inspect", "--format", "{{json .NetworkSettings.Networks}}", "web"]);
+    assert!(ip.contains("10.91.7."), "{ip}");
+    // /etc/hosts knows the container itself.
+    let hosts = s.ok(&["exec", "web", "cat", "/etc/hosts"]);
+    assert!(hosts.contains("web"), "{hosts}");
+    // A network in use is not removed without force (exit 2).
+    let o = s.run(&["network", "rm", "appnet"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    s.ok(&["rm", "-af", "-t", "0"]);
+    s.ok(&["network", "rm", "appnet"]);
+    assert_eq!(host_state(), before, "links or firewall rules left behind");
+}
+
+#[test]
+fn published_ports_answer_on_loopback_and_none_has_only_lo() {
+    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let (s, _reg, r) = fixture();
+    let before = host_state();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    s.ok(&["run", "-d", "--name", "pub", "-p", &format!("127.0.0.1:{port}:8080"), &r, "sh", "-c", "echo published > /tmp/i; httpd -f -p 8080 -h /tmp"]);
+    let mut body = String::new();
+    for _ in 0..50 {
+        if let Ok(mut c) = std::net::TcpStream::connect(("127.0.0.1", port)) {
+            use std::io::{Read, Write};
+            c.write_all(b"GET /i HTTP/1.0\r\n\r\n").unwrap();
+            c.read_to_string(&mut body).unwrap();
+            if body.contains("published") {
+                break;
+            }
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert!(body.contains("published"), "{body}");
+    assert_eq!(s.ok(&["port", "pub"]), format!("8080/tcp -> 127.0.0.1:{port}\n"));
+    // The same host port cannot be taken twice.
+    let o = s.run(&["run", "-d", "--name", "clash", "-p", &format!("127.0.0.1:{port}:80"), &r, "sleep", "100"]);
+    assert_eq!(o.status.code(), Some(125), "{}", stderr(&o));
+    let links = s.ok(&["run", "--rm", "--network", "none", &r, "sh", "-c", "ls /sys/class/net"]);
+    assert_eq!(links, "lo\n");
+    s.ok(&["rm", "-af", "-t", "0"]);
+    assert_eq!(host_state(), before, "links or firewall rules left behind");
+}
+
+#[test]
+fn twenty_containers_get_distinct_addresses() {
+    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let (s, _reg, r) = fixture();
+    let before = host_state();
+    let children: Vec<_> = (0..20)
+        .map(|i| s.cmd().args(["run", "-d", "--name", &format!("n{i}"), &r, "sleep", "1000"]).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap())
+        .collect();
+    for c in children {
+        let o = c.wait_with_output().unwrap();
+        assert!(o.status.success(), "{}", stderr(&o));
+    }
+    let mut ips = Vec::new();
+    for i in 0..20 {
+        let out = s.ok(&["exec", &format!("n{i}"), "sh", "-c", "ip -4 -o addr show eth0 | awk '{print $4}'"]);
+        ips.push(out.trim().to_string());
+    }
+    let mut uniq = ips.clone();
+    uniq.sort();
+    uniq.dedup();
+    assert_eq!(uniq.len(), 20, "{ips:?}");
+    s.ok(&["rm", "-af", "-t", "0"]);
+    assert_eq!(host_state(), before, "links or firewall rules left behind");
+}
+
+#[test]
+fn bad_network_input_is_refused_clearly() {
+    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let (s, _reg, _r) = fixture();
+    s.ok(&["network", "create", "--subnet", "10.92.1.0/24", "one"]);
+    for (args, want) in [
+        (vec!["network", "create", "--subnet", "10.92.1.0/25", "two"], "overlap"),
+        (vec!["network", "create", "--subnet", "10.92.5.7/24", "three"], "10.92.5.0/24"),
+        (vec!["network", "create", "one"], "one"),
+    ] {
+        let o = s.run(&args);
+        assert_eq!(o.status.code(), Some(125), "{args:?}");
+        let e = stderr(&o);
+        assert!(e.to_lowercase().contains(want), "{args:?}: {e}");
+    }
+    assert_eq!(s.run(&["network", "exists", "one"]).status.code(), Some(0));
+    assert_eq!(s.run(&["network", "exists", "nope"]).status.code(), Some(1));
+    s.ok(&["network", "rm", "one"]);
+}

@@ -109,6 +109,9 @@ pub fn lock(store: &Store, id: &str) -> Result<FileLock> {
 pub fn create(store: &Store, id: &str, image: &str, mount_label: &str) -> Result<ContainerRecord> {
     store.require_overlay()?;
     validate_id(id)?;
+    if mount_label.chars().any(|c| c == '"' || c.is_control()) {
+        return Err(StoreError::InvalidArgument(format!("invalid mount label {mount_label:?}: quotes and control characters are not allowed")));
+    }
     let _barrier = store.barrier()?;
     store.ensure_dirs()?;
     let conn = db::open(store)?;

@@ -76,7 +76,7 @@ fn walk(upper: &Path, rel: &Path, lowers: &[PathBuf], out: &mut Vec<Change>) -> 
             if opaque && existed {
                 // Everything the image had below is gone unless re-added.
                 for lower_name in lower_children(lowers, &r) {
-                    if !p.join(&lower_name).exists() && std::fs::symlink_metadata(p.join(&lower_name)).is_err() {
+                    if std::fs::symlink_metadata(p.join(&lower_name)).is_err() {
                         out.push(Change { path: format!("{shown}/{}", lower_name.to_string_lossy()), kind: ChangeKind::Deleted });
                     }
                 }

@@ -108,7 +108,10 @@ pub fn ensure(store: &Store, spec: &LayerSpec) -> Result<Ensured> {
     if let Some(rec) = &existing {
         if dir.join("diff").is_dir() {
             if spec.blob_unverified {
-                blobs::verify_file(&blobs::path(store, &spec.blob), &spec.blob).map_err(|e| e.context(&spec.what))?;
+                if let Err(e) = blobs::verify_file(&blobs::path(store, &spec.blob), &spec.blob) {
+                    forget_if_corrupt(store, &spec.blob);
+                    return Err(e.context(&spec.what));
+                }
             }
             debug!(layer = %spec.chain_id.short(), "layer already unpacked");
             return Ok(Ensured { unpacked: false, uncompressed_size: rec.uncompressed_size });
@@ -127,6 +130,9 @@ pub fn ensure(store: &Store, spec: &LayerSpec) -> Result<Ensured> {
         Ok(u) => u,
         Err(e) => {
             let _ = fsutil::remove_tree(&tmp);
+            if matches!(e, StoreError::DataLoss(_)) {
+                forget_if_corrupt(store, &spec.blob);
+            }
             return Err(e);
         }
     };
@@ -199,6 +205,15 @@ fn unpack_checked(store: &Store, spec: &LayerSpec, tmp: &Path) -> Result<unpack:
     fsutil::syncfs(fd.as_fd_b()).map_err(|e| StoreError::path("syncing", tmp, e))?;
     debug!(layer = %spec.chain_id.short(), sync_ms = synced.elapsed().as_secs_f64() * 1e3, "layer synced to disk");
     Ok(u)
+}
+
+/// A blob whose bytes do not match its name must not stay in the store,
+/// where the next import would take it as verified.
+fn forget_if_corrupt(store: &Store, blob: &Digest) {
+    if blobs::verify_file(&blobs::path(store, blob), blob).is_err() {
+        tracing::warn!(blob = %blob, "removing a corrupt blob from the store");
+        let _ = blobs::remove(store, blob);
+    }
 }
 
 /// Move a directory out of sight (to be deleted by [`empty_trash`]);

@@ -549,5 +549,6 @@ fn blobs_are_linked_on_one_filesystem_and_copied_and_verified_across() {
     std::fs::copy(&victim, same.join("blobs/sha256").join(&corrupt.layers[1].digest[7..])).unwrap();
     let err = s.fails(&["import-oci", same.to_str().unwrap(), "--ref", "localhost/c:1"]);
     assert!(err.contains(&corrupt.layers[1].digest[7..19]) && (err.contains("corrupt") || err.contains("unreadable")), "{err}");
+    assert!(!s.root().join("blobs/sha256").join(&corrupt.layers[1].digest[7..]).exists(), "a corrupt blob does not stay in the store");
     assert_eq!(s.json(&["images"]).as_array().unwrap().len(), 1);
 }

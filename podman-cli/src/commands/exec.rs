@@ -87,8 +87,8 @@ pub async fn run(engine: &EngineConfig, a: &ExecArgs) -> anyhow::Result<()> {
     };
     let spec = crate::spec::generate(&pcfg, &ctx)?;
     let process = serde_json::to_value(spec.process()).map_err(|e| anyhow::anyhow!("exec process: {e}"))?;
-    let process_path = paths.bundle.join(format!("exec-{}.json", &exec_id[..16]));
-    crate::fsutil::write_atomic(&paths.bundle.join(format!(".exec-{}.tmp", &exec_id[..16])), &process_path, &serde_json::to_vec(&process)?)?;
+    let process_path = paths.bundle.join(format!("exec-{}.json", &exec_id[..8]));
+    crate::fsutil::write_atomic(&paths.bundle.join(format!(".exec-{}.tmp", &exec_id[..8])), &process_path, &serde_json::to_vec(&process)?)?;
     let _cleanup = RemoveOnDrop(process_path.clone());
 
     let ch = proto::transport::connect_unix(&paths.monitor_socket(&cfg.id)).await.map_err(|e| anyhow::anyhow!("contacting the monitor of {}: {e}", cfg.name))?;
@@ -96,7 +96,7 @@ pub async fn run(engine: &EngineConfig, a: &ExecArgs) -> anyhow::Result<()> {
     let (rows, cols) = if a.tty { attach::terminal_size().unwrap_or((0, 0)) } else { (0, 0) };
     let req = ExecRequest {
         id: cfg.id.clone(),
-        exec_id: exec_id[..16].to_string(),
+        exec_id: exec_id[..8].to_string(),
         process_path: process_path.display().to_string(),
         terminal: a.tty,
         stdin: a.interactive,
@@ -129,7 +129,7 @@ pub async fn run(engine: &EngineConfig, a: &ExecArgs) -> anyhow::Result<()> {
                 pump = Some(tokio::task::spawn_blocking(move || attach::pump(sock, stdin, d, tty)));
             }
             Some(Event::Started(_)) if a.detach => {
-                println!("{}", &exec_id[..16]);
+                println!("{}", &exec_id[..8]);
                 return Ok(());
             }
             Some(Event::Exited(e)) => {

@@ -225,7 +225,18 @@ pub async fn create(cfg: &EngineConfig, a: &CreateArgs) -> anyhow::Result<Contai
         return Err(e.into());
     }
     let state = ContainerState { status: Status::Created, ..Default::default() };
-    let inserted = store::insert(&db, &config, &state);
+    let mut config = config;
+    let mut inserted = store::insert(&db, &config, &state);
+    // A generated name can collide with another container's: pick another.
+    for _ in 0..20 {
+        match &inserted {
+            Err(store::ContainerStoreError::NameInUse { .. }) if a.name.is_none() => {
+                config.name = names::random_name()?;
+                inserted = store::insert(&db, &config, &state);
+            }
+            _ => break,
+        }
+    }
     if let Err(e) = inserted {
         // Roll back the storage container: nothing half-made stays.
         let req = proto::storage::v1::RemoveContainerRequest { id: id.clone() };

@@ -10,9 +10,9 @@ use serde_json::{json, Value};
 use crate::support::{plain_layer, Node, RawTar};
 
 /// Three layers exercising every kind of entry and both whiteout forms:
-/// 1. a base tree; 2. (raw tar) a whiteout, an opaque dir, xattrs, a hard
-/// link, symlinks, a character device, 1000:1000 ownership, setuid;
-/// 3. a whiteout of a whole directory and of a symlink, a changed file.
+/// a base tree; then (a raw tar) a whiteout, an opaque dir, xattrs, a hard
+/// link, symlinks, a character device, 1000:1000 ownership and setuid;
+/// then a whiteout of a whole directory and of a symlink, a changed file.
 pub fn three_layer_image() -> Image {
     let l1 = LayerBuilder::new()
         .dir("etc", 0o755)

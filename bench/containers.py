@@ -1,0 +1,171 @@
+#!/usr/bin/env python3
+"""Container hot paths, each as a ratio to a floor measured in the same run.
+
+Run it through bench/containers.sh (builds release binaries, starts a
+loopback registry with the busybox test image). Reports:
+  * podman run --rm --network none IMG true  vs  overlay mount + bare runc run
+  * create, start, stop, rm separately
+  * exec CTR true  vs  runc exec
+  * logs of a container that printed 100,000 lines  vs  reading the log file
+  * ps -a with 0, 100 and 500 containers
+  * 20 run -d, four at a time
+  * ctr-monitor memory per idle container (Pss, RSS), beside conmon's if installed
+  * run --rm on the default bridge  vs  --network none
+  * time from run -d -p to the first answered HTTP request
+"""
+import json, os, shutil, socket, statistics, subprocess, sys, tempfile, time
+from concurrent.futures import ThreadPoolExecutor
+
+BIN = sys.argv[1]
+REF = sys.argv[2]
+N = int(os.environ.get("BENCH_N", "15"))
+TMP = tempfile.mkdtemp(prefix="pb", dir="/tmp")
+ROOT, RUNROOT = f"{TMP}/root", f"{TMP}/run"
+PODMAN = [f"{BIN}/podman", "--root", ROOT, "--runroot", RUNROOT]
+
+
+def sh(args, **kw):
+    r = subprocess.run(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw)
+    if r.returncode != 0:
+        raise SystemExit(f"{' '.join(args)} failed ({r.returncode}): {r.stderr.strip()}")
+    return r.stdout
+
+
+def podman(*args):
+    return sh(PODMAN + list(args))
+
+
+def timed(fn, n=N):
+    xs = []
+    for _ in range(n):
+        t = time.perf_counter()
+        fn()
+        xs.append(time.perf_counter() - t)
+    return statistics.median(xs) * 1000
+
+
+def report(name, ms, floor_ms=None, aim=None):
+    line = f"{name:<58} {ms:9.2f} ms"
+    if floor_ms:
+        line += f"   {ms / floor_ms:5.2f}x floor ({floor_ms:.2f} ms)"
+    if aim:
+        line += f"   aim {aim}"
+    print(line, flush=True)
+
+
+def floor_runc_bundle():
+    """An equivalent bundle for bare runc: the image's rootfs under a fresh overlay."""
+    lower = f"{TMP}/lower"
+    mnt = podman("create", "--network", "none", REF, "true").strip()
+    mp = podman("init", mnt).strip()
+    spec = json.load(open(f"{RUNROOT}/containers/{mnt}/config.json"))
+    root = spec["root"]["path"]
+    shutil.copytree(root, lower, symlinks=True)
+    podman("rm", "-f", mnt)
+    spec["process"]["terminal"] = False
+    spec["process"]["args"] = ["true"]
+    spec["mounts"] = [m for m in spec["mounts"] if m["type"] != "bind"]
+    return lower, spec
+
+
+def bare_runc_run(lower, spec, i):
+    d = f"{TMP}/f{i}"
+    for s in ("upper", "work", "merged"):
+        os.makedirs(f"{d}/{s}", exist_ok=True)
+    sh(["mount", "-t", "overlay", "overlay", "-o", f"lowerdir={lower},upperdir={d}/upper,workdir={d}/work", f"{d}/merged"])
+    spec = dict(spec, root={"path": f"{d}/merged", "readonly": False})
+    spec["linux"] = dict(spec["linux"], cgroupsPath=f"/podman-rs-bench/f{i}")
+    json.dump(spec, open(f"{d}/config.json", "w"))
+    sh(["runc", "--root", f"{TMP}/runc", "run", "--bundle", d, f"floor{i}"], stdin=subprocess.DEVNULL)
+    sh(["umount", f"{d}/merged"])
+    shutil.rmtree(d)
+
+
+def main():
+    podman("pull", "-q", "--tls-verify=false", REF)
+    podman("run", "--rm", "--network", "none", REF, "true")  # warm caches
+    lower, spec = floor_runc_bundle()
+    counter = iter(range(10**6))
+    floor = timed(lambda: bare_runc_run(lower, spec, next(counter)))
+    run = timed(lambda: podman("run", "--rm", "--network", "none", REF, "true"))
+    report("run --rm --network none IMG true", run, floor, "< 1.3x (Podman 4.3.1: 3.8x)")
+
+    ids = []
+    create = timed(lambda: ids.append(podman("create", "--network", "none", REF, "sleep", "1000").strip()))
+    it = iter(ids)
+    start = timed(lambda: podman("start", next(it)))
+    it = iter(ids)
+    stop = timed(lambda: podman("stop", "-t", "0", next(it)))
+    it = iter(ids)
+    rm = timed(lambda: podman("rm", next(it)))
+    report("create", create)
+    report("start", start)
+    report("stop -t 0", stop)
+    report("rm", rm)
+
+    ctr = podman("run", "-d", "--network", "none", REF, "sleep", "1000").strip()
+    ex = timed(lambda: podman("exec", ctr, "true"))
+    proc = f"{TMP}/proc.json"
+    json.dump(dict(spec["process"], args=["true"]), open(proc, "w"))
+    rex = timed(lambda: sh(["runc", "--root", f"{RUNROOT}/runtime", "exec", "--process", proc, ctr], stdin=subprocess.DEVNULL))
+    report("exec CTR true", ex, rex, "< 1.5x (vs runc exec)")
+
+    # Monitor memory of an idle container.
+    mon = int(podman("inspect", "--format", "{{.State.ConmonPid}}", ctr).strip())
+    roll = open(f"/proc/{mon}/smaps_rollup").read()
+    kb = {l.split(":")[0]: int(l.split()[1]) for l in roll.splitlines()[1:] if l.split()[-1] == "kB"}
+    print(f"{'ctr-monitor per idle container':<58} Pss {kb['Pss'] / 1024:.2f} MB, RSS {kb['Rss'] / 1024:.2f} MB   aim Pss < 0.3 MB (conmon 0.4 MB)")
+    if shutil.which("conmon"):
+        print("conmon is installed: compare with `grep -E 'Pss|Rss' /proc/$(pidof conmon)/smaps_rollup` under Podman")
+    else:
+        print("conmon is not installed here: no side-by-side figure")
+    podman("rm", "-f", "-t", "0", ctr)
+
+    logc = podman("run", "-d", "--network", "none", REF, "sh", "-c", "seq 1 100000").strip()
+    podman("wait", logc)
+    logfile = json.loads(podman("inspect", logc))[0]["LogPath"]
+    lg = timed(lambda: subprocess.run(PODMAN + ["logs", logc], stdout=subprocess.DEVNULL, check=True), 5)
+    cat = timed(lambda: subprocess.run(["cat", logfile], stdout=subprocess.DEVNULL, check=True), 5)
+    report("logs of 100,000 lines", lg, cat, "< 3x (vs reading the file)")
+    podman("rm", logc)
+
+    for count in (0, 100, 500):
+        have = len(podman("ps", "-aq").split())
+        with ThreadPoolExecutor(4) as pool:
+            list(pool.map(lambda i: podman("create", "--network", "none", REF, "true"), range(count - have)))
+        report(f"ps -a with {count} containers", timed(lambda: podman("ps", "-a"), 10), None, "500 in < 30 ms" if count == 500 else None)
+    podman("rm", "-af")
+
+    t = time.perf_counter()
+    with ThreadPoolExecutor(4) as pool:
+        ids = list(pool.map(lambda i: podman("run", "-d", "--network", "none", REF, "sleep", "1000").strip(), range(20)))
+    report("20 run -d, four at a time (total)", (time.perf_counter() - t) * 1000)
+    podman("rm", "-af", "-t", "0")
+
+    bridge = timed(lambda: podman("run", "--rm", REF, "true"))
+    report("run --rm on the default bridge", bridge, run, "< 1.4x of --network none (Podman+netavark: 2.2x)")
+
+    port = socket.socket()
+    port.bind(("127.0.0.1", 0))
+    p = port.getsockname()[1]
+    port.close()
+    t = time.perf_counter()
+    ctr = podman("run", "-d", "-p", f"127.0.0.1:{p}:80", REF, "sh", "-c", "echo ok > /tmp/i; httpd -f -p 80 -h /tmp").strip()
+    while True:
+        try:
+            c = socket.create_connection(("127.0.0.1", p), timeout=1)
+            c.sendall(b"GET /i HTTP/1.0\r\n\r\n")
+            if b"ok" in c.recv(1024):
+                break
+        except OSError:
+            time.sleep(0.005)
+    report("run -d -p to the first answered HTTP request", (time.perf_counter() - t) * 1000)
+    podman("rm", "-f", "-t", "0", ctr)
+
+
+try:
+    main()
+finally:
+    subprocess.run(PODMAN + ["rm", "-af", "-t", "0"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    subprocess.run(["sh", "-c", f"grep -o ' {TMP}[^ ]*' /proc/self/mountinfo | xargs -r -n1 umount -l"], stderr=subprocess.DEVNULL)
+    shutil.rmtree(TMP, ignore_errors=True)

@@ -4,7 +4,7 @@
 # images, firewall tools, and skopeo (only for the pull benchmark's
 # comparison). Idempotent; quiet when everything is already there.
 set -euo pipefail
-PKGS=(runc docker-registry busybox-static nftables iptables uidmap skopeo curl ca-certificates)
+PKGS=(runc docker-registry busybox-static nftables iptables uidmap skopeo curl ca-certificates catatonit iproute2 procps bsdutils python3)
 missing=()
 for p in "${PKGS[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -106,3 +106,21 @@ fn inspect_has_podmans_shape_and_flags_reach_the_spec() {
     assert_eq!(o.status.code(), Some(125));
     assert!(t.elapsed() < Duration::from_secs(5));
 }
+
+#[test]
+fn restart_policy_and_init() {
+    let (s, _reg, r) = fixture();
+    s.ok(&["run", "-d", "--name", "flaky", "--network", "none", "--restart", "on-failure:2", &r, "sh", "-c", "echo try; exit 1"]);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let st = s.ok(&["inspect", "--format", "{{.RestartCount}} {{.State.Status}}", "flaky"]);
+        if st == "2 exited\n" {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{st}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(s.ok(&["logs", "flaky"]), "try\ntry\ntry\n");
+    let out = s.ok(&["run", "--rm", "--init", "--network", "none", &r, "sh", "-c", "cat /proc/1/cmdline | tr '\\0' ' '"]);
+    assert!(out.starts_with("/run/podman-init -- sh"), "{out}");
+}

@@ -133,9 +133,33 @@ pub async fn cleanup(engine: &EngineConfig, name_or_id: &str, rm: bool) -> anyho
     }
     if (rm || cfg.auto_remove) && !st.status.is_active() {
         super::remove::remove_locked(engine, &cfg, &mut st, &paths).await?;
+        return Ok(());
+    }
+    let restart = was_active && !st.status.is_active() && should_restart(&cfg, &st);
+    if restart {
+        st.restart_count += 1;
+        store::update_state(&db, &cfg.id, &st)?;
     }
     drop(lock);
+    if restart {
+        tracing::debug!(container = %cfg.name, policy = %cfg.restart.name, count = st.restart_count, "restarting per policy");
+        super::start::start(engine, &cfg.id).await?;
+        db.record_event("container", "restart", &cfg.id, &cfg.name, &serde_json::json!({}))?;
+    }
     Ok(())
+}
+
+/// `--restart`: always and unless-stopped restart unless the user stopped
+/// it; on-failure restarts non-zero exits up to its retry count.
+fn should_restart(cfg: &ContainerConfig, st: &ContainerState) -> bool {
+    if st.stopped_by_user {
+        return false;
+    }
+    match cfg.restart.name.as_str() {
+        "always" | "unless-stopped" => true,
+        "on-failure" => st.exit_code != 0 && (cfg.restart.max_retries == 0 || st.restart_count < cfg.restart.max_retries),
+        _ => false,
+    }
 }
 
 /// Bring a listed container's state up to date cheaply (one stat while it

@@ -114,7 +114,7 @@ fn restart_policy_and_init() {
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         let st = s.ok(&["inspect", "--format", "{{.RestartCount}} {{.State.Status}}", "flaky"]);
-        if st == "2 exited\n" {
+        if st == "2 exited\n" && s.ok(&["logs", "flaky"]).lines().count() == 3 {
             break;
         }
         assert!(Instant::now() < deadline, "{st}");

@@ -11,6 +11,7 @@ pub mod policy;
 pub mod registries_conf;
 pub mod rlimits;
 pub mod storage_conf;
+pub mod time;
 mod toml_files;
 
 pub use error::ConfigError;

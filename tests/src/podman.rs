@@ -67,3 +67,14 @@ pub fn stdout(o: &Output) -> String {
 pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
+
+/// A private store with the busybox test image pulled from a fresh
+/// registry (kept alive by the returned handle): (store, registry, reference).
+pub fn with_busybox() -> (TestStore, crate::registry::Registry, String) {
+    let reg = crate::registry::Registry::start().expect("registry");
+    reg.push("bb", "latest", &crate::oci_image::busybox_image().expect("image")).expect("push");
+    let r = reg.reference("bb", "latest");
+    let s = TestStore::new();
+    s.ok(&["pull", "-q", "--tls-verify=false", &r]);
+    (s, reg, r)
+}

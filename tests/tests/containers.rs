@@ -7,15 +7,8 @@ use std::time::{Duration, Instant};
 use e2e::podman::{stderr, stdout, TestStore};
 use e2e::registry::Registry;
 
-/// A store with the busybox image pulled from a fresh registry.
 fn fixture() -> (TestStore, Registry, String) {
-    let reg = Registry::start().expect("registry");
-    let image = e2e::oci_image::busybox_image().expect("image");
-    reg.push("bb", "latest", &image).expect("push");
-    let r = reg.reference("bb", "latest");
-    let s = TestStore::new();
-    s.ok(&["pull", "-q", "--tls-verify=false", &r]);
-    (s, reg, r)
+    e2e::podman::with_busybox()
 }
 
 fn mounts_under(s: &TestStore) -> Vec<String> {

@@ -11,12 +11,7 @@ use e2e::registry::Registry;
 static SERIAL: Mutex<()> = Mutex::new(());
 
 fn fixture() -> (TestStore, Registry, String) {
-    let reg = Registry::start().expect("registry");
-    reg.push("bb", "latest", &e2e::oci_image::busybox_image().expect("image")).expect("push");
-    let r = reg.reference("bb", "latest");
-    let s = TestStore::new();
-    s.ok(&["pull", "-q", "--tls-verify=false", &r]);
-    (s, reg, r)
+    e2e::podman::with_busybox()
 }
 
 /// The host's links and firewall tables that belong to podman networks

@@ -24,31 +24,10 @@ pub fn client_block() -> serde_json::Value {
 
 pub fn format_time(secs: i64) -> String {
     // "Fri Nov 27 20:24:22 2026", as Go's time.ANSIC in UTC.
-    let days = secs.div_euclid(86400);
-    let rem = secs.rem_euclid(86400);
-    let (h, m, s) = (rem / 3600, rem % 3600 / 60, rem % 60);
-    // Civil-from-days (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let mo = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(mo <= 2);
+    let (y, mo, d, h, m, s) = common::time::utc(secs);
     const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
     const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
-    format!(
-        "{} {} {:>2} {:02}:{:02}:{:02} {}",
-        DAYS[days.rem_euclid(7) as usize],
-        MONTHS[(mo - 1) as usize],
-        d,
-        h,
-        m,
-        s,
-        y
-    )
+    format!("{} {} {d:>2} {h:02}:{m:02}:{s:02} {y}", DAYS[secs.div_euclid(86400).rem_euclid(7) as usize], MONTHS[(mo - 1) as usize])
 }
 
 pub async fn run(cfg: &EngineConfig, args: &FormatArgs) -> anyhow::Result<()> {

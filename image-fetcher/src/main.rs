@@ -17,6 +17,7 @@ mod http_client;
 mod info;
 mod layout;
 mod local_source;
+mod login_check;
 mod manifest;
 mod platform;
 mod pull;
@@ -59,6 +60,20 @@ enum Cmd {
     Pull(PullArgs),
     /// Push an image from an OCI layout directory to a registry.
     Push(PushArgs),
+    /// Check credentials against a registry (what `podman login` asks); stores nothing.
+    CheckLogin(CheckLoginArgs),
+}
+
+#[derive(Args)]
+struct CheckLoginArgs {
+    /// HOST[:PORT] of the registry.
+    registry: String,
+    /// Credentials USER:PASSWORD to check.
+    #[arg(long, value_name = "USER:PASSWORD")]
+    creds: String,
+    /// Require HTTPS and verify certificates (default: registries.conf decides).
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", value_name = "BOOL")]
+    tls_verify: Option<bool>,
 }
 
 #[derive(Args)]
@@ -142,6 +157,12 @@ fn main() -> std::process::ExitCode {
             }
             Cmd::Pull(a) => run_pull(a).await?,
             Cmd::Push(a) => run_push(a).await?,
+            Cmd::CheckLogin(a) => {
+                let creds = auth_file::parse_creds(&a.creds).map_err(anyhow::Error::msg)?;
+                let ok = login_check::check_login(&login_check::LoginCheck { registry: a.registry.clone(), creds, tls_verify: a.tls_verify }).await?;
+                let how = if ok.auth_scheme.is_empty() { "no authentication required".to_string() } else { format!("{} auth", ok.auth_scheme) };
+                println!("Credentials accepted by {} ({how})", ok.endpoint);
+            }
         }
         Ok(())
     })

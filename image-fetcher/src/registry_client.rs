@@ -216,6 +216,11 @@ impl RegistryClient {
         }
     }
 
+    /// The scheme of the challenge the registry answered with, if any.
+    pub async fn challenge_scheme(&self) -> Option<String> {
+        self.state.lock().await.challenge.as_ref().map(|c| c.scheme.clone())
+    }
+
     /// The error a failed response stands for, reading the registry's error body.
     pub async fn error_for(&self, resp: Response, context: &str) -> FetchError {
         let status = resp.status();

@@ -8,7 +8,7 @@ use std::pin::Pin;
 
 use futures_util::Stream;
 use proto::common::v1::InfoRequest;
-use proto::fetcher::v1::{fetcher_server::Fetcher, InfoResponse, PullEvent, PullRequest, PushEvent, PushRequest, TlsRoots};
+use proto::fetcher::v1::{fetcher_server::Fetcher, CheckLoginRequest, CheckLoginResponse, InfoResponse, PullEvent, PullRequest, PushEvent, PushRequest, TlsRoots};
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
@@ -50,6 +50,14 @@ impl Fetcher for FetcherService {
         let opts = push_options(req.into_inner()).map_err(|e| e.to_status())?;
         debug!(src = %opts.src_dir.display(), destination = %opts.destination, "Push");
         Ok(Response::new(run_streaming(move |events| async move { push(&opts, &events).await.map(|_| ()) })))
+    }
+
+    async fn check_login(&self, req: Request<CheckLoginRequest>) -> Result<Response<CheckLoginResponse>, Status> {
+        let r = req.into_inner();
+        debug!(registry = %r.registry, user = %r.username, "CheckLogin");
+        let check = crate::login_check::LoginCheck { registry: r.registry, creds: Credentials { username: r.username, password: r.password }, tls_verify: r.tls_verify };
+        let ok = crate::login_check::check_login(&check).await.map_err(|e| e.to_status())?;
+        Ok(Response::new(CheckLoginResponse { auth_scheme: ok.auth_scheme, endpoint: ok.endpoint }))
     }
 }
 

@@ -11,6 +11,7 @@ use crate::commands::inspect::InspectArgs;
 use crate::commands::logs::LogsArgs;
 use crate::commands::ps::PsArgs;
 use crate::commands::pull::PullArgs;
+use crate::commands::{import::ImportArgs, load::LoadArgs, login::{LoginArgs, LogoutArgs}, push::PushArgs, save::SaveArgs};
 use crate::commands::run::RunArgs;
 use crate::lifecycle::create_args::CreateArgs;
 
@@ -84,6 +85,18 @@ pub enum Command {
     Info(FormatArgs),
     /// Pull an image from a registry or a local archive
     Pull(PullArgs),
+    /// Push an image to a registry (or a local archive)
+    Push(PushArgs),
+    /// Save images to an archive
+    Save(SaveArgs),
+    /// Load images from an archive
+    Load(LoadArgs),
+    /// Import a tarball to create a filesystem image
+    Import(ImportArgs),
+    /// Log in to a container registry
+    Login(LoginArgs),
+    /// Log out of a container registry
+    Logout(LogoutArgs),
     /// List images in local storage
     Images(ImagesArgs),
     /// Remove one or more images from local storage
@@ -198,6 +211,14 @@ pub enum ImageCommand {
     History(HistoryArgs),
     /// Remove unused images
     Prune(PruneArgs),
+    /// Push an image to a registry (or a local archive)
+    Push(PushArgs),
+    /// Save images to an archive
+    Save(SaveArgs),
+    /// Load images from an archive
+    Load(LoadArgs),
+    /// Import a tarball to create a filesystem image
+    Import(ImportArgs),
 }
 
 #[derive(Debug, Clone, Args)]

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use proto::common::v1::{Identity, InfoRequest};
-use proto::transport::{spawn_helper, Helper, TransportError};
+use proto::transport::{Helper, TransportError};
 
 use crate::engine_config::EngineConfig;
 
@@ -77,10 +77,14 @@ pub async fn start(kind: HelperKind, cfg: &EngineConfig) -> anyhow::Result<Start
 
 /// Start a helper with extra `serve` flags (e.g. ctr-monitor's `--detach`).
 pub async fn start_with(kind: HelperKind, cfg: &EngineConfig, serve_flags: &[&str]) -> anyhow::Result<Started> {
+    start_full(kind, cfg, serve_flags, false).await
+}
+
+async fn start_full(kind: HelperKind, cfg: &EngineConfig, serve_flags: &[&str], inherit_stdio: bool) -> anyhow::Result<Started> {
     let path = common::paths::find_helper(kind.binary(), &cfg.containers.engine.helper_binaries_dir)?;
     let mut args = kind.args(cfg);
     args.extend(serve_flags.iter().map(OsString::from));
-    let helper = spawn_helper(kind.binary(), &path, &args).await?;
+    let helper = proto::transport::spawn_helper_with(kind.binary(), &path, &args, inherit_stdio).await?;
     Ok(Started { kind, path, helper })
 }
 
@@ -148,9 +152,13 @@ pub async fn net(cfg: &EngineConfig) -> anyhow::Result<Session<NetClient>> {
     Session::open(HelperKind::Net, cfg, NetClient::new).await
 }
 
-/// A new monitor that detaches from us and outlives this podman.
-pub async fn monitor_detached(cfg: &EngineConfig) -> anyhow::Result<Session<MonitorClient>> {
-    Session::open_with(HelperKind::Monitor, cfg, &["--detach"], MonitorClient::new).await
+/// A new monitor that detaches from us and outlives this podman. With
+/// `passthrough` it holds our own stdio for the container (log driver
+/// passthrough).
+pub async fn monitor_detached(cfg: &EngineConfig, passthrough: bool) -> anyhow::Result<Session<MonitorClient>> {
+    let started = start_full(HelperKind::Monitor, cfg, &["--detach"], passthrough).await?;
+    let client = MonitorClient::new(started.helper.channel()?);
+    Ok(Session { started, client })
 }
 
 pub async fn storage(cfg: &EngineConfig) -> anyhow::Result<Session<StorageClient>> {

@@ -161,8 +161,15 @@ pub struct Helper {
 }
 
 /// Start `program` as helper `name` with `args` (which should include
-/// `serve --grpc-fd 3`) and connect a gRPC channel to it.
+/// `serve --grpc-fd 3`) and connect a gRPC channel to it. The helper's stdin
+/// is /dev/null and its stdout goes to our stderr.
 pub async fn spawn_helper(name: &str, program: &Path, args: &[OsString]) -> Result<Helper, TransportError> {
+    spawn_helper_with(name, program, args, false).await
+}
+
+/// As [`spawn_helper`]; with `inherit_stdio` the helper gets our stdin,
+/// stdout and stderr (a monitor passing them through to a container).
+pub async fn spawn_helper_with(name: &str, program: &Path, args: &[OsString], inherit_stdio: bool) -> Result<Helper, TransportError> {
     let started = Instant::now();
     let io_err = |what, source| TransportError::Io { name: name.to_string(), what, source };
     let (ours, theirs) = socketpair(
@@ -176,11 +183,12 @@ pub async fn spawn_helper(name: &str, program: &Path, args: &[OsString]) -> Resu
     let child_fd = theirs.as_raw_fd();
     let parent_pid = nix::unistd::getpid().as_raw();
     let mut cmd = tokio::process::Command::new(program);
-    cmd.args(args)
-        .stdin(Stdio::null())
-        .stdout(stderr_stdio())
-        .stderr(Stdio::inherit())
-        .kill_on_drop(false);
+    cmd.args(args).stderr(Stdio::inherit()).kill_on_drop(false);
+    if inherit_stdio {
+        cmd.stdin(Stdio::inherit()).stdout(Stdio::inherit());
+    } else {
+        cmd.stdin(Stdio::null()).stdout(stderr_stdio());
+    }
     // SAFETY: only async-signal-safe calls between fork and exec.
     unsafe {
         cmd.pre_exec(move || {
@@ -280,7 +288,11 @@ impl Helper {
     /// Turn a failed call into an error that names the helper and, if it
     /// died, how.
     async fn explain(&mut self, method: &str, status: tonic::Status) -> TransportError {
-        let transport_failure = matches!(status.code(), tonic::Code::Unavailable | tonic::Code::Unknown | tonic::Code::Internal | tonic::Code::Cancelled);
+        // A helper's own error statuses carry no source; a broken connection
+        // (the helper died) carries the transport error that broke it. Only
+        // then is it worth waiting for the helper's exit status.
+        let transport_failure = std::error::Error::source(&status).is_some()
+            || matches!(status.code(), tonic::Code::Unavailable | tonic::Code::Cancelled);
         if transport_failure {
             if let Ok(Ok(exit)) = tokio::time::timeout(Duration::from_millis(1000), self.child.wait()).await {
                 return TransportError::Died {

@@ -211,7 +211,7 @@ fn unpack_checked(store: &Store, spec: &LayerSpec, tmp: &Path) -> Result<unpack:
 /// where the next import would take it as verified.
 fn forget_if_corrupt(store: &Store, blob: &Digest) {
     if blobs::verify_file(&blobs::path(store, blob), blob).is_err() {
-        tracing::warn!(blob = %blob, "removing a corrupt blob from the store");
+        debug!(blob = %blob, "removing a corrupt blob from the store");
         let _ = blobs::remove(store, blob);
     }
 }

@@ -149,8 +149,8 @@ impl Env {
 
     fn netns(&self, name: &str) -> Result<PathBuf> {
         let p = self.dir.path().join("run/netns").join(name);
-        self.ok(&["create-netns", p.to_str().unwrap()], "")?;
         self.netns.lock().unwrap().push(p.clone());
+        self.ok(&["create-netns", p.to_str().unwrap()], "")?;
         Ok(p)
     }
 

@@ -99,10 +99,11 @@ impl DnsStore {
         Ok(r.containers.len())
     }
 
-    /// Forget the network's records (after its server was stopped).
+    /// Forget the network's records and log (after its server was stopped).
     pub fn clear(&self, network: &str) -> Result<()> {
         fsutil::remove_file_if_exists(&self.records_path(network))?;
         fsutil::remove_file_if_exists(&self.pid_path(network))?;
+        fsutil::remove_file_if_exists(&self.log_path(network))?;
         Ok(())
     }
 }

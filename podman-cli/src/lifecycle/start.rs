@@ -160,7 +160,7 @@ async fn init_with_network(
     // Stale exit files from an earlier run would be read as this run's end.
     let _ = std::fs::remove_file(paths.exit_file(&cfg.id));
     let _ = std::fs::remove_file(paths.exit_json(&cfg.id));
-    let mut monitor = helpers::monitor_detached(engine).await?;
+    let mut monitor = helpers::monitor_detached(engine, log_driver == LogDriver::Passthrough).await?;
     let created = monitor.call("CreateContainer", |mut c| async move { c.create_container(req).await }).await;
     let created = match created {
         Ok(c) => c,

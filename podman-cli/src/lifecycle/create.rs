@@ -133,7 +133,24 @@ pub async fn create(cfg: &EngineConfig, a: &CreateArgs) -> anyhow::Result<Contai
             }
         }
     }
-    let image = image_for(cfg, a).await?;
+    // One storage-helper for the whole create: image lookup and container layer.
+    let mut storage = helpers::storage(cfg).await?;
+    let result = match image_for(cfg, a, &mut storage).await {
+        Ok(image) => create_from(cfg, a, p, &db, &mut storage, image).await,
+        Err(e) => Err(e),
+    };
+    storage.close().await?;
+    result
+}
+
+async fn create_from(
+    cfg: &EngineConfig,
+    a: &CreateArgs,
+    p: Parsed,
+    db: &crate::state::State,
+    storage: &mut helpers::Session<helpers::StorageClient>,
+    image: proto::storage::v1::Image,
+) -> anyhow::Result<ContainerConfig> {
     let image_config: serde_json::Value = serde_json::from_slice(&image.config).unwrap_or_default();
     let ic = &image_config["config"];
     let strings = |v: &serde_json::Value| -> Vec<String> { v.as_array().map(|a| a.iter().filter_map(|x| x.as_str().map(String::from)).collect()).unwrap_or_default() };
@@ -217,22 +234,17 @@ pub async fn create(cfg: &EngineConfig, a: &CreateArgs) -> anyhow::Result<Contai
         runtime,
         dependencies: vec![],
     };
-    let mut storage = helpers::storage(cfg).await?;
     let req = CreateContainerRequest { id: id.clone(), image: image.id.clone(), mount_label: String::new() };
-    let created = storage.call("CreateContainer", |mut c| async move { c.create_container(req).await }).await;
-    if let Err(e) = created {
-        storage.close().await?;
-        return Err(e.into());
-    }
+    storage.call("CreateContainer", |mut c| async move { c.create_container(req).await }).await?;
     let state = ContainerState { status: Status::Created, ..Default::default() };
     let mut config = config;
-    let mut inserted = store::insert(&db, &config, &state);
+    let mut inserted = store::insert(db, &config, &state);
     // A generated name can collide with another container's: pick another.
     for _ in 0..20 {
         match &inserted {
             Err(store::ContainerStoreError::NameInUse { .. }) if a.name.is_none() => {
                 config.name = names::random_name()?;
-                inserted = store::insert(&db, &config, &state);
+                inserted = store::insert(db, &config, &state);
             }
             _ => break,
         }
@@ -241,10 +253,8 @@ pub async fn create(cfg: &EngineConfig, a: &CreateArgs) -> anyhow::Result<Contai
         // Roll back the storage container: nothing half-made stays.
         let req = proto::storage::v1::RemoveContainerRequest { id: id.clone() };
         let _ = storage.call("RemoveContainer", |mut c| async move { c.remove_container(req).await }).await;
-        storage.close().await?;
         return Err(e.into());
     }
-    storage.close().await?;
     std::fs::create_dir_all(&paths.data_dir).with_context(|| format!("creating {}", paths.data_dir.display()))?;
     db.record_event("container", "create", &id, &config.name, &serde_json::json!({"image": config.image_name}))?;
     Ok(config)
@@ -269,16 +279,14 @@ fn free_host_port(host_ip: &str, proto: &str, range: u16) -> anyhow::Result<u16>
 }
 
 /// The image for a new container, pulled according to `--pull`.
-async fn image_for(cfg: &EngineConfig, a: &CreateArgs) -> anyhow::Result<proto::storage::v1::Image> {
+async fn image_for(cfg: &EngineConfig, a: &CreateArgs, storage: &mut helpers::Session<helpers::StorageClient>) -> anyhow::Result<proto::storage::v1::Image> {
     let opts = PullOptions { quiet: a.quiet, tls_verify: a.tls_verify, ..Default::default() };
     match a.pull.as_str() {
         "always" | "newer" => return pull(cfg, &a.image, &opts).await,
         "missing" | "never" => {}
         other => anyhow::bail!("invalid --pull {other:?}: use missing, always, never or newer"),
     }
-    let mut storage = helpers::storage(cfg).await?;
-    let found = find(&mut storage, &a.image).await;
-    storage.close().await?;
+    let found = find(storage, &a.image).await;
     match found {
         Ok(img) => Ok(img),
         Err(e) if e.is_not_found() && a.pull != "never" => pull(cfg, &a.image, &opts).await,

@@ -56,12 +56,12 @@ pub fn write(
         hosts.push_str(&format!("127.0.1.1\t{} {}\n", cfg.hostname, cfg.name));
     }
     let (host_ns, host_search, opts) = host_resolv();
+    // The network's own DNS server answers container names only and never
+    // forwards: the host's servers follow it for everything else.
     let servers: Vec<String> = if !cfg.dns_servers.is_empty() {
         cfg.dns_servers.clone()
-    } else if !network_dns.is_empty() {
-        network_dns.to_vec()
     } else {
-        host_ns
+        network_dns.iter().cloned().chain(host_ns).collect()
     };
     let search = if cfg.dns_search.is_empty() { host_search } else { cfg.dns_search.clone() };
     let mut resolv = String::new();

@@ -183,3 +183,24 @@ fn a_terminal_session_runs_under_a_pty() {
     assert!(o.status.success(), "{out} {}", stderr(&o));
     assert!(out.contains("/dev/pts/"), "{out}");
 }
+
+#[test]
+fn sigkill_of_podman_during_run_leaves_a_manageable_container() {
+    let (s, _reg, r) = fixture();
+    let mut child = s.cmd().args(["run", "--name", "abandoned", "--network", "none", &r, "sleep", "1000"]).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !s.ok(&["ps", "--format", "{{.Names}}"]).contains("abandoned") {
+        assert!(Instant::now() < deadline, "container never started");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    // The container outlives the CLI; ps, inspect, stop and rm handle it.
+    assert_eq!(s.ok(&["inspect", "--format", "{{.State.Status}}", "abandoned"]), "running\n");
+    s.ok(&["exec", "abandoned", "true"]);
+    let ps = s.ok(&["ps", "--size", "--format", "{{.Names}} {{.Size}}"]);
+    assert!(ps.starts_with("abandoned ") && !ps.trim_end().ends_with(' '), "{ps}");
+    s.ok(&["stop", "-t", "0", "abandoned"]);
+    s.ok(&["rm", "abandoned"]);
+    assert!(mounts_under(&s).is_empty());
+}

@@ -101,7 +101,7 @@ fn row(cfg: &ContainerConfig, st: &ContainerState, no_trunc: bool) -> Value {
         "Pid": st.pid,
         "ExitCode": st.exit_code,
         "Exited": matches!(st.status, Status::Exited | Status::Stopped),
-        "Size": "0B",
+        "Size": "",
         "Mounts": cfg.mounts.iter().map(|m| m.destination.clone()).collect::<Vec<_>>(),
         "Networks": cfg.networks.iter().map(|n| n.name.clone()).collect::<Vec<_>>(),
     })
@@ -174,13 +174,28 @@ pub async fn run(engine: &EngineConfig, args: &PsArgs) -> anyhow::Result<()> {
         print!("{out}");
         return Ok(());
     }
-    let rows: Vec<Value> = kept.iter().map(|(c, s)| row(c, s, args.no_trunc)).collect();
+    let mut rows: Vec<Value> = kept.iter().map(|(c, s)| row(c, s, args.no_trunc)).collect();
+    if args.size {
+        // The writable layer's size, from storage-helper's record of it.
+        let mut storage = crate::helpers::storage(engine).await?;
+        let listed = storage.call("ListContainers", |mut c| async move { c.list_containers(proto::storage::v1::ListContainersRequest {}).await }).await;
+        storage.close().await?;
+        let uppers: HashMap<String, String> = listed?.containers.into_iter().map(|c| (c.id, c.upper_dir)).collect();
+        for (r, (c, _)) in rows.iter_mut().zip(kept.iter()) {
+            let bytes = uppers.get(&c.id).map(|u| dir_size(std::path::Path::new(u))).unwrap_or(0);
+            r["Size"] = json!(human::size(bytes));
+        }
+    }
     let headers: HashMap<&str, &str> = [("ID", "CONTAINER ID"), ("CreatedHuman", "CREATED"), ("RunningFor", "CREATED"), ("Names", "NAMES")].into_iter().collect();
     let out = match args.format.as_deref() {
         Some("json") => format!("{}\n", serde_json::to_string_pretty(&rows)?),
         Some(f) => table::render_rows(f, &rows, &headers, args.noheading)?,
         None => table::render_rows(
-            "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.CreatedHuman}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}",
+            if args.size {
+                "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.CreatedHuman}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}\t{{.Size}}"
+            } else {
+                "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.CreatedHuman}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}"
+            },
             &rows,
             &headers,
             args.noheading,
@@ -188,4 +203,16 @@ pub async fn run(engine: &EngineConfig, args: &PsArgs) -> anyhow::Result<()> {
     };
     print!("{out}");
     Ok(())
+}
+
+/// Bytes used by the files under `dir` (not following symlinks).
+fn dir_size(dir: &std::path::Path) -> u64 {
+    let Ok(rd) = std::fs::read_dir(dir) else { return 0 };
+    rd.filter_map(|e| e.ok())
+        .map(|e| match e.metadata() {
+            Ok(m) if m.is_dir() => dir_size(&e.path()),
+            Ok(m) if m.is_file() => m.len(),
+            _ => 0,
+        })
+        .sum()
 }

@@ -145,6 +145,23 @@ def main():
     bridge = timed(lambda: podman("run", "--rm", REF, "true"))
     report("run --rm on the default bridge", bridge, run, "< 1.4x of --network none (Podman+netavark: 2.2x)")
 
+    # Setup and teardown on a bridge: the first container creates the bridge
+    # (and its DNS server), the last one's teardown removes them.
+    podman("network", "create", "benchnet")
+    t = time.perf_counter(); first = podman("run", "-d", "--network", "benchnet", REF, "sleep", "1000").strip(); t_first = (time.perf_counter() - t) * 1000
+    for _ in range(8):
+        podman("run", "-d", "--network", "benchnet", REF, "sleep", "1000")
+    t = time.perf_counter(); last = podman("run", "-d", "--network", "benchnet", REF, "sleep", "1000").strip(); t_last = (time.perf_counter() - t) * 1000
+    report("setup: run -d, first container on a bridge", t_first)
+    report("setup: run -d, tenth container on the same bridge", t_last)
+    others = [c for c in podman("ps", "-q", "--no-trunc").split() if c not in (first, last)]
+    podman("rm", "-f", "-t", "0", *others)
+    t = time.perf_counter(); podman("rm", "-f", "-t", "0", last); t_mid = (time.perf_counter() - t) * 1000
+    t = time.perf_counter(); podman("rm", "-f", "-t", "0", first); t_end = (time.perf_counter() - t) * 1000
+    report("teardown: rm -f of a container, bridge stays", t_mid)
+    report("teardown: rm -f of the last container, bridge goes", t_end)
+    podman("network", "rm", "benchnet")
+
     port = socket.socket()
     port.bind(("127.0.0.1", 0))
     p = port.getsockname()[1]

@@ -97,6 +97,8 @@ pub enum Command {
     Login(LoginArgs),
     /// Log out of a container registry
     Logout(LogoutArgs),
+    /// Show the history of an image
+    History(HistoryArgs),
     /// List images in local storage
     Images(ImagesArgs),
     /// Remove one or more images from local storage

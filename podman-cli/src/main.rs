@@ -74,7 +74,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             Command::Untag(a) | Command::Image(ImageCommand::Untag(a)) => commands::image_ops::untag(&cfg, a).await,
             Command::Image(ImageCommand::Inspect(a)) => commands::image_ops::inspect(&cfg, a).await,
             Command::Image(ImageCommand::Exists(a)) => commands::image_ops::exists(&cfg, a).await,
-            Command::Image(ImageCommand::History(a)) => commands::image_ops::history(&cfg, a).await,
+            Command::History(a) | Command::Image(ImageCommand::History(a)) => commands::image_ops::history(&cfg, a).await,
             Command::Image(ImageCommand::Prune(a)) => commands::image_ops::prune(&cfg, a).await,
             Command::Create(a) | Command::Container(ContainerCommand::Create(a)) => commands::containers::create(&cfg, a).await,
             Command::Run(a) | Command::Container(ContainerCommand::Run(a)) => commands::run::run(&cfg, a).await,

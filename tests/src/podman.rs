@@ -35,6 +35,8 @@ impl TestStore {
     pub fn cmd(&self) -> Command {
         let mut c = Command::new(bin("podman"));
         c.arg("--root").arg(self.root()).arg("--runroot").arg(self.runroot());
+        // Network definitions are host-wide by default: keep each test's own.
+        c.arg("--network-config-dir").arg(self.dir.path().join("networks"));
         c.env_remove("PODMAN_HELPER_DIR").env_remove("CONTAINERS_CONF").stdin(Stdio::null());
         c
     }

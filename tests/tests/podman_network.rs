@@ -128,3 +128,34 @@ fn bad_network_input_is_refused_clearly() {
     assert_eq!(s.run(&["network", "exists", "nope"]).status.code(), Some(1));
     s.ok(&["network", "rm", "one"]);
 }
+
+#[test]
+fn connect_disconnect_static_addresses_and_several_networks() {
+    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let (s, _reg, r) = fixture();
+    let before = host_state();
+    s.ok(&["network", "create", "--subnet", "10.93.1.0/24", "front"]);
+    s.ok(&["network", "create", "--subnet", "10.93.2.0/24", "--internal", "back"]);
+    s.ok(&["run", "-d", "--name", "multi", "--network", "front,back", &r, "sleep", "1000"]);
+    let ifs = s.ok(&["exec", "multi", "ls", "/sys/class/net"]);
+    assert_eq!(ifs, "eth0\neth1\nlo\n");
+    s.ok(&["run", "-d", "--name", "fixed", "--network", "front", "--ip", "10.93.1.77", "--mac-address", "02:42:ac:11:00:77", &r, "sleep", "1000"]);
+    let addr = s.ok(&["exec", "fixed", "sh", "-c", "ip -4 -o addr show eth0 | awk '{print $4}'; cat /sys/class/net/eth0/address"]);
+    assert_eq!(addr, "10.93.1.77/24\n02:42:ac:11:00:77\n");
+    // The same static address cannot be taken twice.
+    let o = s.run(&["run", "-d", "--name", "clash", "--network", "front", "--ip", "10.93.1.77", &r, "sleep", "1000"]);
+    assert_eq!(o.status.code(), Some(125), "{}", stderr(&o));
+    // Connect a running container to a second network and back.
+    s.ok(&["network", "connect", "back", "fixed"]);
+    assert_eq!(s.ok(&["exec", "fixed", "ls", "/sys/class/net"]), "eth0\neth1\nlo\n");
+    let eth1 = s.ok(&["exec", "fixed", "ip", "-4", "-o", "addr", "show", "eth1"]);
+    assert!(eth1.contains("10.93.2."), "{eth1}");
+    // Its address on the first network survived the reconnect.
+    let eth0 = s.ok(&["exec", "fixed", "ip", "-4", "-o", "addr", "show", "eth0"]);
+    assert!(eth0.contains("10.93.1.77/24"), "{eth0}");
+    s.ok(&["network", "disconnect", "back", "fixed"]);
+    assert_eq!(s.ok(&["exec", "fixed", "ls", "/sys/class/net"]), "eth0\nlo\n");
+    s.ok(&["rm", "-af", "-t", "0"]);
+    s.ok(&["network", "rm", "front", "back"]);
+    assert_eq!(host_state(), before, "links or firewall rules left behind");
+}

@@ -1,9 +1,14 @@
-//! Scratch space on the graph root's filesystem (`<graphroot>/tmp`) for
-//! push, save, load and import: on the same filesystem as the store so
-//! blobs can be hardlinked, and removed when the guard is dropped — on
-//! success, on error and on unwinding alike. A process killed with SIGKILL
-//! leaves its directory behind; the next command that stages anything
-//! removes leftovers older than a day.
+//! Scratch space on the graph root's filesystem for push, save, load and
+//! import: on the same filesystem as the store so blobs can be hardlinked,
+//! and removed when the guard is dropped — on success, on error and on
+//! unwinding alike.
+//!
+//! It lives in `<graphroot>/staging/`, not `<graphroot>/tmp/`: that one is
+//! storage-helper's, and every storage-helper that starts while no import
+//! holds the store empties it — including a staging directory another
+//! podman is still filling. Directories are named `<purpose>-<pid>-<random>`;
+//! the next command that stages anything removes those whose process is
+//! gone (a podman killed with SIGKILL), and any older than a day.
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -25,17 +30,17 @@ pub struct Staging {
     dir: PathBuf,
 }
 
-/// Leftovers of killed commands older than this are removed.
+/// Leftovers older than this are removed even if their pid is alive again.
 const STALE_AFTER: Duration = Duration::from_secs(24 * 3600);
 
 impl Staging {
-    /// Make `<graph_root>/tmp/<purpose>-<random>`.
+    /// Make `<graph_root>/staging/<purpose>-<pid>-<random>`.
     pub fn new(graph_root: &Path, purpose: &str) -> Result<Staging, StagingError> {
-        let tmp = graph_root.join("tmp");
-        std::fs::create_dir_all(&tmp).map_err(io("creating", &tmp))?;
-        remove_stale(&tmp);
-        let id = crate::container::names::new_id().map_err(io("reading random bytes for", &tmp))?;
-        let dir = tmp.join(format!("{purpose}-{}", &id[..16]));
+        let base = graph_root.join("staging");
+        std::fs::create_dir_all(&base).map_err(io("creating", &base))?;
+        remove_stale(&base);
+        let id = crate::container::names::new_id().map_err(io("reading random bytes for", &base))?;
+        let dir = base.join(format!("{purpose}-{}-{}", std::process::id(), &id[..12]));
         std::fs::create_dir(&dir).map_err(io("creating", &dir))?;
         tracing::debug!(dir = %dir.display(), "staging directory");
         Ok(Staging { dir })
@@ -71,19 +76,18 @@ impl Drop for Staging {
     }
 }
 
-/// Remove `push-`/`save-`/`load-`/`import-` directories a killed podman
-/// left, once they are old enough that no running command can own them.
-fn remove_stale(tmp: &Path) {
-    let Ok(rd) = std::fs::read_dir(tmp) else { return };
+/// Remove directories a killed podman left: its process is gone, or the
+/// directory is older than a day (the pid may have been reused).
+fn remove_stale(base: &Path) {
+    let Ok(rd) = std::fs::read_dir(base) else { return };
     let now = SystemTime::now();
     for e in rd.flatten() {
         let name = e.file_name().to_string_lossy().into_owned();
-        if !["push-", "save-", "load-", "import-"].iter().any(|p| name.starts_with(p)) {
-            continue;
-        }
+        let pid = name.split('-').nth(1).and_then(|p| p.parse::<i32>().ok());
+        let dead = pid.is_some_and(|p| p > 0 && nix::sys::signal::kill(nix::unistd::Pid::from_raw(p), None) == Err(nix::errno::Errno::ESRCH));
         let old = e.metadata().and_then(|m| m.modified()).ok().and_then(|t| now.duration_since(t).ok()).is_some_and(|age| age > STALE_AFTER);
-        if old {
-            tracing::debug!(dir = %e.path().display(), "removing stale staging directory");
+        if dead || old {
+            tracing::debug!(dir = %e.path().display(), dead, old, "removing a staging directory a killed podman left");
             let _ = std::fs::remove_dir_all(e.path());
         }
     }
@@ -94,14 +98,22 @@ mod tests {
     use super::*;
 
     #[test]
-    fn staging_is_removed_on_drop() {
+    fn staging_is_removed_on_drop_and_orphans_by_the_next_one() {
         let root = tempfile::tempdir().unwrap();
         let s = Staging::new(root.path(), "save").unwrap();
         let p = s.copy_in("x", &mut &b"hello"[..]).unwrap();
         assert_eq!(std::fs::read(&p).unwrap(), b"hello");
         let dir = s.path().to_path_buf();
-        assert!(dir.starts_with(root.path().join("tmp")));
+        assert!(dir.starts_with(root.path().join("staging")));
         drop(s);
         assert!(!dir.exists());
+        let orphan = root.path().join("staging/save-999999999-abc");
+        std::fs::create_dir_all(&orphan).unwrap();
+        let live = root.path().join(format!("staging/load-{}-abc", std::process::id()));
+        std::fs::create_dir_all(&live).unwrap();
+        let s = Staging::new(root.path(), "push").unwrap();
+        assert!(!orphan.exists());
+        assert!(live.exists());
+        drop(s);
     }
 }

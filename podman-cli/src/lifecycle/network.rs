@@ -46,6 +46,18 @@ fn port_mappings(cfg: &ContainerConfig) -> Vec<PortMapping> {
         .collect()
 }
 
+/// What setup reported, as podman keeps it in the container's state.
+fn status_json(r: &proto::netsetup::v1::SetupResponse) -> serde_json::Value {
+    serde_json::json!(r
+        .networks
+        .iter()
+        .map(|n| serde_json::json!({
+            "network": n.network, "interface": n.interface_name, "mac": n.mac_address, "bridge": n.bridge,
+            "addresses": n.addresses.iter().map(|a| serde_json::json!({"address": a.address, "gateway": a.gateway})).collect::<Vec<_>>(),
+        }))
+        .collect::<Vec<_>>())
+}
+
 pub fn netns_path(cfg: &EngineConfig, id: &str) -> String {
     cfg.run_root.join("netns").join(format!("netns-{id}")).display().to_string()
 }
@@ -91,14 +103,7 @@ pub async fn setup(engine: &EngineConfig, cfg: &ContainerConfig, _paths: &Contai
             let r = result?;
             let ips: Vec<String> = r.networks.iter().flat_map(|n| n.addresses.iter().map(|a| a.address.split('/').next().unwrap_or("").to_string())).collect();
             let dns: Vec<String> = r.networks.iter().flat_map(|n| n.dns_server_ips.iter().cloned()).collect();
-            let status = serde_json::json!(r
-                .networks
-                .iter()
-                .map(|n| serde_json::json!({
-                    "network": n.network, "interface": n.interface_name, "mac": n.mac_address, "bridge": n.bridge,
-                    "addresses": n.addresses.iter().map(|a| serde_json::json!({"address": a.address, "gateway": a.gateway})).collect::<Vec<_>>(),
-                }))
-                .collect::<Vec<_>>());
+            let status = status_json(&r);
             Ok(NetResult { netns: NetNs::Path(path.clone()), ips, dns, status, netns_path: path })
         }
     }
@@ -151,32 +156,41 @@ pub async fn connect(engine: &EngineConfig, container: &str, att: crate::contain
     let pos = cfg.networks.iter().position(|n| n.name == nw.name);
     let running = st.status.is_active() && !st.netns_path.is_empty();
     let result = async {
+        let before = cfg.networks.clone();
         if attach {
             if pos.is_some() {
                 anyhow::bail!("container {} is already connected to network {}", cfg.name, nw.name);
             }
-            let att = crate::container::model::NetworkAttachment { name: nw.name.clone(), ..att };
-            if running {
-                let opts = PerNetworkOptions {
-                    name: att.name.clone(),
-                    interface_name: format!("eth{}", cfg.networks.len()),
-                    static_ips: att.static_ip.iter().cloned().collect(),
-                    static_mac: att.static_mac.clone().unwrap_or_default(),
-                    aliases: att.aliases.clone(),
-                };
-                let req = SetupRequest { container_id: cfg.id.clone(), container_name: cfg.name.clone(), netns_path: st.netns_path.clone(), networks: vec![opts], ..Default::default() };
-                net.call("Setup", |mut c| async move { c.setup(req).await }).await?;
-            }
-            cfg.networks.push(att);
+            cfg.networks.push(crate::container::model::NetworkAttachment { name: nw.name.clone(), ..att });
         } else {
             let Some(i) = pos else { anyhow::bail!("container {} is not connected to network {}", cfg.name, nw.name) };
-            if running {
-                let mut opts = per_network(&cfg);
-                let one = opts.remove(i);
-                let req = TeardownRequest { container_id: cfg.id.clone(), netns_path: st.netns_path.clone(), networks: vec![one], port_mappings: vec![] };
-                net.call("Teardown", |mut c| async move { c.teardown(req).await }).await?;
-            }
             cfg.networks.remove(i);
+        }
+        if running {
+            // net-setup sets a container up as a whole: tear the old set
+            // down and set the new one up, keeping each address it had.
+            let kept_ips = |n: &str| -> Vec<String> {
+                st.network_status
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter(|x| x["network"] == n)
+                    .flat_map(|x| x["addresses"].as_array().cloned().unwrap_or_default())
+                    .filter_map(|a| a["address"].as_str().and_then(|s| s.split('/').next()).map(String::from))
+                    .collect()
+            };
+            let old = ContainerConfig { networks: before, ..cfg.clone() };
+            let req = TeardownRequest { container_id: cfg.id.clone(), netns_path: st.netns_path.clone(), networks: per_network(&old), port_mappings: port_mappings(&cfg) };
+            net.call("Teardown", |mut c| async move { c.teardown(req).await }).await?;
+            let mut opts = per_network(&cfg);
+            for o in &mut opts {
+                if o.static_ips.is_empty() {
+                    o.static_ips = kept_ips(&o.name);
+                }
+            }
+            let req = SetupRequest { container_id: cfg.id.clone(), container_name: cfg.name.clone(), netns_path: st.netns_path.clone(), networks: opts, port_mappings: port_mappings(&cfg), dns_servers: cfg.dns_servers.clone() };
+            let r = net.call("Setup", |mut c| async move { c.setup(req).await }).await?;
+            st.network_status = status_json(&r);
         }
         anyhow::Ok(())
     }
@@ -184,7 +198,6 @@ pub async fn connect(engine: &EngineConfig, container: &str, att: crate::contain
     net.close().await?;
     result?;
     crate::container::store::update_config(&db, &cfg)?;
-    st.network_status = serde_json::Value::Null;
     crate::container::store::update_state(&db, &cfg.id, &st)?;
     Ok(())
 }

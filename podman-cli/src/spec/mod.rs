@@ -135,6 +135,9 @@ pub fn generate(cfg: &ContainerConfig, ctx: &SpecContext) -> Result<Spec, SpecEr
     let (masked, readonly): (Vec<&str>, Vec<&str>) =
         if cfg.privileged { (vec![], vec![]) } else { (security::MASKED_PATHS.to_vec(), security::READONLY_PATHS.to_vec()) };
 
+    // Podman's default sysctl: unprivileged ping (ICMP sockets) for root in
+    // the container, since CAP_NET_RAW is not in the default set.
+    let sysctl = if ctx.netns == NetNs::Host { json!({}) } else { json!({"net.ipv4.ping_group_range": "0 0"}) };
     let rlimits: Vec<Value> = cfg.rlimits.iter().map(|r| json!({"type": r.kind, "soft": r.soft, "hard": r.hard})).collect();
     let spec = json!({
         "ociVersion": "1.0.2",
@@ -158,6 +161,7 @@ pub fn generate(cfg: &ContainerConfig, ctx: &SpecContext) -> Result<Spec, SpecEr
             "maskedPaths": masked,
             "readonlyPaths": readonly,
             "cgroupsPath": ctx.cgroups_path,
+            "sysctl": sysctl,
             "resources": {"devices": [{"allow": false, "access": "rwm"}]},
         },
     });

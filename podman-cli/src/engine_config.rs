@@ -14,6 +14,7 @@ use crate::cli::GlobalOpts;
 #[derive(Debug, Clone)]
 pub struct EngineConfig {
     pub containers: ContainersConf,
+    /// storage.conf as read (driver and options come from it; kept for `info`).
     pub storage: StorageConf,
     pub registries: RegistriesConf,
     pub policy: Policy,

@@ -16,3 +16,10 @@ pub fn write_atomic(tmp: &Path, dest: &Path, bytes: &[u8]) -> std::io::Result<()
     }
     Ok(())
 }
+
+/// Write `bytes` to `tmp` and rename over `dest`, without fsync: for files
+/// under the run root, which do not outlive a reboot anyway.
+pub fn write_replace(tmp: &Path, dest: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    std::fs::write(tmp, bytes)?;
+    std::fs::rename(tmp, dest)
+}

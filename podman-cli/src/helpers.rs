@@ -23,8 +23,6 @@ pub enum HelperKind {
 }
 
 impl HelperKind {
-    pub const ALL: [HelperKind; 4] = [HelperKind::Fetcher, HelperKind::Storage, HelperKind::Net, HelperKind::Monitor];
-
     pub fn binary(self) -> &'static str {
         match self {
             HelperKind::Fetcher => "image-fetcher",

@@ -249,6 +249,14 @@ fn an_htpasswd_registry_takes_creds_or_a_login() {
     s.ok(&["rmi", &r]);
     let o = with_auth(&s, &auth, &["pull", "-q", "--tls-verify=false", &r]);
     assert_eq!(o.status.code(), Some(125), "{}", stderr(&o));
+
+    // -p works too; logout --all empties the file.
+    let o = with_auth(&s, &auth, &["login", "--tls-verify=false", "-u", "alice", "-p", "s3cret", &reg.addr]);
+    assert_eq!(stdout(&o), "Login Succeeded!\n", "{}", stderr(&o));
+    let o = with_auth(&s, &auth, &["logout", "--all"]);
+    assert_eq!(stdout(&o), "Removed login credentials for all registries\n");
+    let doc: Value = serde_json::from_slice(&std::fs::read(&auth).unwrap()).unwrap();
+    assert_eq!(doc["auths"], serde_json::json!({}));
 }
 
 #[test]
@@ -485,6 +493,12 @@ fn sigkill_mid_pull_leaves_the_store_as_it_was_and_a_second_pull_completes() {
     }
     nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), nix::sys::signal::Signal::SIGKILL).unwrap();
     child.wait().unwrap();
+    // The helpers notice the hang-up and exit on their own.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !processes_mentioning(&s.root()).is_empty() {
+        assert!(Instant::now() < deadline, "helpers left running: {:?}", processes_mentioning(&s.root()));
+        std::thread::sleep(Duration::from_millis(50));
+    }
 
     assert_eq!(s.ok(&["images", "--format", "{{.ID}} {{.Repository}}:{{.Tag}}"]), before);
     assert_eq!(s.run(&["image", "exists", &slow]).status.code(), Some(1));
@@ -518,6 +532,21 @@ fn random_layer(len: usize) -> e2e::oci_image::Layer {
     gz.write_all(&tar).unwrap();
     let tar_gz = gz.finish().unwrap();
     e2e::oci_image::Layer { digest: e2e::oci_image::sha256_digest(&tar_gz), diff_id: e2e::oci_image::sha256_digest(&tar), tar_gz }
+}
+
+/// Command lines of running processes that name `path`.
+fn processes_mentioning(path: &Path) -> Vec<String> {
+    let needle = path.display().to_string();
+    let mut out = Vec::new();
+    for e in std::fs::read_dir("/proc").unwrap().flatten() {
+        if let Ok(cmd) = std::fs::read(e.path().join("cmdline")) {
+            let cmd = String::from_utf8_lossy(&cmd).replace('\0', " ");
+            if cmd.contains(&needle) {
+                out.push(cmd);
+            }
+        }
+    }
+    out
 }
 
 /// Sizes of every regular file under `dir`.

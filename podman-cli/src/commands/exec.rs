@@ -88,7 +88,7 @@ pub async fn run(engine: &EngineConfig, a: &ExecArgs) -> anyhow::Result<()> {
     let spec = crate::spec::generate(&pcfg, &ctx)?;
     let process = serde_json::to_value(spec.process()).map_err(|e| anyhow::anyhow!("exec process: {e}"))?;
     let process_path = paths.bundle.join(format!("exec-{}.json", &exec_id[..8]));
-    crate::fsutil::write_atomic(&paths.bundle.join(format!(".exec-{}.tmp", &exec_id[..8])), &process_path, &serde_json::to_vec(&process)?)?;
+    crate::fsutil::write_replace(&paths.bundle.join(format!(".exec-{}.tmp", &exec_id[..8])), &process_path, &serde_json::to_vec(&process)?)?;
     let _cleanup = RemoveOnDrop(process_path.clone());
 
     let ch = proto::transport::connect_unix(&paths.monitor_socket(&cfg.id)).await.map_err(|e| anyhow::anyhow!("contacting the monitor of {}: {e}", cfg.name))?;

@@ -98,6 +98,7 @@ fn build(cfg: &EngineConfig, answers: &[(InfoAnswer, std::path::PathBuf)], count
         },
         "store": {
             "configFile": cfg.config_file(),
+            "storageConfigFiles": cfg.storage.files.iter().map(|f| f.display().to_string()).collect::<Vec<_>>(),
             "containerStore": counts,
             "graphDriverName": storage.driver,
             "graphOptions": cfg.storage_opts.iter().filter_map(|o| o.split_once('=')).map(|(k, v)| (k.to_string(), json!(v))).collect::<serde_json::Map<_, _>>(),

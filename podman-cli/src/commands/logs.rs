@@ -37,7 +37,6 @@ pub struct LogsArgs {
 
 struct Record {
     time: String,
-    time_unix: i64,
     stderr: bool,
     text: Vec<u8>,
 }
@@ -67,7 +66,7 @@ fn parse(data: &[u8], out: &mut Vec<Record>, partial: &mut Option<Record>) -> us
             p.text.extend_from_slice(text);
             p
         });
-        let mut rec = rec.unwrap_or(Record { time_unix: crate::format::human::parse_rfc3339(&ts).unwrap_or(0), time: ts, stderr, text: text.to_vec() });
+        let mut rec = rec.unwrap_or(Record { time: ts, stderr, text: text.to_vec() });
         if tag == b"P" {
             *partial = Some(rec);
         } else {
@@ -78,20 +77,41 @@ fn parse(data: &[u8], out: &mut Vec<Record>, partial: &mut Option<Record>) -> us
     consumed
 }
 
-fn emit(r: &Record, args: &LogsArgs, name: &str) {
-    let mut line = Vec::new();
-    if args.names {
-        line.extend_from_slice(format!("{name} ").as_bytes());
+/// Buffered output for both streams; stdout is flushed before anything
+/// goes to stderr so the order stays right on a shared terminal.
+struct Out {
+    stdout: std::io::BufWriter<std::io::Stdout>,
+}
+
+impl Out {
+    fn new() -> Out {
+        Out { stdout: std::io::BufWriter::with_capacity(1 << 16, std::io::stdout()) }
     }
-    if args.timestamps {
-        line.extend_from_slice(format!("{} ", r.time).as_bytes());
+
+    fn emit(&mut self, r: &Record, args: &LogsArgs, name: &str) {
+        if r.stderr {
+            let _ = self.stdout.flush();
+            let mut e = std::io::stderr().lock();
+            if args.names {
+                let _ = write!(e, "{name} ");
+            }
+            if args.timestamps {
+                let _ = write!(e, "{} ", r.time);
+            }
+            let _ = e.write_all(&r.text);
+        } else {
+            if args.names {
+                let _ = write!(self.stdout, "{name} ");
+            }
+            if args.timestamps {
+                let _ = write!(self.stdout, "{} ", r.time);
+            }
+            let _ = self.stdout.write_all(&r.text);
+        }
     }
-    line.extend_from_slice(&r.text);
-    if r.stderr {
-        let _ = std::io::stderr().write_all(&line);
-    } else {
-        let mut o = std::io::stdout().lock();
-        let _ = o.write_all(&line);
+
+    fn flush(&mut self) {
+        let _ = self.stdout.flush();
     }
 }
 
@@ -129,14 +149,21 @@ pub async fn run(engine: &EngineConfig, args: &LogsArgs) -> anyhow::Result<()> {
         let mut records = Vec::new();
         let mut partial = None;
         let mut offset = parse(&data, &mut records, &mut partial);
-        records.retain(|r| since.is_none_or(|s| r.time_unix >= s) && until.is_none_or(|u| r.time_unix <= u));
+        if since.is_some() || until.is_some() {
+            records.retain(|r| {
+                let t = crate::format::human::parse_rfc3339(&r.time).unwrap_or(0);
+                since.is_none_or(|s| t >= s) && until.is_none_or(|u| t <= u)
+            });
+        }
         let skip = match args.tail {
             Some(n) if n >= 0 => records.len().saturating_sub(n as usize),
             _ => 0,
         };
+        let mut out = Out::new();
         for r in &records[skip..] {
-            emit(r, &args, &cfg.name);
+            out.emit(r, &args, &cfg.name);
         }
+        out.flush();
         if args.follow {
             loop {
                 let (c, st) = crate::lifecycle::cleanup::refresh(engine, store::resolve(&db, &cfg.id)?).await?;
@@ -147,8 +174,9 @@ pub async fn run(engine: &EngineConfig, args: &LogsArgs) -> anyhow::Result<()> {
                 let mut recs = Vec::new();
                 offset += parse(&more, &mut recs, &mut partial);
                 for r in &recs {
-                    emit(r, &args, &c.name);
+                    out.emit(r, &args, &c.name);
                 }
+                out.flush();
                 if !st.status.is_active() && recs.is_empty() {
                     break;
                 }

@@ -152,20 +152,37 @@ pub fn normalize(format: &str) -> String {
     format.replace("\\t", "\t").replace("\\n", "\n")
 }
 
+/// A parsed `--format` template, for rendering many rows.
+pub struct Compiled {
+    template: Template,
+    source: String,
+}
+
+impl Compiled {
+    pub fn new(format: &str) -> anyhow::Result<Compiled> {
+        let text = normalize(format);
+        let mut template = Template::default();
+        template.add_funcs(FUNCS);
+        template.parse(text.as_str()).map_err(|e| anyhow::anyhow!("template parsing error: {e}: check the --format string"))?;
+        Ok(Compiled { template, source: format.to_string() })
+    }
+
+    /// Render over `value`; the output ends with a newline.
+    pub fn render(&self, value: &serde_json::Value) -> anyhow::Result<String> {
+        let out = self
+            .template
+            .render(&Context::from(to_value(value)))
+            .map_err(|e| anyhow::anyhow!("template execution error: {e}: check the field names in --format"))?;
+        if out.contains("<no value>") {
+            anyhow::bail!("template {:?} names a field that does not exist: check the field names in --format", self.source);
+        }
+        Ok(if out.ends_with('\n') { out } else { out + "\n" })
+    }
+}
+
 /// Render `format` over `value`.
 pub fn render(format: &str, value: &serde_json::Value) -> anyhow::Result<String> {
-    let text = normalize(format);
-    let mut t = Template::default();
-    t.add_funcs(FUNCS);
-    t.parse(text.as_str()).map_err(|e| anyhow::anyhow!("template parsing error: {e}: check the --format string"))?;
-    let data = to_value(value);
-    let out = t
-        .render(&Context::from(data))
-        .map_err(|e| anyhow::anyhow!("template execution error: {e}: check the field names in --format"))?;
-    if out.contains("<no value>") {
-        anyhow::bail!("template {format:?} names a field that does not exist: check the field names in --format");
-    }
-    Ok(if out.ends_with('\n') { out } else { out + "\n" })
+    Compiled::new(format)?.render(value)
 }
 
 #[cfg(test)]

@@ -43,8 +43,9 @@ pub fn render_rows(format: &str, rows: &[serde_json::Value], headers: &HashMap<&
     if is_table && !noheading {
         lines.push(header_line(&body, headers));
     }
+    let compiled = super::gotemplate::Compiled::new(&body)?;
     for r in rows {
-        let out = super::gotemplate::render(&body, r)?;
+        let out = compiled.render(r)?;
         lines.push(out.trim_end_matches('\n').to_string());
     }
     Ok(if is_table { align(&lines) } else { lines.iter().map(|l| format!("{l}\n")).collect() })

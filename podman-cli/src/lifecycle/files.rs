@@ -78,7 +78,7 @@ pub fn write(
     let mut out = Vec::new();
     for (dest, name, body) in files {
         let p = bundle.join(name);
-        crate::fsutil::write_atomic(&bundle.join(format!(".{name}.tmp")), &p, body.as_bytes())?;
+        crate::fsutil::write_replace(&bundle.join(format!(".{name}.tmp")), &p, body.as_bytes())?;
         out.push((dest.to_string(), p));
     }
     Ok(out)

@@ -56,7 +56,7 @@ impl ContainerPaths {
 /// `stop`, `rm` and the monitor's exit command never interleave. Released on
 /// drop (and by the kernel if podman dies).
 pub struct ContainerLock {
-    _file: std::fs::File,
+    _lock: nix::fcntl::Flock<std::fs::File>,
 }
 
 impl ContainerLock {
@@ -72,9 +72,10 @@ impl ContainerLock {
             .open(&paths.lock)
             .with_context(|| format!("opening lock {}", paths.lock.display()))?;
         let started = std::time::Instant::now();
-        nix::fcntl::flock(std::os::fd::AsRawFd::as_raw_fd(&file), nix::fcntl::FlockArg::LockExclusive)
+        let lock = nix::fcntl::Flock::lock(file, nix::fcntl::FlockArg::LockExclusive)
+            .map_err(|(_, e)| e)
             .with_context(|| format!("locking {}", paths.lock.display()))?;
         tracing::debug!(lock = %paths.lock.display(), waited_ms = started.elapsed().as_secs_f64() * 1e3, "container lock held");
-        Ok(ContainerLock { _file: file })
+        Ok(ContainerLock { _lock: lock })
     }
 }

@@ -175,7 +175,8 @@ pub fn write(spec: &Spec, bundle: &Path) -> Result<PathBuf, SpecError> {
     std::fs::create_dir_all(bundle).map_err(err)?;
     let tmp = bundle.join(".config.json.tmp");
     let bytes = serde_json::to_vec(spec).map_err(SpecError::Invalid)?;
-    crate::fsutil::write_atomic(&tmp, &path, &bytes).map_err(err)?;
+    // The bundle lives in the run root: atomic, but no fsync needed.
+    crate::fsutil::write_replace(&tmp, &path, &bytes).map_err(err)?;
     Ok(path)
 }
 

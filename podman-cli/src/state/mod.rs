@@ -135,6 +135,26 @@ impl State {
     fn check_store(&mut self, run_root: &Path, driver: &str) -> Result<(), StateError> {
         let path = self.path.clone();
         let sql = |source| StateError::Sqlite { path: path.clone(), source };
+        // The common case reads only: no write transaction (and no fsync)
+        // for every podman invocation.
+        let expected = [("run root", "runroot", run_root.display().to_string()), ("storage driver", "storage-driver", driver.to_string())];
+        let mut all_recorded = true;
+        for (key, flag, current) in &expected {
+            let recorded: Option<String> = self
+                .conn
+                .query_row("SELECT value FROM db_config WHERE key = ?1", [key], |r| r.get(0))
+                .map(Some)
+                .or_else(|e| if matches!(e, rusqlite::Error::QueryReturnedNoRows) { Ok(None) } else { Err(e) })
+                .map_err(sql)?;
+            match recorded {
+                Some(r) if r != *current => return Err(StateError::Mismatch { path: path.clone(), key, flag, recorded: r, current: current.clone() }),
+                Some(_) => {}
+                None => all_recorded = false,
+            }
+        }
+        if all_recorded {
+            return Ok(());
+        }
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(sql)?;
         for (key, flag, current) in [("run root", "runroot", run_root.display().to_string()), ("storage driver", "storage-driver", driver.to_string())] {
             tx.execute("INSERT OR IGNORE INTO db_config (key, value) VALUES (?1, ?2)", (key, &current)).map_err(sql)?;

@@ -5,7 +5,6 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::Context;
 use proto::fetcher::v1::{pull_event::Event, Platform, PullRequest};
 use proto::storage::v1::{Image, ImportOciRequest};
 
@@ -57,26 +56,6 @@ impl PullOptions {
     }
 }
 
-/// Removes the staging directory when dropped.
-struct Staging(PathBuf);
-
-impl Drop for Staging {
-    fn drop(&mut self) {
-        if let Err(e) = std::fs::remove_dir_all(&self.0) {
-            if e.kind() != std::io::ErrorKind::NotFound {
-                tracing::warn!(dir = %self.0.display(), error = %e, "could not remove pull staging directory");
-            }
-        }
-    }
-}
-
-fn staging_dir(cfg: &EngineConfig) -> anyhow::Result<Staging> {
-    let tmp = cfg.graph_root.join("tmp");
-    std::fs::create_dir_all(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
-    let id = crate::container::names::new_id()?;
-    Ok(Staging(tmp.join(format!("pull-{}", &id[..16]))))
-}
-
 /// Pull `name` and return the stored image.
 pub async fn pull(cfg: &EngineConfig, name: &str, opts: &PullOptions) -> anyhow::Result<Image> {
     let (src_names, store_name): (Vec<String>, bool) = match source(name)? {
@@ -86,7 +65,8 @@ pub async fn pull(cfg: &EngineConfig, name: &str, opts: &PullOptions) -> anyhow:
         }
         Source::Local(s) => (vec![s], false),
     };
-    let staging = staging_dir(cfg)?;
+    // Not under <graphroot>/tmp: storage-helper empties that at start.
+    let staging = super::staging::Staging::new(&cfg.graph_root, "pull")?;
     let (fetcher, storage) = tokio::join!(helpers::fetcher(cfg), helpers::storage(cfg));
     let (mut fetcher, mut storage) = (fetcher?, storage?);
     let mut progress = Progress::new(opts.quiet);
@@ -94,7 +74,7 @@ pub async fn pull(cfg: &EngineConfig, name: &str, opts: &PullOptions) -> anyhow:
     let mut pulled = None;
     for candidate in &src_names {
         progress.line(&format!("Trying to pull {candidate}..."));
-        match fetch(&mut fetcher, candidate, &staging.0, opts, &mut progress).await {
+        match fetch(&mut fetcher, candidate, staging.path(), opts, &mut progress).await {
             Ok(done) => {
                 pulled = Some((candidate.clone(), done));
                 break;
@@ -115,7 +95,7 @@ pub async fn pull(cfg: &EngineConfig, name: &str, opts: &PullOptions) -> anyhow:
     fetch_closed?;
     progress.line("Writing manifest to image destination");
     let names = if store_name { vec![candidate] } else { local_names(&ref_name) };
-    let req = ImportOciRequest { layout_dir: staging.0.display().to_string(), ref_name: String::new(), manifest_digest, names };
+    let req = ImportOciRequest { layout_dir: staging.path().display().to_string(), ref_name: String::new(), manifest_digest, names };
     let image = storage.call("ImportOci", |mut c| async move { c.import_oci(req).await }).await;
     storage.close().await?;
     Ok(image?)

@@ -46,7 +46,6 @@ impl Staging {
         Ok(Staging { dir })
     }
 
-    #[cfg(test)]
     pub fn path(&self) -> &Path {
         &self.dir
     }

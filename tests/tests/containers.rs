@@ -204,3 +204,44 @@ fn sigkill_of_podman_during_run_leaves_a_manageable_container() {
     s.ok(&["rm", "abandoned"]);
     assert!(mounts_under(&s).is_empty());
 }
+
+#[test]
+fn a_full_log_disk_does_not_block_the_container() {
+    let (s, _reg, r) = fixture();
+    let id = s.ok(&["create", "--name", "chatty", "--network", "none", &r, "sh", "-c", "seq 1 200000; echo done >&2"]).trim().to_string();
+    // The log lives in the container's data directory: make that a 64 KiB disk.
+    let data = s.root().join("containers").join(&id);
+    let st = std::process::Command::new("mount").args(["-t", "tmpfs", "-o", "size=64k", "tmpfs"]).arg(&data).status().unwrap();
+    assert!(st.success());
+    struct Unmount(std::path::PathBuf);
+    impl Drop for Unmount {
+        fn drop(&mut self) {
+            let _ = std::process::Command::new("umount").arg(&self.0).status();
+        }
+    }
+    let guard = Unmount(data.clone());
+    let t = Instant::now();
+    s.ok(&["start", "chatty"]);
+    assert_eq!(s.ok(&["wait", "chatty"]), "0\n");
+    assert!(t.elapsed() < Duration::from_secs(30), "the container was held up by its log");
+    // What fit is readable; the rest was dropped, not waited for.
+    let logs = s.run(&["logs", "chatty"]);
+    let out = stdout(&logs);
+    assert!(out.starts_with("1\n2\n3\n"), "{}", &out[..out.len().min(100)]);
+    assert!(out.lines().count() < 200_000);
+    drop(guard);
+    s.ok(&["rm", "chatty"]);
+    assert!(mounts_under(&s).is_empty());
+}
+
+#[test]
+fn logs_follow_streams_until_the_container_exits() {
+    let (s, _reg, r) = fixture();
+    s.ok(&["run", "-d", "--name", "slow", "--network", "none", &r, "sh", "-c", "echo first; sleep 1; echo second; sleep 1; echo third"]);
+    let t = Instant::now();
+    let out = s.ok(&["logs", "-f", "slow"]);
+    assert_eq!(out, "first\nsecond\nthird\n");
+    assert!(t.elapsed() < Duration::from_secs(10));
+    let o = s.run(&["logs", "-f", "--since", "2000-01-01T00:00:00Z", "slow"]);
+    assert_eq!(stdout(&o), "first\nsecond\nthird\n");
+}

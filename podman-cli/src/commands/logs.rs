@@ -77,6 +77,38 @@ fn parse(data: &[u8], out: &mut Vec<Record>, partial: &mut Option<Record>) -> us
     consumed
 }
 
+/// inotify on the log file and the exit directory.
+struct LogWatcher {
+    inotify: nix::sys::inotify::Inotify,
+}
+
+impl LogWatcher {
+    fn new(log: &std::path::Path, exit_dir: &std::path::Path) -> anyhow::Result<LogWatcher> {
+        use nix::sys::inotify::{AddWatchFlags, InitFlags, Inotify};
+        let inotify = Inotify::init(InitFlags::IN_CLOEXEC | InitFlags::IN_NONBLOCK)?;
+        inotify.add_watch(log, AddWatchFlags::IN_MODIFY | AddWatchFlags::IN_CLOSE_WRITE)?;
+        inotify.add_watch(exit_dir, AddWatchFlags::IN_CREATE | AddWatchFlags::IN_MOVED_TO | AddWatchFlags::IN_CLOSE_WRITE)?;
+        Ok(LogWatcher { inotify })
+    }
+
+    /// Block until something changed (or `timeout`), then drain the events.
+    fn wait(&self, timeout: std::time::Duration) -> anyhow::Result<()> {
+        use std::os::fd::AsFd;
+        let mut fds = [nix::poll::PollFd::new(self.inotify.as_fd(), nix::poll::PollFlags::POLLIN)];
+        let ms = u16::try_from(timeout.as_millis()).unwrap_or(u16::MAX);
+        match nix::poll::poll(&mut fds, nix::poll::PollTimeout::from(ms)) {
+            Ok(_) | Err(nix::errno::Errno::EINTR) => {}
+            Err(e) => return Err(e.into()),
+        }
+        while let Ok(events) = self.inotify.read_events() {
+            if events.is_empty() {
+                break;
+            }
+        }
+        Ok(())
+    }
+}
+
 /// Buffered output for both streams; stdout is flushed before anything
 /// goes to stderr so the order stays right on a shared terminal.
 struct Out {
@@ -165,6 +197,11 @@ pub async fn run(engine: &EngineConfig, args: &LogsArgs) -> anyhow::Result<()> {
         }
         out.flush();
         if args.follow {
+            // Woken by inotify when the log grows or an exit file appears;
+            // the timeout only covers a monitor that died without one.
+            let paths = crate::lifecycle::paths::ContainerPaths::new(engine, &cfg.id);
+            let _ = std::fs::create_dir_all(&paths.exit_dir);
+            let watcher = LogWatcher::new(&cfg.log_path, &paths.exit_dir)?;
             loop {
                 let (c, st) = crate::lifecycle::cleanup::refresh(engine, store::resolve(&db, &cfg.id)?).await?;
                 let mut f = std::fs::File::open(&c.log_path)?;
@@ -180,7 +217,7 @@ pub async fn run(engine: &EngineConfig, args: &LogsArgs) -> anyhow::Result<()> {
                 if !st.status.is_active() && recs.is_empty() {
                     break;
                 }
-                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                watcher.wait(std::time::Duration::from_secs(1))?;
             }
         }
         let _ = std::io::stdout().flush();

@@ -483,7 +483,7 @@ fn sigkill_mid_pull_leaves_the_store_as_it_was_and_a_second_pull_completes() {
     // Wait until the big blob is partly downloaded into the staging layout.
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        let partial = walk_sizes(&s.root().join("tmp")).into_iter().any(|n| n > 2 << 20);
+        let partial = walk_sizes(&s.root().join("staging")).into_iter().any(|n| n > 2 << 20);
         if partial {
             break;
         }

@@ -5,268 +5,18 @@
 //! and ruleset) and clean up in Drop guards even when they fail.
 
 use std::ffi::OsString;
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::{Mutex, MutexGuard};
-use std::time::{Duration, Instant};
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::Child;
+use std::time::Duration;
 
-use anyhow::{bail, ensure, Context, Result};
+use anyhow::{ensure, Result};
 use e2e::binaries::bin;
 use proto::netsetup::v1 as pb;
 use serde_json::{json, Value};
 
-static SERIAL: Mutex<()> = Mutex::new(());
-
-fn serial() -> MutexGuard<'static, ()> {
-    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-fn sh(prog: &str, args: &[&str]) -> Output {
-    Command::new(prog).args(args).stdin(Stdio::null()).output().unwrap_or_else(|e| panic!("{prog}: {e}"))
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
-
-/// Whether a line or table belongs to a podman0, podman1... bridge: those
-/// are what podman's own end-to-end tests (possibly running meanwhile) use;
-/// these tests never do.
-fn foreign(s: &str) -> bool {
-    let named_podman = |w: &str| {
-        let w = w.trim_matches(|c| c == '"' || c == ':');
-        w.strip_prefix("podman").is_some_and(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()))
-    };
-    s.split_whitespace().any(named_podman) && !s.contains("ntbr")
-}
-
-/// The host state a setup+teardown cycle must leave as it found it: every
-/// link (`ip -o link`) and the whole ruleset (`nft list ruleset`), less
-/// what belongs to podman's own bridges.
-fn host_snapshot() -> (String, String) {
-    let links = text(&sh("ip", &["-o", "link"]).stdout);
-    let links: Vec<&str> = links.lines().filter(|l| !foreign(l)).collect();
-    let rules = text(&sh("nft", &["list", "ruleset"]).stdout);
-    let tables: Vec<String> = rules
-        .split("\ntable ")
-        .map(|t| t.strip_prefix("table ").unwrap_or(t).trim_end().to_string())
-        .filter(|t| !t.trim().is_empty() && !foreign(t))
-        .collect();
-    (links.join("\n"), tables.join("\ntable "))
-}
-
-/// The names of the nft tables that exist now.
-fn nft_tables() -> Vec<String> {
-    text(&sh("nft", &["list", "tables"]).stdout).lines().map(|l| l.trim().to_string()).collect()
-}
-
-/// A free TCP port on the host.
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-/// One test's private config and state dirs, and everything it started.
-/// Drop tears down every container it set up, removes its netns files and
-/// kills its processes, whatever state the test died in.
-struct Env {
-    dir: tempfile::TempDir,
-    driver: &'static str,
-    containers: Mutex<Vec<(String, Vec<String>)>>,
-    netns: Mutex<Vec<PathBuf>>,
-    children: Mutex<Vec<Child>>,
-}
-
-impl Env {
-    fn new() -> Env {
-        Env::with_driver("auto")
-    }
-
-    fn with_driver(driver: &'static str) -> Env {
-        let dir = tempfile::tempdir().unwrap();
-        Env { dir, driver, containers: Mutex::default(), netns: Mutex::default(), children: Mutex::default() }
-    }
-
-    fn cfg(&self) -> PathBuf {
-        self.dir.path().join("networks")
-    }
-
-    fn state(&self) -> PathBuf {
-        self.dir.path().join("run/networks")
-    }
-
-    fn args(&self) -> Vec<OsString> {
-        let mut a: Vec<OsString> = vec!["--config-dir".into(), self.cfg().into(), "--state-dir".into(), self.state().into()];
-        a.extend(["--firewall-driver".into(), self.driver.into()]);
-        a
-    }
-
-    fn cmd(&self, args: &[&str]) -> Command {
-        let mut c = Command::new(bin("net-setup"));
-        c.args(self.args()).args(args);
-        c
-    }
-
-    /// Run net-setup with `stdin`; its output.
-    fn run(&self, args: &[&str], stdin: &str) -> Output {
-        self.spawn(args, stdin).wait_with_output().unwrap()
-    }
-
-    /// Start net-setup with `stdin` written to it.
-    fn spawn(&self, args: &[&str], stdin: &str) -> Child {
-        let mut c = self.cmd(args);
-        c.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
-        let mut child = c.spawn().expect("net-setup runs");
-        child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
-        child
-    }
-
-    /// Run and parse its JSON output, failing with its stderr.
-    fn ok(&self, args: &[&str], stdin: &str) -> Result<Value> {
-        let o = self.run(args, stdin);
-        ensure!(o.status.success(), "net-setup {args:?} failed: {}", text(&o.stderr));
-        if o.stdout.is_empty() {
-            return Ok(Value::Null);
-        }
-        serde_json::from_slice(&o.stdout).with_context(|| format!("output of {args:?}: {}", text(&o.stdout)))
-    }
-
-    /// Run expecting failure; its one-line error.
-    fn fails(&self, args: &[&str], stdin: &str) -> String {
-        let o = self.run(args, stdin);
-        assert_eq!(o.status.code(), Some(125), "{args:?} should fail: {}", text(&o.stdout));
-        let err = text(&o.stderr);
-        assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
-        err
-    }
-
-    fn network(&self, name: &str, subnet: &str, bridge: &str, extra: &[&str]) -> Result<Value> {
-        let mut a = vec!["network-create", name, "--subnet", subnet, "--interface-name", bridge];
-        a.extend(extra);
-        self.ok(&a, "")
-    }
-
-    fn netns(&self, name: &str) -> Result<PathBuf> {
-        let p = self.dir.path().join("run/netns").join(name);
-        self.netns.lock().unwrap().push(p.clone());
-        self.ok(&["create-netns", p.to_str().unwrap()], "")?;
-        Ok(p)
-    }
-
-    fn request(id: &str, ns: &Path, nets: Value, ports: Value) -> String {
-        json!({"container_id": id, "container_name": id, "netns_path": ns, "networks": nets, "port_mappings": ports})
-            .to_string()
-    }
-
-    /// Set up `id` in `ns`; its status JSON.
-    fn setup(&self, id: &str, ns: &Path, nets: Value, ports: Value) -> Result<Value> {
-        self.track(id, &nets);
-        self.ok(&["setup"], &Env::request(id, ns, nets, ports))
-    }
-
-    fn track(&self, id: &str, nets: &Value) {
-        let names = nets.as_array().into_iter().flatten().filter_map(|n| n["name"].as_str()).map(String::from).collect();
-        self.containers.lock().unwrap().push((id.to_string(), names));
-    }
-
-    fn teardown(&self, id: &str, nets: Value) -> Result<()> {
-        self.ok(&["teardown"], &json!({"container_id": id, "networks": nets}).to_string())?;
-        self.containers.lock().unwrap().retain(|(c, _)| c != id);
-        Ok(())
-    }
-
-    /// busybox httpd on port 8080 inside `ns`, serving one page.
-    fn httpd(&self, ns: &Path) -> Result<()> {
-        let www = self.dir.path().join("www");
-        std::fs::create_dir_all(&www)?;
-        std::fs::write(www.join("index.html"), "hello from the container\n")?;
-        let c = Command::new("nsenter")
-            .arg(format!("--net={}", ns.display()))
-            .args(["busybox", "httpd", "-f", "-p", "8080", "-h"])
-            .arg(&www)
-            .stdin(Stdio::null())
-            .spawn()?;
-        self.children.lock().unwrap().push(c);
-        Ok(())
-    }
-}
-
-impl Drop for Env {
-    fn drop(&mut self) {
-        for mut c in self.children.lock().unwrap().drain(..) {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-        for (id, nets) in self.containers.lock().unwrap().drain(..) {
-            let nets: Vec<Value> = nets.iter().map(|n| json!({"name": n})).collect();
-            let o = self.run(&["teardown"], &json!({"container_id": id, "networks": nets}).to_string());
-            if !o.status.success() {
-                eprintln!("cleanup: teardown {id}: {}", text(&o.stderr));
-            }
-        }
-        for p in self.netns.lock().unwrap().drain(..) {
-            let _ = self.run(&["remove-netns", p.to_str().unwrap()], "");
-        }
-    }
-}
-
-/// Whether process `pid` still runs (a zombie awaiting its reaper does not).
-fn running(pid: &str) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .is_ok_and(|s| s.rsplit_once(')').is_some_and(|(_, rest)| !rest.trim_start().starts_with('Z')))
-}
-
-/// Run `args` inside the netns.
-fn in_ns(ns: &Path, args: &[&str]) -> Output {
-    Command::new("nsenter").arg(format!("--net={}", ns.display())).args(args).stdin(Stdio::null()).output().unwrap()
-}
-
-fn ping(ns: &Path, ip: &str) -> bool {
-    in_ns(ns, &["busybox", "ping", "-c1", "-W1", ip]).status.success()
-}
-
-/// busybox nslookup NAME SERVER: the addresses answered, or the error text.
-fn nslookup(ns: &Path, name: &str, server: &str) -> std::result::Result<Vec<String>, String> {
-    let o = in_ns(ns, &["busybox", "timeout", "5", "busybox", "nslookup", name, server]);
-    let out = text(&o.stdout);
-    let addrs: Vec<String> = out
-        .split("Name:")
-        .skip(1)
-        .flat_map(|b| b.lines().filter_map(|l| l.strip_prefix("Address: ").map(|a| a.trim().to_string())))
-        .collect();
-    if o.status.success() && !addrs.is_empty() {
-        Ok(addrs)
-    } else {
-        Err(format!("{out}{}", text(&o.stderr)))
-    }
-}
-
-fn addr_of(status: &Value, i: usize) -> String {
-    let a = status["networks"][i]["addresses"][0]["address"].as_str().unwrap_or_default();
-    a.split('/').next().unwrap_or_default().to_string()
-}
-
-/// GET / from 127.0.0.1:port; the body. Retries while the server starts.
-fn http_get(port: u16, deadline: Duration) -> Result<String> {
-    let started = Instant::now();
-    loop {
-        let attempt = (|| -> std::io::Result<String> {
-            let mut s = TcpStream::connect_timeout(&([127, 0, 0, 1], port).into(), Duration::from_secs(2))?;
-            s.set_read_timeout(Some(Duration::from_secs(3)))?;
-            s.write_all(b"GET / HTTP/1.0\r\nHost: x\r\n\r\n")?;
-            let mut resp = String::new();
-            s.read_to_string(&mut resp)?;
-            Ok(resp)
-        })();
-        match attempt {
-            Ok(r) if r.contains("200 OK") => return Ok(r.split("\r\n\r\n").nth(1).unwrap_or_default().to_string()),
-            Ok(r) if started.elapsed() > deadline => bail!("unexpected answer: {r}"),
-            Err(e) if started.elapsed() > deadline => bail!("127.0.0.1:{port}: {e}"),
-            _ => std::thread::sleep(Duration::from_millis(50)),
-        }
-    }
-}
+mod network_support;
+use network_support::*;
 
 #[test]
 fn two_containers_reach_each_other_and_resolve_names() -> Result<()> {
@@ -278,7 +28,12 @@ fn two_containers_reach_each_other_and_resolve_names() -> Result<()> {
     let (n1, n2) = (env.netns("c1")?, env.netns("c2")?);
     let nets = json!([{"name": "nt-dns", "aliases": ["web"]}]);
     let s1 = env.setup("c1", &n1, nets, json!([]))?;
-    let s2 = env.setup("c2", &n2, json!([{"name": "nt-dns", "aliases": ["db"]}]), json!([]))?;
+    let s2 = env.setup(
+        "c2",
+        &n2,
+        json!([{"name": "nt-dns", "aliases": ["db"]}]),
+        json!([]),
+    )?;
     let (ip1, ip2) = (addr_of(&s1, 0), addr_of(&s2, 0));
     assert_eq!((ip1.as_str(), ip2.as_str()), ("10.123.1.2", "10.123.1.3"));
     let st = &s1["networks"][0];
@@ -289,26 +44,44 @@ fn two_containers_reach_each_other_and_resolve_names() -> Result<()> {
     assert_eq!(st["addresses"][0]["gateway"], "10.123.1.1");
     // Inside: eth0 with the address and MAC reported, default route via the gateway.
     let link = text(&in_ns(&n1, &["ip", "-o", "link", "show", "eth0"]).stdout);
-    assert!(link.contains(st["mac_address"].as_str().unwrap()) && link.contains("UP"), "{link}");
+    assert!(
+        link.contains(st["mac_address"].as_str().unwrap()) && link.contains("UP"),
+        "{link}"
+    );
     let route = text(&in_ns(&n1, &["ip", "route"]).stdout);
     assert!(route.contains("default via 10.123.1.1 dev eth0"), "{route}");
 
     assert!(ping(&n1, &ip2), "c1 -> c2");
     assert!(ping(&n2, &ip1), "c2 -> c1");
-    assert_eq!(nslookup(&n1, "c2", "10.123.1.1").map_err(anyhow::Error::msg)?, vec![ip2.as_str()]);
-    assert_eq!(nslookup(&n1, "db", "10.123.1.1").map_err(anyhow::Error::msg)?, vec![ip2.as_str()]);
-    assert_eq!(nslookup(&n2, "web.dns.podman", "10.123.1.1").map_err(anyhow::Error::msg)?, vec![ip1.as_str()]);
+    assert_eq!(
+        nslookup(&n1, "c2", "10.123.1.1").map_err(anyhow::Error::msg)?,
+        vec![ip2.as_str()]
+    );
+    assert_eq!(
+        nslookup(&n1, "db", "10.123.1.1").map_err(anyhow::Error::msg)?,
+        vec![ip2.as_str()]
+    );
+    assert_eq!(
+        nslookup(&n2, "web.dns.podman", "10.123.1.1").map_err(anyhow::Error::msg)?,
+        vec![ip1.as_str()]
+    );
     // Unknown names are not forwarded anywhere.
     let err = nslookup(&n1, "example.com", "10.123.1.1").unwrap_err();
     assert!(err.contains("REFUSED"), "{err}");
     // c2 gone: its name goes with it; the server keeps serving c1.
     env.teardown("c2", json!([{"name": "nt-dns"}]))?;
     assert!(nslookup(&n1, "c2", "10.123.1.1").is_err());
-    assert_eq!(nslookup(&n1, "c1", "10.123.1.1").map_err(anyhow::Error::msg)?, vec![ip1.as_str()]);
+    assert_eq!(
+        nslookup(&n1, "c1", "10.123.1.1").map_err(anyhow::Error::msg)?,
+        vec![ip1.as_str()]
+    );
     let pid_file = env.state().join("dns/nt-dns.pid");
     let pid = std::fs::read_to_string(&pid_file)?;
     env.teardown("c1", json!([{"name": "nt-dns"}]))?;
-    assert!(!running(pid.trim()), "dns server stopped with the last container");
+    assert!(
+        !running(pid.trim()),
+        "dns server stopped with the last container"
+    );
     assert!(!pid_file.exists());
     Ok(())
 }
@@ -324,18 +97,41 @@ fn published_port_answers_on_host_loopback_and_comes_back_after_reload() -> Resu
     let tables_before = nft_tables();
     env.setup("web", &ns, json!([{"name": "nt-port"}]), ports)?;
     env.httpd(&ns)?;
-    assert_eq!(http_get(port, Duration::from_secs(5))?, "hello from the container\n");
-    assert_eq!(std::fs::read_to_string("/proc/sys/net/ipv4/conf/ntbr2/route_localnet")?.trim(), "1");
+    assert_eq!(
+        http_get(port, Duration::from_secs(5))?,
+        "hello from the container\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string("/proc/sys/net/ipv4/conf/ntbr2/route_localnet")?.trim(),
+        "1"
+    );
 
     // Someone deletes our rules (as `nft flush ruleset` would): Reload restores them.
-    let ours: Vec<String> = nft_tables().into_iter().filter(|t| !tables_before.contains(t)).collect();
-    ensure!(ours.len() == 1 && ours[0].starts_with("table inet podman_rs_"), "{ours:?}");
+    let ours: Vec<String> = nft_tables()
+        .into_iter()
+        .filter(|t| !tables_before.contains(t))
+        .collect();
+    ensure!(
+        ours.len() == 1 && ours[0].starts_with("table inet podman_rs_"),
+        "{ours:?}"
+    );
     let table = ours[0].trim_start_matches("table inet ");
-    assert!(sh("nft", &["delete", "table", "inet", table]).status.success());
-    assert!(http_get(port, Duration::from_millis(300)).is_err(), "no DNAT, no answer");
+    assert!(sh("nft", &["delete", "table", "inet", table])
+        .status
+        .success());
+    assert!(
+        http_get(port, Duration::from_millis(300)).is_err(),
+        "no DNAT, no answer"
+    );
     let r = env.ok(&["reload"], "")?;
-    assert_eq!((r["containers"].as_u64(), r["firewall_backend"].as_str()), (Some(1), Some("nftables")));
-    assert_eq!(http_get(port, Duration::from_secs(5))?, "hello from the container\n");
+    assert_eq!(
+        (r["containers"].as_u64(), r["firewall_backend"].as_str()),
+        (Some(1), Some("nftables"))
+    );
+    assert_eq!(
+        http_get(port, Duration::from_secs(5))?,
+        "hello from the container\n"
+    );
     Ok(())
 }
 
@@ -347,10 +143,22 @@ fn iptables_fallback_publishes_ports_and_removes_its_chains() -> Result<()> {
     let ns = env.netns("ipt")?;
     let port = free_port();
     let nets = json!([{"name": "nt-ipt"}]);
-    env.setup("ipt", &ns, nets.clone(), json!([{"host_port": port, "container_port": 8080}]))?;
+    env.setup(
+        "ipt",
+        &ns,
+        nets.clone(),
+        json!([{"host_port": port, "container_port": 8080}]),
+    )?;
     env.httpd(&ns)?;
-    assert_eq!(http_get(port, Duration::from_secs(5))?, "hello from the container\n");
-    let ours = |s: &str| s.lines().filter(|l| l.contains("ntbr10") || l.contains(&format!("dport {port}"))).count();
+    assert_eq!(
+        http_get(port, Duration::from_secs(5))?,
+        "hello from the container\n"
+    );
+    let ours = |s: &str| {
+        s.lines()
+            .filter(|l| l.contains("ntbr10") || l.contains(&format!("dport {port}")))
+            .count()
+    };
     assert!(ours(&text(&sh("iptables-save", &[]).stdout)) >= 3);
     env.teardown("ipt", nets)?;
     let saved = text(&sh("iptables-save", &[]).stdout);
@@ -384,14 +192,19 @@ fn twenty_concurrent_setups_get_distinct_addresses() -> Result<()> {
     {
         let env = Env::new();
         env.network("nt-many", "10.123.3.0/24", "ntbr3", &["--disable-dns"])?;
-        let nss: Vec<PathBuf> = (0..20).map(|i| env.netns(&format!("m{i}"))).collect::<Result<_>>()?;
+        let nss: Vec<PathBuf> = (0..20)
+            .map(|i| env.netns(&format!("m{i}")))
+            .collect::<Result<_>>()?;
         let children: Vec<Child> = nss
             .iter()
             .enumerate()
             .map(|(i, ns)| {
                 let id = format!("many{i:02}");
                 env.track(&id, &json!([{"name": "nt-many"}]));
-                env.spawn(&["setup"], &Env::request(&id, ns, json!([{"name": "nt-many"}]), json!([])))
+                env.spawn(
+                    &["setup"],
+                    &Env::request(&id, ns, json!([{"name": "nt-many"}]), json!([])),
+                )
             })
             .collect();
         let mut ips = Vec::new();
@@ -418,41 +231,80 @@ fn bad_requests_are_refused_with_one_line_and_leave_nothing() -> Result<()> {
     {
         let env = Env::new();
         let err = env.fails(&["network-create", "x", "--subnet", "10.123.4.5/24"], "");
-        assert!(err.contains("subnet 10.123.4.5/24 is not a network address: use 10.123.4.0/24"), "{err}");
+        assert!(
+            err.contains("subnet 10.123.4.5/24 is not a network address: use 10.123.4.0/24"),
+            "{err}"
+        );
         env.network("nt-bad", "10.123.4.0/24", "ntbr4", &[])?;
-        let err = env.fails(&["network-create", "other", "--subnet", "10.123.4.128/25"], "");
-        assert!(err.contains("overlaps with 10.123.4.0/24 of network nt-bad"), "{err}");
+        let err = env.fails(
+            &["network-create", "other", "--subnet", "10.123.4.128/25"],
+            "",
+        );
+        assert!(
+            err.contains("overlaps with 10.123.4.0/24 of network nt-bad"),
+            "{err}"
+        );
         let err = env.fails(&["network-create", "x", "--subnet", "192.0.2.0/25"], "");
         assert!(err.contains("a route or address on this host"), "{err}");
-        let err = env.fails(&["network-create", "nt-bad", "--subnet", "10.123.5.0/24"], "");
+        let err = env.fails(
+            &["network-create", "nt-bad", "--subnet", "10.123.5.0/24"],
+            "",
+        );
         assert!(err.contains("network name nt-bad is already used"), "{err}");
         let err = env.fails(&["network-rm", "podman"], "");
-        assert!(err.contains("default network podman cannot be removed"), "{err}");
+        assert!(
+            err.contains("default network podman cannot be removed"),
+            "{err}"
+        );
 
         let (n1, n2) = (env.netns("b1")?, env.netns("b2")?);
         let net = json!([{"name": "nt-bad"}]);
         // A host port another process listens on: refused before anything is touched.
         let held = TcpListener::bind("0.0.0.0:0")?;
         let port = held.local_addr()?.port();
-        let req = Env::request("b1", &n1, net.clone(), json!([{"host_port": port, "container_port": 80}]));
+        let req = Env::request(
+            "b1",
+            &n1,
+            net.clone(),
+            json!([{"host_port": port, "container_port": 80}]),
+        );
         let err = env.fails(&["setup"], &req);
-        assert!(err.contains(&format!("host port {port}/tcp")) && err.contains("in use"), "{err}");
+        assert!(
+            err.contains(&format!("host port {port}/tcp")) && err.contains("in use"),
+            "{err}"
+        );
         drop(held);
         // Nothing held: the first real setup gets the first address.
-        let s1 = env.setup("b1", &n1, net.clone(), json!([{"host_port": port, "container_port": 80}]))?;
+        let s1 = env.setup(
+            "b1",
+            &n1,
+            net.clone(),
+            json!([{"host_port": port, "container_port": 80}]),
+        )?;
         assert_eq!(addr_of(&s1, 0), "10.123.4.2");
         // Another container's mapping.
-        let req = Env::request("b2", &n2, net.clone(), json!([{"host_port": port, "container_port": 81}]));
+        let req = Env::request(
+            "b2",
+            &n2,
+            net.clone(),
+            json!([{"host_port": port, "container_port": 81}]),
+        );
         let err = env.fails(&["setup"], &req);
         assert!(err.contains("already published by container b1"), "{err}");
         // Static addresses: taken, outside the subnet.
         let taken = json!([{"name": "nt-bad", "static_ips": ["10.123.4.2"]}]);
         let err = env.fails(&["setup"], &Env::request("b2", &n2, taken, json!([])));
-        assert!(err.contains("10.123.4.2 is already allocated to container b1"), "{err}");
+        assert!(
+            err.contains("10.123.4.2 is already allocated to container b1"),
+            "{err}"
+        );
         let outside = json!([{"name": "nt-bad", "static_ips": ["10.9.9.9"]}]);
         let err = env.fails(&["setup"], &Env::request("b2", &n2, outside, json!([])));
         assert!(err.contains("not in any subnet of network nt-bad"), "{err}");
-        let err = env.fails(&["setup"], &Env::request("b2", &n2, json!([{"name": "nope"}]), json!([])));
+        let err = env.fails(
+            &["setup"],
+            &Env::request("b2", &n2, json!([{"name": "nope"}]), json!([])),
+        );
         assert!(err.contains("network nope not found"), "{err}");
         let err = env.fails(&["setup"], &Env::request("b1", &n1, net.clone(), json!([])));
         assert!(err.contains("already set up"), "{err}");
@@ -481,7 +333,12 @@ fn sigkill_during_setup_then_teardown_leaves_no_link_rule_or_process() -> Result
         let ns = env.netns(&format!("k{i}"))?;
         let id = format!("kill{i}");
         env.track(&id, &nets);
-        let req = Env::request(&id, &ns, nets.clone(), json!([{"host_port": free_port(), "container_port": 80}]));
+        let req = Env::request(
+            &id,
+            &ns,
+            nets.clone(),
+            json!([{"host_port": free_port(), "container_port": 80}]),
+        );
         let mut child = env.spawn(&["setup"], &req);
         std::thread::sleep(Duration::from_millis(i * 9));
         let _ = child.kill();
@@ -495,8 +352,11 @@ fn sigkill_during_setup_then_teardown_leaves_no_link_rule_or_process() -> Result
     assert_eq!(host_snapshot(), before);
     let procs = text(&sh("pgrep", &["-af", "dns-serve"]).stdout);
     assert!(!procs.contains(env.state().to_str().unwrap()), "{procs}");
-    assert!(std::fs::read_dir(env.state().join("containers"))?.next().is_none());
-    let leases: Value = serde_json::from_slice(&std::fs::read(env.state().join("ipam/nt-kill.json"))?)?;
+    assert!(std::fs::read_dir(env.state().join("containers"))?
+        .next()
+        .is_none());
+    let leases: Value =
+        serde_json::from_slice(&std::fs::read(env.state().join("ipam/nt-kill.json"))?)?;
     assert_eq!(leases["leases"], json!({}));
     Ok(())
 }
@@ -511,18 +371,47 @@ fn setup_teardown_cycle_restores_links_and_ruleset_exactly() -> Result<()> {
         env.network("nt-int", "10.123.8.0/24", "ntbr8", &["--internal"])?;
         let (n1, n2) = (env.netns("y1")?, env.netns("y2")?);
         let both = json!([{"name": "nt-cyc"}, {"name": "nt-int"}]);
-        let s = env.setup("y1", &n1, both.clone(), json!([{"host_port": free_port(), "container_port": 80, "range": 3}]))?;
+        let s = env.setup(
+            "y1",
+            &n1,
+            both.clone(),
+            json!([{"host_port": free_port(), "container_port": 80, "range": 3}]),
+        )?;
         assert_eq!(s["networks"][1]["interface_name"], "eth1");
         env.setup("y2", &n2, json!([{"name": "nt-int"}]), json!([]))?;
         let during = host_snapshot();
         assert!(during.0.contains("ntbr7") && during.0.contains("ntbr8"));
         // Internal network: no NAT, nothing forwarded off the bridge.
-        assert!(during.1.contains("iifname \"ntbr8\" oifname != \"ntbr8\" drop"), "{}", during.1);
-        assert!(!during.1.contains("ip saddr 10.123.8.0/24 oifname != \"ntbr8\" masquerade"), "{}", during.1);
-        assert!(during.1.contains("ip saddr 10.123.7.0/24 oifname != \"ntbr7\" masquerade"), "{}", during.1);
-        assert!(ping(&n2, &addr_of(&s, 1)), "internal network still connects its containers");
+        assert!(
+            during
+                .1
+                .contains("iifname \"ntbr8\" oifname != \"ntbr8\" drop"),
+            "{}",
+            during.1
+        );
+        assert!(
+            !during
+                .1
+                .contains("ip saddr 10.123.8.0/24 oifname != \"ntbr8\" masquerade"),
+            "{}",
+            during.1
+        );
+        assert!(
+            during
+                .1
+                .contains("ip saddr 10.123.7.0/24 oifname != \"ntbr7\" masquerade"),
+            "{}",
+            during.1
+        );
+        assert!(
+            ping(&n2, &addr_of(&s, 1)),
+            "internal network still connects its containers"
+        );
         let route = text(&in_ns(&n2, &["ip", "route"]).stdout);
-        assert!(!route.contains("default"), "no default route on an internal network: {route}");
+        assert!(
+            !route.contains("default"),
+            "no default route on an internal network: {route}"
+        );
         env.teardown("y1", both)?;
         env.teardown("y2", json!([{"name": "nt-int"}]))?;
         // A second teardown finds nothing to do and succeeds.
@@ -536,17 +425,26 @@ fn setup_teardown_cycle_restores_links_and_ruleset_exactly() -> Result<()> {
 fn grpc_surface_for_podman() -> Result<()> {
     let _s = serial();
     let env = Env::new();
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
     rt.block_on(async {
         let mut args = env.args();
         args.extend(["serve", "--grpc-fd", "3"].map(OsString::from));
-        let mut helper = proto::transport::spawn_helper("net-setup", &bin("net-setup"), &args).await?;
+        let mut helper =
+            proto::transport::spawn_helper("net-setup", &bin("net-setup"), &args).await?;
         let mut c = pb::net_setup_client::NetSetupClient::new(helper.channel()?);
-        let info = c.info(proto::common::v1::InfoRequest::default()).await?.into_inner();
+        let info = c
+            .info(proto::common::v1::InfoRequest::default())
+            .await?
+            .into_inner();
         assert_eq!(info.state_dir, env.state().display().to_string());
         assert_eq!(info.firewall_backend, "nftables");
 
-        let subnet = pb::Subnet { subnet: "10.123.9.0/24".into(), ..Default::default() };
+        let subnet = pb::Subnet {
+            subnet: "10.123.9.0/24".into(),
+            ..Default::default()
+        };
         let req = pb::CreateNetworkRequest {
             name: "nt-grpc".into(),
             network_interface: "ntbr9".into(),
@@ -555,35 +453,86 @@ fn grpc_surface_for_podman() -> Result<()> {
             ..Default::default()
         };
         let net = c.create_network(req).await?.into_inner();
-        assert_eq!((net.id.len(), net.dns_enabled, net.is_default), (64, true, false));
+        assert_eq!(
+            (net.id.len(), net.dns_enabled, net.is_default),
+            (64, true, false)
+        );
         let file: Value = serde_json::from_str(&net.config_json)?;
         assert_eq!(file["network_interface"], "ntbr9");
         assert!(env.cfg().join("nt-grpc.json").exists());
-        let ls = |f: &[&str]| pb::ListNetworksRequest { filters: f.iter().map(|s| s.to_string()).collect() };
+        let ls = |f: &[&str]| pb::ListNetworksRequest {
+            filters: f.iter().map(|s| s.to_string()).collect(),
+        };
         let all = c.list_networks(ls(&[])).await?.into_inner().networks;
         let names: Vec<&str> = all.iter().map(|n| n.name.as_str()).collect();
         assert_eq!(names, ["nt-grpc", "podman"]);
-        assert!(all[1].is_default && all[1].subnets[0].subnet == "10.88.0.0/16" && !all[1].dns_enabled);
-        assert_eq!(c.list_networks(ls(&["label=team=net"])).await?.into_inner().networks.len(), 1);
-        assert_eq!(c.list_networks(ls(&["driver=macvlan"])).await?.into_inner().networks.len(), 0);
-        let ex = c.network_exists(pb::NetworkExistsRequest { name: net.id[..12].into() }).await?.into_inner();
+        assert!(
+            all[1].is_default && all[1].subnets[0].subnet == "10.88.0.0/16" && !all[1].dns_enabled
+        );
+        assert_eq!(
+            c.list_networks(ls(&["label=team=net"]))
+                .await?
+                .into_inner()
+                .networks
+                .len(),
+            1
+        );
+        assert_eq!(
+            c.list_networks(ls(&["driver=macvlan"]))
+                .await?
+                .into_inner()
+                .networks
+                .len(),
+            0
+        );
+        let ex = c
+            .network_exists(pb::NetworkExistsRequest {
+                name: net.id[..12].into(),
+            })
+            .await?
+            .into_inner();
         assert!(ex.exists && ex.name == "nt-grpc");
-        assert!(!c.network_exists(pb::NetworkExistsRequest { name: "nope".into() }).await?.into_inner().exists);
-        let e = c.inspect_network(pb::InspectNetworkRequest { name: "nope".into() }).await.unwrap_err();
+        assert!(
+            !c.network_exists(pb::NetworkExistsRequest {
+                name: "nope".into()
+            })
+            .await?
+            .into_inner()
+            .exists
+        );
+        let e = c
+            .inspect_network(pb::InspectNetworkRequest {
+                name: "nope".into(),
+            })
+            .await
+            .unwrap_err();
         assert_eq!(e.code(), tonic::Code::NotFound);
-        let e = c.remove_network(pb::RemoveNetworkRequest { name: "podman".into(), force: true }).await.unwrap_err();
+        let e = c
+            .remove_network(pb::RemoveNetworkRequest {
+                name: "podman".into(),
+                force: true,
+            })
+            .await
+            .unwrap_err();
         assert_eq!(e.code(), tonic::Code::FailedPrecondition);
 
         // podman's order: CreateNetns -> runtime create with the path -> Setup.
         let path = env.dir.path().join("run/netns/netns-g1");
         env.netns.lock().unwrap().push(path.clone());
-        c.create_netns(pb::CreateNetnsRequest { path: path.display().to_string() }).await?;
+        c.create_netns(pb::CreateNetnsRequest {
+            path: path.display().to_string(),
+        })
+        .await?;
         env.track("g1", &json!([{"name": "nt-grpc"}]));
         let setup = pb::SetupRequest {
             container_id: "g1".into(),
             container_name: "g1".into(),
             netns_path: path.display().to_string(),
-            networks: vec![pb::PerNetworkOptions { name: "nt-grpc".into(), static_ips: vec!["10.123.9.9".into()], ..Default::default() }],
+            networks: vec![pb::PerNetworkOptions {
+                name: "nt-grpc".into(),
+                static_ips: vec!["10.123.9.9".into()],
+                ..Default::default()
+            }],
             ..Default::default()
         };
         let st = c.setup(setup.clone()).await?.into_inner().networks;
@@ -595,14 +544,26 @@ fn grpc_surface_for_podman() -> Result<()> {
         let td = pb::TeardownRequest {
             container_id: "g1".into(),
             netns_path: path.display().to_string(),
-            networks: vec![pb::PerNetworkOptions { name: "nt-grpc".into(), ..Default::default() }],
+            networks: vec![pb::PerNetworkOptions {
+                name: "nt-grpc".into(),
+                ..Default::default()
+            }],
             ..Default::default()
         };
         c.teardown(td).await?;
         env.containers.lock().unwrap().clear();
-        c.remove_netns(pb::RemoveNetnsRequest { path: path.display().to_string() }).await?;
+        c.remove_netns(pb::RemoveNetnsRequest {
+            path: path.display().to_string(),
+        })
+        .await?;
         assert!(!path.exists());
-        let rm = c.remove_network(pb::RemoveNetworkRequest { name: "nt-grpc".into(), force: false }).await?.into_inner();
+        let rm = c
+            .remove_network(pb::RemoveNetworkRequest {
+                name: "nt-grpc".into(),
+                force: false,
+            })
+            .await?
+            .into_inner();
         assert_eq!(rm.id, net.id);
         assert!(!env.cfg().join("nt-grpc.json").exists());
         drop(c);

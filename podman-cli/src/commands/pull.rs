@@ -7,13 +7,9 @@ use clap::Args;
 use crate::engine_config::EngineConfig;
 use crate::image::pull::{pull, PullOptions};
 
+/// How to reach a registry: the flags pull and push share.
 #[derive(Debug, Clone, Args)]
-pub struct PullArgs {
-    /// Image to pull: NAME[:TAG|@DIGEST], docker://..., oci:DIR[:REF], oci-archive:FILE, docker-archive:FILE, dir:DIR
-    pub image: String,
-    /// Suppress progress output
-    #[arg(short, long)]
-    pub quiet: bool,
+pub struct RegistryArgs {
     /// Require HTTPS and verify certificates when contacting registries
     #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
     pub tls_verify: Option<bool>,
@@ -23,6 +19,17 @@ pub struct PullArgs {
     /// Path of the authentication file
     #[arg(long, value_name = "PATH")]
     pub authfile: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct PullArgs {
+    /// Image to pull: NAME[:TAG|@DIGEST], docker://..., oci:DIR[:REF], oci-archive:FILE, docker-archive:FILE, dir:DIR
+    pub image: String,
+    /// Suppress progress output
+    #[arg(short, long)]
+    pub quiet: bool,
+    #[command(flatten)]
+    pub registry: RegistryArgs,
     /// Pull for this platform: OS/ARCH[/VARIANT]
     #[arg(long, value_name = "PLATFORM")]
     pub platform: Option<String>,
@@ -39,8 +46,13 @@ pub struct PullArgs {
 
 impl PullArgs {
     pub fn options(&self) -> anyhow::Result<PullOptions> {
-        let mut o = PullOptions { quiet: self.quiet, tls_verify: self.tls_verify, authfile: self.authfile.clone(), ..Default::default() };
-        if let Some(c) = &self.creds {
+        let mut o = PullOptions {
+            quiet: self.quiet,
+            tls_verify: self.registry.tls_verify,
+            authfile: self.registry.authfile.clone(),
+            ..Default::default()
+        };
+        if let Some(c) = &self.registry.creds {
             o.set_creds(c)?;
         }
         if let Some(p) = &self.platform {

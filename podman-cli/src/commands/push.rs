@@ -27,15 +27,8 @@ pub struct PushArgs {
     /// Suppress progress output
     #[arg(short, long)]
     pub quiet: bool,
-    /// Require HTTPS and verify certificates when contacting registries
-    #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
-    pub tls_verify: Option<bool>,
-    /// Credentials USERNAME[:PASSWORD] for the registry
-    #[arg(long, value_name = "CREDS")]
-    pub creds: Option<String>,
-    /// Path of the authentication file
-    #[arg(long, value_name = "PATH")]
-    pub authfile: Option<PathBuf>,
+    #[command(flatten)]
+    pub registry: crate::commands::pull::RegistryArgs,
     /// Write the digest of the pushed manifest to this file
     #[arg(long, value_name = "PATH")]
     pub digestfile: Option<PathBuf>,
@@ -49,7 +42,12 @@ enum Destination {
 }
 
 fn destination(arg: &str) -> anyhow::Result<Destination> {
-    for (prefix, format) in [("oci-archive:", "oci-archive"), ("docker-archive:", "docker-archive"), ("oci:", "oci-dir"), ("dir:", "docker-dir")] {
+    for (prefix, format) in [
+        ("oci-archive:", "oci-archive"),
+        ("docker-archive:", "docker-archive"),
+        ("oci:", "oci-dir"),
+        ("dir:", "docker-dir"),
+    ] {
         if let Some(p) = arg.strip_prefix(prefix) {
             if p.is_empty() || p.contains(':') {
                 anyhow::bail!("invalid destination {arg:?}: give {prefix}PATH (tags in the path are not supported)");
@@ -60,32 +58,42 @@ fn destination(arg: &str) -> anyhow::Result<Destination> {
     let plain = arg.strip_prefix("docker://").unwrap_or(arg);
     let r = Reference::parse(plain)?;
     if r.is_short() {
-        anyhow::bail!("invalid destination {arg:?}: name the registry, e.g. 127.0.0.1:5000/{}", r.path);
+        anyhow::bail!(
+            "invalid destination {arg:?}: name the registry, e.g. 127.0.0.1:5000/{}",
+            r.path
+        );
     }
-    Ok(Destination::Registry(format!("docker://{}", r.with_default_tag())))
-}
-
-fn parse_creds(creds: &str) -> anyhow::Result<(String, String)> {
-    let (u, p) = creds.split_once(':').unwrap_or((creds, ""));
-    if u.is_empty() {
-        anyhow::bail!("invalid --creds {creds:?}: expected USERNAME[:PASSWORD]");
-    }
-    Ok((u.to_string(), p.to_string()))
+    Ok(Destination::Registry(format!(
+        "docker://{}",
+        r.with_default_tag()
+    )))
 }
 
 pub async fn run(cfg: &EngineConfig, args: &PushArgs) -> anyhow::Result<()> {
-    let mut opts = PushOptions { tls_verify: args.tls_verify, authfile: args.authfile.clone(), ..Default::default() };
-    if let Some(c) = &args.creds {
-        (opts.username, opts.password) = parse_creds(c)?;
+    let mut opts = PushOptions {
+        tls_verify: args.registry.tls_verify,
+        authfile: args.registry.authfile.clone(),
+        ..Default::default()
+    };
+    if let Some(c) = &args.registry.creds {
+        (opts.username, opts.password) = crate::image::pull::parse_creds(c)?;
     }
-    if let Some(a) = &args.authfile {
+    if let Some(a) = &args.registry.authfile {
         if !a.exists() {
             anyhow::bail!("checking authfile: {}: no such file", a.display());
         }
     }
     let explicit = args.destination.as_deref().map(destination).transpose()?;
     if let Some(Destination::Local(format, path)) = &explicit {
-        return crate::commands::save::save_to(cfg, std::slice::from_ref(&args.image), &[], format, Some(path), args.quiet).await;
+        return crate::commands::save::save_to(
+            cfg,
+            std::slice::from_ref(&args.image),
+            &[],
+            format,
+            Some(path),
+            args.quiet,
+        )
+        .await;
     }
     let staging = Staging::new(&cfg.graph_root, "push")?;
     let layout = staging.join("layout");
@@ -122,7 +130,8 @@ pub async fn run(cfg: &EngineConfig, args: &PushArgs) -> anyhow::Result<()> {
     let done = pushed?;
     tracing::debug!(destination = %done.destination, digest = %done.manifest_digest, uploaded = done.blobs_uploaded, bytes = done.bytes_uploaded, "pushed");
     if let Some(f) = &args.digestfile {
-        std::fs::write(f, &done.manifest_digest).with_context(|| format!("writing --digestfile {}", f.display()))?;
+        std::fs::write(f, &done.manifest_digest)
+            .with_context(|| format!("writing --digestfile {}", f.display()))?;
     }
     Ok(())
 }

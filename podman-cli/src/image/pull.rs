@@ -3,15 +3,13 @@
 //! hardlink), and the staging directory is removed whatever happened. Both
 //! helpers start in parallel. A pull that fails leaves no image record.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use proto::fetcher::v1::{pull_event::Event, Platform, PullRequest};
 use proto::storage::v1::{Image, ImportOciRequest};
 
 use super::progress::Progress;
 use super::reference::{pull_candidates, source, Source};
 use crate::engine_config::EngineConfig;
-use crate::helpers;
 
 #[derive(Debug, Clone, Default)]
 pub struct PullOptions {
@@ -28,12 +26,7 @@ pub struct PullOptions {
 impl PullOptions {
     /// `--creds user[:password]`.
     pub fn set_creds(&mut self, creds: &str) -> anyhow::Result<()> {
-        let (u, p) = creds.split_once(':').unwrap_or((creds, ""));
-        if u.is_empty() {
-            anyhow::bail!("invalid --creds {creds:?}: expected USERNAME[:PASSWORD]");
-        }
-        self.username = u.to_string();
-        self.password = p.to_string();
+        (self.username, self.password) = parse_creds(creds)?;
         Ok(())
     }
 
@@ -50,31 +43,53 @@ impl PullOptions {
                 self.arch = arch.to_string();
                 self.variant = variant.to_string();
             }
-            _ => anyhow::bail!("invalid --platform {p:?}: expected OS/ARCH[/VARIANT], e.g. linux/arm64/v8"),
+            _ => anyhow::bail!(
+                "invalid --platform {p:?}: expected OS/ARCH[/VARIANT], e.g. linux/arm64/v8"
+            ),
         }
         Ok(())
     }
+}
+
+/// `--creds USERNAME[:PASSWORD]` into its two parts.
+pub fn parse_creds(creds: &str) -> anyhow::Result<(String, String)> {
+    let (u, p) = creds.split_once(':').unwrap_or((creds, ""));
+    if u.is_empty() {
+        anyhow::bail!("invalid --creds {creds:?}: expected USERNAME[:PASSWORD]");
+    }
+    Ok((u.to_string(), p.to_string()))
 }
 
 /// Pull `name` and return the stored image.
 pub async fn pull(cfg: &EngineConfig, name: &str, opts: &PullOptions) -> anyhow::Result<Image> {
     let (src_names, store_name): (Vec<String>, bool) = match source(name)? {
         Source::Registry(r) => {
-            let list = if r.is_short() { pull_candidates(name, &cfg.registries)? } else { vec![r.with_default_tag()] };
+            let list = if r.is_short() {
+                pull_candidates(name, &cfg.registries)?
+            } else {
+                vec![r.with_default_tag()]
+            };
             (list.iter().map(|r| r.to_string()).collect(), true)
         }
         Source::Local(s) => (vec![s], false),
     };
     // Not under <graphroot>/tmp: storage-helper empties that at start.
     let staging = super::staging::Staging::new(&cfg.graph_root, "pull")?;
-    let (fetcher, storage) = tokio::join!(helpers::fetcher(cfg), helpers::storage(cfg));
-    let (mut fetcher, mut storage) = (fetcher?, storage?);
+    let (mut fetcher, mut storage) = super::transfer::open_both(cfg).await?;
     let mut progress = Progress::new(opts.quiet);
     let mut errors = Vec::new();
     let mut pulled = None;
     for candidate in &src_names {
         progress.line(&format!("Trying to pull {candidate}..."));
-        match fetch(&mut fetcher, candidate, staging.path(), opts, &mut progress).await {
+        match super::transfer::pull_into(
+            &mut fetcher,
+            candidate,
+            staging.path(),
+            opts,
+            &mut progress,
+        )
+        .await
+        {
             Ok(done) => {
                 pulled = Some((candidate.clone(), done));
                 break;
@@ -84,19 +99,33 @@ pub async fn pull(cfg: &EngineConfig, name: &str, opts: &PullOptions) -> anyhow:
     }
     progress.finish();
     let fetch_closed = fetcher.close().await;
-    let Some((candidate, (ref_name, manifest_digest))) = pulled else {
+    let Some((candidate, done)) = pulled else {
         storage.close().await?;
         fetch_closed?;
         if errors.len() == 1 {
             anyhow::bail!("{}", errors.remove(0));
         }
-        anyhow::bail!("pulling {name}: every candidate failed: {}", errors.join("; "));
+        anyhow::bail!(
+            "pulling {name}: every candidate failed: {}",
+            errors.join("; ")
+        );
     };
     fetch_closed?;
     progress.line("Writing manifest to image destination");
-    let names = if store_name { vec![candidate] } else { local_names(&ref_name) };
-    let req = ImportOciRequest { layout_dir: staging.path().display().to_string(), ref_name: String::new(), manifest_digest, names };
-    let image = storage.call("ImportOci", |mut c| async move { c.import_oci(req).await }).await;
+    let names = if store_name {
+        vec![candidate]
+    } else {
+        local_names(&done.ref_name)
+    };
+    let req = ImportOciRequest {
+        layout_dir: staging.path().display().to_string(),
+        ref_name: String::new(),
+        manifest_digest: done.manifest_digest,
+        names,
+    };
+    let image = storage
+        .call("ImportOci", |mut c| async move { c.import_oci(req).await })
+        .await;
     storage.close().await?;
     Ok(image?)
 }
@@ -111,51 +140,5 @@ fn local_names(ref_name: &str) -> Vec<String> {
         Ok(r) if !r.is_short() => vec![r.with_default_tag().to_string()],
         Ok(r) => vec![r.on("localhost").with_default_tag().to_string()],
         Err(_) => vec![],
-    }
-}
-
-/// Run one Pull; returns (ref name, manifest digest).
-async fn fetch(
-    fetcher: &mut helpers::Session<helpers::FetcherClient>,
-    reference: &str,
-    dest: &Path,
-    opts: &PullOptions,
-    progress: &mut Progress,
-) -> anyhow::Result<(String, String)> {
-    let req = PullRequest {
-        reference: reference.to_string(),
-        dest_dir: dest.display().to_string(),
-        platform: Some(Platform { os: opts.os.clone(), architecture: opts.arch.clone(), variant: opts.variant.clone() }),
-        tls_verify: opts.tls_verify,
-        username: opts.username.clone(),
-        password: opts.password.clone(),
-        auth_file: opts.authfile.as_ref().map(|p| p.display().to_string()).unwrap_or_default(),
-        ..Default::default()
-    };
-    let mut stream = fetcher.call("Pull", |mut c| async move { c.pull(req).await }).await?;
-    let mut config_digest = String::new();
-    loop {
-        let msg = stream.message().await.map_err(|s| anyhow::anyhow!("{}", s.message()))?;
-        let Some(ev) = msg.and_then(|m| m.event) else {
-            anyhow::bail!("image-fetcher ended the pull of {reference} without finishing it");
-        };
-        match ev {
-            Event::Resolved(r) => {
-                progress.line("Getting image source signatures");
-                config_digest = r.config_digest.clone();
-                for l in &r.layers {
-                    progress.blob(&l.digest, l.size);
-                }
-            }
-            Event::Progress(p) => progress.advance(&p.digest, p.bytes_done, p.bytes_total),
-            Event::BlobDone(b) => {
-                if b.digest == config_digest {
-                    progress.line(&format!("Copying config {} done", b.digest.strip_prefix("sha256:").unwrap_or(&b.digest).get(..12).unwrap_or("")));
-                } else {
-                    progress.blob_done(&b.digest, if b.reused { "skipped: already exists" } else { "done" });
-                }
-            }
-            Event::Done(d) => return Ok((d.ref_name, d.manifest_digest)),
-        }
     }
 }

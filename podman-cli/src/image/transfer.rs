@@ -20,11 +20,17 @@ pub enum TransferError {
     #[error("{message}")]
     Status { code: tonic::Code, message: String },
     #[error("image-fetcher ended the {what} of {reference} without finishing it")]
-    Unfinished { what: &'static str, reference: String },
+    Unfinished {
+        what: &'static str,
+        reference: String,
+    },
 }
 
 fn status(s: tonic::Status) -> TransferError {
-    TransferError::Status { code: s.code(), message: s.message().to_string() }
+    TransferError::Status {
+        code: s.code(),
+        message: s.message().to_string(),
+    }
 }
 
 fn short(digest: &str) -> &str {
@@ -34,8 +40,11 @@ fn short(digest: &str) -> &str {
 
 /// Start image-fetcher and storage-helper in parallel; when one fails to
 /// start, the other is hung up and reaped before the error is returned.
-pub async fn open_both(cfg: &crate::engine_config::EngineConfig) -> anyhow::Result<(Session<FetcherClient>, Session<StorageClient>)> {
-    let (fetcher, storage) = tokio::join!(crate::helpers::fetcher(cfg), crate::helpers::storage(cfg));
+pub async fn open_both(
+    cfg: &crate::engine_config::EngineConfig,
+) -> anyhow::Result<(Session<FetcherClient>, Session<StorageClient>)> {
+    let (fetcher, storage) =
+        tokio::join!(crate::helpers::fetcher(cfg), crate::helpers::storage(cfg));
     match (fetcher, storage) {
         (Ok(f), Ok(s)) => Ok((f, s)),
         (Ok(f), Err(e)) => {
@@ -51,35 +60,68 @@ pub async fn open_both(cfg: &crate::engine_config::EngineConfig) -> anyhow::Resu
 }
 
 /// Write `specs` (names or IDs) into the OCI layout `dest`.
-pub async fn export(storage: &mut Session<StorageClient>, specs: &[String], dest: &Path, link_blobs: bool) -> Result<Vec<ExportedImage>, TransferError> {
-    let req = ExportOciRequest { images: specs.to_vec(), dest_dir: dest.display().to_string(), link_blobs };
-    Ok(storage.call("ExportOci", |mut c| async move { c.export_oci(req).await }).await?.images)
+pub async fn export(
+    storage: &mut Session<StorageClient>,
+    specs: &[String],
+    dest: &Path,
+    link_blobs: bool,
+) -> Result<Vec<ExportedImage>, TransferError> {
+    let req = ExportOciRequest {
+        images: specs.to_vec(),
+        dest_dir: dest.display().to_string(),
+        link_blobs,
+    };
+    Ok(storage
+        .call("ExportOci", |mut c| async move { c.export_oci(req).await })
+        .await?
+        .images)
 }
 
 /// What a pull into a layout produced.
 #[derive(Debug, Clone)]
 pub struct Pulled {
     pub manifest_digest: String,
+    /// The name the source gave the image (annotation or archive tag).
+    pub ref_name: String,
 }
 
 /// Pull `reference` (any transport the fetcher takes) into `dest`.
-pub async fn pull_into(fetcher: &mut Session<FetcherClient>, reference: &str, dest: &Path, opts: &PullOptions, progress: &mut Progress) -> Result<Pulled, TransferError> {
+pub async fn pull_into(
+    fetcher: &mut Session<FetcherClient>,
+    reference: &str,
+    dest: &Path,
+    opts: &PullOptions,
+    progress: &mut Progress,
+) -> Result<Pulled, TransferError> {
     let req = PullRequest {
         reference: reference.to_string(),
         dest_dir: dest.display().to_string(),
-        platform: Some(proto::fetcher::v1::Platform { os: opts.os.clone(), architecture: opts.arch.clone(), variant: opts.variant.clone() }),
+        platform: Some(proto::fetcher::v1::Platform {
+            os: opts.os.clone(),
+            architecture: opts.arch.clone(),
+            variant: opts.variant.clone(),
+        }),
         tls_verify: opts.tls_verify,
         username: opts.username.clone(),
         password: opts.password.clone(),
-        auth_file: opts.authfile.as_ref().map(|p| p.display().to_string()).unwrap_or_default(),
+        auth_file: opts
+            .authfile
+            .as_ref()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default(),
         ..Default::default()
     };
-    let mut stream = fetcher.call("Pull", |mut c| async move { c.pull(req).await }).await?;
+    let mut stream = fetcher
+        .call("Pull", |mut c| async move { c.pull(req).await })
+        .await?;
     let mut config_digest = String::new();
     loop {
         let msg = stream.message().await.map_err(status)?;
         let Some(ev) = msg.and_then(|m| m.event) else {
-            return Err(TransferError::Unfinished { what: "copy", reference: reference.to_string() });
+            return Err(TransferError::Unfinished {
+                what: "copy",
+                reference: reference.to_string(),
+            });
         };
         match ev {
             pull_event::Event::Resolved(r) => {
@@ -89,10 +131,26 @@ pub async fn pull_into(fetcher: &mut Session<FetcherClient>, reference: &str, de
                     progress.blob(&l.digest, l.size);
                 }
             }
-            pull_event::Event::Progress(p) => progress.advance(&p.digest, p.bytes_done, p.bytes_total),
-            pull_event::Event::BlobDone(b) if b.digest == config_digest => progress.line(&format!("Copying config {} done", short(&b.digest))),
-            pull_event::Event::BlobDone(b) => progress.blob_done(&b.digest, if b.reused { "skipped: already exists" } else { "done" }),
-            pull_event::Event::Done(d) => return Ok(Pulled { manifest_digest: d.manifest_digest }),
+            pull_event::Event::Progress(p) => {
+                progress.advance(&p.digest, p.bytes_done, p.bytes_total)
+            }
+            pull_event::Event::BlobDone(b) if b.digest == config_digest => {
+                progress.line(&format!("Copying config {} done", short(&b.digest)))
+            }
+            pull_event::Event::BlobDone(b) => progress.blob_done(
+                &b.digest,
+                if b.reused {
+                    "skipped: already exists"
+                } else {
+                    "done"
+                },
+            ),
+            pull_event::Event::Done(d) => {
+                return Ok(Pulled {
+                    manifest_digest: d.manifest_digest,
+                    ref_name: d.ref_name,
+                })
+            }
         }
     }
 }
@@ -108,7 +166,14 @@ pub struct PushOptions {
 
 /// Push the image `source` (manifest digest or ref name) of layout `src`
 /// to `destination` (docker://...).
-pub async fn push_from(fetcher: &mut Session<FetcherClient>, src: &Path, source: &str, destination: &str, opts: &PushOptions, progress: &mut Progress) -> Result<PushDone, TransferError> {
+pub async fn push_from(
+    fetcher: &mut Session<FetcherClient>,
+    src: &Path,
+    source: &str,
+    destination: &str,
+    opts: &PushOptions,
+    progress: &mut Progress,
+) -> Result<PushDone, TransferError> {
     let req = PushRequest {
         src_dir: src.display().to_string(),
         source: source.to_string(),
@@ -116,15 +181,24 @@ pub async fn push_from(fetcher: &mut Session<FetcherClient>, src: &Path, source:
         tls_verify: opts.tls_verify,
         username: opts.username.clone(),
         password: opts.password.clone(),
-        auth_file: opts.authfile.as_ref().map(|p| p.display().to_string()).unwrap_or_default(),
+        auth_file: opts
+            .authfile
+            .as_ref()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default(),
         max_concurrent: 0,
     };
-    let mut stream = fetcher.call("Push", |mut c| async move { c.push(req).await }).await?;
+    let mut stream = fetcher
+        .call("Push", |mut c| async move { c.push(req).await })
+        .await?;
     let mut config_digest = String::new();
     loop {
         let msg = stream.message().await.map_err(status)?;
         let Some(ev) = msg.and_then(|m| m.event) else {
-            return Err(TransferError::Unfinished { what: "push", reference: destination.to_string() });
+            return Err(TransferError::Unfinished {
+                what: "push",
+                reference: destination.to_string(),
+            });
         };
         match ev {
             push_event::Event::Resolved(r) => {
@@ -134,9 +208,20 @@ pub async fn push_from(fetcher: &mut Session<FetcherClient>, src: &Path, source:
                     progress.blob(&l.digest, l.size);
                 }
             }
-            push_event::Event::Progress(p) => progress.advance(&p.digest, p.bytes_done, p.bytes_total),
-            push_event::Event::BlobPushed(b) if b.digest == config_digest => progress.line(&format!("Copying config {} done", short(&b.digest))),
-            push_event::Event::BlobPushed(b) => progress.blob_done(&b.digest, if b.skipped || b.mounted { "skipped: already exists" } else { "done" }),
+            push_event::Event::Progress(p) => {
+                progress.advance(&p.digest, p.bytes_done, p.bytes_total)
+            }
+            push_event::Event::BlobPushed(b) if b.digest == config_digest => {
+                progress.line(&format!("Copying config {} done", short(&b.digest)))
+            }
+            push_event::Event::BlobPushed(b) => progress.blob_done(
+                &b.digest,
+                if b.skipped || b.mounted {
+                    "skipped: already exists"
+                } else {
+                    "done"
+                },
+            ),
             push_event::Event::Done(d) => {
                 progress.finish();
                 progress.line("Writing manifest to image destination");

@@ -90,7 +90,10 @@ impl ContainersConf {
 
     /// Load and validate the configuration from Podman's places.
     pub fn load() -> Result<Self, ConfigError> {
-        Self::load_files(&Self::candidate_files(), std::env::var_os("CONTAINERS_CONF").is_some())
+        Self::load_files(
+            &Self::candidate_files(),
+            std::env::var_os("CONTAINERS_CONF").is_some(),
+        )
     }
 
     /// Load from an explicit list. With `must_exist`, the first file is
@@ -115,10 +118,15 @@ impl ContainersConf {
 
     fn validate(&self) -> Result<(), ConfigError> {
         let blame = self.files.last().cloned().unwrap_or_default();
-        let invalid = |message: String| ConfigError::Invalid { path: blame.clone(), message };
+        let invalid = |message: String| ConfigError::Invalid {
+            path: blame.clone(),
+            message,
+        };
         if let Some(m) = &self.engine.cgroup_manager {
             if m != "systemd" && m != "cgroupfs" {
-                return Err(invalid(format!("engine.cgroup_manager {m:?} is not \"systemd\" or \"cgroupfs\"")));
+                return Err(invalid(format!(
+                    "engine.cgroup_manager {m:?} is not \"systemd\" or \"cgroupfs\""
+                )));
             }
         }
         if let Some(d) = &self.containers.log_driver {
@@ -131,11 +139,15 @@ impl ContainersConf {
         }
         if let Some(r) = &self.engine.runtime {
             if r.trim().is_empty() {
-                return Err(invalid("engine.runtime is empty: name a runtime such as \"runc\" or remove the key".into()));
+                return Err(invalid(
+                    "engine.runtime is empty: name a runtime such as \"runc\" or remove the key"
+                        .into(),
+                ));
             }
         }
         for u in &self.containers.default_ulimits {
-            crate::rlimits::Ulimit::parse(u).map_err(|e| invalid(format!("containers.default_ulimits: {e}")))?;
+            crate::rlimits::Ulimit::parse(u)
+                .map_err(|e| invalid(format!("containers.default_ulimits: {e}")))?;
         }
         Ok(())
     }
@@ -146,10 +158,17 @@ impl ContainersConf {
         if let Some(paths) = self.engine.runtimes.get(name) {
             return paths.iter().map(PathBuf::from).collect();
         }
-        ["/usr/bin", "/usr/sbin", "/usr/local/bin", "/usr/local/sbin", "/sbin", "/bin"]
-            .iter()
-            .map(|d| PathBuf::from(d).join(name))
-            .collect()
+        [
+            "/usr/bin",
+            "/usr/sbin",
+            "/usr/local/bin",
+            "/usr/local/sbin",
+            "/sbin",
+            "/bin",
+        ]
+        .iter()
+        .map(|d| PathBuf::from(d).join(name))
+        .collect()
     }
 
     /// Runtime names worth probing, in order of preference.
@@ -167,7 +186,9 @@ impl ContainersConf {
 pub const LOG_DRIVERS: &[&str] = &["k8s-file", "journald", "none", "passthrough", "json-file"];
 
 fn override_file() -> Option<PathBuf> {
-    std::env::var_os("CONTAINERS_CONF_OVERRIDE").filter(|v| !v.is_empty()).map(PathBuf::from)
+    std::env::var_os("CONTAINERS_CONF_OVERRIDE")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
 }
 
 #[cfg(test)]
@@ -195,19 +216,35 @@ mod tests {
     #[test]
     fn unknown_keys_are_ignored_but_bad_values_are_not() {
         let d = tempfile::tempdir().unwrap();
-        let ok = write(d.path(), "ok.conf", "[engine]\nsome_future_key = 3\n[machine]\ncpus = 2\n");
+        let ok = write(
+            d.path(),
+            "ok.conf",
+            "[engine]\nsome_future_key = 3\n[machine]\ncpus = 2\n",
+        );
         assert!(ContainersConf::load_files(&[ok], false).is_ok());
-        let bad = write(d.path(), "bad.conf", "[engine]\ncgroup_manager = \"upstart\"\n");
-        let e = ContainersConf::load_files(&[bad], false).unwrap_err().to_string();
-        assert!(e.contains("bad.conf") && e.contains("cgroup_manager"), "{e}");
+        let bad = write(
+            d.path(),
+            "bad.conf",
+            "[engine]\ncgroup_manager = \"upstart\"\n",
+        );
+        let e = ContainersConf::load_files(&[bad], false)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("bad.conf") && e.contains("cgroup_manager"),
+            "{e}"
+        );
         let wrong_type = write(d.path(), "type.conf", "[engine]\nruntime = 5\n");
-        let e = ContainersConf::load_files(&[wrong_type], false).unwrap_err().to_string();
+        let e = ContainersConf::load_files(&[wrong_type], false)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("type.conf"), "{e}");
     }
 
     #[test]
     fn an_explicit_missing_file_is_an_error() {
-        let e = ContainersConf::load_files(&[PathBuf::from("/nonexistent/c.conf")], true).unwrap_err();
+        let e =
+            ContainersConf::load_files(&[PathBuf::from("/nonexistent/c.conf")], true).unwrap_err();
         assert!(e.to_string().contains("/nonexistent/c.conf"));
         assert!(ContainersConf::load_files(&[PathBuf::from("/nonexistent/c.conf")], false).is_ok());
     }

@@ -39,7 +39,8 @@ fn parse_level_arg(s: &str) -> Result<String, String> {
 
 impl LogArgs {
     pub fn init(&self, process: &'static str) {
-        let level = crate::logging::parse_level(&self.log_level).unwrap_or(tracing_subscriber::filter::LevelFilter::WARN);
+        let level = crate::logging::parse_level(&self.log_level)
+            .unwrap_or(tracing_subscriber::filter::LevelFilter::WARN);
         crate::logging::init(process, level);
     }
 }

@@ -21,7 +21,11 @@ pub fn parse_level(s: &str) -> Option<LevelFilter> {
 /// The HTTP/2 and gRPC libraries log every frame at debug; they speak only
 /// at trace, so `--log-level debug` shows our stages and calls.
 pub fn init(process: &'static str, level: LevelFilter) {
-    let quiet = if level >= LevelFilter::TRACE { LevelFilter::TRACE } else { LevelFilter::WARN.min(level) };
+    let quiet = if level >= LevelFilter::TRACE {
+        LevelFilter::TRACE
+    } else {
+        LevelFilter::WARN.min(level)
+    };
     let filter = tracing_subscriber::filter::Targets::new()
         .with_default(level)
         .with_target("h2", quiet)
@@ -36,7 +40,9 @@ pub fn init(process: &'static str, level: LevelFilter) {
         .with_target(false)
         .with_ansi(false)
         .event_format(Format { process });
-    let _ = tracing_subscriber::registry().with(fmt.with_filter(filter)).try_init();
+    let _ = tracing_subscriber::registry()
+        .with(fmt.with_filter(filter))
+        .try_init();
 }
 
 struct Format {
@@ -54,9 +60,18 @@ where
         mut w: tracing_subscriber::fmt::format::Writer<'_>,
         event: &tracing::Event<'_>,
     ) -> std::fmt::Result {
-        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
         let level = event.metadata().level().as_str().to_ascii_lowercase();
-        write!(w, "time={}.{:06} level={level} proc={}[{}] ", now.as_secs(), now.subsec_micros(), self.process, std::process::id())?;
+        write!(
+            w,
+            "time={}.{:06} level={level} proc={}[{}] ",
+            now.as_secs(),
+            now.subsec_micros(),
+            self.process,
+            std::process::id()
+        )?;
         if let Some(scope) = ctx.event_scope() {
             for span in scope.from_root() {
                 write!(w, "{}: ", span.name())?;

@@ -48,14 +48,18 @@ pub fn default_run_root() -> PathBuf {
     } else {
         match std::env::var_os("XDG_RUNTIME_DIR") {
             Some(d) => PathBuf::from(d).join(STORE_DIR).join("storage"),
-            None => PathBuf::from(format!("/tmp/{STORE_DIR}-{}", nix::unistd::geteuid())).join("storage"),
+            None => PathBuf::from(format!("/tmp/{STORE_DIR}-{}", nix::unistd::geteuid()))
+                .join("storage"),
         }
     }
 }
 
 /// Podman's own default store locations, which ours must never equal.
 pub fn podman_store_paths() -> [PathBuf; 2] {
-    [PathBuf::from("/var/lib/containers/storage"), PathBuf::from("/run/containers/storage")]
+    [
+        PathBuf::from("/var/lib/containers/storage"),
+        PathBuf::from("/run/containers/storage"),
+    ]
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -73,7 +77,10 @@ pub fn find_helper(name: &str, conf_dirs: &[String]) -> Result<PathBuf, HelperNo
     if let Some(d) = std::env::var_os(HELPER_DIR_ENV).filter(|d| !d.is_empty()) {
         dirs.extend(std::env::split_paths(&d));
     }
-    if let Some(d) = std::env::current_exe().ok().and_then(|e| e.parent().map(Path::to_path_buf)) {
+    if let Some(d) = std::env::current_exe()
+        .ok()
+        .and_then(|e| e.parent().map(Path::to_path_buf))
+    {
         dirs.push(d);
     }
     dirs.extend(conf_dirs.iter().map(PathBuf::from));
@@ -87,7 +94,11 @@ pub fn find_helper(name: &str, conf_dirs: &[String]) -> Result<PathBuf, HelperNo
     }
     Err(HelperNotFound {
         name: name.to_string(),
-        searched: dirs.iter().map(|d| d.display().to_string()).collect::<Vec<_>>().join(", "),
+        searched: dirs
+            .iter()
+            .map(|d| d.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", "),
     })
 }
 
@@ -98,8 +109,11 @@ pub fn is_executable(p: &Path) -> bool {
 
 /// Search `$PATH` for `name`.
 pub fn which(name: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH").unwrap_or_else(|| "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".into());
-    std::env::split_paths(&path).map(|d| d.join(name)).find(|p| is_executable(p))
+    let path = std::env::var_os("PATH")
+        .unwrap_or_else(|| "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".into());
+    std::env::split_paths(&path)
+        .map(|d| d.join(name))
+        .find(|p| is_executable(p))
 }
 
 #[cfg(test)]
@@ -111,14 +125,24 @@ mod tests {
         let ours = [default_graph_root(), default_run_root()];
         for theirs in podman_store_paths() {
             for o in &ours {
-                assert!(!o.starts_with(&theirs) && !theirs.starts_with(o), "{o:?} vs {theirs:?}");
+                assert!(
+                    !o.starts_with(&theirs) && !theirs.starts_with(o),
+                    "{o:?} vs {theirs:?}"
+                );
             }
         }
     }
 
     #[test]
     fn missing_helpers_name_the_places_searched() {
-        let e = find_helper("no-such-helper-xyz", &["/opt/x".into()]).unwrap_err().to_string();
-        assert!(e.contains("no-such-helper-xyz") && e.contains("/opt/x") && e.contains("helper_binaries_dir"), "{e}");
+        let e = find_helper("no-such-helper-xyz", &["/opt/x".into()])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("no-such-helper-xyz")
+                && e.contains("/opt/x")
+                && e.contains("helper_binaries_dir"),
+            "{e}"
+        );
     }
 }

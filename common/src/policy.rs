@@ -55,7 +55,11 @@ pub struct Policy {
 
 impl Default for Policy {
     fn default() -> Self {
-        Policy { default: vec![Requirement::InsecureAcceptAnything], transports: BTreeMap::new(), file: None }
+        Policy {
+            default: vec![Requirement::InsecureAcceptAnything],
+            transports: BTreeMap::new(),
+            file: None,
+        }
     }
 }
 
@@ -77,7 +81,12 @@ impl Policy {
         let text = match std::fs::read_to_string(path) {
             Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Policy::default()),
-            Err(source) => return Err(ConfigError::Read { path: path.to_path_buf(), source }),
+            Err(source) => {
+                return Err(ConfigError::Read {
+                    path: path.to_path_buf(),
+                    source,
+                })
+            }
         };
         let mut p: Policy = serde_json::from_str(&text).map_err(|e| ConfigError::Parse {
             path: path.to_path_buf(),
@@ -100,7 +109,10 @@ impl Policy {
         if let Some(scopes) = self.transports.get(transport) {
             let mut best: Option<(&String, &Vec<Requirement>)> = None;
             for (k, v) in scopes {
-                let matches = k.is_empty() || scope == k || scope.starts_with(&format!("{k}/")) || scope.starts_with(&format!("{k}:"));
+                let matches = k.is_empty()
+                    || scope == k
+                    || scope.starts_with(&format!("{k}/"))
+                    || scope.starts_with(&format!("{k}:"));
                 if matches && best.is_none_or(|(bk, _)| k.len() > bk.len()) {
                     best = Some((k, v));
                 }
@@ -123,8 +135,14 @@ mod tests {
         let p = d.path().join("policy.json");
         std::fs::write(&p, r#"{"default":[{"type":"insecureAcceptAnything"}],"transports":{"docker":{"bad.example.com":[{"type":"reject"}]}}}"#).unwrap();
         let pol = Policy::load(&p).unwrap();
-        assert_eq!(pol.requirements_for("docker", "bad.example.com/x/y"), &[Requirement::Reject]);
-        assert_eq!(pol.requirements_for("docker", "good.example.com/x"), &[Requirement::InsecureAcceptAnything]);
+        assert_eq!(
+            pol.requirements_for("docker", "bad.example.com/x/y"),
+            &[Requirement::Reject]
+        );
+        assert_eq!(
+            pol.requirements_for("docker", "good.example.com/x"),
+            &[Requirement::InsecureAcceptAnything]
+        );
     }
 
     #[test]
@@ -134,6 +152,9 @@ mod tests {
         std::fs::write(&p, r#"{"default":[{"type":"acceptEverything"}]}"#).unwrap();
         let e = Policy::load(&p).unwrap_err().to_string();
         assert!(e.contains("policy.json") && !e.contains('\n'), "{e}");
-        assert_eq!(Policy::load(&d.path().join("none.json")).unwrap(), Policy::default());
+        assert_eq!(
+            Policy::load(&d.path().join("none.json")).unwrap(),
+            Policy::default()
+        );
     }
 }

@@ -48,7 +48,10 @@ impl RegistriesConf {
             Some(p) => {
                 let p = PathBuf::from(p);
                 if !p.exists() {
-                    return Err(ConfigError::Read { path: p, source: std::io::Error::from(std::io::ErrorKind::NotFound) });
+                    return Err(ConfigError::Read {
+                        path: p,
+                        source: std::io::Error::from(std::io::ErrorKind::NotFound),
+                    });
                 }
                 Self::load_files(&[p])
             }
@@ -90,18 +93,28 @@ impl RegistriesConf {
     }
 
     fn validate(&self, path: &Path) -> Result<(), ConfigError> {
-        let invalid = |message: String| ConfigError::Invalid { path: path.to_path_buf(), message };
+        let invalid = |message: String| ConfigError::Invalid {
+            path: path.to_path_buf(),
+            message,
+        };
         if let Some(m) = &self.short_name_mode {
             if !["enforcing", "permissive", "disabled"].contains(&m.as_str()) {
-                return Err(invalid(format!("short-name-mode {m:?} is not enforcing, permissive or disabled")));
+                return Err(invalid(format!(
+                    "short-name-mode {m:?} is not enforcing, permissive or disabled"
+                )));
             }
         }
         for r in &self.registry {
             if r.prefix.is_empty() && r.location.is_empty() {
-                return Err(invalid("a [[registry]] has neither prefix nor location".into()));
+                return Err(invalid(
+                    "a [[registry]] has neither prefix nor location".into(),
+                ));
             }
             if r.prefix().contains("://") || r.location.contains("://") {
-                return Err(invalid(format!("registry {:?}: write host[:port][/path] without a scheme", r.prefix())));
+                return Err(invalid(format!(
+                    "registry {:?}: write host[:port][/path] without a scheme",
+                    r.prefix()
+                )));
             }
         }
         for (k, v) in &self.aliases {
@@ -144,9 +157,9 @@ fn prefix_matches(prefix: &str, reference: &str) -> bool {
         return host.ends_with(&format!(".{wild}"));
     }
     reference == prefix
-        || reference
-            .strip_prefix(prefix)
-            .is_some_and(|rest| rest.starts_with('/') || rest.starts_with(':') || rest.starts_with('@'))
+        || reference.strip_prefix(prefix).is_some_and(|rest| {
+            rest.starts_with('/') || rest.starts_with(':') || rest.starts_with('@')
+        })
 }
 
 #[cfg(test)]
@@ -181,9 +194,15 @@ mod tests {
         let d = tempfile::tempdir().unwrap();
         let v1 = d.path().join("v1.conf");
         std::fs::write(&v1, "[registries.search]\nregistries = [\"docker.io\"]\n").unwrap();
-        assert!(RegistriesConf::load_files(&[v1]).unwrap_err().to_string().contains("version 2"));
+        assert!(RegistriesConf::load_files(&[v1])
+            .unwrap_err()
+            .to_string()
+            .contains("version 2"));
         let al = d.path().join("al.conf");
         std::fs::write(&al, "[aliases]\nbb = \"busybox\"\n").unwrap();
-        assert!(RegistriesConf::load_files(&[al]).unwrap_err().to_string().contains("fully qualified"));
+        assert!(RegistriesConf::load_files(&[al])
+            .unwrap_err()
+            .to_string()
+            .contains("fully qualified"));
     }
 }

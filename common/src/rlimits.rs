@@ -41,9 +41,19 @@ pub const DEFAULT_NPROC: u64 = 4_194_304;
 impl Ulimit {
     /// Parse `name=soft[:hard]`; `-1` means unlimited.
     pub fn parse(spec: &str) -> Result<Self, ConfigError> {
-        let bad = |hint: &str| ConfigError::Value { what: "ulimit", value: spec.to_string(), hint: hint.to_string() };
-        let (name, vals) = spec.split_once('=').ok_or_else(|| bad("expected name=soft[:hard], e.g. nofile=1024:2048"))?;
-        let name = name.trim().strip_prefix("RLIMIT_").map(str::to_ascii_lowercase).unwrap_or_else(|| name.trim().to_string());
+        let bad = |hint: &str| ConfigError::Value {
+            what: "ulimit",
+            value: spec.to_string(),
+            hint: hint.to_string(),
+        };
+        let (name, vals) = spec
+            .split_once('=')
+            .ok_or_else(|| bad("expected name=soft[:hard], e.g. nofile=1024:2048"))?;
+        let name = name
+            .trim()
+            .strip_prefix("RLIMIT_")
+            .map(str::to_ascii_lowercase)
+            .unwrap_or_else(|| name.trim().to_string());
         let &(static_name, resource) = NAMES
             .iter()
             .find(|(n, _)| *n == name)
@@ -51,7 +61,9 @@ impl Ulimit {
         let num = |s: &str| -> Result<u64, ConfigError> {
             match s.trim() {
                 "-1" | "unlimited" => Ok(u64::MAX),
-                t => t.parse::<u64>().map_err(|_| bad("limits must be non-negative integers or -1")),
+                t => t
+                    .parse::<u64>()
+                    .map_err(|_| bad("limits must be non-negative integers or -1")),
             }
         };
         let (soft, hard) = match vals.split_once(':') {
@@ -64,13 +76,22 @@ impl Ulimit {
         if soft > hard {
             return Err(bad("the soft limit is larger than the hard limit"));
         }
-        Ok(Ulimit { name: static_name, resource, soft, hard })
+        Ok(Ulimit {
+            name: static_name,
+            resource,
+            soft,
+            hard,
+        })
     }
 
     /// Lower both values to the current hard limit of this process.
     pub fn clamped(self) -> Self {
         match getrlimit(self.resource) {
-            Ok((_, cur_hard)) => Ulimit { soft: self.soft.min(cur_hard), hard: self.hard.min(cur_hard), ..self },
+            Ok((_, cur_hard)) => Ulimit {
+                soft: self.soft.min(cur_hard),
+                hard: self.hard.min(cur_hard),
+                ..self
+            },
             Err(_) => self,
         }
     }
@@ -85,8 +106,18 @@ impl Ulimit {
 /// nproc defaults plus containers.conf's `default_ulimits`, all clamped.
 pub fn defaults(extra: &[String]) -> Result<Vec<Ulimit>, ConfigError> {
     let mut out = vec![
-        Ulimit { name: "nofile", resource: Resource::RLIMIT_NOFILE, soft: DEFAULT_NOFILE, hard: DEFAULT_NOFILE },
-        Ulimit { name: "nproc", resource: Resource::RLIMIT_NPROC, soft: DEFAULT_NPROC, hard: DEFAULT_NPROC },
+        Ulimit {
+            name: "nofile",
+            resource: Resource::RLIMIT_NOFILE,
+            soft: DEFAULT_NOFILE,
+            hard: DEFAULT_NOFILE,
+        },
+        Ulimit {
+            name: "nproc",
+            resource: Resource::RLIMIT_NPROC,
+            soft: DEFAULT_NPROC,
+            hard: DEFAULT_NPROC,
+        },
     ];
     for spec in extra {
         let u = Ulimit::parse(spec)?;
@@ -118,7 +149,11 @@ mod tests {
             let (_, h) = getrlimit(u.resource).unwrap();
             assert!(u.soft <= h && u.hard <= h, "{u:?}");
         }
-        let nofile = defaults(&[]).unwrap().into_iter().find(|u| u.name == "nofile").unwrap();
+        let nofile = defaults(&[])
+            .unwrap()
+            .into_iter()
+            .find(|u| u.name == "nofile")
+            .unwrap();
         assert_eq!(nofile.hard, DEFAULT_NOFILE.min(hard));
     }
 }

@@ -51,12 +51,18 @@ impl StorageConf {
             Some(p) => {
                 let p = PathBuf::from(p);
                 if !p.exists() {
-                    return Err(ConfigError::Read { path: p, source: std::io::Error::from(std::io::ErrorKind::NotFound) });
+                    return Err(ConfigError::Read {
+                        path: p,
+                        source: std::io::Error::from(std::io::ErrorKind::NotFound),
+                    });
                 }
                 Self::load_files(&[p], true)
             }
             None => Self::load_files(
-                &[PathBuf::from("/usr/share/containers/storage.conf"), PathBuf::from("/etc/containers/storage.conf")],
+                &[
+                    PathBuf::from("/usr/share/containers/storage.conf"),
+                    PathBuf::from("/etc/containers/storage.conf"),
+                ],
                 false,
             ),
         }
@@ -75,7 +81,10 @@ impl StorageConf {
             if !d.is_empty() && !DRIVERS.contains(&d.as_str()) {
                 return Err(ConfigError::Invalid {
                     path: conf.files.last().cloned().unwrap_or_default(),
-                    message: format!("storage.driver {d:?} is not supported: use one of {}", DRIVERS.join(", ")),
+                    message: format!(
+                        "storage.driver {d:?} is not supported: use one of {}",
+                        DRIVERS.join(", ")
+                    ),
                 });
             }
         }
@@ -96,7 +105,10 @@ mod tests {
         assert_eq!(c.storage.graphroot, None);
         assert_eq!(c.storage.options.overlay.mountopt.as_deref(), Some("nodev"));
         let c = StorageConf::load_files(&[p], true).unwrap();
-        assert_eq!(c.storage.graphroot.as_deref(), Some("/var/lib/containers/storage"));
+        assert_eq!(
+            c.storage.graphroot.as_deref(),
+            Some("/var/lib/containers/storage")
+        );
     }
 
     #[test]
@@ -104,6 +116,9 @@ mod tests {
         let d = tempfile::tempdir().unwrap();
         let p = d.path().join("storage.conf");
         std::fs::write(&p, "[storage]\ndriver = \"zfs\"\n").unwrap();
-        assert!(StorageConf::load_files(&[p], false).unwrap_err().to_string().contains("zfs"));
+        assert!(StorageConf::load_files(&[p], false)
+            .unwrap_err()
+            .to_string()
+            .contains("zfs"));
     }
 }

@@ -18,13 +18,23 @@ pub fn civil_from_days(days: i64) -> (i64, u32, u32) {
 pub fn utc(secs: i64) -> (i64, u32, u32, u32, u32, u32) {
     let (y, m, d) = civil_from_days(secs.div_euclid(86400));
     let rem = secs.rem_euclid(86400);
-    (y, m, d, (rem / 3600) as u32, (rem % 3600 / 60) as u32, (rem % 60) as u32)
+    (
+        y,
+        m,
+        d,
+        (rem / 3600) as u32,
+        (rem % 3600 / 60) as u32,
+        (rem % 60) as u32,
+    )
 }
 
 /// RFC 3339 with nanoseconds, e.g. `2026-11-27T20:24:22.000000005Z`.
 pub fn rfc3339_nanos(ns: i64) -> String {
     let (y, m, d, h, mi, s) = utc(ns.div_euclid(1_000_000_000));
-    format!("{y:04}-{m:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{:09}Z", ns.rem_euclid(1_000_000_000))
+    format!(
+        "{y:04}-{m:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{:09}Z",
+        ns.rem_euclid(1_000_000_000)
+    )
 }
 
 #[cfg(test)]
@@ -33,6 +43,9 @@ mod tests {
     fn dates() {
         assert_eq!(super::civil_from_days(0), (1970, 1, 1));
         assert_eq!(super::utc(1_795_811_062), (2026, 11, 27, 20, 24, 22));
-        assert_eq!(super::rfc3339_nanos(1_795_811_062_000_000_005), "2026-11-27T20:24:22.000000005Z");
+        assert_eq!(
+            super::rfc3339_nanos(1_795_811_062_000_000_005),
+            "2026-11-27T20:24:22.000000005Z"
+        );
     }
 }

@@ -10,12 +10,19 @@ pub(crate) fn read_toml(path: &Path) -> Result<Option<toml::Table>, ConfigError>
     let text = match std::fs::read_to_string(path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(source) => return Err(ConfigError::Read { path: path.to_path_buf(), source }),
+        Err(source) => {
+            return Err(ConfigError::Read {
+                path: path.to_path_buf(),
+                source,
+            })
+        }
     };
-    text.parse::<toml::Table>().map(Some).map_err(|e| ConfigError::Parse {
-        path: path.to_path_buf(),
-        message: one_line_toml_error(&text, &e),
-    })
+    text.parse::<toml::Table>()
+        .map(Some)
+        .map_err(|e| ConfigError::Parse {
+            path: path.to_path_buf(),
+            message: one_line_toml_error(&text, &e),
+        })
 }
 
 /// toml's errors span several lines with a source excerpt; we want one line
@@ -26,7 +33,12 @@ fn one_line_toml_error(text: &str, e: &toml::de::Error) -> String {
         Some(span) => {
             let before = &text[..span.start.min(text.len())];
             let line = before.matches('\n').count() + 1;
-            let col = before.rsplit('\n').next().map(|l| l.chars().count()).unwrap_or(0) + 1;
+            let col = before
+                .rsplit('\n')
+                .next()
+                .map(|l| l.chars().count())
+                .unwrap_or(0)
+                + 1;
             format!("line {line}, column {col}: {msg}")
         }
         None => msg,
@@ -50,7 +62,12 @@ pub(crate) fn drop_ins(dir: &Path) -> Result<Vec<PathBuf>, ConfigError> {
     let rd = match std::fs::read_dir(dir) {
         Ok(rd) => rd,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(source) => return Err(ConfigError::Read { path: dir.to_path_buf(), source }),
+        Err(source) => {
+            return Err(ConfigError::Read {
+                path: dir.to_path_buf(),
+                source,
+            })
+        }
     };
     let mut out: Vec<PathBuf> = rd
         .filter_map(|e| e.ok())
@@ -76,7 +93,10 @@ pub(crate) fn read_stack(files: &[PathBuf]) -> Result<(toml::Table, Vec<PathBuf>
 }
 
 /// Deserialize a merged table, blaming `blame` (the last file read) on error.
-pub(crate) fn decode<T: serde::de::DeserializeOwned>(table: toml::Table, blame: &[PathBuf]) -> Result<T, ConfigError> {
+pub(crate) fn decode<T: serde::de::DeserializeOwned>(
+    table: toml::Table,
+    blame: &[PathBuf],
+) -> Result<T, ConfigError> {
     T::deserialize(toml::Value::Table(table)).map_err(|e| ConfigError::Parse {
         path: blame.last().cloned().unwrap_or_default(),
         message: e.message().trim().replace('\n', " "),

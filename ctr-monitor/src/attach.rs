@@ -36,7 +36,14 @@ impl Client {
     async fn send(&self, pkt: &[u8]) -> std::io::Result<()> {
         loop {
             let mut guard = self.fd.writable().await?;
-            match guard.try_io(|fd| send(fd.as_raw_fd(), pkt, MsgFlags::MSG_NOSIGNAL | MsgFlags::MSG_DONTWAIT).map_err(std::io::Error::from)) {
+            match guard.try_io(|fd| {
+                send(
+                    fd.as_raw_fd(),
+                    pkt,
+                    MsgFlags::MSG_NOSIGNAL | MsgFlags::MSG_DONTWAIT,
+                )
+                .map_err(std::io::Error::from)
+            }) {
                 Ok(r) => return r.map(|_| ()),
                 Err(_would_block) => continue,
             }
@@ -49,7 +56,8 @@ impl Client {
             let mut guard = self.fd.readable().await?;
             let got = guard.try_io(|fd| {
                 let mut buf = vec![0u8; MAX_IN];
-                let n = recv(fd.as_raw_fd(), &mut buf, MsgFlags::MSG_DONTWAIT).map_err(std::io::Error::from)?;
+                let n = recv(fd.as_raw_fd(), &mut buf, MsgFlags::MSG_DONTWAIT)
+                    .map_err(std::io::Error::from)?;
                 buf.truncate(n);
                 Ok(buf)
             });
@@ -77,8 +85,13 @@ pub struct AttachHub {
 
 impl AttachHub {
     /// Listen at `path`; clients' input goes to `input`.
-    pub fn bind(path: &Path, input: Arc<Input>, stdin_once: bool) -> std::io::Result<Arc<AttachHub>> {
-        let listener = crate::fdio::async_fd(crate::sockets::listen_at(path, SockType::SeqPacket)?)?;
+    pub fn bind(
+        path: &Path,
+        input: Arc<Input>,
+        stdin_once: bool,
+    ) -> std::io::Result<Arc<AttachHub>> {
+        let listener =
+            crate::fdio::async_fd(crate::sockets::listen_at(path, SockType::SeqPacket)?)?;
         let hub = Arc::new(AttachHub {
             path: path.to_path_buf(),
             input,
@@ -108,7 +121,11 @@ impl AttachHub {
                 },
             };
             let accepted = guard.try_io(|l| {
-                accept4(l.as_raw_fd(), SockFlag::SOCK_NONBLOCK | SockFlag::SOCK_CLOEXEC).map_err(std::io::Error::from)
+                accept4(
+                    l.as_raw_fd(),
+                    SockFlag::SOCK_NONBLOCK | SockFlag::SOCK_CLOEXEC,
+                )
+                .map_err(std::io::Error::from)
             });
             match accepted {
                 // SAFETY: accept4 returned a new descriptor that we now own.
@@ -123,7 +140,10 @@ impl AttachHub {
     }
 
     fn add(self: &Arc<Self>, fd: AsyncFd<OwnedFd>) {
-        let client = Arc::new(Client { id: self.next_id.fetch_add(1, Ordering::Relaxed), fd });
+        let client = Arc::new(Client {
+            id: self.next_id.fetch_add(1, Ordering::Relaxed),
+            fd,
+        });
         debug!(client = client.id, socket = %self.path.display(), "client attached");
         if let Ok(mut c) = self.clients.lock() {
             c.push(client.clone());
@@ -222,9 +242,16 @@ impl AttachHub {
     pub async fn finish(&self, exit_code: i32) {
         let mut pkt = vec![OUT_EXIT];
         pkt.extend_from_slice(exit_code.to_string().as_bytes());
-        let clients: Vec<Arc<Client>> = self.clients.lock().map(|mut c| std::mem::take(&mut *c)).unwrap_or_default();
+        let clients: Vec<Arc<Client>> = self
+            .clients
+            .lock()
+            .map(|mut c| std::mem::take(&mut *c))
+            .unwrap_or_default();
         for c in clients {
-            if tokio::time::timeout(FINISH_GRACE, c.send(&pkt)).await.is_err() {
+            if tokio::time::timeout(FINISH_GRACE, c.send(&pkt))
+                .await
+                .is_err()
+            {
                 debug!(client = c.id, "attach client did not take the exit packet");
             }
             let _ = shutdown(c.fd.get_ref().as_raw_fd(), Shutdown::Both);

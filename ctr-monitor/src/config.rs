@@ -42,7 +42,8 @@ pub fn check_name(what: &str, s: &str, max: usize) -> Result<(), MonitorError> {
     let ok = !s.is_empty()
         && s.len() <= max
         && !s.starts_with('.')
-        && s.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'));
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'));
     if ok {
         Ok(())
     } else {
@@ -71,7 +72,10 @@ fn optional_absolute(field: &str, s: &str) -> Result<Option<PathBuf>, MonitorErr
 
 fn executable(field: &str, p: &Path) -> Result<(), MonitorError> {
     if !common::paths::is_executable(p) {
-        return Err(invalid(format!("{field} {} is not an executable file: install it or fix the path", p.display())));
+        return Err(invalid(format!(
+            "{field} {} is not an executable file: install it or fix the path",
+            p.display()
+        )));
     }
     Ok(())
 }
@@ -88,8 +92,15 @@ fn bundle_terminal(bundle: &Path) -> Result<bool, MonitorError> {
         terminal: bool,
     }
     let path = bundle.join("config.json");
-    let data = std::fs::read(&path).map_err(|e| invalid(format!("bundle {}: reading {}: {e}", bundle.display(), path.display())))?;
-    let spec: Spec = serde_json::from_slice(&data).map_err(|e| invalid(format!("{} is not a valid OCI config: {e}", path.display())))?;
+    let data = std::fs::read(&path).map_err(|e| {
+        invalid(format!(
+            "bundle {}: reading {}: {e}",
+            bundle.display(),
+            path.display()
+        ))
+    })?;
+    let spec: Spec = serde_json::from_slice(&data)
+        .map_err(|e| invalid(format!("{} is not a valid OCI config: {e}", path.display())))?;
     Ok(spec.process.is_some_and(|p| p.terminal))
 }
 
@@ -99,7 +110,9 @@ fn size(rows: u32, cols: u32) -> Result<Option<(u16, u16)>, MonitorError> {
     }
     match (u16::try_from(rows), u16::try_from(cols)) {
         (Ok(r), Ok(c)) if r > 0 && c > 0 => Ok(Some((r, c))),
-        _ => Err(invalid(format!("terminal size {rows}x{cols} is not valid: rows and cols must be 1..65535"))),
+        _ => Err(invalid(format!(
+            "terminal size {rows}x{cols} is not valid: rows and cols must be 1..65535"
+        ))),
     }
 }
 
@@ -132,7 +145,12 @@ impl ContainerConfig {
             Ok(ProtoLogDriver::K8sFile) => LogKind::K8sFile,
             Ok(ProtoLogDriver::Passthrough) => LogKind::Passthrough,
             Ok(ProtoLogDriver::None) => LogKind::None,
-            Err(_) => return Err(invalid(format!("log_driver {} is unknown: use k8s-file, passthrough or none", r.log_driver))),
+            Err(_) => {
+                return Err(invalid(format!(
+                    "log_driver {} is unknown: use k8s-file, passthrough or none",
+                    r.log_driver
+                )))
+            }
         };
         if log_kind == LogKind::K8sFile && log_path.is_none() {
             return Err(invalid("the k8s-file log driver needs log_path".into()));
@@ -151,7 +169,8 @@ impl ContainerConfig {
                 bundle.display()
             )));
         }
-        let pid_file = optional_absolute("pid_file", &r.pid_file)?.unwrap_or_else(|| dir.join("pidfile"));
+        let pid_file =
+            optional_absolute("pid_file", &r.pid_file)?.unwrap_or_else(|| dir.join("pidfile"));
         Ok(ContainerConfig {
             id: r.id.clone(),
             bundle,
@@ -197,7 +216,11 @@ mod tests {
 
     fn bundle(terminal: bool) -> tempfile::TempDir {
         let d = tempfile::tempdir().unwrap();
-        std::fs::write(d.path().join("config.json"), format!("{{\"process\":{{\"terminal\":{terminal},\"args\":[\"sh\"]}}}}")).unwrap();
+        std::fs::write(
+            d.path().join("config.json"),
+            format!("{{\"process\":{{\"terminal\":{terminal},\"args\":[\"sh\"]}}}}"),
+        )
+        .unwrap();
         d
     }
 
@@ -231,8 +254,11 @@ mod tests {
             ContainerConfig::from_request(&r).unwrap_err().to_string()
         };
         assert!(err(&|r| r.id = "../x".into()).contains("container id \"../x\" is not valid"));
-        assert!(err(&|r| r.runtime = "/nonexistent/runc".into()).contains("is not an executable file"));
-        assert!(err(&|r| r.exit_dir = "rel".into()).contains("exit_dir \"rel\" must be an absolute path"));
+        assert!(
+            err(&|r| r.runtime = "/nonexistent/runc".into()).contains("is not an executable file")
+        );
+        assert!(err(&|r| r.exit_dir = "rel".into())
+            .contains("exit_dir \"rel\" must be an absolute path"));
         assert!(err(&|r| r.terminal = true).contains("process.terminal is false"));
         assert!(err(&|r| {
             r.log_path.clear();

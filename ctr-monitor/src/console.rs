@@ -20,7 +20,11 @@ impl ConsoleSocket {
         let path = if path.as_os_str().len() <= crate::sockets::MAX_SOCKET_PATH {
             path.to_path_buf()
         } else {
-            std::env::temp_dir().join(format!("ctr-monitor-console-{}-{}", std::process::id(), crate::timefmt::now_nanos()))
+            std::env::temp_dir().join(format!(
+                "ctr-monitor-console-{}-{}",
+                std::process::id(),
+                crate::timefmt::now_nanos()
+            ))
         };
         let listener = crate::sockets::stream_listener(&path)?;
         Ok(ConsoleSocket { path, listener })
@@ -35,7 +39,9 @@ impl ConsoleSocket {
         let (stream, _) = self.listener.accept().await?;
         loop {
             stream.readable().await?;
-            match stream.try_io(tokio::io::Interest::READABLE, || recv_master(stream.as_raw_fd())) {
+            match stream.try_io(tokio::io::Interest::READABLE, || {
+                recv_master(stream.as_raw_fd())
+            }) {
                 Ok(fd) => return Ok(fd),
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
                 Err(e) => return Err(e),
@@ -54,12 +60,20 @@ fn recv_master(sock: RawFd) -> std::io::Result<OwnedFd> {
     let mut name = [0u8; 4096];
     let mut iov = [IoSliceMut::new(&mut name)];
     let mut space = nix::cmsg_space!([RawFd; 1]);
-    let msg = recvmsg::<()>(sock, &mut iov, Some(&mut space), MsgFlags::MSG_CMSG_CLOEXEC | MsgFlags::MSG_DONTWAIT)?;
+    let msg = recvmsg::<()>(
+        sock,
+        &mut iov,
+        Some(&mut space),
+        MsgFlags::MSG_CMSG_CLOEXEC | MsgFlags::MSG_DONTWAIT,
+    )?;
     let mut fds = Vec::new();
     for c in msg.cmsgs()? {
         if let ControlMessageOwned::ScmRights(got) = c {
             // SAFETY: the kernel just installed these descriptors for us.
-            fds.extend(got.into_iter().map(|fd| unsafe { OwnedFd::from_raw_fd(fd) }));
+            fds.extend(
+                got.into_iter()
+                    .map(|fd| unsafe { OwnedFd::from_raw_fd(fd) }),
+            );
         }
     }
     if fds.len() != 1 {

@@ -56,21 +56,31 @@ pub async fn create(cfg: ContainerConfig) -> Result<Arc<Container>, MonitorError
     let t0 = Instant::now();
     let runtime = Runtime::new(&cfg.runtime, &cfg.runtime_args, &cfg.runtime_log());
     let passthrough = cfg.log_kind == LogKind::Passthrough;
-    let log = LogDriver::open(cfg.log_kind, cfg.log_path.as_deref(), cfg.log_size_max).map_err(MonitorError::io(format!(
-        "opening the {} log {}",
-        cfg.log_kind.name(),
-        cfg.log_path.as_deref().map(|p| p.display().to_string()).unwrap_or_default()
-    )))?;
+    let log = LogDriver::open(cfg.log_kind, cfg.log_path.as_deref(), cfg.log_size_max).map_err(
+        MonitorError::io(format!(
+            "opening the {} log {}",
+            cfg.log_kind.name(),
+            cfg.log_path
+                .as_deref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default()
+        )),
+    )?;
     let mode = if passthrough {
-        let fds = passthrough::container_stdio()
-            .ok_or_else(|| MonitorError::State("log driver passthrough needs the monitor's original stdio, which it no longer has".into()))?;
+        let fds = passthrough::container_stdio().ok_or_else(|| {
+            MonitorError::State(
+                "log driver passthrough needs the monitor's original stdio, which it no longer has"
+                    .into(),
+            )
+        })?;
         Mode::Passthrough(fds)
     } else if cfg.terminal {
         Mode::Terminal { stdin: cfg.stdin }
     } else {
         Mode::Pipes { stdin: cfg.stdin }
     };
-    let (child_stdio, prepared) = stdio::prepare(mode, &cfg.console_socket()).map_err(MonitorError::io("setting up the container's stdio"))?;
+    let (child_stdio, prepared) = stdio::prepare(mode, &cfg.console_socket())
+        .map_err(MonitorError::io("setting up the container's stdio"))?;
     let input = Input::new();
     if let Some((rows, cols)) = cfg.size {
         let _ = input.resize(rows, cols);
@@ -79,12 +89,20 @@ pub async fn create(cfg: ContainerConfig) -> Result<Arc<Container>, MonitorError
         None
     } else {
         let path = cfg.attach_socket();
-        Some(AttachHub::bind(&path, input.clone(), cfg.stdin_once).map_err(MonitorError::io(format!("listening on {}", path.display())))?)
+        Some(
+            AttachHub::bind(&path, input.clone(), cfg.stdin_once)
+                .map_err(MonitorError::io(format!("listening on {}", path.display())))?,
+        )
     };
     let _ = std::fs::remove_file(&cfg.pid_file);
     debug!(id = %cfg.id, elapsed_ms = ms(t0), log_driver = cfg.log_kind.name(), terminal = cfg.terminal, "stdio, log and attach socket ready");
 
-    let mut args: Vec<std::ffi::OsString> = vec!["--bundle".into(), cfg.bundle.clone().into(), "--pid-file".into(), cfg.pid_file.clone().into()];
+    let mut args: Vec<std::ffi::OsString> = vec![
+        "--bundle".into(),
+        cfg.bundle.clone().into(),
+        "--pid-file".into(),
+        cfg.pid_file.clone().into(),
+    ];
     if let Some(c) = &prepared.console {
         args.push("--console-socket".into());
         args.push(c.path().into());
@@ -100,31 +118,46 @@ pub async fn create(cfg: ContainerConfig) -> Result<Arc<Container>, MonitorError
             if let Some(h) = &hub {
                 h.close();
             }
-            return Err(MonitorError::io(format!("running {}", runtime.path.display()))(e));
+            return Err(MonitorError::io(format!(
+                "running {}",
+                runtime.path.display()
+            ))(e));
         }
     };
     let (exit, collected) = stdio::run_collecting(&prepared, rx).await;
     debug!(id = %cfg.id, %exit, elapsed_ms = ms(t), "runtime create finished");
-    let stdio::Prepared { outputs, stdin, console, terminal_stdin, .. } = prepared;
+    let stdio::Prepared {
+        outputs,
+        stdin,
+        console,
+        terminal_stdin,
+        ..
+    } = prepared;
     drop(console);
     if !exit.success() {
         if let Some(h) = &hub {
             h.close();
         }
-        return Err(MonitorError::Runtime(runtime.error_text("create", exit, &collected.printed(), mark)));
+        return Err(MonitorError::Runtime(runtime.error_text(
+            "create",
+            exit,
+            &collected.printed(),
+            mark,
+        )));
     }
     if !collected.printed().is_empty() {
         warn!(id = %cfg.id, output = %String::from_utf8_lossy(&collected.printed()).trim(), "runtime create printed");
     }
-    let rollback = |err: MonitorError, hub: Option<Arc<AttachHub>>, runtime: Runtime, id: String| async move {
-        if let Some(h) = hub {
-            h.close();
-        }
-        if let Err(e) = runtime.run("delete", &["--force", &id]).await {
-            warn!(id, error = %e, "rolling back the created container");
-        }
-        err
-    };
+    let rollback =
+        |err: MonitorError, hub: Option<Arc<AttachHub>>, runtime: Runtime, id: String| async move {
+            if let Some(h) = hub {
+                h.close();
+            }
+            if let Err(e) = runtime.run("delete", &["--force", &id]).await {
+                warn!(id, error = %e, "rolling back the created container");
+            }
+            err
+        };
     let pid = match read_pid(&cfg.pid_file) {
         Ok(p) => p,
         Err(e) => return Err(rollback(e, hub.clone(), runtime.clone(), cfg.id.clone()).await),
@@ -132,12 +165,23 @@ pub async fn create(cfg: ContainerConfig) -> Result<Arc<Container>, MonitorError
     let mut outputs = outputs;
     let target = if cfg.terminal {
         let Some(master) = collected.master else {
-            let e = MonitorError::Runtime(format!("{} create did not send a pty master over the console socket", runtime.name()));
+            let e = MonitorError::Runtime(format!(
+                "{} create did not send a pty master over the console socket",
+                runtime.name()
+            ));
             return Err(rollback(e, hub.clone(), runtime.clone(), cfg.id.clone()).await);
         };
         let pty = match stdio::pty(master) {
             Ok(p) => p,
-            Err(e) => return Err(rollback(MonitorError::io("using the pty master")(e), hub.clone(), runtime.clone(), cfg.id.clone()).await),
+            Err(e) => {
+                return Err(rollback(
+                    MonitorError::io("using the pty master")(e),
+                    hub.clone(),
+                    runtime.clone(),
+                    cfg.id.clone(),
+                )
+                .await)
+            }
         };
         input.set_pty(pty.clone());
         outputs.push((Stream::Stdout, pty.clone()));
@@ -148,7 +192,10 @@ pub async fn create(cfg: ContainerConfig) -> Result<Arc<Container>, MonitorError
     input.set_stdin(target).await;
     let exit_rx = reaper::wait(pid);
     let oom = OomCounter::baseline(pid);
-    let sinks = Arc::new(Sinks { log: (!passthrough).then(|| Mutex::new(log)), attach: hub });
+    let sinks = Arc::new(Sinks {
+        log: (!passthrough).then(|| Mutex::new(log)),
+        attach: hub,
+    });
     let pumps = Pumps::start(outputs, sinks.clone());
     let container = Arc::new(Container {
         runtime,
@@ -168,18 +215,26 @@ pub async fn create(cfg: ContainerConfig) -> Result<Arc<Container>, MonitorError
 }
 
 fn read_pid(path: &std::path::Path) -> Result<i32, MonitorError> {
-    let s = std::fs::read_to_string(path).map_err(MonitorError::io(format!("reading the pid file {} the runtime wrote", path.display())))?;
-    s.trim()
-        .parse()
-        .ok()
-        .filter(|p| *p > 0)
-        .ok_or_else(|| MonitorError::Runtime(format!("the runtime wrote {:?} to the pid file {}, not a pid", s.trim(), path.display())))
+    let s = std::fs::read_to_string(path).map_err(MonitorError::io(format!(
+        "reading the pid file {} the runtime wrote",
+        path.display()
+    )))?;
+    s.trim().parse().ok().filter(|p| *p > 0).ok_or_else(|| {
+        MonitorError::Runtime(format!(
+            "the runtime wrote {:?} to the pid file {}, not a pid",
+            s.trim(),
+            path.display()
+        ))
+    })
 }
 
 /// The process is gone or a zombie waiting for us.
 fn process_gone(pid: i32) -> bool {
     match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Ok(s) => s.rsplit_once(')').map(|(_, rest)| rest.trim_start().starts_with(['Z', 'X'])).unwrap_or(false),
+        Ok(s) => s
+            .rsplit_once(')')
+            .map(|(_, rest)| rest.trim_start().starts_with(['Z', 'X']))
+            .unwrap_or(false),
         Err(_) => true,
     }
 }
@@ -202,7 +257,9 @@ impl Container {
     }
 
     pub fn reopen_log(&self) -> Result<(), MonitorError> {
-        self.sinks.reopen_log().map_err(MonitorError::io("reopening the log"))
+        self.sinks
+            .reopen_log()
+            .map_err(MonitorError::io("reopening the log"))
     }
 
     pub fn attach_socket(&self) -> Option<std::path::PathBuf> {
@@ -214,8 +271,18 @@ impl Container {
         let _one_at_a_time = self.start_lock.lock().await;
         match self.state() {
             State::Created => {}
-            State::Running => return Err(MonitorError::State(format!("container {} is already running", self.cfg.id))),
-            State::Exited(_) => return Err(MonitorError::State(format!("container {} has already exited", self.cfg.id))),
+            State::Running => {
+                return Err(MonitorError::State(format!(
+                    "container {} is already running",
+                    self.cfg.id
+                )))
+            }
+            State::Exited(_) => {
+                return Err(MonitorError::State(format!(
+                    "container {} has already exited",
+                    self.cfg.id
+                )))
+            }
         }
         let t = Instant::now();
         self.runtime.run("start", &[&self.cfg.id]).await?;
@@ -238,14 +305,22 @@ impl Container {
             return Ok(true);
         }
         let sig = signal.to_string();
-        let args: Vec<&str> = if all { vec!["--all", &self.cfg.id, &sig] } else { vec![&self.cfg.id, &sig] };
+        let args: Vec<&str> = if all {
+            vec!["--all", &self.cfg.id, &sig]
+        } else {
+            vec![&self.cfg.id, &sig]
+        };
         match self.runtime.run("kill", &args).await {
             Ok(()) => Ok(false),
             // Exited while we asked: the runtime says "not running", which is no error to the caller.
             Err(e) if process_gone(self.pid) => {
                 debug!(id = %self.cfg.id, error = %e, "kill raced with the exit");
                 let mut rx = self.state.subscribe();
-                let exited = tokio::time::timeout(DRAIN_GRACE, rx.wait_for(|s| matches!(s, State::Exited(_)))).await;
+                let exited = tokio::time::timeout(
+                    DRAIN_GRACE,
+                    rx.wait_for(|s| matches!(s, State::Exited(_))),
+                )
+                .await;
                 if matches!(exited, Ok(Ok(_))) {
                     Ok(true)
                 } else {
@@ -275,7 +350,12 @@ impl Container {
         let _ = self.done.subscribe().wait_for(|d| *d).await;
     }
 
-    async fn watch_exit(self: Arc<Self>, exit_rx: oneshot::Receiver<Exit>, pumps: Pumps, oom: OomCounter) {
+    async fn watch_exit(
+        self: Arc<Self>,
+        exit_rx: oneshot::Receiver<Exit>,
+        pumps: Pumps,
+        oom: OomCounter,
+    ) {
         let exit = reaper::exited(exit_rx).await;
         let (nanos, text) = crate::timefmt::now();
         let t = Instant::now();
@@ -291,8 +371,12 @@ impl Container {
             pid: self.pid,
         };
         match exit_file::write(&self.cfg.exit_dir, &self.cfg.id, &rec) {
-            Ok(()) => debug!(id = %self.cfg.id, dir = %self.cfg.exit_dir.display(), elapsed_ms = ms(t), "exit files written"),
-            Err(e) => error!(id = %self.cfg.id, dir = %self.cfg.exit_dir.display(), error = %e, "cannot write the exit files"),
+            Ok(()) => {
+                debug!(id = %self.cfg.id, dir = %self.cfg.exit_dir.display(), elapsed_ms = ms(t), "exit files written")
+            }
+            Err(e) => {
+                error!(id = %self.cfg.id, dir = %self.cfg.exit_dir.display(), error = %e, "cannot write the exit files")
+            }
         }
         self.state.send_replace(State::Exited(rec.clone()));
         if let Some(h) = &self.sinks.attach {
@@ -310,7 +394,9 @@ impl Container {
     }
 
     async fn run_exit_command(&self) {
-        let Some((prog, args)) = self.cfg.exit_command.split_first() else { return };
+        let Some((prog, args)) = self.cfg.exit_command.split_first() else {
+            return;
+        };
         let t = Instant::now();
         let mut cmd = Command::new(prog);
         cmd.args(args).stdin(Stdio::null());
@@ -334,7 +420,9 @@ impl Container {
                     warn!(command = ?self.cfg.exit_command, %exit, elapsed_ms = ms(t), "exit command failed");
                 }
             }
-            Err(e) => warn!(command = ?self.cfg.exit_command, error = %e, "cannot run the exit command"),
+            Err(e) => {
+                warn!(command = ?self.cfg.exit_command, error = %e, "cannot run the exit command")
+            }
         }
     }
 }

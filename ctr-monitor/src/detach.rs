@@ -78,7 +78,10 @@ pub fn daemonize() -> std::io::Result<ReadyPipe> {
                     0
                 }
                 Some((&FAILED, err)) => {
-                    eprintln!("Error: ctr-monitor: {}", String::from_utf8_lossy(err).trim_end());
+                    eprintln!(
+                        "Error: ctr-monitor: {}",
+                        String::from_utf8_lossy(err).trim_end()
+                    );
                     125
                 }
                 _ => {
@@ -165,9 +168,20 @@ pub fn take_saved_stdio() -> Option<[OwnedFd; 3]> {
 /// terminal or pipes are released, tracing goes to the monitor's log.
 pub fn redirect_stdio(log: &Path) -> std::io::Result<()> {
     use std::os::unix::fs::OpenOptionsExt;
-    let null = std::fs::OpenOptions::new().read(true).write(true).open("/dev/null")?;
-    let log = std::fs::OpenOptions::new().create(true).append(true).mode(0o600).open(log)?;
-    for (src, dst) in [(null.as_raw_fd(), 0), (null.as_raw_fd(), 1), (log.as_raw_fd(), 2)] {
+    let null = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/null")?;
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(0o600)
+        .open(log)?;
+    for (src, dst) in [
+        (null.as_raw_fd(), 0),
+        (null.as_raw_fd(), 1),
+        (log.as_raw_fd(), 2),
+    ] {
         // SAFETY: dup2 onto the standard descriptors, which we own.
         if unsafe { libc::dup2(src, dst) } < 0 {
             return Err(std::io::Error::last_os_error());

@@ -18,7 +18,10 @@ pub enum MonitorError {
     #[error("{0}")]
     Timeout(String),
     #[error("{what}: {source}")]
-    Io { what: String, source: std::io::Error },
+    Io {
+        what: String,
+        source: std::io::Error,
+    },
 }
 
 impl MonitorError {
@@ -34,7 +37,9 @@ impl From<MonitorError> for tonic::Status {
         let msg = e.to_string();
         match e {
             MonitorError::Invalid(_) => tonic::Status::invalid_argument(msg),
-            MonitorError::Runtime(_) | MonitorError::State(_) => tonic::Status::failed_precondition(msg),
+            MonitorError::Runtime(_) | MonitorError::State(_) => {
+                tonic::Status::failed_precondition(msg)
+            }
             MonitorError::NotFound(_) => tonic::Status::not_found(msg),
             MonitorError::AlreadyExists(_) => tonic::Status::already_exists(msg),
             MonitorError::Timeout(_) => tonic::Status::deadline_exceeded(msg),

@@ -55,7 +55,11 @@ impl ExecSpec {
             stdin: r.stdin,
             stdin_once: r.stdin_once,
             attach: r.attach,
-            attach_timeout: if r.attach_timeout_ms == 0 { DEFAULT_ATTACH_TIMEOUT } else { Duration::from_millis(r.attach_timeout_ms.into()) },
+            attach_timeout: if r.attach_timeout_ms == 0 {
+                DEFAULT_ATTACH_TIMEOUT
+            } else {
+                Duration::from_millis(r.attach_timeout_ms.into())
+            },
             detach: r.detach,
             size: crate::config::terminal_size(r.rows, r.cols)?,
         })
@@ -86,7 +90,10 @@ impl Session {
     }
 
     fn finished(&self) -> bool {
-        matches!(self.state(), ExecState::Exited { .. } | ExecState::Failed(_))
+        matches!(
+            self.state(),
+            ExecState::Exited { .. } | ExecState::Failed(_)
+        )
     }
 }
 
@@ -101,10 +108,16 @@ impl Sessions {
     }
 
     fn insert(&self, s: Arc<Session>) -> Result<(), MonitorError> {
-        let mut list = self.list.lock().map_err(|_| MonitorError::State("exec sessions lock poisoned".into()))?;
+        let mut list = self
+            .list
+            .lock()
+            .map_err(|_| MonitorError::State("exec sessions lock poisoned".into()))?;
         if let Some(i) = list.iter().position(|x| x.id == s.id) {
             if !list[i].finished() {
-                return Err(MonitorError::AlreadyExists(format!("exec session {} is still running: pick another exec_id", s.id)));
+                return Err(MonitorError::AlreadyExists(format!(
+                    "exec session {} is still running: pick another exec_id",
+                    s.id
+                )));
             }
             list.remove(i);
         }
@@ -137,13 +150,20 @@ async fn send(tx: &Option<Events>, ev: Result<ExecEvent, tonic::Status>) {
 /// Register the session and run it in the background; events go to `tx`.
 pub fn start(container: Arc<Container>, spec: ExecSpec, tx: Events) -> Result<(), MonitorError> {
     if container.state() != State::Running {
-        return Err(MonitorError::State(format!("container {} is not running: exec needs a running container", container.cfg.id)));
+        return Err(MonitorError::State(format!(
+            "container {} is not running: exec needs a running container",
+            container.cfg.id
+        )));
     }
     let input = Input::new();
     if let Some((rows, cols)) = spec.size {
         let _ = input.resize(rows, cols);
     }
-    let session = Arc::new(Session { id: spec.exec_id.clone(), state: watch::Sender::new(ExecState::Starting), input });
+    let session = Arc::new(Session {
+        id: spec.exec_id.clone(),
+        state: watch::Sender::new(ExecState::Starting),
+        input,
+    });
     container.execs.insert(session.clone())?;
     tokio::spawn(async move {
         let id = session.id.clone();
@@ -157,13 +177,21 @@ pub fn start(container: Arc<Container>, spec: ExecSpec, tx: Events) -> Result<()
     Ok(())
 }
 
-async fn run(c: &Container, session: &Session, spec: ExecSpec, tx: &mut Option<Events>) -> Result<(), MonitorError> {
+async fn run(
+    c: &Container,
+    session: &Session,
+    spec: ExecSpec,
+    tx: &mut Option<Events>,
+) -> Result<(), MonitorError> {
     let t0 = Instant::now();
     let dir = &c.cfg.dir;
     let base = format!("exec-{}", spec.exec_id);
     let hub = if spec.attach {
         let path = dir.join(&base);
-        Some(AttachHub::bind(&path, session.input.clone(), spec.stdin_once).map_err(MonitorError::io(format!("listening on {}", path.display())))?)
+        Some(
+            AttachHub::bind(&path, session.input.clone(), spec.stdin_once)
+                .map_err(MonitorError::io(format!("listening on {}", path.display())))?,
+        )
     } else {
         None
     };
@@ -172,10 +200,18 @@ async fn run(c: &Container, session: &Session, spec: ExecSpec, tx: &mut Option<E
             h.close();
         }
     };
-    let ready = ExecReady { attach_socket: hub.as_ref().map(|h| h.path().display().to_string()).unwrap_or_default() };
+    let ready = ExecReady {
+        attach_socket: hub
+            .as_ref()
+            .map(|h| h.path().display().to_string())
+            .unwrap_or_default(),
+    };
     send(tx, event(exec_event::Event::Ready(ready))).await;
     if let Some(h) = &hub {
-        if tokio::time::timeout(spec.attach_timeout, h.wait_for_client()).await.is_err() {
+        if tokio::time::timeout(spec.attach_timeout, h.wait_for_client())
+            .await
+            .is_err()
+        {
             h.close();
             return Err(MonitorError::Timeout(format!(
                 "no client attached to {} within {} ms",
@@ -186,7 +222,11 @@ async fn run(c: &Container, session: &Session, spec: ExecSpec, tx: &mut Option<E
         debug!(exec_id = %spec.exec_id, elapsed_ms = t0.elapsed().as_millis() as u64, "exec client attached");
     }
 
-    let mode = if spec.terminal { Mode::Terminal { stdin: spec.stdin } } else { Mode::Pipes { stdin: spec.stdin } };
+    let mode = if spec.terminal {
+        Mode::Terminal { stdin: spec.stdin }
+    } else {
+        Mode::Pipes { stdin: spec.stdin }
+    };
     let (child_stdio, prepared) = match stdio::prepare(mode, &dir.join(format!("{base}.console"))) {
         Ok(p) => p,
         Err(e) => {
@@ -196,8 +236,13 @@ async fn run(c: &Container, session: &Session, spec: ExecSpec, tx: &mut Option<E
     };
     let pid_file = dir.join(format!("{base}.pid"));
     let _ = std::fs::remove_file(&pid_file);
-    let mut args: Vec<std::ffi::OsString> =
-        vec!["--process".into(), spec.process_path.clone().into(), "--detach".into(), "--pid-file".into(), pid_file.clone().into()];
+    let mut args: Vec<std::ffi::OsString> = vec![
+        "--process".into(),
+        spec.process_path.clone().into(),
+        "--detach".into(),
+        "--pid-file".into(),
+        pid_file.clone().into(),
+    ];
     if let Some(cs) = &prepared.console {
         args.push("--console-socket".into());
         args.push(cs.path().into());
@@ -210,23 +255,44 @@ async fn run(c: &Container, session: &Session, spec: ExecSpec, tx: &mut Option<E
         Ok(rx) => rx,
         Err(e) => {
             close_hub(&hub);
-            return Err(MonitorError::io(format!("running {}", c.runtime.path.display()))(e));
+            return Err(MonitorError::io(format!(
+                "running {}",
+                c.runtime.path.display()
+            ))(e));
         }
     };
     let (exit, collected) = stdio::run_collecting(&prepared, rx).await;
     debug!(exec_id = %spec.exec_id, %exit, elapsed_ms = t.elapsed().as_millis() as u64, "runtime exec finished");
     if !exit.success() {
         close_hub(&hub);
-        return Err(MonitorError::Runtime(c.runtime.error_text("exec", exit, &collected.printed(), mark)));
+        return Err(MonitorError::Runtime(c.runtime.error_text(
+            "exec",
+            exit,
+            &collected.printed(),
+            mark,
+        )));
     }
-    let pid = std::fs::read_to_string(&pid_file).ok().and_then(|s| s.trim().parse::<i32>().ok()).filter(|p| *p > 0);
+    let pid = std::fs::read_to_string(&pid_file)
+        .ok()
+        .and_then(|s| s.trim().parse::<i32>().ok())
+        .filter(|p| *p > 0);
     let _ = std::fs::remove_file(&pid_file);
     let Some(pid) = pid else {
         close_hub(&hub);
-        return Err(MonitorError::Runtime(format!("{} exec succeeded but wrote no pid to {}", c.runtime.name(), pid_file.display())));
+        return Err(MonitorError::Runtime(format!(
+            "{} exec succeeded but wrote no pid to {}",
+            c.runtime.name(),
+            pid_file.display()
+        )));
     };
     let exit_rx = reaper::wait(pid);
-    let stdio::Prepared { mut outputs, stdin, console, terminal_stdin, .. } = prepared;
+    let stdio::Prepared {
+        mut outputs,
+        stdin,
+        console,
+        terminal_stdin,
+        ..
+    } = prepared;
     drop(console);
     let target = match collected.master {
         Some(master) if spec.terminal => {
@@ -248,7 +314,10 @@ async fn run(c: &Container, session: &Session, spec: ExecSpec, tx: &mut Option<E
         _ => stdin,
     };
     session.input.set_stdin(target).await;
-    let sinks = Arc::new(Sinks { log: None, attach: hub.clone() });
+    let sinks = Arc::new(Sinks {
+        log: None,
+        attach: hub.clone(),
+    });
     // What the process printed before the runtime returned.
     if !collected.stdout.is_empty() {
         sinks.deliver(Stream::Stdout, &collected.stdout).await;
@@ -268,8 +337,15 @@ async fn run(c: &Container, session: &Session, spec: ExecSpec, tx: &mut Option<E
     let exit = reaper::exited(exit_rx).await;
     let finished_at_unix_nanos = crate::timefmt::now_nanos();
     pumps.drain(Duration::from_secs(5)).await;
-    let info = ExitInfo { exit_code: exit.code, signal: exit.signal, oom_killed: false, finished_at_unix_nanos };
-    session.state.send_replace(ExecState::Exited { pid, exit: info });
+    let info = ExitInfo {
+        exit_code: exit.code,
+        signal: exit.signal,
+        oom_killed: false,
+        finished_at_unix_nanos,
+    };
+    session
+        .state
+        .send_replace(ExecState::Exited { pid, exit: info });
     if let Some(h) = &hub {
         h.finish(exit.code).await;
     }

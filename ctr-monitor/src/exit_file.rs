@@ -58,7 +58,8 @@ mod tests {
         };
         write(d.path(), "c1", &rec).unwrap();
         assert_eq!(std::fs::read_to_string(d.path().join("c1")).unwrap(), "137");
-        let v: serde_json::Value = serde_json::from_slice(&std::fs::read(d.path().join("c1.json")).unwrap()).unwrap();
+        let v: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(d.path().join("c1.json")).unwrap()).unwrap();
         assert_eq!(v["signal"], 9);
         assert_eq!(v["oom_killed"], false);
     }

@@ -24,7 +24,10 @@ pub async fn gather(runroot: &Path, probe: bool, extra: &[PathBuf]) -> Vec<Runti
     let mut found = crate::runtimes::discover();
     for p in extra {
         if !found.iter().any(|(_, f)| f == p) {
-            let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            let name = p
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
             found.push((name, p.clone()));
         }
     }
@@ -71,7 +74,12 @@ async fn version_of(path: &Path) -> String {
     let mut cmd = std::process::Command::new(path);
     cmd.arg("--version");
     match crate::reaper::output_within(cmd, Some(std::time::Duration::from_secs(10))).await {
-        Ok((exit, out, _)) if exit.success() => String::from_utf8_lossy(&out).lines().next().unwrap_or("").trim().to_string(),
+        Ok((exit, out, _)) if exit.success() => String::from_utf8_lossy(&out)
+            .lines()
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_string(),
         Ok((exit, _, _)) => format!("unknown ({exit})"),
         Err(e) => format!("unknown ({e})"),
     }

@@ -117,7 +117,12 @@ impl Input {
 }
 
 pub fn set_winsize(fd: std::os::fd::RawFd, rows: u16, cols: u16) -> std::io::Result<()> {
-    let ws = libc::winsize { ws_row: rows, ws_col: cols, ws_xpixel: 0, ws_ypixel: 0 };
+    let ws = libc::winsize {
+        ws_row: rows,
+        ws_col: cols,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
     // SAFETY: TIOCSWINSZ reads a winsize from the pointer we pass.
     if unsafe { libc::ioctl(fd, libc::TIOCSWINSZ, &ws) } < 0 {
         return Err(std::io::Error::last_os_error());

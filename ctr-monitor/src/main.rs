@@ -49,7 +49,11 @@ use crate::detach::ReadyPipe;
 use crate::monitor::{Monitor, Phase};
 
 #[derive(Parser)]
-#[command(name = "ctr-monitor", version, about = "Container monitor for podman and other tools")]
+#[command(
+    name = "ctr-monitor",
+    version,
+    about = "Container monitor for podman and other tools"
+)]
 struct Cli {
     #[command(flatten)]
     log: LogArgs,
@@ -89,7 +93,10 @@ fn main() -> std::process::ExitCode {
     // A monitor outlives its caller: keep none of the caller's descriptors
     // but the gRPC socket.
     match &cli.cmd {
-        Cmd::Serve { detach: true, serve } => detach::close_inherited_fds(match serve.target() {
+        Cmd::Serve {
+            detach: true,
+            serve,
+        } => detach::close_inherited_fds(match serve.target() {
             Ok(ServeTarget::Fd(fd)) => Some(fd),
             _ => None,
         }),
@@ -111,7 +118,9 @@ fn main() -> std::process::ExitCode {
     let runroot = cli.runroot;
     common::helper_cli::run("ctr-monitor", async move {
         match cli.cmd {
-            Cmd::Serve { serve, detach } => serve_api(serve.target()?, detach, runroot, ready).await?,
+            Cmd::Serve { serve, detach } => {
+                serve_api(serve.target()?, detach, runroot, ready).await?
+            }
             Cmd::Run(args) => run_cmd::run(*args, runroot, ready).await?,
             Cmd::Info { probe, json } => {
                 reaper::start()?;
@@ -134,19 +143,29 @@ fn inherited_stream(fd: RawFd) -> anyhow::Result<tokio::net::UnixStream> {
         anyhow::bail!("fd {fd} is not a socket: start ctr-monitor through podman, or use --listen");
     }
     // Never leak the caller's connection into the runtime or the container.
-    nix::fcntl::fcntl(fd, nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::FD_CLOEXEC))?;
+    nix::fcntl::fcntl(
+        fd,
+        nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::FD_CLOEXEC),
+    )?;
     // SAFETY: fd was handed to us at exec and nothing else owns it.
     let std_stream = unsafe { std::os::unix::net::UnixStream::from_raw_fd(fd) };
     std_stream.set_nonblocking(true)?;
     Ok(tokio::net::UnixStream::from_std(std_stream)?)
 }
 
-async fn serve_api(target: ServeTarget, detached: bool, runroot: PathBuf, mut ready: ReadyPipe) -> anyhow::Result<()> {
+async fn serve_api(
+    target: ServeTarget,
+    detached: bool,
+    runroot: PathBuf,
+    mut ready: ReadyPipe,
+) -> anyhow::Result<()> {
     reaper::start()?;
     let monitor = Monitor::new(runroot, detached);
-    let routes = tonic::service::Routes::new(proto::monitor::v1::monitor_server::MonitorServer::new(service::MonitorService {
-        monitor: monitor.clone(),
-    }));
+    let routes = tonic::service::Routes::new(
+        proto::monitor::v1::monitor_server::MonitorServer::new(service::MonitorService {
+            monitor: monitor.clone(),
+        }),
+    );
     let conn = match target {
         ServeTarget::Fd(fd) => match inherited_stream(fd) {
             Ok(s) => Some(monitor.server.serve_stream(s, routes)),
@@ -182,7 +201,10 @@ const LINGER: Duration = Duration::from_secs(5);
 
 /// Serve until the monitor is over: container handled, creation failed, or
 /// (no container) the caller hung up or SIGTERM/SIGINT arrived.
-pub(crate) async fn live(monitor: &Arc<Monitor>, mut conn: Option<tokio::task::JoinHandle<()>>) -> anyhow::Result<()> {
+pub(crate) async fn live(
+    monitor: &Arc<Monitor>,
+    mut conn: Option<tokio::task::JoinHandle<()>>,
+) -> anyhow::Result<()> {
     use tokio::signal::unix::{signal, SignalKind};
     let mut term = signal(SignalKind::terminate())?;
     let mut int = signal(SignalKind::interrupt())?;
@@ -208,6 +230,9 @@ pub(crate) async fn live(monitor: &Arc<Monitor>, mut conn: Option<tokio::task::J
         }
     }
     debug!(phase = ?monitor.phase(), "shutting down");
-    monitor.server.shutdown(LINGER, Duration::from_secs(3)).await;
+    monitor
+        .server
+        .shutdown(LINGER, Duration::from_secs(3))
+        .await;
     Ok(())
 }

@@ -55,7 +55,11 @@ impl Monitor {
 
     /// Wait until the monitor has nothing left to do.
     pub async fn over(&self) {
-        let _ = self.phase.subscribe().wait_for(|p| matches!(p, Phase::Failed | Phase::Done)).await;
+        let _ = self
+            .phase
+            .subscribe()
+            .wait_for(|p| matches!(p, Phase::Failed | Phase::Done))
+            .await;
     }
 
     /// The container `id` this monitor runs.
@@ -63,14 +67,22 @@ impl Monitor {
         let c = self.container.lock().ok().and_then(|c| c.clone());
         match c {
             Some(c) if c.cfg.id == id => Ok(c),
-            Some(c) => Err(MonitorError::NotFound(format!("this monitor runs container {}, not {id}", c.cfg.id))),
-            None => Err(MonitorError::NotFound(format!("no container {id} in this monitor: call CreateContainer first"))),
+            Some(c) => Err(MonitorError::NotFound(format!(
+                "this monitor runs container {}, not {id}",
+                c.cfg.id
+            ))),
+            None => Err(MonitorError::NotFound(format!(
+                "no container {id} in this monitor: call CreateContainer first"
+            ))),
         }
     }
 
     /// CreateContainer: check the request, take over stdio, run the
     /// runtime, serve monitor.sock.
-    pub async fn create(self: &Arc<Self>, req: CreateContainerRequest) -> Result<CreateContainerResponse, MonitorError> {
+    pub async fn create(
+        self: &Arc<Self>,
+        req: CreateContainerRequest,
+    ) -> Result<CreateContainerResponse, MonitorError> {
         if !self.detached {
             return Err(MonitorError::State(
                 "this monitor was started without --detach and dies with its caller: start it as `ctr-monitor serve --grpc-fd 3 --detach` to create containers"
@@ -78,13 +90,16 @@ impl Monitor {
             ));
         }
         let Ok(_one) = self.create_lock.try_lock() else {
-            return Err(MonitorError::AlreadyExists("a CreateContainer call is already in progress in this monitor".into()));
+            return Err(MonitorError::AlreadyExists(
+                "a CreateContainer call is already in progress in this monitor".into(),
+            ));
         };
         match self.phase() {
             Phase::Idle => {}
             _ => {
                 return Err(MonitorError::AlreadyExists(
-                    "this monitor already ran CreateContainer: start one monitor per container".into(),
+                    "this monitor already ran CreateContainer: start one monitor per container"
+                        .into(),
                 ))
             }
         }
@@ -98,10 +113,18 @@ impl Monitor {
         result
     }
 
-    async fn create_checked(self: &Arc<Self>, cfg: ContainerConfig, t0: Instant) -> Result<CreateContainerResponse, MonitorError> {
-        crate::fsutil::create_private_dir(&cfg.dir).map_err(MonitorError::io(format!("creating {}", cfg.dir.display())))?;
+    async fn create_checked(
+        self: &Arc<Self>,
+        cfg: ContainerConfig,
+        t0: Instant,
+    ) -> Result<CreateContainerResponse, MonitorError> {
+        crate::fsutil::create_private_dir(&cfg.dir)
+            .map_err(MonitorError::io(format!("creating {}", cfg.dir.display())))?;
         let log = cfg.monitor_log();
-        crate::detach::redirect_stdio(&log).map_err(MonitorError::io(format!("opening the monitor log {}", log.display())))?;
+        crate::detach::redirect_stdio(&log).map_err(MonitorError::io(format!(
+            "opening the monitor log {}",
+            log.display()
+        )))?;
         if cfg.log_kind != LogKind::Passthrough {
             // Release the caller's terminal or pipes for good.
             drop(crate::detach::take_saved_stdio());
@@ -115,15 +138,23 @@ impl Monitor {
         let sock = container.cfg.monitor_socket();
         match crate::sockets::stream_listener(&sock) {
             Ok(l) => {
-                let routes = tonic::service::Routes::new(proto::monitor::v1::monitor_server::MonitorServer::new(
-                    crate::service::MonitorService { monitor: self.clone() },
-                ));
+                let routes = tonic::service::Routes::new(
+                    proto::monitor::v1::monitor_server::MonitorServer::new(
+                        crate::service::MonitorService {
+                            monitor: self.clone(),
+                        },
+                    ),
+                );
                 self.server.serve_listener(l, sock.clone(), routes);
             }
-            Err(e) => warn!(socket = %sock.display(), error = %e, "cannot serve the monitor socket; only this connection can reach the monitor"),
+            Err(e) => {
+                warn!(socket = %sock.display(), error = %e, "cannot serve the monitor socket; only this connection can reach the monitor")
+            }
         }
         if let Some(p) = &container.cfg.monitor_pid_file {
-            if let Err(e) = crate::fsutil::write_atomic(p, std::process::id().to_string().as_bytes()) {
+            if let Err(e) =
+                crate::fsutil::write_atomic(p, std::process::id().to_string().as_bytes())
+            {
                 warn!(path = %p.display(), error = %e, "cannot write the monitor pid file");
             }
         }
@@ -140,7 +171,10 @@ impl Monitor {
             pid: container.pid,
             monitor_pid: std::process::id() as i32,
             monitor_socket: sock.display().to_string(),
-            attach_socket: container.attach_socket().map(|p| p.display().to_string()).unwrap_or_default(),
+            attach_socket: container
+                .attach_socket()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default(),
             monitor_log: container.cfg.monitor_log().display().to_string(),
         })
     }

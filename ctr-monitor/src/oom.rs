@@ -13,7 +13,9 @@ pub struct OomCounter {
 impl OomCounter {
     /// Note the OOM-kill count of `pid`'s memory cgroup.
     pub fn baseline(pid: i32) -> OomCounter {
-        let file = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).ok().and_then(|s| counter_file(&s, Path::new("/sys/fs/cgroup")));
+        let file = std::fs::read_to_string(format!("/proc/{pid}/cgroup"))
+            .ok()
+            .and_then(|s| counter_file(&s, Path::new("/sys/fs/cgroup")));
         let baseline = file.as_deref().and_then(read_count).unwrap_or(0);
         tracing::debug!(pid, file = ?file, baseline, "OOM counter");
         OomCounter { file, baseline }
@@ -21,7 +23,10 @@ impl OomCounter {
 
     /// Whether the count grew since [`OomCounter::baseline`].
     pub fn killed(&self) -> bool {
-        self.file.as_deref().and_then(read_count).is_some_and(|n| n > self.baseline)
+        self.file
+            .as_deref()
+            .and_then(read_count)
+            .is_some_and(|n| n > self.baseline)
     }
 }
 
@@ -37,7 +42,11 @@ fn counter_file(proc_cgroup: &str, root: &Path) -> Option<PathBuf> {
         }
         if controllers.is_empty() {
             // Unified hierarchy: at the root on a pure v2 host, under unified/ on a hybrid one.
-            let base = if root.join("cgroup.controllers").exists() { root.to_path_buf() } else { root.join("unified") };
+            let base = if root.join("cgroup.controllers").exists() {
+                root.to_path_buf()
+            } else {
+                root.join("unified")
+            };
             v2 = Some(base.join(rel).join("memory.events"));
         }
     }
@@ -46,7 +55,9 @@ fn counter_file(proc_cgroup: &str, root: &Path) -> Option<PathBuf> {
 
 fn read_count(file: &Path) -> Option<u64> {
     let s = std::fs::read_to_string(file).ok()?;
-    s.lines().find_map(|l| l.strip_prefix("oom_kill ")).and_then(|n| n.trim().parse().ok())
+    s.lines()
+        .find_map(|l| l.strip_prefix("oom_kill "))
+        .and_then(|n| n.trim().parse().ok())
 }
 
 #[cfg(test)]
@@ -56,7 +67,10 @@ mod tests {
     #[test]
     fn finds_v1_memory_controller_first() {
         let s = "12:pids:/x\n4:memory:/podman-rs-test/c1\n0::/x\n";
-        assert_eq!(counter_file(s, Path::new("/sys/fs/cgroup")).unwrap(), Path::new("/sys/fs/cgroup/memory/podman-rs-test/c1/memory.oom_control"));
+        assert_eq!(
+            counter_file(s, Path::new("/sys/fs/cgroup")).unwrap(),
+            Path::new("/sys/fs/cgroup/memory/podman-rs-test/c1/memory.oom_control")
+        );
     }
 
     #[test]

@@ -36,7 +36,9 @@ impl Exit {
 impl std::fmt::Display for Exit {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         if self.signal != 0 {
-            let name = nix::sys::signal::Signal::try_from(self.signal).map(|s| s.as_str()).unwrap_or("?");
+            let name = nix::sys::signal::Signal::try_from(self.signal)
+                .map(|s| s.as_str())
+                .unwrap_or("?");
             write!(f, "killed by signal {} ({name})", self.signal)
         } else {
             write!(f, "exited with code {}", self.code)
@@ -53,7 +55,10 @@ struct State {
     unclaimed: VecDeque<(i32, Exit)>,
 }
 
-static STATE: Mutex<State> = Mutex::new(State { waiters: Vec::new(), unclaimed: VecDeque::new() });
+static STATE: Mutex<State> = Mutex::new(State {
+    waiters: Vec::new(),
+    unclaimed: VecDeque::new(),
+});
 
 /// Start reaping on SIGCHLD. Call once, inside the runtime.
 pub fn start() -> std::io::Result<()> {
@@ -71,7 +76,13 @@ fn reap_all() {
     loop {
         let exit = match waitid(Id::All, WaitPidFlag::WEXITED | WaitPidFlag::WNOHANG) {
             Ok(WaitStatus::Exited(pid, code)) => (pid.as_raw(), Exit { code, signal: 0 }),
-            Ok(WaitStatus::Signaled(pid, sig, _)) => (pid.as_raw(), Exit { code: 128 + sig as i32, signal: sig as i32 }),
+            Ok(WaitStatus::Signaled(pid, sig, _)) => (
+                pid.as_raw(),
+                Exit {
+                    code: 128 + sig as i32,
+                    signal: sig as i32,
+                },
+            ),
             Ok(WaitStatus::StillAlive) | Err(nix::errno::Errno::ECHILD) => return,
             Ok(_) | Err(nix::errno::Errno::EINTR) => continue,
             Err(e) => {
@@ -115,7 +126,10 @@ pub fn wait(pid: i32) -> oneshot::Receiver<Exit> {
 
 /// Await a registered exit; a reaper that went away counts as a failure.
 pub async fn exited(rx: oneshot::Receiver<Exit>) -> Exit {
-    rx.await.unwrap_or(Exit { code: 255, signal: 0 })
+    rx.await.unwrap_or(Exit {
+        code: 255,
+        signal: 0,
+    })
 }
 
 /// Spawn `cmd` and register for its exit before anything else can reap it.
@@ -132,16 +146,29 @@ pub async fn output(cmd: Command) -> std::io::Result<(Exit, Vec<u8>, Vec<u8>)> {
 
 /// Like [`output`]; a command still running after `limit` is killed
 /// (SIGKILL) and Err(TimedOut) returned once it is reaped.
-pub async fn output_within(mut cmd: Command, limit: Option<std::time::Duration>) -> std::io::Result<(Exit, Vec<u8>, Vec<u8>)> {
+pub async fn output_within(
+    mut cmd: Command,
+    limit: Option<std::time::Duration>,
+) -> std::io::Result<(Exit, Vec<u8>, Vec<u8>)> {
     use std::process::Stdio;
     use tokio::io::AsyncReadExt;
     use tokio::net::unix::pipe::Receiver;
-    cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
     let (mut child, rx) = spawn(&mut cmd)?;
     drop(cmd);
     let pid = child.id() as i32;
-    let mut out = child.stdout.take().map(|s| Receiver::from_owned_fd(OwnedFd::from(s))).transpose()?;
-    let mut err = child.stderr.take().map(|s| Receiver::from_owned_fd(OwnedFd::from(s))).transpose()?;
+    let mut out = child
+        .stdout
+        .take()
+        .map(|s| Receiver::from_owned_fd(OwnedFd::from(s)))
+        .transpose()?;
+    let mut err = child
+        .stderr
+        .take()
+        .map(|s| Receiver::from_owned_fd(OwnedFd::from(s)))
+        .transpose()?;
     let (mut o, mut e) = (Vec::new(), Vec::new());
     let collect = async {
         let read_out = async {
@@ -164,9 +191,15 @@ pub async fn output_within(mut cmd: Command, limit: Option<std::time::Duration>)
             match tokio::time::timeout(limit, &mut collect).await {
                 Ok(exit) => exit,
                 Err(_) => {
-                    let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL);
+                    let _ = nix::sys::signal::kill(
+                        nix::unistd::Pid::from_raw(pid),
+                        nix::sys::signal::Signal::SIGKILL,
+                    );
                     collect.await;
-                    return Err(std::io::Error::new(std::io::ErrorKind::TimedOut, format!("did not finish within {}s", limit.as_secs())));
+                    return Err(std::io::Error::new(
+                        std::io::ErrorKind::TimedOut,
+                        format!("did not finish within {}s", limit.as_secs()),
+                    ));
                 }
             }
         }

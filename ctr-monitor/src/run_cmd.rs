@@ -77,7 +77,10 @@ impl std::str::FromStr for LogKindArg {
 }
 
 fn abs(p: &Path) -> String {
-    std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf()).display().to_string()
+    std::path::absolute(p)
+        .unwrap_or_else(|_| p.to_path_buf())
+        .display()
+        .to_string()
 }
 
 fn abs_opt(p: &Option<PathBuf>) -> String {
@@ -104,7 +107,11 @@ impl RunArgs {
             runtime_args: self.runtime_args.clone(),
             create_args: Vec::new(),
             pid_file: abs_opt(&self.pid_file),
-            socket_dir: self.socket_dir.as_deref().map(abs).unwrap_or_else(|| runroot.join("monitor").display().to_string()),
+            socket_dir: self
+                .socket_dir
+                .as_deref()
+                .map(abs)
+                .unwrap_or_else(|| runroot.join("monitor").display().to_string()),
             exit_dir: abs(&self.exit_dir),
             exit_command,
             log_driver: log_driver as i32,
@@ -136,7 +143,11 @@ pub async fn run(args: RunArgs, runroot: PathBuf, mut ready: ReadyPipe) -> anyho
     if let Err(e) = container.start().await {
         ready.fail(&e.to_string());
         // Do not leave a created container behind; its exit is handled as usual.
-        if let Err(e) = container.runtime.run("delete", &["--force", &args.id]).await {
+        if let Err(e) = container
+            .runtime
+            .run("delete", &["--force", &args.id])
+            .await
+        {
             warn!(id = %args.id, error = %e, "removing the container that did not start");
         }
     } else if args.json {

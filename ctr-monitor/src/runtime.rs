@@ -25,7 +25,9 @@ pub struct Runtime {
 
 impl Runtime {
     pub fn new(path: &Path, global_args: &[String], log_file: &Path) -> Runtime {
-        let caller_logs = global_args.iter().any(|a| a == "--log" || a.starts_with("--log="));
+        let caller_logs = global_args
+            .iter()
+            .any(|a| a == "--log" || a.starts_with("--log="));
         Runtime {
             path: path.to_path_buf(),
             global_args: global_args.to_vec(),
@@ -34,7 +36,10 @@ impl Runtime {
     }
 
     pub fn name(&self) -> String {
-        self.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "runtime".into())
+        self.path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "runtime".into())
     }
 
     /// `RUNTIME [global args] [--log ...] sub args...`, stdio not yet set.
@@ -55,7 +60,11 @@ impl Runtime {
 
     /// Size of our runtime log now, to find what a command adds to it.
     pub fn log_mark(&self) -> u64 {
-        self.log_file.as_deref().and_then(|p| std::fs::metadata(p).ok()).map(|m| m.len()).unwrap_or(0)
+        self.log_file
+            .as_deref()
+            .and_then(|p| std::fs::metadata(p).ok())
+            .map(|m| m.len())
+            .unwrap_or(0)
     }
 
     /// The runtime's error for a failed command: what it printed, verbatim
@@ -71,12 +80,17 @@ impl Runtime {
         if !logged.is_empty() {
             return logged;
         }
-        format!("{} {sub} {exit} without printing an error", self.path.display())
+        format!(
+            "{} {sub} {exit} without printing an error",
+            self.path.display()
+        )
     }
 
     fn logged_errors(&self, mark: u64) -> String {
         use std::io::{Read, Seek, SeekFrom};
-        let Some(path) = &self.log_file else { return String::new() };
+        let Some(path) = &self.log_file else {
+            return String::new();
+        };
         let mut text = String::new();
         let read = std::fs::File::open(path).and_then(|mut f| {
             f.seek(SeekFrom::Start(mark))?;
@@ -99,16 +113,22 @@ impl Runtime {
         let started = Instant::now();
         let mark = self.log_mark();
         let cmd = self.command(sub, args.iter().copied());
-        let (exit, out, err) = crate::reaper::output(cmd)
-            .await
-            .map_err(MonitorError::io(format!("running {} {sub}", self.path.display())))?;
+        let (exit, out, err) =
+            crate::reaper::output(cmd)
+                .await
+                .map_err(MonitorError::io(format!(
+                    "running {} {sub}",
+                    self.path.display()
+                )))?;
         debug!(runtime = %self.name(), sub, ?args, %exit, elapsed_ms = started.elapsed().as_millis() as u64, "runtime command");
         if exit.success() {
             return Ok(());
         }
         let mut printed = err;
         printed.extend_from_slice(&out);
-        Err(MonitorError::Runtime(self.error_text(sub, exit, &printed, mark)))
+        Err(MonitorError::Runtime(
+            self.error_text(sub, exit, &printed, mark),
+        ))
     }
 }
 
@@ -118,11 +138,34 @@ mod tests {
 
     #[test]
     fn adds_its_log_unless_the_caller_did() {
-        let rt = Runtime::new(Path::new("/usr/sbin/runc"), &["--root".into(), "/r".into()], Path::new("/s/runtime.log"));
+        let rt = Runtime::new(
+            Path::new("/usr/sbin/runc"),
+            &["--root".into(), "/r".into()],
+            Path::new("/s/runtime.log"),
+        );
         let cmd = rt.command("start", ["c1"]);
-        let args: Vec<_> = cmd.get_args().map(|a| a.to_string_lossy().into_owned()).collect();
-        assert_eq!(args, ["--root", "/r", "--log", "/s/runtime.log", "--log-format", "json", "start", "c1"]);
-        let rt = Runtime::new(Path::new("/usr/sbin/runc"), &["--log=/x".into()], Path::new("/s/runtime.log"));
+        let args: Vec<_> = cmd
+            .get_args()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(
+            args,
+            [
+                "--root",
+                "/r",
+                "--log",
+                "/s/runtime.log",
+                "--log-format",
+                "json",
+                "start",
+                "c1"
+            ]
+        );
+        let rt = Runtime::new(
+            Path::new("/usr/sbin/runc"),
+            &["--log=/x".into()],
+            Path::new("/s/runtime.log"),
+        );
         assert!(rt.log_file.is_none());
     }
 
@@ -135,10 +178,23 @@ mod tests {
         let mark = rt.log_mark();
         let mut f = std::fs::OpenOptions::new().append(true).open(&log).unwrap();
         use std::io::Write;
-        writeln!(f, "{{\"level\":\"error\",\"msg\":\"container \\\"x\\\" does not exist\"}}").unwrap();
+        writeln!(
+            f,
+            "{{\"level\":\"error\",\"msg\":\"container \\\"x\\\" does not exist\"}}"
+        )
+        .unwrap();
         let exit = Exit { code: 1, signal: 0 };
-        assert_eq!(rt.error_text("kill", exit, b"  plain message\n", mark), "plain message");
-        assert_eq!(rt.error_text("kill", exit, b"", mark), "container \"x\" does not exist");
-        assert_eq!(rt.error_text("kill", exit, b"", u64::MAX), "/usr/sbin/runc kill exited with code 1 without printing an error");
+        assert_eq!(
+            rt.error_text("kill", exit, b"  plain message\n", mark),
+            "plain message"
+        );
+        assert_eq!(
+            rt.error_text("kill", exit, b"", mark),
+            "container \"x\" does not exist"
+        );
+        assert_eq!(
+            rt.error_text("kill", exit, b"", u64::MAX),
+            "/usr/sbin/runc kill exited with code 1 without printing an error"
+        );
     }
 }

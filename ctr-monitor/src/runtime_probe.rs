@@ -34,13 +34,22 @@ pub fn cache_path(runroot: &Path) -> PathBuf {
 pub fn stamp(path: &Path) -> String {
     use std::os::unix::fs::MetadataExt;
     match std::fs::metadata(path) {
-        Ok(m) => format!("{}:{}:{}.{}", path.display(), m.size(), m.mtime(), m.mtime_nsec()),
+        Ok(m) => format!(
+            "{}:{}:{}.{}",
+            path.display(),
+            m.size(),
+            m.mtime(),
+            m.mtime_nsec()
+        ),
         Err(_) => path.display().to_string(),
     }
 }
 
 pub fn read_cache(runroot: &Path) -> BTreeMap<String, ProbeResult> {
-    std::fs::read(cache_path(runroot)).ok().and_then(|b| serde_json::from_slice(&b).ok()).unwrap_or_default()
+    std::fs::read(cache_path(runroot))
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or_default()
 }
 
 /// Write the cache atomically (temp file, fsync, rename).
@@ -57,38 +66,66 @@ pub fn write_cache(runroot: &Path, cache: &BTreeMap<String, ProbeResult>) -> std
 /// Run the trial container with `runtime`.
 pub async fn probe(runtime: &Path, runroot: &Path) -> ProbeResult {
     let stamp = stamp(runtime);
-    let id = format!("podman-rs-probe-{}-{}", std::process::id(), runtime.file_name().and_then(|n| n.to_str()).unwrap_or("rt"));
+    let id = format!(
+        "podman-rs-probe-{}-{}",
+        std::process::id(),
+        runtime.file_name().and_then(|n| n.to_str()).unwrap_or("rt")
+    );
     let base = runroot.join("probe").join(&id);
     let state_root = runroot.join("probe").join("state");
     let started = std::time::Instant::now();
     let result = async {
-        write_bundle(&base, &id).map_err(|e| format!("preparing the trial bundle in {}: {e}", base.display()))?;
+        write_bundle(&base, &id)
+            .map_err(|e| format!("preparing the trial bundle in {}: {e}", base.display()))?;
         let mut cmd = std::process::Command::new(runtime);
-        cmd.arg("--root").arg(&state_root).args(["run", "--bundle"]).arg(&base).arg(&id);
-        let (status, _, stderr) = crate::reaper::output_within(cmd, Some(Duration::from_secs(20))).await.map_err(|e| {
-            if e.kind() == std::io::ErrorKind::TimedOut {
-                "the trial container did not finish within 20s".to_string()
-            } else {
-                format!("running {}: {e}", runtime.display())
-            }
-        })?;
+        cmd.arg("--root")
+            .arg(&state_root)
+            .args(["run", "--bundle"])
+            .arg(&base)
+            .arg(&id);
+        let (status, _, stderr) = crate::reaper::output_within(cmd, Some(Duration::from_secs(20)))
+            .await
+            .map_err(|e| {
+                if e.kind() == std::io::ErrorKind::TimedOut {
+                    "the trial container did not finish within 20s".to_string()
+                } else {
+                    format!("running {}: {e}", runtime.display())
+                }
+            })?;
         if status.success() {
             Ok(())
         } else {
             let err = String::from_utf8_lossy(&stderr).trim().replace('\n', " ");
-            Err(if err.is_empty() { format!("trial container {status}") } else { err })
+            Err(if err.is_empty() {
+                format!("trial container {status}")
+            } else {
+                err
+            })
         }
     }
     .await;
     // Leave nothing behind whatever happened.
     let mut delete = std::process::Command::new(runtime);
-    delete.arg("--root").arg(&state_root).args(["delete", "--force", &id]);
+    delete
+        .arg("--root")
+        .arg(&state_root)
+        .args(["delete", "--force", &id]);
     let _ = crate::reaper::output_within(delete, Some(Duration::from_secs(20))).await;
     let _ = std::fs::remove_dir_all(&base);
     debug!(runtime = %runtime.display(), ok = result.is_ok(), elapsed_ms = started.elapsed().as_millis() as u64, "runtime probe");
     match result {
-        Ok(()) => ProbeResult { works: true, error: String::new(), stamp, version: String::new() },
-        Err(error) => ProbeResult { works: false, error, stamp, version: String::new() },
+        Ok(()) => ProbeResult {
+            works: true,
+            error: String::new(),
+            stamp,
+            version: String::new(),
+        },
+        Err(error) => ProbeResult {
+            works: false,
+            error,
+            stamp,
+            version: String::new(),
+        },
     }
 }
 
@@ -97,7 +134,8 @@ pub async fn probe(runtime: &Path, runroot: &Path) -> ProbeResult {
 fn write_bundle(base: &Path, id: &str) -> std::io::Result<()> {
     let rootfs = base.join("rootfs");
     std::fs::create_dir_all(&rootfs)?;
-    let mut mounts = vec![serde_json::json!({"destination": "/proc", "type": "proc", "source": "proc"})];
+    let mut mounts =
+        vec![serde_json::json!({"destination": "/proc", "type": "proc", "source": "proc"})];
     for d in ["usr", "bin", "sbin", "lib", "lib64", "lib32"] {
         let host = Path::new("/").join(d);
         match std::fs::symlink_metadata(&host) {
@@ -117,7 +155,10 @@ fn write_bundle(base: &Path, id: &str) -> std::io::Result<()> {
             _ => {}
         }
     }
-    let true_bin = ["/usr/bin/true", "/bin/true"].into_iter().find(|p| Path::new(p).exists()).unwrap_or("/bin/true");
+    let true_bin = ["/usr/bin/true", "/bin/true"]
+        .into_iter()
+        .find(|p| Path::new(p).exists())
+        .unwrap_or("/bin/true");
     let config = serde_json::json!({
         "ociVersion": "1.0.2",
         "process": {
@@ -139,5 +180,8 @@ fn write_bundle(base: &Path, id: &str) -> std::io::Result<()> {
             "readonlyPaths": ["/proc/sys"]
         }
     });
-    std::fs::write(base.join("config.json"), serde_json::to_vec_pretty(&config).map_err(std::io::Error::other)?)
+    std::fs::write(
+        base.join("config.json"),
+        serde_json::to_vec_pretty(&config).map_err(std::io::Error::other)?,
+    )
 }

@@ -29,7 +29,13 @@ pub struct Server {
 impl Default for Server {
     fn default() -> Self {
         let (tx, rx) = mpsc::channel(1);
-        Server { closing: watch::Sender::new(false), shutdown: watch::Sender::new(false), tracker: Mutex::new(Some(tx)), all_done: tokio::sync::Mutex::new(rx), sockets: Mutex::new(Vec::new()) }
+        Server {
+            closing: watch::Sender::new(false),
+            shutdown: watch::Sender::new(false),
+            tracker: Mutex::new(Some(tx)),
+            all_done: tokio::sync::Mutex::new(rx),
+            sockets: Mutex::new(Vec::new()),
+        }
     }
 }
 
@@ -95,9 +101,15 @@ impl Server {
     }
 }
 
-async fn serve_connection(stream: UnixStream, routes: Routes, mut shutdown: watch::Receiver<bool>, _token: Option<mpsc::Sender<()>>) {
+async fn serve_connection(
+    stream: UnixStream,
+    routes: Routes,
+    mut shutdown: watch::Receiver<bool>,
+    _token: Option<mpsc::Sender<()>>,
+) {
     let svc = TowerToHyperService::new(routes);
-    let conn = hyper::server::conn::http2::Builder::new(TokioExecutor::new()).serve_connection(TokioIo::new(stream), svc);
+    let conn = hyper::server::conn::http2::Builder::new(TokioExecutor::new())
+        .serve_connection(TokioIo::new(stream), svc);
     tokio::pin!(conn);
     let result = tokio::select! {
         r = conn.as_mut() => r,

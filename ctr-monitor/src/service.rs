@@ -7,10 +7,10 @@ use std::sync::Arc;
 use proto::common::v1::InfoRequest;
 use proto::monitor::v1::monitor_server::Monitor as MonitorApi;
 use proto::monitor::v1::{
-    ContainerState, CreateContainerRequest, CreateContainerResponse, ExecEvent, ExecRequest, ExecState as ProtoExecState,
-    ExecStatusRequest, ExecStatusResponse, InfoResponse, KillRequest, KillResponse, ReopenLogRequest, ReopenLogResponse,
-    ResizeRequest, ResizeResponse, Runtime, StartContainerRequest, StartContainerResponse, StatusRequest, StatusResponse,
-    WaitRequest,
+    ContainerState, CreateContainerRequest, CreateContainerResponse, ExecEvent, ExecRequest,
+    ExecState as ProtoExecState, ExecStatusRequest, ExecStatusResponse, InfoResponse, KillRequest,
+    KillResponse, ReopenLogRequest, ReopenLogResponse, ResizeRequest, ResizeResponse, Runtime,
+    StartContainerRequest, StartContainerResponse, StatusRequest, StatusResponse, WaitRequest,
 };
 use tonic::{Request, Response, Status};
 use tracing::debug;
@@ -54,12 +54,22 @@ impl MonitorApi for MonitorService {
             identity: Some(proto::identity("ctr-monitor", env!("CARGO_PKG_VERSION"))),
             runtimes: rts
                 .into_iter()
-                .map(|r| Runtime { name: r.name, path: r.path, version: r.version, works: r.works, probed: r.probed, error: r.error })
+                .map(|r| Runtime {
+                    name: r.name,
+                    path: r.path,
+                    version: r.version,
+                    works: r.works,
+                    probed: r.probed,
+                    error: r.error,
+                })
                 .collect(),
         }))
     }
 
-    async fn create_container(&self, req: Request<CreateContainerRequest>) -> Result<CreateContainerResponse> {
+    async fn create_container(
+        &self,
+        req: Request<CreateContainerRequest>,
+    ) -> Result<CreateContainerResponse> {
         let req = req.into_inner();
         debug!(id = %req.id, "CreateContainer");
         // A caller that goes away mid-call drops this future; the creation
@@ -71,12 +81,17 @@ impl MonitorApi for MonitorService {
         Ok(Response::new(created))
     }
 
-    async fn start_container(&self, req: Request<StartContainerRequest>) -> Result<StartContainerResponse> {
+    async fn start_container(
+        &self,
+        req: Request<StartContainerRequest>,
+    ) -> Result<StartContainerResponse> {
         let c = self.monitor.container(&req.into_inner().id)?;
         let started_at_unix_nanos = tokio::spawn(async move { c.start().await })
             .await
             .map_err(|e| Status::internal(format!("StartContainer task failed: {e}")))??;
-        Ok(Response::new(StartContainerResponse { started_at_unix_nanos }))
+        Ok(Response::new(StartContainerResponse {
+            started_at_unix_nanos,
+        }))
     }
 
     async fn status(&self, req: Request<StatusRequest>) -> Result<StatusResponse> {
@@ -93,7 +108,11 @@ impl MonitorApi for MonitorService {
     async fn kill(&self, req: Request<KillRequest>) -> Result<KillResponse> {
         let req = req.into_inner();
         if req.signal == 0 || req.signal > 64 {
-            return Err(MonitorError::Invalid(format!("signal {} is not valid: use a signal number 1..64", req.signal)).into());
+            return Err(MonitorError::Invalid(format!(
+                "signal {} is not valid: use a signal number 1..64",
+                req.signal
+            ))
+            .into());
         }
         let c = self.monitor.container(&req.id)?;
         let already_exited = c.kill(req.signal, req.all).await?;
@@ -108,11 +127,17 @@ impl MonitorApi for MonitorService {
         };
         let result = if req.exec_id.is_empty() {
             if !c.cfg.terminal {
-                return Err(MonitorError::State(format!("container {} has no terminal to resize", c.cfg.id)).into());
+                return Err(MonitorError::State(format!(
+                    "container {} has no terminal to resize",
+                    c.cfg.id
+                ))
+                .into());
             }
             c.input().resize(rows, cols)
         } else {
-            let s = c.execs.get(&req.exec_id).ok_or_else(|| MonitorError::NotFound(format!("no exec session {}", req.exec_id)))?;
+            let s = c.execs.get(&req.exec_id).ok_or_else(|| {
+                MonitorError::NotFound(format!("no exec session {}", req.exec_id))
+            })?;
             s.resize(rows, cols)
         };
         result.map_err(MonitorError::io("resizing the terminal"))?;
@@ -125,7 +150,8 @@ impl MonitorApi for MonitorService {
         Ok(Response::new(ReopenLogResponse {}))
     }
 
-    type ExecStream = tokio_stream::wrappers::ReceiverStream<std::result::Result<ExecEvent, Status>>;
+    type ExecStream =
+        tokio_stream::wrappers::ReceiverStream<std::result::Result<ExecEvent, Status>>;
 
     async fn exec(&self, req: Request<ExecRequest>) -> Result<Self::ExecStream> {
         let req = req.into_inner();
@@ -134,18 +160,41 @@ impl MonitorApi for MonitorService {
         debug!(id = %req.id, exec_id = %spec.exec_id, attach = spec.attach, detach = spec.detach, terminal = spec.terminal, "Exec");
         let (tx, rx) = tokio::sync::mpsc::channel(4);
         crate::exec::start(c, spec, tx)?;
-        Ok(Response::new(tokio_stream::wrappers::ReceiverStream::new(rx)))
+        Ok(Response::new(tokio_stream::wrappers::ReceiverStream::new(
+            rx,
+        )))
     }
 
     async fn exec_status(&self, req: Request<ExecStatusRequest>) -> Result<ExecStatusResponse> {
         let req = req.into_inner();
         let c = self.monitor.container(&req.id)?;
-        let s = c.execs.get(&req.exec_id).ok_or_else(|| MonitorError::NotFound(format!("no exec session {} in container {}", req.exec_id, req.id)))?;
+        let s = c.execs.get(&req.exec_id).ok_or_else(|| {
+            MonitorError::NotFound(format!(
+                "no exec session {} in container {}",
+                req.exec_id, req.id
+            ))
+        })?;
         let resp = match s.state() {
-            ExecState::Starting => ExecStatusResponse { state: ProtoExecState::Starting as i32, ..Default::default() },
-            ExecState::Running { pid } => ExecStatusResponse { state: ProtoExecState::Running as i32, pid, ..Default::default() },
-            ExecState::Exited { pid, exit } => ExecStatusResponse { state: ProtoExecState::Exited as i32, pid, exit: Some(exit), error: String::new() },
-            ExecState::Failed(error) => ExecStatusResponse { state: ProtoExecState::Failed as i32, error, ..Default::default() },
+            ExecState::Starting => ExecStatusResponse {
+                state: ProtoExecState::Starting as i32,
+                ..Default::default()
+            },
+            ExecState::Running { pid } => ExecStatusResponse {
+                state: ProtoExecState::Running as i32,
+                pid,
+                ..Default::default()
+            },
+            ExecState::Exited { pid, exit } => ExecStatusResponse {
+                state: ProtoExecState::Exited as i32,
+                pid,
+                exit: Some(exit),
+                error: String::new(),
+            },
+            ExecState::Failed(error) => ExecStatusResponse {
+                state: ProtoExecState::Failed as i32,
+                error,
+                ..Default::default()
+            },
         };
         Ok(Response::new(resp))
     }

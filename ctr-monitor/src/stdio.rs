@@ -58,23 +58,44 @@ fn pipe() -> std::io::Result<(OwnedFd, OwnedFd)> {
 }
 
 fn dev_null() -> std::io::Result<OwnedFd> {
-    Ok(std::fs::OpenOptions::new().read(true).write(true).open("/dev/null")?.into())
+    Ok(std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/null")?
+        .into())
 }
 
 /// Set the runtime command's stdio, spawn it (registered with the reaper)
 /// and drop our copies of the process's ends.
-pub fn spawn_with(mut cmd: std::process::Command, child: ChildStdio) -> std::io::Result<oneshot::Receiver<Exit>> {
+pub fn spawn_with(
+    mut cmd: std::process::Command,
+    child: ChildStdio,
+) -> std::io::Result<oneshot::Receiver<Exit>> {
     let [i, o, e] = child;
-    cmd.stdin(std::process::Stdio::from(i)).stdout(std::process::Stdio::from(o)).stderr(std::process::Stdio::from(e));
+    cmd.stdin(std::process::Stdio::from(i))
+        .stdout(std::process::Stdio::from(o))
+        .stderr(std::process::Stdio::from(e));
     let spawned = crate::reaper::spawn(&mut cmd);
     drop(cmd);
     spawned.map(|(_child, rx)| rx)
 }
 
 /// Make the descriptors for `mode`; `console_path` is used in terminal mode.
-pub fn prepare(mode: Mode, console_path: &std::path::Path) -> std::io::Result<(ChildStdio, Prepared)> {
+pub fn prepare(
+    mode: Mode,
+    console_path: &std::path::Path,
+) -> std::io::Result<(ChildStdio, Prepared)> {
     match mode {
-        Mode::Passthrough(fds) => Ok((fds, Prepared { outputs: Vec::new(), stdin: None, runtime_out: None, console: None, terminal_stdin: false })),
+        Mode::Passthrough(fds) => Ok((
+            fds,
+            Prepared {
+                outputs: Vec::new(),
+                stdin: None,
+                runtime_out: None,
+                console: None,
+                terminal_stdin: false,
+            },
+        )),
         Mode::Pipes { stdin } => {
             let (out_r, out_w) = pipe()?;
             let (err_r, err_w) = pipe()?;
@@ -87,12 +108,16 @@ pub fn prepare(mode: Mode, console_path: &std::path::Path) -> std::io::Result<(C
             Ok((
                 [child_in, out_w, err_w],
                 Prepared {
-                outputs: vec![(Stream::Stdout, Arc::new(FdIo::new(out_r)?)), (Stream::Stderr, Arc::new(FdIo::new(err_r)?))],
-                stdin,
-                runtime_out: None,
-                console: None,
-                terminal_stdin: false,
-            }))
+                    outputs: vec![
+                        (Stream::Stdout, Arc::new(FdIo::new(out_r)?)),
+                        (Stream::Stderr, Arc::new(FdIo::new(err_r)?)),
+                    ],
+                    stdin,
+                    runtime_out: None,
+                    console: None,
+                    terminal_stdin: false,
+                },
+            ))
         }
         Mode::Terminal { stdin } => {
             let (r, w) = pipe()?;
@@ -100,12 +125,13 @@ pub fn prepare(mode: Mode, console_path: &std::path::Path) -> std::io::Result<(C
             Ok((
                 [dev_null()?, w, w2],
                 Prepared {
-                outputs: Vec::new(),
-                stdin: None,
-                runtime_out: Some(Arc::new(FdIo::new(r)?)),
-                console: Some(ConsoleSocket::bind(console_path)?),
-                terminal_stdin: stdin,
-            }))
+                    outputs: Vec::new(),
+                    stdin: None,
+                    runtime_out: Some(Arc::new(FdIo::new(r)?)),
+                    console: Some(ConsoleSocket::bind(console_path)?),
+                    terminal_stdin: stdin,
+                },
+            ))
         }
     }
 }
@@ -147,7 +173,11 @@ pub async fn run_collecting(p: &Prepared, exit: oneshot::Receiver<Exit>) -> (Exi
     // (stream, source, still open)
     let mut sources: Vec<(Stream, Arc<FdIo>, bool)> = match &p.runtime_out {
         Some(r) => vec![(Stream::Stderr, r.clone(), true)],
-        None => p.outputs.iter().map(|(s, f)| (*s, f.clone(), true)).collect(),
+        None => p
+            .outputs
+            .iter()
+            .map(|(s, f)| (*s, f.clone(), true))
+            .collect(),
     };
     let mut exit_fut = pin!(crate::reaper::exited(exit));
     let mut console_fut = pin!(async {
@@ -171,14 +201,24 @@ pub async fn run_collecting(p: &Prepared, exit: oneshot::Receiver<Exit>) -> (Exi
     for src in sources.iter_mut() {
         for _ in 0..DRAIN_MAX_CHUNKS {
             match src.1.try_read_chunk() {
-                Ok(Some(c)) => keep(if src.0 == Stream::Stdout { &mut got.stdout } else { &mut got.stderr }, &c),
+                Ok(Some(c)) => keep(
+                    if src.0 == Stream::Stdout {
+                        &mut got.stdout
+                    } else {
+                        &mut got.stderr
+                    },
+                    &c,
+                ),
                 _ => break,
             }
         }
     }
     if p.console.is_some() && master_result.is_none() && exit.success() {
         // The runtime sent the master before exiting; it is waiting in the socket.
-        master_result = tokio::time::timeout(Duration::from_secs(2), &mut console_fut).await.ok().flatten();
+        master_result = tokio::time::timeout(Duration::from_secs(2), &mut console_fut)
+            .await
+            .ok()
+            .flatten();
     }
     match master_result {
         Some(Ok(fd)) => got.master = Some(fd),
@@ -188,9 +228,20 @@ pub async fn run_collecting(p: &Prepared, exit: oneshot::Receiver<Exit>) -> (Exi
     (exit, got)
 }
 
-fn on_chunk(got: &mut Collected, src: &mut (Stream, Arc<FdIo>, bool), r: std::io::Result<Option<Vec<u8>>>) {
+fn on_chunk(
+    got: &mut Collected,
+    src: &mut (Stream, Arc<FdIo>, bool),
+    r: std::io::Result<Option<Vec<u8>>>,
+) {
     match r {
-        Ok(Some(c)) => keep(if src.0 == Stream::Stdout { &mut got.stdout } else { &mut got.stderr }, &c),
+        Ok(Some(c)) => keep(
+            if src.0 == Stream::Stdout {
+                &mut got.stdout
+            } else {
+                &mut got.stderr
+            },
+            &c,
+        ),
         _ => src.2 = false,
     }
 }
@@ -222,12 +273,18 @@ impl Sinks {
     }
 
     pub fn dropped_bytes(&self) -> u64 {
-        self.log.as_ref().and_then(|l| l.lock().ok().map(|l| l.dropped_bytes())).unwrap_or(0)
+        self.log
+            .as_ref()
+            .and_then(|l| l.lock().ok().map(|l| l.dropped_bytes()))
+            .unwrap_or(0)
     }
 
     pub fn reopen_log(&self) -> std::io::Result<()> {
         match &self.log {
-            Some(l) => l.lock().map_err(|_| std::io::Error::other("log lock poisoned"))?.reopen(),
+            Some(l) => l
+                .lock()
+                .map_err(|_| std::io::Error::other("log lock poisoned"))?
+                .reopen(),
             None => Ok(()),
         }
     }

@@ -5,7 +5,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Now, as (nanoseconds since the epoch, RFC 3339 text).
 pub fn now() -> (i64, String) {
-    let d = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+    let d = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
     let nanos = d.as_secs() as i64 * 1_000_000_000 + d.subsec_nanos() as i64;
     (nanos, format(d.as_secs() as i64, d.subsec_nanos()))
 }

@@ -21,7 +21,10 @@ impl Challenge {
 /// ignored rather than failing the whole header.
 pub fn parse(header: &str) -> Vec<Challenge> {
     let mut out: Vec<Challenge> = Vec::new();
-    let mut p = Parser { s: header.as_bytes(), i: 0 };
+    let mut p = Parser {
+        s: header.as_bytes(),
+        i: 0,
+    };
     loop {
         p.skip_ws_commas();
         let Some(token) = p.token() else { break };
@@ -30,12 +33,19 @@ pub fn parse(header: &str) -> Vec<Challenge> {
             // A parameter of the current challenge.
             p.i += 1;
             p.skip_ws();
-            let value = if p.peek() == Some(b'"') { p.quoted() } else { p.token().unwrap_or_default() };
+            let value = if p.peek() == Some(b'"') {
+                p.quoted()
+            } else {
+                p.token().unwrap_or_default()
+            };
             if let Some(c) = out.last_mut() {
                 c.params.insert(token.to_ascii_lowercase(), value);
             }
         } else {
-            out.push(Challenge { scheme: token.to_ascii_lowercase(), params: BTreeMap::new() });
+            out.push(Challenge {
+                scheme: token.to_ascii_lowercase(),
+                params: BTreeMap::new(),
+            });
             // token68 form (e.g. `Negotiate abc==`) is skipped.
         }
     }
@@ -98,7 +108,9 @@ mod tests {
 
     #[test]
     fn bearer_and_basic_challenges_parse() {
-        let c = parse(r#"Bearer realm="https://auth.docker.io/token",service="registry.docker.io",scope="repository:library/busybox:pull""#);
+        let c = parse(
+            r#"Bearer realm="https://auth.docker.io/token",service="registry.docker.io",scope="repository:library/busybox:pull""#,
+        );
         assert_eq!(c.len(), 1);
         assert_eq!(c[0].scheme, "bearer");
         assert_eq!(c[0].param("realm"), Some("https://auth.docker.io/token"));
@@ -106,10 +118,15 @@ mod tests {
         assert_eq!(c[0].param("scope"), Some("repository:library/busybox:pull"));
 
         let c = parse(r#"Basic realm="e2e-registry""#);
-        assert_eq!((c[0].scheme.as_str(), c[0].param("realm")), ("basic", Some("e2e-registry")));
+        assert_eq!(
+            (c[0].scheme.as_str(), c[0].param("realm")),
+            ("basic", Some("e2e-registry"))
+        );
 
         // Several challenges, odd spacing, escapes, scopes with commas, unquoted values.
-        let c = parse(r#"Basic realm="a\"b" , BEARER Realm=https://t/x, scope="repository:a:pull,push", error=insufficient_scope"#);
+        let c = parse(
+            r#"Basic realm="a\"b" , BEARER Realm=https://t/x, scope="repository:a:pull,push", error=insufficient_scope"#,
+        );
         assert_eq!(c.len(), 2);
         assert_eq!(c[0].param("realm"), Some("a\"b"));
         assert_eq!(c[1].scheme, "bearer");

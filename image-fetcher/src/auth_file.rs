@@ -27,7 +27,11 @@ impl std::fmt::Debug for Credentials {
 /// `$REGISTRY_AUTH_FILE` when set, else `${XDG_RUNTIME_DIR}/containers/auth.json`
 /// (`/run/containers/UID/auth.json` without XDG_RUNTIME_DIR),
 /// `~/.config/containers/auth.json`, `~/.docker/config.json`, `~/.dockercfg`.
-pub fn candidate_files(explicit: Option<&Path>, env: &dyn Fn(&str) -> Option<String>, uid: u32) -> Vec<PathBuf> {
+pub fn candidate_files(
+    explicit: Option<&Path>,
+    env: &dyn Fn(&str) -> Option<String>,
+    uid: u32,
+) -> Vec<PathBuf> {
     if let Some(p) = explicit {
         return vec![p.to_path_buf()];
     }
@@ -54,7 +58,11 @@ pub fn candidate_files(explicit: Option<&Path>, env: &dyn Fn(&str) -> Option<Str
 
 /// The default files for this process.
 pub fn default_files(explicit: Option<&Path>) -> Vec<PathBuf> {
-    candidate_files(explicit, &|k| std::env::var(k).ok(), nix::unistd::getuid().as_raw())
+    candidate_files(
+        explicit,
+        &|k| std::env::var(k).ok(),
+        nix::unistd::getuid().as_raw(),
+    )
 }
 
 #[derive(Deserialize, Default)]
@@ -79,7 +87,11 @@ struct AuthEntry {
 /// matching entry. Within a file the most specific key wins
 /// (`host/ns/repo`, then `host/ns`, then `host`). A missing file is
 /// skipped; a file that cannot be parsed is an error naming it.
-pub fn lookup(files: &[PathBuf], registry: &str, repository: &str) -> Result<Option<Credentials>, FetchError> {
+pub fn lookup(
+    files: &[PathBuf],
+    registry: &str,
+    repository: &str,
+) -> Result<Option<Credentials>, FetchError> {
     let wanted = keys_for(registry, repository);
     for path in files {
         let bytes = match std::fs::read(path) {
@@ -89,15 +101,34 @@ pub fn lookup(files: &[PathBuf], registry: &str, repository: &str) -> Result<Opt
         };
         let legacy = path.file_name().is_some_and(|n| n == ".dockercfg");
         let file: AuthFile = if legacy {
-            let auths = serde_json::from_slice(&bytes).map_err(|e| FetchError::Config(format!("auth file {}: invalid JSON: {e}", path.display())))?;
-            AuthFile { auths, ..Default::default() }
+            let auths = serde_json::from_slice(&bytes).map_err(|e| {
+                FetchError::Config(format!("auth file {}: invalid JSON: {e}", path.display()))
+            })?;
+            AuthFile {
+                auths,
+                ..Default::default()
+            }
         } else {
-            serde_json::from_slice(&bytes).map_err(|e| FetchError::Config(format!("auth file {}: invalid JSON: {e}; fix or remove it, or use --authfile", path.display())))?
+            serde_json::from_slice(&bytes).map_err(|e| {
+                FetchError::Config(format!(
+                    "auth file {}: invalid JSON: {e}; fix or remove it, or use --authfile",
+                    path.display()
+                ))
+            })?
         };
-        let normalized: BTreeMap<String, &AuthEntry> = file.auths.iter().map(|(k, v)| (normalize_key(k), v)).collect();
+        let normalized: BTreeMap<String, &AuthEntry> = file
+            .auths
+            .iter()
+            .map(|(k, v)| (normalize_key(k), v))
+            .collect();
         for key in &wanted {
             if let Some(entry) = normalized.get(key) {
-                let creds = decode(entry).map_err(|why| FetchError::Config(format!("auth file {}: entry {key:?}: {why}", path.display())))?;
+                let creds = decode(entry).map_err(|why| {
+                    FetchError::Config(format!(
+                        "auth file {}: entry {key:?}: {why}",
+                        path.display()
+                    ))
+                })?;
                 if let Some(c) = creds {
                     debug!(file = %path.display(), key, user = %c.username, "credentials from auth file");
                     return Ok(Some(c));
@@ -129,7 +160,11 @@ fn normalize_key(key: &str) -> String {
     let had_scheme = key.contains("://");
     let rest = key.split_once("://").map_or(key, |(_, r)| r);
     // Keys written with a scheme are legacy registry URLs: only the host counts.
-    let rest = if had_scheme { rest.split('/').next().unwrap_or(rest) } else { rest.trim_end_matches('/') };
+    let rest = if had_scheme {
+        rest.split('/').next().unwrap_or(rest)
+    } else {
+        rest.trim_end_matches('/')
+    };
     let (host, path) = rest.split_once('/').map_or((rest, ""), |(h, p)| (h, p));
     let host = match host {
         "index.docker.io" | "registry-1.docker.io" | "registry.hub.docker.com" => "docker.io",
@@ -148,11 +183,19 @@ fn decode(entry: &AuthEntry) -> Result<Option<Credentials>, String> {
             .decode(entry.auth.trim())
             .map_err(|e| format!("\"auth\" is not base64: {e}"))?;
         let text = String::from_utf8(raw).map_err(|_| "\"auth\" is not UTF-8".to_string())?;
-        let (u, p) = text.split_once(':').ok_or("\"auth\" does not decode to user:password")?;
-        return Ok(Some(Credentials { username: u.to_string(), password: p.to_string() }));
+        let (u, p) = text
+            .split_once(':')
+            .ok_or("\"auth\" does not decode to user:password")?;
+        return Ok(Some(Credentials {
+            username: u.to_string(),
+            password: p.to_string(),
+        }));
     }
     if !entry.username.is_empty() {
-        return Ok(Some(Credentials { username: entry.username.clone(), password: entry.password.clone() }));
+        return Ok(Some(Credentials {
+            username: entry.username.clone(),
+            password: entry.password.clone(),
+        }));
     }
     Ok(None)
 }
@@ -160,8 +203,13 @@ fn decode(entry: &AuthEntry) -> Result<Option<Credentials>, String> {
 /// Parse `--creds USER[:PASSWORD]`.
 pub fn parse_creds(s: &str) -> Result<Credentials, String> {
     match s.split_once(':') {
-        Some((u, p)) if !u.is_empty() => Ok(Credentials { username: u.to_string(), password: p.to_string() }),
-        None if !s.is_empty() => Err("--creds needs USER:PASSWORD (the fetcher never prompts)".into()),
+        Some((u, p)) if !u.is_empty() => Ok(Credentials {
+            username: u.to_string(),
+            password: p.to_string(),
+        }),
+        None if !s.is_empty() => {
+            Err("--creds needs USER:PASSWORD (the fetcher never prompts)".into())
+        }
         _ => Err("--creds has an empty user name; write USER:PASSWORD".into()),
     }
 }
@@ -176,8 +224,18 @@ mod tests {
 
     #[test]
     fn file_order_follows_containers_auth_json() {
-        let env = |vars: &'static [(&'static str, &'static str)]| move |k: &str| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string());
-        let f = candidate_files(None, &env(&[("XDG_RUNTIME_DIR", "/run/user/1000"), ("HOME", "/home/u")]), 1000);
+        let env = |vars: &'static [(&'static str, &'static str)]| {
+            move |k: &str| {
+                vars.iter()
+                    .find(|(n, _)| *n == k)
+                    .map(|(_, v)| v.to_string())
+            }
+        };
+        let f = candidate_files(
+            None,
+            &env(&[("XDG_RUNTIME_DIR", "/run/user/1000"), ("HOME", "/home/u")]),
+            1000,
+        );
         assert_eq!(
             f,
             [
@@ -190,9 +248,17 @@ mod tests {
         );
         let f = candidate_files(None, &env(&[("HOME", "/root")]), 0);
         assert_eq!(f[0], PathBuf::from("/run/containers/0/auth.json"));
-        let f = candidate_files(None, &env(&[("REGISTRY_AUTH_FILE", "/x.json"), ("HOME", "/root")]), 0);
+        let f = candidate_files(
+            None,
+            &env(&[("REGISTRY_AUTH_FILE", "/x.json"), ("HOME", "/root")]),
+            0,
+        );
         assert_eq!(f, vec![PathBuf::from("/x.json")]);
-        let f = candidate_files(Some(Path::new("/e.json")), &env(&[("REGISTRY_AUTH_FILE", "/x.json")]), 0);
+        let f = candidate_files(
+            Some(Path::new("/e.json")),
+            &env(&[("REGISTRY_AUTH_FILE", "/x.json")]),
+            0,
+        );
         assert_eq!(f, vec![PathBuf::from("/e.json")]);
     }
 
@@ -212,16 +278,36 @@ mod tests {
         )
         .unwrap();
         let files = vec![d.path().join("missing.json"), a.clone()];
-        let get = |r: &str, repo: &str| lookup(&files, r, repo).unwrap().map(|c| (c.username, c.password));
-        assert_eq!(get("reg.io", "team/app"), Some(("team".into(), "t:with:colons".into())));
-        assert_eq!(get("reg.io", "other/app"), Some(("host".into(), "h".into())));
-        assert_eq!(get("docker.io", "library/busybox"), Some(("hub".into(), "x".into())));
+        let get = |r: &str, repo: &str| {
+            lookup(&files, r, repo)
+                .unwrap()
+                .map(|c| (c.username, c.password))
+        };
+        assert_eq!(
+            get("reg.io", "team/app"),
+            Some(("team".into(), "t:with:colons".into()))
+        );
+        assert_eq!(
+            get("reg.io", "other/app"),
+            Some(("host".into(), "h".into()))
+        );
+        assert_eq!(
+            get("docker.io", "library/busybox"),
+            Some(("hub".into(), "x".into()))
+        );
         assert_eq!(get("old.io:5000", "x"), Some(("old".into(), "o".into())));
         assert_eq!(get("none.io", "x"), None);
 
         // An earlier file with a match wins over a later, more specific one.
         let first = d.path().join("first.json");
-        std::fs::write(&first, format!(r#"{{"auths":{{"reg.io":{{"auth":"{}"}}}}}}"#, b64("first:1"))).unwrap();
+        std::fs::write(
+            &first,
+            format!(
+                r#"{{"auths":{{"reg.io":{{"auth":"{}"}}}}}}"#,
+                b64("first:1")
+            ),
+        )
+        .unwrap();
         let got = lookup(&[first, a], "reg.io", "team/app").unwrap().unwrap();
         assert_eq!(got.username, "first");
     }
@@ -231,9 +317,15 @@ mod tests {
         let d = tempfile::tempdir().unwrap();
         let a = d.path().join("auth.json");
         std::fs::write(&a, "{not json").unwrap();
-        assert!(lookup(std::slice::from_ref(&a), "r.io", "x").unwrap_err().to_string().contains("auth.json"));
+        assert!(lookup(std::slice::from_ref(&a), "r.io", "x")
+            .unwrap_err()
+            .to_string()
+            .contains("auth.json"));
         std::fs::write(&a, r#"{"auths":{"r.io":{"auth":"!!!"}}}"#).unwrap();
-        assert!(lookup(&[a], "r.io", "x").unwrap_err().to_string().contains("base64"));
+        assert!(lookup(&[a], "r.io", "x")
+            .unwrap_err()
+            .to_string()
+            .contains("base64"));
         assert_eq!(parse_creds("u:p:q").unwrap().password, "p:q");
         assert!(parse_creds("u").is_err());
         assert!(parse_creds(":p").is_err());

@@ -30,10 +30,15 @@ pub struct ProgressLimiter {
 
 impl ProgressLimiter {
     pub fn new() -> ProgressLimiter {
-        ProgressLimiter { last: Instant::now(), last_bytes: 0 }
+        ProgressLimiter {
+            last: Instant::now(),
+            last_bytes: 0,
+        }
     }
     pub fn due(&mut self, done: u64, total: u64) -> bool {
-        let due = done == total || done - self.last_bytes >= 1 << 20 || self.last.elapsed() >= Duration::from_millis(100);
+        let due = done == total
+            || done - self.last_bytes >= 1 << 20
+            || self.last.elapsed() >= Duration::from_millis(100);
         if due && done != self.last_bytes {
             self.last = Instant::now();
             self.last_bytes = done;
@@ -58,9 +63,17 @@ pub struct Copied {
 
 /// Make `desc` present and verified in `layout`, reading it from `source`.
 /// `progress(done, total)` is called rate-limited.
-pub async fn fetch_blob(layout: &Layout, source: &Source, desc: &Descriptor, progress: &(dyn Fn(u64, u64) + Sync)) -> Result<Copied, FetchError> {
+pub async fn fetch_blob(
+    layout: &Layout,
+    source: &Source,
+    desc: &Descriptor,
+    progress: &(dyn Fn(u64, u64) + Sync),
+) -> Result<Copied, FetchError> {
     if layout.has_verified(desc).await? {
-        return Ok(Copied { reused: true, bytes: 0 });
+        return Ok(Copied {
+            reused: true,
+            bytes: 0,
+        });
     }
     let mut attempt = 0;
     loop {
@@ -71,7 +84,10 @@ pub async fn fetch_blob(layout: &Layout, source: &Source, desc: &Descriptor, pro
             Ok(n) => {
                 let secs = started.elapsed().as_secs_f64();
                 debug!(digest = %desc.digest, bytes = n, elapsed_ms = (secs * 1e3) as u64, mib_per_s = (n as f64 / 1048576.0 / secs.max(1e-6)) as u64, "blob verified and stored");
-                return Ok(Copied { reused: false, bytes: n });
+                return Ok(Copied {
+                    reused: false,
+                    bytes: n,
+                });
             }
             Err(e) if e.is_transient() && attempt < ATTEMPTS => {
                 debug!(digest = %desc.digest, attempt, error = %e, "blob download failed; retrying");
@@ -82,14 +98,25 @@ pub async fn fetch_blob(layout: &Layout, source: &Source, desc: &Descriptor, pro
     }
 }
 
-async fn copy_stream(layout: &Layout, source: &Source, desc: &Descriptor, mut stream: BlobStream, progress: &(dyn Fn(u64, u64) + Sync)) -> Result<u64, FetchError> {
+async fn copy_stream(
+    layout: &Layout,
+    source: &Source,
+    desc: &Descriptor,
+    mut stream: BlobStream,
+    progress: &(dyn Fn(u64, u64) + Sync),
+) -> Result<u64, FetchError> {
     let (temp, file) = layout.temp_blob(&desc.digest)?;
     let temp_path = temp.path().to_path_buf();
     let mut writer = BlobWriter::spawn(file);
     let mut limiter = ProgressLimiter::new();
     let mut buf = BytesMut::with_capacity(CHUNK);
     let mut done: u64 = 0;
-    let size_err = |got: String| FetchError::SizeMismatch { digest: desc.digest.clone(), source_name: source.name(), expected: desc.size, got };
+    let size_err = |got: String| FetchError::SizeMismatch {
+        digest: desc.digest.clone(),
+        source_name: source.name(),
+        expected: desc.size,
+        got,
+    };
     progress(0, desc.size);
     while let Some(chunk) = stream.next().await {
         let chunk = chunk?;
@@ -114,7 +141,11 @@ async fn copy_stream(layout: &Layout, source: &Source, desc: &Descriptor, mut st
     let actual = writer.finish(&temp_path).await?;
     if actual != desc.digest {
         // The temp file is removed when `temp` drops; nothing lands in blobs/.
-        return Err(FetchError::DigestMismatch { digest: desc.digest.clone(), source_name: source.name(), actual });
+        return Err(FetchError::DigestMismatch {
+            digest: desc.digest.clone(),
+            source_name: source.name(),
+            actual,
+        });
     }
     layout.commit(temp, &desc.digest)?;
     Ok(done)
@@ -139,7 +170,10 @@ impl BlobWriter {
             file.sync_all()?;
             Ok(h.finish())
         });
-        BlobWriter { tx: Some(tx), handle }
+        BlobWriter {
+            tx: Some(tx),
+            handle,
+        }
     }
 
     async fn write(&mut self, chunk: Bytes, path: &std::path::Path) -> Result<(), FetchError> {
@@ -165,7 +199,11 @@ impl BlobWriter {
         match self.handle.await {
             Ok(Ok(d)) => Ok(d),
             Ok(Err(e)) => Err(FetchError::io("writing a blob", path, e)),
-            Err(e) => Err(FetchError::io("writing a blob", path, std::io::Error::other(e))),
+            Err(e) => Err(FetchError::io(
+                "writing a blob",
+                path,
+                std::io::Error::other(e),
+            )),
         }
     }
 }

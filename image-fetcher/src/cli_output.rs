@@ -26,7 +26,13 @@ struct Printer {
 
 impl Printer {
     fn new(mode: OutputMode) -> Printer {
-        Printer { show: !mode.quiet && !mode.json, tty: std::io::stderr().is_terminal(), config: String::new(), last: HashMap::new(), open_line: false }
+        Printer {
+            show: !mode.quiet && !mode.json,
+            tty: std::io::stderr().is_terminal(),
+            config: String::new(),
+            last: HashMap::new(),
+            open_line: false,
+        }
     }
 
     fn line(&mut self, text: &str) {
@@ -45,14 +51,24 @@ impl Printer {
         if !self.show || p.bytes_done == 0 || p.bytes_done == p.bytes_total {
             return;
         }
-        let text = format!("Copying {} {} {} / {}", self.kind(&p.digest), short(&p.digest), size(p.bytes_done), size(p.bytes_total));
+        let text = format!(
+            "Copying {} {} {} / {}",
+            self.kind(&p.digest),
+            short(&p.digest),
+            size(p.bytes_done),
+            size(p.bytes_total)
+        );
         if self.tty {
             let _ = write!(std::io::stderr().lock(), "\r\x1b[2K{text}");
             self.open_line = true;
             return;
         }
         let now = Instant::now();
-        if self.last.get(&p.digest).is_some_and(|t| now.duration_since(*t) < Duration::from_secs(1)) {
+        if self
+            .last
+            .get(&p.digest)
+            .is_some_and(|t| now.duration_since(*t) < Duration::from_secs(1))
+        {
             return;
         }
         self.last.insert(p.digest.clone(), now);
@@ -97,12 +113,36 @@ pub async fn print_pull(mut rx: UnboundedReceiver<pb::PullEvent>, mode: OutputMo
             Some(Event::Resolved(r)) => {
                 p.config = r.config_digest.clone();
                 let total: u64 = r.layers.iter().map(|l| l.size).sum::<u64>() + r.config_size;
-                let platform = r.platform.map(|pl| format!(", {}/{}{}", pl.os, pl.architecture, if pl.variant.is_empty() { String::new() } else { format!("/{}", pl.variant) })).unwrap_or_default();
-                p.line(&format!("Resolved {} to manifest {} ({} layers, {}{platform})", r.ref_name, short(&r.manifest_digest), r.layers.len(), size(total)));
+                let platform = r
+                    .platform
+                    .map(|pl| {
+                        format!(
+                            ", {}/{}{}",
+                            pl.os,
+                            pl.architecture,
+                            if pl.variant.is_empty() {
+                                String::new()
+                            } else {
+                                format!("/{}", pl.variant)
+                            }
+                        )
+                    })
+                    .unwrap_or_default();
+                p.line(&format!(
+                    "Resolved {} to manifest {} ({} layers, {}{platform})",
+                    r.ref_name,
+                    short(&r.manifest_digest),
+                    r.layers.len(),
+                    size(total)
+                ));
             }
             Some(Event::Progress(pr)) => p.progress(&pr),
             Some(Event::BlobDone(b)) => {
-                let how = if b.reused { "skipped: already exists" } else { "done" };
+                let how = if b.reused {
+                    "skipped: already exists"
+                } else {
+                    "done"
+                };
                 let text = format!("Copying {} {} {how}", p.kind(&b.digest), short(&b.digest));
                 p.line(&text);
             }

@@ -15,7 +15,9 @@ pub fn problem(digest: &str) -> Option<String> {
         return None;
     }
     Some(match digest.split_once(':') {
-        Some((alg, _)) if alg != "sha256" => format!("digest {digest:?} uses algorithm {alg:?}; only sha256 is supported"),
+        Some((alg, _)) if alg != "sha256" => {
+            format!("digest {digest:?} uses algorithm {alg:?}; only sha256 is supported")
+        }
         _ => format!("digest {digest:?} is not sha256:<64 lowercase hex digits>"),
     })
 }
@@ -66,7 +68,10 @@ mod tests {
     #[test]
     fn digests_validate() {
         let d = sha256_of(b"");
-        assert_eq!(d, "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+        assert_eq!(
+            d,
+            "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+        );
         assert!(sha256_hex(&d).is_some());
         assert!(problem(&d).is_none());
         assert!(problem("sha512:abcd").unwrap().contains("only sha256"));

@@ -14,32 +14,69 @@ pub enum FetchError {
     NotFound { context: String, detail: String },
     #[error("{context}: authentication required: use --creds or podman login")]
     AuthRequired { context: String },
-    #[error("{context}: authentication failed for {user:?}: {detail}; check --creds or podman login")]
-    AuthRejected { context: String, user: String, detail: String },
+    #[error(
+        "{context}: authentication failed for {user:?}: {detail}; check --creds or podman login"
+    )]
+    AuthRejected {
+        context: String,
+        user: String,
+        detail: String,
+    },
     #[error("{context}: access denied: {detail}")]
     Denied { context: String, detail: String },
     #[error("source image rejected: {reference}: {detail} (policy {file})")]
-    Policy { reference: String, detail: String, file: String },
+    Policy {
+        reference: String,
+        detail: String,
+        file: String,
+    },
     #[error("registry {registry} is blocked in registries.conf ({prefix:?})")]
     Blocked { registry: String, prefix: String },
     #[error("{context}: {detail}")]
-    Registry { context: String, status: u16, detail: String },
+    Registry {
+        context: String,
+        status: u16,
+        detail: String,
+    },
     #[error("blob {digest} from {source_name}: digest mismatch, got {actual}")]
-    DigestMismatch { digest: String, source_name: String, actual: String },
-    #[error("blob {digest} from {source_name}: size mismatch, expected {expected} bytes, got {got}")]
-    SizeMismatch { digest: String, source_name: String, expected: u64, got: String },
+    DigestMismatch {
+        digest: String,
+        source_name: String,
+        actual: String,
+    },
+    #[error(
+        "blob {digest} from {source_name}: size mismatch, expected {expected} bytes, got {got}"
+    )]
+    SizeMismatch {
+        digest: String,
+        source_name: String,
+        expected: u64,
+        got: String,
+    },
     #[error("{context}: no image found in manifest list for architecture {architecture:?}, variant {variant:?}, OS {os:?}")]
-    NoPlatform { context: String, os: String, architecture: String, variant: String },
+    NoPlatform {
+        context: String,
+        os: String,
+        architecture: String,
+        variant: String,
+    },
     #[error("{context}: {detail}")]
     Unsupported { context: String, detail: String },
     #[error("{context}: {detail}")]
     Network { context: String, detail: String },
     #[error("{context}: {path}: {source}")]
-    Io { context: String, path: PathBuf, source: std::io::Error },
+    Io {
+        context: String,
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{0}")]
     Config(String),
     #[error("{primary} (mirrors also failed: {mirrors})")]
-    WithMirrors { primary: Box<FetchError>, mirrors: String },
+    WithMirrors {
+        primary: Box<FetchError>,
+        mirrors: String,
+    },
     #[error("cancelled: the caller went away")]
     Cancelled,
 }
@@ -49,14 +86,22 @@ impl FetchError {
     pub fn code(&self) -> tonic::Code {
         use tonic::Code;
         match self {
-            FetchError::InvalidReference { .. } | FetchError::InvalidRequest(_) => Code::InvalidArgument,
+            FetchError::InvalidReference { .. } | FetchError::InvalidRequest(_) => {
+                Code::InvalidArgument
+            }
             FetchError::NotFound { .. } => Code::NotFound,
-            FetchError::AuthRequired { .. } | FetchError::AuthRejected { .. } => Code::Unauthenticated,
-            FetchError::Denied { .. } | FetchError::Blocked { .. } | FetchError::Policy { .. } => Code::PermissionDenied,
+            FetchError::AuthRequired { .. } | FetchError::AuthRejected { .. } => {
+                Code::Unauthenticated
+            }
+            FetchError::Denied { .. } | FetchError::Blocked { .. } | FetchError::Policy { .. } => {
+                Code::PermissionDenied
+            }
             FetchError::Registry { status, .. } if *status == 429 => Code::ResourceExhausted,
             FetchError::Registry { .. } => Code::Unknown,
             FetchError::DigestMismatch { .. } | FetchError::SizeMismatch { .. } => Code::DataLoss,
-            FetchError::NoPlatform { .. } | FetchError::Unsupported { .. } | FetchError::Config(_) => Code::FailedPrecondition,
+            FetchError::NoPlatform { .. }
+            | FetchError::Unsupported { .. }
+            | FetchError::Config(_) => Code::FailedPrecondition,
             FetchError::Network { .. } => Code::Unavailable,
             FetchError::Io { .. } => Code::Internal,
             FetchError::Cancelled => Code::Cancelled,
@@ -64,13 +109,22 @@ impl FetchError {
         }
     }
 
-    pub fn io(context: impl Into<String>, path: impl Into<PathBuf>, source: std::io::Error) -> FetchError {
-        FetchError::Io { context: context.into(), path: path.into(), source }
+    pub fn io(
+        context: impl Into<String>,
+        path: impl Into<PathBuf>,
+        source: std::io::Error,
+    ) -> FetchError {
+        FetchError::Io {
+            context: context.into(),
+            path: path.into(),
+            source,
+        }
     }
 
     /// Whether trying again (or another mirror) may help.
     pub fn is_transient(&self) -> bool {
-        matches!(self, FetchError::Network { .. }) || matches!(self, FetchError::Registry { status, .. } if *status >= 500 || *status == 429)
+        matches!(self, FetchError::Network { .. })
+            || matches!(self, FetchError::Registry { status, .. } if *status >= 500 || *status == 429)
     }
 
     /// The error as a gRPC status: one line, the code from [`FetchError::code`].
@@ -81,7 +135,11 @@ impl FetchError {
 
 /// Collapse whitespace runs that contain newlines so a message stays on one line.
 pub fn one_line(s: &str) -> String {
-    s.split(['\n', '\r']).map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join(" ")
+    s.split(['\n', '\r'])
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// The chain of an error's sources, joined with ": " (reqwest hides the
@@ -105,11 +163,21 @@ mod tests {
 
     #[test]
     fn messages_are_one_line_and_codes_fit() {
-        let e = FetchError::NotFound { context: "reading manifest nope in 127.0.0.1:5000/bb".into(), detail: "manifest unknown".into() };
-        assert_eq!(e.to_string(), "reading manifest nope in 127.0.0.1:5000/bb: manifest unknown");
+        let e = FetchError::NotFound {
+            context: "reading manifest nope in 127.0.0.1:5000/bb".into(),
+            detail: "manifest unknown".into(),
+        };
+        assert_eq!(
+            e.to_string(),
+            "reading manifest nope in 127.0.0.1:5000/bb: manifest unknown"
+        );
         assert_eq!(e.code(), tonic::Code::NotFound);
-        let e = FetchError::AuthRequired { context: "reading manifest latest in h/r".into() };
-        assert!(e.to_string().ends_with("authentication required: use --creds or podman login"));
+        let e = FetchError::AuthRequired {
+            context: "reading manifest latest in h/r".into(),
+        };
+        assert!(e
+            .to_string()
+            .ends_with("authentication required: use --creds or podman login"));
         assert_eq!(one_line("a\n  b\r\nc"), "a b c");
         let s = FetchError::Config("x\ny".into()).to_status();
         assert_eq!(s.message(), "x y");

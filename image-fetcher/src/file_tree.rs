@@ -15,13 +15,19 @@ const MAX_METADATA: u64 = 16 << 20;
 #[derive(Debug)]
 pub enum FileTree {
     Dir(PathBuf),
-    Tar { path: PathBuf, entries: HashMap<String, (u64, u64)> },
+    Tar {
+        path: PathBuf,
+        entries: HashMap<String, (u64, u64)>,
+    },
 }
 
 impl FileTree {
     pub fn dir(path: &Path) -> Result<FileTree, FetchError> {
         if !path.is_dir() {
-            return Err(FetchError::NotFound { context: format!("opening {}", path.display()), detail: "no such directory".into() });
+            return Err(FetchError::NotFound {
+                context: format!("opening {}", path.display()),
+                detail: "no such directory".into(),
+            });
         }
         Ok(FileTree::Dir(path.to_path_buf()))
     }
@@ -29,27 +35,47 @@ impl FileTree {
     pub fn tar(path: &Path) -> Result<FileTree, FetchError> {
         let ctx = format!("reading archive {}", path.display());
         let mut f = File::open(path).map_err(|e| match e.kind() {
-            std::io::ErrorKind::NotFound => FetchError::NotFound { context: ctx.clone(), detail: "no such file".into() },
+            std::io::ErrorKind::NotFound => FetchError::NotFound {
+                context: ctx.clone(),
+                detail: "no such file".into(),
+            },
             _ => FetchError::io(ctx.clone(), path, e),
         })?;
         let mut magic = [0u8; 4];
-        let n = f.read(&mut magic).map_err(|e| FetchError::io(ctx.clone(), path, e))?;
+        let n = f
+            .read(&mut magic)
+            .map_err(|e| FetchError::io(ctx.clone(), path, e))?;
         if n >= 2 && magic[..2] == [0x1f, 0x8b] || n == 4 && magic == [0x28, 0xb5, 0x2f, 0xfd] {
-            return Err(FetchError::Unsupported { context: ctx, detail: "the archive is compressed; decompress it first (gunzip / zstd -d)".into() });
+            return Err(FetchError::Unsupported {
+                context: ctx,
+                detail: "the archive is compressed; decompress it first (gunzip / zstd -d)".into(),
+            });
         }
-        f.seek(SeekFrom::Start(0)).map_err(|e| FetchError::io(ctx.clone(), path, e))?;
+        f.seek(SeekFrom::Start(0))
+            .map_err(|e| FetchError::io(ctx.clone(), path, e))?;
         let mut archive = tar::Archive::new(f);
         let mut entries = HashMap::new();
-        let bad = |e: std::io::Error| FetchError::Unsupported { context: ctx.clone(), detail: format!("not a readable tar archive: {e}") };
+        let bad = |e: std::io::Error| FetchError::Unsupported {
+            context: ctx.clone(),
+            detail: format!("not a readable tar archive: {e}"),
+        };
         for entry in archive.entries_with_seek().map_err(bad)? {
             let entry = entry.map_err(bad)?;
             if !entry.header().entry_type().is_file() {
                 continue;
             }
-            let name = entry.path().map_err(bad)?.to_string_lossy().trim_start_matches("./").to_string();
+            let name = entry
+                .path()
+                .map_err(bad)?
+                .to_string_lossy()
+                .trim_start_matches("./")
+                .to_string();
             entries.insert(name, (entry.raw_file_position(), entry.size()));
         }
-        Ok(FileTree::Tar { path: path.to_path_buf(), entries })
+        Ok(FileTree::Tar {
+            path: path.to_path_buf(),
+            entries,
+        })
     }
 
     /// Where this tree lives, for messages.
@@ -73,16 +99,26 @@ impl FileTree {
             FileTree::Dir(d) => {
                 let p = d.join(name);
                 let f = File::open(&p).map_err(|e| match e.kind() {
-                    std::io::ErrorKind::NotFound => FetchError::NotFound { context: ctx.clone(), detail: "no such file".into() },
+                    std::io::ErrorKind::NotFound => FetchError::NotFound {
+                        context: ctx.clone(),
+                        detail: "no such file".into(),
+                    },
                     _ => FetchError::io(ctx.clone(), &p, e),
                 })?;
-                let len = f.metadata().map_err(|e| FetchError::io(ctx.clone(), &p, e))?.len();
+                let len = f
+                    .metadata()
+                    .map_err(|e| FetchError::io(ctx.clone(), &p, e))?
+                    .len();
                 Ok((f, len))
             }
             FileTree::Tar { path, entries } => {
-                let (offset, len) = *entries.get(name).ok_or_else(|| FetchError::NotFound { context: ctx.clone(), detail: "not in the archive".into() })?;
+                let (offset, len) = *entries.get(name).ok_or_else(|| FetchError::NotFound {
+                    context: ctx.clone(),
+                    detail: "not in the archive".into(),
+                })?;
                 let mut f = File::open(path).map_err(|e| FetchError::io(ctx.clone(), path, e))?;
-                f.seek(SeekFrom::Start(offset)).map_err(|e| FetchError::io(ctx.clone(), path, e))?;
+                f.seek(SeekFrom::Start(offset))
+                    .map_err(|e| FetchError::io(ctx.clone(), path, e))?;
                 Ok((f, len))
             }
         }
@@ -92,10 +128,15 @@ impl FileTree {
     pub fn read(&self, name: &str) -> Result<Vec<u8>, FetchError> {
         let (f, len) = self.open(name)?;
         if len > MAX_METADATA {
-            return Err(FetchError::Unsupported { context: format!("reading {name} in {}", self.location().display()), detail: format!("{len} bytes is too large for metadata") });
+            return Err(FetchError::Unsupported {
+                context: format!("reading {name} in {}", self.location().display()),
+                detail: format!("{len} bytes is too large for metadata"),
+            });
         }
         let mut out = Vec::with_capacity(len as usize);
-        f.take(len).read_to_end(&mut out).map_err(|e| FetchError::io(format!("reading {name}"), self.location(), e))?;
+        f.take(len)
+            .read_to_end(&mut out)
+            .map_err(|e| FetchError::io(format!("reading {name}"), self.location(), e))?;
         Ok(out)
     }
 }
@@ -109,7 +150,10 @@ mod tests {
         let d = tempfile::tempdir().unwrap();
         let tar_path = d.path().join("a.tar");
         let mut b = tar::Builder::new(File::create(&tar_path).unwrap());
-        for (name, body) in [("index.json", &b"{}"[..]), ("./blobs/sha256/ab", &b"hello world"[..])] {
+        for (name, body) in [
+            ("index.json", &b"{}"[..]),
+            ("./blobs/sha256/ab", &b"hello world"[..]),
+        ] {
             let mut h = tar::Header::new_gnu();
             h.set_size(body.len() as u64);
             h.set_mode(0o644);
@@ -125,7 +169,13 @@ mod tests {
         assert!(matches!(t.read("nope"), Err(FetchError::NotFound { .. })));
 
         std::fs::write(d.path().join("gz.tar"), [0x1f, 0x8b, 8, 0]).unwrap();
-        assert!(FileTree::tar(&d.path().join("gz.tar")).unwrap_err().to_string().contains("compressed"));
-        assert!(matches!(FileTree::tar(&d.path().join("none.tar")), Err(FetchError::NotFound { .. })));
+        assert!(FileTree::tar(&d.path().join("gz.tar"))
+            .unwrap_err()
+            .to_string()
+            .contains("compressed"));
+        assert!(matches!(
+            FileTree::tar(&d.path().join("none.tar")),
+            Err(FetchError::NotFound { .. })
+        ));
     }
 }

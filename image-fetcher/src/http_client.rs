@@ -29,20 +29,33 @@ pub fn build(host: &str, insecure: bool) -> Result<reqwest::Client, FetchError> 
     for root in CERT_DIR_ROOTS {
         b = add_cert_dir(b, &Path::new(root).join(host))?;
     }
-    b.build().map_err(|e| FetchError::Config(format!("setting up HTTP for {host}: {}", crate::error::chain(&e))))
+    b.build().map_err(|e| {
+        FetchError::Config(format!(
+            "setting up HTTP for {host}: {}",
+            crate::error::chain(&e)
+        ))
+    })
 }
 
 /// `*.crt` are extra CAs; `NAME.cert` + `NAME.key` a client certificate.
-fn add_cert_dir(mut b: reqwest::ClientBuilder, dir: &Path) -> Result<reqwest::ClientBuilder, FetchError> {
-    let Ok(rd) = std::fs::read_dir(dir) else { return Ok(b) };
+fn add_cert_dir(
+    mut b: reqwest::ClientBuilder,
+    dir: &Path,
+) -> Result<reqwest::ClientBuilder, FetchError> {
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return Ok(b);
+    };
     let mut paths: Vec<_> = rd.filter_map(|e| e.ok().map(|e| e.path())).collect();
     paths.sort();
-    let bad = |p: &Path, why: String| FetchError::Config(format!("certificate {}: {why}", p.display()));
+    let bad =
+        |p: &Path, why: String| FetchError::Config(format!("certificate {}: {why}", p.display()));
     for p in &paths {
         match p.extension().and_then(|e| e.to_str()) {
             Some("crt") => {
                 let pem = std::fs::read(p).map_err(|e| bad(p, e.to_string()))?;
-                for cert in reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| bad(p, e.to_string()))? {
+                for cert in reqwest::Certificate::from_pem_bundle(&pem)
+                    .map_err(|e| bad(p, e.to_string()))?
+                {
                     b = b.add_root_certificate(cert);
                 }
                 debug!(file = %p.display(), "extra CA");
@@ -50,9 +63,12 @@ fn add_cert_dir(mut b: reqwest::ClientBuilder, dir: &Path) -> Result<reqwest::Cl
             Some("cert") => {
                 let key = p.with_extension("key");
                 let mut pem = std::fs::read(p).map_err(|e| bad(p, e.to_string()))?;
-                let key_pem = std::fs::read(&key).map_err(|e| bad(&key, format!("{e} (a .cert needs its .key)")))?;
+                let key_pem = std::fs::read(&key)
+                    .map_err(|e| bad(&key, format!("{e} (a .cert needs its .key)")))?;
                 pem.extend_from_slice(&key_pem);
-                b = b.identity(reqwest::Identity::from_pem(&pem).map_err(|e| bad(p, e.to_string()))?);
+                b = b.identity(
+                    reqwest::Identity::from_pem(&pem).map_err(|e| bad(p, e.to_string()))?,
+                );
                 debug!(file = %p.display(), "client certificate");
             }
             _ => {}

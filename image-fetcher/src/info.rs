@@ -56,12 +56,20 @@ pub fn gather() -> HostInfo {
     let mut cert_dirs = Vec::new();
     for root in CERT_DIR_ROOTS {
         if let Ok(rd) = std::fs::read_dir(root) {
-            let mut v: Vec<String> = rd.filter_map(|e| e.ok()).filter(|e| e.path().is_dir()).map(|e| e.path().display().to_string()).collect();
+            let mut v: Vec<String> = rd
+                .filter_map(|e| e.ok())
+                .filter(|e| e.path().is_dir())
+                .map(|e| e.path().display().to_string())
+                .collect();
             v.sort();
             cert_dirs.extend(v);
         }
     }
-    HostInfo { sources, certificate_count: count, cert_dirs }
+    HostInfo {
+        sources,
+        certificate_count: count,
+        cert_dirs,
+    }
 }
 
 fn count_pem(path: &Path) -> std::io::Result<u32> {
@@ -71,7 +79,9 @@ fn count_pem(path: &Path) -> std::io::Result<u32> {
 }
 
 fn count_dir(dir: &Path) -> u32 {
-    let Ok(rd) = std::fs::read_dir(dir) else { return 0 };
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return 0;
+    };
     rd.filter_map(|e| e.ok())
         .map(|e| e.path())
         .filter(|p| p.extension().is_some_and(|x| x == "pem" || x == "crt"))

@@ -41,19 +41,40 @@ impl Layout {
     /// Open `root`, creating the directory, `blobs/sha256`, `oci-layout`
     /// and an empty `index.json` as needed.
     pub fn create(root: &Path) -> Result<Layout, FetchError> {
-        let io = |what: &str, p: &Path, e| FetchError::io(format!("preparing OCI layout {}: {what}", root.display()), p, e);
+        let io = |what: &str, p: &Path, e| {
+            FetchError::io(
+                format!("preparing OCI layout {}: {what}", root.display()),
+                p,
+                e,
+            )
+        };
         let blobs = root.join("blobs").join("sha256");
         std::fs::create_dir_all(&blobs).map_err(|e| io("creating directories", &blobs, e))?;
-        let layout = Layout { root: root.to_path_buf(), blobs };
+        let layout = Layout {
+            root: root.to_path_buf(),
+            blobs,
+        };
         let marker = root.join("oci-layout");
         match std::fs::read(&marker) {
             Ok(b) => {
-                let v: Value = serde_json::from_slice(&b).map_err(|e| FetchError::Config(format!("{} is not valid JSON ({e}); is {} an OCI layout?", marker.display(), root.display())))?;
+                let v: Value = serde_json::from_slice(&b).map_err(|e| {
+                    FetchError::Config(format!(
+                        "{} is not valid JSON ({e}); is {} an OCI layout?",
+                        marker.display(),
+                        root.display()
+                    ))
+                })?;
                 if v["imageLayoutVersion"] != "1.0.0" {
-                    return Err(FetchError::Config(format!("{}: unsupported imageLayoutVersion {}", marker.display(), v["imageLayoutVersion"])));
+                    return Err(FetchError::Config(format!(
+                        "{}: unsupported imageLayoutVersion {}",
+                        marker.display(),
+                        v["imageLayoutVersion"]
+                    )));
                 }
             }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => layout.write_atomic(&marker, OCI_LAYOUT)?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                layout.write_atomic(&marker, OCI_LAYOUT)?
+            }
             Err(e) => return Err(io("reading", &marker, e)),
         }
         let index = root.join("index.json");
@@ -61,7 +82,10 @@ impl Layout {
             // Under the lock: a concurrent pull may be adding its entry right now.
             let _lock = layout.lock()?;
             if !index.exists() {
-                let empty = serde_json::to_vec_pretty(&json!({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": []})).unwrap_or_default();
+                let empty = serde_json::to_vec_pretty(
+                    &json!({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": []}),
+                )
+                .unwrap_or_default();
                 layout.write_atomic(&index, &empty)?;
             }
         }
@@ -70,12 +94,16 @@ impl Layout {
 
     /// Exclusive lock on the layout directory, held while index.json changes.
     fn lock(&self) -> Result<Flock<File>, FetchError> {
-        let dir = File::open(&self.root).map_err(|e| FetchError::io("locking the OCI layout", &self.root, e))?;
-        Flock::lock(dir, FlockArg::LockExclusive).map_err(|(_, e)| FetchError::io("locking the OCI layout", &self.root, e.into()))
+        let dir = File::open(&self.root)
+            .map_err(|e| FetchError::io("locking the OCI layout", &self.root, e))?;
+        Flock::lock(dir, FlockArg::LockExclusive)
+            .map_err(|(_, e)| FetchError::io("locking the OCI layout", &self.root, e.into()))
     }
 
     pub fn blob_path(&self, digest: &str) -> Result<PathBuf, FetchError> {
-        let hex = sha256_hex(digest).ok_or_else(|| FetchError::InvalidRequest(format!("digest {digest:?} is not a sha256 digest")))?;
+        let hex = sha256_hex(digest).ok_or_else(|| {
+            FetchError::InvalidRequest(format!("digest {digest:?} is not a sha256 digest"))
+        })?;
         Ok(self.blobs.join(hex))
     }
 
@@ -96,7 +124,9 @@ impl Layout {
         let started = std::time::Instant::now();
         let hashed = tokio::task::spawn_blocking(move || hash_file(&p))
             .await
-            .map_err(|e| FetchError::io("verifying a present blob", &path, std::io::Error::other(e)))?;
+            .map_err(|e| {
+                FetchError::io("verifying a present blob", &path, std::io::Error::other(e))
+            })?;
         match hashed {
             Ok((d, _)) if d == desc.digest => {
                 debug!(digest = %desc.digest, elapsed_ms = started.elapsed().as_millis() as u64, "present blob verified");
@@ -115,18 +145,34 @@ impl Layout {
     pub fn temp_blob(&self, digest: &str) -> Result<(TempBlob, File), FetchError> {
         let hex = sha256_hex(digest).unwrap_or("blob");
         let n = TEMP_COUNTER.fetch_add(1, Ordering::Relaxed);
-        let path = self.root.join(format!("{TEMP_PREFIX}{}-{}-{n}", &hex[..hex.len().min(16)], std::process::id()));
+        let path = self.root.join(format!(
+            "{TEMP_PREFIX}{}-{}-{n}",
+            &hex[..hex.len().min(16)],
+            std::process::id()
+        ));
         let ctx = "creating a temp blob";
-        let f = File::options().write(true).create_new(true).open(&path).map_err(|e| FetchError::io(ctx, &path, e))?;
+        let f = File::options()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+            .map_err(|e| FetchError::io(ctx, &path, e))?;
         let writer = f.try_clone().map_err(|e| FetchError::io(ctx, &path, e))?;
-        let lock = Flock::lock(f, FlockArg::LockExclusiveNonblock).map_err(|(_, e)| FetchError::io(ctx, &path, e.into()))?;
-        Ok((TempBlob { path, lock: Some(lock) }, writer))
+        let lock = Flock::lock(f, FlockArg::LockExclusiveNonblock)
+            .map_err(|(_, e)| FetchError::io(ctx, &path, e.into()))?;
+        Ok((
+            TempBlob {
+                path,
+                lock: Some(lock),
+            },
+            writer,
+        ))
     }
 
     /// Move a verified temp blob into `blobs/sha256/`.
     pub fn commit(&self, mut temp: TempBlob, digest: &str) -> Result<(), FetchError> {
         let dest = self.blob_path(digest)?;
-        std::fs::rename(&temp.path, &dest).map_err(|e| FetchError::io("moving a verified blob into place", &dest, e))?;
+        std::fs::rename(&temp.path, &dest)
+            .map_err(|e| FetchError::io("moving a verified blob into place", &dest, e))?;
         temp.lock.take();
         temp.path = PathBuf::new();
         Ok(())
@@ -136,20 +182,28 @@ impl Layout {
     pub fn write_blob_bytes(&self, digest: &str, bytes: &[u8]) -> Result<(), FetchError> {
         let actual = sha256_of(bytes);
         if actual != digest {
-            return Err(FetchError::DigestMismatch { digest: digest.to_string(), source_name: "memory".into(), actual });
+            return Err(FetchError::DigestMismatch {
+                digest: digest.to_string(),
+                source_name: "memory".into(),
+                actual,
+            });
         }
         let dest = self.blob_path(digest)?;
         if std::fs::read(&dest).is_ok_and(|b| b == bytes) {
             return Ok(());
         }
         let (temp, mut f) = self.temp_blob(digest)?;
-        f.write_all(bytes).and_then(|_| f.sync_all()).map_err(|e| FetchError::io("writing a blob", &temp.path, e))?;
+        f.write_all(bytes)
+            .and_then(|_| f.sync_all())
+            .map_err(|e| FetchError::io("writing a blob", &temp.path, e))?;
         self.commit(temp, digest)
     }
 
     /// fsync `blobs/sha256` so the renames survive a crash before index.json names them.
     pub fn sync_blobs(&self) -> Result<(), FetchError> {
-        File::open(&self.blobs).and_then(|d| d.sync_all()).map_err(|e| FetchError::io("syncing the blob directory", &self.blobs, e))
+        File::open(&self.blobs)
+            .and_then(|d| d.sync_all())
+            .map_err(|e| FetchError::io("syncing the blob directory", &self.blobs, e))
     }
 
     /// Point `ref_name` at `desc` in index.json (replacing an entry with the
@@ -158,35 +212,55 @@ impl Layout {
         let _lock = self.lock()?;
         let path = self.root.join("index.json");
         let mut index: Value = match std::fs::read(&path) {
-            Ok(b) => serde_json::from_slice(&b).map_err(|e| FetchError::Config(format!("{} is not valid JSON: {e}; remove it or use another --dest", path.display())))?,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => json!({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": []}),
+            Ok(b) => serde_json::from_slice(&b).map_err(|e| {
+                FetchError::Config(format!(
+                    "{} is not valid JSON: {e}; remove it or use another --dest",
+                    path.display()
+                ))
+            })?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                json!({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": []})
+            }
             Err(e) => return Err(FetchError::io("reading index.json", &path, e)),
         };
         let Some(obj) = index.as_object_mut() else {
-            return Err(FetchError::Config(format!("{} is not a JSON object", path.display())));
+            return Err(FetchError::Config(format!(
+                "{} is not a JSON object",
+                path.display()
+            )));
         };
         let manifests = obj.entry("manifests").or_insert_with(|| json!([]));
         let Some(list) = manifests.as_array_mut() else {
-            return Err(FetchError::Config(format!("{}: \"manifests\" is not an array", path.display())));
+            return Err(FetchError::Config(format!(
+                "{}: \"manifests\" is not an array",
+                path.display()
+            )));
         };
         list.retain(|m| m["annotations"][REF_NAME_ANNOTATION].as_str() != Some(ref_name));
         let mut d = desc.clone();
         d.platform = None;
-        d.annotations.insert(REF_NAME_ANNOTATION.to_string(), ref_name.to_string());
+        d.annotations
+            .insert(REF_NAME_ANNOTATION.to_string(), ref_name.to_string());
         list.push(serde_json::to_value(&d).unwrap_or_default());
-        let bytes = serde_json::to_vec_pretty(&index).map_err(|e| FetchError::Config(format!("serializing index.json: {e}")))?;
+        let bytes = serde_json::to_vec_pretty(&index)
+            .map_err(|e| FetchError::Config(format!("serializing index.json: {e}")))?;
         self.write_atomic(&path, &bytes)
     }
 
     /// Remove temp blobs left by pulls that died (their flock is free).
     pub fn remove_stale_temps(&self) {
-        let Ok(rd) = std::fs::read_dir(&self.root) else { return };
+        let Ok(rd) = std::fs::read_dir(&self.root) else {
+            return;
+        };
         for e in rd.flatten() {
             let name = e.file_name().to_string_lossy().into_owned();
             let path = e.path();
             // `.index.json.tmp-PID` from write_atomic: stale once PID is gone.
             if let Some((_, pid)) = name.strip_prefix('.').and_then(|n| n.rsplit_once(".tmp-")) {
-                if pid.parse::<u32>().is_ok_and(|p| !Path::new(&format!("/proc/{p}")).exists()) {
+                if pid
+                    .parse::<u32>()
+                    .is_ok_and(|p| !Path::new(&format!("/proc/{p}")).exists())
+                {
                     let _ = std::fs::remove_file(&path);
                 }
                 continue;
@@ -194,7 +268,9 @@ impl Layout {
             if !name.starts_with(TEMP_PREFIX) {
                 continue;
             }
-            let Ok(f) = File::options().write(true).open(&path) else { continue };
+            let Ok(f) = File::options().write(true).open(&path) else {
+                continue;
+            };
             if let Ok(_lock) = Flock::lock(f, FlockArg::LockExclusiveNonblock) {
                 debug!(file = %path.display(), "removing a temp blob left by an interrupted pull");
                 let _ = std::fs::remove_file(&path);
@@ -204,8 +280,13 @@ impl Layout {
 
     /// temp file in the layout, fsync, rename over `path`, fsync the directory.
     fn write_atomic(&self, path: &Path, bytes: &[u8]) -> Result<(), FetchError> {
-        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        let tmp = self.root.join(format!(".{name}.tmp-{}", std::process::id()));
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let tmp = self
+            .root
+            .join(format!(".{name}.tmp-{}", std::process::id()));
         let ctx = format!("writing {}", path.display());
         let write = || -> std::io::Result<()> {
             let mut f = File::create(&tmp)?;
@@ -240,7 +321,13 @@ mod tests {
     use super::*;
 
     fn desc(bytes: &[u8]) -> Descriptor {
-        Descriptor { media_type: "x".into(), digest: sha256_of(bytes), size: bytes.len() as u64, platform: None, annotations: Default::default() }
+        Descriptor {
+            media_type: "x".into(),
+            digest: sha256_of(bytes),
+            size: bytes.len() as u64,
+            platform: None,
+            annotations: Default::default(),
+        }
     }
 
     #[tokio::test]
@@ -264,7 +351,8 @@ mod tests {
         let b = desc(b"b");
         l.set_ref(&b, "r2").unwrap();
         l.set_ref(&b, "r1").unwrap();
-        let index: Value = serde_json::from_slice(&std::fs::read(root.join("index.json")).unwrap()).unwrap();
+        let index: Value =
+            serde_json::from_slice(&std::fs::read(root.join("index.json")).unwrap()).unwrap();
         let m = index["manifests"].as_array().unwrap();
         assert_eq!(m.len(), 2);
         assert_eq!(m[1]["annotations"][REF_NAME_ANNOTATION], "r1");
@@ -283,7 +371,11 @@ mod tests {
         let p = live.path().to_path_buf();
         drop(live);
         assert!(!p.exists());
-        let leftovers: Vec<_> = std::fs::read_dir(&root).unwrap().flatten().map(|e| e.file_name()).collect();
+        let leftovers: Vec<_> = std::fs::read_dir(&root)
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name())
+            .collect();
         assert_eq!(leftovers.len(), 3, "{leftovers:?}");
     }
 }

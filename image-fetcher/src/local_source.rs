@@ -14,7 +14,10 @@ use serde_json::json;
 use crate::digest::{sha256_hex, sha256_of, Hasher};
 use crate::error::FetchError;
 use crate::file_tree::FileTree;
-use crate::manifest::{Descriptor, OCI_CONFIG, OCI_LAYER_GZIP, OCI_LAYER_TAR, OCI_LAYER_ZSTD, OCI_MANIFEST, REF_NAME_ANNOTATION};
+use crate::manifest::{
+    Descriptor, OCI_CONFIG, OCI_LAYER_GZIP, OCI_LAYER_TAR, OCI_LAYER_ZSTD, OCI_MANIFEST,
+    REF_NAME_ANNOTATION,
+};
 use crate::reference::ImageRef;
 
 /// The manifest (or index) a reference names, before platform selection.
@@ -32,30 +35,56 @@ pub struct LocalSource {
 }
 
 enum Kind {
-    Oci { image: Option<String> },
+    Oci {
+        image: Option<String>,
+    },
     Dir,
-    DockerArchive { manifest: Vec<u8>, blobs: HashMap<String, String>, names: Vec<String> },
+    DockerArchive {
+        manifest: Vec<u8>,
+        blobs: HashMap<String, String>,
+        names: Vec<String>,
+    },
 }
 
 impl LocalSource {
     /// Open a local reference (blocking: archives are indexed, docker-archive layers hashed).
     pub fn open(r: &ImageRef) -> Result<LocalSource, FetchError> {
         Ok(match r {
-            ImageRef::Oci { path, image } => LocalSource { tree: FileTree::dir(path)?, kind: Kind::Oci { image: image.clone() } },
-            ImageRef::OciArchive { path, image } => LocalSource { tree: FileTree::tar(path)?, kind: Kind::Oci { image: image.clone() } },
-            ImageRef::Dir { path } => LocalSource { tree: FileTree::dir(path)?, kind: Kind::Dir },
+            ImageRef::Oci { path, image } => LocalSource {
+                tree: FileTree::dir(path)?,
+                kind: Kind::Oci {
+                    image: image.clone(),
+                },
+            },
+            ImageRef::OciArchive { path, image } => LocalSource {
+                tree: FileTree::tar(path)?,
+                kind: Kind::Oci {
+                    image: image.clone(),
+                },
+            },
+            ImageRef::Dir { path } => LocalSource {
+                tree: FileTree::dir(path)?,
+                kind: Kind::Dir,
+            },
             ImageRef::DockerArchive { path, image } => {
                 let tree = FileTree::tar(path)?;
                 let kind = docker_archive(&tree, image.as_deref())?;
                 LocalSource { tree, kind }
             }
-            ImageRef::Docker(_) => return Err(FetchError::InvalidRequest("a registry reference is not a local source".into())),
+            ImageRef::Docker(_) => {
+                return Err(FetchError::InvalidRequest(
+                    "a registry reference is not a local source".into(),
+                ))
+            }
         })
     }
 
     /// An OCI layout directory (for push).
     pub fn oci_dir(path: &Path, image: Option<String>) -> Result<LocalSource, FetchError> {
-        Ok(LocalSource { tree: FileTree::dir(path)?, kind: Kind::Oci { image } })
+        Ok(LocalSource {
+            tree: FileTree::dir(path)?,
+            kind: Kind::Oci { image },
+        })
     }
 
     pub fn name(&self) -> String {
@@ -71,12 +100,27 @@ impl LocalSource {
                 if let Some(n) = desc.annotations.get(REF_NAME_ANNOTATION) {
                     names.push(n.clone());
                 }
-                Ok(TopManifest { bytes, media_type_hint: Some(desc.media_type).filter(|m| !m.is_empty()), expected_digest: Some(desc.digest), source_names: names })
+                Ok(TopManifest {
+                    bytes,
+                    media_type_hint: Some(desc.media_type).filter(|m| !m.is_empty()),
+                    expected_digest: Some(desc.digest),
+                    source_names: names,
+                })
             }
-            Kind::Dir => Ok(TopManifest { bytes: self.tree.read("manifest.json")?, media_type_hint: None, expected_digest: None, source_names: Vec::new() }),
-            Kind::DockerArchive { manifest, names, .. } => {
-                Ok(TopManifest { bytes: manifest.clone(), media_type_hint: Some(OCI_MANIFEST.into()), expected_digest: None, source_names: names.clone() })
-            }
+            Kind::Dir => Ok(TopManifest {
+                bytes: self.tree.read("manifest.json")?,
+                media_type_hint: None,
+                expected_digest: None,
+                source_names: Vec::new(),
+            }),
+            Kind::DockerArchive {
+                manifest, names, ..
+            } => Ok(TopManifest {
+                bytes: manifest.clone(),
+                media_type_hint: Some(OCI_MANIFEST.into()),
+                expected_digest: None,
+                source_names: names.clone(),
+            }),
         }
     }
 
@@ -97,17 +141,27 @@ impl LocalSource {
 
     /// The file holding blob `digest`, positioned at its start, and its length.
     pub fn open_blob(&self, digest: &str) -> Result<(File, u64), FetchError> {
-        let hex = sha256_hex(digest).ok_or_else(|| FetchError::InvalidRequest(format!("digest {digest:?} is not a sha256 digest")))?;
+        let hex = sha256_hex(digest).ok_or_else(|| {
+            FetchError::InvalidRequest(format!("digest {digest:?} is not a sha256 digest"))
+        })?;
         let name = match &self.kind {
             Kind::Oci { .. } => format!("blobs/sha256/{hex}"),
             Kind::Dir => hex.to_string(),
-            Kind::DockerArchive { blobs, .. } => blobs.get(digest).cloned().ok_or_else(|| FetchError::NotFound {
-                context: format!("reading blob {digest} from {}", self.name()),
-                detail: "not in the archive".into(),
-            })?,
+            Kind::DockerArchive { blobs, .. } => {
+                blobs
+                    .get(digest)
+                    .cloned()
+                    .ok_or_else(|| FetchError::NotFound {
+                        context: format!("reading blob {digest} from {}", self.name()),
+                        detail: "not in the archive".into(),
+                    })?
+            }
         };
         self.tree.open(&name).map_err(|e| match e {
-            FetchError::NotFound { .. } => FetchError::NotFound { context: format!("reading blob {digest} from {}", self.name()), detail: "blob unknown".into() },
+            FetchError::NotFound { .. } => FetchError::NotFound {
+                context: format!("reading blob {digest} from {}", self.name()),
+                detail: "blob unknown".into(),
+            },
             other => other,
         })
     }
@@ -115,10 +169,15 @@ impl LocalSource {
     fn read_blob(&self, digest: &str) -> Result<Vec<u8>, FetchError> {
         let (f, len) = self.open_blob(digest)?;
         if len > crate::manifest::MAX_MANIFEST_BYTES as u64 {
-            return Err(FetchError::Unsupported { context: format!("reading manifest {digest} from {}", self.name()), detail: format!("{len} bytes is too large for a manifest") });
+            return Err(FetchError::Unsupported {
+                context: format!("reading manifest {digest} from {}", self.name()),
+                detail: format!("{len} bytes is too large for a manifest"),
+            });
         }
         let mut out = Vec::new();
-        f.take(len).read_to_end(&mut out).map_err(|e| FetchError::io(format!("reading blob {digest}"), self.tree.location(), e))?;
+        f.take(len).read_to_end(&mut out).map_err(|e| {
+            FetchError::io(format!("reading blob {digest}"), self.tree.location(), e)
+        })?;
         Ok(out)
     }
 
@@ -131,8 +190,16 @@ impl LocalSource {
         }
         let ctx = format!("reading index.json of {}", self.name());
         let bytes = self.tree.read("index.json")?;
-        let index: Index = serde_json::from_slice(&bytes).map_err(|e| FetchError::Unsupported { context: ctx.clone(), detail: format!("invalid JSON: {e}") })?;
-        let ref_of = |d: &Descriptor| d.annotations.get(REF_NAME_ANNOTATION).cloned().unwrap_or_default();
+        let index: Index = serde_json::from_slice(&bytes).map_err(|e| FetchError::Unsupported {
+            context: ctx.clone(),
+            detail: format!("invalid JSON: {e}"),
+        })?;
+        let ref_of = |d: &Descriptor| {
+            d.annotations
+                .get(REF_NAME_ANNOTATION)
+                .cloned()
+                .unwrap_or_default()
+        };
         let found = match image {
             None if index.manifests.len() == 1 => index.manifests.first().cloned(),
             None => {
@@ -144,13 +211,28 @@ impl LocalSource {
                     names.join(", ")
                 )));
             }
-            Some(i) if i.starts_with('@') => i[1..].parse::<usize>().ok().and_then(|n| index.manifests.get(n).cloned()),
-            Some(i) if i.starts_with("sha256:") => index.manifests.iter().find(|d| d.digest == i).cloned(),
+            Some(i) if i.starts_with('@') => i[1..]
+                .parse::<usize>()
+                .ok()
+                .and_then(|n| index.manifests.get(n).cloned()),
+            Some(i) if i.starts_with("sha256:") => {
+                index.manifests.iter().find(|d| d.digest == i).cloned()
+            }
             Some(i) => index.manifests.iter().find(|d| ref_of(d) == i).cloned(),
         };
-        let desc = found.ok_or_else(|| FetchError::NotFound { context: format!("reading manifest {} in {}", image.unwrap_or(""), self.name()), detail: "no such image in index.json".into() })?;
+        let desc = found.ok_or_else(|| FetchError::NotFound {
+            context: format!(
+                "reading manifest {} in {}",
+                image.unwrap_or(""),
+                self.name()
+            ),
+            detail: "no such image in index.json".into(),
+        })?;
         if let Some(p) = crate::digest::problem(&desc.digest) {
-            return Err(FetchError::Unsupported { context: ctx, detail: p });
+            return Err(FetchError::Unsupported {
+                context: ctx,
+                detail: p,
+            });
         }
         Ok(desc)
     }
@@ -168,23 +250,42 @@ struct ArchiveEntry {
 /// Pick the image in a docker-archive and describe it as an OCI manifest.
 fn docker_archive(tree: &FileTree, image: Option<&str>) -> Result<Kind, FetchError> {
     let archive = tree.location().display().to_string();
-    let bad = |detail: String| FetchError::Unsupported { context: format!("reading docker archive {archive}"), detail };
-    let entries: Vec<ArchiveEntry> = serde_json::from_slice(&tree.read("manifest.json")?).map_err(|e| bad(format!("manifest.json: {e}")))?;
+    let bad = |detail: String| FetchError::Unsupported {
+        context: format!("reading docker archive {archive}"),
+        detail,
+    };
+    let entries: Vec<ArchiveEntry> = serde_json::from_slice(&tree.read("manifest.json")?)
+        .map_err(|e| bad(format!("manifest.json: {e}")))?;
     let tags = |e: &ArchiveEntry| e.repo_tags.clone().unwrap_or_default();
     let index = match image {
         None if entries.len() == 1 => 0,
         None => {
             let all: Vec<String> = entries.iter().flat_map(tags).collect();
-            return Err(FetchError::InvalidRequest(format!("{archive} holds {} images ({}); name one as docker-archive:FILE:NAME or :@N", entries.len(), all.join(", "))));
+            return Err(FetchError::InvalidRequest(format!(
+                "{archive} holds {} images ({}); name one as docker-archive:FILE:NAME or :@N",
+                entries.len(),
+                all.join(", ")
+            )));
         }
-        Some(i) if i.starts_with('@') => i[1..].parse::<usize>().ok().filter(|n| *n < entries.len()).ok_or_else(|| FetchError::NotFound {
-            context: format!("reading {archive}"),
-            detail: format!("no image {i} (the archive holds {})", entries.len()),
-        })?,
-        Some(i) => entries.iter().position(|e| tags(e).iter().any(|t| normalize_name(t) == normalize_name(i))).ok_or_else(|| FetchError::NotFound {
-            context: format!("reading {archive}"),
-            detail: format!("no image tagged {i}"),
-        })?,
+        Some(i) if i.starts_with('@') => i[1..]
+            .parse::<usize>()
+            .ok()
+            .filter(|n| *n < entries.len())
+            .ok_or_else(|| FetchError::NotFound {
+                context: format!("reading {archive}"),
+                detail: format!("no image {i} (the archive holds {})", entries.len()),
+            })?,
+        Some(i) => entries
+            .iter()
+            .position(|e| {
+                tags(e)
+                    .iter()
+                    .any(|t| normalize_name(t) == normalize_name(i))
+            })
+            .ok_or_else(|| FetchError::NotFound {
+                context: format!("reading {archive}"),
+                detail: format!("no image tagged {i}"),
+            })?,
     };
     let entry = &entries[index];
     let config = tree.read(&entry.config)?;
@@ -199,10 +300,15 @@ fn docker_archive(tree: &FileTree, image: Option<&str>) -> Result<Kind, FetchErr
         #[serde(default)]
         rootfs: Option<RootFs>,
     }
-    let parsed: Config = serde_json::from_slice(&config).map_err(|e| bad(format!("config {}: {e}", entry.config)))?;
+    let parsed: Config = serde_json::from_slice(&config)
+        .map_err(|e| bad(format!("config {}: {e}", entry.config)))?;
     let diff_ids = parsed.rootfs.unwrap_or_default().diff_ids;
     if diff_ids.len() != entry.layers.len() {
-        return Err(bad(format!("the config lists {} layers, manifest.json {}", diff_ids.len(), entry.layers.len())));
+        return Err(bad(format!(
+            "the config lists {} layers, manifest.json {}",
+            diff_ids.len(),
+            entry.layers.len()
+        )));
     }
     let mut blobs = HashMap::new();
     blobs.insert(config_digest.clone(), entry.config.clone());
@@ -215,7 +321,9 @@ fn docker_archive(tree: &FileTree, image: Option<&str>) -> Result<Kind, FetchErr
         let mut magic = Vec::new();
         while left > 0 {
             let want = buf.len().min(left as usize);
-            let n = f.read(&mut buf[..want]).map_err(|e| FetchError::io(format!("reading layer {name}"), tree.location(), e))?;
+            let n = f
+                .read(&mut buf[..want])
+                .map_err(|e| FetchError::io(format!("reading layer {name}"), tree.location(), e))?;
             if n == 0 {
                 return Err(bad(format!("layer {name} is truncated")));
             }
@@ -232,7 +340,11 @@ fn docker_archive(tree: &FileTree, image: Option<&str>) -> Result<Kind, FetchErr
             _ => OCI_LAYER_TAR,
         };
         if media_type == OCI_LAYER_TAR && &digest != diff_id {
-            return Err(FetchError::DigestMismatch { digest: diff_id.clone(), source_name: format!("{archive} ({name})"), actual: digest });
+            return Err(FetchError::DigestMismatch {
+                digest: diff_id.clone(),
+                source_name: format!("{archive} ({name})"),
+                actual: digest,
+            });
         }
         blobs.insert(digest.clone(), name.clone());
         layers.push(json!({"mediaType": media_type, "digest": digest, "size": len}));
@@ -244,7 +356,11 @@ fn docker_archive(tree: &FileTree, image: Option<&str>) -> Result<Kind, FetchErr
         "layers": layers,
     });
     let manifest = serde_json::to_vec(&manifest).map_err(|e| bad(e.to_string()))?;
-    Ok(Kind::DockerArchive { manifest, blobs, names: tags(entry) })
+    Ok(Kind::DockerArchive {
+        manifest,
+        blobs,
+        names: tags(entry),
+    })
 }
 
 /// `busybox` -> `docker.io/library/busybox:latest`, as Docker names them.
@@ -268,10 +384,16 @@ mod tests {
 
     #[test]
     fn docker_names_normalize() {
-        assert_eq!(normalize_name("busybox"), "docker.io/library/busybox:latest");
+        assert_eq!(
+            normalize_name("busybox"),
+            "docker.io/library/busybox:latest"
+        );
         assert_eq!(normalize_name("busybox:1"), "docker.io/library/busybox:1");
         assert_eq!(normalize_name("me/app:2"), "docker.io/me/app:2");
-        assert_eq!(normalize_name("localhost:5000/app"), "localhost:5000/app:latest");
+        assert_eq!(
+            normalize_name("localhost:5000/app"),
+            "localhost:5000/app:latest"
+        );
         assert_eq!(normalize_name("quay.io/a/b:c"), "quay.io/a/b:c");
     }
 }

@@ -30,11 +30,16 @@ pub struct LoginOk {
 
 /// `host[:port]` with no scheme, path, tag or user info.
 fn validate_registry(r: &str) -> Result<(), FetchError> {
-    let bad = |why: &str| FetchError::InvalidRequest(format!("invalid registry {r:?}: {why}; give HOST[:PORT], e.g. quay.io or 127.0.0.1:5000"));
+    let bad = |why: &str| {
+        FetchError::InvalidRequest(format!(
+            "invalid registry {r:?}: {why}; give HOST[:PORT], e.g. quay.io or 127.0.0.1:5000"
+        ))
+    };
     if r.is_empty() {
         return Err(bad("empty"));
     }
-    if r.contains("://") || r.contains('/') || r.contains('@') || r.chars().any(char::is_whitespace) {
+    if r.contains("://") || r.contains('/') || r.contains('@') || r.chars().any(char::is_whitespace)
+    {
         return Err(bad("it must be a host name with an optional port"));
     }
     Ok(())
@@ -43,26 +48,42 @@ fn validate_registry(r: &str) -> Result<(), FetchError> {
 pub async fn check_login(req: &LoginCheck) -> Result<LoginOk, FetchError> {
     validate_registry(&req.registry)?;
     if req.creds.username.is_empty() {
-        return Err(FetchError::InvalidRequest(format!("logging in to {}: the user name is empty", req.registry)));
+        return Err(FetchError::InvalidRequest(format!(
+            "logging in to {}: the user name is empty",
+            req.registry
+        )));
     }
     let started = Instant::now();
-    let conf = common::registries_conf::RegistriesConf::load().map_err(|e| FetchError::Config(format!("registries.conf: {e}")))?;
-    let conf_insecure = conf.find_registry(&req.registry).map(|r| r.insecure).unwrap_or(false);
+    let conf = common::registries_conf::RegistriesConf::load()
+        .map_err(|e| FetchError::Config(format!("registries.conf: {e}")))?;
+    let conf_insecure = conf
+        .find_registry(&req.registry)
+        .map(|r| r.insecure)
+        .unwrap_or(false);
     let insecure = match req.tls_verify {
         Some(v) => !v,
         None => conf_insecure,
     };
-    let api_host = if req.registry == DOCKER_HUB || req.registry == "index.docker.io" { DOCKER_HUB_API } else { req.registry.as_str() };
+    let api_host = if req.registry == DOCKER_HUB || req.registry == "index.docker.io" {
+        DOCKER_HUB_API
+    } else {
+        req.registry.as_str()
+    };
     let client = RegistryClient::new(&req.registry, api_host, insecure, Some(req.creds.clone()))?;
     let context = format!("logging in to {}", req.registry);
     let endpoint = client.base(&context).await?;
-    let resp = client.send(Method::GET, "/v2/", &[], true, &context, &mut |r| r).await?;
+    let resp = client
+        .send(Method::GET, "/v2/", &[], true, &context, &mut |r| r)
+        .await?;
     if !resp.status().is_success() {
         return Err(client.error_for(resp, &context).await);
     }
     let auth_scheme = client.challenge_scheme().await.unwrap_or_default();
     debug!(registry = %req.registry, %endpoint, scheme = %auth_scheme, elapsed_ms = started.elapsed().as_millis() as u64, "credentials accepted");
-    Ok(LoginOk { auth_scheme, endpoint })
+    Ok(LoginOk {
+        auth_scheme,
+        endpoint,
+    })
 }
 
 #[cfg(test)]
@@ -75,7 +96,13 @@ mod tests {
             assert!(validate_registry(ok).is_ok(), "{ok}");
         }
         for bad in ["", "https://quay.io", "quay.io/ns", "u@h", "a b"] {
-            assert!(validate_registry(bad).unwrap_err().to_string().contains("HOST[:PORT]"), "{bad}");
+            assert!(
+                validate_registry(bad)
+                    .unwrap_err()
+                    .to_string()
+                    .contains("HOST[:PORT]"),
+                "{bad}"
+            );
         }
     }
 }

@@ -39,7 +39,11 @@ use crate::cli_output::OutputMode;
 use crate::source::AuthOptions;
 
 #[derive(Parser)]
-#[command(name = "image-fetcher", version, about = "Fetch and push images for podman")]
+#[command(
+    name = "image-fetcher",
+    version,
+    about = "Fetch and push images for podman"
+)]
 struct Cli {
     #[command(flatten)]
     log: LogArgs,
@@ -101,11 +105,22 @@ struct RegistryArgs {
 
 impl RegistryArgs {
     fn auth(&self) -> anyhow::Result<AuthOptions> {
-        let creds = self.creds.as_deref().map(auth_file::parse_creds).transpose().map_err(anyhow::Error::msg)?;
-        Ok(AuthOptions { creds, auth_file: self.authfile.clone() })
+        let creds = self
+            .creds
+            .as_deref()
+            .map(auth_file::parse_creds)
+            .transpose()
+            .map_err(anyhow::Error::msg)?;
+        Ok(AuthOptions {
+            creds,
+            auth_file: self.authfile.clone(),
+        })
     }
     fn mode(&self) -> OutputMode {
-        OutputMode { quiet: self.quiet, json: self.json }
+        OutputMode {
+            quiet: self.quiet,
+            json: self.json,
+        }
     }
 }
 
@@ -143,7 +158,9 @@ fn main() -> std::process::ExitCode {
     common::helper_cli::run("image-fetcher", async {
         match cli.cmd {
             Cmd::Serve(args) => {
-                let routes = tonic::service::Routes::new(proto::fetcher::v1::fetcher_server::FetcherServer::new(service::FetcherService));
+                let routes = tonic::service::Routes::new(
+                    proto::fetcher::v1::fetcher_server::FetcherServer::new(service::FetcherService),
+                );
                 proto::transport::serve(args.target()?, routes).await?;
             }
             Cmd::Info { json } => {
@@ -151,16 +168,36 @@ fn main() -> std::process::ExitCode {
                 if json {
                     println!("{}", serde_json::to_string_pretty(&i)?);
                 } else {
-                    println!("TLS roots: {} certificate(s) from {}", i.certificate_count, i.sources.join(", "));
-                    println!("Certificate directories: {}", if i.cert_dirs.is_empty() { "none".into() } else { i.cert_dirs.join(", ") });
+                    println!(
+                        "TLS roots: {} certificate(s) from {}",
+                        i.certificate_count,
+                        i.sources.join(", ")
+                    );
+                    println!(
+                        "Certificate directories: {}",
+                        if i.cert_dirs.is_empty() {
+                            "none".into()
+                        } else {
+                            i.cert_dirs.join(", ")
+                        }
+                    );
                 }
             }
             Cmd::Pull(a) => run_pull(a).await?,
             Cmd::Push(a) => run_push(a).await?,
             Cmd::CheckLogin(a) => {
                 let creds = auth_file::parse_creds(&a.creds).map_err(anyhow::Error::msg)?;
-                let ok = login_check::check_login(&login_check::LoginCheck { registry: a.registry.clone(), creds, tls_verify: a.tls_verify }).await?;
-                let how = if ok.auth_scheme.is_empty() { "no authentication required".to_string() } else { format!("{} auth", ok.auth_scheme) };
+                let ok = login_check::check_login(&login_check::LoginCheck {
+                    registry: a.registry.clone(),
+                    creds,
+                    tls_verify: a.tls_verify,
+                })
+                .await?;
+                let how = if ok.auth_scheme.is_empty() {
+                    "no authentication required".to_string()
+                } else {
+                    format!("{} auth", ok.auth_scheme)
+                };
                 println!("Credentials accepted by {} ({how})", ok.endpoint);
             }
         }
@@ -169,7 +206,13 @@ fn main() -> std::process::ExitCode {
 }
 
 async fn run_pull(a: PullArgs) -> anyhow::Result<()> {
-    let platform = a.platform.as_deref().map(platform::Platform::parse).transpose().map_err(anyhow::Error::msg)?.unwrap_or_default();
+    let platform = a
+        .platform
+        .as_deref()
+        .map(platform::Platform::parse)
+        .transpose()
+        .map_err(anyhow::Error::msg)?
+        .unwrap_or_default();
     let opts = pull::PullOptions {
         reference: a.reference,
         dest: a.dest,

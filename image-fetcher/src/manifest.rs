@@ -81,23 +81,46 @@ pub fn media_type_of(bytes: &[u8], content_type: Option<&str>) -> Result<String,
         #[serde(default)]
         signatures: Option<serde_json::Value>,
     }
-    let probe: Probe = serde_json::from_slice(bytes).map_err(|e| ManifestProblem(format!("manifest is not valid JSON: {e}")))?;
+    let probe: Probe = serde_json::from_slice(bytes)
+        .map_err(|e| ManifestProblem(format!("manifest is not valid JSON: {e}")))?;
     if let Some(mt) = probe.media_type.filter(|m| !m.is_empty()) {
         return Ok(mt);
     }
-    let ct = content_type.map(|c| c.split(';').next().unwrap_or("").trim().to_string()).filter(|c| {
-        [OCI_MANIFEST, OCI_INDEX, DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, DOCKER_SCHEMA1, DOCKER_SCHEMA1_SIGNED].contains(&c.as_str())
-    });
+    let ct = content_type
+        .map(|c| c.split(';').next().unwrap_or("").trim().to_string())
+        .filter(|c| {
+            [
+                OCI_MANIFEST,
+                OCI_INDEX,
+                DOCKER_MANIFEST,
+                DOCKER_MANIFEST_LIST,
+                DOCKER_SCHEMA1,
+                DOCKER_SCHEMA1_SIGNED,
+            ]
+            .contains(&c.as_str())
+        });
     if let Some(ct) = ct {
         return Ok(ct);
     }
-    Ok(match (probe.schema_version, probe.manifests.is_some(), probe.config.is_some(), probe.signatures.is_some()) {
-        (Some(1), _, _, true) => DOCKER_SCHEMA1_SIGNED.into(),
-        (Some(1), _, _, _) => DOCKER_SCHEMA1.into(),
-        (_, true, _, _) => OCI_INDEX.into(),
-        (_, _, true, _) => OCI_MANIFEST.into(),
-        _ => return Err(ManifestProblem("cannot tell what kind of manifest this is (no mediaType, manifests or config)".into())),
-    })
+    Ok(
+        match (
+            probe.schema_version,
+            probe.manifests.is_some(),
+            probe.config.is_some(),
+            probe.signatures.is_some(),
+        ) {
+            (Some(1), _, _, true) => DOCKER_SCHEMA1_SIGNED.into(),
+            (Some(1), _, _, _) => DOCKER_SCHEMA1.into(),
+            (_, true, _, _) => OCI_INDEX.into(),
+            (_, _, true, _) => OCI_MANIFEST.into(),
+            _ => {
+                return Err(ManifestProblem(
+                    "cannot tell what kind of manifest this is (no mediaType, manifests or config)"
+                        .into(),
+                ))
+            }
+        },
+    )
 }
 
 /// Parse `bytes` of media type `media_type`, checking every digest in it.
@@ -126,7 +149,9 @@ pub fn parse(bytes: &[u8], media_type: &str) -> Result<Parsed, ManifestProblem> 
 impl ImageManifest {
     /// Config first, then the layers.
     pub fn blobs(&self) -> Vec<Descriptor> {
-        std::iter::once(self.config.clone()).chain(self.layers.iter().cloned()).collect()
+        std::iter::once(self.config.clone())
+            .chain(self.layers.iter().cloned())
+            .collect()
     }
 }
 
@@ -138,24 +163,44 @@ mod tests {
 
     #[test]
     fn media_types_are_found_or_guessed() {
-        let m = format!(r#"{{"schemaVersion":2,"config":{{"mediaType":"{OCI_CONFIG}","digest":"{D}","size":0}},"layers":[]}}"#);
+        let m = format!(
+            r#"{{"schemaVersion":2,"config":{{"mediaType":"{OCI_CONFIG}","digest":"{D}","size":0}},"layers":[]}}"#
+        );
         assert_eq!(media_type_of(m.as_bytes(), None).unwrap(), OCI_MANIFEST);
-        assert_eq!(media_type_of(m.as_bytes(), Some(DOCKER_MANIFEST)).unwrap(), DOCKER_MANIFEST);
-        assert_eq!(media_type_of(m.as_bytes(), Some("application/octet-stream")).unwrap(), OCI_MANIFEST);
+        assert_eq!(
+            media_type_of(m.as_bytes(), Some(DOCKER_MANIFEST)).unwrap(),
+            DOCKER_MANIFEST
+        );
+        assert_eq!(
+            media_type_of(m.as_bytes(), Some("application/octet-stream")).unwrap(),
+            OCI_MANIFEST
+        );
         let i = r#"{"schemaVersion":2,"manifests":[]}"#;
         assert_eq!(media_type_of(i.as_bytes(), None).unwrap(), OCI_INDEX);
-        assert!(matches!(parse(i.as_bytes(), OCI_INDEX).unwrap(), Parsed::Index(_)));
+        assert!(matches!(
+            parse(i.as_bytes(), OCI_INDEX).unwrap(),
+            Parsed::Index(_)
+        ));
         let s1 = r#"{"schemaVersion":1,"signatures":[]}"#;
-        assert!(parse(s1.as_bytes(), &media_type_of(s1.as_bytes(), None).unwrap()).unwrap_err().0.contains("schema 1"));
+        assert!(
+            parse(s1.as_bytes(), &media_type_of(s1.as_bytes(), None).unwrap())
+                .unwrap_err()
+                .0
+                .contains("schema 1")
+        );
         assert!(media_type_of(b"nope", None).is_err());
     }
 
     #[test]
     fn bad_digests_in_manifests_are_refused() {
-        let m = format!(r#"{{"schemaVersion":2,"mediaType":"{OCI_MANIFEST}","config":{{"mediaType":"{OCI_CONFIG}","digest":"sha256:../../x","size":0}},"layers":[]}}"#);
+        let m = format!(
+            r#"{{"schemaVersion":2,"mediaType":"{OCI_MANIFEST}","config":{{"mediaType":"{OCI_CONFIG}","digest":"sha256:../../x","size":0}},"layers":[]}}"#
+        );
         assert!(parse(m.as_bytes(), OCI_MANIFEST).is_err());
         let ok = m.replace("sha256:../../x", D);
-        let Parsed::Manifest(p) = parse(ok.as_bytes(), OCI_MANIFEST).unwrap() else { panic!() };
+        let Parsed::Manifest(p) = parse(ok.as_bytes(), OCI_MANIFEST).unwrap() else {
+            panic!()
+        };
         assert_eq!(p.blobs().len(), 1);
     }
 }

@@ -33,8 +33,16 @@ impl Platform {
     /// This host: linux and its architecture (arm64 gets variant v8).
     pub fn host() -> Platform {
         let architecture = host_architecture().to_string();
-        let variant = if architecture == "arm64" { "v8".to_string() } else { String::new() };
-        Platform { os: std::env::consts::OS.to_string(), architecture, variant }
+        let variant = if architecture == "arm64" {
+            "v8".to_string()
+        } else {
+            String::new()
+        };
+        Platform {
+            os: std::env::consts::OS.to_string(),
+            architecture,
+            variant,
+        }
     }
 
     /// Fill empty fields from the host: an empty request means this host;
@@ -57,13 +65,31 @@ impl Platform {
     pub fn parse(s: &str) -> Result<Platform, String> {
         let parts: Vec<&str> = s.split('/').collect();
         let p = match parts.as_slice() {
-            [arch] => Platform { os: "linux".into(), architecture: (*arch).into(), variant: String::new() },
-            [os, arch] => Platform { os: (*os).into(), architecture: (*arch).into(), variant: String::new() },
-            [os, arch, variant] => Platform { os: (*os).into(), architecture: (*arch).into(), variant: (*variant).into() },
-            _ => return Err(format!("platform {s:?} must be os/arch[/variant], e.g. linux/arm64/v8")),
+            [arch] => Platform {
+                os: "linux".into(),
+                architecture: (*arch).into(),
+                variant: String::new(),
+            },
+            [os, arch] => Platform {
+                os: (*os).into(),
+                architecture: (*arch).into(),
+                variant: String::new(),
+            },
+            [os, arch, variant] => Platform {
+                os: (*os).into(),
+                architecture: (*arch).into(),
+                variant: (*variant).into(),
+            },
+            _ => {
+                return Err(format!(
+                    "platform {s:?} must be os/arch[/variant], e.g. linux/arm64/v8"
+                ))
+            }
         };
         if p.os.is_empty() || p.architecture.is_empty() || parts.iter().any(|x| x.is_empty()) {
-            return Err(format!("platform {s:?} has an empty part; write os/arch[/variant], e.g. linux/arm64"));
+            return Err(format!(
+                "platform {s:?} has an empty part; write os/arch[/variant], e.g. linux/arm64"
+            ));
         }
         Ok(p)
     }
@@ -72,11 +98,28 @@ impl Platform {
     /// default variant is v8, arm's is v7, x86_64 is amd64.
     fn normalized(&self) -> (String, String, String) {
         let os = self.os.to_ascii_lowercase();
-        let (arch, variant) = match (self.architecture.to_ascii_lowercase().as_str(), self.variant.to_ascii_lowercase()) {
-            ("aarch64" | "arm64", v) => ("arm64", if v.is_empty() || v == "8" { "v8".to_string() } else { v }),
+        let (arch, variant) = match (
+            self.architecture.to_ascii_lowercase().as_str(),
+            self.variant.to_ascii_lowercase(),
+        ) {
+            ("aarch64" | "arm64", v) => (
+                "arm64",
+                if v.is_empty() || v == "8" {
+                    "v8".to_string()
+                } else {
+                    v
+                },
+            ),
             ("armhf" | "arm", v) if v.is_empty() || v == "7" => ("arm", "v7".to_string()),
             ("armel", _) => ("arm", "v6".to_string()),
-            ("arm", v) => ("arm", if v.starts_with('v') { v } else { format!("v{v}") }),
+            ("arm", v) => (
+                "arm",
+                if v.starts_with('v') {
+                    v
+                } else {
+                    format!("v{v}")
+                },
+            ),
             ("x86_64" | "x86-64" | "amd64", v) => ("amd64", v),
             ("i386" | "386", v) => ("386", v),
             (other, v) => return (os, other.to_string(), v),
@@ -124,37 +167,73 @@ mod tests {
     use super::*;
 
     fn p(os: &str, arch: &str, variant: &str) -> Option<Platform> {
-        Some(Platform { os: os.into(), architecture: arch.into(), variant: variant.into() })
+        Some(Platform {
+            os: os.into(),
+            architecture: arch.into(),
+            variant: variant.into(),
+        })
     }
 
     #[test]
     fn parsing_and_host_defaults() {
-        assert_eq!(Platform::parse("linux/arm64/v8").unwrap(), p("linux", "arm64", "v8").unwrap());
-        assert_eq!(Platform::parse("arm64").unwrap(), p("linux", "arm64", "").unwrap());
+        assert_eq!(
+            Platform::parse("linux/arm64/v8").unwrap(),
+            p("linux", "arm64", "v8").unwrap()
+        );
+        assert_eq!(
+            Platform::parse("arm64").unwrap(),
+            p("linux", "arm64", "").unwrap()
+        );
         assert!(Platform::parse("linux//v8").is_err());
         assert!(Platform::parse("a/b/c/d").is_err());
         let h = Platform::default().or_host();
         assert_eq!(h.os, "linux");
         assert_eq!(h.architecture, host_architecture());
-        let other = Platform { architecture: "s390x".into(), ..Default::default() }.or_host();
+        let other = Platform {
+            architecture: "s390x".into(),
+            ..Default::default()
+        }
+        .or_host();
         assert_eq!((other.os.as_str(), other.variant.as_str()), ("linux", ""));
         assert_eq!(p("linux", "arm", "v7").unwrap().to_string(), "linux/arm/v7");
     }
 
     #[test]
     fn choosing_from_an_index() {
-        let list = [p("linux", "amd64", ""), p("linux", "arm64", "v8"), p("linux", "arm", "v7"), p("linux", "arm", "v6"), None, p("windows", "amd64", "")];
-        let want = |os: &str, arch: &str, v: &str| Platform { os: os.into(), architecture: arch.into(), variant: v.into() };
+        let list = [
+            p("linux", "amd64", ""),
+            p("linux", "arm64", "v8"),
+            p("linux", "arm", "v7"),
+            p("linux", "arm", "v6"),
+            None,
+            p("windows", "amd64", ""),
+        ];
+        let want = |os: &str, arch: &str, v: &str| Platform {
+            os: os.into(),
+            architecture: arch.into(),
+            variant: v.into(),
+        };
         assert_eq!(choose(&want("linux", "amd64", ""), &list), Some(0));
-        assert_eq!(choose(&want("linux", "arm64", ""), &list), Some(1), "arm64 means v8");
+        assert_eq!(
+            choose(&want("linux", "arm64", ""), &list),
+            Some(1),
+            "arm64 means v8"
+        );
         assert_eq!(choose(&want("linux", "aarch64", "v8"), &list), Some(1));
-        assert_eq!(choose(&want("linux", "arm", ""), &list), Some(2), "arm means v7");
+        assert_eq!(
+            choose(&want("linux", "arm", ""), &list),
+            Some(2),
+            "arm means v7"
+        );
         assert_eq!(choose(&want("linux", "arm", "v6"), &list), Some(3));
         assert_eq!(choose(&want("windows", "amd64", ""), &list), Some(5));
         assert_eq!(choose(&want("linux", "s390x", ""), &list), None);
         assert_eq!(choose(&want("linux", "arm64", "v9"), &list), None);
         // An arm64 entry without a variant is v8.
-        assert_eq!(choose(&want("linux", "arm64", "v8"), &[p("linux", "arm64", "")]), Some(0));
+        assert_eq!(
+            choose(&want("linux", "arm64", "v8"), &[p("linux", "arm64", "")]),
+            Some(0)
+        );
         // amd64 without a requested variant accepts a v3 build, but prefers an exact one.
         let amd = [p("linux", "amd64", "v3"), p("linux", "amd64", "")];
         assert_eq!(choose(&want("linux", "amd64", ""), &amd), Some(1));

@@ -41,24 +41,40 @@ pub struct PullOptions {
 pub type PullEvents = UnboundedSender<pb::PullEvent>;
 
 fn send(events: &PullEvents, e: pb::pull_event::Event) -> Result<(), FetchError> {
-    events.send(pb::PullEvent { event: Some(e) }).map_err(|_| FetchError::Cancelled)
+    events
+        .send(pb::PullEvent { event: Some(e) })
+        .map_err(|_| FetchError::Cancelled)
 }
 
 pub fn to_pb_platform(p: &Platform) -> pb::Platform {
-    pb::Platform { os: p.os.clone(), architecture: p.architecture.clone(), variant: p.variant.clone() }
+    pb::Platform {
+        os: p.os.clone(),
+        architecture: p.architecture.clone(),
+        variant: p.variant.clone(),
+    }
 }
 
 /// Open the source a reference names (registry endpoints per registries.conf).
-pub async fn open_source(r: &ImageRef, tls_verify: Option<bool>, auth: &AuthOptions) -> Result<Source, FetchError> {
+pub async fn open_source(
+    r: &ImageRef,
+    tls_verify: Option<bool>,
+    auth: &AuthOptions,
+) -> Result<Source, FetchError> {
     match r {
         ImageRef::Docker(d) => {
-            let conf = common::registries_conf::RegistriesConf::load().map_err(|e| FetchError::Config(format!("registries.conf: {e}")))?;
+            let conf = common::registries_conf::RegistriesConf::load()
+                .map_err(|e| FetchError::Config(format!("registries.conf: {e}")))?;
             let endpoints = registry_endpoints::pull_endpoints(&conf, d, tls_verify)?;
-            Ok(Source::Registry(RegistrySource::new(endpoints, auth.clone())))
+            Ok(Source::Registry(RegistrySource::new(
+                endpoints,
+                auth.clone(),
+            )))
         }
         local => {
             let local = local.clone();
-            Ok(Source::Local(Arc::new(blocking(move || LocalSource::open(&local)).await?)))
+            Ok(Source::Local(Arc::new(
+                blocking(move || LocalSource::open(&local)).await?,
+            )))
         }
     }
 }
@@ -88,7 +104,15 @@ pub async fn pull(opts: &PullOptions, events: &PullEvents) -> Result<pb::Done, F
             manifest_digest: image.manifest_digest.clone(),
             manifest_media_type: image.media_type.clone(),
             config_digest: m.config.digest.clone(),
-            layers: m.layers.iter().map(|l| pb::Layer { digest: l.digest.clone(), size: l.size, media_type: l.media_type.clone() }).collect(),
+            layers: m
+                .layers
+                .iter()
+                .map(|l| pb::Layer {
+                    digest: l.digest.clone(),
+                    size: l.size,
+                    media_type: l.media_type.clone(),
+                })
+                .collect(),
             index_digest: image.index_digest.clone().unwrap_or_default(),
             ref_name: ref_name.clone(),
             config_size: m.config.size,
@@ -100,21 +124,42 @@ pub async fn pull(opts: &PullOptions, events: &PullEvents) -> Result<pb::Done, F
 
     // Each distinct blob once, config first.
     let mut seen = HashSet::new();
-    let blobs: Vec<Descriptor> = m.blobs().into_iter().filter(|d| seen.insert(d.digest.clone())).collect();
-    let concurrency = if opts.max_concurrent == 0 { DEFAULT_CONCURRENCY } else { opts.max_concurrent };
+    let blobs: Vec<Descriptor> = m
+        .blobs()
+        .into_iter()
+        .filter(|d| seen.insert(d.digest.clone()))
+        .collect();
+    let concurrency = if opts.max_concurrent == 0 {
+        DEFAULT_CONCURRENCY
+    } else {
+        opts.max_concurrent
+    };
     let (layout_ref, source_ref) = (&layout, &source);
     let copied: Vec<Copied> = stream::iter(blobs.iter().cloned().map(move |desc: Descriptor| {
         let (layout, source) = (layout_ref, source_ref);
         async move {
             let desc = &desc;
             let progress = |done: u64, total: u64| {
-                let _ = send(events, pb::pull_event::Event::Progress(pb::Progress { digest: desc.digest.clone(), bytes_done: done, bytes_total: total }));
+                let _ = send(
+                    events,
+                    pb::pull_event::Event::Progress(pb::Progress {
+                        digest: desc.digest.clone(),
+                        bytes_done: done,
+                        bytes_total: total,
+                    }),
+                );
             };
             if events.is_closed() {
                 return Err(FetchError::Cancelled);
             }
             let c = fetch_blob(layout, source, desc, &progress).await?;
-            send(events, pb::pull_event::Event::BlobDone(pb::BlobDone { digest: desc.digest.clone(), reused: c.reused }))?;
+            send(
+                events,
+                pb::pull_event::Event::BlobDone(pb::BlobDone {
+                    digest: desc.digest.clone(),
+                    reused: c.reused,
+                }),
+            )?;
             Ok::<_, FetchError>(c)
         }
     }))
@@ -130,7 +175,12 @@ pub async fn pull(opts: &PullOptions, events: &PullEvents) -> Result<pb::Done, F
         platform: None,
         annotations: Default::default(),
     };
-    let (l, bytes, d, name) = (layout.clone(), image.manifest_bytes.clone(), manifest_desc, ref_name.clone());
+    let (l, bytes, d, name) = (
+        layout.clone(),
+        image.manifest_bytes.clone(),
+        manifest_desc,
+        ref_name.clone(),
+    );
     blocking(move || {
         l.write_blob_bytes(&d.digest, &bytes)?;
         l.sync_blobs()?;

@@ -40,7 +40,9 @@ pub struct PushOptions {
 pub type PushEvents = UnboundedSender<pb::PushEvent>;
 
 fn send(events: &PushEvents, e: pb::push_event::Event) -> Result<(), FetchError> {
-    events.send(pb::PushEvent { event: Some(e) }).map_err(|_| FetchError::Cancelled)
+    events
+        .send(pb::PushEvent { event: Some(e) })
+        .map_err(|_| FetchError::Cancelled)
 }
 
 /// One manifest to put, with its parsed form when it is an image.
@@ -55,13 +57,22 @@ pub async fn push(opts: &PushOptions, events: &PushEvents) -> Result<pb::PushDon
     let started = Instant::now();
     let dest = match ImageRef::parse(&opts.destination)? {
         ImageRef::Docker(d) => d,
-        _ => return Err(FetchError::InvalidRequest(format!("push destination {:?} must be a registry reference (docker://HOST/REPO:TAG)", opts.destination))),
+        _ => {
+            return Err(FetchError::InvalidRequest(format!(
+                "push destination {:?} must be a registry reference (docker://HOST/REPO:TAG)",
+                opts.destination
+            )))
+        }
     };
-    let (dir, image) = (opts.src_dir.clone(), Some(opts.source.clone()).filter(|s| !s.is_empty()));
+    let (dir, image) = (
+        opts.src_dir.clone(),
+        Some(opts.source.clone()).filter(|s| !s.is_empty()),
+    );
     let local = Arc::new(blocking(move || LocalSource::oci_dir(&dir, image)).await?);
     let l = local.clone();
     let (top, manifests) = blocking(move || collect_manifests(&l)).await?;
-    let conf = common::registries_conf::RegistriesConf::load().map_err(|e| FetchError::Config(format!("registries.conf: {e}")))?;
+    let conf = common::registries_conf::RegistriesConf::load()
+        .map_err(|e| FetchError::Config(format!("registries.conf: {e}")))?;
     let endpoint = registry_endpoints::push_endpoint(&conf, &dest, opts.tls_verify)?;
     let target = endpoint.reference.clone();
     let client = RegistrySource::client_for(&endpoint, &opts.auth)?;
@@ -80,37 +91,77 @@ pub async fn push(opts: &PushOptions, events: &PushEvents) -> Result<pb::PushDon
     }
 
     let mut seen = HashSet::new();
-    let blobs: Vec<Descriptor> = manifests.iter().filter_map(|m| m.image.as_ref()).flat_map(|i| i.blobs()).filter(|d| seen.insert(d.digest.clone())).collect();
-    let top_m = manifests.last().ok_or_else(|| FetchError::InvalidRequest("nothing to push".into()))?;
+    let blobs: Vec<Descriptor> = manifests
+        .iter()
+        .filter_map(|m| m.image.as_ref())
+        .flat_map(|i| i.blobs())
+        .filter(|d| seen.insert(d.digest.clone()))
+        .collect();
+    let top_m = manifests
+        .last()
+        .ok_or_else(|| FetchError::InvalidRequest("nothing to push".into()))?;
     send(
         events,
         pb::push_event::Event::Resolved(pb::Resolved {
             manifest_digest: top_m.digest.clone(),
             manifest_media_type: top_m.media_type.clone(),
-            config_digest: top_m.image.as_ref().map(|i| i.config.digest.clone()).unwrap_or_default(),
-            layers: blobs.iter().map(|d| pb::Layer { digest: d.digest.clone(), size: d.size, media_type: d.media_type.clone() }).collect(),
+            config_digest: top_m
+                .image
+                .as_ref()
+                .map(|i| i.config.digest.clone())
+                .unwrap_or_default(),
+            layers: blobs
+                .iter()
+                .map(|d| pb::Layer {
+                    digest: d.digest.clone(),
+                    size: d.size,
+                    media_type: d.media_type.clone(),
+                })
+                .collect(),
             ref_name: target.to_string(),
             source_names: top.source_names.clone(),
             ..Default::default()
         }),
     )?;
 
-    let concurrency = if opts.max_concurrent == 0 { DEFAULT_CONCURRENCY } else { opts.max_concurrent };
+    let concurrency = if opts.max_concurrent == 0 {
+        DEFAULT_CONCURRENCY
+    } else {
+        opts.max_concurrent
+    };
     let uploaded: Vec<u64> = stream::iter(blobs.iter().cloned().map(|d: Descriptor| {
-        let (client, local, repo, from, scopes) = (&client, &local, &repo, mount_from.as_deref(), &scopes);
+        let (client, local, repo, from, scopes) =
+            (&client, &local, &repo, mount_from.as_deref(), &scopes);
         async move { push_blob(client, local, repo, &d, from, scopes, events).await }
     }))
-        .buffer_unordered(concurrency)
-        .try_collect()
-        .await?;
+    .buffer_unordered(concurrency)
+    .try_collect()
+    .await?;
 
     // Children by digest, then the top manifest under the tag (or digest).
-    let reference = target.tag.clone().or(target.digest.clone()).unwrap_or_else(|| "latest".into());
+    let reference = target
+        .tag
+        .clone()
+        .or(target.digest.clone())
+        .unwrap_or_else(|| "latest".into());
     for (i, m) in manifests.iter().enumerate() {
-        let as_ref = if i + 1 == manifests.len() { reference.clone() } else { m.digest.clone() };
-        let got = client.put_manifest(&repo, &as_ref, &m.media_type, &m.bytes, &scopes).await?;
+        let as_ref = if i + 1 == manifests.len() {
+            reference.clone()
+        } else {
+            m.digest.clone()
+        };
+        let got = client
+            .put_manifest(&repo, &as_ref, &m.media_type, &m.bytes, &scopes)
+            .await?;
         if let Some(g) = got.filter(|g| *g != m.digest) {
-            return Err(FetchError::DigestMismatch { digest: m.digest.clone(), source_name: format!("{} (the registry stored the manifest as)", client.display(&repo)), actual: g });
+            return Err(FetchError::DigestMismatch {
+                digest: m.digest.clone(),
+                source_name: format!(
+                    "{} (the registry stored the manifest as)",
+                    client.display(&repo)
+                ),
+                actual: g,
+            });
         }
     }
     let done = pb::PushDone {
@@ -125,49 +176,105 @@ pub async fn push(opts: &PushOptions, events: &PushEvents) -> Result<pb::PushDon
 }
 
 /// The manifests to put, children first and the top one last.
-fn collect_manifests(local: &LocalSource) -> Result<(crate::local_source::TopManifest, Vec<ManifestToPush>), FetchError> {
+fn collect_manifests(
+    local: &LocalSource,
+) -> Result<(crate::local_source::TopManifest, Vec<ManifestToPush>), FetchError> {
     let top = local.top()?;
     let ctx = format!("reading the image in {}", local.name());
     let parse = |bytes: &[u8], hint: Option<&str>| -> Result<(String, Parsed), FetchError> {
-        let mt = manifest::media_type_of(bytes, hint).map_err(|p| FetchError::Unsupported { context: ctx.clone(), detail: p.0 })?;
-        let parsed = manifest::parse(bytes, &mt).map_err(|p| FetchError::Unsupported { context: ctx.clone(), detail: p.0 })?;
+        let mt = manifest::media_type_of(bytes, hint).map_err(|p| FetchError::Unsupported {
+            context: ctx.clone(),
+            detail: p.0,
+        })?;
+        let parsed = manifest::parse(bytes, &mt).map_err(|p| FetchError::Unsupported {
+            context: ctx.clone(),
+            detail: p.0,
+        })?;
         Ok((mt, parsed))
     };
     let digest = sha256_of(&top.bytes);
     if let Some(e) = top.expected_digest.as_ref().filter(|e| **e != digest) {
-        return Err(FetchError::DigestMismatch { digest: e.clone(), source_name: local.name(), actual: digest });
+        return Err(FetchError::DigestMismatch {
+            digest: e.clone(),
+            source_name: local.name(),
+            actual: digest,
+        });
     }
     let (mt, parsed) = parse(&top.bytes, top.media_type_hint.as_deref())?;
     let mut out = Vec::new();
     match parsed {
-        Parsed::Manifest(m) => out.push(ManifestToPush { bytes: top.bytes.clone(), digest, media_type: mt, image: Some(m) }),
+        Parsed::Manifest(m) => out.push(ManifestToPush {
+            bytes: top.bytes.clone(),
+            digest,
+            media_type: mt,
+            image: Some(m),
+        }),
         Parsed::Index(index) => {
             for child in &index.manifests {
                 let bytes = local.manifest_by_digest(&child.digest)?;
                 let d = sha256_of(&bytes);
                 if d != child.digest {
-                    return Err(FetchError::DigestMismatch { digest: child.digest.clone(), source_name: local.name(), actual: d });
+                    return Err(FetchError::DigestMismatch {
+                        digest: child.digest.clone(),
+                        source_name: local.name(),
+                        actual: d,
+                    });
                 }
                 let hint = Some(child.media_type.as_str()).filter(|m| !m.is_empty());
                 match parse(&bytes, hint)? {
-                    (cmt, Parsed::Manifest(m)) => out.push(ManifestToPush { bytes, digest: d, media_type: cmt, image: Some(m) }),
-                    _ => return Err(FetchError::Unsupported { context: ctx.clone(), detail: "nested indexes are not supported".into() }),
+                    (cmt, Parsed::Manifest(m)) => out.push(ManifestToPush {
+                        bytes,
+                        digest: d,
+                        media_type: cmt,
+                        image: Some(m),
+                    }),
+                    _ => {
+                        return Err(FetchError::Unsupported {
+                            context: ctx.clone(),
+                            detail: "nested indexes are not supported".into(),
+                        })
+                    }
                 }
             }
-            out.push(ManifestToPush { bytes: top.bytes.clone(), digest, media_type: mt, image: None });
+            out.push(ManifestToPush {
+                bytes: top.bytes.clone(),
+                digest,
+                media_type: mt,
+                image: None,
+            });
         }
     }
     Ok((top, out))
 }
 
 /// Make one blob present at the destination; returns the bytes uploaded.
-async fn push_blob(client: &RegistryClient, local: &Arc<LocalSource>, repo: &str, desc: &Descriptor, from: Option<&str>, scopes: &[String], events: &PushEvents) -> Result<u64, FetchError> {
-    let blob_pushed = |skipped: bool, mounted: bool| send(events, pb::push_event::Event::BlobPushed(pb::BlobPushed { digest: desc.digest.clone(), skipped, mounted }));
+async fn push_blob(
+    client: &RegistryClient,
+    local: &Arc<LocalSource>,
+    repo: &str,
+    desc: &Descriptor,
+    from: Option<&str>,
+    scopes: &[String],
+    events: &PushEvents,
+) -> Result<u64, FetchError> {
+    let blob_pushed = |skipped: bool, mounted: bool| {
+        send(
+            events,
+            pb::push_event::Event::BlobPushed(pb::BlobPushed {
+                digest: desc.digest.clone(),
+                skipped,
+                mounted,
+            }),
+        )
+    };
     if client.blob_exists(repo, &desc.digest, scopes).await? {
         blob_pushed(true, false)?;
         return Ok(0);
     }
-    let location = match client.start_upload(repo, &desc.digest, from, scopes).await? {
+    let location = match client
+        .start_upload(repo, &desc.digest, from, scopes)
+        .await?
+    {
         UploadStart::Mounted => {
             blob_pushed(false, true)?;
             return Ok(0);
@@ -177,10 +284,20 @@ async fn push_blob(client: &RegistryClient, local: &Arc<LocalSource>, repo: &str
     let (l, digest) = (local.clone(), desc.digest.clone());
     let (file, len) = blocking(move || l.open_blob(&digest)).await?;
     if len != desc.size {
-        return Err(FetchError::SizeMismatch { digest: desc.digest.clone(), source_name: local.name(), expected: desc.size, got: len.to_string() });
+        return Err(FetchError::SizeMismatch {
+            digest: desc.digest.clone(),
+            source_name: local.name(),
+            expected: desc.size,
+            got: len.to_string(),
+        });
     }
     let hasher = Arc::new(Mutex::new((Hasher::new(), 0u64)));
-    let (h, ev, digest, total) = (hasher.clone(), events.clone(), desc.digest.clone(), desc.size);
+    let (h, ev, digest, total) = (
+        hasher.clone(),
+        events.clone(),
+        desc.digest.clone(),
+        desc.size,
+    );
     let mut done = 0u64;
     let mut limiter = ProgressLimiter::new();
     let reader = tokio::io::AsyncReadExt::take(tokio::fs::File::from_std(file), len);
@@ -192,16 +309,40 @@ async fn push_blob(client: &RegistryClient, local: &Arc<LocalSource>, repo: &str
             }
             done += c.len() as u64;
             if limiter.due(done, total) {
-                let _ = send(&ev, pb::push_event::Event::Progress(pb::Progress { digest: digest.clone(), bytes_done: done, bytes_total: total }));
+                let _ = send(
+                    &ev,
+                    pb::push_event::Event::Progress(pb::Progress {
+                        digest: digest.clone(),
+                        bytes_done: done,
+                        bytes_total: total,
+                    }),
+                );
             }
         }
         chunk
     });
-    let result = client.put_blob(repo, &location, &desc.digest, desc.size, reqwest::Body::wrap_stream(body), scopes).await;
-    let (h, streamed) = std::mem::take(&mut *hasher.lock().map_err(|_| FetchError::InvalidRequest("hasher poisoned".into()))?);
+    let result = client
+        .put_blob(
+            repo,
+            &location,
+            &desc.digest,
+            desc.size,
+            reqwest::Body::wrap_stream(body),
+            scopes,
+        )
+        .await;
+    let (h, streamed) = std::mem::take(
+        &mut *hasher
+            .lock()
+            .map_err(|_| FetchError::InvalidRequest("hasher poisoned".into()))?,
+    );
     let actual = h.finish();
     if streamed == desc.size && actual != desc.digest {
-        return Err(FetchError::DigestMismatch { digest: desc.digest.clone(), source_name: local.name(), actual });
+        return Err(FetchError::DigestMismatch {
+            digest: desc.digest.clone(),
+            source_name: local.name(),
+            actual,
+        });
     }
     result?;
     blob_pushed(false, false)?;

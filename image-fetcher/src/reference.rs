@@ -19,13 +19,24 @@ pub const DOCKER_HUB_API: &str = "registry-1.docker.io";
 pub enum ImageRef {
     Docker(DockerRef),
     /// An OCI layout directory; `image` is a ref name, `@N` or a digest.
-    Oci { path: PathBuf, image: Option<String> },
+    Oci {
+        path: PathBuf,
+        image: Option<String>,
+    },
     /// A tar of an OCI layout.
-    OciArchive { path: PathBuf, image: Option<String> },
+    OciArchive {
+        path: PathBuf,
+        image: Option<String>,
+    },
     /// `docker save` output; `image` is a RepoTag or `@N`.
-    DockerArchive { path: PathBuf, image: Option<String> },
+    DockerArchive {
+        path: PathBuf,
+        image: Option<String>,
+    },
     /// skopeo's `dir:` format: manifest.json and blobs named by hex digest.
-    Dir { path: PathBuf },
+    Dir {
+        path: PathBuf,
+    },
 }
 
 /// A registry reference: `registry/repository[:tag][@digest]`.
@@ -40,20 +51,26 @@ pub struct DockerRef {
 
 impl ImageRef {
     pub fn parse(input: &str) -> Result<ImageRef, FetchError> {
-        let bad = |reason: &str| FetchError::InvalidReference { reference: input.to_string(), reason: reason.to_string() };
-        let path_and_image = |rest: &str, what: &str| -> Result<(PathBuf, Option<String>), FetchError> {
-            // Like containers/image: the path ends at the first ':'.
-            let (path, image) = match rest.split_once(':') {
-                Some((p, i)) => (p, (!i.is_empty()).then(|| i.to_string())),
-                None => (rest, None),
-            };
-            if path.is_empty() {
-                return Err(bad(&format!("no {what} path")));
-            }
-            Ok((PathBuf::from(path), image))
+        let bad = |reason: &str| FetchError::InvalidReference {
+            reference: input.to_string(),
+            reason: reason.to_string(),
         };
+        let path_and_image =
+            |rest: &str, what: &str| -> Result<(PathBuf, Option<String>), FetchError> {
+                // Like containers/image: the path ends at the first ':'.
+                let (path, image) = match rest.split_once(':') {
+                    Some((p, i)) => (p, (!i.is_empty()).then(|| i.to_string())),
+                    None => (rest, None),
+                };
+                if path.is_empty() {
+                    return Err(bad(&format!("no {what} path")));
+                }
+                Ok((PathBuf::from(path), image))
+            };
         if let Some(rest) = input.strip_prefix("docker://") {
-            return DockerRef::parse(rest).map(ImageRef::Docker).map_err(|reason| bad(&reason));
+            return DockerRef::parse(rest)
+                .map(ImageRef::Docker)
+                .map_err(|reason| bad(&reason));
         }
         if let Some(rest) = input.strip_prefix("oci:") {
             let (path, image) = path_and_image(rest, "directory")?;
@@ -72,24 +89,34 @@ impl ImageRef {
             if rest.is_empty() {
                 return Err(bad("no directory path"));
             }
-            return Ok(ImageRef::Dir { path: PathBuf::from(rest) });
+            return Ok(ImageRef::Dir {
+                path: PathBuf::from(rest),
+            });
         }
         if let Some((transport, _)) = input.split_once(':') {
             if ["containers-storage", "docker-daemon", "sif", "tarball"].contains(&transport) {
-                return Err(bad(&format!("the {transport} transport is not handled by the fetcher")));
+                return Err(bad(&format!(
+                    "the {transport} transport is not handled by the fetcher"
+                )));
             }
         }
         if input.contains("://") {
-            return Err(bad("unknown transport; use docker://, oci:, oci-archive:, docker-archive: or dir:"));
+            return Err(bad(
+                "unknown transport; use docker://, oci:, oci-archive:, docker-archive: or dir:",
+            ));
         }
-        DockerRef::parse(input).map(ImageRef::Docker).map_err(|reason| bad(&reason))
+        DockerRef::parse(input)
+            .map(ImageRef::Docker)
+            .map_err(|reason| bad(&reason))
     }
 
     /// The name written to index.json: the reference without its transport.
     pub fn ref_name(&self) -> String {
         match self {
             ImageRef::Docker(d) => d.to_string(),
-            ImageRef::Oci { path, image } | ImageRef::OciArchive { path, image } | ImageRef::DockerArchive { path, image } => match image {
+            ImageRef::Oci { path, image }
+            | ImageRef::OciArchive { path, image }
+            | ImageRef::DockerArchive { path, image } => match image {
                 Some(i) => format!("{}:{i}", path.display()),
                 None => path.display().to_string(),
             },
@@ -115,7 +142,9 @@ impl DockerRef {
         };
         let last_slash = name_tag.rfind('/');
         let (name, tag) = match name_tag.rfind(':') {
-            Some(i) if last_slash.is_none_or(|sl| i > sl) => (&name_tag[..i], Some(name_tag[i + 1..].to_string())),
+            Some(i) if last_slash.is_none_or(|sl| i > sl) => {
+                (&name_tag[..i], Some(name_tag[i + 1..].to_string()))
+            }
             _ => (name_tag, None),
         };
         if let Some(t) = &tag {
@@ -142,7 +171,12 @@ impl DockerRef {
         if registry.len() + 1 + repository.len() > 255 {
             return Err("repository name is longer than 255 characters".into());
         }
-        Ok(DockerRef { registry: registry.to_string(), repository, tag, digest })
+        Ok(DockerRef {
+            registry: registry.to_string(),
+            repository,
+            tag,
+            digest,
+        })
     }
 
     /// `registry/repository`.
@@ -152,17 +186,29 @@ impl DockerRef {
 
     /// What to ask the manifests endpoint for: the digest if any, else the tag (default latest).
     pub fn manifest_reference(&self) -> &str {
-        self.digest.as_deref().or(self.tag.as_deref()).unwrap_or("latest")
+        self.digest
+            .as_deref()
+            .or(self.tag.as_deref())
+            .unwrap_or("latest")
     }
 
     /// The same repository under another registry/path prefix (a mirror or
     /// a registries.conf `location`): `prefix` replaced by `location`.
     pub fn rebased(&self, prefix: &str, location: &str) -> Option<DockerRef> {
         let full = self.name();
-        let rest = if prefix.starts_with("*.") { full.split_once('/').map(|(_, r)| format!("/{r}"))? } else { full.strip_prefix(prefix)?.to_string() };
+        let rest = if prefix.starts_with("*.") {
+            full.split_once('/').map(|(_, r)| format!("/{r}"))?
+        } else {
+            full.strip_prefix(prefix)?.to_string()
+        };
         let new_name = format!("{}{rest}", location.trim_end_matches('/'));
         let (registry, repository) = new_name.split_once('/')?;
-        Some(DockerRef { registry: registry.to_string(), repository: repository.to_string(), tag: self.tag.clone(), digest: self.digest.clone() })
+        Some(DockerRef {
+            registry: registry.to_string(),
+            repository: repository.to_string(),
+            tag: self.tag.clone(),
+            digest: self.digest.clone(),
+        })
     }
 
     /// The host the registry API is served on (Docker Hub's differs from its name).
@@ -190,7 +236,11 @@ impl fmt::Display for DockerRef {
 
 fn valid_tag(t: &str) -> bool {
     let b = t.as_bytes();
-    !b.is_empty() && b.len() <= 128 && (b[0].is_ascii_alphanumeric() || b[0] == b'_') && b.iter().all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'-'))
+    !b.is_empty()
+        && b.len() <= 128
+        && (b[0].is_ascii_alphanumeric() || b[0] == b'_')
+        && b.iter()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'-'))
 }
 
 fn valid_host(h: &str) -> bool {
@@ -198,11 +248,15 @@ fn valid_host(h: &str) -> bool {
         Some((host, port)) if !host.ends_with(']') || h.starts_with('[') => (host, Some(port)),
         _ => (h, None),
     };
-    let port_ok = port.is_none_or(|p| !p.is_empty() && p.len() <= 5 && p.bytes().all(|c| c.is_ascii_digit()));
+    let port_ok =
+        port.is_none_or(|p| !p.is_empty() && p.len() <= 5 && p.bytes().all(|c| c.is_ascii_digit()));
     let host_ok = if host.starts_with('[') {
         host.ends_with(']') && host.len() > 2
     } else {
-        !host.is_empty() && host.split('.').all(|l| !l.is_empty() && l.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-'))
+        !host.is_empty()
+            && host
+                .split('.')
+                .all(|l| !l.is_empty() && l.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-'))
     };
     port_ok && host_ok
 }
@@ -246,7 +300,10 @@ mod tests {
     #[test]
     fn docker_references_parse() {
         let d = docker("docker://127.0.0.1:5000/bb:latest");
-        assert_eq!((d.registry.as_str(), d.repository.as_str(), d.tag.as_deref()), ("127.0.0.1:5000", "bb", Some("latest")));
+        assert_eq!(
+            (d.registry.as_str(), d.repository.as_str(), d.tag.as_deref()),
+            ("127.0.0.1:5000", "bb", Some("latest"))
+        );
         assert_eq!(d.to_string(), "127.0.0.1:5000/bb:latest");
         let d = docker("127.0.0.1:5000/a/b/c");
         assert_eq!(d.tag, None);
@@ -289,26 +346,57 @@ mod tests {
 
     #[test]
     fn local_transports_parse() {
-        assert_eq!(ImageRef::parse("oci:/tmp/l:v1").unwrap(), ImageRef::Oci { path: "/tmp/l".into(), image: Some("v1".into()) });
-        assert_eq!(ImageRef::parse("oci:/tmp/l").unwrap(), ImageRef::Oci { path: "/tmp/l".into(), image: None });
-        assert_eq!(ImageRef::parse("oci-archive:/a.tar:x").unwrap(), ImageRef::OciArchive { path: "/a.tar".into(), image: Some("x".into()) });
+        assert_eq!(
+            ImageRef::parse("oci:/tmp/l:v1").unwrap(),
+            ImageRef::Oci {
+                path: "/tmp/l".into(),
+                image: Some("v1".into())
+            }
+        );
+        assert_eq!(
+            ImageRef::parse("oci:/tmp/l").unwrap(),
+            ImageRef::Oci {
+                path: "/tmp/l".into(),
+                image: None
+            }
+        );
+        assert_eq!(
+            ImageRef::parse("oci-archive:/a.tar:x").unwrap(),
+            ImageRef::OciArchive {
+                path: "/a.tar".into(),
+                image: Some("x".into())
+            }
+        );
         assert_eq!(
             ImageRef::parse("docker-archive:/a.tar:busybox:latest").unwrap(),
-            ImageRef::DockerArchive { path: "/a.tar".into(), image: Some("busybox:latest".into()) }
+            ImageRef::DockerArchive {
+                path: "/a.tar".into(),
+                image: Some("busybox:latest".into())
+            }
         );
-        assert_eq!(ImageRef::parse("dir:/d").unwrap(), ImageRef::Dir { path: "/d".into() });
-        assert_eq!(ImageRef::parse("oci:/tmp/l:v1").unwrap().ref_name(), "/tmp/l:v1");
+        assert_eq!(
+            ImageRef::parse("dir:/d").unwrap(),
+            ImageRef::Dir { path: "/d".into() }
+        );
+        assert_eq!(
+            ImageRef::parse("oci:/tmp/l:v1").unwrap().ref_name(),
+            "/tmp/l:v1"
+        );
         assert!(ImageRef::parse("oci:").is_err());
     }
 
     #[test]
     fn rebasing_onto_mirrors_and_locations() {
         let d = docker("example.com/foo/img:1");
-        let m = d.rebased("example.com/foo", "mirror.local:5000/cache").unwrap();
+        let m = d
+            .rebased("example.com/foo", "mirror.local:5000/cache")
+            .unwrap();
         assert_eq!(m.to_string(), "mirror.local:5000/cache/img:1");
         let m = d.rebased("example.com", "127.0.0.1:5000").unwrap();
         assert_eq!(m.to_string(), "127.0.0.1:5000/foo/img:1");
-        let w = docker("a.example.com/x:1").rebased("*.example.com", "m.local").unwrap();
+        let w = docker("a.example.com/x:1")
+            .rebased("*.example.com", "m.local")
+            .unwrap();
         assert_eq!(w.to_string(), "m.local/x:1");
     }
 

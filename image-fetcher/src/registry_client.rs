@@ -43,7 +43,12 @@ struct State {
 pub type Build<'a> = &'a mut (dyn FnMut(RequestBuilder) -> RequestBuilder + Send);
 
 impl RegistryClient {
-    pub fn new(registry: &str, host: &str, insecure: bool, creds: Option<Credentials>) -> Result<RegistryClient, FetchError> {
+    pub fn new(
+        registry: &str,
+        host: &str,
+        insecure: bool,
+        creds: Option<Credentials>,
+    ) -> Result<RegistryClient, FetchError> {
         Ok(RegistryClient {
             host: host.to_string(),
             registry: registry.to_string(),
@@ -62,7 +67,11 @@ impl RegistryClient {
             return Ok(b.clone());
         }
         let started = Instant::now();
-        let schemes: &[&str] = if self.insecure { &["https", "http"] } else { &["https"] };
+        let schemes: &[&str] = if self.insecure {
+            &["https", "http"]
+        } else {
+            &["https"]
+        };
         let mut failures = Vec::new();
         for scheme in schemes {
             let base = format!("{scheme}://{}", self.host);
@@ -79,17 +88,31 @@ impl RegistryClient {
                 Err(e) => failures.push(format!("{base}/v2/: {}", chain(&e))),
             }
         }
-        let mut detail = format!("pinging container registry {}: {}", self.host, failures.join("; "));
+        let mut detail = format!(
+            "pinging container registry {}: {}",
+            self.host,
+            failures.join("; ")
+        );
         if !self.insecure && !failures.iter().any(|f| f.contains("onnection refused")) {
             detail.push_str(&format!(" (if {} serves plain HTTP or a self-signed certificate, use --tls-verify=false or mark it insecure in registries.conf)", self.host));
         }
-        Err(FetchError::Network { context: context.to_string(), detail })
+        Err(FetchError::Network {
+            context: context.to_string(),
+            detail,
+        })
     }
 
     /// The Authorization header for `scopes`, fetching a bearer token if needed.
-    async fn authorization(&self, scopes: &[String], refresh: bool, context: &str) -> Result<Option<String>, FetchError> {
+    async fn authorization(
+        &self,
+        scopes: &[String],
+        refresh: bool,
+        context: &str,
+    ) -> Result<Option<String>, FetchError> {
         let mut st = self.state.lock().await;
-        let Some(ch) = st.challenge.clone() else { return Ok(None) };
+        let Some(ch) = st.challenge.clone() else {
+            return Ok(None);
+        };
         match ch.scheme.as_str() {
             "basic" => Ok(self.creds.as_ref().map(basic_header)),
             "bearer" => {
@@ -104,13 +127,21 @@ impl RegistryClient {
                 Ok(Some(format!("Bearer {token}")))
             }
             other => {
-                debug!(scheme = other, "unsupported auth scheme; trying anonymously");
+                debug!(
+                    scheme = other,
+                    "unsupported auth scheme; trying anonymously"
+                );
                 Ok(None)
             }
         }
     }
 
-    async fn fetch_token(&self, ch: &Challenge, scopes: &[String], context: &str) -> Result<String, FetchError> {
+    async fn fetch_token(
+        &self,
+        ch: &Challenge,
+        scopes: &[String],
+        context: &str,
+    ) -> Result<String, FetchError> {
         let started = Instant::now();
         let realm = ch.param("realm").ok_or_else(|| FetchError::Registry {
             context: context.to_string(),
@@ -135,7 +166,10 @@ impl RegistryClient {
         if let Some(c) = &self.creds {
             req = req.basic_auth(&c.username, Some(&c.password));
         }
-        let resp = req.send().await.map_err(|e| FetchError::Network { context: context.to_string(), detail: format!("getting a token from {realm}: {}", chain(&e)) })?;
+        let resp = req.send().await.map_err(|e| FetchError::Network {
+            context: context.to_string(),
+            detail: format!("getting a token from {realm}: {}", chain(&e)),
+        })?;
         if !resp.status().is_success() {
             return Err(self.error_for(resp, context).await);
         }
@@ -152,9 +186,17 @@ impl RegistryClient {
             status: 200,
             detail: format!("token response from {realm} is not JSON: {e}"),
         })?;
-        let token = if t.token.is_empty() { t.access_token } else { t.token };
+        let token = if t.token.is_empty() {
+            t.access_token
+        } else {
+            t.token
+        };
         if token.is_empty() {
-            return Err(FetchError::Registry { context: context.to_string(), status: 200, detail: format!("token response from {realm} has no token") });
+            return Err(FetchError::Registry {
+                context: context.to_string(),
+                status: 200,
+                detail: format!("token response from {realm} has no token"),
+            });
         }
         debug!(realm, scopes = ?scopes, elapsed_ms = started.elapsed().as_millis() as u64, "got bearer token");
         Ok(token)
@@ -164,9 +206,21 @@ impl RegistryClient {
     /// `scopes`. A 401 with a fresh challenge is retried once with a new
     /// token; idempotent requests are retried on transport errors and
     /// 5xx/429. Returns the response whatever its status.
-    pub async fn send(&self, method: Method, path: &str, scopes: &[String], idempotent: bool, context: &str, build: Build<'_>) -> Result<Response, FetchError> {
+    pub async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        scopes: &[String],
+        idempotent: bool,
+        context: &str,
+        build: Build<'_>,
+    ) -> Result<Response, FetchError> {
         let base = self.base(context).await?;
-        let url = if path.contains("://") { path.to_string() } else { format!("{base}{path}") };
+        let url = if path.contains("://") {
+            path.to_string()
+        } else {
+            format!("{base}{path}")
+        };
         let mut refreshed = false;
         let mut attempt = 0;
         loop {
@@ -177,7 +231,9 @@ impl RegistryClient {
                 req = req.header(reqwest::header::AUTHORIZATION, a);
             }
             let result = req.send().await;
-            let retry_later = |what: String| -> Option<String> { (idempotent && attempt < ATTEMPTS).then_some(what) };
+            let retry_later = |what: String| -> Option<String> {
+                (idempotent && attempt < ATTEMPTS).then_some(what)
+            };
             let why = match result {
                 Ok(resp) if resp.status() == StatusCode::UNAUTHORIZED && !refreshed => {
                     // A new or first challenge: take it and try once more.
@@ -197,16 +253,26 @@ impl RegistryClient {
                         _ => return Ok(resp),
                     }
                 }
-                Ok(resp) if resp.status().is_server_error() || resp.status() == StatusCode::TOO_MANY_REQUESTS => match retry_later(format!("HTTP {}", resp.status())) {
-                    Some(w) => w,
-                    None => return Ok(resp),
-                },
+                Ok(resp)
+                    if resp.status().is_server_error()
+                        || resp.status() == StatusCode::TOO_MANY_REQUESTS =>
+                {
+                    match retry_later(format!("HTTP {}", resp.status())) {
+                        Some(w) => w,
+                        None => return Ok(resp),
+                    }
+                }
                 Ok(resp) => return Ok(resp),
                 Err(e) => {
                     let detail = format!("{method} {url}: {}", chain(&e));
                     match retry_later(detail.clone()) {
                         Some(w) => w,
-                        None => return Err(FetchError::Network { context: context.to_string(), detail }),
+                        None => {
+                            return Err(FetchError::Network {
+                                context: context.to_string(),
+                                detail,
+                            })
+                        }
                     }
                 }
             };
@@ -218,23 +284,49 @@ impl RegistryClient {
 
     /// The scheme of the challenge the registry answered with, if any.
     pub async fn challenge_scheme(&self) -> Option<String> {
-        self.state.lock().await.challenge.as_ref().map(|c| c.scheme.clone())
+        self.state
+            .lock()
+            .await
+            .challenge
+            .as_ref()
+            .map(|c| c.scheme.clone())
     }
 
     /// The error a failed response stands for, reading the registry's error body.
     pub async fn error_for(&self, resp: Response, context: &str) -> FetchError {
         let status = resp.status();
-        let body = read_limited(resp, MAX_SMALL_BODY, context).await.unwrap_or_default();
-        let message = registry_message(&body).unwrap_or_else(|| status.canonical_reason().unwrap_or("error").to_ascii_lowercase());
+        let body = read_limited(resp, MAX_SMALL_BODY, context)
+            .await
+            .unwrap_or_default();
+        let message = registry_message(&body).unwrap_or_else(|| {
+            status
+                .canonical_reason()
+                .unwrap_or("error")
+                .to_ascii_lowercase()
+        });
         let context = context.to_string();
         match status.as_u16() {
             401 => match &self.creds {
                 None => FetchError::AuthRequired { context },
-                Some(c) => FetchError::AuthRejected { context, user: c.username.clone(), detail: message },
+                Some(c) => FetchError::AuthRejected {
+                    context,
+                    user: c.username.clone(),
+                    detail: message,
+                },
             },
-            403 => FetchError::Denied { context, detail: message },
-            404 => FetchError::NotFound { context, detail: message },
-            s => FetchError::Registry { context, status: s, detail: format!("HTTP {s}: {message}") },
+            403 => FetchError::Denied {
+                context,
+                detail: message,
+            },
+            404 => FetchError::NotFound {
+                context,
+                detail: message,
+            },
+            s => FetchError::Registry {
+                context,
+                status: s,
+                detail: format!("HTTP {s}: {message}"),
+            },
         }
     }
 }
@@ -258,7 +350,10 @@ fn preferred_challenge(resp: &Response) -> Option<Challenge> {
 
 fn basic_header(c: &Credentials) -> String {
     use base64::Engine as _;
-    format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{}:{}", c.username, c.password)))
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{}:{}", c.username, c.password))
+    )
 }
 
 /// `errors[0].message` (lowercase, as Podman shows it) from a registry error body.
@@ -276,12 +371,19 @@ fn registry_message(body: &[u8]) -> Option<String> {
     }
     if let Ok(e) = serde_json::from_slice::<Errors>(body) {
         let first = e.errors.into_iter().next()?;
-        let m = if first.message.is_empty() { first.code.to_ascii_lowercase().replace('_', " ") } else { first.message };
+        let m = if first.message.is_empty() {
+            first.code.to_ascii_lowercase().replace('_', " ")
+        } else {
+            first.message
+        };
         return Some(crate::error::one_line(&m));
     }
     // Token servers: Docker Hub's {"details": ...}, OAuth2's error_description, or a message.
     if let Ok(serde_json::Value::Object(o)) = serde_json::from_slice::<serde_json::Value>(body) {
-        if let Some(m) = ["details", "error_description", "message", "error"].iter().find_map(|k| o.get(*k).and_then(|v| v.as_str())) {
+        if let Some(m) = ["details", "error_description", "message", "error"]
+            .iter()
+            .find_map(|k| o.get(*k).and_then(|v| v.as_str()))
+        {
             return Some(crate::error::one_line(m));
         }
     }
@@ -291,7 +393,11 @@ fn registry_message(body: &[u8]) -> Option<String> {
 }
 
 /// Read a whole body, refusing more than `limit` bytes.
-pub async fn read_limited(mut resp: Response, limit: usize, context: &str) -> Result<Vec<u8>, FetchError> {
+pub async fn read_limited(
+    mut resp: Response,
+    limit: usize,
+    context: &str,
+) -> Result<Vec<u8>, FetchError> {
     let mut out = Vec::new();
     loop {
         match resp.chunk().await {
@@ -306,7 +412,12 @@ pub async fn read_limited(mut resp: Response, limit: usize, context: &str) -> Re
                 out.extend_from_slice(&c);
             }
             Ok(None) => return Ok(out),
-            Err(e) => return Err(FetchError::Network { context: context.to_string(), detail: format!("reading the response: {}", chain(&e)) }),
+            Err(e) => {
+                return Err(FetchError::Network {
+                    context: context.to_string(),
+                    detail: format!("reading the response: {}", chain(&e)),
+                })
+            }
         }
     }
 }
@@ -321,11 +432,24 @@ mod tests {
         assert_eq!(registry_message(b).as_deref(), Some("manifest unknown"));
         let b = br#"{"errors":[{"code":"NAME_UNKNOWN"}]}"#;
         assert_eq!(registry_message(b).as_deref(), Some("name unknown"));
-        assert_eq!(registry_message(b"\n  <html>oops</html>\n").as_deref(), Some("<html>oops</html>"));
-        assert_eq!(registry_message(br#"{"details":"incorrect username or password"}"#).as_deref(), Some("incorrect username or password"));
-        assert_eq!(registry_message(br#"{"error":"invalid_grant","error_description":"bad token"}"#).as_deref(), Some("bad token"));
+        assert_eq!(
+            registry_message(b"\n  <html>oops</html>\n").as_deref(),
+            Some("<html>oops</html>")
+        );
+        assert_eq!(
+            registry_message(br#"{"details":"incorrect username or password"}"#).as_deref(),
+            Some("incorrect username or password")
+        );
+        assert_eq!(
+            registry_message(br#"{"error":"invalid_grant","error_description":"bad token"}"#)
+                .as_deref(),
+            Some("bad token")
+        );
         assert_eq!(registry_message(b""), None);
-        let c = Credentials { username: "user".into(), password: "pass".into() };
+        let c = Credentials {
+            username: "user".into(),
+            password: "pass".into(),
+        };
         assert_eq!(basic_header(&c), "Basic dXNlcjpwYXNz");
     }
 }

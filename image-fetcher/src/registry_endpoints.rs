@@ -17,33 +17,58 @@ pub struct Endpoint {
 }
 
 /// Pull endpoints in the order to try them.
-pub fn pull_endpoints(conf: &RegistriesConf, r: &DockerRef, tls_verify: Option<bool>) -> Result<Vec<Endpoint>, FetchError> {
+pub fn pull_endpoints(
+    conf: &RegistriesConf,
+    r: &DockerRef,
+    tls_verify: Option<bool>,
+) -> Result<Vec<Endpoint>, FetchError> {
     endpoints(conf, r, tls_verify, true)
 }
 
 /// The one endpoint to push to (mirrors are for pulling only).
-pub fn push_endpoint(conf: &RegistriesConf, r: &DockerRef, tls_verify: Option<bool>) -> Result<Endpoint, FetchError> {
+pub fn push_endpoint(
+    conf: &RegistriesConf,
+    r: &DockerRef,
+    tls_verify: Option<bool>,
+) -> Result<Endpoint, FetchError> {
     let mut v = endpoints(conf, r, tls_verify, false)?;
     Ok(v.remove(0))
 }
 
-fn endpoints(conf: &RegistriesConf, r: &DockerRef, tls_verify: Option<bool>, with_mirrors: bool) -> Result<Vec<Endpoint>, FetchError> {
+fn endpoints(
+    conf: &RegistriesConf,
+    r: &DockerRef,
+    tls_verify: Option<bool>,
+    with_mirrors: bool,
+) -> Result<Vec<Endpoint>, FetchError> {
     let insecure = |conf_says: bool| match tls_verify {
         Some(v) => !v,
         None => conf_says,
     };
     let Some(reg) = conf.find_registry(&r.name()) else {
-        return Ok(vec![Endpoint { reference: r.clone(), insecure: insecure(false), mirror: false }]);
+        return Ok(vec![Endpoint {
+            reference: r.clone(),
+            insecure: insecure(false),
+            mirror: false,
+        }]);
     };
     if reg.blocked {
-        return Err(FetchError::Blocked { registry: r.registry.clone(), prefix: reg.prefix().to_string() });
+        return Err(FetchError::Blocked {
+            registry: r.registry.clone(),
+            prefix: reg.prefix().to_string(),
+        });
     }
     let prefix = reg.prefix();
     let primary = if reg.location.is_empty() || reg.location == prefix {
         r.clone()
     } else {
-        r.rebased(prefix, &reg.location)
-            .ok_or_else(|| FetchError::Config(format!("registries.conf: cannot rewrite {} from prefix {prefix:?} to location {:?}", r.name(), reg.location)))?
+        r.rebased(prefix, &reg.location).ok_or_else(|| {
+            FetchError::Config(format!(
+                "registries.conf: cannot rewrite {} from prefix {prefix:?} to location {:?}",
+                r.name(),
+                reg.location
+            ))
+        })?
     };
     let mut out = Vec::new();
     if with_mirrors {
@@ -56,13 +81,25 @@ fn endpoints(conf: &RegistriesConf, r: &DockerRef, tls_verify: Option<bool>, wit
             if !allowed || m.location.is_empty() {
                 continue;
             }
-            let reference = r
-                .rebased(prefix, &m.location)
-                .ok_or_else(|| FetchError::Config(format!("registries.conf: cannot rewrite {} for mirror {:?}", r.name(), m.location)))?;
-            out.push(Endpoint { reference, insecure: insecure(m.insecure), mirror: true });
+            let reference = r.rebased(prefix, &m.location).ok_or_else(|| {
+                FetchError::Config(format!(
+                    "registries.conf: cannot rewrite {} for mirror {:?}",
+                    r.name(),
+                    m.location
+                ))
+            })?;
+            out.push(Endpoint {
+                reference,
+                insecure: insecure(m.insecure),
+                mirror: true,
+            });
         }
     }
-    out.push(Endpoint { reference: primary, insecure: insecure(reg.insecure), mirror: false });
+    out.push(Endpoint {
+        reference: primary,
+        insecure: insecure(reg.insecure),
+        mirror: false,
+    });
     Ok(out)
 }
 
@@ -100,20 +137,37 @@ blocked = true
         let r = DockerRef::parse("example.com/foo/img:1").unwrap();
         let e = pull_endpoints(&c, &r, None).unwrap();
         let names: Vec<String> = e.iter().map(|e| e.reference.to_string()).collect();
-        assert_eq!(names, ["m1.local:5000/cache/img:1", "internal.example/bar/img:1"]);
-        assert_eq!(e.iter().map(|e| e.insecure).collect::<Vec<_>>(), [false, true]);
+        assert_eq!(
+            names,
+            ["m1.local:5000/cache/img:1", "internal.example/bar/img:1"]
+        );
+        assert_eq!(
+            e.iter().map(|e| e.insecure).collect::<Vec<_>>(),
+            [false, true]
+        );
         let forced = pull_endpoints(&c, &r, Some(true)).unwrap();
         assert!(forced.iter().all(|e| !e.insecure));
 
-        let by_digest = DockerRef::parse(&format!("example.com/foo/img@sha256:{}", "0".repeat(64))).unwrap();
+        let by_digest =
+            DockerRef::parse(&format!("example.com/foo/img@sha256:{}", "0".repeat(64))).unwrap();
         assert_eq!(pull_endpoints(&c, &by_digest, None).unwrap().len(), 3);
         assert!(!push_endpoint(&c, &r, None).unwrap().mirror);
 
         let b = DockerRef::parse("bad.example/x:1").unwrap();
-        assert!(pull_endpoints(&c, &b, None).unwrap_err().to_string().contains("blocked"));
+        assert!(pull_endpoints(&c, &b, None)
+            .unwrap_err()
+            .to_string()
+            .contains("blocked"));
 
         let other = DockerRef::parse("127.0.0.1:5000/x:1").unwrap();
         let e = pull_endpoints(&c, &other, Some(false)).unwrap();
-        assert_eq!(e, vec![Endpoint { reference: other, insecure: true, mirror: false }]);
+        assert_eq!(
+            e,
+            vec![Endpoint {
+                reference: other,
+                insecure: true,
+                mirror: false
+            }]
+        );
     }
 }

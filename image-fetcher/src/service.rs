@@ -8,7 +8,10 @@ use std::pin::Pin;
 
 use futures_util::Stream;
 use proto::common::v1::InfoRequest;
-use proto::fetcher::v1::{fetcher_server::Fetcher, CheckLoginRequest, CheckLoginResponse, InfoResponse, PullEvent, PullRequest, PushEvent, PushRequest, TlsRoots};
+use proto::fetcher::v1::{
+    fetcher_server::Fetcher, CheckLoginRequest, CheckLoginResponse, InfoResponse, PullEvent,
+    PullRequest, PushEvent, PushRequest, TlsRoots,
+};
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
@@ -31,7 +34,10 @@ impl Fetcher for FetcherService {
         let i = crate::info::gather();
         Ok(Response::new(InfoResponse {
             identity: Some(proto::identity("image-fetcher", env!("CARGO_PKG_VERSION"))),
-            tls_roots: Some(TlsRoots { sources: i.sources, certificate_count: i.certificate_count }),
+            tls_roots: Some(TlsRoots {
+                sources: i.sources,
+                certificate_count: i.certificate_count,
+            }),
             cert_dirs: i.cert_dirs,
         }))
     }
@@ -41,7 +47,9 @@ impl Fetcher for FetcherService {
     async fn pull(&self, req: Request<PullRequest>) -> Result<Response<Self::PullStream>, Status> {
         let opts = pull_options(req.into_inner()).map_err(|e| e.to_status())?;
         debug!(reference = %opts.reference, dest = %opts.dest.display(), "Pull");
-        Ok(Response::new(run_streaming(move |events| async move { pull(&opts, &events).await.map(|_| ()) })))
+        Ok(Response::new(run_streaming(move |events| async move {
+            pull(&opts, &events).await.map(|_| ())
+        })))
     }
 
     type PushStream = EventStream<PushEvent>;
@@ -49,15 +57,32 @@ impl Fetcher for FetcherService {
     async fn push(&self, req: Request<PushRequest>) -> Result<Response<Self::PushStream>, Status> {
         let opts = push_options(req.into_inner()).map_err(|e| e.to_status())?;
         debug!(src = %opts.src_dir.display(), destination = %opts.destination, "Push");
-        Ok(Response::new(run_streaming(move |events| async move { push(&opts, &events).await.map(|_| ()) })))
+        Ok(Response::new(run_streaming(move |events| async move {
+            push(&opts, &events).await.map(|_| ())
+        })))
     }
 
-    async fn check_login(&self, req: Request<CheckLoginRequest>) -> Result<Response<CheckLoginResponse>, Status> {
+    async fn check_login(
+        &self,
+        req: Request<CheckLoginRequest>,
+    ) -> Result<Response<CheckLoginResponse>, Status> {
         let r = req.into_inner();
         debug!(registry = %r.registry, user = %r.username, "CheckLogin");
-        let check = crate::login_check::LoginCheck { registry: r.registry, creds: Credentials { username: r.username, password: r.password }, tls_verify: r.tls_verify };
-        let ok = crate::login_check::check_login(&check).await.map_err(|e| e.to_status())?;
-        Ok(Response::new(CheckLoginResponse { auth_scheme: ok.auth_scheme, endpoint: ok.endpoint }))
+        let check = crate::login_check::LoginCheck {
+            registry: r.registry,
+            creds: Credentials {
+                username: r.username,
+                password: r.password,
+            },
+            tls_verify: r.tls_verify,
+        };
+        let ok = crate::login_check::check_login(&check)
+            .await
+            .map_err(|e| e.to_status())?;
+        Ok(Response::new(CheckLoginResponse {
+            auth_scheme: ok.auth_scheme,
+            endpoint: ok.endpoint,
+        }))
     }
 }
 
@@ -104,9 +129,15 @@ where
     Box::pin(ReceiverStream::new(rx))
 }
 
-fn auth_options(username: String, password: String, auth_file: String) -> Result<AuthOptions, FetchError> {
+fn auth_options(
+    username: String,
+    password: String,
+    auth_file: String,
+) -> Result<AuthOptions, FetchError> {
     if username.is_empty() && !password.is_empty() {
-        return Err(FetchError::InvalidRequest("a password was given without a username".into()));
+        return Err(FetchError::InvalidRequest(
+            "a password was given without a username".into(),
+        ));
     }
     Ok(AuthOptions {
         creds: (!username.is_empty()).then_some(Credentials { username, password }),
@@ -116,12 +147,24 @@ fn auth_options(username: String, password: String, auth_file: String) -> Result
 
 pub fn pull_options(r: PullRequest) -> Result<PullOptions, FetchError> {
     if r.reference.is_empty() {
-        return Err(FetchError::InvalidRequest("Pull: reference is empty".into()));
+        return Err(FetchError::InvalidRequest(
+            "Pull: reference is empty".into(),
+        ));
     }
     if r.dest_dir.is_empty() {
-        return Err(FetchError::InvalidRequest(format!("Pull {}: dest_dir is empty; name the OCI layout directory to write", r.reference)));
+        return Err(FetchError::InvalidRequest(format!(
+            "Pull {}: dest_dir is empty; name the OCI layout directory to write",
+            r.reference
+        )));
     }
-    let platform = r.platform.map(|p| Platform { os: p.os, architecture: p.architecture, variant: p.variant }).unwrap_or_default();
+    let platform = r
+        .platform
+        .map(|p| Platform {
+            os: p.os,
+            architecture: p.architecture,
+            variant: p.variant,
+        })
+        .unwrap_or_default();
     Ok(PullOptions {
         reference: r.reference,
         dest: PathBuf::from(r.dest_dir),
@@ -129,13 +172,16 @@ pub fn pull_options(r: PullRequest) -> Result<PullOptions, FetchError> {
         tls_verify: r.tls_verify,
         auth: auth_options(r.username, r.password, r.auth_file)?,
         max_concurrent: r.max_concurrent as usize,
-        signature_policy: (!r.signature_policy.is_empty()).then(|| PathBuf::from(r.signature_policy)),
+        signature_policy: (!r.signature_policy.is_empty())
+            .then(|| PathBuf::from(r.signature_policy)),
     })
 }
 
 pub fn push_options(r: PushRequest) -> Result<PushOptions, FetchError> {
     if r.src_dir.is_empty() || r.destination.is_empty() {
-        return Err(FetchError::InvalidRequest("Push: src_dir and destination are both required".into()));
+        return Err(FetchError::InvalidRequest(
+            "Push: src_dir and destination are both required".into(),
+        ));
     }
     Ok(PushOptions {
         src_dir: PathBuf::from(r.src_dir),

@@ -35,7 +35,11 @@ impl AuthOptions {
         if let Some(c) = &self.creds {
             return Ok(Some(c.clone()));
         }
-        auth_file::lookup(&auth_file::default_files(self.auth_file.as_deref()), &r.registry, &r.repository)
+        auth_file::lookup(
+            &auth_file::default_files(self.auth_file.as_deref()),
+            &r.registry,
+            &r.repository,
+        )
     }
 }
 
@@ -53,12 +57,21 @@ pub struct RegistrySource {
 
 impl RegistrySource {
     pub fn new(endpoints: Vec<Endpoint>, auth: AuthOptions) -> RegistrySource {
-        RegistrySource { endpoints, auth, chosen: OnceLock::new() }
+        RegistrySource {
+            endpoints,
+            auth,
+            chosen: OnceLock::new(),
+        }
     }
 
     pub fn client_for(e: &Endpoint, auth: &AuthOptions) -> Result<RegistryClient, FetchError> {
         let r = &e.reference;
-        RegistryClient::new(&r.registry, r.api_host(), e.insecure, auth.credentials_for(r)?)
+        RegistryClient::new(
+            &r.registry,
+            r.api_host(),
+            e.insecure,
+            auth.credentials_for(r)?,
+        )
     }
 
     async fn top(&self) -> Result<TopManifest, FetchError> {
@@ -67,7 +80,9 @@ impl RegistrySource {
             let r = &e.reference;
             let result = async {
                 let client = RegistrySource::client_for(e, &self.auth)?;
-                let m = client.get_manifest(&r.repository, r.manifest_reference()).await?;
+                let m = client
+                    .get_manifest(&r.repository, r.manifest_reference())
+                    .await?;
                 Ok::<_, FetchError>((client, m))
             }
             .await;
@@ -75,21 +90,35 @@ impl RegistrySource {
                 Ok((client, m)) => {
                     debug!(endpoint = %r, mirror = e.mirror, "manifest found");
                     let _ = self.chosen.set((Arc::new(client), r.clone()));
-                    return Ok(TopManifest { bytes: m.bytes, media_type_hint: m.content_type, expected_digest: r.digest.clone(), source_names: Vec::new() });
+                    return Ok(TopManifest {
+                        bytes: m.bytes,
+                        media_type_hint: m.content_type,
+                        expected_digest: r.digest.clone(),
+                        source_names: Vec::new(),
+                    });
                 }
                 Err(err) if i + 1 < self.endpoints.len() => {
                     debug!(endpoint = %r, error = %err, "endpoint failed; trying the next one");
                     mirror_failures.push(format!("{r}: {err}"));
                 }
                 Err(err) if mirror_failures.is_empty() => return Err(err),
-                Err(err) => return Err(FetchError::WithMirrors { primary: Box::new(err), mirrors: mirror_failures.join("; ") }),
+                Err(err) => {
+                    return Err(FetchError::WithMirrors {
+                        primary: Box::new(err),
+                        mirrors: mirror_failures.join("; "),
+                    })
+                }
             }
         }
-        Err(FetchError::InvalidRequest("no registry endpoint to pull from".into()))
+        Err(FetchError::InvalidRequest(
+            "no registry endpoint to pull from".into(),
+        ))
     }
 
     fn chosen(&self) -> Result<&(Arc<RegistryClient>, DockerRef), FetchError> {
-        self.chosen.get().ok_or_else(|| FetchError::InvalidRequest("blob requested before the manifest was resolved".into()))
+        self.chosen.get().ok_or_else(|| {
+            FetchError::InvalidRequest("blob requested before the manifest was resolved".into())
+        })
     }
 }
 
@@ -99,7 +128,11 @@ impl Source {
         match self {
             Source::Registry(r) => match r.chosen.get() {
                 Some((_, d)) => d.name(),
-                None => r.endpoints.last().map(|e| e.reference.name()).unwrap_or_default(),
+                None => r
+                    .endpoints
+                    .last()
+                    .map(|e| e.reference.name())
+                    .unwrap_or_default(),
             },
             Source::Local(l) => l.name(),
         }
@@ -115,7 +148,10 @@ impl Source {
         }
     }
 
-    async fn manifest_by_digest(&self, digest: &str) -> Result<(Vec<u8>, Option<String>), FetchError> {
+    async fn manifest_by_digest(
+        &self,
+        digest: &str,
+    ) -> Result<(Vec<u8>, Option<String>), FetchError> {
         match self {
             Source::Registry(r) => {
                 let (client, d) = r.chosen()?;
@@ -136,7 +172,12 @@ impl Source {
                 let (client, d) = r.chosen()?;
                 let resp = client.get_blob(&d.repository, &desc.digest).await?;
                 let context = format!("reading blob {} from {}", desc.digest, d.name());
-                Ok(Box::pin(resp.bytes_stream().map(move |c| c.map_err(|e| FetchError::Network { context: context.clone(), detail: chain(&e) }))))
+                Ok(Box::pin(resp.bytes_stream().map(move |c| {
+                    c.map_err(|e| FetchError::Network {
+                        context: context.clone(),
+                        detail: chain(&e),
+                    })
+                })))
             }
             Source::Local(l) => {
                 let (l2, digest) = (l.clone(), desc.digest.clone());
@@ -144,15 +185,21 @@ impl Source {
                 let path = PathBuf::from(l.name());
                 let reader = tokio::io::AsyncReadExt::take(tokio::fs::File::from_std(file), len);
                 let stream = tokio_util::io::ReaderStream::with_capacity(reader, 1 << 20);
-                Ok(Box::pin(stream.map(move |c| c.map_err(|e| FetchError::io("reading a local blob", path.clone(), e)))))
+                Ok(Box::pin(stream.map(move |c| {
+                    c.map_err(|e| FetchError::io("reading a local blob", path.clone(), e))
+                })))
             }
         }
     }
 }
 
 /// Run blocking local I/O off the async thread.
-pub async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T, FetchError> + Send + 'static) -> Result<T, FetchError> {
-    tokio::task::spawn_blocking(f).await.map_err(|e| FetchError::io("local I/O", PathBuf::new(), std::io::Error::other(e)))?
+pub async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, FetchError> + Send + 'static,
+) -> Result<T, FetchError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| FetchError::io("local I/O", PathBuf::new(), std::io::Error::other(e)))?
 }
 
 /// A reference resolved to one platform manifest.
@@ -169,20 +216,42 @@ pub struct ResolvedImage {
 
 /// Fetch the manifest `display` names and, for an index, the entry for
 /// `want`. Every manifest is checked against the digest that named it.
-pub async fn resolve(source: &Source, want: &Platform, display: &str) -> Result<ResolvedImage, FetchError> {
+pub async fn resolve(
+    source: &Source,
+    want: &Platform,
+    display: &str,
+) -> Result<ResolvedImage, FetchError> {
     let ctx = |what: &str| format!("{what} {display}");
     let top = source.top().await?;
     let digest = sha256_of(&top.bytes);
     check_digest(top.expected_digest.as_deref(), &digest, source)?;
-    let media_type = manifest::media_type_of(&top.bytes, top.media_type_hint.as_deref()).map_err(|p| FetchError::Unsupported { context: ctx("reading manifest of"), detail: p.0 })?;
-    let parsed = manifest::parse(&top.bytes, &media_type).map_err(|p| FetchError::Unsupported { context: ctx("reading manifest of"), detail: p.0 })?;
+    let media_type =
+        manifest::media_type_of(&top.bytes, top.media_type_hint.as_deref()).map_err(|p| {
+            FetchError::Unsupported {
+                context: ctx("reading manifest of"),
+                detail: p.0,
+            }
+        })?;
+    let parsed = manifest::parse(&top.bytes, &media_type).map_err(|p| FetchError::Unsupported {
+        context: ctx("reading manifest of"),
+        detail: p.0,
+    })?;
     let index = match parsed {
         Parsed::Manifest(m) => {
-            return Ok(ResolvedImage { manifest_bytes: top.bytes, manifest_digest: digest, media_type, manifest: m, index_digest: None, platform: None, source_names: top.source_names })
+            return Ok(ResolvedImage {
+                manifest_bytes: top.bytes,
+                manifest_digest: digest,
+                media_type,
+                manifest: m,
+                index_digest: None,
+                platform: None,
+                source_names: top.source_names,
+            })
         }
         Parsed::Index(i) => i,
     };
-    let platforms: Vec<Option<Platform>> = index.manifests.iter().map(|d| d.platform.clone()).collect();
+    let platforms: Vec<Option<Platform>> =
+        index.manifests.iter().map(|d| d.platform.clone()).collect();
     let Some(pick) = platform::choose(want, &platforms) else {
         return Err(FetchError::NoPlatform {
             context: ctx("choosing an image from manifest list"),
@@ -196,9 +265,18 @@ pub async fn resolve(source: &Source, want: &Platform, display: &str) -> Result<
     let (bytes, content_type) = source.manifest_by_digest(&child.digest).await?;
     let child_digest = sha256_of(&bytes);
     check_digest(Some(&child.digest), &child_digest, source)?;
-    let hint = Some(child.media_type.clone()).filter(|m| !m.is_empty()).or(content_type);
-    let child_type = manifest::media_type_of(&bytes, hint.as_deref()).map_err(|p| FetchError::Unsupported { context: ctx("reading manifest of"), detail: p.0 })?;
-    match manifest::parse(&bytes, &child_type).map_err(|p| FetchError::Unsupported { context: ctx("reading manifest of"), detail: p.0 })? {
+    let hint = Some(child.media_type.clone())
+        .filter(|m| !m.is_empty())
+        .or(content_type);
+    let child_type =
+        manifest::media_type_of(&bytes, hint.as_deref()).map_err(|p| FetchError::Unsupported {
+            context: ctx("reading manifest of"),
+            detail: p.0,
+        })?;
+    match manifest::parse(&bytes, &child_type).map_err(|p| FetchError::Unsupported {
+        context: ctx("reading manifest of"),
+        detail: p.0,
+    })? {
         Parsed::Manifest(m) => Ok(ResolvedImage {
             manifest_bytes: bytes,
             manifest_digest: child_digest,
@@ -208,13 +286,20 @@ pub async fn resolve(source: &Source, want: &Platform, display: &str) -> Result<
             platform: child.platform.clone(),
             source_names: top.source_names,
         }),
-        Parsed::Index(_) => Err(FetchError::Unsupported { context: ctx("choosing an image from manifest list"), detail: "the entry for this platform is itself an index".into() }),
+        Parsed::Index(_) => Err(FetchError::Unsupported {
+            context: ctx("choosing an image from manifest list"),
+            detail: "the entry for this platform is itself an index".into(),
+        }),
     }
 }
 
 fn check_digest(expected: Option<&str>, actual: &str, source: &Source) -> Result<(), FetchError> {
     match expected {
-        Some(e) if e != actual => Err(FetchError::DigestMismatch { digest: e.to_string(), source_name: source.name(), actual: actual.to_string() }),
+        Some(e) if e != actual => Err(FetchError::DigestMismatch {
+            digest: e.to_string(),
+            source_name: source.name(),
+            actual: actual.to_string(),
+        }),
         _ => Ok(()),
     }
 }

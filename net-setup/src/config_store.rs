@@ -52,7 +52,10 @@ pub struct ConfigStore {
 
 impl ConfigStore {
     pub fn new(dir: &Path, state_dir: &Path) -> ConfigStore {
-        ConfigStore { dir: dir.to_path_buf(), lock_path: state_dir.join("config.lock") }
+        ConfigStore {
+            dir: dir.to_path_buf(),
+            lock_path: state_dir.join("config.lock"),
+        }
     }
 
     fn file(&self, name: &str) -> PathBuf {
@@ -87,18 +90,27 @@ impl ConfigStore {
     /// A network by name, full id or unique id prefix.
     pub fn find(&self, name_or_id: &str) -> Result<Network> {
         let nets = self.list()?;
-        if let Some(n) = nets.iter().find(|n| n.name == name_or_id || n.id == name_or_id) {
+        if let Some(n) = nets
+            .iter()
+            .find(|n| n.name == name_or_id || n.id == name_or_id)
+        {
             return Ok(n.clone());
         }
         let by_prefix: Vec<&Network> = if name_or_id.len() >= 3 {
-            nets.iter().filter(|n| n.id.starts_with(name_or_id)).collect()
+            nets.iter()
+                .filter(|n| n.id.starts_with(name_or_id))
+                .collect()
         } else {
             Vec::new()
         };
         match by_prefix.as_slice() {
             [one] => Ok((*one).clone()),
-            [] => Err(NetError::NotFound(format!("network {name_or_id} not found: see `podman network ls`"))),
-            _ => Err(NetError::Invalid(format!("network id prefix {name_or_id} is ambiguous: give more characters"))),
+            [] => Err(NetError::NotFound(format!(
+                "network {name_or_id} not found: see `podman network ls`"
+            ))),
+            _ => Err(NetError::Invalid(format!(
+                "network id prefix {name_or_id} is ambiguous: give more characters"
+            ))),
         }
     }
 
@@ -107,24 +119,39 @@ impl ConfigStore {
     pub fn create(&self, spec: &CreateSpec, host: &HostNets) -> Result<Network> {
         let _lock = FileLock::acquire(&self.lock_path)?;
         let existing = self.list()?;
-        let name = if spec.name.is_empty() { next_free_name(&existing) } else { spec.name.clone() };
+        let name = if spec.name.is_empty() {
+            next_free_name(&existing)
+        } else {
+            spec.name.clone()
+        };
         nc::validate_name(&name)?;
         if let Some(n) = existing.iter().find(|n| n.name == name) {
             if spec.ignore_if_exists {
                 return Ok(n.clone());
             }
-            return Err(NetError::Conflict(format!("network name {name} is already used: choose another name")));
+            return Err(NetError::Conflict(format!(
+                "network name {name} is already used: choose another name"
+            )));
         }
-        let driver = if spec.driver.is_empty() { "bridge" } else { spec.driver.as_str() };
+        let driver = if spec.driver.is_empty() {
+            "bridge"
+        } else {
+            spec.driver.as_str()
+        };
         if driver != "bridge" {
-            return Err(NetError::Invalid(format!("network driver {driver:?} is not supported: use bridge")));
+            return Err(NetError::Invalid(format!(
+                "network driver {driver:?} is not supported: use bridge"
+            )));
         }
         nc::validate_options(&spec.options)?;
         let bridge = if spec.network_interface.is_empty() {
             next_free_bridge(&existing, &host.links)
         } else {
             nc::validate_ifname("network interface", &spec.network_interface)?;
-            if let Some(o) = existing.iter().find(|n| n.network_interface == spec.network_interface) {
+            if let Some(o) = existing
+                .iter()
+                .find(|n| n.network_interface == spec.network_interface)
+            {
                 return Err(NetError::Conflict(format!(
                     "bridge name {} is already used by network {}: choose another interface name",
                     spec.network_interface, o.name
@@ -177,7 +204,10 @@ impl ConfigStore {
 }
 
 fn next_free_name(existing: &[Network]) -> String {
-    (1..).map(|i| format!("podman{i}")).find(|n| !existing.iter().any(|e| &e.name == n)).unwrap_or_default()
+    (1..)
+        .map(|i| format!("podman{i}"))
+        .find(|n| !existing.iter().any(|e| &e.name == n))
+        .unwrap_or_default()
 }
 
 fn next_free_bridge(existing: &[Network], links: &[String]) -> String {
@@ -190,15 +220,25 @@ fn next_free_bridge(existing: &[Network], links: &[String]) -> String {
 fn build_subnets(spec: &CreateSpec, existing: &[Network], host: &HostNets) -> Result<Vec<Subnet>> {
     let mut taken: Vec<(IpNet, String)> = existing
         .iter()
-        .flat_map(|n| n.subnets.iter().map(move |s| (s.subnet, format!("network {}", n.name))))
+        .flat_map(|n| {
+            n.subnets
+                .iter()
+                .map(move |s| (s.subnet, format!("network {}", n.name)))
+        })
         .collect();
-    taken.extend(host.nets.iter().map(|n| (*n, "a route or address on this host".to_string())));
+    taken.extend(
+        host.nets
+            .iter()
+            .map(|n| (*n, "a route or address on this host".to_string())),
+    );
     let mut out: Vec<Subnet> = Vec::new();
     for s in &spec.subnets {
         let net = subnet::parse_subnet(&s.subnet)?;
         let max = if net.addr().is_ipv4() { 30 } else { 126 };
         if net.prefix_len() > max {
-            return Err(NetError::Invalid(format!("subnet {net} is too small: use a prefix of /{max} or shorter")));
+            return Err(NetError::Invalid(format!(
+                "subnet {net} is too small: use a prefix of /{max} or shorter"
+            )));
         }
         if let Some((t, owner)) = taken.iter().find(|(t, _)| subnet::overlaps(t, &net)) {
             return Err(NetError::Conflict(format!(
@@ -210,22 +250,39 @@ fn build_subnets(spec: &CreateSpec, existing: &[Network], host: &HostNets) -> Re
         } else {
             let gw = subnet::parse_ip("gateway", &s.gateway)?;
             if !subnet::is_usable_host(&net, gw) {
-                return Err(NetError::Invalid(format!("gateway {gw} is not a usable address in subnet {net}")));
+                return Err(NetError::Invalid(format!(
+                    "gateway {gw} is not a usable address in subnet {net}"
+                )));
             }
             gw
         };
         let lease_range = lease_range(&net, &s.start_ip, &s.end_ip)?;
         taken.push((net, "another subnet of this network".to_string()));
-        out.push(Subnet { subnet: net, gateway: Some(gateway), lease_range });
+        out.push(Subnet {
+            subnet: net,
+            gateway: Some(gateway),
+            lease_range,
+        });
     }
     let all: Vec<IpNet> = taken.iter().map(|(n, _)| *n).collect();
     if out.is_empty() {
         let net = subnet::pick_free_v4(&all)?;
-        out.insert(0, Subnet { subnet: net, gateway: Some(subnet::first_host(&net)), lease_range: None });
+        out.insert(
+            0,
+            Subnet {
+                subnet: net,
+                gateway: Some(subnet::first_host(&net)),
+                lease_range: None,
+            },
+        );
     }
     if spec.ipv6_enabled && !out.iter().any(|s| s.subnet.addr().is_ipv6()) {
         let net = subnet::pick_free_v6(&all)?;
-        out.push(Subnet { subnet: net, gateway: Some(subnet::first_host(&net)), lease_range: None });
+        out.push(Subnet {
+            subnet: net,
+            gateway: Some(subnet::first_host(&net)),
+            lease_range: None,
+        });
     }
     Ok(out)
 }
@@ -240,17 +297,24 @@ fn lease_range(net: &IpNet, start: &str, end: &str) -> Result<Option<LeaseRange>
         }
         let ip = subnet::parse_ip(what, s)?;
         if !subnet::is_usable_host(net, ip) {
-            return Err(NetError::Invalid(format!("ip range {what} {ip} is not inside subnet {net}")));
+            return Err(NetError::Invalid(format!(
+                "ip range {what} {ip} is not inside subnet {net}"
+            )));
         }
         Ok(Some(ip))
     };
     let (s, e) = (check("start", start)?, check("end", end)?);
     if let (Some(s), Some(e)) = (s, e) {
         if subnet::to_u128(s) > subnet::to_u128(e) {
-            return Err(NetError::Invalid(format!("ip range start {s} is after its end {e}")));
+            return Err(NetError::Invalid(format!(
+                "ip range start {s} is after its end {e}"
+            )));
         }
     }
-    Ok(Some(LeaseRange { start_ip: s, end_ip: e }))
+    Ok(Some(LeaseRange {
+        start_ip: s,
+        end_ip: e,
+    }))
 }
 
 /// Parse `--ip-range` as a CIDR inside the subnet or "START-END".
@@ -258,19 +322,26 @@ pub fn parse_ip_range(s: &str) -> Result<(String, String)> {
     if let Some((a, b)) = s.split_once('-') {
         return Ok((a.trim().to_string(), b.trim().to_string()));
     }
-    let net: IpNet = s.parse().map_err(|_| NetError::Invalid(format!("ip range {s:?}: use CIDR or START-END")))?;
+    let net: IpNet = s
+        .parse()
+        .map_err(|_| NetError::Invalid(format!("ip range {s:?}: use CIDR or START-END")))?;
     let (lo, hi) = subnet::host_bounds(&net.trunc());
     let v4 = net.addr().is_ipv4();
-    Ok((subnet::from_u128(v4, lo).to_string(), subnet::from_u128(v4, hi).to_string()))
+    Ok((
+        subnet::from_u128(v4, lo).to_string(),
+        subnet::from_u128(v4, hi).to_string(),
+    ))
 }
 
 /// `podman network ls --filter` semantics.
 pub fn matches_filters(net: &Network, filters: &[String]) -> Result<bool> {
     let mut by_key: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
     for f in filters {
-        let (k, v) = f
-            .split_once('=')
-            .ok_or_else(|| NetError::Invalid(format!("filter {f:?} must be KEY=VALUE (name, id, driver, label)")))?;
+        let (k, v) = f.split_once('=').ok_or_else(|| {
+            NetError::Invalid(format!(
+                "filter {f:?} must be KEY=VALUE (name, id, driver, label)"
+            ))
+        })?;
         by_key.entry(k).or_default().push(v);
     }
     for (k, values) in by_key {
@@ -285,7 +356,9 @@ pub fn matches_filters(net: &Network, filters: &[String]) -> Result<bool> {
             _ => false,
         });
         if !matches!(k, "name" | "id" | "driver" | "label") {
-            return Err(NetError::Invalid(format!("unknown network filter {k:?}: use name, id, driver or label")));
+            return Err(NetError::Invalid(format!(
+                "unknown network filter {k:?}: use name, id, driver or label"
+            )));
         }
         if !any {
             return Ok(false);
@@ -307,7 +380,14 @@ mod tests {
     fn spec(name: &str, subnet: &str) -> CreateSpec {
         CreateSpec {
             name: name.into(),
-            subnets: if subnet.is_empty() { vec![] } else { vec![SubnetSpec { subnet: subnet.into(), ..Default::default() }] },
+            subnets: if subnet.is_empty() {
+                vec![]
+            } else {
+                vec![SubnetSpec {
+                    subnet: subnet.into(),
+                    ..Default::default()
+                }]
+            },
             ..Default::default()
         }
     }
@@ -315,7 +395,10 @@ mod tests {
     #[test]
     fn create_picks_names_bridges_and_subnets_like_podman() {
         let (_d, s) = store();
-        let host = HostNets { nets: vec!["10.89.0.0/24".parse().unwrap()], links: vec!["podman1".into()] };
+        let host = HostNets {
+            nets: vec!["10.89.0.0/24".parse().unwrap()],
+            links: vec!["podman1".into()],
+        };
         let a = s.create(&spec("", ""), &host).unwrap();
         assert_eq!(a.name, "podman1");
         assert_eq!(a.network_interface, "podman2");
@@ -332,24 +415,65 @@ mod tests {
     #[test]
     fn create_refuses_bad_input_with_one_line() {
         let (_d, s) = store();
-        let host = HostNets { nets: vec!["192.0.2.0/24".parse().unwrap()], links: vec![] };
-        let e = s.create(&spec("x", "10.89.0.5/24"), &host).unwrap_err().to_string();
-        assert_eq!(e, "subnet 10.89.0.5/24 is not a network address: use 10.89.0.0/24");
-        let e = s.create(&spec("x", "192.0.2.0/25"), &host).unwrap_err().to_string();
-        assert!(e.contains("overlaps with 192.0.2.0/24 of a route or address on this host"), "{e}");
+        let host = HostNets {
+            nets: vec!["192.0.2.0/24".parse().unwrap()],
+            links: vec![],
+        };
+        let e = s
+            .create(&spec("x", "10.89.0.5/24"), &host)
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            e,
+            "subnet 10.89.0.5/24 is not a network address: use 10.89.0.0/24"
+        );
+        let e = s
+            .create(&spec("x", "192.0.2.0/25"), &host)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("overlaps with 192.0.2.0/24 of a route or address on this host"),
+            "{e}"
+        );
         s.create(&spec("x", "10.90.0.0/16"), &host).unwrap();
-        let e = s.create(&spec("y", "10.90.5.0/24"), &host).unwrap_err().to_string();
+        let e = s
+            .create(&spec("y", "10.90.5.0/24"), &host)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("overlaps with 10.90.0.0/16 of network x"), "{e}");
         let e = s.create(&spec("x", ""), &host).unwrap_err().to_string();
         assert!(e.contains("network name x is already used"), "{e}");
-        assert_eq!(s.create(&CreateSpec { ignore_if_exists: true, ..spec("x", "") }, &host).unwrap().name, "x");
+        assert_eq!(
+            s.create(
+                &CreateSpec {
+                    ignore_if_exists: true,
+                    ..spec("x", "")
+                },
+                &host
+            )
+            .unwrap()
+            .name,
+            "x"
+        );
         let mut sp = spec("z", "10.91.0.0/24");
         sp.subnets[0].gateway = "10.92.0.1".into();
-        assert!(s.create(&sp, &host).unwrap_err().to_string().contains("not a usable address in subnet"));
+        assert!(s
+            .create(&sp, &host)
+            .unwrap_err()
+            .to_string()
+            .contains("not a usable address in subnet"));
         let mut sp = spec("z", "10.91.0.0/24");
         sp.subnets[0].start_ip = "10.91.1.10".into();
-        assert!(s.create(&sp, &host).unwrap_err().to_string().contains("not inside subnet"));
-        assert!(s.create(&spec("podman", ""), &host).unwrap_err().to_string().contains("already used"));
+        assert!(s
+            .create(&sp, &host)
+            .unwrap_err()
+            .to_string()
+            .contains("not inside subnet"));
+        assert!(s
+            .create(&spec("podman", ""), &host)
+            .unwrap_err()
+            .to_string()
+            .contains("already used"));
     }
 
     #[test]
@@ -358,7 +482,11 @@ mod tests {
         let e = s.remove("podman", false, &[]).unwrap_err();
         assert_eq!(e.code(), tonic::Code::FailedPrecondition);
         s.create(&spec("n", ""), &HostNets::default()).unwrap();
-        assert!(s.remove("n", false, &["c1".into()]).unwrap_err().to_string().contains("in use"));
+        assert!(s
+            .remove("n", false, &["c1".into()])
+            .unwrap_err()
+            .to_string()
+            .contains("in use"));
         s.remove("n", false, &[]).unwrap();
         assert_eq!(s.find("n").unwrap_err().code(), tonic::Code::NotFound);
     }
@@ -367,12 +495,17 @@ mod tests {
     fn filters() {
         let mut n = Network::default_network();
         n.labels.insert("team".into(), "a".into());
-        let f = |v: &[&str]| matches_filters(&n, &v.iter().map(|s| s.to_string()).collect::<Vec<_>>()).unwrap();
+        let f = |v: &[&str]| {
+            matches_filters(&n, &v.iter().map(|s| s.to_string()).collect::<Vec<_>>()).unwrap()
+        };
         assert!(f(&["name=pod", "driver=bridge"]));
         assert!(f(&["name=zzz", "name=podman"]));
         assert!(!f(&["name=podman", "driver=macvlan"]));
         assert!(f(&["label=team", "label=team=a"]) && !f(&["label=team=b"]));
         assert!(f(&["id=2f259bab"]));
-        assert_eq!(parse_ip_range("10.89.0.128/25").unwrap(), ("10.89.0.129".into(), "10.89.0.254".into()));
+        assert_eq!(
+            parse_ip_range("10.89.0.128/25").unwrap(),
+            ("10.89.0.129".into(), "10.89.0.254".into())
+        );
     }
 }

@@ -45,7 +45,9 @@ impl Ctx {
         let path = self.state_dir.join("setup.lock");
         tokio::task::spawn_blocking(move || FileLock::acquire(&path))
             .await
-            .map_err(|e| crate::error::NetError::Refused(format!("waiting for the setup lock: {e}")))?
+            .map_err(|e| {
+                crate::error::NetError::Refused(format!("waiting for the setup lock: {e}"))
+            })?
     }
 
     /// Re-apply the firewall from every record on disk. Callers hold the

@@ -18,24 +18,40 @@ pub enum NetError {
     #[error("{0}")]
     Refused(String),
     #[error("{what} {}: {source}", path.display())]
-    Io { what: &'static str, path: PathBuf, source: std::io::Error },
+    Io {
+        what: &'static str,
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{what}: {source}")]
     Sys { what: String, source: nix::Error },
     #[error("netlink: {what}: {message}")]
     Netlink { what: String, message: String },
     #[error("firewall ({backend}): {message}")]
-    Firewall { backend: &'static str, message: String },
+    Firewall {
+        backend: &'static str,
+        message: String,
+    },
     #[error("{what}: {source}")]
-    Json { what: String, source: serde_json::Error },
+    Json {
+        what: String,
+        source: serde_json::Error,
+    },
     #[error("dns server for network {network}: {message}")]
     Dns { network: String, message: String },
     /// Every step of a teardown was tried; these failed.
     #[error("teardown of container {container} incomplete: {}", errors.join("; "))]
-    Teardown { container: String, errors: Vec<String> },
+    Teardown {
+        container: String,
+        errors: Vec<String>,
+    },
     /// A setup step failed and what was done was rolled back (rollback
     /// problems, if any, are appended).
     #[error("{error}{}", rollback_note(rollback_errors))]
-    SetupFailed { error: Box<NetError>, rollback_errors: Vec<String> },
+    SetupFailed {
+        error: Box<NetError>,
+        rollback_errors: Vec<String>,
+    },
 }
 
 fn rollback_note(errs: &[String]) -> String {
@@ -50,19 +66,32 @@ pub type Result<T, E = NetError> = std::result::Result<T, E>;
 
 impl NetError {
     pub fn io(what: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> NetError {
-        NetError::Io { what, path: path.into(), source }
+        NetError::Io {
+            what,
+            path: path.into(),
+            source,
+        }
     }
 
     pub fn sys(what: impl Into<String>, source: nix::Error) -> NetError {
-        NetError::Sys { what: what.into(), source }
+        NetError::Sys {
+            what: what.into(),
+            source,
+        }
     }
 
     pub fn netlink(what: impl Into<String>, e: impl std::fmt::Display) -> NetError {
-        NetError::Netlink { what: what.into(), message: e.to_string() }
+        NetError::Netlink {
+            what: what.into(),
+            message: e.to_string(),
+        }
     }
 
     pub fn json(what: impl Into<String>, source: serde_json::Error) -> NetError {
-        NetError::Json { what: what.into(), source }
+        NetError::Json {
+            what: what.into(),
+            source,
+        }
     }
 
     /// The gRPC code this error maps to.

@@ -19,9 +19,16 @@ pub struct Tool {
 /// this costs no process start, so a plain Info stays cheap.
 pub async fn detect(name: &str, version_args: &[&str], probe_args: Option<&[&str]>) -> Tool {
     let Some(path) = common::paths::which(name) else {
-        return Tool { error: format!("{name} not found in PATH"), ..Tool::default() };
+        return Tool {
+            error: format!("{name} not found in PATH"),
+            ..Tool::default()
+        };
     };
-    let mut t = Tool { available: true, path: path.display().to_string(), ..Tool::default() };
+    let mut t = Tool {
+        available: true,
+        path: path.display().to_string(),
+        ..Tool::default()
+    };
     if let Some(args) = probe_args {
         match run(&path, version_args).await {
             Ok(out) => t.version = out.lines().next().unwrap_or("").trim().to_string(),
@@ -41,7 +48,11 @@ pub async fn detect(name: &str, version_args: &[&str], probe_args: Option<&[&str
 /// Run a tool with a timeout; its stdout on success, its stderr (verbatim,
 /// one line) on failure.
 async fn run(path: &std::path::Path, args: &[&str]) -> Result<String, String> {
-    let fut = tokio::process::Command::new(path).args(args).stdin(std::process::Stdio::null()).kill_on_drop(true).output();
+    let fut = tokio::process::Command::new(path)
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .output();
     let out = tokio::time::timeout(Duration::from_secs(10), fut)
         .await
         .map_err(|_| format!("{} {} timed out", path.display(), args.join(" ")))?
@@ -49,7 +60,18 @@ async fn run(path: &std::path::Path, args: &[&str]) -> Result<String, String> {
     if out.status.success() {
         Ok(String::from_utf8_lossy(&out.stdout).into_owned())
     } else {
-        let err = String::from_utf8_lossy(&out.stderr).trim().replace('\n', " ");
-        Err(format!("{} {}: {}", path.display(), args.join(" "), if err.is_empty() { out.status.to_string() } else { err }))
+        let err = String::from_utf8_lossy(&out.stderr)
+            .trim()
+            .replace('\n', " ");
+        Err(format!(
+            "{} {}: {}",
+            path.display(),
+            args.join(" "),
+            if err.is_empty() {
+                out.status.to_string()
+            } else {
+                err
+            }
+        ))
     }
 }

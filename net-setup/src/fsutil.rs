@@ -33,7 +33,8 @@ pub fn write_atomic(path: &Path, data: &[u8]) -> Result<()> {
 }
 
 pub fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<()> {
-    let mut data = serde_json::to_vec_pretty(value).map_err(|e| NetError::json(format!("encoding {}", path.display()), e))?;
+    let mut data = serde_json::to_vec_pretty(value)
+        .map_err(|e| NetError::json(format!("encoding {}", path.display()), e))?;
     data.push(b'\n');
     write_atomic(path, &data)
 }
@@ -45,20 +46,29 @@ pub fn read_json<T: DeserializeOwned>(path: &Path) -> Result<Option<T>> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(NetError::io("reading", path, e)),
     };
-    serde_json::from_slice(&data)
-        .map(Some)
-        .map_err(|e| NetError::json(format!("parsing {} (fix or remove the file)", path.display()), e))
+    serde_json::from_slice(&data).map(Some).map_err(|e| {
+        NetError::json(
+            format!("parsing {} (fix or remove the file)", path.display()),
+            e,
+        )
+    })
 }
 
 /// Remove temp files `write_atomic` left for `path` when its writer was
 /// killed (their pid is gone).
 pub fn remove_stale_temps(path: &Path) {
-    let (Some(dir), Some(name)) = (path.parent(), path.file_name().and_then(|n| n.to_str())) else { return };
+    let (Some(dir), Some(name)) = (path.parent(), path.file_name().and_then(|n| n.to_str())) else {
+        return;
+    };
     let prefix = format!(".{name}.tmp-");
-    let Ok(rd) = std::fs::read_dir(dir) else { return };
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return;
+    };
     for e in rd.flatten() {
         let f = e.file_name();
-        let Some(pid) = f.to_str().and_then(|f| f.strip_prefix(&prefix)) else { continue };
+        let Some(pid) = f.to_str().and_then(|f| f.strip_prefix(&prefix)) else {
+            continue;
+        };
         if !Path::new("/proc").join(pid).exists() {
             let _ = std::fs::remove_file(e.path());
         }
@@ -139,7 +149,9 @@ pub fn fnv64(data: &[u8]) -> u64 {
 
 /// Now as RFC 3339 UTC with nanoseconds, e.g. 2024-05-01T10:00:00.123456789Z.
 pub fn now_rfc3339() -> String {
-    let d = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    let d = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
     let secs = d.as_secs() as i64;
     let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
     // Civil date from days since the epoch (Howard Hinnant's algorithm).

@@ -17,8 +17,16 @@ pub struct NetInfo {
 
 pub async fn gather(ctx: &crate::context::Ctx, probe: bool) -> NetInfo {
     let (nftables, iptables) = tokio::join!(
-        detect("nft", &["--version"], probe.then_some(&["list", "tables"][..])),
-        detect("iptables", &["--version"], probe.then_some(&["-w", "5", "-S", "-t", "filter"][..])),
+        detect(
+            "nft",
+            &["--version"],
+            probe.then_some(&["list", "tables"][..])
+        ),
+        detect(
+            "iptables",
+            &["--version"],
+            probe.then_some(&["-w", "5", "-S", "-t", "filter"][..])
+        ),
     );
     // What setup uses; with a probe, "none" when that tool turned out broken.
     let broken = |t: &Tool| t.usable == Some(false);

@@ -40,31 +40,46 @@ pub struct Ipam {
 
 impl Ipam {
     pub fn new(state_dir: &Path) -> Ipam {
-        Ipam { dir: state_dir.join("ipam") }
+        Ipam {
+            dir: state_dir.join("ipam"),
+        }
     }
 
     fn paths(&self, network: &str) -> (PathBuf, PathBuf) {
-        (self.dir.join(format!("{network}.json")), self.dir.join(format!("{network}.lock")))
+        (
+            self.dir.join(format!("{network}.json")),
+            self.dir.join(format!("{network}.lock")),
+        )
     }
 
     fn load(&self, path: &Path, net: Option<&Network>) -> Result<IpamFile> {
         let file: IpamFile = fsutil::read_json(path)?.unwrap_or_default();
         match net {
             // Leases of a removed network that had the same name are stale.
-            Some(n) if file.network_id != n.id => Ok(IpamFile { network_id: n.id.clone(), ..IpamFile::default() }),
+            Some(n) if file.network_id != n.id => Ok(IpamFile {
+                network_id: n.id.clone(),
+                ..IpamFile::default()
+            }),
             _ => Ok(file),
         }
     }
 
     /// Give `container` one address per subnet of `net` (the requested
     /// static ones where given) and a MAC address.
-    pub fn allocate(&self, net: &Network, container: &str, static_ips: &[IpAddr], static_mac: Option<&str>) -> Result<Lease> {
+    pub fn allocate(
+        &self,
+        net: &Network,
+        container: &str,
+        static_ips: &[IpAddr],
+        static_mac: Option<&str>,
+    ) -> Result<Lease> {
         let (path, lock) = self.paths(&net.name);
         let _lock = FileLock::acquire(&lock)?;
         let mut file = self.load(&path, Some(net))?;
         for ip in static_ips {
             if !net.subnets.iter().any(|s| s.subnet.contains(ip)) {
-                let subnets: Vec<String> = net.subnets.iter().map(|s| s.subnet.to_string()).collect();
+                let subnets: Vec<String> =
+                    net.subnets.iter().map(|s| s.subnet.to_string()).collect();
                 return Err(NetError::Invalid(format!(
                     "requested IP {ip} is not in any subnet of network {} ({}): choose an address inside it",
                     net.name,
@@ -73,14 +88,20 @@ impl Ipam {
             }
         }
         if let Some(old) = file.leases.get(container) {
-            let keeps_statics = static_ips.iter().all(|ip| old.ips.iter().any(|n| n.addr() == *ip));
+            let keeps_statics = static_ips
+                .iter()
+                .all(|ip| old.ips.iter().any(|n| n.addr() == *ip));
             let keeps_mac = static_mac.is_none_or(|m| m.eq_ignore_ascii_case(&old.mac));
             if keeps_statics && keeps_mac {
                 return Ok(old.clone());
             }
             file.leases.remove(container);
         }
-        let mut used: HashSet<IpAddr> = file.leases.values().flat_map(|l| l.ips.iter().map(|n| n.addr())).collect();
+        let mut used: HashSet<IpAddr> = file
+            .leases
+            .values()
+            .flat_map(|l| l.ips.iter().map(|n| n.addr()))
+            .collect();
         let mut ips = Vec::new();
         for s in &net.subnets {
             used.insert(s.gateway());
@@ -92,17 +113,22 @@ impl Ipam {
                 }
                 None => {
                     let key = s.subnet.to_string();
-                    let ip = next_free(s, file.last.get(&key).copied(), &used)
-                        .ok_or_else(|| NetError::Conflict(format!(
-                            "no free IP address left in subnet {} of network {}",
-                            s.subnet, net.name
-                        )))?;
+                    let ip =
+                        next_free(s, file.last.get(&key).copied(), &used).ok_or_else(|| {
+                            NetError::Conflict(format!(
+                                "no free IP address left in subnet {} of network {}",
+                                s.subnet, net.name
+                            ))
+                        })?;
                     file.last.insert(key, ip);
                     ip
                 }
             };
             used.insert(ip);
-            ips.push(IpNet::new(ip, s.subnet.prefix_len()).map_err(|e| NetError::Invalid(e.to_string()))?);
+            ips.push(
+                IpNet::new(ip, s.subnet.prefix_len())
+                    .map_err(|e| NetError::Invalid(e.to_string()))?,
+            );
         }
         let mac = match static_mac {
             Some(m) => normalize_mac(m)?,
@@ -158,16 +184,30 @@ impl Ipam {
     }
 }
 
-fn check_static(net: &Network, s: &crate::network_config::Subnet, ip: IpAddr, file: &IpamFile, container: &str) -> Result<()> {
+fn check_static(
+    net: &Network,
+    s: &crate::network_config::Subnet,
+    ip: IpAddr,
+    file: &IpamFile,
+    container: &str,
+) -> Result<()> {
     if !subnet::is_usable_host(&s.subnet, ip) || ip == s.gateway() {
         return Err(NetError::Invalid(format!(
             "requested IP {ip} cannot be used in subnet {} of network {}: it is the {}",
             s.subnet,
             net.name,
-            if ip == s.gateway() { "gateway" } else { "network or broadcast address" }
+            if ip == s.gateway() {
+                "gateway"
+            } else {
+                "network or broadcast address"
+            }
         )));
     }
-    if let Some((owner, _)) = file.leases.iter().find(|(c, l)| c.as_str() != container && l.ips.iter().any(|n| n.addr() == ip)) {
+    if let Some((owner, _)) = file
+        .leases
+        .iter()
+        .find(|(c, l)| c.as_str() != container && l.ips.iter().any(|n| n.addr() == ip))
+    {
         return Err(NetError::Conflict(format!(
             "requested IP {ip} is already allocated to container {} on network {}: choose another address",
             short(owner),
@@ -179,7 +219,11 @@ fn check_static(net: &Network, s: &crate::network_config::Subnet, ip: IpAddr, fi
 
 /// The next address after `last` inside the subnet's lease range that is
 /// not in `used`, wrapping around once.
-fn next_free(s: &crate::network_config::Subnet, last: Option<IpAddr>, used: &HashSet<IpAddr>) -> Option<IpAddr> {
+fn next_free(
+    s: &crate::network_config::Subnet,
+    last: Option<IpAddr>,
+    used: &HashSet<IpAddr>,
+) -> Option<IpAddr> {
     let v4 = s.subnet.addr().is_ipv4();
     let (mut lo, mut hi) = subnet::host_bounds(&s.subnet);
     if let Some(r) = &s.lease_range {
@@ -194,7 +238,10 @@ fn next_free(s: &crate::network_config::Subnet, last: Option<IpAddr>, used: &Has
         return None;
     }
     let span = hi - lo + 1;
-    let start = last.map(subnet::to_u128).filter(|l| (lo..hi).contains(l)).map_or(lo, |l| l + 1);
+    let start = last
+        .map(subnet::to_u128)
+        .filter(|l| (lo..hi).contains(l))
+        .map_or(lo, |l| l + 1);
     // Pigeonhole: among used.len()+1 consecutive candidates one is free.
     let tries = span.min(used.len() as u128 + 1);
     (0..tries)
@@ -211,14 +258,20 @@ pub fn short(id: &str) -> &str {
 pub fn normalize_mac(m: &str) -> Result<String> {
     let bytes = parse_mac(m)?;
     if bytes[0] & 1 == 1 {
-        return Err(NetError::Invalid(format!("MAC address {m} is a multicast address: use a unicast one")));
+        return Err(NetError::Invalid(format!(
+            "MAC address {m} is a multicast address: use a unicast one"
+        )));
     }
     Ok(format_mac(&bytes))
 }
 
 pub fn parse_mac(m: &str) -> Result<[u8; 6]> {
     let parts: Vec<&str> = m.split([':', '-']).collect();
-    let bad = || NetError::Invalid(format!("MAC address {m:?} is invalid: use the form 92:d0:c6:0a:29:33"));
+    let bad = || {
+        NetError::Invalid(format!(
+            "MAC address {m:?} is invalid: use the form 92:d0:c6:0a:29:33"
+        ))
+    };
     if parts.len() != 6 {
         return Err(bad());
     }
@@ -233,7 +286,10 @@ pub fn parse_mac(m: &str) -> Result<[u8; 6]> {
 }
 
 pub fn format_mac(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect::<Vec<_>>().join(":")
+    b.iter()
+        .map(|x| format!("{x:02x}"))
+        .collect::<Vec<_>>()
+        .join(":")
 }
 
 /// A random locally administered unicast address.
@@ -252,7 +308,11 @@ mod tests {
         n.name = "t".into();
         n.id = "id1".into();
         let s: IpNet = subnet.parse().unwrap();
-        n.subnets = vec![crate::network_config::Subnet { subnet: s, gateway: None, lease_range: None }];
+        n.subnets = vec![crate::network_config::Subnet {
+            subnet: s,
+            gateway: None,
+            lease_range: None,
+        }];
         n
     }
 
@@ -263,22 +323,69 @@ mod tests {
         let n = net("10.89.0.0/29");
         let a = ipam.allocate(&n, "a", &[], None).unwrap();
         assert_eq!(a.ips[0].to_string(), "10.89.0.2/29");
-        assert_eq!(ipam.allocate(&n, "a", &[], None).unwrap(), a, "retry keeps the lease");
-        let b = ipam.allocate(&n, "b", &["10.89.0.5".parse().unwrap()], Some("02:00:00:00:00:0B")).unwrap();
-        assert_eq!((b.ips[0].addr().to_string(), b.mac.as_str()), ("10.89.0.5".into(), "02:00:00:00:00:0b"));
-        let e = ipam.allocate(&n, "c", &["10.89.0.5".parse().unwrap()], None).unwrap_err().to_string();
+        assert_eq!(
+            ipam.allocate(&n, "a", &[], None).unwrap(),
+            a,
+            "retry keeps the lease"
+        );
+        let b = ipam
+            .allocate(
+                &n,
+                "b",
+                &["10.89.0.5".parse().unwrap()],
+                Some("02:00:00:00:00:0B"),
+            )
+            .unwrap();
+        assert_eq!(
+            (b.ips[0].addr().to_string(), b.mac.as_str()),
+            ("10.89.0.5".into(), "02:00:00:00:00:0b")
+        );
+        let e = ipam
+            .allocate(&n, "c", &["10.89.0.5".parse().unwrap()], None)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("already allocated to container b"), "{e}");
-        let e = ipam.allocate(&n, "c", &["10.90.0.5".parse().unwrap()], None).unwrap_err().to_string();
+        let e = ipam
+            .allocate(&n, "c", &["10.90.0.5".parse().unwrap()], None)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("not in any subnet"), "{e}");
-        let e = ipam.allocate(&n, "c", &["10.89.0.1".parse().unwrap()], None).unwrap_err().to_string();
+        let e = ipam
+            .allocate(&n, "c", &["10.89.0.1".parse().unwrap()], None)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("gateway"), "{e}");
-        assert_eq!(ipam.allocate(&n, "c", &[], None).unwrap().ips[0].addr().to_string(), "10.89.0.3");
+        assert_eq!(
+            ipam.allocate(&n, "c", &[], None).unwrap().ips[0]
+                .addr()
+                .to_string(),
+            "10.89.0.3"
+        );
         assert!(ipam.release(&n.name, "a").unwrap());
         // .2 was just released: the next one after the last handed out comes first.
-        assert_eq!(ipam.allocate(&n, "d", &[], None).unwrap().ips[0].addr().to_string(), "10.89.0.4");
-        assert_eq!(ipam.allocate(&n, "e", &[], None).unwrap().ips[0].addr().to_string(), "10.89.0.6");
-        assert_eq!(ipam.allocate(&n, "f", &[], None).unwrap().ips[0].addr().to_string(), "10.89.0.2");
-        assert!(ipam.allocate(&n, "g", &[], None).unwrap_err().to_string().contains("no free IP"));
+        assert_eq!(
+            ipam.allocate(&n, "d", &[], None).unwrap().ips[0]
+                .addr()
+                .to_string(),
+            "10.89.0.4"
+        );
+        assert_eq!(
+            ipam.allocate(&n, "e", &[], None).unwrap().ips[0]
+                .addr()
+                .to_string(),
+            "10.89.0.6"
+        );
+        assert_eq!(
+            ipam.allocate(&n, "f", &[], None).unwrap().ips[0]
+                .addr()
+                .to_string(),
+            "10.89.0.2"
+        );
+        assert!(ipam
+            .allocate(&n, "g", &[], None)
+            .unwrap_err()
+            .to_string()
+            .contains("no free IP"));
         let mut users = ipam.users(&n).unwrap();
         users.sort();
         assert_eq!(users, ["b", "c", "d", "e", "f"]);
@@ -292,7 +399,12 @@ mod tests {
             let hs: Vec<_> = (0..16)
                 .map(|i| {
                     let (dir, n) = (d.path(), &n);
-                    s.spawn(move || Ipam::new(dir).allocate(n, &format!("c{i}"), &[], None).unwrap().ips[0])
+                    s.spawn(move || {
+                        Ipam::new(dir)
+                            .allocate(n, &format!("c{i}"), &[], None)
+                            .unwrap()
+                            .ips[0]
+                    })
                 })
                 .collect();
             hs.into_iter().map(|h| h.join().unwrap()).collect()
@@ -303,7 +415,10 @@ mod tests {
 
     #[test]
     fn mac_parsing() {
-        assert!(normalize_mac("01:00:00:00:00:01").unwrap_err().to_string().contains("multicast"));
+        assert!(normalize_mac("01:00:00:00:00:01")
+            .unwrap_err()
+            .to_string()
+            .contains("multicast"));
         assert!(parse_mac("zz").is_err());
         let m = generate_mac().unwrap();
         assert_eq!(parse_mac(&m).unwrap()[0] & 3, 2);

@@ -204,14 +204,20 @@ fn print_json<T: serde::Serialize>(v: &T) -> anyhow::Result<()> {
 
 fn read_stdin_json<T: serde::de::DeserializeOwned + Default>() -> anyhow::Result<T> {
     let mut s = String::new();
-    std::io::stdin().read_to_string(&mut s).context("reading the request from stdin")?;
+    std::io::stdin()
+        .read_to_string(&mut s)
+        .context("reading the request from stdin")?;
     if s.trim().is_empty() {
         return Ok(T::default());
     }
-    serde_json::from_str(&s).context("parsing the request on stdin (JSON as in netsetup.v1 SetupRequest)")
+    serde_json::from_str(&s)
+        .context("parsing the request on stdin (JSON as in netsetup.v1 SetupRequest)")
 }
 
-fn key_values(what: &str, items: &[String]) -> anyhow::Result<std::collections::BTreeMap<String, String>> {
+fn key_values(
+    what: &str,
+    items: &[String],
+) -> anyhow::Result<std::collections::BTreeMap<String, String>> {
     items
         .iter()
         .map(|i| {
@@ -227,7 +233,9 @@ fn key_values(what: &str, items: &[String]) -> anyhow::Result<std::collections::
 async fn run(ctx: Arc<context::Ctx>, cmd: Cmd) -> anyhow::Result<()> {
     match cmd {
         Cmd::Serve(args) => {
-            let svc = proto::netsetup::v1::net_setup_server::NetSetupServer::new(service::NetSetupService { ctx });
+            let svc = proto::netsetup::v1::net_setup_server::NetSetupServer::new(
+                service::NetSetupService { ctx },
+            );
             proto::transport::serve(args.target()?, tonic::service::Routes::new(svc)).await?;
         }
         Cmd::Info { probe, json } => {
@@ -273,7 +281,12 @@ async fn run(ctx: Arc<context::Ctx>, cmd: Cmd) -> anyhow::Result<()> {
                     None => Default::default(),
                 };
                 let gateway = a.gateway.get(i).cloned().unwrap_or_default();
-                subnets.push(config_store::SubnetSpec { subnet: s.clone(), gateway, start_ip, end_ip });
+                subnets.push(config_store::SubnetSpec {
+                    subnet: s.clone(),
+                    gateway,
+                    start_ip,
+                    end_ip,
+                });
             }
             let spec = config_store::CreateSpec {
                 name: a.name.unwrap_or_default(),
@@ -294,15 +307,27 @@ async fn run(ctx: Arc<context::Ctx>, cmd: Cmd) -> anyhow::Result<()> {
             if json {
                 print_json(&nets)?;
             } else {
-                println!("{:<14} {:<20} {:<8} SUBNETS", "NETWORK ID", "NAME", "DRIVER");
+                println!(
+                    "{:<14} {:<20} {:<8} SUBNETS",
+                    "NETWORK ID", "NAME", "DRIVER"
+                );
                 for n in nets {
-                    let subnets: Vec<String> = n.subnets.iter().map(|s| s.subnet.to_string()).collect();
-                    println!("{:<14} {:<20} {:<8} {}", &n.id[..n.id.len().min(12)], n.name, n.driver, subnets.join(","));
+                    let subnets: Vec<String> =
+                        n.subnets.iter().map(|s| s.subnet.to_string()).collect();
+                    println!(
+                        "{:<14} {:<20} {:<8} {}",
+                        &n.id[..n.id.len().min(12)],
+                        n.name,
+                        n.driver,
+                        subnets.join(",")
+                    );
                 }
             }
         }
         Cmd::NetworkInspect { name } => print_json(&ctx.configs().find(&name)?)?,
-        Cmd::NetworkRm { name, force } => println!("{}", service::remove_network(&ctx, &name, force)?.name),
+        Cmd::NetworkRm { name, force } => {
+            println!("{}", service::remove_network(&ctx, &name, force)?.name)
+        }
         Cmd::NetworkExists { name } => match ctx.configs().find(&name) {
             Ok(_) => {}
             Err(error::NetError::NotFound(_)) => std::process::exit(1),

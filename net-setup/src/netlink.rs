@@ -10,7 +10,9 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use futures_util::TryStreamExt;
 use ipnet::IpNet;
 use netlink_packet_route::address::{AddressAttribute, AddressHeaderFlags};
-use netlink_packet_route::link::{InfoData, InfoKind, InfoVeth, LinkAttribute, LinkInfo, LinkMessage};
+use netlink_packet_route::link::{
+    InfoData, InfoKind, InfoVeth, LinkAttribute, LinkInfo, LinkMessage,
+};
 use netlink_packet_route::route::{RouteAddress, RouteAttribute, RouteHeader, RouteType};
 use rtnetlink::{Handle, LinkBridge, LinkUnspec, LinkVeth, RouteMessageBuilder};
 
@@ -46,8 +48,12 @@ fn errno(e: &rtnetlink::Error) -> i32 {
 impl Netlink {
     /// A connection in the current (host) namespace.
     pub fn host() -> Result<Netlink> {
-        let (conn, handle, _) = rtnetlink::new_connection().map_err(|e| NetError::netlink("opening socket", e))?;
-        Ok(Netlink { handle, task: tokio::spawn(conn) })
+        let (conn, handle, _) =
+            rtnetlink::new_connection().map_err(|e| NetError::netlink("opening socket", e))?;
+        Ok(Netlink {
+            handle,
+            task: tokio::spawn(conn),
+        })
     }
 
     /// A connection inside the namespace `ns` (an nsfs file).
@@ -61,10 +67,18 @@ impl Netlink {
                     .map_err(|e| NetError::sys("joining the container's network namespace", e))?;
                 // SAFETY: plain socket(2); the result is checked.
                 let raw = unsafe {
-                    libc::socket(libc::AF_NETLINK, libc::SOCK_RAW | libc::SOCK_CLOEXEC, libc::NETLINK_ROUTE)
+                    libc::socket(
+                        libc::AF_NETLINK,
+                        libc::SOCK_RAW | libc::SOCK_CLOEXEC,
+                        libc::NETLINK_ROUTE,
+                    )
                 };
                 if raw < 0 {
-                    return Err(NetError::io("opening netlink socket in", "netns", std::io::Error::last_os_error()));
+                    return Err(NetError::io(
+                        "opening netlink socket in",
+                        "netns",
+                        std::io::Error::last_os_error(),
+                    ));
                 }
                 // SAFETY: raw is a fresh descriptor we own.
                 Ok(unsafe { OwnedFd::from_raw_fd(raw) })
@@ -76,7 +90,10 @@ impl Netlink {
         // SAFETY: ownership of raw moves into the tokio socket.
         let tsock = unsafe { rtnetlink::sys::TokioSocket::from_raw_fd(raw) };
         let (conn, handle, _) = rtnetlink::from_socket(tsock);
-        Ok(Netlink { handle, task: tokio::spawn(conn) })
+        Ok(Netlink {
+            handle,
+            task: tokio::spawn(conn),
+        })
     }
 
     pub async fn links(&self) -> Result<Vec<Link>> {
@@ -92,8 +109,14 @@ impl Netlink {
     }
 
     pub async fn link(&self, name: &str) -> Result<Option<Link>> {
-        let res: std::result::Result<Vec<LinkMessage>, _> =
-            self.handle.link().get().match_name(name.to_string()).execute().try_collect().await;
+        let res: std::result::Result<Vec<LinkMessage>, _> = self
+            .handle
+            .link()
+            .get()
+            .match_name(name.to_string())
+            .execute()
+            .try_collect()
+            .await;
         match res {
             Ok(msgs) => Ok(msgs.first().map(to_link)),
             Err(e) if errno(&e) == libc::ENODEV => Ok(None),
@@ -115,15 +138,17 @@ impl Netlink {
             .execute()
             .await
             .map_err(|e| NetError::netlink(format!("creating bridge {name}"), e))?;
-        self.link(name)
-            .await?
-            .map(|l| l.index)
-            .ok_or_else(|| NetError::netlink(format!("bridge {name}"), "vanished right after creation"))
+        self.link(name).await?.map(|l| l.index).ok_or_else(|| {
+            NetError::netlink(format!("bridge {name}"), "vanished right after creation")
+        })
     }
 
     /// Add `addr` to link `index`; an address already there is fine.
     pub async fn ensure_address(&self, index: u32, addr: IpNet) -> Result<()> {
-        let mut req = self.handle.address().add(index, addr.addr(), addr.prefix_len());
+        let mut req = self
+            .handle
+            .address()
+            .add(index, addr.addr(), addr.prefix_len());
         if addr.addr().is_ipv6() {
             // No duplicate address detection: the address is usable (and a
             // DNS server can bind it) at once.
@@ -170,14 +195,26 @@ impl Netlink {
     /// Create veth `host`, attached to bridge `controller` and up, whose
     /// peer `peer` is created directly inside the namespace `ns` with `mac`:
     /// one request, so there is never a half-made pair to clean up.
-    pub async fn create_veth(&self, host: &str, controller: u32, mtu: Option<u32>, peer: &str, mac: [u8; 6], ns: &File) -> Result<()> {
-        let mut peer_msg = LinkUnspec::new_with_name(peer).address(mac.to_vec()).setns_by_fd(ns.as_raw_fd());
+    pub async fn create_veth(
+        &self,
+        host: &str,
+        controller: u32,
+        mtu: Option<u32>,
+        peer: &str,
+        mac: [u8; 6],
+        ns: &File,
+    ) -> Result<()> {
+        let mut peer_msg = LinkUnspec::new_with_name(peer)
+            .address(mac.to_vec())
+            .setns_by_fd(ns.as_raw_fd());
         let mut b = LinkVeth::new(host, peer).controller(controller).up();
         if let Some(m) = mtu {
             peer_msg = peer_msg.mtu(m);
             b = b.mtu(m);
         }
-        let msg = b.set_info_data(InfoData::Veth(InfoVeth::Peer(peer_msg.build()))).build();
+        let msg = b
+            .set_info_data(InfoData::Veth(InfoVeth::Peer(peer_msg.build())))
+            .build();
         self.handle.link().add(msg).execute().await.map_err(|e| {
             if errno(&e) == libc::EEXIST {
                 NetError::Conflict(format!(
@@ -191,7 +228,9 @@ impl Netlink {
 
     /// Delete link `name`; false when there is none.
     pub async fn delete_link(&self, name: &str) -> Result<bool> {
-        let Some(l) = self.link(name).await? else { return Ok(false) };
+        let Some(l) = self.link(name).await? else {
+            return Ok(false);
+        };
         match self.handle.link().del(l.index).execute().await {
             Ok(()) => Ok(true),
             Err(e) if errno(&e) == libc::ENODEV => Ok(false),
@@ -201,7 +240,13 @@ impl Netlink {
 
     /// Names of the links attached to bridge `index`.
     pub async fn ports_of(&self, index: u32) -> Result<Vec<String>> {
-        Ok(self.links().await?.into_iter().filter(|l| l.controller == Some(index)).map(|l| l.name).collect())
+        Ok(self
+            .links()
+            .await?
+            .into_iter()
+            .filter(|l| l.controller == Some(index))
+            .map(|l| l.name)
+            .collect())
     }
 
     pub async fn add_default_route(&self, gateway: IpAddr, metric: Option<u32>) -> Result<()> {
@@ -224,7 +269,10 @@ impl Netlink {
         match self.handle.route().add(msg).execute().await {
             Ok(()) => Ok(()),
             Err(e) if errno(&e) == libc::EEXIST => Ok(()),
-            Err(e) => Err(NetError::netlink(format!("adding default route via {gateway}"), e)),
+            Err(e) => Err(NetError::netlink(
+                format!("adding default route via {gateway}"),
+                e,
+            )),
         }
     }
 
@@ -232,7 +280,10 @@ impl Netlink {
     /// not default routes, not loopback or link-local).
     pub async fn host_networks(&self) -> Result<Vec<IpNet>> {
         let mut out = Vec::new();
-        for msg in [RouteMessageBuilder::<Ipv4Addr>::new().build(), RouteMessageBuilder::<Ipv6Addr>::new().build()] {
+        for msg in [
+            RouteMessageBuilder::<Ipv4Addr>::new().build(),
+            RouteMessageBuilder::<Ipv6Addr>::new().build(),
+        ] {
             let routes: Vec<_> = self
                 .handle
                 .route()
@@ -242,7 +293,9 @@ impl Netlink {
                 .await
                 .map_err(|e| NetError::netlink("listing routes", e))?;
             for r in routes {
-                if r.header.table != RouteHeader::RT_TABLE_MAIN || r.header.kind != RouteType::Unicast {
+                if r.header.table != RouteHeader::RT_TABLE_MAIN
+                    || r.header.kind != RouteType::Unicast
+                {
                     continue;
                 }
                 let len = r.header.destination_prefix_length;
@@ -251,7 +304,10 @@ impl Netlink {
                     RouteAttribute::Destination(RouteAddress::Inet6(v6)) => Some(IpAddr::V6(*v6)),
                     _ => None,
                 });
-                if let Some(net) = dest.filter(|_| len > 0).and_then(|d| IpNet::new(d, len).ok()) {
+                if let Some(net) = dest
+                    .filter(|_| len > 0)
+                    .and_then(|d| IpNet::new(d, len).ok())
+                {
                     out.push(net.trunc());
                 }
             }
@@ -283,7 +339,9 @@ impl Netlink {
 fn is_special(n: &IpNet) -> bool {
     match n.addr() {
         IpAddr::V4(a) => a.is_loopback() || a.is_link_local() || a.is_multicast(),
-        IpAddr::V6(a) => a.is_loopback() || a.is_multicast() || (a.segments()[0] & 0xffc0) == 0xfe80,
+        IpAddr::V6(a) => {
+            a.is_loopback() || a.is_multicast() || (a.segments()[0] & 0xffc0) == 0xfe80
+        }
     }
 }
 

@@ -18,24 +18,46 @@ const NSFS_MAGIC: i64 = 0x6e73_6673;
 pub async fn create(path: &Path) -> Result<()> {
     let started = std::time::Instant::now();
     if path.as_os_str().is_empty() || !path.is_absolute() {
-        return Err(NetError::Invalid(format!("netns path {:?} must be absolute", path.display())));
+        return Err(NetError::Invalid(format!(
+            "netns path {:?} must be absolute",
+            path.display()
+        )));
     }
     if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(|e| NetError::io("creating netns directory", dir, e))?;
+        std::fs::create_dir_all(dir)
+            .map_err(|e| NetError::io("creating netns directory", dir, e))?;
     }
-    std::fs::OpenOptions::new().write(true).create_new(true).open(path).map_err(|e| {
-        if e.kind() == std::io::ErrorKind::AlreadyExists {
-            NetError::Conflict(format!("netns path {} already exists: remove it first", path.display()))
-        } else {
-            NetError::io("creating netns file", path, e)
-        }
-    })?;
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
+        .map_err(|e| {
+            if e.kind() == std::io::ErrorKind::AlreadyExists {
+                NetError::Conflict(format!(
+                    "netns path {} already exists: remove it first",
+                    path.display()
+                ))
+            } else {
+                NetError::io("creating netns file", path, e)
+            }
+        })?;
     let target = path.to_path_buf();
     let res = std::thread::spawn(move || -> Result<()> {
         // Only this thread moves to the new namespace; it ends right after.
         unshare(CloneFlags::CLONE_NEWNET).map_err(|e| NetError::sys("unshare(CLONE_NEWNET)", e))?;
-        mount(Some("/proc/thread-self/ns/net"), &target, None::<&str>, MsFlags::MS_BIND, None::<&str>)
-            .map_err(|e| NetError::sys(format!("bind-mounting the new netns on {}", target.display()), e))
+        mount(
+            Some("/proc/thread-self/ns/net"),
+            &target,
+            None::<&str>,
+            MsFlags::MS_BIND,
+            None::<&str>,
+        )
+        .map_err(|e| {
+            NetError::sys(
+                format!("bind-mounting the new netns on {}", target.display()),
+                e,
+            )
+        })
     })
     .join()
     .unwrap_or_else(|_| Err(NetError::netlink("netns thread", "panicked")));
@@ -46,7 +68,10 @@ pub async fn create(path: &Path) -> Result<()> {
     let up = async {
         let ns = open(path)?;
         let nl = crate::netlink::Netlink::in_netns(&ns)?;
-        let lo = nl.link("lo").await?.ok_or_else(|| NetError::netlink("loopback", "missing in the new netns"))?;
+        let lo = nl
+            .link("lo")
+            .await?
+            .ok_or_else(|| NetError::netlink("loopback", "missing in the new netns"))?;
         nl.set_up(lo.index).await
     };
     if let Err(e) = up.await {
@@ -61,7 +86,12 @@ pub async fn create(path: &Path) -> Result<()> {
 pub fn remove(path: &Path) -> Result<()> {
     match umount2(path, MntFlags::MNT_DETACH) {
         Ok(()) | Err(nix::Error::EINVAL) | Err(nix::Error::ENOENT) => {}
-        Err(e) => return Err(NetError::sys(format!("unmounting netns {}", path.display()), e)),
+        Err(e) => {
+            return Err(NetError::sys(
+                format!("unmounting netns {}", path.display()),
+                e,
+            ))
+        }
     }
     crate::fsutil::remove_file_if_exists(path)?;
     Ok(())
@@ -71,12 +101,16 @@ pub fn remove(path: &Path) -> Result<()> {
 pub fn open(path: &Path) -> Result<File> {
     let f = File::open(path).map_err(|e| {
         if e.kind() == std::io::ErrorKind::NotFound {
-            NetError::NotFound(format!("netns {} does not exist: create it first (CreateNetns)", path.display()))
+            NetError::NotFound(format!(
+                "netns {} does not exist: create it first (CreateNetns)",
+                path.display()
+            ))
         } else {
             NetError::io("opening netns", path, e)
         }
     })?;
-    let st = nix::sys::statfs::fstatfs(f.as_fd()).map_err(|e| NetError::sys(format!("statfs {}", path.display()), e))?;
+    let st = nix::sys::statfs::fstatfs(f.as_fd())
+        .map_err(|e| NetError::sys(format!("statfs {}", path.display()), e))?;
     if st.filesystem_type().0 as i64 != NSFS_MAGIC {
         return Err(NetError::Invalid(format!(
             "{} is not a network namespace (a bind-mounted nsfs file such as /run/netns/NAME)",

@@ -10,7 +10,8 @@ use serde::{Deserialize, Serialize};
 /// The default network exists without a file, as in Podman.
 pub const DEFAULT_NETWORK: &str = "podman";
 /// Podman's fixed id for the default network.
-pub const DEFAULT_NETWORK_ID: &str = "2f259bab93aaaaa2542ba43ef33eb990d0999ee1b9924b557b7be53c0b7a1bb9";
+pub const DEFAULT_NETWORK_ID: &str =
+    "2f259bab93aaaaa2542ba43ef33eb990d0999ee1b9924b557b7be53c0b7a1bb9";
 pub const DEFAULT_BRIDGE: &str = "podman0";
 pub const DEFAULT_SUBNET: &str = "10.88.0.0/16";
 /// Search domain of the per-network DNS server, as aardvark-dns.
@@ -35,7 +36,8 @@ pub struct Subnet {
 
 impl Subnet {
     pub fn gateway(&self) -> IpAddr {
-        self.gateway.unwrap_or_else(|| crate::subnet::first_host(&self.subnet))
+        self.gateway
+            .unwrap_or_else(|| crate::subnet::first_host(&self.subnet))
     }
 
     /// The gateway with the subnet's prefix, as put on the bridge.
@@ -74,14 +76,20 @@ pub const BRIDGE_OPTIONS: [&str; 4] = ["mtu", "isolate", "metric", "no_default_r
 impl Network {
     /// Podman's implicit default network.
     pub fn default_network() -> Network {
-        let subnet: IpNet = DEFAULT_SUBNET.parse().unwrap_or_else(|_| unreachable!("constant subnet"));
+        let subnet: IpNet = DEFAULT_SUBNET
+            .parse()
+            .unwrap_or_else(|_| unreachable!("constant subnet"));
         Network {
             name: DEFAULT_NETWORK.to_string(),
             id: DEFAULT_NETWORK_ID.to_string(),
             driver: "bridge".to_string(),
             network_interface: DEFAULT_BRIDGE.to_string(),
             created: crate::fsutil::now_rfc3339(),
-            subnets: vec![Subnet { subnet, gateway: Some(crate::subnet::first_host(&subnet)), lease_range: None }],
+            subnets: vec![Subnet {
+                subnet,
+                gateway: Some(crate::subnet::first_host(&subnet)),
+                lease_range: None,
+            }],
             ipv6_enabled: false,
             internal: false,
             dns_enabled: false,
@@ -96,16 +104,25 @@ impl Network {
     }
 
     pub fn mtu(&self) -> Option<u32> {
-        self.options.get("mtu").and_then(|m| m.parse().ok()).filter(|m| *m > 0)
+        self.options
+            .get("mtu")
+            .and_then(|m| m.parse().ok())
+            .filter(|m| *m > 0)
     }
 
     /// `isolate=true|strict`: no forwarding to or from other networks' bridges.
     pub fn isolate(&self) -> bool {
-        matches!(self.options.get("isolate").map(String::as_str), Some("true" | "strict"))
+        matches!(
+            self.options.get("isolate").map(String::as_str),
+            Some("true" | "strict")
+        )
     }
 
     pub fn no_default_route(&self) -> bool {
-        matches!(self.options.get("no_default_route").map(String::as_str), Some("true" | "1"))
+        matches!(
+            self.options.get("no_default_route").map(String::as_str),
+            Some("true" | "1")
+        )
     }
 
     pub fn metric(&self) -> Option<u32> {
@@ -134,7 +151,9 @@ pub fn validate_options(options: &BTreeMap<String, String>) -> crate::error::Res
             }
         };
         if !ok {
-            return Err(NetError::Invalid(format!("invalid value {v:?} for network option {k}")));
+            return Err(NetError::Invalid(format!(
+                "invalid value {v:?} for network option {k}"
+            )));
         }
     }
     Ok(())
@@ -159,7 +178,9 @@ pub fn validate_ifname(what: &str, name: &str) -> crate::error::Result<()> {
         || name.len() > 15
         || name == "."
         || name == ".."
-        || name.chars().any(|c| c == '/' || c == ':' || c.is_whitespace() || c.is_control());
+        || name
+            .chars()
+            .any(|c| c == '/' || c == ':' || c.is_whitespace() || c.is_control());
     if bad {
         return Err(crate::error::NetError::Invalid(format!(
             "{what} {name:?} is not a valid interface name: use 1-15 characters without '/', ':' or spaces"
@@ -195,7 +216,10 @@ mod tests {
         o.insert("mtu".to_string(), "1400".to_string());
         assert!(validate_options(&o).is_ok());
         o.insert("vxlan".to_string(), "1".to_string());
-        assert!(validate_options(&o).unwrap_err().to_string().contains("unsupported bridge network option"));
+        assert!(validate_options(&o)
+            .unwrap_err()
+            .to_string()
+            .contains("unsupported bridge network option"));
     }
 
     #[test]
@@ -206,6 +230,15 @@ mod tests {
             "internal":false,"dns_enabled":true,"ipam_options":{"driver":"host-local"}}"#;
         let n: Network = serde_json::from_str(j).unwrap();
         assert_eq!(n.subnets[0].gateway().to_string(), "10.89.0.1");
-        assert_eq!(n.subnets[0].lease_range.as_ref().unwrap().start_ip.unwrap().to_string(), "10.89.0.10");
+        assert_eq!(
+            n.subnets[0]
+                .lease_range
+                .as_ref()
+                .unwrap()
+                .start_ip
+                .unwrap()
+                .to_string(),
+            "10.89.0.10"
+        );
     }
 }

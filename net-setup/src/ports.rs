@@ -44,9 +44,16 @@ impl PortForward {
     }
 
     pub fn describe(&self) -> String {
-        let ip = self.host_ip.map_or("0.0.0.0".to_string(), |i| i.to_string());
+        let ip = self
+            .host_ip
+            .map_or("0.0.0.0".to_string(), |i| i.to_string());
         if self.range > 1 {
-            format!("{ip}:{}-{}/{}", self.host_port, self.host_port as u32 + self.range as u32 - 1, self.protocol.as_str())
+            format!(
+                "{ip}:{}-{}/{}",
+                self.host_port,
+                self.host_port as u32 + self.range as u32 - 1,
+                self.protocol.as_str()
+            )
         } else {
             format!("{ip}:{}/{}", self.host_port, self.protocol.as_str())
         }
@@ -66,14 +73,30 @@ pub fn overlaps(a: &PortForward, b: &PortForward) -> bool {
 pub fn validate(mappings: &[PortMapping]) -> Result<Vec<PortForward>> {
     let mut out: Vec<PortForward> = Vec::new();
     for m in mappings {
-        let protos: Vec<&str> = if m.protocol.trim().is_empty() { vec!["tcp"] } else { m.protocol.split(',').collect() };
+        let protos: Vec<&str> = if m.protocol.trim().is_empty() {
+            vec!["tcp"]
+        } else {
+            m.protocol.split(',').collect()
+        };
         let range = if m.range == 0 { 1 } else { m.range };
-        let bad = |why: &str| NetError::Invalid(format!("port mapping {}:{}: {why}", m.host_port, m.container_port));
+        let bad = |why: &str| {
+            NetError::Invalid(format!(
+                "port mapping {}:{}: {why}",
+                m.host_port, m.container_port
+            ))
+        };
         if m.container_port == 0 || m.container_port > 65535 {
             return Err(bad("container port must be 1-65535"));
         }
-        let host_port = if m.host_port == 0 { m.container_port } else { m.host_port };
-        if host_port > 65535 || host_port + range - 1 > 65535 || m.container_port + range - 1 > 65535 {
+        let host_port = if m.host_port == 0 {
+            m.container_port
+        } else {
+            m.host_port
+        };
+        if host_port > 65535
+            || host_port + range - 1 > 65535
+            || m.container_port + range - 1 > 65535
+        {
             return Err(bad("ports must be 1-65535 (with the range)"));
         }
         let host_ip = match m.host_ip.trim() {
@@ -112,7 +135,10 @@ pub fn validate(mappings: &[PortMapping]) -> Result<Vec<PortForward>> {
 }
 
 /// Refuse a mapping whose host port another container already publishes.
-pub fn check_against(forwards: &[PortForward], others: &[(String, Vec<PortForward>)]) -> Result<()> {
+pub fn check_against(
+    forwards: &[PortForward],
+    others: &[(String, Vec<PortForward>)],
+) -> Result<()> {
     for f in forwards {
         for (ctr, theirs) in others {
             if let Some(t) = theirs.iter().find(|t| overlaps(t, f)) {
@@ -137,7 +163,10 @@ pub fn check_host_free(forwards: &[PortForward]) -> Result<()> {
         }
         let ips: Vec<IpAddr> = match f.host_ip {
             Some(ip) => vec![ip],
-            None => vec![IpAddr::V4(Ipv4Addr::UNSPECIFIED), IpAddr::V6(Ipv6Addr::UNSPECIFIED)],
+            None => vec![
+                IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+                IpAddr::V6(Ipv6Addr::UNSPECIFIED),
+            ],
         };
         for port in f.host_ports() {
             for ip in &ips {
@@ -174,7 +203,12 @@ mod tests {
     use super::*;
 
     fn pm(host: u32, ctr: u32, proto: &str) -> PortMapping {
-        PortMapping { host_port: host, container_port: ctr, protocol: proto.into(), ..Default::default() }
+        PortMapping {
+            host_port: host,
+            container_port: ctr,
+            protocol: proto.into(),
+            ..Default::default()
+        }
     }
 
     #[test]
@@ -183,8 +217,14 @@ mod tests {
         assert_eq!(v.len(), 3);
         assert_eq!((v[0].host_port, v[0].protocol), (80, Proto::Tcp));
         assert!(validate(&[pm(8080, 0, "")]).is_err());
-        assert!(validate(&[pm(8080, 80, "icmp")]).unwrap_err().to_string().contains("icmp"));
-        assert!(validate(&[pm(8080, 80, ""), pm(8080, 81, "")]).unwrap_err().to_string().contains("same host port"));
+        assert!(validate(&[pm(8080, 80, "icmp")])
+            .unwrap_err()
+            .to_string()
+            .contains("icmp"));
+        assert!(validate(&[pm(8080, 80, ""), pm(8080, 81, "")])
+            .unwrap_err()
+            .to_string()
+            .contains("same host port"));
         assert!(validate(&[pm(8080, 80, "tcp"), pm(8080, 80, "udp")]).is_ok());
         let mut r = pm(65535, 80, "");
         r.range = 2;
@@ -197,11 +237,17 @@ mod tests {
         let port = l.local_addr().unwrap().port() as u32;
         let f = validate(&[pm(port, 80, "")]).unwrap();
         let e = check_host_free(&f).unwrap_err().to_string();
-        assert!(e.contains(&format!("host port {port}/tcp")) && e.contains("in use"), "{e}");
+        assert!(
+            e.contains(&format!("host port {port}/tcp")) && e.contains("in use"),
+            "{e}"
+        );
         drop(l);
         check_host_free(&f).unwrap();
         let others = vec![("abcdef0123456789".to_string(), f.clone())];
         let e = check_against(&f, &others).unwrap_err().to_string();
-        assert!(e.contains("already published by container abcdef012345"), "{e}");
+        assert!(
+            e.contains("already published by container abcdef012345"),
+            "{e}"
+        );
     }
 }

@@ -72,7 +72,12 @@ impl ContainerRecord {
         self.attachments
             .iter()
             .filter(|a| !a.internal)
-            .find_map(|a| a.ips.iter().find(|ip| ip.addr().is_ipv4() == v4).map(|ip| (ip.addr(), a)))
+            .find_map(|a| {
+                a.ips
+                    .iter()
+                    .find(|ip| ip.addr().is_ipv4() == v4)
+                    .map(|ip| (ip.addr(), a))
+            })
     }
 }
 
@@ -82,7 +87,9 @@ pub struct RecordStore {
 
 impl RecordStore {
     pub fn new(state_dir: &Path) -> RecordStore {
-        RecordStore { dir: state_dir.join("containers") }
+        RecordStore {
+            dir: state_dir.join("containers"),
+        }
     }
 
     fn path(&self, container: &str) -> PathBuf {
@@ -129,7 +136,9 @@ pub fn validate_container_id(id: &str) -> Result<()> {
     let ok = !id.is_empty()
         && id.len() <= 128
         && !id.starts_with('.')
-        && id.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
     if !ok {
         return Err(NetError::Invalid(format!(
             "container id {id:?} is invalid: use 1-128 letters, digits, '_', '.' or '-'"

@@ -18,7 +18,13 @@ pub struct NetSetupService {
 }
 
 fn tool(t: crate::firewall_tools::Tool) -> pb::Tool {
-    pb::Tool { available: t.available, path: t.path, version: t.version, usable: t.usable.unwrap_or(false), error: t.error }
+    pb::Tool {
+        available: t.available,
+        path: t.path,
+        version: t.version,
+        usable: t.usable.unwrap_or(false),
+        error: t.error,
+    }
 }
 
 pub fn network_to_pb(n: &Network) -> pb::Network {
@@ -59,8 +65,16 @@ fn spec_from_pb(r: pb::CreateNetworkRequest) -> CreateSpec {
             .subnets
             .into_iter()
             .map(|s| {
-                let (start_ip, end_ip) = s.lease_range.map(|l| (l.start_ip, l.end_ip)).unwrap_or_default();
-                SubnetSpec { subnet: s.subnet, gateway: s.gateway, start_ip, end_ip }
+                let (start_ip, end_ip) = s
+                    .lease_range
+                    .map(|l| (l.start_ip, l.end_ip))
+                    .unwrap_or_default();
+                SubnetSpec {
+                    subnet: s.subnet,
+                    gateway: s.gateway,
+                    start_ip,
+                    end_ip,
+                }
             })
             .collect(),
         ipv6_enabled: r.ipv6_enabled,
@@ -113,58 +127,101 @@ impl NetSetup for NetSetupService {
         }))
     }
 
-    async fn create_network(&self, req: Request<pb::CreateNetworkRequest>) -> Result<Response<pb::Network>, Status> {
+    async fn create_network(
+        &self,
+        req: Request<pb::CreateNetworkRequest>,
+    ) -> Result<Response<pb::Network>, Status> {
         let spec = spec_from_pb(req.into_inner());
         let net = create_network(&self.ctx, &spec).await?;
         Ok(Response::new(network_to_pb(&net)))
     }
 
-    async fn list_networks(&self, req: Request<pb::ListNetworksRequest>) -> Result<Response<pb::ListNetworksResponse>, Status> {
+    async fn list_networks(
+        &self,
+        req: Request<pb::ListNetworksRequest>,
+    ) -> Result<Response<pb::ListNetworksResponse>, Status> {
         let nets = list_networks(&self.ctx, &req.into_inner().filters)?;
-        Ok(Response::new(pb::ListNetworksResponse { networks: nets.iter().map(network_to_pb).collect() }))
+        Ok(Response::new(pb::ListNetworksResponse {
+            networks: nets.iter().map(network_to_pb).collect(),
+        }))
     }
 
-    async fn inspect_network(&self, req: Request<pb::InspectNetworkRequest>) -> Result<Response<pb::Network>, Status> {
+    async fn inspect_network(
+        &self,
+        req: Request<pb::InspectNetworkRequest>,
+    ) -> Result<Response<pb::Network>, Status> {
         let net = self.ctx.configs().find(&req.into_inner().name)?;
         Ok(Response::new(network_to_pb(&net)))
     }
 
-    async fn remove_network(&self, req: Request<pb::RemoveNetworkRequest>) -> Result<Response<pb::RemoveNetworkResponse>, Status> {
+    async fn remove_network(
+        &self,
+        req: Request<pb::RemoveNetworkRequest>,
+    ) -> Result<Response<pb::RemoveNetworkResponse>, Status> {
         let r = req.into_inner();
         let net = remove_network(&self.ctx, &r.name, r.force)?;
-        Ok(Response::new(pb::RemoveNetworkResponse { name: net.name, id: net.id }))
+        Ok(Response::new(pb::RemoveNetworkResponse {
+            name: net.name,
+            id: net.id,
+        }))
     }
 
-    async fn network_exists(&self, req: Request<pb::NetworkExistsRequest>) -> Result<Response<pb::NetworkExistsResponse>, Status> {
+    async fn network_exists(
+        &self,
+        req: Request<pb::NetworkExistsRequest>,
+    ) -> Result<Response<pb::NetworkExistsResponse>, Status> {
         match self.ctx.configs().find(&req.into_inner().name) {
-            Ok(n) => Ok(Response::new(pb::NetworkExistsResponse { exists: true, name: n.name, id: n.id })),
-            Err(crate::error::NetError::NotFound(_)) => Ok(Response::new(pb::NetworkExistsResponse::default())),
+            Ok(n) => Ok(Response::new(pb::NetworkExistsResponse {
+                exists: true,
+                name: n.name,
+                id: n.id,
+            })),
+            Err(crate::error::NetError::NotFound(_)) => {
+                Ok(Response::new(pb::NetworkExistsResponse::default()))
+            }
             Err(e) => Err(e.into()),
         }
     }
 
-    async fn create_netns(&self, req: Request<pb::CreateNetnsRequest>) -> Result<Response<pb::CreateNetnsResponse>, Status> {
+    async fn create_netns(
+        &self,
+        req: Request<pb::CreateNetnsRequest>,
+    ) -> Result<Response<pb::CreateNetnsResponse>, Status> {
         let path = req.into_inner().path;
         crate::netns::create(Path::new(&path)).await?;
         Ok(Response::new(pb::CreateNetnsResponse { path }))
     }
 
-    async fn remove_netns(&self, req: Request<pb::RemoveNetnsRequest>) -> Result<Response<pb::RemoveNetnsResponse>, Status> {
+    async fn remove_netns(
+        &self,
+        req: Request<pb::RemoveNetnsRequest>,
+    ) -> Result<Response<pb::RemoveNetnsResponse>, Status> {
         crate::netns::remove(Path::new(&req.into_inner().path))?;
         Ok(Response::new(pb::RemoveNetnsResponse {}))
     }
 
-    async fn setup(&self, req: Request<pb::SetupRequest>) -> Result<Response<pb::SetupResponse>, Status> {
+    async fn setup(
+        &self,
+        req: Request<pb::SetupRequest>,
+    ) -> Result<Response<pb::SetupResponse>, Status> {
         let res = crate::setup::setup(&self.ctx, req.into_inner().into()).await?;
-        Ok(Response::new(pb::SetupResponse { networks: res.networks.into_iter().map(Into::into).collect() }))
+        Ok(Response::new(pb::SetupResponse {
+            networks: res.networks.into_iter().map(Into::into).collect(),
+        }))
     }
 
-    async fn teardown(&self, req: Request<pb::TeardownRequest>) -> Result<Response<pb::TeardownResponse>, Status> {
+    async fn teardown(
+        &self,
+        req: Request<pb::TeardownRequest>,
+    ) -> Result<Response<pb::TeardownResponse>, Status> {
         crate::teardown::teardown(&self.ctx, req.into_inner().into()).await?;
         Ok(Response::new(pb::TeardownResponse {}))
     }
 
-    async fn reload(&self, _req: Request<pb::ReloadRequest>) -> Result<Response<pb::ReloadResponse>, Status> {
+    async fn reload(
+        &self,
+        _req: Request<pb::ReloadRequest>,
+    ) -> Result<Response<pb::ReloadResponse>, Status> {
         let (containers, networks) = reload(&self.ctx).await?;
         Ok(Response::new(pb::ReloadResponse {
             containers,

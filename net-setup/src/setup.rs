@@ -46,14 +46,21 @@ pub async fn setup(ctx: &Ctx, req: SetupRequest) -> Result<SetupResult> {
     let lock = ctx.setup_lock().await?;
     let records = ctx.records();
     if let Some(r) = records.get(&plan.container)? {
-        let what = if r.complete { "is already set up" } else { "has a half-done setup (its setup was interrupted)" };
+        let what = if r.complete {
+            "is already set up"
+        } else {
+            "has a half-done setup (its setup was interrupted)"
+        };
         return Err(NetError::Conflict(format!(
             "network of container {} {what}: run teardown for it first",
             ipam::short(&plan.container)
         )));
     }
-    let others: Vec<(String, Vec<PortForward>)> =
-        records.all()?.into_iter().map(|r| (r.container_id, r.forwards)).collect();
+    let others: Vec<(String, Vec<PortForward>)> = records
+        .all()?
+        .into_iter()
+        .map(|r| (r.container_id, r.forwards))
+        .collect();
     ports::check_against(&plan.forwards, &others)?;
     for p in &plan.nets {
         for ip in &p.static_ips {
@@ -72,7 +79,10 @@ pub async fn setup(ctx: &Ctx, req: SetupRequest) -> Result<SetupResult> {
             let names: Vec<String> = plan.nets.iter().map(|p| p.net.name.clone()).collect();
             let rollback_errors =
                 crate::teardown::teardown_locked(ctx, &lock, &plan.container, &names).await;
-            Err(NetError::SetupFailed { error: Box::new(e), rollback_errors })
+            Err(NetError::SetupFailed {
+                error: Box::new(e),
+                rollback_errors,
+            })
         }
     }
 }
@@ -83,7 +93,9 @@ fn validate(ctx: &Ctx, req: &SetupRequest) -> Result<Plan> {
         validate_dns_name("container name", &req.container_name)?;
     }
     if req.netns_path.is_empty() {
-        return Err(NetError::Invalid("netns path is empty: pass the container's network namespace (--netns)".into()));
+        return Err(NetError::Invalid(
+            "netns path is empty: pass the container's network namespace (--netns)".into(),
+        ));
     }
     let netns_path = PathBuf::from(&req.netns_path);
     let netns = crate::netns::open(&netns_path)?;
@@ -95,18 +107,28 @@ fn validate(ctx: &Ctx, req: &SetupRequest) -> Result<Plan> {
         }
         let net = configs.find(&a.name)?;
         if nets.iter().any(|p| p.net.name == net.name) {
-            return Err(NetError::Invalid(format!("network {} is given twice: attach it once", net.name)));
+            return Err(NetError::Invalid(format!(
+                "network {} is given twice: attach it once",
+                net.name
+            )));
         }
-        let ifname = if a.interface_name.is_empty() { format!("eth{i}") } else { a.interface_name.clone() };
+        let ifname = if a.interface_name.is_empty() {
+            format!("eth{i}")
+        } else {
+            a.interface_name.clone()
+        };
         nc::validate_ifname("container interface name", &ifname)?;
         if ifname == "lo" || nets.iter().any(|p| p.ifname == ifname) {
-            return Err(NetError::Invalid(format!("interface name {ifname} is used twice: give each network its own")));
+            return Err(NetError::Invalid(format!(
+                "interface name {ifname} is used twice: give each network its own"
+            )));
         }
         let mut static_ips = Vec::new();
         for s in &a.static_ips {
             let ip = crate::subnet::parse_ip("static IP", s)?;
             if !net.subnets.iter().any(|sub| sub.subnet.contains(&ip)) {
-                let subnets: Vec<String> = net.subnets.iter().map(|s| s.subnet.to_string()).collect();
+                let subnets: Vec<String> =
+                    net.subnets.iter().map(|s| s.subnet.to_string()).collect();
                 return Err(NetError::Invalid(format!(
                     "requested IP {ip} is not in any subnet of network {} ({}): choose an address inside it",
                     net.name,
@@ -122,7 +144,13 @@ fn validate(ctx: &Ctx, req: &SetupRequest) -> Result<Plan> {
         for alias in &a.aliases {
             validate_dns_name("network alias", alias)?;
         }
-        nets.push(PlannedNet { net, ifname, static_ips, static_mac, aliases: a.aliases.clone() });
+        nets.push(PlannedNet {
+            net,
+            ifname,
+            static_ips,
+            static_mac,
+            aliases: a.aliases.clone(),
+        });
     }
     let forwards = ports::validate(&req.port_mappings)?;
     if !forwards.is_empty() {
@@ -132,7 +160,9 @@ fn validate(ctx: &Ctx, req: &SetupRequest) -> Result<Plan> {
             ));
         }
         if matches!(ctx.firewall, crate::firewall::Firewall::None) {
-            return Err(NetError::Refused("publishing ports needs nftables or iptables: install nftables".into()));
+            return Err(NetError::Refused(
+                "publishing ports needs nftables or iptables: install nftables".into(),
+            ));
         }
     }
     Ok(Plan {
@@ -148,7 +178,8 @@ fn validate(ctx: &Ctx, req: &SetupRequest) -> Result<Plan> {
 fn validate_dns_name(what: &str, n: &str) -> Result<()> {
     let ok = !n.is_empty()
         && n.len() <= 253
-        && n.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        && n.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
         && !n.starts_with(['.', '-']);
     if !ok {
         return Err(NetError::Invalid(format!(
@@ -164,8 +195,17 @@ async fn apply(ctx: &Ctx, plan: &Plan, lock: &FileLock, started: Instant) -> Res
     let mut atts: Vec<Attachment> = Vec::new();
     let mut leases: Vec<Lease> = Vec::new();
     for p in &plan.nets {
-        let lease = ctx.ipam().allocate(&p.net, &plan.container, &p.static_ips, p.static_mac.as_deref())?;
-        let mut a = Attachment::new(&p.net, &p.ifname, &records::host_veth_name(&plan.container, &p.net.name));
+        let lease = ctx.ipam().allocate(
+            &p.net,
+            &plan.container,
+            &p.static_ips,
+            p.static_mac.as_deref(),
+        )?;
+        let mut a = Attachment::new(
+            &p.net,
+            &p.ifname,
+            &records::host_veth_name(&plan.container, &p.net.name),
+        );
         a.ips = lease.ips.clone();
         a.mac = lease.mac.clone();
         a.aliases = p.aliases.clone();
@@ -186,7 +226,11 @@ async fn apply(ctx: &Ctx, plan: &Plan, lock: &FileLock, started: Instant) -> Res
     // 3. Host side: forwarding, bridges, veths.
     if plan.nets.iter().any(|p| !p.net.internal) {
         sysctl::enable_ipv4_forwarding()?;
-        if plan.nets.iter().any(|p| !p.net.internal && p.net.subnets.iter().any(|s| s.subnet.addr().is_ipv6())) {
+        if plan
+            .nets
+            .iter()
+            .any(|p| !p.net.internal && p.net.subnets.iter().any(|s| s.subnet.addr().is_ipv6()))
+        {
             sysctl::enable_ipv6_forwarding()?;
         }
     }
@@ -197,7 +241,15 @@ async fn apply(ctx: &Ctx, plan: &Plan, lock: &FileLock, started: Instant) -> Res
             sysctl::enable_route_localnet(&p.net.network_interface)?;
         }
         let mac = ipam::parse_mac(&a.mac)?;
-        host.create_veth(&a.host_veth, bridge, p.net.mtu(), &a.interface_name, mac, &plan.netns).await?;
+        host.create_veth(
+            &a.host_veth,
+            bridge,
+            p.net.mtu(),
+            &a.interface_name,
+            mac,
+            &plan.netns,
+        )
+        .await?;
     }
     debug!(container = %plan.container, elapsed_ms = ms(), "setup: bridges and veths ready");
     // 4. Container side: loopback, addresses, routes.
@@ -208,7 +260,10 @@ async fn apply(ctx: &Ctx, plan: &Plan, lock: &FileLock, started: Instant) -> Res
     let mut default_route_done = false;
     for (p, a) in plan.nets.iter().zip(&record.attachments) {
         let link = inner.link(&a.interface_name).await?.ok_or_else(|| {
-            NetError::netlink(format!("interface {} in the container", a.interface_name), "missing after creation")
+            NetError::netlink(
+                format!("interface {} in the container", a.interface_name),
+                "missing after creation",
+            )
         })?;
         for ip in &a.ips {
             inner.ensure_address(link.index, *ip).await?;
@@ -294,8 +349,16 @@ fn result(record: &ContainerRecord, plan: &Plan) -> SetupResult {
             mac_address: a.mac.clone(),
             host_interface: a.host_veth.clone(),
             bridge: a.bridge.clone(),
-            dns_server_ips: if p.net.dns_enabled { a.gateways.iter().map(|g| g.to_string()).collect() } else { vec![] },
-            dns_search_domains: if p.net.dns_enabled { vec![nc::DNS_DOMAIN.to_string()] } else { vec![] },
+            dns_server_ips: if p.net.dns_enabled {
+                a.gateways.iter().map(|g| g.to_string()).collect()
+            } else {
+                vec![]
+            },
+            dns_search_domains: if p.net.dns_enabled {
+                vec![nc::DNS_DOMAIN.to_string()]
+            } else {
+                vec![]
+            },
         })
         .collect();
     SetupResult { networks }

@@ -10,10 +10,11 @@ use crate::error::{NetError, Result};
 /// Parse "10.89.0.0/24"; a host address with a prefix is refused with the
 /// network address to use instead.
 pub fn parse_subnet(s: &str) -> Result<IpNet> {
-    let net: IpNet = s
-        .trim()
-        .parse()
-        .map_err(|_| NetError::Invalid(format!("subnet {s:?} is not a CIDR subnet: use e.g. 10.89.0.0/24")))?;
+    let net: IpNet = s.trim().parse().map_err(|_| {
+        NetError::Invalid(format!(
+            "subnet {s:?} is not a CIDR subnet: use e.g. 10.89.0.0/24"
+        ))
+    })?;
     if net.addr() != net.network() {
         return Err(NetError::Invalid(format!(
             "subnet {s} is not a network address: use {}/{}",
@@ -81,7 +82,9 @@ pub fn first_host(net: &IpNet) -> IpAddr {
 pub fn pick_free_v4(taken: &[IpNet]) -> Result<IpNet> {
     for second in 89u8..=255 {
         for third in 0u8..=255 {
-            let Ok(n) = Ipv4Net::new(Ipv4Addr::new(10, second, third, 0), 24) else { continue };
+            let Ok(n) = Ipv4Net::new(Ipv4Addr::new(10, second, third, 0), 24) else {
+                continue;
+            };
             let n = IpNet::V4(n);
             if !taken.iter().any(|t| overlaps(t, &n)) {
                 return Ok(n);
@@ -107,13 +110,17 @@ pub fn pick_free_v6(taken: &[IpNet]) -> Result<IpNet> {
             0,
             0,
         ];
-        let Ok(n) = Ipv6Net::new(Ipv6Addr::from(segs), 64) else { continue };
+        let Ok(n) = Ipv6Net::new(Ipv6Addr::from(segs), 64) else {
+            continue;
+        };
         let n = IpNet::V6(n);
         if !taken.iter().any(|t| overlaps(t, &n)) {
             return Ok(n);
         }
     }
-    Err(NetError::Conflict("no free IPv6 subnet found: pass --subnet".to_string()))
+    Err(NetError::Conflict(
+        "no free IPv6 subnet found: pass --subnet".to_string(),
+    ))
 }
 
 #[cfg(test)]
@@ -123,10 +130,16 @@ mod tests {
     #[test]
     fn network_address_check_names_the_fix() {
         let e = parse_subnet("10.89.0.5/24").unwrap_err().to_string();
-        assert_eq!(e, "subnet 10.89.0.5/24 is not a network address: use 10.89.0.0/24");
+        assert_eq!(
+            e,
+            "subnet 10.89.0.5/24 is not a network address: use 10.89.0.0/24"
+        );
         assert!(parse_subnet("10.89.0.0/24").is_ok());
         assert!(parse_subnet("fd00:1::/64").is_ok());
-        assert!(parse_subnet("nonsense").unwrap_err().to_string().contains("not a CIDR"));
+        assert!(parse_subnet("nonsense")
+            .unwrap_err()
+            .to_string()
+            .contains("not a CIDR"));
     }
 
     #[test]
@@ -145,7 +158,10 @@ mod tests {
 
     #[test]
     fn picks_the_next_free_24() {
-        let taken = vec![parse_subnet("10.89.0.0/24").unwrap(), parse_subnet("10.89.1.0/24").unwrap()];
+        let taken = vec![
+            parse_subnet("10.89.0.0/24").unwrap(),
+            parse_subnet("10.89.1.0/24").unwrap(),
+        ];
         assert_eq!(pick_free_v4(&taken).unwrap().to_string(), "10.89.2.0/24");
         let v6 = pick_free_v6(&[]).unwrap();
         assert_eq!(v6.prefix_len(), 64);

@@ -20,18 +20,31 @@ use crate::types::TeardownRequest;
 pub async fn teardown(ctx: &Ctx, req: TeardownRequest) -> Result<()> {
     records::validate_container_id(&req.container_id)?;
     let lock = ctx.setup_lock().await?;
-    let names: Vec<String> = req.networks.iter().map(|n| n.name.clone()).filter(|n| !n.is_empty()).collect();
+    let names: Vec<String> = req
+        .networks
+        .iter()
+        .map(|n| n.name.clone())
+        .filter(|n| !n.is_empty())
+        .collect();
     let errors = teardown_locked(ctx, &lock, &req.container_id, &names).await;
     if errors.is_empty() {
         Ok(())
     } else {
-        Err(NetError::Teardown { container: req.container_id, errors })
+        Err(NetError::Teardown {
+            container: req.container_id,
+            errors,
+        })
     }
 }
 
 /// Undo everything for `container` on its recorded networks plus `networks`
 /// (names or ids). The caller holds the setup lock. Returns the errors.
-pub async fn teardown_locked(ctx: &Ctx, lock: &FileLock, container: &str, networks: &[String]) -> Vec<String> {
+pub async fn teardown_locked(
+    ctx: &Ctx,
+    lock: &FileLock,
+    container: &str,
+    networks: &[String],
+) -> Vec<String> {
     let started = Instant::now();
     let mut errors: Vec<String> = Vec::new();
     let mut note = |e: NetError| errors.push(e.to_string());
@@ -40,17 +53,25 @@ pub async fn teardown_locked(ctx: &Ctx, lock: &FileLock, container: &str, networ
         None
     });
     // Everything to undo, from the record and from the request.
-    let mut atts: Vec<Attachment> = record.as_ref().map(|r| r.attachments.clone()).unwrap_or_default();
+    let mut atts: Vec<Attachment> = record
+        .as_ref()
+        .map(|r| r.attachments.clone())
+        .unwrap_or_default();
     for n in networks {
         if atts.iter().any(|a| &a.network == n || &a.network_id == n) {
             continue;
         }
         match ctx.configs().find(n) {
             Ok(net) if atts.iter().any(|a| a.network == net.name) => {}
-            Ok(net) => atts.push(Attachment::new(&net, "", &records::host_veth_name(container, &net.name))),
+            Ok(net) => atts.push(Attachment::new(
+                &net,
+                "",
+                &records::host_veth_name(container, &net.name),
+            )),
             // A network removed meanwhile: still release its lease and veth.
             Err(_) => {
-                let mut a = Attachment::new(&crate::network_config::Network::default_network(), "", "");
+                let mut a =
+                    Attachment::new(&crate::network_config::Network::default_network(), "", "");
                 a.network = n.clone();
                 a.bridge = String::new();
                 a.host_veth = records::host_veth_name(container, n);
@@ -89,7 +110,9 @@ pub async fn teardown_locked(ctx: &Ctx, lock: &FileLock, container: &str, networ
     for a in &atts {
         match store.remove(&a.network, container) {
             Ok(0) => {
-                if let Err(e) = dns::process::stop(&store, &a.network).and_then(|()| store.clear(&a.network)) {
+                if let Err(e) =
+                    dns::process::stop(&store, &a.network).and_then(|()| store.clear(&a.network))
+                {
                     note(e);
                 }
             }
@@ -104,22 +127,35 @@ pub async fn teardown_locked(ctx: &Ctx, lock: &FileLock, container: &str, networ
         }
     }
     // 5. Bridges nobody uses any more (no record, no attached port).
-    let in_use: BTreeSet<&str> =
-        remaining.iter().flat_map(|r| r.attachments.iter().map(|a| a.bridge.as_str())).collect();
+    let in_use: BTreeSet<&str> = remaining
+        .iter()
+        .flat_map(|r| r.attachments.iter().map(|a| a.bridge.as_str()))
+        .collect();
     if let Some(h) = &host {
-        let bridges: BTreeSet<&str> = atts.iter().map(|a| a.bridge.as_str()).filter(|b| !b.is_empty()).collect();
+        let bridges: BTreeSet<&str> = atts
+            .iter()
+            .map(|a| a.bridge.as_str())
+            .filter(|b| !b.is_empty())
+            .collect();
         for b in bridges.into_iter().filter(|b| !in_use.contains(b)) {
             if let Err(e) = remove_idle_bridge(h, b).await {
                 note(e);
             }
         }
     }
-    debug!(container, errors = errors.len(), elapsed_ms = started.elapsed().as_millis() as u64, "teardown done");
+    debug!(
+        container,
+        errors = errors.len(),
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "teardown done"
+    );
     errors
 }
 
 async fn remove_idle_bridge(h: &Netlink, name: &str) -> Result<()> {
-    let Some(l) = h.link(name).await? else { return Ok(()) };
+    let Some(l) = h.link(name).await? else {
+        return Ok(());
+    };
     if l.kind != Some(netlink_packet_route::link::InfoKind::Bridge) {
         return Ok(());
     }
@@ -128,7 +164,11 @@ async fn remove_idle_bridge(h: &Netlink, name: &str) -> Result<()> {
         h.delete_link(name).await?;
         debug!(bridge = name, "bridge removed");
     } else {
-        debug!(bridge = name, ?ports, "bridge kept: other interfaces attached");
+        debug!(
+            bridge = name,
+            ?ports,
+            "bridge kept: other interfaces attached"
+        );
     }
     Ok(())
 }

@@ -138,7 +138,10 @@ impl From<NetworkStatus> for pb::NetworkStatus {
             addresses: s
                 .addresses
                 .into_iter()
-                .map(|a| pb::IpAddress { address: a.address, gateway: a.gateway })
+                .map(|a| pb::IpAddress {
+                    address: a.address,
+                    gateway: a.gateway,
+                })
                 .collect(),
             mac_address: s.mac_address,
             host_interface: s.host_interface,

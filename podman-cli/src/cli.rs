@@ -4,15 +4,26 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::commands::image_ops::{ExistsArgs, HistoryArgs, ImageInspectArgs, PruneArgs, RmiArgs, TagArgs, UntagArgs};
+use crate::commands::containers::{
+    CleanupArgs, ExistsArgs as ContainerExistsArgs, KillArgs, RmArgs as ContainerRmArgs, StartArgs,
+    StopArgs, WaitArgs,
+};
+use crate::commands::image_ops::{
+    ExistsArgs, HistoryArgs, ImageInspectArgs, PruneArgs, RmiArgs, TagArgs, UntagArgs,
+};
 use crate::commands::images::ImagesArgs;
-use crate::commands::containers::{CleanupArgs, ExistsArgs as ContainerExistsArgs, KillArgs, RmArgs as ContainerRmArgs, StartArgs, StopArgs, WaitArgs};
 use crate::commands::inspect::InspectArgs;
 use crate::commands::logs::LogsArgs;
 use crate::commands::ps::PsArgs;
 use crate::commands::pull::PullArgs;
-use crate::commands::{import::ImportArgs, load::LoadArgs, login::{LoginArgs, LogoutArgs}, push::PushArgs, save::SaveArgs};
 use crate::commands::run::RunArgs;
+use crate::commands::{
+    import::ImportArgs,
+    load::LoadArgs,
+    login::{LoginArgs, LogoutArgs},
+    push::PushArgs,
+    save::SaveArgs,
+};
 use crate::lifecycle::create_args::CreateArgs;
 
 type RmArgs = ContainerRmArgs;

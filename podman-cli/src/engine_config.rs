@@ -39,10 +39,14 @@ impl EngineConfig {
         files.extend(g.modules.iter().cloned());
         for m in &g.modules {
             if !m.exists() {
-                anyhow::bail!("containers.conf module {} does not exist: check the --module path", m.display());
+                anyhow::bail!(
+                    "containers.conf module {} does not exist: check the --module path",
+                    m.display()
+                );
             }
         }
-        let containers = ContainersConf::load_files(&files, std::env::var_os("CONTAINERS_CONF").is_some())?;
+        let containers =
+            ContainersConf::load_files(&files, std::env::var_os("CONTAINERS_CONF").is_some())?;
         let storage = StorageConf::load()?;
         let registries = RegistriesConf::load()?;
         let policy = Policy::load(&Policy::default_path())?;
@@ -59,7 +63,10 @@ impl EngineConfig {
             .unwrap_or_else(common::paths::default_run_root);
         for (what, p) in [("--root", &graph_root), ("--runroot", &run_root)] {
             if !p.is_absolute() {
-                anyhow::bail!("{what} {} is not an absolute path: pass a path starting with /", p.display());
+                anyhow::bail!(
+                    "{what} {} is not an absolute path: pass a path starting with /",
+                    p.display()
+                );
             }
         }
         let storage_driver = g
@@ -69,7 +76,9 @@ impl EngineConfig {
             .unwrap_or_else(|| "overlay".into());
         for o in &g.storage_opts {
             if !o.contains('=') {
-                anyhow::bail!("invalid --storage-opt {o:?}: expected key=value, e.g. overlay.mountopt=nodev");
+                anyhow::bail!(
+                    "invalid --storage-opt {o:?}: expected key=value, e.g. overlay.mountopt=nodev"
+                );
             }
         }
         let cgroup_manager = g
@@ -77,14 +86,25 @@ impl EngineConfig {
             .clone()
             .or_else(|| containers.engine.cgroup_manager.clone())
             .unwrap_or_else(default_cgroup_manager);
-        let runtime = g.runtime.clone().or_else(|| containers.engine.runtime.clone());
+        let runtime = g
+            .runtime
+            .clone()
+            .or_else(|| containers.engine.runtime.clone());
         let network_config_dir = g
             .network_config_dir
             .clone()
-            .or_else(|| containers.network.network_config_dir.as_ref().map(PathBuf::from))
+            .or_else(|| {
+                containers
+                    .network
+                    .network_config_dir
+                    .as_ref()
+                    .map(PathBuf::from)
+            })
             .unwrap_or_else(|| {
                 if common::paths::is_root() {
-                    PathBuf::from("/etc").join(common::paths::STORE_DIR).join("networks")
+                    PathBuf::from("/etc")
+                        .join(common::paths::STORE_DIR)
+                        .join("networks")
                 } else {
                     graph_root.join("networks")
                 }
@@ -126,7 +146,11 @@ impl EngineConfig {
 
     /// The containers.conf file Podman reports as `store.configFile`.
     pub fn config_file(&self) -> String {
-        self.containers.files.last().map(|p| p.display().to_string()).unwrap_or_default()
+        self.containers
+            .files
+            .last()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default()
     }
 }
 

@@ -17,13 +17,18 @@ pub struct ExitError {
 
 impl ExitError {
     pub fn engine(source: impl Into<anyhow::Error>) -> Self {
-        ExitError { code: EXIT_ENGINE, source: source.into() }
+        ExitError {
+            code: EXIT_ENGINE,
+            source: source.into(),
+        }
     }
 }
 
 /// The exit code for any error: its own if it carries one, else 125.
 pub fn exit_code(e: &anyhow::Error) -> u8 {
-    e.downcast_ref::<ExitError>().map(|x| x.code).unwrap_or(EXIT_ENGINE)
+    e.downcast_ref::<ExitError>()
+        .map(|x| x.code)
+        .unwrap_or(EXIT_ENGINE)
 }
 
 /// Podman prints errors as one line: `Error: ...`.
@@ -41,7 +46,11 @@ mod tests {
 
     #[test]
     fn codes_and_lines() {
-        let e: anyhow::Error = ExitError { code: 127, source: anyhow::anyhow!("a\nb") }.into();
+        let e: anyhow::Error = ExitError {
+            code: 127,
+            source: anyhow::anyhow!("a\nb"),
+        }
+        .into();
         assert_eq!(exit_code(&e), 127);
         assert_eq!(one_line(&e), "a b");
         assert_eq!(exit_code(&anyhow::anyhow!("x")), 125);

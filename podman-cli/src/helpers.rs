@@ -44,8 +44,14 @@ impl HelperKind {
                 a.extend(["--driver".into(), cfg.storage_driver.clone().into()]);
             }
             HelperKind::Net => {
-                a.extend(["--config-dir".into(), cfg.network_config_dir.clone().into_os_string()]);
-                a.extend(["--state-dir".into(), cfg.run_root.join("networks").into_os_string()]);
+                a.extend([
+                    "--config-dir".into(),
+                    cfg.network_config_dir.clone().into_os_string(),
+                ]);
+                a.extend([
+                    "--state-dir".into(),
+                    cfg.run_root.join("networks").into_os_string(),
+                ]);
                 if let Some(fw) = &cfg.containers.network.firewall_driver {
                     a.extend(["--firewall-driver".into(), fw.into()]);
                 }
@@ -54,7 +60,11 @@ impl HelperKind {
                 a.extend(["--runroot".into(), cfg.run_root.clone().into_os_string()]);
             }
         }
-        a.extend(["serve".into(), "--grpc-fd".into(), proto::transport::HELPER_FD.to_string().into()]);
+        a.extend([
+            "serve".into(),
+            "--grpc-fd".into(),
+            proto::transport::HELPER_FD.to_string().into(),
+        ]);
         a
     }
 }
@@ -74,15 +84,26 @@ pub async fn start(kind: HelperKind, cfg: &EngineConfig) -> anyhow::Result<Start
 }
 
 /// Start a helper with extra `serve` flags (e.g. ctr-monitor's `--detach`).
-pub async fn start_with(kind: HelperKind, cfg: &EngineConfig, serve_flags: &[&str]) -> anyhow::Result<Started> {
+pub async fn start_with(
+    kind: HelperKind,
+    cfg: &EngineConfig,
+    serve_flags: &[&str],
+) -> anyhow::Result<Started> {
     start_full(kind, cfg, serve_flags, false).await
 }
 
-async fn start_full(kind: HelperKind, cfg: &EngineConfig, serve_flags: &[&str], inherit_stdio: bool) -> anyhow::Result<Started> {
-    let path = common::paths::find_helper(kind.binary(), &cfg.containers.engine.helper_binaries_dir)?;
+async fn start_full(
+    kind: HelperKind,
+    cfg: &EngineConfig,
+    serve_flags: &[&str],
+    inherit_stdio: bool,
+) -> anyhow::Result<Started> {
+    let path =
+        common::paths::find_helper(kind.binary(), &cfg.containers.engine.helper_binaries_dir)?;
     let mut args = kind.args(cfg);
     args.extend(serve_flags.iter().map(OsString::from));
-    let helper = proto::transport::spawn_helper_with(kind.binary(), &path, &args, inherit_stdio).await?;
+    let helper =
+        proto::transport::spawn_helper_with(kind.binary(), &path, &args, inherit_stdio).await?;
     Ok(Started { kind, path, helper })
 }
 
@@ -96,7 +117,10 @@ impl Started {
         let name = self.kind.binary();
         let status = self.helper.finish(EXIT_GRACE).await?;
         if !status.success() {
-            anyhow::bail!("helper {name} {} after its work was done", proto::transport::describe_exit(status));
+            anyhow::bail!(
+                "helper {name} {} after its work was done",
+                proto::transport::describe_exit(status)
+            );
         }
         Ok(())
     }
@@ -111,11 +135,20 @@ pub struct Session<C> {
 }
 
 impl<C: Clone> Session<C> {
-    pub async fn open(kind: HelperKind, cfg: &EngineConfig, make: impl FnOnce(tonic::transport::Channel) -> C) -> anyhow::Result<Self> {
+    pub async fn open(
+        kind: HelperKind,
+        cfg: &EngineConfig,
+        make: impl FnOnce(tonic::transport::Channel) -> C,
+    ) -> anyhow::Result<Self> {
         Self::open_with(kind, cfg, &[], make).await
     }
 
-    pub async fn open_with(kind: HelperKind, cfg: &EngineConfig, serve_flags: &[&str], make: impl FnOnce(tonic::transport::Channel) -> C) -> anyhow::Result<Self> {
+    pub async fn open_with(
+        kind: HelperKind,
+        cfg: &EngineConfig,
+        serve_flags: &[&str],
+        make: impl FnOnce(tonic::transport::Channel) -> C,
+    ) -> anyhow::Result<Self> {
         let started = start_with(kind, cfg, serve_flags).await?;
         let client = make(started.helper.channel()?);
         Ok(Session { started, client })
@@ -140,11 +173,15 @@ impl<C: Clone> Session<C> {
     }
 }
 
-pub type StorageClient = proto::storage::v1::storage_client::StorageClient<tonic::transport::Channel>;
-pub type FetcherClient = proto::fetcher::v1::fetcher_client::FetcherClient<tonic::transport::Channel>;
+pub type StorageClient =
+    proto::storage::v1::storage_client::StorageClient<tonic::transport::Channel>;
+pub type FetcherClient =
+    proto::fetcher::v1::fetcher_client::FetcherClient<tonic::transport::Channel>;
 
-pub type MonitorClient = proto::monitor::v1::monitor_client::MonitorClient<tonic::transport::Channel>;
-pub type NetClient = proto::netsetup::v1::net_setup_client::NetSetupClient<tonic::transport::Channel>;
+pub type MonitorClient =
+    proto::monitor::v1::monitor_client::MonitorClient<tonic::transport::Channel>;
+pub type NetClient =
+    proto::netsetup::v1::net_setup_client::NetSetupClient<tonic::transport::Channel>;
 
 pub async fn net(cfg: &EngineConfig) -> anyhow::Result<Session<NetClient>> {
     Session::open(HelperKind::Net, cfg, NetClient::new).await
@@ -153,7 +190,10 @@ pub async fn net(cfg: &EngineConfig) -> anyhow::Result<Session<NetClient>> {
 /// A new monitor that detaches from us and outlives this podman. With
 /// `passthrough` it holds our own stdio for the container (log driver
 /// passthrough).
-pub async fn monitor_detached(cfg: &EngineConfig, passthrough: bool) -> anyhow::Result<Session<MonitorClient>> {
+pub async fn monitor_detached(
+    cfg: &EngineConfig,
+    passthrough: bool,
+) -> anyhow::Result<Session<MonitorClient>> {
     let started = start_full(HelperKind::Monitor, cfg, &["--detach"], passthrough).await?;
     let client = MonitorClient::new(started.helper.channel()?);
     Ok(Session { started, client })
@@ -171,7 +211,11 @@ pub async fn fetcher(cfg: &EngineConfig) -> anyhow::Result<Session<FetcherClient
 pub fn check_identity(name: &str, id: Option<&Identity>) -> Result<Identity, TransportError> {
     let id = id.cloned().unwrap_or_default();
     if id.api_version != proto::API_VERSION {
-        return Err(TransportError::Version { name: name.to_string(), got: id.api_version, want: proto::API_VERSION });
+        return Err(TransportError::Version {
+            name: name.to_string(),
+            got: id.api_version,
+            want: proto::API_VERSION,
+        });
     }
     Ok(id)
 }
@@ -197,7 +241,11 @@ impl InfoAnswer {
 
 /// Start one helper, ask its Info, hang up. Returns the answer and the
 /// binary's path.
-pub async fn info(kind: HelperKind, cfg: &EngineConfig, req: InfoRequest) -> anyhow::Result<(InfoAnswer, PathBuf)> {
+pub async fn info(
+    kind: HelperKind,
+    cfg: &EngineConfig,
+    req: InfoRequest,
+) -> anyhow::Result<(InfoAnswer, PathBuf)> {
     let mut s = start(kind, cfg).await?;
     let answer = ask_info(&mut s, req).await;
     // Reap the helper whether or not the call worked, so none is left behind.
@@ -232,7 +280,10 @@ async fn ask_info(s: &mut Started, req: InfoRequest) -> anyhow::Result<InfoAnswe
 }
 
 /// Info from all four helpers, started in parallel.
-pub async fn info_all(cfg: &EngineConfig, req: InfoRequest) -> anyhow::Result<Vec<(InfoAnswer, PathBuf)>> {
+pub async fn info_all(
+    cfg: &EngineConfig,
+    req: InfoRequest,
+) -> anyhow::Result<Vec<(InfoAnswer, PathBuf)>> {
     let (a, b, c, d) = tokio::join!(
         info(HelperKind::Fetcher, cfg, req.clone()),
         info(HelperKind::Storage, cfg, req.clone()),

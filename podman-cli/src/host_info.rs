@@ -25,7 +25,9 @@ pub struct Distribution {
 }
 
 pub fn distribution() -> Distribution {
-    let text = std::fs::read_to_string("/etc/os-release").or_else(|_| std::fs::read_to_string("/usr/lib/os-release")).unwrap_or_default();
+    let text = std::fs::read_to_string("/etc/os-release")
+        .or_else(|_| std::fs::read_to_string("/usr/lib/os-release"))
+        .unwrap_or_default();
     let mut d = Distribution::default();
     for line in text.lines() {
         if let Some((k, v)) = line.split_once('=') {
@@ -42,15 +44,21 @@ pub fn distribution() -> Distribution {
 }
 
 pub fn kernel() -> String {
-    nix::sys::utsname::uname().map(|u| u.release().to_string_lossy().into_owned()).unwrap_or_default()
+    nix::sys::utsname::uname()
+        .map(|u| u.release().to_string_lossy().into_owned())
+        .unwrap_or_default()
 }
 
 pub fn hostname() -> String {
-    nix::unistd::gethostname().map(|h| h.to_string_lossy().into_owned()).unwrap_or_default()
+    nix::unistd::gethostname()
+        .map(|h| h.to_string_lossy().into_owned())
+        .unwrap_or_default()
 }
 
 pub fn cpus() -> usize {
-    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
 }
 
 /// (MemTotal, MemAvailable, SwapTotal, SwapFree) in bytes.
@@ -64,7 +72,12 @@ pub fn memory() -> (u64, u64, u64, u64) {
             .map(|kb| kb * 1024)
             .unwrap_or(0)
     };
-    (get("MemTotal"), get("MemAvailable"), get("SwapTotal"), get("SwapFree"))
+    (
+        get("MemTotal"),
+        get("MemAvailable"),
+        get("SwapTotal"),
+        get("SwapFree"),
+    )
 }
 
 /// Podman's uptime string: "1h 2m 3.45s (Approximately 0.04 days)".
@@ -76,7 +89,10 @@ pub fn uptime() -> String {
     let h = (secs / 3600.0).floor();
     let m = ((secs - h * 3600.0) / 60.0).floor();
     let s = secs - h * 3600.0 - m * 60.0;
-    format!("{h}h {m}m {s:.2}s (Approximately {:.2} days)", secs / 86400.0)
+    format!(
+        "{h}h {m}m {s:.2}s (Approximately {:.2} days)",
+        secs / 86400.0
+    )
 }
 
 /// "v2" when /sys/fs/cgroup is the unified hierarchy, else "v1".
@@ -136,14 +152,20 @@ pub const DEFAULT_CAPABILITIES: &[&str] = &[
 
 pub fn security(default_caps: Option<&[String]>) -> Security {
     let caps = match default_caps {
-        Some(c) => c.iter().map(|c| c.to_ascii_uppercase()).collect::<Vec<_>>().join(","),
+        Some(c) => c
+            .iter()
+            .map(|c| c.to_ascii_uppercase())
+            .collect::<Vec<_>>()
+            .join(","),
         None => DEFAULT_CAPABILITIES.join(","),
     };
     Security {
-        apparmor_enabled: std::fs::read_to_string("/sys/module/apparmor/parameters/enabled").is_ok_and(|s| s.trim() == "Y"),
+        apparmor_enabled: std::fs::read_to_string("/sys/module/apparmor/parameters/enabled")
+            .is_ok_and(|s| s.trim() == "Y"),
         capabilities: caps,
         rootless: !common::paths::is_root(),
-        seccomp_enabled: std::fs::read_to_string("/proc/self/status").is_ok_and(|s| s.lines().any(|l| l.starts_with("Seccomp:"))),
+        seccomp_enabled: std::fs::read_to_string("/proc/self/status")
+            .is_ok_and(|s| s.lines().any(|l| l.starts_with("Seccomp:"))),
         selinux_enabled: std::path::Path::new("/sys/fs/selinux/enforce").exists(),
     }
 }

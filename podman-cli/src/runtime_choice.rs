@@ -24,11 +24,22 @@ pub fn requested_paths(cfg: &EngineConfig) -> Vec<String> {
         if r.contains('/') {
             out.push(r.clone());
         } else {
-            out.extend(cfg.containers.runtime_paths(r).into_iter().filter(|p| p.exists()).map(|p| p.display().to_string()));
+            out.extend(
+                cfg.containers
+                    .runtime_paths(r)
+                    .into_iter()
+                    .filter(|p| p.exists())
+                    .map(|p| p.display().to_string()),
+            );
         }
     }
     for paths in cfg.containers.engine.runtimes.values() {
-        out.extend(paths.iter().filter(|p| std::path::Path::new(p).exists()).cloned());
+        out.extend(
+            paths
+                .iter()
+                .filter(|p| std::path::Path::new(p).exists())
+                .cloned(),
+        );
     }
     out.dedup();
     out
@@ -37,11 +48,19 @@ pub fn requested_paths(cfg: &EngineConfig) -> Vec<String> {
 /// Pick the runtime from the monitor's report.
 pub fn choose<'a>(cfg: &EngineConfig, found: &'a [Runtime]) -> Result<&'a Runtime, RuntimeError> {
     if let Some(want) = &cfg.runtime {
-        let candidates: Vec<PathBuf> = if want.contains('/') { vec![PathBuf::from(want)] } else { cfg.containers.runtime_paths(want) };
+        let candidates: Vec<PathBuf> = if want.contains('/') {
+            vec![PathBuf::from(want)]
+        } else {
+            cfg.containers.runtime_paths(want)
+        };
         return candidates
             .iter()
             .find_map(|p| found.iter().find(|r| PathBuf::from(&r.path) == *p))
-            .or_else(|| (!want.contains('/')).then(|| found.iter().find(|r| r.name == *want)).flatten())
+            .or_else(|| {
+                (!want.contains('/'))
+                    .then(|| found.iter().find(|r| r.name == *want))
+                    .flatten()
+            })
             .ok_or_else(|| RuntimeError::NotFound(want.clone()));
     }
     for name in cfg.containers.runtime_names() {
@@ -54,7 +73,11 @@ pub fn choose<'a>(cfg: &EngineConfig, found: &'a [Runtime]) -> Result<&'a Runtim
         RuntimeError::NoneWorks(if found.is_empty() {
             "none installed".into()
         } else {
-            found.iter().map(|r| format!("{}: {}", r.path, r.error)).collect::<Vec<_>>().join("; ")
+            found
+                .iter()
+                .map(|r| format!("{}: {}", r.path, r.error))
+                .collect::<Vec<_>>()
+                .join("; ")
         })
     })
 }

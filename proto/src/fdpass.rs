@@ -32,8 +32,12 @@ pub fn send_fds(sock: &impl AsRawFd, tag: u8, fds: &[RawFd]) -> Result<(), FdPas
     let buf = [tag];
     let iov = [IoSlice::new(&buf)];
     let cmsg = [ControlMessage::ScmRights(fds)];
-    sendmsg::<()>(sock.as_raw_fd(), &iov, &cmsg, MsgFlags::MSG_NOSIGNAL, None)
-        .map_err(|source| FdPassError::Send { count: fds.len(), source })?;
+    sendmsg::<()>(sock.as_raw_fd(), &iov, &cmsg, MsgFlags::MSG_NOSIGNAL, None).map_err(
+        |source| FdPassError::Send {
+            count: fds.len(),
+            source,
+        },
+    )?;
     Ok(())
 }
 
@@ -57,15 +61,24 @@ pub fn recv_fds(sock: &impl AsRawFd, tag: u8, count: usize) -> Result<Vec<OwnedF
     for c in msg.cmsgs().map_err(FdPassError::Recv)? {
         if let ControlMessageOwned::ScmRights(fds) = c {
             // SAFETY: the kernel just installed these descriptors for us.
-            out.extend(fds.into_iter().map(|fd| unsafe { OwnedFd::from_raw_fd(fd) }));
+            out.extend(
+                fds.into_iter()
+                    .map(|fd| unsafe { OwnedFd::from_raw_fd(fd) }),
+            );
         }
     }
     let got_tag = buf[0];
     if got_tag != tag {
-        return Err(FdPassError::WrongTag { expected: tag, got: got_tag });
+        return Err(FdPassError::WrongTag {
+            expected: tag,
+            got: got_tag,
+        });
     }
     if out.len() != count {
-        return Err(FdPassError::WrongCount { expected: count, got: out.len() });
+        return Err(FdPassError::WrongCount {
+            expected: count,
+            got: out.len(),
+        });
     }
     Ok(out)
 }
@@ -96,9 +109,21 @@ mod tests {
         let (a, b) = UnixStream::pair().unwrap();
         let (r, _w) = nix::unistd::pipe().unwrap();
         send_fds(&a, 1, &[r.as_raw_fd()]).unwrap();
-        assert!(matches!(recv_fds(&b, 2, 1), Err(FdPassError::WrongTag { expected: 2, got: 1 })));
+        assert!(matches!(
+            recv_fds(&b, 2, 1),
+            Err(FdPassError::WrongTag {
+                expected: 2,
+                got: 1
+            })
+        ));
         send_fds(&a, 3, &[r.as_raw_fd(), r.as_raw_fd()]).unwrap();
-        assert!(matches!(recv_fds(&b, 3, 1), Err(FdPassError::WrongCount { expected: 1, got: 2 })));
+        assert!(matches!(
+            recv_fds(&b, 3, 1),
+            Err(FdPassError::WrongCount {
+                expected: 1,
+                got: 2
+            })
+        ));
         drop(a);
         assert!(matches!(recv_fds(&b, 3, 1), Err(FdPassError::Closed)));
     }

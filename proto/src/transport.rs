@@ -28,21 +28,46 @@ pub const HELPER_FD: RawFd = 3;
 #[derive(Debug, thiserror::Error)]
 pub enum TransportError {
     #[error("helper {name}: cannot start {path}: {source}")]
-    Spawn { name: String, path: PathBuf, source: std::io::Error },
+    Spawn {
+        name: String,
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("helper {name}: {what}: {source}")]
-    Io { name: String, what: &'static str, source: std::io::Error },
+    Io {
+        name: String,
+        what: &'static str,
+        source: std::io::Error,
+    },
     #[error("helper {name}: setting up its channel: {source}")]
-    Channel { name: String, source: tonic::transport::Error },
+    Channel {
+        name: String,
+        source: tonic::transport::Error,
+    },
     #[error("helper {name} (pid {pid}) {how} during {method}{detail}")]
-    Died { name: String, pid: u32, method: String, how: String, detail: String },
+    Died {
+        name: String,
+        pid: u32,
+        method: String,
+        how: String,
+        detail: String,
+    },
     #[error("helper {name}: {method} failed: {message}")]
-    Call { name: String, method: String, code: tonic::Code, message: String },
+    Call {
+        name: String,
+        method: String,
+        code: tonic::Code,
+        message: String,
+    },
     #[error("helper {name} speaks protocol version {got}, this podman needs {want}: install matching builds of podman and its helpers")]
     Version { name: String, got: u32, want: u32 },
     #[error("invalid listen address {0:?}: expected unix:/path/to/socket")]
     ListenAddress(String),
     #[error("serving on {what}: {source}")]
-    Serve { what: String, source: std::io::Error },
+    Serve {
+        what: String,
+        source: std::io::Error,
+    },
     #[error("serving a connection: {0}")]
     Connection(String),
 }
@@ -86,15 +111,23 @@ pub async fn serve_on_fd(fd: RawFd, routes: Routes) -> Result<(), TransportError
     if st.st_mode & libc::S_IFMT != libc::S_IFSOCK {
         return Err(TransportError::Serve {
             what,
-            source: std::io::Error::other("not a socket; start helpers through podman or use --listen"),
+            source: std::io::Error::other(
+                "not a socket; start helpers through podman or use --listen",
+            ),
         });
     }
     // SAFETY: fd was handed to us at exec and nothing else owns it.
     let std_stream = unsafe { std::os::unix::net::UnixStream::from_raw_fd(fd) };
-    let _ = nix::fcntl::fcntl(fd, nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::FD_CLOEXEC));
+    let _ = nix::fcntl::fcntl(
+        fd,
+        nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::FD_CLOEXEC),
+    );
     std_stream
         .set_nonblocking(true)
-        .map_err(|source| TransportError::Serve { what: what.clone(), source })?;
+        .map_err(|source| TransportError::Serve {
+            what: what.clone(),
+            source,
+        })?;
     let stream = tokio::net::UnixStream::from_std(std_stream)
         .map_err(|source| TransportError::Serve { what, source })?;
     // However the caller hung up (GOAWAY, reset, plain close), its going away
@@ -105,7 +138,10 @@ pub async fn serve_on_fd(fd: RawFd, routes: Routes) -> Result<(), TransportError
     Ok(())
 }
 
-async fn serve_connection(stream: tokio::net::UnixStream, routes: Routes) -> Result<(), TransportError> {
+async fn serve_connection(
+    stream: tokio::net::UnixStream,
+    routes: Routes,
+) -> Result<(), TransportError> {
     let svc = TowerToHyperService::new(routes);
     hyper::server::conn::http2::Builder::new(TokioExecutor::new())
         .serve_connection(TokioIo::new(stream), svc)
@@ -117,7 +153,10 @@ async fn serve_connection(stream: tokio::net::UnixStream, routes: Routes) -> Res
 /// until SIGTERM or SIGINT; the socket file is removed on the way out.
 pub async fn serve_listen(path: &Path, routes: Routes) -> Result<(), TransportError> {
     let what = path.display().to_string();
-    let serve_err = |source| TransportError::Serve { what: what.clone(), source };
+    let serve_err = |source| TransportError::Serve {
+        what: what.clone(),
+        source,
+    };
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(serve_err)?;
     }
@@ -130,7 +169,8 @@ pub async fn serve_listen(path: &Path, routes: Routes) -> Result<(), TransportEr
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(serve_err)?;
     debug!(socket = %what, "listening");
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).map_err(serve_err)?;
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .map_err(serve_err)?;
     let result = loop {
         tokio::select! {
             accepted = listener.accept() => match accepted {
@@ -163,15 +203,28 @@ pub struct Helper {
 /// Start `program` as helper `name` with `args` (which should include
 /// `serve --grpc-fd 3`) and connect a gRPC channel to it. The helper's stdin
 /// is /dev/null and its stdout goes to our stderr.
-pub async fn spawn_helper(name: &str, program: &Path, args: &[OsString]) -> Result<Helper, TransportError> {
+pub async fn spawn_helper(
+    name: &str,
+    program: &Path,
+    args: &[OsString],
+) -> Result<Helper, TransportError> {
     spawn_helper_with(name, program, args, false).await
 }
 
 /// As [`spawn_helper`]; with `inherit_stdio` the helper gets our stdin,
 /// stdout and stderr (a monitor passing them through to a container).
-pub async fn spawn_helper_with(name: &str, program: &Path, args: &[OsString], inherit_stdio: bool) -> Result<Helper, TransportError> {
+pub async fn spawn_helper_with(
+    name: &str,
+    program: &Path,
+    args: &[OsString],
+    inherit_stdio: bool,
+) -> Result<Helper, TransportError> {
     let started = Instant::now();
-    let io_err = |what, source| TransportError::Io { name: name.to_string(), what, source };
+    let io_err = |what, source| TransportError::Io {
+        name: name.to_string(),
+        what,
+        source,
+    };
     let (ours, theirs) = socketpair(
         AddressFamily::Unix,
         SockType::Stream,
@@ -194,14 +247,22 @@ pub async fn spawn_helper_with(name: &str, program: &Path, args: &[OsString], in
         cmd.pre_exec(move || {
             if child_fd == HELPER_FD {
                 let flags = libc::fcntl(child_fd, libc::F_GETFD);
-                if flags < 0 || libc::fcntl(child_fd, libc::F_SETFD, flags & !libc::FD_CLOEXEC) < 0 {
+                if flags < 0 || libc::fcntl(child_fd, libc::F_SETFD, flags & !libc::FD_CLOEXEC) < 0
+                {
                     return Err(std::io::Error::last_os_error());
                 }
             } else if libc::dup2(child_fd, HELPER_FD) < 0 {
                 return Err(std::io::Error::last_os_error());
             }
             // Die with the caller; and if it is already gone, do not start.
-            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM as libc::c_ulong, 0, 0, 0) < 0 {
+            if libc::prctl(
+                libc::PR_SET_PDEATHSIG,
+                libc::SIGTERM as libc::c_ulong,
+                0,
+                0,
+                0,
+            ) < 0
+            {
                 return Err(std::io::Error::last_os_error());
             }
             if libc::getppid() != parent_pid {
@@ -219,23 +280,34 @@ pub async fn spawn_helper_with(name: &str, program: &Path, args: &[OsString], in
     let pid = child.id().unwrap_or(0);
     let channel = channel_over(name, ours)?;
     debug!(helper = name, pid, path = %program.display(), elapsed_ms = ms(started), "spawned helper");
-    Ok(Helper { name: name.to_string(), channel: Some(channel), child, pid })
+    Ok(Helper {
+        name: name.to_string(),
+        channel: Some(channel),
+        child,
+        pid,
+    })
 }
 
 /// A tonic channel over an already connected stream socket.
 pub fn channel_over(name: &str, sock: OwnedFd) -> Result<Channel, TransportError> {
     // SAFETY: we own sock and hand it over whole.
     let std_stream = unsafe { std::os::unix::net::UnixStream::from_raw_fd(sock.into_raw_fd()) };
-    std_stream.set_nonblocking(true).map_err(|source| TransportError::Io {
-        name: name.to_string(),
-        what: "setting the socket non-blocking",
-        source,
-    })?;
+    std_stream
+        .set_nonblocking(true)
+        .map_err(|source| TransportError::Io {
+            name: name.to_string(),
+            what: "setting the socket non-blocking",
+            source,
+        })?;
     let slot = std::sync::Arc::new(std::sync::Mutex::new(Some(std_stream)));
     let connector = tower::service_fn(move |_: Uri| {
         let taken = slot.lock().ok().and_then(|mut s| s.take());
         async move {
-            let s = taken.ok_or_else(|| std::io::Error::other("helper connection already used; helpers serve one connection"))?;
+            let s = taken.ok_or_else(|| {
+                std::io::Error::other(
+                    "helper connection already used; helpers serve one connection",
+                )
+            })?;
             Ok::<_, std::io::Error>(TokioIo::new(tokio::net::UnixStream::from_std(s)?))
         }
     });
@@ -252,7 +324,10 @@ pub async fn connect_unix(path: &Path) -> Result<Channel, TransportError> {
     Endpoint::from_static("http://helper.invalid")
         .connect_with_connector(connector)
         .await
-        .map_err(|source| TransportError::Channel { name: path.display().to_string(), source })
+        .map_err(|source| TransportError::Channel {
+            name: path.display().to_string(),
+            source,
+        })
 }
 
 impl Helper {
@@ -262,7 +337,9 @@ impl Helper {
 
     /// The channel to the helper; an error once [`Helper::finish`] hung up.
     pub fn channel(&self) -> Result<Channel, TransportError> {
-        self.channel.clone().ok_or_else(|| TransportError::Connection(format!("helper {} was already shut down", self.name)))
+        self.channel.clone().ok_or_else(|| {
+            TransportError::Connection(format!("helper {} was already shut down", self.name))
+        })
     }
 
     /// Run one RPC, logging it with its duration; a failure caused by the
@@ -292,9 +369,14 @@ impl Helper {
         // (the helper died) carries the transport error that broke it. Only
         // then is it worth waiting for the helper's exit status.
         let transport_failure = std::error::Error::source(&status).is_some()
-            || matches!(status.code(), tonic::Code::Unavailable | tonic::Code::Cancelled);
+            || matches!(
+                status.code(),
+                tonic::Code::Unavailable | tonic::Code::Cancelled
+            );
         if transport_failure {
-            if let Ok(Ok(exit)) = tokio::time::timeout(Duration::from_millis(1000), self.child.wait()).await {
+            if let Ok(Ok(exit)) =
+                tokio::time::timeout(Duration::from_millis(1000), self.child.wait()).await
+            {
                 return TransportError::Died {
                     name: self.name.clone(),
                     pid: self.pid,
@@ -321,11 +403,19 @@ impl Helper {
         let (name, pid, child) = (self.name.clone(), self.pid, &mut self.child);
         let started = Instant::now();
         let status = match tokio::time::timeout(grace, child.wait()).await {
-            Ok(r) => r.map_err(|source| TransportError::Io { name: name.clone(), what: "waiting for exit", source })?,
+            Ok(r) => r.map_err(|source| TransportError::Io {
+                name: name.clone(),
+                what: "waiting for exit",
+                source,
+            })?,
             Err(_) => {
                 warn!(helper = %name, pid, "helper did not exit after its connection closed; killing it");
                 let _ = child.start_kill();
-                child.wait().await.map_err(|source| TransportError::Io { name: name.clone(), what: "waiting for exit", source })?
+                child.wait().await.map_err(|source| TransportError::Io {
+                    name: name.clone(),
+                    what: "waiting for exit",
+                    source,
+                })?
             }
         };
         debug!(helper = %name, pid, status = %describe_exit(status), elapsed_ms = ms(started), "helper exited");
@@ -339,7 +429,9 @@ pub fn describe_exit(status: ExitStatus) -> String {
     if let Some(code) = status.code() {
         format!("exited with code {code}")
     } else if let Some(sig) = status.signal() {
-        let name = nix::sys::signal::Signal::try_from(sig).map(|s| s.as_str()).unwrap_or("?");
+        let name = nix::sys::signal::Signal::try_from(sig)
+            .map(|s| s.as_str())
+            .unwrap_or("?");
         format!("was killed by signal {sig} ({name})")
     } else {
         "exited".to_string()

@@ -21,11 +21,17 @@ const MAGICS: &[(i64, &str)] = &[
 // The statfs field types differ between architectures.
 #[allow(clippy::unnecessary_cast)]
 pub fn name(path: &Path) -> String {
-    let Some(existing) = path.ancestors().find(|p| p.exists()) else { return "unknown".into() };
+    let Some(existing) = path.ancestors().find(|p| p.exists()) else {
+        return "unknown".into();
+    };
     match nix::sys::statfs::statfs(existing) {
         Ok(st) => {
             let t = st.filesystem_type().0 as i64;
-            MAGICS.iter().find(|(m, _)| *m == t).map(|(_, n)| n.to_string()).unwrap_or_else(|| format!("0x{t:x}"))
+            MAGICS
+                .iter()
+                .find(|(m, _)| *m == t)
+                .map(|(_, n)| n.to_string())
+                .unwrap_or_else(|| format!("0x{t:x}"))
         }
         Err(e) => format!("unknown ({e})"),
     }
@@ -34,7 +40,9 @@ pub fn name(path: &Path) -> String {
 /// (total, used) bytes of the filesystem under `path`.
 #[allow(clippy::unnecessary_cast)]
 pub fn usage(path: &Path) -> (u64, u64) {
-    let Some(existing) = path.ancestors().find(|p| p.exists()) else { return (0, 0) };
+    let Some(existing) = path.ancestors().find(|p| p.exists()) else {
+        return (0, 0);
+    };
     match nix::sys::statvfs::statvfs(existing) {
         Ok(st) => {
             let frag = st.fragment_size() as u64;

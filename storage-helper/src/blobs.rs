@@ -31,13 +31,21 @@ pub fn path(store: &Store, digest: &Digest) -> PathBuf {
 }
 
 /// Bring `src` into the store as `digest`.
-pub fn import_file(store: &Store, src: &Path, digest: &Digest, expected_size: Option<u64>) -> Result<Imported> {
+pub fn import_file(
+    store: &Store,
+    src: &Path,
+    digest: &Digest,
+    expected_size: Option<u64>,
+) -> Result<Imported> {
     let dest = path(store, digest);
     if dest.exists() {
         return Ok(Imported::Present);
     }
     let meta = std::fs::metadata(src).map_err(|e| match e.kind() {
-        std::io::ErrorKind::NotFound => StoreError::NotFound(format!("blob {digest} is missing from the layout ({}): pull the image again", src.display())),
+        std::io::ErrorKind::NotFound => StoreError::NotFound(format!(
+            "blob {digest} is missing from the layout ({}): pull the image again",
+            src.display()
+        )),
         _ => StoreError::path("reading", src, e),
     })?;
     if let Some(want) = expected_size {
@@ -52,7 +60,11 @@ pub fn import_file(store: &Store, src: &Path, digest: &Digest, expected_size: Op
     match std::fs::hard_link(src, &dest) {
         Ok(()) => return Ok(Imported::Linked),
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => return Ok(Imported::Present),
-        Err(e) if matches!(e.raw_os_error(), Some(libc::EXDEV) | Some(libc::EPERM) | Some(libc::EMLINK)) => {}
+        Err(e)
+            if matches!(
+                e.raw_os_error(),
+                Some(libc::EXDEV) | Some(libc::EPERM) | Some(libc::EMLINK)
+            ) => {}
         Err(e) => return Err(StoreError::path("linking blob into the store from", src, e)),
     }
     let mut input = File::open(src).map_err(|e| StoreError::path("opening", src, e))?;
@@ -61,19 +73,29 @@ pub fn import_file(store: &Store, src: &Path, digest: &Digest, expected_size: Op
 }
 
 /// Copy `input` into the store as `digest`, hashing on the way.
-fn copy_verified(store: &Store, input: &mut dyn Read, digest: &Digest, dest: &Path, from: &str) -> Result<()> {
-    let tmp = store.tmp_dir().join(format!("blob-{}-{}", digest.short(), unique_suffix()));
+fn copy_verified(
+    store: &Store,
+    input: &mut dyn Read,
+    digest: &Digest,
+    dest: &Path,
+    from: &str,
+) -> Result<()> {
+    let tmp = store
+        .tmp_dir()
+        .join(format!("blob-{}-{}", digest.short(), unique_suffix()));
     let result = (|| {
         let f = File::create(&tmp).map_err(|e| StoreError::path("creating", &tmp, e))?;
         let mut w = DigestWriter::new(f);
-        std::io::copy(input, &mut w).map_err(|e| StoreError::io(format!("copying blob {digest} from {from}"), e))?;
+        std::io::copy(input, &mut w)
+            .map_err(|e| StoreError::io(format!("copying blob {digest} from {from}"), e))?;
         let (actual, _, f) = w.finish();
         if &actual != digest {
             return Err(StoreError::DataLoss(format!(
                 "blob {from} has digest {actual}, expected {digest}: the source is corrupt, pull the image again"
             )));
         }
-        f.sync_all().map_err(|e| StoreError::path("syncing", &tmp, e))?;
+        f.sync_all()
+            .map_err(|e| StoreError::path("syncing", &tmp, e))?;
         std::fs::rename(&tmp, dest).map_err(|e| StoreError::path("renaming into place", dest, e))
     })();
     if result.is_err() {
@@ -96,9 +118,14 @@ pub fn write_bytes(store: &Store, bytes: &[u8]) -> Result<Digest> {
 /// Hash the file at `p` and refuse it unless it is `digest`.
 pub fn verify_file(p: &Path, digest: &Digest) -> Result<()> {
     let f = File::open(p).map_err(|e| StoreError::path("opening", p, e))?;
-    let (actual, _, _) = DigestReader::new(f).finish().map_err(|e| StoreError::path("reading", p, e))?;
+    let (actual, _, _) = DigestReader::new(f)
+        .finish()
+        .map_err(|e| StoreError::path("reading", p, e))?;
     if &actual != digest {
-        return Err(StoreError::DataLoss(format!("blob {} has digest {actual}, expected {digest}: it is corrupt, pull the image again", p.display())));
+        return Err(StoreError::DataLoss(format!(
+            "blob {} has digest {actual}, expected {digest}: it is corrupt, pull the image again",
+            p.display()
+        )));
     }
     Ok(())
 }
@@ -107,17 +134,27 @@ pub fn verify_file(p: &Path, digest: &Digest) -> Result<()> {
 pub fn read_verified(p: &Path, digest: &Digest, what: &str) -> Result<Vec<u8>> {
     const MAX: u64 = 16 << 20;
     let f = File::open(p).map_err(|e| match e.kind() {
-        std::io::ErrorKind::NotFound => StoreError::NotFound(format!("{what} {digest} is missing ({}): pull the image again", p.display())),
+        std::io::ErrorKind::NotFound => StoreError::NotFound(format!(
+            "{what} {digest} is missing ({}): pull the image again",
+            p.display()
+        )),
         _ => StoreError::path("opening", p, e),
     })?;
     let mut bytes = Vec::new();
-    f.take(MAX + 1).read_to_end(&mut bytes).map_err(|e| StoreError::path("reading", p, e))?;
+    f.take(MAX + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| StoreError::path("reading", p, e))?;
     if bytes.len() as u64 > MAX {
-        return Err(StoreError::InvalidArgument(format!("{what} {digest} is larger than {MAX} bytes: refusing it")));
+        return Err(StoreError::InvalidArgument(format!(
+            "{what} {digest} is larger than {MAX} bytes: refusing it"
+        )));
     }
     let actual = Digest::of(&bytes);
     if &actual != digest {
-        return Err(StoreError::DataLoss(format!("{what} {} has digest {actual}, expected {digest}: it is corrupt, pull the image again", p.display())));
+        return Err(StoreError::DataLoss(format!(
+            "{what} {} has digest {actual}, expected {digest}: it is corrupt, pull the image again",
+            p.display()
+        )));
     }
     Ok(bytes)
 }
@@ -130,7 +167,10 @@ pub fn list(store: &Store) -> Result<Vec<Digest>> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
         Err(e) => return Err(StoreError::path("listing", &dir, e)),
     };
-    Ok(rd.filter_map(|e| e.ok()).filter_map(|e| Digest::from_hex(&e.file_name().to_string_lossy()).ok()).collect())
+    Ok(rd
+        .filter_map(|e| e.ok())
+        .filter_map(|e| Digest::from_hex(&e.file_name().to_string_lossy()).ok())
+        .collect())
 }
 
 pub fn remove(store: &Store, digest: &Digest) -> Result<()> {
@@ -147,7 +187,9 @@ pub fn remove(store: &Store, digest: &Digest) -> Result<()> {
 pub fn export_to(store: &Store, digest: &Digest, dest: &Path, link: bool) -> Result<()> {
     let src = path(store, digest);
     let src_meta = std::fs::metadata(&src).map_err(|e| match e.kind() {
-        std::io::ErrorKind::NotFound => StoreError::NotFound(format!("blob {digest} is not in the store: the image is incomplete, pull it again")),
+        std::io::ErrorKind::NotFound => StoreError::NotFound(format!(
+            "blob {digest} is not in the store: the image is incomplete, pull it again"
+        )),
         _ => StoreError::path("reading", &src, e),
     })?;
     if std::fs::metadata(dest).is_ok_and(|m| m.len() == src_meta.len()) {

@@ -179,13 +179,23 @@ pub struct ChangeArgs {
 impl ChangeArgs {
     fn parse(self) -> Result<ConfigChanges> {
         let list = |s: Option<String>, what: &str| -> Result<Option<Vec<String>>> {
-            s.map(|s| serde_json::from_str::<Vec<String>>(&s).with_context(|| format!("--{what} {s:?}: give a JSON array such as '[\"sh\",\"-c\",\"echo hi\"]'")))
-                .transpose()
+            s.map(|s| {
+                serde_json::from_str::<Vec<String>>(&s).with_context(|| {
+                    format!(
+                        "--{what} {s:?}: give a JSON array such as '[\"sh\",\"-c\",\"echo hi\"]'"
+                    )
+                })
+            })
+            .transpose()
         };
         let labels = self
             .label
             .iter()
-            .map(|l| l.split_once('=').map(|(k, v)| (k.to_string(), v.to_string())).with_context(|| format!("--label {l:?}: use KEY=VALUE")))
+            .map(|l| {
+                l.split_once('=')
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .with_context(|| format!("--label {l:?}: use KEY=VALUE"))
+            })
             .collect::<Result<_>>()?;
         Ok(ConfigChanges {
             cmd: list(self.cmd, "cmd")?,
@@ -222,8 +232,22 @@ fn human_size(n: u64) -> String {
 }
 
 fn image_line(i: &ImageRecord) -> String {
-    let names = if i.names.is_empty() { "<none>".to_string() } else { i.names.join(",") };
-    format!("{:<14}{:<50} {:>12}  {}", i.short_id(), names, human_size(i.size), if i.created.is_empty() { "-" } else { &i.created })
+    let names = if i.names.is_empty() {
+        "<none>".to_string()
+    } else {
+        i.names.join(",")
+    };
+    format!(
+        "{:<14}{:<50} {:>12}  {}",
+        i.short_id(),
+        names,
+        human_size(i.size),
+        if i.created.is_empty() {
+            "-"
+        } else {
+            &i.created
+        }
+    )
 }
 
 fn image_detail(i: &ImageRecord) -> String {
@@ -266,15 +290,31 @@ pub fn run(store: &Store, cmd: Cmd) -> Result<()> {
                 print!("{}", image_detail(&i));
             }
         }
-        Cmd::ImportOci { dir, ref_name, digest, names, json } => {
-            let i = crate::import::import_oci(store, &dir, ref_name.as_deref().unwrap_or(""), digest.as_deref().unwrap_or(""), &names)?;
+        Cmd::ImportOci {
+            dir,
+            ref_name,
+            digest,
+            names,
+            json,
+        } => {
+            let i = crate::import::import_oci(
+                store,
+                &dir,
+                ref_name.as_deref().unwrap_or(""),
+                digest.as_deref().unwrap_or(""),
+                &names,
+            )?;
             if json {
                 print_json(&i)?;
             } else {
                 println!("{}", i.id);
             }
         }
-        Cmd::Rmi { images, force, json } => {
+        Cmd::Rmi {
+            images,
+            force,
+            json,
+        } => {
             let mut reports = Vec::new();
             for img in &images {
                 let r = crate::remove::remove_image(store, img, force)?;
@@ -306,23 +346,50 @@ pub fn run(store: &Store, cmd: Cmd) -> Result<()> {
                 crate::ops::untag_image(store, &image, n)?;
             }
         }
-        Cmd::ExportOci { images, dest, link, json } => {
+        Cmd::ExportOci {
+            images,
+            dest,
+            link,
+            json,
+        } => {
             let out = crate::export::export_oci(store, &images, &dest, link)?;
             if json {
                 print_json(&out)?;
             } else {
-                out.iter().for_each(|e| println!("{} {} {}", &e.image_id[..12], e.manifest_digest, e.ref_name));
+                out.iter().for_each(|e| {
+                    println!("{} {} {}", &e.image_id[..12], e.manifest_digest, e.ref_name)
+                });
             }
         }
-        Cmd::ImportTar { tar, names, message, changes, json } => {
-            let i = crate::new_image::import_rootfs_tar(store, &tar, &names, &changes.parse()?, &message, "", "", "")?;
+        Cmd::ImportTar {
+            tar,
+            names,
+            message,
+            changes,
+            json,
+        } => {
+            let i = crate::new_image::import_rootfs_tar(
+                store,
+                &tar,
+                &names,
+                &changes.parse()?,
+                &message,
+                "",
+                "",
+                "",
+            )?;
             if json {
                 print_json(&i)?;
             } else {
                 println!("{}", i.id);
             }
         }
-        Cmd::CreateContainer { id, image, mount_label, json } => {
+        Cmd::CreateContainer {
+            id,
+            image,
+            mount_label,
+            json,
+        } => {
             let c = crate::containers::create(store, &id, &image, &mount_label)?;
             if json {
                 print_json(&c)?;
@@ -337,8 +404,22 @@ pub fn run(store: &Store, cmd: Cmd) -> Result<()> {
             } else {
                 println!("{:<20}{:<14}{:<8}MOUNTPOINT", "ID", "IMAGE", "MOUNTS");
                 for c in &list {
-                    let img = c.image_id.as_deref().map(|i| &i[..12.min(i.len())]).unwrap_or("-");
-                    println!("{:<20}{:<14}{:<8}{}", c.id, img, c.mount_count, if c.mount_count > 0 { c.mountpoint.as_str() } else { "-" });
+                    let img = c
+                        .image_id
+                        .as_deref()
+                        .map(|i| &i[..12.min(i.len())])
+                        .unwrap_or("-");
+                    println!(
+                        "{:<20}{:<14}{:<8}{}",
+                        c.id,
+                        img,
+                        c.mount_count,
+                        if c.mount_count > 0 {
+                            c.mountpoint.as_str()
+                        } else {
+                            "-"
+                        }
+                    );
                 }
             }
         }
@@ -357,14 +438,24 @@ pub fn run(store: &Store, cmd: Cmd) -> Result<()> {
             if json {
                 print_json(&changes)?;
             } else {
-                changes.iter().for_each(|c| println!("{} {}", c.kind.letter(), c.path));
+                changes
+                    .iter()
+                    .for_each(|c| println!("{} {}", c.kind.letter(), c.path));
             }
         }
         Cmd::Export { id, output } => {
             crate::export::export_container(store, &id, &output)?;
         }
-        Cmd::Commit { id, names, author, message, changes, json } => {
-            let i = crate::new_image::commit(store, &id, &names, &changes.parse()?, &author, &message)?;
+        Cmd::Commit {
+            id,
+            names,
+            author,
+            message,
+            changes,
+            json,
+        } => {
+            let i =
+                crate::new_image::commit(store, &id, &names, &changes.parse()?, &author, &message)?;
             if json {
                 print_json(&i)?;
             } else {
@@ -372,12 +463,23 @@ pub fn run(store: &Store, cmd: Cmd) -> Result<()> {
             }
         }
         Cmd::Layers { json } => {
-            let list = if store.db_path().exists() { crate::layers::list(&crate::db::open(store)?)? } else { Vec::new() };
+            let list = if store.db_path().exists() {
+                crate::layers::list(&crate::db::open(store)?)?
+            } else {
+                Vec::new()
+            };
             if json {
                 print_json(&list)?;
             } else {
                 println!("{:<66}{:<28}{:>12}", "CHAIN ID", "LINK", "SIZE");
-                list.iter().for_each(|l| println!("{:<66}{:<28}{:>12}", l.chain_id, l.link, human_size(l.uncompressed_size)));
+                list.iter().for_each(|l| {
+                    println!(
+                        "{:<66}{:<28}{:>12}",
+                        l.chain_id,
+                        l.link,
+                        human_size(l.uncompressed_size)
+                    )
+                });
             }
         }
         Cmd::Gc { json } => {
@@ -385,9 +487,16 @@ pub fn run(store: &Store, cmd: Cmd) -> Result<()> {
             if json {
                 print_json(&g)?;
             } else if g.deferred {
-                println!("Another process is adding to the store; nothing collected. Try again later.");
+                println!(
+                    "Another process is adding to the store; nothing collected. Try again later."
+                );
             } else {
-                println!("Removed {} layers, {} blobs, {} leftover container dirs", g.layers_removed.len(), g.blobs_removed, g.containers_cleaned);
+                println!(
+                    "Removed {} layers, {} blobs, {} leftover container dirs",
+                    g.layers_removed.len(),
+                    g.blobs_removed,
+                    g.containers_cleaned
+                );
             }
         }
     }

@@ -34,7 +34,9 @@ pub fn validate_id(id: &str) -> Result<()> {
     let ok = !id.is_empty()
         && id.len() <= 128
         && !id.starts_with('.')
-        && id.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'));
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'));
     if ok {
         Ok(())
     } else {
@@ -47,20 +49,36 @@ pub fn validate_id(id: &str) -> Result<()> {
 /// The record of `id` (mount count included), NotFound when absent.
 pub fn load(store: &Store, conn: &Connection, id: &str) -> Result<ContainerRecord> {
     let row = conn
-        .query_row("SELECT id, image_id, mount_label, created_unix FROM containers WHERE id = ?1", [id], |r| {
-            Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?, r.get::<_, String>(2)?, r.get::<_, i64>(3)?))
-        })
+        .query_row(
+            "SELECT id, image_id, mount_label, created_unix FROM containers WHERE id = ?1",
+            [id],
+            |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, Option<String>>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, i64>(3)?,
+                ))
+            },
+        )
         .optional()
         .map_err(StoreError::db(format!("reading container {id}")))?;
     let Some((id, image_id, mount_label, created_unix)) = row else {
-        return Err(StoreError::NotFound(format!("container {id}: no such container layer in this store")));
+        return Err(StoreError::NotFound(format!(
+            "container {id}: no such container layer in this store"
+        )));
     };
     let layers = {
         let mut st = conn
-            .prepare_cached("SELECT chain_id FROM container_layers WHERE container_id = ?1 ORDER BY position")
+            .prepare_cached(
+                "SELECT chain_id FROM container_layers WHERE container_id = ?1 ORDER BY position",
+            )
             .map_err(StoreError::db("reading container layers"))?;
-        let rows = st.query_map([&id], |r| r.get(0)).map_err(StoreError::db("reading container layers"))?;
-        rows.collect::<rusqlite::Result<Vec<String>>>().map_err(StoreError::db("reading container layers"))?
+        let rows = st
+            .query_map([&id], |r| r.get(0))
+            .map_err(StoreError::db("reading container layers"))?;
+        rows.collect::<rusqlite::Result<Vec<String>>>()
+            .map_err(StoreError::db("reading container layers"))?
     };
     let dir = store.container_dir(&id);
     Ok(ContainerRecord {
@@ -82,9 +100,14 @@ pub fn list(store: &Store) -> Result<Vec<ContainerRecord>> {
     }
     let conn = db::open(store)?;
     let ids: Vec<String> = {
-        let mut st = conn.prepare("SELECT id FROM containers ORDER BY created_unix, id").map_err(StoreError::db("listing containers"))?;
-        let rows = st.query_map([], |r| r.get(0)).map_err(StoreError::db("listing containers"))?;
-        rows.collect::<rusqlite::Result<_>>().map_err(StoreError::db("listing containers"))?
+        let mut st = conn
+            .prepare("SELECT id FROM containers ORDER BY created_unix, id")
+            .map_err(StoreError::db("listing containers"))?;
+        let rows = st
+            .query_map([], |r| r.get(0))
+            .map_err(StoreError::db("listing containers"))?;
+        rows.collect::<rusqlite::Result<_>>()
+            .map_err(StoreError::db("listing containers"))?
     };
     ids.iter().map(|id| load(store, &conn, id)).collect()
 }
@@ -94,7 +117,9 @@ pub fn lock(store: &Store, id: &str) -> Result<FileLock> {
     validate_id(id)?;
     let dir = store.container_dir(id);
     if !dir.is_dir() {
-        return Err(StoreError::NotFound(format!("container {id}: no such container layer in this store")));
+        return Err(StoreError::NotFound(format!(
+            "container {id}: no such container layer in this store"
+        )));
     }
     FileLock::exclusive(&dir.join("lock")).map_err(|e| {
         if dir.is_dir() {
@@ -110,7 +135,9 @@ pub fn create(store: &Store, id: &str, image: &str, mount_label: &str) -> Result
     store.require_overlay()?;
     validate_id(id)?;
     if mount_label.chars().any(|c| c == '"' || c.is_control()) {
-        return Err(StoreError::InvalidArgument(format!("invalid mount label {mount_label:?}: quotes and control characters are not allowed")));
+        return Err(StoreError::InvalidArgument(format!(
+            "invalid mount label {mount_label:?}: quotes and control characters are not allowed"
+        )));
     }
     let _barrier = store.barrier()?;
     store.ensure_dirs()?;
@@ -123,26 +150,44 @@ pub fn create(store: &Store, id: &str, image: &str, mount_label: &str) -> Result
             .is_some())
     };
     if exists(&conn)? {
-        return Err(StoreError::AlreadyExists(format!("container {id} already has a container layer: remove it first or pick another id")));
+        return Err(StoreError::AlreadyExists(format!(
+            "container {id} already has a container layer: remove it first or pick another id"
+        )));
     }
-    let image = if image.is_empty() { None } else { Some(resolve::resolve(&conn, image)?.image) };
+    let image = if image.is_empty() {
+        None
+    } else {
+        Some(resolve::resolve(&conn, image)?.image)
+    };
     let chain: Vec<String> = image.as_ref().map(|i| i.layers.clone()).unwrap_or_default();
 
     let dir = store.container_dir(id);
-    let tmp = store.containers_dir().join(format!(".tmp-{id}-{}", unique_suffix()));
+    let tmp = store
+        .containers_dir()
+        .join(format!(".tmp-{id}-{}", unique_suffix()));
     let made = (|| -> Result<()> {
-        std::fs::create_dir_all(tmp.join("work")).map_err(|e| StoreError::path("creating", &tmp, e))?;
+        std::fs::create_dir_all(tmp.join("work"))
+            .map_err(|e| StoreError::path("creating", &tmp, e))?;
         let upper = tmp.join("diff");
         std::fs::create_dir(&upper).map_err(|e| StoreError::path("creating", &upper, e))?;
         // The merged root takes the upper dir's owner and mode: copy them
         // from the image's root.
-        let root_meta = chain.last().and_then(|top| std::fs::metadata(store.layer_diff(top)).ok());
-        let (mode, uid, gid) = root_meta.map(|m| (m.mode() & 0o7777, m.uid(), m.gid())).unwrap_or((0o755, 0, 0));
-        std::os::unix::fs::chown(&upper, Some(uid), Some(gid)).map_err(|e| StoreError::path("chown", &upper, e))?;
-        std::fs::set_permissions(&upper, std::os::unix::fs::PermissionsExt::from_mode(mode)).map_err(|e| StoreError::path("chmod", &upper, e))?;
-        std::fs::write(tmp.join("lock"), b"").map_err(|e| StoreError::path("creating lock in", &tmp, e))?;
+        let root_meta = chain
+            .last()
+            .and_then(|top| std::fs::metadata(store.layer_diff(top)).ok());
+        let (mode, uid, gid) = root_meta
+            .map(|m| (m.mode() & 0o7777, m.uid(), m.gid()))
+            .unwrap_or((0o755, 0, 0));
+        std::os::unix::fs::chown(&upper, Some(uid), Some(gid))
+            .map_err(|e| StoreError::path("chown", &upper, e))?;
+        std::fs::set_permissions(&upper, std::os::unix::fs::PermissionsExt::from_mode(mode))
+            .map_err(|e| StoreError::path("chmod", &upper, e))?;
+        std::fs::write(tmp.join("lock"), b"")
+            .map_err(|e| StoreError::path("creating lock in", &tmp, e))?;
         std::fs::rename(&tmp, &dir).map_err(|e| match e.raw_os_error() {
-            Some(libc::ENOTEMPTY) | Some(libc::EEXIST) => StoreError::AlreadyExists(format!("container {id} is being created by another process")),
+            Some(libc::ENOTEMPTY) | Some(libc::EEXIST) => StoreError::AlreadyExists(format!(
+                "container {id} is being created by another process"
+            )),
             _ => StoreError::path("renaming into place", &dir, e),
         })
     })();
@@ -153,12 +198,21 @@ pub fn create(store: &Store, id: &str, image: &str, mount_label: &str) -> Result
     let recorded = (|| -> Result<()> {
         let tx = db::immediate(&conn)?;
         if exists(&tx)? {
-            return Err(StoreError::AlreadyExists(format!("container {id} was created by another process meanwhile")));
+            return Err(StoreError::AlreadyExists(format!(
+                "container {id} was created by another process meanwhile"
+            )));
         }
         if let Some(img) = &image {
-            let still: bool = tx.query_row("SELECT 1 FROM images WHERE id = ?1", [&img.id], |_| Ok(())).optional().map_err(StoreError::db("checking image"))?.is_some();
+            let still: bool = tx
+                .query_row("SELECT 1 FROM images WHERE id = ?1", [&img.id], |_| Ok(()))
+                .optional()
+                .map_err(StoreError::db("checking image"))?
+                .is_some();
             if !still {
-                return Err(StoreError::NotFound(format!("image {} was removed while creating container {id}", img.label())));
+                return Err(StoreError::NotFound(format!(
+                    "image {} was removed while creating container {id}",
+                    img.label()
+                )));
             }
         }
         tx.execute(
@@ -170,7 +224,8 @@ pub fn create(store: &Store, id: &str, image: &str, mount_label: &str) -> Result
             tx.execute("INSERT INTO container_layers (container_id, position, chain_id) VALUES (?1, ?2, ?3)", params![id, i as i64, c])
                 .map_err(StoreError::db(format!("recording container {id}")))?;
         }
-        tx.commit().map_err(StoreError::db(format!("recording container {id}")))
+        tx.commit()
+            .map_err(StoreError::db(format!("recording container {id}")))
     })();
     if let Err(e) = recorded {
         let _ = layers::trash(store, &dir);
@@ -189,10 +244,15 @@ pub fn remove(store: &Store, id: &str) -> Result<bool> {
         // A record whose directory is gone (manual deletion): drop it.
         validate_id(id)?;
         let tx = db::immediate(&conn)?;
-        let n = tx.execute("DELETE FROM containers WHERE id = ?1", [id]).map_err(StoreError::db(format!("deleting container {id}")))?;
-        tx.commit().map_err(StoreError::db(format!("deleting container {id}")))?;
+        let n = tx
+            .execute("DELETE FROM containers WHERE id = ?1", [id])
+            .map_err(StoreError::db(format!("deleting container {id}")))?;
+        tx.commit()
+            .map_err(StoreError::db(format!("deleting container {id}")))?;
         if n == 0 {
-            return Err(StoreError::NotFound(format!("container {id}: no such container layer in this store")));
+            return Err(StoreError::NotFound(format!(
+                "container {id}: no such container layer in this store"
+            )));
         }
         return Ok(false);
     }
@@ -200,8 +260,10 @@ pub fn remove(store: &Store, id: &str) -> Result<bool> {
     let rec = load(store, &conn, id)?;
     let was_mounted = mounts::unmount_all(store, id)?;
     let tx = db::immediate(&conn)?;
-    tx.execute("DELETE FROM containers WHERE id = ?1", [id]).map_err(StoreError::db(format!("deleting container {id}")))?;
-    tx.commit().map_err(StoreError::db(format!("deleting container {id}")))?;
+    tx.execute("DELETE FROM containers WHERE id = ?1", [id])
+        .map_err(StoreError::db(format!("deleting container {id}")))?;
+    tx.commit()
+        .map_err(StoreError::db(format!("deleting container {id}")))?;
     layers::trash(store, &dir)?;
     let _ = crate::fsutil::remove_tree(&store.container_run_dir(id));
     layers::empty_trash(store);
@@ -220,7 +282,11 @@ pub fn remove(store: &Store, id: &str) -> Result<bool> {
 
 /// Lower layer diff directories of a container, top first.
 pub fn lower_dirs(store: &Store, rec: &ContainerRecord) -> Vec<std::path::PathBuf> {
-    rec.layers.iter().rev().map(|c| store.layer_diff(c)).collect()
+    rec.layers
+        .iter()
+        .rev()
+        .map(|c| store.layer_diff(c))
+        .collect()
 }
 
 pub fn upper(rec: &ContainerRecord) -> &Path {

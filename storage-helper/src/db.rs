@@ -86,13 +86,18 @@ pub fn open(store: &Store) -> Result<Connection> {
     }
     let conn = Connection::open_with_flags(
         &path,
-        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )
     .map_err(StoreError::db(format!("opening {}", path.display())))?;
-    conn.busy_timeout(Duration::from_secs(60)).map_err(StoreError::db("setting busy_timeout"))?;
+    conn.busy_timeout(Duration::from_secs(60))
+        .map_err(StoreError::db("setting busy_timeout"))?;
     conn.execute_batch("PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL;")
         .map_err(StoreError::db("setting pragmas"))?;
-    let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(StoreError::db("reading schema version"))?;
+    let version: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .map_err(StoreError::db("reading schema version"))?;
     if version == 0 {
         create_schema(&conn)?;
     } else if version > SCHEMA_VERSION {
@@ -112,17 +117,24 @@ fn create_schema(conn: &Connection) -> Result<()> {
     loop {
         match conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get::<_, String>(0)) {
             Ok(_) => break,
-            Err(rusqlite::Error::SqliteFailure(e, _)) if e.code == rusqlite::ErrorCode::DatabaseBusy && std::time::Instant::now() < deadline => {
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == rusqlite::ErrorCode::DatabaseBusy
+                    && std::time::Instant::now() < deadline =>
+            {
                 std::thread::sleep(Duration::from_millis(5));
             }
             Err(e) => return Err(StoreError::db("enabling WAL")(e)),
         }
     }
     let tx = immediate(conn)?;
-    let version: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(StoreError::db("reading schema version"))?;
+    let version: i64 = tx
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .map_err(StoreError::db("reading schema version"))?;
     if version == 0 {
-        tx.execute_batch(SCHEMA).map_err(StoreError::db("creating schema"))?;
-        tx.execute_batch(&format!("PRAGMA user_version = {SCHEMA_VERSION}")).map_err(StoreError::db("setting schema version"))?;
+        tx.execute_batch(SCHEMA)
+            .map_err(StoreError::db("creating schema"))?;
+        tx.execute_batch(&format!("PRAGMA user_version = {SCHEMA_VERSION}"))
+            .map_err(StoreError::db("setting schema version"))?;
     }
     tx.commit().map_err(StoreError::db("committing schema"))
 }
@@ -156,13 +168,21 @@ pub fn immediate(conn: &Connection) -> Result<Tx<'_>> {
     let writer = WRITERS.lock().unwrap_or_else(|p| p.into_inner());
     // new_unchecked takes &Connection; a connection is never shared
     // between threads here.
-    let tx = rusqlite::Transaction::new_unchecked(conn, TransactionBehavior::Immediate).map_err(StoreError::db("beginning a transaction"))?;
-    Ok(Tx { tx, _writer: writer })
+    let tx = rusqlite::Transaction::new_unchecked(conn, TransactionBehavior::Immediate)
+        .map_err(StoreError::db("beginning a transaction"))?;
+    Ok(Tx {
+        tx,
+        _writer: writer,
+    })
 }
 
 /// Image and layer record counts (for Info).
 pub fn counts(conn: &Connection) -> Result<(u32, u32)> {
-    let images: u32 = conn.query_row("SELECT COUNT(*) FROM images", [], |r| r.get(0)).map_err(StoreError::db("counting images"))?;
-    let layers: u32 = conn.query_row("SELECT COUNT(*) FROM layers", [], |r| r.get(0)).map_err(StoreError::db("counting layers"))?;
+    let images: u32 = conn
+        .query_row("SELECT COUNT(*) FROM images", [], |r| r.get(0))
+        .map_err(StoreError::db("counting images"))?;
+    let layers: u32 = conn
+        .query_row("SELECT COUNT(*) FROM layers", [], |r| r.get(0))
+        .map_err(StoreError::db("counting layers"))?;
     Ok((images, layers))
 }

@@ -65,19 +65,35 @@ fn walk(upper: &Path, rel: &Path, lowers: &[PathBuf], out: &mut Vec<Change>) -> 
         let shown = format!("/{}", r.display());
         if meta.file_type().is_char_device() && meta.rdev() == 0 {
             if in_lower(lowers, &r) {
-                out.push(Change { path: shown, kind: ChangeKind::Deleted });
+                out.push(Change {
+                    path: shown,
+                    kind: ChangeKind::Deleted,
+                });
             }
             continue;
         }
         let existed = in_lower(lowers, &r);
-        out.push(Change { path: shown.clone(), kind: if existed { ChangeKind::Modified } else { ChangeKind::Added } });
+        out.push(Change {
+            path: shown.clone(),
+            kind: if existed {
+                ChangeKind::Modified
+            } else {
+                ChangeKind::Added
+            },
+        });
         if meta.is_dir() {
-            let opaque = fsutil::get_xattr(&p, "trusted.overlay.opaque").ok().flatten().is_some_and(|v| v == b"y");
+            let opaque = fsutil::get_xattr(&p, "trusted.overlay.opaque")
+                .ok()
+                .flatten()
+                .is_some_and(|v| v == b"y");
             if opaque && existed {
                 // Everything the image had below is gone unless re-added.
                 for lower_name in lower_children(lowers, &r) {
                     if std::fs::symlink_metadata(p.join(&lower_name)).is_err() {
-                        out.push(Change { path: format!("{shown}/{}", lower_name.to_string_lossy()), kind: ChangeKind::Deleted });
+                        out.push(Change {
+                            path: format!("{shown}/{}", lower_name.to_string_lossy()),
+                            kind: ChangeKind::Deleted,
+                        });
                     }
                 }
             }
@@ -107,10 +123,15 @@ fn in_lower(lowers: &[PathBuf], rel: &Path) -> bool {
                         hidden = true;
                         break;
                     }
-                    if fsutil::get_xattr(&p, "trusted.overlay.opaque").ok().flatten().is_some_and(|v| v == b"y") {
+                    if fsutil::get_xattr(&p, "trusted.overlay.opaque")
+                        .ok()
+                        .flatten()
+                        .is_some_and(|v| v == b"y")
+                    {
                         // Present in this layer's opaque dir or nowhere.
                         let rest = layer.join(rel);
-                        return std::fs::symlink_metadata(&rest).is_ok_and(|m| !(m.file_type().is_char_device() && m.rdev() == 0));
+                        return std::fs::symlink_metadata(&rest)
+                            .is_ok_and(|m| !(m.file_type().is_char_device() && m.rdev() == 0));
                     }
                 }
                 Err(_) => break,

@@ -15,10 +15,12 @@ impl Digest {
     pub fn parse(s: &str) -> Result<Digest> {
         match s.strip_prefix("sha256:") {
             Some(hex) if is_hex64(hex) => Ok(Digest(s.to_string())),
-            _ if s.contains(':') && !s.starts_with("sha256:") => Err(StoreError::InvalidArgument(format!(
-                "digest {s:?} uses an unsupported algorithm: only sha256 is supported"
+            _ if s.contains(':') && !s.starts_with("sha256:") => Err(StoreError::InvalidArgument(
+                format!("digest {s:?} uses an unsupported algorithm: only sha256 is supported"),
+            )),
+            _ => Err(StoreError::InvalidArgument(format!(
+                "{s:?} is not a digest: expected sha256:<64 lowercase hex digits>"
             ))),
-            _ => Err(StoreError::InvalidArgument(format!("{s:?} is not a digest: expected sha256:<64 lowercase hex digits>"))),
         }
     }
 
@@ -91,7 +93,11 @@ pub struct DigestReader<R> {
 
 impl<R: Read> DigestReader<R> {
     pub fn new(inner: R) -> Self {
-        DigestReader { inner, hasher: Sha256::new(), count: 0 }
+        DigestReader {
+            inner,
+            hasher: Sha256::new(),
+            count: 0,
+        }
     }
 
     /// Read the rest of the stream (so the digest covers all of it) and
@@ -129,11 +135,19 @@ pub struct DigestWriter<W> {
 
 impl<W: std::io::Write> DigestWriter<W> {
     pub fn new(inner: W) -> Self {
-        DigestWriter { inner, hasher: Sha256::new(), count: 0 }
+        DigestWriter {
+            inner,
+            hasher: Sha256::new(),
+            count: 0,
+        }
     }
 
     pub fn finish(self) -> (Digest, u64, W) {
-        (Digest(format!("sha256:{}", to_hex(&self.hasher.finalize()))), self.count, self.inner)
+        (
+            Digest(format!("sha256:{}", to_hex(&self.hasher.finalize()))),
+            self.count,
+            self.inner,
+        )
     }
 }
 
@@ -156,10 +170,16 @@ mod tests {
     #[test]
     fn digests_parse_strictly() {
         let d = Digest::of(b"");
-        assert_eq!(d.as_str(), "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+        assert_eq!(
+            d.as_str(),
+            "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+        );
         assert_eq!(Digest::parse(d.as_str()).unwrap(), d);
         assert!(Digest::parse("sha256:E3B0").is_err());
-        assert!(Digest::parse("sha512:00").unwrap_err().to_string().contains("only sha256"));
+        assert!(Digest::parse("sha512:00")
+            .unwrap_err()
+            .to_string()
+            .contains("only sha256"));
         assert!(Digest::parse("sha256:../../etc/passwd").is_err());
     }
 

@@ -24,19 +24,28 @@ pub enum StoreError {
     #[error("{what}: {error}")]
     Io { what: String, error: std::io::Error },
     #[error("store index ({what}): {error}")]
-    Db { what: String, error: rusqlite::Error },
+    Db {
+        what: String,
+        error: rusqlite::Error,
+    },
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
 impl StoreError {
     pub fn io(what: impl Into<String>, source: std::io::Error) -> StoreError {
-        StoreError::Io { what: what.into(), error: source }
+        StoreError::Io {
+            what: what.into(),
+            error: source,
+        }
     }
 
     /// An I/O error on `path`, described as `doing PATH`.
     pub fn path(doing: &str, path: &Path, source: std::io::Error) -> StoreError {
-        StoreError::Io { what: format!("{doing} {}", path.display()), error: source }
+        StoreError::Io {
+            what: format!("{doing} {}", path.display()),
+            error: source,
+        }
     }
 
     pub fn db(what: impl Into<String>) -> impl FnOnce(rusqlite::Error) -> StoreError {
@@ -60,11 +69,19 @@ impl StoreError {
         match self {
             StoreError::NotFound(m) => StoreError::NotFound(format!("{ctx}: {m}")),
             StoreError::InvalidArgument(m) => StoreError::InvalidArgument(format!("{ctx}: {m}")),
-            StoreError::FailedPrecondition(m) => StoreError::FailedPrecondition(format!("{ctx}: {m}")),
+            StoreError::FailedPrecondition(m) => {
+                StoreError::FailedPrecondition(format!("{ctx}: {m}"))
+            }
             StoreError::AlreadyExists(m) => StoreError::AlreadyExists(format!("{ctx}: {m}")),
             StoreError::DataLoss(m) => StoreError::DataLoss(format!("{ctx}: {m}")),
-            StoreError::Io { what, error } => StoreError::Io { what: format!("{ctx}: {what}"), error },
-            StoreError::Db { what, error } => StoreError::Db { what: format!("{ctx}: {what}"), error },
+            StoreError::Io { what, error } => StoreError::Io {
+                what: format!("{ctx}: {what}"),
+                error,
+            },
+            StoreError::Db { what, error } => StoreError::Db {
+                what: format!("{ctx}: {what}"),
+                error,
+            },
         }
     }
 }

@@ -26,9 +26,16 @@ pub struct Exported {
 }
 
 /// ExportOci.
-pub fn export_oci(store: &Store, specs: &[String], dest: &Path, link: bool) -> Result<Vec<Exported>> {
+pub fn export_oci(
+    store: &Store,
+    specs: &[String],
+    dest: &Path,
+    link: bool,
+) -> Result<Vec<Exported>> {
     if specs.is_empty() {
-        return Err(StoreError::InvalidArgument("no images to export: name at least one".into()));
+        return Err(StoreError::InvalidArgument(
+            "no images to export: name at least one".into(),
+        ));
     }
     // Keep blobs from being collected while they are copied.
     let _barrier = store.barrier()?;
@@ -36,24 +43,45 @@ pub fn export_oci(store: &Store, specs: &[String], dest: &Path, link: bool) -> R
     let blobs_dir = dest.join("blobs").join("sha256");
     std::fs::create_dir_all(&blobs_dir).map_err(|e| StoreError::path("creating", &blobs_dir, e))?;
     if !dest.join("oci-layout").exists() {
-        write_atomic(&dest.join("oci-layout"), br#"{"imageLayoutVersion":"1.0.0"}"#)?;
+        write_atomic(
+            &dest.join("oci-layout"),
+            br#"{"imageLayoutVersion":"1.0.0"}"#,
+        )?;
     }
     let mut index = if dest.join("index.json").exists() {
         oci::read_index(dest)?
     } else {
-        Index { schema_version: 2, media_type: Some(oci::OCI_INDEX.into()), manifests: Vec::new() }
+        Index {
+            schema_version: 2,
+            media_type: Some(oci::OCI_INDEX.into()),
+            manifests: Vec::new(),
+        }
     };
     let mut out = Vec::new();
     for spec in specs {
         let r = resolve::resolve(&conn, spec)?;
         let img = &r.image;
-        let (manifest, media_type) = images::manifest(&conn, &img.id, &img.digest)?
-            .ok_or_else(|| StoreError::NotFound(format!("image {}: its manifest {} is missing from the index", img.label(), img.digest)))?;
+        let (manifest, media_type) =
+            images::manifest(&conn, &img.id, &img.digest)?.ok_or_else(|| {
+                StoreError::NotFound(format!(
+                    "image {}: its manifest {} is missing from the index",
+                    img.label(),
+                    img.digest
+                ))
+            })?;
         let digest = Digest::parse(&img.digest)?;
         if Digest::of(&manifest) != digest {
-            return Err(StoreError::DataLoss(format!("image {}: stored manifest does not match {digest}", img.label())));
+            return Err(StoreError::DataLoss(format!(
+                "image {}: stored manifest does not match {digest}",
+                img.label()
+            )));
         }
-        let parsed: oci::Manifest = serde_json::from_slice(&manifest).map_err(|e| StoreError::InvalidArgument(format!("image {}: manifest is not valid: {e}", img.label())))?;
+        let parsed: oci::Manifest = serde_json::from_slice(&manifest).map_err(|e| {
+            StoreError::InvalidArgument(format!(
+                "image {}: manifest is not valid: {e}",
+                img.label()
+            ))
+        })?;
         let mut needed: Vec<Digest> = Vec::new();
         if let Some(c) = &parsed.config {
             needed.push(Digest::parse(&c.digest)?);
@@ -62,7 +90,8 @@ pub fn export_oci(store: &Store, specs: &[String], dest: &Path, link: bool) -> R
             needed.push(Digest::parse(&l.digest)?);
         }
         for d in &needed {
-            blobs::export_to(store, d, &blobs_dir.join(d.hex()), link).map_err(|e| e.context(format!("exporting image {}", img.label())))?;
+            blobs::export_to(store, d, &blobs_dir.join(d.hex()), link)
+                .map_err(|e| e.context(format!("exporting image {}", img.label())))?;
         }
         let mpath = blobs_dir.join(digest.hex());
         if !mpath.exists() {
@@ -74,18 +103,37 @@ pub fn export_oci(store: &Store, specs: &[String], dest: &Path, link: bool) -> R
             None => img.names.clone(),
         };
         for name in refs {
-            let mut desc = Descriptor { media_type: media_type.clone(), digest: digest.to_string(), size: manifest.len() as u64, annotations: None, platform: None };
+            let mut desc = Descriptor {
+                media_type: media_type.clone(),
+                digest: digest.to_string(),
+                size: manifest.len() as u64,
+                annotations: None,
+                platform: None,
+            };
             if name.is_empty() {
-                index.manifests.retain(|m| !(m.digest == desc.digest && m.ref_name().is_none()));
+                index
+                    .manifests
+                    .retain(|m| !(m.digest == desc.digest && m.ref_name().is_none()));
             } else {
-                index.manifests.retain(|m| m.ref_name() != Some(name.as_str()));
-                desc.annotations = Some([(oci::REF_NAME.to_string(), name.clone())].into_iter().collect());
+                index
+                    .manifests
+                    .retain(|m| m.ref_name() != Some(name.as_str()));
+                desc.annotations = Some(
+                    [(oci::REF_NAME.to_string(), name.clone())]
+                        .into_iter()
+                        .collect(),
+                );
             }
             index.manifests.push(desc);
-            out.push(Exported { image_id: img.id.clone(), manifest_digest: digest.to_string(), ref_name: name });
+            out.push(Exported {
+                image_id: img.id.clone(),
+                manifest_digest: digest.to_string(),
+                ref_name: name,
+            });
         }
     }
-    let bytes = serde_json::to_vec_pretty(&index).map_err(|e| StoreError::io("serializing index.json", std::io::Error::other(e)))?;
+    let bytes = serde_json::to_vec_pretty(&index)
+        .map_err(|e| StoreError::io("serializing index.json", std::io::Error::other(e)))?;
     write_atomic(&dest.join("index.json"), &bytes)?;
     debug!(dest = %dest.display(), images = out.len(), "exported OCI layout");
     Ok(out)
@@ -103,16 +151,30 @@ pub fn export_container(store: &Store, id: &str, dest: &Path) -> Result<u64> {
 
 /// Tar `root` into a temp file next to `dest`, sync, rename into place.
 fn write_tar_atomically(root: &Path, dest: &Path) -> Result<u64> {
-    let dir = dest.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let name = dest.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "export.tar".into());
+    let dir = dest
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = dest
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "export.tar".into());
     let tmp = dir.join(format!(".{name}.tmp-{}", unique_suffix()));
     let write = || -> Result<u64> {
         let f = std::fs::File::create(&tmp).map_err(|e| StoreError::path("creating", &tmp, e))?;
-        let f = write_tree(root, TreeKind::Rootfs, std::io::BufWriter::with_capacity(256 * 1024, f))?;
-        let f = f.into_inner().map_err(|e| StoreError::path("writing", &tmp, e.into_error()))?;
-        f.sync_all().map_err(|e| StoreError::path("syncing", &tmp, e))?;
+        let f = write_tree(
+            root,
+            TreeKind::Rootfs,
+            std::io::BufWriter::with_capacity(256 * 1024, f),
+        )?;
+        let f = f
+            .into_inner()
+            .map_err(|e| StoreError::path("writing", &tmp, e.into_error()))?;
+        f.sync_all()
+            .map_err(|e| StoreError::path("syncing", &tmp, e))?;
         let size = f.metadata().map(|m| m.len()).unwrap_or(0);
-        std::fs::rename(&tmp, dest).map_err(|e| StoreError::path("renaming into place", dest, e))?;
+        std::fs::rename(&tmp, dest)
+            .map_err(|e| StoreError::path("renaming into place", dest, e))?;
         Ok(size)
     };
     let written = write();

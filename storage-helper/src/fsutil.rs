@@ -10,7 +10,8 @@ use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
 
 fn cstr(s: &OsStr) -> io::Result<CString> {
-    CString::new(s.as_bytes()).map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "path contains a NUL byte"))
+    CString::new(s.as_bytes())
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "path contains a NUL byte"))
 }
 
 fn check(r: libc::c_int) -> io::Result<libc::c_int> {
@@ -25,21 +26,36 @@ fn check(r: libc::c_int) -> io::Result<libc::c_int> {
 pub fn open_dir(path: &Path) -> io::Result<OwnedFd> {
     let c = cstr(path.as_os_str())?;
     // SAFETY: valid C string; the result is a new descriptor we own.
-    let fd = check(unsafe { libc::open(c.as_ptr(), libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC) })?;
+    let fd = check(unsafe {
+        libc::open(
+            c.as_ptr(),
+            libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC,
+        )
+    })?;
     Ok(unsafe { OwnedFd::from_raw_fd(fd) })
 }
 
 /// Open `rel` (relative, may be "" or ".") as a directory beneath `root`,
 /// resolving symlinks as if `root` were `/`.
 pub fn open_dir_in_root(root: BorrowedFd<'_>, rel: &Path) -> io::Result<OwnedFd> {
-    let rel = if rel.as_os_str().is_empty() { Path::new(".") } else { rel };
+    let rel = if rel.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        rel
+    };
     let c = cstr(rel.as_os_str())?;
     let mut how: libc::open_how = unsafe { std::mem::zeroed() };
     how.flags = (libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC) as u64;
     how.resolve = libc::RESOLVE_IN_ROOT | libc::RESOLVE_NO_MAGICLINKS;
     // SAFETY: openat2 with a zeroed, filled open_how of the right size.
     let r = unsafe {
-        libc::syscall(libc::SYS_openat2, root.as_raw_fd(), c.as_ptr(), &how as *const libc::open_how, std::mem::size_of::<libc::open_how>())
+        libc::syscall(
+            libc::SYS_openat2,
+            root.as_raw_fd(),
+            c.as_ptr(),
+            &how as *const libc::open_how,
+            std::mem::size_of::<libc::open_how>(),
+        )
     };
     if r < 0 {
         let e = io::Error::last_os_error();
@@ -60,12 +76,21 @@ fn open_dir_nofollow_walk(root: BorrowedFd<'_>, rel: &Path) -> io::Result<OwnedF
             std::path::Component::Normal(name) => {
                 let c = cstr(name)?;
                 let fd = check(unsafe {
-                    libc::openat(cur.as_raw_fd(), c.as_ptr(), libc::O_RDONLY | libc::O_DIRECTORY | libc::O_NOFOLLOW | libc::O_CLOEXEC)
+                    libc::openat(
+                        cur.as_raw_fd(),
+                        c.as_ptr(),
+                        libc::O_RDONLY | libc::O_DIRECTORY | libc::O_NOFOLLOW | libc::O_CLOEXEC,
+                    )
                 })?;
                 cur = unsafe { OwnedFd::from_raw_fd(fd) };
             }
             std::path::Component::CurDir => {}
-            _ => return Err(io::Error::new(io::ErrorKind::InvalidInput, "path leaves the root")),
+            _ => {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    "path leaves the root",
+                ))
+            }
         }
     }
     Ok(cur)
@@ -134,7 +159,14 @@ fn resolve_creating(root: BorrowedFd<'_>, rel: &Path, budget: &mut u32) -> io::R
 pub fn readlinkat(dir: BorrowedFd<'_>, name: &OsStr) -> io::Result<PathBuf> {
     let c = cstr(name)?;
     let mut buf = vec![0u8; 4096];
-    let n = unsafe { libc::readlinkat(dir.as_raw_fd(), c.as_ptr(), buf.as_mut_ptr().cast(), buf.len()) };
+    let n = unsafe {
+        libc::readlinkat(
+            dir.as_raw_fd(),
+            c.as_ptr(),
+            buf.as_mut_ptr().cast(),
+            buf.len(),
+        )
+    };
     if n < 0 {
         return Err(io::Error::last_os_error());
     }
@@ -161,7 +193,14 @@ pub fn mkdirat(dir: BorrowedFd<'_>, name: &OsStr, mode: u32) -> io::Result<()> {
 pub fn lstat_at(dir: BorrowedFd<'_>, name: &OsStr) -> io::Result<Option<libc::stat>> {
     let c = cstr(name)?;
     let mut st: libc::stat = unsafe { std::mem::zeroed() };
-    match check(unsafe { libc::fstatat(dir.as_raw_fd(), c.as_ptr(), &mut st, libc::AT_SYMLINK_NOFOLLOW) }) {
+    match check(unsafe {
+        libc::fstatat(
+            dir.as_raw_fd(),
+            c.as_ptr(),
+            &mut st,
+            libc::AT_SYMLINK_NOFOLLOW,
+        )
+    }) {
         Ok(_) => Ok(Some(st)),
         Err(e) if e.raw_os_error() == Some(libc::ENOENT) => Ok(None),
         Err(e) => Err(e),
@@ -180,7 +219,8 @@ pub fn remove_at(dir: BorrowedFd<'_>, name: &OsStr) -> io::Result<()> {
         Err(e) if matches!(e.raw_os_error(), Some(libc::EISDIR) | Some(libc::EPERM)) => {
             let sub = open_child_dir(dir, name)?;
             clear_dir(sub.as_fd_b())?;
-            check(unsafe { libc::unlinkat(dir.as_raw_fd(), c.as_ptr(), libc::AT_REMOVEDIR) }).map(drop)
+            check(unsafe { libc::unlinkat(dir.as_raw_fd(), c.as_ptr(), libc::AT_REMOVEDIR) })
+                .map(drop)
         }
         Err(e) if e.raw_os_error() == Some(libc::ENOENT) => Ok(()),
         Err(e) => Err(e),
@@ -189,14 +229,22 @@ pub fn remove_at(dir: BorrowedFd<'_>, name: &OsStr) -> io::Result<()> {
 
 fn open_child_dir(dir: BorrowedFd<'_>, name: &OsStr) -> io::Result<OwnedFd> {
     let c = cstr(name)?;
-    let fd = check(unsafe { libc::openat(dir.as_raw_fd(), c.as_ptr(), libc::O_RDONLY | libc::O_DIRECTORY | libc::O_NOFOLLOW | libc::O_CLOEXEC) })?;
+    let fd = check(unsafe {
+        libc::openat(
+            dir.as_raw_fd(),
+            c.as_ptr(),
+            libc::O_RDONLY | libc::O_DIRECTORY | libc::O_NOFOLLOW | libc::O_CLOEXEC,
+        )
+    })?;
     Ok(unsafe { OwnedFd::from_raw_fd(fd) })
 }
 
 /// Remove everything inside `dir`.
 pub fn clear_dir(dir: BorrowedFd<'_>) -> io::Result<()> {
     let path = format!("/proc/self/fd/{}", dir.as_raw_fd());
-    let names: Vec<std::ffi::OsString> = std::fs::read_dir(&path)?.filter_map(|e| e.ok().map(|e| e.file_name())).collect();
+    let names: Vec<std::ffi::OsString> = std::fs::read_dir(&path)?
+        .filter_map(|e| e.ok().map(|e| e.file_name()))
+        .collect();
     for n in names {
         remove_at(dir, &n)?;
     }
@@ -205,7 +253,8 @@ pub fn clear_dir(dir: BorrowedFd<'_>) -> io::Result<()> {
 
 pub fn mknodat(dir: BorrowedFd<'_>, name: &OsStr, mode: u32, dev: libc::dev_t) -> io::Result<()> {
     let c = cstr(name)?;
-    check(unsafe { libc::mknodat(dir.as_raw_fd(), c.as_ptr(), mode as libc::mode_t, dev) }).map(drop)
+    check(unsafe { libc::mknodat(dir.as_raw_fd(), c.as_ptr(), mode as libc::mode_t, dev) })
+        .map(drop)
 }
 
 pub fn symlinkat(target: &OsStr, dir: BorrowedFd<'_>, name: &OsStr) -> io::Result<()> {
@@ -214,15 +263,38 @@ pub fn symlinkat(target: &OsStr, dir: BorrowedFd<'_>, name: &OsStr) -> io::Resul
     check(unsafe { libc::symlinkat(t.as_ptr(), dir.as_raw_fd(), c.as_ptr()) }).map(drop)
 }
 
-pub fn linkat(odir: BorrowedFd<'_>, oname: &OsStr, ndir: BorrowedFd<'_>, nname: &OsStr) -> io::Result<()> {
+pub fn linkat(
+    odir: BorrowedFd<'_>,
+    oname: &OsStr,
+    ndir: BorrowedFd<'_>,
+    nname: &OsStr,
+) -> io::Result<()> {
     let o = cstr(oname)?;
     let n = cstr(nname)?;
-    check(unsafe { libc::linkat(odir.as_raw_fd(), o.as_ptr(), ndir.as_raw_fd(), n.as_ptr(), 0) }).map(drop)
+    check(unsafe {
+        libc::linkat(
+            odir.as_raw_fd(),
+            o.as_ptr(),
+            ndir.as_raw_fd(),
+            n.as_ptr(),
+            0,
+        )
+    })
+    .map(drop)
 }
 
 pub fn chown_at(dir: BorrowedFd<'_>, name: &OsStr, uid: u32, gid: u32) -> io::Result<()> {
     let c = cstr(name)?;
-    check(unsafe { libc::fchownat(dir.as_raw_fd(), c.as_ptr(), uid, gid, libc::AT_SYMLINK_NOFOLLOW) }).map(drop)
+    check(unsafe {
+        libc::fchownat(
+            dir.as_raw_fd(),
+            c.as_ptr(),
+            uid,
+            gid,
+            libc::AT_SYMLINK_NOFOLLOW,
+        )
+    })
+    .map(drop)
 }
 
 pub fn chmod_at(dir: BorrowedFd<'_>, name: &OsStr, mode: u32) -> io::Result<()> {
@@ -239,14 +311,25 @@ pub fn fchmod(fd: BorrowedFd<'_>, mode: u32) -> io::Result<()> {
 }
 
 fn timespec(secs: i64, nsec: i64) -> libc::timespec {
-    libc::timespec { tv_sec: secs as libc::time_t, tv_nsec: nsec as _ }
+    libc::timespec {
+        tv_sec: secs as libc::time_t,
+        tv_nsec: nsec as _,
+    }
 }
 
 /// Set atime and mtime of `name` in `dir` without following it.
 pub fn set_times_at(dir: BorrowedFd<'_>, name: &OsStr, secs: i64, nsec: i64) -> io::Result<()> {
     let c = cstr(name)?;
     let ts = [timespec(secs, nsec), timespec(secs, nsec)];
-    check(unsafe { libc::utimensat(dir.as_raw_fd(), c.as_ptr(), ts.as_ptr(), libc::AT_SYMLINK_NOFOLLOW) }).map(drop)
+    check(unsafe {
+        libc::utimensat(
+            dir.as_raw_fd(),
+            c.as_ptr(),
+            ts.as_ptr(),
+            libc::AT_SYMLINK_NOFOLLOW,
+        )
+    })
+    .map(drop)
 }
 
 pub fn set_times_fd(fd: BorrowedFd<'_>, secs: i64, nsec: i64) -> io::Result<()> {
@@ -256,20 +339,39 @@ pub fn set_times_fd(fd: BorrowedFd<'_>, secs: i64, nsec: i64) -> io::Result<()> 
 
 pub fn fsetxattr(fd: BorrowedFd<'_>, key: &str, value: &[u8]) -> io::Result<()> {
     let k = cstr(OsStr::new(key))?;
-    check(unsafe { libc::fsetxattr(fd.as_raw_fd(), k.as_ptr(), value.as_ptr().cast(), value.len(), 0) }).map(drop)
+    check(unsafe {
+        libc::fsetxattr(
+            fd.as_raw_fd(),
+            k.as_ptr(),
+            value.as_ptr().cast(),
+            value.len(),
+            0,
+        )
+    })
+    .map(drop)
 }
 
 /// Set an xattr on `name` in `dir` without following a symlink.
 pub fn lsetxattr_at(dir: BorrowedFd<'_>, name: &OsStr, key: &str, value: &[u8]) -> io::Result<()> {
     let p = proc_path(dir, name)?;
     let k = cstr(OsStr::new(key))?;
-    check(unsafe { libc::lsetxattr(p.as_ptr(), k.as_ptr(), value.as_ptr().cast(), value.len(), 0) }).map(drop)
+    check(unsafe {
+        libc::lsetxattr(
+            p.as_ptr(),
+            k.as_ptr(),
+            value.as_ptr().cast(),
+            value.len(),
+            0,
+        )
+    })
+    .map(drop)
 }
 
 fn proc_path(dir: BorrowedFd<'_>, name: &OsStr) -> io::Result<CString> {
     let mut v = format!("/proc/self/fd/{}/", dir.as_raw_fd()).into_bytes();
     v.extend_from_slice(name.as_bytes());
-    CString::new(v).map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "path contains a NUL byte"))
+    CString::new(v)
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "path contains a NUL byte"))
 }
 
 /// All xattrs of `path` (not following a symlink), as (name, value).
@@ -304,7 +406,8 @@ pub fn get_xattr(path: &Path, key: &str) -> io::Result<Option<Vec<u8>>> {
     let k = cstr(OsStr::new(key))?;
     let mut buf = vec![0u8; 256];
     loop {
-        let r = unsafe { libc::lgetxattr(c.as_ptr(), k.as_ptr(), buf.as_mut_ptr().cast(), buf.len()) };
+        let r =
+            unsafe { libc::lgetxattr(c.as_ptr(), k.as_ptr(), buf.as_mut_ptr().cast(), buf.len()) };
         if r >= 0 {
             buf.truncate(r as usize);
             return Ok(Some(buf));

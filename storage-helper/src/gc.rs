@@ -36,7 +36,10 @@ pub fn collect(store: &Store) -> Result<GcReport> {
     let started = Instant::now();
     let Some(lock) = FileLock::try_exclusive(&store.gc_lock_path())? else {
         debug!("another process is adding to the store; garbage collection deferred");
-        return Ok(GcReport { deferred: true, ..Default::default() });
+        return Ok(GcReport {
+            deferred: true,
+            ..Default::default()
+        });
     };
     let mut report = GcReport::default();
     remove_temp(store);
@@ -47,7 +50,10 @@ pub fn collect(store: &Store) -> Result<GcReport> {
         }
     }
     // Directories without rows: a process died between rename and commit.
-    let known: HashSet<String> = layers::list(&conn)?.into_iter().map(|l| l.chain_id).collect();
+    let known: HashSet<String> = layers::list(&conn)?
+        .into_iter()
+        .map(|l| l.chain_id)
+        .collect();
     for name in dir_names(&store.layers_dir()) {
         if is_hex64(&name) && !known.contains(&name) {
             layers::trash(store, &store.layer_dir(&name))?;
@@ -60,9 +66,14 @@ pub fn collect(store: &Store) -> Result<GcReport> {
         }
     }
     let containers: HashSet<String> = {
-        let mut st = conn.prepare("SELECT id FROM containers").map_err(StoreError::db("listing containers"))?;
-        let rows = st.query_map([], |r| r.get::<_, String>(0)).map_err(StoreError::db("listing containers"))?;
-        rows.collect::<rusqlite::Result<_>>().map_err(StoreError::db("listing containers"))?
+        let mut st = conn
+            .prepare("SELECT id FROM containers")
+            .map_err(StoreError::db("listing containers"))?;
+        let rows = st
+            .query_map([], |r| r.get::<_, String>(0))
+            .map_err(StoreError::db("listing containers"))?;
+        rows.collect::<rusqlite::Result<_>>()
+            .map_err(StoreError::db("listing containers"))?
     };
     for name in dir_names(&store.containers_dir()) {
         if !name.starts_with('.') && !containers.contains(&name) {
@@ -71,9 +82,14 @@ pub fn collect(store: &Store) -> Result<GcReport> {
         }
     }
     let referenced: HashSet<String> = {
-        let mut st = conn.prepare("SELECT DISTINCT digest FROM image_blobs").map_err(StoreError::db("listing blob references"))?;
-        let rows = st.query_map([], |r| r.get::<_, String>(0)).map_err(StoreError::db("listing blob references"))?;
-        rows.collect::<rusqlite::Result<_>>().map_err(StoreError::db("listing blob references"))?
+        let mut st = conn
+            .prepare("SELECT DISTINCT digest FROM image_blobs")
+            .map_err(StoreError::db("listing blob references"))?;
+        let rows = st
+            .query_map([], |r| r.get::<_, String>(0))
+            .map_err(StoreError::db("listing blob references"))?;
+        rows.collect::<rusqlite::Result<_>>()
+            .map_err(StoreError::db("listing blob references"))?
     };
     for d in blobs::list(store)? {
         if !referenced.contains(d.as_str()) {
@@ -114,14 +130,18 @@ pub fn startup_cleanup(store: &Store) {
             has_trash |= name.starts_with(".trash-");
         }
     }
-    has_tmp |= dir_names(&store.tmp_dir()).iter().any(|n| !n.starts_with("overlay-probe-"));
+    has_tmp |= dir_names(&store.tmp_dir())
+        .iter()
+        .any(|n| !n.starts_with("overlay-probe-"));
     if has_tmp {
         match FileLock::try_exclusive(&store.gc_lock_path()) {
             Ok(Some(_lock)) => {
                 remove_temp(store);
                 has_trash = true;
             }
-            Ok(None) => debug!("temp directories present but another process is working; leaving them"),
+            Ok(None) => {
+                debug!("temp directories present but another process is working; leaving them")
+            }
             Err(e) => tracing::warn!(error = %e, "could not check the store lock"),
         }
     }
@@ -148,12 +168,20 @@ fn remove_temp(store: &Store) {
             continue;
         }
         let p = store.tmp_dir().join(&name);
-        let _ = if p.is_dir() { fsutil::remove_tree(&p) } else { std::fs::remove_file(&p) };
+        let _ = if p.is_dir() {
+            fsutil::remove_tree(&p)
+        } else {
+            std::fs::remove_file(&p)
+        };
     }
 }
 
 fn dir_names(dir: &std::path::Path) -> Vec<String> {
     std::fs::read_dir(dir)
-        .map(|rd| rd.filter_map(|e| e.ok()).map(|e| e.file_name().to_string_lossy().into_owned()).collect())
+        .map(|rd| {
+            rd.filter_map(|e| e.ok())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
         .unwrap_or_default()
 }

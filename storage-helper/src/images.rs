@@ -43,46 +43,96 @@ impl ImageRecord {
 
 pub fn load(conn: &Connection, id: &str) -> Result<Option<ImageRecord>> {
     let row = conn
-        .query_row("SELECT id, digest, config, size, created, added_unix FROM images WHERE id = ?1", [id], |r| {
-            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, Vec<u8>>(2)?, r.get::<_, i64>(3)?, r.get::<_, String>(4)?, r.get::<_, i64>(5)?))
-        })
+        .query_row(
+            "SELECT id, digest, config, size, created, added_unix FROM images WHERE id = ?1",
+            [id],
+            |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, Vec<u8>>(2)?,
+                    r.get::<_, i64>(3)?,
+                    r.get::<_, String>(4)?,
+                    r.get::<_, i64>(5)?,
+                ))
+            },
+        )
         .optional()
         .map_err(StoreError::db(format!("reading image {id}")))?;
-    let Some((id, digest, config, size, created, added_unix)) = row else { return Ok(None) };
-    let names = strings(conn, "SELECT name FROM image_names WHERE image_id = ?1 ORDER BY seq", &id)?;
-    let layers = strings(conn, "SELECT chain_id FROM image_layers WHERE image_id = ?1 ORDER BY position", &id)?;
-    let digests = strings(conn, "SELECT digest FROM image_manifests WHERE image_id = ?1 ORDER BY added_unix, digest", &id)?;
+    let Some((id, digest, config, size, created, added_unix)) = row else {
+        return Ok(None);
+    };
+    let names = strings(
+        conn,
+        "SELECT name FROM image_names WHERE image_id = ?1 ORDER BY seq",
+        &id,
+    )?;
+    let layers = strings(
+        conn,
+        "SELECT chain_id FROM image_layers WHERE image_id = ?1 ORDER BY position",
+        &id,
+    )?;
+    let digests = strings(
+        conn,
+        "SELECT digest FROM image_manifests WHERE image_id = ?1 ORDER BY added_unix, digest",
+        &id,
+    )?;
     let (manifest, manifest_media_type) = conn
-        .query_row("SELECT manifest, media_type FROM image_manifests WHERE image_id = ?1 AND digest = ?2", params![id, digest], |r| {
-            Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, String>(1)?))
-        })
+        .query_row(
+            "SELECT manifest, media_type FROM image_manifests WHERE image_id = ?1 AND digest = ?2",
+            params![id, digest],
+            |r| Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, String>(1)?)),
+        )
         .optional()
         .map_err(StoreError::db(format!("reading manifest of image {id}")))?
         .unwrap_or_default();
-    Ok(Some(ImageRecord { id, names, digest, digests, manifest, manifest_media_type, config, size: size as u64, created, layers, added_unix }))
+    Ok(Some(ImageRecord {
+        id,
+        names,
+        digest,
+        digests,
+        manifest,
+        manifest_media_type,
+        config,
+        size: size as u64,
+        created,
+        layers,
+        added_unix,
+    }))
 }
 
 /// The manifest bytes and media type stored for `digest` of image `id`.
 pub fn manifest(conn: &Connection, id: &str, digest: &str) -> Result<Option<(Vec<u8>, String)>> {
-    conn.query_row("SELECT manifest, media_type FROM image_manifests WHERE image_id = ?1 AND digest = ?2", params![id, digest], |r| {
-        Ok((r.get(0)?, r.get(1)?))
-    })
+    conn.query_row(
+        "SELECT manifest, media_type FROM image_manifests WHERE image_id = ?1 AND digest = ?2",
+        params![id, digest],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )
     .optional()
     .map_err(StoreError::db(format!("reading manifest {digest}")))
 }
 
 fn strings(conn: &Connection, sql: &str, arg: &str) -> Result<Vec<String>> {
-    let mut st = conn.prepare_cached(sql).map_err(StoreError::db("preparing a query"))?;
-    let rows = st.query_map([arg], |r| r.get(0)).map_err(StoreError::db("querying"))?;
-    rows.collect::<rusqlite::Result<Vec<String>>>().map_err(StoreError::db("querying"))
+    let mut st = conn
+        .prepare_cached(sql)
+        .map_err(StoreError::db("preparing a query"))?;
+    let rows = st
+        .query_map([arg], |r| r.get(0))
+        .map_err(StoreError::db("querying"))?;
+    rows.collect::<rusqlite::Result<Vec<String>>>()
+        .map_err(StoreError::db("querying"))
 }
 
 /// Every image, newest first.
 pub fn list(conn: &Connection) -> Result<Vec<ImageRecord>> {
     let mut ids: Vec<String> = Vec::new();
     {
-        let mut st = conn.prepare("SELECT id FROM images ORDER BY added_unix DESC, id").map_err(StoreError::db("listing images"))?;
-        let rows = st.query_map([], |r| r.get(0)).map_err(StoreError::db("listing images"))?;
+        let mut st = conn
+            .prepare("SELECT id FROM images ORDER BY added_unix DESC, id")
+            .map_err(StoreError::db("listing images"))?;
+        let rows = st
+            .query_map([], |r| r.get(0))
+            .map_err(StoreError::db("listing images"))?;
         for r in rows {
             ids.push(r.map_err(StoreError::db("listing images"))?);
         }
@@ -98,7 +148,11 @@ pub fn list(conn: &Connection) -> Result<Vec<ImageRecord>> {
 
 /// Refuse names that cannot be image references.
 pub fn validate_name(name: &str) -> Result<()> {
-    let bad = |why: &str| Err(StoreError::InvalidArgument(format!("invalid image name {name:?}: {why}")));
+    let bad = |why: &str| {
+        Err(StoreError::InvalidArgument(format!(
+            "invalid image name {name:?}: {why}"
+        )))
+    };
     if name.is_empty() {
         return bad("it is empty");
     }
@@ -117,7 +171,9 @@ pub fn validate_name(name: &str) -> Result<()> {
         _ => repo,
     };
     let repo_path = match path.split_once('/') {
-        Some((host, rest)) if host.contains('.') || host.contains(':') || host == "localhost" => rest,
+        Some((host, rest)) if host.contains('.') || host.contains(':') || host == "localhost" => {
+            rest
+        }
         _ => path,
     };
     if repo_path.is_empty() || repo_path.chars().any(|c| c.is_ascii_uppercase()) {
@@ -148,12 +204,18 @@ pub fn register(conn: &Connection, new: &NewImage) -> Result<()> {
     let tx = db::immediate(conn)?;
     let now = now_unix();
     let exists: bool = tx
-        .query_row("SELECT 1 FROM images WHERE id = ?1", [&new.id], |_| Ok(true))
+        .query_row("SELECT 1 FROM images WHERE id = ?1", [&new.id], |_| {
+            Ok(true)
+        })
         .optional()
         .map_err(StoreError::db(what.clone()))?
         .unwrap_or(false);
     if exists {
-        tx.execute("UPDATE images SET digest = ?2 WHERE id = ?1", params![new.id, new.manifest_digest.as_str()]).map_err(StoreError::db(what.clone()))?;
+        tx.execute(
+            "UPDATE images SET digest = ?2 WHERE id = ?1",
+            params![new.id, new.manifest_digest.as_str()],
+        )
+        .map_err(StoreError::db(what.clone()))?;
     } else {
         tx.execute(
             "INSERT INTO images (id, digest, config, size, created, added_unix) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -161,8 +223,11 @@ pub fn register(conn: &Connection, new: &NewImage) -> Result<()> {
         )
         .map_err(StoreError::db(what.clone()))?;
         for (i, l) in new.layers.iter().enumerate() {
-            tx.execute("INSERT INTO image_layers (image_id, position, chain_id) VALUES (?1, ?2, ?3)", params![new.id, i as i64, l.hex()])
-                .map_err(StoreError::db(what.clone()))?;
+            tx.execute(
+                "INSERT INTO image_layers (image_id, position, chain_id) VALUES (?1, ?2, ?3)",
+                params![new.id, i as i64, l.hex()],
+            )
+            .map_err(StoreError::db(what.clone()))?;
         }
     }
     tx.execute(
@@ -171,8 +236,11 @@ pub fn register(conn: &Connection, new: &NewImage) -> Result<()> {
     )
     .map_err(StoreError::db(what.clone()))?;
     for b in &new.blobs {
-        tx.execute("INSERT OR IGNORE INTO image_blobs (image_id, digest) VALUES (?1, ?2)", params![new.id, b.as_str()])
-            .map_err(StoreError::db(what.clone()))?;
+        tx.execute(
+            "INSERT OR IGNORE INTO image_blobs (image_id, digest) VALUES (?1, ?2)",
+            params![new.id, b.as_str()],
+        )
+        .map_err(StoreError::db(what.clone()))?;
     }
     for n in &new.names {
         add_name(&tx, &new.id, n)?;
@@ -183,12 +251,23 @@ pub fn register(conn: &Connection, new: &NewImage) -> Result<()> {
 /// Give `name` to image `id`, taking it from whichever image had it.
 pub fn add_name(tx: &Connection, id: &str, name: &str) -> Result<()> {
     let what = format!("naming image {} {name}", &id[..12.min(id.len())]);
-    tx.execute("DELETE FROM image_names WHERE name = ?1 AND image_id != ?2", params![name, id]).map_err(StoreError::db(what.clone()))?;
+    tx.execute(
+        "DELETE FROM image_names WHERE name = ?1 AND image_id != ?2",
+        params![name, id],
+    )
+    .map_err(StoreError::db(what.clone()))?;
     let seq: i64 = tx
-        .query_row("SELECT COALESCE(MAX(seq), 0) + 1 FROM image_names WHERE image_id = ?1", [id], |r| r.get(0))
+        .query_row(
+            "SELECT COALESCE(MAX(seq), 0) + 1 FROM image_names WHERE image_id = ?1",
+            [id],
+            |r| r.get(0),
+        )
         .map_err(StoreError::db(what.clone()))?;
-    tx.execute("INSERT OR IGNORE INTO image_names (name, image_id, seq) VALUES (?1, ?2, ?3)", params![name, id, seq])
-        .map_err(StoreError::db(what))?;
+    tx.execute(
+        "INSERT OR IGNORE INTO image_names (name, image_id, seq) VALUES (?1, ?2, ?3)",
+        params![name, id, seq],
+    )
+    .map_err(StoreError::db(what))?;
     Ok(())
 }
 
@@ -197,7 +276,8 @@ pub fn tag(conn: &Connection, id: &str, name: &str) -> Result<()> {
     validate_name(name)?;
     let tx = db::immediate(conn)?;
     add_name(&tx, id, name)?;
-    tx.commit().map_err(StoreError::db(format!("tagging {name}")))
+    tx.commit()
+        .map_err(StoreError::db(format!("tagging {name}")))
 }
 
 /// Remove `name` (or every name when empty) from image `id`; returns the
@@ -205,13 +285,26 @@ pub fn tag(conn: &Connection, id: &str, name: &str) -> Result<()> {
 pub fn untag(conn: &Connection, id: &str, name: &str) -> Result<Vec<String>> {
     let tx = db::immediate(conn)?;
     let removed = if name.is_empty() {
-        let names = strings(&tx, "SELECT name FROM image_names WHERE image_id = ?1 ORDER BY seq", id)?;
-        tx.execute("DELETE FROM image_names WHERE image_id = ?1", [id]).map_err(StoreError::db("untagging"))?;
+        let names = strings(
+            &tx,
+            "SELECT name FROM image_names WHERE image_id = ?1 ORDER BY seq",
+            id,
+        )?;
+        tx.execute("DELETE FROM image_names WHERE image_id = ?1", [id])
+            .map_err(StoreError::db("untagging"))?;
         names
     } else {
-        let n = tx.execute("DELETE FROM image_names WHERE image_id = ?1 AND name = ?2", params![id, name]).map_err(StoreError::db("untagging"))?;
+        let n = tx
+            .execute(
+                "DELETE FROM image_names WHERE image_id = ?1 AND name = ?2",
+                params![id, name],
+            )
+            .map_err(StoreError::db("untagging"))?;
         if n == 0 {
-            return Err(StoreError::NotFound(format!("image {} has no name {name:?}", &id[..12.min(id.len())])));
+            return Err(StoreError::NotFound(format!(
+                "image {} has no name {name:?}",
+                &id[..12.min(id.len())]
+            )));
         }
         vec![name.to_string()]
     };
@@ -221,5 +314,9 @@ pub fn untag(conn: &Connection, id: &str, name: &str) -> Result<Vec<String>> {
 
 /// Containers (ids) created from image `id`.
 pub fn containers_using(conn: &Connection, id: &str) -> Result<Vec<String>> {
-    strings(conn, "SELECT id FROM containers WHERE image_id = ?1 ORDER BY id", id)
+    strings(
+        conn,
+        "SELECT id FROM containers WHERE image_id = ?1 ORDER BY id",
+        id,
+    )
 }

@@ -24,15 +24,28 @@ const MAX_PARALLEL_UNPACKS: usize = 4;
 
 /// ImportOci: store the image `ref_name` (or `manifest_digest`) of the
 /// layout in `dir` under `names` (default: the ref name).
-pub fn import_oci(store: &Store, dir: &Path, ref_name: &str, manifest_digest: &str, names: &[String]) -> Result<ImageRecord> {
+pub fn import_oci(
+    store: &Store,
+    dir: &Path,
+    ref_name: &str,
+    manifest_digest: &str,
+    names: &[String],
+) -> Result<ImageRecord> {
     store.require_overlay()?;
     let started = Instant::now();
-    let names: Vec<String> = if names.is_empty() && !ref_name.is_empty() { vec![ref_name.to_string()] } else { names.to_vec() };
+    let names: Vec<String> = if names.is_empty() && !ref_name.is_empty() {
+        vec![ref_name.to_string()]
+    } else {
+        names.to_vec()
+    };
     for n in &names {
         images::validate_name(n)?;
     }
     let parts = oci::read_image_from_layout(dir, ref_name, manifest_digest)?;
-    let label = names.first().cloned().unwrap_or_else(|| parts.manifest_digest.to_string());
+    let label = names
+        .first()
+        .cloned()
+        .unwrap_or_else(|| parts.manifest_digest.to_string());
     debug!(image = %label, manifest = %parts.manifest_digest, layers = parts.layers.len(), elapsed_ms = ms(started), "read manifest and config");
 
     let _barrier = store.barrier()?;
@@ -41,11 +54,21 @@ pub fn import_oci(store: &Store, dir: &Path, ref_name: &str, manifest_digest: &s
     drop(db::open(store)?);
     let blob_started = Instant::now();
     let mut unverified = HashSet::new();
-    for (digest, size) in [(&parts.config_digest, parts.config_bytes.len() as u64), (&parts.manifest_digest, parts.manifest_bytes.len() as u64)] {
-        blobs::import_file(store, &oci::blob_in_layout(dir, digest), digest, Some(size)).map_err(|e| e.context(&label))?;
+    for (digest, size) in [
+        (&parts.config_digest, parts.config_bytes.len() as u64),
+        (&parts.manifest_digest, parts.manifest_bytes.len() as u64),
+    ] {
+        blobs::import_file(store, &oci::blob_in_layout(dir, digest), digest, Some(size))
+            .map_err(|e| e.context(&label))?;
     }
     for (digest, size, _) in &parts.layers {
-        let how = blobs::import_file(store, &oci::blob_in_layout(dir, digest), digest, Some(*size)).map_err(|e| e.context(&label))?;
+        let how = blobs::import_file(
+            store,
+            &oci::blob_in_layout(dir, digest),
+            digest,
+            Some(*size),
+        )
+        .map_err(|e| e.context(&label))?;
         if how == Imported::Linked {
             unverified.insert(digest.clone());
         }
@@ -58,7 +81,13 @@ pub fn import_oci(store: &Store, dir: &Path, ref_name: &str, manifest_digest: &s
 
 /// Unpack the layers of `parts` (whose blobs are in the store) and record
 /// the image. The caller holds the GC barrier shared.
-pub fn store_image(store: &Store, parts: &ImageParts, unverified: &HashSet<Digest>, names: &[String], label: &str) -> Result<ImageRecord> {
+pub fn store_image(
+    store: &Store,
+    parts: &ImageParts,
+    unverified: &HashSet<Digest>,
+    names: &[String],
+    label: &str,
+) -> Result<ImageRecord> {
     let chain = chain_ids(&parts.diff_ids);
     let n = parts.layers.len();
     let specs: Vec<LayerSpec> = parts
@@ -67,7 +96,11 @@ pub fn store_image(store: &Store, parts: &ImageParts, unverified: &HashSet<Diges
         .enumerate()
         .map(|(i, (blob, _, _))| LayerSpec {
             chain_id: chain[i].clone(),
-            parent: if i == 0 { None } else { Some(chain[i - 1].clone()) },
+            parent: if i == 0 {
+                None
+            } else {
+                Some(chain[i - 1].clone())
+            },
             diff_id: parts.diff_ids[i].clone(),
             blob: blob.clone(),
             blob_unverified: unverified.contains(blob),
@@ -77,7 +110,13 @@ pub fn store_image(store: &Store, parts: &ImageParts, unverified: &HashSet<Diges
     let started = Instant::now();
     let ensured = ensure_all(store, &specs)?;
     let unpacked = ensured.iter().filter(|e| e.unpacked).count();
-    debug!(image = label, unpacked, reused = n - unpacked, elapsed_ms = ms(started), "layers ready");
+    debug!(
+        image = label,
+        unpacked,
+        reused = n - unpacked,
+        elapsed_ms = ms(started),
+        "layers ready"
+    );
 
     let mut blob_refs = vec![parts.config_digest.clone(), parts.manifest_digest.clone()];
     blob_refs.extend(parts.layers.iter().map(|(d, _, _)| d.clone()));
@@ -95,7 +134,12 @@ pub fn store_image(store: &Store, parts: &ImageParts, unverified: &HashSet<Diges
     };
     let conn = db::open(store)?;
     images::register(&conn, &new)?;
-    images::load(&conn, &new.id)?.ok_or_else(|| StoreError::NotFound(format!("image {} vanished right after it was recorded", new.id)))
+    images::load(&conn, &new.id)?.ok_or_else(|| {
+        StoreError::NotFound(format!(
+            "image {} vanished right after it was recorded",
+            new.id
+        ))
+    })
 }
 
 /// Ensure every layer, several at a time; the first failure (in layer
@@ -105,7 +149,8 @@ fn ensure_all(store: &Store, specs: &[LayerSpec]) -> Result<Vec<Ensured>> {
     let workers = specs.len().min(MAX_PARALLEL_UNPACKS);
     let next = AtomicUsize::new(0);
     let failed = AtomicBool::new(false);
-    let results: Mutex<Vec<Option<Result<Ensured>>>> = Mutex::new((0..specs.len()).map(|_| None).collect());
+    let results: Mutex<Vec<Option<Result<Ensured>>>> =
+        Mutex::new((0..specs.len()).map(|_| None).collect());
     std::thread::scope(|s| {
         for _ in 0..workers {
             s.spawn(|| loop {
@@ -124,7 +169,12 @@ fn ensure_all(store: &Store, specs: &[LayerSpec]) -> Result<Vec<Ensured>> {
             });
         }
     });
-    let all = results.into_inner().map_err(|_| StoreError::io("unpacking layers", std::io::Error::other("a worker panicked")))?;
+    let all = results.into_inner().map_err(|_| {
+        StoreError::io(
+            "unpacking layers",
+            std::io::Error::other("a worker panicked"),
+        )
+    })?;
     let mut out = Vec::with_capacity(all.len());
     let mut first_err = None;
     for r in all {

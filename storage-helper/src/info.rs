@@ -32,7 +32,9 @@ pub fn gather(store: &Store, probe: bool) -> StoreInfo {
     };
     // Counts come from the index; a store never used has none.
     let (image_count, layer_count) = if store.db_path().exists() {
-        crate::db::open(store).and_then(|c| crate::db::counts(&c)).unwrap_or((0, 0))
+        crate::db::open(store)
+            .and_then(|c| crate::db::counts(&c))
+            .unwrap_or((0, 0))
     } else {
         (0, 0)
     };

@@ -54,15 +54,24 @@ fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<LayerRecord> {
 const COLUMNS: &str = "chain_id, diff_id, parent, link, blob_digest, compressed_size, uncompressed_size, created_unix";
 
 pub fn get(conn: &Connection, chain_hex: &str) -> Result<Option<LayerRecord>> {
-    conn.query_row(&format!("SELECT {COLUMNS} FROM layers WHERE chain_id = ?1"), [chain_hex], from_row)
-        .optional()
-        .map_err(StoreError::db(format!("reading layer {chain_hex}")))
+    conn.query_row(
+        &format!("SELECT {COLUMNS} FROM layers WHERE chain_id = ?1"),
+        [chain_hex],
+        from_row,
+    )
+    .optional()
+    .map_err(StoreError::db(format!("reading layer {chain_hex}")))
 }
 
 pub fn list(conn: &Connection) -> Result<Vec<LayerRecord>> {
-    let mut st = conn.prepare(&format!("SELECT {COLUMNS} FROM layers ORDER BY chain_id")).map_err(StoreError::db("listing layers"))?;
-    let rows = st.query_map([], from_row).map_err(StoreError::db("listing layers"))?;
-    rows.collect::<rusqlite::Result<Vec<_>>>().map_err(StoreError::db("listing layers"))
+    let mut st = conn
+        .prepare(&format!("SELECT {COLUMNS} FROM layers ORDER BY chain_id"))
+        .map_err(StoreError::db("listing layers"))?;
+    let rows = st
+        .query_map([], from_row)
+        .map_err(StoreError::db("listing layers"))?;
+    rows.collect::<rusqlite::Result<Vec<_>>>()
+        .map_err(StoreError::db("listing layers"))
 }
 
 /// Layers no image and no container refers to.
@@ -73,8 +82,11 @@ pub fn unreferenced(conn: &Connection) -> Result<Vec<String>> {
              AND chain_id NOT IN (SELECT chain_id FROM container_layers) ORDER BY chain_id",
         )
         .map_err(StoreError::db("finding unreferenced layers"))?;
-    let rows = st.query_map([], |r| r.get(0)).map_err(StoreError::db("finding unreferenced layers"))?;
-    rows.collect::<rusqlite::Result<Vec<String>>>().map_err(StoreError::db("finding unreferenced layers"))
+    let rows = st
+        .query_map([], |r| r.get(0))
+        .map_err(StoreError::db("finding unreferenced layers"))?;
+    rows.collect::<rusqlite::Result<Vec<String>>>()
+        .map_err(StoreError::db("finding unreferenced layers"))
 }
 
 /// One layer an image needs.
@@ -114,9 +126,15 @@ pub fn ensure(store: &Store, spec: &LayerSpec) -> Result<Ensured> {
                 }
             }
             debug!(layer = %spec.chain_id.short(), "layer already unpacked");
-            return Ok(Ensured { unpacked: false, uncompressed_size: rec.uncompressed_size });
+            return Ok(Ensured {
+                unpacked: false,
+                uncompressed_size: rec.uncompressed_size,
+            });
         }
-        tracing::warn!(layer = hex, "layer directory is missing although recorded; unpacking it again");
+        tracing::warn!(
+            layer = hex,
+            "layer directory is missing although recorded; unpacking it again"
+        );
     } else if dir.exists() {
         // Left by a process killed between rename and commit.
         if let Some(t) = trash(store, &dir)? {
@@ -124,7 +142,9 @@ pub fn ensure(store: &Store, spec: &LayerSpec) -> Result<Ensured> {
         }
     }
     let started = Instant::now();
-    let tmp = store.layers_dir().join(format!(".tmp-{}-{}", &hex[..12], unique_suffix()));
+    let tmp = store
+        .layers_dir()
+        .join(format!(".tmp-{}-{}", &hex[..12], unique_suffix()));
     let result = unpack_checked(store, spec, &tmp);
     let unpacked = match result {
         Ok(u) => u,
@@ -146,13 +166,16 @@ pub fn ensure(store: &Store, spec: &LayerSpec) -> Result<Ensured> {
     };
     let link_path = store.links_dir().join(&link);
     let _ = std::fs::remove_file(&link_path);
-    std::os::unix::fs::symlink(format!("../{hex}/diff"), &link_path).map_err(|e| StoreError::path("creating layer link", &link_path, e))?;
-    std::fs::write(dir.join("link"), &link).map_err(|e| StoreError::path("writing", &dir.join("link"), e))?;
+    std::os::unix::fs::symlink(format!("../{hex}/diff"), &link_path)
+        .map_err(|e| StoreError::path("creating layer link", &link_path, e))?;
+    std::fs::write(dir.join("link"), &link)
+        .map_err(|e| StoreError::path("writing", &dir.join("link"), e))?;
     if existing.is_none() {
         // A layer row lost to a power cut only costs a re-unpack (a
         // directory without a row is garbage), so it need not wait for the
         // disk; the image row that refers to it is committed with FULL sync.
-        conn.execute_batch("PRAGMA synchronous = NORMAL").map_err(StoreError::db("setting synchronous"))?;
+        conn.execute_batch("PRAGMA synchronous = NORMAL")
+            .map_err(StoreError::db("setting synchronous"))?;
         let tx = db::immediate(&conn)?;
         tx.execute(
             &format!("INSERT INTO layers ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"),
@@ -168,7 +191,8 @@ pub fn ensure(store: &Store, spec: &LayerSpec) -> Result<Ensured> {
             ],
         )
         .map_err(StoreError::db(format!("recording layer {hex}")))?;
-        tx.commit().map_err(StoreError::db(format!("recording layer {hex}")))?;
+        tx.commit()
+            .map_err(StoreError::db(format!("recording layer {hex}")))?;
     }
     debug!(
         layer = %spec.chain_id.short(),
@@ -180,7 +204,10 @@ pub fn ensure(store: &Store, spec: &LayerSpec) -> Result<Ensured> {
         elapsed_ms = started.elapsed().as_secs_f64() * 1e3,
         "unpacked layer"
     );
-    Ok(Ensured { unpacked: true, uncompressed_size: unpacked.uncompressed_size })
+    Ok(Ensured {
+        unpacked: true,
+        uncompressed_size: unpacked.uncompressed_size,
+    })
 }
 
 fn unpack_checked(store: &Store, spec: &LayerSpec, tmp: &Path) -> Result<unpack::Unpacked> {
@@ -219,9 +246,19 @@ fn forget_if_corrupt(store: &Store, blob: &Digest) {
 /// Move a directory out of sight (to be deleted by [`empty_trash`]);
 /// returns where it went (None when it was already gone).
 pub fn trash(store: &Store, dir: &Path) -> Result<Option<std::path::PathBuf>> {
-    let name = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let parent = dir.parent().map(Path::to_path_buf).unwrap_or_else(|| store.layers_dir());
-    let to = parent.join(format!(".trash-{}-{}", name.chars().take(12).collect::<String>(), unique_suffix()));
+    let name = dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let parent = dir
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| store.layers_dir());
+    let to = parent.join(format!(
+        ".trash-{}-{}",
+        name.chars().take(12).collect::<String>(),
+        unique_suffix()
+    ));
     match std::fs::rename(dir, &to) {
         Ok(()) => Ok(Some(to)),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
@@ -243,8 +280,10 @@ pub fn delete(store: &Store, conn: &Connection, chain_hex: &str) -> Result<bool>
         .optional()
         .map_err(StoreError::db(format!("checking layer {chain_hex}")))?;
     let Some(link) = link else { return Ok(false) };
-    tx.execute("DELETE FROM layers WHERE chain_id = ?1", [chain_hex]).map_err(StoreError::db(format!("deleting layer {chain_hex}")))?;
-    tx.commit().map_err(StoreError::db(format!("deleting layer {chain_hex}")))?;
+    tx.execute("DELETE FROM layers WHERE chain_id = ?1", [chain_hex])
+        .map_err(StoreError::db(format!("deleting layer {chain_hex}")))?;
+    tx.commit()
+        .map_err(StoreError::db(format!("deleting layer {chain_hex}")))?;
     trash(store, &store.layer_dir(chain_hex))?;
     let _ = std::fs::remove_file(store.links_dir().join(link));
     let _ = std::fs::remove_file(store.locks_dir().join(format!("layer-{chain_hex}")));
@@ -254,7 +293,9 @@ pub fn delete(store: &Store, conn: &Connection, chain_hex: &str) -> Result<bool>
 /// Remove `.trash-*` directories (nobody uses them; safe without locks).
 pub fn empty_trash(store: &Store) {
     for dir in [store.layers_dir(), store.containers_dir()] {
-        let Ok(rd) = std::fs::read_dir(&dir) else { continue };
+        let Ok(rd) = std::fs::read_dir(&dir) else {
+            continue;
+        };
         for e in rd.filter_map(|e| e.ok()) {
             if e.file_name().to_string_lossy().starts_with(".trash-") {
                 let started = Instant::now();

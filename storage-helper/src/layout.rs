@@ -71,7 +71,9 @@ impl Store {
     }
 
     pub fn container_run_dir(&self, id: &str) -> PathBuf {
-        self.run_root.join(format!("{}-containers", self.driver)).join(id)
+        self.run_root
+            .join(format!("{}-containers", self.driver))
+            .join(id)
     }
 
     pub fn mountpoint(&self, id: &str) -> PathBuf {
@@ -91,7 +93,8 @@ impl Store {
     /// The GC barrier, shared: held by every process adding layers, blobs
     /// or containers until its records are committed.
     pub fn barrier(&self) -> Result<crate::locks::FileLock> {
-        std::fs::create_dir_all(&self.graph_root).map_err(|e| StoreError::path("creating", &self.graph_root, e))?;
+        std::fs::create_dir_all(&self.graph_root)
+            .map_err(|e| StoreError::path("creating", &self.graph_root, e))?;
         crate::locks::FileLock::shared(&self.gc_lock_path())
     }
 
@@ -126,24 +129,39 @@ impl Store {
 pub fn unique_suffix() -> String {
     use std::sync::atomic::{AtomicU64, Ordering};
     static N: AtomicU64 = AtomicU64::new(0);
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
-    format!("{}-{nanos:x}-{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed))
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    format!(
+        "{}-{nanos:x}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    )
 }
 
 /// `n` random characters from A-Z and 0-9 (for layer link names).
 pub fn random_name(n: usize) -> Result<String> {
     const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
     let mut bytes = vec![0u8; n];
-    let mut f = std::fs::File::open("/dev/urandom").map_err(|e| StoreError::io("opening /dev/urandom", e))?;
-    std::io::Read::read_exact(&mut f, &mut bytes).map_err(|e| StoreError::io("reading /dev/urandom", e))?;
-    Ok(bytes.iter().map(|b| ALPHABET[(*b as usize) % ALPHABET.len()] as char).collect())
+    let mut f = std::fs::File::open("/dev/urandom")
+        .map_err(|e| StoreError::io("opening /dev/urandom", e))?;
+    std::io::Read::read_exact(&mut f, &mut bytes)
+        .map_err(|e| StoreError::io("reading /dev/urandom", e))?;
+    Ok(bytes
+        .iter()
+        .map(|b| ALPHABET[(*b as usize) % ALPHABET.len()] as char)
+        .collect())
 }
 
 /// Write `bytes` to `path` atomically: temp file, fsync, rename, fsync dir.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     use std::io::Write;
     let dir = path.parent().unwrap_or(Path::new("."));
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let tmp = dir.join(format!(".{name}.tmp-{}", unique_suffix()));
     let result = (|| {
         let mut f = std::fs::File::create(&tmp)?;
@@ -160,7 +178,10 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
 
 /// Now, seconds since the epoch.
 pub fn now_unix() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
 }
 
 /// RFC 3339 UTC timestamp for `secs` since the epoch.
@@ -177,7 +198,12 @@ pub fn rfc3339(secs: i64) -> String {
     let d = doy - (153 * mp + 2) / 5 + 1;
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
     let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60)
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
 }
 
 #[cfg(test)]
@@ -193,6 +219,8 @@ mod tests {
     fn link_names_are_26_safe_characters() {
         let n = super::random_name(26).unwrap();
         assert_eq!(n.len(), 26);
-        assert!(n.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit()));
+        assert!(n
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit()));
     }
 }

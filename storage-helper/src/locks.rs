@@ -58,7 +58,11 @@ fn lock(path: &Path, mode: Mode, wait: bool) -> Result<Option<FileLock>> {
             .truncate(false)
             .open(path)
             .map_err(|e| StoreError::path("opening lock file", path, e))?;
-        let mut op = if mode == Mode::Shared { libc::LOCK_SH } else { libc::LOCK_EX };
+        let mut op = if mode == Mode::Shared {
+            libc::LOCK_SH
+        } else {
+            libc::LOCK_EX
+        };
         if !wait {
             op |= libc::LOCK_NB;
         }
@@ -73,7 +77,9 @@ fn lock(path: &Path, mode: Mode, wait: bool) -> Result<Option<FileLock>> {
         }
         // The file may have been deleted (and maybe recreated) by its last
         // holder while we waited: then our lock is on a dead inode; retry.
-        let ours = file.metadata().map_err(|e| StoreError::path("checking lock file", path, e))?;
+        let ours = file
+            .metadata()
+            .map_err(|e| StoreError::path("checking lock file", path, e))?;
         match std::fs::metadata(path) {
             Ok(now) if now.ino() == ours.ino() && now.dev() == ours.dev() => {
                 let waited = started.elapsed().as_secs_f64() * 1e3;

@@ -38,7 +38,11 @@ use clap::{Parser, Subcommand};
 use common::helper_cli::{LogArgs, ServeArgs};
 
 #[derive(Parser)]
-#[command(name = "storage-helper", version, about = "Image and container storage for podman")]
+#[command(
+    name = "storage-helper",
+    version,
+    about = "Image and container storage for podman"
+)]
 struct Cli {
     #[command(flatten)]
     log: LogArgs,
@@ -76,12 +80,18 @@ enum Cmd {
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     cli.log.init("storage-helper");
-    let store = layout::Store { graph_root: cli.root, run_root: cli.runroot, driver: cli.driver };
+    let store = layout::Store {
+        graph_root: cli.root,
+        run_root: cli.runroot,
+        driver: cli.driver,
+    };
     common::helper_cli::run("storage-helper", async move {
         match cli.cmd {
             Cmd::Serve(args) => {
                 gc::startup_cleanup(&store);
-                let svc = proto::storage::v1::storage_server::StorageServer::new(service::StorageService { store });
+                let svc = proto::storage::v1::storage_server::StorageServer::new(
+                    service::StorageService { store },
+                );
                 proto::transport::serve(args.target()?, tonic::service::Routes::new(svc)).await?;
             }
             Cmd::Info { probe, json } => {

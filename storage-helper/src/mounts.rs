@@ -36,7 +36,10 @@ fn count_path(store: &Store, id: &str) -> PathBuf {
 }
 
 fn read_count(store: &Store, id: &str) -> u32 {
-    std::fs::read_to_string(count_path(store, id)).ok().and_then(|s| s.trim().parse().ok()).unwrap_or(0)
+    std::fs::read_to_string(count_path(store, id))
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(0)
 }
 
 /// The mount count, 0 when the mount point is not really mounted.
@@ -63,16 +66,28 @@ pub fn mount(store: &Store, id: &str) -> Result<(PathBuf, u32)> {
     let mounted = is_mounted(&target);
     let mut count = if mounted { read_count(store, id) } else { 0 };
     if !mounted {
-        std::fs::create_dir_all(&target).map_err(|e| StoreError::path("creating mount point", &target, e))?;
+        std::fs::create_dir_all(&target)
+            .map_err(|e| StoreError::path("creating mount point", &target, e))?;
         let links = rec
             .layers
             .iter()
             .rev()
-            .map(|c| layers::get(&conn, c)?.map(|l| l.link).ok_or_else(|| StoreError::NotFound(format!("container {id}: its layer {c} is missing from the store"))))
+            .map(|c| {
+                layers::get(&conn, c)?.map(|l| l.link).ok_or_else(|| {
+                    StoreError::NotFound(format!(
+                        "container {id}: its layer {c} is missing from the store"
+                    ))
+                })
+            })
             .collect::<Result<Vec<String>>>()?;
         let started = Instant::now();
         do_mount(store, &rec, &links, &target)?;
-        debug!(container = id, layers = links.len(), elapsed_ms = started.elapsed().as_secs_f64() * 1e3, "mounted overlay");
+        debug!(
+            container = id,
+            layers = links.len(),
+            elapsed_ms = started.elapsed().as_secs_f64() * 1e3,
+            "mounted overlay"
+        );
     }
     count += 1;
     write_count(store, id, count)?;
@@ -117,13 +132,23 @@ fn really_unmount(target: &Path, id: &str, force: bool) -> Result<()> {
         Ok(()) => Ok(()),
         Err(nix::errno::Errno::EINVAL) | Err(nix::errno::Errno::ENOENT) => Ok(()),
         Err(nix::errno::Errno::EBUSY) if force => {
-            umount2(target, MntFlags::MNT_DETACH).map_err(|e| StoreError::path(&format!("container {id}: lazily unmounting"), target, e.into()))
+            umount2(target, MntFlags::MNT_DETACH).map_err(|e| {
+                StoreError::path(
+                    &format!("container {id}: lazily unmounting"),
+                    target,
+                    e.into(),
+                )
+            })
         }
         Err(nix::errno::Errno::EBUSY) => Err(StoreError::FailedPrecondition(format!(
             "container {id}: {} is busy (a process uses it): stop it, or unmount with force",
             target.display()
         ))),
-        Err(e) => Err(StoreError::path(&format!("container {id}: unmounting"), target, e.into())),
+        Err(e) => Err(StoreError::path(
+            &format!("container {id}: unmounting"),
+            target,
+            e.into(),
+        )),
     }
 }
 
@@ -135,8 +160,23 @@ fn do_mount(store: &Store, rec: &ContainerRecord, links: &[String], target: &Pat
             links.len()
         )));
     }
-    let containers_rel = format!("../{}", store.containers_dir().file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default());
-    let lower = if links.is_empty() { "empty".to_string() } else { links.iter().map(|l| format!("l/{l}")).collect::<Vec<_>>().join(":") };
+    let containers_rel = format!(
+        "../{}",
+        store
+            .containers_dir()
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    );
+    let lower = if links.is_empty() {
+        "empty".to_string()
+    } else {
+        links
+            .iter()
+            .map(|l| format!("l/{l}"))
+            .collect::<Vec<_>>()
+            .join(":")
+    };
     let mut extra = String::new();
     if Path::new("/sys/module/overlay/parameters/index").exists() {
         extra.push_str(",index=off");
@@ -147,10 +187,22 @@ fn do_mount(store: &Store, rec: &ContainerRecord, links: &[String], target: &Pat
     let opts = format!("lowerdir={lower},upperdir={containers_rel}/{id}/diff,workdir={containers_rel}/{id}/work{extra}", id = rec.id);
     if opts.len() < PAGE {
         return mount_relative(&store.layers_dir(), &opts, target).map_err(|e| {
-            StoreError::io(format!("container {}: mounting overlay ({} layers) at {} (options {opts})", rec.id, links.len(), target.display()), e)
+            StoreError::io(
+                format!(
+                    "container {}: mounting overlay ({} layers) at {} (options {opts})",
+                    rec.id,
+                    links.len(),
+                    target.display()
+                ),
+                e,
+            )
         });
     }
-    let lowers: Vec<PathBuf> = if links.is_empty() { vec![store.empty_layer_dir()] } else { links.iter().map(|l| store.links_dir().join(l)).collect() };
+    let lowers: Vec<PathBuf> = if links.is_empty() {
+        vec![store.empty_layer_dir()]
+    } else {
+        links.iter().map(|l| store.links_dir().join(l)).collect()
+    };
     let dir = store.container_dir(&rec.id);
     mount_fsconfig(&lowers, &dir.join("diff"), &dir.join("work"), &rec.mount_label, target).map_err(|e| {
         StoreError::FailedPrecondition(format!(
@@ -165,8 +217,10 @@ fn do_mount(store: &Store, rec: &ContainerRecord, links: &[String], target: &Pat
 /// unshares CLONE_FS first, so other threads are unaffected).
 fn mount_relative(cwd: &Path, opts: &str, target: &Path) -> std::io::Result<()> {
     let cwd = cwd.to_path_buf();
-    let opts = CString::new(opts).map_err(|_| std::io::Error::from(std::io::ErrorKind::InvalidInput))?;
-    let target = CString::new(target.as_os_str().as_encoded_bytes()).map_err(|_| std::io::Error::from(std::io::ErrorKind::InvalidInput))?;
+    let opts =
+        CString::new(opts).map_err(|_| std::io::Error::from(std::io::ErrorKind::InvalidInput))?;
+    let target = CString::new(target.as_os_str().as_encoded_bytes())
+        .map_err(|_| std::io::Error::from(std::io::ErrorKind::InvalidInput))?;
     std::thread::spawn(move || -> std::io::Result<()> {
         // SAFETY: plain syscalls on this thread's own fs context.
         unsafe {
@@ -175,7 +229,15 @@ fn mount_relative(cwd: &Path, opts: &str, target: &Path) -> std::io::Result<()> 
             }
         }
         std::env::set_current_dir(&cwd)?;
-        let r = unsafe { libc::mount(c"overlay".as_ptr(), target.as_ptr(), c"overlay".as_ptr(), 0, opts.as_ptr().cast()) };
+        let r = unsafe {
+            libc::mount(
+                c"overlay".as_ptr(),
+                target.as_ptr(),
+                c"overlay".as_ptr(),
+                0,
+                opts.as_ptr().cast(),
+            )
+        };
         if r != 0 {
             return Err(std::io::Error::last_os_error());
         }
@@ -186,7 +248,13 @@ fn mount_relative(cwd: &Path, opts: &str, target: &Path) -> std::io::Result<()> 
 }
 
 /// The new mount API: one fsconfig per lower layer.
-fn mount_fsconfig(lowers: &[PathBuf], upper: &Path, work: &Path, label: &str, target: &Path) -> std::result::Result<(), String> {
+fn mount_fsconfig(
+    lowers: &[PathBuf],
+    upper: &Path,
+    work: &Path,
+    label: &str,
+    target: &Path,
+) -> std::result::Result<(), String> {
     let cs = |s: &str| CString::new(s).map_err(|_| format!("{s:?} contains NUL"));
     // SAFETY: raw syscalls with valid C strings; descriptors are owned.
     let fs = unsafe { libc::syscall(libc::SYS_fsopen, c"overlay".as_ptr(), libc::FSOPEN_CLOEXEC) };
@@ -196,7 +264,16 @@ fn mount_fsconfig(lowers: &[PathBuf], upper: &Path, work: &Path, label: &str, ta
     let fs = unsafe { OwnedFd::from_raw_fd(fs as i32) };
     let set = |key: &str, value: &str| -> std::result::Result<(), String> {
         let (k, v) = (cs(key)?, cs(value)?);
-        let r = unsafe { libc::syscall(libc::SYS_fsconfig, fs.as_raw_fd(), libc::FSCONFIG_SET_STRING, k.as_ptr(), v.as_ptr(), 0) };
+        let r = unsafe {
+            libc::syscall(
+                libc::SYS_fsconfig,
+                fs.as_raw_fd(),
+                libc::FSCONFIG_SET_STRING,
+                k.as_ptr(),
+                v.as_ptr(),
+                0,
+            )
+        };
         if r < 0 {
             let e = std::io::Error::last_os_error();
             return Err(format!("fsconfig {key}={value}: {e}{}", fs_log(&fs)));
@@ -214,9 +291,22 @@ fn mount_fsconfig(lowers: &[PathBuf], upper: &Path, work: &Path, label: &str, ta
     if !label.is_empty() {
         set("context", label)?;
     }
-    let r = unsafe { libc::syscall(libc::SYS_fsconfig, fs.as_raw_fd(), libc::FSCONFIG_CMD_CREATE, std::ptr::null::<libc::c_char>(), std::ptr::null::<libc::c_void>(), 0) };
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_fsconfig,
+            fs.as_raw_fd(),
+            libc::FSCONFIG_CMD_CREATE,
+            std::ptr::null::<libc::c_char>(),
+            std::ptr::null::<libc::c_void>(),
+            0,
+        )
+    };
     if r < 0 {
-        return Err(format!("creating the overlay: {}{}", std::io::Error::last_os_error(), fs_log(&fs)));
+        return Err(format!(
+            "creating the overlay: {}{}",
+            std::io::Error::last_os_error(),
+            fs_log(&fs)
+        ));
     }
     let m = unsafe { libc::syscall(libc::SYS_fsmount, fs.as_raw_fd(), libc::FSMOUNT_CLOEXEC, 0) };
     if m < 0 {
@@ -224,9 +314,22 @@ fn mount_fsconfig(lowers: &[PathBuf], upper: &Path, work: &Path, label: &str, ta
     }
     let m = unsafe { OwnedFd::from_raw_fd(m as i32) };
     let t = cs(&target.display().to_string())?;
-    let r = unsafe { libc::syscall(libc::SYS_move_mount, m.as_raw_fd(), c"".as_ptr(), libc::AT_FDCWD, t.as_ptr(), libc::MOVE_MOUNT_F_EMPTY_PATH) };
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_move_mount,
+            m.as_raw_fd(),
+            c"".as_ptr(),
+            libc::AT_FDCWD,
+            t.as_ptr(),
+            libc::MOVE_MOUNT_F_EMPTY_PATH,
+        )
+    };
     if r < 0 {
-        return Err(format!("move_mount to {}: {}", target.display(), std::io::Error::last_os_error()));
+        return Err(format!(
+            "move_mount to {}: {}",
+            target.display(),
+            std::io::Error::last_os_error()
+        ));
     }
     Ok(())
 }
@@ -249,10 +352,15 @@ fn fs_log(fs: &OwnedFd) -> String {
 
 /// Whether `path` is a mount point in this mount namespace.
 pub fn is_mounted(path: &Path) -> bool {
-    let Ok(canon) = std::fs::canonicalize(path) else { return false };
-    let Ok(info) = std::fs::read_to_string("/proc/self/mountinfo") else { return false };
+    let Ok(canon) = std::fs::canonicalize(path) else {
+        return false;
+    };
+    let Ok(info) = std::fs::read_to_string("/proc/self/mountinfo") else {
+        return false;
+    };
     let want = canon.to_string_lossy();
-    info.lines().any(|l| l.split(' ').nth(4).is_some_and(|mp| unescape(mp) == want))
+    info.lines()
+        .any(|l| l.split(' ').nth(4).is_some_and(|mp| unescape(mp) == want))
 }
 
 /// Undo mountinfo's octal escapes (`\040` for space...).
@@ -261,7 +369,10 @@ fn unescape(s: &str) -> String {
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
     while i < b.len() {
-        if b[i] == b'\\' && i + 3 < b.len() && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c)) {
+        if b[i] == b'\\'
+            && i + 3 < b.len()
+            && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c))
+        {
             out.push((b[i + 1] - b'0') * 64 + (b[i + 2] - b'0') * 8 + (b[i + 3] - b'0'));
             i += 4;
         } else {

@@ -48,7 +48,15 @@ impl ConfigChanges {
             c.insert("Entrypoint".into(), json!(v));
         }
         if !self.env.is_empty() {
-            let mut env: Vec<String> = c.get("Env").and_then(Value::as_array).map(|a| a.iter().filter_map(|v| v.as_str().map(String::from)).collect()).unwrap_or_default();
+            let mut env: Vec<String> = c
+                .get("Env")
+                .and_then(Value::as_array)
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|v| v.as_str().map(String::from))
+                        .collect()
+                })
+                .unwrap_or_default();
             for e in &self.env {
                 let key = e.split('=').next().unwrap_or(e);
                 env.retain(|x| x.split('=').next() != Some(key));
@@ -65,9 +73,16 @@ impl ConfigChanges {
         if let Some(v) = &self.stop_signal {
             c.insert("StopSignal".into(), json!(v));
         }
-        for (field, items) in [("ExposedPorts", &self.exposed_ports), ("Volumes", &self.volumes)] {
+        for (field, items) in [
+            ("ExposedPorts", &self.exposed_ports),
+            ("Volumes", &self.volumes),
+        ] {
             if !items.is_empty() {
-                let mut m = c.get(field).and_then(Value::as_object).cloned().unwrap_or_default();
+                let mut m = c
+                    .get(field)
+                    .and_then(Value::as_object)
+                    .cloned()
+                    .unwrap_or_default();
                 for i in items {
                     m.insert(i.clone(), json!({}));
                 }
@@ -75,7 +90,11 @@ impl ConfigChanges {
             }
         }
         if !self.labels.is_empty() {
-            let mut m = c.get("Labels").and_then(Value::as_object).cloned().unwrap_or_default();
+            let mut m = c
+                .get("Labels")
+                .and_then(Value::as_object)
+                .cloned()
+                .unwrap_or_default();
             for (k, v) in &self.labels {
                 m.insert(k.clone(), json!(v));
             }
@@ -93,20 +112,33 @@ struct LayerBlob {
 }
 
 /// Compress an uncompressed tar produced by `fill` into a store blob.
-fn gzip_blob(store: &Store, fill: impl FnOnce(&mut dyn std::io::Write) -> Result<()>) -> Result<LayerBlob> {
+fn gzip_blob(
+    store: &Store,
+    fill: impl FnOnce(&mut dyn std::io::Write) -> Result<()>,
+) -> Result<LayerBlob> {
     let tmp = store.tmp_dir().join(format!("layer-{}", unique_suffix()));
     let result = (|| {
         let file = File::create(&tmp).map_err(|e| StoreError::path("creating", &tmp, e))?;
-        let gz = flate2::write::GzEncoder::new(DigestWriter::new(file), flate2::Compression::new(6));
+        let gz =
+            flate2::write::GzEncoder::new(DigestWriter::new(file), flate2::Compression::new(6));
         let mut outer = DigestWriter::new(gz);
         fill(&mut outer)?;
         let (diff_id, _, gz) = outer.finish();
-        let inner = gz.finish().map_err(|e| StoreError::path("compressing into", &tmp, e))?;
+        let inner = gz
+            .finish()
+            .map_err(|e| StoreError::path("compressing into", &tmp, e))?;
         let (digest, size, file) = inner.finish();
-        file.sync_all().map_err(|e| StoreError::path("syncing", &tmp, e))?;
+        file.sync_all()
+            .map_err(|e| StoreError::path("syncing", &tmp, e))?;
         let dest = blobs::path(store, &digest);
-        std::fs::rename(&tmp, &dest).map_err(|e| StoreError::path("renaming into place", &dest, e))?;
-        Ok(LayerBlob { digest, size, diff_id, media_type: oci::OCI_LAYER_GZIP })
+        std::fs::rename(&tmp, &dest)
+            .map_err(|e| StoreError::path("renaming into place", &dest, e))?;
+        Ok(LayerBlob {
+            digest,
+            size,
+            diff_id,
+            media_type: oci::OCI_LAYER_GZIP,
+        })
     })();
     if result.is_err() {
         let _ = std::fs::remove_file(&tmp);
@@ -119,7 +151,10 @@ fn gzip_blob(store: &Store, fill: impl FnOnce(&mut dyn std::io::Write) -> Result
 fn blob_from_tarball(store: &Store, path: &Path) -> Result<LayerBlob> {
     let open = || File::open(path).map_err(|e| StoreError::path("opening", path, e));
     let mut head = BufReader::new(open()?);
-    let compression = Compression::sniff(head.fill_buf().map_err(|e| StoreError::path("reading", path, e))?);
+    let compression = Compression::sniff(
+        head.fill_buf()
+            .map_err(|e| StoreError::path("reading", path, e))?,
+    );
     if compression == Compression::None {
         return gzip_blob(store, |w| {
             std::io::copy(&mut head, w).map_err(|e| StoreError::path("reading", path, e))?;
@@ -129,12 +164,16 @@ fn blob_from_tarball(store: &Store, path: &Path) -> Result<LayerBlob> {
     // Copy (never link: the user may change the file later) and hash.
     let tmp = store.tmp_dir().join(format!("layer-{}", unique_suffix()));
     let copied = (|| {
-        let mut out = DigestWriter::new(File::create(&tmp).map_err(|e| StoreError::path("creating", &tmp, e))?);
+        let mut out = DigestWriter::new(
+            File::create(&tmp).map_err(|e| StoreError::path("creating", &tmp, e))?,
+        );
         std::io::copy(&mut open()?, &mut out).map_err(|e| StoreError::path("copying", path, e))?;
         let (digest, size, f) = out.finish();
-        f.sync_all().map_err(|e| StoreError::path("syncing", &tmp, e))?;
+        f.sync_all()
+            .map_err(|e| StoreError::path("syncing", &tmp, e))?;
         let dest = blobs::path(store, &digest);
-        std::fs::rename(&tmp, &dest).map_err(|e| StoreError::path("renaming into place", &dest, e))?;
+        std::fs::rename(&tmp, &dest)
+            .map_err(|e| StoreError::path("renaming into place", &dest, e))?;
         Ok((digest, size))
     })();
     let (digest, size) = match copied {
@@ -144,42 +183,102 @@ fn blob_from_tarball(store: &Store, path: &Path) -> Result<LayerBlob> {
             return Err(e);
         }
     };
-    let blob = File::open(blobs::path(store, &digest)).map_err(|e| StoreError::path("opening", path, e))?;
-    let bad = |e: std::io::Error| StoreError::InvalidArgument(format!("{}: cannot decompress it ({e}): pass a tar, tar.gz or tar.zst file", path.display()));
-    let diff_id = match compression {
-        Compression::Gzip => DigestReader::new(flate2::read::MultiGzDecoder::new(BufReader::new(blob))).finish().map_err(bad)?.0,
-        _ => DigestReader::new(zstd::stream::read::Decoder::new(blob).map_err(bad)?).finish().map_err(bad)?.0,
+    let blob = File::open(blobs::path(store, &digest))
+        .map_err(|e| StoreError::path("opening", path, e))?;
+    let bad = |e: std::io::Error| {
+        StoreError::InvalidArgument(format!(
+            "{}: cannot decompress it ({e}): pass a tar, tar.gz or tar.zst file",
+            path.display()
+        ))
     };
-    let media_type = if compression == Compression::Gzip { oci::OCI_LAYER_GZIP } else { "application/vnd.oci.image.layer.v1.tar+zstd" };
-    Ok(LayerBlob { digest, size, diff_id, media_type })
+    let diff_id = match compression {
+        Compression::Gzip => {
+            DigestReader::new(flate2::read::MultiGzDecoder::new(BufReader::new(blob)))
+                .finish()
+                .map_err(bad)?
+                .0
+        }
+        _ => {
+            DigestReader::new(zstd::stream::read::Decoder::new(blob).map_err(bad)?)
+                .finish()
+                .map_err(bad)?
+                .0
+        }
+    };
+    let media_type = if compression == Compression::Gzip {
+        oci::OCI_LAYER_GZIP
+    } else {
+        "application/vnd.oci.image.layer.v1.tar+zstd"
+    };
+    Ok(LayerBlob {
+        digest,
+        size,
+        diff_id,
+        media_type,
+    })
 }
 
 /// Write config and manifest for `layers` (existing descriptors + the new
 /// one) and store the image.
-fn finish_image(store: &Store, config: Value, mut layer_descs: Vec<Value>, new: &LayerBlob, names: &[String], label: &str) -> Result<ImageRecord> {
-    let config_bytes = serde_json::to_vec(&config).map_err(|e| StoreError::io("serializing config", std::io::Error::other(e)))?;
+fn finish_image(
+    store: &Store,
+    config: Value,
+    mut layer_descs: Vec<Value>,
+    new: &LayerBlob,
+    names: &[String],
+    label: &str,
+) -> Result<ImageRecord> {
+    let config_bytes = serde_json::to_vec(&config)
+        .map_err(|e| StoreError::io("serializing config", std::io::Error::other(e)))?;
     let config_digest = blobs::write_bytes(store, &config_bytes)?;
-    layer_descs.push(json!({"mediaType": new.media_type, "digest": new.digest.as_str(), "size": new.size}));
+    layer_descs.push(
+        json!({"mediaType": new.media_type, "digest": new.digest.as_str(), "size": new.size}),
+    );
     let manifest = json!({
         "schemaVersion": 2,
         "mediaType": oci::OCI_MANIFEST,
         "config": {"mediaType": oci::OCI_CONFIG, "digest": config_digest.as_str(), "size": config_bytes.len()},
         "layers": layer_descs,
     });
-    let manifest_bytes = serde_json::to_vec(&manifest).map_err(|e| StoreError::io("serializing manifest", std::io::Error::other(e)))?;
+    let manifest_bytes = serde_json::to_vec(&manifest)
+        .map_err(|e| StoreError::io("serializing manifest", std::io::Error::other(e)))?;
     let manifest_digest = blobs::write_bytes(store, &manifest_bytes)?;
     let layers = layer_descs
         .iter()
-        .map(|d| Ok((Digest::parse(d["digest"].as_str().unwrap_or(""))?, d["size"].as_u64().unwrap_or(0), d["mediaType"].as_str().unwrap_or("").to_string())))
+        .map(|d| {
+            Ok((
+                Digest::parse(d["digest"].as_str().unwrap_or(""))?,
+                d["size"].as_u64().unwrap_or(0),
+                d["mediaType"].as_str().unwrap_or("").to_string(),
+            ))
+        })
         .collect::<Result<Vec<_>>>()?;
     let (diff_ids, created) = oci::parse_config(&config_bytes, &config_digest, layers.len())?;
-    let parts = ImageParts { manifest_bytes, manifest_digest, manifest_media_type: oci::OCI_MANIFEST.into(), config_bytes, config_digest, layers, diff_ids, created };
+    let parts = ImageParts {
+        manifest_bytes,
+        manifest_digest,
+        manifest_media_type: oci::OCI_MANIFEST.into(),
+        config_bytes,
+        config_digest,
+        layers,
+        diff_ids,
+        created,
+    };
     store_image(store, &parts, &HashSet::new(), names, label)
 }
 
 /// ImportRootfsTar.
 #[allow(clippy::too_many_arguments)]
-pub fn import_rootfs_tar(store: &Store, tar: &Path, names: &[String], changes: &ConfigChanges, message: &str, arch: &str, os: &str, variant: &str) -> Result<ImageRecord> {
+pub fn import_rootfs_tar(
+    store: &Store,
+    tar: &Path,
+    names: &[String],
+    changes: &ConfigChanges,
+    message: &str,
+    arch: &str,
+    os: &str,
+    variant: &str,
+) -> Result<ImageRecord> {
     store.require_overlay()?;
     for n in names {
         images::validate_name(n)?;
@@ -205,17 +304,31 @@ pub fn import_rootfs_tar(store: &Store, tar: &Path, names: &[String], changes: &
     if !variant.is_empty() {
         config["variant"] = json!(variant);
     }
-    let label = names.first().cloned().unwrap_or_else(|| tar.display().to_string());
-    let rec = finish_image(store, config, Vec::new(), &layer, names, &label).map_err(|e| match e {
-        StoreError::DataLoss(m) => StoreError::InvalidArgument(format!("{}: not a usable root file system tarball: {m}", tar.display())),
-        other => other,
-    })?;
+    let label = names
+        .first()
+        .cloned()
+        .unwrap_or_else(|| tar.display().to_string());
+    let rec =
+        finish_image(store, config, Vec::new(), &layer, names, &label).map_err(|e| match e {
+            StoreError::DataLoss(m) => StoreError::InvalidArgument(format!(
+                "{}: not a usable root file system tarball: {m}",
+                tar.display()
+            )),
+            other => other,
+        })?;
     debug!(image = %rec.short_id(), tar = %tar.display(), "imported root file system");
     Ok(rec)
 }
 
 /// CommitContainer.
-pub fn commit(store: &Store, id: &str, names: &[String], changes: &ConfigChanges, author: &str, message: &str) -> Result<ImageRecord> {
+pub fn commit(
+    store: &Store,
+    id: &str,
+    names: &[String],
+    changes: &ConfigChanges,
+    author: &str,
+    message: &str,
+) -> Result<ImageRecord> {
     store.require_overlay()?;
     for n in names {
         images::validate_name(n)?;
@@ -234,33 +347,63 @@ pub fn commit(store: &Store, id: &str, names: &[String], changes: &ConfigChanges
     };
     let upper = containers::upper(&rec).to_path_buf();
     let started = std::time::Instant::now();
-    let layer = gzip_blob(store, |w| write_tree(&upper, TreeKind::OverlayUpper, w).map(drop))?;
+    let layer = gzip_blob(store, |w| {
+        write_tree(&upper, TreeKind::OverlayUpper, w).map(drop)
+    })?;
     debug!(container = id, diff_id = %layer.diff_id, bytes = layer.size, elapsed_ms = started.elapsed().as_secs_f64() * 1e3, "container layer written");
     let now = rfc3339(now_unix());
     let (mut config, layer_descs) = match &base {
         Some(b) => {
-            let config: Value = serde_json::from_slice(&b.config).map_err(|e| StoreError::InvalidArgument(format!("image {}: config is not JSON: {e}", b.label())))?;
-            let manifest: Value = serde_json::from_slice(&b.manifest).map_err(|e| StoreError::InvalidArgument(format!("image {}: manifest is not JSON: {e}", b.label())))?;
+            let config: Value = serde_json::from_slice(&b.config).map_err(|e| {
+                StoreError::InvalidArgument(format!("image {}: config is not JSON: {e}", b.label()))
+            })?;
+            let manifest: Value = serde_json::from_slice(&b.manifest).map_err(|e| {
+                StoreError::InvalidArgument(format!(
+                    "image {}: manifest is not JSON: {e}",
+                    b.label()
+                ))
+            })?;
             let descs = manifest["layers"].as_array().cloned().unwrap_or_default();
             let descs = descs.into_iter().map(|d| json!({"mediaType": oci_layer_type(d["mediaType"].as_str().unwrap_or("")), "digest": d["digest"], "size": d["size"]})).collect();
             (config, descs)
         }
-        None => (json!({"architecture": oci::host_arch(), "os": "linux", "config": {}, "rootfs": {"type": "layers", "diff_ids": []}, "history": []}), Vec::new()),
+        None => (
+            json!({"architecture": oci::host_arch(), "os": "linux", "config": {}, "rootfs": {"type": "layers", "diff_ids": []}, "history": []}),
+            Vec::new(),
+        ),
     };
-    let obj = config.as_object_mut().ok_or_else(|| StoreError::InvalidArgument(format!("container {id}: base config is not an object")))?;
+    let obj = config.as_object_mut().ok_or_else(|| {
+        StoreError::InvalidArgument(format!("container {id}: base config is not an object"))
+    })?;
     obj.remove("container");
     obj.remove("container_config");
     obj.insert("created".into(), json!(now));
     if !author.is_empty() {
         obj.insert("author".into(), json!(author));
     }
-    let mut cfg = obj.get("config").and_then(Value::as_object).cloned().unwrap_or_default();
+    let mut cfg = obj
+        .get("config")
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default();
     changes.apply(&mut cfg);
     obj.insert("config".into(), Value::Object(cfg));
-    let mut diff_ids = obj.get("rootfs").and_then(|r| r.get("diff_ids")).and_then(Value::as_array).cloned().unwrap_or_default();
+    let mut diff_ids = obj
+        .get("rootfs")
+        .and_then(|r| r.get("diff_ids"))
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
     diff_ids.push(json!(layer.diff_id.as_str()));
-    obj.insert("rootfs".into(), json!({"type": "layers", "diff_ids": diff_ids}));
-    let mut history = obj.get("history").and_then(Value::as_array).cloned().unwrap_or_default();
+    obj.insert(
+        "rootfs".into(),
+        json!({"type": "layers", "diff_ids": diff_ids}),
+    );
+    let mut history = obj
+        .get("history")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
     let mut h = json!({"created": now, "created_by": "podman commit"});
     if !author.is_empty() {
         h["author"] = json!(author);
@@ -270,7 +413,10 @@ pub fn commit(store: &Store, id: &str, names: &[String], changes: &ConfigChanges
     }
     history.push(h);
     obj.insert("history".into(), json!(history));
-    let label = names.first().cloned().unwrap_or_else(|| format!("commit of container {id}"));
+    let label = names
+        .first()
+        .cloned()
+        .unwrap_or_else(|| format!("commit of container {id}"));
     finish_image(store, config, layer_descs, &layer, names, &label)
 }
 

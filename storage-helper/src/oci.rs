@@ -41,7 +41,10 @@ pub struct Descriptor {
 
 impl Descriptor {
     pub fn ref_name(&self) -> Option<&str> {
-        self.annotations.as_ref().and_then(|a| a.get(REF_NAME)).map(String::as_str)
+        self.annotations
+            .as_ref()
+            .and_then(|a| a.get(REF_NAME))
+            .map(String::as_str)
     }
 }
 
@@ -103,27 +106,52 @@ pub fn read_index(dir: &Path) -> Result<Index> {
     }
     let p = dir.join("index.json");
     let bytes = std::fs::read(&p).map_err(|e| StoreError::path("reading", &p, e))?;
-    serde_json::from_slice(&bytes).map_err(|e| StoreError::InvalidArgument(format!("{} is not a valid image index: {e}", p.display())))
+    serde_json::from_slice(&bytes).map_err(|e| {
+        StoreError::InvalidArgument(format!("{} is not a valid image index: {e}", p.display()))
+    })
 }
 
 /// Pick the manifest named `ref_name` (or with `manifest_digest`, or the
 /// only one) from the layout in `dir`, resolve an index to this host's
 /// platform, and read and verify manifest and config.
-pub fn read_image_from_layout(dir: &Path, ref_name: &str, manifest_digest: &str) -> Result<ImageParts> {
+pub fn read_image_from_layout(
+    dir: &Path,
+    ref_name: &str,
+    manifest_digest: &str,
+) -> Result<ImageParts> {
     let index = read_index(dir)?;
-    let names = || index.manifests.iter().filter_map(|d| d.ref_name()).collect::<Vec<_>>().join(", ");
+    let names = || {
+        index
+            .manifests
+            .iter()
+            .filter_map(|d| d.ref_name())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
     let chosen = if !ref_name.is_empty() {
         index.manifests.iter().find(|d| d.ref_name() == Some(ref_name)).ok_or_else(|| {
             StoreError::NotFound(format!("no image named {ref_name:?} in {} (it has: {}): check the ref name the fetcher wrote", dir.display(), names()))
         })?
     } else if !manifest_digest.is_empty() {
-        index.manifests.iter().find(|d| d.digest == manifest_digest).ok_or_else(|| {
-            StoreError::NotFound(format!("no manifest {manifest_digest} in {}", dir.display()))
-        })?
+        index
+            .manifests
+            .iter()
+            .find(|d| d.digest == manifest_digest)
+            .ok_or_else(|| {
+                StoreError::NotFound(format!(
+                    "no manifest {manifest_digest} in {}",
+                    dir.display()
+                ))
+            })?
     } else {
         match index.manifests.as_slice() {
             [one] => one,
-            [] => return Err(StoreError::NotFound(format!("{} holds no image", dir.display()))),
+            [] => {
+                return Err(StoreError::NotFound(format!(
+                    "{} holds no image",
+                    dir.display()
+                )))
+            }
             _ => {
                 return Err(StoreError::InvalidArgument(format!(
                     "{} holds {} images ({}): say which with a ref name or manifest digest",
@@ -141,18 +169,39 @@ fn read_manifest(dir: &Path, desc: &Descriptor, depth: u32) -> Result<ImageParts
     let digest = Digest::parse(&desc.digest)?;
     let bytes = blobs::read_verified(&layout_blob(dir, &digest), &digest, "manifest")?;
     if bytes.len() as u64 != desc.size && desc.size != 0 {
-        return Err(StoreError::DataLoss(format!("manifest {digest} has {} bytes, its descriptor says {}", bytes.len(), desc.size)));
+        return Err(StoreError::DataLoss(format!(
+            "manifest {digest} has {} bytes, its descriptor says {}",
+            bytes.len(),
+            desc.size
+        )));
     }
-    let m: Manifest = serde_json::from_slice(&bytes).map_err(|e| StoreError::InvalidArgument(format!("manifest {digest} is not valid JSON: {e}")))?;
-    let media_type = m.media_type.clone().filter(|s| !s.is_empty()).unwrap_or_else(|| desc.media_type.clone());
+    let m: Manifest = serde_json::from_slice(&bytes).map_err(|e| {
+        StoreError::InvalidArgument(format!("manifest {digest} is not valid JSON: {e}"))
+    })?;
+    let media_type = m
+        .media_type
+        .clone()
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| desc.media_type.clone());
     if let Some(list) = &m.manifests {
         if depth > 0 {
-            return Err(StoreError::InvalidArgument(format!("index {digest} nests another index: unsupported")));
+            return Err(StoreError::InvalidArgument(format!(
+                "index {digest} nests another index: unsupported"
+            )));
         }
         let pick = list
             .iter()
-            .find(|d| d.platform.as_ref().is_some_and(|p| p.os == "linux" && p.architecture == host_arch()))
-            .ok_or_else(|| StoreError::FailedPrecondition(format!("index {digest} has no image for linux/{}: pull with a platform that exists", host_arch())))?;
+            .find(|d| {
+                d.platform
+                    .as_ref()
+                    .is_some_and(|p| p.os == "linux" && p.architecture == host_arch())
+            })
+            .ok_or_else(|| {
+                StoreError::FailedPrecondition(format!(
+                    "index {digest} has no image for linux/{}: pull with a platform that exists",
+                    host_arch()
+                ))
+            })?;
         return read_manifest(dir, pick, depth + 1);
     }
     if m.schema_version != 2 {
@@ -161,27 +210,56 @@ fn read_manifest(dir: &Path, desc: &Descriptor, depth: u32) -> Result<ImageParts
             m.schema_version
         )));
     }
-    let config = m.config.as_ref().ok_or_else(|| StoreError::InvalidArgument(format!("manifest {digest} has no config")))?;
+    let config = m
+        .config
+        .as_ref()
+        .ok_or_else(|| StoreError::InvalidArgument(format!("manifest {digest} has no config")))?;
     let media_type = if media_type.is_empty() {
-        if config.media_type.contains("docker") { DOCKER_MANIFEST.to_string() } else { OCI_MANIFEST.to_string() }
+        if config.media_type.contains("docker") {
+            DOCKER_MANIFEST.to_string()
+        } else {
+            OCI_MANIFEST.to_string()
+        }
     } else {
         media_type
     };
     let config_digest = Digest::parse(&config.digest)?;
-    let config_bytes = blobs::read_verified(&layout_blob(dir, &config_digest), &config_digest, "image config")?;
+    let config_bytes = blobs::read_verified(
+        &layout_blob(dir, &config_digest),
+        &config_digest,
+        "image config",
+    )?;
     let layers = m
         .layers
         .iter()
         .map(|l| Ok((Digest::parse(&l.digest)?, l.size, l.media_type.clone())))
         .collect::<Result<Vec<_>>>()?;
     let (diff_ids, created) = parse_config(&config_bytes, &config_digest, layers.len())?;
-    Ok(ImageParts { manifest_bytes: bytes, manifest_digest: digest, manifest_media_type: media_type, config_bytes, config_digest, layers, diff_ids, created })
+    Ok(ImageParts {
+        manifest_bytes: bytes,
+        manifest_digest: digest,
+        manifest_media_type: media_type,
+        config_bytes,
+        config_digest,
+        layers,
+        diff_ids,
+        created,
+    })
 }
 
 /// diff_ids and created of a config, checked against the layer count.
-pub fn parse_config(bytes: &[u8], digest: &Digest, layer_count: usize) -> Result<(Vec<Digest>, String)> {
-    let v: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| StoreError::InvalidArgument(format!("image config {digest} is not valid JSON: {e}")))?;
-    let ids = v["rootfs"]["diff_ids"].as_array().cloned().unwrap_or_default();
+pub fn parse_config(
+    bytes: &[u8],
+    digest: &Digest,
+    layer_count: usize,
+) -> Result<(Vec<Digest>, String)> {
+    let v: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| {
+        StoreError::InvalidArgument(format!("image config {digest} is not valid JSON: {e}"))
+    })?;
+    let ids = v["rootfs"]["diff_ids"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
     let diff_ids = ids
         .iter()
         .map(|d| Digest::parse(d.as_str().unwrap_or("")))

@@ -36,13 +36,16 @@ pub fn untag_image(store: &Store, spec: &str, name: &str) -> Result<ImageRecord>
 }
 
 fn reload(conn: &rusqlite::Connection, id: &str) -> Result<ImageRecord> {
-    images::load(conn, id)?.ok_or_else(|| StoreError::NotFound(format!("image {id} was removed meanwhile")))
+    images::load(conn, id)?
+        .ok_or_else(|| StoreError::NotFound(format!("image {id} was removed meanwhile")))
 }
 
 pub fn get_container(store: &Store, id: &str) -> Result<ContainerRecord> {
     containers::validate_id(id)?;
     if !store.db_path().exists() {
-        return Err(StoreError::NotFound(format!("container {id}: no such container layer in this store")));
+        return Err(StoreError::NotFound(format!(
+            "container {id}: no such container layer in this store"
+        )));
     }
     containers::load(store, &db::open(store)?, id)
 }

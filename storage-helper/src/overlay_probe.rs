@@ -8,7 +8,10 @@ use nix::mount::{mount, umount2, MntFlags, MsFlags};
 
 /// Whether the kernel lists overlay in /proc/filesystems.
 pub fn kernel_supports_overlay() -> bool {
-    std::fs::read_to_string("/proc/filesystems").is_ok_and(|s| s.lines().any(|l| l.split_whitespace().last() == Some("overlay")))
+    std::fs::read_to_string("/proc/filesystems").is_ok_and(|s| {
+        s.lines()
+            .any(|l| l.split_whitespace().last() == Some("overlay"))
+    })
 }
 
 /// Mount two lower layers, an upper and a work dir under `scratch`, write
@@ -25,7 +28,8 @@ fn tempfile_dir(parent: &Path) -> Result<std::path::PathBuf, String> {
     let d = parent.join(format!("overlay-probe-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&d);
     for sub in ["l1", "l2", "upper", "work", "merged"] {
-        std::fs::create_dir_all(d.join(sub)).map_err(|e| format!("creating {}: {e}", d.join(sub).display()))?;
+        std::fs::create_dir_all(d.join(sub))
+            .map_err(|e| format!("creating {}: {e}", d.join(sub).display()))?;
     }
     std::fs::write(d.join("l1/a"), b"lower").map_err(|e| format!("writing probe file: {e}"))?;
     Ok(d)
@@ -40,17 +44,26 @@ fn mount_and_check(d: &Path) -> Result<(), String> {
         d.join("upper").display(),
         d.join("work").display()
     );
-    mount(Some("overlay"), &merged, Some("overlay"), MsFlags::MS_NODEV, Some(opts.as_str()))
-        .map_err(|e| format!("mount -t overlay on {}: {e}", backing_name(d)))?;
+    mount(
+        Some("overlay"),
+        &merged,
+        Some("overlay"),
+        MsFlags::MS_NODEV,
+        Some(opts.as_str()),
+    )
+    .map_err(|e| format!("mount -t overlay on {}: {e}", backing_name(d)))?;
     let check = (|| {
-        let read = std::fs::read(merged.join("a")).map_err(|e| format!("reading through overlay: {e}"))?;
+        let read =
+            std::fs::read(merged.join("a")).map_err(|e| format!("reading through overlay: {e}"))?;
         if read != b"lower" {
             return Err("a lower file read back wrong through overlay".to_string());
         }
-        std::fs::write(merged.join("b"), b"upper").map_err(|e| format!("writing through overlay: {e}"))?;
+        std::fs::write(merged.join("b"), b"upper")
+            .map_err(|e| format!("writing through overlay: {e}"))?;
         Ok(())
     })();
-    let unmounted = umount2(&merged, MntFlags::MNT_DETACH).map_err(|e| format!("unmounting probe: {e}"));
+    let unmounted =
+        umount2(&merged, MntFlags::MNT_DETACH).map_err(|e| format!("unmounting probe: {e}"));
     check?;
     unmounted?;
     if !d.join("upper/b").exists() {

@@ -51,12 +51,21 @@ pub fn remove_image(store: &Store, spec: &str, force: bool) -> Result<RemoveRepo
             if users.len() > 1 { "them" } else { "it" }
         )));
     }
-    tx.execute("UPDATE containers SET image_id = NULL WHERE image_id = ?1", [&img.id]).map_err(StoreError::db("detaching containers"))?;
-    let n = tx.execute("DELETE FROM images WHERE id = ?1", [&img.id]).map_err(StoreError::db(format!("deleting image {}", img.id)))?;
+    tx.execute(
+        "UPDATE containers SET image_id = NULL WHERE image_id = ?1",
+        [&img.id],
+    )
+    .map_err(StoreError::db("detaching containers"))?;
+    let n = tx
+        .execute("DELETE FROM images WHERE id = ?1", [&img.id])
+        .map_err(StoreError::db(format!("deleting image {}", img.id)))?;
     if n == 0 {
-        return Err(StoreError::NotFound(format!("{spec}: image not known (removed by another process meanwhile)")));
+        return Err(StoreError::NotFound(format!(
+            "{spec}: image not known (removed by another process meanwhile)"
+        )));
     }
-    tx.commit().map_err(StoreError::db(format!("deleting image {}", img.id)))?;
+    tx.commit()
+        .map_err(StoreError::db(format!("deleting image {}", img.id)))?;
     report.untagged = img.names.clone();
     report.deleted = Some(img.id.clone());
     report.containers = users;

@@ -19,12 +19,22 @@ pub struct Resolved {
 pub fn resolve(conn: &Connection, spec: &str) -> Result<Resolved> {
     let spec = spec.trim();
     if spec.is_empty() {
-        return Err(StoreError::InvalidArgument("no image given: pass a name or ID".into()));
+        return Err(StoreError::InvalidArgument(
+            "no image given: pass a name or ID".into(),
+        ));
     }
-    let by_id = |id: &str| -> Result<Option<Resolved>> { Ok(images::load(conn, id)?.map(|image| Resolved { image, by_name: None })) };
+    let by_id = |id: &str| -> Result<Option<Resolved>> {
+        Ok(images::load(conn, id)?.map(|image| Resolved {
+            image,
+            by_name: None,
+        }))
+    };
     let by_name = |name: &str| -> Result<Option<Resolved>> {
         match image_of_name(conn, name)? {
-            Some(id) => Ok(images::load(conn, &id)?.map(|image| Resolved { image, by_name: Some(name.to_string()) })),
+            Some(id) => Ok(images::load(conn, &id)?.map(|image| Resolved {
+                image,
+                by_name: Some(name.to_string()),
+            })),
             None => Ok(None),
         }
     };
@@ -56,14 +66,26 @@ pub fn resolve(conn: &Connection, spec: &str) -> Result<Resolved> {
     if let Some((repo, digest)) = spec.split_once('@') {
         for id in ids_with_manifest(conn, digest)? {
             if let Some(image) = images::load(conn, &id)? {
-                if let Some(n) = image.names.iter().find(|n| repo_of(n) == repo || short_matches(repo_of(n), repo)).cloned() {
-                    return Ok(Resolved { image, by_name: Some(n) });
+                if let Some(n) = image
+                    .names
+                    .iter()
+                    .find(|n| repo_of(n) == repo || short_matches(repo_of(n), repo))
+                    .cloned()
+                {
+                    return Ok(Resolved {
+                        image,
+                        by_name: Some(n),
+                    });
                 }
             }
         }
         return Err(not_known(spec));
     }
-    let tagged = if has_tag(spec) { spec.to_string() } else { format!("{spec}:latest") };
+    let tagged = if has_tag(spec) {
+        spec.to_string()
+    } else {
+        format!("{spec}:latest")
+    };
     if tagged != spec {
         if let Some(r) = by_name(&tagged)? {
             return Ok(r);
@@ -78,7 +100,10 @@ pub fn resolve(conn: &Connection, spec: &str) -> Result<Resolved> {
     }
     // A short name: match stored names whatever their registry/namespace.
     let all = all_names(conn)?;
-    let mut hits: Vec<(String, String)> = all.into_iter().filter(|(n, _)| short_matches(n, &tagged)).collect();
+    let mut hits: Vec<(String, String)> = all
+        .into_iter()
+        .filter(|(n, _)| short_matches(n, &tagged))
+        .collect();
     hits.sort();
     let mut ids: Vec<&String> = hits.iter().map(|(_, id)| id).collect();
     ids.dedup();
@@ -87,11 +112,19 @@ pub fn resolve(conn: &Connection, spec: &str) -> Result<Resolved> {
         [id] => {
             let id = (*id).clone();
             let name = hits[0].0.clone();
-            images::load(conn, &id)?.map(|image| Resolved { image, by_name: Some(name) }).ok_or_else(|| not_known(spec))
+            images::load(conn, &id)?
+                .map(|image| Resolved {
+                    image,
+                    by_name: Some(name),
+                })
+                .ok_or_else(|| not_known(spec))
         }
         _ => Err(StoreError::FailedPrecondition(format!(
             "short name {spec:?} matches several images ({}): use a fully qualified name",
-            hits.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>().join(", ")
+            hits.iter()
+                .map(|(n, _)| n.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
         ))),
     }
 }
@@ -104,32 +137,61 @@ fn by_prefix(conn: &Connection, spec: &str, prefix: &str) -> Result<Resolved> {
     let mut st = conn
         .prepare("SELECT id FROM images WHERE substr(id, 1, ?2) = ?1 LIMIT 3")
         .map_err(StoreError::db("looking up an ID prefix"))?;
-    let rows = st.query_map(rusqlite::params![prefix, prefix.len() as i64], |r| r.get::<_, String>(0)).map_err(StoreError::db("looking up an ID prefix"))?;
-    let ids = rows.collect::<rusqlite::Result<Vec<_>>>().map_err(StoreError::db("looking up an ID prefix"))?;
+    let rows = st
+        .query_map(rusqlite::params![prefix, prefix.len() as i64], |r| {
+            r.get::<_, String>(0)
+        })
+        .map_err(StoreError::db("looking up an ID prefix"))?;
+    let ids = rows
+        .collect::<rusqlite::Result<Vec<_>>>()
+        .map_err(StoreError::db("looking up an ID prefix"))?;
     match ids.as_slice() {
         [] => Err(not_known(spec)),
-        [id] => images::load(conn, id)?.map(|image| Resolved { image, by_name: None }).ok_or_else(|| not_known(spec)),
-        _ => Err(StoreError::FailedPrecondition(format!("short ID {spec:?} is ambiguous (it matches several images): give more characters"))),
+        [id] => images::load(conn, id)?
+            .map(|image| Resolved {
+                image,
+                by_name: None,
+            })
+            .ok_or_else(|| not_known(spec)),
+        _ => Err(StoreError::FailedPrecondition(format!(
+            "short ID {spec:?} is ambiguous (it matches several images): give more characters"
+        ))),
     }
 }
 
 fn image_of_name(conn: &Connection, name: &str) -> Result<Option<String>> {
     use rusqlite::OptionalExtension;
-    conn.query_row("SELECT image_id FROM image_names WHERE name = ?1", [name], |r| r.get(0))
-        .optional()
-        .map_err(StoreError::db("looking up a name"))
+    conn.query_row(
+        "SELECT image_id FROM image_names WHERE name = ?1",
+        [name],
+        |r| r.get(0),
+    )
+    .optional()
+    .map_err(StoreError::db("looking up a name"))
 }
 
 fn ids_with_manifest(conn: &Connection, digest: &str) -> Result<Vec<String>> {
-    let mut st = conn.prepare("SELECT DISTINCT image_id FROM image_manifests WHERE digest = ?1 ORDER BY image_id").map_err(StoreError::db("looking up a digest"))?;
-    let rows = st.query_map([digest], |r| r.get(0)).map_err(StoreError::db("looking up a digest"))?;
-    rows.collect::<rusqlite::Result<Vec<String>>>().map_err(StoreError::db("looking up a digest"))
+    let mut st = conn
+        .prepare(
+            "SELECT DISTINCT image_id FROM image_manifests WHERE digest = ?1 ORDER BY image_id",
+        )
+        .map_err(StoreError::db("looking up a digest"))?;
+    let rows = st
+        .query_map([digest], |r| r.get(0))
+        .map_err(StoreError::db("looking up a digest"))?;
+    rows.collect::<rusqlite::Result<Vec<String>>>()
+        .map_err(StoreError::db("looking up a digest"))
 }
 
 fn all_names(conn: &Connection) -> Result<Vec<(String, String)>> {
-    let mut st = conn.prepare("SELECT name, image_id FROM image_names").map_err(StoreError::db("listing names"))?;
-    let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).map_err(StoreError::db("listing names"))?;
-    rows.collect::<rusqlite::Result<Vec<_>>>().map_err(StoreError::db("listing names"))
+    let mut st = conn
+        .prepare("SELECT name, image_id FROM image_names")
+        .map_err(StoreError::db("listing names"))?;
+    let rows = st
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .map_err(StoreError::db("listing names"))?;
+    rows.collect::<rusqlite::Result<Vec<_>>>()
+        .map_err(StoreError::db("listing names"))
 }
 
 /// Whether the last path component of `name` carries a `:tag`.
@@ -151,7 +213,10 @@ pub fn repo_of(name: &str) -> &str {
 /// `short` (e.g. `bb:latest`, `library/bb:latest`) is `full` without its
 /// leading registry/namespace components.
 fn short_matches(full: &str, short: &str) -> bool {
-    full == short || full.strip_suffix(short).is_some_and(|rest| rest.ends_with('/'))
+    full == short
+        || full
+            .strip_suffix(short)
+            .is_some_and(|rest| rest.ends_with('/'))
 }
 
 #[cfg(test)]
@@ -165,7 +230,10 @@ mod tests {
         assert_eq!(repo_of("127.0.0.1:5000/bb:latest"), "127.0.0.1:5000/bb");
         assert_eq!(repo_of("127.0.0.1:5000/bb"), "127.0.0.1:5000/bb");
         assert!(short_matches("127.0.0.1:5000/bb:latest", "bb:latest"));
-        assert!(short_matches("docker.io/library/bb:latest", "library/bb:latest"));
+        assert!(short_matches(
+            "docker.io/library/bb:latest",
+            "library/bb:latest"
+        ));
         assert!(!short_matches("127.0.0.1:5000/abb:latest", "bb:latest"));
     }
 }

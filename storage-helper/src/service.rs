@@ -22,10 +22,20 @@ pub struct StorageService {
 }
 
 /// Run `f` on a blocking thread; errors become their gRPC status.
-async fn blocking<T: Send + 'static>(method: &'static str, f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<Response<T>, Status> {
+async fn blocking<T: Send + 'static>(
+    method: &'static str,
+    f: impl FnOnce() -> Result<T> + Send + 'static,
+) -> Result<Response<T>, Status> {
     let started = Instant::now();
-    let r = tokio::task::spawn_blocking(f).await.map_err(|e| Status::internal(format!("{method}: worker failed: {e}")))?;
-    debug!(method, ok = r.is_ok(), elapsed_ms = started.elapsed().as_secs_f64() * 1e3, "rpc");
+    let r = tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| Status::internal(format!("{method}: worker failed: {e}")))?;
+    debug!(
+        method,
+        ok = r.is_ok(),
+        elapsed_ms = started.elapsed().as_secs_f64() * 1e3,
+        "rpc"
+    );
     r.map(Response::new).map_err(Status::from)
 }
 
@@ -61,7 +71,9 @@ pub fn container_pb(c: ContainerRecord) -> pb::Container {
 }
 
 pub fn changes_from_pb(c: Option<pb::ConfigChanges>) -> ConfigChanges {
-    let Some(c) = c else { return ConfigChanges::default() };
+    let Some(c) = c else {
+        return ConfigChanges::default();
+    };
     ConfigChanges {
         cmd: c.cmd.map(|l| l.values),
         entrypoint: c.entrypoint.map(|l| l.values),
@@ -99,38 +111,77 @@ impl Storage for StorageService {
         }))
     }
 
-    async fn import_oci(&self, req: Request<pb::ImportOciRequest>) -> Result<Response<pb::Image>, Status> {
+    async fn import_oci(
+        &self,
+        req: Request<pb::ImportOciRequest>,
+    ) -> Result<Response<pb::Image>, Status> {
         let (s, r) = (self.store.clone(), req.into_inner());
         blocking("ImportOci", move || {
-            crate::import::import_oci(&s, &PathBuf::from(&r.layout_dir), &r.ref_name, &r.manifest_digest, &r.names).map(image_pb)
+            crate::import::import_oci(
+                &s,
+                &PathBuf::from(&r.layout_dir),
+                &r.ref_name,
+                &r.manifest_digest,
+                &r.names,
+            )
+            .map(image_pb)
         })
         .await
     }
 
-    async fn list_images(&self, _req: Request<pb::ListImagesRequest>) -> Result<Response<pb::ListImagesResponse>, Status> {
+    async fn list_images(
+        &self,
+        _req: Request<pb::ListImagesRequest>,
+    ) -> Result<Response<pb::ListImagesResponse>, Status> {
         let s = self.store.clone();
         blocking("ListImages", move || {
-            Ok(pb::ListImagesResponse { images: crate::ops::list_images(&s)?.into_iter().map(image_pb).collect() })
+            Ok(pb::ListImagesResponse {
+                images: crate::ops::list_images(&s)?
+                    .into_iter()
+                    .map(image_pb)
+                    .collect(),
+            })
         })
         .await
     }
 
-    async fn get_image(&self, req: Request<pb::GetImageRequest>) -> Result<Response<pb::Image>, Status> {
+    async fn get_image(
+        &self,
+        req: Request<pb::GetImageRequest>,
+    ) -> Result<Response<pb::Image>, Status> {
         let (s, r) = (self.store.clone(), req.into_inner());
-        blocking("GetImage", move || crate::ops::get_image(&s, &r.image).map(image_pb)).await
+        blocking("GetImage", move || {
+            crate::ops::get_image(&s, &r.image).map(image_pb)
+        })
+        .await
     }
 
-    async fn tag_image(&self, req: Request<pb::TagImageRequest>) -> Result<Response<pb::Image>, Status> {
+    async fn tag_image(
+        &self,
+        req: Request<pb::TagImageRequest>,
+    ) -> Result<Response<pb::Image>, Status> {
         let (s, r) = (self.store.clone(), req.into_inner());
-        blocking("TagImage", move || crate::ops::tag_image(&s, &r.image, &r.new_name).map(image_pb)).await
+        blocking("TagImage", move || {
+            crate::ops::tag_image(&s, &r.image, &r.new_name).map(image_pb)
+        })
+        .await
     }
 
-    async fn untag_image(&self, req: Request<pb::UntagImageRequest>) -> Result<Response<pb::Image>, Status> {
+    async fn untag_image(
+        &self,
+        req: Request<pb::UntagImageRequest>,
+    ) -> Result<Response<pb::Image>, Status> {
         let (s, r) = (self.store.clone(), req.into_inner());
-        blocking("UntagImage", move || crate::ops::untag_image(&s, &r.image, &r.name).map(image_pb)).await
+        blocking("UntagImage", move || {
+            crate::ops::untag_image(&s, &r.image, &r.name).map(image_pb)
+        })
+        .await
     }
 
-    async fn remove_image(&self, req: Request<pb::RemoveImageRequest>) -> Result<Response<pb::RemoveImageResponse>, Status> {
+    async fn remove_image(
+        &self,
+        req: Request<pb::RemoveImageRequest>,
+    ) -> Result<Response<pb::RemoveImageResponse>, Status> {
         let (s, r) = (self.store.clone(), req.into_inner());
         blocking("RemoveImage", move || {
             let rep = crate::remove::remove_image(&s, &r.image, r.force)?;
@@ -146,68 +197,139 @@ impl Storage for StorageService {
         .await
     }
 
-    async fn export_oci(&self, req: Request<pb::ExportOciRequest>) -> Result<Response<pb::ExportOciResponse>, Status> {
+    async fn export_oci(
+        &self,
+        req: Request<pb::ExportOciRequest>,
+    ) -> Result<Response<pb::ExportOciResponse>, Status> {
         let (s, r) = (self.store.clone(), req.into_inner());
         blocking("ExportOci", move || {
-            let out = crate::export::export_oci(&s, &r.images, &PathBuf::from(&r.dest_dir), r.link_blobs)?;
+            let out = crate::export::export_oci(
+                &s,
+                &r.images,
+                &PathBuf::from(&r.dest_dir),
+                r.link_blobs,
+            )?;
             Ok(pb::ExportOciResponse {
-                images: out.into_iter().map(|e| pb::ExportedImage { image_id: e.image_id, manifest_digest: e.manifest_digest, ref_name: e.ref_name }).collect(),
+                images: out
+                    .into_iter()
+                    .map(|e| pb::ExportedImage {
+                        image_id: e.image_id,
+                        manifest_digest: e.manifest_digest,
+                        ref_name: e.ref_name,
+                    })
+                    .collect(),
             })
         })
         .await
     }
 
-    async fn import_rootfs_tar(&self, req: Request<pb::ImportRootfsTarRequest>) -> Result<Response<pb::Image>, Status> {
+    async fn import_rootfs_tar(
+        &self,
+        req: Request<pb::ImportRootfsTarRequest>,
+    ) -> Result<Response<pb::Image>, Status> {
         let (s, r) = (self.store.clone(), req.into_inner());
         blocking("ImportRootfsTar", move || {
             let changes = changes_from_pb(r.changes);
-            crate::new_image::import_rootfs_tar(&s, &PathBuf::from(&r.tar_path), &r.names, &changes, &r.message, &r.architecture, &r.os, &r.variant).map(image_pb)
+            crate::new_image::import_rootfs_tar(
+                &s,
+                &PathBuf::from(&r.tar_path),
+                &r.names,
+                &changes,
+                &r.message,
+                &r.architecture,
+                &r.os,
+                &r.variant,
+            )
+            .map(image_pb)
         })
         .await
     }
 
-    async fn create_container(&self, req: Request<pb::CreateContainerRequest>) -> Result<Response<pb::Container>, Status> {
+    async fn create_container(
+        &self,
+        req: Request<pb::CreateContainerRequest>,
+    ) -> Result<Response<pb::Container>, Status> {
         let (s, r) = (self.store.clone(), req.into_inner());
-        blocking("CreateContainer", move || crate::containers::create(&s, &r.id, &r.image, &r.mount_label).map(container_pb)).await
+        blocking("CreateContainer", move || {
+            crate::containers::create(&s, &r.id, &r.image, &r.mount_label).map(container_pb)
+        })
+        .await
     }
 
-    async fn get_container(&self, req: Request<pb::GetContainerRequest>) -> Result<Response<pb::Container>, Status> {
+    async fn get_container(
+        &self,
+        req: Request<pb::GetContainerRequest>,
+    ) -> Result<Response<pb::Container>, Status> {
         let (s, r) = (self.store.clone(), req.into_inner());
-        blocking("GetContainer", move || crate::ops::get_container(&s, &r.id).map(container_pb)).await
+        blocking("GetContainer", move || {
+            crate::ops::get_container(&s, &r.id).map(container_pb)
+        })
+        .await
     }
 
-    async fn list_containers(&self, _req: Request<pb::ListContainersRequest>) -> Result<Response<pb::ListContainersResponse>, Status> {
+    async fn list_containers(
+        &self,
+        _req: Request<pb::ListContainersRequest>,
+    ) -> Result<Response<pb::ListContainersResponse>, Status> {
         let s = self.store.clone();
         blocking("ListContainers", move || {
-            Ok(pb::ListContainersResponse { containers: crate::containers::list(&s)?.into_iter().map(container_pb).collect() })
+            Ok(pb::ListContainersResponse {
+                containers: crate::containers::list(&s)?
+                    .into_iter()
+                    .map(container_pb)
+                    .collect(),
+            })
         })
         .await
     }
 
-    async fn mount(&self, req: Request<pb::MountRequest>) -> Result<Response<pb::MountResponse>, Status> {
+    async fn mount(
+        &self,
+        req: Request<pb::MountRequest>,
+    ) -> Result<Response<pb::MountResponse>, Status> {
         let (s, r) = (self.store.clone(), req.into_inner());
         blocking("Mount", move || {
             let (mp, n) = crate::mounts::mount(&s, &r.id)?;
-            Ok(pb::MountResponse { mountpoint: mp.display().to_string(), mount_count: n })
+            Ok(pb::MountResponse {
+                mountpoint: mp.display().to_string(),
+                mount_count: n,
+            })
         })
         .await
     }
 
-    async fn unmount(&self, req: Request<pb::UnmountRequest>) -> Result<Response<pb::UnmountResponse>, Status> {
+    async fn unmount(
+        &self,
+        req: Request<pb::UnmountRequest>,
+    ) -> Result<Response<pb::UnmountResponse>, Status> {
         let (s, r) = (self.store.clone(), req.into_inner());
         blocking("Unmount", move || {
             let (unmounted, n) = crate::mounts::unmount(&s, &r.id, r.force)?;
-            Ok(pb::UnmountResponse { unmounted, mount_count: n })
+            Ok(pb::UnmountResponse {
+                unmounted,
+                mount_count: n,
+            })
         })
         .await
     }
 
-    async fn remove_container(&self, req: Request<pb::RemoveContainerRequest>) -> Result<Response<pb::RemoveContainerResponse>, Status> {
+    async fn remove_container(
+        &self,
+        req: Request<pb::RemoveContainerRequest>,
+    ) -> Result<Response<pb::RemoveContainerResponse>, Status> {
         let (s, r) = (self.store.clone(), req.into_inner());
-        blocking("RemoveContainer", move || Ok(pb::RemoveContainerResponse { was_mounted: crate::containers::remove(&s, &r.id)? })).await
+        blocking("RemoveContainer", move || {
+            Ok(pb::RemoveContainerResponse {
+                was_mounted: crate::containers::remove(&s, &r.id)?,
+            })
+        })
+        .await
     }
 
-    async fn container_diff(&self, req: Request<pb::ContainerDiffRequest>) -> Result<Response<pb::ContainerDiffResponse>, Status> {
+    async fn container_diff(
+        &self,
+        req: Request<pb::ContainerDiffRequest>,
+    ) -> Result<Response<pb::ContainerDiffResponse>, Status> {
         let (s, r) = (self.store.clone(), req.into_inner());
         blocking("ContainerDiff", move || {
             let changes = crate::diff::container_diff(&s, &r.id)?;
@@ -228,28 +350,45 @@ impl Storage for StorageService {
         .await
     }
 
-    async fn export_container(&self, req: Request<pb::ExportContainerRequest>) -> Result<Response<pb::ExportContainerResponse>, Status> {
+    async fn export_container(
+        &self,
+        req: Request<pb::ExportContainerRequest>,
+    ) -> Result<Response<pb::ExportContainerResponse>, Status> {
         let (s, r) = (self.store.clone(), req.into_inner());
         blocking("ExportContainer", move || {
-            Ok(pb::ExportContainerResponse { size: crate::export::export_container(&s, &r.id, &PathBuf::from(&r.dest_path))? })
+            Ok(pb::ExportContainerResponse {
+                size: crate::export::export_container(&s, &r.id, &PathBuf::from(&r.dest_path))?,
+            })
         })
         .await
     }
 
-    async fn commit_container(&self, req: Request<pb::CommitContainerRequest>) -> Result<Response<pb::Image>, Status> {
+    async fn commit_container(
+        &self,
+        req: Request<pb::CommitContainerRequest>,
+    ) -> Result<Response<pb::Image>, Status> {
         let (s, r) = (self.store.clone(), req.into_inner());
         blocking("CommitContainer", move || {
             let changes = changes_from_pb(r.changes);
-            crate::new_image::commit(&s, &r.id, &r.names, &changes, &r.author, &r.message).map(image_pb)
+            crate::new_image::commit(&s, &r.id, &r.names, &changes, &r.author, &r.message)
+                .map(image_pb)
         })
         .await
     }
 
-    async fn garbage_collect(&self, _req: Request<pb::GarbageCollectRequest>) -> Result<Response<pb::GarbageCollectResponse>, Status> {
+    async fn garbage_collect(
+        &self,
+        _req: Request<pb::GarbageCollectRequest>,
+    ) -> Result<Response<pb::GarbageCollectResponse>, Status> {
         let s = self.store.clone();
         blocking("GarbageCollect", move || {
             let g = crate::gc::collect(&s)?;
-            Ok(pb::GarbageCollectResponse { layers_removed: g.layers_removed, blobs_removed: g.blobs_removed, containers_cleaned: g.containers_cleaned, deferred: g.deferred })
+            Ok(pb::GarbageCollectResponse {
+                layers_removed: g.layers_removed,
+                blobs_removed: g.blobs_removed,
+                containers_cleaned: g.containers_cleaned,
+                deferred: g.deferred,
+            })
         })
         .await
     }

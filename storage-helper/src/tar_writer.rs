@@ -24,9 +24,14 @@ pub enum TreeKind {
 pub fn write_tree<W: Write>(root: &Path, kind: TreeKind, out: W) -> Result<W> {
     let mut b = tar::Builder::new(out);
     b.follow_symlinks(false);
-    let mut w = Walker { root: root.to_path_buf(), kind, links: HashMap::new() };
+    let mut w = Walker {
+        root: root.to_path_buf(),
+        kind,
+        links: HashMap::new(),
+    };
     w.dir(&mut b, Path::new(""))?;
-    b.into_inner().map_err(|e| StoreError::io("finishing the tar stream", e))
+    b.into_inner()
+        .map_err(|e| StoreError::io("finishing the tar stream", e))
 }
 
 struct Walker {
@@ -45,7 +50,8 @@ impl Walker {
         for name in names {
             let r = rel.join(&name);
             let p = self.root.join(&r);
-            let meta = std::fs::symlink_metadata(&p).map_err(|e| StoreError::path("reading", &p, e))?;
+            let meta =
+                std::fs::symlink_metadata(&p).map_err(|e| StoreError::path("reading", &p, e))?;
             let ft = meta.file_type();
             if self.kind == TreeKind::OverlayUpper && ft.is_char_device() && meta.rdev() == 0 {
                 let mut wh = std::ffi::OsString::from(".wh.");
@@ -58,18 +64,30 @@ impl Walker {
             }
             let mut h = header(&meta);
             self.xattrs(b, &p)?;
-            let err = |e: std::io::Error| StoreError::io(format!("adding {} to the tar", r.display()), e);
+            let err =
+                |e: std::io::Error| StoreError::io(format!("adding {} to the tar", r.display()), e);
             if ft.is_dir() {
                 h.set_entry_type(tar::EntryType::Directory);
                 let mut dname = r.as_os_str().as_bytes().to_vec();
                 dname.push(b'/');
-                b.append_data(&mut h, Path::new(std::ffi::OsStr::from_bytes(&dname)), std::io::empty()).map_err(err)?;
-                if self.kind == TreeKind::OverlayUpper && fsutil::get_xattr(&p, "trusted.overlay.opaque").ok().flatten().is_some_and(|v| v == b"y") {
+                b.append_data(
+                    &mut h,
+                    Path::new(std::ffi::OsStr::from_bytes(&dname)),
+                    std::io::empty(),
+                )
+                .map_err(err)?;
+                if self.kind == TreeKind::OverlayUpper
+                    && fsutil::get_xattr(&p, "trusted.overlay.opaque")
+                        .ok()
+                        .flatten()
+                        .is_some_and(|v| v == b"y")
+                {
                     self.empty_file(b, &r.join(".wh..wh..opq"), &meta)?;
                 }
                 self.dir(b, &r)?;
             } else if ft.is_symlink() {
-                let target = std::fs::read_link(&p).map_err(|e| StoreError::path("reading link", &p, e))?;
+                let target =
+                    std::fs::read_link(&p).map_err(|e| StoreError::path("reading link", &p, e))?;
                 h.set_entry_type(tar::EntryType::Symlink);
                 b.append_link(&mut h, &r, &target).map_err(err)?;
             } else if ft.is_file() {
@@ -106,12 +124,18 @@ impl Walker {
         Ok(())
     }
 
-    fn empty_file<W: Write>(&self, b: &mut tar::Builder<W>, rel: &Path, meta: &std::fs::Metadata) -> Result<()> {
+    fn empty_file<W: Write>(
+        &self,
+        b: &mut tar::Builder<W>,
+        rel: &Path,
+        meta: &std::fs::Metadata,
+    ) -> Result<()> {
         let mut h = header(meta);
         h.set_entry_type(tar::EntryType::Regular);
         h.set_mode(0o644);
         h.set_size(0);
-        b.append_data(&mut h, rel, std::io::empty()).map_err(|e| StoreError::io(format!("adding {} to the tar", rel.display()), e))
+        b.append_data(&mut h, rel, std::io::empty())
+            .map_err(|e| StoreError::io(format!("adding {} to the tar", rel.display()), e))
     }
 
     fn xattrs<W: Write>(&self, b: &mut tar::Builder<W>, p: &Path) -> Result<()> {

@@ -70,7 +70,9 @@ const BUF: usize = 256 * 1024;
 pub fn unpack_blob(blob: &Path, dest: &Path, what: &str) -> Result<Unpacked> {
     let file = File::open(blob).map_err(|e| StoreError::path("opening", blob, e))?;
     let mut input = BufReader::with_capacity(BUF, DigestReader::new(file));
-    let head = input.fill_buf().map_err(|e| StoreError::path("reading", blob, e))?;
+    let head = input
+        .fill_buf()
+        .map_err(|e| StoreError::path("reading", blob, e))?;
     let compression = Compression::sniff(head);
     let corrupt = |e: std::io::Error| {
         let kind = match compression {
@@ -83,7 +85,12 @@ pub fn unpack_blob(blob: &Path, dest: &Path, what: &str) -> Result<Unpacked> {
     let (diff_id, size, entries, input) = match compression {
         Compression::None => unpack_stream(input, dest, what, &corrupt)?,
         Compression::Gzip => {
-            let (d, n, e, dec) = unpack_stream(flate2::bufread::MultiGzDecoder::new(input), dest, what, &corrupt)?;
+            let (d, n, e, dec) = unpack_stream(
+                flate2::bufread::MultiGzDecoder::new(input),
+                dest,
+                what,
+                &corrupt,
+            )?;
             (d, n, e, dec.into_inner())
         }
         Compression::Zstd => {
@@ -92,8 +99,18 @@ pub fn unpack_blob(blob: &Path, dest: &Path, what: &str) -> Result<Unpacked> {
             (d, n, e, dec.finish())
         }
     };
-    let (compressed_digest, compressed_size, _) = input.into_inner().finish().map_err(|e| StoreError::path("reading", blob, e))?;
-    Ok(Unpacked { diff_id, uncompressed_size: size, compressed_digest, compressed_size, compression, entries })
+    let (compressed_digest, compressed_size, _) = input
+        .into_inner()
+        .finish()
+        .map_err(|e| StoreError::path("reading", blob, e))?;
+    Ok(Unpacked {
+        diff_id,
+        uncompressed_size: size,
+        compressed_digest,
+        compressed_size,
+        compression,
+        entries,
+    })
 }
 
 /// Apply a tar stream (already decompressed) to `dest`; returns the
@@ -138,23 +155,34 @@ struct Applier<'a> {
 impl<'a> Applier<'a> {
     fn new(dest: &Path, what: &'a str) -> Result<Self> {
         let root = fsutil::open_dir(dest).map_err(|e| StoreError::path("opening", dest, e))?;
-        Ok(Applier { root, what, dir_times: Vec::new(), buf: vec![0u8; BUF] })
+        Ok(Applier {
+            root,
+            what,
+            dir_times: Vec::new(),
+            buf: vec![0u8; BUF],
+        })
     }
 
     fn fail(&self, path: &str, doing: &str, e: std::io::Error) -> StoreError {
         StoreError::io(format!("{}: {doing} {path}", self.what), e)
     }
 
-    fn apply<R: Read>(&mut self, entry: &mut tar::Entry<'_, R>, corrupt: &dyn Fn(std::io::Error) -> StoreError) -> Result<()> {
+    fn apply<R: Read>(
+        &mut self,
+        entry: &mut tar::Entry<'_, R>,
+        corrupt: &dyn Fn(std::io::Error) -> StoreError,
+    ) -> Result<()> {
         let raw = entry.path_bytes().into_owned();
         let shown = String::from_utf8_lossy(&raw).into_owned();
         let Some(rel) = clean_path(&raw).map_err(|m| self.unsafe_entry(&shown, m))? else {
             // The archive's root ("./"): only its metadata matters.
             if entry.header().entry_type().is_dir() {
                 let meta = meta(entry).map_err(corrupt)?;
-                let root = fsutil::dup(self.root.as_fd_b()).map_err(|e| self.fail(".", "opening", e))?;
+                let root =
+                    fsutil::dup(self.root.as_fd_b()).map_err(|e| self.fail(".", "opening", e))?;
                 self.set_dir_meta(&root, ".", &meta)?;
-                self.dir_times.push((PathBuf::new(), meta.mtime, meta.mtime_ns));
+                self.dir_times
+                    .push((PathBuf::new(), meta.mtime, meta.mtime_ns));
             }
             return Ok(());
         };
@@ -162,13 +190,15 @@ impl<'a> Applier<'a> {
         let meta = meta(entry).map_err(corrupt)?;
         let name = rel.file_name().map(OsStr::to_owned).unwrap_or_default();
         let parent_rel = rel.parent().unwrap_or(Path::new("")).to_path_buf();
-        let parent = fsutil::mkdir_all_in_root(self.root.as_fd_b(), &parent_rel).map_err(|e| self.fail(&shown, "creating the parent of", e))?;
+        let parent = fsutil::mkdir_all_in_root(self.root.as_fd_b(), &parent_rel)
+            .map_err(|e| self.fail(&shown, "creating the parent of", e))?;
         let pfd = parent.as_fd_b();
         let name_bytes = name.as_bytes();
 
         if let Some(hidden) = name_bytes.strip_prefix(b".wh.") {
             if hidden == b".wh..opq" {
-                return fsutil::fsetxattr(pfd, "trusted.overlay.opaque", b"y").map_err(|e| self.fail(&shown, "marking opaque", e));
+                return fsutil::fsetxattr(pfd, "trusted.overlay.opaque", b"y")
+                    .map_err(|e| self.fail(&shown, "marking opaque", e));
             }
             if hidden.starts_with(b".wh.") {
                 debug!(layer = self.what, entry = %shown, "ignoring aufs metadata entry");
@@ -179,8 +209,10 @@ impl<'a> Applier<'a> {
             }
             let hidden = OsStr::from_bytes(hidden);
             fsutil::remove_at(pfd, hidden).map_err(|e| self.fail(&shown, "replacing", e))?;
-            fsutil::mknodat(pfd, hidden, libc::S_IFCHR, 0).map_err(|e| self.fail(&shown, "creating the whiteout for", e))?;
-            return fsutil::chown_at(pfd, hidden, meta.uid, meta.gid).map_err(|e| self.fail(&shown, "chown", e));
+            fsutil::mknodat(pfd, hidden, libc::S_IFCHR, 0)
+                .map_err(|e| self.fail(&shown, "creating the whiteout for", e))?;
+            return fsutil::chown_at(pfd, hidden, meta.uid, meta.gid)
+                .map_err(|e| self.fail(&shown, "chown", e));
         }
 
         use tar::EntryType as T;
@@ -189,18 +221,27 @@ impl<'a> Applier<'a> {
                 match fsutil::lstat_at(pfd, &name).map_err(|e| self.fail(&shown, "stat", e))? {
                     Some(st) if fsutil::is_dir(&st) => {}
                     Some(_) => {
-                        fsutil::remove_at(pfd, &name).map_err(|e| self.fail(&shown, "replacing", e))?;
-                        fsutil::mkdirat(pfd, &name, 0o700).map_err(|e| self.fail(&shown, "creating", e))?;
+                        fsutil::remove_at(pfd, &name)
+                            .map_err(|e| self.fail(&shown, "replacing", e))?;
+                        fsutil::mkdirat(pfd, &name, 0o700)
+                            .map_err(|e| self.fail(&shown, "creating", e))?;
                     }
-                    None => fsutil::mkdirat(pfd, &name, 0o700).map_err(|e| self.fail(&shown, "creating", e))?,
+                    None => fsutil::mkdirat(pfd, &name, 0o700)
+                        .map_err(|e| self.fail(&shown, "creating", e))?,
                 }
-                let dir = open_child(&parent, &name, libc::O_RDONLY | libc::O_DIRECTORY).map_err(|e| self.fail(&shown, "opening", e))?;
+                let dir = open_child(&parent, &name, libc::O_RDONLY | libc::O_DIRECTORY)
+                    .map_err(|e| self.fail(&shown, "opening", e))?;
                 self.set_dir_meta(&dir, &shown, &meta)?;
                 self.dir_times.push((rel, meta.mtime, meta.mtime_ns));
             }
             T::Regular | T::Continuous | T::GNUSparse => {
                 fsutil::remove_at(pfd, &name).map_err(|e| self.fail(&shown, "replacing", e))?;
-                let fd = open_child(&parent, &name, libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL).map_err(|e| self.fail(&shown, "creating", e))?;
+                let fd = open_child(
+                    &parent,
+                    &name,
+                    libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL,
+                )
+                .map_err(|e| self.fail(&shown, "creating", e))?;
                 let mut file = File::from(fd);
                 loop {
                     let n = match entry.read(&mut self.buf) {
@@ -209,43 +250,65 @@ impl<'a> Applier<'a> {
                         Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
                         Err(e) => return Err(corrupt(e)),
                     };
-                    file.write_all(&self.buf[..n]).map_err(|e| self.fail(&shown, "writing", e))?;
+                    file.write_all(&self.buf[..n])
+                        .map_err(|e| self.fail(&shown, "writing", e))?;
                 }
                 let fd = std::os::fd::AsFd::as_fd(&file);
-                fsutil::fchown(fd, meta.uid, meta.gid).map_err(|e| self.fail(&shown, "chown", e))?;
+                fsutil::fchown(fd, meta.uid, meta.gid)
+                    .map_err(|e| self.fail(&shown, "chown", e))?;
                 fsutil::fchmod(fd, meta.mode).map_err(|e| self.fail(&shown, "chmod", e))?;
                 for (k, v) in &meta.xattrs {
                     self.xattr_result(&shown, k, fsutil::fsetxattr(fd, k, v))?;
                 }
-                fsutil::set_times_fd(fd, meta.mtime, meta.mtime_ns).map_err(|e| self.fail(&shown, "setting times of", e))?;
+                fsutil::set_times_fd(fd, meta.mtime, meta.mtime_ns)
+                    .map_err(|e| self.fail(&shown, "setting times of", e))?;
             }
             T::Symlink => {
-                let target = entry.link_name_bytes().map(|c| c.into_owned()).unwrap_or_default();
+                let target = entry
+                    .link_name_bytes()
+                    .map(|c| c.into_owned())
+                    .unwrap_or_default();
                 if target.is_empty() {
                     return Err(self.unsafe_entry(&shown, "symlink without a target"));
                 }
                 fsutil::remove_at(pfd, &name).map_err(|e| self.fail(&shown, "replacing", e))?;
-                fsutil::symlinkat(OsStr::from_bytes(&target), pfd, &name).map_err(|e| self.fail(&shown, "creating symlink", e))?;
-                fsutil::chown_at(pfd, &name, meta.uid, meta.gid).map_err(|e| self.fail(&shown, "chown", e))?;
+                fsutil::symlinkat(OsStr::from_bytes(&target), pfd, &name)
+                    .map_err(|e| self.fail(&shown, "creating symlink", e))?;
+                fsutil::chown_at(pfd, &name, meta.uid, meta.gid)
+                    .map_err(|e| self.fail(&shown, "chown", e))?;
                 for (k, v) in &meta.xattrs {
                     self.xattr_result(&shown, k, fsutil::lsetxattr_at(pfd, &name, k, v))?;
                 }
-                fsutil::set_times_at(pfd, &name, meta.mtime, meta.mtime_ns).map_err(|e| self.fail(&shown, "setting times of", e))?;
+                fsutil::set_times_at(pfd, &name, meta.mtime, meta.mtime_ns)
+                    .map_err(|e| self.fail(&shown, "setting times of", e))?;
             }
             T::Link => {
-                let target_raw = entry.link_name_bytes().map(|c| c.into_owned()).unwrap_or_default();
+                let target_raw = entry
+                    .link_name_bytes()
+                    .map(|c| c.into_owned())
+                    .unwrap_or_default();
                 let target = clean_path(&target_raw)
                     .map_err(|m| self.unsafe_entry(&shown, m))?
                     .ok_or_else(|| self.unsafe_entry(&shown, "hard link to the root"))?;
                 if target == rel {
                     return Ok(());
                 }
-                let tparent = fsutil::open_dir_in_root(self.root.as_fd_b(), target.parent().unwrap_or(Path::new("")))
-                    .map_err(|e| self.fail(&shown, "finding the hard link target of", e))?;
+                let tparent = fsutil::open_dir_in_root(
+                    self.root.as_fd_b(),
+                    target.parent().unwrap_or(Path::new("")),
+                )
+                .map_err(|e| self.fail(&shown, "finding the hard link target of", e))?;
                 let tname = target.file_name().unwrap_or_default();
                 fsutil::remove_at(pfd, &name).map_err(|e| self.fail(&shown, "replacing", e))?;
                 fsutil::linkat(tparent.as_fd_b(), tname, pfd, &name).map_err(|e| {
-                    self.fail(&shown, &format!("hard linking (to {}, which must come earlier in the same layer)", target.display()), e)
+                    self.fail(
+                        &shown,
+                        &format!(
+                            "hard linking (to {}, which must come earlier in the same layer)",
+                            target.display()
+                        ),
+                        e,
+                    )
                 })?;
             }
             T::Char | T::Block | T::Fifo => {
@@ -257,15 +320,21 @@ impl<'a> Applier<'a> {
                 let major = entry.header().device_major().ok().flatten().unwrap_or(0);
                 let minor = entry.header().device_minor().ok().flatten().unwrap_or(0);
                 fsutil::remove_at(pfd, &name).map_err(|e| self.fail(&shown, "replacing", e))?;
-                fsutil::mknodat(pfd, &name, ftype | meta.mode, libc::makedev(major, minor)).map_err(|e| self.fail(&shown, "mknod", e))?;
-                fsutil::chown_at(pfd, &name, meta.uid, meta.gid).map_err(|e| self.fail(&shown, "chown", e))?;
-                fsutil::chmod_at(pfd, &name, meta.mode).map_err(|e| self.fail(&shown, "chmod", e))?;
+                fsutil::mknodat(pfd, &name, ftype | meta.mode, libc::makedev(major, minor))
+                    .map_err(|e| self.fail(&shown, "mknod", e))?;
+                fsutil::chown_at(pfd, &name, meta.uid, meta.gid)
+                    .map_err(|e| self.fail(&shown, "chown", e))?;
+                fsutil::chmod_at(pfd, &name, meta.mode)
+                    .map_err(|e| self.fail(&shown, "chmod", e))?;
                 for (k, v) in &meta.xattrs {
                     self.xattr_result(&shown, k, fsutil::lsetxattr_at(pfd, &name, k, v))?;
                 }
-                fsutil::set_times_at(pfd, &name, meta.mtime, meta.mtime_ns).map_err(|e| self.fail(&shown, "setting times of", e))?;
+                fsutil::set_times_at(pfd, &name, meta.mtime, meta.mtime_ns)
+                    .map_err(|e| self.fail(&shown, "setting times of", e))?;
             }
-            other => debug!(layer = self.what, entry = %shown, kind = ?other, "skipping tar entry of this type"),
+            other => {
+                debug!(layer = self.what, entry = %shown, kind = ?other, "skipping tar entry of this type")
+            }
         }
         Ok(())
     }
@@ -284,7 +353,12 @@ impl<'a> Applier<'a> {
         match r {
             Ok(()) => Ok(()),
             Err(e) if e.raw_os_error() == Some(libc::ENOTSUP) => {
-                debug!(layer = self.what, entry = shown, key, "xattr not supported here; skipped");
+                debug!(
+                    layer = self.what,
+                    entry = shown,
+                    key,
+                    "xattr not supported here; skipped"
+                );
                 Ok(())
             }
             Err(e) => Err(self.fail(shown, &format!("setting xattr {key} on"), e)),
@@ -292,25 +366,39 @@ impl<'a> Applier<'a> {
     }
 
     fn unsafe_entry(&self, shown: &str, why: &str) -> StoreError {
-        StoreError::InvalidArgument(format!("{}: tar entry {shown:?} is refused ({why}): the image is malformed or malicious", self.what))
+        StoreError::InvalidArgument(format!(
+            "{}: tar entry {shown:?} is refused ({why}): the image is malformed or malicious",
+            self.what
+        ))
     }
 
     /// Set directory mtimes, deepest first.
     fn finish(&mut self) -> Result<()> {
         for (rel, secs, nsec) in self.dir_times.drain(..).rev() {
             let shown = rel.display().to_string();
-            let dir = fsutil::open_dir_in_root(self.root.as_fd_b(), &rel).map_err(|e| StoreError::io(format!("{}: opening {shown}", self.what), e))?;
-            fsutil::set_times_fd(dir.as_fd_b(), secs, nsec).map_err(|e| StoreError::io(format!("{}: setting times of {shown}", self.what), e))?;
+            let dir = fsutil::open_dir_in_root(self.root.as_fd_b(), &rel)
+                .map_err(|e| StoreError::io(format!("{}: opening {shown}", self.what), e))?;
+            fsutil::set_times_fd(dir.as_fd_b(), secs, nsec).map_err(|e| {
+                StoreError::io(format!("{}: setting times of {shown}", self.what), e)
+            })?;
         }
         Ok(())
     }
 }
 
 fn open_child(dir: &OwnedFd, name: &OsStr, flags: libc::c_int) -> std::io::Result<OwnedFd> {
-    let c = std::ffi::CString::new(name.as_bytes()).map_err(|_| std::io::Error::from(std::io::ErrorKind::InvalidInput))?;
+    let c = std::ffi::CString::new(name.as_bytes())
+        .map_err(|_| std::io::Error::from(std::io::ErrorKind::InvalidInput))?;
     // SAFETY: openat relative to a directory we hold; O_NOFOLLOW keeps the
     // last component from being a symlink.
-    let fd = unsafe { libc::openat(dir.as_raw_fd(), c.as_ptr(), flags | libc::O_NOFOLLOW | libc::O_CLOEXEC, 0o600) };
+    let fd = unsafe {
+        libc::openat(
+            dir.as_raw_fd(),
+            c.as_ptr(),
+            flags | libc::O_NOFOLLOW | libc::O_CLOEXEC,
+            0o600,
+        )
+    };
     if fd < 0 {
         return Err(std::io::Error::last_os_error());
     }
@@ -330,7 +418,11 @@ pub fn clean_path(raw: &[u8]) -> std::result::Result<Option<PathBuf>, &'static s
             c => out.push(OsStr::from_bytes(c)),
         }
     }
-    Ok(if out.as_os_str().is_empty() { None } else { Some(out) })
+    Ok(if out.as_os_str().is_empty() {
+        None
+    } else {
+        Some(out)
+    })
 }
 
 fn meta<R: Read>(entry: &mut tar::Entry<'_, R>) -> std::io::Result<Meta> {
@@ -394,21 +486,30 @@ mod tests {
     #[test]
     fn paths_are_cleaned_and_traversal_refused() {
         assert_eq!(clean_path(b"./a//b/").unwrap(), Some(PathBuf::from("a/b")));
-        assert_eq!(clean_path(b"/etc/passwd").unwrap(), Some(PathBuf::from("etc/passwd")));
+        assert_eq!(
+            clean_path(b"/etc/passwd").unwrap(),
+            Some(PathBuf::from("etc/passwd"))
+        );
         assert_eq!(clean_path(b"./").unwrap(), None);
         assert!(clean_path(b"a/../../x").is_err());
     }
 
     #[test]
     fn pax_times_keep_nanoseconds() {
-        assert_eq!(parse_pax_time(b"1700000000.5"), Some((1_700_000_000, 500_000_000)));
+        assert_eq!(
+            parse_pax_time(b"1700000000.5"),
+            Some((1_700_000_000, 500_000_000))
+        );
         assert_eq!(parse_pax_time(b"12"), Some((12, 0)));
     }
 
     #[test]
     fn compression_is_sniffed() {
         assert_eq!(Compression::sniff(&[0x1f, 0x8b, 8]), Compression::Gzip);
-        assert_eq!(Compression::sniff(&[0x28, 0xb5, 0x2f, 0xfd]), Compression::Zstd);
+        assert_eq!(
+            Compression::sniff(&[0x28, 0xb5, 0x2f, 0xfd]),
+            Compression::Zstd
+        );
         assert_eq!(Compression::sniff(b"bin/"), Compression::None);
     }
 }

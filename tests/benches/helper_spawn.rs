@@ -21,16 +21,24 @@ fn floor() -> Vec<Duration> {
     (0..ITERATIONS)
         .map(|_| {
             let t = Instant::now();
-            let st = std::process::Command::new("/bin/true").status().expect("run /bin/true");
+            let st = std::process::Command::new("/bin/true")
+                .status()
+                .expect("run /bin/true");
             assert!(st.success());
             t.elapsed()
         })
         .collect()
 }
 
-async fn helper_cycle(name: &str, path: &PathBuf, args: &[std::ffi::OsString]) -> (Duration, Duration) {
+async fn helper_cycle(
+    name: &str,
+    path: &PathBuf,
+    args: &[std::ffi::OsString],
+) -> (Duration, Duration) {
     let t = Instant::now();
-    let mut h = proto::transport::spawn_helper(name, path, args).await.expect("spawn");
+    let mut h = proto::transport::spawn_helper(name, path, args)
+        .await
+        .expect("spawn");
     let req = proto::common::v1::InfoRequest::default();
     let ch = h.channel().expect("channel");
     match name {
@@ -59,15 +67,28 @@ async fn helper_cycle(name: &str, path: &PathBuf, args: &[std::ffi::OsString]) -
 
 fn main() {
     let dir = e2e::binaries::bin_dir();
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     let tmp = tempfile::tempdir().unwrap();
     // Warm the page cache and the runtime-probe cache.
     let _ = floor();
     let (fmed, fmean) = stats(floor());
-    println!("helper spawn benchmark: {ITERATIONS} iterations each, binaries from {}", dir.display());
-    println!("floor  fork-exec /bin/true + wait:           median {fmed:7.3} ms  mean {fmean:7.3} ms");
+    println!(
+        "helper spawn benchmark: {ITERATIONS} iterations each, binaries from {}",
+        dir.display()
+    );
+    println!(
+        "floor  fork-exec /bin/true + wait:           median {fmed:7.3} ms  mean {fmean:7.3} ms"
+    );
     let mut worst: f64 = 0.0;
-    for name in ["storage-helper", "image-fetcher", "net-setup", "ctr-monitor"] {
+    for name in [
+        "storage-helper",
+        "image-fetcher",
+        "net-setup",
+        "ctr-monitor",
+    ] {
         let path = dir.join(name);
         let mut args: Vec<std::ffi::OsString> = Vec::new();
         if name == "storage-helper" {

@@ -12,7 +12,11 @@ pub fn bin_dir() -> PathBuf {
     // target/<profile>/deps/<test-binary>
     let exe = std::env::current_exe().expect("test binary path");
     let deps = exe.parent().expect("deps dir");
-    let profile = if deps.ends_with("deps") { deps.parent().expect("profile dir") } else { deps };
+    let profile = if deps.ends_with("deps") {
+        deps.parent().expect("profile dir")
+    } else {
+        deps
+    };
     profile.to_path_buf()
 }
 
@@ -28,4 +32,9 @@ pub fn bin(name: &str) -> PathBuf {
 }
 
 /// The helper binaries podman starts.
-pub const HELPERS: [&str; 4] = ["image-fetcher", "storage-helper", "net-setup", "ctr-monitor"];
+pub const HELPERS: [&str; 4] = [
+    "image-fetcher",
+    "storage-helper",
+    "net-setup",
+    "ctr-monitor",
+];

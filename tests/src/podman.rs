@@ -19,7 +19,10 @@ impl Default for TestStore {
 impl TestStore {
     pub fn new() -> TestStore {
         // Short paths: the monitor's unix sockets live under the run root.
-        let dir = tempfile::Builder::new().prefix("p").tempdir_in("/tmp").expect("temp dir");
+        let dir = tempfile::Builder::new()
+            .prefix("p")
+            .tempdir_in("/tmp")
+            .expect("temp dir");
         TestStore { dir }
     }
 
@@ -34,10 +37,16 @@ impl TestStore {
     /// `podman --root R --runroot RR` with a clean environment.
     pub fn cmd(&self) -> Command {
         let mut c = Command::new(bin("podman"));
-        c.arg("--root").arg(self.root()).arg("--runroot").arg(self.runroot());
+        c.arg("--root")
+            .arg(self.root())
+            .arg("--runroot")
+            .arg(self.runroot());
         // Network definitions are host-wide by default: keep each test's own.
-        c.arg("--network-config-dir").arg(self.dir.path().join("networks"));
-        c.env_remove("PODMAN_HELPER_DIR").env_remove("CONTAINERS_CONF").stdin(Stdio::null());
+        c.arg("--network-config-dir")
+            .arg(self.dir.path().join("networks"));
+        c.env_remove("PODMAN_HELPER_DIR")
+            .env_remove("CONTAINERS_CONF")
+            .stdin(Stdio::null());
         c
     }
 
@@ -49,7 +58,12 @@ impl TestStore {
     /// Run podman, assert success, return stdout.
     pub fn ok(&self, args: &[&str]) -> String {
         let o = self.run(args);
-        assert!(o.status.success(), "podman {args:?} failed ({:?}): {}", o.status.code(), String::from_utf8_lossy(&o.stderr));
+        assert!(
+            o.status.success(),
+            "podman {args:?} failed ({:?}): {}",
+            o.status.code(),
+            String::from_utf8_lossy(&o.stderr)
+        );
         String::from_utf8_lossy(&o.stdout).into_owned()
     }
 }
@@ -74,7 +88,12 @@ pub fn stderr(o: &Output) -> String {
 /// registry (kept alive by the returned handle): (store, registry, reference).
 pub fn with_busybox() -> (TestStore, crate::registry::Registry, String) {
     let reg = crate::registry::Registry::start().expect("registry");
-    reg.push("bb", "latest", &crate::oci_image::busybox_image().expect("image")).expect("push");
+    reg.push(
+        "bb",
+        "latest",
+        &crate::oci_image::busybox_image().expect("image"),
+    )
+    .expect("push");
     let r = reg.reference("bb", "latest");
     let s = TestStore::new();
     s.ok(&["pull", "-q", "--tls-verify=false", &r]);

@@ -13,13 +13,27 @@ fn fixture() -> (TestStore, Registry, String) {
 
 fn mounts_under(s: &TestStore) -> Vec<String> {
     let root = s.dir.path().display().to_string();
-    std::fs::read_to_string("/proc/self/mountinfo").unwrap().lines().filter(|l| l.contains(&root)).map(String::from).collect()
+    std::fs::read_to_string("/proc/self/mountinfo")
+        .unwrap()
+        .lines()
+        .filter(|l| l.contains(&root))
+        .map(String::from)
+        .collect()
 }
 
 #[test]
 fn run_gives_output_and_the_containers_exit_codes() {
     let (s, _reg, r) = fixture();
-    let o = s.run(&["run", "--rm", "--network", "none", &r, "sh", "-c", "echo out; echo err >&2; exit 3"]);
+    let o = s.run(&[
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        &r,
+        "sh",
+        "-c",
+        "echo out; echo err >&2; exit 3",
+    ]);
     assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
     assert_eq!(stdout(&o), "out\n");
     assert!(stderr(&o).contains("err"), "{}", stderr(&o));
@@ -37,8 +51,29 @@ fn run_gives_output_and_the_containers_exit_codes() {
 #[test]
 fn stdin_is_piped_with_interactive() {
     let (s, _reg, r) = fixture();
-    let mut child = s.cmd().args(["run", "-i", "--rm", "--network", "none", &r, "sh", "-c", "cat; echo done"]).stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().unwrap();
-    child.stdin.take().unwrap().write_all(b"hello\nworld\n").unwrap();
+    let mut child = s
+        .cmd()
+        .args([
+            "run",
+            "-i",
+            "--rm",
+            "--network",
+            "none",
+            &r,
+            "sh",
+            "-c",
+            "cat; echo done",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"hello\nworld\n")
+        .unwrap();
     let o = child.wait_with_output().unwrap();
     assert!(o.status.success());
     assert_eq!(stdout(&o), "hello\nworld\ndone\n");
@@ -47,20 +82,51 @@ fn stdin_is_piped_with_interactive() {
 #[test]
 fn stop_is_idempotent_and_records_no_error() {
     let (s, _reg, r) = fixture();
-    let id = s.ok(&["run", "-d", "--name", "web", "--network", "none", &r, "sleep", "1000"]);
+    let id = s.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "web",
+        "--network",
+        "none",
+        &r,
+        "sleep",
+        "1000",
+    ]);
     assert_eq!(id.trim().len(), 64);
-    assert!(s.ok(&["ps", "--format", "{{.Names}} {{.State}}"]).contains("web running"));
+    assert!(s
+        .ok(&["ps", "--format", "{{.Names}} {{.State}}"])
+        .contains("web running"));
     // sleep as PID 1 ignores SIGTERM: the stop falls back to SIGKILL after the timeout.
     let t = Instant::now();
     s.ok(&["stop", "-t", "1", "web"]);
     assert!(t.elapsed() < Duration::from_secs(8));
-    assert_eq!(s.ok(&["inspect", "--format", "{{.State.Status}} {{.State.ExitCode}} [{{.State.Error}}]", "web"]), "exited 137 []\n");
+    assert_eq!(
+        s.ok(&[
+            "inspect",
+            "--format",
+            "{{.State.Status}} {{.State.ExitCode}} [{{.State.Error}}]",
+            "web"
+        ]),
+        "exited 137 []\n"
+    );
     // Stopping again, and stopping a created container, succeed quietly.
     s.ok(&["stop", "web"]);
     s.ok(&["create", "--name", "fresh", "--network", "none", &r, "true"]);
     s.ok(&["stop", "fresh"]);
-    assert_eq!(s.ok(&["inspect", "--format", "{{.State.Status}} [{{.State.Error}}]", "fresh"]), "created []\n");
-    assert_eq!(s.ok(&["inspect", "--format", "{{.State.Error}}", "web"]), "\n");
+    assert_eq!(
+        s.ok(&[
+            "inspect",
+            "--format",
+            "{{.State.Status}} [{{.State.Error}}]",
+            "fresh"
+        ]),
+        "created []\n"
+    );
+    assert_eq!(
+        s.ok(&["inspect", "--format", "{{.State.Error}}", "web"]),
+        "\n"
+    );
     s.ok(&["rm", "web", "fresh"]);
     assert_eq!(s.ok(&["ps", "-aq"]), "");
     assert!(mounts_under(&s).is_empty());
@@ -79,7 +145,10 @@ fn bad_input_is_one_line_exit_125_and_creates_nothing() {
         let o = s.run(&args);
         assert_eq!(o.status.code(), Some(125), "{args:?}: {}", stderr(&o));
         let err = stderr(&o);
-        assert!(err.lines().filter(|l| l.starts_with("Error:")).count() == 1, "{args:?}: {err}");
+        assert!(
+            err.lines().filter(|l| l.starts_with("Error:")).count() == 1,
+            "{args:?}: {err}"
+        );
     }
     assert_eq!(s.ok(&["ps", "-aq"]), "");
     s.ok(&["create", "--name", "dup", "--network", "none", &r, "true"]);
@@ -91,10 +160,24 @@ fn bad_input_is_one_line_exit_125_and_creates_nothing() {
 #[test]
 fn removing_a_running_container_needs_force() {
     let (s, _reg, r) = fixture();
-    s.ok(&["run", "-d", "--name", "busy", "--network", "none", &r, "sleep", "1000"]);
+    s.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "busy",
+        "--network",
+        "none",
+        &r,
+        "sleep",
+        "1000",
+    ]);
     let o = s.run(&["rm", "busy"]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
-    assert!(stderr(&o).contains("cannot remove container"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("cannot remove container"),
+        "{}",
+        stderr(&o)
+    );
     s.ok(&["rm", "-f", "-t", "0", "busy"]);
     assert_eq!(s.ok(&["ps", "-aq"]), "");
     assert!(mounts_under(&s).is_empty());
@@ -103,7 +186,18 @@ fn removing_a_running_container_needs_force() {
 #[test]
 fn logs_outlive_the_cli_that_started_the_container() {
     let (s, _reg, r) = fixture();
-    s.ok(&["run", "-d", "--name", "talker", "--network", "none", &r, "sh", "-c", "echo one; echo two >&2; echo three"]);
+    s.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "talker",
+        "--network",
+        "none",
+        &r,
+        "sh",
+        "-c",
+        "echo one; echo two >&2; echo three",
+    ]);
     assert_eq!(s.ok(&["wait", "talker"]), "0\n");
     let o = s.run(&["logs", "talker"]);
     assert_eq!(stdout(&o), "one\nthree\n");
@@ -114,7 +208,11 @@ fn logs_outlive_the_cli_that_started_the_container() {
     let last = format!("{}{}", stdout(&o), stderr(&o));
     assert!(last == "three\n" || last == "two\n", "{last:?}");
     let ts = s.ok(&["logs", "-t", "talker"]);
-    assert!(ts.lines().all(|l| l.len() > 30 && l.chars().next().unwrap().is_ascii_digit()), "{ts}");
+    assert!(
+        ts.lines()
+            .all(|l| l.len() > 30 && l.chars().next().unwrap().is_ascii_digit()),
+        "{ts}"
+    );
 }
 
 #[test]
@@ -123,7 +221,17 @@ fn twenty_containers_start_in_parallel() {
     let children: Vec<_> = (0..20)
         .map(|i| {
             s.cmd()
-                .args(["run", "-d", "--name", &format!("c{i}"), "--network", "none", &r, "sleep", "1000"])
+                .args([
+                    "run",
+                    "-d",
+                    "--name",
+                    &format!("c{i}"),
+                    "--network",
+                    "none",
+                    &r,
+                    "sleep",
+                    "1000",
+                ])
                 .stdout(Stdio::piped())
                 .stderr(Stdio::piped())
                 .spawn()
@@ -143,21 +251,62 @@ fn twenty_containers_start_in_parallel() {
 #[test]
 fn a_killed_monitor_or_container_leaves_a_manageable_state() {
     let (s, _reg, r) = fixture();
-    s.ok(&["run", "-d", "--name", "orphan", "--network", "none", &r, "sleep", "1000"]);
-    let mon: i32 = s.ok(&["inspect", "--format", "{{.State.ConmonPid}}", "orphan"]).trim().parse().unwrap();
+    s.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "orphan",
+        "--network",
+        "none",
+        &r,
+        "sleep",
+        "1000",
+    ]);
+    let mon: i32 = s
+        .ok(&["inspect", "--format", "{{.State.ConmonPid}}", "orphan"])
+        .trim()
+        .parse()
+        .unwrap();
     assert!(mon > 0);
-    nix::sys::signal::kill(nix::unistd::Pid::from_raw(mon), nix::sys::signal::Signal::SIGKILL).unwrap();
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(mon),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
     std::thread::sleep(Duration::from_millis(200));
     // The container survives its monitor; stop and rm still work.
     s.ok(&["stop", "-t", "0", "orphan"]);
     s.ok(&["rm", "orphan"]);
 
-    s.ok(&["run", "-d", "--name", "victim", "--network", "none", &r, "sleep", "1000"]);
-    let pid: i32 = s.ok(&["inspect", "--format", "{{.State.Pid}}", "victim"]).trim().parse().unwrap();
-    nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL).unwrap();
+    s.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "victim",
+        "--network",
+        "none",
+        &r,
+        "sleep",
+        "1000",
+    ]);
+    let pid: i32 = s
+        .ok(&["inspect", "--format", "{{.State.Pid}}", "victim"])
+        .trim()
+        .parse()
+        .unwrap();
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        let st = s.ok(&["ps", "-a", "--format", "{{.Names}} {{.State}} {{.ExitCode}}"]);
+        let st = s.ok(&[
+            "ps",
+            "-a",
+            "--format",
+            "{{.Names}} {{.State}} {{.ExitCode}}",
+        ]);
         if st.contains("victim exited 137") {
             break;
         }
@@ -178,7 +327,11 @@ fn a_terminal_session_runs_under_a_pty() {
         s.root().display(),
         s.runroot().display()
     );
-    let o = std::process::Command::new("script").args(["-qec", &cmd, "/dev/null"]).stdin(Stdio::null()).output().unwrap();
+    let o = std::process::Command::new("script")
+        .args(["-qec", &cmd, "/dev/null"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
     let out = stdout(&o);
     assert!(o.status.success(), "{out} {}", stderr(&o));
     assert!(out.contains("/dev/pts/"), "{out}");
@@ -187,19 +340,43 @@ fn a_terminal_session_runs_under_a_pty() {
 #[test]
 fn sigkill_of_podman_during_run_leaves_a_manageable_container() {
     let (s, _reg, r) = fixture();
-    let mut child = s.cmd().args(["run", "--name", "abandoned", "--network", "none", &r, "sleep", "1000"]).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+    let mut child = s
+        .cmd()
+        .args([
+            "run",
+            "--name",
+            "abandoned",
+            "--network",
+            "none",
+            &r,
+            "sleep",
+            "1000",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
     let deadline = Instant::now() + Duration::from_secs(20);
-    while !s.ok(&["ps", "--format", "{{.Names}}"]).contains("abandoned") {
+    while !s
+        .ok(&["ps", "--format", "{{.Names}}"])
+        .contains("abandoned")
+    {
         assert!(Instant::now() < deadline, "container never started");
         std::thread::sleep(Duration::from_millis(50));
     }
     child.kill().unwrap();
     child.wait().unwrap();
     // The container outlives the CLI; ps, inspect, stop and rm handle it.
-    assert_eq!(s.ok(&["inspect", "--format", "{{.State.Status}}", "abandoned"]), "running\n");
+    assert_eq!(
+        s.ok(&["inspect", "--format", "{{.State.Status}}", "abandoned"]),
+        "running\n"
+    );
     s.ok(&["exec", "abandoned", "true"]);
     let ps = s.ok(&["ps", "--size", "--format", "{{.Names}} {{.Size}}"]);
-    assert!(ps.starts_with("abandoned ") && !ps.trim_end().ends_with(' '), "{ps}");
+    assert!(
+        ps.starts_with("abandoned ") && !ps.trim_end().ends_with(' '),
+        "{ps}"
+    );
     s.ok(&["stop", "-t", "0", "abandoned"]);
     s.ok(&["rm", "abandoned"]);
     assert!(mounts_under(&s).is_empty());
@@ -208,10 +385,27 @@ fn sigkill_of_podman_during_run_leaves_a_manageable_container() {
 #[test]
 fn a_full_log_disk_does_not_block_the_container() {
     let (s, _reg, r) = fixture();
-    let id = s.ok(&["create", "--name", "chatty", "--network", "none", &r, "sh", "-c", "seq 1 200000; echo done >&2"]).trim().to_string();
+    let id = s
+        .ok(&[
+            "create",
+            "--name",
+            "chatty",
+            "--network",
+            "none",
+            &r,
+            "sh",
+            "-c",
+            "seq 1 200000; echo done >&2",
+        ])
+        .trim()
+        .to_string();
     // The log lives in the container's data directory: make that a 64 KiB disk.
     let data = s.root().join("containers").join(&id);
-    let st = std::process::Command::new("mount").args(["-t", "tmpfs", "-o", "size=64k", "tmpfs"]).arg(&data).status().unwrap();
+    let st = std::process::Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=64k", "tmpfs"])
+        .arg(&data)
+        .status()
+        .unwrap();
     assert!(st.success());
     struct Unmount(std::path::PathBuf);
     impl Drop for Unmount {
@@ -223,11 +417,18 @@ fn a_full_log_disk_does_not_block_the_container() {
     let t = Instant::now();
     s.ok(&["start", "chatty"]);
     assert_eq!(s.ok(&["wait", "chatty"]), "0\n");
-    assert!(t.elapsed() < Duration::from_secs(30), "the container was held up by its log");
+    assert!(
+        t.elapsed() < Duration::from_secs(30),
+        "the container was held up by its log"
+    );
     // What fit is readable; the rest was dropped, not waited for.
     let logs = s.run(&["logs", "chatty"]);
     let out = stdout(&logs);
-    assert!(out.starts_with("1\n2\n3\n"), "{}", &out[..out.len().min(100)]);
+    assert!(
+        out.starts_with("1\n2\n3\n"),
+        "{}",
+        &out[..out.len().min(100)]
+    );
     assert!(out.lines().count() < 200_000);
     drop(guard);
     s.ok(&["rm", "chatty"]);
@@ -237,7 +438,18 @@ fn a_full_log_disk_does_not_block_the_container() {
 #[test]
 fn logs_follow_streams_until_the_container_exits() {
     let (s, _reg, r) = fixture();
-    s.ok(&["run", "-d", "--name", "slow", "--network", "none", &r, "sh", "-c", "echo first; sleep 1; echo second; sleep 1; echo third"]);
+    s.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "slow",
+        "--network",
+        "none",
+        &r,
+        "sh",
+        "-c",
+        "echo first; sleep 1; echo second; sleep 1; echo third",
+    ]);
     let t = Instant::now();
     let out = s.ok(&["logs", "-f", "slow"]);
     assert_eq!(out, "first\nsecond\nthird\n");

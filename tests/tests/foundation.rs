@@ -18,7 +18,9 @@ struct Store {
 
 impl Store {
     fn new() -> Store {
-        Store { dir: tempfile::tempdir().unwrap() }
+        Store {
+            dir: tempfile::tempdir().unwrap(),
+        }
     }
     fn root(&self) -> PathBuf {
         self.dir.path().join("root")
@@ -28,8 +30,12 @@ impl Store {
     }
     fn podman(&self) -> Command {
         let mut c = Command::new(bin("podman"));
-        c.arg("--root").arg(self.root()).arg("--runroot").arg(self.runroot());
-        c.env_remove("PODMAN_HELPER_DIR").env_remove("CONTAINERS_CONF");
+        c.arg("--root")
+            .arg(self.root())
+            .arg("--runroot")
+            .arg(self.runroot());
+        c.env_remove("PODMAN_HELPER_DIR")
+            .env_remove("CONTAINERS_CONF");
         c
     }
 }
@@ -68,7 +74,10 @@ fn version_shows_every_helper_version_fetched_over_rpc() {
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["Client"]["Version"], env!("CARGO_PKG_VERSION"));
     let helpers = v["Helpers"].as_array().unwrap();
-    let names: Vec<&str> = helpers.iter().map(|h| h["Name"].as_str().unwrap()).collect();
+    let names: Vec<&str> = helpers
+        .iter()
+        .map(|h| h["Name"].as_str().unwrap())
+        .collect();
     assert_eq!(names, HELPERS);
     for h in helpers {
         assert_eq!(h["Version"], env!("CARGO_PKG_VERSION"));
@@ -104,11 +113,18 @@ fn debug_log_shows_each_spawn_and_call_with_durations() {
     assert!(o.status.success());
     let err = stderr(&o);
     for h in HELPERS {
-        let spawned = err.lines().find(|l| l.contains("spawned helper") && l.contains(&format!("helper=\"{h}\"")));
+        let spawned = err
+            .lines()
+            .find(|l| l.contains("spawned helper") && l.contains(&format!("helper=\"{h}\"")));
         let spawned = spawned.unwrap_or_else(|| panic!("no spawn line for {h}: {err}"));
         assert!(spawned.contains("elapsed_ms="), "{spawned}");
-        let done = err.lines().find(|l| l.contains("call done") && l.contains(&format!("helper={h}")) && l.contains("Info"));
-        assert!(done.is_some_and(|l| l.contains("elapsed_ms=")), "no timed call line for {h}: {err}");
+        let done = err.lines().find(|l| {
+            l.contains("call done") && l.contains(&format!("helper={h}")) && l.contains("Info")
+        });
+        assert!(
+            done.is_some_and(|l| l.contains("elapsed_ms=")),
+            "no timed call line for {h}: {err}"
+        );
         assert!(err.contains(&format!("helper exited helper={h}")), "{err}");
     }
     // Frame-level HTTP/2 chatter stays out of debug output.
@@ -149,10 +165,21 @@ fn info_reports_host_store_runtimes_and_helpers_in_podmans_shape() {
     // Templates use Go field names.
     let o = run({
         let mut c = s.podman();
-        c.args(["info", "--format", "{{.Host.Arch}} {{.Host.OCIRuntime.Name}} {{.Store.GraphRoot}}"]);
+        c.args([
+            "info",
+            "--format",
+            "{{.Host.Arch}} {{.Host.OCIRuntime.Name}} {{.Store.GraphRoot}}",
+        ]);
         c
     });
-    assert_eq!(stdout(&o), format!("{arch} {} {}\n", v["host"]["ociRuntime"]["name"].as_str().unwrap(), s.root().display()));
+    assert_eq!(
+        stdout(&o),
+        format!(
+            "{arch} {} {}\n",
+            v["host"]["ociRuntime"]["name"].as_str().unwrap(),
+            s.root().display()
+        )
+    );
     // The state database exists, in WAL mode, at the current schema version.
     let db = s.root().join("db.sql");
     let header = std::fs::read(&db).unwrap();
@@ -167,7 +194,13 @@ fn info_selects_the_runtime_named_by_flag_and_refuses_unknown_ones() {
     let s = Store::new();
     let o = run({
         let mut c = s.podman();
-        c.args(["--runtime", "runc", "info", "--format", "{{.Host.OCIRuntime.Name}}"]);
+        c.args([
+            "--runtime",
+            "runc",
+            "info",
+            "--format",
+            "{{.Host.OCIRuntime.Name}}",
+        ]);
         c
     });
     assert!(o.status.success(), "{}", stderr(&o));
@@ -186,7 +219,9 @@ fn many_concurrent_podman_processes_share_a_fresh_store() {
     let children: Vec<_> = (0..8)
         .map(|_| {
             let mut c = s.podman();
-            c.args(["info", "--format", "{{.Store.ContainerStore.Number}}"]).stdout(Stdio::piped()).stderr(Stdio::piped());
+            c.args(["info", "--format", "{{.Store.ContainerStore.Number}}"])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped());
             c.spawn().unwrap()
         })
         .collect();
@@ -200,13 +235,21 @@ fn many_concurrent_podman_processes_share_a_fresh_store() {
 #[test]
 fn unknown_commands_and_flags_are_one_line_exit_125() {
     let s = Store::new();
-    for args in [vec!["frobnicate"], vec!["--no-such-flag", "version"], vec!["version", "--bogus"], vec!["--log-level", "loud", "version"]] {
+    for args in [
+        vec!["frobnicate"],
+        vec!["--no-such-flag", "version"],
+        vec!["version", "--bogus"],
+        vec!["--log-level", "loud", "version"],
+    ] {
         let mut c = s.podman();
         c.args(&args);
         let o = run(c);
         assert_engine_error(&o, &["podman --help"]);
     }
-    assert!(!s.root().exists() && !s.runroot().exists(), "nothing may be written on bad input");
+    assert!(
+        !s.root().exists() && !s.runroot().exists(),
+        "nothing may be written on bad input"
+    );
     // Help and --version still succeed.
     let o = run({
         let mut c = s.podman();
@@ -261,7 +304,10 @@ fn malformed_config_files_name_the_file_and_write_nothing() {
         c
     });
     assert_engine_error(&o, &["dir.conf"]);
-    assert!(!s.root().exists() && !s.runroot().exists(), "nothing may be written on bad config");
+    assert!(
+        !s.root().exists() && !s.runroot().exists(),
+        "nothing may be written on bad config"
+    );
 }
 
 #[test]
@@ -304,7 +350,11 @@ fn helper_dir_with(dir: &Path, replace: &str, script: &str) -> PathBuf {
 fn a_helper_that_dies_mid_call_is_named_with_how_it_died() {
     let s = Store::new();
     // Reads the request, then dies by SIGKILL before answering.
-    let d = helper_dir_with(s.dir.path(), "storage-helper", "#!/bin/sh\nsleep 0.3\nkill -9 $$\n");
+    let d = helper_dir_with(
+        s.dir.path(),
+        "storage-helper",
+        "#!/bin/sh\nsleep 0.3\nkill -9 $$\n",
+    );
     let o = run({
         let mut c = s.podman();
         c.env("PODMAN_HELPER_DIR", &d).arg("info");
@@ -326,7 +376,12 @@ fn a_helper_that_dies_mid_call_is_named_with_how_it_died() {
 fn alive(pid: i32) -> bool {
     // A zombie is dead for our purposes; only a running helper counts.
     match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Ok(s) => s.rsplit(')').next().and_then(|r| r.split_whitespace().next()) != Some("Z"),
+        Ok(s) => {
+            s.rsplit(')')
+                .next()
+                .and_then(|r| r.split_whitespace().next())
+                != Some("Z")
+        }
         Err(_) => false,
     }
 }
@@ -340,7 +395,9 @@ fn sigkill_of_podman_mid_call_leaves_no_helper_behind() {
         let s = Store::new();
         let mut c = s.podman();
         // A fresh run root makes ctr-monitor run its trial containers: a slow call.
-        c.args(["--log-level", "debug", "info"]).stdout(Stdio::null()).stderr(Stdio::piped());
+        c.args(["--log-level", "debug", "info"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
         let mut child = c.spawn().unwrap();
         let reader = BufReader::new(child.stderr.take().unwrap());
         let mut pids = Vec::new();
@@ -348,7 +405,15 @@ fn sigkill_of_podman_mid_call_leaves_no_helper_behind() {
         for line in reader.lines() {
             let line = line.unwrap();
             if line.contains("spawned helper") {
-                let pid: i32 = line.split("pid=").nth(1).unwrap().split_whitespace().next().unwrap().parse().unwrap();
+                let pid: i32 = line
+                    .split("pid=")
+                    .nth(1)
+                    .unwrap()
+                    .split_whitespace()
+                    .next()
+                    .unwrap()
+                    .parse()
+                    .unwrap();
                 pids.push(pid);
             }
             if line.contains(" call helper=") {
@@ -367,7 +432,9 @@ fn sigkill_of_podman_mid_call_leaves_no_helper_behind() {
         let deadline = Instant::now() + Duration::from_secs(5);
         while pids.iter().any(|p| alive(*p)) && Instant::now() < deadline {
             // Reap whatever was re-parented to us.
-            while let Ok(st) = nix::sys::wait::waitpid(None, Some(nix::sys::wait::WaitPidFlag::WNOHANG)) {
+            while let Ok(st) =
+                nix::sys::wait::waitpid(None, Some(nix::sys::wait::WaitPidFlag::WNOHANG))
+            {
                 if st == nix::sys::wait::WaitStatus::StillAlive {
                     break;
                 }
@@ -375,7 +442,10 @@ fn sigkill_of_podman_mid_call_leaves_no_helper_behind() {
             std::thread::sleep(Duration::from_millis(20));
         }
         let left: Vec<i32> = pids.iter().copied().filter(|p| alive(*p)).collect();
-        assert!(left.is_empty(), "helpers still running after podman was killed: {left:?}");
+        assert!(
+            left.is_empty(),
+            "helpers still running after podman was killed: {left:?}"
+        );
         if calls_in_flight > 0 {
             return; // We killed podman in the middle of at least one call.
         }
@@ -400,17 +470,28 @@ fn helpers_serve_many_clients_on_a_unix_socket_and_stop_on_sigterm() {
     while !sock.exists() && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(10));
     }
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     rt.block_on(async {
         for _ in 0..3 {
             let ch = proto::transport::connect_unix(&sock).await.unwrap();
             let mut c = proto::storage::v1::storage_client::StorageClient::new(ch);
-            let r = c.info(proto::common::v1::InfoRequest::default()).await.unwrap().into_inner();
+            let r = c
+                .info(proto::common::v1::InfoRequest::default())
+                .await
+                .unwrap()
+                .into_inner();
             assert_eq!(r.identity.unwrap().name, "storage-helper");
             assert_eq!(r.graph_root, s.root().display().to_string());
         }
     });
-    nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), nix::sys::signal::Signal::SIGTERM).unwrap();
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
     let st = child.wait().unwrap();
     assert!(st.success(), "{st}");
     assert!(!sock.exists(), "socket file left behind");
@@ -419,31 +500,59 @@ fn helpers_serve_many_clients_on_a_unix_socket_and_stop_on_sigterm() {
 #[test]
 fn helpers_answer_alone_from_a_shell() {
     let s = Store::new();
-    let o = Command::new(bin("ctr-monitor")).arg("--runroot").arg(s.runroot()).args(["info", "--probe", "--json"]).output().unwrap();
+    let o = Command::new(bin("ctr-monitor"))
+        .arg("--runroot")
+        .arg(s.runroot())
+        .args(["info", "--probe", "--json"])
+        .output()
+        .unwrap();
     assert!(o.status.success(), "{}", stderr(&o));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    let runc = v.as_array().unwrap().iter().find(|r| r["name"] == "runc").expect("runc is installed");
+    let runc = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == "runc")
+        .expect("runc is installed");
     assert_eq!(runc["works"], true, "{runc}");
     // The probe result is cached for the next caller.
     assert!(s.runroot().join("runtime-probe.json").exists());
 
-    let o = Command::new(bin("storage-helper")).arg("--root").arg(s.root()).args(["info", "--probe", "--json"]).output().unwrap();
+    let o = Command::new(bin("storage-helper"))
+        .arg("--root")
+        .arg(s.root())
+        .args(["info", "--probe", "--json"])
+        .output()
+        .unwrap();
     assert!(o.status.success(), "{}", stderr(&o));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["overlay_usable"], true, "{v}");
 
-    let o = Command::new(bin("net-setup")).args(["info", "--json"]).output().unwrap();
+    let o = Command::new(bin("net-setup"))
+        .args(["info", "--json"])
+        .output()
+        .unwrap();
     assert!(o.status.success());
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    assert!(v["nftables"]["available"] == true || v["iptables"]["available"] == true, "{v}");
+    assert!(
+        v["nftables"]["available"] == true || v["iptables"]["available"] == true,
+        "{v}"
+    );
 
-    let o = Command::new(bin("image-fetcher")).args(["info", "--json"]).output().unwrap();
+    let o = Command::new(bin("image-fetcher"))
+        .args(["info", "--json"])
+        .output()
+        .unwrap();
     assert!(o.status.success());
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert!(v["certificate_count"].as_u64().unwrap() > 0, "{v}");
 
     // Run without podman, the fd face refuses a descriptor that is not a socket.
-    let o = Command::new(bin("net-setup")).args(["serve", "--grpc-fd", "0"]).stdin(Stdio::null()).output().unwrap();
+    let o = Command::new(bin("net-setup"))
+        .args(["serve", "--grpc-fd", "0"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
     assert_eq!(o.status.code(), Some(125));
     assert!(stderr(&o).contains("not a socket"), "{}", stderr(&o));
 }

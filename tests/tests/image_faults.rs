@@ -24,7 +24,10 @@ fn a_reference_that_does_not_parse() {
     let s = TestStore::new();
     for bad in ["Bad/Name", "x:", "127.0.0.1:5000/a@sha256:nothex"] {
         let line = one_error_line(&s.run(&["pull", bad]));
-        assert!(line.contains("invalid reference format") && line.contains(bad), "{line}");
+        assert!(
+            line.contains("invalid reference format") && line.contains(bad),
+            "{line}"
+        );
     }
     assert_eq!(s.ok(&["images", "-q"]), "");
 }
@@ -56,8 +59,12 @@ fn cutting_proxy(upstream: String, cut_after: usize, always: bool) -> u16 {
     let used = Arc::new(AtomicBool::new(false));
     std::thread::spawn(move || {
         for client in listener.incoming().flatten() {
-            let Ok(server) = TcpStream::connect(&upstream) else { continue };
-            let (Ok(mut c2), Ok(mut s2)) = (client.try_clone(), server.try_clone()) else { continue };
+            let Ok(server) = TcpStream::connect(&upstream) else {
+                continue;
+            };
+            let (Ok(mut c2), Ok(mut s2)) = (client.try_clone(), server.try_clone()) else {
+                continue;
+            };
             std::thread::spawn(move || {
                 let _ = std::io::copy(&mut c2, &mut s2);
                 let _ = s2.shutdown(std::net::Shutdown::Write);
@@ -96,13 +103,27 @@ fn a_connection_cut_in_the_middle_of_a_layer() {
         x ^= x << 5;
         *b = x as u8;
     }
-    let image = ImageBuilder::busybox().unwrap().layer(LayerBuilder::new().file("big", data, 0o644).build().unwrap()).build().unwrap();
+    let image = ImageBuilder::busybox()
+        .unwrap()
+        .layer(
+            LayerBuilder::new()
+                .file("big", data, 0o644)
+                .build()
+                .unwrap(),
+        )
+        .build()
+        .unwrap();
     reg.push("cut/img", "latest", &image).unwrap();
     let s = TestStore::new();
     // Every large response cut: the bounded retries give up with one line
     // naming the image, and nothing is stored.
     let always = cutting_proxy(reg.addr.clone(), 256 << 10, true);
-    let o = s.run(&["pull", "-q", "--tls-verify=false", &format!("127.0.0.1:{always}/cut/img:latest")]);
+    let o = s.run(&[
+        "pull",
+        "-q",
+        "--tls-verify=false",
+        &format!("127.0.0.1:{always}/cut/img:latest"),
+    ]);
     let line = one_error_line(&o);
     assert!(line.contains("cut/img"), "{line}");
     assert_eq!(s.ok(&["images", "-q"]), "");
@@ -111,6 +132,15 @@ fn a_connection_cut_in_the_middle_of_a_layer() {
     let r = format!("127.0.0.1:{port}/cut/img:latest");
     let id = s.ok(&["pull", "-q", "--tls-verify=false", &r]);
     assert_eq!(id.trim(), image.config_digest.trim_start_matches("sha256:"));
-    let sum = s.ok(&["run", "--rm", "--network", "none", &r, "sh", "-c", "wc -c < /big"]);
+    let sum = s.ok(&[
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        &r,
+        "sh",
+        "-c",
+        "wc -c < /big",
+    ]);
     assert_eq!(sum.trim(), (2 << 20).to_string());
 }

@@ -11,11 +11,14 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
-use nix::sys::socket::{connect, recv, send, socket, AddressFamily, MsgFlags, SockFlag, SockType, UnixAddr};
+use nix::sys::socket::{
+    connect, recv, send, socket, AddressFamily, MsgFlags, SockFlag, SockType, UnixAddr,
+};
 use proto::monitor::v1::monitor_client::MonitorClient;
 use proto::monitor::v1::{
-    exec_event, ContainerState, CreateContainerRequest, ExecRequest, ExecState, ExecStatusRequest, KillRequest, ReopenLogRequest,
-    ResizeRequest, StartContainerRequest, StatusRequest, WaitRequest,
+    exec_event, ContainerState, CreateContainerRequest, ExecRequest, ExecState, ExecStatusRequest,
+    KillRequest, ReopenLogRequest, ResizeRequest, StartContainerRequest, StatusRequest,
+    WaitRequest,
 };
 use serde_json::json;
 use tonic::transport::Channel;
@@ -27,11 +30,18 @@ fn monitor_bin() -> PathBuf {
         Some(d) => PathBuf::from(d),
         None => {
             let exe = std::env::current_exe().expect("test binary path");
-            exe.parent().and_then(Path::parent).expect("target profile dir").to_path_buf()
+            exe.parent()
+                .and_then(Path::parent)
+                .expect("target profile dir")
+                .to_path_buf()
         }
     };
     let p = dir.join("ctr-monitor");
-    assert!(p.exists(), "{} not found: run `cargo build -p ctr-monitor` with the same target dir first", p.display());
+    assert!(
+        p.exists(),
+        "{} not found: run `cargo build -p ctr-monitor` with the same target dir first",
+        p.display()
+    );
     p
 }
 
@@ -44,7 +54,13 @@ struct Env {
 
 impl Env {
     fn new() -> Env {
-        Env { tmp: tempfile::Builder::new().prefix("mon").tempdir_in("/tmp").expect("tempdir"), ids: Default::default() }
+        Env {
+            tmp: tempfile::Builder::new()
+                .prefix("mon")
+                .tempdir_in("/tmp")
+                .expect("tempdir"),
+            ids: Default::default(),
+        }
     }
     fn path(&self, p: &str) -> PathBuf {
         self.tmp.path().join(p)
@@ -99,7 +115,10 @@ impl Env {
                 "readonlyPaths": ["/proc/sys", "/proc/sysrq-trigger"]
             }
         });
-        std::fs::write(bundle.join("config.json"), serde_json::to_vec_pretty(&config)?)?;
+        std::fs::write(
+            bundle.join("config.json"),
+            serde_json::to_vec_pretty(&config)?,
+        )?;
         Ok(bundle)
     }
 
@@ -117,12 +136,20 @@ impl Env {
     }
 
     fn runc(&self, args: &[&str]) -> std::process::Output {
-        std::process::Command::new(RUNC).arg("--root").arg(self.runc_root()).args(args).output().expect("running runc")
+        std::process::Command::new(RUNC)
+            .arg("--root")
+            .arg(self.runc_root())
+            .args(args)
+            .output()
+            .expect("running runc")
     }
 
     fn runc_status(&self, id: &str) -> String {
         let out = self.runc(&["state", id]);
-        serde_json::from_slice::<serde_json::Value>(&out.stdout).ok().and_then(|v| v["status"].as_str().map(String::from)).unwrap_or_default()
+        serde_json::from_slice::<serde_json::Value>(&out.stdout)
+            .ok()
+            .and_then(|v| v["status"].as_str().map(String::from))
+            .unwrap_or_default()
     }
 }
 
@@ -136,14 +163,27 @@ impl Drop for Env {
 
 /// Start `ctr-monitor serve --grpc-fd 3 --detach` as podman does.
 async fn spawn_monitor() -> Result<(proto::transport::Helper, MonitorClient<Channel>)> {
-    let args: Vec<OsString> = ["--log-level", "debug", "serve", "--grpc-fd", "3", "--detach"].iter().map(OsString::from).collect();
+    let args: Vec<OsString> = [
+        "--log-level",
+        "debug",
+        "serve",
+        "--grpc-fd",
+        "3",
+        "--detach",
+    ]
+    .iter()
+    .map(OsString::from)
+    .collect();
     let helper = proto::transport::spawn_helper("ctr-monitor", &monitor_bin(), &args).await?;
     let client = MonitorClient::new(helper.channel()?);
     Ok((helper, client))
 }
 
 /// Create and start; the create response.
-async fn create_start(client: &mut MonitorClient<Channel>, req: CreateContainerRequest) -> Result<proto::monitor::v1::CreateContainerResponse> {
+async fn create_start(
+    client: &mut MonitorClient<Channel>,
+    req: CreateContainerRequest,
+) -> Result<proto::monitor::v1::CreateContainerResponse> {
     let id = req.id.clone();
     let created = client.create_container(req).await?.into_inner();
     client.start_container(StartContainerRequest { id }).await?;
@@ -158,7 +198,11 @@ async fn wait_gone(pid: i32) -> bool {
         if fd < 0 {
             return true;
         }
-        let mut p = libc::pollfd { fd, events: libc::POLLIN, revents: 0 };
+        let mut p = libc::pollfd {
+            fd,
+            events: libc::POLLIN,
+            revents: 0,
+        };
         // SAFETY: one valid pollfd.
         let n = unsafe { libc::poll(&mut p, 1, 30_000) };
         unsafe { libc::close(fd) };
@@ -169,7 +213,10 @@ async fn wait_gone(pid: i32) -> bool {
 }
 
 fn alive(pid: i32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| s.rsplit_once(')').is_some_and(|(_, r)| !r.trim_start().starts_with('Z')))
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| {
+        s.rsplit_once(')')
+            .is_some_and(|(_, r)| !r.trim_start().starts_with('Z'))
+    })
 }
 
 /// A blocking attach client (SOCK_SEQPACKET, protocol in monitor.proto).
@@ -184,11 +231,28 @@ struct Attached {
 
 impl Attach {
     fn connect(path: &str) -> Result<Attach> {
-        let fd = socket(AddressFamily::Unix, SockType::SeqPacket, SockFlag::SOCK_CLOEXEC, None)?;
-        connect(fd.as_raw_fd(), &UnixAddr::new(path)?).with_context(|| format!("connecting to {path}"))?;
-        let tv = libc::timeval { tv_sec: 30, tv_usec: 0 };
+        let fd = socket(
+            AddressFamily::Unix,
+            SockType::SeqPacket,
+            SockFlag::SOCK_CLOEXEC,
+            None,
+        )?;
+        connect(fd.as_raw_fd(), &UnixAddr::new(path)?)
+            .with_context(|| format!("connecting to {path}"))?;
+        let tv = libc::timeval {
+            tv_sec: 30,
+            tv_usec: 0,
+        };
         // SAFETY: setting a timeval option on our socket.
-        unsafe { libc::setsockopt(fd.as_raw_fd(), libc::SOL_SOCKET, libc::SO_RCVTIMEO, &tv as *const _ as *const libc::c_void, std::mem::size_of_val(&tv) as u32) };
+        unsafe {
+            libc::setsockopt(
+                fd.as_raw_fd(),
+                libc::SOL_SOCKET,
+                libc::SO_RCVTIMEO,
+                &tv as *const _ as *const libc::c_void,
+                std::mem::size_of_val(&tv) as u32,
+            )
+        };
         Ok(Attach(fd))
     }
 
@@ -205,7 +269,8 @@ impl Attach {
             let mut got = Attached::default();
             let mut buf = vec![0u8; 64 * 1024];
             loop {
-                let n = recv(self.0.as_raw_fd(), &mut buf, MsgFlags::empty()).context("attach recv (timed out?)")?;
+                let n = recv(self.0.as_raw_fd(), &mut buf, MsgFlags::empty())
+                    .context("attach recv (timed out?)")?;
                 if n == 0 {
                     return Ok(got);
                 }
@@ -223,7 +288,9 @@ impl Attach {
 }
 
 fn exit_json(env: &Env, id: &str) -> Result<serde_json::Value> {
-    Ok(serde_json::from_slice(&std::fs::read(env.path(&format!("exits/{id}.json")))?)?)
+    Ok(serde_json::from_slice(&std::fs::read(
+        env.path(&format!("exits/{id}.json")),
+    )?)?)
 }
 
 #[tokio::test]
@@ -234,21 +301,55 @@ async fn exit_code_and_both_streams_reach_the_k8s_log() -> Result<()> {
     let (mut helper, mut client) = spawn_monitor().await?;
     let created = create_start(&mut client, env.request(id, &bundle)).await?;
     assert!(created.pid > 0 && created.monitor_pid > 0);
-    assert_ne!(created.monitor_pid as u32, helper.pid(), "the monitor runs detached from the process podman spawned");
-    let status = client.wait(WaitRequest { id: id.into() }).await?.into_inner();
+    assert_ne!(
+        created.monitor_pid as u32,
+        helper.pid(),
+        "the monitor runs detached from the process podman spawned"
+    );
+    let status = client
+        .wait(WaitRequest { id: id.into() })
+        .await?
+        .into_inner();
     assert_eq!(status.state(), ContainerState::Exited);
-    assert_eq!(status.exit.as_ref().map(|e| (e.exit_code, e.signal)), Some((3, 0)));
-    assert_eq!(std::fs::read_to_string(env.path(&format!("exits/{id}")))?, "3");
+    assert_eq!(
+        status.exit.as_ref().map(|e| (e.exit_code, e.signal)),
+        Some((3, 0))
+    );
+    assert_eq!(
+        std::fs::read_to_string(env.path(&format!("exits/{id}")))?,
+        "3"
+    );
     let j = exit_json(&env, id)?;
-    assert_eq!((j["exit_code"].as_i64(), j["signal"].as_i64(), j["oom_killed"].as_bool()), (Some(3), Some(0), Some(false)));
+    assert_eq!(
+        (
+            j["exit_code"].as_i64(),
+            j["signal"].as_i64(),
+            j["oom_killed"].as_bool()
+        ),
+        (Some(3), Some(0), Some(false))
+    );
     let log = std::fs::read_to_string(env.path(&format!("{id}.log")))?;
     let records: Vec<Vec<&str>> = log.lines().map(|l| l.splitn(4, ' ').collect()).collect();
-    assert!(records.iter().any(|r| r[1..] == ["stdout", "F", "out"]), "{log}");
-    assert!(records.iter().any(|r| r[1..] == ["stderr", "F", "err"]), "{log}");
-    assert!(records.iter().all(|r| r[0].len() == 35 && r[0].contains('T')), "{log}");
+    assert!(
+        records.iter().any(|r| r[1..] == ["stdout", "F", "out"]),
+        "{log}"
+    );
+    assert!(
+        records.iter().any(|r| r[1..] == ["stderr", "F", "err"]),
+        "{log}"
+    );
+    assert!(
+        records
+            .iter()
+            .all(|r| r[0].len() == 35 && r[0].contains('T')),
+        "{log}"
+    );
     drop(client);
     helper.finish(Duration::from_secs(5)).await?;
-    assert!(wait_gone(created.monitor_pid).await, "the monitor exits after the container");
+    assert!(
+        wait_gone(created.monitor_pid).await,
+        "the monitor exits after the container"
+    );
     Ok(())
 }
 
@@ -256,13 +357,26 @@ async fn exit_code_and_both_streams_reach_the_k8s_log() -> Result<()> {
 async fn attach_sends_stdin_and_streams_output() -> Result<()> {
     let env = Env::new();
     let id = "mon-stdin";
-    let bundle = env.bundle(id, &["sh", "-c", "read line; echo got:$line; cat; echo done >&2"], false)?;
+    let bundle = env.bundle(
+        id,
+        &["sh", "-c", "read line; echo got:$line; cat; echo done >&2"],
+        false,
+    )?;
     let (_helper, mut client) = spawn_monitor().await?;
-    let req = CreateContainerRequest { stdin: true, stdin_once: true, ..env.request(id, &bundle) };
+    let req = CreateContainerRequest {
+        stdin: true,
+        stdin_once: true,
+        ..env.request(id, &bundle)
+    };
     let created = client.create_container(req).await?.into_inner();
-    assert_eq!(created.attach_socket, env.path(&format!("s/{id}/attach")).display().to_string());
+    assert_eq!(
+        created.attach_socket,
+        env.path(&format!("s/{id}/attach")).display().to_string()
+    );
     let attach = Attach::connect(&created.attach_socket)?;
-    client.start_container(StartContainerRequest { id: id.into() }).await?;
+    client
+        .start_container(StartContainerRequest { id: id.into() })
+        .await?;
     attach.send(0, b"hello\n")?;
     attach.send(0, b"more input\n")?;
     attach.send(2, b"")?;
@@ -279,11 +393,25 @@ async fn terminal_container_gets_a_pty_that_resizes() -> Result<()> {
     let id = "mon-tty";
     let bundle = env.bundle(id, &["sh", "-c", "tty; stty size"], true)?;
     let (_helper, mut client) = spawn_monitor().await?;
-    let req = CreateContainerRequest { terminal: true, rows: 24, cols: 80, ..env.request(id, &bundle) };
+    let req = CreateContainerRequest {
+        terminal: true,
+        rows: 24,
+        cols: 80,
+        ..env.request(id, &bundle)
+    };
     let created = client.create_container(req).await?.into_inner();
-    client.resize(ResizeRequest { id: id.into(), exec_id: String::new(), rows: 33, cols: 111 }).await?;
+    client
+        .resize(ResizeRequest {
+            id: id.into(),
+            exec_id: String::new(),
+            rows: 33,
+            cols: 111,
+        })
+        .await?;
     let attach = Attach::connect(&created.attach_socket)?;
-    client.start_container(StartContainerRequest { id: id.into() }).await?;
+    client
+        .start_container(StartContainerRequest { id: id.into() })
+        .await?;
     let got = attach.collect().await?;
     assert!(got.stdout.starts_with("/dev/pts/"), "{got:?}");
     assert!(got.stdout.contains("33 111"), "{got:?}");
@@ -300,19 +428,40 @@ async fn kill_is_recorded_with_its_signal() -> Result<()> {
     let bundle = env.bundle(id, &["sleep", "1000"], false)?;
     let (_helper, mut client) = spawn_monitor().await?;
     let created = create_start(&mut client, env.request(id, &bundle)).await?;
-    let st = client.status(StatusRequest { id: id.into() }).await?.into_inner();
+    let st = client
+        .status(StatusRequest { id: id.into() })
+        .await?
+        .into_inner();
     assert_eq!((st.state(), st.pid), (ContainerState::Running, created.pid));
     assert!(st.started_at_unix_nanos > 0);
     // logrotate moved the log away: ReopenLog starts a new one.
     let log = env.path(&format!("{id}.log"));
     std::fs::rename(&log, env.path("rotated.log"))?;
-    client.reopen_log(ReopenLogRequest { id: id.into() }).await?;
+    client
+        .reopen_log(ReopenLogRequest { id: id.into() })
+        .await?;
     assert!(log.exists());
-    let k = client.kill(KillRequest { id: id.into(), signal: 9, all: false }).await?.into_inner();
+    let k = client
+        .kill(KillRequest {
+            id: id.into(),
+            signal: 9,
+            all: false,
+        })
+        .await?
+        .into_inner();
     assert!(!k.already_exited);
-    let st = client.wait(WaitRequest { id: id.into() }).await?.into_inner();
-    assert_eq!(st.exit.as_ref().map(|e| (e.exit_code, e.signal)), Some((137, 9)));
-    assert_eq!(std::fs::read_to_string(env.path(&format!("exits/{id}")))?, "137");
+    let st = client
+        .wait(WaitRequest { id: id.into() })
+        .await?
+        .into_inner();
+    assert_eq!(
+        st.exit.as_ref().map(|e| (e.exit_code, e.signal)),
+        Some((137, 9))
+    );
+    assert_eq!(
+        std::fs::read_to_string(env.path(&format!("exits/{id}")))?,
+        "137"
+    );
     assert_eq!(exit_json(&env, id)?["signal"], 9);
     Ok(())
 }
@@ -325,11 +474,18 @@ async fn exit_command_runs_after_the_exit_file() -> Result<()> {
     let script = env.path("on-exit.sh");
     let marker = env.path("marker");
     let exit_file = env.path(&format!("exits/{id}"));
-    std::fs::write(&script, "#!/bin/sh\necho \"$@ $(cat \"$2\")\" > \"$1\"\necho exit command ran\n")?;
+    std::fs::write(
+        &script,
+        "#!/bin/sh\necho \"$@ $(cat \"$2\")\" > \"$1\"\necho exit command ran\n",
+    )?;
     std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755))?;
     let (mut helper, mut client) = spawn_monitor().await?;
     let req = CreateContainerRequest {
-        exit_command: vec![script.display().to_string(), marker.display().to_string(), exit_file.display().to_string()],
+        exit_command: vec![
+            script.display().to_string(),
+            marker.display().to_string(),
+            exit_file.display().to_string(),
+        ],
         ..env.request(id, &bundle)
     };
     let created = create_start(&mut client, req).await?;
@@ -337,9 +493,16 @@ async fn exit_command_runs_after_the_exit_file() -> Result<()> {
     helper.finish(Duration::from_secs(5)).await?;
     assert!(wait_gone(created.monitor_pid).await);
     let got = std::fs::read_to_string(&marker).context("the exit command did not run")?;
-    assert_eq!(got.trim(), format!("{} {} 0", marker.display(), exit_file.display()), "it saw the exit file");
+    assert_eq!(
+        got.trim(),
+        format!("{} {} 0", marker.display(), exit_file.display()),
+        "it saw the exit file"
+    );
     let mlog = std::fs::read_to_string(&created.monitor_log)?;
-    assert!(mlog.contains("exit command ran"), "its output goes to the monitor log: {mlog}");
+    assert!(
+        mlog.contains("exit command ran"),
+        "its output goes to the monitor log: {mlog}"
+    );
     Ok(())
 }
 
@@ -350,12 +513,23 @@ async fn sigkill_of_the_monitor_leaves_the_container_running() -> Result<()> {
     let bundle = env.bundle(id, &["sleep", "1000"], false)?;
     let (_helper, mut client) = spawn_monitor().await?;
     let created = create_start(&mut client, env.request(id, &bundle)).await?;
-    nix::sys::signal::kill(nix::unistd::Pid::from_raw(created.monitor_pid), nix::sys::signal::Signal::SIGKILL)?;
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(created.monitor_pid),
+        nix::sys::signal::Signal::SIGKILL,
+    )?;
     assert!(wait_gone(created.monitor_pid).await);
-    assert!(alive(created.pid), "container process {} died with its monitor", created.pid);
+    assert!(
+        alive(created.pid),
+        "container process {} died with its monitor",
+        created.pid
+    );
     assert_eq!(env.runc_status(id), "running");
     let out = env.runc(&["delete", "-f", id]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     Ok(())
 }
 
@@ -365,10 +539,14 @@ async fn the_runtimes_own_error_reaches_the_caller() -> Result<()> {
     let id = "mon-bad";
     let bundle = env.bundle(id, &["/nonexistent"], false)?;
     let (mut helper, mut client) = spawn_monitor().await?;
-    let err = client.create_container(env.request(id, &bundle)).await.expect_err("create must fail");
+    let err = client
+        .create_container(env.request(id, &bundle))
+        .await
+        .expect_err("create must fail");
     assert_eq!(err.code(), tonic::Code::FailedPrecondition);
     assert!(
-        err.message().contains("exec: \"/nonexistent\": stat /nonexistent: no such file or directory"),
+        err.message()
+            .contains("exec: \"/nonexistent\": stat /nonexistent: no such file or directory"),
         "{:?}",
         err.message()
     );
@@ -384,21 +562,49 @@ async fn a_caller_that_goes_away_after_create_does_not_stop_the_monitor() -> Res
     let id = "mon-orphan";
     let bundle = env.bundle(id, &["sleep", "1000"], false)?;
     let (mut helper, mut client) = spawn_monitor().await?;
-    let created = client.create_container(env.request(id, &bundle)).await?.into_inner();
+    let created = client
+        .create_container(env.request(id, &bundle))
+        .await?
+        .into_inner();
     drop(client);
     helper.finish(Duration::from_secs(5)).await?;
     assert!(alive(created.monitor_pid));
     // A later podman reaches it on monitor.sock.
-    let mut later = MonitorClient::new(proto::transport::connect_unix(Path::new(&created.monitor_socket)).await?);
-    let st = later.status(StatusRequest { id: id.into() }).await?.into_inner();
+    let mut later = MonitorClient::new(
+        proto::transport::connect_unix(Path::new(&created.monitor_socket)).await?,
+    );
+    let st = later
+        .status(StatusRequest { id: id.into() })
+        .await?
+        .into_inner();
     assert_eq!(st.state(), ContainerState::Created);
-    later.start_container(StartContainerRequest { id: id.into() }).await?;
+    later
+        .start_container(StartContainerRequest { id: id.into() })
+        .await?;
     assert_eq!(env.runc_status(id), "running");
-    later.kill(KillRequest { id: id.into(), signal: 9, all: false }).await?;
-    let st = later.wait(WaitRequest { id: id.into() }).await?.into_inner();
+    later
+        .kill(KillRequest {
+            id: id.into(),
+            signal: 9,
+            all: false,
+        })
+        .await?;
+    let st = later
+        .wait(WaitRequest { id: id.into() })
+        .await?
+        .into_inner();
     assert_eq!(st.exit.map(|e| e.signal), Some(9));
-    let again = later.kill(KillRequest { id: id.into(), signal: 9, all: false }).await;
-    assert!(again.map(|r| r.into_inner().already_exited).unwrap_or(true), "killing an exited container is not an error");
+    let again = later
+        .kill(KillRequest {
+            id: id.into(),
+            signal: 9,
+            all: false,
+        })
+        .await;
+    assert!(
+        again.map(|r| r.into_inner().already_exited).unwrap_or(true),
+        "killing an exited container is not an error"
+    );
     Ok(())
 }
 
@@ -408,7 +614,15 @@ async fn run_subcommand_prints_the_pid_and_keeps_monitoring() -> Result<()> {
     let id = "mon-run";
     let bundle = env.bundle(id, &["sleep", "1000"], false)?;
     let out = std::process::Command::new(monitor_bin())
-        .args(["run", "--id", id, "--runtime", RUNC, "--json", "--runtime-arg=--root"])
+        .args([
+            "run",
+            "--id",
+            id,
+            "--runtime",
+            RUNC,
+            "--json",
+            "--runtime-arg=--root",
+        ])
         .arg(format!("--runtime-arg={}", env.runc_root().display()))
         .arg("--bundle")
         .arg(&bundle)
@@ -419,14 +633,39 @@ async fn run_subcommand_prints_the_pid_and_keeps_monitoring() -> Result<()> {
         .arg("--log-path")
         .arg(env.path("run.log"))
         .output()?;
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout)?;
     let pid = v["pid"].as_i64().context("pid")? as i32;
     assert!(alive(pid));
-    let mut c = MonitorClient::new(proto::transport::connect_unix(Path::new(v["monitor_socket"].as_str().context("socket")?)).await?);
-    assert_eq!(c.status(StatusRequest { id: id.into() }).await?.into_inner().state(), ContainerState::Running);
-    c.kill(KillRequest { id: id.into(), signal: 9, all: false }).await?;
-    assert_eq!(c.wait(WaitRequest { id: id.into() }).await?.into_inner().exit.map(|e| e.exit_code), Some(137));
+    let mut c = MonitorClient::new(
+        proto::transport::connect_unix(Path::new(v["monitor_socket"].as_str().context("socket")?))
+            .await?,
+    );
+    assert_eq!(
+        c.status(StatusRequest { id: id.into() })
+            .await?
+            .into_inner()
+            .state(),
+        ContainerState::Running
+    );
+    c.kill(KillRequest {
+        id: id.into(),
+        signal: 9,
+        all: false,
+    })
+    .await?;
+    assert_eq!(
+        c.wait(WaitRequest { id: id.into() })
+            .await?
+            .into_inner()
+            .exit
+            .map(|e| e.exit_code),
+        Some(137)
+    );
     Ok(())
 }
 
@@ -442,11 +681,30 @@ async fn idle_monitor_memory() -> Result<()> {
     // Let it settle into idle after the caller hung up.
     tokio::time::sleep(Duration::from_millis(300)).await;
     let rollup = std::fs::read_to_string(format!("/proc/{}/smaps_rollup", created.monitor_pid))?;
-    let kb = |k: &str| rollup.lines().find_map(|l| l.strip_prefix(k)?.trim().trim_end_matches(" kB").trim().parse::<u64>().ok()).unwrap_or(0);
+    let kb = |k: &str| {
+        rollup
+            .lines()
+            .find_map(|l| {
+                l.strip_prefix(k)?
+                    .trim()
+                    .trim_end_matches(" kB")
+                    .trim()
+                    .parse::<u64>()
+                    .ok()
+            })
+            .unwrap_or(0)
+    };
     let (rss, pss, anon, file) = (kb("Rss:"), kb("Pss:"), kb("Pss_Anon:"), kb("Pss_File:"));
-    println!("idle ctr-monitor {} ({}): Rss {rss} kB, Pss {pss} kB (anon {anon} kB, file {file} kB)", created.monitor_pid, monitor_bin().display());
+    println!(
+        "idle ctr-monitor {} ({}): Rss {rss} kB, Pss {pss} kB (anon {anon} kB, file {file} kB)",
+        created.monitor_pid,
+        monitor_bin().display()
+    );
     assert!(pss > 0 && pss < 32 * 1024, "Pss {pss} kB");
-    nix::sys::signal::kill(nix::unistd::Pid::from_raw(created.pid), nix::sys::signal::Signal::SIGKILL)?;
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(created.pid),
+        nix::sys::signal::Signal::SIGKILL,
+    )?;
     assert!(wait_gone(created.monitor_pid).await);
     Ok(())
 }
@@ -474,36 +732,96 @@ async fn exec_returns_output_and_exit_code() -> Result<()> {
         ..Default::default()
     };
     let mut events = client.exec(req).await?.into_inner();
-    let Some(exec_event::Event::Ready(ready)) = events.message().await?.and_then(|e| e.event) else { bail!("no ready event") };
-    assert_eq!(ready.attach_socket, env.path(&format!("s/{id}/exec-e1")).display().to_string());
+    let Some(exec_event::Event::Ready(ready)) = events.message().await?.and_then(|e| e.event)
+    else {
+        bail!("no ready event")
+    };
+    assert_eq!(
+        ready.attach_socket,
+        env.path(&format!("s/{id}/exec-e1")).display().to_string()
+    );
     let attach = Attach::connect(&ready.attach_socket)?;
-    let Some(exec_event::Event::Started(started)) = events.message().await?.and_then(|e| e.event) else { bail!("no started event") };
+    let Some(exec_event::Event::Started(started)) = events.message().await?.and_then(|e| e.event)
+    else {
+        bail!("no started event")
+    };
     assert!(started.pid > 0);
     let got = attach.collect().await?;
-    assert_eq!((got.stdout.as_str(), got.stderr.as_str(), got.exit), ("exec-out\n", "exec-err\n", Some(5)));
-    let Some(exec_event::Event::Exited(exit)) = events.message().await?.and_then(|e| e.event) else { bail!("no exited event") };
+    assert_eq!(
+        (got.stdout.as_str(), got.stderr.as_str(), got.exit),
+        ("exec-out\n", "exec-err\n", Some(5))
+    );
+    let Some(exec_event::Event::Exited(exit)) = events.message().await?.and_then(|e| e.event)
+    else {
+        bail!("no exited event")
+    };
     assert_eq!(exit.exit_code, 5);
     assert!(events.message().await?.is_none());
-    let st = client.exec_status(ExecStatusRequest { id: id.into(), exec_id: "e1".into() }).await?.into_inner();
-    assert_eq!((st.state(), st.exit.map(|e| e.exit_code)), (ExecState::Exited, Some(5)));
+    let st = client
+        .exec_status(ExecStatusRequest {
+            id: id.into(),
+            exec_id: "e1".into(),
+        })
+        .await?
+        .into_inner();
+    assert_eq!(
+        (st.state(), st.exit.map(|e| e.exit_code)),
+        (ExecState::Exited, Some(5))
+    );
 
     // The runtime's refusal ends the stream with its own message.
-    let req = ExecRequest { id: id.into(), exec_id: "e2".into(), process_path: process(&["/nonexistent"])?, ..Default::default() };
+    let req = ExecRequest {
+        id: id.into(),
+        exec_id: "e2".into(),
+        process_path: process(&["/nonexistent"])?,
+        ..Default::default()
+    };
     let mut events = client.exec(req).await?.into_inner();
-    assert!(matches!(events.message().await?.and_then(|e| e.event), Some(exec_event::Event::Ready(_))));
-    let err = events.message().await.expect_err("exec of a missing binary fails");
-    assert!(err.message().contains("/nonexistent"), "{:?}", err.message());
+    assert!(matches!(
+        events.message().await?.and_then(|e| e.event),
+        Some(exec_event::Event::Ready(_))
+    ));
+    let err = events
+        .message()
+        .await
+        .expect_err("exec of a missing binary fails");
+    assert!(
+        err.message().contains("/nonexistent"),
+        "{:?}",
+        err.message()
+    );
 
     // A terminal exec gets its own pty.
     let p = env.path("process-tty.json");
-    std::fs::write(&p, serde_json::to_vec(&json!({"terminal": true, "user": {"uid": 0, "gid": 0}, "args": ["tty"], "env": ["PATH=/bin"], "cwd": "/"}))?)?;
-    let req = ExecRequest { id: id.into(), exec_id: "e3".into(), process_path: p.display().to_string(), terminal: true, attach: true, ..Default::default() };
+    std::fs::write(
+        &p,
+        serde_json::to_vec(
+            &json!({"terminal": true, "user": {"uid": 0, "gid": 0}, "args": ["tty"], "env": ["PATH=/bin"], "cwd": "/"}),
+        )?,
+    )?;
+    let req = ExecRequest {
+        id: id.into(),
+        exec_id: "e3".into(),
+        process_path: p.display().to_string(),
+        terminal: true,
+        attach: true,
+        ..Default::default()
+    };
     let mut events = client.exec(req).await?.into_inner();
-    let Some(exec_event::Event::Ready(ready)) = events.message().await?.and_then(|e| e.event) else { bail!("no ready event") };
+    let Some(exec_event::Event::Ready(ready)) = events.message().await?.and_then(|e| e.event)
+    else {
+        bail!("no ready event")
+    };
     let got = Attach::connect(&ready.attach_socket)?.collect().await?;
     assert!(got.stdout.starts_with("/dev/pts/"), "{got:?}");
     assert_eq!(got.exit, Some(0));
-    client.kill(KillRequest { id: id.into(), signal: 9, all: false }).await?;
+    client
+        .kill(KillRequest {
+            id: id.into(),
+            signal: 9,
+            all: false,
+        })
+        .await?;
     Ok(())
 }
 
@@ -511,10 +829,23 @@ async fn exec_returns_output_and_exit_code() -> Result<()> {
 async fn passthrough_hands_the_callers_stdio_to_the_container() -> Result<()> {
     let env = Env::new();
     let id = "mon-pass";
-    let bundle = env.bundle(id, &["sh", "-c", "echo to-the-callers-stdout; echo to-stderr >&2"], false)?;
+    let bundle = env.bundle(
+        id,
+        &["sh", "-c", "echo to-the-callers-stdout; echo to-stderr >&2"],
+        false,
+    )?;
     // The container holds the pipes until it exits, so output() returns after it.
     let out = std::process::Command::new(monitor_bin())
-        .args(["run", "--id", id, "--runtime", RUNC, "--log-driver", "passthrough", "--runtime-arg=--root"])
+        .args([
+            "run",
+            "--id",
+            id,
+            "--runtime",
+            RUNC,
+            "--log-driver",
+            "passthrough",
+            "--runtime-arg=--root",
+        ])
         .arg(format!("--runtime-arg={}", env.runc_root().display()))
         .arg("--bundle")
         .arg(&bundle)
@@ -523,11 +854,18 @@ async fn passthrough_hands_the_callers_stdio_to_the_container() -> Result<()> {
         .arg("--socket-dir")
         .arg(env.path("s"))
         .output()?;
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("to-the-callers-stdout\n"), "{stdout}");
     assert!(String::from_utf8_lossy(&out.stderr).contains("to-stderr"));
-    assert!(!env.path(&format!("s/{id}/attach")).exists(), "no attach socket with passthrough");
+    assert!(
+        !env.path(&format!("s/{id}/attach")).exists(),
+        "no attach socket with passthrough"
+    );
     Ok(())
 }
 
@@ -536,10 +874,16 @@ async fn a_monitor_that_would_die_with_its_caller_refuses_to_create() -> Result<
     let env = Env::new();
     let id = "mon-nodetach";
     let bundle = env.bundle(id, &["true"], false)?;
-    let args: Vec<OsString> = ["serve", "--grpc-fd", "3"].iter().map(OsString::from).collect();
+    let args: Vec<OsString> = ["serve", "--grpc-fd", "3"]
+        .iter()
+        .map(OsString::from)
+        .collect();
     let mut helper = proto::transport::spawn_helper("ctr-monitor", &monitor_bin(), &args).await?;
     let mut client = MonitorClient::new(helper.channel()?);
-    let err = client.create_container(env.request(id, &bundle)).await.expect_err("refused");
+    let err = client
+        .create_container(env.request(id, &bundle))
+        .await
+        .expect_err("refused");
     assert_eq!(err.code(), tonic::Code::FailedPrecondition);
     assert!(err.message().contains("--detach"), "{}", err.message());
     drop(client);
@@ -554,17 +898,28 @@ async fn listen_mode_serves_other_tools() -> Result<()> {
     let bundle = env.bundle(id, &["sh", "-c", "echo via-listen"], false)?;
     let sock = env.path("listen.sock");
     // The process we start returns once the detached monitor listens.
-    let st = std::process::Command::new(monitor_bin()).args(["serve", "--detach", "--listen"]).arg(format!("unix:{}", sock.display())).status()?;
+    let st = std::process::Command::new(monitor_bin())
+        .args(["serve", "--detach", "--listen"])
+        .arg(format!("unix:{}", sock.display()))
+        .status()?;
     assert!(st.success());
     let mut c = MonitorClient::new(proto::transport::connect_unix(&sock).await?);
-    let info = c.info(proto::common::v1::InfoRequest::default()).await?.into_inner();
-    assert_eq!(info.identity.map(|i| i.name).as_deref(), Some("ctr-monitor"));
+    let info = c
+        .info(proto::common::v1::InfoRequest::default())
+        .await?
+        .into_inner();
+    assert_eq!(
+        info.identity.map(|i| i.name).as_deref(),
+        Some("ctr-monitor")
+    );
     let created = create_start(&mut c, env.request(id, &bundle)).await?;
     let st = c.wait(WaitRequest { id: id.into() }).await?.into_inner();
     assert_eq!(st.exit.map(|e| e.exit_code), Some(0));
     drop(c);
     assert!(wait_gone(created.monitor_pid).await);
     assert!(!sock.exists(), "the listen socket is removed on exit");
-    assert!(std::fs::read_to_string(env.path(&format!("{id}.log")))?.contains(" stdout F via-listen"));
+    assert!(
+        std::fs::read_to_string(env.path(&format!("{id}.log")))?.contains(" stdout F via-listen")
+    );
     Ok(())
 }

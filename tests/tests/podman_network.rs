@@ -18,16 +18,30 @@ fn fixture() -> (TestStore, Registry, String) {
 /// (bridges named podman*, veths enslaved to them, tables that mention
 /// them), so other users of this machine do not disturb the comparison.
 fn host_state() -> (Vec<String>, Vec<String>) {
-    let links = std::process::Command::new("ip").args(["-o", "link", "show"]).output().unwrap();
+    let links = std::process::Command::new("ip")
+        .args(["-o", "link", "show"])
+        .output()
+        .unwrap();
     let mut names: Vec<String> = String::from_utf8_lossy(&links.stdout)
         .lines()
         .filter(|l| l.contains(": podman") || l.contains("master podman"))
-        .filter_map(|l| l.split(':').nth(1).map(|n| n.trim().split('@').next().unwrap_or("").to_string()))
+        .filter_map(|l| {
+            l.split(':')
+                .nth(1)
+                .map(|n| n.trim().split('@').next().unwrap_or("").to_string())
+        })
         .collect();
     names.sort();
-    let rules = std::process::Command::new("nft").args(["list", "ruleset"]).output().unwrap();
+    let rules = std::process::Command::new("nft")
+        .args(["list", "ruleset"])
+        .output()
+        .unwrap();
     let text = String::from_utf8_lossy(&rules.stdout).into_owned();
-    let mut tables: Vec<String> = text.split("\ntable ").map(String::from).filter(|t| t.contains("\"podman")).collect();
+    let mut tables: Vec<String> = text
+        .split("\ntable ")
+        .map(String::from)
+        .filter(|t| t.contains("\"podman"))
+        .collect();
     tables.sort();
     (names, tables)
 }
@@ -38,10 +52,37 @@ fn containers_on_a_user_network_reach_each_other_by_name_and_alias() {
     let (s, _reg, r) = fixture();
     let before = host_state();
     s.ok(&["network", "create", "--subnet", "10.91.7.0/24", "appnet"]);
-    s.ok(&["run", "-d", "--name", "web", "--network", "appnet", "--network-alias", "www", &r, "sh", "-c", "echo hi-from-web > /tmp/index.html; httpd -f -p 80 -h /tmp"]);
-    let out = s.ok(&["run", "--rm", "--network", "appnet", &r, "sh", "-c", "wget -qO- http://web/index.html; wget -qO- http://www/index.html"]);
+    s.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "web",
+        "--network",
+        "appnet",
+        "--network-alias",
+        "www",
+        &r,
+        "sh",
+        "-c",
+        "echo hi-from-web > /tmp/index.html; httpd -f -p 80 -h /tmp",
+    ]);
+    let out = s.ok(&[
+        "run",
+        "--rm",
+        "--network",
+        "appnet",
+        &r,
+        "sh",
+        "-c",
+        "wget -qO- http://web/index.html; wget -qO- http://www/index.html",
+    ]);
     assert_eq!(out, "hi-from-web\nhi-from-web\n");
-    let ip = s.ok(&["inspect", "--format", "{{json .NetworkSettings.Networks}}", "web"]);
+    let ip = s.ok(&[
+        "inspect",
+        "--format",
+        "{{json .NetworkSettings.Networks}}",
+        "web",
+    ]);
     assert!(ip.contains("10.91.7."), "{ip}");
     // /etc/hosts knows the container itself.
     let hosts = s.ok(&["exec", "web", "cat", "/etc/hosts"]);
@@ -59,8 +100,23 @@ fn published_ports_answer_on_loopback_and_none_has_only_lo() {
     let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let (s, _reg, r) = fixture();
     let before = host_state();
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    s.ok(&["run", "-d", "--name", "pub", "-p", &format!("127.0.0.1:{port}:8080"), &r, "sh", "-c", "echo published > /tmp/i; httpd -f -p 8080 -h /tmp"]);
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    s.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "pub",
+        "-p",
+        &format!("127.0.0.1:{port}:8080"),
+        &r,
+        "sh",
+        "-c",
+        "echo published > /tmp/i; httpd -f -p 8080 -h /tmp",
+    ]);
     let mut body = String::new();
     for _ in 0..50 {
         if let Ok(mut c) = std::net::TcpStream::connect(("127.0.0.1", port)) {
@@ -74,11 +130,33 @@ fn published_ports_answer_on_loopback_and_none_has_only_lo() {
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
     assert!(body.contains("published"), "{body}");
-    assert_eq!(s.ok(&["port", "pub"]), format!("8080/tcp -> 127.0.0.1:{port}\n"));
+    assert_eq!(
+        s.ok(&["port", "pub"]),
+        format!("8080/tcp -> 127.0.0.1:{port}\n")
+    );
     // The same host port cannot be taken twice.
-    let o = s.run(&["run", "-d", "--name", "clash", "-p", &format!("127.0.0.1:{port}:80"), &r, "sleep", "100"]);
+    let o = s.run(&[
+        "run",
+        "-d",
+        "--name",
+        "clash",
+        "-p",
+        &format!("127.0.0.1:{port}:80"),
+        &r,
+        "sleep",
+        "100",
+    ]);
     assert_eq!(o.status.code(), Some(125), "{}", stderr(&o));
-    let links = s.ok(&["run", "--rm", "--network", "none", &r, "sh", "-c", "ls /sys/class/net"]);
+    let links = s.ok(&[
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        &r,
+        "sh",
+        "-c",
+        "ls /sys/class/net",
+    ]);
     assert_eq!(links, "lo\n");
     s.ok(&["rm", "-af", "-t", "0"]);
     assert_eq!(host_state(), before, "links or firewall rules left behind");
@@ -90,7 +168,14 @@ fn twenty_containers_get_distinct_addresses() {
     let (s, _reg, r) = fixture();
     let before = host_state();
     let children: Vec<_> = (0..20)
-        .map(|i| s.cmd().args(["run", "-d", "--name", &format!("n{i}"), &r, "sleep", "1000"]).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap())
+        .map(|i| {
+            s.cmd()
+                .args(["run", "-d", "--name", &format!("n{i}"), &r, "sleep", "1000"])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
         .collect();
     for c in children {
         let o = c.wait_with_output().unwrap();
@@ -98,7 +183,13 @@ fn twenty_containers_get_distinct_addresses() {
     }
     let mut ips = Vec::new();
     for i in 0..20 {
-        let out = s.ok(&["exec", &format!("n{i}"), "sh", "-c", "ip -4 -o addr show eth0 | awk '{print $4}'"]);
+        let out = s.ok(&[
+            "exec",
+            &format!("n{i}"),
+            "sh",
+            "-c",
+            "ip -4 -o addr show eth0 | awk '{print $4}'",
+        ]);
         ips.push(out.trim().to_string());
     }
     let mut uniq = ips.clone();
@@ -115,8 +206,14 @@ fn bad_network_input_is_refused_clearly() {
     let (s, _reg, _r) = fixture();
     s.ok(&["network", "create", "--subnet", "10.92.1.0/24", "one"]);
     for (args, want) in [
-        (vec!["network", "create", "--subnet", "10.92.1.0/25", "two"], "overlap"),
-        (vec!["network", "create", "--subnet", "10.92.5.7/24", "three"], "10.92.5.0/24"),
+        (
+            vec!["network", "create", "--subnet", "10.92.1.0/25", "two"],
+            "overlap",
+        ),
+        (
+            vec!["network", "create", "--subnet", "10.92.5.7/24", "three"],
+            "10.92.5.0/24",
+        ),
         (vec!["network", "create", "one"], "one"),
     ] {
         let o = s.run(&args);
@@ -135,26 +232,81 @@ fn connect_disconnect_static_addresses_and_several_networks() {
     let (s, _reg, r) = fixture();
     let before = host_state();
     s.ok(&["network", "create", "--subnet", "10.93.1.0/24", "front"]);
-    s.ok(&["network", "create", "--subnet", "10.93.2.0/24", "--internal", "back"]);
-    s.ok(&["run", "-d", "--name", "multi", "--network", "front,back", &r, "sleep", "1000"]);
+    s.ok(&[
+        "network",
+        "create",
+        "--subnet",
+        "10.93.2.0/24",
+        "--internal",
+        "back",
+    ]);
+    s.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "multi",
+        "--network",
+        "front,back",
+        &r,
+        "sleep",
+        "1000",
+    ]);
     let ifs = s.ok(&["exec", "multi", "ls", "/sys/class/net"]);
     assert_eq!(ifs, "eth0\neth1\nlo\n");
-    s.ok(&["run", "-d", "--name", "fixed", "--network", "front", "--ip", "10.93.1.77", "--mac-address", "02:42:ac:11:00:77", &r, "sleep", "1000"]);
-    let addr = s.ok(&["exec", "fixed", "sh", "-c", "ip -4 -o addr show eth0 | awk '{print $4}'; cat /sys/class/net/eth0/address"]);
+    s.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "fixed",
+        "--network",
+        "front",
+        "--ip",
+        "10.93.1.77",
+        "--mac-address",
+        "02:42:ac:11:00:77",
+        &r,
+        "sleep",
+        "1000",
+    ]);
+    let addr = s.ok(&[
+        "exec",
+        "fixed",
+        "sh",
+        "-c",
+        "ip -4 -o addr show eth0 | awk '{print $4}'; cat /sys/class/net/eth0/address",
+    ]);
     assert_eq!(addr, "10.93.1.77/24\n02:42:ac:11:00:77\n");
     // The same static address cannot be taken twice.
-    let o = s.run(&["run", "-d", "--name", "clash", "--network", "front", "--ip", "10.93.1.77", &r, "sleep", "1000"]);
+    let o = s.run(&[
+        "run",
+        "-d",
+        "--name",
+        "clash",
+        "--network",
+        "front",
+        "--ip",
+        "10.93.1.77",
+        &r,
+        "sleep",
+        "1000",
+    ]);
     assert_eq!(o.status.code(), Some(125), "{}", stderr(&o));
     // Connect a running container to a second network and back.
     s.ok(&["network", "connect", "back", "fixed"]);
-    assert_eq!(s.ok(&["exec", "fixed", "ls", "/sys/class/net"]), "eth0\neth1\nlo\n");
+    assert_eq!(
+        s.ok(&["exec", "fixed", "ls", "/sys/class/net"]),
+        "eth0\neth1\nlo\n"
+    );
     let eth1 = s.ok(&["exec", "fixed", "ip", "-4", "-o", "addr", "show", "eth1"]);
     assert!(eth1.contains("10.93.2."), "{eth1}");
     // Its address on the first network survived the reconnect.
     let eth0 = s.ok(&["exec", "fixed", "ip", "-4", "-o", "addr", "show", "eth0"]);
     assert!(eth0.contains("10.93.1.77/24"), "{eth0}");
     s.ok(&["network", "disconnect", "back", "fixed"]);
-    assert_eq!(s.ok(&["exec", "fixed", "ls", "/sys/class/net"]), "eth0\nlo\n");
+    assert_eq!(
+        s.ok(&["exec", "fixed", "ls", "/sys/class/net"]),
+        "eth0\nlo\n"
+    );
     s.ok(&["rm", "-af", "-t", "0"]);
     s.ok(&["network", "rm", "front", "back"]);
     assert_eq!(host_state(), before, "links or firewall rules left behind");

@@ -41,7 +41,11 @@ pub struct K8sFile {
 
 fn open_append(path: &Path) -> std::io::Result<File> {
     use std::os::unix::fs::OpenOptionsExt;
-    std::fs::OpenOptions::new().create(true).append(true).mode(0o600).open(path)
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(0o600)
+        .open(path)
 }
 
 impl K8sFile {
@@ -81,12 +85,20 @@ impl K8sFile {
     fn rotate(&mut self) -> std::io::Result<()> {
         let tmp = self.path.with_file_name(format!(
             ".{}.rotate-{}",
-            self.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+            self.path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
             std::process::id()
         ));
         {
             use std::os::unix::fs::OpenOptionsExt;
-            std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&tmp)?;
+            std::fs::OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(true)
+                .mode(0o600)
+                .open(&tmp)?;
         }
         std::fs::rename(&tmp, &self.path)?;
         self.file = open_append(&self.path)?;
@@ -205,8 +217,15 @@ mod tests {
             .map(|l| {
                 let mut p = l.splitn(4, ' ');
                 let ts = p.next().unwrap();
-                assert!(ts.len() == 35 && ts.as_bytes()[10] == b'T', "timestamp {ts:?}");
-                (p.next().unwrap().to_string(), p.next().unwrap().to_string(), p.next().unwrap_or("").to_string())
+                assert!(
+                    ts.len() == 35 && ts.as_bytes()[10] == b'T',
+                    "timestamp {ts:?}"
+                );
+                (
+                    p.next().unwrap().to_string(),
+                    p.next().unwrap().to_string(),
+                    p.next().unwrap_or("").to_string(),
+                )
             })
             .collect()
     }
@@ -241,7 +260,10 @@ mod tests {
                 r("stdout", "P", "no newline"),
             ]
         );
-        assert!(w.pending.iter().all(|p| p.capacity() == 0), "no buffer kept once lines are complete");
+        assert!(
+            w.pending.iter().all(|p| p.capacity() == 0),
+            "no buffer kept once lines are complete"
+        );
     }
 
     #[test]

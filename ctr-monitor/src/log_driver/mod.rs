@@ -81,7 +81,9 @@ impl std::str::FromStr for LogKind {
             "k8s-file" => Ok(LogKind::K8sFile),
             "passthrough" => Ok(LogKind::Passthrough),
             "none" => Ok(LogKind::None),
-            _ => Err(format!("unknown log driver {s:?}: use k8s-file, passthrough or none")),
+            _ => Err(format!(
+                "unknown log driver {s:?}: use k8s-file, passthrough or none"
+            )),
         }
     }
 }
@@ -97,8 +99,14 @@ impl LogDriver {
     /// Open the driver `kind`; `path` is required for k8s-file.
     pub fn open(kind: LogKind, path: Option<&Path>, size_max: u64) -> std::io::Result<LogDriver> {
         Ok(match (kind, path) {
-            (LogKind::K8sFile, Some(p)) => LogDriver::K8sFile(k8s_file::K8sFile::open(p, size_max)?),
-            (LogKind::K8sFile, None) => return Err(std::io::Error::other("the k8s-file log driver needs a log path")),
+            (LogKind::K8sFile, Some(p)) => {
+                LogDriver::K8sFile(k8s_file::K8sFile::open(p, size_max)?)
+            }
+            (LogKind::K8sFile, None) => {
+                return Err(std::io::Error::other(
+                    "the k8s-file log driver needs a log path",
+                ))
+            }
             (LogKind::Passthrough, _) => LogDriver::Passthrough(passthrough::Passthrough),
             (LogKind::None, _) => LogDriver::None(none::NoLog),
         })

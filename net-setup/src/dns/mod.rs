@@ -35,7 +35,9 @@ impl Records {
     /// Addresses for `name` (lower case, no trailing dot, with or without
     /// the dns.podman domain).
     pub fn lookup(&self, name: &str) -> Option<Vec<IpAddr>> {
-        let short = name.strip_suffix(&format!(".{}", crate::network_config::DNS_DOMAIN)).unwrap_or(name);
+        let short = name
+            .strip_suffix(&format!(".{}", crate::network_config::DNS_DOMAIN))
+            .unwrap_or(name);
         let ips: Vec<IpAddr> = self
             .containers
             .values()
@@ -62,7 +64,9 @@ pub struct DnsStore {
 
 impl DnsStore {
     pub fn new(state_dir: &Path) -> DnsStore {
-        DnsStore { dir: state_dir.join("dns") }
+        DnsStore {
+            dir: state_dir.join("dns"),
+        }
     }
 
     pub fn records_path(&self, network: &str) -> PathBuf {
@@ -78,8 +82,12 @@ impl DnsStore {
     }
 
     pub fn load(&self, network: &str) -> Result<Records> {
-        Ok(fsutil::read_json(&self.records_path(network))?
-            .unwrap_or(Records { network: network.to_string(), ..Records::default() }))
+        Ok(
+            fsutil::read_json(&self.records_path(network))?.unwrap_or(Records {
+                network: network.to_string(),
+                ..Records::default()
+            }),
+        )
     }
 
     /// Add or replace a container's entry. Callers hold the setup lock.
@@ -116,13 +124,19 @@ mod tests {
     fn lookup_names_aliases_and_domain() {
         let d = tempfile::tempdir().unwrap();
         let s = DnsStore::new(d.path());
-        let e = Entry { names: vec!["c2".into(), "web".into()], ips: vec!["10.89.0.3".parse().unwrap()] };
+        let e = Entry {
+            names: vec!["c2".into(), "web".into()],
+            ips: vec!["10.89.0.3".parse().unwrap()],
+        };
         s.add("n", "id2", e).unwrap();
         let r = s.load("n").unwrap();
         assert_eq!(r.lookup("web").unwrap()[0].to_string(), "10.89.0.3");
         assert!(r.lookup("c2.dns.podman").is_some() && r.lookup("C2").is_some());
         assert!(r.lookup("c3").is_none());
-        assert_eq!(r.reverse("10.89.0.3".parse().unwrap()).unwrap(), "c2.dns.podman");
+        assert_eq!(
+            r.reverse("10.89.0.3".parse().unwrap()).unwrap(),
+            "c2.dns.podman"
+        );
         assert_eq!(s.remove("n", "id2").unwrap(), 0);
     }
 }

@@ -18,32 +18,55 @@ const READY_TIMEOUT_MS: u16 = 5000;
 /// The pid of `network`'s server if one is running (checked against its
 /// command line, so a recycled pid is never signalled).
 pub fn running_pid(store: &DnsStore, network: &str) -> Option<Pid> {
-    let pid: i32 = std::fs::read_to_string(store.pid_path(network)).ok()?.trim().parse().ok()?;
+    let pid: i32 = std::fs::read_to_string(store.pid_path(network))
+        .ok()?
+        .trim()
+        .parse()
+        .ok()?;
     let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
     let args: Vec<&[u8]> = cmdline.split(|b| *b == 0).collect();
     let records = store.records_path(network);
-    let ours = args.contains(&&b"dns-serve"[..]) && args.contains(&records.as_os_str().as_encoded_bytes());
+    let ours =
+        args.contains(&&b"dns-serve"[..]) && args.contains(&records.as_os_str().as_encoded_bytes());
     ours.then(|| Pid::from_raw(pid))
 }
 
 /// Start the server for `network` on `listen`:53 unless it runs already.
 /// `lock` (the setup lock, held by the caller) is inherited by the child
 /// until it is ready, so a teardown cannot slip in before its pid file exists.
-pub async fn ensure_running(store: &DnsStore, network: &str, listen: &[IpAddr], port: u16, lock: &FileLock) -> Result<()> {
+pub async fn ensure_running(
+    store: &DnsStore,
+    network: &str,
+    listen: &[IpAddr],
+    port: u16,
+    lock: &FileLock,
+) -> Result<()> {
     if running_pid(store, network).is_some() {
         return Ok(());
     }
     let started = std::time::Instant::now();
-    let err = |m: String| NetError::Dns { network: network.to_string(), message: m };
-    let exe = std::env::current_exe().map_err(|e| err(format!("finding net-setup's own binary: {e}")))?;
+    let err = |m: String| NetError::Dns {
+        network: network.to_string(),
+        message: m,
+    };
+    let exe =
+        std::env::current_exe().map_err(|e| err(format!("finding net-setup's own binary: {e}")))?;
     let (r, w) = nix::unistd::pipe2(OFlag::O_CLOEXEC).map_err(|e| err(format!("pipe: {e}")))?;
     let log = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
         .open(store.log_path(network))
         .or_else(|_| {
-            std::fs::create_dir_all(store.pid_path(network).parent().unwrap_or(std::path::Path::new("/")))?;
-            std::fs::OpenOptions::new().create(true).append(true).open(store.log_path(network))
+            std::fs::create_dir_all(
+                store
+                    .pid_path(network)
+                    .parent()
+                    .unwrap_or(std::path::Path::new("/")),
+            )?;
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(store.log_path(network))
         })
         .map_err(|e| err(format!("opening its log: {e}")))?;
     let (wfd, hold) = (w.as_raw_fd(), lock.file().as_raw_fd());
@@ -66,7 +89,9 @@ pub async fn ensure_running(store: &DnsStore, network: &str, listen: &[IpAddr], 
     for ip in listen {
         cmd.arg("--listen").arg(ip.to_string());
     }
-    cmd.stdin(std::process::Stdio::null()).stdout(std::process::Stdio::null()).stderr(log);
+    cmd.stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(log);
     // SAFETY: only async-signal-safe calls between fork and exec.
     unsafe {
         cmd.pre_exec(move || {
@@ -81,7 +106,9 @@ pub async fn ensure_running(store: &DnsStore, network: &str, listen: &[IpAddr], 
             Ok(())
         });
     }
-    let child = cmd.spawn().map_err(|e| err(format!("starting {}: {e}", exe.display())))?;
+    let child = cmd
+        .spawn()
+        .map_err(|e| err(format!("starting {}: {e}", exe.display())))?;
     drop(w);
     let pid = child.id().unwrap_or(0);
     // Dropped without waiting: tokio reaps it if it exits while we live.
@@ -90,7 +117,13 @@ pub async fn ensure_running(store: &DnsStore, network: &str, listen: &[IpAddr], 
     if msg.trim() != "ok" {
         return Err(err(msg.trim().trim_start_matches("error: ").to_string()));
     }
-    tracing::debug!(network, pid, ?listen, elapsed_ms = started.elapsed().as_millis() as u64, "dns server started");
+    tracing::debug!(
+        network,
+        pid,
+        ?listen,
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "dns server started"
+    );
     Ok(())
 }
 
@@ -102,7 +135,8 @@ fn wait_ready(r: &OwnedFd) -> std::result::Result<String, String> {
         Err(e) => return Err(format!("waiting for it: {e}")),
     }
     let mut buf = [0u8; 512];
-    let n = nix::unistd::read(r.as_raw_fd(), &mut buf).map_err(|e| format!("reading its status: {e}"))?;
+    let n = nix::unistd::read(r.as_raw_fd(), &mut buf)
+        .map_err(|e| format!("reading its status: {e}"))?;
     if n == 0 {
         return Err("it exited before listening (see its log in the state dir)".to_string());
     }
@@ -114,7 +148,10 @@ pub fn stop(store: &DnsStore, network: &str) -> Result<()> {
     let Some(pid) = running_pid(store, network) else {
         return Ok(());
     };
-    let err = |m: String| NetError::Dns { network: network.to_string(), message: m };
+    let err = |m: String| NetError::Dns {
+        network: network.to_string(),
+        message: m,
+    };
     // A pidfd lets us sleep until it is gone instead of polling /proc.
     // SAFETY: pidfd_open(2) with a pid we just verified; result checked.
     let pidfd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid.as_raw(), 0) } as i32;
@@ -125,7 +162,10 @@ pub fn stop(store: &DnsStore, network: &str) -> Result<()> {
     if pidfd >= 0 {
         // SAFETY: a fresh descriptor we own.
         let fd = unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(pidfd) };
-        let mut fds = [PollFd::new(std::os::fd::AsFd::as_fd(&fd), PollFlags::POLLIN)];
+        let mut fds = [PollFd::new(
+            std::os::fd::AsFd::as_fd(&fd),
+            PollFlags::POLLIN,
+        )];
         if matches!(poll(&mut fds, PollTimeout::from(2000u16)), Ok(0)) {
             let _ = kill(pid, Signal::SIGKILL);
             let _ = poll(&mut fds, PollTimeout::from(1000u16));

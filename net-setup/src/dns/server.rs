@@ -54,14 +54,20 @@ pub fn run(opts: ServeOptions) -> Result<()> {
             return Err(e);
         }
     };
-    if let Err(e) = crate::fsutil::write_atomic(&opts.pid_file, format!("{}\n", std::process::id()).as_bytes()) {
+    if let Err(e) = crate::fsutil::write_atomic(
+        &opts.pid_file,
+        format!("{}\n", std::process::id()).as_bytes(),
+    ) {
         report(ready, &format!("error: {e}\n"));
         return Err(e);
     }
     report(ready, "ok\n");
     drop(hold);
     tracing::info!(network = %opts.network, listen = ?opts.listen, "dns server ready");
-    let cache = Arc::new(Mutex::new(Cache { stamp: None, records: Records::default() }));
+    let cache = Arc::new(Mutex::new(Cache {
+        stamp: None,
+        records: Records::default(),
+    }));
     let handles: Vec<_> = sockets
         .into_iter()
         .map(|sock| {
@@ -76,20 +82,34 @@ pub fn run(opts: ServeOptions) -> Result<()> {
 }
 
 fn bind_all(listen: &[IpAddr], port: u16) -> Result<Vec<UdpSocket>> {
-    listen.iter().map(|ip| bind(SocketAddr::new(*ip, port))).collect()
+    listen
+        .iter()
+        .map(|ip| bind(SocketAddr::new(*ip, port)))
+        .collect()
 }
 
 /// Bind with IP_FREEBIND so a just-added bridge address never races us.
 fn bind(addr: SocketAddr) -> Result<UdpSocket> {
-    let family = if addr.is_ipv4() { AddressFamily::Inet } else { AddressFamily::Inet6 };
-    let what = || format!("binding {addr}");
-    let fd = socket::socket(family, SockType::Datagram, SockFlag::SOCK_CLOEXEC, None).map_err(|e| NetError::sys(what(), e))?;
-    if addr.is_ipv4() {
-        socket::setsockopt(&fd, sockopt::IpFreebind, &true).map_err(|e| NetError::sys(what(), e))?;
+    let family = if addr.is_ipv4() {
+        AddressFamily::Inet
     } else {
-        socket::setsockopt(&fd, sockopt::Ipv6V6Only, &true).map_err(|e| NetError::sys(what(), e))?;
+        AddressFamily::Inet6
+    };
+    let what = || format!("binding {addr}");
+    let fd = socket::socket(family, SockType::Datagram, SockFlag::SOCK_CLOEXEC, None)
+        .map_err(|e| NetError::sys(what(), e))?;
+    if addr.is_ipv4() {
+        socket::setsockopt(&fd, sockopt::IpFreebind, &true)
+            .map_err(|e| NetError::sys(what(), e))?;
+    } else {
+        socket::setsockopt(&fd, sockopt::Ipv6V6Only, &true)
+            .map_err(|e| NetError::sys(what(), e))?;
     }
-    socket::bind(std::os::fd::AsRawFd::as_raw_fd(&fd), &SockaddrStorage::from(addr)).map_err(|e| NetError::sys(what(), e))?;
+    socket::bind(
+        std::os::fd::AsRawFd::as_raw_fd(&fd),
+        &SockaddrStorage::from(addr),
+    )
+    .map_err(|e| NetError::sys(what(), e))?;
     let sock = UdpSocket::from(fd);
     sock.set_read_timeout(Some(Duration::from_secs(5)))
         .map_err(|e| NetError::io("configuring dns socket", "", e))?;
@@ -97,7 +117,9 @@ fn bind(addr: SocketAddr) -> Result<UdpSocket> {
 }
 
 fn stamp(path: &Path) -> Option<Stamp> {
-    std::fs::metadata(path).ok().map(|m| (m.ino(), m.mtime(), m.mtime_nsec(), m.len()))
+    std::fs::metadata(path)
+        .ok()
+        .map(|m| (m.ino(), m.mtime(), m.mtime_nsec(), m.len()))
 }
 
 /// Current records, re-read when the file changed; None once it is gone.
@@ -111,7 +133,9 @@ fn current(cache: &Mutex<Cache>, path: &Path) -> Option<Records> {
                 c.stamp = Some(st);
             }
             Ok(None) => return None,
-            Err(e) => tracing::warn!(error = %e, "dns records unreadable; keeping the previous ones"),
+            Err(e) => {
+                tracing::warn!(error = %e, "dns records unreadable; keeping the previous ones")
+            }
         }
     }
     Some(c.records.clone())
@@ -122,7 +146,12 @@ fn serve_socket(sock: UdpSocket, cache: &Mutex<Cache>, path: &Path) {
     loop {
         let (n, peer) = match sock.recv_from(&mut buf) {
             Ok(x) => x,
-            Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) =>
+            {
                 if stamp(path).is_none() {
                     tracing::info!("records file gone; exiting");
                     std::process::exit(0);
@@ -147,12 +176,16 @@ fn serve_socket(sock: UdpSocket, cache: &Mutex<Cache>, path: &Path) {
 
 /// The response to one datagram (None: not a query, stay silent).
 pub fn answer(req: &[u8], records: &Records) -> Option<Vec<u8>> {
-    let Some(q) = wire::parse_query(req) else { return wire::format_error(req) };
+    let Some(q) = wire::parse_query(req) else {
+        return wire::format_error(req);
+    };
     if q.name.ends_with(".in-addr.arpa") || q.name.ends_with(".ip6.arpa") {
-        return Some(match wire::reverse_name_to_ip(&q.name).and_then(|ip| records.reverse(ip)) {
-            Some(name) => wire::respond(req, &q, wire::RCODE_NOERROR, Answer::Ptr(&name)),
-            None => wire::respond(req, &q, wire::RCODE_REFUSED, Answer::Addrs(&[])),
-        });
+        return Some(
+            match wire::reverse_name_to_ip(&q.name).and_then(|ip| records.reverse(ip)) {
+                Some(name) => wire::respond(req, &q, wire::RCODE_NOERROR, Answer::Ptr(&name)),
+                None => wire::respond(req, &q, wire::RCODE_REFUSED, Answer::Addrs(&[])),
+            },
+        );
     }
     let resp = match records.lookup(&q.name) {
         Some(ips) => wire::respond(req, &q, wire::RCODE_NOERROR, Answer::Addrs(&ips)),

@@ -52,7 +52,13 @@ pub fn parse_query(buf: &[u8]) -> Option<Query> {
     }
     let qtype = u16::from_be_bytes([*buf.get(pos)?, *buf.get(pos + 1)?]);
     let _qclass = u16::from_be_bytes([*buf.get(pos + 2)?, *buf.get(pos + 3)?]);
-    Some(Query { id, flags, name: labels.join("."), qtype, question_end: pos + 4 })
+    Some(Query {
+        id,
+        flags,
+        name: labels.join("."),
+        qtype,
+        question_end: pos + 4,
+    })
 }
 
 /// A header-only error answer for a message we could not parse.
@@ -87,7 +93,9 @@ pub fn respond(req: &[u8], q: &Query, rcode: u8, answer: Answer<'_>) -> Vec<u8> 
                 }
             }
         }
-        Answer::Ptr(name) if q.qtype == TYPE_PTR || q.qtype == TYPE_ANY => rrs.push(rr(TYPE_PTR, &encode_name(name))),
+        Answer::Ptr(name) if q.qtype == TYPE_PTR || q.qtype == TYPE_ANY => {
+            rrs.push(rr(TYPE_PTR, &encode_name(name)))
+        }
         Answer::Ptr(_) => {}
     }
     let mut out = Vec::with_capacity(q.question_end + rrs.iter().map(Vec::len).sum::<usize>());
@@ -117,7 +125,11 @@ fn rr(t: u16, data: &[u8]) -> Vec<u8> {
 
 fn encode_name(name: &str) -> Vec<u8> {
     let mut out = Vec::new();
-    for label in name.trim_end_matches('.').split('.').filter(|l| !l.is_empty()) {
+    for label in name
+        .trim_end_matches('.')
+        .split('.')
+        .filter(|l| !l.is_empty())
+    {
         let l = &label.as_bytes()[..label.len().min(63)];
         out.push(l.len() as u8);
         out.extend_from_slice(l);
@@ -162,12 +174,19 @@ mod tests {
     fn parse_and_answer_a() {
         let req = query("C2.dns.podman.", TYPE_A);
         let q = parse_query(&req).unwrap();
-        assert_eq!((q.id, q.name.as_str(), q.qtype), (0x1234, "c2.dns.podman", TYPE_A));
+        assert_eq!(
+            (q.id, q.name.as_str(), q.qtype),
+            (0x1234, "c2.dns.podman", TYPE_A)
+        );
         let ips: Vec<IpAddr> = vec!["10.89.0.3".parse().unwrap(), "fd00::3".parse().unwrap()];
         let resp = respond(&req, &q, RCODE_NOERROR, Answer::Addrs(&ips));
         assert_eq!(&resp[..2], &[0x12, 0x34]);
         assert_eq!(resp[2] & 0x80, 0x80);
-        assert_eq!(u16::from_be_bytes([resp[6], resp[7]]), 1, "only the A record");
+        assert_eq!(
+            u16::from_be_bytes([resp[6], resp[7]]),
+            1,
+            "only the A record"
+        );
         assert_eq!(&resp[resp.len() - 4..], &[10, 89, 0, 3]);
         let refused = respond(&req, &q, RCODE_REFUSED, Answer::Addrs(&[]));
         assert_eq!(refused[3] & 0x0f, RCODE_REFUSED);
@@ -175,7 +194,10 @@ mod tests {
 
     #[test]
     fn reverse_names() {
-        assert_eq!(reverse_name_to_ip("3.0.89.10.in-addr.arpa"), Some("10.89.0.3".parse().unwrap()));
+        assert_eq!(
+            reverse_name_to_ip("3.0.89.10.in-addr.arpa"),
+            Some("10.89.0.3".parse().unwrap())
+        );
         assert_eq!(reverse_name_to_ip("x.in-addr.arpa"), None);
         let v6 = "1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.d.f.ip6.arpa";
         assert_eq!(reverse_name_to_ip(v6), Some("fd00::1".parse().unwrap()));

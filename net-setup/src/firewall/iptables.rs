@@ -17,8 +17,18 @@ struct Family {
     tool: &'static str,
 }
 
-const V4: Family = Family { v4: true, save: "iptables-save", restore: "iptables-restore", tool: "iptables" };
-const V6: Family = Family { v4: false, save: "ip6tables-save", restore: "ip6tables-restore", tool: "ip6tables" };
+const V4: Family = Family {
+    v4: true,
+    save: "iptables-save",
+    restore: "iptables-restore",
+    tool: "iptables",
+};
+const V6: Family = Family {
+    v4: false,
+    save: "ip6tables-save",
+    restore: "ip6tables-restore",
+    tool: "ip6tables",
+};
 
 fn ctr_chain(p: &str, tag: &str) -> String {
     format!("{p}-C-{:08x}", crate::fsutil::fnv64(tag.as_bytes()) as u32)
@@ -28,14 +38,25 @@ fn ctr_chain(p: &str, tag: &str) -> String {
 fn jumps(p: &str) -> [(&'static str, &'static str, String); 4] {
     [
         ("nat", "POSTROUTING", format!("-j {p}-POSTROUTING")),
-        ("nat", "PREROUTING", format!("-m addrtype --dst-type LOCAL -j {p}-HOSTPORTS")),
-        ("nat", "OUTPUT", format!("-m addrtype --dst-type LOCAL -j {p}-HOSTPORTS")),
+        (
+            "nat",
+            "PREROUTING",
+            format!("-m addrtype --dst-type LOCAL -j {p}-HOSTPORTS"),
+        ),
+        (
+            "nat",
+            "OUTPUT",
+            format!("-m addrtype --dst-type LOCAL -j {p}-HOSTPORTS"),
+        ),
         ("filter", "FORWARD", format!("-j {p}-FORWARD")),
     ]
 }
 
 pub(super) async fn apply(t: &Tool, p: &str, d: &Desired) -> Result<()> {
-    let v6_needed = d.networks.iter().any(|n| n.subnets.iter().any(|s| s.addr().is_ipv6()));
+    let v6_needed = d
+        .networks
+        .iter()
+        .any(|n| n.subnets.iter().any(|s| s.addr().is_ipv6()));
     apply_family(t, &V4, p, d).await?;
     if v6_needed || common::paths::which("ip6tables-restore").is_some() {
         apply_family(t, &V6, p, d).await?;
@@ -47,28 +68,44 @@ async fn apply_family(t: &Tool, f: &Family, p: &str, d: &Desired) -> Result<()> 
     let existing = our_chains(t, f, p).await?;
     if d.is_empty() {
         for (table, chain, rule) in jumps(p) {
-            while t.run("iptables", f.tool, &cmd(table, "-D", chain, &rule), "").await.is_ok() {}
+            while t
+                .run("iptables", f.tool, &cmd(table, "-D", chain, &rule), "")
+                .await
+                .is_ok()
+            {}
         }
         for (table, chain) in &existing {
-            t.run("iptables", f.tool, &["-w", "-t", table, "-F", chain], "").await?;
+            t.run("iptables", f.tool, &["-w", "-t", table, "-F", chain], "")
+                .await?;
         }
         for (table, chain) in &existing {
-            t.run("iptables", f.tool, &["-w", "-t", table, "-X", chain], "").await?;
+            t.run("iptables", f.tool, &["-w", "-t", table, "-X", chain], "")
+                .await?;
         }
         return Ok(());
     }
     let script = render(f.v4, p, d);
-    t.run("iptables", f.restore, &["-w", "--noflush"], &script).await?;
+    t.run("iptables", f.restore, &["-w", "--noflush"], &script)
+        .await?;
     for (table, chain, rule) in jumps(p) {
-        if t.run("iptables", f.tool, &cmd(table, "-C", chain, &rule), "").await.is_err() {
-            t.run("iptables", f.tool, &cmd(table, "-I", chain, &rule), "").await?;
+        if t.run("iptables", f.tool, &cmd(table, "-C", chain, &rule), "")
+            .await
+            .is_err()
+        {
+            t.run("iptables", f.tool, &cmd(table, "-I", chain, &rule), "")
+                .await?;
         }
     }
     let wanted: Vec<String> = d.containers.iter().map(|c| ctr_chain(p, &c.tag)).collect();
-    for (table, chain) in existing.iter().filter(|(t, c)| t == "nat" && c.starts_with(&format!("{p}-C-"))) {
+    for (table, chain) in existing
+        .iter()
+        .filter(|(t, c)| t == "nat" && c.starts_with(&format!("{p}-C-")))
+    {
         if !wanted.contains(chain) {
-            t.run("iptables", f.tool, &["-w", "-t", table, "-F", chain], "").await?;
-            t.run("iptables", f.tool, &["-w", "-t", table, "-X", chain], "").await?;
+            t.run("iptables", f.tool, &["-w", "-t", table, "-F", chain], "")
+                .await?;
+            t.run("iptables", f.tool, &["-w", "-t", table, "-X", chain], "")
+                .await?;
         }
     }
     Ok(())
@@ -86,7 +123,10 @@ async fn our_chains(t: &Tool, f: &Family, p: &str) -> Result<Vec<(String, String
     for table in ["nat", "filter"] {
         let listing = t.run("iptables", f.save, &["-t", table], "").await?;
         for line in listing.lines() {
-            if let Some(name) = line.strip_prefix(':').and_then(|l| l.split_whitespace().next()) {
+            if let Some(name) = line
+                .strip_prefix(':')
+                .and_then(|l| l.split_whitespace().next())
+            {
                 if name.starts_with(&format!("{p}-")) {
                     out.push((table.to_string(), name.to_string()));
                 }
@@ -108,7 +148,10 @@ fn render(v4: bool, p: &str, d: &Desired) -> String {
             let _ = writeln!(s, "-A {p}-POSTROUTING -o {b} -s 127.0.0.0/8 -m conntrack --ctstate DNAT -j MASQUERADE");
         }
         for sub in n.subnets.iter().filter(|x| x.addr().is_ipv4() == v4) {
-            let _ = writeln!(s, "-A {p}-POSTROUTING -o {b} -s {sub} -m conntrack --ctstate DNAT -j MASQUERADE");
+            let _ = writeln!(
+                s,
+                "-A {p}-POSTROUTING -o {b} -s {sub} -m conntrack --ctstate DNAT -j MASQUERADE"
+            );
             let _ = writeln!(s, "-A {p}-POSTROUTING -s {sub} ! -o {b} -j MASQUERADE");
         }
     }
@@ -126,7 +169,10 @@ fn render(v4: bool, p: &str, d: &Desired) -> String {
     for n in &d.networks {
         let b = &n.bridge;
         if n.internal {
-            let _ = writeln!(s, "-A {p}-FORWARD -i {b} ! -o {b} -j DROP\n-A {p}-FORWARD -o {b} ! -i {b} -j DROP");
+            let _ = writeln!(
+                s,
+                "-A {p}-FORWARD -i {b} ! -o {b} -j DROP\n-A {p}-FORWARD -o {b} ! -i {b} -j DROP"
+            );
             continue;
         }
         if n.isolate {
@@ -135,11 +181,17 @@ fn render(v4: bool, p: &str, d: &Desired) -> String {
                 let _ = writeln!(s, "-A {p}-FORWARD -i {} -o {b} -j DROP", o.bridge);
             }
         }
-        let _ = writeln!(s, "-A {p}-FORWARD -o {b} -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT");
+        let _ = writeln!(
+            s,
+            "-A {p}-FORWARD -o {b} -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT"
+        );
         for sub in n.subnets.iter().filter(|x| x.addr().is_ipv4() == v4) {
             let _ = writeln!(s, "-A {p}-FORWARD -i {b} -s {sub} -j ACCEPT");
         }
-        let _ = writeln!(s, "-A {p}-FORWARD -o {b} -m conntrack --ctstate DNAT -j ACCEPT");
+        let _ = writeln!(
+            s,
+            "-A {p}-FORWARD -o {b} -m conntrack --ctstate DNAT -j ACCEPT"
+        );
     }
     s.push_str("COMMIT\n");
     s
@@ -154,9 +206,16 @@ fn dnat_rules(d: &Dnat) -> Vec<String> {
     };
     let last = d.host_port as u32 + d.range as u32 - 1;
     if d.range <= 1 {
-        vec![format!("{m}-p {p} -m {p} --dport {} -j DNAT --to-destination {}", d.host_port, to(d.target_port as u32))]
+        vec![format!(
+            "{m}-p {p} -m {p} --dport {} -j DNAT --to-destination {}",
+            d.host_port,
+            to(d.target_port as u32)
+        )]
     } else if d.host_port == d.target_port {
-        vec![format!("{m}-p {p} -m {p} --dport {}:{last} -j DNAT --to-destination {}", d.host_port, d.target)]
+        vec![format!(
+            "{m}-p {p} -m {p} --dport {}:{last} -j DNAT --to-destination {}",
+            d.host_port, d.target
+        )]
     } else {
         (0..d.range as u32)
             .map(|i| {
@@ -199,8 +258,14 @@ mod tests {
             }],
         };
         let s = render(true, "PRS", &d);
-        assert!(s.contains("-A PRS-POSTROUTING -s 10.89.0.0/24 ! -o br1 -j MASQUERADE"), "{s}");
-        assert!(s.contains("-p tcp -m tcp --dport 8080 -j DNAT --to-destination 10.89.0.2:80"), "{s}");
+        assert!(
+            s.contains("-A PRS-POSTROUTING -s 10.89.0.0/24 ! -o br1 -j MASQUERADE"),
+            "{s}"
+        );
+        assert!(
+            s.contains("-p tcp -m tcp --dport 8080 -j DNAT --to-destination 10.89.0.2:80"),
+            "{s}"
+        );
         assert!(s.ends_with("COMMIT\n"));
     }
 }

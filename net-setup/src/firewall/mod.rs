@@ -79,7 +79,9 @@ impl Desired {
             let mut dnats = Vec::new();
             for f in &r.forwards {
                 for v4 in [true, false] {
-                    let Some((target, _)) = r.forward_target(v4) else { continue };
+                    let Some((target, _)) = r.forward_target(v4) else {
+                        continue;
+                    };
                     if f.host_ip.is_some_and(|h| h.is_ipv4() != v4) {
                         continue;
                     }
@@ -94,7 +96,10 @@ impl Desired {
                 }
             }
             if !dnats.is_empty() {
-                d.containers.push(CtrRules { tag: chain_tag(&r.container_id, 64), dnats });
+                d.containers.push(CtrRules {
+                    tag: chain_tag(&r.container_id, 64),
+                    dnats,
+                });
             }
         }
         d.networks.sort_by(|a, b| a.bridge.cmp(&b.bridge));
@@ -104,14 +109,21 @@ impl Desired {
 
 /// A name fragment safe in nft and iptables chain names.
 pub fn chain_tag(id: &str, max: usize) -> String {
-    id.chars().take(max).map(|c| if c.is_ascii_alphanumeric() { c } else { '_' }).collect()
+    id.chars()
+        .take(max)
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect()
 }
 
 /// The backend in use.
 #[derive(Debug, Clone)]
 pub enum Firewall {
-    Nftables { table: String },
-    Iptables { prefix: String },
+    Nftables {
+        table: String,
+    },
+    Iptables {
+        prefix: String,
+    },
     /// Neither tool works: networking without NAT or port forwards.
     None,
 }
@@ -124,10 +136,21 @@ impl Firewall {
         let suffix = if state_dir == Path::new(crate::DEFAULT_STATE_DIR) {
             String::new()
         } else {
-            format!("{:08x}", crate::fsutil::fnv64(state_dir.as_os_str().as_encoded_bytes()) as u32)
+            format!(
+                "{:08x}",
+                crate::fsutil::fnv64(state_dir.as_os_str().as_encoded_bytes()) as u32
+            )
         };
-        let table = if suffix.is_empty() { "podman_rs".to_string() } else { format!("podman_rs_{suffix}") };
-        let prefix = if suffix.is_empty() { "PODMANRS".to_string() } else { format!("PRS{}", &suffix[..6]) };
+        let table = if suffix.is_empty() {
+            "podman_rs".to_string()
+        } else {
+            format!("podman_rs_{suffix}")
+        };
+        let prefix = if suffix.is_empty() {
+            "PODMANRS".to_string()
+        } else {
+            format!("PRS{}", &suffix[..6])
+        };
         let has = |t: &str| common::paths::which(t).is_some();
         match choice {
             "nftables" | "nft" => Ok(Firewall::Nftables { table }),
@@ -155,7 +178,9 @@ impl Firewall {
     /// process is killed the lock stays held until they are gone too.
     pub async fn apply(&self, desired: &Desired, lock: &FileLock) -> Result<()> {
         let started = std::time::Instant::now();
-        let tool = Tool { hold: lock.file().as_raw_fd() };
+        let tool = Tool {
+            hold: lock.file().as_raw_fd(),
+        };
         let res = match self {
             Firewall::Nftables { table } => nft::apply(&tool, table, desired).await,
             Firewall::Iptables { prefix } => iptables::apply(&tool, prefix, desired).await,
@@ -184,8 +209,17 @@ struct Tool {
 
 impl Tool {
     /// Run `prog` with `input` on stdin; its stdout, or its stderr on failure.
-    async fn run(&self, backend: &'static str, prog: &str, args: &[&str], input: &str) -> Result<String> {
-        let err = |m: String| NetError::Firewall { backend, message: m };
+    async fn run(
+        &self,
+        backend: &'static str,
+        prog: &str,
+        args: &[&str],
+        input: &str,
+    ) -> Result<String> {
+        let err = |m: String| NetError::Firewall {
+            backend,
+            message: m,
+        };
         let hold = self.hold;
         let mut cmd = tokio::process::Command::new(prog);
         cmd.args(args)
@@ -196,7 +230,13 @@ impl Tool {
         // SAFETY: only async-signal-safe calls between fork and exec.
         unsafe {
             cmd.pre_exec(move || {
-                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong, 0, 0, 0) < 0
+                if libc::prctl(
+                    libc::PR_SET_PDEATHSIG,
+                    libc::SIGKILL as libc::c_ulong,
+                    0,
+                    0,
+                    0,
+                ) < 0
                     || libc::fcntl(hold, libc::F_SETFD, 0) < 0
                 {
                     return Err(std::io::Error::last_os_error());
@@ -204,20 +244,39 @@ impl Tool {
                 Ok(())
             });
         }
-        let child = cmd.spawn().map_err(|e| err(format!("cannot run {prog}: {e}")))?;
+        let child = cmd
+            .spawn()
+            .map_err(|e| err(format!("cannot run {prog}: {e}")))?;
         finish(child, backend, prog, args, input).await
     }
 }
 
-async fn finish(mut child: tokio::process::Child, backend: &'static str, prog: &str, args: &[&str], input: &str) -> Result<String> {
+async fn finish(
+    mut child: tokio::process::Child,
+    backend: &'static str,
+    prog: &str,
+    args: &[&str],
+    input: &str,
+) -> Result<String> {
     use tokio::io::AsyncWriteExt;
-    let err = |m: String| NetError::Firewall { backend, message: m };
+    let err = |m: String| NetError::Firewall {
+        backend,
+        message: m,
+    };
     if let Some(mut stdin) = child.stdin.take() {
-        stdin.write_all(input.as_bytes()).await.map_err(|e| err(format!("writing to {prog}: {e}")))?;
+        stdin
+            .write_all(input.as_bytes())
+            .await
+            .map_err(|e| err(format!("writing to {prog}: {e}")))?;
     }
-    let out = child.wait_with_output().await.map_err(|e| err(format!("waiting for {prog}: {e}")))?;
+    let out = child
+        .wait_with_output()
+        .await
+        .map_err(|e| err(format!("waiting for {prog}: {e}")))?;
     if !out.status.success() {
-        let stderr = String::from_utf8_lossy(&out.stderr).trim().replace('\n', " ");
+        let stderr = String::from_utf8_lossy(&out.stderr)
+            .trim()
+            .replace('\n', " ");
         return Err(err(format!("{prog} {} failed: {stderr}", args.join(" "))));
     }
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())

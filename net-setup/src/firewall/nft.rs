@@ -14,7 +14,9 @@ use crate::error::Result;
 pub(super) async fn apply(tool: &super::Tool, table: &str, d: &Desired) -> Result<()> {
     let script = render(table, d);
     tracing::trace!(%script, "nft script");
-    tool.run("nftables", "nft", &["-f", "-"], &script).await.map(drop)
+    tool.run("nftables", "nft", &["-f", "-"], &script)
+        .await
+        .map(drop)
 }
 
 fn fam(ip: &IpAddr) -> &'static str {
@@ -44,7 +46,9 @@ pub fn render(table: &str, d: &Desired) -> String {
     for n in d.networks.iter().filter(|n| !n.internal) {
         let _ = writeln!(s, "    jump nw_{}_nat", n.tag);
     }
-    s.push_str("  }\n  chain prerouting {\n    type nat hook prerouting priority dstnat; policy accept;\n");
+    s.push_str(
+        "  }\n  chain prerouting {\n    type nat hook prerouting priority dstnat; policy accept;\n",
+    );
     s.push_str("    fib daddr type local jump hostports\n  }\n");
     s.push_str("  chain output {\n    type nat hook output priority -100; policy accept;\n");
     s.push_str("    fib daddr type local jump hostports\n  }\n");
@@ -72,8 +76,12 @@ fn network_chains(s: &mut String, n: &NetRules, d: &Desired) {
         let _ = writeln!(s, "    oifname \"{b}\" iifname != \"{b}\" drop");
     } else {
         if n.isolate {
-            let others: Vec<String> =
-                d.networks.iter().filter(|o| o.bridge != *b).map(|o| format!("\"{}\"", o.bridge)).collect();
+            let others: Vec<String> = d
+                .networks
+                .iter()
+                .filter(|o| o.bridge != *b)
+                .map(|o| format!("\"{}\"", o.bridge))
+                .collect();
             if !others.is_empty() {
                 let set = others.join(", ");
                 let _ = writeln!(s, "    iifname \"{b}\" oifname {{ {set} }} drop");
@@ -92,11 +100,17 @@ fn network_chains(s: &mut String, n: &NetRules, d: &Desired) {
         let _ = writeln!(s, "  chain nw_{}_nat {{", n.tag);
         // 127.0.0.1:PORT from the host: give the packet a source the
         // container can answer (route_localnet lets it leave lo's range).
-        let _ = writeln!(s, "    oifname \"{b}\" ip saddr 127.0.0.0/8 ct status dnat masquerade");
+        let _ = writeln!(
+            s,
+            "    oifname \"{b}\" ip saddr 127.0.0.0/8 ct status dnat masquerade"
+        );
         for sub in &n.subnets {
             let f = net_fam(sub);
             // Hairpin: a container reaching its own published port via the host.
-            let _ = writeln!(s, "    oifname \"{b}\" {f} saddr {sub} ct status dnat masquerade");
+            let _ = writeln!(
+                s,
+                "    oifname \"{b}\" {f} saddr {sub} ct status dnat masquerade"
+            );
             // Outbound.
             let _ = writeln!(s, "    {f} saddr {sub} oifname != \"{b}\" masquerade");
         }
@@ -118,7 +132,10 @@ fn dnat_rules(d: &Dnat) -> Vec<String> {
     let f = fam(&d.target);
     let m = match d.host_ip {
         Some(ip) => format!("{} daddr {ip}", fam(&ip)),
-        None => format!("meta nfproto {}", if d.target.is_ipv4() { "ipv4" } else { "ipv6" }),
+        None => format!(
+            "meta nfproto {}",
+            if d.target.is_ipv4() { "ipv4" } else { "ipv6" }
+        ),
     };
     let p = d.protocol.as_str();
     let to = |port: u32| match d.target {
@@ -127,13 +144,26 @@ fn dnat_rules(d: &Dnat) -> Vec<String> {
     };
     let last = d.host_port as u32 + d.range as u32 - 1;
     if d.range <= 1 {
-        vec![format!("{m} {p} dport {} dnat {f} to {}", d.host_port, to(d.target_port as u32))]
+        vec![format!(
+            "{m} {p} dport {} dnat {f} to {}",
+            d.host_port,
+            to(d.target_port as u32)
+        )]
     } else if d.host_port == d.target_port {
         // Same ports on both sides: keep the destination port.
-        vec![format!("{m} {p} dport {}-{last} dnat {f} to {}", d.host_port, d.target)]
+        vec![format!(
+            "{m} {p} dport {}-{last} dnat {f} to {}",
+            d.host_port, d.target
+        )]
     } else {
         (0..d.range as u32)
-            .map(|i| format!("{m} {p} dport {} dnat {f} to {}", d.host_port as u32 + i, to(d.target_port as u32 + i)))
+            .map(|i| {
+                format!(
+                    "{m} {p} dport {} dnat {f} to {}",
+                    d.host_port as u32 + i,
+                    to(d.target_port as u32 + i)
+                )
+            })
             .collect()
     }
 }
@@ -145,7 +175,10 @@ mod tests {
 
     #[test]
     fn empty_desired_only_deletes_the_table() {
-        assert_eq!(render("t", &Desired::default()), "table inet t\ndelete table inet t\n");
+        assert_eq!(
+            render("t", &Desired::default()),
+            "table inet t\ndelete table inet t\n"
+        );
     }
 
     #[test]
@@ -159,7 +192,13 @@ mod tests {
                     internal: false,
                     isolate: true,
                 },
-                NetRules { tag: "bbb".into(), bridge: "br2".into(), subnets: vec![], internal: true, isolate: false },
+                NetRules {
+                    tag: "bbb".into(),
+                    bridge: "br2".into(),
+                    subnets: vec![],
+                    internal: true,
+                    isolate: false,
+                },
             ],
             containers: vec![CtrRules {
                 tag: "c1".into(),
@@ -197,6 +236,9 @@ mod tests {
         ] {
             assert!(s.contains(want), "missing {want:?} in\n{s}");
         }
-        assert!(!s.contains("jump nw_bbb_nat"), "internal networks get no NAT");
+        assert!(
+            !s.contains("jump nw_bbb_nat"),
+            "internal networks get no NAT"
+        );
     }
 }

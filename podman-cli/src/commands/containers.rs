@@ -35,7 +35,12 @@ pub async fn start(engine: &EngineConfig, args: &StartArgs) -> anyhow::Result<()
         let (cfg, _) = store::resolve(&db, &args.containers[0])?;
         return super::run::start_and_attach(engine, &cfg, true, args.interactive).await;
     }
-    for_each(&args.containers, |c| async move { crate::lifecycle::start::start(engine, &c).await.map(|_| ()) }, true).await
+    for_each(
+        &args.containers,
+        |c| async move { crate::lifecycle::start::start(engine, &c).await.map(|_| ()) },
+        true,
+    )
+    .await
 }
 
 /// Run `f` on each name, printing each name on success; errors are
@@ -60,25 +65,50 @@ where
         0 => Ok(()),
         1 => Err(errors.remove(0)),
         _ => {
-            let code = errors.iter().map(crate::error::exit_code).max().unwrap_or(125);
-            Err(ExitError { code, source: anyhow::anyhow!("{}", errors.iter().map(crate::error::one_line).collect::<Vec<_>>().join("; ")) }.into())
+            let code = errors
+                .iter()
+                .map(crate::error::exit_code)
+                .max()
+                .unwrap_or(125);
+            Err(ExitError {
+                code,
+                source: anyhow::anyhow!(
+                    "{}",
+                    errors
+                        .iter()
+                        .map(crate::error::one_line)
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                ),
+            }
+            .into())
         }
     }
 }
 
 /// Names of all containers (for `--all`), or the given ones; `--latest`
 /// picks the newest.
-fn targets(engine: &EngineConfig, given: &[String], all: bool, latest: bool) -> anyhow::Result<Vec<String>> {
+fn targets(
+    engine: &EngineConfig,
+    given: &[String],
+    all: bool,
+    latest: bool,
+) -> anyhow::Result<Vec<String>> {
     if all || latest {
         let db = super::open_state(engine)?;
         let list = store::list(&db)?;
         if latest {
-            return Ok(list.last().map(|(c, _)| vec![c.name.clone()]).unwrap_or_default());
+            return Ok(list
+                .last()
+                .map(|(c, _)| vec![c.name.clone()])
+                .unwrap_or_default());
         }
         return Ok(list.into_iter().map(|(c, _)| c.name).collect());
     }
     if given.is_empty() {
-        anyhow::bail!("you must provide at least one container name or ID, or use --all or --latest");
+        anyhow::bail!(
+            "you must provide at least one container name or ID, or use --all or --latest"
+        );
     }
     Ok(given.to_vec())
 }
@@ -102,13 +132,29 @@ pub struct StopArgs {
 
 pub async fn stop(engine: &EngineConfig, args: &StopArgs) -> anyhow::Result<()> {
     let names = targets(engine, &args.containers, args.all, args.latest)?;
-    let names = if args.ignore { existing(engine, names)? } else { names };
-    for_each(&names, |c| async move { crate::lifecycle::stop::stop(engine, &c, args.time).await.map(|_| ()) }, true).await
+    let names = if args.ignore {
+        existing(engine, names)?
+    } else {
+        names
+    };
+    for_each(
+        &names,
+        |c| async move {
+            crate::lifecycle::stop::stop(engine, &c, args.time)
+                .await
+                .map(|_| ())
+        },
+        true,
+    )
+    .await
 }
 
 fn existing(engine: &EngineConfig, names: Vec<String>) -> anyhow::Result<Vec<String>> {
     let db = super::open_state(engine)?;
-    Ok(names.into_iter().filter(|n| store::exists(&db, n).unwrap_or(false)).collect())
+    Ok(names
+        .into_iter()
+        .filter(|n| store::exists(&db, n).unwrap_or(false))
+        .collect())
 }
 
 #[derive(Debug, Clone, Args)]
@@ -126,7 +172,16 @@ pub struct KillArgs {
 pub async fn kill(engine: &EngineConfig, args: &KillArgs) -> anyhow::Result<()> {
     let sig = crate::container::parse::signal("--signal", &args.signal)?;
     let names = targets(engine, &args.containers, args.all, args.latest)?;
-    for_each(&names, |c| async move { crate::lifecycle::stop::kill(engine, &c, sig).await.map(|_| ()) }, true).await
+    for_each(
+        &names,
+        |c| async move {
+            crate::lifecycle::stop::kill(engine, &c, sig)
+                .await
+                .map(|_| ())
+        },
+        true,
+    )
+    .await
 }
 
 #[derive(Debug, Clone, Args)]
@@ -156,7 +211,11 @@ pub struct RmArgs {
 
 pub async fn rm(engine: &EngineConfig, args: &RmArgs) -> anyhow::Result<()> {
     let names = targets(engine, &args.containers, args.all, args.latest)?;
-    let names = if args.ignore { existing(engine, names)? } else { names };
+    let names = if args.ignore {
+        existing(engine, names)?
+    } else {
+        names
+    };
     let mut ordered = Vec::new();
     if args.depend {
         let db = super::open_state(engine)?;
@@ -169,7 +228,14 @@ pub async fn rm(engine: &EngineConfig, args: &RmArgs) -> anyhow::Result<()> {
         }
     }
     ordered.extend(names);
-    for_each(&ordered, |c| async move { crate::lifecycle::remove::remove_with_timeout(engine, &c, args.force, args.time).await }, true).await
+    for_each(
+        &ordered,
+        |c| async move {
+            crate::lifecycle::remove::remove_with_timeout(engine, &c, args.force, args.time).await
+        },
+        true,
+    )
+    .await
 }
 
 #[derive(Debug, Clone, Args)]
@@ -189,7 +255,10 @@ pub async fn wait_for(engine: &EngineConfig, name_or_id: &str) -> anyhow::Result
         let paths = crate::lifecycle::paths::ContainerPaths::new(engine, &cfg.id);
         if let Ok(ch) = proto::transport::connect_unix(&paths.monitor_socket(&cfg.id)).await {
             let mut m = proto::monitor::v1::monitor_client::MonitorClient::new(ch);
-            if let Ok(r) = m.wait(proto::monitor::v1::WaitRequest { id: cfg.id.clone() }).await {
+            if let Ok(r) = m
+                .wait(proto::monitor::v1::WaitRequest { id: cfg.id.clone() })
+                .await
+            {
                 if let Some(e) = r.into_inner().exit {
                     crate::lifecycle::cleanup::cleanup(engine, &cfg.id, false).await?;
                     return Ok(e.exit_code);
@@ -198,7 +267,10 @@ pub async fn wait_for(engine: &EngineConfig, name_or_id: &str) -> anyhow::Result
         }
         let (cfg, st) = crate::lifecycle::cleanup::refresh(engine, (cfg, st)).await?;
         if st.status.is_active() {
-            anyhow::bail!("lost contact with the monitor of container {}: its exit code is unknown", cfg.name);
+            anyhow::bail!(
+                "lost contact with the monitor of container {}: its exit code is unknown",
+                cfg.name
+            );
         }
         return Ok(st.exit_code);
     }
@@ -222,7 +294,9 @@ pub async fn wait(engine: &EngineConfig, args: &WaitArgs) -> anyhow::Result<()> 
                     }
                     tokio::time::sleep(std::time::Duration::from_millis(50)).await;
                 },
-                other => anyhow::bail!("invalid --condition {other:?}: use stopped, exited or running"),
+                other => {
+                    anyhow::bail!("invalid --condition {other:?}: use stopped, exited or running")
+                }
             }
         }
     }
@@ -251,6 +325,10 @@ pub async fn exists(engine: &EngineConfig, args: &ExistsArgs) -> anyhow::Result<
     if store::exists(&db, &args.container)? {
         Ok(())
     } else {
-        Err(ExitError { code: 1, source: anyhow::anyhow!("") }.into())
+        Err(ExitError {
+            code: 1,
+            source: anyhow::anyhow!(""),
+        }
+        .into())
     }
 }

@@ -58,7 +58,9 @@ pub async fn run(engine: &EngineConfig, a: &ExecArgs) -> anyhow::Result<()> {
         anyhow::bail!("exec needs a command to run after the container name");
     }
     if st.status != crate::container::model::Status::Running {
-        anyhow::bail!("can only create exec sessions on running containers: container state improper");
+        anyhow::bail!(
+            "can only create exec sessions on running containers: container state improper"
+        );
     }
     let paths = ContainerPaths::new(engine, &cfg.id);
     let exec_id = crate::container::names::new_id()?;
@@ -76,7 +78,11 @@ pub async fn run(engine: &EngineConfig, a: &ExecArgs) -> anyhow::Result<()> {
         pcfg.working_dir = w.clone();
     }
     pcfg.privileged |= a.privileged;
-    pcfg.env.extend(a.env.iter().filter_map(|e| crate::container::parse::env_var(e)));
+    pcfg.env.extend(
+        a.env
+            .iter()
+            .filter_map(|e| crate::container::parse::env_var(e)),
+    );
     let ctx = crate::spec::SpecContext {
         rootfs,
         netns: crate::spec::NetNs::Host,
@@ -86,14 +92,25 @@ pub async fn run(engine: &EngineConfig, a: &ExecArgs) -> anyhow::Result<()> {
         init_path: None,
     };
     let spec = crate::spec::generate(&pcfg, &ctx)?;
-    let process = serde_json::to_value(spec.process()).map_err(|e| anyhow::anyhow!("exec process: {e}"))?;
+    let process =
+        serde_json::to_value(spec.process()).map_err(|e| anyhow::anyhow!("exec process: {e}"))?;
     let process_path = paths.bundle.join(format!("exec-{}.json", &exec_id[..8]));
-    crate::fsutil::write_replace(&paths.bundle.join(format!(".exec-{}.tmp", &exec_id[..8])), &process_path, &serde_json::to_vec(&process)?)?;
+    crate::fsutil::write_replace(
+        &paths.bundle.join(format!(".exec-{}.tmp", &exec_id[..8])),
+        &process_path,
+        &serde_json::to_vec(&process)?,
+    )?;
     let _cleanup = RemoveOnDrop(process_path.clone());
 
-    let ch = proto::transport::connect_unix(&paths.monitor_socket(&cfg.id)).await.map_err(|e| anyhow::anyhow!("contacting the monitor of {}: {e}", cfg.name))?;
+    let ch = proto::transport::connect_unix(&paths.monitor_socket(&cfg.id))
+        .await
+        .map_err(|e| anyhow::anyhow!("contacting the monitor of {}: {e}", cfg.name))?;
     let mut monitor = proto::monitor::v1::monitor_client::MonitorClient::new(ch);
-    let (rows, cols) = if a.tty { attach::terminal_size().unwrap_or((0, 0)) } else { (0, 0) };
+    let (rows, cols) = if a.tty {
+        attach::terminal_size().unwrap_or((0, 0))
+    } else {
+        (0, 0)
+    };
     let req = ExecRequest {
         id: cfg.id.clone(),
         exec_id: exec_id[..8].to_string(),
@@ -107,7 +124,11 @@ pub async fn run(engine: &EngineConfig, a: &ExecArgs) -> anyhow::Result<()> {
         rows,
         cols,
     };
-    let mut stream = monitor.exec(req).await.map_err(|s| exec_error(&command, s.message()))?.into_inner();
+    let mut stream = monitor
+        .exec(req)
+        .await
+        .map_err(|s| exec_error(&command, s.message()))?
+        .into_inner();
     let mut pump: Option<tokio::task::JoinHandle<AttachEnd>> = None;
     let detach = attach::detach_sequence(a.detach_keys.as_deref().unwrap_or(&cfg.detach_keys))?;
     let tty = a.tty && std::io::IsTerminal::is_terminal(&std::io::stdin());
@@ -126,7 +147,9 @@ pub async fn run(engine: &EngineConfig, a: &ExecArgs) -> anyhow::Result<()> {
             Some(Event::Ready(r)) if !r.attach_socket.is_empty() => {
                 let sock = attach::connect_socket(std::path::Path::new(&r.attach_socket))?;
                 let (stdin, d) = (a.interactive, detach.clone());
-                pump = Some(tokio::task::spawn_blocking(move || attach::pump(sock, stdin, d, tty)));
+                pump = Some(tokio::task::spawn_blocking(move || {
+                    attach::pump(sock, stdin, d, tty)
+                }));
             }
             Some(Event::Started(_)) if a.detach => {
                 println!("{}", &exec_id[..8]);
@@ -153,7 +176,11 @@ pub async fn run(engine: &EngineConfig, a: &ExecArgs) -> anyhow::Result<()> {
     if code == 0 {
         Ok(())
     } else {
-        Err(ExitError { code: (code & 0xff) as u8, source: anyhow::anyhow!("") }.into())
+        Err(ExitError {
+            code: (code & 0xff) as u8,
+            source: anyhow::anyhow!(""),
+        }
+        .into())
     }
 }
 
@@ -168,12 +195,17 @@ impl Drop for RemoveOnDrop {
 /// The runtime's words about a command that cannot run, with Podman's codes.
 fn exec_error(command: &[String], msg: &str) -> anyhow::Error {
     let cmd = command.first().cloned().unwrap_or_default();
-    let code = if msg.contains("no such file or directory") || msg.contains("executable file not found") {
-        EXIT_NOT_FOUND
-    } else if msg.contains("permission denied") {
-        EXIT_CANNOT_INVOKE
-    } else {
-        125
-    };
-    ExitError { code, source: anyhow::anyhow!("{cmd}: {}", msg.replace('\n', " ")) }.into()
+    let code =
+        if msg.contains("no such file or directory") || msg.contains("executable file not found") {
+            EXIT_NOT_FOUND
+        } else if msg.contains("permission denied") {
+            EXIT_CANNOT_INVOKE
+        } else {
+            125
+        };
+    ExitError {
+        code,
+        source: anyhow::anyhow!("{cmd}: {}", msg.replace('\n', " ")),
+    }
+    .into()
 }

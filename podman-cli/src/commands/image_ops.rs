@@ -27,13 +27,21 @@ fn qualify(name: &str) -> anyhow::Result<String> {
 }
 
 pub async fn tag(cfg: &EngineConfig, args: &TagArgs) -> anyhow::Result<()> {
-    let names: Vec<String> = args.names.iter().map(|n| qualify(n)).collect::<anyhow::Result<_>>()?;
+    let names: Vec<String> = args
+        .names
+        .iter()
+        .map(|n| qualify(n))
+        .collect::<anyhow::Result<_>>()?;
     let mut s = helpers::storage(cfg).await?;
     let result = async {
         let img = find(&mut s, &args.image).await?;
         for n in names {
-            let req = TagImageRequest { image: img.id.clone(), new_name: n };
-            s.call("TagImage", |mut c| async move { c.tag_image(req).await }).await?;
+            let req = TagImageRequest {
+                image: img.id.clone(),
+                new_name: n,
+            };
+            s.call("TagImage", |mut c| async move { c.tag_image(req).await })
+                .await?;
         }
         anyhow::Ok(())
     }
@@ -53,10 +61,24 @@ pub async fn untag(cfg: &EngineConfig, args: &UntagArgs) -> anyhow::Result<()> {
     let mut s = helpers::storage(cfg).await?;
     let result = async {
         let img = find(&mut s, &args.image).await?;
-        let names: Vec<String> = if args.names.is_empty() { vec![String::new()] } else { args.names.iter().map(|n| qualify(n)).collect::<anyhow::Result<_>>()? };
+        let names: Vec<String> = if args.names.is_empty() {
+            vec![String::new()]
+        } else {
+            args.names
+                .iter()
+                .map(|n| qualify(n))
+                .collect::<anyhow::Result<_>>()?
+        };
         for n in names {
-            let req = UntagImageRequest { image: img.id.clone(), name: n };
-            s.call("UntagImage", |mut c| async move { c.untag_image(req).await }).await?;
+            let req = UntagImageRequest {
+                image: img.id.clone(),
+                name: n,
+            };
+            s.call(
+                "UntagImage",
+                |mut c| async move { c.untag_image(req).await },
+            )
+            .await?;
         }
         anyhow::Ok(())
     }
@@ -89,7 +111,12 @@ pub async fn rmi(cfg: &EngineConfig, args: &RmiArgs) -> anyhow::Result<()> {
     let mut s = helpers::storage(cfg).await?;
     let mut targets = args.images.clone();
     if args.all {
-        let list = s.call("ListImages", |mut c| async move { c.list_images(proto::storage::v1::ListImagesRequest { all: true }).await }).await?;
+        let list = s
+            .call("ListImages", |mut c| async move {
+                c.list_images(proto::storage::v1::ListImagesRequest { all: true })
+                    .await
+            })
+            .await?;
         targets = list.images.into_iter().map(|i| i.id).collect();
     }
     let (mut missing, mut in_use, mut other) = (Vec::new(), Vec::new(), Vec::new());
@@ -120,8 +147,17 @@ pub async fn rmi(cfg: &EngineConfig, args: &RmiArgs) -> anyhow::Result<()> {
                 crate::commands::remove_container_for_rmi(cfg, id).await?;
             }
         }
-        let req = RemoveImageRequest { image: img.id.clone(), force: args.force };
-        match s.call("RemoveImage", |mut c| async move { c.remove_image(req).await }).await {
+        let req = RemoveImageRequest {
+            image: img.id.clone(),
+            force: args.force,
+        };
+        match s
+            .call(
+                "RemoveImage",
+                |mut c| async move { c.remove_image(req).await },
+            )
+            .await
+        {
             Ok(r) => {
                 for u in r.untagged {
                     println!("Untagged: {u}");
@@ -130,7 +166,11 @@ pub async fn rmi(cfg: &EngineConfig, args: &RmiArgs) -> anyhow::Result<()> {
                     println!("Deleted: {}", r.deleted);
                 }
             }
-            Err(proto::transport::TransportError::Call { code: tonic::Code::FailedPrecondition, message, .. }) => in_use.push(message),
+            Err(proto::transport::TransportError::Call {
+                code: tonic::Code::FailedPrecondition,
+                message,
+                ..
+            }) => in_use.push(message),
             Err(e) => other.push(e.to_string()),
         }
     }
@@ -145,7 +185,11 @@ pub async fn rmi(cfg: &EngineConfig, args: &RmiArgs) -> anyhow::Result<()> {
         return Ok(());
     };
     let all: Vec<String> = other.into_iter().chain(in_use).chain(missing).collect();
-    Err(ExitError { code, source: anyhow::anyhow!("{}", all.join("; ")) }.into())
+    Err(ExitError {
+        code,
+        source: anyhow::anyhow!("{}", all.join("; ")),
+    }
+    .into())
 }
 
 #[derive(Debug, Clone, Args)]
@@ -160,7 +204,11 @@ pub async fn exists(cfg: &EngineConfig, args: &ExistsArgs) -> anyhow::Result<()>
     s.close().await?;
     match r {
         Ok(_) => Ok(()),
-        Err(e) if e.is_not_found() => Err(ExitError { code: 1, source: anyhow::anyhow!("") }.into()),
+        Err(e) if e.is_not_found() => Err(ExitError {
+            code: 1,
+            source: anyhow::anyhow!(""),
+        }
+        .into()),
         Err(e) => Err(e.into()),
     }
 }
@@ -188,7 +236,11 @@ pub async fn inspect(cfg: &EngineConfig, args: &ImageInspectArgs) -> anyhow::Res
     s.close().await?;
     crate::commands::print_inspect(&docs, args.format.as_deref())?;
     if !errors.is_empty() {
-        return Err(ExitError { code: 125, source: anyhow::anyhow!("{}", errors.join("; ")) }.into());
+        return Err(ExitError {
+            code: 125,
+            source: anyhow::anyhow!("{}", errors.join("; ")),
+        }
+        .into());
     }
     Ok(())
 }
@@ -214,15 +266,29 @@ pub async fn history(cfg: &EngineConfig, args: &HistoryArgs) -> anyhow::Result<(
     let img = img?;
     let config = crate::image::view::config_json(&img);
     let manifest: serde_json::Value = serde_json::from_slice(&img.manifest).unwrap_or_default();
-    let mut layer_sizes = manifest["layers"].as_array().cloned().unwrap_or_default().into_iter().map(|l| l["size"].as_u64().unwrap_or(0));
+    let mut layer_sizes = manifest["layers"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .into_iter()
+        .map(|l| l["size"].as_u64().unwrap_or(0));
     let mut rows = Vec::new();
     let history = config["history"].as_array().cloned().unwrap_or_default();
     let n = history.len();
     for (i, h) in history.iter().enumerate() {
         let empty = h["empty_layer"].as_bool().unwrap_or(false);
-        let size = if empty { 0 } else { layer_sizes.next().unwrap_or(0) };
-        let created = crate::format::human::parse_rfc3339(h["created"].as_str().unwrap_or("")).unwrap_or(0);
-        let id = if i + 1 == n { img.id.clone() } else { "<missing>".to_string() };
+        let size = if empty {
+            0
+        } else {
+            layer_sizes.next().unwrap_or(0)
+        };
+        let created =
+            crate::format::human::parse_rfc3339(h["created"].as_str().unwrap_or("")).unwrap_or(0);
+        let id = if i + 1 == n {
+            img.id.clone()
+        } else {
+            "<missing>".to_string()
+        };
         let mut by = h["created_by"].as_str().unwrap_or("").to_string();
         if !args.no_trunc && by.chars().count() > 45 {
             by = by.chars().take(42).collect::<String>() + "...";
@@ -242,11 +308,24 @@ pub async fn history(cfg: &EngineConfig, args: &HistoryArgs) -> anyhow::Result<(
         }
         return Ok(());
     }
-    let headers = [("ID", "ID"), ("Created", "CREATED"), ("CreatedBy", "CREATED BY"), ("Size", "SIZE"), ("Comment", "COMMENT")].into_iter().collect();
+    let headers = [
+        ("ID", "ID"),
+        ("Created", "CREATED"),
+        ("CreatedBy", "CREATED BY"),
+        ("Size", "SIZE"),
+        ("Comment", "COMMENT"),
+    ]
+    .into_iter()
+    .collect();
     let out = match args.format.as_deref() {
         Some("json") => format!("{}\n", serde_json::to_string_pretty(&rows)?),
         Some(f) => crate::format::table::render_rows(f, &rows, &headers, false)?,
-        None => crate::format::table::render_rows("table {{.ID}}\t{{.Created}}\t{{.CreatedBy}}\t{{.Size}}\t{{.Comment}}", &rows, &headers, false)?,
+        None => crate::format::table::render_rows(
+            "table {{.ID}}\t{{.Created}}\t{{.CreatedBy}}\t{{.Size}}\t{{.Comment}}",
+            &rows,
+            &headers,
+            false,
+        )?,
     };
     print!("{out}");
     Ok(())
@@ -265,7 +344,12 @@ pub struct PruneArgs {
 pub async fn prune(cfg: &EngineConfig, args: &PruneArgs) -> anyhow::Result<()> {
     let mut s = helpers::storage(cfg).await?;
     let result = async {
-        let list = s.call("ListImages", |mut c| async move { c.list_images(proto::storage::v1::ListImagesRequest { all: true }).await }).await?;
+        let list = s
+            .call("ListImages", |mut c| async move {
+                c.list_images(proto::storage::v1::ListImagesRequest { all: true })
+                    .await
+            })
+            .await?;
         for img in list.images {
             if !args.all && !img.names.is_empty() {
                 continue;
@@ -273,8 +357,15 @@ pub async fn prune(cfg: &EngineConfig, args: &PruneArgs) -> anyhow::Result<()> {
             if !crate::commands::containers_using_image(cfg, &img.id)?.is_empty() {
                 continue;
             }
-            let req = RemoveImageRequest { image: img.id.clone(), force: false };
-            s.call("RemoveImage", |mut c| async move { c.remove_image(req).await }).await?;
+            let req = RemoveImageRequest {
+                image: img.id.clone(),
+                force: false,
+            };
+            s.call(
+                "RemoveImage",
+                |mut c| async move { c.remove_image(req).await },
+            )
+            .await?;
             println!("{}", img.id);
         }
         anyhow::Ok(())

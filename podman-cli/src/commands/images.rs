@@ -46,7 +46,9 @@ fn glob(pattern: &str, s: &str) -> bool {
                 return false;
             }
             let tail = &s[pre.len()..];
-            (0..=tail.len()).filter(|i| tail.is_char_boundary(*i)).any(|i| glob(rest, &tail[i..]))
+            (0..=tail.len())
+                .filter(|i| tail.is_char_boundary(*i))
+                .any(|i| glob(rest, &tail[i..]))
         }
     }
 }
@@ -55,10 +57,18 @@ fn reference_matches(pattern: &str, img: &Image) -> bool {
     img.names.iter().any(|n| {
         let no_tag_pattern = !pattern.rsplit('/').next().unwrap_or("").contains(':');
         let candidates: Vec<String> = {
-            let repo = n.rsplit_once(':').filter(|(_, t)| !t.contains('/')).map(|(r, _)| r.to_string()).unwrap_or_else(|| n.clone());
+            let repo = n
+                .rsplit_once(':')
+                .filter(|(_, t)| !t.contains('/'))
+                .map(|(r, _)| r.to_string())
+                .unwrap_or_else(|| n.clone());
             let short_repo = repo.rsplit('/').next().unwrap_or(&repo).to_string();
             let short_full = n.rsplit('/').next().unwrap_or(n).to_string();
-            if no_tag_pattern { vec![repo, short_repo] } else { vec![n.clone(), short_full] }
+            if no_tag_pattern {
+                vec![repo, short_repo]
+            } else {
+                vec![n.clone(), short_full]
+            }
         };
         candidates.iter().any(|c| glob(pattern, c))
     })
@@ -69,10 +79,19 @@ fn created(img: &Image) -> i64 {
 }
 
 fn apply_filter(f: &str, images: Vec<Image>, all: &[Image]) -> anyhow::Result<Vec<Image>> {
-    let (k, v) = f.split_once('=').ok_or_else(|| anyhow::anyhow!("invalid filter {f:?}: expected KEY=VALUE"))?;
+    let (k, v) = f
+        .split_once('=')
+        .ok_or_else(|| anyhow::anyhow!("invalid filter {f:?}: expected KEY=VALUE"))?;
     let find = |name: &str| -> anyhow::Result<i64> {
         all.iter()
-            .find(|i| i.id.starts_with(name) || i.names.iter().any(|n| n == name || n.ends_with(&format!("/{name}")) || n.ends_with(&format!("/{name}:latest"))))
+            .find(|i| {
+                i.id.starts_with(name)
+                    || i.names.iter().any(|n| {
+                        n == name
+                            || n.ends_with(&format!("/{name}"))
+                            || n.ends_with(&format!("/{name}:latest"))
+                    })
+            })
             .map(created)
             .ok_or_else(|| anyhow::anyhow!("filter {f:?}: no image {name:?}"))
     };
@@ -112,7 +131,12 @@ fn apply_filter(f: &str, images: Vec<Image>, all: &[Image]) -> anyhow::Result<Ve
 pub async fn run(cfg: &EngineConfig, args: &ImagesArgs) -> anyhow::Result<()> {
     let mut storage = helpers::storage(cfg).await?;
     let req = ListImagesRequest { all: args.all };
-    let listed = storage.call("ListImages", |mut c| async move { c.list_images(req).await }).await;
+    let listed = storage
+        .call(
+            "ListImages",
+            |mut c| async move { c.list_images(req).await },
+        )
+        .await;
     storage.close().await?;
     let all = listed?.images;
     let mut images = all.clone();
@@ -126,7 +150,11 @@ pub async fn run(cfg: &EngineConfig, args: &ImagesArgs) -> anyhow::Result<()> {
     if args.quiet {
         let mut seen = Vec::new();
         for i in &images {
-            let id = if args.no_trunc { format!("sha256:{}", i.id) } else { i.id[..12.min(i.id.len())].to_string() };
+            let id = if args.no_trunc {
+                format!("sha256:{}", i.id)
+            } else {
+                i.id[..12.min(i.id.len())].to_string()
+            };
             if !seen.contains(&id) {
                 println!("{id}");
                 seen.push(id);
@@ -141,7 +169,10 @@ pub async fn run(cfg: &EngineConfig, args: &ImagesArgs) -> anyhow::Result<()> {
         }
     }
     let out = match args.format.as_deref() {
-        Some("json") => format!("{}\n", serde_json::to_string_pretty(&images.iter().map(|i| list_json(i)).collect::<Vec<_>>())?),
+        Some("json") => format!(
+            "{}\n",
+            serde_json::to_string_pretty(&images.iter().map(|i| list_json(i)).collect::<Vec<_>>())?
+        ),
         Some(f) => table::render_rows(f, &rows, &headers(), args.noheading)?,
         None => {
             let f = if args.digests {
@@ -157,7 +188,14 @@ pub async fn run(cfg: &EngineConfig, args: &ImagesArgs) -> anyhow::Result<()> {
 }
 
 fn headers() -> HashMap<&'static str, &'static str> {
-    [("ID", "IMAGE ID"), ("CreatedSince", "CREATED"), ("CreatedAt", "CREATED AT"), ("Repository", "REPOSITORY")].into_iter().collect()
+    [
+        ("ID", "IMAGE ID"),
+        ("CreatedSince", "CREATED"),
+        ("CreatedAt", "CREATED AT"),
+        ("Repository", "REPOSITORY"),
+    ]
+    .into_iter()
+    .collect()
 }
 
 /// `podman images --format json`: Podman's ImageSummary shape.
@@ -189,7 +227,10 @@ mod tests {
 
     #[test]
     fn reference_patterns() {
-        let img = Image { names: vec!["127.0.0.1:5000/team/bb:1.0".into()], ..Default::default() };
+        let img = Image {
+            names: vec!["127.0.0.1:5000/team/bb:1.0".into()],
+            ..Default::default()
+        };
         assert!(reference_matches("bb", &img));
         assert!(reference_matches("127.0.0.1:5000/team/bb", &img));
         assert!(reference_matches("bb:1.0", &img));

@@ -52,7 +52,10 @@ pub async fn run(cfg: &EngineConfig, args: &ImportArgs) -> anyhow::Result<()> {
         None => Vec::new(),
     };
     if args.source.starts_with("http://") || args.source.starts_with("https://") {
-        anyhow::bail!("importing from a URL is not supported: download {} first and import the file", args.source);
+        anyhow::bail!(
+            "importing from a URL is not supported: download {} first and import the file",
+            args.source
+        );
     }
     let staging = Staging::new(&cfg.graph_root, "import")?;
     let tar_path: PathBuf = if args.source == "-" {
@@ -61,9 +64,13 @@ pub async fn run(cfg: &EngineConfig, args: &ImportArgs) -> anyhow::Result<()> {
         }
         staging.copy_in("rootfs.tar", &mut std::io::stdin().lock())?
     } else {
-        let p = std::path::absolute(&args.source).with_context(|| format!("tarball {}", args.source))?;
+        let p = std::path::absolute(&args.source)
+            .with_context(|| format!("tarball {}", args.source))?;
         if !p.is_file() {
-            anyhow::bail!("{}: no such file: give the path of a tarball, or - to read it from stdin", args.source);
+            anyhow::bail!(
+                "{}: no such file: give the path of a tarball, or - to read it from stdin",
+                args.source
+            );
         }
         p
     };
@@ -79,11 +86,24 @@ pub async fn run(cfg: &EngineConfig, args: &ImportArgs) -> anyhow::Result<()> {
         variant: args.variant.clone().unwrap_or_default(),
     };
     let mut storage = helpers::storage(cfg).await?;
-    let image = storage.call("ImportRootfsTar", |mut c| async move { c.import_rootfs_tar(req).await }).await;
+    let image = storage
+        .call("ImportRootfsTar", |mut c| async move {
+            c.import_rootfs_tar(req).await
+        })
+        .await;
     storage.close().await?;
     let image = image?;
-    let short = |d: &str| d.strip_prefix("sha256:").unwrap_or(d).chars().take(12).collect::<String>();
-    if let Some(layer) = serde_json::from_slice::<serde_json::Value>(&image.manifest).ok().and_then(|m| m["layers"][0]["digest"].as_str().map(String::from)) {
+    let short = |d: &str| {
+        d.strip_prefix("sha256:")
+            .unwrap_or(d)
+            .chars()
+            .take(12)
+            .collect::<String>()
+    };
+    if let Some(layer) = serde_json::from_slice::<serde_json::Value>(&image.manifest)
+        .ok()
+        .and_then(|m| m["layers"][0]["digest"].as_str().map(String::from))
+    {
         progress.line(&format!("Copying blob {} done", short(&layer)));
     }
     progress.line(&format!("Copying config {} done", short(&image.id)));

@@ -11,11 +11,15 @@ use crate::host_info as host;
 use crate::state::State;
 
 pub async fn run(cfg: &EngineConfig, args: &FormatArgs) -> anyhow::Result<()> {
-    let req = InfoRequest { probe: true, runtime_paths: crate::runtime_choice::requested_paths(cfg) };
+    let req = InfoRequest {
+        probe: true,
+        runtime_paths: crate::runtime_choice::requested_paths(cfg),
+    };
     let (answers, counts) = tokio::join!(helpers::info_all(cfg, req), async {
         let cfg = cfg.clone();
         tokio::task::spawn_blocking(move || {
-            State::open(&cfg.db_path(), &cfg.run_root, &cfg.storage_driver).and_then(|s| s.container_counts())
+            State::open(&cfg.db_path(), &cfg.run_root, &cfg.storage_driver)
+                .and_then(|s| s.container_counts())
         })
         .await
     });
@@ -30,7 +34,11 @@ pub async fn run(cfg: &EngineConfig, args: &FormatArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn build(cfg: &EngineConfig, answers: &[(InfoAnswer, std::path::PathBuf)], counts: crate::state::ContainerCounts) -> anyhow::Result<serde_json::Value> {
+fn build(
+    cfg: &EngineConfig,
+    answers: &[(InfoAnswer, std::path::PathBuf)],
+    counts: crate::state::ContainerCounts,
+) -> anyhow::Result<serde_json::Value> {
     let (mut fetcher, mut storage, mut net, mut monitor) = (None, None, None, None);
     let mut helper_list = Vec::new();
     for (a, path) in answers {
@@ -43,13 +51,27 @@ fn build(cfg: &EngineConfig, answers: &[(InfoAnswer, std::path::PathBuf)], count
             InfoAnswer::Monitor(r) => monitor = Some((r, path)),
         }
     }
-    let (Some((fetcher, _)), Some((storage, _)), Some((net, net_path)), Some((monitor, monitor_path))) = (fetcher, storage, net, monitor) else {
+    let (
+        Some((fetcher, _)),
+        Some((storage, _)),
+        Some((net, net_path)),
+        Some((monitor, monitor_path)),
+    ) = (fetcher, storage, net, monitor)
+    else {
         anyhow::bail!("a helper did not answer Info");
     };
     let runtime = crate::runtime_choice::choose(cfg, &monitor.runtimes)?;
     let (mem_total, mem_free, swap_total, swap_free) = host::memory();
-    let monitor_version = monitor.identity.as_ref().map(|i| i.version.clone()).unwrap_or_default();
-    let net_version = net.identity.as_ref().map(|i| i.version.clone()).unwrap_or_default();
+    let monitor_version = monitor
+        .identity
+        .as_ref()
+        .map(|i| i.version.clone())
+        .unwrap_or_default();
+    let net_version = net
+        .identity
+        .as_ref()
+        .map(|i| i.version.clone())
+        .unwrap_or_default();
     let tool = |t: &Option<proto::netsetup::v1::Tool>| {
         t.as_ref().map(|t| json!({"available": t.available, "path": t.path, "version": t.version, "usable": t.usable, "error": t.error}))
     };

@@ -34,7 +34,12 @@ pub fn container_json(cfg: &ContainerConfig, st: &ContainerState) -> Value {
     let ports: serde_json::Map<String, Value> = cfg
         .ports
         .iter()
-        .map(|p| (format!("{}/{}", p.container_port, p.protocol), json!([{"HostIp": p.host_ip, "HostPort": p.host_port.to_string()}])))
+        .map(|p| {
+            (
+                format!("{}/{}", p.container_port, p.protocol),
+                json!([{"HostIp": p.host_ip, "HostPort": p.host_port.to_string()}]),
+            )
+        })
         .collect();
     json!({
         "Id": cfg.id,
@@ -159,7 +164,11 @@ pub async fn run(engine: &EngineConfig, args: &InspectArgs) -> anyhow::Result<()
     }
     super::print_inspect(&docs, args.format.as_deref())?;
     if !errors.is_empty() {
-        return Err(ExitError { code: 125, source: anyhow::anyhow!("{}", errors.join("; ")) }.into());
+        return Err(ExitError {
+            code: 125,
+            source: anyhow::anyhow!("{}", errors.join("; ")),
+        }
+        .into());
     }
     Ok(())
 }
@@ -168,6 +177,9 @@ pub async fn run(engine: &EngineConfig, args: &InspectArgs) -> anyhow::Result<()
 mod tests {
     #[test]
     fn times_are_rfc3339() {
-        assert_eq!(super::rfc3339(1_795_811_062_000_000_005), "2026-11-27T20:24:22.000000005Z");
+        assert_eq!(
+            super::rfc3339(1_795_811_062_000_000_005),
+            "2026-11-27T20:24:22.000000005Z"
+        );
     }
 }

@@ -52,13 +52,36 @@ fn plan(path: &Path, source: &LoadSource) -> anyhow::Result<Vec<ToLoad>> {
             .iter()
             .enumerate()
             .map(|(i, tags)| {
-                let names = tags.iter().map(|t| docker_name(t).with_context(|| format!("{p}: RepoTag {t:?}"))).collect::<anyhow::Result<Vec<_>>>()?;
-                Ok(ToLoad { reference: format!("docker-archive:{p}:@{i}"), names })
+                let names = tags
+                    .iter()
+                    .map(|t| docker_name(t).with_context(|| format!("{p}: RepoTag {t:?}")))
+                    .collect::<anyhow::Result<Vec<_>>>()?;
+                Ok(ToLoad {
+                    reference: format!("docker-archive:{p}:@{i}"),
+                    names,
+                })
             })
             .collect::<anyhow::Result<_>>()?,
-        LoadSource::OciArchive { images } => images.iter().enumerate().map(|(i, n)| ToLoad { reference: format!("oci-archive:{p}:@{i}"), names: oci_names(n) }).collect(),
-        LoadSource::OciDir { images } => images.iter().enumerate().map(|(i, n)| ToLoad { reference: format!("oci:{p}:@{i}"), names: oci_names(n) }).collect(),
-        LoadSource::Dir => vec![ToLoad { reference: format!("dir:{p}"), names: Vec::new() }],
+        LoadSource::OciArchive { images } => images
+            .iter()
+            .enumerate()
+            .map(|(i, n)| ToLoad {
+                reference: format!("oci-archive:{p}:@{i}"),
+                names: oci_names(n),
+            })
+            .collect(),
+        LoadSource::OciDir { images } => images
+            .iter()
+            .enumerate()
+            .map(|(i, n)| ToLoad {
+                reference: format!("oci:{p}:@{i}"),
+                names: oci_names(n),
+            })
+            .collect(),
+        LoadSource::Dir => vec![ToLoad {
+            reference: format!("dir:{p}"),
+            names: Vec::new(),
+        }],
     })
 }
 
@@ -75,7 +98,9 @@ fn prepare_input(args: &LoadArgs, staging: &Staging) -> anyhow::Result<PathBuf> 
         }
         None => {
             if std::io::stdin().is_terminal() {
-                anyhow::bail!("cannot read from terminal, use command-line redirection or the --input flag");
+                anyhow::bail!(
+                    "cannot read from terminal, use command-line redirection or the --input flag"
+                );
             }
             let p = staging.copy_in("stdin.tar", &mut std::io::stdin().lock())?;
             if std::fs::metadata(&p)?.len() == 0 {
@@ -94,7 +119,8 @@ fn prepare_input(args: &LoadArgs, staging: &Staging) -> anyhow::Result<PathBuf> 
     }
     if path.to_string_lossy().contains(':') {
         let link = staging.join("input");
-        std::os::unix::fs::symlink(&path, &link).with_context(|| format!("linking {} into the staging directory", path.display()))?;
+        std::os::unix::fs::symlink(&path, &link)
+            .with_context(|| format!("linking {} into the staging directory", path.display()))?;
         path = link;
     }
     Ok(path)
@@ -103,7 +129,9 @@ fn prepare_input(args: &LoadArgs, staging: &Staging) -> anyhow::Result<PathBuf> 
 pub async fn run(cfg: &EngineConfig, args: &LoadArgs) -> anyhow::Result<()> {
     let staging = Staging::new(&cfg.graph_root, "load")?;
     let path = prepare_input(args, &staging)?;
-    let source = detect(&path).map_err(|e| anyhow::anyhow!("payload does not match any of the supported image formats: {e}"))?;
+    let source = detect(&path).map_err(|e| {
+        anyhow::anyhow!("payload does not match any of the supported image formats: {e}")
+    })?;
     let todo = plan(&path, &source)?;
     if todo.is_empty() {
         anyhow::bail!("{}: the archive holds no images", path.display());
@@ -114,7 +142,14 @@ pub async fn run(cfg: &EngineConfig, args: &LoadArgs) -> anyhow::Result<()> {
     let mut pulled = Vec::new();
     let fetched = async {
         for t in &todo {
-            let p = pull_into(&mut fetcher, &t.reference, &layout, &PullOptions::default(), &mut progress).await?;
+            let p = pull_into(
+                &mut fetcher,
+                &t.reference,
+                &layout,
+                &PullOptions::default(),
+                &mut progress,
+            )
+            .await?;
             pulled.push((p.manifest_digest, t.names.clone()));
         }
         anyhow::Ok(())
@@ -131,8 +166,15 @@ pub async fn run(cfg: &EngineConfig, args: &LoadArgs) -> anyhow::Result<()> {
     let mut loaded = Vec::new();
     let stored = async {
         for (digest, names) in pulled {
-            let req = ImportOciRequest { layout_dir: layout.display().to_string(), ref_name: String::new(), manifest_digest: digest, names: names.clone() };
-            let img = storage.call("ImportOci", |mut c| async move { c.import_oci(req).await }).await?;
+            let req = ImportOciRequest {
+                layout_dir: layout.display().to_string(),
+                ref_name: String::new(),
+                manifest_digest: digest,
+                names: names.clone(),
+            };
+            let img = storage
+                .call("ImportOci", |mut c| async move { c.import_oci(req).await })
+                .await?;
             if names.is_empty() {
                 loaded.push(format!("sha256:{}", img.id));
             } else {

@@ -100,17 +100,35 @@ enum Verdict {
 }
 
 /// Ask image-fetcher whether the registry takes these credentials.
-async fn check(cfg: &EngineConfig, registry: &str, creds: &Credentials, tls_verify: Option<bool>) -> anyhow::Result<Verdict> {
+async fn check(
+    cfg: &EngineConfig,
+    registry: &str,
+    creds: &Credentials,
+    tls_verify: Option<bool>,
+) -> anyhow::Result<Verdict> {
     let mut fetcher = helpers::fetcher(cfg).await?;
-    let req = CheckLoginRequest { registry: registry.to_string(), username: creds.username.clone(), password: creds.password.clone(), tls_verify };
-    let r = fetcher.call("CheckLogin", |mut c| async move { c.check_login(req).await }).await;
+    let req = CheckLoginRequest {
+        registry: registry.to_string(),
+        username: creds.username.clone(),
+        password: creds.password.clone(),
+        tls_verify,
+    };
+    let r = fetcher
+        .call(
+            "CheckLogin",
+            |mut c| async move { c.check_login(req).await },
+        )
+        .await;
     fetcher.close().await?;
     Ok(match r {
         Ok(ok) => {
             tracing::debug!(registry, scheme = %ok.auth_scheme, endpoint = %ok.endpoint, "credentials accepted");
             Verdict::Accepted
         }
-        Err(TransportError::Call { code: tonic::Code::Unauthenticated, .. }) => Verdict::Refused,
+        Err(TransportError::Call {
+            code: tonic::Code::Unauthenticated,
+            ..
+        }) => Verdict::Refused,
         Err(TransportError::Call { message, .. }) => Verdict::Failed(message),
         Err(e) => return Err(e.into()),
     })
@@ -134,7 +152,10 @@ pub async fn login(cfg: &EngineConfig, args: &LoginArgs) -> anyhow::Result<()> {
             anyhow::bail!("must provide --username with --password-stdin");
         }
         let mut all = String::new();
-        std::io::stdin().lock().read_to_string(&mut all).context("reading the password from stdin")?;
+        std::io::stdin()
+            .lock()
+            .read_to_string(&mut all)
+            .context("reading the password from stdin")?;
         password = all.lines().collect::<String>();
     }
     let mut username = args.username.clone().unwrap_or_default();
@@ -146,14 +167,23 @@ pub async fn login(cfg: &EngineConfig, args: &LoginArgs) -> anyhow::Result<()> {
                     println!("Existing credentials are valid. Already logged in to {registry}");
                     return Ok(());
                 }
-                Verdict::Refused => println!("Existing credentials are invalid, please enter valid username and password"),
+                Verdict::Refused => println!(
+                    "Existing credentials are invalid, please enter valid username and password"
+                ),
                 Verdict::Failed(m) => anyhow::bail!("authenticating creds for {key:?}: {m}"),
             }
         }
     }
     if username.is_empty() {
-        let previous = stored.as_ref().map(|c| c.username.clone()).unwrap_or_default();
-        let label = if previous.is_empty() { "Username: ".to_string() } else { format!("Username ({previous}): ") };
+        let previous = stored
+            .as_ref()
+            .map(|c| c.username.clone())
+            .unwrap_or_default();
+        let label = if previous.is_empty() {
+            "Username: ".to_string()
+        } else {
+            format!("Username ({previous}): ")
+        };
         username = prompt(&label, "username", false)?.trim().to_string();
         if username.is_empty() {
             username = previous;

@@ -45,7 +45,9 @@ fn parse_time(s: &str) -> anyhow::Result<i64> {
     if let Ok(n) = s.parse::<i64>() {
         return Ok(n);
     }
-    crate::format::human::parse_rfc3339(s).ok_or_else(|| anyhow::anyhow!("invalid time {s:?}: use RFC 3339 (2026-11-27T20:24:22Z) or Unix seconds"))
+    crate::format::human::parse_rfc3339(s).ok_or_else(|| {
+        anyhow::anyhow!("invalid time {s:?}: use RFC 3339 (2026-11-27T20:24:22Z) or Unix seconds")
+    })
 }
 
 /// Complete records (partials joined) from `data`; returns bytes consumed.
@@ -58,7 +60,9 @@ fn parse(data: &[u8], out: &mut Vec<Record>, partial: &mut Option<Record>) -> us
         consumed += line.len();
         let line = &line[..line.len() - 1];
         let mut parts = line.splitn(4, |b| *b == b' ');
-        let (Some(ts), Some(stream), Some(tag)) = (parts.next(), parts.next(), parts.next()) else { continue };
+        let (Some(ts), Some(stream), Some(tag)) = (parts.next(), parts.next(), parts.next()) else {
+            continue;
+        };
         let text = parts.next().unwrap_or(b"");
         let ts = String::from_utf8_lossy(ts).into_owned();
         let stderr = stream == b"stderr";
@@ -66,7 +70,11 @@ fn parse(data: &[u8], out: &mut Vec<Record>, partial: &mut Option<Record>) -> us
             p.text.extend_from_slice(text);
             p
         });
-        let mut rec = rec.unwrap_or(Record { time: ts, stderr, text: text.to_vec() });
+        let mut rec = rec.unwrap_or(Record {
+            time: ts,
+            stderr,
+            text: text.to_vec(),
+        });
         if tag == b"P" {
             *partial = Some(rec);
         } else {
@@ -86,15 +94,24 @@ impl LogWatcher {
     fn new(log: &std::path::Path, exit_dir: &std::path::Path) -> anyhow::Result<LogWatcher> {
         use nix::sys::inotify::{AddWatchFlags, InitFlags, Inotify};
         let inotify = Inotify::init(InitFlags::IN_CLOEXEC | InitFlags::IN_NONBLOCK)?;
-        inotify.add_watch(log, AddWatchFlags::IN_MODIFY | AddWatchFlags::IN_CLOSE_WRITE)?;
-        inotify.add_watch(exit_dir, AddWatchFlags::IN_CREATE | AddWatchFlags::IN_MOVED_TO | AddWatchFlags::IN_CLOSE_WRITE)?;
+        inotify.add_watch(
+            log,
+            AddWatchFlags::IN_MODIFY | AddWatchFlags::IN_CLOSE_WRITE,
+        )?;
+        inotify.add_watch(
+            exit_dir,
+            AddWatchFlags::IN_CREATE | AddWatchFlags::IN_MOVED_TO | AddWatchFlags::IN_CLOSE_WRITE,
+        )?;
         Ok(LogWatcher { inotify })
     }
 
     /// Block until something changed (or `timeout`), then drain the events.
     fn wait(&self, timeout: std::time::Duration) -> anyhow::Result<()> {
         use std::os::fd::AsFd;
-        let mut fds = [nix::poll::PollFd::new(self.inotify.as_fd(), nix::poll::PollFlags::POLLIN)];
+        let mut fds = [nix::poll::PollFd::new(
+            self.inotify.as_fd(),
+            nix::poll::PollFlags::POLLIN,
+        )];
         let ms = u16::try_from(timeout.as_millis()).unwrap_or(u16::MAX);
         match nix::poll::poll(&mut fds, nix::poll::PollTimeout::from(ms)) {
             Ok(_) | Err(nix::errno::Errno::EINTR) => {}
@@ -117,7 +134,9 @@ struct Out {
 
 impl Out {
     fn new() -> Out {
-        Out { stdout: std::io::BufWriter::with_capacity(1 << 16, std::io::stdout()) }
+        Out {
+            stdout: std::io::BufWriter::with_capacity(1 << 16, std::io::stdout()),
+        }
     }
 
     fn emit(&mut self, r: &Record, args: &LogsArgs, name: &str) {
@@ -165,15 +184,27 @@ pub async fn run(engine: &EngineConfig, args: &LogsArgs) -> anyhow::Result<()> {
     let since = args.since.as_deref().map(parse_time).transpose()?;
     let until = args.until.as_deref().map(parse_time).transpose()?;
     let names = args.names || targets.len() > 1;
-    let args = LogsArgs { names, ..args.clone() };
+    let args = LogsArgs {
+        names,
+        ..args.clone()
+    };
     for (cfg, _) in targets {
         if cfg.log_driver != "k8s-file" {
-            anyhow::bail!("container {} uses log driver {}: only k8s-file logs can be read back", cfg.name, cfg.log_driver);
+            anyhow::bail!(
+                "container {} uses log driver {}: only k8s-file logs can be read back",
+                cfg.name,
+                cfg.log_driver
+            );
         }
         let file = match std::fs::File::open(&cfg.log_path) {
             Ok(f) => f,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-            Err(e) => return Err(anyhow::anyhow!("reading log {}: {e}", cfg.log_path.display())),
+            Err(e) => {
+                return Err(anyhow::anyhow!(
+                    "reading log {}: {e}",
+                    cfg.log_path.display()
+                ))
+            }
         };
         let mut reader = std::io::BufReader::with_capacity(1 << 20, file);
         let mut data = Vec::new();
@@ -203,7 +234,9 @@ pub async fn run(engine: &EngineConfig, args: &LogsArgs) -> anyhow::Result<()> {
             let _ = std::fs::create_dir_all(&paths.exit_dir);
             let watcher = LogWatcher::new(&cfg.log_path, &paths.exit_dir)?;
             loop {
-                let (c, st) = crate::lifecycle::cleanup::refresh(engine, store::resolve(&db, &cfg.id)?).await?;
+                let (c, st) =
+                    crate::lifecycle::cleanup::refresh(engine, store::resolve(&db, &cfg.id)?)
+                        .await?;
                 let mut f = std::fs::File::open(&c.log_path)?;
                 std::io::Seek::seek(&mut f, std::io::SeekFrom::Start(offset as u64))?;
                 let mut more = Vec::new();

@@ -2,21 +2,21 @@
 
 pub mod containers;
 pub mod exec;
-pub mod more;
 pub mod image_ops;
 pub mod images;
 pub mod import;
-pub mod load;
-pub mod login;
-pub mod push;
-pub mod save;
 pub mod info;
 pub mod inspect;
+pub mod load;
+pub mod login;
 pub mod logs;
+pub mod more;
 pub mod network;
 pub mod ps;
 pub mod pull;
+pub mod push;
 pub mod run;
+pub mod save;
 pub mod version;
 
 use crate::engine_config::EngineConfig;
@@ -24,13 +24,21 @@ use crate::state::State;
 
 /// Open the state database of this store.
 pub fn open_state(cfg: &EngineConfig) -> anyhow::Result<State> {
-    Ok(State::open(&cfg.db_path(), &cfg.run_root, &cfg.storage_driver)?)
+    Ok(State::open(
+        &cfg.db_path(),
+        &cfg.run_root,
+        &cfg.storage_driver,
+    )?)
 }
 
 /// IDs of the containers created from image `image_id`.
 pub fn containers_using_image(cfg: &EngineConfig, image_id: &str) -> anyhow::Result<Vec<String>> {
     let db = open_state(cfg)?;
-    Ok(crate::container::store::list(&db)?.into_iter().filter(|(c, _)| c.image_id == image_id).map(|(c, _)| c.id).collect())
+    Ok(crate::container::store::list(&db)?
+        .into_iter()
+        .filter(|(c, _)| c.image_id == image_id)
+        .map(|(c, _)| c.id)
+        .collect())
 }
 
 /// `rmi --force` removes the containers that use the image first.

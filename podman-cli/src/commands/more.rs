@@ -23,7 +23,8 @@ pub struct AttachArgs {
 
 pub async fn attach_cmd(engine: &EngineConfig, a: &AttachArgs) -> anyhow::Result<()> {
     let db = super::open_state(engine)?;
-    let (cfg, st) = crate::lifecycle::cleanup::refresh(engine, store::resolve(&db, &a.container)?).await?;
+    let (cfg, st) =
+        crate::lifecycle::cleanup::refresh(engine, store::resolve(&db, &a.container)?).await?;
     if st.status != Status::Running {
         anyhow::bail!("you can only attach to running containers: container state improper");
     }
@@ -41,7 +42,11 @@ pub async fn attach_cmd(engine: &EngineConfig, a: &AttachArgs) -> anyhow::Result
             if code == 0 {
                 Ok(())
             } else {
-                Err(ExitError { code: (code & 0xff) as u8, source: anyhow::anyhow!("") }.into())
+                Err(ExitError {
+                    code: (code & 0xff) as u8,
+                    source: anyhow::anyhow!(""),
+                }
+                .into())
             }
         }
         AttachEnd::Detached | AttachEnd::Lost => Ok(()),
@@ -58,7 +63,8 @@ pub struct TopArgs {
 /// Processes of the container, as `ps` shows them (from its cgroup).
 pub async fn top(engine: &EngineConfig, a: &TopArgs) -> anyhow::Result<()> {
     let db = super::open_state(engine)?;
-    let (cfg, st) = crate::lifecycle::cleanup::refresh(engine, store::resolve(&db, &a.container)?).await?;
+    let (cfg, st) =
+        crate::lifecycle::cleanup::refresh(engine, store::resolve(&db, &a.container)?).await?;
     if st.status != Status::Running {
         anyhow::bail!("top can only be used on running containers: container state improper");
     }
@@ -74,10 +80,22 @@ pub async fn top(engine: &EngineConfig, a: &TopArgs) -> anyhow::Result<()> {
         .find_map(|p| std::fs::read_to_string(p).ok())
         .map(|s| s.split_whitespace().map(String::from).collect())
         .unwrap_or_else(|| vec![st.pid.to_string()]);
-    let fields = if a.descriptors.is_empty() { "user,pid,ppid,pcpu,etime,tty,time,args".to_string() } else { a.descriptors.join(",") };
-    let out = tokio::process::Command::new("ps").args(["-o", &fields, "-p", &pids.join(",")]).output().await?;
+    let fields = if a.descriptors.is_empty() {
+        "user,pid,ppid,pcpu,etime,tty,time,args".to_string()
+    } else {
+        a.descriptors.join(",")
+    };
+    let out = tokio::process::Command::new("ps")
+        .args(["-o", &fields, "-p", &pids.join(",")])
+        .output()
+        .await?;
     if !out.status.success() {
-        anyhow::bail!("ps: {}", String::from_utf8_lossy(&out.stderr).trim().replace('\n', " "));
+        anyhow::bail!(
+            "ps: {}",
+            String::from_utf8_lossy(&out.stderr)
+                .trim()
+                .replace('\n', " ")
+        );
     }
     print!("{}", String::from_utf8_lossy(&out.stdout));
     Ok(())
@@ -96,7 +114,13 @@ pub async fn rename(engine: &EngineConfig, a: &RenameArgs) -> anyhow::Result<()>
     let old = cfg.name.clone();
     cfg.name = a.new_name.clone();
     store::rename(&db, &cfg.id, &cfg)?;
-    db.record_event("container", "rename", &cfg.id, &cfg.name, &serde_json::json!({"oldName": old}))?;
+    db.record_event(
+        "container",
+        "rename",
+        &cfg.id,
+        &cfg.name,
+        &serde_json::json!({"oldName": old}),
+    )?;
     Ok(())
 }
 
@@ -118,7 +142,9 @@ fn names(engine: &EngineConfig, a: &NamesArgs) -> anyhow::Result<Vec<String>> {
         return Ok(vec![store::latest(&db)?.0.id]);
     }
     if a.containers.is_empty() {
-        anyhow::bail!("you must provide at least one container name or ID, or use --all or --latest");
+        anyhow::bail!(
+            "you must provide at least one container name or ID, or use --all or --latest"
+        );
     }
     Ok(a.containers.clone())
 }
@@ -132,7 +158,10 @@ pub async fn init(engine: &EngineConfig, a: &NamesArgs) -> anyhow::Result<()> {
         let _lock = ContainerLock::acquire(&paths)?;
         let (cfg, mut st) = store::resolve(&db, &cfg.id)?;
         if st.status.is_active() || st.pid > 0 {
-            anyhow::bail!("container {} has already been initialized or started: container state improper", cfg.name);
+            anyhow::bail!(
+                "container {} has already been initialized or started: container state improper",
+                cfg.name
+            );
         }
         let init = crate::lifecycle::start::init(engine, &cfg, &mut st, &paths, false).await?;
         init.monitor.close().await?;
@@ -141,7 +170,11 @@ pub async fn init(engine: &EngineConfig, a: &NamesArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn runtime(cfg: &crate::container::model::ContainerConfig, paths: &ContainerPaths, verb: &str) -> anyhow::Result<()> {
+async fn runtime(
+    cfg: &crate::container::model::ContainerConfig,
+    paths: &ContainerPaths,
+    verb: &str,
+) -> anyhow::Result<()> {
     let out = tokio::process::Command::new(&cfg.runtime)
         .arg("--root")
         .arg(&paths.runtime_root)
@@ -150,7 +183,14 @@ async fn runtime(cfg: &crate::container::model::ContainerConfig, paths: &Contain
         .output()
         .await?;
     if !out.status.success() {
-        anyhow::bail!("{} {verb} {}: {}", cfg.runtime, cfg.name, String::from_utf8_lossy(&out.stderr).trim().replace('\n', " "));
+        anyhow::bail!(
+            "{} {verb} {}: {}",
+            cfg.runtime,
+            cfg.name,
+            String::from_utf8_lossy(&out.stderr)
+                .trim()
+                .replace('\n', " ")
+        );
     }
     Ok(())
 }
@@ -163,14 +203,28 @@ pub async fn pause(engine: &EngineConfig, a: &NamesArgs, pause: bool) -> anyhow:
         let paths = ContainerPaths::new(engine, &cfg.id);
         let _lock = ContainerLock::acquire(&paths)?;
         let (cfg, mut st) = store::resolve(&db, &cfg.id)?;
-        let (want, verb, next) = if pause { (Status::Running, "pause", Status::Paused) } else { (Status::Paused, "resume", Status::Running) };
+        let (want, verb, next) = if pause {
+            (Status::Running, "pause", Status::Paused)
+        } else {
+            (Status::Paused, "resume", Status::Running)
+        };
         if st.status != want {
-            anyhow::bail!("{} is not {}: container state improper", cfg.name, want.as_str());
+            anyhow::bail!(
+                "{} is not {}: container state improper",
+                cfg.name,
+                want.as_str()
+            );
         }
         runtime(&cfg, &paths, verb).await?;
         st.status = next;
         store::update_state(&db, &cfg.id, &st)?;
-        db.record_event("container", if pause { "pause" } else { "unpause" }, &cfg.id, &cfg.name, &serde_json::json!({}))?;
+        db.record_event(
+            "container",
+            if pause { "pause" } else { "unpause" },
+            &cfg.id,
+            &cfg.name,
+            &serde_json::json!({}),
+        )?;
         println!("{n}");
     }
     Ok(())

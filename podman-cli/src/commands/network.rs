@@ -6,7 +6,8 @@ use std::collections::HashMap;
 
 use clap::{Args, Subcommand};
 use proto::netsetup::v1::{
-    CreateNetworkRequest, InspectNetworkRequest, LeaseRange, ListNetworksRequest, Network, NetworkExistsRequest, RemoveNetworkRequest, Subnet,
+    CreateNetworkRequest, InspectNetworkRequest, LeaseRange, ListNetworksRequest, Network,
+    NetworkExistsRequest, RemoveNetworkRequest, Subnet,
 };
 use serde_json::json;
 
@@ -144,7 +145,8 @@ pub struct ConnectArgs {
 
 /// Podman's JSON for a network (netavark's config with a few extras).
 fn network_json(n: &Network) -> serde_json::Value {
-    let mut v: serde_json::Value = serde_json::from_str(&n.config_json).unwrap_or_else(|_| json!({}));
+    let mut v: serde_json::Value =
+        serde_json::from_str(&n.config_json).unwrap_or_else(|_| json!({}));
     if !v.is_object() {
         v = json!({});
     }
@@ -153,13 +155,17 @@ fn network_json(n: &Network) -> serde_json::Value {
     v["driver"] = json!(n.driver);
     v["network_interface"] = json!(n.network_interface);
     v["created"] = json!(n.created);
-    v["subnets"] = json!(n.subnets.iter().map(|s| {
-        let mut o = json!({"subnet": s.subnet, "gateway": s.gateway});
-        if let Some(r) = &s.lease_range {
-            o["lease_range"] = json!({"start_ip": r.start_ip, "end_ip": r.end_ip});
-        }
-        o
-    }).collect::<Vec<_>>());
+    v["subnets"] = json!(n
+        .subnets
+        .iter()
+        .map(|s| {
+            let mut o = json!({"subnet": s.subnet, "gateway": s.gateway});
+            if let Some(r) = &s.lease_range {
+                o["lease_range"] = json!({"start_ip": r.start_ip, "end_ip": r.end_ip});
+            }
+            o
+        })
+        .collect::<Vec<_>>());
     v["ipv6_enabled"] = json!(n.ipv6_enabled);
     v["internal"] = json!(n.internal);
     v["dns_enabled"] = json!(n.dns_enabled);
@@ -184,7 +190,11 @@ fn users(engine: &EngineConfig, name: &str, id: &str) -> anyhow::Result<Vec<(Str
     let db = super::open_state(engine)?;
     Ok(store::list(&db)?
         .into_iter()
-        .filter(|(c, _)| c.networks.iter().any(|n| n.name == name || (!id.is_empty() && n.name == id)))
+        .filter(|(c, _)| {
+            c.networks
+                .iter()
+                .any(|n| n.name == name || (!id.is_empty() && n.name == id))
+        })
         .map(|(c, _)| (c.name, c.id))
         .collect())
 }
@@ -198,13 +208,23 @@ pub async fn run(engine: &EngineConfig, cmd: &NetworkCommand) -> anyhow::Result<
         NetworkCommand::Prune(_) => prune(engine).await,
         NetworkCommand::Exists(a) => {
             let mut net = helpers::net(engine).await?;
-            let req = NetworkExistsRequest { name: a.name.clone() };
-            let r = net.call("NetworkExists", |mut c| async move { c.network_exists(req).await }).await;
+            let req = NetworkExistsRequest {
+                name: a.name.clone(),
+            };
+            let r = net
+                .call("NetworkExists", |mut c| async move {
+                    c.network_exists(req).await
+                })
+                .await;
             net.close().await?;
             if r?.exists {
                 Ok(())
             } else {
-                Err(ExitError { code: 1, source: anyhow::anyhow!("") }.into())
+                Err(ExitError {
+                    code: 1,
+                    source: anyhow::anyhow!(""),
+                }
+                .into())
             }
         }
         NetworkCommand::Connect(a) => connect(engine, a, true).await,
@@ -222,7 +242,11 @@ async fn create(engine: &EngineConfig, a: &CreateArgs) -> anyhow::Result<()> {
         .enumerate()
         .map(|(i, s)| {
             let lease_range = a.ip_range.get(i).map(|r| cidr_range(r)).transpose()?;
-            Ok(Subnet { subnet: s.clone(), gateway: a.gateway.get(i).cloned().unwrap_or_default(), lease_range })
+            Ok(Subnet {
+                subnet: s.clone(),
+                gateway: a.gateway.get(i).cloned().unwrap_or_default(),
+                lease_range,
+            })
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
     let req = CreateNetworkRequest {
@@ -238,7 +262,11 @@ async fn create(engine: &EngineConfig, a: &CreateArgs) -> anyhow::Result<()> {
         ignore_if_exists: a.ignore,
     };
     let mut net = helpers::net(engine).await?;
-    let r = net.call("CreateNetwork", |mut c| async move { c.create_network(req).await }).await;
+    let r = net
+        .call("CreateNetwork", |mut c| async move {
+            c.create_network(req).await
+        })
+        .await;
     net.close().await?;
     println!("{}", r?.name);
     Ok(())
@@ -246,21 +274,35 @@ async fn create(engine: &EngineConfig, a: &CreateArgs) -> anyhow::Result<()> {
 
 /// `10.89.0.128/25` -> its first and last host addresses.
 fn cidr_range(cidr: &str) -> anyhow::Result<LeaseRange> {
-    let bad = || anyhow::anyhow!("invalid --ip-range {cidr:?}: expected an IPv4 CIDR such as 10.89.0.128/25");
+    let bad = || {
+        anyhow::anyhow!("invalid --ip-range {cidr:?}: expected an IPv4 CIDR such as 10.89.0.128/25")
+    };
     let (ip, len) = cidr.split_once('/').ok_or_else(bad)?;
     let ip: std::net::Ipv4Addr = ip.parse().map_err(|_| bad())?;
     let len: u32 = len.parse().ok().filter(|l| *l <= 32).ok_or_else(bad)?;
     let mask = if len == 0 { 0 } else { u32::MAX << (32 - len) };
     let net = u32::from(ip) & mask;
     let last = net | !mask;
-    let (start, end) = if len >= 31 { (net, last) } else { (net + 1, last - 1) };
-    Ok(LeaseRange { start_ip: std::net::Ipv4Addr::from(start).to_string(), end_ip: std::net::Ipv4Addr::from(end).to_string() })
+    let (start, end) = if len >= 31 {
+        (net, last)
+    } else {
+        (net + 1, last - 1)
+    };
+    Ok(LeaseRange {
+        start_ip: std::net::Ipv4Addr::from(start).to_string(),
+        end_ip: std::net::Ipv4Addr::from(end).to_string(),
+    })
 }
 
 async fn list(engine: &EngineConfig, filters: Vec<String>) -> anyhow::Result<Vec<Network>> {
     let mut net = helpers::net(engine).await?;
     let req = ListNetworksRequest { filters };
-    let r = net.call("ListNetworks", |mut c| async move { c.list_networks(req).await }).await;
+    let r = net
+        .call(
+            "ListNetworks",
+            |mut c| async move { c.list_networks(req).await },
+        )
+        .await;
     net.close().await?;
     Ok(r?.networks)
 }
@@ -278,15 +320,27 @@ async fn ls(engine: &EngineConfig, a: &LsArgs) -> anyhow::Result<()> {
         .map(|n| {
             let mut v = network_json(n);
             // `id` is `.ID` in templates (Go field names).
-            v["id"] = json!(if a.no_trunc { n.id.clone() } else { n.id.chars().take(12).collect() });
+            v["id"] = json!(if a.no_trunc {
+                n.id.clone()
+            } else {
+                n.id.chars().take(12).collect()
+            });
             v
         })
         .collect();
     let headers: HashMap<&str, &str> = [("ID", "NETWORK ID")].into_iter().collect();
     let out = match a.format.as_deref() {
-        Some("json") => format!("{}\n", serde_json::to_string_pretty(&nets.iter().map(network_json).collect::<Vec<_>>())?),
+        Some("json") => format!(
+            "{}\n",
+            serde_json::to_string_pretty(&nets.iter().map(network_json).collect::<Vec<_>>())?
+        ),
         Some(f) => crate::format::table::render_rows(f, &rows, &headers, a.noheading)?,
-        None => crate::format::table::render_rows("table {{.ID}}\t{{.Name}}\t{{.Driver}}", &rows, &headers, a.noheading)?,
+        None => crate::format::table::render_rows(
+            "table {{.ID}}\t{{.Name}}\t{{.Driver}}",
+            &rows,
+            &headers,
+            a.noheading,
+        )?,
     };
     print!("{out}");
     Ok(())
@@ -298,11 +352,19 @@ async fn inspect(engine: &EngineConfig, a: &InspectArgs) -> anyhow::Result<()> {
     let mut errors = Vec::new();
     for n in &a.names {
         let req = InspectNetworkRequest { name: n.clone() };
-        match net.call("InspectNetwork", |mut c| async move { c.inspect_network(req).await }).await {
+        match net
+            .call("InspectNetwork", |mut c| async move {
+                c.inspect_network(req).await
+            })
+            .await
+        {
             Ok(nw) => {
                 let mut v = network_json(&nw);
                 let containers: serde_json::Map<String, serde_json::Value> =
-                    users(engine, &nw.name, &nw.id)?.into_iter().map(|(name, id)| (id, json!({"name": name}))).collect();
+                    users(engine, &nw.name, &nw.id)?
+                        .into_iter()
+                        .map(|(name, id)| (id, json!({"name": name})))
+                        .collect();
                 v["containers"] = json!(containers);
                 docs.push(v);
             }
@@ -358,7 +420,14 @@ async fn rm(engine: &EngineConfig, a: &RmArgs) -> anyhow::Result<()> {
     match errors.len() {
         0 => Ok(()),
         1 => Err(errors.remove(0)),
-        _ => Err(anyhow::anyhow!("{}", errors.iter().map(crate::error::one_line).collect::<Vec<_>>().join("; "))),
+        _ => Err(anyhow::anyhow!(
+            "{}",
+            errors
+                .iter()
+                .map(crate::error::one_line)
+                .collect::<Vec<_>>()
+                .join("; ")
+        )),
     }
 }
 
@@ -368,8 +437,15 @@ async fn prune(engine: &EngineConfig) -> anyhow::Result<()> {
             continue;
         }
         let mut net = helpers::net(engine).await?;
-        let req = RemoveNetworkRequest { name: n.name.clone(), force: false };
-        let r = net.call("RemoveNetwork", |mut c| async move { c.remove_network(req).await }).await;
+        let req = RemoveNetworkRequest {
+            name: n.name.clone(),
+            force: false,
+        };
+        let r = net
+            .call("RemoveNetwork", |mut c| async move {
+                c.remove_network(req).await
+            })
+            .await;
         net.close().await?;
         r?;
         println!("{}", n.name);
@@ -378,7 +454,12 @@ async fn prune(engine: &EngineConfig) -> anyhow::Result<()> {
 }
 
 async fn connect(engine: &EngineConfig, a: &ConnectArgs, attach: bool) -> anyhow::Result<()> {
-    let att = NetworkAttachment { name: a.network.clone(), aliases: a.alias.clone(), static_ip: a.ip.clone(), static_mac: a.mac_address.clone() };
+    let att = NetworkAttachment {
+        name: a.network.clone(),
+        aliases: a.alias.clone(),
+        static_ip: a.ip.clone(),
+        static_mac: a.mac_address.clone(),
+    };
     crate::lifecycle::network::connect(engine, &a.container, att, attach).await
 }
 
@@ -402,7 +483,9 @@ pub async fn port(engine: &EngineConfig, a: &PortArgs) -> anyhow::Result<()> {
     } else if a.latest {
         vec![store::latest(&db)?]
     } else {
-        let c = a.container.as_deref().ok_or_else(|| anyhow::anyhow!("give a container name or ID, or use --all or --latest"))?;
+        let c = a.container.as_deref().ok_or_else(|| {
+            anyhow::anyhow!("give a container name or ID, or use --all or --latest")
+        })?;
         vec![store::resolve(&db, c)?]
     };
     let want = a.port.as_deref().map(|p| {
@@ -420,11 +503,30 @@ pub async fn port(engine: &EngineConfig, a: &PortArgs) -> anyhow::Result<()> {
                     if Some(cp) != *n || *proto != p.protocol {
                         continue;
                     }
-                    println!("{}:{hp}", if p.host_ip.is_empty() { "0.0.0.0" } else { &p.host_ip });
+                    println!(
+                        "{}:{hp}",
+                        if p.host_ip.is_empty() {
+                            "0.0.0.0"
+                        } else {
+                            &p.host_ip
+                        }
+                    );
                     continue;
                 }
-                let prefix = if a.all { format!("{}\t", &c.id[..12]) } else { String::new() };
-                println!("{prefix}{cp}/{} -> {}:{hp}", p.protocol, if p.host_ip.is_empty() { "0.0.0.0" } else { &p.host_ip });
+                let prefix = if a.all {
+                    format!("{}\t", &c.id[..12])
+                } else {
+                    String::new()
+                };
+                println!(
+                    "{prefix}{cp}/{} -> {}:{hp}",
+                    p.protocol,
+                    if p.host_ip.is_empty() {
+                        "0.0.0.0"
+                    } else {
+                        &p.host_ip
+                    }
+                );
             }
         }
     }
@@ -436,7 +538,10 @@ mod tests {
     #[test]
     fn ip_ranges_become_lease_ranges() {
         let r = super::cidr_range("10.89.0.128/25").unwrap();
-        assert_eq!((r.start_ip.as_str(), r.end_ip.as_str()), ("10.89.0.129", "10.89.0.254"));
+        assert_eq!(
+            (r.start_ip.as_str(), r.end_ip.as_str()),
+            ("10.89.0.129", "10.89.0.254")
+        );
         assert!(super::cidr_range("10.89.0.0").is_err());
     }
 }

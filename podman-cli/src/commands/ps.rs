@@ -52,7 +52,11 @@ fn status_text(st: &ContainerState) -> String {
     match st.status {
         Status::Running => format!("Up {}", human::duration(now() - ns_to_secs(st.started_ns))),
         Status::Paused => "Paused".into(),
-        Status::Exited | Status::Stopped => format!("Exited ({}) {} ago", st.exit_code, human::duration(now() - ns_to_secs(st.finished_ns))),
+        Status::Exited | Status::Stopped => format!(
+            "Exited ({}) {} ago",
+            st.exit_code,
+            human::duration(now() - ns_to_secs(st.finished_ns))
+        ),
         Status::Stopping => "Stopping".into(),
         Status::Created | Status::Configured => "Created".into(),
         Status::Removing => "Removing".into(),
@@ -60,16 +64,30 @@ fn status_text(st: &ContainerState) -> String {
 }
 
 fn now() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
 }
 
 pub fn ports_text(cfg: &ContainerConfig) -> String {
     cfg.ports
         .iter()
         .map(|p| {
-            let ip = if p.host_ip.is_empty() { "0.0.0.0" } else { &p.host_ip };
+            let ip = if p.host_ip.is_empty() {
+                "0.0.0.0"
+            } else {
+                &p.host_ip
+            };
             if p.range > 1 {
-                format!("{ip}:{}-{}->{}-{}/{}", p.host_port, p.host_port + p.range - 1, p.container_port, p.container_port + p.range - 1, p.protocol)
+                format!(
+                    "{ip}:{}-{}->{}-{}/{}",
+                    p.host_port,
+                    p.host_port + p.range - 1,
+                    p.container_port,
+                    p.container_port + p.range - 1,
+                    p.protocol
+                )
             } else {
                 format!("{ip}:{}->{}/{}", p.host_port, p.container_port, p.protocol)
             }
@@ -108,7 +126,9 @@ fn row(cfg: &ContainerConfig, st: &ContainerState, no_trunc: bool) -> Value {
 }
 
 fn keep(f: &str, cfg: &ContainerConfig, st: &ContainerState) -> anyhow::Result<bool> {
-    let (k, v) = f.split_once('=').ok_or_else(|| anyhow::anyhow!("invalid filter {f:?}: expected KEY=VALUE"))?;
+    let (k, v) = f
+        .split_once('=')
+        .ok_or_else(|| anyhow::anyhow!("invalid filter {f:?}: expected KEY=VALUE"))?;
     Ok(match k {
         "status" => st.status.as_str() == v || (v == "exited" && st.status == Status::Stopped),
         "name" => cfg.name.contains(v),
@@ -118,8 +138,13 @@ fn keep(f: &str, cfg: &ContainerConfig, st: &ContainerState) -> anyhow::Result<b
             None => cfg.labels.contains_key(v),
         },
         "ancestor" => cfg.image_name.contains(v) || cfg.image_id.starts_with(v),
-        "exited" => matches!(st.status, Status::Exited | Status::Stopped) && v.parse::<i32>().is_ok_and(|c| c == st.exit_code),
-        _ => anyhow::bail!("invalid filter {f:?}: supported filters are status, name, id, label, ancestor, exited"),
+        "exited" => {
+            matches!(st.status, Status::Exited | Status::Stopped)
+                && v.parse::<i32>().is_ok_and(|c| c == st.exit_code)
+        }
+        _ => anyhow::bail!(
+            "invalid filter {f:?}: supported filters are status, name, id, label, ancestor, exited"
+        ),
     })
 }
 
@@ -133,7 +158,11 @@ pub async fn run(engine: &EngineConfig, args: &PsArgs) -> anyhow::Result<()> {
             list.push(rec);
         }
     }
-    tracing::debug!(containers = list.len(), elapsed_ms = started.elapsed().as_secs_f64() * 1e3, "listed containers");
+    tracing::debug!(
+        containers = list.len(),
+        elapsed_ms = started.elapsed().as_secs_f64() * 1e3,
+        "listed containers"
+    );
     if args.latest {
         list = list.into_iter().last().into_iter().collect();
     }
@@ -168,7 +197,11 @@ pub async fn run(engine: &EngineConfig, args: &PsArgs) -> anyhow::Result<()> {
     if args.quiet {
         let mut out = String::new();
         for (c, _) in &kept {
-            out.push_str(if args.no_trunc { &c.id } else { &c.id[..12.min(c.id.len())] });
+            out.push_str(if args.no_trunc {
+                &c.id
+            } else {
+                &c.id[..12.min(c.id.len())]
+            });
             out.push('\n');
         }
         print!("{out}");
@@ -178,15 +211,34 @@ pub async fn run(engine: &EngineConfig, args: &PsArgs) -> anyhow::Result<()> {
     if args.size {
         // The writable layer's size, from storage-helper's record of it.
         let mut storage = crate::helpers::storage(engine).await?;
-        let listed = storage.call("ListContainers", |mut c| async move { c.list_containers(proto::storage::v1::ListContainersRequest {}).await }).await;
+        let listed = storage
+            .call("ListContainers", |mut c| async move {
+                c.list_containers(proto::storage::v1::ListContainersRequest {})
+                    .await
+            })
+            .await;
         storage.close().await?;
-        let uppers: HashMap<String, String> = listed?.containers.into_iter().map(|c| (c.id, c.upper_dir)).collect();
+        let uppers: HashMap<String, String> = listed?
+            .containers
+            .into_iter()
+            .map(|c| (c.id, c.upper_dir))
+            .collect();
         for (r, (c, _)) in rows.iter_mut().zip(kept.iter()) {
-            let bytes = uppers.get(&c.id).map(|u| dir_size(std::path::Path::new(u))).unwrap_or(0);
+            let bytes = uppers
+                .get(&c.id)
+                .map(|u| dir_size(std::path::Path::new(u)))
+                .unwrap_or(0);
             r["Size"] = json!(human::size(bytes));
         }
     }
-    let headers: HashMap<&str, &str> = [("ID", "CONTAINER ID"), ("CreatedHuman", "CREATED"), ("RunningFor", "CREATED"), ("Names", "NAMES")].into_iter().collect();
+    let headers: HashMap<&str, &str> = [
+        ("ID", "CONTAINER ID"),
+        ("CreatedHuman", "CREATED"),
+        ("RunningFor", "CREATED"),
+        ("Names", "NAMES"),
+    ]
+    .into_iter()
+    .collect();
     let out = match args.format.as_deref() {
         Some("json") => format!("{}\n", serde_json::to_string_pretty(&rows)?),
         Some(f) => table::render_rows(f, &rows, &headers, args.noheading)?,
@@ -207,7 +259,9 @@ pub async fn run(engine: &EngineConfig, args: &PsArgs) -> anyhow::Result<()> {
 
 /// Bytes used by the files under `dir` (not following symlinks).
 fn dir_size(dir: &std::path::Path) -> u64 {
-    let Ok(rd) = std::fs::read_dir(dir) else { return 0 };
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return 0;
+    };
     rd.filter_map(|e| e.ok())
         .map(|e| match e.metadata() {
             Ok(m) if m.is_dir() => dir_size(&e.path()),

@@ -35,27 +35,48 @@ pub async fn run(engine: &EngineConfig, args: &RunArgs) -> anyhow::Result<()> {
 }
 
 /// Start `cfg`; attached, wait for it and exit with its code.
-pub async fn start_and_attach(engine: &EngineConfig, cfg: &ContainerConfig, attached: bool, stdin: bool) -> anyhow::Result<()> {
+pub async fn start_and_attach(
+    engine: &EngineConfig,
+    cfg: &ContainerConfig,
+    attached: bool,
+    stdin: bool,
+) -> anyhow::Result<()> {
     let db = super::open_state(engine)?;
     let paths = ContainerPaths::new(engine, &cfg.id);
     let lock = ContainerLock::acquire(&paths)?;
     let (cfg, mut st) = store::resolve(&db, &cfg.id)?;
     let started = if crate::lifecycle::start::is_initialized(&st) {
         // `podman init` already handed it to a monitor.
-        let sock = if attached { Some(attach::connect_socket(&paths.attach_socket(&cfg.id))?) } else { None };
-        crate::lifecycle::start::start_via_socket(engine, &cfg, &mut st, &paths).await.map(|_| sock)
-    } else {
-        let mut init = match crate::lifecycle::start::init(engine, &cfg, &mut st, &paths, attached && stdin).await {
-            Ok(i) => i,
-            Err(e) => {
-                drop(lock);
-                if cfg.auto_remove {
-                    let _ = crate::lifecycle::remove::remove(engine, &cfg.id, true, false).await;
-                }
-                return Err(e);
-            }
+        let sock = if attached {
+            Some(attach::connect_socket(&paths.attach_socket(&cfg.id))?)
+        } else {
+            None
         };
-        let sock = if attached && !init.attach_socket.is_empty() { Some(attach::connect_socket(std::path::Path::new(&init.attach_socket))?) } else { None };
+        crate::lifecycle::start::start_via_socket(engine, &cfg, &mut st, &paths)
+            .await
+            .map(|_| sock)
+    } else {
+        let mut init =
+            match crate::lifecycle::start::init(engine, &cfg, &mut st, &paths, attached && stdin)
+                .await
+            {
+                Ok(i) => i,
+                Err(e) => {
+                    drop(lock);
+                    if cfg.auto_remove {
+                        let _ =
+                            crate::lifecycle::remove::remove(engine, &cfg.id, true, false).await;
+                    }
+                    return Err(e);
+                }
+            };
+        let sock = if attached && !init.attach_socket.is_empty() {
+            Some(attach::connect_socket(std::path::Path::new(
+                &init.attach_socket,
+            ))?)
+        } else {
+            None
+        };
         let r = crate::lifecycle::start::start_initialized(engine, &cfg, &mut st, &mut init).await;
         init.monitor.close().await?;
         r.map(|_| sock)
@@ -100,7 +121,11 @@ fn exit_with(code: i32) -> anyhow::Result<()> {
     if code == 0 {
         Ok(())
     } else {
-        Err(ExitError { code: (code & 0xff) as u8, source: anyhow::anyhow!("") }.into())
+        Err(ExitError {
+            code: (code & 0xff) as u8,
+            source: anyhow::anyhow!(""),
+        }
+        .into())
     }
 }
 

@@ -52,24 +52,49 @@ struct Wanted {
 }
 
 pub async fn run(cfg: &EngineConfig, args: &SaveArgs) -> anyhow::Result<()> {
-    let (images, extra_tags) = if args.multi_image { (args.images.clone(), Vec::new()) } else { (args.images[..1].to_vec(), args.images[1..].to_vec()) };
-    let extra_tags: Vec<String> = extra_tags.iter().map(|t| local_name(t)).collect::<Result<_, _>>()?;
+    let (images, extra_tags) = if args.multi_image {
+        (args.images.clone(), Vec::new())
+    } else {
+        (args.images[..1].to_vec(), args.images[1..].to_vec())
+    };
+    let extra_tags: Vec<String> = extra_tags
+        .iter()
+        .map(|t| local_name(t))
+        .collect::<Result<_, _>>()?;
     let is_dir = matches!(args.format.as_str(), "oci-dir" | "docker-dir");
     if is_dir && (images.len() > 1 || !extra_tags.is_empty()) {
         anyhow::bail!("--format {} holds one image with its own name: save several images or extra names with docker-archive or oci-archive", args.format);
     }
     if is_dir && args.output.is_none() {
-        anyhow::bail!("--format {} writes a directory: name it with -o DIR", args.format);
+        anyhow::bail!(
+            "--format {} writes a directory: name it with -o DIR",
+            args.format
+        );
     }
     if args.output.is_none() && std::io::stdout().is_terminal() {
         anyhow::bail!("refusing to save to terminal. Use -o flag or redirect");
     }
-    save_to(cfg, &images, &extra_tags, &args.format, args.output.as_deref(), args.quiet).await
+    save_to(
+        cfg,
+        &images,
+        &extra_tags,
+        &args.format,
+        args.output.as_deref(),
+        args.quiet,
+    )
+    .await
 }
 
 /// Save `images` as `format` to `output` (stdout for an archive when None).
 /// Also the local-destination path of `podman push`.
-pub async fn save_to(cfg: &EngineConfig, images: &[String], extra_tags: &[String], format: &str, output: Option<&Path>, quiet: bool) -> anyhow::Result<()> {
+pub async fn save_to(
+    cfg: &EngineConfig,
+    images: &[String],
+    extra_tags: &[String],
+    format: &str,
+    output: Option<&Path>,
+    quiet: bool,
+) -> anyhow::Result<()> {
     let staging = Staging::new(&cfg.graph_root, "save")?;
     let direct_oci_dir = format == "oci-dir";
     let layout_dir = match (direct_oci_dir, output) {
@@ -86,7 +111,11 @@ pub async fn save_to(cfg: &EngineConfig, images: &[String], extra_tags: &[String
             if wanted.is_empty() {
                 tags.extend(extra_tags.iter().cloned());
             }
-            wanted.push(Wanted { spec: resolved.unwrap_or_else(|| img.id.clone()), id: img.id.clone(), tags });
+            wanted.push(Wanted {
+                spec: resolved.unwrap_or_else(|| img.id.clone()),
+                id: img.id.clone(),
+                tags,
+            });
         }
         let specs: Vec<String> = wanted.iter().map(|w| w.spec.clone()).collect();
         let exported = export(&mut storage, &specs, &layout_dir, !direct_oci_dir).await?;
@@ -98,23 +127,48 @@ pub async fn save_to(cfg: &EngineConfig, images: &[String], extra_tags: &[String
     if direct_oci_dir {
         return Ok(());
     }
-    let digest_of = |id: &str| exported.iter().find(|e| e.image_id == id).map(|e| e.manifest_digest.clone()).with_context(|| format!("storage-helper did not export image {id}"));
+    let digest_of = |id: &str| {
+        exported
+            .iter()
+            .find(|e| e.image_id == id)
+            .map(|e| e.manifest_digest.clone())
+            .with_context(|| format!("storage-helper did not export image {id}"))
+    };
     let mut progress = Progress::new(quiet);
     progress.line("Getting image source signatures");
     match format {
-        "docker-dir" => write_dir(&layout_dir, &digest_of(&wanted[0].id)?, output.context("docker-dir needs -o DIR")?, &mut progress)?,
+        "docker-dir" => write_dir(
+            &layout_dir,
+            &digest_of(&wanted[0].id)?,
+            output.context("docker-dir needs -o DIR")?,
+            &mut progress,
+        )?,
         "oci-archive" => {
             let mut entries = Vec::new();
             for w in &wanted {
                 let digest = digest_of(&w.id)?;
-                let media_type = layout::manifest_parts(&layout_dir, &layout::read_blob(&layout_dir, &digest)?)?.media_type;
+                let media_type =
+                    layout::manifest_parts(&layout_dir, &layout::read_blob(&layout_dir, &digest)?)?
+                        .media_type;
                 let size = std::fs::metadata(layout::blob_path(&layout_dir, &digest)?)?.len();
-                let refs: Vec<Option<String>> = if w.tags.is_empty() { vec![None] } else { w.tags.iter().cloned().map(Some).collect() };
+                let refs: Vec<Option<String>> = if w.tags.is_empty() {
+                    vec![None]
+                } else {
+                    w.tags.iter().cloned().map(Some).collect()
+                };
                 for r in refs {
-                    if entries.iter().any(|e: &IndexEntry| e.digest == digest && e.ref_name == r) {
+                    if entries
+                        .iter()
+                        .any(|e: &IndexEntry| e.digest == digest && e.ref_name == r)
+                    {
                         continue;
                     }
-                    entries.push(IndexEntry { media_type: media_type.clone(), digest: digest.clone(), size, ref_name: r });
+                    entries.push(IndexEntry {
+                        media_type: media_type.clone(),
+                        digest: digest.clone(),
+                        size,
+                        ref_name: r,
+                    });
                 }
             }
             layout::write_index(&layout_dir, &entries)?;
@@ -129,13 +183,30 @@ pub async fn save_to(cfg: &EngineConfig, images: &[String], extra_tags: &[String
             for w in &wanted {
                 let digest = digest_of(&w.id)?;
                 match list.iter_mut().find(|a| a.manifest_digest == digest) {
-                    Some(a) => a.repo_tags.extend(w.tags.iter().filter(|t| !a.repo_tags.contains(t)).cloned().collect::<Vec<_>>()),
-                    None => list.push(ArchiveImage { manifest_digest: digest, repo_tags: w.tags.clone() }),
+                    Some(a) => a.repo_tags.extend(
+                        w.tags
+                            .iter()
+                            .filter(|t| !a.repo_tags.contains(t))
+                            .cloned()
+                            .collect::<Vec<_>>(),
+                    ),
+                    None => list.push(ArchiveImage {
+                        manifest_digest: digest,
+                        repo_tags: w.tags.clone(),
+                    }),
                 }
             }
             let work = staging.join("work");
             std::fs::create_dir_all(&work)?;
-            write_archive(output, |w| Ok(docker_archive::write(&layout_dir, &list, &work, w, &mut |d, kind| note(&mut progress, d, kind))?))?;
+            write_archive(output, |w| {
+                Ok(docker_archive::write(
+                    &layout_dir,
+                    &list,
+                    &work,
+                    w,
+                    &mut |d, kind| note(&mut progress, d, kind),
+                )?)
+            })?;
         }
     }
     progress.line("Writing manifest to image destination");
@@ -144,25 +215,46 @@ pub async fn save_to(cfg: &EngineConfig, images: &[String], extra_tags: &[String
 
 fn note(progress: &mut Progress, digest: &str, kind: &str) {
     let hex = digest.strip_prefix("sha256:").unwrap_or(digest);
-    progress.line(&format!("Copying {kind} {} done", &hex[..hex.len().min(12)]));
+    progress.line(&format!(
+        "Copying {kind} {} done",
+        &hex[..hex.len().min(12)]
+    ));
 }
 
 /// Run `write` on a temp file renamed over `output` when it succeeded, or on stdout.
-fn write_archive(output: Option<&Path>, write: impl FnOnce(Box<dyn Write>) -> anyhow::Result<Box<dyn Write>>) -> anyhow::Result<()> {
+fn write_archive(
+    output: Option<&Path>,
+    write: impl FnOnce(Box<dyn Write>) -> anyhow::Result<Box<dyn Write>>,
+) -> anyhow::Result<()> {
     let Some(dest) = output else {
-        let mut w = write(Box::new(std::io::BufWriter::with_capacity(1 << 20, std::io::stdout().lock())))?;
+        let mut w = write(Box::new(std::io::BufWriter::with_capacity(
+            1 << 20,
+            std::io::stdout().lock(),
+        )))?;
         return w.flush().context("writing the archive to stdout");
     };
-    let dir = dest.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let name = dest.file_name().with_context(|| format!("-o {}: not a file name", dest.display()))?.to_string_lossy().into_owned();
+    let dir = dest
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = dest
+        .file_name()
+        .with_context(|| format!("-o {}: not a file name", dest.display()))?
+        .to_string_lossy()
+        .into_owned();
     let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
     let result = (|| {
-        let f = std::fs::File::create(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
-        let mut w = write(Box::new(std::io::BufWriter::with_capacity(1 << 20, f.try_clone()?)))?;
+        let f =
+            std::fs::File::create(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
+        let mut w = write(Box::new(std::io::BufWriter::with_capacity(
+            1 << 20,
+            f.try_clone()?,
+        )))?;
         w.flush()?;
         drop(w);
         f.sync_all()?;
-        std::fs::rename(&tmp, dest).with_context(|| format!("renaming {} to {}", tmp.display(), dest.display()))
+        std::fs::rename(&tmp, dest)
+            .with_context(|| format!("renaming {} to {}", tmp.display(), dest.display()))
     })();
     if result.is_err() {
         let _ = std::fs::remove_file(&tmp);
@@ -171,14 +263,28 @@ fn write_archive(output: Option<&Path>, write: impl FnOnce(Box<dyn Write>) -> an
 }
 
 /// skopeo's `dir:` format: `version`, `manifest.json`, blobs named by hex.
-fn write_dir(layout_dir: &Path, manifest_digest: &str, dest: &Path, progress: &mut Progress) -> anyhow::Result<()> {
+fn write_dir(
+    layout_dir: &Path,
+    manifest_digest: &str,
+    dest: &Path,
+    progress: &mut Progress,
+) -> anyhow::Result<()> {
     let manifest = layout::read_blob(layout_dir, manifest_digest)?;
     let parts = layout::manifest_parts(layout_dir, &manifest)?;
     std::fs::create_dir_all(dest).with_context(|| format!("creating {}", dest.display()))?;
     for d in std::iter::once(&parts.config_digest).chain(parts.layers.iter().map(|(d, _)| d)) {
         let hex = d.strip_prefix("sha256:").unwrap_or(d);
-        std::fs::copy(layout::blob_path(layout_dir, d)?, dest.join(hex)).with_context(|| format!("copying blob {d} to {}", dest.display()))?;
-        note(progress, d, if *d == parts.config_digest { "config" } else { "blob" });
+        std::fs::copy(layout::blob_path(layout_dir, d)?, dest.join(hex))
+            .with_context(|| format!("copying blob {d} to {}", dest.display()))?;
+        note(
+            progress,
+            d,
+            if *d == parts.config_digest {
+                "config"
+            } else {
+                "blob"
+            },
+        );
     }
     std::fs::write(dest.join("manifest.json"), &manifest)?;
     std::fs::write(dest.join("version"), "Directory Transport Version: 1.1\n")?;

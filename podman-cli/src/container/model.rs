@@ -147,7 +147,11 @@ pub struct ContainerConfig {
 impl ContainerConfig {
     /// The process args: entrypoint followed by cmd.
     pub fn command_line(&self) -> Vec<String> {
-        self.entrypoint.iter().chain(self.cmd.iter()).cloned().collect()
+        self.entrypoint
+            .iter()
+            .chain(self.cmd.iter())
+            .cloned()
+            .collect()
     }
 }
 

@@ -15,10 +15,17 @@ pub struct FlagError {
 }
 
 fn bad(flag: &'static str, value: &str, hint: impl Into<String>) -> FlagError {
-    FlagError { flag, value: value.to_string(), hint: hint.into() }
+    FlagError {
+        flag,
+        value: value.to_string(),
+        hint: hint.into(),
+    }
 }
 
-const BIND_OPTIONS: &[&str] = &["ro", "rw", "z", "Z", "U", "O", "rshared", "shared", "rslave", "slave", "rprivate", "private", "nosuid", "suid", "nodev", "dev", "noexec", "exec", "rbind", "bind"];
+const BIND_OPTIONS: &[&str] = &[
+    "ro", "rw", "z", "Z", "U", "O", "rshared", "shared", "rslave", "slave", "rprivate", "private",
+    "nosuid", "suid", "nodev", "dev", "noexec", "exec", "rbind", "bind",
+];
 
 /// `-v HOST:CTR[:OPTS]`. Named volumes (no leading /) are not supported yet.
 pub fn volume(spec: &str) -> Result<MountSpec, FlagError> {
@@ -33,22 +40,46 @@ pub fn volume(spec: &str) -> Result<MountSpec, FlagError> {
         return Err(bad("-v", spec, hint));
     }
     if !src.starts_with('/') {
-        return Err(bad("-v", spec, "named volumes are not supported yet: give an absolute host path"));
+        return Err(bad(
+            "-v",
+            spec,
+            "named volumes are not supported yet: give an absolute host path",
+        ));
     }
     if !dst.starts_with('/') {
         return Err(bad("-v", spec, "the container path must be absolute"));
     }
     if !Path::new(src).exists() {
-        return Err(bad("-v", spec, format!("host path {src} does not exist: create it first")));
+        return Err(bad(
+            "-v",
+            spec,
+            format!("host path {src} does not exist: create it first"),
+        ));
     }
-    let options: Vec<String> = opts.split(',').filter(|o| !o.is_empty()).map(String::from).collect();
+    let options: Vec<String> = opts
+        .split(',')
+        .filter(|o| !o.is_empty())
+        .map(String::from)
+        .collect();
     for o in &options {
         if !BIND_OPTIONS.contains(&o.as_str()) {
-            return Err(bad("-v", spec, format!("unknown option {o:?}: use ro, rw, z, Z or a propagation mode")));
+            return Err(bad(
+                "-v",
+                spec,
+                format!("unknown option {o:?}: use ro, rw, z, Z or a propagation mode"),
+            ));
         }
     }
-    let options = options.into_iter().filter(|o| !matches!(o.as_str(), "z" | "Z" | "U" | "O" | "rw")).collect();
-    Ok(MountSpec { kind: "bind".into(), source: src.into(), destination: dst.into(), options })
+    let options = options
+        .into_iter()
+        .filter(|o| !matches!(o.as_str(), "z" | "Z" | "U" | "O" | "rw"))
+        .collect();
+    Ok(MountSpec {
+        kind: "bind".into(),
+        source: src.into(),
+        destination: dst.into(),
+        options,
+    })
 }
 
 /// `--mount type=bind,source=/a,destination=/b[,ro]` and `type=tmpfs,destination=/t[,tmpfs-size=..]`.
@@ -57,7 +88,10 @@ pub fn mount(spec: &str) -> Result<MountSpec, FlagError> {
     let (mut src, mut dst) = (String::new(), String::new());
     let mut options = Vec::new();
     for kv in spec.split(',') {
-        let (k, v) = kv.split_once('=').map(|(k, v)| (k, Some(v))).unwrap_or((kv, None));
+        let (k, v) = kv
+            .split_once('=')
+            .map(|(k, v)| (k, Some(v)))
+            .unwrap_or((kv, None));
         match (k, v) {
             ("type", Some(v)) => kind = v.to_string(),
             ("source" | "src", Some(v)) => src = v.to_string(),
@@ -71,22 +105,44 @@ pub fn mount(spec: &str) -> Result<MountSpec, FlagError> {
         }
     }
     if dst.is_empty() || !dst.starts_with('/') {
-        return Err(bad("--mount", spec, "destination=/absolute/path is required"));
+        return Err(bad(
+            "--mount",
+            spec,
+            "destination=/absolute/path is required",
+        ));
     }
     match kind.as_str() {
         "bind" => {
             if !src.starts_with('/') || !Path::new(&src).exists() {
-                return Err(bad("--mount", spec, "source= must be an existing absolute host path"));
+                return Err(bad(
+                    "--mount",
+                    spec,
+                    "source= must be an existing absolute host path",
+                ));
             }
-            Ok(MountSpec { kind, source: src, destination: dst, options })
+            Ok(MountSpec {
+                kind,
+                source: src,
+                destination: dst,
+                options,
+            })
         }
         "tmpfs" => {
             let mut o = vec!["rw".to_string(), "nosuid".to_string(), "nodev".to_string()];
             o.extend(options);
-            Ok(MountSpec { kind, source: "tmpfs".into(), destination: dst, options: o })
+            Ok(MountSpec {
+                kind,
+                source: "tmpfs".into(),
+                destination: dst,
+                options: o,
+            })
         }
         "" => Err(bad("--mount", spec, "type= is required (bind or tmpfs)")),
-        other => Err(bad("--mount", spec, format!("type {other:?} is not supported: use bind or tmpfs"))),
+        other => Err(bad(
+            "--mount",
+            spec,
+            format!("type {other:?} is not supported: use bind or tmpfs"),
+        )),
     }
 }
 
@@ -96,18 +152,37 @@ pub fn tmpfs(spec: &str) -> Result<MountSpec, FlagError> {
     if !dst.starts_with('/') {
         return Err(bad("--tmpfs", spec, "expected /container/path[:options]"));
     }
-    let mut options = vec!["rw".to_string(), "noexec".to_string(), "nosuid".to_string(), "nodev".to_string()];
+    let mut options = vec![
+        "rw".to_string(),
+        "noexec".to_string(),
+        "nosuid".to_string(),
+        "nodev".to_string(),
+    ];
     options.extend(opts.split(',').filter(|o| !o.is_empty()).map(String::from));
-    Ok(MountSpec { kind: "tmpfs".into(), source: "tmpfs".into(), destination: dst.into(), options })
+    Ok(MountSpec {
+        kind: "tmpfs".into(),
+        source: "tmpfs".into(),
+        destination: dst.into(),
+        options,
+    })
 }
 
 fn port_range(flag: &'static str, spec: &str, s: &str) -> Result<(u16, u16), FlagError> {
-    let num = |x: &str| x.parse::<u16>().ok().filter(|p| *p > 0).ok_or_else(|| bad(flag, spec, "ports are numbers from 1 to 65535"));
+    let num = |x: &str| {
+        x.parse::<u16>()
+            .ok()
+            .filter(|p| *p > 0)
+            .ok_or_else(|| bad(flag, spec, "ports are numbers from 1 to 65535"))
+    };
     match s.split_once('-') {
         Some((a, b)) => {
             let (a, b) = (num(a)?, num(b)?);
             if b < a {
-                return Err(bad(flag, spec, "a port range must go upwards, e.g. 8000-8010"));
+                return Err(bad(
+                    flag,
+                    spec,
+                    "a port range must go upwards, e.g. 8000-8010",
+                ));
             }
             Ok((a, b - a + 1))
         }
@@ -126,14 +201,22 @@ pub fn publish(spec: &str) -> Result<PortMapping, FlagError> {
     }
     // An IPv6 host address is written in brackets: [::1]:8080:80.
     let (host_ip, rest) = if let Some(r) = addr.strip_prefix('[') {
-        let (ip, rest) = r.split_once("]:").ok_or_else(|| bad("-p", spec, "expected [IPv6]:HOSTPORT:CTRPORT"))?;
+        let (ip, rest) = r
+            .split_once("]:")
+            .ok_or_else(|| bad("-p", spec, "expected [IPv6]:HOSTPORT:CTRPORT"))?;
         (ip.to_string(), rest.to_string())
     } else {
         let parts: Vec<&str> = addr.split(':').collect();
         match parts.len() {
             1 | 2 => (String::new(), addr.to_string()),
             3 => (parts[0].to_string(), format!("{}:{}", parts[1], parts[2])),
-            _ => return Err(bad("-p", spec, "expected [[HOSTIP:]HOSTPORT:]CONTAINERPORT[/PROTOCOL]")),
+            _ => {
+                return Err(bad(
+                    "-p",
+                    spec,
+                    "expected [[HOSTIP:]HOSTPORT:]CONTAINERPORT[/PROTOCOL]",
+                ))
+            }
         }
     };
     if !host_ip.is_empty() && host_ip.parse::<std::net::IpAddr>().is_err() {
@@ -144,30 +227,69 @@ pub fn publish(spec: &str) -> Result<PortMapping, FlagError> {
         None => (String::new(), rest.clone()),
     };
     let (ctr_port, ctr_range) = port_range("-p", spec, &ctr)?;
-    let (host_port, host_range) = if host.is_empty() { (0, ctr_range) } else { port_range("-p", spec, &host)? };
+    let (host_port, host_range) = if host.is_empty() {
+        (0, ctr_range)
+    } else {
+        port_range("-p", spec, &host)?
+    };
     if host_range != ctr_range {
-        return Err(bad("-p", spec, "host and container port ranges must have the same length"));
+        return Err(bad(
+            "-p",
+            spec,
+            "host and container port ranges must have the same length",
+        ));
     }
-    Ok(PortMapping { host_ip, host_port, container_port: ctr_port, protocol: proto.into(), range: ctr_range })
+    Ok(PortMapping {
+        host_ip,
+        host_port,
+        container_port: ctr_port,
+        protocol: proto.into(),
+        range: ctr_range,
+    })
 }
 
 /// `--ulimit name=soft[:hard]`, clamped to this host's hard limits.
 pub fn ulimit(spec: &str) -> Result<Rlimit, FlagError> {
-    let u = common::rlimits::Ulimit::parse(spec).map_err(|e| bad("--ulimit", spec, e.to_string()))?;
+    let u =
+        common::rlimits::Ulimit::parse(spec).map_err(|e| bad("--ulimit", spec, e.to_string()))?;
     let u = u.clamped();
-    Ok(Rlimit { kind: u.oci_name(), soft: u.soft, hard: u.hard })
+    Ok(Rlimit {
+        kind: u.oci_name(),
+        soft: u.soft,
+        hard: u.hard,
+    })
 }
 
 /// `--restart no|always|on-failure[:N]|unless-stopped`.
 pub fn restart(spec: &str) -> Result<RestartPolicy, FlagError> {
     let (name, n) = spec.split_once(':').unwrap_or((spec, ""));
     match name {
-        "" | "no" | "always" | "unless-stopped" if n.is_empty() => Ok(RestartPolicy { name: name.into(), max_retries: 0 }),
+        "" | "no" | "always" | "unless-stopped" if n.is_empty() => Ok(RestartPolicy {
+            name: name.into(),
+            max_retries: 0,
+        }),
         "on-failure" => {
-            let max_retries = if n.is_empty() { 0 } else { n.parse().map_err(|_| bad("--restart", spec, "on-failure takes a retry count, e.g. on-failure:3"))? };
-            Ok(RestartPolicy { name: name.into(), max_retries })
+            let max_retries = if n.is_empty() {
+                0
+            } else {
+                n.parse().map_err(|_| {
+                    bad(
+                        "--restart",
+                        spec,
+                        "on-failure takes a retry count, e.g. on-failure:3",
+                    )
+                })?
+            };
+            Ok(RestartPolicy {
+                name: name.into(),
+                max_retries,
+            })
         }
-        _ => Err(bad("--restart", spec, "use no, always, on-failure[:N] or unless-stopped")),
+        _ => Err(bad(
+            "--restart",
+            spec,
+            "use no, always, on-failure[:N] or unless-stopped",
+        )),
     }
 }
 
@@ -180,14 +302,21 @@ pub fn signal(flag: &'static str, spec: &str) -> Result<i32, FlagError> {
         return Err(bad(flag, spec, "signal numbers go from 1 to 64"));
     }
     let up = spec.to_ascii_uppercase();
-    let name = if up.starts_with("SIG") { up } else { format!("SIG{up}") };
-    name.parse::<nix::sys::signal::Signal>().map(|s| s as i32).map_err(|_| bad(flag, spec, "use a signal name such as SIGTERM or a number"))
+    let name = if up.starts_with("SIG") {
+        up
+    } else {
+        format!("SIG{up}")
+    };
+    name.parse::<nix::sys::signal::Signal>()
+        .map(|s| s as i32)
+        .map_err(|_| bad(flag, spec, "use a signal name such as SIGTERM or a number"))
 }
 
 /// `KEY=VALUE` lines from an env file; `KEY` alone takes the value from
 /// podman's environment; blank lines and `#` comments are skipped.
 pub fn env_file(path: &Path) -> Result<Vec<String>, FlagError> {
-    let text = std::fs::read_to_string(path).map_err(|e| bad("--env-file", &path.display().to_string(), e.to_string()))?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| bad("--env-file", &path.display().to_string(), e.to_string()))?;
     Ok(text
         .lines()
         .map(str::trim)
@@ -220,9 +349,15 @@ mod tests {
     #[test]
     fn volumes_and_mounts() {
         let v = volume("/tmp:/data:ro,z").unwrap();
-        assert_eq!((v.source.as_str(), v.destination.as_str(), v.options.clone()), ("/tmp", "/data", vec!["ro".to_string()]));
+        assert_eq!(
+            (v.source.as_str(), v.destination.as_str(), v.options.clone()),
+            ("/tmp", "/data", vec!["ro".to_string()])
+        );
         assert!(volume("/tmp").is_err());
-        assert!(volume("/no/such/dir:/x").unwrap_err().to_string().contains("does not exist"));
+        assert!(volume("/no/such/dir:/x")
+            .unwrap_err()
+            .to_string()
+            .contains("does not exist"));
         assert!(volume("/tmp:/x:bogus").is_err());
         assert!(volume("/tmp:rel").is_err());
         let m = mount("type=bind,source=/tmp,destination=/d,ro").unwrap();
@@ -230,18 +365,37 @@ mod tests {
         let t = mount("type=tmpfs,destination=/t,tmpfs-size=1m").unwrap();
         assert!(t.options.contains(&"size=1m".to_string()));
         assert!(mount("type=volume,destination=/x").is_err());
-        assert_eq!(tmpfs("/run:size=1m").unwrap().options.last().unwrap(), "size=1m");
+        assert_eq!(
+            tmpfs("/run:size=1m").unwrap().options.last().unwrap(),
+            "size=1m"
+        );
     }
 
     #[test]
     fn ports() {
         let p = publish("127.0.0.1:8080:80/udp").unwrap();
-        assert_eq!((p.host_ip.as_str(), p.host_port, p.container_port, p.protocol.as_str(), p.range), ("127.0.0.1", 8080, 80, "udp", 1));
+        assert_eq!(
+            (
+                p.host_ip.as_str(),
+                p.host_port,
+                p.container_port,
+                p.protocol.as_str(),
+                p.range
+            ),
+            ("127.0.0.1", 8080, 80, "udp", 1)
+        );
         let p = publish("8000-8002:9000-9002").unwrap();
         assert_eq!((p.host_port, p.container_port, p.range), (8000, 9000, 3));
         assert_eq!(publish("80").unwrap().host_port, 0);
         assert_eq!(publish("[::1]:8080:80").unwrap().host_ip, "::1");
-        for bad in ["0:80", "x:80", "8000-8001:80", "1.2.3:80:80", "80/sctp", "99999:80"] {
+        for bad in [
+            "0:80",
+            "x:80",
+            "8000-8001:80",
+            "1.2.3:80:80",
+            "80/sctp",
+            "99999:80",
+        ] {
             assert!(publish(bad).is_err(), "{bad}");
         }
     }

@@ -23,16 +23,30 @@ pub enum ContainerStoreError {
 pub type Record = (ContainerConfig, ContainerState);
 
 fn row_to_record(config: String, state: String) -> Result<Record, ContainerStoreError> {
-    Ok((serde_json::from_str(&config)?, serde_json::from_str(&state)?))
+    Ok((
+        serde_json::from_str(&config)?,
+        serde_json::from_str(&state)?,
+    ))
 }
 
-pub fn insert(db: &State, cfg: &ContainerConfig, st: &ContainerState) -> Result<(), ContainerStoreError> {
+pub fn insert(
+    db: &State,
+    cfg: &ContainerConfig,
+    st: &ContainerState,
+) -> Result<(), ContainerStoreError> {
     let conn = db.connection();
     let existing: Option<String> = conn
-        .query_row("SELECT id FROM containers WHERE name = ?1", [&cfg.name], |r| r.get(0))
+        .query_row(
+            "SELECT id FROM containers WHERE name = ?1",
+            [&cfg.name],
+            |r| r.get(0),
+        )
         .optional()?;
     if let Some(id) = existing {
-        return Err(ContainerStoreError::NameInUse { name: cfg.name.clone(), id });
+        return Err(ContainerStoreError::NameInUse {
+            name: cfg.name.clone(),
+            id,
+        });
     }
     let res = conn.execute(
         "INSERT INTO containers (id, name, image_id, config, state, status, created_ns) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -41,9 +55,20 @@ pub fn insert(db: &State, cfg: &ContainerConfig, st: &ContainerState) -> Result<
     match res {
         Ok(_) => Ok(()),
         // Lost a race with another podman for the same name.
-        Err(rusqlite::Error::SqliteFailure(f, _)) if f.code == rusqlite::ErrorCode::ConstraintViolation => {
-            let id: String = conn.query_row("SELECT id FROM containers WHERE name = ?1", [&cfg.name], |r| r.get(0)).unwrap_or_default();
-            Err(ContainerStoreError::NameInUse { name: cfg.name.clone(), id })
+        Err(rusqlite::Error::SqliteFailure(f, _))
+            if f.code == rusqlite::ErrorCode::ConstraintViolation =>
+        {
+            let id: String = conn
+                .query_row(
+                    "SELECT id FROM containers WHERE name = ?1",
+                    [&cfg.name],
+                    |r| r.get(0),
+                )
+                .unwrap_or_default();
+            Err(ContainerStoreError::NameInUse {
+                name: cfg.name.clone(),
+                id,
+            })
         }
         Err(e) => Err(e.into()),
     }
@@ -65,14 +90,20 @@ pub fn resolve(db: &State, name_or_id: &str) -> Result<Record, ContainerStoreErr
     if name_or_id.is_empty() || !name_or_id.chars().all(|c| c.is_ascii_hexdigit()) {
         return Err(ContainerStoreError::NotFound(name_or_id.to_string()));
     }
-    let mut stmt = conn.prepare_cached("SELECT config, state FROM containers WHERE id LIKE ?1 || '%' LIMIT 2")?;
+    let mut stmt = conn
+        .prepare_cached("SELECT config, state FROM containers WHERE id LIKE ?1 || '%' LIMIT 2")?;
     let rows: Vec<(String, String)> = stmt
-        .query_map([name_or_id.to_ascii_lowercase()], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .query_map([name_or_id.to_ascii_lowercase()], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })?
         .collect::<Result<_, _>>()?;
     match rows.len() {
         0 => Err(ContainerStoreError::NotFound(name_or_id.to_string())),
         1 => {
-            let (c, s) = rows.into_iter().next().ok_or_else(|| ContainerStoreError::NotFound(name_or_id.to_string()))?;
+            let (c, s) = rows
+                .into_iter()
+                .next()
+                .ok_or_else(|| ContainerStoreError::NotFound(name_or_id.to_string()))?;
             row_to_record(c, s)
         }
         _ => Err(ContainerStoreError::Ambiguous(name_or_id.to_string())),
@@ -100,8 +131,12 @@ pub fn update_state(db: &State, id: &str, st: &ContainerState) -> Result<(), Con
 
 /// All containers, oldest first.
 pub fn list(db: &State) -> Result<Vec<Record>, ContainerStoreError> {
-    let mut stmt = db.connection().prepare_cached("SELECT config, state FROM containers ORDER BY created_ns, id")?;
-    let rows: Vec<(String, String)> = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<Result<_, _>>()?;
+    let mut stmt = db
+        .connection()
+        .prepare_cached("SELECT config, state FROM containers ORDER BY created_ns, id")?;
+    let rows: Vec<(String, String)> = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<Result<_, _>>()?;
     rows.into_iter().map(|(c, s)| row_to_record(c, s)).collect()
 }
 
@@ -109,30 +144,45 @@ pub fn list(db: &State) -> Result<Vec<Record>, ContainerStoreError> {
 pub fn latest(db: &State) -> Result<Record, ContainerStoreError> {
     let row: Option<(String, String)> = db
         .connection()
-        .query_row("SELECT config, state FROM containers ORDER BY created_ns DESC, id DESC LIMIT 1", [], |r| Ok((r.get(0)?, r.get(1)?)))
+        .query_row(
+            "SELECT config, state FROM containers ORDER BY created_ns DESC, id DESC LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
         .optional()?;
     let (c, s) = row.ok_or_else(|| ContainerStoreError::NotFound("--latest".into()))?;
     row_to_record(c, s)
 }
 
 pub fn delete(db: &State, id: &str) -> Result<(), ContainerStoreError> {
-    db.connection().execute("DELETE FROM containers WHERE id = ?1", [id])?;
+    db.connection()
+        .execute("DELETE FROM containers WHERE id = ?1", [id])?;
     Ok(())
 }
 
 /// Replace a container's configuration (network connect/disconnect).
 pub fn update_config(db: &State, cfg: &ContainerConfig) -> Result<(), ContainerStoreError> {
-    db.connection().execute("UPDATE containers SET config = ?2 WHERE id = ?1", params![cfg.id, serde_json::to_string(cfg)?])?;
+    db.connection().execute(
+        "UPDATE containers SET config = ?2 WHERE id = ?1",
+        params![cfg.id, serde_json::to_string(cfg)?],
+    )?;
     Ok(())
 }
 
 pub fn rename(db: &State, id: &str, cfg: &ContainerConfig) -> Result<(), ContainerStoreError> {
     let taken: Option<String> = db
         .connection()
-        .query_row("SELECT id FROM containers WHERE name = ?1 AND id != ?2", params![cfg.name, id], |r| r.get(0))
+        .query_row(
+            "SELECT id FROM containers WHERE name = ?1 AND id != ?2",
+            params![cfg.name, id],
+            |r| r.get(0),
+        )
         .optional()?;
     if let Some(other) = taken {
-        return Err(ContainerStoreError::NameInUse { name: cfg.name.clone(), id: other });
+        return Err(ContainerStoreError::NameInUse {
+            name: cfg.name.clone(),
+            id: other,
+        });
     }
     db.connection().execute(
         "UPDATE containers SET name = ?2, config = ?3 WHERE id = ?1",
@@ -148,12 +198,22 @@ mod tests {
 
     fn db() -> (tempfile::TempDir, State) {
         let d = tempfile::tempdir().unwrap();
-        let s = State::open(&d.path().join("db.sql"), std::path::Path::new("/run/t"), "overlay").unwrap();
+        let s = State::open(
+            &d.path().join("db.sql"),
+            std::path::Path::new("/run/t"),
+            "overlay",
+        )
+        .unwrap();
         (d, s)
     }
 
     fn cfg(id: &str, name: &str, created: i64) -> ContainerConfig {
-        ContainerConfig { id: id.into(), name: name.into(), created_ns: created, ..Default::default() }
+        ContainerConfig {
+            id: id.into(),
+            name: name.into(),
+            created_ns: created,
+            ..Default::default()
+        }
     }
 
     #[test]
@@ -164,8 +224,14 @@ mod tests {
         assert_eq!(resolve(&s, "web").unwrap().0.id, "abc123");
         assert_eq!(resolve(&s, "abc123").unwrap().0.name, "web");
         assert_eq!(resolve(&s, "abd").unwrap().0.name, "db");
-        assert!(matches!(resolve(&s, "ab"), Err(ContainerStoreError::Ambiguous(_))));
-        assert!(matches!(resolve(&s, "zzz"), Err(ContainerStoreError::NotFound(_))));
+        assert!(matches!(
+            resolve(&s, "ab"),
+            Err(ContainerStoreError::Ambiguous(_))
+        ));
+        assert!(matches!(
+            resolve(&s, "zzz"),
+            Err(ContainerStoreError::NotFound(_))
+        ));
         assert_eq!(latest(&s).unwrap().0.name, "db");
     }
 
@@ -173,9 +239,15 @@ mod tests {
     fn names_are_unique_and_state_updates() {
         let (_d, s) = db();
         insert(&s, &cfg("a1", "web", 1), &ContainerState::default()).unwrap();
-        let e = insert(&s, &cfg("b2", "web", 2), &ContainerState::default()).unwrap_err().to_string();
+        let e = insert(&s, &cfg("b2", "web", 2), &ContainerState::default())
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("already in use by a1"), "{e}");
-        let st = ContainerState { status: Status::Running, pid: 42, ..Default::default() };
+        let st = ContainerState {
+            status: Status::Running,
+            pid: 42,
+            ..Default::default()
+        };
         update_state(&s, "a1", &st).unwrap();
         assert_eq!(resolve(&s, "web").unwrap().1.pid, 42);
         assert_eq!(s.container_counts().unwrap().running, 1);

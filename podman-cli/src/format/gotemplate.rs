@@ -22,7 +22,14 @@ const GO_NAMES: &[(&str, &str)] = &[
 ];
 
 /// JSON keys whose values are maps: their own keys are data, not fields.
-const MAP_FIELDS: &[&str] = &["graphStatus", "graphOptions", "Labels", "labels", "Annotations", "registries"];
+const MAP_FIELDS: &[&str] = &[
+    "graphStatus",
+    "graphOptions",
+    "Labels",
+    "labels",
+    "Annotations",
+    "registries",
+];
 
 pub fn go_name(key: &str) -> String {
     if let Some((_, g)) = GO_NAMES.iter().find(|(k, _)| *k == key) {
@@ -87,7 +94,11 @@ fn to_json(v: &Value) -> serde_json::Value {
         Value::Object(m) | Value::Map(m) => {
             let mut keys: Vec<&String> = m.keys().collect();
             keys.sort();
-            serde_json::Value::Object(keys.into_iter().map(|k| (k.clone(), to_json(&m[k]))).collect())
+            serde_json::Value::Object(
+                keys.into_iter()
+                    .map(|k| (k.clone(), to_json(&m[k])))
+                    .collect(),
+            )
         }
     }
 }
@@ -108,20 +119,31 @@ fn string_arg(v: &Value) -> String {
 
 fn f_json(args: &[Value]) -> Result<Value, FuncError> {
     let v = one_arg("json", args)?;
-    serde_json::to_string(&to_json(v)).map(Value::String).map_err(|e| FuncError::Generic(e.to_string()))
+    serde_json::to_string(&to_json(v))
+        .map(Value::String)
+        .map_err(|e| FuncError::Generic(e.to_string()))
 }
 
 fn f_lower(args: &[Value]) -> Result<Value, FuncError> {
-    Ok(Value::String(string_arg(one_arg("lower", args)?).to_lowercase()))
+    Ok(Value::String(
+        string_arg(one_arg("lower", args)?).to_lowercase(),
+    ))
 }
 
 fn f_upper(args: &[Value]) -> Result<Value, FuncError> {
-    Ok(Value::String(string_arg(one_arg("upper", args)?).to_uppercase()))
+    Ok(Value::String(
+        string_arg(one_arg("upper", args)?).to_uppercase(),
+    ))
 }
 
 fn f_join(args: &[Value]) -> Result<Value, FuncError> {
     match args {
-        [Value::Array(a), sep] => Ok(Value::String(a.iter().map(string_arg).collect::<Vec<_>>().join(&string_arg(sep)))),
+        [Value::Array(a), sep] => Ok(Value::String(
+            a.iter()
+                .map(string_arg)
+                .collect::<Vec<_>>()
+                .join(&string_arg(sep)),
+        )),
         [_, _] => Err(FuncError::UnableToConvertFromValue),
         _ => Err(FuncError::ExactlyXArgs("join".into(), 2)),
     }
@@ -163,8 +185,13 @@ impl Compiled {
         let text = normalize(format);
         let mut template = Template::default();
         template.add_funcs(FUNCS);
-        template.parse(text.as_str()).map_err(|e| anyhow::anyhow!("template parsing error: {e}: check the --format string"))?;
-        Ok(Compiled { template, source: format.to_string() })
+        template.parse(text.as_str()).map_err(|e| {
+            anyhow::anyhow!("template parsing error: {e}: check the --format string")
+        })?;
+        Ok(Compiled {
+            template,
+            source: format.to_string(),
+        })
     }
 
     /// Render over `value`; the output ends with a newline.
@@ -172,7 +199,9 @@ impl Compiled {
         let out = self
             .template
             .render(&Context::from(to_value(value)))
-            .map_err(|e| anyhow::anyhow!("template execution error: {e}: check the field names in --format"))?;
+            .map_err(|e| {
+                anyhow::anyhow!("template execution error: {e}: check the field names in --format")
+            })?;
         if out.contains("<no value>") {
             anyhow::bail!("template {:?} names a field that does not exist: check the field names in --format", self.source);
         }
@@ -198,16 +227,42 @@ mod tests {
     #[test]
     fn go_field_names_reach_json_keys() {
         assert_eq!(render("{{.Host.Arch}}", &doc()).unwrap(), "amd64\n");
-        assert_eq!(render("{{.Host.OCIRuntime.Name}} {{.Host.CPUs}}", &doc()).unwrap(), "runc 2\n");
-        assert_eq!(render("{{index .Store.GraphStatus \"Backing Filesystem\"}}", &doc()).unwrap(), "extfs\n");
-        assert_eq!(render("{{range .Host.CgroupControllers}}{{.}},{{end}}", &doc()).unwrap(), "cpu,memory,\n");
+        assert_eq!(
+            render("{{.Host.OCIRuntime.Name}} {{.Host.CPUs}}", &doc()).unwrap(),
+            "runc 2\n"
+        );
+        assert_eq!(
+            render(
+                "{{index .Store.GraphStatus \"Backing Filesystem\"}}",
+                &doc()
+            )
+            .unwrap(),
+            "extfs\n"
+        );
+        assert_eq!(
+            render("{{range .Host.CgroupControllers}}{{.}},{{end}}", &doc()).unwrap(),
+            "cpu,memory,\n"
+        );
     }
 
     #[test]
     fn podman_functions_work() {
-        assert_eq!(render("{{json .Host.OCIRuntime}}", &doc()).unwrap(), "{\"Name\":\"runc\"}\n");
-        assert_eq!(render("{{upper .Host.Arch}}\\t{{join .Host.CgroupControllers \"+\"}}", &doc()).unwrap(), "AMD64\tcpu+memory\n");
-        assert_eq!(render("{{truncate .Store.GraphRoot 1}}", &doc()).unwrap(), "/\n");
+        assert_eq!(
+            render("{{json .Host.OCIRuntime}}", &doc()).unwrap(),
+            "{\"Name\":\"runc\"}\n"
+        );
+        assert_eq!(
+            render(
+                "{{upper .Host.Arch}}\\t{{join .Host.CgroupControllers \"+\"}}",
+                &doc()
+            )
+            .unwrap(),
+            "AMD64\tcpu+memory\n"
+        );
+        assert_eq!(
+            render("{{truncate .Store.GraphRoot 1}}", &doc()).unwrap(),
+            "/\n"
+        );
     }
 
     #[test]

@@ -10,7 +10,13 @@ pub fn size(bytes: u64) -> String {
         i += 1;
     }
     // %.3g without trailing zeros.
-    let digits = if v >= 100.0 { 0 } else if v >= 10.0 { 1 } else { 2 };
+    let digits = if v >= 100.0 {
+        0
+    } else if v >= 10.0 {
+        1
+    } else {
+        2
+    };
     let mut s = format!("{v:.digits$}");
     if s.contains('.') {
         s = s.trim_end_matches('0').trim_end_matches('.').to_string();
@@ -20,7 +26,10 @@ pub fn size(bytes: u64) -> String {
 
 /// `units.HumanDuration`, with " ago" as Podman's CREATED column has it.
 pub fn since(then_unix: i64) -> String {
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
     let secs = (now - then_unix).max(0);
     format!("{} ago", duration(secs))
 }
@@ -58,7 +67,9 @@ pub fn parse_rfc3339(s: &str) -> Option<i64> {
     let (date, rest) = s.split_once('T')?;
     let mut d = date.split('-').map(|x| x.parse::<i64>());
     let (y, mo, da) = (d.next()?.ok()?, d.next()?.ok()?, d.next()?.ok()?);
-    let time_end = rest.find(|c: char| c == 'Z' || c == '+' || (c == '-')).unwrap_or(rest.len());
+    let time_end = rest
+        .find(|c: char| c == 'Z' || c == '+' || (c == '-'))
+        .unwrap_or(rest.len());
     let (time, zone) = rest.split_at(time_end);
     let mut t = time.split(':');
     let h: i64 = t.next()?.parse().ok()?;
@@ -97,6 +108,9 @@ mod tests {
         assert_eq!(duration(3 * 86400), "3 days");
         assert_eq!(duration(20 * 86400), "2 weeks");
         assert_eq!(parse_rfc3339("1970-01-01T00:00:00Z"), Some(0));
-        assert_eq!(parse_rfc3339("2026-11-27T20:24:22.5+01:00"), Some(1_795_811_062 - 3600));
+        assert_eq!(
+            parse_rfc3339("2026-11-27T20:24:22.5+01:00"),
+            Some(1_795_811_062 - 3600)
+        );
     }
 }

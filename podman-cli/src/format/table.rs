@@ -33,7 +33,12 @@ pub fn align(lines: &[String]) -> String {
 
 /// Render rows with a user template. A leading `table` adds a header made
 /// from the field names (mapped through `headers`, else upper-cased).
-pub fn render_rows(format: &str, rows: &[serde_json::Value], headers: &HashMap<&str, &str>, noheading: bool) -> anyhow::Result<String> {
+pub fn render_rows(
+    format: &str,
+    rows: &[serde_json::Value],
+    headers: &HashMap<&str, &str>,
+    noheading: bool,
+) -> anyhow::Result<String> {
     let (is_table, body) = match format.strip_prefix("table") {
         Some(rest) => (true, rest.trim_start().to_string()),
         None => (false, format.to_string()),
@@ -48,7 +53,11 @@ pub fn render_rows(format: &str, rows: &[serde_json::Value], headers: &HashMap<&
         let out = compiled.render(r)?;
         lines.push(out.trim_end_matches('\n').to_string());
     }
-    Ok(if is_table { align(&lines) } else { lines.iter().map(|l| format!("{l}\n")).collect() })
+    Ok(if is_table {
+        align(&lines)
+    } else {
+        lines.iter().map(|l| format!("{l}\n")).collect()
+    })
 }
 
 fn header_line(body: &str, headers: &HashMap<&str, &str>) -> String {
@@ -56,10 +65,19 @@ fn header_line(body: &str, headers: &HashMap<&str, &str>) -> String {
     let mut rest = body;
     while let Some(start) = rest.find("{{") {
         out.push_str(&rest[..start]);
-        let Some(end) = rest[start..].find("}}") else { break };
+        let Some(end) = rest[start..].find("}}") else {
+            break;
+        };
         let inner = rest[start + 2..start + end].trim();
-        let field = inner.split_whitespace().find(|w| w.starts_with('.')).unwrap_or(inner).trim_start_matches('.');
-        let name = headers.get(field).map(|s| s.to_string()).unwrap_or_else(|| field.to_ascii_uppercase());
+        let field = inner
+            .split_whitespace()
+            .find(|w| w.starts_with('.'))
+            .unwrap_or(inner)
+            .trim_start_matches('.');
+        let name = headers
+            .get(field)
+            .map(|s| s.to_string())
+            .unwrap_or_else(|| field.to_ascii_uppercase());
         out.push_str(&name);
         rest = &rest[start + end + 2..];
     }

@@ -10,7 +10,8 @@ fn scalar(v: &serde_json::Value) -> String {
     match v {
         serde_json::Value::String(s) => {
             let plain = !s.is_empty()
-                && !s.starts_with(|c: char| c.is_whitespace() || "-?:,[]{}#&*!|>'\"%@`".contains(c))
+                && !s
+                    .starts_with(|c: char| c.is_whitespace() || "-?:,[]{}#&*!|>'\"%@`".contains(c))
                 && !s.contains(": ")
                 && !s.contains(" #")
                 && !s.ends_with(':')

@@ -13,7 +13,11 @@ use serde_json::Value;
 #[derive(Debug, thiserror::Error)]
 pub enum ArchiveError {
     #[error("{what} {}: {source}", path.display())]
-    Io { what: &'static str, path: PathBuf, source: std::io::Error },
+    Io {
+        what: &'static str,
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("writing the archive: {0}")]
     Write(std::io::Error),
     #[error("{}: {why}", path.display())]
@@ -21,7 +25,11 @@ pub enum ArchiveError {
 }
 
 fn io<'a>(what: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> ArchiveError + 'a {
-    move |source| ArchiveError::Io { what, path: path.to_path_buf(), source }
+    move |source| ArchiveError::Io {
+        what,
+        path: path.to_path_buf(),
+        source,
+    }
 }
 
 /// A tar writer with fixed ownership and times, so the same content gives
@@ -50,12 +58,20 @@ impl<W: Write> TarOut<W> {
 
     pub fn dir(&mut self, name: &str) -> Result<(), ArchiveError> {
         let mut h = header(0, 0o755, tar::EntryType::Directory);
-        self.b.append_data(&mut h, format!("{}/", name.trim_end_matches('/')), std::io::empty()).map_err(ArchiveError::Write)
+        self.b
+            .append_data(
+                &mut h,
+                format!("{}/", name.trim_end_matches('/')),
+                std::io::empty(),
+            )
+            .map_err(ArchiveError::Write)
     }
 
     pub fn bytes(&mut self, name: &str, data: &[u8]) -> Result<(), ArchiveError> {
         let mut h = header(data.len() as u64, 0o644, tar::EntryType::Regular);
-        self.b.append_data(&mut h, name, data).map_err(ArchiveError::Write)
+        self.b
+            .append_data(&mut h, name, data)
+            .map_err(ArchiveError::Write)
     }
 
     /// Append the file at `path` as `name`, streaming it.
@@ -63,7 +79,9 @@ impl<W: Write> TarOut<W> {
         let f = File::open(path).map_err(io("opening", path))?;
         let len = f.metadata().map_err(io("reading", path))?.len();
         let mut h = header(len, 0o644, tar::EntryType::Regular);
-        self.b.append_data(&mut h, name, BufReader::with_capacity(1 << 20, f).take(len)).map_err(ArchiveError::Write)
+        self.b
+            .append_data(&mut h, name, BufReader::with_capacity(1 << 20, f).take(len))
+            .map_err(ArchiveError::Write)
     }
 
     pub fn finish(self) -> Result<W, ArchiveError> {
@@ -78,7 +96,11 @@ pub fn tar_layout<W: Write>(layout: &Path, out: &mut TarOut<W>) -> Result<(), Ar
     out.dir("blobs")?;
     out.dir("blobs/sha256")?;
     let blobs = layout.join("blobs/sha256");
-    let mut names: Vec<String> = std::fs::read_dir(&blobs).map_err(io("listing", &blobs))?.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect();
+    let mut names: Vec<String> = std::fs::read_dir(&blobs)
+        .map_err(io("listing", &blobs))?
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
     names.sort();
     for n in names.iter().filter(|n| !n.starts_with('.')) {
         out.file(&format!("blobs/sha256/{n}"), &blobs.join(n))?;
@@ -127,7 +149,8 @@ pub fn decoder<'a, R: Read + 'a>(r: R, c: Compression) -> std::io::Result<Box<dy
 /// Decompress `src` into `dest` (e.g. `podman load` of a .tar.gz).
 pub fn decompress_file(src: &Path, c: Compression, dest: &Path) -> Result<(), ArchiveError> {
     let f = File::open(src).map_err(io("opening", src))?;
-    let mut r = decoder(BufReader::with_capacity(1 << 20, f), c).map_err(io("decompressing", src))?;
+    let mut r =
+        decoder(BufReader::with_capacity(1 << 20, f), c).map_err(io("decompressing", src))?;
     let mut out = File::create(dest).map_err(io("creating", dest))?;
     std::io::copy(&mut r, &mut out).map_err(io("decompressing", src))?;
     Ok(())
@@ -137,10 +160,16 @@ pub fn decompress_file(src: &Path, c: Compression, dest: &Path) -> Result<(), Ar
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LoadSource {
     /// `docker save` format: one RepoTags list per image.
-    DockerArchive { images: Vec<Vec<String>> },
+    DockerArchive {
+        images: Vec<Vec<String>>,
+    },
     /// A tar of an OCI layout: the name annotations of each index.json entry.
-    OciArchive { images: Vec<Option<String>> },
-    OciDir { images: Vec<Option<String>> },
+    OciArchive {
+        images: Vec<Option<String>>,
+    },
+    OciDir {
+        images: Vec<Option<String>>,
+    },
     /// skopeo's `dir:` format: one image.
     Dir,
 }
@@ -149,10 +178,18 @@ pub enum LoadSource {
 fn tar_member(path: &Path, name: &str) -> Result<Option<Vec<u8>>, ArchiveError> {
     let f = File::open(path).map_err(io("opening", path))?;
     let mut a = tar::Archive::new(BufReader::new(f));
-    let bad = |e: std::io::Error| ArchiveError::Invalid { path: path.to_path_buf(), why: format!("not a readable tar archive: {e}") };
+    let bad = |e: std::io::Error| ArchiveError::Invalid {
+        path: path.to_path_buf(),
+        why: format!("not a readable tar archive: {e}"),
+    };
     for entry in a.entries_with_seek().map_err(bad)? {
         let entry = entry.map_err(bad)?;
-        let p = entry.path().map_err(bad)?.to_string_lossy().trim_start_matches("./").to_string();
+        let p = entry
+            .path()
+            .map_err(bad)?
+            .to_string_lossy()
+            .trim_start_matches("./")
+            .to_string();
         if p == name && entry.header().entry_type().is_file() {
             let mut out = Vec::new();
             entry.take(16 << 20).read_to_end(&mut out).map_err(bad)?;
@@ -163,13 +200,31 @@ fn tar_member(path: &Path, name: &str) -> Result<Option<Vec<u8>>, ArchiveError> 
 }
 
 fn parse_json(path: &Path, what: &str, bytes: &[u8]) -> Result<Value, ArchiveError> {
-    serde_json::from_slice(bytes).map_err(|e| ArchiveError::Invalid { path: path.to_path_buf(), why: format!("{what} is not valid JSON: {e}") })
+    serde_json::from_slice(bytes).map_err(|e| ArchiveError::Invalid {
+        path: path.to_path_buf(),
+        why: format!("{what} is not valid JSON: {e}"),
+    })
 }
 
 fn docker_images(path: &Path, manifest: &[u8]) -> Result<LoadSource, ArchiveError> {
     let v = parse_json(path, "manifest.json", manifest)?;
-    let list = v.as_array().ok_or_else(|| ArchiveError::Invalid { path: path.to_path_buf(), why: "manifest.json is not a list of images".into() })?;
-    let images = list.iter().map(|e| e["RepoTags"].as_array().map(|t| t.iter().filter_map(|s| s.as_str().map(String::from)).collect()).unwrap_or_default()).collect();
+    let list = v.as_array().ok_or_else(|| ArchiveError::Invalid {
+        path: path.to_path_buf(),
+        why: "manifest.json is not a list of images".into(),
+    })?;
+    let images = list
+        .iter()
+        .map(|e| {
+            e["RepoTags"]
+                .as_array()
+                .map(|t| {
+                    t.iter()
+                        .filter_map(|s| s.as_str().map(String::from))
+                        .collect()
+                })
+                .unwrap_or_default()
+        })
+        .collect();
     Ok(LoadSource::DockerArchive { images })
 }
 
@@ -177,12 +232,21 @@ fn docker_images(path: &Path, manifest: &[u8]) -> Result<LoadSource, ArchiveErro
 /// annotation, else the OCI ref name.
 fn oci_names(path: &Path, index: &[u8]) -> Result<Vec<Option<String>>, ArchiveError> {
     let v = parse_json(path, "index.json", index)?;
-    let list = v["manifests"].as_array().ok_or_else(|| ArchiveError::Invalid { path: path.to_path_buf(), why: "index.json has no manifests list".into() })?;
+    let list = v["manifests"]
+        .as_array()
+        .ok_or_else(|| ArchiveError::Invalid {
+            path: path.to_path_buf(),
+            why: "index.json has no manifests list".into(),
+        })?;
     Ok(list
         .iter()
         .map(|m| {
             let a = &m["annotations"];
-            a["io.containerd.image.name"].as_str().or(a[super::layout::REF_NAME].as_str()).filter(|s| !s.is_empty()).map(String::from)
+            a["io.containerd.image.name"]
+                .as_str()
+                .or(a[super::layout::REF_NAME].as_str())
+                .filter(|s| !s.is_empty())
+                .map(String::from)
         })
         .collect())
 }
@@ -192,20 +256,30 @@ pub fn detect(path: &Path) -> Result<LoadSource, ArchiveError> {
     if path.is_dir() {
         if path.join("index.json").is_file() {
             let bytes = std::fs::read(path.join("index.json")).map_err(io("reading", path))?;
-            return Ok(LoadSource::OciDir { images: oci_names(path, &bytes)? });
+            return Ok(LoadSource::OciDir {
+                images: oci_names(path, &bytes)?,
+            });
         }
         if path.join("manifest.json").is_file() {
             return Ok(LoadSource::Dir);
         }
-        return Err(ArchiveError::Invalid { path: path.to_path_buf(), why: "a directory without index.json (OCI layout) or manifest.json (dir:)".into() });
+        return Err(ArchiveError::Invalid {
+            path: path.to_path_buf(),
+            why: "a directory without index.json (OCI layout) or manifest.json (dir:)".into(),
+        });
     }
     if let Some(m) = tar_member(path, "manifest.json")? {
         return docker_images(path, &m);
     }
     if let Some(i) = tar_member(path, "index.json")? {
-        return Ok(LoadSource::OciArchive { images: oci_names(path, &i)? });
+        return Ok(LoadSource::OciArchive {
+            images: oci_names(path, &i)?,
+        });
     }
-    Err(ArchiveError::Invalid { path: path.to_path_buf(), why: "not a docker-archive (no manifest.json) or oci-archive (no index.json)".into() })
+    Err(ArchiveError::Invalid {
+        path: path.to_path_buf(),
+        why: "not a docker-archive (no manifest.json) or oci-archive (no index.json)".into(),
+    })
 }
 
 #[cfg(test)]
@@ -219,14 +293,24 @@ mod tests {
         let mut t = TarOut::new(File::create(&docker).unwrap());
         t.bytes("manifest.json", br#"[{"Config":"c.json","RepoTags":["a:1","b:2"],"Layers":[]},{"Config":"x.json","RepoTags":null,"Layers":[]}]"#).unwrap();
         t.finish().unwrap();
-        assert_eq!(detect(&docker).unwrap(), LoadSource::DockerArchive { images: vec![vec!["a:1".into(), "b:2".into()], vec![]] });
+        assert_eq!(
+            detect(&docker).unwrap(),
+            LoadSource::DockerArchive {
+                images: vec![vec!["a:1".into(), "b:2".into()], vec![]]
+            }
+        );
 
         let oci = d.path().join("o.tar");
         let mut t = TarOut::new(File::create(&oci).unwrap());
         t.bytes("oci-layout", b"{}").unwrap();
         t.bytes("index.json", br#"{"manifests":[{"annotations":{"org.opencontainers.image.ref.name":"localhost/x:1"}},{}]}"#).unwrap();
         t.finish().unwrap();
-        assert_eq!(detect(&oci).unwrap(), LoadSource::OciArchive { images: vec![Some("localhost/x:1".into()), None] });
+        assert_eq!(
+            detect(&oci).unwrap(),
+            LoadSource::OciArchive {
+                images: vec![Some("localhost/x:1".into()), None]
+            }
+        );
 
         let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
         gz.write_all(&std::fs::read(&oci).unwrap()).unwrap();

@@ -17,7 +17,10 @@ const SUPPORTED: &str = "CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, STOPSIGNAL, USER, 
 fn split_instruction(change: &str) -> Option<(String, String)> {
     let i = change.trim_start().find([' ', '=', '\t'])?;
     let s = change.trim_start();
-    Some((s[..i].trim().to_ascii_uppercase(), s[i + 1..].trim().to_string()))
+    Some((
+        s[..i].trim().to_ascii_uppercase(),
+        s[i + 1..].trim().to_string(),
+    ))
 }
 
 /// `KEY=VALUE` or `KEY VALUE`.
@@ -53,11 +56,24 @@ fn command(v: &str) -> Vec<String> {
 pub fn parse_changes(changes: &[String]) -> Result<ConfigChanges, ChangeError> {
     let mut out = ConfigChanges::default();
     for change in changes {
-        let invalid = |why: &str| ChangeError::Invalid { change: change.clone(), why: why.to_string() };
-        let (instr, value) = split_instruction(change).ok_or_else(|| invalid("expected INSTRUCTION VALUE, e.g. CMD [\"/bin/sh\"] or ENV=KEY=VALUE"))?;
+        let invalid = |why: &str| ChangeError::Invalid {
+            change: change.clone(),
+            why: why.to_string(),
+        };
+        let (instr, value) = split_instruction(change).ok_or_else(|| {
+            invalid("expected INSTRUCTION VALUE, e.g. CMD [\"/bin/sh\"] or ENV=KEY=VALUE")
+        })?;
         match instr.as_str() {
-            "CMD" => out.cmd = Some(StringList { values: command(&value) }),
-            "ENTRYPOINT" => out.entrypoint = Some(StringList { values: command(&value) }),
+            "CMD" => {
+                out.cmd = Some(StringList {
+                    values: command(&value),
+                })
+            }
+            "ENTRYPOINT" => {
+                out.entrypoint = Some(StringList {
+                    values: command(&value),
+                })
+            }
             "ENV" => {
                 let (k, v) = key_value(&value).ok_or_else(|| invalid("ENV needs KEY=VALUE"))?;
                 out.env.retain(|e| !e.starts_with(&format!("{k}=")));
@@ -68,7 +84,13 @@ pub fn parse_changes(changes: &[String]) -> Result<ConfigChanges, ChangeError> {
                 out.labels.insert(unquote(&k).to_string(), v);
             }
             "USER" if !value.is_empty() => out.user = Some(value),
-            "WORKDIR" if !value.is_empty() => out.working_dir = Some(if value.starts_with('/') { value } else { format!("/{value}") }),
+            "WORKDIR" if !value.is_empty() => {
+                out.working_dir = Some(if value.starts_with('/') {
+                    value
+                } else {
+                    format!("/{value}")
+                })
+            }
             "STOPSIGNAL" if !value.is_empty() => out.stop_signal = Some(value),
             "EXPOSE" => {
                 for p in value.split_whitespace() {
@@ -80,14 +102,19 @@ pub fn parse_changes(changes: &[String]) -> Result<ConfigChanges, ChangeError> {
                 }
             }
             "VOLUME" => {
-                let list = serde_json::from_str::<Vec<String>>(&value).unwrap_or_else(|_| vec![value.clone()]);
+                let list = serde_json::from_str::<Vec<String>>(&value)
+                    .unwrap_or_else(|_| vec![value.clone()]);
                 if list.is_empty() || list.iter().any(|v| !v.starts_with('/')) {
                     return Err(invalid("VOLUME takes absolute paths"));
                 }
                 out.volumes.extend(list);
             }
             "USER" | "WORKDIR" | "STOPSIGNAL" => return Err(invalid("the value is empty")),
-            other => return Err(invalid(&format!("unknown instruction {other}; supported: {SUPPORTED}"))),
+            other => {
+                return Err(invalid(&format!(
+                    "unknown instruction {other}; supported: {SUPPORTED}"
+                )))
+            }
         }
     }
     Ok(out)
@@ -118,7 +145,10 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(c.cmd.unwrap().values, ["/bin/echo", "hi"]);
-        assert_eq!(c.entrypoint.unwrap().values, ["/bin/sh", "-c", "/entry.sh --flag"]);
+        assert_eq!(
+            c.entrypoint.unwrap().values,
+            ["/bin/sh", "-c", "/entry.sh --flag"]
+        );
         assert_eq!(c.env, ["B=two words", "A=3"]);
         assert_eq!(c.labels.get("version").map(String::as_str), Some("1.0"));
         assert_eq!(c.working_dir.as_deref(), Some("/srv"));
@@ -126,12 +156,27 @@ mod tests {
         assert_eq!(c.exposed_ports, ["8080/tcp", "53/udp"]);
         assert_eq!(c.volumes, ["/data"]);
         assert_eq!(c.stop_signal.as_deref(), Some("SIGINT"));
-        assert_eq!(p(&["CMD sh -c \"trap 'exit 33' 2; sleep 1\""]).unwrap().cmd.unwrap().values[2], "sh -c \"trap 'exit 33' 2; sleep 1\"");
+        assert_eq!(
+            p(&["CMD sh -c \"trap 'exit 33' 2; sleep 1\""])
+                .unwrap()
+                .cmd
+                .unwrap()
+                .values[2],
+            "sh -c \"trap 'exit 33' 2; sleep 1\""
+        );
     }
 
     #[test]
     fn bad_changes_name_the_change() {
-        for bad in ["CMD", "FROM busybox", "ENV", "EXPOSE 99999", "VOLUME data", "ONBUILD RUN x", "USER="] {
+        for bad in [
+            "CMD",
+            "FROM busybox",
+            "ENV",
+            "EXPOSE 99999",
+            "VOLUME data",
+            "ONBUILD RUN x",
+            "USER=",
+        ] {
             let e = p(&[bad]).unwrap_err().to_string();
             assert!(e.starts_with(&format!("invalid change {bad:?}")), "{e}");
         }

@@ -24,11 +24,19 @@ pub enum DockerArchiveError {
     #[error(transparent)]
     Archive(#[from] ArchiveError),
     #[error("layer {digest}: {what} digest mismatch, got {actual}")]
-    Mismatch { digest: String, what: &'static str, actual: String },
+    Mismatch {
+        digest: String,
+        what: &'static str,
+        actual: String,
+    },
     #[error("image {manifest}: {why}")]
     Invalid { manifest: String, why: String },
     #[error("{what} {}: {source}", path.display())]
-    Io { what: &'static str, path: PathBuf, source: std::io::Error },
+    Io {
+        what: &'static str,
+        path: PathBuf,
+        source: std::io::Error,
+    },
 }
 
 /// One image to write: its manifest in the layout and its RepoTags.
@@ -51,20 +59,48 @@ fn hex(d: &str) -> &str {
 }
 
 fn plan(layout_dir: &Path, img: &ArchiveImage) -> Result<Planned, DockerArchiveError> {
-    let invalid = |why: String| DockerArchiveError::Invalid { manifest: img.manifest_digest.clone(), why };
+    let invalid = |why: String| DockerArchiveError::Invalid {
+        manifest: img.manifest_digest.clone(),
+        why,
+    };
     let manifest = layout::read_blob(layout_dir, &img.manifest_digest)?;
     let parts = layout::manifest_parts(layout_dir, &manifest)?;
     let config = layout::read_blob(layout_dir, &parts.config_digest)?;
-    let config: Value = serde_json::from_slice(&config).map_err(|e| invalid(format!("config is not JSON: {e}")))?;
-    let diff_ids: Vec<String> = config["rootfs"]["diff_ids"].as_array().map(|a| a.iter().filter_map(|d| d.as_str().map(String::from)).collect()).unwrap_or_default();
+    let config: Value =
+        serde_json::from_slice(&config).map_err(|e| invalid(format!("config is not JSON: {e}")))?;
+    let diff_ids: Vec<String> = config["rootfs"]["diff_ids"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|d| d.as_str().map(String::from))
+                .collect()
+        })
+        .unwrap_or_default();
     if diff_ids.len() != parts.layers.len() {
-        return Err(invalid(format!("the config lists {} diff_ids for {} layers", diff_ids.len(), parts.layers.len())));
+        return Err(invalid(format!(
+            "the config lists {} diff_ids for {} layers",
+            diff_ids.len(),
+            parts.layers.len()
+        )));
     }
-    if let Some(bad) = diff_ids.iter().find(|d| !crate::image::reference::valid_digest(d)) {
+    if let Some(bad) = diff_ids
+        .iter()
+        .find(|d| !crate::image::reference::valid_digest(d))
+    {
         return Err(invalid(format!("diff_id {bad:?} is not a sha256 digest")));
     }
-    let layers = parts.layers.iter().map(|(d, _)| d.clone()).zip(diff_ids.iter().cloned()).collect();
-    Ok(Planned { config_digest: parts.config_digest, diff_ids, layers, repo_tags: img.repo_tags.clone() })
+    let layers = parts
+        .layers
+        .iter()
+        .map(|(d, _)| d.clone())
+        .zip(diff_ids.iter().cloned())
+        .collect();
+    Ok(Planned {
+        config_digest: parts.config_digest,
+        diff_ids,
+        layers,
+        repo_tags: img.repo_tags.clone(),
+    })
 }
 
 /// Hashes what passes through.
@@ -82,16 +118,28 @@ impl<R: Read> Read for HashingReader<R> {
 }
 
 /// Decompress layer `blob` into `dest`, checking the blob digest and the diff_id.
-fn uncompressed_layer(layout_dir: &Path, blob: &str, diff_id: &str, dest: &Path) -> Result<(), DockerArchiveError> {
+fn uncompressed_layer(
+    layout_dir: &Path,
+    blob: &str,
+    diff_id: &str,
+    dest: &Path,
+) -> Result<(), DockerArchiveError> {
     let io = |what: &'static str, p: &Path| {
         let p = p.to_path_buf();
-        move |source| DockerArchiveError::Io { what, path: p, source }
+        move |source| DockerArchiveError::Io {
+            what,
+            path: p,
+            source,
+        }
     };
     let src = layout::blob_path(layout_dir, blob)?;
     let mut f = BufReader::with_capacity(1 << 20, File::open(&src).map_err(io("opening", &src))?);
     let magic = std::io::BufRead::fill_buf(&mut f).map_err(io("reading", &src))?;
     let compression = sniff(magic);
-    let mut compressed = HashingReader { inner: f, h: Sha256::new() };
+    let mut compressed = HashingReader {
+        inner: f,
+        h: Sha256::new(),
+    };
     let mut out = File::create(dest).map_err(io("creating", dest))?;
     let mut tar_hash = Sha256::new();
     {
@@ -110,11 +158,19 @@ fn uncompressed_layer(layout_dir: &Path, blob: &str, diff_id: &str, dest: &Path)
     std::io::copy(&mut compressed, &mut std::io::sink()).map_err(io("reading", &src))?;
     let actual = format!("sha256:{:x}", compressed.h.finalize());
     if actual != blob {
-        return Err(DockerArchiveError::Mismatch { digest: blob.to_string(), what: "blob", actual });
+        return Err(DockerArchiveError::Mismatch {
+            digest: blob.to_string(),
+            what: "blob",
+            actual,
+        });
     }
     let actual = format!("sha256:{:x}", tar_hash.finalize());
     if actual != diff_id {
-        return Err(DockerArchiveError::Mismatch { digest: blob.to_string(), what: "uncompressed (diff_id)", actual });
+        return Err(DockerArchiveError::Mismatch {
+            digest: blob.to_string(),
+            what: "uncompressed (diff_id)",
+            actual,
+        });
     }
     Ok(())
 }
@@ -122,15 +178,27 @@ fn uncompressed_layer(layout_dir: &Path, blob: &str, diff_id: &str, dest: &Path)
 /// Write `images` from `layout_dir` as a docker-archive to `out`; `work` is
 /// scratch space for the uncompressed layers; `note(digest, kind)` reports
 /// each blob written ("blob" or "config").
-pub fn write<W: Write>(layout_dir: &Path, images: &[ArchiveImage], work: &Path, out: W, note: &mut dyn FnMut(&str, &str)) -> Result<W, DockerArchiveError> {
-    let planned: Vec<Planned> = images.iter().map(|i| plan(layout_dir, i)).collect::<Result<_, _>>()?;
+pub fn write<W: Write>(
+    layout_dir: &Path,
+    images: &[ArchiveImage],
+    work: &Path,
+    out: W,
+    note: &mut dyn FnMut(&str, &str),
+) -> Result<W, DockerArchiveError> {
+    let planned: Vec<Planned> = images
+        .iter()
+        .map(|i| plan(layout_dir, i))
+        .collect::<Result<_, _>>()?;
     let mut tar = TarOut::new(out);
     let mut written = HashSet::new();
     let mut manifest = Vec::new();
     for p in &planned {
         let config_name = format!("{}.json", hex(&p.config_digest));
         if written.insert(config_name.clone()) {
-            tar.file(&config_name, &layout::blob_path(layout_dir, &p.config_digest)?)?;
+            tar.file(
+                &config_name,
+                &layout::blob_path(layout_dir, &p.config_digest)?,
+            )?;
             note(&p.config_digest, "config");
         }
         let mut layer_names = Vec::new();
@@ -148,9 +216,13 @@ pub fn write<W: Write>(layout_dir: &Path, images: &[ArchiveImage], work: &Path, 
             layer_names.push(name);
         }
         debug_assert_eq!(layer_names.len(), p.diff_ids.len());
-        manifest.push(json!({"Config": config_name, "RepoTags": p.repo_tags, "Layers": layer_names}));
+        manifest
+            .push(json!({"Config": config_name, "RepoTags": p.repo_tags, "Layers": layer_names}));
     }
-    let bytes = serde_json::to_vec(&manifest).map_err(|e| DockerArchiveError::Invalid { manifest: "manifest.json".into(), why: e.to_string() })?;
+    let bytes = serde_json::to_vec(&manifest).map_err(|e| DockerArchiveError::Invalid {
+        manifest: "manifest.json".into(),
+        why: e.to_string(),
+    })?;
     tar.bytes("manifest.json", &bytes)?;
     Ok(tar.finish()?)
 }
@@ -177,14 +249,33 @@ mod tests {
         gz.write_all(&layer_tar).unwrap();
         let blob = put(&l, &gz.finish().unwrap());
         let diff_id = layout::sha256_digest(&layer_tar);
-        let config = put(&l, json!({"rootfs": {"type": "layers", "diff_ids": [diff_id]}}).to_string().as_bytes());
-        let manifest = put(&l, json!({"schemaVersion": 2, "config": {"digest": config}, "layers": [{"digest": blob}]}).to_string().as_bytes());
+        let config = put(
+            &l,
+            json!({"rootfs": {"type": "layers", "diff_ids": [diff_id]}})
+                .to_string()
+                .as_bytes(),
+        );
+        let manifest = put(
+            &l,
+            json!({"schemaVersion": 2, "config": {"digest": config}, "layers": [{"digest": blob}]})
+                .to_string()
+                .as_bytes(),
+        );
         let imgs = vec![
-            ArchiveImage { manifest_digest: manifest.clone(), repo_tags: vec!["localhost/a:1".into()] },
-            ArchiveImage { manifest_digest: manifest.clone(), repo_tags: vec!["localhost/b:2".into()] },
+            ArchiveImage {
+                manifest_digest: manifest.clone(),
+                repo_tags: vec!["localhost/a:1".into()],
+            },
+            ArchiveImage {
+                manifest_digest: manifest.clone(),
+                repo_tags: vec!["localhost/b:2".into()],
+            },
         ];
         let mut notes = Vec::new();
-        let out = write(&l, &imgs, dir.path(), Vec::new(), &mut |d, k| notes.push(format!("{k} {d}"))).unwrap();
+        let out = write(&l, &imgs, dir.path(), Vec::new(), &mut |d, k| {
+            notes.push(format!("{k} {d}"))
+        })
+        .unwrap();
         assert_eq!(notes.len(), 2);
         let mut a = tar::Archive::new(out.as_slice());
         let mut names = Vec::new();
@@ -208,9 +299,29 @@ mod tests {
         assert_eq!(names.len(), 3, "{names:?}");
 
         // A config whose diff_id does not match the layer is refused.
-        let bad_config = put(&l, json!({"rootfs": {"diff_ids": [layout::sha256_digest(b"other")]}}).to_string().as_bytes());
-        let bad = put(&l, json!({"config": {"digest": bad_config}, "layers": [{"digest": blob}]}).to_string().as_bytes());
-        let e = write(&l, &[ArchiveImage { manifest_digest: bad, repo_tags: vec![] }], dir.path(), Vec::new(), &mut |_, _| {}).unwrap_err();
+        let bad_config = put(
+            &l,
+            json!({"rootfs": {"diff_ids": [layout::sha256_digest(b"other")]}})
+                .to_string()
+                .as_bytes(),
+        );
+        let bad = put(
+            &l,
+            json!({"config": {"digest": bad_config}, "layers": [{"digest": blob}]})
+                .to_string()
+                .as_bytes(),
+        );
+        let e = write(
+            &l,
+            &[ArchiveImage {
+                manifest_digest: bad,
+                repo_tags: vec![],
+            }],
+            dir.path(),
+            Vec::new(),
+            &mut |_, _| {},
+        )
+        .unwrap_err();
         assert!(e.to_string().contains("diff_id"), "{e}");
     }
 }

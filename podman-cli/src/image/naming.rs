@@ -27,7 +27,10 @@ pub fn docker_name(tag: &str) -> Result<String, RefError> {
 /// by ID: the stored name the argument is, or the one a short name matched.
 pub fn resolved_name(arg: &str, img: &Image) -> Option<String> {
     let hexish = arg.strip_prefix("sha256:").unwrap_or(arg);
-    if !hexish.is_empty() && hexish.chars().all(|c| c.is_ascii_hexdigit()) && img.id.starts_with(hexish) {
+    if !hexish.is_empty()
+        && hexish.chars().all(|c| c.is_ascii_hexdigit())
+        && img.id.starts_with(hexish)
+    {
         return None;
     }
     if img.names.iter().any(|n| n == arg) {
@@ -53,17 +56,39 @@ mod tests {
     #[test]
     fn names_normalise() {
         assert_eq!(local_name("bb").unwrap(), "localhost/bb:latest");
-        assert_eq!(local_name("127.0.0.1:5000/a/b:1").unwrap(), "127.0.0.1:5000/a/b:1");
-        assert_eq!(docker_name("busybox").unwrap(), "docker.io/library/busybox:latest");
+        assert_eq!(
+            local_name("127.0.0.1:5000/a/b:1").unwrap(),
+            "127.0.0.1:5000/a/b:1"
+        );
+        assert_eq!(
+            docker_name("busybox").unwrap(),
+            "docker.io/library/busybox:latest"
+        );
         assert_eq!(docker_name("me/app:2").unwrap(), "docker.io/me/app:2");
         assert_eq!(docker_name("localhost/x:1").unwrap(), "localhost/x:1");
         assert!(docker_name("UPPER").is_err());
-        let img = Image { id: "abcdef0123".into(), names: vec!["127.0.0.1:5000/team/bb:latest".into(), "localhost/x:1".into()], ..Default::default() };
+        let img = Image {
+            id: "abcdef0123".into(),
+            names: vec![
+                "127.0.0.1:5000/team/bb:latest".into(),
+                "localhost/x:1".into(),
+            ],
+            ..Default::default()
+        };
         assert_eq!(resolved_name("abcdef", &img), None);
         assert_eq!(resolved_name("sha256:abcdef0123", &img), None);
-        assert_eq!(resolved_name("bb", &img).as_deref(), Some("127.0.0.1:5000/team/bb:latest"));
-        assert_eq!(resolved_name("team/bb:latest", &img).as_deref(), Some("127.0.0.1:5000/team/bb:latest"));
-        assert_eq!(resolved_name("localhost/x:1", &img).as_deref(), Some("localhost/x:1"));
+        assert_eq!(
+            resolved_name("bb", &img).as_deref(),
+            Some("127.0.0.1:5000/team/bb:latest")
+        );
+        assert_eq!(
+            resolved_name("team/bb:latest", &img).as_deref(),
+            Some("127.0.0.1:5000/team/bb:latest")
+        );
+        assert_eq!(
+            resolved_name("localhost/x:1", &img).as_deref(),
+            Some("localhost/x:1")
+        );
         assert_eq!(resolved_name("x:2", &img), None);
     }
 }

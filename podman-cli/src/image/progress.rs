@@ -10,7 +10,11 @@ use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 pub enum Progress {
     Quiet,
     Plain,
-    Bars { multi: MultiProgress, bars: HashMap<String, ProgressBar>, style: ProgressStyle },
+    Bars {
+        multi: MultiProgress,
+        bars: HashMap<String, ProgressBar>,
+        style: ProgressStyle,
+    },
 }
 
 fn short(digest: &str) -> &str {
@@ -23,9 +27,15 @@ impl Progress {
         if quiet {
             Progress::Quiet
         } else if std::io::stderr().is_terminal() {
-            let style = ProgressStyle::with_template("Copying blob {prefix} {bar:30} {bytes}/{total_bytes} {binary_bytes_per_sec} {msg}")
-                .unwrap_or_else(|_| ProgressStyle::default_bar());
-            Progress::Bars { multi: MultiProgress::with_draw_target(ProgressDrawTarget::stderr()), bars: HashMap::new(), style }
+            let style = ProgressStyle::with_template(
+                "Copying blob {prefix} {bar:30} {bytes}/{total_bytes} {binary_bytes_per_sec} {msg}",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar());
+            Progress::Bars {
+                multi: MultiProgress::with_draw_target(ProgressDrawTarget::stderr()),
+                bars: HashMap::new(),
+                style,
+            }
         } else {
             Progress::Plain
         }

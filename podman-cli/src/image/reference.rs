@@ -27,7 +27,8 @@ pub struct Reference {
 fn valid_component(c: &str) -> bool {
     // [a-z0-9]+(?:(?:[._]|__|[-]*)[a-z0-9]+)*
     !c.is_empty()
-        && c.chars().all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || "._-".contains(ch))
+        && c.chars()
+            .all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || "._-".contains(ch))
         && c.starts_with(|ch: char| ch.is_ascii_alphanumeric())
         && c.ends_with(|ch: char| ch.is_ascii_alphanumeric())
 }
@@ -36,11 +37,16 @@ fn valid_tag(t: &str) -> bool {
     !t.is_empty()
         && t.len() <= 128
         && t.starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_')
-        && t.chars().all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))
+        && t.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))
 }
 
 pub fn valid_digest(d: &str) -> bool {
-    d.strip_prefix("sha256:").is_some_and(|h| h.len() == 64 && h.chars().all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c)))
+    d.strip_prefix("sha256:").is_some_and(|h| {
+        h.len() == 64
+            && h.chars()
+                .all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c))
+    })
 }
 
 impl Reference {
@@ -52,7 +58,9 @@ impl Reference {
         let (rest, digest) = match s.split_once('@') {
             Some((r, d)) => {
                 if !valid_digest(d) {
-                    return Err(invalid("the digest must be sha256: followed by 64 lowercase hex digits"));
+                    return Err(invalid(
+                        "the digest must be sha256: followed by 64 lowercase hex digits",
+                    ));
                 }
                 (r, Some(d.to_string()))
             }
@@ -60,16 +68,23 @@ impl Reference {
         };
         let last_slash = rest.rfind('/').map(|i| i + 1).unwrap_or(0);
         let (name, tag) = match rest[last_slash..].rfind(':') {
-            Some(i) => (&rest[..last_slash + i], Some(rest[last_slash + i + 1..].to_string())),
+            Some(i) => (
+                &rest[..last_slash + i],
+                Some(rest[last_slash + i + 1..].to_string()),
+            ),
             None => (rest, None),
         };
         if let Some(t) = &tag {
             if !valid_tag(t) {
-                return Err(invalid("tags use letters, digits, '_', '.' and '-', up to 128 characters"));
+                return Err(invalid(
+                    "tags use letters, digits, '_', '.' and '-', up to 128 characters",
+                ));
             }
         }
         let mut parts: Vec<&str> = name.split('/').collect();
-        let domain = if parts.len() > 1 && (parts[0].contains('.') || parts[0].contains(':') || parts[0] == "localhost") {
+        let domain = if parts.len() > 1
+            && (parts[0].contains('.') || parts[0].contains(':') || parts[0] == "localhost")
+        {
             Some(parts.remove(0).to_string())
         } else {
             None
@@ -81,7 +96,12 @@ impl Reference {
         if domain.as_deref() == Some("docker.io") && !path.contains('/') {
             path = format!("library/{path}");
         }
-        Ok(Reference { domain, path, tag, digest })
+        Ok(Reference {
+            domain,
+            path,
+            tag,
+            digest,
+        })
     }
 
     pub fn is_short(&self) -> bool {
@@ -98,8 +118,17 @@ impl Reference {
 
     /// This short name on `domain` (docker.io gets `library/`).
     pub fn on(&self, domain: &str) -> Reference {
-        let path = if domain == "docker.io" && !self.path.contains('/') { format!("library/{}", self.path) } else { self.path.clone() };
-        Reference { domain: Some(domain.to_string()), path, tag: self.tag.clone(), digest: self.digest.clone() }
+        let path = if domain == "docker.io" && !self.path.contains('/') {
+            format!("library/{}", self.path)
+        } else {
+            self.path.clone()
+        };
+        Reference {
+            domain: Some(domain.to_string()),
+            path,
+            tag: self.tag.clone(),
+            digest: self.digest.clone(),
+        }
     }
 
     /// With `:latest` added when there is neither tag nor digest.
@@ -142,7 +171,11 @@ pub fn pull_candidates(name: &str, conf: &RegistriesConf) -> Result<Vec<Referenc
     if conf.unqualified_search_registries.is_empty() {
         return Err(RefError::NoSearchRegistries(name.to_string()));
     }
-    Ok(conf.unqualified_search_registries.iter().map(|reg| r.on(reg).with_default_tag()).collect())
+    Ok(conf
+        .unqualified_search_registries
+        .iter()
+        .map(|reg| r.on(reg).with_default_tag())
+        .collect())
 }
 
 /// An image source with its transport.
@@ -174,8 +207,17 @@ mod tests {
     #[test]
     fn references_parse_and_normalise() {
         let r = Reference::parse("127.0.0.1:5000/bb:1.0").unwrap();
-        assert_eq!((r.domain.as_deref(), r.path.as_str(), r.tag.as_deref()), (Some("127.0.0.1:5000"), "bb", Some("1.0")));
-        assert_eq!(Reference::parse("docker.io/busybox").unwrap().with_default_tag().to_string(), "docker.io/library/busybox:latest");
+        assert_eq!(
+            (r.domain.as_deref(), r.path.as_str(), r.tag.as_deref()),
+            (Some("127.0.0.1:5000"), "bb", Some("1.0"))
+        );
+        assert_eq!(
+            Reference::parse("docker.io/busybox")
+                .unwrap()
+                .with_default_tag()
+                .to_string(),
+            "docker.io/library/busybox:latest"
+        );
         let d = format!("sha256:{}", "a".repeat(64));
         let r = Reference::parse(&format!("localhost/x/y@{d}")).unwrap();
         assert_eq!(r.digest.as_deref(), Some(d.as_str()));
@@ -189,13 +231,29 @@ mod tests {
     #[test]
     fn short_names_resolve_through_registries_conf() {
         let mut conf = RegistriesConf::default();
-        assert!(matches!(pull_candidates("bb", &conf), Err(RefError::NoSearchRegistries(_))));
+        assert!(matches!(
+            pull_candidates("bb", &conf),
+            Err(RefError::NoSearchRegistries(_))
+        ));
         conf.unqualified_search_registries = vec!["127.0.0.1:5000".into(), "docker.io".into()];
-        let c: Vec<String> = pull_candidates("bb:1", &conf).unwrap().iter().map(|r| r.to_string()).collect();
+        let c: Vec<String> = pull_candidates("bb:1", &conf)
+            .unwrap()
+            .iter()
+            .map(|r| r.to_string())
+            .collect();
         assert_eq!(c, vec!["127.0.0.1:5000/bb:1", "docker.io/library/bb:1"]);
         conf.aliases.insert("bb".into(), "quay.io/x/busybox".into());
-        assert_eq!(pull_candidates("bb", &conf).unwrap()[0].to_string(), "quay.io/x/busybox:latest");
-        assert_eq!(source("oci:/tmp/x:tag").unwrap(), Source::Local("oci:/tmp/x:tag".into()));
-        assert!(matches!(source("docker://localhost/a").unwrap(), Source::Registry(_)));
+        assert_eq!(
+            pull_candidates("bb", &conf).unwrap()[0].to_string(),
+            "quay.io/x/busybox:latest"
+        );
+        assert_eq!(
+            source("oci:/tmp/x:tag").unwrap(),
+            Source::Local("oci:/tmp/x:tag".into())
+        );
+        assert!(matches!(
+            source("docker://localhost/a").unwrap(),
+            Source::Registry(_)
+        ));
     }
 }

@@ -17,11 +17,19 @@ use std::time::{Duration, SystemTime};
 #[derive(Debug, thiserror::Error)]
 pub enum StagingError {
     #[error("{what} {}: {source}", path.display())]
-    Io { what: &'static str, path: PathBuf, source: std::io::Error },
+    Io {
+        what: &'static str,
+        path: PathBuf,
+        source: std::io::Error,
+    },
 }
 
 fn io<'a>(what: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> StagingError + 'a {
-    move |source| StagingError::Io { what, path: path.to_path_buf(), source }
+    move |source| StagingError::Io {
+        what,
+        path: path.to_path_buf(),
+        source,
+    }
 }
 
 /// A directory that is removed with everything in it when dropped.
@@ -39,7 +47,8 @@ impl Staging {
         let base = graph_root.join("staging");
         std::fs::create_dir_all(&base).map_err(io("creating", &base))?;
         remove_stale(&base);
-        let id = crate::container::names::new_id().map_err(io("reading random bytes for", &base))?;
+        let id =
+            crate::container::names::new_id().map_err(io("reading random bytes for", &base))?;
         let dir = base.join(format!("{purpose}-{}-{}", std::process::id(), &id[..12]));
         std::fs::create_dir(&dir).map_err(io("creating", &dir))?;
         tracing::debug!(dir = %dir.display(), "staging directory");
@@ -78,13 +87,24 @@ impl Drop for Staging {
 /// Remove directories a killed podman left: its process is gone, or the
 /// directory is older than a day (the pid may have been reused).
 fn remove_stale(base: &Path) {
-    let Ok(rd) = std::fs::read_dir(base) else { return };
+    let Ok(rd) = std::fs::read_dir(base) else {
+        return;
+    };
     let now = SystemTime::now();
     for e in rd.flatten() {
         let name = e.file_name().to_string_lossy().into_owned();
         let pid = name.split('-').nth(1).and_then(|p| p.parse::<i32>().ok());
-        let dead = pid.is_some_and(|p| p > 0 && nix::sys::signal::kill(nix::unistd::Pid::from_raw(p), None) == Err(nix::errno::Errno::ESRCH));
-        let old = e.metadata().and_then(|m| m.modified()).ok().and_then(|t| now.duration_since(t).ok()).is_some_and(|age| age > STALE_AFTER);
+        let dead = pid.is_some_and(|p| {
+            p > 0
+                && nix::sys::signal::kill(nix::unistd::Pid::from_raw(p), None)
+                    == Err(nix::errno::Errno::ESRCH)
+        });
+        let old = e
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| now.duration_since(t).ok())
+            .is_some_and(|age| age > STALE_AFTER);
         if dead || old {
             tracing::debug!(dir = %e.path().display(), dead, old, "removing a staging directory a killed podman left");
             let _ = std::fs::remove_dir_all(e.path());
@@ -108,7 +128,9 @@ mod tests {
         assert!(!dir.exists());
         let orphan = root.path().join("staging/save-999999999-abc");
         std::fs::create_dir_all(&orphan).unwrap();
-        let live = root.path().join(format!("staging/load-{}-abc", std::process::id()));
+        let live = root
+            .path()
+            .join(format!("staging/load-{}-abc", std::process::id()));
         std::fs::create_dir_all(&live).unwrap();
         let s = Staging::new(root.path(), "push").unwrap();
         assert!(!orphan.exists());

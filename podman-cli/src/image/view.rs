@@ -24,7 +24,10 @@ pub fn repo_tags(img: &Image) -> Vec<(String, String)> {
         .names
         .iter()
         .map(|n| match Reference::parse(n) {
-            Ok(r) => (r.repository(), r.tag.clone().unwrap_or_else(|| "<none>".into())),
+            Ok(r) => (
+                r.repository(),
+                r.tag.clone().unwrap_or_else(|| "<none>".into()),
+            ),
             Err(_) => (n.clone(), "<none>".into()),
         })
         .collect();

@@ -7,7 +7,9 @@ use std::io::{Read, Write};
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::Path;
 
-use nix::sys::socket::{connect, recv, send, socket, AddressFamily, MsgFlags, SockFlag, SockType, UnixAddr};
+use nix::sys::socket::{
+    connect, recv, send, socket, AddressFamily, MsgFlags, SockFlag, SockType, UnixAddr,
+};
 
 /// How an attach session ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -19,9 +21,15 @@ pub enum AttachEnd {
 }
 
 pub fn connect_socket(path: &Path) -> anyhow::Result<OwnedFd> {
-    let fd = socket(AddressFamily::Unix, SockType::SeqPacket, SockFlag::SOCK_CLOEXEC, None)?;
+    let fd = socket(
+        AddressFamily::Unix,
+        SockType::SeqPacket,
+        SockFlag::SOCK_CLOEXEC,
+        None,
+    )?;
     let addr = UnixAddr::new(path)?;
-    connect(fd.as_raw_fd(), &addr).map_err(|e| anyhow::anyhow!("attaching to {}: {e}", path.display()))?;
+    connect(fd.as_raw_fd(), &addr)
+        .map_err(|e| anyhow::anyhow!("attaching to {}: {e}", path.display()))?;
     Ok(fd)
 }
 
@@ -83,7 +91,11 @@ impl RawMode {
 impl Drop for RawMode {
     fn drop(&mut self) {
         if let Some(t) = &self.saved {
-            let _ = nix::sys::termios::tcsetattr(std::io::stdin(), nix::sys::termios::SetArg::TCSANOW, t);
+            let _ = nix::sys::termios::tcsetattr(
+                std::io::stdin(),
+                nix::sys::termios::SetArg::TCSANOW,
+                t,
+            );
         }
     }
 }
@@ -121,7 +133,10 @@ pub fn pump(sock: OwnedFd, forward_stdin: bool, detach: Vec<u8>, send_size: bool
                         matched += 1;
                         if matched == detach.len() {
                             detached.store(true, std::sync::atomic::Ordering::SeqCst);
-                            let _ = nix::sys::socket::shutdown(sock.as_raw_fd(), nix::sys::socket::Shutdown::Both);
+                            let _ = nix::sys::socket::shutdown(
+                                sock.as_raw_fd(),
+                                nix::sys::socket::Shutdown::Both,
+                            );
                             return;
                         }
                         continue;
@@ -143,7 +158,11 @@ pub fn pump(sock: OwnedFd, forward_stdin: bool, detach: Vec<u8>, send_size: bool
     loop {
         let n = match recv(sock.as_raw_fd(), &mut buf, MsgFlags::empty()) {
             Ok(0) | Err(_) => {
-                return if detached.load(std::sync::atomic::Ordering::SeqCst) { AttachEnd::Detached } else { AttachEnd::Lost };
+                return if detached.load(std::sync::atomic::Ordering::SeqCst) {
+                    AttachEnd::Detached
+                } else {
+                    AttachEnd::Lost
+                };
             }
             Ok(n) => n,
         };
@@ -156,7 +175,10 @@ pub fn pump(sock: OwnedFd, forward_stdin: bool, detach: Vec<u8>, send_size: bool
                 let _ = stderr.write_all(&buf[1..n]);
             }
             3 => {
-                let code = std::str::from_utf8(&buf[1..n]).ok().and_then(|s| s.trim().parse().ok()).unwrap_or(-1);
+                let code = std::str::from_utf8(&buf[1..n])
+                    .ok()
+                    .and_then(|s| s.trim().parse().ok())
+                    .unwrap_or(-1);
                 return AttachEnd::Exited(code);
             }
             _ => {}
@@ -168,7 +190,10 @@ pub fn pump(sock: OwnedFd, forward_stdin: bool, detach: Vec<u8>, send_size: bool
 mod tests {
     #[test]
     fn detach_keys_parse() {
-        assert_eq!(super::detach_sequence("ctrl-p,ctrl-q").unwrap(), vec![16, 17]);
+        assert_eq!(
+            super::detach_sequence("ctrl-p,ctrl-q").unwrap(),
+            vec![16, 17]
+        );
         assert_eq!(super::detach_sequence("a,ctrl-[").unwrap(), vec![b'a', 27]);
         assert!(super::detach_sequence("ctrl-1").is_err());
         assert!(super::detach_sequence("").unwrap().is_empty());

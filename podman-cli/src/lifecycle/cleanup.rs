@@ -24,27 +24,45 @@ struct ExitJson {
 }
 
 fn read_exit(paths: &ContainerPaths, id: &str) -> Option<ExitJson> {
-    if let Some(j) = std::fs::read(paths.exit_json(id)).ok().and_then(|b| serde_json::from_slice::<ExitJson>(&b).ok()) {
+    if let Some(j) = std::fs::read(paths.exit_json(id))
+        .ok()
+        .and_then(|b| serde_json::from_slice::<ExitJson>(&b).ok())
+    {
         return Some(j);
     }
-    let code = std::fs::read_to_string(paths.exit_file(id)).ok()?.trim().parse().ok()?;
+    let code = std::fs::read_to_string(paths.exit_file(id))
+        .ok()?
+        .trim()
+        .parse()
+        .ok()?;
     let finished = std::fs::metadata(paths.exit_file(id))
         .and_then(|m| m.modified())
         .ok()
         .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
         .map(|d| d.as_nanos() as i64)
         .unwrap_or(0);
-    Some(ExitJson { exit_code: code, oom_killed: false, finished_at_unix_nanos: finished })
+    Some(ExitJson {
+        exit_code: code,
+        oom_killed: false,
+        finished_at_unix_nanos: finished,
+    })
 }
 
 fn alive(pid: i32) -> bool {
-    pid > 0 && nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None).is_ok()
-        && !std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| s.rsplit(')').next().and_then(|r| r.split_whitespace().next()) == Some("Z"))
+    pid > 0
+        && nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None).is_ok()
+        && !std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| {
+            s.rsplit(')')
+                .next()
+                .and_then(|r| r.split_whitespace().next())
+                == Some("Z")
+        })
 }
 
 /// Whether an active container has in fact ended.
 pub fn has_exited(paths: &ContainerPaths, cfg: &ContainerConfig, st: &ContainerState) -> bool {
-    st.status.is_active() && (paths.exit_file(&cfg.id).exists() || (!alive(st.monitor_pid) && !alive(st.pid)))
+    st.status.is_active()
+        && (paths.exit_file(&cfg.id).exists() || (!alive(st.monitor_pid) && !alive(st.pid)))
 }
 
 async fn runtime_delete(runtime: &str, root: &Path, id: &str) {
@@ -60,7 +78,12 @@ async fn runtime_delete(runtime: &str, root: &Path, id: &str) {
 }
 
 /// Release what a stopped container holds; the caller holds its lock.
-pub async fn cleanup_locked(engine: &EngineConfig, cfg: &ContainerConfig, st: &mut ContainerState, paths: &ContainerPaths) -> anyhow::Result<()> {
+pub async fn cleanup_locked(
+    engine: &EngineConfig,
+    cfg: &ContainerConfig,
+    st: &mut ContainerState,
+    paths: &ContainerPaths,
+) -> anyhow::Result<()> {
     if st.status.is_active() {
         if !has_exited(paths, cfg, st) {
             return Ok(()); // Still running: nothing to clean.
@@ -73,7 +96,10 @@ pub async fn cleanup_locked(engine: &EngineConfig, cfg: &ContainerConfig, st: &m
             }
             None => {
                 st.exit_code = 137;
-                st.finished_ns = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos() as i64).unwrap_or(0);
+                st.finished_ns = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| d.as_nanos() as i64)
+                    .unwrap_or(0);
                 st.error = "the container's monitor was killed: exit code unknown".into();
             }
         }
@@ -90,8 +116,14 @@ pub async fn cleanup_locked(engine: &EngineConfig, cfg: &ContainerConfig, st: &m
     }
     if !st.mountpoint.is_empty() {
         let mut storage = helpers::storage(engine).await?;
-        let req = UnmountRequest { id: cfg.id.clone(), force: true };
-        match storage.call("Unmount", |mut c| async move { c.unmount(req).await }).await {
+        let req = UnmountRequest {
+            id: cfg.id.clone(),
+            force: true,
+        };
+        match storage
+            .call("Unmount", |mut c| async move { c.unmount(req).await })
+            .await
+        {
             Ok(_) => st.mountpoint.clear(),
             Err(e) => errors.push(e.to_string()),
         }
@@ -129,7 +161,13 @@ pub async fn cleanup(engine: &EngineConfig, name_or_id: &str, rm: bool) -> anyho
     let was_active = st.status.is_active();
     cleanup_locked(engine, &cfg, &mut st, &paths).await?;
     if was_active && !st.status.is_active() {
-        db.record_event("container", "died", &cfg.id, &cfg.name, &serde_json::json!({"exitCode": st.exit_code}))?;
+        db.record_event(
+            "container",
+            "died",
+            &cfg.id,
+            &cfg.name,
+            &serde_json::json!({"exitCode": st.exit_code}),
+        )?;
     }
     if (rm || cfg.auto_remove) && !st.status.is_active() {
         super::remove::remove_locked(engine, &cfg, &mut st, &paths).await?;
@@ -144,7 +182,13 @@ pub async fn cleanup(engine: &EngineConfig, name_or_id: &str, rm: bool) -> anyho
     if restart {
         tracing::debug!(container = %cfg.name, policy = %cfg.restart.name, count = st.restart_count, "restarting per policy");
         super::start::start(engine, &cfg.id).await?;
-        db.record_event("container", "restart", &cfg.id, &cfg.name, &serde_json::json!({}))?;
+        db.record_event(
+            "container",
+            "restart",
+            &cfg.id,
+            &cfg.name,
+            &serde_json::json!({}),
+        )?;
     }
     Ok(())
 }
@@ -157,14 +201,20 @@ fn should_restart(cfg: &ContainerConfig, st: &ContainerState) -> bool {
     }
     match cfg.restart.name.as_str() {
         "always" | "unless-stopped" => true,
-        "on-failure" => st.exit_code != 0 && (cfg.restart.max_retries == 0 || st.restart_count < cfg.restart.max_retries),
+        "on-failure" => {
+            st.exit_code != 0
+                && (cfg.restart.max_retries == 0 || st.restart_count < cfg.restart.max_retries)
+        }
         _ => false,
     }
 }
 
 /// Bring a listed container's state up to date cheaply (one stat while it
 /// looks alive); run cleanup when it has ended.
-pub async fn refresh(engine: &EngineConfig, rec: (ContainerConfig, ContainerState)) -> anyhow::Result<(ContainerConfig, ContainerState)> {
+pub async fn refresh(
+    engine: &EngineConfig,
+    rec: (ContainerConfig, ContainerState),
+) -> anyhow::Result<(ContainerConfig, ContainerState)> {
     let paths = ContainerPaths::new(engine, &rec.0.id);
     if !has_exited(&paths, &rec.0, &rec.1) {
         return Ok(rec);
@@ -174,7 +224,13 @@ pub async fn refresh(engine: &EngineConfig, rec: (ContainerConfig, ContainerStat
     match store::resolve(&db, &rec.0.id) {
         Ok(r) => Ok(r),
         // Removed by its own --rm.
-        Err(store::ContainerStoreError::NotFound(_)) => Ok((rec.0, ContainerState { status: Status::Removing, ..rec.1 })),
+        Err(store::ContainerStoreError::NotFound(_)) => Ok((
+            rec.0,
+            ContainerState {
+                status: Status::Removing,
+                ..rec.1
+            },
+        )),
         Err(e) => Err(e.into()),
     }
 }

@@ -8,7 +8,9 @@ use anyhow::Context;
 use proto::storage::v1::CreateContainerRequest;
 
 use super::create_args::CreateArgs;
-use crate::container::model::{ContainerConfig, ContainerState, NetworkAttachment, NetworkMode, Rlimit, Status};
+use crate::container::model::{
+    ContainerConfig, ContainerState, NetworkAttachment, NetworkMode, Rlimit, Status,
+};
 use crate::container::{names, parse, store};
 use crate::engine_config::EngineConfig;
 use crate::helpers;
@@ -48,11 +50,20 @@ fn parse_flags(cfg: &EngineConfig, a: &CreateArgs) -> anyhow::Result<Parsed> {
     for t in &a.tmpfs {
         mounts.push(parse::tmpfs(t)?);
     }
-    let ports = a.publish.iter().map(|p| parse::publish(p)).collect::<Result<Vec<_>, _>>()?;
-    let mut rlimits: Vec<Rlimit> = common::rlimits::defaults(&cfg.containers.containers.default_ulimits)?
-        .into_iter()
-        .map(|u| Rlimit { kind: u.oci_name(), soft: u.soft, hard: u.hard })
-        .collect();
+    let ports = a
+        .publish
+        .iter()
+        .map(|p| parse::publish(p))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut rlimits: Vec<Rlimit> =
+        common::rlimits::defaults(&cfg.containers.containers.default_ulimits)?
+            .into_iter()
+            .map(|u| Rlimit {
+                kind: u.oci_name(),
+                soft: u.soft,
+                hard: u.hard,
+            })
+            .collect();
     for u in &a.ulimit {
         let r = parse::ulimit(u)?;
         rlimits.retain(|x| x.kind != r.kind);
@@ -65,10 +76,22 @@ fn parse_flags(cfg: &EngineConfig, a: &CreateArgs) -> anyhow::Result<Parsed> {
     env.extend(a.env.iter().filter_map(|e| parse::env_var(e)));
     let labels = a.label.iter().map(|l| parse::label(l)).collect();
     let annotations = a.annotation.iter().map(|l| parse::label(l)).collect();
-    let stop_signal = a.stop_signal.as_deref().map(|s| parse::signal("--stop-signal", s)).transpose()?;
-    let restart = a.restart.as_deref().map(parse::restart).transpose()?.unwrap_or_default();
+    let stop_signal = a
+        .stop_signal
+        .as_deref()
+        .map(|s| parse::signal("--stop-signal", s))
+        .transpose()?;
+    let restart = a
+        .restart
+        .as_deref()
+        .map(parse::restart)
+        .transpose()?
+        .unwrap_or_default();
     if a.rm && !matches!(restart.name.as_str(), "" | "no") {
-        anyhow::bail!("the --rm option conflicts with --restart {}: use one or the other", restart.name);
+        anyhow::bail!(
+            "the --rm option conflicts with --restart {}: use one or the other",
+            restart.name
+        );
     }
     let mut no_new_privileges = false;
     for o in &a.security_opt {
@@ -88,16 +111,48 @@ fn parse_flags(cfg: &EngineConfig, a: &CreateArgs) -> anyhow::Result<Parsed> {
     if !ports.is_empty() && network_mode != NetworkMode::Bridge {
         anyhow::bail!("-p/--publish needs a bridge network: remove --network none/host/container or the port mappings");
     }
-    let log_driver = a.log_driver.clone().or_else(|| cfg.containers.containers.log_driver.clone()).unwrap_or_else(|| "k8s-file".into());
+    let log_driver = a
+        .log_driver
+        .clone()
+        .or_else(|| cfg.containers.containers.log_driver.clone())
+        .unwrap_or_else(|| "k8s-file".into());
     if !["k8s-file", "none", "passthrough"].contains(&log_driver.as_str()) {
-        anyhow::bail!("invalid --log-driver {log_driver:?}: supported are k8s-file, none and passthrough");
+        anyhow::bail!(
+            "invalid --log-driver {log_driver:?}: supported are k8s-file, none and passthrough"
+        );
     }
-    Ok(Parsed { mounts, ports, rlimits, env, labels, annotations, stop_signal, restart, no_new_privileges, network_mode, networks, log_driver })
+    Ok(Parsed {
+        mounts,
+        ports,
+        rlimits,
+        env,
+        labels,
+        annotations,
+        stop_signal,
+        restart,
+        no_new_privileges,
+        network_mode,
+        networks,
+        log_driver,
+    })
 }
 
-fn network_flags(cfg: &EngineConfig, a: &CreateArgs) -> anyhow::Result<(NetworkMode, Vec<NetworkAttachment>)> {
-    let default_net = cfg.containers.network.default_network.clone().unwrap_or_else(|| "podman".into());
-    let values: Vec<String> = a.network.iter().flat_map(|n| n.split(',').map(String::from)).filter(|n| !n.is_empty()).collect();
+fn network_flags(
+    cfg: &EngineConfig,
+    a: &CreateArgs,
+) -> anyhow::Result<(NetworkMode, Vec<NetworkAttachment>)> {
+    let default_net = cfg
+        .containers
+        .network
+        .default_network
+        .clone()
+        .unwrap_or_else(|| "podman".into());
+    let values: Vec<String> = a
+        .network
+        .iter()
+        .flat_map(|n| n.split(',').map(String::from))
+        .filter(|n| !n.is_empty())
+        .collect();
     let attach = |name: &str| NetworkAttachment {
         name: name.to_string(),
         aliases: a.network_alias.clone(),
@@ -108,12 +163,28 @@ fn network_flags(cfg: &EngineConfig, a: &CreateArgs) -> anyhow::Result<(NetworkM
         [] => Ok((NetworkMode::Bridge, vec![attach(&default_net)])),
         [one] if one == "none" => Ok((NetworkMode::None, vec![])),
         [one] if one == "host" => Ok((NetworkMode::Host, vec![])),
-        [one] if one.starts_with("container:") => Ok((NetworkMode::Container(one["container:".len()..].to_string()), vec![])),
+        [one] if one.starts_with("container:") => Ok((
+            NetworkMode::Container(one["container:".len()..].to_string()),
+            vec![],
+        )),
         many => {
-            if many.iter().any(|n| n == "none" || n == "host" || n.starts_with("container:") || n.starts_with("ns:")) {
-                anyhow::bail!("--network none, host and container: cannot be combined with other networks");
+            if many.iter().any(|n| {
+                n == "none" || n == "host" || n.starts_with("container:") || n.starts_with("ns:")
+            }) {
+                anyhow::bail!(
+                    "--network none, host and container: cannot be combined with other networks"
+                );
             }
-            let list: Vec<NetworkAttachment> = many.iter().map(|n| if n == "bridge" { attach(&default_net) } else { attach(n) }).collect();
+            let list: Vec<NetworkAttachment> = many
+                .iter()
+                .map(|n| {
+                    if n == "bridge" {
+                        attach(&default_net)
+                    } else {
+                        attach(n)
+                    }
+                })
+                .collect();
             Ok((NetworkMode::Bridge, list))
         }
     }
@@ -127,7 +198,11 @@ pub async fn create(cfg: &EngineConfig, a: &CreateArgs) -> anyhow::Result<Contai
         if let Ok((existing, _)) = store::resolve(&db, n) {
             if existing.name == *n {
                 if !a.replace {
-                    return Err(store::ContainerStoreError::NameInUse { name: n.clone(), id: existing.id }.into());
+                    return Err(store::ContainerStoreError::NameInUse {
+                        name: n.clone(),
+                        id: existing.id,
+                    }
+                    .into());
                 }
                 super::remove::remove(cfg, &existing.id, true, false).await?;
             }
@@ -153,12 +228,34 @@ async fn create_from(
 ) -> anyhow::Result<ContainerConfig> {
     let image_config: serde_json::Value = serde_json::from_slice(&image.config).unwrap_or_default();
     let ic = &image_config["config"];
-    let strings = |v: &serde_json::Value| -> Vec<String> { v.as_array().map(|a| a.iter().filter_map(|x| x.as_str().map(String::from)).collect()).unwrap_or_default() };
+    let strings = |v: &serde_json::Value| -> Vec<String> {
+        v.as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|x| x.as_str().map(String::from))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
 
     let (entrypoint, cmd) = match &a.entrypoint {
         // An explicit entrypoint drops the image's cmd, as Docker does.
-        Some(ep) => (if ep.is_empty() { vec![] } else { vec![ep.clone()] }, a.command.clone()),
-        None => (strings(&ic["Entrypoint"]), if a.command.is_empty() { strings(&ic["Cmd"]) } else { a.command.clone() }),
+        Some(ep) => (
+            if ep.is_empty() {
+                vec![]
+            } else {
+                vec![ep.clone()]
+            },
+            a.command.clone(),
+        ),
+        None => (
+            strings(&ic["Entrypoint"]),
+            if a.command.is_empty() {
+                strings(&ic["Cmd"])
+            } else {
+                a.command.clone()
+            },
+        ),
     };
     if entrypoint.is_empty() && cmd.is_empty() {
         anyhow::bail!("no command or entrypoint provided, and no CMD or ENTRYPOINT from image: give a command after the image name");
@@ -169,15 +266,30 @@ async fn create_from(
         env.retain(|x| x.split('=').next() != Some(key.as_str()));
         env.push(e);
     }
-    let mut labels: BTreeMap<String, String> = ic["Labels"].as_object().map(|m| m.iter().map(|(k, v)| (k.clone(), v.as_str().unwrap_or("").to_string())).collect()).unwrap_or_default();
+    let mut labels: BTreeMap<String, String> = ic["Labels"]
+        .as_object()
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| (k.clone(), v.as_str().unwrap_or("").to_string()))
+                .collect()
+        })
+        .unwrap_or_default();
     labels.extend(p.labels);
     let stop_signal = p
         .stop_signal
-        .or_else(|| ic["StopSignal"].as_str().and_then(|s| parse::signal("StopSignal", s).ok()))
+        .or_else(|| {
+            ic["StopSignal"]
+                .as_str()
+                .and_then(|s| parse::signal("StopSignal", s).ok())
+        })
         .unwrap_or(libc::SIGTERM);
     let mut ports = p.ports;
     if a.publish_all {
-        for e in ic["ExposedPorts"].as_object().map(|m| m.keys().cloned().collect::<Vec<_>>()).unwrap_or_default() {
+        for e in ic["ExposedPorts"]
+            .as_object()
+            .map(|m| m.keys().cloned().collect::<Vec<_>>())
+            .unwrap_or_default()
+        {
             ports.push(parse::publish(&e)?);
         }
     }
@@ -191,17 +303,32 @@ async fn create_from(
     };
     let paths = super::paths::ContainerPaths::new(cfg, &id);
     let runtime = super::runtime::resolve(cfg).await?;
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos() as i64).unwrap_or(0);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as i64)
+        .unwrap_or(0);
     let config = ContainerConfig {
         id: id.clone(),
         name,
         image_id: image.id.clone(),
-        image_name: image.names.first().cloned().unwrap_or_else(|| a.image.clone()),
+        image_name: image
+            .names
+            .first()
+            .cloned()
+            .unwrap_or_else(|| a.image.clone()),
         entrypoint,
         cmd,
         env,
-        working_dir: a.workdir.clone().or_else(|| ic["WorkingDir"].as_str().map(String::from)).unwrap_or_default(),
-        user: a.user.clone().or_else(|| ic["User"].as_str().map(String::from)).unwrap_or_default(),
+        working_dir: a
+            .workdir
+            .clone()
+            .or_else(|| ic["WorkingDir"].as_str().map(String::from))
+            .unwrap_or_default(),
+        user: a
+            .user
+            .clone()
+            .or_else(|| ic["User"].as_str().map(String::from))
+            .unwrap_or_default(),
         groups: a.group_add.clone(),
         hostname: a.hostname.clone().unwrap_or_else(|| id[..12].to_string()),
         labels,
@@ -225,18 +352,36 @@ async fn create_from(
         network_mode: p.network_mode,
         networks: p.networks,
         ports,
-        exposed_ports: ic["ExposedPorts"].as_object().map(|m| m.keys().cloned().collect()).unwrap_or_default(),
+        exposed_ports: ic["ExposedPorts"]
+            .as_object()
+            .map(|m| m.keys().cloned().collect())
+            .unwrap_or_default(),
         dns_servers: a.dns.clone(),
         dns_search: a.dns_search.clone(),
         add_hosts: a.add_host.clone(),
-        detach_keys: a.detach_keys.clone().or_else(|| cfg.containers.engine.detach_keys.clone()).unwrap_or_else(|| "ctrl-p,ctrl-q".into()),
+        detach_keys: a
+            .detach_keys
+            .clone()
+            .or_else(|| cfg.containers.engine.detach_keys.clone())
+            .unwrap_or_else(|| "ctrl-p,ctrl-q".into()),
         created_ns: now,
         runtime,
         dependencies: vec![],
     };
-    let req = CreateContainerRequest { id: id.clone(), image: image.id.clone(), mount_label: String::new() };
-    storage.call("CreateContainer", |mut c| async move { c.create_container(req).await }).await?;
-    let state = ContainerState { status: Status::Created, ..Default::default() };
+    let req = CreateContainerRequest {
+        id: id.clone(),
+        image: image.id.clone(),
+        mount_label: String::new(),
+    };
+    storage
+        .call("CreateContainer", |mut c| async move {
+            c.create_container(req).await
+        })
+        .await?;
+    let state = ContainerState {
+        status: Status::Created,
+        ..Default::default()
+    };
     let mut config = config;
     let mut inserted = store::insert(db, &config, &state);
     // A generated name can collide with another container's: pick another.
@@ -252,35 +397,63 @@ async fn create_from(
     if let Err(e) = inserted {
         // Roll back the storage container: nothing half-made stays.
         let req = proto::storage::v1::RemoveContainerRequest { id: id.clone() };
-        let _ = storage.call("RemoveContainer", |mut c| async move { c.remove_container(req).await }).await;
+        let _ = storage
+            .call("RemoveContainer", |mut c| async move {
+                c.remove_container(req).await
+            })
+            .await;
         return Err(e.into());
     }
-    std::fs::create_dir_all(&paths.data_dir).with_context(|| format!("creating {}", paths.data_dir.display()))?;
-    db.record_event("container", "create", &id, &config.name, &serde_json::json!({"image": config.image_name}))?;
+    std::fs::create_dir_all(&paths.data_dir)
+        .with_context(|| format!("creating {}", paths.data_dir.display()))?;
+    db.record_event(
+        "container",
+        "create",
+        &id,
+        &config.name,
+        &serde_json::json!({"image": config.image_name}),
+    )?;
     Ok(config)
 }
 
 /// A free host port (or `range` consecutive ones) for `-p CTRPORT` and
 /// `-P`, as Podman picks one: ask the kernel for an ephemeral port.
 fn free_host_port(host_ip: &str, proto: &str, range: u16) -> anyhow::Result<u16> {
-    let ip = if host_ip.is_empty() { "0.0.0.0" } else { host_ip };
+    let ip = if host_ip.is_empty() {
+        "0.0.0.0"
+    } else {
+        host_ip
+    };
     for _ in 0..20 {
         let port = if proto == "udp" {
             std::net::UdpSocket::bind((ip, 0))?.local_addr()?.port()
         } else {
             std::net::TcpListener::bind((ip, 0))?.local_addr()?.port()
         };
-        let all_free = (1..range).all(|i| port.checked_add(i).is_some_and(|p| std::net::TcpListener::bind((ip, p)).is_ok()));
+        let all_free = (1..range).all(|i| {
+            port.checked_add(i)
+                .is_some_and(|p| std::net::TcpListener::bind((ip, p)).is_ok())
+        });
         if all_free {
             return Ok(port);
         }
     }
-    anyhow::bail!("no free range of {range} host ports found on {ip}: give the host ports explicitly")
+    anyhow::bail!(
+        "no free range of {range} host ports found on {ip}: give the host ports explicitly"
+    )
 }
 
 /// The image for a new container, pulled according to `--pull`.
-async fn image_for(cfg: &EngineConfig, a: &CreateArgs, storage: &mut helpers::Session<helpers::StorageClient>) -> anyhow::Result<proto::storage::v1::Image> {
-    let opts = PullOptions { quiet: a.quiet, tls_verify: a.tls_verify, ..Default::default() };
+async fn image_for(
+    cfg: &EngineConfig,
+    a: &CreateArgs,
+    storage: &mut helpers::Session<helpers::StorageClient>,
+) -> anyhow::Result<proto::storage::v1::Image> {
+    let opts = PullOptions {
+        quiet: a.quiet,
+        tls_verify: a.tls_verify,
+        ..Default::default()
+    };
     match a.pull.as_str() {
         "always" | "newer" => return pull(cfg, &a.image, &opts).await,
         "missing" | "never" => {}
@@ -290,7 +463,10 @@ async fn image_for(cfg: &EngineConfig, a: &CreateArgs, storage: &mut helpers::Se
     match found {
         Ok(img) => Ok(img),
         Err(e) if e.is_not_found() && a.pull != "never" => pull(cfg, &a.image, &opts).await,
-        Err(e) if e.is_not_found() => anyhow::bail!("{}: image not known, and --pull never forbids pulling it", a.image),
+        Err(e) if e.is_not_found() => anyhow::bail!(
+            "{}: image not known, and --pull never forbids pulling it",
+            a.image
+        ),
         Err(e) => Err(e.into()),
     }
 }

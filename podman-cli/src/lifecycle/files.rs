@@ -40,7 +40,9 @@ pub fn write(
     host_network: bool,
 ) -> std::io::Result<Vec<(String, PathBuf)>> {
     std::fs::create_dir_all(bundle)?;
-    let mut hosts = String::from("127.0.0.1\tlocalhost localhost.localdomain\n::1\tlocalhost localhost.localdomain\n");
+    let mut hosts = String::from(
+        "127.0.0.1\tlocalhost localhost.localdomain\n::1\tlocalhost localhost.localdomain\n",
+    );
     if host_network {
         hosts = std::fs::read_to_string("/etc/hosts").unwrap_or(hosts);
     }
@@ -63,7 +65,11 @@ pub fn write(
     } else {
         network_dns.iter().cloned().chain(host_ns).collect()
     };
-    let search = if cfg.dns_search.is_empty() { host_search } else { cfg.dns_search.clone() };
+    let search = if cfg.dns_search.is_empty() {
+        host_search
+    } else {
+        cfg.dns_search.clone()
+    };
     let mut resolv = String::new();
     if !search.is_empty() {
         resolv.push_str(&format!("search {}\n", search.join(" ")));
@@ -74,7 +80,11 @@ pub fn write(
     if !opts.is_empty() {
         resolv.push_str(&format!("options {}\n", opts.join(" ")));
     }
-    let files = [("/etc/hosts", "hosts", hosts), ("/etc/resolv.conf", "resolv.conf", resolv), ("/etc/hostname", "hostname", format!("{}\n", cfg.hostname))];
+    let files = [
+        ("/etc/hosts", "hosts", hosts),
+        ("/etc/resolv.conf", "resolv.conf", resolv),
+        ("/etc/hostname", "hostname", format!("{}\n", cfg.hostname)),
+    ];
     let mut out = Vec::new();
     for (dest, name, body) in files {
         let p = bundle.join(name);

@@ -2,7 +2,10 @@
 //! bridge networks set up by net-setup (netns created first, then veths,
 //! addresses, firewall rules and DNS records). Teardown tries every step.
 
-use proto::netsetup::v1::{CreateNetnsRequest, PerNetworkOptions, PortMapping, RemoveNetnsRequest, SetupRequest, TeardownRequest};
+use proto::netsetup::v1::{
+    CreateNetnsRequest, PerNetworkOptions, PortMapping, RemoveNetnsRequest, SetupRequest,
+    TeardownRequest,
+};
 
 use super::paths::ContainerPaths;
 use crate::container::model::{ContainerConfig, ContainerState, NetworkMode};
@@ -59,28 +62,65 @@ fn status_json(r: &proto::netsetup::v1::SetupResponse) -> serde_json::Value {
 }
 
 pub fn netns_path(cfg: &EngineConfig, id: &str) -> String {
-    cfg.run_root.join("netns").join(format!("netns-{id}")).display().to_string()
+    cfg.run_root
+        .join("netns")
+        .join(format!("netns-{id}"))
+        .display()
+        .to_string()
 }
 
-pub async fn setup(engine: &EngineConfig, cfg: &ContainerConfig, _paths: &ContainerPaths) -> anyhow::Result<NetResult> {
+pub async fn setup(
+    engine: &EngineConfig,
+    cfg: &ContainerConfig,
+    _paths: &ContainerPaths,
+) -> anyhow::Result<NetResult> {
     match &cfg.network_mode {
-        NetworkMode::None => Ok(NetResult { netns: NetNs::New, ips: vec![], dns: vec![], status: serde_json::Value::Null, netns_path: String::new() }),
-        NetworkMode::Host => Ok(NetResult { netns: NetNs::Host, ips: vec![], dns: vec![], status: serde_json::Value::Null, netns_path: String::new() }),
+        NetworkMode::None => Ok(NetResult {
+            netns: NetNs::New,
+            ips: vec![],
+            dns: vec![],
+            status: serde_json::Value::Null,
+            netns_path: String::new(),
+        }),
+        NetworkMode::Host => Ok(NetResult {
+            netns: NetNs::Host,
+            ips: vec![],
+            dns: vec![],
+            status: serde_json::Value::Null,
+            netns_path: String::new(),
+        }),
         NetworkMode::Container(other) => {
             let db = crate::commands::open_state(engine)?;
             let (oc, os) = crate::container::store::resolve(&db, other)?;
             if !os.status.is_active() || os.pid <= 0 {
-                anyhow::bail!("container {} is not running: start it before joining its network namespace", oc.name);
+                anyhow::bail!(
+                    "container {} is not running: start it before joining its network namespace",
+                    oc.name
+                );
             }
-            let path = if os.netns_path.is_empty() { format!("/proc/{}/ns/net", os.pid) } else { os.netns_path.clone() };
-            Ok(NetResult { netns: NetNs::Path(path), ips: vec![], dns: vec![], status: serde_json::Value::Null, netns_path: String::new() })
+            let path = if os.netns_path.is_empty() {
+                format!("/proc/{}/ns/net", os.pid)
+            } else {
+                os.netns_path.clone()
+            };
+            Ok(NetResult {
+                netns: NetNs::Path(path),
+                ips: vec![],
+                dns: vec![],
+                status: serde_json::Value::Null,
+                netns_path: String::new(),
+            })
         }
         NetworkMode::Bridge => {
             let path = netns_path(engine, &cfg.id);
             let mut net = helpers::net(engine).await?;
             let result = async {
                 let req = CreateNetnsRequest { path: path.clone() };
-                net.call("CreateNetns", |mut c| async move { c.create_netns(req).await }).await?;
+                net.call(
+                    "CreateNetns",
+                    |mut c| async move { c.create_netns(req).await },
+                )
+                .await?;
                 let req = SetupRequest {
                     container_id: cfg.id.clone(),
                     container_name: cfg.name.clone(),
@@ -89,11 +129,19 @@ pub async fn setup(engine: &EngineConfig, cfg: &ContainerConfig, _paths: &Contai
                     port_mappings: port_mappings(cfg),
                     dns_servers: cfg.dns_servers.clone(),
                 };
-                match net.call("Setup", |mut c| async move { c.setup(req).await }).await {
+                match net
+                    .call("Setup", |mut c| async move { c.setup(req).await })
+                    .await
+                {
                     Ok(r) => Ok(r),
                     Err(e) => {
                         let req = RemoveNetnsRequest { path: path.clone() };
-                        let _ = net.call("RemoveNetns", |mut c| async move { c.remove_netns(req).await }).await;
+                        let _ = net
+                            .call(
+                                "RemoveNetns",
+                                |mut c| async move { c.remove_netns(req).await },
+                            )
+                            .await;
                         Err(anyhow::Error::from(e))
                     }
                 }
@@ -101,39 +149,86 @@ pub async fn setup(engine: &EngineConfig, cfg: &ContainerConfig, _paths: &Contai
             .await;
             net.close().await?;
             let r = result?;
-            let ips: Vec<String> = r.networks.iter().flat_map(|n| n.addresses.iter().map(|a| a.address.split('/').next().unwrap_or("").to_string())).collect();
-            let dns: Vec<String> = r.networks.iter().flat_map(|n| n.dns_server_ips.iter().cloned()).collect();
+            let ips: Vec<String> = r
+                .networks
+                .iter()
+                .flat_map(|n| {
+                    n.addresses
+                        .iter()
+                        .map(|a| a.address.split('/').next().unwrap_or("").to_string())
+                })
+                .collect();
+            let dns: Vec<String> = r
+                .networks
+                .iter()
+                .flat_map(|n| n.dns_server_ips.iter().cloned())
+                .collect();
             let status = status_json(&r);
-            Ok(NetResult { netns: NetNs::Path(path.clone()), ips, dns, status, netns_path: path })
+            Ok(NetResult {
+                netns: NetNs::Path(path.clone()),
+                ips,
+                dns,
+                status,
+                netns_path: path,
+            })
         }
     }
 }
 
 /// Undo setup; every step is tried and every error reported.
-pub async fn teardown(engine: &EngineConfig, cfg: &ContainerConfig, st: &ContainerState) -> anyhow::Result<()> {
+pub async fn teardown(
+    engine: &EngineConfig,
+    cfg: &ContainerConfig,
+    st: &ContainerState,
+) -> anyhow::Result<()> {
     if cfg.network_mode != NetworkMode::Bridge || st.netns_path.is_empty() {
         return Ok(());
     }
     let mut net = helpers::net(engine).await?;
     let mut errors = Vec::new();
-    let req = TeardownRequest { container_id: cfg.id.clone(), netns_path: st.netns_path.clone(), networks: per_network(cfg), port_mappings: port_mappings(cfg) };
-    if let Err(e) = net.call("Teardown", |mut c| async move { c.teardown(req).await }).await {
+    let req = TeardownRequest {
+        container_id: cfg.id.clone(),
+        netns_path: st.netns_path.clone(),
+        networks: per_network(cfg),
+        port_mappings: port_mappings(cfg),
+    };
+    if let Err(e) = net
+        .call("Teardown", |mut c| async move { c.teardown(req).await })
+        .await
+    {
         errors.push(e.to_string());
     }
-    let req = RemoveNetnsRequest { path: st.netns_path.clone() };
-    if let Err(e) = net.call("RemoveNetns", |mut c| async move { c.remove_netns(req).await }).await {
+    let req = RemoveNetnsRequest {
+        path: st.netns_path.clone(),
+    };
+    if let Err(e) = net
+        .call(
+            "RemoveNetns",
+            |mut c| async move { c.remove_netns(req).await },
+        )
+        .await
+    {
         errors.push(e.to_string());
     }
     net.close().await?;
     if !errors.is_empty() {
-        anyhow::bail!("tearing down the network of {}: {}", cfg.name, errors.join("; "));
+        anyhow::bail!(
+            "tearing down the network of {}: {}",
+            cfg.name,
+            errors.join("; ")
+        );
     }
     Ok(())
 }
 
 /// `network connect` / `disconnect`: change a container's networks, and
 /// for a running container set up or tear down just that network.
-pub async fn connect(engine: &EngineConfig, container: &str, att: crate::container::model::NetworkAttachment, attach: bool) -> anyhow::Result<()> {
+pub async fn connect(
+    engine: &EngineConfig,
+    container: &str,
+    att: crate::container::model::NetworkAttachment,
+    attach: bool,
+) -> anyhow::Result<()> {
     let db = crate::commands::open_state(engine)?;
     let (cfg, _) = crate::container::store::resolve(&db, container)?;
     let paths = ContainerPaths::new(engine, &cfg.id);
@@ -144,8 +239,14 @@ pub async fn connect(engine: &EngineConfig, container: &str, att: crate::contain
     }
     // Check the network exists (and use its canonical name).
     let mut net = helpers::net(engine).await?;
-    let req = proto::netsetup::v1::InspectNetworkRequest { name: att.name.clone() };
-    let nw = net.call("InspectNetwork", |mut c| async move { c.inspect_network(req).await }).await;
+    let req = proto::netsetup::v1::InspectNetworkRequest {
+        name: att.name.clone(),
+    };
+    let nw = net
+        .call("InspectNetwork", |mut c| async move {
+            c.inspect_network(req).await
+        })
+        .await;
     let nw = match nw {
         Ok(n) => n,
         Err(e) => {
@@ -159,11 +260,25 @@ pub async fn connect(engine: &EngineConfig, container: &str, att: crate::contain
         let before = cfg.networks.clone();
         if attach {
             if pos.is_some() {
-                anyhow::bail!("container {} is already connected to network {}", cfg.name, nw.name);
+                anyhow::bail!(
+                    "container {} is already connected to network {}",
+                    cfg.name,
+                    nw.name
+                );
             }
-            cfg.networks.push(crate::container::model::NetworkAttachment { name: nw.name.clone(), ..att });
+            cfg.networks
+                .push(crate::container::model::NetworkAttachment {
+                    name: nw.name.clone(),
+                    ..att
+                });
         } else {
-            let Some(i) = pos else { anyhow::bail!("container {} is not connected to network {}", cfg.name, nw.name) };
+            let Some(i) = pos else {
+                anyhow::bail!(
+                    "container {} is not connected to network {}",
+                    cfg.name,
+                    nw.name
+                )
+            };
             cfg.networks.remove(i);
         }
         if running {
@@ -176,20 +291,43 @@ pub async fn connect(engine: &EngineConfig, container: &str, att: crate::contain
                     .flatten()
                     .filter(|x| x["network"] == n)
                     .flat_map(|x| x["addresses"].as_array().cloned().unwrap_or_default())
-                    .filter_map(|a| a["address"].as_str().and_then(|s| s.split('/').next()).map(String::from))
+                    .filter_map(|a| {
+                        a["address"]
+                            .as_str()
+                            .and_then(|s| s.split('/').next())
+                            .map(String::from)
+                    })
                     .collect()
             };
-            let old = ContainerConfig { networks: before, ..cfg.clone() };
-            let req = TeardownRequest { container_id: cfg.id.clone(), netns_path: st.netns_path.clone(), networks: per_network(&old), port_mappings: port_mappings(&cfg) };
-            net.call("Teardown", |mut c| async move { c.teardown(req).await }).await?;
+            let old = ContainerConfig {
+                networks: before,
+                ..cfg.clone()
+            };
+            let req = TeardownRequest {
+                container_id: cfg.id.clone(),
+                netns_path: st.netns_path.clone(),
+                networks: per_network(&old),
+                port_mappings: port_mappings(&cfg),
+            };
+            net.call("Teardown", |mut c| async move { c.teardown(req).await })
+                .await?;
             let mut opts = per_network(&cfg);
             for o in &mut opts {
                 if o.static_ips.is_empty() {
                     o.static_ips = kept_ips(&o.name);
                 }
             }
-            let req = SetupRequest { container_id: cfg.id.clone(), container_name: cfg.name.clone(), netns_path: st.netns_path.clone(), networks: opts, port_mappings: port_mappings(&cfg), dns_servers: cfg.dns_servers.clone() };
-            let r = net.call("Setup", |mut c| async move { c.setup(req).await }).await?;
+            let req = SetupRequest {
+                container_id: cfg.id.clone(),
+                container_name: cfg.name.clone(),
+                netns_path: st.netns_path.clone(),
+                networks: opts,
+                port_mappings: port_mappings(&cfg),
+                dns_servers: cfg.dns_servers.clone(),
+            };
+            let r = net
+                .call("Setup", |mut c| async move { c.setup(req).await })
+                .await?;
             st.network_status = status_json(&r);
         }
         anyhow::Ok(())

@@ -9,18 +9,34 @@ use crate::error::ExitError;
 use crate::helpers;
 
 /// Remove with the lock held.
-pub async fn remove_locked(engine: &EngineConfig, cfg: &ContainerConfig, st: &mut ContainerState, paths: &ContainerPaths) -> anyhow::Result<()> {
+pub async fn remove_locked(
+    engine: &EngineConfig,
+    cfg: &ContainerConfig,
+    st: &mut ContainerState,
+    paths: &ContainerPaths,
+) -> anyhow::Result<()> {
     super::cleanup::cleanup_locked(engine, cfg, st, paths).await?;
     let mut storage = helpers::storage(engine).await?;
     let req = proto::storage::v1::RemoveContainerRequest { id: cfg.id.clone() };
-    let r = storage.call("RemoveContainer", |mut c| async move { c.remove_container(req).await }).await;
+    let r = storage
+        .call("RemoveContainer", |mut c| async move {
+            c.remove_container(req).await
+        })
+        .await;
     storage.close().await?;
     match r {
         Ok(_) => {}
-        Err(proto::transport::TransportError::Call { code: tonic::Code::NotFound, .. }) => {}
+        Err(proto::transport::TransportError::Call {
+            code: tonic::Code::NotFound,
+            ..
+        }) => {}
         Err(e) => return Err(e.into()),
     }
-    for dir in [&paths.bundle, &paths.data_dir, &paths.socket_dir.join(&cfg.id)] {
+    for dir in [
+        &paths.bundle,
+        &paths.data_dir,
+        &paths.socket_dir.join(&cfg.id),
+    ] {
         if let Err(e) = std::fs::remove_dir_all(dir) {
             if e.kind() != std::io::ErrorKind::NotFound {
                 tracing::warn!(dir = %dir.display(), error = %e, "could not remove container directory");
@@ -32,18 +48,34 @@ pub async fn remove_locked(engine: &EngineConfig, cfg: &ContainerConfig, st: &mu
     let db = crate::commands::open_state(engine)?;
     store::delete(&db, &cfg.id)?;
     st.status = Status::Removing;
-    db.record_event("container", "remove", &cfg.id, &cfg.name, &serde_json::json!({}))?;
+    db.record_event(
+        "container",
+        "remove",
+        &cfg.id,
+        &cfg.name,
+        &serde_json::json!({}),
+    )?;
     let _ = std::fs::remove_file(&paths.lock);
     Ok(())
 }
 
-pub async fn remove(engine: &EngineConfig, name_or_id: &str, force: bool, _volumes: bool) -> anyhow::Result<()> {
+pub async fn remove(
+    engine: &EngineConfig,
+    name_or_id: &str,
+    force: bool,
+    _volumes: bool,
+) -> anyhow::Result<()> {
     remove_with_timeout(engine, name_or_id, force, Some(0)).await
 }
 
 /// `rm [-f] [-t SECONDS]`: a forced removal stops the container first,
 /// waiting `timeout` (default: its stop timeout) before killing it.
-pub async fn remove_with_timeout(engine: &EngineConfig, name_or_id: &str, force: bool, timeout: Option<u32>) -> anyhow::Result<()> {
+pub async fn remove_with_timeout(
+    engine: &EngineConfig,
+    name_or_id: &str,
+    force: bool,
+    timeout: Option<u32>,
+) -> anyhow::Result<()> {
     let db = crate::commands::open_state(engine)?;
     let (cfg, st) = store::resolve(&db, name_or_id)?;
     let (cfg, st) = super::cleanup::refresh(engine, (cfg, st)).await?;

@@ -20,7 +20,9 @@ struct Cached {
 
 fn stamp(path: &str) -> String {
     use std::os::unix::fs::MetadataExt;
-    std::fs::metadata(path).map(|m| format!("{}:{}.{}", m.size(), m.mtime(), m.mtime_nsec())).unwrap_or_default()
+    std::fs::metadata(path)
+        .map(|m| format!("{}:{}.{}", m.size(), m.mtime(), m.mtime_nsec()))
+        .unwrap_or_default()
 }
 
 fn cache_file(cfg: &EngineConfig) -> std::path::PathBuf {
@@ -45,13 +47,30 @@ pub async fn resolve(cfg: &EngineConfig) -> anyhow::Result<String> {
     if let Some(path) = cached(cfg) {
         return Ok(path);
     }
-    let req = InfoRequest { probe: true, runtime_paths: crate::runtime_choice::requested_paths(cfg) };
+    let req = InfoRequest {
+        probe: true,
+        runtime_paths: crate::runtime_choice::requested_paths(cfg),
+    };
     let (answer, _) = helpers::info(HelperKind::Monitor, cfg, req).await?;
-    let InfoAnswer::Monitor(m) = answer else { anyhow::bail!("ctr-monitor answered Info with another helper's message") };
-    let chosen = crate::runtime_choice::choose(cfg, &m.runtimes)?.path.clone();
-    let record = Cached { requested: cfg.runtime.clone(), chosen: chosen.clone(), stamps: m.runtimes.iter().map(|r| (r.path.clone(), stamp(&r.path))).collect() };
+    let InfoAnswer::Monitor(m) = answer else {
+        anyhow::bail!("ctr-monitor answered Info with another helper's message")
+    };
+    let chosen = crate::runtime_choice::choose(cfg, &m.runtimes)?
+        .path
+        .clone();
+    let record = Cached {
+        requested: cfg.runtime.clone(),
+        chosen: chosen.clone(),
+        stamps: m
+            .runtimes
+            .iter()
+            .map(|r| (r.path.clone(), stamp(&r.path)))
+            .collect(),
+    };
     if std::fs::create_dir_all(&cfg.run_root).is_ok() {
-        let tmp = cfg.run_root.join(format!(".runtime-choice.{}", std::process::id()));
+        let tmp = cfg
+            .run_root
+            .join(format!(".runtime-choice.{}", std::process::id()));
         if let Ok(bytes) = serde_json::to_vec(&record) {
             let _ = crate::fsutil::write_atomic(&tmp, &cache_file(cfg), &bytes);
         }

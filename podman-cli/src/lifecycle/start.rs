@@ -19,22 +19,29 @@ use crate::spec::{self, SpecContext};
 fn runtime_error(cfg: &ContainerConfig, e: proto::transport::TransportError) -> anyhow::Error {
     let msg = e.to_string();
     let cmd = cfg.command_line().first().cloned().unwrap_or_default();
-    let code = if msg.contains("no such file or directory") || msg.contains("executable file not found") {
-        Some(EXIT_NOT_FOUND)
-    } else if msg.contains("permission denied") {
-        Some(EXIT_CANNOT_INVOKE)
-    } else {
-        None
-    };
+    let code =
+        if msg.contains("no such file or directory") || msg.contains("executable file not found") {
+            Some(EXIT_NOT_FOUND)
+        } else if msg.contains("permission denied") {
+            Some(EXIT_CANNOT_INVOKE)
+        } else {
+            None
+        };
     match code {
-        Some(code) => ExitError { code, source: anyhow::anyhow!("{cmd}: {msg}") }.into(),
+        Some(code) => ExitError {
+            code,
+            source: anyhow::anyhow!("{cmd}: {msg}"),
+        }
+        .into(),
         None => e.into(),
     }
 }
 
 /// The command the monitor runs when the container exits.
 fn exit_command(engine: &EngineConfig, cfg: &ContainerConfig) -> Vec<String> {
-    let exe = std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_else(|_| "podman".into());
+    let exe = std::env::current_exe()
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|_| "podman".into());
     let mut v = vec![
         exe,
         "--root".into(),
@@ -63,11 +70,19 @@ pub struct Initialized {
 /// the container lock; `st` is updated and saved.
 /// `stdin_once`: the attached caller's end of input closes the container's
 /// stdin (`run -i` in the foreground); detached containers keep it open.
-pub async fn init(engine: &EngineConfig, cfg: &ContainerConfig, st: &mut ContainerState, paths: &ContainerPaths, stdin_once: bool) -> anyhow::Result<Initialized> {
+pub async fn init(
+    engine: &EngineConfig,
+    cfg: &ContainerConfig,
+    st: &mut ContainerState,
+    paths: &ContainerPaths,
+    stdin_once: bool,
+) -> anyhow::Result<Initialized> {
     let db = crate::commands::open_state(engine)?;
     let mut storage = helpers::storage(engine).await?;
     let req = MountRequest { id: cfg.id.clone() };
-    let mounted = storage.call("Mount", |mut c| async move { c.mount(req).await }).await;
+    let mounted = storage
+        .call("Mount", |mut c| async move { c.mount(req).await })
+        .await;
     let mountpoint = match mounted {
         Ok(m) => m.mountpoint,
         Err(e) => {
@@ -78,8 +93,13 @@ pub async fn init(engine: &EngineConfig, cfg: &ContainerConfig, st: &mut Contain
     st.mountpoint = mountpoint.clone();
     let result = init_mounted(engine, cfg, st, paths, &mountpoint, stdin_once).await;
     if result.is_err() {
-        let req = UnmountRequest { id: cfg.id.clone(), force: false };
-        let _ = storage.call("Unmount", |mut c| async move { c.unmount(req).await }).await;
+        let req = UnmountRequest {
+            id: cfg.id.clone(),
+            force: false,
+        };
+        let _ = storage
+            .call("Unmount", |mut c| async move { c.unmount(req).await })
+            .await;
         st.mountpoint.clear();
     }
     storage.close().await?;
@@ -88,7 +108,14 @@ pub async fn init(engine: &EngineConfig, cfg: &ContainerConfig, st: &mut Contain
     Ok(init)
 }
 
-async fn init_mounted(engine: &EngineConfig, cfg: &ContainerConfig, st: &mut ContainerState, paths: &ContainerPaths, rootfs: &str, stdin_once: bool) -> anyhow::Result<Initialized> {
+async fn init_mounted(
+    engine: &EngineConfig,
+    cfg: &ContainerConfig,
+    st: &mut ContainerState,
+    paths: &ContainerPaths,
+    rootfs: &str,
+    stdin_once: bool,
+) -> anyhow::Result<Initialized> {
     let net = super::network::setup(engine, cfg, paths).await?;
     st.netns_path = net.netns_path.clone();
     st.network_status = net.status.clone();
@@ -113,8 +140,13 @@ async fn init_with_network(
     stdin_once: bool,
 ) -> anyhow::Result<Initialized> {
     let host_network = matches!(net.netns, spec::NetNs::Host);
-    let managed = super::files::write(&paths.bundle, cfg, &net.ips, &net.dns, host_network).with_context(|| format!("writing {}", paths.bundle.display()))?;
-    let init_path = if cfg.init { Some(find_init(engine)?) } else { None };
+    let managed = super::files::write(&paths.bundle, cfg, &net.ips, &net.dns, host_network)
+        .with_context(|| format!("writing {}", paths.bundle.display()))?;
+    let init_path = if cfg.init {
+        Some(find_init(engine)?)
+    } else {
+        None
+    };
     let ctx = SpecContext {
         rootfs: std::path::Path::new(rootfs),
         netns: net.netns.clone(),
@@ -130,12 +162,24 @@ async fn init_with_network(
         "passthrough" => LogDriver::Passthrough,
         _ => LogDriver::K8sFile,
     };
-    let (rows, cols) = if cfg.terminal { super::attach::terminal_size().unwrap_or((0, 0)) } else { (0, 0) };
-    let mut runtime_args = vec!["--root".to_string(), paths.runtime_root.display().to_string()];
+    let (rows, cols) = if cfg.terminal {
+        super::attach::terminal_size().unwrap_or((0, 0))
+    } else {
+        (0, 0)
+    };
+    let mut runtime_args = vec![
+        "--root".to_string(),
+        paths.runtime_root.display().to_string(),
+    ];
     if engine.cgroup_manager == "systemd" {
         runtime_args.push("--systemd-cgroup".into());
     }
-    runtime_args.extend(engine.runtime_flags.iter().map(|f| format!("--{}", f.trim_start_matches('-'))));
+    runtime_args.extend(
+        engine
+            .runtime_flags
+            .iter()
+            .map(|f| format!("--{}", f.trim_start_matches('-'))),
+    );
     let req = CreateContainerRequest {
         id: cfg.id.clone(),
         bundle: paths.bundle.display().to_string(),
@@ -147,7 +191,11 @@ async fn init_with_network(
         exit_dir: paths.exit_dir.display().to_string(),
         exit_command: exit_command(engine, cfg),
         log_driver: log_driver as i32,
-        log_path: if log_driver == LogDriver::K8sFile { cfg.log_path.display().to_string() } else { String::new() },
+        log_path: if log_driver == LogDriver::K8sFile {
+            cfg.log_path.display().to_string()
+        } else {
+            String::new()
+        },
         log_size_max: 0,
         terminal: cfg.terminal,
         stdin: cfg.stdin,
@@ -160,8 +208,13 @@ async fn init_with_network(
     // Stale exit files from an earlier run would be read as this run's end.
     let _ = std::fs::remove_file(paths.exit_file(&cfg.id));
     let _ = std::fs::remove_file(paths.exit_json(&cfg.id));
-    let mut monitor = helpers::monitor_detached(engine, log_driver == LogDriver::Passthrough).await?;
-    let created = monitor.call("CreateContainer", |mut c| async move { c.create_container(req).await }).await;
+    let mut monitor =
+        helpers::monitor_detached(engine, log_driver == LogDriver::Passthrough).await?;
+    let created = monitor
+        .call("CreateContainer", |mut c| async move {
+            c.create_container(req).await
+        })
+        .await;
     let created = match created {
         Ok(c) => c,
         Err(e) => {
@@ -174,7 +227,10 @@ async fn init_with_network(
     st.bundle_path = paths.bundle.display().to_string();
     st.status = Status::Created;
     st.error.clear();
-    Ok(Initialized { monitor, attach_socket: created.attach_socket })
+    Ok(Initialized {
+        monitor,
+        attach_socket: created.attach_socket,
+    })
 }
 
 /// Path of an init binary for `--init`: containers.conf `init_path`, else
@@ -183,7 +239,12 @@ fn find_init(engine: &EngineConfig) -> anyhow::Result<std::path::PathBuf> {
     if let Some(p) = &engine.containers.containers.init_path {
         return Ok(p.into());
     }
-    for c in ["/usr/libexec/podman/catatonit", "/usr/bin/catatonit", "/usr/bin/tini-static", "/usr/bin/tini"] {
+    for c in [
+        "/usr/libexec/podman/catatonit",
+        "/usr/bin/catatonit",
+        "/usr/bin/tini-static",
+        "/usr/bin/tini",
+    ] {
         if common::paths::is_executable(std::path::Path::new(c)) {
             return Ok(c.into());
         }
@@ -192,9 +253,20 @@ fn find_init(engine: &EngineConfig) -> anyhow::Result<std::path::PathBuf> {
 }
 
 /// `runtime start` through the monitor; marks the container running.
-pub async fn start_initialized(engine: &EngineConfig, cfg: &ContainerConfig, st: &mut ContainerState, init: &mut Initialized) -> anyhow::Result<()> {
+pub async fn start_initialized(
+    engine: &EngineConfig,
+    cfg: &ContainerConfig,
+    st: &mut ContainerState,
+    init: &mut Initialized,
+) -> anyhow::Result<()> {
     let req = StartContainerRequest { id: cfg.id.clone() };
-    let started = init.monitor.call("StartContainer", |mut c| async move { c.start_container(req).await }).await.map_err(|e| runtime_error(cfg, e))?;
+    let started = init
+        .monitor
+        .call("StartContainer", |mut c| async move {
+            c.start_container(req).await
+        })
+        .await
+        .map_err(|e| runtime_error(cfg, e))?;
     st.status = Status::Running;
     st.started_ns = started.started_at_unix_nanos;
     st.stopped_by_user = false;
@@ -202,7 +274,13 @@ pub async fn start_initialized(engine: &EngineConfig, cfg: &ContainerConfig, st:
     st.finished_ns = 0;
     let db = crate::commands::open_state(engine)?;
     store::update_state(&db, &cfg.id, st)?;
-    db.record_event("container", "start", &cfg.id, &cfg.name, &serde_json::json!({}))?;
+    db.record_event(
+        "container",
+        "start",
+        &cfg.id,
+        &cfg.name,
+        &serde_json::json!({}),
+    )?;
     Ok(())
 }
 
@@ -233,14 +311,28 @@ pub fn is_initialized(st: &ContainerState) -> bool {
 }
 
 /// Start an initialized container through its monitor's socket.
-pub async fn start_via_socket(engine: &EngineConfig, cfg: &ContainerConfig, st: &mut ContainerState, paths: &ContainerPaths) -> anyhow::Result<()> {
+pub async fn start_via_socket(
+    engine: &EngineConfig,
+    cfg: &ContainerConfig,
+    st: &mut ContainerState,
+    paths: &ContainerPaths,
+) -> anyhow::Result<()> {
     let ch = proto::transport::connect_unix(&paths.monitor_socket(&cfg.id)).await?;
     let mut m = proto::monitor::v1::monitor_client::MonitorClient::new(ch);
-    let r = m.start_container(StartContainerRequest { id: cfg.id.clone() }).await.map_err(|s| anyhow::anyhow!("starting {}: {}", cfg.name, s.message()))?;
+    let r = m
+        .start_container(StartContainerRequest { id: cfg.id.clone() })
+        .await
+        .map_err(|s| anyhow::anyhow!("starting {}: {}", cfg.name, s.message()))?;
     st.status = Status::Running;
     st.started_ns = r.into_inner().started_at_unix_nanos;
     let db = crate::commands::open_state(engine)?;
     store::update_state(&db, &cfg.id, st)?;
-    db.record_event("container", "start", &cfg.id, &cfg.name, &serde_json::json!({}))?;
+    db.record_event(
+        "container",
+        "start",
+        &cfg.id,
+        &cfg.name,
+        &serde_json::json!({}),
+    )?;
     Ok(())
 }

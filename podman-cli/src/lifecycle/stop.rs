@@ -11,7 +11,9 @@ use crate::container::store;
 use crate::engine_config::EngineConfig;
 
 async fn monitor(paths: &ContainerPaths, id: &str) -> Option<helpers_client::Client> {
-    let ch = proto::transport::connect_unix(&paths.monitor_socket(id)).await.ok()?;
+    let ch = proto::transport::connect_unix(&paths.monitor_socket(id))
+        .await
+        .ok()?;
     Some(helpers_client::Client::new(ch))
 }
 
@@ -23,7 +25,13 @@ mod helpers_client {
 async fn signal(paths: &ContainerPaths, cfg: &ContainerConfig, sig: i32) -> anyhow::Result<bool> {
     match monitor(paths, &cfg.id).await {
         Some(mut m) => {
-            let r = m.kill(KillRequest { id: cfg.id.clone(), signal: sig as u32, all: false }).await;
+            let r = m
+                .kill(KillRequest {
+                    id: cfg.id.clone(),
+                    signal: sig as u32,
+                    all: false,
+                })
+                .await;
             match r {
                 Ok(r) => Ok(!r.into_inner().already_exited),
                 Err(s) => anyhow::bail!("killing container {}: {}", cfg.name, s.message()),
@@ -44,7 +52,12 @@ async fn signal(paths: &ContainerPaths, cfg: &ContainerConfig, sig: i32) -> anyh
 }
 
 /// Wait for the container to exit, up to `timeout`; true if it did.
-async fn wait_exit(paths: &ContainerPaths, cfg: &ContainerConfig, st: &ContainerState, timeout: Duration) -> bool {
+async fn wait_exit(
+    paths: &ContainerPaths,
+    cfg: &ContainerConfig,
+    st: &ContainerState,
+    timeout: Duration,
+) -> bool {
     if let Some(mut m) = monitor(paths, &cfg.id).await {
         let w = m.wait(WaitRequest { id: cfg.id.clone() });
         return matches!(tokio::time::timeout(timeout, w).await, Ok(Ok(_)));
@@ -52,7 +65,8 @@ async fn wait_exit(paths: &ContainerPaths, cfg: &ContainerConfig, st: &Container
     // No monitor: watch the process itself.
     let deadline = std::time::Instant::now() + timeout;
     while std::time::Instant::now() < deadline {
-        if st.pid <= 0 || nix::sys::signal::kill(nix::unistd::Pid::from_raw(st.pid), None).is_err() {
+        if st.pid <= 0 || nix::sys::signal::kill(nix::unistd::Pid::from_raw(st.pid), None).is_err()
+        {
             return true;
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
@@ -60,7 +74,11 @@ async fn wait_exit(paths: &ContainerPaths, cfg: &ContainerConfig, st: &Container
     false
 }
 
-pub async fn stop(engine: &EngineConfig, name_or_id: &str, timeout: Option<u32>) -> anyhow::Result<ContainerConfig> {
+pub async fn stop(
+    engine: &EngineConfig,
+    name_or_id: &str,
+    timeout: Option<u32>,
+) -> anyhow::Result<ContainerConfig> {
     let db = crate::commands::open_state(engine)?;
     let (cfg, st) = store::resolve(&db, name_or_id)?;
     let paths = ContainerPaths::new(engine, &cfg.id);
@@ -90,18 +108,38 @@ pub async fn stop(engine: &EngineConfig, name_or_id: &str, timeout: Option<u32>)
         wait_exit(&paths, &cfg, &st, Duration::from_secs(10)).await;
     }
     super::cleanup::cleanup(engine, &cfg.id, false).await?;
-    db.record_event("container", "stop", &cfg.id, &cfg.name, &serde_json::json!({}))?;
+    db.record_event(
+        "container",
+        "stop",
+        &cfg.id,
+        &cfg.name,
+        &serde_json::json!({}),
+    )?;
     Ok(cfg)
 }
 
-pub async fn kill(engine: &EngineConfig, name_or_id: &str, sig: i32) -> anyhow::Result<ContainerConfig> {
+pub async fn kill(
+    engine: &EngineConfig,
+    name_or_id: &str,
+    sig: i32,
+) -> anyhow::Result<ContainerConfig> {
     let db = crate::commands::open_state(engine)?;
     let (cfg, st) = store::resolve(&db, name_or_id)?;
     if !st.status.is_active() {
-        anyhow::bail!("can only kill running containers. {} is in state {}: container state improper", cfg.id, st.status.as_str());
+        anyhow::bail!(
+            "can only kill running containers. {} is in state {}: container state improper",
+            cfg.id,
+            st.status.as_str()
+        );
     }
     let paths = ContainerPaths::new(engine, &cfg.id);
     signal(&paths, &cfg, sig).await?;
-    db.record_event("container", "kill", &cfg.id, &cfg.name, &serde_json::json!({"signal": sig}))?;
+    db.record_event(
+        "container",
+        "kill",
+        &cfg.id,
+        &cfg.name,
+        &serde_json::json!({"signal": sig}),
+    )?;
     Ok(cfg)
 }

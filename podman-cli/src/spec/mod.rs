@@ -21,7 +21,10 @@ pub enum SpecError {
     #[error("generated OCI spec does not validate: {0}")]
     Invalid(serde_json::Error),
     #[error("writing {path}: {source}")]
-    Write { path: PathBuf, source: std::io::Error },
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
 }
 
 /// Where the container's network namespace comes from.
@@ -52,7 +55,11 @@ pub struct SpecContext<'a> {
 pub const INIT_PATH_IN_CONTAINER: &str = "/run/podman-init";
 
 fn default_mounts(privileged: bool) -> Vec<Value> {
-    let sys_opts = if privileged { json!(["nosuid", "noexec", "nodev"]) } else { json!(["nosuid", "noexec", "nodev", "ro"]) };
+    let sys_opts = if privileged {
+        json!(["nosuid", "noexec", "nodev"])
+    } else {
+        json!(["nosuid", "noexec", "nodev", "ro"])
+    };
     vec![
         json!({"destination": "/proc", "type": "proc", "source": "proc", "options": ["nosuid", "noexec", "nodev"]}),
         json!({"destination": "/dev", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "strictatime", "mode=755", "size=65536k"]}),
@@ -66,7 +73,9 @@ fn default_mounts(privileged: bool) -> Vec<Value> {
 
 fn user_mount(m: &MountSpec) -> Value {
     match m.kind.as_str() {
-        "tmpfs" => json!({"destination": m.destination, "type": "tmpfs", "source": "tmpfs", "options": m.options}),
+        "tmpfs" => {
+            json!({"destination": m.destination, "type": "tmpfs", "source": "tmpfs", "options": m.options})
+        }
         _ => {
             let mut opts: Vec<String> = vec!["rbind".into()];
             opts.extend(m.options.iter().cloned());
@@ -99,19 +108,32 @@ fn environment(cfg: &ContainerConfig, home: &str) -> Vec<String> {
 
 pub fn generate(cfg: &ContainerConfig, ctx: &SpecContext) -> Result<Spec, SpecError> {
     let user = user::resolve(ctx.rootfs, &cfg.user, &cfg.groups)?;
-    let caps = security::capabilities(ctx.default_capabilities, &cfg.cap_add, &cfg.cap_drop, cfg.privileged)?;
+    let caps = security::capabilities(
+        ctx.default_capabilities,
+        &cfg.cap_add,
+        &cfg.cap_drop,
+        cfg.privileged,
+    )?;
     // Root gets the whole set; another user only what was added explicitly,
     // as Podman does.
     let effective: Vec<String> = if user.uid == 0 {
         caps.clone()
     } else {
-        cfg.cap_add.iter().filter_map(|c| security::normalize(c).ok()).filter(|c| caps.contains(c)).collect()
+        cfg.cap_add
+            .iter()
+            .filter_map(|c| security::normalize(c).ok())
+            .filter(|c| caps.contains(c))
+            .collect()
     };
     let mut args = cfg.command_line();
     if cfg.init {
         args.splice(0..0, [INIT_PATH_IN_CONTAINER.to_string(), "--".to_string()]);
     }
-    let cwd = if cfg.working_dir.is_empty() { "/".to_string() } else { cfg.working_dir.clone() };
+    let cwd = if cfg.working_dir.is_empty() {
+        "/".to_string()
+    } else {
+        cfg.working_dir.clone()
+    };
 
     let mut mounts = default_mounts(cfg.privileged);
     for (dest, host) in &ctx.managed_files {
@@ -126,19 +148,38 @@ pub fn generate(cfg: &ContainerConfig, ctx: &SpecContext) -> Result<Spec, SpecEr
         mounts.push(user_mount(m));
     }
 
-    let mut namespaces = vec![json!({"type": "pid"}), json!({"type": "mount"}), json!({"type": "ipc"}), json!({"type": "uts"})];
+    let mut namespaces = vec![
+        json!({"type": "pid"}),
+        json!({"type": "mount"}),
+        json!({"type": "ipc"}),
+        json!({"type": "uts"}),
+    ];
     match &ctx.netns {
         NetNs::New => namespaces.push(json!({"type": "network"})),
         NetNs::Path(p) => namespaces.push(json!({"type": "network", "path": p})),
         NetNs::Host => {}
     }
-    let (masked, readonly): (Vec<&str>, Vec<&str>) =
-        if cfg.privileged { (vec![], vec![]) } else { (security::MASKED_PATHS.to_vec(), security::READONLY_PATHS.to_vec()) };
+    let (masked, readonly): (Vec<&str>, Vec<&str>) = if cfg.privileged {
+        (vec![], vec![])
+    } else {
+        (
+            security::MASKED_PATHS.to_vec(),
+            security::READONLY_PATHS.to_vec(),
+        )
+    };
 
     // Podman's default sysctl: unprivileged ping (ICMP sockets) for root in
     // the container, since CAP_NET_RAW is not in the default set.
-    let sysctl = if ctx.netns == NetNs::Host { json!({}) } else { json!({"net.ipv4.ping_group_range": "0 0"}) };
-    let rlimits: Vec<Value> = cfg.rlimits.iter().map(|r| json!({"type": r.kind, "soft": r.soft, "hard": r.hard})).collect();
+    let sysctl = if ctx.netns == NetNs::Host {
+        json!({})
+    } else {
+        json!({"net.ipv4.ping_group_range": "0 0"})
+    };
+    let rlimits: Vec<Value> = cfg
+        .rlimits
+        .iter()
+        .map(|r| json!({"type": r.kind, "soft": r.soft, "hard": r.hard}))
+        .collect();
     let spec = json!({
         "ociVersion": "1.0.2",
         "process": {
@@ -171,7 +212,10 @@ pub fn generate(cfg: &ContainerConfig, ctx: &SpecContext) -> Result<Spec, SpecEr
 /// Write `config.json` into `bundle` atomically.
 pub fn write(spec: &Spec, bundle: &Path) -> Result<PathBuf, SpecError> {
     let path = bundle.join("config.json");
-    let err = |source| SpecError::Write { path: path.clone(), source };
+    let err = |source| SpecError::Write {
+        path: path.clone(),
+        source,
+    };
     std::fs::create_dir_all(bundle).map_err(err)?;
     let tmp = bundle.join(".config.json.tmp");
     let bytes = serde_json::to_vec(spec).map_err(SpecError::Invalid)?;
@@ -188,13 +232,24 @@ mod tests {
     fn rootfs() -> tempfile::TempDir {
         let d = tempfile::tempdir().unwrap();
         std::fs::create_dir(d.path().join("etc")).unwrap();
-        std::fs::write(d.path().join("etc/passwd"), "root:x:0:0:root:/root:/bin/sh\nweb:x:1000:1000::/home/web:/bin/sh\n").unwrap();
+        std::fs::write(
+            d.path().join("etc/passwd"),
+            "root:x:0:0:root:/root:/bin/sh\nweb:x:1000:1000::/home/web:/bin/sh\n",
+        )
+        .unwrap();
         std::fs::write(d.path().join("etc/group"), "root:x:0:\n").unwrap();
         d
     }
 
     fn ctx(root: &Path) -> SpecContext<'_> {
-        SpecContext { rootfs: root, netns: NetNs::New, cgroups_path: "/podman-rs/x".into(), managed_files: vec![], default_capabilities: None, init_path: None }
+        SpecContext {
+            rootfs: root,
+            netns: NetNs::New,
+            cgroups_path: "/podman-rs/x".into(),
+            managed_files: vec![],
+            default_capabilities: None,
+            init_path: None,
+        }
     }
 
     #[test]
@@ -205,30 +260,65 @@ mod tests {
             cmd: vec!["echo hi".into()],
             env: vec!["A=1".into(), "PATH=/bin".into()],
             hostname: "abc".into(),
-            rlimits: vec![Rlimit { kind: "RLIMIT_NOFILE".into(), soft: 1024, hard: 1024 }],
-            mounts: vec![MountSpec { kind: "bind".into(), source: "/tmp".into(), destination: "/data".into(), options: vec!["ro".into()] }],
+            rlimits: vec![Rlimit {
+                kind: "RLIMIT_NOFILE".into(),
+                soft: 1024,
+                hard: 1024,
+            }],
+            mounts: vec![MountSpec {
+                kind: "bind".into(),
+                source: "/tmp".into(),
+                destination: "/data".into(),
+                options: vec!["ro".into()],
+            }],
             ..Default::default()
         };
         let v = serde_json::to_value(generate(&cfg, &ctx(r.path())).unwrap()).unwrap();
         assert_eq!(v["process"]["args"], json!(["sh", "-c", "echo hi"]));
         let env: Vec<String> = serde_json::from_value(v["process"]["env"].clone()).unwrap();
-        assert!(env.contains(&"A=1".to_string()) && env.contains(&"PATH=/bin".to_string()) && env.contains(&"HOSTNAME=abc".to_string()));
+        assert!(
+            env.contains(&"A=1".to_string())
+                && env.contains(&"PATH=/bin".to_string())
+                && env.contains(&"HOSTNAME=abc".to_string())
+        );
         assert_eq!(env.iter().filter(|e| e.starts_with("PATH=")).count(), 1);
         assert_eq!(v["process"]["cwd"], "/");
-        assert!(v["process"]["capabilities"]["bounding"].as_array().unwrap().contains(&json!("CAP_CHOWN")));
-        assert!(v["linux"]["namespaces"].as_array().unwrap().contains(&json!({"type": "network"})));
-        let data = v["mounts"].as_array().unwrap().iter().find(|m| m["destination"] == "/data").unwrap();
+        assert!(v["process"]["capabilities"]["bounding"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("CAP_CHOWN")));
+        assert!(v["linux"]["namespaces"]
+            .as_array()
+            .unwrap()
+            .contains(&json!({"type": "network"})));
+        let data = v["mounts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["destination"] == "/data")
+            .unwrap();
         assert_eq!(data["options"], json!(["rbind", "ro"]));
-        assert!(v["linux"]["maskedPaths"].as_array().unwrap().contains(&json!("/proc/kcore")));
+        assert!(v["linux"]["maskedPaths"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("/proc/kcore")));
     }
 
     #[test]
     fn users_privileged_and_init() {
         let r = rootfs();
-        let mut cfg = ContainerConfig { cmd: vec!["id".into()], user: "web".into(), cap_add: vec!["net_raw".into()], ..Default::default() };
+        let mut cfg = ContainerConfig {
+            cmd: vec!["id".into()],
+            user: "web".into(),
+            cap_add: vec!["net_raw".into()],
+            ..Default::default()
+        };
         let v = serde_json::to_value(generate(&cfg, &ctx(r.path())).unwrap()).unwrap();
         assert_eq!(v["process"]["user"]["uid"], 1000);
-        assert_eq!(v["process"]["capabilities"]["effective"], json!(["CAP_NET_RAW"]));
+        assert_eq!(
+            v["process"]["capabilities"]["effective"],
+            json!(["CAP_NET_RAW"])
+        );
         cfg.user = String::new();
         cfg.privileged = true;
         cfg.init = true;
@@ -236,9 +326,21 @@ mod tests {
         c.init_path = Some("/usr/bin/catatonit".into());
         c.netns = NetNs::Path("/run/netns/x".into());
         let v = serde_json::to_value(generate(&cfg, &c).unwrap()).unwrap();
-        assert_eq!(v["process"]["args"], json!([INIT_PATH_IN_CONTAINER, "--", "id"]));
+        assert_eq!(
+            v["process"]["args"],
+            json!([INIT_PATH_IN_CONTAINER, "--", "id"])
+        );
         assert_eq!(v["linux"]["maskedPaths"], json!([]));
-        assert!(v["linux"]["namespaces"].as_array().unwrap().contains(&json!({"type": "network", "path": "/run/netns/x"})));
-        assert_eq!(v["process"]["capabilities"]["bounding"].as_array().unwrap().len(), security::ALL_CAPABILITIES.len());
+        assert!(v["linux"]["namespaces"]
+            .as_array()
+            .unwrap()
+            .contains(&json!({"type": "network", "path": "/run/netns/x"})));
+        assert_eq!(
+            v["process"]["capabilities"]["bounding"]
+                .as_array()
+                .unwrap()
+                .len(),
+            security::ALL_CAPABILITIES.len()
+        );
     }
 }

@@ -5,23 +5,73 @@ use crate::host_info::DEFAULT_CAPABILITIES;
 
 /// Every capability the kernel knows, for `--privileged` and `--cap-add all`.
 pub const ALL_CAPABILITIES: &[&str] = &[
-    "CAP_AUDIT_CONTROL", "CAP_AUDIT_READ", "CAP_AUDIT_WRITE", "CAP_BLOCK_SUSPEND", "CAP_BPF", "CAP_CHECKPOINT_RESTORE",
-    "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER", "CAP_FSETID", "CAP_IPC_LOCK", "CAP_IPC_OWNER",
-    "CAP_KILL", "CAP_LEASE", "CAP_LINUX_IMMUTABLE", "CAP_MAC_ADMIN", "CAP_MAC_OVERRIDE", "CAP_MKNOD", "CAP_NET_ADMIN",
-    "CAP_NET_BIND_SERVICE", "CAP_NET_BROADCAST", "CAP_NET_RAW", "CAP_PERFMON", "CAP_SETFCAP", "CAP_SETGID",
-    "CAP_SETPCAP", "CAP_SETUID", "CAP_SYSLOG", "CAP_SYS_ADMIN", "CAP_SYS_BOOT", "CAP_SYS_CHROOT", "CAP_SYS_MODULE",
-    "CAP_SYS_NICE", "CAP_SYS_PACCT", "CAP_SYS_PTRACE", "CAP_SYS_RAWIO", "CAP_SYS_RESOURCE", "CAP_SYS_TIME",
-    "CAP_SYS_TTY_CONFIG", "CAP_WAKE_ALARM",
+    "CAP_AUDIT_CONTROL",
+    "CAP_AUDIT_READ",
+    "CAP_AUDIT_WRITE",
+    "CAP_BLOCK_SUSPEND",
+    "CAP_BPF",
+    "CAP_CHECKPOINT_RESTORE",
+    "CAP_CHOWN",
+    "CAP_DAC_OVERRIDE",
+    "CAP_DAC_READ_SEARCH",
+    "CAP_FOWNER",
+    "CAP_FSETID",
+    "CAP_IPC_LOCK",
+    "CAP_IPC_OWNER",
+    "CAP_KILL",
+    "CAP_LEASE",
+    "CAP_LINUX_IMMUTABLE",
+    "CAP_MAC_ADMIN",
+    "CAP_MAC_OVERRIDE",
+    "CAP_MKNOD",
+    "CAP_NET_ADMIN",
+    "CAP_NET_BIND_SERVICE",
+    "CAP_NET_BROADCAST",
+    "CAP_NET_RAW",
+    "CAP_PERFMON",
+    "CAP_SETFCAP",
+    "CAP_SETGID",
+    "CAP_SETPCAP",
+    "CAP_SETUID",
+    "CAP_SYSLOG",
+    "CAP_SYS_ADMIN",
+    "CAP_SYS_BOOT",
+    "CAP_SYS_CHROOT",
+    "CAP_SYS_MODULE",
+    "CAP_SYS_NICE",
+    "CAP_SYS_PACCT",
+    "CAP_SYS_PTRACE",
+    "CAP_SYS_RAWIO",
+    "CAP_SYS_RESOURCE",
+    "CAP_SYS_TIME",
+    "CAP_SYS_TTY_CONFIG",
+    "CAP_WAKE_ALARM",
 ];
 
 /// Paths hidden from containers (Podman's list).
 pub const MASKED_PATHS: &[&str] = &[
-    "/proc/acpi", "/proc/kcore", "/proc/keys", "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats",
-    "/proc/sched_debug", "/proc/scsi", "/sys/firmware", "/sys/fs/selinux", "/sys/dev/block",
+    "/proc/acpi",
+    "/proc/kcore",
+    "/proc/keys",
+    "/proc/latency_stats",
+    "/proc/timer_list",
+    "/proc/timer_stats",
+    "/proc/sched_debug",
+    "/proc/scsi",
+    "/sys/firmware",
+    "/sys/fs/selinux",
+    "/sys/dev/block",
 ];
 
 /// Paths mounted read-only in containers (Podman's list).
-pub const READONLY_PATHS: &[&str] = &["/proc/asound", "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"];
+pub const READONLY_PATHS: &[&str] = &[
+    "/proc/asound",
+    "/proc/bus",
+    "/proc/fs",
+    "/proc/irq",
+    "/proc/sys",
+    "/proc/sysrq-trigger",
+];
 
 #[derive(Debug, thiserror::Error)]
 #[error("unknown capability {0:?}: use a name such as NET_ADMIN or CAP_NET_ADMIN, or ALL")]
@@ -33,7 +83,11 @@ pub fn normalize(cap: &str) -> Result<String, UnknownCapability> {
     if up == "ALL" {
         return Ok(up);
     }
-    let full = if up.starts_with("CAP_") { up } else { format!("CAP_{up}") };
+    let full = if up.starts_with("CAP_") {
+        up
+    } else {
+        format!("CAP_{up}")
+    };
     if ALL_CAPABILITIES.contains(&full.as_str()) {
         Ok(full)
     } else {
@@ -43,7 +97,12 @@ pub fn normalize(cap: &str) -> Result<String, UnknownCapability> {
 
 /// The container's capability set: the defaults (or all with privileged),
 /// plus `add`, minus `drop`. `ALL` works on either side, as in Podman.
-pub fn capabilities(defaults: Option<&[String]>, add: &[String], drop: &[String], privileged: bool) -> Result<Vec<String>, UnknownCapability> {
+pub fn capabilities(
+    defaults: Option<&[String]>,
+    add: &[String],
+    drop: &[String],
+    privileged: bool,
+) -> Result<Vec<String>, UnknownCapability> {
     let mut set: Vec<String> = if privileged {
         ALL_CAPABILITIES.iter().map(|s| s.to_string()).collect()
     } else {
@@ -52,7 +111,10 @@ pub fn capabilities(defaults: Option<&[String]>, add: &[String], drop: &[String]
             None => DEFAULT_CAPABILITIES.iter().map(|s| s.to_string()).collect(),
         }
     };
-    let drop: Vec<String> = drop.iter().map(|c| normalize(c)).collect::<Result<_, _>>()?;
+    let drop: Vec<String> = drop
+        .iter()
+        .map(|c| normalize(c))
+        .collect::<Result<_, _>>()?;
     if drop.iter().any(|c| c == "ALL") {
         set.clear();
     } else {
@@ -81,8 +143,14 @@ mod tests {
         assert!(caps.contains(&"CAP_NET_ADMIN".to_string()));
         assert!(!caps.contains(&"CAP_CHOWN".to_string()));
         assert!(caps.contains(&"CAP_KILL".to_string()));
-        assert_eq!(capabilities(None, &[], &["all".into()], false).unwrap(), Vec::<String>::new());
-        assert_eq!(capabilities(None, &[], &[], true).unwrap().len(), ALL_CAPABILITIES.len());
+        assert_eq!(
+            capabilities(None, &[], &["all".into()], false).unwrap(),
+            Vec::<String>::new()
+        );
+        assert_eq!(
+            capabilities(None, &[], &[], true).unwrap().len(),
+            ALL_CAPABILITIES.len()
+        );
         assert!(capabilities(None, &["bogus".into()], &[], false).is_err());
     }
 }

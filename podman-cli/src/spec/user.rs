@@ -29,7 +29,16 @@ fn passwd(rootfs: &Path) -> Vec<(String, u32, u32, String)> {
         .lines()
         .filter_map(|l| {
             let f: Vec<&str> = l.split(':').collect();
-            (f.len() >= 6).then(|| Some((f[0].to_string(), f[2].parse().ok()?, f[3].parse().ok()?, f[5].to_string()))).flatten()
+            (f.len() >= 6)
+                .then(|| {
+                    Some((
+                        f[0].to_string(),
+                        f[2].parse().ok()?,
+                        f[3].parse().ok()?,
+                        f[5].to_string(),
+                    ))
+                })
+                .flatten()
         })
         .collect()
 }
@@ -44,7 +53,14 @@ fn groups(rootfs: &Path) -> Vec<(String, u32, Vec<String>)> {
                 Some((
                     f[0].to_string(),
                     f[2].parse().ok()?,
-                    f.get(3).map(|m| m.split(',').filter(|s| !s.is_empty()).map(String::from).collect()).unwrap_or_default(),
+                    f.get(3)
+                        .map(|m| {
+                            m.split(',')
+                                .filter(|s| !s.is_empty())
+                                .map(String::from)
+                                .collect()
+                        })
+                        .unwrap_or_default(),
                 ))
             })?
         })
@@ -55,7 +71,11 @@ fn group_id(rootfs: &Path, g: &str) -> Result<u32, UserError> {
     if let Ok(n) = g.parse::<u32>() {
         return Ok(n);
     }
-    groups(rootfs).into_iter().find(|(n, _, _)| n == g).map(|(_, id, _)| id).ok_or_else(|| UserError::NoGroup(g.to_string()))
+    groups(rootfs)
+        .into_iter()
+        .find(|(n, _, _)| n == g)
+        .map(|(_, id, _)| id)
+        .ok_or_else(|| UserError::NoGroup(g.to_string()))
 }
 
 /// Resolve `spec` (empty = root) plus `--group-add` entries.
@@ -72,7 +92,10 @@ pub fn resolve(rootfs: &Path, spec: &str, group_add: &[String]) -> Result<Resolv
             None => (uid, 0, "/".to_string(), None),
         }
     } else {
-        let e = entries.iter().find(|e| e.0 == user).ok_or_else(|| UserError::NoUser(user.to_string()))?;
+        let e = entries
+            .iter()
+            .find(|e| e.0 == user)
+            .ok_or_else(|| UserError::NoUser(user.to_string()))?;
         (e.1, e.2, e.3.clone(), Some(e.0.clone()))
     };
     if let Some(g) = group {
@@ -92,7 +115,12 @@ pub fn resolve(rootfs: &Path, spec: &str, group_add: &[String]) -> Result<Resolv
     }
     additional.sort_unstable();
     additional.dedup();
-    Ok(ResolvedUser { uid, gid, additional_gids: additional, home })
+    Ok(ResolvedUser {
+        uid,
+        gid,
+        additional_gids: additional,
+        home,
+    })
 }
 
 #[cfg(test)]
@@ -103,14 +131,31 @@ mod tests {
     fn names_numbers_and_groups() {
         let d = tempfile::tempdir().unwrap();
         std::fs::create_dir(d.path().join("etc")).unwrap();
-        std::fs::write(d.path().join("etc/passwd"), "root:x:0:0:root:/root:/bin/sh\nweb:x:1000:1000::/home/web:/bin/sh\n").unwrap();
-        std::fs::write(d.path().join("etc/group"), "root:x:0:\nweb:x:1000:\nextra:x:2000:web\n").unwrap();
+        std::fs::write(
+            d.path().join("etc/passwd"),
+            "root:x:0:0:root:/root:/bin/sh\nweb:x:1000:1000::/home/web:/bin/sh\n",
+        )
+        .unwrap();
+        std::fs::write(
+            d.path().join("etc/group"),
+            "root:x:0:\nweb:x:1000:\nextra:x:2000:web\n",
+        )
+        .unwrap();
         let r = resolve(d.path(), "", &[]).unwrap();
         assert_eq!((r.uid, r.gid, r.home.as_str()), (0, 0, "/root"));
         let r = resolve(d.path(), "web", &[]).unwrap();
-        assert_eq!((r.uid, r.gid, r.additional_gids.clone()), (1000, 1000, vec![2000]));
+        assert_eq!(
+            (r.uid, r.gid, r.additional_gids.clone()),
+            (1000, 1000, vec![2000])
+        );
         let r = resolve(d.path(), "1234:extra", &["root".into()]).unwrap();
-        assert_eq!((r.uid, r.gid, r.additional_gids.clone()), (1234, 2000, vec![0]));
-        assert!(resolve(d.path(), "nobody-here", &[]).unwrap_err().to_string().contains("unable to find user"));
+        assert_eq!(
+            (r.uid, r.gid, r.additional_gids.clone()),
+            (1234, 2000, vec![0])
+        );
+        assert!(resolve(d.path(), "nobody-here", &[])
+            .unwrap_err()
+            .to_string()
+            .contains("unable to find user"));
     }
 }

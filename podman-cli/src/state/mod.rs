@@ -15,13 +15,29 @@ use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 #[derive(Debug, thiserror::Error)]
 pub enum StateError {
     #[error("state database {path}: {source}")]
-    Sqlite { path: PathBuf, source: rusqlite::Error },
+    Sqlite {
+        path: PathBuf,
+        source: rusqlite::Error,
+    },
     #[error("state database {path}: creating its directory: {source}")]
-    Dir { path: PathBuf, source: std::io::Error },
+    Dir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("state database {path} has schema version {found}, newer than this podman knows ({known}): upgrade podman")]
-    TooNew { path: PathBuf, found: i64, known: i64 },
+    TooNew {
+        path: PathBuf,
+        found: i64,
+        known: i64,
+    },
     #[error("state database {path} was created for {key} {recorded}, but this podman uses {current}: pass --{flag} {recorded} or use another --root")]
-    Mismatch { path: PathBuf, key: &'static str, flag: &'static str, recorded: String, current: String },
+    Mismatch {
+        path: PathBuf,
+        key: &'static str,
+        flag: &'static str,
+        recorded: String,
+        current: String,
+    },
 }
 
 /// How long to keep retrying an operation SQLite refused with SQLITE_BUSY
@@ -33,7 +49,10 @@ fn is_busy(e: &rusqlite::Error) -> bool {
 }
 
 /// Run `f` again while `busy` says its error was SQLITE_BUSY, with backoff.
-fn retry_while<T, E>(busy: impl Fn(&E) -> bool, mut f: impl FnMut() -> Result<T, E>) -> Result<T, E> {
+fn retry_while<T, E>(
+    busy: impl Fn(&E) -> bool,
+    mut f: impl FnMut() -> Result<T, E>,
+) -> Result<T, E> {
     let deadline = std::time::Instant::now() + BUSY_RETRY_FOR;
     let mut wait = Duration::from_millis(1);
     loop {
@@ -52,7 +71,10 @@ fn retry_busy<T>(f: impl FnMut() -> rusqlite::Result<T>) -> rusqlite::Result<T> 
 }
 
 fn retry_busy_state<T>(f: impl FnMut() -> Result<T, StateError>) -> Result<T, StateError> {
-    retry_while(|e: &StateError| matches!(e, StateError::Sqlite { source, .. } if is_busy(source)), f)
+    retry_while(
+        |e: &StateError| matches!(e, StateError::Sqlite { source, .. } if is_busy(source)),
+        f,
+    )
 }
 
 pub struct State {
@@ -73,13 +95,21 @@ impl State {
     /// Open (creating and migrating if needed) the database at `path`, and
     /// check it belongs to this store layout.
     pub fn open(path: &Path, run_root: &Path, driver: &str) -> Result<Self, StateError> {
-        let sql = |source| StateError::Sqlite { path: path.to_path_buf(), source };
+        let sql = |source| StateError::Sqlite {
+            path: path.to_path_buf(),
+            source,
+        };
         if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(|source| StateError::Dir { path: path.to_path_buf(), source })?;
+            std::fs::create_dir_all(dir).map_err(|source| StateError::Dir {
+                path: path.to_path_buf(),
+                source,
+            })?;
         }
         let conn = Connection::open_with_flags(
             path,
-            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            OpenFlags::SQLITE_OPEN_READ_WRITE
+                | OpenFlags::SQLITE_OPEN_CREATE
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )
         .map_err(sql)?;
         conn.busy_timeout(Duration::from_secs(30)).map_err(sql)?;
@@ -93,20 +123,30 @@ impl State {
             Ok(())
         })
         .map_err(sql)?;
-        conn.pragma_update(None, "synchronous", "NORMAL").map_err(sql)?;
-        conn.pragma_update(None, "foreign_keys", "ON").map_err(sql)?;
-        let mut st = State { conn, path: path.to_path_buf() };
+        conn.pragma_update(None, "synchronous", "NORMAL")
+            .map_err(sql)?;
+        conn.pragma_update(None, "foreign_keys", "ON")
+            .map_err(sql)?;
+        let mut st = State {
+            conn,
+            path: path.to_path_buf(),
+        };
         retry_busy_state(|| st.migrate())?;
         retry_busy_state(|| st.check_store(run_root, driver))?;
         Ok(st)
     }
 
     fn sql_err(&self) -> impl Fn(rusqlite::Error) -> StateError + '_ {
-        move |source| StateError::Sqlite { path: self.path.clone(), source }
+        move |source| StateError::Sqlite {
+            path: self.path.clone(),
+            source,
+        }
     }
 
     pub fn schema_version(&self) -> Result<i64, StateError> {
-        self.conn.pragma_query_value(None, "user_version", |r| r.get(0)).map_err(self.sql_err())
+        self.conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .map_err(self.sql_err())
     }
 
     fn migrate(&mut self) -> Result<(), StateError> {
@@ -115,14 +155,30 @@ impl State {
             return Ok(());
         }
         let path = self.path.clone();
-        let sql = |source| StateError::Sqlite { path: path.clone(), source };
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(sql)?;
+        let sql = |source| StateError::Sqlite {
+            path: path.clone(),
+            source,
+        };
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(sql)?;
         // Another process may have migrated while we waited for the lock.
-        let current: i64 = tx.pragma_query_value(None, "user_version", |r| r.get(0)).map_err(sql)?;
+        let current: i64 = tx
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .map_err(sql)?;
         if current > known {
-            return Err(StateError::TooNew { path, found: current, known });
+            return Err(StateError::TooNew {
+                path,
+                found: current,
+                known,
+            });
         }
-        for (i, m) in migrations::MIGRATIONS.iter().enumerate().skip(current as usize) {
+        for (i, m) in migrations::MIGRATIONS
+            .iter()
+            .enumerate()
+            .skip(current as usize)
+        {
             tracing::debug!(version = i + 1, "applying state database migration");
             tx.execute_batch(m).map_err(sql)?;
         }
@@ -134,20 +190,42 @@ impl State {
     /// (like Podman's "database configuration mismatch").
     fn check_store(&mut self, run_root: &Path, driver: &str) -> Result<(), StateError> {
         let path = self.path.clone();
-        let sql = |source| StateError::Sqlite { path: path.clone(), source };
+        let sql = |source| StateError::Sqlite {
+            path: path.clone(),
+            source,
+        };
         // The common case reads only: no write transaction (and no fsync)
         // for every podman invocation.
-        let expected = [("run root", "runroot", run_root.display().to_string()), ("storage driver", "storage-driver", driver.to_string())];
+        let expected = [
+            ("run root", "runroot", run_root.display().to_string()),
+            ("storage driver", "storage-driver", driver.to_string()),
+        ];
         let mut all_recorded = true;
         for (key, flag, current) in &expected {
             let recorded: Option<String> = self
                 .conn
-                .query_row("SELECT value FROM db_config WHERE key = ?1", [key], |r| r.get(0))
+                .query_row("SELECT value FROM db_config WHERE key = ?1", [key], |r| {
+                    r.get(0)
+                })
                 .map(Some)
-                .or_else(|e| if matches!(e, rusqlite::Error::QueryReturnedNoRows) { Ok(None) } else { Err(e) })
+                .or_else(|e| {
+                    if matches!(e, rusqlite::Error::QueryReturnedNoRows) {
+                        Ok(None)
+                    } else {
+                        Err(e)
+                    }
+                })
                 .map_err(sql)?;
             match recorded {
-                Some(r) if r != *current => return Err(StateError::Mismatch { path: path.clone(), key, flag, recorded: r, current: current.clone() }),
+                Some(r) if r != *current => {
+                    return Err(StateError::Mismatch {
+                        path: path.clone(),
+                        key,
+                        flag,
+                        recorded: r,
+                        current: current.clone(),
+                    })
+                }
                 Some(_) => {}
                 None => all_recorded = false,
             }
@@ -155,21 +233,46 @@ impl State {
         if all_recorded {
             return Ok(());
         }
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(sql)?;
-        for (key, flag, current) in [("run root", "runroot", run_root.display().to_string()), ("storage driver", "storage-driver", driver.to_string())] {
-            tx.execute("INSERT OR IGNORE INTO db_config (key, value) VALUES (?1, ?2)", (key, &current)).map_err(sql)?;
-            let recorded: String = tx.query_row("SELECT value FROM db_config WHERE key = ?1", [key], |r| r.get(0)).map_err(sql)?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(sql)?;
+        for (key, flag, current) in [
+            ("run root", "runroot", run_root.display().to_string()),
+            ("storage driver", "storage-driver", driver.to_string()),
+        ] {
+            tx.execute(
+                "INSERT OR IGNORE INTO db_config (key, value) VALUES (?1, ?2)",
+                (key, &current),
+            )
+            .map_err(sql)?;
+            let recorded: String = tx
+                .query_row("SELECT value FROM db_config WHERE key = ?1", [key], |r| {
+                    r.get(0)
+                })
+                .map_err(sql)?;
             if recorded != current {
-                return Err(StateError::Mismatch { path: path.clone(), key, flag, recorded, current });
+                return Err(StateError::Mismatch {
+                    path: path.clone(),
+                    key,
+                    flag,
+                    recorded,
+                    current,
+                });
             }
         }
         tx.commit().map_err(sql)
     }
 
     pub fn container_counts(&self) -> Result<ContainerCounts, StateError> {
-        let mut stmt = self.conn.prepare_cached("SELECT status, COUNT(*) FROM containers GROUP BY status").map_err(self.sql_err())?;
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT status, COUNT(*) FROM containers GROUP BY status")
+            .map_err(self.sql_err())?;
         let mut c = ContainerCounts::default();
-        let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, u64>(1)?))).map_err(self.sql_err())?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, u64>(1)?)))
+            .map_err(self.sql_err())?;
         for row in rows {
             let (status, n) = row.map_err(self.sql_err())?;
             c.number += n;
@@ -184,8 +287,18 @@ impl State {
     }
 
     /// Append an event (the `podman events` log).
-    pub fn record_event(&self, kind: &str, action: &str, id: &str, name: &str, attributes: &serde_json::Value) -> Result<(), StateError> {
-        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos() as i64).unwrap_or(0);
+    pub fn record_event(
+        &self,
+        kind: &str,
+        action: &str,
+        id: &str,
+        name: &str,
+        attributes: &serde_json::Value,
+    ) -> Result<(), StateError> {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos() as i64)
+            .unwrap_or(0);
         self.conn
             .execute(
                 "INSERT INTO events (time_ns, type, action, object_id, name, attributes) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -209,8 +322,14 @@ mod tests {
         let d = tempfile::tempdir().unwrap();
         let p = d.path().join("db.sql");
         let s = State::open(&p, Path::new("/run/x"), "overlay").unwrap();
-        assert_eq!(s.schema_version().unwrap(), migrations::MIGRATIONS.len() as i64);
-        let mode: String = s.connection().pragma_query_value(None, "journal_mode", |r| r.get(0)).unwrap();
+        assert_eq!(
+            s.schema_version().unwrap(),
+            migrations::MIGRATIONS.len() as i64
+        );
+        let mode: String = s
+            .connection()
+            .pragma_query_value(None, "journal_mode", |r| r.get(0))
+            .unwrap();
         assert_eq!(mode, "wal");
         s.connection()
             .execute("INSERT INTO containers (id, name, config, status, created_ns) VALUES ('a', 'n1', '{}', 'running', 0), ('b', 'n2', '{}', 'exited', 0), ('c', 'n3', '{}', 'created', 0)", [])
@@ -228,7 +347,10 @@ mod tests {
         let d = tempfile::tempdir().unwrap();
         let p = d.path().join("db.sql");
         State::open(&p, Path::new("/run/a"), "overlay").unwrap();
-        let e = State::open(&p, Path::new("/run/b"), "overlay").err().unwrap().to_string();
+        let e = State::open(&p, Path::new("/run/b"), "overlay")
+            .err()
+            .unwrap()
+            .to_string();
         assert!(e.contains("/run/a") && e.contains("--runroot"), "{e}");
         assert!(State::open(&p, Path::new("/run/a"), "vfs").is_err());
     }
@@ -240,7 +362,10 @@ mod tests {
         let c = Connection::open(&p).unwrap();
         c.pragma_update(None, "user_version", 999).unwrap();
         drop(c);
-        let e = State::open(&p, Path::new("/run/a"), "overlay").err().unwrap().to_string();
+        let e = State::open(&p, Path::new("/run/a"), "overlay")
+            .err()
+            .unwrap()
+            .to_string();
         assert!(e.contains("upgrade podman"), "{e}");
     }
 
@@ -254,7 +379,14 @@ mod tests {
                 std::thread::spawn(move || {
                     let s = State::open(&p, Path::new("/run/a"), "overlay").unwrap();
                     for j in 0..20 {
-                        s.record_event("container", "create", &format!("{i}-{j}"), "n", &serde_json::json!({})).unwrap();
+                        s.record_event(
+                            "container",
+                            "create",
+                            &format!("{i}-{j}"),
+                            "n",
+                            &serde_json::json!({}),
+                        )
+                        .unwrap();
                     }
                 })
             })
@@ -263,7 +395,10 @@ mod tests {
             h.join().unwrap();
         }
         let s = State::open(&p, Path::new("/run/a"), "overlay").unwrap();
-        let n: i64 = s.connection().query_row("SELECT COUNT(*) FROM events", [], |r| r.get(0)).unwrap();
+        let n: i64 = s
+            .connection()
+            .query_row("SELECT COUNT(*) FROM events", [], |r| r.get(0))
+            .unwrap();
         assert_eq!(n, 160);
     }
 }

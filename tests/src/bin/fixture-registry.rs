@@ -9,7 +9,9 @@
 use std::io::{Read, Write};
 
 fn main() -> anyhow::Result<()> {
-    let arg = std::env::args().nth(1).unwrap_or_else(|| "busybox:latest".into());
+    let arg = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "busybox:latest".into());
     let (repo, tag) = arg.split_once(':').unwrap_or((arg.as_str(), "latest"));
     let registry = e2e::registry::Registry::start()?;
     let image = e2e::oci_image::busybox_image()?;

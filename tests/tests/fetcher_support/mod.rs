@@ -14,8 +14,13 @@ use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use e2e::binaries::bin;
-use e2e::oci_image::{host_arch, read_blob, read_index_json, sha256_digest, Image, ImageBuilder, Layer, LayerBuilder, REF_NAME_ANNOTATION};
-use proto::fetcher::v1::{fetcher_client::FetcherClient, pull_event, push_event, PullRequest, PushRequest};
+use e2e::oci_image::{
+    host_arch, read_blob, read_index_json, sha256_digest, Image, ImageBuilder, Layer, LayerBuilder,
+    REF_NAME_ANNOTATION,
+};
+use proto::fetcher::v1::{
+    fetcher_client::FetcherClient, pull_event, push_event, PullRequest, PushRequest,
+};
 use serde_json::Value;
 use tempfile::TempDir;
 
@@ -64,14 +69,18 @@ pub fn done_json(o: &Output) -> Result<Value> {
     if !o.status.success() {
         bail!("image-fetcher failed ({}): {}", o.status, stderr(o));
     }
-    serde_json::from_slice(&o.stdout).with_context(|| format!("stdout: {}", String::from_utf8_lossy(&o.stdout)))
+    serde_json::from_slice(&o.stdout)
+        .with_context(|| format!("stdout: {}", String::from_utf8_lossy(&o.stdout)))
 }
 
 /// The one error line of a failed run (exit 125).
 pub fn error_line(o: &Output) -> String {
     assert_eq!(o.status.code(), Some(125), "stderr: {}", stderr(o));
     let e = stderr(o);
-    let line = e.lines().find(|l| l.starts_with("Error: image-fetcher: ")).unwrap_or_else(|| panic!("no error line in {e}"));
+    let line = e
+        .lines()
+        .find(|l| l.starts_with("Error: image-fetcher: "))
+        .unwrap_or_else(|| panic!("no error line in {e}"));
     line.to_string()
 }
 
@@ -81,18 +90,36 @@ pub fn verify_layout(dir: &Path, ref_name: &str, manifest_digest: &str) -> Resul
     for f in std::fs::read_dir(dir.join("blobs/sha256"))? {
         let f = f?;
         let name = f.file_name().to_string_lossy().into_owned();
-        assert_eq!(sha256_digest(&std::fs::read(f.path())?), format!("sha256:{name}"));
+        assert_eq!(
+            sha256_digest(&std::fs::read(f.path())?),
+            format!("sha256:{name}")
+        );
     }
-    let leftovers: Vec<String> = std::fs::read_dir(dir)?.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).filter(|n| n.starts_with('.')).collect();
+    let leftovers: Vec<String> = std::fs::read_dir(dir)?
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with('.'))
+        .collect();
     assert!(leftovers.is_empty(), "temp files left: {leftovers:?}");
     let index = read_index_json(dir)?;
-    let entries: Vec<&Value> = index["manifests"].as_array().context("manifests")?.iter().filter(|m| m["annotations"][REF_NAME_ANNOTATION] == ref_name).collect();
+    let entries: Vec<&Value> = index["manifests"]
+        .as_array()
+        .context("manifests")?
+        .iter()
+        .filter(|m| m["annotations"][REF_NAME_ANNOTATION] == ref_name)
+        .collect();
     assert_eq!(entries.len(), 1, "{index}");
     assert_eq!(entries[0]["digest"], manifest_digest);
     let manifest: Value = serde_json::from_slice(&read_blob(dir, manifest_digest)?)?;
     assert_eq!(entries[0]["mediaType"], manifest["mediaType"]);
     let mut descs = vec![manifest["config"].clone()];
-    descs.extend(manifest["layers"].as_array().context("layers")?.iter().cloned());
+    descs.extend(
+        manifest["layers"]
+            .as_array()
+            .context("layers")?
+            .iter()
+            .cloned(),
+    );
     for d in descs {
         let bytes = read_blob(dir, d["digest"].as_str().context("digest")?)?;
         assert_eq!(bytes.len() as u64, d["size"].as_u64().context("size")?);
@@ -101,24 +128,40 @@ pub fn verify_layout(dir: &Path, ref_name: &str, manifest_digest: &str) -> Resul
 }
 
 pub fn has_blob(dir: &Path, digest: &str) -> bool {
-    dir.join("blobs/sha256").join(digest.trim_start_matches("sha256:")).exists()
+    dir.join("blobs/sha256")
+        .join(digest.trim_start_matches("sha256:"))
+        .exists()
 }
 
 pub fn other_arch() -> (&'static str, &'static str) {
-    if host_arch() == "arm64" { ("amd64", "") } else { ("arm64", "v8") }
+    if host_arch() == "arm64" {
+        ("amd64", "")
+    } else {
+        ("arm64", "v8")
+    }
 }
 
 pub async fn spawn_fetcher() -> Result<proto::transport::Helper> {
-    let args: Vec<OsString> = ["serve", "--grpc-fd", "3"].iter().map(OsString::from).collect();
+    let args: Vec<OsString> = ["serve", "--grpc-fd", "3"]
+        .iter()
+        .map(OsString::from)
+        .collect();
     Ok(proto::transport::spawn_helper("image-fetcher", &bin("image-fetcher"), &args).await?)
 }
 
 pub fn pull_request(reference: &str, dest: &Path) -> PullRequest {
-    PullRequest { reference: reference.into(), dest_dir: dest.display().to_string(), tls_verify: Some(false), ..Default::default() }
+    PullRequest {
+        reference: reference.into(),
+        dest_dir: dest.display().to_string(),
+        tls_verify: Some(false),
+        ..Default::default()
+    }
 }
 
 /// Pull over gRPC; the events, and the final error status if any.
-pub async fn grpc_pull(req: PullRequest) -> Result<(Vec<pull_event::Event>, Option<tonic::Status>)> {
+pub async fn grpc_pull(
+    req: PullRequest,
+) -> Result<(Vec<pull_event::Event>, Option<tonic::Status>)> {
     let mut helper = spawn_fetcher().await?;
     let mut client = FetcherClient::new(helper.channel()?);
     let mut events = Vec::new();
@@ -142,9 +185,14 @@ pub async fn grpc_pull(req: PullRequest) -> Result<(Vec<pull_event::Event>, Opti
 }
 
 pub fn reused_of(events: &[pull_event::Event]) -> Vec<(String, bool)> {
-    events.iter().filter_map(|e| match e { pull_event::Event::BlobDone(b) => Some((b.digest.clone(), b.reused)), _ => None }).collect()
+    events
+        .iter()
+        .filter_map(|e| match e {
+            pull_event::Event::BlobDone(b) => Some((b.digest.clone(), b.reused)),
+            _ => None,
+        })
+        .collect()
 }
-
 
 /// A loopback proxy that slows registry -> client traffic to ~8 MiB/s, so
 /// a test can act in the middle of a download. Threads end with the sockets.
@@ -153,8 +201,12 @@ pub fn throttling_proxy(upstream: String) -> Result<u16> {
     let port = listener.local_addr()?.port();
     std::thread::spawn(move || {
         for client in listener.incoming().flatten() {
-            let Ok(server) = TcpStream::connect(&upstream) else { continue };
-            let (Ok(mut c2), Ok(mut s2)) = (client.try_clone(), server.try_clone()) else { continue };
+            let Ok(server) = TcpStream::connect(&upstream) else {
+                continue;
+            };
+            let (Ok(mut c2), Ok(mut s2)) = (client.try_clone(), server.try_clone()) else {
+                continue;
+            };
             let (mut client, mut server) = (client, server);
             std::thread::spawn(move || {
                 let _ = std::io::copy(&mut c2, &mut s2);
@@ -194,15 +246,22 @@ pub fn random_layer(len: usize) -> Result<Layer> {
     h.set_cksum();
     tar.append_data(&mut h, "random.bin", &data[..len])?;
     let tar = tar.into_inner()?;
-    let mut gz = flate2::GzBuilder::new().mtime(0).write(Vec::new(), flate2::Compression::none());
+    let mut gz = flate2::GzBuilder::new()
+        .mtime(0)
+        .write(Vec::new(), flate2::Compression::none());
     gz.write_all(&tar)?;
     let tar_gz = gz.finish()?;
-    Ok(Layer { digest: sha256_digest(&tar_gz), diff_id: sha256_digest(&tar), tar_gz })
+    Ok(Layer {
+        digest: sha256_digest(&tar_gz),
+        diff_id: sha256_digest(&tar),
+        tar_gz,
+    })
 }
 
-
 /// Push over gRPC; the events, and the final error status if any.
-pub async fn grpc_push(req: PushRequest) -> Result<(Vec<push_event::Event>, Option<tonic::Status>)> {
+pub async fn grpc_push(
+    req: PushRequest,
+) -> Result<(Vec<push_event::Event>, Option<tonic::Status>)> {
     let mut helper = spawn_fetcher().await?;
     let mut client = FetcherClient::new(helper.channel()?);
     let mut events = Vec::new();
@@ -225,9 +284,10 @@ pub async fn grpc_push(req: PushRequest) -> Result<(Vec<push_event::Event>, Opti
 }
 
 pub fn two_layer_image(text: &str) -> Result<Image> {
-    ImageBuilder::busybox()?.layer(LayerBuilder::new().file("hello", text, 0o644).build()?).build()
+    ImageBuilder::busybox()?
+        .layer(LayerBuilder::new().file("hello", text, 0o644).build()?)
+        .build()
 }
-
 
 /// `docker save` layout: manifest.json, the config, uncompressed layer tars.
 pub fn write_docker_archive(path: &Path, image: &Image, tag: &str) -> Result<()> {
@@ -248,12 +308,12 @@ pub fn write_docker_archive(path: &Path, image: &Image, tag: &str) -> Result<()>
         layers.push(name);
     }
     add(&config_name, &image.config_bytes)?;
-    let manifest = serde_json::json!([{"Config": config_name, "RepoTags": [tag], "Layers": layers}]);
+    let manifest =
+        serde_json::json!([{"Config": config_name, "RepoTags": [tag], "Layers": layers}]);
     add("manifest.json", &serde_json::to_vec(&manifest)?)?;
     b.finish()?;
     Ok(())
 }
-
 
 /// What the bearer front saw: `service` and `scope` of each token request,
 /// and whether it carried the right credentials.
@@ -270,7 +330,10 @@ pub fn bearer_front(upstream: String, user: &str, password: &str) -> Result<(u16
     let listener = TcpListener::bind("127.0.0.1:0")?;
     let port = listener.local_addr()?.port();
     let log: TokenLog = Arc::default();
-    let basic = format!("Basic {}", e2e::registry_client::base64(format!("{user}:{password}").as_bytes()));
+    let basic = format!(
+        "Basic {}",
+        e2e::registry_client::base64(format!("{user}:{password}").as_bytes())
+    );
     let seen = log.clone();
     std::thread::spawn(move || {
         for conn in listener.incoming().flatten() {
@@ -283,7 +346,13 @@ pub fn bearer_front(upstream: String, user: &str, password: &str) -> Result<(u16
     Ok((port, log))
 }
 
-fn serve_bearer(conn: TcpStream, port: u16, upstream: &str, basic: &str, log: &TokenLog) -> Result<()> {
+fn serve_bearer(
+    conn: TcpStream,
+    port: u16,
+    upstream: &str,
+    basic: &str,
+    log: &TokenLog,
+) -> Result<()> {
     const TOKEN: &str = "e2e-token-1";
     let mut reader = BufReader::new(conn.try_clone()?);
     let mut request_line = String::new();
@@ -309,31 +378,75 @@ fn serve_bearer(conn: TcpStream, port: u16, upstream: &str, basic: &str, log: &T
         Ok(())
     };
     if let Some(query) = target.strip_prefix("/token") {
-        let param = |k: &str| query.trim_start_matches('?').split('&').find_map(|kv| kv.strip_prefix(&format!("{k}="))).unwrap_or("").replace("%3A", ":").replace("%2F", "/");
+        let param = |k: &str| {
+            query
+                .trim_start_matches('?')
+                .split('&')
+                .find_map(|kv| kv.strip_prefix(&format!("{k}=")))
+                .unwrap_or("")
+                .replace("%3A", ":")
+                .replace("%2F", "/")
+        };
         let ok = auth == basic;
         if let Ok(mut l) = log.lock() {
             l.push((param("service"), param("scope"), ok));
         }
-        return if ok { respond(&mut conn, "200 OK", "", &format!(r#"{{"token":"{TOKEN}","expires_in":300}}"#)) } else { respond(&mut conn, "401 Unauthorized", "", r#"{"details":"incorrect username or password"}"#) };
+        return if ok {
+            respond(
+                &mut conn,
+                "200 OK",
+                "",
+                &format!(r#"{{"token":"{TOKEN}","expires_in":300}}"#),
+            )
+        } else {
+            respond(
+                &mut conn,
+                "401 Unauthorized",
+                "",
+                r#"{"details":"incorrect username or password"}"#,
+            )
+        };
     }
     if auth != format!("Bearer {TOKEN}") {
-        let repo = target.strip_prefix("/v2/").and_then(|r| ["/manifests/", "/blobs/"].iter().find_map(|m| r.split_once(m).map(|(repo, _)| repo.to_string())));
-        let scope = repo.map(|r| format!(",scope=\"repository:{r}:pull\"")).unwrap_or_default();
+        let repo = target.strip_prefix("/v2/").and_then(|r| {
+            ["/manifests/", "/blobs/"]
+                .iter()
+                .find_map(|m| r.split_once(m).map(|(repo, _)| repo.to_string()))
+        });
+        let scope = repo
+            .map(|r| format!(",scope=\"repository:{r}:pull\""))
+            .unwrap_or_default();
         let challenge = format!("WWW-Authenticate: Bearer realm=\"http://127.0.0.1:{port}/token\",service=\"e2e\"{scope}\r\n");
-        return respond(&mut conn, "401 Unauthorized", &challenge, r#"{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}"#);
+        return respond(
+            &mut conn,
+            "401 Unauthorized",
+            &challenge,
+            r#"{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}"#,
+        );
     }
     if method == "GET" && target.contains("/blobs/") {
-        return respond(&mut conn, "307 Temporary Redirect", &format!("Location: http://{upstream}{target}\r\n"), "");
+        return respond(
+            &mut conn,
+            "307 Temporary Redirect",
+            &format!("Location: http://{upstream}{target}\r\n"),
+            "",
+        );
     }
     let mut up = TcpStream::connect(upstream)?;
-    write!(up, "{method} {target} HTTP/1.1\r\nHost: {upstream}\r\nConnection: close\r\n")?;
+    write!(
+        up,
+        "{method} {target} HTTP/1.1\r\nHost: {upstream}\r\nConnection: close\r\n"
+    )?;
     for (k, v) in &headers {
         if !["host", "connection", "authorization"].contains(&k.as_str()) {
             write!(up, "{k}: {v}\r\n")?;
         }
     }
     write!(up, "\r\n")?;
-    let len: u64 = headers.get("content-length").and_then(|v| v.parse().ok()).unwrap_or(0);
+    let len: u64 = headers
+        .get("content-length")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
     std::io::copy(&mut reader.take(len), &mut up)?;
     std::io::copy(&mut up, &mut conn)?;
     Ok(())

@@ -4,7 +4,9 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use e2e::oci_image::{sha256_digest, write_blob, Entry, Image, ImageBuilder, Layer, LayerBuilder, REF_NAME_ANNOTATION};
+use e2e::oci_image::{
+    sha256_digest, write_blob, Entry, Image, ImageBuilder, Layer, LayerBuilder, REF_NAME_ANNOTATION,
+};
 use serde_json::{json, Value};
 
 use crate::support::{plain_layer, Node, RawTar};
@@ -58,27 +60,52 @@ pub fn three_layer_image() -> Image {
         .whiteout("srv/link")
         .build()
         .unwrap();
-    ImageBuilder::new().layer(l1).layer(plain_layer(l2)).layer(l3).build().unwrap()
+    ImageBuilder::new()
+        .layer(l1)
+        .layer(plain_layer(l2))
+        .layer(l3)
+        .build()
+        .unwrap()
 }
 
 /// The merged view of [`three_layer_image`].
 pub fn three_layer_expected() -> BTreeMap<String, Node> {
     let dir = |mode, uid, gid| Node::Dir { mode, uid, gid };
-    let file = |mode, uid, gid, data: &str| Node::File { mode, uid, gid, data: data.as_bytes().to_vec() };
+    let file = |mode, uid, gid, data: &str| Node::File {
+        mode,
+        uid,
+        gid,
+        data: data.as_bytes().to_vec(),
+    };
     [
         ("data", dir(0o755, 0, 0)),
         ("data/stay", file(0o644, 0, 0, "stay")),
         ("dev", dir(0o755, 0, 0)),
-        ("dev/null", Node::Char { mode: 0o666, major: 1, minor: 3 }),
+        (
+            "dev/null",
+            Node::Char {
+                mode: 0o666,
+                major: 1,
+                minor: 3,
+            },
+        ),
         ("etc", dir(0o755, 0, 0)),
         ("etc/hosts", file(0o644, 0, 0, "10.0.0.1 other\n")),
         ("home", dir(0o755, 0, 0)),
         ("home/user", dir(0o700, 1000, 1000)),
-        ("home/user/.profile", file(0o600, 1000, 1000, "export A=1\n")),
+        (
+            "home/user/.profile",
+            file(0o600, 1000, 1000, "export A=1\n"),
+        ),
         ("opq", dir(0o755, 0, 0)),
         ("opq/new", file(0o644, 0, 0, "new")),
         ("srv", dir(0o755, 0, 0)),
-        ("srv/abs", Node::Symlink { target: "/etc/hosts".into() }),
+        (
+            "srv/abs",
+            Node::Symlink {
+                target: "/etc/hosts".into(),
+            },
+        ),
         ("srv/file", file(0o640, 1000, 1000, "content")),
         ("srv/hard", file(0o640, 1000, 1000, "content")),
         ("srv/suid", file(0o4755, 0, 0, "#!/bin/sh\n")),
@@ -123,5 +150,9 @@ pub fn zstd_layer(builder: LayerBuilder) -> Layer {
     let out = child.wait_with_output().unwrap();
     writer.join().unwrap();
     assert!(out.status.success());
-    Layer { digest: sha256_digest(&out.stdout), diff_id: sha256_digest(&tar), tar_gz: out.stdout }
+    Layer {
+        digest: sha256_digest(&out.stdout),
+        diff_id: sha256_digest(&tar),
+        tar_gz: out.stdout,
+    }
 }

@@ -20,7 +20,9 @@ pub struct Store {
 
 impl Store {
     pub fn new() -> Store {
-        Store { dir: tempfile::tempdir().unwrap() }
+        Store {
+            dir: tempfile::tempdir().unwrap(),
+        }
     }
 
     pub fn root(&self) -> PathBuf {
@@ -33,7 +35,10 @@ impl Store {
 
     pub fn cmd(&self) -> Command {
         let mut c = Command::new(bin("storage-helper"));
-        c.arg("--root").arg(self.root()).arg("--runroot").arg(self.runroot());
+        c.arg("--root")
+            .arg(self.root())
+            .arg("--runroot")
+            .arg(self.runroot());
         c.stdin(Stdio::null());
         c
     }
@@ -46,7 +51,11 @@ impl Store {
     /// Run a subcommand that must succeed; its stdout.
     pub fn ok(&self, args: &[&str]) -> String {
         let o = self.run(args);
-        assert!(o.status.success(), "storage-helper {args:?} failed: {}", String::from_utf8_lossy(&o.stderr));
+        assert!(
+            o.status.success(),
+            "storage-helper {args:?} failed: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
         String::from_utf8(o.stdout).unwrap()
     }
 
@@ -55,7 +64,12 @@ impl Store {
     pub fn fails(&self, args: &[&str]) -> String {
         let o = self.run(args);
         let err = String::from_utf8_lossy(&o.stderr).into_owned();
-        assert_eq!(o.status.code(), Some(125), "storage-helper {args:?} should fail; stdout {} stderr {err}", String::from_utf8_lossy(&o.stdout));
+        assert_eq!(
+            o.status.code(),
+            Some(125),
+            "storage-helper {args:?} should fail; stdout {} stderr {err}",
+            String::from_utf8_lossy(&o.stdout)
+        );
         assert_eq!(err.lines().count(), 1, "want one error line: {err}");
         assert!(err.starts_with("Error: storage-helper: "), "{err}");
         err
@@ -75,7 +89,10 @@ impl Store {
 
     /// Write `image` as an OCI layout (like image-fetcher) in a new dir.
     pub fn layout(&self, image: &Image, name: &str) -> PathBuf {
-        let d = self.dir.path().join(format!("layout-{}", &image.manifest_digest[7..19]));
+        let d = self
+            .dir
+            .path()
+            .join(format!("layout-{}", &image.manifest_digest[7..19]));
         image.write_oci_layout(&d, name).unwrap();
         d
     }
@@ -87,7 +104,11 @@ impl Store {
     /// Unpacked layer directories (chain IDs), not counting temp/trash.
     pub fn layer_dirs(&self) -> Vec<String> {
         let mut v: Vec<String> = std::fs::read_dir(self.layers_dir())
-            .map(|rd| rd.filter_map(|e| e.ok()).map(|e| e.file_name().to_string_lossy().into_owned()).collect())
+            .map(|rd| {
+                rd.filter_map(|e| e.ok())
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .collect()
+            })
             .unwrap_or_default();
         v.retain(|n| n.len() == 64);
         v.sort();
@@ -95,7 +116,9 @@ impl Store {
     }
 
     pub fn blob_count(&self) -> usize {
-        std::fs::read_dir(self.root().join("blobs/sha256")).map(|rd| rd.count()).unwrap_or(0)
+        std::fs::read_dir(self.root().join("blobs/sha256"))
+            .map(|rd| rd.count())
+            .unwrap_or(0)
     }
 
     /// Mount points under this store.
@@ -121,7 +144,9 @@ impl Store {
             "3".into(),
         ];
         rt.block_on(async {
-            let h = proto::transport::spawn_helper("storage-helper", &bin("storage-helper"), &args).await.unwrap();
+            let h = proto::transport::spawn_helper("storage-helper", &bin("storage-helper"), &args)
+                .await
+                .unwrap();
             let c = Client::new(h.channel().unwrap());
             (h, c)
         })
@@ -139,16 +164,34 @@ impl Drop for Store {
 }
 
 pub fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
 }
 
 /// What one path of a file tree is, for whole-tree comparisons.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Node {
-    Dir { mode: u32, uid: u32, gid: u32 },
-    File { mode: u32, uid: u32, gid: u32, data: Vec<u8> },
-    Symlink { target: String },
-    Char { mode: u32, major: u32, minor: u32 },
+    Dir {
+        mode: u32,
+        uid: u32,
+        gid: u32,
+    },
+    File {
+        mode: u32,
+        uid: u32,
+        gid: u32,
+        data: Vec<u8>,
+    },
+    Symlink {
+        target: String,
+    },
+    Char {
+        mode: u32,
+        major: u32,
+        minor: u32,
+    },
 }
 
 /// Every path under `root` (relative, sorted) and what it is.
@@ -171,11 +214,25 @@ fn walk(root: &Path, rel: &Path, out: &mut BTreeMap<String, Node>) {
             walk(root, &r, out);
             Node::Dir { mode, uid, gid }
         } else if ft.is_symlink() {
-            Node::Symlink { target: std::fs::read_link(&p).unwrap().to_string_lossy().into_owned() }
+            Node::Symlink {
+                target: std::fs::read_link(&p)
+                    .unwrap()
+                    .to_string_lossy()
+                    .into_owned(),
+            }
         } else if ft.is_char_device() {
-            Node::Char { mode, major: libc::major(m.rdev()), minor: libc::minor(m.rdev()) }
+            Node::Char {
+                mode,
+                major: libc::major(m.rdev()),
+                minor: libc::minor(m.rdev()),
+            }
         } else {
-            Node::File { mode, uid, gid, data: std::fs::read(&p).unwrap() }
+            Node::File {
+                mode,
+                uid,
+                gid,
+                data: std::fs::read(&p).unwrap(),
+            }
         };
         out.insert(key, node);
     }
@@ -191,7 +248,14 @@ pub struct RawTar {
 pub const MTIME: u64 = 1_700_000_000;
 
 impl RawTar {
-    fn header(path: &str, kind: tar::EntryType, mode: u32, uid: u64, gid: u64, size: u64) -> tar::Header {
+    fn header(
+        path: &str,
+        kind: tar::EntryType,
+        mode: u32,
+        uid: u64,
+        gid: u64,
+        size: u64,
+    ) -> tar::Header {
         let mut h = tar::Header::new_ustar();
         let name = path.as_bytes();
         assert!(name.len() < 100, "keep raw tar paths short");
@@ -214,12 +278,25 @@ impl RawTar {
     }
 
     pub fn dir(mut self, path: &str, mode: u32, uid: u64, gid: u64) -> Self {
-        self.push(Self::header(path, tar::EntryType::Directory, mode, uid, gid, 0), b"");
+        self.push(
+            Self::header(path, tar::EntryType::Directory, mode, uid, gid, 0),
+            b"",
+        );
         self
     }
 
     pub fn file(mut self, path: &str, data: &[u8], mode: u32, uid: u64, gid: u64) -> Self {
-        self.push(Self::header(path, tar::EntryType::Regular, mode, uid, gid, data.len() as u64), data);
+        self.push(
+            Self::header(
+                path,
+                tar::EntryType::Regular,
+                mode,
+                uid,
+                gid,
+                data.len() as u64,
+            ),
+            data,
+        );
         self
     }
 
@@ -257,7 +334,14 @@ impl RawTar {
         }
         rec.extend_from_slice(format!("{len} ").as_bytes());
         rec.extend_from_slice(&body);
-        let h = Self::header("PaxHeader", tar::EntryType::XHeader, 0o644, 0, 0, rec.len() as u64);
+        let h = Self::header(
+            "PaxHeader",
+            tar::EntryType::XHeader,
+            0o644,
+            0,
+            0,
+            rec.len() as u64,
+        );
         self.push(h, &rec);
         self
     }
@@ -271,7 +355,11 @@ impl RawTar {
 /// A layer whose blob is the uncompressed tar itself.
 pub fn plain_layer(tar: Vec<u8>) -> Layer {
     let d = sha256_digest(&tar);
-    Layer { digest: d.clone(), diff_id: d, tar_gz: tar }
+    Layer {
+        digest: d.clone(),
+        diff_id: d,
+        tar_gz: tar,
+    }
 }
 
 /// Bytes nobody can compress (xorshift), so sizes mean what they say.

@@ -31,48 +31,16 @@ BIN="$TARGET_DIR/release"
 CACHE="${BENCH_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/podman-rs-bench}"
 TIME=/usr/bin/time
 
-for tool in docker-registry curl python3 gzip gunzip tar skopeo "$TIME"; do
-    command -v "$tool" >/dev/null || { echo "bench/image_pull.sh: $tool is missing (apt-get install docker-registry curl python3 gzip tar skopeo time)" >&2; exit 1; }
-done
+source "$ROOT/bench/lib.sh"
+bench_need bench/image_pull.sh docker-registry curl python3 gzip gunzip tar skopeo "$TIME"
 [ "$(id -u)" = 0 ] || { echo "bench/image_pull.sh: run as root (podman's overlay store and tar -x ownership need it)" >&2; exit 1; }
 
 echo "== building podman, image-fetcher and storage-helper (release)"
 (cd "$ROOT" && cargo build --release -p podman-cli -p image-fetcher -p storage-helper --quiet)
 
 WORK="$(mktemp -d /var/tmp/bench-image-pull.XXXXXX)"
-REG_PID=""
-cleanup() {
-    if [ -n "$REG_PID" ]; then kill "$REG_PID" 2>/dev/null || true; wait "$REG_PID" 2>/dev/null || true; fi
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-# --- the registry -----------------------------------------------------------
-PORT="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
-mkdir -p "$WORK/registry"
-cat >"$WORK/registry.yml" <<EOF
-version: 0.1
-log:
-  level: error
-  accesslog:
-    disabled: true
-storage:
-  filesystem:
-    rootdirectory: $WORK/registry
-http:
-  addr: 127.0.0.1:$PORT
-  secret: bench-secret
-health:
-  storagedriver:
-    enabled: false
-EOF
-env $(env | sed -n 's/^\(REGISTRY_[A-Za-z0-9_]*\)=.*/-u \1/p') docker-registry serve "$WORK/registry.yml" >"$WORK/registry.log" 2>&1 &
-REG_PID=$!
-for _ in $(seq 1 250); do
-    curl -fs "http://127.0.0.1:$PORT/v2/" >/dev/null 2>&1 && break
-    sleep 0.02
-done
-curl -fs "http://127.0.0.1:$PORT/v2/" >/dev/null || { echo "registry did not start:"; cat "$WORK/registry.log"; exit 1; }
+trap bench_cleanup EXIT
+bench_start_registry
 
 # --- the root file system of the single-layer image -------------------------
 mkdir -p "$CACHE"
@@ -170,21 +138,8 @@ SINGLE_BLOBS=($(sed -n 's/^single //p' "$WORK/blobs.txt"))
 MULTI_BLOBS=($(sed -n 's/^multi //p' "$WORK/blobs.txt"))
 
 # --- measuring ----------------------------------------------------------------
-# run KEY CMD...: RUNS runs, each with fresh empty destinations; median by wall.
-declare -A RESULT
-fresh() { rm -rf "$WORK/dest" "$WORK/store" "$WORK/run"; mkdir -p "$WORK/dest"; sync; }
-run() {
-    local key="$1"; shift
-    local times=()
-    for _ in $(seq 1 "$RUNS"); do
-        fresh
-        "$TIME" -f "%e %U %S" -o "$WORK/time" "$@" >/dev/null 2>"$WORK/err" || { echo "$key failed:"; cat "$WORK/err"; exit 1; }
-        times+=("$(tail -n1 "$WORK/time")")
-    done
-    RESULT[$key]="$(printf '%s\n' "${times[@]}" | sort -n -k1,1 | sed -n "$(( (RUNS + 1) / 2 ))p")"
-    local w u s; read -r w u s <<<"${RESULT[$key]}"
-    printf '  %-16s wall %6ss  cpu %6ss (user %s, sys %s)   runs: %s\n' "$key" "$w" "$(python3 -c "print(f'{$u+$s:.2f}')")" "$u" "$s" "$(printf '%s\n' "${times[@]}" | cut -d' ' -f1 | paste -sd' ')"
-}
+bench_fresh() { rm -rf "$WORK/dest" "$WORK/store" "$WORK/run"; mkdir -p "$WORK/dest"; sync; }
+run() { bench_run "$@"; }
 
 BLOB_URL="http://127.0.0.1:$PORT/v2/bench"
 FLOOR_SERIAL='repo=$1; shift; for d in "$@"; do curl -fsS "'"$BLOB_URL"'/$repo/blobs/$d" | gunzip | tar -x -C "'"$WORK"'/dest" || exit 1; done'
@@ -200,16 +155,9 @@ echo " 11 layers:"
 run multi/floor bash -c "$FLOOR_PARALLEL" floor multi "${MULTI_BLOBS[@]}"
 run multi/podman env PODMAN_HELPER_DIR="$BIN" "${PODMAN[@]}" "127.0.0.1:$PORT/bench/multi:latest"
 run multi/skopeo skopeo copy --quiet --src-tls-verify=false "docker://127.0.0.1:$PORT/bench/multi:latest" "oci:$WORK/dest/layout:x"
-fresh
+bench_fresh
 
-ratio() { # ratio KEY FLOOR_KEY wall|cpu
-    python3 - "${RESULT[$1]}" "${RESULT[$2]}" "$3" <<'PY'
-import sys
-b, a = [float(x) for x in sys.argv[1].split()], [float(x) for x in sys.argv[2].split()]
-x, y = (b[0], a[0]) if sys.argv[3] == "wall" else (b[1] + b[2], a[1] + a[2])
-print(f"{x / y:.2f}" if y > 0 else "inf")
-PY
-}
+ratio() { bench_ratio "$@"; }
 verdict() { python3 -c "import sys; print('met' if float(sys.argv[1]) <= float(sys.argv[2]) else 'NOT met')" "$1" "$2"; }
 
 echo

@@ -27,53 +27,15 @@ TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
 FETCHER="$TARGET_DIR/release/image-fetcher"
 TIME=/usr/bin/time
 
-for tool in docker-registry curl python3 gunzip tar "$TIME"; do
-    command -v "$tool" >/dev/null || { echo "bench/pull.sh: $tool is missing (apt-get install docker-registry curl python3 gzip tar time)" >&2; exit 1; }
-done
-HAVE_SKOPEO=0
-command -v skopeo >/dev/null && HAVE_SKOPEO=1
-if [ "$HAVE_SKOPEO" = 0 ]; then
-    echo "bench/pull.sh: skopeo is needed to push the benchmark image (apt-get install skopeo)" >&2
-    exit 1
-fi
+source "$ROOT/bench/lib.sh"
+bench_need bench/pull.sh docker-registry curl python3 gunzip tar skopeo "$TIME"
 
 echo "== building image-fetcher (release)"
 (cd "$ROOT" && cargo build --release -p image-fetcher --quiet)
 
 WORK="$(mktemp -d /tmp/bench-pull.XXXXXX)"
-REG_PID=""
-cleanup() {
-    if [ -n "$REG_PID" ]; then kill "$REG_PID" 2>/dev/null || true; wait "$REG_PID" 2>/dev/null || true; fi
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-PORT="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
-mkdir -p "$WORK/registry"
-cat >"$WORK/registry.yml" <<EOF
-version: 0.1
-log:
-  level: error
-  accesslog:
-    disabled: true
-storage:
-  filesystem:
-    rootdirectory: $WORK/registry
-http:
-  addr: 127.0.0.1:$PORT
-  secret: bench-secret
-health:
-  storagedriver:
-    enabled: false
-EOF
-# Keep the registry's own environment overrides out.
-env $(env | sed -n 's/^\(REGISTRY_[A-Za-z0-9_]*\)=.*/-u \1/p') docker-registry serve "$WORK/registry.yml" >"$WORK/registry.log" 2>&1 &
-REG_PID=$!
-for _ in $(seq 1 250); do
-    curl -fs "http://127.0.0.1:$PORT/v2/" >/dev/null 2>&1 && break
-    sleep 0.02
-done
-curl -fs "http://127.0.0.1:$PORT/v2/" >/dev/null || { echo "registry did not start:"; cat "$WORK/registry.log"; exit 1; }
+trap bench_cleanup EXIT
+bench_start_registry
 
 echo "== building the image (${LAYER_MB} MB random layer + a tiny one)"
 python3 - "$WORK/layout" "$LAYER_MB" "$WORK/layers.txt" <<'PY'
@@ -115,23 +77,8 @@ IMAGE="127.0.0.1:$PORT/bench/img:latest"
 skopeo copy --quiet --dest-tls-verify=false "oci:$WORK/layout:bench" "docker://$IMAGE"
 mapfile -t LAYERS <"$WORK/layers.txt"
 
-# run NAME CMD...: time RUNS runs (fresh empty destination each), keep "wall user sys" per run.
-declare -A RESULT
-run() {
-    local name="$1"; shift
-    local times=()
-    for i in $(seq 1 "$RUNS"); do
-        rm -rf "$WORK/dest"; mkdir -p "$WORK/dest"
-        sync
-        "$TIME" -f "%e %U %S" -o "$WORK/time" "$@" >/dev/null 2>"$WORK/err" || { echo "$name failed:"; cat "$WORK/err"; exit 1; }
-        times+=("$(tail -n1 "$WORK/time")")
-    done
-    # Median by wall time.
-    RESULT[$name]="$(printf '%s\n' "${times[@]}" | sort -n -k1,1 | sed -n "$(( (RUNS + 1) / 2 ))p")"
-    local joined
-    joined="$(printf '%s\n' "${times[@]}" | paste -sd '|' | sed 's/|/ | /g')"
-    printf '  %-14s wall %6ss  user %6ss  sys %6ss   (runs, wall user sys: %s)\n' "$name" ${RESULT[$name]} "$joined"
-}
+bench_fresh() { rm -rf "$WORK/dest"; mkdir -p "$WORK/dest"; sync; }
+run() { bench_run "$@"; }
 
 FLOOR_SCRIPT='for d in "$@"; do curl -fsS "http://'"127.0.0.1:$PORT"'/v2/bench/img/blobs/$d" | gunzip | tar -x -C "'"$WORK"'/dest" || exit 1; done'
 
@@ -140,17 +87,7 @@ run floor bash -c "$FLOOR_SCRIPT" floor "${LAYERS[@]}"
 run image-fetcher "$FETCHER" pull "docker://$IMAGE" --dest "$WORK/dest/layout" --tls-verify=false --quiet
 run skopeo skopeo copy --quiet --src-tls-verify=false "docker://$IMAGE" "oci:$WORK/dest/layout:bench"
 
-ratio() { # ratio NAME FIELD(1=wall, cpu=user+sys)
-    python3 - "${RESULT[$1]}" "${RESULT[floor]}" "$2" <<'PY'
-import sys
-b, a, field = [float(x) for x in sys.argv[1].split()], [float(x) for x in sys.argv[2].split()], sys.argv[3]
-if field == "wall":
-    x, y = b[0], a[0]
-else:
-    x, y = b[1] + b[2], a[1] + a[2]
-print(f"{x / y:.2f}" if y > 0 else "n/a")
-PY
-}
+ratio() { bench_ratio "$1" floor "$2"; }
 
 echo
 echo "== ratios to the floor (lower is better)"

@@ -69,6 +69,58 @@ impl HelperKind {
     }
 }
 
+impl HelperKind {
+    /// Helpers whose connection serves any number of independent calls, so
+    /// one process can serve every step of a command (`run --rm`: image
+    /// lookup, container layer, mount, unmount, removal).
+    fn reusable(self) -> bool {
+        matches!(self, HelperKind::Storage | HelperKind::Net)
+    }
+}
+
+/// Helpers left open by [`Session::close`] until the command ends: each
+/// helper start costs a fork-exec, a runtime and a database open, and the
+/// container lifecycle calls storage-helper four times in a `run --rm`.
+pub mod idle {
+    use std::sync::Mutex;
+
+    use super::{HelperKind, Started};
+
+    static IDLE: Mutex<Vec<Started>> = Mutex::new(Vec::new());
+
+    pub(super) fn take(kind: HelperKind) -> Option<Started> {
+        let mut idle = IDLE.lock().ok()?;
+        while let Some(i) = idle.iter().position(|s| s.kind == kind) {
+            let mut s = idle.swap_remove(i);
+            if !s.helper.has_exited() {
+                tracing::debug!(helper = kind.binary(), pid = s.helper.pid(), "reusing helper");
+                return Some(s);
+            }
+        }
+        None
+    }
+
+    /// As many stay as were open at once (commands on many containers).
+    pub(super) fn put(s: Started) {
+        if let Ok(mut idle) = IDLE.lock() {
+            idle.push(s);
+        }
+    }
+
+    /// Hang up on every idle helper and reap it (when the command ends);
+    /// the first helper that ended badly is reported.
+    pub async fn finish_all() -> anyhow::Result<()> {
+        let all: Vec<Started> = IDLE.lock().map(|mut i| i.drain(..).collect()).unwrap_or_default();
+        let mut first_err = None;
+        for s in all {
+            if let Err(e) = s.finish().await {
+                first_err.get_or_insert(e);
+            }
+        }
+        first_err.map_or(Ok(()), Err)
+    }
+}
+
 /// A started helper with the path it was started from.
 pub struct Started {
     pub kind: HelperKind,
@@ -149,7 +201,15 @@ impl<C: Clone> Session<C> {
         serve_flags: &[&str],
         make: impl FnOnce(tonic::transport::Channel) -> C,
     ) -> anyhow::Result<Self> {
-        let started = start_with(kind, cfg, serve_flags).await?;
+        let reused = if serve_flags.is_empty() && kind.reusable() {
+            idle::take(kind)
+        } else {
+            None
+        };
+        let started = match reused {
+            Some(s) => s,
+            None => start_with(kind, cfg, serve_flags).await?,
+        };
         let client = make(started.helper.channel()?);
         Ok(Session { started, client })
     }
@@ -164,11 +224,17 @@ impl<C: Clone> Session<C> {
         self.started.helper.call(method, fut).await
     }
 
-    /// Hang up and reap the helper. The client's channel is dropped first:
-    /// the connection closes only when no clone of it is left.
+    /// Done with the helper for now. A storage-helper or net-setup is kept
+    /// for the next step of the same command (see [`idle`]); others are
+    /// hung up on and reaped (the client's channel is dropped first: the
+    /// connection closes only when no clone of it is left).
     pub async fn close(self) -> anyhow::Result<()> {
         let Session { started, client } = self;
         drop(client);
+        if started.kind.reusable() {
+            idle::put(started);
+            return Ok(());
+        }
         started.finish().await
     }
 }

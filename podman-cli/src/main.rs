@@ -64,116 +64,125 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         .enable_all()
         .build()?;
     rt.block_on(async {
+        let result = command(&cfg, &cli).await;
+        // Helpers kept open between the command's steps go now.
+        let finished = helpers::idle::finish_all().await;
+        result.and(finished)
+    })
+}
+
+async fn command(cfg: &engine_config::EngineConfig, cli: &Cli) -> anyhow::Result<()> {
+    {
         match &cli.command {
-            Command::Version(a) => commands::version::run(&cfg, a).await,
-            Command::Info(a) => commands::info::run(&cfg, a).await,
+            Command::Version(a) => commands::version::run(cfg, a).await,
+            Command::Info(a) => commands::info::run(cfg, a).await,
             Command::Pull(a) | Command::Image(ImageCommand::Pull(a)) => {
-                commands::pull::run(&cfg, a).await
+                commands::pull::run(cfg, a).await
             }
             Command::Push(a) | Command::Image(ImageCommand::Push(a)) => {
-                commands::push::run(&cfg, a).await
+                commands::push::run(cfg, a).await
             }
             Command::Save(a) | Command::Image(ImageCommand::Save(a)) => {
-                commands::save::run(&cfg, a).await
+                commands::save::run(cfg, a).await
             }
             Command::Load(a) | Command::Image(ImageCommand::Load(a)) => {
-                commands::load::run(&cfg, a).await
+                commands::load::run(cfg, a).await
             }
             Command::Import(a) | Command::Image(ImageCommand::Import(a)) => {
-                commands::import::run(&cfg, a).await
+                commands::import::run(cfg, a).await
             }
-            Command::Login(a) => commands::login::login(&cfg, a).await,
-            Command::Logout(a) => commands::login::logout(&cfg, a).await,
+            Command::Login(a) => commands::login::login(cfg, a).await,
+            Command::Logout(a) => commands::login::logout(cfg, a).await,
             Command::Images(a) | Command::Image(ImageCommand::Ls(a)) => {
-                commands::images::run(&cfg, a).await
+                commands::images::run(cfg, a).await
             }
             Command::Rmi(a) | Command::Image(ImageCommand::Rm(a)) => {
-                commands::image_ops::rmi(&cfg, a).await
+                commands::image_ops::rmi(cfg, a).await
             }
             Command::Tag(a) | Command::Image(ImageCommand::Tag(a)) => {
-                commands::image_ops::tag(&cfg, a).await
+                commands::image_ops::tag(cfg, a).await
             }
             Command::Untag(a) | Command::Image(ImageCommand::Untag(a)) => {
-                commands::image_ops::untag(&cfg, a).await
+                commands::image_ops::untag(cfg, a).await
             }
-            Command::Image(ImageCommand::Inspect(a)) => commands::image_ops::inspect(&cfg, a).await,
-            Command::Image(ImageCommand::Exists(a)) => commands::image_ops::exists(&cfg, a).await,
+            Command::Image(ImageCommand::Inspect(a)) => commands::image_ops::inspect(cfg, a).await,
+            Command::Image(ImageCommand::Exists(a)) => commands::image_ops::exists(cfg, a).await,
             Command::History(a) | Command::Image(ImageCommand::History(a)) => {
-                commands::image_ops::history(&cfg, a).await
+                commands::image_ops::history(cfg, a).await
             }
-            Command::Image(ImageCommand::Prune(a)) => commands::image_ops::prune(&cfg, a).await,
+            Command::Image(ImageCommand::Prune(a)) => commands::image_ops::prune(cfg, a).await,
             Command::Create(a) | Command::Container(ContainerCommand::Create(a)) => {
-                commands::containers::create(&cfg, a).await
+                commands::containers::create(cfg, a).await
             }
             Command::Run(a) | Command::Container(ContainerCommand::Run(a)) => {
-                commands::run::run(&cfg, a).await
+                commands::run::run(cfg, a).await
             }
             Command::Start(a) | Command::Container(ContainerCommand::Start(a)) => {
-                commands::containers::start(&cfg, a).await
+                commands::containers::start(cfg, a).await
             }
             Command::Stop(a) | Command::Container(ContainerCommand::Stop(a)) => {
-                commands::containers::stop(&cfg, a).await
+                commands::containers::stop(cfg, a).await
             }
             Command::Kill(a) | Command::Container(ContainerCommand::Kill(a)) => {
-                commands::containers::kill(&cfg, a).await
+                commands::containers::kill(cfg, a).await
             }
             Command::Rm(a) | Command::Container(ContainerCommand::Rm(a)) => {
-                commands::containers::rm(&cfg, a).await
+                commands::containers::rm(cfg, a).await
             }
             Command::Ps(a) | Command::Container(ContainerCommand::Ps(a)) => {
-                commands::ps::run(&cfg, a).await
+                commands::ps::run(cfg, a).await
             }
             Command::Logs(a) | Command::Container(ContainerCommand::Logs(a)) => {
-                commands::logs::run(&cfg, a).await
+                commands::logs::run(cfg, a).await
             }
             Command::Wait(a) | Command::Container(ContainerCommand::Wait(a)) => {
-                commands::containers::wait(&cfg, a).await
+                commands::containers::wait(cfg, a).await
             }
-            Command::Inspect(a) => commands::inspect::run(&cfg, a).await,
+            Command::Inspect(a) => commands::inspect::run(cfg, a).await,
             Command::Container(ContainerCommand::Inspect(a)) => {
                 let a = commands::inspect::InspectArgs {
                     kind: "container".into(),
                     ..a.clone()
                 };
-                commands::inspect::run(&cfg, &a).await
+                commands::inspect::run(cfg, &a).await
             }
             Command::Container(ContainerCommand::Exists(a)) => {
-                commands::containers::exists(&cfg, a).await
+                commands::containers::exists(cfg, a).await
             }
             Command::Container(ContainerCommand::Cleanup(a)) => {
-                commands::containers::cleanup(&cfg, a).await
+                commands::containers::cleanup(cfg, a).await
             }
-            Command::Network(c) => commands::network::run(&cfg, c).await,
+            Command::Network(c) => commands::network::run(cfg, c).await,
             Command::Exec(a) | Command::Container(ContainerCommand::Exec(a)) => {
-                commands::exec::run(&cfg, a).await
+                commands::exec::run(cfg, a).await
             }
             Command::Attach(a) | Command::Container(ContainerCommand::Attach(a)) => {
-                commands::more::attach_cmd(&cfg, a).await
+                commands::more::attach_cmd(cfg, a).await
             }
             Command::Top(a) | Command::Container(ContainerCommand::Top(a)) => {
-                commands::more::top(&cfg, a).await
+                commands::more::top(cfg, a).await
             }
             Command::Rename(a) | Command::Container(ContainerCommand::Rename(a)) => {
-                commands::more::rename(&cfg, a).await
+                commands::more::rename(cfg, a).await
             }
             Command::Init(a) | Command::Container(ContainerCommand::Init(a)) => {
-                commands::more::init(&cfg, a).await
+                commands::more::init(cfg, a).await
             }
             Command::Pause(a) | Command::Container(ContainerCommand::Pause(a)) => {
-                commands::more::pause(&cfg, a, true).await
+                commands::more::pause(cfg, a, true).await
             }
             Command::Unpause(a) | Command::Container(ContainerCommand::Unpause(a)) => {
-                commands::more::pause(&cfg, a, false).await
+                commands::more::pause(cfg, a, false).await
             }
             Command::Restart(a) | Command::Container(ContainerCommand::Restart(a)) => {
-                commands::more::restart(&cfg, a).await
+                commands::more::restart(cfg, a).await
             }
-            Command::Container(ContainerCommand::Prune(a)) => commands::more::prune(&cfg, a).await,
+            Command::Container(ContainerCommand::Prune(a)) => commands::more::prune(cfg, a).await,
             Command::Port(a) | Command::Container(ContainerCommand::Port(a)) => {
-                commands::network::port(&cfg, a).await
+                commands::network::port(cfg, a).await
             }
         }
-    })
+    }
 }
 
 /// Usage errors: help and --version print normally; anything else is one

@@ -335,6 +335,11 @@ impl Helper {
         self.pid
     }
 
+    /// Whether the helper process has already ended (reaped if so).
+    pub fn has_exited(&mut self) -> bool {
+        !matches!(self.child.try_wait(), Ok(None))
+    }
+
     /// The channel to the helper; an error once [`Helper::finish`] hung up.
     pub fn channel(&self) -> Result<Channel, TransportError> {
         self.channel.clone().ok_or_else(|| {

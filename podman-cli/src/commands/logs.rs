@@ -2,7 +2,7 @@
 //! (`TIMESTAMP STREAM P|F text`), joining partial records, with `--tail`,
 //! `--since`, `--until`, `--timestamps` and `--follow`.
 
-use std::io::{BufRead, Write};
+use std::io::Write;
 
 use clap::Args;
 
@@ -35,8 +35,18 @@ pub struct LogsArgs {
     pub names: bool,
 }
 
-struct Record {
-    time: String,
+/// One log record: a line, or partial lines joined. Borrows from the
+/// bytes read unless partials had to be joined.
+struct Record<'a> {
+    time: std::borrow::Cow<'a, [u8]>,
+    stderr: bool,
+    /// Without the newline.
+    text: std::borrow::Cow<'a, [u8]>,
+}
+
+/// A partial record carried over to the next read (`--follow`).
+struct Partial {
+    time: Vec<u8>,
     stderr: bool,
     text: Vec<u8>,
 }
@@ -51,38 +61,56 @@ fn parse_time(s: &str) -> anyhow::Result<i64> {
 }
 
 /// Complete records (partials joined) from `data`; returns bytes consumed.
-fn parse(data: &[u8], out: &mut Vec<Record>, partial: &mut Option<Record>) -> usize {
-    let mut consumed = 0;
-    for line in data.split_inclusive(|b| *b == b'\n') {
-        if !line.ends_with(b"\n") {
-            break;
-        }
-        consumed += line.len();
-        let line = &line[..line.len() - 1];
-        let mut parts = line.splitn(4, |b| *b == b' ');
-        let (Some(ts), Some(stream), Some(tag)) = (parts.next(), parts.next(), parts.next()) else {
+/// A line is `TIMESTAMP STREAM P|F text`; nothing is copied for full lines.
+fn parse<'a>(data: &'a [u8], out: &mut Vec<Record<'a>>, partial: &mut Option<Partial>) -> usize {
+    use std::borrow::Cow;
+    let mut pos = 0;
+    while let Some(nl) = memchr::memchr(b'\n', &data[pos..]) {
+        let line = &data[pos..pos + nl];
+        pos += nl + 1;
+        let Some(a) = memchr::memchr(b' ', line) else {
             continue;
         };
-        let text = parts.next().unwrap_or(b"");
-        let ts = String::from_utf8_lossy(ts).into_owned();
+        let Some(b) = memchr::memchr(b' ', &line[a + 1..]).map(|i| a + 1 + i) else {
+            continue;
+        };
+        let (ts, stream) = (&line[..a], &line[a + 1..b]);
+        let rest = &line[b + 1..];
+        let (tag, text) = match memchr::memchr(b' ', rest) {
+            Some(c) => (&rest[..c], &rest[c + 1..]),
+            None => (rest, &b""[..]),
+        };
         let stderr = stream == b"stderr";
-        let rec = partial.take().map(|mut p| {
-            p.text.extend_from_slice(text);
-            p
-        });
-        let mut rec = rec.unwrap_or(Record {
-            time: ts,
-            stderr,
-            text: text.to_vec(),
-        });
         if tag == b"P" {
-            *partial = Some(rec);
-        } else {
-            rec.text.push(b'\n');
-            out.push(rec);
+            match partial {
+                Some(p) => p.text.extend_from_slice(text),
+                None => {
+                    *partial = Some(Partial {
+                        time: ts.to_vec(),
+                        stderr,
+                        text: text.to_vec(),
+                    })
+                }
+            }
+            continue;
         }
+        out.push(match partial.take() {
+            Some(mut p) => {
+                p.text.extend_from_slice(text);
+                Record {
+                    time: Cow::Owned(p.time),
+                    stderr: p.stderr,
+                    text: Cow::Owned(p.text),
+                }
+            }
+            None => Record {
+                time: Cow::Borrowed(ts),
+                stderr,
+                text: Cow::Borrowed(text),
+            },
+        });
     }
-    consumed
+    pos
 }
 
 /// inotify on the log file and the exit directory.
@@ -129,17 +157,17 @@ impl LogWatcher {
 /// Buffered output for both streams; stdout is flushed before anything
 /// goes to stderr so the order stays right on a shared terminal.
 struct Out {
-    stdout: std::io::BufWriter<std::io::Stdout>,
+    stdout: std::io::BufWriter<std::io::StdoutLock<'static>>,
 }
 
 impl Out {
     fn new() -> Out {
         Out {
-            stdout: std::io::BufWriter::with_capacity(1 << 16, std::io::stdout()),
+            stdout: std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock()),
         }
     }
 
-    fn emit(&mut self, r: &Record, args: &LogsArgs, name: &str) {
+    fn emit(&mut self, r: &Record<'_>, args: &LogsArgs, name: &str) {
         if r.stderr {
             let _ = self.stdout.flush();
             let mut e = std::io::stderr().lock();
@@ -147,17 +175,21 @@ impl Out {
                 let _ = write!(e, "{name} ");
             }
             if args.timestamps {
-                let _ = write!(e, "{} ", r.time);
+                let _ = e.write_all(&r.time);
+                let _ = e.write_all(b" ");
             }
             let _ = e.write_all(&r.text);
+            let _ = e.write_all(b"\n");
         } else {
             if args.names {
                 let _ = write!(self.stdout, "{name} ");
             }
             if args.timestamps {
-                let _ = write!(self.stdout, "{} ", r.time);
+                let _ = self.stdout.write_all(&r.time);
+                let _ = self.stdout.write_all(b" ");
             }
             let _ = self.stdout.write_all(&r.text);
+            let _ = self.stdout.write_all(b"\n");
         }
     }
 
@@ -206,15 +238,17 @@ pub async fn run(engine: &EngineConfig, args: &LogsArgs) -> anyhow::Result<()> {
                 ))
             }
         };
-        let mut reader = std::io::BufReader::with_capacity(1 << 20, file);
         let mut data = Vec::new();
-        std::io::Read::read_to_end(&mut reader, &mut data)?;
+        std::io::Read::read_to_end(&mut &file, &mut data)?;
         let mut records = Vec::new();
         let mut partial = None;
         let mut offset = parse(&data, &mut records, &mut partial);
         if since.is_some() || until.is_some() {
             records.retain(|r| {
-                let t = crate::format::human::parse_rfc3339(&r.time).unwrap_or(0);
+                let t = std::str::from_utf8(&r.time)
+                    .ok()
+                    .and_then(crate::format::human::parse_rfc3339)
+                    .unwrap_or(0);
                 since.is_none_or(|s| t >= s) && until.is_none_or(|u| t <= u)
             });
         }
@@ -253,8 +287,7 @@ pub async fn run(engine: &EngineConfig, args: &LogsArgs) -> anyhow::Result<()> {
                 watcher.wait(std::time::Duration::from_secs(1))?;
             }
         }
-        let _ = std::io::stdout().flush();
-        drop(reader.lines());
+        out.flush();
     }
     Ok(())
 }
@@ -268,7 +301,8 @@ mod tests {
         let mut partial = None;
         let n = super::parse(data, &mut out, &mut partial);
         assert_eq!(out.len(), 2);
-        assert_eq!(out[0].text, b"hello\n");
+        assert_eq!(&*out[0].text, b"hello");
+        assert_eq!(&*out[0].time, b"2026-11-27T20:24:22.1+00:00");
         assert!(out[1].stderr);
         assert_eq!(n, data.len() - b"incomplete".len());
     }

@@ -130,7 +130,12 @@ pub async fn cleanup_locked(
         storage.close().await?;
     }
     if !st.bundle_path.is_empty() {
-        runtime_delete(&cfg.runtime, &paths.runtime_root, &cfg.id).await;
+        // A live monitor deletes the runtime's state itself right after the
+        // exit (podman sets delete_after_exit): only a dead one leaves it.
+        let state_left = paths.runtime_root.join(&cfg.id).exists();
+        if state_left && !alive(st.monitor_pid) {
+            runtime_delete(&cfg.runtime, &paths.runtime_root, &cfg.id).await;
+        }
         st.bundle_path.clear();
     }
     st.monitor_pid = 0;

@@ -6,7 +6,9 @@ use std::io::Write;
 
 use clap::Args;
 
-use crate::container::store;
+use anyhow::Context;
+
+use crate::container::{k8s_log, store};
 use crate::engine_config::EngineConfig;
 
 #[derive(Debug, Clone, Args)]
@@ -35,22 +37,6 @@ pub struct LogsArgs {
     pub names: bool,
 }
 
-/// One log record: a line, or partial lines joined. Borrows from the
-/// bytes read unless partials had to be joined.
-struct Record<'a> {
-    time: std::borrow::Cow<'a, [u8]>,
-    stderr: bool,
-    /// Without the newline.
-    text: std::borrow::Cow<'a, [u8]>,
-}
-
-/// A partial record carried over to the next read (`--follow`).
-struct Partial {
-    time: Vec<u8>,
-    stderr: bool,
-    text: Vec<u8>,
-}
-
 fn parse_time(s: &str) -> anyhow::Result<i64> {
     if let Ok(n) = s.parse::<i64>() {
         return Ok(n);
@@ -58,59 +44,6 @@ fn parse_time(s: &str) -> anyhow::Result<i64> {
     crate::format::human::parse_rfc3339(s).ok_or_else(|| {
         anyhow::anyhow!("invalid time {s:?}: use RFC 3339 (2026-11-27T20:24:22Z) or Unix seconds")
     })
-}
-
-/// Complete records (partials joined) from `data`; returns bytes consumed.
-/// A line is `TIMESTAMP STREAM P|F text`; nothing is copied for full lines.
-fn parse<'a>(data: &'a [u8], out: &mut Vec<Record<'a>>, partial: &mut Option<Partial>) -> usize {
-    use std::borrow::Cow;
-    let mut pos = 0;
-    while let Some(nl) = memchr::memchr(b'\n', &data[pos..]) {
-        let line = &data[pos..pos + nl];
-        pos += nl + 1;
-        let Some(a) = memchr::memchr(b' ', line) else {
-            continue;
-        };
-        let Some(b) = memchr::memchr(b' ', &line[a + 1..]).map(|i| a + 1 + i) else {
-            continue;
-        };
-        let (ts, stream) = (&line[..a], &line[a + 1..b]);
-        let rest = &line[b + 1..];
-        let (tag, text) = match memchr::memchr(b' ', rest) {
-            Some(c) => (&rest[..c], &rest[c + 1..]),
-            None => (rest, &b""[..]),
-        };
-        let stderr = stream == b"stderr";
-        if tag == b"P" {
-            match partial {
-                Some(p) => p.text.extend_from_slice(text),
-                None => {
-                    *partial = Some(Partial {
-                        time: ts.to_vec(),
-                        stderr,
-                        text: text.to_vec(),
-                    })
-                }
-            }
-            continue;
-        }
-        out.push(match partial.take() {
-            Some(mut p) => {
-                p.text.extend_from_slice(text);
-                Record {
-                    time: Cow::Owned(p.time),
-                    stderr: p.stderr,
-                    text: Cow::Owned(p.text),
-                }
-            }
-            None => Record {
-                time: Cow::Borrowed(ts),
-                stderr,
-                text: Cow::Borrowed(text),
-            },
-        });
-    }
-    pos
 }
 
 /// inotify on the log file and the exit directory.
@@ -167,7 +100,7 @@ impl Out {
         }
     }
 
-    fn emit(&mut self, r: &Record<'_>, args: &LogsArgs, name: &str) {
+    fn emit(&mut self, r: &k8s_log::Record<'_>, args: &LogsArgs, name: &str) {
         if r.stderr {
             let _ = self.stdout.flush();
             let mut e = std::io::stderr().lock();
@@ -238,28 +171,38 @@ pub async fn run(engine: &EngineConfig, args: &LogsArgs) -> anyhow::Result<()> {
                 ))
             }
         };
-        let mut data = Vec::new();
-        std::io::Read::read_to_end(&mut &file, &mut data)?;
-        let mut records = Vec::new();
-        let mut partial = None;
-        let mut offset = parse(&data, &mut records, &mut partial);
-        if since.is_some() || until.is_some() {
-            records.retain(|r| {
-                let t = std::str::from_utf8(&r.time)
-                    .ok()
-                    .and_then(crate::format::human::parse_rfc3339)
-                    .unwrap_or(0);
-                since.is_none_or(|s| t >= s) && until.is_none_or(|u| t <= u)
-            });
-        }
-        let skip = match args.tail {
-            Some(n) if n >= 0 => records.len().saturating_sub(n as usize),
+        let in_window = |r: &k8s_log::Record<'_>| {
+            if since.is_none() && until.is_none() {
+                return true;
+            }
+            let t = r.unix_seconds();
+            since.is_none_or(|s| t >= s) && until.is_none_or(|u| t <= u)
+        };
+        // --tail: count first, then skip all but the last N.
+        let mut skip = match args.tail {
+            Some(n) if n >= 0 => {
+                let mut total = 0usize;
+                k8s_log::read_records(&file, 0, &mut k8s_log::Partial::default(), |r| {
+                    total += usize::from(in_window(r))
+                })
+                .with_context(|| format!("reading log {}", cfg.log_path.display()))?;
+                total.saturating_sub(n as usize)
+            }
             _ => 0,
         };
         let mut out = Out::new();
-        for r in &records[skip..] {
+        let mut partial = k8s_log::Partial::default();
+        let mut offset = k8s_log::read_records(&file, 0, &mut partial, |r| {
+            if !in_window(r) {
+                return;
+            }
+            if skip > 0 {
+                skip -= 1;
+                return;
+            }
             out.emit(r, &args, &cfg.name);
-        }
+        })
+        .with_context(|| format!("reading log {}", cfg.log_path.display()))?;
         out.flush();
         if args.follow {
             // Woken by inotify when the log grows or an exit file appears;
@@ -271,17 +214,14 @@ pub async fn run(engine: &EngineConfig, args: &LogsArgs) -> anyhow::Result<()> {
                 let (c, st) =
                     crate::lifecycle::cleanup::refresh(engine, store::resolve(&db, &cfg.id)?)
                         .await?;
-                let mut f = std::fs::File::open(&c.log_path)?;
-                std::io::Seek::seek(&mut f, std::io::SeekFrom::Start(offset as u64))?;
-                let mut more = Vec::new();
-                std::io::Read::read_to_end(&mut f, &mut more)?;
-                let mut recs = Vec::new();
-                offset += parse(&more, &mut recs, &mut partial);
-                for r in &recs {
+                let f = std::fs::File::open(&c.log_path)?;
+                let mut got = 0usize;
+                offset = k8s_log::read_records(&f, offset, &mut partial, |r| {
+                    got += 1;
                     out.emit(r, &args, &c.name);
-                }
+                })?;
                 out.flush();
-                if !st.status.is_active() && recs.is_empty() {
+                if !st.status.is_active() && got == 0 {
                     break;
                 }
                 watcher.wait(std::time::Duration::from_secs(1))?;
@@ -290,20 +230,4 @@ pub async fn run(engine: &EngineConfig, args: &LogsArgs) -> anyhow::Result<()> {
         out.flush();
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn partial_records_are_joined() {
-        let data = b"2026-11-27T20:24:22.1+00:00 stdout P hel\n2026-11-27T20:24:22.2+00:00 stdout F lo\n2026-11-27T20:24:23.0+00:00 stderr F oops\nincomplete";
-        let mut out = Vec::new();
-        let mut partial = None;
-        let n = super::parse(data, &mut out, &mut partial);
-        assert_eq!(out.len(), 2);
-        assert_eq!(&*out[0].text, b"hello");
-        assert_eq!(&*out[0].time, b"2026-11-27T20:24:22.1+00:00");
-        assert!(out[1].stderr);
-        assert_eq!(n, data.len() - b"incomplete".len());
-    }
 }

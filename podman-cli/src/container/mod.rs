@@ -4,3 +4,4 @@ pub mod model;
 pub mod names;
 pub mod parse;
 pub mod store;
+pub mod k8s_log;

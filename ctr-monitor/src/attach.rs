@@ -20,6 +20,8 @@ use crate::log_driver::Stream;
 const IN_STDIN: u8 = 0;
 const IN_RESIZE: u8 = 1;
 const IN_EOF: u8 = 2;
+const IN_CLAIM_CLEANUP: u8 = 3;
+const IN_CLEANUP_DONE: u8 = 4;
 /// Monitor -> client tag after the stream tags 1 and 2.
 const OUT_EXIT: u8 = 3;
 /// Largest packet a client may send.
@@ -30,6 +32,18 @@ const FINISH_GRACE: Duration = Duration::from_secs(2);
 struct Client {
     id: u64,
     fd: AsyncFd<OwnedFd>,
+}
+
+/// Who does the exit command's work (see the attach protocol).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Claim {
+    Unclaimed,
+    /// By this client, still connected.
+    Claimed(u64),
+    /// The claiming client said it is done.
+    Done,
+    /// The claiming client hung up without saying so.
+    Abandoned,
 }
 
 impl Client {
@@ -81,6 +95,7 @@ pub struct AttachHub {
     /// Clients accepted so far.
     accepted: watch::Sender<u64>,
     closed: watch::Sender<bool>,
+    claim: watch::Sender<Claim>,
 }
 
 impl AttachHub {
@@ -100,6 +115,7 @@ impl AttachHub {
             next_id: AtomicU64::new(1),
             accepted: watch::Sender::new(0),
             closed: watch::Sender::new(false),
+            claim: watch::Sender::new(Claim::Unclaimed),
         });
         tokio::spawn(hub.clone().accept_loop(listener));
         debug!(socket = %path.display(), "attach socket listening");
@@ -139,6 +155,17 @@ impl AttachHub {
         }
     }
 
+    /// Take a client connected before the container exists (a socket the
+    /// monitor inherited), as if it had been accepted.
+    pub fn adopt(self: &Arc<Self>, fd: OwnedFd) -> std::io::Result<()> {
+        nix::fcntl::fcntl(
+            fd.as_raw_fd(),
+            nix::fcntl::FcntlArg::F_SETFL(nix::fcntl::OFlag::O_NONBLOCK),
+        )?;
+        self.add(crate::fdio::async_fd(fd)?);
+        Ok(())
+    }
+
     fn add(self: &Arc<Self>, fd: AsyncFd<OwnedFd>) {
         let client = Arc::new(Client {
             id: self.next_id.fetch_add(1, Ordering::Relaxed),
@@ -158,12 +185,18 @@ impl AttachHub {
         }
     }
 
+    fn is_claimer(&self, id: u64) -> bool {
+        *self.claim.borrow() == Claim::Claimed(id)
+    }
+
     async fn client_loop(self: Arc<Self>, client: Arc<Client>) {
         let mut closed = self.closed.subscribe();
         let mut ended = false;
         loop {
+            // The client cleaning up stays connected after the exit.
+            let claimer = self.is_claimer(client.id);
             let pkt = tokio::select! {
-                _ = crate::fdio::until_true(&mut closed) => return,
+                _ = crate::fdio::until_true(&mut closed), if !claimer => return,
                 p = client.recv() => p,
             };
             let pkt = match pkt {
@@ -188,8 +221,26 @@ impl AttachHub {
                     ended = true;
                     self.stdin_ended(client.id).await;
                 }
+                (IN_CLAIM_CLEANUP, _) => {
+                    let first = self.claim.send_if_modified(|c| {
+                        let unclaimed = *c == Claim::Unclaimed;
+                        if unclaimed {
+                            *c = Claim::Claimed(client.id);
+                        }
+                        unclaimed
+                    });
+                    debug!(client = client.id, first, "client claims the cleanup");
+                }
+                (IN_CLEANUP_DONE, _) if self.is_claimer(client.id) => {
+                    self.claim.send_replace(Claim::Done);
+                    debug!(client = client.id, "client cleaned up");
+                    break;
+                }
                 _ => {}
             }
+        }
+        if self.is_claimer(client.id) {
+            self.claim.send_replace(Claim::Abandoned);
         }
         self.remove(client.id);
         debug!(client = client.id, "client detached");
@@ -254,11 +305,34 @@ impl AttachHub {
             {
                 debug!(client = c.id, "attach client did not take the exit packet");
             }
-            let _ = shutdown(c.fd.get_ref().as_raw_fd(), Shutdown::Both);
+            if !self.is_claimer(c.id) {
+                let _ = shutdown(c.fd.get_ref().as_raw_fd(), Shutdown::Both);
+            }
         }
         self.closed.send_replace(true);
         let _ = std::fs::remove_file(&self.path);
         debug!(socket = %self.path.display(), exit_code, "attach socket closed");
+    }
+}
+
+impl AttachHub {
+    /// After [`AttachHub::finish`]: whether a client claimed the cleanup and
+    /// reported it done (within `wait`); false when nobody claimed it, or
+    /// the claimer hung up or took too long: then the exit command runs.
+    pub async fn cleanup_done_by_client(&self, wait: Duration) -> bool {
+        let mut rx = self.claim.subscribe();
+        if *rx.borrow_and_update() == Claim::Unclaimed {
+            return false;
+        }
+        let settled =
+            tokio::time::timeout(wait, rx.wait_for(|c| !matches!(c, Claim::Claimed(_)))).await;
+        match settled {
+            Ok(Ok(c)) => *c == Claim::Done,
+            _ => {
+                debug!("the client that claimed the cleanup did not finish it in time");
+                false
+            }
+        }
     }
 }
 

@@ -30,6 +30,8 @@ pub struct ContainerConfig {
     pub size: Option<(u16, u16)>,
     pub delete_after_exit: bool,
     pub monitor_pid_file: Option<PathBuf>,
+    /// `RUNTIME run --detach` instead of `create` (started at once).
+    pub start: bool,
 }
 
 fn invalid(msg: String) -> MonitorError {
@@ -190,6 +192,7 @@ impl ContainerConfig {
             size: size(r.rows, r.cols)?,
             delete_after_exit: r.delete_after_exit,
             monitor_pid_file: optional_absolute("monitor_pid_file", &r.monitor_pid_file)?,
+            start: r.start,
         })
     }
 

@@ -25,6 +25,9 @@ use crate::stdio::{self, Mode, Pumps, Sinks};
 
 /// How long output may keep draining after the container exited.
 const DRAIN_GRACE: Duration = Duration::from_secs(5);
+/// How long a client that claimed the cleanup may take before the exit
+/// command runs anyway (it is idempotent).
+const CLAIM_WAIT: Duration = Duration::from_secs(60);
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum State {
@@ -51,8 +54,13 @@ fn ms(t: Instant) -> u64 {
     t.elapsed().as_millis() as u64
 }
 
-/// `RUNTIME create`; on success the container is watched until it exits.
-pub async fn create(cfg: ContainerConfig) -> Result<Arc<Container>, MonitorError> {
+/// `RUNTIME create` (or `run --detach` with `cfg.start`); on success the
+/// container is watched until it exits. `attached`: a client connected
+/// before the container exists (inherited at exec), which sees all output.
+pub async fn create(
+    cfg: ContainerConfig,
+    attached: Option<std::os::fd::OwnedFd>,
+) -> Result<Arc<Container>, MonitorError> {
     let t0 = Instant::now();
     let runtime = Runtime::new(&cfg.runtime, &cfg.runtime_args, &cfg.runtime_log());
     let passthrough = cfg.log_kind == LogKind::Passthrough;
@@ -94,6 +102,10 @@ pub async fn create(cfg: ContainerConfig) -> Result<Arc<Container>, MonitorError
                 .map_err(MonitorError::io(format!("listening on {}", path.display())))?,
         )
     };
+    if let (Some(h), Some(fd)) = (&hub, attached) {
+        h.adopt(fd)
+            .map_err(MonitorError::io("taking the inherited attach connection"))?;
+    }
     let _ = std::fs::remove_file(&cfg.pid_file);
     debug!(id = %cfg.id, elapsed_ms = ms(t0), log_driver = cfg.log_kind.name(), terminal = cfg.terminal, "stdio, log and attach socket ready");
 
@@ -108,8 +120,14 @@ pub async fn create(cfg: ContainerConfig) -> Result<Arc<Container>, MonitorError
         args.push(c.path().into());
     }
     args.extend(cfg.create_args.iter().map(Into::into));
+    let sub = if cfg.start {
+        args.push("--detach".into());
+        "run"
+    } else {
+        "create"
+    };
     args.push(cfg.id.clone().into());
-    let cmd = runtime.command("create", args);
+    let cmd = runtime.command(sub, args);
     let mark = runtime.log_mark();
     let t = Instant::now();
     let rx = match stdio::spawn_with(cmd, child_stdio) {
@@ -124,8 +142,8 @@ pub async fn create(cfg: ContainerConfig) -> Result<Arc<Container>, MonitorError
             ))(e));
         }
     };
-    let (exit, collected) = stdio::run_collecting(&prepared, rx).await;
-    debug!(id = %cfg.id, %exit, elapsed_ms = ms(t), "runtime create finished");
+    let (exit, collected) = stdio::run_collecting(&prepared, rx, cfg.start).await;
+    debug!(id = %cfg.id, %exit, elapsed_ms = ms(t), sub, "runtime finished");
     let stdio::Prepared {
         outputs,
         stdin,
@@ -139,14 +157,14 @@ pub async fn create(cfg: ContainerConfig) -> Result<Arc<Container>, MonitorError
             h.close();
         }
         return Err(MonitorError::Runtime(runtime.error_text(
-            "create",
+            sub,
             exit,
             &collected.printed(),
             mark,
         )));
     }
     if !collected.printed().is_empty() {
-        warn!(id = %cfg.id, output = %String::from_utf8_lossy(&collected.printed()).trim(), "runtime create printed");
+        warn!(id = %cfg.id, sub, output = %String::from_utf8_lossy(&collected.printed()).trim(), "runtime printed");
     }
     let rollback =
         |err: MonitorError, hub: Option<Arc<AttachHub>>, runtime: Runtime, id: String| async move {
@@ -197,11 +215,16 @@ pub async fn create(cfg: ContainerConfig) -> Result<Arc<Container>, MonitorError
         attach: hub,
     });
     let pumps = Pumps::start(outputs, sinks.clone());
+    let (state, started_at) = if cfg.start {
+        (State::Running, crate::timefmt::now_nanos())
+    } else {
+        (State::Created, 0)
+    };
     let container = Arc::new(Container {
         runtime,
         pid,
-        state: watch::Sender::new(State::Created),
-        started_at: AtomicI64::new(0),
+        state: watch::Sender::new(state),
+        started_at: AtomicI64::new(started_at),
         start_lock: tokio::sync::Mutex::new(()),
         input,
         sinks,
@@ -388,7 +411,15 @@ impl Container {
                 Err(e) => warn!(id = %self.cfg.id, error = %e, "runtime delete after exit"),
             }
         }
-        self.run_exit_command().await;
+        let cleaned = match &self.sinks.attach {
+            Some(h) => h.cleanup_done_by_client(CLAIM_WAIT).await,
+            None => false,
+        };
+        if cleaned {
+            debug!(id = %self.cfg.id, "the attached client cleaned up: no exit command");
+        } else {
+            self.run_exit_command().await;
+        }
         debug!(id = %self.cfg.id, elapsed_ms = ms(t), "exit handled");
         self.done.send_replace(true);
     }

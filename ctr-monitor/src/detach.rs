@@ -124,23 +124,32 @@ pub fn daemonize() -> std::io::Result<ReadyPipe> {
     Ok(ready)
 }
 
-/// Close every inherited descriptor above stderr except `keep` (the gRPC
-/// socket): a long-lived monitor must not hold its caller's pipes open.
-/// Must be called before anything else opens descriptors.
-pub fn close_inherited_fds(keep: Option<std::os::fd::RawFd>) {
+/// Close every inherited descriptor above stderr except those in `keep`
+/// (the gRPC socket, an attach connection): a long-lived monitor must not
+/// hold its caller's pipes open. Must be called before anything else opens
+/// descriptors.
+pub fn close_inherited_fds(keep: &[Option<std::os::fd::RawFd>]) {
     let close_range = |first: u32, last: u32| {
         if first <= last {
             // SAFETY: closes descriptors nothing in this process uses yet.
             unsafe { libc::syscall(libc::SYS_close_range, first, last, 0u32) };
         }
     };
-    match keep {
-        Some(k) if k >= 3 => {
-            close_range(3, k as u32 - 1);
-            close_range(k as u32 + 1, u32::MAX);
+    let mut kept: Vec<u32> = keep
+        .iter()
+        .flatten()
+        .filter(|k| **k >= 3)
+        .map(|k| *k as u32)
+        .collect();
+    kept.sort_unstable();
+    let mut first = 3u32;
+    for k in kept {
+        if k >= first {
+            close_range(first, k - 1);
+            first = k + 1;
         }
-        _ => close_range(3, u32::MAX),
     }
+    close_range(first, u32::MAX);
 }
 
 static SAVED_STDIO: Mutex<Option<[OwnedFd; 3]>> = Mutex::new(None);

@@ -261,7 +261,7 @@ async fn run(
             ))(e));
         }
     };
-    let (exit, collected) = stdio::run_collecting(&prepared, rx).await;
+    let (exit, collected) = stdio::run_collecting(&prepared, rx, false).await;
     debug!(exec_id = %spec.exec_id, %exit, elapsed_ms = t.elapsed().as_millis() as u64, "runtime exec finished");
     if !exit.success() {
         close_hub(&hub);

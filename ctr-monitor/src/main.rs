@@ -74,6 +74,11 @@ enum Cmd {
         /// survives it; required to create a container.
         #[arg(long)]
         detach: bool,
+        /// An attach client already connected (a SOCK_SEQPACKET socket
+        /// inherited as this fd): it gets the container's output from the
+        /// first byte, e.g. when CreateContainer also starts it.
+        #[arg(long, value_name = "N")]
+        attach_fd: Option<i32>,
     },
     /// Create and start a container, print its pid, and keep monitoring it
     /// in the background.
@@ -96,11 +101,15 @@ fn main() -> std::process::ExitCode {
         Cmd::Serve {
             detach: true,
             serve,
-        } => detach::close_inherited_fds(match serve.target() {
-            Ok(ServeTarget::Fd(fd)) => Some(fd),
-            _ => None,
-        }),
-        Cmd::Run(_) => detach::close_inherited_fds(None),
+            attach_fd,
+        } => {
+            let grpc = match serve.target() {
+                Ok(ServeTarget::Fd(fd)) => Some(fd),
+                _ => None,
+            };
+            detach::close_inherited_fds(&[grpc, *attach_fd])
+        }
+        Cmd::Run(_) => detach::close_inherited_fds(&[]),
         _ => {}
     }
     // Fork first: no thread may exist yet.
@@ -118,9 +127,11 @@ fn main() -> std::process::ExitCode {
     let runroot = cli.runroot;
     common::helper_cli::run("ctr-monitor", async move {
         match cli.cmd {
-            Cmd::Serve { serve, detach } => {
-                serve_api(serve.target()?, detach, runroot, ready).await?
-            }
+            Cmd::Serve {
+                serve,
+                detach,
+                attach_fd,
+            } => serve_api(serve.target()?, detach, attach_fd, runroot, ready).await?,
             Cmd::Run(args) => run_cmd::run(*args, runroot, ready).await?,
             Cmd::Info { probe, json } => {
                 reaper::start()?;
@@ -134,6 +145,21 @@ fn main() -> std::process::ExitCode {
         }
         Ok(())
     })
+}
+
+/// The inherited attach connection, checked to be a socket.
+fn inherited_attach(fd: RawFd) -> anyhow::Result<std::os::fd::OwnedFd> {
+    let st = nix::sys::stat::fstat(fd).with_context(|| format!("--attach-fd {fd}"))?;
+    if st.st_mode & libc::S_IFMT != libc::S_IFSOCK {
+        anyhow::bail!("--attach-fd {fd} is not a socket: pass a connected SOCK_SEQPACKET socket");
+    }
+    // SAFETY: fd was handed to us at exec and nothing else owns it.
+    let fd = unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) };
+    nix::fcntl::fcntl(
+        std::os::fd::AsRawFd::as_raw_fd(&fd),
+        nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::FD_CLOEXEC),
+    )?;
+    Ok(fd)
 }
 
 /// The inherited socket as a tokio stream.
@@ -156,11 +182,21 @@ fn inherited_stream(fd: RawFd) -> anyhow::Result<tokio::net::UnixStream> {
 async fn serve_api(
     target: ServeTarget,
     detached: bool,
+    attach_fd: Option<RawFd>,
     runroot: PathBuf,
     mut ready: ReadyPipe,
 ) -> anyhow::Result<()> {
     reaper::start()?;
     let monitor = Monitor::new(runroot, detached);
+    if let Some(fd) = attach_fd {
+        match inherited_attach(fd) {
+            Ok(fd) => monitor.set_inherited_attach(fd),
+            Err(e) => {
+                ready.fail(&format!("{e:#}"));
+                return Err(e);
+            }
+        }
+    }
     let routes = tonic::service::Routes::new(
         proto::monitor::v1::monitor_server::MonitorServer::new(service::MonitorService {
             monitor: monitor.clone(),

@@ -35,6 +35,9 @@ pub struct Monitor {
     container: Mutex<Option<Arc<Container>>>,
     create_lock: tokio::sync::Mutex<()>,
     phase: watch::Sender<Phase>,
+    /// An attach client inherited at exec (`serve --attach-fd N`), handed
+    /// to the container at CreateContainer.
+    inherited_attach: Mutex<Option<std::os::fd::OwnedFd>>,
 }
 
 impl Monitor {
@@ -46,7 +49,15 @@ impl Monitor {
             container: Mutex::new(None),
             create_lock: tokio::sync::Mutex::new(()),
             phase: watch::Sender::new(Phase::Idle),
+            inherited_attach: Mutex::new(None),
         })
+    }
+
+    /// Keep `fd`, an attach client connected before the container exists.
+    pub fn set_inherited_attach(&self, fd: std::os::fd::OwnedFd) {
+        if let Ok(mut a) = self.inherited_attach.lock() {
+            *a = Some(fd);
+        }
     }
 
     pub fn phase(&self) -> Phase {
@@ -130,7 +141,8 @@ impl Monitor {
             drop(crate::detach::take_saved_stdio());
         }
         info!(id = %cfg.id, bundle = %cfg.bundle.display(), runtime = %cfg.runtime.display(), "monitoring container");
-        let container = container::create(cfg).await?;
+        let attached = self.inherited_attach.lock().ok().and_then(|mut a| a.take());
+        let container = container::create(cfg, attached).await?;
         if let Ok(mut c) = self.container.lock() {
             *c = Some(container.clone());
         }
@@ -169,6 +181,7 @@ impl Monitor {
         debug!(id = %container.cfg.id, elapsed_ms = t0.elapsed().as_millis() as u64, "CreateContainer done");
         Ok(CreateContainerResponse {
             pid: container.pid,
+            started_at_unix_nanos: container.started_at(),
             monitor_pid: std::process::id() as i32,
             monitor_socket: sock.display().to_string(),
             attach_socket: container

@@ -124,6 +124,8 @@ impl RunArgs {
             cols: 0,
             delete_after_exit: self.delete_after_exit,
             monitor_pid_file: abs_opt(&self.monitor_pid_file),
+            // Created, then started below: a start failure is rolled back.
+            start: false,
         }
     }
 }

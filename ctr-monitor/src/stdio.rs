@@ -168,15 +168,23 @@ async fn next_chunk(src: Option<Arc<FdIo>>) -> std::io::Result<Option<Vec<u8>>> 
 
 /// Wait for the runtime command (`exit`) while collecting what it prints on
 /// the sources of `p`, and receive the pty master in terminal mode.
-pub async fn run_collecting(p: &Prepared, exit: oneshot::Receiver<Exit>) -> (Exit, Collected) {
+/// `starts`: the command also starts the container (`run --detach`), so
+/// what arrives on the container's own pipes is its output, left for the
+/// pumps, unless the runtime failed (then it is the runtime's error).
+pub async fn run_collecting(
+    p: &Prepared,
+    exit: oneshot::Receiver<Exit>,
+    starts: bool,
+) -> (Exit, Collected) {
     let mut got = Collected::default();
+    let shared = p.runtime_out.is_none();
     // (stream, source, still open)
     let mut sources: Vec<(Stream, Arc<FdIo>, bool)> = match &p.runtime_out {
         Some(r) => vec![(Stream::Stderr, r.clone(), true)],
         None => p
             .outputs
             .iter()
-            .map(|(s, f)| (*s, f.clone(), true))
+            .map(|(s, f)| (*s, f.clone(), !starts))
             .collect(),
     };
     let mut exit_fut = pin!(crate::reaper::exited(exit));
@@ -197,6 +205,9 @@ pub async fn run_collecting(p: &Prepared, exit: oneshot::Receiver<Exit>) -> (Exi
             m = &mut console_fut, if master_result.is_none() => master_result = m,
         }
     };
+    if starts && shared && exit.success() {
+        sources.clear();
+    }
     // Everything the runtime wrote is in the pipes by now.
     for src in sources.iter_mut() {
         for _ in 0..DRAIN_MAX_CHUNKS {

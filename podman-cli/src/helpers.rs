@@ -93,7 +93,11 @@ pub mod idle {
         while let Some(i) = idle.iter().position(|s| s.kind == kind) {
             let mut s = idle.swap_remove(i);
             if !s.helper.has_exited() {
-                tracing::debug!(helper = kind.binary(), pid = s.helper.pid(), "reusing helper");
+                tracing::debug!(
+                    helper = kind.binary(),
+                    pid = s.helper.pid(),
+                    "reusing helper"
+                );
                 return Some(s);
             }
         }
@@ -110,7 +114,10 @@ pub mod idle {
     /// Hang up on every idle helper and reap it (when the command ends);
     /// the first helper that ended badly is reported.
     pub async fn finish_all() -> anyhow::Result<()> {
-        let all: Vec<Started> = IDLE.lock().map(|mut i| i.drain(..).collect()).unwrap_or_default();
+        let all: Vec<Started> = IDLE
+            .lock()
+            .map(|mut i| i.drain(..).collect())
+            .unwrap_or_default();
         let mut first_err = None;
         for s in all {
             if let Err(e) = s.finish().await {
@@ -141,7 +148,7 @@ pub async fn start_with(
     cfg: &EngineConfig,
     serve_flags: &[&str],
 ) -> anyhow::Result<Started> {
-    start_full(kind, cfg, serve_flags, false).await
+    start_full(kind, cfg, serve_flags, false, None).await
 }
 
 async fn start_full(
@@ -149,13 +156,20 @@ async fn start_full(
     cfg: &EngineConfig,
     serve_flags: &[&str],
     inherit_stdio: bool,
+    extra_fd: Option<std::os::fd::BorrowedFd<'_>>,
 ) -> anyhow::Result<Started> {
     let path =
         common::paths::find_helper(kind.binary(), &cfg.containers.engine.helper_binaries_dir)?;
     let mut args = kind.args(cfg);
     args.extend(serve_flags.iter().map(OsString::from));
-    let helper =
-        proto::transport::spawn_helper_with(kind.binary(), &path, &args, inherit_stdio).await?;
+    let helper = proto::transport::spawn_helper_passing(
+        kind.binary(),
+        &path,
+        &args,
+        inherit_stdio,
+        extra_fd,
+    )
+    .await?;
     Ok(Started { kind, path, helper })
 }
 
@@ -255,12 +269,20 @@ pub async fn net(cfg: &EngineConfig) -> anyhow::Result<Session<NetClient>> {
 
 /// A new monitor that detaches from us and outlives this podman. With
 /// `passthrough` it holds our own stdio for the container (log driver
-/// passthrough).
+/// passthrough); `attach` is the monitor's end of an attach connection made
+/// before the container exists.
 pub async fn monitor_detached(
     cfg: &EngineConfig,
     passthrough: bool,
+    attach: Option<std::os::fd::BorrowedFd<'_>>,
 ) -> anyhow::Result<Session<MonitorClient>> {
-    let started = start_full(HelperKind::Monitor, cfg, &["--detach"], passthrough).await?;
+    let fd = proto::transport::EXTRA_FD.to_string();
+    let flags: &[&str] = if attach.is_some() {
+        &["--detach", "--attach-fd", &fd]
+    } else {
+        &["--detach"]
+    };
+    let started = start_full(HelperKind::Monitor, cfg, flags, passthrough, attach).await?;
     let client = MonitorClient::new(started.helper.channel()?);
     Ok(Session { started, client })
 }

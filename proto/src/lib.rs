@@ -8,9 +8,11 @@
 //!   socketpair, or many on a unix socket).
 //! * [`fdpass`]: file descriptors travelling beside gRPC (SCM_RIGHTS), since
 //!   gRPC itself cannot carry them.
+//! * [`unix_path`]: unix socket paths longer than `sockaddr_un` holds.
 
 pub mod fdpass;
 pub mod transport;
+pub mod unix_path;
 
 /// Protocol revision spoken by this build. A helper reports it in
 /// `Identity.api_version`; a caller refuses a helper that speaks another one.

@@ -165,7 +165,9 @@ pub async fn serve_listen(path: &Path, routes: Routes) -> Result<(), TransportEr
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
         Err(e) => return Err(serve_err(e)),
     }
-    let listener = tokio::net::UnixListener::bind(path).map_err(serve_err)?;
+    let listener = crate::unix_path::SocketPath::new(path)
+        .and_then(|p| tokio::net::UnixListener::bind(p.path()))
+        .map_err(serve_err)?;
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(serve_err)?;
     debug!(socket = %what, "listening");
@@ -219,6 +221,21 @@ pub async fn spawn_helper_with(
     args: &[OsString],
     inherit_stdio: bool,
 ) -> Result<Helper, TransportError> {
+    spawn_helper_passing(name, program, args, inherit_stdio, None).await
+}
+
+/// The descriptor [`spawn_helper_passing`] hands over beside the gRPC one.
+pub const EXTRA_FD: RawFd = 4;
+
+/// As [`spawn_helper_with`], also handing the helper `extra` as fd
+/// [`EXTRA_FD`] (e.g. a connection the helper serves from its start).
+pub async fn spawn_helper_passing(
+    name: &str,
+    program: &Path,
+    args: &[OsString],
+    inherit_stdio: bool,
+    extra: Option<std::os::fd::BorrowedFd<'_>>,
+) -> Result<Helper, TransportError> {
     let started = Instant::now();
     let io_err = |what, source| TransportError::Io {
         name: name.to_string(),
@@ -234,6 +251,16 @@ pub async fn spawn_helper_with(
     .map_err(|e| io_err("socketpair", e.into()))?;
 
     let child_fd = theirs.as_raw_fd();
+    // Above the slots it goes to, so placing the gRPC socket cannot clobber it.
+    let extra = extra
+        .map(|fd| {
+            nix::fcntl::fcntl(fd.as_raw_fd(), nix::fcntl::FcntlArg::F_DUPFD_CLOEXEC(10))
+                // SAFETY: F_DUPFD_CLOEXEC returned a new descriptor we own.
+                .map(|n| unsafe { OwnedFd::from_raw_fd(n) })
+        })
+        .transpose()
+        .map_err(|e| io_err("duplicating the descriptor to pass", e.into()))?;
+    let extra_fd = extra.as_ref().map(|e| e.as_raw_fd());
     let parent_pid = nix::unistd::getpid().as_raw();
     let mut cmd = tokio::process::Command::new(program);
     cmd.args(args).stderr(Stdio::inherit()).kill_on_drop(false);
@@ -253,6 +280,11 @@ pub async fn spawn_helper_with(
                 }
             } else if libc::dup2(child_fd, HELPER_FD) < 0 {
                 return Err(std::io::Error::last_os_error());
+            }
+            if let Some(e) = extra_fd {
+                if libc::dup2(e, EXTRA_FD) < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
             }
             // Die with the caller; and if it is already gone, do not start.
             if libc::prctl(
@@ -277,6 +309,7 @@ pub async fn spawn_helper_with(
         source,
     })?;
     drop(theirs);
+    drop(extra);
     let pid = child.id().unwrap_or(0);
     let channel = channel_over(name, ours)?;
     debug!(helper = name, pid, path = %program.display(), elapsed_ms = ms(started), "spawned helper");
@@ -314,12 +347,13 @@ pub fn channel_over(name: &str, sock: OwnedFd) -> Result<Channel, TransportError
     Ok(Endpoint::from_static("http://helper.invalid").connect_with_connector_lazy(connector))
 }
 
-/// Connect to a helper serving on a unix socket (`HELPER serve --listen`).
+/// Connect to a helper serving on a unix socket (`HELPER serve --listen`);
+/// paths longer than `sockaddr_un` holds are reached through their directory.
 pub async fn connect_unix(path: &Path) -> Result<Channel, TransportError> {
     let p = path.to_path_buf();
     let connector = tower::service_fn(move |_: Uri| {
         let p = p.clone();
-        async move { Ok::<_, std::io::Error>(TokioIo::new(tokio::net::UnixStream::connect(p).await?)) }
+        async move { Ok::<_, std::io::Error>(TokioIo::new(crate::unix_path::connect_stream(&p).await?)) }
     });
     Endpoint::from_static("http://helper.invalid")
         .connect_with_connector(connector)

@@ -1,4 +1,5 @@
-//! exec, attach/detach, init, pause, rename, restart, top, inspect shape.
+//! exec, attach/detach, init, pause, rename, restart, top (from /proc),
+//! inspect shape, log driver passthrough.
 
 use std::io::{Read, Write};
 use std::process::Stdio;
@@ -277,4 +278,229 @@ fn restart_policy_and_init() {
         "cat /proc/1/cmdline | tr '\\0' ' '",
     ]);
     assert!(out.starts_with("/run/podman-init -- sh"), "{out}");
+}
+
+#[test]
+fn log_driver_passthrough_hands_podmans_own_stdio_to_the_container() {
+    let (s, _reg, r) = fixture();
+    // Foreground: the container writes straight to podman's stdout/stderr
+    // (the monitor hands them down), with its exit code.
+    let o = s.run(&[
+        "run",
+        "--rm",
+        "--log-driver",
+        "passthrough",
+        "--network",
+        "none",
+        &r,
+        "sh",
+        "-c",
+        "echo out; echo err >&2; exit 3",
+    ]);
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    assert_eq!(stdout(&o), "out\n");
+    assert!(stderr(&o).contains("err\n"), "{}", stderr(&o));
+    // stdin too: the container reads what podman was given.
+    let mut child = s
+        .cmd()
+        .args([
+            "run",
+            "--rm",
+            "-i",
+            "--log-driver",
+            "passthrough",
+            "--network",
+            "none",
+            &r,
+            "wc",
+            "-c",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(b"1234567").unwrap();
+    assert_eq!(stdout(&child.wait_with_output().unwrap()).trim(), "7");
+
+    // Nothing is logged or attachable: podman says so, as Podman does.
+    s.ok(&[
+        "run",
+        "--name",
+        "pt",
+        "--log-driver",
+        "passthrough",
+        "--network",
+        "none",
+        &r,
+        "true",
+    ]);
+    // Detached: allowed (systemd units do it), no ID printed; the output
+    // still goes to the stdout podman was started with.
+    let o = s.run(&[
+        "run",
+        "-d",
+        "--name",
+        "ptd",
+        "--log-driver",
+        "passthrough",
+        "--network",
+        "none",
+        &r,
+        "sh",
+        "-c",
+        "echo from-the-background",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stdout(&o), "from-the-background\n");
+    // (Not into a pipe we read to its end: the container would hold it.)
+    let st = s
+        .cmd()
+        .args([
+            "run",
+            "-d",
+            "--name",
+            "ptl",
+            "--log-driver",
+            "passthrough",
+            "--network",
+            "none",
+            &r,
+            "sleep",
+            "1000",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let o = s.run(&["attach", "ptl"]);
+    assert_eq!(o.status.code(), Some(125));
+    assert!(
+        stderr(&o).contains("'passthrough' log driver, cannot attach"),
+        "{}",
+        stderr(&o)
+    );
+    s.ok(&["rm", "-f", "-t", "0", "ptl"]);
+    let o = s.run(&["logs", "pt"]);
+    assert_eq!(o.status.code(), Some(125));
+    assert!(
+        stderr(&o)
+            .contains("this container is using the 'passthrough' log driver, cannot read logs"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(stderr(&o).lines().count(), 1, "{}", stderr(&o));
+    assert_eq!(
+        s.ok(&[
+            "inspect",
+            "--format",
+            "{{.HostConfig.LogConfig.Type}}",
+            "pt"
+        ])
+        .trim(),
+        "passthrough"
+    );
+}
+
+#[test]
+fn top_reads_the_containers_processes_from_proc() {
+    let (s, _reg, r) = fixture();
+    s.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "tp",
+        "--network",
+        "none",
+        &r,
+        "sh",
+        "-c",
+        "sleep 1000 & sleep 2000; echo done",
+    ]);
+    s.ok(&["exec", "-d", "-u", "nobody", "tp", "sleep", "3000"]);
+    std::thread::sleep(Duration::from_millis(300));
+    // No ps(1) needed: podman reads /proc itself.
+    let top = |args: &[&str]| {
+        let o = s
+            .cmd()
+            .arg("top")
+            .args(args)
+            .env("PATH", "/nonexistent")
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "top {args:?}: {}", stderr(&o));
+        stdout(&o)
+    };
+    let out = top(&["tp"]);
+    let lines: Vec<&str> = out.lines().collect();
+    let header: Vec<&str> = lines[0].split_whitespace().collect();
+    assert_eq!(
+        header,
+        ["USER", "PID", "PPID", "%CPU", "ELAPSED", "TTY", "TIME", "COMMAND"],
+        "{out}"
+    );
+    assert_eq!(lines.len(), 5, "sh, two sleeps, the exec'd sleep:\n{out}");
+    let row = |needle: &str| -> Vec<String> {
+        lines
+            .iter()
+            .find(|l| l.ends_with(needle))
+            .unwrap_or_else(|| panic!("no {needle:?} in\n{out}"))
+            .split_whitespace()
+            .map(String::from)
+            .collect()
+    };
+    // Ids as the container sees them: its init is pid 1 with parent 0.
+    let init = row("sh -c sleep 1000 & sleep 2000; echo done");
+    assert_eq!(&init[..3], ["root", "1", "0"], "{out}");
+    assert!(init[3].parse::<f64>().is_ok(), "{out}");
+    assert!(init[4].ends_with('s'), "elapsed as a Go duration: {out}");
+    assert_eq!(init[5], "?", "no terminal: {out}");
+    assert_eq!(init[6], "0s", "{out}");
+    assert_eq!(row("sleep 2000")[2], "1", "{out}");
+    // The exec'd process: its user from the container's /etc/passwd, its
+    // parent outside the container.
+    let exec = row("sleep 3000");
+    assert_eq!(exec[0], "nobody", "{out}");
+    assert_eq!(exec[2], "0", "{out}");
+
+    // Descriptors as one comma list or as separate words, codes too.
+    let out = top(&[
+        "tp", "pid,comm", "group", "%n", "pgid", "state", "rss", "vsz", "seccomp", "hpid",
+    ]);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(
+        lines[0].split_whitespace().collect::<Vec<_>>(),
+        ["PID", "COMMAND", "GROUP", "NI", "PGID", "STATE", "RSS", "VSZ", "SECCOMP", "HPID"],
+        "{out}"
+    );
+    let first: Vec<&str> = lines[1].split_whitespace().collect();
+    assert_eq!(&first[..4], ["1", "sh", "root", "0"], "{out}");
+    assert!(["S", "R"].contains(&first[5]), "{out}");
+    assert!(first[6].parse::<u64>().unwrap() > 0, "rss: {out}");
+    assert!(first[7].parse::<u64>().unwrap() > 0, "vsz: {out}");
+    assert!(
+        ["disabled", "strict", "filter"].contains(&first[8]),
+        "{out}"
+    );
+    let hpid: i32 = first[9].parse().unwrap();
+    let init_pid = s.ok(&["inspect", "--format", "{{.State.Pid}}", "tp"]);
+    assert_eq!(hpid.to_string(), init_pid.trim(), "{out}");
+
+    // --latest: every argument is a descriptor.
+    let out = top(&["-l", "pid,user"]);
+    assert!(
+        out.lines().any(|l| l.split_whitespace().eq(["1", "root"])),
+        "{out}"
+    );
+
+    // An unknown descriptor: one line, exit 125.
+    let o = s.run(&["top", "tp", "pid", "bogus"]);
+    assert_eq!(o.status.code(), Some(125));
+    assert_eq!(stderr(&o).lines().count(), 1, "{}", stderr(&o));
+    assert!(stderr(&o).contains("\"bogus\""), "{}", stderr(&o));
+    // Not running: Podman's words.
+    s.ok(&["stop", "-t", "0", "tp"]);
+    let o = s.run(&["top", "tp"]);
+    assert_eq!(o.status.code(), Some(125));
+    assert!(stderr(&o).contains("top can only be used on running containers"));
 }

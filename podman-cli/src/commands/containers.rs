@@ -8,9 +8,14 @@ use crate::engine_config::EngineConfig;
 use crate::error::ExitError;
 use crate::lifecycle::create_args::CreateArgs;
 
+pub use super::wait::{wait, wait_for, WaitArgs};
+
 pub async fn create(engine: &EngineConfig, args: &CreateArgs) -> anyhow::Result<()> {
     let cfg = crate::lifecycle::create::create(engine, args).await?;
-    println!("{}", cfg.id);
+    // Podman prints no ID for passthrough containers (stdout is theirs).
+    if !cfg.log_driver.starts_with("passthrough") {
+        println!("{}", cfg.id);
+    }
     Ok(())
 }
 
@@ -236,71 +241,6 @@ pub async fn rm(engine: &EngineConfig, args: &RmArgs) -> anyhow::Result<()> {
         true,
     )
     .await
-}
-
-#[derive(Debug, Clone, Args)]
-pub struct WaitArgs {
-    #[arg(required = true)]
-    pub containers: Vec<String>,
-    /// Condition to wait for: stopped, exited, running
-    #[arg(long, default_value = "stopped")]
-    pub condition: Vec<String>,
-}
-
-/// The exit code of a container, waiting for it to exit if it runs.
-pub async fn wait_for(engine: &EngineConfig, name_or_id: &str) -> anyhow::Result<i32> {
-    let db = super::open_state(engine)?;
-    let (cfg, st) = store::resolve(&db, name_or_id)?;
-    if st.status.is_active() {
-        let paths = crate::lifecycle::paths::ContainerPaths::new(engine, &cfg.id);
-        if let Ok(ch) = proto::transport::connect_unix(&paths.monitor_socket(&cfg.id)).await {
-            let mut m = proto::monitor::v1::monitor_client::MonitorClient::new(ch);
-            if let Ok(r) = m
-                .wait(proto::monitor::v1::WaitRequest { id: cfg.id.clone() })
-                .await
-            {
-                if let Some(e) = r.into_inner().exit {
-                    crate::lifecycle::cleanup::cleanup(engine, &cfg.id, false).await?;
-                    return Ok(e.exit_code);
-                }
-            }
-        }
-        let (cfg, st) = crate::lifecycle::cleanup::refresh(engine, (cfg, st)).await?;
-        if st.status.is_active() {
-            anyhow::bail!(
-                "lost contact with the monitor of container {}: its exit code is unknown",
-                cfg.name
-            );
-        }
-        return Ok(st.exit_code);
-    }
-    Ok(st.exit_code)
-}
-
-pub async fn wait(engine: &EngineConfig, args: &WaitArgs) -> anyhow::Result<()> {
-    for c in &args.containers {
-        for cond in &args.condition {
-            match cond.as_str() {
-                "stopped" | "exited" => {
-                    let code = wait_for(engine, c).await?;
-                    println!("{code}");
-                }
-                "running" => loop {
-                    let db = super::open_state(engine)?;
-                    let (_, st) = store::resolve(&db, c)?;
-                    if st.status == crate::container::model::Status::Running {
-                        println!("-1");
-                        break;
-                    }
-                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-                },
-                other => {
-                    anyhow::bail!("invalid --condition {other:?}: use stopped, exited or running")
-                }
-            }
-        }
-    }
-    Ok(())
 }
 
 #[derive(Debug, Clone, Args)]

@@ -155,9 +155,9 @@ pub async fn run(engine: &EngineConfig, args: &LogsArgs) -> anyhow::Result<()> {
     };
     for (cfg, _) in targets {
         if cfg.log_driver != "k8s-file" {
+            // Podman's words (none, passthrough, passthrough-tty).
             anyhow::bail!(
-                "container {} uses log driver {}: only k8s-file logs can be read back",
-                cfg.name,
+                "this container is using the '{}' log driver, cannot read logs: this container is not logging output",
                 cfg.log_driver
             );
         }

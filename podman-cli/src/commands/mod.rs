@@ -17,7 +17,9 @@ pub mod pull;
 pub mod push;
 pub mod run;
 pub mod save;
+pub mod top;
 pub mod version;
+pub mod wait;
 
 use crate::engine_config::EngineConfig;
 use crate::state::State;

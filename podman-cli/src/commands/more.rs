@@ -1,5 +1,5 @@
-//! `attach`, `top`, `rename`, `init`, `pause`, `unpause`, `restart`,
-//! `container prune`.
+//! `attach`, `rename`, `init`, `pause`, `unpause`, `restart`,
+//! `container prune` (and `top`, which lives in its own module).
 
 use clap::Args;
 
@@ -9,6 +9,8 @@ use crate::engine_config::EngineConfig;
 use crate::error::ExitError;
 use crate::lifecycle::attach::{self, AttachEnd};
 use crate::lifecycle::paths::{ContainerLock, ContainerPaths};
+
+pub use super::top::{top, TopArgs};
 
 #[derive(Debug, Clone, Args)]
 pub struct AttachArgs {
@@ -25,6 +27,13 @@ pub async fn attach_cmd(engine: &EngineConfig, a: &AttachArgs) -> anyhow::Result
     let db = super::open_state(engine)?;
     let (cfg, st) =
         crate::lifecycle::cleanup::refresh(engine, store::resolve(&db, &a.container)?).await?;
+    if cfg.log_driver.starts_with("passthrough") {
+        // Its stdio went to the podman that started it; nothing to attach to.
+        anyhow::bail!(
+            "this container is using the '{}' log driver, cannot attach: this container is not logging output",
+            cfg.log_driver
+        );
+    }
     if st.status != Status::Running {
         anyhow::bail!("you can only attach to running containers: container state improper");
     }
@@ -51,54 +60,6 @@ pub async fn attach_cmd(engine: &EngineConfig, a: &AttachArgs) -> anyhow::Result
         }
         AttachEnd::Detached | AttachEnd::Lost => Ok(()),
     }
-}
-
-#[derive(Debug, Clone, Args)]
-pub struct TopArgs {
-    pub container: String,
-    /// ps(1) format descriptors, e.g. pid user args
-    pub descriptors: Vec<String>,
-}
-
-/// Processes of the container, as `ps` shows them (from its cgroup).
-pub async fn top(engine: &EngineConfig, a: &TopArgs) -> anyhow::Result<()> {
-    let db = super::open_state(engine)?;
-    let (cfg, st) =
-        crate::lifecycle::cleanup::refresh(engine, store::resolve(&db, &a.container)?).await?;
-    if st.status != Status::Running {
-        anyhow::bail!("top can only be used on running containers: container state improper");
-    }
-    let cg = format!("podman-rs/libpod-{}", cfg.id);
-    let candidates = [
-        format!("/sys/fs/cgroup/{cg}/cgroup.procs"),
-        format!("/sys/fs/cgroup/pids/{cg}/cgroup.procs"),
-        format!("/sys/fs/cgroup/memory/{cg}/cgroup.procs"),
-        format!("/sys/fs/cgroup/unified/{cg}/cgroup.procs"),
-    ];
-    let pids: Vec<String> = candidates
-        .iter()
-        .find_map(|p| std::fs::read_to_string(p).ok())
-        .map(|s| s.split_whitespace().map(String::from).collect())
-        .unwrap_or_else(|| vec![st.pid.to_string()]);
-    let fields = if a.descriptors.is_empty() {
-        "user,pid,ppid,pcpu,etime,tty,time,args".to_string()
-    } else {
-        a.descriptors.join(",")
-    };
-    let out = tokio::process::Command::new("ps")
-        .args(["-o", &fields, "-p", &pids.join(",")])
-        .output()
-        .await?;
-    if !out.status.success() {
-        anyhow::bail!(
-            "ps: {}",
-            String::from_utf8_lossy(&out.stderr)
-                .trim()
-                .replace('\n', " ")
-        );
-    }
-    print!("{}", String::from_utf8_lossy(&out.stdout));
-    Ok(())
 }
 
 #[derive(Debug, Clone, Args)]

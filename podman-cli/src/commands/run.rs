@@ -11,6 +11,7 @@ use crate::error::ExitError;
 use crate::lifecycle::attach::{self, AttachEnd};
 use crate::lifecycle::create_args::CreateArgs;
 use crate::lifecycle::paths::{ContainerLock, ContainerPaths};
+use crate::lifecycle::start::Handover;
 
 #[derive(Debug, Clone, Args)]
 pub struct RunArgs {
@@ -25,9 +26,6 @@ pub async fn run(engine: &EngineConfig, args: &RunArgs) -> anyhow::Result<()> {
     let mut create = args.create.clone();
     if !args.detach && create.log_driver.is_none() && !create.tty && !create.interactive {
         // Foreground without -i/-t: still through the attach socket, so logs are kept.
-    }
-    if args.detach && create.rm && create.log_driver.as_deref() == Some("passthrough") {
-        anyhow::bail!("--log-driver passthrough cannot be used with --detach");
     }
     create.quiet = create.quiet || args.detach;
     let cfg = crate::lifecycle::create::create(engine, &create).await?;
@@ -56,30 +54,34 @@ pub async fn start_and_attach(
             .await
             .map(|_| sock)
     } else {
-        let mut init =
-            match crate::lifecycle::start::init(engine, &cfg, &mut st, &paths, attached && stdin)
-                .await
-            {
-                Ok(i) => i,
-                Err(e) => {
-                    drop(lock);
-                    if cfg.auto_remove {
-                        let _ =
-                            crate::lifecycle::remove::remove(engine, &cfg.id, true, false).await;
-                    }
-                    return Err(e);
-                }
-            };
-        let sock = if attached && !init.attach_socket.is_empty() {
-            Some(attach::connect_socket(std::path::Path::new(
-                &init.attach_socket,
-            ))?)
+        // Attached through a connection the monitor inherits, so it can
+        // create and start in one runtime call without losing output; we
+        // claim the cleanup (the monitor then skips its exit command).
+        let (ours, theirs) = if attached && !cfg.log_driver.starts_with("passthrough") {
+            let (ours, theirs) = attach::connection_pair()?;
+            attach::claim_cleanup(&ours)?;
+            (Some(ours), Some(theirs))
         } else {
-            None
+            (None, None)
         };
-        let r = crate::lifecycle::start::start_initialized(engine, &cfg, &mut st, &mut init).await;
-        init.monitor.close().await?;
-        r.map(|_| sock)
+        let handover = Handover {
+            stdin_once: attached && stdin,
+            start: true,
+            attach: theirs,
+        };
+        match crate::lifecycle::start::init_with(engine, &cfg, &mut st, &paths, handover).await {
+            Ok(init) => {
+                init.monitor.close().await?;
+                crate::lifecycle::start::record_start(&db, &cfg).map(|_| ours)
+            }
+            Err(e) => {
+                drop(lock);
+                if cfg.auto_remove {
+                    let _ = crate::lifecycle::remove::remove(engine, &cfg.id, true, false).await;
+                }
+                return Err(e);
+            }
+        }
     };
     drop(lock);
     let attach_sock = match started {
@@ -92,25 +94,30 @@ pub async fn start_and_attach(
         }
     };
     let Some(sock) = attach_sock else {
-        if !attached || cfg.log_driver == "passthrough" {
-            if !attached {
+        if !attached {
+            // With passthrough our stdout is the container's: Podman prints no ID.
+            if !cfg.log_driver.starts_with("passthrough") {
                 println!("{}", cfg.id);
-                return Ok(());
             }
+            return Ok(());
         }
         return wait_exit_code(engine, &cfg).await;
     };
     let detach = attach::detach_sequence(&cfg.detach_keys)?;
     let tty = cfg.terminal && std::io::IsTerminal::is_terminal(&std::io::stdin());
     let raw = tty.then(attach::RawMode::enable);
+    // Kept past the pump to say when the claimed cleanup is done.
+    let claim = sock.try_clone()?;
     let end = tokio::task::spawn_blocking(move || attach::pump(sock, stdin, detach, tty)).await?;
     drop(raw);
     match end {
         AttachEnd::Detached => Ok(()),
         AttachEnd::Exited(code) => {
-            // The exit command cleans up (and removes with --rm); make sure it
-            // is done before we return, so the next command sees it.
+            // Clean up (and remove with --rm) before we return, so the next
+            // command sees it; the monitor's exit command (if we did not
+            // claim it, or in a race) finds nothing left to do.
             crate::lifecycle::cleanup::cleanup(engine, &cfg.id, cfg.auto_remove).await?;
+            attach::cleanup_done(&claim);
             exit_with(code)
         }
         AttachEnd::Lost => wait_exit_code(engine, &cfg).await,

@@ -145,8 +145,15 @@ mod tests {
         .unwrap();
         assert_eq!(n, 100_000);
         // Up to the last newline; the partial line waits for its rest.
-        assert_eq!(end as usize, all.len() - "2026-11-27T20:24:22Z stdout F".len());
-        std::fs::write(&path, format!("{all} off\n2026-11-27T20:24:23Z stdout F x\n")).unwrap();
+        assert_eq!(
+            end as usize,
+            all.len() - "2026-11-27T20:24:22Z stdout F".len()
+        );
+        std::fs::write(
+            &path,
+            format!("{all} off\n2026-11-27T20:24:23Z stdout F x\n"),
+        )
+        .unwrap();
         let mut got = Vec::new();
         read_records(&file, end, &mut partial, |r| got.push(r.text.to_vec())).unwrap();
         assert_eq!(got, vec![b"cutoff".to_vec(), b"x".to_vec()]);

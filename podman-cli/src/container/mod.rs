@@ -1,7 +1,7 @@
 //! Containers as podman records them.
 
+pub mod k8s_log;
 pub mod model;
 pub mod names;
 pub mod parse;
 pub mod store;
-pub mod k8s_log;

@@ -20,6 +20,34 @@ pub enum AttachEnd {
     Lost,
 }
 
+/// Client -> monitor: "I clean up after the exit" and "cleanup done".
+const CLAIM_CLEANUP: u8 = 3;
+const CLEANUP_DONE: u8 = 4;
+
+/// An attach connection made before the container exists: our end, and the
+/// monitor's end to hand it at exec.
+pub fn connection_pair() -> anyhow::Result<(OwnedFd, OwnedFd)> {
+    Ok(nix::sys::socket::socketpair(
+        AddressFamily::Unix,
+        SockType::SeqPacket,
+        None,
+        SockFlag::SOCK_CLOEXEC,
+    )?)
+}
+
+/// Tell the monitor we clean up after the exit ourselves; it then runs its
+/// exit command only if we hang up without [`cleanup_done`].
+pub fn claim_cleanup(sock: &OwnedFd) -> anyhow::Result<()> {
+    send(sock.as_raw_fd(), &[CLAIM_CLEANUP], MsgFlags::MSG_NOSIGNAL)?;
+    Ok(())
+}
+
+/// The claimed cleanup is done: the monitor skips its exit command.
+pub fn cleanup_done(sock: &OwnedFd) {
+    let _ = send(sock.as_raw_fd(), &[CLEANUP_DONE], MsgFlags::MSG_NOSIGNAL);
+}
+
+/// Connect to an attach socket, however long its path (long run roots).
 pub fn connect_socket(path: &Path) -> anyhow::Result<OwnedFd> {
     let fd = socket(
         AddressFamily::Unix,
@@ -27,9 +55,11 @@ pub fn connect_socket(path: &Path) -> anyhow::Result<OwnedFd> {
         SockFlag::SOCK_CLOEXEC,
         None,
     )?;
-    let addr = UnixAddr::new(path)?;
-    connect(fd.as_raw_fd(), &addr)
-        .map_err(|e| anyhow::anyhow!("attaching to {}: {e}", path.display()))?;
+    let attach_err =
+        |e: &dyn std::fmt::Display| anyhow::anyhow!("attaching to {}: {e}", path.display());
+    let short = proto::unix_path::SocketPath::new(path).map_err(|e| attach_err(&e))?;
+    let addr = UnixAddr::new(short.path()).map_err(|e| attach_err(&e))?;
+    connect(fd.as_raw_fd(), &addr).map_err(|e| attach_err(&e))?;
     Ok(fd)
 }
 
@@ -61,12 +91,62 @@ pub fn detach_sequence(keys: &str) -> anyhow::Result<Vec<u8>> {
         .collect()
 }
 
-/// The terminal's size (rows, cols) if stdin is one.
+/// The terminal's size (rows, cols) if stdin (or else stdout) is one.
 pub fn terminal_size() -> Option<(u32, u32)> {
-    let mut ws: libc::winsize = unsafe { std::mem::zeroed() };
-    // SAFETY: TIOCGWINSZ writes a winsize into ws.
-    let r = unsafe { libc::ioctl(0, libc::TIOCGWINSZ, &mut ws) };
-    (r == 0 && ws.ws_row > 0).then_some((ws.ws_row as u32, ws.ws_col as u32))
+    [0, 1].into_iter().find_map(|fd| {
+        // SAFETY: TIOCGWINSZ writes a winsize into ws.
+        let mut ws: libc::winsize = unsafe { std::mem::zeroed() };
+        let r = unsafe { libc::ioctl(fd, libc::TIOCGWINSZ, &mut ws) };
+        (r == 0 && ws.ws_row > 0).then_some((ws.ws_row as u32, ws.ws_col as u32))
+    })
+}
+
+/// Tell the monitor our terminal's size (tag 1, "ROWS COLS").
+fn send_terminal_size(sock: &OwnedFd) {
+    if let Some((r, c)) = terminal_size() {
+        let mut pkt = vec![1u8];
+        pkt.extend(format!("{r} {c}").as_bytes());
+        let _ = send(sock.as_raw_fd(), &pkt, MsgFlags::MSG_NOSIGNAL);
+        tracing::debug!(rows = r, cols = c, "sent the terminal size");
+    }
+}
+
+/// Sends the terminal's size now and again on every SIGWINCH, until dropped.
+struct ResizeForwarder(Option<tokio::task::JoinHandle<()>>);
+
+impl ResizeForwarder {
+    /// Needs to run inside the tokio runtime (e.g. under `spawn_blocking`);
+    /// outside it only the first size is sent.
+    fn start(sock: std::sync::Arc<OwnedFd>) -> ResizeForwarder {
+        use tokio::signal::unix::{signal, SignalKind};
+        // Listen before sending the first size so no change falls in between.
+        let task = tokio::runtime::Handle::try_current().ok().and_then(|rt| {
+            let _entered = rt.enter();
+            let mut winch = match signal(SignalKind::window_change()) {
+                Ok(s) => s,
+                Err(e) => {
+                    tracing::debug!(error = %e, "cannot watch SIGWINCH; the terminal size is sent once");
+                    return None;
+                }
+            };
+            let sock = sock.clone();
+            Some(rt.spawn(async move {
+                while winch.recv().await.is_some() {
+                    send_terminal_size(&sock);
+                }
+            }))
+        });
+        send_terminal_size(&sock);
+        ResizeForwarder(task)
+    }
+}
+
+impl Drop for ResizeForwarder {
+    fn drop(&mut self) {
+        if let Some(t) = self.0.take() {
+            t.abort();
+        }
+    }
 }
 
 /// Puts stdin into raw mode while alive (for `-t` on a terminal).
@@ -101,16 +181,12 @@ impl Drop for RawMode {
 }
 
 /// Pump stdio through the attach socket until the exit packet, a detach, or
-/// hang-up. Blocking: run it on a thread of its own.
+/// hang-up. Blocking: run it under `tokio::task::spawn_blocking` (the
+/// terminal's size changes are forwarded from a task on the runtime).
 pub fn pump(sock: OwnedFd, forward_stdin: bool, detach: Vec<u8>, send_size: bool) -> AttachEnd {
     let sock = std::sync::Arc::new(sock);
-    if send_size {
-        if let Some((r, c)) = terminal_size() {
-            let mut pkt = vec![1u8];
-            pkt.extend(format!("{r} {c}").as_bytes());
-            let _ = send(sock.as_raw_fd(), &pkt, MsgFlags::MSG_NOSIGNAL);
-        }
-    }
+    // With a terminal: its size now, and every change (SIGWINCH) after.
+    let _resize = send_size.then(|| ResizeForwarder::start(sock.clone()));
     let detached = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     if forward_stdin {
         let sock = sock.clone();

@@ -116,9 +116,9 @@ fn parse_flags(cfg: &EngineConfig, a: &CreateArgs) -> anyhow::Result<Parsed> {
         .clone()
         .or_else(|| cfg.containers.containers.log_driver.clone())
         .unwrap_or_else(|| "k8s-file".into());
-    if !["k8s-file", "none", "passthrough"].contains(&log_driver.as_str()) {
+    if !["k8s-file", "none", "passthrough", "passthrough-tty"].contains(&log_driver.as_str()) {
         anyhow::bail!(
-            "invalid --log-driver {log_driver:?}: supported are k8s-file, none and passthrough"
+            "invalid --log-driver {log_driver:?}: supported are k8s-file, none, passthrough and passthrough-tty"
         );
     }
     Ok(Parsed {

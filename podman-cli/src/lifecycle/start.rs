@@ -63,7 +63,6 @@ fn exit_command(engine: &EngineConfig, cfg: &ContainerConfig) -> Vec<String> {
 /// A container handed to its monitor, not yet started.
 pub struct Initialized {
     pub monitor: Session<MonitorClient>,
-    pub attach_socket: String,
 }
 
 /// Create the container in the runtime under a new monitor. The caller holds
@@ -76,6 +75,41 @@ pub async fn init(
     st: &mut ContainerState,
     paths: &ContainerPaths,
     stdin_once: bool,
+) -> anyhow::Result<Initialized> {
+    init_with(
+        engine,
+        cfg,
+        st,
+        paths,
+        Handover {
+            stdin_once,
+            ..Handover::default()
+        },
+    )
+    .await
+}
+
+/// How the new monitor takes the container.
+#[derive(Default)]
+pub struct Handover {
+    /// The attached caller's end of input closes the container's stdin
+    /// (`run -i` in the foreground); detached containers keep it open.
+    pub stdin_once: bool,
+    /// Start it too, in the same runtime call (`run`); `st` then says
+    /// running.
+    pub start: bool,
+    /// The monitor's end of an attach connection made before the container
+    /// exists: the caller's end sees all output from the first byte.
+    pub attach: Option<std::os::fd::OwnedFd>,
+}
+
+/// [`init`] with every option.
+pub async fn init_with(
+    engine: &EngineConfig,
+    cfg: &ContainerConfig,
+    st: &mut ContainerState,
+    paths: &ContainerPaths,
+    handover: Handover,
 ) -> anyhow::Result<Initialized> {
     let db = crate::commands::open_state(engine)?;
     let mut storage = helpers::storage(engine).await?;
@@ -91,7 +125,7 @@ pub async fn init(
         }
     };
     st.mountpoint = mountpoint.clone();
-    let result = init_mounted(engine, cfg, st, paths, &mountpoint, stdin_once).await;
+    let result = init_mounted(engine, cfg, st, paths, &mountpoint, handover).await;
     if result.is_err() {
         let req = UnmountRequest {
             id: cfg.id.clone(),
@@ -114,12 +148,12 @@ async fn init_mounted(
     st: &mut ContainerState,
     paths: &ContainerPaths,
     rootfs: &str,
-    stdin_once: bool,
+    handover: Handover,
 ) -> anyhow::Result<Initialized> {
     let net = super::network::setup(engine, cfg, paths).await?;
     st.netns_path = net.netns_path.clone();
     st.network_status = net.status.clone();
-    let result = init_with_network(engine, cfg, st, paths, rootfs, &net, stdin_once).await;
+    let result = init_with_network(engine, cfg, st, paths, rootfs, &net, handover).await;
     if result.is_err() {
         if let Err(e) = super::network::teardown(engine, cfg, st).await {
             tracing::warn!(error = %e, "rolling back network setup");
@@ -137,7 +171,7 @@ async fn init_with_network(
     paths: &ContainerPaths,
     rootfs: &str,
     net: &super::network::NetResult,
-    stdin_once: bool,
+    handover: Handover,
 ) -> anyhow::Result<Initialized> {
     let host_network = matches!(net.netns, spec::NetNs::Host);
     let managed = super::files::write(&paths.bundle, cfg, &net.ips, &net.dns, host_network)
@@ -159,7 +193,7 @@ async fn init_with_network(
     spec::write(&oci, &paths.bundle)?;
     let log_driver = match cfg.log_driver.as_str() {
         "none" => LogDriver::None,
-        "passthrough" => LogDriver::Passthrough,
+        "passthrough" | "passthrough-tty" => LogDriver::Passthrough,
         _ => LogDriver::K8sFile,
     };
     let (rows, cols) = if cfg.terminal {
@@ -199,17 +233,31 @@ async fn init_with_network(
         log_size_max: 0,
         terminal: cfg.terminal,
         stdin: cfg.stdin,
-        stdin_once: cfg.stdin && stdin_once,
+        stdin_once: cfg.stdin && handover.stdin_once,
         rows,
         cols,
         delete_after_exit: true,
         monitor_pid_file: String::new(),
+        start: handover.start,
     };
+    // A container handed our terminal could type into it (TIOCSTI): Podman
+    // allows that only with passthrough-tty.
+    if cfg.log_driver == "passthrough"
+        && [0, 1, 2]
+            .into_iter()
+            .any(|fd| nix::unistd::isatty(fd).unwrap_or(false))
+    {
+        anyhow::bail!("--log-driver passthrough is not allowed on a terminal (the container could inject input with TIOCSTI): redirect podman's stdio or use --log-driver passthrough-tty");
+    }
     // Stale exit files from an earlier run would be read as this run's end.
     let _ = std::fs::remove_file(paths.exit_file(&cfg.id));
     let _ = std::fs::remove_file(paths.exit_json(&cfg.id));
-    let mut monitor =
-        helpers::monitor_detached(engine, log_driver == LogDriver::Passthrough).await?;
+    let mut monitor = helpers::monitor_detached(
+        engine,
+        log_driver == LogDriver::Passthrough,
+        handover.attach.as_ref().map(std::os::fd::AsFd::as_fd),
+    )
+    .await?;
     let created = monitor
         .call("CreateContainer", |mut c| async move {
             c.create_container(req).await
@@ -222,15 +270,16 @@ async fn init_with_network(
             return Err(runtime_error(cfg, e));
         }
     };
+    drop(handover.attach);
     st.pid = created.pid;
     st.monitor_pid = created.monitor_pid;
     st.bundle_path = paths.bundle.display().to_string();
     st.status = Status::Created;
     st.error.clear();
-    Ok(Initialized {
-        monitor,
-        attach_socket: created.attach_socket,
-    })
+    if handover.start {
+        set_running(st, created.started_at_unix_nanos);
+    }
+    Ok(Initialized { monitor })
 }
 
 /// Path of an init binary for `--init`: containers.conf `init_path`, else
@@ -267,13 +316,22 @@ pub async fn start_initialized(
         })
         .await
         .map_err(|e| runtime_error(cfg, e))?;
+    set_running(st, started.started_at_unix_nanos);
+    let db = crate::commands::open_state(engine)?;
+    store::update_state(&db, &cfg.id, st)?;
+    record_start(&db, cfg)
+}
+
+fn set_running(st: &mut ContainerState, started_ns: i64) {
     st.status = Status::Running;
-    st.started_ns = started.started_at_unix_nanos;
+    st.started_ns = started_ns;
     st.stopped_by_user = false;
     st.exit_code = 0;
     st.finished_ns = 0;
-    let db = crate::commands::open_state(engine)?;
-    store::update_state(&db, &cfg.id, st)?;
+}
+
+/// The "start" event.
+pub fn record_start(db: &crate::state::State, cfg: &ContainerConfig) -> anyhow::Result<()> {
     db.record_event(
         "container",
         "start",
@@ -323,16 +381,8 @@ pub async fn start_via_socket(
         .start_container(StartContainerRequest { id: cfg.id.clone() })
         .await
         .map_err(|s| anyhow::anyhow!("starting {}: {}", cfg.name, s.message()))?;
-    st.status = Status::Running;
-    st.started_ns = r.into_inner().started_at_unix_nanos;
+    set_running(st, r.into_inner().started_at_unix_nanos);
     let db = crate::commands::open_state(engine)?;
     store::update_state(&db, &cfg.id, st)?;
-    db.record_event(
-        "container",
-        "start",
-        &cfg.id,
-        &cfg.name,
-        &serde_json::json!({}),
-    )?;
-    Ok(())
+    record_start(&db, cfg)
 }

@@ -1,0 +1,134 @@
+//! `podman wait --condition`: woken by state changes (inotify on the state
+//! database and the exit files), not by sleep-polling.
+
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use e2e::podman::{stderr, stdout};
+
+fn fixture() -> (e2e::podman::TestStore, e2e::registry::Registry, String) {
+    e2e::podman::with_busybox()
+}
+
+/// Context switches of every thread of `pid` so far: a process that
+/// sleep-polls keeps adding to them, one blocked on inotify does not.
+fn context_switches(pid: u32) -> u64 {
+    let mut total = 0;
+    for task in std::fs::read_dir(format!("/proc/{pid}/task"))
+        .unwrap()
+        .flatten()
+    {
+        let status = std::fs::read_to_string(task.path().join("status")).unwrap_or_default();
+        total += status
+            .lines()
+            .filter(|l| l.contains("ctxt_switches"))
+            .filter_map(|l| l.split_whitespace().last()?.parse::<u64>().ok())
+            .sum::<u64>();
+    }
+    total
+}
+
+#[test]
+fn wait_conditions_wake_on_state_changes_without_polling() {
+    let (s, _reg, r) = fixture();
+    s.ok(&[
+        "create",
+        "--name",
+        "w",
+        "--network",
+        "none",
+        &r,
+        "sleep",
+        "1000",
+    ]);
+    assert_eq!(s.ok(&["wait", "--condition", "created", "w"]), "-1\n");
+    let waiter = s
+        .cmd()
+        .args(["wait", "--condition", "running", "w"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Settled into its wait, it stays asleep: no 50 ms polling.
+    std::thread::sleep(Duration::from_millis(700));
+    let before = context_switches(waiter.id());
+    std::thread::sleep(Duration::from_millis(1500));
+    let switches = context_switches(waiter.id()) - before;
+    assert!(switches < 10, "{switches} context switches while waiting");
+    // It wakes as the container starts, long before its 5 s fallback.
+    s.ok(&["start", "w"]);
+    let started = Instant::now();
+    let o = waiter.wait_with_output().unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stdout(&o), "-1\n");
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+
+    // Any one of several conditions is enough; a running one matches now.
+    assert_eq!(
+        s.ok(&[
+            "wait",
+            "--condition",
+            "paused",
+            "--condition",
+            "running",
+            "w"
+        ]),
+        "-1\n"
+    );
+    // Exit conditions print the exit code; mixed with a state, the exit
+    // (an exit file appearing) wakes the waiter too.
+    let waiter = s
+        .cmd()
+        .args([
+            "wait",
+            "--condition",
+            "paused",
+            "--condition",
+            "exited",
+            "w",
+        ])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    s.ok(&["kill", "w"]);
+    let killed = Instant::now();
+    let o = waiter.wait_with_output().unwrap();
+    assert_eq!(stdout(&o), "137\n");
+    assert!(
+        killed.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        killed.elapsed()
+    );
+    assert_eq!(s.ok(&["wait", "w"]), "137\n");
+
+    // Removal: a waiter for "removing" returns when the container goes.
+    let waiter = s
+        .cmd()
+        .args(["wait", "--condition", "removing", "w"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    s.ok(&["rm", "w"]);
+    let o = waiter.wait_with_output().unwrap();
+    assert!(o.status.success());
+    assert_eq!(stdout(&o), "-1\n");
+
+    // --ignore, and bad input as one line with 125.
+    assert_eq!(s.ok(&["wait", "--ignore", "nosuch"]), "-1\n");
+    let o = s.run(&["wait", "nosuch"]);
+    assert_eq!(o.status.code(), Some(125));
+    let o = s.run(&["wait", "--condition", "sleepy", "nosuch"]);
+    assert_eq!(o.status.code(), Some(125));
+    assert!(
+        stderr(&o).contains("invalid --condition \"sleepy\""),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(stderr(&o).lines().count(), 1);
+}

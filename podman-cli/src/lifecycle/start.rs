@@ -301,27 +301,6 @@ fn find_init(engine: &EngineConfig) -> anyhow::Result<std::path::PathBuf> {
     anyhow::bail!("--init needs an init binary: install catatonit or tini, or set init_path in containers.conf")
 }
 
-/// `runtime start` through the monitor; marks the container running.
-pub async fn start_initialized(
-    engine: &EngineConfig,
-    cfg: &ContainerConfig,
-    st: &mut ContainerState,
-    init: &mut Initialized,
-) -> anyhow::Result<()> {
-    let req = StartContainerRequest { id: cfg.id.clone() };
-    let started = init
-        .monitor
-        .call("StartContainer", |mut c| async move {
-            c.start_container(req).await
-        })
-        .await
-        .map_err(|e| runtime_error(cfg, e))?;
-    set_running(st, started.started_at_unix_nanos);
-    let db = crate::commands::open_state(engine)?;
-    store::update_state(&db, &cfg.id, st)?;
-    record_start(&db, cfg)
-}
-
 fn set_running(st: &mut ContainerState, started_ns: i64) {
     st.status = Status::Running;
     st.started_ns = started_ns;
@@ -356,10 +335,14 @@ pub async fn start(engine: &EngineConfig, name_or_id: &str) -> anyhow::Result<Co
         start_via_socket(engine, &cfg, &mut st, &paths).await?;
         return Ok(cfg);
     }
-    let mut init = init(engine, &cfg, &mut st, &paths, false).await?;
-    let r = start_initialized(engine, &cfg, &mut st, &mut init).await;
+    // Created and started in one runtime call.
+    let handover = Handover {
+        start: true,
+        ..Handover::default()
+    };
+    let init = init_with(engine, &cfg, &mut st, &paths, handover).await?;
     init.monitor.close().await?;
-    r?;
+    record_start(&crate::commands::open_state(engine)?, &cfg)?;
     Ok(cfg)
 }
 

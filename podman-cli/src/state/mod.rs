@@ -125,6 +125,14 @@ impl State {
         .map_err(sql)?;
         conn.pragma_update(None, "synchronous", "NORMAL")
             .map_err(sql)?;
+        // Every podman command opens and closes the database; the last
+        // close would checkpoint the WAL into it (four fsyncs) each time.
+        // SQLite's automatic checkpoints (every 1000 pages) do that work.
+        conn.set_db_config(
+            rusqlite::config::DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE,
+            true,
+        )
+        .map_err(sql)?;
         conn.pragma_update(None, "foreign_keys", "ON")
             .map_err(sql)?;
         let mut st = State {

@@ -23,6 +23,7 @@ pub mod binaries;
 pub mod busybox;
 pub mod image_index;
 pub mod layer;
+pub mod monitor_env;
 pub mod oci_image;
 pub mod oci_layout;
 pub mod podman;

@@ -78,11 +78,14 @@ async fn runtime_delete(runtime: &str, root: &Path, id: &str) {
 }
 
 /// Release what a stopped container holds; the caller holds its lock.
-pub async fn cleanup_locked(
+/// Without `unmount` the rootfs stays mounted for the caller's
+/// RemoveContainer, which unmounts it in the same call.
+pub async fn release_locked(
     engine: &EngineConfig,
     cfg: &ContainerConfig,
     st: &mut ContainerState,
     paths: &ContainerPaths,
+    unmount: bool,
 ) -> anyhow::Result<()> {
     if st.status.is_active() {
         if !has_exited(paths, cfg, st) {
@@ -114,7 +117,7 @@ pub async fn cleanup_locked(
             st.netns_path.clear();
         }
     }
-    if !st.mountpoint.is_empty() {
+    if unmount && !st.mountpoint.is_empty() {
         let mut storage = helpers::storage(engine).await?;
         let req = UnmountRequest {
             id: cfg.id.clone(),
@@ -164,7 +167,9 @@ pub async fn cleanup(engine: &EngineConfig, name_or_id: &str, rm: bool) -> anyho
         Err(e) => return Err(e.into()),
     };
     let was_active = st.status.is_active();
-    cleanup_locked(engine, &cfg, &mut st, &paths).await?;
+    // Removal unmounts in the same storage call.
+    let removing = rm || cfg.auto_remove;
+    release_locked(engine, &cfg, &mut st, &paths, !removing).await?;
     if was_active && !st.status.is_active() {
         db.record_event(
             "container",

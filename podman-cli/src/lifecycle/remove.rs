@@ -15,7 +15,8 @@ pub async fn remove_locked(
     st: &mut ContainerState,
     paths: &ContainerPaths,
 ) -> anyhow::Result<()> {
-    super::cleanup::cleanup_locked(engine, cfg, st, paths).await?;
+    // RemoveContainer unmounts the rootfs itself.
+    super::cleanup::release_locked(engine, cfg, st, paths, false).await?;
     let mut storage = helpers::storage(engine).await?;
     let req = proto::storage::v1::RemoveContainerRequest { id: cfg.id.clone() };
     let r = storage

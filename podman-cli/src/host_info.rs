@@ -99,7 +99,7 @@ pub fn uptime() -> String {
 pub fn cgroup_version() -> &'static str {
     const CGROUP2_SUPER_MAGIC: i64 = 0x6367_7270;
     match nix::sys::statfs::statfs("/sys/fs/cgroup") {
-        Ok(st) if st.filesystem_type().0 as i64 == CGROUP2_SUPER_MAGIC => "v2",
+        Ok(st) if st.filesystem_type().0 == CGROUP2_SUPER_MAGIC => "v2",
         _ => "v1",
     }
 }

@@ -55,7 +55,7 @@ pub fn choose<'a>(cfg: &EngineConfig, found: &'a [Runtime]) -> Result<&'a Runtim
         };
         return candidates
             .iter()
-            .find_map(|p| found.iter().find(|r| PathBuf::from(&r.path) == *p))
+            .find_map(|p| found.iter().find(|r| std::path::Path::new(&r.path) == p))
             .or_else(|| {
                 (!want.contains('/'))
                     .then(|| found.iter().find(|r| r.name == *want))

@@ -171,7 +171,7 @@ pub async fn run(cfg: &EngineConfig, args: &ImagesArgs) -> anyhow::Result<()> {
     let out = match args.format.as_deref() {
         Some("json") => format!(
             "{}\n",
-            serde_json::to_string_pretty(&images.iter().map(|i| list_json(i)).collect::<Vec<_>>())?
+            serde_json::to_string_pretty(&images.iter().map(list_json).collect::<Vec<_>>())?
         ),
         Some(f) => table::render_rows(f, &rows, &headers(), args.noheading)?,
         None => {

@@ -321,7 +321,7 @@ pub fn env_file(path: &Path) -> Result<Vec<String>, FlagError> {
         .lines()
         .map(str::trim)
         .filter(|l| !l.is_empty() && !l.starts_with('#'))
-        .filter_map(|l| env_var(l))
+        .filter_map(env_var)
         .collect())
 }
 

@@ -9,7 +9,8 @@ loopback registry with the busybox test image). Reports:
   * logs of a container that printed 100,000 lines  vs  reading the log file
   * ps -a with 0, 100 and 500 containers
   * 20 run -d, four at a time
-  * ctr-monitor memory per idle container (Pss, RSS), beside conmon's if installed
+  * ctr-monitor memory per idle container (Pss, RSS, Private_Dirty): one
+    container, and the mean of ten; conmon's beside it if installed
   * run --rm on the default bridge  vs  --network none
   * time from run -d -p to the first answered HTTP request
 """
@@ -51,6 +52,83 @@ def report(name, ms, floor_ms=None, aim=None):
     if aim:
         line += f"   aim {aim}"
     print(line, flush=True)
+
+
+IDLE = 10
+
+
+def rollup_kb(pid):
+    lines = open(f"/proc/{pid}/smaps_rollup").read().splitlines()[1:]
+    return {l.split(":")[0]: int(l.split()[1]) for l in lines if l.split()[-1] == "kB"}
+
+
+def same_binary(pid):
+    """Processes other than `pid` running the same executable file (they
+    share its pages, so they lower its Pss)."""
+    exe = os.stat(f"/proc/{pid}/exe")
+    n = 0
+    for p in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            st = os.stat(f"/proc/{p}/exe")
+        except OSError:
+            continue
+        n += int(p) != pid and (st.st_dev, st.st_ino) == (exe.st_dev, exe.st_ino)
+    return n
+
+
+def report_memory(name, pids, aim=None):
+    """Mean Pss, RSS and Private_Dirty of the processes `pids`, in MB."""
+    # A binary built moments ago sits dirty in the page cache, which
+    # smaps counts as Private_Dirty: write it back first.
+    os.sync()
+    kb = [rollup_kb(p) for p in pids]
+    mean = lambda k: statistics.mean(r[k] for r in kb) / 1024
+    line = f"{name:<58} {mean('Pss'):9.2f} MB Pss   RSS {mean('Rss'):.2f} MB, Private_Dirty {mean('Private_Dirty'):.2f} MB"
+    others = same_binary(pids[0]) - (len(pids) - 1)
+    if others:
+        line += f" ({others} more running)"
+    if aim:
+        line += f"   aim {aim}"
+    print(line, flush=True)
+
+
+def conmon_containers(n, lower, spec):
+    """n idle `sleep` containers under conmon and runc, as Podman runs them
+    (conmon creates, runc starts); the conmon pids."""
+    root, pids = f"{TMP}/runc-conmon", []
+    for sub in ("conmon-exits", "conmon-sockets"):
+        os.makedirs(f"{TMP}/{sub}", exist_ok=True)
+    for i in range(n):
+        d, cid = f"{TMP}/conmon{i}", f"conmon{i}"
+        for sub in ("upper", "work", "merged"):
+            os.makedirs(f"{d}/{sub}", exist_ok=True)
+        sh(["mount", "-t", "overlay", "overlay", "-o", f"lowerdir={lower},upperdir={d}/upper,workdir={d}/work", f"{d}/merged"])
+        s = dict(spec, root={"path": f"{d}/merged", "readonly": False})
+        s["process"] = dict(spec["process"], args=["sleep", "1000"])
+        s["linux"] = dict(spec["linux"], cgroupsPath=f"/podman-rs-bench/{cid}")
+        json.dump(s, open(f"{d}/config.json", "w"))
+        # conmon runs `runc create` after it detached and reports the result
+        # on the sync pipe, as it does to Podman.
+        r, w = os.pipe()
+        sh(["conmon", "--api-version", "1", "-c", cid, "-u", cid, "-n", cid, "-r", shutil.which("runc"),
+            "-b", d, "-p", f"{d}/pid", "--conmon-pidfile", f"{d}/conmon.pid", "--exit-dir", f"{TMP}/conmon-exits",
+            "--socket-dir-path", f"{TMP}/conmon-sockets", "-l", f"k8s-file:{d}/ctr.log", "--log-level", "warning",
+            "--runtime-arg", "--root", "--runtime-arg", root],
+           stdin=subprocess.DEVNULL, env=dict(os.environ, _OCI_SYNCPIPE=str(w)), pass_fds=(w,))
+        os.close(w)
+        with os.fdopen(r, "rb") as sync:
+            created = json.loads(sync.readline() or b"{}")
+        if created.get("data", -1) <= 0:
+            raise SystemExit(f"conmon could not create {cid}: {created}")
+        sh(["runc", "--root", root, "start", cid])
+        pids.append(int(open(f"{d}/conmon.pid").read()))
+    time.sleep(1)
+    return pids
+
+
+def remove_conmon_containers():
+    for i in range(IDLE):
+        subprocess.run(["runc", "--root", f"{TMP}/runc-conmon", "delete", "-f", f"conmon{i}"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 def floor_runc_bundle():
@@ -110,16 +188,25 @@ def main():
     rex = timed(lambda: sh(["runc", "--root", f"{RUNROOT}/runtime", "exec", "--process", proc, ctr], stdin=subprocess.DEVNULL))
     report("exec CTR true", ex, rex, "< 1.5x (vs runc exec)")
 
-    # Monitor memory of an idle container.
-    mon = int(podman("inspect", "--format", "{{.State.ConmonPid}}", ctr).strip())
-    roll = open(f"/proc/{mon}/smaps_rollup").read()
-    kb = {l.split(":")[0]: int(l.split()[1]) for l in roll.splitlines()[1:] if l.split()[-1] == "kB"}
-    print(f"{'ctr-monitor per idle container':<58} Pss {kb['Pss'] / 1024:.2f} MB, RSS {kb['Rss'] / 1024:.2f} MB   aim Pss < 0.3 MB (conmon 0.4 MB)")
-    if shutil.which("conmon"):
-        print("conmon is installed: compare with `grep -E 'Pss|Rss' /proc/$(pidof conmon)/smaps_rollup` under Podman")
-    else:
-        print("conmon is not installed here: no side-by-side figure")
     podman("rm", "-f", "-t", "0", ctr)
+
+    # Monitor memory of idle containers, from /proc/PID/smaps_rollup: one
+    # container, then ten side by side, where the pages of the binary the
+    # monitors share are divided among them (what Pss is for). Conmon beside
+    # it when installed, run the same way on the same image.
+    idle = [podman("run", "-d", "--network", "none", REF, "sleep", "1000").strip()]
+    mons = lambda: [int(podman("inspect", "--format", "{{.State.ConmonPid}}", c).strip()) for c in idle]
+    time.sleep(1)  # a monitor gives memory back once quiet for 250 ms
+    report_memory("ctr-monitor per idle container, one container", mons())
+    idle += [podman("run", "-d", "--network", "none", REF, "sleep", "1000").strip() for _ in range(IDLE - 1)]
+    time.sleep(1)
+    report_memory(f"ctr-monitor per idle container, mean of {IDLE}", mons(), "Pss < 0.3 MB (conmon 0.4 MB)")
+    podman("rm", "-f", "-t", "0", *idle)
+    if shutil.which("conmon"):
+        report_memory(f"conmon per idle container, mean of {IDLE}", conmon_containers(IDLE, lower, spec))
+        remove_conmon_containers()
+    else:
+        print("conmon is not installed here: no side-by-side figure (apt-get install conmon)", flush=True)
 
     logc = podman("run", "-d", "--network", "none", REF, "sh", "-c", "seq 1 100000").strip()
     podman("wait", logc)
@@ -184,5 +271,6 @@ try:
     main()
 finally:
     subprocess.run(PODMAN + ["rm", "-af", "-t", "0"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    remove_conmon_containers()
     subprocess.run(["sh", "-c", f"grep -o ' {TMP}[^ ]*' /proc/self/mountinfo | xargs -r -n1 umount -l"], stderr=subprocess.DEVNULL)
     shutil.rmtree(TMP, ignore_errors=True)

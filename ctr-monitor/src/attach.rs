@@ -244,6 +244,7 @@ impl AttachHub {
         }
         self.remove(client.id);
         debug!(client = client.id, "client detached");
+        crate::footprint::soon();
         if !ended {
             self.stdin_ended(client.id).await;
         }

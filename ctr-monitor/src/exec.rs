@@ -352,7 +352,6 @@ async fn run(
     session.input.release().await;
     info!(exec_id = %spec.exec_id, pid, %exit, elapsed_ms = t0.elapsed().as_millis() as u64, "exec exited");
     send(tx, event(exec_event::Event::Exited(info))).await;
-    // SAFETY: returning freed buffers to the kernel; no other thread allocates.
-    unsafe { libc::malloc_trim(0) };
+    crate::footprint::soon();
     Ok(())
 }

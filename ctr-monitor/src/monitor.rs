@@ -176,8 +176,7 @@ impl Monitor {
             watched.finished().await;
             phase.send_replace(Phase::Done);
         });
-        // SAFETY: gives freed heap back to the kernel; single-threaded.
-        unsafe { libc::malloc_trim(0) };
+        crate::footprint::soon();
         debug!(id = %container.cfg.id, elapsed_ms = t0.elapsed().as_millis() as u64, "CreateContainer done");
         Ok(CreateContainerResponse {
             pid: container.pid,

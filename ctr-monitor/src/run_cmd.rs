@@ -133,6 +133,7 @@ impl RunArgs {
 /// In the detached monitor: create, start, report through `ready`, monitor.
 pub async fn run(args: RunArgs, runroot: PathBuf, mut ready: ReadyPipe) -> anyhow::Result<()> {
     crate::reaper::start()?;
+    crate::footprint::start();
     let monitor = Monitor::new(runroot.clone(), true);
     let created = match monitor.create(args.request(&runroot)).await {
         Ok(r) => r,

@@ -121,4 +121,5 @@ async fn serve_connection(
     if let Err(e) = result {
         debug!(error = %e, "connection ended with an error");
     }
+    crate::footprint::soon();
 }

@@ -343,7 +343,10 @@ async fn pump(stream: Stream, src: Arc<FdIo>, sinks: Arc<Sinks>, mut stop: watch
                 break;
             }
             r = src.read_chunk() => match r {
-                Ok(Some(c)) => sinks.deliver(stream, &c).await,
+                Ok(Some(c)) => {
+                    sinks.deliver(stream, &c).await;
+                    crate::footprint::soon();
+                }
                 Ok(None) => break,
                 Err(e) => {
                     debug!(stream = stream.name(), error = %e, "reading output");

@@ -7,7 +7,7 @@
 
 use std::ffi::OsString;
 use std::os::fd::{AsRawFd, OwnedFd};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
@@ -23,143 +23,7 @@ use proto::monitor::v1::{
 use serde_json::json;
 use tonic::transport::Channel;
 
-const RUNC: &str = "/usr/sbin/runc";
-
-fn monitor_bin() -> PathBuf {
-    let dir = match std::env::var_os("PODMAN_TEST_BIN_DIR") {
-        Some(d) => PathBuf::from(d),
-        None => {
-            let exe = std::env::current_exe().expect("test binary path");
-            exe.parent()
-                .and_then(Path::parent)
-                .expect("target profile dir")
-                .to_path_buf()
-        }
-    };
-    let p = dir.join("ctr-monitor");
-    assert!(
-        p.exists(),
-        "{} not found: run `cargo build -p ctr-monitor` with the same target dir first",
-        p.display()
-    );
-    p
-}
-
-/// A temp dir with a runc state root, exit and socket dirs; deletes the
-/// containers it knows with `runc delete -f` on drop.
-struct Env {
-    tmp: tempfile::TempDir,
-    ids: std::sync::Mutex<Vec<String>>,
-}
-
-impl Env {
-    fn new() -> Env {
-        Env {
-            tmp: tempfile::Builder::new()
-                .prefix("mon")
-                .tempdir_in("/tmp")
-                .expect("tempdir"),
-            ids: Default::default(),
-        }
-    }
-    fn path(&self, p: &str) -> PathBuf {
-        self.tmp.path().join(p)
-    }
-    fn runc_root(&self) -> PathBuf {
-        self.path("runc")
-    }
-
-    /// A bundle with the busybox rootfs running `args`.
-    fn bundle(&self, id: &str, args: &[&str], terminal: bool) -> Result<PathBuf> {
-        self.ids.lock().unwrap().push(id.to_string());
-        let bundle = self.path(&format!("b-{id}"));
-        let rootfs = bundle.join("rootfs");
-        std::fs::create_dir_all(&rootfs)?;
-        static TAR: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
-        let tar = match TAR.get() {
-            Some(t) => t,
-            None => {
-                let t = e2e::oci_image::busybox_layer()?.tar()?;
-                TAR.get_or_init(|| t)
-            }
-        };
-        let mut archive = tar::Archive::new(tar.as_slice());
-        archive.set_preserve_permissions(true);
-        archive.unpack(&rootfs).context("unpacking busybox")?;
-        let caps = json!(["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"]);
-        let config = json!({
-            "ociVersion": "1.0.2",
-            "process": {
-                "terminal": terminal,
-                "user": {"uid": 0, "gid": 0},
-                "args": args,
-                "env": ["PATH=/bin:/usr/bin:/sbin:/usr/sbin", "TERM=xterm"],
-                "cwd": "/",
-                "capabilities": {"bounding": caps, "effective": caps, "permitted": caps},
-                "rlimits": [{"type": "RLIMIT_NOFILE", "hard": 1024, "soft": 1024}],
-                "noNewPrivileges": true
-            },
-            "root": {"path": "rootfs", "readonly": false},
-            "hostname": "monitor-test",
-            "mounts": [
-                {"destination": "/proc", "type": "proc", "source": "proc"},
-                {"destination": "/dev", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "strictatime", "mode=755", "size=65536k"]},
-                {"destination": "/dev/pts", "type": "devpts", "source": "devpts", "options": ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"]},
-                {"destination": "/dev/shm", "type": "tmpfs", "source": "shm", "options": ["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"]},
-                {"destination": "/sys", "type": "sysfs", "source": "sysfs", "options": ["nosuid", "noexec", "nodev", "ro"]}
-            ],
-            "linux": {
-                "namespaces": [{"type": "pid"}, {"type": "mount"}, {"type": "ipc"}, {"type": "uts"}, {"type": "network"}],
-                "cgroupsPath": format!("/podman-rs-test/{id}"),
-                "maskedPaths": ["/proc/kcore", "/proc/keys", "/proc/timer_list"],
-                "readonlyPaths": ["/proc/sys", "/proc/sysrq-trigger"]
-            }
-        });
-        std::fs::write(
-            bundle.join("config.json"),
-            serde_json::to_vec_pretty(&config)?,
-        )?;
-        Ok(bundle)
-    }
-
-    fn request(&self, id: &str, bundle: &Path) -> CreateContainerRequest {
-        CreateContainerRequest {
-            id: id.into(),
-            bundle: bundle.display().to_string(),
-            runtime: RUNC.into(),
-            runtime_args: vec!["--root".into(), self.runc_root().display().to_string()],
-            socket_dir: self.path("s").display().to_string(),
-            exit_dir: self.path("exits").display().to_string(),
-            log_path: self.path(&format!("{id}.log")).display().to_string(),
-            ..Default::default()
-        }
-    }
-
-    fn runc(&self, args: &[&str]) -> std::process::Output {
-        std::process::Command::new(RUNC)
-            .arg("--root")
-            .arg(self.runc_root())
-            .args(args)
-            .output()
-            .expect("running runc")
-    }
-
-    fn runc_status(&self, id: &str) -> String {
-        let out = self.runc(&["state", id]);
-        serde_json::from_slice::<serde_json::Value>(&out.stdout)
-            .ok()
-            .and_then(|v| v["status"].as_str().map(String::from))
-            .unwrap_or_default()
-    }
-}
-
-impl Drop for Env {
-    fn drop(&mut self) {
-        for id in self.ids.lock().unwrap().iter() {
-            let _ = self.runc(&["delete", "-f", id]);
-        }
-    }
-}
+use e2e::monitor_env::{monitor_bin, Env, RUNC};
 
 /// Start `ctr-monitor serve --grpc-fd 3 --detach` as podman does.
 async fn spawn_monitor() -> Result<(proto::transport::Helper, MonitorClient<Channel>)> {
@@ -192,24 +56,9 @@ async fn create_start(
 
 /// Wait (without polling) until process `pid` has exited.
 async fn wait_gone(pid: i32) -> bool {
-    tokio::task::spawn_blocking(move || {
-        // SAFETY: pidfd_open returns a new descriptor or -1.
-        let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) } as i32;
-        if fd < 0 {
-            return true;
-        }
-        let mut p = libc::pollfd {
-            fd,
-            events: libc::POLLIN,
-            revents: 0,
-        };
-        // SAFETY: one valid pollfd.
-        let n = unsafe { libc::poll(&mut p, 1, 30_000) };
-        unsafe { libc::close(fd) };
-        n == 1
-    })
-    .await
-    .unwrap_or(false)
+    tokio::task::spawn_blocking(move || e2e::monitor_env::wait_gone(pid))
+        .await
+        .unwrap_or(false)
 }
 
 fn alive(pid: i32) -> bool {

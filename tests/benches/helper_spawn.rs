@@ -5,7 +5,6 @@
 //! Reports for each helper: time to the first answer (spawn + socketpair +
 //! HTTP/2 handshake + Info), and the whole cycle until the helper is reaped.
 
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 const ITERATIONS: usize = 300;
@@ -32,7 +31,7 @@ fn floor() -> Vec<Duration> {
 
 async fn helper_cycle(
     name: &str,
-    path: &PathBuf,
+    path: &std::path::Path,
     args: &[std::ffi::OsString],
 ) -> (Duration, Duration) {
     let t = Instant::now();

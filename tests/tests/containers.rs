@@ -457,3 +457,33 @@ fn logs_follow_streams_until_the_container_exits() {
     let o = s.run(&["logs", "-f", "--since", "2000-01-01T00:00:00Z", "slow"]);
     assert_eq!(stdout(&o), "first\nsecond\nthird\n");
 }
+
+#[test]
+fn rm_force_of_an_initialized_container_ends_its_runtime_process_and_monitor() {
+    let (s, _reg, r) = fixture();
+    let id = s.ok(&["create", "--network", "none", &r, "sleep", "1000"]);
+    let id = id.trim();
+    s.ok(&["init", id]);
+    let pid: i32 = s
+        .ok(&["inspect", "--format", "{{.State.ConmonPid}}", id])
+        .trim()
+        .parse()
+        .unwrap();
+    let running = |pid: i32| {
+        std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|st| {
+            st.rsplit_once(')')
+                .is_some_and(|(_, rest)| !rest.trim_start().starts_with('Z'))
+        })
+    };
+    assert!(running(pid), "the monitor holds the created container");
+    s.ok(&["rm", "-f", id]);
+    // `runc delete --force` ends `runc init`; the monitor then handles the
+    // exit and goes (a zombie here at most: PID 1 of this sandbox does not reap).
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while running(pid) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(!running(pid), "the monitor of a removed container is gone");
+    assert!(mounts_under(&s).is_empty(), "{:?}", mounts_under(&s));
+    assert_eq!(s.ok(&["ps", "-aq"]), "");
+}

@@ -133,10 +133,13 @@ pub async fn release_locked(
         storage.close().await?;
     }
     if !st.bundle_path.is_empty() {
-        // A live monitor deletes the runtime's state itself right after the
-        // exit (podman sets delete_after_exit): only a dead one leaves it.
+        // A live monitor that saw the exit deletes the runtime's state
+        // itself (podman sets delete_after_exit). A dead one, or a container
+        // created but never started (`init`, then `rm -f`), needs it here:
+        // `delete --force` also ends the waiting `runc init`.
         let state_left = paths.runtime_root.join(&cfg.id).exists();
-        if state_left && !alive(st.monitor_pid) {
+        let monitor_deletes = alive(st.monitor_pid) && paths.exit_file(&cfg.id).exists();
+        if state_left && !monitor_deletes {
             runtime_delete(&cfg.runtime, &paths.runtime_root, &cfg.id).await;
         }
         st.bundle_path.clear();

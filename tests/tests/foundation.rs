@@ -185,7 +185,12 @@ fn info_reports_host_store_runtimes_and_helpers_in_podmans_shape() {
     let header = std::fs::read(&db).unwrap();
     assert_eq!(&header[..16], b"SQLite format 3\0");
     assert_eq!((header[18], header[19]), (2, 2), "journal mode is not WAL");
-    let user_version = u32::from_be_bytes([header[60], header[61], header[62], header[63]]);
+    // The schema version may still sit in the WAL (podman does not
+    // checkpoint on every close): ask SQLite, as any reader would.
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let user_version: u32 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
     assert!(user_version >= 1, "schema version {user_version}");
 }
 

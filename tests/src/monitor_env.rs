@@ -130,6 +130,21 @@ impl Env {
         }
     }
 
+    /// `ctr-monitor run --id ID --bundle BUNDLE` with runc, exits and
+    /// sockets under this directory; add flags and run it.
+    pub fn monitor_run(&self, id: &str, bundle: &Path) -> std::process::Command {
+        let mut c = std::process::Command::new(monitor_bin());
+        c.args(["run", "--id", id, "--runtime", RUNC, "--runtime-arg=--root"])
+            .arg(format!("--runtime-arg={}", self.runc_root().display()))
+            .arg("--bundle")
+            .arg(bundle)
+            .arg("--exit-dir")
+            .arg(self.path("exits"))
+            .arg("--socket-dir")
+            .arg(self.path("s"));
+        c
+    }
+
     pub fn runc(&self, args: &[&str]) -> std::process::Output {
         std::process::Command::new(RUNC)
             .arg("--root")

@@ -23,7 +23,7 @@ use proto::monitor::v1::{
 use serde_json::json;
 use tonic::transport::Channel;
 
-use e2e::monitor_env::{monitor_bin, Env, RUNC};
+use e2e::monitor_env::{monitor_bin, Env};
 
 /// Start `ctr-monitor serve --grpc-fd 3 --detach` as podman does.
 async fn spawn_monitor() -> Result<(proto::transport::Helper, MonitorClient<Channel>)> {
@@ -457,67 +457,6 @@ async fn a_caller_that_goes_away_after_create_does_not_stop_the_monitor() -> Res
     Ok(())
 }
 
-#[tokio::test]
-async fn run_subcommand_prints_the_pid_and_keeps_monitoring() -> Result<()> {
-    let env = Env::new();
-    let id = "mon-run";
-    let bundle = env.bundle(id, &["sleep", "1000"], false)?;
-    let out = std::process::Command::new(monitor_bin())
-        .args([
-            "run",
-            "--id",
-            id,
-            "--runtime",
-            RUNC,
-            "--json",
-            "--runtime-arg=--root",
-        ])
-        .arg(format!("--runtime-arg={}", env.runc_root().display()))
-        .arg("--bundle")
-        .arg(&bundle)
-        .arg("--exit-dir")
-        .arg(env.path("exits"))
-        .arg("--socket-dir")
-        .arg(env.path("s"))
-        .arg("--log-path")
-        .arg(env.path("run.log"))
-        .output()?;
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout)?;
-    let pid = v["pid"].as_i64().context("pid")? as i32;
-    assert!(alive(pid));
-    let mut c = MonitorClient::new(
-        proto::transport::connect_unix(Path::new(v["monitor_socket"].as_str().context("socket")?))
-            .await?,
-    );
-    assert_eq!(
-        c.status(StatusRequest { id: id.into() })
-            .await?
-            .into_inner()
-            .state(),
-        ContainerState::Running
-    );
-    c.kill(KillRequest {
-        id: id.into(),
-        signal: 9,
-        all: false,
-    })
-    .await?;
-    assert_eq!(
-        c.wait(WaitRequest { id: id.into() })
-            .await?
-            .into_inner()
-            .exit
-            .map(|e| e.exit_code),
-        Some(137)
-    );
-    Ok(())
-}
-
 /// The memory an idle monitor keeps (`/proc/PID/smaps_rollup`, kB).
 fn rollup_kb(pid: i32) -> Result<std::collections::HashMap<String, u64>> {
     let rollup = std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup"))?;
@@ -703,50 +642,6 @@ async fn exec_returns_output_and_exit_code() -> Result<()> {
 }
 
 #[tokio::test]
-async fn passthrough_hands_the_callers_stdio_to_the_container() -> Result<()> {
-    let env = Env::new();
-    let id = "mon-pass";
-    let bundle = env.bundle(
-        id,
-        &["sh", "-c", "echo to-the-callers-stdout; echo to-stderr >&2"],
-        false,
-    )?;
-    // The container holds the pipes until it exits, so output() returns after it.
-    let out = std::process::Command::new(monitor_bin())
-        .args([
-            "run",
-            "--id",
-            id,
-            "--runtime",
-            RUNC,
-            "--log-driver",
-            "passthrough",
-            "--runtime-arg=--root",
-        ])
-        .arg(format!("--runtime-arg={}", env.runc_root().display()))
-        .arg("--bundle")
-        .arg(&bundle)
-        .arg("--exit-dir")
-        .arg(env.path("exits"))
-        .arg("--socket-dir")
-        .arg(env.path("s"))
-        .output()?;
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(stdout.contains("to-the-callers-stdout\n"), "{stdout}");
-    assert!(String::from_utf8_lossy(&out.stderr).contains("to-stderr"));
-    assert!(
-        !env.path(&format!("s/{id}/attach")).exists(),
-        "no attach socket with passthrough"
-    );
-    Ok(())
-}
-
-#[tokio::test]
 async fn a_monitor_that_would_die_with_its_caller_refuses_to_create() -> Result<()> {
     let env = Env::new();
     let id = "mon-nodetach";
@@ -765,38 +660,5 @@ async fn a_monitor_that_would_die_with_its_caller_refuses_to_create() -> Result<
     assert!(err.message().contains("--detach"), "{}", err.message());
     drop(client);
     assert!(helper.finish(Duration::from_secs(5)).await?.success());
-    Ok(())
-}
-
-#[tokio::test]
-async fn listen_mode_serves_other_tools() -> Result<()> {
-    let env = Env::new();
-    let id = "mon-listen";
-    let bundle = env.bundle(id, &["sh", "-c", "echo via-listen"], false)?;
-    let sock = env.path("listen.sock");
-    // The process we start returns once the detached monitor listens.
-    let st = std::process::Command::new(monitor_bin())
-        .args(["serve", "--detach", "--listen"])
-        .arg(format!("unix:{}", sock.display()))
-        .status()?;
-    assert!(st.success());
-    let mut c = MonitorClient::new(proto::transport::connect_unix(&sock).await?);
-    let info = c
-        .info(proto::common::v1::InfoRequest::default())
-        .await?
-        .into_inner();
-    assert_eq!(
-        info.identity.map(|i| i.name).as_deref(),
-        Some("ctr-monitor")
-    );
-    let created = create_start(&mut c, env.request(id, &bundle)).await?;
-    let st = c.wait(WaitRequest { id: id.into() }).await?.into_inner();
-    assert_eq!(st.exit.map(|e| e.exit_code), Some(0));
-    drop(c);
-    assert!(wait_gone(created.monitor_pid).await);
-    assert!(!sock.exists(), "the listen socket is removed on exit");
-    assert!(
-        std::fs::read_to_string(env.path(&format!("{id}.log")))?.contains(" stdout F via-listen")
-    );
     Ok(())
 }

@@ -436,13 +436,14 @@ fn sigkill_of_podman_mid_call_leaves_no_helper_behind() {
         child.wait().unwrap();
         let deadline = Instant::now() + Duration::from_secs(5);
         while pids.iter().any(|p| alive(*p)) && Instant::now() < deadline {
-            // Reap whatever was re-parented to us.
-            while let Ok(st) =
-                nix::sys::wait::waitpid(None, Some(nix::sys::wait::WaitPidFlag::WNOHANG))
-            {
-                if st == nix::sys::wait::WaitStatus::StillAlive {
-                    break;
-                }
+            // Reap the helpers re-parented to us, and only them: waiting for
+            // any child would steal the children of tests running beside
+            // this one in other threads.
+            for p in &pids {
+                let _ = nix::sys::wait::waitpid(
+                    nix::unistd::Pid::from_raw(*p),
+                    Some(nix::sys::wait::WaitPidFlag::WNOHANG),
+                );
             }
             std::thread::sleep(Duration::from_millis(20));
         }

@@ -131,6 +131,8 @@ enum Cmd {
 }
 
 fn main() -> std::process::ExitCode {
+    // Die with podman (PR_SET_PDEATHSIG) when it started us.
+    proto::transport::watch_parent();
     footprint::tune_malloc();
     let cli = Cli::parse();
     // A monitor outlives its caller: keep none of the caller's descriptors

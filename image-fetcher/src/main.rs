@@ -153,6 +153,8 @@ struct PushArgs {
 }
 
 fn main() -> std::process::ExitCode {
+    // Die with podman (PR_SET_PDEATHSIG) when it started us.
+    proto::transport::watch_parent();
     let cli = Cli::parse();
     cli.log.init("image-fetcher");
     common::helper_cli::run("image-fetcher", async {

@@ -165,6 +165,8 @@ struct DnsServeArgs {
 }
 
 fn main() -> std::process::ExitCode {
+    // Die with podman (PR_SET_PDEATHSIG) when it started us.
+    proto::transport::watch_parent();
     let cli = Cli::parse();
     cli.log.init("net-setup");
     if let Cmd::DnsServe(a) = cli.cmd {

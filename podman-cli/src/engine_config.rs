@@ -16,8 +16,10 @@ pub struct EngineConfig {
     pub containers: ContainersConf,
     /// storage.conf as read (driver and options come from it; kept for `info`).
     pub storage: StorageConf,
-    pub registries: RegistriesConf,
-    pub policy: Policy,
+    /// registries.conf and policy.json, read on first use: most commands
+    /// never resolve a short name or check a signature policy.
+    registries: std::sync::OnceLock<RegistriesConf>,
+    policy: std::sync::OnceLock<Policy>,
     pub graph_root: PathBuf,
     pub run_root: PathBuf,
     pub storage_driver: String,
@@ -34,6 +36,24 @@ pub struct EngineConfig {
 }
 
 impl EngineConfig {
+    /// registries.conf (and its drop-ins), read the first time it is needed.
+    pub fn registries(&self) -> anyhow::Result<&RegistriesConf> {
+        if let Some(r) = self.registries.get() {
+            return Ok(r);
+        }
+        let r = RegistriesConf::load()?;
+        Ok(self.registries.get_or_init(|| r))
+    }
+
+    /// The signature policy (policy.json), read the first time it is needed.
+    pub fn policy(&self) -> anyhow::Result<&Policy> {
+        if let Some(p) = self.policy.get() {
+            return Ok(p);
+        }
+        let p = Policy::load(&Policy::default_path())?;
+        Ok(self.policy.get_or_init(|| p))
+    }
+
     pub fn load(g: &GlobalOpts) -> anyhow::Result<Self> {
         let mut files = ContainersConf::candidate_files();
         files.extend(g.modules.iter().cloned());
@@ -48,8 +68,6 @@ impl EngineConfig {
         let containers =
             ContainersConf::load_files(&files, std::env::var_os("CONTAINERS_CONF").is_some())?;
         let storage = StorageConf::load()?;
-        let registries = RegistriesConf::load()?;
-        let policy = Policy::load(&Policy::default_path())?;
 
         let graph_root = g
             .root
@@ -123,8 +141,8 @@ impl EngineConfig {
         Ok(EngineConfig {
             containers,
             storage,
-            registries,
-            policy,
+            registries: std::sync::OnceLock::new(),
+            policy: std::sync::OnceLock::new(),
             graph_root,
             run_root,
             storage_driver,

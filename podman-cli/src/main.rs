@@ -142,7 +142,7 @@ async fn command(cfg: &engine_config::EngineConfig, cli: &Cli) -> anyhow::Result
             Command::Container(ContainerCommand::Inspect(a)) => {
                 let a = commands::inspect::InspectArgs {
                     kind: "container".into(),
-                    ..a.clone()
+                    ..a.0.clone()
                 };
                 commands::inspect::run(cfg, &a).await
             }

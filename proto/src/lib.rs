@@ -11,6 +11,7 @@
 //! * [`unix_path`]: unix socket paths longer than `sockaddr_un` holds.
 
 pub mod fdpass;
+pub mod spawn;
 pub mod transport;
 pub mod unix_path;
 

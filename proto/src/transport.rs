@@ -1,9 +1,10 @@
 //! gRPC over a socketpair handed to the child at exec, or over a unix socket.
 //!
 //! The caller side is [`spawn_helper`]: it makes a socketpair, puts one end on
-//! the child's fd 3, asks the kernel to signal the child if the caller dies
-//! (PR_SET_PDEATHSIG), and speaks HTTP/2 on the other end through a tonic
-//! [`Channel`]. The helper side is [`serve`]: on an inherited fd it serves
+//! the child's fd 3 (posix_spawn, see [`crate::spawn`]), and speaks HTTP/2 on
+//! the other end through a tonic [`Channel`]; the helper calls
+//! [`watch_parent`] first thing, so the kernel signals it if the caller dies
+//! (PR_SET_PDEATHSIG). The helper side is [`serve`]: on an inherited fd it serves
 //! exactly one connection and returns when the caller hangs up, so a helper
 //! never outlives the process that started it.
 
@@ -11,7 +12,7 @@ use std::ffi::OsString;
 use std::future::Future;
 use std::os::fd::{AsRawFd, FromRawFd, IntoRawFd, OwnedFd, RawFd};
 use std::path::{Path, PathBuf};
-use std::process::{ExitStatus, Stdio};
+use std::process::ExitStatus;
 use std::str::FromStr;
 use std::time::{Duration, Instant};
 
@@ -24,6 +25,35 @@ use tracing::{debug, warn};
 
 /// The descriptor number a helper finds its socketpair end on.
 pub const HELPER_FD: RawFd = 3;
+
+/// For a helper, first thing in `main` (before any thread or fork): if it
+/// was started by [`spawn_helper`], die (SIGTERM) when that process dies,
+/// and exit at once if it already has. The variable naming the parent is
+/// removed, so the helper's own children do not inherit it.
+pub fn watch_parent() {
+    let Some(v) = std::env::var_os(crate::spawn::PARENT_ENV) else {
+        return;
+    };
+    // SAFETY: called before any other thread exists (documented contract).
+    unsafe { std::env::remove_var(crate::spawn::PARENT_ENV) };
+    let Some(parent) = v.to_str().and_then(|s| s.parse::<i32>().ok()) else {
+        return;
+    };
+    // SAFETY: plain prctl/getppid; the order closes the race with a parent
+    // that dies before the prctl (we would then have been re-parented).
+    unsafe {
+        libc::prctl(
+            libc::PR_SET_PDEATHSIG,
+            libc::SIGTERM as libc::c_ulong,
+            0,
+            0,
+            0,
+        );
+        if libc::getppid() != parent {
+            libc::_exit(1);
+        }
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum TransportError {
@@ -198,7 +228,7 @@ pub async fn serve_listen(path: &Path, routes: Routes) -> Result<(), TransportEr
 pub struct Helper {
     pub name: String,
     channel: Option<Channel>,
-    child: tokio::process::Child,
+    child: crate::spawn::Child,
     pid: u32,
 }
 
@@ -250,67 +280,37 @@ pub async fn spawn_helper_passing(
     )
     .map_err(|e| io_err("socketpair", e.into()))?;
 
-    let child_fd = theirs.as_raw_fd();
-    // Above the slots it goes to, so placing the gRPC socket cannot clobber it.
+    // Numbered above the slots they go to, so placing one cannot clobber
+    // the other.
+    let above = |fd: RawFd, what| {
+        nix::fcntl::fcntl(fd, nix::fcntl::FcntlArg::F_DUPFD_CLOEXEC(10))
+            // SAFETY: F_DUPFD_CLOEXEC returned a new descriptor we own.
+            .map(|n| unsafe { OwnedFd::from_raw_fd(n) })
+            .map_err(|e| io_err(what, e.into()))
+    };
+    let theirs = above(theirs.as_raw_fd(), "duplicating the helper's socket")?;
     let extra = extra
-        .map(|fd| {
-            nix::fcntl::fcntl(fd.as_raw_fd(), nix::fcntl::FcntlArg::F_DUPFD_CLOEXEC(10))
-                // SAFETY: F_DUPFD_CLOEXEC returned a new descriptor we own.
-                .map(|n| unsafe { OwnedFd::from_raw_fd(n) })
-        })
-        .transpose()
-        .map_err(|e| io_err("duplicating the descriptor to pass", e.into()))?;
-    let extra_fd = extra.as_ref().map(|e| e.as_raw_fd());
-    let parent_pid = nix::unistd::getpid().as_raw();
-    let mut cmd = tokio::process::Command::new(program);
-    cmd.args(args).stderr(Stdio::inherit()).kill_on_drop(false);
-    if inherit_stdio {
-        cmd.stdin(Stdio::inherit()).stdout(Stdio::inherit());
+        .map(|fd| above(fd.as_raw_fd(), "duplicating the descriptor to pass"))
+        .transpose()?;
+    let mut fds = vec![(theirs.as_raw_fd(), HELPER_FD)];
+    if let Some(e) = &extra {
+        fds.push((e.as_raw_fd(), EXTRA_FD));
+    }
+    let stdio = if inherit_stdio {
+        crate::spawn::Stdio::Inherit
     } else {
-        cmd.stdin(Stdio::null()).stdout(stderr_stdio());
-    }
-    // SAFETY: only async-signal-safe calls between fork and exec.
-    unsafe {
-        cmd.pre_exec(move || {
-            if child_fd == HELPER_FD {
-                let flags = libc::fcntl(child_fd, libc::F_GETFD);
-                if flags < 0 || libc::fcntl(child_fd, libc::F_SETFD, flags & !libc::FD_CLOEXEC) < 0
-                {
-                    return Err(std::io::Error::last_os_error());
-                }
-            } else if libc::dup2(child_fd, HELPER_FD) < 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            if let Some(e) = extra_fd {
-                if libc::dup2(e, EXTRA_FD) < 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-            }
-            // Die with the caller; and if it is already gone, do not start.
-            if libc::prctl(
-                libc::PR_SET_PDEATHSIG,
-                libc::SIGTERM as libc::c_ulong,
-                0,
-                0,
-                0,
-            ) < 0
-            {
-                return Err(std::io::Error::last_os_error());
-            }
-            if libc::getppid() != parent_pid {
-                libc::_exit(1);
-            }
-            Ok(())
-        });
-    }
-    let child = cmd.spawn().map_err(|source| TransportError::Spawn {
-        name: name.to_string(),
-        path: program.to_path_buf(),
-        source,
+        crate::spawn::Stdio::Quiet
+    };
+    let child = crate::spawn::spawn(program, args, stdio, &fds).map_err(|source| {
+        TransportError::Spawn {
+            name: name.to_string(),
+            path: program.to_path_buf(),
+            source,
+        }
     })?;
     drop(theirs);
     drop(extra);
-    let pid = child.id().unwrap_or(0);
+    let pid = child.id();
     let channel = channel_over(name, ours)?;
     debug!(helper = name, pid, path = %program.display(), elapsed_ms = ms(started), "spawned helper");
     Ok(Helper {
@@ -474,14 +474,6 @@ pub fn describe_exit(status: ExitStatus) -> String {
         format!("was killed by signal {sig} ({name})")
     } else {
         "exited".to_string()
-    }
-}
-
-fn stderr_stdio() -> Stdio {
-    use std::os::fd::AsFd;
-    match std::io::stderr().as_fd().try_clone_to_owned() {
-        Ok(fd) => Stdio::from(fd),
-        Err(_) => Stdio::null(),
     }
 }
 

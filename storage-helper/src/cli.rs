@@ -91,6 +91,10 @@ pub enum Cmd {
         image: String,
         #[arg(long, default_value = "")]
         mount_label: String,
+        /// Short-lived (as for `run --rm`): no fsync of its record, overlay
+        /// mounted with `volatile`
+        #[arg(long = "volatile")]
+        volatile: bool,
         #[arg(long)]
         json: bool,
     },
@@ -388,9 +392,10 @@ pub fn run(store: &Store, cmd: Cmd) -> Result<()> {
             id,
             image,
             mount_label,
+            volatile,
             json,
         } => {
-            let c = crate::containers::create(store, &id, &image, &mount_label)?;
+            let c = crate::containers::create(store, &id, &image, &mount_label, volatile)?;
             if json {
                 print_json(&c)?;
             } else {
@@ -464,7 +469,7 @@ pub fn run(store: &Store, cmd: Cmd) -> Result<()> {
         }
         Cmd::Layers { json } => {
             let list = if store.db_path().exists() {
-                crate::layers::list(&crate::db::open(store)?)?
+                crate::layers::list(&*crate::db::open(store)?)?
             } else {
                 Vec::new()
             };

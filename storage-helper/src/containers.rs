@@ -28,7 +28,13 @@ pub struct ContainerRecord {
     pub mount_count: u32,
     pub mount_label: String,
     pub created_unix: i64,
+    /// See [`VOLATILE_MARK`].
+    pub volatile: bool,
 }
+
+/// A file in a container's directory that marks it volatile (created for a
+/// `run --rm`): no fsync of its record, overlay mounted with `volatile`.
+pub const VOLATILE_MARK: &str = "volatile";
 
 pub fn validate_id(id: &str) -> Result<()> {
     let ok = !id.is_empty()
@@ -82,6 +88,7 @@ pub fn load(store: &Store, conn: &Connection, id: &str) -> Result<ContainerRecor
     };
     let dir = store.container_dir(&id);
     Ok(ContainerRecord {
+        volatile: dir.join(VOLATILE_MARK).exists(),
         upper_dir: dir.join("diff").display().to_string(),
         work_dir: dir.join("work").display().to_string(),
         mountpoint: store.mountpoint(&id).display().to_string(),
@@ -131,7 +138,13 @@ pub fn lock(store: &Store, id: &str) -> Result<FileLock> {
 }
 
 /// CreateContainer.
-pub fn create(store: &Store, id: &str, image: &str, mount_label: &str) -> Result<ContainerRecord> {
+pub fn create(
+    store: &Store,
+    id: &str,
+    image: &str,
+    mount_label: &str,
+    volatile: bool,
+) -> Result<ContainerRecord> {
     store.require_overlay()?;
     validate_id(id)?;
     if mount_label.chars().any(|c| c == '"' || c.is_control()) {
@@ -184,6 +197,10 @@ pub fn create(store: &Store, id: &str, image: &str, mount_label: &str) -> Result
             .map_err(|e| StoreError::path("chmod", &upper, e))?;
         std::fs::write(tmp.join("lock"), b"")
             .map_err(|e| StoreError::path("creating lock in", &tmp, e))?;
+        if volatile {
+            std::fs::write(tmp.join(VOLATILE_MARK), b"")
+                .map_err(|e| StoreError::path("marking volatile", &tmp, e))?;
+        }
         std::fs::rename(&tmp, &dir).map_err(|e| match e.raw_os_error() {
             Some(libc::ENOTEMPTY) | Some(libc::EEXIST) => StoreError::AlreadyExists(format!(
                 "container {id} is being created by another process"
@@ -194,6 +211,9 @@ pub fn create(store: &Store, id: &str, image: &str, mount_label: &str) -> Result
     if let Err(e) = made {
         let _ = crate::fsutil::remove_tree(&tmp);
         return Err(e);
+    }
+    if volatile {
+        conn.skip_fsync()?;
     }
     let recorded = (|| -> Result<()> {
         let tx = db::immediate(&conn)?;
@@ -259,6 +279,9 @@ pub fn remove(store: &Store, id: &str) -> Result<bool> {
     let _lock = lock(store, id)?;
     let rec = load(store, &conn, id)?;
     let was_mounted = mounts::unmount_all(store, id)?;
+    if rec.volatile {
+        conn.skip_fsync()?;
+    }
     let tx = db::immediate(&conn)?;
     tx.execute("DELETE FROM containers WHERE id = ?1", [id])
         .map_err(StoreError::db(format!("deleting container {id}")))?;

@@ -78,6 +78,8 @@ enum Cmd {
 }
 
 fn main() -> std::process::ExitCode {
+    // Die with podman (PR_SET_PDEATHSIG) when it started us.
+    proto::transport::watch_parent();
     let cli = Cli::parse();
     cli.log.init("storage-helper");
     let store = layout::Store {

@@ -25,7 +25,7 @@ use crate::containers::{self, ContainerRecord};
 use crate::db;
 use crate::error::{Result, StoreError};
 use crate::layers;
-use crate::layout::{write_atomic, Store};
+use crate::layout::{write_atomic_volatile, Store};
 
 /// Overlay's limit on lower layers (OVL_MAX_STACK).
 pub const MAX_LAYERS: usize = 500;
@@ -52,8 +52,10 @@ pub fn current_count(store: &Store, id: &str) -> u32 {
     }
 }
 
+/// The count lives in the run root, gone at reboot like the mount itself:
+/// written atomically, not fsynced.
 fn write_count(store: &Store, id: &str, n: u32) -> Result<()> {
-    write_atomic(&count_path(store, id), n.to_string().as_bytes())
+    write_atomic_volatile(&count_path(store, id), n.to_string().as_bytes())
 }
 
 /// Mount container `id` (or count one more mount); returns the mount point
@@ -184,6 +186,10 @@ fn do_mount(store: &Store, rec: &ContainerRecord, links: &[String], target: &Pat
     if !rec.mount_label.is_empty() {
         extra.push_str(&format!(",context=\"{}\"", rec.mount_label));
     }
+    if rec.volatile {
+        prepare_volatile(store, &rec.id)?;
+        extra.push_str(",volatile");
+    }
     let opts = format!("lowerdir={lower},upperdir={containers_rel}/{id}/diff,workdir={containers_rel}/{id}/work{extra}", id = rec.id);
     if opts.len() < PAGE {
         return mount_relative(&store.layers_dir(), &opts, target).map_err(|e| {
@@ -204,13 +210,21 @@ fn do_mount(store: &Store, rec: &ContainerRecord, links: &[String], target: &Pat
         links.iter().map(|l| store.links_dir().join(l)).collect()
     };
     let dir = store.container_dir(&rec.id);
-    mount_fsconfig(&lowers, &dir.join("diff"), &dir.join("work"), &rec.mount_label, target).map_err(|e| {
+    mount_fsconfig(&lowers, &dir.join("diff"), &dir.join("work"), &rec.mount_label, rec.volatile, target).map_err(|e| {
         StoreError::FailedPrecondition(format!(
             "container {}: mounting overlay with {} layers needs the kernel's lowerdir+ option (Linux 6.8+): {e}",
             rec.id,
             links.len()
         ))
     })
+}
+
+/// Overlay leaves `work/incompat/volatile` behind after a volatile mount and
+/// refuses the next mount while it exists (its upper dir may be incomplete
+/// after a crash; for a volatile container that is accepted): remove it.
+fn prepare_volatile(store: &Store, id: &str) -> Result<()> {
+    let mark = store.container_dir(id).join("work").join("incompat");
+    crate::fsutil::remove_tree(&mark).map_err(|e| StoreError::path("removing", &mark, e))
 }
 
 /// mount(2) from a thread whose working directory is `cwd` (its own: it
@@ -253,6 +267,7 @@ fn mount_fsconfig(
     upper: &Path,
     work: &Path,
     label: &str,
+    volatile: bool,
     target: &Path,
 ) -> std::result::Result<(), String> {
     let cs = |s: &str| CString::new(s).map_err(|_| format!("{s:?} contains NUL"));
@@ -290,6 +305,23 @@ fn mount_fsconfig(
     }
     if !label.is_empty() {
         set("context", label)?;
+    }
+    if volatile {
+        // SAFETY: a flag key with no value, on our own fs context.
+        let r = unsafe {
+            libc::syscall(
+                libc::SYS_fsconfig,
+                fs.as_raw_fd(),
+                libc::FSCONFIG_SET_FLAG,
+                c"volatile".as_ptr(),
+                std::ptr::null::<libc::c_char>(),
+                0,
+            )
+        };
+        if r < 0 {
+            let e = std::io::Error::last_os_error();
+            return Err(format!("fsconfig volatile: {e}{}", fs_log(&fs)));
+        }
     }
     let r = unsafe {
         libc::syscall(

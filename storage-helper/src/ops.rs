@@ -11,14 +11,14 @@ pub fn list_images(store: &Store) -> Result<Vec<ImageRecord>> {
     if !store.db_path().exists() {
         return Ok(Vec::new());
     }
-    images::list(&db::open(store)?)
+    images::list(&*db::open(store)?)
 }
 
 pub fn get_image(store: &Store, spec: &str) -> Result<ImageRecord> {
     if !store.db_path().exists() {
         return Err(StoreError::NotFound(format!("{spec}: image not known")));
     }
-    Ok(resolve::resolve(&db::open(store)?, spec)?.image)
+    Ok(resolve::resolve(&*db::open(store)?, spec)?.image)
 }
 
 pub fn tag_image(store: &Store, spec: &str, new_name: &str) -> Result<ImageRecord> {
@@ -47,5 +47,5 @@ pub fn get_container(store: &Store, id: &str) -> Result<ContainerRecord> {
             "container {id}: no such container layer in this store"
         )));
     }
-    containers::load(store, &db::open(store)?, id)
+    containers::load(store, &*db::open(store)?, id)
 }

@@ -67,6 +67,7 @@ pub fn container_pb(c: ContainerRecord) -> pb::Container {
         mount_count: c.mount_count,
         mount_label: c.mount_label,
         created_unix: c.created_unix,
+        volatile: c.volatile,
     }
 }
 
@@ -251,7 +252,8 @@ impl Storage for StorageService {
     ) -> Result<Response<pb::Container>, Status> {
         let (s, r) = (self.store.clone(), req.into_inner());
         blocking("CreateContainer", move || {
-            crate::containers::create(&s, &r.id, &r.image, &r.mount_label).map(container_pb)
+            crate::containers::create(&s, &r.id, &r.image, &r.mount_label, r.volatile)
+                .map(container_pb)
         })
         .await
     }

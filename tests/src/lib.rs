@@ -13,19 +13,31 @@
 //! * [`registry`]: a real `docker-registry` process on a free 127.0.0.1 port,
 //!   optionally behind htpasswd basic auth, with push and fetch helpers.
 //! * [`registry_client`]: the registry v2 HTTP client behind those helpers.
+//! * [`raw_tar`]: tar archives written header by header (device nodes, PAX
+//!   xattrs, hostile paths) for what `LayerBuilder` refuses to express.
+//! * [`storage_env`]: a private store driven through the real
+//!   `storage-helper` (subcommands or gRPC), and file-tree snapshots.
+//! * [`storage_fixtures`]: the storage tests' images and expected trees.
+//! * [`image_env`]: podman image commands against a test registry (pull,
+//!   run, inspect, an auth file of the test's own).
 //!
 //! Library code returns [`anyhow::Result`] for anything that depends on the
 //! machine (missing binaries, I/O, HTTP), so test failures say what is wrong.
 //!
-//! Host requirements (Debian packages): `busybox-static`, `docker-registry`.
+//! Host requirements (Debian packages): `busybox-static`, `docker-registry`,
+//! `zstd`.
 
 pub mod binaries;
 pub mod busybox;
+pub mod image_env;
 pub mod image_index;
 pub mod layer;
 pub mod monitor_env;
 pub mod oci_image;
 pub mod oci_layout;
 pub mod podman;
+pub mod raw_tar;
 pub mod registry;
 pub mod registry_client;
+pub mod storage_env;
+pub mod storage_fixtures;

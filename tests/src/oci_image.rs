@@ -361,6 +361,13 @@ pub fn busybox_image() -> Result<Image> {
     ImageBuilder::busybox()?.build()
 }
 
+/// [`busybox_image`] plus a top layer holding one root-owned 0644 file.
+pub fn busybox_with_file(path: &str, data: impl Into<Vec<u8>>) -> Result<Image> {
+    ImageBuilder::busybox()?
+        .layer_from_entries([Entry::file(path, data, 0o644)])?
+        .build()
+}
+
 impl Image {
     /// The manifest format of this image.
     pub fn format(&self) -> ManifestFormat {

@@ -11,6 +11,9 @@ use crate::host_info as host;
 use crate::state::State;
 
 pub async fn run(cfg: &EngineConfig, args: &FormatArgs) -> anyhow::Result<()> {
+    // Reported below; a bad file must fail before the helpers create a store.
+    cfg.registries()?;
+    cfg.policy()?;
     let req = InfoRequest {
         probe: true,
         runtime_paths: crate::runtime_choice::requested_paths(cfg),
@@ -139,8 +142,8 @@ fn build(
             "volumePath": cfg.volume_path.display().to_string(),
             "databasePath": cfg.db_path().display().to_string(),
         },
-        "registries": {"search": cfg.registries.unqualified_search_registries},
-        "policy": {"file": cfg.policy.file.as_ref().map(|p| p.display().to_string()).unwrap_or_else(|| "built-in default (insecureAcceptAnything)".into())},
+        "registries": {"search": cfg.registries()?.unqualified_search_registries},
+        "policy": {"file": cfg.policy()?.file.as_ref().map(|p| p.display().to_string()).unwrap_or_else(|| "built-in default (insecureAcceptAnything)".into())},
         "helpers": helper_list,
         "version": crate::commands::version::client_block(),
     }))

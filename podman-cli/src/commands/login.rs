@@ -57,7 +57,7 @@ fn key_of(cfg: &EngineConfig, arg: Option<&str>, verb: &str) -> anyhow::Result<(
     match arg {
         Some(a) => Ok(parse_key(a)?),
         None => {
-            let first = cfg.registries.unqualified_search_registries.first().with_context(|| format!("please provide a registry to {verb}: no unqualified-search registries in registries.conf"))?;
+            let first = cfg.registries()?.unqualified_search_registries.first().with_context(|| format!("please provide a registry to {verb}: no unqualified-search registries in registries.conf"))?;
             Ok((first.clone(), first.clone()))
         }
     }

@@ -11,6 +11,7 @@ use proto::netsetup::v1::{
 };
 use serde_json::json;
 
+use crate::cli::Lazy;
 use crate::container::model::NetworkAttachment;
 use crate::container::store;
 use crate::engine_config::EngineConfig;
@@ -20,23 +21,23 @@ use crate::helpers;
 #[derive(Debug, Subcommand)]
 pub enum NetworkCommand {
     /// Create a network
-    Create(CreateArgs),
+    Create(Lazy<CreateArgs>),
     /// List networks
     #[command(visible_alias = "list")]
-    Ls(LsArgs),
+    Ls(Lazy<LsArgs>),
     /// Display the configuration of networks
-    Inspect(InspectArgs),
+    Inspect(Lazy<InspectArgs>),
     /// Remove networks
     #[command(visible_alias = "remove")]
-    Rm(RmArgs),
+    Rm(Lazy<RmArgs>),
     /// Remove networks no container uses
-    Prune(PruneArgs),
+    Prune(Lazy<PruneArgs>),
     /// Check if a network exists
-    Exists(NameArg),
+    Exists(Lazy<NameArg>),
     /// Connect a running container to a network
-    Connect(ConnectArgs),
+    Connect(Lazy<ConnectArgs>),
     /// Disconnect a container from a network
-    Disconnect(ConnectArgs),
+    Disconnect(Lazy<ConnectArgs>),
 }
 
 #[derive(Debug, Clone, Args)]

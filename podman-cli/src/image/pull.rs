@@ -65,7 +65,7 @@ pub async fn pull(cfg: &EngineConfig, name: &str, opts: &PullOptions) -> anyhow:
     let (src_names, store_name): (Vec<String>, bool) = match source(name)? {
         Source::Registry(r) => {
             let list = if r.is_short() {
-                pull_candidates(name, &cfg.registries)?
+                pull_candidates(name, cfg.registries()?)?
             } else {
                 vec![r.with_default_tag()]
             };

@@ -372,6 +372,9 @@ async fn create_from(
         id: id.clone(),
         image: image.id.clone(),
         mount_label: String::new(),
+        // Podman makes --rm containers volatile too (no fsync, overlay
+        // `volatile`): they are not meant to outlive their run.
+        volatile: config.auto_remove,
     };
     storage
         .call("CreateContainer", |mut c| async move {

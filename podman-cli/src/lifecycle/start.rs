@@ -112,6 +112,25 @@ pub async fn init_with(
     handover: Handover,
 ) -> anyhow::Result<Initialized> {
     let db = crate::commands::open_state(engine)?;
+    let log_driver = log_driver_of(cfg);
+    // A container handed our terminal could type into it (TIOCSTI): Podman
+    // allows that only with passthrough-tty.
+    if cfg.log_driver == "passthrough"
+        && [0, 1, 2]
+            .into_iter()
+            .any(|fd| nix::unistd::isatty(fd).unwrap_or(false))
+    {
+        anyhow::bail!("--log-driver passthrough is not allowed on a terminal (the container could inject input with TIOCSTI): redirect podman's stdio or use --log-driver passthrough-tty");
+    }
+    // The monitor starts first: its exec and start-up overlap the mount,
+    // the network and the bundle. Until it gets a container it leaves when
+    // we hang up, so every early return below just drops it.
+    let monitor = helpers::monitor_detached(
+        engine,
+        log_driver == LogDriver::Passthrough,
+        handover.attach.as_ref().map(std::os::fd::AsFd::as_fd),
+    )
+    .await?;
     let mut storage = helpers::storage(engine).await?;
     let req = MountRequest { id: cfg.id.clone() };
     let mounted = storage
@@ -120,12 +139,13 @@ pub async fn init_with(
     let mountpoint = match mounted {
         Ok(m) => m.mountpoint,
         Err(e) => {
+            let _ = monitor.close().await;
             storage.close().await?;
             return Err(e.into());
         }
     };
     st.mountpoint = mountpoint.clone();
-    let result = init_mounted(engine, cfg, st, paths, &mountpoint, handover).await;
+    let result = init_mounted(engine, cfg, st, paths, &mountpoint, handover, monitor).await;
     if result.is_err() {
         let req = UnmountRequest {
             id: cfg.id.clone(),
@@ -149,11 +169,24 @@ async fn init_mounted(
     paths: &ContainerPaths,
     rootfs: &str,
     handover: Handover,
+    monitor: Session<MonitorClient>,
 ) -> anyhow::Result<Initialized> {
-    let net = super::network::setup(engine, cfg, paths).await?;
+    let net = match super::network::setup(engine, cfg, paths).await {
+        Ok(n) => n,
+        Err(e) => {
+            let _ = monitor.close().await;
+            return Err(e);
+        }
+    };
     st.netns_path = net.netns_path.clone();
     st.network_status = net.status.clone();
-    let result = init_with_network(engine, cfg, st, paths, rootfs, &net, handover).await;
+    let result = match bundle_and_request(engine, cfg, paths, rootfs, &net, &handover) {
+        Ok(req) => hand_to_monitor(cfg, st, paths, req, handover, monitor).await,
+        Err(e) => {
+            let _ = monitor.close().await;
+            Err(e)
+        }
+    };
     if result.is_err() {
         if let Err(e) = super::network::teardown(engine, cfg, st).await {
             tracing::warn!(error = %e, "rolling back network setup");
@@ -164,15 +197,58 @@ async fn init_mounted(
     result
 }
 
-async fn init_with_network(
-    engine: &EngineConfig,
+/// Hand the container to its monitor (`runtime create`, or `run` with
+/// `handover.start`) and record what it reports in `st`.
+async fn hand_to_monitor(
     cfg: &ContainerConfig,
     st: &mut ContainerState,
     paths: &ContainerPaths,
+    req: CreateContainerRequest,
+    handover: Handover,
+    mut monitor: Session<MonitorClient>,
+) -> anyhow::Result<Initialized> {
+    let created = monitor
+        .call("CreateContainer", |mut c| async move {
+            c.create_container(req).await
+        })
+        .await;
+    let created = match created {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = monitor.close().await;
+            return Err(runtime_error(cfg, e));
+        }
+    };
+    drop(handover.attach);
+    st.pid = created.pid;
+    st.monitor_pid = created.monitor_pid;
+    st.bundle_path = paths.bundle.display().to_string();
+    st.status = Status::Created;
+    st.error.clear();
+    if handover.start {
+        set_running(st, created.started_at_unix_nanos);
+    }
+    Ok(Initialized { monitor })
+}
+
+fn log_driver_of(cfg: &ContainerConfig) -> LogDriver {
+    match cfg.log_driver.as_str() {
+        "none" => LogDriver::None,
+        "passthrough" | "passthrough-tty" => LogDriver::Passthrough,
+        _ => LogDriver::K8sFile,
+    }
+}
+
+/// Write the bundle (managed files, config.json) and build the monitor's
+/// request.
+fn bundle_and_request(
+    engine: &EngineConfig,
+    cfg: &ContainerConfig,
+    paths: &ContainerPaths,
     rootfs: &str,
     net: &super::network::NetResult,
-    handover: Handover,
-) -> anyhow::Result<Initialized> {
+    handover: &Handover,
+) -> anyhow::Result<CreateContainerRequest> {
     let host_network = matches!(net.netns, spec::NetNs::Host);
     let managed = super::files::write(&paths.bundle, cfg, &net.ips, &net.dns, host_network)
         .with_context(|| format!("writing {}", paths.bundle.display()))?;
@@ -191,11 +267,7 @@ async fn init_with_network(
     };
     let oci = spec::generate(cfg, &ctx)?;
     spec::write(&oci, &paths.bundle)?;
-    let log_driver = match cfg.log_driver.as_str() {
-        "none" => LogDriver::None,
-        "passthrough" | "passthrough-tty" => LogDriver::Passthrough,
-        _ => LogDriver::K8sFile,
-    };
+    let log_driver = log_driver_of(cfg);
     let (rows, cols) = if cfg.terminal {
         super::attach::terminal_size().unwrap_or((0, 0))
     } else {
@@ -240,46 +312,10 @@ async fn init_with_network(
         monitor_pid_file: String::new(),
         start: handover.start,
     };
-    // A container handed our terminal could type into it (TIOCSTI): Podman
-    // allows that only with passthrough-tty.
-    if cfg.log_driver == "passthrough"
-        && [0, 1, 2]
-            .into_iter()
-            .any(|fd| nix::unistd::isatty(fd).unwrap_or(false))
-    {
-        anyhow::bail!("--log-driver passthrough is not allowed on a terminal (the container could inject input with TIOCSTI): redirect podman's stdio or use --log-driver passthrough-tty");
-    }
     // Stale exit files from an earlier run would be read as this run's end.
     let _ = std::fs::remove_file(paths.exit_file(&cfg.id));
     let _ = std::fs::remove_file(paths.exit_json(&cfg.id));
-    let mut monitor = helpers::monitor_detached(
-        engine,
-        log_driver == LogDriver::Passthrough,
-        handover.attach.as_ref().map(std::os::fd::AsFd::as_fd),
-    )
-    .await?;
-    let created = monitor
-        .call("CreateContainer", |mut c| async move {
-            c.create_container(req).await
-        })
-        .await;
-    let created = match created {
-        Ok(c) => c,
-        Err(e) => {
-            let _ = monitor.close().await;
-            return Err(runtime_error(cfg, e));
-        }
-    };
-    drop(handover.attach);
-    st.pid = created.pid;
-    st.monitor_pid = created.monitor_pid;
-    st.bundle_path = paths.bundle.display().to_string();
-    st.status = Status::Created;
-    st.error.clear();
-    if handover.start {
-        set_running(st, created.started_at_unix_nanos);
-    }
-    Ok(Initialized { monitor })
+    Ok(req)
 }
 
 /// Path of an init binary for `--init`: containers.conf `init_path`, else

@@ -228,7 +228,8 @@ pub fn throttling_proxy(upstream: String) -> Result<u16> {
 }
 
 /// A real gzip layer holding `len` incompressible bytes (level 0: the
-/// deflate stream just stores them, which is fast even in debug builds).
+/// deflate stream just stores them, which is fast even in debug builds)
+/// in `random.bin`, root-owned, so it also unpacks into a store.
 pub fn random_layer(len: usize) -> Result<Layer> {
     let mut x: u64 = 0x9e3779b97f4a7c15;
     let mut data = Vec::with_capacity(len);
@@ -242,6 +243,9 @@ pub fn random_layer(len: usize) -> Result<Layer> {
     let mut h = tar::Header::new_gnu();
     h.set_size(len as u64);
     h.set_mode(0o644);
+    // Unset, the uid and gid fields are empty, which tar readers refuse.
+    h.set_uid(0);
+    h.set_gid(0);
     h.set_mtime(e2e::oci_image::FIXED_MTIME);
     h.set_cksum();
     tar.append_data(&mut h, "random.bin", &data[..len])?;

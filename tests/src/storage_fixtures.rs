@@ -1,21 +1,24 @@
-//! Test images for the storage-helper tests, and what they must look like
-//! once unpacked and merged.
+//! Test images for the storage-helper tests, what they must look like once
+//! unpacked and merged, and the layouts and layer compressions podman's
+//! fetcher does not produce from a registry (zstd, plain tar).
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use e2e::oci_image::{
-    sha256_digest, write_blob, Entry, Image, ImageBuilder, Layer, LayerBuilder, REF_NAME_ANNOTATION,
-};
+use anyhow::{bail, Context, Result};
 use serde_json::{json, Value};
 
-use crate::support::{plain_layer, Node, RawTar};
+use crate::oci_image::{
+    sha256_digest, write_blob, Entry, Image, ImageBuilder, Layer, LayerBuilder, REF_NAME_ANNOTATION,
+};
+use crate::raw_tar::{plain_layer, RawTar};
+use crate::storage_env::Node;
 
 /// Three layers exercising every kind of entry and both whiteout forms:
 /// a base tree; then (a raw tar) a whiteout, an opaque dir, xattrs, a hard
 /// link, symlinks, a character device, 1000:1000 ownership and setuid;
 /// then a whiteout of a whole directory and of a symlink, a changed file.
-pub fn three_layer_image() -> Image {
+pub fn three_layer_image() -> Result<Image> {
     let l1 = LayerBuilder::new()
         .dir("etc", 0o755)
         .file("etc/hosts", "127.0.0.1 localhost\n", 0o644)
@@ -31,8 +34,7 @@ pub fn three_layer_image() -> Image {
         .file("del/a", "a", 0o644)
         .dir("home", 0o755)
         .entry(Entry::dir("home/user", 0o700).owner(1000, 1000))
-        .build()
-        .unwrap();
+        .build()?;
     let l2 = RawTar::default()
         .dir("data/", 0o755, 0, 0)
         .file("data/.wh.gone", b"", 0o644, 0, 0)
@@ -58,14 +60,12 @@ pub fn three_layer_image() -> Image {
         .file("etc/hosts", "10.0.0.1 other\n", 0o644)
         .dir("srv", 0o755)
         .whiteout("srv/link")
-        .build()
-        .unwrap();
+        .build()?;
     ImageBuilder::new()
         .layer(l1)
         .layer(plain_layer(l2))
         .layer(l3)
         .build()
-        .unwrap()
 }
 
 /// The merged view of [`three_layer_image`].
@@ -115,44 +115,64 @@ pub fn three_layer_expected() -> BTreeMap<String, Node> {
     .collect()
 }
 
-/// Write `image` to `dir` with its layers' media types replaced by
-/// `layer_type` (the manifest is re-serialized, so its digest changes).
-pub fn write_with_layer_type(image: &Image, dir: &Path, name: &str, layer_type: &str) -> String {
-    let mut m: Value = serde_json::from_slice(&image.manifest_bytes).unwrap();
-    for l in m["layers"].as_array_mut().unwrap() {
+/// Write `image` to `dir` as an OCI layout with its layers' media types
+/// replaced by `layer_type` (the manifest is re-serialized, so its digest
+/// changes); returns the new manifest digest.
+pub fn write_with_layer_type(
+    image: &Image,
+    dir: &Path,
+    name: &str,
+    layer_type: &str,
+) -> Result<String> {
+    let mut m: Value = serde_json::from_slice(&image.manifest_bytes)?;
+    let Some(layers) = m["layers"].as_array_mut() else {
+        bail!("manifest of {name} has no layers array");
+    };
+    for l in layers {
         l["mediaType"] = json!(layer_type);
     }
-    let bytes = serde_json::to_vec(&m).unwrap();
+    let bytes = serde_json::to_vec(&m)?;
     let digest = sha256_digest(&bytes);
     for (d, b) in image.blobs() {
-        write_blob(dir, d, b).unwrap();
+        write_blob(dir, d, b)?;
     }
-    write_blob(dir, &digest, &bytes).unwrap();
+    write_blob(dir, &digest, &bytes)?;
     let index = json!({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json", "manifests": [
         {"mediaType": m["mediaType"], "digest": digest, "size": bytes.len(), "annotations": {REF_NAME_ANNOTATION: name}}
     ]});
-    std::fs::write(dir.join("index.json"), serde_json::to_vec(&index).unwrap()).unwrap();
-    digest
+    std::fs::write(dir.join("index.json"), serde_json::to_vec(&index)?)
+        .with_context(|| format!("writing {}/index.json", dir.display()))?;
+    Ok(digest)
 }
 
-/// A layer compressed with the `zstd` command.
-pub fn zstd_layer(builder: LayerBuilder) -> Layer {
-    let tar = builder.tar().unwrap();
+/// A layer compressed with the `zstd` command (Debian package `zstd`).
+pub fn zstd_layer(builder: LayerBuilder) -> Result<Layer> {
+    let tar = builder.tar()?;
     let mut child = std::process::Command::new("zstd")
         .args(["-q", "-c", "-"])
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
         .spawn()
-        .expect("zstd is installed");
-    let mut stdin = child.stdin.take().unwrap();
+        .context("running zstd: install the zstd package")?;
+    let mut stdin = child.stdin.take().context("zstd's stdin")?;
     let t = tar.clone();
-    let writer = std::thread::spawn(move || std::io::Write::write_all(&mut stdin, &t).unwrap());
-    let out = child.wait_with_output().unwrap();
-    writer.join().unwrap();
-    assert!(out.status.success());
-    Layer {
+    let writer = std::thread::spawn(move || std::io::Write::write_all(&mut stdin, &t));
+    let out = child.wait_with_output().context("waiting for zstd")?;
+    match writer.join() {
+        Ok(written) => written.context("feeding zstd")?,
+        Err(_) => bail!("the thread feeding zstd panicked"),
+    }
+    if !out.status.success() {
+        bail!(
+            "zstd failed ({}): {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    Ok(Layer {
         digest: sha256_digest(&out.stdout),
         diff_id: sha256_digest(&tar),
         tar_gz: out.stdout,
-    }
+    })
 }

@@ -4,6 +4,9 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+mod lazy;
+pub use lazy::Lazy;
+
 use crate::commands::containers::{
     CleanupArgs, ExistsArgs as ContainerExistsArgs, KillArgs, RmArgs as ContainerRmArgs, StartArgs,
     StopArgs, WaitArgs,
@@ -91,59 +94,59 @@ fn parse_level(s: &str) -> Result<String, String> {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Display the Podman version information
-    Version(FormatArgs),
+    Version(Lazy<FormatArgs>),
     /// Display podman system information
-    Info(FormatArgs),
+    Info(Lazy<FormatArgs>),
     /// Pull an image from a registry or a local archive
-    Pull(PullArgs),
+    Pull(Lazy<PullArgs>),
     /// Push an image to a registry (or a local archive)
-    Push(PushArgs),
+    Push(Lazy<PushArgs>),
     /// Save images to an archive
-    Save(SaveArgs),
+    Save(Lazy<SaveArgs>),
     /// Load images from an archive
-    Load(LoadArgs),
+    Load(Lazy<LoadArgs>),
     /// Import a tarball to create a filesystem image
-    Import(ImportArgs),
+    Import(Lazy<ImportArgs>),
     /// Log in to a container registry
-    Login(LoginArgs),
+    Login(Lazy<LoginArgs>),
     /// Log out of a container registry
-    Logout(LogoutArgs),
+    Logout(Lazy<LogoutArgs>),
     /// Show the history of an image
-    History(HistoryArgs),
+    History(Lazy<HistoryArgs>),
     /// List images in local storage
-    Images(ImagesArgs),
+    Images(Lazy<ImagesArgs>),
     /// Remove one or more images from local storage
-    Rmi(RmiArgs),
+    Rmi(Lazy<RmiArgs>),
     /// Add an additional name to a local image
-    Tag(TagArgs),
+    Tag(Lazy<TagArgs>),
     /// Remove a name from a local image
-    Untag(UntagArgs),
+    Untag(Lazy<UntagArgs>),
     /// Manage images
     #[command(subcommand)]
     Image(ImageCommand),
     /// Create but do not start a container
     #[command(disable_help_flag = true)]
-    Create(CreateArgs),
+    Create(Lazy<CreateArgs>),
     /// Run a command in a new container
     #[command(disable_help_flag = true)]
-    Run(RunArgs),
+    Run(Lazy<RunArgs>),
     /// Start one or more containers
-    Start(StartArgs),
+    Start(Lazy<StartArgs>),
     /// Stop one or more containers
-    Stop(StopArgs),
+    Stop(Lazy<StopArgs>),
     /// Kill one or more running containers with a signal
-    Kill(KillArgs),
+    Kill(Lazy<KillArgs>),
     /// Remove one or more containers
-    Rm(RmArgs),
+    Rm(Lazy<RmArgs>),
     /// List containers
     #[command(visible_alias = "list")]
-    Ps(PsArgs),
+    Ps(Lazy<PsArgs>),
     /// Fetch the logs of one or more containers
-    Logs(LogsArgs),
+    Logs(Lazy<LogsArgs>),
     /// Block on one or more containers until a condition is reached
-    Wait(WaitArgs),
+    Wait(Lazy<WaitArgs>),
     /// Display the configuration of containers or images
-    Inspect(InspectArgs),
+    Inspect(Lazy<InspectArgs>),
     /// Manage containers
     #[command(subcommand)]
     Container(ContainerCommand),
@@ -151,87 +154,87 @@ pub enum Command {
     #[command(subcommand)]
     Network(crate::commands::network::NetworkCommand),
     /// List port mappings of a container
-    Port(crate::commands::network::PortArgs),
+    Port(Lazy<crate::commands::network::PortArgs>),
     /// Run a process in a running container
-    Exec(crate::commands::exec::ExecArgs),
+    Exec(Lazy<crate::commands::exec::ExecArgs>),
     /// Attach to a running container
-    Attach(crate::commands::more::AttachArgs),
+    Attach(Lazy<crate::commands::more::AttachArgs>),
     /// Display the running processes of a container
-    Top(crate::commands::more::TopArgs),
+    Top(Lazy<crate::commands::more::TopArgs>),
     /// Rename a container
-    Rename(crate::commands::more::RenameArgs),
+    Rename(Lazy<crate::commands::more::RenameArgs>),
     /// Initialize one or more containers
-    Init(crate::commands::more::NamesArgs),
+    Init(Lazy<crate::commands::more::NamesArgs>),
     /// Pause all the processes in one or more containers
-    Pause(crate::commands::more::NamesArgs),
+    Pause(Lazy<crate::commands::more::NamesArgs>),
     /// Unpause the processes in one or more containers
-    Unpause(crate::commands::more::NamesArgs),
+    Unpause(Lazy<crate::commands::more::NamesArgs>),
     /// Restart one or more containers
-    Restart(crate::commands::more::RestartArgs),
+    Restart(Lazy<crate::commands::more::RestartArgs>),
 }
 
 #[derive(Debug, Subcommand)]
 pub enum ContainerCommand {
-    Exec(crate::commands::exec::ExecArgs),
-    Attach(crate::commands::more::AttachArgs),
-    Top(crate::commands::more::TopArgs),
-    Rename(crate::commands::more::RenameArgs),
-    Init(crate::commands::more::NamesArgs),
-    Pause(crate::commands::more::NamesArgs),
-    Unpause(crate::commands::more::NamesArgs),
-    Restart(crate::commands::more::RestartArgs),
+    Exec(Lazy<crate::commands::exec::ExecArgs>),
+    Attach(Lazy<crate::commands::more::AttachArgs>),
+    Top(Lazy<crate::commands::more::TopArgs>),
+    Rename(Lazy<crate::commands::more::RenameArgs>),
+    Init(Lazy<crate::commands::more::NamesArgs>),
+    Pause(Lazy<crate::commands::more::NamesArgs>),
+    Unpause(Lazy<crate::commands::more::NamesArgs>),
+    Restart(Lazy<crate::commands::more::RestartArgs>),
     /// Remove all stopped containers
-    Prune(crate::commands::more::PruneArgs),
+    Prune(Lazy<crate::commands::more::PruneArgs>),
     #[command(disable_help_flag = true)]
-    Create(CreateArgs),
+    Create(Lazy<CreateArgs>),
     #[command(disable_help_flag = true)]
-    Run(RunArgs),
-    Start(StartArgs),
-    Stop(StopArgs),
-    Kill(KillArgs),
-    Rm(RmArgs),
+    Run(Lazy<RunArgs>),
+    Start(Lazy<StartArgs>),
+    Stop(Lazy<StopArgs>),
+    Kill(Lazy<KillArgs>),
+    Rm(Lazy<RmArgs>),
     #[command(visible_alias = "ls", visible_alias = "list")]
-    Ps(PsArgs),
-    Logs(LogsArgs),
-    Wait(WaitArgs),
-    Inspect(InspectArgs),
+    Ps(Lazy<PsArgs>),
+    Logs(Lazy<LogsArgs>),
+    Wait(Lazy<WaitArgs>),
+    Inspect(Lazy<InspectArgs>),
     /// Check if a container exists
-    Exists(ContainerExistsArgs),
+    Exists(Lazy<ContainerExistsArgs>),
     /// Clean up network and mountpoints of one container (run by the monitor on exit)
-    Cleanup(CleanupArgs),
+    Cleanup(Lazy<CleanupArgs>),
     /// List port mappings of a container
-    Port(crate::commands::network::PortArgs),
+    Port(Lazy<crate::commands::network::PortArgs>),
 }
 
 #[derive(Debug, Subcommand)]
 pub enum ImageCommand {
     /// List images in local storage
     #[command(visible_alias = "list")]
-    Ls(ImagesArgs),
+    Ls(Lazy<ImagesArgs>),
     /// Pull an image from a registry
-    Pull(PullArgs),
+    Pull(Lazy<PullArgs>),
     /// Remove one or more images
-    Rm(RmiArgs),
+    Rm(Lazy<RmiArgs>),
     /// Add an additional name to a local image
-    Tag(TagArgs),
+    Tag(Lazy<TagArgs>),
     /// Remove a name from a local image
-    Untag(UntagArgs),
+    Untag(Lazy<UntagArgs>),
     /// Display the configuration of an image
-    Inspect(ImageInspectArgs),
+    Inspect(Lazy<ImageInspectArgs>),
     /// Check if an image exists in local storage
-    Exists(ExistsArgs),
+    Exists(Lazy<ExistsArgs>),
     /// Show the history of an image
-    History(HistoryArgs),
+    History(Lazy<HistoryArgs>),
     /// Remove unused images
-    Prune(PruneArgs),
+    Prune(Lazy<PruneArgs>),
     /// Push an image to a registry (or a local archive)
-    Push(PushArgs),
+    Push(Lazy<PushArgs>),
     /// Save images to an archive
-    Save(SaveArgs),
+    Save(Lazy<SaveArgs>),
     /// Load images from an archive
-    Load(LoadArgs),
+    Load(Lazy<LoadArgs>),
     /// Import a tarball to create a filesystem image
-    Import(ImportArgs),
+    Import(Lazy<ImportArgs>),
 }
 
 #[derive(Debug, Clone, Args)]

@@ -19,13 +19,11 @@ mod state;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use clap::Parser;
-
 use crate::cli::{Cli, Command, ContainerCommand, ImageCommand};
 use crate::error::{exit_code, one_line, EXIT_ENGINE};
 
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    let cli = match Cli::parse_args() {
         Ok(c) => c,
         Err(e) => return clap_error(e),
     };

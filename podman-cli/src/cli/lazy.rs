@@ -22,6 +22,23 @@ impl<T> Deref for Lazy<T> {
     }
 }
 
+/// Run `augment` keeping the command's own description: the derive gives
+/// an args struct's doc comment as `about`, which the command's (set
+/// first, now that the args come later) must still win over.
+fn keep_about(cmd: Command, augment: fn(Command) -> Command) -> Command {
+    let about = cmd.get_about().cloned();
+    let long = cmd.get_long_about().cloned();
+    let cmd = augment(cmd);
+    let cmd = match about {
+        Some(a) => cmd.about(a),
+        None => cmd.about(None::<&str>),
+    };
+    match long {
+        Some(l) => cmd.long_about(l),
+        None => cmd.long_about(None::<&str>),
+    }
+}
+
 impl<T: FromArgMatches> FromArgMatches for Lazy<T> {
     fn from_arg_matches(m: &ArgMatches) -> Result<Self, clap::Error> {
         T::from_arg_matches(m).map(Lazy)
@@ -39,10 +56,10 @@ impl<T: FromArgMatches> FromArgMatches for Lazy<T> {
 
 impl<T: Args> Args for Lazy<T> {
     fn augment_args(cmd: Command) -> Command {
-        cmd.defer(T::augment_args)
+        cmd.defer(|c| keep_about(c, T::augment_args))
     }
     fn augment_args_for_update(cmd: Command) -> Command {
-        cmd.defer(T::augment_args_for_update)
+        cmd.defer(|c| keep_about(c, T::augment_args_for_update))
     }
     fn group_id() -> Option<Id> {
         T::group_id()

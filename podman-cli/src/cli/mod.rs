@@ -85,6 +85,83 @@ pub struct GlobalOpts {
     pub modules: Vec<PathBuf>,
 }
 
+impl Cli {
+    /// Parse our command line, building only the command it names.
+    ///
+    /// clap copies every global flag into every top-level command when it
+    /// builds the parser (11 flags into ~45 commands: ~500 `Arg`s, about a
+    /// third of the heap podman touched before doing any work). When the
+    /// command can be told from argv (the first word that is not a global
+    /// flag or its value), the parser is built with that command alone;
+    /// otherwise (`--help`, `--version`, a typo) with all of them, so help
+    /// and errors are the same.
+    pub fn parse_args() -> Result<Cli, clap::Error> {
+        use clap::{CommandFactory, FromArgMatches};
+        let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
+        let full = <Cli as CommandFactory>::command();
+        let only = command_word(&argv)
+            .and_then(|w| full.find_subcommand(w))
+            .cloned();
+        let cmd = match only {
+            Some(sc) => top_level().subcommand(sc),
+            None => full,
+        };
+        let mut m = cmd.try_get_matches_from(&argv)?;
+        Cli::from_arg_matches_mut(&mut m)
+    }
+}
+
+/// The top-level parser without its commands, as `#[derive(Parser)]` on
+/// [`Cli`] makes it (a test keeps the two alike).
+fn top_level() -> clap::Command {
+    // The derive applies GlobalOpts (and its doc comment) first.
+    <GlobalOpts as Args>::augment_args(clap::Command::new("podman"))
+        .version(env!("CARGO_PKG_VERSION"))
+        .about("Manage pods, containers and images")
+        .long_about(None)
+        .disable_help_subcommand(true)
+        .propagate_version(true)
+        .subcommand_required(true)
+        .arg_required_else_help(true)
+}
+
+/// The command word of `argv`: the first argument that is neither a global
+/// flag nor its value. Every global flag takes a value; None for anything
+/// else before the command (`-h`, `--version`, a typo).
+fn command_word(argv: &[std::ffi::OsString]) -> Option<&std::ffi::OsStr> {
+    const WITH_VALUE: [&str; 11] = [
+        "--root",
+        "--runroot",
+        "--log-level",
+        "--runtime",
+        "--runtime-flag",
+        "--cgroup-manager",
+        "--storage-driver",
+        "--storage-opt",
+        "--network-config-dir",
+        "--tmpdir",
+        "--module",
+    ];
+    let mut it = argv.iter().skip(1);
+    while let Some(a) = it.next() {
+        let s = a.to_str()?;
+        if !s.starts_with('-') {
+            return Some(a);
+        }
+        let (flag, inline) = match s.split_once('=') {
+            Some((f, _)) => (f, true),
+            None => (s, false),
+        };
+        if !WITH_VALUE.contains(&flag) {
+            return None;
+        }
+        if !inline {
+            it.next()?;
+        }
+    }
+    None
+}
+
 fn parse_level(s: &str) -> Result<String, String> {
     common::logging::parse_level(s)
         .map(|_| s.to_ascii_lowercase())
@@ -250,5 +327,64 @@ mod tests {
     fn the_command_line_definition_is_consistent() {
         use clap::CommandFactory;
         super::Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn the_lean_top_level_matches_the_derived_one() {
+        use clap::CommandFactory;
+        let full = super::Cli::command();
+        let lean = super::top_level();
+        assert_eq!(full.get_name(), lean.get_name());
+        assert_eq!(full.get_version(), lean.get_version());
+        assert_eq!(
+            full.get_about().map(|a| a.to_string()),
+            lean.get_about().map(|a| a.to_string())
+        );
+        assert_eq!(
+            full.is_disable_help_subcommand_set(),
+            lean.is_disable_help_subcommand_set()
+        );
+        assert_eq!(
+            full.is_propagate_version_set(),
+            lean.is_propagate_version_set()
+        );
+        assert_eq!(
+            full.is_subcommand_required_set(),
+            lean.is_subcommand_required_set()
+        );
+        assert_eq!(
+            full.is_arg_required_else_help_set(),
+            lean.is_arg_required_else_help_set()
+        );
+        let ids = |c: &clap::Command| {
+            c.get_arguments()
+                .map(|a| {
+                    (
+                        a.get_id().to_string(),
+                        a.get_long().map(String::from),
+                        a.is_global_set(),
+                    )
+                })
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(ids(&full), ids(&lean));
+        // Every global flag takes a value (command_word relies on it).
+        for a in full.get_arguments() {
+            assert!(a.get_action().takes_values(), "{:?}", a.get_id());
+        }
+    }
+
+    #[test]
+    fn the_command_word_skips_global_flags_and_their_values() {
+        let v = |s: &[&str]| s.iter().map(std::ffi::OsString::from).collect::<Vec<_>>();
+        let w = |s: &[&str]| super::command_word(&v(s)).map(|w| w.to_string_lossy().into_owned());
+        assert_eq!(
+            w(&["podman", "--root", "/r", "--log-level=debug", "ps", "-a"]).as_deref(),
+            Some("ps")
+        );
+        assert_eq!(w(&["podman", "run", "--root", "x"]).as_deref(), Some("run"));
+        assert_eq!(w(&["podman", "--help"]), None);
+        assert_eq!(w(&["podman", "--root"]), None);
+        assert_eq!(w(&["podman"]), None);
     }
 }

@@ -121,8 +121,15 @@ impl Out {
                 let _ = self.stdout.write_all(&r.time);
                 let _ = self.stdout.write_all(b" ");
             }
-            let _ = self.stdout.write_all(&r.text);
-            let _ = self.stdout.write_all(b"\n");
+            match r.line {
+                Some(line) => {
+                    let _ = self.stdout.write_all(line);
+                }
+                None => {
+                    let _ = self.stdout.write_all(&r.text);
+                    let _ = self.stdout.write_all(b"\n");
+                }
+            }
         }
     }
 

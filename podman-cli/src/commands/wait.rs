@@ -341,7 +341,7 @@ pub async fn wait(engine: &EngineConfig, a: &WaitArgs) -> anyhow::Result<()> {
         // The monitor answers at the exit; nothing to watch.
         for (i, n) in names.iter().enumerate() {
             let r = match wait_for(engine, n).await {
-                Err(e) if a.ignore && !store::exists(&super::open_state(engine)?, n)? => {
+                Err(e) if a.ignore && !store::exists(&*super::open_state(engine)?, n)? => {
                     tracing::debug!(container = %n, error = %e, "ignored");
                     Ok(-1)
                 }

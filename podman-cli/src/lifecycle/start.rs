@@ -378,7 +378,7 @@ pub async fn start(engine: &EngineConfig, name_or_id: &str) -> anyhow::Result<Co
     };
     let init = init_with(engine, &cfg, &mut st, &paths, handover).await?;
     init.monitor.close().await?;
-    record_start(&crate::commands::open_state(engine)?, &cfg)?;
+    record_start(&*crate::commands::open_state(engine)?, &cfg)?;
     Ok(cfg)
 }
 

@@ -152,6 +152,16 @@ impl State {
         Ok(st)
     }
 
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// No transaction open: the connection can serve another step.
+    pub fn is_idle(&self) -> bool {
+        self.conn.is_autocommit()
+    }
+
     fn sql_err(&self) -> impl Fn(rusqlite::Error) -> StateError + '_ {
         move |source| StateError::Sqlite {
             path: self.path.clone(),

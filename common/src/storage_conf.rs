@@ -101,7 +101,7 @@ mod tests {
         let d = tempfile::tempdir().unwrap();
         let p = d.path().join("storage.conf");
         std::fs::write(&p, "[storage]\ndriver = \"overlay\"\ngraphroot = \"/var/lib/containers/storage\"\n[storage.options.overlay]\nmountopt = \"nodev\"\n").unwrap();
-        let c = StorageConf::load_files(&[p.clone()], false).unwrap();
+        let c = StorageConf::load_files(std::slice::from_ref(&p), false).unwrap();
         assert_eq!(c.storage.graphroot, None);
         assert_eq!(c.storage.options.overlay.mountopt.as_deref(), Some("nodev"));
         let c = StorageConf::load_files(&[p], true).unwrap();

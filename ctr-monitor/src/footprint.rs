@@ -93,6 +93,22 @@ pub fn tune_malloc() {
         libc::mallopt(libc::M_ARENA_MAX, 1);
         libc::mallopt(libc::M_MMAP_THRESHOLD, MMAP_THRESHOLD);
     }
+    untune_children();
+}
+
+/// podman starts the monitor with glibc's tcache off
+/// (`GLIBC_TUNABLES=glibc.malloc.tcache_count=0`, read by glibc before
+/// `main`), marked by `PODMAN_RS_MONITOR_TUNED`: that is for the monitor
+/// only, not for the runtime or the exit command it runs, so both go.
+/// Called first thing in `main`, before any thread exists.
+fn untune_children() {
+    if std::env::var_os("PODMAN_RS_MONITOR_TUNED").is_some() {
+        // SAFETY: single-threaded at this point (documented contract).
+        unsafe {
+            std::env::remove_var("PODMAN_RS_MONITOR_TUNED");
+            std::env::remove_var("GLIBC_TUNABLES");
+        }
+    }
 }
 
 fn page_size() -> usize {

@@ -151,13 +151,15 @@ impl Drop for SpawnSetup {
 
 /// Start `program` with `args`; each `(fd, target)` in `fds` is dup2'ed to
 /// `target` in the child (sources must not be targets: pass descriptors
-/// numbered above every target). The child learns our pid via
+/// numbered above every target). The child gets our environment plus `env`
+/// (replacing variables of the same name) and learns our pid via
 /// [`PARENT_ENV`].
 pub fn spawn(
     program: &Path,
     args: &[OsString],
     stdio: Stdio,
     fds: &[(RawFd, RawFd)],
+    env: &[(&str, &str)],
 ) -> io::Result<Child> {
     let prog = cstring(program.as_os_str())?;
     let mut argv_c = vec![prog.clone()];
@@ -166,13 +168,16 @@ pub fn spawn(
     }
     let mut envp_c = Vec::new();
     for (k, v) in std::env::vars_os() {
-        if k == PARENT_ENV {
+        if k == PARENT_ENV || env.iter().any(|(name, _)| k == *name) {
             continue;
         }
         let mut kv = k;
         kv.push("=");
         kv.push(v);
         envp_c.push(cstring(&kv)?);
+    }
+    for (k, v) in env {
+        envp_c.push(cstring(OsStr::new(&format!("{k}={v}")))?);
     }
     envp_c.push(cstring(OsStr::new(&format!(
         "{PARENT_ENV}={}",
@@ -269,6 +274,7 @@ mod tests {
             ],
             Stdio::Quiet,
             &[(src, 3)],
+            &[],
         )
         .unwrap();
         unsafe { libc::close(src) };
@@ -282,11 +288,25 @@ mod tests {
 
     #[tokio::test]
     async fn kill_ends_a_child_and_a_missing_program_is_an_error() {
-        let mut child = spawn(Path::new("/bin/sleep"), &["100".into()], Stdio::Quiet, &[]).unwrap();
+        let mut child = spawn(
+            Path::new("/bin/sleep"),
+            &["100".into()],
+            Stdio::Quiet,
+            &[],
+            &[],
+        )
+        .unwrap();
         assert!(child.try_wait().unwrap().is_none());
         child.start_kill().unwrap();
         assert_eq!(child.wait().await.unwrap().signal(), Some(libc::SIGKILL));
-        let e = spawn(Path::new("/nonexistent/helper"), &[], Stdio::Quiet, &[]).unwrap_err();
+        let e = spawn(
+            Path::new("/nonexistent/helper"),
+            &[],
+            Stdio::Quiet,
+            &[],
+            &[],
+        )
+        .unwrap_err();
         assert_eq!(e.kind(), io::ErrorKind::NotFound);
     }
 }

@@ -266,6 +266,19 @@ pub async fn spawn_helper_passing(
     inherit_stdio: bool,
     extra: Option<std::os::fd::BorrowedFd<'_>>,
 ) -> Result<Helper, TransportError> {
+    spawn_helper_env(name, program, args, inherit_stdio, extra, &[]).await
+}
+
+/// As [`spawn_helper_passing`], with `env` added to the helper's
+/// environment.
+pub async fn spawn_helper_env(
+    name: &str,
+    program: &Path,
+    args: &[OsString],
+    inherit_stdio: bool,
+    extra: Option<std::os::fd::BorrowedFd<'_>>,
+    env: &[(&str, &str)],
+) -> Result<Helper, TransportError> {
     let started = Instant::now();
     let io_err = |what, source| TransportError::Io {
         name: name.to_string(),
@@ -301,7 +314,7 @@ pub async fn spawn_helper_passing(
     } else {
         crate::spawn::Stdio::Quiet
     };
-    let child = crate::spawn::spawn(program, args, stdio, &fds).map_err(|source| {
+    let child = crate::spawn::spawn(program, args, stdio, &fds, env).map_err(|source| {
         TransportError::Spawn {
             name: name.to_string(),
             path: program.to_path_buf(),

@@ -55,13 +55,17 @@ pub struct StateHandle(Option<State>);
 impl std::ops::Deref for StateHandle {
     type Target = State;
     fn deref(&self) -> &State {
-        self.0.as_ref().expect("a StateHandle holds its State until dropped")
+        self.0
+            .as_ref()
+            .expect("a StateHandle holds its State until dropped")
     }
 }
 
 impl std::ops::DerefMut for StateHandle {
     fn deref_mut(&mut self) -> &mut State {
-        self.0.as_mut().expect("a StateHandle holds its State until dropped")
+        self.0
+            .as_mut()
+            .expect("a StateHandle holds its State until dropped")
     }
 }
 

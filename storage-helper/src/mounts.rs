@@ -219,11 +219,16 @@ fn do_mount(store: &Store, rec: &ContainerRecord, links: &[String], target: &Pat
     })
 }
 
-/// Overlay leaves `work/incompat/volatile` behind after a volatile mount and
-/// refuses the next mount while it exists (its upper dir may be incomplete
-/// after a crash; for a volatile container that is accepted): remove it.
+/// Overlay leaves `$workdir/work/incompat/volatile` behind after a volatile
+/// mount and refuses the next mount while it exists (its upper dir may be
+/// incomplete after a crash; for a volatile container that is accepted):
+/// remove it.
 fn prepare_volatile(store: &Store, id: &str) -> Result<()> {
-    let mark = store.container_dir(id).join("work").join("incompat");
+    let mark = store
+        .container_dir(id)
+        .join("work")
+        .join("work")
+        .join("incompat");
     crate::fsutil::remove_tree(&mark).map_err(|e| StoreError::path("removing", &mark, e))
 }
 

@@ -504,3 +504,52 @@ fn top_reads_the_containers_processes_from_proc() {
     assert_eq!(o.status.code(), Some(125));
     assert!(stderr(&o).contains("top can only be used on running containers"));
 }
+
+/// The overlay options of the mount at `mountpoint` (mountinfo's super
+/// options), empty when it is not mounted.
+fn overlay_options(mountpoint: &str) -> String {
+    std::fs::read_to_string("/proc/self/mountinfo")
+        .unwrap_or_default()
+        .lines()
+        .find(|l| l.split(' ').nth(4) == Some(mountpoint))
+        .and_then(|l| l.split(" - ").nth(1))
+        .unwrap_or_default()
+        .to_string()
+}
+
+#[test]
+fn run_rm_containers_are_volatile_as_in_podman() {
+    let (s, _reg, r) = fixture();
+    let rm = s.ok(&[
+        "run",
+        "--rm",
+        "-d",
+        "--network",
+        "none",
+        &r,
+        "sleep",
+        "1000",
+    ]);
+    let kept = s.ok(&["run", "-d", "--network", "none", &r, "sleep", "1000"]);
+    // Where storage-helper mounts a container's rootfs.
+    let mountpoint = |id: &str| {
+        s.runroot()
+            .join("overlay-containers")
+            .join(id.trim())
+            .join("merged")
+            .display()
+            .to_string()
+    };
+    let (m_rm, m_kept) = (mountpoint(&rm), mountpoint(&kept));
+    // No sync of the upper dir (nor at unmount) for a container that is
+    // removed when it exits; an ordinary one keeps overlay's default.
+    assert!(
+        overlay_options(m_rm.trim()).contains("volatile"),
+        "{}",
+        overlay_options(m_rm.trim())
+    );
+    let opts = overlay_options(m_kept.trim());
+    assert!(!opts.is_empty() && !opts.contains("volatile"), "{opts}");
+    s.ok(&["rm", "-f", "-t", "0", rm.trim(), kept.trim()]);
+    assert!(overlay_options(m_rm.trim()).is_empty());
+}

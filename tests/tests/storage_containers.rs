@@ -133,3 +133,59 @@ fn container_diff_commit_and_export() {
     }
     assert!(s.mounts().is_empty());
 }
+
+/// The mount options of the overlay at `mountpoint`, from mountinfo.
+fn super_options(mountpoint: &str) -> String {
+    std::fs::read_to_string("/proc/self/mountinfo")
+        .unwrap()
+        .lines()
+        .find(|l| l.split(' ').nth(4) == Some(mountpoint))
+        .and_then(|l| l.split(" - ").nth(1))
+        .map(str::to_string)
+        .unwrap_or_else(|| panic!("{mountpoint} is not mounted"))
+}
+
+#[test]
+fn volatile_containers_mount_volatile_and_mount_again_after_an_unmount() {
+    let s = Store::new();
+    s.import(&busybox_image().unwrap(), "localhost/bb:latest");
+    s.ok(&["create-container", "v", "--image", "bb", "--volatile"]);
+    s.create_container("d", "bb");
+    let cont = s.json(&["containers"]);
+    let volatile = |id: &str| {
+        cont.as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["id"] == id)
+            .map(|c| c["volatile"].clone())
+    };
+    assert_eq!(volatile("v"), Some(serde_json::json!(true)));
+    assert_eq!(volatile("d"), Some(serde_json::json!(false)));
+    let mut g = s.grpc();
+    let v = g.mount("v").unwrap().mountpoint;
+    let d = g.mount("d").unwrap().mountpoint;
+    // Shown as fsync=volatile by newer kernels, volatile by older ones.
+    assert!(
+        super_options(&v).contains("volatile"),
+        "{}",
+        super_options(&v)
+    );
+    assert!(
+        !super_options(&d).contains("volatile"),
+        "{}",
+        super_options(&d)
+    );
+    std::fs::write(std::path::Path::new(&v).join("kept"), "x").unwrap();
+    // Overlay leaves work/incompat/volatile behind and refuses to mount
+    // over it; the helper clears it, and the upper dir is still there.
+    assert!(g.unmount("v").unwrap().unmounted);
+    let v2 = g.mount("v").unwrap().mountpoint;
+    assert_eq!(
+        std::fs::read_to_string(std::path::Path::new(&v2).join("kept")).unwrap(),
+        "x"
+    );
+    assert!(g.remove_container("v").unwrap().was_mounted);
+    assert!(g.remove_container("d").unwrap().was_mounted);
+    assert!(s.mounts().is_empty());
+    g.finish().unwrap();
+}

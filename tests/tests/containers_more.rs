@@ -531,14 +531,18 @@ fn run_rm_containers_are_volatile_as_in_podman() {
         "1000",
     ]);
     let kept = s.ok(&["run", "-d", "--network", "none", &r, "sleep", "1000"]);
-    // Where storage-helper mounts a container's rootfs.
+    // Where the container's rootfs is mounted, as Podman reports it.
     let mountpoint = |id: &str| {
-        s.runroot()
-            .join("overlay-containers")
-            .join(id.trim())
-            .join("merged")
-            .display()
-            .to_string()
+        s.ok(&[
+            "inspect",
+            "--format",
+            "{{.GraphDriver.Name}} {{.GraphDriver.Data.MergedDir}}",
+            id.trim(),
+        ])
+        .trim()
+        .strip_prefix("overlay ")
+        .map(str::to_string)
+        .unwrap_or_else(|| panic!("no overlay GraphDriver for {id}"))
     };
     let (m_rm, m_kept) = (mountpoint(&rm), mountpoint(&kept));
     // No sync of the upper dir (nor at unmount) for a container that is

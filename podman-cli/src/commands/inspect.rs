@@ -29,7 +29,30 @@ fn rfc3339(ns: i64) -> String {
     common::time::rfc3339_nanos(ns)
 }
 
-pub fn container_json(cfg: &ContainerConfig, st: &ContainerState) -> Value {
+/// Podman's `GraphDriver` block for a container, from its storage record
+/// (`None`: the record could not be read; the paths are left empty).
+fn graph_driver(driver: &str, layer: Option<&proto::storage::v1::Container>) -> Value {
+    let (upper, work, merged) = layer
+        .map(|c| {
+            (
+                c.upper_dir.as_str(),
+                c.work_dir.as_str(),
+                c.mountpoint.as_str(),
+            )
+        })
+        .unwrap_or_default();
+    json!({
+        "Name": driver,
+        "Data": {"UpperDir": upper, "WorkDir": work, "MergedDir": merged},
+    })
+}
+
+pub fn container_json(
+    cfg: &ContainerConfig,
+    st: &ContainerState,
+    driver: &str,
+    layer: Option<&proto::storage::v1::Container>,
+) -> Value {
     let args = cfg.command_line();
     let ports: serde_json::Map<String, Value> = cfg
         .ports
@@ -69,7 +92,8 @@ pub fn container_json(cfg: &ContainerConfig, st: &ContainerState) -> Value {
         "HostsPath": format!("{}/hosts", st.bundle_path),
         "Name": cfg.name,
         "RestartCount": st.restart_count,
-        "Driver": "overlay",
+        "Driver": driver,
+        "GraphDriver": graph_driver(driver, layer),
         "OCIRuntime": cfg.runtime,
         "LogPath": cfg.log_path,
         "Mounts": cfg.mounts.iter().map(|m| json!({
@@ -130,12 +154,33 @@ pub async fn run(engine: &EngineConfig, args: &InspectArgs) -> anyhow::Result<()
     let mut docs = Vec::new();
     let mut errors = Vec::new();
     let mut image_names = Vec::new();
+    // Containers' layer paths come from storage: one helper for all.
+    let mut storage = None;
     for n in &names {
         if args.kind != "image" {
             match store::resolve(&db, n) {
                 Ok(rec) => {
                     let (c, s) = crate::lifecycle::cleanup::refresh(engine, rec).await?;
-                    docs.push(container_json(&c, &s));
+                    if storage.is_none() {
+                        storage = Some(crate::helpers::storage(engine).await?);
+                    }
+                    let layer = match storage.as_mut() {
+                        Some(h) => {
+                            let req = proto::storage::v1::GetContainerRequest { id: c.id.clone() };
+                            h.call("GetContainer", |mut cl| async move {
+                                cl.get_container(req).await
+                            })
+                            .await
+                            .ok()
+                        }
+                        None => None,
+                    };
+                    docs.push(container_json(
+                        &c,
+                        &s,
+                        &engine.storage_driver,
+                        layer.as_ref(),
+                    ));
                     continue;
                 }
                 Err(store::ContainerStoreError::NotFound(_)) => {}
@@ -150,6 +195,9 @@ pub async fn run(engine: &EngineConfig, args: &InspectArgs) -> anyhow::Result<()
         } else {
             image_names.push(n.clone());
         }
+    }
+    if let Some(h) = storage {
+        h.close().await?;
     }
     if !image_names.is_empty() {
         let mut s = crate::helpers::storage(engine).await?;

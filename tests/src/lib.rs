@@ -33,6 +33,7 @@ pub mod image_env;
 pub mod image_index;
 pub mod layer;
 pub mod monitor_env;
+pub mod mountinfo;
 pub mod oci_image;
 pub mod oci_layout;
 pub mod podman;

@@ -505,16 +505,10 @@ fn top_reads_the_containers_processes_from_proc() {
     assert!(stderr(&o).contains("top can only be used on running containers"));
 }
 
-/// The overlay options of the mount at `mountpoint` (mountinfo's super
-/// options), empty when it is not mounted.
+/// The overlay options of the mount at `mountpoint`, empty when it is not
+/// mounted.
 fn overlay_options(mountpoint: &str) -> String {
-    std::fs::read_to_string("/proc/self/mountinfo")
-        .unwrap_or_default()
-        .lines()
-        .find(|l| l.split(' ').nth(4) == Some(mountpoint))
-        .and_then(|l| l.split(" - ").nth(1))
-        .unwrap_or_default()
-        .to_string()
+    e2e::mountinfo::mount_options(mountpoint).unwrap_or_default()
 }
 
 #[test]

@@ -136,12 +136,7 @@ fn container_diff_commit_and_export() {
 
 /// The mount options of the overlay at `mountpoint`, from mountinfo.
 fn super_options(mountpoint: &str) -> String {
-    std::fs::read_to_string("/proc/self/mountinfo")
-        .unwrap()
-        .lines()
-        .find(|l| l.split(' ').nth(4) == Some(mountpoint))
-        .and_then(|l| l.split(" - ").nth(1))
-        .map(str::to_string)
+    e2e::mountinfo::mount_options(mountpoint)
         .unwrap_or_else(|| panic!("{mountpoint} is not mounted"))
 }
 

@@ -36,7 +36,7 @@ pub async fn start(engine: &EngineConfig, args: &StartArgs) -> anyhow::Result<()
         if args.containers.len() != 1 {
             anyhow::bail!("you cannot start and attach multiple containers at once: give one container with --attach");
         }
-        let db = super::open_state(engine)?;
+        let db = crate::state::open_state(engine)?;
         let (cfg, _) = store::resolve(&db, &args.containers[0])?;
         return super::run::start_and_attach(engine, &cfg, true, args.interactive).await;
     }
@@ -100,7 +100,7 @@ fn targets(
     latest: bool,
 ) -> anyhow::Result<Vec<String>> {
     if all || latest {
-        let db = super::open_state(engine)?;
+        let db = crate::state::open_state(engine)?;
         let list = store::list(&db)?;
         if latest {
             return Ok(list
@@ -155,7 +155,7 @@ pub async fn stop(engine: &EngineConfig, args: &StopArgs) -> anyhow::Result<()> 
 }
 
 fn existing(engine: &EngineConfig, names: Vec<String>) -> anyhow::Result<Vec<String>> {
-    let db = super::open_state(engine)?;
+    let db = crate::state::open_state(engine)?;
     Ok(names
         .into_iter()
         .filter(|n| store::exists(&db, n).unwrap_or(false))
@@ -223,7 +223,7 @@ pub async fn rm(engine: &EngineConfig, args: &RmArgs) -> anyhow::Result<()> {
     };
     let mut ordered = Vec::new();
     if args.depend {
-        let db = super::open_state(engine)?;
+        let db = crate::state::open_state(engine)?;
         let all = store::list(&db)?;
         for n in &names {
             let (c, _) = store::resolve(&db, n)?;
@@ -261,7 +261,7 @@ pub struct ExistsArgs {
 }
 
 pub async fn exists(engine: &EngineConfig, args: &ExistsArgs) -> anyhow::Result<()> {
-    let db = super::open_state(engine)?;
+    let db = crate::state::open_state(engine)?;
     if store::exists(&db, &args.container)? {
         Ok(())
     } else {

@@ -45,7 +45,7 @@ pub struct ExecArgs {
 }
 
 pub async fn run(engine: &EngineConfig, a: &ExecArgs) -> anyhow::Result<()> {
-    let db = super::open_state(engine)?;
+    let db = crate::state::open_state(engine)?;
     let (container, command) = if a.latest {
         let mut cmd = vec![a.container.clone()];
         cmd.extend(a.command.iter().cloned());

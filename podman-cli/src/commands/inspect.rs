@@ -143,7 +143,7 @@ pub fn container_json(
 }
 
 pub async fn run(engine: &EngineConfig, args: &InspectArgs) -> anyhow::Result<()> {
-    let db = super::open_state(engine)?;
+    let db = crate::state::open_state(engine)?;
     let mut names = args.names.clone();
     if args.latest {
         names.push(store::latest(&db)?.0.id);

@@ -139,7 +139,7 @@ impl Out {
 }
 
 pub async fn run(engine: &EngineConfig, args: &LogsArgs) -> anyhow::Result<()> {
-    let db = super::open_state(engine)?;
+    let db = crate::state::open_state(engine)?;
     let mut targets = Vec::new();
     if args.latest {
         targets.push(store::latest(&db)?);

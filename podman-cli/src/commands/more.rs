@@ -24,7 +24,7 @@ pub struct AttachArgs {
 }
 
 pub async fn attach_cmd(engine: &EngineConfig, a: &AttachArgs) -> anyhow::Result<()> {
-    let db = super::open_state(engine)?;
+    let db = crate::state::open_state(engine)?;
     let (cfg, st) =
         crate::lifecycle::cleanup::refresh(engine, store::resolve(&db, &a.container)?).await?;
     if cfg.log_driver.starts_with("passthrough") {
@@ -70,7 +70,7 @@ pub struct RenameArgs {
 
 pub async fn rename(engine: &EngineConfig, a: &RenameArgs) -> anyhow::Result<()> {
     crate::container::names::validate_name(&a.new_name).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let db = super::open_state(engine)?;
+    let db = crate::state::open_state(engine)?;
     let (mut cfg, _) = store::resolve(&db, &a.container)?;
     let old = cfg.name.clone();
     cfg.name = a.new_name.clone();
@@ -95,7 +95,7 @@ pub struct NamesArgs {
 }
 
 fn names(engine: &EngineConfig, a: &NamesArgs) -> anyhow::Result<Vec<String>> {
-    let db = super::open_state(engine)?;
+    let db = crate::state::open_state(engine)?;
     if a.all {
         return Ok(store::list(&db)?.into_iter().map(|(c, _)| c.id).collect());
     }
@@ -113,7 +113,7 @@ fn names(engine: &EngineConfig, a: &NamesArgs) -> anyhow::Result<Vec<String>> {
 /// `podman init`: create the container in the runtime without starting it.
 pub async fn init(engine: &EngineConfig, a: &NamesArgs) -> anyhow::Result<()> {
     for n in names(engine, a)? {
-        let db = super::open_state(engine)?;
+        let db = crate::state::open_state(engine)?;
         let (cfg, _) = store::resolve(&db, &n)?;
         let paths = ContainerPaths::new(engine, &cfg.id);
         let _lock = ContainerLock::acquire(&paths)?;
@@ -159,7 +159,7 @@ async fn runtime(
 /// `pause` (freeze) and `unpause` through the runtime.
 pub async fn pause(engine: &EngineConfig, a: &NamesArgs, pause: bool) -> anyhow::Result<()> {
     for n in names(engine, a)? {
-        let db = super::open_state(engine)?;
+        let db = crate::state::open_state(engine)?;
         let (cfg, _) = store::resolve(&db, &n)?;
         let paths = ContainerPaths::new(engine, &cfg.id);
         let _lock = ContainerLock::acquire(&paths)?;
@@ -216,7 +216,7 @@ pub struct PruneArgs {
 
 /// Remove every container that is not running.
 pub async fn prune(engine: &EngineConfig, _a: &PruneArgs) -> anyhow::Result<()> {
-    let db = super::open_state(engine)?;
+    let db = crate::state::open_state(engine)?;
     for rec in store::list(&db)? {
         let (cfg, st) = crate::lifecycle::cleanup::refresh(engine, rec).await?;
         if st.status.is_active() || st.status == Status::Removing {

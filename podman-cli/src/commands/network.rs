@@ -188,7 +188,7 @@ fn pairs(list: &[String], flag: &str) -> anyhow::Result<HashMap<String, String>>
 
 /// Containers (name, id) attached to network `name`.
 fn users(engine: &EngineConfig, name: &str, id: &str) -> anyhow::Result<Vec<(String, String)>> {
-    let db = super::open_state(engine)?;
+    let db = crate::state::open_state(engine)?;
     Ok(store::list(&db)?
         .into_iter()
         .filter(|(c, _)| {
@@ -478,7 +478,7 @@ pub struct PortArgs {
 
 /// `podman port`.
 pub async fn port(engine: &EngineConfig, a: &PortArgs) -> anyhow::Result<()> {
-    let db = super::open_state(engine)?;
+    let db = crate::state::open_state(engine)?;
     let recs = if a.all {
         store::list(&db)?
     } else if a.latest {

@@ -150,7 +150,7 @@ fn keep(f: &str, cfg: &ContainerConfig, st: &ContainerState) -> anyhow::Result<b
 
 pub async fn run(engine: &EngineConfig, args: &PsArgs) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
-    let db = super::open_state(engine)?;
+    let db = crate::state::open_state(engine)?;
     let mut list = Vec::new();
     for rec in store::list(&db)? {
         let rec = crate::lifecycle::cleanup::refresh(engine, rec).await?;

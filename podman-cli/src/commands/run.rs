@@ -39,7 +39,7 @@ pub async fn start_and_attach(
     attached: bool,
     stdin: bool,
 ) -> anyhow::Result<()> {
-    let db = super::open_state(engine)?;
+    let db = crate::state::open_state(engine)?;
     let paths = ContainerPaths::new(engine, &cfg.id);
     let lock = ContainerLock::acquire(&paths)?;
     let (cfg, mut st) = store::resolve(&db, &cfg.id)?;

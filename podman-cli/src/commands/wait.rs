@@ -110,7 +110,7 @@ fn parse_interval(s: &str) -> anyhow::Result<Duration> {
 
 /// The exit code of a container, waiting for it to exit if it runs.
 pub async fn wait_for(engine: &EngineConfig, name_or_id: &str) -> anyhow::Result<i32> {
-    let db = super::open_state(engine)?;
+    let db = crate::state::open_state(engine)?;
     let (cfg, st) = store::resolve(&db, name_or_id)?;
     if st.status.is_active() {
         let paths = crate::lifecycle::paths::ContainerPaths::new(engine, &cfg.id);
@@ -288,7 +288,7 @@ async fn wait_states(
         Ok(w) => w,
         Err(e) => return vec![(0, Err(e))],
     };
-    let db = match super::open_state(engine) {
+    let db = match crate::state::open_state(engine) {
         Ok(d) => d,
         Err(e) => return vec![(0, Err(e))],
     };
@@ -332,7 +332,7 @@ pub async fn wait(engine: &EngineConfig, a: &WaitArgs) -> anyhow::Result<()> {
         .max(Duration::from_millis(1));
     let mut names = a.containers.clone();
     if a.latest {
-        let db = super::open_state(engine)?;
+        let db = crate::state::open_state(engine)?;
         names.push(store::latest(&db)?.0.id);
     }
     let only_exit = conds.iter().all(|c| *c == Condition::Exit);
@@ -341,7 +341,7 @@ pub async fn wait(engine: &EngineConfig, a: &WaitArgs) -> anyhow::Result<()> {
         // The monitor answers at the exit; nothing to watch.
         for (i, n) in names.iter().enumerate() {
             let r = match wait_for(engine, n).await {
-                Err(e) if a.ignore && !store::exists(&*super::open_state(engine)?, n)? => {
+                Err(e) if a.ignore && !store::exists(&*crate::state::open_state(engine)?, n)? => {
                     tracing::debug!(container = %n, error = %e, "ignored");
                     Ok(-1)
                 }

@@ -145,7 +145,7 @@ pub async fn release_locked(
         st.bundle_path.clear();
     }
     st.monitor_pid = 0;
-    let db = crate::commands::open_state(engine)?;
+    let db = crate::state::open_state(engine)?;
     store::update_state(&db, &cfg.id, st)?;
     if !errors.is_empty() {
         anyhow::bail!("cleaning up container {}: {}", cfg.name, errors.join("; "));
@@ -155,7 +155,7 @@ pub async fn release_locked(
 
 /// `podman container cleanup [--rm] ID`.
 pub async fn cleanup(engine: &EngineConfig, name_or_id: &str, rm: bool) -> anyhow::Result<()> {
-    let db = crate::commands::open_state(engine)?;
+    let db = crate::state::open_state(engine)?;
     let (cfg, _) = match store::resolve(&db, name_or_id) {
         Ok(r) => r,
         // Already removed (e.g. by `rm -f` racing the exit command).
@@ -233,7 +233,7 @@ pub async fn refresh(
         return Ok(rec);
     }
     cleanup(engine, &rec.0.id, false).await?;
-    let db = crate::commands::open_state(engine)?;
+    let db = crate::state::open_state(engine)?;
     match store::resolve(&db, &rec.0.id) {
         Ok(r) => Ok(r),
         // Removed by its own --rm.

@@ -193,7 +193,7 @@ fn network_flags(
 /// Create the container; returns its configuration.
 pub async fn create(cfg: &EngineConfig, a: &CreateArgs) -> anyhow::Result<ContainerConfig> {
     let p = parse_flags(cfg, a)?;
-    let db = crate::commands::open_state(cfg)?;
+    let db = crate::state::open_state(cfg)?;
     if let Some(n) = &a.name {
         if let Ok((existing, _)) = store::resolve(&db, n) {
             if existing.name == *n {

@@ -90,7 +90,7 @@ pub async fn setup(
             netns_path: String::new(),
         }),
         NetworkMode::Container(other) => {
-            let db = crate::commands::open_state(engine)?;
+            let db = crate::state::open_state(engine)?;
             let (oc, os) = crate::container::store::resolve(&db, other)?;
             if !os.status.is_active() || os.pid <= 0 {
                 anyhow::bail!(
@@ -229,7 +229,7 @@ pub async fn connect(
     att: crate::container::model::NetworkAttachment,
     attach: bool,
 ) -> anyhow::Result<()> {
-    let db = crate::commands::open_state(engine)?;
+    let db = crate::state::open_state(engine)?;
     let (cfg, _) = crate::container::store::resolve(&db, container)?;
     let paths = ContainerPaths::new(engine, &cfg.id);
     let _lock = super::paths::ContainerLock::acquire(&paths)?;

@@ -46,7 +46,7 @@ pub async fn remove_locked(
     }
     let _ = std::fs::remove_file(paths.exit_file(&cfg.id));
     let _ = std::fs::remove_file(paths.exit_json(&cfg.id));
-    let db = crate::commands::open_state(engine)?;
+    let db = crate::state::open_state(engine)?;
     store::delete(&db, &cfg.id)?;
     st.status = Status::Removing;
     db.record_event(
@@ -77,7 +77,7 @@ pub async fn remove_with_timeout(
     force: bool,
     timeout: Option<u32>,
 ) -> anyhow::Result<()> {
-    let db = crate::commands::open_state(engine)?;
+    let db = crate::state::open_state(engine)?;
     let (cfg, st) = store::resolve(&db, name_or_id)?;
     let (cfg, st) = super::cleanup::refresh(engine, (cfg, st)).await?;
     if st.status == Status::Removing {

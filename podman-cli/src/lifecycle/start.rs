@@ -111,7 +111,7 @@ pub async fn init_with(
     paths: &ContainerPaths,
     handover: Handover,
 ) -> anyhow::Result<Initialized> {
-    let db = crate::commands::open_state(engine)?;
+    let db = crate::state::open_state(engine)?;
     let log_driver = log_driver_of(cfg);
     // A container handed our terminal could type into it (TIOCSTI): Podman
     // allows that only with passthrough-tty.
@@ -359,7 +359,7 @@ pub fn record_start(db: &crate::state::State, cfg: &ContainerConfig) -> anyhow::
 
 /// `podman start` of a created or exited container (not attaching).
 pub async fn start(engine: &EngineConfig, name_or_id: &str) -> anyhow::Result<ContainerConfig> {
-    let db = crate::commands::open_state(engine)?;
+    let db = crate::state::open_state(engine)?;
     let (cfg, _) = store::resolve(&db, name_or_id)?;
     let paths = ContainerPaths::new(engine, &cfg.id);
     let _lock = ContainerLock::acquire(&paths)?;
@@ -378,7 +378,7 @@ pub async fn start(engine: &EngineConfig, name_or_id: &str) -> anyhow::Result<Co
     };
     let init = init_with(engine, &cfg, &mut st, &paths, handover).await?;
     init.monitor.close().await?;
-    record_start(&*crate::commands::open_state(engine)?, &cfg)?;
+    record_start(&*crate::state::open_state(engine)?, &cfg)?;
     Ok(cfg)
 }
 
@@ -401,7 +401,7 @@ pub async fn start_via_socket(
         .await
         .map_err(|s| anyhow::anyhow!("starting {}: {}", cfg.name, s.message()))?;
     set_running(st, r.into_inner().started_at_unix_nanos);
-    let db = crate::commands::open_state(engine)?;
+    let db = crate::state::open_state(engine)?;
     store::update_state(&db, &cfg.id, st)?;
     record_start(&db, cfg)
 }

@@ -79,7 +79,7 @@ pub async fn stop(
     name_or_id: &str,
     timeout: Option<u32>,
 ) -> anyhow::Result<ContainerConfig> {
-    let db = crate::commands::open_state(engine)?;
+    let db = crate::state::open_state(engine)?;
     let (cfg, st) = store::resolve(&db, name_or_id)?;
     let paths = ContainerPaths::new(engine, &cfg.id);
     if !st.status.is_active() {
@@ -123,7 +123,7 @@ pub async fn kill(
     name_or_id: &str,
     sig: i32,
 ) -> anyhow::Result<ContainerConfig> {
-    let db = crate::commands::open_state(engine)?;
+    let db = crate::state::open_state(engine)?;
     let (cfg, st) = store::resolve(&db, name_or_id)?;
     if !st.status.is_active() {
         anyhow::bail!(

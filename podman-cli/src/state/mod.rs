@@ -6,6 +6,9 @@
 //! every state change is its own transaction.
 
 mod migrations;
+pub mod pool;
+
+pub use pool::open_state;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;

@@ -4,6 +4,7 @@
 use clap::Args;
 use proto::storage::v1::{RemoveImageRequest, TagImageRequest, UntagImageRequest};
 
+use crate::container::store;
 use crate::engine_config::EngineConfig;
 use crate::error::ExitError;
 use crate::helpers;
@@ -134,7 +135,7 @@ pub async fn rmi(cfg: &EngineConfig, args: &RmiArgs) -> anyhow::Result<()> {
                 continue;
             }
         };
-        let users = crate::commands::containers_using_image(cfg, &img.id)?;
+        let users = store::using_image(&*crate::state::open_state(cfg)?, &img.id)?;
         if !users.is_empty() {
             if !args.force {
                 in_use.push(format!(
@@ -144,7 +145,8 @@ pub async fn rmi(cfg: &EngineConfig, args: &RmiArgs) -> anyhow::Result<()> {
                 continue;
             }
             for id in &users {
-                crate::commands::remove_container_for_rmi(cfg, id).await?;
+                // `rmi --force` removes the containers that use the image first.
+                crate::lifecycle::remove::remove(cfg, id, true, false).await?;
             }
         }
         let req = RemoveImageRequest {
@@ -234,7 +236,7 @@ pub async fn inspect(cfg: &EngineConfig, args: &ImageInspectArgs) -> anyhow::Res
         }
     }
     s.close().await?;
-    crate::commands::print_inspect(&docs, args.format.as_deref())?;
+    crate::format::print_inspect(&docs, args.format.as_deref())?;
     if !errors.is_empty() {
         return Err(ExitError {
             code: 125,
@@ -354,7 +356,7 @@ pub async fn prune(cfg: &EngineConfig, args: &PruneArgs) -> anyhow::Result<()> {
             if !args.all && !img.names.is_empty() {
                 continue;
             }
-            if !crate::commands::containers_using_image(cfg, &img.id)?.is_empty() {
+            if !store::using_image(&*crate::state::open_state(cfg)?, &img.id)?.is_empty() {
                 continue;
             }
             let req = RemoveImageRequest {

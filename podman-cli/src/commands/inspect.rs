@@ -210,7 +210,7 @@ pub async fn run(engine: &EngineConfig, args: &InspectArgs) -> anyhow::Result<()
         }
         s.close().await?;
     }
-    super::print_inspect(&docs, args.format.as_deref())?;
+    crate::format::print_inspect(&docs, args.format.as_deref())?;
     if !errors.is_empty() {
         return Err(ExitError {
             code: 125,

@@ -373,7 +373,7 @@ async fn inspect(engine: &EngineConfig, a: &InspectArgs) -> anyhow::Result<()> {
         }
     }
     net.close().await?;
-    super::print_inspect(&docs, a.format.as_deref())?;
+    crate::format::print_inspect(&docs, a.format.as_deref())?;
     if !errors.is_empty() {
         anyhow::bail!("{}", errors.join("; "));
     }

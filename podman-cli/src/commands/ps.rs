@@ -107,7 +107,7 @@ fn row(cfg: &ContainerConfig, st: &ContainerState, no_trunc: bool) -> Value {
         "Image": cfg.image_name,
         "ImageID": cfg.image_id,
         "Command": command,
-        "CreatedAt": crate::commands::version::format_time(ns_to_secs(cfg.created_ns)),
+        "CreatedAt": crate::format::time::format_time(ns_to_secs(cfg.created_ns)),
         "Created": ns_to_secs(cfg.created_ns),
         "CreatedHuman": human::since(ns_to_secs(cfg.created_ns)),
         "RunningFor": human::since(ns_to_secs(cfg.created_ns)),

@@ -15,25 +15,11 @@ pub fn client_block() -> serde_json::Value {
         "Version": env!("CARGO_PKG_VERSION"),
         "RustVersion": env!("PODMAN_RUSTC_VERSION"),
         "GitCommit": env!("PODMAN_GIT_COMMIT"),
-        "BuiltTime": format_time(built),
+        "BuiltTime": crate::format::time::format_time(built),
         "Built": built,
         "OsArch": format!("{}/{}", std::env::consts::OS, crate::host_info::go_arch()),
         "Os": std::env::consts::OS,
     })
-}
-
-pub fn format_time(secs: i64) -> String {
-    // "Fri Nov 27 20:24:22 2026", as Go's time.ANSIC in UTC.
-    let (y, mo, d, h, m, s) = common::time::utc(secs);
-    const MONTHS: [&str; 12] = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ];
-    const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
-    format!(
-        "{} {} {d:>2} {h:02}:{m:02}:{s:02} {y}",
-        DAYS[secs.div_euclid(86400).rem_euclid(7) as usize],
-        MONTHS[(mo - 1) as usize]
-    )
 }
 
 pub async fn run(cfg: &EngineConfig, args: &FormatArgs) -> anyhow::Result<()> {
@@ -76,16 +62,4 @@ fn human(doc: &serde_json::Value) -> String {
         ));
     }
     out
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn times_format_like_go_ansic() {
-        assert_eq!(super::format_time(0), "Thu Jan  1 00:00:00 1970");
-        assert_eq!(
-            super::format_time(1_795_811_062),
-            "Fri Nov 27 20:24:22 2026"
-        );
-    }
 }

@@ -141,6 +141,15 @@ pub fn list(db: &State) -> Result<Vec<Record>, ContainerStoreError> {
 }
 
 /// The most recently created container (`--latest`).
+/// IDs of the containers created from image `image_id`.
+pub fn using_image(db: &State, image_id: &str) -> Result<Vec<String>, ContainerStoreError> {
+    Ok(list(db)?
+        .into_iter()
+        .filter(|(c, _)| c.image_id == image_id)
+        .map(|(c, _)| c.id)
+        .collect())
+}
+
 pub fn latest(db: &State) -> Result<Record, ContainerStoreError> {
     let row: Option<(String, String)> = db
         .connection()

@@ -3,6 +3,7 @@
 pub mod gotemplate;
 pub mod human;
 pub mod table;
+pub mod time;
 mod yaml;
 
 pub use yaml::render as yaml_like;
@@ -14,4 +15,17 @@ pub fn render(format: &str, value: &serde_json::Value) -> anyhow::Result<String>
         return Ok(format!("{}\n", serde_json::to_string_pretty(value)?));
     }
     gotemplate::render(format, value)
+}
+
+/// Print `inspect` documents: a JSON array, or a template per document.
+pub fn print_inspect(docs: &[serde_json::Value], format: Option<&str>) -> anyhow::Result<()> {
+    match format {
+        None | Some("json") => println!("{}", serde_json::to_string_pretty(docs)?),
+        Some(f) => {
+            for d in docs {
+                print!("{}", render(f, d)?);
+            }
+        }
+    }
+    Ok(())
 }

@@ -98,7 +98,7 @@ pub fn rows(img: &Image, containers: usize) -> Vec<Value> {
                 "Tag": tag,
                 "Digest": img.digest,
                 "Created": created,
-                "CreatedAt": crate::commands::version::format_time(created),
+                "CreatedAt": crate::format::time::format_time(created),
                 "CreatedSince": human::since(created),
                 "Size": human::size(img.size),
                 "VirtualSize": human::size(img.size),

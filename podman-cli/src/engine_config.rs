@@ -9,7 +9,23 @@ use common::policy::Policy;
 use common::registries_conf::RegistriesConf;
 use common::storage_conf::StorageConf;
 
-use crate::cli::GlobalOpts;
+/// What this invocation overrides (Podman's global flags); `None` or empty
+/// means "as configured".
+#[derive(Debug, Clone, Default)]
+pub struct EngineOptions {
+    pub root: Option<PathBuf>,
+    pub runroot: Option<PathBuf>,
+    pub log_level: String,
+    pub runtime: Option<String>,
+    pub runtime_flags: Vec<String>,
+    pub cgroup_manager: Option<String>,
+    pub storage_driver: Option<String>,
+    pub storage_opts: Vec<String>,
+    pub network_config_dir: Option<PathBuf>,
+    pub tmpdir: Option<PathBuf>,
+    /// Extra containers.conf modules, loaded on top of the others.
+    pub modules: Vec<PathBuf>,
+}
 
 #[derive(Debug, Clone)]
 pub struct EngineConfig {
@@ -54,7 +70,7 @@ impl EngineConfig {
         Ok(self.policy.get_or_init(|| p))
     }
 
-    pub fn load(g: &GlobalOpts) -> anyhow::Result<Self> {
+    pub fn load(g: &EngineOptions) -> anyhow::Result<Self> {
         let mut files = ContainersConf::candidate_files();
         files.extend(g.modules.iter().cloned());
         for m in &g.modules {

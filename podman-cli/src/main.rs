@@ -50,7 +50,7 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {
-    let cfg = engine_config::EngineConfig::load(&cli.global)?;
+    let cfg = engine_config::EngineConfig::load(&cli.global.engine_options())?;
     tracing::debug!(
         graph_root = %cfg.graph_root.display(),
         run_root = %cfg.run_root.display(),

@@ -27,6 +27,7 @@ use crate::commands::{
     push::PushArgs,
     save::SaveArgs,
 };
+use crate::engine_config::EngineOptions;
 use crate::lifecycle::create_args::CreateArgs;
 
 type RmArgs = ContainerRmArgs;
@@ -83,6 +84,25 @@ pub struct GlobalOpts {
     /// Load an extra containers.conf module (a path) on top of the others (repeatable)
     #[arg(long = "module", global = true, value_name = "PATH")]
     pub modules: Vec<PathBuf>,
+}
+
+impl GlobalOpts {
+    /// The flags as plain options for the engine configuration.
+    pub fn engine_options(&self) -> EngineOptions {
+        EngineOptions {
+            root: self.root.clone(),
+            runroot: self.runroot.clone(),
+            log_level: self.log_level.clone(),
+            runtime: self.runtime.clone(),
+            runtime_flags: self.runtime_flags.clone(),
+            cgroup_manager: self.cgroup_manager.clone(),
+            storage_driver: self.storage_driver.clone(),
+            storage_opts: self.storage_opts.clone(),
+            network_config_dir: self.network_config_dir.clone(),
+            tmpdir: self.tmpdir.clone(),
+            modules: self.modules.clone(),
+        }
+    }
 }
 
 impl Cli {

@@ -110,7 +110,7 @@ async fn command(cfg: &engine_config::EngineConfig, cli: &Cli) -> anyhow::Result
             }
             Command::Image(ImageCommand::Prune(a)) => commands::image_ops::prune(cfg, a).await,
             Command::Create(a) | Command::Container(ContainerCommand::Create(a)) => {
-                commands::containers::create(cfg, a).await
+                commands::create::create(cfg, a).await
             }
             Command::Run(a) | Command::Container(ContainerCommand::Run(a)) => {
                 commands::run::run(cfg, a).await

@@ -28,7 +28,7 @@ use crate::commands::{
     save::SaveArgs,
 };
 use crate::engine_config::EngineOptions;
-use crate::lifecycle::create_args::CreateArgs;
+use crate::commands::create::CreateArgs;
 
 type RmArgs = ContainerRmArgs;
 

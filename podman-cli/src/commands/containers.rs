@@ -1,4 +1,4 @@
-//! `create`, `start`, `stop`, `kill`, `rm`, `wait`, `container cleanup`,
+//! `start`, `stop`, `kill`, `rm`, `wait`, `container cleanup`,
 //! `container exists`, `container inspect`.
 
 use clap::Args;
@@ -6,18 +6,8 @@ use clap::Args;
 use crate::container::store;
 use crate::engine_config::EngineConfig;
 use crate::error::ExitError;
-use crate::lifecycle::create_args::CreateArgs;
 
 pub use super::wait::{wait, wait_for, WaitArgs};
-
-pub async fn create(engine: &EngineConfig, args: &CreateArgs) -> anyhow::Result<()> {
-    let cfg = crate::lifecycle::create::create(engine, args).await?;
-    // Podman prints no ID for passthrough containers (stdout is theirs).
-    if !cfg.log_driver.starts_with("passthrough") {
-        println!("{}", cfg.id);
-    }
-    Ok(())
-}
 
 #[derive(Debug, Clone, Args)]
 pub struct StartArgs {

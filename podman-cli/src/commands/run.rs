@@ -9,7 +9,7 @@ use crate::container::store;
 use crate::engine_config::EngineConfig;
 use crate::error::ExitError;
 use crate::lifecycle::attach::{self, AttachEnd};
-use crate::lifecycle::create_args::CreateArgs;
+use super::create::CreateArgs;
 use crate::lifecycle::paths::{ContainerLock, ContainerPaths};
 use crate::lifecycle::start::Handover;
 
@@ -23,7 +23,7 @@ pub struct RunArgs {
 }
 
 pub async fn run(engine: &EngineConfig, args: &RunArgs) -> anyhow::Result<()> {
-    let mut create = args.create.clone();
+    let mut create = args.create.options();
     if !args.detach && create.log_driver.is_none() && !create.tty && !create.interactive {
         // Foreground without -i/-t: still through the attach socket, so logs are kept.
     }

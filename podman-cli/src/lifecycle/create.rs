@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use anyhow::Context;
 use proto::storage::v1::CreateContainerRequest;
 
-use super::create_args::CreateArgs;
+use super::create_options::CreateOptions;
 use crate::container::model::{
     ContainerConfig, ContainerState, NetworkAttachment, NetworkMode, Rlimit, Status,
 };
@@ -36,7 +36,7 @@ struct Parsed {
     log_driver: String,
 }
 
-fn parse_flags(cfg: &EngineConfig, a: &CreateArgs) -> anyhow::Result<Parsed> {
+fn parse_flags(cfg: &EngineConfig, a: &CreateOptions) -> anyhow::Result<Parsed> {
     if let Some(n) = &a.name {
         names::validate_name(n).map_err(|e| anyhow::anyhow!("{e}"))?;
     }
@@ -139,7 +139,7 @@ fn parse_flags(cfg: &EngineConfig, a: &CreateArgs) -> anyhow::Result<Parsed> {
 
 fn network_flags(
     cfg: &EngineConfig,
-    a: &CreateArgs,
+    a: &CreateOptions,
 ) -> anyhow::Result<(NetworkMode, Vec<NetworkAttachment>)> {
     let default_net = cfg
         .containers
@@ -191,7 +191,7 @@ fn network_flags(
 }
 
 /// Create the container; returns its configuration.
-pub async fn create(cfg: &EngineConfig, a: &CreateArgs) -> anyhow::Result<ContainerConfig> {
+pub async fn create(cfg: &EngineConfig, a: &CreateOptions) -> anyhow::Result<ContainerConfig> {
     let p = parse_flags(cfg, a)?;
     let db = crate::state::open_state(cfg)?;
     if let Some(n) = &a.name {
@@ -220,7 +220,7 @@ pub async fn create(cfg: &EngineConfig, a: &CreateArgs) -> anyhow::Result<Contai
 
 async fn create_from(
     cfg: &EngineConfig,
-    a: &CreateArgs,
+    a: &CreateOptions,
     p: Parsed,
     db: &crate::state::State,
     storage: &mut helpers::Session<helpers::StorageClient>,
@@ -449,7 +449,7 @@ fn free_host_port(host_ip: &str, proto: &str, range: u16) -> anyhow::Result<u16>
 /// The image for a new container, pulled according to `--pull`.
 async fn image_for(
     cfg: &EngineConfig,
-    a: &CreateArgs,
+    a: &CreateOptions,
     storage: &mut helpers::Session<helpers::StorageClient>,
 ) -> anyhow::Result<proto::storage::v1::Image> {
     let opts = PullOptions {

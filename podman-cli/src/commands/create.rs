@@ -1,8 +1,11 @@
-//! The flags `podman create` and `podman run` share.
+//! `podman create`, and the flags it shares with `podman run`.
 
 use std::path::PathBuf;
 
 use clap::Args;
+
+use crate::engine_config::EngineConfig;
+use crate::lifecycle::create_options::CreateOptions;
 
 #[derive(Debug, Clone, Args)]
 pub struct CreateArgs {
@@ -137,4 +140,110 @@ pub struct CreateArgs {
     /// Command and arguments
     #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
     pub command: Vec<String>,
+}
+
+impl CreateArgs {
+    /// The flags as the lifecycle's plain options.
+    pub fn options(&self) -> CreateOptions {
+        let CreateArgs {
+            help: _,
+            name,
+            env,
+            env_file,
+            workdir,
+            user,
+            group_add,
+            hostname,
+            label,
+            annotation,
+            read_only,
+            tmpfs,
+            volume,
+            mount,
+            cap_add,
+            cap_drop,
+            privileged,
+            security_opt,
+            ulimit,
+            init,
+            stop_signal,
+            stop_timeout,
+            restart,
+            interactive,
+            tty,
+            entrypoint,
+            log_driver,
+            network,
+            publish,
+            publish_all,
+            ip,
+            mac_address,
+            network_alias,
+            dns,
+            dns_search,
+            add_host,
+            detach_keys,
+            rm,
+            replace,
+            pull,
+            tls_verify,
+            quiet,
+            image,
+            command,
+        } = self.clone();
+        CreateOptions {
+            name,
+            env,
+            env_file,
+            workdir,
+            user,
+            group_add,
+            hostname,
+            label,
+            annotation,
+            read_only,
+            tmpfs,
+            volume,
+            mount,
+            cap_add,
+            cap_drop,
+            privileged,
+            security_opt,
+            ulimit,
+            init,
+            stop_signal,
+            stop_timeout,
+            restart,
+            interactive,
+            tty,
+            entrypoint,
+            log_driver,
+            network,
+            publish,
+            publish_all,
+            ip,
+            mac_address,
+            network_alias,
+            dns,
+            dns_search,
+            add_host,
+            detach_keys,
+            rm,
+            replace,
+            pull,
+            tls_verify,
+            quiet,
+            image,
+            command,
+        }
+    }
+}
+
+pub async fn create(engine: &EngineConfig, args: &CreateArgs) -> anyhow::Result<()> {
+    let cfg = crate::lifecycle::create::create(engine, &args.options()).await?;
+    // Podman prints no ID for passthrough containers (stdout is theirs).
+    if !cfg.log_driver.starts_with("passthrough") {
+        println!("{}", cfg.id);
+    }
+    Ok(())
 }

@@ -1,0 +1,94 @@
+//! What `podman create` (and `run`) asks for, as plain options: the
+//! command line's flags, parsed into these by the commands layer.
+
+use std::path::PathBuf;
+
+#[derive(Debug, Clone)]
+pub struct CreateOptions {
+    /// Assign a name to the container
+    pub name: Option<String>,
+    /// Set environment variables (KEY=VALUE, or KEY to copy it from podman's environment)
+    pub env: Vec<String>,
+    /// Read environment variables from a file
+    pub env_file: Vec<PathBuf>,
+    /// Working directory inside the container
+    pub workdir: Option<String>,
+    /// Username or UID[:GROUP]
+    pub user: Option<String>,
+    /// Additional groups to run as
+    pub group_add: Vec<String>,
+    /// Container host name
+    pub hostname: Option<String>,
+    /// Set metadata (KEY=VALUE)
+    pub label: Vec<String>,
+    /// Add annotations (KEY=VALUE)
+    pub annotation: Vec<String>,
+    /// Mount the root filesystem read-only
+    pub read_only: bool,
+    /// Mount a tmpfs: /path[:options]
+    pub tmpfs: Vec<String>,
+    /// Bind mount a volume: HOST-DIR:CONTAINER-DIR[:OPTIONS]
+    pub volume: Vec<String>,
+    /// Attach a filesystem mount: type=bind|tmpfs,source=...,destination=...
+    pub mount: Vec<String>,
+    /// Add Linux capabilities
+    pub cap_add: Vec<String>,
+    /// Drop Linux capabilities
+    pub cap_drop: Vec<String>,
+    /// Give extended privileges to the container
+    pub privileged: bool,
+    /// Security options: no-new-privileges
+    pub security_opt: Vec<String>,
+    /// Ulimit options: NAME=SOFT[:HARD]
+    pub ulimit: Vec<String>,
+    /// Run an init inside the container that forwards signals and reaps processes
+    pub init: bool,
+    /// Signal to stop the container
+    pub stop_signal: Option<String>,
+    /// Seconds to wait before forcibly stopping the container
+    pub stop_timeout: Option<u32>,
+    /// Restart policy: no, always, on-failure[:N], unless-stopped
+    pub restart: Option<String>,
+    /// Keep STDIN open even if not attached
+    pub interactive: bool,
+    /// Allocate a pseudo-TTY
+    pub tty: bool,
+    /// Override the image's entrypoint
+    pub entrypoint: Option<String>,
+    /// Logging driver: k8s-file, none, passthrough
+    pub log_driver: Option<String>,
+    /// Network mode: bridge, none, host, container:NAME, or network names (comma separated)
+    pub network: Vec<String>,
+    /// Publish a container's port to the host: [[IP:]HOSTPORT:]CTRPORT[/PROTO]
+    pub publish: Vec<String>,
+    /// Publish all exposed ports to random host ports
+    pub publish_all: bool,
+    /// Static IPv4 address
+    pub ip: Option<String>,
+    /// Static MAC address
+    pub mac_address: Option<String>,
+    /// Network aliases
+    pub network_alias: Vec<String>,
+    /// DNS servers
+    pub dns: Vec<String>,
+    /// DNS search domains
+    pub dns_search: Vec<String>,
+    /// Add a custom host-to-IP mapping (host:ip)
+    pub add_host: Vec<String>,
+    /// Override the key sequence for detaching a container
+    pub detach_keys: Option<String>,
+    /// Remove the container when it exits
+    pub rm: bool,
+    /// If a container with the same name exists, replace it
+    pub replace: bool,
+    /// Pull policy: missing, always, never, newer
+    pub pull: String,
+    /// Require HTTPS and verify certificates when pulling
+    pub tls_verify: Option<bool>,
+    /// Suppress pull progress
+    pub quiet: bool,
+    /// Image to create the container from
+    pub image: String,
+    /// Command and arguments
+    pub command: Vec<String>,
+}

@@ -110,7 +110,7 @@ async fn command(cfg: &engine_config::EngineConfig, cli: &Cli) -> anyhow::Result
             }
             Command::Image(ImageCommand::Prune(a)) => commands::image_ops::prune(cfg, a).await,
             Command::Create(a) | Command::Container(ContainerCommand::Create(a)) => {
-                commands::create::create(cfg, a).await
+                commands::create::run(cfg, a).await
             }
             Command::Run(a) | Command::Container(ContainerCommand::Run(a)) => {
                 commands::run::run(cfg, a).await
@@ -155,27 +155,27 @@ async fn command(cfg: &engine_config::EngineConfig, cli: &Cli) -> anyhow::Result
                 commands::exec::run(cfg, a).await
             }
             Command::Attach(a) | Command::Container(ContainerCommand::Attach(a)) => {
-                commands::more::attach_cmd(cfg, a).await
+                commands::attach::run(cfg, a).await
             }
             Command::Top(a) | Command::Container(ContainerCommand::Top(a)) => {
-                commands::more::top(cfg, a).await
+                commands::top::top(cfg, a).await
             }
             Command::Rename(a) | Command::Container(ContainerCommand::Rename(a)) => {
-                commands::more::rename(cfg, a).await
+                commands::rename::run(cfg, a).await
             }
             Command::Init(a) | Command::Container(ContainerCommand::Init(a)) => {
-                commands::more::init(cfg, a).await
+                commands::init::run(cfg, a).await
             }
             Command::Pause(a) | Command::Container(ContainerCommand::Pause(a)) => {
-                commands::more::pause(cfg, a, true).await
+                commands::pause::run(cfg, a, true).await
             }
             Command::Unpause(a) | Command::Container(ContainerCommand::Unpause(a)) => {
-                commands::more::pause(cfg, a, false).await
+                commands::pause::run(cfg, a, false).await
             }
             Command::Restart(a) | Command::Container(ContainerCommand::Restart(a)) => {
-                commands::more::restart(cfg, a).await
+                commands::restart::run(cfg, a).await
             }
-            Command::Container(ContainerCommand::Prune(a)) => commands::more::prune(cfg, a).await,
+            Command::Container(ContainerCommand::Prune(a)) => commands::container_prune::run(cfg, a).await,
             Command::Port(a) | Command::Container(ContainerCommand::Port(a)) => {
                 commands::network::port(cfg, a).await
             }

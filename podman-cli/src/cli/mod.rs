@@ -255,33 +255,33 @@ pub enum Command {
     /// Run a process in a running container
     Exec(Lazy<crate::commands::exec::ExecArgs>),
     /// Attach to a running container
-    Attach(Lazy<crate::commands::more::AttachArgs>),
+    Attach(Lazy<crate::commands::attach::AttachArgs>),
     /// Display the running processes of a container
-    Top(Lazy<crate::commands::more::TopArgs>),
+    Top(Lazy<crate::commands::top::TopArgs>),
     /// Rename a container
-    Rename(Lazy<crate::commands::more::RenameArgs>),
+    Rename(Lazy<crate::commands::rename::RenameArgs>),
     /// Initialize one or more containers
-    Init(Lazy<crate::commands::more::NamesArgs>),
+    Init(Lazy<crate::commands::targets::NamesArgs>),
     /// Pause all the processes in one or more containers
-    Pause(Lazy<crate::commands::more::NamesArgs>),
+    Pause(Lazy<crate::commands::targets::NamesArgs>),
     /// Unpause the processes in one or more containers
-    Unpause(Lazy<crate::commands::more::NamesArgs>),
+    Unpause(Lazy<crate::commands::targets::NamesArgs>),
     /// Restart one or more containers
-    Restart(Lazy<crate::commands::more::RestartArgs>),
+    Restart(Lazy<crate::commands::restart::RestartArgs>),
 }
 
 #[derive(Debug, Subcommand)]
 pub enum ContainerCommand {
     Exec(Lazy<crate::commands::exec::ExecArgs>),
-    Attach(Lazy<crate::commands::more::AttachArgs>),
-    Top(Lazy<crate::commands::more::TopArgs>),
-    Rename(Lazy<crate::commands::more::RenameArgs>),
-    Init(Lazy<crate::commands::more::NamesArgs>),
-    Pause(Lazy<crate::commands::more::NamesArgs>),
-    Unpause(Lazy<crate::commands::more::NamesArgs>),
-    Restart(Lazy<crate::commands::more::RestartArgs>),
+    Attach(Lazy<crate::commands::attach::AttachArgs>),
+    Top(Lazy<crate::commands::top::TopArgs>),
+    Rename(Lazy<crate::commands::rename::RenameArgs>),
+    Init(Lazy<crate::commands::targets::NamesArgs>),
+    Pause(Lazy<crate::commands::targets::NamesArgs>),
+    Unpause(Lazy<crate::commands::targets::NamesArgs>),
+    Restart(Lazy<crate::commands::restart::RestartArgs>),
     /// Remove all stopped containers
-    Prune(Lazy<crate::commands::more::PruneArgs>),
+    Prune(Lazy<crate::commands::container_prune::PruneArgs>),
     #[command(disable_help_flag = true)]
     Create(Lazy<CreateArgs>),
     #[command(disable_help_flag = true)]

@@ -239,7 +239,7 @@ impl CreateArgs {
     }
 }
 
-pub async fn create(engine: &EngineConfig, args: &CreateArgs) -> anyhow::Result<()> {
+pub async fn run(engine: &EngineConfig, args: &CreateArgs) -> anyhow::Result<()> {
     let cfg = crate::lifecycle::create::create(engine, &args.options()).await?;
     // Podman prints no ID for passthrough containers (stdout is theirs).
     if !cfg.log_driver.starts_with("passthrough") {

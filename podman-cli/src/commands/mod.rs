@@ -1,5 +1,7 @@
-//! One module per podman command (or family of small ones).
+//! One module per podman command verb (or family of small ones).
 
+pub mod attach;
+pub mod container_prune;
 pub mod containers;
 pub mod create;
 pub mod exec;
@@ -7,17 +9,21 @@ pub mod image_ops;
 pub mod images;
 pub mod import;
 pub mod info;
+pub mod init;
 pub mod inspect;
 pub mod load;
 pub mod login;
 pub mod logs;
-pub mod more;
 pub mod network;
+pub mod pause;
 pub mod ps;
 pub mod pull;
 pub mod push;
+pub mod rename;
+pub mod restart;
 pub mod run;
 pub mod save;
+pub mod targets;
 pub mod top;
 pub mod version;
 pub mod wait;

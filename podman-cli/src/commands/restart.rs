@@ -1,0 +1,23 @@
+//! `podman restart`.
+
+use clap::Args;
+
+use super::targets::NamesArgs;
+use crate::engine_config::EngineConfig;
+
+#[derive(Debug, Clone, Args)]
+pub struct RestartArgs {
+    #[command(flatten)]
+    pub names: NamesArgs,
+    #[arg(short = 't', long = "time")]
+    pub time: Option<u32>,
+}
+
+pub async fn run(engine: &EngineConfig, a: &RestartArgs) -> anyhow::Result<()> {
+    for n in super::targets::names(engine, &a.names)? {
+        crate::lifecycle::stop::stop(engine, &n, a.time).await?;
+        crate::lifecycle::start::start(engine, &n).await?;
+        println!("{n}");
+    }
+    Ok(())
+}

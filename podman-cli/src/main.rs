@@ -8,7 +8,7 @@ mod engine_config;
 mod error;
 mod format;
 mod fsutil;
-mod helpers;
+mod helper_procs;
 mod host_info;
 mod image;
 mod lifecycle;
@@ -64,7 +64,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     rt.block_on(async {
         let result = command(&cfg, &cli).await;
         // Helpers kept open between the command's steps go now.
-        let finished = helpers::idle::finish_all().await;
+        let finished = helper_procs::idle::finish_all().await;
         result.and(finished)
     })
 }
@@ -175,7 +175,9 @@ async fn command(cfg: &engine_config::EngineConfig, cli: &Cli) -> anyhow::Result
             Command::Restart(a) | Command::Container(ContainerCommand::Restart(a)) => {
                 commands::restart::run(cfg, a).await
             }
-            Command::Container(ContainerCommand::Prune(a)) => commands::container_prune::run(cfg, a).await,
+            Command::Container(ContainerCommand::Prune(a)) => {
+                commands::container_prune::run(cfg, a).await
+            }
             Command::Port(a) | Command::Container(ContainerCommand::Port(a)) => {
                 commands::network::port(cfg, a).await
             }

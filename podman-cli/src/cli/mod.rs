@@ -11,6 +11,7 @@ use crate::commands::containers::{
     CleanupArgs, ExistsArgs as ContainerExistsArgs, KillArgs, RmArgs as ContainerRmArgs, StartArgs,
     StopArgs, WaitArgs,
 };
+use crate::commands::create::CreateArgs;
 use crate::commands::image_ops::{
     ExistsArgs, HistoryArgs, ImageInspectArgs, PruneArgs, RmiArgs, TagArgs, UntagArgs,
 };
@@ -28,7 +29,6 @@ use crate::commands::{
     save::SaveArgs,
 };
 use crate::engine_config::EngineOptions;
-use crate::commands::create::CreateArgs;
 
 type RmArgs = ContainerRmArgs;
 

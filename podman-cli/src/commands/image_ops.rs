@@ -7,7 +7,7 @@ use proto::storage::v1::{RemoveImageRequest, TagImageRequest, UntagImageRequest}
 use crate::container::store;
 use crate::engine_config::EngineConfig;
 use crate::error::ExitError;
-use crate::helpers;
+use crate::helper_procs;
 use crate::image::lookup::find;
 use crate::image::reference::Reference;
 
@@ -33,7 +33,7 @@ pub async fn tag(cfg: &EngineConfig, args: &TagArgs) -> anyhow::Result<()> {
         .iter()
         .map(|n| qualify(n))
         .collect::<anyhow::Result<_>>()?;
-    let mut s = helpers::storage(cfg).await?;
+    let mut s = helper_procs::storage(cfg).await?;
     let result = async {
         let img = find(&mut s, &args.image).await?;
         for n in names {
@@ -59,7 +59,7 @@ pub struct UntagArgs {
 }
 
 pub async fn untag(cfg: &EngineConfig, args: &UntagArgs) -> anyhow::Result<()> {
-    let mut s = helpers::storage(cfg).await?;
+    let mut s = helper_procs::storage(cfg).await?;
     let result = async {
         let img = find(&mut s, &args.image).await?;
         let names: Vec<String> = if args.names.is_empty() {
@@ -109,7 +109,7 @@ pub async fn rmi(cfg: &EngineConfig, args: &RmiArgs) -> anyhow::Result<()> {
     if args.images.is_empty() && !args.all {
         anyhow::bail!("image name or ID must be specified: give one or use --all");
     }
-    let mut s = helpers::storage(cfg).await?;
+    let mut s = helper_procs::storage(cfg).await?;
     let mut targets = args.images.clone();
     if args.all {
         let list = s
@@ -201,7 +201,7 @@ pub struct ExistsArgs {
 
 /// Exit 0 when the image exists, 1 when it does not.
 pub async fn exists(cfg: &EngineConfig, args: &ExistsArgs) -> anyhow::Result<()> {
-    let mut s = helpers::storage(cfg).await?;
+    let mut s = helper_procs::storage(cfg).await?;
     let r = find(&mut s, &args.image).await;
     s.close().await?;
     match r {
@@ -225,7 +225,7 @@ pub struct ImageInspectArgs {
 }
 
 pub async fn inspect(cfg: &EngineConfig, args: &ImageInspectArgs) -> anyhow::Result<()> {
-    let mut s = helpers::storage(cfg).await?;
+    let mut s = helper_procs::storage(cfg).await?;
     let mut docs = Vec::new();
     let mut errors = Vec::new();
     for name in &args.images {
@@ -262,7 +262,7 @@ pub struct HistoryArgs {
 }
 
 pub async fn history(cfg: &EngineConfig, args: &HistoryArgs) -> anyhow::Result<()> {
-    let mut s = helpers::storage(cfg).await?;
+    let mut s = helper_procs::storage(cfg).await?;
     let img = find(&mut s, &args.image).await;
     s.close().await?;
     let img = img?;
@@ -344,7 +344,7 @@ pub struct PruneArgs {
 }
 
 pub async fn prune(cfg: &EngineConfig, args: &PruneArgs) -> anyhow::Result<()> {
-    let mut s = helpers::storage(cfg).await?;
+    let mut s = helper_procs::storage(cfg).await?;
     let result = async {
         let list = s
             .call("ListImages", |mut c| async move {

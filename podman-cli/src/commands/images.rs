@@ -7,7 +7,7 @@ use proto::storage::v1::{Image, ListImagesRequest};
 
 use crate::engine_config::EngineConfig;
 use crate::format::table;
-use crate::helpers;
+use crate::helper_procs;
 use crate::image::view;
 
 #[derive(Debug, Clone, Args)]
@@ -129,7 +129,7 @@ fn apply_filter(f: &str, images: Vec<Image>, all: &[Image]) -> anyhow::Result<Ve
 }
 
 pub async fn run(cfg: &EngineConfig, args: &ImagesArgs) -> anyhow::Result<()> {
-    let mut storage = helpers::storage(cfg).await?;
+    let mut storage = helper_procs::storage(cfg).await?;
     let req = ListImagesRequest { all: args.all };
     let listed = storage
         .call(

@@ -11,7 +11,7 @@ use clap::Args;
 use proto::storage::v1::ImportRootfsTarRequest;
 
 use crate::engine_config::EngineConfig;
-use crate::helpers;
+use crate::helper_procs;
 use crate::image::config_change::parse_changes;
 use crate::image::naming::local_name;
 use crate::image::progress::Progress;
@@ -85,7 +85,7 @@ pub async fn run(cfg: &EngineConfig, args: &ImportArgs) -> anyhow::Result<()> {
         os: args.os.clone().unwrap_or_default(),
         variant: args.variant.clone().unwrap_or_default(),
     };
-    let mut storage = helpers::storage(cfg).await?;
+    let mut storage = helper_procs::storage(cfg).await?;
     let image = storage
         .call("ImportRootfsTar", |mut c| async move {
             c.import_rootfs_tar(req).await

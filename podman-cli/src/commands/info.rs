@@ -6,7 +6,7 @@ use serde_json::json;
 
 use crate::cli::FormatArgs;
 use crate::engine_config::EngineConfig;
-use crate::helpers::{self, InfoAnswer};
+use crate::helper_procs::{self, InfoAnswer};
 use crate::host_info as host;
 use crate::state::State;
 
@@ -18,7 +18,7 @@ pub async fn run(cfg: &EngineConfig, args: &FormatArgs) -> anyhow::Result<()> {
         probe: true,
         runtime_paths: crate::runtime_choice::requested_paths(cfg),
     };
-    let (answers, counts) = tokio::join!(helpers::info_all(cfg, req), async {
+    let (answers, counts) = tokio::join!(helper_procs::info_all(cfg, req), async {
         let cfg = cfg.clone();
         tokio::task::spawn_blocking(move || {
             State::open(&cfg.db_path(), &cfg.run_root, &cfg.storage_driver)

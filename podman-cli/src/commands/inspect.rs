@@ -162,7 +162,7 @@ pub async fn run(engine: &EngineConfig, args: &InspectArgs) -> anyhow::Result<()
                 Ok(rec) => {
                     let (c, s) = crate::lifecycle::cleanup::refresh(engine, rec).await?;
                     if storage.is_none() {
-                        storage = Some(crate::helpers::storage(engine).await?);
+                        storage = Some(crate::helper_procs::storage(engine).await?);
                     }
                     let layer = match storage.as_mut() {
                         Some(h) => {
@@ -200,7 +200,7 @@ pub async fn run(engine: &EngineConfig, args: &InspectArgs) -> anyhow::Result<()
         h.close().await?;
     }
     if !image_names.is_empty() {
-        let mut s = crate::helpers::storage(engine).await?;
+        let mut s = crate::helper_procs::storage(engine).await?;
         for n in image_names {
             match crate::image::lookup::find(&mut s, &n).await {
                 Ok(img) => docs.push(crate::image::view::inspect(&img, &engine.storage_driver)),

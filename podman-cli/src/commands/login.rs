@@ -14,7 +14,7 @@ use proto::transport::TransportError;
 
 use crate::engine_config::EngineConfig;
 use crate::error::ExitError;
-use crate::helpers;
+use crate::helper_procs;
 use crate::image::auth_store::{self, parse_key, Credentials};
 
 #[derive(Debug, Clone, Args)]
@@ -106,7 +106,7 @@ async fn check(
     creds: &Credentials,
     tls_verify: Option<bool>,
 ) -> anyhow::Result<Verdict> {
-    let mut fetcher = helpers::fetcher(cfg).await?;
+    let mut fetcher = helper_procs::fetcher(cfg).await?;
     let req = CheckLoginRequest {
         registry: registry.to_string(),
         username: creds.username.clone(),

@@ -16,7 +16,7 @@ use crate::container::model::NetworkAttachment;
 use crate::container::store;
 use crate::engine_config::EngineConfig;
 use crate::error::ExitError;
-use crate::helpers;
+use crate::helper_procs;
 
 #[derive(Debug, Subcommand)]
 pub enum NetworkCommand {
@@ -208,7 +208,7 @@ pub async fn run(engine: &EngineConfig, cmd: &NetworkCommand) -> anyhow::Result<
         NetworkCommand::Rm(a) => rm(engine, a).await,
         NetworkCommand::Prune(_) => prune(engine).await,
         NetworkCommand::Exists(a) => {
-            let mut net = helpers::net(engine).await?;
+            let mut net = helper_procs::net(engine).await?;
             let req = NetworkExistsRequest {
                 name: a.name.clone(),
             };
@@ -262,7 +262,7 @@ async fn create(engine: &EngineConfig, a: &CreateArgs) -> anyhow::Result<()> {
         options: pairs(&a.opt, "--opt")?,
         ignore_if_exists: a.ignore,
     };
-    let mut net = helpers::net(engine).await?;
+    let mut net = helper_procs::net(engine).await?;
     let r = net
         .call("CreateNetwork", |mut c| async move {
             c.create_network(req).await
@@ -296,7 +296,7 @@ fn cidr_range(cidr: &str) -> anyhow::Result<LeaseRange> {
 }
 
 async fn list(engine: &EngineConfig, filters: Vec<String>) -> anyhow::Result<Vec<Network>> {
-    let mut net = helpers::net(engine).await?;
+    let mut net = helper_procs::net(engine).await?;
     let req = ListNetworksRequest { filters };
     let r = net
         .call(
@@ -348,7 +348,7 @@ async fn ls(engine: &EngineConfig, a: &LsArgs) -> anyhow::Result<()> {
 }
 
 async fn inspect(engine: &EngineConfig, a: &InspectArgs) -> anyhow::Result<()> {
-    let mut net = helpers::net(engine).await?;
+    let mut net = helper_procs::net(engine).await?;
     let mut docs = Vec::new();
     let mut errors = Vec::new();
     for n in &a.names {
@@ -384,7 +384,7 @@ async fn rm(engine: &EngineConfig, a: &RmArgs) -> anyhow::Result<()> {
     let mut errors = Vec::new();
     for name in &a.names {
         let r = async {
-            let mut net = helpers::net(engine).await?;
+            let mut net = helper_procs::net(engine).await?;
             let req = InspectNetworkRequest { name: name.clone() };
             let nw = net.call("InspectNetwork", |mut c| async move { c.inspect_network(req).await }).await;
             net.close().await?;
@@ -406,7 +406,7 @@ async fn rm(engine: &EngineConfig, a: &RmArgs) -> anyhow::Result<()> {
                     crate::lifecycle::remove::remove_with_timeout(engine, id, true, a.time).await?;
                 }
             }
-            let mut net = helpers::net(engine).await?;
+            let mut net = helper_procs::net(engine).await?;
             let req = RemoveNetworkRequest { name: nw.name.clone(), force: a.force };
             let r = net.call("RemoveNetwork", |mut c| async move { c.remove_network(req).await }).await;
             net.close().await?;
@@ -437,7 +437,7 @@ async fn prune(engine: &EngineConfig) -> anyhow::Result<()> {
         if n.is_default || n.name == "podman" || !users(engine, &n.name, &n.id)?.is_empty() {
             continue;
         }
-        let mut net = helpers::net(engine).await?;
+        let mut net = helper_procs::net(engine).await?;
         let req = RemoveNetworkRequest {
             name: n.name.clone(),
             force: false,

@@ -210,7 +210,7 @@ pub async fn run(engine: &EngineConfig, args: &PsArgs) -> anyhow::Result<()> {
     let mut rows: Vec<Value> = kept.iter().map(|(c, s)| row(c, s, args.no_trunc)).collect();
     if args.size {
         // The writable layer's size, from storage-helper's record of it.
-        let mut storage = crate::helpers::storage(engine).await?;
+        let mut storage = crate::helper_procs::storage(engine).await?;
         let listed = storage
             .call("ListContainers", |mut c| async move {
                 c.list_containers(proto::storage::v1::ListContainersRequest {})

@@ -4,12 +4,12 @@
 
 use clap::Args;
 
+use super::create::CreateArgs;
 use crate::container::model::ContainerConfig;
 use crate::container::store;
 use crate::engine_config::EngineConfig;
 use crate::error::ExitError;
 use crate::lifecycle::attach::{self, AttachEnd};
-use super::create::CreateArgs;
 use crate::lifecycle::paths::{ContainerLock, ContainerPaths};
 use crate::lifecycle::start::Handover;
 

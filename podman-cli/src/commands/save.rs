@@ -13,7 +13,7 @@ use anyhow::Context;
 use clap::Args;
 
 use crate::engine_config::EngineConfig;
-use crate::helpers;
+use crate::helper_procs;
 use crate::image::archive::{tar_layout, TarOut};
 use crate::image::docker_archive::{self, ArchiveImage};
 use crate::image::layout::{self, IndexEntry};
@@ -101,7 +101,7 @@ pub async fn save_to(
         (true, Some(o)) => o.to_path_buf(),
         _ => staging.join("layout"),
     };
-    let mut storage = helpers::storage(cfg).await?;
+    let mut storage = helper_procs::storage(cfg).await?;
     let exported = async {
         let mut wanted: Vec<Wanted> = Vec::new();
         for name in images {

@@ -5,7 +5,7 @@ use serde_json::json;
 
 use crate::cli::FormatArgs;
 use crate::engine_config::EngineConfig;
-use crate::helpers;
+use crate::helper_procs;
 
 /// Podman's `Client` block, from what the build recorded.
 pub fn client_block() -> serde_json::Value {
@@ -23,7 +23,7 @@ pub fn client_block() -> serde_json::Value {
 }
 
 pub async fn run(cfg: &EngineConfig, args: &FormatArgs) -> anyhow::Result<()> {
-    let answers = helpers::info_all(cfg, InfoRequest::default()).await?;
+    let answers = helper_procs::info_all(cfg, InfoRequest::default()).await?;
     let helpers: Vec<serde_json::Value> = answers
         .iter()
         .map(|(a, path)| {

@@ -4,7 +4,7 @@
 
 use proto::storage::v1::{GetImageRequest, Image, ListImagesRequest};
 
-use crate::helpers::{Session, StorageClient};
+use crate::helper_procs::{Session, StorageClient};
 use crate::image::reference::Reference;
 
 #[derive(Debug, thiserror::Error)]

@@ -10,7 +10,7 @@ use proto::storage::v1::{ExportOciRequest, ExportedImage};
 
 use super::progress::Progress;
 use super::pull::PullOptions;
-use crate::helpers::{FetcherClient, Session, StorageClient};
+use crate::helper_procs::{FetcherClient, Session, StorageClient};
 
 #[derive(Debug, thiserror::Error)]
 pub enum TransferError {
@@ -43,8 +43,10 @@ fn short(digest: &str) -> &str {
 pub async fn open_both(
     cfg: &crate::engine_config::EngineConfig,
 ) -> anyhow::Result<(Session<FetcherClient>, Session<StorageClient>)> {
-    let (fetcher, storage) =
-        tokio::join!(crate::helpers::fetcher(cfg), crate::helpers::storage(cfg));
+    let (fetcher, storage) = tokio::join!(
+        crate::helper_procs::fetcher(cfg),
+        crate::helper_procs::storage(cfg)
+    );
     match (fetcher, storage) {
         (Ok(f), Ok(s)) => Ok((f, s)),
         (Ok(f), Err(e)) => {

@@ -11,7 +11,7 @@ use super::paths::{ContainerLock, ContainerPaths};
 use crate::container::model::{ContainerConfig, ContainerState, Status};
 use crate::container::store;
 use crate::engine_config::EngineConfig;
-use crate::helpers;
+use crate::helper_procs;
 
 /// The monitor's `<id>.json`.
 #[derive(Debug, Default, serde::Deserialize)]
@@ -118,7 +118,7 @@ pub async fn release_locked(
         }
     }
     if unmount && !st.mountpoint.is_empty() {
-        let mut storage = helpers::storage(engine).await?;
+        let mut storage = helper_procs::storage(engine).await?;
         let req = UnmountRequest {
             id: cfg.id.clone(),
             force: true,

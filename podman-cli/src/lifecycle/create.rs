@@ -13,7 +13,7 @@ use crate::container::model::{
 };
 use crate::container::{names, parse, store};
 use crate::engine_config::EngineConfig;
-use crate::helpers;
+use crate::helper_procs;
 use crate::image::lookup::find;
 use crate::image::pull::{pull, PullOptions};
 
@@ -209,7 +209,7 @@ pub async fn create(cfg: &EngineConfig, a: &CreateOptions) -> anyhow::Result<Con
         }
     }
     // One storage-helper for the whole create: image lookup and container layer.
-    let mut storage = helpers::storage(cfg).await?;
+    let mut storage = helper_procs::storage(cfg).await?;
     let result = match image_for(cfg, a, &mut storage).await {
         Ok(image) => create_from(cfg, a, p, &db, &mut storage, image).await,
         Err(e) => Err(e),
@@ -223,7 +223,7 @@ async fn create_from(
     a: &CreateOptions,
     p: Parsed,
     db: &crate::state::State,
-    storage: &mut helpers::Session<helpers::StorageClient>,
+    storage: &mut helper_procs::Session<helper_procs::StorageClient>,
     image: proto::storage::v1::Image,
 ) -> anyhow::Result<ContainerConfig> {
     let image_config: serde_json::Value = serde_json::from_slice(&image.config).unwrap_or_default();
@@ -450,7 +450,7 @@ fn free_host_port(host_ip: &str, proto: &str, range: u16) -> anyhow::Result<u16>
 async fn image_for(
     cfg: &EngineConfig,
     a: &CreateOptions,
-    storage: &mut helpers::Session<helpers::StorageClient>,
+    storage: &mut helper_procs::Session<helper_procs::StorageClient>,
 ) -> anyhow::Result<proto::storage::v1::Image> {
     let opts = PullOptions {
         quiet: a.quiet,

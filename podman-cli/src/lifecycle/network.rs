@@ -10,7 +10,7 @@ use proto::netsetup::v1::{
 use super::paths::ContainerPaths;
 use crate::container::model::{ContainerConfig, ContainerState, NetworkMode};
 use crate::engine_config::EngineConfig;
-use crate::helpers;
+use crate::helper_procs;
 use crate::spec::NetNs;
 
 /// What setup produced.
@@ -113,7 +113,7 @@ pub async fn setup(
         }
         NetworkMode::Bridge => {
             let path = netns_path(engine, &cfg.id);
-            let mut net = helpers::net(engine).await?;
+            let mut net = helper_procs::net(engine).await?;
             let result = async {
                 let req = CreateNetnsRequest { path: path.clone() };
                 net.call(
@@ -184,7 +184,7 @@ pub async fn teardown(
     if cfg.network_mode != NetworkMode::Bridge || st.netns_path.is_empty() {
         return Ok(());
     }
-    let mut net = helpers::net(engine).await?;
+    let mut net = helper_procs::net(engine).await?;
     let mut errors = Vec::new();
     let req = TeardownRequest {
         container_id: cfg.id.clone(),
@@ -238,7 +238,7 @@ pub async fn connect(
         anyhow::bail!("container {} does not use bridge networking: it cannot be connected to or disconnected from networks", cfg.name);
     }
     // Check the network exists (and use its canonical name).
-    let mut net = helpers::net(engine).await?;
+    let mut net = helper_procs::net(engine).await?;
     let req = proto::netsetup::v1::InspectNetworkRequest {
         name: att.name.clone(),
     };

@@ -6,7 +6,7 @@ use crate::container::model::{ContainerConfig, ContainerState, Status};
 use crate::container::store;
 use crate::engine_config::EngineConfig;
 use crate::error::ExitError;
-use crate::helpers;
+use crate::helper_procs;
 
 /// Remove with the lock held.
 pub async fn remove_locked(
@@ -17,7 +17,7 @@ pub async fn remove_locked(
 ) -> anyhow::Result<()> {
     // RemoveContainer unmounts the rootfs itself.
     super::cleanup::release_locked(engine, cfg, st, paths, false).await?;
-    let mut storage = helpers::storage(engine).await?;
+    let mut storage = helper_procs::storage(engine).await?;
     let req = proto::storage::v1::RemoveContainerRequest { id: cfg.id.clone() };
     let r = storage
         .call("RemoveContainer", |mut c| async move {

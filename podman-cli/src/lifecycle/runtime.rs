@@ -9,7 +9,7 @@ use std::path::Path;
 use proto::common::v1::InfoRequest;
 
 use crate::engine_config::EngineConfig;
-use crate::helpers::{self, HelperKind, InfoAnswer};
+use crate::helper_procs::{self, HelperKind, InfoAnswer};
 
 #[derive(serde::Serialize, serde::Deserialize)]
 struct Cached {
@@ -51,7 +51,7 @@ pub async fn resolve(cfg: &EngineConfig) -> anyhow::Result<String> {
         probe: true,
         runtime_paths: crate::runtime_choice::requested_paths(cfg),
     };
-    let (answer, _) = helpers::info(HelperKind::Monitor, cfg, req).await?;
+    let (answer, _) = helper_procs::info(HelperKind::Monitor, cfg, req).await?;
     let InfoAnswer::Monitor(m) = answer else {
         anyhow::bail!("ctr-monitor answered Info with another helper's message")
     };

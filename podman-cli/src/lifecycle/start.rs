@@ -11,7 +11,7 @@ use crate::container::model::{ContainerConfig, ContainerState, Status};
 use crate::container::store;
 use crate::engine_config::EngineConfig;
 use crate::error::{ExitError, EXIT_CANNOT_INVOKE, EXIT_NOT_FOUND};
-use crate::helpers::{self, MonitorClient, Session};
+use crate::helper_procs::{self, MonitorClient, Session};
 use crate::spec::{self, SpecContext};
 
 /// A runtime error about the container's command maps to Podman's exit
@@ -125,13 +125,13 @@ pub async fn init_with(
     // The monitor starts first: its exec and start-up overlap the mount,
     // the network and the bundle. Until it gets a container it leaves when
     // we hang up, so every early return below just drops it.
-    let monitor = helpers::monitor_detached(
+    let monitor = helper_procs::monitor_detached(
         engine,
         log_driver == LogDriver::Passthrough,
         handover.attach.as_ref().map(std::os::fd::AsFd::as_fd),
     )
     .await?;
-    let mut storage = helpers::storage(engine).await?;
+    let mut storage = helper_procs::storage(engine).await?;
     let req = MountRequest { id: cfg.id.clone() };
     let mounted = storage
         .call("Mount", |mut c| async move { c.mount(req).await })

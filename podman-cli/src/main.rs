@@ -19,7 +19,7 @@ mod state;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use crate::cli::{Cli, Command, ContainerCommand, ImageCommand};
+use crate::cli::{Cli, Command, ContainerCommand, ImageCommand, NetworkCommand};
 use crate::error::{exit_code, one_line, EXIT_ENGINE};
 
 fn main() -> ExitCode {
@@ -72,8 +72,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
 async fn command(cfg: &engine_config::EngineConfig, cli: &Cli) -> anyhow::Result<()> {
     {
         match &cli.command {
-            Command::Version(a) => commands::version::run(cfg, a).await,
-            Command::Info(a) => commands::info::run(cfg, a).await,
+            Command::Version(a) => commands::version::run(cfg, a.format.as_deref()).await,
+            Command::Info(a) => commands::info::run(cfg, a.format.as_deref()).await,
             Command::Pull(a) | Command::Image(ImageCommand::Pull(a)) => {
                 commands::pull::run(cfg, a).await
             }
@@ -150,7 +150,16 @@ async fn command(cfg: &engine_config::EngineConfig, cli: &Cli) -> anyhow::Result
             Command::Container(ContainerCommand::Cleanup(a)) => {
                 commands::containers::cleanup(cfg, a).await
             }
-            Command::Network(c) => commands::network::run(cfg, c).await,
+            Command::Network(c) => match c {
+                NetworkCommand::Create(a) => commands::network::create(cfg, a).await,
+                NetworkCommand::Ls(a) => commands::network::ls(cfg, a).await,
+                NetworkCommand::Inspect(a) => commands::network::inspect(cfg, a).await,
+                NetworkCommand::Rm(a) => commands::network::rm(cfg, a).await,
+                NetworkCommand::Prune(_) => commands::network::prune(cfg).await,
+                NetworkCommand::Exists(a) => commands::network::exists(cfg, a).await,
+                NetworkCommand::Connect(a) => commands::network::connect(cfg, a, true).await,
+                NetworkCommand::Disconnect(a) => commands::network::connect(cfg, a, false).await,
+            },
             Command::Exec(a) | Command::Container(ContainerCommand::Exec(a)) => {
                 commands::exec::run(cfg, a).await
             }

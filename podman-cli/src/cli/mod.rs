@@ -18,6 +18,7 @@ use crate::commands::image_ops::{
 use crate::commands::images::ImagesArgs;
 use crate::commands::inspect::InspectArgs;
 use crate::commands::logs::LogsArgs;
+use crate::commands::network;
 use crate::commands::ps::PsArgs;
 use crate::commands::pull::PullArgs;
 use crate::commands::run::RunArgs;
@@ -249,7 +250,7 @@ pub enum Command {
     Container(ContainerCommand),
     /// Manage networks
     #[command(subcommand)]
-    Network(crate::commands::network::NetworkCommand),
+    Network(NetworkCommand),
     /// List port mappings of a container
     Port(Lazy<crate::commands::network::PortArgs>),
     /// Run a process in a running container
@@ -332,6 +333,28 @@ pub enum ImageCommand {
     Load(Lazy<LoadArgs>),
     /// Import a tarball to create a filesystem image
     Import(Lazy<ImportArgs>),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum NetworkCommand {
+    /// Create a network
+    Create(Lazy<network::CreateArgs>),
+    /// List networks
+    #[command(visible_alias = "list")]
+    Ls(Lazy<network::LsArgs>),
+    /// Display the configuration of networks
+    Inspect(Lazy<network::InspectArgs>),
+    /// Remove networks
+    #[command(visible_alias = "remove")]
+    Rm(Lazy<network::RmArgs>),
+    /// Remove networks no container uses
+    Prune(Lazy<network::PruneArgs>),
+    /// Check if a network exists
+    Exists(Lazy<network::NameArg>),
+    /// Connect a running container to a network
+    Connect(Lazy<network::ConnectArgs>),
+    /// Disconnect a container from a network
+    Disconnect(Lazy<network::ConnectArgs>),
 }
 
 #[derive(Debug, Clone, Args)]

@@ -4,13 +4,12 @@
 use proto::common::v1::InfoRequest;
 use serde_json::json;
 
-use crate::cli::FormatArgs;
 use crate::engine_config::EngineConfig;
 use crate::helper_procs::{self, InfoAnswer};
 use crate::host_info as host;
 use crate::state::State;
 
-pub async fn run(cfg: &EngineConfig, args: &FormatArgs) -> anyhow::Result<()> {
+pub async fn run(cfg: &EngineConfig, format: Option<&str>) -> anyhow::Result<()> {
     // Reported below; a bad file must fail before the helpers create a store.
     cfg.registries()?;
     cfg.policy()?;
@@ -29,7 +28,7 @@ pub async fn run(cfg: &EngineConfig, args: &FormatArgs) -> anyhow::Result<()> {
     let answers = answers?;
     let counts = counts??;
     let doc = build(cfg, &answers, counts)?;
-    let out = match &args.format {
+    let out = match format {
         Some(f) => crate::format::render(f, &doc)?,
         None => crate::format::yaml_like(&doc),
     };

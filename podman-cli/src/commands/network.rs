@@ -4,41 +4,18 @@
 
 use std::collections::HashMap;
 
-use clap::{Args, Subcommand};
+use clap::Args;
 use proto::netsetup::v1::{
     CreateNetworkRequest, InspectNetworkRequest, LeaseRange, ListNetworksRequest, Network,
     NetworkExistsRequest, RemoveNetworkRequest, Subnet,
 };
 use serde_json::json;
 
-use crate::cli::Lazy;
 use crate::container::model::NetworkAttachment;
 use crate::container::store;
 use crate::engine_config::EngineConfig;
 use crate::error::ExitError;
 use crate::helper_procs;
-
-#[derive(Debug, Subcommand)]
-pub enum NetworkCommand {
-    /// Create a network
-    Create(Lazy<CreateArgs>),
-    /// List networks
-    #[command(visible_alias = "list")]
-    Ls(Lazy<LsArgs>),
-    /// Display the configuration of networks
-    Inspect(Lazy<InspectArgs>),
-    /// Remove networks
-    #[command(visible_alias = "remove")]
-    Rm(Lazy<RmArgs>),
-    /// Remove networks no container uses
-    Prune(Lazy<PruneArgs>),
-    /// Check if a network exists
-    Exists(Lazy<NameArg>),
-    /// Connect a running container to a network
-    Connect(Lazy<ConnectArgs>),
-    /// Disconnect a container from a network
-    Disconnect(Lazy<ConnectArgs>),
-}
 
 #[derive(Debug, Clone, Args)]
 pub struct CreateArgs {
@@ -200,40 +177,30 @@ fn users(engine: &EngineConfig, name: &str, id: &str) -> anyhow::Result<Vec<(Str
         .collect())
 }
 
-pub async fn run(engine: &EngineConfig, cmd: &NetworkCommand) -> anyhow::Result<()> {
-    match cmd {
-        NetworkCommand::Create(a) => create(engine, a).await,
-        NetworkCommand::Ls(a) => ls(engine, a).await,
-        NetworkCommand::Inspect(a) => inspect(engine, a).await,
-        NetworkCommand::Rm(a) => rm(engine, a).await,
-        NetworkCommand::Prune(_) => prune(engine).await,
-        NetworkCommand::Exists(a) => {
-            let mut net = helper_procs::net(engine).await?;
-            let req = NetworkExistsRequest {
-                name: a.name.clone(),
-            };
-            let r = net
-                .call("NetworkExists", |mut c| async move {
-                    c.network_exists(req).await
-                })
-                .await;
-            net.close().await?;
-            if r?.exists {
-                Ok(())
-            } else {
-                Err(ExitError {
-                    code: 1,
-                    source: anyhow::anyhow!(""),
-                }
-                .into())
-            }
+/// `podman network exists`: exit 0 or 1.
+pub async fn exists(engine: &EngineConfig, a: &NameArg) -> anyhow::Result<()> {
+    let mut net = helper_procs::net(engine).await?;
+    let req = NetworkExistsRequest {
+        name: a.name.clone(),
+    };
+    let r = net
+        .call("NetworkExists", |mut c| async move {
+            c.network_exists(req).await
+        })
+        .await;
+    net.close().await?;
+    if r?.exists {
+        Ok(())
+    } else {
+        Err(ExitError {
+            code: 1,
+            source: anyhow::anyhow!(""),
         }
-        NetworkCommand::Connect(a) => connect(engine, a, true).await,
-        NetworkCommand::Disconnect(a) => connect(engine, a, false).await,
+        .into())
     }
 }
 
-async fn create(engine: &EngineConfig, a: &CreateArgs) -> anyhow::Result<()> {
+pub async fn create(engine: &EngineConfig, a: &CreateArgs) -> anyhow::Result<()> {
     if a.gateway.len() > a.subnet.len() || a.ip_range.len() > a.subnet.len() {
         anyhow::bail!("every --gateway and --ip-range needs a --subnet before it");
     }
@@ -308,7 +275,7 @@ async fn list(engine: &EngineConfig, filters: Vec<String>) -> anyhow::Result<Vec
     Ok(r?.networks)
 }
 
-async fn ls(engine: &EngineConfig, a: &LsArgs) -> anyhow::Result<()> {
+pub async fn ls(engine: &EngineConfig, a: &LsArgs) -> anyhow::Result<()> {
     let nets = list(engine, a.filter.clone()).await?;
     if a.quiet {
         for n in &nets {
@@ -347,7 +314,7 @@ async fn ls(engine: &EngineConfig, a: &LsArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn inspect(engine: &EngineConfig, a: &InspectArgs) -> anyhow::Result<()> {
+pub async fn inspect(engine: &EngineConfig, a: &InspectArgs) -> anyhow::Result<()> {
     let mut net = helper_procs::net(engine).await?;
     let mut docs = Vec::new();
     let mut errors = Vec::new();
@@ -380,7 +347,7 @@ async fn inspect(engine: &EngineConfig, a: &InspectArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn rm(engine: &EngineConfig, a: &RmArgs) -> anyhow::Result<()> {
+pub async fn rm(engine: &EngineConfig, a: &RmArgs) -> anyhow::Result<()> {
     let mut errors = Vec::new();
     for name in &a.names {
         let r = async {
@@ -432,7 +399,7 @@ async fn rm(engine: &EngineConfig, a: &RmArgs) -> anyhow::Result<()> {
     }
 }
 
-async fn prune(engine: &EngineConfig) -> anyhow::Result<()> {
+pub async fn prune(engine: &EngineConfig) -> anyhow::Result<()> {
     for n in list(engine, vec![]).await? {
         if n.is_default || n.name == "podman" || !users(engine, &n.name, &n.id)?.is_empty() {
             continue;
@@ -454,7 +421,7 @@ async fn prune(engine: &EngineConfig) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn connect(engine: &EngineConfig, a: &ConnectArgs, attach: bool) -> anyhow::Result<()> {
+pub async fn connect(engine: &EngineConfig, a: &ConnectArgs, attach: bool) -> anyhow::Result<()> {
     let att = NetworkAttachment {
         name: a.network.clone(),
         aliases: a.alias.clone(),

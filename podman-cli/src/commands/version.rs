@@ -3,7 +3,6 @@
 use proto::common::v1::InfoRequest;
 use serde_json::json;
 
-use crate::cli::FormatArgs;
 use crate::engine_config::EngineConfig;
 use crate::helper_procs;
 
@@ -22,7 +21,7 @@ pub fn client_block() -> serde_json::Value {
     })
 }
 
-pub async fn run(cfg: &EngineConfig, args: &FormatArgs) -> anyhow::Result<()> {
+pub async fn run(cfg: &EngineConfig, format: Option<&str>) -> anyhow::Result<()> {
     let answers = helper_procs::info_all(cfg, InfoRequest::default()).await?;
     let helpers: Vec<serde_json::Value> = answers
         .iter()
@@ -32,7 +31,7 @@ pub async fn run(cfg: &EngineConfig, args: &FormatArgs) -> anyhow::Result<()> {
         })
         .collect();
     let doc = json!({"Client": client_block(), "Helpers": helpers});
-    let out = match &args.format {
+    let out = match format {
         Some(f) => crate::format::render(f, &doc)?,
         None => human(&doc),
     };

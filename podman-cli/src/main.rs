@@ -116,16 +116,16 @@ async fn command(cfg: &engine_config::EngineConfig, cli: &Cli) -> anyhow::Result
                 commands::run::run(cfg, a).await
             }
             Command::Start(a) | Command::Container(ContainerCommand::Start(a)) => {
-                commands::containers::start(cfg, a).await
+                commands::start::run(cfg, a).await
             }
             Command::Stop(a) | Command::Container(ContainerCommand::Stop(a)) => {
-                commands::containers::stop(cfg, a).await
+                commands::stop::run(cfg, a).await
             }
             Command::Kill(a) | Command::Container(ContainerCommand::Kill(a)) => {
-                commands::containers::kill(cfg, a).await
+                commands::kill::run(cfg, a).await
             }
             Command::Rm(a) | Command::Container(ContainerCommand::Rm(a)) => {
-                commands::containers::rm(cfg, a).await
+                commands::rm::run(cfg, a).await
             }
             Command::Ps(a) | Command::Container(ContainerCommand::Ps(a)) => {
                 commands::ps::run(cfg, a).await
@@ -134,7 +134,7 @@ async fn command(cfg: &engine_config::EngineConfig, cli: &Cli) -> anyhow::Result
                 commands::logs::run(cfg, a).await
             }
             Command::Wait(a) | Command::Container(ContainerCommand::Wait(a)) => {
-                commands::containers::wait(cfg, a).await
+                commands::wait::wait(cfg, a).await
             }
             Command::Inspect(a) => commands::inspect::run(cfg, a).await,
             Command::Container(ContainerCommand::Inspect(a)) => {
@@ -145,10 +145,10 @@ async fn command(cfg: &engine_config::EngineConfig, cli: &Cli) -> anyhow::Result
                 commands::inspect::run(cfg, &a).await
             }
             Command::Container(ContainerCommand::Exists(a)) => {
-                commands::containers::exists(cfg, a).await
+                commands::container_exists::run(cfg, a).await
             }
             Command::Container(ContainerCommand::Cleanup(a)) => {
-                commands::containers::cleanup(cfg, a).await
+                commands::container_cleanup::run(cfg, a).await
             }
             Command::Network(c) => match c {
                 NetworkCommand::Create(a) => commands::network::create(cfg, a).await,

@@ -7,21 +7,24 @@ use clap::{Args, Parser, Subcommand};
 mod lazy;
 pub use lazy::Lazy;
 
-use crate::commands::containers::{
-    CleanupArgs, ExistsArgs as ContainerExistsArgs, KillArgs, RmArgs as ContainerRmArgs, StartArgs,
-    StopArgs, WaitArgs,
-};
+use crate::commands::container_cleanup::CleanupArgs;
+use crate::commands::container_exists::ExistsArgs as ContainerExistsArgs;
 use crate::commands::create::CreateArgs;
 use crate::commands::image_ops::{
     ExistsArgs, HistoryArgs, ImageInspectArgs, PruneArgs, RmiArgs, TagArgs, UntagArgs,
 };
 use crate::commands::images::ImagesArgs;
 use crate::commands::inspect::InspectArgs;
+use crate::commands::kill::KillArgs;
 use crate::commands::logs::LogsArgs;
 use crate::commands::network;
 use crate::commands::ps::PsArgs;
 use crate::commands::pull::PullArgs;
+use crate::commands::rm::RmArgs as ContainerRmArgs;
 use crate::commands::run::RunArgs;
+use crate::commands::start::StartArgs;
+use crate::commands::stop::StopArgs;
+use crate::commands::wait::WaitArgs;
 use crate::commands::{
     import::ImportArgs,
     load::LoadArgs,

@@ -1,13 +1,13 @@
 //! `podman init`.
 
-use super::targets::NamesArgs;
+use super::targets::{names, NamesArgs};
 use crate::container::store;
 use crate::engine_config::EngineConfig;
 use crate::lifecycle::paths::{ContainerLock, ContainerPaths};
 
 /// `podman init`: create the container in the runtime without starting it.
 pub async fn run(engine: &EngineConfig, a: &NamesArgs) -> anyhow::Result<()> {
-    for n in super::targets::names(engine, a)? {
+    for n in names(engine, a)? {
         let db = crate::state::open_state(engine)?;
         let (cfg, _) = store::resolve(&db, &n)?;
         let paths = ContainerPaths::new(engine, &cfg.id);

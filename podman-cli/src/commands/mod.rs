@@ -1,8 +1,9 @@
 //! One module per podman command verb (or family of small ones).
 
 pub mod attach;
+pub mod container_cleanup;
+pub mod container_exists;
 pub mod container_prune;
-pub mod containers;
 pub mod create;
 pub mod exec;
 pub mod image_ops;
@@ -11,6 +12,7 @@ pub mod import;
 pub mod info;
 pub mod init;
 pub mod inspect;
+pub mod kill;
 pub mod load;
 pub mod login;
 pub mod logs;
@@ -21,8 +23,11 @@ pub mod pull;
 pub mod push;
 pub mod rename;
 pub mod restart;
+pub mod rm;
 pub mod run;
 pub mod save;
+pub mod start;
+pub mod stop;
 pub mod targets;
 pub mod top;
 pub mod version;

@@ -1,6 +1,6 @@
 //! `podman pause` and `podman unpause`.
 
-use super::targets::NamesArgs;
+use super::targets::{names, NamesArgs};
 use crate::container::model::Status;
 use crate::container::store;
 use crate::engine_config::EngineConfig;
@@ -33,7 +33,7 @@ async fn runtime(
 
 /// `pause` (freeze) and `unpause` through the runtime.
 pub async fn run(engine: &EngineConfig, a: &NamesArgs, pause: bool) -> anyhow::Result<()> {
-    for n in super::targets::names(engine, a)? {
+    for n in names(engine, a)? {
         let db = crate::state::open_state(engine)?;
         let (cfg, _) = store::resolve(&db, &n)?;
         let paths = ContainerPaths::new(engine, &cfg.id);

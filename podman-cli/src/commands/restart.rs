@@ -2,7 +2,7 @@
 
 use clap::Args;
 
-use super::targets::NamesArgs;
+use super::targets::{names, NamesArgs};
 use crate::engine_config::EngineConfig;
 
 #[derive(Debug, Clone, Args)]
@@ -14,7 +14,7 @@ pub struct RestartArgs {
 }
 
 pub async fn run(engine: &EngineConfig, a: &RestartArgs) -> anyhow::Result<()> {
-    for n in super::targets::names(engine, &a.names)? {
+    for n in names(engine, &a.names)? {
         crate::lifecycle::stop::stop(engine, &n, a.time).await?;
         crate::lifecycle::start::start(engine, &n).await?;
         println!("{n}");

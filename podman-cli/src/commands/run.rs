@@ -138,7 +138,7 @@ fn exit_with(code: i32) -> anyhow::Result<()> {
 
 /// Wait through the monitor and exit with the container's code.
 async fn wait_exit_code(engine: &EngineConfig, cfg: &ContainerConfig) -> anyhow::Result<()> {
-    let code = super::containers::wait_for(engine, &cfg.id).await?;
+    let code = super::wait::wait_for(engine, &cfg.id).await?;
     crate::lifecycle::cleanup::cleanup(engine, &cfg.id, cfg.auto_remove).await?;
     exit_with(code)
 }

@@ -1,0 +1,25 @@
+//! `podman container exists`: exit 0 or 1.
+
+use clap::Args;
+
+use crate::container::store;
+use crate::engine_config::EngineConfig;
+use crate::error::ExitError;
+
+#[derive(Debug, Clone, Args)]
+pub struct ExistsArgs {
+    pub container: String,
+}
+
+pub async fn run(engine: &EngineConfig, args: &ExistsArgs) -> anyhow::Result<()> {
+    let db = crate::state::open_state(engine)?;
+    if store::exists(&db, &args.container)? {
+        Ok(())
+    } else {
+        Err(ExitError {
+            code: 1,
+            source: anyhow::anyhow!(""),
+        }
+        .into())
+    }
+}

@@ -95,20 +95,20 @@ async fn command(cfg: &engine_config::EngineConfig, cli: &Cli) -> anyhow::Result
                 commands::images::run(cfg, a).await
             }
             Command::Rmi(a) | Command::Image(ImageCommand::Rm(a)) => {
-                commands::image_ops::rmi(cfg, a).await
+                commands::rmi::run(cfg, a).await
             }
             Command::Tag(a) | Command::Image(ImageCommand::Tag(a)) => {
-                commands::image_ops::tag(cfg, a).await
+                commands::tag::run(cfg, a).await
             }
             Command::Untag(a) | Command::Image(ImageCommand::Untag(a)) => {
-                commands::image_ops::untag(cfg, a).await
+                commands::untag::run(cfg, a).await
             }
-            Command::Image(ImageCommand::Inspect(a)) => commands::image_ops::inspect(cfg, a).await,
-            Command::Image(ImageCommand::Exists(a)) => commands::image_ops::exists(cfg, a).await,
+            Command::Image(ImageCommand::Inspect(a)) => commands::image_inspect::run(cfg, a).await,
+            Command::Image(ImageCommand::Exists(a)) => commands::image_exists::run(cfg, a).await,
             Command::History(a) | Command::Image(ImageCommand::History(a)) => {
-                commands::image_ops::history(cfg, a).await
+                commands::history::run(cfg, a).await
             }
-            Command::Image(ImageCommand::Prune(a)) => commands::image_ops::prune(cfg, a).await,
+            Command::Image(ImageCommand::Prune(a)) => commands::image_prune::run(cfg, a).await,
             Command::Create(a) | Command::Container(ContainerCommand::Create(a)) => {
                 commands::create::run(cfg, a).await
             }

@@ -10,9 +10,10 @@ pub use lazy::Lazy;
 use crate::commands::container_cleanup::CleanupArgs;
 use crate::commands::container_exists::ExistsArgs as ContainerExistsArgs;
 use crate::commands::create::CreateArgs;
-use crate::commands::image_ops::{
-    ExistsArgs, HistoryArgs, ImageInspectArgs, PruneArgs, RmiArgs, TagArgs, UntagArgs,
-};
+use crate::commands::history::HistoryArgs;
+use crate::commands::image_exists::ExistsArgs;
+use crate::commands::image_inspect::ImageInspectArgs;
+use crate::commands::image_prune::PruneArgs;
 use crate::commands::images::ImagesArgs;
 use crate::commands::inspect::InspectArgs;
 use crate::commands::kill::KillArgs;
@@ -21,9 +22,12 @@ use crate::commands::network;
 use crate::commands::ps::PsArgs;
 use crate::commands::pull::PullArgs;
 use crate::commands::rm::RmArgs as ContainerRmArgs;
+use crate::commands::rmi::RmiArgs;
 use crate::commands::run::RunArgs;
 use crate::commands::start::StartArgs;
 use crate::commands::stop::StopArgs;
+use crate::commands::tag::TagArgs;
+use crate::commands::untag::UntagArgs;
 use crate::commands::wait::WaitArgs;
 use crate::commands::{
     import::ImportArgs,

@@ -1,0 +1,52 @@
+//! `podman image prune`.
+
+use clap::Args;
+use proto::storage::v1::RemoveImageRequest;
+
+use crate::container::store;
+use crate::engine_config::EngineConfig;
+use crate::helper_procs;
+
+#[derive(Debug, Clone, Args)]
+pub struct PruneArgs {
+    /// Remove all unused images, not just dangling ones
+    #[arg(short, long)]
+    pub all: bool,
+    /// Do not prompt for confirmation
+    #[arg(short, long)]
+    pub force: bool,
+}
+
+pub async fn run(cfg: &EngineConfig, args: &PruneArgs) -> anyhow::Result<()> {
+    let mut s = helper_procs::storage(cfg).await?;
+    let result = async {
+        let list = s
+            .call("ListImages", |mut c| async move {
+                c.list_images(proto::storage::v1::ListImagesRequest { all: true })
+                    .await
+            })
+            .await?;
+        for img in list.images {
+            if !args.all && !img.names.is_empty() {
+                continue;
+            }
+            if !store::using_image(&*crate::state::open_state(cfg)?, &img.id)?.is_empty() {
+                continue;
+            }
+            let req = RemoveImageRequest {
+                image: img.id.clone(),
+                force: false,
+            };
+            s.call(
+                "RemoveImage",
+                |mut c| async move { c.remove_image(req).await },
+            )
+            .await?;
+            println!("{}", img.id);
+        }
+        anyhow::Ok(())
+    }
+    .await;
+    s.close().await?;
+    result
+}

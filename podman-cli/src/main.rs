@@ -188,7 +188,7 @@ async fn command(cfg: &engine_config::EngineConfig, cli: &Cli) -> anyhow::Result
                 commands::container_prune::run(cfg, a).await
             }
             Command::Port(a) | Command::Container(ContainerCommand::Port(a)) => {
-                commands::network::port(cfg, a).await
+                commands::port::run(cfg, a).await
             }
         }
     }

@@ -259,7 +259,7 @@ pub enum Command {
     #[command(subcommand)]
     Network(NetworkCommand),
     /// List port mappings of a container
-    Port(Lazy<crate::commands::network::PortArgs>),
+    Port(Lazy<crate::commands::port::PortArgs>),
     /// Run a process in a running container
     Exec(Lazy<crate::commands::exec::ExecArgs>),
     /// Attach to a running container
@@ -308,7 +308,7 @@ pub enum ContainerCommand {
     /// Clean up network and mountpoints of one container (run by the monitor on exit)
     Cleanup(Lazy<CleanupArgs>),
     /// List port mappings of a container
-    Port(Lazy<crate::commands::network::PortArgs>),
+    Port(Lazy<crate::commands::port::PortArgs>),
 }
 
 #[derive(Debug, Subcommand)]

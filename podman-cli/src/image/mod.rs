@@ -10,6 +10,7 @@ pub mod lookup;
 pub mod naming;
 pub mod progress;
 pub mod pull;
+pub mod pull_options;
 pub mod reference;
 pub mod staging;
 pub mod transfer;

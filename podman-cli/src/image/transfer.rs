@@ -9,7 +9,7 @@ use proto::fetcher::v1::{pull_event, push_event, PullRequest, PushDone, PushRequ
 use proto::storage::v1::{ExportOciRequest, ExportedImage};
 
 use super::progress::Progress;
-use super::pull::PullOptions;
+use super::pull_options::PullOptions;
 use crate::helper_procs::{FetcherClient, Session, StorageClient};
 
 #[derive(Debug, thiserror::Error)]

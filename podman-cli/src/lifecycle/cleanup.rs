@@ -153,6 +153,58 @@ pub async fn release_locked(
     Ok(())
 }
 
+/// Remove with the lock held.
+pub async fn remove_locked(
+    engine: &EngineConfig,
+    cfg: &ContainerConfig,
+    st: &mut ContainerState,
+    paths: &ContainerPaths,
+) -> anyhow::Result<()> {
+    // RemoveContainer unmounts the rootfs itself.
+    release_locked(engine, cfg, st, paths, false).await?;
+    let mut storage = helper_procs::storage(engine).await?;
+    let req = proto::storage::v1::RemoveContainerRequest { id: cfg.id.clone() };
+    let r = storage
+        .call("RemoveContainer", |mut c| async move {
+            c.remove_container(req).await
+        })
+        .await;
+    storage.close().await?;
+    match r {
+        Ok(_) => {}
+        Err(proto::transport::TransportError::Call {
+            code: tonic::Code::NotFound,
+            ..
+        }) => {}
+        Err(e) => return Err(e.into()),
+    }
+    for dir in [
+        &paths.bundle,
+        &paths.data_dir,
+        &paths.socket_dir.join(&cfg.id),
+    ] {
+        if let Err(e) = std::fs::remove_dir_all(dir) {
+            if e.kind() != std::io::ErrorKind::NotFound {
+                tracing::warn!(dir = %dir.display(), error = %e, "could not remove container directory");
+            }
+        }
+    }
+    let _ = std::fs::remove_file(paths.exit_file(&cfg.id));
+    let _ = std::fs::remove_file(paths.exit_json(&cfg.id));
+    let db = crate::state::open_state(engine)?;
+    store::delete(&db, &cfg.id)?;
+    st.status = Status::Removing;
+    db.record_event(
+        "container",
+        "remove",
+        &cfg.id,
+        &cfg.name,
+        &serde_json::json!({}),
+    )?;
+    let _ = std::fs::remove_file(&paths.lock);
+    Ok(())
+}
+
 /// `podman container cleanup [--rm] ID`.
 pub async fn cleanup(engine: &EngineConfig, name_or_id: &str, rm: bool) -> anyhow::Result<()> {
     let db = crate::state::open_state(engine)?;
@@ -183,7 +235,7 @@ pub async fn cleanup(engine: &EngineConfig, name_or_id: &str, rm: bool) -> anyho
         )?;
     }
     if (rm || cfg.auto_remove) && !st.status.is_active() {
-        super::remove::remove_locked(engine, &cfg, &mut st, &paths).await?;
+        remove_locked(engine, &cfg, &mut st, &paths).await?;
         return Ok(());
     }
     let restart = was_active && !st.status.is_active() && should_restart(&cfg, &st);

@@ -1,64 +1,12 @@
 //! `podman rm`: a running container needs `--force` (it is killed first);
-//! then cleanup, the storage container, every file and the record go.
+//! then cleanup, the storage container, every file and the record go
+//! (`cleanup::remove_locked`, which cleanup with `--rm` uses too).
 
 use super::paths::{ContainerLock, ContainerPaths};
-use crate::container::model::{ContainerConfig, ContainerState, Status};
+use crate::container::model::Status;
 use crate::container::store;
 use crate::engine_config::EngineConfig;
 use crate::error::ExitError;
-use crate::helper_procs;
-
-/// Remove with the lock held.
-pub async fn remove_locked(
-    engine: &EngineConfig,
-    cfg: &ContainerConfig,
-    st: &mut ContainerState,
-    paths: &ContainerPaths,
-) -> anyhow::Result<()> {
-    // RemoveContainer unmounts the rootfs itself.
-    super::cleanup::release_locked(engine, cfg, st, paths, false).await?;
-    let mut storage = helper_procs::storage(engine).await?;
-    let req = proto::storage::v1::RemoveContainerRequest { id: cfg.id.clone() };
-    let r = storage
-        .call("RemoveContainer", |mut c| async move {
-            c.remove_container(req).await
-        })
-        .await;
-    storage.close().await?;
-    match r {
-        Ok(_) => {}
-        Err(proto::transport::TransportError::Call {
-            code: tonic::Code::NotFound,
-            ..
-        }) => {}
-        Err(e) => return Err(e.into()),
-    }
-    for dir in [
-        &paths.bundle,
-        &paths.data_dir,
-        &paths.socket_dir.join(&cfg.id),
-    ] {
-        if let Err(e) = std::fs::remove_dir_all(dir) {
-            if e.kind() != std::io::ErrorKind::NotFound {
-                tracing::warn!(dir = %dir.display(), error = %e, "could not remove container directory");
-            }
-        }
-    }
-    let _ = std::fs::remove_file(paths.exit_file(&cfg.id));
-    let _ = std::fs::remove_file(paths.exit_json(&cfg.id));
-    let db = crate::state::open_state(engine)?;
-    store::delete(&db, &cfg.id)?;
-    st.status = Status::Removing;
-    db.record_event(
-        "container",
-        "remove",
-        &cfg.id,
-        &cfg.name,
-        &serde_json::json!({}),
-    )?;
-    let _ = std::fs::remove_file(&paths.lock);
-    Ok(())
-}
 
 pub async fn remove(
     engine: &EngineConfig,
@@ -104,5 +52,5 @@ pub async fn remove_with_timeout(
         Err(store::ContainerStoreError::NotFound(_)) => return Ok(()),
         Err(e) => return Err(e.into()),
     };
-    remove_locked(engine, &cfg, &mut st, &paths).await
+    super::cleanup::remove_locked(engine, &cfg, &mut st, &paths).await
 }

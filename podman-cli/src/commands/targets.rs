@@ -3,10 +3,9 @@
 
 use clap::Args;
 
-use crate::error::ExitError;
-
 use crate::container::store;
 use crate::engine_config::EngineConfig;
+use crate::error::ExitError;
 
 #[derive(Debug, Clone, Args)]
 pub struct NamesArgs {
@@ -17,6 +16,8 @@ pub struct NamesArgs {
     pub latest: bool,
 }
 
+/// The containers `init`, `pause`, `unpause` and `restart` act on: the
+/// names given, every container's ID (`--all`) or the newest's (`--latest`).
 pub fn names(engine: &EngineConfig, a: &NamesArgs) -> anyhow::Result<Vec<String>> {
     let db = crate::state::open_state(engine)?;
     if a.all {

@@ -754,16 +754,15 @@ impl Output {
     }
 }
 
-/// Bytes used by the files under `dir` (not following symlinks).
+/// Bytes of the files under `dir` (not following symlinks).
 fn dir_size(dir: &std::path::Path) -> u64 {
-    use std::os::unix::fs::MetadataExt;
     let Ok(rd) = std::fs::read_dir(dir) else {
         return 0;
     };
     rd.filter_map(|e| e.ok())
         .map(|e| match e.metadata() {
-            Ok(m) if m.is_dir() => m.size() + dir_size(&e.path()),
-            Ok(m) => m.size(),
+            Ok(m) if m.is_dir() => dir_size(&e.path()),
+            Ok(m) => m.len(),
             _ => 0,
         })
         .sum()

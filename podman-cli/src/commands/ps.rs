@@ -354,7 +354,7 @@ impl Entry {
 
     /// The fields a `--format` template (and a table) sees, named as
     /// Podman's psReporter has them.
-    fn template_row(&self, no_trunc: bool, labels: &[String]) -> Value {
+    fn template_row(&self, no_trunc: bool, labels: &[String], want: &Fields) -> Value {
         let short = |s: &str| {
             if no_trunc {
                 s.to_string()
@@ -362,59 +362,81 @@ impl Entry {
                 s.chars().take(12).collect()
             }
         };
-        let mut command = self.command_line();
-        if !no_trunc && command.len() > 17 {
-            let mut cut = 17;
-            while !command.is_char_boundary(cut) {
-                cut -= 1;
-            }
-            command = format!("{}...", &command[..cut]);
-        }
-        let size = match self.size {
-            Some(s) => format!(
-                "{} (virtual {})",
-                human::size(s.rw.max(0) as u64),
-                human::size(s.root_fs.max(0) as u64)
-            ),
-            None => String::new(),
-        };
-        let created_human = self.created_human();
         let ns = &self.namespaces;
-        let mut row = json!({
-            "AutoRemove": self.auto_remove,
-            "CIDFile": self.cid_file,
-            "Command": command,
-            "Created": go_time(self.created_ns),
-            "CreatedAt": go_time(self.created_ns),
-            "CreatedHuman": created_human,
-            "ExitCode": self.exit_code,
-            "Exited": self.exited,
-            "ExitedAt": self.exited_at,
-            "ExposedPorts": self.exposed_ports.clone().unwrap_or_default(),
-            "ID": short(&self.id),
-            "Image": self.image,
-            "ImageID": short(&self.image_id),
-            "IsInfra": self.is_infra,
-            "Labels": self.labels.clone().unwrap_or_default(),
-            "Mounts": self.mounts,
-            "Names": self.names.first().cloned().unwrap_or_default(),
-            "Namespaces": {"Cgroup": ns.cgroup, "IPC": ns.ipc, "MNT": ns.mnt, "NET": ns.net,
-                           "PIDNS": ns.pidns, "User": ns.user, "UTS": ns.uts},
-            "Networks": self.networks.join(","),
-            "Pid": self.pid,
-            "Pod": short(&self.pod),
-            "PodName": self.pod_name,
-            "Ports": ports_text(&self.port_specs, self.exposed_ports.as_ref()),
-            "Restarts": self.restarts.to_string(),
-            "RunningFor": created_human,
-            "Size": size,
-            "StartedAt": self.started_at,
-            "State": self.state,
-            "Status": self.status_text(),
-            "Cgroup": ns.cgroup, "CGROUPNS": ns.cgroup,
-            "IPC": ns.ipc, "MNT": ns.mnt, "NET": ns.net, "PIDNS": ns.pidns,
-            "User": ns.user, "USERNS": ns.user, "UTS": ns.uts,
+        let mut row = serde_json::Map::new();
+        // Only the fields the template names are computed (ps -a of many
+        // containers with the default table stays cheap).
+        let mut put = |key: &str, v: &dyn Fn() -> Value| {
+            if want.has(key) {
+                row.insert(key.to_string(), v());
+            }
+        };
+        put("AutoRemove", &|| json!(self.auto_remove));
+        put("CIDFile", &|| json!(self.cid_file));
+        put("Command", &|| {
+            let mut command = self.command_line();
+            if !no_trunc && command.len() > 17 {
+                let mut cut = 17;
+                while !command.is_char_boundary(cut) {
+                    cut -= 1;
+                }
+                command = format!("{}...", &command[..cut]);
+            }
+            json!(command)
         });
+        put("Created", &|| json!(go_time(self.created_ns)));
+        put("CreatedAt", &|| json!(go_time(self.created_ns)));
+        put("CreatedHuman", &|| json!(self.created_human()));
+        put("RunningFor", &|| json!(self.created_human()));
+        put("ExitCode", &|| json!(self.exit_code));
+        put("Exited", &|| json!(self.exited));
+        put("ExitedAt", &|| json!(self.exited_at));
+        put("ExposedPorts", &|| {
+            json!(self.exposed_ports.clone().unwrap_or_default())
+        });
+        put("ID", &|| json!(short(&self.id)));
+        put("Image", &|| json!(self.image));
+        put("ImageID", &|| json!(short(&self.image_id)));
+        put("IsInfra", &|| json!(self.is_infra));
+        put("Labels", &|| json!(self.labels.clone().unwrap_or_default()));
+        put("Mounts", &|| json!(self.mounts));
+        put("Names", &|| {
+            json!(self.names.first().cloned().unwrap_or_default())
+        });
+        put("Namespaces", &|| {
+            json!({"Cgroup": ns.cgroup, "IPC": ns.ipc, "MNT": ns.mnt, "NET": ns.net,
+                   "PIDNS": ns.pidns, "User": ns.user, "UTS": ns.uts})
+        });
+        put("Networks", &|| json!(self.networks.join(",")));
+        put("Pid", &|| json!(self.pid));
+        put("Pod", &|| json!(short(&self.pod)));
+        put("PodName", &|| json!(self.pod_name));
+        put("Ports", &|| {
+            json!(ports_text(&self.port_specs, self.exposed_ports.as_ref()))
+        });
+        put("Restarts", &|| json!(self.restarts.to_string()));
+        put("Size", &|| {
+            json!(match self.size {
+                Some(s) => format!(
+                    "{} (virtual {})",
+                    human::size(s.rw.max(0) as u64),
+                    human::size(s.root_fs.max(0) as u64)
+                ),
+                None => String::new(),
+            })
+        });
+        put("StartedAt", &|| json!(self.started_at));
+        put("State", &|| json!(self.state));
+        put("Status", &|| json!(self.status_text()));
+        put("Cgroup", &|| json!(ns.cgroup));
+        put("CGROUPNS", &|| json!(ns.cgroup));
+        put("IPC", &|| json!(ns.ipc));
+        put("MNT", &|| json!(ns.mnt));
+        put("NET", &|| json!(ns.net));
+        put("PIDNS", &|| json!(ns.pidns));
+        put("User", &|| json!(ns.user));
+        put("USERNS", &|| json!(ns.user));
+        put("UTS", &|| json!(ns.uts));
         for (i, key) in labels.iter().enumerate() {
             let v = self
                 .labels
@@ -422,9 +444,57 @@ impl Entry {
                 .and_then(|l| l.get(key))
                 .cloned()
                 .unwrap_or_default();
-            row[label_field(i)] = json!(v);
+            row.insert(label_field(i), json!(v));
         }
-        row
+        Value::Object(row)
+    }
+}
+
+/// The top-level fields a template names (`.Field`), or all of them when
+/// it uses the row itself (`{{json .}}`, `$`).
+pub struct Fields(Option<std::collections::HashSet<String>>);
+
+impl Fields {
+    fn all() -> Fields {
+        Fields(None)
+    }
+
+    fn of(template: &str) -> Fields {
+        let mut names = std::collections::HashSet::new();
+        let mut rest = template;
+        while let Some(start) = rest.find("{{") {
+            let Some(len) = rest[start..].find("}}") else {
+                return Fields::all();
+            };
+            let action = &rest[start + 2..start + len];
+            if action.contains('$') {
+                return Fields::all();
+            }
+            let b = action.as_bytes();
+            for (i, &c) in b.iter().enumerate() {
+                if c != b'.' || (i > 0 && (b[i - 1].is_ascii_alphanumeric() || b[i - 1] == b'_')) {
+                    continue;
+                }
+                let ident: String = action[i + 1..]
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                    .collect();
+                if ident.is_empty() {
+                    if !b.get(i + 1).is_some_and(|d| d.is_ascii_digit()) {
+                        // The row itself.
+                        return Fields::all();
+                    }
+                } else {
+                    names.insert(ident);
+                }
+            }
+            rest = &rest[start + len + 2..];
+        }
+        Fields(Some(names))
+    }
+
+    fn has(&self, key: &str) -> bool {
+        self.0.as_ref().is_none_or(|s| s.contains(key))
     }
 }
 
@@ -567,6 +637,9 @@ fn sort_entries(by: &str, list: &mut [Entry]) {
 /// templates here see data only. Each such call becomes a field of its
 /// own: (rewritten format, label keys in field order).
 fn rewrite_label_calls(format: &str) -> (String, Vec<String>) {
+    if !format.contains(".Label") {
+        return (format.to_string(), Vec::new());
+    }
     let re = regex::Regex::new(r#"\.Label\s+("(?:[^"\\]|\\.)*"|`[^`]*`)"#).expect("valid regex");
     let mut keys: Vec<String> = Vec::new();
     let out = re.replace_all(format, |c: &regex::Captures| {
@@ -685,6 +758,7 @@ struct Output {
     table: bool,
     headers: bool,
     labels: Vec<String>,
+    fields: Fields,
     no_trunc: bool,
 }
 
@@ -725,6 +799,7 @@ impl Output {
         let body = body.trim_end_matches('\n').to_string();
         Ok(Output {
             template: gotemplate::Compiled::new(&body)?,
+            fields: Fields::of(&body),
             body,
             table,
             headers,
@@ -744,11 +819,11 @@ impl Output {
             text.push_str(&line);
         }
         for e in entries {
-            text.push_str(
-                &self
-                    .template
-                    .render(&e.template_row(self.no_trunc, &self.labels))?,
-            );
+            text.push_str(&self.template.render(&e.template_row(
+                self.no_trunc,
+                &self.labels,
+                &self.fields,
+            ))?);
         }
         Ok(if self.table { tabwrite(&text) } else { text })
     }
@@ -1110,13 +1185,21 @@ mod tests {
             1_700_000_000_500_000_000,
             "running",
         );
-        let row = e.template_row(false, &["k".into()]);
+        let row = e.template_row(false, &["k".into()], &Fields::all());
         assert_eq!(row["ID"], "0123456789ab");
         assert_eq!(row["ImageID"], "0123456789ab");
         assert_eq!(row["Command"], "sleep 10000000000...");
         assert_eq!(row["Created"], "2023-11-14 22:13:20.5 +0000 UTC");
         assert_eq!(row["PsLabel0"], "");
-        assert_eq!(e.template_row(true, &[])["ID"], "0123456789abcdef");
+        assert_eq!(
+            e.template_row(true, &[], &Fields::all())["ID"],
+            "0123456789abcdef"
+        );
+        let only = Fields::of("{{.ID}} {{ json .Labels }} {{truncate .Names 1.5}}");
+        let row = e.template_row(false, &[], &only);
+        assert_eq!(row.as_object().unwrap().len(), 3, "{row}");
+        assert!(Fields::of("{{json .}}").has("Status"));
+        assert!(Fields::of("{{range $k, $v := .Labels}}{{$k}}{{end}}").has("Status"));
         assert_eq!(title("initialized"), "Initialized");
     }
 

@@ -167,9 +167,6 @@ pub struct Entry {
     pub health: String,
     #[serde(skip)]
     pub port_specs: Vec<PortMapping>,
-    /// Upper directory in storage, for `--size`.
-    #[serde(skip)]
-    pub upper_dir: String,
 }
 
 fn ns_as_secs<S: serde::Serializer>(ns: &i64, s: S) -> Result<S::Ok, S::Error> {
@@ -285,7 +282,6 @@ impl Entry {
             created_ns: cfg.created_ns,
             health: String::new(),
             port_specs: cfg.ports.clone(),
-            upper_dir: String::new(),
         }
     }
 
@@ -322,7 +318,6 @@ impl Entry {
             created_ns: c.created_unix * 1_000_000_000,
             health: String::new(),
             port_specs: Vec::new(),
-            upper_dir: c.upper_dir.clone(),
         }
     }
 
@@ -1029,7 +1024,6 @@ async fn list(engine: &EngineConfig, a: &PsArgs) -> anyhow::Result<Vec<Entry>> {
                     dir_size(std::path::Path::new(upper)) as i64
                 };
                 let image_size = view.images.get(image).map(|(_, s)| *s as i64).unwrap_or(0);
-                e.upper_dir = upper.to_string();
                 e.size = Some(Size {
                     root_fs: image_size + rw,
                     rw,

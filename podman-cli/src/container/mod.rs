@@ -1,5 +1,6 @@
 //! Containers as podman records them.
 
+pub mod filter;
 pub mod k8s_log;
 pub mod model;
 pub mod names;

@@ -1,0 +1,920 @@
+//! Podman's container filters (`--filter KEY=VALUE`), as `ps`, `rm`,
+//! `stop`, `kill`, `start`, `pause`, … accept them
+//! (pkg/domain/filters/containers.go in Podman 5).
+//!
+//! Values of one key combine as Podman combines them (most keys: any value
+//! matches; `label`: every value must match; `before`/`since`: the earliest
+//! of the named containers), and different keys must all match.
+//! [`parse`] turns the flags into keys and values, [`ContainerFilter::new`]
+//! checks them (Podman's error texts) and resolves what they name once,
+//! [`ContainerFilter::matches`] is cheap per container.
+
+use std::collections::BTreeMap;
+
+use regex::Regex;
+
+use super::model::{ContainerConfig, ContainerState, NetworkMode, Status};
+
+/// The filter flags grouped by key, keys in the order first given.
+pub type Filters = Vec<(String, Vec<String>)>;
+
+/// `--filter` values to keys and values: `KEY=VALUE`, a key repeated adds
+/// a value. Podman's error for a flag without `=`.
+pub fn parse<S: AsRef<str>>(flags: &[S]) -> anyhow::Result<Filters> {
+    let mut out: Filters = Vec::new();
+    for f in flags {
+        let f = f.as_ref();
+        let Some((k, v)) = f.split_once('=') else {
+            anyhow::bail!("invalid filter {f:?}");
+        };
+        match out.iter_mut().find(|(key, _)| key == k) {
+            Some((_, vals)) => vals.push(v.to_string()),
+            None => out.push((k.to_string(), vec![v.to_string()])),
+        }
+    }
+    Ok(out)
+}
+
+/// Podman's state name of a container (`.State` in ps, the `status` filter).
+pub fn podman_state(st: &ContainerState) -> &'static str {
+    match st.status {
+        Status::Configured => "created",
+        // Created in the runtime (`podman init`): Podman's "initialized".
+        Status::Created if st.pid > 0 => "initialized",
+        Status::Created => "created",
+        Status::Running => "running",
+        Status::Paused => "paused",
+        Status::Stopping => "stopping",
+        Status::Exited => "exited",
+        Status::Stopped => "stopped",
+        Status::Removing => "removing",
+    }
+}
+
+/// Whether the container has exited (Podman's `Exited`), for `exited=`.
+pub fn has_exited(st: &ContainerState) -> bool {
+    matches!(st.status, Status::Exited | Status::Stopped)
+}
+
+/// What the filters need to resolve names they are given.
+pub trait Lookup {
+    /// A container by name, full ID or unique ID prefix: (ID, created ns).
+    fn container(&self, name_or_id: &str) -> anyhow::Result<(String, i64)>;
+    /// A network's name by name or ID (prefix); None when there is none.
+    fn network(&self, name_or_id: &str) -> anyhow::Result<Option<String>>;
+}
+
+/// Which containers the filter will see: podman's own, or containers that
+/// exist only in storage (`ps --external`), which fewer filters apply to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    Podman,
+    External,
+}
+
+/// A container as the filters see it. External containers have only a
+/// storage record: their state is "storage", they never exited.
+pub struct Subject<'a> {
+    pub cfg: &'a ContainerConfig,
+    pub st: &'a ContainerState,
+    pub external: bool,
+}
+
+impl<'a> Subject<'a> {
+    pub fn new(cfg: &'a ContainerConfig, st: &'a ContainerState) -> Subject<'a> {
+        Subject {
+            cfg,
+            st,
+            external: false,
+        }
+    }
+
+    fn state(&self) -> &'static str {
+        if self.external {
+            "storage"
+        } else {
+            podman_state(self.st)
+        }
+    }
+
+    fn exit_code(&self) -> Option<i32> {
+        (!self.external && has_exited(self.st)).then_some(self.st.exit_code)
+    }
+}
+
+enum Pred {
+    Id(Vec<IdMatch>),
+    Label(Vec<String>),
+    NotLabel(Vec<String>),
+    Name(Vec<Regex>),
+    /// External containers: the names are the patterns (as Podman has it).
+    NameReversed(Vec<String>),
+    Exited(Vec<i32>),
+    Status(Vec<String>),
+    Ancestor(Vec<String>, Vec<Regex>),
+    Before(i64),
+    Since(i64),
+    Volume(Vec<String>),
+    Health(Vec<String>),
+    Until(i64),
+    /// No pod exists: nothing matches.
+    Pod,
+    Network {
+        names: Vec<String>,
+        container_ids: Vec<String>,
+    },
+    RestartPolicy(Vec<String>),
+    Command(Vec<Regex>),
+    ShouldStartOnBoot(bool),
+}
+
+enum IdMatch {
+    Prefix(String),
+    Regex(Regex),
+}
+
+/// Checked, resolved filters; matching one container is cheap.
+pub struct ContainerFilter {
+    preds: Vec<Pred>,
+}
+
+const STATES: [&str; 8] = [
+    "unknown",
+    "created",
+    "initialized",
+    "running",
+    "stopped",
+    "paused",
+    "exited",
+    "removing",
+];
+
+const RESTART_POLICIES: [&str; 5] = ["none", "no", "always", "on-failure", "unless-stopped"];
+
+/// Go's regexp.MatchString: a pattern that does not compile matches nothing.
+fn regexes(values: &[String]) -> Vec<Regex> {
+    values.iter().filter_map(|v| Regex::new(v).ok()).collect()
+}
+
+fn any_match(res: &[Regex], s: &str) -> bool {
+    res.iter().any(|r| r.is_match(s))
+}
+
+impl ContainerFilter {
+    pub fn new(filters: &Filters, lookup: &dyn Lookup, scope: Scope) -> anyhow::Result<Self> {
+        let mut preds = Vec::with_capacity(filters.len());
+        for (key, values) in filters {
+            preds.push(Self::pred(key, values, lookup, scope)?);
+        }
+        Ok(ContainerFilter { preds })
+    }
+
+    fn pred(
+        key: &str,
+        values: &[String],
+        lookup: &dyn Lookup,
+        scope: Scope,
+    ) -> anyhow::Result<Pred> {
+        let external = scope == Scope::External;
+        Ok(match key {
+            "id" => Pred::Id(
+                values
+                    .iter()
+                    .filter_map(|v| {
+                        if v.chars().all(|c| c.is_ascii_hexdigit()) {
+                            Some(IdMatch::Prefix(v.to_ascii_lowercase()))
+                        } else {
+                            Regex::new(v).ok().map(IdMatch::Regex)
+                        }
+                    })
+                    .collect(),
+            ),
+            "label" => Pred::Label(values.to_vec()),
+            "label!" => Pred::NotLabel(values.to_vec()),
+            "name" if external => {
+                Pred::NameReversed(values.iter().map(|v| v.replace('/', "")).collect())
+            }
+            "name" => Pred::Name(regexes(
+                &values
+                    .iter()
+                    .map(|v| v.replace('/', ""))
+                    .collect::<Vec<_>>(),
+            )),
+            "exited" => {
+                let mut codes = Vec::new();
+                for v in values {
+                    codes.push(parse_exit_code(v)?);
+                }
+                Pred::Exited(codes)
+            }
+            "status" => {
+                for v in values {
+                    if !STATES.contains(&v.as_str()) {
+                        anyhow::bail!("unknown container state: {v}: invalid argument");
+                    }
+                }
+                Pred::Status(
+                    values
+                        .iter()
+                        .map(|v| {
+                            if v == "stopped" {
+                                "exited".into()
+                            } else {
+                                v.clone()
+                            }
+                        })
+                        .collect(),
+                )
+            }
+            "ancestor" => Pred::Ancestor(values.to_vec(), regexes(values)),
+            "before" | "since" => {
+                // The earliest creation time of the containers named.
+                let mut when: Option<i64> = None;
+                for v in values {
+                    match lookup.container(v) {
+                        Ok((_, created)) => when = Some(when.map_or(created, |w| w.min(created))),
+                        Err(e) if !external => return Err(e),
+                        Err(_) => {}
+                    }
+                }
+                // None (external, nothing found): Go's zero time.
+                let t = when.unwrap_or(i64::MIN);
+                if key == "before" {
+                    Pred::Before(t)
+                } else {
+                    Pred::Since(t)
+                }
+            }
+            "volume" | "health" | "restart-policy" if external => {
+                anyhow::bail!("filter {key} is not applicable for external containers")
+            }
+            "volume" => Pred::Volume(values.to_vec()),
+            "health" => Pred::Health(values.to_vec()),
+            "until" => {
+                if values.len() != 1 {
+                    anyhow::bail!("specify exactly one timestamp for until");
+                }
+                Pred::Until(go_timestamp_ns(&values[0], now_ns())?)
+            }
+            "pod" => Pred::Pod,
+            "network" => {
+                let mut names = Vec::new();
+                for v in values {
+                    if let Some(n) = lookup.network(v)? {
+                        names.push(n);
+                    }
+                }
+                let container_ids = if external {
+                    Vec::new()
+                } else {
+                    values
+                        .iter()
+                        .filter_map(|v| v.strip_prefix("container:"))
+                        .filter_map(|c| lookup.container(c).ok().map(|(id, _)| id))
+                        .collect()
+                };
+                Pred::Network {
+                    names,
+                    container_ids,
+                }
+            }
+            "restart-policy" => {
+                let bad: Vec<&str> = values
+                    .iter()
+                    .map(String::as_str)
+                    .filter(|p| !RESTART_POLICIES.contains(p))
+                    .collect();
+                match bad.len() {
+                    0 => Pred::RestartPolicy(values.to_vec()),
+                    1 => anyhow::bail!("{} invalid restart policy", bad[0]),
+                    _ => anyhow::bail!("{} invalid restart policies", bad.join(", ")),
+                }
+            }
+            "command" => Pred::Command(regexes(values)),
+            "should-start-on-boot" if !external => {
+                let mut want = false;
+                for v in values {
+                    want = parse_go_bool(v)?;
+                }
+                Pred::ShouldStartOnBoot(want)
+            }
+            other => anyhow::bail!("{other} is an invalid filter"),
+        })
+    }
+
+    /// Every key matches.
+    pub fn matches(&self, s: &Subject) -> bool {
+        self.preds.iter().all(|p| p.matches(s))
+    }
+}
+
+impl Pred {
+    fn matches(&self, s: &Subject) -> bool {
+        let cfg = s.cfg;
+        match self {
+            Pred::Id(ms) => ms.iter().any(|m| match m {
+                IdMatch::Prefix(p) => cfg.id.starts_with(p.as_str()),
+                IdMatch::Regex(r) => r.is_match(&cfg.id),
+            }),
+            Pred::Label(vals) => match_labels(vals, &cfg.labels),
+            Pred::NotLabel(vals) => !match_labels(vals, &cfg.labels),
+            Pred::Name(res) => any_match(res, &cfg.name),
+            Pred::NameReversed(vals) => Regex::new(&cfg.name)
+                .map(|r| vals.iter().any(|v| r.is_match(v)))
+                .unwrap_or(false),
+            Pred::Exited(codes) => s.exit_code().is_some_and(|c| codes.contains(&c)),
+            Pred::Status(vals) => {
+                let st = match s.state() {
+                    "stopped" => "exited",
+                    x => x,
+                };
+                vals.iter().any(|v| v == st)
+            }
+            Pred::Ancestor(vals, res) => {
+                let (name, tag) = cfg.image_name.split_once(':').unwrap_or(("", ""));
+                vals.iter().any(|v| {
+                    cfg.image_id.contains(v.as_str())
+                        || any_match(res, &cfg.image_name)
+                        || (any_match(res, name) && tag == "latest")
+                })
+            }
+            Pred::Before(t) => *t > cfg.created_ns,
+            Pred::Since(t) => *t < cfg.created_ns,
+            Pred::Volume(vals) => vals.iter().any(|v| {
+                let (source, dest) = v.split_once(':').unwrap_or((v, ""));
+                cfg.mounts.iter().any(|m| {
+                    if dest.is_empty() {
+                        m.destination == source
+                    } else {
+                        m.source == source && m.destination == dest
+                    }
+                })
+            }),
+            // No healthchecks yet: every container's health is "".
+            Pred::Health(vals) => vals.iter().any(|v| v.is_empty()),
+            Pred::Until(t) => cfg.created_ns < *t,
+            Pred::Pod => false,
+            Pred::Network {
+                names,
+                container_ids,
+            } => {
+                if s.external {
+                    return false;
+                }
+                if let NetworkMode::Container(other) = &cfg.network_mode {
+                    return container_ids.iter().any(|id| id == other);
+                }
+                if !matches!(cfg.network_mode, NetworkMode::Bridge) {
+                    return false;
+                }
+                cfg.networks.iter().any(|n| names.contains(&n.name))
+            }
+            Pred::RestartPolicy(vals) => vals
+                .iter()
+                .any(|p| (p == "none" && cfg.restart.name.is_empty()) || *p == cfg.restart.name),
+            Pred::Command(res) => cfg.cmd.first().is_some_and(|c| any_match(res, c)),
+            Pred::ShouldStartOnBoot(want) => should_start_on_boot(s) == *want,
+        }
+    }
+}
+
+fn should_start_on_boot(s: &Subject) -> bool {
+    if s.external || matches!(s.st.status, Status::Configured | Status::Created) {
+        return false;
+    }
+    match s.cfg.restart.name.as_str() {
+        "always" => true,
+        "unless-stopped" => !s.st.stopped_by_user,
+        _ => false,
+    }
+}
+
+/// Podman's MatchLabelFilters: every `KEY[=VALUE]` must match a label; an
+/// empty VALUE matches any value; a KEY with `*` is a glob.
+pub fn match_labels(filters: &[String], labels: &BTreeMap<String, String>) -> bool {
+    filters.iter().all(|f| {
+        let (fk, fv) = f.split_once('=').unwrap_or((f, ""));
+        labels.iter().any(|(k, v)| {
+            (fv.is_empty() || v == fv)
+                && (k == fk || (fk.contains('*') && glob(&format!("*{fk}*"), k)))
+        })
+    })
+}
+
+/// filepath.Match with `/` treated as an ordinary character: `*`, `?`,
+/// `[...]` classes (with `^`/`!` negation and ranges), `\` escapes.
+fn glob(pattern: &str, s: &str) -> bool {
+    let p: Vec<char> = pattern.chars().collect();
+    let t: Vec<char> = s.chars().collect();
+    glob_at(&p, &t)
+}
+
+fn glob_at(p: &[char], t: &[char]) -> bool {
+    match p.first() {
+        None => t.is_empty(),
+        Some('*') => (0..=t.len()).any(|i| glob_at(&p[1..], &t[i..])),
+        Some('?') => !t.is_empty() && glob_at(&p[1..], &t[1..]),
+        Some('[') => {
+            let Some(c) = t.first() else { return false };
+            let Some(end) = p.iter().skip(1).position(|&x| x == ']').map(|i| i + 1) else {
+                return false;
+            };
+            let mut class = &p[1..end];
+            let negate = matches!(class.first(), Some('^') | Some('!'));
+            if negate {
+                class = &class[1..];
+            }
+            let mut hit = false;
+            let mut i = 0;
+            while i < class.len() {
+                if i + 2 < class.len() && class[i + 1] == '-' {
+                    hit |= class[i] <= *c && *c <= class[i + 2];
+                    i += 3;
+                } else {
+                    hit |= class[i] == *c;
+                    i += 1;
+                }
+            }
+            hit != negate && glob_at(&p[end + 1..], &t[1..])
+        }
+        Some('\\') if p.len() > 1 => t.first() == Some(&p[1]) && glob_at(&p[2..], &t[1..]),
+        Some(c) => t.first() == Some(c) && glob_at(&p[1..], &t[1..]),
+    }
+}
+
+/// strconv.ParseInt(v, 10, 32) with Podman's message around its error.
+fn parse_exit_code(v: &str) -> anyhow::Result<i32> {
+    let digits = v.strip_prefix(['+', '-']).unwrap_or(v);
+    if digits.is_empty() || !digits.chars().all(|c| c.is_ascii_digit()) {
+        anyhow::bail!(
+            "exited code out of range '\\x00': strconv.ParseInt: parsing {v:?}: invalid syntax"
+        );
+    }
+    v.parse::<i32>().map_err(|_| {
+        // Go prints the clamped value with %q: not a valid rune.
+        anyhow::anyhow!(
+            "exited code out of range '\u{FFFD}': strconv.ParseInt: parsing {v:?}: value out of range"
+        )
+    })
+}
+
+/// strconv.ParseBool.
+fn parse_go_bool(v: &str) -> anyhow::Result<bool> {
+    match v {
+        "1" | "t" | "T" | "TRUE" | "true" | "True" => Ok(true),
+        "0" | "f" | "F" | "FALSE" | "false" | "False" => Ok(false),
+        _ => anyhow::bail!("strconv.ParseBool: parsing {v:?}: invalid syntax"),
+    }
+}
+
+fn now_ns() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as i64)
+        .unwrap_or(0)
+}
+
+/// Go's time.ParseDuration ("1h30m", "1.5s", "-10m"); None if not one.
+pub fn go_duration_ns(s: &str) -> Option<i64> {
+    let (neg, mut rest) = match s.strip_prefix('-') {
+        Some(r) => (true, r),
+        None => (false, s.strip_prefix('+').unwrap_or(s)),
+    };
+    if rest == "0" {
+        return Some(0);
+    }
+    if rest.is_empty() {
+        return None;
+    }
+    let mut total: f64 = 0.0;
+    while !rest.is_empty() {
+        let num_end = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(rest.len());
+        let (num, tail) = rest.split_at(num_end);
+        if num.is_empty() || num == "." {
+            return None;
+        }
+        let n: f64 = num.parse().ok()?;
+        let unit_end = tail
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(tail.len());
+        let (unit, tail) = tail.split_at(unit_end);
+        let scale = match unit {
+            "ns" => 1.0,
+            "us" | "µs" | "μs" => 1e3,
+            "ms" => 1e6,
+            "s" => 1e9,
+            "m" => 60e9,
+            "h" => 3600e9,
+            _ => return None,
+        };
+        total += n * scale;
+        rest = tail;
+    }
+    let ns = total as i64;
+    Some(if neg { -ns } else { ns })
+}
+
+/// Podman's `until` (timetype.GetTimestamp): a Go duration before `now`,
+/// an RFC 3339 time or date (local time is UTC here), or Unix seconds
+/// with an optional fraction. Nanoseconds since the epoch.
+pub fn go_timestamp_ns(value: &str, now_ns: i64) -> anyhow::Result<i64> {
+    if value != "0" {
+        if let Some(d) = go_duration_ns(value) {
+            // Go truncates to whole seconds here (Unix()).
+            return Ok((now_ns - d).div_euclid(1_000_000_000) * 1_000_000_000);
+        }
+    }
+    if value.contains('-') {
+        let full = if value.contains('T') {
+            value.to_string()
+        } else {
+            // A date, at midnight (with its zone when it has one).
+            match value.get(10..) {
+                Some(zone) if !zone.is_empty() => format!("{}T00:00:00{zone}", &value[..10]),
+                _ => format!("{value}T00:00:00"),
+            }
+        };
+        let (date, time) = full.split_once('T').unwrap_or((&full, ""));
+        // Fill in missing minutes and seconds ("2006-01-02T15", "…T15:04").
+        let zone_at = time.find(['Z', 'z', '+', '-']).unwrap_or(time.len());
+        let (clock, zone) = time.split_at(zone_at);
+        let clock = match clock.matches(':').count() {
+            0 => format!("{clock}:00:00"),
+            1 => format!("{clock}:00"),
+            _ => clock.to_string(),
+        };
+        let frac = clock
+            .split_once('.')
+            .map(|(_, f)| f.chars().take(9).collect::<String>())
+            .unwrap_or_default();
+        let valid = valid_date(date) && valid_clock(&clock) && valid_zone(zone);
+        let parsed = crate::format::human::parse_rfc3339(&format!("{date}T{clock}{zone}"))
+            .filter(|_| valid && frac.chars().all(|c| c.is_ascii_digit()));
+        let Some(secs) = parsed else {
+            anyhow::bail!("parsing time {value:?}: cannot parse as a time (want RFC 3339, e.g. 2006-01-02T15:04:05Z07:00)");
+        };
+        let nanos: i64 = if frac.is_empty() {
+            0
+        } else {
+            format!("{frac:0<9}").parse().unwrap_or(0)
+        };
+        return Ok(secs * 1_000_000_000 + nanos);
+    }
+    let (s, frac) = value.split_once('.').unwrap_or((value, ""));
+    let secs: i64 = s
+        .parse()
+        .map_err(|_| anyhow::anyhow!("failed to parse value as time or duration: {value:?}"))?;
+    let nanos = if frac.is_empty() {
+        0
+    } else {
+        let n: i64 = frac
+            .parse()
+            .map_err(|_| anyhow::anyhow!("failed to parse value as time or duration: {value:?}"))?;
+        (n as f64 * 10f64.powi(9 - frac.len() as i32)) as i64
+    };
+    Ok(secs * 1_000_000_000 + nanos)
+}
+
+fn numbers(s: &str, sep: char) -> Option<Vec<u32>> {
+    s.split(sep)
+        .map(|p| {
+            (!p.is_empty() && p.chars().all(|c| c.is_ascii_digit()))
+                .then(|| p.parse().ok())
+                .flatten()
+        })
+        .collect()
+}
+
+fn valid_date(d: &str) -> bool {
+    matches!(numbers(d, '-').as_deref(), Some([y, m, day]) if d.len() == 10 && *y > 0 && (1..=12).contains(m) && (1..=31).contains(day))
+}
+
+fn valid_clock(c: &str) -> bool {
+    let whole = c.split_once('.').map_or(c, |(w, _)| w);
+    matches!(numbers(whole, ':').as_deref(), Some([h, m, s]) if *h < 24 && *m < 60 && *s < 60)
+}
+
+fn valid_zone(z: &str) -> bool {
+    match z {
+        "" | "Z" | "z" => true,
+        _ => {
+            let body = &z[1..];
+            matches!(numbers(body, ':').as_deref(), Some([h, m]) if *h < 24 && *m < 60)
+        }
+    }
+}
+
+/// Lookups against the state database, and the networks when a `network`
+/// filter needs them (fetched by the caller, from net-setup).
+pub struct DbLookup<'a> {
+    pub db: &'a crate::state::State,
+    /// (ID, name) of every network.
+    pub networks: Vec<(String, String)>,
+}
+
+impl Lookup for DbLookup<'_> {
+    fn container(&self, name_or_id: &str) -> anyhow::Result<(String, i64)> {
+        let (c, _) = super::store::resolve(self.db, name_or_id)?;
+        Ok((c.id, c.created_ns))
+    }
+
+    fn network(&self, name_or_id: &str) -> anyhow::Result<Option<String>> {
+        Ok(network_by_name_or_id(&self.networks, name_or_id))
+    }
+}
+
+/// A network by exact name, full ID or unique ID prefix.
+pub fn network_by_name_or_id(nets: &[(String, String)], v: &str) -> Option<String> {
+    if let Some((_, n)) = nets.iter().find(|(id, n)| n == v || id == v) {
+        return Some(n.clone());
+    }
+    let mut hits = nets
+        .iter()
+        .filter(|(id, _)| !v.is_empty() && id.starts_with(v));
+    match (hits.next(), hits.next()) {
+        (Some((_, n)), None) => Some(n.clone()),
+        _ => None,
+    }
+}
+
+/// Whether any filter key needs the network list.
+pub fn needs_networks(filters: &Filters) -> bool {
+    filters.iter().any(|(k, _)| k == "network")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::container::model::{MountSpec, NetworkAttachment, RestartPolicy};
+
+    struct Fake;
+
+    impl Lookup for Fake {
+        fn container(&self, v: &str) -> anyhow::Result<(String, i64)> {
+            match v {
+                "a" | "aaaa" => Ok(("aaaa".into(), 10)),
+                "b" => Ok(("bbbb".into(), 20)),
+                "c" => Ok(("cccc".into(), 30)),
+                _ => anyhow::bail!("no container with name or ID \"{v}\" found: no such container"),
+            }
+        }
+        fn network(&self, v: &str) -> anyhow::Result<Option<String>> {
+            Ok(network_by_name_or_id(
+                &[
+                    ("0123abcd".into(), "podman".into()),
+                    ("9876".into(), "web".into()),
+                ],
+                v,
+            ))
+        }
+    }
+
+    fn ctr(
+        id: &str,
+        name: &str,
+        created: i64,
+        status: Status,
+        code: i32,
+    ) -> (ContainerConfig, ContainerState) {
+        let mut labels = BTreeMap::new();
+        labels.insert("tier".into(), format!("t-{name}"));
+        labels.insert("app.kubernetes.io/name".into(), "x".into());
+        (
+            ContainerConfig {
+                id: id.into(),
+                name: name.into(),
+                created_ns: created,
+                image_name: "127.0.0.1:5000/bb:latest".into(),
+                image_id: "feedface".into(),
+                cmd: vec!["sleep".into(), "5".into()],
+                labels,
+                networks: vec![NetworkAttachment {
+                    name: "podman".into(),
+                    ..Default::default()
+                }],
+                ..Default::default()
+            },
+            ContainerState {
+                status,
+                exit_code: code,
+                ..Default::default()
+            },
+        )
+    }
+
+    fn set() -> Vec<(ContainerConfig, ContainerState)> {
+        vec![
+            ctr("aaaa", "running", 10, Status::Running, 0),
+            ctr("bbbb", "stopped", 20, Status::Exited, 0),
+            ctr("cccc", "failed", 30, Status::Stopped, 1),
+            ctr("dddd", "created", 40, Status::Created, 0),
+        ]
+    }
+
+    fn names(flags: &[&str]) -> anyhow::Result<Vec<String>> {
+        let f = ContainerFilter::new(&parse(flags)?, &Fake, Scope::Podman)?;
+        Ok(set()
+            .iter()
+            .filter(|(c, s)| f.matches(&Subject::new(c, s)))
+            .map(|(c, _)| c.name.clone())
+            .collect())
+    }
+
+    #[test]
+    fn keys_and_values_combine_as_podman() {
+        assert_eq!(names(&["status=stopped"]).unwrap(), ["stopped", "failed"]);
+        assert_eq!(names(&["status=exited", "exited=0"]).unwrap(), ["stopped"]);
+        assert_eq!(names(&["status=exited", "exited=1"]).unwrap(), ["failed"]);
+        assert_eq!(names(&["status=created"]).unwrap(), ["created"]);
+        assert_eq!(
+            names(&["status=exited", "status=running"]).unwrap(),
+            ["running", "stopped", "failed"]
+        );
+        assert_eq!(names(&["id=aaaa", "id=c"]).unwrap(), ["running", "failed"]);
+        assert_eq!(names(&["id=AA"]).unwrap(), ["running"]);
+        assert_eq!(names(&["id=^b"]).unwrap(), ["stopped"]);
+        assert_eq!(names(&["id=^[^a]"]).unwrap().len(), 3);
+        assert_eq!(names(&["id=[^0-9a-f]"]).unwrap().len(), 0);
+        assert_eq!(names(&["name=^run"]).unwrap(), ["running"]);
+        assert_eq!(names(&["name=/stopped"]).unwrap(), ["stopped"]);
+        assert_eq!(
+            names(&["name=ed$", "name=fail"]).unwrap(),
+            ["stopped", "failed", "created"]
+        );
+        assert_eq!(names(&["before=c"]).unwrap(), ["running", "stopped"]);
+        assert_eq!(names(&["since=b"]).unwrap(), ["failed", "created"]);
+        assert_eq!(
+            names(&["since=b", "since=c"]).unwrap(),
+            ["failed", "created"]
+        );
+        assert_eq!(names(&["command=^sle"]).unwrap().len(), 4);
+        assert_eq!(names(&["command=true"]).unwrap().len(), 0);
+        assert_eq!(names(&["pod=anything"]).unwrap().len(), 0);
+        assert_eq!(names(&["health=healthy"]).unwrap().len(), 0);
+        assert_eq!(names(&["network=podman"]).unwrap().len(), 4);
+        assert_eq!(names(&["network=0123"]).unwrap().len(), 4);
+        assert_eq!(names(&["network=web"]).unwrap().len(), 0);
+        assert_eq!(names(&["network=nope"]).unwrap().len(), 0);
+        assert_eq!(names(&["restart-policy=none"]).unwrap().len(), 4);
+        assert_eq!(names(&["restart-policy=always"]).unwrap().len(), 0);
+        assert_eq!(
+            names(&["until=1970-01-01T00:00:00.000000025Z"]).unwrap(),
+            ["running", "stopped"]
+        );
+        assert_eq!(names(&["until=1h"]).unwrap().len(), 4);
+    }
+
+    #[test]
+    fn labels_ancestors_and_volumes() {
+        assert_eq!(names(&["label=tier"]).unwrap().len(), 4);
+        assert_eq!(names(&["label=tier=t-failed"]).unwrap(), ["failed"]);
+        assert_eq!(
+            names(&["label=tier=t-failed", "label=tier"]).unwrap(),
+            ["failed"]
+        );
+        // Every label value must match.
+        assert!(names(&["label=tier=t-failed", "label=tier=t-created"])
+            .unwrap()
+            .is_empty());
+        assert_eq!(
+            names(&["label!=tier=t-failed"]).unwrap(),
+            ["running", "stopped", "created"]
+        );
+        assert_eq!(names(&["label=app.*/name"]).unwrap().len(), 4);
+        assert_eq!(names(&["label=nope"]).unwrap().len(), 0);
+        assert_eq!(names(&["ancestor=bb"]).unwrap().len(), 4);
+        assert_eq!(names(&["ancestor=face"]).unwrap().len(), 4);
+        assert_eq!(names(&["ancestor=alpine"]).unwrap().len(), 0);
+        let (mut c, s) = ctr("eeee", "vol", 1, Status::Running, 0);
+        c.mounts.push(MountSpec {
+            kind: "bind".into(),
+            source: "/srv".into(),
+            destination: "/data".into(),
+            options: vec![],
+        });
+        c.restart = RestartPolicy {
+            name: "always".into(),
+            max_retries: 0,
+        };
+        let m = |f: &[&str]| {
+            ContainerFilter::new(&parse(f).unwrap(), &Fake, Scope::Podman)
+                .unwrap()
+                .matches(&Subject::new(&c, &s))
+        };
+        assert!(m(&["volume=/data"]));
+        assert!(m(&["volume=/srv:/data"]));
+        assert!(!m(&["volume=/srv"]));
+        assert!(m(&["restart-policy=always"]));
+        assert!(m(&["should-start-on-boot=true"]));
+        assert!(!m(&["should-start-on-boot=false"]));
+        assert!(glob("*app.*/name*", "app.kubernetes.io/name"));
+        assert!(glob("a[b-d]?", "acx"));
+        assert!(!glob("a[!b-d]?", "acx"));
+    }
+
+    #[test]
+    fn bad_filters_give_podmans_errors() {
+        let err = |f: &[&str]| names(f).unwrap_err().to_string();
+        assert_eq!(err(&["foo"]), "invalid filter \"foo\"");
+        assert_eq!(err(&["foo=bar"]), "foo is an invalid filter");
+        assert_eq!(
+            err(&["status=bogus"]),
+            "unknown container state: bogus: invalid argument"
+        );
+        assert_eq!(
+            err(&["status=stopping"]),
+            "unknown container state: stopping: invalid argument"
+        );
+        assert_eq!(
+            err(&["exited=x"]),
+            "exited code out of range '\\x00': strconv.ParseInt: parsing \"x\": invalid syntax"
+        );
+        assert_eq!(
+            err(&["restart-policy=sometimes"]),
+            "sometimes invalid restart policy"
+        );
+        assert_eq!(
+            err(&["restart-policy=x", "restart-policy=y"]),
+            "x, y invalid restart policies"
+        );
+        assert_eq!(
+            err(&["before=zzz"]),
+            "no container with name or ID \"zzz\" found: no such container"
+        );
+        assert_eq!(
+            err(&["until=1h", "until=2h"]),
+            "specify exactly one timestamp for until"
+        );
+        assert_eq!(
+            err(&["until=soon"]),
+            "failed to parse value as time or duration: \"soon\""
+        );
+        assert_eq!(
+            err(&["should-start-on-boot=maybe"]),
+            "strconv.ParseBool: parsing \"maybe\": invalid syntax"
+        );
+        let ext = |f: &[&str]| {
+            ContainerFilter::new(&parse(f).unwrap(), &Fake, Scope::External)
+                .err()
+                .map(|e| e.to_string())
+        };
+        assert_eq!(
+            ext(&["volume=/x"]).as_deref(),
+            Some("filter volume is not applicable for external containers")
+        );
+        assert_eq!(ext(&["before=zzz"]), None);
+    }
+
+    #[test]
+    fn external_containers_are_in_storage_state() {
+        let (c, s) = ctr("ffff", "unknown", 5, Status::Exited, 0);
+        let subject = Subject {
+            cfg: &c,
+            st: &s,
+            external: true,
+        };
+        let m = |f: &[&str]| {
+            ContainerFilter::new(&parse(f).unwrap(), &Fake, Scope::External)
+                .unwrap()
+                .matches(&subject)
+        };
+        assert!(!m(&["status=exited"]));
+        assert!(!m(&["exited=0"]));
+        assert!(m(&["id=ff"]));
+        assert!(m(&["ancestor=feed"]));
+    }
+
+    #[test]
+    fn timestamps_as_podman_reads_them() {
+        let now = 1_000_000 * 1_000_000_000;
+        assert_eq!(
+            go_timestamp_ns("10m", now).unwrap(),
+            now - 600 * 1_000_000_000
+        );
+        assert_eq!(
+            go_timestamp_ns("1h30m", now).unwrap(),
+            now - 5400 * 1_000_000_000
+        );
+        assert_eq!(go_timestamp_ns("1.5s", now).unwrap(), now - 2_000_000_000);
+        assert_eq!(
+            go_timestamp_ns("12345", now).unwrap(),
+            12345 * 1_000_000_000
+        );
+        assert_eq!(go_timestamp_ns("12.5", now).unwrap(), 12_500_000_000);
+        assert_eq!(
+            go_timestamp_ns("1970-01-02", now).unwrap(),
+            86400 * 1_000_000_000
+        );
+        assert_eq!(
+            go_timestamp_ns("1970-01-01T01", now).unwrap(),
+            3600 * 1_000_000_000
+        );
+        assert_eq!(
+            go_timestamp_ns("1970-01-01T01:00:00+01:00", now).unwrap(),
+            0
+        );
+        assert!(go_timestamp_ns("1970-13-45", now).is_err());
+    }
+}

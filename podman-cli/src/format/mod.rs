@@ -2,7 +2,9 @@
 
 pub mod gotemplate;
 pub mod human;
+pub mod report;
 pub mod table;
+pub mod tabwriter;
 mod yaml;
 
 pub use yaml::render as yaml_like;

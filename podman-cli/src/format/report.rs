@@ -183,7 +183,7 @@ pub fn header_for(field: &str, overrides: &HashMap<&str, &str>) -> String {
 /// The header row: a map of field name -> column title.
 pub fn header_row(fields: &[String], overrides: &HashMap<&str, &str>) -> Json {
     let mut m = serde_json::Map::new();
-    for (k, _) in overrides {
+    for k in overrides.keys() {
         m.insert(k.to_string(), Json::String(header_for(k, overrides)));
     }
     for f in fields {

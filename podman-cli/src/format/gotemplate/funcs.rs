@@ -467,7 +467,7 @@ fn f_split<'a>(a: &[Value<'a>], root: &str) -> R<'a> {
     let parts: Vec<Value> = if sep.is_empty() {
         s.chars().map(|c| Value::str(c.to_string())).collect()
     } else {
-        s.split(sep).map(|p| Value::str(p)).collect()
+        s.split(sep).map(Value::str).collect()
     };
     Ok(Value::List(Rc::new(parts)))
 }

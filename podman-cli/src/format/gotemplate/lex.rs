@@ -303,12 +303,8 @@ impl Lexer<'_> {
         match c {
             ' ' | '\t' | '\r' | '\n' => {
                 // Spaces up to a trim marker's space stay out of the token.
-                loop {
-                    let Some(c) = self.peek() else { break };
-                    if !(c.is_ascii() && is_space(c as u8)) {
-                        break;
-                    }
-                    if self.at_right_delim().1 {
+                while let Some(c) = self.peek() {
+                    if !(c.is_ascii() && is_space(c as u8)) || self.at_right_delim().1 {
                         break;
                     }
                     self.next();

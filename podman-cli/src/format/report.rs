@@ -83,9 +83,15 @@ fn has_range(format: &str) -> bool {
     while let Some(i) = rest.find("{{") {
         rest = &rest[i + 2..];
         let r = ws(rest);
-        let Some(r) = r.strip_prefix("range") else { continue };
-        let Some(r) = ws(r).strip_prefix('.') else { continue };
-        let Some(r) = ws(r).strip_prefix("}}") else { continue };
+        let Some(r) = r.strip_prefix("range") else {
+            continue;
+        };
+        let Some(r) = ws(r).strip_prefix('.') else {
+            continue;
+        };
+        let Some(r) = ws(r).strip_prefix("}}") else {
+            continue;
+        };
         let mut tail = r;
         while let Some(j) = tail.find("{{") {
             tail = &tail[j + 2..];
@@ -120,7 +126,11 @@ pub fn parse(name: &str, origin: Origin, text: &str) -> anyhow::Result<Formatter
             format!("{{{{range .}}}}{without}{{{{end -}}}}"),
             true,
         ),
-        None if origin == Origin::User => (enforce_range(&normalize_format(text)), enforce_range(text), false),
+        None if origin == Origin::User => (
+            enforce_range(&normalize_format(text)),
+            enforce_range(text),
+            false,
+        ),
         None => (normalize_format(text), text.to_string(), false),
     };
     // Docker replaces `\n` with newlines, which breaks `{{printf "\n"}}`:
@@ -310,7 +320,10 @@ pub fn render_rows(
     if f.render_table && !noheading {
         let fields = template.top_fields();
         let hdrs = [header_row(&fields, overrides)];
-        if template.execute_into(Data::MapRows(&hdrs), &mut out).is_err() {
+        if template
+            .execute_into(Data::MapRows(&hdrs), &mut out)
+            .is_err()
+        {
             // Podman fails here; a header made of the field names serves
             // the user better.
             out.clear();
@@ -330,7 +343,11 @@ pub fn render_rows(
 /// Render one document (`inspect`, `info`, `version`).
 pub fn render_one(name: &str, format: &str, doc: &Json) -> anyhow::Result<String> {
     let single = matches!(name, "info" | "version");
-    let origin = if single { Origin::Unknown } else { Origin::User };
+    let origin = if single {
+        Origin::Unknown
+    } else {
+        Origin::User
+    };
     let f = parse(name, origin, format)?;
     let template = f.template.with_root_type(root_type(name, Some(doc)));
     let out = if single {
@@ -364,11 +381,34 @@ mod tests {
     #[test]
     fn table_formats_get_headers_and_aligned_columns() {
         let out = render_rows("ps", "table {{.ID}} {{.Names}}", &rows(), &hdrs(), false).unwrap();
-        assert_eq!(out, "CONTAINER ID  NAMES\nabc           n1\ndef           second\n");
-        let out = render_rows("ps", "table {{.ID}}\\t{{.CreatedAt}}\\t{{.State}}", &rows(), &hdrs(), true).unwrap();
-        assert_eq!(out, "abc         now         running\ndef         then        exited\n");
-        let out = render_rows("ps", "table {{.Names}}\t{{.Labels.a}}", &rows(), &hdrs(), false).unwrap();
-        assert_eq!(out, "NAMES       LABELS\nn1          1\nsecond      <no value>\n");
+        assert_eq!(
+            out,
+            "CONTAINER ID  NAMES\nabc           n1\ndef           second\n"
+        );
+        let out = render_rows(
+            "ps",
+            "table {{.ID}}\\t{{.CreatedAt}}\\t{{.State}}",
+            &rows(),
+            &hdrs(),
+            true,
+        )
+        .unwrap();
+        assert_eq!(
+            out,
+            "abc         now         running\ndef         then        exited\n"
+        );
+        let out = render_rows(
+            "ps",
+            "table {{.Names}}\t{{.Labels.a}}",
+            &rows(),
+            &hdrs(),
+            false,
+        )
+        .unwrap();
+        assert_eq!(
+            out,
+            "NAMES       LABELS\nn1          1\nsecond      <no value>\n"
+        );
     }
 
     #[test]
@@ -377,7 +417,14 @@ mod tests {
         assert_eq!(out, "abc\tn1\ndef\tsecond\n");
         let out = render_rows("ps", "{{range .}}{{.ID}},{{end}}", &rows(), &hdrs(), false).unwrap();
         assert_eq!(out, "abc,def,\n");
-        let out = render_rows("ps", "{{ range . }}{{.ID}}{{ end -}}", &rows(), &hdrs(), false).unwrap();
+        let out = render_rows(
+            "ps",
+            "{{ range . }}{{.ID}}{{ end -}}",
+            &rows(),
+            &hdrs(),
+            false,
+        )
+        .unwrap();
         // The format's own `-}}` eats the newline Podman appends.
         assert_eq!(out, "abcdef");
     }
@@ -385,7 +432,13 @@ mod tests {
     #[test]
     fn errors_point_where_podman_points() {
         // Podman's e2e test (test/e2e/stats_test.go) for a format in quotes.
-        let r = render_rows("stats", "\"table {{.ID}} {{.NoSuchField}} \"", &rows(), &hdrs(), false);
+        let r = render_rows(
+            "stats",
+            "\"table {{.ID}} {{.NoSuchField}} \"",
+            &rows(),
+            &hdrs(),
+            false,
+        );
         assert_eq!(
             r.unwrap_err().to_string(),
             "template: stats:1:28: executing \"stats\" at <.NoSuchField>: can't evaluate field NoSuchField in type containers.containerStats"
@@ -398,26 +451,54 @@ mod tests {
         let r = render_rows("ps", "{{.ID", &rows(), &hdrs(), false);
         // Podman parses `{{range .}}{{.ID\n{{end -}}` first, then the format as
         // given, and reports the second failure.
-        assert_eq!(r.unwrap_err().to_string(), "template: ps:1: bad character U+007B '{'");
+        assert_eq!(
+            r.unwrap_err().to_string(),
+            "template: ps:1: bad character U+007B '{'"
+        );
     }
 
     #[test]
     fn inspect_info_and_version_render_one_document() {
         let doc = json!({"State": {"Status": "running", "Pid": 42}, "Config": {"Labels": {"a": "b"}}, "Name": "c"});
-        assert_eq!(render_one("inspect", "{{.State.Status}}", &doc).unwrap(), "running\n");
-        assert_eq!(render_one("inspect", "{{.Name}} {{.State.Pid}}", &doc).unwrap(), "c 42\n");
-        assert_eq!(render_one("inspect", "{{.Config.Labels.a}}|{{.Config.Labels.x}}", &doc).unwrap(), "b|<no value>\n");
-        assert_eq!(render_one("inspect", "{{json .State}}", &doc).unwrap(), "{\"Pid\":42,\"Status\":\"running\"}\n");
+        assert_eq!(
+            render_one("inspect", "{{.State.Status}}", &doc).unwrap(),
+            "running\n"
+        );
+        assert_eq!(
+            render_one("inspect", "{{.Name}} {{.State.Pid}}", &doc).unwrap(),
+            "c 42\n"
+        );
+        assert_eq!(
+            render_one("inspect", "{{.Config.Labels.a}}|{{.Config.Labels.x}}", &doc).unwrap(),
+            "b|<no value>\n"
+        );
+        assert_eq!(
+            render_one("inspect", "{{json .State}}", &doc).unwrap(),
+            "{\"Pid\":42,\"Status\":\"running\"}\n"
+        );
         // `\n` inside a string breaks the unescaped parse: Podman parses the
         // format as given.
-        assert_eq!(render_one("inspect", "{{printf \"\\n\"}}", &doc).unwrap(), "\n");
-        let info = json!({"host": {"arch": "amd64", "ociRuntime": {"name": "runc"}}, "store": {"graphStatus": {"Backing Filesystem": "extfs"}}});
-        assert_eq!(render_one("info", "{{.Host.Arch}}", &info).unwrap(), "amd64\n");
         assert_eq!(
-            render_one("info", "{{index .Store.GraphStatus \"Backing Filesystem\"}}", &info).unwrap(),
+            render_one("inspect", "{{printf \"\\n\"}}", &doc).unwrap(),
+            "\n"
+        );
+        let info = json!({"host": {"arch": "amd64", "ociRuntime": {"name": "runc"}}, "store": {"graphStatus": {"Backing Filesystem": "extfs"}}});
+        assert_eq!(
+            render_one("info", "{{.Host.Arch}}", &info).unwrap(),
+            "amd64\n"
+        );
+        assert_eq!(
+            render_one(
+                "info",
+                "{{index .Store.GraphStatus \"Backing Filesystem\"}}",
+                &info
+            )
+            .unwrap(),
             "extfs\n"
         );
-        let e = render_one("info", "{{.Host.Nope}}", &info).unwrap_err().to_string();
+        let e = render_one("info", "{{.Host.Nope}}", &info)
+            .unwrap_err()
+            .to_string();
         assert_eq!(e, "template: info:1:2: executing \"info\" at <.Host.Nope>: can't evaluate field Nope in type *define.HostInfo");
     }
 
@@ -435,7 +516,10 @@ mod tests {
     #[test]
     fn the_template_is_named_after_the_command() {
         let n = |a: &[&str]| name_from_args(&a.iter().map(|s| s.to_string()).collect::<Vec<_>>());
-        assert_eq!(n(&["--root", "/x", "ps", "-a", "--format", "{{.ID}}"]), "ps");
+        assert_eq!(
+            n(&["--root", "/x", "ps", "-a", "--format", "{{.ID}}"]),
+            "ps"
+        );
         assert_eq!(n(&["container", "ls"]), "list");
         assert_eq!(n(&["network", "ls", "--format", "x"]), "ls");
         assert_eq!(n(&["inspect", "--format", "{{.Id}}", "c"]), "inspect");
@@ -445,8 +529,14 @@ mod tests {
 
     #[test]
     fn normalize_format_is_podmans() {
-        assert_eq!(normalize_format("table {{.ID}} {{.Names}}"), "{{.ID}}\t{{.Names}}\n");
-        assert_eq!(normalize_format("{{.ID}} {{.Names}}\\n"), "{{.ID}} {{.Names}}\n");
+        assert_eq!(
+            normalize_format("table {{.ID}} {{.Names}}"),
+            "{{.ID}}\t{{.Names}}\n"
+        );
+        assert_eq!(
+            normalize_format("{{.ID}} {{.Names}}\\n"),
+            "{{.ID}} {{.Names}}\n"
+        );
         assert_eq!(enforce_range("{{.ID}}\n"), "{{range .}}{{.ID}}\n{{end -}}");
         assert_eq!(enforce_range("{{range .}}x{{end}}"), "{{range .}}x{{end}}");
     }

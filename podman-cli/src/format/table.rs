@@ -41,7 +41,13 @@ pub fn render_rows(
     headers: &HashMap<&str, &str>,
     noheading: bool,
 ) -> anyhow::Result<String> {
-    super::report::render_rows(&super::report::command_name(), format, rows, headers, noheading)
+    super::report::render_rows(
+        &super::report::command_name(),
+        format,
+        rows,
+        headers,
+        noheading,
+    )
 }
 
 #[cfg(test)]

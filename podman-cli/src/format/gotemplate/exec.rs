@@ -6,8 +6,8 @@ use std::borrow::Cow;
 
 use serde_json::Value as Json;
 
+use super::ast::{Arg, Branch, Command, Node, Num, Pipe, Trees};
 use super::funcs::{self, Arity, FuncError};
-use super::parse::{Arg, Branch, Command, Node, Num, Pipe, Trees};
 use super::value::{struct_field, write_value, Shape, Value};
 
 /// How deep `{{template}}` may recurse (Go allows 100000; our stack is
@@ -189,11 +189,18 @@ impl<'a> State<'a, '_> {
         let pairs: Vec<(Value<'a>, Value<'a>)> = match &val {
             Value::Json(Json::Object(o), Shape::Map) => o
                 .iter()
-                .map(|(k, v)| (Value::Str(Cow::Borrowed(k)), Value::from_json(v, Some(k), Shape::Map)))
+                .map(|(k, v)| {
+                    (
+                        Value::Str(Cow::Borrowed(k)),
+                        Value::from_json(v, Some(k), Shape::Map),
+                    )
+                })
                 .collect(),
             Value::Int(n) => {
                 if b.pipe.decl.len() > 1 {
-                    return self.errorf(format!("can't use {n} to iterate over more than one variable"));
+                    return self.errorf(format!(
+                        "can't use {n} to iterate over more than one variable"
+                    ));
                 }
                 (0..*n).map(|i| (Value::Int(i), Value::Int(i))).collect()
             }
@@ -268,14 +275,21 @@ impl<'a> State<'a, '_> {
         Ok(())
     }
 
-    fn eval_command(&mut self, dot: &Value<'a>, cmd: &'a Command, final_: Option<Value<'a>>) -> R<Value<'a>> {
+    fn eval_command(
+        &mut self,
+        dot: &Value<'a>,
+        cmd: &'a Command,
+        final_: Option<Value<'a>>,
+    ) -> R<Value<'a>> {
         let first = &cmd.args[0];
         match first {
             Arg::Field { ident, .. } => {
                 self.at = At::Arg(first);
                 self.eval_field_chain(dot, dot.clone(), ident, &cmd.args, final_)
             }
-            Arg::Chain { node, field, .. } => self.eval_chain(dot, first, node, field, &cmd.args, final_),
+            Arg::Chain { node, field, .. } => {
+                self.eval_chain(dot, first, node, field, &cmd.args, final_)
+            }
             Arg::Ident { name, .. } => {
                 self.at = At::Arg(first);
                 self.eval_call(dot, name, At::Cmd(cmd), &cmd.args, final_)
@@ -324,7 +338,13 @@ impl<'a> State<'a, '_> {
     ) -> R<Value<'a>> {
         self.at = At::Arg(var);
         let name = ident[0].as_str();
-        let Some(value) = self.vars.iter().rev().find(|(n, _)| *n == name).map(|(_, v)| v.clone()) else {
+        let Some(value) = self
+            .vars
+            .iter()
+            .rev()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| v.clone())
+        else {
             return self.errorf(format!("undefined variable: {name}"));
         };
         if ident.len() == 1 {
@@ -356,7 +376,9 @@ impl<'a> State<'a, '_> {
             Value::Json(Json::Object(o), shape @ Shape::Struct(_)) => match struct_field(o, name) {
                 Some((k, v)) => {
                     if has_args {
-                        return self.errorf(format!("{name} has arguments but cannot be invoked as function"));
+                        return self.errorf(format!(
+                            "{name} has arguments but cannot be invoked as function"
+                        ));
                     }
                     Ok(Value::from_json(v, Some(k), *shape))
                 }
@@ -397,7 +419,9 @@ impl<'a> State<'a, '_> {
         let n = given.len() + usize::from(final_.is_some());
         match arity {
             Arity::Exactly(want) if n != *want => {
-                return self.errorf(format!("wrong number of args for {name}: want {want} got {n}"));
+                return self.errorf(format!(
+                    "wrong number of args for {name}: want {want} got {n}"
+                ));
             }
             Arity::AtLeast(want) if n < *want => {
                 return self.errorf(format!(
@@ -454,7 +478,9 @@ impl<'a> State<'a, '_> {
             }
             Arg::Variable { ident, .. } => self.eval_variable(dot, arg, ident, &[], None)?,
             Arg::Pipe(p) => self.eval_pipeline(dot, p)?,
-            Arg::Ident { name, .. } => self.eval_call(dot, name, At::Arg(arg), std::slice::from_ref(arg), None)?,
+            Arg::Ident { name, .. } => {
+                self.eval_call(dot, name, At::Arg(arg), std::slice::from_ref(arg), None)?
+            }
             Arg::Chain { node, field, .. } => self.eval_chain(dot, arg, node, field, &[], None)?,
             Arg::Bool(_, b) => Value::Bool(*b),
             Arg::Number { num, .. } => match num {

@@ -66,16 +66,22 @@ fn f_unused<'a>(_: &[Value<'a>], _: &str) -> R<'a> {
 }
 
 fn f_call<'a>(a: &[Value<'a>], root: &str) -> R<'a> {
-    Err(FuncError::Call(format!("non-function of type {}", a[0].type_name(root))))
+    Err(FuncError::Call(format!(
+        "non-function of type {}",
+        a[0].type_name(root)
+    )))
 }
 
 fn arg_err(i: usize, expected: &str, v: &Value, root: &str) -> FuncError {
     match v {
         Value::Missing => FuncError::Arg(i, format!("invalid value; expected {expected}")),
-        _ => FuncError::Arg(i, format!(
-            "wrong type for value; expected {expected}; got {}",
-            v.type_name(root)
-        )),
+        _ => FuncError::Arg(
+            i,
+            format!(
+                "wrong type for value; expected {expected}; got {}",
+                v.type_name(root)
+            ),
+        ),
     }
 }
 
@@ -120,7 +126,12 @@ fn f_len<'a>(a: &[Value<'a>], root: &str) -> R<'a> {
         Value::List(l) => l.len(),
         Value::Nil => return Err(FuncError::Call("len of nil pointer".into())),
         Value::Missing => return Err(FuncError::Call("len of untyped nil".into())),
-        other => return Err(FuncError::Call(format!("len of type {}", other.type_name(root)))),
+        other => {
+            return Err(FuncError::Call(format!(
+                "len of type {}",
+                other.type_name(root)
+            )))
+        }
     };
     Ok(Value::Int(n as i64))
 }
@@ -129,7 +140,9 @@ fn index_int(v: &Value, root: &str) -> Result<i64, FuncError> {
     match v {
         Value::Int(i) => Ok(*i),
         Value::Uint(u) => Ok(*u as i64),
-        Value::Missing | Value::Nil => Err(FuncError::Call("cannot index slice/array with nil".into())),
+        Value::Missing | Value::Nil => {
+            Err(FuncError::Call("cannot index slice/array with nil".into()))
+        }
         other => Err(FuncError::Call(format!(
             "cannot index slice/array with type {}",
             other.type_name(root)
@@ -189,7 +202,10 @@ fn f_index<'a>(a: &[Value<'a>], root: &str) -> R<'a> {
 fn f_slice<'a>(a: &[Value<'a>], root: &str) -> R<'a> {
     let item = &a[0];
     if a.len() > 4 {
-        return Err(FuncError::Call(format!("too many slice indexes: {}", a.len() - 1)));
+        return Err(FuncError::Call(format!(
+            "too many slice indexes: {}",
+            a.len() - 1
+        )));
     }
     let len = match item {
         Value::Str(s) => s.len(),
@@ -219,15 +235,23 @@ fn f_slice<'a>(a: &[Value<'a>], root: &str) -> R<'a> {
         idx[1] = len;
     }
     if idx[0] > idx[1] {
-        return Err(FuncError::Call(format!("invalid slice index: {} > {}", idx[0], idx[1])));
+        return Err(FuncError::Call(format!(
+            "invalid slice index: {} > {}",
+            idx[0], idx[1]
+        )));
     }
     if a.len() == 4 && idx[1] > idx[2] {
-        return Err(FuncError::Call(format!("invalid slice index: {} > {}", idx[1], idx[2])));
+        return Err(FuncError::Call(format!(
+            "invalid slice index: {} > {}",
+            idx[1], idx[2]
+        )));
     }
     match item {
         Value::Str(s) => match s.get(idx[0]..idx[1]) {
             Some(sub) => Ok(Value::str(sub)),
-            None => Ok(Value::str(String::from_utf8_lossy(&s.as_bytes()[idx[0]..idx[1]]))),
+            None => Ok(Value::str(String::from_utf8_lossy(
+                &s.as_bytes()[idx[0]..idx[1]],
+            ))),
         },
         other => {
             let e = other.elements().unwrap_or_default();
@@ -306,7 +330,9 @@ fn f_ne<'a>(a: &[Value<'a>], _: &str) -> R<'a> {
 
 fn lt(a: &Value, b: &Value) -> Result<bool, FuncError> {
     match (basic(a), basic(b)) {
-        (Some(Basic::Bool(_)), _) | (_, Some(Basic::Bool(_))) => Err(FuncError::Call(BAD_TYPE.into())),
+        (Some(Basic::Bool(_)), _) | (_, Some(Basic::Bool(_))) => {
+            Err(FuncError::Call(BAD_TYPE.into()))
+        }
         (Some(x), Some(y)) => {
             if std::mem::discriminant(&x) != std::mem::discriminant(&y) {
                 return Err(FuncError::Call(BAD_COMPARISON.into()));
@@ -386,7 +412,9 @@ fn f_js<'a>(a: &[Value<'a>], _: &str) -> R<'a> {
             '\n' => out.push_str("\\u000A"),
             '\r' => out.push_str("\\u000D"),
             '\t' => out.push_str("\\u0009"),
-            c if (c as u32) < 0x20 || c.is_control() => out.push_str(&format!("\\u{:04X}", c as u32)),
+            c if (c as u32) < 0x20 || c.is_control() => {
+                out.push_str(&format!("\\u{:04X}", c as u32))
+            }
             c => out.push(c),
         }
     }
@@ -398,7 +426,9 @@ fn f_urlquery<'a>(a: &[Value<'a>], _: &str) -> R<'a> {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
         match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(b as char),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(b as char)
+            }
             b' ' => out.push('+'),
             b => out.push_str(&format!("%{b:02X}")),
         }

@@ -220,7 +220,8 @@ impl Lexer<'_> {
     fn at_right_delim(&self) -> (bool, bool) {
         let r = self.rest();
         let b = r.as_bytes();
-        if b.len() >= 2 + RIGHT.len() && is_space(b[0]) && b[1] == b'-' && r[2..].starts_with(RIGHT) {
+        if b.len() >= 2 + RIGHT.len() && is_space(b[0]) && b[1] == b'-' && r[2..].starts_with(RIGHT)
+        {
             return (true, true);
         }
         (r.starts_with(RIGHT), false)
@@ -377,8 +378,10 @@ impl Lexer<'_> {
         match self.peek() {
             None => true,
             Some(c) => {
-                matches!(c, ' ' | '\t' | '\r' | '\n' | '.' | ',' | '|' | ':' | ')' | '(' | '=')
-                    || self.rest().starts_with(RIGHT)
+                matches!(
+                    c,
+                    ' ' | '\t' | '\r' | '\n' | '.' | ',' | '|' | ':' | ')' | '(' | '='
+                ) || self.rest().starts_with(RIGHT)
             }
         }
     }

@@ -9,6 +9,7 @@
 //! `template: ps:1:13: executing "ps" at <.Foo>: can't evaluate field Foo
 //! in type containers.psReporter`.
 
+mod ast;
 mod exec;
 mod funcs;
 mod lex;
@@ -18,13 +19,12 @@ mod value;
 
 use serde_json::Value as Json;
 
-
 use value::{Shape, Value};
 
 /// A parsed template.
 #[derive(Debug, Clone)]
 pub struct Template {
-    trees: parse::Trees,
+    trees: ast::Trees,
     /// The text that was parsed: error positions point into it.
     text: String,
     /// The Go type of the data's rows, for error messages.
@@ -63,12 +63,12 @@ impl Template {
     /// Names of the fields the template reads from `.` at its top level
     /// (`{{.ID}} {{.State.Status}}` -> `ID`, `State`), in order.
     pub fn top_fields(&self) -> Vec<String> {
-        fn pipe(p: &parse::Pipe, out: &mut Vec<String>) {
+        fn pipe(p: &ast::Pipe, out: &mut Vec<String>) {
             for c in &p.cmds {
                 for a in &c.args {
                     match a {
-                        parse::Arg::Pipe(inner) => pipe(inner, out),
-                        parse::Arg::Field { ident, .. } if !out.contains(&ident[0]) => {
+                        ast::Arg::Pipe(inner) => pipe(inner, out),
+                        ast::Arg::Field { ident, .. } if !out.contains(&ident[0]) => {
                             out.push(ident[0].clone())
                         }
                         _ => {}
@@ -76,11 +76,13 @@ impl Template {
                 }
             }
         }
-        fn list(l: &[parse::Node], out: &mut Vec<String>) {
+        fn list(l: &[ast::Node], out: &mut Vec<String>) {
             for n in l {
                 match n {
-                    parse::Node::Action(p) | parse::Node::Template { pipe: Some(p), .. } => pipe(p, out),
-                    parse::Node::If(b) | parse::Node::Range(b) | parse::Node::With(b) => {
+                    ast::Node::Action(p) | ast::Node::Template { pipe: Some(p), .. } => {
+                        pipe(p, out)
+                    }
+                    ast::Node::If(b) | ast::Node::Range(b) | ast::Node::With(b) => {
                         pipe(&b.pipe, out);
                         list(&b.list, out);
                         if let Some(e) = &b.else_list {
@@ -106,7 +108,8 @@ impl Template {
             Data::Rows(r) => Value::Rows(r, Shape::Struct(None)),
             Data::MapRows(r) => Value::Rows(r, Shape::Map),
         };
-        exec::execute(&self.trees, &self.text, &self.root_type, dot, out).map_err(|e| anyhow::anyhow!(e))
+        exec::execute(&self.trees, &self.text, &self.root_type, dot, out)
+            .map_err(|e| anyhow::anyhow!(e))
     }
 
     /// Execute over `data` into a new string.

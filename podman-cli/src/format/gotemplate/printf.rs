@@ -75,7 +75,8 @@ pub fn sprintf(format: &str, args: &[Value]) -> String {
             }
             chars.next();
         }
-        let mut arg_index = |chars: &mut std::iter::Peekable<std::str::CharIndices>, argi: &mut usize| {
+        let mut arg_index = |chars: &mut std::iter::Peekable<std::str::CharIndices>,
+                             argi: &mut usize| {
             if chars.peek().map(|p| p.1) == Some('[') {
                 chars.next();
                 let mut n = String::new();
@@ -209,7 +210,16 @@ fn format_arg(v: &Value, verb: char, f: Flags) -> String {
             let elems = v.elements().unwrap_or_default();
             let inner: Vec<String> = elems
                 .iter()
-                .map(|e| format_arg(e, verb, Flags { width: f.width, ..f }))
+                .map(|e| {
+                    format_arg(
+                        e,
+                        verb,
+                        Flags {
+                            width: f.width,
+                            ..f
+                        },
+                    )
+                })
                 .collect();
             format!("[{}]", inner.join(" "))
         }
@@ -297,13 +307,22 @@ fn format_int(neg: bool, mag: u64, v: &Value, verb: char, f: Flags) -> String {
         'X' => format!("{mag:X}"),
         'o' | 'O' => format!("{mag:o}"),
         'b' => format!("{mag:b}"),
-        'c' => return char::from_u32(mag as u32).map(String::from).unwrap_or_else(|| "\u{FFFD}".into()),
+        'c' => {
+            return char::from_u32(mag as u32)
+                .map(String::from)
+                .unwrap_or_else(|| "\u{FFFD}".into())
+        }
         'q' => {
             let c = char::from_u32(mag as u32).unwrap_or('\u{FFFD}');
             return if c == '\'' {
                 "'\\''".into()
             } else {
-                format!("'{}'", quote(&c.to_string(), f.plus).trim_matches('"').replace("\\\"", "\""))
+                format!(
+                    "'{}'",
+                    quote(&c.to_string(), f.plus)
+                        .trim_matches('"')
+                        .replace("\\\"", "\"")
+                )
             };
         }
         'U' => {

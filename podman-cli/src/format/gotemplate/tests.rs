@@ -21,7 +21,9 @@ fn data() -> Json {
 
 fn run(t: &str) -> Result<String, String> {
     let d = data();
-    let tmpl = Template::new("t", t).map_err(|e| e.to_string())?.with_root_type("T");
+    let tmpl = Template::new("t", t)
+        .map_err(|e| e.to_string())?
+        .with_root_type("T");
     tmpl.execute(Data::One(&d)).map_err(|e| e.to_string())
 }
 
@@ -160,14 +162,23 @@ const PARSE_ERRORS: &[(&str, &str)] = &[
     ("{{if .X}}", "template: t:1: unexpected EOF"),
     ("{{end}}", "template: t:1: unexpected {{end}}"),
     ("{{else}}", "template: t:1: unexpected {{else}}"),
-    ("{{nofunc .X}}", "template: t:1: function \"nofunc\" not defined"),
+    (
+        "{{nofunc .X}}",
+        "template: t:1: function \"nofunc\" not defined",
+    ),
     ("{{$y}}", "template: t:1: undefined variable \"$y\""),
     ("{{break}}", "template: t:1: {{break}} outside {{range}}"),
-    ("{{.X | 1}}", "template: t:1: non executable command in pipeline stage 2"),
+    (
+        "{{.X | 1}}",
+        "template: t:1: non executable command in pipeline stage 2",
+    ),
     ("{{\"abc}}", "template: t:1: unterminated quoted string"),
     ("{{/* x }}", "template: t:1: unclosed comment"),
     ("{{range}}{{end}}", "template: t:1: missing value for range"),
-    ("{{if .X}}a{{else}}b{{else}}c{{end}}", "template: t:1: expected end; found {{else}}"),
+    (
+        "{{if .X}}a{{else}}b{{else}}c{{end}}",
+        "template: t:1: expected end; found {{else}}",
+    ),
     ("a\n{{.X}}\n{{.Y", "template: t:3: unclosed action"),
     ("{{.X}}}", ""),
     ("{{3 | .X}}", ""),
@@ -222,7 +233,11 @@ fn a_template_is_parsed_once_and_run_per_row() {
     let rows: Vec<Json> = (0..500)
         .map(|i| json!({"ID": format!("{i:012}"), "Names": format!("c{i}"), "Labels": {"k": "v"}}))
         .collect();
-    let t = Template::new("ps", "{{range .}}{{.ID}}\t{{.Names}}\t{{.Labels.k}}\n{{end -}}").unwrap();
+    let t = Template::new(
+        "ps",
+        "{{range .}}{{.ID}}\t{{.Names}}\t{{.Labels.k}}\n{{end -}}",
+    )
+    .unwrap();
     let out = t.execute(Data::Rows(&rows)).unwrap();
     assert_eq!(out.lines().count(), 500);
     assert!(out.starts_with("000000000000\tc0\tv\n"));
@@ -235,6 +250,10 @@ fn a_template_is_parsed_once_and_run_per_row() {
 
 #[test]
 fn top_fields_list_what_the_template_reads() {
-    let t = Template::new("t", "{{.ID}} {{if .State.Running}}{{upper .Names}}{{end}} {{(index .Labels \"a\")}} {{.ID}}").unwrap();
+    let t = Template::new(
+        "t",
+        "{{.ID}} {{if .State.Running}}{{upper .Names}}{{end}} {{(index .Labels \"a\")}} {{.ID}}",
+    )
+    .unwrap();
     assert_eq!(t.top_fields(), vec!["ID", "State", "Names", "Labels"]);
 }

@@ -99,7 +99,10 @@ fn key_is_field(key: &str, field: &str) -> bool {
 }
 
 /// Look up Go field `field` in a JSON object used as a struct.
-pub fn struct_field<'a>(obj: &'a serde_json::Map<String, Json>, field: &str) -> Option<(&'a str, &'a Json)> {
+pub fn struct_field<'a>(
+    obj: &'a serde_json::Map<String, Json>,
+    field: &str,
+) -> Option<(&'a str, &'a Json)> {
     if let Some((k, v)) = obj.get_key_value(field) {
         return Some((k.as_str(), v));
     }
@@ -157,10 +160,18 @@ impl<'a> Value<'a> {
                     (Shape::Map, _) | (_, None) => false,
                     (Shape::Struct(pk), Some(k)) => {
                         MAP_FIELDS.contains(&k)
-                            && !(k == "Config" && STRUCT_PARENTS_OF_CONFIG.contains(&pk.unwrap_or("")))
+                            && !(k == "Config"
+                                && STRUCT_PARENTS_OF_CONFIG.contains(&pk.unwrap_or("")))
                     }
                 };
-                Value::Json(j, if is_map { Shape::Map } else { Shape::Struct(key) })
+                Value::Json(
+                    j,
+                    if is_map {
+                        Shape::Map
+                    } else {
+                        Shape::Struct(key)
+                    },
+                )
             }
         }
     }
@@ -356,10 +367,18 @@ pub fn format_g(f: f64, prec: Option<usize>, upper: bool) -> String {
         return "NaN".into();
     }
     if f.is_infinite() {
-        return if f > 0.0 { "+Inf".into() } else { "-Inf".into() };
+        return if f > 0.0 {
+            "+Inf".into()
+        } else {
+            "-Inf".into()
+        };
     }
     if f == 0.0 {
-        return if f.is_sign_negative() { "-0".into() } else { "0".into() };
+        return if f.is_sign_negative() {
+            "-0".into()
+        } else {
+            "0".into()
+        };
     }
     let (neg, digits, exp) = decimal_digits(f, prec.map(|p| p.max(1)));
     let eprec = match prec {

@@ -15,7 +15,8 @@ fn data() -> Json {
         "Items": [{"Name": "one"}, {"Name": "two"}],
         "NilPtr": null,
         "host": {"arch": "amd64", "ociRuntime": {"name": "runc"}, "cpus": 2},
-        "Id": "abc"
+        "Id": "abc",
+        "Ports": [{"HostPort": 8080}]
     })
 }
 
@@ -81,6 +82,7 @@ const CASES: &[(&str, &str)] = &[
     ("{{range .NilPtr}}x{{else}}none{{end}}", "none"),
     ("{{range $k, $v := .Labels}}{{$k}}:{{$v}};{{end}}", "a:1;b:2;"),
     ("{{range .Items}}{{.Name}},{{end}}", "one,two,"),
+    ("{{range .Ports}}{{.HostPort}}{{end}}", "8080"),
     ("{{range .SI}}{{if eq . 4}}{{break}}{{end}}{{.}}{{end}}", "3"),
     ("{{range .SI}}{{if eq . 4}}{{continue}}{{end}}{{.}}{{end}}", "35"),
     ("{{range 3}}{{.}}{{end}}", "012"),
@@ -215,6 +217,7 @@ const EXEC_ERRORS: &[(&str, &str)] = &[
     ("{{1 2}}", "template: t:1:2: executing \"t\" at <1>: can't give argument to non-function 1"),
     ("{{nil}}", "template: t:1:2: executing \"t\" at <nil>: nil is not a command"),
     ("{{.Nested.Inner.DeepNope.AndMore}}", "template: t:1:2: executing \"t\" at <.Nested.Inner.DeepNo...>: can't evaluate field DeepNope in type *Inner"),
+    ("{{range .Ports}}{{.Nope}}{{end}}", "template: t:1:18: executing \"t\" at <.Nope>: can't evaluate field Nope in type *Ports"),
     ("{{define \"d\"}}{{.Q}}{{end}}{{template \"d\" .}}", "template: t:1:16: executing \"d\" at <.Q>: can't evaluate field Q in type T"),
 ];
 

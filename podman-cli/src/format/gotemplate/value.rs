@@ -200,9 +200,11 @@ impl<'a> Value<'a> {
     /// Elements, for arrays and lists.
     pub fn elements(&self) -> Option<Vec<Value<'a>>> {
         match self {
+            // Elements are structs even under a map-valued key (`Ports` of
+            // a ps row is a list of port structs): pass a map parent.
             Value::Json(Json::Array(a), Shape::Struct(k)) => Some(
                 a.iter()
-                    .map(|x| Value::from_json(x, *k, Shape::Struct(*k)))
+                    .map(|x| Value::from_json(x, *k, Shape::Map))
                     .collect(),
             ),
             Value::Rows(r, shape) => Some(

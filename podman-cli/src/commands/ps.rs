@@ -19,7 +19,8 @@ use crate::container::filter::{self, ContainerFilter, DbLookup, Scope, Subject};
 use crate::container::model::{ContainerConfig, ContainerState, PortMapping, Status};
 use crate::container::store;
 use crate::engine_config::EngineConfig;
-use crate::format::{gotemplate, human};
+use crate::format::gotemplate::{self, Data};
+use crate::format::{human, tabwriter};
 
 #[derive(Debug, Clone, Args)]
 pub struct PsArgs {
@@ -676,37 +677,6 @@ fn go_json(v: &impl Serialize) -> anyhow::Result<String> {
         .replace('\u{2029}', "\\u2029"))
 }
 
-/// Go's text/tabwriter as Podman sets it up (minwidth 12, padding 2):
-/// tab-terminated cells are padded to their column's width; the last cell
-/// of a line is not.
-pub fn tabwrite(text: &str) -> String {
-    const MINWIDTH: usize = 12;
-    const PADDING: usize = 2;
-    let lines: Vec<Vec<&str>> = text.lines().map(|l| l.split('\t').collect()).collect();
-    let cols = lines
-        .iter()
-        .map(|l| l.len().saturating_sub(1))
-        .max()
-        .unwrap_or(0);
-    let mut widths = vec![MINWIDTH; cols];
-    for l in &lines {
-        for (i, c) in l.iter().take(l.len().saturating_sub(1)).enumerate() {
-            widths[i] = widths[i].max(c.chars().count() + PADDING);
-        }
-    }
-    let mut out = String::with_capacity(text.len() * 2);
-    for l in &lines {
-        for (i, c) in l.iter().enumerate() {
-            out.push_str(c);
-            if i + 1 < l.len() {
-                out.extend(std::iter::repeat_n(' ', widths[i] - c.chars().count()));
-            }
-        }
-        out.push('\n');
-    }
-    out
-}
-
 /// report's NormalizeFormat for a `table ` format: spaces separate columns.
 fn normalize_table(body: &str) -> String {
     body.replace("\\t", "\t")
@@ -748,7 +718,7 @@ fn plain_headers(body: &str, headers: &Value) -> String {
 /// What to print: the template (rows then headers) and whether it is a
 /// table.
 struct Output {
-    template: gotemplate::Compiled,
+    template: gotemplate::Template,
     body: String,
     table: bool,
     headers: bool,
@@ -789,11 +759,12 @@ impl Output {
         let body = if table && !default {
             normalize_table(&format)
         } else {
-            gotemplate::normalize(&format)
+            format.replace("\\t", "\t").replace("\\n", "\n")
         };
         let body = body.trim_end_matches('\n').to_string();
         Ok(Output {
-            template: gotemplate::Compiled::new(&body)?,
+            template: gotemplate::Template::new("ps", &body)?
+                .with_root_type("containers.psReporter"),
             fields: Fields::of(&body),
             body,
             table,
@@ -804,23 +775,31 @@ impl Output {
     }
 
     fn render(&self, entries: &[Entry]) -> anyhow::Result<String> {
+        // Each row is one execution: the output of each ends with a newline.
+        fn line(mut s: String) -> String {
+            if !s.ends_with('\n') {
+                s.push('\n');
+            }
+            s
+        }
         let mut text = String::new();
         if self.headers {
-            let h = header_row(self.labels.len());
-            let line = self
-                .template
-                .render(&h)
-                .unwrap_or_else(|_| plain_headers(&self.body, &h) + "\n");
-            text.push_str(&line);
+            let h = [header_row(self.labels.len())];
+            let header = match self.template.execute(Data::MapRows(&h)) {
+                Ok(s) => line(s),
+                Err(_) => plain_headers(&self.body, &h[0]) + "\n",
+            };
+            text.push_str(&header);
         }
         for e in entries {
-            text.push_str(&self.template.render(&e.template_row(
-                self.no_trunc,
-                &self.labels,
-                &self.fields,
-            ))?);
+            let row = e.template_row(self.no_trunc, &self.labels, &self.fields);
+            text.push_str(&line(self.template.execute(Data::One(&row))?));
         }
-        Ok(if self.table { tabwrite(&text) } else { text })
+        Ok(if self.table {
+            tabwriter::tabwrite(&text, 12, 2, b' ')
+        } else {
+            text
+        })
     }
 }
 
@@ -1206,15 +1185,6 @@ mod tests {
         assert_eq!(keys, ["mylabel", "a"]);
         let (f, keys) = rewrite_label_calls("{{.Labels}}");
         assert_eq!((f.as_str(), keys.len()), ("{{.Labels}}", 0));
-    }
-
-    #[test]
-    fn tables_align_as_gos_tabwriter() {
-        assert_eq!(
-            tabwrite("CONTAINER ID\tIMAGE\tNAMES\nabc\tquay.io/longer/image:tag\tweb\n"),
-            "CONTAINER ID  IMAGE                     NAMES\nabc           quay.io/longer/image:tag  web\n"
-        );
-        assert_eq!(tabwrite("A\t\tB\n"), "A                       B\n");
     }
 
     #[test]

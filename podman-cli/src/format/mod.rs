@@ -2,7 +2,9 @@
 
 pub mod gotemplate;
 pub mod human;
+pub mod report;
 pub mod table;
+pub mod tabwriter;
 pub mod time;
 mod yaml;
 

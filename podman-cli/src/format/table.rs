@@ -1,6 +1,5 @@
-//! Tables as Podman prints them: a header line and tab-separated cells
-//! aligned into columns (Go's tabwriter with padding 3), or a `table`
-//! template whose header is derived from the field names.
+//! Tables: `align` for tab-separated lines (two spaces between columns),
+//! and `render_rows` for `--format` reports (see [`super::report`]).
 
 use std::collections::HashMap;
 
@@ -31,58 +30,24 @@ pub fn align(lines: &[String]) -> String {
     out
 }
 
-/// Render rows with a user template. A leading `table` adds a header made
-/// from the field names (mapped through `headers`, else upper-cased).
+/// Render rows for `--format` as Podman does: a `table` format gets a
+/// header row (titles from `headers`, else the field name split at its
+/// capitals and upper-cased) and aligned columns; any other format prints
+/// each row as given. The template is named after the running (sub)command
+/// (see [`super::report::command_name`]).
 pub fn render_rows(
     format: &str,
     rows: &[serde_json::Value],
     headers: &HashMap<&str, &str>,
     noheading: bool,
 ) -> anyhow::Result<String> {
-    let (is_table, body) = match format.strip_prefix("table") {
-        Some(rest) => (true, rest.trim_start().to_string()),
-        None => (false, format.to_string()),
-    };
-    let body = super::gotemplate::normalize(&body);
-    let mut lines = Vec::new();
-    if is_table && !noheading {
-        lines.push(header_line(&body, headers));
-    }
-    let compiled = super::gotemplate::Compiled::new(&body)?;
-    for r in rows {
-        let out = compiled.render(r)?;
-        lines.push(out.trim_end_matches('\n').to_string());
-    }
-    Ok(if is_table {
-        align(&lines)
-    } else {
-        lines.iter().map(|l| format!("{l}\n")).collect()
-    })
-}
-
-fn header_line(body: &str, headers: &HashMap<&str, &str>) -> String {
-    let mut out = String::new();
-    let mut rest = body;
-    while let Some(start) = rest.find("{{") {
-        out.push_str(&rest[..start]);
-        let Some(end) = rest[start..].find("}}") else {
-            break;
-        };
-        let inner = rest[start + 2..start + end].trim();
-        let field = inner
-            .split_whitespace()
-            .find(|w| w.starts_with('.'))
-            .unwrap_or(inner)
-            .trim_start_matches('.');
-        let name = headers
-            .get(field)
-            .map(|s| s.to_string())
-            .unwrap_or_else(|| field.to_ascii_uppercase());
-        out.push_str(&name);
-        rest = &rest[start + end + 2..];
-    }
-    out.push_str(rest);
-    out
+    super::report::render_rows(
+        &super::report::command_name(),
+        format,
+        rows,
+        headers,
+        noheading,
+    )
 }
 
 #[cfg(test)]
@@ -96,7 +61,7 @@ mod tests {
         let rows = vec![serde_json::json!({"ID": "abc", "Repository": "r"})];
         let h: HashMap<&str, &str> = [("ID", "IMAGE ID")].into_iter().collect();
         let out = render_rows("table {{.ID}}\\t{{.Repository}}", &rows, &h, false).unwrap();
-        assert_eq!(out, "IMAGE ID  REPOSITORY\nabc       r\n");
+        assert_eq!(out, "IMAGE ID    REPOSITORY\nabc         r\n");
         assert_eq!(render_rows("{{.ID}}", &rows, &h, false).unwrap(), "abc\n");
     }
 }

@@ -74,7 +74,7 @@ where
                 .iter()
                 .map(crate::error::exit_code)
                 .max()
-                .unwrap_or(125);
+                .unwrap_or(crate::error::EXIT_ENGINE);
             Err(ExitError {
                 code,
                 source: anyhow::anyhow!(
@@ -266,7 +266,7 @@ pub async fn exists(engine: &EngineConfig, args: &ExistsArgs) -> anyhow::Result<
         Ok(())
     } else {
         Err(ExitError {
-            code: 1,
+            code: crate::error::EXIT_NO_SUCH_OBJECT,
             source: anyhow::anyhow!(""),
         }
         .into())

@@ -3,9 +3,10 @@
 
 use clap::Args;
 use proto::storage::v1::{RemoveImageRequest, TagImageRequest, UntagImageRequest};
+use proto::ErrorCode;
 
 use crate::engine_config::EngineConfig;
-use crate::error::ExitError;
+use crate::error::{object_exit_code, ExitError, EXIT_ENGINE};
 use crate::helpers;
 use crate::image::lookup::find;
 use crate::image::reference::Reference;
@@ -167,7 +168,7 @@ pub async fn rmi(cfg: &EngineConfig, args: &RmiArgs) -> anyhow::Result<()> {
                 }
             }
             Err(proto::transport::TransportError::Call {
-                code: tonic::Code::FailedPrecondition,
+                code: proto::ErrorCode::FailedPrecondition,
                 message,
                 ..
             }) => in_use.push(message),
@@ -176,11 +177,11 @@ pub async fn rmi(cfg: &EngineConfig, args: &RmiArgs) -> anyhow::Result<()> {
     }
     s.close().await?;
     let code = if !other.is_empty() {
-        125
+        EXIT_ENGINE
     } else if !in_use.is_empty() {
-        2
+        object_exit_code(ErrorCode::FailedPrecondition)
     } else if !missing.is_empty() {
-        1
+        object_exit_code(ErrorCode::NotFound)
     } else {
         return Ok(());
     };
@@ -205,7 +206,7 @@ pub async fn exists(cfg: &EngineConfig, args: &ExistsArgs) -> anyhow::Result<()>
     match r {
         Ok(_) => Ok(()),
         Err(e) if e.is_not_found() => Err(ExitError {
-            code: 1,
+            code: object_exit_code(ErrorCode::NotFound),
             source: anyhow::anyhow!(""),
         }
         .into()),
@@ -237,7 +238,7 @@ pub async fn inspect(cfg: &EngineConfig, args: &ImageInspectArgs) -> anyhow::Res
     crate::commands::print_inspect(&docs, args.format.as_deref())?;
     if !errors.is_empty() {
         return Err(ExitError {
-            code: 125,
+            code: EXIT_ENGINE,
             source: anyhow::anyhow!("{}", errors.join("; ")),
         }
         .into());

@@ -35,7 +35,7 @@ pub struct ContainerConfig {
 }
 
 fn invalid(msg: String) -> MonitorError {
-    MonitorError::Invalid(msg)
+    MonitorError::InvalidArgument(msg)
 }
 
 /// Container and exec ids name files: letters, digits, `_`, `-`, `.`, not

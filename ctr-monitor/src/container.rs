@@ -76,7 +76,7 @@ pub async fn create(
     )?;
     let mode = if passthrough {
         let fds = passthrough::container_stdio().ok_or_else(|| {
-            MonitorError::State(
+            MonitorError::FailedPrecondition(
                 "log driver passthrough needs the monitor's original stdio, which it no longer has"
                     .into(),
             )
@@ -295,13 +295,13 @@ impl Container {
         match self.state() {
             State::Created => {}
             State::Running => {
-                return Err(MonitorError::State(format!(
+                return Err(MonitorError::FailedPrecondition(format!(
                     "container {} is already running",
                     self.cfg.id
                 )))
             }
             State::Exited(_) => {
-                return Err(MonitorError::State(format!(
+                return Err(MonitorError::FailedPrecondition(format!(
                     "container {} has already exited",
                     self.cfg.id
                 )))

@@ -43,7 +43,7 @@ impl ExecSpec {
         crate::config::check_name("exec_id", &r.exec_id, 64)?;
         let process_path = PathBuf::from(&r.process_path);
         if !process_path.is_absolute() || !process_path.is_file() {
-            return Err(MonitorError::Invalid(format!(
+            return Err(MonitorError::InvalidArgument(format!(
                 "process_path {:?} must be the absolute path of an OCI process JSON file",
                 r.process_path
             )));
@@ -111,7 +111,7 @@ impl Sessions {
         let mut list = self
             .list
             .lock()
-            .map_err(|_| MonitorError::State("exec sessions lock poisoned".into()))?;
+            .map_err(|_| MonitorError::FailedPrecondition("exec sessions lock poisoned".into()))?;
         if let Some(i) = list.iter().position(|x| x.id == s.id) {
             if !list[i].finished() {
                 return Err(MonitorError::AlreadyExists(format!(
@@ -150,7 +150,7 @@ async fn send(tx: &Option<Events>, ev: Result<ExecEvent, tonic::Status>) {
 /// Register the session and run it in the background; events go to `tx`.
 pub fn start(container: Arc<Container>, spec: ExecSpec, tx: Events) -> Result<(), MonitorError> {
     if container.state() != State::Running {
-        return Err(MonitorError::State(format!(
+        return Err(MonitorError::FailedPrecondition(format!(
             "container {} is not running: exec needs a running container",
             container.cfg.id
         )));

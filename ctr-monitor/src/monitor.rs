@@ -95,7 +95,7 @@ impl Monitor {
         req: CreateContainerRequest,
     ) -> Result<CreateContainerResponse, MonitorError> {
         if !self.detached {
-            return Err(MonitorError::State(
+            return Err(MonitorError::FailedPrecondition(
                 "this monitor was started without --detach and dies with its caller: start it as `ctr-monitor serve --grpc-fd 3 --detach` to create containers"
                     .into(),
             ));

@@ -108,7 +108,7 @@ impl MonitorApi for MonitorService {
     async fn kill(&self, req: Request<KillRequest>) -> Result<KillResponse> {
         let req = req.into_inner();
         if req.signal == 0 || req.signal > 64 {
-            return Err(MonitorError::Invalid(format!(
+            return Err(MonitorError::InvalidArgument(format!(
                 "signal {} is not valid: use a signal number 1..64",
                 req.signal
             ))
@@ -123,11 +123,11 @@ impl MonitorApi for MonitorService {
         let req = req.into_inner();
         let c = self.monitor.container(&req.id)?;
         let Some((rows, cols)) = crate::config::terminal_size(req.rows, req.cols)? else {
-            return Err(MonitorError::Invalid("resize needs rows and cols".into()).into());
+            return Err(MonitorError::InvalidArgument("resize needs rows and cols".into()).into());
         };
         let result = if req.exec_id.is_empty() {
             if !c.cfg.terminal {
-                return Err(MonitorError::State(format!(
+                return Err(MonitorError::FailedPrecondition(format!(
                     "container {} has no terminal to resize",
                     c.cfg.id
                 ))

@@ -1,15 +1,19 @@
 //! What can go wrong while fetching or pushing, each variant one line that
-//! names the reference (or blob) and the problem. The gRPC status code and
-//! the CLI exit come from here, at the edge.
+//! names the reference (or blob) and the problem. Each classifies into the
+//! one code set of every helper ([`proto::ErrorCode`], see
+//! [`HelperError::code`]); the gRPC status comes from that, at the edge.
 
 use std::path::PathBuf;
+
+use proto::{ErrorCode, HelperError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum FetchError {
     #[error("invalid image reference {reference:?}: {reason}")]
     InvalidReference { reference: String, reason: String },
+    /// The request itself is wrong (a bad field, option or path).
     #[error("{0}")]
-    InvalidRequest(String),
+    InvalidArgument(String),
     #[error("{context}: {detail}")]
     NotFound { context: String, detail: String },
     #[error("{context}: authentication required: use --creds or podman login")]
@@ -82,33 +86,6 @@ pub enum FetchError {
 }
 
 impl FetchError {
-    /// The gRPC code a caller can branch on.
-    pub fn code(&self) -> tonic::Code {
-        use tonic::Code;
-        match self {
-            FetchError::InvalidReference { .. } | FetchError::InvalidRequest(_) => {
-                Code::InvalidArgument
-            }
-            FetchError::NotFound { .. } => Code::NotFound,
-            FetchError::AuthRequired { .. } | FetchError::AuthRejected { .. } => {
-                Code::Unauthenticated
-            }
-            FetchError::Denied { .. } | FetchError::Blocked { .. } | FetchError::Policy { .. } => {
-                Code::PermissionDenied
-            }
-            FetchError::Registry { status, .. } if *status == 429 => Code::ResourceExhausted,
-            FetchError::Registry { .. } => Code::Unknown,
-            FetchError::DigestMismatch { .. } | FetchError::SizeMismatch { .. } => Code::DataLoss,
-            FetchError::NoPlatform { .. }
-            | FetchError::Unsupported { .. }
-            | FetchError::Config(_) => Code::FailedPrecondition,
-            FetchError::Network { .. } => Code::Unavailable,
-            FetchError::Io { .. } => Code::Internal,
-            FetchError::Cancelled => Code::Cancelled,
-            FetchError::WithMirrors { primary, .. } => primary.code(),
-        }
-    }
-
     pub fn io(
         context: impl Into<String>,
         path: impl Into<PathBuf>,
@@ -126,10 +103,41 @@ impl FetchError {
         matches!(self, FetchError::Network { .. })
             || matches!(self, FetchError::Registry { status, .. } if *status >= 500 || *status == 429)
     }
+}
 
-    /// The error as a gRPC status: one line, the code from [`FetchError::code`].
-    pub fn to_status(&self) -> tonic::Status {
-        tonic::Status::new(self.code(), one_line(&self.to_string()))
+impl HelperError for FetchError {
+    /// Credentials wanted or refused are `Unauthenticated` (podman login
+    /// tells them apart); what the registry, its configuration or the trust
+    /// policy refuses is `FailedPrecondition`; a network failure (or the
+    /// caller gone) is `Unavailable`; any other registry answer, content
+    /// that does not match its digest and local I/O are `Internal`.
+    fn code(&self) -> ErrorCode {
+        match self {
+            FetchError::InvalidReference { .. } | FetchError::InvalidArgument(_) => {
+                ErrorCode::InvalidArgument
+            }
+            FetchError::NotFound { .. } => ErrorCode::NotFound,
+            FetchError::AuthRequired { .. } | FetchError::AuthRejected { .. } => {
+                ErrorCode::Unauthenticated
+            }
+            FetchError::Denied { .. }
+            | FetchError::Blocked { .. }
+            | FetchError::Policy { .. }
+            | FetchError::NoPlatform { .. }
+            | FetchError::Unsupported { .. }
+            | FetchError::Config(_) => ErrorCode::FailedPrecondition,
+            FetchError::Network { .. } | FetchError::Cancelled => ErrorCode::Unavailable,
+            FetchError::Registry { .. }
+            | FetchError::DigestMismatch { .. }
+            | FetchError::SizeMismatch { .. }
+            | FetchError::Io { .. } => ErrorCode::Internal,
+            FetchError::WithMirrors { primary, .. } => primary.code(),
+        }
+    }
+
+    /// One line: whitespace runs that hold a newline collapse to a space.
+    fn status_message(&self) -> String {
+        one_line(&self.to_string())
     }
 }
 
@@ -171,7 +179,7 @@ mod tests {
             e.to_string(),
             "reading manifest nope in 127.0.0.1:5000/bb: manifest unknown"
         );
-        assert_eq!(e.code(), tonic::Code::NotFound);
+        assert_eq!(e.code(), ErrorCode::NotFound);
         let e = FetchError::AuthRequired {
             context: "reading manifest latest in h/r".into(),
         };
@@ -182,5 +190,127 @@ mod tests {
         let s = FetchError::Config("x\ny".into()).to_status();
         assert_eq!(s.message(), "x y");
         assert_eq!(s.code(), tonic::Code::FailedPrecondition);
+    }
+
+    #[test]
+    fn every_variant_classifies_into_the_code_set() {
+        let c = || "ctx".to_string();
+        let d = || "detail".to_string();
+        let registry = |status| FetchError::Registry {
+            context: c(),
+            status,
+            detail: d(),
+        };
+        let cases = [
+            (
+                FetchError::InvalidReference {
+                    reference: "Bad".into(),
+                    reason: d(),
+                },
+                ErrorCode::InvalidArgument,
+            ),
+            (FetchError::InvalidArgument(d()), ErrorCode::InvalidArgument),
+            (
+                FetchError::NotFound {
+                    context: c(),
+                    detail: d(),
+                },
+                ErrorCode::NotFound,
+            ),
+            (
+                FetchError::AuthRequired { context: c() },
+                ErrorCode::Unauthenticated,
+            ),
+            (
+                FetchError::AuthRejected {
+                    context: c(),
+                    user: "u".into(),
+                    detail: d(),
+                },
+                ErrorCode::Unauthenticated,
+            ),
+            (
+                FetchError::Denied {
+                    context: c(),
+                    detail: d(),
+                },
+                ErrorCode::FailedPrecondition,
+            ),
+            (
+                FetchError::Policy {
+                    reference: "r".into(),
+                    detail: d(),
+                    file: "f".into(),
+                },
+                ErrorCode::FailedPrecondition,
+            ),
+            (
+                FetchError::Blocked {
+                    registry: "r".into(),
+                    prefix: "p".into(),
+                },
+                ErrorCode::FailedPrecondition,
+            ),
+            (registry(400), ErrorCode::Internal),
+            (registry(429), ErrorCode::Internal),
+            (registry(503), ErrorCode::Internal),
+            (
+                FetchError::DigestMismatch {
+                    digest: "a".into(),
+                    source_name: "s".into(),
+                    actual: "b".into(),
+                },
+                ErrorCode::Internal,
+            ),
+            (
+                FetchError::SizeMismatch {
+                    digest: "a".into(),
+                    source_name: "s".into(),
+                    expected: 1,
+                    got: "2".into(),
+                },
+                ErrorCode::Internal,
+            ),
+            (
+                FetchError::NoPlatform {
+                    context: c(),
+                    os: "linux".into(),
+                    architecture: "arm64".into(),
+                    variant: "".into(),
+                },
+                ErrorCode::FailedPrecondition,
+            ),
+            (
+                FetchError::Unsupported {
+                    context: c(),
+                    detail: d(),
+                },
+                ErrorCode::FailedPrecondition,
+            ),
+            (
+                FetchError::Network {
+                    context: c(),
+                    detail: d(),
+                },
+                ErrorCode::Unavailable,
+            ),
+            (
+                FetchError::io("reading", "/x", std::io::Error::other("boom")),
+                ErrorCode::Internal,
+            ),
+            (FetchError::Config(d()), ErrorCode::FailedPrecondition),
+            (
+                FetchError::WithMirrors {
+                    primary: Box::new(FetchError::AuthRequired { context: c() }),
+                    mirrors: d(),
+                },
+                ErrorCode::Unauthenticated,
+            ),
+            (FetchError::Cancelled, ErrorCode::Unavailable),
+        ];
+        for (e, code) in cases {
+            assert_eq!(e.code(), code, "{e}");
+            assert_eq!(ErrorCode::of(&e.to_status()), code, "{e}");
+        }
     }
 }

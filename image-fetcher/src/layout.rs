@@ -102,7 +102,7 @@ impl Layout {
 
     pub fn blob_path(&self, digest: &str) -> Result<PathBuf, FetchError> {
         let hex = sha256_hex(digest).ok_or_else(|| {
-            FetchError::InvalidRequest(format!("digest {digest:?} is not a sha256 digest"))
+            FetchError::InvalidArgument(format!("digest {digest:?} is not a sha256 digest"))
         })?;
         Ok(self.blobs.join(hex))
     }

@@ -72,7 +72,7 @@ impl LocalSource {
                 LocalSource { tree, kind }
             }
             ImageRef::Docker(_) => {
-                return Err(FetchError::InvalidRequest(
+                return Err(FetchError::InvalidArgument(
                     "a registry reference is not a local source".into(),
                 ))
             }
@@ -142,7 +142,7 @@ impl LocalSource {
     /// The file holding blob `digest`, positioned at its start, and its length.
     pub fn open_blob(&self, digest: &str) -> Result<(File, u64), FetchError> {
         let hex = sha256_hex(digest).ok_or_else(|| {
-            FetchError::InvalidRequest(format!("digest {digest:?} is not a sha256 digest"))
+            FetchError::InvalidArgument(format!("digest {digest:?} is not a sha256 digest"))
         })?;
         let name = match &self.kind {
             Kind::Oci { .. } => format!("blobs/sha256/{hex}"),
@@ -204,7 +204,7 @@ impl LocalSource {
             None if index.manifests.len() == 1 => index.manifests.first().cloned(),
             None => {
                 let names: Vec<String> = index.manifests.iter().map(ref_of).collect();
-                return Err(FetchError::InvalidRequest(format!(
+                return Err(FetchError::InvalidArgument(format!(
                     "{}: the layout holds {} images ({}); name one as oci:DIR:REF",
                     self.name(),
                     index.manifests.len(),
@@ -261,7 +261,7 @@ fn docker_archive(tree: &FileTree, image: Option<&str>) -> Result<Kind, FetchErr
         None if entries.len() == 1 => 0,
         None => {
             let all: Vec<String> = entries.iter().flat_map(tags).collect();
-            return Err(FetchError::InvalidRequest(format!(
+            return Err(FetchError::InvalidArgument(format!(
                 "{archive} holds {} images ({}); name one as docker-archive:FILE:NAME or :@N",
                 entries.len(),
                 all.join(", ")

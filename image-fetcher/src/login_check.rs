@@ -31,7 +31,7 @@ pub struct LoginOk {
 /// `host[:port]` with no scheme, path, tag or user info.
 fn validate_registry(r: &str) -> Result<(), FetchError> {
     let bad = |why: &str| {
-        FetchError::InvalidRequest(format!(
+        FetchError::InvalidArgument(format!(
             "invalid registry {r:?}: {why}; give HOST[:PORT], e.g. quay.io or 127.0.0.1:5000"
         ))
     };
@@ -48,7 +48,7 @@ fn validate_registry(r: &str) -> Result<(), FetchError> {
 pub async fn check_login(req: &LoginCheck) -> Result<LoginOk, FetchError> {
     validate_registry(&req.registry)?;
     if req.creds.username.is_empty() {
-        return Err(FetchError::InvalidRequest(format!(
+        return Err(FetchError::InvalidArgument(format!(
             "logging in to {}: the user name is empty",
             req.registry
         )));

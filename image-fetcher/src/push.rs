@@ -58,7 +58,7 @@ pub async fn push(opts: &PushOptions, events: &PushEvents) -> Result<pb::PushDon
     let dest = match ImageRef::parse(&opts.destination)? {
         ImageRef::Docker(d) => d,
         _ => {
-            return Err(FetchError::InvalidRequest(format!(
+            return Err(FetchError::InvalidArgument(format!(
                 "push destination {:?} must be a registry reference (docker://HOST/REPO:TAG)",
                 opts.destination
             )))
@@ -99,7 +99,7 @@ pub async fn push(opts: &PushOptions, events: &PushEvents) -> Result<pb::PushDon
         .collect();
     let top_m = manifests
         .last()
-        .ok_or_else(|| FetchError::InvalidRequest("nothing to push".into()))?;
+        .ok_or_else(|| FetchError::InvalidArgument("nothing to push".into()))?;
     send(
         events,
         pb::push_event::Event::Resolved(pb::Resolved {
@@ -334,7 +334,7 @@ async fn push_blob(
     let (h, streamed) = std::mem::take(
         &mut *hasher
             .lock()
-            .map_err(|_| FetchError::InvalidRequest("hasher poisoned".into()))?,
+            .map_err(|_| FetchError::InvalidArgument("hasher poisoned".into()))?,
     );
     let actual = h.finish();
     if streamed == desc.size && actual != desc.digest {

@@ -12,6 +12,7 @@ use proto::fetcher::v1::{
     fetcher_server::Fetcher, CheckLoginRequest, CheckLoginResponse, InfoResponse, PullEvent,
     PullRequest, PushEvent, PushRequest, TlsRoots,
 };
+use proto::HelperError;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
@@ -135,7 +136,7 @@ fn auth_options(
     auth_file: String,
 ) -> Result<AuthOptions, FetchError> {
     if username.is_empty() && !password.is_empty() {
-        return Err(FetchError::InvalidRequest(
+        return Err(FetchError::InvalidArgument(
             "a password was given without a username".into(),
         ));
     }
@@ -147,12 +148,12 @@ fn auth_options(
 
 pub fn pull_options(r: PullRequest) -> Result<PullOptions, FetchError> {
     if r.reference.is_empty() {
-        return Err(FetchError::InvalidRequest(
+        return Err(FetchError::InvalidArgument(
             "Pull: reference is empty".into(),
         ));
     }
     if r.dest_dir.is_empty() {
-        return Err(FetchError::InvalidRequest(format!(
+        return Err(FetchError::InvalidArgument(format!(
             "Pull {}: dest_dir is empty; name the OCI layout directory to write",
             r.reference
         )));
@@ -179,7 +180,7 @@ pub fn pull_options(r: PullRequest) -> Result<PullOptions, FetchError> {
 
 pub fn push_options(r: PushRequest) -> Result<PushOptions, FetchError> {
     if r.src_dir.is_empty() || r.destination.is_empty() {
-        return Err(FetchError::InvalidRequest(
+        return Err(FetchError::InvalidArgument(
             "Push: src_dir and destination are both required".into(),
         ));
     }

@@ -110,14 +110,14 @@ impl RegistrySource {
                 }
             }
         }
-        Err(FetchError::InvalidRequest(
+        Err(FetchError::InvalidArgument(
             "no registry endpoint to pull from".into(),
         ))
     }
 
     fn chosen(&self) -> Result<&(Arc<RegistryClient>, DockerRef), FetchError> {
         self.chosen.get().ok_or_else(|| {
-            FetchError::InvalidRequest("blob requested before the manifest was resolved".into())
+            FetchError::InvalidArgument("blob requested before the manifest was resolved".into())
         })
     }
 }

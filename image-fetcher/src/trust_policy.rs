@@ -90,7 +90,10 @@ mod tests {
                 p.display()
             )
         );
-        assert_eq!(e.code(), tonic::Code::PermissionDenied);
+        assert_eq!(
+            proto::HelperError::code(&e),
+            proto::ErrorCode::FailedPrecondition
+        );
         assert!(check(&r("signed.io/x:1"), Some(&p))
             .unwrap_err()
             .to_string()

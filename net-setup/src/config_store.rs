@@ -108,7 +108,7 @@ impl ConfigStore {
             [] => Err(NetError::NotFound(format!(
                 "network {name_or_id} not found: see `podman network ls`"
             ))),
-            _ => Err(NetError::Invalid(format!(
+            _ => Err(NetError::InvalidArgument(format!(
                 "network id prefix {name_or_id} is ambiguous: give more characters"
             ))),
         }
@@ -129,7 +129,7 @@ impl ConfigStore {
             if spec.ignore_if_exists {
                 return Ok(n.clone());
             }
-            return Err(NetError::Conflict(format!(
+            return Err(NetError::AlreadyExists(format!(
                 "network name {name} is already used: choose another name"
             )));
         }
@@ -139,7 +139,7 @@ impl ConfigStore {
             spec.driver.as_str()
         };
         if driver != "bridge" {
-            return Err(NetError::Invalid(format!(
+            return Err(NetError::InvalidArgument(format!(
                 "network driver {driver:?} is not supported: use bridge"
             )));
         }
@@ -152,7 +152,7 @@ impl ConfigStore {
                 .iter()
                 .find(|n| n.network_interface == spec.network_interface)
             {
-                return Err(NetError::Conflict(format!(
+                return Err(NetError::AlreadyExists(format!(
                     "bridge name {} is already used by network {}: choose another interface name",
                     spec.network_interface, o.name
                 )));
@@ -186,13 +186,13 @@ impl ConfigStore {
         let _lock = FileLock::acquire(&self.lock_path)?;
         let net = self.find(name_or_id)?;
         if net.is_default() {
-            return Err(NetError::Refused(format!(
+            return Err(NetError::FailedPrecondition(format!(
                 "default network {} cannot be removed",
                 nc::DEFAULT_NETWORK
             )));
         }
         if !force && !users.is_empty() {
-            return Err(NetError::Refused(format!(
+            return Err(NetError::FailedPrecondition(format!(
                 "network {} is in use by container(s) {}: remove them first or use --force",
                 net.name,
                 users.join(", ")
@@ -236,12 +236,12 @@ fn build_subnets(spec: &CreateSpec, existing: &[Network], host: &HostNets) -> Re
         let net = subnet::parse_subnet(&s.subnet)?;
         let max = if net.addr().is_ipv4() { 30 } else { 126 };
         if net.prefix_len() > max {
-            return Err(NetError::Invalid(format!(
+            return Err(NetError::InvalidArgument(format!(
                 "subnet {net} is too small: use a prefix of /{max} or shorter"
             )));
         }
         if let Some((t, owner)) = taken.iter().find(|(t, _)| subnet::overlaps(t, &net)) {
-            return Err(NetError::Conflict(format!(
+            return Err(NetError::AlreadyExists(format!(
                 "subnet {net} overlaps with {t} of {owner}: choose another subnet"
             )));
         }
@@ -250,7 +250,7 @@ fn build_subnets(spec: &CreateSpec, existing: &[Network], host: &HostNets) -> Re
         } else {
             let gw = subnet::parse_ip("gateway", &s.gateway)?;
             if !subnet::is_usable_host(&net, gw) {
-                return Err(NetError::Invalid(format!(
+                return Err(NetError::InvalidArgument(format!(
                     "gateway {gw} is not a usable address in subnet {net}"
                 )));
             }
@@ -297,7 +297,7 @@ fn lease_range(net: &IpNet, start: &str, end: &str) -> Result<Option<LeaseRange>
         }
         let ip = subnet::parse_ip(what, s)?;
         if !subnet::is_usable_host(net, ip) {
-            return Err(NetError::Invalid(format!(
+            return Err(NetError::InvalidArgument(format!(
                 "ip range {what} {ip} is not inside subnet {net}"
             )));
         }
@@ -306,7 +306,7 @@ fn lease_range(net: &IpNet, start: &str, end: &str) -> Result<Option<LeaseRange>
     let (s, e) = (check("start", start)?, check("end", end)?);
     if let (Some(s), Some(e)) = (s, e) {
         if subnet::to_u128(s) > subnet::to_u128(e) {
-            return Err(NetError::Invalid(format!(
+            return Err(NetError::InvalidArgument(format!(
                 "ip range start {s} is after its end {e}"
             )));
         }
@@ -324,7 +324,7 @@ pub fn parse_ip_range(s: &str) -> Result<(String, String)> {
     }
     let net: IpNet = s
         .parse()
-        .map_err(|_| NetError::Invalid(format!("ip range {s:?}: use CIDR or START-END")))?;
+        .map_err(|_| NetError::InvalidArgument(format!("ip range {s:?}: use CIDR or START-END")))?;
     let (lo, hi) = subnet::host_bounds(&net.trunc());
     let v4 = net.addr().is_ipv4();
     Ok((
@@ -338,7 +338,7 @@ pub fn matches_filters(net: &Network, filters: &[String]) -> Result<bool> {
     let mut by_key: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
     for f in filters {
         let (k, v) = f.split_once('=').ok_or_else(|| {
-            NetError::Invalid(format!(
+            NetError::InvalidArgument(format!(
                 "filter {f:?} must be KEY=VALUE (name, id, driver, label)"
             ))
         })?;
@@ -356,7 +356,7 @@ pub fn matches_filters(net: &Network, filters: &[String]) -> Result<bool> {
             _ => false,
         });
         if !matches!(k, "name" | "id" | "driver" | "label") {
-            return Err(NetError::Invalid(format!(
+            return Err(NetError::InvalidArgument(format!(
                 "unknown network filter {k:?}: use name, id, driver or label"
             )));
         }
@@ -370,6 +370,7 @@ pub fn matches_filters(net: &Network, filters: &[String]) -> Result<bool> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proto::HelperError;
 
     fn store() -> (tempfile::TempDir, ConfigStore) {
         let d = tempfile::tempdir().unwrap();
@@ -480,7 +481,7 @@ mod tests {
     fn remove_refuses_default_and_busy() {
         let (_d, s) = store();
         let e = s.remove("podman", false, &[]).unwrap_err();
-        assert_eq!(e.code(), tonic::Code::FailedPrecondition);
+        assert_eq!(e.code(), proto::ErrorCode::FailedPrecondition);
         s.create(&spec("n", ""), &HostNets::default()).unwrap();
         assert!(s
             .remove("n", false, &["c1".into()])
@@ -488,7 +489,7 @@ mod tests {
             .to_string()
             .contains("in use"));
         s.remove("n", false, &[]).unwrap();
-        assert_eq!(s.find("n").unwrap_err().code(), tonic::Code::NotFound);
+        assert_eq!(s.find("n").unwrap_err().code(), proto::ErrorCode::NotFound);
     }
 
     #[test]

@@ -46,7 +46,9 @@ impl Ctx {
         tokio::task::spawn_blocking(move || FileLock::acquire(&path))
             .await
             .map_err(|e| {
-                crate::error::NetError::Refused(format!("waiting for the setup lock: {e}"))
+                crate::error::NetError::FailedPrecondition(format!(
+                    "waiting for the setup lock: {e}"
+                ))
             })?
     }
 

@@ -1,22 +1,26 @@
-//! net-setup's error type. Library code returns these; they become a gRPC
-//! status (service.rs) or one `Error:` line with exit code 125 (main.rs)
-//! only at the edge, as netavark turns its errors into JSON and exit codes.
+//! net-setup's error type. Library code returns these; each classifies into
+//! the one code set of every helper ([`proto::ErrorCode`], see
+//! [`HelperError::code`]), and they become a gRPC status (service.rs) or one
+//! `Error:` line with exit code 125 (main.rs) only at the edge, as netavark
+//! turns its errors into JSON and exit codes.
 
 use std::path::PathBuf;
+
+use proto::{ErrorCode, HelperError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum NetError {
     /// Bad input: names the thing and how to fix it.
     #[error("{0}")]
-    Invalid(String),
+    InvalidArgument(String),
     #[error("{0}")]
     NotFound(String),
     /// A name, address, port or container already taken.
     #[error("{0}")]
-    Conflict(String),
+    AlreadyExists(String),
     /// A request that is well-formed but not allowed in the current state.
     #[error("{0}")]
-    Refused(String),
+    FailedPrecondition(String),
     #[error("{what} {}: {source}", path.display())]
     Io {
         what: &'static str,
@@ -93,22 +97,96 @@ impl NetError {
             source,
         }
     }
+}
 
-    /// The gRPC code this error maps to.
-    pub fn code(&self) -> tonic::Code {
+impl HelperError for NetError {
+    fn code(&self) -> ErrorCode {
         match self {
-            NetError::Invalid(_) => tonic::Code::InvalidArgument,
-            NetError::NotFound(_) => tonic::Code::NotFound,
-            NetError::Conflict(_) => tonic::Code::AlreadyExists,
-            NetError::Refused(_) => tonic::Code::FailedPrecondition,
+            NetError::InvalidArgument(_) => ErrorCode::InvalidArgument,
+            NetError::NotFound(_) => ErrorCode::NotFound,
+            NetError::AlreadyExists(_) => ErrorCode::AlreadyExists,
+            NetError::FailedPrecondition(_) => ErrorCode::FailedPrecondition,
             NetError::SetupFailed { error, .. } => error.code(),
-            _ => tonic::Code::Internal,
+            NetError::Io { .. }
+            | NetError::Sys { .. }
+            | NetError::Netlink { .. }
+            | NetError::Firewall { .. }
+            | NetError::Json { .. }
+            | NetError::Dns { .. }
+            | NetError::Teardown { .. } => ErrorCode::Internal,
         }
     }
 }
 
 impl From<NetError> for tonic::Status {
     fn from(e: NetError) -> tonic::Status {
-        tonic::Status::new(e.code(), e.to_string().replace('\n', " "))
+        e.to_status()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_variant_classifies_into_the_code_set() {
+        let m = || "network n\nbusy".to_string();
+        let json = serde_json::from_str::<u8>("x").unwrap_err();
+        let cases = [
+            (NetError::InvalidArgument(m()), ErrorCode::InvalidArgument),
+            (NetError::NotFound(m()), ErrorCode::NotFound),
+            (NetError::AlreadyExists(m()), ErrorCode::AlreadyExists),
+            (
+                NetError::FailedPrecondition(m()),
+                ErrorCode::FailedPrecondition,
+            ),
+            (
+                NetError::io("reading", "/x", std::io::Error::other("boom")),
+                ErrorCode::Internal,
+            ),
+            (
+                NetError::sys("setns", nix::Error::EPERM),
+                ErrorCode::Internal,
+            ),
+            (
+                NetError::netlink("adding veth", "EEXIST"),
+                ErrorCode::Internal,
+            ),
+            (
+                NetError::Firewall {
+                    backend: "nftables",
+                    message: m(),
+                },
+                ErrorCode::Internal,
+            ),
+            (NetError::json("parsing", json), ErrorCode::Internal),
+            (
+                NetError::Dns {
+                    network: "n".into(),
+                    message: m(),
+                },
+                ErrorCode::Internal,
+            ),
+            (
+                NetError::Teardown {
+                    container: "c".into(),
+                    errors: vec![m()],
+                },
+                ErrorCode::Internal,
+            ),
+            (
+                NetError::SetupFailed {
+                    error: Box::new(NetError::AlreadyExists(m())),
+                    rollback_errors: vec![m()],
+                },
+                ErrorCode::AlreadyExists,
+            ),
+        ];
+        for (e, code) in cases {
+            assert_eq!(e.code(), code, "{e}");
+            let s = tonic::Status::from(e);
+            assert_eq!(ErrorCode::of(&s), code);
+            assert!(!s.message().contains('\n'), "{}", s.message());
+        }
     }
 }

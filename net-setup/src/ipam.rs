@@ -80,7 +80,7 @@ impl Ipam {
             if !net.subnets.iter().any(|s| s.subnet.contains(ip)) {
                 let subnets: Vec<String> =
                     net.subnets.iter().map(|s| s.subnet.to_string()).collect();
-                return Err(NetError::Invalid(format!(
+                return Err(NetError::InvalidArgument(format!(
                     "requested IP {ip} is not in any subnet of network {} ({}): choose an address inside it",
                     net.name,
                     subnets.join(", ")
@@ -115,7 +115,7 @@ impl Ipam {
                     let key = s.subnet.to_string();
                     let ip =
                         next_free(s, file.last.get(&key).copied(), &used).ok_or_else(|| {
-                            NetError::Conflict(format!(
+                            NetError::AlreadyExists(format!(
                                 "no free IP address left in subnet {} of network {}",
                                 s.subnet, net.name
                             ))
@@ -127,7 +127,7 @@ impl Ipam {
             used.insert(ip);
             ips.push(
                 IpNet::new(ip, s.subnet.prefix_len())
-                    .map_err(|e| NetError::Invalid(e.to_string()))?,
+                    .map_err(|e| NetError::InvalidArgument(e.to_string()))?,
             );
         }
         let mac = match static_mac {
@@ -192,7 +192,7 @@ fn check_static(
     container: &str,
 ) -> Result<()> {
     if !subnet::is_usable_host(&s.subnet, ip) || ip == s.gateway() {
-        return Err(NetError::Invalid(format!(
+        return Err(NetError::InvalidArgument(format!(
             "requested IP {ip} cannot be used in subnet {} of network {}: it is the {}",
             s.subnet,
             net.name,
@@ -208,7 +208,7 @@ fn check_static(
         .iter()
         .find(|(c, l)| c.as_str() != container && l.ips.iter().any(|n| n.addr() == ip))
     {
-        return Err(NetError::Conflict(format!(
+        return Err(NetError::AlreadyExists(format!(
             "requested IP {ip} is already allocated to container {} on network {}: choose another address",
             short(owner),
             net.name
@@ -258,7 +258,7 @@ pub fn short(id: &str) -> &str {
 pub fn normalize_mac(m: &str) -> Result<String> {
     let bytes = parse_mac(m)?;
     if bytes[0] & 1 == 1 {
-        return Err(NetError::Invalid(format!(
+        return Err(NetError::InvalidArgument(format!(
             "MAC address {m} is a multicast address: use a unicast one"
         )));
     }
@@ -268,7 +268,7 @@ pub fn normalize_mac(m: &str) -> Result<String> {
 pub fn parse_mac(m: &str) -> Result<[u8; 6]> {
     let parts: Vec<&str> = m.split([':', '-']).collect();
     let bad = || {
-        NetError::Invalid(format!(
+        NetError::InvalidArgument(format!(
             "MAC address {m:?} is invalid: use the form 92:d0:c6:0a:29:33"
         ))
     };

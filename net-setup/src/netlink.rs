@@ -217,7 +217,7 @@ impl Netlink {
             .build();
         self.handle.link().add(msg).execute().await.map_err(|e| {
             if errno(&e) == libc::EEXIST {
-                NetError::Conflict(format!(
+                NetError::AlreadyExists(format!(
                     "interface {host} on the host or {peer} in the container already exists: tear the container down first or pick another interface name"
                 ))
             } else {

@@ -18,7 +18,7 @@ const NSFS_MAGIC: i64 = 0x6e73_6673;
 pub async fn create(path: &Path) -> Result<()> {
     let started = std::time::Instant::now();
     if path.as_os_str().is_empty() || !path.is_absolute() {
-        return Err(NetError::Invalid(format!(
+        return Err(NetError::InvalidArgument(format!(
             "netns path {:?} must be absolute",
             path.display()
         )));
@@ -33,7 +33,7 @@ pub async fn create(path: &Path) -> Result<()> {
         .open(path)
         .map_err(|e| {
             if e.kind() == std::io::ErrorKind::AlreadyExists {
-                NetError::Conflict(format!(
+                NetError::AlreadyExists(format!(
                     "netns path {} already exists: remove it first",
                     path.display()
                 ))
@@ -112,7 +112,7 @@ pub fn open(path: &Path) -> Result<File> {
     let st = nix::sys::statfs::fstatfs(f.as_fd())
         .map_err(|e| NetError::sys(format!("statfs {}", path.display()), e))?;
     if st.filesystem_type().0 as i64 != NSFS_MAGIC {
-        return Err(NetError::Invalid(format!(
+        return Err(NetError::InvalidArgument(format!(
             "{} is not a network namespace (a bind-mounted nsfs file such as /run/netns/NAME)",
             path.display()
         )));

@@ -144,14 +144,14 @@ pub fn validate_options(options: &BTreeMap<String, String>) -> crate::error::Res
             "isolate" => matches!(v.as_str(), "true" | "false" | "strict"),
             "no_default_route" => matches!(v.as_str(), "true" | "false" | "1" | "0"),
             _ => {
-                return Err(NetError::Invalid(format!(
+                return Err(NetError::InvalidArgument(format!(
                     "unsupported bridge network option {k:?}: use one of {}",
                     BRIDGE_OPTIONS.join(", ")
                 )))
             }
         };
         if !ok {
-            return Err(NetError::Invalid(format!(
+            return Err(NetError::InvalidArgument(format!(
                 "invalid value {v:?} for network option {k}"
             )));
         }
@@ -165,7 +165,7 @@ pub fn validate_name(name: &str) -> crate::error::Result<()> {
     let first_ok = chars.next().is_some_and(|c| c.is_ascii_alphanumeric());
     let rest_ok = chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
     if !first_ok || !rest_ok || name.len() > 200 {
-        return Err(crate::error::NetError::Invalid(format!(
+        return Err(crate::error::NetError::InvalidArgument(format!(
             "network name {name:?} is invalid: names must match [a-zA-Z0-9][a-zA-Z0-9_.-]*"
         )));
     }
@@ -182,7 +182,7 @@ pub fn validate_ifname(what: &str, name: &str) -> crate::error::Result<()> {
             .chars()
             .any(|c| c == '/' || c == ':' || c.is_whitespace() || c.is_control());
     if bad {
-        return Err(crate::error::NetError::Invalid(format!(
+        return Err(crate::error::NetError::InvalidArgument(format!(
             "{what} {name:?} is not a valid interface name: use 1-15 characters without '/', ':' or spaces"
         )));
     }

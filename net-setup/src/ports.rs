@@ -80,7 +80,7 @@ pub fn validate(mappings: &[PortMapping]) -> Result<Vec<PortForward>> {
         };
         let range = if m.range == 0 { 1 } else { m.range };
         let bad = |why: &str| {
-            NetError::Invalid(format!(
+            NetError::InvalidArgument(format!(
                 "port mapping {}:{}: {why}",
                 m.host_port, m.container_port
             ))
@@ -122,7 +122,7 @@ pub fn validate(mappings: &[PortMapping]) -> Result<Vec<PortForward>> {
                 range: range as u16,
             };
             if let Some(o) = out.iter().find(|o| overlaps(o, &f)) {
-                return Err(NetError::Invalid(format!(
+                return Err(NetError::InvalidArgument(format!(
                     "port mappings {} and {} claim the same host port: remove one",
                     o.describe(),
                     f.describe()
@@ -142,7 +142,7 @@ pub fn check_against(
     for f in forwards {
         for (ctr, theirs) in others {
             if let Some(t) = theirs.iter().find(|t| overlaps(t, f)) {
-                return Err(NetError::Conflict(format!(
+                return Err(NetError::AlreadyExists(format!(
                     "host port {} is already published by container {} ({}): choose another host port",
                     f.describe(),
                     crate::ipam::short(ctr),
@@ -178,13 +178,13 @@ pub fn check_host_free(forwards: &[PortForward]) -> Result<()> {
                 match res {
                     Ok(()) => {}
                     Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => {
-                        return Err(NetError::Conflict(format!(
+                        return Err(NetError::AlreadyExists(format!(
                             "host port {port}/{} on {ip} is already in use by another process: choose another host port",
                             f.protocol.as_str()
                         )))
                     }
                     Err(e) if e.kind() == std::io::ErrorKind::AddrNotAvailable && f.host_ip.is_some() => {
-                        return Err(NetError::Invalid(format!(
+                        return Err(NetError::InvalidArgument(format!(
                             "host IP {ip} of port mapping {} is not an address of this host",
                             f.describe()
                         )))

@@ -140,7 +140,7 @@ pub fn validate_container_id(id: &str) -> Result<()> {
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
     if !ok {
-        return Err(NetError::Invalid(format!(
+        return Err(NetError::InvalidArgument(format!(
             "container id {id:?} is invalid: use 1-128 letters, digits, '_', '.' or '-'"
         )));
     }

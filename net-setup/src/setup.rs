@@ -51,7 +51,7 @@ pub async fn setup(ctx: &Ctx, req: SetupRequest) -> Result<SetupResult> {
         } else {
             "has a half-done setup (its setup was interrupted)"
         };
-        return Err(NetError::Conflict(format!(
+        return Err(NetError::AlreadyExists(format!(
             "network of container {} {what}: run teardown for it first",
             ipam::short(&plan.container)
         )));
@@ -93,7 +93,7 @@ fn validate(ctx: &Ctx, req: &SetupRequest) -> Result<Plan> {
         validate_dns_name("container name", &req.container_name)?;
     }
     if req.netns_path.is_empty() {
-        return Err(NetError::Invalid(
+        return Err(NetError::InvalidArgument(
             "netns path is empty: pass the container's network namespace (--netns)".into(),
         ));
     }
@@ -103,11 +103,14 @@ fn validate(ctx: &Ctx, req: &SetupRequest) -> Result<Plan> {
     let mut nets: Vec<PlannedNet> = Vec::new();
     for (i, a) in req.networks.iter().enumerate() {
         if a.name.is_empty() {
-            return Err(NetError::Invalid(format!("network #{} has no name", i + 1)));
+            return Err(NetError::InvalidArgument(format!(
+                "network #{} has no name",
+                i + 1
+            )));
         }
         let net = configs.find(&a.name)?;
         if nets.iter().any(|p| p.net.name == net.name) {
-            return Err(NetError::Invalid(format!(
+            return Err(NetError::InvalidArgument(format!(
                 "network {} is given twice: attach it once",
                 net.name
             )));
@@ -119,7 +122,7 @@ fn validate(ctx: &Ctx, req: &SetupRequest) -> Result<Plan> {
         };
         nc::validate_ifname("container interface name", &ifname)?;
         if ifname == "lo" || nets.iter().any(|p| p.ifname == ifname) {
-            return Err(NetError::Invalid(format!(
+            return Err(NetError::InvalidArgument(format!(
                 "interface name {ifname} is used twice: give each network its own"
             )));
         }
@@ -129,7 +132,7 @@ fn validate(ctx: &Ctx, req: &SetupRequest) -> Result<Plan> {
             if !net.subnets.iter().any(|sub| sub.subnet.contains(&ip)) {
                 let subnets: Vec<String> =
                     net.subnets.iter().map(|s| s.subnet.to_string()).collect();
-                return Err(NetError::Invalid(format!(
+                return Err(NetError::InvalidArgument(format!(
                     "requested IP {ip} is not in any subnet of network {} ({}): choose an address inside it",
                     net.name,
                     subnets.join(", ")
@@ -155,12 +158,12 @@ fn validate(ctx: &Ctx, req: &SetupRequest) -> Result<Plan> {
     let forwards = ports::validate(&req.port_mappings)?;
     if !forwards.is_empty() {
         if !nets.iter().any(|p| !p.net.internal) {
-            return Err(NetError::Invalid(
+            return Err(NetError::InvalidArgument(
                 "publishing ports needs a network that is not internal: attach one or drop the port mappings".into(),
             ));
         }
         if matches!(ctx.firewall, crate::firewall::Firewall::None) {
-            return Err(NetError::Refused(
+            return Err(NetError::FailedPrecondition(
                 "publishing ports needs nftables or iptables: install nftables".into(),
             ));
         }
@@ -182,7 +185,7 @@ fn validate_dns_name(what: &str, n: &str) -> Result<()> {
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
         && !n.starts_with(['.', '-']);
     if !ok {
-        return Err(NetError::Invalid(format!(
+        return Err(NetError::InvalidArgument(format!(
             "{what} {n:?} is not usable as a DNS name: use letters, digits, '-', '_' and '.'"
         )));
     }
@@ -306,7 +309,7 @@ async fn ensure_bridge(nl: &Netlink, net: &Network) -> Result<u32> {
     let name = &net.network_interface;
     let index = match nl.link(name).await? {
         Some(l) if l.kind != Some(netlink_packet_route::link::InfoKind::Bridge) => {
-            return Err(NetError::Conflict(format!(
+            return Err(NetError::AlreadyExists(format!(
                 "interface {name} exists and is not a bridge: remove it or give network {} another interface",
                 net.name
             )))

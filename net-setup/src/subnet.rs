@@ -11,12 +11,12 @@ use crate::error::{NetError, Result};
 /// network address to use instead.
 pub fn parse_subnet(s: &str) -> Result<IpNet> {
     let net: IpNet = s.trim().parse().map_err(|_| {
-        NetError::Invalid(format!(
+        NetError::InvalidArgument(format!(
             "subnet {s:?} is not a CIDR subnet: use e.g. 10.89.0.0/24"
         ))
     })?;
     if net.addr() != net.network() {
-        return Err(NetError::Invalid(format!(
+        return Err(NetError::InvalidArgument(format!(
             "subnet {s} is not a network address: use {}/{}",
             net.network(),
             net.prefix_len()
@@ -28,7 +28,7 @@ pub fn parse_subnet(s: &str) -> Result<IpNet> {
 pub fn parse_ip(what: &str, s: &str) -> Result<IpAddr> {
     s.trim()
         .parse()
-        .map_err(|_| NetError::Invalid(format!("{what} {s:?} is not an IP address")))
+        .map_err(|_| NetError::InvalidArgument(format!("{what} {s:?} is not an IP address")))
 }
 
 pub fn overlaps(a: &IpNet, b: &IpNet) -> bool {
@@ -91,7 +91,7 @@ pub fn pick_free_v4(taken: &[IpNet]) -> Result<IpNet> {
             }
         }
     }
-    Err(NetError::Conflict(
+    Err(NetError::AlreadyExists(
         "no free subnet left in 10.89.0.0/16-10.255.0.0/16: pass --subnet".to_string(),
     ))
 }
@@ -118,7 +118,7 @@ pub fn pick_free_v6(taken: &[IpNet]) -> Result<IpNet> {
             return Ok(n);
         }
     }
-    Err(NetError::Conflict(
+    Err(NetError::AlreadyExists(
         "no free IPv6 subnet found: pass --subnet".to_string(),
     ))
 }

@@ -9,7 +9,10 @@
 //! * [`fdpass`]: file descriptors travelling beside gRPC (SCM_RIGHTS), since
 //!   gRPC itself cannot carry them.
 //! * [`unix_path`]: unix socket paths longer than `sockaddr_un` holds.
+//! * [`error`]: the one error vocabulary ([`ErrorCode`]) every helper
+//!   classifies into, and its only conversion to and from gRPC statuses.
 
+pub mod error;
 pub mod fdpass;
 pub mod spawn;
 pub mod transport;
@@ -18,6 +21,8 @@ pub mod unix_path;
 /// Protocol revision spoken by this build. A helper reports it in
 /// `Identity.api_version`; a caller refuses a helper that speaks another one.
 pub const API_VERSION: u32 = 1;
+
+pub use error::{ErrorCode, HelperError};
 
 pub mod common {
     pub mod v1 {

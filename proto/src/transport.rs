@@ -86,7 +86,8 @@ pub enum TransportError {
     Call {
         name: String,
         method: String,
-        code: tonic::Code,
+        /// The helper's category for the failure.
+        code: crate::ErrorCode,
         message: String,
     },
     #[error("helper {name} speaks protocol version {got}, this podman needs {want}: install matching builds of podman and its helpers")]
@@ -100,6 +101,18 @@ pub enum TransportError {
     },
     #[error("serving a connection: {0}")]
     Connection(String),
+}
+
+impl TransportError {
+    /// The helper's own category for a call it answered with an error;
+    /// `None` when the failure was the transport's (the helper could not be
+    /// started, reached, or died).
+    pub fn code(&self) -> Option<crate::ErrorCode> {
+        match self {
+            TransportError::Call { code, .. } => Some(*code),
+            _ => None,
+        }
+    }
 }
 
 /// Where a helper serves: `--grpc-fd N` or `--listen unix:PATH`.
@@ -441,7 +454,7 @@ impl Helper {
         TransportError::Call {
             name: self.name.clone(),
             method: method.to_string(),
-            code: status.code(),
+            code: crate::ErrorCode::of(&status),
             message: status.message().to_string(),
         }
     }

@@ -1,8 +1,12 @@
 //! What can go wrong in the store, typed by what the caller should do about
 //! it. Messages are one line that names the image, layer or container and
-//! the fix; gRPC codes are chosen only at the edge ([`StoreError::code`]).
+//! the fix. Each classifies into the one code set of every helper
+//! ([`proto::ErrorCode`], see [`HelperError::code`]); the gRPC status comes
+//! from that, at the edge.
 
 use std::path::Path;
+
+use proto::{ErrorCode, HelperError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -18,7 +22,7 @@ pub enum StoreError {
     /// A container with that id exists.
     #[error("{0}")]
     AlreadyExists(String),
-    /// Content does not match its digest.
+    /// Content does not match its digest (classified `Internal`).
     #[error("{0}")]
     DataLoss(String),
     #[error("{what}: {error}")]
@@ -53,17 +57,6 @@ impl StoreError {
         move |error| StoreError::Db { what, error }
     }
 
-    pub fn code(&self) -> tonic::Code {
-        match self {
-            StoreError::NotFound(_) => tonic::Code::NotFound,
-            StoreError::InvalidArgument(_) => tonic::Code::InvalidArgument,
-            StoreError::FailedPrecondition(_) => tonic::Code::FailedPrecondition,
-            StoreError::AlreadyExists(_) => tonic::Code::AlreadyExists,
-            StoreError::DataLoss(_) => tonic::Code::DataLoss,
-            StoreError::Io { .. } | StoreError::Db { .. } => tonic::Code::Internal,
-        }
-    }
-
     /// Prefix the message with context, keeping the kind.
     pub fn context(self, ctx: impl std::fmt::Display) -> StoreError {
         match self {
@@ -86,8 +79,58 @@ impl StoreError {
     }
 }
 
+impl HelperError for StoreError {
+    fn code(&self) -> ErrorCode {
+        match self {
+            StoreError::NotFound(_) => ErrorCode::NotFound,
+            StoreError::InvalidArgument(_) => ErrorCode::InvalidArgument,
+            StoreError::FailedPrecondition(_) => ErrorCode::FailedPrecondition,
+            StoreError::AlreadyExists(_) => ErrorCode::AlreadyExists,
+            StoreError::DataLoss(_) | StoreError::Io { .. } | StoreError::Db { .. } => {
+                ErrorCode::Internal
+            }
+        }
+    }
+}
+
 impl From<StoreError> for tonic::Status {
     fn from(e: StoreError) -> tonic::Status {
-        tonic::Status::new(e.code(), e.to_string().replace('\n', " "))
+        e.to_status()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_variant_classifies_into_the_code_set() {
+        let m = || "image x\nnot known".to_string();
+        let cases = [
+            (StoreError::NotFound(m()), ErrorCode::NotFound),
+            (StoreError::InvalidArgument(m()), ErrorCode::InvalidArgument),
+            (
+                StoreError::FailedPrecondition(m()),
+                ErrorCode::FailedPrecondition,
+            ),
+            (StoreError::AlreadyExists(m()), ErrorCode::AlreadyExists),
+            (StoreError::DataLoss(m()), ErrorCode::Internal),
+            (
+                StoreError::io("reading", std::io::Error::other("boom")),
+                ErrorCode::Internal,
+            ),
+            (
+                StoreError::db("opening")(rusqlite::Error::InvalidQuery),
+                ErrorCode::Internal,
+            ),
+        ];
+        for (e, code) in cases {
+            assert_eq!(e.code(), code, "{e}");
+            let e = e.context("ctx");
+            assert_eq!(e.code(), code, "context keeps the kind: {e}");
+            let s = tonic::Status::from(e);
+            assert_eq!(ErrorCode::of(&s), code);
+            assert!(!s.message().contains('\n'), "{}", s.message());
+        }
     }
 }

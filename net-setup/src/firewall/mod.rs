@@ -159,7 +159,7 @@ impl Firewall {
             "auto" | "" if has("nft") => Ok(Firewall::Nftables { table }),
             "auto" | "" if has("iptables-restore") => Ok(Firewall::Iptables { prefix }),
             "auto" | "" => Ok(Firewall::None),
-            other => Err(NetError::Invalid(format!(
+            other => Err(NetError::InvalidArgument(format!(
                 "firewall driver {other:?} is unknown: use auto, nftables, iptables or none"
             ))),
         }
@@ -185,7 +185,7 @@ impl Firewall {
             Firewall::Nftables { table } => nft::apply(&tool, table, desired).await,
             Firewall::Iptables { prefix } => iptables::apply(&tool, prefix, desired).await,
             Firewall::None if desired.containers.is_empty() => Ok(()),
-            Firewall::None => Err(NetError::Refused(
+            Firewall::None => Err(NetError::FailedPrecondition(
                 "publishing ports needs nftables or iptables, and neither works here: install nftables".to_string(),
             )),
         };

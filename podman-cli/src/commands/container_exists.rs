@@ -17,7 +17,7 @@ pub async fn run(engine: &EngineConfig, args: &ExistsArgs) -> anyhow::Result<()>
         Ok(())
     } else {
         Err(ExitError {
-            code: 1,
+            code: crate::error::EXIT_NO_SUCH_OBJECT,
             source: anyhow::anyhow!(""),
         }
         .into())

@@ -6,7 +6,7 @@ use proto::monitor::v1::{exec_event::Event, ExecRequest};
 
 use crate::container::store;
 use crate::engine_config::EngineConfig;
-use crate::error::{ExitError, EXIT_CANNOT_INVOKE, EXIT_NOT_FOUND};
+use crate::error::{exec_error, ExitError};
 use crate::lifecycle::attach::{self, AttachEnd};
 use crate::lifecycle::paths::ContainerPaths;
 
@@ -190,22 +190,4 @@ impl Drop for RemoveOnDrop {
     fn drop(&mut self) {
         let _ = std::fs::remove_file(&self.0);
     }
-}
-
-/// The runtime's words about a command that cannot run, with Podman's codes.
-fn exec_error(command: &[String], msg: &str) -> anyhow::Error {
-    let cmd = command.first().cloned().unwrap_or_default();
-    let code =
-        if msg.contains("no such file or directory") || msg.contains("executable file not found") {
-            EXIT_NOT_FOUND
-        } else if msg.contains("permission denied") {
-            EXIT_CANNOT_INVOKE
-        } else {
-            125
-        };
-    ExitError {
-        code,
-        source: anyhow::anyhow!("{cmd}: {}", msg.replace('\n', " ")),
-    }
-    .into()
 }

@@ -20,7 +20,7 @@ pub async fn run(cfg: &EngineConfig, args: &ExistsArgs) -> anyhow::Result<()> {
     match r {
         Ok(_) => Ok(()),
         Err(e) if e.is_not_found() => Err(ExitError {
-            code: 1,
+            code: crate::error::EXIT_NO_SUCH_OBJECT,
             source: anyhow::anyhow!(""),
         }
         .into()),

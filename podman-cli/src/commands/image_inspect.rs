@@ -31,7 +31,7 @@ pub async fn run(cfg: &EngineConfig, args: &ImageInspectArgs) -> anyhow::Result<
     crate::format::print_inspect(&docs, args.format.as_deref())?;
     if !errors.is_empty() {
         return Err(ExitError {
-            code: 125,
+            code: crate::error::EXIT_ENGINE,
             source: anyhow::anyhow!("{}", errors.join("; ")),
         }
         .into());

@@ -213,7 +213,7 @@ pub async fn run(engine: &EngineConfig, args: &InspectArgs) -> anyhow::Result<()
     crate::format::print_inspect(&docs, args.format.as_deref())?;
     if !errors.is_empty() {
         return Err(ExitError {
-            code: 125,
+            code: crate::error::EXIT_ENGINE,
             source: anyhow::anyhow!("{}", errors.join("; ")),
         }
         .into());

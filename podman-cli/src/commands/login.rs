@@ -126,7 +126,7 @@ async fn check(
             Verdict::Accepted
         }
         Err(TransportError::Call {
-            code: tonic::Code::Unauthenticated,
+            code: proto::ErrorCode::Unauthenticated,
             ..
         }) => Verdict::Refused,
         Err(TransportError::Call { message, .. }) => Verdict::Failed(message),

@@ -193,7 +193,7 @@ pub async fn exists(engine: &EngineConfig, a: &NameArg) -> anyhow::Result<()> {
         Ok(())
     } else {
         Err(ExitError {
-            code: 1,
+            code: crate::error::EXIT_NO_SUCH_OBJECT,
             source: anyhow::anyhow!(""),
         }
         .into())
@@ -360,7 +360,7 @@ pub async fn rm(engine: &EngineConfig, a: &RmArgs) -> anyhow::Result<()> {
             if !using.is_empty() {
                 if !a.force {
                     return Err(ExitError {
-                        code: 2,
+                        code: crate::error::EXIT_STATE_IMPROPER,
                         source: anyhow::anyhow!(
                             "\"{}\" has associated containers with it ({}): use -f to forcibly delete containers and pods: network is being used",
                             nw.name,

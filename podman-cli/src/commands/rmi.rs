@@ -90,7 +90,7 @@ pub async fn run(cfg: &EngineConfig, args: &RmiArgs) -> anyhow::Result<()> {
                 }
             }
             Err(proto::transport::TransportError::Call {
-                code: tonic::Code::FailedPrecondition,
+                code: proto::ErrorCode::FailedPrecondition,
                 message,
                 ..
             }) => in_use.push(message),
@@ -99,11 +99,11 @@ pub async fn run(cfg: &EngineConfig, args: &RmiArgs) -> anyhow::Result<()> {
     }
     s.close().await?;
     let code = if !other.is_empty() {
-        125
+        crate::error::EXIT_ENGINE
     } else if !in_use.is_empty() {
-        2
+        crate::error::object_exit_code(proto::ErrorCode::FailedPrecondition)
     } else if !missing.is_empty() {
-        1
+        crate::error::object_exit_code(proto::ErrorCode::NotFound)
     } else {
         return Ok(());
     };

@@ -60,7 +60,7 @@ where
                 .iter()
                 .map(crate::error::exit_code)
                 .max()
-                .unwrap_or(125);
+                .unwrap_or(crate::error::EXIT_ENGINE);
             Err(ExitError {
                 code,
                 source: anyhow::anyhow!(

@@ -371,7 +371,7 @@ pub async fn wait(engine: &EngineConfig, a: &WaitArgs) -> anyhow::Result<()> {
         0 => Ok(()),
         1 => Err(errors.remove(0)),
         _ => Err(ExitError {
-            code: 125,
+            code: crate::error::EXIT_ENGINE,
             source: anyhow::anyhow!(
                 "{}",
                 errors

@@ -25,7 +25,7 @@ impl LookupError {
             || matches!(
                 self,
                 LookupError::Helper(proto::transport::TransportError::Call {
-                    code: tonic::Code::NotFound,
+                    code: proto::ErrorCode::NotFound,
                     ..
                 })
             )
@@ -42,7 +42,7 @@ pub async fn find(storage: &mut Session<StorageClient>, name: &str) -> Result<Im
     {
         Ok(img) => return Ok(img),
         Err(proto::transport::TransportError::Call {
-            code: tonic::Code::NotFound,
+            code: proto::ErrorCode::NotFound,
             ..
         }) => {}
         Err(e) => return Err(e.into()),

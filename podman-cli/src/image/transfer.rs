@@ -18,7 +18,10 @@ pub enum TransferError {
     Helper(#[from] proto::transport::TransportError),
     /// The helper's one-line error status, verbatim.
     #[error("{message}")]
-    Status { code: tonic::Code, message: String },
+    Status {
+        code: proto::ErrorCode,
+        message: String,
+    },
     #[error("image-fetcher ended the {what} of {reference} without finishing it")]
     Unfinished {
         what: &'static str,
@@ -28,7 +31,7 @@ pub enum TransferError {
 
 fn status(s: tonic::Status) -> TransferError {
     TransferError::Status {
-        code: s.code(),
+        code: proto::ErrorCode::of(&s),
         message: s.message().to_string(),
     }
 }

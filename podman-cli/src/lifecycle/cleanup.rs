@@ -173,7 +173,7 @@ pub async fn remove_locked(
     match r {
         Ok(_) => {}
         Err(proto::transport::TransportError::Call {
-            code: tonic::Code::NotFound,
+            code: proto::ErrorCode::NotFound,
             ..
         }) => {}
         Err(e) => return Err(e.into()),

@@ -34,7 +34,7 @@ pub async fn remove_with_timeout(
     if st.status.is_active() {
         if !force {
             return Err(ExitError {
-                code: 2,
+                code: crate::error::EXIT_STATE_IMPROPER,
                 source: anyhow::anyhow!(
                     "cannot remove container {} as it is {} - running or paused containers cannot be removed without force: container state improper",
                     cfg.id,

@@ -10,32 +10,8 @@ use super::paths::{ContainerLock, ContainerPaths};
 use crate::container::model::{ContainerConfig, ContainerState, Status};
 use crate::container::store;
 use crate::engine_config::EngineConfig;
-use crate::error::{ExitError, EXIT_CANNOT_INVOKE, EXIT_NOT_FOUND};
 use crate::helper_procs::{self, MonitorClient, Session};
 use crate::spec::{self, SpecContext};
-
-/// A runtime error about the container's command maps to Podman's exit
-/// codes: 127 when it does not exist, 126 when it cannot be run.
-fn runtime_error(cfg: &ContainerConfig, e: proto::transport::TransportError) -> anyhow::Error {
-    let msg = e.to_string();
-    let cmd = cfg.command_line().first().cloned().unwrap_or_default();
-    let code =
-        if msg.contains("no such file or directory") || msg.contains("executable file not found") {
-            Some(EXIT_NOT_FOUND)
-        } else if msg.contains("permission denied") {
-            Some(EXIT_CANNOT_INVOKE)
-        } else {
-            None
-        };
-    match code {
-        Some(code) => ExitError {
-            code,
-            source: anyhow::anyhow!("{cmd}: {msg}"),
-        }
-        .into(),
-        None => e.into(),
-    }
-}
 
 /// The command the monitor runs when the container exits.
 fn exit_command(engine: &EngineConfig, cfg: &ContainerConfig) -> Vec<String> {
@@ -216,7 +192,7 @@ async fn hand_to_monitor(
         Ok(c) => c,
         Err(e) => {
             let _ = monitor.close().await;
-            return Err(runtime_error(cfg, e));
+            return Err(crate::error::start_error(&cfg.command_line(), e));
         }
     };
     drop(handover.attach);

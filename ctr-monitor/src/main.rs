@@ -49,6 +49,7 @@ mod container;
 mod detach;
 mod error;
 mod exec;
+mod exec_sessions;
 mod exit_file;
 mod fdio;
 mod footprint;
@@ -289,14 +290,11 @@ async fn serve_api(
             }
         }
     }
-    let routes = tonic::service::Routes::new(
-        proto::monitor::v1::monitor_server::MonitorServer::new(service::MonitorService {
-            monitor: monitor.clone(),
-        }),
-    );
+    let server = Arc::new(server::Server::default());
+    let routes = service::MonitorService::new(monitor.clone(), server.clone()).routes();
     let conn = match target {
         ServeTarget::Fd(fd) => match inherited_stream(fd) {
-            Ok(s) => Some(monitor.server.serve_stream(s, routes)),
+            Ok(s) => Some(server.serve_stream(s, routes)),
             Err(e) => {
                 ready.fail(&format!("{e:#}"));
                 return Err(e);
@@ -310,7 +308,7 @@ async fn serve_api(
                 .and_then(|_| sockets::stream_listener(&path))
                 .with_context(|| format!("listening on {}", path.display()));
             match bound {
-                Ok(l) => monitor.server.serve_listener(l, path, routes),
+                Ok(l) => server.serve_listener(l, path, routes),
                 Err(e) => {
                     ready.fail(&format!("{e:#}"));
                     return Err(e);
@@ -320,7 +318,7 @@ async fn serve_api(
         }
     };
     ready.ok("");
-    live(&monitor, conn).await
+    live(&monitor, &server, conn).await
 }
 
 /// How long callers still connected when the monitor is done may go on
@@ -331,6 +329,7 @@ const LINGER: Duration = Duration::from_secs(5);
 /// (no container) the caller hung up or SIGTERM/SIGINT arrived.
 pub(crate) async fn live(
     monitor: &Arc<Monitor>,
+    server: &server::Server,
     mut conn: Option<tokio::task::JoinHandle<()>>,
 ) -> anyhow::Result<()> {
     use tokio::signal::unix::{signal, SignalKind};
@@ -358,9 +357,6 @@ pub(crate) async fn live(
         }
     }
     debug!(phase = ?monitor.phase(), "shutting down");
-    monitor
-        .server
-        .shutdown(LINGER, Duration::from_secs(3))
-        .await;
+    server.shutdown(LINGER, Duration::from_secs(3)).await;
     Ok(())
 }

@@ -12,6 +12,7 @@ mod helpers;
 mod host_info;
 mod image;
 mod lifecycle;
+mod proc_info;
 mod runtime_choice;
 mod spec;
 mod state;

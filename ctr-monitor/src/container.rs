@@ -45,7 +45,7 @@ pub struct Container {
     start_lock: tokio::sync::Mutex<()>,
     input: Arc<Input>,
     sinks: Arc<Sinks>,
-    pub execs: crate::exec::Sessions,
+    pub execs: crate::exec_sessions::Sessions,
     /// Exit recorded and exit command finished: the monitor may go.
     done: watch::Sender<bool>,
 }
@@ -228,7 +228,7 @@ pub async fn create(
         start_lock: tokio::sync::Mutex::new(()),
         input,
         sinks,
-        execs: crate::exec::Sessions::default(),
+        execs: crate::exec_sessions::Sessions::default(),
         done: watch::Sender::new(false),
         cfg,
     });

@@ -7,24 +7,23 @@
 //! means the caller's stream waits for that exit.
 
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use proto::monitor::v1::{exec_event, ExecEvent, ExecReady, ExecRequest, ExecStarted, ExitInfo};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::mpsc;
 use tracing::{debug, info, warn};
 
 use crate::attach::AttachHub;
 use crate::container::{Container, State};
 use crate::error::MonitorError;
+use crate::exec_sessions::{ExecState, Session};
 use crate::input::{Input, StdinTarget};
 use crate::log_driver::Stream;
 use crate::reaper;
 use crate::stdio::{self, Mode, Pumps, Sinks};
 
 const DEFAULT_ATTACH_TIMEOUT: Duration = Duration::from_secs(30);
-/// Finished sessions remembered for ExecStatus.
-const KEEP_SESSIONS: usize = 32;
 
 pub struct ExecSpec {
     pub exec_id: String,
@@ -66,74 +65,6 @@ impl ExecSpec {
     }
 }
 
-#[derive(Debug, Clone, PartialEq)]
-pub enum ExecState {
-    Starting,
-    Running { pid: i32 },
-    Exited { pid: i32, exit: ExitInfo },
-    Failed(String),
-}
-
-pub struct Session {
-    pub id: String,
-    state: watch::Sender<ExecState>,
-    input: Arc<Input>,
-}
-
-impl Session {
-    pub fn state(&self) -> ExecState {
-        self.state.borrow().clone()
-    }
-
-    pub fn resize(&self, rows: u16, cols: u16) -> std::io::Result<()> {
-        self.input.resize(rows, cols)
-    }
-
-    fn finished(&self) -> bool {
-        matches!(
-            self.state(),
-            ExecState::Exited { .. } | ExecState::Failed(_)
-        )
-    }
-}
-
-#[derive(Default)]
-pub struct Sessions {
-    list: Mutex<Vec<Arc<Session>>>,
-}
-
-impl Sessions {
-    pub fn get(&self, id: &str) -> Option<Arc<Session>> {
-        self.list.lock().ok()?.iter().find(|s| s.id == id).cloned()
-    }
-
-    fn insert(&self, s: Arc<Session>) -> Result<(), MonitorError> {
-        let mut list = self
-            .list
-            .lock()
-            .map_err(|_| MonitorError::FailedPrecondition("exec sessions lock poisoned".into()))?;
-        if let Some(i) = list.iter().position(|x| x.id == s.id) {
-            if !list[i].finished() {
-                return Err(MonitorError::AlreadyExists(format!(
-                    "exec session {} is still running: pick another exec_id",
-                    s.id
-                )));
-            }
-            list.remove(i);
-        }
-        while list.len() >= KEEP_SESSIONS {
-            match list.iter().position(|x| x.finished()) {
-                Some(i) => {
-                    list.remove(i);
-                }
-                None => break,
-            }
-        }
-        list.push(s);
-        Ok(())
-    }
-}
-
 pub type Events = mpsc::Sender<Result<ExecEvent, tonic::Status>>;
 
 fn event(e: exec_event::Event) -> Result<ExecEvent, tonic::Status> {
@@ -159,18 +90,14 @@ pub fn start(container: Arc<Container>, spec: ExecSpec, tx: Events) -> Result<()
     if let Some((rows, cols)) = spec.size {
         let _ = input.resize(rows, cols);
     }
-    let session = Arc::new(Session {
-        id: spec.exec_id.clone(),
-        state: watch::Sender::new(ExecState::Starting),
-        input,
-    });
+    let session = Session::new(spec.exec_id.clone(), input);
     container.execs.insert(session.clone())?;
     tokio::spawn(async move {
         let id = session.id.clone();
         let mut tx = Some(tx);
         if let Err(e) = run(&container, &session, spec, &mut tx).await {
             warn!(exec_id = %id, error = %e, "exec failed");
-            session.state.send_replace(ExecState::Failed(e.to_string()));
+            session.set_state(ExecState::Failed(e.to_string()));
             send(&tx, Err(e.into())).await;
         }
     });
@@ -326,7 +253,7 @@ async fn run(
         sinks.deliver(Stream::Stderr, &collected.stderr).await;
     }
     let pumps = Pumps::start(outputs, sinks);
-    session.state.send_replace(ExecState::Running { pid });
+    session.set_state(ExecState::Running { pid });
     info!(exec_id = %spec.exec_id, pid, elapsed_ms = t0.elapsed().as_millis() as u64, "exec started");
     send(tx, event(exec_event::Event::Started(ExecStarted { pid }))).await;
     if spec.detach {
@@ -343,9 +270,7 @@ async fn run(
         oom_killed: false,
         finished_at_unix_nanos,
     };
-    session
-        .state
-        .send_replace(ExecState::Exited { pid, exit: info });
+    session.set_state(ExecState::Exited { pid, exit: info });
     if let Some(h) = &hub {
         h.finish(exit.code).await;
     }

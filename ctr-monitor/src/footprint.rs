@@ -20,6 +20,12 @@
 //!   the kernel reclaim them under pressure, which it is reluctant to do
 //!   for mapped code. Shared libraries are left alone: their pages are
 //!   mapped by every process on the host anyway.
+//!
+//! /proc is read by hand here (one line of /proc/self/maps, raw
+//! /proc/self/pagemap words), not through the `procfs` crate podman uses:
+//! measured with ten idle monitors each way, the crate's readers left each
+//! monitor with more anonymous memory and a higher Pss, and the monitor's
+//! idle memory is what every container pays.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};

@@ -11,35 +11,34 @@
 //! # Staying small
 //!
 //! There is one monitor per running container and it spends nearly all its
-//! life idle, so its idle memory is paid once per container. Per monitor,
-//! with ten idle containers (bench/containers.py, /proc/PID/smaps_rollup):
-//! Private_Dirty 440 kB -> 210 kB, Pss 724 kB -> 285 kB, RSS 4.1 MB ->
-//! 1.7 MB (Debian's conmon 2.1.6, run the same way: 330 kB, 440 kB,
-//! 1.9 MB). What it does, and why:
+//! life idle, so its idle memory is paid once per container
+//! (bench/containers.sh reports it, beside conmon's). Hence:
 //!
 //! * One thread. The tokio runtime is single-threaded and nothing uses
 //!   `spawn_blocking` or `tokio::fs`: each extra thread would cost a stack
 //!   and a malloc arena (`M_ARENA_MAX=1` makes sure of the latter anyway).
 //! * Linked at a fixed address (build.rs: `-no-pie`). In a PIE the loader
 //!   writes every pointer in .data.rel.ro (vtables) at start-up, turning
-//!   ~130 kB of the binary into private copies in every monitor; at a fixed
-//!   address those pages stay clean and shared. The trade-off: the
+//!   those pages of the binary into private copies in every monitor; at a
+//!   fixed address they stay clean and shared. The trade-off: the
 //!   executable itself is not address-randomized (libraries, heap and
 //!   stack still are). libgcc's unwinder is linked in statically, sparing
 //!   each monitor a shared library's private pages.
-//! * No tracing-subscriber registry ([`logging`]): it keeps a 32 kB slab for
+//! * No tracing-subscriber registry ([`logging`]): it keeps a slab for
 //!   spans the monitor never opens. Same log lines as the other helpers.
-//! * A 32-event epoll buffer instead of tokio's 1024 (12 kB).
+//! * A small epoll event buffer instead of tokio's default of 1024
+//!   ([`IO_EVENTS_PER_TICK`]): a monitor watches a handful of descriptors.
 //! * The main future is boxed, so the stack stays shallow while idle.
 //! * Once quiet for a moment, [`footprint`] gives back freed heap
 //!   (`malloc_trim`), the dead part of the stack, and the binary's clean
 //!   code, constant and vtable pages (they stay in the page cache, shared
 //!   by all monitors, and fault back in when work resumes).
+//! * podman starts it with glibc's per-thread cache of freed chunks off
+//!   (`GLIBC_TUNABLES=glibc.malloc.tcache_count=0`): a cache of free memory
+//!   is of no use to a process that is idle nearly all the time.
 //!
-//! What is left is mostly fixed cost: tokio's signal registry (22 kB, built
-//! with every IO-enabled runtime), glibc's per-thread cache of freed chunks
-//! (~25 kB; `GLIBC_TUNABLES=glibc.malloc.tcache_count=0` in the monitor's
-//! environment removes it), libc's and the loader's own data, and the
+//! What is left is mostly fixed cost: tokio's signal registry (built with
+//! every IO-enabled runtime), libc's and the loader's own data, and the
 //! pages the park path touches after the shed.
 
 mod attach;
@@ -49,6 +48,7 @@ mod container;
 mod detach;
 mod error;
 mod exec;
+mod exec_sessions;
 mod exit_file;
 mod fdio;
 mod footprint;
@@ -289,14 +289,11 @@ async fn serve_api(
             }
         }
     }
-    let routes = tonic::service::Routes::new(
-        proto::monitor::v1::monitor_server::MonitorServer::new(service::MonitorService {
-            monitor: monitor.clone(),
-        }),
-    );
+    let server = Arc::new(server::Server::default());
+    let routes = service::MonitorService::new(monitor.clone(), server.clone()).routes();
     let conn = match target {
         ServeTarget::Fd(fd) => match inherited_stream(fd) {
-            Ok(s) => Some(monitor.server.serve_stream(s, routes)),
+            Ok(s) => Some(server.serve_stream(s, routes)),
             Err(e) => {
                 ready.fail(&format!("{e:#}"));
                 return Err(e);
@@ -310,7 +307,7 @@ async fn serve_api(
                 .and_then(|_| sockets::stream_listener(&path))
                 .with_context(|| format!("listening on {}", path.display()));
             match bound {
-                Ok(l) => monitor.server.serve_listener(l, path, routes),
+                Ok(l) => server.serve_listener(l, path, routes),
                 Err(e) => {
                     ready.fail(&format!("{e:#}"));
                     return Err(e);
@@ -320,7 +317,7 @@ async fn serve_api(
         }
     };
     ready.ok("");
-    live(&monitor, conn).await
+    live(&monitor, &server, conn).await
 }
 
 /// How long callers still connected when the monitor is done may go on
@@ -331,6 +328,7 @@ const LINGER: Duration = Duration::from_secs(5);
 /// (no container) the caller hung up or SIGTERM/SIGINT arrived.
 pub(crate) async fn live(
     monitor: &Arc<Monitor>,
+    server: &server::Server,
     mut conn: Option<tokio::task::JoinHandle<()>>,
 ) -> anyhow::Result<()> {
     use tokio::signal::unix::{signal, SignalKind};
@@ -358,9 +356,6 @@ pub(crate) async fn live(
         }
     }
     debug!(phase = ?monitor.phase(), "shutting down");
-    monitor
-        .server
-        .shutdown(LINGER, Duration::from_secs(3))
-        .await;
+    server.shutdown(LINGER, Duration::from_secs(3)).await;
     Ok(())
 }

@@ -1,8 +1,9 @@
-//! The monitor process: at most one container, the servers, and when to go.
+//! The monitor process: at most one container, and when to go.
 //!
 //! The process ends when the container's exit is fully handled, when its
 //! creation failed, or -- with no container -- when the caller hangs up or
-//! SIGTERM arrives.
+//! SIGTERM arrives. This is the domain the RPC layer (`service`, `server`)
+//! is built around; it knows nothing of either.
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -16,7 +17,6 @@ use crate::config::ContainerConfig;
 use crate::container::{self, Container};
 use crate::error::MonitorError;
 use crate::log_driver::LogKind;
-use crate::server::Server;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Phase {
@@ -31,7 +31,6 @@ pub struct Monitor {
     pub runroot: PathBuf,
     /// Forked away from the caller: may create a container.
     pub detached: bool,
-    pub server: Arc<Server>,
     container: Mutex<Option<Arc<Container>>>,
     create_lock: tokio::sync::Mutex<()>,
     phase: watch::Sender<Phase>,
@@ -45,7 +44,6 @@ impl Monitor {
         Arc::new(Monitor {
             runroot,
             detached,
-            server: Arc::new(Server::default()),
             container: Mutex::new(None),
             create_lock: tokio::sync::Mutex::new(()),
             phase: watch::Sender::new(Phase::Idle),
@@ -89,7 +87,8 @@ impl Monitor {
     }
 
     /// CreateContainer: check the request, take over stdio, run the
-    /// runtime, serve monitor.sock.
+    /// runtime, watch the container. Serving the API on the container's
+    /// monitor socket (the response names it) is the RPC layer's part.
     pub async fn create(
         self: &Arc<Self>,
         req: CreateContainerRequest,
@@ -147,22 +146,6 @@ impl Monitor {
             *c = Some(container.clone());
         }
         self.phase.send_replace(Phase::Monitoring);
-        let sock = container.cfg.monitor_socket();
-        match crate::sockets::stream_listener(&sock) {
-            Ok(l) => {
-                let routes = tonic::service::Routes::new(
-                    proto::monitor::v1::monitor_server::MonitorServer::new(
-                        crate::service::MonitorService {
-                            monitor: self.clone(),
-                        },
-                    ),
-                );
-                self.server.serve_listener(l, sock.clone(), routes);
-            }
-            Err(e) => {
-                warn!(socket = %sock.display(), error = %e, "cannot serve the monitor socket; only this connection can reach the monitor")
-            }
-        }
         if let Some(p) = &container.cfg.monitor_pid_file {
             if let Err(e) =
                 crate::fsutil::write_atomic(p, std::process::id().to_string().as_bytes())
@@ -182,7 +165,7 @@ impl Monitor {
             pid: container.pid,
             started_at_unix_nanos: container.started_at(),
             monitor_pid: std::process::id() as i32,
-            monitor_socket: sock.display().to_string(),
+            monitor_socket: container.cfg.monitor_socket().display().to_string(),
             attach_socket: container
                 .attach_socket()
                 .map(|p| p.display().to_string())

@@ -12,6 +12,8 @@ use tracing::warn;
 use crate::detach::ReadyPipe;
 use crate::log_driver::LogKind;
 use crate::monitor::Monitor;
+use crate::server::Server;
+use crate::service::MonitorService;
 
 #[derive(Debug, clap::Args)]
 pub struct RunArgs {
@@ -135,7 +137,9 @@ pub async fn run(args: RunArgs, runroot: PathBuf, mut ready: ReadyPipe) -> anyho
     crate::reaper::start()?;
     crate::footprint::start();
     let monitor = Monitor::new(runroot.clone(), true);
-    let created = match monitor.create(args.request(&runroot)).await {
+    let server = Arc::new(Server::default());
+    let api = MonitorService::new(monitor.clone(), server.clone());
+    let created = match api.create_and_serve(args.request(&runroot)).await {
         Ok(r) => r,
         Err(e) => {
             ready.fail(&e.to_string());
@@ -166,5 +170,5 @@ pub async fn run(args: RunArgs, runroot: PathBuf, mut ready: ReadyPipe) -> anyho
     } else {
         ready.ok(&format!("{}\n", created.pid));
     }
-    crate::live(&Arc::clone(&monitor), None).await
+    crate::live(&monitor, &server, None).await
 }

@@ -1,5 +1,7 @@
 //! The monitor.v1 gRPC service: thin over [`crate::monitor`],
-//! [`crate::container`] and [`crate::exec`].
+//! [`crate::container`] and [`crate::exec`], which know nothing of it.
+//! It also serves itself on each container's monitor socket once
+//! CreateContainer succeeds ([`create_and_serve`]).
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -13,16 +15,51 @@ use proto::monitor::v1::{
     StartContainerRequest, StartContainerResponse, StatusRequest, StatusResponse, WaitRequest,
 };
 use tonic::{Request, Response, Status};
-use tracing::debug;
+use tracing::{debug, warn};
 
 use crate::container::{Container, State};
 use crate::error::MonitorError;
-use crate::exec::{ExecSpec, ExecState};
+use crate::exec::ExecSpec;
+use crate::exec_sessions::ExecState;
 use crate::monitor::Monitor;
+use crate::server::Server;
 
 #[derive(Clone)]
 pub struct MonitorService {
     pub monitor: Arc<Monitor>,
+    /// Where the container's monitor socket is served.
+    pub server: Arc<Server>,
+}
+
+impl MonitorService {
+    pub fn new(monitor: Arc<Monitor>, server: Arc<Server>) -> MonitorService {
+        MonitorService { monitor, server }
+    }
+
+    /// The service as routes for [`Server`].
+    pub fn routes(&self) -> tonic::service::Routes {
+        tonic::service::Routes::new(proto::monitor::v1::monitor_server::MonitorServer::new(
+            self.clone(),
+        ))
+    }
+
+    /// CreateContainer, then serve this API on the container's monitor
+    /// socket, so other callers (podman's later commands, `ctr-monitor run`
+    /// users) can reach the monitor once the creating caller is gone.
+    pub async fn create_and_serve(
+        &self,
+        req: CreateContainerRequest,
+    ) -> std::result::Result<CreateContainerResponse, MonitorError> {
+        let created = self.monitor.create(req).await?;
+        let sock = PathBuf::from(&created.monitor_socket);
+        match crate::sockets::stream_listener(&sock) {
+            Ok(l) => self.server.serve_listener(l, sock, self.routes()),
+            Err(e) => {
+                warn!(socket = %sock.display(), error = %e, "cannot serve the monitor socket; only this connection can reach the monitor")
+            }
+        }
+        Ok(created)
+    }
 }
 
 fn status_of(c: &Container) -> StatusResponse {
@@ -74,8 +111,8 @@ impl MonitorApi for MonitorService {
         debug!(id = %req.id, "CreateContainer");
         // A caller that goes away mid-call drops this future; the creation
         // must still finish (and the container be monitored) without it.
-        let monitor = self.monitor.clone();
-        let created = tokio::spawn(async move { monitor.create(req).await })
+        let this = self.clone();
+        let created = tokio::spawn(async move { this.create_and_serve(req).await })
             .await
             .map_err(|e| Status::internal(format!("CreateContainer task failed: {e}")))??;
         Ok(Response::new(created))

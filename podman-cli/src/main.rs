@@ -12,6 +12,7 @@ mod helper_procs;
 mod host_info;
 mod image;
 mod lifecycle;
+mod proc_info;
 mod runtime_choice;
 mod spec;
 mod state;

@@ -2,17 +2,16 @@
 //! socket (and an optional second descriptor) placed on fixed numbers by
 //! the spawn's file actions.
 //!
-//! std's `Command` with a `pre_exec` hook (the only way it offers to place
-//! descriptors) has to fork(2): the kernel copies the caller's page tables
-//! and every page the caller writes afterwards takes a copy-on-write fault.
-//! For podman, a 13 MB binary with a live heap, that was 1-2 ms per helper
-//! on the critical path of every `run` (5 ms on a loaded machine). posix_spawn
-//! shares the caller's memory until the exec.
+//! Not std's `Command`: with a `pre_exec` hook (the only way it offers to
+//! place descriptors) it has to fork(2), so the kernel copies the caller's
+//! page tables and every page the caller writes before the exec takes a
+//! copy-on-write fault. The cost grows with the caller's size, and helpers
+//! are spawned on the critical path of every `run`. posix_spawn shares the
+//! caller's memory until the exec.
 //!
-//! What the `pre_exec` hook also did, die with the caller
-//! (PR_SET_PDEATHSIG), the helper now does itself at start:
-//! [`PARENT_ENV`] names the pid it must die with, see
-//! [`crate::transport::watch_parent`].
+//! posix_spawn runs no code of ours in the child, so dying with the caller
+//! (PR_SET_PDEATHSIG) is the helper's own job at start: [`PARENT_ENV`]
+//! names the pid it must die with, see [`crate::transport::watch_parent`].
 
 use std::ffi::{CString, OsStr, OsString};
 use std::io;

@@ -14,7 +14,7 @@ use crate::error::{Result, StoreError};
 use crate::layers;
 use crate::layout::{now_unix, unique_suffix, Store};
 use crate::locks::FileLock;
-use crate::mounts;
+use crate::mount_table;
 use crate::resolve;
 
 #[derive(Debug, Clone, Serialize)]
@@ -92,7 +92,7 @@ pub fn load(store: &Store, conn: &Connection, id: &str) -> Result<ContainerRecor
         upper_dir: dir.join("diff").display().to_string(),
         work_dir: dir.join("work").display().to_string(),
         mountpoint: store.mountpoint(&id).display().to_string(),
-        mount_count: mounts::current_count(store, &id),
+        mount_count: mount_table::current_count(store, &id),
         id,
         image_id,
         layers,
@@ -278,7 +278,7 @@ pub fn remove(store: &Store, id: &str) -> Result<bool> {
     }
     let _lock = lock(store, id)?;
     let rec = load(store, &conn, id)?;
-    let was_mounted = mounts::unmount_all(store, id)?;
+    let was_mounted = mount_table::unmount_all(store, id)?;
     if rec.volatile {
         conn.skip_fsync()?;
     }

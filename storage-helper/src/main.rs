@@ -21,6 +21,7 @@ mod info;
 mod layers;
 mod layout;
 mod locks;
+mod mount_table;
 mod mounts;
 mod new_image;
 mod oci;

@@ -20,6 +20,8 @@
 //! * [`storage_fixtures`]: the storage tests' images and expected trees.
 //! * [`image_env`]: podman image commands against a test registry (pull,
 //!   run, inspect, an auth file of the test's own).
+//! * [`poll`]: waiting for a condition with a deadline (tests never sleep
+//!   for a guessed time).
 //!
 //! Library code returns [`anyhow::Result`] for anything that depends on the
 //! machine (missing binaries, I/O, HTTP), so test failures say what is wrong.
@@ -37,6 +39,7 @@ pub mod mountinfo;
 pub mod oci_image;
 pub mod oci_layout;
 pub mod podman;
+pub mod poll;
 pub mod raw_tar;
 pub mod registry;
 pub mod registry_client;

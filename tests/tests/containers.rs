@@ -5,6 +5,7 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use e2e::podman::{stderr, stdout, TestStore};
+use e2e::poll;
 use e2e::registry::Registry;
 
 fn fixture() -> (TestStore, Registry, String) {
@@ -262,20 +263,43 @@ fn a_killed_monitor_or_container_leaves_a_manageable_state() {
         "sleep",
         "1000",
     ]);
-    let mon: i32 = s
-        .ok(&["inspect", "--format", "{{.State.ConmonPid}}", "orphan"])
-        .trim()
-        .parse()
-        .unwrap();
-    assert!(mon > 0);
+    let inspect_pid = |field: &str| -> i32 {
+        s.ok(&["inspect", "--format", field, "orphan"])
+            .trim()
+            .parse()
+            .unwrap()
+    };
+    let (mon, pid) = (
+        inspect_pid("{{.State.ConmonPid}}"),
+        inspect_pid("{{.State.Pid}}"),
+    );
+    assert!(mon > 0 && pid > 0 && mon != pid);
     nix::sys::signal::kill(
         nix::unistd::Pid::from_raw(mon),
         nix::sys::signal::Signal::SIGKILL,
     )
     .unwrap();
-    std::thread::sleep(Duration::from_millis(200));
-    // The container survives its monitor; stop and rm still work.
+    poll::until(Duration::from_secs(10), "the killed monitor to go", || {
+        !poll::running(mon)
+    });
+    // The container survives its monitor: its process still runs, podman
+    // still sees it running, and stop and rm still work.
+    assert!(poll::running(pid), "the container died with its monitor");
+    assert_eq!(
+        s.ok(&["ps", "--format", "{{.Names}} {{.State}}"]),
+        "orphan running\n"
+    );
+    assert_eq!(
+        s.ok(&["inspect", "--format", "{{.State.Status}}", "orphan"]),
+        "running\n"
+    );
     s.ok(&["stop", "-t", "0", "orphan"]);
+    poll::until(
+        Duration::from_secs(10),
+        "the stopped container's process to end",
+        || !poll::running(pid),
+    );
+    assert_eq!(s.ok(&["ps", "-q"]), "");
     s.ok(&["rm", "orphan"]);
 
     s.ok(&[
@@ -299,20 +323,19 @@ fn a_killed_monitor_or_container_leaves_a_manageable_state() {
         nix::sys::signal::Signal::SIGKILL,
     )
     .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let st = s.ok(&[
-            "ps",
-            "-a",
-            "--format",
-            "{{.Names}} {{.State}} {{.ExitCode}}",
-        ]);
-        if st.contains("victim exited 137") {
-            break;
-        }
-        assert!(Instant::now() < deadline, "{st}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    poll::until(
+        Duration::from_secs(10),
+        "ps to show the killed container exited",
+        || {
+            s.ok(&[
+                "ps",
+                "-a",
+                "--format",
+                "{{.Names}} {{.State}} {{.ExitCode}}",
+            ])
+            .contains("victim exited 137")
+        },
+    );
     s.ok(&["rm", "victim"]);
     assert!(mounts_under(&s).is_empty());
 }
@@ -356,14 +379,10 @@ fn sigkill_of_podman_during_run_leaves_a_manageable_container() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !s
-        .ok(&["ps", "--format", "{{.Names}}"])
-        .contains("abandoned")
-    {
-        assert!(Instant::now() < deadline, "container never started");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    poll::until(Duration::from_secs(20), "the container to start", || {
+        s.ok(&["ps", "--format", "{{.Names}}"])
+            .contains("abandoned")
+    });
     child.kill().unwrap();
     child.wait().unwrap();
     // The container outlives the CLI; ps, inspect, stop and rm handle it.
@@ -469,21 +488,18 @@ fn rm_force_of_an_initialized_container_ends_its_runtime_process_and_monitor() {
         .trim()
         .parse()
         .unwrap();
-    let running = |pid: i32| {
-        std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|st| {
-            st.rsplit_once(')')
-                .is_some_and(|(_, rest)| !rest.trim_start().starts_with('Z'))
-        })
-    };
-    assert!(running(pid), "the monitor holds the created container");
+    assert!(
+        poll::running(pid),
+        "the monitor holds the created container"
+    );
     s.ok(&["rm", "-f", id]);
     // `runc delete --force` ends `runc init`; the monitor then handles the
     // exit and goes (a zombie here at most: PID 1 of this sandbox does not reap).
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while running(pid) && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    assert!(!running(pid), "the monitor of a removed container is gone");
+    poll::until(
+        Duration::from_secs(10),
+        "the monitor of a removed container to go",
+        || !poll::running(pid),
+    );
     assert!(mounts_under(&s).is_empty(), "{:?}", mounts_under(&s));
     assert_eq!(s.ok(&["ps", "-aq"]), "");
 }

@@ -6,6 +6,7 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use e2e::podman::{stderr, stdout, TestStore};
+use e2e::poll;
 use e2e::registry::Registry;
 
 fn fixture() -> (TestStore, Registry, String) {
@@ -71,8 +72,15 @@ fn exec_runs_in_the_container_with_its_exit_codes() {
         "-c",
         "sleep 0.2; touch /tmp/marker",
     ]);
-    std::thread::sleep(Duration::from_millis(600));
-    s.ok(&["exec", "box", "test", "-f", "/tmp/marker"]);
+    poll::until(
+        Duration::from_secs(10),
+        "the detached exec's marker",
+        || {
+            s.run(&["exec", "box", "test", "-f", "/tmp/marker"])
+                .status
+                .success()
+        },
+    );
     let top = s.ok(&["top", "box"]);
     assert!(top.contains("sleep 1000"), "{top}");
     let o = s.run(&["exec", "nosuch", "true"]);
@@ -251,20 +259,19 @@ fn restart_policy_and_init() {
         "-c",
         "echo try; exit 1",
     ]);
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let st = s.ok(&[
-            "inspect",
-            "--format",
-            "{{.RestartCount}} {{.State.Status}}",
-            "flaky",
-        ]);
-        if st == "2 exited\n" && s.ok(&["logs", "flaky"]).lines().count() == 3 {
-            break;
-        }
-        assert!(Instant::now() < deadline, "{st}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    poll::until(
+        Duration::from_secs(20),
+        "two restarts, then the exit",
+        || {
+            let st = s.ok(&[
+                "inspect",
+                "--format",
+                "{{.RestartCount}} {{.State.Status}}",
+                "flaky",
+            ]);
+            st == "2 exited\n" && s.ok(&["logs", "flaky"]).lines().count() == 3
+        },
+    );
     assert_eq!(s.ok(&["logs", "flaky"]), "try\ntry\ntry\n");
     let out = s.ok(&[
         "run",
@@ -418,7 +425,6 @@ fn top_reads_the_containers_processes_from_proc() {
         "sleep 1000 & sleep 2000; echo done",
     ]);
     s.ok(&["exec", "-d", "-u", "nobody", "tp", "sleep", "3000"]);
-    std::thread::sleep(Duration::from_millis(300));
     // No ps(1) needed: podman reads /proc itself.
     let top = |args: &[&str]| {
         let o = s
@@ -431,7 +437,15 @@ fn top_reads_the_containers_processes_from_proc() {
         assert!(o.status.success(), "top {args:?}: {}", stderr(&o));
         stdout(&o)
     };
-    let out = top(&["tp"]);
+    // The shell's background sleep and the exec'd one show up once they run.
+    let out = poll::until_some(Duration::from_secs(10), "all four processes in top", || {
+        let out = top(&["tp"]);
+        let shown = |cmd: &str| out.lines().any(|l| l.ends_with(cmd));
+        ["sleep 1000", "sleep 2000", "sleep 3000"]
+            .iter()
+            .all(|c| shown(c))
+            .then_some(out)
+    });
     let lines: Vec<&str> = out.lines().collect();
     let header: Vec<&str> = lines[0].split_whitespace().collect();
     assert_eq!(

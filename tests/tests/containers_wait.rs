@@ -5,6 +5,7 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use e2e::podman::{stderr, stdout};
+use e2e::poll;
 
 fn fixture() -> (e2e::podman::TestStore, e2e::registry::Registry, String) {
     e2e::podman::with_busybox()
@@ -28,6 +29,45 @@ fn context_switches(pid: u32) -> u64 {
     total
 }
 
+/// Inotify watches process `pid` holds (its /proc/PID/fdinfo lines).
+fn inotify_watches(pid: u32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/fdinfo"))
+        .map(|fds| {
+            fds.flatten()
+                .filter_map(|fd| std::fs::read_to_string(fd.path()).ok())
+                .map(|info| {
+                    info.lines()
+                        .filter(|l| l.starts_with("inotify wd:"))
+                        .count()
+                })
+                .sum()
+        })
+        .unwrap_or(0)
+}
+
+/// Whether every thread of `pid` is asleep (state S).
+fn all_threads_asleep(pid: u32) -> bool {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return false;
+    };
+    tasks.flatten().all(|t| {
+        std::fs::read_to_string(t.path().join("stat")).is_ok_and(|s| {
+            s.rsplit_once(')')
+                .is_some_and(|(_, rest)| rest.trim_start().starts_with('S'))
+        })
+    })
+}
+
+/// Wait until the `podman wait` process `pid` has settled into its wait:
+/// it watches something with inotify and all its threads sleep.
+fn settled(pid: u32) {
+    poll::until(
+        Duration::from_secs(10),
+        "podman wait to block on inotify",
+        || inotify_watches(pid) > 0 && all_threads_asleep(pid),
+    );
+}
+
 #[test]
 fn wait_conditions_wake_on_state_changes_without_polling() {
     let (s, _reg, r) = fixture();
@@ -49,8 +89,10 @@ fn wait_conditions_wake_on_state_changes_without_polling() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    // Settled into its wait, it stays asleep: no 50 ms polling.
-    std::thread::sleep(Duration::from_millis(700));
+    // Settled into its wait, it stays asleep: no 50 ms polling. Showing
+    // that nothing happens takes watching for a while: this sleep is the
+    // observation window, not a wait for something.
+    settled(waiter.id());
     let before = context_switches(waiter.id());
     std::thread::sleep(Duration::from_millis(1500));
     let switches = context_switches(waiter.id()) - before;
@@ -94,7 +136,7 @@ fn wait_conditions_wake_on_state_changes_without_polling() {
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_millis(500));
+    settled(waiter.id());
     s.ok(&["kill", "w"]);
     let killed = Instant::now();
     let o = waiter.wait_with_output().unwrap();
@@ -113,7 +155,7 @@ fn wait_conditions_wake_on_state_changes_without_polling() {
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_millis(500));
+    settled(waiter.id());
     s.ok(&["rm", "w"]);
     let o = waiter.wait_with_output().unwrap();
     assert!(o.status.success());

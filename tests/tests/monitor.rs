@@ -7,7 +7,7 @@
 
 use std::ffi::OsString;
 use std::os::fd::{AsRawFd, OwnedFd};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
@@ -59,13 +59,6 @@ async fn wait_gone(pid: i32) -> bool {
     tokio::task::spawn_blocking(move || e2e::monitor_env::wait_gone(pid))
         .await
         .unwrap_or(false)
-}
-
-fn alive(pid: i32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| {
-        s.rsplit_once(')')
-            .is_some_and(|(_, r)| !r.trim_start().starts_with('Z'))
-    })
 }
 
 /// A blocking attach client (SOCK_SEQPACKET, protocol in monitor.proto).
@@ -368,7 +361,7 @@ async fn sigkill_of_the_monitor_leaves_the_container_running() -> Result<()> {
     )?;
     assert!(wait_gone(created.monitor_pid).await);
     assert!(
-        alive(created.pid),
+        e2e::poll::running(created.pid),
         "container process {} died with its monitor",
         created.pid
     );
@@ -417,7 +410,7 @@ async fn a_caller_that_goes_away_after_create_does_not_stop_the_monitor() -> Res
         .into_inner();
     drop(client);
     helper.finish(Duration::from_secs(5)).await?;
-    assert!(alive(created.monitor_pid));
+    assert!(e2e::poll::running(created.monitor_pid));
     // A later podman reaches it on monitor.sock.
     let mut later = MonitorClient::new(
         proto::transport::connect_unix(Path::new(&created.monitor_socket)).await?,
@@ -457,53 +450,35 @@ async fn a_caller_that_goes_away_after_create_does_not_stop_the_monitor() -> Res
     Ok(())
 }
 
-/// The memory an idle monitor keeps (`/proc/PID/smaps_rollup`, kB).
-fn rollup_kb(pid: i32) -> Result<std::collections::HashMap<String, u64>> {
-    let rollup = std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup"))?;
-    Ok(rollup
-        .lines()
-        .filter_map(|l| {
-            let (k, v) = l.split_once(':')?;
-            let v = v.trim().strip_suffix(" kB")?.trim().parse().ok()?;
-            Some((k.to_string(), v))
-        })
-        .collect())
-}
-
 /// An idle monitor gives back what creating the container took (ctr-monitor's
-/// footprint module) and still serves calls and handles the exit afterwards.
+/// footprint module: heap, dead stack, the binary's clean pages) and still
+/// serves calls and handles the exit afterwards. How much it keeps is a
+/// benchmark figure (bench/containers.sh), not asserted here.
 #[tokio::test]
-async fn idle_monitor_memory() -> Result<()> {
+async fn an_idle_monitor_sheds_memory_and_still_works() -> Result<()> {
     let env = Env::new();
     let id = "mon-mem";
     let bundle = env.bundle(id, &["sleep", "1000"], false)?;
     let (mut helper, mut client) = spawn_monitor().await?;
     let created = create_start(&mut client, env.request(id, &bundle)).await?;
+    let log = PathBuf::from(&created.monitor_log);
+    let before = std::fs::metadata(&log).map(|m| m.len()).unwrap_or(0);
     drop(client);
     helper.finish(Duration::from_secs(5)).await?;
-    // The monitor sheds memory once quiet for 250 ms.
-    tokio::time::sleep(Duration::from_millis(1000)).await;
-    let kb = rollup_kb(created.monitor_pid)?;
-    let k = |name: &str| kb.get(name).copied().unwrap_or(0);
-    println!(
-        "idle ctr-monitor {} ({}): Rss {} kB, Pss {} kB, Private_Dirty {} kB, Anonymous {} kB",
-        created.monitor_pid,
-        monitor_bin().display(),
-        k("Rss"),
-        k("Pss"),
-        k("Private_Dirty"),
-        k("Anonymous"),
-    );
-    // What only this monitor holds: anonymous pages (heap, stack, relocated
-    // or written pages of the binary and libraries). Private_Dirty would
-    // also count the binary's page-cache pages while a fresh build of it is
-    // not yet written back. Release and debug builds keep ~210-250 kB (440
-    // before the footprint work); a PIE build or an extra thread passes 400.
-    assert!(
-        k("Anonymous") > 0 && k("Anonymous") < 400,
-        "Anonymous {} kB",
-        k("Anonymous")
-    );
+    // Once quiet, the monitor sheds (its debug log says so).
+    tokio::task::spawn_blocking(move || {
+        e2e::poll::until(
+            Duration::from_secs(10),
+            "the monitor to shed memory",
+            || {
+                std::fs::read(&log).is_ok_and(|l| {
+                    String::from_utf8_lossy(&l[(before as usize).min(l.len())..])
+                        .contains("memory shed")
+                })
+            },
+        )
+    })
+    .await?;
     // Code dropped while idle comes back when needed: a call over
     // monitor.sock, then the exit, are handled as usual.
     let mut sock = MonitorClient::new(

@@ -340,6 +340,8 @@ fn sigkill_during_setup_then_teardown_leaves_no_link_rule_or_process() -> Result
             json!([{"host_port": free_port(), "container_port": 80}]),
         );
         let mut child = env.spawn(&["setup"], &req);
+        // Not a wait for a condition: the kill lands at a different point
+        // of the setup each round (0, 9, 18, ... ms in).
         std::thread::sleep(Duration::from_millis(i * 9));
         let _ = child.kill();
         if child.wait()?.success() {

@@ -117,19 +117,20 @@ fn published_ports_answer_on_loopback_and_none_has_only_lo() {
         "-c",
         "echo published > /tmp/i; httpd -f -p 8080 -h /tmp",
     ]);
-    let mut body = String::new();
-    for _ in 0..50 {
-        if let Ok(mut c) = std::net::TcpStream::connect(("127.0.0.1", port)) {
+    e2e::poll::until(
+        std::time::Duration::from_secs(10),
+        "the published port to serve the file",
+        || {
             use std::io::{Read, Write};
-            c.write_all(b"GET /i HTTP/1.0\r\n\r\n").unwrap();
-            c.read_to_string(&mut body).unwrap();
-            if body.contains("published") {
-                break;
-            }
-        }
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
-    assert!(body.contains("published"), "{body}");
+            let Ok(mut c) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
+                return false;
+            };
+            let mut body = String::new();
+            c.write_all(b"GET /i HTTP/1.0\r\n\r\n").is_ok()
+                && c.read_to_string(&mut body).is_ok()
+                && body.contains("published")
+        },
+    );
     assert_eq!(
         s.ok(&["port", "pub"]),
         format!("8080/tcp -> 127.0.0.1:{port}\n")

@@ -1,11 +1,12 @@
 //! Arguments defined only when their command is chosen.
 //!
-//! clap's derive builds every command's arguments on every run: for a
-//! command line this size that was about half of podman's start-up (1.8M
-//! instructions and ~200 page faults of freshly touched heap before any
-//! work). `Lazy<T>` defers `T`'s definition to the moment clap builds the
-//! chosen subcommand (`Command::defer`); `--help` of a command and parsing
-//! are unchanged.
+//! clap's derive builds the arguments of every subcommand on every run,
+//! though one command line uses one subcommand's. With podman's many
+//! commands and flags, building them all is a large share of the start-up
+//! of every short command (`ps`, `inspect`, the helpers' callers). `Lazy<T>`
+//! defers `T`'s definition to the moment clap builds the chosen
+//! subcommand (`Command::defer`); `--help` of a command and parsing are
+//! unchanged.
 
 use std::ops::Deref;
 

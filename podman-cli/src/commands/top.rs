@@ -3,7 +3,7 @@
 //! ids as the container sees them (pid 1 is its init), names from its own
 //! /etc/passwd and /etc/group, times as Go durations.
 
-mod procfs;
+mod names;
 
 use std::path::Path;
 use std::time::SystemTime;
@@ -13,7 +13,8 @@ use clap::Args;
 use crate::container::model::Status;
 use crate::container::store;
 use crate::engine_config::EngineConfig;
-use procfs::{IdMap, Names, Process};
+use crate::proc_info::{self, Process};
+use names::{IdMap, Names};
 
 #[derive(Debug, Clone, Args)]
 pub struct TopArgs {
@@ -201,9 +202,9 @@ impl Context {
             .min(63);
         Context {
             now: SystemTime::now(),
-            boot: procfs::boot_time(),
-            ticks: procfs::clock_ticks(),
-            ns_pids: procfs::ns_pid_map(procs),
+            boot: proc_info::boot_time(),
+            ticks: proc_info::clock_ticks(),
+            ns_pids: names::ns_pid_map(procs),
             users: Names::load(&root.join("etc/passwd")),
             groups: Names::load(&root.join("etc/group")),
             host_users: Names::load(Path::new("/etc/passwd")),
@@ -293,12 +294,12 @@ impl Context {
                 };
                 format!("{pcpu:.3}")
             }
-            Field::Etime => procfs::go_duration(self.elapsed(p)),
-            Field::Time => procfs::go_duration(std::time::Duration::from_secs(
+            Field::Etime => names::go_duration(self.elapsed(p)),
+            Field::Time => names::go_duration(std::time::Duration::from_secs(
                 p.cpu_ticks / self.ticks.max(1),
             )),
             Field::Stime => stime(self.started(p)),
-            Field::Tty => procfs::tty_name(p.tty_nr),
+            Field::Tty => proc_info::tty_name(p.tty),
             Field::Vsz => (p.vsize / 1024).to_string(),
             Field::Rss => p.rss_kib.to_string(),
             Field::State => p.state.to_string(),
@@ -345,11 +346,11 @@ fn stime(t: SystemTime) -> String {
 fn table(init_pid: i32, id: &str, descriptors: &[(&'static str, Field)]) -> anyhow::Result<String> {
     let started = std::time::Instant::now();
     let mut procs = Vec::new();
-    for pid in procfs::container_pids(init_pid, id) {
+    for pid in proc_info::container_pids(init_pid, id) {
         match Process::read(pid) {
             Ok(p) => procs.push(p),
             // It exited while we looked.
-            Err(procfs::ProcError::Gone(_)) => {}
+            Err(proc_info::ProcError::Gone(_)) => {}
             Err(e) => return Err(e.into()),
         }
     }

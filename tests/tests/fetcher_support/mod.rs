@@ -218,6 +218,7 @@ pub fn throttling_proxy(upstream: String) -> Result<u16> {
                     if n == 0 || client.write_all(&buf[..n]).is_err() {
                         break;
                     }
+                    // The workload: a slow link (64 KiB per 8 ms).
                     std::thread::sleep(Duration::from_millis(8));
                 }
                 let _ = client.shutdown(std::net::Shutdown::Both);

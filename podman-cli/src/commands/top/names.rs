@@ -1,0 +1,176 @@
+//! How `podman top` shows what [`crate::proc_info`] read: ids translated
+//! into the container's own pid and user namespaces and named from its
+//! own passwd and group files, times as Go prints them.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::time::Duration;
+
+use crate::proc_info::Process;
+
+/// Host pid -> pid in the container's namespace, for ppid and pgid: an id
+/// outside the container (its monitor, say) shows as 0, as inside it.
+pub fn ns_pid_map(procs: &[Process]) -> HashMap<i32, i32> {
+    procs.iter().map(|p| (p.host_pid, p.pid)).collect()
+}
+
+/// Names for ids from a passwd- or group-format file.
+#[derive(Debug, Default)]
+pub struct Names(HashMap<u32, String>);
+
+impl Names {
+    pub fn load(path: &Path) -> Names {
+        let text = std::fs::read_to_string(path).unwrap_or_default();
+        Names(
+            text.lines()
+                .filter_map(|l| {
+                    let mut f = l.split(':');
+                    let name = f.next()?;
+                    let id = f.nth(1)?.parse().ok()?;
+                    Some((id, name.to_string()))
+                })
+                .collect(),
+        )
+    }
+
+    /// The name, or the id in decimal.
+    pub fn get(&self, id: u32) -> String {
+        self.0.get(&id).cloned().unwrap_or_else(|| id.to_string())
+    }
+}
+
+/// A user namespace's id map (`inside outside count` lines), to show host
+/// ids as the container sees them.
+#[derive(Debug, Default)]
+pub struct IdMap(Vec<(u32, u32, u32)>);
+
+impl IdMap {
+    pub fn load(path: &Path) -> IdMap {
+        let text = std::fs::read_to_string(path).unwrap_or_default();
+        IdMap(
+            text.lines()
+                .filter_map(|l| {
+                    let v: Vec<u32> = l
+                        .split_whitespace()
+                        .filter_map(|x| x.parse().ok())
+                        .collect();
+                    (v.len() == 3).then(|| (v[0], v[1], v[2]))
+                })
+                .collect(),
+        )
+    }
+
+    /// The container's id for host id `host` (the overflow id 65534 if unmapped).
+    pub fn to_inside(&self, host: u32) -> u32 {
+        if self.0.is_empty() {
+            return host;
+        }
+        self.0
+            .iter()
+            .find(|(_, out, n)| host >= *out && host - out < *n)
+            .map(|(ins, out, _)| ins + (host - out))
+            .unwrap_or(65534)
+    }
+}
+
+/// A duration as Go's `time.Duration.String()` prints it ("1h2m3.5s",
+/// "20.386825206s", "1.5ms", "0s"), which is how Podman shows times.
+pub fn go_duration(d: Duration) -> String {
+    let ns = d.as_nanos();
+    let frac = |n: u128, unit: u128, width: usize| {
+        let f = format!("{:0width$}", n % unit);
+        let f = f.trim_end_matches('0');
+        if f.is_empty() {
+            format!("{}", n / unit)
+        } else {
+            format!("{}.{f}", n / unit)
+        }
+    };
+    match ns {
+        0 => "0s".into(),
+        n if n < 1_000 => format!("{n}ns"),
+        n if n < 1_000_000 => format!("{}µs", frac(n, 1_000, 3)),
+        n if n < 1_000_000_000 => format!("{}ms", frac(n, 1_000_000, 6)),
+        n => {
+            let secs = n / 1_000_000_000;
+            let (h, m) = (secs / 3600, (secs % 3600) / 60);
+            let mut out = String::new();
+            if h > 0 {
+                out.push_str(&format!("{h}h"));
+            }
+            if h > 0 || m > 0 {
+                out.push_str(&format!("{m}m"));
+            }
+            out.push_str(&frac(n % 60_000_000_000, 1_000_000_000, 9));
+            out.push('s');
+            out
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_print_like_go() {
+        assert_eq!(go_duration(Duration::ZERO), "0s");
+        assert_eq!(
+            go_duration(Duration::from_nanos(20_386_825_206)),
+            "20.386825206s"
+        );
+        assert_eq!(go_duration(Duration::from_secs(120)), "2m0s");
+        assert_eq!(go_duration(Duration::from_secs(3600)), "1h0m0s");
+        assert_eq!(
+            go_duration(Duration::from_nanos(3_732_497_061_672)),
+            "1h2m12.497061672s"
+        );
+        assert_eq!(go_duration(Duration::from_micros(1500)), "1.5ms");
+        assert_eq!(go_duration(Duration::from_nanos(1500)), "1.5µs");
+        assert_eq!(go_duration(Duration::from_nanos(999)), "999ns");
+    }
+
+    #[test]
+    fn names_come_from_passwd_format_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let passwd = dir.path().join("passwd");
+        std::fs::write(
+            &passwd,
+            "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534::/:/bin/false\nbroken\n",
+        )
+        .unwrap();
+        let n = Names::load(&passwd);
+        assert_eq!(n.get(0), "root");
+        assert_eq!(n.get(65534), "nobody");
+        assert_eq!(n.get(7), "7");
+        assert_eq!(Names::load(&dir.path().join("missing")).get(0), "0");
+    }
+
+    #[test]
+    fn ns_pids_map_host_pids() {
+        let procs = [
+            Process {
+                host_pid: 4000,
+                pid: 1,
+                ..Process::default()
+            },
+            Process {
+                host_pid: 4010,
+                pid: 7,
+                ..Process::default()
+            },
+        ];
+        let m = ns_pid_map(&procs);
+        assert_eq!(m.get(&4010), Some(&7));
+        assert_eq!(m.get(&1), None);
+    }
+
+    #[test]
+    fn ids_map_into_the_namespace() {
+        let m = IdMap(vec![(0, 100000, 65536)]);
+        assert_eq!(m.to_inside(100000), 0);
+        assert_eq!(m.to_inside(100033), 33);
+        assert_eq!(m.to_inside(5), 65534);
+        assert_eq!(IdMap::default().to_inside(5), 5);
+    }
+}

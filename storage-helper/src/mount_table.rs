@@ -1,0 +1,125 @@
+//! What is mounted: a container's mount count, kept in the run root (mounts
+//! do not survive a reboot) and checked against /proc/self/mountinfo, so a
+//! stale count after a reboot or a manual umount is corrected instead of
+//! trusted; and taking an overlay down. Mounting is the mounts module's
+//! job; container records read the count here and removal unmounts here,
+//! so neither needs the other.
+
+use std::path::{Path, PathBuf};
+
+use crate::error::{Result, StoreError};
+use crate::layout::{write_atomic_volatile, Store};
+
+fn count_path(store: &Store, id: &str) -> PathBuf {
+    store.container_run_dir(id).join("mountcount")
+}
+
+pub fn read_count(store: &Store, id: &str) -> u32 {
+    std::fs::read_to_string(count_path(store, id))
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// The mount count, 0 when the mount point is not really mounted.
+pub fn current_count(store: &Store, id: &str) -> u32 {
+    let n = read_count(store, id);
+    if n > 0 && !is_mounted(&store.mountpoint(id)) {
+        0
+    } else {
+        n
+    }
+}
+
+/// The count lives in the run root, gone at reboot like the mount itself:
+/// written atomically, not fsynced.
+pub fn write_count(store: &Store, id: &str, n: u32) -> Result<()> {
+    write_atomic_volatile(&count_path(store, id), n.to_string().as_bytes())
+}
+
+/// Unmount whatever the count (the caller holds the container lock).
+pub fn unmount_all(store: &Store, id: &str) -> Result<bool> {
+    let target = store.mountpoint(id);
+    if !is_mounted(&target) {
+        return Ok(false);
+    }
+    umount(&target, id, true)?;
+    write_count(store, id, 0)?;
+    Ok(true)
+}
+
+/// umount(2) `target`; a busy mount is detached lazily with `force`, else
+/// refused. Not mounted (any more) is fine.
+pub fn umount(target: &Path, id: &str, force: bool) -> Result<()> {
+    use nix::mount::{umount2, MntFlags};
+    match umount2(target, MntFlags::empty()) {
+        Ok(()) => Ok(()),
+        Err(nix::errno::Errno::EINVAL) | Err(nix::errno::Errno::ENOENT) => Ok(()),
+        Err(nix::errno::Errno::EBUSY) if force => {
+            umount2(target, MntFlags::MNT_DETACH).map_err(|e| {
+                StoreError::path(
+                    &format!("container {id}: lazily unmounting"),
+                    target,
+                    e.into(),
+                )
+            })
+        }
+        Err(nix::errno::Errno::EBUSY) => Err(StoreError::FailedPrecondition(format!(
+            "container {id}: {} is busy (a process uses it): stop it, or unmount with force",
+            target.display()
+        ))),
+        Err(e) => Err(StoreError::path(
+            &format!("container {id}: unmounting"),
+            target,
+            e.into(),
+        )),
+    }
+}
+
+/// Whether `path` is a mount point in this mount namespace.
+pub fn is_mounted(path: &Path) -> bool {
+    let Ok(canon) = std::fs::canonicalize(path) else {
+        return false;
+    };
+    let Ok(info) = std::fs::read_to_string("/proc/self/mountinfo") else {
+        return false;
+    };
+    let want = canon.to_string_lossy();
+    info.lines()
+        .any(|l| l.split(' ').nth(4).is_some_and(|mp| unescape(mp) == want))
+}
+
+/// Undo mountinfo's octal escapes (`\040` for space...).
+fn unescape(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'\\'
+            && i + 3 < b.len()
+            && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c))
+        {
+            out.push((b[i + 1] - b'0') * 64 + (b[i + 2] - b'0') * 8 + (b[i + 3] - b'0'));
+            i += 4;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn mountinfo_escapes_are_undone() {
+        assert_eq!(super::unescape("/a\\040b"), "/a b");
+        assert_eq!(super::unescape("/plain"), "/plain");
+    }
+
+    #[test]
+    fn the_root_is_mounted() {
+        assert!(super::is_mounted(std::path::Path::new("/")));
+        assert!(!super::is_mounted(std::path::Path::new("/proc/self")));
+    }
+}

@@ -220,7 +220,8 @@ fn push_components(todo: &mut Vec<OsString>, stack: &mut Vec<OwnedFd>, path: &Pa
     todo.extend(comps.into_iter().rev());
 }
 
-fn open_child_dir(dir: BorrowedFd<'_>, name: &OsStr) -> io::Result<OwnedFd> {
+/// Open the directory `name` directly in `dir`, refusing a symlink.
+pub fn open_child_dir(dir: BorrowedFd<'_>, name: &OsStr) -> io::Result<OwnedFd> {
     let c = cstr(name)?;
     // SAFETY: `c` is NUL-terminated and `dir` is an open descriptor; the
     // result is a new descriptor or -1.

@@ -19,13 +19,14 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+use common::atomic_file::{write_atomic, Durability};
 use tracing::debug;
 
 use crate::containers::{self, ContainerRecord};
 use crate::db;
 use crate::error::{Result, StoreError};
 use crate::layers;
-use crate::layout::{write_atomic_volatile, Store};
+use crate::layout::Store;
 
 /// Overlay's limit on lower layers (OVL_MAX_STACK).
 pub const MAX_LAYERS: usize = 500;
@@ -55,7 +56,11 @@ pub fn current_count(store: &Store, id: &str) -> u32 {
 /// The count lives in the run root, gone at reboot like the mount itself:
 /// written atomically, not fsynced.
 fn write_count(store: &Store, id: &str, n: u32) -> Result<()> {
-    write_atomic_volatile(&count_path(store, id), n.to_string().as_bytes())
+    Ok(write_atomic(
+        &count_path(store, id),
+        n.to_string().as_bytes(),
+        Durability::NoSync,
+    )?)
 }
 
 /// Mount container `id` (or count one more mount); returns the mount point

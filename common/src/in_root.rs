@@ -295,12 +295,14 @@ fn owned(fd: RawFd) -> OwnedFd {
     unsafe { OwnedFd::from_raw_fd(fd) }
 }
 
-fn cstr(s: &OsStr) -> io::Result<CString> {
+/// `s` as a C string for a syscall; a NUL byte inside is an error.
+pub fn cstr(s: &OsStr) -> io::Result<CString> {
     CString::new(s.as_bytes())
         .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "path contains a NUL byte"))
 }
 
-fn check(r: libc::c_int) -> io::Result<libc::c_int> {
+/// A libc return value: negative means the error is in errno.
+pub fn check(r: libc::c_int) -> io::Result<libc::c_int> {
     if r < 0 {
         Err(io::Error::last_os_error())
     } else {

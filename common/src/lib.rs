@@ -1,13 +1,20 @@
 //! What podman and its helpers share besides the protocol: Podman's
 //! configuration files (containers.conf, registries.conf, policy.json,
-//! storage.conf), default paths, rlimit clamping, and logging setup.
+//! storage.conf), default paths, rlimit clamping, logging setup, and the
+//! system primitives every process needs the same way: atomic file writes,
+//! flock locks, time, random IDs, and path resolution inside a root.
 
+pub mod atomic_file;
 pub mod containers_conf;
 pub mod error;
+pub mod file_lock;
+pub mod fs_error;
 pub mod helper_cli;
+pub mod in_root;
 pub mod logging;
 pub mod paths;
 pub mod policy;
+pub mod random;
 pub mod registries_conf;
 pub mod rlimits;
 pub mod storage_conf;
@@ -15,3 +22,4 @@ pub mod time;
 mod toml_files;
 
 pub use error::ConfigError;
+pub use fs_error::FsError;

@@ -23,7 +23,7 @@ impl ConsoleSocket {
             std::env::temp_dir().join(format!(
                 "ctr-monitor-console-{}-{}",
                 std::process::id(),
-                crate::timefmt::now_nanos()
+                common::time::now_nanos()
             ))
         };
         let listener = crate::sockets::stream_listener(&path)?;

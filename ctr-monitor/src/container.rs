@@ -216,7 +216,7 @@ pub async fn create(
     });
     let pumps = Pumps::start(outputs, sinks.clone());
     let (state, started_at) = if cfg.start {
-        (State::Running, crate::timefmt::now_nanos())
+        (State::Running, common::time::now_nanos())
     } else {
         (State::Created, 0)
     };
@@ -309,7 +309,7 @@ impl Container {
         }
         let t = Instant::now();
         self.runtime.run("start", &[&self.cfg.id]).await?;
-        let now = crate::timefmt::now_nanos();
+        let now = common::time::now_nanos();
         self.started_at.store(now, Ordering::Relaxed);
         self.state.send_if_modified(|s| {
             let created = *s == State::Created;
@@ -380,7 +380,7 @@ impl Container {
         oom: OomCounter,
     ) {
         let exit = reaper::exited(exit_rx).await;
-        let (nanos, text) = crate::timefmt::now();
+        let (nanos, text) = common::time::now_local();
         let t = Instant::now();
         info!(id = %self.cfg.id, pid = self.pid, %exit, "container exited");
         pumps.drain(DRAIN_GRACE).await;

@@ -262,7 +262,7 @@ async fn run(
     }
 
     let exit = reaper::exited(exit_rx).await;
-    let finished_at_unix_nanos = crate::timefmt::now_nanos();
+    let finished_at_unix_nanos = common::time::now_nanos();
     pumps.drain(Duration::from_secs(5)).await;
     let info = ExitInfo {
         exit_code: exit.code,

@@ -7,7 +7,7 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use crate::fsutil::write_atomic;
+use crate::fsutil::write_run_file;
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct ExitRecord {
@@ -37,8 +37,8 @@ impl ExitRecord {
 pub fn write(dir: &Path, id: &str, rec: &ExitRecord) -> std::io::Result<()> {
     std::fs::create_dir_all(dir)?;
     let json = serde_json::to_vec(rec).map_err(std::io::Error::other)?;
-    write_atomic(&dir.join(format!("{id}.json")), &json)?;
-    write_atomic(&dir.join(id), rec.exit_code.to_string().as_bytes())
+    write_run_file(&dir.join(format!("{id}.json")), &json)?;
+    write_run_file(&dir.join(id), rec.exit_code.to_string().as_bytes())
 }
 
 #[cfg(test)]

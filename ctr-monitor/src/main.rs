@@ -68,7 +68,6 @@ mod server;
 mod service;
 mod sockets;
 mod stdio;
-mod timefmt;
 
 use std::os::fd::{FromRawFd, RawFd};
 use std::path::PathBuf;

@@ -148,7 +148,7 @@ impl Monitor {
         self.phase.send_replace(Phase::Monitoring);
         if let Some(p) = &container.cfg.monitor_pid_file {
             if let Err(e) =
-                crate::fsutil::write_atomic(p, std::process::id().to_string().as_bytes())
+                crate::fsutil::write_run_file(p, std::process::id().to_string().as_bytes())
             {
                 warn!(path = %p.display(), error = %e, "cannot write the monitor pid file");
             }

@@ -52,15 +52,17 @@ pub fn read_cache(runroot: &Path) -> BTreeMap<String, ProbeResult> {
         .unwrap_or_default()
 }
 
-/// Write the cache atomically (temp file, fsync, rename).
+/// Write the cache atomically. Written once per runtime change, so the
+/// fsyncs cost nothing that matters.
 pub fn write_cache(runroot: &Path, cache: &BTreeMap<String, ProbeResult>) -> std::io::Result<()> {
-    use std::io::Write;
+    use common::atomic_file::{write_atomic, Durability};
     std::fs::create_dir_all(runroot)?;
-    let tmp = runroot.join(format!(".runtime-probe.json.{}", std::process::id()));
-    let mut f = std::fs::File::create(&tmp)?;
-    f.write_all(&serde_json::to_vec_pretty(cache).map_err(std::io::Error::other)?)?;
-    f.sync_all()?;
-    std::fs::rename(&tmp, cache_path(runroot))
+    let bytes = serde_json::to_vec_pretty(cache).map_err(std::io::Error::other)?;
+    Ok(write_atomic(
+        &cache_path(runroot),
+        &bytes,
+        Durability::Fsync,
+    )?)
 }
 
 /// Run the trial container with `runtime`.

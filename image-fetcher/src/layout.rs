@@ -9,7 +9,8 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use nix::fcntl::{Flock, FlockArg};
+use common::atomic_file::{write_atomic, Durability};
+use common::file_lock::{FileLock, LockMode};
 use serde_json::{json, Value};
 use tracing::debug;
 
@@ -34,7 +35,7 @@ pub struct Layout {
 /// process lives.
 pub struct TempBlob {
     path: PathBuf,
-    lock: Option<Flock<File>>,
+    lock: Option<FileLock>,
 }
 
 impl Layout {
@@ -73,7 +74,7 @@ impl Layout {
                 }
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                layout.write_atomic(&marker, OCI_LAYOUT)?
+                write_layout_file(&marker, OCI_LAYOUT)?
             }
             Err(e) => return Err(io("reading", &marker, e)),
         }
@@ -86,18 +87,17 @@ impl Layout {
                     &json!({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": []}),
                 )
                 .unwrap_or_default();
-                layout.write_atomic(&index, &empty)?;
+                write_layout_file(&index, &empty)?;
             }
         }
         Ok(layout)
     }
 
     /// Exclusive lock on the layout directory, held while index.json changes.
-    fn lock(&self) -> Result<Flock<File>, FetchError> {
-        let dir = File::open(&self.root)
-            .map_err(|e| FetchError::io("locking the OCI layout", &self.root, e))?;
-        Flock::lock(dir, FlockArg::LockExclusive)
-            .map_err(|(_, e)| FetchError::io("locking the OCI layout", &self.root, e.into()))
+    fn lock(&self) -> Result<FileLock, FetchError> {
+        File::open(&self.root)
+            .and_then(|dir| FileLock::on_file(dir, LockMode::Exclusive))
+            .map_err(|e| FetchError::io("locking the OCI layout", &self.root, e))
     }
 
     pub fn blob_path(&self, digest: &str) -> Result<PathBuf, FetchError> {
@@ -157,8 +157,9 @@ impl Layout {
             .open(&path)
             .map_err(|e| FetchError::io(ctx, &path, e))?;
         let writer = f.try_clone().map_err(|e| FetchError::io(ctx, &path, e))?;
-        let lock = Flock::lock(f, FlockArg::LockExclusiveNonblock)
-            .map_err(|(_, e)| FetchError::io(ctx, &path, e.into()))?;
+        // Nobody else can know this new name yet: the lock is free.
+        let lock =
+            FileLock::on_file(f, LockMode::Exclusive).map_err(|e| FetchError::io(ctx, &path, e))?;
         Ok((
             TempBlob {
                 path,
@@ -244,7 +245,7 @@ impl Layout {
         list.push(serde_json::to_value(&d).unwrap_or_default());
         let bytes = serde_json::to_vec_pretty(&index)
             .map_err(|e| FetchError::Config(format!("serializing index.json: {e}")))?;
-        self.write_atomic(&path, &bytes)
+        write_layout_file(&path, &bytes)
     }
 
     /// Remove temp blobs left by pulls that died (their flock is free).
@@ -255,14 +256,8 @@ impl Layout {
         for e in rd.flatten() {
             let name = e.file_name().to_string_lossy().into_owned();
             let path = e.path();
-            // `.index.json.tmp-PID` from write_atomic: stale once PID is gone.
-            if let Some((_, pid)) = name.strip_prefix('.').and_then(|n| n.rsplit_once(".tmp-")) {
-                if pid
-                    .parse::<u32>()
-                    .is_ok_and(|p| !Path::new(&format!("/proc/{p}")).exists())
-                {
-                    let _ = std::fs::remove_file(&path);
-                }
+            if common::atomic_file::is_stale_temp(&name) {
+                let _ = std::fs::remove_file(&path);
                 continue;
             }
             if !name.starts_with(TEMP_PREFIX) {
@@ -271,35 +266,18 @@ impl Layout {
             let Ok(f) = File::options().write(true).open(&path) else {
                 continue;
             };
-            if let Ok(_lock) = Flock::lock(f, FlockArg::LockExclusiveNonblock) {
+            if let Ok(Some(_lock)) = FileLock::try_on_file(f, LockMode::Exclusive) {
                 debug!(file = %path.display(), "removing a temp blob left by an interrupted pull");
                 let _ = std::fs::remove_file(&path);
             }
         }
     }
+}
 
-    /// temp file in the layout, fsync, rename over `path`, fsync the directory.
-    fn write_atomic(&self, path: &Path, bytes: &[u8]) -> Result<(), FetchError> {
-        let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let tmp = self
-            .root
-            .join(format!(".{name}.tmp-{}", std::process::id()));
-        let ctx = format!("writing {}", path.display());
-        let write = || -> std::io::Result<()> {
-            let mut f = File::create(&tmp)?;
-            f.write_all(bytes)?;
-            f.sync_all()?;
-            std::fs::rename(&tmp, path)?;
-            File::open(&self.root)?.sync_all()
-        };
-        write().map_err(|e| {
-            let _ = std::fs::remove_file(&tmp);
-            FetchError::io(ctx, path, e)
-        })
-    }
+/// The layout is a destination that must outlive a crash: fsynced.
+fn write_layout_file(path: &Path, bytes: &[u8]) -> Result<(), FetchError> {
+    write_atomic(path, bytes, Durability::Fsync)
+        .map_err(|e| FetchError::io(format!("writing {}", path.display()), e.path, e.source))
 }
 
 impl TempBlob {
@@ -362,7 +340,7 @@ mod tests {
         let (live, _w) = l.temp_blob(&a.digest).unwrap();
         let orphan = root.join(format!("{TEMP_PREFIX}dead-1-1"));
         std::fs::write(&orphan, b"x").unwrap();
-        let dead_index_tmp = root.join(format!(".index.json.tmp-{}", u32::MAX));
+        let dead_index_tmp = root.join(format!(".index.json.tmp-{}-0", u32::MAX));
         std::fs::write(&dead_index_tmp, b"{").unwrap();
         l.remove_stale_temps();
         assert!(live.path().exists());

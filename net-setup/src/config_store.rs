@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 use ipnet::IpNet;
 
 use crate::error::{NetError, Result};
-use crate::fsutil::{self, FileLock};
 use crate::network_config::{self as nc, LeaseRange, Network, Subnet};
+use crate::state_files;
 use crate::subnet;
 
 /// What `CreateNetwork` asks for (strings as the user typed them).
@@ -72,7 +72,7 @@ impl ConfigStore {
                     if p.extension().and_then(|x| x.to_str()) != Some("json") {
                         continue;
                     }
-                    if let Some(n) = fsutil::read_json::<Network>(&p)? {
+                    if let Some(n) = state_files::read_json::<Network>(&p)? {
                         nets.push(n);
                     }
                 }
@@ -117,7 +117,7 @@ impl ConfigStore {
     /// Validate and write a new network; returns the existing one with
     /// `ignore_if_exists`.
     pub fn create(&self, spec: &CreateSpec, host: &HostNets) -> Result<Network> {
-        let _lock = FileLock::acquire(&self.lock_path)?;
+        let _lock = state_files::lock(&self.lock_path)?;
         let existing = self.list()?;
         let name = if spec.name.is_empty() {
             next_free_name(&existing)
@@ -161,13 +161,13 @@ impl ConfigStore {
         };
         let subnets = build_subnets(spec, &existing, host)?;
         let ipv6_enabled = spec.ipv6_enabled || subnets.iter().any(|s| s.subnet.addr().is_ipv6());
-        let id = fsutil::hex(&fsutil::random_bytes::<32>()?);
+        let id = crate::ids::new_id()?;
         let net = Network {
             name: name.clone(),
             id,
             driver: driver.to_string(),
             network_interface: bridge,
-            created: fsutil::now_rfc3339(),
+            created: common::time::now_rfc3339(),
             subnets,
             ipv6_enabled,
             internal: spec.internal,
@@ -176,14 +176,14 @@ impl ConfigStore {
             options: spec.options.clone(),
             ipam_options: BTreeMap::from([("driver".to_string(), "host-local".to_string())]),
         };
-        fsutil::write_json(&self.file(&name), &net)?;
+        state_files::write_json(&self.file(&name), &net)?;
         tracing::debug!(network = %name, bridge = %net.network_interface, "network created");
         Ok(net)
     }
 
     /// Remove a network's file. `users` are containers still holding leases.
     pub fn remove(&self, name_or_id: &str, force: bool, users: &[String]) -> Result<Network> {
-        let _lock = FileLock::acquire(&self.lock_path)?;
+        let _lock = state_files::lock(&self.lock_path)?;
         let net = self.find(name_or_id)?;
         if net.is_default() {
             return Err(NetError::FailedPrecondition(format!(
@@ -198,7 +198,7 @@ impl ConfigStore {
                 users.join(", ")
             )));
         }
-        fsutil::remove_file_if_exists(&self.file(&net.name))?;
+        state_files::remove_file_if_exists(&self.file(&net.name))?;
         Ok(net)
     }
 }

@@ -7,10 +7,10 @@ use crate::config_store::{ConfigStore, HostNets};
 use crate::dns::DnsStore;
 use crate::error::Result;
 use crate::firewall::{Desired, Firewall};
-use crate::fsutil::FileLock;
 use crate::ipam::Ipam;
 use crate::netlink::Netlink;
 use crate::records::RecordStore;
+use common::file_lock::FileLock;
 
 pub struct Ctx {
     pub config_dir: PathBuf,
@@ -43,7 +43,7 @@ impl Ctx {
     /// running meanwhile.
     pub async fn setup_lock(&self) -> Result<FileLock> {
         let path = self.state_dir.join("setup.lock");
-        tokio::task::spawn_blocking(move || FileLock::acquire(&path))
+        tokio::task::spawn_blocking(move || crate::state_files::lock(&path))
             .await
             .map_err(|e| {
                 crate::error::NetError::FailedPrecondition(format!(

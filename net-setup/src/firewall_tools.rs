@@ -4,8 +4,9 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+/// What `detect` found out about one firewall tool.
 #[derive(Debug, Clone, Default, Serialize)]
-pub struct Tool {
+pub struct ToolStatus {
     pub available: bool,
     pub path: String,
     pub version: String,
@@ -17,17 +18,17 @@ pub struct Tool {
 /// Find `name`; with `probe`, also read its version with `version_args` and
 /// run `probe_args` to see whether it can talk to the kernel. Without probe
 /// this costs no process start, so a plain Info stays cheap.
-pub async fn detect(name: &str, version_args: &[&str], probe_args: Option<&[&str]>) -> Tool {
+pub async fn detect(name: &str, version_args: &[&str], probe_args: Option<&[&str]>) -> ToolStatus {
     let Some(path) = common::paths::which(name) else {
-        return Tool {
+        return ToolStatus {
             error: format!("{name} not found in PATH"),
-            ..Tool::default()
+            ..ToolStatus::default()
         };
     };
-    let mut t = Tool {
+    let mut t = ToolStatus {
         available: true,
         path: path.display().to_string(),
-        ..Tool::default()
+        ..ToolStatus::default()
     };
     if let Some(args) = probe_args {
         match run(&path, version_args).await {

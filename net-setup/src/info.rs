@@ -2,12 +2,12 @@
 
 use serde::Serialize;
 
-use crate::firewall_tools::{detect, Tool};
+use crate::firewall_tools::{detect, ToolStatus};
 
 #[derive(Debug, Serialize)]
 pub struct NetInfo {
-    pub nftables: Tool,
-    pub iptables: Tool,
+    pub nftables: ToolStatus,
+    pub iptables: ToolStatus,
     pub firewall_backend: String,
     pub ipv4_forwarding: bool,
     pub ipv6_forwarding: bool,
@@ -29,7 +29,7 @@ pub async fn gather(ctx: &crate::context::Ctx, probe: bool) -> NetInfo {
         ),
     );
     // What setup uses; with a probe, "none" when that tool turned out broken.
-    let broken = |t: &Tool| t.usable == Some(false);
+    let broken = |t: &ToolStatus| t.usable == Some(false);
     let firewall_backend = match &ctx.firewall {
         crate::firewall::Firewall::Nftables { .. } if broken(&nftables) => "none",
         crate::firewall::Firewall::Iptables { .. } if broken(&iptables) => "none",
@@ -51,7 +51,7 @@ fn read_flag(path: &str) -> bool {
 }
 
 pub fn human(i: &NetInfo) -> String {
-    let tool = |t: &Tool| {
+    let tool = |t: &ToolStatus| {
         if !t.available {
             return "not found".to_string();
         }

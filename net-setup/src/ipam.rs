@@ -13,8 +13,8 @@ use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{NetError, Result};
-use crate::fsutil::{self, FileLock};
 use crate::network_config::Network;
+use crate::state_files;
 use crate::subnet;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -53,7 +53,7 @@ impl Ipam {
     }
 
     fn load(&self, path: &Path, net: Option<&Network>) -> Result<IpamFile> {
-        let file: IpamFile = fsutil::read_json(path)?.unwrap_or_default();
+        let file: IpamFile = state_files::read_json(path)?.unwrap_or_default();
         match net {
             // Leases of a removed network that had the same name are stale.
             Some(n) if file.network_id != n.id => Ok(IpamFile {
@@ -74,7 +74,7 @@ impl Ipam {
         static_mac: Option<&str>,
     ) -> Result<Lease> {
         let (path, lock) = self.paths(&net.name);
-        let _lock = FileLock::acquire(&lock)?;
+        let _lock = state_files::lock(&lock)?;
         let mut file = self.load(&path, Some(net))?;
         for ip in static_ips {
             if !net.subnets.iter().any(|s| s.subnet.contains(ip)) {
@@ -136,7 +136,7 @@ impl Ipam {
         };
         let lease = Lease { ips, mac };
         file.leases.insert(container.to_string(), lease.clone());
-        fsutil::write_json(&path, &file)?;
+        state_files::write_json(&path, &file)?;
         tracing::debug!(network = %net.name, container, ips = ?lease.ips, "ipam: allocated");
         Ok(lease)
     }
@@ -158,12 +158,12 @@ impl Ipam {
         if !path.exists() {
             return Ok(false);
         }
-        let _lock = FileLock::acquire(&lock)?;
-        fsutil::remove_stale_temps(&path);
+        let _lock = state_files::lock(&lock)?;
+        common::atomic_file::remove_stale_temps(&path);
         let mut file = self.load(&path, None)?;
         let had = file.leases.remove(container).is_some();
         if had {
-            fsutil::write_json(&path, &file)?;
+            state_files::write_json(&path, &file)?;
             tracing::debug!(network, container, "ipam: released");
         }
         Ok(had)
@@ -178,8 +178,8 @@ impl Ipam {
     /// Forget a removed network's leases.
     pub fn remove_network(&self, network: &str) -> Result<()> {
         let (path, lock) = self.paths(network);
-        let _lock = FileLock::acquire(&lock)?;
-        fsutil::remove_file_if_exists(&path)?;
+        let _lock = state_files::lock(&lock)?;
+        state_files::remove_file_if_exists(&path)?;
         Ok(())
     }
 }
@@ -294,7 +294,7 @@ pub fn format_mac(b: &[u8]) -> String {
 
 /// A random locally administered unicast address.
 pub fn generate_mac() -> Result<String> {
-    let mut b = fsutil::random_bytes::<6>()?;
+    let mut b = crate::ids::random_bytes::<6>()?;
     b[0] = (b[0] & 0xfe) | 0x02;
     Ok(format_mac(&b))
 }

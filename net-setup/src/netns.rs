@@ -93,7 +93,7 @@ pub fn remove(path: &Path) -> Result<()> {
             ))
         }
     }
-    crate::fsutil::remove_file_if_exists(path)?;
+    crate::state_files::remove_file_if_exists(path)?;
     Ok(())
 }
 

@@ -84,7 +84,7 @@ impl Network {
             id: DEFAULT_NETWORK_ID.to_string(),
             driver: "bridge".to_string(),
             network_interface: DEFAULT_BRIDGE.to_string(),
-            created: crate::fsutil::now_rfc3339(),
+            created: common::time::now_rfc3339(),
             subnets: vec![Subnet {
                 subnet,
                 gateway: Some(crate::subnet::first_host(&subnet)),

@@ -11,9 +11,9 @@ use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{NetError, Result};
-use crate::fsutil;
 use crate::network_config::Network;
 use crate::ports::PortForward;
+use crate::state_files;
 
 /// One network a container is attached to, with the network's attributes
 /// the firewall needs (so rules can be rebuilt without the config file).
@@ -97,16 +97,16 @@ impl RecordStore {
     }
 
     pub fn get(&self, container: &str) -> Result<Option<ContainerRecord>> {
-        fsutil::read_json(&self.path(container))
+        state_files::read_json(&self.path(container))
     }
 
     pub fn put(&self, r: &ContainerRecord) -> Result<()> {
-        fsutil::write_json(&self.path(&r.container_id), r)
+        state_files::write_json(&self.path(&r.container_id), r)
     }
 
     pub fn remove(&self, container: &str) -> Result<bool> {
-        fsutil::remove_stale_temps(&self.path(container));
-        fsutil::remove_file_if_exists(&self.path(container))
+        common::atomic_file::remove_stale_temps(&self.path(container));
+        state_files::remove_file_if_exists(&self.path(container))
     }
 
     /// Every record; unreadable ones are reported, not skipped silently.
@@ -120,7 +120,7 @@ impl RecordStore {
         for e in rd.flatten() {
             let p = e.path();
             if p.extension().and_then(|x| x.to_str()) == Some("json") {
-                if let Some(r) = fsutil::read_json::<ContainerRecord>(&p)? {
+                if let Some(r) = state_files::read_json::<ContainerRecord>(&p)? {
                     out.push(r);
                 }
             }
@@ -150,6 +150,6 @@ pub fn validate_container_id(id: &str) -> Result<()> {
 /// The host end of a container's veth on a network: stable, so Teardown can
 /// find it without a record.
 pub fn host_veth_name(container: &str, network: &str) -> String {
-    let h = fsutil::fnv64(format!("{container}\0{network}").as_bytes());
+    let h = crate::ids::fnv64(format!("{container}\0{network}").as_bytes());
     format!("veth{:08x}", (h ^ (h >> 32)) as u32)
 }

@@ -17,7 +17,7 @@ pub struct NetSetupService {
     pub ctx: Arc<Ctx>,
 }
 
-fn tool(t: crate::firewall_tools::Tool) -> pb::Tool {
+fn tool(t: crate::firewall_tools::ToolStatus) -> pb::Tool {
     pb::Tool {
         available: t.available,
         path: t.path,

@@ -13,7 +13,6 @@ use tracing::debug;
 use crate::context::Ctx;
 use crate::dns;
 use crate::error::{NetError, Result};
-use crate::fsutil::FileLock;
 use crate::ipam::{self, Lease};
 use crate::netlink::Netlink;
 use crate::network_config::{self as nc, Network};
@@ -21,6 +20,7 @@ use crate::ports::{self, PortForward};
 use crate::records::{self, Attachment, ContainerRecord};
 use crate::sysctl;
 use crate::types::{IpAddress, NetworkStatus, SetupRequest, SetupResult};
+use common::file_lock::FileLock;
 
 struct PlannedNet {
     net: Network,

@@ -99,7 +99,7 @@ pub fn pick_free_v4(taken: &[IpNet]) -> Result<IpNet> {
 /// A random unique-local /64 (fdXX:XXXX:XXXX:XXXX::/64) overlapping none of `taken`.
 pub fn pick_free_v6(taken: &[IpNet]) -> Result<IpNet> {
     for _ in 0..64 {
-        let r = crate::fsutil::random_bytes::<7>()?;
+        let r = crate::ids::random_bytes::<7>()?;
         let segs = [
             0xfd00 | r[0] as u16,
             u16::from_be_bytes([r[1], r[2]]),

@@ -12,10 +12,10 @@ use tracing::debug;
 use crate::context::Ctx;
 use crate::dns;
 use crate::error::{NetError, Result};
-use crate::fsutil::FileLock;
 use crate::netlink::Netlink;
 use crate::records::{self, Attachment};
 use crate::types::TeardownRequest;
+use common::file_lock::FileLock;
 
 pub async fn teardown(ctx: &Ctx, req: TeardownRequest) -> Result<()> {
     records::validate_container_id(&req.container_id)?;

@@ -7,7 +7,6 @@ mod container;
 mod engine_config;
 mod error;
 mod format;
-mod fsutil;
 mod helper_procs;
 mod host_info;
 mod image;

@@ -8,8 +8,10 @@
 //! hashed on the way and refused on mismatch.
 
 use std::fs::File;
-use std::io::{Read, Write};
+use std::io::Read;
 use std::path::{Path, PathBuf};
+
+use common::atomic_file::{AtomicFile, Durability};
 
 use crate::digest::{Digest, DigestReader, DigestWriter};
 use crate::error::{Result, StoreError};
@@ -207,18 +209,8 @@ pub fn export_to(store: &Store, digest: &Digest, dest: &Path, link: bool) -> Res
             Err(_) => {}
         }
     }
-    let dir = dest.parent().unwrap_or(Path::new("."));
-    let tmp = dir.join(format!(".tmp-{}-{}", digest.short(), unique_suffix()));
-    let result = (|| -> std::io::Result<()> {
-        let mut input = File::open(&src)?;
-        let mut out = File::create(&tmp)?;
-        std::io::copy(&mut input, &mut out)?;
-        out.flush()?;
-        out.sync_all()?;
-        std::fs::rename(&tmp, dest)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result.map_err(|e| StoreError::path("writing", dest, e))
+    let mut out = AtomicFile::create(dest, Durability::Fsync)?;
+    let mut input = File::open(&src).map_err(|e| StoreError::path("reading", &src, e))?;
+    std::io::copy(&mut input, out.file()).map_err(|e| StoreError::path("writing", dest, e))?;
+    Ok(out.commit()?)
 }

@@ -6,10 +6,11 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
+use common::time::rfc3339_secs;
 use serde::Serialize;
 
 use crate::images::ImageRecord;
-use crate::layout::{rfc3339, Store};
+use crate::layout::Store;
 use crate::new_image::ConfigChanges;
 
 #[derive(Subcommand)]
@@ -263,7 +264,7 @@ fn image_detail(i: &ImageRecord) -> String {
         i.digests.join(", "),
         i.manifest_media_type,
         i.created,
-        rfc3339(i.added_unix),
+        rfc3339_secs(i.added_unix),
         human_size(i.size),
         i.size,
         i.layers.join("\n           ")

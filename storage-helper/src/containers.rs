@@ -5,6 +5,8 @@
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
+use common::file_lock::FileLock;
+use common::time::now_unix;
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
 use tracing::debug;
@@ -12,8 +14,7 @@ use tracing::debug;
 use crate::db;
 use crate::error::{Result, StoreError};
 use crate::layers;
-use crate::layout::{now_unix, unique_suffix, Store};
-use crate::locks::FileLock;
+use crate::layout::{unique_suffix, Store};
 use crate::mount_table;
 use crate::resolve;
 
@@ -130,7 +131,7 @@ pub fn lock(store: &Store, id: &str) -> Result<FileLock> {
     }
     FileLock::exclusive(&dir.join("lock")).map_err(|e| {
         if dir.is_dir() {
-            e
+            e.into()
         } else {
             StoreError::NotFound(format!("container {id}: it was removed meanwhile"))
         }

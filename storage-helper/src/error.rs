@@ -36,6 +36,12 @@ pub enum StoreError {
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
+impl From<common::FsError> for StoreError {
+    fn from(e: common::FsError) -> StoreError {
+        StoreError::path(e.op, &e.path, e.source)
+    }
+}
+
 impl StoreError {
     pub fn io(what: impl Into<String>, source: std::io::Error) -> StoreError {
         StoreError::Io {

@@ -4,6 +4,7 @@
 
 use std::path::Path;
 
+use common::atomic_file::{write_atomic, AtomicFile, Durability};
 use serde::Serialize;
 use tracing::debug;
 
@@ -12,7 +13,7 @@ use crate::db;
 use crate::digest::Digest;
 use crate::error::{Result, StoreError};
 use crate::images;
-use crate::layout::{unique_suffix, write_atomic, Store};
+use crate::layout::Store;
 use crate::mounts;
 use crate::oci::{self, Descriptor, Index};
 use crate::resolve;
@@ -46,6 +47,7 @@ pub fn export_oci(
         write_atomic(
             &dest.join("oci-layout"),
             br#"{"imageLayoutVersion":"1.0.0"}"#,
+            Durability::Fsync,
         )?;
     }
     let mut index = if dest.join("index.json").exists() {
@@ -95,7 +97,7 @@ pub fn export_oci(
         }
         let mpath = blobs_dir.join(digest.hex());
         if !mpath.exists() {
-            write_atomic(&mpath, &manifest)?;
+            write_atomic(&mpath, &manifest, Durability::Fsync)?;
         }
         let refs: Vec<String> = match &r.by_name {
             Some(n) => vec![n.clone()],
@@ -134,7 +136,7 @@ pub fn export_oci(
     }
     let bytes = serde_json::to_vec_pretty(&index)
         .map_err(|e| StoreError::io("serializing index.json", std::io::Error::other(e)))?;
-    write_atomic(&dest.join("index.json"), &bytes)?;
+    write_atomic(&dest.join("index.json"), &bytes, Durability::Fsync)?;
     debug!(dest = %dest.display(), images = out.len(), "exported OCI layout");
     Ok(out)
 }
@@ -151,35 +153,16 @@ pub fn export_container(store: &Store, id: &str, dest: &Path) -> Result<u64> {
 
 /// Tar `root` into a temp file next to `dest`, sync, rename into place.
 fn write_tar_atomically(root: &Path, dest: &Path) -> Result<u64> {
-    let dir = dest
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let name = dest
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "export.tar".into());
-    let tmp = dir.join(format!(".{name}.tmp-{}", unique_suffix()));
-    let write = || -> Result<u64> {
-        let f = std::fs::File::create(&tmp).map_err(|e| StoreError::path("creating", &tmp, e))?;
-        let f = write_tree(
-            root,
-            TreeKind::Rootfs,
-            std::io::BufWriter::with_capacity(256 * 1024, f),
-        )?;
-        let f = f
-            .into_inner()
-            .map_err(|e| StoreError::path("writing", &tmp, e.into_error()))?;
-        f.sync_all()
-            .map_err(|e| StoreError::path("syncing", &tmp, e))?;
-        let size = f.metadata().map(|m| m.len()).unwrap_or(0);
-        std::fs::rename(&tmp, dest)
-            .map_err(|e| StoreError::path("renaming into place", dest, e))?;
-        Ok(size)
-    };
-    let written = write();
-    if written.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    written
+    let mut out = AtomicFile::create(dest, Durability::Fsync)?;
+    let tmp = out.temp_path().to_path_buf();
+    let w = write_tree(
+        root,
+        TreeKind::Rootfs,
+        std::io::BufWriter::with_capacity(256 * 1024, out.file()),
+    )?;
+    w.into_inner()
+        .map_err(|e| StoreError::path("writing", &tmp, e.into_error()))?;
+    let size = out.file().metadata().map(|m| m.len()).unwrap_or(0);
+    out.commit()?;
+    Ok(size)
 }

@@ -1,215 +1,14 @@
-//! Thin, safe wrappers over the *at(2) calls layer code needs: paths are
-//! always resolved under a root directory descriptor (openat2
-//! RESOLVE_IN_ROOT: `..` and absolute symlinks cannot leave the root), and
-//! the last component is never followed.
+//! Thin, safe wrappers over the *at(2) calls layer code needs, on a
+//! directory reached through `common::in_root` (so `..` and symlinks never
+//! leave the layer), and never following the last component.
 
 use std::ffi::{CString, OsStr};
 use std::io;
-use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
-use std::os::unix::ffi::{OsStrExt, OsStringExt};
-use std::path::{Path, PathBuf};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
 
-fn cstr(s: &OsStr) -> io::Result<CString> {
-    CString::new(s.as_bytes())
-        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "path contains a NUL byte"))
-}
-
-fn check(r: libc::c_int) -> io::Result<libc::c_int> {
-    if r < 0 {
-        Err(io::Error::last_os_error())
-    } else {
-        Ok(r)
-    }
-}
-
-/// Open a directory by absolute or relative path (following symlinks).
-pub fn open_dir(path: &Path) -> io::Result<OwnedFd> {
-    let c = cstr(path.as_os_str())?;
-    // SAFETY: valid C string; the result is a new descriptor we own.
-    let fd = check(unsafe {
-        libc::open(
-            c.as_ptr(),
-            libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC,
-        )
-    })?;
-    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
-}
-
-/// Open `rel` (relative, may be "" or ".") as a directory beneath `root`,
-/// resolving symlinks as if `root` were `/`.
-pub fn open_dir_in_root(root: BorrowedFd<'_>, rel: &Path) -> io::Result<OwnedFd> {
-    let rel = if rel.as_os_str().is_empty() {
-        Path::new(".")
-    } else {
-        rel
-    };
-    let c = cstr(rel.as_os_str())?;
-    let mut how: libc::open_how = unsafe { std::mem::zeroed() };
-    how.flags = (libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC) as u64;
-    how.resolve = libc::RESOLVE_IN_ROOT | libc::RESOLVE_NO_MAGICLINKS;
-    // SAFETY: openat2 with a zeroed, filled open_how of the right size.
-    let r = unsafe {
-        libc::syscall(
-            libc::SYS_openat2,
-            root.as_raw_fd(),
-            c.as_ptr(),
-            &how as *const libc::open_how,
-            std::mem::size_of::<libc::open_how>(),
-        )
-    };
-    if r < 0 {
-        let e = io::Error::last_os_error();
-        if e.raw_os_error() == Some(libc::ENOSYS) {
-            return open_dir_nofollow_walk(root, rel);
-        }
-        return Err(e);
-    }
-    Ok(unsafe { OwnedFd::from_raw_fd(r as RawFd) })
-}
-
-/// Fallback for kernels without openat2: walk component by component and
-/// refuse any symlink on the way (stricter, never escapes).
-fn open_dir_nofollow_walk(root: BorrowedFd<'_>, rel: &Path) -> io::Result<OwnedFd> {
-    let mut cur = dup(root)?;
-    for comp in rel.components() {
-        match comp {
-            std::path::Component::Normal(name) => {
-                let c = cstr(name)?;
-                let fd = check(unsafe {
-                    libc::openat(
-                        cur.as_raw_fd(),
-                        c.as_ptr(),
-                        libc::O_RDONLY | libc::O_DIRECTORY | libc::O_NOFOLLOW | libc::O_CLOEXEC,
-                    )
-                })?;
-                cur = unsafe { OwnedFd::from_raw_fd(fd) };
-            }
-            std::path::Component::CurDir => {}
-            _ => {
-                return Err(io::Error::new(
-                    io::ErrorKind::InvalidInput,
-                    "path leaves the root",
-                ))
-            }
-        }
-    }
-    Ok(cur)
-}
-
-pub fn dup(fd: BorrowedFd<'_>) -> io::Result<OwnedFd> {
-    fd.try_clone_to_owned()
-}
-
-/// `mkdir -p rel` beneath `root` (new directories 0755 root-owned) and
-/// return the innermost directory. Symlinks on the way are followed as if
-/// `root` were `/` (the directories they point to are created inside the
-/// root), like `mkdir -p` in a chroot.
-pub fn mkdir_all_in_root(root: BorrowedFd<'_>, rel: &Path) -> io::Result<OwnedFd> {
-    match open_dir_in_root(root, rel) {
-        Ok(fd) => return Ok(fd),
-        Err(e) if e.raw_os_error() == Some(libc::ENOENT) => {}
-        Err(e) => return Err(e),
-    }
-    let mut budget = 40;
-    let resolved = resolve_creating(root, rel, &mut budget)?;
-    open_dir_in_root(root, &resolved)
-}
-
-/// Walk `rel` from the root, creating missing directories and resolving
-/// symlinks inside the root; returns the symlink-free path reached.
-fn resolve_creating(root: BorrowedFd<'_>, rel: &Path, budget: &mut u32) -> io::Result<PathBuf> {
-    let mut cur = PathBuf::new();
-    for comp in rel.components() {
-        match comp {
-            std::path::Component::Normal(name) => {
-                let dir = open_dir_in_root(root, &cur)?;
-                match lstat_at(dir.as_fd_b(), name)? {
-                    None => {
-                        match mkdirat(dir.as_fd_b(), name, 0o755) {
-                            Ok(()) => {}
-                            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
-                            Err(e) => return Err(e),
-                        }
-                        cur.push(name);
-                    }
-                    Some(st) if is_dir(&st) => cur.push(name),
-                    Some(st) if st.st_mode & libc::S_IFMT == libc::S_IFLNK => {
-                        if *budget == 0 {
-                            return Err(io::Error::from_raw_os_error(libc::ELOOP));
-                        }
-                        *budget -= 1;
-                        let target = readlinkat(dir.as_fd_b(), name)?;
-                        // `cur` has no symlinks, so `..` in the target can
-                        // simply pop it (and stops at the root).
-                        cur = resolve_creating(root, &cur.join(target), budget)?;
-                    }
-                    Some(_) => return Err(io::Error::from_raw_os_error(libc::ENOTDIR)),
-                }
-            }
-            std::path::Component::ParentDir => {
-                cur.pop();
-            }
-            std::path::Component::RootDir => cur = PathBuf::new(),
-            std::path::Component::CurDir | std::path::Component::Prefix(_) => {}
-        }
-    }
-    Ok(cur)
-}
-
-pub fn readlinkat(dir: BorrowedFd<'_>, name: &OsStr) -> io::Result<PathBuf> {
-    let c = cstr(name)?;
-    let mut buf = vec![0u8; 4096];
-    let n = unsafe {
-        libc::readlinkat(
-            dir.as_raw_fd(),
-            c.as_ptr(),
-            buf.as_mut_ptr().cast(),
-            buf.len(),
-        )
-    };
-    if n < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    buf.truncate(n as usize);
-    Ok(PathBuf::from(std::ffi::OsString::from_vec(buf)))
-}
-
-/// Small convenience so `OwnedFd` borrows read well.
-pub trait AsFdB {
-    fn as_fd_b(&self) -> BorrowedFd<'_>;
-}
-impl AsFdB for OwnedFd {
-    fn as_fd_b(&self) -> BorrowedFd<'_> {
-        std::os::fd::AsFd::as_fd(self)
-    }
-}
-
-pub fn mkdirat(dir: BorrowedFd<'_>, name: &OsStr, mode: u32) -> io::Result<()> {
-    let c = cstr(name)?;
-    check(unsafe { libc::mkdirat(dir.as_raw_fd(), c.as_ptr(), mode as libc::mode_t) }).map(drop)
-}
-
-/// lstat of `name` in `dir`; None when it does not exist.
-pub fn lstat_at(dir: BorrowedFd<'_>, name: &OsStr) -> io::Result<Option<libc::stat>> {
-    let c = cstr(name)?;
-    let mut st: libc::stat = unsafe { std::mem::zeroed() };
-    match check(unsafe {
-        libc::fstatat(
-            dir.as_raw_fd(),
-            c.as_ptr(),
-            &mut st,
-            libc::AT_SYMLINK_NOFOLLOW,
-        )
-    }) {
-        Ok(_) => Ok(Some(st)),
-        Err(e) if e.raw_os_error() == Some(libc::ENOENT) => Ok(None),
-        Err(e) => Err(e),
-    }
-}
-
-pub fn is_dir(st: &libc::stat) -> bool {
-    st.st_mode & libc::S_IFMT == libc::S_IFDIR
-}
+use common::in_root::{check, cstr};
 
 /// Remove `name` in `dir`, recursively when it is a directory.
 pub fn remove_at(dir: BorrowedFd<'_>, name: &OsStr) -> io::Result<()> {
@@ -217,26 +16,14 @@ pub fn remove_at(dir: BorrowedFd<'_>, name: &OsStr) -> io::Result<()> {
     match check(unsafe { libc::unlinkat(dir.as_raw_fd(), c.as_ptr(), 0) }) {
         Ok(_) => Ok(()),
         Err(e) if matches!(e.raw_os_error(), Some(libc::EISDIR) | Some(libc::EPERM)) => {
-            let sub = open_child_dir(dir, name)?;
-            clear_dir(sub.as_fd_b())?;
+            let sub = common::in_root::open_child_dir(dir, name)?;
+            clear_dir(sub.as_fd())?;
             check(unsafe { libc::unlinkat(dir.as_raw_fd(), c.as_ptr(), libc::AT_REMOVEDIR) })
                 .map(drop)
         }
         Err(e) if e.raw_os_error() == Some(libc::ENOENT) => Ok(()),
         Err(e) => Err(e),
     }
-}
-
-fn open_child_dir(dir: BorrowedFd<'_>, name: &OsStr) -> io::Result<OwnedFd> {
-    let c = cstr(name)?;
-    let fd = check(unsafe {
-        libc::openat(
-            dir.as_raw_fd(),
-            c.as_ptr(),
-            libc::O_RDONLY | libc::O_DIRECTORY | libc::O_NOFOLLOW | libc::O_CLOEXEC,
-        )
-    })?;
-    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
 }
 
 /// Remove everything inside `dir`.
@@ -432,35 +219,5 @@ pub fn remove_tree(path: &Path) -> io::Result<()> {
         Ok(()) => Ok(()),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
         Err(e) => Err(e),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn resolution_stays_in_the_root() {
-        let d = tempfile::tempdir().unwrap();
-        let root = d.path().join("root");
-        std::fs::create_dir_all(root.join("real")).unwrap();
-        std::os::unix::fs::symlink("/", root.join("escape")).unwrap();
-        std::os::unix::fs::symlink("../../..", root.join("up")).unwrap();
-        let rfd = open_dir(&root).unwrap();
-        // "escape/real" resolves to root/real, never to /real.
-        let made = mkdir_all_in_root(rfd.as_fd_b(), Path::new("escape/real/x")).unwrap();
-        drop(made);
-        assert!(root.join("real/x").is_dir());
-        let made = mkdir_all_in_root(rfd.as_fd_b(), Path::new("up/y")).unwrap();
-        drop(made);
-        assert!(root.join("y").is_dir());
-        assert!(!d.path().join("y").exists());
-        // A symlink to a missing absolute dir creates it inside the root.
-        std::os::unix::fs::symlink("/opt/app", root.join("app")).unwrap();
-        drop(mkdir_all_in_root(rfd.as_fd_b(), Path::new("app/bin")).unwrap());
-        assert!(root.join("opt/app/bin").is_dir());
-        assert!(!Path::new("/opt/app/bin").exists());
-        std::os::unix::fs::symlink("loop", root.join("loop")).unwrap();
-        assert!(mkdir_all_in_root(rfd.as_fd_b(), Path::new("loop/x")).is_err());
     }
 }

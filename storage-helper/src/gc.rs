@@ -8,6 +8,7 @@
 use std::collections::HashSet;
 use std::time::Instant;
 
+use common::file_lock::FileLock;
 use serde::Serialize;
 use tracing::debug;
 
@@ -18,7 +19,6 @@ use crate::error::{Result, StoreError};
 use crate::fsutil;
 use crate::layers;
 use crate::layout::Store;
-use crate::locks::FileLock;
 
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct GcReport {

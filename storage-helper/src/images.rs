@@ -2,13 +2,13 @@
 //! (verbatim, one per digest it was stored under), config, size, created,
 //! layer chain, and the blobs it keeps alive.
 
+use common::time::now_unix;
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
 
 use crate::db;
 use crate::digest::{is_hex64, Digest};
 use crate::error::{Result, StoreError};
-use crate::layout::now_unix;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct ImageRecord {

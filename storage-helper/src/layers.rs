@@ -7,9 +7,13 @@
 //! most a temp directory (removed at the next start) or a directory without
 //! a row (removed by garbage collection); never a visible half layer.
 
+use std::os::fd::AsFd;
 use std::path::Path;
 use std::time::Instant;
 
+use common::file_lock::FileLock;
+use common::in_root;
+use common::time::now_unix;
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
 use tracing::debug;
@@ -18,9 +22,8 @@ use crate::blobs;
 use crate::db;
 use crate::digest::Digest;
 use crate::error::{Result, StoreError};
-use crate::fsutil::{self, AsFdB};
-use crate::layout::{now_unix, random_name, unique_suffix, Store};
-use crate::locks::FileLock;
+use crate::fsutil;
+use crate::layout::{random_name, unique_suffix, Store};
 use crate::unpack;
 
 /// Length of the short link names used in overlay mount options.
@@ -228,8 +231,8 @@ fn unpack_checked(store: &Store, spec: &LayerSpec, tmp: &Path) -> Result<unpack:
         )));
     }
     let synced = Instant::now();
-    let fd = fsutil::open_dir(tmp).map_err(|e| StoreError::path("opening", tmp, e))?;
-    fsutil::syncfs(fd.as_fd_b()).map_err(|e| StoreError::path("syncing", tmp, e))?;
+    let fd = in_root::open_dir(tmp).map_err(|e| StoreError::path("opening", tmp, e))?;
+    fsutil::syncfs(fd.as_fd()).map_err(|e| StoreError::path("syncing", tmp, e))?;
     debug!(layer = %spec.chain_id.short(), sync_ms = synced.elapsed().as_secs_f64() * 1e3, "layer synced to disk");
     Ok(u)
 }

@@ -16,7 +16,9 @@
 //! <runroot>/overlay-containers/<id>/mountcount   outstanding Mount calls
 //! ```
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
+
+use common::file_lock::FileLock;
 
 use crate::error::{Result, StoreError};
 
@@ -92,10 +94,10 @@ impl Store {
 
     /// The GC barrier, shared: held by every process adding layers, blobs
     /// or containers until its records are committed.
-    pub fn barrier(&self) -> Result<crate::locks::FileLock> {
+    pub fn barrier(&self) -> Result<FileLock> {
         std::fs::create_dir_all(&self.graph_root)
             .map_err(|e| StoreError::path("creating", &self.graph_root, e))?;
-        crate::locks::FileLock::shared(&self.gc_lock_path())
+        Ok(FileLock::shared(&self.gc_lock_path())?)
     }
 
     /// Create the directories every operation expects.
@@ -142,95 +144,12 @@ pub fn unique_suffix() -> String {
 
 /// `n` random characters from A-Z and 0-9 (for layer link names).
 pub fn random_name(n: usize) -> Result<String> {
-    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
-    let mut bytes = vec![0u8; n];
-    let mut f = std::fs::File::open("/dev/urandom")
-        .map_err(|e| StoreError::io("opening /dev/urandom", e))?;
-    std::io::Read::read_exact(&mut f, &mut bytes)
-        .map_err(|e| StoreError::io("reading /dev/urandom", e))?;
-    Ok(bytes
-        .iter()
-        .map(|b| ALPHABET[(*b as usize) % ALPHABET.len()] as char)
-        .collect())
-}
-
-/// Write `bytes` to `path` atomically: temp file, fsync, rename, fsync dir.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    write_atomic_with(path, bytes, true)
-}
-
-/// [`write_atomic`] without the fsyncs: whole or nothing after a crash of
-/// the process, not durable across a crash of the machine. For the run
-/// root, which does not survive a reboot anyway.
-pub fn write_atomic_volatile(path: &Path, bytes: &[u8]) -> Result<()> {
-    write_atomic_with(path, bytes, false)
-}
-
-fn write_atomic_with(path: &Path, bytes: &[u8], durable: bool) -> Result<()> {
-    use std::io::Write;
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.tmp-{}", unique_suffix()));
-    let result = (|| {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        if durable {
-            f.sync_all()?;
-        }
-        std::fs::rename(&tmp, path)?;
-        if durable {
-            std::fs::File::open(dir)?.sync_all()?;
-        }
-        Ok(())
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result.map_err(|e| StoreError::path("writing", path, e))
-}
-
-/// Now, seconds since the epoch.
-pub fn now_unix() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
-}
-
-/// RFC 3339 UTC timestamp for `secs` since the epoch.
-pub fn rfc3339(secs: i64) -> String {
-    let days = secs.div_euclid(86_400);
-    let rem = secs.rem_euclid(86_400);
-    // Civil-from-days (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
+    common::random::string_from(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789", n)
+        .map_err(|e| StoreError::io("reading random bytes", e))
 }
 
 #[cfg(test)]
 mod tests {
-    #[test]
-    fn timestamps_are_rfc3339() {
-        assert_eq!(super::rfc3339(1_700_000_000), "2023-11-14T22:13:20Z");
-        assert_eq!(super::rfc3339(0), "1970-01-01T00:00:00Z");
-        assert_eq!(super::rfc3339(951_782_400), "2000-02-29T00:00:00Z");
-    }
-
     #[test]
     fn link_names_are_26_safe_characters() {
         let n = super::random_name(26).unwrap();

@@ -20,7 +20,6 @@ mod import;
 mod info;
 mod layers;
 mod layout;
-mod locks;
 mod mount_table;
 mod mounts;
 mod new_image;

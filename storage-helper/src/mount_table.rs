@@ -8,7 +8,9 @@
 use std::path::{Path, PathBuf};
 
 use crate::error::{Result, StoreError};
-use crate::layout::{write_atomic_volatile, Store};
+use common::atomic_file::{write_atomic, Durability};
+
+use crate::layout::Store;
 
 fn count_path(store: &Store, id: &str) -> PathBuf {
     store.container_run_dir(id).join("mountcount")
@@ -34,7 +36,11 @@ pub fn current_count(store: &Store, id: &str) -> u32 {
 /// The count lives in the run root, gone at reboot like the mount itself:
 /// written atomically, not fsynced.
 pub fn write_count(store: &Store, id: &str, n: u32) -> Result<()> {
-    write_atomic_volatile(&count_path(store, id), n.to_string().as_bytes())
+    Ok(write_atomic(
+        &count_path(store, id),
+        n.to_string().as_bytes(),
+        Durability::NoSync,
+    )?)
 }
 
 /// Unmount whatever the count (the caller holds the container lock).

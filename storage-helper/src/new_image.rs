@@ -9,6 +9,7 @@ use std::fs::File;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 
+use common::time::{now_unix, rfc3339_secs};
 use serde_json::{json, Value};
 use tracing::debug;
 
@@ -19,7 +20,7 @@ use crate::digest::{Digest, DigestReader, DigestWriter};
 use crate::error::{Result, StoreError};
 use crate::images::{self, ImageRecord};
 use crate::import::store_image;
-use crate::layout::{now_unix, rfc3339, unique_suffix, Store};
+use crate::layout::{unique_suffix, Store};
 use crate::oci::{self, ImageParts};
 use crate::tar_writer::{write_tree, TreeKind};
 use crate::unpack::Compression;
@@ -286,7 +287,7 @@ pub fn import_rootfs_tar(
     let _barrier = store.barrier()?;
     store.ensure_dirs()?;
     let layer = blob_from_tarball(store, tar)?;
-    let now = rfc3339(now_unix());
+    let now = rfc3339_secs(now_unix());
     let mut cfg = serde_json::Map::new();
     changes.apply(&mut cfg);
     let mut history = json!({"created": now, "created_by": format!("/bin/sh -c #(nop) ADD file:{} in /", layer.diff_id.hex())});
@@ -351,7 +352,7 @@ pub fn commit(
         write_tree(&upper, TreeKind::OverlayUpper, w).map(drop)
     })?;
     debug!(container = id, diff_id = %layer.diff_id, bytes = layer.size, elapsed_ms = started.elapsed().as_secs_f64() * 1e3, "container layer written");
-    let now = rfc3339(now_unix());
+    let now = rfc3339_secs(now_unix());
     let (mut config, layer_descs) = match &base {
         Some(b) => {
             let config: Value = serde_json::from_slice(&b.config).map_err(|e| {

@@ -13,15 +13,16 @@
 use std::ffi::OsStr;
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read, Write};
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
+use common::in_root;
 use tracing::debug;
 
 use crate::digest::{Digest, DigestReader};
 use crate::error::{Result, StoreError};
-use crate::fsutil::{self, AsFdB};
+use crate::fsutil;
 
 /// What the stream held.
 #[derive(Debug, Clone)]
@@ -154,7 +155,7 @@ struct Applier<'a> {
 
 impl<'a> Applier<'a> {
     fn new(dest: &Path, what: &'a str) -> Result<Self> {
-        let root = fsutil::open_dir(dest).map_err(|e| StoreError::path("opening", dest, e))?;
+        let root = in_root::open_dir(dest).map_err(|e| StoreError::path("opening", dest, e))?;
         Ok(Applier {
             root,
             what,
@@ -178,8 +179,10 @@ impl<'a> Applier<'a> {
             // The archive's root ("./"): only its metadata matters.
             if entry.header().entry_type().is_dir() {
                 let meta = meta(entry).map_err(corrupt)?;
-                let root =
-                    fsutil::dup(self.root.as_fd_b()).map_err(|e| self.fail(".", "opening", e))?;
+                let root = self
+                    .root
+                    .try_clone()
+                    .map_err(|e| self.fail(".", "opening", e))?;
                 self.set_dir_meta(&root, ".", &meta)?;
                 self.dir_times
                     .push((PathBuf::new(), meta.mtime, meta.mtime_ns));
@@ -190,9 +193,9 @@ impl<'a> Applier<'a> {
         let meta = meta(entry).map_err(corrupt)?;
         let name = rel.file_name().map(OsStr::to_owned).unwrap_or_default();
         let parent_rel = rel.parent().unwrap_or(Path::new("")).to_path_buf();
-        let parent = fsutil::mkdir_all_in_root(self.root.as_fd_b(), &parent_rel)
+        let parent = in_root::mkdir_all_in_root(self.root.as_fd(), &parent_rel)
             .map_err(|e| self.fail(&shown, "creating the parent of", e))?;
-        let pfd = parent.as_fd_b();
+        let pfd = parent.as_fd();
         let name_bytes = name.as_bytes();
 
         if let Some(hidden) = name_bytes.strip_prefix(b".wh.") {
@@ -218,15 +221,15 @@ impl<'a> Applier<'a> {
         use tar::EntryType as T;
         match kind {
             T::Directory => {
-                match fsutil::lstat_at(pfd, &name).map_err(|e| self.fail(&shown, "stat", e))? {
-                    Some(st) if fsutil::is_dir(&st) => {}
+                match in_root::lstat_at(pfd, &name).map_err(|e| self.fail(&shown, "stat", e))? {
+                    Some(st) if in_root::is_dir(&st) => {}
                     Some(_) => {
                         fsutil::remove_at(pfd, &name)
                             .map_err(|e| self.fail(&shown, "replacing", e))?;
-                        fsutil::mkdirat(pfd, &name, 0o700)
+                        in_root::mkdirat(pfd, &name, 0o700)
                             .map_err(|e| self.fail(&shown, "creating", e))?;
                     }
-                    None => fsutil::mkdirat(pfd, &name, 0o700)
+                    None => in_root::mkdirat(pfd, &name, 0o700)
                         .map_err(|e| self.fail(&shown, "creating", e))?,
                 }
                 let dir = open_child(&parent, &name, libc::O_RDONLY | libc::O_DIRECTORY)
@@ -293,14 +296,14 @@ impl<'a> Applier<'a> {
                 if target == rel {
                     return Ok(());
                 }
-                let tparent = fsutil::open_dir_in_root(
-                    self.root.as_fd_b(),
+                let tparent = in_root::open_dir_in_root(
+                    self.root.as_fd(),
                     target.parent().unwrap_or(Path::new("")),
                 )
                 .map_err(|e| self.fail(&shown, "finding the hard link target of", e))?;
                 let tname = target.file_name().unwrap_or_default();
                 fsutil::remove_at(pfd, &name).map_err(|e| self.fail(&shown, "replacing", e))?;
-                fsutil::linkat(tparent.as_fd_b(), tname, pfd, &name).map_err(|e| {
+                fsutil::linkat(tparent.as_fd(), tname, pfd, &name).map_err(|e| {
                     self.fail(
                         &shown,
                         &format!(
@@ -340,7 +343,7 @@ impl<'a> Applier<'a> {
     }
 
     fn set_dir_meta(&self, dir: &OwnedFd, shown: &str, meta: &Meta) -> Result<()> {
-        let fd = dir.as_fd_b();
+        let fd = dir.as_fd();
         fsutil::fchown(fd, meta.uid, meta.gid).map_err(|e| self.fail(shown, "chown", e))?;
         fsutil::fchmod(fd, meta.mode).map_err(|e| self.fail(shown, "chmod", e))?;
         for (k, v) in &meta.xattrs {
@@ -376,9 +379,9 @@ impl<'a> Applier<'a> {
     fn finish(&mut self) -> Result<()> {
         for (rel, secs, nsec) in self.dir_times.drain(..).rev() {
             let shown = rel.display().to_string();
-            let dir = fsutil::open_dir_in_root(self.root.as_fd_b(), &rel)
+            let dir = in_root::open_dir_in_root(self.root.as_fd(), &rel)
                 .map_err(|e| StoreError::io(format!("{}: opening {shown}", self.what), e))?;
-            fsutil::set_times_fd(dir.as_fd_b(), secs, nsec).map_err(|e| {
+            fsutil::set_times_fd(dir.as_fd(), secs, nsec).map_err(|e| {
                 StoreError::io(format!("{}: setting times of {shown}", self.what), e)
             })?;
         }

@@ -83,24 +83,10 @@ impl K8sFile {
     }
 
     fn rotate(&mut self) -> std::io::Result<()> {
-        let tmp = self.path.with_file_name(format!(
-            ".{}.rotate-{}",
-            self.path
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default(),
-            std::process::id()
-        ));
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            std::fs::OpenOptions::new()
-                .write(true)
-                .create(true)
-                .truncate(true)
-                .mode(0o600)
-                .open(&tmp)?;
-        }
-        std::fs::rename(&tmp, &self.path)?;
+        // An empty file replaces the log in one step, so a reader never
+        // sees the old records cut short.
+        use common::atomic_file::{AtomicFile, Durability};
+        AtomicFile::create_mode(&self.path, 0o600, Durability::NoSync)?.commit()?;
         self.file = open_append(&self.path)?;
         self.size = 0;
         debug!(path = %self.path.display(), "log reached its size limit and started over");
@@ -156,7 +142,7 @@ impl K8sFile {
 
 impl LogWriter for K8sFile {
     fn write(&mut self, stream: Stream, data: &[u8]) {
-        let (_, ts) = crate::timefmt::now();
+        let (_, ts) = common::time::now_local();
         let mut out = Vec::new();
         let mut pending = std::mem::take(&mut self.pending[stream.index()]);
         let mut rest = data;
@@ -186,7 +172,7 @@ impl LogWriter for K8sFile {
     fn end_stream(&mut self, stream: Stream) {
         let pending = std::mem::take(&mut self.pending[stream.index()]);
         if !pending.is_empty() {
-            let (_, ts) = crate::timefmt::now();
+            let (_, ts) = common::time::now_local();
             let mut out = Vec::new();
             Self::record(&mut out, &ts, stream, false, &pending);
             self.emit(out);

@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
-use crate::fsutil;
+use crate::state_files;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Entry {
@@ -83,7 +83,7 @@ impl DnsStore {
 
     pub fn load(&self, network: &str) -> Result<Records> {
         Ok(
-            fsutil::read_json(&self.records_path(network))?.unwrap_or(Records {
+            state_files::read_json(&self.records_path(network))?.unwrap_or(Records {
                 network: network.to_string(),
                 ..Records::default()
             }),
@@ -94,7 +94,7 @@ impl DnsStore {
     pub fn add(&self, network: &str, container: &str, entry: Entry) -> Result<()> {
         let mut r = self.load(network)?;
         r.containers.insert(container.to_string(), entry);
-        fsutil::write_json(&self.records_path(network), &r)
+        state_files::write_json(&self.records_path(network), &r)
     }
 
     /// Drop a container's entry; returns how many containers remain.
@@ -102,16 +102,16 @@ impl DnsStore {
         let path = self.records_path(network);
         let mut r = self.load(network)?;
         if r.containers.remove(container).is_some() {
-            fsutil::write_json(&path, &r)?;
+            state_files::write_json(&path, &r)?;
         }
         Ok(r.containers.len())
     }
 
     /// Forget the network's records and log (after its server was stopped).
     pub fn clear(&self, network: &str) -> Result<()> {
-        fsutil::remove_file_if_exists(&self.records_path(network))?;
-        fsutil::remove_file_if_exists(&self.pid_path(network))?;
-        fsutil::remove_file_if_exists(&self.log_path(network))?;
+        state_files::remove_file_if_exists(&self.records_path(network))?;
+        state_files::remove_file_if_exists(&self.pid_path(network))?;
+        state_files::remove_file_if_exists(&self.log_path(network))?;
         Ok(())
     }
 }

@@ -11,7 +11,7 @@ use nix::unistd::Pid;
 
 use super::DnsStore;
 use crate::error::{NetError, Result};
-use crate::fsutil::FileLock;
+use common::file_lock::FileLock;
 
 const READY_TIMEOUT_MS: u16 = 5000;
 

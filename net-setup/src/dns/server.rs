@@ -54,7 +54,7 @@ pub fn run(opts: ServeOptions) -> Result<()> {
             return Err(e);
         }
     };
-    if let Err(e) = crate::fsutil::write_atomic(
+    if let Err(e) = crate::state_files::write(
         &opts.pid_file,
         format!("{}\n", std::process::id()).as_bytes(),
     ) {
@@ -127,7 +127,7 @@ fn current(cache: &Mutex<Cache>, path: &Path) -> Option<Records> {
     let st = stamp(path)?;
     let mut c = cache.lock().unwrap_or_else(|p| p.into_inner());
     if c.stamp != Some(st) {
-        match crate::fsutil::read_json::<Records>(path) {
+        match crate::state_files::read_json::<Records>(path) {
             Ok(Some(r)) => {
                 c.records = r;
                 c.stamp = Some(st);

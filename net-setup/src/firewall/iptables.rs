@@ -7,7 +7,7 @@
 use std::fmt::Write;
 use std::net::IpAddr;
 
-use super::{Desired, Dnat, Tool};
+use super::{Desired, Dnat, ToolRunner};
 use crate::error::Result;
 
 struct Family {
@@ -31,7 +31,7 @@ const V6: Family = Family {
 };
 
 fn ctr_chain(p: &str, tag: &str) -> String {
-    format!("{p}-C-{:08x}", crate::fsutil::fnv64(tag.as_bytes()) as u32)
+    format!("{p}-C-{:08x}", crate::ids::fnv64(tag.as_bytes()) as u32)
 }
 
 /// The built-in chain jumps: (table, chain, match).
@@ -52,7 +52,7 @@ fn jumps(p: &str) -> [(&'static str, &'static str, String); 4] {
     ]
 }
 
-pub(super) async fn apply(t: &Tool, p: &str, d: &Desired) -> Result<()> {
+pub(super) async fn apply(t: &ToolRunner, p: &str, d: &Desired) -> Result<()> {
     let v6_needed = d
         .networks
         .iter()
@@ -64,7 +64,7 @@ pub(super) async fn apply(t: &Tool, p: &str, d: &Desired) -> Result<()> {
     Ok(())
 }
 
-async fn apply_family(t: &Tool, f: &Family, p: &str, d: &Desired) -> Result<()> {
+async fn apply_family(t: &ToolRunner, f: &Family, p: &str, d: &Desired) -> Result<()> {
     let existing = our_chains(t, f, p).await?;
     if d.is_empty() {
         for (table, chain, rule) in jumps(p) {
@@ -118,7 +118,7 @@ fn cmd<'a>(table: &'a str, op: &'a str, chain: &'a str, rule: &'a str) -> Vec<&'
 }
 
 /// (table, chain) of every chain with our prefix.
-async fn our_chains(t: &Tool, f: &Family, p: &str) -> Result<Vec<(String, String)>> {
+async fn our_chains(t: &ToolRunner, f: &Family, p: &str) -> Result<Vec<(String, String)>> {
     let mut out = Vec::new();
     for table in ["nat", "filter"] {
         let listing = t.run("iptables", f.save, &["-t", table], "").await?;

@@ -20,9 +20,9 @@ use std::path::Path;
 use ipnet::IpNet;
 
 use crate::error::{NetError, Result};
-use crate::fsutil::FileLock;
 use crate::ports::Proto;
 use crate::records::ContainerRecord;
+use common::file_lock::FileLock;
 
 /// A network with at least one attached container.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -138,7 +138,7 @@ impl Firewall {
         } else {
             format!(
                 "{:08x}",
-                crate::fsutil::fnv64(state_dir.as_os_str().as_encoded_bytes()) as u32
+                crate::ids::fnv64(state_dir.as_os_str().as_encoded_bytes()) as u32
             )
         };
         let table = if suffix.is_empty() {
@@ -178,7 +178,7 @@ impl Firewall {
     /// process is killed the lock stays held until they are gone too.
     pub async fn apply(&self, desired: &Desired, lock: &FileLock) -> Result<()> {
         let started = std::time::Instant::now();
-        let tool = Tool {
+        let tool = ToolRunner {
             hold: lock.file().as_raw_fd(),
         };
         let res = match self {
@@ -203,11 +203,11 @@ impl Firewall {
 /// How firewall tools are started: they die with us (PR_SET_PDEATHSIG) and
 /// hold a copy of the setup lock while they live, so a teardown that
 /// follows a killed setup cannot race a still-running `nft`.
-struct Tool {
+struct ToolRunner {
     hold: RawFd,
 }
 
-impl Tool {
+impl ToolRunner {
     /// Run `prog` with `input` on stdin; its stdout, or its stderr on failure.
     async fn run(
         &self,

@@ -11,7 +11,7 @@ use ipnet::IpNet;
 use super::{CtrRules, Desired, Dnat, NetRules};
 use crate::error::Result;
 
-pub(super) async fn apply(tool: &super::Tool, table: &str, d: &Desired) -> Result<()> {
+pub(super) async fn apply(tool: &super::ToolRunner, table: &str, d: &Desired) -> Result<()> {
     let script = render(table, d);
     tracing::trace!(%script, "nft script");
     tool.run("nftables", "nft", &["-f", "-"], &script)

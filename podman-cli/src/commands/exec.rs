@@ -95,10 +95,10 @@ pub async fn run(engine: &EngineConfig, a: &ExecArgs) -> anyhow::Result<()> {
     let process =
         serde_json::to_value(spec.process()).map_err(|e| anyhow::anyhow!("exec process: {e}"))?;
     let process_path = paths.bundle.join(format!("exec-{}.json", &exec_id[..8]));
-    crate::fsutil::write_replace(
-        &paths.bundle.join(format!(".exec-{}.tmp", &exec_id[..8])),
+    common::atomic_file::write_atomic(
         &process_path,
         &serde_json::to_vec(&process)?,
+        common::atomic_file::Durability::NoSync,
     )?;
     let _cleanup = RemoveOnDrop(process_path.clone());
 

@@ -44,7 +44,7 @@ pub async fn run(cfg: &EngineConfig, args: &HistoryArgs) -> anyhow::Result<()> {
             layer_sizes.next().unwrap_or(0)
         };
         let created =
-            crate::format::human::parse_rfc3339(h["created"].as_str().unwrap_or("")).unwrap_or(0);
+            common::time::parse_rfc3339_secs(h["created"].as_str().unwrap_or("")).unwrap_or(0);
         let id = if i + 1 == n {
             img.id.clone()
         } else {

@@ -41,9 +41,8 @@ fn parse_time(s: &str) -> anyhow::Result<i64> {
     if let Ok(n) = s.parse::<i64>() {
         return Ok(n);
     }
-    crate::format::human::parse_rfc3339(s).ok_or_else(|| {
-        anyhow::anyhow!("invalid time {s:?}: use RFC 3339 (2026-11-27T20:24:22Z) or Unix seconds")
-    })
+    common::time::parse_rfc3339_secs(s)
+        .map_err(|e| anyhow::anyhow!("invalid time: {e}, or Unix seconds"))
 }
 
 /// inotify on the log file and the exit directory.

@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use clap::Args;
+use common::atomic_file::{AtomicFile, Durability};
 
 use crate::engine_config::EngineConfig;
 use crate::helper_procs;
@@ -233,33 +234,19 @@ fn write_archive(
         )))?;
         return w.flush().context("writing the archive to stdout");
     };
-    let dir = dest
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let name = dest
-        .file_name()
-        .with_context(|| format!("-o {}: not a file name", dest.display()))?
-        .to_string_lossy()
-        .into_owned();
-    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
-    let result = (|| {
-        let f =
-            std::fs::File::create(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
-        let mut w = write(Box::new(std::io::BufWriter::with_capacity(
-            1 << 20,
-            f.try_clone()?,
-        )))?;
-        w.flush()?;
-        drop(w);
-        f.sync_all()?;
-        std::fs::rename(&tmp, dest)
-            .with_context(|| format!("renaming {} to {}", tmp.display(), dest.display()))
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
+    dest.file_name()
+        .with_context(|| format!("-o {}: not a file name", dest.display()))?;
+    let mut out = AtomicFile::create(dest, Durability::Fsync)?;
+    let f = out
+        .file()
+        .try_clone()
+        .with_context(|| format!("writing {}", out.temp_path().display()))?;
+    let mut w = write(Box::new(std::io::BufWriter::with_capacity(1 << 20, f)))?;
+    w.flush()
+        .with_context(|| format!("writing {}", out.temp_path().display()))?;
+    drop(w);
+    out.commit()?;
+    Ok(())
 }
 
 /// skopeo's `dir:` format: `version`, `manifest.json`, blobs named by hex.

@@ -550,7 +550,8 @@ pub fn go_timestamp_ns(value: &str, now_ns: i64) -> anyhow::Result<i64> {
             .map(|(_, f)| f.chars().take(9).collect::<String>())
             .unwrap_or_default();
         let valid = valid_date(date) && valid_clock(&clock) && valid_zone(zone);
-        let parsed = crate::format::human::parse_rfc3339(&format!("{date}T{clock}{zone}"))
+        let parsed = common::time::parse_rfc3339_secs(&format!("{date}T{clock}{zone}"))
+            .ok()
             .filter(|_| valid && frac.chars().all(|c| c.is_ascii_digit()));
         let Some(secs) = parsed else {
             anyhow::bail!("parsing time {value:?}: cannot parse as a time (want RFC 3339, e.g. 2006-01-02T15:04:05Z07:00)");

@@ -22,7 +22,7 @@ impl Record<'_> {
     pub fn unix_seconds(&self) -> i64 {
         std::str::from_utf8(&self.time)
             .ok()
-            .and_then(crate::format::human::parse_rfc3339)
+            .and_then(|t| common::time::parse_rfc3339_secs(t).ok())
             .unwrap_or(0)
     }
 }

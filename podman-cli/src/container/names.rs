@@ -1,17 +1,7 @@
 //! Container IDs and generated names, as Podman makes them: 64 random hex
 //! digits, and `adjective_surname` names.
 
-/// 32 random bytes from the kernel, as 64 hex digits.
-pub fn new_id() -> std::io::Result<String> {
-    let mut buf = [0u8; 32];
-    getrandom(&mut buf)?;
-    Ok(buf.iter().map(|b| format!("{b:02x}")).collect())
-}
-
-fn getrandom(buf: &mut [u8]) -> std::io::Result<()> {
-    use std::io::Read;
-    std::fs::File::open("/dev/urandom")?.read_exact(buf)
-}
+pub use common::random::hex_id as new_id;
 
 const ADJECTIVES: &[&str] = &[
     "admiring",
@@ -333,8 +323,7 @@ const SURNAMES: &[&str] = &[
 
 /// A random `adjective_surname` name.
 pub fn random_name() -> std::io::Result<String> {
-    let mut b = [0u8; 4];
-    getrandom(&mut b)?;
+    let b = common::random::bytes::<4>()?;
     let a = u16::from_le_bytes([b[0], b[1]]) as usize % ADJECTIVES.len();
     let s = u16::from_le_bytes([b[2], b[3]]) as usize % SURNAMES.len();
     Ok(format!("{}_{}", ADJECTIVES[a], SURNAMES[s]))

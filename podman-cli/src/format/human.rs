@@ -61,37 +61,6 @@ pub fn duration(secs: i64) -> String {
     }
 }
 
-/// RFC 3339 (as image configs write `created`) to Unix seconds.
-pub fn parse_rfc3339(s: &str) -> Option<i64> {
-    // 2026-11-27T20:24:22.123Z or with +hh:mm offset.
-    let (date, rest) = s.split_once('T')?;
-    let mut d = date.split('-').map(|x| x.parse::<i64>());
-    let (y, mo, da) = (d.next()?.ok()?, d.next()?.ok()?, d.next()?.ok()?);
-    let time_end = rest.find(['Z', '+', '-']).unwrap_or(rest.len());
-    let (time, zone) = rest.split_at(time_end);
-    let mut t = time.split(':');
-    let h: i64 = t.next()?.parse().ok()?;
-    let mi: i64 = t.next()?.parse().ok()?;
-    let sec: f64 = t.next().unwrap_or("0").parse().ok()?;
-    let offset = match zone {
-        "" | "Z" => 0,
-        z => {
-            let sign = if z.starts_with('-') { -1 } else { 1 };
-            let (zh, zm) = z[1..].split_once(':').unwrap_or((&z[1..], "0"));
-            sign * (zh.parse::<i64>().ok()? * 3600 + zm.parse::<i64>().ok()? * 60)
-        }
-    };
-    // Days from civil (Howard Hinnant).
-    let y2 = if mo <= 2 { y - 1 } else { y };
-    let era = y2.div_euclid(400);
-    let yoe = y2 - era * 400;
-    let mp = (mo + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + da - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    Some(days * 86400 + h * 3600 + mi * 60 + sec as i64 - offset)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -105,10 +74,5 @@ mod tests {
         assert_eq!(duration(90), "About a minute");
         assert_eq!(duration(3 * 86400), "3 days");
         assert_eq!(duration(20 * 86400), "2 weeks");
-        assert_eq!(parse_rfc3339("1970-01-01T00:00:00Z"), Some(0));
-        assert_eq!(
-            parse_rfc3339("2026-11-27T20:24:22.5+01:00"),
-            Some(1_795_811_062 - 3600)
-        );
     }
 }

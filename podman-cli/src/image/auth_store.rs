@@ -6,11 +6,11 @@
 //! everything else in the file is kept. Every change is written to a temp
 //! file (mode 0600), fsynced and renamed over the old one.
 
-use std::io::Write;
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 
 use base64::Engine as _;
+use common::atomic_file::{write_atomic_mode, Durability};
 use serde_json::{Map, Value};
 
 #[derive(Debug, thiserror::Error)]
@@ -143,37 +143,19 @@ fn write(path: &Path, doc: &Map<String, Value>) -> Result<(), AuthStoreError> {
         .mode(0o700)
         .create(dir)
         .map_err(err("creating the directory of", path))?;
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "auth.json".into());
-    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
-    let bytes = serde_json::to_vec_pretty(&Value::Object(doc.clone())).map_err(|e| {
+    let mut bytes = serde_json::to_vec_pretty(&Value::Object(doc.clone())).map_err(|e| {
         AuthStoreError::Invalid {
             path: path.to_path_buf(),
             why: e.to_string(),
         }
     })?;
-    let result = (|| {
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(&tmp)?;
-        f.write_all(&bytes)?;
-        f.write_all(b"\n")?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)?;
-        if let Ok(d) = std::fs::File::open(dir) {
-            let _ = d.sync_all();
-        }
-        Ok(())
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result.map_err(err("writing", path))
+    bytes.push(b'\n');
+    // Credentials: never readable by others, not even while being written.
+    write_atomic_mode(path, &bytes, 0o600, Durability::Fsync).map_err(|e| AuthStoreError::Io {
+        what: e.op,
+        path: e.path,
+        source: e.source,
+    })
 }
 
 fn auths(doc: &mut Map<String, Value>) -> &mut Map<String, Value> {

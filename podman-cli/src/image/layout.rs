@@ -5,6 +5,7 @@
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
+use common::atomic_file::{write_atomic, Durability};
 use serde_json::{json, Value};
 use sha2::{Digest as _, Sha256};
 
@@ -154,12 +155,10 @@ pub fn write_index(layout: &Path, entries: &[IndexEntry]) -> Result<(), LayoutEr
         why: e.to_string(),
     })?;
     let dest = layout.join("index.json");
-    crate::fsutil::write_atomic(&layout.join(".index.json.tmp"), &dest, &bytes).map_err(|source| {
-        LayoutError::Io {
-            what: "writing",
-            path: dest,
-            source,
-        }
+    write_atomic(&dest, &bytes, Durability::Fsync).map_err(|e| LayoutError::Io {
+        what: e.op,
+        path: e.path,
+        source: e.source,
     })
 }
 

@@ -15,7 +15,7 @@ fn manifest_json(img: &Image) -> Value {
 }
 
 pub fn created_unix(img: &Image) -> i64 {
-    human::parse_rfc3339(&img.created).unwrap_or(img.added_unix)
+    common::time::parse_rfc3339_secs(&img.created).unwrap_or(img.added_unix)
 }
 
 /// (repository, tag) pairs of the image's names; `<none>` for none.

@@ -88,7 +88,12 @@ pub fn write(
     let mut out = Vec::new();
     for (dest, name, body) in files {
         let p = bundle.join(name);
-        crate::fsutil::write_replace(&bundle.join(format!(".{name}.tmp")), &p, body.as_bytes())?;
+        // Run-root files: atomic, not fsynced.
+        common::atomic_file::write_atomic(
+            &p,
+            body.as_bytes(),
+            common::atomic_file::Durability::NoSync,
+        )?;
         out.push((dest.to_string(), p));
     }
     Ok(out)

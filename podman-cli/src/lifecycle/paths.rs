@@ -56,7 +56,7 @@ impl ContainerPaths {
 /// `stop`, `rm` and the monitor's exit command never interleave. Released on
 /// drop (and by the kernel if podman dies).
 pub struct ContainerLock {
-    _lock: nix::fcntl::Flock<std::fs::File>,
+    _lock: common::file_lock::FileLock,
 }
 
 impl ContainerLock {
@@ -65,16 +65,8 @@ impl ContainerLock {
         if let Some(d) = paths.lock.parent() {
             std::fs::create_dir_all(d).with_context(|| format!("creating {}", d.display()))?;
         }
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&paths.lock)
-            .with_context(|| format!("opening lock {}", paths.lock.display()))?;
         let started = std::time::Instant::now();
-        let lock = nix::fcntl::Flock::lock(file, nix::fcntl::FlockArg::LockExclusive)
-            .map_err(|(_, e)| e)
-            .with_context(|| format!("locking {}", paths.lock.display()))?;
+        let lock = common::file_lock::FileLock::exclusive(&paths.lock)?;
         tracing::debug!(lock = %paths.lock.display(), waited_ms = started.elapsed().as_secs_f64() * 1e3, "container lock held");
         Ok(ContainerLock { _lock: lock })
     }

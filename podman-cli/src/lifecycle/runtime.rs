@@ -68,11 +68,13 @@ pub async fn resolve(cfg: &EngineConfig) -> anyhow::Result<String> {
             .collect(),
     };
     if std::fs::create_dir_all(&cfg.run_root).is_ok() {
-        let tmp = cfg
-            .run_root
-            .join(format!(".runtime-choice.{}", std::process::id()));
         if let Ok(bytes) = serde_json::to_vec(&record) {
-            let _ = crate::fsutil::write_atomic(&tmp, &cache_file(cfg), &bytes);
+            // Rarely written (a runtime changed), so the fsyncs are free.
+            let _ = common::atomic_file::write_atomic(
+                &cache_file(cfg),
+                &bytes,
+                common::atomic_file::Durability::Fsync,
+            );
         }
     }
     Ok(chosen)

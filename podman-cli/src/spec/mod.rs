@@ -217,10 +217,10 @@ pub fn write(spec: &Spec, bundle: &Path) -> Result<PathBuf, SpecError> {
         source,
     };
     std::fs::create_dir_all(bundle).map_err(err)?;
-    let tmp = bundle.join(".config.json.tmp");
     let bytes = serde_json::to_vec(spec).map_err(SpecError::Invalid)?;
     // The bundle lives in the run root: atomic, but no fsync needed.
-    crate::fsutil::write_replace(&tmp, &path, &bytes).map_err(err)?;
+    common::atomic_file::write_atomic(&path, &bytes, common::atomic_file::Durability::NoSync)
+        .map_err(|e| err(e.into()))?;
     Ok(path)
 }
 

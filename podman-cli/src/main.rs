@@ -6,6 +6,7 @@ mod commands;
 mod container;
 mod engine_config;
 mod error;
+mod events;
 mod format;
 mod fsutil;
 mod helpers;
@@ -19,7 +20,7 @@ mod state;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use crate::cli::{Cli, Command, ContainerCommand, ImageCommand};
+use crate::cli::{Cli, Command, ContainerCommand, ImageCommand, SystemCommand};
 use crate::error::{exit_code, one_line, EXIT_ENGINE};
 
 fn main() -> ExitCode {
@@ -58,6 +59,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         config_files = ?cfg.containers.files,
         "configuration loaded"
     );
+    events::configure(cli.global.events_backend.as_deref(), &cfg)?;
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
@@ -176,6 +178,9 @@ async fn command(cfg: &engine_config::EngineConfig, cli: &Cli) -> anyhow::Result
                 commands::more::restart(cfg, a).await
             }
             Command::Container(ContainerCommand::Prune(a)) => commands::more::prune(cfg, a).await,
+            Command::Events(a) | Command::System(SystemCommand::Events(a)) => {
+                commands::events::run(a).await
+            }
             Command::Port(a) | Command::Container(ContainerCommand::Port(a)) => {
                 commands::network::port(cfg, a).await
             }

@@ -27,21 +27,22 @@ fn qualify(name: &str) -> anyhow::Result<String> {
 }
 
 pub async fn tag(cfg: &EngineConfig, args: &TagArgs) -> anyhow::Result<()> {
-    let names: Vec<String> = args
+    let names: Vec<(String, &String)> = args
         .names
         .iter()
-        .map(|n| qualify(n))
+        .map(|n| qualify(n).map(|q| (q, n)))
         .collect::<anyhow::Result<_>>()?;
     let mut s = helpers::storage(cfg).await?;
     let result = async {
         let img = find(&mut s, &args.image).await?;
-        for n in names {
+        for (n, given) in names {
             let req = TagImageRequest {
                 image: img.id.clone(),
                 new_name: n,
             };
             s.call("TagImage", |mut c| async move { c.tag_image(req).await })
                 .await?;
+            crate::events::image("tag", &img.id, given);
         }
         anyhow::Ok(())
     }
@@ -69,16 +70,22 @@ pub async fn untag(cfg: &EngineConfig, args: &UntagArgs) -> anyhow::Result<()> {
                 .map(|n| qualify(n))
                 .collect::<anyhow::Result<_>>()?
         };
+        let mut had = img.names.clone();
         for n in names {
             let req = UntagImageRequest {
                 image: img.id.clone(),
                 name: n,
             };
-            s.call(
-                "UntagImage",
-                |mut c| async move { c.untag_image(req).await },
-            )
-            .await?;
+            let r = s
+                .call(
+                    "UntagImage",
+                    |mut c| async move { c.untag_image(req).await },
+                )
+                .await?;
+            had.iter()
+                .filter(|u| !r.names.contains(u))
+                .for_each(|u| crate::events::image("untag", &img.id, u));
+            had = r.names;
         }
         anyhow::Ok(())
     }
@@ -160,9 +167,11 @@ pub async fn rmi(cfg: &EngineConfig, args: &RmiArgs) -> anyhow::Result<()> {
         {
             Ok(r) => {
                 for u in r.untagged {
+                    crate::events::image("untag", &img.id, &u);
                     println!("Untagged: {u}");
                 }
                 if !r.deleted.is_empty() {
+                    crate::events::image("remove", &img.id, t);
                     println!("Deleted: {}", r.deleted);
                 }
             }
@@ -361,11 +370,16 @@ pub async fn prune(cfg: &EngineConfig, args: &PruneArgs) -> anyhow::Result<()> {
                 image: img.id.clone(),
                 force: false,
             };
-            s.call(
-                "RemoveImage",
-                |mut c| async move { c.remove_image(req).await },
-            )
-            .await?;
+            let r = s
+                .call(
+                    "RemoveImage",
+                    |mut c| async move { c.remove_image(req).await },
+                )
+                .await?;
+            r.untagged
+                .iter()
+                .for_each(|u| crate::events::image("untag", &img.id, u));
+            crate::events::image("remove", &img.id, &img.id);
             println!("{}", img.id);
         }
         anyhow::Ok(())

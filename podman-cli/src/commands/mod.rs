@@ -1,6 +1,7 @@
 //! One module per podman command (or family of small ones).
 
 pub mod containers;
+pub mod events;
 pub mod exec;
 pub mod image_ops;
 pub mod images;

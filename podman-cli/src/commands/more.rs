@@ -39,6 +39,7 @@ pub async fn attach_cmd(engine: &EngineConfig, a: &AttachArgs) -> anyhow::Result
     }
     let paths = ContainerPaths::new(engine, &cfg.id);
     let sock = attach::connect_socket(&paths.attach_socket(&cfg.id))?;
+    crate::events::container(&cfg, "attach");
     let detach = attach::detach_sequence(a.detach_keys.as_deref().unwrap_or(&cfg.detach_keys))?;
     let tty = cfg.terminal && std::io::IsTerminal::is_terminal(&std::io::stdin());
     let raw = tty.then(attach::RawMode::enable);
@@ -72,16 +73,9 @@ pub async fn rename(engine: &EngineConfig, a: &RenameArgs) -> anyhow::Result<()>
     crate::container::names::validate_name(&a.new_name).map_err(|e| anyhow::anyhow!("{e}"))?;
     let db = super::open_state(engine)?;
     let (mut cfg, _) = store::resolve(&db, &a.container)?;
-    let old = cfg.name.clone();
     cfg.name = a.new_name.clone();
     store::rename(&db, &cfg.id, &cfg)?;
-    db.record_event(
-        "container",
-        "rename",
-        &cfg.id,
-        &cfg.name,
-        &serde_json::json!({"oldName": old}),
-    )?;
+    crate::events::container(&cfg, "rename");
     Ok(())
 }
 
@@ -179,13 +173,7 @@ pub async fn pause(engine: &EngineConfig, a: &NamesArgs, pause: bool) -> anyhow:
         runtime(&cfg, &paths, verb).await?;
         st.status = next;
         store::update_state(&db, &cfg.id, &st)?;
-        db.record_event(
-            "container",
-            if pause { "pause" } else { "unpause" },
-            &cfg.id,
-            &cfg.name,
-            &serde_json::json!({}),
-        )?;
+        crate::events::container(&cfg, if pause { "pause" } else { "unpause" });
         println!("{n}");
     }
     Ok(())
@@ -202,7 +190,8 @@ pub struct RestartArgs {
 pub async fn restart(engine: &EngineConfig, a: &RestartArgs) -> anyhow::Result<()> {
     for n in names(engine, &a.names)? {
         crate::lifecycle::stop::stop(engine, &n, a.time).await?;
-        crate::lifecycle::start::start(engine, &n).await?;
+        let cfg = crate::lifecycle::start::start(engine, &n).await?;
+        crate::events::container(&cfg, "restart");
         println!("{n}");
     }
     Ok(())

@@ -108,6 +108,7 @@ pub async fn release_locked(
         }
         st.status = Status::Exited;
         st.pid = 0;
+        crate::events::container_exit(cfg, "died", Some(st.exit_code), st.oom_killed);
     }
     let mut errors = Vec::new();
     if !st.netns_path.is_empty() {
@@ -172,15 +173,13 @@ pub async fn cleanup(engine: &EngineConfig, name_or_id: &str, rm: bool) -> anyho
     let was_active = st.status.is_active();
     // Removal unmounts in the same storage call.
     let removing = rm || cfg.auto_remove;
+    let holds = was_active
+        || !st.mountpoint.is_empty()
+        || !st.netns_path.is_empty()
+        || !st.bundle_path.is_empty();
     release_locked(engine, &cfg, &mut st, &paths, !removing).await?;
-    if was_active && !st.status.is_active() {
-        db.record_event(
-            "container",
-            "died",
-            &cfg.id,
-            &cfg.name,
-            &serde_json::json!({"exitCode": st.exit_code}),
-        )?;
+    if holds && !st.status.is_active() {
+        crate::events::container(&cfg, "cleanup");
     }
     if (rm || cfg.auto_remove) && !st.status.is_active() {
         super::remove::remove_locked(engine, &cfg, &mut st, &paths).await?;
@@ -195,13 +194,7 @@ pub async fn cleanup(engine: &EngineConfig, name_or_id: &str, rm: bool) -> anyho
     if restart {
         tracing::debug!(container = %cfg.name, policy = %cfg.restart.name, count = st.restart_count, "restarting per policy");
         super::start::start(engine, &cfg.id).await?;
-        db.record_event(
-            "container",
-            "restart",
-            &cfg.id,
-            &cfg.name,
-            &serde_json::json!({}),
-        )?;
+        crate::events::container(&cfg, "restart");
     }
     Ok(())
 }

@@ -409,13 +409,12 @@ async fn create_from(
     }
     std::fs::create_dir_all(&paths.data_dir)
         .with_context(|| format!("creating {}", paths.data_dir.display()))?;
-    db.record_event(
-        "container",
-        "create",
-        &id,
-        &config.name,
-        &serde_json::json!({"image": config.image_name}),
-    )?;
+    crate::events::container_create(&config, || {
+        Some(
+            crate::commands::inspect::container_json(&config, &state, &cfg.storage_driver, None)
+                .to_string(),
+        )
+    });
     Ok(config)
 }
 

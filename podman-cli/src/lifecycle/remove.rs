@@ -47,15 +47,10 @@ pub async fn remove_locked(
     let _ = std::fs::remove_file(paths.exit_file(&cfg.id));
     let _ = std::fs::remove_file(paths.exit_json(&cfg.id));
     let db = crate::commands::open_state(engine)?;
+    let st_exit_code = (st.finished_ns != 0).then_some(st.exit_code);
     store::delete(&db, &cfg.id)?;
     st.status = Status::Removing;
-    db.record_event(
-        "container",
-        "remove",
-        &cfg.id,
-        &cfg.name,
-        &serde_json::json!({}),
-    )?;
+    crate::events::container_exit(cfg, "remove", st_exit_code, false);
     let _ = std::fs::remove_file(&paths.lock);
     Ok(())
 }

@@ -24,10 +24,10 @@ pub struct EventsArgs {
     #[arg(long, num_args = 0..=1, require_equals = true, default_value_t = true, default_missing_value = "true", value_name = "BOOL", action = clap::ArgAction::Set)]
     pub stream: bool,
     /// Show all events created since timestamp
-    #[arg(long, value_name = "TIMESTAMP")]
+    #[arg(long, value_name = "TIMESTAMP", allow_hyphen_values = true)]
     pub since: Option<String>,
     /// Show all events created until timestamp
-    #[arg(long, value_name = "TIMESTAMP")]
+    #[arg(long, value_name = "TIMESTAMP", allow_hyphen_values = true)]
     pub until: Option<String>,
     /// Do not truncate the output
     #[arg(long, num_args = 0..=1, require_equals = true, default_value_t = true, default_missing_value = "true", value_name = "BOOL", action = clap::ArgAction::Set)]

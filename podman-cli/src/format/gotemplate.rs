@@ -29,6 +29,7 @@ const MAP_FIELDS: &[&str] = &[
     "labels",
     "Annotations",
     "registries",
+    "Attributes",
 ];
 
 pub fn go_name(key: &str) -> String {

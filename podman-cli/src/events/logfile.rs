@@ -331,8 +331,8 @@ mod tests {
     fn events(lines: Vec<Line>) -> Vec<Event> {
         lines
             .into_iter()
-            .filter_map(|l| match l {
-                Line::Event(e) => Some(*e),
+            .map(|l| match l {
+                Line::Event(e) => *e,
                 Line::Invalid(m) => panic!("{m}"),
             })
             .collect()

@@ -157,6 +157,18 @@ fn a_detached_container_stopped_and_removed_dies_once() {
         ])
         .trim()
         .to_string();
+    let o = s.run(&["exec", "ev2", "sh", "-c", "exit 3"]);
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    let exec = json_events(
+        &s,
+        &["--filter", "container=ev2", "--filter", "event=exec_died"],
+    );
+    assert_eq!(exec.len(), 1);
+    assert_eq!(exec[0]["ContainerExitCode"], 3);
+    assert_eq!(
+        exec[0]["Attributes"]["execID"].as_str().map(str::len),
+        Some(8)
+    );
     s.ok(&["stop", "-t", "0", "ev2"]);
     // stop cleans up before it returns (or waits for the exit command's).
     let statuses = events(
@@ -176,7 +188,21 @@ fn a_detached_container_stopped_and_removed_dies_once() {
         &["--filter", "container=ev2", "--format", "{{.Status}}"],
     );
     assert_eq!(after, all);
-    assert_eq!(&after[..3], ["create", "init", "start"]);
+    assert_eq!(
+        &after[..5],
+        ["create", "init", "start", "exec", "exec_died"]
+    );
+    // `system events` is the same command.
+    let sys = [
+        "system",
+        "events",
+        "--stream=false",
+        "--filter",
+        "container=ev2",
+        "--format",
+        "{{.Status}}",
+    ];
+    assert_eq!(s.ok(&sys), after.join("\n") + "\n");
     assert_eq!(after.last().unwrap(), "remove");
     for once in ["stop", "died", "cleanup"] {
         assert_eq!(after.iter().filter(|x| *x == once).count(), 1, "{after:?}");
@@ -235,7 +261,12 @@ fn filters_since_until_and_bad_input() {
     assert_eq!(names(&["--since", &unix(t2 - 1_000_000)]), ["f2", "f3"]);
     assert_eq!(names(&["--until", &unix(t2 + 1_000_000)]), ["f1", "f2"]);
     assert_eq!(
-        names(&["--since", &unix(t2 - 1_000_000), "--until", &unix(t2 + 1_000_000)]),
+        names(&[
+            "--since",
+            &unix(t2 - 1_000_000),
+            "--until",
+            &unix(t2 + 1_000_000)
+        ]),
         ["f2"]
     );
     assert_eq!(names(&["--since", "10m"]), ["f1", "f2", "f3"]);

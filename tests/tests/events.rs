@@ -243,9 +243,23 @@ fn filters_since_until_and_bad_input() {
         ],
     );
     assert_eq!(two, ["f1 start", "f3 start"]);
+    // As libimage, create and run report the (local) image as pulled.
     assert_eq!(
-        events(&s, &["--filter", "type=image", "--format", "{{.Status}}"]),
-        ["pull"]
+        events(
+            &s,
+            &[
+                "--filter",
+                "type=image",
+                "--format",
+                "{{.Status}} {{.Name}}"
+            ]
+        ),
+        [
+            format!("pull {r}"),
+            format!("pull {r}"),
+            format!("pull {r}"),
+            format!("pull {r}")
+        ]
     );
     assert!(events(&s, &["--filter", "type=network"]).is_empty());
     // --since / --until: Unix timestamps (floats, as Podman parses them:
@@ -440,8 +454,11 @@ fn streaming_follows_new_events_and_ends_on_sigterm() {
         }
     }
     assert_eq!(
-        seen.first().map(String::as_str),
-        Some("container create st1")
+        &seen[..2],
+        [
+            format!("image pull {r}"),
+            "container create st1".to_string()
+        ]
     );
     nix::sys::signal::kill(
         nix::unistd::Pid::from_raw(child.id() as i32),

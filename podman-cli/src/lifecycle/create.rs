@@ -463,7 +463,11 @@ async fn image_for(
     }
     let found = find(storage, &a.image).await;
     match found {
-        Ok(img) => Ok(img),
+        // libimage's pull with policy missing reports the local image too.
+        Ok(img) => {
+            crate::events::image("pull", &img.id, &a.image);
+            Ok(img)
+        }
         Err(e) if e.is_not_found() && a.pull != "never" => pull(cfg, &a.image, &opts).await,
         Err(e) if e.is_not_found() => anyhow::bail!(
             "{}: image not known, and --pull never forbids pulling it",

@@ -185,7 +185,8 @@ fn parse_date(s: &str) -> Option<(i64, u32, u32)> {
 
 /// `HH:MM:SS[.fraction]` -> (seconds of day, nanoseconds).
 fn parse_clock(s: &str) -> Option<(u32, u32)> {
-    let (hms, frac) = match s.split_once('.') {
+    // Go takes a comma for the decimal point too (`date --iso-8601=ns`).
+    let (hms, frac) = match s.split_once(['.', ',']) {
         Some((a, f)) => (a, Some(f)),
         None => (s, None),
     };
@@ -388,6 +389,10 @@ mod tests {
     fn input_times_as_podman_takes_them() {
         let t = |s| parse_input_time(s, true).map(|t| t.unix_ns);
         assert_eq!(t("2022-04-06T09:26:42Z"), Ok(1_649_237_202_000_000_000));
+        assert_eq!(
+            t("2022-04-06T09:26:42,5+00:00"),
+            Ok(1_649_237_202_500_000_000)
+        );
         assert_eq!(t("2022-04-06T09:26:42"), Ok(1_649_237_202_000_000_000));
         assert_eq!(t("2022-04-06T09:26:42.5"), Ok(1_649_237_202_500_000_000));
         assert_eq!(t("2022-04-06"), Ok(1_649_203_200_000_000_000));

@@ -50,6 +50,10 @@ pub struct EngineSection {
     pub cgroup_manager: Option<String>,
     pub helper_binaries_dir: Vec<String>,
     pub events_logger: Option<String>,
+    pub events_logfile_path: Option<String>,
+    /// A size: bytes as a number, or a string such as "1m" (decimal units).
+    pub events_logfile_max_size: Option<toml::Value>,
+    pub events_container_create_inspect_data: Option<bool>,
     pub tmp_dir: Option<String>,
     pub volume_path: Option<String>,
     pub detach_keys: Option<String>,

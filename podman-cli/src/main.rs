@@ -6,6 +6,7 @@ mod commands;
 mod container;
 mod engine_config;
 mod error;
+mod events;
 mod format;
 mod helper_procs;
 mod host_info;
@@ -19,7 +20,7 @@ mod state;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use crate::cli::{Cli, Command, ContainerCommand, ImageCommand, NetworkCommand};
+use crate::cli::{Cli, Command, ContainerCommand, ImageCommand, NetworkCommand, SystemCommand};
 use crate::error::{exit_code, one_line, EXIT_ENGINE};
 
 fn main() -> ExitCode {
@@ -58,6 +59,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         config_files = ?cfg.containers.files,
         "configuration loaded"
     );
+    events::configure(cli.global.events_backend.as_deref(), &cfg)?;
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
@@ -186,6 +188,9 @@ async fn command(cfg: &engine_config::EngineConfig, cli: &Cli) -> anyhow::Result
             }
             Command::Container(ContainerCommand::Prune(a)) => {
                 commands::container_prune::run(cfg, a).await
+            }
+            Command::Events(a) | Command::System(SystemCommand::Events(a)) => {
+                commands::events::run(a).await
             }
             Command::Port(a) | Command::Container(ContainerCommand::Port(a)) => {
                 commands::port::run(cfg, a).await

@@ -92,6 +92,9 @@ pub struct GlobalOpts {
     /// Load an extra containers.conf module (a path) on top of the others (repeatable)
     #[arg(long = "module", global = true, value_name = "PATH")]
     pub modules: Vec<PathBuf>,
+    /// Events backend to use ("file"|"journald"|"none")
+    #[arg(long, global = true, value_name = "BACKEND")]
+    pub events_backend: Option<String>,
 }
 
 impl GlobalOpts {
@@ -157,7 +160,7 @@ fn top_level() -> clap::Command {
 /// flag nor its value. Every global flag takes a value; None for anything
 /// else before the command (`-h`, `--version`, a typo).
 fn command_word(argv: &[std::ffi::OsString]) -> Option<&std::ffi::OsStr> {
-    const WITH_VALUE: [&str; 11] = [
+    const WITH_VALUE: [&str; 12] = [
         "--root",
         "--runroot",
         "--log-level",
@@ -169,6 +172,7 @@ fn command_word(argv: &[std::ffi::OsString]) -> Option<&std::ffi::OsStr> {
         "--network-config-dir",
         "--tmpdir",
         "--module",
+        "--events-backend",
     ];
     let mut it = argv.iter().skip(1);
     while let Some(a) = it.next() {
@@ -276,6 +280,17 @@ pub enum Command {
     Unpause(Lazy<crate::commands::targets::NamesArgs>),
     /// Restart one or more containers
     Restart(Lazy<crate::commands::restart::RestartArgs>),
+    /// Show podman system events
+    Events(Lazy<crate::commands::events::EventsArgs>),
+    /// Manage podman
+    #[command(subcommand)]
+    System(SystemCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SystemCommand {
+    /// Show podman system events
+    Events(Lazy<crate::commands::events::EventsArgs>),
 }
 
 #[derive(Debug, Subcommand)]

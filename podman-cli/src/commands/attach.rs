@@ -37,6 +37,7 @@ pub async fn run(engine: &EngineConfig, a: &AttachArgs) -> anyhow::Result<()> {
     }
     let paths = ContainerPaths::new(engine, &cfg.id);
     let sock = attach::connect_socket(&paths.attach_socket(&cfg.id))?;
+    crate::events::container(&cfg, "attach");
     let detach = attach::detach_sequence(a.detach_keys.as_deref().unwrap_or(&cfg.detach_keys))?;
     let tty = cfg.terminal && std::io::IsTerminal::is_terminal(&std::io::stdin());
     let raw = tty.then(attach::RawMode::enable);

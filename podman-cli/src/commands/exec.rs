@@ -152,9 +152,11 @@ pub async fn run(engine: &EngineConfig, a: &ExecArgs) -> anyhow::Result<()> {
                 }));
             }
             Some(Event::Started(_)) if a.detach => {
+                crate::events::container(&cfg, "exec");
                 println!("{}", &exec_id[..8]);
                 return Ok(());
             }
+            Some(Event::Started(_)) => crate::events::container(&cfg, "exec"),
             Some(Event::Exited(e)) => {
                 exit = Some(e.exit_code);
                 break;
@@ -173,6 +175,7 @@ pub async fn run(engine: &EngineConfig, a: &ExecArgs) -> anyhow::Result<()> {
         (_, Some(c)) => c,
         _ => anyhow::bail!("lost the exec session's exit code"),
     };
+    crate::events::exec_died(&cfg, &exec_id[..8], code);
     if code == 0 {
         Ok(())
     } else {

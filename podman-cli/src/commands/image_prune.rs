@@ -37,11 +37,16 @@ pub async fn run(cfg: &EngineConfig, args: &PruneArgs) -> anyhow::Result<()> {
                 image: img.id.clone(),
                 force: false,
             };
-            s.call(
-                "RemoveImage",
-                |mut c| async move { c.remove_image(req).await },
-            )
-            .await?;
+            let r = s
+                .call(
+                    "RemoveImage",
+                    |mut c| async move { c.remove_image(req).await },
+                )
+                .await?;
+            r.untagged
+                .iter()
+                .for_each(|u| crate::events::image("untag", &img.id, u));
+            crate::events::image("remove", &img.id, &img.id);
             println!("{}", img.id);
         }
         anyhow::Ok(())

@@ -88,7 +88,7 @@ fn build(
             "cpus": host::cpus(),
             "databaseBackend": "sqlite",
             "distribution": host::distribution(),
-            "eventLogger": cfg.containers.engine.events_logger.clone().unwrap_or_else(|| "database".into()),
+            "eventLogger": crate::events::config().map_or("file", |c| c.backend.as_str()),
             "hostname": host::hostname(),
             "kernel": host::kernel(),
             "logDriver": cfg.containers.containers.log_driver.clone().unwrap_or_else(|| "k8s-file".into()),

@@ -129,6 +129,7 @@ fn prepare_input(args: &LoadArgs, staging: &Staging) -> anyhow::Result<PathBuf> 
 pub async fn run(cfg: &EngineConfig, args: &LoadArgs) -> anyhow::Result<()> {
     let staging = Staging::new(&cfg.graph_root, "load")?;
     let path = prepare_input(args, &staging)?;
+    let event_name = args.input.as_deref().unwrap_or(&path).display().to_string();
     let source = detect(&path).map_err(|e| {
         anyhow::anyhow!("payload does not match any of the supported image formats: {e}")
     })?;
@@ -175,6 +176,7 @@ pub async fn run(cfg: &EngineConfig, args: &LoadArgs) -> anyhow::Result<()> {
             let img = storage
                 .call("ImportOci", |mut c| async move { c.import_oci(req).await })
                 .await?;
+            crate::events::image("loadfromarchive", &img.id, &event_name);
             if names.is_empty() {
                 loaded.push(format!("sha256:{}", img.id));
             } else {

@@ -236,7 +236,9 @@ pub async fn create(engine: &EngineConfig, a: &CreateArgs) -> anyhow::Result<()>
         })
         .await;
     net.close().await?;
-    println!("{}", r?.name);
+    let r = r?;
+    crate::events::network("create", &r.name, &r.id, &r.driver);
+    println!("{}", r.name);
     Ok(())
 }
 
@@ -378,6 +380,7 @@ pub async fn rm(engine: &EngineConfig, a: &RmArgs) -> anyhow::Result<()> {
             let r = net.call("RemoveNetwork", |mut c| async move { c.remove_network(req).await }).await;
             net.close().await?;
             println!("{}", r?.name);
+            crate::events::network("remove", &nw.name, &nw.id, &nw.driver);
             anyhow::Ok(())
         }
         .await;
@@ -416,6 +419,7 @@ pub async fn prune(engine: &EngineConfig) -> anyhow::Result<()> {
             .await;
         net.close().await?;
         r?;
+        crate::events::network("remove", &n.name, &n.id, &n.driver);
         println!("{}", n.name);
     }
     Ok(())

@@ -54,13 +54,7 @@ pub async fn run(engine: &EngineConfig, a: &NamesArgs, pause: bool) -> anyhow::R
         runtime(&cfg, &paths, verb).await?;
         st.status = next;
         store::update_state(&db, &cfg.id, &st)?;
-        db.record_event(
-            "container",
-            if pause { "pause" } else { "unpause" },
-            &cfg.id,
-            &cfg.name,
-            &serde_json::json!({}),
-        )?;
+        crate::events::container(&cfg, if pause { "pause" } else { "unpause" });
         println!("{n}");
     }
     Ok(())

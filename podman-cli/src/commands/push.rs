@@ -84,14 +84,19 @@ pub async fn run(cfg: &EngineConfig, args: &PushArgs) -> anyhow::Result<()> {
         }
     }
     let explicit = args.destination.as_deref().map(destination).transpose()?;
+    let event_name = args
+        .destination
+        .clone()
+        .unwrap_or_else(|| args.image.clone());
     if let Some(Destination::Local(format, path)) = &explicit {
-        return crate::commands::save::save_to(
+        return crate::commands::save::save_to_as(
             cfg,
             std::slice::from_ref(&args.image),
             &[],
             format,
             Some(path),
             args.quiet,
+            ("push", &event_name),
         )
         .await;
     }
@@ -109,13 +114,14 @@ pub async fn run(cfg: &EngineConfig, args: &PushArgs) -> anyhow::Result<()> {
             },
         };
         let spec = resolved.unwrap_or_else(|| img.id.clone());
+        let image_id = img.id.clone();
         let exported = export(&mut storage, std::slice::from_ref(&spec), &layout, true).await?;
         let digest = exported.first().map(|e| e.manifest_digest.clone()).with_context(|| format!("storage-helper exported nothing for {}", args.image))?;
-        anyhow::Ok((dest, digest))
+        anyhow::Ok((dest, digest, image_id))
     }
     .await;
     let storage_closed = storage.close().await;
-    let (dest, digest) = match exported {
+    let (dest, digest, image_id) = match exported {
         Ok(x) => x,
         Err(e) => {
             fetcher.close().await?;
@@ -128,6 +134,7 @@ pub async fn run(cfg: &EngineConfig, args: &PushArgs) -> anyhow::Result<()> {
     progress.finish();
     fetcher.close().await?;
     let done = pushed?;
+    crate::events::image("push", &image_id, &event_name);
     tracing::debug!(destination = %done.destination, digest = %done.manifest_digest, uploaded = done.blobs_uploaded, bytes = done.bytes_uploaded, "pushed");
     if let Some(f) = &args.digestfile {
         std::fs::write(f, &done.manifest_digest)

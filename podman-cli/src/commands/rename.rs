@@ -15,15 +15,8 @@ pub async fn run(engine: &EngineConfig, a: &RenameArgs) -> anyhow::Result<()> {
     crate::container::names::validate_name(&a.new_name).map_err(|e| anyhow::anyhow!("{e}"))?;
     let db = crate::state::open_state(engine)?;
     let (mut cfg, _) = store::resolve(&db, &a.container)?;
-    let old = cfg.name.clone();
     cfg.name = a.new_name.clone();
     store::rename(&db, &cfg.id, &cfg)?;
-    db.record_event(
-        "container",
-        "rename",
-        &cfg.id,
-        &cfg.name,
-        &serde_json::json!({"oldName": old}),
-    )?;
+    crate::events::container(&cfg, "rename");
     Ok(())
 }

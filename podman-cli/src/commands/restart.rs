@@ -16,7 +16,8 @@ pub struct RestartArgs {
 pub async fn run(engine: &EngineConfig, a: &RestartArgs) -> anyhow::Result<()> {
     for n in names(engine, &a.names)? {
         crate::lifecycle::stop::stop(engine, &n, a.time).await?;
-        crate::lifecycle::start::start(engine, &n).await?;
+        let cfg = crate::lifecycle::start::start(engine, &n).await?;
+        crate::events::container(&cfg, "restart");
         println!("{n}");
     }
     Ok(())

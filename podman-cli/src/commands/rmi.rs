@@ -83,9 +83,11 @@ pub async fn run(cfg: &EngineConfig, args: &RmiArgs) -> anyhow::Result<()> {
         {
             Ok(r) => {
                 for u in r.untagged {
+                    crate::events::image("untag", &img.id, &u);
                     println!("Untagged: {u}");
                 }
                 if !r.deleted.is_empty() {
+                    crate::events::image("remove", &img.id, t);
                     println!("Deleted: {}", r.deleted);
                 }
             }

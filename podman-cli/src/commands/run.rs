@@ -103,6 +103,7 @@ pub async fn start_and_attach(
         }
         return wait_exit_code(engine, &cfg).await;
     };
+    crate::events::container(&cfg, "attach");
     let detach = attach::detach_sequence(&cfg.detach_keys)?;
     let tty = cfg.terminal && std::io::IsTerminal::is_terminal(&std::io::stdin());
     let raw = tty.then(attach::RawMode::enable);

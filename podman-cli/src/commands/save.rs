@@ -96,6 +96,29 @@ pub async fn save_to(
     output: Option<&Path>,
     quiet: bool,
 ) -> anyhow::Result<()> {
+    let name = output.map(|p| p.display().to_string()).unwrap_or_default();
+    save_to_as(
+        cfg,
+        images,
+        extra_tags,
+        format,
+        output,
+        quiet,
+        ("save", &name),
+    )
+    .await
+}
+
+/// [`save_to`], recording `event` (status, name) for each image saved.
+pub async fn save_to_as(
+    cfg: &EngineConfig,
+    images: &[String],
+    extra_tags: &[String],
+    format: &str,
+    output: Option<&Path>,
+    quiet: bool,
+    event: (&str, &str),
+) -> anyhow::Result<()> {
     let staging = Staging::new(&cfg.graph_root, "save")?;
     let direct_oci_dir = format == "oci-dir";
     let layout_dir = match (direct_oci_dir, output) {
@@ -125,7 +148,13 @@ pub async fn save_to(
     .await;
     storage.close().await?;
     let (wanted, exported) = exported?;
+    let record = || {
+        wanted
+            .iter()
+            .for_each(|w| crate::events::image(event.0, &w.id, event.1))
+    };
     if direct_oci_dir {
+        record();
         return Ok(());
     }
     let digest_of = |id: &str| {
@@ -211,6 +240,7 @@ pub async fn save_to(
         }
     }
     progress.line("Writing manifest to image destination");
+    record();
     Ok(())
 }
 

@@ -25,21 +25,22 @@ pub fn qualify(name: &str) -> anyhow::Result<String> {
 }
 
 pub async fn run(cfg: &EngineConfig, args: &TagArgs) -> anyhow::Result<()> {
-    let names: Vec<String> = args
+    let names: Vec<(String, &String)> = args
         .names
         .iter()
-        .map(|n| qualify(n))
+        .map(|n| qualify(n).map(|q| (q, n)))
         .collect::<anyhow::Result<_>>()?;
     let mut s = helper_procs::storage(cfg).await?;
     let result = async {
         let img = find(&mut s, &args.image).await?;
-        for n in names {
+        for (n, given) in names {
             let req = TagImageRequest {
                 image: img.id.clone(),
                 new_name: n,
             };
             s.call("TagImage", |mut c| async move { c.tag_image(req).await })
                 .await?;
+            crate::events::image("tag", &img.id, given);
         }
         anyhow::Ok(())
     }

@@ -27,16 +27,22 @@ pub async fn run(cfg: &EngineConfig, args: &UntagArgs) -> anyhow::Result<()> {
                 .map(|n| qualify(n))
                 .collect::<anyhow::Result<_>>()?
         };
+        let mut had = img.names.clone();
         for n in names {
             let req = UntagImageRequest {
                 image: img.id.clone(),
                 name: n,
             };
-            s.call(
-                "UntagImage",
-                |mut c| async move { c.untag_image(req).await },
-            )
-            .await?;
+            let r = s
+                .call(
+                    "UntagImage",
+                    |mut c| async move { c.untag_image(req).await },
+                )
+                .await?;
+            had.iter()
+                .filter(|u| !r.names.contains(u))
+                .for_each(|u| crate::events::image("untag", &img.id, u));
+            had = r.names;
         }
         anyhow::Ok(())
     }

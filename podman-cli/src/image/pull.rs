@@ -13,6 +13,12 @@ pub use super::pull_options::{parse_creds, PullOptions};
 
 /// Pull `name` and return the stored image.
 pub async fn pull(cfg: &EngineConfig, name: &str, opts: &PullOptions) -> anyhow::Result<Image> {
+    let r = pull_image(cfg, name, opts).await;
+    crate::events::image_pulled(name, &r, |i| &i.id);
+    r
+}
+
+async fn pull_image(cfg: &EngineConfig, name: &str, opts: &PullOptions) -> anyhow::Result<Image> {
     let (src_names, store_name): (Vec<String>, bool) = match source(name)? {
         Source::Registry(r) => {
             let list = if r.is_short() {

@@ -108,6 +108,7 @@ pub async fn release_locked(
         }
         st.status = Status::Exited;
         st.pid = 0;
+        crate::events::container_exit(cfg, "died", Some(st.exit_code), st.oom_killed);
     }
     let mut errors = Vec::new();
     if !st.netns_path.is_empty() {
@@ -192,15 +193,10 @@ pub async fn remove_locked(
     let _ = std::fs::remove_file(paths.exit_file(&cfg.id));
     let _ = std::fs::remove_file(paths.exit_json(&cfg.id));
     let db = crate::state::open_state(engine)?;
+    let st_exit_code = (st.finished_ns != 0).then_some(st.exit_code);
     store::delete(&db, &cfg.id)?;
     st.status = Status::Removing;
-    db.record_event(
-        "container",
-        "remove",
-        &cfg.id,
-        &cfg.name,
-        &serde_json::json!({}),
-    )?;
+    crate::events::container_exit(cfg, "remove", st_exit_code, false);
     let _ = std::fs::remove_file(&paths.lock);
     Ok(())
 }
@@ -224,15 +220,13 @@ pub async fn cleanup(engine: &EngineConfig, name_or_id: &str, rm: bool) -> anyho
     let was_active = st.status.is_active();
     // Removal unmounts in the same storage call.
     let removing = rm || cfg.auto_remove;
+    let holds = was_active
+        || !st.mountpoint.is_empty()
+        || !st.netns_path.is_empty()
+        || !st.bundle_path.is_empty();
     release_locked(engine, &cfg, &mut st, &paths, !removing).await?;
-    if was_active && !st.status.is_active() {
-        db.record_event(
-            "container",
-            "died",
-            &cfg.id,
-            &cfg.name,
-            &serde_json::json!({"exitCode": st.exit_code}),
-        )?;
+    if holds && !st.status.is_active() {
+        crate::events::container(&cfg, "cleanup");
     }
     if (rm || cfg.auto_remove) && !st.status.is_active() {
         remove_locked(engine, &cfg, &mut st, &paths).await?;
@@ -247,13 +241,7 @@ pub async fn cleanup(engine: &EngineConfig, name_or_id: &str, rm: bool) -> anyho
     if restart {
         tracing::debug!(container = %cfg.name, policy = %cfg.restart.name, count = st.restart_count, "restarting per policy");
         super::start::start(engine, &cfg.id).await?;
-        db.record_event(
-            "container",
-            "restart",
-            &cfg.id,
-            &cfg.name,
-            &serde_json::json!({}),
-        )?;
+        crate::events::container(&cfg, "restart");
     }
     Ok(())
 }

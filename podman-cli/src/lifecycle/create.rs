@@ -409,13 +409,12 @@ async fn create_from(
     }
     std::fs::create_dir_all(&paths.data_dir)
         .with_context(|| format!("creating {}", paths.data_dir.display()))?;
-    db.record_event(
-        "container",
-        "create",
-        &id,
-        &config.name,
-        &serde_json::json!({"image": config.image_name}),
-    )?;
+    crate::events::container_create(&config, || {
+        Some(
+            crate::commands::inspect::container_json(&config, &state, &cfg.storage_driver, None)
+                .to_string(),
+        )
+    });
     Ok(config)
 }
 
@@ -464,7 +463,11 @@ async fn image_for(
     }
     let found = find(storage, &a.image).await;
     match found {
-        Ok(img) => Ok(img),
+        // libimage's pull with policy missing reports the local image too.
+        Ok(img) => {
+            crate::events::image("pull", &img.id, &a.image);
+            Ok(img)
+        }
         Err(e) if e.is_not_found() && a.pull != "never" => pull(cfg, &a.image, &opts).await,
         Err(e) if e.is_not_found() => anyhow::bail!(
             "{}: image not known, and --pull never forbids pulling it",

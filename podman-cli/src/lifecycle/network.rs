@@ -337,5 +337,10 @@ pub async fn connect(
     result?;
     crate::container::store::update_config(&db, &cfg)?;
     crate::container::store::update_state(&db, &cfg.id, &st)?;
+    crate::events::network_container(
+        &cfg,
+        if attach { "connect" } else { "disconnect" },
+        &nw.name,
+    );
     Ok(())
 }

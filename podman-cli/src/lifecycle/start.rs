@@ -29,6 +29,7 @@ fn exit_command(engine: &EngineConfig, cfg: &ContainerConfig) -> Vec<String> {
         "container".into(),
         "cleanup".into(),
     ];
+    v.splice(7..7, crate::events::exit_command_args());
     if cfg.auto_remove {
         v.push("--rm".into());
     }
@@ -135,6 +136,7 @@ pub async fn init_with(
     storage.close().await?;
     let init = result?;
     store::update_state(&db, &cfg.id, st)?;
+    crate::events::container(cfg, "init");
     Ok(init)
 }
 
@@ -322,14 +324,8 @@ fn set_running(st: &mut ContainerState, started_ns: i64) {
 }
 
 /// The "start" event.
-pub fn record_start(db: &crate::state::State, cfg: &ContainerConfig) -> anyhow::Result<()> {
-    db.record_event(
-        "container",
-        "start",
-        &cfg.id,
-        &cfg.name,
-        &serde_json::json!({}),
-    )?;
+pub fn record_start(_db: &crate::state::State, cfg: &ContainerConfig) -> anyhow::Result<()> {
+    crate::events::container(cfg, "start");
     Ok(())
 }
 

@@ -107,14 +107,8 @@ pub async fn stop(
         signal(&paths, &cfg, libc::SIGKILL).await?;
         wait_exit(&paths, &cfg, &st, Duration::from_secs(10)).await;
     }
+    crate::events::container(&cfg, "stop");
     super::cleanup::cleanup(engine, &cfg.id, false).await?;
-    db.record_event(
-        "container",
-        "stop",
-        &cfg.id,
-        &cfg.name,
-        &serde_json::json!({}),
-    )?;
     Ok(cfg)
 }
 
@@ -134,12 +128,6 @@ pub async fn kill(
     }
     let paths = ContainerPaths::new(engine, &cfg.id);
     signal(&paths, &cfg, sig).await?;
-    db.record_event(
-        "container",
-        "kill",
-        &cfg.id,
-        &cfg.name,
-        &serde_json::json!({"signal": sig}),
-    )?;
+    crate::events::container(&cfg, "kill");
     Ok(cfg)
 }

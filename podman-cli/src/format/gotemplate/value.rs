@@ -50,6 +50,7 @@ const MAP_FIELDS: &[&str] = &[
     "GraphStatus",
     "GraphOptions",
     "LogDriverOpts",
+    "Attributes",
 ];
 
 /// Objects found under these keys are Go structs even though the key is in

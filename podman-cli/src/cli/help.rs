@@ -10,7 +10,7 @@
 use std::ffi::OsString;
 
 use clap::error::{ContextKind, ContextValue, ErrorKind};
-use clap::{Arg, ArgAction, ArgMatches, Command};
+use clap::{Arg, ArgMatches, Command};
 
 use crate::error::EXIT_ENGINE;
 
@@ -47,29 +47,7 @@ impl Exit {
 }
 
 /// Commands whose `-l` combines with a positional (it is not a container).
-const LATEST_TAKES_ARGS: &[&str] = &["exec", "port", "top", "ps", "list", "ls", "logs"];
-
-/// `create` and `run` use `-h` for `--hostname`: they get a long-only
-/// `--help` (recursively for command groups).
-pub fn with_long_help(mut c: Command) -> Command {
-    if c.is_disable_help_flag_set() && c.get_arguments().all(|a| a.get_id() != "help") {
-        c = c.arg(
-            Arg::new("help")
-                .long("help")
-                .action(ArgAction::Help)
-                .help("help for this command"),
-        );
-    }
-    let names: Vec<String> = c
-        .get_subcommands()
-        .filter(|s| s.is_disable_help_flag_set())
-        .map(|s| s.get_name().to_string())
-        .collect();
-    for n in names {
-        c = c.mut_subcommand(n, with_long_help);
-    }
-    c
-}
+const LATEST_TAKES_ARGS: &[&str] = &["exec", "port", "top", "ps", "list", "ls"];
 
 /// Whether `flag` (as typed, no `=value`) is one of `cmd`'s and takes a
 /// value; None if `cmd` has no such flag.
@@ -131,7 +109,7 @@ fn built(root: &Command, path: &[String]) -> Command {
     let mut top = match path.first().and_then(|f| root.find_subcommand(f)) {
         // Only the command on the path: building all of them is what the
         // lazy parser avoids.
-        Some(sc) => super::top_level().subcommand(with_long_help(sc.clone())),
+        Some(sc) => super::top_level().subcommand(sc.clone()),
         None => root.clone(),
     };
     top.build();
@@ -407,24 +385,29 @@ pub fn render(root: &Command, path: &[String], argv: &[OsString]) -> String {
     out
 }
 
+const HELP_HELP: &str = "Help about any command\n\nDescription:\n  Help provides help for any command in the application.\n\nUsage:\n  podman help [command]\n\nOptions:\n  -h, --help   help for help\n\n";
+
 /// `podman help [COMMAND...]`.
 pub fn help_command(root: &Command, argv: &[OsString]) -> Exit {
     let (_, at) = locate(root, argv);
     // Words after `help`: the command path to explain.
     let mut path = Vec::new();
     let mut cur = root;
-    for w in argv.iter().skip(at) {
+    for w in argv.iter().skip(at + 1) {
         let w = w.to_string_lossy();
         if w.starts_with('-') {
             if w == "--help" || w == "-h" {
                 // `podman help --help`
-                let mut out = String::from("Help about any command\n\nDescription:\n  Help provides help for any command in the application.\n\nUsage:\n  podman help [command]\n\nOptions:\n  -h, --help   help for help\n\n");
+                let mut out = String::from(HELP_HELP);
                 if !path.is_empty() {
                     out = render(root, &path, argv);
                 }
                 return Exit { code: 0, stdout: out, stderr: String::new() };
             }
             continue;
+        }
+        if path.is_empty() && w == "help" {
+            return Exit { code: 0, stdout: HELP_HELP.into(), stderr: String::new() };
         }
         match cur.find_subcommand(&*w) {
             Some(s) => {
@@ -634,6 +617,7 @@ pub fn check_latest(cmd: &Command, m: &ArgMatches, argv: &[OsString]) -> Result<
 #[cfg(test)]
 mod tests {
     use super::*;
+    use clap::ArgAction;
 
     fn argv(s: &[&str]) -> Vec<OsString> {
         s.iter().map(OsString::from).collect()

@@ -42,10 +42,8 @@ use crate::engine_config::EngineOptions;
 
 type RmArgs = ContainerRmArgs;
 
-/// The version of Podman whose command-line behaviour we implement; what
-/// `podman version` reports as `Version` (scripts gate on it). Our own
-/// build's version is reported beside it as `BuiltFrom`.
-pub const PODMAN_VERSION: &str = "5.4.0";
+/// The version of Podman whose command-line behaviour we implement.
+pub use crate::commands::version::PODMAN_VERSION;
 
 /// The root command's description (the first line of `podman --help`).
 pub const ROOT_ABOUT: &str = "Manage pods, containers and images";
@@ -284,7 +282,7 @@ impl Cli {
         }
         let only = word.and_then(|w| full.find_subcommand(w)).cloned();
         let mut cmd = match only {
-            Some(sc) => top_level().subcommand(help::with_long_help(sc)),
+            Some(sc) => top_level().subcommand(sc),
             None => full.clone(),
         };
         let mut m = match cmd.try_get_matches_from_mut(&argv) {
@@ -430,28 +428,46 @@ pub enum Command {
 
 #[derive(Debug, Subcommand)]
 pub enum ContainerCommand {
+    /// Run a process in a running container
     Exec(Lazy<crate::commands::exec::ExecArgs>),
+    /// Attach to a running container
     Attach(Lazy<crate::commands::attach::AttachArgs>),
+    /// Display the running processes of a container
     Top(Lazy<crate::commands::top::TopArgs>),
+    /// Rename an existing container
     Rename(Lazy<crate::commands::rename::RenameArgs>),
+    /// Initialize one or more containers
     Init(Lazy<crate::commands::targets::NamesArgs>),
+    /// Pause all the processes in one or more containers
     Pause(Lazy<crate::commands::targets::NamesArgs>),
+    /// Unpause the processes in one or more containers
     Unpause(Lazy<crate::commands::targets::NamesArgs>),
+    /// Restart one or more containers
     Restart(Lazy<crate::commands::restart::RestartArgs>),
     /// Remove all stopped containers
     Prune(Lazy<crate::commands::container_prune::PruneArgs>),
+    /// Create but do not start a container
     #[command(disable_help_flag = true)]
     Create(Lazy<CreateArgs>),
+    /// Run a command in a new container
     #[command(disable_help_flag = true)]
     Run(Lazy<RunArgs>),
+    /// Start one or more containers
     Start(Lazy<StartArgs>),
+    /// Stop one or more containers
     Stop(Lazy<StopArgs>),
+    /// Kill one or more running containers with a specific signal
     Kill(Lazy<KillArgs>),
+    /// Remove one or more containers
     Rm(Lazy<RmArgs>),
+    /// List containers
     #[command(visible_alias = "ls", visible_alias = "list")]
     Ps(Lazy<PsArgs>),
+    /// Fetch the logs of one or more containers
     Logs(Lazy<LogsArgs>),
+    /// Block on one or more containers
     Wait(Lazy<WaitArgs>),
+    /// Display the configuration of a container
     Inspect(Lazy<InspectArgs>),
     /// Check if a container exists
     Exists(Lazy<ContainerExistsArgs>),

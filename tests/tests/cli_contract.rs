@@ -63,7 +63,9 @@ fn check_help(group: &[&str], counts: &mut [usize; 3]) {
         assert!(o.status.success(), "{cs} --help: {}", both(&o));
         let full = stdout(&o);
         let mut lines = full.lines();
-        lines.find(|l| *l == "Usage:").unwrap_or_else(|| panic!("{cs}: no Usage: {full}"));
+        lines
+            .find(|l| *l == "Usage:")
+            .unwrap_or_else(|| panic!("{cs}: no Usage: {full}"));
         let usage_line = lines.next().unwrap();
         let rest = usage_line
             .strip_prefix(&format!("  {cs}"))
@@ -78,7 +80,10 @@ fn check_help(group: &[&str], counts: &mut [usize; 3]) {
         assert!(!rest.contains("[OPTION"), "{cs}: {rest}");
         let has_options = rest.starts_with("[options]");
         let args = rest.trim_start_matches("[options]").trim();
-        assert!(!args.chars().any(|c| c.is_ascii_lowercase()), "{cs}: {args}");
+        assert!(
+            !args.chars().any(|c| c.is_ascii_lowercase()),
+            "{cs}: {args}"
+        );
         assert_eq!(has_options, full.contains("Options:"), "{cs}");
         if args.is_empty() && cmd != "help" {
             let mut a = path.clone();
@@ -86,28 +91,43 @@ fn check_help(group: &[&str], counts: &mut [usize; 3]) {
             let o = run(&a);
             assert_eq!(o.status.code(), Some(125), "{cs} invalid-arg");
             let e = stderr(&o);
-            assert!(e.starts_with("Error: ") && e.contains("takes no arguments"), "{cs}: {e}");
+            assert!(
+                e.starts_with("Error: ") && e.contains("takes no arguments"),
+                "{cs}: {e}"
+            );
             counts[0] += 1;
         }
-        if full.contains("-l, --latest") && !["exec", "port", "ps", "top", "list", "ls"].contains(&cmd.as_str()) {
+        if full.contains("-l, --latest")
+            && !["exec", "port", "ps", "top", "list", "ls"].contains(&cmd.as_str())
+        {
             let mut a = path.clone();
             a.extend(["-l", "nonexistent-container"]);
             let o = run(&a);
             assert_eq!(o.status.code(), Some(125), "{cs} -l x");
-            assert!(stderr(&o).contains("--latest and containers cannot be used together"), "{cs}: {}", stderr(&o));
+            assert!(
+                stderr(&o).contains("--latest and containers cannot be used together"),
+                "{cs}: {}",
+                stderr(&o)
+            );
             let mut a = path.clone();
             a.extend(["--all", "--latest"]);
             let o = run(&a);
             assert_eq!(o.status.code(), Some(125), "{cs} --all --latest");
             let e = stderr(&o);
             assert!(
-                e.contains("--all and --latest cannot be used together") || e.contains("unknown flag"),
+                e.contains("--all and --latest cannot be used together")
+                    || e.contains("unknown flag"),
                 "{cs}: {e}"
             );
         }
         if args.starts_with(|c: char| c.is_ascii_uppercase()) {
             let o = run(&path);
-            assert_eq!(o.status.code(), Some(125), "{cs} without args: {}", both(&o));
+            assert_eq!(
+                o.status.code(),
+                Some(125),
+                "{cs} without args: {}",
+                both(&o)
+            );
             let e = stderr(&o);
             assert!(
                 e.starts_with("Error:")
@@ -124,7 +144,13 @@ fn check_help(group: &[&str], counts: &mut [usize; 3]) {
             let extra: Vec<String> = (0..=n).map(|i| format!("x{i}")).collect();
             a.extend(extra.iter().map(String::as_str));
             let o = run(&a);
-            assert_eq!(o.status.code(), Some(125), "{cs} with {} args: {}", n + 1, both(&o));
+            assert_eq!(
+                o.status.code(),
+                Some(125),
+                "{cs} with {} args: {}",
+                n + 1,
+                both(&o)
+            );
             let e = stderr(&o);
             assert!(
                 e.contains("takes no arguments")
@@ -142,15 +168,26 @@ fn check_help(group: &[&str], counts: &mut [usize; 3]) {
     assert!(stdout(&o).contains("Usage:"));
     let want = format!(
         "Error: missing command '{} COMMAND'\n",
-        std::iter::once("podman").chain(group.iter().copied()).collect::<Vec<_>>().join(" ")
+        std::iter::once("podman")
+            .chain(group.iter().copied())
+            .collect::<Vec<_>>()
+            .join(" ")
     );
     assert_eq!(stderr(&o), want);
     let mut a = group.to_vec();
     a.push("NoSuchCommand");
     let o = run(&a);
     assert_eq!(o.status.code(), Some(125));
-    assert!(stderr(&o).starts_with("Error: unrecognized command `podman"), "{}", stderr(&o));
-    assert!(stderr(&o).contains("NoSuchCommand`\nTry '"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).starts_with("Error: unrecognized command `podman"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(
+        stderr(&o).contains("NoSuchCommand`\nTry '"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 #[test]
@@ -161,10 +198,17 @@ fn every_command_has_cobra_help_and_usage_errors() {
     for h in [&["help"][..], &["--help"], &["-h"]] {
         let o = run(h);
         assert!(o.status.success());
-        assert_eq!(stdout(&o).lines().next(), Some("Manage pods, containers and images"));
+        assert_eq!(
+            stdout(&o).lines().next(),
+            Some("Manage pods, containers and images")
+        );
         assert!(stdout(&o).contains(" --remote "));
     }
-    let o = bare().env("CONTAINER_HOST", "foobar").arg("--help").output().unwrap();
+    let o = bare()
+        .env("CONTAINER_HOST", "foobar")
+        .arg("--help")
+        .output()
+        .unwrap();
     assert!(!stdout(&o).contains(" --remote "));
     let o = run(&["--url", "foobar", "--help"]);
     assert!(!stdout(&o).contains(" --remote "));
@@ -174,13 +218,22 @@ fn every_command_has_cobra_help_and_usage_errors() {
 fn flag_errors_read_as_podmans() {
     let o = run(&["run", "-h"]);
     assert_eq!(o.status.code(), Some(125));
-    assert_eq!(stderr(&o), "Error: flag needs an argument: 'h' in -h\nSee 'podman run --help'\n");
+    assert_eq!(
+        stderr(&o),
+        "Error: flag needs an argument: 'h' in -h\nSee 'podman run --help'\n"
+    );
     let o = run(&["bad", "--invalid"]);
     assert_eq!(o.status.code(), Some(125));
-    assert_eq!(stderr(&o), "Error: unknown flag: --invalid\nSee 'podman --help'\n");
+    assert_eq!(
+        stderr(&o),
+        "Error: unknown flag: --invalid\nSee 'podman --help'\n"
+    );
     let o = run(&["version", "--remote"]);
     assert_eq!(o.status.code(), Some(125));
-    assert_eq!(stderr(&o), "Error: unknown flag: --remote\nSee 'podman version --help'\n");
+    assert_eq!(
+        stderr(&o),
+        "Error: unknown flag: --remote\nSee 'podman version --help'\n"
+    );
     let o = run(&["foo"]);
     assert_eq!(
         stderr(&o),
@@ -194,7 +247,11 @@ fn flag_errors_read_as_podmans() {
     assert!(o.status.success() && stdout(&o).contains("Usage:"));
     let o = run(&["--remote", "ps"]);
     assert_eq!(o.status.code(), Some(125));
-    assert!(stderr(&o).starts_with("Error: --remote: "), "{}", stderr(&o));
+    assert!(
+        stderr(&o).starts_with("Error: --remote: "),
+        "{}",
+        stderr(&o)
+    );
     assert_eq!(stderr(&o).lines().count(), 1);
     for refused in [
         &["--imagestore", "/x", "ps"][..],
@@ -207,7 +264,11 @@ fn flag_errors_read_as_podmans() {
     ] {
         let o = run(refused);
         assert_eq!(o.status.code(), Some(125), "{refused:?}");
-        assert!(stderr(&o).starts_with(&format!("Error: {}", refused[0])), "{}", stderr(&o));
+        assert!(
+            stderr(&o).starts_with(&format!("Error: {}", refused[0])),
+            "{}",
+            stderr(&o)
+        );
     }
 }
 
@@ -219,7 +280,10 @@ fn log_levels_noout_and_out() {
     assert!(stderr(&o).starts_with("Log Level \"telepathic\" is not supported"));
     let o = s.run(&["--debug", "--log-level=panic", "version"]);
     assert_eq!(o.status.code(), Some(1));
-    assert_eq!(stderr(&o), "Setting --log-level and --debug is not allowed\n");
+    assert_eq!(
+        stderr(&o),
+        "Setting --log-level and --debug is not allowed\n"
+    );
     let o = s.run(&["--log-level=trace", "version"]);
     let e = stderr(&o);
     for l in [" level=trace ", " level=debug ", " level=info "] {
@@ -227,7 +291,10 @@ fn log_levels_noout_and_out() {
     }
     let o = s.run(&["--log-level=info", "version"]);
     let e = stderr(&o);
-    assert!(e.contains(" level=info ") && !e.contains(" level=debug "), "{e}");
+    assert!(
+        e.contains(" level=info ") && !e.contains(" level=debug "),
+        "{e}"
+    );
     for quiet in ["warn", "warning", "error"] {
         let o = s.run(&[&format!("--log-level={quiet}"), "version"]);
         assert!(!stderr(&o).contains(" level="), "{quiet}: {}", stderr(&o));
@@ -255,20 +322,47 @@ fn version_and_info_have_podmans_fields() {
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(lines[0], "Client:       Podman Engine");
     assert_eq!(lines[1], "Version:      5.4.0");
-    for f in ["API Version:  ", "Go Version:   ", "Built:        ", "Build Origin: podman-rs ", "OS/Arch:      "] {
+    for f in [
+        "API Version:  ",
+        "Go Version:   ",
+        "Built:        ",
+        "Build Origin: podman-rs ",
+        "OS/Arch:      ",
+    ] {
         assert!(out.contains(f), "{f}: {out}");
     }
-    assert_eq!(s.ok(&["version", "--format", "{{.Client.Version}}"]), "5.4.0\n");
+    assert_eq!(
+        s.ok(&["version", "--format", "{{.Client.Version}}"]),
+        "5.4.0\n"
+    );
     let o = run(&["-v"]);
     assert_eq!(stdout(&o), "podman version 5.4.0\n");
     let v: serde_json::Value = serde_json::from_str(&s.ok(&["info", "--format", "json"])).unwrap();
-    for p in ["/host/arch", "/host/cgroupManager", "/host/cgroupVersion", "/host/ociRuntime/path", "/store/graphDriverName", "/store/graphRoot", "/store/imageStore/number", "/store/runRoot", "/registries", "/plugins/volume", "/version/Version"] {
+    for p in [
+        "/host/arch",
+        "/host/cgroupManager",
+        "/host/cgroupVersion",
+        "/host/ociRuntime/path",
+        "/store/graphDriverName",
+        "/store/graphRoot",
+        "/store/imageStore/number",
+        "/store/runRoot",
+        "/registries",
+        "/plugins/volume",
+        "/version/Version",
+    ] {
         assert!(v.pointer(p).is_some(), "{p}");
     }
     let y = s.ok(&["--storage-opt=", "info"]);
     assert!(y.contains("graphOptions: {}"), "{y}");
     let vol = s.dir.path().join("vols");
-    let o = s.ok(&["--volumepath", vol.to_str().unwrap(), "info", "--format", "{{ .Store.VolumePath }}"]);
+    let o = s.ok(&[
+        "--volumepath",
+        vol.to_str().unwrap(),
+        "info",
+        "--format",
+        "{{ .Store.VolumePath }}",
+    ]);
     assert_eq!(o.trim(), vol.to_str().unwrap());
 }
 

@@ -53,8 +53,9 @@ const LATEST_TAKES_ARGS: &[&str] = &["exec", "port", "top", "ps", "list", "ls"];
 /// value; None if `cmd` has no such flag.
 fn flag_takes_value(cmd: &Command, flag: &str) -> Option<bool> {
     let a = if let Some(l) = flag.strip_prefix("--") {
-        cmd.get_arguments()
-            .find(|a| a.get_long() == Some(l) || a.get_all_aliases().is_some_and(|v| v.contains(&l)))
+        cmd.get_arguments().find(|a| {
+            a.get_long() == Some(l) || a.get_all_aliases().is_some_and(|v| v.contains(&l))
+        })
     } else {
         let c = flag.strip_prefix('-')?.chars().last()?;
         cmd.get_arguments().find(|a| a.get_short() == Some(c))
@@ -316,7 +317,11 @@ fn show_remote(argv: &[OsString]) -> bool {
         || env("CONTAINER_CONNECTION")
         || argv.iter().any(|a| {
             let s = a.to_string_lossy();
-            s == "--url" || s.starts_with("--url=") || s == "--connection" || s.starts_with("--connection=") || s == "-c"
+            s == "--url"
+                || s.starts_with("--url=")
+                || s == "--connection"
+                || s.starts_with("--connection=")
+                || s == "-c"
         }))
 }
 
@@ -324,10 +329,7 @@ fn show_remote(argv: &[OsString]) -> bool {
 pub fn render(root: &Command, path: &[String], argv: &[OsString]) -> String {
     let cmd = built(root, path);
     let name = path.last().map(String::as_str).unwrap_or("podman");
-    let short = cmd
-        .get_about()
-        .map(|a| a.to_string())
-        .unwrap_or_default();
+    let short = cmd.get_about().map(|a| a.to_string()).unwrap_or_default();
     let mut out = String::new();
     if path.is_empty() {
         out.push_str(super::ROOT_ABOUT);
@@ -402,12 +404,20 @@ pub fn help_command(root: &Command, argv: &[OsString]) -> Exit {
                 if !path.is_empty() {
                     out = render(root, &path, argv);
                 }
-                return Exit { code: 0, stdout: out, stderr: String::new() };
+                return Exit {
+                    code: 0,
+                    stdout: out,
+                    stderr: String::new(),
+                };
             }
             continue;
         }
         if path.is_empty() && w == "help" {
-            return Exit { code: 0, stdout: HELP_HELP.into(), stderr: String::new() };
+            return Exit {
+                code: 0,
+                stdout: HELP_HELP.into(),
+                stderr: String::new(),
+            };
         }
         match cur.find_subcommand(&*w) {
             Some(s) => {
@@ -454,11 +464,13 @@ pub fn error(e: clap::Error, root: &Command, argv: &[OsString]) -> Exit {
             stdout: format!("podman version {}\n", super::PODMAN_VERSION),
             stderr: String::new(),
         },
-        ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand | ErrorKind::MissingSubcommand => Exit {
-            code: EXIT_ENGINE,
-            stdout: render(root, &path, argv),
-            stderr: format!("Error: missing command '{p} COMMAND'\n"),
-        },
+        ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand | ErrorKind::MissingSubcommand => {
+            Exit {
+                code: EXIT_ENGINE,
+                stdout: render(root, &path, argv),
+                stderr: format!("Error: missing command '{p} COMMAND'\n"),
+            }
+        }
         ErrorKind::InvalidSubcommand => {
             // cobra parses the flags first: an unknown flag wins.
             let level = built(root, &path);
@@ -528,7 +540,9 @@ pub fn error(e: clap::Error, root: &Command, argv: &[OsString]) -> Exit {
                         }
                         _ => first_line(&e),
                     };
-                    Exit::usage(format!("invalid argument {v:?} for \"{flag}\" flag: {why}{see}"))
+                    Exit::usage(format!(
+                        "invalid argument {v:?} for \"{flag}\" flag: {why}{see}"
+                    ))
                 }
                 _ => {
                     // A flag given without its value (at the end).
@@ -552,7 +566,11 @@ pub fn error(e: clap::Error, root: &Command, argv: &[OsString]) -> Exit {
             let a = context_str(&e, ContextKind::InvalidArg).unwrap_or_default();
             let b = context_str(&e, ContextKind::PriorArg).unwrap_or_default();
             let name = |s: &str| s.split([' ', '=']).next().unwrap_or("").to_string();
-            Exit::usage(format!("{} and {} cannot be used together", name(&b), name(&a)))
+            Exit::usage(format!(
+                "{} and {} cannot be used together",
+                name(&b),
+                name(&a)
+            ))
         }
         _ => Exit::usage(format!("{}{see}", first_line(&e))),
     }
@@ -601,7 +619,9 @@ pub fn check_latest(cmd: &Command, m: &ArgMatches, argv: &[OsString]) -> Result<
         return Ok(());
     }
     if flag("all") {
-        return Err(Exit::usage("--all and --latest cannot be used together".into()));
+        return Err(Exit::usage(
+            "--all and --latest cannot be used together".into(),
+        ));
     }
     let given = cur.get_positionals().any(|a| {
         m.value_source(a.get_id().as_str()) == Some(clap::parser::ValueSource::CommandLine)
@@ -639,19 +659,31 @@ mod tests {
             .arg(Arg::new("t").short('t').long("time"))
             .arg(Arg::new("a").short('a').action(ArgAction::SetTrue))
             .arg(Arg::new("n").num_args(0..));
-        assert_eq!(count_positionals(&c, &argv(&["-t", "3", "x", "-a", "y"])), 2);
-        assert_eq!(count_positionals(&c, &argv(&["--time=3", "x", "--", "-a"])), 2);
+        assert_eq!(
+            count_positionals(&c, &argv(&["-t", "3", "x", "-a", "y"])),
+            2
+        );
+        assert_eq!(
+            count_positionals(&c, &argv(&["--time=3", "x", "--", "-a"])),
+            2
+        );
     }
 
     #[test]
     fn count_errors_use_cobra_texts() {
         let none = Command::new("ps");
-        assert_eq!(count_error(&none, &["ps".into()], 1), "`podman ps` takes no arguments");
+        assert_eq!(
+            count_error(&none, &["ps".into()], 1),
+            "`podman ps` takes no arguments"
+        );
         let two = Command::new("rename")
             .arg(Arg::new("a").required(true))
             .arg(Arg::new("b").required(true));
         assert_eq!(count_error(&two, &[], 3), "accepts 2 arg(s), received 3");
         let many = Command::new("rm").arg(Arg::new("a").num_args(1..).required(true));
-        assert_eq!(count_error(&many, &[], 0), "requires at least 1 arg(s), only received 0");
+        assert_eq!(
+            count_error(&many, &[], 0),
+            "requires at least 1 arg(s), only received 0"
+        );
     }
 }

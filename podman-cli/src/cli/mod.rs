@@ -227,9 +227,7 @@ impl GlobalOpts {
             match self.db_backend.as_deref() {
                 None | Some("sqlite") => return None,
                 Some(b) => {
-                    return Some(format!(
-                        "--db-backend {b:?}: only \"sqlite\" is supported"
-                    ))
+                    return Some(format!("--db-backend {b:?}: only \"sqlite\" is supported"))
                 }
             }
         };
@@ -241,7 +239,11 @@ impl GlobalOpts {
         EngineOptions {
             root: self.root.clone(),
             runroot: self.runroot.clone(),
-            log_level: log_level.to_string(),
+            // Helpers and the exit command get the canonical name.
+            log_level: match log_level {
+                "warning" => "warn".to_string(),
+                l => l.to_string(),
+            },
             runtime: self.runtime.clone(),
             runtime_flags: self.runtime_flags.clone(),
             cgroup_manager: self.cgroup_manager.clone(),
@@ -324,7 +326,10 @@ fn root_flag_takes_value(root: &clap::Command, flag: &str) -> Option<bool> {
 /// The command word of `argv`: the first argument that is neither a root
 /// flag nor its value. None for anything unknown before the command
 /// (`-h`, a typo).
-fn command_word<'a>(root: &clap::Command, argv: &'a [std::ffi::OsString]) -> Option<&'a std::ffi::OsStr> {
+fn command_word<'a>(
+    root: &clap::Command,
+    argv: &'a [std::ffi::OsString],
+) -> Option<&'a std::ffi::OsStr> {
     let mut it = argv.iter().skip(1);
     while let Some(a) = it.next() {
         let s = a.to_str()?;
@@ -596,7 +601,11 @@ mod tests {
         assert_eq!(c.global.level(false).unwrap(), "warning");
         assert!(c.global.level(true).is_err());
         let c = cli(&["podman", "--log-level=telepathic", "ps"]);
-        assert!(c.global.level(false).unwrap_err().starts_with("Log Level \"telepathic\" is not supported"));
+        assert!(c
+            .global
+            .level(false)
+            .unwrap_err()
+            .starts_with("Log Level \"telepathic\" is not supported"));
         let c = cli(&["podman", "-D", "ps"]);
         assert_eq!(c.global.level(c.root.debug).unwrap(), "debug");
     }
@@ -619,7 +628,10 @@ mod tests {
             w(&["podman", "--noout", "-D", "--out", "f", "version"]).as_deref(),
             Some("version")
         );
-        assert_eq!(w(&["podman", "--transient-store", "ps"]).as_deref(), Some("ps"));
+        assert_eq!(
+            w(&["podman", "--transient-store", "ps"]).as_deref(),
+            Some("ps")
+        );
         assert_eq!(w(&["podman"]), None);
     }
 }

@@ -105,13 +105,13 @@ pub fn locate(root: &Command, argv: &[OsString]) -> (Vec<String>, usize) {
 }
 
 /// The built command at `path` (its deferred arguments defined, global
-/// flags propagated).
+/// flags propagated). The root alone is built without its commands:
+/// building all of them would cost `podman --help` the start-up the lazy
+/// parser saves.
 fn built(root: &Command, path: &[String]) -> Command {
     let mut top = match path.first().and_then(|f| root.find_subcommand(f)) {
-        // Only the command on the path: building all of them is what the
-        // lazy parser avoids.
         Some(sc) => super::top_level().subcommand(sc.clone()),
-        None => root.clone(),
+        None => super::top_level().subcommand_required(false),
     };
     top.build();
     let mut cur = &top;
@@ -346,10 +346,12 @@ pub fn render(root: &Command, path: &[String], argv: &[OsString]) -> String {
     if !aliases.is_empty() {
         out.push_str(&format!("\nAliases:\n  {name}, {}\n", aliases.join(", ")));
     }
-    if cmd.has_subcommands() {
-        let mut subs: Vec<(String, String)> = cmd
+    // The root's commands as defined (their arguments are not needed).
+    let listed = if path.is_empty() { root } else { &cmd };
+    if listed.has_subcommands() {
+        let mut subs: Vec<(String, String)> = listed
             .get_subcommands()
-            .filter(|s| !s.is_hide_set() || path.is_empty())
+            .filter(|s| !s.is_hide_set())
             .map(|s| {
                 (
                     s.get_name().to_string(),

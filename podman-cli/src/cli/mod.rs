@@ -285,14 +285,15 @@ impl Cli {
         let only = word.and_then(|w| full.find_subcommand(w)).cloned();
         let mut cmd = match only {
             Some(sc) => top_level().subcommand(sc),
-            None => full.clone(),
+            None => full,
         };
+        // Errors are rendered from the parser as built (no second build).
         let mut m = match cmd.try_get_matches_from_mut(&argv) {
             Ok(m) => m,
-            Err(e) => return Err(help::error(e, &full, &argv)),
+            Err(e) => return Err(help::error(e, &cmd, &argv)),
         };
         help::check_latest(&cmd, &m, &argv)?;
-        Cli::from_arg_matches_mut(&mut m).map_err(|e| help::error(e, &full, &argv))
+        Cli::from_arg_matches_mut(&mut m).map_err(|e| help::error(e, &cmd, &argv))
     }
 }
 

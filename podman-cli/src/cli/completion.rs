@@ -55,7 +55,11 @@ pub fn run(a: &CompletionArgs) -> anyhow::Result<()> {
             .map_err(|e| anyhow::anyhow!("writing completion to {}: {e}", f.display()))?,
         None => {
             use std::io::Write;
-            std::io::stdout().write_all(&buf)?;
+            match std::io::stdout().write_all(&buf) {
+                // `podman completion bash | head` is not an error.
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+                r => r?,
+            }
         }
     }
     Ok(())

@@ -155,12 +155,19 @@ fn positionals(cmd: &Command) -> Vec<&Arg> {
 }
 
 /// The argument part of a synopsis: `IMAGE [COMMAND [ARG...]]` style.
+///
+/// Names a command needs unless `--all`/`--latest` stands in for them are
+/// shown as required (`CONTAINER [CONTAINER...]`), as Podman shows them.
 pub fn args_synopsis(cmd: &Command) -> String {
+    let has = |l: &str| cmd.get_arguments().any(|a| a.get_long() == Some(l));
+    let names_or_all = has("all") || has("latest");
     let mut out = Vec::new();
     let mut closing = 0;
-    for a in positionals(cmd) {
+    let ps = positionals(cmd);
+    let single = ps.len() == 1;
+    for a in ps {
         let n = positional_name(a);
-        let required = a.is_required_set();
+        let required = a.is_required_set() || (single && names_or_all && multiple(a));
         let text = match (required, multiple(a)) {
             (true, true) => format!("{n} [{n}...]"),
             (true, false) => n,

@@ -118,7 +118,9 @@ impl RootOpts {
 }
 
 /// Podman's global flags. Each overrides the matching containers.conf or
-/// storage.conf setting for this invocation.
+/// storage.conf setting for this invocation. The ones we refuse are
+/// accepted before the command only: every global flag is copied into the
+/// chosen command's parser, a cost each start-up pays.
 #[derive(Debug, Clone, Args)]
 pub struct GlobalOpts {
     /// Path to the graph root directory where images, containers, etc. are stored
@@ -161,25 +163,25 @@ pub struct GlobalOpts {
     #[arg(long, global = true, value_name = "string")]
     pub registries_conf: Option<PathBuf>,
     /// Database backend to use (only "sqlite")
-    #[arg(long, global = true, value_name = "string")]
+    #[arg(long, value_name = "string")]
     pub db_backend: Option<String>,
     /// Path to the 'image store' (not supported)
-    #[arg(long, global = true, value_name = "string")]
+    #[arg(long, value_name = "string")]
     pub imagestore: Option<PathBuf>,
     /// Path of the conmon binary (not supported: podman-rs runs its own ctr-monitor)
-    #[arg(long, global = true, value_name = "string")]
+    #[arg(long, value_name = "string")]
     pub conmon: Option<PathBuf>,
     /// Set the OCI hooks directory path (not supported)
-    #[arg(long = "hooks-dir", global = true, value_name = "stringArray")]
+    #[arg(long = "hooks-dir", value_name = "stringArray")]
     pub hooks_dirs: Vec<PathBuf>,
     /// Path to the command for configuring the network (not supported)
-    #[arg(long, global = true, value_name = "string")]
+    #[arg(long, value_name = "string")]
     pub network_cmd_path: Option<PathBuf>,
     /// Enable transient container storage (not supported)
-    #[arg(long, global = true)]
+    #[arg(long)]
     pub transient_store: bool,
     /// Output podman-internal logs to syslog as well as the console (not supported)
-    #[arg(long, global = true)]
+    #[arg(long)]
     pub syslog: bool,
 }
 

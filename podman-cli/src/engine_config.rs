@@ -25,6 +25,8 @@ pub struct EngineOptions {
     pub tmpdir: Option<PathBuf>,
     /// Extra containers.conf modules, loaded on top of the others.
     pub modules: Vec<PathBuf>,
+    /// `--volumepath`: where volume data lives.
+    pub volume_path: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone)]
@@ -148,11 +150,10 @@ impl EngineConfig {
             .clone()
             .or_else(|| containers.engine.tmp_dir.as_ref().map(PathBuf::from))
             .unwrap_or_else(|| run_root.join("libpod-tmp"));
-        let volume_path = containers
-            .engine
+        let volume_path = g
             .volume_path
-            .as_ref()
-            .map(PathBuf::from)
+            .clone()
+            .or_else(|| containers.engine.volume_path.as_ref().map(PathBuf::from))
             .unwrap_or_else(|| graph_root.join("volumes"));
         Ok(EngineConfig {
             containers,

@@ -21,22 +21,39 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use crate::cli::{Cli, Command, ContainerCommand, ImageCommand, NetworkCommand, SystemCommand};
-use crate::error::{exit_code, one_line, EXIT_ENGINE};
+use crate::error::{exit_code, one_line};
 
 fn main() -> ExitCode {
     let cli = match Cli::parse_args() {
         Ok(c) => c,
-        Err(e) => return clap_error(e),
+        Err(exit) => return ExitCode::from(exit.finish()),
     };
-    let level = common::logging::parse_level(&cli.global.log_level)
+    // Podman checks the level before anything else, and exits 1.
+    let level_name = match cli.global.level(cli.root.debug) {
+        Ok(l) => l,
+        Err(msg) => {
+            eprintln!("{msg}");
+            return ExitCode::from(1);
+        }
+    };
+    let level = common::logging::parse_level(&level_name)
         .unwrap_or(tracing::level_filters::LevelFilter::WARN);
     common::logging::init("podman", level);
+    tracing::info!("podman filtering at log level {level_name}");
+    tracing::trace!(argv = ?std::env::args().collect::<Vec<_>>(), "command line");
+    if let Err(e) = setup_process(&cli) {
+        eprintln!("Error: {}", one_line(&e));
+        return ExitCode::from(exit_code(&e));
+    }
     let started = Instant::now();
-    let result = run(cli);
+    let result = run(cli, &level_name);
+    tracing::debug!("Shutting down engines");
     tracing::debug!(
         elapsed_ms = started.elapsed().as_secs_f64() * 1e3,
         "podman done"
     );
+    use std::io::Write;
+    let _ = std::io::stdout().flush();
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -50,8 +67,57 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(cli: Cli) -> anyhow::Result<()> {
-    let cfg = engine_config::EngineConfig::load(&cli.global.engine_options())?;
+/// The root flags that act on the process itself: refusals (one line
+/// naming the flag and why, exit 125), `--out`/`--noout` (stdout goes to
+/// a file or /dev/null) and `--registries-conf`.
+fn setup_process(cli: &Cli) -> anyhow::Result<()> {
+    if let Some(flag) = cli.root.remote_flag() {
+        anyhow::bail!(
+            "{flag}: podman-rs has no remote client yet; run podman on the machine that holds the containers"
+        );
+    }
+    if let Some(why) = cli.global.refused() {
+        anyhow::bail!("{why}");
+    }
+    if let Some(rc) = &cli.global.registries_conf {
+        if !rc.is_file() {
+            anyhow::bail!("--registries-conf {}: no such file", rc.display());
+        }
+        // Read by RegistriesConf::load (here and in the helpers); set before
+        // any thread starts.
+        std::env::set_var("CONTAINERS_REGISTRIES_CONF", rc);
+    }
+    let target = if cli.root.noout {
+        Some(std::path::PathBuf::from("/dev/null"))
+    } else {
+        cli.root.out.clone()
+    };
+    if let Some(path) = target {
+        use std::os::fd::AsRawFd;
+        let f = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&path)
+            .map_err(|e| anyhow::anyhow!("opening --out file {}: {e}", path.display()))?;
+        // SAFETY: dup2 onto our own stdout, before any other thread runs.
+        if unsafe { libc::dup2(f.as_raw_fd(), 1) } < 0 {
+            anyhow::bail!(
+                "redirecting stdout to {}: {}",
+                path.display(),
+                std::io::Error::last_os_error()
+            );
+        }
+    }
+    Ok(())
+}
+
+fn run(cli: Cli, log_level: &str) -> anyhow::Result<()> {
+    // Needs no configuration: works on a machine with broken config files.
+    if let Command::Completion(a) = &cli.command {
+        return cli::completion::run(a);
+    }
+    let cfg = engine_config::EngineConfig::load(&cli.global.engine_options(log_level))?;
     tracing::debug!(
         graph_root = %cfg.graph_root.display(),
         run_root = %cfg.run_root.display(),
@@ -195,34 +261,7 @@ async fn command(cfg: &engine_config::EngineConfig, cli: &Cli) -> anyhow::Result
             Command::Port(a) | Command::Container(ContainerCommand::Port(a)) => {
                 commands::port::run(cfg, a).await
             }
-        }
-    }
-}
-
-/// Usage errors: help and --version print normally; anything else is one
-/// line and exit code 125, as Podman does.
-fn clap_error(e: clap::Error) -> ExitCode {
-    use clap::error::ErrorKind;
-    match e.kind() {
-        ErrorKind::DisplayHelp
-        | ErrorKind::DisplayVersion
-        | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
-            let _ = e.print();
-            if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
-                ExitCode::from(EXIT_ENGINE)
-            } else {
-                ExitCode::SUCCESS
-            }
-        }
-        _ => {
-            let rendered = e.render().to_string();
-            let first = rendered
-                .lines()
-                .next()
-                .unwrap_or("invalid command line")
-                .trim_start_matches("error: ");
-            eprintln!("Error: {first}: see 'podman --help'");
-            ExitCode::from(EXIT_ENGINE)
+            Command::Completion(_) => unreachable!("handled before the configuration is read"),
         }
     }
 }

@@ -72,7 +72,12 @@ fn version_shows_every_helper_version_fetched_over_rpc() {
     let o = run(c);
     assert!(o.status.success(), "{}", stderr(&o));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    assert_eq!(v["Client"]["Version"], env!("CARGO_PKG_VERSION"));
+    // Podman's version (the contract), and our own build beside it.
+    assert_eq!(v["Client"]["Version"], "5.4.0");
+    assert_eq!(
+        v["Client"]["BuildOrigin"],
+        format!("podman-rs {}", env!("CARGO_PKG_VERSION"))
+    );
     let helpers = v["Helpers"].as_array().unwrap();
     let names: Vec<&str> = helpers
         .iter()
@@ -99,7 +104,7 @@ fn version_shows_every_helper_version_fetched_over_rpc() {
         c.args(["version", "--format", "{{.Client.Version}}"]);
         c
     });
-    assert_eq!(stdout(&o), format!("{}\n", env!("CARGO_PKG_VERSION")));
+    assert_eq!(stdout(&o), "5.4.0\n");
     // version needs no store: nothing was created.
     assert!(!s.root().exists() && !s.runroot().exists());
 }
@@ -240,17 +245,29 @@ fn many_concurrent_podman_processes_share_a_fresh_store() {
 #[test]
 fn unknown_commands_and_flags_are_one_line_exit_125() {
     let s = Store::new();
+    // Podman's (cobra's) texts: the error line, then where to look.
     for args in [
         vec!["frobnicate"],
         vec!["--no-such-flag", "version"],
         vec!["version", "--bogus"],
-        vec!["--log-level", "loud", "version"],
     ] {
         let mut c = s.podman();
         c.args(&args);
         let o = run(c);
-        assert_engine_error(&o, &["podman --help"]);
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(125), "stderr: {err}");
+        let lines: Vec<&str> = err.lines().collect();
+        assert_eq!(lines.len(), 2, "{err}");
+        assert!(lines[0].starts_with("Error: "), "{err}");
+        assert!(lines[1].contains(" --help'"), "{err}");
     }
+    // An unknown log level is exit 1, as in Podman.
+    let o = run({
+        let mut c = s.podman();
+        c.args(["--log-level", "loud", "version"]);
+        c
+    });
+    assert_eq!(o.status.code(), Some(1));
     assert!(
         !s.root().exists() && !s.runroot().exists(),
         "nothing may be written on bad input"

@@ -4,6 +4,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+pub mod completion;
+pub mod help;
 mod lazy;
 pub use lazy::Lazy;
 
@@ -40,78 +42,228 @@ use crate::engine_config::EngineOptions;
 
 type RmArgs = ContainerRmArgs;
 
+/// The version of Podman whose command-line behaviour we implement.
+pub use crate::commands::version::PODMAN_VERSION;
+
+/// The root command's description (the first line of `podman --help`).
+pub const ROOT_ABOUT: &str = "Manage pods, containers and images";
+
 #[derive(Debug, Parser)]
 #[command(
     name = "podman",
-    version,
+    version = PODMAN_VERSION,
     about = "Manage pods, containers and images",
     disable_help_subcommand = true,
-    propagate_version = true
+    disable_version_flag = true
 )]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalOpts,
+    #[command(flatten)]
+    pub root: RootOpts,
     #[command(subcommand)]
     pub command: Command,
 }
 
+/// Podman's flags of the root command alone: given before the command
+/// (`podman --out F version`), never after it.
+#[derive(Debug, Clone, Args)]
+pub struct RootOpts {
+    /// Version for podman
+    #[arg(short = 'v', long = "version", action = clap::ArgAction::Version)]
+    pub version: Option<bool>,
+    /// Send output (stdout) from podman to a file
+    #[arg(long, value_name = "string")]
+    pub out: Option<PathBuf>,
+    /// do not output to stdout
+    #[arg(long)]
+    pub noout: bool,
+    /// Docker compatibility, force setting of log-level
+    #[arg(short = 'D', long)]
+    pub debug: bool,
+    /// Access remote Podman service
+    #[arg(short = 'r', long)]
+    pub remote: bool,
+    /// URL to access Podman service (CONTAINER_HOST)
+    #[arg(long, value_name = "string")]
+    pub url: Option<String>,
+    /// Connection to use for remote Podman service (CONTAINER_CONNECTION)
+    #[arg(short = 'c', long, value_name = "string")]
+    pub connection: Option<String>,
+    /// path to SSH identity file, (CONTAINER_SSHKEY)
+    #[arg(long, value_name = "string")]
+    pub identity: Option<String>,
+    /// define the ssh mode
+    #[arg(long, value_name = "string")]
+    pub ssh: Option<String>,
+}
+
+impl RootOpts {
+    /// The remote-client flags given, which we refuse (no remote client yet).
+    pub fn remote_flag(&self) -> Option<&'static str> {
+        if self.remote {
+            Some("--remote")
+        } else if self.url.is_some() {
+            Some("--url")
+        } else if self.connection.is_some() {
+            Some("--connection")
+        } else if self.identity.is_some() {
+            Some("--identity")
+        } else if self.ssh.is_some() {
+            Some("--ssh")
+        } else {
+            None
+        }
+    }
+}
+
 /// Podman's global flags. Each overrides the matching containers.conf or
-/// storage.conf setting for this invocation.
+/// storage.conf setting for this invocation. The ones we refuse are
+/// accepted before the command only: every global flag is copied into the
+/// chosen command's parser, a cost each start-up pays.
 #[derive(Debug, Clone, Args)]
 pub struct GlobalOpts {
-    /// Path to the graph root directory where images and containers are stored
-    #[arg(long, global = true, value_name = "PATH")]
+    /// Path to the graph root directory where images, containers, etc. are stored
+    #[arg(long, global = true, value_name = "string")]
     pub root: Option<PathBuf>,
-    /// Path to the run root directory for state that does not survive a reboot
-    #[arg(long, global = true, value_name = "PATH")]
+    /// Path to the 'run directory' where all state information is stored
+    #[arg(long, global = true, value_name = "string")]
     pub runroot: Option<PathBuf>,
-    /// Log messages at and above this level: trace, debug, info, warn, error, fatal, panic
-    #[arg(long, global = true, default_value = "warn", value_name = "LEVEL", value_parser = parse_level)]
-    pub log_level: String,
-    /// OCI runtime to use: a name from containers.conf's [engine.runtimes] or a path
-    #[arg(long, global = true, value_name = "NAME|PATH")]
+    /// Log messages above specified level (trace, debug, info, warn, warning, error, fatal, panic) (default "warn")
+    #[arg(long, global = true, value_name = "string")]
+    pub log_level: Option<String>,
+    /// Path to the OCI-compatible binary used to run containers.
+    #[arg(long, global = true, value_name = "string")]
     pub runtime: Option<String>,
-    /// Extra flag for the OCI runtime (repeatable), e.g. --runtime-flag debug
-    #[arg(long = "runtime-flag", global = true, value_name = "FLAG")]
+    /// add global flags for the container runtime
+    #[arg(long = "runtime-flag", global = true, value_name = "stringArray")]
     pub runtime_flags: Vec<String>,
-    /// Cgroup manager: systemd or cgroupfs
-    #[arg(long, global = true, value_name = "MANAGER", value_parser = ["systemd", "cgroupfs"])]
+    /// Cgroup manager to use ("cgroupfs"|"systemd")
+    #[arg(long, global = true, value_name = "string", value_parser = ["systemd", "cgroupfs"])]
     pub cgroup_manager: Option<String>,
-    /// Storage driver: overlay or vfs
-    #[arg(long, global = true, value_name = "DRIVER", value_parser = ["overlay", "vfs"])]
+    /// Select which storage driver is used to manage storage of images and containers
+    #[arg(long, global = true, value_name = "string", value_parser = ["overlay", "vfs"])]
     pub storage_driver: Option<String>,
-    /// Storage driver option (repeatable), e.g. overlay.mountopt=nodev
-    #[arg(long = "storage-opt", global = true, value_name = "OPT")]
+    /// Used to pass an option to the storage driver
+    #[arg(long = "storage-opt", global = true, value_name = "stringArray")]
     pub storage_opts: Vec<String>,
-    /// Directory holding network configurations
-    #[arg(long, global = true, value_name = "DIR")]
+    /// Path of the configuration directory for networks
+    #[arg(long, global = true, value_name = "string")]
     pub network_config_dir: Option<PathBuf>,
-    /// Directory for temporary files
-    #[arg(long, global = true, value_name = "DIR")]
+    /// Path to the tmp directory for libpod state content
+    #[arg(long, global = true, value_name = "string")]
     pub tmpdir: Option<PathBuf>,
-    /// Load an extra containers.conf module (a path) on top of the others (repeatable)
-    #[arg(long = "module", global = true, value_name = "PATH")]
+    /// Load the containers.conf(5) module
+    #[arg(long = "module", global = true, value_name = "stringArray")]
     pub modules: Vec<PathBuf>,
+    /// Path to the volume directory in which volume data is stored
+    #[arg(long, global = true, value_name = "string")]
+    pub volumepath: Option<PathBuf>,
+    /// Path to a registries.conf to use for image processing
+    #[arg(long, global = true, value_name = "string")]
+    pub registries_conf: Option<PathBuf>,
+    /// Database backend to use (only "sqlite")
+    #[arg(long, value_name = "string")]
+    pub db_backend: Option<String>,
+    /// Path to the 'image store' (not supported)
+    #[arg(long, value_name = "string")]
+    pub imagestore: Option<PathBuf>,
+    /// Path of the conmon binary (not supported: podman-rs runs its own ctr-monitor)
+    #[arg(long, value_name = "string")]
+    pub conmon: Option<PathBuf>,
+    /// Set the OCI hooks directory path (not supported)
+    #[arg(long = "hooks-dir", value_name = "stringArray")]
+    pub hooks_dirs: Vec<PathBuf>,
+    /// Path to the command for configuring the network (not supported)
+    #[arg(long, value_name = "string")]
+    pub network_cmd_path: Option<PathBuf>,
+    /// Enable transient container storage (not supported)
+    #[arg(long)]
+    pub transient_store: bool,
+    /// Output podman-internal logs to syslog as well as the console (not supported)
+    #[arg(long)]
+    pub syslog: bool,
     /// Events backend to use ("file"|"journald"|"none")
-    #[arg(long, global = true, value_name = "BACKEND")]
+    #[arg(long, global = true, value_name = "string")]
     pub events_backend: Option<String>,
 }
 
+/// Podman's log level names, in its order.
+pub const LOG_LEVELS: &[&str] = &[
+    "trace", "debug", "info", "warn", "warning", "error", "fatal", "panic",
+];
+
 impl GlobalOpts {
+    /// The level to log at, after `--debug`; Err is Podman's text (exit 1).
+    pub fn level(&self, debug: bool) -> Result<String, String> {
+        match (&self.log_level, debug) {
+            (Some(_), true) => Err("Setting --log-level and --debug is not allowed".into()),
+            (None, true) => Ok("debug".into()),
+            (None, false) => Ok("warn".into()),
+            (Some(l), false) => {
+                if LOG_LEVELS.contains(&l.as_str()) {
+                    Ok(l.clone())
+                } else {
+                    Err(format!(
+                        "Log Level {l:?} is not supported, choose from: {}",
+                        LOG_LEVELS.join(", ")
+                    ))
+                }
+            }
+        }
+    }
+
+    /// The flags we accept but cannot honour, refused in one line naming
+    /// the flag and why (never silently ignored).
+    pub fn refused(&self) -> Option<String> {
+        let why = if self.imagestore.is_some() {
+            "--imagestore: a separate image store is not supported by storage-helper"
+        } else if self.conmon.is_some() {
+            "--conmon: podman-rs runs its own monitor (ctr-monitor), not conmon; choose its directory with helper_binaries_dir in containers.conf"
+        } else if !self.hooks_dirs.is_empty() {
+            "--hooks-dir: OCI hooks are not supported yet"
+        } else if self.network_cmd_path.is_some() {
+            "--network-cmd-path: rootless networking (pasta, slirp4netns) is not supported yet"
+        } else if self.transient_store {
+            "--transient-store: a transient store (database and container records in the run root) is not supported yet"
+        } else if self.syslog {
+            "--syslog: logging to syslog is not supported; logs go to stderr"
+        } else {
+            match self.db_backend.as_deref() {
+                None | Some("sqlite") => return None,
+                Some(b) => {
+                    return Some(format!("--db-backend {b:?}: only \"sqlite\" is supported"))
+                }
+            }
+        };
+        Some(why.to_string())
+    }
+
     /// The flags as plain options for the engine configuration.
-    pub fn engine_options(&self) -> EngineOptions {
+    pub fn engine_options(&self, log_level: &str) -> EngineOptions {
         EngineOptions {
             root: self.root.clone(),
             runroot: self.runroot.clone(),
-            log_level: self.log_level.clone(),
+            // Helpers and the exit command get the canonical name.
+            log_level: match log_level {
+                "warning" => "warn".to_string(),
+                l => l.to_string(),
+            },
             runtime: self.runtime.clone(),
             runtime_flags: self.runtime_flags.clone(),
             cgroup_manager: self.cgroup_manager.clone(),
             storage_driver: self.storage_driver.clone(),
-            storage_opts: self.storage_opts.clone(),
+            // `--storage-opt ''` means "no options" (Podman).
+            storage_opts: self
+                .storage_opts
+                .iter()
+                .filter(|o| !o.is_empty())
+                .cloned()
+                .collect(),
             network_config_dir: self.network_config_dir.clone(),
             tmpdir: self.tmpdir.clone(),
             modules: self.modules.clone(),
+            volume_path: self.volumepath.clone(),
         }
     }
 }
@@ -120,25 +272,33 @@ impl Cli {
     /// Parse our command line, building only the command it names.
     ///
     /// clap copies every global flag into every top-level command when it
-    /// builds the parser (11 flags into ~45 commands: ~500 `Arg`s, about a
-    /// third of the heap podman touched before doing any work). When the
-    /// command can be told from argv (the first word that is not a global
-    /// flag or its value), the parser is built with that command alone;
-    /// otherwise (`--help`, `--version`, a typo) with all of them, so help
-    /// and errors are the same.
-    pub fn parse_args() -> Result<Cli, clap::Error> {
+    /// builds the parser (~20 flags into ~45 commands), a good part of the
+    /// heap podman touched before doing any work. When the command can be
+    /// told from argv (the first word that is not a root flag or its
+    /// value), the parser is built with that command alone; otherwise
+    /// (`--help`, `--version`, a typo) with all of them, so help and
+    /// errors are the same. Help, usage and errors are rendered in
+    /// Podman's (cobra's) layout by [`help`].
+    pub fn parse_args() -> Result<Cli, help::Exit> {
         use clap::{CommandFactory, FromArgMatches};
         let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
         let full = <Cli as CommandFactory>::command();
-        let only = command_word(&argv)
-            .and_then(|w| full.find_subcommand(w))
-            .cloned();
-        let cmd = match only {
+        let word = command_word(&full, &argv);
+        if word.is_some_and(|w| w == "help") {
+            return Err(help::help_command(&full, &argv));
+        }
+        let only = word.and_then(|w| full.find_subcommand(w)).cloned();
+        let mut cmd = match only {
             Some(sc) => top_level().subcommand(sc),
             None => full,
         };
-        let mut m = cmd.try_get_matches_from(&argv)?;
-        Cli::from_arg_matches_mut(&mut m)
+        // Errors are rendered from the parser as built (no second build).
+        let mut m = match cmd.try_get_matches_from_mut(&argv) {
+            Ok(m) => m,
+            Err(e) => return Err(help::error(e, &cmd, &argv)),
+        };
+        help::check_latest(&cmd, &m, &argv)?;
+        Cli::from_arg_matches_mut(&mut m).map_err(|e| help::error(e, &cmd, &argv))
     }
 }
 
@@ -146,34 +306,36 @@ impl Cli {
 /// [`Cli`] makes it (a test keeps the two alike).
 fn top_level() -> clap::Command {
     // The derive applies GlobalOpts (and its doc comment) first.
-    <GlobalOpts as Args>::augment_args(clap::Command::new("podman"))
-        .version(env!("CARGO_PKG_VERSION"))
+    let c = <GlobalOpts as Args>::augment_args(clap::Command::new("podman"));
+    <RootOpts as Args>::augment_args(c)
+        .version(PODMAN_VERSION)
         .about("Manage pods, containers and images")
         .long_about(None)
         .disable_help_subcommand(true)
-        .propagate_version(true)
+        .disable_version_flag(true)
         .subcommand_required(true)
         .arg_required_else_help(true)
 }
 
-/// The command word of `argv`: the first argument that is neither a global
-/// flag nor its value. Every global flag takes a value; None for anything
-/// else before the command (`-h`, `--version`, a typo).
-fn command_word(argv: &[std::ffi::OsString]) -> Option<&std::ffi::OsStr> {
-    const WITH_VALUE: [&str; 12] = [
-        "--root",
-        "--runroot",
-        "--log-level",
-        "--runtime",
-        "--runtime-flag",
-        "--cgroup-manager",
-        "--storage-driver",
-        "--storage-opt",
-        "--network-config-dir",
-        "--tmpdir",
-        "--module",
-        "--events-backend",
-    ];
+/// Whether root flag `flag` (as typed, without `=value`) takes a value;
+/// None if the root has no such flag.
+fn root_flag_takes_value(root: &clap::Command, flag: &str) -> Option<bool> {
+    let a = if let Some(l) = flag.strip_prefix("--") {
+        root.get_arguments().find(|a| a.get_long() == Some(l))
+    } else {
+        let c = flag.strip_prefix('-')?.chars().last()?;
+        root.get_arguments().find(|a| a.get_short() == Some(c))
+    };
+    a.map(|a| a.get_action().takes_values())
+}
+
+/// The command word of `argv`: the first argument that is neither a root
+/// flag nor its value. None for anything unknown before the command
+/// (`-h`, a typo).
+fn command_word<'a>(
+    root: &clap::Command,
+    argv: &'a [std::ffi::OsString],
+) -> Option<&'a std::ffi::OsStr> {
     let mut it = argv.iter().skip(1);
     while let Some(a) = it.next() {
         let s = a.to_str()?;
@@ -184,20 +346,11 @@ fn command_word(argv: &[std::ffi::OsString]) -> Option<&std::ffi::OsStr> {
             Some((f, _)) => (f, true),
             None => (s, false),
         };
-        if !WITH_VALUE.contains(&flag) {
-            return None;
-        }
-        if !inline {
+        if root_flag_takes_value(root, flag)? && !inline {
             it.next()?;
         }
     }
     None
-}
-
-fn parse_level(s: &str) -> Result<String, String> {
-    common::logging::parse_level(s)
-        .map(|_| s.to_ascii_lowercase())
-        .ok_or_else(|| format!("use one of {}", common::logging::LEVELS.join(", ")))
 }
 
 #[derive(Debug, Subcommand)]
@@ -282,6 +435,8 @@ pub enum Command {
     Restart(Lazy<crate::commands::restart::RestartArgs>),
     /// Show podman system events
     Events(Lazy<crate::commands::events::EventsArgs>),
+    /// Generate shell autocompletions
+    Completion(Lazy<completion::CompletionArgs>),
     /// Manage podman
     #[command(subcommand)]
     System(SystemCommand),
@@ -295,28 +450,46 @@ pub enum SystemCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum ContainerCommand {
+    /// Run a process in a running container
     Exec(Lazy<crate::commands::exec::ExecArgs>),
+    /// Attach to a running container
     Attach(Lazy<crate::commands::attach::AttachArgs>),
+    /// Display the running processes of a container
     Top(Lazy<crate::commands::top::TopArgs>),
+    /// Rename an existing container
     Rename(Lazy<crate::commands::rename::RenameArgs>),
+    /// Initialize one or more containers
     Init(Lazy<crate::commands::targets::NamesArgs>),
+    /// Pause all the processes in one or more containers
     Pause(Lazy<crate::commands::targets::NamesArgs>),
+    /// Unpause the processes in one or more containers
     Unpause(Lazy<crate::commands::targets::NamesArgs>),
+    /// Restart one or more containers
     Restart(Lazy<crate::commands::restart::RestartArgs>),
     /// Remove all stopped containers
     Prune(Lazy<crate::commands::container_prune::PruneArgs>),
+    /// Create but do not start a container
     #[command(disable_help_flag = true)]
     Create(Lazy<CreateArgs>),
+    /// Run a command in a new container
     #[command(disable_help_flag = true)]
     Run(Lazy<RunArgs>),
+    /// Start one or more containers
     Start(Lazy<StartArgs>),
+    /// Stop one or more containers
     Stop(Lazy<StopArgs>),
+    /// Kill one or more running containers with a specific signal
     Kill(Lazy<KillArgs>),
+    /// Remove one or more containers
     Rm(Lazy<RmArgs>),
+    /// List containers
     #[command(visible_alias = "ls", visible_alias = "list")]
     Ps(Lazy<PsArgs>),
+    /// Fetch the logs of one or more containers
     Logs(Lazy<LogsArgs>),
+    /// Block on one or more containers
     Wait(Lazy<WaitArgs>),
+    /// Display the configuration of a container
     Inspect(Lazy<InspectArgs>),
     /// Check if a container exists
     Exists(Lazy<ContainerExistsArgs>),
@@ -410,8 +583,8 @@ mod tests {
             lean.is_disable_help_subcommand_set()
         );
         assert_eq!(
-            full.is_propagate_version_set(),
-            lean.is_propagate_version_set()
+            full.is_disable_version_flag_set(),
+            lean.is_disable_version_flag_set()
         );
         assert_eq!(
             full.is_subcommand_required_set(),
@@ -433,16 +606,34 @@ mod tests {
                 .collect::<Vec<_>>()
         };
         assert_eq!(ids(&full), ids(&lean));
-        // Every global flag takes a value (command_word relies on it).
-        for a in full.get_arguments() {
-            assert!(a.get_action().takes_values(), "{:?}", a.get_id());
-        }
+    }
+
+    #[test]
+    fn log_levels_are_podmans() {
+        let cli = |a: &[&str]| {
+            use clap::Parser;
+            super::Cli::try_parse_from(a).unwrap()
+        };
+        let c = cli(&["podman", "--log-level=warning", "ps"]);
+        assert_eq!(c.global.level(false).unwrap(), "warning");
+        assert!(c.global.level(true).is_err());
+        let c = cli(&["podman", "--log-level=telepathic", "ps"]);
+        assert!(c
+            .global
+            .level(false)
+            .unwrap_err()
+            .starts_with("Log Level \"telepathic\" is not supported"));
+        let c = cli(&["podman", "-D", "ps"]);
+        assert_eq!(c.global.level(c.root.debug).unwrap(), "debug");
     }
 
     #[test]
     fn the_command_word_skips_global_flags_and_their_values() {
         let v = |s: &[&str]| s.iter().map(std::ffi::OsString::from).collect::<Vec<_>>();
-        let w = |s: &[&str]| super::command_word(&v(s)).map(|w| w.to_string_lossy().into_owned());
+        let root = <super::Cli as clap::CommandFactory>::command();
+        let w = |s: &[&str]| {
+            super::command_word(&root, &v(s)).map(|w| w.to_string_lossy().into_owned())
+        };
         assert_eq!(
             w(&["podman", "--root", "/r", "--log-level=debug", "ps", "-a"]).as_deref(),
             Some("ps")
@@ -450,6 +641,14 @@ mod tests {
         assert_eq!(w(&["podman", "run", "--root", "x"]).as_deref(), Some("run"));
         assert_eq!(w(&["podman", "--help"]), None);
         assert_eq!(w(&["podman", "--root"]), None);
+        assert_eq!(
+            w(&["podman", "--noout", "-D", "--out", "f", "version"]).as_deref(),
+            Some("version")
+        );
+        assert_eq!(
+            w(&["podman", "--transient-store", "ps"]).as_deref(),
+            Some("ps")
+        );
         assert_eq!(w(&["podman"]), None);
     }
 }

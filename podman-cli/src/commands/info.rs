@@ -32,7 +32,12 @@ pub async fn run(cfg: &EngineConfig, format: Option<&str>) -> anyhow::Result<()>
         Some(f) => crate::format::render(f, &doc)?,
         None => crate::format::yaml_like(&doc),
     };
-    print!("{out}");
+    // A template's output ends its line, as Podman's report writer does.
+    if out.ends_with('\n') {
+        print!("{out}");
+    } else {
+        println!("{out}");
+    }
     Ok(())
 }
 
@@ -140,6 +145,12 @@ fn build(
             "runRoot": storage.run_root,
             "volumePath": cfg.volume_path.display().to_string(),
             "databasePath": cfg.db_path().display().to_string(),
+        },
+        "plugins": {
+            "volume": ["local"],
+            "network": ["bridge"],
+            "log": ["k8s-file", "none", "passthrough"],
+            "authorization": null,
         },
         "registries": {"search": cfg.registries()?.unqualified_search_registries},
         "policy": {"file": cfg.policy()?.file.as_ref().map(|p| p.display().to_string()).unwrap_or_else(|| "built-in default (insecureAcceptAnything)".into())},

@@ -267,7 +267,7 @@ pub struct MoreArgs {
     pub http_proxy: bool,
     /// Set timezone in container: local or an IANA time zone name
     #[arg(long, value_name = "TZ")]
-    pub tz: Option<String>,
+    pub tz: Vec<String>,
     /// When running --read-only containers mount read-write tmpfs on /dev, /dev/shm, /run, /tmp and /var/tmp
     #[arg(long = "read-only-tmpfs", num_args = 0..=1, require_equals = true, default_value_t = true, default_missing_value = "true", action = clap::ArgAction::Set, value_name = "BOOL")]
     pub read_only_tmpfs: bool,
@@ -398,7 +398,8 @@ impl MoreArgs {
             pidfile,
             env_host,
             http_proxy,
-            tz,
+            // The last --tz wins, as in Podman.
+            tz: tz.last().cloned(),
             read_only_tmpfs,
             sysctl,
             device,

@@ -174,8 +174,9 @@ pub fn generate(cfg: &ContainerConfig, ctx: &SpecContext) -> Result<Spec, SpecEr
     let x = &cfg.extra;
     let mut mounts = default_mounts(cfg.privileged, x.shm_size);
     if x.ipc == "host" {
-        // The host's IPC namespace: its /dev/shm and /dev/mqueue too.
-        for d in ["/dev/shm", "/dev/mqueue"] {
+        // The host's IPC namespace: its /dev/shm too (an mqueue mount
+        // made there is the host's instance already).
+        for d in ["/dev/shm"] {
             mounts.retain(|m| m["destination"] != json!(d));
             mounts.push(json!({"destination": d, "type": "bind", "source": d, "options": ["rbind", "nosuid", "noexec", "nodev"]}));
         }
@@ -291,8 +292,9 @@ pub fn generate(cfg: &ContainerConfig, ctx: &SpecContext) -> Result<Spec, SpecEr
         },
     });
     let mut spec = spec;
-    // Only a private UTS namespace can be given a name.
-    if x.uts != "host" {
+    // Only a new UTS namespace of its own is given a name (a joined one
+    // keeps its owner's).
+    if x.uts.is_empty() {
         spec["hostname"] = json!(cfg.hostname);
     }
     serde_json::from_value::<Spec>(spec).map_err(SpecError::Invalid)
@@ -432,7 +434,7 @@ mod tests {
                 .as_array()
                 .unwrap()
                 .len(),
-            security::ALL_CAPABILITIES.len()
+            security::all_in_bounding_set().len()
         );
     }
 }

@@ -341,6 +341,25 @@ fn log_options_rmi_and_attach() {
 }
 
 #[test]
+fn timeout_kills_the_container() {
+    let (s, _reg, r) = fixture();
+    let t0 = Instant::now();
+    let o = s.run(&["run", "--name", "to", "--network", "none", "--timeout", "1", &r, "sleep", "60"]);
+    let took = t0.elapsed();
+    assert_ne!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(took < Duration::from_secs(20), "took {took:?}");
+    assert!(took >= Duration::from_secs(1), "took {took:?}");
+    let st = s.ok(&["inspect", "--format", "{{.State.Status}}", "to"]);
+    assert_eq!(st.trim(), "exited");
+    // Detached too: the monitor owns the timer.
+    s.ok(&["run", "-d", "--name", "tod", "--network", "none", "--timeout", "1", &r, "sleep", "60"]);
+    wait_for("the detached container's timeout", || {
+        s.ok(&["inspect", "--format", "{{.State.Status}}", "tod"]).trim() == "exited"
+    });
+    refused(&s, &["run", "--timeout=abc", &r, "true"], "--timeout");
+}
+
+#[test]
 fn refusals_and_pull_policy() {
     let (s, _reg, r) = fixture();
     for (flag, value) in [
@@ -351,7 +370,6 @@ fn refusals_and_pull_policy() {
         ("--health-cmd", Some("true")),
         ("--secret", Some("s")),
         ("--preserve-fds", Some("1")),
-        ("--timeout", Some("2")),
         ("--uidmap", Some("0:1:1")),
         ("--oom-kill-disable", None),
     ] {

@@ -349,6 +349,9 @@ pub struct MoreArgs {
     /// Proxy received signals to the process (attached runs always do)
     #[arg(long = "sig-proxy", num_args = 0..=1, require_equals = true, default_missing_value = "true", value_name = "BOOL")]
     pub sig_proxy: Option<bool>,
+    /// Maximum time (seconds) a container may run before it is killed; 0: disabled
+    #[arg(long, value_name = "SECONDS")]
+    pub timeout: Option<u32>,
     /// Run container in systemd mode: true, false (always is not implemented yet)
     #[arg(long, value_name = "MODE")]
     pub systemd: Option<String>,
@@ -390,6 +393,7 @@ impl MoreArgs {
             expose,
             disable_content_trust: _,
             sig_proxy: _,
+            timeout,
             systemd,
         } = self;
         MoreOptions {
@@ -426,6 +430,7 @@ impl MoreArgs {
             init_path,
             expose,
             systemd,
+            timeout,
             remove_image: false,
         }
     }
@@ -524,7 +529,6 @@ not_yet! {
     seccomp_policy = "seccomp-policy",
     image_volume = "image-volume",
     umask = "umask",
-    timeout = "timeout",
     preserve_fds = "preserve-fds",
     preserve_fd = "preserve-fd",
     uidmap = "uidmap",

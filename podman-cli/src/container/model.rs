@@ -214,6 +214,8 @@ pub struct RunExtras {
     pub init_path: String,
     /// `--rmi`: remove the image once the container is removed.
     pub remove_image: bool,
+    /// `--timeout`: seconds until the monitor kills it; 0: never.
+    pub timeout: u32,
     /// `--sdnotify`: "" or "ignore" / "conmon".
     pub sdnotify: String,
 }

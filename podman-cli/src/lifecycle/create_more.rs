@@ -169,6 +169,7 @@ pub fn parse(a: &CreateOptions, host_network: bool) -> anyhow::Result<More> {
         x.init_path = p.clone();
     }
     x.remove_image = m.remove_image;
+    x.timeout = m.timeout.unwrap_or(0);
 
     if m.env_host {
         out.host_env.extend(std::env::vars().map(|(k, v)| format!("{k}={v}")));

@@ -132,6 +132,7 @@ pub struct MoreOptions {
     pub init_path: Option<String>,
     pub expose: Vec<String>,
     pub systemd: Option<String>,
+    pub timeout: Option<u32>,
     /// `run --rmi`.
     pub remove_image: bool,
 }

@@ -326,6 +326,7 @@ fn bundle_and_request(
         delete_after_exit: true,
         monitor_pid_file: cfg.extra.monitor_pid_file.clone(),
         start: handover.start,
+        timeout_seconds: cfg.extra.timeout,
     };
     // Stale exit files from an earlier run would be read as this run's end.
     let _ = std::fs::remove_file(paths.exit_file(&cfg.id));

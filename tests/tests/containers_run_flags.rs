@@ -356,6 +356,7 @@ fn timeout_kills_the_container() {
     wait_for("the detached container's timeout", || {
         s.ok(&["inspect", "--format", "{{.State.Status}}", "tod"]).trim() == "exited"
     });
+    s.ok(&["rm", "to", "tod"]);
     refused(&s, &["run", "--timeout=abc", &r, "true"], "--timeout");
 }
 
@@ -381,6 +382,27 @@ fn refusals_and_pull_policy() {
         refused(&s, &["create", &arg, &r, "true"], &format!("{flag} is not implemented yet"));
     }
     refused(&s, &["run", "--userns", "auto", &r, "true"], "--userns=auto is not implemented yet");
+    // Podman's option conflicts (620-option-conflicts.bats), either order.
+    for (a, b, msg) in [
+        ("--cpu-period=1", "--cpus=2", "--cpu-period and --cpus cannot be set together"),
+        ("--cpu-quota=1", "--cpus=2", "--cpu-quota and --cpus cannot be set together"),
+        ("--no-hosts", "--add-host=foo:1.1.1.1", "--no-hosts and --add-host cannot be set together"),
+        ("--platform=foo", "--arch=bar", "--platform option can not be specified with --arch or --os"),
+        ("--platform=foo", "--os=bar", "--platform option can not be specified with --arch or --os"),
+    ] {
+        for cmd in ["create", "run"] {
+            for (x, y) in [(a, b), (b, a)] {
+                let o = s.run(&[cmd, x, y, &r]);
+                assert_eq!(o.status.code(), Some(125));
+                assert_eq!(stderr(&o).trim(), format!("Error: {msg}"));
+            }
+        }
+    }
+    refused(
+        &s,
+        &["run", "--group-add", "keep-groups", "--group-add", "10", &r, "true"],
+        "the '--group-add keep-groups' option is not allowed with any other --group-add options",
+    );
     refused(&s, &["run", "--platform", "linux/s390x", &r, "true"], "only the host platform");
     refused(&s, &["run", "--sdnotify", "bogus", &r, "true"], "--sdnotify");
     refused(&s, &["run", "--systemd", "always", &r, "true"], "--systemd=always");

@@ -44,6 +44,7 @@ fn absolute(p: &Path) -> PathBuf {
 
 /// Every extra flag checked; `host_network` is `--network host`.
 pub fn parse(a: &CreateOptions, host_network: bool) -> anyhow::Result<More> {
+    conflicts(a)?;
     if let Some(flag) = a.not_yet.first() {
         anyhow::bail!("{flag} is not implemented yet in podman-rs");
     }
@@ -200,6 +201,33 @@ pub fn parse(a: &CreateOptions, host_network: bool) -> anyhow::Result<More> {
     Ok(out)
 }
 
+/// Options that cannot be set together, with Podman's words
+/// (620-option-conflicts.bats).
+fn conflicts(a: &CreateOptions) -> anyhow::Result<()> {
+    let given = |f: &str| a.not_yet.contains(&f);
+    for (x, y) in [("--cpu-period", "--cpus"), ("--cpu-quota", "--cpus")] {
+        if given(x) && given(y) {
+            anyhow::bail!("{x} and {y} cannot be set together");
+        }
+    }
+    if a.more.no_hosts && !a.add_host.is_empty() {
+        anyhow::bail!("--no-hosts and --add-host cannot be set together");
+    }
+    let m = &a.more;
+    if m.platform.is_some() && (m.arch.is_some() || m.os.is_some()) {
+        anyhow::bail!("--platform option can not be specified with --arch or --os");
+    }
+    if a.group_add.iter().any(|g| g == "keep-groups") {
+        if a.group_add.len() > 1 {
+            anyhow::bail!("the '--group-add keep-groups' option is not allowed with any other --group-add options");
+        }
+        // Podman hands this to crun (run.oci.keep_original_groups); runc,
+        // the runtime here, has no such switch.
+        anyhow::bail!("--group-add keep-groups is not supported with runc: it needs crun's run.oci.keep_original_groups");
+    }
+    Ok(())
+}
+
 fn platform(m: &super::create_options::MoreOptions) -> anyhow::Result<()> {
     let arch = crate::host_info::go_arch();
     let host = format!("linux/{arch}");
@@ -216,9 +244,6 @@ fn platform(m: &super::create_options::MoreOptions) -> anyhow::Result<()> {
         };
         if !ok {
             return Err(refuse(&format!("--platform {p}")));
-        }
-        if m.arch.is_some() || m.os.is_some() {
-            anyhow::bail!("--platform option can not be specified with --arch or --os");
         }
     }
     if let Some(a) = &m.arch {

@@ -213,11 +213,18 @@ pub async fn remove_locked(
 }
 
 /// `run --rmi`: the image goes too, unless another container uses it.
-async fn remove_image_after(engine: &EngineConfig, db: &crate::state::State, cfg: &ContainerConfig) {
+async fn remove_image_after(
+    engine: &EngineConfig,
+    db: &crate::state::State,
+    cfg: &ContainerConfig,
+) {
     match store::using_image(db, &cfg.image_id) {
         Ok(users) if users.is_empty() => {}
         Ok(_) => {
-            tracing::warn!("image is in use by a container: {} not removed", cfg.image_name);
+            tracing::warn!(
+                "image is in use by a container: {} not removed",
+                cfg.image_name
+            );
             return;
         }
         Err(e) => {
@@ -226,7 +233,10 @@ async fn remove_image_after(engine: &EngineConfig, db: &crate::state::State, cfg
         }
     }
     let Ok(mut s) = helper_procs::storage(engine).await else {
-        tracing::warn!("--rmi: storage helper unavailable: {} not removed", cfg.image_name);
+        tracing::warn!(
+            "--rmi: storage helper unavailable: {} not removed",
+            cfg.image_name
+        );
         return;
     };
     let req = proto::storage::v1::RemoveImageRequest {
@@ -234,7 +244,10 @@ async fn remove_image_after(engine: &EngineConfig, db: &crate::state::State, cfg
         force: false,
     };
     if let Err(e) = s
-        .call("RemoveImage", |mut c| async move { c.remove_image(req).await })
+        .call(
+            "RemoveImage",
+            |mut c| async move { c.remove_image(req).await },
+        )
         .await
     {
         tracing::warn!("--rmi: removing image {}: {e}", cfg.image_name);

@@ -199,7 +199,11 @@ pub async fn create(cfg: &EngineConfig, a: &CreateOptions) -> anyhow::Result<Con
     let db = crate::state::open_state(cfg)?;
     // --ipc/--pid/--uts container:NAME: the container must exist.
     let mut ns_deps = Vec::new();
-    for ns in [&mut p.more.extras.ipc, &mut p.more.extras.pid, &mut p.more.extras.uts] {
+    for ns in [
+        &mut p.more.extras.ipc,
+        &mut p.more.extras.pid,
+        &mut p.more.extras.uts,
+    ] {
         if let Some(name) = ns.strip_prefix("container:") {
             let (other, _) = store::resolve(&db, name)?;
             *ns = format!("container:{}", other.id);
@@ -289,7 +293,10 @@ async fn create_from(
                 .collect()
         })
         .unwrap_or_default();
-    labels.extend(super::create_more::merge_labels(p.more.file_labels, p.labels));
+    labels.extend(super::create_more::merge_labels(
+        p.more.file_labels,
+        p.labels,
+    ));
     let stop_signal = p
         .stop_signal
         .or_else(|| {
@@ -358,7 +365,10 @@ async fn create_from(
         annotations: {
             let mut an = p.annotations;
             if let Some(c) = &p.more.cidfile {
-                an.insert(super::create_more::CIDFILE_ANNOTATION.into(), c.display().to_string());
+                an.insert(
+                    super::create_more::CIDFILE_ANNOTATION.into(),
+                    c.display().to_string(),
+                );
             }
             an
         },

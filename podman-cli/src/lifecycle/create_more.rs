@@ -55,9 +55,7 @@ pub fn parse(a: &CreateOptions, host_network: bool) -> anyhow::Result<More> {
     match m.systemd.as_deref() {
         None | Some("true") | Some("false") => {}
         Some("always") => anyhow::bail!("--systemd=always is not implemented yet in podman-rs"),
-        Some(other) => anyhow::bail!(
-            "invalid --systemd {other:?}: use true, false or always"
-        ),
+        Some(other) => anyhow::bail!("invalid --systemd {other:?}: use true, false or always"),
     }
     match m.userns.as_deref() {
         None | Some("") | Some("host") => {}
@@ -71,7 +69,12 @@ pub fn parse(a: &CreateOptions, host_network: bool) -> anyhow::Result<More> {
         let (k, v) = s.split_once('=').ok_or_else(|| {
             anyhow::anyhow!("{s} is invalid, sysctl values must be in the form of KEY=VALUE")
         })?;
-        sysctl_allowed(k, host_network, m.ipc.as_deref() == Some("host"), m.uts.as_deref() == Some("host"))?;
+        sysctl_allowed(
+            k,
+            host_network,
+            m.ipc.as_deref() == Some("host"),
+            m.uts.as_deref() == Some("host"),
+        )?;
         x.sysctls.insert(k.to_string(), v.to_string());
     }
     for d in &m.device {
@@ -84,7 +87,9 @@ pub fn parse(a: &CreateOptions, host_network: bool) -> anyhow::Result<More> {
     x.pid = namespace("--pid", m.pid.as_deref(), &[])?;
     x.uts = namespace("--uts", m.uts.as_deref(), &[])?;
     if x.uts == "host" && a.hostname.is_some() {
-        anyhow::bail!("cannot set hostname when running in the host UTS namespace: invalid configuration");
+        anyhow::bail!(
+            "cannot set hostname when running in the host UTS namespace: invalid configuration"
+        );
     }
     if let Some(tz) = &m.tz {
         timezone(tz)?;
@@ -108,8 +113,9 @@ pub fn parse(a: &CreateOptions, host_network: bool) -> anyhow::Result<More> {
                 out.log_path = Some(absolute(Path::new(v)));
             }
             "max-size" => {
-                x.log_size_max = human_size(v, 1000)
-                    .ok_or_else(|| anyhow::anyhow!("invalid --log-opt {o:?}: max-size= takes a size such as 10m"))?;
+                x.log_size_max = human_size(v, 1000).ok_or_else(|| {
+                    anyhow::anyhow!("invalid --log-opt {o:?}: max-size= takes a size such as 10m")
+                })?;
             }
             "tag" => x.log_tag = v.to_string(),
             _ => anyhow::bail!("invalid --log-opt {o:?}: supported are path=, max-size= and tag="),
@@ -127,28 +133,34 @@ pub fn parse(a: &CreateOptions, host_network: bool) -> anyhow::Result<More> {
         let out_streams = streams.iter().filter(|s| *s != "stdin").count();
         if out_streams == 0 {
             out.attach_stdin_only = true;
-        } else if !(streams.contains(&"stdout".to_string()) && streams.contains(&"stderr".to_string())) {
-            anyhow::bail!("--attach of only one of stdout and stderr is not implemented yet in podman-rs");
+        } else if !(streams.contains(&"stdout".to_string())
+            && streams.contains(&"stderr".to_string()))
+        {
+            anyhow::bail!(
+                "--attach of only one of stdout and stderr is not implemented yet in podman-rs"
+            );
         }
     }
     match m.sdnotify.as_deref() {
         None | Some("ignore") | Some("conmon") => {}
         Some(v @ ("container" | "healthy")) => {
             if std::env::var_os("NOTIFY_SOCKET").is_some() {
-                anyhow::bail!("--sdnotify={v} is not implemented yet in podman-rs: use conmon or ignore");
+                anyhow::bail!(
+                    "--sdnotify={v} is not implemented yet in podman-rs: use conmon or ignore"
+                );
             }
         }
-        Some(other) => anyhow::bail!(
-            "invalid --sdnotify {other:?}: use container, conmon, healthy or ignore"
-        ),
+        Some(other) => {
+            anyhow::bail!("invalid --sdnotify {other:?}: use container, conmon, healthy or ignore")
+        }
     }
     x.sdnotify = m.sdnotify.clone().unwrap_or_default();
     x.unsetenv = m.unsetenv.clone();
     x.unsetenv_all = m.unsetenv_all;
     if let Some(v) = &m.oom_score_adj {
-        let n: i32 = v
-            .parse()
-            .map_err(|_| anyhow::anyhow!("invalid --oom-score-adj {v:?}: give a number from -1000 to 1000"))?;
+        let n: i32 = v.parse().map_err(|_| {
+            anyhow::anyhow!("invalid --oom-score-adj {v:?}: give a number from -1000 to 1000")
+        })?;
         if !(-1000..=1000).contains(&n) {
             anyhow::bail!("oom-score-adj {n} is out of range: must be between -1000 and 1000");
         }
@@ -173,12 +185,19 @@ pub fn parse(a: &CreateOptions, host_network: bool) -> anyhow::Result<More> {
     x.timeout = m.timeout.unwrap_or(0);
 
     if m.env_host {
-        out.host_env.extend(std::env::vars().map(|(k, v)| format!("{k}={v}")));
+        out.host_env
+            .extend(std::env::vars().map(|(k, v)| format!("{k}={v}")));
     }
     if m.http_proxy {
         for k in [
-            "http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "ftp_proxy", "FTP_PROXY",
-            "no_proxy", "NO_PROXY",
+            "http_proxy",
+            "HTTP_PROXY",
+            "https_proxy",
+            "HTTPS_PROXY",
+            "ftp_proxy",
+            "FTP_PROXY",
+            "no_proxy",
+            "NO_PROXY",
         ] {
             if let Ok(v) = std::env::var(k) {
                 out.host_env.push(format!("{k}={v}"));
@@ -299,7 +318,8 @@ fn sysctl_allowed(key: &str, host_net: bool, host_ipc: bool, host_uts: bool) -> 
 /// `--device HOST[:CONTAINER][:PERMISSIONS]`.
 pub fn device(spec: &str) -> anyhow::Result<DeviceSpec> {
     let parts: Vec<&str> = spec.split(':').collect();
-    let valid_perms = |p: &str| !p.is_empty() && p.len() <= 3 && p.chars().all(|c| "rwm".contains(c));
+    let valid_perms =
+        |p: &str| !p.is_empty() && p.len() <= 3 && p.chars().all(|c| "rwm".contains(c));
     let (src, dst, perms) = match parts.as_slice() {
         [s] => (*s, *s, "rwm"),
         [s, x] if valid_perms(x) => (*s, *s, *x),
@@ -313,11 +333,14 @@ pub fn device(spec: &str) -> anyhow::Result<DeviceSpec> {
     if !dst.starts_with('/') {
         anyhow::bail!("invalid device mode: {dst}");
     }
-    let st = nix::sys::stat::stat(src).map_err(|e| anyhow::anyhow!("stat {src}: {}", e.desc().to_lowercase()))?;
+    let st = nix::sys::stat::stat(src)
+        .map_err(|e| anyhow::anyhow!("stat {src}: {}", e.desc().to_lowercase()))?;
     let kind = match st.st_mode & libc::S_IFMT {
         libc::S_IFCHR => "c",
         libc::S_IFBLK => "b",
-        _ => anyhow::bail!("{src} is not a device node: --device takes a character or block device"),
+        _ => {
+            anyhow::bail!("{src} is not a device node: --device takes a character or block device")
+        }
     };
     Ok(DeviceSpec {
         host_path: src.to_string(),
@@ -336,7 +359,9 @@ pub fn device(spec: &str) -> anyhow::Result<DeviceSpec> {
 pub fn device_rule(rule: &str) -> anyhow::Result<DeviceRule> {
     let f: Vec<&str> = rule.split_whitespace().collect();
     let [kind, nums, access] = f.as_slice() else {
-        anyhow::bail!("invalid device cgroup rule requires type, major:Minor, and access rules: {rule:?}");
+        anyhow::bail!(
+            "invalid device cgroup rule requires type, major:Minor, and access rules: {rule:?}"
+        );
     };
     if !["a", "b", "c"].contains(kind) {
         anyhow::bail!("invalid device type in device-access-add: {kind}");
@@ -499,7 +524,9 @@ mod tests {
         assert!(sysctl_allowed("net.ipv4.ip_forward", true, false, false).is_err());
         assert!(sysctl_allowed("kernel.shmmax", false, false, false).is_ok());
         assert_eq!(
-            sysctl_allowed("vm.swappiness", false, false, false).unwrap_err().to_string(),
+            sysctl_allowed("vm.swappiness", false, false, false)
+                .unwrap_err()
+                .to_string(),
             "sysctl 'vm.swappiness' is not allowed"
         );
         assert_eq!(expose("80").unwrap(), vec!["80/tcp"]);

@@ -91,7 +91,8 @@ pub fn write(
     ];
     let mut out = Vec::new();
     for (dest, name, body) in files {
-        if (cfg.extra.no_hosts && name == "hosts") || (cfg.extra.no_hostname && name == "hostname") {
+        if (cfg.extra.no_hosts && name == "hosts") || (cfg.extra.no_hostname && name == "hostname")
+        {
             continue;
         }
         let p = bundle.join(name);

@@ -62,7 +62,10 @@ pub struct SpecContext<'a> {
 pub const INIT_PATH_IN_CONTAINER: &str = "/run/podman-init";
 
 fn default_mounts(privileged: bool, shm_size: Option<u64>) -> Vec<Value> {
-    let shm = format!("size={}k", shm_size.map(|b| b.div_ceil(1024)).unwrap_or(65536));
+    let shm = format!(
+        "size={}k",
+        shm_size.map(|b| b.div_ceil(1024)).unwrap_or(65536)
+    );
     let sys_opts = if privileged {
         json!(["nosuid", "noexec", "nodev"])
     } else {
@@ -176,10 +179,8 @@ pub fn generate(cfg: &ContainerConfig, ctx: &SpecContext) -> Result<Spec, SpecEr
     if x.ipc == "host" {
         // The host's IPC namespace: its /dev/shm too (an mqueue mount
         // made there is the host's instance already).
-        for d in ["/dev/shm"] {
-            mounts.retain(|m| m["destination"] != json!(d));
-            mounts.push(json!({"destination": d, "type": "bind", "source": d, "options": ["rbind", "nosuid", "noexec", "nodev"]}));
-        }
+        mounts.retain(|m| m["destination"] != json!("/dev/shm"));
+        mounts.push(json!({"destination": "/dev/shm", "type": "bind", "source": "/dev/shm", "options": ["rbind", "nosuid", "noexec", "nodev"]}));
     }
     if cfg.read_only && x.read_only_tmpfs {
         for d in ["/run", "/tmp", "/var/tmp"] {
@@ -205,11 +206,9 @@ pub fn generate(cfg: &ContainerConfig, ctx: &SpecContext) -> Result<Spec, SpecEr
         }
     }
     if let Some(env) = &ctx.containerenv {
-        if !cfg
-            .mounts
-            .iter()
-            .any(|m| m.kind != "tmpfs" && (m.destination == "/run" || m.destination == "/run/.containerenv"))
-        {
+        if !cfg.mounts.iter().any(|m| {
+            m.kind != "tmpfs" && (m.destination == "/run" || m.destination == "/run/.containerenv")
+        }) {
             mounts.push(json!({"destination": "/run/.containerenv", "type": "bind", "source": env, "options": ["rbind", "ro", "rprivate", "nosuid", "nodev"]}));
         }
     }

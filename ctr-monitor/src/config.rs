@@ -32,6 +32,8 @@ pub struct ContainerConfig {
     pub monitor_pid_file: Option<PathBuf>,
     /// `RUNTIME run --detach` instead of `create` (started at once).
     pub start: bool,
+    /// Seconds after the start until the container is killed; 0: never.
+    pub timeout_seconds: u32,
 }
 
 fn invalid(msg: String) -> MonitorError {
@@ -193,6 +195,7 @@ impl ContainerConfig {
             delete_after_exit: r.delete_after_exit,
             monitor_pid_file: optional_absolute("monitor_pid_file", &r.monitor_pid_file)?,
             start: r.start,
+            timeout_seconds: r.timeout_seconds,
         })
     }
 

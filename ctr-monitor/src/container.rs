@@ -368,6 +368,39 @@ impl Container {
         }
     }
 
+    /// `timeout_seconds`: once running, kill the container (SIGKILL, all
+    /// processes) when it is still running that long after; woken by the
+    /// state channel, never polled.
+    pub fn arm_timeout(self: &Arc<Self>) {
+        let secs = self.cfg.timeout_seconds;
+        if secs == 0 {
+            return;
+        }
+        let c = self.clone();
+        tokio::spawn(async move {
+            let mut rx = c.state.subscribe();
+            let running = {
+                let r = rx.wait_for(|s| !matches!(s, State::Created)).await;
+                matches!(r.as_deref(), Ok(State::Running))
+            };
+            if !running {
+                return;
+            }
+            let exited = tokio::time::timeout(
+                std::time::Duration::from_secs(secs.into()),
+                rx.wait_for(|s| matches!(s, State::Exited(_))),
+            )
+            .await
+            .is_ok();
+            if !exited {
+                info!(id = %c.cfg.id, seconds = secs, "timeout reached: killing the container");
+                if let Err(e) = c.kill(libc::SIGKILL as u32, true).await {
+                    warn!(id = %c.cfg.id, error = %e, "killing the container after its timeout");
+                }
+            }
+        });
+    }
+
     /// Everything after the exit is done (exit command included).
     pub async fn finished(&self) {
         let _ = self.done.subscribe().wait_for(|d| *d).await;

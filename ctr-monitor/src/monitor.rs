@@ -153,6 +153,7 @@ impl Monitor {
                 warn!(path = %p.display(), error = %e, "cannot write the monitor pid file");
             }
         }
+        container.arm_timeout();
         let phase = self.phase.clone();
         let watched = container.clone();
         tokio::spawn(async move {

@@ -128,6 +128,7 @@ impl RunArgs {
             monitor_pid_file: abs_opt(&self.monitor_pid_file),
             // Created, then started below: a start failure is rolled back.
             start: false,
+            timeout_seconds: 0,
         }
     }
 }

@@ -3,6 +3,7 @@
 
 mod cli;
 mod commands;
+mod compat;
 mod container;
 mod engine_config;
 mod error;

@@ -43,7 +43,7 @@ use crate::engine_config::EngineOptions;
 type RmArgs = ContainerRmArgs;
 
 /// The version of Podman whose command-line behaviour we implement.
-pub use crate::commands::version::PODMAN_VERSION;
+pub use crate::compat::PODMAN_VERSION;
 
 /// The root command's description (the first line of `podman --help`).
 pub const ROOT_ABOUT: &str = "Manage pods, containers and images";

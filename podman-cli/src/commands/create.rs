@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use clap::Args;
 
 use crate::engine_config::EngineConfig;
-use crate::lifecycle::create_options::CreateOptions;
+use crate::lifecycle::create_options::{CreateOptions, MoreOptions};
 
 #[derive(Debug, Clone, Args)]
 pub struct CreateArgs {
@@ -121,8 +121,8 @@ pub struct CreateArgs {
     #[arg(long)]
     pub detach_keys: Option<String>,
     /// Remove the container when it exits
-    #[arg(long)]
-    pub rm: bool,
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", value_name = "BOOL")]
+    pub rm: Option<bool>,
     /// If a container with the same name exists, replace it
     #[arg(long)]
     pub replace: bool,
@@ -135,6 +135,10 @@ pub struct CreateArgs {
     /// Suppress pull progress
     #[arg(short, long)]
     pub quiet: bool,
+    #[command(flatten)]
+    pub more: MoreArgs,
+    #[command(flatten)]
+    pub not_yet: NotYetArgs,
     /// Image to create the container from
     pub image: String,
     /// Command and arguments
@@ -188,6 +192,8 @@ impl CreateArgs {
             pull,
             tls_verify,
             quiet,
+            more,
+            not_yet,
             image,
             command,
         } = self.clone();
@@ -228,15 +234,322 @@ impl CreateArgs {
             dns_search,
             add_host,
             detach_keys,
-            rm,
+            rm: rm.unwrap_or(false),
             replace,
             pull,
             tls_verify,
             quiet,
+            more: more.options(),
+            not_yet: not_yet.given(),
             image,
             command,
         }
     }
+}
+
+/// The flags of `run`/`create` beyond the first set.
+#[derive(Debug, Clone, Default, Args)]
+pub struct MoreArgs {
+    /// Write the container ID to the file
+    #[arg(long, value_name = "FILE")]
+    pub cidfile: Option<PathBuf>,
+    /// Path to the file that will receive the PID of conmon (our ctr-monitor)
+    #[arg(long = "conmon-pidfile", value_name = "FILE")]
+    pub conmon_pidfile: Option<PathBuf>,
+    /// Write the container process ID to the file
+    #[arg(long, value_name = "FILE")]
+    pub pidfile: Option<PathBuf>,
+    /// Use all current host environment variables in container
+    #[arg(long = "env-host")]
+    pub env_host: bool,
+    /// Set proxy environment variables in the container based on the host proxy vars
+    #[arg(long = "http-proxy", num_args = 0..=1, require_equals = true, default_value_t = true, default_missing_value = "true", action = clap::ArgAction::Set, value_name = "BOOL")]
+    pub http_proxy: bool,
+    /// Set timezone in container: local or an IANA time zone name
+    #[arg(long, value_name = "TZ")]
+    pub tz: Vec<String>,
+    /// When running --read-only containers mount read-write tmpfs on /dev, /dev/shm, /run, /tmp and /var/tmp
+    #[arg(long = "read-only-tmpfs", num_args = 0..=1, require_equals = true, default_value_t = true, default_missing_value = "true", action = clap::ArgAction::Set, value_name = "BOOL")]
+    pub read_only_tmpfs: bool,
+    /// Sysctl options: KEY=VALUE
+    #[arg(long, value_name = "KEY=VALUE")]
+    pub sysctl: Vec<String>,
+    /// Add a host device to the container: HOST[:CONTAINER[:PERMISSIONS]]
+    #[arg(long, value_name = "DEVICE")]
+    pub device: Vec<String>,
+    /// Add a rule to the cgroup allowed devices list: "TYPE MAJOR:MINOR ACCESS"
+    #[arg(long = "device-cgroup-rule", value_name = "RULE")]
+    pub device_cgroup_rule: Vec<String>,
+    /// IPC namespace to use: host, private, shareable, none, ns:PATH, container:ID
+    #[arg(long, value_name = "MODE")]
+    pub ipc: Option<String>,
+    /// PID namespace to use: host, private, ns:PATH, container:ID
+    #[arg(long, value_name = "MODE")]
+    pub pid: Option<String>,
+    /// UTS namespace to use: host, private, ns:PATH, container:ID
+    #[arg(long, value_name = "MODE")]
+    pub uts: Option<String>,
+    /// User namespace to use: host (only)
+    #[arg(long, value_name = "MODE")]
+    pub userns: Option<String>,
+    /// Specify the platform for selecting the image (host platform only)
+    #[arg(long, value_name = "OS/ARCH")]
+    pub platform: Option<String>,
+    /// Use ARCH instead of the architecture of the machine for choosing images (host only)
+    #[arg(long, value_name = "ARCH")]
+    pub arch: Option<String>,
+    /// Use OS instead of the running OS for choosing images (linux only)
+    #[arg(long, value_name = "OS")]
+    pub os: Option<String>,
+    /// Use VARIANT instead of the running architecture variant for choosing images
+    #[arg(long, value_name = "VARIANT")]
+    pub variant: Option<String>,
+    /// Logging driver options: path=, max-size=, tag=
+    #[arg(long = "log-opt", value_name = "OPT")]
+    pub log_opt: Vec<String>,
+    /// Attach to STDIN, STDOUT or STDERR
+    #[arg(short = 'a', long, value_name = "STREAM")]
+    pub attach: Vec<String>,
+    /// Control sd-notify behavior: container, conmon, healthy, ignore
+    #[arg(long, value_name = "MODE")]
+    pub sdnotify: Option<String>,
+    /// Unset environment default variables in container
+    #[arg(long, value_name = "NAME")]
+    pub unsetenv: Vec<String>,
+    /// Unset all default environment variables in container
+    #[arg(long = "unsetenv-all")]
+    pub unsetenv_all: bool,
+    /// Tune the host's OOM preferences (-1000 to 1000)
+    #[arg(long = "oom-score-adj", value_name = "N", allow_hyphen_values = true)]
+    pub oom_score_adj: Option<String>,
+    /// Size of /dev/shm: NUMBER[UNIT]
+    #[arg(long = "shm-size", value_name = "SIZE")]
+    pub shm_size: Option<String>,
+    /// Set custom DNS options
+    #[arg(long = "dns-option", value_name = "OPT")]
+    pub dns_option: Vec<String>,
+    /// Read in a line delimited file of labels
+    #[arg(long = "label-file", value_name = "FILE")]
+    pub label_file: Vec<PathBuf>,
+    /// Do not create /etc/hosts within the container
+    #[arg(long = "no-hosts")]
+    pub no_hosts: bool,
+    /// Do not create /etc/hostname within the container
+    #[arg(long = "no-hostname")]
+    pub no_hostname: bool,
+    /// Path to the container-init binary
+    #[arg(long = "init-path", value_name = "PATH")]
+    pub init_path: Option<String>,
+    /// Expose a port or a range of ports
+    #[arg(long, value_name = "PORT")]
+    pub expose: Vec<String>,
+    /// This is a Docker-specific option and is a NOOP
+    #[arg(long = "disable-content-trust", num_args = 0..=1, require_equals = true, default_missing_value = "true", value_name = "BOOL")]
+    pub disable_content_trust: Option<bool>,
+    /// Proxy received signals to the process (attached runs always do)
+    #[arg(long = "sig-proxy", num_args = 0..=1, require_equals = true, default_missing_value = "true", value_name = "BOOL")]
+    pub sig_proxy: Option<bool>,
+    /// Maximum time (seconds) a container may run before it is killed; 0: disabled
+    #[arg(long, value_name = "SECONDS")]
+    pub timeout: Option<u32>,
+    /// Run container in systemd mode: true, false (always is not implemented yet)
+    #[arg(long, value_name = "MODE")]
+    pub systemd: Option<String>,
+}
+
+impl MoreArgs {
+    fn options(self) -> MoreOptions {
+        let MoreArgs {
+            cidfile,
+            conmon_pidfile,
+            pidfile,
+            env_host,
+            http_proxy,
+            tz,
+            read_only_tmpfs,
+            sysctl,
+            device,
+            device_cgroup_rule,
+            ipc,
+            pid,
+            uts,
+            userns,
+            platform,
+            arch,
+            os,
+            variant,
+            log_opt,
+            attach,
+            sdnotify,
+            unsetenv,
+            unsetenv_all,
+            oom_score_adj,
+            shm_size,
+            dns_option,
+            label_file,
+            no_hosts,
+            no_hostname,
+            init_path,
+            expose,
+            disable_content_trust: _,
+            sig_proxy: _,
+            timeout,
+            systemd,
+        } = self;
+        MoreOptions {
+            cidfile,
+            conmon_pidfile,
+            pidfile,
+            env_host,
+            http_proxy,
+            // The last --tz wins, as in Podman.
+            tz: tz.last().cloned(),
+            read_only_tmpfs,
+            sysctl,
+            device,
+            device_cgroup_rule,
+            ipc,
+            pid,
+            uts,
+            userns,
+            platform,
+            arch,
+            os,
+            variant,
+            log_opt,
+            attach,
+            sdnotify,
+            unsetenv,
+            unsetenv_all,
+            oom_score_adj,
+            shm_size,
+            dns_option,
+            label_file,
+            no_hosts,
+            no_hostname,
+            init_path,
+            expose,
+            systemd,
+            timeout,
+            remove_image: false,
+        }
+    }
+}
+
+/// Podman's flags that podman-rs does not implement yet: accepted by the
+/// parser so the refusal names the flag (exit 125), never silently ignored.
+macro_rules! not_yet {
+    (valued: $( $vf:ident = $vflag:literal ),* ; switches: $( $sf:ident = $sflag:literal ),* $(,)?) => {
+        #[derive(Debug, Clone, Default, Args)]
+        pub struct NotYetArgs {
+            /// Memory limit (not implemented yet)
+            #[arg(short = 'm', long = "memory", value_name = "VALUE")]
+            pub memory: Vec<String>,
+            /// CPU shares (not implemented yet)
+            #[arg(short = 'c', long = "cpu-shares", value_name = "VALUE")]
+            pub cpu_shares: Vec<String>,
+            $(
+                #[arg(long = $vflag, value_name = "VALUE", help = concat!("Not implemented yet (Podman's --", $vflag, ")"))]
+                pub $vf: Vec<String>,
+            )*
+            $(
+                #[arg(long = $sflag, num_args = 0..=1, require_equals = true, default_missing_value = "true", value_name = "BOOL", help = concat!("Not implemented yet (Podman's --", $sflag, ")"))]
+                pub $sf: Vec<String>,
+            )*
+        }
+
+        impl NotYetArgs {
+            /// The flags given, as `--NAME`.
+            pub fn given(&self) -> Vec<&'static str> {
+                let mut v = Vec::new();
+                if !self.memory.is_empty() {
+                    v.push("--memory");
+                }
+                if !self.cpu_shares.is_empty() {
+                    v.push("--cpu-shares");
+                }
+                $( if !self.$vf.is_empty() { v.push(concat!("--", $vflag)); } )*
+                $( if !self.$sf.is_empty() { v.push(concat!("--", $sflag)); } )*
+                v
+            }
+        }
+    };
+}
+
+not_yet! {
+    valued:
+    memory_reservation = "memory-reservation",
+    memory_swap = "memory-swap",
+    memory_swappiness = "memory-swappiness",
+    kernel_memory = "kernel-memory",
+    cpus = "cpus",
+    cpu_period = "cpu-period",
+    cpu_quota = "cpu-quota",
+    cpu_rt_period = "cpu-rt-period",
+    cpu_rt_runtime = "cpu-rt-runtime",
+    cpuset_cpus = "cpuset-cpus",
+    cpuset_mems = "cpuset-mems",
+    blkio_weight = "blkio-weight",
+    blkio_weight_device = "blkio-weight-device",
+    device_read_bps = "device-read-bps",
+    device_read_iops = "device-read-iops",
+    device_write_bps = "device-write-bps",
+    device_write_iops = "device-write-iops",
+    pids_limit = "pids-limit",
+    pod = "pod",
+    pod_id_file = "pod-id-file",
+    volumes_from = "volumes-from",
+    health_cmd = "health-cmd",
+    health_interval = "health-interval",
+    health_retries = "health-retries",
+    health_start_period = "health-start-period",
+    health_timeout = "health-timeout",
+    health_on_failure = "health-on-failure",
+    health_startup_cmd = "health-startup-cmd",
+    health_startup_interval = "health-startup-interval",
+    health_startup_retries = "health-startup-retries",
+    health_startup_success = "health-startup-success",
+    health_startup_timeout = "health-startup-timeout",
+    health_log_destination = "health-log-destination",
+    health_max_log_count = "health-max-log-count",
+    health_max_log_size = "health-max-log-size",
+    secret = "secret",
+    cgroupns = "cgroupns",
+    cgroups = "cgroups",
+    cgroup_parent = "cgroup-parent",
+    cgroup_conf = "cgroup-conf",
+    gpus = "gpus",
+    hostuser = "hostuser",
+    passwd_entry = "passwd-entry",
+    group_entry = "group-entry",
+    personality = "personality",
+    rdt_class = "rdt-class",
+    chrootdirs = "chrootdirs",
+    requires = "requires",
+    seccomp_policy = "seccomp-policy",
+    image_volume = "image-volume",
+    umask = "umask",
+    preserve_fds = "preserve-fds",
+    preserve_fd = "preserve-fd",
+    uidmap = "uidmap",
+    gidmap = "gidmap",
+    subuidname = "subuidname",
+    subgidname = "subgidname",
+    ip6 = "ip6",
+    link_local_ip = "link-local-ip",
+    hosts_file = "hosts-file",
+    authfile = "authfile",
+    cert_dir = "cert-dir",
+    creds = "creds",
+    decryption_key = "decryption-key",
+    retry = "retry",
+    retry_delay = "retry-delay",
+    env_merge = "env-merge";
+    switches:
+    oom_kill_disable = "oom-kill-disable",
+    no_healthcheck = "no-healthcheck",
+    rootfs = "rootfs",
+    passwd = "passwd",
 }
 
 pub async fn run(engine: &EngineConfig, args: &CreateArgs) -> anyhow::Result<()> {

@@ -90,6 +90,9 @@ pub async fn run(engine: &EngineConfig, a: &ExecArgs) -> anyhow::Result<()> {
         managed_files: vec![],
         default_capabilities: engine.containers.containers.default_capabilities.as_deref(),
         init_path: None,
+        localtime: None,
+        containerenv: None,
+        joined_namespaces: vec![],
     };
     let spec = crate::spec::generate(&pcfg, &ctx)?;
     let process =

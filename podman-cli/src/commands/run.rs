@@ -18,6 +18,9 @@ pub struct RunArgs {
     /// Run the container in the background and print its ID
     #[arg(short, long)]
     pub detach: bool,
+    /// Remove image unless used by other containers, implies --rm
+    #[arg(long)]
+    pub rmi: bool,
     #[command(flatten)]
     pub create: CreateArgs,
 }
@@ -28,8 +31,52 @@ pub async fn run(engine: &EngineConfig, args: &RunArgs) -> anyhow::Result<()> {
         // Foreground without -i/-t: still through the attach socket, so logs are kept.
     }
     create.quiet = create.quiet || args.detach;
+    if args.rmi {
+        if args.create.rm == Some(false) {
+            anyhow::bail!("the --rmi option does not work without --rm");
+        }
+        create.rm = true;
+        create.more.remove_image = true;
+    }
+    if args.detach && !create.more.attach.is_empty() {
+        anyhow::bail!("--attach and --detach cannot be set together");
+    }
+    // `-a stdin` alone: Podman prints the ID and attaches no output.
+    let stdin_only = !create.more.attach.is_empty()
+        && create
+            .more
+            .attach
+            .iter()
+            .flat_map(|s| s.split(','))
+            .all(|s| s.eq_ignore_ascii_case("stdin"));
     let cfg = crate::lifecycle::create::create(engine, &create).await?;
+    if stdin_only {
+        start_and_attach(engine, &cfg, false, false).await?;
+        return wait_exit_code(engine, &cfg).await;
+    }
     start_and_attach(engine, &cfg, !args.detach, args.create.interactive).await
+}
+
+/// `--sdnotify=conmon`: tell systemd (NOTIFY_SOCKET) that the container
+/// runs, with the monitor as the main pid, as Podman does.
+fn notify_ready(cfg: &ContainerConfig, engine: &EngineConfig) {
+    if cfg.extra.sdnotify != "conmon" {
+        return;
+    }
+    let Some(sock) = std::env::var_os("NOTIFY_SOCKET") else {
+        return;
+    };
+    let monitor_pid = crate::state::open_state(engine)
+        .ok()
+        .and_then(|db| store::resolve(&db, &cfg.id).ok())
+        .map(|(_, st)| st.monitor_pid)
+        .unwrap_or(0);
+    let msg = format!("MAINPID={monitor_pid}\nREADY=1\n");
+    if let Ok(s) = std::os::unix::net::UnixDatagram::unbound() {
+        if let Err(e) = s.send_to(msg.as_bytes(), std::path::Path::new(&sock)) {
+            tracing::warn!("sd_notify READY: {e}");
+        }
+    }
 }
 
 /// Start `cfg`; attached, wait for it and exit with its code.
@@ -85,7 +132,10 @@ pub async fn start_and_attach(
     };
     drop(lock);
     let attach_sock = match started {
-        Ok(s) => s,
+        Ok(s) => {
+            notify_ready(&cfg, engine);
+            s
+        }
         Err(e) => {
             if cfg.auto_remove {
                 let _ = crate::lifecycle::remove::remove(engine, &cfg.id, true, false).await;

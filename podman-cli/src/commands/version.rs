@@ -6,9 +6,7 @@ use serde_json::json;
 use crate::engine_config::EngineConfig;
 use crate::helper_procs;
 
-/// The version of Podman whose behaviour this build implements (what
-/// `Version` reports: scripts gate on it).
-pub const PODMAN_VERSION: &str = "5.4.0";
+pub use crate::compat::PODMAN_VERSION;
 
 /// Podman's `Client` block, from what the build recorded. `Version` and
 /// `APIVersion` are Podman's (the contract we implement); `BuildOrigin`

@@ -142,6 +142,82 @@ pub struct ContainerConfig {
     pub runtime: String,
     /// Other containers this one depends on (network container, …).
     pub dependencies: Vec<String>,
+    /// The run/create flags below came later: old records load with defaults.
+    #[serde(default)]
+    pub extra: RunExtras,
+}
+
+/// A host device node given to the container (`--device`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct DeviceSpec {
+    pub host_path: String,
+    pub container_path: String,
+    /// "c" or "b".
+    pub kind: String,
+    pub major: i64,
+    pub minor: i64,
+    pub file_mode: u32,
+    pub uid: u32,
+    pub gid: u32,
+    /// Cgroup access: a subset of "rwm".
+    pub access: String,
+}
+
+/// A `--device-cgroup-rule`: "c 1:3 rwm" (major/minor `None` for `*`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct DeviceRule {
+    /// "a", "b" or "c".
+    pub kind: String,
+    pub major: Option<i64>,
+    pub minor: Option<i64>,
+    pub access: String,
+}
+
+/// Flags of `run`/`create` beyond the first set; each defaults to "unused".
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct RunExtras {
+    /// `--sysctl` KEY=VALUE.
+    pub sysctls: BTreeMap<String, String>,
+    pub devices: Vec<DeviceSpec>,
+    pub device_rules: Vec<DeviceRule>,
+    /// `--ipc`, `--pid`, `--uts`: "" (private), "host", "ns:PATH" or
+    /// "container:ID".
+    pub ipc: String,
+    pub pid: String,
+    pub uts: String,
+    /// `--tz`: "", "local" or an IANA zone name.
+    pub timezone: String,
+    /// `--read-only-tmpfs` (only meaningful with read_only).
+    pub read_only_tmpfs: bool,
+    /// `--pidfile`: where the container's pid is written.
+    pub pid_file: String,
+    /// `--conmon-pidfile`: where the monitor's pid is written.
+    pub monitor_pid_file: String,
+    /// `--log-opt max-size`: 0 is no limit.
+    pub log_size_max: u64,
+    /// `--log-opt tag`.
+    pub log_tag: String,
+    /// `--oom-score-adj`.
+    pub oom_score_adj: Option<i32>,
+    /// `--shm-size` in bytes.
+    pub shm_size: Option<u64>,
+    /// `--unsetenv` names; `--unsetenv-all`.
+    pub unsetenv: Vec<String>,
+    pub unsetenv_all: bool,
+    /// `--dns-option`.
+    pub dns_options: Vec<String>,
+    /// `--no-hosts`, `--no-hostname`.
+    pub no_hosts: bool,
+    pub no_hostname: bool,
+    /// `--init-path`.
+    pub init_path: String,
+    /// `--rmi`: remove the image once the container is removed.
+    pub remove_image: bool,
+    /// `--timeout`: seconds until the monitor kills it; 0: never.
+    pub timeout: u32,
+    /// `--sdnotify`: "" or "ignore" / "conmon".
+    pub sdnotify: String,
 }
 
 impl ContainerConfig {

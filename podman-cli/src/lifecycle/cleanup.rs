@@ -198,7 +198,57 @@ pub async fn remove_locked(
     st.status = Status::Removing;
     crate::events::container_exit(cfg, "remove", st_exit_code, false);
     let _ = std::fs::remove_file(&paths.lock);
+    // `--cidfile` goes with the container, as in Podman.
+    if let Some(c) = cfg.annotations.get(super::create_more::CIDFILE_ANNOTATION) {
+        let _ = std::fs::remove_file(c);
+    }
+    if cfg.extra.remove_image {
+        remove_image_after(engine, &db, cfg).await;
+    }
     Ok(())
+}
+
+/// `run --rmi`: the image goes too, unless another container uses it.
+async fn remove_image_after(
+    engine: &EngineConfig,
+    db: &crate::state::State,
+    cfg: &ContainerConfig,
+) {
+    match store::using_image(db, &cfg.image_id) {
+        Ok(users) if users.is_empty() => {}
+        Ok(_) => {
+            tracing::warn!(
+                "image is in use by a container: {} not removed",
+                cfg.image_name
+            );
+            return;
+        }
+        Err(e) => {
+            tracing::warn!("--rmi: {e}");
+            return;
+        }
+    }
+    let Ok(mut s) = helper_procs::storage(engine).await else {
+        tracing::warn!(
+            "--rmi: storage helper unavailable: {} not removed",
+            cfg.image_name
+        );
+        return;
+    };
+    let req = proto::storage::v1::RemoveImageRequest {
+        image: cfg.image_id.clone(),
+        force: false,
+    };
+    if let Err(e) = s
+        .call(
+            "RemoveImage",
+            |mut c| async move { c.remove_image(req).await },
+        )
+        .await
+    {
+        tracing::warn!("--rmi: removing image {}: {e}", cfg.image_name);
+    }
+    let _ = s.close().await;
 }
 
 /// `podman container cleanup [--rm] ID`.

@@ -34,6 +34,7 @@ struct Parsed {
     network_mode: NetworkMode,
     networks: Vec<NetworkAttachment>,
     log_driver: String,
+    more: super::create_more::More,
 }
 
 fn parse_flags(cfg: &EngineConfig, a: &CreateOptions) -> anyhow::Result<Parsed> {
@@ -108,6 +109,7 @@ fn parse_flags(cfg: &EngineConfig, a: &CreateOptions) -> anyhow::Result<Parsed> 
         crate::spec::security::normalize(c)?;
     }
     let (network_mode, networks) = network_flags(cfg, a)?;
+    let more = super::create_more::parse(a, network_mode == NetworkMode::Host)?;
     if !ports.is_empty() && network_mode != NetworkMode::Bridge {
         anyhow::bail!("-p/--publish needs a bridge network: remove --network none/host/container or the port mappings");
     }
@@ -134,6 +136,7 @@ fn parse_flags(cfg: &EngineConfig, a: &CreateOptions) -> anyhow::Result<Parsed> 
         network_mode,
         networks,
         log_driver,
+        more,
     })
 }
 
@@ -192,8 +195,23 @@ fn network_flags(
 
 /// Create the container; returns its configuration.
 pub async fn create(cfg: &EngineConfig, a: &CreateOptions) -> anyhow::Result<ContainerConfig> {
-    let p = parse_flags(cfg, a)?;
+    let mut p = parse_flags(cfg, a)?;
     let db = crate::state::open_state(cfg)?;
+    // --ipc/--pid/--uts container:NAME: the container must exist.
+    let mut ns_deps = Vec::new();
+    for ns in [
+        &mut p.more.extras.ipc,
+        &mut p.more.extras.pid,
+        &mut p.more.extras.uts,
+    ] {
+        if let Some(name) = ns.strip_prefix("container:") {
+            let (other, _) = store::resolve(&db, name)?;
+            *ns = format!("container:{}", other.id);
+            if !ns_deps.contains(&other.id) {
+                ns_deps.push(other.id);
+            }
+        }
+    }
     if let Some(n) = &a.name {
         if let Ok((existing, _)) = store::resolve(&db, n) {
             if existing.name == *n {
@@ -211,7 +229,7 @@ pub async fn create(cfg: &EngineConfig, a: &CreateOptions) -> anyhow::Result<Con
     // One storage-helper for the whole create: image lookup and container layer.
     let mut storage = helper_procs::storage(cfg).await?;
     let result = match image_for(cfg, a, &mut storage).await {
-        Ok(image) => create_from(cfg, a, p, &db, &mut storage, image).await,
+        Ok(image) => create_from(cfg, a, p, ns_deps, &db, &mut storage, image).await,
         Err(e) => Err(e),
     };
     storage.close().await?;
@@ -222,6 +240,7 @@ async fn create_from(
     cfg: &EngineConfig,
     a: &CreateOptions,
     p: Parsed,
+    ns_deps: Vec<String>,
     db: &crate::state::State,
     storage: &mut helper_procs::Session<helper_procs::StorageClient>,
     image: proto::storage::v1::Image,
@@ -261,7 +280,7 @@ async fn create_from(
         anyhow::bail!("no command or entrypoint provided, and no CMD or ENTRYPOINT from image: give a command after the image name");
     }
     let mut env = strings(&ic["Env"]);
-    for e in p.env {
+    for e in p.more.host_env.iter().cloned().chain(p.env) {
         let key = e.split('=').next().unwrap_or("").to_string();
         env.retain(|x| x.split('=').next() != Some(key.as_str()));
         env.push(e);
@@ -274,7 +293,10 @@ async fn create_from(
                 .collect()
         })
         .unwrap_or_default();
-    labels.extend(p.labels);
+    labels.extend(super::create_more::merge_labels(
+        p.more.file_labels,
+        p.labels,
+    ));
     let stop_signal = p
         .stop_signal
         .or_else(|| {
@@ -330,9 +352,26 @@ async fn create_from(
             .or_else(|| ic["User"].as_str().map(String::from))
             .unwrap_or_default(),
         groups: a.group_add.clone(),
-        hostname: a.hostname.clone().unwrap_or_else(|| id[..12].to_string()),
+        hostname: match &a.hostname {
+            Some(h) => h.clone(),
+            // In the host's UTS namespace the name is the host's.
+            None if p.more.extras.uts == "host" => nix::unistd::gethostname()
+                .ok()
+                .and_then(|h| h.into_string().ok())
+                .unwrap_or_default(),
+            None => id[..12].to_string(),
+        },
         labels,
-        annotations: p.annotations,
+        annotations: {
+            let mut an = p.annotations;
+            if let Some(c) = &p.more.cidfile {
+                an.insert(
+                    super::create_more::CIDFILE_ANNOTATION.into(),
+                    c.display().to_string(),
+                );
+            }
+            an
+        },
         read_only: a.read_only,
         mounts: p.mounts,
         cap_add: a.cap_add.clone(),
@@ -348,14 +387,22 @@ async fn create_from(
         stdin: a.interactive,
         auto_remove: a.rm,
         log_driver: p.log_driver,
-        log_path: paths.log_path(),
+        log_path: p.more.log_path.clone().unwrap_or_else(|| paths.log_path()),
         network_mode: p.network_mode,
         networks: p.networks,
         ports,
-        exposed_ports: ic["ExposedPorts"]
-            .as_object()
-            .map(|m| m.keys().cloned().collect())
-            .unwrap_or_default(),
+        exposed_ports: {
+            let mut e: Vec<String> = ic["ExposedPorts"]
+                .as_object()
+                .map(|m| m.keys().cloned().collect())
+                .unwrap_or_default();
+            for x in &p.more.expose {
+                if !e.contains(x) {
+                    e.push(x.clone());
+                }
+            }
+            e
+        },
         dns_servers: a.dns.clone(),
         dns_search: a.dns_search.clone(),
         add_hosts: a.add_host.clone(),
@@ -366,7 +413,8 @@ async fn create_from(
             .unwrap_or_else(|| "ctrl-p,ctrl-q".into()),
         created_ns: now,
         runtime,
-        dependencies: vec![],
+        dependencies: ns_deps,
+        extra: p.more.extras.clone(),
     };
     let req = CreateContainerRequest {
         id: id.clone(),
@@ -409,6 +457,20 @@ async fn create_from(
     }
     std::fs::create_dir_all(&paths.data_dir)
         .with_context(|| format!("creating {}", paths.data_dir.display()))?;
+    if let Some(c) = &p.more.cidfile {
+        if let Err(e) = super::create_more::write_cidfile(c, &id) {
+            // As Podman: a container whose ID file cannot be written goes.
+            let req = proto::storage::v1::RemoveContainerRequest { id: id.clone() };
+            let _ = storage
+                .call("RemoveContainer", |mut c| async move {
+                    c.remove_container(req).await
+                })
+                .await;
+            let _ = store::delete(db, &id);
+            let _ = std::fs::remove_dir_all(&paths.data_dir);
+            return Err(e);
+        }
+    }
     crate::events::container_create(&config, || {
         Some(
             crate::commands::inspect::container_json(&config, &state, &cfg.storage_driver, None)
@@ -469,10 +531,7 @@ async fn image_for(
             Ok(img)
         }
         Err(e) if e.is_not_found() && a.pull != "never" => pull(cfg, &a.image, &opts).await,
-        Err(e) if e.is_not_found() => anyhow::bail!(
-            "{}: image not known, and --pull never forbids pulling it",
-            a.image
-        ),
+        Err(e) if e.is_not_found() => anyhow::bail!("{}: image not known", a.image),
         Err(e) => Err(e.into()),
     }
 }

@@ -87,8 +87,52 @@ pub struct CreateOptions {
     pub tls_verify: Option<bool>,
     /// Suppress pull progress
     pub quiet: bool,
+    /// The flags beyond the first set.
+    pub more: MoreOptions,
+    /// Podman flags given that podman-rs does not implement yet (`--NAME`).
+    pub not_yet: Vec<&'static str>,
     /// Image to create the container from
     pub image: String,
     /// Command and arguments
     pub command: Vec<String>,
+}
+
+/// `run`/`create` flags beyond the first set, unparsed (create validates).
+#[derive(Debug, Clone, Default)]
+pub struct MoreOptions {
+    pub cidfile: Option<PathBuf>,
+    pub conmon_pidfile: Option<PathBuf>,
+    pub pidfile: Option<PathBuf>,
+    pub env_host: bool,
+    pub http_proxy: bool,
+    pub tz: Option<String>,
+    pub read_only_tmpfs: bool,
+    pub sysctl: Vec<String>,
+    pub device: Vec<String>,
+    pub device_cgroup_rule: Vec<String>,
+    pub ipc: Option<String>,
+    pub pid: Option<String>,
+    pub uts: Option<String>,
+    pub userns: Option<String>,
+    pub platform: Option<String>,
+    pub arch: Option<String>,
+    pub os: Option<String>,
+    pub variant: Option<String>,
+    pub log_opt: Vec<String>,
+    pub attach: Vec<String>,
+    pub sdnotify: Option<String>,
+    pub unsetenv: Vec<String>,
+    pub unsetenv_all: bool,
+    pub oom_score_adj: Option<String>,
+    pub shm_size: Option<String>,
+    pub dns_option: Vec<String>,
+    pub label_file: Vec<PathBuf>,
+    pub no_hosts: bool,
+    pub no_hostname: bool,
+    pub init_path: Option<String>,
+    pub expose: Vec<String>,
+    pub systemd: Option<String>,
+    pub timeout: Option<u32>,
+    /// `run --rmi`.
+    pub remove_image: bool,
 }

@@ -77,6 +77,10 @@ pub fn write(
     for s in servers {
         resolv.push_str(&format!("nameserver {s}\n"));
     }
+    let opts: Vec<String> = opts
+        .into_iter()
+        .chain(cfg.extra.dns_options.iter().cloned())
+        .collect();
     if !opts.is_empty() {
         resolv.push_str(&format!("options {}\n", opts.join(" ")));
     }
@@ -87,6 +91,10 @@ pub fn write(
     ];
     let mut out = Vec::new();
     for (dest, name, body) in files {
+        if (cfg.extra.no_hosts && name == "hosts") || (cfg.extra.no_hostname && name == "hostname")
+        {
+            continue;
+        }
         let p = bundle.join(name);
         // Run-root files: atomic, not fsynced.
         common::atomic_file::write_atomic(
@@ -97,4 +105,29 @@ pub fn write(
         out.push((dest.to_string(), p));
     }
     Ok(out)
+}
+
+/// `/run/.containerenv`, as Podman writes it: empty, except for privileged
+/// containers, which learn their engine, name, id and image.
+pub fn containerenv(bundle: &Path, cfg: &ContainerConfig) -> std::io::Result<PathBuf> {
+    let body = if cfg.privileged {
+        format!(
+            "engine=\"podman-{}\"\nname=\"{}\"\nid=\"{}\"\nimage=\"{}\"\nimageid=\"{}\"\nrootless=0\n",
+            crate::compat::PODMAN_VERSION,
+            cfg.name,
+            cfg.id,
+            cfg.image_name,
+            cfg.image_id
+        )
+    } else {
+        String::new()
+    };
+    let p = bundle.join("containerenv");
+    // A run-root file: atomic, not fsynced.
+    common::atomic_file::write_atomic(
+        &p,
+        body.as_bytes(),
+        common::atomic_file::Durability::NoSync,
+    )?;
+    Ok(p)
 }

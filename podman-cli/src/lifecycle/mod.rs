@@ -4,6 +4,7 @@
 pub mod attach;
 pub mod cleanup;
 pub mod create;
+pub mod create_more;
 pub mod create_options;
 pub mod files;
 pub mod network;

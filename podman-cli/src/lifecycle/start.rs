@@ -231,10 +231,22 @@ fn bundle_and_request(
     let managed = super::files::write(&paths.bundle, cfg, &net.ips, &net.dns, host_network)
         .with_context(|| format!("writing {}", paths.bundle.display()))?;
     let init_path = if cfg.init {
-        Some(find_init(engine)?)
+        Some(if cfg.extra.init_path.is_empty() {
+            find_init(engine)?
+        } else {
+            cfg.extra.init_path.clone().into()
+        })
     } else {
         None
     };
+    let localtime = if cfg.extra.timezone.is_empty() {
+        None
+    } else {
+        Some(super::create_more::timezone(&cfg.extra.timezone)?)
+    };
+    let containerenv = super::files::containerenv(&paths.bundle, cfg)
+        .with_context(|| format!("writing {}", paths.bundle.display()))?;
+    let joined_namespaces = joined_namespaces(engine, cfg)?;
     let ctx = SpecContext {
         rootfs: std::path::Path::new(rootfs),
         netns: net.netns.clone(),
@@ -242,6 +254,9 @@ fn bundle_and_request(
         managed_files: managed,
         default_capabilities: engine.containers.containers.default_capabilities.as_deref(),
         init_path,
+        localtime,
+        containerenv: Some(containerenv),
+        joined_namespaces,
     };
     let oci = spec::generate(cfg, &ctx)?;
     spec::write(&oci, &paths.bundle)?;
@@ -270,7 +285,7 @@ fn bundle_and_request(
         runtime: cfg.runtime.clone(),
         runtime_args,
         create_args: vec![],
-        pid_file: String::new(),
+        pid_file: cfg.extra.pid_file.clone(),
         socket_dir: paths.socket_dir.display().to_string(),
         exit_dir: paths.exit_dir.display().to_string(),
         exit_command: exit_command(engine, cfg),
@@ -280,20 +295,50 @@ fn bundle_and_request(
         } else {
             String::new()
         },
-        log_size_max: 0,
+        log_size_max: cfg.extra.log_size_max,
         terminal: cfg.terminal,
         stdin: cfg.stdin,
         stdin_once: cfg.stdin && handover.stdin_once,
         rows,
         cols,
         delete_after_exit: true,
-        monitor_pid_file: String::new(),
+        monitor_pid_file: cfg.extra.monitor_pid_file.clone(),
         start: handover.start,
+        timeout_seconds: cfg.extra.timeout,
     };
     // Stale exit files from an earlier run would be read as this run's end.
     let _ = std::fs::remove_file(paths.exit_file(&cfg.id));
     let _ = std::fs::remove_file(paths.exit_json(&cfg.id));
     Ok(req)
+}
+
+/// `--ipc/--pid/--uts container:ID`: that container's namespaces, which
+/// must be running.
+fn joined_namespaces(
+    engine: &EngineConfig,
+    cfg: &ContainerConfig,
+) -> anyhow::Result<Vec<(String, String)>> {
+    let x = &cfg.extra;
+    let wanted: Vec<(&str, &str)> = [("ipc", &x.ipc), ("pid", &x.pid), ("uts", &x.uts)]
+        .into_iter()
+        .filter_map(|(k, v)| v.strip_prefix("container:").map(|id| (k, id)))
+        .collect();
+    if wanted.is_empty() {
+        return Ok(vec![]);
+    }
+    let db = crate::state::open_state(engine)?;
+    let mut out = Vec::new();
+    for (kind, id) in wanted {
+        let (other, st) = store::resolve(&db, id)?;
+        if st.status != Status::Running || st.pid <= 0 {
+            anyhow::bail!(
+                "cannot join the {kind} namespace of container {}: it is not running",
+                other.name
+            );
+        }
+        out.push((kind.to_string(), format!("/proc/{}/ns/{kind}", st.pid)));
+    }
+    Ok(out)
 }
 
 /// Path of an init binary for `--init`: containers.conf `init_path`, else

@@ -49,12 +49,23 @@ pub struct SpecContext<'a> {
     pub default_capabilities: Option<&'a [String]>,
     /// Path of an init binary for `--init`.
     pub init_path: Option<PathBuf>,
+    /// Host zone file bind-mounted at /etc/localtime (`--tz`).
+    pub localtime: Option<PathBuf>,
+    /// Host file bind-mounted at /run/.containerenv.
+    pub containerenv: Option<PathBuf>,
+    /// Namespace paths of other containers for `--ipc/--pid/--uts
+    /// container:ID`, by OCI type ("ipc", "pid", "uts").
+    pub joined_namespaces: Vec<(String, String)>,
 }
 
 /// Where `--init`'s binary appears inside the container.
 pub const INIT_PATH_IN_CONTAINER: &str = "/run/podman-init";
 
-fn default_mounts(privileged: bool) -> Vec<Value> {
+fn default_mounts(privileged: bool, shm_size: Option<u64>) -> Vec<Value> {
+    let shm = format!(
+        "size={}k",
+        shm_size.map(|b| b.div_ceil(1024)).unwrap_or(65536)
+    );
     let sys_opts = if privileged {
         json!(["nosuid", "noexec", "nodev"])
     } else {
@@ -64,7 +75,7 @@ fn default_mounts(privileged: bool) -> Vec<Value> {
         json!({"destination": "/proc", "type": "proc", "source": "proc", "options": ["nosuid", "noexec", "nodev"]}),
         json!({"destination": "/dev", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "strictatime", "mode=755", "size=65536k"]}),
         json!({"destination": "/dev/pts", "type": "devpts", "source": "devpts", "options": ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"]}),
-        json!({"destination": "/dev/shm", "type": "tmpfs", "source": "shm", "options": ["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"]}),
+        json!({"destination": "/dev/shm", "type": "tmpfs", "source": "shm", "options": ["nosuid", "noexec", "nodev", "mode=1777", shm]}),
         json!({"destination": "/dev/mqueue", "type": "mqueue", "source": "mqueue", "options": ["nosuid", "noexec", "nodev"]}),
         json!({"destination": "/sys", "type": "sysfs", "source": "sysfs", "options": sys_opts}),
         json!({"destination": "/sys/fs/cgroup", "type": "cgroup", "source": "cgroup", "options": ["rprivate", "nosuid", "noexec", "nodev", "relatime", "ro"]}),
@@ -100,10 +111,38 @@ fn environment(cfg: &ContainerConfig, home: &str) -> Vec<String> {
     set("container=podman".into());
     set(format!("HOME={home}"));
     set(format!("HOSTNAME={}", cfg.hostname));
+    if cfg.extra.unsetenv_all {
+        env.clear();
+    }
+    let mut set = |kv: String| {
+        let key = kv.split('=').next().unwrap_or("").to_string();
+        env.retain(|e| e.split('=').next() != Some(key.as_str()));
+        env.push(kv);
+    };
     for e in &cfg.env {
         set(e.clone());
     }
+    env.retain(|e| {
+        let key = e.split('=').next().unwrap_or("");
+        !cfg.extra.unsetenv.iter().any(|u| u == key)
+    });
     env
+}
+
+/// The OCI namespace entry for `--ipc/--pid/--uts` (`None`: the host's).
+fn namespace(kind: &str, mode: &str, ctx: &SpecContext) -> Option<Value> {
+    if mode == "host" {
+        return None;
+    }
+    if let Some(p) = mode.strip_prefix("ns:") {
+        return Some(json!({"type": kind, "path": p}));
+    }
+    if mode.starts_with("container:") {
+        if let Some((_, p)) = ctx.joined_namespaces.iter().find(|(k, _)| k == kind) {
+            return Some(json!({"type": kind, "path": p}));
+        }
+    }
+    Some(json!({"type": kind}))
 }
 
 pub fn generate(cfg: &ContainerConfig, ctx: &SpecContext) -> Result<Spec, SpecError> {
@@ -135,7 +174,19 @@ pub fn generate(cfg: &ContainerConfig, ctx: &SpecContext) -> Result<Spec, SpecEr
         cfg.working_dir.clone()
     };
 
-    let mut mounts = default_mounts(cfg.privileged);
+    let x = &cfg.extra;
+    let mut mounts = default_mounts(cfg.privileged, x.shm_size);
+    if x.ipc == "host" {
+        // The host's IPC namespace: its /dev/shm too (an mqueue mount
+        // made there is the host's instance already).
+        mounts.retain(|m| m["destination"] != json!("/dev/shm"));
+        mounts.push(json!({"destination": "/dev/shm", "type": "bind", "source": "/dev/shm", "options": ["rbind", "nosuid", "noexec", "nodev"]}));
+    }
+    if cfg.read_only && x.read_only_tmpfs {
+        for d in ["/run", "/tmp", "/var/tmp"] {
+            mounts.push(json!({"destination": d, "type": "tmpfs", "source": "tmpfs", "options": ["rw", "rprivate", "nosuid", "nodev", "tmpcopyup"]}));
+        }
+    }
     for (dest, host) in &ctx.managed_files {
         mounts.push(json!({"destination": dest, "type": "bind", "source": host, "options": ["rbind", "rprivate"]}));
     }
@@ -147,13 +198,25 @@ pub fn generate(cfg: &ContainerConfig, ctx: &SpecContext) -> Result<Spec, SpecEr
         mounts.retain(|x| x["destination"] != json!(m.destination));
         mounts.push(user_mount(m));
     }
+    // After the mounts they could sit on (a tmpfs /run), never under a
+    // bind-mounted /run (Podman leaves the user's directory alone).
+    if let Some(tz) = &ctx.localtime {
+        if !cfg.mounts.iter().any(|m| m.destination == "/etc/localtime") {
+            mounts.push(json!({"destination": "/etc/localtime", "type": "bind", "source": tz, "options": ["rbind", "ro", "rprivate"]}));
+        }
+    }
+    if let Some(env) = &ctx.containerenv {
+        if !cfg.mounts.iter().any(|m| {
+            m.kind != "tmpfs" && (m.destination == "/run" || m.destination == "/run/.containerenv")
+        }) {
+            mounts.push(json!({"destination": "/run/.containerenv", "type": "bind", "source": env, "options": ["rbind", "ro", "rprivate", "nosuid", "nodev"]}));
+        }
+    }
 
-    let mut namespaces = vec![
-        json!({"type": "pid"}),
-        json!({"type": "mount"}),
-        json!({"type": "ipc"}),
-        json!({"type": "uts"}),
-    ];
+    let mut namespaces = vec![json!({"type": "mount"})];
+    namespaces.extend(namespace("pid", &x.pid, ctx));
+    namespaces.extend(namespace("ipc", &x.ipc, ctx));
+    namespaces.extend(namespace("uts", &x.uts, ctx));
     match &ctx.netns {
         NetNs::New => namespaces.push(json!({"type": "network"})),
         NetNs::Path(p) => namespaces.push(json!({"type": "network", "path": p})),
@@ -170,11 +233,32 @@ pub fn generate(cfg: &ContainerConfig, ctx: &SpecContext) -> Result<Spec, SpecEr
 
     // Podman's default sysctl: unprivileged ping (ICMP sockets) for root in
     // the container, since CAP_NET_RAW is not in the default set.
-    let sysctl = if ctx.netns == NetNs::Host {
-        json!({})
-    } else {
-        json!({"net.ipv4.ping_group_range": "0 0"})
-    };
+    let mut sysctl = serde_json::Map::new();
+    if ctx.netns != NetNs::Host {
+        sysctl.insert("net.ipv4.ping_group_range".into(), json!("0 0"));
+    }
+    for (k, v) in &x.sysctls {
+        sysctl.insert(k.clone(), json!(v));
+    }
+    let devices: Vec<Value> = x
+        .devices
+        .iter()
+        .map(|d| json!({"path": d.container_path, "type": d.kind, "major": d.major, "minor": d.minor, "fileMode": d.file_mode, "uid": d.uid, "gid": d.gid}))
+        .collect();
+    let mut cgroup_devices = vec![json!({"allow": false, "access": "rwm"})];
+    for d in &x.devices {
+        cgroup_devices.push(json!({"allow": true, "type": d.kind, "major": d.major, "minor": d.minor, "access": d.access}));
+    }
+    for r in &x.device_rules {
+        let mut rule = json!({"allow": true, "type": r.kind, "access": r.access});
+        if let Some(m) = r.major {
+            rule["major"] = json!(m);
+        }
+        if let Some(m) = r.minor {
+            rule["minor"] = json!(m);
+        }
+        cgroup_devices.push(rule);
+    }
     let rlimits: Vec<Value> = cfg
         .rlimits
         .iter()
@@ -191,10 +275,9 @@ pub fn generate(cfg: &ContainerConfig, ctx: &SpecContext) -> Result<Spec, SpecEr
             "capabilities": {"bounding": caps, "effective": effective, "permitted": effective, "inheritable": [], "ambient": if user.uid == 0 { vec![] } else { effective.clone() }},
             "rlimits": rlimits,
             "noNewPrivileges": cfg.no_new_privileges,
-            "oomScoreAdj": 0,
+            "oomScoreAdj": x.oom_score_adj.unwrap_or(0),
         },
         "root": {"path": ctx.rootfs, "readonly": cfg.read_only},
-        "hostname": cfg.hostname,
         "mounts": mounts,
         "annotations": cfg.annotations,
         "linux": {
@@ -203,9 +286,16 @@ pub fn generate(cfg: &ContainerConfig, ctx: &SpecContext) -> Result<Spec, SpecEr
             "readonlyPaths": readonly,
             "cgroupsPath": ctx.cgroups_path,
             "sysctl": sysctl,
-            "resources": {"devices": [{"allow": false, "access": "rwm"}]},
+            "devices": devices,
+            "resources": {"devices": cgroup_devices},
         },
     });
+    let mut spec = spec;
+    // Only a new UTS namespace of its own is given a name (a joined one
+    // keeps its owner's).
+    if x.uts.is_empty() {
+        spec["hostname"] = json!(cfg.hostname);
+    }
     serde_json::from_value::<Spec>(spec).map_err(SpecError::Invalid)
 }
 
@@ -249,6 +339,9 @@ mod tests {
             managed_files: vec![],
             default_capabilities: None,
             init_path: None,
+            localtime: None,
+            containerenv: None,
+            joined_namespaces: vec![],
         }
     }
 
@@ -340,7 +433,7 @@ mod tests {
                 .as_array()
                 .unwrap()
                 .len(),
-            security::ALL_CAPABILITIES.len()
+            security::all_in_bounding_set().len()
         );
     }
 }

@@ -104,7 +104,7 @@ pub fn capabilities(
     privileged: bool,
 ) -> Result<Vec<String>, UnknownCapability> {
     let mut set: Vec<String> = if privileged {
-        ALL_CAPABILITIES.iter().map(|s| s.to_string()).collect()
+        all_in_bounding_set()
     } else {
         match defaults {
             Some(d) => d.iter().map(|c| normalize(c)).collect::<Result<_, _>>()?,
@@ -123,7 +123,7 @@ pub fn capabilities(
     for c in add {
         let c = normalize(c)?;
         if c == "ALL" {
-            set = ALL_CAPABILITIES.iter().map(|s| s.to_string()).collect();
+            set = all_in_bounding_set();
         } else if !set.contains(&c) {
             set.push(c);
         }
@@ -131,6 +131,71 @@ pub fn capabilities(
     set.sort();
     set.dedup();
     Ok(set)
+}
+
+/// Capability names by number (linux/capability.h).
+const BY_NUMBER: &[&str] = &[
+    "CAP_CHOWN",
+    "CAP_DAC_OVERRIDE",
+    "CAP_DAC_READ_SEARCH",
+    "CAP_FOWNER",
+    "CAP_FSETID",
+    "CAP_KILL",
+    "CAP_SETGID",
+    "CAP_SETUID",
+    "CAP_SETPCAP",
+    "CAP_LINUX_IMMUTABLE",
+    "CAP_NET_BIND_SERVICE",
+    "CAP_NET_BROADCAST",
+    "CAP_NET_ADMIN",
+    "CAP_NET_RAW",
+    "CAP_IPC_LOCK",
+    "CAP_IPC_OWNER",
+    "CAP_SYS_MODULE",
+    "CAP_SYS_RAWIO",
+    "CAP_SYS_CHROOT",
+    "CAP_SYS_PTRACE",
+    "CAP_SYS_PACCT",
+    "CAP_SYS_ADMIN",
+    "CAP_SYS_BOOT",
+    "CAP_SYS_NICE",
+    "CAP_SYS_RESOURCE",
+    "CAP_SYS_TIME",
+    "CAP_SYS_TTY_CONFIG",
+    "CAP_MKNOD",
+    "CAP_LEASE",
+    "CAP_AUDIT_WRITE",
+    "CAP_AUDIT_CONTROL",
+    "CAP_SETFCAP",
+    "CAP_MAC_OVERRIDE",
+    "CAP_MAC_ADMIN",
+    "CAP_SYSLOG",
+    "CAP_WAKE_ALARM",
+    "CAP_BLOCK_SUSPEND",
+    "CAP_AUDIT_READ",
+    "CAP_PERFMON",
+    "CAP_BPF",
+    "CAP_CHECKPOINT_RESTORE",
+];
+
+/// Every capability podman itself may hand on (its bounding set), as
+/// Podman gives privileged containers: runc cannot apply one it lacks.
+pub(crate) fn all_in_bounding_set() -> Vec<String> {
+    let bnd = std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|t| {
+            t.lines()
+                .find_map(|l| l.strip_prefix("CapBnd:"))
+                .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
+        });
+    ALL_CAPABILITIES
+        .iter()
+        .filter(|c| match (bnd, BY_NUMBER.iter().position(|n| n == *c)) {
+            (Some(mask), Some(bit)) => mask & (1u64 << bit) != 0,
+            _ => true,
+        })
+        .map(|s| s.to_string())
+        .collect()
 }
 
 #[cfg(test)]
@@ -149,7 +214,7 @@ mod tests {
         );
         assert_eq!(
             capabilities(None, &[], &[], true).unwrap().len(),
-            ALL_CAPABILITIES.len()
+            all_in_bounding_set().len()
         );
         assert!(capabilities(None, &["bogus".into()], &[], false).is_err());
     }

@@ -39,6 +39,26 @@ pub async fn start_and_attach(
     attached: bool,
     stdin: bool,
 ) -> anyhow::Result<()> {
+    start_and_attach_with(engine, cfg, attached, stdin, &AttachOptions::default()).await
+}
+
+/// What `start --attach` may set for one attach session.
+#[derive(Debug, Clone, Default)]
+pub struct AttachOptions {
+    /// `--detach-keys` for this session (else the container's).
+    pub detach_keys: Option<String>,
+    /// `--sig-proxy=false` turns the signal proxy off.
+    pub no_sig_proxy: bool,
+}
+
+/// [`start_and_attach`] with per-session options.
+pub async fn start_and_attach_with(
+    engine: &EngineConfig,
+    cfg: &ContainerConfig,
+    attached: bool,
+    stdin: bool,
+    opts: &AttachOptions,
+) -> anyhow::Result<()> {
     let db = crate::state::open_state(engine)?;
     let paths = ContainerPaths::new(engine, &cfg.id);
     let lock = ContainerLock::acquire(&paths)?;
@@ -103,12 +123,13 @@ pub async fn start_and_attach(
         }
         return wait_exit_code(engine, &cfg).await;
     };
-    let detach = attach::detach_sequence(&cfg.detach_keys)?;
+    let detach = attach::detach_sequence(opts.detach_keys.as_deref().unwrap_or(&cfg.detach_keys))?;
     let tty = cfg.terminal && std::io::IsTerminal::is_terminal(&std::io::stdin());
     let raw = tty.then(attach::RawMode::enable);
     // Kept past the pump to say when the claimed cleanup is done.
     let claim = sock.try_clone()?;
-    let end = tokio::task::spawn_blocking(move || attach::pump(sock, stdin, detach, tty)).await?;
+    let pump = tokio::task::spawn_blocking(move || attach::pump(sock, stdin, detach, tty));
+    let end = attach::with_sig_proxy(engine, &cfg.id, !opts.no_sig_proxy, pump).await?;
     drop(raw);
     match end {
         AttachEnd::Detached => Ok(()),

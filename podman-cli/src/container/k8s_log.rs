@@ -18,12 +18,22 @@ pub struct Record<'a> {
 }
 
 impl Record<'_> {
-    /// Seconds since the epoch, 0 if the timestamp does not parse.
-    pub fn unix_seconds(&self) -> i64 {
-        std::str::from_utf8(&self.time)
-            .ok()
-            .and_then(crate::format::human::parse_rfc3339)
-            .unwrap_or(0)
+    /// Nanoseconds since the epoch, 0 if the timestamp does not parse.
+    pub fn unix_nanos(&self) -> i64 {
+        let Ok(t) = std::str::from_utf8(&self.time) else {
+            return 0;
+        };
+        let secs = crate::format::human::parse_rfc3339(t).unwrap_or(0);
+        let frac: String = t
+            .split_once('.')
+            .map(|(_, f)| f.chars().take_while(char::is_ascii_digit).take(9).collect())
+            .unwrap_or_default();
+        let nanos: i64 = if frac.is_empty() {
+            0
+        } else {
+            format!("{frac:0<9}").parse().unwrap_or(0)
+        };
+        secs * 1_000_000_000 + nanos
     }
 }
 

@@ -84,6 +84,11 @@ pub async fn run(engine: &EngineConfig, a: &ExecArgs) -> anyhow::Result<()> {
         pcfg.working_dir = w.clone();
     }
     pcfg.privileged |= a.privileged;
+    // A container made with -t has TERM=xterm in its environment; its
+    // execs inherit it, with or without their own terminal.
+    if cfg.terminal && !pcfg.env.iter().any(|e| e.starts_with("TERM=")) {
+        pcfg.env.push("TERM=xterm".to_string());
+    }
     // As Podman: the env files first, then each --env over them.
     for f in &a.env_file {
         pcfg.env.extend(crate::container::parse::env_file(f)?);

@@ -30,7 +30,10 @@ fn status(s: &TestStore, name: &str) -> String {
 #[test]
 fn run_it_detaches_and_attach_reconnects() {
     let (s, _reg, r) = e2e::podman::with_busybox();
-    let mut t = on_pty(&s, &["run", "-it", "--name", "d1", "--network", "none", &r, "sh"]);
+    let mut t = on_pty(
+        &s,
+        &["run", "-it", "--name", "d1", "--network", "none", &r, "sh"],
+    );
     t.expect(PROMPT, SLOW);
     t.send("echo one=$((1+1))\r");
     t.expect("one=2", QUICK);

@@ -61,7 +61,9 @@ pub async fn run(engine: &EngineConfig, a: &ExecArgs) -> anyhow::Result<()> {
     };
     let (cfg, st) = crate::lifecycle::cleanup::refresh(engine, container).await?;
     if command.is_empty() {
-        anyhow::bail!("must provide a non-empty command to start an exec session: invalid argument");
+        anyhow::bail!(
+            "must provide a non-empty command to start an exec session: invalid argument"
+        );
     }
     if st.status != crate::container::model::Status::Running {
         anyhow::bail!(

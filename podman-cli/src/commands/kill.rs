@@ -39,7 +39,11 @@ pub fn parse_signal(raw: &str) -> anyhow::Result<i32> {
     }
     let up = base.to_ascii_uppercase();
     let name = up.strip_prefix("SIG").unwrap_or(&up);
-    if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'-') {
+    if name.is_empty()
+        || !name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'-')
+    {
         return Err(bad());
     }
     // Go's map has RTMIN, RTMIN+N, RTMAX-N and RTMAX.
@@ -121,7 +125,18 @@ mod tests {
         assert_eq!(parse_signal("SIGUSR2").unwrap(), 12);
         assert_eq!(parse_signal("64").unwrap(), 64);
         assert_eq!(parse_signal("RTMIN+1").unwrap(), libc::SIGRTMIN() + 1);
-        for bad in ["0", "SIGBADSIG", "SIG", "BADSIG", "%%", "!", "''", "\"\"", " ", ""] {
+        for bad in [
+            "0",
+            "SIGBADSIG",
+            "SIG",
+            "BADSIG",
+            "%%",
+            "!",
+            "''",
+            "\"\"",
+            " ",
+            "",
+        ] {
             assert_eq!(
                 parse_signal(bad).unwrap_err().to_string(),
                 format!("invalid signal: {bad}")

@@ -68,9 +68,8 @@ pub fn parse_input_time(value: &str, since: bool, now: i64) -> Option<i64> {
 }
 
 fn parse_time(flag: &str, value: &str, since: bool) -> anyhow::Result<i64> {
-    parse_input_time(value, since, now_ns()).ok_or_else(|| {
-        anyhow::anyhow!("parsing {flag} {value:?}: unable to interpret time value")
-    })
+    parse_input_time(value, since, now_ns())
+        .ok_or_else(|| anyhow::anyhow!("parsing {flag} {value:?}: unable to interpret time value"))
 }
 
 /// inotify on the log file and the exit directory.
@@ -152,7 +151,13 @@ impl Out {
         }
     }
 
-    fn emit(&mut self, r: &k8s_log::Record<'_>, style: &Style, cfg: &ContainerConfig, index: usize) {
+    fn emit(
+        &mut self,
+        r: &k8s_log::Record<'_>,
+        style: &Style,
+        cfg: &ContainerConfig,
+        index: usize,
+    ) {
         let mut prefix: Vec<u8> = Vec::new();
         if style.color {
             prefix.extend_from_slice(color_code(index).as_bytes());
@@ -372,10 +377,19 @@ mod tests {
     fn input_times_parse_as_podmans() {
         let now = 1_700_000_000_000_000_000;
         assert_eq!(parse_input_time("1000", true, now), Some(1_000_000_000_000));
-        assert_eq!(parse_input_time("1000.7", true, now), Some(1_000_000_000_000));
-        assert_eq!(parse_input_time("3s", false, now), Some(now + 3_000_000_000));
+        assert_eq!(
+            parse_input_time("1000.7", true, now),
+            Some(1_000_000_000_000)
+        );
+        assert_eq!(
+            parse_input_time("3s", false, now),
+            Some(now + 3_000_000_000)
+        );
         assert_eq!(parse_input_time("3s", true, now), Some(now - 3_000_000_000));
-        assert_eq!(parse_input_time("-1s", true, now), Some(now + 1_000_000_000));
+        assert_eq!(
+            parse_input_time("-1s", true, now),
+            Some(now + 1_000_000_000)
+        );
         assert_eq!(
             parse_input_time("2023-11-14T22:13:20Z", true, now),
             Some(1_700_000_000_000_000_000)

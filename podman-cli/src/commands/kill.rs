@@ -31,10 +31,10 @@ pub fn parse_signal(raw: &str) -> anyhow::Result<i32> {
     let base = raw.strip_prefix('-').unwrap_or(raw);
     let bad = || anyhow::anyhow!("invalid signal: {base}");
     if let Ok(n) = base.parse::<i64>() {
-        return if (1..=64).contains(&n) {
-            Ok(n as i32)
-        } else {
-            Err(bad())
+        return match n {
+            0 => Err(bad()),
+            1..=64 => Ok(n as i32),
+            _ => Err(anyhow::anyhow!("valid signals are 1 through 64")),
         };
     }
     let up = base.to_ascii_uppercase();
@@ -125,6 +125,14 @@ mod tests {
         assert_eq!(parse_signal("SIGUSR2").unwrap(), 12);
         assert_eq!(parse_signal("64").unwrap(), 64);
         assert_eq!(parse_signal("RTMIN+1").unwrap(), libc::SIGRTMIN() + 1);
+        for n in ["65", "-65", "96", "999", "99999999"] {
+            assert_eq!(
+                parse_signal(n).unwrap_err().to_string(),
+                "valid signals are 1 through 64"
+            );
+        }
+        assert_eq!(parse_signal("-0").unwrap_err().to_string(), "invalid signal: 0");
+        assert_eq!(parse_signal("-").unwrap_err().to_string(), "invalid signal: ");
         for bad in [
             "0",
             "SIGBADSIG",

@@ -137,12 +137,44 @@ pub async fn start_and_attach_with(
             // Clean up (and remove with --rm) before we return, so the next
             // command sees it; the monitor's exit command (if we did not
             // claim it, or in a race) finds nothing left to do.
-            crate::lifecycle::cleanup::cleanup(engine, &cfg.id, cfg.auto_remove).await?;
+            cleanup_unless_gone(engine, &cfg).await?;
             attach::cleanup_done(&claim);
             exit_with(code)
         }
         AttachEnd::Lost => wait_exit_code(engine, &cfg).await,
     }
+}
+
+/// Whether another command (`rm -f`) removed the container meanwhile.
+fn is_gone(engine: &EngineConfig, id: &str) -> bool {
+    crate::state::open_state(engine)
+        .ok()
+        .is_some_and(|db| matches!(store::exists(&db, id), Ok(false)))
+}
+
+/// Clean up after the exit; a container someone else removed meanwhile
+/// needs nothing more (Podman's run then still exits with its code).
+async fn cleanup_unless_gone(engine: &EngineConfig, cfg: &ContainerConfig) -> anyhow::Result<()> {
+    match crate::lifecycle::cleanup::cleanup(engine, &cfg.id, cfg.auto_remove).await {
+        Err(_) if is_gone(engine, &cfg.id) => Ok(()),
+        r => r,
+    }
+}
+
+/// The exit code of a container that is gone: its `died` event, as
+/// Podman's `GetLastContainerExitCode` reads it.
+fn last_exit_code(engine: &EngineConfig, id: &str) -> Option<i32> {
+    let db = crate::state::open_state(engine).ok()?;
+    let attrs: String = db
+        .connection()
+        .query_row(
+            "SELECT attributes FROM events WHERE object_id = ?1 AND action = 'died' ORDER BY seq DESC LIMIT 1",
+            [id],
+            |r| r.get(0),
+        )
+        .ok()?;
+    let v: serde_json::Value = serde_json::from_str(&attrs).ok()?;
+    v.get("exitCode")?.as_i64().map(|c| c as i32)
 }
 
 fn exit_with(code: i32) -> anyhow::Result<()> {
@@ -159,7 +191,17 @@ fn exit_with(code: i32) -> anyhow::Result<()> {
 
 /// Wait through the monitor and exit with the container's code.
 async fn wait_exit_code(engine: &EngineConfig, cfg: &ContainerConfig) -> anyhow::Result<()> {
-    let code = super::wait::wait_for(engine, &cfg.id).await?;
-    crate::lifecycle::cleanup::cleanup(engine, &cfg.id, cfg.auto_remove).await?;
+    let code = match super::wait::wait_for(engine, &cfg.id).await {
+        Ok(code) => code,
+        // Removed under us (`rm -f`): the code its exit left behind.
+        Err(e) => match is_gone(engine, &cfg.id)
+            .then(|| last_exit_code(engine, &cfg.id))
+            .flatten()
+        {
+            Some(code) => return exit_with(code),
+            None => return Err(e),
+        },
+    };
+    cleanup_unless_gone(engine, cfg).await?;
     exit_with(code)
 }

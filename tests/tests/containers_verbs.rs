@@ -44,11 +44,10 @@ fn foreground_run_returns_when_its_container_is_removed() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    assert!(wait_until(20, || s
+    assert!(wait_until(20, || !s
         .ok(&["ps", "-q", "--filter", "name=gone"])
         .trim()
-        .len()
-        > 0));
+        .is_empty()));
     s.ok(&["rm", "-f", "-t", "0", "gone"]);
     let mut status = None;
     assert!(

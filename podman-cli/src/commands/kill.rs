@@ -131,8 +131,14 @@ mod tests {
                 "valid signals are 1 through 64"
             );
         }
-        assert_eq!(parse_signal("-0").unwrap_err().to_string(), "invalid signal: 0");
-        assert_eq!(parse_signal("-").unwrap_err().to_string(), "invalid signal: ");
+        assert_eq!(
+            parse_signal("-0").unwrap_err().to_string(),
+            "invalid signal: 0"
+        );
+        assert_eq!(
+            parse_signal("-").unwrap_err().to_string(),
+            "invalid signal: "
+        );
         for bad in [
             "0",
             "SIGBADSIG",

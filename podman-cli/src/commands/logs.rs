@@ -166,7 +166,7 @@ impl Out {
             if style.names {
                 prefix.extend_from_slice(cfg.name.as_bytes());
             } else {
-                prefix.extend_from_slice(cfg.id[..cfg.id.len().min(12)].as_bytes());
+                prefix.extend_from_slice(&cfg.id.as_bytes()[..cfg.id.len().min(12)]);
             }
             prefix.push(b' ');
         }

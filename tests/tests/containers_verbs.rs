@@ -195,6 +195,12 @@ fn rm_flags_and_exit_codes_as_podman() {
         stderr(&o).trim(),
         "Error: no container with ID or name \"bogus\" found: no such container"
     );
+    let o = s.run(&["rm", "-t", "0", "bogus"]);
+    assert_eq!(o.status.code(), Some(125));
+    assert_eq!(
+        stderr(&o).trim(),
+        "Error: --force option must be specified to use the --time option"
+    );
     let o = s.run(&["rm", "--force", "bogus"]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(stdout(&o), "");

@@ -48,6 +48,9 @@ pub async fn run(engine: &EngineConfig, args: &RmArgs) -> anyhow::Result<()> {
     // `--volumes` is accepted and does nothing for now: this engine has no
     // volumes yet, so no container has an anonymous volume to remove.
     let _ = args.volumes;
+    if args.time.is_some() && !args.force {
+        anyhow::bail!("--force option must be specified to use the --time option");
+    }
     let names = select(
         engine,
         &Selection {

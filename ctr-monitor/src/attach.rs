@@ -249,7 +249,6 @@ impl AttachHub {
         // the client killed): as in Podman the container keeps its stdin,
         // so `podman attach` can reconnect. Only an explicit EOF (the
         // client's stdin ended) closes it with stdin_once.
-        let _ = ended;
     }
 
     async fn stdin_ended(&self, client: u64) {

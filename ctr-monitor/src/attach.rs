@@ -245,9 +245,10 @@ impl AttachHub {
         self.remove(client.id);
         debug!(client = client.id, "client detached");
         crate::footprint::soon();
-        if !ended {
-            self.stdin_ended(client.id).await;
-        }
+        // A hang-up without an EOF packet is a detach (the detach keys, or
+        // the client killed): as in Podman the container keeps its stdin,
+        // so `podman attach` can reconnect. Only an explicit EOF (the
+        // client's stdin ended) closes it with stdin_once.
     }
 
     async fn stdin_ended(&self, client: u64) {

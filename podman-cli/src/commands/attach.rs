@@ -12,19 +12,30 @@ use crate::lifecycle::paths::ContainerPaths;
 
 #[derive(Debug, Clone, Args)]
 pub struct AttachArgs {
-    pub container: String,
+    #[arg(required_unless_present = "latest")]
+    pub container: Option<String>,
     /// Do not attach STDIN
     #[arg(long)]
     pub no_stdin: bool,
     /// Detach key sequence
     #[arg(long)]
     pub detach_keys: Option<String>,
+    /// Proxy received signals to the container's process
+    #[arg(long, default_value_t = true, num_args = 0..=1, default_missing_value = "true", require_equals = true, action = clap::ArgAction::Set)]
+    pub sig_proxy: bool,
+    /// Act on the latest container podman is aware of
+    #[arg(short, long)]
+    pub latest: bool,
 }
 
 pub async fn run(engine: &EngineConfig, a: &AttachArgs) -> anyhow::Result<()> {
     let db = crate::state::open_state(engine)?;
-    let (cfg, st) =
-        crate::lifecycle::cleanup::refresh(engine, store::resolve(&db, &a.container)?).await?;
+    let record = match (&a.container, a.latest) {
+        (Some(_), true) => anyhow::bail!("--latest and containers cannot be used together"),
+        (Some(c), false) => store::resolve(&db, c)?,
+        (None, _) => store::latest(&db)?,
+    };
+    let (cfg, st) = crate::lifecycle::cleanup::refresh(engine, record).await?;
     if cfg.log_driver.starts_with("passthrough") {
         // Its stdio went to the podman that started it; nothing to attach to.
         anyhow::bail!(
@@ -42,7 +53,8 @@ pub async fn run(engine: &EngineConfig, a: &AttachArgs) -> anyhow::Result<()> {
     let tty = cfg.terminal && std::io::IsTerminal::is_terminal(&std::io::stdin());
     let raw = tty.then(attach::RawMode::enable);
     let stdin = cfg.stdin && !a.no_stdin;
-    let end = tokio::task::spawn_blocking(move || attach::pump(sock, stdin, detach, tty)).await?;
+    let pump = tokio::task::spawn_blocking(move || attach::pump(sock, stdin, detach, tty));
+    let end = attach::with_sig_proxy(engine, &cfg.id, a.sig_proxy, pump).await?;
     drop(raw);
     match end {
         AttachEnd::Exited(code) => {

@@ -24,6 +24,9 @@ pub struct ExecArgs {
     /// Set environment variables
     #[arg(short, long = "env")]
     pub env: Vec<String>,
+    /// Read in a file of environment variables
+    #[arg(long = "env-file")]
+    pub env_file: Vec<std::path::PathBuf>,
     /// Username or UID[:GROUP]
     #[arg(short, long)]
     pub user: Option<String>,
@@ -39,23 +42,28 @@ pub struct ExecArgs {
     /// Act on the latest container
     #[arg(short, long)]
     pub latest: bool,
-    pub container: String,
+    #[arg(required_unless_present = "latest")]
+    pub container: Option<String>,
     #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
     pub command: Vec<String>,
 }
 
 pub async fn run(engine: &EngineConfig, a: &ExecArgs) -> anyhow::Result<()> {
     let db = crate::state::open_state(engine)?;
-    let (container, command) = if a.latest {
-        let mut cmd = vec![a.container.clone()];
-        cmd.extend(a.command.iter().cloned());
-        (store::latest(&db)?, cmd)
-    } else {
-        (store::resolve(&db, &a.container)?, a.command.clone())
+    let (container, command) = match &a.container {
+        Some(first) if a.latest => {
+            let mut cmd = vec![first.clone()];
+            cmd.extend(a.command.iter().cloned());
+            (store::latest(&db)?, cmd)
+        }
+        None => (store::latest(&db)?, a.command.clone()),
+        Some(c) => (store::resolve(&db, c)?, a.command.clone()),
     };
     let (cfg, st) = crate::lifecycle::cleanup::refresh(engine, container).await?;
     if command.is_empty() {
-        anyhow::bail!("exec needs a command to run after the container name");
+        anyhow::bail!(
+            "must provide a non-empty command to start an exec session: invalid argument"
+        );
     }
     if st.status != crate::container::model::Status::Running {
         anyhow::bail!(
@@ -78,6 +86,15 @@ pub async fn run(engine: &EngineConfig, a: &ExecArgs) -> anyhow::Result<()> {
         pcfg.working_dir = w.clone();
     }
     pcfg.privileged |= a.privileged;
+    // A container made with -t has TERM=xterm in its environment; its
+    // execs inherit it, with or without their own terminal.
+    if cfg.terminal && !pcfg.env.iter().any(|e| e.starts_with("TERM=")) {
+        pcfg.env.push("TERM=xterm".to_string());
+    }
+    // As Podman: the env files first, then each --env over them.
+    for f in &a.env_file {
+        pcfg.env.extend(crate::container::parse::env_file(f)?);
+    }
     pcfg.env.extend(
         a.env
             .iter()
@@ -127,10 +144,23 @@ pub async fn run(engine: &EngineConfig, a: &ExecArgs) -> anyhow::Result<()> {
         rows,
         cols,
     };
+    // A detached exec that cannot start is podman's failure: 125.
+    let fail = |msg: &str| {
+        let e = exec_error(&command, msg);
+        if a.detach {
+            ExitError {
+                code: 125,
+                source: anyhow::anyhow!("{}", crate::error::one_line(&e)),
+            }
+            .into()
+        } else {
+            e
+        }
+    };
     let mut stream = monitor
         .exec(req)
         .await
-        .map_err(|s| exec_error(&command, s.message()))?
+        .map_err(|s| fail(s.message()))?
         .into_inner();
     let mut pump: Option<tokio::task::JoinHandle<AttachEnd>> = None;
     let detach = attach::detach_sequence(a.detach_keys.as_deref().unwrap_or(&cfg.detach_keys))?;
@@ -143,7 +173,7 @@ pub async fn run(engine: &EngineConfig, a: &ExecArgs) -> anyhow::Result<()> {
             Ok(None) => break,
             Err(s) => {
                 drop(raw);
-                return Err(exec_error(&command, s.message()));
+                return Err(fail(s.message()));
             }
         };
         match ev {

@@ -8,6 +8,7 @@ use clap::Args;
 
 use anyhow::Context;
 
+use crate::container::model::ContainerConfig;
 use crate::container::{k8s_log, store};
 use crate::engine_config::EngineConfig;
 
@@ -17,14 +18,14 @@ pub struct LogsArgs {
     /// Follow log output
     #[arg(short, long)]
     pub follow: bool,
-    /// Show logs since TIMESTAMP (RFC 3339 or Unix seconds)
-    #[arg(long)]
+    /// Show logs since TIMESTAMP (RFC 3339, Unix seconds or a Go duration before now)
+    #[arg(long, allow_hyphen_values = true)]
     pub since: Option<String>,
-    /// Show logs until TIMESTAMP
-    #[arg(long)]
+    /// Show logs until TIMESTAMP (RFC 3339, Unix seconds or a Go duration after now)
+    #[arg(long, allow_hyphen_values = true)]
     pub until: Option<String>,
-    /// Output the last N lines
-    #[arg(long)]
+    /// Output the last N lines (-1: all)
+    #[arg(long, allow_hyphen_values = true)]
     pub tail: Option<i64>,
     /// Show timestamps
     #[arg(short, long)]
@@ -32,17 +33,43 @@ pub struct LogsArgs {
     /// Act on the latest container
     #[arg(short, long)]
     pub latest: bool,
-    /// Prefix each line with the container's name
+    /// Output the container name in the log (with several containers)
     #[arg(short, long)]
     pub names: bool,
+    /// Output the containers with different colors in the log
+    #[arg(long)]
+    pub color: bool,
 }
 
-fn parse_time(s: &str) -> anyhow::Result<i64> {
-    if let Ok(n) = s.parse::<i64>() {
-        return Ok(n);
+fn now_ns() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as i64)
+        .unwrap_or(0)
+}
+
+/// Podman's `util.ParseInputTime`: an RFC 3339 time or date, Unix seconds
+/// (the fraction dropped, as Go's does), or a Go duration before now
+/// (`--since`) or after now (`--until`). Nanoseconds since the epoch.
+pub fn parse_input_time(value: &str, since: bool, now: i64) -> Option<i64> {
+    let looks_like_date = value.len() >= 10
+        && value.as_bytes()[..4].iter().all(u8::is_ascii_digit)
+        && value.as_bytes()[4] == b'-';
+    if looks_like_date {
+        return crate::container::filter::go_timestamp_ns(value, now).ok();
     }
-    common::time::parse_rfc3339_secs(s)
-        .map_err(|e| anyhow::anyhow!("invalid time: {e}, or Unix seconds"))
+    if let Ok(f) = value.parse::<f64>() {
+        if f.is_finite() {
+            return Some((f as i64).saturating_mul(1_000_000_000));
+        }
+    }
+    let d = crate::container::filter::go_duration_ns(value)?;
+    Some(if since { now - d } else { now + d })
+}
+
+fn parse_time(flag: &str, value: &str, since: bool) -> anyhow::Result<i64> {
+    parse_input_time(value, since, now_ns())
+        .ok_or_else(|| anyhow::anyhow!("parsing {flag} {value:?}: unable to interpret time value"))
 }
 
 /// inotify on the log file and the exit directory.
@@ -51,9 +78,16 @@ struct LogWatcher {
 }
 
 impl LogWatcher {
-    fn new(log: &std::path::Path, exit_dir: &std::path::Path) -> anyhow::Result<LogWatcher> {
-        use nix::sys::inotify::{AddWatchFlags, InitFlags, Inotify};
+    fn new() -> anyhow::Result<LogWatcher> {
+        use nix::sys::inotify::{InitFlags, Inotify};
         let inotify = Inotify::init(InitFlags::IN_CLOEXEC | InitFlags::IN_NONBLOCK)?;
+        Ok(LogWatcher { inotify })
+    }
+
+    /// Watch a container's log file and exit directory too.
+    fn add(&self, log: &std::path::Path, exit_dir: &std::path::Path) -> anyhow::Result<()> {
+        use nix::sys::inotify::AddWatchFlags;
+        let inotify = &self.inotify;
         inotify.add_watch(
             log,
             AddWatchFlags::IN_MODIFY | AddWatchFlags::IN_CLOSE_WRITE,
@@ -62,7 +96,7 @@ impl LogWatcher {
             exit_dir,
             AddWatchFlags::IN_CREATE | AddWatchFlags::IN_MOVED_TO | AddWatchFlags::IN_CLOSE_WRITE,
         )?;
-        Ok(LogWatcher { inotify })
+        Ok(())
     }
 
     /// Block until something changed (or `timeout`), then drain the events.
@@ -86,6 +120,24 @@ impl LogWatcher {
     }
 }
 
+/// How each line is prefixed: Podman's `LogLine.String`.
+struct Style {
+    /// Several containers: each line starts with the name (`--names`) or
+    /// the short ID.
+    multi: bool,
+    names: bool,
+    timestamps: bool,
+    color: bool,
+}
+
+/// Podman's colors, by the container's place in the list.
+fn color_code(i: usize) -> &'static str {
+    const COLORS: [&str; 7] = [
+        "\x1b[37m", "\x1b[31m", "\x1b[33m", "\x1b[34m", "\x1b[35m", "\x1b[36m", "\x1b[32m",
+    ];
+    COLORS[i % COLORS.len()]
+}
+
 /// Buffered output for both streams; stdout is flushed before anything
 /// goes to stderr so the order stays right on a shared terminal.
 struct Out {
@@ -99,33 +151,46 @@ impl Out {
         }
     }
 
-    fn emit(&mut self, r: &k8s_log::Record<'_>, args: &LogsArgs, name: &str) {
+    fn emit(
+        &mut self,
+        r: &k8s_log::Record<'_>,
+        style: &Style,
+        cfg: &ContainerConfig,
+        index: usize,
+    ) {
+        let mut prefix: Vec<u8> = Vec::new();
+        if style.color {
+            prefix.extend_from_slice(color_code(index).as_bytes());
+        }
+        if style.multi {
+            if style.names {
+                prefix.extend_from_slice(cfg.name.as_bytes());
+            } else {
+                prefix.extend_from_slice(&cfg.id.as_bytes()[..cfg.id.len().min(12)]);
+            }
+            prefix.push(b' ');
+        }
+        if style.timestamps {
+            prefix.extend_from_slice(&r.time);
+            prefix.push(b' ');
+        }
+        let reset: &[u8] = if style.color { b"\x1b[0m" } else { b"" };
         if r.stderr {
             let _ = self.stdout.flush();
             let mut e = std::io::stderr().lock();
-            if args.names {
-                let _ = write!(e, "{name} ");
-            }
-            if args.timestamps {
-                let _ = e.write_all(&r.time);
-                let _ = e.write_all(b" ");
-            }
+            let _ = e.write_all(&prefix);
             let _ = e.write_all(&r.text);
+            let _ = e.write_all(reset);
             let _ = e.write_all(b"\n");
         } else {
-            if args.names {
-                let _ = write!(self.stdout, "{name} ");
-            }
-            if args.timestamps {
-                let _ = self.stdout.write_all(&r.time);
-                let _ = self.stdout.write_all(b" ");
-            }
+            let _ = self.stdout.write_all(&prefix);
             match r.line {
-                Some(line) => {
+                Some(line) if !style.color => {
                     let _ = self.stdout.write_all(line);
                 }
-                None => {
+                _ => {
                     let _ = self.stdout.write_all(&r.text);
+                    let _ = self.stdout.write_all(reset);
                     let _ = self.stdout.write_all(b"\n");
                 }
             }
@@ -137,10 +202,22 @@ impl Out {
     }
 }
 
+/// One container being read (and followed).
+struct Source {
+    cfg: ContainerConfig,
+    index: usize,
+    offset: u64,
+    partial: k8s_log::Partial,
+    done: bool,
+}
+
 pub async fn run(engine: &EngineConfig, args: &LogsArgs) -> anyhow::Result<()> {
     let db = crate::state::open_state(engine)?;
     let mut targets = Vec::new();
     if args.latest {
+        if !args.containers.is_empty() {
+            anyhow::bail!("--latest and containers cannot be used together");
+        }
         targets.push(store::latest(&db)?);
     }
     for c in &args.containers {
@@ -149,17 +226,33 @@ pub async fn run(engine: &EngineConfig, args: &LogsArgs) -> anyhow::Result<()> {
     if targets.is_empty() {
         anyhow::bail!("you must provide at least one container name or ID, or use --latest");
     }
-    if args.follow && targets.len() > 1 {
-        anyhow::bail!("--follow works with one container at a time");
-    }
-    let since = args.since.as_deref().map(parse_time).transpose()?;
-    let until = args.until.as_deref().map(parse_time).transpose()?;
-    let names = args.names || targets.len() > 1;
-    let args = LogsArgs {
-        names,
-        ..args.clone()
+    let since = args
+        .since
+        .as_deref()
+        .map(|v| parse_time("--since", v, true))
+        .transpose()?;
+    let until = args
+        .until
+        .as_deref()
+        .map(|v| parse_time("--until", v, false))
+        .transpose()?;
+    let style = Style {
+        multi: targets.len() > 1,
+        names: args.names,
+        timestamps: args.timestamps,
+        color: args.color,
     };
-    for (cfg, _) in targets {
+    // Podman's LogLine.Since/Until: strictly after since, strictly before until.
+    let in_window = |r: &k8s_log::Record<'_>| {
+        if since.is_none() && until.is_none() {
+            return true;
+        }
+        let t = r.unix_nanos();
+        since.is_none_or(|s| t > s) && until.is_none_or(|u| t < u)
+    };
+    let mut out = Out::new();
+    let mut sources = Vec::new();
+    for (index, (cfg, _)) in targets.into_iter().enumerate() {
         if cfg.log_driver != "k8s-file" {
             // Podman's words (none, passthrough, passthrough-tty).
             anyhow::bail!(
@@ -167,22 +260,25 @@ pub async fn run(engine: &EngineConfig, args: &LogsArgs) -> anyhow::Result<()> {
                 cfg.log_driver
             );
         }
-        let file = match std::fs::File::open(&cfg.log_path) {
+        let mut src = Source {
+            cfg,
+            index,
+            offset: 0,
+            partial: k8s_log::Partial::default(),
+            done: false,
+        };
+        let file = match std::fs::File::open(&src.cfg.log_path) {
             Ok(f) => f,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                sources.push(src);
+                continue;
+            }
             Err(e) => {
                 return Err(anyhow::anyhow!(
                     "reading log {}: {e}",
-                    cfg.log_path.display()
+                    src.cfg.log_path.display()
                 ))
             }
-        };
-        let in_window = |r: &k8s_log::Record<'_>| {
-            if since.is_none() && until.is_none() {
-                return true;
-            }
-            let t = r.unix_seconds();
-            since.is_none_or(|s| t >= s) && until.is_none_or(|u| t <= u)
         };
         // --tail: count first, then skip all but the last N.
         let mut skip = match args.tail {
@@ -191,14 +287,13 @@ pub async fn run(engine: &EngineConfig, args: &LogsArgs) -> anyhow::Result<()> {
                 k8s_log::read_records(&file, 0, &mut k8s_log::Partial::default(), |r| {
                     total += usize::from(in_window(r))
                 })
-                .with_context(|| format!("reading log {}", cfg.log_path.display()))?;
+                .with_context(|| format!("reading log {}", src.cfg.log_path.display()))?;
                 total.saturating_sub(n as usize)
             }
             _ => 0,
         };
-        let mut out = Out::new();
-        let mut partial = k8s_log::Partial::default();
-        let mut offset = k8s_log::read_records(&file, 0, &mut partial, |r| {
+        let cfg = &src.cfg;
+        src.offset = k8s_log::read_records(&file, 0, &mut src.partial, |r| {
             if !in_window(r) {
                 return;
             }
@@ -206,34 +301,99 @@ pub async fn run(engine: &EngineConfig, args: &LogsArgs) -> anyhow::Result<()> {
                 skip -= 1;
                 return;
             }
-            out.emit(r, &args, &cfg.name);
+            out.emit(r, &style, cfg, index);
         })
-        .with_context(|| format!("reading log {}", cfg.log_path.display()))?;
+        .with_context(|| format!("reading log {}", src.cfg.log_path.display()))?;
         out.flush();
-        if args.follow {
-            // Woken by inotify when the log grows or an exit file appears;
-            // the timeout only covers a monitor that died without one.
-            let paths = crate::lifecycle::paths::ContainerPaths::new(engine, &cfg.id);
-            let _ = std::fs::create_dir_all(&paths.exit_dir);
-            let watcher = LogWatcher::new(&cfg.log_path, &paths.exit_dir)?;
-            loop {
-                let (c, st) =
-                    crate::lifecycle::cleanup::refresh(engine, store::resolve(&db, &cfg.id)?)
-                        .await?;
-                let f = std::fs::File::open(&c.log_path)?;
-                let mut got = 0usize;
-                offset = k8s_log::read_records(&f, offset, &mut partial, |r| {
-                    got += 1;
-                    out.emit(r, &args, &c.name);
-                })?;
-                out.flush();
-                if !st.status.is_active() && got == 0 {
-                    break;
+        sources.push(src);
+    }
+    if !args.follow {
+        return Ok(());
+    }
+    // Woken by inotify when a log grows or an exit file appears; the
+    // timeout only covers a monitor that died without one, and --until.
+    let watcher = LogWatcher::new()?;
+    for src in &sources {
+        let paths = crate::lifecycle::paths::ContainerPaths::new(engine, &src.cfg.id);
+        let _ = std::fs::create_dir_all(&paths.exit_dir);
+        if let Some(dir) = src.cfg.log_path.parent() {
+            let _ = std::fs::create_dir_all(dir);
+        }
+        if !src.cfg.log_path.exists() {
+            let _ = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&src.cfg.log_path);
+        }
+        watcher.add(&src.cfg.log_path, &paths.exit_dir)?;
+    }
+    loop {
+        for src in sources.iter_mut().filter(|s| !s.done) {
+            let (c, st) = match store::resolve(&db, &src.cfg.id) {
+                Ok(rec) => crate::lifecycle::cleanup::refresh(engine, rec).await?,
+                Err(store::ContainerStoreError::NotFound(_)) => {
+                    src.done = true;
+                    continue;
                 }
-                watcher.wait(std::time::Duration::from_secs(1))?;
+                Err(e) => return Err(e.into()),
+            };
+            let mut got = 0usize;
+            if let Ok(f) = std::fs::File::open(&c.log_path) {
+                let (cfg, index) = (&src.cfg, src.index);
+                src.offset = k8s_log::read_records(&f, src.offset, &mut src.partial, |r| {
+                    got += 1;
+                    if in_window(r) {
+                        out.emit(r, &style, cfg, index);
+                    }
+                })?;
+            }
+            out.flush();
+            if !st.status.is_active() && got == 0 {
+                src.done = true;
             }
         }
-        out.flush();
+        if sources.iter().all(|s| s.done) {
+            break;
+        }
+        let mut wait = std::time::Duration::from_secs(1);
+        if let Some(u) = until {
+            let left = u - now_ns();
+            if left <= 0 {
+                break;
+            }
+            wait = wait.min(std::time::Duration::from_nanos(left as u64));
+        }
+        watcher.wait(wait)?;
     }
+    out.flush();
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_input_time;
+
+    #[test]
+    fn input_times_parse_as_podmans() {
+        let now = 1_700_000_000_000_000_000;
+        assert_eq!(parse_input_time("1000", true, now), Some(1_000_000_000_000));
+        assert_eq!(
+            parse_input_time("1000.7", true, now),
+            Some(1_000_000_000_000)
+        );
+        assert_eq!(
+            parse_input_time("3s", false, now),
+            Some(now + 3_000_000_000)
+        );
+        assert_eq!(parse_input_time("3s", true, now), Some(now - 3_000_000_000));
+        assert_eq!(
+            parse_input_time("-1s", true, now),
+            Some(now + 1_000_000_000)
+        );
+        assert_eq!(
+            parse_input_time("2023-11-14T22:13:20Z", true, now),
+            Some(1_700_000_000_000_000_000)
+        );
+        assert_eq!(parse_input_time("yesterday", true, now), None);
+    }
 }

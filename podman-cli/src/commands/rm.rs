@@ -2,9 +2,11 @@
 
 use clap::Args;
 
-use super::targets::{existing, for_each, targets};
+use super::targets::{for_each, select, Selection};
+use crate::container::model::{ContainerConfig, NetworkMode};
 use crate::container::store;
 use crate::engine_config::EngineConfig;
+use crate::error::ExitError;
 
 #[derive(Debug, Clone, Args)]
 pub struct RmArgs {
@@ -29,33 +31,118 @@ pub struct RmArgs {
     pub time: Option<u32>,
     #[arg(short, long)]
     pub latest: bool,
+    /// Read the container ID from the file
+    #[arg(long)]
+    pub cidfile: Vec<String>,
+    /// Filter output based on conditions given
+    #[arg(long)]
+    pub filter: Vec<String>,
+}
+
+/// Whether `d` needs `c` (shares its network namespace).
+fn depends_on(d: &ContainerConfig, c: &ContainerConfig) -> bool {
+    matches!(&d.network_mode, NetworkMode::Container(x) if *x == c.id || *x == c.name)
 }
 
 pub async fn run(engine: &EngineConfig, args: &RmArgs) -> anyhow::Result<()> {
-    let names = targets(engine, &args.containers, args.all, args.latest)?;
-    let names = if args.ignore {
-        existing(engine, names)?
-    } else {
-        names
-    };
-    let mut ordered = Vec::new();
-    if args.depend {
-        let db = crate::state::open_state(engine)?;
-        let all = store::list(&db)?;
-        for n in &names {
-            let (c, _) = store::resolve(&db, n)?;
-            for (d, _) in all.iter().filter(|(d, _)| matches!(&d.network_mode, crate::container::model::NetworkMode::Container(x) if *x == c.id || *x == c.name)) {
-                ordered.push(d.name.clone());
-            }
+    // `--volumes` is accepted and does nothing for now: this engine has no
+    // volumes yet, so no container has an anonymous volume to remove.
+    let _ = args.volumes;
+    if args.time.is_some() && !args.force {
+        anyhow::bail!("--force option must be specified to use the --time option");
+    }
+    let names = select(
+        engine,
+        &Selection {
+            given: &args.containers,
+            all: args.all,
+            latest: args.latest,
+            cidfiles: &args.cidfile,
+            filters: &args.filter,
+            // `rm --force` skips missing containers too, as Podman's does.
+            ignore: args.ignore || args.force,
+        },
+    )?;
+    let db = crate::state::open_state(engine)?;
+    let all = store::list(&db)?;
+    // Missing containers: exit 1, with rm's own wording.
+    let mut resolved: Vec<(String, ContainerConfig)> = Vec::new();
+    let mut missing: Vec<anyhow::Error> = Vec::new();
+    for n in &names {
+        match store::resolve(&db, n) {
+            Ok((c, _)) => resolved.push((n.clone(), c)),
+            Err(store::ContainerStoreError::NotFound(_)) => missing.push(
+                ExitError {
+                    code: 1,
+                    source: anyhow::anyhow!(
+                        "no container with ID or name \"{n}\" found: no such container"
+                    ),
+                }
+                .into(),
+            ),
+            Err(e) => return Err(e.into()),
         }
     }
-    ordered.extend(names);
-    for_each(
+    drop(db);
+    // Dependents go first with --depend; without it they block the removal.
+    let mut ordered: Vec<String> = Vec::new();
+    let mut blocked: Vec<anyhow::Error> = Vec::new();
+    let removing: std::collections::HashSet<&str> =
+        resolved.iter().map(|(_, c)| c.id.as_str()).collect();
+    for (n, c) in &resolved {
+        let deps: Vec<&ContainerConfig> = all
+            .iter()
+            .map(|(d, _)| d)
+            .filter(|d| depends_on(d, c))
+            .collect();
+        if args.depend {
+            for d in deps {
+                if !ordered.contains(&d.id) && !removing.contains(d.id.as_str()) {
+                    ordered.push(d.id.clone());
+                }
+            }
+        } else if deps.iter().any(|d| !removing.contains(d.id.as_str())) {
+            blocked.push(anyhow::anyhow!(
+                "container {} has dependent containers which must be removed before it: {}: container already exists",
+                c.id,
+                deps.iter().map(|d| d.id.as_str()).collect::<Vec<_>>().join(", ")
+            ));
+            continue;
+        }
+        // Among the named ones, a dependent goes before what it needs.
+        if !ordered.contains(n) {
+            ordered.push(n.clone());
+        }
+    }
+    if !args.depend {
+        // Dependents named in the same command go first.
+        ordered.sort_by_key(|n| {
+            let c = resolved.iter().find(|(m, _)| m == n).map(|(_, c)| c);
+            !c.is_some_and(|c| all.iter().any(|(o, _)| depends_on(c, o)))
+        });
+    }
+    let result = for_each(
         &ordered,
         |c| async move {
             crate::lifecycle::remove::remove_with_timeout(engine, &c, args.force, args.time).await
         },
         true,
     )
-    .await
+    .await;
+    let mut errors: Vec<anyhow::Error> = missing.into_iter().chain(blocked).collect();
+    if let Err(e) = result {
+        errors.push(e);
+    }
+    match errors.len() {
+        0 => Ok(()),
+        1 => Err(errors.remove(0)),
+        _ => {
+            // Podman prints every error; the exit code is the last one's.
+            let last = errors.pop().unwrap();
+            for e in &errors {
+                eprintln!("Error: {}", crate::error::one_line(e));
+            }
+            Err(last)
+        }
+    }
 }

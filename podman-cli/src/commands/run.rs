@@ -86,6 +86,26 @@ pub async fn start_and_attach(
     attached: bool,
     stdin: bool,
 ) -> anyhow::Result<()> {
+    start_and_attach_with(engine, cfg, attached, stdin, &AttachOptions::default()).await
+}
+
+/// What `start --attach` may set for one attach session.
+#[derive(Debug, Clone, Default)]
+pub struct AttachOptions {
+    /// `--detach-keys` for this session (else the container's).
+    pub detach_keys: Option<String>,
+    /// `--sig-proxy=false` turns the signal proxy off.
+    pub no_sig_proxy: bool,
+}
+
+/// [`start_and_attach`] with per-session options.
+pub async fn start_and_attach_with(
+    engine: &EngineConfig,
+    cfg: &ContainerConfig,
+    attached: bool,
+    stdin: bool,
+    opts: &AttachOptions,
+) -> anyhow::Result<()> {
     let db = crate::state::open_state(engine)?;
     let paths = ContainerPaths::new(engine, &cfg.id);
     let lock = ContainerLock::acquire(&paths)?;
@@ -154,12 +174,13 @@ pub async fn start_and_attach(
         return wait_exit_code(engine, &cfg).await;
     };
     crate::events::container(&cfg, "attach");
-    let detach = attach::detach_sequence(&cfg.detach_keys)?;
+    let detach = attach::detach_sequence(opts.detach_keys.as_deref().unwrap_or(&cfg.detach_keys))?;
     let tty = cfg.terminal && std::io::IsTerminal::is_terminal(&std::io::stdin());
     let raw = tty.then(attach::RawMode::enable);
     // Kept past the pump to say when the claimed cleanup is done.
     let claim = sock.try_clone()?;
-    let end = tokio::task::spawn_blocking(move || attach::pump(sock, stdin, detach, tty)).await?;
+    let pump = tokio::task::spawn_blocking(move || attach::pump(sock, stdin, detach, tty));
+    let end = attach::with_sig_proxy(engine, &cfg.id, !opts.no_sig_proxy, pump).await?;
     drop(raw);
     match end {
         AttachEnd::Detached => Ok(()),
@@ -167,11 +188,27 @@ pub async fn start_and_attach(
             // Clean up (and remove with --rm) before we return, so the next
             // command sees it; the monitor's exit command (if we did not
             // claim it, or in a race) finds nothing left to do.
-            crate::lifecycle::cleanup::cleanup(engine, &cfg.id, cfg.auto_remove).await?;
+            cleanup_unless_gone(engine, &cfg).await?;
             attach::cleanup_done(&claim);
             exit_with(code)
         }
         AttachEnd::Lost => wait_exit_code(engine, &cfg).await,
+    }
+}
+
+/// Whether another command (`rm -f`) removed the container meanwhile.
+fn is_gone(engine: &EngineConfig, id: &str) -> bool {
+    crate::state::open_state(engine)
+        .ok()
+        .is_some_and(|db| matches!(store::exists(&db, id), Ok(false)))
+}
+
+/// Clean up after the exit; a container someone else removed meanwhile
+/// needs nothing more (Podman's run then still exits with its code).
+async fn cleanup_unless_gone(engine: &EngineConfig, cfg: &ContainerConfig) -> anyhow::Result<()> {
+    match crate::lifecycle::cleanup::cleanup(engine, &cfg.id, cfg.auto_remove).await {
+        Err(_) if is_gone(engine, &cfg.id) => Ok(()),
+        r => r,
     }
 }
 
@@ -189,7 +226,17 @@ fn exit_with(code: i32) -> anyhow::Result<()> {
 
 /// Wait through the monitor and exit with the container's code.
 async fn wait_exit_code(engine: &EngineConfig, cfg: &ContainerConfig) -> anyhow::Result<()> {
-    let code = super::wait::wait_for(engine, &cfg.id).await?;
-    crate::lifecycle::cleanup::cleanup(engine, &cfg.id, cfg.auto_remove).await?;
+    let code = match super::wait::wait_for(engine, &cfg.id).await {
+        Ok(code) => code,
+        // Removed under us (`rm -f`): the code its exit left behind.
+        Err(e) => match is_gone(engine, &cfg.id)
+            .then(|| crate::events::last_exit_code(&cfg.id))
+            .flatten()
+        {
+            Some(code) => return exit_with(code),
+            None => return Err(e),
+        },
+    };
+    cleanup_unless_gone(engine, cfg).await?;
     exit_with(code)
 }

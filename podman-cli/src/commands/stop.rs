@@ -2,7 +2,7 @@
 
 use clap::Args;
 
-use super::targets::{existing, for_each, targets};
+use super::targets::{for_each, select, Selection};
 use crate::engine_config::EngineConfig;
 
 #[derive(Debug, Clone, Args)]
@@ -20,15 +20,26 @@ pub struct StopArgs {
     /// Act on the latest container
     #[arg(short, long)]
     pub latest: bool,
+    /// Read the container ID from the file
+    #[arg(long)]
+    pub cidfile: Vec<String>,
+    /// Filter output based on conditions given
+    #[arg(long)]
+    pub filter: Vec<String>,
 }
 
 pub async fn run(engine: &EngineConfig, args: &StopArgs) -> anyhow::Result<()> {
-    let names = targets(engine, &args.containers, args.all, args.latest)?;
-    let names = if args.ignore {
-        existing(engine, names)?
-    } else {
-        names
-    };
+    let names = select(
+        engine,
+        &Selection {
+            given: &args.containers,
+            all: args.all,
+            latest: args.latest,
+            cidfiles: &args.cidfile,
+            filters: &args.filter,
+            ignore: args.ignore,
+        },
+    )?;
     for_each(
         &names,
         |c| async move {

@@ -77,38 +77,85 @@ where
     }
 }
 
-/// Names of all containers (for `--all`), or the given ones; `--latest`
-/// picks the newest.
-pub fn targets(
-    engine: &EngineConfig,
-    given: &[String],
-    all: bool,
-    latest: bool,
-) -> anyhow::Result<Vec<String>> {
-    if all || latest {
-        let db = crate::state::open_state(engine)?;
-        let list = store::list(&db)?;
-        if latest {
-            return Ok(list
-                .last()
-                .map(|(c, _)| vec![c.name.clone()])
-                .unwrap_or_default());
-        }
-        return Ok(list.into_iter().map(|(c, _)| c.name).collect());
-    }
-    if given.is_empty() {
-        anyhow::bail!(
-            "you must provide at least one container name or ID, or use --all or --latest"
-        );
-    }
-    Ok(given.to_vec())
+/// What a verb (`stop`, `kill`, `rm`, `start`) was asked to act on, as
+/// Podman takes it: names, `--all`, `--latest`, `--cidfile` and `--filter`.
+#[derive(Debug, Clone, Default)]
+pub struct Selection<'a> {
+    pub given: &'a [String],
+    pub all: bool,
+    pub latest: bool,
+    pub cidfiles: &'a [String],
+    pub filters: &'a [String],
+    /// `--ignore`: missing containers and CID files are skipped.
+    pub ignore: bool,
 }
 
-/// The names that exist (for `--ignore`).
-pub fn existing(engine: &EngineConfig, names: Vec<String>) -> anyhow::Result<Vec<String>> {
+/// Go's text for an I/O error: `open PATH: no such file or directory`.
+pub fn go_io_error(op: &str, path: &str, e: &std::io::Error) -> String {
+    let text = match e.raw_os_error() {
+        Some(n) => {
+            let d = nix::errno::Errno::from_raw(n).desc();
+            let mut c = d.chars();
+            match c.next() {
+                Some(f) => f.to_lowercase().chain(c).collect(),
+                None => String::new(),
+            }
+        }
+        None => e.to_string(),
+    };
+    format!("{op} {path}: {text}")
+}
+
+/// The containers a [`Selection`] names, in Podman's way: the names as
+/// given (printed back as given), IDs for `--all`, `--latest`, `--filter`
+/// and CID files. Validation errors read as Podman's.
+pub fn select(engine: &EngineConfig, s: &Selection) -> anyhow::Result<Vec<String>> {
+    if !s.filters.is_empty() && !s.given.is_empty() {
+        anyhow::bail!("--filter takes no arguments");
+    }
+    if s.all && s.latest {
+        anyhow::bail!("--all and --latest cannot be used together");
+    }
+    if (s.all || s.latest) && !s.given.is_empty() {
+        anyhow::bail!(
+            "no arguments are needed with {}",
+            if s.all { "--all" } else { "--latest" }
+        );
+    }
+    let mut out: Vec<String> = Vec::new();
+    for f in s.cidfiles {
+        match std::fs::read_to_string(f) {
+            Ok(id) => out.push(id.trim().to_string()),
+            Err(_) if s.ignore => {}
+            Err(e) => anyhow::bail!("reading CIDFile: {}", go_io_error("open", f, &e)),
+        }
+    }
     let db = crate::state::open_state(engine)?;
-    Ok(names
-        .into_iter()
-        .filter(|n| store::exists(&db, n).unwrap_or(false))
-        .collect())
+    if s.all || s.latest || !s.filters.is_empty() {
+        let mut list = store::list(&db)?;
+        if !s.filters.is_empty() {
+            use crate::container::filter::{self, ContainerFilter, DbLookup, Scope, Subject};
+            let filters = filter::parse(s.filters)?;
+            let lookup = DbLookup {
+                db: &db,
+                networks: Vec::new(),
+            };
+            let f = ContainerFilter::new(&filters, &lookup, Scope::Podman)?;
+            list.retain(|(c, st)| f.matches(&Subject::new(c, st)));
+        }
+        if s.latest {
+            list.sort_by_key(|(c, _)| c.created_ns);
+            list = list.pop().into_iter().collect();
+        }
+        out.extend(list.into_iter().map(|(c, _)| c.id));
+        return Ok(out);
+    }
+    out.extend(s.given.iter().cloned());
+    if out.is_empty() && s.cidfiles.is_empty() {
+        anyhow::bail!("you must provide at least one name or id");
+    }
+    if s.ignore {
+        out.retain(|n| store::exists(&db, n).unwrap_or(false));
+    }
+    Ok(out)
 }

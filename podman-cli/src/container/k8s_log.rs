@@ -18,11 +18,11 @@ pub struct Record<'a> {
 }
 
 impl Record<'_> {
-    /// Seconds since the epoch, 0 if the timestamp does not parse.
-    pub fn unix_seconds(&self) -> i64 {
+    /// Nanoseconds since the epoch, 0 if the timestamp does not parse.
+    pub fn unix_nanos(&self) -> i64 {
         std::str::from_utf8(&self.time)
             .ok()
-            .and_then(|t| common::time::parse_rfc3339_secs(t).ok())
+            .and_then(|t| common::time::parse_rfc3339(t).ok())
             .unwrap_or(0)
     }
 }

@@ -262,6 +262,59 @@ pub fn pump(sock: OwnedFd, forward_stdin: bool, detach: Vec<u8>, send_size: bool
     }
 }
 
+/// `--sig-proxy`: while `work` (the attach pump) runs, the signals podman
+/// receives (INT, TERM, HUP, QUIT, USR1, USR2) are sent to the container,
+/// as Podman's sig-proxy does; off, `work` is simply awaited.
+pub async fn with_sig_proxy<T>(
+    engine: &crate::engine_config::EngineConfig,
+    id: &str,
+    on: bool,
+    mut work: tokio::task::JoinHandle<T>,
+) -> Result<T, tokio::task::JoinError> {
+    use tokio::signal::unix::{signal, SignalKind};
+    if !on {
+        return work.await;
+    }
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<i32>();
+    let mut tasks = Vec::new();
+    for n in [
+        libc::SIGINT,
+        libc::SIGTERM,
+        libc::SIGHUP,
+        libc::SIGQUIT,
+        libc::SIGUSR1,
+        libc::SIGUSR2,
+    ] {
+        let Ok(mut stream) = signal(SignalKind::from_raw(n)) else {
+            continue;
+        };
+        let tx = tx.clone();
+        tasks.push(tokio::spawn(async move {
+            while stream.recv().await.is_some() {
+                if tx.send(n).is_err() {
+                    return;
+                }
+            }
+        }));
+    }
+    drop(tx);
+    let out = loop {
+        tokio::select! {
+            r = &mut work => break r,
+            Some(sig) = rx.recv() => {
+                tracing::debug!(signal = sig, "proxying a signal to the container");
+                if let Err(e) = super::stop::kill(engine, id, sig).await {
+                    tracing::debug!(error = %e, "signal proxy");
+                }
+            }
+        }
+    };
+    for t in tasks {
+        t.abort();
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

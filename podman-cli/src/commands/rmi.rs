@@ -19,7 +19,7 @@ pub struct RmiArgs {
     /// Force removal of images in use by containers (removing those containers)
     #[arg(short, long)]
     pub force: bool,
-    /// Ignore errors when a specified image is missing
+    /// Ignore errors if a specified image does not exist
     #[arg(short, long)]
     pub ignore: bool,
 }
@@ -46,7 +46,8 @@ pub async fn run(cfg: &EngineConfig, args: &RmiArgs) -> anyhow::Result<()> {
         let img = match find(&mut s, t).await {
             Ok(i) => i,
             Err(e) if e.is_not_found() => {
-                if !args.ignore {
+                // As Podman: --force also ignores images that do not exist.
+                if !args.ignore && !args.force {
                     missing.push(format!("{t}: image not known"));
                 }
                 continue;

@@ -18,10 +18,15 @@ pub fn created_unix(img: &Image) -> i64 {
     human::parse_rfc3339(&img.created).unwrap_or(img.added_unix)
 }
 
-/// (repository, tag) pairs of the image's names; `<none>` for none.
+/// The image's names that are tags (not `repo@digest`): Podman's RepoTags.
+pub fn tagged_names(img: &Image) -> Vec<String> {
+    img.names.iter().filter(|n| !n.contains('@')).cloned().collect()
+}
+
+/// (repository, tag) pairs of the image's tagged names; one `<none>`
+/// pair for none, as Podman's `images` rows.
 pub fn repo_tags(img: &Image) -> Vec<(String, String)> {
-    let mut out: Vec<(String, String)> = img
-        .names
+    let mut out: Vec<(String, String)> = tagged_names(img)
         .iter()
         .map(|n| match Reference::parse(n) {
             Ok(r) => (
@@ -37,7 +42,7 @@ pub fn repo_tags(img: &Image) -> Vec<(String, String)> {
     out
 }
 
-fn repo_digests(img: &Image) -> Vec<String> {
+pub fn repo_digests(img: &Image) -> Vec<String> {
     let mut out = Vec::new();
     for n in &img.names {
         if let Ok(r) = Reference::parse(n) {
@@ -59,7 +64,7 @@ pub fn inspect(img: &Image, driver: &str) -> Value {
     json!({
         "Id": img.id,
         "Digest": img.digest,
-        "RepoTags": img.names,
+        "RepoTags": tagged_names(img),
         "RepoDigests": repo_digests(img),
         "Parent": "",
         "Comment": config["comment"].as_str().unwrap_or(""),
@@ -88,27 +93,44 @@ pub fn rows(img: &Image, containers: usize) -> Vec<Value> {
     let created = created_unix(img);
     let config = config_json(img);
     let dangling = img.names.is_empty();
+    let labels = match &config["config"]["Labels"] {
+        Value::Object(m) => Value::Object(m.clone()),
+        _ => json!({}),
+    };
     repo_tags(img)
         .into_iter()
         .map(|(repo, tag)| {
             json!({
                 "ID": &img.id[..img.id.len().min(12)],
                 "Id": img.id,
+                "ParentId": "",
                 "Repository": repo,
                 "Tag": tag,
                 "Digest": img.digest,
-                "Created": created,
-                "CreatedAt": crate::format::time::format_time(created),
+                "Digests": img.digests,
+                "RepoTags": tagged_names(img),
+                "RepoDigests": repo_digests(img),
+                "Created": human::since(created),
+                "CreatedUnix": created,
+                "CreatedAt": go_time_string(created),
                 "CreatedSince": human::since(created),
                 "Size": human::size(img.size),
-                "VirtualSize": human::size(img.size),
+                "VirtualSize": img.size,
+                "SharedSize": 0,
                 "Names": img.names,
-                "Labels": config["config"]["Labels"],
+                "Labels": labels,
                 "Dangling": dangling,
                 "Containers": containers,
                 "ReadOnly": false,
-                "History": img.names,
+                "History": tagged_names(img).join(", "),
             })
         })
         .collect()
+}
+
+/// Go's `time.Time.String()` of a Unix time, in UTC:
+/// `2024-01-02 15:04:05 +0000 UTC`.
+pub fn go_time_string(secs: i64) -> String {
+    let (y, m, d, h, mi, s) = common::time::utc(secs);
+    format!("{y:04}-{m:02}-{d:02} {h:02}:{mi:02}:{s:02} +0000 UTC")
 }

@@ -4,6 +4,7 @@
 
 use e2e::image_env::assert_fails;
 use e2e::podman::{stderr, stdout, with_busybox};
+use serde_json::Value;
 
 #[test]
 fn rmi_force_removes_users_quietly() {
@@ -20,4 +21,134 @@ fn rmi_force_removes_users_quietly() {
     assert_eq!(stdout(&o), format!("Untagged: {r}\nDeleted: {iid}\n"));
     assert_eq!(stderr(&o), "", "helpers must stay quiet");
     assert_eq!(s.ok(&["ps", "-aq"]), "");
+}
+
+#[test]
+fn rmi_missing_images_ignore_and_force() {
+    let (s, _reg, r) = with_busybox();
+    let o = s.run(&["rmi", "i_nosuch"]);
+    assert_fails(&o, 1, "i_nosuch: image not known");
+    let o = s.run(&["rmi", "--ignore", "i_nosuch"]);
+    assert!(o.status.success());
+    assert_eq!(stdout(&o), "");
+    let o = s.run(&["image", "rm", "--force", "bogus"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stdout(&o), "");
+    s.ok(&["image", "tag", &r, "i_random"]);
+    let out = s.ok(&["image", "rm", "--force", "bogus", "i_random"]);
+    assert_eq!(out, "Untagged: localhost/i_random:latest\n");
+    assert!(!s.ok(&["images"]).contains("i_random"));
+}
+
+#[test]
+fn images_sort_filters_formats_and_json() {
+    let (s, _reg, r) = with_busybox();
+    let iid = s.ok(&["inspect", "--format", "{{.ID}}", &r]).trim().to_string();
+    for n in ["zzz.example/x/y:3", "zzz.example/x/y:1", "a.b/c:d", "zzz.example/x/y:2"] {
+        s.ok(&["tag", &r, n]);
+    }
+    let out = s.ok(&["images", "--sort", "repository", "--format", "{{.Repository}}:{{.Tag}}"]);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[1], "a.b/c:d", "{out}");
+    assert_eq!(
+        &lines[2..],
+        ["zzz.example/x/y:1", "zzz.example/x/y:2", "zzz.example/x/y:3"],
+        "{out}"
+    );
+    // Table headers and the default columns.
+    let out = s.ok(&["images"]);
+    let head = out.lines().next().unwrap();
+    let words: Vec<&str> = head.split_whitespace().collect();
+    assert_eq!(words, ["REPOSITORY", "TAG", "IMAGE", "ID", "CREATED", "SIZE"], "{out}");
+    assert!(out.contains(" ago "), "{out}");
+    let out = s.ok(&["images", "--format", "table {{.ID}} {{.ReadOnly}} {{.Containers}}"]);
+    assert!(out.starts_with("IMAGE ID"), "{out}");
+    assert!(out.contains("R/O"), "{out}");
+    // IDs, --no-trunc, -q (one line per image).
+    assert_eq!(s.ok(&["images", "-q"]), format!("{}\n", &iid[..12]));
+    let out = s.ok(&["images", "--no-trunc", "--format", "{{.ID}}"]);
+    assert!(out.lines().all(|l| l == format!("sha256:{iid}")), "{out}");
+    let out = s.ok(&["images", "--format", "{{.ID|upper}}", "a.b/c:d"]);
+    assert!(out.lines().all(|l| l == iid[..12].to_uppercase()), "{out}");
+    // Filters.
+    let o = s.run(&["image", "list", "-f", "json"]);
+    assert_fails(
+        &o,
+        125,
+        "Error: invalid image filter \"json\": must be in the format \"filter=value or filter!=value\"",
+    );
+    assert_eq!(s.ok(&["images", "--noheading", "--filter", &format!("after={iid}")]), "");
+    assert_eq!(s.ok(&["images", "--noheading", "--filter", &format!("before={iid}")]), "");
+    // Filters pick images; an image is listed with all its tags.
+    let out = s.ok(&["images", "--format", "{{.Repository}}", "--filter", "reference=zzz*/x/*"]);
+    assert_eq!(out.lines().count(), 5, "{out}");
+    assert_eq!(s.ok(&["images", "-q", "--filter", "reference=nomatch*"]), "");
+    let out = s.ok(&["images", "-q", "--filter", "containers=false", "--filter", "readonly=false"]);
+    assert_eq!(out.trim(), &iid[..12]);
+    assert_eq!(s.ok(&["images", "-q", "--filter", "containers=true"]), "");
+    assert_eq!(s.ok(&["images", "-q", "--filter", "until=1h"]), "");
+    let digest = s.ok(&["inspect", "--format", "{{.Digest}}", &r]).trim().to_string();
+    assert_eq!(s.ok(&["images", "-q", "--filter", &format!("digest={digest}")]).trim(), &iid[..12]);
+    assert_eq!(s.ok(&["images", "-q", "--filter", "dangling=true"]), "");
+    // JSON: Podman 5's ImageSummary.
+    let json: Value = serde_json::from_str(&s.ok(&["images", "-a", "--format", "json"])).unwrap();
+    let doc = &json[0];
+    for k in [
+        "Id", "ParentId", "RepoTags", "RepoDigests", "Size", "SharedSize", "VirtualSize", "Labels",
+        "Containers", "Names", "Digest", "History", "Created", "CreatedAt",
+    ] {
+        assert!(doc.get(k).is_some(), "{k} missing in {doc}");
+    }
+    // One entry per listed row, as Podman prints it; RepoTags is null.
+    assert_eq!(json.as_array().unwrap().len(), 5);
+    assert!(doc["RepoTags"].is_null());
+    assert_eq!(doc["Id"], iid);
+    assert_eq!(doc["Digest"], digest);
+    assert!(doc["Created"].is_i64());
+    assert!(doc["CreatedAt"].as_str().unwrap().ends_with('Z'));
+    assert_eq!(doc["Names"].as_array().unwrap().len(), 5);
+}
+
+#[test]
+fn tag_untag_follow_podman() {
+    let (s, _reg, r) = with_busybox();
+    let iid = s.ok(&["inspect", "--format", "{{.ID}}", &r]).trim().to_string();
+    for (tag_as, check_as) in [
+        ("bogusregistry.nxdomain/i:latest", "bogusregistry.nxdomain/i:latest"),
+        ("bogusregistry.nxdomain/i", "bogusregistry.nxdomain/i:latest"),
+        ("i:latest", "localhost/i:latest"),
+        ("i", "localhost/i:latest"),
+    ] {
+        s.ok(&["tag", &r, tag_as]);
+        s.ok(&["image", "exists", check_as]);
+        s.ok(&["untag", &r, check_as]);
+        assert_eq!(s.run(&["image", "exists", check_as]).status.code(), Some(1));
+    }
+    let o = s.run(&["untag", &r, "bogusregistry.nxdomain/foo:bar"]);
+    assert_fails(&o, 125, "Error: bogusregistry.nxdomain/foo:bar: tag not known");
+    s.ok(&["tag", &r, "reg.example/a-1:latest", "reg.example/a-2:latest"]);
+    s.ok(&["untag", &iid]);
+    assert_eq!(s.ok(&["image", "inspect", &iid, "--format", "{{.RepoTags}}"]), "[]\n");
+    assert_eq!(s.run(&["image", "exists", &r]).status.code(), Some(1));
+    s.ok(&["tag", &iid, &r]);
+}
+
+#[test]
+fn history_follows_podman() {
+    let (s, _reg, r) = with_busybox();
+    let out = s.ok(&["history", &r]);
+    let head: Vec<&str> = out.lines().next().unwrap().split_whitespace().collect();
+    assert_eq!(head, ["ID", "CREATED", "CREATED", "BY", "SIZE", "COMMENT"], "{out}");
+    let out = s.ok(&["history", "--human=false", &r]);
+    assert!(out.lines().nth(1).unwrap().contains('T'), "{out}");
+    let out = s.ok(&["history", "-qH", &r]);
+    assert!(out.lines().any(|l| l.len() == 12), "{out}");
+    let out = s.ok(&["history", "--no-trunc", "-q", &r]);
+    assert!(out.lines().any(|l| l.len() == 64), "{out}");
+    let json: Value = serde_json::from_str(&s.ok(&["history", "--format", "json", &r])).unwrap();
+    for e in json.as_array().unwrap() {
+        assert!(e["id"].is_string() && e["size"].is_i64() || e["size"].is_u64(), "{e}");
+    }
+    let out = s.ok(&["history", "--format", "{{.Tags}}", &r]);
+    assert!(out.lines().next().unwrap().contains(&r), "{out}");
 }

@@ -326,17 +326,22 @@ pub async fn run(cfg: &EngineConfig, args: &ImagesArgs) -> anyhow::Result<()> {
         images.retain(|i| reference_matches(r, i));
     }
     let containers = |i: &Image| users.get(&i.id).map(Vec::len).unwrap_or(0);
-    if args.format.as_deref() == Some("json") || args.format.as_deref() == Some("{{json .}}") {
-        images.sort_by_key(|i| std::cmp::Reverse(created(i)));
-        let docs: Vec<Value> = images.iter().map(|i| list_json(i, containers(i))).collect();
-        println!("{}", serde_json::to_string_pretty(&docs)?);
-        return Ok(());
-    }
     let mut rows: Vec<Value> = images
         .iter()
         .flat_map(|i| view::rows(i, containers(i)))
         .collect();
     sort_rows(&mut rows, &args.sort);
+    if args.format.as_deref() == Some("json") || args.format.as_deref() == Some("{{json .}}") {
+        // As Podman: one entry per row (an image with two tags twice).
+        let by_id: HashMap<&str, &Image> = images.iter().map(|i| (i.id.as_str(), i)).collect();
+        let docs: Vec<SummaryJson> = rows
+            .iter()
+            .filter_map(|r| by_id.get(r["Id"].as_str().unwrap_or("")))
+            .map(|i| list_json(i, containers(i)))
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&docs)?);
+        return Ok(());
+    }
     if args.no_trunc {
         for r in &mut rows {
             r["ID"] = json!(format!("sha256:{}", r["Id"].as_str().unwrap_or("")));
@@ -372,36 +377,73 @@ fn headers() -> HashMap<&'static str, &'static str> {
 }
 
 /// `podman images --format json`: Podman 5's ImageSummary as its CLI
-/// prints it (nil slices and maps are null).
-fn list_json(i: &Image, containers: usize) -> Value {
+/// prints it, one entry per listed row, fields in Go's order (nil slices
+/// and maps are null, `omitempty` fields absent when empty).
+#[derive(serde::Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct SummaryJson {
+    #[serde(rename = "Id")]
+    id: String,
+    parent_id: String,
+    repo_tags: Option<Vec<String>>,
+    repo_digests: Option<Vec<String>>,
+    size: u64,
+    shared_size: u64,
+    #[serde(skip_serializing_if = "is_zero")]
+    virtual_size: u64,
+    labels: Option<serde_json::Map<String, Value>>,
+    containers: usize,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    read_only: bool,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    dangling: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    names: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    digest: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    history: Option<Vec<String>>,
+    created: i64,
+    created_at: String,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+fn list_json(i: &Image, containers: usize) -> SummaryJson {
     let config = view::config_json(i);
-    let null_if_empty = |v: Vec<String>| if v.is_empty() { Value::Null } else { json!(v) };
+    let some_if_any = |v: Vec<String>| (!v.is_empty()).then_some(v);
     let labels = match &config["config"]["Labels"] {
-        Value::Object(m) if !m.is_empty() => Value::Object(m.clone()),
-        _ => Value::Null,
+        Value::Object(m) if !m.is_empty() => Some(m.clone()),
+        _ => None,
     };
     let c = created(i);
     let created_at = config["created"]
         .as_str()
         .filter(|s| human::parse_rfc3339(s).is_some())
         .map(str::to_string)
-        .unwrap_or_else(|| common::time::rfc3339_nanos(c * 1_000_000_000).replace(".000000000Z", "Z"));
-    json!({
-        "Id": i.id,
-        "ParentId": "",
-        "RepoTags": null_if_empty(view::tagged_names(i)),
-        "RepoDigests": null_if_empty(view::repo_digests(i)),
-        "Size": i.size,
-        "SharedSize": 0,
-        "VirtualSize": i.size,
-        "Labels": labels,
-        "Containers": containers,
-        "Names": null_if_empty(i.names.clone()),
-        "Digest": i.digest,
-        "History": null_if_empty(view::tagged_names(i)),
-        "Created": c,
-        "CreatedAt": created_at,
-    })
+        .unwrap_or_else(|| {
+            common::time::rfc3339_nanos(c * 1_000_000_000).replace(".000000000Z", "Z")
+        });
+    SummaryJson {
+        id: i.id.clone(),
+        parent_id: String::new(),
+        repo_tags: None,
+        repo_digests: some_if_any(view::repo_digests(i)),
+        size: i.size,
+        shared_size: 0,
+        virtual_size: i.size,
+        labels,
+        containers,
+        read_only: false,
+        dangling: i.names.is_empty(),
+        names: some_if_any(i.names.clone()),
+        digest: i.digest.clone(),
+        history: some_if_any(view::tagged_names(i)),
+        created: c,
+        created_at,
+    }
 }
 
 #[cfg(test)]

@@ -154,3 +154,26 @@ fn history_follows_podman() {
     let out = s.ok(&["history", "--format", "{{.Tags}}", &r]);
     assert!(out.lines().next().unwrap().contains(&r), "{out}");
 }
+
+#[test]
+fn image_inspect_has_podman_fields_and_zero_values() {
+    let (s, _reg, r) = with_busybox();
+    let doc: Value = serde_json::from_str(&s.ok(&["image", "inspect", &r])).unwrap();
+    let doc = &doc[0];
+    for k in [
+        "Id", "Digest", "RepoTags", "RepoDigests", "Parent", "Comment", "Created", "Config",
+        "Version", "Author", "Architecture", "Os", "Size", "VirtualSize", "GraphDriver", "RootFS",
+        "Labels", "ManifestType", "User", "History", "NamesHistory",
+    ] {
+        assert!(doc.get(k).is_some(), "{k} missing in {doc}");
+    }
+    assert_eq!(doc["RepoTags"], serde_json::json!([r]));
+    assert_eq!(doc["GraphDriver"]["Name"], "overlay");
+    assert!(doc["GraphDriver"]["Data"]["UpperDir"].as_str().unwrap().ends_with("/diff"));
+    assert_eq!(doc["RootFS"]["Type"], "layers");
+    let via_inspect: Value =
+        serde_json::from_str(&s.ok(&["inspect", "--type", "image", &r])).unwrap();
+    assert_eq!(via_inspect[0]["Id"], doc["Id"]);
+    let o = s.run(&["image", "inspect", "nosuch"]);
+    assert_fails(&o, 125, "nosuch: image not known");
+}

@@ -57,11 +57,31 @@ pub fn repo_digests(img: &Image) -> Vec<String> {
     out
 }
 
-pub fn inspect(img: &Image, driver: &str) -> Value {
+/// `image inspect` as Podman 5's ImageData: zero values as Podman has
+/// them (Labels null without labels, Annotations only when there are
+/// some), GraphDriver paths of the image's layers in our graph root.
+pub fn inspect(img: &Image, driver: &str, graph_root: &std::path::Path) -> Value {
     let config = config_json(img);
     let manifest = manifest_json(img);
-    let labels = config["config"]["Labels"].clone();
-    json!({
+    let labels = match &config["config"]["Labels"] {
+        Value::Object(m) if !m.is_empty() => Value::Object(m.clone()),
+        _ => Value::Null,
+    };
+    let layers_dir = graph_root.join(format!("{driver}-layers"));
+    let diff = |chain: &String| layers_dir.join(chain).join("diff").display().to_string();
+    let mut data = serde_json::Map::new();
+    if let Some((top, lower)) = img.layers.split_last() {
+        if !lower.is_empty() {
+            let l: Vec<String> = lower.iter().rev().map(diff).collect();
+            data.insert("LowerDir".into(), json!(l.join(":")));
+        }
+        data.insert("UpperDir".into(), json!(diff(top)));
+        data.insert(
+            "WorkDir".into(),
+            json!(layers_dir.join(top).join("work").display().to_string()),
+        );
+    }
+    let mut doc = json!({
         "Id": img.id,
         "Digest": img.digest,
         "RepoTags": tagged_names(img),
@@ -69,23 +89,25 @@ pub fn inspect(img: &Image, driver: &str) -> Value {
         "Parent": "",
         "Comment": config["comment"].as_str().unwrap_or(""),
         "Created": config["created"],
-        "Config": config["config"],
+        "Config": if config["config"].is_object() { config["config"].clone() } else { json!({}) },
         "Version": config["docker_version"].as_str().unwrap_or(""),
         "Author": config["author"].as_str().unwrap_or(""),
-        "Architecture": config["architecture"],
-        "Os": config["os"],
-        "Variant": config["variant"].as_str().unwrap_or(""),
+        "Architecture": config["architecture"].as_str().unwrap_or(""),
+        "Os": config["os"].as_str().unwrap_or(""),
         "Size": img.size,
         "VirtualSize": img.size,
-        "GraphDriver": {"Name": driver, "Data": {"LowerDir": "", "UpperDir": "", "WorkDir": ""}},
-        "RootFS": {"Type": "layers", "Layers": config["rootfs"]["diff_ids"]},
-        "Labels": if labels.is_null() { json!({}) } else { labels },
-        "Annotations": manifest["annotations"].as_object().cloned().unwrap_or_default(),
+        "GraphDriver": {"Name": driver, "Data": data},
+        "RootFS": {"Type": "layers", "Layers": config["rootfs"]["diff_ids"].as_array().cloned().unwrap_or_default()},
+        "Labels": labels,
         "ManifestType": img.manifest_media_type,
         "User": config["config"]["User"].as_str().unwrap_or(""),
-        "History": config["history"],
-        "NamesHistory": img.names,
-    })
+        "History": config["history"].as_array().cloned().unwrap_or_default(),
+        "NamesHistory": tagged_names(img),
+    });
+    if let Some(a) = manifest["annotations"].as_object().filter(|a| !a.is_empty()) {
+        doc["Annotations"] = Value::Object(a.clone());
+    }
+    doc
 }
 
 /// One row per name (or one `<none>` row) for `podman images`.

@@ -526,8 +526,10 @@ mod tests {
         sort_rows(&mut rows, "created");
         assert_eq!(col(&rows)[0], "<none>:<none>");
         sort_rows(&mut rows, "size");
-        assert_eq!(col(&rows)[..2], ["localhost/b:2", "localhost/a:0"]);
+        let mut smallest = col(&rows)[..2].to_vec();
+        smallest.sort();
+        assert_eq!(smallest, ["localhost/a:0", "localhost/b:2"]);
         sort_rows(&mut rows, "tag");
-        assert_eq!(col(&rows)[0], "<none>:<none>");
+        assert_eq!(col(&rows), ["localhost/a:0", "localhost/a:1", "localhost/b:2", "<none>:<none>"]);
     }
 }

@@ -177,3 +177,18 @@ fn image_inspect_has_podman_fields_and_zero_values() {
     let o = s.run(&["image", "inspect", "nosuch"]);
     assert_fails(&o, 125, "nosuch: image not known");
 }
+
+#[test]
+fn pull_by_digest_keeps_the_listing_and_rmi_untags_it() {
+    let (s, _reg, r) = with_busybox();
+    let before = s.ok(&["images", "-a"]);
+    let digest = s.ok(&["inspect", "--format", "{{.Digest}}", &r]).trim().to_string();
+    let repo = r.rsplit_once(':').unwrap().0;
+    let fqin = format!("{repo}@{digest}");
+    s.ok(&["pull", "-q", "--tls-verify=false", &fqin]);
+    assert_eq!(s.ok(&["images", "-a"]), before);
+    assert_eq!(s.ok(&["rmi", &fqin]), format!("Untagged: {fqin}\n"));
+    assert_eq!(s.ok(&["images", "-a"]), before);
+    let o = s.run(&["images", "--filter", "dangling=true", "bb"]);
+    assert_fails(&o, 125, "cannot specify an image and a filter(s)");
+}

@@ -284,6 +284,13 @@ fn sort_rows(rows: &mut [Value], by: &str) {
 }
 
 pub async fn run(cfg: &EngineConfig, args: &ImagesArgs) -> anyhow::Result<()> {
+    if !args.filter.is_empty() && args.reference.is_some() {
+        return Err(ExitError {
+            code: 125,
+            source: anyhow::anyhow!("cannot specify an image and a filter(s)"),
+        }
+        .into());
+    }
     let filters = args
         .filter
         .iter()

@@ -63,7 +63,8 @@ pub async fn run(cfg: &EngineConfig, args: &RmiArgs) -> anyhow::Result<()> {
             let by_id = img.id.starts_with(t.strip_prefix("sha256:").unwrap_or(t))
                 && t.len() >= 3
                 && t.strip_prefix("sha256:").unwrap_or(t).chars().all(|c| c.is_ascii_hexdigit());
-            let by_digest = t.contains("sha256:");
+            // A bare digest; `repo@sha256:...` is a name and is untagged.
+            let by_digest = t.starts_with("sha256:");
             if by_id && !args.force {
                 in_use.push(format!(
                     "unable to delete image {:?} by ID with more than one tag ([{}]): please force removal",

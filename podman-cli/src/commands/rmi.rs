@@ -144,9 +144,21 @@ pub async fn run(cfg: &EngineConfig, args: &RmiArgs) -> anyhow::Result<()> {
     let all: Vec<String> = other.into_iter().chain(in_use).chain(missing).collect();
     Err(ExitError {
         code,
-        source: anyhow::anyhow!("{}", all.join("; ")),
+        source: anyhow::anyhow!("{}", join_errors(&all)),
     }
     .into())
+}
+
+/// Podman's errorhandling.JoinErrors: one error as is, several as
+/// hashicorp/multierror lists them.
+fn join_errors(errs: &[String]) -> String {
+    match errs {
+        [one] => one.clone(),
+        _ => {
+            let items: Vec<String> = errs.iter().map(|e| format!("\t* {e}")).collect();
+            format!("{} errors occurred:\n{}", errs.len(), items.join("\n"))
+        }
+    }
 }
 
 /// Which of an image's names `typed` refers to: itself, its qualified
@@ -179,5 +191,10 @@ mod tests {
         assert_eq!(super::matched_name(&names, "x:1").as_deref(), Some("localhost/x:1"));
         assert_eq!(super::matched_name(&names, "bb").as_deref(), Some("127.0.0.1:5000/bb:latest"));
         assert_eq!(super::matched_name(&names, "zz"), None);
+        assert_eq!(super::join_errors(&["a".into()]), "a");
+        assert_eq!(
+            super::join_errors(&["a".into(), "b".into()]),
+            "2 errors occurred:\n\t* a\n\t* b"
+        );
     }
 }

@@ -110,7 +110,8 @@ impl tracing::field::Visit for Fields {
         if field.name() == "message" {
             self.message = value.to_string();
         } else {
-            self.rest.push((field.name().to_string(), value.to_string()));
+            self.rest
+                .push((field.name().to_string(), value.to_string()));
         }
     }
 

@@ -11,7 +11,17 @@ fn rmi_force_removes_users_quietly() {
     let (s, _reg, r) = with_busybox();
     s.ok(&["create", "--name", "user", "--network", "none", &r, "true"]);
     s.ok(&["run", "--name", "ran", "--network", "none", &r, "true"]);
-    s.ok(&["run", "-d", "--name", "runs", "--network", "none", &r, "sleep", "100"]);
+    s.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "runs",
+        "--network",
+        "none",
+        &r,
+        "sleep",
+        "100",
+    ]);
     let iid = s.ok(&["image", "inspect", "--format", "{{.Id}}", &r]);
     let iid = iid.trim();
     let o = s.run(&["rmi", "-a"]);
@@ -43,25 +53,51 @@ fn rmi_missing_images_ignore_and_force() {
 #[test]
 fn images_sort_filters_formats_and_json() {
     let (s, _reg, r) = with_busybox();
-    let iid = s.ok(&["inspect", "--format", "{{.ID}}", &r]).trim().to_string();
-    for n in ["zzz.example/x/y:3", "zzz.example/x/y:1", "a.b/c:d", "zzz.example/x/y:2"] {
+    let iid = s
+        .ok(&["inspect", "--format", "{{.ID}}", &r])
+        .trim()
+        .to_string();
+    for n in [
+        "zzz.example/x/y:3",
+        "zzz.example/x/y:1",
+        "a.b/c:d",
+        "zzz.example/x/y:2",
+    ] {
         s.ok(&["tag", &r, n]);
     }
-    let out = s.ok(&["images", "--sort", "repository", "--format", "{{.Repository}}:{{.Tag}}"]);
+    let out = s.ok(&[
+        "images",
+        "--sort",
+        "repository",
+        "--format",
+        "{{.Repository}}:{{.Tag}}",
+    ]);
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(lines[1], "a.b/c:d", "{out}");
     assert_eq!(
         &lines[2..],
-        ["zzz.example/x/y:1", "zzz.example/x/y:2", "zzz.example/x/y:3"],
+        [
+            "zzz.example/x/y:1",
+            "zzz.example/x/y:2",
+            "zzz.example/x/y:3"
+        ],
         "{out}"
     );
     // Table headers and the default columns.
     let out = s.ok(&["images"]);
     let head = out.lines().next().unwrap();
     let words: Vec<&str> = head.split_whitespace().collect();
-    assert_eq!(words, ["REPOSITORY", "TAG", "IMAGE", "ID", "CREATED", "SIZE"], "{out}");
+    assert_eq!(
+        words,
+        ["REPOSITORY", "TAG", "IMAGE", "ID", "CREATED", "SIZE"],
+        "{out}"
+    );
     assert!(out.contains(" ago "), "{out}");
-    let out = s.ok(&["images", "--format", "table {{.ID}} {{.ReadOnly}} {{.Containers}}"]);
+    let out = s.ok(&[
+        "images",
+        "--format",
+        "table {{.ID}} {{.ReadOnly}} {{.Containers}}",
+    ]);
     assert!(out.starts_with("IMAGE ID"), "{out}");
     assert!(out.contains("R/O"), "{out}");
     // IDs, --no-trunc, -q (one line per image).
@@ -77,27 +113,76 @@ fn images_sort_filters_formats_and_json() {
         125,
         "Error: invalid image filter \"json\": must be in the format \"filter=value or filter!=value\"",
     );
-    assert_eq!(s.ok(&["images", "--noheading", "--filter", &format!("after={iid}")]), "");
-    assert_eq!(s.ok(&["images", "--noheading", "--filter", &format!("before={iid}")]), "");
+    assert_eq!(
+        s.ok(&["images", "--noheading", "--filter", &format!("after={iid}")]),
+        ""
+    );
+    assert_eq!(
+        s.ok(&[
+            "images",
+            "--noheading",
+            "--filter",
+            &format!("before={iid}")
+        ]),
+        ""
+    );
     // Filters pick images; an image is listed with all its tags.
-    let out = s.ok(&["images", "--format", "{{.Repository}}", "--filter", "reference=zzz*/x/*"]);
+    let out = s.ok(&[
+        "images",
+        "--format",
+        "{{.Repository}}",
+        "--filter",
+        "reference=zzz*/x/*",
+    ]);
     assert_eq!(out.lines().count(), 5, "{out}");
-    assert_eq!(s.ok(&["images", "-q", "--filter", "reference=nomatch*"]), "");
-    let out = s.ok(&["images", "-q", "--filter", "containers=false", "--filter", "readonly=false"]);
+    assert_eq!(
+        s.ok(&["images", "-q", "--filter", "reference=nomatch*"]),
+        ""
+    );
+    let out = s.ok(&[
+        "images",
+        "-q",
+        "--filter",
+        "containers=false",
+        "--filter",
+        "readonly=false",
+    ]);
     assert_eq!(out.trim(), &iid[..12]);
     assert_eq!(s.ok(&["images", "-q", "--filter", "containers=true"]), "");
     // The fixture's created time is fixed, long ago.
-    assert_eq!(s.ok(&["images", "-q", "--filter", "until=1h"]).trim(), &iid[..12]);
+    assert_eq!(
+        s.ok(&["images", "-q", "--filter", "until=1h"]).trim(),
+        &iid[..12]
+    );
     assert_eq!(s.ok(&["images", "-q", "--filter", "until=0"]), "");
-    let digest = s.ok(&["inspect", "--format", "{{.Digest}}", &r]).trim().to_string();
-    assert_eq!(s.ok(&["images", "-q", "--filter", &format!("digest={digest}")]).trim(), &iid[..12]);
+    let digest = s
+        .ok(&["inspect", "--format", "{{.Digest}}", &r])
+        .trim()
+        .to_string();
+    assert_eq!(
+        s.ok(&["images", "-q", "--filter", &format!("digest={digest}")])
+            .trim(),
+        &iid[..12]
+    );
     assert_eq!(s.ok(&["images", "-q", "--filter", "dangling=true"]), "");
     // JSON: Podman 5's ImageSummary.
     let json: Value = serde_json::from_str(&s.ok(&["images", "-a", "--format", "json"])).unwrap();
     let doc = &json[0];
     for k in [
-        "Id", "ParentId", "RepoTags", "RepoDigests", "Size", "SharedSize", "VirtualSize", "Labels",
-        "Containers", "Names", "Digest", "History", "Created", "CreatedAt",
+        "Id",
+        "ParentId",
+        "RepoTags",
+        "RepoDigests",
+        "Size",
+        "SharedSize",
+        "VirtualSize",
+        "Labels",
+        "Containers",
+        "Names",
+        "Digest",
+        "History",
+        "Created",
+        "CreatedAt",
     ] {
         assert!(doc.get(k).is_some(), "{k} missing in {doc}");
     }
@@ -114,10 +199,19 @@ fn images_sort_filters_formats_and_json() {
 #[test]
 fn tag_untag_follow_podman() {
     let (s, _reg, r) = with_busybox();
-    let iid = s.ok(&["inspect", "--format", "{{.ID}}", &r]).trim().to_string();
+    let iid = s
+        .ok(&["inspect", "--format", "{{.ID}}", &r])
+        .trim()
+        .to_string();
     for (tag_as, check_as) in [
-        ("bogusregistry.nxdomain/i:latest", "bogusregistry.nxdomain/i:latest"),
-        ("bogusregistry.nxdomain/i", "bogusregistry.nxdomain/i:latest"),
+        (
+            "bogusregistry.nxdomain/i:latest",
+            "bogusregistry.nxdomain/i:latest",
+        ),
+        (
+            "bogusregistry.nxdomain/i",
+            "bogusregistry.nxdomain/i:latest",
+        ),
         ("i:latest", "localhost/i:latest"),
         ("i", "localhost/i:latest"),
     ] {
@@ -127,10 +221,22 @@ fn tag_untag_follow_podman() {
         assert_eq!(s.run(&["image", "exists", check_as]).status.code(), Some(1));
     }
     let o = s.run(&["untag", &r, "bogusregistry.nxdomain/foo:bar"]);
-    assert_fails(&o, 125, "Error: bogusregistry.nxdomain/foo:bar: tag not known");
-    s.ok(&["tag", &r, "reg.example/a-1:latest", "reg.example/a-2:latest"]);
+    assert_fails(
+        &o,
+        125,
+        "Error: bogusregistry.nxdomain/foo:bar: tag not known",
+    );
+    s.ok(&[
+        "tag",
+        &r,
+        "reg.example/a-1:latest",
+        "reg.example/a-2:latest",
+    ]);
     s.ok(&["untag", &iid]);
-    assert_eq!(s.ok(&["image", "inspect", &iid, "--format", "{{.RepoTags}}"]), "[]\n");
+    assert_eq!(
+        s.ok(&["image", "inspect", &iid, "--format", "{{.RepoTags}}"]),
+        "[]\n"
+    );
     assert_eq!(s.run(&["image", "exists", &r]).status.code(), Some(1));
     s.ok(&["tag", &iid, &r]);
 }
@@ -140,7 +246,11 @@ fn history_follows_podman() {
     let (s, _reg, r) = with_busybox();
     let out = s.ok(&["history", &r]);
     let head: Vec<&str> = out.lines().next().unwrap().split_whitespace().collect();
-    assert_eq!(head, ["ID", "CREATED", "CREATED", "BY", "SIZE", "COMMENT"], "{out}");
+    assert_eq!(
+        head,
+        ["ID", "CREATED", "CREATED", "BY", "SIZE", "COMMENT"],
+        "{out}"
+    );
     let out = s.ok(&["history", "--human=false", &r]);
     assert!(out.lines().nth(1).unwrap().contains('T'), "{out}");
     let out = s.ok(&["history", "-qH", &r]);
@@ -149,7 +259,10 @@ fn history_follows_podman() {
     assert!(out.lines().any(|l| l.len() == 64), "{out}");
     let json: Value = serde_json::from_str(&s.ok(&["history", "--format", "json", &r])).unwrap();
     for e in json.as_array().unwrap() {
-        assert!(e["id"].is_string() && e["size"].is_i64() || e["size"].is_u64(), "{e}");
+        assert!(
+            e["id"].is_string() && e["size"].is_i64() || e["size"].is_u64(),
+            "{e}"
+        );
     }
     let out = s.ok(&["history", "--format", "{{.Tags}}", &r]);
     assert!(out.lines().next().unwrap().contains(&r), "{out}");
@@ -161,15 +274,36 @@ fn image_inspect_has_podman_fields_and_zero_values() {
     let doc: Value = serde_json::from_str(&s.ok(&["image", "inspect", &r])).unwrap();
     let doc = &doc[0];
     for k in [
-        "Id", "Digest", "RepoTags", "RepoDigests", "Parent", "Comment", "Created", "Config",
-        "Version", "Author", "Architecture", "Os", "Size", "VirtualSize", "GraphDriver", "RootFS",
-        "Labels", "ManifestType", "User", "History", "NamesHistory",
+        "Id",
+        "Digest",
+        "RepoTags",
+        "RepoDigests",
+        "Parent",
+        "Comment",
+        "Created",
+        "Config",
+        "Version",
+        "Author",
+        "Architecture",
+        "Os",
+        "Size",
+        "VirtualSize",
+        "GraphDriver",
+        "RootFS",
+        "Labels",
+        "ManifestType",
+        "User",
+        "History",
+        "NamesHistory",
     ] {
         assert!(doc.get(k).is_some(), "{k} missing in {doc}");
     }
     assert_eq!(doc["RepoTags"], serde_json::json!([r]));
     assert_eq!(doc["GraphDriver"]["Name"], "overlay");
-    assert!(doc["GraphDriver"]["Data"]["UpperDir"].as_str().unwrap().ends_with("/diff"));
+    assert!(doc["GraphDriver"]["Data"]["UpperDir"]
+        .as_str()
+        .unwrap()
+        .ends_with("/diff"));
     assert_eq!(doc["RootFS"]["Type"], "layers");
     let via_inspect: Value =
         serde_json::from_str(&s.ok(&["inspect", "--type", "image", &r])).unwrap();
@@ -182,7 +316,10 @@ fn image_inspect_has_podman_fields_and_zero_values() {
 fn pull_by_digest_keeps_the_listing_and_rmi_untags_it() {
     let (s, _reg, r) = with_busybox();
     let before = s.ok(&["images", "-a"]);
-    let digest = s.ok(&["inspect", "--format", "{{.Digest}}", &r]).trim().to_string();
+    let digest = s
+        .ok(&["inspect", "--format", "{{.Digest}}", &r])
+        .trim()
+        .to_string();
     let repo = r.rsplit_once(':').unwrap().0;
     let fqin = format!("{repo}@{digest}");
     s.ok(&["pull", "-q", "--tls-verify=false", &fqin]);

@@ -59,7 +59,10 @@ fn glob(pattern: &str, s: &str) -> bool {
 
 fn reference_matches(pattern: &str, img: &Image) -> bool {
     let pattern = pattern.strip_prefix("sha256:").unwrap_or(pattern);
-    if img.id.starts_with(pattern) && pattern.len() >= 3 && pattern.chars().all(|c| c.is_ascii_hexdigit()) {
+    if img.id.starts_with(pattern)
+        && pattern.len() >= 3
+        && pattern.chars().all(|c| c.is_ascii_hexdigit())
+    {
         return true;
     }
     img.names.iter().any(|n| {
@@ -123,8 +126,18 @@ fn parse_filter(f: &str) -> anyhow::Result<Filter> {
         return Err(bad());
     }
     const KEYS: &[&str] = &[
-        "after", "since", "before", "dangling", "label", "reference", "readonly", "until", "id",
-        "digest", "intermediate", "containers",
+        "after",
+        "since",
+        "before",
+        "dangling",
+        "label",
+        "reference",
+        "readonly",
+        "until",
+        "id",
+        "digest",
+        "intermediate",
+        "containers",
     ];
     if !KEYS.contains(&k) {
         anyhow::bail!("unsupported image filter {k:?}");
@@ -140,7 +153,11 @@ fn parse_bool(f: &Filter) -> anyhow::Result<bool> {
     match f.value.to_ascii_lowercase().as_str() {
         "true" | "1" => Ok(true),
         "false" | "0" => Ok(false),
-        _ => anyhow::bail!("{}: invalid value {:?}: must be true or false", f.key, f.value),
+        _ => anyhow::bail!(
+            "{}: invalid value {:?}: must be true or false",
+            f.key,
+            f.value
+        ),
     }
 }
 
@@ -235,7 +252,9 @@ fn matches(f: &Filter, i: &Image, ctx: &Ctx) -> anyhow::Result<bool> {
             match v.to_ascii_lowercase().as_str() {
                 "true" => !users.is_empty(),
                 "false" => users.is_empty(),
-                _ => users.iter().any(|(id, name)| id.starts_with(v) || name == v),
+                _ => users
+                    .iter()
+                    .any(|(id, name)| id.starts_with(v) || name == v),
             }
         }
         _ => false,
@@ -254,9 +273,13 @@ fn apply_filters(filters: &[Filter], images: Vec<Image>, ctx: &Ctx) -> anyhow::R
         for k in keys.iter().collect::<HashSet<_>>() {
             let group: Vec<&Filter> = filters.iter().filter(|f| f.key == *k).collect();
             let r = if *k == "label" {
-                group.iter().try_fold(true, |a, f| Ok::<_, anyhow::Error>(a && matches(f, &i, ctx)?))?
+                group.iter().try_fold(true, |a, f| {
+                    Ok::<_, anyhow::Error>(a && matches(f, &i, ctx)?)
+                })?
             } else {
-                group.iter().try_fold(false, |a, f| Ok::<_, anyhow::Error>(a || matches(f, &i, ctx)?))?
+                group.iter().try_fold(false, |a, f| {
+                    Ok::<_, anyhow::Error>(a || matches(f, &i, ctx)?)
+                })?
             };
             if !r {
                 ok = false;
@@ -296,7 +319,10 @@ pub async fn run(cfg: &EngineConfig, args: &ImagesArgs) -> anyhow::Result<()> {
         .iter()
         .map(|f| parse_filter(f))
         .collect::<anyhow::Result<Vec<_>>>()
-        .map_err(|e| ExitError { code: 125, source: e })?;
+        .map_err(|e| ExitError {
+            code: 125,
+            source: e,
+        })?;
     let mut storage = helper_procs::storage(cfg).await?;
     let req = ListImagesRequest { all: args.all };
     let listed = storage
@@ -380,7 +406,9 @@ pub async fn run(cfg: &EngineConfig, args: &ImagesArgs) -> anyhow::Result<()> {
 }
 
 fn headers() -> HashMap<&'static str, &'static str> {
-    [("ID", "IMAGE ID"), ("ReadOnly", "R/O")].into_iter().collect()
+    [("ID", "IMAGE ID"), ("ReadOnly", "R/O")]
+        .into_iter()
+        .collect()
 }
 
 /// `podman images --format json`: Podman 5's ImageSummary as its CLI
@@ -489,9 +517,15 @@ mod tests {
             e,
             "invalid image filter \"json\": must be in the format \"filter=value or filter!=value\""
         );
-        assert!(parse_filter("bogus=1").unwrap_err().to_string().contains("unsupported image filter"));
+        assert!(parse_filter("bogus=1")
+            .unwrap_err()
+            .to_string()
+            .contains("unsupported image filter"));
         let f = parse_filter("label!=a=b").unwrap();
-        assert_eq!((f.key.as_str(), f.value.as_str(), f.negate), ("label", "a=b", true));
+        assert_eq!(
+            (f.key.as_str(), f.value.as_str(), f.negate),
+            ("label", "a=b", true)
+        );
         assert_eq!(parse_go_duration("1h30m"), Some(5400));
         assert_eq!(parse_go_duration("10s"), Some(10));
         assert_eq!(parse_go_duration("x"), None);
@@ -500,15 +534,31 @@ mod tests {
     #[test]
     fn filters_and_sorting() {
         let a = img("aaa1", &["localhost/a:1"], "2020-01-01T00:00:00Z", 30);
-        let b = img("bbb2", &["localhost/b:2", "localhost/a:0"], "2021-01-01T00:00:00Z", 10);
+        let b = img(
+            "bbb2",
+            &["localhost/b:2", "localhost/a:0"],
+            "2021-01-01T00:00:00Z",
+            10,
+        );
         let d = img("ccc3", &[], "2022-01-01T00:00:00Z", 20);
         let all = vec![a.clone(), b.clone(), d.clone()];
-        let users: HashMap<String, Vec<(String, String)>> =
-            [("bbb2".to_string(), vec![("c1".to_string(), "web".to_string())])].into();
-        let ctx = Ctx { all: &all, users: &users, now: 1_700_000_000 };
+        let users: HashMap<String, Vec<(String, String)>> = [(
+            "bbb2".to_string(),
+            vec![("c1".to_string(), "web".to_string())],
+        )]
+        .into();
+        let ctx = Ctx {
+            all: &all,
+            users: &users,
+            now: 1_700_000_000,
+        };
         let ids = |fs: &[&str]| -> Vec<String> {
             let fs: Vec<Filter> = fs.iter().map(|f| parse_filter(f).unwrap()).collect();
-            apply_filters(&fs, all.clone(), &ctx).unwrap().into_iter().map(|i| i.id).collect()
+            apply_filters(&fs, all.clone(), &ctx)
+                .unwrap()
+                .into_iter()
+                .map(|i| i.id)
+                .collect()
         };
         assert_eq!(ids(&["dangling=true"]), ["ccc3"]);
         assert_eq!(ids(&["dangling=false"]), ["aaa1", "bbb2"]);
@@ -525,11 +575,25 @@ mod tests {
         let mut rows: Vec<Value> = all.iter().flat_map(|i| view::rows(i, 0)).collect();
         let col = |rows: &[Value]| -> Vec<String> {
             rows.iter()
-                .map(|r| format!("{}:{}", r["Repository"].as_str().unwrap(), r["Tag"].as_str().unwrap()))
+                .map(|r| {
+                    format!(
+                        "{}:{}",
+                        r["Repository"].as_str().unwrap(),
+                        r["Tag"].as_str().unwrap()
+                    )
+                })
                 .collect()
         };
         sort_rows(&mut rows, "repository");
-        assert_eq!(col(&rows), ["<none>:<none>", "localhost/a:0", "localhost/a:1", "localhost/b:2"]);
+        assert_eq!(
+            col(&rows),
+            [
+                "<none>:<none>",
+                "localhost/a:0",
+                "localhost/a:1",
+                "localhost/b:2"
+            ]
+        );
         sort_rows(&mut rows, "created");
         assert_eq!(col(&rows)[0], "<none>:<none>");
         sort_rows(&mut rows, "size");
@@ -537,6 +601,14 @@ mod tests {
         smallest.sort();
         assert_eq!(smallest, ["localhost/a:0", "localhost/b:2"]);
         sort_rows(&mut rows, "tag");
-        assert_eq!(col(&rows), ["localhost/a:0", "localhost/a:1", "localhost/b:2", "<none>:<none>"]);
+        assert_eq!(
+            col(&rows),
+            [
+                "localhost/a:0",
+                "localhost/a:1",
+                "localhost/b:2",
+                "<none>:<none>"
+            ]
+        );
     }
 }

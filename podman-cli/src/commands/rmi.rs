@@ -62,7 +62,10 @@ pub async fn run(cfg: &EngineConfig, args: &RmiArgs) -> anyhow::Result<()> {
         if !args.all && img.names.len() > 1 {
             let by_id = img.id.starts_with(t.strip_prefix("sha256:").unwrap_or(t))
                 && t.len() >= 3
-                && t.strip_prefix("sha256:").unwrap_or(t).chars().all(|c| c.is_ascii_hexdigit());
+                && t.strip_prefix("sha256:")
+                    .unwrap_or(t)
+                    .chars()
+                    .all(|c| c.is_ascii_hexdigit());
             // A bare digest; `repo@sha256:...` is a name and is untagged.
             let by_digest = t.starts_with("sha256:");
             if by_id && !args.force {
@@ -80,7 +83,10 @@ pub async fn run(cfg: &EngineConfig, args: &RmiArgs) -> anyhow::Result<()> {
                         name: name.clone(),
                     };
                     match s
-                        .call("UntagImage", |mut c| async move { c.untag_image(req).await })
+                        .call(
+                            "UntagImage",
+                            |mut c| async move { c.untag_image(req).await },
+                        )
                         .await
                     {
                         Ok(_) => println!("Untagged: {name}"),
@@ -187,9 +193,18 @@ fn matched_name(names: &[String], typed: &str) -> Option<String> {
 mod tests {
     #[test]
     fn names_typed_by_users() {
-        let names = vec!["127.0.0.1:5000/bb:latest".to_string(), "localhost/x:1".to_string()];
-        assert_eq!(super::matched_name(&names, "x:1").as_deref(), Some("localhost/x:1"));
-        assert_eq!(super::matched_name(&names, "bb").as_deref(), Some("127.0.0.1:5000/bb:latest"));
+        let names = vec![
+            "127.0.0.1:5000/bb:latest".to_string(),
+            "localhost/x:1".to_string(),
+        ];
+        assert_eq!(
+            super::matched_name(&names, "x:1").as_deref(),
+            Some("localhost/x:1")
+        );
+        assert_eq!(
+            super::matched_name(&names, "bb").as_deref(),
+            Some("127.0.0.1:5000/bb:latest")
+        );
         assert_eq!(super::matched_name(&names, "zz"), None);
         assert_eq!(super::join_errors(&["a".into()]), "a");
         assert_eq!(

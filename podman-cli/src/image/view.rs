@@ -20,7 +20,11 @@ pub fn created_unix(img: &Image) -> i64 {
 
 /// The image's names that are tags (not `repo@digest`): Podman's RepoTags.
 pub fn tagged_names(img: &Image) -> Vec<String> {
-    img.names.iter().filter(|n| !n.contains('@')).cloned().collect()
+    img.names
+        .iter()
+        .filter(|n| !n.contains('@'))
+        .cloned()
+        .collect()
 }
 
 /// (repository, tag) pairs of the image's tagged names; one `<none>`
@@ -104,7 +108,10 @@ pub fn inspect(img: &Image, driver: &str, graph_root: &std::path::Path) -> Value
         "History": config["history"].as_array().cloned().unwrap_or_default(),
         "NamesHistory": tagged_names(img),
     });
-    if let Some(a) = manifest["annotations"].as_object().filter(|a| !a.is_empty()) {
+    if let Some(a) = manifest["annotations"]
+        .as_object()
+        .filter(|a| !a.is_empty())
+    {
         doc["Annotations"] = Value::Object(a.clone());
     }
     doc

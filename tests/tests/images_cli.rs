@@ -264,6 +264,26 @@ fn history_follows_podman() {
             "{e}"
         );
     }
+    // CreatedSince/CreatedAt agree with `image list` (110-history.bats).
+    let list = s.ok(&[
+        "image",
+        "list",
+        "--format",
+        "{{.CreatedSince}}\n{{.CreatedAt}}",
+        &r,
+    ]);
+    let hist = s.ok(&[
+        "image",
+        "history",
+        "--format",
+        "{{.CreatedSince}}\n{{.CreatedAt}}",
+        &r,
+    ]);
+    let (l, h): (Vec<&str>, Vec<&str>) = (list.lines().collect(), hist.lines().collect());
+    assert_eq!(l[0], h[0]);
+    assert!(l[1].ends_with(" +0000 UTC"), "{list}");
+    assert_eq!(l[1][..10], h[1][..10]);
+    assert_eq!(l[1][11..19], h[1][11..19]);
     let out = s.ok(&["history", "--format", "{{.Tags}}", &r]);
     assert!(out.lines().next().unwrap().contains(&r), "{out}");
 }

@@ -88,6 +88,9 @@ pub async fn run(cfg: &EngineConfig, args: &HistoryArgs) -> anyhow::Result<()> {
             } else {
                 common::time::rfc3339_nanos(created * 1_000_000_000).replace(".000000000Z", "Z")
             },
+            "CreatedSince": crate::format::human::since(created),
+            "CreatedAt": common::time::rfc3339_nanos(created * 1_000_000_000)
+                .replace(".000000000Z", "Z"),
             "CreatedBy": by,
             "Size": if args.human { crate::format::human::size(size) } else { size.to_string() },
             "Comment": h["comment"].as_str().unwrap_or(""),

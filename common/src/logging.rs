@@ -60,24 +60,67 @@ where
         mut w: tracing_subscriber::fmt::format::Writer<'_>,
         event: &tracing::Event<'_>,
     ) -> std::fmt::Result {
+        // logrus's text format, as Podman prints it:
+        // time="2026-12-04T18:10:00Z" level=warning msg="..." key=value
+        // (plus proc=NAME[PID] so interleaved helper lines can be told apart).
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap_or_default();
-        let level = event.metadata().level().as_str().to_ascii_lowercase();
+        let level = match *event.metadata().level() {
+            tracing::Level::WARN => "warning".to_string(),
+            l => l.as_str().to_ascii_lowercase(),
+        };
+        let mut fields = Fields::default();
+        event.record(&mut fields);
+        let mut msg = String::new();
+        if let Some(scope) = ctx.event_scope() {
+            for span in scope.from_root() {
+                msg.push_str(span.name());
+                msg.push_str(": ");
+            }
+        }
+        msg.push_str(&fields.message);
+        let ts = crate::time::rfc3339_nanos(now.as_nanos() as i64);
         write!(
             w,
-            "time={}.{:06} level={level} proc={}[{}] ",
-            now.as_secs(),
-            now.subsec_micros(),
+            "time={ts:?} level={level} msg={msg:?} proc={}[{}]",
             self.process,
             std::process::id()
         )?;
-        if let Some(scope) = ctx.event_scope() {
-            for span in scope.from_root() {
-                write!(w, "{}: ", span.name())?;
+        for (k, v) in &fields.rest {
+            if v.contains(' ') || v.contains('"') || v.is_empty() {
+                write!(w, " {k}={v:?}")?;
+            } else {
+                write!(w, " {k}={v}")?;
             }
         }
-        ctx.field_format().format_fields(w.by_ref(), event)?;
         writeln!(w)
+    }
+}
+
+/// An event's message and its other fields, in order.
+#[derive(Default)]
+struct Fields {
+    message: String,
+    rest: Vec<(String, String)>,
+}
+
+impl tracing::field::Visit for Fields {
+    fn record_str(&mut self, field: &tracing::field::Field, value: &str) {
+        if field.name() == "message" {
+            self.message = value.to_string();
+        } else {
+            self.rest
+                .push((field.name().to_string(), value.to_string()));
+        }
+    }
+
+    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+        let v = format!("{value:?}");
+        if field.name() == "message" {
+            self.message = v;
+        } else {
+            self.rest.push((field.name().to_string(), v));
+        }
     }
 }

@@ -76,7 +76,10 @@ pub fn collect(store: &Store) -> Result<GcReport> {
             .map_err(StoreError::db("listing containers"))?
     };
     for name in dir_names(&store.containers_dir()) {
-        if !name.starts_with('.') && !containers.contains(&name) {
+        if !name.starts_with('.')
+            && !containers.contains(&name)
+            && store.container_dir(&name).is_dir()
+        {
             layers::trash(store, &store.container_dir(&name))?;
             report.containers_cleaned += 1;
         }

@@ -302,7 +302,20 @@ pub fn empty_trash(store: &Store) {
         for e in rd.filter_map(|e| e.ok()) {
             if e.file_name().to_string_lossy().starts_with(".trash-") {
                 let started = Instant::now();
-                if let Err(err) = fsutil::remove_tree(&e.path()) {
+                // A trashed temp file (not a directory) is removed as a
+                // file; another process emptying the trash at the same
+                // time is not an error.
+                let path = e.path();
+                let removed = match std::fs::symlink_metadata(&path) {
+                    Ok(m) if m.is_dir() => fsutil::remove_tree(&path),
+                    Ok(_) => std::fs::remove_file(&path),
+                    Err(err) => Err(err),
+                };
+                let removed = match removed {
+                    Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(()),
+                    other => other,
+                };
+                if let Err(err) = removed {
                     tracing::warn!(path = %e.path().display(), error = %err, "could not delete trash");
                 } else {
                     debug!(path = %e.path().display(), elapsed_ms = started.elapsed().as_secs_f64() * 1e3, "deleted");

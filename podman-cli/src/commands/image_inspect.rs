@@ -22,7 +22,11 @@ pub async fn run(cfg: &EngineConfig, args: &ImageInspectArgs) -> anyhow::Result<
     let mut errors = Vec::new();
     for name in &args.images {
         match find(&mut s, name).await {
-            Ok(img) => docs.push(crate::image::view::inspect(&img, &cfg.storage_driver)),
+            Ok(img) => docs.push(crate::image::view::inspect(
+                &img,
+                &cfg.storage_driver,
+                &cfg.graph_root,
+            )),
             Err(e) if e.is_not_found() => errors.push(format!("{name}: image not known")),
             Err(e) => errors.push(e.to_string()),
         }

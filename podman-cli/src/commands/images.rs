@@ -1,12 +1,15 @@
-//! `podman images` / `podman image ls`.
+//! `podman images` / `podman image ls`: one storage call, then Podman's
+//! filters, sorting and report fields (cmd/podman/images/list.go).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use clap::Args;
 use proto::storage::v1::{Image, ListImagesRequest};
+use serde_json::{json, Value};
 
 use crate::engine_config::EngineConfig;
-use crate::format::table;
+use crate::error::ExitError;
+use crate::format::{human, table};
 use crate::helper_procs;
 use crate::image::view;
 
@@ -27,47 +30,69 @@ pub struct ImagesArgs {
     /// Do not print column headings
     #[arg(short = 'n', long)]
     pub noheading: bool,
-    /// Filter output: dangling=true|false, reference=PATTERN, label=KEY[=VALUE], before=IMAGE, since=IMAGE, id=ID
+    /// Filter output based on conditions provided (before, since, dangling, label, reference, readonly, until, id, digest, intermediate, containers)
     #[arg(short, long, value_name = "FILTER")]
     pub filter: Vec<String>,
-    /// Pretty-print images using a Go template, or json
+    /// Change the output format to JSON or a Go template
     #[arg(long, value_name = "FORMAT")]
     pub format: Option<String>,
+    /// Sort by created, id, repository, size, tag
+    #[arg(long, default_value = "created", value_parser = ["created", "id", "repository", "size", "tag"])]
+    pub sort: String,
     /// Only images whose name matches this reference pattern
     pub reference: Option<String>,
 }
 
-/// Shell-style `*` matching (for reference filters).
+/// Shell-style `*`/`?` matching (for reference filters).
 fn glob(pattern: &str, s: &str) -> bool {
-    match pattern.split_once('*') {
-        None => pattern == s,
-        Some((pre, rest)) => {
-            if !s.starts_with(pre) {
-                return false;
-            }
-            let tail = &s[pre.len()..];
-            (0..=tail.len())
-                .filter(|i| tail.is_char_boundary(*i))
-                .any(|i| glob(rest, &tail[i..]))
+    let (p, t): (Vec<char>, Vec<char>) = (pattern.chars().collect(), s.chars().collect());
+    fn go(p: &[char], t: &[char]) -> bool {
+        match p.first() {
+            None => t.is_empty(),
+            Some('*') => (0..=t.len()).any(|i| go(&p[1..], &t[i..])),
+            Some('?') => !t.is_empty() && go(&p[1..], &t[1..]),
+            Some(c) => t.first() == Some(c) && go(&p[1..], &t[1..]),
         }
     }
+    go(&p, &t)
 }
 
 fn reference_matches(pattern: &str, img: &Image) -> bool {
+    let pattern = pattern.strip_prefix("sha256:").unwrap_or(pattern);
+    if img.id.starts_with(pattern)
+        && pattern.len() >= 3
+        && pattern.chars().all(|c| c.is_ascii_hexdigit())
+    {
+        return true;
+    }
     img.names.iter().any(|n| {
-        let no_tag_pattern = !pattern.rsplit('/').next().unwrap_or("").contains(':');
+        let last = pattern.rsplit('/').next().unwrap_or("");
+        let no_tag_pattern = !last.contains(':') && !pattern.contains('@');
         let candidates: Vec<String> = {
             let repo = n
-                .rsplit_once(':')
-                .filter(|(_, t)| !t.contains('/'))
+                .split_once('@')
                 .map(|(r, _)| r.to_string())
+                .or_else(|| {
+                    n.rsplit_once(':')
+                        .filter(|(_, t)| !t.contains('/'))
+                        .map(|(r, _)| r.to_string())
+                })
                 .unwrap_or_else(|| n.clone());
             let short_repo = repo.rsplit('/').next().unwrap_or(&repo).to_string();
             let short_full = n.rsplit('/').next().unwrap_or(n).to_string();
             if no_tag_pattern {
-                vec![repo, short_repo]
+                let mut v = vec![repo.clone(), short_repo];
+                // "localhost/x" is what `x` names.
+                if let Some(r) = repo.strip_prefix("localhost/") {
+                    v.push(r.to_string());
+                }
+                v
             } else {
-                vec![n.clone(), short_full]
+                let mut v = vec![n.clone(), short_full];
+                if let Some(r) = n.strip_prefix("localhost/") {
+                    v.push(r.to_string());
+                }
+                v
             }
         };
         candidates.iter().any(|c| glob(pattern, c))
@@ -78,57 +103,226 @@ fn created(img: &Image) -> i64 {
     view::created_unix(img)
 }
 
-fn apply_filter(f: &str, images: Vec<Image>, all: &[Image]) -> anyhow::Result<Vec<Image>> {
-    let (k, v) = f
-        .split_once('=')
-        .ok_or_else(|| anyhow::anyhow!("invalid filter {f:?}: expected KEY=VALUE"))?;
-    let find = |name: &str| -> anyhow::Result<i64> {
-        all.iter()
-            .find(|i| {
-                i.id.starts_with(name)
-                    || i.names.iter().any(|n| {
-                        n == name
-                            || n.ends_with(&format!("/{name}"))
-                            || n.ends_with(&format!("/{name}:latest"))
-                    })
-            })
-            .map(created)
-            .ok_or_else(|| anyhow::anyhow!("filter {f:?}: no image {name:?}"))
+/// One `--filter`: key, value and whether it was given as `key!=value`.
+#[derive(Debug, Clone, PartialEq)]
+struct Filter {
+    key: String,
+    value: String,
+    negate: bool,
+}
+
+fn parse_filter(f: &str) -> anyhow::Result<Filter> {
+    let bad = || {
+        anyhow::anyhow!(
+            "invalid image filter {f:?}: must be in the format \"filter=value or filter!=value\""
+        )
     };
-    Ok(match k {
-        "dangling" => {
-            let want: bool = v.parse().map_err(|_| anyhow::anyhow!("invalid filter {f:?}: dangling takes true or false"))?;
-            images.into_iter().filter(|i| i.names.is_empty() == want).collect()
-        }
-        "reference" => images.into_iter().filter(|i| reference_matches(v, i)).collect(),
-        "id" => images.into_iter().filter(|i| i.id.starts_with(v)).collect(),
-        "label" => {
-            let (lk, lv) = v.split_once('=').map(|(a, b)| (a, Some(b))).unwrap_or((v, None));
-            images
-                .into_iter()
-                .filter(|i| {
-                    let labels = view::config_json(i)["config"]["Labels"].clone();
-                    match (&labels[lk], lv) {
-                        (serde_json::Value::String(s), Some(want)) => s == want,
-                        (serde_json::Value::String(_), None) => true,
-                        _ => false,
-                    }
-                })
-                .collect()
-        }
-        "before" => {
-            let t = find(v)?;
-            images.into_iter().filter(|i| created(i) < t).collect()
-        }
-        "since" => {
-            let t = find(v)?;
-            images.into_iter().filter(|i| created(i) > t).collect()
-        }
-        _ => anyhow::bail!("invalid filter {f:?}: supported filters are dangling, reference, label, before, since, id"),
+    let (k, v) = f.split_once('=').ok_or_else(bad)?;
+    let (k, negate) = match k.strip_suffix('!') {
+        Some(k) => (k, true),
+        None => (k, false),
+    };
+    if k.is_empty() {
+        return Err(bad());
+    }
+    const KEYS: &[&str] = &[
+        "after",
+        "since",
+        "before",
+        "dangling",
+        "label",
+        "reference",
+        "readonly",
+        "until",
+        "id",
+        "digest",
+        "intermediate",
+        "containers",
+    ];
+    if !KEYS.contains(&k) {
+        anyhow::bail!("unsupported image filter {k:?}");
+    }
+    Ok(Filter {
+        key: k.to_string(),
+        value: v.to_string(),
+        negate,
     })
 }
 
+fn parse_bool(f: &Filter) -> anyhow::Result<bool> {
+    match f.value.to_ascii_lowercase().as_str() {
+        "true" | "1" => Ok(true),
+        "false" | "0" => Ok(false),
+        _ => anyhow::bail!(
+            "{}: invalid value {:?}: must be true or false",
+            f.key,
+            f.value
+        ),
+    }
+}
+
+/// `until=`: a Unix time, an RFC 3339 time, or a Go duration before now.
+fn parse_until(v: &str, now: i64) -> anyhow::Result<i64> {
+    if let Ok(n) = v.parse::<f64>() {
+        return Ok(n as i64);
+    }
+    if let Some(t) = human::parse_rfc3339(v) {
+        return Ok(t);
+    }
+    if let Some(d) = parse_go_duration(v) {
+        return Ok(now - d);
+    }
+    anyhow::bail!("invalid until value {v:?}: expected a timestamp or a duration")
+}
+
+fn parse_go_duration(v: &str) -> Option<i64> {
+    let mut total = 0f64;
+    let mut num = String::new();
+    let mut chars = v.chars().peekable();
+    let mut any = false;
+    while let Some(c) = chars.next() {
+        if c.is_ascii_digit() || c == '.' {
+            num.push(c);
+            continue;
+        }
+        let mut unit = c.to_string();
+        if c == 'm' && chars.peek() == Some(&'s') {
+            unit.push(chars.next()?);
+        }
+        let n: f64 = num.parse().ok()?;
+        num.clear();
+        total += n * match unit.as_str() {
+            "h" => 3600.0,
+            "m" => 60.0,
+            "s" => 1.0,
+            "ms" => 0.001,
+            _ => return None,
+        };
+        any = true;
+    }
+    (any && num.is_empty()).then_some(total as i64)
+}
+
+/// The context filters look things up in.
+struct Ctx<'a> {
+    all: &'a [Image],
+    /// image id -> ids (and names) of the containers using it.
+    users: &'a HashMap<String, Vec<(String, String)>>,
+    now: i64,
+}
+
+fn find_created(ctx: &Ctx, name: &str) -> anyhow::Result<i64> {
+    let n = name.strip_prefix("sha256:").unwrap_or(name);
+    ctx.all
+        .iter()
+        .find(|i| i.id == n)
+        .or_else(|| ctx.all.iter().find(|i| i.names.iter().any(|x| x == name)))
+        .or_else(|| ctx.all.iter().find(|i| reference_matches(name, i)))
+        .or_else(|| ctx.all.iter().find(|i| i.id.starts_with(n)))
+        .map(created)
+        .ok_or_else(|| anyhow::anyhow!("{name}: image not known"))
+}
+
+fn matches(f: &Filter, i: &Image, ctx: &Ctx) -> anyhow::Result<bool> {
+    let v = f.value.as_str();
+    let hit = match f.key.as_str() {
+        "dangling" => i.names.is_empty() == parse_bool(f)?,
+        "intermediate" => !parse_bool(f)?,
+        "readonly" => !parse_bool(f)?,
+        "reference" => reference_matches(v, i),
+        "id" => i.id.starts_with(v.strip_prefix("sha256:").unwrap_or(v)),
+        "digest" => i.digest == v || i.digests.iter().any(|d| d == v),
+        "label" => {
+            let (lk, lv) = v
+                .split_once('=')
+                .map(|(a, b)| (a, Some(b)))
+                .unwrap_or((v, None));
+            let labels = view::config_json(i)["config"]["Labels"].clone();
+            match (&labels[lk], lv) {
+                (Value::String(s), Some(want)) => s == want,
+                (Value::String(_), None) => true,
+                _ => false,
+            }
+        }
+        "before" => created(i) < find_created(ctx, v)?,
+        "since" | "after" => created(i) > find_created(ctx, v)?,
+        "until" => created(i) < parse_until(v, ctx.now)?,
+        "containers" => {
+            let users = ctx.users.get(&i.id).map(Vec::as_slice).unwrap_or(&[]);
+            match v.to_ascii_lowercase().as_str() {
+                "true" => !users.is_empty(),
+                "false" => users.is_empty(),
+                _ => users
+                    .iter()
+                    .any(|(id, name)| id.starts_with(v) || name == v),
+            }
+        }
+        _ => false,
+    };
+    Ok(hit != f.negate)
+}
+
+/// Podman's rule: filters with the same key match if any does (labels:
+/// all must), different keys must all match.
+fn apply_filters(filters: &[Filter], images: Vec<Image>, ctx: &Ctx) -> anyhow::Result<Vec<Image>> {
+    let mut out = Vec::new();
+    for i in images {
+        let mut keys: Vec<&str> = filters.iter().map(|f| f.key.as_str()).collect();
+        keys.dedup();
+        let mut ok = true;
+        for k in keys.iter().collect::<HashSet<_>>() {
+            let group: Vec<&Filter> = filters.iter().filter(|f| f.key == *k).collect();
+            let r = if *k == "label" {
+                group.iter().try_fold(true, |a, f| {
+                    Ok::<_, anyhow::Error>(a && matches(f, &i, ctx)?)
+                })?
+            } else {
+                group.iter().try_fold(false, |a, f| {
+                    Ok::<_, anyhow::Error>(a || matches(f, &i, ctx)?)
+                })?
+            };
+            if !r {
+                ok = false;
+                break;
+            }
+        }
+        if ok {
+            out.push(i);
+        }
+    }
+    Ok(out)
+}
+
+/// Podman's report rows (one per repository:tag) and their sort.
+fn sort_rows(rows: &mut [Value], by: &str) {
+    let s = |v: &Value, k: &str| v[k].as_str().unwrap_or("").to_string();
+    let n = |v: &Value, k: &str| v[k].as_i64().unwrap_or(0);
+    match by {
+        "id" => rows.sort_by_key(|r| s(r, "Id")),
+        "repository" => rows.sort_by_key(|r| (s(r, "Repository"), s(r, "Tag"))),
+        "tag" => rows.sort_by_key(|r| s(r, "Tag")),
+        "size" => rows.sort_by_key(|r| n(r, "VirtualSize")),
+        _ => rows.sort_by_key(|r| std::cmp::Reverse(n(r, "CreatedUnix"))),
+    }
+}
+
 pub async fn run(cfg: &EngineConfig, args: &ImagesArgs) -> anyhow::Result<()> {
+    if !args.filter.is_empty() && args.reference.is_some() {
+        return Err(ExitError {
+            code: 125,
+            source: anyhow::anyhow!("cannot specify an image and a filter(s)"),
+        }
+        .into());
+    }
+    let filters = args
+        .filter
+        .iter()
+        .map(|f| parse_filter(f))
+        .collect::<anyhow::Result<Vec<_>>>()
+        .map_err(|e| ExitError {
+            code: 125,
+            source: e,
+        })?;
     let mut storage = helper_procs::storage(cfg).await?;
     let req = ListImagesRequest { all: args.all };
     let listed = storage
@@ -139,46 +333,70 @@ pub async fn run(cfg: &EngineConfig, args: &ImagesArgs) -> anyhow::Result<()> {
         .await;
     storage.close().await?;
     let all = listed?.images;
-    let mut images = all.clone();
-    for f in &args.filter {
-        images = apply_filter(f, images, &all)?;
+    // Containers per image, from our own database (no helper call).
+    let mut users: HashMap<String, Vec<(String, String)>> = HashMap::new();
+    if let Ok(db) = crate::state::open_state(cfg) {
+        if let Ok(list) = crate::container::store::list(&db) {
+            for (c, _) in list {
+                users
+                    .entry(c.image_id.clone())
+                    .or_default()
+                    .push((c.id.clone(), c.name.clone()));
+            }
+        }
     }
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
+    let ctx = Ctx {
+        all: &all,
+        users: &users,
+        now,
+    };
+    let mut images = apply_filters(&filters, all.clone(), &ctx)?;
     if let Some(r) = &args.reference {
         images.retain(|i| reference_matches(r, i));
     }
-    images.sort_by_key(|i| std::cmp::Reverse(created(i)));
+    let containers = |i: &Image| users.get(&i.id).map(Vec::len).unwrap_or(0);
+    let mut rows: Vec<Value> = images
+        .iter()
+        .flat_map(|i| view::rows(i, containers(i)))
+        .collect();
+    sort_rows(&mut rows, &args.sort);
+    if args.format.as_deref() == Some("json") || args.format.as_deref() == Some("{{json .}}") {
+        // As Podman: one entry per row (an image with two tags twice).
+        let by_id: HashMap<&str, &Image> = images.iter().map(|i| (i.id.as_str(), i)).collect();
+        let docs: Vec<SummaryJson> = rows
+            .iter()
+            .filter_map(|r| by_id.get(r["Id"].as_str().unwrap_or("")))
+            .map(|i| list_json(i, containers(i)))
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&docs)?);
+        return Ok(());
+    }
+    if args.no_trunc {
+        for r in &mut rows {
+            r["ID"] = json!(format!("sha256:{}", r["Id"].as_str().unwrap_or("")));
+        }
+    }
     if args.quiet {
-        let mut seen = Vec::new();
-        for i in &images {
-            let id = if args.no_trunc {
-                format!("sha256:{}", i.id)
-            } else {
-                i.id[..12.min(i.id.len())].to_string()
-            };
-            if !seen.contains(&id) {
+        let mut seen = HashSet::new();
+        for r in &rows {
+            let id = r["ID"].as_str().unwrap_or("").to_string();
+            if seen.insert(id.clone()) {
                 println!("{id}");
-                seen.push(id);
             }
         }
         return Ok(());
     }
-    let mut rows: Vec<serde_json::Value> = images.iter().flat_map(|i| view::rows(i, 0)).collect();
-    if args.no_trunc {
-        for r in &mut rows {
-            r["ID"] = serde_json::json!(format!("sha256:{}", r["Id"].as_str().unwrap_or("")));
-        }
-    }
     let out = match args.format.as_deref() {
-        Some("json") => format!(
-            "{}\n",
-            serde_json::to_string_pretty(&images.iter().map(list_json).collect::<Vec<_>>())?
-        ),
         Some(f) => table::render_rows(f, &rows, &headers(), args.noheading)?,
         None => {
             let f = if args.digests {
-                "table {{.Repository}}\t{{.Tag}}\t{{.Digest}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}"
+                "table {{.Repository}}\t{{.Tag}}\t{{.Digest}}\t{{.ID}}\t{{.Created}}\t{{.Size}}"
             } else {
-                "table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}"
+                "table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.Created}}\t{{.Size}}"
             };
             table::render_rows(f, &rows, &headers(), args.noheading)?
         }
@@ -188,54 +406,209 @@ pub async fn run(cfg: &EngineConfig, args: &ImagesArgs) -> anyhow::Result<()> {
 }
 
 fn headers() -> HashMap<&'static str, &'static str> {
-    [
-        ("ID", "IMAGE ID"),
-        ("CreatedSince", "CREATED"),
-        ("CreatedAt", "CREATED AT"),
-        ("Repository", "REPOSITORY"),
-    ]
-    .into_iter()
-    .collect()
+    [("ID", "IMAGE ID"), ("ReadOnly", "R/O")]
+        .into_iter()
+        .collect()
 }
 
-/// `podman images --format json`: Podman's ImageSummary shape.
-fn list_json(i: &Image) -> serde_json::Value {
+/// `podman images --format json`: Podman 5's ImageSummary as its CLI
+/// prints it, one entry per listed row, fields in Go's order (nil slices
+/// and maps are null, `omitempty` fields absent when empty).
+#[derive(serde::Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct SummaryJson {
+    #[serde(rename = "Id")]
+    id: String,
+    parent_id: String,
+    repo_tags: Option<Vec<String>>,
+    repo_digests: Option<Vec<String>>,
+    size: u64,
+    shared_size: u64,
+    #[serde(skip_serializing_if = "is_zero")]
+    virtual_size: u64,
+    labels: Option<serde_json::Map<String, Value>>,
+    containers: usize,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    read_only: bool,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    dangling: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    names: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    digest: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    history: Option<Vec<String>>,
+    created: i64,
+    created_at: String,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+fn list_json(i: &Image, containers: usize) -> SummaryJson {
     let config = view::config_json(i);
-    serde_json::json!({
-        "Id": i.id,
-        "ParentId": "",
-        "RepoTags": i.names,
-        "RepoDigests": i.names.iter().filter_map(|n| crate::image::reference::Reference::parse(n).ok()).map(|r| format!("{}@{}", r.repository(), i.digest)).collect::<Vec<_>>(),
-        "Size": i.size,
-        "SharedSize": 0,
-        "VirtualSize": i.size,
-        "Labels": config["config"]["Labels"],
-        "Containers": 0,
-        "Names": i.names,
-        "Digest": i.digest,
-        "Digests": i.digests,
-        "History": i.names,
-        "Created": created(i),
-        "CreatedAt": config["created"],
-        "Dangling": i.names.is_empty(),
-    })
+    let some_if_any = |v: Vec<String>| (!v.is_empty()).then_some(v);
+    let labels = match &config["config"]["Labels"] {
+        Value::Object(m) if !m.is_empty() => Some(m.clone()),
+        _ => None,
+    };
+    let c = created(i);
+    let created_at = config["created"]
+        .as_str()
+        .filter(|s| human::parse_rfc3339(s).is_some())
+        .map(str::to_string)
+        .unwrap_or_else(|| {
+            common::time::rfc3339_nanos(c * 1_000_000_000).replace(".000000000Z", "Z")
+        });
+    SummaryJson {
+        id: i.id.clone(),
+        parent_id: String::new(),
+        repo_tags: None,
+        repo_digests: some_if_any(view::repo_digests(i)),
+        size: i.size,
+        shared_size: 0,
+        virtual_size: i.size,
+        labels,
+        containers,
+        read_only: false,
+        dangling: i.names.is_empty(),
+        names: some_if_any(i.names.clone()),
+        digest: i.digest.clone(),
+        history: some_if_any(view::tagged_names(i)),
+        created: c,
+        created_at,
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn img(id: &str, names: &[&str], created: &str, size: u64) -> Image {
+        Image {
+            id: id.into(),
+            names: names.iter().map(|s| s.to_string()).collect(),
+            created: created.into(),
+            size,
+            ..Default::default()
+        }
+    }
+
     #[test]
     fn reference_patterns() {
-        let img = Image {
-            names: vec!["127.0.0.1:5000/team/bb:1.0".into()],
-            ..Default::default()
-        };
+        let img = img("ab", &["127.0.0.1:5000/team/bb:1.0"], "", 0);
         assert!(reference_matches("bb", &img));
         assert!(reference_matches("127.0.0.1:5000/team/bb", &img));
         assert!(reference_matches("bb:1.0", &img));
         assert!(reference_matches("*bb*", &img));
+        assert!(reference_matches("127.0.0.1:5000/*/bb:1.?", &img));
         assert!(!reference_matches("bb:2.0", &img));
         assert!(!reference_matches("b", &img));
+        let local = super::tests::img("cd", &["localhost/x:latest"], "", 0);
+        assert!(reference_matches("x", &local));
+        assert!(reference_matches("x:latest", &local));
+    }
+
+    #[test]
+    fn filters_parse_like_podman() {
+        let e = parse_filter("json").unwrap_err().to_string();
+        assert_eq!(
+            e,
+            "invalid image filter \"json\": must be in the format \"filter=value or filter!=value\""
+        );
+        assert!(parse_filter("bogus=1")
+            .unwrap_err()
+            .to_string()
+            .contains("unsupported image filter"));
+        let f = parse_filter("label!=a=b").unwrap();
+        assert_eq!(
+            (f.key.as_str(), f.value.as_str(), f.negate),
+            ("label", "a=b", true)
+        );
+        assert_eq!(parse_go_duration("1h30m"), Some(5400));
+        assert_eq!(parse_go_duration("10s"), Some(10));
+        assert_eq!(parse_go_duration("x"), None);
+    }
+
+    #[test]
+    fn filters_and_sorting() {
+        let a = img("aaa1", &["localhost/a:1"], "2020-01-01T00:00:00Z", 30);
+        let b = img(
+            "bbb2",
+            &["localhost/b:2", "localhost/a:0"],
+            "2021-01-01T00:00:00Z",
+            10,
+        );
+        let d = img("ccc3", &[], "2022-01-01T00:00:00Z", 20);
+        let all = vec![a.clone(), b.clone(), d.clone()];
+        let users: HashMap<String, Vec<(String, String)>> = [(
+            "bbb2".to_string(),
+            vec![("c1".to_string(), "web".to_string())],
+        )]
+        .into();
+        let ctx = Ctx {
+            all: &all,
+            users: &users,
+            now: 1_700_000_000,
+        };
+        let ids = |fs: &[&str]| -> Vec<String> {
+            let fs: Vec<Filter> = fs.iter().map(|f| parse_filter(f).unwrap()).collect();
+            apply_filters(&fs, all.clone(), &ctx)
+                .unwrap()
+                .into_iter()
+                .map(|i| i.id)
+                .collect()
+        };
+        assert_eq!(ids(&["dangling=true"]), ["ccc3"]);
+        assert_eq!(ids(&["dangling=false"]), ["aaa1", "bbb2"]);
+        assert_eq!(ids(&["since=localhost/a:1"]), ["bbb2", "ccc3"]);
+        assert_eq!(ids(&["after=aaa1", "before=ccc3"]), ["bbb2"]);
+        assert_eq!(ids(&["until=2021-06-01T00:00:00Z"]), ["aaa1", "bbb2"]);
+        assert_eq!(ids(&["reference=a", "reference=b"]), ["aaa1", "bbb2"]);
+        assert_eq!(ids(&["reference!=b"]), ["aaa1", "ccc3"]);
+        assert_eq!(ids(&["containers=true"]), ["bbb2"]);
+        assert_eq!(ids(&["containers=web"]), ["bbb2"]);
+        assert_eq!(ids(&["id=ccc"]), ["ccc3"]);
+        assert_eq!(ids(&["readonly=true"]), Vec::<String>::new());
+
+        let mut rows: Vec<Value> = all.iter().flat_map(|i| view::rows(i, 0)).collect();
+        let col = |rows: &[Value]| -> Vec<String> {
+            rows.iter()
+                .map(|r| {
+                    format!(
+                        "{}:{}",
+                        r["Repository"].as_str().unwrap(),
+                        r["Tag"].as_str().unwrap()
+                    )
+                })
+                .collect()
+        };
+        sort_rows(&mut rows, "repository");
+        assert_eq!(
+            col(&rows),
+            [
+                "<none>:<none>",
+                "localhost/a:0",
+                "localhost/a:1",
+                "localhost/b:2"
+            ]
+        );
+        sort_rows(&mut rows, "created");
+        assert_eq!(col(&rows)[0], "<none>:<none>");
+        sort_rows(&mut rows, "size");
+        let mut smallest = col(&rows)[..2].to_vec();
+        smallest.sort();
+        assert_eq!(smallest, ["localhost/a:0", "localhost/b:2"]);
+        sort_rows(&mut rows, "tag");
+        assert_eq!(
+            col(&rows),
+            [
+                "localhost/a:0",
+                "localhost/a:1",
+                "localhost/b:2",
+                "<none>:<none>"
+            ]
+        );
     }
 }

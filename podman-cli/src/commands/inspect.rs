@@ -203,7 +203,11 @@ pub async fn run(engine: &EngineConfig, args: &InspectArgs) -> anyhow::Result<()
         let mut s = crate::helper_procs::storage(engine).await?;
         for n in image_names {
             match crate::image::lookup::find(&mut s, &n).await {
-                Ok(img) => docs.push(crate::image::view::inspect(&img, &engine.storage_driver)),
+                Ok(img) => docs.push(crate::image::view::inspect(
+                    &img,
+                    &engine.storage_driver,
+                    &engine.graph_root,
+                )),
                 Err(e) if e.is_not_found() => errors.push(format!("no such object: \"{n}\"")),
                 Err(e) => errors.push(e.to_string()),
             }

@@ -1,7 +1,7 @@
 //! `podman rmi`.
 
 use clap::Args;
-use proto::storage::v1::RemoveImageRequest;
+use proto::storage::v1::{RemoveImageRequest, UntagImageRequest};
 
 use crate::container::store;
 use crate::engine_config::EngineConfig;
@@ -19,7 +19,7 @@ pub struct RmiArgs {
     /// Force removal of images in use by containers (removing those containers)
     #[arg(short, long)]
     pub force: bool,
-    /// Ignore errors when a specified image is missing
+    /// Ignore errors if a specified image does not exist
     #[arg(short, long)]
     pub ignore: bool,
 }
@@ -46,7 +46,8 @@ pub async fn run(cfg: &EngineConfig, args: &RmiArgs) -> anyhow::Result<()> {
         let img = match find(&mut s, t).await {
             Ok(i) => i,
             Err(e) if e.is_not_found() => {
-                if !args.ignore {
+                // As Podman: --force also ignores images that do not exist.
+                if !args.ignore && !args.force {
                     missing.push(format!("{t}: image not known"));
                 }
                 continue;
@@ -56,6 +57,45 @@ pub async fn run(cfg: &EngineConfig, args: &RmiArgs) -> anyhow::Result<()> {
                 continue;
             }
         };
+        // As Podman's libimage: removing by name an image that has other
+        // names only untags that name; by ID it needs --force.
+        if !args.all && img.names.len() > 1 {
+            let by_id = img.id.starts_with(t.strip_prefix("sha256:").unwrap_or(t))
+                && t.len() >= 3
+                && t.strip_prefix("sha256:")
+                    .unwrap_or(t)
+                    .chars()
+                    .all(|c| c.is_ascii_hexdigit());
+            // A bare digest; `repo@sha256:...` is a name and is untagged.
+            let by_digest = t.starts_with("sha256:");
+            if by_id && !args.force {
+                in_use.push(format!(
+                    "unable to delete image {:?} by ID with more than one tag ([{}]): please force removal",
+                    img.id,
+                    img.names.join(" ")
+                ));
+                continue;
+            }
+            if !by_id && !by_digest {
+                if let Some(name) = matched_name(&img.names, t) {
+                    let req = UntagImageRequest {
+                        image: img.id.clone(),
+                        name: name.clone(),
+                    };
+                    match s
+                        .call(
+                            "UntagImage",
+                            |mut c| async move { c.untag_image(req).await },
+                        )
+                        .await
+                    {
+                        Ok(_) => println!("Untagged: {name}"),
+                        Err(e) => other.push(e.to_string()),
+                    }
+                    continue;
+                }
+            }
+        }
         let users = store::using_image(&*crate::state::open_state(cfg)?, &img.id)?;
         if !users.is_empty() {
             if !args.force {
@@ -112,7 +152,66 @@ pub async fn run(cfg: &EngineConfig, args: &RmiArgs) -> anyhow::Result<()> {
     let all: Vec<String> = other.into_iter().chain(in_use).chain(missing).collect();
     Err(ExitError {
         code,
-        source: anyhow::anyhow!("{}", all.join("; ")),
+        source: anyhow::anyhow!("{}", join_errors(&all)),
     }
     .into())
+}
+
+/// Podman's errorhandling.JoinErrors: one error as is, several as
+/// hashicorp/multierror lists them.
+fn join_errors(errs: &[String]) -> String {
+    match errs {
+        [one] => one.clone(),
+        _ => {
+            let items: Vec<String> = errs.iter().map(|e| format!("\t* {e}")).collect();
+            format!("{} errors occurred:\n{}", errs.len(), items.join("\n"))
+        }
+    }
+}
+
+/// Which of an image's names `typed` refers to: itself, its qualified
+/// form (`localhost/x:latest` for `x`), or a stored `HOST/.../x:latest`.
+fn matched_name(names: &[String], typed: &str) -> Option<String> {
+    if let Some(n) = names.iter().find(|n| *n == typed) {
+        return Some(n.clone());
+    }
+    if let Ok(q) = super::tag::qualify(typed) {
+        if let Some(n) = names.iter().find(|n| **n == q) {
+            return Some(n.clone());
+        }
+    }
+    let with_tag = if typed.rsplit('/').next().unwrap_or("").contains(':') {
+        typed.to_string()
+    } else {
+        format!("{typed}:latest")
+    };
+    names
+        .iter()
+        .find(|n| n.ends_with(&format!("/{with_tag}")))
+        .cloned()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn names_typed_by_users() {
+        let names = vec![
+            "127.0.0.1:5000/bb:latest".to_string(),
+            "localhost/x:1".to_string(),
+        ];
+        assert_eq!(
+            super::matched_name(&names, "x:1").as_deref(),
+            Some("localhost/x:1")
+        );
+        assert_eq!(
+            super::matched_name(&names, "bb").as_deref(),
+            Some("127.0.0.1:5000/bb:latest")
+        );
+        assert_eq!(super::matched_name(&names, "zz"), None);
+        assert_eq!(super::join_errors(&["a".into()]), "a");
+        assert_eq!(
+            super::join_errors(&["a".into(), "b".into()]),
+            "2 errors occurred:\n\t* a\n\t* b"
+        );
+    }
 }

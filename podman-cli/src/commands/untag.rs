@@ -29,6 +29,10 @@ pub async fn run(cfg: &EngineConfig, args: &UntagArgs) -> anyhow::Result<()> {
         };
         let mut had = img.names.clone();
         for n in names {
+            if !n.is_empty() && !img.names.contains(&n) {
+                // Podman's message (exit 125).
+                anyhow::bail!("{n}: tag not known");
+            }
             let req = UntagImageRequest {
                 image: img.id.clone(),
                 name: n,

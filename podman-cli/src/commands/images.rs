@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 
 use crate::engine_config::EngineConfig;
 use crate::error::ExitError;
-use crate::format::{human, table};
+use crate::format::table;
 use crate::helper_procs;
 use crate::image::view;
 
@@ -166,7 +166,7 @@ fn parse_until(v: &str, now: i64) -> anyhow::Result<i64> {
     if let Ok(n) = v.parse::<f64>() {
         return Ok(n as i64);
     }
-    if let Some(t) = human::parse_rfc3339(v) {
+    if let Some(t) = common::time::parse_rfc3339_secs(v).ok() {
         return Ok(t);
     }
     if let Some(d) = parse_go_duration(v) {
@@ -456,7 +456,7 @@ fn list_json(i: &Image, containers: usize) -> SummaryJson {
     let c = created(i);
     let created_at = config["created"]
         .as_str()
-        .filter(|s| human::parse_rfc3339(s).is_some())
+        .filter(|s| common::time::parse_rfc3339_secs(s).is_ok())
         .map(str::to_string)
         .unwrap_or_else(|| {
             common::time::rfc3339_nanos(c * 1_000_000_000).replace(".000000000Z", "Z")

@@ -120,17 +120,23 @@ fn debug_log_shows_each_spawn_and_call_with_durations() {
     for h in HELPERS {
         let spawned = err
             .lines()
-            .find(|l| l.contains("spawned helper") && l.contains(&format!("helper=\"{h}\"")));
+            .find(|l| l.contains("msg=\"spawned helper\"") && l.contains(&format!("helper={h} ")));
         let spawned = spawned.unwrap_or_else(|| panic!("no spawn line for {h}: {err}"));
         assert!(spawned.contains("elapsed_ms="), "{spawned}");
         let done = err.lines().find(|l| {
-            l.contains("call done") && l.contains(&format!("helper={h}")) && l.contains("Info")
+            l.contains("msg=\"call done\"")
+                && l.contains(&format!("helper={h} "))
+                && l.contains("method=Info")
         });
         assert!(
             done.is_some_and(|l| l.contains("elapsed_ms=")),
             "no timed call line for {h}: {err}"
         );
-        assert!(err.contains(&format!("helper exited helper={h}")), "{err}");
+        assert!(
+            err.lines()
+                .any(|l| l.contains("msg=\"helper exited\"") && l.contains(&format!("helper={h} "))),
+            "{err}"
+        );
     }
     // Frame-level HTTP/2 chatter stays out of debug output.
     assert!(!err.contains("send frame"), "{err}");
@@ -438,13 +444,14 @@ fn sigkill_of_podman_mid_call_leaves_no_helper_behind() {
                     .unwrap();
                 pids.push(pid);
             }
-            if line.contains(" call helper=") {
+            let is_call = line.contains("msg=\"call\"");
+            if is_call {
                 calls_in_flight += 1;
             }
             if line.contains("call done") {
                 calls_in_flight -= 1;
             }
-            if pids.len() == 4 && line.contains("call helper=ctr-monitor") {
+            if pids.len() == 4 && is_call && line.contains("helper=ctr-monitor") {
                 break;
             }
         }

@@ -385,3 +385,25 @@ fn completion_scripts_are_generated() {
     let o = run(&["completion", "tcsh"]);
     assert_eq!(o.status.code(), Some(125));
 }
+
+#[test]
+fn a_flag_given_twice_takes_its_last_value() {
+    // pflag's rule, which scripts rely on (upstream 010-images passes
+    // `--format` twice): the last value wins, list flags collect.
+    let o = run(&[
+        "version",
+        "--format",
+        "{{.Nope}}",
+        "--format",
+        "{{.Client.Version}}",
+    ]);
+    assert!(o.status.success(), "{}", both(&o));
+    assert_eq!(stdout(&o), "5.4.0\n");
+    let s = TestStore::new();
+    let o = s.run(&["ps", "-a", "--format", "{{.Nope}}", "--format", "{{.ID}}"]);
+    assert!(o.status.success(), "{}", both(&o));
+    // A list flag given twice keeps both values: the bad filter is found.
+    let o = s.run(&["ps", "-a", "--filter", "name=x", "--filter", "bogus=1"]);
+    assert_eq!(o.status.code(), Some(125), "{}", both(&o));
+    assert!(stderr(&o).contains("bogus"), "{}", both(&o));
+}

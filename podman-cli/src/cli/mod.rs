@@ -54,7 +54,8 @@ pub const ROOT_ABOUT: &str = "Manage pods, containers and images";
     version = PODMAN_VERSION,
     about = "Manage pods, containers and images",
     disable_help_subcommand = true,
-    disable_version_flag = true
+    disable_version_flag = true,
+    args_override_self = true
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -313,6 +314,9 @@ fn top_level() -> clap::Command {
         .long_about(None)
         .disable_help_subcommand(true)
         .disable_version_flag(true)
+        // As pflag: a flag given twice takes its last value (`--name a
+        // --name b`); list flags still collect every value.
+        .args_override_self(true)
         .subcommand_required(true)
         .arg_required_else_help(true)
 }

@@ -689,3 +689,53 @@ fn refusals_and_pull_policy() {
     ]);
     refused(&s, &["run", "--pull=sometimes", &r, "true"], "--pull");
 }
+
+#[test]
+fn ports_without_a_bridge_are_discarded_with_podmans_warning() {
+    let (s, _reg, r) = fixture();
+    for mode in ["none", "host"] {
+        let o = s.run(&[
+            "run",
+            "--rm",
+            "-p",
+            "8080",
+            "--network",
+            mode,
+            &r,
+            "echo",
+            "hi",
+        ]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        assert_eq!(stdout(&o), "hi\n");
+        assert_eq!(
+            stderr(&o).lines().next(),
+            Some(
+                format!(
+                    "Port mappings have been discarded because \"{mode}\" network namespace mode does not support them"
+                )
+                .as_str()
+            )
+        );
+    }
+}
+
+#[test]
+fn a_leading_slash_in_a_name_is_docker_style_and_accepted() {
+    let (s, _reg, r) = fixture();
+    s.ok(&[
+        "create",
+        "--name",
+        "/slashed",
+        "--network",
+        "none",
+        &r,
+        "true",
+    ]);
+    assert_eq!(s.ok(&["ps", "-a", "--format", "{{.Names}}"]), "slashed\n");
+    assert_eq!(
+        s.run(&["create", "--name", "bad/", &r]).status.code(),
+        Some(125)
+    );
+    s.ok(&["rm", "/slashed"]);
+    assert_eq!(s.ok(&["ps", "-aq"]), "");
+}

@@ -198,7 +198,8 @@ impl CreateArgs {
             command,
         } = self.clone();
         CreateOptions {
-            name,
+            // Docker's API names containers "/NAME": Podman accepts the slash.
+            name: name.map(|n| n.strip_prefix('/').map(str::to_string).unwrap_or(n)),
             env,
             env_file,
             workdir,

@@ -76,6 +76,11 @@ pub fn insert(
 
 /// Resolve a full ID, an exact name, or a unique ID prefix.
 pub fn resolve(db: &State, name_or_id: &str) -> Result<Record, ContainerStoreError> {
+    // Docker's API names containers "/NAME": Podman finds them either way.
+    let name_or_id = match name_or_id.strip_prefix('/') {
+        Some(n) if !n.is_empty() => n,
+        _ => name_or_id,
+    };
     let conn = db.connection();
     let exact: Option<(String, String)> = conn
         .query_row(

@@ -110,9 +110,18 @@ fn parse_flags(cfg: &EngineConfig, a: &CreateOptions) -> anyhow::Result<Parsed> 
     }
     let (network_mode, networks) = network_flags(cfg, a)?;
     let more = super::create_more::parse(a, network_mode == NetworkMode::Host)?;
-    if !ports.is_empty() && network_mode != NetworkMode::Bridge {
-        anyhow::bail!("-p/--publish needs a bridge network: remove --network none/host/container or the port mappings");
-    }
+    let ports = if !ports.is_empty() && network_mode != NetworkMode::Bridge {
+        let mode = match network_mode {
+            NetworkMode::None => "none",
+            NetworkMode::Host => "host",
+            _ => "container",
+        };
+        // Podman's words, on stderr before the container's output.
+        eprintln!("Port mappings have been discarded because {mode:?} network namespace mode does not support them");
+        Vec::new()
+    } else {
+        ports
+    };
     let log_driver = a
         .log_driver
         .clone()

@@ -739,3 +739,15 @@ fn a_leading_slash_in_a_name_is_docker_style_and_accepted() {
     s.ok(&["rm", "/slashed"]);
     assert_eq!(s.ok(&["ps", "-aq"]), "");
 }
+
+#[test]
+fn init_and_containerenv_survive_a_tmpfs_on_run() {
+    let (s, _reg, r) = fixture();
+    let out = sh(
+        &s,
+        &r,
+        &["--tmpfs=/run", "--init"],
+        "stat -c %s /run/.containerenv; test -x /run/podman-init && echo init",
+    );
+    assert_eq!(out, "0\ninit\n");
+}

@@ -213,6 +213,14 @@ pub fn generate(cfg: &ContainerConfig, ctx: &SpecContext) -> Result<Spec, SpecEr
         }
     }
 
+    // As Podman: shallower destinations first (stable), so a mount never
+    // lands under one made after it (`--tmpfs /run --init`).
+    mounts.sort_by_key(|m| {
+        m["destination"]
+            .as_str()
+            .map_or(0, |d| d.split('/').filter(|c| !c.is_empty()).count())
+    });
+
     let mut namespaces = vec![json!({"type": "mount"})];
     namespaces.extend(namespace("pid", &x.pid, ctx));
     namespaces.extend(namespace("ipc", &x.ipc, ctx));

@@ -751,3 +751,30 @@ fn init_and_containerenv_survive_a_tmpfs_on_run() {
     );
     assert_eq!(out, "0\ninit\n");
 }
+
+#[test]
+fn entrypoint_takes_a_json_array() {
+    let (s, _reg, r) = fixture();
+    let o = s.ok(&[
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "--entrypoint",
+        r#"["/bin/echo","one two"]"#,
+        &r,
+        "three",
+    ]);
+    assert_eq!(o, "one two three\n");
+    let o = s.ok(&[
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "--entrypoint",
+        "/bin/echo",
+        &r,
+        "x",
+    ]);
+    assert_eq!(o, "x\n");
+}

@@ -271,6 +271,9 @@ async fn create_from(
         Some(ep) => (
             if ep.is_empty() {
                 vec![]
+            } else if let Ok(list) = serde_json::from_str::<Vec<String>>(ep) {
+                // Podman's JSON form: --entrypoint '["/bin/echo","x"]'.
+                list
             } else {
                 vec![ep.clone()]
             },

@@ -61,6 +61,12 @@ impl FileLock {
     }
 }
 
+/// Wait for a lock on an open file that the caller keeps (and writes
+/// through): released when that file is closed.
+pub fn lock_open_file(file: &File, mode: LockMode) -> std::io::Result<()> {
+    flock(file, mode, true).map(|_| ())
+}
+
 /// flock `file`; `Ok(false)` when `wait` is off and someone else holds it.
 fn flock(file: &File, mode: LockMode, wait: bool) -> std::io::Result<bool> {
     let mut op = match mode {

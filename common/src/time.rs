@@ -119,15 +119,76 @@ pub fn now_local() -> (i64, String) {
 
 /// Seconds east of UTC of local time at `secs`.
 fn local_offset(secs: i64) -> i64 {
+    i64::from(local_zone(secs).0)
+}
+
+/// This machine's zone at `secs` (TZ respected): seconds east of UTC and
+/// the zone's abbreviation (`CET`; empty when the C library has none).
+/// UTC when local time cannot be computed.
+pub fn local_zone(secs: i64) -> (i32, String) {
     let t = secs as libc::time_t;
     // SAFETY: an all-zero `tm` is a valid value for localtime_r to fill;
     // both pointers are to live locals for the duration of the call.
     let mut tm: libc::tm = unsafe { std::mem::zeroed() };
     // SAFETY: as above.
     if unsafe { libc::localtime_r(&t, &mut tm) }.is_null() {
-        return 0;
+        return (0, "UTC".into());
     }
-    tm.tm_gmtoff
+    let zone = if tm.tm_zone.is_null() {
+        String::new()
+    } else {
+        // SAFETY: a non-null tm_zone points to a NUL-terminated string in
+        // the C library's static storage, alive for the whole process.
+        unsafe { std::ffi::CStr::from_ptr(tm.tm_zone) }
+            .to_string_lossy()
+            .into_owned()
+    };
+    (tm.tm_gmtoff as i32, zone)
+}
+
+/// Go's `time.ParseDuration` in nanoseconds: `1h30m`, `10m`, `1.5s`,
+/// `300ms`, `-5m`, `0`; None for anything else (a bare number other than
+/// 0, a unit Go does not know, spaces).
+pub fn parse_go_duration(s: &str) -> Option<i64> {
+    let (neg, mut rest) = match s.as_bytes().first()? {
+        b'-' => (true, &s[1..]),
+        b'+' => (false, &s[1..]),
+        _ => (false, s),
+    };
+    if rest == "0" {
+        return Some(0);
+    }
+    if rest.is_empty() {
+        return None;
+    }
+    let mut total: f64 = 0.0;
+    while !rest.is_empty() {
+        let num_end = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(rest.len());
+        let num = &rest[..num_end];
+        if num.is_empty() || num == "." || num.matches('.').count() > 1 {
+            return None;
+        }
+        let value: f64 = num.parse().ok()?;
+        rest = &rest[num_end..];
+        let unit_end = rest
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(rest.len());
+        let per_unit = match &rest[..unit_end] {
+            "ns" => 1.0,
+            "us" | "µs" | "μs" => 1e3,
+            "ms" => 1e6,
+            "s" => 1e9,
+            "m" => 60e9,
+            "h" => 3600e9,
+            _ => return None,
+        };
+        rest = &rest[unit_end..];
+        total += value * per_unit;
+    }
+    let ns = total as i64;
+    Some(if neg { -ns } else { ns })
 }
 
 /// Text that is not an RFC 3339 timestamp.
@@ -142,6 +203,12 @@ pub struct ParseTimeError {
 /// then `Z`, `±HH:MM`, `±HHMM` or nothing (UTC). `t`/space for `T` and
 /// `z` for `Z` are accepted; fractions beyond nanoseconds are cut.
 pub fn parse_rfc3339(text: &str) -> Result<i64, ParseTimeError> {
+    parse_rfc3339_with_offset(text).map(|(ns, _)| ns)
+}
+
+/// [`parse_rfc3339`], keeping the offset the time was written with
+/// (seconds east of UTC), as Go's parser keeps it.
+pub fn parse_rfc3339_with_offset(text: &str) -> Result<(i64, i32), ParseTimeError> {
     let fail = |why| ParseTimeError {
         text: text.to_string(),
         why,
@@ -176,7 +243,8 @@ pub fn parse_rfc3339(text: &str) -> Result<i64, ParseTimeError> {
     if p.peek() == Some(b':') {
         p.i += 1;
         sec = p.digits(2).ok_or_else(|| fail("second"))?;
-        if p.peek() == Some(b'.') {
+        // Go takes a comma for the decimal point too (`date --iso-8601=ns`).
+        if matches!(p.peek(), Some(b'.' | b',')) {
             p.i += 1;
             let start = p.i;
             while p.peek().is_some_and(|c| c.is_ascii_digit()) {
@@ -224,7 +292,7 @@ pub fn parse_rfc3339(text: &str) -> Result<i64, ParseTimeError> {
     }
     let days = days_from_civil(year, month as u32, day as u32);
     let secs = days * SECS_PER_DAY + hour * 3600 + min * 60 + sec - offset;
-    Ok(secs * NANOS_PER_SEC + nanos)
+    Ok((secs * NANOS_PER_SEC + nanos, offset as i32))
 }
 
 /// [`parse_rfc3339`] to whole seconds (rounded down).
@@ -387,5 +455,35 @@ mod tests {
         ] {
             assert_eq!(parse_rfc3339(&rfc3339_nanos(ns)), Ok(ns), "{ns}");
         }
+    }
+}
+
+#[cfg(test)]
+mod go_tests {
+    use super::*;
+
+    #[test]
+    fn go_durations_parse_as_go_parses_them() {
+        assert_eq!(parse_go_duration("10m"), Some(600_000_000_000));
+        assert_eq!(parse_go_duration("1h30s"), Some(3_630_000_000_000));
+        assert_eq!(parse_go_duration("1.5s"), Some(1_500_000_000));
+        assert_eq!(parse_go_duration("-5ms"), Some(-5_000_000));
+        assert_eq!(parse_go_duration("300us"), Some(300_000));
+        assert_eq!(parse_go_duration("0"), Some(0));
+        for bad in ["10", "5 m", "m", "", "1..5s", "3d"] {
+            assert_eq!(parse_go_duration(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn offsets_are_kept_and_commas_are_decimal_points() {
+        assert_eq!(
+            parse_rfc3339_with_offset("2024-01-01T12:00:00.5+02:00"),
+            Ok((1_704_103_200_500_000_000, 7200))
+        );
+        assert_eq!(
+            parse_rfc3339("2024-01-01T12:00:00,25Z"),
+            Ok(1_704_110_400_250_000_000)
+        );
     }
 }

@@ -79,7 +79,7 @@ pub async fn run(a: &EventsArgs) -> anyhow::Result<()> {
     };
     let from_start = !since.is_empty() || !until.is_empty() || !a.stream;
     // Events of a rotation after this instant repeat lines already read.
-    let started = crate::events::time::now_unix_ns();
+    let started = common::time::now_nanos();
     tracing::debug!(path = %cfg.path.display(), "reading events");
     let mut reader = Reader::open(&cfg.path, !from_start, started)?;
     let stdout = std::io::stdout();
@@ -158,7 +158,7 @@ fn follow(
         print(out, output, filters, lines)?;
         let timeout = match filters.until {
             Some(u) => {
-                let left = u.unix_ns - crate::events::time::now_unix_ns();
+                let left = u.unix_ns - common::time::now_nanos();
                 if left <= 0 {
                     return Ok(());
                 }

@@ -169,38 +169,10 @@ fn parse_until(v: &str, now: i64) -> anyhow::Result<i64> {
     if let Some(t) = common::time::parse_rfc3339_secs(v).ok() {
         return Ok(t);
     }
-    if let Some(d) = parse_go_duration(v) {
+    if let Some(d) = common::time::parse_go_duration(v).map(|ns| ns / 1_000_000_000) {
         return Ok(now - d);
     }
     anyhow::bail!("invalid until value {v:?}: expected a timestamp or a duration")
-}
-
-fn parse_go_duration(v: &str) -> Option<i64> {
-    let mut total = 0f64;
-    let mut num = String::new();
-    let mut chars = v.chars().peekable();
-    let mut any = false;
-    while let Some(c) = chars.next() {
-        if c.is_ascii_digit() || c == '.' {
-            num.push(c);
-            continue;
-        }
-        let mut unit = c.to_string();
-        if c == 'm' && chars.peek() == Some(&'s') {
-            unit.push(chars.next()?);
-        }
-        let n: f64 = num.parse().ok()?;
-        num.clear();
-        total += n * match unit.as_str() {
-            "h" => 3600.0,
-            "m" => 60.0,
-            "s" => 1.0,
-            "ms" => 0.001,
-            _ => return None,
-        };
-        any = true;
-    }
-    (any && num.is_empty()).then_some(total as i64)
 }
 
 /// The context filters look things up in.
@@ -526,9 +498,6 @@ mod tests {
             (f.key.as_str(), f.value.as_str(), f.negate),
             ("label", "a=b", true)
         );
-        assert_eq!(parse_go_duration("1h30m"), Some(5400));
-        assert_eq!(parse_go_duration("10s"), Some(10));
-        assert_eq!(parse_go_duration("x"), None);
     }
 
     #[test]

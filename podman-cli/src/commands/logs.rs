@@ -63,7 +63,7 @@ pub fn parse_input_time(value: &str, since: bool, now: i64) -> Option<i64> {
             return Some((f as i64).saturating_mul(1_000_000_000));
         }
     }
-    let d = crate::container::filter::go_duration_ns(value)?;
+    let d = common::time::parse_go_duration(value)?;
     Some(if since { now - d } else { now + d })
 }
 

@@ -474,54 +474,12 @@ fn now_ns() -> i64 {
         .unwrap_or(0)
 }
 
-/// Go's time.ParseDuration ("1h30m", "1.5s", "-10m"); None if not one.
-pub fn go_duration_ns(s: &str) -> Option<i64> {
-    let (neg, mut rest) = match s.strip_prefix('-') {
-        Some(r) => (true, r),
-        None => (false, s.strip_prefix('+').unwrap_or(s)),
-    };
-    if rest == "0" {
-        return Some(0);
-    }
-    if rest.is_empty() {
-        return None;
-    }
-    let mut total: f64 = 0.0;
-    while !rest.is_empty() {
-        let num_end = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .unwrap_or(rest.len());
-        let (num, tail) = rest.split_at(num_end);
-        if num.is_empty() || num == "." {
-            return None;
-        }
-        let n: f64 = num.parse().ok()?;
-        let unit_end = tail
-            .find(|c: char| c.is_ascii_digit() || c == '.')
-            .unwrap_or(tail.len());
-        let (unit, tail) = tail.split_at(unit_end);
-        let scale = match unit {
-            "ns" => 1.0,
-            "us" | "µs" | "μs" => 1e3,
-            "ms" => 1e6,
-            "s" => 1e9,
-            "m" => 60e9,
-            "h" => 3600e9,
-            _ => return None,
-        };
-        total += n * scale;
-        rest = tail;
-    }
-    let ns = total as i64;
-    Some(if neg { -ns } else { ns })
-}
-
 /// Podman's `until` (timetype.GetTimestamp): a Go duration before `now`,
 /// an RFC 3339 time or date (local time is UTC here), or Unix seconds
 /// with an optional fraction. Nanoseconds since the epoch.
 pub fn go_timestamp_ns(value: &str, now_ns: i64) -> anyhow::Result<i64> {
     if value != "0" {
-        if let Some(d) = go_duration_ns(value) {
+        if let Some(d) = common::time::parse_go_duration(value) {
             // Go truncates to whole seconds here (Unix()).
             return Ok((now_ns - d).div_euclid(1_000_000_000) * 1_000_000_000);
         }

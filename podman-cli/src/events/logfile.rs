@@ -28,22 +28,6 @@ fn open_append(path: &Path) -> std::io::Result<File> {
         .open(path)
 }
 
-/// `flock(2)` on the open file (`libc::LOCK_SH` or `libc::LOCK_EX`),
-/// retried when a signal interrupts the wait.
-fn lock(f: &File, op: libc::c_int) -> std::io::Result<()> {
-    use std::os::fd::AsRawFd;
-    loop {
-        // SAFETY: a valid open descriptor for the duration of the call.
-        if unsafe { libc::flock(f.as_raw_fd(), op) } == 0 {
-            return Ok(());
-        }
-        let e = std::io::Error::last_os_error();
-        if e.kind() != std::io::ErrorKind::Interrupted {
-            return Err(e);
-        }
-    }
-}
-
 /// Open the log for appending, locked shared, making sure the file is the
 /// log's current one (not a copy a rotation replaced).
 fn open_current(path: &Path) -> std::io::Result<(File, u64)> {
@@ -58,7 +42,7 @@ fn open_current(path: &Path) -> std::io::Result<(File, u64)> {
             }
             Err(e) => return Err(e),
         };
-        lock(&f, libc::LOCK_SH)?;
+        common::file_lock::lock_open_file(&f, common::file_lock::LockMode::Shared)?;
         let m = f.metadata()?;
         if m.nlink() > 0 {
             return Ok((f, m.len()));
@@ -105,7 +89,7 @@ pub fn append(path: &Path, max_size: u64, event: &Event) -> std::io::Result<()> 
 /// return the new log opened for appending, locked shared.
 fn rotate(path: &Path, max_size: u64, content: u64) -> std::io::Result<File> {
     let f = open_append(path)?;
-    lock(&f, libc::LOCK_EX)?;
+    common::file_lock::lock_open_file(&f, common::file_lock::LockMode::Exclusive)?;
     let m = f.metadata()?;
     if m.nlink() == 0 || m.len() + content < max_size {
         // Someone else rotated while we waited.
@@ -376,7 +360,7 @@ mod tests {
         assert!(lines[49].contains("2022-04-06T11:26:42.723667999+02:00"));
         assert!(lines[50].contains("{\"io.podman.event.rotate\":\"end\"}"));
         assert!(lines[51].contains("\"ID\":\"cid\""));
-        let now = super::super::time::now_unix_ns();
+        let now = common::time::now_nanos();
         let got = events(
             Reader::open(&p, false, now)
                 .unwrap()
@@ -391,7 +375,7 @@ mod tests {
         let d = tempfile::tempdir().unwrap();
         let p = d.path().join("events.txt");
         populate(&p);
-        let started = super::super::time::now_unix_ns();
+        let started = common::time::now_nanos();
         let mut r = Reader::open(&p, false, started).unwrap();
         assert_eq!(events(r.read_new(true).unwrap()).len(), 100);
         let mut e = Event::new("container", "create");

@@ -16,6 +16,8 @@ pub struct EventTime {
 /// respected), as `localtime_r` gives them.
 pub fn local_zone(unix_secs: i64) -> (i32, String) {
     let t: libc::time_t = unix_secs as libc::time_t;
+    // SAFETY: libc::tm is plain data (integers and a nullable pointer), for
+    // which all-zero is a valid value.
     let mut tm: libc::tm = unsafe { std::mem::zeroed() };
     // SAFETY: both pointers are valid for the call; tm_zone points to static
     // storage of the C library (or is null).
@@ -26,6 +28,8 @@ pub fn local_zone(unix_secs: i64) -> (i32, String) {
     let zone = if tm.tm_zone.is_null() {
         String::new()
     } else {
+        // SAFETY: tm_zone is non-null (checked) and points to a
+        // NUL-terminated string in the C library's static storage.
         unsafe { std::ffi::CStr::from_ptr(tm.tm_zone) }
             .to_string_lossy()
             .into_owned()

@@ -14,4 +14,11 @@ if [ "${avail_kb:-0}" -lt $((6 * 1024 * 1024)) ]; then
 fi
 bash scripts/install-deps.sh
 cargo build --workspace --all-targets
+# Lints (the workspace [lints] table: unsafe fenced in, SAFETY comments) as
+# errors. clippy ships with rustup's default profile; add it if this
+# toolchain was installed without it.
+if ! cargo clippy --version >/dev/null 2>&1; then
+    rustup component add clippy
+fi
+cargo clippy --workspace --all-targets -- -D warnings
 cargo test --workspace --no-fail-fast

@@ -4,20 +4,26 @@
 //! system primitives every process needs the same way: atomic file writes,
 //! flock locks, time, random IDs, and path resolution inside a root.
 
+#![deny(unsafe_code)]
+
 pub mod atomic_file;
 pub mod containers_conf;
 pub mod error;
+#[allow(unsafe_code)]
 pub mod file_lock;
 pub mod fs_error;
 pub mod helper_cli;
+#[allow(unsafe_code)]
 pub mod in_root;
 pub mod logging;
 pub mod paths;
 pub mod policy;
+#[allow(unsafe_code)]
 pub mod random;
 pub mod registries_conf;
 pub mod rlimits;
 pub mod storage_conf;
+#[allow(unsafe_code)]
 pub mod time;
 mod toml_files;
 

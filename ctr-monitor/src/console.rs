@@ -69,9 +69,10 @@ fn recv_master(sock: RawFd) -> std::io::Result<OwnedFd> {
     let mut fds = Vec::new();
     for c in msg.cmsgs()? {
         if let ControlMessageOwned::ScmRights(got) = c {
-            // SAFETY: the kernel just installed these descriptors for us.
             fds.extend(
                 got.into_iter()
+                    // SAFETY: the kernel just installed these descriptors
+                    // for us; nothing else owns them.
                     .map(|fd| unsafe { OwnedFd::from_raw_fd(fd) }),
             );
         }

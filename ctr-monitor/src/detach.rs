@@ -102,10 +102,13 @@ pub fn daemonize() -> std::io::Result<ReadyPipe> {
     }
     // SAFETY: still single-threaded.
     match unsafe { fork() } {
+        // SAFETY: the intermediate parent leaves at once without running
+        // destructors or atexit handlers that belong to the original process.
         Ok(ForkResult::Parent { .. }) => unsafe { libc::_exit(0) },
         Ok(ForkResult::Child) => {}
         Err(e) => {
             ready.fail(&format!("fork: {e}"));
+            // SAFETY: leaving a forked child without running destructors.
             unsafe { libc::_exit(1) };
         }
     }
@@ -159,6 +162,8 @@ fn save_stdio() {
     let dup = |fd: i32| -> Option<OwnedFd> {
         // SAFETY: F_DUPFD_CLOEXEC returns a new descriptor we own, or -1.
         let new = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 3) };
+        // SAFETY: `new` is a fresh descriptor (checked non-negative) that
+        // nothing else owns.
         (new >= 0).then(|| unsafe { OwnedFd::from_raw_fd(new) })
     };
     if let (Some(a), Some(b), Some(c)) = (dup(0), dup(1), dup(2)) {

@@ -41,19 +41,27 @@
 //! every IO-enabled runtime), libc's and the loader's own data, and the
 //! pages the park path touches after the shed.
 
+#![deny(unsafe_code)]
+
+#[allow(unsafe_code)]
 mod attach;
 mod config;
+#[allow(unsafe_code)]
 mod console;
 mod container;
+#[allow(unsafe_code)]
 mod detach;
 mod error;
 mod exec;
 mod exec_sessions;
 mod exit_file;
+#[allow(unsafe_code)]
 mod fdio;
+#[allow(unsafe_code)]
 mod footprint;
 mod fsutil;
 mod info;
+#[allow(unsafe_code)]
 mod input;
 mod log_driver;
 mod logging;
@@ -66,6 +74,7 @@ mod runtime_probe;
 mod runtimes;
 mod server;
 mod service;
+#[allow(unsafe_code)]
 mod sockets;
 mod stdio;
 
@@ -201,6 +210,7 @@ fn main() -> std::process::ExitCode {
 }
 
 /// The inherited attach connection, checked to be a socket.
+#[allow(unsafe_code)]
 fn inherited_attach(fd: RawFd) -> anyhow::Result<std::os::fd::OwnedFd> {
     let st = nix::sys::stat::fstat(fd).with_context(|| format!("--attach-fd {fd}"))?;
     if st.st_mode & libc::S_IFMT != libc::S_IFSOCK {
@@ -253,6 +263,7 @@ where
 const IO_EVENTS_PER_TICK: usize = 32;
 
 /// The inherited socket as a tokio stream.
+#[allow(unsafe_code)]
 fn inherited_stream(fd: RawFd) -> anyhow::Result<tokio::net::UnixStream> {
     let st = nix::sys::stat::fstat(fd).with_context(|| format!("fd {fd}"))?;
     if st.st_mode & libc::S_IFMT != libc::S_IFSOCK {

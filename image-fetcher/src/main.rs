@@ -6,6 +6,8 @@
 //! do one copy from the command line; `image-fetcher info [--json]` shows
 //! what it found on this host.
 
+#![deny(unsafe_code)]
+
 mod auth_challenge;
 mod auth_file;
 mod blob_copy;

@@ -6,15 +6,19 @@
 //! `net-setup setup --netns PATH < config.json` and the other subcommands
 //! run one stage by hand and print JSON.
 
+#![deny(unsafe_code)]
+
 mod config_store;
 mod context;
 mod dns;
 mod error;
+#[allow(unsafe_code)]
 mod firewall;
 mod firewall_tools;
 mod ids;
 mod info;
 mod ipam;
+#[allow(unsafe_code)]
 mod netlink;
 mod netns;
 mod network_config;

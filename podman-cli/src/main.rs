@@ -1,6 +1,8 @@
 //! podman: the command line. No daemon: each invocation reads the
 //! configuration, starts the helpers it needs over socketpairs, and exits.
 
+#![deny(unsafe_code)]
+
 mod cli;
 mod commands;
 mod compat;
@@ -101,12 +103,11 @@ fn setup_process(cli: &Cli) -> anyhow::Result<()> {
             .truncate(true)
             .open(&path)
             .map_err(|e| anyhow::anyhow!("opening --out file {}: {e}", path.display()))?;
-        // SAFETY: dup2 onto our own stdout, before any other thread runs.
-        if unsafe { libc::dup2(f.as_raw_fd(), 1) } < 0 {
+        if let Err(e) = nix::unistd::dup2(f.as_raw_fd(), 1) {
             anyhow::bail!(
                 "redirecting stdout to {}: {}",
                 path.display(),
-                std::io::Error::last_os_error()
+                std::io::Error::from(e)
             );
         }
     }

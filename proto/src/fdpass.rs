@@ -60,9 +60,10 @@ pub fn recv_fds(sock: &impl AsRawFd, tag: u8, count: usize) -> Result<Vec<OwnedF
     let mut out = Vec::new();
     for c in msg.cmsgs().map_err(FdPassError::Recv)? {
         if let ControlMessageOwned::ScmRights(fds) = c {
-            // SAFETY: the kernel just installed these descriptors for us.
             out.extend(
                 fds.into_iter()
+                    // SAFETY: the kernel just installed these descriptors
+                    // for us; nothing else owns them.
                     .map(|fd| unsafe { OwnedFd::from_raw_fd(fd) }),
             );
         }

@@ -12,10 +12,16 @@
 //! * [`error`]: the one error vocabulary ([`ErrorCode`]) every helper
 //!   classifies into, and its only conversion to and from gRPC statuses.
 
+#![deny(unsafe_code)]
+
 pub mod error;
+#[allow(unsafe_code)]
 pub mod fdpass;
+#[allow(unsafe_code)]
 pub mod spawn;
+#[allow(unsafe_code)]
 pub mod transport;
+#[allow(unsafe_code)]
 pub mod unix_path;
 
 /// Protocol revision spoken by this build. A helper reports it in

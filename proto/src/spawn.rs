@@ -129,8 +129,13 @@ impl SpawnSetup {
     fn new() -> io::Result<Box<Self>> {
         // SAFETY: zeroed storage initialised by the init calls before use.
         let mut s: Box<Self> = Box::new(unsafe { std::mem::zeroed() });
+        // SAFETY: `s.attr` is live, exclusively borrowed storage for the init
+        // call to fill.
         check(unsafe { libc::posix_spawnattr_init(&mut s.attr) })?;
+        // SAFETY: as above, for `s.actions`.
         if let Err(e) = check(unsafe { libc::posix_spawn_file_actions_init(&mut s.actions) }) {
+            // SAFETY: `s.attr` was initialised just above and is destroyed
+            // once: Drop never runs for this `s`, which we drop here.
             unsafe { libc::posix_spawnattr_destroy(&mut s.attr) };
             return Err(e);
         }
@@ -276,6 +281,8 @@ mod tests {
             &[],
         )
         .unwrap();
+        // SAFETY: `src` is our own raw descriptor, not owned by anything
+        // else, and not used after this close.
         unsafe { libc::close(src) };
         drop(b);
         let status = child.wait().await.unwrap();

@@ -12,14 +12,15 @@ use common::in_root::{check, cstr};
 
 /// Remove `name` in `dir`, recursively when it is a directory.
 pub fn remove_at(dir: BorrowedFd<'_>, name: &OsStr) -> io::Result<()> {
+    use nix::unistd::{unlinkat, UnlinkatFlags};
     let c = cstr(name)?;
-    match check(unsafe { libc::unlinkat(dir.as_raw_fd(), c.as_ptr(), 0) }) {
-        Ok(_) => Ok(()),
+    let fd = Some(dir.as_raw_fd());
+    match unlinkat(fd, c.as_c_str(), UnlinkatFlags::NoRemoveDir).map_err(io::Error::from) {
+        Ok(()) => Ok(()),
         Err(e) if matches!(e.raw_os_error(), Some(libc::EISDIR) | Some(libc::EPERM)) => {
             let sub = common::in_root::open_child_dir(dir, name)?;
             clear_dir(sub.as_fd())?;
-            check(unsafe { libc::unlinkat(dir.as_raw_fd(), c.as_ptr(), libc::AT_REMOVEDIR) })
-                .map(drop)
+            unlinkat(fd, c.as_c_str(), UnlinkatFlags::RemoveDir).map_err(io::Error::from)
         }
         Err(e) if e.raw_os_error() == Some(libc::ENOENT) => Ok(()),
         Err(e) => Err(e),
@@ -40,6 +41,8 @@ pub fn clear_dir(dir: BorrowedFd<'_>) -> io::Result<()> {
 
 pub fn mknodat(dir: BorrowedFd<'_>, name: &OsStr, mode: u32, dev: libc::dev_t) -> io::Result<()> {
     let c = cstr(name)?;
+    // SAFETY: `c` is a NUL-terminated string that outlives the call and `dir` is
+    // an open descriptor borrowed for its duration; the result is checked.
     check(unsafe { libc::mknodat(dir.as_raw_fd(), c.as_ptr(), mode as libc::mode_t, dev) })
         .map(drop)
 }
@@ -47,7 +50,8 @@ pub fn mknodat(dir: BorrowedFd<'_>, name: &OsStr, mode: u32, dev: libc::dev_t) -
 pub fn symlinkat(target: &OsStr, dir: BorrowedFd<'_>, name: &OsStr) -> io::Result<()> {
     let t = cstr(target)?;
     let c = cstr(name)?;
-    check(unsafe { libc::symlinkat(t.as_ptr(), dir.as_raw_fd(), c.as_ptr()) }).map(drop)
+    nix::unistd::symlinkat(t.as_c_str(), Some(dir.as_raw_fd()), c.as_c_str())
+        .map_err(io::Error::from)
 }
 
 pub fn linkat(
@@ -58,42 +62,49 @@ pub fn linkat(
 ) -> io::Result<()> {
     let o = cstr(oname)?;
     let n = cstr(nname)?;
-    check(unsafe {
-        libc::linkat(
-            odir.as_raw_fd(),
-            o.as_ptr(),
-            ndir.as_raw_fd(),
-            n.as_ptr(),
-            0,
-        )
-    })
-    .map(drop)
+    nix::unistd::linkat(
+        Some(odir.as_raw_fd()),
+        o.as_c_str(),
+        Some(ndir.as_raw_fd()),
+        n.as_c_str(),
+        nix::fcntl::AtFlags::empty(),
+    )
+    .map_err(io::Error::from)
 }
 
 pub fn chown_at(dir: BorrowedFd<'_>, name: &OsStr, uid: u32, gid: u32) -> io::Result<()> {
+    use nix::unistd::{Gid, Uid};
     let c = cstr(name)?;
-    check(unsafe {
-        libc::fchownat(
-            dir.as_raw_fd(),
-            c.as_ptr(),
-            uid,
-            gid,
-            libc::AT_SYMLINK_NOFOLLOW,
-        )
-    })
-    .map(drop)
+    nix::unistd::fchownat(
+        Some(dir.as_raw_fd()),
+        c.as_c_str(),
+        Some(Uid::from_raw(uid)),
+        Some(Gid::from_raw(gid)),
+        nix::fcntl::AtFlags::AT_SYMLINK_NOFOLLOW,
+    )
+    .map_err(io::Error::from)
 }
 
 pub fn chmod_at(dir: BorrowedFd<'_>, name: &OsStr, mode: u32) -> io::Result<()> {
     let c = cstr(name)?;
+    // SAFETY: `c` is a NUL-terminated string that outlives the call and `dir` is
+    // an open descriptor borrowed for its duration; the result is checked.
     check(unsafe { libc::fchmodat(dir.as_raw_fd(), c.as_ptr(), mode as libc::mode_t, 0) }).map(drop)
 }
 
 pub fn fchown(fd: BorrowedFd<'_>, uid: u32, gid: u32) -> io::Result<()> {
-    check(unsafe { libc::fchown(fd.as_raw_fd(), uid, gid) }).map(drop)
+    use nix::unistd::{Gid, Uid};
+    nix::unistd::fchown(
+        fd.as_raw_fd(),
+        Some(Uid::from_raw(uid)),
+        Some(Gid::from_raw(gid)),
+    )
+    .map_err(io::Error::from)
 }
 
 pub fn fchmod(fd: BorrowedFd<'_>, mode: u32) -> io::Result<()> {
+    // SAFETY: `fd` is an open descriptor borrowed for the duration of the call;
+    // no memory is passed.
     check(unsafe { libc::fchmod(fd.as_raw_fd(), mode as libc::mode_t) }).map(drop)
 }
 
@@ -108,6 +119,9 @@ fn timespec(secs: i64, nsec: i64) -> libc::timespec {
 pub fn set_times_at(dir: BorrowedFd<'_>, name: &OsStr, secs: i64, nsec: i64) -> io::Result<()> {
     let c = cstr(name)?;
     let ts = [timespec(secs, nsec), timespec(secs, nsec)];
+    // SAFETY: `c` is a NUL-terminated string that outlives the call and `dir` is
+    // an open descriptor borrowed for its duration; the result is checked;
+    // `ts` is the two-element timespec array utimensat reads.
     check(unsafe {
         libc::utimensat(
             dir.as_raw_fd(),
@@ -121,11 +135,15 @@ pub fn set_times_at(dir: BorrowedFd<'_>, name: &OsStr, secs: i64, nsec: i64) -> 
 
 pub fn set_times_fd(fd: BorrowedFd<'_>, secs: i64, nsec: i64) -> io::Result<()> {
     let ts = [timespec(secs, nsec), timespec(secs, nsec)];
+    // SAFETY: `fd` is an open borrowed descriptor and `ts` is the two-element
+    // timespec array futimens reads.
     check(unsafe { libc::futimens(fd.as_raw_fd(), ts.as_ptr()) }).map(drop)
 }
 
 pub fn fsetxattr(fd: BorrowedFd<'_>, key: &str, value: &[u8]) -> io::Result<()> {
     let k = cstr(OsStr::new(key))?;
+    // SAFETY: `fd` is an open borrowed descriptor, `k` is NUL-terminated, and
+    // `value` is valid for `value.len()` bytes of reads.
     check(unsafe {
         libc::fsetxattr(
             fd.as_raw_fd(),
@@ -142,6 +160,8 @@ pub fn fsetxattr(fd: BorrowedFd<'_>, key: &str, value: &[u8]) -> io::Result<()> 
 pub fn lsetxattr_at(dir: BorrowedFd<'_>, name: &OsStr, key: &str, value: &[u8]) -> io::Result<()> {
     let p = proc_path(dir, name)?;
     let k = cstr(OsStr::new(key))?;
+    // SAFETY: `p` and `k` are NUL-terminated strings that outlive the call and
+    // `value` is valid for `value.len()` bytes of reads.
     check(unsafe {
         libc::lsetxattr(
             p.as_ptr(),
@@ -166,6 +186,8 @@ pub fn list_xattrs(path: &Path) -> io::Result<Vec<(String, Vec<u8>)>> {
     let c = cstr(path.as_os_str())?;
     let mut names = vec![0u8; 4096];
     let n = loop {
+        // SAFETY: `c` is NUL-terminated and the kernel writes at most `names.len()`
+        // bytes into `names`, which we borrow exclusively.
         let r = unsafe { libc::llistxattr(c.as_ptr(), names.as_mut_ptr().cast(), names.len()) };
         if r >= 0 {
             break r as usize;
@@ -193,6 +215,8 @@ pub fn get_xattr(path: &Path, key: &str) -> io::Result<Option<Vec<u8>>> {
     let k = cstr(OsStr::new(key))?;
     let mut buf = vec![0u8; 256];
     loop {
+        // SAFETY: `c` and `k` are NUL-terminated and the kernel writes at most
+        // `buf.len()` bytes into `buf`, which we borrow exclusively.
         let r =
             unsafe { libc::lgetxattr(c.as_ptr(), k.as_ptr(), buf.as_mut_ptr().cast(), buf.len()) };
         if r >= 0 {
@@ -210,7 +234,7 @@ pub fn get_xattr(path: &Path, key: &str) -> io::Result<Option<Vec<u8>>> {
 
 /// syncfs(2) on the filesystem holding `fd`.
 pub fn syncfs(fd: BorrowedFd<'_>) -> io::Result<()> {
-    check(unsafe { libc::syncfs(fd.as_raw_fd()) }).map(drop)
+    nix::unistd::syncfs(fd.as_raw_fd()).map_err(io::Error::from)
 }
 
 /// Remove a directory tree, ignoring that it is already gone.

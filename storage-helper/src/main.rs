@@ -4,6 +4,8 @@
 //! `storage-helper serve --listen unix:PATH` serves other tools;
 //! `storage-helper info|images|import-oci|mount|...` drive it by hand.
 
+#![deny(unsafe_code)]
+
 mod backing_fs;
 mod blobs;
 mod cli;
@@ -13,6 +15,7 @@ mod diff;
 mod digest;
 mod error;
 mod export;
+#[allow(unsafe_code)]
 mod fsutil;
 mod gc;
 mod images;
@@ -21,6 +24,7 @@ mod info;
 mod layers;
 mod layout;
 mod mount_table;
+#[allow(unsafe_code)]
 mod mounts;
 mod new_image;
 mod oci;
@@ -30,6 +34,7 @@ mod remove;
 mod resolve;
 mod service;
 mod tar_writer;
+#[allow(unsafe_code)]
 mod unpack;
 
 use std::path::PathBuf;

@@ -177,25 +177,15 @@ fn mount_relative(cwd: &Path, opts: &str, target: &Path) -> std::io::Result<()> 
     let target = CString::new(target.as_os_str().as_encoded_bytes())
         .map_err(|_| std::io::Error::from(std::io::ErrorKind::InvalidInput))?;
     std::thread::spawn(move || -> std::io::Result<()> {
-        // SAFETY: plain syscalls on this thread's own fs context.
-        unsafe {
-            if libc::unshare(libc::CLONE_FS) != 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-        }
+        nix::sched::unshare(nix::sched::CloneFlags::CLONE_FS)?;
         std::env::set_current_dir(&cwd)?;
-        let r = unsafe {
-            libc::mount(
-                c"overlay".as_ptr(),
-                target.as_ptr(),
-                c"overlay".as_ptr(),
-                0,
-                opts.as_ptr().cast(),
-            )
-        };
-        if r != 0 {
-            return Err(std::io::Error::last_os_error());
-        }
+        nix::mount::mount(
+            Some(c"overlay"),
+            target.as_c_str(),
+            Some(c"overlay"),
+            nix::mount::MsFlags::empty(),
+            Some(opts.as_c_str()),
+        )?;
         Ok(())
     })
     .join()
@@ -217,9 +207,13 @@ fn mount_fsconfig(
     if fs < 0 {
         return Err(format!("fsopen: {}", std::io::Error::last_os_error()));
     }
+    // SAFETY: fsopen just returned this descriptor (checked non-negative above);
+    // nothing else owns it.
     let fs = unsafe { OwnedFd::from_raw_fd(fs as i32) };
     let set = |key: &str, value: &str| -> std::result::Result<(), String> {
         let (k, v) = (cs(key)?, cs(value)?);
+        // SAFETY: fsconfig(2) on the fs context we own, with `k` and `v` NUL-terminated
+        // strings that outlive the call.
         let r = unsafe {
             libc::syscall(
                 libc::SYS_fsconfig,
@@ -264,6 +258,8 @@ fn mount_fsconfig(
             return Err(format!("fsconfig volatile: {e}{}", fs_log(&fs)));
         }
     }
+    // SAFETY: fsconfig(2) FSCONFIG_CMD_CREATE on the fs context we own; it takes no
+    // key or value (both null).
     let r = unsafe {
         libc::syscall(
             libc::SYS_fsconfig,
@@ -281,12 +277,18 @@ fn mount_fsconfig(
             fs_log(&fs)
         ));
     }
+    // SAFETY: fsmount(2) on the fs context we own; no pointers are passed.
     let m = unsafe { libc::syscall(libc::SYS_fsmount, fs.as_raw_fd(), libc::FSMOUNT_CLOEXEC, 0) };
     if m < 0 {
         return Err(format!("fsmount: {}", std::io::Error::last_os_error()));
     }
+    // SAFETY: fsmount just returned this descriptor (checked non-negative above);
+    // nothing else owns it.
     let m = unsafe { OwnedFd::from_raw_fd(m as i32) };
     let t = cs(&target.display().to_string())?;
+    // SAFETY: move_mount(2) of the mount we own (empty path with
+    // MOVE_MOUNT_F_EMPTY_PATH) onto `t`, a NUL-terminated string that
+    // outlives the call.
     let r = unsafe {
         libc::syscall(
             libc::SYS_move_mount,
@@ -312,12 +314,12 @@ fn fs_log(fs: &OwnedFd) -> String {
     let mut out = String::new();
     let mut buf = [0u8; 512];
     loop {
-        let n = unsafe { libc::read(fs.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
-        if n <= 0 {
-            break;
-        }
+        let n = match nix::unistd::read(fs.as_raw_fd(), &mut buf) {
+            Ok(n) if n > 0 => n,
+            _ => break,
+        };
         out.push_str(" (");
-        out.push_str(String::from_utf8_lossy(&buf[..n as usize]).trim());
+        out.push_str(String::from_utf8_lossy(&buf[..n]).trim());
         out.push(')');
     }
     out

@@ -405,6 +405,8 @@ fn open_child(dir: &OwnedFd, name: &OsStr, flags: libc::c_int) -> std::io::Resul
     if fd < 0 {
         return Err(std::io::Error::last_os_error());
     }
+    // SAFETY: openat just returned this descriptor (checked non-negative above);
+    // nothing else owns it.
     Ok(unsafe { OwnedFd::from_raw_fd(fd) })
 }
 

@@ -29,11 +29,14 @@
 //! Host requirements (Debian packages): `busybox-static`, `docker-registry`,
 //! `zstd`.
 
+#![deny(unsafe_code)]
+
 pub mod binaries;
 pub mod busybox;
 pub mod image_env;
 pub mod image_index;
 pub mod layer;
+#[allow(unsafe_code)]
 pub mod monitor_env;
 pub mod mountinfo;
 pub mod oci_image;
@@ -43,5 +46,6 @@ pub mod poll;
 pub mod raw_tar;
 pub mod registry;
 pub mod registry_client;
+#[allow(unsafe_code)]
 pub mod storage_env;
 pub mod storage_fixtures;

@@ -185,6 +185,8 @@ pub fn wait_gone(pid: i32) -> bool {
     };
     // SAFETY: one valid pollfd; fd is ours.
     let n = unsafe { libc::poll(&mut p, 1, 30_000) };
+    // SAFETY: `fd` came from pidfd_open above, is owned by nothing else and
+    // is not used after this close.
     unsafe { libc::close(fd) };
     n == 1
 }

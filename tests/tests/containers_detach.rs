@@ -4,6 +4,7 @@
 
 #[allow(dead_code)]
 #[path = "tty_support/mod.rs"]
+#[allow(unsafe_code)]
 mod tty_support;
 
 use std::time::Duration;

@@ -2,6 +2,7 @@
 //! pty driven like a keyboard, and window size changes (SIGWINCH on podman)
 //! reaching the container's terminal.
 
+#[allow(unsafe_code)]
 mod tty_support;
 
 use std::time::Duration;

@@ -415,9 +415,11 @@ fn alive(pid: i32) -> bool {
 }
 
 #[test]
+#[allow(unsafe_code)]
 fn sigkill_of_podman_mid_call_leaves_no_helper_behind() {
     // Orphans are re-parented to us, as to init on a normal machine, and we
     // reap them (this sandbox's PID 1 does not).
+    // SAFETY: prctl with plain integer arguments on our own process.
     unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
     for attempt in 0..3 {
         let s = Store::new();

@@ -72,6 +72,7 @@ struct Attached {
 }
 
 impl Attach {
+    #[allow(unsafe_code)]
     fn connect(path: &str) -> Result<Attach> {
         let fd = socket(
             AddressFamily::Unix,

@@ -4,7 +4,9 @@
 //! Setup and Teardown update. It never forwards queries anywhere: names it
 //! does not know get REFUSED (NXDOMAIN inside the dns.podman domain).
 
+#[allow(unsafe_code)]
 pub mod process;
+#[allow(unsafe_code)]
 pub mod server;
 pub mod wire;
 

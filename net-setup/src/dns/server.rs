@@ -40,6 +40,7 @@ struct Cache {
 pub fn run(opts: ServeOptions) -> Result<()> {
     // SAFETY: descriptors handed to us at exec, owned from here on.
     let ready = opts.ready_fd.map(|fd| unsafe { OwnedFd::from_raw_fd(fd) });
+    // SAFETY: as above.
     let hold = opts.hold_fd.map(|fd| unsafe { OwnedFd::from_raw_fd(fd) });
     let report = |ready: Option<OwnedFd>, msg: &str| {
         if let Some(fd) = ready {

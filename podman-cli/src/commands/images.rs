@@ -166,7 +166,7 @@ fn parse_until(v: &str, now: i64) -> anyhow::Result<i64> {
     if let Ok(n) = v.parse::<f64>() {
         return Ok(n as i64);
     }
-    if let Some(t) = common::time::parse_rfc3339_secs(v).ok() {
+    if let Ok(t) = common::time::parse_rfc3339_secs(v) {
         return Ok(t);
     }
     if let Some(d) = common::time::parse_go_duration(v).map(|ns| ns / 1_000_000_000) {

@@ -1,9 +1,8 @@
 //! `podman inspect` and `podman container inspect`: Podman's JSON shape.
 
 use clap::Args;
-use serde_json::{json, Value};
 
-use crate::container::model::{ContainerConfig, ContainerState, Status};
+use crate::container::inspect_doc::container_json;
 use crate::container::store;
 use crate::engine_config::EngineConfig;
 use crate::error::ExitError;
@@ -20,126 +19,6 @@ pub struct InspectArgs {
     /// Only this kind of object: container, image, all
     #[arg(short = 't', long = "type", default_value = "all")]
     pub kind: String,
-}
-
-fn rfc3339(ns: i64) -> String {
-    if ns == 0 {
-        return "0001-01-01T00:00:00Z".into();
-    }
-    common::time::rfc3339_nanos(ns)
-}
-
-/// Podman's `GraphDriver` block for a container, from its storage record
-/// (`None`: the record could not be read; the paths are left empty).
-fn graph_driver(driver: &str, layer: Option<&proto::storage::v1::Container>) -> Value {
-    let (upper, work, merged) = layer
-        .map(|c| {
-            (
-                c.upper_dir.as_str(),
-                c.work_dir.as_str(),
-                c.mountpoint.as_str(),
-            )
-        })
-        .unwrap_or_default();
-    json!({
-        "Name": driver,
-        "Data": {"UpperDir": upper, "WorkDir": work, "MergedDir": merged},
-    })
-}
-
-pub fn container_json(
-    cfg: &ContainerConfig,
-    st: &ContainerState,
-    driver: &str,
-    layer: Option<&proto::storage::v1::Container>,
-) -> Value {
-    let args = cfg.command_line();
-    let ports: serde_json::Map<String, Value> = cfg
-        .ports
-        .iter()
-        .map(|p| {
-            (
-                format!("{}/{}", p.container_port, p.protocol),
-                json!([{"HostIp": p.host_ip, "HostPort": p.host_port.to_string()}]),
-            )
-        })
-        .collect();
-    json!({
-        "Id": cfg.id,
-        "Created": rfc3339(cfg.created_ns),
-        "Path": args.first().cloned().unwrap_or_default(),
-        "Args": args.iter().skip(1).collect::<Vec<_>>(),
-        "State": {
-            "OciVersion": "1.0.2",
-            "Status": st.status.as_str(),
-            "Running": st.status == Status::Running,
-            "Paused": st.status == Status::Paused,
-            "Restarting": false,
-            "OOMKilled": st.oom_killed,
-            "Dead": false,
-            "Pid": st.pid,
-            "ConmonPid": st.monitor_pid,
-            "ExitCode": st.exit_code,
-            "Error": st.error,
-            "StartedAt": rfc3339(st.started_ns),
-            "FinishedAt": rfc3339(st.finished_ns),
-        },
-        "Image": cfg.image_id,
-        "ImageName": cfg.image_name,
-        "Rootfs": "",
-        "ResolvConfPath": format!("{}/resolv.conf", st.bundle_path),
-        "HostnamePath": format!("{}/hostname", st.bundle_path),
-        "HostsPath": format!("{}/hosts", st.bundle_path),
-        "Name": cfg.name,
-        "RestartCount": st.restart_count,
-        "Driver": driver,
-        "GraphDriver": graph_driver(driver, layer),
-        "OCIRuntime": cfg.runtime,
-        "LogPath": cfg.log_path,
-        "Mounts": cfg.mounts.iter().map(|m| json!({
-            "Type": m.kind, "Source": m.source, "Destination": m.destination,
-            "Options": m.options, "RW": !m.options.iter().any(|o| o == "ro"),
-        })).collect::<Vec<_>>(),
-        "NetworkSettings": {
-            "Ports": ports,
-            "SandboxKey": st.netns_path,
-            "Networks": st.network_status,
-        },
-        "Config": {
-            "Hostname": cfg.hostname,
-            "User": cfg.user,
-            "Env": cfg.env,
-            "Cmd": cfg.cmd,
-            "Entrypoint": cfg.entrypoint,
-            "WorkingDir": cfg.working_dir,
-            "Labels": cfg.labels,
-            "Annotations": cfg.annotations,
-            "StopSignal": cfg.stop_signal,
-            "StopTimeout": cfg.stop_timeout,
-            "Tty": cfg.terminal,
-            "OpenStdin": cfg.stdin,
-            "Image": cfg.image_name,
-        },
-        "HostConfig": {
-            "Binds": cfg.mounts.iter().filter(|m| m.kind == "bind").map(|m| format!("{}:{}", m.source, m.destination)).collect::<Vec<_>>(),
-            "NetworkMode": match &cfg.network_mode {
-                crate::container::model::NetworkMode::Bridge => "bridge".to_string(),
-                crate::container::model::NetworkMode::None => "none".to_string(),
-                crate::container::model::NetworkMode::Host => "host".to_string(),
-                crate::container::model::NetworkMode::Container(c) => format!("container:{c}"),
-            },
-            "RestartPolicy": {"Name": cfg.restart.name, "MaximumRetryCount": cfg.restart.max_retries},
-            "AutoRemove": cfg.auto_remove,
-            "CapAdd": cfg.cap_add,
-            "CapDrop": cfg.cap_drop,
-            "Privileged": cfg.privileged,
-            "ReadonlyRootfs": cfg.read_only,
-            "Ulimits": cfg.rlimits.iter().map(|r| json!({"Name": r.kind, "Soft": r.soft, "Hard": r.hard})).collect::<Vec<_>>(),
-            "LogConfig": {"Type": cfg.log_driver, "Path": cfg.log_path},
-            "Init": cfg.init,
-            "PortBindings": cfg.ports.iter().map(|p| (format!("{}/{}", p.container_port, p.protocol), json!([{"HostIp": p.host_ip, "HostPort": p.host_port.to_string()}]))).collect::<serde_json::Map<_, _>>(),
-        },
-    })
 }
 
 pub async fn run(engine: &EngineConfig, args: &InspectArgs) -> anyhow::Result<()> {
@@ -223,15 +102,4 @@ pub async fn run(engine: &EngineConfig, args: &InspectArgs) -> anyhow::Result<()
         .into());
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn times_are_rfc3339() {
-        assert_eq!(
-            super::rfc3339(1_795_811_062_000_000_005),
-            "2026-11-27T20:24:22.000000005Z"
-        );
-    }
 }

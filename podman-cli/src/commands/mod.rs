@@ -36,9 +36,11 @@ pub mod start;
 pub mod stop;
 pub mod tag;
 pub mod targets;
+#[allow(unsafe_code)]
 pub mod top;
 pub mod untag;
 pub mod version;
+#[allow(unsafe_code)]
 pub mod wait;
 
 /// For `top`, which reaches the state through `super::`.

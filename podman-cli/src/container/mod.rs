@@ -1,6 +1,7 @@
 //! Containers as podman records them.
 
 pub mod filter;
+pub mod inspect_doc;
 pub mod k8s_log;
 pub mod model;
 pub mod names;

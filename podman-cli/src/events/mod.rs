@@ -320,6 +320,24 @@ pub fn network_container(cfg: &ContainerConfig, status: &str, network: &str) {
     write(&e);
 }
 
+/// The exit code in the last `died` event of container `id`, as Podman's
+/// `GetLastContainerExitCode` reads it from the events backend (None with
+/// the `none` backend or when there is no such event).
+pub fn last_exit_code(id: &str) -> Option<i32> {
+    let c = config()?;
+    if c.backend == Backend::None {
+        return None;
+    }
+    let mut reader = logfile::Reader::open(&c.path, false, 0).ok()?;
+    let lines = reader.read_new(false).ok()?;
+    lines.iter().rev().find_map(|l| match l {
+        logfile::Line::Event(e) if e.kind == "container" && e.status == "died" && e.id == id => {
+            e.container_exit_code.map(|c| c as i32)
+        }
+        _ => None,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -347,22 +365,4 @@ mod tests {
             PathBuf::from("/run/podman-rs/storage/libpod-tmp/events/events.log")
         );
     }
-}
-
-/// The exit code in the last `died` event of container `id`, as Podman's
-/// `GetLastContainerExitCode` reads it from the events backend (None with
-/// the `none` backend or when there is no such event).
-pub fn last_exit_code(id: &str) -> Option<i32> {
-    let c = config()?;
-    if c.backend == Backend::None {
-        return None;
-    }
-    let mut reader = logfile::Reader::open(&c.path, false, 0).ok()?;
-    let lines = reader.read_new(false).ok()?;
-    lines.iter().rev().find_map(|l| match l {
-        logfile::Line::Event(e) if e.kind == "container" && e.status == "died" && e.id == id => {
-            e.container_exit_code.map(|c| c as i32)
-        }
-        _ => None,
-    })
 }

@@ -94,8 +94,9 @@ pub fn detach_sequence(keys: &str) -> anyhow::Result<Vec<u8>> {
 /// The terminal's size (rows, cols) if stdin (or else stdout) is one.
 pub fn terminal_size() -> Option<(u32, u32)> {
     [0, 1].into_iter().find_map(|fd| {
-        // SAFETY: TIOCGWINSZ writes a winsize into ws.
+        // SAFETY: libc::winsize is plain integers; all-zero is valid.
         let mut ws: libc::winsize = unsafe { std::mem::zeroed() };
+        // SAFETY: TIOCGWINSZ writes one winsize into `ws`, a live local.
         let r = unsafe { libc::ioctl(fd, libc::TIOCGWINSZ, &mut ws) };
         (r == 0 && ws.ws_row > 0).then_some((ws.ws_row as u32, ws.ws_col as u32))
     })

@@ -485,8 +485,13 @@ async fn create_from(
     }
     crate::events::container_create(&config, || {
         Some(
-            crate::commands::inspect::container_json(&config, &state, &cfg.storage_driver, None)
-                .to_string(),
+            crate::container::inspect_doc::container_json(
+                &config,
+                &state,
+                &cfg.storage_driver,
+                None,
+            )
+            .to_string(),
         )
     });
     Ok(config)

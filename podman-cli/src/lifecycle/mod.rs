@@ -1,6 +1,7 @@
 //! The container lifecycle: create, init/start (through a detached
 //! ctr-monitor), attach, stop/kill, cleanup, remove.
 
+#[allow(unsafe_code)]
 pub mod attach;
 pub mod cleanup;
 pub mod create;

@@ -778,3 +778,20 @@ fn entrypoint_takes_a_json_array() {
     ]);
     assert_eq!(o, "x\n");
 }
+
+#[test]
+fn group_add_takes_a_comma_list_and_inspect_names_what_is_missing() {
+    let (s, _reg, r) = fixture();
+    let groups = sh(&s, &r, &["--group-add", "1,2", "--group-add", "3"], "id -G");
+    let groups: Vec<&str> = groups.split_whitespace().collect();
+    for g in ["1", "2", "3"] {
+        assert!(groups.contains(&g), "{groups:?}");
+    }
+    let o = s.run(&["container", "inspect", "nosuch"]);
+    assert_eq!(o.status.code(), Some(125));
+    assert!(
+        stderr(&o).contains("no such container \"nosuch\""),
+        "{}",
+        stderr(&o)
+    );
+}

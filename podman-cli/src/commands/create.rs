@@ -27,8 +27,8 @@ pub struct CreateArgs {
     /// Username or UID[:GROUP]
     #[arg(short, long)]
     pub user: Option<String>,
-    /// Additional groups to run as
-    #[arg(long = "group-add")]
+    /// Additional groups to run as (comma-separated or repeated)
+    #[arg(long = "group-add", value_delimiter = ',')]
     pub group_add: Vec<String>,
     /// Container host name
     #[arg(short = 'h', long)]

@@ -70,7 +70,7 @@ pub async fn run(engine: &EngineConfig, args: &InspectArgs) -> anyhow::Result<()
             }
         }
         if args.kind == "container" {
-            errors.push(format!("no such container {n}"));
+            errors.push(format!("no such container {n:?}"));
         } else {
             image_names.push(n.clone());
         }

@@ -407,3 +407,37 @@ fn a_flag_given_twice_takes_its_last_value() {
     assert_eq!(o.status.code(), Some(125), "{}", both(&o));
     assert!(stderr(&o).contains("bogus"), "{}", both(&o));
 }
+
+#[test]
+fn switches_take_pflag_bool_forms() {
+    // Scripts write Podman's switches every way pflag allows: `--rm=false`,
+    // `-t=false`, clustered `-it`, `--read-only=true`.
+    let (s, _registry, image) = e2e::podman::with_busybox();
+    let o = s.run(&[
+        "run",
+        "--rm=true",
+        "-t=false",
+        "-i=false",
+        "--read-only=true",
+        &image,
+        "sh",
+        "-c",
+        "test -t 1 && echo tty; touch /x 2>/dev/null || echo ro",
+    ]);
+    assert!(o.status.success(), "{}", both(&o));
+    assert_eq!(stdout(&o), "ro\n");
+    // `--rm=false` keeps the container.
+    let o = s.run(&["run", "--rm=false", "--name", "kept", &image, "true"]);
+    assert!(o.status.success(), "{}", both(&o));
+    assert_eq!(
+        s.ok(&["ps", "-a", "--no-trunc=false", "--format", "{{.Names}}"]),
+        "kept\n"
+    );
+    let o = s.run(&["run", "--rm=maybe", &image, "true"]);
+    assert_eq!(o.status.code(), Some(125), "{}", both(&o));
+    assert!(
+        stderr(&o).contains(r#"invalid argument "maybe" for "--rm" flag: strconv.ParseBool"#),
+        "{}",
+        both(&o)
+    );
+}

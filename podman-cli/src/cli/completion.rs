@@ -34,7 +34,6 @@ fn strip(c: clap::Command) -> clap::Command {
 
 /// The script for `a.shell`, written to `-f FILE` or stdout.
 pub fn run(a: &CompletionArgs) -> anyhow::Result<()> {
-    use clap::CommandFactory;
     use clap_complete::Shell;
     let shell = match a.shell.as_str() {
         "bash" => Shell::Bash,
@@ -43,7 +42,7 @@ pub fn run(a: &CompletionArgs) -> anyhow::Result<()> {
         "powershell" => Shell::PowerShell,
         s => anyhow::bail!("unsupported shell {s:?}: use bash, zsh, fish or powershell"),
     };
-    let mut cmd = super::Cli::command();
+    let mut cmd = super::full_command();
     cmd.build();
     if a.no_desc {
         cmd = strip(cmd);

@@ -60,7 +60,7 @@ fn flag_takes_value(cmd: &Command, flag: &str) -> Option<bool> {
         let c = flag.strip_prefix('-')?.chars().last()?;
         cmd.get_arguments().find(|a| a.get_short() == Some(c))
     };
-    a.map(|a| a.get_action().takes_values())
+    a.map(|a| !super::pflag::is_switch(a))
 }
 
 /// The command path `argv` names (canonical names below the root) and the
@@ -278,7 +278,7 @@ fn flag_usages(args: &[&Arg], cmd_name: &str) -> String {
             (Some(s), None) => format!("  -{s}"),
             (None, None) => continue,
         };
-        let takes = a.get_action().takes_values();
+        let takes = !super::pflag::is_switch(a);
         if takes {
             let t = a
                 .get_value_names()
@@ -306,6 +306,9 @@ fn flag_usages(args: &[&Arg], cmd_name: &str) -> String {
             .collect();
         if takes && !defaults.is_empty() && !defaults.iter().all(String::is_empty) {
             help.push_str(&format!(" (default {:?})", defaults.join(",")));
+        } else if !takes && defaults == ["true"] {
+            // cobra shows a switch's default only when it is on.
+            help.push_str(" (default true)");
         }
         rows.push((left, help));
     }
@@ -536,19 +539,22 @@ pub fn error(e: clap::Error, root: &Command, argv: &[OsString]) -> Exit {
         ErrorKind::InvalidValue | ErrorKind::ValueValidation | ErrorKind::NoEquals => {
             let value = context_str(&e, ContextKind::InvalidValue);
             let arg = context_str(&e, ContextKind::InvalidArg).unwrap_or_default();
-            let flag = arg.split([' ', '=']).next().unwrap_or("").to_string();
+            let flag = arg.split([' ', '=', '[']).next().unwrap_or("").to_string();
             match value {
                 Some(v) if !v.is_empty() => {
-                    let why = match e.kind() {
-                        ErrorKind::InvalidValue => {
-                            let valid: Vec<String> = match e.get(ContextKind::ValidValue) {
-                                Some(ContextValue::Strings(v)) => v.clone(),
-                                _ => vec![],
-                            };
-                            format!("must be one of {}", valid.join(", "))
-                        }
-                        _ => first_line(&e),
+                    let valid: Vec<String> = match e.get(ContextKind::ValidValue) {
+                        Some(ContextValue::Strings(v)) => v.clone(),
+                        _ => vec![],
                     };
+                    let why =
+                        if valid == ["true", "false"] || first_line(&e).contains("not a boolean") {
+                            // A switch: pflag's strconv.ParseBool text.
+                            format!("strconv.ParseBool: parsing {v:?}: invalid syntax")
+                        } else if e.kind() == ErrorKind::InvalidValue {
+                            format!("must be one of {}", valid.join(", "))
+                        } else {
+                            first_line(&e)
+                        };
                     Exit::usage(format!(
                         "invalid argument {v:?} for \"{flag}\" flag: {why}{see}"
                     ))

@@ -57,10 +57,10 @@ impl<T: FromArgMatches> FromArgMatches for Lazy<T> {
 
 impl<T: Args> Args for Lazy<T> {
     fn augment_args(cmd: Command) -> Command {
-        cmd.defer(|c| keep_about(c, T::augment_args))
+        cmd.defer(|c| super::pflag::bools(keep_about(c, T::augment_args)))
     }
     fn augment_args_for_update(cmd: Command) -> Command {
-        cmd.defer(|c| keep_about(c, T::augment_args_for_update))
+        cmd.defer(|c| super::pflag::bools(keep_about(c, T::augment_args_for_update)))
     }
     fn group_id() -> Option<Id> {
         T::group_id()

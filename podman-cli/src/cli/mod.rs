@@ -7,6 +7,7 @@ use clap::{Args, Parser, Subcommand};
 pub mod completion;
 pub mod help;
 mod lazy;
+mod pflag;
 pub use lazy::Lazy;
 
 use crate::commands::container_cleanup::CleanupArgs;
@@ -281,9 +282,9 @@ impl Cli {
     /// errors are the same. Help, usage and errors are rendered in
     /// Podman's (cobra's) layout by [`help`].
     pub fn parse_args() -> Result<Cli, help::Exit> {
-        use clap::{CommandFactory, FromArgMatches};
+        use clap::FromArgMatches;
         let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
-        let full = <Cli as CommandFactory>::command();
+        let full = full_command();
         let word = command_word(&full, &argv);
         if word.is_some_and(|w| w == "help") {
             return Err(help::help_command(&full, &argv));
@@ -303,12 +304,17 @@ impl Cli {
     }
 }
 
+/// The whole parser: every command, switches as pflag bools.
+pub fn full_command() -> clap::Command {
+    pflag::bools(<Cli as clap::CommandFactory>::command())
+}
+
 /// The top-level parser without its commands, as `#[derive(Parser)]` on
 /// [`Cli`] makes it (a test keeps the two alike).
 fn top_level() -> clap::Command {
     // The derive applies GlobalOpts (and its doc comment) first.
     let c = <GlobalOpts as Args>::augment_args(clap::Command::new("podman"));
-    <RootOpts as Args>::augment_args(c)
+    pflag::bools(<RootOpts as Args>::augment_args(c))
         .version(PODMAN_VERSION)
         .about("Manage pods, containers and images")
         .long_about(None)
@@ -330,7 +336,7 @@ fn root_flag_takes_value(root: &clap::Command, flag: &str) -> Option<bool> {
         let c = flag.strip_prefix('-')?.chars().last()?;
         root.get_arguments().find(|a| a.get_short() == Some(c))
     };
-    a.map(|a| a.get_action().takes_values())
+    a.map(|a| !pflag::is_switch(a))
 }
 
 /// The command word of `argv`: the first argument that is neither a root
@@ -567,14 +573,12 @@ pub struct FormatArgs {
 mod tests {
     #[test]
     fn the_command_line_definition_is_consistent() {
-        use clap::CommandFactory;
-        super::Cli::command().debug_assert();
+        super::full_command().debug_assert();
     }
 
     #[test]
     fn the_lean_top_level_matches_the_derived_one() {
-        use clap::CommandFactory;
-        let full = super::Cli::command();
+        let full = super::full_command();
         let lean = super::top_level();
         assert_eq!(full.get_name(), lean.get_name());
         assert_eq!(full.get_version(), lean.get_version());
@@ -634,7 +638,7 @@ mod tests {
     #[test]
     fn the_command_word_skips_global_flags_and_their_values() {
         let v = |s: &[&str]| s.iter().map(std::ffi::OsString::from).collect::<Vec<_>>();
-        let root = <super::Cli as clap::CommandFactory>::command();
+        let root = super::full_command();
         let w = |s: &[&str]| {
             super::command_word(&root, &v(s)).map(|w| w.to_string_lossy().into_owned())
         };

@@ -80,7 +80,7 @@ fn parse_flags(cfg: &EngineConfig, a: &CreateOptions) -> anyhow::Result<Parsed> 
     let stop_signal = a
         .stop_signal
         .as_deref()
-        .map(|s| parse::signal("--stop-signal", s))
+        .map(parse::signal)
         .transpose()?;
     let restart = a
         .restart
@@ -314,7 +314,7 @@ async fn create_from(
         .or_else(|| {
             ic["StopSignal"]
                 .as_str()
-                .and_then(|s| parse::signal("StopSignal", s).ok())
+                .and_then(|s| parse::signal(s).ok())
         })
         .unwrap_or(libc::SIGTERM);
     let mut ports = p.ports;

@@ -113,6 +113,21 @@ pub fn start_error(command: &[String], e: TransportError) -> anyhow::Error {
     }
 }
 
+/// The error of `podman start` (not attached) for a container that could
+/// not be started: Podman's `unable to start container "ID"`, always 125
+/// (only `run` and `start --attach` exit with 126/127 for the command).
+pub fn detached_start_error(id: &str, e: anyhow::Error) -> anyhow::Error {
+    match e.downcast::<ExitError>() {
+        Ok(x) if x.code == EXIT_NOT_FOUND || x.code == EXIT_CANNOT_INVOKE => ExitError {
+            code: EXIT_ENGINE,
+            source: anyhow::anyhow!("unable to start container {id:?}: {:#}", x.source),
+        }
+        .into(),
+        Ok(x) => x.into(),
+        Err(e) => e,
+    }
+}
+
 /// The error of `podman exec` when the monitor could not run the command:
 /// always `CMD: ERROR`, with 127, 126 or 125.
 pub fn exec_error(command: &[String], runtime_msg: &str) -> anyhow::Error {

@@ -174,3 +174,53 @@ fn wait_conditions_wake_on_state_changes_without_polling() {
     );
     assert_eq!(stderr(&o).lines().count(), 1);
 }
+
+#[test]
+fn a_killed_container_is_stopped_by_its_user_and_not_restarted() {
+    // Upstream 130-kill "no restart" and "wait - exit codes".
+    let (s, _registry, image) = fixture();
+    let id = s.ok(&[
+        "run",
+        "-d",
+        "--restart=always",
+        "--name",
+        "k1",
+        &image,
+        "sh",
+        "-c",
+        "trap 'exit 42' TERM; echo READY; while :; do sleep 0.2; done",
+    ]);
+    let id = id.trim();
+    poll::until(Duration::from_secs(20), "READY in the logs", || {
+        s.ok(&["logs", id]).contains("READY")
+    });
+    assert_eq!(
+        s.ok(&["inspect", "--format", "{{.State.StoppedByUser}}", id]),
+        "false\n"
+    );
+    s.ok(&["kill", "-s=TERM", id]);
+    assert_eq!(s.ok(&["wait", id]), "42\n");
+    assert_eq!(
+        s.ok(&[
+            "inspect",
+            "--format",
+            "{{.State.StoppedByUser}} {{.State.Status}}",
+            id
+        ]),
+        "true exited\n"
+    );
+    s.ok(&["rm", id]);
+
+    // A command that cannot be found: `start` exits 125 (not 127 as `run`).
+    s.ok(&["create", "--name", "w1", &image, "/no/such/command"]);
+    assert_eq!(s.ok(&["wait", "w1"]), "0\n");
+    let o = s.run(&["start", "w1"]);
+    assert_eq!(o.status.code(), Some(125), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("unable to start container"),
+        "{}",
+        stderr(&o)
+    );
+    let o = s.run(&["run", "--rm", &image, "/no/such/command"]);
+    assert_eq!(o.status.code(), Some(127), "{}{}", stdout(&o), stderr(&o));
+}

@@ -94,7 +94,12 @@ pub async fn run(engine: &EngineConfig, args: &StartArgs) -> anyhow::Result<()> 
     drop(db);
     for_each(
         &names,
-        |c| async move { crate::lifecycle::start::start(engine, &c).await.map(|_| ()) },
+        |c| async move {
+            crate::lifecycle::start::start(engine, &c)
+                .await
+                .map(|_| ())
+                .map_err(|e| crate::error::detached_start_error(&c, e))
+        },
         true,
     )
     .await

@@ -66,6 +66,7 @@ pub fn container_json(
             "Error": st.error,
             "StartedAt": rfc3339(st.started_ns),
             "FinishedAt": rfc3339(st.finished_ns),
+            "StoppedByUser": st.stopped_by_user,
         },
         "Image": cfg.image_id,
         "ImageName": cfg.image_name,

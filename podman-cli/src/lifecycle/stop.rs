@@ -127,6 +127,15 @@ pub async fn kill(
         );
     }
     let paths = ContainerPaths::new(engine, &cfg.id);
+    // As Podman: a killed container was stopped by its user, so its
+    // restart policy does not bring it back. Recorded before the signal,
+    // under the container lock, so the exit's cleanup already sees it.
+    {
+        let _lock = ContainerLock::acquire(&paths)?;
+        let (_, mut st) = store::resolve(&db, &cfg.id)?;
+        st.stopped_by_user = true;
+        store::update_state(&db, &cfg.id, &st)?;
+    }
     signal(&paths, &cfg, sig).await?;
     crate::events::container(&cfg, "kill");
     Ok(cfg)

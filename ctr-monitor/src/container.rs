@@ -48,6 +48,8 @@ pub struct Container {
     pub execs: crate::exec_sessions::Sessions,
     /// Exit recorded and exit command finished: the monitor may go.
     done: watch::Sender<bool>,
+    /// Killed by `timeout_seconds`: its exit code is -1, as conmon records it.
+    timed_out: std::sync::atomic::AtomicBool,
 }
 
 fn ms(t: Instant) -> u64 {
@@ -230,6 +232,7 @@ pub async fn create(
         sinks,
         execs: crate::exec_sessions::Sessions::default(),
         done: watch::Sender::new(false),
+        timed_out: Default::default(),
         cfg,
     });
     tokio::spawn(container.clone().watch_exit(exit_rx, pumps, oom));
@@ -394,6 +397,7 @@ impl Container {
             .is_ok();
             if !exited {
                 info!(id = %c.cfg.id, seconds = secs, "timeout reached: killing the container");
+                c.timed_out.store(true, std::sync::atomic::Ordering::SeqCst);
                 if let Err(e) = c.kill(libc::SIGKILL as u32, true).await {
                     warn!(id = %c.cfg.id, error = %e, "killing the container after its timeout");
                 }
@@ -418,8 +422,11 @@ impl Container {
         info!(id = %self.cfg.id, pid = self.pid, %exit, "container exited");
         pumps.drain(DRAIN_GRACE).await;
         debug!(id = %self.cfg.id, elapsed_ms = ms(t), "output drained");
+        let timed_out = self.timed_out.load(std::sync::atomic::Ordering::SeqCst);
         let rec = ExitRecord {
-            exit_code: exit.code,
+            // conmon's rule: a container its timeout killed has no exit
+            // status (-1; `podman run` exits 255).
+            exit_code: if timed_out { -1 } else { exit.code },
             signal: exit.signal,
             oom_killed: oom.killed(),
             finished_at: text,

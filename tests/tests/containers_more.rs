@@ -565,3 +565,54 @@ fn run_rm_containers_are_volatile_as_in_podman() {
     s.ok(&["rm", "-f", "-t", "0", rm.trim(), kept.trim()]);
     assert!(overlay_options(m_rm.trim()).is_empty());
 }
+
+#[test]
+fn run_attach_shows_only_the_chosen_output_stream() {
+    // Upstream 030-run attaches stderr alone to keep dd's NULs off stdout.
+    let (s, _r, image) = fixture();
+    let o = s.run(&[
+        "run",
+        "--name",
+        "a1",
+        "--attach",
+        "stderr",
+        &image,
+        "sh",
+        "-c",
+        "echo out; echo err >&2",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!((stdout(&o).as_str(), stderr(&o).as_str()), ("", "err\n"));
+    // The stream not attached still reaches the log.
+    let o = s.run(&["logs", "a1"]);
+    assert_eq!(
+        (stdout(&o).as_str(), stderr(&o).as_str()),
+        ("out\n", "err\n")
+    );
+    let o = s.run(&[
+        "run",
+        "--rm",
+        "-a",
+        "stdout",
+        &image,
+        "sh",
+        "-c",
+        "echo out; echo err >&2",
+    ]);
+    assert_eq!((stdout(&o).as_str(), stderr(&o).as_str()), ("out\n", ""));
+    let o = s.run(&[
+        "run",
+        "--rm",
+        "-a",
+        "stdout",
+        "-a",
+        "stderr",
+        &image,
+        "sh",
+        "-c",
+        "echo out; exit 3",
+    ]);
+    assert_eq!(o.status.code(), Some(3));
+    assert_eq!(stdout(&o), "out\n");
+    s.ok(&["rm", "a1"]);
+}

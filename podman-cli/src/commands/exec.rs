@@ -181,7 +181,7 @@ pub async fn run(engine: &EngineConfig, a: &ExecArgs) -> anyhow::Result<()> {
                 let sock = attach::connect_socket(std::path::Path::new(&r.attach_socket))?;
                 let (stdin, d) = (a.interactive, detach.clone());
                 pump = Some(tokio::task::spawn_blocking(move || {
-                    attach::pump(sock, stdin, d, tty)
+                    attach::pump(sock, stdin, d, tty, attach::Outputs::default())
                 }));
             }
             Some(Event::Started(_)) if a.detach => {

@@ -54,7 +54,25 @@ pub async fn run(engine: &EngineConfig, args: &RunArgs) -> anyhow::Result<()> {
         start_and_attach(engine, &cfg, false, false).await?;
         return wait_exit_code(engine, &cfg).await;
     }
-    start_and_attach(engine, &cfg, !args.detach, args.create.interactive).await
+    let streams: Vec<String> = create
+        .more
+        .attach
+        .iter()
+        .flat_map(|s| s.split(','))
+        .map(str::to_ascii_lowercase)
+        .collect();
+    let opts = AttachOptions {
+        outputs: if streams.is_empty() {
+            attach::Outputs::default()
+        } else {
+            attach::Outputs {
+                stdout: streams.iter().any(|s| s == "stdout"),
+                stderr: streams.iter().any(|s| s == "stderr"),
+            }
+        },
+        ..AttachOptions::default()
+    };
+    start_and_attach_with(engine, &cfg, !args.detach, args.create.interactive, &opts).await
 }
 
 /// `--sdnotify=conmon`: tell systemd (NOTIFY_SOCKET) that the container
@@ -96,6 +114,8 @@ pub struct AttachOptions {
     pub detach_keys: Option<String>,
     /// `--sig-proxy=false` turns the signal proxy off.
     pub no_sig_proxy: bool,
+    /// The output streams shown (`run --attach`).
+    pub outputs: attach::Outputs,
 }
 
 /// [`start_and_attach`] with per-session options.
@@ -179,7 +199,8 @@ pub async fn start_and_attach_with(
     let raw = tty.then(attach::RawMode::enable);
     // Kept past the pump to say when the claimed cleanup is done.
     let claim = sock.try_clone()?;
-    let pump = tokio::task::spawn_blocking(move || attach::pump(sock, stdin, detach, tty));
+    let outputs = opts.outputs;
+    let pump = tokio::task::spawn_blocking(move || attach::pump(sock, stdin, detach, tty, outputs));
     let end = attach::with_sig_proxy(engine, &cfg.id, !opts.no_sig_proxy, pump).await?;
     drop(raw);
     match end {

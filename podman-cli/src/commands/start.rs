@@ -87,6 +87,7 @@ pub async fn run(engine: &EngineConfig, args: &StartArgs) -> anyhow::Result<()> 
         let opts = super::run::AttachOptions {
             detach_keys: args.detach_keys.clone(),
             no_sig_proxy: args.sig_proxy == Some(false),
+            ..super::run::AttachOptions::default()
         };
         return super::run::start_and_attach_with(engine, &cfg, true, args.interactive, &opts)
             .await;

@@ -184,7 +184,30 @@ impl Drop for RawMode {
 /// Pump stdio through the attach socket until the exit packet, a detach, or
 /// hang-up. Blocking: run it under `tokio::task::spawn_blocking` (the
 /// terminal's size changes are forwarded from a task on the runtime).
-pub fn pump(sock: OwnedFd, forward_stdin: bool, detach: Vec<u8>, send_size: bool) -> AttachEnd {
+/// Which of the container's output streams an attach session shows
+/// (`run --attach stdout|stderr`); the other still goes to the log.
+#[derive(Debug, Clone, Copy)]
+pub struct Outputs {
+    pub stdout: bool,
+    pub stderr: bool,
+}
+
+impl Default for Outputs {
+    fn default() -> Self {
+        Outputs {
+            stdout: true,
+            stderr: true,
+        }
+    }
+}
+
+pub fn pump(
+    sock: OwnedFd,
+    forward_stdin: bool,
+    detach: Vec<u8>,
+    send_size: bool,
+    outputs: Outputs,
+) -> AttachEnd {
     let sock = std::sync::Arc::new(sock);
     // With a terminal: its size now, and every change (SIGWINCH) after.
     let _resize = send_size.then(|| ResizeForwarder::start(sock.clone()));
@@ -244,11 +267,11 @@ pub fn pump(sock: OwnedFd, forward_stdin: bool, detach: Vec<u8>, send_size: bool
             Ok(n) => n,
         };
         match buf[0] {
-            1 => {
+            1 if outputs.stdout => {
                 let _ = stdout.write_all(&buf[1..n]);
                 let _ = stdout.flush();
             }
-            2 => {
+            2 if outputs.stderr => {
                 let _ = stderr.write_all(&buf[1..n]);
             }
             3 => {

@@ -129,17 +129,8 @@ pub fn parse(a: &CreateOptions, host_network: bool) -> anyhow::Result<More> {
         }
         streams.push(s);
     }
-    if !streams.is_empty() {
-        let out_streams = streams.iter().filter(|s| *s != "stdin").count();
-        if out_streams == 0 {
-            out.attach_stdin_only = true;
-        } else if !(streams.contains(&"stdout".to_string())
-            && streams.contains(&"stderr".to_string()))
-        {
-            anyhow::bail!(
-                "--attach of only one of stdout and stderr is not implemented yet in podman-rs"
-            );
-        }
+    if !streams.is_empty() && streams.iter().all(|s| s == "stdin") {
+        out.attach_stdin_only = true;
     }
     match m.sdnotify.as_deref() {
         None | Some("ignore") | Some("conmon") => {}

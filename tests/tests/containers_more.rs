@@ -616,3 +616,49 @@ fn run_attach_shows_only_the_chosen_output_stream() {
     assert_eq!(stdout(&o), "out\n");
     s.ok(&["rm", "a1"]);
 }
+
+#[test]
+fn exec_stdin_carries_binary_data_with_the_detach_keys_inside() {
+    // Upstream 075-exec "cat from stdin": 1.5 MB through `exec -i dd`. Piped
+    // data holds ctrl-p ctrl-q often; as in Podman, only typed keys detach.
+    let (s, _r, image) = fixture();
+    let id = s.ok(&["run", "-d", &image, "sleep", "600"]);
+    let id = id.trim();
+    let mut data = Vec::with_capacity(1_536_000);
+    let mut x: u32 = 12345;
+    while data.len() < 1_536_000 {
+        x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
+        data.push((x >> 16) as u8);
+        if data.len() % 50_000 == 0 {
+            data.extend_from_slice(&[0x10, 0x11]);
+        }
+    }
+    data.truncate(1_536_000);
+    let mut child = s
+        .cmd()
+        .args(["exec", "-i", id, "dd", "of=/tmp/big", "bs=512"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let writer = std::thread::spawn(move || stdin.write_all(&data).map(|_| data));
+    let o = child.wait_with_output().unwrap();
+    let data = writer.join().unwrap().unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("3000+0 records in"), "{}", stderr(&o));
+    let sum = s.ok(&["exec", id, "md5sum", "/tmp/big"]);
+    let expect = {
+        let p = std::env::temp_dir().join(format!("exec-big-{}", std::process::id()));
+        std::fs::write(&p, &data).unwrap();
+        let o = std::process::Command::new("md5sum")
+            .arg(&p)
+            .output()
+            .unwrap();
+        let _ = std::fs::remove_file(&p);
+        stdout(&o).split_whitespace().next().unwrap().to_string()
+    };
+    assert_eq!(sum.split_whitespace().next(), Some(expect.as_str()));
+    s.ok(&["rm", "-f", "-t0", id]);
+}

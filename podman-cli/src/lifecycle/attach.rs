@@ -222,31 +222,34 @@ pub fn pump(
             loop {
                 let n = match stdin.read(&mut buf) {
                     Ok(0) | Err(_) => {
+                        if matched > 0 {
+                            let mut out = vec![0u8];
+                            out.extend_from_slice(&detach[..matched]);
+                            let _ = send(sock.as_raw_fd(), &out, MsgFlags::MSG_NOSIGNAL);
+                        }
                         let _ = send(sock.as_raw_fd(), &[2u8], MsgFlags::MSG_NOSIGNAL);
                         return;
                     }
                     Ok(n) => n,
                 };
-                let mut out = vec![0u8];
-                for &b in &buf[..n] {
-                    if !detach.is_empty() && b == detach[matched] {
-                        matched += 1;
-                        if matched == detach.len() {
-                            detached.store(true, std::sync::atomic::Ordering::SeqCst);
-                            let _ = nix::sys::socket::shutdown(
-                                sock.as_raw_fd(),
-                                nix::sys::socket::Shutdown::Both,
-                            );
-                            return;
-                        }
-                        continue;
+                let chunk = &buf[..n];
+                if keys_typed(&detach, matched, chunk) {
+                    matched += n;
+                    if matched == detach.len() {
+                        detached.store(true, std::sync::atomic::Ordering::SeqCst);
+                        let _ = nix::sys::socket::shutdown(
+                            sock.as_raw_fd(),
+                            nix::sys::socket::Shutdown::Both,
+                        );
+                        return;
                     }
-                    if matched > 0 {
-                        out.extend_from_slice(&detach[..matched]);
-                        matched = 0;
-                    }
-                    out.push(b);
+                    continue;
                 }
+                let mut out = Vec::with_capacity(1 + matched + n);
+                out.push(0u8);
+                out.extend_from_slice(&detach[..matched]);
+                out.extend_from_slice(chunk);
+                matched = 0;
                 if out.len() > 1 && send(sock.as_raw_fd(), &out, MsgFlags::MSG_NOSIGNAL).is_err() {
                     return;
                 }
@@ -284,6 +287,17 @@ pub fn pump(
             _ => {}
         }
     }
+}
+
+/// Whether a read from stdin is the next part of the detach sequence,
+/// typed: Docker's rule (containers/common `detach.Copy`) is that the keys
+/// count only as reads of their own, so bytes inside piped data (`exec -i
+/// dd <file`) never detach. A read holding exactly the rest of the keys
+/// (a fast typist, a terminal test) counts too.
+fn keys_typed(detach: &[u8], matched: usize, chunk: &[u8]) -> bool {
+    !detach.is_empty()
+        && !chunk.is_empty()
+        && detach.get(matched..matched + chunk.len()) == Some(chunk)
 }
 
 /// `--sig-proxy`: while `work` (the attach pump) runs, the signals podman
@@ -350,5 +364,18 @@ mod tests {
         assert_eq!(super::detach_sequence("a,ctrl-[").unwrap(), vec![b'a', 27]);
         assert!(super::detach_sequence("ctrl-1").is_err());
         assert!(super::detach_sequence("").unwrap().is_empty());
+    }
+
+    #[test]
+    fn detach_keys_count_only_when_typed() {
+        let keys = [16u8, 17];
+        assert!(super::keys_typed(&keys, 0, &[16]));
+        assert!(super::keys_typed(&keys, 1, &[17]));
+        assert!(super::keys_typed(&keys, 0, &[16, 17]));
+        // Inside piped data they are data.
+        assert!(!super::keys_typed(&keys, 0, b"ab\x10\x11cd"));
+        assert!(!super::keys_typed(&keys, 0, &[16, 17, 0]));
+        assert!(!super::keys_typed(&keys, 1, &[16]));
+        assert!(!super::keys_typed(&[], 0, &[16]));
     }
 }

@@ -38,6 +38,8 @@ pub struct ContainersSection {
     pub pids_limit: Option<i64>,
     pub init_path: Option<String>,
     pub tz: Option<String>,
+    /// The containers' umask (`0022` when unset).
+    pub umask: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]

@@ -320,6 +320,9 @@ pub struct MoreArgs {
     /// Unset all default environment variables in container
     #[arg(long = "unsetenv-all")]
     pub unsetenv_all: bool,
+    /// Set umask in container (default "0022")
+    #[arg(long, value_name = "UMASK")]
+    pub umask: Option<String>,
     /// Tune the host's OOM preferences (-1000 to 1000)
     #[arg(long = "oom-score-adj", value_name = "N", allow_hyphen_values = true)]
     pub oom_score_adj: Option<String>,
@@ -385,6 +388,7 @@ impl MoreArgs {
             unsetenv,
             unsetenv_all,
             oom_score_adj,
+            umask,
             shm_size,
             dns_option,
             label_file,
@@ -423,6 +427,7 @@ impl MoreArgs {
             unsetenv,
             unsetenv_all,
             oom_score_adj,
+            umask,
             shm_size,
             dns_option,
             label_file,
@@ -529,7 +534,6 @@ not_yet! {
     requires = "requires",
     seccomp_policy = "seccomp-policy",
     image_volume = "image-volume",
-    umask = "umask",
     preserve_fds = "preserve-fds",
     preserve_fd = "preserve-fd",
     uidmap = "uidmap",

@@ -200,6 +200,8 @@ pub struct RunExtras {
     pub log_tag: String,
     /// `--oom-score-adj`.
     pub oom_score_adj: Option<i32>,
+    /// `--umask` (or containers.conf's), octal text as given; empty: 0022.
+    pub umask: String,
     /// `--shm-size` in bytes.
     pub shm_size: Option<u64>,
     /// `--unsetenv` names; `--unsetenv-all`.

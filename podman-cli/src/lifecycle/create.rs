@@ -109,7 +109,12 @@ fn parse_flags(cfg: &EngineConfig, a: &CreateOptions) -> anyhow::Result<Parsed> 
         crate::spec::security::normalize(c)?;
     }
     let (network_mode, networks) = network_flags(cfg, a)?;
-    let more = super::create_more::parse(a, network_mode == NetworkMode::Host)?;
+    let mut more = super::create_more::parse(a, network_mode == NetworkMode::Host)?;
+    if more.extras.umask.is_empty() {
+        if let Some(u) = &cfg.containers.containers.umask {
+            more.extras.umask = super::create_more::umask(u)?;
+        }
+    }
     let ports = if !ports.is_empty() && network_mode != NetworkMode::Bridge {
         let mode = match network_mode {
             NetworkMode::None => "none",

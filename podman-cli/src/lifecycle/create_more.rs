@@ -43,6 +43,15 @@ fn absolute(p: &Path) -> PathBuf {
 }
 
 /// Every extra flag checked; `host_network` is `--network host`.
+/// A umask as Podman takes it: one to four octal digits.
+pub fn umask(v: &str) -> anyhow::Result<String> {
+    if (1..=4).contains(&v.len()) && v.bytes().all(|b| (b'0'..=b'7').contains(&b)) {
+        Ok(v.to_string())
+    } else {
+        anyhow::bail!("invalid umask string {v}: give 1 to 4 octal digits such as 0022: invalid argument")
+    }
+}
+
 pub fn parse(a: &CreateOptions, host_network: bool) -> anyhow::Result<More> {
     conflicts(a)?;
     if let Some(flag) = a.not_yet.first() {
@@ -148,6 +157,9 @@ pub fn parse(a: &CreateOptions, host_network: bool) -> anyhow::Result<More> {
     x.sdnotify = m.sdnotify.clone().unwrap_or_default();
     x.unsetenv = m.unsetenv.clone();
     x.unsetenv_all = m.unsetenv_all;
+    if let Some(v) = &m.umask {
+        x.umask = umask(v)?;
+    }
     if let Some(v) = &m.oom_score_adj {
         let n: i32 = v.parse().map_err(|_| {
             anyhow::anyhow!("invalid --oom-score-adj {v:?}: give a number from -1000 to 1000")

@@ -124,6 +124,7 @@ pub struct MoreOptions {
     pub unsetenv: Vec<String>,
     pub unsetenv_all: bool,
     pub oom_score_adj: Option<String>,
+    pub umask: Option<String>,
     pub shm_size: Option<String>,
     pub dns_option: Vec<String>,
     pub label_file: Vec<PathBuf>,

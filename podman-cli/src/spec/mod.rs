@@ -276,7 +276,7 @@ pub fn generate(cfg: &ContainerConfig, ctx: &SpecContext) -> Result<Spec, SpecEr
         "ociVersion": "1.0.2",
         "process": {
             "terminal": cfg.terminal,
-            "user": {"uid": user.uid, "gid": user.gid, "additionalGids": user.additional_gids},
+            "user": {"uid": user.uid, "gid": user.gid, "additionalGids": user.additional_gids, "umask": umask(&x.umask)},
             "args": args,
             "env": environment(cfg, &user.home),
             "cwd": cwd,
@@ -320,6 +320,12 @@ pub fn write(spec: &Spec, bundle: &Path) -> Result<PathBuf, SpecError> {
     common::atomic_file::write_atomic(&path, &bytes, common::atomic_file::Durability::NoSync)
         .map_err(|e| err(e.into()))?;
     Ok(path)
+}
+
+/// The process umask for the spec: the container's (validated octal) or
+/// Podman's default 0022.
+fn umask(text: &str) -> u32 {
+    u32::from_str_radix(text, 8).unwrap_or(0o022)
 }
 
 #[cfg(test)]

@@ -1,0 +1,49 @@
+//! The container's process settings Podman's flags change: `--umask`.
+
+use e2e::podman::{stderr, with_busybox};
+
+#[test]
+fn umask_is_applied_validated_and_inspected() {
+    // Upstream 075-exec "podman run umask".
+    let (s, _r, image) = with_busybox();
+    let status = |args: &[&str]| {
+        let mut all = vec!["run", "--rm"];
+        all.extend_from_slice(args);
+        all.extend_from_slice(&[image.as_str(), "grep", "Umask", "/proc/self/status"]);
+        s.ok(&all)
+    };
+    assert!(status(&[]).contains("0022"), "default umask");
+    assert!(status(&["--umask", "0724"]).contains("0724"));
+    // The umask is the process's: files it makes get the mode it allows.
+    let o = s.ok(&[
+        "run",
+        "--rm",
+        "--umask",
+        "0077",
+        &image,
+        "sh",
+        "-c",
+        "touch /f; stat -c %a /f",
+    ]);
+    assert_eq!(o, "600\n");
+    s.ok(&["create", "--name", "u1", "--umask", "027", &image, "true"]);
+    assert_eq!(
+        s.ok(&["inspect", "--format", "{{.Config.Umask}}", "u1"]),
+        "027\n"
+    );
+    s.ok(&["rm", "u1"]);
+    for bad in ["8", "00000", "abc", ""] {
+        let o = s.run(&["run", "--rm", "--umask", bad, &image, "true"]);
+        assert_eq!(
+            o.status.code(),
+            Some(125),
+            "--umask {bad:?}: {}",
+            stderr(&o)
+        );
+        assert!(
+            stderr(&o).contains("invalid umask string"),
+            "{}",
+            stderr(&o)
+        );
+    }
+}

@@ -204,10 +204,14 @@ fn fifty_runs_then_fifty_removals_at_once_with_ps_throughout() {
         let mut inspect = strings(&[
             "inspect",
             "--format",
-            "{{.Name}} {{.Id}} {{.NetworkSettings.IPAddress}}",
+            "{{.Name}} {{.Id}}",
         ]);
         inspect.extend(names.iter().cloned());
         let addresses = s.cmd().args(&inspect).output().expect("inspect");
+        // The default network's leases, as IPAM recorded them.
+        let leases = std::fs::read_to_string(s.runroot().join("networks/ipam/podman.json"))
+            .expect("lease file of the default network");
+        let addresses = (addresses, leases);
         let removals = at_once(&s, CONTAINERS, |i| strings(&["rm", "-f", &names[i]]));
         stop.store(true, Ordering::Relaxed);
         let ps = reader.join().expect("ps thread");
@@ -226,24 +230,31 @@ fn fifty_runs_then_fifty_removals_at_once_with_ps_throughout() {
         assert_eq!(id.len(), 64, "run c{i} printed {id:?}");
         assert!(ids.insert(id), "two runs printed the same id");
     }
+    let (addresses, leases) = addresses;
     assert!(addresses.status.success(), "{}", stderr(&addresses));
+    let leases: Value = serde_json::from_str(&leases).expect("lease file is JSON");
+    let leases = leases["leases"].as_object().expect("leases").clone();
     let mut by_ip: BTreeMap<String, String> = BTreeMap::new();
     let mut seen_ids = BTreeSet::new();
     for (i, line) in stdout(&addresses).lines().enumerate() {
         let f: Vec<&str> = line.split(' ').collect();
         assert_eq!(f.first(), Some(&names[i].as_str()), "{line}");
-        assert!(ids.contains(f[1]), "{line}: not an id run printed");
-        assert!(seen_ids.insert(f[1].to_string()), "{line}: id twice");
-        let ip = f.get(2).copied().unwrap_or_default();
+        let id = f.get(1).copied().unwrap_or_default();
+        assert!(ids.contains(id), "{line}: not an id run printed");
+        assert!(seen_ids.insert(id.to_string()), "{line}: id twice");
+        let lease = leases.get(id);
         if no_net(i) {
-            assert_eq!(ip, "", "{line}: --network none has no address");
-        } else {
-            assert!(!ip.is_empty(), "{line}: no address on the bridge");
-            if let Some(other) = by_ip.insert(ip.to_string(), names[i].clone()) {
-                panic!("{} and {other} both got {ip}", names[i]);
-            }
+            assert!(lease.is_none(), "{line}: --network none holds a lease");
+            continue;
+        }
+        let ips = lease.and_then(|l| l["ips"].as_array()).expect("a lease");
+        assert_eq!(ips.len(), 1, "{line}: {ips:?}");
+        let ip = ips[0].as_str().unwrap_or_default().to_string();
+        if let Some(other) = by_ip.insert(ip.clone(), names[i].clone()) {
+            panic!("{} and {other} both got {ip}", names[i]);
         }
     }
+    assert_eq!(leases.len(), CONTAINERS - CONTAINERS / 5, "{leases:?}");
     assert_eq!(seen_ids.len(), CONTAINERS);
     for (i, o) in removals.iter().enumerate() {
         assert!(
@@ -353,8 +364,9 @@ fn four_pulls_of_one_image_at_once_store_it_once() {
         .blobs()
         .into_iter()
         .map(|(d, _)| d.trim_start_matches("sha256:").to_string())
+        .chain([image.manifest_digest.trim_start_matches("sha256:").to_string()])
         .collect();
-    assert_eq!(blobs, want, "blobs: the image's and nothing else");
+    assert_eq!(blobs, want, "blobs: the image's manifest, config and layers, nothing else");
     if let Ok(tmp) = std::fs::read_dir(root.join("tmp")) {
         let left: Vec<_> = tmp.flatten().map(|e| e.file_name()).collect();
         assert!(left.is_empty(), "scratch left: {left:?}");

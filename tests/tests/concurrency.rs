@@ -29,7 +29,9 @@ fn at_once(s: &TestStore, n: usize, args: impl Fn(usize) -> Vec<String>) -> Vec<
                 let argv = args(i);
                 let barrier = Arc::clone(&barrier);
                 let mut cmd = s.cmd();
-                cmd.args(&argv).stdout(Stdio::piped()).stderr(Stdio::piped());
+                cmd.args(&argv)
+                    .stdout(Stdio::piped())
+                    .stderr(Stdio::piped());
                 scope.spawn(move || {
                     barrier.wait();
                     cmd.output().expect("spawn podman")
@@ -201,11 +203,7 @@ fn fifty_runs_then_fifty_removals_at_once_with_ps_throughout() {
             ]));
             a
         });
-        let mut inspect = strings(&[
-            "inspect",
-            "--format",
-            "{{.Name}} {{.Id}}",
-        ]);
+        let mut inspect = strings(&["inspect", "--format", "{{.Name}} {{.Id}}"]);
         inspect.extend(names.iter().cloned());
         let addresses = s.cmd().args(&inspect).output().expect("inspect");
         // The default network's leases, as IPAM recorded them.
@@ -283,6 +281,21 @@ fn fifty_runs_then_fifty_removals_at_once_with_ps_throughout() {
         "{:#?}",
         mounts_under(s.dir.path())
     );
+    let db = rusqlite::Connection::open(s.root().join("storage.db")).expect("storage.db");
+    let storage_containers: i64 = db
+        .query_row("SELECT count(*) FROM containers", [], |r| r.get(0))
+        .expect("count");
+    assert_eq!(storage_containers, 0, "storage containers left");
+    for dir in [
+        s.root().join("overlay-containers"),
+        s.runroot().join("overlay-containers"),
+        s.runroot().join("netns"),
+    ] {
+        let left: Vec<_> = std::fs::read_dir(&dir)
+            .map(|d| d.flatten().map(|e| e.file_name()).collect())
+            .unwrap_or_default();
+        assert!(left.is_empty(), "{}: {left:?}", dir.display());
+    }
     let links_after = host_links();
     let ours: Vec<String> = ids
         .iter()
@@ -316,8 +329,13 @@ fn four_pulls_of_one_image_at_once_store_it_once() {
     reg.push("bb", "latest", &image).expect("push");
     let r = reg.reference("bb", "latest");
     let s = TestStore::new();
-    let pulls = at_once(&s, 4, |_| strings(&["pull", "-q", "--tls-verify=false", &r]));
-    let id = image.config_digest.trim_start_matches("sha256:").to_string();
+    let pulls = at_once(&s, 4, |_| {
+        strings(&["pull", "-q", "--tls-verify=false", &r])
+    });
+    let id = image
+        .config_digest
+        .trim_start_matches("sha256:")
+        .to_string();
     for o in &pulls {
         assert!(
             o.status.success(),
@@ -364,9 +382,15 @@ fn four_pulls_of_one_image_at_once_store_it_once() {
         .blobs()
         .into_iter()
         .map(|(d, _)| d.trim_start_matches("sha256:").to_string())
-        .chain([image.manifest_digest.trim_start_matches("sha256:").to_string()])
+        .chain([image
+            .manifest_digest
+            .trim_start_matches("sha256:")
+            .to_string()])
         .collect();
-    assert_eq!(blobs, want, "blobs: the image's manifest, config and layers, nothing else");
+    assert_eq!(
+        blobs, want,
+        "blobs: the image's manifest, config and layers, nothing else"
+    );
     if let Ok(tmp) = std::fs::read_dir(root.join("tmp")) {
         let left: Vec<_> = tmp.flatten().map(|e| e.file_name()).collect();
         assert!(left.is_empty(), "scratch left: {left:?}");
@@ -431,22 +455,38 @@ fn network_creates_and_removals_of_one_name_at_once() {
     let ls = s.ok(&["network", "ls", "--format", "{{.Name}}"]);
     assert_eq!(ls.lines().filter(|l| *l == "racenet").count(), 1, "{ls}");
 
-    // Two removals of one running container: one removes it; the other
-    // either finds it gone (Podman's "no such container", exit 1) or
-    // finishes quietly as the removal it waited for did.
-    s.ok(&[
-        "run", "-d", "--name", "victim", "--network", "racenet", &r, "sh", "-c",
-        "trap 'exit 0' TERM; while :; do sleep 1; done",
-    ]);
-    let removals = at_once(&s, 2, |_| strings(&["rm", "-f", "victim"]));
-    let ok = removals.iter().filter(|o| o.status.success()).count();
-    assert!(ok >= 1, "{removals:#?}");
-    for o in removals.iter().filter(|o| !o.status.success()) {
-        assert_eq!(o.status.code(), Some(1), "{}", stderr(o));
-        assert_eq!(
-            stderr(o).trim(),
-            "Error: no container with name or ID \"victim\" found: no such container"
-        );
+    // Two removals of each of four running containers at once: one
+    // removes it; the other either finds it gone (Podman's "no such
+    // container", exit 1) or finishes quietly as the removal it waited for.
+    for i in 0..4 {
+        s.ok(&[
+            "run",
+            "-d",
+            "--name",
+            &format!("victim{i}"),
+            "--network",
+            "racenet",
+            &r,
+            "sh",
+            "-c",
+            "trap 'exit 0' TERM; while :; do sleep 1; done",
+        ]);
+    }
+    let removals = at_once(&s, 8, |i| {
+        strings(&["rm", "-f", &format!("victim{}", i / 2)])
+    });
+    for (i, pair) in removals.chunks(2).enumerate() {
+        let ok = pair.iter().filter(|o| o.status.success()).count();
+        assert!(ok >= 1, "victim{i}: {pair:#?}");
+        for o in pair.iter().filter(|o| !o.status.success()) {
+            assert_eq!(o.status.code(), Some(1), "{}", stderr(o));
+            assert_eq!(
+                stderr(o).trim(),
+                format!(
+                    "Error: no container with name or ID \"victim{i}\" found: no such container"
+                )
+            );
+        }
     }
     assert_eq!(s.ok(&["ps", "-aq"]), "");
     let removals = at_once(&s, 2, |_| strings(&["network", "rm", "racenet"]));
@@ -458,4 +498,9 @@ fn network_creates_and_removals_of_one_name_at_once() {
         assert!(e.contains("racenet") && e.contains("not found"), "{e}");
     }
     assert!(mounts_under(s.dir.path()).is_empty());
+    poll::until(
+        Duration::from_secs(20),
+        "no monitor or runtime process naming our run root",
+        || processes_naming(&s.runroot()).is_empty(),
+    );
 }

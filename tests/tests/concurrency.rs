@@ -185,7 +185,7 @@ fn fifty_runs_then_fifty_removals_at_once_with_ps_throughout() {
     let names: Vec<String> = (0..CONTAINERS).map(|i| format!("c{i}")).collect();
     // Every fifth container has no network; the rest share the default
     // bridge, so 40 addresses are allocated at once.
-    let no_net = |i: usize| i % 5 == 0;
+    let no_net = |i: usize| i.is_multiple_of(5);
     let stop = AtomicBool::new(false);
     let (runs, addresses, removals, (readings, problems)) = thread::scope(|scope| {
         let reader = scope.spawn(|| ps_loop(&s, &stop));

@@ -130,7 +130,7 @@ impl ConfigStore {
                 return Ok(n.clone());
             }
             return Err(NetError::AlreadyExists(format!(
-                "network name {name} is already used: choose another name"
+                "network name {name} already used: network already exists"
             )));
         }
         let driver = if spec.driver.is_empty() {
@@ -443,7 +443,7 @@ mod tests {
             .to_string();
         assert!(e.contains("overlaps with 10.90.0.0/16 of network x"), "{e}");
         let e = s.create(&spec("x", ""), &host).unwrap_err().to_string();
-        assert!(e.contains("network name x is already used"), "{e}");
+        assert!(e.contains("network name x already used: network already exists"), "{e}");
         assert_eq!(
             s.create(
                 &CreateSpec {

@@ -250,7 +250,10 @@ fn bad_requests_are_refused_with_one_line_and_leave_nothing() -> Result<()> {
             &["network-create", "nt-bad", "--subnet", "10.123.5.0/24"],
             "",
         );
-        assert!(err.contains("network name nt-bad is already used"), "{err}");
+        assert!(
+            err.contains("network name nt-bad already used: network already exists"),
+            "{err}"
+        );
         let err = env.fails(&["network-rm", "podman"], "");
         assert!(
             err.contains("default network podman cannot be removed"),

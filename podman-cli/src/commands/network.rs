@@ -357,7 +357,7 @@ pub async fn rm(engine: &EngineConfig, a: &RmArgs) -> anyhow::Result<()> {
             let req = InspectNetworkRequest { name: name.clone() };
             let nw = net.call("InspectNetwork", |mut c| async move { c.inspect_network(req).await }).await;
             net.close().await?;
-            let nw = nw?;
+            let nw = nw.map_err(|e| no_such_network(name, e))?;
             let using = users(engine, &nw.name, &nw.id)?;
             if !using.is_empty() {
                 if !a.force {
@@ -379,7 +379,8 @@ pub async fn rm(engine: &EngineConfig, a: &RmArgs) -> anyhow::Result<()> {
             let req = RemoveNetworkRequest { name: nw.name.clone(), force: a.force };
             let r = net.call("RemoveNetwork", |mut c| async move { c.remove_network(req).await }).await;
             net.close().await?;
-            println!("{}", r?.name);
+            // Another `network rm` may have removed it since the lookup.
+            println!("{}", r.map_err(|e| no_such_network(name, e))?.name);
             crate::events::network("remove", &nw.name, &nw.id, &nw.driver);
             anyhow::Ok(())
         }
@@ -400,6 +401,21 @@ pub async fn rm(engine: &EngineConfig, a: &RmArgs) -> anyhow::Result<()> {
                 .join("; ")
         )),
     }
+}
+
+/// Podman's error, and exit code 1, for `network rm` of a network that
+/// does not exist (or no longer does); other failures as they are.
+fn no_such_network(name: &str, e: proto::transport::TransportError) -> anyhow::Error {
+    if e.code() == Some(proto::ErrorCode::NotFound) {
+        return ExitError {
+            code: crate::error::EXIT_NO_SUCH_OBJECT,
+            source: anyhow::anyhow!(
+                "unable to find network with name or ID {name}: network not found"
+            ),
+        }
+        .into();
+    }
+    e.into()
 }
 
 pub async fn prune(engine: &EngineConfig) -> anyhow::Result<()> {

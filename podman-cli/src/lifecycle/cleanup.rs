@@ -322,11 +322,12 @@ pub async fn refresh(
     if !has_exited(&paths, &rec.0, &rec.1) {
         return Ok(rec);
     }
-    cleanup(engine, &rec.0.id, false).await?;
+    let cleaned = cleanup(engine, &rec.0.id, false).await;
     let db = crate::state::open_state(engine)?;
     match store::resolve(&db, &rec.0.id) {
-        Ok(r) => Ok(r),
-        // Removed by its own --rm.
+        Ok(r) => cleaned.map(|()| r),
+        // Removed by its own --rm, or by another podman while this one
+        // cleaned up (whose failure then only says the container is gone).
         Err(store::ContainerStoreError::NotFound(_)) => Ok((
             rec.0,
             ContainerState {

@@ -142,11 +142,19 @@ fn default_container_has_podmans_seccomp_caps_masks_and_pids_limit() {
     let open = sh(
         &s,
         &r,
-        &["--cap-add", "sys_admin", "--security-opt", "seccomp=unconfined"],
+        &[
+            "--cap-add",
+            "sys_admin",
+            "--security-opt",
+            "seccomp=unconfined",
+        ],
         &format!("grep Seccomp: /proc/self/status; {probe}"),
     );
     assert!(open.contains("Seccomp:\t0"), "{open}");
-    assert!(open.contains("No such file or directory"), "unconfined: {open}");
+    assert!(
+        open.contains("No such file or directory"),
+        "unconfined: {open}"
+    );
 
     // inspect shows what was applied.
     let id = s.ok(&[
@@ -298,14 +306,26 @@ fn seccomp_profiles_from_a_path_and_containers_conf() {
 
     refused(
         &s,
-        &["create", "--security-opt", "seccomp=/nonexistent/profile.json", &r],
+        &[
+            "create",
+            "--security-opt",
+            "seccomp=/nonexistent/profile.json",
+            &r,
+        ],
         "opening seccomp profile failed: /nonexistent/profile.json",
     );
     let bad = dir.path().join("bad.json");
     std::fs::write(&bad, "{not json").unwrap();
     refused(
         &s,
-        &["run", "--rm", "--security-opt", &format!("seccomp={}", bad.display()), &r, "true"],
+        &[
+            "run",
+            "--rm",
+            "--security-opt",
+            &format!("seccomp={}", bad.display()),
+            &r,
+            "true",
+        ],
         "decoding seccomp profile failed",
     );
     refused(
@@ -321,7 +341,16 @@ fn seccomp_profiles_from_a_path_and_containers_conf() {
     let o = s
         .cmd()
         .env("CONTAINERS_CONF", &conf)
-        .args(["run", "--rm", "--network", "none", &r, "sh", "-c", "mkdir /tmp/x 2>&1; true"])
+        .args([
+            "run",
+            "--rm",
+            "--network",
+            "none",
+            &r,
+            "sh",
+            "-c",
+            "mkdir /tmp/x 2>&1; true",
+        ])
         .output()
         .unwrap();
     assert!(
@@ -364,7 +393,12 @@ fn apparmor_and_label_options_are_honoured_or_refused() {
     let out = sh(
         &s,
         &r,
-        &["--security-opt", "label=disable", "--security-opt", "apparmor=unconfined"],
+        &[
+            "--security-opt",
+            "label=disable",
+            "--security-opt",
+            "apparmor=unconfined",
+        ],
         "echo ok",
     );
     assert_eq!(out.trim(), "ok");
@@ -380,10 +414,13 @@ fn info_reports_what_is_applied() {
         sec["seccompEnabled"],
         std::path::Path::new("/proc/sys/kernel/seccomp/actions_avail").exists()
     );
-    let want_path = ["/etc/containers/seccomp.json", "/usr/share/containers/seccomp.json"]
-        .into_iter()
-        .find(|p| std::path::Path::new(p).exists())
-        .unwrap_or("");
+    let want_path = [
+        "/etc/containers/seccomp.json",
+        "/usr/share/containers/seccomp.json",
+    ]
+    .into_iter()
+    .find(|p| std::path::Path::new(p).exists())
+    .unwrap_or("");
     assert_eq!(sec["seccompProfilePath"], want_path);
     assert_eq!(
         sec["apparmorEnabled"],
@@ -402,7 +439,10 @@ fn info_reports_what_is_applied() {
         .map(|c| format!("CAP_{}", c.trim_start_matches("CAP_")))
         .collect();
     got.sort();
-    let mut want: Vec<String> = PODMAN_DEFAULT_CAPS.iter().map(|(n, _)| n.to_string()).collect();
+    let mut want: Vec<String> = PODMAN_DEFAULT_CAPS
+        .iter()
+        .map(|(n, _)| n.to_string())
+        .collect();
     want.sort();
     assert_eq!(got, want);
 }

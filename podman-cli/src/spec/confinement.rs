@@ -98,7 +98,8 @@ pub struct Parsed {
 }
 
 fn apparmor_enabled() -> bool {
-    std::fs::read_to_string("/sys/module/apparmor/parameters/enabled").is_ok_and(|s| s.trim() == "Y")
+    std::fs::read_to_string("/sys/module/apparmor/parameters/enabled")
+        .is_ok_and(|s| s.trim() == "Y")
 }
 
 fn selinux_enabled() -> bool {
@@ -144,8 +145,7 @@ pub fn parse(r: &Request) -> Result<Parsed, ConfinementError> {
                     return Err(ConfinementError::AppArmorDisabled(v.into()));
                 }
                 c.apparmor_profile = v.into();
-                out.annotations
-                    .push((APPARMOR_ANNOTATION.into(), v.into()));
+                out.annotations.push((APPARMOR_ANNOTATION.into(), v.into()));
             }
             ("label", Some(v)) => {
                 if v != "disable" {
@@ -181,8 +181,7 @@ pub fn parse(r: &Request) -> Result<Parsed, ConfinementError> {
     c.seccomp_profile = match &seccomp_given {
         Some(v) if v == "unconfined" => v.clone(),
         Some(v) => {
-            out.annotations
-                .push((SECCOMP_ANNOTATION.into(), v.clone()));
+            out.annotations.push((SECCOMP_ANNOTATION.into(), v.clone()));
             // A relative path is the caller's: start runs elsewhere.
             std::path::absolute(v)
                 .map(|p| p.display().to_string())
@@ -192,8 +191,7 @@ pub fn parse(r: &Request) -> Result<Parsed, ConfinementError> {
     };
     if let Some(v) = &seccomp_given {
         if v == "unconfined" {
-            out.annotations
-                .push((SECCOMP_ANNOTATION.into(), v.clone()));
+            out.annotations.push((SECCOMP_ANNOTATION.into(), v.clone()));
         }
     }
     c.capabilities =
@@ -413,13 +411,31 @@ mod tests {
 
     #[test]
     fn options_as_podman_parses_them() {
-        assert!(parse_opts(&["no-new-privileges"]).unwrap().no_new_privileges);
-        assert!(parse_opts(&["no-new-privileges:true"]).unwrap().no_new_privileges);
-        assert!(!parse_opts(&["no-new-privileges=false"]).unwrap().no_new_privileges);
+        assert!(
+            parse_opts(&["no-new-privileges"])
+                .unwrap()
+                .no_new_privileges
+        );
+        assert!(
+            parse_opts(&["no-new-privileges:true"])
+                .unwrap()
+                .no_new_privileges
+        );
+        assert!(
+            !parse_opts(&["no-new-privileges=false"])
+                .unwrap()
+                .no_new_privileges
+        );
         assert!(parse_opts(&["no-new-privileges=maybe"]).is_err());
         assert!(parse_opts(&["bogus"]).is_err());
         assert!(parse_opts(&["label"]).is_err());
-        let p = parse_opts(&["seccomp=unconfined", "label=disable", "mask=/a:/b", "unmask=/proc/*"]).unwrap();
+        let p = parse_opts(&[
+            "seccomp=unconfined",
+            "label=disable",
+            "mask=/a:/b",
+            "unmask=/proc/*",
+        ])
+        .unwrap();
         assert_eq!(p.confinement.seccomp_profile, "unconfined");
         assert_eq!(p.confinement.mask, vec!["/a", "/b"]);
         assert!(p

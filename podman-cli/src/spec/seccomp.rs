@@ -143,15 +143,87 @@ macro_rules! errnos {
 
 /// The errno names a profile may use (containers/common's table).
 const ERRNOS: &[(&str, i32)] = errnos!(
-    EPERM, ENOENT, ESRCH, EIO, ENXIO, E2BIG, ENOEXEC, EBADF, ECHILD, EDEADLK, ENOMEM, EACCES,
-    EFAULT, ENOTBLK, EBUSY, EEXIST, EXDEV, ENODEV, ENOTDIR, EISDIR, EINVAL, ENFILE, EMFILE,
-    ENOTTY, ETXTBSY, EFBIG, ENOSPC, ESPIPE, EROFS, EMLINK, EPIPE, EDOM, ERANGE, EAGAIN,
-    EINPROGRESS, EALREADY, ENOTSOCK, EDESTADDRREQ, EMSGSIZE, EPROTOTYPE, ENOPROTOOPT,
-    EPROTONOSUPPORT, ESOCKTNOSUPPORT, EOPNOTSUPP, EPFNOSUPPORT, EAFNOSUPPORT, EADDRINUSE,
-    EADDRNOTAVAIL, ENETDOWN, ENETUNREACH, ENETRESET, ECONNABORTED, ECONNRESET, ENOBUFS, EISCONN,
-    ENOTCONN, ESHUTDOWN, ETOOMANYREFS, ETIMEDOUT, ECONNREFUSED, ELOOP, ENAMETOOLONG, EHOSTDOWN,
-    EHOSTUNREACH, ENOTEMPTY, EUSERS, EDQUOT, ESTALE, EREMOTE, ENOLCK, ENOSYS, EILSEQ, ENOMEDIUM,
-    EMEDIUMTYPE, EOVERFLOW, ECANCELED, EIDRM, ENOMSG, ENOTSUP, EBADMSG, ENOTRECOVERABLE,
+    EPERM,
+    ENOENT,
+    ESRCH,
+    EIO,
+    ENXIO,
+    E2BIG,
+    ENOEXEC,
+    EBADF,
+    ECHILD,
+    EDEADLK,
+    ENOMEM,
+    EACCES,
+    EFAULT,
+    ENOTBLK,
+    EBUSY,
+    EEXIST,
+    EXDEV,
+    ENODEV,
+    ENOTDIR,
+    EISDIR,
+    EINVAL,
+    ENFILE,
+    EMFILE,
+    ENOTTY,
+    ETXTBSY,
+    EFBIG,
+    ENOSPC,
+    ESPIPE,
+    EROFS,
+    EMLINK,
+    EPIPE,
+    EDOM,
+    ERANGE,
+    EAGAIN,
+    EINPROGRESS,
+    EALREADY,
+    ENOTSOCK,
+    EDESTADDRREQ,
+    EMSGSIZE,
+    EPROTOTYPE,
+    ENOPROTOOPT,
+    EPROTONOSUPPORT,
+    ESOCKTNOSUPPORT,
+    EOPNOTSUPP,
+    EPFNOSUPPORT,
+    EAFNOSUPPORT,
+    EADDRINUSE,
+    EADDRNOTAVAIL,
+    ENETDOWN,
+    ENETUNREACH,
+    ENETRESET,
+    ECONNABORTED,
+    ECONNRESET,
+    ENOBUFS,
+    EISCONN,
+    ENOTCONN,
+    ESHUTDOWN,
+    ETOOMANYREFS,
+    ETIMEDOUT,
+    ECONNREFUSED,
+    ELOOP,
+    ENAMETOOLONG,
+    EHOSTDOWN,
+    EHOSTUNREACH,
+    ENOTEMPTY,
+    EUSERS,
+    EDQUOT,
+    ESTALE,
+    EREMOTE,
+    ENOLCK,
+    ENOSYS,
+    EILSEQ,
+    ENOMEDIUM,
+    EMEDIUMTYPE,
+    EOVERFLOW,
+    ECANCELED,
+    EIDRM,
+    ENOMSG,
+    ENOTSUP,
+    EBADMSG,
+    ENOTRECOVERABLE,
     EOWNERDEAD,
 );
 
@@ -173,8 +245,8 @@ fn errno(name: &str, fallback: Option<u32>) -> Result<Option<u32>, String> {
 /// Convert a Docker-format profile to the OCI form; `None` when it names
 /// no default action and no rules (containers/common: seccomp disabled).
 pub fn convert(text: &str, bounding: &[String]) -> Result<Option<Value>, String> {
-    let p: Profile = serde_json::from_str(text)
-        .map_err(|e| format!("decoding seccomp profile failed: {e}"))?;
+    let p: Profile =
+        serde_json::from_str(text).map_err(|e| format!("decoding seccomp profile failed: {e}"))?;
     let syscalls = p.syscalls.unwrap_or_default();
     if p.default_action.is_empty() && syscalls.is_empty() {
         return Ok(None);
@@ -319,11 +391,7 @@ mod tests {
     #[test]
     fn bad_profiles_are_refused() {
         assert!(convert("{", &[]).unwrap_err().starts_with("decoding"));
-        assert!(convert(
-            r#"{"defaultAction":"SCMP_ACT_NOPE","syscalls":[]}"#,
-            &[]
-        )
-        .is_err());
+        assert!(convert(r#"{"defaultAction":"SCMP_ACT_NOPE","syscalls":[]}"#, &[]).is_err());
         assert!(convert(
             r#"{"defaultAction":"SCMP_ACT_ERRNO","defaultErrno":"EWHAT"}"#,
             &[]

@@ -102,6 +102,9 @@ pub fn capabilities(
             set.push(c);
         }
     }
+    // As Podman: only what podman itself holds can be handed on.
+    let held = all_in_bounding_set();
+    set.retain(|c| held.contains(c));
     set.sort();
     set.dedup();
     Ok(set)

@@ -232,6 +232,15 @@ pub fn seccomp_filter(
     if p == "unconfined" || (privileged && default) {
         return Ok(None);
     }
+    // containers-common's file gone since create (package removed): the
+    // built-in copy holds the same rules.
+    if default && !p.is_empty() && !Path::new(p).exists() {
+        tracing::debug!(
+            path = p,
+            "default seccomp profile is gone; using the built-in copy"
+        );
+        return seccomp::load("", bounding);
+    }
     seccomp::load(p, bounding)
 }
 

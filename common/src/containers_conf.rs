@@ -36,6 +36,8 @@ pub struct ContainersSection {
     pub log_driver: Option<String>,
     pub log_size_max: Option<i64>,
     pub pids_limit: Option<i64>,
+    /// The seccomp profile containers get by default (a path).
+    pub seccomp_profile: Option<String>,
     pub init_path: Option<String>,
     pub tz: Option<String>,
     /// The containers' umask (`0022` when unset).

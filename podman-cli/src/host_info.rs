@@ -132,6 +132,8 @@ pub struct Security {
     pub capabilities: String,
     pub rootless: bool,
     pub seccomp_enabled: bool,
+    /// The default profile containers get ("" for the built-in copy).
+    pub seccomp_profile_path: String,
     pub selinux_enabled: bool,
 }
 
@@ -150,7 +152,9 @@ pub const DEFAULT_CAPABILITIES: &[&str] = &[
     "CAP_SYS_CHROOT",
 ];
 
-pub fn security(default_caps: Option<&[String]>) -> Security {
+/// `seccomp`: whether containers get a filter, and the default profile's
+/// path (both from spec::seccomp, which applies them).
+pub fn security(default_caps: Option<&[String]>, seccomp: (bool, String)) -> Security {
     let caps = match default_caps {
         Some(c) => c
             .iter()
@@ -164,8 +168,8 @@ pub fn security(default_caps: Option<&[String]>) -> Security {
             .is_ok_and(|s| s.trim() == "Y"),
         capabilities: caps,
         rootless: !common::paths::is_root(),
-        seccomp_enabled: std::fs::read_to_string("/proc/self/status")
-            .is_ok_and(|s| s.lines().any(|l| l.starts_with("Seccomp:"))),
+        seccomp_enabled: seccomp.0,
+        seccomp_profile_path: seccomp.1,
         selinux_enabled: std::path::Path::new("/sys/fs/selinux/enforce").exists(),
     }
 }

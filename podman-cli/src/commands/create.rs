@@ -60,7 +60,7 @@ pub struct CreateArgs {
     /// Give extended privileges to the container
     #[arg(long)]
     pub privileged: bool,
-    /// Security options: no-new-privileges
+    /// Security options: seccomp=PROFILE|unconfined, mask=PATHS, unmask=PATHS|ALL, apparmor=, label=disable, no-new-privileges
     #[arg(long = "security-opt")]
     pub security_opt: Vec<String>,
     /// Ulimit options: NAME=SOFT[:HARD]
@@ -329,6 +329,9 @@ pub struct MoreArgs {
     /// Size of /dev/shm: NUMBER[UNIT]
     #[arg(long = "shm-size", value_name = "SIZE")]
     pub shm_size: Option<String>,
+    /// Tune container pids limit (set -1 for unlimited)
+    #[arg(long = "pids-limit", value_name = "N", allow_hyphen_values = true)]
+    pub pids_limit: Option<String>,
     /// Set custom DNS options
     #[arg(long = "dns-option", value_name = "OPT")]
     pub dns_option: Vec<String>,
@@ -390,6 +393,7 @@ impl MoreArgs {
             oom_score_adj,
             umask,
             shm_size,
+            pids_limit,
             dns_option,
             label_file,
             no_hosts,
@@ -429,6 +433,7 @@ impl MoreArgs {
             oom_score_adj,
             umask,
             shm_size,
+            pids_limit,
             dns_option,
             label_file,
             no_hosts,
@@ -501,7 +506,6 @@ not_yet! {
     device_read_iops = "device-read-iops",
     device_write_bps = "device-write-bps",
     device_write_iops = "device-write-iops",
-    pids_limit = "pids-limit",
     pod = "pod",
     pod_id_file = "pod-id-file",
     volumes_from = "volumes-from",

@@ -117,7 +117,13 @@ fn build(
                 "name": r.name, "path": r.path, "version": r.version, "works": r.works, "error": r.error,
             })).collect::<Vec<_>>(),
             "os": std::env::consts::OS,
-            "security": host::security(cfg.containers.containers.default_capabilities.as_deref()),
+            "security": host::security(
+                cfg.containers.containers.default_capabilities.as_deref(),
+                (
+                    crate::spec::seccomp::kernel_supports(),
+                    crate::spec::seccomp::default_profile_path(cfg.containers.containers.seccomp_profile.as_deref()),
+                ),
+            ),
             "serviceIsRemote": false,
             "swapFree": swap_free,
             "swapTotal": swap_total,

@@ -30,6 +30,52 @@ fn graph_driver(driver: &str, layer: Option<&proto::storage::v1::Container>) -> 
     })
 }
 
+/// Podman's GetSecurityOptions: no-new-privileges, the label, seccomp and
+/// apparmor options as given, and `unmask=all` when nothing is masked.
+fn security_opts(cfg: &ContainerConfig) -> Vec<String> {
+    let mut out = Vec::new();
+    if cfg.no_new_privileges {
+        out.push("no-new-privileges".to_string());
+    }
+    for (key, name) in [
+        ("io.podman.annotations.label", "label"),
+        ("io.podman.annotations.seccomp", "seccomp"),
+        ("io.podman.annotations.apparmor", "apparmor"),
+    ] {
+        if let Some(v) = cfg.annotations.get(key) {
+            out.push(format!("{name}={v}"));
+        }
+    }
+    let sec = &cfg.extra.security;
+    let unmask_all = sec.unmask.iter().any(|u| u.eq_ignore_ascii_case("all"));
+    if (cfg.privileged || unmask_all) && sec.mask.is_empty() {
+        out.push("unmask=all".to_string());
+    }
+    out
+}
+
+/// Podman's EffectiveCaps: the bounding set for root; for another user only
+/// the capabilities added explicitly.
+fn effective_caps(cfg: &ContainerConfig) -> Vec<String> {
+    let bounding = &cfg.extra.security.capabilities;
+    let user = cfg.user.split(':').next().unwrap_or("");
+    if matches!(user, "" | "root" | "0") {
+        return bounding.clone();
+    }
+    cfg.cap_add
+        .iter()
+        .map(|c| {
+            let c = c.trim().to_ascii_uppercase();
+            if c.starts_with("CAP_") {
+                c
+            } else {
+                format!("CAP_{c}")
+            }
+        })
+        .filter(|c| bounding.contains(c))
+        .collect()
+}
+
 pub fn container_json(
     cfg: &ContainerConfig,
     st: &ContainerState,
@@ -47,7 +93,7 @@ pub fn container_json(
             )
         })
         .collect();
-    json!({
+    let mut doc = json!({
         "Id": cfg.id,
         "Created": rfc3339(cfg.created_ns),
         "Path": args.first().cloned().unwrap_or_default(),
@@ -124,7 +170,14 @@ pub fn container_json(
             "Init": cfg.init,
             "PortBindings": cfg.ports.iter().map(|p| (format!("{}/{}", p.container_port, p.protocol), json!([{"HostIp": p.host_ip, "HostPort": p.host_port.to_string()}]))).collect::<serde_json::Map<_, _>>(),
         },
-    })
+    });
+    let sec = &cfg.extra.security;
+    doc["EffectiveCaps"] = json!(effective_caps(cfg));
+    doc["BoundingCaps"] = json!(sec.capabilities);
+    doc["AppArmorProfile"] = json!(sec.apparmor_profile);
+    doc["HostConfig"]["SecurityOpt"] = json!(security_opts(cfg));
+    doc["HostConfig"]["PidsLimit"] = json!(sec.pids_limit);
+    doc
 }
 
 #[cfg(test)]

@@ -220,6 +220,29 @@ pub struct RunExtras {
     pub timeout: u32,
     /// `--sdnotify`: "" or "ignore" / "conmon".
     pub sdnotify: String,
+    /// `--security-opt` confinement and the pids limit.
+    pub security: Confinement,
+}
+
+/// How the container is confined, fixed at create (`--security-opt`,
+/// `--pids-limit`, containers.conf).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct Confinement {
+    /// "unconfined", a profile's absolute path, or "" for the built-in copy
+    /// of containers-common's profile.
+    pub seccomp_profile: String,
+    /// `apparmor=`: "" (none) or a profile name.
+    pub apparmor_profile: String,
+    /// `label=` values as given.
+    pub labels: Vec<String>,
+    /// `mask=` paths, `unmask=` paths or globs ("ALL": every default).
+    pub mask: Vec<String>,
+    pub unmask: Vec<String>,
+    /// The bounding capability set (for inspect; the spec recomputes it).
+    pub capabilities: Vec<String>,
+    /// `linux.resources.pids.limit`: 0 leaves the cgroup's own, -1 is no limit.
+    pub pids_limit: i64,
 }
 
 impl ContainerConfig {

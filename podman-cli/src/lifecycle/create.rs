@@ -31,6 +31,7 @@ struct Parsed {
     stop_signal: Option<i32>,
     restart: crate::container::model::RestartPolicy,
     no_new_privileges: bool,
+    security_annotations: Vec<(String, String)>,
     network_mode: NetworkMode,
     networks: Vec<NetworkAttachment>,
     log_driver: String,
@@ -94,20 +95,17 @@ fn parse_flags(cfg: &EngineConfig, a: &CreateOptions) -> anyhow::Result<Parsed> 
             restart.name
         );
     }
-    let mut no_new_privileges = false;
-    for o in &a.security_opt {
-        match o.as_str() {
-            "no-new-privileges" | "no-new-privileges=true" | "no-new-privileges:true" => no_new_privileges = true,
-            "no-new-privileges=false" | "no-new-privileges:false" => no_new_privileges = false,
-            o if o.starts_with("label=") || o.starts_with("seccomp=") || o.starts_with("apparmor=") => {
-                tracing::debug!(option = o, "security option accepted without effect on this host")
-            }
-            other => anyhow::bail!("invalid --security-opt {other:?}: supported are no-new-privileges, label=..., seccomp=..., apparmor=..."),
-        }
-    }
-    for c in a.cap_add.iter().chain(a.cap_drop.iter()) {
-        crate::spec::security::normalize(c)?;
-    }
+    let conf = &cfg.containers.containers;
+    let security = crate::spec::confinement::parse(&crate::spec::confinement::Request {
+        security_opt: &a.security_opt,
+        privileged: a.privileged,
+        cap_add: &a.cap_add,
+        cap_drop: &a.cap_drop,
+        default_capabilities: conf.default_capabilities.as_deref(),
+        seccomp_profile: conf.seccomp_profile.as_deref(),
+        conf_pids_limit: conf.pids_limit,
+        pids_limit: a.more.pids_limit.as_deref(),
+    })?;
     let (network_mode, networks) = network_flags(cfg, a)?;
     let mut more = super::create_more::parse(a, network_mode == NetworkMode::Host)?;
     if more.extras.umask.is_empty() {
@@ -115,6 +113,7 @@ fn parse_flags(cfg: &EngineConfig, a: &CreateOptions) -> anyhow::Result<Parsed> 
             more.extras.umask = super::create_more::umask(u)?;
         }
     }
+    more.extras.security = security.confinement;
     let ports = if !ports.is_empty() && network_mode != NetworkMode::Bridge {
         let mode = match network_mode {
             NetworkMode::None => "none",
@@ -146,7 +145,8 @@ fn parse_flags(cfg: &EngineConfig, a: &CreateOptions) -> anyhow::Result<Parsed> 
         annotations,
         stop_signal,
         restart,
-        no_new_privileges,
+        no_new_privileges: security.no_new_privileges,
+        security_annotations: security.annotations,
         network_mode,
         networks,
         log_driver,
@@ -381,6 +381,7 @@ async fn create_from(
         labels,
         annotations: {
             let mut an = p.annotations;
+            an.extend(p.security_annotations);
             if let Some(c) = &p.more.cidfile {
                 an.insert(
                     super::create_more::CIDFILE_ANNOTATION.into(),

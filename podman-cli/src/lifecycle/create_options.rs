@@ -37,7 +37,7 @@ pub struct CreateOptions {
     pub cap_drop: Vec<String>,
     /// Give extended privileges to the container
     pub privileged: bool,
-    /// Security options: no-new-privileges
+    /// Security options: seccomp=PROFILE|unconfined, mask=PATHS, unmask=PATHS|ALL, apparmor=, label=disable, no-new-privileges
     pub security_opt: Vec<String>,
     /// Ulimit options: NAME=SOFT[:HARD]
     pub ulimit: Vec<String>,
@@ -126,6 +126,8 @@ pub struct MoreOptions {
     pub oom_score_adj: Option<String>,
     pub umask: Option<String>,
     pub shm_size: Option<String>,
+    /// `--pids-limit`: a number, -1 for no limit.
+    pub pids_limit: Option<String>,
     pub dns_option: Vec<String>,
     pub label_file: Vec<PathBuf>,
     pub no_hosts: bool,

@@ -2,6 +2,8 @@
 //! image's, turned into the `config.json` runc or crun runs. Built as JSON
 //! and checked against oci-spec's typed model before it is written.
 
+pub mod confinement;
+pub mod seccomp;
 pub mod security;
 pub mod user;
 
@@ -18,6 +20,8 @@ pub enum SpecError {
     Capability(#[from] security::UnknownCapability),
     #[error(transparent)]
     User(#[from] user::UserError),
+    #[error(transparent)]
+    Seccomp(#[from] seccomp::SeccompError),
     #[error("generated OCI spec does not validate: {0}")]
     Invalid(serde_json::Error),
     #[error("writing {path}: {source}")]
@@ -230,14 +234,9 @@ pub fn generate(cfg: &ContainerConfig, ctx: &SpecContext) -> Result<Spec, SpecEr
         NetNs::Path(p) => namespaces.push(json!({"type": "network", "path": p})),
         NetNs::Host => {}
     }
-    let (masked, readonly): (Vec<&str>, Vec<&str>) = if cfg.privileged {
-        (vec![], vec![])
-    } else {
-        (
-            security::MASKED_PATHS.to_vec(),
-            security::READONLY_PATHS.to_vec(),
-        )
-    };
+    let conf = &x.security;
+    let (masked, readonly) = confinement::masked_and_readonly(conf, cfg.privileged);
+    let seccomp = confinement::seccomp_filter(conf, cfg.privileged, &caps)?;
 
     // Podman's default sysctl: unprivileged ping (ICMP sockets) for root in
     // the container, since CAP_NET_RAW is not in the default set.
@@ -248,11 +247,19 @@ pub fn generate(cfg: &ContainerConfig, ctx: &SpecContext) -> Result<Spec, SpecEr
     for (k, v) in &x.sysctls {
         sysctl.insert(k.clone(), json!(v));
     }
-    let devices: Vec<Value> = x
+    let mut devices: Vec<Value> = x
         .devices
         .iter()
         .map(|d| json!({"path": d.container_path, "type": d.kind, "major": d.major, "minor": d.minor, "fileMode": d.file_mode, "uid": d.uid, "gid": d.gid}))
         .collect();
+    if cfg.privileged {
+        let given: Vec<Value> = devices.iter().map(|d| d["path"].clone()).collect();
+        devices.extend(
+            confinement::host_devices()
+                .into_iter()
+                .filter(|d| !given.contains(&d["path"])),
+        );
+    }
     let mut cgroup_devices = vec![json!({"allow": false, "access": "rwm"})];
     for d in &x.devices {
         cgroup_devices.push(json!({"allow": true, "type": d.kind, "major": d.major, "minor": d.minor, "access": d.access}));
@@ -266,6 +273,14 @@ pub fn generate(cfg: &ContainerConfig, ctx: &SpecContext) -> Result<Spec, SpecEr
             rule["minor"] = json!(m);
         }
         cgroup_devices.push(rule);
+    }
+    if cfg.privileged {
+        // Podman: every device, read, write and mknod.
+        cgroup_devices = vec![json!({"allow": true, "access": "rwm"})];
+    }
+    let mut resources = json!({"devices": cgroup_devices});
+    if conf.pids_limit != 0 && confinement::pids_controller() {
+        resources["pids"] = json!({"limit": conf.pids_limit});
     }
     let rlimits: Vec<Value> = cfg
         .rlimits
@@ -295,10 +310,16 @@ pub fn generate(cfg: &ContainerConfig, ctx: &SpecContext) -> Result<Spec, SpecEr
             "cgroupsPath": ctx.cgroups_path,
             "sysctl": sysctl,
             "devices": devices,
-            "resources": {"devices": cgroup_devices},
+            "resources": resources,
         },
     });
     let mut spec = spec;
+    if let Some(s) = seccomp {
+        spec["linux"]["seccomp"] = s;
+    }
+    if let Some(p) = confinement::apparmor_profile(conf) {
+        spec["process"]["apparmorProfile"] = json!(p);
+    }
     // Only a new UTS namespace of its own is given a name (a joined one
     // keeps its owner's).
     if x.uts.is_empty() {

@@ -1,5 +1,4 @@
-//! Capabilities, masked and read-only paths: Podman's defaults and the
-//! flags that change them.
+//! Capabilities: Podman's defaults and the flags that change them.
 
 use crate::host_info::DEFAULT_CAPABILITIES;
 
@@ -46,31 +45,6 @@ pub const ALL_CAPABILITIES: &[&str] = &[
     "CAP_SYS_TIME",
     "CAP_SYS_TTY_CONFIG",
     "CAP_WAKE_ALARM",
-];
-
-/// Paths hidden from containers (Podman's list).
-pub const MASKED_PATHS: &[&str] = &[
-    "/proc/acpi",
-    "/proc/kcore",
-    "/proc/keys",
-    "/proc/latency_stats",
-    "/proc/timer_list",
-    "/proc/timer_stats",
-    "/proc/sched_debug",
-    "/proc/scsi",
-    "/sys/firmware",
-    "/sys/fs/selinux",
-    "/sys/dev/block",
-];
-
-/// Paths mounted read-only in containers (Podman's list).
-pub const READONLY_PATHS: &[&str] = &[
-    "/proc/asound",
-    "/proc/bus",
-    "/proc/fs",
-    "/proc/irq",
-    "/proc/sys",
-    "/proc/sysrq-trigger",
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -128,6 +102,9 @@ pub fn capabilities(
             set.push(c);
         }
     }
+    // As Podman: only what podman itself holds can be handed on.
+    let held = all_in_bounding_set();
+    set.retain(|c| held.contains(c));
     set.sort();
     set.dedup();
     Ok(set)

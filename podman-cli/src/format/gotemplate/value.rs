@@ -22,6 +22,11 @@ const GO_NAMES: &[(&str, &str)] = &[
     ("apiVersion", "APIVersion"),
     ("id", "ID"),
     ("Id", "ID"),
+    // info's host.security (Podman's SecurityInfo).
+    ("apparmorEnabled", "AppArmorEnabled"),
+    ("seccompEnabled", "SECCOMPEnabled"),
+    ("seccompProfilePath", "SECCOMPProfilePath"),
+    ("selinuxEnabled", "SELinuxEnabled"),
 ];
 
 /// JSON keys whose values are Go maps: their own keys are data, not fields.

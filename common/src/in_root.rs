@@ -243,7 +243,11 @@ pub fn open_dir(path: &Path) -> io::Result<OwnedFd> {
 }
 
 fn openat2_in_root(root: BorrowedFd<'_>, rel: &Path) -> io::Result<OwnedFd> {
-    openat2_flags(root, rel, libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC)
+    openat2_flags(
+        root,
+        rel,
+        libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC,
+    )
 }
 
 fn openat2_flags(root: BorrowedFd<'_>, rel: &Path, flags: libc::c_int) -> io::Result<OwnedFd> {

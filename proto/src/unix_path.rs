@@ -97,11 +97,21 @@ pub fn bind_private<T>(
     use std::sync::atomic::{AtomicU64, Ordering};
     static N: AtomicU64 = AtomicU64::new(0);
     let (dir, name) = match (path.parent(), path.file_name()) {
-        (Some(d), Some(n)) => (if d.as_os_str().is_empty() { Path::new(".") } else { d }, n),
+        (Some(d), Some(n)) => (
+            if d.as_os_str().is_empty() {
+                Path::new(".")
+            } else {
+                d
+            },
+            n,
+        ),
         _ => {
             return Err(std::io::Error::new(
                 std::io::ErrorKind::InvalidInput,
-                format!("socket path {} names no file in a directory", path.display()),
+                format!(
+                    "socket path {} names no file in a directory",
+                    path.display()
+                ),
             ))
         }
     };
@@ -150,14 +160,25 @@ mod tests {
         let sock = deep.join("server.sock");
         std::fs::write(&sock, b"stale").unwrap();
         let listener = bind_private(&sock, |p| {
-            assert_eq!(std::fs::metadata(p.parent().unwrap()).unwrap().permissions().mode() & 0o777, 0o700);
+            assert_eq!(
+                std::fs::metadata(p.parent().unwrap())
+                    .unwrap()
+                    .permissions()
+                    .mode()
+                    & 0o777,
+                0o700
+            );
             let sp = SocketPath::new(p)?;
             tokio::net::UnixListener::bind(sp.path())
         })
         .unwrap();
         let meta = std::fs::metadata(&sock).unwrap();
         assert_eq!(meta.permissions().mode() & 0o777, 0o600);
-        assert_eq!(std::fs::read_dir(&deep).unwrap().count(), 1, "only the socket is left");
+        assert_eq!(
+            std::fs::read_dir(&deep).unwrap().count(),
+            1,
+            "only the socket is left"
+        );
         let (client, server) = tokio::join!(connect_stream(&sock), listener.accept());
         client.unwrap();
         server.unwrap();

@@ -93,10 +93,7 @@ impl RawTar {
     }
 
     pub fn fifo(mut self, path: &str, mode: u32) -> Self {
-        self.push(
-            Self::header(path, tar::EntryType::Fifo, mode, 0, 0, 0),
-            b"",
-        );
+        self.push(Self::header(path, tar::EntryType::Fifo, mode, 0, 0, 0), b"");
         self
     }
 

@@ -110,7 +110,15 @@ fn setuid_files_and_devices_in_the_store_are_out_of_reach_of_other_users() {
     s.ok(&["pull", "-q", "--tls-verify=false", &r]);
     // A created (not started) container and a running one that makes a
     // setuid copy of busybox and a device node in its upper directory.
-    let created = s.ok(&["create", "--network", "none", "-e", "PASSWORD=hunter2", &r, "true"]);
+    let created = s.ok(&[
+        "create",
+        "--network",
+        "none",
+        "-e",
+        "PASSWORD=hunter2",
+        &r,
+        "true",
+    ]);
     let created = created.trim();
     let running = s.ok(&[
         "run",
@@ -128,9 +136,15 @@ fn setuid_files_and_devices_in_the_store_are_out_of_reach_of_other_users() {
         "cp /bin/busybox /made-suid && chmod 4755 /made-suid && mknod -m 666 /made-null c 1 3 && touch /made && sleep 600",
     ]);
     let running = running.trim();
-    poll::until(Duration::from_secs(20), "the container's setuid file and node", || {
-        s.run(&["exec", running, "test", "-e", "/made"]).status.success()
-    });
+    poll::until(
+        Duration::from_secs(20),
+        "the container's setuid file and node",
+        || {
+            s.run(&["exec", running, "test", "-e", "/made"])
+                .status
+                .success()
+        },
+    );
 
     // An exec session's spec, looked at while the session runs.
     let bundle = s.runroot().join("containers").join(running);
@@ -141,13 +155,21 @@ fn setuid_files_and_devices_in_the_store_are_out_of_reach_of_other_users() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let spec = poll::until_some(Duration::from_secs(20), "an exec spec in the bundle", || {
-        std::fs::read_dir(&bundle).ok()?.flatten().map(|e| e.path()).find(|p| {
-            p.file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with("exec-") && n.ends_with(".json"))
-        })
-    });
+    let spec = poll::until_some(
+        Duration::from_secs(20),
+        "an exec spec in the bundle",
+        || {
+            std::fs::read_dir(&bundle)
+                .ok()?
+                .flatten()
+                .map(|e| e.path())
+                .find(|p| {
+                    p.file_name()
+                        .and_then(|n| n.to_str())
+                        .is_some_and(|n| n.starts_with("exec-") && n.ends_with(".json"))
+                })
+        },
+    );
     assert_eq!(mode(&spec), 0o600, "{}", spec.display());
     let _ = exec.kill();
     let _ = exec.wait();
@@ -168,7 +190,10 @@ fn setuid_files_and_devices_in_the_store_are_out_of_reach_of_other_users() {
     ] {
         assert_eq!(mode(&d), 0o700, "{}", d.display());
     }
-    for e in std::fs::read_dir(root.join("overlay-layers")).unwrap().flatten() {
+    for e in std::fs::read_dir(root.join("overlay-layers"))
+        .unwrap()
+        .flatten()
+    {
         if e.file_type().unwrap().is_dir() {
             assert_eq!(mode(&e.path()), 0o700, "{}", e.path().display());
         }
@@ -183,7 +208,9 @@ fn setuid_files_and_devices_in_the_store_are_out_of_reach_of_other_users() {
     }
     let config = run.join("containers").join(running).join("config.json");
     assert_eq!(mode(&config), 0o600);
-    assert!(std::fs::read_to_string(&config).unwrap().contains("PASSWORD=hunter2"));
+    assert!(std::fs::read_to_string(&config)
+        .unwrap()
+        .contains("PASSWORD=hunter2"));
 
     // Every setuid file, device node and world-writable path in the store.
     let mut all = Vec::new();
@@ -222,8 +249,12 @@ fn setuid_files_and_devices_in_the_store_are_out_of_reach_of_other_users() {
 #[test]
 fn stores_made_open_are_tightened_when_opened() {
     let reg = Registry::start().unwrap();
-    reg.push("open/bb", "latest", &e2e::oci_image::busybox_image().unwrap())
-        .unwrap();
+    reg.push(
+        "open/bb",
+        "latest",
+        &e2e::oci_image::busybox_image().unwrap(),
+    )
+    .unwrap();
     let r = reg.reference("open/bb", "latest");
     let s = TestStore::new();
     s.ok(&["pull", "-q", "--tls-verify=false", &r]);
@@ -256,16 +287,30 @@ fn run_as_someuser(s: &TestStore, image: &str) -> String {
     let started = Instant::now();
     let mut child = s
         .cmd()
-        .args(["run", "--rm", "--network", "none", "--user", "someuser", image, "true"])
+        .args([
+            "run",
+            "--rm",
+            "--network",
+            "none",
+            "--user",
+            "someuser",
+            image,
+            "true",
+        ])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let status = poll::until_some(Duration::from_secs(30), "podman run --user to finish", || {
-        child.try_wait().unwrap()
-    });
+    let status = poll::until_some(
+        Duration::from_secs(30),
+        "podman run --user to finish",
+        || child.try_wait().unwrap(),
+    );
     let o = child.wait_with_output().unwrap();
-    assert!(!status.success(), "run --user someuser succeeded on {image}");
+    assert!(
+        !status.success(),
+        "run --user someuser succeeded on {image}"
+    );
     assert!(started.elapsed() < Duration::from_secs(30));
     let err = stderr(&o);
     let lines: Vec<&str> = err.lines().filter(|l| l.starts_with("Error:")).collect();
@@ -302,7 +347,8 @@ fn hostile_passwd_files_fail_promptly_and_never_read_the_host() {
             .layer(plain_layer(layer.finish()))
             .build()
             .unwrap();
-        reg.push(&format!("passwd/{name}"), "latest", &image).unwrap();
+        reg.push(&format!("passwd/{name}"), "latest", &image)
+            .unwrap();
         let r = reg.reference(&format!("passwd/{name}"), "latest");
         s.ok(&["pull", "-q", "--tls-verify=false", &r]);
         let line = run_as_someuser(&s, &r);
@@ -323,14 +369,26 @@ fn hostile_passwd_files_fail_promptly_and_never_read_the_host() {
             "hostpath" => {
                 let out = s.ok(&["run", "--rm", "--network", "none", &r, "id", "-u"]);
                 assert_eq!(out.trim(), "0");
-                let out =
-                    s.ok(&["run", "--rm", "--network", "none", "--user", "1234", &r, "id", "-u"]);
+                let out = s.ok(&[
+                    "run",
+                    "--rm",
+                    "--network",
+                    "none",
+                    "--user",
+                    "1234",
+                    &r,
+                    "id",
+                    "-u",
+                ]);
                 assert_eq!(out.trim(), "1234");
             }
             "zero" => {
                 let o = s.run(&["run", "--rm", "--network", "none", &r, "true"]);
                 let err = stderr(&o);
-                assert!(o.status.success() || err.contains("token too long"), "{err}");
+                assert!(
+                    o.status.success() || err.contains("token too long"),
+                    "{err}"
+                );
             }
             _ => {}
         }

@@ -238,7 +238,10 @@ mod tests {
         )
         .unwrap();
         let e = resolve(d.path(), "someuser", &[]).unwrap_err().to_string();
-        assert!(e.contains("/etc/passwd") && e.contains("not a regular file"), "{e}");
+        assert!(
+            e.contains("/etc/passwd") && e.contains("not a regular file"),
+            "{e}"
+        );
         assert_eq!(resolve(d.path(), "", &[]).unwrap().uid, 0);
 
         std::fs::remove_file(&passwd).unwrap();

@@ -117,6 +117,106 @@ impl Resolver {
     }
 }
 
+impl Resolver {
+    /// An `O_PATH` descriptor for `rel` beneath `root`, resolved as if
+    /// `root` were `/` (symlinks in it followed, the last one too). Nothing
+    /// is opened for reading: a FIFO or a device node found there is never
+    /// opened, so it can neither block nor have side effects.
+    pub fn open_path(self, root: BorrowedFd<'_>, rel: &Path) -> io::Result<OwnedFd> {
+        if self == Resolver::Auto && !NO_OPENAT2.load(Ordering::Relaxed) {
+            match openat2_flags(root, rel, libc::O_PATH | libc::O_CLOEXEC) {
+                Err(e) if e.raw_os_error() == Some(libc::ENOSYS) => {
+                    NO_OPENAT2.store(true, Ordering::Relaxed);
+                }
+                r => return r,
+            }
+        }
+        let mut rel = rel.to_path_buf();
+        let mut links = 0;
+        loop {
+            let (Some(parent), Some(name)) = (rel.parent(), rel.file_name()) else {
+                return walk(root, &rel);
+            };
+            let dir = walk(root, parent)?;
+            match lstat_at(dir.as_fd(), name)? {
+                Some(st) if is_symlink(&st) => {
+                    links += 1;
+                    if links > MAX_SYMLINKS {
+                        return Err(io::Error::from_raw_os_error(libc::ELOOP));
+                    }
+                    // Joined to the unresolved parent: `walk` resolves the
+                    // `..` in it against the directories really traversed.
+                    rel = parent.join(readlinkat(dir.as_fd(), name)?);
+                }
+                Some(_) => {
+                    let c = cstr(name)?;
+                    // SAFETY: `c` is NUL-terminated and `dir` is open; the
+                    // result is a new descriptor or -1. O_NOFOLLOW: a
+                    // symlink swapped in since the lstat is opened as
+                    // itself, which callers then refuse by its type.
+                    let fd = check(unsafe {
+                        libc::openat(
+                            dir.as_raw_fd(),
+                            c.as_ptr(),
+                            libc::O_PATH | libc::O_NOFOLLOW | libc::O_CLOEXEC,
+                        )
+                    })?;
+                    return Ok(owned(fd));
+                }
+                None => return Err(io::Error::from_raw_os_error(libc::ENOENT)),
+            }
+        }
+    }
+
+    /// The content of the regular file `rel` beneath `root` (resolved as
+    /// [`Resolver::open_path`] does), at most `cap` bytes. Anything but a
+    /// regular file is refused (`InvalidInput`, "not a regular file"), and
+    /// so is a file larger than `cap` (`EFBIG`): untrusted content cannot
+    /// make the reader block or exhaust its memory.
+    pub fn read_regular(self, root: BorrowedFd<'_>, rel: &Path, cap: u64) -> io::Result<Vec<u8>> {
+        use std::io::Read;
+        let path_fd = self.open_path(root, rel)?;
+        let st = fstat(path_fd.as_fd())?;
+        if st.st_mode & libc::S_IFMT != libc::S_IFREG {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "not a regular file",
+            ));
+        }
+        if st.st_size as u64 > cap {
+            return Err(io::Error::from_raw_os_error(libc::EFBIG));
+        }
+        // An O_PATH descriptor cannot be read: reopen the same inode
+        // through its /proc link (no path is resolved again).
+        let proc = PathBuf::from(format!("/proc/self/fd/{}", path_fd.as_raw_fd()));
+        let file = std::fs::OpenOptions::new().read(true).open(proc)?;
+        let mut bytes = Vec::with_capacity(st.st_size as usize);
+        file.take(cap + 1).read_to_end(&mut bytes)?;
+        if bytes.len() as u64 > cap {
+            return Err(io::Error::from_raw_os_error(libc::EFBIG));
+        }
+        Ok(bytes)
+    }
+}
+
+/// [`Resolver::read_regular`] with [`Resolver::Auto`]; `Ok(None)` when the
+/// file (or a directory on its way) does not exist.
+pub fn read_regular_in_root(root: &Path, rel: &Path, cap: u64) -> io::Result<Option<Vec<u8>>> {
+    let root = open_dir(root)?;
+    match Resolver::Auto.read_regular(root.as_fd(), rel, cap) {
+        Err(e) if matches!(e.raw_os_error(), Some(libc::ENOENT) | Some(libc::ENOTDIR)) => Ok(None),
+        r => r.map(Some),
+    }
+}
+
+fn fstat(fd: BorrowedFd<'_>) -> io::Result<libc::stat> {
+    // SAFETY: stat is plain data; fstat fills it.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    // SAFETY: `fd` is open and `st` is a live stat to fill.
+    check(unsafe { libc::fstat(fd.as_raw_fd(), &mut st) })?;
+    Ok(st)
+}
+
 /// [`Resolver::open_dir`] with [`Resolver::Auto`].
 pub fn open_dir_in_root(root: BorrowedFd<'_>, rel: &Path) -> io::Result<OwnedFd> {
     Resolver::Auto.open_dir(root, rel)
@@ -143,10 +243,18 @@ pub fn open_dir(path: &Path) -> io::Result<OwnedFd> {
 }
 
 fn openat2_in_root(root: BorrowedFd<'_>, rel: &Path) -> io::Result<OwnedFd> {
+    openat2_flags(
+        root,
+        rel,
+        libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC,
+    )
+}
+
+fn openat2_flags(root: BorrowedFd<'_>, rel: &Path, flags: libc::c_int) -> io::Result<OwnedFd> {
     let c = cstr(rel.as_os_str())?;
     // SAFETY: open_how is plain data; all-zero is its "no options" value.
     let mut how: libc::open_how = unsafe { std::mem::zeroed() };
-    how.flags = (libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC) as u64;
+    how.flags = flags as u64;
     how.resolve = libc::RESOLVE_IN_ROOT | libc::RESOLVE_NO_MAGICLINKS;
     // SAFETY: the path is NUL-terminated and `how` is a live open_how of
     // the size we pass; the result is a new descriptor or -1.

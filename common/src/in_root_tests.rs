@@ -146,3 +146,73 @@ fn helpers_report_what_is_there() {
     );
     assert!(open_dir(Path::new("bad\0path")).is_err());
 }
+
+/// Regular files are read through in-root symlinks; symlinks out of the
+/// root land inside it; FIFOs, devices, directories and oversized files are
+/// refused without blocking.
+#[test]
+fn read_regular_only_inside_root_and_capped() {
+    let (d, root) = fixture();
+    std::fs::write(root.join("real/sub/passwd"), b"root:x:0:0::/root:/bin/sh\n").unwrap();
+    std::fs::write(d.path().join("real/outside/secret"), b"host secret").unwrap();
+    symlink("/real/sub/passwd", root.join("abs-passwd")).unwrap();
+    symlink("../../../real/outside/secret", root.join("real/sub/escape")).unwrap();
+    symlink("/dev/zero", root.join("zero")).unwrap();
+    let fd = open_dir(&root).unwrap();
+    // Before the image has its own /dev/zero, the link names nothing.
+    for r in BOTH {
+        let e = r
+            .read_regular(fd.as_fd(), Path::new("zero"), 64)
+            .unwrap_err();
+        assert_eq!(e.raw_os_error(), Some(libc::ENOENT), "{r:?}: {e}");
+    }
+    std::fs::create_dir(root.join("dev")).unwrap();
+    nix::sys::stat::mknod(
+        &root.join("dev/zero"),
+        nix::sys::stat::SFlag::S_IFCHR,
+        nix::sys::stat::Mode::from_bits_truncate(0o666),
+        nix::sys::stat::makedev(1, 5),
+    )
+    .unwrap();
+    nix::unistd::mkfifo(
+        &root.join("fifo"),
+        nix::sys::stat::Mode::from_bits_truncate(0o644),
+    )
+    .unwrap();
+    std::fs::write(root.join("big"), vec![b'x'; 100]).unwrap();
+    for r in BOTH {
+        let read = |p: &str| r.read_regular(fd.as_fd(), Path::new(p), 64);
+        assert_eq!(
+            read("abs-passwd").unwrap(),
+            b"root:x:0:0::/root:/bin/sh\n",
+            "{r:?}"
+        );
+        assert_eq!(
+            read("/rel/passwd").unwrap(),
+            b"root:x:0:0::/root:/bin/sh\n",
+            "{r:?}"
+        );
+        let escape = read("real/sub/escape").unwrap_err();
+        assert_eq!(escape.raw_os_error(), Some(libc::ENOENT), "{r:?}: {escape}");
+        for p in ["zero", "fifo", "real", "slash"] {
+            let e = read(p).unwrap_err();
+            assert_eq!(e.kind(), io::ErrorKind::InvalidInput, "{r:?} {p}: {e}");
+        }
+        assert_eq!(
+            read("big").unwrap_err().raw_os_error(),
+            Some(libc::EFBIG),
+            "{r:?}"
+        );
+        assert_eq!(
+            read("loop").unwrap_err().raw_os_error(),
+            Some(libc::ELOOP),
+            "{r:?}"
+        );
+    }
+    assert!(read_regular_in_root(&root, Path::new("etc/passwd"), 64)
+        .unwrap()
+        .is_none());
+    assert!(read_regular_in_root(&root, Path::new("file/x"), 64)
+        .unwrap()
+        .is_none());
+}

@@ -18,6 +18,7 @@ pub mod in_root;
 pub mod logging;
 pub mod paths;
 pub mod policy;
+pub mod private_dir;
 #[allow(unsafe_code)]
 pub mod random;
 pub mod registries_conf;

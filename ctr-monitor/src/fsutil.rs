@@ -12,14 +12,7 @@ pub fn write_run_file(path: &Path, data: &[u8]) -> std::io::Result<()> {
     Ok(write_atomic_mode(path, data, 0o644, Durability::NoSync)?)
 }
 
-/// Create `dir` (and parents) with mode 0700 for the last component.
+/// Create `dir` (and missing parents), each 0700.
 pub fn create_private_dir(dir: &Path) -> std::io::Result<()> {
-    use std::os::unix::fs::DirBuilderExt;
-    if let Some(parent) = dir.parent() {
-        std::fs::create_dir_all(parent)?;
-    }
-    match std::fs::DirBuilder::new().mode(0o700).create(dir) {
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && dir.is_dir() => Ok(()),
-        r => r,
-    }
+    Ok(common::private_dir::create(dir)?)
 }

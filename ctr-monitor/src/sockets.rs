@@ -11,42 +11,21 @@ use nix::sys::socket::{
 /// Longest path a sockaddr_un holds (with its terminating NUL).
 pub const MAX_SOCKET_PATH: usize = 107;
 
-fn bind_path(fd: &OwnedFd, path: &Path) -> std::io::Result<()> {
-    if path.as_os_str().len() <= MAX_SOCKET_PATH {
-        return Ok(bind(fd.as_raw_fd(), &UnixAddr::new(path)?)?);
-    }
-    let (dir, name) = match (path.parent(), path.file_name()) {
-        (Some(d), Some(n)) => (d, n),
-        _ => {
-            return Err(std::io::Error::other(format!(
-                "socket path {} has no directory",
-                path.display()
-            )))
-        }
-    };
-    let dirfd = std::fs::File::open(dir)?;
-    let short = Path::new("/proc/self/fd")
-        .join(dirfd.as_raw_fd().to_string())
-        .join(name);
-    Ok(bind(fd.as_raw_fd(), &UnixAddr::new(&short)?)?)
-}
-
 /// A non-blocking, close-on-exec listening socket of `ty` at `path`
-/// (replacing a stale socket file), mode 0600.
+/// (replacing a stale socket file), mode 0600 from the start: bound in a
+/// private directory and moved into place (`proto::unix_path::bind_private`).
 pub fn listen_at(path: &Path, ty: SockType) -> std::io::Result<OwnedFd> {
-    use std::os::unix::fs::PermissionsExt;
-    match std::fs::remove_file(path) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
-        _ => {}
-    }
-    let fd = socket(
-        AddressFamily::Unix,
-        ty,
-        SockFlag::SOCK_NONBLOCK | SockFlag::SOCK_CLOEXEC,
-        None,
-    )?;
-    bind_path(&fd, path)?;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+    let fd = proto::unix_path::bind_private(path, |p| {
+        let fd = socket(
+            AddressFamily::Unix,
+            ty,
+            SockFlag::SOCK_NONBLOCK | SockFlag::SOCK_CLOEXEC,
+            None,
+        )?;
+        let p = proto::unix_path::SocketPath::new(p)?;
+        bind(fd.as_raw_fd(), &UnixAddr::new(p.path())?)?;
+        Ok(fd)
+    })?;
     listen(&fd, Backlog::new(32).unwrap_or(Backlog::MAXCONN))?;
     Ok(fd)
 }

@@ -203,16 +203,10 @@ pub async fn serve_listen(path: &Path, routes: Routes) -> Result<(), TransportEr
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(serve_err)?;
     }
-    match std::fs::remove_file(path) {
-        Ok(()) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => return Err(serve_err(e)),
-    }
-    let listener = crate::unix_path::SocketPath::new(path)
-        .and_then(|p| tokio::net::UnixListener::bind(p.path()))
-        .map_err(serve_err)?;
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(serve_err)?;
+    let listener = crate::unix_path::bind_private(path, |p| {
+        crate::unix_path::SocketPath::new(p).and_then(|p| tokio::net::UnixListener::bind(p.path()))
+    })
+    .map_err(serve_err)?;
     debug!(socket = %what, "listening");
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
         .map_err(serve_err)?;

@@ -180,8 +180,9 @@ pub fn create(
         .containers_dir()
         .join(format!(".tmp-{id}-{}", unique_suffix()));
     let made = (|| -> Result<()> {
-        std::fs::create_dir_all(tmp.join("work"))
-            .map_err(|e| StoreError::path("creating", &tmp, e))?;
+        // The container's directory and its work dir 0700; `diff` (its
+        // root) takes the image root's mode below.
+        common::private_dir::create(&tmp.join("work"))?;
         let upper = tmp.join("diff");
         std::fs::create_dir(&upper).map_err(|e| StoreError::path("creating", &upper, e))?;
         // The merged root takes the upper dir's owner and mode: copy them

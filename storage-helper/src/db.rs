@@ -167,6 +167,8 @@ fn open_new(store: &Store) -> Result<Connection> {
     if fresh {
         store.ensure_dirs()?;
     }
+    store.tighten()?;
+    common::private_dir::ensure_database(&path)?;
     let conn = Connection::open_with_flags(
         &path,
         OpenFlags::SQLITE_OPEN_READ_WRITE

@@ -215,7 +215,10 @@ pub fn ensure(store: &Store, spec: &LayerSpec) -> Result<Ensured> {
 
 fn unpack_checked(store: &Store, spec: &LayerSpec, tmp: &Path) -> Result<unpack::Unpacked> {
     let diff = tmp.join("diff");
-    std::fs::create_dir_all(&diff).map_err(|e| StoreError::path("creating", &diff, e))?;
+    // The layer's directory 0700; `diff` is the layer's root, whose mode
+    // the tar's `./` entry sets (0755 when it has none, as Podman).
+    common::private_dir::create(tmp)?;
+    std::fs::create_dir(&diff).map_err(|e| StoreError::path("creating", &diff, e))?;
     let blob = blobs::path(store, &spec.blob);
     let u = unpack::unpack_blob(&blob, &diff, &spec.what)?;
     if u.compressed_digest != spec.blob {

@@ -15,10 +15,17 @@
 //! <runroot>/overlay-containers/<id>/merged       mount point
 //! <runroot>/overlay-containers/<id>/mountcount   outstanding Mount calls
 //! ```
+//!
+//! As in containers-storage, the roots and every directory on the way to a
+//! layer's or a container's files are 0700 (`common::private_dir`): what a
+//! container puts in its upper directory (a setuid binary, a device node)
+//! is out of reach of other host users. Only the `diff` directories keep
+//! the image root's mode, as they are the container's `/`.
 
 use std::path::PathBuf;
 
 use common::file_lock::FileLock;
+use common::private_dir;
 
 use crate::error::{Result, StoreError};
 
@@ -73,9 +80,7 @@ impl Store {
     }
 
     pub fn container_run_dir(&self, id: &str) -> PathBuf {
-        self.run_root
-            .join(format!("{}-containers", self.driver))
-            .join(id)
+        self.run_containers_dir().join(id)
     }
 
     pub fn mountpoint(&self, id: &str) -> PathBuf {
@@ -95,12 +100,16 @@ impl Store {
     /// The GC barrier, shared: held by every process adding layers, blobs
     /// or containers until its records are committed.
     pub fn barrier(&self) -> Result<FileLock> {
-        std::fs::create_dir_all(&self.graph_root)
-            .map_err(|e| StoreError::path("creating", &self.graph_root, e))?;
+        private_dir::create(&self.graph_root)?;
         Ok(FileLock::shared(&self.gc_lock_path())?)
     }
 
-    /// Create the directories every operation expects.
+    /// The run root's directory of mount points.
+    pub fn run_containers_dir(&self) -> PathBuf {
+        self.run_root.join(format!("{}-containers", self.driver))
+    }
+
+    /// Create the directories every operation expects, all 0700.
     pub fn ensure_dirs(&self) -> Result<()> {
         for d in [
             self.blobs_dir(),
@@ -110,7 +119,23 @@ impl Store {
             self.locks_dir(),
             self.tmp_dir(),
         ] {
-            std::fs::create_dir_all(&d).map_err(|e| StoreError::path("creating", &d, e))?;
+            private_dir::create(&d)?;
+        }
+        Ok(())
+    }
+
+    /// Tighten to 0700 the directories that lead to layers, container
+    /// layers and mount points when a store made before they were private
+    /// left them open (a few stats on every open).
+    pub fn tighten(&self) -> Result<()> {
+        for d in [
+            self.graph_root.clone(),
+            self.run_root.clone(),
+            self.layers_dir(),
+            self.containers_dir(),
+            self.run_containers_dir(),
+        ] {
+            private_dir::tighten(&d, private_dir::DIR_MODE)?;
         }
         Ok(())
     }

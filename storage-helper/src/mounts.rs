@@ -41,8 +41,7 @@ pub fn mount(store: &Store, id: &str) -> Result<(PathBuf, u32)> {
     let mounted = is_mounted(&target);
     let mut count = if mounted { read_count(store, id) } else { 0 };
     if !mounted {
-        std::fs::create_dir_all(&target)
-            .map_err(|e| StoreError::path("creating mount point", &target, e))?;
+        common::private_dir::create(&target)?;
         let links = rec
             .layers
             .iter()

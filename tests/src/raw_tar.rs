@@ -92,6 +92,11 @@ impl RawTar {
         self
     }
 
+    pub fn fifo(mut self, path: &str, mode: u32) -> Self {
+        self.push(Self::header(path, tar::EntryType::Fifo, mode, 0, 0, 0), b"");
+        self
+    }
+
     /// A PAX header carrying `SCHILY.xattr.KEY=VALUE` for the next entry.
     pub fn xattr(mut self, key: &str, value: &[u8]) -> Self {
         let body = [format!("SCHILY.xattr.{key}=").as_bytes(), value, b"\n"].concat();

@@ -142,7 +142,8 @@ fn follow(
     mask.thread_block()?;
     let sfd = SignalFd::with_flags(&mask, SfdFlags::SFD_CLOEXEC | SfdFlags::SFD_NONBLOCK)?;
     let dir = reader.dir().to_path_buf();
-    std::fs::create_dir_all(&dir)?;
+    // Under the run root by default, which is private.
+    common::private_dir::create(&dir)?;
     let inotify = Inotify::init(InitFlags::IN_CLOEXEC | InitFlags::IN_NONBLOCK)?;
     inotify.add_watch(
         &dir,

@@ -115,9 +115,11 @@ pub async fn run(engine: &EngineConfig, a: &ExecArgs) -> anyhow::Result<()> {
     let process =
         serde_json::to_value(spec.process()).map_err(|e| anyhow::anyhow!("exec process: {e}"))?;
     let process_path = paths.bundle.join(format!("exec-{}.json", &exec_id[..8]));
-    common::atomic_file::write_atomic(
+    // It holds the session's environment (`-e PASSWORD=...`): 0600.
+    common::atomic_file::write_atomic_mode(
         &process_path,
         &serde_json::to_vec(&process)?,
+        common::private_dir::FILE_MODE,
         common::atomic_file::Durability::NoSync,
     )?;
     let _cleanup = RemoveOnDrop(process_path.clone());

@@ -205,10 +205,10 @@ impl Context {
             boot: proc_info::boot_time(),
             ticks: proc_info::clock_ticks(),
             ns_pids: names::ns_pid_map(procs),
-            users: Names::load(&root.join("etc/passwd")),
-            groups: Names::load(&root.join("etc/group")),
-            host_users: Names::load(Path::new("/etc/passwd")),
-            host_groups: Names::load(Path::new("/etc/group")),
+            users: Names::load(&root, "etc/passwd"),
+            groups: Names::load(&root, "etc/group"),
+            host_users: Names::load(Path::new("/"), "etc/passwd"),
+            host_groups: Names::load(Path::new("/"), "etc/group"),
             uid_map: IdMap::load(
                 &Path::new("/proc")
                     .join(init_pid.to_string())

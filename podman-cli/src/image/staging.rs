@@ -45,7 +45,9 @@ impl Staging {
     /// Make `<graph_root>/staging/<purpose>-<pid>-<random>`.
     pub fn new(graph_root: &Path, purpose: &str) -> Result<Staging, StagingError> {
         let base = graph_root.join("staging");
-        std::fs::create_dir_all(&base).map_err(io("creating", &base))?;
+        // Often the first thing made in a new store: the graph root is
+        // created private here too.
+        common::private_dir::create(&base).map_err(|e| io("creating", &base)(e.source))?;
         remove_stale(&base);
         let id =
             crate::container::names::new_id().map_err(io("reading random bytes for", &base))?;

@@ -4,7 +4,6 @@
 
 use std::collections::BTreeMap;
 
-use anyhow::Context;
 use proto::storage::v1::CreateContainerRequest;
 
 use super::create_options::CreateOptions;
@@ -473,8 +472,7 @@ async fn create_from(
             .await;
         return Err(e.into());
     }
-    std::fs::create_dir_all(&paths.data_dir)
-        .with_context(|| format!("creating {}", paths.data_dir.display()))?;
+    common::private_dir::create(&paths.data_dir)?;
     if let Some(c) = &p.more.cidfile {
         if let Err(e) = super::create_more::write_cidfile(c, &id) {
             // As Podman: a container whose ID file cannot be written goes.

@@ -39,7 +39,9 @@ pub fn write(
     network_dns: &[String],
     host_network: bool,
 ) -> std::io::Result<Vec<(String, PathBuf)>> {
-    std::fs::create_dir_all(bundle)?;
+    // The bundle is private; the files in it keep 0644, as users inside
+    // the container read them through their bind mounts.
+    common::private_dir::create(bundle)?;
     let mut hosts = String::from(
         "127.0.0.1\tlocalhost localhost.localdomain\n::1\tlocalhost localhost.localdomain\n",
     );

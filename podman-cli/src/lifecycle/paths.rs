@@ -61,9 +61,8 @@ pub struct ContainerLock {
 
 impl ContainerLock {
     pub fn acquire(paths: &ContainerPaths) -> anyhow::Result<ContainerLock> {
-        use anyhow::Context;
         if let Some(d) = paths.lock.parent() {
-            std::fs::create_dir_all(d).with_context(|| format!("creating {}", d.display()))?;
+            common::private_dir::create(d)?;
         }
         let started = std::time::Instant::now();
         let lock = common::file_lock::FileLock::exclusive(&paths.lock)?;

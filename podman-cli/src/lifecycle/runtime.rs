@@ -67,7 +67,7 @@ pub async fn resolve(cfg: &EngineConfig) -> anyhow::Result<String> {
             .map(|r| (r.path.clone(), stamp(&r.path)))
             .collect(),
     };
-    if std::fs::create_dir_all(&cfg.run_root).is_ok() {
+    if common::private_dir::create(&cfg.run_root).is_ok() {
         if let Ok(bytes) = serde_json::to_vec(&record) {
             // Rarely written (a runtime changed), so the fsyncs are free.
             let _ = common::atomic_file::write_atomic(

@@ -335,11 +335,17 @@ pub fn write(spec: &Spec, bundle: &Path) -> Result<PathBuf, SpecError> {
         path: path.clone(),
         source,
     };
-    std::fs::create_dir_all(bundle).map_err(err)?;
+    common::private_dir::create(bundle).map_err(|e| err(e.into()))?;
     let bytes = serde_json::to_vec(spec).map_err(SpecError::Invalid)?;
-    // The bundle lives in the run root: atomic, but no fsync needed.
-    common::atomic_file::write_atomic(&path, &bytes, common::atomic_file::Durability::NoSync)
-        .map_err(|e| err(e.into()))?;
+    // The bundle lives in the run root: atomic, but no fsync needed. The
+    // spec holds the container's environment (`-e PASSWORD=...`): 0600.
+    common::atomic_file::write_atomic_mode(
+        &path,
+        &bytes,
+        common::private_dir::FILE_MODE,
+        common::atomic_file::Durability::NoSync,
+    )
+    .map_err(|e| err(e.into()))?;
     Ok(path)
 }
 

@@ -1,5 +1,11 @@
 //! Resolving `--user` (`name`, `uid`, `name:group`, `uid:gid`) against the
 //! image's /etc/passwd and /etc/group, as the runtime needs numbers.
+//!
+//! The files come from the image, which may be hostile: they are resolved
+//! inside the root (an absolute symlink to `/etc/shadow` names the image's
+//! own file, never the host's), must be regular files (a FIFO would block
+//! podman, `/dev/zero` would fill its memory) and at most
+//! [`MAX_ACCOUNT_FILE`] bytes.
 
 use std::path::Path;
 
@@ -17,15 +23,62 @@ pub enum UserError {
     NoUser(String),
     #[error("unable to find group {0}: no matching entries in group file")]
     NoGroup(String),
+    #[error("unable to look up {what} {name}: /{file} in the container cannot be read: {source}")]
+    File {
+        what: &'static str,
+        name: String,
+        file: &'static str,
+        source: std::io::Error,
+    },
 }
 
-fn read(rootfs: &Path, file: &str) -> String {
-    std::fs::read_to_string(rootfs.join(file)).unwrap_or_default()
+/// The largest passwd or group file read (far above any real one; a
+/// bigger one is refused rather than read into memory).
+pub const MAX_ACCOUNT_FILE: u64 = 16 << 20;
+
+/// The text of the account file `rel` (`etc/passwd`, `etc/group`) inside
+/// `root`, read safely (see the module comment); `None` when it does not
+/// exist.
+pub fn read_account_file(root: &Path, rel: &str) -> std::io::Result<Option<String>> {
+    let bytes = common::in_root::read_regular_in_root(root, Path::new(rel), MAX_ACCOUNT_FILE)
+        .map_err(|e| match e.raw_os_error() {
+            Some(libc::EFBIG) => std::io::Error::new(
+                e.kind(),
+                format!("larger than {} MiB", MAX_ACCOUNT_FILE >> 20),
+            ),
+            _ => e,
+        })?;
+    Ok(bytes.map(|b| String::from_utf8_lossy(&b).into_owned()))
+}
+
+/// The file's text for looking up `name`: a file that cannot be read
+/// safely is an error when a name must be found in it, and counts as
+/// empty when the name is a number (the runtime needs no file for those,
+/// so a default-user container still runs).
+fn read(
+    rootfs: &Path,
+    file: &'static str,
+    what: &'static str,
+    name: &str,
+) -> Result<String, UserError> {
+    match read_account_file(rootfs, file) {
+        Ok(text) => Ok(text.unwrap_or_default()),
+        Err(e) if name.parse::<u32>().is_ok() => {
+            tracing::debug!(file, error = %e, "ignoring an unreadable account file for a numeric id");
+            Ok(String::new())
+        }
+        Err(source) => Err(UserError::File {
+            what,
+            name: name.to_string(),
+            file,
+            source,
+        }),
+    }
 }
 
 /// (name, uid, gid, home) entries of passwd.
-fn passwd(rootfs: &Path) -> Vec<(String, u32, u32, String)> {
-    read(rootfs, "etc/passwd")
+fn passwd(rootfs: &Path, user: &str) -> Result<Vec<(String, u32, u32, String)>, UserError> {
+    Ok(read(rootfs, "etc/passwd", "user", user)?
         .lines()
         .filter_map(|l| {
             let f: Vec<&str> = l.split(':').collect();
@@ -40,12 +93,12 @@ fn passwd(rootfs: &Path) -> Vec<(String, u32, u32, String)> {
                 })
                 .flatten()
         })
-        .collect()
+        .collect())
 }
 
-/// (name, gid, members) entries of group.
-fn groups(rootfs: &Path) -> Vec<(String, u32, Vec<String>)> {
-    read(rootfs, "etc/group")
+/// (name, gid, members) entries of group; `group` is what is looked up.
+fn groups(rootfs: &Path, group: &str) -> Result<Vec<(String, u32, Vec<String>)>, UserError> {
+    Ok(read(rootfs, "etc/group", "group", group)?
         .lines()
         .filter_map(|l| {
             let f: Vec<&str> = l.split(':').collect();
@@ -64,14 +117,14 @@ fn groups(rootfs: &Path) -> Vec<(String, u32, Vec<String>)> {
                 ))
             })?
         })
-        .collect()
+        .collect())
 }
 
 fn group_id(rootfs: &Path, g: &str) -> Result<u32, UserError> {
     if let Ok(n) = g.parse::<u32>() {
         return Ok(n);
     }
-    groups(rootfs)
+    groups(rootfs, g)?
         .into_iter()
         .find(|(n, _, _)| n == g)
         .map(|(_, id, _)| id)
@@ -85,7 +138,7 @@ pub fn resolve(rootfs: &Path, spec: &str, group_add: &[String]) -> Result<Resolv
         None => (spec, None),
     };
     let user = if user.is_empty() { "0" } else { user };
-    let entries = passwd(rootfs);
+    let entries = passwd(rootfs, user)?;
     let (uid, mut gid, home, name) = if let Ok(uid) = user.parse::<u32>() {
         match entries.iter().find(|e| e.1 == uid) {
             Some(e) => (uid, e.2, e.3.clone(), Some(e.0.clone())),
@@ -104,7 +157,8 @@ pub fn resolve(rootfs: &Path, spec: &str, group_add: &[String]) -> Result<Resolv
     let mut additional: Vec<u32> = Vec::new();
     if let (Some(name), None) = (&name, group) {
         // Supplementary groups the user is listed in.
-        for (_, id, members) in groups(rootfs) {
+        // Errors count against a user given by name only.
+        for (_, id, members) in groups(rootfs, user)? {
             if members.iter().any(|m| m == name) && id != gid {
                 additional.push(id);
             }
@@ -157,5 +211,59 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("unable to find user"));
+    }
+
+    /// A hostile image's passwd: a link to /dev/zero, a FIFO, a link to a
+    /// host path. Names fail at once with one clear line; numbers (the
+    /// default user among them) still resolve; nothing blocks or escapes.
+    #[test]
+    fn hostile_account_files_never_block_nor_escape() {
+        let d = tempfile::tempdir().unwrap();
+        std::fs::create_dir(d.path().join("etc")).unwrap();
+        let passwd = d.path().join("etc/passwd");
+        let started = std::time::Instant::now();
+
+        std::os::unix::fs::symlink("/dev/zero", &passwd).unwrap();
+        // No /dev/zero in the root: the link names nothing.
+        assert!(matches!(
+            resolve(d.path(), "someuser", &[]),
+            Err(UserError::NoUser(_))
+        ));
+        std::fs::create_dir(d.path().join("dev")).unwrap();
+        nix::sys::stat::mknod(
+            &d.path().join("dev/zero"),
+            nix::sys::stat::SFlag::S_IFCHR,
+            nix::sys::stat::Mode::from_bits_truncate(0o666),
+            nix::sys::stat::makedev(1, 5),
+        )
+        .unwrap();
+        let e = resolve(d.path(), "someuser", &[]).unwrap_err().to_string();
+        assert!(
+            e.contains("/etc/passwd") && e.contains("not a regular file"),
+            "{e}"
+        );
+        assert_eq!(resolve(d.path(), "", &[]).unwrap().uid, 0);
+
+        std::fs::remove_file(&passwd).unwrap();
+        nix::unistd::mkfifo(&passwd, nix::sys::stat::Mode::from_bits_truncate(0o644)).unwrap();
+        let e = resolve(d.path(), "someuser", &[]).unwrap_err().to_string();
+        assert!(e.contains("not a regular file"), "{e}");
+        assert_eq!(resolve(d.path(), "1000:1000", &[]).unwrap().uid, 1000);
+
+        std::fs::remove_file(&passwd).unwrap();
+        let host = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(host.path(), "someuser:x:4242:4242::/:/bin/sh\n").unwrap();
+        std::os::unix::fs::symlink(host.path(), &passwd).unwrap();
+        assert!(matches!(
+            resolve(d.path(), "someuser", &[]),
+            Err(UserError::NoUser(_))
+        ));
+
+        std::fs::remove_file(&passwd).unwrap();
+        let big = std::fs::File::create(&passwd).unwrap();
+        big.set_len(MAX_ACCOUNT_FILE + 1).unwrap();
+        let e = resolve(d.path(), "someuser", &[]).unwrap_err().to_string();
+        assert!(e.contains("larger than"), "{e}");
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
     }
 }

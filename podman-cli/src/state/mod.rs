@@ -22,10 +22,10 @@ pub enum StateError {
         path: PathBuf,
         source: rusqlite::Error,
     },
-    #[error("state database {path}: creating its directory: {source}")]
+    #[error("state database {path}: {source}")]
     Dir {
         path: PathBuf,
-        source: std::io::Error,
+        source: common::FsError,
     },
     #[error("state database {path} has schema version {found}, newer than this podman knows ({known}): upgrade podman")]
     TooNew {
@@ -105,12 +105,19 @@ impl State {
             path: path.to_path_buf(),
             source,
         };
+        // The graph root and run root are private, and the database (it
+        // holds every container's environment) is 0600 with its WAL files,
+        // which SQLite creates with the database's mode. Stores made before
+        // are tightened here.
+        let private = |source| StateError::Dir {
+            path: path.to_path_buf(),
+            source,
+        };
         if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(|source| StateError::Dir {
-                path: path.to_path_buf(),
-                source,
-            })?;
+            common::private_dir::ensure(dir).map_err(private)?;
         }
+        common::private_dir::ensure(run_root).map_err(private)?;
+        common::private_dir::ensure_database(path).map_err(private)?;
         let conn = Connection::open_with_flags(
             path,
             OpenFlags::SQLITE_OPEN_READ_WRITE

@@ -19,8 +19,15 @@ pub fn ns_pid_map(procs: &[Process]) -> HashMap<i32, i32> {
 pub struct Names(HashMap<u32, String>);
 
 impl Names {
-    pub fn load(path: &Path) -> Names {
-        let text = std::fs::read_to_string(path).unwrap_or_default();
+    /// Read `rel` (`etc/passwd`) inside `root` (a container's
+    /// `/proc/PID/root`, or `/`) as `spec::user` reads account files: in
+    /// the root, regular files only, size-capped. An unreadable file names
+    /// nothing (ids show as numbers).
+    pub fn load(root: &Path, rel: &str) -> Names {
+        let text = crate::spec::user::read_account_file(root, rel)
+            .ok()
+            .flatten()
+            .unwrap_or_default();
         Names(
             text.lines()
                 .filter_map(|l| {
@@ -139,11 +146,11 @@ mod tests {
             "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534::/:/bin/false\nbroken\n",
         )
         .unwrap();
-        let n = Names::load(&passwd);
+        let n = Names::load(dir.path(), "passwd");
         assert_eq!(n.get(0), "root");
         assert_eq!(n.get(65534), "nobody");
         assert_eq!(n.get(7), "7");
-        assert_eq!(Names::load(&dir.path().join("missing")).get(0), "0");
+        assert_eq!(Names::load(dir.path(), "missing").get(0), "0");
     }
 
     #[test]

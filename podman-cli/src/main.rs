@@ -14,6 +14,7 @@ mod format;
 mod helper_procs;
 mod host_info;
 mod image;
+mod kill_point;
 mod lifecycle;
 mod proc_info;
 mod runtime_choice;

@@ -350,6 +350,8 @@ pub async fn inspect(engine: &EngineConfig, a: &InspectArgs) -> anyhow::Result<(
 }
 
 pub async fn rm(engine: &EngineConfig, a: &RmArgs) -> anyhow::Result<()> {
+    // A start that died may hold a lease on the network.
+    crate::lifecycle::reconcile::pending(engine).await;
     let mut errors = Vec::new();
     for name in &a.names {
         let r = async {

@@ -286,7 +286,12 @@ pub async fn cleanup(engine: &EngineConfig, name_or_id: &str, rm: bool) -> anyho
     let lock = ContainerLock::acquire(&paths)?;
     let (cfg, mut st) = match store::resolve(&db, &cfg.id) {
         Ok(r) => r,
-        Err(store::ContainerStoreError::NotFound(_)) => return Ok(()),
+        Err(store::ContainerStoreError::NotFound(_)) => {
+            // Removed while we waited (`rm -f` racing the exit command):
+            // the lock file we just made again goes too.
+            let _ = std::fs::remove_file(&paths.lock);
+            return Ok(());
+        }
         Err(e) => return Err(e.into()),
     };
     let was_active = st.status.is_active();

@@ -405,6 +405,16 @@ pub async fn rm(engine: &EngineConfig, a: &RmArgs) -> anyhow::Result<()> {
 }
 
 pub async fn prune(engine: &EngineConfig) -> anyhow::Result<()> {
+    for name in prune_networks(engine).await? {
+        println!("{name}");
+    }
+    Ok(())
+}
+
+/// Remove every network but the default one that no container uses;
+/// returns their names.
+pub async fn prune_networks(engine: &EngineConfig) -> anyhow::Result<Vec<String>> {
+    let mut removed = Vec::new();
     for n in list(engine, vec![]).await? {
         if n.is_default || n.name == "podman" || !users(engine, &n.name, &n.id)?.is_empty() {
             continue;
@@ -422,9 +432,9 @@ pub async fn prune(engine: &EngineConfig) -> anyhow::Result<()> {
         net.close().await?;
         r?;
         crate::events::network("remove", &n.name, &n.id, &n.driver);
-        println!("{}", n.name);
+        removed.push(n.name);
     }
-    Ok(())
+    Ok(removed)
 }
 
 pub async fn connect(engine: &EngineConfig, a: &ConnectArgs, attach: bool) -> anyhow::Result<()> {

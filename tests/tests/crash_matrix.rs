@@ -106,11 +106,7 @@ fn snapshot(env: &Env) -> Snapshot {
     let mounts = std::fs::read_to_string("/proc/self/mountinfo")
         .unwrap()
         .lines()
-        .filter(|l| {
-            l.split(' ')
-                .nth(4)
-                .is_some_and(|m| m.starts_with(&top_s))
-        })
+        .filter(|l| l.split(' ').nth(4).is_some_and(|m| m.starts_with(&top_s)))
         .map(|l| l.split(' ').nth(4).unwrap().to_string())
         .collect();
     let out = std::process::Command::new("ip")
@@ -190,15 +186,27 @@ fn our_processes(env: &Env) -> Vec<(i32, String)> {
         }
         let environ = std::fs::read(format!("/proc/{pid}/environ")).unwrap_or_default();
         let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
-        let ours = environ
-            .split(|b| *b == 0)
-            .any(|v| v == marker.as_bytes())
+        let ours = environ.split(|b| *b == 0).any(|v| v == marker.as_bytes())
             || String::from_utf8_lossy(&cmdline).ends_with(&sleep_cmd);
         if ours {
             out.push((pid, String::from_utf8_lossy(&cmdline).replace('\0', " ")));
         }
     }
     out
+}
+
+/// Removes the case's network (and whatever uses it) if the case fails
+/// half-way, so a failure leaves no bridge or rules behind.
+struct NetworkGuard<'a>(&'a TestStore, String);
+
+impl Drop for NetworkGuard<'_> {
+    fn drop(&mut self) {
+        let _ = self
+            .0
+            .cmd()
+            .args(["network", "rm", "-f", "-t", "0", &self.1])
+            .output();
+    }
 }
 
 fn run_case(case: &Case) {
@@ -221,6 +229,7 @@ fn run_case(case: &Case) {
         &env.bridge.clone(),
         "{net}",
     ]);
+    let _guard = NetworkGuard(&store, env.net.clone());
     // One whole run first: the database, the runtime probe's cache and the
     // bridge exist from then on, as they would on any used machine.
     env.ok(&["run", "--rm", "--network", "{net}", "{img}", "true"]);
@@ -281,10 +290,27 @@ fn run_case(case: &Case) {
 }
 
 const RUN_D: &[&str] = &[
-    "run", "-d", "--name", "c", "--network", "{net}", "-p", "80", "{img}", "{cmd}",
+    "run",
+    "-d",
+    "--name",
+    "c",
+    "--network",
+    "{net}",
+    "-p",
+    "80",
+    "{img}",
+    "{cmd}",
 ];
 const CREATE: &[&str] = &[
-    "create", "--name", "c", "--network", "{net}", "-p", "80", "{img}", "{cmd}",
+    "create",
+    "--name",
+    "c",
+    "--network",
+    "{net}",
+    "-p",
+    "80",
+    "{img}",
+    "{cmd}",
 ];
 
 macro_rules! case {
@@ -301,21 +327,78 @@ macro_rules! case {
     };
 }
 
-case!(create_killed_after_storage_create, 1, "create-after-storage", [], CREATE);
-case!(create_killed_after_state_insert, 2, "create-after-insert", [], CREATE);
-case!(start_killed_after_mount, 3, "start-after-mount", [CREATE], &["start", "c"]);
-case!(start_killed_after_netns, 4, "net-after-netns", [CREATE], &["start", "c"]);
-case!(start_killed_after_network_setup, 5, "start-after-network", [CREATE], &["start", "c"]);
-case!(run_killed_after_runtime_start, 6, "start-after-runtime", [], RUN_D);
-case!(run_killed_after_state_update, 7, "start-after-update", [], RUN_D);
+case!(
+    create_killed_after_storage_create,
+    1,
+    "create-after-storage",
+    [],
+    CREATE
+);
+case!(
+    create_killed_after_state_insert,
+    2,
+    "create-after-insert",
+    [],
+    CREATE
+);
+case!(
+    start_killed_after_mount,
+    3,
+    "start-after-mount",
+    [CREATE],
+    &["start", "c"]
+);
+case!(
+    start_killed_after_netns,
+    4,
+    "net-after-netns",
+    [CREATE],
+    &["start", "c"]
+);
+case!(
+    start_killed_after_network_setup,
+    5,
+    "start-after-network",
+    [CREATE],
+    &["start", "c"]
+);
+case!(
+    run_killed_after_runtime_start,
+    6,
+    "start-after-runtime",
+    [],
+    RUN_D
+);
+case!(
+    run_killed_after_state_update,
+    7,
+    "start-after-update",
+    [],
+    RUN_D
+);
 case!(
     run_rm_killed_after_runtime_start,
     8,
     "start-after-runtime",
     [],
-    &["run", "--rm", "--network", "{net}", "-p", "80", "{img}", "{cmd}"]
+    &[
+        "run",
+        "--rm",
+        "--network",
+        "{net}",
+        "-p",
+        "80",
+        "{img}",
+        "{cmd}"
+    ]
 );
-case!(stop_killed_after_signal, 9, "stop-after-signal", [RUN_D], &["stop", "-t", "0", "c"]);
+case!(
+    stop_killed_after_signal,
+    9,
+    "stop-after-signal",
+    [RUN_D],
+    &["stop", "-t", "0", "c"]
+);
 case!(
     stop_killed_after_network_teardown,
     10,
@@ -330,10 +413,34 @@ case!(
     [RUN_D],
     &["stop", "-t", "0", "c"]
 );
-case!(stop_killed_after_unmount, 12, "cleanup-after-unmount", [RUN_D], &["stop", "-t", "0", "c"]);
-case!(rm_killed_after_release, 13, "rm-after-release", [RUN_D], &["rm", "-f", "-t", "0", "c"]);
-case!(rm_killed_after_storage_removal, 14, "rm-after-storage", [RUN_D], &["rm", "-f", "-t", "0", "c"]);
-case!(rm_killed_after_state_delete, 15, "rm-after-delete", [RUN_D], &["rm", "-f", "-t", "0", "c"]);
+case!(
+    stop_killed_after_unmount,
+    12,
+    "cleanup-after-unmount",
+    [RUN_D],
+    &["stop", "-t", "0", "c"]
+);
+case!(
+    rm_killed_after_release,
+    13,
+    "rm-after-release",
+    [RUN_D],
+    &["rm", "-f", "-t", "0", "c"]
+);
+case!(
+    rm_killed_after_storage_removal,
+    14,
+    "rm-after-storage",
+    [RUN_D],
+    &["rm", "-f", "-t", "0", "c"]
+);
+case!(
+    rm_killed_after_state_delete,
+    15,
+    "rm-after-delete",
+    [RUN_D],
+    &["rm", "-f", "-t", "0", "c"]
+);
 case!(
     pull_killed_after_fetch,
     16,

@@ -48,7 +48,10 @@ fn rm_and_exists_external_see_a_container_only_storage_knows() {
 #[test]
 fn system_prune_removes_stopped_containers_unused_networks_and_asks_first() {
     let (s, _reg, r) = with_busybox();
-    let stopped = s.ok(&["create", "--name", "stopped", &r, "true"]).trim().to_string();
+    let stopped = s
+        .ok(&["create", "--name", "stopped", &r, "true"])
+        .trim()
+        .to_string();
     s.ok(&["run", "-d", "--name", "running", &r, "sleep", "600"]);
     s.ok(&["network", "create", "--subnet", "10.98.3.0/24", "unused"]);
 
@@ -72,7 +75,9 @@ fn system_prune_removes_stopped_containers_unused_networks_and_asks_first() {
 
     let out = s.ok(&["system", "prune", "-f"]);
     assert!(
-        out.starts_with(&format!("Deleted Containers\n{stopped}\nDeleted Networks\nunused\nTotal reclaimed space: ")),
+        out.starts_with(&format!(
+            "Deleted Containers\n{stopped}\nDeleted Networks\nunused\nTotal reclaimed space: "
+        )),
         "{out}"
     );
     assert_eq!(s.ok(&["ps", "-a", "--format", "{{.Names}}"]), "running\n");

@@ -65,8 +65,7 @@ pub async fn run(engine: &EngineConfig, args: &RmArgs) -> anyhow::Result<()> {
             }
             match crate::lifecycle::reconcile::find_storage_only(engine, n).await {
                 Ok(Some(c)) => {
-                    match crate::lifecycle::reconcile::remove_storage_container(engine, &c.id)
-                        .await
+                    match crate::lifecycle::reconcile::remove_storage_container(engine, &c.id).await
                     {
                         Ok(()) => println!("{}", c.id),
                         Err(e) => external_errors.push(e),

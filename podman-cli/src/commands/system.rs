@@ -87,7 +87,10 @@ pub async fn prune(engine: &EngineConfig, a: &PruneArgs) -> anyhow::Result<()> {
     }
     // This engine has no volumes yet: --volumes finds none to remove.
     let mut reclaimed = 0;
-    for (heading, list) in [("Deleted Containers", &containers), ("Deleted Images", &images)] {
+    for (heading, list) in [
+        ("Deleted Containers", &containers),
+        ("Deleted Images", &images),
+    ] {
         if !list.is_empty() {
             println!("{heading}");
         }
@@ -143,7 +146,8 @@ pub async fn reset(engine: &EngineConfig, a: &ResetArgs) -> anyhow::Result<()> {
     let records = crate::container::store::list(&db)?;
     drop(db);
     for (cfg, _) in records {
-        if let Err(e) = crate::lifecycle::remove::remove_with_timeout(engine, &cfg.id, true, Some(0)).await
+        if let Err(e) =
+            crate::lifecycle::remove::remove_with_timeout(engine, &cfg.id, true, Some(0)).await
         {
             note(&format!("removing container {}", cfg.name), e);
         }

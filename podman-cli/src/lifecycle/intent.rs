@@ -48,8 +48,7 @@ pub fn dir(engine: &EngineConfig) -> PathBuf {
 /// Record that `op` on container `id` begins. The caller holds its lock.
 pub fn begin(engine: &EngineConfig, id: &str, op: Op) -> anyhow::Result<()> {
     let d = dir(engine);
-    std::fs::create_dir_all(&d)
-        .map_err(|e| anyhow::anyhow!("creating {}: {e}", d.display()))?;
+    std::fs::create_dir_all(&d).map_err(|e| anyhow::anyhow!("creating {}: {e}", d.display()))?;
     common::atomic_file::write_atomic(
         &d.join(id),
         op.as_str().as_bytes(),

@@ -115,7 +115,8 @@ async fn undo_start(
         .await;
     storage.close().await?;
     match r {
-        Ok(_) | Err(proto::transport::TransportError::Call {
+        Ok(_)
+        | Err(proto::transport::TransportError::Call {
             code: proto::ErrorCode::NotFound,
             ..
         }) => {}

@@ -14,6 +14,7 @@ mod format;
 mod helper_procs;
 mod host_info;
 mod image;
+mod kill_point;
 mod lifecycle;
 mod proc_info;
 mod runtime_choice;
@@ -260,6 +261,8 @@ async fn command(cfg: &engine_config::EngineConfig, cli: &Cli) -> anyhow::Result
             Command::Events(a) | Command::System(SystemCommand::Events(a)) => {
                 commands::events::run(a).await
             }
+            Command::System(SystemCommand::Prune(a)) => commands::system::prune(cfg, a).await,
+            Command::System(SystemCommand::Reset(a)) => commands::system::reset(cfg, a).await,
             Command::Port(a) | Command::Container(ContainerCommand::Port(a)) => {
                 commands::port::run(cfg, a).await
             }

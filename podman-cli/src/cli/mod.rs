@@ -456,6 +456,10 @@ pub enum Command {
 pub enum SystemCommand {
     /// Show podman system events
     Events(Lazy<crate::commands::events::EventsArgs>),
+    /// Remove unused data
+    Prune(Lazy<crate::commands::system::PruneArgs>),
+    /// Reset podman storage
+    Reset(Lazy<crate::commands::system::ResetArgs>),
 }
 
 #[derive(Debug, Subcommand)]

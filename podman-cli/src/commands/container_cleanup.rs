@@ -14,5 +14,6 @@ pub struct CleanupArgs {
 }
 
 pub async fn run(engine: &EngineConfig, args: &CleanupArgs) -> anyhow::Result<()> {
+    crate::lifecycle::reconcile::pending(engine).await;
     crate::lifecycle::cleanup::cleanup(engine, &args.container, args.rm).await
 }

@@ -9,11 +9,19 @@ use crate::error::ExitError;
 #[derive(Debug, Clone, Args)]
 pub struct ExistsArgs {
     pub container: String,
+    /// Consider external containers that are not created by Podman
+    #[arg(long)]
+    pub external: bool,
 }
 
 pub async fn run(engine: &EngineConfig, args: &ExistsArgs) -> anyhow::Result<()> {
     let db = crate::state::open_state(engine)?;
-    if store::exists(&db, &args.container)? {
+    let found = store::exists(&db, &args.container)?
+        || (args.external
+            && crate::lifecycle::reconcile::find_storage_only(engine, &args.container)
+                .await?
+                .is_some());
+    if found {
         Ok(())
     } else {
         Err(ExitError {

@@ -18,6 +18,16 @@ pub struct PruneArgs {
 }
 
 pub async fn run(cfg: &EngineConfig, args: &PruneArgs) -> anyhow::Result<()> {
+    for (id, _) in prune(cfg, args.all).await? {
+        println!("{id}");
+    }
+    Ok(())
+}
+
+/// Remove dangling images (`all`: every image no container uses): (ID,
+/// size) of each.
+pub async fn prune(cfg: &EngineConfig, all: bool) -> anyhow::Result<Vec<(String, u64)>> {
+    let mut removed = Vec::new();
     let mut s = helper_procs::storage(cfg).await?;
     let result = async {
         let list = s
@@ -27,7 +37,7 @@ pub async fn run(cfg: &EngineConfig, args: &PruneArgs) -> anyhow::Result<()> {
             })
             .await?;
         for img in list.images {
-            if !args.all && !img.names.is_empty() {
+            if !all && !img.names.is_empty() {
                 continue;
             }
             if !store::using_image(&*crate::state::open_state(cfg)?, &img.id)?.is_empty() {
@@ -47,11 +57,11 @@ pub async fn run(cfg: &EngineConfig, args: &PruneArgs) -> anyhow::Result<()> {
                 .iter()
                 .for_each(|u| crate::events::image("untag", &img.id, u));
             crate::events::image("remove", &img.id, &img.id);
-            println!("{}", img.id);
+            removed.push((img.id.clone(), img.size));
         }
         anyhow::Ok(())
     }
     .await;
     s.close().await?;
-    result
+    result.map(|()| removed)
 }

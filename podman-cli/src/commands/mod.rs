@@ -34,6 +34,7 @@ pub mod run;
 pub mod save;
 pub mod start;
 pub mod stop;
+pub mod system;
 pub mod tag;
 pub mod targets;
 #[allow(unsafe_code)]

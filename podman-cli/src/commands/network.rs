@@ -350,6 +350,8 @@ pub async fn inspect(engine: &EngineConfig, a: &InspectArgs) -> anyhow::Result<(
 }
 
 pub async fn rm(engine: &EngineConfig, a: &RmArgs) -> anyhow::Result<()> {
+    // A start that died may hold a lease on the network.
+    crate::lifecycle::reconcile::pending(engine).await;
     let mut errors = Vec::new();
     for name in &a.names {
         let r = async {
@@ -419,6 +421,16 @@ fn no_such_network(name: &str, e: proto::transport::TransportError) -> anyhow::E
 }
 
 pub async fn prune(engine: &EngineConfig) -> anyhow::Result<()> {
+    for name in prune_networks(engine).await? {
+        println!("{name}");
+    }
+    Ok(())
+}
+
+/// Remove every network but the default one that no container uses;
+/// returns their names.
+pub async fn prune_networks(engine: &EngineConfig) -> anyhow::Result<Vec<String>> {
+    let mut removed = Vec::new();
     for n in list(engine, vec![]).await? {
         if n.is_default || n.name == "podman" || !users(engine, &n.name, &n.id)?.is_empty() {
             continue;
@@ -436,9 +448,9 @@ pub async fn prune(engine: &EngineConfig) -> anyhow::Result<()> {
         net.close().await?;
         r?;
         crate::events::network("remove", &n.name, &n.id, &n.driver);
-        println!("{}", n.name);
+        removed.push(n.name);
     }
-    Ok(())
+    Ok(removed)
 }
 
 pub async fn connect(engine: &EngineConfig, a: &ConnectArgs, attach: bool) -> anyhow::Result<()> {

@@ -899,6 +899,7 @@ async fn storage_view(engine: &EngineConfig) -> anyhow::Result<StorageView> {
 async fn list(engine: &EngineConfig, a: &PsArgs) -> anyhow::Result<Vec<Entry>> {
     let started = std::time::Instant::now();
     let filters = filter::parse(&a.filter)?;
+    crate::lifecycle::reconcile::pending(engine).await;
     let mut records = Vec::new();
     let db = crate::state::open_state(engine)?;
     let all_records = store::list(&db)?;

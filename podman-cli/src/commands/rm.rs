@@ -51,10 +51,46 @@ pub async fn run(engine: &EngineConfig, args: &RmArgs) -> anyhow::Result<()> {
     if args.time.is_some() && !args.force {
         anyhow::bail!("--force option must be specified to use the --time option");
     }
+    crate::lifecycle::reconcile::pending(engine).await;
+    // As Podman: an ID only storage knows (a container podman never
+    // recorded) is removed from storage.
+    let mut given = Vec::new();
+    let mut external_errors: Vec<anyhow::Error> = Vec::new();
+    {
+        let db = crate::state::open_state(engine)?;
+        for n in &args.containers {
+            if store::exists(&db, n)? {
+                given.push(n.clone());
+                continue;
+            }
+            match crate::lifecycle::reconcile::find_storage_only(engine, n).await {
+                Ok(Some(c)) => {
+                    match crate::lifecycle::reconcile::remove_storage_container(engine, &c.id).await
+                    {
+                        Ok(()) => println!("{}", c.id),
+                        Err(e) => external_errors.push(e),
+                    }
+                }
+                Ok(None) => given.push(n.clone()),
+                Err(e) => external_errors.push(e),
+            }
+        }
+    }
+    if !args.containers.is_empty() && given.is_empty() {
+        return match external_errors.pop() {
+            None => Ok(()),
+            Some(last) => {
+                for e in &external_errors {
+                    eprintln!("Error: {}", crate::error::one_line(e));
+                }
+                Err(last)
+            }
+        };
+    }
     let names = select(
         engine,
         &Selection {
-            given: &args.containers,
+            given: &given,
             all: args.all,
             latest: args.latest,
             cidfiles: &args.cidfile,
@@ -129,7 +165,11 @@ pub async fn run(engine: &EngineConfig, args: &RmArgs) -> anyhow::Result<()> {
         true,
     )
     .await;
-    let mut errors: Vec<anyhow::Error> = missing.into_iter().chain(blocked).collect();
+    let mut errors: Vec<anyhow::Error> = external_errors
+        .into_iter()
+        .chain(missing)
+        .chain(blocked)
+        .collect();
     if let Err(e) = result {
         errors.push(e);
     }

@@ -30,6 +30,8 @@ pub async fn run(cfg: &EngineConfig, args: &RmiArgs) -> anyhow::Result<()> {
     if args.images.is_empty() && !args.all {
         anyhow::bail!("image name or ID must be specified: give one or use --all");
     }
+    // A create that died leaves a storage container pinning its image.
+    crate::lifecycle::reconcile::pending(cfg).await;
     let mut s = helper_procs::storage(cfg).await?;
     let mut targets = args.images.clone();
     if args.all {

@@ -24,6 +24,30 @@ pub fn size(bytes: u64) -> String {
     format!("{s} {}", UNITS[i])
 }
 
+/// `units.HumanSize`: decimal units, 4 significant digits, no space
+/// ("0B", "4.256MB"), as Podman's "Total reclaimed space" line has it.
+pub fn size_compact(bytes: u64) -> String {
+    const UNITS: [&str; 9] = ["B", "kB", "MB", "GB", "TB", "PB", "EB", "ZB", "YB"];
+    let mut v = bytes as f64;
+    let mut i = 0;
+    while v >= 1000.0 && i < UNITS.len() - 1 {
+        v /= 1000.0;
+        i += 1;
+    }
+    let digits = if v >= 100.0 {
+        1
+    } else if v >= 10.0 {
+        2
+    } else {
+        3
+    };
+    let mut s = format!("{v:.digits$}");
+    if s.contains('.') {
+        s = s.trim_end_matches('0').trim_end_matches('.').to_string();
+    }
+    format!("{s}{}", UNITS[i])
+}
+
 /// `units.HumanDuration`, with " ago" as Podman's CREATED column has it.
 pub fn since(then_unix: i64) -> String {
     let now = std::time::SystemTime::now()
@@ -71,6 +95,10 @@ mod tests {
         assert_eq!(size(4_521_000), "4.52 MB");
         assert_eq!(size(12_300), "12.3 kB");
         assert_eq!(size(999), "999 B");
+        assert_eq!(size_compact(0), "0B");
+        assert_eq!(size_compact(4_256_123), "4.256MB");
+        assert_eq!(size_compact(999_999), "1000kB");
+        assert_eq!(size_compact(12_300), "12.3kB");
         assert_eq!(duration(90), "About a minute");
         assert_eq!(duration(3 * 86400), "3 days");
         assert_eq!(duration(20 * 86400), "2 weeks");

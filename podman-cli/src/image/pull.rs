@@ -68,6 +68,7 @@ async fn pull_image(cfg: &EngineConfig, name: &str, opts: &PullOptions) -> anyho
         );
     };
     fetch_closed?;
+    crate::kill_point::reached("pull-after-fetch");
     progress.line("Writing manifest to image destination");
     let names = if store_name {
         vec![candidate]
@@ -83,6 +84,7 @@ async fn pull_image(cfg: &EngineConfig, name: &str, opts: &PullOptions) -> anyho
     let image = storage
         .call("ImportOci", |mut c| async move { c.import_oci(req).await })
         .await;
+    crate::kill_point::reached("pull-after-import");
     storage.close().await?;
     Ok(image?)
 }

@@ -65,7 +65,7 @@ pub fn has_exited(paths: &ContainerPaths, cfg: &ContainerConfig, st: &ContainerS
         && (paths.exit_file(&cfg.id).exists() || (!alive(st.monitor_pid) && !alive(st.pid)))
 }
 
-async fn runtime_delete(runtime: &str, root: &Path, id: &str) {
+pub(super) async fn runtime_delete(runtime: &str, root: &Path, id: &str) {
     let _ = tokio::process::Command::new(runtime)
         .arg("--root")
         .arg(root)
@@ -117,6 +117,7 @@ pub async fn release_locked(
         } else {
             st.netns_path.clear();
         }
+        crate::kill_point::reached("cleanup-after-teardown");
     }
     if unmount && !st.mountpoint.is_empty() {
         let mut storage = helper_procs::storage(engine).await?;
@@ -132,6 +133,7 @@ pub async fn release_locked(
             Err(e) => errors.push(e.to_string()),
         }
         storage.close().await?;
+        crate::kill_point::reached("cleanup-after-unmount");
     }
     if !st.bundle_path.is_empty() {
         // A live monitor that saw the exit deletes the runtime's state
@@ -161,8 +163,25 @@ pub async fn remove_locked(
     st: &mut ContainerState,
     paths: &ContainerPaths,
 ) -> anyhow::Result<()> {
+    // Until the row is gone, the record tells `reconcile` to finish a
+    // removal whose command died; a removal that fails leaves none.
+    super::intent::begin(engine, &cfg.id, super::intent::Op::Remove)?;
+    let r = remove_recorded(engine, cfg, st, paths).await;
+    if r.is_err() {
+        super::intent::end(engine, &cfg.id);
+    }
+    r
+}
+
+async fn remove_recorded(
+    engine: &EngineConfig,
+    cfg: &ContainerConfig,
+    st: &mut ContainerState,
+    paths: &ContainerPaths,
+) -> anyhow::Result<()> {
     // RemoveContainer unmounts the rootfs itself.
     release_locked(engine, cfg, st, paths, false).await?;
+    crate::kill_point::reached("rm-after-release");
     let mut storage = helper_procs::storage(engine).await?;
     let req = proto::storage::v1::RemoveContainerRequest { id: cfg.id.clone() };
     let r = storage
@@ -179,6 +198,7 @@ pub async fn remove_locked(
         }) => {}
         Err(e) => return Err(e.into()),
     }
+    crate::kill_point::reached("rm-after-storage");
     for dir in [
         &paths.bundle,
         &paths.data_dir,
@@ -195,6 +215,8 @@ pub async fn remove_locked(
     let db = crate::state::open_state(engine)?;
     let st_exit_code = (st.finished_ns != 0).then_some(st.exit_code);
     store::delete(&db, &cfg.id)?;
+    crate::kill_point::reached("rm-after-delete");
+    super::intent::end(engine, &cfg.id);
     st.status = Status::Removing;
     crate::events::container_exit(cfg, "remove", st_exit_code, false);
     let _ = std::fs::remove_file(&paths.lock);
@@ -264,7 +286,12 @@ pub async fn cleanup(engine: &EngineConfig, name_or_id: &str, rm: bool) -> anyho
     let lock = ContainerLock::acquire(&paths)?;
     let (cfg, mut st) = match store::resolve(&db, &cfg.id) {
         Ok(r) => r,
-        Err(store::ContainerStoreError::NotFound(_)) => return Ok(()),
+        Err(store::ContainerStoreError::NotFound(_)) => {
+            // Removed while we waited (`rm -f` racing the exit command):
+            // the lock file we just made again goes too.
+            let _ = std::fs::remove_file(&paths.lock);
+            return Ok(());
+        }
         Err(e) => return Err(e.into()),
     };
     let was_active = st.status.is_active();

@@ -441,11 +441,20 @@ async fn create_from(
         // `volatile`): they are not meant to outlive their run.
         volatile: config.auto_remove,
     };
-    storage
+    // Held until the row exists: `reconcile` leaves a create in progress
+    // alone, and removes the storage container of one that died.
+    let _lock = super::paths::ContainerLock::acquire(&paths)?;
+    super::intent::begin(cfg, &id, super::intent::Op::Create)?;
+    if let Err(e) = storage
         .call("CreateContainer", |mut c| async move {
             c.create_container(req).await
         })
-        .await?;
+        .await
+    {
+        super::intent::end(cfg, &id);
+        return Err(e.into());
+    }
+    crate::kill_point::reached("create-after-storage");
     let state = ContainerState {
         status: Status::Created,
         ..Default::default()
@@ -470,8 +479,10 @@ async fn create_from(
                 c.remove_container(req).await
             })
             .await;
+        super::intent::end(cfg, &id);
         return Err(e.into());
     }
+    crate::kill_point::reached("create-after-insert");
     common::private_dir::create(&paths.data_dir)?;
     if let Some(c) = &p.more.cidfile {
         if let Err(e) = super::create_more::write_cidfile(c, &id) {
@@ -484,9 +495,11 @@ async fn create_from(
                 .await;
             let _ = store::delete(db, &id);
             let _ = std::fs::remove_dir_all(&paths.data_dir);
+            super::intent::end(cfg, &id);
             return Err(e);
         }
     }
+    super::intent::end(cfg, &id);
     crate::events::container_create(&config, || {
         Some(
             crate::container::inspect_doc::container_json(

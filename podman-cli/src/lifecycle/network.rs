@@ -121,6 +121,7 @@ pub async fn setup(
                     |mut c| async move { c.create_netns(req).await },
                 )
                 .await?;
+                crate::kill_point::reached("net-after-netns");
                 let req = SetupRequest {
                     container_id: cfg.id.clone(),
                     container_name: cfg.name.clone(),
@@ -198,6 +199,7 @@ pub async fn teardown(
     {
         errors.push(e.to_string());
     }
+    crate::kill_point::reached("net-teardown-after-teardown");
     let req = RemoveNetnsRequest {
         path: st.netns_path.clone(),
     };

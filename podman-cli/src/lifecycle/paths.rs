@@ -69,4 +69,14 @@ impl ContainerLock {
         tracing::debug!(lock = %paths.lock.display(), waited_ms = started.elapsed().as_secs_f64() * 1e3, "container lock held");
         Ok(ContainerLock { _lock: lock })
     }
+
+    /// The lock if nobody holds it (a holder that died released it).
+    pub fn try_acquire(paths: &ContainerPaths) -> anyhow::Result<Option<ContainerLock>> {
+        use anyhow::Context;
+        if let Some(d) = paths.lock.parent() {
+            std::fs::create_dir_all(d).with_context(|| format!("creating {}", d.display()))?;
+        }
+        Ok(common::file_lock::FileLock::try_exclusive(&paths.lock)?
+            .map(|lock| ContainerLock { _lock: lock }))
+    }
 }

@@ -49,7 +49,11 @@ pub async fn remove_with_timeout(
     let _lock = ContainerLock::acquire(&paths)?;
     let (cfg, mut st) = match store::resolve(&db, &cfg.id) {
         Ok(r) => r,
-        Err(store::ContainerStoreError::NotFound(_)) => return Ok(()),
+        Err(store::ContainerStoreError::NotFound(_)) => {
+            // Removed while we waited: the lock file we made again goes.
+            let _ = std::fs::remove_file(&paths.lock);
+            return Ok(());
+        }
         Err(e) => return Err(e.into()),
     };
     super::cleanup::remove_locked(engine, &cfg, &mut st, &paths).await

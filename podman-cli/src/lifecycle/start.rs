@@ -109,6 +109,9 @@ pub async fn init_with(
     )
     .await?;
     let mut storage = helper_procs::storage(engine).await?;
+    // Until the database says what was set up, the record tells `reconcile`
+    // to undo a start whose command died (the caller holds the lock).
+    super::intent::begin(engine, &cfg.id, super::intent::Op::Start)?;
     let req = MountRequest { id: cfg.id.clone() };
     let mounted = storage
         .call("Mount", |mut c| async move { c.mount(req).await })
@@ -118,9 +121,11 @@ pub async fn init_with(
         Err(e) => {
             let _ = monitor.close().await;
             storage.close().await?;
+            super::intent::end(engine, &cfg.id);
             return Err(e.into());
         }
     };
+    crate::kill_point::reached("start-after-mount");
     st.mountpoint = mountpoint.clone();
     let result = init_mounted(engine, cfg, st, paths, &mountpoint, handover, monitor).await;
     if result.is_err() {
@@ -134,8 +139,17 @@ pub async fn init_with(
         st.mountpoint.clear();
     }
     storage.close().await?;
-    let init = result?;
+    let init = match result {
+        Ok(i) => i,
+        Err(e) => {
+            super::intent::end(engine, &cfg.id);
+            return Err(e);
+        }
+    };
+    crate::kill_point::reached("start-after-runtime");
     store::update_state(&db, &cfg.id, st)?;
+    crate::kill_point::reached("start-after-update");
+    super::intent::end(engine, &cfg.id);
     crate::events::container(cfg, "init");
     Ok(init)
 }
@@ -156,6 +170,7 @@ async fn init_mounted(
             return Err(e);
         }
     };
+    crate::kill_point::reached("start-after-network");
     st.netns_path = net.netns_path.clone();
     st.network_status = net.status.clone();
     let result = match bundle_and_request(engine, cfg, paths, rootfs, &net, &handover) {

@@ -94,6 +94,7 @@ pub async fn stop(
     let timeout = timeout.unwrap_or(cfg.stop_timeout);
     let mut exited = false;
     if timeout > 0 && signal(&paths, &cfg, cfg.stop_signal).await? {
+        crate::kill_point::reached("stop-after-signal");
         exited = wait_exit(&paths, &cfg, &st, Duration::from_secs(timeout as u64)).await;
         if !exited {
             eprintln!(
@@ -105,6 +106,7 @@ pub async fn stop(
     }
     if !exited {
         signal(&paths, &cfg, libc::SIGKILL).await?;
+        crate::kill_point::reached("stop-after-signal");
         wait_exit(&paths, &cfg, &st, Duration::from_secs(10)).await;
     }
     crate::events::container(&cfg, "stop");

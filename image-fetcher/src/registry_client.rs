@@ -188,7 +188,7 @@ impl RegistryClient {
             detail: format!("getting a token from {realm}: {}", chain(&e)),
         })?;
         if !resp.status().is_success() {
-            return Err(self.error_for(resp, context).await);
+            return Err(self.error_from(resp, context, true).await);
         }
         #[derive(Deserialize)]
         struct TokenResponse {
@@ -324,7 +324,30 @@ impl RegistryClient {
 
     /// The error a failed response stands for, reading the registry's error body.
     pub async fn error_for(&self, resp: Response, context: &str) -> FetchError {
+        self.error_from(resp, context, false).await
+    }
+
+    /// [`Self::error_for`]; `from_realm`: the response is the token
+    /// realm's, which did receive the credentials.
+    async fn error_from(&self, resp: Response, context: &str, from_realm: bool) -> FetchError {
         let status = resp.status();
+        // A refusal from a redirect target (a CDN) is not the registry
+        // judging our credentials, which that host never received. (The
+        // realm's answers come while `authorization` holds the state lock,
+        // so they are not checked here.)
+        let elsewhere = if from_realm {
+            None
+        } else {
+            let base = self.state.lock().await.base.clone().unwrap_or_default();
+            let u = resp.url();
+            (!base.is_empty() && !same_origin(u, &base)).then(|| {
+                format!(
+                    "{}{}",
+                    u.host_str().unwrap_or_default(),
+                    u.port().map(|p| format!(":{p}")).unwrap_or_default()
+                )
+            })
+        };
         let body = read_limited(resp, MAX_SMALL_BODY, context)
             .await
             .unwrap_or_default();
@@ -336,6 +359,14 @@ impl RegistryClient {
         });
         let context = context.to_string();
         match status.as_u16() {
+            401 | 403 if elsewhere.is_some() => FetchError::Registry {
+                context,
+                status: status.as_u16(),
+                detail: format!(
+                    "HTTP {status} from {}, where the registry redirected us (credentials are never sent there): {message}",
+                    elsewhere.unwrap_or_default()
+                ),
+            },
             401 => match &self.creds {
                 None => FetchError::AuthRequired { context },
                 Some(c) => FetchError::AuthRejected {

@@ -278,7 +278,7 @@ mod proptests {
             prop_assert_eq!(q.id, id);
             prop_assert_eq!(q.qtype, qtype);
             prop_assert_eq!(q.question_end, req.len());
-            prop_assert_eq!(q.name, labels.join(".").to_ascii_lowercase());
+            prop_assert_eq!(&q.name, &labels.join(".").to_ascii_lowercase());
             let mut ips: Vec<IpAddr> = v4.iter().map(|b| IpAddr::from(*b)).collect();
             ips.extend(v6.iter().map(|b| IpAddr::from(*b)));
             let resp = respond(&req, &q, RCODE_NOERROR, Answer::Addrs(&ips));

@@ -319,7 +319,7 @@ fn connect_disconnect_static_addresses_and_several_networks() {
 fn hostile_names_are_refused_as_podman_refuses_them() {
     let (s, _reg, r) = fixture();
     let rule = "names must match [a-zA-Z0-9][a-zA-Z0-9_.-]*: invalid argument";
-    for bad in ["../x", "-x", "a b", "a\"b"] {
+    for bad in ["../x", "_x", "a b", "a\"b"] {
         let o = s.run(&["create", "--name", bad, &r, "true"]);
         assert_eq!(o.status.code(), Some(125), "create --name {bad}");
         assert_eq!(stderr(&o).trim(), format!("Error: {rule}"), "create --name {bad}");
@@ -331,7 +331,8 @@ fn hostile_names_are_refused_as_podman_refuses_them() {
         );
     }
     for bad in ["br\"x", "-br", "br;x", "0123456789abcdef"] {
-        let o = s.run(&["network", "create", "--interface-name", bad, "okname"]);
+        let flag = format!("--interface-name={bad}");
+        let o = s.run(&["network", "create", &flag, "okname"]);
         assert_eq!(o.status.code(), Some(125), "--interface-name {bad}");
         assert!(
             stderr(&o).contains("is not a valid interface name"),

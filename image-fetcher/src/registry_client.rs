@@ -405,12 +405,7 @@ fn same_origin(url: &reqwest::Url, base: &str) -> bool {
 /// A token realm may be any https URL the registry names; a plain-http one
 /// only when the registry itself is insecure or served over plain http:
 /// credentials and tokens for a TLS registry never travel in the clear.
-fn check_realm(
-    realm: &reqwest::Url,
-    base: &str,
-    insecure: bool,
-    host: &str,
-) -> Result<(), String> {
+fn check_realm(realm: &reqwest::Url, base: &str, insecure: bool, host: &str) -> Result<(), String> {
     match realm.scheme() {
         "https" => Ok(()),
         "http" if insecure || base.starts_with("http://") => Ok(()),
@@ -548,20 +543,73 @@ mod tests {
     #[test]
     fn origins_and_realms() {
         let u = |s: &str| reqwest::Url::parse(s).unwrap();
-        assert!(same_origin(&u("https://reg.example/v2/x"), "https://reg.example"));
-        assert!(same_origin(&u("https://REG.example:443/v2/"), "https://reg.example"));
-        assert!(same_origin(&u("http://127.0.0.1:5000/v2/"), "http://127.0.0.1:5000"));
-        assert!(!same_origin(&u("http://reg.example/v2/"), "https://reg.example"));
-        assert!(!same_origin(&u("https://reg.example:5000/v2/"), "https://reg.example"));
-        assert!(!same_origin(&u("https://cdn.example/v2/"), "https://reg.example"));
-        assert!(!same_origin(&u("http://127.0.0.2:5000/b"), "http://127.0.0.1:5000"));
+        assert!(same_origin(
+            &u("https://reg.example/v2/x"),
+            "https://reg.example"
+        ));
+        assert!(same_origin(
+            &u("https://REG.example:443/v2/"),
+            "https://reg.example"
+        ));
+        assert!(same_origin(
+            &u("http://127.0.0.1:5000/v2/"),
+            "http://127.0.0.1:5000"
+        ));
+        assert!(!same_origin(
+            &u("http://reg.example/v2/"),
+            "https://reg.example"
+        ));
+        assert!(!same_origin(
+            &u("https://reg.example:5000/v2/"),
+            "https://reg.example"
+        ));
+        assert!(!same_origin(
+            &u("https://cdn.example/v2/"),
+            "https://reg.example"
+        ));
+        assert!(!same_origin(
+            &u("http://127.0.0.2:5000/b"),
+            "http://127.0.0.1:5000"
+        ));
 
-        assert!(check_realm(&u("https://auth.example/token"), "https://reg.example", false, "reg.example").is_ok());
-        let e = check_realm(&u("http://auth.example/token"), "https://reg.example", false, "reg.example")
-            .unwrap_err();
-        assert!(e.contains("is plain HTTP: refusing to send credentials in the clear"), "{e}");
-        assert!(check_realm(&u("http://auth.example/token"), "https://reg.example", true, "reg.example").is_ok());
-        assert!(check_realm(&u("http://a/token"), "http://127.0.0.1:5000", false, "127.0.0.1:5000").is_ok());
-        assert!(check_realm(&u("file:///etc/passwd"), "https://reg.example", true, "reg.example").is_err());
+        assert!(check_realm(
+            &u("https://auth.example/token"),
+            "https://reg.example",
+            false,
+            "reg.example"
+        )
+        .is_ok());
+        let e = check_realm(
+            &u("http://auth.example/token"),
+            "https://reg.example",
+            false,
+            "reg.example",
+        )
+        .unwrap_err();
+        assert!(
+            e.contains("is plain HTTP: refusing to send credentials in the clear"),
+            "{e}"
+        );
+        assert!(check_realm(
+            &u("http://auth.example/token"),
+            "https://reg.example",
+            true,
+            "reg.example"
+        )
+        .is_ok());
+        assert!(check_realm(
+            &u("http://a/token"),
+            "http://127.0.0.1:5000",
+            false,
+            "127.0.0.1:5000"
+        )
+        .is_ok());
+        assert!(check_realm(
+            &u("file:///etc/passwd"),
+            "https://reg.example",
+            true,
+            "reg.example"
+        )
+        .is_err());
     }
 }

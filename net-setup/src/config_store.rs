@@ -514,7 +514,10 @@ mod tests {
         std::fs::write(d.path().join("cfg/evil.json"), evil.to_json()).unwrap();
         let names: Vec<String> = s.list().unwrap().into_iter().map(|n| n.name).collect();
         assert_eq!(names, ["good", "podman"]);
-        assert_eq!(s.find("evil").unwrap_err().code(), proto::ErrorCode::NotFound);
+        assert_eq!(
+            s.find("evil").unwrap_err().code(),
+            proto::ErrorCode::NotFound
+        );
     }
 
     #[test]

@@ -45,19 +45,26 @@ fn piece() -> impl Strategy<Value = String> {
 
 fn entry() -> impl Strategy<Value = Entry> {
     (
-        prop_oneof![Just(Kind::Dir), Just(Kind::File), Just(Kind::Symlink), Just(Kind::Hardlink)],
+        prop_oneof![
+            Just(Kind::Dir),
+            Just(Kind::File),
+            Just(Kind::Symlink),
+            Just(Kind::Hardlink)
+        ],
         prop::collection::vec(piece(), 1..5),
         prop::collection::vec(piece(), 1..5),
         any::<bool>(),
         any::<bool>(),
     )
-        .prop_map(|(kind, name, target, absolute_name, absolute_target)| Entry {
-            kind,
-            name,
-            target,
-            absolute_name,
-            absolute_target,
-        })
+        .prop_map(
+            |(kind, name, target, absolute_name, absolute_target)| Entry {
+                kind,
+                name,
+                target,
+                absolute_name,
+                absolute_target,
+            },
+        )
 }
 
 fn path_of(pieces: &[String], absolute: bool, outside: &Path) -> Vec<u8> {
@@ -114,17 +121,25 @@ fn snapshot(dir: &Path) -> Vec<(String, String)> {
     let mut out = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
-        let Ok(rd) = std::fs::read_dir(&d) else { continue };
+        let Ok(rd) = std::fs::read_dir(&d) else {
+            continue;
+        };
         for e in rd.flatten() {
             let p = e.path();
-            let Ok(m) = std::fs::symlink_metadata(&p) else { continue };
+            let Ok(m) = std::fs::symlink_metadata(&p) else {
+                continue;
+            };
             let what = if m.is_dir() {
                 stack.push(p.clone());
                 "dir".to_string()
             } else if m.file_type().is_symlink() {
                 format!("link {:?}", std::fs::read_link(&p).ok())
             } else {
-                format!("file {:?} {}", std::fs::read(&p).ok(), std::os::unix::fs::MetadataExt::nlink(&m))
+                format!(
+                    "file {:?} {}",
+                    std::fs::read(&p).ok(),
+                    std::os::unix::fs::MetadataExt::nlink(&m)
+                )
             };
             out.push((p.display().to_string(), what));
         }

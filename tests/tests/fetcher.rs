@@ -795,7 +795,10 @@ fn credentials_never_follow_a_redirect_to_another_host() -> Result<()> {
     let done = done_json(&env.pull(&reference, &dest, &creds)?)?;
     assert_eq!(done["manifest_digest"], image.manifest_digest.as_str());
     verify_layout(&dest, &reference, &image.manifest_digest)?;
-    let seen = cdn_log.lock().map_err(|_| anyhow::anyhow!("poisoned"))?.clone();
+    let seen = cdn_log
+        .lock()
+        .map_err(|_| anyhow::anyhow!("poisoned"))?
+        .clone();
     assert!(!seen.is_empty(), "no blob went through the CDN");
     assert!(seen.iter().all(|(_, auth)| auth.is_empty()), "{seen:?}");
 
@@ -809,7 +812,10 @@ fn credentials_never_follow_a_redirect_to_another_host() -> Result<()> {
             && line.contains("where the registry redirected us (credentials are never sent there)"),
         "{line}"
     );
-    let seen = cdn_log.lock().map_err(|_| anyhow::anyhow!("poisoned"))?.clone();
+    let seen = cdn_log
+        .lock()
+        .map_err(|_| anyhow::anyhow!("poisoned"))?
+        .clone();
     assert!(!seen.is_empty(), "the CDN was never asked");
     assert!(seen.iter().all(|(_, auth)| auth.is_empty()), "{seen:?}");
     Ok(())

@@ -322,7 +322,11 @@ fn hostile_names_are_refused_as_podman_refuses_them() {
     for bad in ["../x", "_x", "a b", "a\"b"] {
         let o = s.run(&["create", "--name", bad, &r, "true"]);
         assert_eq!(o.status.code(), Some(125), "create --name {bad}");
-        assert_eq!(stderr(&o).trim(), format!("Error: {rule}"), "create --name {bad}");
+        assert_eq!(
+            stderr(&o).trim(),
+            format!("Error: {rule}"),
+            "create --name {bad}"
+        );
         let o = s.run(&["network", "create", bad]);
         assert_eq!(o.status.code(), Some(125), "network create {bad}");
         assert_eq!(

@@ -247,7 +247,10 @@ mod tests {
 
     #[test]
     fn allowed_is_subnet_membership() {
-        let allow: Vec<IpNet> = vec!["10.89.0.0/24".parse().unwrap(), "fd00::/64".parse().unwrap()];
+        let allow: Vec<IpNet> = vec![
+            "10.89.0.0/24".parse().unwrap(),
+            "fd00::/64".parse().unwrap(),
+        ];
         assert!(allowed(&allow, "10.89.0.7".parse().unwrap()));
         assert!(allowed(&allow, "::ffff:10.89.0.7".parse().unwrap()));
         assert!(allowed(&allow, "fd00::5".parse().unwrap()));
@@ -276,7 +279,9 @@ mod tests {
         );
         std::fs::write(&path, serde_json::to_vec(&r).unwrap()).unwrap();
         let server = UdpSocket::bind("127.0.0.1:0").unwrap();
-        server.set_read_timeout(Some(Duration::from_millis(100))).unwrap();
+        server
+            .set_read_timeout(Some(Duration::from_millis(100)))
+            .unwrap();
         let addr = server.local_addr().unwrap();
         let cache = Arc::new(Mutex::new(Cache {
             stamp: None,

@@ -152,7 +152,11 @@ pub fn reverse_name_to_ip(name: &str) -> Option<IpAddr> {
     let nibbles: Vec<&str> = rest.split('.').collect();
     // One hex digit per label: `u128::from_str_radix` alone would take a
     // sign or several digits in one label and read some other address.
-    if nibbles.len() != 32 || !nibbles.iter().all(|n| n.len() == 1 && n.as_bytes()[0].is_ascii_hexdigit()) {
+    if nibbles.len() != 32
+        || !nibbles
+            .iter()
+            .all(|n| n.len() == 1 && n.as_bytes()[0].is_ascii_hexdigit())
+    {
         return None;
     }
     let hex: String = nibbles.iter().rev().map(|n| n.to_string()).collect();
@@ -231,7 +235,11 @@ mod proptests {
         let mut out = Vec::new();
         let mut p = question_end;
         while p < resp.len() {
-            assert_eq!(&resp[p..p + 2], &[0xc0, 0x0c], "answer names point at the question");
+            assert_eq!(
+                &resp[p..p + 2],
+                &[0xc0, 0x0c],
+                "answer names point at the question"
+            );
             let t = u16::from_be_bytes([resp[p + 2], resp[p + 3]]);
             let len = u16::from_be_bytes([resp[p + 10], resp[p + 11]]) as usize;
             out.push((t, resp[p + 12..p + 12 + len].to_vec()));

@@ -119,9 +119,7 @@ pub fn sprintf(format: &str, args: &[Value]) -> String {
             if chars.peek().map(|p| p.1) == Some('*') {
                 chars.next();
                 match args.get(argi) {
-                    Some(Value::Int(p)) if *p >= 0 && !too_large(*p) => {
-                        f.prec = Some(*p as usize)
-                    }
+                    Some(Value::Int(p)) if *p >= 0 && !too_large(*p) => f.prec = Some(*p as usize),
                     _ => out.push_str("%!(BADPREC)"),
                 }
                 argi += 1;

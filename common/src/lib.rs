@@ -2,7 +2,8 @@
 //! configuration files (containers.conf, registries.conf, policy.json,
 //! storage.conf), default paths, rlimit clamping, logging setup, and the
 //! system primitives every process needs the same way: atomic file writes,
-//! flock locks, time, random IDs, and path resolution inside a root.
+//! flock locks, time, random IDs, path resolution inside a root, and the
+//! rule for names and ids that reach paths, rule text or argv.
 
 #![deny(unsafe_code)]
 
@@ -16,6 +17,7 @@ pub mod helper_cli;
 #[allow(unsafe_code)]
 pub mod in_root;
 pub mod logging;
+pub mod names;
 pub mod paths;
 pub mod policy;
 pub mod private_dir;

@@ -40,18 +40,14 @@ fn invalid(msg: String) -> MonitorError {
     MonitorError::InvalidArgument(msg)
 }
 
-/// Container and exec ids name files: letters, digits, `_`, `-`, `.`, not
-/// starting with `.`, at most `max` long.
+/// Container and exec ids name files and are runtime argv words: Podman's
+/// name rule (`[a-zA-Z0-9][a-zA-Z0-9_.-]*`, so never `.`, `..` or an
+/// option like `-h`), at most `max` long.
 pub fn check_name(what: &str, s: &str, max: usize) -> Result<(), MonitorError> {
-    let ok = !s.is_empty()
-        && s.len() <= max
-        && !s.starts_with('.')
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'));
-    if ok {
+    if common::names::is_valid_id(s, max) {
         Ok(())
     } else {
-        Err(invalid(format!("{what} {s:?} is not valid: use 1 to {max} letters, digits, '_', '-' or '.', not starting with '.'")))
+        Err(invalid(format!("{what} {s:?} is not valid: use 1 to {max} letters, digits, '_', '-' or '.', starting with a letter or digit")))
     }
 }
 

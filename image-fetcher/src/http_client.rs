@@ -22,7 +22,7 @@ pub fn build(host: &str, insecure: bool) -> Result<reqwest::Client, FetchError> 
         .connect_timeout(Duration::from_secs(30))
         .read_timeout(Duration::from_secs(120))
         .pool_idle_timeout(Duration::from_secs(30))
-        .redirect(reqwest::redirect::Policy::limited(10));
+        .redirect(redirect_policy(insecure));
     if insecure {
         b = b.danger_accept_invalid_certs(true);
     }
@@ -34,6 +34,33 @@ pub fn build(host: &str, insecure: bool) -> Result<reqwest::Client, FetchError> 
             "setting up HTTP for {host}: {}",
             crate::error::chain(&e)
         ))
+    })
+}
+
+/// Follow up to 10 redirects. reqwest drops `Authorization` when a redirect
+/// changes host or port; a TLS registry redirecting to plain http on the
+/// same host and port would keep it, so that is refused unless the
+/// registry is insecure.
+fn redirect_policy(insecure: bool) -> reqwest::redirect::Policy {
+    reqwest::redirect::Policy::custom(move |attempt| {
+        if attempt.previous().len() >= 10 {
+            return attempt.error("too many redirects (more than 10)");
+        }
+        let downgrade = attempt.previous().last().is_some_and(|prev| {
+            let next = attempt.url();
+            prev.scheme() == "https"
+                && next.scheme() == "http"
+                && prev.host_str() == next.host_str()
+                && prev.port_or_known_default() == next.port_or_known_default()
+        });
+        if downgrade && !insecure {
+            let msg = format!(
+                "refusing a redirect from https to plain http {}",
+                attempt.url()
+            );
+            return attempt.error(msg);
+        }
+        attempt.follow()
     })
 }
 

@@ -410,3 +410,73 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod proptests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn registry() -> impl Strategy<Value = String> {
+        prop_oneof![
+            Just("docker.io".to_string()),
+            Just("localhost".to_string()),
+            "[a-z0-9]{1,8}(\\.[a-z0-9-]{0,6}[a-z0-9]){1,2}(:[0-9]{1,5})?",
+            "localhost:[0-9]{1,5}",
+        ]
+    }
+
+    fn repository() -> impl Strategy<Value = String> {
+        prop::collection::vec("[a-z0-9]{1,6}((\\.|_|__|-{1,2})[a-z0-9]{1,6}){0,2}", 1..4)
+            .prop_map(|c| c.join("/"))
+    }
+
+    fn docker_ref() -> impl Strategy<Value = DockerRef> {
+        (
+            registry(),
+            repository(),
+            proptest::option::of("[A-Za-z0-9_][A-Za-z0-9_.-]{0,20}"),
+            proptest::option::of("[0-9a-f]{64}"),
+        )
+            .prop_map(|(registry, mut repository, tag, hex)| {
+                if registry == DOCKER_HUB && !repository.contains('/') {
+                    repository = format!("library/{repository}");
+                }
+                DockerRef {
+                    registry,
+                    repository,
+                    tag,
+                    digest: hex.map(|h| format!("sha256:{h}")),
+                }
+            })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+        /// parse(format(r)) == r; with neither tag nor digest, format
+        /// says `:latest`, which parses back as that tag.
+        #[test]
+        fn format_then_parse_is_identity(r in docker_ref()) {
+            let text = r.to_string();
+            let back = DockerRef::parse(&text).map_err(TestCaseError::fail)?;
+            let mut want = r.clone();
+            if want.tag.is_none() && want.digest.is_none() {
+                want.tag = Some("latest".into());
+            }
+            prop_assert_eq!(&back, &want);
+            prop_assert_eq!(ImageRef::parse(&format!("docker://{text}")).ok(), Some(ImageRef::Docker(want)));
+        }
+
+        /// Any string: no panic, and what parses formats to a reference
+        /// that parses to the same thing.
+        #[test]
+        fn arbitrary_text_never_panics_and_is_stable(s in "\\PC{0,80}|[a-z0-9./:@_-]{0,80}") {
+            if let Ok(ImageRef::Docker(r)) = ImageRef::parse(&s) {
+                let again = DockerRef::parse(&r.to_string()).map_err(TestCaseError::fail)?;
+                prop_assert_eq!(again.name(), r.name());
+                prop_assert_eq!(again.digest, r.digest);
+            }
+            let _ = DockerRef::parse(&s);
+        }
+    }
+}

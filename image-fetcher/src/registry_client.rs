@@ -2,6 +2,14 @@
 //! decides the scheme and the auth challenge, anonymous / basic / bearer
 //! token auth with a retry on a fresh challenge, bounded retries of
 //! idempotent requests, and errors mapped to one clear line.
+//!
+//! Credentials go to two places only: the registry's own origin (the
+//! scheme, host and port its `/v2/` answered on) and the token realm its
+//! own challenge named. An absolute URL on another origin (an upload
+//! `Location`, a redirect) gets no `Authorization`; a 401 that came from
+//! another origin never becomes the registry's challenge; a plain-HTTP
+//! realm for a registry reached over TLS is refused unless the registry is
+//! insecure.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -78,7 +86,7 @@ impl RegistryClient {
             match self.http.get(format!("{base}/v2/")).send().await {
                 Ok(resp) => {
                     let status = resp.status();
-                    if status == StatusCode::UNAUTHORIZED {
+                    if status == StatusCode::UNAUTHORIZED && same_origin(resp.url(), &base) {
                         st.challenge = preferred_challenge(&resp);
                     }
                     debug!(registry = %self.host, %base, %status, challenge = ?st.challenge.as_ref().map(|c| &c.scheme), elapsed_ms = started.elapsed().as_millis() as u64, "pinged registry");
@@ -122,7 +130,8 @@ impl RegistryClient {
                         return Ok(Some(format!("Bearer {t}")));
                     }
                 }
-                let token = self.fetch_token(&ch, scopes, context).await?;
+                let base = st.base.clone().unwrap_or_default();
+                let token = self.fetch_token(&ch, scopes, &base, context).await?;
                 st.tokens.insert(key, token.clone());
                 Ok(Some(format!("Bearer {token}")))
             }
@@ -140,6 +149,7 @@ impl RegistryClient {
         &self,
         ch: &Challenge,
         scopes: &[String],
+        base: &str,
         context: &str,
     ) -> Result<String, FetchError> {
         let started = Instant::now();
@@ -152,6 +162,13 @@ impl RegistryClient {
             context: context.to_string(),
             status: 401,
             detail: format!("token realm {realm:?} is not a URL: {e}"),
+        })?;
+        check_realm(&url, base, self.insecure, &self.host).map_err(|detail| {
+            FetchError::Registry {
+                context: context.to_string(),
+                status: 401,
+                detail,
+            }
         })?;
         {
             let mut q = url.query_pairs_mut();
@@ -171,7 +188,7 @@ impl RegistryClient {
             detail: format!("getting a token from {realm}: {}", chain(&e)),
         })?;
         if !resp.status().is_success() {
-            return Err(self.error_for(resp, context).await);
+            return Err(self.error_from(resp, context, true).await);
         }
         #[derive(Deserialize)]
         struct TokenResponse {
@@ -221,11 +238,19 @@ impl RegistryClient {
         } else {
             format!("{base}{path}")
         };
+        let own_origin = reqwest::Url::parse(&url).is_ok_and(|u| same_origin(&u, &base));
+        if !own_origin {
+            debug!(%url, registry = %self.host, "URL outside the registry's origin; sent without credentials");
+        }
         let mut refreshed = false;
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let auth = self.authorization(scopes, false, context).await?;
+            let auth = if own_origin {
+                self.authorization(scopes, false, context).await?
+            } else {
+                None
+            };
             let mut req = build(self.http.request(method.clone(), &url));
             if let Some(a) = &auth {
                 req = req.header(reqwest::header::AUTHORIZATION, a);
@@ -235,7 +260,12 @@ impl RegistryClient {
                 (idempotent && attempt < ATTEMPTS).then_some(what)
             };
             let why = match result {
-                Ok(resp) if resp.status() == StatusCode::UNAUTHORIZED && !refreshed => {
+                Ok(resp)
+                    if resp.status() == StatusCode::UNAUTHORIZED
+                        && !refreshed
+                        && own_origin
+                        && same_origin(resp.url(), &base) =>
+                {
                     // A new or first challenge: take it and try once more.
                     refreshed = true;
                     let ch = preferred_challenge(&resp);
@@ -294,7 +324,30 @@ impl RegistryClient {
 
     /// The error a failed response stands for, reading the registry's error body.
     pub async fn error_for(&self, resp: Response, context: &str) -> FetchError {
+        self.error_from(resp, context, false).await
+    }
+
+    /// [`Self::error_for`]; `from_realm`: the response is the token
+    /// realm's, which did receive the credentials.
+    async fn error_from(&self, resp: Response, context: &str, from_realm: bool) -> FetchError {
         let status = resp.status();
+        // A refusal from a redirect target (a CDN) is not the registry
+        // judging our credentials, which that host never received. (The
+        // realm's answers come while `authorization` holds the state lock,
+        // so they are not checked here.)
+        let elsewhere = if from_realm {
+            None
+        } else {
+            let base = self.state.lock().await.base.clone().unwrap_or_default();
+            let u = resp.url();
+            (!base.is_empty() && !same_origin(u, &base)).then(|| {
+                format!(
+                    "{}{}",
+                    u.host_str().unwrap_or_default(),
+                    u.port().map(|p| format!(":{p}")).unwrap_or_default()
+                )
+            })
+        };
         let body = read_limited(resp, MAX_SMALL_BODY, context)
             .await
             .unwrap_or_default();
@@ -306,6 +359,14 @@ impl RegistryClient {
         });
         let context = context.to_string();
         match status.as_u16() {
+            401 | 403 if elsewhere.is_some() => FetchError::Registry {
+                context,
+                status: status.as_u16(),
+                detail: format!(
+                    "HTTP {status} from {}, where the registry redirected us (credentials are never sent there): {message}",
+                    elsewhere.unwrap_or_default()
+                ),
+            },
             401 => match &self.creds {
                 None => FetchError::AuthRequired { context },
                 Some(c) => FetchError::AuthRejected {
@@ -328,6 +389,32 @@ impl RegistryClient {
                 detail: format!("HTTP {s}: {message}"),
             },
         }
+    }
+}
+
+/// Whether `url` has the scheme, host and port of `base` (`scheme://host[:port]`).
+fn same_origin(url: &reqwest::Url, base: &str) -> bool {
+    let Ok(b) = reqwest::Url::parse(base) else {
+        return false;
+    };
+    url.scheme() == b.scheme()
+        && url.host_str().map(str::to_ascii_lowercase) == b.host_str().map(str::to_ascii_lowercase)
+        && url.port_or_known_default() == b.port_or_known_default()
+}
+
+/// A token realm may be any https URL the registry names; a plain-http one
+/// only when the registry itself is insecure or served over plain http:
+/// credentials and tokens for a TLS registry never travel in the clear.
+fn check_realm(realm: &reqwest::Url, base: &str, insecure: bool, host: &str) -> Result<(), String> {
+    match realm.scheme() {
+        "https" => Ok(()),
+        "http" if insecure || base.starts_with("http://") => Ok(()),
+        "http" => Err(format!(
+            "the registry {host} is reached over TLS but its token realm {realm} is plain HTTP: refusing to send credentials in the clear (use --tls-verify=false or mark {host} insecure in registries.conf only if this is intended)"
+        )),
+        other => Err(format!(
+            "token realm {realm} has scheme {other:?}: only https (or http for an insecure registry) is used"
+        )),
     }
 }
 
@@ -451,5 +538,78 @@ mod tests {
             password: "pass".into(),
         };
         assert_eq!(basic_header(&c), "Basic dXNlcjpwYXNz");
+    }
+
+    #[test]
+    fn origins_and_realms() {
+        let u = |s: &str| reqwest::Url::parse(s).unwrap();
+        assert!(same_origin(
+            &u("https://reg.example/v2/x"),
+            "https://reg.example"
+        ));
+        assert!(same_origin(
+            &u("https://REG.example:443/v2/"),
+            "https://reg.example"
+        ));
+        assert!(same_origin(
+            &u("http://127.0.0.1:5000/v2/"),
+            "http://127.0.0.1:5000"
+        ));
+        assert!(!same_origin(
+            &u("http://reg.example/v2/"),
+            "https://reg.example"
+        ));
+        assert!(!same_origin(
+            &u("https://reg.example:5000/v2/"),
+            "https://reg.example"
+        ));
+        assert!(!same_origin(
+            &u("https://cdn.example/v2/"),
+            "https://reg.example"
+        ));
+        assert!(!same_origin(
+            &u("http://127.0.0.2:5000/b"),
+            "http://127.0.0.1:5000"
+        ));
+
+        assert!(check_realm(
+            &u("https://auth.example/token"),
+            "https://reg.example",
+            false,
+            "reg.example"
+        )
+        .is_ok());
+        let e = check_realm(
+            &u("http://auth.example/token"),
+            "https://reg.example",
+            false,
+            "reg.example",
+        )
+        .unwrap_err();
+        assert!(
+            e.contains("is plain HTTP: refusing to send credentials in the clear"),
+            "{e}"
+        );
+        assert!(check_realm(
+            &u("http://auth.example/token"),
+            "https://reg.example",
+            true,
+            "reg.example"
+        )
+        .is_ok());
+        assert!(check_realm(
+            &u("http://a/token"),
+            "http://127.0.0.1:5000",
+            false,
+            "127.0.0.1:5000"
+        )
+        .is_ok());
+        assert!(check_realm(
+            &u("file:///etc/passwd"),
+            "https://reg.example",
+            true,
+            "reg.example"
+        )
+        .is_err());
     }
 }

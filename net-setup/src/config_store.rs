@@ -73,6 +73,15 @@ impl ConfigStore {
                         continue;
                     }
                     if let Some(n) = state_files::read_json::<Network>(&p)? {
+                        // A hand-edited file must not smuggle a name or an
+                        // interface into paths and firewall rules; c/common
+                        // skips such files with a warning too.
+                        if let Err(e) = nc::validate_name(&n.name).and_then(|()| {
+                            nc::validate_ifname("network interface", &n.network_interface)
+                        }) {
+                            tracing::warn!(file = %p.display(), error = %e, "skipping invalid network config file");
+                            continue;
+                        }
                         nets.push(n);
                     }
                 }
@@ -475,6 +484,40 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("already used"));
+    }
+
+    #[test]
+    fn hostile_names_never_reach_files_or_rules() {
+        let (d, s) = store();
+        let host = HostNets::default();
+        let e = s.create(&spec("../x", ""), &host).unwrap_err();
+        assert_eq!(e.code(), proto::ErrorCode::InvalidArgument);
+        assert_eq!(
+            e.to_string(),
+            "network name ../x invalid: names must match [a-zA-Z0-9][a-zA-Z0-9_.-]*: invalid argument"
+        );
+        for bridge in ["br\"x", "br;x", "-br", ".."] {
+            let sp = CreateSpec {
+                network_interface: bridge.into(),
+                ..spec("n", "")
+            };
+            let e = s.create(&sp, &host).unwrap_err().to_string();
+            assert!(e.contains("is not a valid interface name"), "{e}");
+        }
+        assert!(!d.path().join("x.json").exists());
+        // A hand-edited file with an interface that would inject nft text
+        // is skipped, as c/common skips it.
+        let good = s.create(&spec("good", ""), &host).unwrap();
+        let mut evil = good.clone();
+        evil.name = "evil".into();
+        evil.network_interface = "x\" accept }".into();
+        std::fs::write(d.path().join("cfg/evil.json"), evil.to_json()).unwrap();
+        let names: Vec<String> = s.list().unwrap().into_iter().map(|n| n.name).collect();
+        assert_eq!(names, ["good", "podman"]);
+        assert_eq!(
+            s.find("evil").unwrap_err().code(),
+            proto::ErrorCode::NotFound
+        );
     }
 
     #[test]

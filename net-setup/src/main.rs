@@ -161,6 +161,9 @@ struct DnsServeArgs {
     pid_file: PathBuf,
     #[arg(long, required = true)]
     listen: Vec<IpAddr>,
+    /// Answer only sources inside these subnets (the network's own).
+    #[arg(long, required = true)]
+    allow: Vec<ipnet::IpNet>,
     #[arg(long, default_value_t = 53)]
     port: u16,
     #[arg(long)]
@@ -181,6 +184,7 @@ fn main() -> std::process::ExitCode {
             records: a.records,
             pid_file: a.pid_file,
             listen: a.listen,
+            allow: a.allow,
             port: a.port,
             ready_fd: a.ready_fd,
             hold_fd: a.hold_fd,

@@ -159,31 +159,38 @@ pub fn validate_options(options: &BTreeMap<String, String>) -> crate::error::Res
     Ok(())
 }
 
-/// Podman's rule for network names.
+/// Podman's rule for network names, with c/common's error text.
 pub fn validate_name(name: &str) -> crate::error::Result<()> {
-    let mut chars = name.chars();
-    let first_ok = chars.next().is_some_and(|c| c.is_ascii_alphanumeric());
-    let rest_ok = chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
-    if !first_ok || !rest_ok || name.len() > 200 {
+    if !common::names::is_valid_name(name) || name.len() > 200 {
         return Err(crate::error::NetError::InvalidArgument(format!(
-            "network name {name:?} is invalid: names must match [a-zA-Z0-9][a-zA-Z0-9_.-]*"
+            "network name {name} invalid: {}",
+            common::names::NAME_RULE_ERROR
         )));
     }
     Ok(())
 }
 
-/// A Linux interface name: 1-15 bytes, no '/', ':' or whitespace.
+/// Whether `name` is an interface name we put in netlink calls and firewall
+/// rule text. The kernel takes 1-15 bytes (IFNAMSIZ 16 with the NUL), not
+/// `.` or `..`, without '/', ':' or whitespace (c/common's
+/// `ValidateInterfaceName`); nft and iptables-restore rule text has no
+/// escape for a quote, so only letters, digits, '_', '.' and '-' are
+/// accepted, and never a leading '-' (it would read as an option).
+pub fn is_valid_ifname(name: &str) -> bool {
+    (1..=15).contains(&name.len())
+        && name != "."
+        && name != ".."
+        && !name.starts_with('-')
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
+}
+
+/// [`is_valid_ifname`] as an error naming `what`.
 pub fn validate_ifname(what: &str, name: &str) -> crate::error::Result<()> {
-    let bad = name.is_empty()
-        || name.len() > 15
-        || name == "."
-        || name == ".."
-        || name
-            .chars()
-            .any(|c| c == '/' || c == ':' || c.is_whitespace() || c.is_control());
-    if bad {
+    if !is_valid_ifname(name) {
         return Err(crate::error::NetError::InvalidArgument(format!(
-            "{what} {name:?} is not a valid interface name: use 1-15 characters without '/', ':' or spaces"
+            "{what} {name:?} is not a valid interface name: use 1-15 letters, digits, '_', '.' or '-', not starting with '-'"
         )));
     }
     Ok(())
@@ -212,6 +219,19 @@ mod tests {
         assert!(validate_name("bad/name").is_err());
         assert!(validate_ifname("bridge", "podman12").is_ok());
         assert!(validate_ifname("bridge", "a-very-long-interface").is_err());
+        for bad in [
+            "", ".", "..", "-br", "br 0", "br/0", "br:0", "br\"0", "br;0", "br{0}", "br\n0", "brü",
+            "br$x", "br#0", "@br",
+        ] {
+            assert!(validate_ifname("bridge", bad).is_err(), "{bad:?}");
+        }
+        for ok in ["eth0", "podman1", "br-a_b.1", "123456789012345"] {
+            assert!(validate_ifname("bridge", ok).is_ok(), "{ok:?}");
+        }
+        assert_eq!(
+            validate_name("a b").unwrap_err().to_string(),
+            "network name a b invalid: names must match [a-zA-Z0-9][a-zA-Z0-9_.-]*: invalid argument"
+        );
         let mut o = BTreeMap::new();
         o.insert("mtu".to_string(), "1400".to_string());
         assert!(validate_options(&o).is_ok());

@@ -133,15 +133,9 @@ impl RecordStore {
 /// A container id becomes a file name, a chain name and part of an
 /// interface name: letters, digits, '_', '.', '-' only.
 pub fn validate_container_id(id: &str) -> Result<()> {
-    let ok = !id.is_empty()
-        && id.len() <= 128
-        && !id.starts_with('.')
-        && id
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
-    if !ok {
+    if !common::names::is_valid_id(id, 128) {
         return Err(NetError::InvalidArgument(format!(
-            "container id {id:?} is invalid: use 1-128 letters, digits, '_', '.' or '-'"
+            "container id {id:?} is invalid: use 1-128 letters, digits, '_', '.' or '-', starting with a letter or digit"
         )));
     }
     Ok(())

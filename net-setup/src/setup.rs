@@ -296,7 +296,15 @@ async fn apply(ctx: &Ctx, plan: &Plan, lock: &FileLock, started: Instant) -> Res
         names.extend(a.aliases.iter().cloned());
         let ips = a.ips.iter().map(|n| n.addr()).collect();
         store.add(&p.net.name, &plan.container, dns::Entry { names, ips })?;
-        dns::process::ensure_running(&store, &p.net.name, &a.gateways, ctx.dns_port, lock).await?;
+        dns::process::ensure_running(
+            &store,
+            &p.net.name,
+            &a.gateways,
+            &a.subnets,
+            ctx.dns_port,
+            lock,
+        )
+        .await?;
     }
     debug!(container = %plan.container, elapsed_ms = ms(), "setup: dns ready");
     record.complete = true;

@@ -37,18 +37,14 @@ pub struct ContainerRecord {
 /// `run --rm`): no fsync of its record, overlay mounted with `volatile`.
 pub const VOLATILE_MARK: &str = "volatile";
 
+/// Container ids name directories and mount points: Podman's name rule,
+/// at most 128 long.
 pub fn validate_id(id: &str) -> Result<()> {
-    let ok = !id.is_empty()
-        && id.len() <= 128
-        && !id.starts_with('.')
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'));
-    if ok {
+    if common::names::is_valid_id(id, 128) {
         Ok(())
     } else {
         Err(StoreError::InvalidArgument(format!(
-            "invalid container id {id:?}: use up to 128 letters, digits, '_', '.' or '-', not starting with '.'"
+            "invalid container id {id:?}: use up to 128 letters, digits, '_', '.' or '-', starting with a letter or digit"
         )))
     }
 }

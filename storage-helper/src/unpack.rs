@@ -518,3 +518,7 @@ mod tests {
         assert_eq!(Compression::sniff(b"bin/"), Compression::None);
     }
 }
+
+#[cfg(test)]
+#[path = "unpack_proptests.rs"]
+mod proptests;

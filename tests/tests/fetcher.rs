@@ -777,6 +777,50 @@ fn registries_conf_mirrors_blocked_registries_and_policy_json() -> Result<()> {
     Ok(())
 }
 
+/// Basic credentials reach the registry and nothing else: a blob redirect
+/// to another host (127.0.0.2, the "CDN") carries no Authorization, and a
+/// 401 with a Basic challenge from that host neither receives the
+/// credentials nor replaces the registry's challenge.
+#[test]
+fn credentials_never_follow_a_redirect_to_another_host() -> Result<()> {
+    let env = Env::new()?;
+    let registry = Registry::start()?;
+    let image = busybox_image()?;
+    registry.push("private/cdn", "latest", &image)?;
+    let creds = ["--creds", "cdn-user:cdn pass"];
+
+    let (port, cdn_log) = cdn_front(registry.addr.clone(), "cdn-user", "cdn pass", false)?;
+    let reference = format!("127.0.0.1:{port}/private/cdn:latest");
+    let dest = env.path("ok");
+    let done = done_json(&env.pull(&reference, &dest, &creds)?)?;
+    assert_eq!(done["manifest_digest"], image.manifest_digest.as_str());
+    verify_layout(&dest, &reference, &image.manifest_digest)?;
+    let seen = cdn_log
+        .lock()
+        .map_err(|_| anyhow::anyhow!("poisoned"))?
+        .clone();
+    assert!(!seen.is_empty(), "no blob went through the CDN");
+    assert!(seen.iter().all(|(_, auth)| auth.is_empty()), "{seen:?}");
+
+    let (port, cdn_log) = cdn_front(registry.addr.clone(), "cdn-user", "cdn pass", true)?;
+    let reference = format!("127.0.0.1:{port}/private/cdn:latest");
+    let out = env.pull(&reference, &env.path("hostile"), &creds)?;
+    assert!(!out.status.success());
+    let line = error_line(&out);
+    assert!(
+        line.contains("HTTP 401 Unauthorized from 127.0.0.2:")
+            && line.contains("where the registry redirected us (credentials are never sent there)"),
+        "{line}"
+    );
+    let seen = cdn_log
+        .lock()
+        .map_err(|_| anyhow::anyhow!("poisoned"))?
+        .clone();
+    assert!(!seen.is_empty(), "the CDN was never asked");
+    assert!(seen.iter().all(|(_, auth)| auth.is_empty()), "{seen:?}");
+    Ok(())
+}
+
 #[test]
 fn bearer_token_auth_asks_the_realm_with_basic_credentials_and_follows_blob_redirects() -> Result<()>
 {

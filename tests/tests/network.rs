@@ -65,6 +65,26 @@ fn two_containers_reach_each_other_and_resolve_names() -> Result<()> {
         nslookup(&n2, "web.dns.podman", "10.123.1.1").map_err(anyhow::Error::msg)?,
         vec![ip1.as_str()]
     );
+    // A query whose source is outside the network's subnet (the host,
+    // from 127.0.0.1) is dropped; the container asking next is answered,
+    // so the server has seen the host's datagram by then.
+    let host = std::net::UdpSocket::bind("127.0.0.1:0")?;
+    let q = [
+        0x12, 0x34, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 2, b'c', b'2', 0, 0, 1, 0, 1,
+    ];
+    host.send_to(&q, "10.123.1.1:53")?;
+    assert_eq!(
+        nslookup(&n1, "c2", "10.123.1.1").map_err(anyhow::Error::msg)?,
+        vec![ip2.as_str()]
+    );
+    host.set_nonblocking(true)?;
+    let mut buf = [0u8; 512];
+    let e = host.recv_from(&mut buf).unwrap_err();
+    assert_eq!(
+        e.kind(),
+        std::io::ErrorKind::WouldBlock,
+        "answered a host query"
+    );
     // Unknown names are not forwarded anywhere.
     let err = nslookup(&n1, "example.com", "10.123.1.1").unwrap_err();
     assert!(err.contains("REFUSED"), "{err}");

@@ -312,3 +312,46 @@ fn connect_disconnect_static_addresses_and_several_networks() {
     s.ok(&["network", "rm", "front", "back"]);
     assert_eq!(host_state(), before, "links or firewall rules left behind");
 }
+
+/// Names that would reach a path, rule text or argv are refused in one
+/// line with Podman's text and exit 125, and leave nothing behind.
+#[test]
+fn hostile_names_are_refused_as_podman_refuses_them() {
+    let (s, _reg, r) = fixture();
+    let rule = "names must match [a-zA-Z0-9][a-zA-Z0-9_.-]*: invalid argument";
+    for bad in ["../x", "_x", "a b", "a\"b"] {
+        let o = s.run(&["create", "--name", bad, &r, "true"]);
+        assert_eq!(o.status.code(), Some(125), "create --name {bad}");
+        assert_eq!(
+            stderr(&o).trim(),
+            format!("Error: {rule}"),
+            "create --name {bad}"
+        );
+        let o = s.run(&["network", "create", bad]);
+        assert_eq!(o.status.code(), Some(125), "network create {bad}");
+        assert_eq!(
+            stderr(&o).trim(),
+            format!("Error: network name {bad} invalid: {rule}")
+        );
+    }
+    for bad in ["br\"x", "-br", "br;x", "0123456789abcdef"] {
+        let flag = format!("--interface-name={bad}");
+        let o = s.run(&["network", "create", &flag, "okname"]);
+        assert_eq!(o.status.code(), Some(125), "--interface-name {bad}");
+        assert!(
+            stderr(&o).contains("is not a valid interface name"),
+            "{}",
+            stderr(&o)
+        );
+    }
+    s.ok(&["create", "--name", "good", &r, "true"]);
+    let o = s.run(&["rename", "good", "../evil"]);
+    assert_eq!(o.status.code(), Some(125));
+    assert_eq!(stderr(&o).trim(), format!("Error: {rule}"));
+    assert_eq!(s.ok(&["ps", "-a", "--format", "{{.Names}}"]).trim(), "good");
+    assert_eq!(
+        s.ok(&["network", "ls", "--format", "{{.Name}}"]).trim(),
+        "podman"
+    );
+    s.ok(&["rm", "good"]);
+}

@@ -4,6 +4,7 @@ use std::net::IpAddr;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::time::Duration;
 
+use ipnet::IpNet;
 use nix::fcntl::OFlag;
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::signal::{kill, Signal};
@@ -31,13 +32,15 @@ pub fn running_pid(store: &DnsStore, network: &str) -> Option<Pid> {
     ours.then(|| Pid::from_raw(pid))
 }
 
-/// Start the server for `network` on `listen`:53 unless it runs already.
+/// Start the server for `network` on `listen`:53, answering sources in
+/// `allow` (the network's subnets), unless it runs already.
 /// `lock` (the setup lock, held by the caller) is inherited by the child
 /// until it is ready, so a teardown cannot slip in before its pid file exists.
 pub async fn ensure_running(
     store: &DnsStore,
     network: &str,
     listen: &[IpAddr],
+    allow: &[IpNet],
     port: u16,
     lock: &FileLock,
 ) -> Result<()> {
@@ -88,6 +91,9 @@ pub async fn ensure_running(
         .arg(hold.to_string());
     for ip in listen {
         cmd.arg("--listen").arg(ip.to_string());
+    }
+    for net in allow {
+        cmd.arg("--allow").arg(net.to_string());
     }
     cmd.stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::null())

@@ -2,6 +2,12 @@
 //! address(es), port 53; re-reads the records file when it changes and
 //! exits by itself once the file is gone (its network was torn down, or
 //! the state dir was removed).
+//!
+//! It answers only queries whose source address is inside one of the
+//! network's subnets and drops the rest without a word: the gateway
+//! address is reachable from the host and, through forwarding, from other
+//! networks, and aardvark-dns likewise serves container names only to
+//! requesters it knows as containers of the network.
 
 use std::net::{IpAddr, SocketAddr, UdpSocket};
 use std::os::fd::{FromRawFd, OwnedFd, RawFd};
@@ -10,6 +16,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use ipnet::IpNet;
 use nix::sys::socket::{self, sockopt, AddressFamily, SockFlag, SockType, SockaddrStorage};
 
 use super::wire::{self, Answer};
@@ -21,6 +28,8 @@ pub struct ServeOptions {
     pub records: PathBuf,
     pub pid_file: PathBuf,
     pub listen: Vec<IpAddr>,
+    /// Only sources inside these subnets get an answer.
+    pub allow: Vec<IpNet>,
     pub port: u16,
     /// Write "ok" or "error: ..." here once listening (then close it).
     pub ready_fd: Option<RawFd>,
@@ -72,13 +81,14 @@ pub fn run(opts: ServeOptions) -> Result<()> {
     let handles: Vec<_> = sockets
         .into_iter()
         .map(|sock| {
-            let (cache, path) = (cache.clone(), opts.records.clone());
-            std::thread::spawn(move || serve_socket(sock, &cache, &path))
+            let (cache, path, allow) = (cache.clone(), opts.records.clone(), opts.allow.clone());
+            std::thread::spawn(move || serve_socket(&sock, &cache, &path, &allow))
         })
         .collect();
     for h in handles {
         let _ = h.join();
     }
+    tracing::info!("records file gone; exiting");
     Ok(())
 }
 
@@ -142,7 +152,18 @@ fn current(cache: &Mutex<Cache>, path: &Path) -> Option<Records> {
     Some(c.records.clone())
 }
 
-fn serve_socket(sock: UdpSocket, cache: &Mutex<Cache>, path: &Path) {
+/// Whether `peer` may ask: inside one of `allow`. An IPv4 peer seen as an
+/// IPv4-mapped IPv6 address counts as its IPv4 self.
+pub fn allowed(allow: &[IpNet], peer: IpAddr) -> bool {
+    let peer = match peer {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(peer, IpAddr::V4),
+        v4 => v4,
+    };
+    allow.iter().any(|n| n.contains(&peer))
+}
+
+/// Answer datagrams on `sock` until the records file is gone.
+fn serve_socket(sock: &UdpSocket, cache: &Mutex<Cache>, path: &Path, allow: &[IpNet]) {
     let mut buf = [0u8; 1500];
     loop {
         let (n, peer) = match sock.recv_from(&mut buf) {
@@ -154,8 +175,7 @@ fn serve_socket(sock: UdpSocket, cache: &Mutex<Cache>, path: &Path) {
                 ) =>
             {
                 if stamp(path).is_none() {
-                    tracing::info!("records file gone; exiting");
-                    std::process::exit(0);
+                    return;
                 }
                 continue;
             }
@@ -165,9 +185,12 @@ fn serve_socket(sock: UdpSocket, cache: &Mutex<Cache>, path: &Path) {
                 continue;
             }
         };
+        if !allowed(allow, peer.ip()) {
+            tracing::debug!(%peer, "dns query from outside the network's subnets; dropped");
+            continue;
+        }
         let Some(records) = current(cache, path) else {
-            tracing::info!("records file gone; exiting");
-            std::process::exit(0);
+            return;
         };
         if let Some(resp) = answer(&buf[..n], &records) {
             let _ = sock.send_to(&resp, peer);
@@ -198,4 +221,94 @@ pub fn answer(req: &[u8], records: &Records) -> Option<Vec<u8>> {
     };
     tracing::debug!(name = %q.name, qtype = q.qtype, rcode = resp[3] & 0x0f, "dns query");
     Some(resp)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::Ipv4Addr;
+
+    fn query(id: u16, name: &str) -> Vec<u8> {
+        let mut q = id.to_be_bytes().to_vec();
+        q.extend_from_slice(&[1, 0, 0, 1, 0, 0, 0, 0, 0, 0]);
+        for label in name.split('.') {
+            q.push(label.len() as u8);
+            q.extend_from_slice(label.as_bytes());
+        }
+        q.extend_from_slice(&[0, 0, 1, 0, 1]);
+        q
+    }
+
+    fn client(ip: [u8; 4]) -> UdpSocket {
+        let c = UdpSocket::bind((Ipv4Addr::from(ip), 0)).unwrap();
+        c.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        c
+    }
+
+    #[test]
+    fn allowed_is_subnet_membership() {
+        let allow: Vec<IpNet> = vec![
+            "10.89.0.0/24".parse().unwrap(),
+            "fd00::/64".parse().unwrap(),
+        ];
+        assert!(allowed(&allow, "10.89.0.7".parse().unwrap()));
+        assert!(allowed(&allow, "::ffff:10.89.0.7".parse().unwrap()));
+        assert!(allowed(&allow, "fd00::5".parse().unwrap()));
+        assert!(!allowed(&allow, "10.89.1.7".parse().unwrap()));
+        assert!(!allowed(&allow, "127.0.0.1".parse().unwrap()));
+        assert!(!allowed(&[], "10.89.0.7".parse().unwrap()));
+    }
+
+    /// A real server socket on 127.0.0.1 allowing 127.0.0.1/32 only: a
+    /// query from 127.0.0.2 is dropped, one from 127.0.0.1 answered; the
+    /// server ends once its records file is removed.
+    #[test]
+    fn answers_only_its_subnets_over_real_sockets() {
+        let d = tempfile::tempdir().unwrap();
+        let path = d.path().join("n.json");
+        let mut r = Records {
+            network: "n".into(),
+            ..Records::default()
+        };
+        r.containers.insert(
+            "c1".into(),
+            super::super::Entry {
+                names: vec!["web".into()],
+                ips: vec!["10.89.0.5".parse().unwrap()],
+            },
+        );
+        std::fs::write(&path, serde_json::to_vec(&r).unwrap()).unwrap();
+        let server = UdpSocket::bind("127.0.0.1:0").unwrap();
+        server
+            .set_read_timeout(Some(Duration::from_millis(100)))
+            .unwrap();
+        let addr = server.local_addr().unwrap();
+        let cache = Arc::new(Mutex::new(Cache {
+            stamp: None,
+            records: Records::default(),
+        }));
+        let allow: Vec<IpNet> = vec!["127.0.0.1/32".parse().unwrap()];
+        let p = path.clone();
+        let t = std::thread::spawn(move || serve_socket(&server, &cache, &p, &allow));
+
+        let outsider = client([127, 0, 0, 2]);
+        outsider.send_to(&query(7, "web"), addr).unwrap();
+        let insider = client([127, 0, 0, 1]);
+        insider.send_to(&query(8, "web"), addr).unwrap();
+        let mut buf = [0u8; 512];
+        let (n, from) = insider.recv_from(&mut buf).unwrap();
+        assert_eq!(from, addr);
+        assert_eq!(&buf[..2], &8u16.to_be_bytes());
+        assert_eq!(buf[3] & 0x0f, wire::RCODE_NOERROR);
+        assert_eq!(&buf[n - 4..n], &[10, 89, 0, 5]);
+        // The server handles datagrams in order on one socket: the
+        // outsider's came first, so had it been answered, the answer
+        // would be queued by now.
+        outsider.set_nonblocking(true).unwrap();
+        let e = outsider.recv_from(&mut buf).unwrap_err();
+        assert_eq!(e.kind(), std::io::ErrorKind::WouldBlock);
+
+        std::fs::remove_file(&path).unwrap();
+        t.join().unwrap();
+    }
 }

@@ -150,7 +150,13 @@ pub fn reverse_name_to_ip(name: &str) -> Option<IpAddr> {
     }
     let rest = name.strip_suffix(".ip6.arpa")?;
     let nibbles: Vec<&str> = rest.split('.').collect();
-    if nibbles.len() != 32 {
+    // One hex digit per label: `u128::from_str_radix` alone would take a
+    // sign or several digits in one label and read some other address.
+    if nibbles.len() != 32
+        || !nibbles
+            .iter()
+            .all(|n| n.len() == 1 && n.as_bytes()[0].is_ascii_hexdigit())
+    {
         return None;
     }
     let hex: String = nibbles.iter().rev().map(|n| n.to_string()).collect();
@@ -202,5 +208,121 @@ mod tests {
         let v6 = "1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.d.f.ip6.arpa";
         assert_eq!(reverse_name_to_ip(v6), Some("fd00::1".parse().unwrap()));
         assert!(parse_query(&[0; 5]).is_none());
+    }
+}
+
+#[cfg(test)]
+mod proptests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn query(id: u16, flags: u16, labels: &[String], qtype: u16) -> Vec<u8> {
+        let mut q = id.to_be_bytes().to_vec();
+        q.extend_from_slice(&flags.to_be_bytes());
+        q.extend_from_slice(&[0, 1, 0, 0, 0, 0, 0, 0]);
+        for l in labels {
+            q.push(l.len() as u8);
+            q.extend_from_slice(l.as_bytes());
+        }
+        q.push(0);
+        q.extend_from_slice(&qtype.to_be_bytes());
+        q.extend_from_slice(&1u16.to_be_bytes());
+        q
+    }
+
+    /// The records of a response after its question: (type, data).
+    fn answers(resp: &[u8], question_end: usize) -> Vec<(u16, Vec<u8>)> {
+        let mut out = Vec::new();
+        let mut p = question_end;
+        while p < resp.len() {
+            assert_eq!(
+                &resp[p..p + 2],
+                &[0xc0, 0x0c],
+                "answer names point at the question"
+            );
+            let t = u16::from_be_bytes([resp[p + 2], resp[p + 3]]);
+            let len = u16::from_be_bytes([resp[p + 10], resp[p + 11]]) as usize;
+            out.push((t, resp[p + 12..p + 12 + len].to_vec()));
+            p += 12 + len;
+        }
+        assert_eq!(p, resp.len());
+        out
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 1000, ..ProptestConfig::default() })]
+
+        /// Arbitrary bytes: no panic; anything parsed gets a well-formed
+        /// answer, and a format error echoes the id.
+        #[test]
+        fn arbitrary_bytes_never_panic(buf in prop::collection::vec(any::<u8>(), 0..300)) {
+            if let Some(q) = parse_query(&buf) {
+                prop_assert!(q.question_end <= buf.len());
+                let ips: Vec<IpAddr> = vec!["10.0.0.1".parse().unwrap(), "fd00::1".parse().unwrap()];
+                let r = respond(&buf, &q, RCODE_NOERROR, Answer::Addrs(&ips));
+                prop_assert_eq!(&r[..2], &buf[..2]);
+                let _ = respond(&buf, &q, RCODE_NOERROR, Answer::Ptr("x.dns.podman"));
+                let _ = reverse_name_to_ip(&q.name);
+            } else if let Some(e) = format_error(&buf) {
+                prop_assert_eq!(e.len(), 12);
+                prop_assert_eq!(&e[..2], &buf[..2]);
+            }
+        }
+
+        /// A query encodes and decodes to the same (lowercased) name, id
+        /// and type; the answer holds exactly the addresses of that type.
+        #[test]
+        fn query_round_trip_and_answers(
+            id in any::<u16>(),
+            rd in any::<bool>(),
+            labels in prop::collection::vec("[A-Za-z0-9-]{1,63}", 1..5),
+            qtype in prop_oneof![Just(TYPE_A), Just(TYPE_AAAA), Just(TYPE_ANY), Just(TYPE_PTR)],
+            v4 in prop::collection::vec(any::<[u8; 4]>(), 0..4),
+            v6 in prop::collection::vec(any::<[u8; 16]>(), 0..4),
+        ) {
+            let flags = if rd { 0x0100 } else { 0 };
+            let req = query(id, flags, &labels, qtype);
+            let q = parse_query(&req).ok_or_else(|| TestCaseError::fail("not parsed"))?;
+            prop_assert_eq!(q.id, id);
+            prop_assert_eq!(q.qtype, qtype);
+            prop_assert_eq!(q.question_end, req.len());
+            prop_assert_eq!(&q.name, &labels.join(".").to_ascii_lowercase());
+            let mut ips: Vec<IpAddr> = v4.iter().map(|b| IpAddr::from(*b)).collect();
+            ips.extend(v6.iter().map(|b| IpAddr::from(*b)));
+            let resp = respond(&req, &q, RCODE_NOERROR, Answer::Addrs(&ips));
+            prop_assert_eq!(resp[2] & 0x81, 0x80 | u8::from(rd));
+            prop_assert!(parse_query(&resp).is_none(), "a response is not a query");
+            let got = answers(&resp, q.question_end);
+            prop_assert_eq!(u16::from_be_bytes([resp[6], resp[7]]) as usize, got.len());
+            let want: Vec<(u16, Vec<u8>)> = ips
+                .iter()
+                .filter_map(|ip| match ip {
+                    IpAddr::V4(a) if matches!(qtype, TYPE_A | TYPE_ANY) => Some((TYPE_A, a.octets().to_vec())),
+                    IpAddr::V6(a) if matches!(qtype, TYPE_AAAA | TYPE_ANY) => Some((TYPE_AAAA, a.octets().to_vec())),
+                    _ => None,
+                })
+                .collect();
+            prop_assert_eq!(got, want);
+        }
+
+        /// Reverse names of any address decode to it; one with a
+        /// multi-digit or signed "nibble" is no address.
+        #[test]
+        fn reverse_names_round_trip(v4 in any::<[u8; 4]>(), v6 in any::<[u8; 16]>()) {
+            let n4 = format!("{}.{}.{}.{}.in-addr.arpa", v4[3], v4[2], v4[1], v4[0]);
+            prop_assert_eq!(reverse_name_to_ip(&n4), Some(IpAddr::from(v4)));
+            let hex: Vec<String> = v6
+                .iter()
+                .flat_map(|b| [format!("{:x}", b >> 4), format!("{:x}", b & 0xf)])
+                .rev()
+                .collect();
+            let n6 = format!("{}.ip6.arpa", hex.join("."));
+            prop_assert_eq!(reverse_name_to_ip(&n6), Some(IpAddr::from(v6)));
+            let mut bad = hex.clone();
+            bad[0] = "+1".into();
+            prop_assert_eq!(reverse_name_to_ip(&format!("{}.ip6.arpa", bad.join("."))), None);
+            bad[0] = String::new();
+            prop_assert_eq!(reverse_name_to_ip(&format!("{}.ip6.arpa", bad.join("."))), None);
+        }
     }
 }

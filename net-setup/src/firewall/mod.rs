@@ -66,6 +66,12 @@ impl Desired {
         let mut d = Desired::default();
         for r in records {
             for a in &r.attachments {
+                // Setup validated the bridge name; a record edited on disk
+                // must still not put rule text of its own into the table.
+                if !crate::network_config::is_valid_ifname(&a.bridge) {
+                    tracing::warn!(container = %r.container_id, bridge = %a.bridge, "record names an invalid bridge; no rules for it");
+                    continue;
+                }
                 if !d.networks.iter().any(|n| n.bridge == a.bridge) {
                     d.networks.push(NetRules {
                         tag: chain_tag(&a.network_id, 12),

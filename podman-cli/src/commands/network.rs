@@ -217,6 +217,18 @@ pub async fn create(engine: &EngineConfig, a: &CreateArgs) -> anyhow::Result<()>
             })
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
+    // Checked here as libpod checks it, so the line reads as Podman's;
+    // net-setup checks again, as it trusts no caller.
+    if let Some(n) = a
+        .name
+        .as_deref()
+        .filter(|n| !common::names::is_valid_name(n))
+    {
+        anyhow::bail!(
+            "network name {n} invalid: {}",
+            common::names::NAME_RULE_ERROR
+        );
+    }
     let req = CreateNetworkRequest {
         name: a.name.clone().unwrap_or_default(),
         driver: a.driver.clone(),

@@ -329,17 +329,13 @@ pub fn random_name() -> std::io::Result<String> {
     Ok(format!("{}_{}", ADJECTIVES[a], SURNAMES[s]))
 }
 
-/// Podman's rule for names: `[a-zA-Z0-9][a-zA-Z0-9_.-]*`.
+/// Podman's rule for container names: `[a-zA-Z0-9][a-zA-Z0-9_.-]*`, with
+/// libpod's error text (exit 125).
 pub fn validate_name(name: &str) -> Result<(), String> {
-    let mut chars = name.chars();
-    let ok = chars.next().is_some_and(|c| c.is_ascii_alphanumeric())
-        && chars.all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c));
-    if ok {
+    if common::names::is_valid_name(name) {
         Ok(())
     } else {
-        Err(format!(
-            "names must match [a-zA-Z0-9][a-zA-Z0-9_.-]*: invalid name {name:?}"
-        ))
+        Err(common::names::NAME_RULE_ERROR.to_string())
     }
 }
 

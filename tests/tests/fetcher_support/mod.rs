@@ -359,29 +359,10 @@ fn serve_bearer(
     log: &TokenLog,
 ) -> Result<()> {
     const TOKEN: &str = "e2e-token-1";
-    let mut reader = BufReader::new(conn.try_clone()?);
-    let mut request_line = String::new();
-    reader.read_line(&mut request_line)?;
-    let mut headers = BTreeMap::new();
-    loop {
-        let mut line = String::new();
-        reader.read_line(&mut line)?;
-        let line = line.trim_end();
-        if line.is_empty() {
-            break;
-        }
-        if let Some((k, v)) = line.split_once(':') {
-            headers.insert(k.trim().to_ascii_lowercase(), v.trim().to_string());
-        }
-    }
-    let mut parts = request_line.split_whitespace();
-    let (method, target) = (parts.next().unwrap_or(""), parts.next().unwrap_or("/"));
-    let auth = headers.get("authorization").cloned().unwrap_or_default();
+    let h = read_head(&conn)?;
+    let (method, target) = (h.method.as_str(), h.target.as_str());
+    let auth = h.headers.get("authorization").cloned().unwrap_or_default();
     let mut conn = conn;
-    let respond = |conn: &mut TcpStream, status: &str, extra: &str, body: &str| -> Result<()> {
-        write!(conn, "HTTP/1.1 {status}\r\n{extra}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len())?;
-        Ok(())
-    };
     if let Some(query) = target.strip_prefix("/token") {
         let param = |k: &str| {
             query
@@ -430,29 +411,141 @@ fn serve_bearer(
         );
     }
     if method == "GET" && target.contains("/blobs/") {
-        return respond(
-            &mut conn,
-            "307 Temporary Redirect",
-            &format!("Location: http://{upstream}{target}\r\n"),
-            "",
-        );
+        let location = format!("Location: http://{upstream}{target}\r\n");
+        return respond(&mut conn, "307 Temporary Redirect", &location, "");
     }
+    forward(h, upstream, &mut conn)
+}
+
+/// One HTTP/1.1 request head: method, target, lowercased headers, and the
+/// reader positioned at the body.
+struct Head {
+    method: String,
+    target: String,
+    headers: BTreeMap<String, String>,
+    body: BufReader<TcpStream>,
+}
+
+fn read_head(conn: &TcpStream) -> Result<Head> {
+    let mut body = BufReader::new(conn.try_clone()?);
+    let mut request_line = String::new();
+    body.read_line(&mut request_line)?;
+    let mut headers = BTreeMap::new();
+    loop {
+        let mut line = String::new();
+        body.read_line(&mut line)?;
+        let line = line.trim_end();
+        if line.is_empty() {
+            break;
+        }
+        if let Some((k, v)) = line.split_once(':') {
+            headers.insert(k.trim().to_ascii_lowercase(), v.trim().to_string());
+        }
+    }
+    let mut parts = request_line.split_whitespace();
+    Ok(Head {
+        method: parts.next().unwrap_or("").to_string(),
+        target: parts.next().unwrap_or("/").to_string(),
+        headers,
+        body,
+    })
+}
+
+/// Send `h` on to `upstream` (without its Authorization) and copy the answer back.
+fn forward(h: Head, upstream: &str, conn: &mut TcpStream) -> Result<()> {
     let mut up = TcpStream::connect(upstream)?;
     write!(
         up,
-        "{method} {target} HTTP/1.1\r\nHost: {upstream}\r\nConnection: close\r\n"
+        "{} {} HTTP/1.1\r\nHost: {upstream}\r\nConnection: close\r\n",
+        h.method, h.target
     )?;
-    for (k, v) in &headers {
+    for (k, v) in &h.headers {
         if !["host", "connection", "authorization"].contains(&k.as_str()) {
             write!(up, "{k}: {v}\r\n")?;
         }
     }
     write!(up, "\r\n")?;
-    let len: u64 = headers
+    let len: u64 = h
+        .headers
         .get("content-length")
         .and_then(|v| v.parse().ok())
         .unwrap_or(0);
-    std::io::copy(&mut reader.take(len), &mut up)?;
-    std::io::copy(&mut up, &mut conn)?;
+    std::io::copy(&mut h.body.take(len), &mut up)?;
+    std::io::copy(&mut up, conn)?;
     Ok(())
+}
+
+fn respond(conn: &mut TcpStream, status: &str, extra: &str, body: &str) -> Result<()> {
+    write!(conn, "HTTP/1.1 {status}\r\n{extra}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len())?;
+    Ok(())
+}
+
+/// What the "CDN" of [`cdn_front`] saw: (target, Authorization or "").
+pub type HeaderLog = Arc<Mutex<Vec<(String, String)>>>;
+
+/// A registry front on 127.0.0.1 that wants basic `user:password` (401
+/// with `WWW-Authenticate: Basic` otherwise) and redirects blob GETs (307)
+/// to a second server on 127.0.0.2, another host to the client, as
+/// registries serving blobs from a CDN do. That server records every
+/// request's Authorization header and forwards to `upstream`; with
+/// `hostile` it answers 401 with a Basic challenge of its own instead,
+/// fishing for the credentials. Returns (front port, the CDN's log).
+pub fn cdn_front(
+    upstream: String,
+    user: &str,
+    password: &str,
+    hostile: bool,
+) -> Result<(u16, HeaderLog)> {
+    let cdn = TcpListener::bind("127.0.0.2:0")?;
+    let cdn_addr = cdn.local_addr()?;
+    let log: HeaderLog = Arc::default();
+    let (seen, up) = (log.clone(), upstream.clone());
+    std::thread::spawn(move || {
+        for mut conn in cdn.incoming().flatten() {
+            let Ok(h) = read_head(&conn) else { continue };
+            let auth = h.headers.get("authorization").cloned().unwrap_or_default();
+            if let Ok(mut l) = seen.lock() {
+                l.push((h.target.clone(), auth));
+            }
+            let _ = if hostile {
+                respond(
+                    &mut conn,
+                    "401 Unauthorized",
+                    "WWW-Authenticate: Basic realm=\"cdn\"\r\n",
+                    "",
+                )
+            } else {
+                forward(h, &up, &mut conn)
+            };
+        }
+    });
+    let front = TcpListener::bind("127.0.0.1:0")?;
+    let port = front.local_addr()?.port();
+    let basic = format!(
+        "Basic {}",
+        e2e::registry_client::base64(format!("{user}:{password}").as_bytes())
+    );
+    std::thread::spawn(move || {
+        for mut conn in front.incoming().flatten() {
+            let Ok(h) = read_head(&conn) else { continue };
+            let _ = if h.headers.get("authorization") != Some(&basic) {
+                respond(
+                    &mut conn,
+                    "401 Unauthorized",
+                    "WWW-Authenticate: Basic realm=\"registry\"\r\n",
+                    r#"{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}"#,
+                )
+            } else if h.method == "GET" && h.target.contains("/blobs/") {
+                respond(
+                    &mut conn,
+                    "307 Temporary Redirect",
+                    &format!("Location: http://{cdn_addr}{}\r\n", h.target),
+                    "",
+                )
+            } else {
+                forward(h, &upstream, &mut conn)
+            };
+        }
+    });
+    Ok((port, log))
 }

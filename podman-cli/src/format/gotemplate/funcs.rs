@@ -484,6 +484,14 @@ fn f_pad<'a>(a: &[Value<'a>], root: &str) -> R<'a> {
     if pre < 0 || post < 0 {
         return Err(FuncError::Call("strings: negative Repeat count".into()));
     }
+    // Go would try to allocate any count; a padding past a million
+    // columns can only be a mistake, so it is refused instead.
+    if pre > 1_000_000 || post > 1_000_000 {
+        return Err(FuncError::Call(format!(
+            "pad: {} columns is too many: use at most 1000000",
+            pre.max(post)
+        )));
+    }
     Ok(Value::str(format!(
         "{}{s}{}",
         " ".repeat(pre as usize),

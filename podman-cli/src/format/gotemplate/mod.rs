@@ -127,4 +127,6 @@ pub fn render(format: &str, value: &Json) -> anyhow::Result<String> {
 }
 
 #[cfg(test)]
+mod proptests;
+#[cfg(test)]
 mod tests;

@@ -99,13 +99,14 @@ pub fn sprintf(format: &str, args: &[Value]) -> String {
         // Width.
         if chars.peek().map(|p| p.1) == Some('*') {
             chars.next();
-            if let Some(Value::Int(w)) = args.get(argi) {
-                if *w < 0 {
-                    f.minus = true;
+            match args.get(argi) {
+                Some(Value::Int(w)) if !too_large(*w) => {
+                    if *w < 0 {
+                        f.minus = true;
+                    }
+                    f.width = Some(w.unsigned_abs() as usize);
                 }
-                f.width = Some(w.unsigned_abs() as usize);
-            } else {
-                out.push_str("%!(BADWIDTH)");
+                _ => out.push_str("%!(BADWIDTH)"),
             }
             argi += 1;
         } else {
@@ -118,7 +119,7 @@ pub fn sprintf(format: &str, args: &[Value]) -> String {
             if chars.peek().map(|p| p.1) == Some('*') {
                 chars.next();
                 match args.get(argi) {
-                    Some(Value::Int(p)) if *p >= 0 => f.prec = Some(*p as usize),
+                    Some(Value::Int(p)) if *p >= 0 && !too_large(*p) => f.prec = Some(*p as usize),
                     _ => out.push_str("%!(BADPREC)"),
                 }
                 argi += 1;
@@ -159,11 +160,25 @@ pub fn sprintf(format: &str, args: &[Value]) -> String {
     out
 }
 
+/// Go's fmt refuses widths and precisions past a million (`tooLarge`):
+/// they could only be a mistake, and would allocate without bound.
+fn too_large(n: i64) -> bool {
+    !(-1_000_000..=1_000_000).contains(&n)
+}
+
+/// Go's `parsenum`: the digits at the cursor; a number that grows too
+/// large swallows the rest of the format (Go returns `end`), so the verb
+/// is then missing.
 fn read_num(chars: &mut std::iter::Peekable<std::str::CharIndices>) -> Option<usize> {
     let mut n: Option<usize> = None;
     while let Some(&(_, c)) = chars.peek() {
         let Some(d) = c.to_digit(10) else { break };
-        n = Some(n.unwrap_or(0).saturating_mul(10).saturating_add(d as usize));
+        let so_far = n.unwrap_or(0);
+        if too_large(so_far as i64) {
+            chars.by_ref().for_each(drop);
+            return None;
+        }
+        n = Some(so_far * 10 + d as usize);
         chars.next();
     }
     n

@@ -260,3 +260,20 @@ fn top_fields_list_what_the_template_reads() {
     .unwrap();
     assert_eq!(t.top_fields(), vec!["ID", "State", "Names", "Labels"]);
 }
+
+#[test]
+fn huge_widths_are_refused_as_go_refuses_them() {
+    assert_eq!(
+        run(r#"{{printf "%*d|" 2000000 5}}"#).unwrap(),
+        "%!(BADWIDTH)5|"
+    );
+    assert_eq!(
+        run(r#"{{printf "%.*f|" 2000000 1.5}}"#).unwrap(),
+        "%!(BADPREC)1.500000|"
+    );
+    let out = run(r#"{{printf "%99999999999999999999d|x" 1}}"#).unwrap();
+    assert!(out.starts_with("%!(NOVERB)") && out.len() < 40, "{out}");
+    assert_eq!(run(r#"{{printf "%3d|" 7}}"#).unwrap(), "  7|");
+    let e = run(r#"{{pad "a" 99999999999 0}}"#).unwrap_err();
+    assert!(e.contains("too many"), "{e}");
+}

@@ -343,6 +343,7 @@ fn result(record: &ContainerRecord, plan: &Plan) -> SetupResult {
         .zip(&plan.nets)
         .map(|(a, p)| NetworkStatus {
             network: a.network.clone(),
+            network_id: p.net.id.clone(),
             interface_name: a.interface_name.clone(),
             addresses: a
                 .ips

@@ -71,6 +71,8 @@ pub struct NetworkStatus {
     pub bridge: String,
     pub dns_server_ips: Vec<String>,
     pub dns_search_domains: Vec<String>,
+    #[serde(default)]
+    pub network_id: String,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -148,6 +150,7 @@ impl From<NetworkStatus> for pb::NetworkStatus {
             bridge: s.bridge,
             dns_server_ips: s.dns_server_ips,
             dns_search_domains: s.dns_search_domains,
+            network_id: s.network_id,
         }
     }
 }

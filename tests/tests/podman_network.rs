@@ -77,13 +77,29 @@ fn containers_on_a_user_network_reach_each_other_by_name_and_alias() {
         "wget -qO- http://web/index.html; wget -qO- http://www/index.html",
     ]);
     assert_eq!(out, "hi-from-web\nhi-from-web\n");
-    let ip = s.ok(&[
+    // Podman's inspect shape (libpod's getContainerNetworkInfo): a map by
+    // network name; the top level is filled only for the default network.
+    let id = s.ok(&["inspect", "--format", "{{.Id}}", "web"]);
+    let net = s.ok(&[
         "inspect",
         "--format",
-        "{{json .NetworkSettings.Networks}}",
+        "{{(index .NetworkSettings.Networks \"appnet\").IPAddress}}|{{(index .NetworkSettings.Networks \"appnet\").IPPrefixLen}}|{{(index .NetworkSettings.Networks \"appnet\").Gateway}}|{{(index .NetworkSettings.Networks \"appnet\").Aliases}}|{{.NetworkSettings.IPAddress}}|{{len (index .NetworkSettings.Networks \"appnet\").NetworkID}}",
         "web",
     ]);
-    assert!(ip.contains("10.91.7."), "{ip}");
+    let f: Vec<&str> = net.trim().split('|').collect();
+    assert!(f[0].starts_with("10.91.7."), "{net}");
+    assert_eq!(
+        &f[1..],
+        &["24", "10.91.7.1", &format!("[www {}]", &id[..12]), "", "64"],
+        "{net}"
+    );
+    let mac = s.ok(&[
+        "inspect",
+        "--format",
+        "{{(index .NetworkSettings.Networks \"appnet\").MacAddress}}",
+        "web",
+    ]);
+    assert_eq!(mac.trim().len(), 17, "{mac}");
     // /etc/hosts knows the container itself.
     let hosts = s.ok(&["exec", "web", "cat", "/etc/hosts"]);
     assert!(hosts.contains("web"), "{hosts}");

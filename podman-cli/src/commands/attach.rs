@@ -53,7 +53,9 @@ pub async fn run(engine: &EngineConfig, a: &AttachArgs) -> anyhow::Result<()> {
     let tty = cfg.terminal && std::io::IsTerminal::is_terminal(&std::io::stdin());
     let raw = tty.then(attach::RawMode::enable);
     let stdin = cfg.stdin && !a.no_stdin;
-    let pump = tokio::task::spawn_blocking(move || attach::pump(sock, stdin, detach, tty, attach::Outputs::default()));
+    let pump = tokio::task::spawn_blocking(move || {
+        attach::pump(sock, stdin, detach, tty, attach::Outputs::default())
+    });
     let end = attach::with_sig_proxy(engine, &cfg.id, a.sig_proxy, pump).await?;
     drop(raw);
     match end {

@@ -59,6 +59,12 @@ pub async fn run(engine: &EngineConfig, args: &InspectArgs) -> anyhow::Result<()
                         &s,
                         &engine.storage_driver,
                         layer.as_ref(),
+                        engine
+                            .containers
+                            .network
+                            .default_network
+                            .as_deref()
+                            .unwrap_or("podman"),
                     ));
                     continue;
                 }

@@ -81,6 +81,7 @@ pub fn container_json(
     st: &ContainerState,
     driver: &str,
     layer: Option<&proto::storage::v1::Container>,
+    default_network: &str,
 ) -> Value {
     let args = cfg.command_line();
     let ports: serde_json::Map<String, Value> = cfg
@@ -130,11 +131,7 @@ pub fn container_json(
             "Type": m.kind, "Source": m.source, "Destination": m.destination,
             "Options": m.options, "RW": !m.options.iter().any(|o| o == "ro"),
         })).collect::<Vec<_>>(),
-        "NetworkSettings": {
-            "Ports": ports,
-            "SandboxKey": st.netns_path,
-            "Networks": st.network_status,
-        },
+        "NetworkSettings": super::inspect_net::network_settings(cfg, st, ports, default_network),
         "Config": {
             "Hostname": cfg.hostname,
             "User": cfg.user,

@@ -398,14 +398,8 @@ mod tests {
                 "valid signals are 1 through 64"
             );
         }
-        assert_eq!(
-            signal("-0").unwrap_err().to_string(),
-            "invalid signal: 0"
-        );
-        assert_eq!(
-            signal("-").unwrap_err().to_string(),
-            "invalid signal: "
-        );
+        assert_eq!(signal("-0").unwrap_err().to_string(), "invalid signal: 0");
+        assert_eq!(signal("-").unwrap_err().to_string(), "invalid signal: ");
         for bad in [
             "0",
             "SIGBADSIG",

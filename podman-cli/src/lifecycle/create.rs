@@ -77,11 +77,7 @@ fn parse_flags(cfg: &EngineConfig, a: &CreateOptions) -> anyhow::Result<Parsed> 
     env.extend(a.env.iter().filter_map(|e| parse::env_var(e)));
     let labels = a.label.iter().map(|l| parse::label(l)).collect();
     let annotations = a.annotation.iter().map(|l| parse::label(l)).collect();
-    let stop_signal = a
-        .stop_signal
-        .as_deref()
-        .map(parse::signal)
-        .transpose()?;
+    let stop_signal = a.stop_signal.as_deref().map(parse::signal).transpose()?;
     let restart = a
         .restart
         .as_deref()
@@ -507,6 +503,11 @@ async fn create_from(
                 &state,
                 &cfg.storage_driver,
                 None,
+                cfg.containers
+                    .network
+                    .default_network
+                    .as_deref()
+                    .unwrap_or("podman"),
             )
             .to_string(),
         )

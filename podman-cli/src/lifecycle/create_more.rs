@@ -48,7 +48,9 @@ pub fn umask(v: &str) -> anyhow::Result<String> {
     if (1..=4).contains(&v.len()) && v.bytes().all(|b| (b'0'..=b'7').contains(&b)) {
         Ok(v.to_string())
     } else {
-        anyhow::bail!("invalid umask string {v}: give 1 to 4 octal digits such as 0022: invalid argument")
+        anyhow::bail!(
+            "invalid umask string {v}: give 1 to 4 octal digits such as 0022: invalid argument"
+        )
     }
 }
 

@@ -55,7 +55,7 @@ fn status_json(r: &proto::netsetup::v1::SetupResponse) -> serde_json::Value {
         .networks
         .iter()
         .map(|n| serde_json::json!({
-            "network": n.network, "interface": n.interface_name, "mac": n.mac_address, "bridge": n.bridge,
+            "network": n.network, "network_id": n.network_id, "interface": n.interface_name, "mac": n.mac_address, "bridge": n.bridge,
             "addresses": n.addresses.iter().map(|a| serde_json::json!({"address": a.address, "gateway": a.gateway})).collect::<Vec<_>>(),
         }))
         .collect::<Vec<_>>())

@@ -132,3 +132,69 @@ fn system_reset_removes_containers_images_networks_and_both_roots() {
         "podman\n"
     );
 }
+
+/// `podman CMD...` with `answer` on stdin: its stdout.
+fn answered(s: &TestStore, args: &[&str], answer: &str) -> String {
+    let mut child = s
+        .cmd()
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(answer.as_bytes())
+        .unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert!(o.status.success(), "{args:?}");
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+#[test]
+fn container_prune_asks_and_takes_podmans_filters() {
+    let (s, _reg, r) = with_busybox();
+    let keep = s
+        .ok(&["create", "--label", "keep=yes", &r, "true"])
+        .trim()
+        .to_string();
+    let go = s
+        .ok(&["create", "--label", "keep=no", &r, "true"])
+        .trim()
+        .to_string();
+    let running = s.ok(&["run", "-d", &r, "sleep", "600"]).trim().to_string();
+    const PROMPT: &str = "WARNING! This will remove all non running containers.\nAre you sure you want to continue? [y/N] ";
+    // Anything but y keeps everything.
+    assert_eq!(answered(&s, &["container", "prune"], "n\n"), PROMPT);
+    assert_eq!(s.ok(&["ps", "-aq"]).lines().count(), 3);
+    // Filters pick among the stopped ones.
+    let out = answered(
+        &s,
+        &["container", "prune", "--filter", "label=keep=no"],
+        "y\n",
+    );
+    assert_eq!(out, format!("{PROMPT}{go}\n"));
+    assert_eq!(
+        s.ok(&["container", "prune", "-f", "--filter", "label!=keep=yes"]),
+        ""
+    );
+    // `until` in the past keeps what was made since.
+    assert_eq!(
+        s.ok(&[
+            "container",
+            "prune",
+            "-f",
+            "--filter",
+            "until=2000-01-01T00:00:00Z"
+        ]),
+        ""
+    );
+    let o = s.run(&["container", "prune", "-f", "--filter", "status=exited"]);
+    assert_eq!(o.status.code(), Some(125));
+    assert!(e2e::podman::stderr(&o).contains("status is an invalid filter"));
+    assert_eq!(s.ok(&["container", "prune", "-f"]), format!("{keep}\n"));
+    assert_eq!(s.ok(&["ps", "-aq", "--no-trunc"]), format!("{running}\n"));
+    s.ok(&["rm", "-f", "-t0", &running]);
+}

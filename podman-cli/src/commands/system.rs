@@ -76,7 +76,7 @@ pub async fn prune(engine: &EngineConfig, a: &PruneArgs) -> anyhow::Result<()> {
     // As Podman: again while a round removed something (an image goes only
     // once its containers have gone).
     loop {
-        containers.extend(super::container_prune::prune(engine).await?);
+        containers.extend(super::container_prune::prune(engine, &[]).await?);
         let imgs = super::image_prune::prune(engine, a.all).await?;
         let found = !imgs.is_empty();
         images.extend(imgs);

@@ -226,7 +226,7 @@ async fn command(cfg: &engine_config::EngineConfig, cli: &Cli) -> anyhow::Result
                 NetworkCommand::Ls(a) => commands::network::ls(cfg, a).await,
                 NetworkCommand::Inspect(a) => commands::network::inspect(cfg, a).await,
                 NetworkCommand::Rm(a) => commands::network::rm(cfg, a).await,
-                NetworkCommand::Prune(_) => commands::network::prune(cfg).await,
+                NetworkCommand::Prune(a) => commands::network::prune(cfg, a).await,
                 NetworkCommand::Exists(a) => commands::network::exists(cfg, a).await,
                 NetworkCommand::Connect(a) => commands::network::connect(cfg, a, true).await,
                 NetworkCommand::Disconnect(a) => commands::network::connect(cfg, a, false).await,

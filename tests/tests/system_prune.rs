@@ -198,3 +198,48 @@ fn container_prune_asks_and_takes_podmans_filters() {
     assert_eq!(s.ok(&["ps", "-aq", "--no-trunc"]), format!("{running}\n"));
     s.ok(&["rm", "-f", "-t0", &running]);
 }
+
+#[test]
+fn image_and_network_prune_ask_first_and_take_filters() {
+    let (s, _reg, r) = with_busybox();
+    // A dangling image: the tag moved away from it.
+    s.ok(&["tag", &r, "localhost/extra:1"]);
+    s.ok(&["rmi", &r]);
+    s.ok(&["untag", "localhost/extra:1"]);
+    assert_eq!(
+        s.ok(&["images", "-q", "--filter", "dangling=true"])
+            .lines()
+            .count(),
+        1
+    );
+    let q = "WARNING! This command removes all dangling images.\nAre you sure you want to continue? [y/N] ";
+    assert_eq!(answered(&s, &["image", "prune"], "n\n"), q);
+    assert_eq!(s.ok(&["images", "-q", "-a"]).lines().count(), 1);
+    // A filter that selects nothing removes nothing; then all go.
+    assert_eq!(
+        s.ok(&["image", "prune", "-f", "--filter", "label=nope=1"]),
+        ""
+    );
+    assert_eq!(s.ok(&["image", "prune", "-f"]).lines().count(), 1);
+    assert_eq!(s.ok(&["images", "-q", "-a"]), "");
+
+    s.ok(&[
+        "network",
+        "create",
+        "--subnet",
+        "10.98.7.0/24",
+        "--label",
+        "team=a",
+        "pa",
+    ]);
+    s.ok(&["network", "create", "--subnet", "10.98.8.0/24", "pb"]);
+    let q = "WARNING! This will remove all networks not used by at least one container.\nAre you sure you want to continue? [y/N] ";
+    assert_eq!(answered(&s, &["network", "prune"], "no\n"), q);
+    assert_eq!(
+        answered(&s, &["network", "prune", "--filter", "label=team=a"], "y\n"),
+        format!("{q}pa\n")
+    );
+    let o = s.run(&["network", "prune", "-f", "--filter", "until=1h"]);
+    assert_eq!(o.status.code(), Some(125));
+    assert_eq!(s.ok(&["network", "prune", "-f"]), "pb\n");
+}

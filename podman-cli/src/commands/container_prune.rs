@@ -26,15 +26,12 @@ const PRUNE_FILTERS: &[&str] = &["label", "label!", "until"];
 pub async fn run(engine: &EngineConfig, a: &PruneArgs) -> anyhow::Result<()> {
     // Bad filters fail before the question.
     filters(&a.filter)?;
-    if !a.force {
-        use std::io::{BufRead, Write};
-        print!("WARNING! This will remove all non running containers.\nAre you sure you want to continue? [y/N] ");
-        std::io::stdout().flush()?;
-        let mut answer = String::new();
-        std::io::stdin().lock().read_line(&mut answer)?;
-        if !answer.trim_start().starts_with(['y', 'Y']) {
-            return Ok(());
-        }
+    if !a.force
+        && !super::prompt::confirm(
+            "WARNING! This will remove all non running containers.\nAre you sure you want to continue? [y/N] ",
+        )?
+    {
+        return Ok(());
     }
     for (id, _) in prune(engine, &a.filter).await? {
         println!("{id}");
@@ -44,7 +41,10 @@ pub async fn run(engine: &EngineConfig, a: &PruneArgs) -> anyhow::Result<()> {
 
 fn filters(given: &[String]) -> anyhow::Result<filter::Filters> {
     let parsed = filter::parse(given)?;
-    if let Some((key, _)) = parsed.iter().find(|(k, _)| !PRUNE_FILTERS.contains(&k.as_str())) {
+    if let Some((key, _)) = parsed
+        .iter()
+        .find(|(k, _)| !PRUNE_FILTERS.contains(&k.as_str()))
+    {
         anyhow::bail!("{key} is an invalid filter");
     }
     Ok(parsed)

@@ -15,18 +15,45 @@ pub struct PruneArgs {
     /// Do not prompt for confirmation
     #[arg(short, long)]
     pub force: bool,
+    /// Provide filter values (e.g. 'label=<key>=<value>')
+    #[arg(long)]
+    pub filter: Vec<String>,
 }
 
 pub async fn run(cfg: &EngineConfig, args: &PruneArgs) -> anyhow::Result<()> {
-    for (id, _) in prune(cfg, args.all).await? {
+    // Bad filters fail before the question.
+    super::images::select(&args.filter, Vec::new())?;
+    if !args.force {
+        let what = if args.all {
+            "all images without at least one container associated with them"
+        } else {
+            "all dangling images"
+        };
+        let q = format!(
+            "WARNING! This command removes {what}.\nAre you sure you want to continue? [y/N] "
+        );
+        if !super::prompt::confirm(&q)? {
+            return Ok(());
+        }
+    }
+    for (id, _) in prune_matching(cfg, args.all, &args.filter).await? {
         println!("{id}");
     }
     Ok(())
 }
 
-/// Remove dangling images (`all`: every image no container uses): (ID,
-/// size) of each.
+/// [`prune_matching`] without filters.
 pub async fn prune(cfg: &EngineConfig, all: bool) -> anyhow::Result<Vec<(String, u64)>> {
+    prune_matching(cfg, all, &[]).await
+}
+
+/// Remove dangling images (`all`: every image no container uses) that
+/// `filters` select: (ID, size) of each.
+pub async fn prune_matching(
+    cfg: &EngineConfig,
+    all: bool,
+    filters: &[String],
+) -> anyhow::Result<Vec<(String, u64)>> {
     let mut removed = Vec::new();
     let mut s = helper_procs::storage(cfg).await?;
     let result = async {
@@ -36,7 +63,7 @@ pub async fn prune(cfg: &EngineConfig, all: bool) -> anyhow::Result<Vec<(String,
                     .await
             })
             .await?;
-        for img in list.images {
+        for img in super::images::select(filters, list.images)? {
             if !all && !img.names.is_empty() {
                 continue;
             }

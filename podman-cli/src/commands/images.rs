@@ -265,6 +265,26 @@ fn apply_filters(filters: &[Filter], images: Vec<Image>, ctx: &Ctx) -> anyhow::R
     Ok(out)
 }
 
+/// `image prune --filter`: the images of `all` that `given` (the filters
+/// `podman images` takes) select.
+pub fn select(given: &[String], all: Vec<Image>) -> anyhow::Result<Vec<Image>> {
+    let filters = given
+        .iter()
+        .map(|f| parse_filter(f))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
+    let users = HashMap::new();
+    let ctx = Ctx {
+        all: &all,
+        users: &users,
+        now,
+    };
+    apply_filters(&filters, all.clone(), &ctx)
+}
+
 /// Podman's report rows (one per repository:tag) and their sort.
 fn sort_rows(rows: &mut [Value], by: &str) {
     let s = |v: &Value, k: &str| v[k].as_str().unwrap_or("").to_string();

@@ -23,6 +23,7 @@ pub mod logs;
 pub mod network;
 pub mod pause;
 pub mod port;
+pub mod prompt;
 pub mod ps;
 pub mod pull;
 pub mod push;

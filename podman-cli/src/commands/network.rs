@@ -94,8 +94,12 @@ pub struct RmArgs {
 
 #[derive(Debug, Clone, Args)]
 pub struct PruneArgs {
+    /// Do not prompt for confirmation
     #[arg(short, long)]
     pub force: bool,
+    /// Provide filter values (e.g. 'label=<key>=<value>')
+    #[arg(long)]
+    pub filter: Vec<String>,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -432,8 +436,16 @@ fn no_such_network(name: &str, e: proto::transport::TransportError) -> anyhow::E
     e.into()
 }
 
-pub async fn prune(engine: &EngineConfig) -> anyhow::Result<()> {
-    for name in prune_networks(engine).await? {
+pub async fn prune(engine: &EngineConfig, a: &PruneArgs) -> anyhow::Result<()> {
+    check_prune_filters(&a.filter)?;
+    if !a.force
+        && !super::prompt::confirm(
+            "WARNING! This will remove all networks not used by at least one container.\nAre you sure you want to continue? [y/N] ",
+        )?
+    {
+        return Ok(());
+    }
+    for name in prune_networks_matching(engine, &a.filter).await? {
         println!("{name}");
     }
     Ok(())
@@ -442,8 +454,29 @@ pub async fn prune(engine: &EngineConfig) -> anyhow::Result<()> {
 /// Remove every network but the default one that no container uses;
 /// returns their names.
 pub async fn prune_networks(engine: &EngineConfig) -> anyhow::Result<Vec<String>> {
+    prune_networks_matching(engine, &[]).await
+}
+
+/// The filters network prune takes: `label=` (what net-setup's list
+/// matches; Podman's `until` is not kept for networks here).
+fn check_prune_filters(filters: &[String]) -> anyhow::Result<()> {
+    match filters.iter().find(|f| !f.starts_with("label=")) {
+        Some(f) => {
+            let key = f.split_once('=').map_or(f.as_str(), |(k, _)| k);
+            anyhow::bail!("{key} is an invalid filter for network prune: use label=KEY[=VALUE]")
+        }
+        None => Ok(()),
+    }
+}
+
+/// [`prune_networks`] of the networks `filters` select.
+pub async fn prune_networks_matching(
+    engine: &EngineConfig,
+    filters: &[String],
+) -> anyhow::Result<Vec<String>> {
+    check_prune_filters(filters)?;
     let mut removed = Vec::new();
-    for n in list(engine, vec![]).await? {
+    for n in list(engine, filters.to_vec()).await? {
         if n.is_default || n.name == "podman" || !users(engine, &n.name, &n.id)?.is_empty() {
             continue;
         }

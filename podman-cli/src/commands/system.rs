@@ -2,8 +2,6 @@
 //! full reconcile pass (what killed commands left half-done, stale mounts,
 //! dead monitors), then remove as Podman does.
 
-use std::io::{BufRead, Write};
-
 use clap::Args;
 
 use crate::engine_config::EngineConfig;
@@ -34,14 +32,7 @@ pub struct ResetArgs {
     pub force: bool,
 }
 
-/// Podman's prompt: true when the answer starts with y or Y.
-fn confirm(text: &str) -> anyhow::Result<bool> {
-    print!("{text}");
-    std::io::stdout().flush()?;
-    let mut answer = String::new();
-    std::io::stdin().lock().read_line(&mut answer)?;
-    Ok(answer.trim_start().starts_with(['y', 'Y']))
-}
+use super::prompt::confirm;
 
 pub async fn prune(engine: &EngineConfig, a: &PruneArgs) -> anyhow::Result<()> {
     if a.external {

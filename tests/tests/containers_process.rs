@@ -47,3 +47,67 @@ fn umask_is_applied_validated_and_inspected() {
         );
     }
 }
+
+#[test]
+fn a_workdir_given_must_exist_unless_a_mount_makes_it() {
+    // Upstream 030-run "check workdir".
+    let (s, _r, image) = with_busybox();
+    let o = s.run(&["run", "--rm", "--workdir", "/i/do/not/exist", &image, "pwd"]);
+    assert_eq!(o.status.code(), Some(126), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains(r#"workdir "/i/do/not/exist" does not exist on container"#),
+        "{}",
+        stderr(&o)
+    );
+    let dir = tempfile_dir();
+    std::fs::write(dir.join("content"), "hi\n").unwrap();
+    let vol = format!("{}:/NotOnTheImage", dir.display());
+    let out = s.ok(&[
+        "run",
+        "--rm",
+        "--workdir",
+        "/NotOnTheImage",
+        "-v",
+        &vol,
+        &image,
+        "cat",
+        "content",
+    ]);
+    assert_eq!(out, "hi\n");
+    let file = format!("{}/content:/NotOnTheImage/foo", dir.display());
+    let out = s.ok(&[
+        "run",
+        "--rm",
+        "--workdir",
+        "/NotOnTheImage",
+        "-v",
+        &file,
+        &image,
+        "cat",
+        "foo",
+    ]);
+    assert_eq!(out, "hi\n");
+    // An existing one works; `start` of a bad one is podman's error (125).
+    assert_eq!(
+        s.ok(&["run", "--rm", "--workdir", "/tmp", &image, "pwd"]),
+        "/tmp\n"
+    );
+    s.ok(&[
+        "create",
+        "--name",
+        "wd",
+        "--workdir",
+        "/nope",
+        &image,
+        "pwd",
+    ]);
+    assert_eq!(s.run(&["start", "wd"]).status.code(), Some(125));
+    s.ok(&["rm", "wd"]);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn tempfile_dir() -> std::path::PathBuf {
+    let d = std::env::temp_dir().join(format!("wd-{}-{}", std::process::id(), line!()));
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}

@@ -202,6 +202,9 @@ pub struct RunExtras {
     pub oom_score_adj: Option<i32>,
     /// `--umask` (or containers.conf's), octal text as given; empty: 0022.
     pub umask: String,
+    /// The working directory was given with `--workdir` (it must then
+    /// exist; the image's own is made when missing).
+    pub workdir_explicit: bool,
     /// `--shm-size` in bytes.
     pub shm_size: Option<u64>,
     /// `--unsetenv` names; `--unsetenv-all`.

@@ -109,6 +109,7 @@ fn parse_flags(cfg: &EngineConfig, a: &CreateOptions) -> anyhow::Result<Parsed> 
         }
     }
     more.extras.security = security.confinement;
+    more.extras.workdir_explicit = a.workdir.is_some();
     let ports = if !ports.is_empty() && network_mode != NetworkMode::Bridge {
         let mode = match network_mode {
             NetworkMode::None => "none",

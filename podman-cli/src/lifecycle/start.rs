@@ -154,6 +154,43 @@ pub async fn init_with(
     Ok(init)
 }
 
+/// Podman's rule for a working directory given with `--workdir`: it must
+/// exist in the image, or be, lie under or hold a mount (the runtime makes
+/// it then); the image's own WorkingDir is made by the runtime. Exit 126,
+/// as Podman.
+fn check_workdir(cfg: &ContainerConfig, rootfs: &str) -> anyhow::Result<()> {
+    let dir = cfg.working_dir.as_str();
+    if !cfg.extra.workdir_explicit || dir.is_empty() || dir == "/" {
+        return Ok(());
+    }
+    // A mount at, above or below it: the runtime makes the directory.
+    let under = |a: &str, b: &str| a.strip_prefix(b).is_some_and(|rest| rest.starts_with('/'));
+    let dir = dir.trim_end_matches('/');
+    let on_mount = cfg.mounts.iter().any(|m| {
+        let d = m.destination.trim_end_matches('/');
+        dir == d || under(dir, d) || under(d, dir)
+    });
+    if on_mount {
+        return Ok(());
+    }
+    let root = common::in_root::open_dir(std::path::Path::new(rootfs))?;
+    let rel = std::path::Path::new(dir.trim_start_matches('/'));
+    match common::in_root::open_dir_in_root(std::os::fd::AsFd::as_fd(&root), rel) {
+        Ok(_) => Ok(()),
+        Err(e) if matches!(e.raw_os_error(), Some(libc::ENOENT) | Some(libc::ENOTDIR)) => {
+            Err(crate::error::ExitError {
+                code: crate::error::EXIT_CANNOT_INVOKE,
+                source: anyhow::anyhow!("workdir {dir:?} does not exist on container {}", cfg.id),
+            }
+            .into())
+        }
+        Err(e) => Err(anyhow::anyhow!(
+            "checking workdir {dir:?} of container {}: {e}",
+            cfg.id
+        )),
+    }
+}
+
 async fn init_mounted(
     engine: &EngineConfig,
     cfg: &ContainerConfig,
@@ -163,6 +200,10 @@ async fn init_mounted(
     handover: Handover,
     monitor: Session<MonitorClient>,
 ) -> anyhow::Result<Initialized> {
+    if let Err(e) = check_workdir(cfg, rootfs) {
+        let _ = monitor.close().await;
+        return Err(e);
+    }
     let net = match super::network::setup(engine, cfg, paths).await {
         Ok(n) => n,
         Err(e) => {

@@ -143,7 +143,7 @@ pub fn check_against(
         for (ctr, theirs) in others {
             if let Some(t) = theirs.iter().find(|t| overlaps(t, f)) {
                 return Err(NetError::AlreadyExists(format!(
-                    "host port {} is already published by container {} ({}): choose another host port",
+                    "host port {}: address already in use: it is already published by container {} ({}): choose another host port",
                     f.describe(),
                     crate::ipam::short(ctr),
                     t.describe()

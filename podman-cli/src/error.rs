@@ -128,6 +128,30 @@ pub fn detached_start_error(id: &str, e: anyhow::Error) -> anyhow::Error {
     }
 }
 
+/// The error of `podman run` when its container could not be started:
+/// Podman's define.ExitCode, 127 when the text says something was not
+/// found, else 126 (never 125: the container exists by then).
+pub fn run_start_error(e: anyhow::Error) -> anyhow::Error {
+    let code = exit_code(&e);
+    if code != EXIT_ENGINE {
+        return e;
+    }
+    let text = one_line(&e).to_lowercase();
+    let code = if text.contains("not found")
+        || text.contains("executable path is empty")
+        || text.contains("no such file")
+    {
+        EXIT_NOT_FOUND
+    } else {
+        EXIT_CANNOT_INVOKE
+    };
+    let source = match e.downcast::<ExitError>() {
+        Ok(x) => x.source,
+        Err(e) => e,
+    };
+    ExitError { code, source }.into()
+}
+
 /// The error of `podman exec` when the monitor could not run the command:
 /// always `CMD: ERROR`, with 127, 126 or 125.
 pub fn exec_error(command: &[String], runtime_msg: &str) -> anyhow::Error {

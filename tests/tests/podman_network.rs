@@ -371,3 +371,36 @@ fn hostile_names_are_refused_as_podman_refuses_them() {
     );
     s.ok(&["rm", "good"]);
 }
+
+#[test]
+fn a_run_whose_port_is_taken_fails_with_126_and_rm_leaves_nothing() {
+    // Upstream 030-run "podman run failed --rm".
+    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let (s, _reg, r) = fixture();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+        .to_string();
+    let publish = format!("{port}:80");
+    s.ok(&[
+        "run", "-p", &publish, "--rm", "-d", "--name", "c1", &r, "sleep", "600",
+    ]);
+    for extra in [&[][..], &["--rm"][..]] {
+        let mut args = vec!["run", "-p", &publish, "-d"];
+        args.extend_from_slice(extra);
+        let name = if extra.is_empty() { "c2" } else { "c3" };
+        args.extend_from_slice(&["--name", name, &r, "sleep", "600"]);
+        let o = s.run(&args);
+        assert_eq!(o.status.code(), Some(126), "{}", stderr(&o));
+        assert!(
+            stderr(&o).contains("ddress already in use"),
+            "{}",
+            stderr(&o)
+        );
+    }
+    let names = s.ok(&["ps", "-a", "--sort", "names", "--format", "{{.Names}}"]);
+    assert_eq!(names, "c1\nc2\n");
+    s.ok(&["rm", "-f", "-t0", "c1", "c2"]);
+}

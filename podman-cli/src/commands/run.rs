@@ -70,6 +70,7 @@ pub async fn run(engine: &EngineConfig, args: &RunArgs) -> anyhow::Result<()> {
                 stderr: streams.iter().any(|s| s == "stderr"),
             }
         },
+        from_run: true,
         ..AttachOptions::default()
     };
     start_and_attach_with(engine, &cfg, !args.detach, args.create.interactive, &opts).await
@@ -116,6 +117,9 @@ pub struct AttachOptions {
     pub no_sig_proxy: bool,
     /// The output streams shown (`run --attach`).
     pub outputs: attach::Outputs,
+    /// `podman run`: a start that fails exits 126/127 (Podman's
+    /// define.ExitCode), where `start` exits 125.
+    pub from_run: bool,
 }
 
 /// [`start_and_attach`] with per-session options.
@@ -166,7 +170,7 @@ pub async fn start_and_attach_with(
                 if cfg.auto_remove {
                     let _ = crate::lifecycle::remove::remove(engine, &cfg.id, true, false).await;
                 }
-                return Err(e);
+                return Err(start_failed(e, opts));
             }
         }
     };
@@ -180,7 +184,7 @@ pub async fn start_and_attach_with(
             if cfg.auto_remove {
                 let _ = crate::lifecycle::remove::remove(engine, &cfg.id, true, false).await;
             }
-            return Err(e);
+            return Err(start_failed(e, opts));
         }
     };
     let Some(sock) = attach_sock else {
@@ -214,6 +218,14 @@ pub async fn start_and_attach_with(
             exit_with(code)
         }
         AttachEnd::Lost => wait_exit_code(engine, &cfg).await,
+    }
+}
+
+fn start_failed(e: anyhow::Error, opts: &AttachOptions) -> anyhow::Error {
+    if opts.from_run {
+        crate::error::run_start_error(e)
+    } else {
+        e
     }
 }
 

@@ -309,6 +309,18 @@ pub async fn storage(cfg: &EngineConfig) -> anyhow::Result<Session<StorageClient
     Session::open(HelperKind::Storage, cfg, StorageClient::new).await
 }
 
+/// Every container storage knows, over an open storage session.
+pub async fn storage_containers(
+    s: &mut Session<StorageClient>,
+) -> Result<Vec<proto::storage::v1::Container>, TransportError> {
+    s.call("ListContainers", |mut c| async move {
+        c.list_containers(proto::storage::v1::ListContainersRequest {})
+            .await
+    })
+    .await
+    .map(|r| r.containers)
+}
+
 pub async fn fetcher(cfg: &EngineConfig) -> anyhow::Result<Session<FetcherClient>> {
     Session::open(HelperKind::Fetcher, cfg, FetcherClient::new).await
 }

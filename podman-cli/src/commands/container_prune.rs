@@ -67,14 +67,9 @@ pub async fn prune(engine: &EngineConfig, given: &[String]) -> anyhow::Result<Ve
     let mut upper_dirs = std::collections::HashMap::new();
     if !records.is_empty() {
         let mut storage = crate::helper_procs::storage(engine).await?;
-        let listed = storage
-            .call("ListContainers", |mut c| async move {
-                c.list_containers(proto::storage::v1::ListContainersRequest {})
-                    .await
-            })
-            .await;
+        let listed = crate::helper_procs::storage_containers(&mut storage).await;
         storage.close().await?;
-        for c in listed?.containers {
+        for c in listed? {
             upper_dirs.insert(c.id, std::path::PathBuf::from(c.upper_dir));
         }
     }

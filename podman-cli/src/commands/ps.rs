@@ -867,12 +867,7 @@ struct StorageView {
 
 async fn storage_view(engine: &EngineConfig) -> anyhow::Result<StorageView> {
     let mut storage = crate::helper_procs::storage(engine).await?;
-    let containers = storage
-        .call("ListContainers", |mut c| async move {
-            c.list_containers(proto::storage::v1::ListContainersRequest {})
-                .await
-        })
-        .await;
+    let containers = crate::helper_procs::storage_containers(&mut storage).await;
     let images = if containers.is_ok() {
         storage
             .call("ListImages", |mut c| async move {
@@ -885,7 +880,7 @@ async fn storage_view(engine: &EngineConfig) -> anyhow::Result<StorageView> {
         Ok(None)
     };
     storage.close().await?;
-    let containers = containers?.containers;
+    let containers = containers?;
     let images = images?
         .map(|r| r.images)
         .unwrap_or_default()

@@ -1,7 +1,8 @@
 //! Sizes and durations the way Podman prints them (go-units).
 
-/// `units.HumanSizeWithPrecision(size, 3)`: decimal units, 3 significant digits.
-pub fn size(bytes: u64) -> String {
+/// `bytes` in decimal units with `sig` significant digits (Go's `%.Ng`,
+/// no trailing zeros), and the unit.
+fn scaled(bytes: u64, sig: usize) -> (String, &'static str) {
     const UNITS: [&str; 9] = ["B", "kB", "MB", "GB", "TB", "PB", "EB", "ZB", "YB"];
     let mut v = bytes as f64;
     let mut i = 0;
@@ -9,43 +10,32 @@ pub fn size(bytes: u64) -> String {
         v /= 1000.0;
         i += 1;
     }
-    // %.3g without trailing zeros.
-    let digits = if v >= 100.0 {
-        0
+    let int_digits = if v >= 100.0 {
+        3
     } else if v >= 10.0 {
-        1
-    } else {
         2
+    } else {
+        1
     };
+    let digits = sig.saturating_sub(int_digits);
     let mut s = format!("{v:.digits$}");
     if s.contains('.') {
         s = s.trim_end_matches('0').trim_end_matches('.').to_string();
     }
-    format!("{s} {}", UNITS[i])
+    (s, UNITS[i])
+}
+
+/// `units.HumanSizeWithPrecision(size, 3)`: decimal units, 3 significant digits.
+pub fn size(bytes: u64) -> String {
+    let (n, unit) = scaled(bytes, 3);
+    format!("{n} {unit}")
 }
 
 /// `units.HumanSize`: decimal units, 4 significant digits, no space
 /// ("0B", "4.256MB"), as Podman's "Total reclaimed space" line has it.
 pub fn size_compact(bytes: u64) -> String {
-    const UNITS: [&str; 9] = ["B", "kB", "MB", "GB", "TB", "PB", "EB", "ZB", "YB"];
-    let mut v = bytes as f64;
-    let mut i = 0;
-    while v >= 1000.0 && i < UNITS.len() - 1 {
-        v /= 1000.0;
-        i += 1;
-    }
-    let digits = if v >= 100.0 {
-        1
-    } else if v >= 10.0 {
-        2
-    } else {
-        3
-    };
-    let mut s = format!("{v:.digits$}");
-    if s.contains('.') {
-        s = s.trim_end_matches('0').trim_end_matches('.').to_string();
-    }
-    format!("{s}{}", UNITS[i])
+    let (n, unit) = scaled(bytes, 4);
+    format!("{n}{unit}")
 }
 
 /// `units.HumanDuration`, with " ago" as Podman's CREATED column has it.

@@ -174,18 +174,12 @@ pub async fn storage_only(
     engine: &EngineConfig,
 ) -> anyhow::Result<Vec<proto::storage::v1::Container>> {
     let mut storage = helper_procs::storage(engine).await?;
-    let r = storage
-        .call("ListContainers", |mut c| async move {
-            c.list_containers(proto::storage::v1::ListContainersRequest {})
-                .await
-        })
-        .await;
+    let r = helper_procs::storage_containers(&mut storage).await;
     storage.close().await?;
     let db = crate::state::open_state(engine)?;
     let known: std::collections::HashSet<String> =
         store::list(&db)?.into_iter().map(|(c, _)| c.id).collect();
     Ok(r?
-        .containers
         .into_iter()
         .filter(|c| !known.contains(&c.id))
         .filter(|c| intent::read(engine, &c.id) != Some(Op::Create))
@@ -239,14 +233,9 @@ pub async fn everything(engine: &EngineConfig, external: bool) -> anyhow::Result
     }
     let mut report = Report::default();
     let mut storage = helper_procs::storage(engine).await?;
-    let listed = storage
-        .call("ListContainers", |mut c| async move {
-            c.list_containers(proto::storage::v1::ListContainersRequest {})
-                .await
-        })
-        .await;
+    let listed = helper_procs::storage_containers(&mut storage).await;
     let listed = match listed {
-        Ok(l) => l.containers,
+        Ok(l) => l,
         Err(e) => {
             storage.close().await?;
             return Err(e.into());

@@ -239,7 +239,57 @@ fn image_and_network_prune_ask_first_and_take_filters() {
         answered(&s, &["network", "prune", "--filter", "label=team=a"], "y\n"),
         format!("{q}pa\n")
     );
-    let o = s.run(&["network", "prune", "-f", "--filter", "until=1h"]);
+    let o = s.run(&["network", "prune", "-f", "--filter", "driver=bridge"]);
     assert_eq!(o.status.code(), Some(125));
     assert_eq!(s.ok(&["network", "prune", "-f"]), "pb\n");
+}
+
+#[test]
+fn system_prune_filters_by_label_and_until() {
+    let (s, _reg, r) = with_busybox();
+    let a = s
+        .ok(&["create", "--label", "team=a", &r, "true"])
+        .trim()
+        .to_string();
+    let b = s
+        .ok(&["create", "--label", "team=b", &r, "true"])
+        .trim()
+        .to_string();
+    s.ok(&[
+        "network",
+        "create",
+        "--subnet",
+        "10.98.9.0/24",
+        "--label",
+        "team=a",
+        "na",
+    ]);
+    s.ok(&[
+        "network",
+        "create",
+        "--subnet",
+        "10.98.10.0/24",
+        "--label",
+        "team=b",
+        "nb",
+    ]);
+    let out = s.ok(&["system", "prune", "-f", "--filter", "label=team=a"]);
+    assert!(out.contains(&a) && !out.contains(&b), "{out}");
+    assert!(out.contains("na") && !out.contains("nb"), "{out}");
+    // until: only what was made before the bound goes.
+    let out = s.ok(&[
+        "system",
+        "prune",
+        "-f",
+        "--filter",
+        "until=2000-01-01T00:00:00Z",
+    ]);
+    assert!(!out.contains(&b) && !out.contains("nb"), "{out}");
+    assert_eq!(
+        s.ok(&["network", "prune", "-f", "--filter", "until=1ms"]),
+        "nb\n"
+    );
+    let o = s.run(&["system", "prune", "-f", "--filter", "name=x"]);
+    assert_eq!(o.status.code(), Some(125));
+    s.ok(&["rm", &b]);
 }

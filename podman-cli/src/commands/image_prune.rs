@@ -42,11 +42,6 @@ pub async fn run(cfg: &EngineConfig, args: &PruneArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// [`prune_matching`] without filters.
-pub async fn prune(cfg: &EngineConfig, all: bool) -> anyhow::Result<Vec<(String, u64)>> {
-    prune_matching(cfg, all, &[]).await
-}
-
 /// Remove dangling images (`all`: every image no container uses) that
 /// `filters` select: (ID, size) of each.
 pub async fn prune_matching(

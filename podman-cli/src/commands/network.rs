@@ -437,7 +437,7 @@ fn no_such_network(name: &str, e: proto::transport::TransportError) -> anyhow::E
 }
 
 pub async fn prune(engine: &EngineConfig, a: &PruneArgs) -> anyhow::Result<()> {
-    check_prune_filters(&a.filter)?;
+    prune_filters(&a.filter)?;
     if !a.force
         && !super::prompt::confirm(
             "WARNING! This will remove all networks not used by at least one container.\nAre you sure you want to continue? [y/N] ",
@@ -457,16 +457,28 @@ pub async fn prune_networks(engine: &EngineConfig) -> anyhow::Result<Vec<String>
     prune_networks_matching(engine, &[]).await
 }
 
-/// The filters network prune takes: `label=` (what net-setup's list
-/// matches; Podman's `until` is not kept for networks here).
-fn check_prune_filters(filters: &[String]) -> anyhow::Result<()> {
-    match filters.iter().find(|f| !f.starts_with("label=")) {
-        Some(f) => {
-            let key = f.split_once('=').map_or(f.as_str(), |(k, _)| k);
-            anyhow::bail!("{key} is an invalid filter for network prune: use label=KEY[=VALUE]")
+/// The filters network prune takes (Podman's): `label=` (matched by
+/// net-setup's list) and `until=` (the network's creation time); the
+/// `until` bound in nanoseconds, if given.
+fn prune_filters(filters: &[String]) -> anyhow::Result<(Vec<String>, Option<i64>)> {
+    let mut labels = Vec::new();
+    let mut until = None;
+    for f in filters {
+        match f.split_once('=') {
+            Some(("label", _)) => labels.push(f.clone()),
+            Some(("until", v)) => {
+                until = Some(crate::container::filter::go_timestamp_ns(
+                    v,
+                    common::time::now_nanos(),
+                )?)
+            }
+            _ => {
+                let key = f.split_once('=').map_or(f.as_str(), |(k, _)| k);
+                anyhow::bail!("{key} is an invalid filter for network prune: use label= or until=")
+            }
         }
-        None => Ok(()),
     }
+    Ok((labels, until))
 }
 
 /// [`prune_networks`] of the networks `filters` select.
@@ -474,11 +486,18 @@ pub async fn prune_networks_matching(
     engine: &EngineConfig,
     filters: &[String],
 ) -> anyhow::Result<Vec<String>> {
-    check_prune_filters(filters)?;
+    let (labels, until) = prune_filters(filters)?;
     let mut removed = Vec::new();
-    for n in list(engine, filters.to_vec()).await? {
+    for n in list(engine, labels).await? {
         if n.is_default || n.name == "podman" || !users(engine, &n.name, &n.id)?.is_empty() {
             continue;
+        }
+        if let Some(until) = until {
+            // Made at or after the bound: kept (unknown times are kept too).
+            match common::time::parse_rfc3339(&n.created) {
+                Ok(t) if t < until => {}
+                _ => continue,
+            }
         }
         let mut net = helper_procs::net(engine).await?;
         let req = RemoveNetworkRequest {

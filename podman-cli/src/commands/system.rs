@@ -42,8 +42,13 @@ pub async fn prune(engine: &EngineConfig, a: &PruneArgs) -> anyhow::Result<()> {
         crate::lifecycle::reconcile::everything(engine, true).await?;
         return Ok(());
     }
-    if !a.filter.is_empty() {
-        anyhow::bail!("system prune --filter is not supported yet: prune without --filter, or remove containers, images and networks one by one");
+    // Podman's system prune filters: label and until, for each kind.
+    if let Some(f) = a
+        .filter
+        .iter()
+        .find(|f| !matches!(f.split_once('='), Some(("label" | "until", _))))
+    {
+        anyhow::bail!("{f:?} is an invalid filter for system prune: use label= or until=");
     }
     if !a.force {
         let volumes = if a.volumes {
@@ -67,11 +72,11 @@ pub async fn prune(engine: &EngineConfig, a: &PruneArgs) -> anyhow::Result<()> {
     // As Podman: again while a round removed something (an image goes only
     // once its containers have gone).
     loop {
-        containers.extend(super::container_prune::prune(engine, &[]).await?);
-        let imgs = super::image_prune::prune(engine, a.all).await?;
+        containers.extend(super::container_prune::prune(engine, &a.filter).await?);
+        let imgs = super::image_prune::prune_matching(engine, a.all, &a.filter).await?;
         let found = !imgs.is_empty();
         images.extend(imgs);
-        networks.extend(super::network::prune_networks(engine).await?);
+        networks.extend(super::network::prune_networks_matching(engine, &a.filter).await?);
         if !found {
             break;
         }

@@ -168,7 +168,7 @@ fn log_driver_passthrough_is_refused_on_a_terminal_unless_passthrough_tty() {
     let st = t.wait(SLOW);
     assert_eq!(st.code(), Some(125), "saw:\n{}", t.seen);
     assert!(
-        t.seen.contains("not allowed on a terminal"),
+        t.seen.contains("option cannot be used on a TTY"),
         "saw:\n{}",
         t.seen
     );

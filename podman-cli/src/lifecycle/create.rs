@@ -127,6 +127,11 @@ fn parse_flags(cfg: &EngineConfig, a: &CreateOptions) -> anyhow::Result<Parsed> 
         .clone()
         .or_else(|| cfg.containers.containers.log_driver.clone())
         .unwrap_or_else(|| "k8s-file".into());
+    // As Podman, at create: a container handed our terminal could type into
+    // it (TIOCSTI); only passthrough-tty says the user wants that.
+    if log_driver == "passthrough" && super::start::on_a_terminal() {
+        anyhow::bail!("the '--log-driver passthrough' option cannot be used on a TTY.  If you really want it, use '--log-driver passthrough-tty'");
+    }
     if !["k8s-file", "none", "passthrough", "passthrough-tty"].contains(&log_driver.as_str()) {
         anyhow::bail!(
             "invalid --log-driver {log_driver:?}: supported are k8s-file, none, passthrough and passthrough-tty"

@@ -80,6 +80,13 @@ pub struct Handover {
     pub attach: Option<std::os::fd::OwnedFd>,
 }
 
+/// Whether any of podman's stdio is a terminal.
+pub fn on_a_terminal() -> bool {
+    [0, 1, 2]
+        .into_iter()
+        .any(|fd| nix::unistd::isatty(fd).unwrap_or(false))
+}
+
 /// [`init`] with every option.
 pub async fn init_with(
     engine: &EngineConfig,
@@ -91,12 +98,9 @@ pub async fn init_with(
     let db = crate::state::open_state(engine)?;
     let log_driver = log_driver_of(cfg);
     // A container handed our terminal could type into it (TIOCSTI): Podman
-    // allows that only with passthrough-tty.
-    if cfg.log_driver == "passthrough"
-        && [0, 1, 2]
-            .into_iter()
-            .any(|fd| nix::unistd::isatty(fd).unwrap_or(false))
-    {
+    // allows that only with passthrough-tty (checked at create too; a later
+    // `start` may run on a terminal).
+    if cfg.log_driver == "passthrough" && on_a_terminal() {
         anyhow::bail!("--log-driver passthrough is not allowed on a terminal (the container could inject input with TIOCSTI): redirect podman's stdio or use --log-driver passthrough-tty");
     }
     // The monitor starts first: its exec and start-up overlap the mount,

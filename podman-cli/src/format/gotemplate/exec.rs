@@ -12,7 +12,7 @@ use super::value::{struct_field, write_value, Shape, Value};
 
 /// How deep `{{template}}` may recurse (Go allows 100000; our stack is
 /// smaller).
-const MAX_DEPTH: usize = 2000;
+const MAX_DEPTH: usize = 200;
 
 enum Flow {
     Normal,

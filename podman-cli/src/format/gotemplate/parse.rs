@@ -18,12 +18,17 @@ struct Parser<'f> {
     i: usize,
     vars: Vec<String>,
     range_depth: usize,
+    /// Nested control structures and parenthesized pipelines so far.
+    nesting: usize,
     action_line: usize,
     has_func: &'f dyn Fn(&str) -> bool,
     defs: HashMap<String, Vec<Node>>,
 }
 
 type PResult<T> = Result<T, String>;
+
+/// How deep control structures and parentheses may nest.
+const MAX_NESTING: usize = 100;
 
 /// Parse `text` as the template `name`; `has_func` says which function
 /// names exist.
@@ -34,6 +39,7 @@ pub fn parse(name: &str, text: &str, has_func: &dyn Fn(&str) -> bool) -> Result<
         i: 0,
         vars: vec!["$".into()],
         range_depth: 0,
+        nesting: 0,
         action_line: 0,
         has_func,
         defs: HashMap::new(),
@@ -289,10 +295,23 @@ impl Parser<'_> {
     }
 
     fn control(&mut self, context: &str) -> PResult<Branch> {
+        self.nest()?;
         let nvars = self.vars.len();
         let r = self.control_inner(context);
         self.vars.truncate(nvars);
+        self.nesting -= 1;
         r
+    }
+
+    /// One level deeper: Go's parser refuses expressions nested past its
+    /// limit ("max expression depth exceeded"); ours is lower, as the
+    /// parser and executor recurse on a fixed stack.
+    fn nest(&mut self) -> PResult<()> {
+        if self.nesting >= MAX_NESTING {
+            return self.errorf("max expression depth exceeded".into());
+        }
+        self.nesting += 1;
+        Ok(())
     }
 
     fn control_inner(&mut self, context: &str) -> PResult<Branch> {
@@ -515,8 +534,10 @@ impl Parser<'_> {
                 }
             }
             Kind::LeftParen => {
-                let p = self.pipeline("parenthesized pipeline", Kind::RightParen)?;
-                Arg::Pipe(Box::new(p))
+                self.nest()?;
+                let p = self.pipeline("parenthesized pipeline", Kind::RightParen);
+                self.nesting -= 1;
+                Arg::Pipe(Box::new(p?))
             }
             Kind::String | Kind::RawString => {
                 let Some(text) = unquote_string(&t.val) else {

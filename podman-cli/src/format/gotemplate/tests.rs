@@ -277,3 +277,45 @@ fn huge_widths_are_refused_as_go_refuses_them() {
     let e = run(r#"{{pad "a" 99999999999 0}}"#).unwrap_err();
     assert!(e.contains("too many"), "{e}");
 }
+
+#[test]
+fn endless_template_recursion_stops_with_gos_error_not_a_stack_overflow() {
+    // Test threads have 2 MiB of stack; podman's main thread has 8.
+    let r = std::thread::Builder::new()
+        .stack_size(2 * 1024 * 1024)
+        .spawn(|| {
+            let deep = run(r#"{{define "t"}}{{template "t" .}}{{end}}{{template "t" .}}"#);
+            let nested = run(r#"{{define "t"}}{{if .}}{{with .}}{{range .Items}}{{template "t" $}}{{end}}{{end}}{{end}}{{end}}{{template "t" .}}"#);
+            (deep, nested)
+        })
+        .unwrap()
+        .join()
+        .unwrap();
+    for e in [r.0, r.1] {
+        let e = e.unwrap_err();
+        assert!(e.contains("exceeded maximum template depth"), "{e}");
+    }
+}
+
+#[test]
+fn deep_nesting_is_refused_as_go_refuses_it_not_a_stack_overflow() {
+    let r = std::thread::Builder::new()
+        .stack_size(2 * 1024 * 1024)
+        .spawn(|| {
+            let parens = |n: usize| format!("{{{{{}1{}}}}}", "(".repeat(n), ")".repeat(n));
+            let ifs = |n: usize| format!("{}x{}", "{{if 1}}".repeat(n), "{{end}}".repeat(n));
+            (
+                run(&parens(99)),
+                run(&parens(100_000)),
+                run(&ifs(99)),
+                run(&ifs(100_000)),
+            )
+        })
+        .unwrap()
+        .join()
+        .unwrap();
+    assert_eq!(r.0.as_deref(), Ok("1"));
+    assert!(r.1.unwrap_err().contains("max expression depth exceeded"));
+    assert_eq!(r.2.as_deref(), Ok("x"));
+    assert!(r.3.unwrap_err().contains("max expression depth exceeded"));
+}

@@ -441,3 +441,19 @@ fn switches_take_pflag_bool_forms() {
         both(&o)
     );
 }
+
+#[test]
+fn a_flag_value_may_start_with_a_dash() {
+    // pflag takes the next word as the value (upstream 030 formats
+    // `--{{.Image}}-{{.Names}}--`).
+    let s = TestStore::new();
+    let o = s.run(&["ps", "-a", "--format", "--{{.Names}}--"]);
+    assert!(o.status.success(), "{}", both(&o));
+    let o = s.run(&["ps", "--format"]);
+    assert_eq!(o.status.code(), Some(125));
+    assert!(
+        stderr(&o).contains("flag needs an argument: --format"),
+        "{}",
+        both(&o)
+    );
+}

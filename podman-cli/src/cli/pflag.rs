@@ -9,11 +9,15 @@
 use clap::builder::BoolishValueParser;
 use clap::{Arg, ArgAction, Command};
 
-/// `cmd`'s own switches (not its subcommands') as pflag bools.
+/// `cmd`'s own switches (not its subcommands') as pflag bools, and its
+/// valued flags taking the next word as pflag does, even one that starts
+/// with `-` (`--format --{{.ID}}--`, `--stop-signal -TERM`).
 pub fn bools(cmd: Command) -> Command {
     cmd.mut_args(|a| {
         if matches!(a.get_action(), ArgAction::SetTrue) {
             as_pflag_bool(a)
+        } else if !a.is_positional() && !is_switch(&a) {
+            a.allow_hyphen_values(true)
         } else {
             a
         }
@@ -97,6 +101,16 @@ mod tests {
             flags(&["run", "--tty", "img"]),
             (true, false, Some("img".into()))
         );
+    }
+
+    #[test]
+    fn a_valued_flag_takes_a_next_word_that_starts_with_a_dash() {
+        let m = cmd()
+            .try_get_matches_from(["run", "--name", "--x--", "-t", "img"])
+            .expect("parses");
+        assert_eq!(m.get_one::<String>("name").map(String::as_str), Some("--x--"));
+        assert!(*m.get_one::<bool>("tty").expect("tty"));
+        assert!(cmd().try_get_matches_from(["run", "img", "--name"]).is_err());
     }
 
     #[test]

@@ -452,7 +452,10 @@ mod tests {
             .to_string();
         assert!(e.contains("overlaps with 10.90.0.0/16 of network x"), "{e}");
         let e = s.create(&spec("x", ""), &host).unwrap_err().to_string();
-        assert!(e.contains("network name x already used: network already exists"), "{e}");
+        assert!(
+            e.contains("network name x already used: network already exists"),
+            "{e}"
+        );
         assert_eq!(
             s.create(
                 &CreateSpec {

@@ -108,9 +108,14 @@ mod tests {
         let m = cmd()
             .try_get_matches_from(["run", "--name", "--x--", "-t", "img"])
             .expect("parses");
-        assert_eq!(m.get_one::<String>("name").map(String::as_str), Some("--x--"));
+        assert_eq!(
+            m.get_one::<String>("name").map(String::as_str),
+            Some("--x--")
+        );
         assert!(*m.get_one::<bool>("tty").expect("tty"));
-        assert!(cmd().try_get_matches_from(["run", "img", "--name"]).is_err());
+        assert!(cmd()
+            .try_get_matches_from(["run", "img", "--name"])
+            .is_err());
     }
 
     #[test]

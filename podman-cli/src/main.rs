@@ -20,6 +20,7 @@ mod proc_info;
 mod runtime_choice;
 mod spec;
 mod state;
+mod timestamp;
 
 use std::process::ExitCode;
 use std::time::Instant;

@@ -161,20 +161,6 @@ fn parse_bool(f: &Filter) -> anyhow::Result<bool> {
     }
 }
 
-/// `until=`: a Unix time, an RFC 3339 time, or a Go duration before now.
-fn parse_until(v: &str, now: i64) -> anyhow::Result<i64> {
-    if let Ok(n) = v.parse::<f64>() {
-        return Ok(n as i64);
-    }
-    if let Ok(t) = common::time::parse_rfc3339_secs(v) {
-        return Ok(t);
-    }
-    if let Some(d) = common::time::parse_go_duration(v).map(|ns| ns / 1_000_000_000) {
-        return Ok(now - d);
-    }
-    anyhow::bail!("invalid until value {v:?}: expected a timestamp or a duration")
-}
-
 /// The context filters look things up in.
 struct Ctx<'a> {
     all: &'a [Image],
@@ -218,7 +204,10 @@ fn matches(f: &Filter, i: &Image, ctx: &Ctx) -> anyhow::Result<bool> {
         }
         "before" => created(i) < find_created(ctx, v)?,
         "since" | "after" => created(i) > find_created(ctx, v)?,
-        "until" => created(i) < parse_until(v, ctx.now)?,
+        "until" => {
+            let until_ns = crate::timestamp::go_timestamp_ns(v, ctx.now.saturating_mul(1_000_000_000))?;
+            created(i) < until_ns.div_euclid(1_000_000_000)
+        }
         "containers" => {
             let users = ctx.users.get(&i.id).map(Vec::as_slice).unwrap_or(&[]);
             match v.to_ascii_lowercase().as_str() {

@@ -41,35 +41,12 @@ pub struct LogsArgs {
     pub color: bool,
 }
 
-fn now_ns() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos() as i64)
-        .unwrap_or(0)
-}
-
-/// Podman's `util.ParseInputTime`: an RFC 3339 time or date, Unix seconds
-/// (the fraction dropped, as Go's does), or a Go duration before now
-/// (`--since`) or after now (`--until`). Nanoseconds since the epoch.
-pub fn parse_input_time(value: &str, since: bool, now: i64) -> Option<i64> {
-    let looks_like_date = value.len() >= 10
-        && value.as_bytes()[..4].iter().all(u8::is_ascii_digit)
-        && value.as_bytes()[4] == b'-';
-    if looks_like_date {
-        return crate::container::filter::go_timestamp_ns(value, now).ok();
-    }
-    if let Ok(f) = value.parse::<f64>() {
-        if f.is_finite() {
-            return Some((f as i64).saturating_mul(1_000_000_000));
-        }
-    }
-    let d = common::time::parse_go_duration(value)?;
-    Some(if since { now - d } else { now + d })
-}
-
+/// `--since`/`--until`: Podman's `util.ParseInputTime`, as `events` reads
+/// them. Nanoseconds since the epoch.
 fn parse_time(flag: &str, value: &str, since: bool) -> anyhow::Result<i64> {
-    parse_input_time(value, since, now_ns())
-        .ok_or_else(|| anyhow::anyhow!("parsing {flag} {value:?}: unable to interpret time value"))
+    crate::events::time::parse_input_time(value, since)
+        .map(|t| t.unix_ns)
+        .map_err(|e| anyhow::anyhow!("parsing {flag} {value:?}: {e}"))
 }
 
 /// inotify on the log file and the exit directory.
@@ -357,7 +334,7 @@ pub async fn run(engine: &EngineConfig, args: &LogsArgs) -> anyhow::Result<()> {
         }
         let mut wait = std::time::Duration::from_secs(1);
         if let Some(u) = until {
-            let left = u - now_ns();
+            let left = u - common::time::now_nanos();
             if left <= 0 {
                 break;
             }
@@ -367,33 +344,4 @@ pub async fn run(engine: &EngineConfig, args: &LogsArgs) -> anyhow::Result<()> {
     }
     out.flush();
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::parse_input_time;
-
-    #[test]
-    fn input_times_parse_as_podmans() {
-        let now = 1_700_000_000_000_000_000;
-        assert_eq!(parse_input_time("1000", true, now), Some(1_000_000_000_000));
-        assert_eq!(
-            parse_input_time("1000.7", true, now),
-            Some(1_000_000_000_000)
-        );
-        assert_eq!(
-            parse_input_time("3s", false, now),
-            Some(now + 3_000_000_000)
-        );
-        assert_eq!(parse_input_time("3s", true, now), Some(now - 3_000_000_000));
-        assert_eq!(
-            parse_input_time("-1s", true, now),
-            Some(now + 1_000_000_000)
-        );
-        assert_eq!(
-            parse_input_time("2023-11-14T22:13:20Z", true, now),
-            Some(1_700_000_000_000_000_000)
-        );
-        assert_eq!(parse_input_time("yesterday", true, now), None);
-    }
 }

@@ -467,7 +467,7 @@ fn prune_filters(filters: &[String]) -> anyhow::Result<(Vec<String>, Option<i64>
         match f.split_once('=') {
             Some(("label", _)) => labels.push(f.clone()),
             Some(("until", v)) => {
-                until = Some(crate::container::filter::go_timestamp_ns(
+                until = Some(crate::timestamp::go_timestamp_ns(
                     v,
                     common::time::now_nanos(),
                 )?)

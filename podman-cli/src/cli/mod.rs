@@ -6,6 +6,7 @@ use clap::{Args, Parser, Subcommand};
 
 pub mod completion;
 pub mod help;
+pub mod usage_error;
 mod lazy;
 mod pflag;
 pub use lazy::Lazy;
@@ -297,10 +298,10 @@ impl Cli {
         // Errors are rendered from the parser as built (no second build).
         let mut m = match cmd.try_get_matches_from_mut(&argv) {
             Ok(m) => m,
-            Err(e) => return Err(help::error(e, &cmd, &argv)),
+            Err(e) => return Err(usage_error::error(e, &cmd, &argv)),
         };
-        help::check_latest(&cmd, &m, &argv)?;
-        Cli::from_arg_matches_mut(&mut m).map_err(|e| help::error(e, &cmd, &argv))
+        usage_error::check_latest(&cmd, &m, &argv)?;
+        Cli::from_arg_matches_mut(&mut m).map_err(|e| usage_error::error(e, &cmd, &argv))
     }
 }
 

@@ -28,6 +28,7 @@ pub mod rlimits;
 pub mod storage_conf;
 #[allow(unsafe_code)]
 pub mod time;
+pub mod units;
 mod toml_files;
 
 pub use error::ConfigError;

@@ -137,23 +137,9 @@ fn parse_human_size(s: &str) -> Result<u64, String> {
     if t.starts_with('-') {
         return Err(format!("events log file max size cannot be negative: {s}"));
     }
-    let num_end = t
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(t.len());
-    let (num, unit) = t.split_at(num_end);
-    let value: f64 = num.parse().map_err(|_| format!("invalid size: '{s}'"))?;
-    let unit = unit.strip_prefix(' ').unwrap_or(unit).to_ascii_lowercase();
-    let unit = unit.trim_end_matches('b').trim_end_matches('i');
-    let mult: f64 = match unit {
-        "" => 1.0,
-        "k" => 1e3,
-        "m" => 1e6,
-        "g" => 1e9,
-        "t" => 1e12,
-        "p" => 1e15,
-        _ => return Err(format!("invalid size: '{s}'")),
-    };
-    Ok((value * mult) as u64)
+    common::units::from_human_size(t)
+        .map(|n| n as u64)
+        .map_err(|_| format!("invalid size: '{s}'"))
 }
 
 static CONFIG: OnceLock<EventsConfig> = OnceLock::new();

@@ -124,9 +124,9 @@ pub fn parse(a: &CreateOptions, host_network: bool) -> anyhow::Result<More> {
                 out.log_path = Some(absolute(Path::new(v)));
             }
             "max-size" => {
-                x.log_size_max = human_size(v, 1000).ok_or_else(|| {
-                    anyhow::anyhow!("invalid --log-opt {o:?}: max-size= takes a size such as 10m")
-                })?;
+                x.log_size_max = common::units::from_human_size(v)
+                    .map(|n| n as u64)
+                    .map_err(|e| anyhow::anyhow!("invalid --log-opt {o:?}: {e}"))?;
             }
             "tag" => x.log_tag = v.to_string(),
             _ => anyhow::bail!("invalid --log-opt {o:?}: supported are path=, max-size= and tag="),
@@ -172,8 +172,10 @@ pub fn parse(a: &CreateOptions, host_network: bool) -> anyhow::Result<More> {
         x.oom_score_adj = Some(n);
     }
     if let Some(v) = &m.shm_size {
-        let n = human_size(v, 1024)
+        let n = common::units::ram_in_bytes(v)
+            .ok()
             .filter(|n| *n > 0)
+            .map(|n| n as u64)
             .ok_or_else(|| anyhow::anyhow!("invalid --shm-size {v:?}: give a size such as 64m"))?;
         x.shm_size = Some(n);
     }
@@ -439,29 +441,6 @@ pub fn timezone(tz: &str) -> anyhow::Result<PathBuf> {
     Ok(p)
 }
 
-/// A human size ("10m", "1.5MB", "512k", "1024"), decimal or binary units.
-pub fn human_size(s: &str, unit: u64) -> Option<u64> {
-    let s = s.trim().to_ascii_lowercase();
-    let split = s
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(s.len());
-    let (num, suffix) = s.split_at(split);
-    let n: f64 = num.parse().ok()?;
-    let suffix = suffix.trim_end_matches('b').trim_end_matches('i');
-    let mult = match suffix {
-        "" => 1,
-        "k" => unit,
-        "m" => unit.pow(2),
-        "g" => unit.pow(3),
-        "t" => unit.pow(4),
-        _ => return None,
-    };
-    if n < 0.0 {
-        return None;
-    }
-    Some((n * mult as f64) as u64)
-}
-
 /// `--expose PORT[-END][/PROTO]` as "PORT/PROTO" strings.
 fn expose(spec: &str) -> anyhow::Result<Vec<String>> {
     let (ports, proto) = spec.split_once('/').unwrap_or((spec, "tcp"));
@@ -520,11 +499,7 @@ mod tests {
     }
 
     #[test]
-    fn sizes_and_sysctls() {
-        assert_eq!(human_size("1.5m", 1000), Some(1_500_000));
-        assert_eq!(human_size("64m", 1024), Some(64 << 20));
-        assert_eq!(human_size("10", 1000), Some(10));
-        assert_eq!(human_size("x", 1000), None);
+    fn sysctls() {
         assert!(sysctl_allowed("net.ipv4.ip_forward", false, false, false).is_ok());
         assert!(sysctl_allowed("net.ipv4.ip_forward", true, false, false).is_err());
         assert!(sysctl_allowed("kernel.shmmax", false, false, false).is_ok());

@@ -138,6 +138,8 @@ pub struct CreateArgs {
     #[command(flatten)]
     pub more: MoreArgs,
     #[command(flatten)]
+    pub resources: super::create_resources::ResourceArgs,
+    #[command(flatten)]
     pub not_yet: NotYetArgs,
     /// Image to create the container from
     pub image: String,
@@ -193,6 +195,7 @@ impl CreateArgs {
             tls_verify,
             quiet,
             more,
+            resources,
             not_yet,
             image,
             command,
@@ -241,6 +244,7 @@ impl CreateArgs {
             tls_verify,
             quiet,
             more: more.options(),
+            resources: resources.flags(),
             not_yet: not_yet.given(),
             image,
             command,
@@ -453,12 +457,6 @@ macro_rules! not_yet {
     (valued: $( $vf:ident = $vflag:literal ),* ; switches: $( $sf:ident = $sflag:literal ),* $(,)?) => {
         #[derive(Debug, Clone, Default, Args)]
         pub struct NotYetArgs {
-            /// Memory limit (not implemented yet)
-            #[arg(short = 'm', long = "memory", value_name = "VALUE")]
-            pub memory: Vec<String>,
-            /// CPU shares (not implemented yet)
-            #[arg(short = 'c', long = "cpu-shares", value_name = "VALUE")]
-            pub cpu_shares: Vec<String>,
             $(
                 #[arg(long = $vflag, value_name = "VALUE", help = concat!("Not implemented yet (Podman's --", $vflag, ")"))]
                 pub $vf: Vec<String>,
@@ -473,12 +471,6 @@ macro_rules! not_yet {
             /// The flags given, as `--NAME`.
             pub fn given(&self) -> Vec<&'static str> {
                 let mut v = Vec::new();
-                if !self.memory.is_empty() {
-                    v.push("--memory");
-                }
-                if !self.cpu_shares.is_empty() {
-                    v.push("--cpu-shares");
-                }
                 $( if !self.$vf.is_empty() { v.push(concat!("--", $vflag)); } )*
                 $( if !self.$sf.is_empty() { v.push(concat!("--", $sflag)); } )*
                 v
@@ -489,23 +481,6 @@ macro_rules! not_yet {
 
 not_yet! {
     valued:
-    memory_reservation = "memory-reservation",
-    memory_swap = "memory-swap",
-    memory_swappiness = "memory-swappiness",
-    kernel_memory = "kernel-memory",
-    cpus = "cpus",
-    cpu_period = "cpu-period",
-    cpu_quota = "cpu-quota",
-    cpu_rt_period = "cpu-rt-period",
-    cpu_rt_runtime = "cpu-rt-runtime",
-    cpuset_cpus = "cpuset-cpus",
-    cpuset_mems = "cpuset-mems",
-    blkio_weight = "blkio-weight",
-    blkio_weight_device = "blkio-weight-device",
-    device_read_bps = "device-read-bps",
-    device_read_iops = "device-read-iops",
-    device_write_bps = "device-write-bps",
-    device_write_iops = "device-write-iops",
     pod = "pod",
     pod_id_file = "pod-id-file",
     volumes_from = "volumes-from",
@@ -555,7 +530,6 @@ not_yet! {
     retry_delay = "retry-delay",
     env_merge = "env-merge";
     switches:
-    oom_kill_disable = "oom-kill-disable",
     no_healthcheck = "no-healthcheck",
     rootfs = "rootfs",
     passwd = "passwd",

@@ -5,6 +5,7 @@ pub mod container_cleanup;
 pub mod container_exists;
 pub mod container_prune;
 pub mod create;
+pub mod create_resources;
 pub mod events;
 pub mod exec;
 pub mod history;

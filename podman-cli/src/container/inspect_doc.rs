@@ -174,6 +174,7 @@ pub fn container_json(
     doc["AppArmorProfile"] = json!(sec.apparmor_profile);
     doc["HostConfig"]["SecurityOpt"] = json!(security_opts(cfg));
     doc["HostConfig"]["PidsLimit"] = json!(sec.pids_limit);
+    crate::spec::resources::inspect_fields(&cfg.extra.resources, &mut doc["HostConfig"]);
     doc
 }
 

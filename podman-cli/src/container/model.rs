@@ -225,6 +225,8 @@ pub struct RunExtras {
     pub sdnotify: String,
     /// `--security-opt` confinement and the pids limit.
     pub security: Confinement,
+    /// `--memory`, `--cpus`, ... (see spec::resources).
+    pub resources: Resources,
 }
 
 /// How the container is confined, fixed at create (`--security-opt`,
@@ -281,4 +283,48 @@ pub struct ContainerState {
     /// Results of network setup, per network.
     pub network_status: serde_json::Value,
     pub checkpointed: bool,
+}
+
+/// Cgroup limits fixed at create (`--memory`, `--cpus`, `--blkio-weight`,
+/// ...); `None` leaves the cgroup's own value.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct Resources {
+    pub memory: Option<i64>,
+    pub memory_reservation: Option<i64>,
+    /// Memory plus swap; `None` with a memory limit: unlimited swap.
+    pub memory_swap: Option<i64>,
+    pub memory_swappiness: Option<u64>,
+    pub oom_kill_disable: bool,
+    pub cpu_shares: Option<u64>,
+    pub cpu_period: Option<u64>,
+    pub cpu_quota: Option<i64>,
+    pub cpu_rt_period: Option<u64>,
+    pub cpu_rt_runtime: Option<i64>,
+    pub cpuset_cpus: String,
+    pub cpuset_mems: String,
+    pub blkio_weight: Option<u16>,
+    pub blkio_weight_device: Vec<DeviceWeight>,
+    pub throttle_read_bps: Vec<DeviceRate>,
+    pub throttle_write_bps: Vec<DeviceRate>,
+    pub throttle_read_iops: Vec<DeviceRate>,
+    pub throttle_write_iops: Vec<DeviceRate>,
+}
+
+/// `--blkio-weight-device PATH:WEIGHT`, with the node's numbers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct DeviceWeight {
+    pub path: String,
+    pub major: i64,
+    pub minor: i64,
+    pub weight: u16,
+}
+
+/// `--device-{read,write}-{bps,iops} PATH:RATE`, with the node's numbers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct DeviceRate {
+    pub path: String,
+    pub major: i64,
+    pub minor: i64,
+    pub rate: u64,
 }

@@ -109,6 +109,13 @@ fn parse_flags(cfg: &EngineConfig, a: &CreateOptions) -> anyhow::Result<Parsed> 
         }
     }
     more.extras.security = security.confinement;
+    let host_cgroups = crate::spec::resources::HostCgroups::probe();
+    let (resources, warnings) = crate::spec::resources::parse(&a.resources, &host_cgroups)?;
+    // Podman's words, on stderr (it prints its create warnings so).
+    for w in warnings {
+        eprintln!("{w}");
+    }
+    more.extras.resources = resources;
     more.extras.workdir_explicit = a.workdir.is_some();
     let ports = if !ports.is_empty() && network_mode != NetworkMode::Bridge {
         let mode = match network_mode {

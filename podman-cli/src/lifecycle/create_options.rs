@@ -88,6 +88,7 @@ pub struct CreateOptions {
     /// Suppress pull progress
     pub quiet: bool,
     /// The flags beyond the first set.
+    pub resources: crate::spec::resources::ResourceFlags,
     pub more: MoreOptions,
     /// Podman flags given that podman-rs does not implement yet (`--NAME`).
     pub not_yet: Vec<&'static str>,

@@ -3,6 +3,7 @@
 //! and checked against oci-spec's typed model before it is written.
 
 pub mod confinement;
+pub mod resources;
 pub mod seccomp;
 pub mod security;
 pub mod user;
@@ -279,6 +280,7 @@ pub fn generate(cfg: &ContainerConfig, ctx: &SpecContext) -> Result<Spec, SpecEr
         cgroup_devices = vec![json!({"allow": true, "access": "rwm"})];
     }
     let mut resources = json!({"devices": cgroup_devices});
+    resources::apply(&x.resources, &mut resources);
     if conf.pids_limit != 0 && confinement::pids_controller() {
         resources["pids"] = json!({"limit": conf.pids_limit});
     }

@@ -294,8 +294,8 @@ impl Context {
                 };
                 format!("{pcpu:.3}")
             }
-            Field::Etime => names::go_duration(self.elapsed(p)),
-            Field::Time => names::go_duration(std::time::Duration::from_secs(
+            Field::Etime => common::time::go_duration(self.elapsed(p)),
+            Field::Time => common::time::go_duration(std::time::Duration::from_secs(
                 p.cpu_ticks / self.ticks.max(1),
             )),
             Field::Stime => stime(self.started(p)),

@@ -4,7 +4,6 @@
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::time::Duration;
 
 use crate::proc_info::Process;
 
@@ -80,62 +79,9 @@ impl IdMap {
     }
 }
 
-/// A duration as Go's `time.Duration.String()` prints it ("1h2m3.5s",
-/// "20.386825206s", "1.5ms", "0s"), which is how Podman shows times.
-pub fn go_duration(d: Duration) -> String {
-    let ns = d.as_nanos();
-    let frac = |n: u128, unit: u128, width: usize| {
-        let f = format!("{:0width$}", n % unit);
-        let f = f.trim_end_matches('0');
-        if f.is_empty() {
-            format!("{}", n / unit)
-        } else {
-            format!("{}.{f}", n / unit)
-        }
-    };
-    match ns {
-        0 => "0s".into(),
-        n if n < 1_000 => format!("{n}ns"),
-        n if n < 1_000_000 => format!("{}µs", frac(n, 1_000, 3)),
-        n if n < 1_000_000_000 => format!("{}ms", frac(n, 1_000_000, 6)),
-        n => {
-            let secs = n / 1_000_000_000;
-            let (h, m) = (secs / 3600, (secs % 3600) / 60);
-            let mut out = String::new();
-            if h > 0 {
-                out.push_str(&format!("{h}h"));
-            }
-            if h > 0 || m > 0 {
-                out.push_str(&format!("{m}m"));
-            }
-            out.push_str(&frac(n % 60_000_000_000, 1_000_000_000, 9));
-            out.push('s');
-            out
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn durations_print_like_go() {
-        assert_eq!(go_duration(Duration::ZERO), "0s");
-        assert_eq!(
-            go_duration(Duration::from_nanos(20_386_825_206)),
-            "20.386825206s"
-        );
-        assert_eq!(go_duration(Duration::from_secs(120)), "2m0s");
-        assert_eq!(go_duration(Duration::from_secs(3600)), "1h0m0s");
-        assert_eq!(
-            go_duration(Duration::from_nanos(3_732_497_061_672)),
-            "1h2m12.497061672s"
-        );
-        assert_eq!(go_duration(Duration::from_micros(1500)), "1.5ms");
-        assert_eq!(go_duration(Duration::from_nanos(1500)), "1.5µs");
-        assert_eq!(go_duration(Duration::from_nanos(999)), "999ns");
-    }
 
     #[test]
     fn names_come_from_passwd_format_files() {

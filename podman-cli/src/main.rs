@@ -16,6 +16,7 @@ mod host_info;
 mod image;
 mod kill_point;
 mod lifecycle;
+mod cgroup_stats;
 mod proc_info;
 mod runtime_choice;
 mod spec;
@@ -240,6 +241,9 @@ async fn command(cfg: &engine_config::EngineConfig, cli: &Cli) -> anyhow::Result
             }
             Command::Top(a) | Command::Container(ContainerCommand::Top(a)) => {
                 commands::top::top(cfg, a).await
+            }
+            Command::Stats(a) | Command::Container(ContainerCommand::Stats(a)) => {
+                commands::stats::run(cfg, a).await
             }
             Command::Rename(a) | Command::Container(ContainerCommand::Rename(a)) => {
                 commands::rename::run(cfg, a).await

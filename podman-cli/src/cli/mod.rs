@@ -434,6 +434,8 @@ pub enum Command {
     Attach(Lazy<crate::commands::attach::AttachArgs>),
     /// Display the running processes of a container
     Top(Lazy<crate::commands::top::TopArgs>),
+    /// Display a live stream of container resource usage statistics
+    Stats(Lazy<crate::commands::stats::StatsArgs>),
     /// Rename a container
     Rename(Lazy<crate::commands::rename::RenameArgs>),
     /// Initialize one or more containers
@@ -471,6 +473,8 @@ pub enum ContainerCommand {
     Attach(Lazy<crate::commands::attach::AttachArgs>),
     /// Display the running processes of a container
     Top(Lazy<crate::commands::top::TopArgs>),
+    /// Display a live stream of container resource usage statistics
+    Stats(Lazy<crate::commands::stats::StatsArgs>),
     /// Rename an existing container
     Rename(Lazy<crate::commands::rename::RenameArgs>),
     /// Initialize one or more containers

@@ -4,10 +4,15 @@
 /// no trailing zeros), and the unit.
 fn scaled(bytes: u64, sig: usize) -> (String, &'static str) {
     const UNITS: [&str; 9] = ["B", "kB", "MB", "GB", "TB", "PB", "EB", "ZB", "YB"];
+    scaled_in(bytes, sig, 1000.0, &UNITS)
+}
+
+/// go-units' `CustomSize`: divide by `base` while it reaches it.
+fn scaled_in(bytes: u64, sig: usize, base: f64, units: &[&'static str]) -> (String, &'static str) {
     let mut v = bytes as f64;
     let mut i = 0;
-    while v >= 1000.0 && i < UNITS.len() - 1 {
-        v /= 1000.0;
+    while v >= base && i < units.len() - 1 {
+        v /= base;
         i += 1;
     }
     let int_digits = if v >= 100.0 {
@@ -22,7 +27,15 @@ fn scaled(bytes: u64, sig: usize) -> (String, &'static str) {
     if s.contains('.') {
         s = s.trim_end_matches('0').trim_end_matches('.').to_string();
     }
-    (s, UNITS[i])
+    (s, units[i])
+}
+
+/// `units.BytesSize`: binary units, 4 significant digits, no space
+/// ("0B", "1.5KiB", "64MiB").
+pub fn bytes_size(bytes: u64) -> String {
+    const UNITS: [&str; 9] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB", "ZiB", "YiB"];
+    let (n, unit) = scaled_in(bytes, 4, 1024.0, &UNITS);
+    format!("{n}{unit}")
 }
 
 /// `units.HumanSizeWithPrecision(size, 3)`: decimal units, 3 significant digits.

@@ -37,6 +37,18 @@ pub struct Formatter {
     pub render_table: bool,
 }
 
+/// report.IsJSON: `json`, `{{json}}`, `{{ json. }}`.
+pub fn is_json(format: &str) -> bool {
+    let f = format.trim();
+    if f == "json" {
+        return true;
+    }
+    f.strip_prefix("{{")
+        .and_then(|x| x.strip_suffix("}}"))
+        .map(|x| matches!(x.trim(), "json" | "json."))
+        .unwrap_or(false)
+}
+
 /// report.NormalizeFormat.
 pub fn normalize_format(format: &str) -> String {
     let mut f = if format.starts_with("table ") {

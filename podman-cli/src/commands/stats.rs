@@ -209,7 +209,7 @@ async fn reading(
     for record in records {
         let (cfg, st) = crate::lifecycle::cleanup::refresh(engine, record).await?;
         let active = matches!(st.status, Status::Running | Status::Paused);
-        if !active && !(explicit || a.all) {
+        if !(active || explicit || a.all) {
             continue;
         }
         let now = common::time::now_nanos().max(0) as u64;

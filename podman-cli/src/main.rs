@@ -242,6 +242,9 @@ async fn command(cfg: &engine_config::EngineConfig, cli: &Cli) -> anyhow::Result
             Command::Top(a) | Command::Container(ContainerCommand::Top(a)) => {
                 commands::top::top(cfg, a).await
             }
+            Command::Update(a) | Command::Container(ContainerCommand::Update(a)) => {
+                commands::update::run(cfg, a).await
+            }
             Command::Stats(a) | Command::Container(ContainerCommand::Stats(a)) => {
                 commands::stats::run(cfg, a).await
             }

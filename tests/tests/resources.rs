@@ -165,7 +165,6 @@ fn bad_limits_are_refused_with_podmans_words() {
         &["-m", "64m", "--memory-swap", "32m"],
         "minimum memoryswap limit should be larger than memory limit",
     );
-    r(&["--cpus", "4096"], "range of CPUs is from 0.01 to");
     r(
         &["--cpuset-cpus", "4095"],
         "requested CPUs are not available - requested 4095",
@@ -198,7 +197,18 @@ fn bad_limits_are_refused_with_podmans_words() {
         &["--device-read-bps", "/dev/null:fast"],
         "invalid rate for device: /dev/null:fast",
     );
-    r(&["--device-write-iops", "/dev/nope:10"], "/dev/nope");
+    r(
+        &["--device-write-iops", "/dev/nope:10"],
+        "could not parse device /dev/nope",
+    );
+    r(
+        &["--device-read-bps", "/dev/zero:1mb"],
+        "/dev/zero: not a block device",
+    );
+    r(
+        &["--blkio-weight-device", "/dev/zero:100"],
+        "bad --blkio-weight-device: /dev/zero: not a block device",
+    );
 }
 
 #[test]
@@ -221,4 +231,120 @@ fn kernel_memory_is_a_noop_with_podmans_warning() {
         stderr(&o)
     );
     s.ok(&["rm", "km"]);
+}
+
+#[test]
+fn more_cpus_than_the_host_has_is_a_ceiling_as_in_podman() {
+    let (s, _reg, image) = fixture();
+    s.ok(&["create", "--name", "wide", "--cpus", "64", &image, "true"]);
+    let v: Value = serde_json::from_str(&s.ok(&["inspect", "wide"])).unwrap();
+    assert_eq!(v[0]["HostConfig"]["CpuQuota"], 6_400_000);
+    s.ok(&["rm", "wide"]);
+}
+
+#[test]
+fn update_changes_a_running_containers_cgroup_and_keeps_the_rest() {
+    let (s, _reg, image) = fixture();
+    let id = s.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "upd",
+        "--network",
+        "none",
+        "--pids-limit",
+        "1024",
+        &image,
+        "sleep",
+        "1000",
+    ]);
+    let out = s.ok(&[
+        "update",
+        "--cpu-shares",
+        "512",
+        "--cpus",
+        "1.5",
+        "--memory",
+        "1G",
+        "--memory-swap",
+        "3G",
+        "--memory-reservation",
+        "400M",
+        "upd",
+    ]);
+    assert_eq!(out.trim(), id.trim(), "update prints the full ID");
+    let cat = |f: &str| {
+        s.ok(&["exec", "upd", "cat", &format!("/sys/fs/cgroup/{f}")])
+            .trim()
+            .to_string()
+    };
+    if v1() {
+        assert_eq!(cat("cpu/cpu.shares"), "512");
+        assert_eq!(cat("cpu/cpu.cfs_quota_us"), "150000");
+        assert_eq!(cat("memory/memory.limit_in_bytes"), "1073741824");
+        assert_eq!(cat("memory/memory.memsw.limit_in_bytes"), "3221225472");
+        assert_eq!(cat("memory/memory.soft_limit_in_bytes"), "419430400");
+    } else {
+        assert_eq!(cat("memory.max"), "1073741824");
+        assert_eq!(cat("cpu.max"), "150000 100000");
+    }
+    s.ok(&["update", "--memory", "100M", "upd"]);
+    let f = s.ok(&["inspect", "upd", "--format", "{{.HostConfig.Memory}} {{.HostConfig.PidsLimit}} {{.HostConfig.CpuShares}} {{.HostConfig.RestartPolicy.Name}}"]);
+    assert_eq!(f.trim(), "104857600 1024 512 no", "other limits stay");
+    if v1() {
+        assert_eq!(cat("memory/memory.limit_in_bytes"), "104857600");
+    }
+    s.ok(&["update", "--restart", "always", "upd"]);
+    let f = s.ok(&[
+        "inspect",
+        "upd",
+        "--format",
+        "{{.HostConfig.RestartPolicy.Name}}",
+    ]);
+    assert_eq!(f.trim(), "always");
+    for opt in [
+        "--device-read-bps=/dev/zero:10mb",
+        "--blkio-weight-device=/dev/zero:123",
+    ] {
+        let o = s.run(&["update", "upd", opt]);
+        assert_eq!(o.status.code(), Some(125), "{opt}");
+        assert!(
+            stderr(&o).contains("/dev/zero: not a block device"),
+            "{}",
+            stderr(&o)
+        );
+    }
+    let o = s.run(&["update", "--memory", "1m", "nosuch"]);
+    assert_eq!(o.status.code(), Some(125));
+    s.ok(&["rm", "-f", "-t", "0", "upd"]);
+}
+
+#[test]
+fn update_of_a_stopped_container_applies_at_its_next_start() {
+    let (s, _reg, image) = fixture();
+    s.ok(&[
+        "create",
+        "--name",
+        "later",
+        "--network",
+        "none",
+        &image,
+        "cat",
+        "/sys/fs/cgroup/cpu/cpu.shares",
+    ]);
+    s.ok(&["update", "--cpu-shares", "256", "-e", "NEW=1", "later"]);
+    let f = s.ok(&[
+        "inspect",
+        "later",
+        "--format",
+        "{{.HostConfig.CpuShares}} {{.Config.Env}}",
+    ]);
+    assert!(f.starts_with("256 "), "{f}");
+    assert!(f.contains("NEW=1"), "{f}");
+    if v1() {
+        s.ok(&["start", "later"]);
+        s.ok(&["wait", "later"]);
+        assert_eq!(s.ok(&["logs", "later"]).trim(), "256");
+    }
+    s.ok(&["rm", "later"]);
 }

@@ -434,6 +434,8 @@ pub enum Command {
     Attach(Lazy<crate::commands::attach::AttachArgs>),
     /// Display the running processes of a container
     Top(Lazy<crate::commands::top::TopArgs>),
+    /// Update an existing container
+    Update(Lazy<crate::commands::update::UpdateArgs>),
     /// Display a live stream of container resource usage statistics
     Stats(Lazy<crate::commands::stats::StatsArgs>),
     /// Rename a container
@@ -473,6 +475,8 @@ pub enum ContainerCommand {
     Attach(Lazy<crate::commands::attach::AttachArgs>),
     /// Display the running processes of a container
     Top(Lazy<crate::commands::top::TopArgs>),
+    /// Update an existing container
+    Update(Lazy<crate::commands::update::UpdateArgs>),
     /// Display a live stream of container resource usage statistics
     Stats(Lazy<crate::commands::stats::StatsArgs>),
     /// Rename an existing container

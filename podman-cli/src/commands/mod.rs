@@ -43,6 +43,7 @@ pub mod targets;
 #[allow(unsafe_code)]
 pub mod top;
 pub mod untag;
+pub mod update;
 pub mod version;
 #[allow(unsafe_code)]
 pub mod wait;

@@ -156,7 +156,8 @@ pub fn container_json(
                 crate::container::model::NetworkMode::Host => "host".to_string(),
                 crate::container::model::NetworkMode::Container(c) => format!("container:{c}"),
             },
-            "RestartPolicy": {"Name": cfg.restart.name, "MaximumRetryCount": cfg.restart.max_retries},
+            // libpod shows an unset policy as "no".
+            "RestartPolicy": {"Name": if cfg.restart.name.is_empty() { "no" } else { cfg.restart.name.as_str() }, "MaximumRetryCount": cfg.restart.max_retries},
             "AutoRemove": cfg.auto_remove,
             "CapAdd": cfg.cap_add,
             "CapDrop": cfg.cap_drop,

@@ -16,3 +16,4 @@ pub mod remove;
 pub mod runtime;
 pub mod start;
 pub mod stop;
+pub mod update;

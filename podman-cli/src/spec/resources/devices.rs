@@ -22,15 +22,13 @@ pub(super) fn cpu_list(s: &str) -> Option<Vec<u32>> {
     Some(out)
 }
 
-/// A device node's major and minor numbers.
-fn device_numbers(path: &str, spec: &str) -> Result<(i64, i64), ResourceError> {
+/// A block device's major and minor numbers (Podman's statBlkDev).
+fn block_device(path: &str) -> Result<(i64, i64), ResourceError> {
     use std::os::unix::fs::{FileTypeExt, MetadataExt};
     let md = std::fs::metadata(path)
-        .map_err(|e| ResourceError::Device(format!("{spec}: stat {path}: {e}")))?;
-    if !(md.file_type().is_block_device() || md.file_type().is_char_device()) {
-        return Err(ResourceError::Device(format!(
-            "{spec}: {path} is not a device node"
-        )));
+        .map_err(|e| ResourceError::Device(format!("could not parse device {path}: {e}")))?;
+    if !md.file_type().is_block_device() {
+        return Err(ResourceError::Device(format!("{path}: not a block device")));
     }
     let rdev = md.rdev();
     Ok((
@@ -59,7 +57,8 @@ pub(super) fn weight_device(spec: &str) -> Result<DeviceWeight, ResourceError> {
     if weight > 0 && !(10..=1000).contains(&weight) {
         return Err(bad());
     }
-    let (major, minor) = device_numbers(path, spec)?;
+    let (major, minor) = block_device(path)
+        .map_err(|e| ResourceError::Device(format!("bad --blkio-weight-device: {e}")))?;
     Ok(DeviceWeight {
         path: path.into(),
         major,
@@ -76,7 +75,7 @@ pub(super) fn throttle_device(spec: &str, iops: bool) -> Result<DeviceRate, Reso
     } else {
         common::units::ram_in_bytes(val).map(|n| n as u64).map_err(|_| ResourceError::Device(format!("invalid rate for device: {spec}. The correct format is <device-path>:<number>[<unit>]. Number must be a positive integer. Unit is optional and can be kb, mb, or gb")))?
     };
-    let (major, minor) = device_numbers(path, spec)?;
+    let (major, minor) = block_device(path)?;
     Ok(DeviceRate {
         path: path.into(),
         major,

@@ -34,6 +34,9 @@ pub struct ContainerConfig {
     pub start: bool,
     /// Seconds after the start until the container is killed; 0: never.
     pub timeout_seconds: u32,
+    /// Run every `timer_interval` while the container runs (healthchecks).
+    pub timer_command: Vec<String>,
+    pub timer_interval: Option<std::time::Duration>,
 }
 
 fn invalid(msg: String) -> MonitorError {
@@ -133,6 +136,12 @@ impl ContainerConfig {
             let p = absolute("exit_command[0]", prog)?;
             executable("exit_command[0]", &p)?;
         }
+        if let Some(prog) = r.timer_command.first() {
+            let p = absolute("timer_command[0]", prog)?;
+            executable("timer_command[0]", &p)?;
+        }
+        let timer_interval = (r.timer_interval_ms > 0 && !r.timer_command.is_empty())
+            .then(|| std::time::Duration::from_millis(r.timer_interval_ms));
         let log_path = optional_absolute("log_path", &r.log_path)?;
         let log_kind = match ProtoLogDriver::try_from(r.log_driver) {
             Ok(ProtoLogDriver::Unspecified) => {
@@ -192,6 +201,8 @@ impl ContainerConfig {
             monitor_pid_file: optional_absolute("monitor_pid_file", &r.monitor_pid_file)?,
             start: r.start,
             timeout_seconds: r.timeout_seconds,
+            timer_command: r.timer_command.clone(),
+            timer_interval,
         })
     }
 

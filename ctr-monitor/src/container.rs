@@ -465,13 +465,17 @@ impl Container {
     }
 
     async fn run_exit_command(&self) {
-        let Some((prog, args)) = self.cfg.exit_command.split_first() else {
+        self.run_command(&self.cfg.exit_command, "exit command").await;
+    }
+
+    /// Run `argv` to its end, its output joining ours in the monitor log.
+    async fn run_command(&self, argv: &[String], what: &str) {
+        let Some((prog, args)) = argv.split_first() else {
             return;
         };
         let t = Instant::now();
         let mut cmd = Command::new(prog);
         cmd.args(args).stdin(Stdio::null());
-        // Its output joins ours in the monitor log.
         match std::io::stderr().as_fd().try_clone_to_owned() {
             Ok(fd) => {
                 cmd.stdout(Stdio::from(fd));
@@ -486,14 +490,46 @@ impl Container {
             Ok((_child, rx)) => {
                 let exit = reaper::exited(rx).await;
                 if exit.success() {
-                    debug!(command = ?self.cfg.exit_command, elapsed_ms = ms(t), "exit command done");
+                    debug!(command = ?argv, elapsed_ms = ms(t), "{what} done");
                 } else {
-                    warn!(command = ?self.cfg.exit_command, %exit, elapsed_ms = ms(t), "exit command failed");
+                    warn!(command = ?argv, %exit, elapsed_ms = ms(t), "{what} failed");
                 }
             }
             Err(e) => {
-                warn!(command = ?self.cfg.exit_command, error = %e, "cannot run the exit command")
+                warn!(command = ?argv, error = %e, "cannot run the {what}")
             }
         }
+    }
+
+    /// `timer_command` every `timer_interval` while the container runs
+    /// (Podman's healthcheck timer, which systemd keeps for Podman): the
+    /// first run one interval after the start, never two at once.
+    pub fn arm_timer(self: &Arc<Self>) {
+        let Some(every) = self.cfg.timer_interval else {
+            return;
+        };
+        let c = self.clone();
+        tokio::spawn(async move {
+            let mut rx = c.state.subscribe();
+            let running = {
+                let r = rx.wait_for(|s| !matches!(s, State::Created)).await;
+                matches!(r.as_deref(), Ok(State::Running))
+            };
+            if !running {
+                return;
+            }
+            loop {
+                let exited = tokio::time::timeout(
+                    every,
+                    rx.wait_for(|s| matches!(s, State::Exited(_))),
+                )
+                .await
+                .is_ok();
+                if exited {
+                    return;
+                }
+                c.run_command(&c.cfg.timer_command, "timer command").await;
+            }
+        });
     }
 }

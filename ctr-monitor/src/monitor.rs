@@ -154,6 +154,7 @@ impl Monitor {
             }
         }
         container.arm_timeout();
+        container.arm_timer();
         let phase = self.phase.clone();
         let watched = container.clone();
         tokio::spawn(async move {

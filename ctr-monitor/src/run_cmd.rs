@@ -129,6 +129,8 @@ impl RunArgs {
             // Created, then started below: a start failure is rolled back.
             start: false,
             timeout_seconds: 0,
+            timer_command: vec![],
+            timer_interval_ms: 0,
         }
     }
 }

@@ -26,7 +26,9 @@ mod timestamp;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use crate::cli::{Cli, Command, ContainerCommand, ImageCommand, NetworkCommand, SystemCommand};
+use crate::cli::{
+    Cli, Command, ContainerCommand, HealthcheckCommand, ImageCommand, NetworkCommand, SystemCommand,
+};
 use crate::error::{exit_code, one_line};
 
 fn main() -> ExitCode {
@@ -222,6 +224,9 @@ async fn command(cfg: &engine_config::EngineConfig, cli: &Cli) -> anyhow::Result
             }
             Command::Container(ContainerCommand::Cleanup(a)) => {
                 commands::container_cleanup::run(cfg, a).await
+            }
+            Command::Healthcheck(HealthcheckCommand::Run(a)) => {
+                commands::healthcheck::run(cfg, a).await
             }
             Command::Network(c) => match c {
                 NetworkCommand::Create(a) => commands::network::create(cfg, a).await,

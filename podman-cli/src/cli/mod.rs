@@ -426,6 +426,9 @@ pub enum Command {
     /// Manage networks
     #[command(subcommand)]
     Network(NetworkCommand),
+    /// Manage health checks on containers
+    #[command(subcommand)]
+    Healthcheck(HealthcheckCommand),
     /// List port mappings of a container
     Port(Lazy<crate::commands::port::PortArgs>),
     /// Run a process in a running container
@@ -551,6 +554,12 @@ pub enum ImageCommand {
     Load(Lazy<LoadArgs>),
     /// Import a tarball to create a filesystem image
     Import(Lazy<ImportArgs>),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum HealthcheckCommand {
+    /// Run the health check of a container
+    Run(Lazy<crate::commands::healthcheck::HealthcheckRunArgs>),
 }
 
 #[derive(Debug, Subcommand)]

@@ -140,6 +140,8 @@ pub struct CreateArgs {
     #[command(flatten)]
     pub resources: super::create_resources::ResourceArgs,
     #[command(flatten)]
+    pub health: super::create_health::HealthArgs,
+    #[command(flatten)]
     pub not_yet: NotYetArgs,
     /// Image to create the container from
     pub image: String,
@@ -196,6 +198,7 @@ impl CreateArgs {
             quiet,
             more,
             resources,
+            health,
             not_yet,
             image,
             command,
@@ -245,6 +248,7 @@ impl CreateArgs {
             quiet,
             more: more.options(),
             resources: resources.flags(),
+            health: health.flags(),
             not_yet: not_yet.given(),
             image,
             command,
@@ -484,12 +488,6 @@ not_yet! {
     pod = "pod",
     pod_id_file = "pod-id-file",
     volumes_from = "volumes-from",
-    health_cmd = "health-cmd",
-    health_interval = "health-interval",
-    health_retries = "health-retries",
-    health_start_period = "health-start-period",
-    health_timeout = "health-timeout",
-    health_on_failure = "health-on-failure",
     health_startup_cmd = "health-startup-cmd",
     health_startup_interval = "health-startup-interval",
     health_startup_retries = "health-startup-retries",
@@ -530,7 +528,6 @@ not_yet! {
     retry_delay = "retry-delay",
     env_merge = "env-merge";
     switches:
-    no_healthcheck = "no-healthcheck",
     rootfs = "rootfs",
     passwd = "passwd",
 }

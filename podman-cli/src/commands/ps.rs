@@ -946,7 +946,13 @@ async fn list(engine: &EngineConfig, a: &PsArgs) -> anyhow::Result<Vec<Entry>> {
     }
     let mut entries: Vec<Entry> = kept
         .into_iter()
-        .map(|(c, s)| Entry::from_record(c, s))
+        .map(|(c, s)| {
+            let mut e = Entry::from_record(c, s);
+            if s.status == Status::Running {
+                e.health = crate::lifecycle::health::status(engine, c);
+            }
+            e
+        })
         .collect();
     if let (Some(view), Some(ext)) = (&view, &ext_filter) {
         let known: std::collections::HashSet<&str> =

@@ -227,6 +227,8 @@ pub struct RunExtras {
     pub security: Confinement,
     /// `--memory`, `--cpus`, ... (see spec::resources).
     pub resources: Resources,
+    /// `--health-*` or the image's HEALTHCHECK; None: no healthcheck.
+    pub healthcheck: Option<Healthcheck>,
 }
 
 /// How the container is confined, fixed at create (`--security-opt`,
@@ -327,4 +329,19 @@ pub struct DeviceRate {
     pub major: i64,
     pub minor: i64,
     pub rate: u64,
+}
+
+/// A container's healthcheck (Podman's HealthConfig plus its on-failure
+/// action). Durations in nanoseconds; an interval of 0 runs only on demand.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct Healthcheck {
+    /// `["CMD-SHELL", "cmd"]` or `["CMD", "prog", "arg"...]`.
+    pub test: Vec<String>,
+    pub interval_ns: i64,
+    pub timeout_ns: i64,
+    pub start_period_ns: i64,
+    pub retries: u32,
+    /// "none", "kill", "restart" or "stop".
+    pub on_failure: String,
 }

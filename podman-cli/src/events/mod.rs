@@ -208,6 +208,17 @@ pub fn container(cfg: &ContainerConfig, status: &str) {
     }
 }
 
+/// A healthcheck ran: `health_status` with the resulting status and the
+/// failing streak (as libpod's newContainerHealthCheckEvent).
+pub fn health_status(cfg: &ContainerConfig, status: &str, failing_streak: u32) {
+    if enabled() {
+        let mut e = container_event(cfg, "health_status");
+        e.health_status = status.to_string();
+        e.health_failing_streak = i64::from(failing_streak);
+        write(&e);
+    }
+}
+
 /// `create`, with the container's inspect document when containers.conf
 /// asks for it (`events_container_create_inspect_data`).
 pub fn container_create(cfg: &ContainerConfig, inspect: impl FnOnce() -> Option<String>) {

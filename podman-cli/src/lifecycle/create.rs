@@ -116,6 +116,7 @@ fn parse_flags(cfg: &EngineConfig, a: &CreateOptions) -> anyhow::Result<Parsed> 
         eprintln!("{w}");
     }
     more.extras.resources = resources;
+    more.extras.healthcheck = super::health::parse(&a.health)?;
     more.extras.workdir_explicit = a.workdir.is_some();
     let ports = if !ports.is_empty() && network_mode != NetworkMode::Bridge {
         let mode = match network_mode {

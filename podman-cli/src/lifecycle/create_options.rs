@@ -89,6 +89,8 @@ pub struct CreateOptions {
     pub quiet: bool,
     /// The flags beyond the first set.
     pub resources: crate::spec::resources::ResourceFlags,
+    /// The `--health-*` flags, unparsed.
+    pub health: super::health::HealthFlags,
     pub more: MoreOptions,
     /// Podman flags given that podman-rs does not implement yet (`--NAME`).
     pub not_yet: Vec<&'static str>,

@@ -13,8 +13,9 @@ use crate::engine_config::EngineConfig;
 use crate::helper_procs::{self, MonitorClient, Session};
 use crate::spec::{self, SpecContext};
 
-/// The command the monitor runs when the container exits.
-fn exit_command(engine: &EngineConfig, cfg: &ContainerConfig) -> Vec<String> {
+/// This podman, with the global flags that find this store, as the
+/// monitor runs it later on the container's behalf.
+fn podman_command(engine: &EngineConfig) -> Vec<String> {
     let exe = std::env::current_exe()
         .map(|p| p.display().to_string())
         .unwrap_or_else(|_| "podman".into());
@@ -26,15 +27,32 @@ fn exit_command(engine: &EngineConfig, cfg: &ContainerConfig) -> Vec<String> {
         engine.run_root.display().to_string(),
         "--log-level".into(),
         engine.log_level.clone(),
-        "container".into(),
-        "cleanup".into(),
     ];
-    v.splice(7..7, crate::events::exit_command_args());
+    v.extend(crate::events::exit_command_args());
+    v
+}
+
+/// The command the monitor runs when the container exits.
+fn exit_command(engine: &EngineConfig, cfg: &ContainerConfig) -> Vec<String> {
+    let mut v = podman_command(engine);
+    v.extend(["container".into(), "cleanup".into()]);
     if cfg.auto_remove {
         v.push("--rm".into());
     }
     v.push(cfg.id.clone());
     v
+}
+
+/// The healthcheck timer: `podman healthcheck run ID` every interval.
+fn health_timer(engine: &EngineConfig, cfg: &ContainerConfig) -> (Vec<String>, u64) {
+    match &cfg.extra.healthcheck {
+        Some(h) if h.interval_ns > 0 && h.test.first().is_some_and(|t| t != "NONE") => {
+            let mut v = podman_command(engine);
+            v.extend(["healthcheck".into(), "run".into(), cfg.id.clone()]);
+            (v, (h.interval_ns / 1_000_000) as u64)
+        }
+        _ => (Vec::new(), 0),
+    }
 }
 
 /// A container handed to its monitor, not yet started.
@@ -339,6 +357,10 @@ fn bundle_and_request(
             .iter()
             .map(|f| format!("--{}", f.trim_start_matches('-'))),
     );
+    let (timer_command, timer_interval_ms) = health_timer(engine, cfg);
+    if cfg.extra.healthcheck.is_some() {
+        super::health::reset(paths)?;
+    }
     let req = CreateContainerRequest {
         id: cfg.id.clone(),
         bundle: paths.bundle.display().to_string(),
@@ -365,6 +387,8 @@ fn bundle_and_request(
         monitor_pid_file: cfg.extra.monitor_pid_file.clone(),
         start: handover.start,
         timeout_seconds: cfg.extra.timeout,
+        timer_command,
+        timer_interval_ms,
     };
     // Stale exit files from an earlier run would be read as this run's end.
     let _ = std::fs::remove_file(paths.exit_file(&cfg.id));

@@ -1,0 +1,53 @@
+//! The healthcheck flags of `run`/`create`.
+
+use clap::Args;
+
+use crate::lifecycle::health::HealthFlags;
+
+#[derive(Debug, Clone, Default, Args)]
+pub struct HealthArgs {
+    /// Set a healthcheck command for the container ('none' disables the existing healthcheck)
+    #[arg(long = "health-cmd", value_name = "COMMAND")]
+    pub health_cmd: Option<String>,
+    /// Set an interval for the healthcheck (a value of disable results in no automatic timer setup)
+    #[arg(long = "health-interval", value_name = "INTERVAL")]
+    pub health_interval: Option<String>,
+    /// The number of retries allowed before a healthcheck is considered to be unhealthy
+    #[arg(long = "health-retries", value_name = "RETRIES")]
+    pub health_retries: Option<String>,
+    /// The initialization time needed for a container to bootstrap
+    #[arg(long = "health-start-period", value_name = "PERIOD")]
+    pub health_start_period: Option<String>,
+    /// The maximum time allowed to complete the healthcheck before an interval is considered failed
+    #[arg(long = "health-timeout", value_name = "TIMEOUT")]
+    pub health_timeout: Option<String>,
+    /// Action to take once the container turns unhealthy (none, kill, restart, stop)
+    #[arg(long = "health-on-failure", value_name = "ACTION")]
+    pub health_on_failure: Option<String>,
+    /// Disable healthchecks on container
+    #[arg(long = "no-healthcheck")]
+    pub no_healthcheck: bool,
+}
+
+impl HealthArgs {
+    pub fn flags(&self) -> HealthFlags {
+        // `--health-cmd none` is Podman's other spelling of --no-healthcheck.
+        let none = self.no_healthcheck
+            || self
+                .health_cmd
+                .as_deref()
+                .is_some_and(|c| c.eq_ignore_ascii_case("none"));
+        HealthFlags {
+            cmd: self
+                .health_cmd
+                .clone()
+                .filter(|c| !c.eq_ignore_ascii_case("none")),
+            interval: self.health_interval.clone(),
+            retries: self.health_retries.clone(),
+            start_period: self.health_start_period.clone(),
+            timeout: self.health_timeout.clone(),
+            on_failure: self.health_on_failure.clone(),
+            none,
+        }
+    }
+}

@@ -1,0 +1,27 @@
+//! `podman healthcheck run CONTAINER`: run the container's healthcheck
+//! once. Healthy: no output, exit 0; unhealthy: "unhealthy", exit 1.
+
+use clap::Args;
+
+use crate::engine_config::EngineConfig;
+use crate::error::ExitError;
+
+#[derive(Debug, Clone, Args)]
+pub struct HealthcheckRunArgs {
+    /// The container
+    pub container: String,
+}
+
+pub async fn run(engine: &EngineConfig, a: &HealthcheckRunArgs) -> anyhow::Result<()> {
+    let outcome =
+        crate::lifecycle::health::run(engine, a.container.trim_start_matches('/')).await?;
+    if outcome.status == crate::lifecycle::health::UNHEALTHY {
+        println!("{}", outcome.status);
+        return Err(ExitError {
+            code: 1,
+            source: anyhow::anyhow!(""),
+        }
+        .into());
+    }
+    Ok(())
+}

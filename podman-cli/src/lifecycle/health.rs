@@ -1,0 +1,481 @@
+//! Healthchecks as libpod runs them: the check command executed in the
+//! running container (through the OCI runtime's `exec`, killed at its
+//! timeout), the result kept in the container's `healthcheck.log`
+//! (status, failing streak, the last five runs), the on-failure action,
+//! and a health_status event. The container's ctr-monitor calls
+//! `podman healthcheck run` every interval (see start.rs); nothing else
+//! keeps time.
+
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::container::model::{ContainerConfig, ContainerState, Healthcheck, Status};
+use crate::container::store;
+use crate::engine_config::EngineConfig;
+use crate::lifecycle::paths::ContainerPaths;
+
+pub const HEALTHY: &str = "healthy";
+pub const UNHEALTHY: &str = "unhealthy";
+pub const STARTING: &str = "starting";
+
+/// Runs kept in the log (containers.conf `healthcheck_max_log_count`).
+const MAX_LOG_COUNT: usize = 5;
+/// Output kept per run (`healthcheck_max_log_size`).
+const MAX_LOG_SIZE: usize = 500;
+
+/// Podman's defaults (libpod/define).
+pub const DEFAULT_INTERVAL_NS: i64 = 30_000_000_000;
+pub const DEFAULT_TIMEOUT_NS: i64 = 30_000_000_000;
+pub const DEFAULT_RETRIES: u32 = 3;
+
+/// inspect's State.Health (define.HealthCheckResults).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct HealthResults {
+    #[serde(rename = "Status")]
+    pub status: String,
+    #[serde(rename = "FailingStreak")]
+    pub failing_streak: u32,
+    #[serde(rename = "Log", default)]
+    pub log: Vec<HealthLogEntry>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct HealthLogEntry {
+    #[serde(rename = "Start")]
+    pub start: String,
+    #[serde(rename = "End")]
+    pub end: String,
+    #[serde(rename = "ExitCode")]
+    pub exit_code: i32,
+    #[serde(rename = "Output")]
+    pub output: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum HealthFlagError {
+    #[error("invalid healthcheck-{flag} {value:?}: {reason}")]
+    Duration {
+        flag: &'static str,
+        value: String,
+        reason: &'static str,
+    },
+    #[error("healthcheck-retries must be greater than 0")]
+    Retries,
+    #[error("invalid argument {0:?} for \"--health-retries\" flag: strconv.ParseUint: parsing {0:?}: invalid syntax")]
+    RetriesSyntax(String),
+    #[error("invalid on-failure action {0:?}: use none, kill, restart or stop")]
+    OnFailure(String),
+    #[error("cannot specify both --no-healthcheck and other HealthCheck flags")]
+    Conflict,
+}
+
+/// The `--health-*` flags as given.
+#[derive(Debug, Clone, Default)]
+pub struct HealthFlags {
+    pub cmd: Option<String>,
+    pub interval: Option<String>,
+    pub retries: Option<String>,
+    pub start_period: Option<String>,
+    pub timeout: Option<String>,
+    pub on_failure: Option<String>,
+    pub none: bool,
+}
+
+fn duration(flag: &'static str, v: &str, min_ns: i64) -> Result<i64, HealthFlagError> {
+    let ns = common::time::parse_go_duration(v).ok_or_else(|| HealthFlagError::Duration {
+        flag,
+        value: v.into(),
+        reason: "give a duration such as 30s",
+    })?;
+    if ns < min_ns {
+        return Err(HealthFlagError::Duration {
+            flag,
+            value: v.into(),
+            reason: if min_ns > 0 {
+                "must be at least 1 second"
+            } else {
+                "must be 0 seconds or greater"
+            },
+        });
+    }
+    Ok(ns)
+}
+
+/// Podman's makeHealthCheckFromCli: a command in JSON array form is CMD,
+/// anything else CMD-SHELL; `--health-interval disable` leaves only manual
+/// runs.
+pub fn parse(f: &HealthFlags) -> Result<Option<Healthcheck>, HealthFlagError> {
+    let others = f.cmd.is_some()
+        || f.interval.is_some()
+        || f.retries.is_some()
+        || f.start_period.is_some()
+        || f.timeout.is_some()
+        || f.on_failure.is_some();
+    if f.none {
+        if others {
+            return Err(HealthFlagError::Conflict);
+        }
+        return Ok(None);
+    }
+    let Some(cmd) = f.cmd.as_deref().filter(|c| !c.is_empty()) else {
+        return Ok(None);
+    };
+    let test = match serde_json::from_str::<Vec<String>>(cmd) {
+        Ok(v) if !v.is_empty() => match v[0].as_str() {
+            "CMD" | "CMD-SHELL" | "NONE" => v,
+            _ => std::iter::once("CMD".to_string()).chain(v).collect(),
+        },
+        _ => vec!["CMD-SHELL".to_string(), cmd.to_string()],
+    };
+    let interval_ns = match f.interval.as_deref() {
+        None => DEFAULT_INTERVAL_NS,
+        Some("disable") => 0,
+        Some(v) => duration("interval", v, 1_000_000_000)?,
+    };
+    let timeout_ns = match f.timeout.as_deref() {
+        None => DEFAULT_TIMEOUT_NS,
+        Some(v) => duration("timeout", v, 1_000_000_000)?,
+    };
+    let start_period_ns = match f.start_period.as_deref() {
+        None => 0,
+        Some(v) => duration("start-period", v, 0)?,
+    };
+    let retries = match f.retries.as_deref() {
+        Some(v) => match v.parse::<u32>() {
+            Ok(0) => return Err(HealthFlagError::Retries),
+            Ok(n) => n,
+            Err(_) => return Err(HealthFlagError::RetriesSyntax(v.into())),
+        },
+        None => DEFAULT_RETRIES,
+    };
+    let on_failure = match f.on_failure.as_deref() {
+        None | Some("none") => "none",
+        Some("kill") => "kill",
+        Some("restart") => "restart",
+        Some("stop") => "stop",
+        Some(other) => return Err(HealthFlagError::OnFailure(other.into())),
+    };
+    Ok(Some(Healthcheck {
+        test,
+        interval_ns,
+        timeout_ns,
+        start_period_ns,
+        retries,
+        on_failure: on_failure.into(),
+    }))
+}
+
+fn log_path(paths: &ContainerPaths) -> PathBuf {
+    paths.bundle.join("healthcheck.log")
+}
+
+/// The recorded results (empty before the first run).
+pub fn read(paths: &ContainerPaths) -> HealthResults {
+    std::fs::read(log_path(paths))
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or_default()
+}
+
+fn write(paths: &ContainerPaths, r: &HealthResults) -> anyhow::Result<()> {
+    common::atomic_file::write_atomic_mode(
+        &log_path(paths),
+        &serde_json::to_vec(r)?,
+        common::private_dir::FILE_MODE,
+        common::atomic_file::Durability::NoSync,
+    )?;
+    Ok(())
+}
+
+/// At start: the log begins again, "starting".
+pub fn reset(paths: &ContainerPaths) -> anyhow::Result<()> {
+    write(
+        paths,
+        &HealthResults {
+            status: STARTING.into(),
+            ..Default::default()
+        },
+    )
+}
+
+/// The check's process as the runtime's `exec --process` takes it.
+fn process_doc(
+    cfg: &ContainerConfig,
+    st: &ContainerState,
+    argv: Vec<String>,
+) -> anyhow::Result<serde_json::Value> {
+    let mut pcfg = cfg.clone();
+    pcfg.entrypoint = vec![];
+    pcfg.cmd = argv;
+    pcfg.terminal = false;
+    pcfg.init = false;
+    let ctx = crate::spec::SpecContext {
+        rootfs: std::path::Path::new(&st.mountpoint),
+        netns: crate::spec::NetNs::Host,
+        cgroups_path: String::new(),
+        managed_files: vec![],
+        default_capabilities: None,
+        init_path: None,
+        localtime: None,
+        containerenv: None,
+        joined_namespaces: vec![],
+    };
+    let spec = crate::spec::generate(&pcfg, &ctx)?;
+    serde_json::to_value(spec.process()).map_err(|e| anyhow::anyhow!("healthcheck process: {e}"))
+}
+
+/// Run `argv` in the container; (exit code, output). -1 at the timeout.
+async fn exec(
+    cfg: &ContainerConfig,
+    st: &ContainerState,
+    paths: &ContainerPaths,
+    argv: Vec<String>,
+    timeout: Duration,
+) -> anyhow::Result<(i32, String)> {
+    let tag = &crate::container::names::new_id()?[..8];
+    let process_path = paths.bundle.join(format!("exec-hc-{tag}.json"));
+    let pid_path = paths.bundle.join(format!("exec-hc-{tag}.pid"));
+    common::atomic_file::write_atomic_mode(
+        &process_path,
+        &serde_json::to_vec(&process_doc(cfg, st, argv)?)?,
+        common::private_dir::FILE_MODE,
+        common::atomic_file::Durability::NoSync,
+    )?;
+    let child = tokio::process::Command::new(&cfg.runtime)
+        .arg("--root")
+        .arg(&paths.runtime_root)
+        .arg("exec")
+        .arg("--process")
+        .arg(&process_path)
+        .arg("--pid-file")
+        .arg(&pid_path)
+        .arg(&cfg.id)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn();
+    let result = match child {
+        Err(e) => Err(anyhow::anyhow!("running {}: {e}", cfg.runtime)),
+        Ok(child) => {
+            let waited = tokio::time::timeout(timeout, child.wait_with_output()).await;
+            match waited {
+                Ok(Ok(out)) => {
+                    let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
+                    text.push_str(&String::from_utf8_lossy(&out.stderr));
+                    Ok((out.status.code().unwrap_or(1), text))
+                }
+                Ok(Err(e)) => Err(e.into()),
+                Err(_) => {
+                    // The runtime forwards no SIGKILL: kill the check itself.
+                    if let Some(pid) = std::fs::read_to_string(&pid_path)
+                        .ok()
+                        .and_then(|p| p.trim().parse::<i32>().ok())
+                    {
+                        let _ = nix::sys::signal::kill(
+                            nix::unistd::Pid::from_raw(pid),
+                            nix::sys::signal::Signal::SIGKILL,
+                        );
+                    }
+                    Ok((-1, String::new()))
+                }
+            }
+        }
+    };
+    let _ = std::fs::remove_file(&process_path);
+    let _ = std::fs::remove_file(&pid_path);
+    result
+}
+
+/// The outcome of one `healthcheck run`.
+#[derive(Debug, Clone)]
+pub struct CheckOutcome {
+    pub status: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum HealthRunError {
+    #[error("container {0} is not running")]
+    NotRunning(String),
+    #[error("container {0} has no defined healthcheck")]
+    NotDefined(String),
+}
+
+/// Run the container's healthcheck once and record it (libpod's
+/// runHealthCheck and updateHealthCheckLog), then carry out the on-failure
+/// action if it turned unhealthy.
+pub async fn run(engine: &EngineConfig, name_or_id: &str) -> anyhow::Result<CheckOutcome> {
+    let db = crate::state::open_state(engine)?;
+    let record = store::resolve(&db, name_or_id)?;
+    let (cfg, st) = crate::lifecycle::cleanup::refresh(engine, record).await?;
+    let hc = match &cfg.extra.healthcheck {
+        Some(h) if !h.test.is_empty() && h.test[0] != "NONE" => h.clone(),
+        _ => return Err(HealthRunError::NotDefined(cfg.id.clone()).into()),
+    };
+    if st.status != Status::Running {
+        return Err(HealthRunError::NotRunning(cfg.id.clone()).into());
+    }
+    let argv = match hc.test[0].as_str() {
+        "CMD" => hc.test[1..].to_vec(),
+        "CMD-SHELL" => vec!["/bin/sh".into(), "-c".into(), hc.test[1..].join(" ")],
+        _ => hc.test.clone(),
+    };
+    if argv.is_empty() || argv[0].is_empty() {
+        return Err(HealthRunError::NotDefined(cfg.id.clone()).into());
+    }
+    let paths = ContainerPaths::new(engine, &cfg.id);
+    let started = common::time::now_nanos();
+    let in_start_period = hc.start_period_ns > 0 && started < st.started_ns + hc.start_period_ns;
+    let timeout = Duration::from_nanos(hc.timeout_ns.max(1_000_000_000) as u64);
+    let (code, output) = match exec(&cfg, &st, &paths, argv, timeout).await {
+        Ok((0, out)) => (0, out),
+        Ok((-1, out)) => (-1, out),
+        Ok((_, out)) => (1, out),
+        Err(e) => (125, e.to_string()),
+    };
+    let ended = common::time::now_nanos();
+    let mut output = output;
+    if output.len() > MAX_LOG_SIZE {
+        let mut cut = MAX_LOG_SIZE;
+        while !output.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        output.truncate(cut);
+    }
+    let mut r = read(&paths);
+    if code == 0 {
+        r.status = HEALTHY.into();
+        r.failing_streak = 0;
+    } else {
+        if r.status.is_empty() {
+            r.status = HEALTHY.into();
+        }
+        if !in_start_period {
+            r.failing_streak += 1;
+            if r.failing_streak >= hc.retries {
+                r.status = UNHEALTHY.into();
+            }
+        }
+    }
+    r.log.push(HealthLogEntry {
+        start: common::time::rfc3339_local(started),
+        end: common::time::rfc3339_local(ended),
+        exit_code: code,
+        output,
+    });
+    if r.log.len() > MAX_LOG_COUNT {
+        let extra = r.log.len() - MAX_LOG_COUNT;
+        r.log.drain(..extra);
+    }
+    write(&paths, &r)?;
+    crate::events::health_status(&cfg, &r.status, r.failing_streak);
+    if r.status == UNHEALTHY {
+        on_failure(engine, &cfg, &hc).await?;
+    }
+    Ok(CheckOutcome { status: r.status })
+}
+
+/// libpod's processHealthCheckStatus. `restart` stops the container and
+/// lets its cleanup start it again, as Podman does.
+async fn on_failure(
+    engine: &EngineConfig,
+    cfg: &ContainerConfig,
+    hc: &Healthcheck,
+) -> anyhow::Result<()> {
+    match hc.on_failure.as_str() {
+        "kill" => {
+            crate::lifecycle::stop::kill(engine, &cfg.id, libc::SIGKILL).await?;
+        }
+        "stop" => {
+            crate::lifecycle::stop::stop(engine, &cfg.id, None).await?;
+        }
+        "restart" => {
+            crate::lifecycle::stop::stop(engine, &cfg.id, None).await?;
+            crate::lifecycle::start::start(engine, &cfg.id).await?;
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// inspect's healthcheck fields: State.Health (the recorded results) and
+/// Config.Healthcheck, as libpod shows them when a healthcheck is set.
+pub fn inspect_fields(engine: &EngineConfig, cfg: &ContainerConfig, doc: &mut serde_json::Value) {
+    let Some(h) = &cfg.extra.healthcheck else {
+        return;
+    };
+    let paths = ContainerPaths::new(engine, &cfg.id);
+    let mut results = read(&paths);
+    if results.status.is_empty() {
+        results.status = STARTING.into();
+    }
+    doc["State"]["Health"] = serde_json::json!(results);
+    doc["Config"]["Healthcheck"] = serde_json::json!({
+        "Test": h.test,
+        "Interval": h.interval_ns,
+        "Timeout": h.timeout_ns,
+        "StartPeriod": h.start_period_ns,
+        "Retries": h.retries,
+    });
+    doc["Config"]["HealthcheckOnFailureAction"] = serde_json::json!(h.on_failure);
+}
+
+/// The status `ps` shows after "Up ..." ("" without a healthcheck).
+pub fn status(engine: &EngineConfig, cfg: &ContainerConfig) -> String {
+    if cfg.extra.healthcheck.is_none() {
+        return String::new();
+    }
+    let s = read(&ContainerPaths::new(engine, &cfg.id)).status;
+    if s.is_empty() {
+        STARTING.into()
+    } else {
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_become_podmans_health_config() {
+        let h = parse(&HealthFlags {
+            cmd: Some("curl -f localhost".into()),
+            ..Default::default()
+        })
+        .unwrap()
+        .unwrap();
+        assert_eq!(h.test, ["CMD-SHELL", "curl -f localhost"]);
+        assert_eq!(h.interval_ns, DEFAULT_INTERVAL_NS);
+        assert_eq!(h.retries, 3);
+        assert_eq!(h.on_failure, "none");
+        let h = parse(&HealthFlags {
+            cmd: Some(r#"["ls", "/"]"#.into()),
+            interval: Some("disable".into()),
+            ..Default::default()
+        })
+        .unwrap()
+        .unwrap();
+        assert_eq!(h.test, ["CMD", "ls", "/"]);
+        assert_eq!(h.interval_ns, 0);
+        assert!(matches!(
+            parse(&HealthFlags {
+                cmd: Some("true".into()),
+                on_failure: Some("explode".into()),
+                ..Default::default()
+            }),
+            Err(HealthFlagError::OnFailure(_))
+        ));
+        assert!(matches!(
+            parse(&HealthFlags {
+                cmd: Some("true".into()),
+                none: true,
+                ..Default::default()
+            }),
+            Err(HealthFlagError::Conflict)
+        ));
+    }
+}

@@ -31,7 +31,6 @@ pub fn import_oci(
     manifest_digest: &str,
     names: &[String],
 ) -> Result<ImageRecord> {
-    store.require_overlay()?;
     let started = Instant::now();
     let names: Vec<String> = if names.is_empty() && !ref_name.is_empty() {
         vec![ref_name.to_string()]

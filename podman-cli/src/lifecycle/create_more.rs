@@ -24,6 +24,8 @@ pub struct More {
     pub file_labels: Vec<(String, String)>,
     /// `--expose` as "PORT/PROTO".
     pub expose: Vec<String>,
+    /// `--log-opt driver=` (over `--log-driver`, as libpod).
+    pub log_driver: Option<String>,
     /// `--log-opt path=`.
     pub log_path: Option<PathBuf>,
     /// `--cidfile`, made absolute.
@@ -114,22 +116,30 @@ pub fn parse(a: &CreateOptions, host_network: bool) -> anyhow::Result<More> {
         x.monitor_pid_file = absolute(p).display().to_string();
     }
     out.cidfile = m.cidfile.as_deref().map(absolute);
+    // libpod's --log-opt: KEY=VALUE, keys case-blind, max-size in decimal
+    // units; the options libpod would ignore are refused so none is lost.
     for o in &m.log_opt {
-        let (k, v) = o.split_once('=').unwrap_or((o.as_str(), ""));
-        match k {
+        let Some((k, v)) = o.split_once('=') else {
+            anyhow::bail!("invalid log option {o:?}");
+        };
+        match k.to_ascii_lowercase().as_str() {
+            "driver" => out.log_driver = Some(v.to_string()),
             "path" => {
                 if v.is_empty() {
-                    anyhow::bail!("invalid --log-opt {o:?}: path= needs a file path");
+                    anyhow::bail!("invalid log option {o:?}: path= needs a file path");
                 }
                 out.log_path = Some(absolute(Path::new(v)));
             }
             "max-size" => {
                 x.log_size_max = human_size(v, 1000).ok_or_else(|| {
-                    anyhow::anyhow!("invalid --log-opt {o:?}: max-size= takes a size such as 10m")
+                    anyhow::anyhow!("invalid log option {o:?}: max-size= takes a size such as 10m")
                 })?;
             }
             "tag" => x.log_tag = v.to_string(),
-            _ => anyhow::bail!("invalid --log-opt {o:?}: supported are path=, max-size= and tag="),
+            "label" => anyhow::bail!("log labels can only be used with journald log driver"),
+            _ => anyhow::bail!(
+                "invalid log option {o:?}: supported are driver=, path=, max-size= and tag="
+            ),
         }
     }
     let mut streams = Vec::new();

@@ -50,6 +50,12 @@ impl Driver {
         }
     }
 
+    /// Whether a layer starts as a copy of its parent (so layers are
+    /// made in order).
+    pub fn layers_copy_parents(self) -> bool {
+        self == Driver::Vfs
+    }
+
     /// Whether mounting a container really mounts a file system.
     pub fn mounts(self) -> bool {
         self == Driver::Overlay

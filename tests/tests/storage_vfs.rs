@@ -209,9 +209,13 @@ fn podman_pulls_runs_and_removes_with_vfs() {
         .trim(),
         "vfs {}"
     );
+    let gd = |args: &[&str]| -> serde_json::Value {
+        serde_json::from_str(&vfs_podman_ok(&s, args)).unwrap()
+    };
+    let vfs_data = serde_json::json!({"Name": "vfs", "Data": null});
     assert_eq!(
-        vfs_podman_ok(&s, &["image", "inspect", &r, "--format", "{{json .GraphDriver}}"]).trim(),
-        r#"{"Name":"vfs","Data":null}"#
+        gd(&["image", "inspect", &r, "--format", "{{json .GraphDriver}}"]),
+        vfs_data
     );
 
     assert_eq!(
@@ -223,8 +227,8 @@ fn podman_pulls_runs_and_removes_with_vfs() {
         &["run", "--name", "c1", &r, "sh", "-c", "echo changed > /etc/motd"],
     );
     assert_eq!(
-        vfs_podman_ok(&s, &["inspect", "c1", "--format", "{{json .GraphDriver}}"]).trim(),
-        r#"{"Name":"vfs","Data":null}"#
+        gd(&["inspect", "c1", "--format", "{{json .GraphDriver}}"]),
+        vfs_data
     );
     // The container's root is its own copy: the image's layer is untouched.
     let id = vfs_podman_ok(&s, &["inspect", "c1", "--format", "{{.Id}}"]);

@@ -457,7 +457,7 @@ fn log_options_rmi_and_attach() {
     refused(
         &s,
         &["run", "--log-opt", "bogus=1", &r, "true"],
-        "--log-opt",
+        "invalid log option",
     );
 
     // -a stdin alone prints the ID and no output.

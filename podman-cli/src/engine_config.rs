@@ -110,7 +110,9 @@ impl EngineConfig {
             .clone()
             .or_else(|| {
                 // containers-storage's override of storage.conf's driver.
-                std::env::var("STORAGE_DRIVER").ok().filter(|d| !d.is_empty())
+                std::env::var("STORAGE_DRIVER")
+                    .ok()
+                    .filter(|d| !d.is_empty())
             })
             .or_else(|| storage.storage.driver.clone().filter(|d| !d.is_empty()))
             .unwrap_or_else(|| "overlay".into());

@@ -187,8 +187,7 @@ pub fn create(
                 // (its root) takes the image root's mode below.
                 common::private_dir::create(&tmp.join("work"))?;
                 let upper = tmp.join("diff");
-                std::fs::create_dir(&upper)
-                    .map_err(|e| StoreError::path("creating", &upper, e))?;
+                std::fs::create_dir(&upper).map_err(|e| StoreError::path("creating", &upper, e))?;
                 // The merged root takes the upper dir's owner and mode: copy
                 // them from the image's root.
                 let root_meta = chain
@@ -337,7 +336,11 @@ fn make_vfs_root(store: &Store, id: &str, top: Option<&String>, root: &Path) -> 
         Some(top) => {
             let from = store.layer_root(top);
             crate::vfs::copy_tree(&from, &tmp).map_err(|e| {
-                StoreError::path(&format!("container {id}: copying its image's layer"), &from, e)
+                StoreError::path(
+                    &format!("container {id}: copying its image's layer"),
+                    &from,
+                    e,
+                )
             })
         }
         None => std::fs::create_dir(&tmp).map_err(|e| StoreError::path("creating", &tmp, e)),

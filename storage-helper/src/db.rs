@@ -216,7 +216,8 @@ fn open_new(store: &Store) -> Result<Connection> {
             .map_err(StoreError::db("upgrading the schema"))?;
         tx.execute_batch(&format!("PRAGMA user_version = {SCHEMA_VERSION}"))
             .map_err(StoreError::db("setting schema version"))?;
-        tx.commit().map_err(StoreError::db("upgrading the schema"))?;
+        tx.commit()
+            .map_err(StoreError::db("upgrading the schema"))?;
     } else if version > SCHEMA_VERSION {
         return Err(StoreError::FailedPrecondition(format!(
             "store index {} has schema version {version}, this storage-helper knows {SCHEMA_VERSION}: use a newer storage-helper",

@@ -225,7 +225,11 @@ fn unpack_checked(store: &Store, spec: &LayerSpec, tmp: &Path) -> Result<unpack:
         (Driver::Vfs, Some(parent)) => {
             let from = store.layer_root(parent.hex());
             vfs::copy_tree(&from, tmp).map_err(|e| {
-                StoreError::path(&format!("{}: copying its parent layer", spec.what), &from, e)
+                StoreError::path(
+                    &format!("{}: copying its parent layer", spec.what),
+                    &from,
+                    e,
+                )
             })?;
         }
         (Driver::Vfs, None) => {

@@ -107,7 +107,8 @@ impl Store {
     }
 
     pub fn containers_dir(&self) -> PathBuf {
-        self.graph_root.join(format!("{}-containers", self.driver.name()))
+        self.graph_root
+            .join(format!("{}-containers", self.driver.name()))
     }
 
     pub fn container_dir(&self, id: &str) -> PathBuf {
@@ -146,7 +147,8 @@ impl Store {
 
     /// The run root's directory of mount points.
     pub fn run_containers_dir(&self) -> PathBuf {
-        self.run_root.join(format!("{}-containers", self.driver.name()))
+        self.run_root
+            .join(format!("{}-containers", self.driver.name()))
     }
 
     /// Create the directories every operation expects, all 0700.
@@ -186,7 +188,6 @@ impl Store {
         }
         Ok(())
     }
-
 }
 
 /// A unique suffix for temp names: pid, time and a counter.

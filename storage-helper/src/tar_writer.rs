@@ -96,81 +96,78 @@ impl Walker {
         rel: &Path,
         name: &std::ffi::OsStr,
     ) -> Result<()> {
-        {
-            let r = rel.join(name);
-            let p = self.root.join(&r);
-            let meta =
-                std::fs::symlink_metadata(&p).map_err(|e| StoreError::path("reading", &p, e))?;
-            let ft = meta.file_type();
-            if self.kind == TreeKind::OverlayUpper && ft.is_char_device() && meta.rdev() == 0 {
-                let mut wh = std::ffi::OsString::from(".wh.");
-                wh.push(name);
-                self.empty_file(b, &rel.join(wh), &meta)?;
-                return Ok(());
+        let r = rel.join(name);
+        let p = self.root.join(&r);
+        let meta = std::fs::symlink_metadata(&p).map_err(|e| StoreError::path("reading", &p, e))?;
+        let ft = meta.file_type();
+        if self.kind == TreeKind::OverlayUpper && ft.is_char_device() && meta.rdev() == 0 {
+            let mut wh = std::ffi::OsString::from(".wh.");
+            wh.push(name);
+            self.empty_file(b, &rel.join(wh), &meta)?;
+            return Ok(());
+        }
+        if ft.is_socket() {
+            return Ok(());
+        }
+        let mut h = header(&meta);
+        self.xattrs(b, &p)?;
+        let err =
+            |e: std::io::Error| StoreError::io(format!("adding {} to the tar", r.display()), e);
+        if ft.is_dir() {
+            h.set_entry_type(tar::EntryType::Directory);
+            let mut dname = r.as_os_str().as_bytes().to_vec();
+            dname.push(b'/');
+            b.append_data(
+                &mut h,
+                Path::new(std::ffi::OsStr::from_bytes(&dname)),
+                std::io::empty(),
+            )
+            .map_err(err)?;
+            if self.kind == TreeKind::OverlayUpper
+                && fsutil::get_xattr(&p, "trusted.overlay.opaque")
+                    .ok()
+                    .flatten()
+                    .is_some_and(|v| v == b"y")
+            {
+                self.empty_file(b, &r.join(".wh..wh..opq"), &meta)?;
             }
-            if ft.is_socket() {
-                return Ok(());
+            if self.recursive {
+                self.dir(b, &r)?;
             }
-            let mut h = header(&meta);
-            self.xattrs(b, &p)?;
-            let err =
-                |e: std::io::Error| StoreError::io(format!("adding {} to the tar", r.display()), e);
-            if ft.is_dir() {
-                h.set_entry_type(tar::EntryType::Directory);
-                let mut dname = r.as_os_str().as_bytes().to_vec();
-                dname.push(b'/');
-                b.append_data(
-                    &mut h,
-                    Path::new(std::ffi::OsStr::from_bytes(&dname)),
-                    std::io::empty(),
-                )
-                .map_err(err)?;
-                if self.kind == TreeKind::OverlayUpper
-                    && fsutil::get_xattr(&p, "trusted.overlay.opaque")
-                        .ok()
-                        .flatten()
-                        .is_some_and(|v| v == b"y")
-                {
-                    self.empty_file(b, &r.join(".wh..wh..opq"), &meta)?;
+        } else if ft.is_symlink() {
+            let target =
+                std::fs::read_link(&p).map_err(|e| StoreError::path("reading link", &p, e))?;
+            h.set_entry_type(tar::EntryType::Symlink);
+            b.append_link(&mut h, &r, &target).map_err(err)?;
+        } else if ft.is_file() {
+            if meta.nlink() > 1 {
+                let key = (meta.dev(), meta.ino());
+                if let Some(first) = self.links.get(&key) {
+                    h.set_entry_type(tar::EntryType::Link);
+                    h.set_size(0);
+                    b.append_link(&mut h, &r, first).map_err(err)?;
+                    return Ok(());
                 }
-                if self.recursive {
-                    self.dir(b, &r)?;
-                }
-            } else if ft.is_symlink() {
-                let target =
-                    std::fs::read_link(&p).map_err(|e| StoreError::path("reading link", &p, e))?;
-                h.set_entry_type(tar::EntryType::Symlink);
-                b.append_link(&mut h, &r, &target).map_err(err)?;
-            } else if ft.is_file() {
-                if meta.nlink() > 1 {
-                    let key = (meta.dev(), meta.ino());
-                    if let Some(first) = self.links.get(&key) {
-                        h.set_entry_type(tar::EntryType::Link);
-                        h.set_size(0);
-                        b.append_link(&mut h, &r, first).map_err(err)?;
-                        return Ok(());
-                    }
-                    self.links.insert(key, r.clone());
-                }
-                h.set_entry_type(tar::EntryType::Regular);
-                let f = std::fs::File::open(&p).map_err(|e| StoreError::path("opening", &p, e))?;
-                b.append_data(&mut h, &r, f).map_err(err)?;
+                self.links.insert(key, r.clone());
+            }
+            h.set_entry_type(tar::EntryType::Regular);
+            let f = std::fs::File::open(&p).map_err(|e| StoreError::path("opening", &p, e))?;
+            b.append_data(&mut h, &r, f).map_err(err)?;
+        } else {
+            let t = if ft.is_char_device() {
+                tar::EntryType::Char
+            } else if ft.is_block_device() {
+                tar::EntryType::Block
             } else {
-                let t = if ft.is_char_device() {
-                    tar::EntryType::Char
-                } else if ft.is_block_device() {
-                    tar::EntryType::Block
-                } else {
-                    tar::EntryType::Fifo
-                };
-                h.set_entry_type(t);
-                if t != tar::EntryType::Fifo {
-                    let rdev = meta.rdev();
-                    h.set_device_major(libc::major(rdev)).map_err(err)?;
-                    h.set_device_minor(libc::minor(rdev)).map_err(err)?;
-                }
-                b.append_data(&mut h, &r, std::io::empty()).map_err(err)?;
+                tar::EntryType::Fifo
+            };
+            h.set_entry_type(t);
+            if t != tar::EntryType::Fifo {
+                let rdev = meta.rdev();
+                h.set_device_major(libc::major(rdev)).map_err(err)?;
+                h.set_device_minor(libc::minor(rdev)).map_err(err)?;
             }
+            b.append_data(&mut h, &r, std::io::empty()).map_err(err)?;
         }
         Ok(())
     }

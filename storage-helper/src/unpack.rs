@@ -79,12 +79,7 @@ const BUF: usize = 256 * 1024;
 
 /// Unpack `blob` into the existing empty directory `dest`. `what` names the
 /// layer in errors.
-pub fn unpack_blob(
-    blob: &Path,
-    dest: &Path,
-    what: &str,
-    whiteouts: Whiteouts,
-) -> Result<Unpacked> {
+pub fn unpack_blob(blob: &Path, dest: &Path, what: &str, whiteouts: Whiteouts) -> Result<Unpacked> {
     let file = File::open(blob).map_err(|e| StoreError::path("opening", blob, e))?;
     let mut input = BufReader::with_capacity(BUF, DigestReader::new(file));
     let head = input

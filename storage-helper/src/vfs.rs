@@ -178,8 +178,7 @@ fn walk(old: Option<&Path>, new: &Path, rel: &Path, out: &mut Vec<Change>) -> io
 }
 
 fn differ(old_path: Option<&Path>, o: &Metadata, new_path: &Path, n: &Metadata) -> bool {
-    if o.mode() != n.mode() || o.uid() != n.uid() || o.gid() != n.gid() || o.rdev() != n.rdev()
-    {
+    if o.mode() != n.mode() || o.uid() != n.uid() || o.gid() != n.gid() || o.rdev() != n.rdev() {
         return true;
     }
     if !n.is_dir() {
@@ -204,8 +203,11 @@ mod tests {
         std::fs::write(root.join("etc/sub/f"), "f").unwrap();
         std::fs::hard_link(root.join("etc/passwd"), root.join("etc/passwd-link")).unwrap();
         symlink("passwd", root.join("etc/pw")).unwrap();
-        std::fs::set_permissions(root.join("etc/sub/f"), std::fs::Permissions::from_mode(0o4751))
-            .unwrap();
+        std::fs::set_permissions(
+            root.join("etc/sub/f"),
+            std::fs::Permissions::from_mode(0o4751),
+        )
+        .unwrap();
     }
 
     #[test]
@@ -221,7 +223,10 @@ mod tests {
             std::fs::metadata(dst.join("etc/passwd-link")).unwrap(),
         );
         assert_eq!(a.ino(), b.ino(), "hard links stay linked");
-        assert_eq!(std::fs::read_link(dst.join("etc/pw")).unwrap(), Path::new("passwd"));
+        assert_eq!(
+            std::fs::read_link(dst.join("etc/pw")).unwrap(),
+            Path::new("passwd")
+        );
         assert_eq!(
             std::fs::metadata(dst.join("etc/sub/f")).unwrap().mode() & 0o7777,
             0o4751

@@ -15,7 +15,12 @@ fn refused(s: &TestStore, args: &[&str], needle: &str) {
 }
 
 fn log_config(s: &TestStore, name: &str) -> serde_json::Value {
-    let out = s.ok(&["inspect", name, "--format", "{{json .HostConfig.LogConfig}}"]);
+    let out = s.ok(&[
+        "inspect",
+        name,
+        "--format",
+        "{{json .HostConfig.LogConfig}}",
+    ]);
     serde_json::from_str(&out).unwrap()
 }
 
@@ -31,7 +36,15 @@ fn json_file_none_and_journald_as_libpod() {
     let (s, _reg, r) = with_busybox();
     // json-file: written and read as k8s-file, shown under its own name.
     s.ok(&[
-        "run", "--name", "j", "--network", "none", "--log-driver", "json-file", &r, "echo",
+        "run",
+        "--name",
+        "j",
+        "--network",
+        "none",
+        "--log-driver",
+        "json-file",
+        &r,
+        "echo",
         "hello",
     ]);
     assert_eq!(s.ok(&["logs", "j"]), "hello\n");
@@ -47,7 +60,16 @@ fn json_file_none_and_journald_as_libpod() {
 
     // none: nothing written, nothing to read, no path.
     s.ok(&[
-        "run", "--name", "n", "--network", "none", "--log-driver", "none", &r, "echo", "gone",
+        "run",
+        "--name",
+        "n",
+        "--network",
+        "none",
+        "--log-driver",
+        "none",
+        &r,
+        "echo",
+        "gone",
     ]);
     refused(
         &s,
@@ -57,7 +79,14 @@ fn json_file_none_and_journald_as_libpod() {
     assert_eq!(log_config(&s, "n")["Path"], "");
     // --log-opt driver= wins over --log-driver, as in libpod.
     s.ok(&[
-        "create", "--name", "od", "--log-driver", "k8s-file", "--log-opt", "driver=none", &r,
+        "create",
+        "--name",
+        "od",
+        "--log-driver",
+        "k8s-file",
+        "--log-opt",
+        "driver=none",
+        &r,
         "true",
     ]);
     assert_eq!(log_config(&s, "od")["Type"], "none");
@@ -74,17 +103,42 @@ fn json_file_none_and_journald_as_libpod() {
         &["create", "--log-driver", "syslog", &r, "true"],
         "invalid log driver \"syslog\"",
     );
-    assert_eq!(s.ok(&["ps", "-a", "--format", "{{.Names}}"]).lines().count(), 3);
+    assert_eq!(
+        s.ok(&["ps", "-a", "--format", "{{.Names}}"])
+            .lines()
+            .count(),
+        3
+    );
 }
 
 #[test]
 fn log_options_and_containers_conf_as_libpod() {
     let (s, _reg, r) = with_busybox();
-    s.ok(&["create", "--name", "m", "--log-opt", "max-size=8000", &r, "true"]);
+    s.ok(&[
+        "create",
+        "--name",
+        "m",
+        "--log-opt",
+        "max-size=8000",
+        &r,
+        "true",
+    ]);
     assert_eq!(log_config(&s, "m")["Size"], "8kB");
-    s.ok(&["create", "--name", "m2", "--log-opt", "max-size=3.051m", &r, "true"]);
+    s.ok(&[
+        "create",
+        "--name",
+        "m2",
+        "--log-opt",
+        "max-size=3.051m",
+        &r,
+        "true",
+    ]);
     assert_eq!(log_config(&s, "m2")["Size"], "3.051MB");
-    refused(&s, &["create", "--log-opt", "nosuch", &r, "true"], "invalid log option \"nosuch\"");
+    refused(
+        &s,
+        &["create", "--log-opt", "nosuch", &r, "true"],
+        "invalid log option \"nosuch\"",
+    );
     refused(
         &s,
         &["create", "--log-opt", "tag=web", &r, "true"],
@@ -104,13 +158,29 @@ fn log_options_and_containers_conf_as_libpod() {
     )
     .unwrap();
     let with_conf = |args: &[&str]| {
-        let o = s.cmd().env("CONTAINERS_CONF", &conf).args(args).output().unwrap();
+        let o = s
+            .cmd()
+            .env("CONTAINERS_CONF", &conf)
+            .args(args)
+            .output()
+            .unwrap();
         assert!(o.status.success(), "{args:?}: {}", stderr(&o));
     };
     with_conf(&["create", "--name", "c1", &r, "true"]);
-    with_conf(&["create", "--name", "c2", "--log-opt", "max-size=8000", &r, "true"]);
+    with_conf(&[
+        "create",
+        "--name",
+        "c2",
+        "--log-opt",
+        "max-size=8000",
+        &r,
+        "true",
+    ]);
     let c1 = log_config(&s, "c1");
-    assert_eq!((c1["Type"].as_str(), c1["Size"].as_str()), (Some("json-file"), Some("400MB")));
+    assert_eq!(
+        (c1["Type"].as_str(), c1["Size"].as_str()),
+        (Some("json-file"), Some("400MB"))
+    );
     assert_eq!(log_config(&s, "c2")["Size"], "8kB");
 }
 
@@ -138,7 +208,10 @@ fn max_size_starts_the_log_over() {
     let size = std::fs::metadata(&log).unwrap().len();
     assert!(size <= 2000, "the log passed its limit: {size} bytes");
     let logs = s.ok(&["logs", "big"]);
-    assert!(logs.ends_with("line-199-xxxxxxxxxxxxxxxxxxxxxxxx\n"), "{logs}");
+    assert!(
+        logs.ends_with("line-199-xxxxxxxxxxxxxxxxxxxxxxxx\n"),
+        "{logs}"
+    );
     assert!(!logs.contains("line-0-"), "the start was dropped: {logs}");
     let lc = log_config(&s, "big");
     assert_eq!(lc["Path"], log.display().to_string());

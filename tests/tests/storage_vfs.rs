@@ -14,7 +14,12 @@ use e2e::storage_fixtures::{three_layer_expected, three_layer_image};
 
 /// `storage-helper --driver vfs ARGS`, which must succeed; its stdout.
 fn vfs_ok(s: &Store, args: &[&str]) -> String {
-    let o = s.cmd().args(["--driver", "vfs"]).args(args).output().unwrap();
+    let o = s
+        .cmd()
+        .args(["--driver", "vfs"])
+        .args(args)
+        .output()
+        .unwrap();
     assert!(
         o.status.success(),
         "storage-helper --driver vfs {args:?}: {}",
@@ -27,7 +32,13 @@ fn vfs_import(s: &Store, image: &e2e::oci_image::Image, name: &str) -> serde_jso
     let layout = s.layout(image, name);
     let out = vfs_ok(
         s,
-        &["import-oci", layout.to_str().unwrap(), "--ref", name, "--json"],
+        &[
+            "import-oci",
+            layout.to_str().unwrap(),
+            "--ref",
+            name,
+            "--json",
+        ],
     );
     serde_json::from_str(&out).unwrap()
 }
@@ -69,7 +80,15 @@ fn layers_are_full_copies_with_whiteouts_applied() {
     // devices, no opaque markers.
     assert_eq!(tree(&dir.join(&layers[2])), three_layer_expected());
 
-    vfs_ok(&s, &["create-container", "tricky", "--image", "localhost/tricky:1"]);
+    vfs_ok(
+        &s,
+        &[
+            "create-container",
+            "tricky",
+            "--image",
+            "localhost/tricky:1",
+        ],
+    );
     let mp = PathBuf::from(vfs_ok(&s, &["mount", "tricky"]).trim());
     assert_eq!(mp, dir.join("tricky"), "the root is used in place");
     assert_eq!(tree(&mp), three_layer_expected());
@@ -77,7 +96,8 @@ fn layers_are_full_copies_with_whiteouts_applied() {
     let f = std::fs::metadata(mp.join("srv/file")).unwrap();
     let h = std::fs::metadata(mp.join("srv/hard")).unwrap();
     assert_eq!(f.ino(), h.ino(), "hard links survive the copy");
-    let c: serde_json::Value = serde_json::from_str(&vfs_ok(&s, &["containers", "--json"])).unwrap();
+    let c: serde_json::Value =
+        serde_json::from_str(&vfs_ok(&s, &["containers", "--json"])).unwrap();
     assert_eq!(c[0]["mount_count"], 1);
     assert_eq!(c[0]["work_dir"], "");
     vfs_ok(&s, &["unmount", "tricky"]);
@@ -117,7 +137,10 @@ fn vfs_container_diff_commit_and_export() {
     );
 
     let tarball = s.dir.path().join("rootfs.tar");
-    vfs_ok(&s, &["export", "work", "--output", tarball.to_str().unwrap()]);
+    vfs_ok(
+        &s,
+        &["export", "work", "--output", tarball.to_str().unwrap()],
+    );
     let names: Vec<String> = tar::Archive::new(std::fs::File::open(&tarball).unwrap())
         .entries()
         .unwrap()
@@ -135,22 +158,48 @@ fn vfs_container_diff_commit_and_export() {
 
     let committed: serde_json::Value = serde_json::from_str(&vfs_ok(
         &s,
-        &["commit", "work", "--name", "localhost/committed:1", "--json"],
+        &[
+            "commit",
+            "work",
+            "--name",
+            "localhost/committed:1",
+            "--json",
+        ],
     ))
     .unwrap();
     let layers = committed["layers"].as_array().unwrap();
     assert_eq!(layers.len(), 2);
     // The new layer is a diff: its blob holds the changes, not the image.
     let config: serde_json::Value =
-        serde_json::from_str(&vfs_ok(&s, &["inspect", "localhost/committed:1", "--json"]))
-            .unwrap();
-    assert_eq!(config["config"]["rootfs"]["diff_ids"].as_array().unwrap().len(), 2);
-    vfs_ok(&s, &["create-container", "child", "--image", "localhost/committed:1"]);
+        serde_json::from_str(&vfs_ok(&s, &["inspect", "localhost/committed:1", "--json"])).unwrap();
+    assert_eq!(
+        config["config"]["rootfs"]["diff_ids"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    vfs_ok(
+        &s,
+        &[
+            "create-container",
+            "child",
+            "--image",
+            "localhost/committed:1",
+        ],
+    );
     let cm = PathBuf::from(vfs_ok(&s, &["mount", "child"]).trim());
-    assert_eq!(std::fs::read_to_string(cm.join("etc/motd")).unwrap(), "hello\n");
+    assert_eq!(
+        std::fs::read_to_string(cm.join("etc/motd")).unwrap(),
+        "hello\n"
+    );
     assert!(!cm.join("etc/group").exists() && !cm.join("bin/wget").exists());
     assert!(cm.join("bin/busybox").exists() && cm.join("newdir/f").exists());
-    assert_eq!(vfs_ok(&s, &["diff", "child"]), "", "a fresh copy has no changes");
+    assert_eq!(
+        vfs_ok(&s, &["diff", "child"]),
+        "",
+        "a fresh copy has no changes"
+    );
     for c in ["work", "child"] {
         vfs_ok(&s, &["rm-container", c]);
     }
@@ -204,7 +253,11 @@ fn podman_pulls_runs_and_removes_with_vfs() {
     assert_eq!(
         vfs_podman_ok(
             &s,
-            &["info", "--format", "{{.Store.GraphDriverName}} {{json .Store.GraphStatus}}"]
+            &[
+                "info",
+                "--format",
+                "{{.Store.GraphDriverName}} {{json .Store.GraphStatus}}"
+            ]
         )
         .trim(),
         "vfs {}"
@@ -219,12 +272,24 @@ fn podman_pulls_runs_and_removes_with_vfs() {
     );
 
     assert_eq!(
-        vfs_podman_ok(&s, &["run", "--rm", &r, "sh", "-c", "echo hi > /x && cat /x"]).trim(),
+        vfs_podman_ok(
+            &s,
+            &["run", "--rm", &r, "sh", "-c", "echo hi > /x && cat /x"]
+        )
+        .trim(),
         "hi"
     );
     vfs_podman_ok(
         &s,
-        &["run", "--name", "c1", &r, "sh", "-c", "echo changed > /etc/motd"],
+        &[
+            "run",
+            "--name",
+            "c1",
+            &r,
+            "sh",
+            "-c",
+            "echo changed > /etc/motd",
+        ],
     );
     assert_eq!(
         gd(&["inspect", "c1", "--format", "{{json .GraphDriver}}"]),
@@ -233,7 +298,10 @@ fn podman_pulls_runs_and_removes_with_vfs() {
     // The container's root is its own copy: the image's layer is untouched.
     let id = vfs_podman_ok(&s, &["inspect", "c1", "--format", "{{.Id}}"]);
     let root = s.root().join("vfs/dir").join(id.trim());
-    assert_eq!(std::fs::read_to_string(root.join("etc/motd")).unwrap(), "changed\n");
+    assert_eq!(
+        std::fs::read_to_string(root.join("etc/motd")).unwrap(),
+        "changed\n"
+    );
     assert_eq!(
         vfs_podman_ok(&s, &["start", "-a", "c1"]).trim(),
         "",
@@ -245,15 +313,33 @@ fn podman_pulls_runs_and_removes_with_vfs() {
     assert_eq!(hex_dirs(&s.root().join("vfs/dir")), Vec::<String>::new());
 
     // STORAGE_DRIVER chooses it too; another driver is refused as libpod does.
-    let o = s.cmd().env("STORAGE_DRIVER", "vfs").args(["images", "-q"]).output().unwrap();
+    let o = s
+        .cmd()
+        .env("STORAGE_DRIVER", "vfs")
+        .args(["images", "-q"])
+        .output()
+        .unwrap();
     assert!(o.status.success(), "{}", stderr(&o));
-    let o = s.cmd().args(["--storage-driver", "overlay", "images"]).output().unwrap();
+    let o = s
+        .cmd()
+        .args(["--storage-driver", "overlay", "images"])
+        .output()
+        .unwrap();
     assert_eq!(o.status.code(), Some(125), "{}", stderr(&o));
     assert_eq!(
         stderr(&o).trim(),
         "Error: database graph driver \"vfs\" does not match our graph driver \"overlay\": database configuration mismatch"
     );
-    let o = s.cmd().env("STORAGE_DRIVER", "zfs").args(["images"]).output().unwrap();
+    let o = s
+        .cmd()
+        .env("STORAGE_DRIVER", "zfs")
+        .args(["images"])
+        .output()
+        .unwrap();
     assert_eq!(o.status.code(), Some(125), "{}", stderr(&o));
-    assert!(stderr(&o).contains("unknown storage driver \"zfs\""), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("unknown storage driver \"zfs\""),
+        "{}",
+        stderr(&o)
+    );
 }

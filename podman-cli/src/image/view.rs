@@ -75,7 +75,11 @@ pub fn inspect(img: &Image, driver: &str, graph_root: &std::path::Path) -> Value
     let diff = |chain: &String| layers_dir.join(chain).join("diff").display().to_string();
     let mut data = serde_json::Map::new();
     // containers-storage's vfs driver has no layer metadata.
-    let layers = if driver == "vfs" { &[][..] } else { &img.layers[..] };
+    let layers = if driver == "vfs" {
+        &[][..]
+    } else {
+        &img.layers[..]
+    };
     if let Some((top, lower)) = layers.split_last() {
         if !lower.is_empty() {
             let l: Vec<String> = lower.iter().rev().map(diff).collect();

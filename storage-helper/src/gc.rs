@@ -86,6 +86,9 @@ pub fn collect(store: &Store) -> Result<GcReport> {
             && store.container_dir(&name).is_dir()
         {
             layers::trash(store, &store.container_dir(&name))?;
+            if store.driver == Driver::Vfs {
+                layers::trash(store, &store.container_root(&name))?;
+            }
             report.containers_cleaned += 1;
         }
     }

@@ -108,8 +108,20 @@ impl EngineConfig {
         let storage_driver = g
             .storage_driver
             .clone()
+            .or_else(|| {
+                // containers-storage's override of storage.conf's driver.
+                std::env::var("STORAGE_DRIVER")
+                    .ok()
+                    .filter(|d| !d.is_empty())
+            })
             .or_else(|| storage.storage.driver.clone().filter(|d| !d.is_empty()))
             .unwrap_or_else(|| "overlay".into());
+        if !common::storage_conf::DRIVERS.contains(&storage_driver.as_str()) {
+            anyhow::bail!(
+                "unknown storage driver {storage_driver:?}: use one of {}",
+                common::storage_conf::DRIVERS.join(", ")
+            );
+        }
         for o in &g.storage_opts {
             if !o.contains('=') {
                 anyhow::bail!(

@@ -306,6 +306,10 @@ pub async fn monitor_detached(
 }
 
 pub async fn storage(cfg: &EngineConfig) -> anyhow::Result<Session<StorageClient>> {
+    // As libpod's runtime, the state database's configuration is checked
+    // before the store is used: a store made with another driver or run
+    // root is refused in libpod's words ("database configuration mismatch").
+    drop(crate::state::pool::open_state(cfg)?);
     Session::open(HelperKind::Storage, cfg, StorageClient::new).await
 }
 

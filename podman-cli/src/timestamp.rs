@@ -26,10 +26,12 @@ pub fn go_timestamp_ns(value: &str, now_ns: i64) -> anyhow::Result<i64> {
         // Fill in missing minutes and seconds ("2006-01-02T15", "…T15:04").
         let zone_at = time.find(['Z', 'z', '+', '-']).unwrap_or(time.len());
         let (clock, zone) = time.split_at(zone_at);
+        // Go takes a comma for the decimal point too (`date --iso-8601=ns`).
+        let clock = clock.replacen(',', ".", 1);
         let clock = match clock.matches(':').count() {
             0 => format!("{clock}:00:00"),
             1 => format!("{clock}:00"),
-            _ => clock.to_string(),
+            _ => clock,
         };
         let frac = clock
             .split_once('.')
@@ -125,6 +127,10 @@ mod tests {
         assert_eq!(
             go_timestamp_ns("1970-01-01T01:00:00+01:00", now).unwrap(),
             0
+        );
+        assert_eq!(
+            go_timestamp_ns("1970-01-01T00:00:01,5+00:00", now).unwrap(),
+            1_500_000_000
         );
         assert!(go_timestamp_ns("1970-13-45", now).is_err());
     }

@@ -1,6 +1,7 @@
-//! Container layers: a writable upper dir and an overlay work dir on top of
-//! an image's layers. The record pins those layers (container_layers), so
-//! they outlive even a forced removal of the image.
+//! Container layers: with overlay a writable upper dir and a work dir on
+//! top of an image's layers, with vfs a full copy of the image's top
+//! layer. The record pins those layers (container_layers), so they outlive
+//! even a forced removal of the image.
 
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
@@ -12,6 +13,7 @@ use serde::Serialize;
 use tracing::debug;
 
 use crate::db;
+use crate::driver::Driver;
 use crate::error::{Result, StoreError};
 use crate::layers;
 use crate::layout::{unique_suffix, Store};
@@ -86,8 +88,11 @@ pub fn load(store: &Store, conn: &Connection, id: &str) -> Result<ContainerRecor
     let dir = store.container_dir(&id);
     Ok(ContainerRecord {
         volatile: dir.join(VOLATILE_MARK).exists(),
-        upper_dir: dir.join("diff").display().to_string(),
-        work_dir: dir.join("work").display().to_string(),
+        upper_dir: store.container_root(&id).display().to_string(),
+        work_dir: match store.driver {
+            Driver::Overlay => dir.join("work").display().to_string(),
+            Driver::Vfs => String::new(),
+        },
         mountpoint: store.mountpoint(&id).display().to_string(),
         mount_count: mount_table::current_count(store, &id),
         id,
@@ -142,7 +147,6 @@ pub fn create(
     mount_label: &str,
     volatile: bool,
 ) -> Result<ContainerRecord> {
-    store.require_overlay()?;
     validate_id(id)?;
     if mount_label.chars().any(|c| c == '"' || c.is_control()) {
         return Err(StoreError::InvalidArgument(format!(
@@ -175,24 +179,36 @@ pub fn create(
     let tmp = store
         .containers_dir()
         .join(format!(".tmp-{id}-{}", unique_suffix()));
+    let root = store.container_root(id);
     let made = (|| -> Result<()> {
-        // The container's directory and its work dir 0700; `diff` (its
-        // root) takes the image root's mode below.
-        common::private_dir::create(&tmp.join("work"))?;
-        let upper = tmp.join("diff");
-        std::fs::create_dir(&upper).map_err(|e| StoreError::path("creating", &upper, e))?;
-        // The merged root takes the upper dir's owner and mode: copy them
-        // from the image's root.
-        let root_meta = chain
-            .last()
-            .and_then(|top| std::fs::metadata(store.layer_diff(top)).ok());
-        let (mode, uid, gid) = root_meta
-            .map(|m| (m.mode() & 0o7777, m.uid(), m.gid()))
-            .unwrap_or((0o755, 0, 0));
-        std::os::unix::fs::chown(&upper, Some(uid), Some(gid))
-            .map_err(|e| StoreError::path("chown", &upper, e))?;
-        std::fs::set_permissions(&upper, std::os::unix::fs::PermissionsExt::from_mode(mode))
-            .map_err(|e| StoreError::path("chmod", &upper, e))?;
+        match store.driver {
+            Driver::Overlay => {
+                // The container's directory and its work dir 0700; `diff`
+                // (its root) takes the image root's mode below.
+                common::private_dir::create(&tmp.join("work"))?;
+                let upper = tmp.join("diff");
+                std::fs::create_dir(&upper).map_err(|e| StoreError::path("creating", &upper, e))?;
+                // The merged root takes the upper dir's owner and mode: copy
+                // them from the image's root.
+                let root_meta = chain
+                    .last()
+                    .and_then(|top| std::fs::metadata(store.layer_root(top)).ok());
+                let (mode, uid, gid) = root_meta
+                    .map(|m| (m.mode() & 0o7777, m.uid(), m.gid()))
+                    .unwrap_or((0o755, 0, 0));
+                std::os::unix::fs::chown(&upper, Some(uid), Some(gid))
+                    .map_err(|e| StoreError::path("chown", &upper, e))?;
+                std::fs::set_permissions(
+                    &upper,
+                    std::os::unix::fs::PermissionsExt::from_mode(mode),
+                )
+                .map_err(|e| StoreError::path("chmod", &upper, e))?;
+            }
+            Driver::Vfs => {
+                common::private_dir::create(&tmp)?;
+                make_vfs_root(store, id, chain.last(), &root)?;
+            }
+        }
         std::fs::write(tmp.join("lock"), b"")
             .map_err(|e| StoreError::path("creating lock in", &tmp, e))?;
         if volatile {
@@ -208,6 +224,9 @@ pub fn create(
     })();
     if let Err(e) = made {
         let _ = crate::fsutil::remove_tree(&tmp);
+        if store.driver == Driver::Vfs && !dir.exists() {
+            let _ = layers::trash(store, &root);
+        }
         return Err(e);
     }
     if volatile {
@@ -247,6 +266,9 @@ pub fn create(
     })();
     if let Err(e) = recorded {
         let _ = layers::trash(store, &dir);
+        if store.driver == Driver::Vfs {
+            let _ = layers::trash(store, &root);
+        }
         return Err(e);
     }
     debug!(container = id, image = ?image.as_ref().map(|i| i.short_id().to_string()), layers = chain.len(), "created container layer");
@@ -286,6 +308,9 @@ pub fn remove(store: &Store, id: &str) -> Result<bool> {
     tx.commit()
         .map_err(StoreError::db(format!("deleting container {id}")))?;
     layers::trash(store, &dir)?;
+    if store.driver == Driver::Vfs {
+        layers::trash(store, &store.container_root(id))?;
+    }
     let _ = crate::fsutil::remove_tree(&store.container_run_dir(id));
     layers::empty_trash(store);
     // Its layers may have been kept only by this container (image removed
@@ -301,12 +326,40 @@ pub fn remove(store: &Store, id: &str) -> Result<bool> {
     Ok(was_mounted)
 }
 
-/// Lower layer diff directories of a container, top first.
+/// A vfs container's root: a copy of its image's top layer (or an empty
+/// directory), made beside it and renamed into place.
+fn make_vfs_root(store: &Store, id: &str, top: Option<&String>, root: &Path) -> Result<()> {
+    let tmp = store
+        .layers_dir()
+        .join(format!(".tmp-{id}-{}", unique_suffix()));
+    let made = match top {
+        Some(top) => {
+            let from = store.layer_root(top);
+            crate::vfs::copy_tree(&from, &tmp).map_err(|e| {
+                StoreError::path(
+                    &format!("container {id}: copying its image's layer"),
+                    &from,
+                    e,
+                )
+            })
+        }
+        None => std::fs::create_dir(&tmp).map_err(|e| StoreError::path("creating", &tmp, e)),
+    };
+    let made = made.and_then(|()| {
+        std::fs::rename(&tmp, root).map_err(|e| StoreError::path("renaming into place", root, e))
+    });
+    if made.is_err() {
+        let _ = crate::fsutil::remove_tree(&tmp);
+    }
+    made
+}
+
+/// Lower layer directories of an overlay container, top first.
 pub fn lower_dirs(store: &Store, rec: &ContainerRecord) -> Vec<std::path::PathBuf> {
     rec.layers
         .iter()
         .rev()
-        .map(|c| store.layer_diff(c))
+        .map(|c| store.layer_root(c))
         .collect()
 }
 

@@ -12,12 +12,13 @@ use std::os::unix::fs::MetadataExt;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use rusqlite::{Connection, OpenFlags, TransactionBehavior};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior};
 
 use crate::error::{Result, StoreError};
 use crate::layout::Store;
 
-const SCHEMA_VERSION: i64 = 1;
+/// 2: `store_config` (the driver the store was made with).
+const SCHEMA_VERSION: i64 = 2;
 
 const SCHEMA: &str = r#"
 CREATE TABLE IF NOT EXISTS layers (
@@ -79,6 +80,16 @@ CREATE TABLE IF NOT EXISTS container_layers (
     PRIMARY KEY (container_id, position)
 );
 CREATE INDEX IF NOT EXISTS container_layers_chain ON container_layers(chain_id);
+CREATE TABLE IF NOT EXISTS store_config (
+    key    TEXT PRIMARY KEY,
+    value  TEXT NOT NULL
+);
+"#;
+
+/// Version 1 to 2; every store before it was an overlay store.
+const UPGRADE_2: &str = r#"
+CREATE TABLE IF NOT EXISTS store_config (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+INSERT OR IGNORE INTO store_config (key, value) VALUES ('graph driver', 'overlay');
 "#;
 
 /// Connections no operation is using, with the (device, inode) of the file
@@ -199,13 +210,58 @@ fn open_new(store: &Store) -> Result<Connection> {
         .map_err(StoreError::db("reading schema version"))?;
     if version == 0 {
         create_schema(&conn)?;
+    } else if version == 1 {
+        let tx = immediate(&conn)?;
+        tx.execute_batch(UPGRADE_2)
+            .map_err(StoreError::db("upgrading the schema"))?;
+        tx.execute_batch(&format!("PRAGMA user_version = {SCHEMA_VERSION}"))
+            .map_err(StoreError::db("setting schema version"))?;
+        tx.commit()
+            .map_err(StoreError::db("upgrading the schema"))?;
     } else if version > SCHEMA_VERSION {
         return Err(StoreError::FailedPrecondition(format!(
             "store index {} has schema version {version}, this storage-helper knows {SCHEMA_VERSION}: use a newer storage-helper",
             path.display()
         )));
     }
+    check_driver(&conn, store)?;
     Ok(conn)
+}
+
+/// The store keeps the driver it was made with; another one is refused
+/// with libpod's words for it.
+fn check_driver(conn: &Connection, store: &Store) -> Result<()> {
+    let ours = store.driver.name();
+    let read = |c: &Connection| -> Result<Option<String>> {
+        c.query_row(
+            "SELECT value FROM store_config WHERE key = 'graph driver'",
+            [],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(StoreError::db("reading the store's driver"))
+    };
+    let recorded = match read(conn)? {
+        Some(r) => r,
+        None => {
+            let tx = immediate(conn)?;
+            tx.execute(
+                "INSERT OR IGNORE INTO store_config (key, value) VALUES ('graph driver', ?1)",
+                [ours],
+            )
+            .map_err(StoreError::db("recording the store's driver"))?;
+            let r = read(&tx)?.unwrap_or_else(|| ours.to_string());
+            tx.commit()
+                .map_err(StoreError::db("recording the store's driver"))?;
+            r
+        }
+    };
+    if recorded != ours {
+        return Err(StoreError::FailedPrecondition(format!(
+            "database graph driver {recorded:?} does not match our graph driver {ours:?}: database configuration mismatch"
+        )));
+    }
+    Ok(())
 }
 
 fn create_schema(conn: &Connection) -> Result<()> {

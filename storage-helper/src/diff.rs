@@ -46,6 +46,13 @@ pub fn container_diff(store: &Store, id: &str) -> Result<Vec<Change>> {
 }
 
 pub fn changes(store: &Store, rec: &ContainerRecord) -> Result<Vec<Change>> {
+    if store.driver == crate::driver::Driver::Vfs {
+        // The container's full copy against its image's top layer.
+        let root = containers::upper(rec);
+        let parent = rec.layers.last().map(|top| store.layer_root(top));
+        return crate::vfs::changes(parent.as_deref(), root)
+            .map_err(|e| StoreError::path("comparing with its image", root, e));
+    }
     let lowers = containers::lower_dirs(store, rec);
     let mut out = Vec::new();
     walk(containers::upper(rec), Path::new(""), &lowers, &mut out)?;

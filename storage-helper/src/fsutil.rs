@@ -245,3 +245,38 @@ pub fn remove_tree(path: &Path) -> io::Result<()> {
         Err(e) => Err(e),
     }
 }
+
+/// Set an xattr on `path` without following a symlink.
+pub fn lsetxattr(path: &Path, key: &str, value: &[u8]) -> io::Result<()> {
+    let p = cstr(path.as_os_str())?;
+    let k = cstr(OsStr::new(key))?;
+    // SAFETY: `p` and `k` are NUL-terminated strings that outlive the call and
+    // `value` is valid for `value.len()` bytes of reads.
+    check(unsafe {
+        libc::lsetxattr(
+            p.as_ptr(),
+            k.as_ptr(),
+            value.as_ptr().cast(),
+            value.len(),
+            0,
+        )
+    })
+    .map(drop)
+}
+
+/// Set atime and mtime of `path` without following a symlink.
+pub fn set_times_path(path: &Path, atime: (i64, i64), mtime: (i64, i64)) -> io::Result<()> {
+    let c = cstr(path.as_os_str())?;
+    let ts = [timespec(atime.0, atime.1), timespec(mtime.0, mtime.1)];
+    // SAFETY: `c` is a NUL-terminated string that outlives the call; `ts` is
+    // the two-element timespec array utimensat reads.
+    check(unsafe {
+        libc::utimensat(
+            libc::AT_FDCWD,
+            c.as_ptr(),
+            ts.as_ptr(),
+            libc::AT_SYMLINK_NOFOLLOW,
+        )
+    })
+    .map(drop)
+}

@@ -15,6 +15,7 @@ use tracing::debug;
 use crate::blobs;
 use crate::db;
 use crate::digest::is_hex64;
+use crate::driver::Driver;
 use crate::error::{Result, StoreError};
 use crate::fsutil;
 use crate::layers;
@@ -49,22 +50,6 @@ pub fn collect(store: &Store) -> Result<GcReport> {
             report.layers_removed.push(chain);
         }
     }
-    // Directories without rows: a process died between rename and commit.
-    let known: HashSet<String> = layers::list(&conn)?
-        .into_iter()
-        .map(|l| l.chain_id)
-        .collect();
-    for name in dir_names(&store.layers_dir()) {
-        if is_hex64(&name) && !known.contains(&name) {
-            layers::trash(store, &store.layer_dir(&name))?;
-        }
-    }
-    let links: HashSet<String> = layers::list(&conn)?.into_iter().map(|l| l.link).collect();
-    for name in dir_names(&store.links_dir()) {
-        if !links.contains(&name) {
-            let _ = std::fs::remove_file(store.links_dir().join(&name));
-        }
-    }
     let containers: HashSet<String> = {
         let mut st = conn
             .prepare("SELECT id FROM containers")
@@ -75,12 +60,35 @@ pub fn collect(store: &Store) -> Result<GcReport> {
         rows.collect::<rusqlite::Result<_>>()
             .map_err(StoreError::db("listing containers"))?
     };
+    // Directories without rows: a process died between rename and commit.
+    let known: HashSet<String> = layers::list(&conn)?
+        .into_iter()
+        .map(|l| l.chain_id)
+        .collect();
+    for name in dir_names(&store.layers_dir()) {
+        // vfs keeps containers' roots beside the layers.
+        let a_root = store.driver == Driver::Vfs && containers.contains(&name);
+        if is_hex64(&name) && !known.contains(&name) && !a_root {
+            layers::trash(store, &store.layer_dir(&name))?;
+        }
+    }
+    if store.driver == Driver::Overlay {
+        let links: HashSet<String> = layers::list(&conn)?.into_iter().map(|l| l.link).collect();
+        for name in dir_names(&store.links_dir()) {
+            if !links.contains(&name) {
+                let _ = std::fs::remove_file(store.links_dir().join(&name));
+            }
+        }
+    }
     for name in dir_names(&store.containers_dir()) {
         if !name.starts_with('.')
             && !containers.contains(&name)
             && store.container_dir(&name).is_dir()
         {
             layers::trash(store, &store.container_dir(&name))?;
+            if store.driver == Driver::Vfs {
+                layers::trash(store, &store.container_root(&name))?;
+            }
             report.containers_cleaned += 1;
         }
     }

@@ -31,7 +31,6 @@ pub fn import_oci(
     manifest_digest: &str,
     names: &[String],
 ) -> Result<ImageRecord> {
-    store.require_overlay()?;
     let started = Instant::now();
     let names: Vec<String> = if names.is_empty() && !ref_name.is_empty() {
         vec![ref_name.to_string()]
@@ -146,7 +145,13 @@ pub fn store_image(
 /// order) is returned and stops the rest from starting.
 fn ensure_all(store: &Store, specs: &[LayerSpec]) -> Result<Vec<Ensured>> {
     // More workers than cores: small layers wait on the disk (syncfs), not the CPU.
-    let workers = specs.len().min(MAX_PARALLEL_UNPACKS);
+    // A vfs layer is a copy of its parent: one after the other.
+    let parallel = if store.driver.layers_copy_parents() {
+        1
+    } else {
+        MAX_PARALLEL_UNPACKS
+    };
+    let workers = specs.len().min(parallel);
     let next = AtomicUsize::new(0);
     let failed = AtomicBool::new(false);
     let results: Mutex<Vec<Option<Result<Ensured>>>> =

@@ -41,7 +41,7 @@ pub fn gather(store: &Store, probe: bool) -> StoreInfo {
     StoreInfo {
         graph_root: store.graph_root.display().to_string(),
         run_root: store.run_root.display().to_string(),
-        driver: store.driver.clone(),
+        driver: store.driver.name().to_string(),
         backing_filesystem: crate::backing_fs::name(&store.graph_root),
         overlay_supported,
         overlay_usable,

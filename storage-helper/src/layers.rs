@@ -21,10 +21,12 @@ use tracing::debug;
 use crate::blobs;
 use crate::db;
 use crate::digest::Digest;
+use crate::driver::Driver;
 use crate::error::{Result, StoreError};
 use crate::fsutil;
 use crate::layout::{random_name, unique_suffix, Store};
 use crate::unpack;
+use crate::vfs;
 
 /// Length of the short link names used in overlay mount options.
 pub const LINK_LEN: usize = 26;
@@ -121,7 +123,7 @@ pub fn ensure(store: &Store, spec: &LayerSpec) -> Result<Ensured> {
     let existing = get(&conn, hex)?;
     let dir = store.layer_dir(hex);
     if let Some(rec) = &existing {
-        if dir.join("diff").is_dir() {
+        if store.root_in(&dir).is_dir() {
             if spec.blob_unverified {
                 if let Err(e) = blobs::verify_file(&blobs::path(store, &spec.blob), &spec.blob) {
                     forget_if_corrupt(store, &spec.blob);
@@ -167,12 +169,15 @@ pub fn ensure(store: &Store, spec: &LayerSpec) -> Result<Ensured> {
         Some(rec) => rec.link.clone(),
         None => random_name(LINK_LEN)?,
     };
-    let link_path = store.links_dir().join(&link);
-    let _ = std::fs::remove_file(&link_path);
-    std::os::unix::fs::symlink(format!("../{hex}/diff"), &link_path)
-        .map_err(|e| StoreError::path("creating layer link", &link_path, e))?;
-    std::fs::write(dir.join("link"), &link)
-        .map_err(|e| StoreError::path("writing", &dir.join("link"), e))?;
+    if store.driver == Driver::Overlay {
+        // The short name overlay mount options use for this layer.
+        let link_path = store.links_dir().join(&link);
+        let _ = std::fs::remove_file(&link_path);
+        std::os::unix::fs::symlink(format!("../{hex}/diff"), &link_path)
+            .map_err(|e| StoreError::path("creating layer link", &link_path, e))?;
+        std::fs::write(dir.join("link"), &link)
+            .map_err(|e| StoreError::path("writing", &dir.join("link"), e))?;
+    }
     if existing.is_none() {
         // A layer row lost to a power cut only costs a re-unpack (a
         // directory without a row is garbage), so it need not wait for the
@@ -214,13 +219,31 @@ pub fn ensure(store: &Store, spec: &LayerSpec) -> Result<Ensured> {
 }
 
 fn unpack_checked(store: &Store, spec: &LayerSpec, tmp: &Path) -> Result<unpack::Unpacked> {
-    let diff = tmp.join("diff");
-    // The layer's directory 0700; `diff` is the layer's root, whose mode
-    // the tar's `./` entry sets (0755 when it has none, as Podman).
-    common::private_dir::create(tmp)?;
-    std::fs::create_dir(&diff).map_err(|e| StoreError::path("creating", &diff, e))?;
+    let diff = store.root_in(tmp);
+    match (store.driver, &spec.parent) {
+        // A vfs layer starts as a full copy of its parent.
+        (Driver::Vfs, Some(parent)) => {
+            let from = store.layer_root(parent.hex());
+            vfs::copy_tree(&from, tmp).map_err(|e| {
+                StoreError::path(
+                    &format!("{}: copying its parent layer", spec.what),
+                    &from,
+                    e,
+                )
+            })?;
+        }
+        (Driver::Vfs, None) => {
+            std::fs::create_dir(tmp).map_err(|e| StoreError::path("creating", tmp, e))?;
+        }
+        (Driver::Overlay, _) => {
+            // The layer's directory 0700; `diff` is the layer's root, whose
+            // mode the tar's `./` entry sets (0755 when it has none).
+            common::private_dir::create(tmp)?;
+            std::fs::create_dir(&diff).map_err(|e| StoreError::path("creating", &diff, e))?;
+        }
+    }
     let blob = blobs::path(store, &spec.blob);
-    let u = unpack::unpack_blob(&blob, &diff, &spec.what)?;
+    let u = unpack::unpack_blob(&blob, &diff, &spec.what, store.driver.whiteouts())?;
     if u.compressed_digest != spec.blob {
         return Err(StoreError::DataLoss(format!(
             "{}: blob has digest {}, expected {}: it is corrupt, pull the image again",

@@ -16,6 +16,17 @@
 //! <runroot>/overlay-containers/<id>/mountcount   outstanding Mount calls
 //! ```
 //!
+//! With the vfs driver (containers-storage's layout for it):
+//!
+//! ```text
+//! <graphroot>/vfs/dir/<chain>            one layer: its parent's files plus its diff
+//! <graphroot>/vfs/dir/<id>               a container's root (a copy of its top layer)
+//! <graphroot>/vfs/dir/.tmp-*, .trash-*   being made, being deleted
+//! <graphroot>/vfs-layers/, vfs-images/   containers-storage's metadata places (the index is storage.db)
+//! <graphroot>/vfs-containers/<id>/lock   container records
+//! <runroot>/vfs-containers/<id>/mountcount
+//! ```
+//!
 //! As in containers-storage, the roots and every directory on the way to a
 //! layer's or a container's files are 0700 (`common::private_dir`): what a
 //! container puts in its upper directory (a setuid binary, a device node)
@@ -27,13 +38,14 @@ use std::path::PathBuf;
 use common::file_lock::FileLock;
 use common::private_dir;
 
+use crate::driver::Driver;
 use crate::error::{Result, StoreError};
 
 #[derive(Debug, Clone)]
 pub struct Store {
     pub graph_root: PathBuf,
     pub run_root: PathBuf,
-    pub driver: String,
+    pub driver: Driver,
 }
 
 impl Store {
@@ -49,17 +61,40 @@ impl Store {
         self.graph_root.join("blobs").join("sha256")
     }
 
-    /// One directory per unpacked layer, keyed by chain ID.
+    /// One directory per unpacked layer, keyed by chain ID (with vfs,
+    /// containers' roots too).
     pub fn layers_dir(&self) -> PathBuf {
-        self.graph_root.join(format!("{}-layers", self.driver))
+        match self.driver {
+            Driver::Overlay => self.graph_root.join("overlay-layers"),
+            Driver::Vfs => self.graph_root.join("vfs").join("dir"),
+        }
     }
 
     pub fn layer_dir(&self, chain_hex: &str) -> PathBuf {
         self.layers_dir().join(chain_hex)
     }
 
-    pub fn layer_diff(&self, chain_hex: &str) -> PathBuf {
-        self.layer_dir(chain_hex).join("diff")
+    /// The root of a layer's files inside its directory `dir` (a layer's
+    /// final place or its temp directory).
+    pub fn root_in(&self, dir: &std::path::Path) -> PathBuf {
+        match self.driver {
+            Driver::Overlay => dir.join("diff"),
+            Driver::Vfs => dir.to_path_buf(),
+        }
+    }
+
+    /// The root of a layer's files.
+    pub fn layer_root(&self, chain_hex: &str) -> PathBuf {
+        self.root_in(&self.layer_dir(chain_hex))
+    }
+
+    /// A container's root file system as stored: overlay's upper directory,
+    /// or vfs's full copy.
+    pub fn container_root(&self, id: &str) -> PathBuf {
+        match self.driver {
+            Driver::Overlay => self.container_dir(id).join("diff"),
+            Driver::Vfs => self.layers_dir().join(id),
+        }
     }
 
     /// Short symlinks to layer diffs, named in overlay mount options.
@@ -72,7 +107,8 @@ impl Store {
     }
 
     pub fn containers_dir(&self) -> PathBuf {
-        self.graph_root.join(format!("{}-containers", self.driver))
+        self.graph_root
+            .join(format!("{}-containers", self.driver.name()))
     }
 
     pub fn container_dir(&self, id: &str) -> PathBuf {
@@ -83,8 +119,13 @@ impl Store {
         self.run_containers_dir().join(id)
     }
 
+    /// Where a mounted container's root is seen: the overlay mount point,
+    /// or vfs's copy itself.
     pub fn mountpoint(&self, id: &str) -> PathBuf {
-        self.container_run_dir(id).join("merged")
+        match self.driver {
+            Driver::Overlay => self.container_run_dir(id).join("merged"),
+            Driver::Vfs => self.container_root(id),
+        }
     }
 
     pub fn locks_dir(&self) -> PathBuf {
@@ -106,19 +147,27 @@ impl Store {
 
     /// The run root's directory of mount points.
     pub fn run_containers_dir(&self) -> PathBuf {
-        self.run_root.join(format!("{}-containers", self.driver))
+        self.run_root
+            .join(format!("{}-containers", self.driver.name()))
     }
 
     /// Create the directories every operation expects, all 0700.
     pub fn ensure_dirs(&self) -> Result<()> {
-        for d in [
+        let mut dirs = vec![
             self.blobs_dir(),
-            self.links_dir(),
-            self.empty_layer_dir(),
+            self.layers_dir(),
             self.containers_dir(),
             self.locks_dir(),
             self.tmp_dir(),
-        ] {
+        ];
+        match self.driver {
+            Driver::Overlay => dirs.extend([self.links_dir(), self.empty_layer_dir()]),
+            Driver::Vfs => dirs.extend([
+                self.graph_root.join("vfs-layers"),
+                self.graph_root.join("vfs-images"),
+            ]),
+        }
+        for d in dirs {
             private_dir::create(&d)?;
         }
         Ok(())
@@ -136,17 +185,6 @@ impl Store {
             self.run_containers_dir(),
         ] {
             private_dir::tighten(&d, private_dir::DIR_MODE)?;
-        }
-        Ok(())
-    }
-
-    /// Only the overlay driver is implemented.
-    pub fn require_overlay(&self) -> Result<()> {
-        if self.driver != "overlay" {
-            return Err(StoreError::FailedPrecondition(format!(
-                "storage driver {:?} is not implemented by this storage-helper: use --driver overlay",
-                self.driver
-            )));
         }
         Ok(())
     }

@@ -13,6 +13,7 @@ mod containers;
 mod db;
 mod diff;
 mod digest;
+mod driver;
 mod error;
 mod export;
 #[allow(unsafe_code)]
@@ -36,6 +37,7 @@ mod service;
 mod tar_writer;
 #[allow(unsafe_code)]
 mod unpack;
+mod vfs;
 
 use std::path::PathBuf;
 
@@ -90,7 +92,13 @@ fn main() -> std::process::ExitCode {
     let store = layout::Store {
         graph_root: cli.root,
         run_root: cli.runroot,
-        driver: cli.driver,
+        driver: match driver::Driver::parse(&cli.driver) {
+            Ok(d) => d,
+            Err(e) => {
+                eprintln!("storage-helper: {e}");
+                return std::process::ExitCode::from(2);
+            }
+        },
     };
     common::helper_cli::run("storage-helper", async move {
         match cli.cmd {

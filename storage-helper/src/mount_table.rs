@@ -23,10 +23,11 @@ pub fn read_count(store: &Store, id: &str) -> u32 {
         .unwrap_or(0)
 }
 
-/// The mount count, 0 when the mount point is not really mounted.
+/// The mount count, 0 when the mount point is not really mounted (a vfs
+/// root is never mounted: its count is all there is).
 pub fn current_count(store: &Store, id: &str) -> u32 {
     let n = read_count(store, id);
-    if n > 0 && !is_mounted(&store.mountpoint(id)) {
+    if n > 0 && store.driver.mounts() && !is_mounted(&store.mountpoint(id)) {
         0
     } else {
         n
@@ -45,6 +46,13 @@ pub fn write_count(store: &Store, id: &str, n: u32) -> Result<()> {
 
 /// Unmount whatever the count (the caller holds the container lock).
 pub fn unmount_all(store: &Store, id: &str) -> Result<bool> {
+    if !store.driver.mounts() {
+        let counted = read_count(store, id) > 0;
+        if counted {
+            write_count(store, id, 0)?;
+        }
+        return Ok(counted);
+    }
     let target = store.mountpoint(id);
     if !is_mounted(&target) {
         return Ok(false);

@@ -17,12 +17,13 @@ use crate::blobs;
 use crate::containers;
 use crate::db;
 use crate::digest::{Digest, DigestReader, DigestWriter};
+use crate::driver::Driver;
 use crate::error::{Result, StoreError};
 use crate::images::{self, ImageRecord};
 use crate::import::store_image;
 use crate::layout::{unique_suffix, Store};
 use crate::oci::{self, ImageParts};
-use crate::tar_writer::{write_tree, TreeKind};
+use crate::tar_writer::{write_changes, write_tree, TreeKind};
 use crate::unpack::Compression;
 
 /// podman import/commit --change, already parsed.
@@ -280,7 +281,6 @@ pub fn import_rootfs_tar(
     os: &str,
     variant: &str,
 ) -> Result<ImageRecord> {
-    store.require_overlay()?;
     for n in names {
         images::validate_name(n)?;
     }
@@ -330,7 +330,6 @@ pub fn commit(
     author: &str,
     message: &str,
 ) -> Result<ImageRecord> {
-    store.require_overlay()?;
     for n in names {
         images::validate_name(n)?;
     }
@@ -348,9 +347,15 @@ pub fn commit(
     };
     let upper = containers::upper(&rec).to_path_buf();
     let started = std::time::Instant::now();
-    let layer = gzip_blob(store, |w| {
-        write_tree(&upper, TreeKind::OverlayUpper, w).map(drop)
-    })?;
+    let layer = match store.driver {
+        Driver::Overlay => gzip_blob(store, |w| {
+            write_tree(&upper, TreeKind::OverlayUpper, w).map(drop)
+        })?,
+        Driver::Vfs => {
+            let changes = crate::diff::changes(store, &rec)?;
+            gzip_blob(store, |w| write_changes(&upper, &changes, w).map(drop))?
+        }
+    };
     debug!(container = id, diff_id = %layer.diff_id, bytes = layer.size, elapsed_ms = started.elapsed().as_secs_f64() * 1e3, "container layer written");
     let now = rfc3339_secs(now_unix());
     let (mut config, layer_descs) = match &base {

@@ -9,6 +9,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::{Path, PathBuf};
 
+use crate::diff::{Change, ChangeKind};
 use crate::error::{Result, StoreError};
 use crate::fsutil;
 
@@ -28,8 +29,41 @@ pub fn write_tree<W: Write>(root: &Path, kind: TreeKind, out: W) -> Result<W> {
         root: root.to_path_buf(),
         kind,
         links: HashMap::new(),
+        recursive: true,
     };
     w.dir(&mut b, Path::new(""))?;
+    b.into_inner()
+        .map_err(|e| StoreError::io("finishing the tar stream", e))
+}
+
+/// Write an OCI layer of `changes` (sorted, as [`crate::diff`] gives them)
+/// to the tree under `root`: each added or changed path as it is now, each
+/// deleted one as a `.wh.NAME` whiteout (containers-storage's
+/// ExportChanges, for drivers whose container root is a full copy).
+pub fn write_changes<W: Write>(root: &Path, changes: &[Change], out: W) -> Result<W> {
+    let mut b = tar::Builder::new(out);
+    b.follow_symlinks(false);
+    let mut w = Walker {
+        root: root.to_path_buf(),
+        kind: TreeKind::Rootfs,
+        links: HashMap::new(),
+        recursive: false,
+    };
+    for c in changes {
+        let rel = Path::new(c.path.trim_start_matches('/'));
+        let (Some(parent), Some(name)) = (rel.parent(), rel.file_name()) else {
+            continue;
+        };
+        if c.kind == ChangeKind::Deleted {
+            let pmeta = std::fs::symlink_metadata(root.join(parent))
+                .map_err(|e| StoreError::path("reading", &root.join(parent), e))?;
+            let mut wh = std::ffi::OsString::from(".wh.");
+            wh.push(name);
+            w.empty_file(&mut b, &parent.join(wh), &pmeta)?;
+        } else {
+            w.entry(&mut b, parent, name)?;
+        }
+    }
     b.into_inner()
         .map_err(|e| StoreError::io("finishing the tar stream", e))
 }
@@ -39,6 +73,8 @@ struct Walker {
     kind: TreeKind,
     /// (dev, ino) -> first path, for hard links.
     links: HashMap<(u64, u64), PathBuf>,
+    /// Whether a directory entry brings its contents.
+    recursive: bool,
 }
 
 impl Walker {
@@ -48,78 +84,90 @@ impl Walker {
         let mut names: Vec<_> = rd.filter_map(|e| e.ok()).map(|e| e.file_name()).collect();
         names.sort();
         for name in names {
-            let r = rel.join(&name);
-            let p = self.root.join(&r);
-            let meta =
-                std::fs::symlink_metadata(&p).map_err(|e| StoreError::path("reading", &p, e))?;
-            let ft = meta.file_type();
-            if self.kind == TreeKind::OverlayUpper && ft.is_char_device() && meta.rdev() == 0 {
-                let mut wh = std::ffi::OsString::from(".wh.");
-                wh.push(&name);
-                self.empty_file(b, &rel.join(wh), &meta)?;
-                continue;
+            self.entry(b, rel, &name)?;
+        }
+        Ok(())
+    }
+
+    /// One entry, `name` in the directory `rel`.
+    fn entry<W: Write>(
+        &mut self,
+        b: &mut tar::Builder<W>,
+        rel: &Path,
+        name: &std::ffi::OsStr,
+    ) -> Result<()> {
+        let r = rel.join(name);
+        let p = self.root.join(&r);
+        let meta = std::fs::symlink_metadata(&p).map_err(|e| StoreError::path("reading", &p, e))?;
+        let ft = meta.file_type();
+        if self.kind == TreeKind::OverlayUpper && ft.is_char_device() && meta.rdev() == 0 {
+            let mut wh = std::ffi::OsString::from(".wh.");
+            wh.push(name);
+            self.empty_file(b, &rel.join(wh), &meta)?;
+            return Ok(());
+        }
+        if ft.is_socket() {
+            return Ok(());
+        }
+        let mut h = header(&meta);
+        self.xattrs(b, &p)?;
+        let err =
+            |e: std::io::Error| StoreError::io(format!("adding {} to the tar", r.display()), e);
+        if ft.is_dir() {
+            h.set_entry_type(tar::EntryType::Directory);
+            let mut dname = r.as_os_str().as_bytes().to_vec();
+            dname.push(b'/');
+            b.append_data(
+                &mut h,
+                Path::new(std::ffi::OsStr::from_bytes(&dname)),
+                std::io::empty(),
+            )
+            .map_err(err)?;
+            if self.kind == TreeKind::OverlayUpper
+                && fsutil::get_xattr(&p, "trusted.overlay.opaque")
+                    .ok()
+                    .flatten()
+                    .is_some_and(|v| v == b"y")
+            {
+                self.empty_file(b, &r.join(".wh..wh..opq"), &meta)?;
             }
-            if ft.is_socket() {
-                continue;
-            }
-            let mut h = header(&meta);
-            self.xattrs(b, &p)?;
-            let err =
-                |e: std::io::Error| StoreError::io(format!("adding {} to the tar", r.display()), e);
-            if ft.is_dir() {
-                h.set_entry_type(tar::EntryType::Directory);
-                let mut dname = r.as_os_str().as_bytes().to_vec();
-                dname.push(b'/');
-                b.append_data(
-                    &mut h,
-                    Path::new(std::ffi::OsStr::from_bytes(&dname)),
-                    std::io::empty(),
-                )
-                .map_err(err)?;
-                if self.kind == TreeKind::OverlayUpper
-                    && fsutil::get_xattr(&p, "trusted.overlay.opaque")
-                        .ok()
-                        .flatten()
-                        .is_some_and(|v| v == b"y")
-                {
-                    self.empty_file(b, &r.join(".wh..wh..opq"), &meta)?;
-                }
+            if self.recursive {
                 self.dir(b, &r)?;
-            } else if ft.is_symlink() {
-                let target =
-                    std::fs::read_link(&p).map_err(|e| StoreError::path("reading link", &p, e))?;
-                h.set_entry_type(tar::EntryType::Symlink);
-                b.append_link(&mut h, &r, &target).map_err(err)?;
-            } else if ft.is_file() {
-                if meta.nlink() > 1 {
-                    let key = (meta.dev(), meta.ino());
-                    if let Some(first) = self.links.get(&key) {
-                        h.set_entry_type(tar::EntryType::Link);
-                        h.set_size(0);
-                        b.append_link(&mut h, &r, first).map_err(err)?;
-                        continue;
-                    }
-                    self.links.insert(key, r.clone());
-                }
-                h.set_entry_type(tar::EntryType::Regular);
-                let f = std::fs::File::open(&p).map_err(|e| StoreError::path("opening", &p, e))?;
-                b.append_data(&mut h, &r, f).map_err(err)?;
-            } else {
-                let t = if ft.is_char_device() {
-                    tar::EntryType::Char
-                } else if ft.is_block_device() {
-                    tar::EntryType::Block
-                } else {
-                    tar::EntryType::Fifo
-                };
-                h.set_entry_type(t);
-                if t != tar::EntryType::Fifo {
-                    let rdev = meta.rdev();
-                    h.set_device_major(libc::major(rdev)).map_err(err)?;
-                    h.set_device_minor(libc::minor(rdev)).map_err(err)?;
-                }
-                b.append_data(&mut h, &r, std::io::empty()).map_err(err)?;
             }
+        } else if ft.is_symlink() {
+            let target =
+                std::fs::read_link(&p).map_err(|e| StoreError::path("reading link", &p, e))?;
+            h.set_entry_type(tar::EntryType::Symlink);
+            b.append_link(&mut h, &r, &target).map_err(err)?;
+        } else if ft.is_file() {
+            if meta.nlink() > 1 {
+                let key = (meta.dev(), meta.ino());
+                if let Some(first) = self.links.get(&key) {
+                    h.set_entry_type(tar::EntryType::Link);
+                    h.set_size(0);
+                    b.append_link(&mut h, &r, first).map_err(err)?;
+                    return Ok(());
+                }
+                self.links.insert(key, r.clone());
+            }
+            h.set_entry_type(tar::EntryType::Regular);
+            let f = std::fs::File::open(&p).map_err(|e| StoreError::path("opening", &p, e))?;
+            b.append_data(&mut h, &r, f).map_err(err)?;
+        } else {
+            let t = if ft.is_char_device() {
+                tar::EntryType::Char
+            } else if ft.is_block_device() {
+                tar::EntryType::Block
+            } else {
+                tar::EntryType::Fifo
+            };
+            h.set_entry_type(t);
+            if t != tar::EntryType::Fifo {
+                let rdev = meta.rdev();
+                h.set_device_major(libc::major(rdev)).map_err(err)?;
+                h.set_device_minor(libc::minor(rdev)).map_err(err)?;
+            }
+            b.append_data(&mut h, &r, std::io::empty()).map_err(err)?;
         }
         Ok(())
     }

@@ -2,9 +2,11 @@
 //! sha256 (compressed) -> gzip/zstd/plain -> sha256 (diff_id) -> tar ->
 //! the file system, in one pass.
 //!
-//! OCI whiteouts become what overlay understands: `.wh.NAME` a 0/0
-//! character device NAME, `.wh..wh..opq` the xattr
-//! `trusted.overlay.opaque=y` on its directory. Hard links, symlinks,
+//! For overlay, OCI whiteouts become what overlay understands: `.wh.NAME` a
+//! 0/0 character device NAME, `.wh..wh..opq` the xattr
+//! `trusted.overlay.opaque=y` on its directory. For vfs (a layer unpacked
+//! over a copy of its parent) they are applied: NAME is deleted, and an
+//! opaque directory loses what this layer did not put in it. Hard links, symlinks,
 //! device nodes, FIFOs, xattrs (PAX `SCHILY.xattr.*`), ownership, modes and
 //! mtimes are kept. Every path is resolved inside the layer (openat2
 //! RESOLVE_IN_ROOT), `..` components are refused, and the last component
@@ -23,6 +25,15 @@ use tracing::debug;
 use crate::digest::{Digest, DigestReader};
 use crate::error::{Result, StoreError};
 use crate::fsutil;
+
+/// How whiteout entries are applied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Whiteouts {
+    /// Recorded for an overlay mount (0/0 devices, opaque xattrs).
+    Overlay,
+    /// Carried out on the files below (deleted).
+    Apply,
+}
 
 /// What the stream held.
 #[derive(Debug, Clone)]
@@ -68,7 +79,7 @@ const BUF: usize = 256 * 1024;
 
 /// Unpack `blob` into the existing empty directory `dest`. `what` names the
 /// layer in errors.
-pub fn unpack_blob(blob: &Path, dest: &Path, what: &str) -> Result<Unpacked> {
+pub fn unpack_blob(blob: &Path, dest: &Path, what: &str, whiteouts: Whiteouts) -> Result<Unpacked> {
     let file = File::open(blob).map_err(|e| StoreError::path("opening", blob, e))?;
     let mut input = BufReader::with_capacity(BUF, DigestReader::new(file));
     let head = input
@@ -84,19 +95,20 @@ pub fn unpack_blob(blob: &Path, dest: &Path, what: &str) -> Result<Unpacked> {
         StoreError::DataLoss(format!("{what}: the {kind} archive is unreadable ({e}): the blob is corrupt or not a layer, pull the image again"))
     };
     let (diff_id, size, entries, input) = match compression {
-        Compression::None => unpack_stream(input, dest, what, &corrupt)?,
+        Compression::None => unpack_stream(input, dest, what, whiteouts, &corrupt)?,
         Compression::Gzip => {
             let (d, n, e, dec) = unpack_stream(
                 flate2::bufread::MultiGzDecoder::new(input),
                 dest,
                 what,
+                whiteouts,
                 &corrupt,
             )?;
             (d, n, e, dec.into_inner())
         }
         Compression::Zstd => {
             let dec = zstd::stream::read::Decoder::with_buffer(input).map_err(corrupt)?;
-            let (d, n, e, dec) = unpack_stream(dec, dest, what, &corrupt)?;
+            let (d, n, e, dec) = unpack_stream(dec, dest, what, whiteouts, &corrupt)?;
             (d, n, e, dec.finish())
         }
     };
@@ -120,10 +132,11 @@ pub fn unpack_stream<R: Read>(
     reader: R,
     dest: &Path,
     what: &str,
+    whiteouts: Whiteouts,
     corrupt: &dyn Fn(std::io::Error) -> StoreError,
 ) -> Result<(Digest, u64, u64, R)> {
     let mut archive = tar::Archive::new(DigestReader::new(reader));
-    let mut applier = Applier::new(dest, what)?;
+    let mut applier = Applier::new(dest, what, whiteouts)?;
     let mut count = 0u64;
     for entry in archive.entries().map_err(corrupt)? {
         let mut entry = entry.map_err(corrupt)?;
@@ -151,16 +164,22 @@ struct Applier<'a> {
     /// Directory mtimes, applied last (creating children changes them).
     dir_times: Vec<(PathBuf, i64, i64)>,
     buf: Vec<u8>,
+    whiteouts: Whiteouts,
+    /// With [`Whiteouts::Apply`]: paths this layer has written, which an
+    /// opaque marker keeps.
+    written: std::collections::HashSet<PathBuf>,
 }
 
 impl<'a> Applier<'a> {
-    fn new(dest: &Path, what: &'a str) -> Result<Self> {
+    fn new(dest: &Path, what: &'a str, whiteouts: Whiteouts) -> Result<Self> {
         let root = in_root::open_dir(dest).map_err(|e| StoreError::path("opening", dest, e))?;
         Ok(Applier {
             root,
             what,
             dir_times: Vec::new(),
             buf: vec![0u8; BUF],
+            whiteouts,
+            written: std::collections::HashSet::new(),
         })
     }
 
@@ -199,6 +218,9 @@ impl<'a> Applier<'a> {
         let name_bytes = name.as_bytes();
 
         if let Some(hidden) = name_bytes.strip_prefix(b".wh.") {
+            if self.whiteouts == Whiteouts::Apply {
+                return self.apply_whiteout(pfd, &parent_rel, hidden, &shown);
+            }
             if hidden == b".wh..opq" {
                 return fsutil::fsetxattr(pfd, "trusted.overlay.opaque", b"y")
                     .map_err(|e| self.fail(&shown, "marking opaque", e));
@@ -218,6 +240,9 @@ impl<'a> Applier<'a> {
                 .map_err(|e| self.fail(&shown, "chown", e));
         }
 
+        if self.whiteouts == Whiteouts::Apply {
+            self.written.insert(rel.clone());
+        }
         use tar::EntryType as T;
         match kind {
             T::Directory => {
@@ -337,6 +362,52 @@ impl<'a> Applier<'a> {
             }
             other => {
                 debug!(layer = self.what, entry = %shown, kind = ?other, "skipping tar entry of this type")
+            }
+        }
+        Ok(())
+    }
+
+    /// A whiteout carried out: `.wh.NAME` deletes NAME, `.wh..wh..opq`
+    /// empties its directory of what this layer did not write.
+    fn apply_whiteout(
+        &self,
+        pfd: std::os::fd::BorrowedFd<'_>,
+        parent_rel: &Path,
+        hidden: &[u8],
+        shown: &str,
+    ) -> Result<()> {
+        if hidden == b".wh..opq" {
+            return self
+                .clear_unwritten(pfd, parent_rel)
+                .map_err(|e| self.fail(shown, "applying the opaque marker", e));
+        }
+        if hidden.starts_with(b".wh.") {
+            debug!(layer = self.what, entry = %shown, "ignoring aufs metadata entry");
+            return Ok(());
+        }
+        if hidden.is_empty() || hidden == b"." || hidden == b".." || hidden.contains(&b'/') {
+            return Err(self.unsafe_entry(shown, "whiteout of nothing"));
+        }
+        fsutil::remove_at(pfd, OsStr::from_bytes(hidden))
+            .map_err(|e| self.fail(shown, "deleting what it whites out:", e))
+    }
+
+    /// Remove from `dir` (at `rel`) everything this layer has not written,
+    /// descending into the directories it has.
+    fn clear_unwritten(&self, dir: std::os::fd::BorrowedFd<'_>, rel: &Path) -> std::io::Result<()> {
+        let listing = format!("/proc/self/fd/{}", dir.as_raw_fd());
+        let names: Vec<std::ffi::OsString> = std::fs::read_dir(&listing)?
+            .filter_map(|e| e.ok().map(|e| e.file_name()))
+            .collect();
+        for name in names {
+            let child = rel.join(&name);
+            if !self.written.contains(&child) {
+                fsutil::remove_at(dir, &name)?;
+            } else if let Some(st) = in_root::lstat_at(dir, &name)? {
+                if in_root::is_dir(&st) {
+                    let sub = in_root::open_child_dir(dir, &name)?;
+                    self.clear_unwritten(sub.as_fd(), &child)?;
+                }
             }
         }
         Ok(())

@@ -170,7 +170,13 @@ proptest! {
         let before = outside_root(snapshot(tmp.path()));
         let data = archive(&entries, &outside);
         let corrupt = |e: std::io::Error| StoreError::DataLoss(e.to_string());
-        let result = unpack_stream(&data[..], &root, "layer", &corrupt);
+        let result = unpack_stream(
+            &data[..],
+            &root,
+            "layer",
+            super::Whiteouts::Overlay,
+            &corrupt,
+        );
         let after = outside_root(snapshot(tmp.path()));
         prop_assert_eq!(after, before, "outside the root changed (unpack: {:?})", result.map(|r| r.2));
     }

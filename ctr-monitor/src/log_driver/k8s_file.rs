@@ -93,14 +93,41 @@ impl K8sFile {
         Ok(())
     }
 
-    fn emit(&mut self, mut out: Vec<u8>) {
+    /// Write whole records; with a size limit, as conmon, the file starts
+    /// over before the record that would pass it (records in one batch up
+    /// to there are written together).
+    fn emit(&mut self, out: Vec<u8>) {
         if out.is_empty() {
             return;
         }
-        if self.size_max > 0 && self.size + out.len() as u64 > self.size_max {
-            if let Err(e) = self.rotate() {
-                warn!(path = %self.path.display(), error = %e, "could not start the log over");
+        if self.size_max == 0 || self.size + out.len() as u64 <= self.size_max {
+            return self.append(out);
+        }
+        let mut batch_start = 0;
+        let mut at = 0;
+        while at < out.len() {
+            let end = out[at..]
+                .iter()
+                .position(|&b| b == b'\n')
+                .map_or(out.len(), |p| at + p + 1);
+            let batch = (at - batch_start) as u64;
+            if self.size + batch + (end - at) as u64 > self.size_max {
+                if batch > 0 {
+                    self.append(out[batch_start..at].to_vec());
+                }
+                if let Err(e) = self.rotate() {
+                    warn!(path = %self.path.display(), error = %e, "could not start the log over");
+                }
+                batch_start = at;
             }
+            at = end;
+        }
+        self.append(out[batch_start..].to_vec());
+    }
+
+    fn append(&mut self, mut out: Vec<u8>) {
+        if out.is_empty() {
+            return;
         }
         if self.need_newline {
             out.insert(0, b'\n');
@@ -264,6 +291,14 @@ mod tests {
         assert!(std::fs::metadata(&p).unwrap().len() <= 200);
         assert_eq!(recs.last().unwrap(), &r("stdout", "F", "line 9"));
         assert!(recs.len() < 10);
+        // Many lines in one read are checked one by one, as conmon does.
+        let mut w = K8sFile::open(&p, 200).unwrap();
+        let burst: String = (0..50).map(|i| format!("burst {i}\n")).collect();
+        w.write(Stream::Stdout, burst.as_bytes());
+        let recs = records(&p);
+        assert!(std::fs::metadata(&p).unwrap().len() <= 200);
+        assert_eq!(recs.last().unwrap(), &r("stdout", "F", "burst 49"));
+        assert!(!recs.contains(&r("stdout", "F", "burst 0")));
     }
 
     #[test]

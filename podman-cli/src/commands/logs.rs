@@ -230,7 +230,7 @@ pub async fn run(engine: &EngineConfig, args: &LogsArgs) -> anyhow::Result<()> {
     let mut out = Out::new();
     let mut sources = Vec::new();
     for (index, (cfg, _)) in targets.into_iter().enumerate() {
-        if cfg.log_driver != "k8s-file" {
+        if !crate::container::log_config::writes_file(&cfg.log_driver) {
             // Podman's words (none, passthrough, passthrough-tty).
             anyhow::bail!(
                 "this container is using the '{}' log driver, cannot read logs: this container is not logging output",

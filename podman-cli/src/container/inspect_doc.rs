@@ -15,6 +15,10 @@ fn rfc3339(ns: i64) -> String {
 /// Podman's `GraphDriver` block for a container, from its storage record
 /// (`None`: the record could not be read; the paths are left empty).
 fn graph_driver(driver: &str, layer: Option<&proto::storage::v1::Container>) -> Value {
+    if driver == "vfs" {
+        // containers-storage's vfs driver has no metadata (a nil map).
+        return json!({"Name": driver, "Data": null});
+    }
     let (upper, work, merged) = layer
         .map(|c| {
             (
@@ -164,7 +168,7 @@ pub fn container_json(
             "Privileged": cfg.privileged,
             "ReadonlyRootfs": cfg.read_only,
             "Ulimits": cfg.rlimits.iter().map(|r| json!({"Name": r.kind, "Soft": r.soft, "Hard": r.hard})).collect::<Vec<_>>(),
-            "LogConfig": {"Type": cfg.log_driver, "Path": cfg.log_path},
+            "LogConfig": crate::container::log_config::inspect(cfg),
             "Init": cfg.init,
             "PortBindings": cfg.ports.iter().map(|p| (format!("{}/{}", p.container_port, p.protocol), json!([{"HostIp": p.host_ip, "HostPort": p.host_port.to_string()}]))).collect::<serde_json::Map<_, _>>(),
         },

@@ -4,6 +4,7 @@ pub mod filter;
 pub mod inspect_doc;
 pub mod inspect_net;
 pub mod k8s_log;
+pub mod log_config;
 pub mod model;
 pub mod names;
 pub mod parse;

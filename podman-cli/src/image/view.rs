@@ -74,7 +74,13 @@ pub fn inspect(img: &Image, driver: &str, graph_root: &std::path::Path) -> Value
     let layers_dir = graph_root.join(format!("{driver}-layers"));
     let diff = |chain: &String| layers_dir.join(chain).join("diff").display().to_string();
     let mut data = serde_json::Map::new();
-    if let Some((top, lower)) = img.layers.split_last() {
+    // containers-storage's vfs driver has no layer metadata.
+    let layers = if driver == "vfs" {
+        &[][..]
+    } else {
+        &img.layers[..]
+    };
+    if let Some((top, lower)) = layers.split_last() {
         if !lower.is_empty() {
             let l: Vec<String> = lower.iter().rev().map(diff).collect();
             data.insert("LowerDir".into(), json!(l.join(":")));
@@ -100,7 +106,7 @@ pub fn inspect(img: &Image, driver: &str, graph_root: &std::path::Path) -> Value
         "Os": config["os"].as_str().unwrap_or(""),
         "Size": img.size,
         "VirtualSize": img.size,
-        "GraphDriver": {"Name": driver, "Data": data},
+        "GraphDriver": {"Name": driver, "Data": if driver == "vfs" { Value::Null } else { Value::Object(data) }},
         "RootFS": {"Type": "layers", "Layers": config["rootfs"]["diff_ids"].as_array().cloned().unwrap_or_default()},
         "Labels": labels,
         "ManifestType": img.manifest_media_type,

@@ -130,9 +130,10 @@ fn parse_flags(cfg: &EngineConfig, a: &CreateOptions) -> anyhow::Result<Parsed> 
     } else {
         ports
     };
-    let log_driver = a
+    let log_driver = more
         .log_driver
         .clone()
+        .or_else(|| a.log_driver.clone())
         .or_else(|| cfg.containers.containers.log_driver.clone())
         .unwrap_or_else(|| "k8s-file".into());
     // As Podman, at create: a container handed our terminal could type into
@@ -140,10 +141,12 @@ fn parse_flags(cfg: &EngineConfig, a: &CreateOptions) -> anyhow::Result<Parsed> 
     if log_driver == "passthrough" && super::start::on_a_terminal() {
         anyhow::bail!("the '--log-driver passthrough' option cannot be used on a TTY.  If you really want it, use '--log-driver passthrough-tty'");
     }
-    if !["k8s-file", "none", "passthrough", "passthrough-tty"].contains(&log_driver.as_str()) {
-        anyhow::bail!(
-            "invalid --log-driver {log_driver:?}: supported are k8s-file, none, passthrough and passthrough-tty"
-        );
+    crate::container::log_config::validate(&log_driver)?;
+    crate::container::log_config::check_tag(&log_driver, &more.extras.log_tag)?;
+    if more.extras.log_size_max == 0 {
+        // containers.conf's limit when --log-opt max-size gives none.
+        let conf = cfg.containers.containers.log_size_max.unwrap_or(-1);
+        more.extras.log_size_max = u64::try_from(conf).unwrap_or(0);
     }
     Ok(Parsed {
         mounts,

@@ -24,6 +24,8 @@ pub struct More {
     pub file_labels: Vec<(String, String)>,
     /// `--expose` as "PORT/PROTO".
     pub expose: Vec<String>,
+    /// `--log-opt driver=` (over `--log-driver`, as libpod).
+    pub log_driver: Option<String>,
     /// `--log-opt path=`.
     pub log_path: Option<PathBuf>,
     /// `--cidfile`, made absolute.
@@ -114,22 +116,30 @@ pub fn parse(a: &CreateOptions, host_network: bool) -> anyhow::Result<More> {
         x.monitor_pid_file = absolute(p).display().to_string();
     }
     out.cidfile = m.cidfile.as_deref().map(absolute);
+    // libpod's --log-opt: KEY=VALUE, keys case-blind, max-size in decimal
+    // units; the options libpod would ignore are refused so none is lost.
     for o in &m.log_opt {
-        let (k, v) = o.split_once('=').unwrap_or((o.as_str(), ""));
-        match k {
+        let Some((k, v)) = o.split_once('=') else {
+            anyhow::bail!("invalid log option {o:?}");
+        };
+        match k.to_ascii_lowercase().as_str() {
+            "driver" => out.log_driver = Some(v.to_string()),
             "path" => {
                 if v.is_empty() {
-                    anyhow::bail!("invalid --log-opt {o:?}: path= needs a file path");
+                    anyhow::bail!("invalid log option {o:?}: path= needs a file path");
                 }
                 out.log_path = Some(absolute(Path::new(v)));
             }
             "max-size" => {
                 x.log_size_max = common::units::from_human_size(v)
                     .map(|n| n as u64)
-                    .map_err(|e| anyhow::anyhow!("invalid --log-opt {o:?}: {e}"))?;
+                    .map_err(|e| anyhow::anyhow!("invalid log option {o:?}: {e}"))?;
             }
             "tag" => x.log_tag = v.to_string(),
-            _ => anyhow::bail!("invalid --log-opt {o:?}: supported are path=, max-size= and tag="),
+            "label" => anyhow::bail!("log labels can only be used with journald log driver"),
+            _ => anyhow::bail!(
+                "invalid log option {o:?}: supported are driver=, path=, max-size= and tag="
+            ),
         }
     }
     let mut streams = Vec::new();
@@ -230,10 +240,15 @@ pub fn parse(a: &CreateOptions, host_network: bool) -> anyhow::Result<More> {
 /// Options that cannot be set together, with Podman's words
 /// (620-option-conflicts.bats).
 fn conflicts(a: &CreateOptions) -> anyhow::Result<()> {
-    let given = |f: &str| a.not_yet.contains(&f);
-    for (x, y) in [("--cpu-period", "--cpus"), ("--cpu-quota", "--cpus")] {
-        if given(x) && given(y) {
-            anyhow::bail!("{x} and {y} cannot be set together");
+    let r = &a.resources;
+    if r.cpus.is_some() {
+        for (x, given) in [
+            ("--cpu-period", r.cpu_period.is_some()),
+            ("--cpu-quota", r.cpu_quota.is_some()),
+        ] {
+            if given {
+                anyhow::bail!("{x} and --cpus cannot be set together");
+            }
         }
     }
     if a.more.no_hosts && !a.add_host.is_empty() {

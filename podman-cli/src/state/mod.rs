@@ -33,11 +33,11 @@ pub enum StateError {
         found: i64,
         known: i64,
     },
-    #[error("state database {path} was created for {key} {recorded}, but this podman uses {current}: pass --{flag} {recorded} or use another --root")]
+    /// libpod's words (scripts match "database configuration mismatch");
+    /// the fix is the recorded value's flag, or another --root.
+    #[error("database {key} {recorded:?} does not match our {key} {current:?}: database configuration mismatch")]
     Mismatch {
-        path: PathBuf,
         key: &'static str,
-        flag: &'static str,
         recorded: String,
         current: String,
     },
@@ -232,12 +232,13 @@ impl State {
         };
         // The common case reads only: no write transaction (and no fsync)
         // for every podman invocation.
+        // (key in db_config, libpod's name for it, our value)
         let expected = [
-            ("run root", "runroot", run_root.display().to_string()),
-            ("storage driver", "storage-driver", driver.to_string()),
+            ("run root", "run root", run_root.display().to_string()),
+            ("storage driver", "graph driver", driver.to_string()),
         ];
         let mut all_recorded = true;
-        for (key, flag, current) in &expected {
+        for (key, podman_name, current) in &expected {
             let recorded: Option<String> = self
                 .conn
                 .query_row("SELECT value FROM db_config WHERE key = ?1", [key], |r| {
@@ -255,9 +256,7 @@ impl State {
             match recorded {
                 Some(r) if r != *current => {
                     return Err(StateError::Mismatch {
-                        path: path.clone(),
-                        key,
-                        flag,
+                        key: podman_name,
                         recorded: r,
                         current: current.clone(),
                     })
@@ -273,10 +272,7 @@ impl State {
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(sql)?;
-        for (key, flag, current) in [
-            ("run root", "runroot", run_root.display().to_string()),
-            ("storage driver", "storage-driver", driver.to_string()),
-        ] {
+        for (key, podman_name, current) in expected {
             tx.execute(
                 "INSERT OR IGNORE INTO db_config (key, value) VALUES (?1, ?2)",
                 (key, &current),
@@ -289,9 +285,7 @@ impl State {
                 .map_err(sql)?;
             if recorded != current {
                 return Err(StateError::Mismatch {
-                    path: path.clone(),
-                    key,
-                    flag,
+                    key: podman_name,
                     recorded,
                     current,
                 });
@@ -389,7 +383,10 @@ mod tests {
             .err()
             .unwrap()
             .to_string();
-        assert!(e.contains("/run/a") && e.contains("--runroot"), "{e}");
+        assert!(
+            e.contains("/run/a") && e.contains("database configuration mismatch"),
+            "{e}"
+        );
         assert!(State::open(&p, Path::new("/run/a"), "vfs").is_err());
     }
 

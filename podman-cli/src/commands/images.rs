@@ -162,7 +162,7 @@ fn parse_bool(f: &Filter) -> anyhow::Result<bool> {
 }
 
 /// `until=`: a Unix time, an RFC 3339 time, or a Go duration before now.
-fn parse_until(v: &str, now: i64) -> anyhow::Result<i64> {
+pub(crate) fn parse_until(v: &str, now: i64) -> anyhow::Result<i64> {
     if let Ok(n) = v.parse::<f64>() {
         return Ok(n as i64);
     }

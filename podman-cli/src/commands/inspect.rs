@@ -54,7 +54,7 @@ pub async fn run(engine: &EngineConfig, args: &InspectArgs) -> anyhow::Result<()
                         }
                         None => None,
                     };
-                    docs.push(container_json(
+                    let mut doc = container_json(
                         &c,
                         &s,
                         &engine.storage_driver,
@@ -65,7 +65,9 @@ pub async fn run(engine: &EngineConfig, args: &InspectArgs) -> anyhow::Result<()
                             .default_network
                             .as_deref()
                             .unwrap_or("podman"),
-                    ));
+                    );
+                    doc["Mounts"] = crate::volume::attach::inspect_mounts(engine, &c);
+                    docs.push(doc);
                     continue;
                 }
                 Err(store::ContainerStoreError::NotFound(_)) => {}

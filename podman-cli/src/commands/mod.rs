@@ -42,6 +42,7 @@ pub mod targets;
 pub mod top;
 pub mod untag;
 pub mod version;
+pub mod volume;
 #[allow(unsafe_code)]
 pub mod wait;
 

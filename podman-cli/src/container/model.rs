@@ -281,4 +281,8 @@ pub struct ContainerState {
     /// Results of network setup, per network.
     pub network_status: serde_json::Value,
     pub checkpointed: bool,
+    /// Filesystem volumes this start counted a use of (given back at
+    /// cleanup).
+    #[serde(default)]
+    pub volumes_mounted: Vec<String>,
 }

@@ -1,0 +1,394 @@
+//! `podman volume` and volumes in containers: named volumes made on first
+//! use, copy-up, anonymous volumes (`-v /path`, an image's VOLUME) removed
+//! with `rm -v` and `--rm`, `--volumes-from`, `--mount type=volume`, bind
+//! options, filesystem volumes (`-o type=tmpfs|bind`), and Podman's errors
+//! and exit codes for bad input. Real containers through runc.
+
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use e2e::oci_image::ImageBuilder;
+use e2e::podman::{stderr, stdout, TestStore};
+
+fn fixture() -> (TestStore, e2e::registry::Registry, String) {
+    e2e::podman::with_busybox()
+}
+
+fn inspect(s: &TestStore, name: &str) -> serde_json::Value {
+    let v: serde_json::Value =
+        serde_json::from_str(&s.ok(&["volume", "inspect", name])).expect("inspect JSON");
+    v[0].clone()
+}
+
+fn mountpoint(s: &TestStore, name: &str) -> PathBuf {
+    PathBuf::from(
+        s.ok(&["volume", "inspect", "--format", "{{.Mountpoint}}", name])
+            .trim(),
+    )
+}
+
+fn names(s: &TestStore) -> Vec<String> {
+    let mut v: Vec<String> = s
+        .ok(&["volume", "ls", "-q"])
+        .lines()
+        .map(String::from)
+        .collect();
+    v.sort();
+    v
+}
+
+/// Whether something is mounted at `p` (this process's mount table).
+fn is_mounted(p: &Path) -> bool {
+    let want = p.display().to_string();
+    std::fs::read_to_string("/proc/self/mountinfo")
+        .unwrap()
+        .lines()
+        .any(|l| l.split_whitespace().nth(4) == Some(want.as_str()))
+}
+
+#[test]
+fn volume_verbs_records_and_errors() {
+    let s = TestStore::new();
+    assert_eq!(s.ok(&["volume", "ls", "--noheading"]), "");
+    assert_eq!(
+        s.ok(&["volume", "create", "--label", "l=one", "vol1"]),
+        "vol1\n"
+    );
+    // The same name again: Podman's error and exit code; --ignore is quiet.
+    let o = s.run(&["volume", "create", "vol1"]);
+    assert_eq!(o.status.code(), Some(125));
+    assert_eq!(
+        stderr(&o).trim(),
+        "Error: volume with name vol1 already exists: volume already exists"
+    );
+    assert_eq!(s.ok(&["volume", "create", "--ignore", "vol1"]), "vol1\n");
+    // Bad names and options.
+    for bad in ["bad name", "-x", "a/b"] {
+        let o = s.run(&["volume", "create", "--", bad]);
+        assert_eq!(o.status.code(), Some(125), "{bad}");
+        assert!(
+            stderr(&o).contains("names must match [a-zA-Z0-9][a-zA-Z0-9_.-]*"),
+            "{bad}: {}",
+            stderr(&o)
+        );
+    }
+    let o = s.run(&["volume", "create", "-o", "bogus=1", "v9"]);
+    assert_eq!(o.status.code(), Some(125));
+    assert!(stderr(&o).contains("unrecognized volume option \"bogus\""));
+    let o = s.run(&[
+        "volume", "create", "-o", "type=bind", "-o", "device=/bogus", "v9",
+    ]);
+    assert_eq!(o.status.code(), Some(125));
+    assert_eq!(
+        stderr(&o).trim(),
+        "Error: invalid volume option device for driver 'local': faccessat /bogus: no such file or directory"
+    );
+    assert_eq!(names(&s), ["vol1"], "nothing half-made by the failures");
+
+    // Inspect: Podman's shape, the data under the graph root, 0700 above it.
+    let v = inspect(&s, "vol1");
+    assert_eq!(v["Name"], "vol1");
+    assert_eq!(v["Driver"], "local");
+    assert_eq!(v["Scope"], "local");
+    assert_eq!(v["Labels"]["l"], "one");
+    assert_eq!(v["NeedsCopyUp"], true);
+    assert_eq!(v["NeedsChown"], true);
+    assert_eq!(v["MountCount"], 0);
+    assert!(v["LockNumber"].as_u64().is_some());
+    assert!(v["CreatedAt"].as_str().unwrap().contains('T'));
+    let mp = mountpoint(&s, "vol1");
+    assert_eq!(mp, s.root().join("volumes/vol1/_data"));
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o7777;
+    assert_eq!(mode(&s.root().join("volumes/vol1")), 0o700);
+    assert_eq!(mode(&mp), 0o755);
+
+    // ls: table, filters, templates.
+    s.ok(&["volume", "create", "vol2"]);
+    let table = s.ok(&["volume", "ls"]);
+    let mut lines = table.lines();
+    assert_eq!(
+        lines.next().unwrap().split_whitespace().collect::<Vec<_>>(),
+        ["DRIVER", "VOLUME", "NAME"]
+    );
+    assert_eq!(lines.count(), 2);
+    assert_eq!(
+        s.ok(&["volume", "ls", "--filter", "label=l=one", "--format", "{{.Name}}"]),
+        "vol1\n"
+    );
+    assert_eq!(
+        s.ok(&["volume", "ls", "--filter", "name=l2$", "-q"]),
+        "vol2\n"
+    );
+    assert_eq!(
+        s.ok(&["volume", "ls", "--filter", "name=vol1", "--format", "{{.Labels}}"]),
+        "l=one\n"
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&s.ok(&["volume", "ls", "--format", "json"])).unwrap();
+    assert_eq!(json.as_array().unwrap().len(), 2);
+    let o = s.run(&["volume", "ls", "--filter", "color=red"]);
+    assert_eq!(o.status.code(), Some(125));
+
+    // Unknown volumes: exists 1, inspect 125, rm 1, rm -f nothing.
+    s.ok(&["volume", "exists", "vol1"]);
+    assert_eq!(s.run(&["volume", "exists", "nope"]).status.code(), Some(1));
+    let o = s.run(&["volume", "inspect", "bogus"]);
+    assert_eq!(o.status.code(), Some(125));
+    assert_eq!(stderr(&o).trim(), "Error: no such volume bogus");
+    let o = s.run(&["volume", "rm", "bogus"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(
+        stderr(&o).trim(),
+        "Error: no volume with name \"bogus\" found: no such volume"
+    );
+    assert_eq!(s.ok(&["volume", "rm", "--force", "bogus", "vol2"]), "vol2\n");
+
+    // Export and import.
+    std::fs::write(mp.join("hello"), "hello\n").unwrap();
+    s.ok(&["volume", "create", "vol3"]);
+    let tar = s.dir.path().join("v.tar");
+    s.ok(&["volume", "export", "vol1", "--output", tar.to_str().unwrap()]);
+    let o = s
+        .cmd()
+        .args(["volume", "import", "vol3", "-"])
+        .stdin(std::fs::File::open(&tar).unwrap())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(
+        std::fs::read_to_string(mountpoint(&s, "vol3").join("hello")).unwrap(),
+        "hello\n"
+    );
+
+    // Prune: only anonymous volumes without -a; all unused with -a.
+    let anon = s.ok(&["volume", "create"]).trim().to_string();
+    assert_eq!(anon.len(), 64);
+    assert_eq!(inspect(&s, &anon)["Anonymous"], true);
+    assert_eq!(s.ok(&["volume", "prune", "-f"]).trim(), anon);
+    assert_eq!(names(&s), ["vol1", "vol3"]);
+    assert_eq!(
+        s.ok(&["volume", "prune", "-f", "--filter", "label=l=one", "-a"])
+            .trim(),
+        "vol1"
+    );
+    assert_eq!(s.ok(&["volume", "rm", "-a"]).trim(), "vol3");
+
+    // Events for each.
+    let ev = s.ok(&[
+        "events",
+        "--stream=false",
+        "--filter",
+        "type=volume",
+        "--format",
+        "{{.Status}} {{.Name}}",
+    ]);
+    for want in ["create vol1", "remove vol2", "prune ", "remove vol3"] {
+        assert!(ev.contains(want), "{want} in {ev}");
+    }
+}
+
+#[test]
+fn filesystem_volumes_mount_on_use() {
+    let (s, _reg, r) = fixture();
+    s.ok(&[
+        "volume", "create", "-o", "type=tmpfs", "-o", "device=tmpfs", "-o", "o=size=2M", "tv",
+    ]);
+    let mp = mountpoint(&s, "tv");
+    assert!(!is_mounted(&mp));
+    // In a container: a tmpfs of that size, unmounted after.
+    let out = s.ok(&[
+        "run", "--rm", "--network", "none", "-v", "tv:/vol", &r, "sh", "-c",
+        "stat -f -c %T /vol; grep ' /vol ' /proc/mounts",
+    ]);
+    assert!(out.starts_with("tmpfs\n"), "{out}");
+    assert!(out.contains("size=2048k"), "{out}");
+    assert!(!is_mounted(&mp), "unmounted when its last user went");
+    assert_eq!(inspect(&s, "tv")["MountCount"], 0);
+    // volume mount / unmount count uses.
+    assert_eq!(
+        s.ok(&["volume", "mount", "tv"]).trim(),
+        mp.display().to_string()
+    );
+    assert!(is_mounted(&mp));
+    assert_eq!(inspect(&s, "tv")["MountCount"], 1);
+    std::fs::write(mp.join("f"), "in tmpfs").unwrap();
+    assert_eq!(
+        s.ok(&["run", "--rm", "--network", "none", "-v", "tv:/vol", &r, "cat", "/vol/f"]),
+        "in tmpfs"
+    );
+    assert!(is_mounted(&mp), "still mounted for volume mount's use");
+    assert_eq!(s.ok(&["volume", "unmount", "tv"]), "tv\n");
+    assert!(!is_mounted(&mp));
+
+    // A bind volume shows its device's content.
+    let dir = s.dir.path().join("bindsrc");
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::write(dir.join("myfile"), "x").unwrap();
+    s.ok(&[
+        "volume",
+        "create",
+        "-o",
+        "type=bind",
+        "-o",
+        &format!("device={}", dir.display()),
+        "bv",
+    ]);
+    assert_eq!(
+        s.ok(&["run", "--rm", "--network", "none", "-v", "bv:/vol:z", &r, "stat", "-c", "%u:%s", "/vol/myfile"]),
+        "0:1\n"
+    );
+    assert!(!is_mounted(&mountpoint(&s, "bv")));
+    s.ok(&["volume", "rm", "tv", "bv"]);
+}
+
+#[test]
+fn named_volumes_in_containers() {
+    let (s, _reg, r) = fixture();
+    // Made on first use, kept after --rm, shared by the next container.
+    s.ok(&[
+        "run", "--rm", "--network", "none", "-v", "data:/data", "-v", "data:/data2", &r, "sh",
+        "-c", "echo hi >/data/f",
+    ]);
+    assert_eq!(names(&s), ["data"]);
+    assert_eq!(inspect(&s, "data").get("Anonymous"), None);
+    assert_eq!(
+        std::fs::read_to_string(mountpoint(&s, "data").join("f")).unwrap(),
+        "hi\n"
+    );
+    assert_eq!(
+        s.ok(&["run", "--rm", "--network", "none", "--mount", "type=volume,source=data,destination=/m", &r, "cat", "/m/f"]),
+        "hi\n"
+    );
+    let o = s.run(&[
+        "run", "--rm", "--network", "none", "-v", "data:/data:ro", &r, "touch", "/data/x",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("Read-only file system"), "{}", stderr(&o));
+
+    // Copy-up: an empty volume takes the image's content at its path once;
+    // nocopy leaves it empty.
+    s.ok(&["volume", "create", "etcvol"]);
+    s.ok(&["run", "--rm", "--network", "none", "-v", "etcvol:/vol", &r, "true"]);
+    assert_eq!(inspect(&s, "etcvol")["NeedsCopyUp"], true, "nothing at /vol");
+    s.ok(&["run", "--rm", "--network", "none", "-v", "etcvol:/etc", &r, "ls", "/etc/passwd"]);
+    let v = inspect(&s, "etcvol");
+    assert_eq!((v["NeedsCopyUp"].clone(), v["NeedsChown"].clone()), (false.into(), false.into()));
+    assert!(mountpoint(&s, "etcvol").join("passwd").exists());
+    s.ok(&["run", "--rm", "--network", "none", "-v", "nc:/etc:nocopy", &r, "true"]);
+    assert_eq!(std::fs::read_dir(mountpoint(&s, "nc")).unwrap().count(), 0);
+
+    // In use: refused (2) by rm and left by prune; -f removes the container.
+    let cid = s
+        .ok(&["run", "-d", "--network", "none", "-v", "data:/data", &r, "sleep", "1000"])
+        .trim()
+        .to_string();
+    let o = s.run(&["volume", "rm", "data"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(
+        stderr(&o).trim(),
+        format!("Error: volume data is being used by the following container(s): {cid}: volume is being used")
+    );
+    let pruned = s.ok(&["volume", "prune", "-f", "-a"]);
+    assert!(!pruned.contains("data"), "{pruned}");
+    assert!(names(&s).contains(&"data".to_string()));
+
+    // Inspect's Mounts, as Podman shows a volume.
+    let c: serde_json::Value = serde_json::from_str(&s.ok(&["inspect", &cid])).unwrap();
+    let m = &c[0]["Mounts"][0];
+    assert_eq!(m["Type"], "volume");
+    assert_eq!(m["Name"], "data");
+    assert_eq!(m["Source"], mountpoint(&s, "data").display().to_string());
+    assert_eq!(m["Destination"], "/data");
+    assert_eq!(m["Driver"], "local");
+    assert_eq!(m["RW"], true);
+    assert_eq!(m["Propagation"], "rprivate");
+
+    assert_eq!(s.ok(&["volume", "rm", "-f", "-t", "0", "data"]), "data\n");
+    assert_eq!(s.run(&["container", "exists", &cid]).status.code(), Some(1));
+}
+
+#[test]
+fn anonymous_volumes_volumes_from_and_bind_options() {
+    let (s, reg, r) = fixture();
+    // -v /path: an anonymous volume, gone with rm -v.
+    s.ok(&["run", "--name", "c1", "--network", "none", "-v", "/anon", &r, "sh", "-c", "echo a >/anon/f"]);
+    let anon = names(&s);
+    assert_eq!(anon.len(), 1);
+    assert_eq!(inspect(&s, &anon[0])["Anonymous"], true);
+    s.ok(&["rm", "-v", "c1"]);
+    assert!(names(&s).is_empty(), "rm -v removes anonymous volumes");
+    // --rm removes them too.
+    s.ok(&["run", "--rm", "--network", "none", "-v", "/anon", &r, "true"]);
+    assert!(names(&s).is_empty(), "--rm removes anonymous volumes");
+
+    // An image's VOLUME: an anonymous volume filled from the image, or a
+    // tmpfs, or nothing (--image-volume).
+    let img = ImageBuilder::busybox()
+        .unwrap()
+        .layer_from_entries([
+            e2e::layer::Entry::dir("seed", 0o755),
+            e2e::layer::Entry::file("seed/hello", "from the image\n", 0o644),
+        ])
+        .unwrap()
+        .volume("/seed")
+        .build()
+        .unwrap();
+    reg.push("volimg", "latest", &img).unwrap();
+    let vi = reg.reference("volimg", "latest");
+    s.ok(&["pull", "-q", "--tls-verify=false", &vi]);
+    s.ok(&["create", "--name", "iv", "--network", "none", &vi, "cat", "/seed/hello"]);
+    assert_eq!(names(&s).len(), 1);
+    assert_eq!(s.ok(&["start", "-a", "iv"]), "from the image\n");
+    s.ok(&["rm", "-v", "iv"]);
+    assert!(names(&s).is_empty());
+    assert_eq!(
+        s.ok(&["run", "--rm", "--network", "none", "--image-volume", "tmpfs", &vi, "stat", "-f", "-c", "%T", "/seed"]),
+        "tmpfs\n"
+    );
+    assert_eq!(
+        s.ok(&["run", "--rm", "--network", "none", "--image-volume", "ignore", &vi, "sh", "-c", "grep -c ' /seed ' /proc/mounts; cat /seed/hello"]),
+        "0\nfrom the image\n"
+    );
+    let o = s.run(&["run", "--rm", "--image-volume", "sometimes", &vi, "true"]);
+    assert_eq!(o.status.code(), Some(125));
+
+    // --volumes-from, read-only.
+    s.ok(&["run", "-d", "--name", "src", "--network", "none", "-v", "shared:/shared", &r, "sleep", "1000"]);
+    s.ok(&["exec", "src", "sh", "-c", "echo s >/shared/f"]);
+    let o = s.run(&[
+        "run", "--rm", "--network", "none", "--volumes-from", "src:ro", &r, "sh", "-c",
+        "cat /shared/f; touch /shared/g",
+    ]);
+    assert_eq!(stdout(&o), "s\n");
+    assert_eq!(o.status.code(), Some(1), "ro from --volumes-from");
+    let o = s.run(&["run", "--rm", "--volumes-from", "nosuchctr", &r, "true"]);
+    assert_eq!(o.status.code(), Some(125));
+
+    // Two different mounts at one place: refused.
+    let o = s.run(&["run", "--rm", "-v", "a:/x", "-v", "b:/x", &r, "true"]);
+    assert_eq!(o.status.code(), Some(125));
+    assert_eq!(stderr(&o).trim(), "Error: /x: duplicate mount destination");
+    assert!(!names(&s).contains(&"a".to_string()), "nothing half-made");
+
+    // Bind options: U chowns to the container user; z accepted; idmap
+    // refused; propagation reaches the runtime.
+    let dir = s.dir.path().join("udir");
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::write(dir.join("f"), "").unwrap();
+    let spec = format!("{}:/d:U,z", dir.display());
+    assert_eq!(
+        s.ok(&["run", "--rm", "--network", "none", "--user", "1000:2000", "-v", &spec, &r, "stat", "-c", "%u:%g", "/d/f"]),
+        "1000:2000\n"
+    );
+    assert_eq!(std::fs::metadata(dir.join("f")).unwrap().uid(), 1000);
+    let o = s.run(&["run", "--rm", "-v", &format!("{}:/d:idmap", dir.display()), &r, "true"]);
+    assert_eq!(o.status.code(), Some(125));
+    assert!(stderr(&o).contains("idmap mounts are not supported"), "{}", stderr(&o));
+    let o = s.run(&["run", "--rm", "--mount", "type=image,source=x,destination=/i", &r, "true"]);
+    assert_eq!(o.status.code(), Some(125));
+    let out = s.ok(&[
+        "run", "--rm", "--network", "none", "-v", &format!("{}:/d:rshared", dir.display()), &r,
+        "grep", " /d ", "/proc/self/mountinfo",
+    ]);
+    assert!(out.contains("shared:"), "{out}");
+}

@@ -275,7 +275,9 @@ fn named_volumes_in_containers() {
     assert_eq!((v["NeedsCopyUp"].clone(), v["NeedsChown"].clone()), (false.into(), false.into()));
     assert!(mountpoint(&s, "etcvol").join("passwd").exists());
     s.ok(&["run", "--rm", "--network", "none", "-v", "nc:/etc:nocopy", &r, "true"]);
-    assert_eq!(std::fs::read_dir(mountpoint(&s, "nc")).unwrap().count(), 0);
+    // (The runtime makes the mount points of /etc/hosts and friends there.)
+    assert!(!mountpoint(&s, "nc").join("passwd").exists());
+    assert_eq!(inspect(&s, "nc")["NeedsCopyUp"], true);
 
     // In use: refused (2) by rm and left by prune; -f removes the container.
     let cid = s

@@ -76,7 +76,13 @@ fn volume_verbs_records_and_errors() {
     assert_eq!(o.status.code(), Some(125));
     assert!(stderr(&o).contains("unrecognized volume option \"bogus\""));
     let o = s.run(&[
-        "volume", "create", "-o", "type=bind", "-o", "device=/bogus", "v9",
+        "volume",
+        "create",
+        "-o",
+        "type=bind",
+        "-o",
+        "device=/bogus",
+        "v9",
     ]);
     assert_eq!(o.status.code(), Some(125));
     assert_eq!(
@@ -112,7 +118,14 @@ fn volume_verbs_records_and_errors() {
     );
     assert_eq!(lines.count(), 2);
     assert_eq!(
-        s.ok(&["volume", "ls", "--filter", "label=l=one", "--format", "{{.Name}}"]),
+        s.ok(&[
+            "volume",
+            "ls",
+            "--filter",
+            "label=l=one",
+            "--format",
+            "{{.Name}}"
+        ]),
         "vol1\n"
     );
     assert_eq!(
@@ -120,7 +133,14 @@ fn volume_verbs_records_and_errors() {
         "vol2\n"
     );
     assert_eq!(
-        s.ok(&["volume", "ls", "--filter", "name=vol1", "--format", "{{.Labels}}"]),
+        s.ok(&[
+            "volume",
+            "ls",
+            "--filter",
+            "name=vol1",
+            "--format",
+            "{{.Labels}}"
+        ]),
         "l=one\n"
     );
     let json: serde_json::Value =
@@ -141,13 +161,22 @@ fn volume_verbs_records_and_errors() {
         stderr(&o).trim(),
         "Error: no volume with name \"bogus\" found: no such volume"
     );
-    assert_eq!(s.ok(&["volume", "rm", "--force", "bogus", "vol2"]), "vol2\n");
+    assert_eq!(
+        s.ok(&["volume", "rm", "--force", "bogus", "vol2"]),
+        "vol2\n"
+    );
 
     // Export and import.
     std::fs::write(mp.join("hello"), "hello\n").unwrap();
     s.ok(&["volume", "create", "vol3"]);
     let tar = s.dir.path().join("v.tar");
-    s.ok(&["volume", "export", "vol1", "--output", tar.to_str().unwrap()]);
+    s.ok(&[
+        "volume",
+        "export",
+        "vol1",
+        "--output",
+        tar.to_str().unwrap(),
+    ]);
     let o = s
         .cmd()
         .args(["volume", "import", "vol3", "-"])
@@ -191,13 +220,29 @@ fn volume_verbs_records_and_errors() {
 fn filesystem_volumes_mount_on_use() {
     let (s, _reg, r) = fixture();
     s.ok(&[
-        "volume", "create", "-o", "type=tmpfs", "-o", "device=tmpfs", "-o", "o=size=2M", "tv",
+        "volume",
+        "create",
+        "-o",
+        "type=tmpfs",
+        "-o",
+        "device=tmpfs",
+        "-o",
+        "o=size=2M",
+        "tv",
     ]);
     let mp = mountpoint(&s, "tv");
     assert!(!is_mounted(&mp));
     // In a container: a tmpfs of that size, unmounted after.
     let out = s.ok(&[
-        "run", "--rm", "--network", "none", "-v", "tv:/vol", &r, "sh", "-c",
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "-v",
+        "tv:/vol",
+        &r,
+        "sh",
+        "-c",
         "stat -f -c %T /vol; grep ' /vol ' /proc/mounts",
     ]);
     assert!(out.starts_with("tmpfs\n"), "{out}");
@@ -213,7 +258,17 @@ fn filesystem_volumes_mount_on_use() {
     assert_eq!(inspect(&s, "tv")["MountCount"], 1);
     std::fs::write(mp.join("f"), "in tmpfs").unwrap();
     assert_eq!(
-        s.ok(&["run", "--rm", "--network", "none", "-v", "tv:/vol", &r, "cat", "/vol/f"]),
+        s.ok(&[
+            "run",
+            "--rm",
+            "--network",
+            "none",
+            "-v",
+            "tv:/vol",
+            &r,
+            "cat",
+            "/vol/f"
+        ]),
         "in tmpfs"
     );
     assert!(is_mounted(&mp), "still mounted for volume mount's use");
@@ -234,7 +289,19 @@ fn filesystem_volumes_mount_on_use() {
         "bv",
     ]);
     assert_eq!(
-        s.ok(&["run", "--rm", "--network", "none", "-v", "bv:/vol:z", &r, "stat", "-c", "%u:%s", "/vol/myfile"]),
+        s.ok(&[
+            "run",
+            "--rm",
+            "--network",
+            "none",
+            "-v",
+            "bv:/vol:z",
+            &r,
+            "stat",
+            "-c",
+            "%u:%s",
+            "/vol/myfile"
+        ]),
         "0:1\n"
     );
     assert!(!is_mounted(&mountpoint(&s, "bv")));
@@ -246,8 +313,18 @@ fn named_volumes_in_containers() {
     let (s, _reg, r) = fixture();
     // Made on first use, kept after --rm, shared by the next container.
     s.ok(&[
-        "run", "--rm", "--network", "none", "-v", "data:/data", "-v", "data:/data2", &r, "sh",
-        "-c", "echo hi >/data/f",
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "-v",
+        "data:/data",
+        "-v",
+        "data:/data2",
+        &r,
+        "sh",
+        "-c",
+        "echo hi >/data/f",
     ]);
     assert_eq!(names(&s), ["data"]);
     assert_eq!(inspect(&s, "data").get("Anonymous"), None);
@@ -256,32 +333,99 @@ fn named_volumes_in_containers() {
         "hi\n"
     );
     assert_eq!(
-        s.ok(&["run", "--rm", "--network", "none", "--mount", "type=volume,source=data,destination=/m", &r, "cat", "/m/f"]),
+        s.ok(&[
+            "run",
+            "--rm",
+            "--network",
+            "none",
+            "--mount",
+            "type=volume,source=data,destination=/m",
+            &r,
+            "cat",
+            "/m/f"
+        ]),
         "hi\n"
     );
     let o = s.run(&[
-        "run", "--rm", "--network", "none", "-v", "data:/data:ro", &r, "touch", "/data/x",
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "-v",
+        "data:/data:ro",
+        &r,
+        "touch",
+        "/data/x",
     ]);
     assert_eq!(o.status.code(), Some(1));
-    assert!(stderr(&o).contains("Read-only file system"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("Read-only file system"),
+        "{}",
+        stderr(&o)
+    );
 
     // Copy-up: an empty volume takes the image's content at its path once;
     // nocopy leaves it empty.
     s.ok(&["volume", "create", "etcvol"]);
-    s.ok(&["run", "--rm", "--network", "none", "-v", "etcvol:/vol", &r, "true"]);
-    assert_eq!(inspect(&s, "etcvol")["NeedsCopyUp"], true, "nothing at /vol");
-    s.ok(&["run", "--rm", "--network", "none", "-v", "etcvol:/etc", &r, "ls", "/etc/passwd"]);
+    s.ok(&[
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "-v",
+        "etcvol:/vol",
+        &r,
+        "true",
+    ]);
+    assert_eq!(
+        inspect(&s, "etcvol")["NeedsCopyUp"],
+        true,
+        "nothing at /vol"
+    );
+    s.ok(&[
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "-v",
+        "etcvol:/etc",
+        &r,
+        "ls",
+        "/etc/passwd",
+    ]);
     let v = inspect(&s, "etcvol");
-    assert_eq!((v["NeedsCopyUp"].clone(), v["NeedsChown"].clone()), (false.into(), false.into()));
+    assert_eq!(
+        (v["NeedsCopyUp"].clone(), v["NeedsChown"].clone()),
+        (false.into(), false.into())
+    );
     assert!(mountpoint(&s, "etcvol").join("passwd").exists());
-    s.ok(&["run", "--rm", "--network", "none", "-v", "nc:/etc:nocopy", &r, "true"]);
+    s.ok(&[
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "-v",
+        "nc:/etc:nocopy",
+        &r,
+        "true",
+    ]);
     // (The runtime makes the mount points of /etc/hosts and friends there.)
     assert!(!mountpoint(&s, "nc").join("passwd").exists());
     assert_eq!(inspect(&s, "nc")["NeedsCopyUp"], true);
 
     // In use: refused (2) by rm and left by prune; -f removes the container.
     let cid = s
-        .ok(&["run", "-d", "--network", "none", "-v", "data:/data", &r, "sleep", "1000"])
+        .ok(&[
+            "run",
+            "-d",
+            "--network",
+            "none",
+            "-v",
+            "data:/data",
+            &r,
+            "sleep",
+            "1000",
+        ])
         .trim()
         .to_string();
     let o = s.run(&["volume", "rm", "data"]);
@@ -313,14 +457,35 @@ fn named_volumes_in_containers() {
 fn anonymous_volumes_volumes_from_and_bind_options() {
     let (s, reg, r) = fixture();
     // -v /path: an anonymous volume, gone with rm -v.
-    s.ok(&["run", "--name", "c1", "--network", "none", "-v", "/anon", &r, "sh", "-c", "echo a >/anon/f"]);
+    s.ok(&[
+        "run",
+        "--name",
+        "c1",
+        "--network",
+        "none",
+        "-v",
+        "/anon",
+        &r,
+        "sh",
+        "-c",
+        "echo a >/anon/f",
+    ]);
     let anon = names(&s);
     assert_eq!(anon.len(), 1);
     assert_eq!(inspect(&s, &anon[0])["Anonymous"], true);
     s.ok(&["rm", "-v", "c1"]);
     assert!(names(&s).is_empty(), "rm -v removes anonymous volumes");
     // --rm removes them too.
-    s.ok(&["run", "--rm", "--network", "none", "-v", "/anon", &r, "true"]);
+    s.ok(&[
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "-v",
+        "/anon",
+        &r,
+        "true",
+    ]);
     assert!(names(&s).is_empty(), "--rm removes anonymous volumes");
 
     // An image's VOLUME: an anonymous volume filled from the image, or a
@@ -338,27 +503,80 @@ fn anonymous_volumes_volumes_from_and_bind_options() {
     reg.push("volimg", "latest", &img).unwrap();
     let vi = reg.reference("volimg", "latest");
     s.ok(&["pull", "-q", "--tls-verify=false", &vi]);
-    s.ok(&["create", "--name", "iv", "--network", "none", &vi, "cat", "/seed/hello"]);
+    s.ok(&[
+        "create",
+        "--name",
+        "iv",
+        "--network",
+        "none",
+        &vi,
+        "cat",
+        "/seed/hello",
+    ]);
     assert_eq!(names(&s).len(), 1);
     assert_eq!(s.ok(&["start", "-a", "iv"]), "from the image\n");
     s.ok(&["rm", "-v", "iv"]);
     assert!(names(&s).is_empty());
     assert_eq!(
-        s.ok(&["run", "--rm", "--network", "none", "--image-volume", "tmpfs", &vi, "stat", "-f", "-c", "%T", "/seed"]),
+        s.ok(&[
+            "run",
+            "--rm",
+            "--network",
+            "none",
+            "--image-volume",
+            "tmpfs",
+            &vi,
+            "stat",
+            "-f",
+            "-c",
+            "%T",
+            "/seed"
+        ]),
         "tmpfs\n"
     );
     assert_eq!(
-        s.ok(&["run", "--rm", "--network", "none", "--image-volume", "ignore", &vi, "sh", "-c", "grep -c ' /seed ' /proc/mounts; cat /seed/hello"]),
+        s.ok(&[
+            "run",
+            "--rm",
+            "--network",
+            "none",
+            "--image-volume",
+            "ignore",
+            &vi,
+            "sh",
+            "-c",
+            "grep -c ' /seed ' /proc/mounts; cat /seed/hello"
+        ]),
         "0\nfrom the image\n"
     );
     let o = s.run(&["run", "--rm", "--image-volume", "sometimes", &vi, "true"]);
     assert_eq!(o.status.code(), Some(125));
 
     // --volumes-from, read-only.
-    s.ok(&["run", "-d", "--name", "src", "--network", "none", "-v", "shared:/shared", &r, "sleep", "1000"]);
+    s.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "src",
+        "--network",
+        "none",
+        "-v",
+        "shared:/shared",
+        &r,
+        "sleep",
+        "1000",
+    ]);
     s.ok(&["exec", "src", "sh", "-c", "echo s >/shared/f"]);
     let o = s.run(&[
-        "run", "--rm", "--network", "none", "--volumes-from", "src:ro", &r, "sh", "-c",
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "--volumes-from",
+        "src:ro",
+        &r,
+        "sh",
+        "-c",
         "cat /shared/f; touch /shared/g",
     ]);
     assert_eq!(stdout(&o), "s\n");
@@ -379,18 +597,58 @@ fn anonymous_volumes_volumes_from_and_bind_options() {
     std::fs::write(dir.join("f"), "").unwrap();
     let spec = format!("{}:/d:U,z", dir.display());
     assert_eq!(
-        s.ok(&["run", "--rm", "--network", "none", "--user", "1000:2000", "-v", &spec, &r, "stat", "-c", "%u:%g", "/d/f"]),
+        s.ok(&[
+            "run",
+            "--rm",
+            "--network",
+            "none",
+            "--user",
+            "1000:2000",
+            "-v",
+            &spec,
+            &r,
+            "stat",
+            "-c",
+            "%u:%g",
+            "/d/f"
+        ]),
         "1000:2000\n"
     );
     assert_eq!(std::fs::metadata(dir.join("f")).unwrap().uid(), 1000);
-    let o = s.run(&["run", "--rm", "-v", &format!("{}:/d:idmap", dir.display()), &r, "true"]);
+    let o = s.run(&[
+        "run",
+        "--rm",
+        "-v",
+        &format!("{}:/d:idmap", dir.display()),
+        &r,
+        "true",
+    ]);
     assert_eq!(o.status.code(), Some(125));
-    assert!(stderr(&o).contains("idmap mounts are not supported"), "{}", stderr(&o));
-    let o = s.run(&["run", "--rm", "--mount", "type=image,source=x,destination=/i", &r, "true"]);
+    assert!(
+        stderr(&o).contains("idmap mounts are not supported"),
+        "{}",
+        stderr(&o)
+    );
+    let o = s.run(&[
+        "run",
+        "--rm",
+        "--mount",
+        "type=image,source=x,destination=/i",
+        &r,
+        "true",
+    ]);
     assert_eq!(o.status.code(), Some(125));
     let out = s.ok(&[
-        "run", "--rm", "--network", "none", "-v", &format!("{}:/d:rshared", dir.display()), &r,
-        "grep", " /d ", "/proc/self/mountinfo",
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "-v",
+        &format!("{}:/d:rshared", dir.display()),
+        &r,
+        "grep",
+        " /d ",
+        "/proc/self/mountinfo",
     ]);
     assert!(out.contains("shared:"), "{out}");
 }

@@ -81,7 +81,11 @@ pub async fn prune(engine: &EngineConfig, a: &PruneArgs) -> anyhow::Result<()> {
             break;
         }
     }
-    // This engine has no volumes yet: --volumes finds none to remove.
+    let volumes = if a.volumes {
+        super::volume::prune_matching(engine, &a.filter)?
+    } else {
+        Vec::new()
+    };
     let mut reclaimed = 0;
     for (heading, list) in [
         ("Deleted Containers", &containers),
@@ -100,6 +104,12 @@ pub async fn prune(engine: &EngineConfig, a: &PruneArgs) -> anyhow::Result<()> {
     }
     for n in &networks {
         println!("{n}");
+    }
+    if !volumes.is_empty() {
+        println!("Deleted Volumes");
+    }
+    for v in &volumes {
+        println!("{v}");
     }
     println!(
         "Total reclaimed space: {}",

@@ -251,7 +251,7 @@ pub async fn ls(engine: &EngineConfig, a: &LsArgs) -> anyhow::Result<()> {
 }
 
 pub async fn inspect(engine: &EngineConfig, a: &InspectArgs) -> anyhow::Result<()> {
-    if a.all == !a.names.is_empty() {
+    if a.all != a.names.is_empty() {
         anyhow::bail!("provide one or more volume names or use --all");
     }
     let db = crate::state::open_state(engine)?;
@@ -313,7 +313,7 @@ async fn remove_one(
 }
 
 pub async fn rm(engine: &EngineConfig, a: &RmArgs) -> anyhow::Result<()> {
-    if a.all == !a.names.is_empty() {
+    if a.all != a.names.is_empty() {
         anyhow::bail!("choose either one or more volumes or all");
     }
     let names: Vec<String> = if a.all {
@@ -357,21 +357,69 @@ pub async fn rm(engine: &EngineConfig, a: &RmArgs) -> anyhow::Result<()> {
     }
 }
 
-pub async fn prune(engine: &EngineConfig, a: &PruneArgs) -> anyhow::Result<()> {
-    let mut filters = filter::parse(&a.filter, true)?;
-    let all = a.all
+/// The unused volumes `prune` would remove: anonymous ones, or all with
+/// `all` (or the `all=true` filter); `given` filters further.
+fn prune_candidates(
+    db: &crate::state::State,
+    given: &[String],
+    all: bool,
+) -> anyhow::Result<(Vec<Volume>, bool)> {
+    let mut filters = filter::parse(given, true)?;
+    let all = all
         || filters
             .remove("all")
             .is_some_and(|v| v.iter().any(|x| x == "true" || x == "1"));
     if !all && !filters.contains_key("anonymous") {
         filters.insert("anonymous".into(), vec!["true".into()]);
     }
+    let (chosen, used) = select(db, &filters)?;
+    Ok((
+        chosen
+            .into_iter()
+            .filter(|v| !used.contains(&v.config.name))
+            .collect(),
+        all,
+    ))
+}
+
+fn remove_unused(
+    engine: &EngineConfig,
+    db: &crate::state::State,
+    chosen: &[Volume],
+) -> anyhow::Result<Vec<String>> {
+    let mut removed = Vec::new();
+    let mut errors = Vec::new();
+    for v in chosen {
+        // Used since the listing: left alone, as Podman does.
+        if !volume::users(db, &v.config.name)?.is_empty() {
+            continue;
+        }
+        match volume::remove(db, &engine.volume_path, &engine.run_root, &v.config.name) {
+            Ok(()) => {
+                crate::events::volume("prune", &v.config.name);
+                removed.push(v.config.name.clone());
+            }
+            Err(VolumeError::NotFound(_)) => {}
+            Err(e) => errors.push(format!("{}: {e}", v.config.name)),
+        }
+    }
+    if !errors.is_empty() {
+        anyhow::bail!("{}", errors.join("; "));
+    }
+    Ok(removed)
+}
+
+/// `system prune --volumes`: every unused volume matching `given`
+/// (label=, until=); the names removed.
+pub fn prune_matching(engine: &EngineConfig, given: &[String]) -> anyhow::Result<Vec<String>> {
     let db = crate::state::open_state(engine)?;
-    let (chosen, used) = select(&db, &filters)?;
-    let chosen: Vec<Volume> = chosen
-        .into_iter()
-        .filter(|v| !used.contains(&v.config.name))
-        .collect();
+    let (chosen, _) = prune_candidates(&db, given, true)?;
+    remove_unused(engine, &db, &chosen)
+}
+
+pub async fn prune(engine: &EngineConfig, a: &PruneArgs) -> anyhow::Result<()> {
+    let db = crate::state::open_state(engine)?;
+    let (chosen, all) = prune_candidates(&db, &a.filter, a.all)?;
     if a.dry_run {
         println!("Volumes that would be pruned:");
         for v in &chosen {
@@ -403,23 +451,8 @@ pub async fn prune(engine: &EngineConfig, a: &PruneArgs) -> anyhow::Result<()> {
             return Ok(());
         }
     }
-    let mut errors = Vec::new();
-    for v in &chosen {
-        // Used since the listing: left alone, as Podman does.
-        if !volume::users(&db, &v.config.name)?.is_empty() {
-            continue;
-        }
-        match volume::remove(&db, &engine.volume_path, &engine.run_root, &v.config.name) {
-            Ok(()) => {
-                crate::events::volume("prune", &v.config.name);
-                println!("{}", v.config.name);
-            }
-            Err(VolumeError::NotFound(_)) => {}
-            Err(e) => errors.push(format!("{}: {e}", v.config.name)),
-        }
-    }
-    if !errors.is_empty() {
-        anyhow::bail!("{}", errors.join("; "));
+    for n in remove_unused(engine, &db, &chosen)? {
+        println!("{n}");
     }
     Ok(())
 }
@@ -455,7 +488,9 @@ fn with_mounted<T>(
 
 pub async fn export(engine: &EngineConfig, a: &ExportArgs) -> anyhow::Result<()> {
     if a.output.is_none() && nix::unistd::isatty(1).unwrap_or(false) {
-        anyhow::bail!("cannot write to terminal, use command-line redirection or the --output flag");
+        anyhow::bail!(
+            "cannot write to terminal, use command-line redirection or the --output flag"
+        );
     }
     with_mounted(engine, &a.name, |dir| {
         let out: Box<dyn std::io::Write> = match &a.output {

@@ -101,10 +101,7 @@ pub fn volumes_from(
 /// The image's VOLUMEs that no mount covers, as `mode` makes them.
 pub fn image_volumes(dests: &[String], mode: &str, mounts: &mut Vec<MountSpec>) {
     for d in dests {
-        if mounts
-            .iter()
-            .any(|m| clean(&m.destination) == clean(d))
-        {
+        if mounts.iter().any(|m| clean(&m.destination) == clean(d)) {
             continue;
         }
         match mode {
@@ -212,9 +209,7 @@ pub fn mount_for_start(
             let nocopy = m.options.iter().any(|o| o == "nocopy");
             prepare(engine, &db, &name, &m.destination, rootfs, nocopy, &user)?;
             m.kind = "bind".into();
-            m.source = mountpoint(&engine.volume_path, &name)
-                .display()
-                .to_string();
+            m.source = mountpoint(&engine.volume_path, &name).display().to_string();
         }
         if wants_chown && m.kind == "bind" {
             if let Some((uid, gid)) = user()? {

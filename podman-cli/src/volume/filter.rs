@@ -24,10 +24,27 @@ pub enum FilterError {
 pub type Filters = BTreeMap<String, Vec<String>>;
 
 const LS_KEYS: &[&str] = &[
-    "name", "driver", "scope", "label", "label!", "opt", "dangling", "until", "after", "since",
+    "name",
+    "driver",
+    "scope",
+    "label",
+    "label!",
+    "opt",
+    "dangling",
+    "until",
+    "after",
+    "since",
     "anonymous",
 ];
-const PRUNE_KEYS: &[&str] = &["label", "label!", "until", "after", "since", "anonymous", "all"];
+const PRUNE_KEYS: &[&str] = &[
+    "label",
+    "label!",
+    "until",
+    "after",
+    "since",
+    "anonymous",
+    "all",
+];
 
 pub fn parse(given: &[String], prune: bool) -> Result<Filters, FilterError> {
     let keys = if prune { PRUNE_KEYS } else { LS_KEYS };
@@ -39,7 +56,9 @@ pub fn parse(given: &[String], prune: bool) -> Result<Filters, FilterError> {
         if !keys.contains(&k) {
             return Err(FilterError::UnknownKey(k.to_string()));
         }
-        if matches!(k, "dangling" | "anonymous" | "all") && !matches!(v, "true" | "false" | "1" | "0") {
+        if matches!(k, "dangling" | "anonymous" | "all")
+            && !matches!(v, "true" | "false" | "1" | "0")
+        {
             return Err(FilterError::Value {
                 key: k.into(),
                 value: v.into(),
@@ -75,10 +94,10 @@ pub fn matches(f: &Filters, v: &Volume, ctx: &Ctx) -> anyhow::Result<bool> {
     let c = &v.config;
     for (key, values) in f {
         let ok = match key.as_str() {
-            "name" => values.iter().any(|p| {
-                regex::Regex::new(p).is_ok_and(|r| r.is_match(&c.name))
-            }),
-            "driver" => values.iter().any(|d| *d == c.driver),
+            "name" => values
+                .iter()
+                .any(|p| regex::Regex::new(p).is_ok_and(|r| r.is_match(&c.name))),
+            "driver" => values.contains(&c.driver),
             "scope" => values.iter().any(|s| s == "local"),
             "label" => values.iter().all(|l| label_matches(&c.labels, l)),
             "label!" => values.iter().all(|l| !label_matches(&c.labels, l)),

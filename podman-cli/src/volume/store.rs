@@ -20,7 +20,9 @@ pub enum VolumeError {
     Driver(String),
     #[error("{0}")]
     Option(String),
-    #[error("volume {name} is being used by the following container(s): {ids}: volume is being used")]
+    #[error(
+        "volume {name} is being used by the following container(s): {ids}: volume is being used"
+    )]
     InUse { name: String, ids: String },
     #[error("making a volume name: {0}")]
     Random(std::io::Error),

@@ -200,7 +200,22 @@ fn volume_verbs_records_and_errors() {
             .trim(),
         "vol1"
     );
+    // `inspect --type volume`, and plain inspect finds volumes too.
+    let v: serde_json::Value =
+        serde_json::from_str(&s.ok(&["inspect", "--type", "volume", "vol3"])).unwrap();
+    assert_eq!(v[0]["Name"], "vol3");
+    assert_eq!(
+        s.ok(&["inspect", "--format", "{{.Scope}}", "vol3"]),
+        "local\n"
+    );
+    let o = s.run(&["inspect", "--type", "volume", "nope"]);
+    assert_eq!(o.status.code(), Some(125));
     assert_eq!(s.ok(&["volume", "rm", "-a"]).trim(), "vol3");
+    // system prune --volumes takes unused volumes with the rest.
+    s.ok(&["volume", "create", "vol4"]);
+    let out = s.ok(&["system", "prune", "-f", "--volumes"]);
+    assert!(out.contains("Deleted Volumes\nvol4\n"), "{out}");
+    assert!(names(&s).is_empty());
 
     // Events for each.
     let ev = s.ok(&[
@@ -589,6 +604,22 @@ fn anonymous_volumes_volumes_from_and_bind_options() {
     assert_eq!(o.status.code(), Some(125));
     assert_eq!(stderr(&o).trim(), "Error: /x: duplicate mount destination");
     assert!(!names(&s).contains(&"a".to_string()), "nothing half-made");
+    s.ok(&[
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "--tmpfs",
+        "/t",
+        "--tmpfs",
+        "/t",
+        &r,
+        "true",
+    ]);
+    let o = s.run(&[
+        "run", "--rm", "--tmpfs", "/t", "--tmpfs", "/t:ro", &r, "true",
+    ]);
+    assert_eq!(stderr(&o).trim(), "Error: /t: duplicate mount destination");
 
     // Bind options: U chowns to the container user; z accepted; idmap
     // refused; propagation reaches the runtime.

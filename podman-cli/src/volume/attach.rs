@@ -43,7 +43,7 @@ pub fn dedupe(mounts: &mut Vec<MountSpec>) -> anyhow::Result<()> {
             .iter()
             .find(|o| clean(&o.destination) == clean(&m.destination))
         {
-            Some(o) if o.kind == m.kind && o.source == m.source && !m.source.is_empty() => {}
+            Some(o) if *o == m && !m.source.is_empty() => {}
             Some(_) => anyhow::bail!("{}: duplicate mount destination", m.destination),
             None => out.push(m),
         }

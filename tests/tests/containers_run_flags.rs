@@ -564,7 +564,6 @@ fn refusals_and_pull_policy() {
         ("--memory", Some("10m")),
         ("--cpus", Some("1")),
         ("--pod", Some("p")),
-        ("--volumes-from", Some("x")),
         ("--health-cmd", Some("true")),
         ("--secret", Some("s")),
         ("--preserve-fds", Some("1")),

@@ -290,6 +290,34 @@ fn filesystem_volumes_mount_on_use() {
     assert_eq!(s.ok(&["volume", "unmount", "tv"]), "tv\n");
     assert!(!is_mounted(&mp));
 
+    // A start killed with the volume mounted: the next command's
+    // reconcile gives the use back and unmounts it.
+    let o = s
+        .cmd()
+        .env("PODMAN_RS_TEST_KILL_AT", "start-after-volumes")
+        .args([
+            "run",
+            "-d",
+            "--name",
+            "killed",
+            "--network",
+            "none",
+            "-v",
+            "tv:/vol",
+            &r,
+            "sleep",
+            "100",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), None, "killed by its kill point");
+    assert!(is_mounted(&mp));
+    assert_eq!(inspect(&s, "tv")["MountCount"], 1);
+    s.ok(&["ps", "-a"]);
+    assert!(!is_mounted(&mp), "reconcile unmounted it");
+    assert_eq!(inspect(&s, "tv")["MountCount"], 0);
+    s.ok(&["rm", "killed"]);
+
     // A bind volume shows its device's content.
     let dir = s.dir.path().join("bindsrc");
     std::fs::create_dir(&dir).unwrap();
@@ -320,7 +348,12 @@ fn filesystem_volumes_mount_on_use() {
         "0:1\n"
     );
     assert!(!is_mounted(&mountpoint(&s, "bv")));
-    s.ok(&["volume", "rm", "tv", "bv"]);
+    // system reset unmounts what `volume mount` left mounted.
+    s.ok(&["volume", "mount", "tv"]);
+    assert!(is_mounted(&mp));
+    s.ok(&["system", "reset", "-f"]);
+    assert!(!is_mounted(&mp));
+    assert!(!s.root().join("volumes").exists());
 }
 
 #[test]

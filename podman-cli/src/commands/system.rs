@@ -165,6 +165,11 @@ pub async fn reset(engine: &EngineConfig, a: &ResetArgs) -> anyhow::Result<()> {
         Ok(_) => {}
         Err(e) => note("removing networks", e),
     }
+    // Volumes may live outside the graph root (volume_path), and a
+    // filesystem volume may still be mounted (`volume mount`).
+    if let Err(e) = super::volume::remove_all(engine) {
+        note("removing volumes", e);
+    }
     // Images, layers, blobs, the database and every run-root file go with
     // the two roots; nothing is mounted there any more.
     for dir in [&engine.graph_root, &engine.run_root] {

@@ -409,6 +409,22 @@ fn remove_unused(
     Ok(removed)
 }
 
+/// `system reset`: every volume, unmounted first; containers are gone.
+pub fn remove_all(engine: &EngineConfig) -> anyhow::Result<()> {
+    let db = crate::state::open_state(engine)?;
+    let mut errors = Vec::new();
+    for v in store::list(&db)? {
+        match volume::remove(&db, &engine.volume_path, &engine.run_root, &v.config.name) {
+            Ok(()) | Err(VolumeError::NotFound(_)) => {}
+            Err(e) => errors.push(format!("{}: {e}", v.config.name)),
+        }
+    }
+    if !errors.is_empty() {
+        anyhow::bail!("{}", errors.join("; "));
+    }
+    Ok(())
+}
+
 /// `system prune --volumes`: every unused volume matching `given`
 /// (label=, until=); the names removed.
 pub fn prune_matching(engine: &EngineConfig, given: &[String]) -> anyhow::Result<Vec<String>> {

@@ -148,7 +148,7 @@ pub async fn release_locked(
         st.bundle_path.clear();
     }
     st.monitor_pid = 0;
-    if let Err(e) = crate::volume::attach::release(engine, st) {
+    if let Err(e) = crate::volume::attach::release(engine, &cfg.id, st) {
         errors.push(format!("{e:#}"));
     }
     let db = crate::state::open_state(engine)?;

@@ -235,7 +235,7 @@ async fn init_mounted(
         }
     };
     if result.is_err() {
-        if let Err(e) = crate::volume::attach::release(engine, st) {
+        if let Err(e) = crate::volume::attach::release(engine, &cfg.id, st) {
             tracing::warn!(error = %e, "rolling back volume mounts");
         }
         if let Err(e) = super::network::teardown(engine, cfg, st).await {

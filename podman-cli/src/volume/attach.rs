@@ -205,6 +205,9 @@ pub fn mount_for_start(
             let name = m.source.clone();
             if mount::acquire(&db, &engine.volume_path, &engine.run_root, &name)? {
                 st.volumes_mounted.push(name.clone());
+                // Recorded at once: a start that dies here is undone by
+                // `reconcile`, which gives the uses back.
+                record_uses(&db, &cfg.id, &st.volumes_mounted)?;
             }
             let nocopy = m.options.iter().any(|o| o == "nocopy");
             prepare(engine, &db, &name, &m.destination, rootfs, nocopy, &user)?;
@@ -222,6 +225,7 @@ pub fn mount_for_start(
         }
         m.options.retain(|o| !PODMAN_ONLY.contains(&o.as_str()));
     }
+    crate::kill_point::reached("start-after-volumes");
     Ok(out)
 }
 
@@ -296,8 +300,20 @@ fn chown_tree(p: &Path, uid: u32, gid: u32) -> std::io::Result<()> {
     Ok(())
 }
 
-/// Give back the uses a start took (cleanup, or a failed start).
-pub fn release(engine: &EngineConfig, st: &mut ContainerState) -> anyhow::Result<()> {
+/// The container's recorded volume uses, changed alone (the caller holds
+/// the container's lock; the rest of its state is the caller's to save).
+fn record_uses(db: &State, id: &str, names: &[String]) -> anyhow::Result<()> {
+    let (_, mut cur) = crate::container::store::resolve(db, id)?;
+    if cur.volumes_mounted != names {
+        cur.volumes_mounted = names.to_vec();
+        crate::container::store::update_state(db, id, &cur)?;
+    }
+    Ok(())
+}
+
+/// Give back the uses a start took (cleanup, a failed start, or the undo of
+/// a start that died); the caller holds the container's lock.
+pub fn release(engine: &EngineConfig, id: &str, st: &mut ContainerState) -> anyhow::Result<()> {
     if st.volumes_mounted.is_empty() {
         return Ok(());
     }
@@ -307,6 +323,9 @@ pub fn release(engine: &EngineConfig, st: &mut ContainerState) -> anyhow::Result
         if let Err(e) = mount::release(&db, &engine.volume_path, &engine.run_root, &name) {
             errors.push(format!("volume {name}: {e}"));
         }
+    }
+    if let Err(e) = record_uses(&db, id, &[]) {
+        errors.push(format!("{e:#}"));
     }
     if !errors.is_empty() {
         anyhow::bail!("{}", errors.join("; "));

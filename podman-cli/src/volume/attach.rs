@@ -215,13 +215,9 @@ pub fn mount_for_start(
             m.source = mountpoint(&engine.volume_path, &name).display().to_string();
         }
         if wants_chown && m.kind == "bind" {
-            if let Some((uid, gid)) = user()? {
-                chown_tree(Path::new(&m.source), uid, gid)
-                    .map_err(|e| anyhow::anyhow!("chowning {} for the U option: {e}", m.source))?;
-            } else {
-                chown_tree(Path::new(&m.source), 0, 0)
-                    .map_err(|e| anyhow::anyhow!("chowning {} for the U option: {e}", m.source))?;
-            }
+            let (uid, gid) = user()?.unwrap_or((0, 0));
+            chown_tree(Path::new(&m.source), uid, gid)
+                .map_err(|e| anyhow::anyhow!("chowning {} for the U option: {e}", m.source))?;
         }
         m.options.retain(|o| !PODMAN_ONLY.contains(&o.as_str()));
     }

@@ -23,15 +23,38 @@ fn bad(flag: &'static str, value: &str, hint: impl Into<String>) -> FlagError {
 }
 
 const BIND_OPTIONS: &[&str] = &[
-    "ro", "rw", "z", "Z", "U", "O", "rshared", "shared", "rslave", "slave", "rprivate", "private",
-    "runbindable", "unbindable", "nosuid", "suid", "nodev", "dev", "noexec", "exec", "rbind",
+    "ro",
+    "rw",
+    "z",
+    "Z",
+    "U",
+    "rshared",
+    "shared",
+    "rslave",
+    "slave",
+    "rprivate",
+    "private",
+    "runbindable",
+    "unbindable",
+    "nosuid",
+    "suid",
+    "nodev",
+    "dev",
+    "noexec",
+    "exec",
+    "rbind",
     "bind",
 ];
 
 /// Mount options of `-v` and `--mount`, checked as Podman checks them:
 /// one of ro/rw, one propagation, `nocopy`/`copy` for volumes only;
 /// `idmap` refused (runc here cannot make ID-mapped mounts).
-fn mount_options(flag: &'static str, spec: &str, list: &[&str], volume: bool) -> Result<Vec<String>, FlagError> {
+fn mount_options(
+    flag: &'static str,
+    spec: &str,
+    list: &[&str],
+    volume: bool,
+) -> Result<Vec<String>, FlagError> {
     let mut out: Vec<String> = Vec::new();
     let (mut rw_seen, mut prop_seen) = (false, false);
     for o in list.iter().filter(|o| !o.is_empty()) {
@@ -41,6 +64,13 @@ fn mount_options(flag: &'static str, spec: &str, list: &[&str], volume: bool) ->
                 flag,
                 spec,
                 "idmap mounts are not supported: the OCI runtime here cannot make ID-mapped mounts; drop idmap (or use U to chown the source)",
+            ));
+        }
+        if o == "O" {
+            return Err(bad(
+                flag,
+                spec,
+                "the O (overlay) option is not supported yet: use a plain bind mount (ro or rw)",
             ));
         }
         if volume && matches!(o, "nocopy" | "copy") {
@@ -60,7 +90,17 @@ fn mount_options(flag: &'static str, spec: &str, list: &[&str], volume: bool) ->
             }
             rw_seen = true;
         }
-        if matches!(o, "rshared" | "shared" | "rslave" | "slave" | "rprivate" | "private" | "runbindable" | "unbindable") {
+        if matches!(
+            o,
+            "rshared"
+                | "shared"
+                | "rslave"
+                | "slave"
+                | "rprivate"
+                | "private"
+                | "runbindable"
+                | "unbindable"
+        ) {
             if prop_seen {
                 return Err(bad(flag, spec, "give only one propagation mode"));
             }
@@ -96,7 +136,9 @@ pub fn volume(spec: &str) -> Result<MountSpec, FlagError> {
             return Err(bad(
                 "-v",
                 spec,
-                format!("volume name {src:?} is invalid: names must match [a-zA-Z0-9][a-zA-Z0-9_.-]*"),
+                format!(
+                    "volume name {src:?} is invalid: names must match [a-zA-Z0-9][a-zA-Z0-9_.-]*"
+                ),
             ));
         }
         return Ok(MountSpec {
@@ -150,7 +192,9 @@ pub fn mount(spec: &str) -> Result<MountSpec, FlagError> {
             ("tmpfs-size", Some(v)) => options.push(format!("size={v}")),
             ("tmpfs-mode", Some(v)) => options.push(format!("mode={v}")),
             ("bind-propagation", Some(v)) => plain.push(v.to_string()),
-            ("volume-nocopy", None | Some("true")) | ("nocopy", None) => plain.push("nocopy".into()),
+            ("volume-nocopy", None | Some("true")) | ("nocopy", None) => {
+                plain.push("nocopy".into())
+            }
             ("relabel", Some("shared")) => plain.push("z".into()),
             ("relabel", Some("private")) => plain.push("Z".into()),
             ("U" | "chown", None | Some("true")) => plain.push("U".into()),
@@ -528,13 +572,20 @@ mod tests {
         let anon = volume("/tmp").unwrap();
         assert_eq!((anon.kind.as_str(), anon.source.as_str()), ("volume", ""));
         let named = volume("myvol:/d:nocopy").unwrap();
-        assert_eq!((named.kind.as_str(), named.source.as_str()), ("volume", "myvol"));
+        assert_eq!(
+            (named.kind.as_str(), named.source.as_str()),
+            ("volume", "myvol")
+        );
         assert!(volume("bad name:/d").is_err());
         assert!(volume("/tmp:/d:idmap")
             .unwrap_err()
             .to_string()
             .contains("idmap mounts are not supported"));
         assert!(volume("/tmp:/d:ro,rw").is_err());
+        assert!(volume("/tmp:/d:O")
+            .unwrap_err()
+            .to_string()
+            .contains("overlay"));
         assert!(volume("/no/such/dir:/x")
             .unwrap_err()
             .to_string()
@@ -547,7 +598,10 @@ mod tests {
         assert!(t.options.contains(&"size=1m".to_string()));
         assert_eq!(mount("type=volume,destination=/x").unwrap().source, "");
         assert!(mount("type=image,source=x,destination=/x").is_err());
-        assert_eq!(mount("type=devpts,destination=/dev/pts2").unwrap().kind, "devpts");
+        assert_eq!(
+            mount("type=devpts,destination=/dev/pts2").unwrap().kind,
+            "devpts"
+        );
         assert_eq!(
             tmpfs("/run:size=1m").unwrap().options.last().unwrap(),
             "size=1m"

@@ -13,7 +13,7 @@ use crate::engine_config::EngineConfig;
 use crate::state::State;
 
 /// Options that say how podman prepares a mount, not how it is mounted.
-const PODMAN_ONLY: &[&str] = &["z", "Z", "U", "nocopy", "copy", "rw", "O"];
+const PODMAN_ONLY: &[&str] = &["z", "Z", "U", "nocopy", "copy", "rw"];
 
 /// `--image-volume`: what an image's VOLUME becomes.
 pub fn check_image_volume_mode(mode: &str) -> anyhow::Result<()> {

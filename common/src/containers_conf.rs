@@ -61,6 +61,8 @@ pub struct EngineSection {
     pub tmp_dir: Option<String>,
     pub volume_path: Option<String>,
     pub detach_keys: Option<String>,
+    /// What an image's VOLUMEs become: "anonymous" (or "bind"), "tmpfs", "ignore".
+    pub image_volume_mode: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]

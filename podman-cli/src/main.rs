@@ -22,12 +22,14 @@ mod runtime_choice;
 mod spec;
 mod state;
 mod timestamp;
+mod volume;
 
 use std::process::ExitCode;
 use std::time::Instant;
 
 use crate::cli::{
     Cli, Command, ContainerCommand, HealthcheckCommand, ImageCommand, NetworkCommand, SystemCommand,
+    VolumeCommand,
 };
 use crate::error::{exit_code, one_line};
 
@@ -237,6 +239,18 @@ async fn command(cfg: &engine_config::EngineConfig, cli: &Cli) -> anyhow::Result
                 NetworkCommand::Exists(a) => commands::network::exists(cfg, a).await,
                 NetworkCommand::Connect(a) => commands::network::connect(cfg, a, true).await,
                 NetworkCommand::Disconnect(a) => commands::network::connect(cfg, a, false).await,
+            },
+            Command::Volume(c) => match c {
+                VolumeCommand::Create(a) => commands::volume::create(cfg, a).await,
+                VolumeCommand::Ls(a) => commands::volume::ls(cfg, a).await,
+                VolumeCommand::Inspect(a) => commands::volume::inspect(cfg, a).await,
+                VolumeCommand::Rm(a) => commands::volume::rm(cfg, a).await,
+                VolumeCommand::Prune(a) => commands::volume::prune(cfg, a).await,
+                VolumeCommand::Exists(a) => commands::volume::exists(cfg, a).await,
+                VolumeCommand::Export(a) => commands::volume::export(cfg, a).await,
+                VolumeCommand::Import(a) => commands::volume::import(cfg, a).await,
+                VolumeCommand::Mount(a) => commands::volume::mount(cfg, a).await,
+                VolumeCommand::Unmount(a) => commands::volume::unmount(cfg, a).await,
             },
             Command::Exec(a) | Command::Container(ContainerCommand::Exec(a)) => {
                 commands::exec::run(cfg, a).await

@@ -231,6 +231,18 @@ impl ImageBuilder {
         self
     }
 
+    /// Add a `config.Volumes` entry (a Dockerfile's `VOLUME /path`).
+    pub fn volume(mut self, path: &str) -> ImageBuilder {
+        let v = self
+            .container_config
+            .entry("Volumes".to_string())
+            .or_insert_with(|| json!({}));
+        if let Some(m) = v.as_object_mut() {
+            m.insert(path.to_string(), json!({}));
+        }
+        self
+    }
+
     /// Add a `config.ExposedPorts` entry such as `"8080/tcp"`.
     pub fn expose(mut self, port: &str) -> ImageBuilder {
         self.exposed_ports.push(port.to_string());

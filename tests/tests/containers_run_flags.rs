@@ -562,7 +562,6 @@ fn refusals_and_pull_policy() {
     let (s, _reg, r) = fixture();
     for (flag, value) in [
         ("--pod", Some("p")),
-        ("--volumes-from", Some("x")),
         ("--secret", Some("s")),
         ("--preserve-fds", Some("1")),
         ("--uidmap", Some("0:1:1")),

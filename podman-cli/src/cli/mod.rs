@@ -429,6 +429,9 @@ pub enum Command {
     /// Manage health checks on containers
     #[command(subcommand)]
     Healthcheck(HealthcheckCommand),
+    /// Manage volumes
+    #[command(subcommand)]
+    Volume(VolumeCommand),
     /// List port mappings of a container
     Port(Lazy<crate::commands::port::PortArgs>),
     /// Run a process in a running container
@@ -582,6 +585,33 @@ pub enum NetworkCommand {
     Connect(Lazy<network::ConnectArgs>),
     /// Disconnect a container from a network
     Disconnect(Lazy<network::ConnectArgs>),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum VolumeCommand {
+    /// Create a new volume
+    Create(Lazy<crate::commands::volume::CreateArgs>),
+    /// List volumes
+    #[command(visible_alias = "list")]
+    Ls(Lazy<crate::commands::volume::LsArgs>),
+    /// Display detailed information on one or more volumes
+    Inspect(Lazy<crate::commands::volume::InspectArgs>),
+    /// Remove one or more volumes
+    #[command(visible_alias = "remove")]
+    Rm(Lazy<crate::commands::volume::RmArgs>),
+    /// Remove all unused volumes
+    Prune(Lazy<crate::commands::volume::PruneArgs>),
+    /// Check if a volume exists
+    Exists(Lazy<crate::commands::volume::NameArg>),
+    /// Export the contents of a volume as a tar archive
+    Export(Lazy<crate::commands::volume::ExportArgs>),
+    /// Import a tar archive into a volume
+    Import(Lazy<crate::commands::volume::ImportArgs>),
+    /// Mount a volume and print its mount point
+    Mount(Lazy<crate::commands::volume::NamesArg>),
+    /// Unmount a volume
+    #[command(visible_alias = "umount")]
+    Unmount(Lazy<crate::commands::volume::NamesArg>),
 }
 
 #[derive(Debug, Clone, Args)]

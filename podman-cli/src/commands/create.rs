@@ -45,12 +45,18 @@ pub struct CreateArgs {
     /// Mount a tmpfs: /path[:options]
     #[arg(long)]
     pub tmpfs: Vec<String>,
-    /// Bind mount a volume: HOST-DIR:CONTAINER-DIR[:OPTIONS]
+    /// Bind mount a volume: HOST-DIR:CONTAINER-DIR[:OPTIONS], NAME:CONTAINER-DIR[:OPTIONS] or CONTAINER-DIR (anonymous). Options: ro, rw, nocopy, U (chown to the container user), shared/slave/private propagation; z and Z are accepted and do nothing (no SELinux here)
     #[arg(short, long = "volume")]
     pub volume: Vec<String>,
-    /// Attach a filesystem mount: type=bind|tmpfs,source=...,destination=...
+    /// Attach a filesystem mount: type=bind|volume|tmpfs|devpts,source=...,destination=...[,ro][,U][,bind-propagation=...]
     #[arg(long)]
     pub mount: Vec<String>,
+    /// Mount the volumes of another container: CONTAINER[:ro|rw]
+    #[arg(long = "volumes-from", value_name = "CONTAINER[:OPTIONS]")]
+    pub volumes_from: Vec<String>,
+    /// What the image's VOLUMEs become: anonymous (or bind), tmpfs or ignore
+    #[arg(long = "image-volume", value_name = "MODE")]
+    pub image_volume: Option<String>,
     /// Add Linux capabilities
     #[arg(long = "cap-add")]
     pub cap_add: Vec<String>,
@@ -168,6 +174,8 @@ impl CreateArgs {
             tmpfs,
             volume,
             mount,
+            volumes_from,
+            image_volume,
             cap_add,
             cap_drop,
             privileged,
@@ -218,6 +226,8 @@ impl CreateArgs {
             tmpfs,
             volume,
             mount,
+            volumes_from,
+            image_volume,
             cap_add,
             cap_drop,
             privileged,
@@ -487,7 +497,6 @@ not_yet! {
     valued:
     pod = "pod",
     pod_id_file = "pod-id-file",
-    volumes_from = "volumes-from",
     health_startup_cmd = "health-startup-cmd",
     health_startup_interval = "health-startup-interval",
     health_startup_retries = "health-startup-retries",
@@ -510,7 +519,6 @@ not_yet! {
     chrootdirs = "chrootdirs",
     requires = "requires",
     seccomp_policy = "seccomp-policy",
-    image_volume = "image-volume",
     preserve_fds = "preserve-fds",
     preserve_fd = "preserve-fd",
     uidmap = "uidmap",

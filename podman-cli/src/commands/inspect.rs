@@ -16,7 +16,7 @@ pub struct InspectArgs {
     /// Inspect the latest container
     #[arg(short, long)]
     pub latest: bool,
-    /// Only this kind of object: container, image, all
+    /// Only this kind of object: container, image, volume, all
     #[arg(short = 't', long = "type", default_value = "all")]
     pub kind: String,
 }
@@ -36,6 +36,13 @@ pub async fn run(engine: &EngineConfig, args: &InspectArgs) -> anyhow::Result<()
     // Containers' layer paths come from storage: one helper for all.
     let mut storage = None;
     for n in &names {
+        if args.kind == "volume" {
+            match crate::volume::store::get(&db, n) {
+                Ok(v) => docs.push(v.inspect_json(&engine.volume_path)),
+                Err(_) => errors.push(format!("no such volume {n}")),
+            }
+            continue;
+        }
         if args.kind != "image" {
             match store::resolve(&db, n) {
                 Ok(rec) => {
@@ -67,6 +74,7 @@ pub async fn run(engine: &EngineConfig, args: &InspectArgs) -> anyhow::Result<()
                             .unwrap_or("podman"),
                     );
                     crate::lifecycle::health::inspect_fields(engine, &c, &mut doc);
+                    doc["Mounts"] = crate::volume::attach::inspect_mounts(engine, &c);
                     docs.push(doc);
                     continue;
                 }
@@ -79,6 +87,11 @@ pub async fn run(engine: &EngineConfig, args: &InspectArgs) -> anyhow::Result<()
         }
         if args.kind == "container" {
             errors.push(format!("no such container {n:?}"));
+        } else if let Some(v) = (args.kind == "all")
+            .then(|| crate::volume::store::get(&db, n).ok())
+            .flatten()
+        {
+            docs.push(v.inspect_json(&engine.volume_path));
         } else {
             image_names.push(n.clone());
         }

@@ -47,6 +47,7 @@ pub mod top;
 pub mod untag;
 pub mod update;
 pub mod version;
+pub mod volume;
 #[allow(unsafe_code)]
 pub mod wait;
 

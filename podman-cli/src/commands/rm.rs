@@ -45,9 +45,6 @@ fn depends_on(d: &ContainerConfig, c: &ContainerConfig) -> bool {
 }
 
 pub async fn run(engine: &EngineConfig, args: &RmArgs) -> anyhow::Result<()> {
-    // `--volumes` is accepted and does nothing for now: this engine has no
-    // volumes yet, so no container has an anonymous volume to remove.
-    let _ = args.volumes;
     if args.time.is_some() && !args.force {
         anyhow::bail!("--force option must be specified to use the --time option");
     }
@@ -160,7 +157,7 @@ pub async fn run(engine: &EngineConfig, args: &RmArgs) -> anyhow::Result<()> {
     let result = for_each(
         &ordered,
         |c| async move {
-            crate::lifecycle::remove::remove_with_timeout(engine, &c, args.force, args.time).await
+            crate::lifecycle::remove::remove_with_volumes(engine, &c, args.force, args.time, args.volumes).await
         },
         true,
     )

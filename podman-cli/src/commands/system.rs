@@ -81,7 +81,11 @@ pub async fn prune(engine: &EngineConfig, a: &PruneArgs) -> anyhow::Result<()> {
             break;
         }
     }
-    // This engine has no volumes yet: --volumes finds none to remove.
+    let volumes = if a.volumes {
+        super::volume::prune_matching(engine, &a.filter)?
+    } else {
+        Vec::new()
+    };
     let mut reclaimed = 0;
     for (heading, list) in [
         ("Deleted Containers", &containers),
@@ -100,6 +104,12 @@ pub async fn prune(engine: &EngineConfig, a: &PruneArgs) -> anyhow::Result<()> {
     }
     for n in &networks {
         println!("{n}");
+    }
+    if !volumes.is_empty() {
+        println!("Deleted Volumes");
+    }
+    for v in &volumes {
+        println!("{v}");
     }
     println!(
         "Total reclaimed space: {}",
@@ -154,6 +164,11 @@ pub async fn reset(engine: &EngineConfig, a: &ResetArgs) -> anyhow::Result<()> {
     match super::network::prune_networks(engine).await {
         Ok(_) => {}
         Err(e) => note("removing networks", e),
+    }
+    // Volumes may live outside the graph root (volume_path), and a
+    // filesystem volume may still be mounted (`volume mount`).
+    if let Err(e) = super::volume::remove_all(engine) {
+        note("removing volumes", e);
     }
     // Images, layers, blobs, the database and every run-root file go with
     // the two roots; nothing is mounted there any more.

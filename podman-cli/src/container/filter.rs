@@ -344,7 +344,8 @@ impl Pred {
                 let (source, dest) = v.split_once(':').unwrap_or((v, ""));
                 cfg.mounts.iter().any(|m| {
                     if dest.is_empty() {
-                        m.destination == source
+                        // A container path, or a named volume's name.
+                        m.destination == source || (m.kind == "volume" && m.source == source)
                     } else {
                         m.source == source && m.destination == dest
                     }

@@ -285,6 +285,10 @@ pub struct ContainerState {
     /// Results of network setup, per network.
     pub network_status: serde_json::Value,
     pub checkpointed: bool,
+    /// Filesystem volumes this start counted a use of (given back at
+    /// cleanup).
+    #[serde(default)]
+    pub volumes_mounted: Vec<String>,
 }
 
 /// Cgroup limits fixed at create (`--memory`, `--cpus`, `--blkio-weight`,

@@ -305,6 +305,16 @@ pub fn network(status: &str, name: &str, id: &str, driver: &str) {
     write(&e);
 }
 
+/// A volume event: `create`, `remove`, `mount`, `unmount`, `prune`.
+pub fn volume(status: &str, name: &str) {
+    if !enabled() {
+        return;
+    }
+    let mut e = Event::new("volume", status);
+    e.name = name.to_string();
+    write(&e);
+}
+
 /// A container was connected to or disconnected from a network.
 pub fn network_container(cfg: &ContainerConfig, status: &str, network: &str) {
     if !enabled() {

@@ -148,6 +148,9 @@ pub async fn release_locked(
         st.bundle_path.clear();
     }
     st.monitor_pid = 0;
+    if let Err(e) = crate::volume::attach::release(engine, &cfg.id, st) {
+        errors.push(format!("{e:#}"));
+    }
     let db = crate::state::open_state(engine)?;
     store::update_state(&db, &cfg.id, st)?;
     if !errors.is_empty() {
@@ -163,10 +166,22 @@ pub async fn remove_locked(
     st: &mut ContainerState,
     paths: &ContainerPaths,
 ) -> anyhow::Result<()> {
+    remove_locked_with(engine, cfg, st, paths, false).await
+}
+
+/// [`remove_locked`]; `volumes` (`rm -v`) removes its anonymous volumes
+/// too, as `--rm` always does.
+pub async fn remove_locked_with(
+    engine: &EngineConfig,
+    cfg: &ContainerConfig,
+    st: &mut ContainerState,
+    paths: &ContainerPaths,
+    volumes: bool,
+) -> anyhow::Result<()> {
     // Until the row is gone, the record tells `reconcile` to finish a
     // removal whose command died; a removal that fails leaves none.
     super::intent::begin(engine, &cfg.id, super::intent::Op::Remove)?;
-    let r = remove_recorded(engine, cfg, st, paths).await;
+    let r = remove_recorded(engine, cfg, st, paths, volumes).await;
     if r.is_err() {
         super::intent::end(engine, &cfg.id);
     }
@@ -178,6 +193,7 @@ async fn remove_recorded(
     cfg: &ContainerConfig,
     st: &mut ContainerState,
     paths: &ContainerPaths,
+    volumes: bool,
 ) -> anyhow::Result<()> {
     // RemoveContainer unmounts the rootfs itself.
     release_locked(engine, cfg, st, paths, false).await?;
@@ -223,6 +239,11 @@ async fn remove_recorded(
     // `--cidfile` goes with the container, as in Podman.
     if let Some(c) = cfg.annotations.get(super::create_more::CIDFILE_ANNOTATION) {
         let _ = std::fs::remove_file(c);
+    }
+    if volumes || cfg.auto_remove {
+        if let Err(e) = crate::volume::attach::remove_anonymous(engine, cfg) {
+            tracing::warn!(container = %cfg.name, error = %e, "removing anonymous volumes");
+        }
     }
     if cfg.extra.remove_image {
         remove_image_after(engine, &db, cfg).await;

@@ -101,6 +101,9 @@ fn parse_flags(cfg: &EngineConfig, a: &CreateOptions) -> anyhow::Result<Parsed> 
         conf_pids_limit: conf.pids_limit,
         pids_limit: a.more.pids_limit.as_deref(),
     })?;
+    if let Some(m) = &a.image_volume {
+        crate::volume::attach::check_image_volume_mode(m)?;
+    }
     let (network_mode, networks) = network_flags(cfg, a)?;
     let mut more = super::create_more::parse(a, network_mode == NetworkMode::Host)?;
     if more.extras.umask.is_empty() {
@@ -358,6 +361,21 @@ async fn create_from(
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_nanos() as i64)
         .unwrap_or(0);
+    let mut mounts = p.mounts;
+    crate::volume::attach::volumes_from(db, &a.volumes_from, &mut mounts)?;
+    let image_volume_mode = a
+        .image_volume
+        .clone()
+        .or_else(|| cfg.containers.engine.image_volume_mode.clone())
+        .unwrap_or_else(|| "anonymous".into());
+    crate::volume::attach::check_image_volume_mode(&image_volume_mode)?;
+    let image_volumes: Vec<String> = ic["Volumes"]
+        .as_object()
+        .map(|m| m.keys().cloned().collect())
+        .unwrap_or_default();
+    crate::volume::attach::image_volumes(&image_volumes, &image_volume_mode, &mut mounts);
+    crate::volume::attach::dedupe(&mut mounts)?;
+    let made_volumes = crate::volume::attach::create_volumes(cfg, db, &mut mounts)?;
     let config = ContainerConfig {
         id: id.clone(),
         name,
@@ -403,7 +421,7 @@ async fn create_from(
             an
         },
         read_only: a.read_only,
-        mounts: p.mounts,
+        mounts,
         cap_add: a.cap_add.clone(),
         cap_drop: a.cap_drop.clone(),
         privileged: a.privileged,
@@ -465,6 +483,7 @@ async fn create_from(
         .await
     {
         super::intent::end(cfg, &id);
+        crate::volume::attach::undo(cfg, db, &made_volumes);
         return Err(e.into());
     }
     crate::kill_point::reached("create-after-storage");
@@ -493,6 +512,7 @@ async fn create_from(
             })
             .await;
         super::intent::end(cfg, &id);
+        crate::volume::attach::undo(cfg, db, &made_volumes);
         return Err(e.into());
     }
     crate::kill_point::reached("create-after-insert");
@@ -509,6 +529,7 @@ async fn create_from(
             let _ = store::delete(db, &id);
             let _ = std::fs::remove_dir_all(&paths.data_dir);
             super::intent::end(cfg, &id);
+            crate::volume::attach::undo(cfg, db, &made_volumes);
             return Err(e);
         }
     }

@@ -29,8 +29,12 @@ pub struct CreateOptions {
     pub tmpfs: Vec<String>,
     /// Bind mount a volume: HOST-DIR:CONTAINER-DIR[:OPTIONS]
     pub volume: Vec<String>,
-    /// Attach a filesystem mount: type=bind|tmpfs,source=...,destination=...
+    /// Attach a filesystem mount: type=bind|volume|tmpfs|devpts,source=...,destination=...
     pub mount: Vec<String>,
+    /// `--volumes-from CONTAINER[:ro|rw]`
+    pub volumes_from: Vec<String>,
+    /// `--image-volume`: anonymous (bind), tmpfs or ignore
+    pub image_volume: Option<String>,
     /// Add Linux capabilities
     pub cap_add: Vec<String>,
     /// Drop Linux capabilities

@@ -122,6 +122,7 @@ async fn undo_start(
         }) => {}
         Err(e) => return Err(e.into()),
     }
+    crate::volume::attach::release(engine, &cfg.id, st)?;
     let _ = std::fs::remove_file(paths.exit_file(&cfg.id));
     let _ = std::fs::remove_file(paths.exit_json(&cfg.id));
     st.mountpoint.clear();

@@ -12,9 +12,9 @@ pub async fn remove(
     engine: &EngineConfig,
     name_or_id: &str,
     force: bool,
-    _volumes: bool,
+    volumes: bool,
 ) -> anyhow::Result<()> {
-    remove_with_timeout(engine, name_or_id, force, Some(0)).await
+    remove_with_volumes(engine, name_or_id, force, Some(0), volumes).await
 }
 
 /// `rm [-f] [-t SECONDS]`: a forced removal stops the container first,
@@ -24,6 +24,18 @@ pub async fn remove_with_timeout(
     name_or_id: &str,
     force: bool,
     timeout: Option<u32>,
+) -> anyhow::Result<()> {
+    remove_with_volumes(engine, name_or_id, force, timeout, false).await
+}
+
+/// [`remove_with_timeout`]; `volumes` (`rm -v`) removes the container's
+/// anonymous volumes too.
+pub async fn remove_with_volumes(
+    engine: &EngineConfig,
+    name_or_id: &str,
+    force: bool,
+    timeout: Option<u32>,
+    volumes: bool,
 ) -> anyhow::Result<()> {
     let db = crate::state::open_state(engine)?;
     let (cfg, st) = store::resolve(&db, name_or_id)?;
@@ -56,5 +68,5 @@ pub async fn remove_with_timeout(
         }
         Err(e) => return Err(e.into()),
     };
-    super::cleanup::remove_locked(engine, &cfg, &mut st, &paths).await
+    super::cleanup::remove_locked_with(engine, &cfg, &mut st, &paths, volumes).await
 }

@@ -236,7 +236,16 @@ async fn init_mounted(
     crate::kill_point::reached("start-after-network");
     st.netns_path = net.netns_path.clone();
     st.network_status = net.status.clone();
-    let result = match bundle_and_request(engine, cfg, paths, rootfs, &net, &handover) {
+    // Volumes become bind mounts of their data (mounted and filled first).
+    let prepared = crate::volume::attach::mount_for_start(
+        engine,
+        cfg,
+        st,
+        std::path::Path::new(rootfs),
+        || container_ids(cfg, rootfs),
+    )
+    .and_then(|resolved| bundle_and_request(engine, &resolved, paths, rootfs, &net, &handover));
+    let result = match prepared {
         Ok(req) => hand_to_monitor(cfg, st, paths, req, handover, monitor).await,
         Err(e) => {
             let _ = monitor.close().await;
@@ -244,6 +253,9 @@ async fn init_mounted(
         }
     };
     if result.is_err() {
+        if let Err(e) = crate::volume::attach::release(engine, &cfg.id, st) {
+            tracing::warn!(error = %e, "rolling back volume mounts");
+        }
         if let Err(e) = super::network::teardown(engine, cfg, st).await {
             tracing::warn!(error = %e, "rolling back network setup");
         }
@@ -251,6 +263,18 @@ async fn init_mounted(
         st.network_status = serde_json::Value::Null;
     }
     result
+}
+
+/// The container user's IDs, for chowning volumes and `U` binds.
+fn container_ids(
+    cfg: &ContainerConfig,
+    rootfs: &str,
+) -> anyhow::Result<crate::volume::attach::UserIds> {
+    if cfg.user.is_empty() {
+        return Ok(None);
+    }
+    let u = spec::user::resolve(std::path::Path::new(rootfs), &cfg.user, &cfg.groups)?;
+    Ok(Some((u.uid, u.gid)))
 }
 
 /// Hand the container to its monitor (`runtime create`, or `run` with

@@ -92,6 +92,9 @@ fn user_mount(m: &MountSpec) -> Value {
         "tmpfs" => {
             json!({"destination": m.destination, "type": "tmpfs", "source": "tmpfs", "options": m.options})
         }
+        "devpts" => {
+            json!({"destination": m.destination, "type": "devpts", "source": "devpts", "options": m.options})
+        }
         _ => {
             let mut opts: Vec<String> = vec!["rbind".into()];
             opts.extend(m.options.iter().cloned());

@@ -174,6 +174,17 @@ pub fn container_json(
     doc["AppArmorProfile"] = json!(sec.apparmor_profile);
     doc["HostConfig"]["SecurityOpt"] = json!(security_opts(cfg));
     doc["HostConfig"]["PidsLimit"] = json!(sec.pids_limit);
+    // Podman reads these off the spec: "private" for a new namespace.
+    let x = &cfg.extra;
+    doc["HostConfig"]["UsernsMode"] = json!(match x.userns.as_str() {
+        "" => String::new(),
+        m if m.starts_with("ns:") || m.starts_with("container:") => m.to_string(),
+        _ => "private".to_string(),
+    });
+    if let Some(m) = &x.idmap {
+        let text = |v: &[super::idmap::IdMap]| v.iter().map(|r| r.text()).collect::<Vec<_>>();
+        doc["HostConfig"]["IDMappings"] = json!({"UidMap": text(&m.uid_map), "GidMap": text(&m.gid_map)});
+    }
     doc
 }
 

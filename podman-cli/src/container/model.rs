@@ -225,6 +225,11 @@ pub struct RunExtras {
     pub sdnotify: String,
     /// `--security-opt` confinement and the pids limit.
     pub security: Confinement,
+    /// `--userns`: "" (the host's), "private" (`--uidmap`...), "auto",
+    /// "keep-id", "ns:PATH" or "container:ID".
+    pub userns: String,
+    /// The user namespace's mappings (none: the host's namespace).
+    pub idmap: Option<super::idmap::IdMappings>,
 }
 
 /// How the container is confined, fixed at create (`--security-opt`,

@@ -7,6 +7,7 @@ pub mod cleanup;
 pub mod create;
 pub mod create_more;
 pub mod create_options;
+pub mod create_userns;
 pub mod files;
 pub mod intent;
 pub mod network;

@@ -6,6 +6,7 @@ pub mod confinement;
 pub mod seccomp;
 pub mod security;
 pub mod user;
+pub mod userns;
 
 use std::path::{Path, PathBuf};
 
@@ -225,7 +226,16 @@ pub fn generate(cfg: &ContainerConfig, ctx: &SpecContext) -> Result<Spec, SpecEr
             .map_or(0, |d| d.split('/').filter(|c| !c.is_empty()).count())
     });
 
+    let userns = x.idmap.as_ref().map(|m| {
+        userns::Userns::new(&x.userns, m, ctx)
+    });
+    if let Some(u) = &userns {
+        u.adjust_mounts(&mut mounts, &ctx.netns);
+    }
     let mut namespaces = vec![json!({"type": "mount"})];
+    if let Some(u) = &userns {
+        namespaces.push(u.namespace());
+    }
     namespaces.extend(namespace("pid", &x.pid, ctx));
     namespaces.extend(namespace("ipc", &x.ipc, ctx));
     namespaces.extend(namespace("uts", &x.uts, ctx));
@@ -314,6 +324,10 @@ pub fn generate(cfg: &ContainerConfig, ctx: &SpecContext) -> Result<Spec, SpecEr
         },
     });
     let mut spec = spec;
+    if let Some(u) = &userns {
+        spec["linux"]["uidMappings"] = u.uid_mappings();
+        spec["linux"]["gidMappings"] = u.gid_mappings();
+    }
     if let Some(s) = seccomp {
         spec["linux"]["seccomp"] = s;
     }

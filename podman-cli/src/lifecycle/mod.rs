@@ -10,6 +10,8 @@ pub mod create_options;
 pub mod create_userns;
 pub mod files;
 pub mod intent;
+#[allow(unsafe_code)]
+pub mod preserve_fds;
 pub mod network;
 pub mod paths;
 pub mod reconcile;

@@ -78,6 +78,8 @@ pub struct Handover {
     /// The monitor's end of an attach connection made before the container
     /// exists: the caller's end sees all output from the first byte.
     pub attach: Option<std::os::fd::OwnedFd>,
+    /// `run --preserve-fds`: handed to the container at their numbers.
+    pub preserve_fds: Option<std::sync::Arc<super::preserve_fds::Preserved>>,
 }
 
 /// Whether any of podman's stdio is a terminal.
@@ -110,6 +112,11 @@ pub async fn init_with(
         engine,
         log_driver == LogDriver::Passthrough,
         handover.attach.as_ref().map(std::os::fd::AsFd::as_fd),
+        &handover
+            .preserve_fds
+            .as_ref()
+            .map(|p| p.borrowed())
+            .unwrap_or_default(),
     )
     .await?;
     let mut storage = helper_procs::storage(engine).await?;

@@ -125,7 +125,11 @@ pub async fn create(
     args.extend(cfg.create_args.iter().map(Into::into));
     if !preserved.is_empty() {
         args.push("--preserve-fds".into());
-        args.push(crate::preserve::runtime_count(&preserved).to_string().into());
+        args.push(
+            crate::preserve::runtime_count(&preserved)
+                .to_string()
+                .into(),
+        );
     }
     let sub = if cfg.start {
         args.push("--detach".into());

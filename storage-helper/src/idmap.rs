@@ -51,9 +51,7 @@ const OVERFLOW_ID: u32 = 65534;
 impl Mapping {
     /// From the request; `None` when there is none. Empty or overflowing
     /// ranges are refused.
-    pub fn from_proto(
-        m: Option<&proto::storage::v1::IdMappings>,
-    ) -> Result<Option<Mapping>> {
+    pub fn from_proto(m: Option<&proto::storage::v1::IdMappings>) -> Result<Option<Mapping>> {
         let Some(m) = m else { return Ok(None) };
         let conv = |v: &[proto::storage::v1::IdMap], what: &str| -> Result<Vec<Range>> {
             if v.is_empty() {
@@ -130,7 +128,11 @@ pub fn userns_fd(m: &Mapping) -> std::io::Result<OwnedFd> {
     if pid == 0 {
         // SAFETY: async-signal-safe syscalls only, then _exit.
         unsafe {
-            let ok: u8 = if libc::unshare(libc::CLONE_NEWUSER) == 0 { 1 } else { 0 };
+            let ok: u8 = if libc::unshare(libc::CLONE_NEWUSER) == 0 {
+                1
+            } else {
+                0
+            };
             libc::write(ready_w.as_raw_fd(), (&ok as *const u8).cast(), 1);
             let mut b = 0u8;
             libc::read(go_r.as_raw_fd(), (&mut b as *mut u8).cast(), 1);
@@ -143,7 +145,9 @@ pub fn userns_fd(m: &Mapping) -> std::io::Result<OwnedFd> {
         let mut ok = [0u8; 1];
         std::fs::File::from(ready_r).read_exact(&mut ok)?;
         if ok[0] != 1 {
-            return Err(std::io::Error::other("unshare(CLONE_NEWUSER) failed in the helper child"));
+            return Err(std::io::Error::other(
+                "unshare(CLONE_NEWUSER) failed in the helper child",
+            ));
         }
         let proc_dir = Path::new("/proc").join(pid.to_string());
         std::fs::write(proc_dir.join("uid_map"), Mapping::kernel_text(&m.uids))?;
@@ -316,8 +320,16 @@ mod tests {
         )
         .unwrap();
         let m = Mapping {
-            uids: vec![Range { container_id: 0, host_id: 100000, size: 10 }],
-            gids: vec![Range { container_id: 0, host_id: 200000, size: 10 }],
+            uids: vec![Range {
+                container_id: 0,
+                host_id: 100000,
+                size: 10,
+            }],
+            gids: vec![Range {
+                container_id: 0,
+                host_id: 200000,
+                size: 10,
+            }],
         };
         let dst = d.path().join("dst");
         shifted_copy(&src, &dst, &m).unwrap();

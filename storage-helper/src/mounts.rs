@@ -183,7 +183,9 @@ fn mount_mapped(
     }
     let shifted = dir.join(SHIFTED_DIR);
     let layers: Vec<PathBuf> = if shifted.join("complete").exists() {
-        (0..lowers.len()).map(|i| shifted.join(i.to_string())).collect()
+        (0..lowers.len())
+            .map(|i| shifted.join(i.to_string()))
+            .collect()
     } else {
         match idmapped_lowers(&dir, &lowers, m) {
             Ok(v) => v,
@@ -267,7 +269,8 @@ fn shifted_lowers(
     let mut out = Vec::new();
     for (i, l) in lowers.iter().enumerate() {
         let t = shifted.join(i.to_string());
-        crate::idmap::shifted_copy(l, &t, m).map_err(|e| StoreError::path("copying with shifted owners", l, e))?;
+        crate::idmap::shifted_copy(l, &t, m)
+            .map_err(|e| StoreError::path("copying with shifted owners", l, e))?;
         out.push(t);
     }
     let mark = shifted.join("complete");

@@ -58,17 +58,33 @@ fn uidmap_maps_the_namespace_and_the_root_file_system() {
         .collect();
     assert_eq!(words[0], ["0", "100000", "5000"], "{out}");
     assert_eq!(words[1], ["0", "200000", "5000"], "{out}");
-    assert_eq!(&out.lines().skip(2).take(3).collect::<Vec<_>>(), &["0:0"; 3], "{out}");
+    assert_eq!(
+        &out.lines().skip(2).take(3).collect::<Vec<_>>(),
+        &["0:0"; 3],
+        "{out}"
+    );
     assert_eq!(out.lines().nth(5), Some("0"), "{out}");
 
     let inspect: serde_json::Value =
         serde_json::from_str(&s.ok(&["container", "inspect", "m"])).unwrap();
     let hc = &inspect[0]["HostConfig"];
     assert_eq!(hc["UsernsMode"], "private");
-    assert_eq!(hc["IDMappings"]["UidMap"], serde_json::json!(["0:100000:5000"]));
-    assert_eq!(hc["IDMappings"]["GidMap"], serde_json::json!(["0:200000:5000"]));
     assert_eq!(
-        s.ok(&["inspect", "--format", "{{.HostConfig.IDMappings.UIDMap}}", "m"]).trim(),
+        hc["IDMappings"]["UidMap"],
+        serde_json::json!(["0:100000:5000"])
+    );
+    assert_eq!(
+        hc["IDMappings"]["GidMap"],
+        serde_json::json!(["0:200000:5000"])
+    );
+    assert_eq!(
+        s.ok(&[
+            "inspect",
+            "--format",
+            "{{.HostConfig.IDMappings.UIDMap}}",
+            "m"
+        ])
+        .trim(),
         "[0:100000:5000]"
     );
 
@@ -132,7 +148,9 @@ fn mapping_syntax_and_refusals() {
     );
     refused(
         &s,
-        &["create", "--userns", "keep-id", "--uidmap", "0:1:2", &r, "true"],
+        &[
+            "create", "--userns", "keep-id", "--uidmap", "0:1:2", &r, "true",
+        ],
         "--userns and --uidmap/--gidmap/--subuidname/--subgidname are mutually exclusive",
     );
     refused(
@@ -147,7 +165,14 @@ fn mapping_syntax_and_refusals() {
     );
     refused(
         &s,
-        &["run", "--rm", "--subuidname", "no-such-user-here", &r, "true"],
+        &[
+            "run",
+            "--rm",
+            "--subuidname",
+            "no-such-user-here",
+            &r,
+            "true",
+        ],
         "cannot find mappings for user \"no-such-user-here\"",
     );
 }
@@ -158,7 +183,16 @@ fn mapping_syntax_and_refusals() {
 #[test]
 fn keep_id_and_joining_a_namespace() {
     let (s, _reg, r) = fixture();
-    let out = s.ok(&["run", "--rm", "--network", "none", "--userns=keep-id", &r, "id", "-u"]);
+    let out = s.ok(&[
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "--userns=keep-id",
+        &r,
+        "id",
+        "-u",
+    ]);
     assert_eq!(out.trim(), "0");
     let out = s.ok(&[
         "run",
@@ -173,17 +207,50 @@ fn keep_id_and_joining_a_namespace() {
     ]);
     assert_eq!(out, "42\n43\n");
 
-    s.ok(&["run", "-d", "--name", "src", "--network", "none", "--uidmap", "0:600000:3000", &r, "sleep", "60"]);
+    s.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "src",
+        "--network",
+        "none",
+        "--uidmap",
+        "0:600000:3000",
+        &r,
+        "sleep",
+        "60",
+    ]);
     let pid = s.ok(&["inspect", "--format", "{{.State.Pid}}", "src"]);
     let path = format!("/proc/{}/ns/user", pid.trim());
     let script = "readlink /proc/self/ns/user; cat /proc/self/uid_map";
     let inside = s.ok(&["exec", "src", "sh", "-c", script]);
-    let joined = s.ok(&["run", "--rm", "--network", "none", &format!("--userns=ns:{path}"), &r, "sh", "-c", script]);
+    let joined = s.ok(&[
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        &format!("--userns=ns:{path}"),
+        &r,
+        "sh",
+        "-c",
+        script,
+    ]);
     assert_eq!(joined, inside);
-    let mode = s.ok(&["run", "-d", "--name", "j", "--network", "none", &format!("--userns=ns:{path}"), &r, "true"]);
+    let mode = s.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "j",
+        "--network",
+        "none",
+        &format!("--userns=ns:{path}"),
+        &r,
+        "true",
+    ]);
     assert!(!mode.is_empty());
     assert_eq!(
-        s.ok(&["inspect", "--format", "{{.HostConfig.UsernsMode}}", "j"]).trim(),
+        s.ok(&["inspect", "--format", "{{.HostConfig.UsernsMode}}", "j"])
+            .trim(),
         format!("ns:{path}")
     );
     s.ok(&["rm", "-f", "-t", "0", "src", "j"]);
@@ -217,10 +284,32 @@ fn preserve_fds_pass_open_files() {
             .stdin(std::process::Stdio::null());
         sh.output().unwrap()
     };
-    let o = with_fds(&["run", "--rm", "--network", "none", "--preserve-fds", "2", &r, "sh", "-c", "cat <&3; cat <&4"]);
+    let o = with_fds(&[
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "--preserve-fds",
+        "2",
+        &r,
+        "sh",
+        "-c",
+        "cat <&3; cat <&4",
+    ]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(stdout(&o), "from-fd-3\nfrom-fd-4\n");
-    let o = with_fds(&["run", "--rm", "--network", "none", "--preserve-fd", "4", &r, "sh", "-c", "cat <&4; readlink /proc/self/fd/3"]);
+    let o = with_fds(&[
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "--preserve-fd",
+        "4",
+        &r,
+        "sh",
+        "-c",
+        "cat <&4; readlink /proc/self/fd/3",
+    ]);
     assert!(o.status.success(), "{}", stderr(&o));
     // Between preserved descriptors: nothing of podman's or the runtime's.
     assert_eq!(stdout(&o), "from-fd-4\n/dev/null\n");

@@ -225,7 +225,7 @@ pub fn parse_list(
         if parts.len() == 2 {
             parts.push("1");
         }
-        if parts.len() % 3 != 0 {
+        if !parts.len().is_multiple_of(3) {
             return Err(IdMapError::Malformed {
                 setting,
                 spec: spec.clone(),
@@ -346,7 +346,10 @@ mod tests {
                 &host(),
             )
         };
-        assert_eq!(l(&["0:100000:5000"], "UID").unwrap(), vec![m(0, 100000, 5000)]);
+        assert_eq!(
+            l(&["0:100000:5000"], "UID").unwrap(),
+            vec![m(0, 100000, 5000)]
+        );
         assert_eq!(l(&["0:100000"], "UID").unwrap(), vec![m(0, 100000, 1)]);
         assert_eq!(
             l(&["0:1:1:1:2:1"], "UID").unwrap(),
@@ -364,8 +367,14 @@ mod tests {
             l(&["0:1:2:3"], "UID"),
             Err(IdMapError::Malformed { .. })
         ));
-        assert!(matches!(l(&["x0:1:2"], "UID"), Err(IdMapError::Flag { .. })));
-        assert!(matches!(l(&["0:-1:2"], "UID"), Err(IdMapError::Value { .. })));
+        assert!(matches!(
+            l(&["x0:1:2"], "UID"),
+            Err(IdMapError::Flag { .. })
+        ));
+        assert!(matches!(
+            l(&["0:-1:2"], "UID"),
+            Err(IdMapError::Value { .. })
+        ));
         assert!(matches!(
             parse_list(&["0:@5:1".into()], "UID", &[m(0, 100, 10)]),
             Err(IdMapError::NotDelegated { .. })

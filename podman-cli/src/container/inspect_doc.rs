@@ -183,7 +183,8 @@ pub fn container_json(
     });
     if let Some(m) = &x.idmap {
         let text = |v: &[super::idmap::IdMap]| v.iter().map(|r| r.text()).collect::<Vec<_>>();
-        doc["HostConfig"]["IDMappings"] = json!({"UidMap": text(&m.uid_map), "GidMap": text(&m.gid_map)});
+        doc["HostConfig"]["IDMappings"] =
+            json!({"UidMap": text(&m.uid_map), "GidMap": text(&m.gid_map)});
     }
     doc
 }

@@ -70,7 +70,9 @@ pub fn parse(m: &MoreOptions) -> anyhow::Result<Request> {
         .or_else(|| std::env::var("PODMAN_USERNS").ok())
         .unwrap_or_default();
     if mapped && m.userns.as_deref().is_some_and(|u| !u.is_empty()) {
-        anyhow::bail!("--userns and --uidmap/--gidmap/--subuidname/--subgidname are mutually exclusive");
+        anyhow::bail!(
+            "--userns and --uidmap/--gidmap/--subuidname/--subgidname are mutually exclusive"
+        );
     }
     if mapped {
         return Ok(Request::Mapped(mappings(m)?));
@@ -177,7 +179,9 @@ fn mappings(m: &MoreOptions) -> anyhow::Result<IdMappings> {
         &kernel_parent("/proc/self/gid_map"),
     )?);
     if out.uid_map.is_empty() || out.gid_map.is_empty() {
-        anyhow::bail!("invalid ID mappings: both UIDs and GIDs need at least one range of size 1 or more");
+        anyhow::bail!(
+            "invalid ID mappings: both UIDs and GIDs need at least one range of size 1 or more"
+        );
     }
     Ok(out)
 }

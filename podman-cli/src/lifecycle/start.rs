@@ -421,12 +421,18 @@ fn share_with_userns(
 /// except those `uid:gid` already owns.
 fn make_accessible(path: &std::path::Path, uid: u32, gid: u32) -> std::io::Result<()> {
     use std::os::unix::fs::{MetadataExt, PermissionsExt};
-    for dir in path.ancestors().take_while(|p| *p != std::path::Path::new("/")) {
+    for dir in path
+        .ancestors()
+        .take_while(|p| *p != std::path::Path::new("/"))
+    {
         let md = std::fs::metadata(dir)?;
         if (md.uid(), md.gid()) == (uid, gid) || md.mode() & 0o111 == 0o111 {
             continue;
         }
-        std::fs::set_permissions(dir, std::fs::Permissions::from_mode((md.mode() & 0o7777) | 0o111))?;
+        std::fs::set_permissions(
+            dir,
+            std::fs::Permissions::from_mode((md.mode() & 0o7777) | 0o111),
+        )?;
     }
     Ok(())
 }
@@ -444,9 +450,9 @@ fn joined_namespaces(
         ("uts", &x.uts),
         ("user", &x.userns),
     ]
-        .into_iter()
-        .filter_map(|(k, v)| v.strip_prefix("container:").map(|id| (k, id)))
-        .collect();
+    .into_iter()
+    .filter_map(|(k, v)| v.strip_prefix("container:").map(|id| (k, id)))
+    .collect();
     if wanted.is_empty() {
         return Ok(vec![]);
     }

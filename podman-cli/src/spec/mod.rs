@@ -226,9 +226,10 @@ pub fn generate(cfg: &ContainerConfig, ctx: &SpecContext) -> Result<Spec, SpecEr
             .map_or(0, |d| d.split('/').filter(|c| !c.is_empty()).count())
     });
 
-    let userns = x.idmap.as_ref().map(|m| {
-        userns::Userns::new(&x.userns, m, ctx)
-    });
+    let userns = x
+        .idmap
+        .as_ref()
+        .map(|m| userns::Userns::new(&x.userns, m, ctx));
     if let Some(u) = &userns {
         u.adjust_mounts(&mut mounts, &ctx.netns);
     }

@@ -136,6 +136,20 @@ fn mapping_syntax_and_refusals() {
     assert_eq!(&lines[..3], &want, "{out}");
     assert_eq!(&lines[3..], &want, "{out}");
 
+    // On a bridge network (a namespace made outside the container's user
+    // namespace): /sys is the host's, bound, and no net sysctl is written.
+    let out = s.ok(&[
+        "run",
+        "--rm",
+        "--uidmap",
+        "0:10000:10000",
+        &r,
+        "sh",
+        "-c",
+        "id -u; test -d /sys/class/net && echo sys",
+    ]);
+    assert_eq!(out, "0\nsys\n");
+
     refused(
         &s,
         &["run", "--rm", "--uidmap", "0:1:2:3", &r, "true"],

@@ -252,7 +252,10 @@ pub fn generate(cfg: &ContainerConfig, ctx: &SpecContext) -> Result<Spec, SpecEr
     // Podman's default sysctl: unprivileged ping (ICMP sockets) for root in
     // the container, since CAP_NET_RAW is not in the default set.
     let mut sysctl = serde_json::Map::new();
-    if ctx.netns != NetNs::Host {
+    // A user namespace cannot write the sysctls of a network namespace it
+    // does not own (one net-setup made outside it).
+    let foreign_netns = ctx.netns != NetNs::New && x.idmap.is_some();
+    if ctx.netns != NetNs::Host && !foreign_netns {
         sysctl.insert("net.ipv4.ping_group_range".into(), json!("0 0"));
     }
     for (k, v) in &x.sysctls {

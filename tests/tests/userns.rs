@@ -2,8 +2,8 @@
 //! `--userns=keep-id|auto|ns:|nomap`) observed inside real runc containers
 //! and in the store: the kernel's maps, the root file system's owners seen
 //! from inside and outside, inspect's fields, and Podman's refusals.
-//! `--preserve-fds`/`--preserve-fd`: the caller's descriptors readable
-//! inside.
+//! `--preserve-fds`/`--preserve-fd` of run and exec: the caller's
+//! descriptors readable inside.
 
 use std::os::unix::fs::MetadataExt;
 
@@ -327,6 +327,38 @@ fn preserve_fds_pass_open_files() {
     assert!(o.status.success(), "{}", stderr(&o));
     // Between preserved descriptors: nothing of podman's or the runtime's.
     assert_eq!(stdout(&o), "from-fd-4\n/dev/null\n");
+
+    // exec: the descriptors travel to the running container's monitor.
+    s.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "x",
+        "--network",
+        "none",
+        &r,
+        "sleep",
+        "60",
+    ]);
+    let o = with_fds(&[
+        "exec",
+        "--preserve-fds",
+        "2",
+        "x",
+        "sh",
+        "-c",
+        "cat <&4; cat <&3",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stdout(&o), "from-fd-4\nfrom-fd-3\n");
+    let o = s.run(&["exec", "--preserve-fd", "9", "x", "true"]);
+    assert_eq!(o.status.code(), Some(125), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("file descriptor 9 is not available"),
+        "{}",
+        stderr(&o)
+    );
+    s.ok(&["rm", "-f", "-t", "0", "x"]);
 
     refused(
         &s,

@@ -16,6 +16,20 @@ impl Preserved {
         self.fds.is_empty()
     }
 
+    /// Hand them to the monitor of an exec (one batch on a connection to
+    /// its descriptor socket).
+    pub fn send(&self, socket: &std::path::Path) -> anyhow::Result<()> {
+        let conn = std::os::unix::net::UnixStream::connect(socket)
+            .map_err(|e| anyhow::anyhow!("connecting to {}: {e}", socket.display()))?;
+        let raw: Vec<RawFd> = self
+            .fds
+            .iter()
+            .map(|(fd, _)| std::os::fd::AsRawFd::as_raw_fd(fd))
+            .collect();
+        proto::fdpass::send_fds(&conn, proto::fdpass::EXEC_FDS_TAG, &raw)?;
+        Ok(())
+    }
+
     /// (descriptor, number in the container).
     pub fn borrowed(&self) -> Vec<(BorrowedFd<'_>, u32)> {
         self.fds.iter().map(|(fd, t)| (fd.as_fd(), *t)).collect()

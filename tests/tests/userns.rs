@@ -250,6 +250,18 @@ fn keep_id_and_joining_a_namespace() {
         script,
     ]);
     assert_eq!(joined, inside);
+    let by_name = s.ok(&[
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "--userns=container:src",
+        &r,
+        "sh",
+        "-c",
+        script,
+    ]);
+    assert_eq!(by_name, inside);
     let mode = s.ok(&[
         "run",
         "-d",
@@ -268,6 +280,43 @@ fn keep_id_and_joining_a_namespace() {
         format!("ns:{path}")
     );
     s.ok(&["rm", "-f", "-t", "0", "src", "j"]);
+}
+
+/// `--userns=auto`: ranges of the subordinate IDs of user "containers",
+/// one container's never overlapping another's; without such IDs, Podman's
+/// refusal.
+#[test]
+fn userns_auto_takes_free_ranges_of_containers_ids() {
+    let (s, _reg, r) = fixture();
+    let configured = |f: &str| {
+        std::fs::read_to_string(f)
+            .unwrap_or_default()
+            .lines()
+            .any(|l| l.starts_with("containers:"))
+    };
+    if !configured("/etc/subuid") || !configured("/etc/subgid") {
+        refused(
+            &s,
+            &["create", "--userns=auto", &r, "true"],
+            "cannot find mappings for user \"containers\"",
+        );
+        return;
+    }
+    let a = s.ok(&["create", "--userns=auto:size=1000", &r, "true"]);
+    let b = s.ok(&["create", "--userns=auto:size=1000", &r, "true"]);
+    let map = |id: &str| {
+        let m = s.ok(&[
+            "inspect",
+            "--format",
+            "{{index .HostConfig.IDMappings.UIDMap 0}}",
+            id.trim(),
+        ]);
+        let f: Vec<u64> = m.trim().split(':').map(|x| x.parse().unwrap()).collect();
+        (f[0], f[1], f[2])
+    };
+    let (ma, mb) = (map(&a), map(&b));
+    assert_eq!((ma.0, ma.2, mb.0, mb.2), (0, 1000, 0, 1000));
+    assert!(ma.1 + 1000 <= mb.1 || mb.1 + 1000 <= ma.1, "{ma:?} {mb:?}");
 }
 
 /// `--preserve-fds N` passes the caller's fds 3..3+N; `--preserve-fd`

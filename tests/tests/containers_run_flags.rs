@@ -567,8 +567,6 @@ fn refusals_and_pull_policy() {
         ("--volumes-from", Some("x")),
         ("--health-cmd", Some("true")),
         ("--secret", Some("s")),
-        ("--preserve-fds", Some("1")),
-        ("--uidmap", Some("0:1:1")),
         ("--oom-kill-disable", None),
     ] {
         let arg = match value {
@@ -586,11 +584,6 @@ fn refusals_and_pull_policy() {
             &format!("{flag} is not implemented yet"),
         );
     }
-    refused(
-        &s,
-        &["run", "--userns", "auto", &r, "true"],
-        "--userns=auto is not implemented yet",
-    );
     // Podman's option conflicts (620-option-conflicts.bats), either order.
     for (a, b, msg) in [
         (

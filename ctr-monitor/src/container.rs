@@ -62,6 +62,7 @@ fn ms(t: Instant) -> u64 {
 pub async fn create(
     cfg: ContainerConfig,
     attached: Option<std::os::fd::OwnedFd>,
+    preserved: crate::preserve::Preserved,
 ) -> Result<Arc<Container>, MonitorError> {
     let t0 = Instant::now();
     let runtime = Runtime::new(&cfg.runtime, &cfg.runtime_args, &cfg.runtime_log());
@@ -122,6 +123,14 @@ pub async fn create(
         args.push(c.path().into());
     }
     args.extend(cfg.create_args.iter().map(Into::into));
+    if !preserved.is_empty() {
+        args.push("--preserve-fds".into());
+        args.push(
+            crate::preserve::runtime_count(&preserved)
+                .to_string()
+                .into(),
+        );
+    }
     let sub = if cfg.start {
         args.push("--detach".into());
         "run"
@@ -129,7 +138,9 @@ pub async fn create(
         "create"
     };
     args.push(cfg.id.clone().into());
-    let cmd = runtime.command(sub, args);
+    let mut cmd = runtime.command(sub, args);
+    let _gaps = crate::preserve::install(&mut cmd, &preserved)
+        .map_err(MonitorError::io("preparing the preserved descriptors"))?;
     let mark = runtime.log_mark();
     let t = Instant::now();
     let rx = match stdio::spawn_with(cmd, child_stdio) {

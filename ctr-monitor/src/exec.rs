@@ -35,6 +35,8 @@ pub struct ExecSpec {
     pub attach_timeout: Duration,
     pub detach: bool,
     pub size: Option<(u16, u16)>,
+    /// Numbers the caller's descriptors get in the exec process.
+    pub preserve_fds: Vec<u32>,
 }
 
 impl ExecSpec {
@@ -61,6 +63,20 @@ impl ExecSpec {
             },
             detach: r.detach,
             size: crate::config::terminal_size(r.rows, r.cols)?,
+            preserve_fds: {
+                if r.preserve_fds.len() > proto::fdpass::MAX_FDS
+                    || r.preserve_fds
+                        .iter()
+                        .any(|t| *t < 3 || *t > i32::MAX as u32)
+                {
+                    return Err(MonitorError::InvalidArgument(format!(
+                        "preserve_fds {:?}: give at most {} numbers of 3 or more",
+                        r.preserve_fds,
+                        proto::fdpass::MAX_FDS
+                    )));
+                }
+                r.preserve_fds.clone()
+            },
         })
     }
 }
@@ -104,6 +120,32 @@ pub fn start(container: Arc<Container>, spec: ExecSpec, tx: Events) -> Result<()
     Ok(())
 }
 
+/// The caller's descriptors for the exec: one connection, one batch.
+async fn receive_fds(
+    l: &tokio::net::UnixListener,
+    count: usize,
+) -> Result<Vec<std::os::fd::OwnedFd>, MonitorError> {
+    let (stream, _) = l
+        .accept()
+        .await
+        .map_err(MonitorError::io("accepting the descriptor connection"))?;
+    loop {
+        stream
+            .readable()
+            .await
+            .map_err(MonitorError::io("waiting for the descriptors"))?;
+        match proto::fdpass::recv_fds(&stream, proto::fdpass::EXEC_FDS_TAG, count) {
+            Err(proto::fdpass::FdPassError::Recv(nix::errno::Errno::EAGAIN)) => continue,
+            Err(e) => {
+                return Err(MonitorError::InvalidArgument(format!(
+                    "receiving the descriptors to preserve: {e}"
+                )))
+            }
+            Ok(fds) => return Ok(fds),
+        }
+    }
+}
+
 async fn run(
     c: &Container,
     session: &Session,
@@ -127,13 +169,59 @@ async fn run(
             h.close();
         }
     };
+    let fds_listener = if spec.preserve_fds.is_empty() {
+        None
+    } else {
+        let path = dir.join(format!("{base}.fds"));
+        let _ = std::fs::remove_file(&path);
+        match tokio::net::UnixListener::bind(&path) {
+            Ok(l) => Some((l, path)),
+            Err(e) => {
+                close_hub(&hub);
+                return Err(MonitorError::io(format!("listening on {}", path.display()))(e));
+            }
+        }
+    };
     let ready = ExecReady {
         attach_socket: hub
             .as_ref()
             .map(|h| h.path().display().to_string())
             .unwrap_or_default(),
+        fds_socket: fds_listener
+            .as_ref()
+            .map(|(_, p)| p.display().to_string())
+            .unwrap_or_default(),
     };
     send(tx, event(exec_event::Event::Ready(ready))).await;
+    let preserved = match fds_listener {
+        None => Vec::new(),
+        Some((l, path)) => {
+            let got = tokio::time::timeout(
+                spec.attach_timeout,
+                receive_fds(&l, spec.preserve_fds.len()),
+            )
+            .await;
+            let _ = std::fs::remove_file(&path);
+            match got {
+                Ok(Ok(fds)) => fds
+                    .into_iter()
+                    .zip(spec.preserve_fds.iter().copied())
+                    .collect(),
+                Ok(Err(e)) => {
+                    close_hub(&hub);
+                    return Err(e);
+                }
+                Err(_) => {
+                    close_hub(&hub);
+                    return Err(MonitorError::Timeout(format!(
+                        "no descriptors arrived on {} within {} ms",
+                        path.display(),
+                        spec.attach_timeout.as_millis()
+                    )));
+                }
+            }
+        }
+    };
     if let Some(h) = &hub {
         if tokio::time::timeout(spec.attach_timeout, h.wait_for_client())
             .await
@@ -174,10 +262,25 @@ async fn run(
         args.push("--console-socket".into());
         args.push(cs.path().into());
     }
+    if !preserved.is_empty() {
+        args.push("--preserve-fds".into());
+        args.push(
+            crate::preserve::runtime_count(&preserved)
+                .to_string()
+                .into(),
+        );
+    }
     args.push(c.cfg.id.clone().into());
     let mark = c.runtime.log_mark();
     let t = Instant::now();
-    let cmd = c.runtime.command("exec", args);
+    let mut cmd = c.runtime.command("exec", args);
+    let _gaps = match crate::preserve::install(&mut cmd, &preserved) {
+        Ok(g) => g,
+        Err(e) => {
+            close_hub(&hub);
+            return Err(MonitorError::io("preparing the preserved descriptors")(e));
+        }
+    };
     let rx = match stdio::spawn_with(cmd, child_stdio) {
         Ok(rx) => rx,
         Err(e) => {

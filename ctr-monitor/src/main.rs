@@ -67,6 +67,8 @@ mod log_driver;
 mod logging;
 mod monitor;
 mod oom;
+#[allow(unsafe_code)]
+mod preserve;
 mod reaper;
 mod run_cmd;
 mod runtime;
@@ -124,6 +126,10 @@ enum Cmd {
         /// first byte, e.g. when CreateContainer also starts it.
         #[arg(long, value_name = "N")]
         attach_fd: Option<i32>,
+        /// Hand the container a descriptor at this number (repeat): they
+        /// are inherited in order from fd 5 up (podman's --preserve-fds).
+        #[arg(long = "preserve-fd", value_name = "TARGET")]
+        preserve_fd: Vec<u32>,
     },
     /// Create and start a container, print its pid, and keep monitoring it
     /// in the background.
@@ -150,12 +156,15 @@ fn main() -> std::process::ExitCode {
             detach: true,
             serve,
             attach_fd,
+            preserve_fd,
         } => {
             let grpc = match serve.target() {
                 Ok(ServeTarget::Fd(fd)) => Some(fd),
                 _ => None,
             };
-            detach::close_inherited_fds(&[grpc, *attach_fd])
+            let mut keep = vec![grpc, *attach_fd];
+            keep.extend(preserve::inherited_slots(preserve_fd).into_iter().map(Some));
+            detach::close_inherited_fds(&keep)
         }
         Cmd::Run(_) => detach::close_inherited_fds(&[]),
         _ => {}
@@ -184,11 +193,13 @@ fn main() -> std::process::ExitCode {
                 serve,
                 detach,
                 attach_fd,
+                preserve_fd,
             } => {
                 Box::pin(serve_api(
                     serve.target()?,
                     detach,
                     attach_fd,
+                    preserve_fd,
                     runroot,
                     ready,
                 ))
@@ -284,12 +295,20 @@ async fn serve_api(
     target: ServeTarget,
     detached: bool,
     attach_fd: Option<RawFd>,
+    preserve_fd: Vec<u32>,
     runroot: PathBuf,
     mut ready: ReadyPipe,
 ) -> anyhow::Result<()> {
     reaper::start()?;
     footprint::start();
     let monitor = Monitor::new(runroot, detached);
+    match preserve::adopt(&preserve_fd) {
+        Ok(p) => monitor.set_preserved(p),
+        Err(e) => {
+            ready.fail(&format!("{e:#}"));
+            return Err(e);
+        }
+    }
     if let Some(fd) = attach_fd {
         match inherited_attach(fd) {
             Ok(fd) => monitor.set_inherited_attach(fd),

@@ -37,6 +37,8 @@ pub struct Monitor {
     /// An attach client inherited at exec (`serve --attach-fd N`), handed
     /// to the container at CreateContainer.
     inherited_attach: Mutex<Option<std::os::fd::OwnedFd>>,
+    /// Descriptors for the container (`serve --preserve-fd`).
+    preserved: Mutex<crate::preserve::Preserved>,
 }
 
 impl Monitor {
@@ -48,6 +50,7 @@ impl Monitor {
             create_lock: tokio::sync::Mutex::new(()),
             phase: watch::Sender::new(Phase::Idle),
             inherited_attach: Mutex::new(None),
+            preserved: Mutex::new(Vec::new()),
         })
     }
 
@@ -55,6 +58,13 @@ impl Monitor {
     pub fn set_inherited_attach(&self, fd: std::os::fd::OwnedFd) {
         if let Ok(mut a) = self.inherited_attach.lock() {
             *a = Some(fd);
+        }
+    }
+
+    /// Keep descriptors to hand to the container at CreateContainer.
+    pub fn set_preserved(&self, p: crate::preserve::Preserved) {
+        if let Ok(mut a) = self.preserved.lock() {
+            *a = p;
         }
     }
 
@@ -141,7 +151,12 @@ impl Monitor {
         }
         info!(id = %cfg.id, bundle = %cfg.bundle.display(), runtime = %cfg.runtime.display(), "monitoring container");
         let attached = self.inherited_attach.lock().ok().and_then(|mut a| a.take());
-        let container = container::create(cfg, attached).await?;
+        let preserved = self
+            .preserved
+            .lock()
+            .map(|mut p| std::mem::take(&mut *p))
+            .unwrap_or_default();
+        let container = container::create(cfg, attached, preserved).await?;
         if let Ok(mut c) = self.container.lock() {
             *c = Some(container.clone());
         }

@@ -148,7 +148,7 @@ pub async fn start_with(
     cfg: &EngineConfig,
     serve_flags: &[&str],
 ) -> anyhow::Result<Started> {
-    start_full(kind, cfg, serve_flags, false, None).await
+    start_full(kind, cfg, serve_flags, false, &[]).await
 }
 
 /// Set beside GLIBC_TUNABLES when podman chose the monitor's tunables.
@@ -159,7 +159,7 @@ async fn start_full(
     cfg: &EngineConfig,
     serve_flags: &[&str],
     inherit_stdio: bool,
-    extra_fd: Option<std::os::fd::BorrowedFd<'_>>,
+    extra_fds: &[(std::os::fd::BorrowedFd<'_>, std::os::fd::RawFd)],
 ) -> anyhow::Result<Started> {
     let path =
         common::paths::find_helper(kind.binary(), &cfg.containers.engine.helper_binaries_dir)?;
@@ -179,12 +179,12 @@ async fn start_full(
         } else {
             &[]
         };
-    let helper = proto::transport::spawn_helper_env(
+    let helper = proto::transport::spawn_helper_fds(
         kind.binary(),
         &path,
         &args,
         inherit_stdio,
-        extra_fd,
+        extra_fds,
         env,
     )
     .await?;
@@ -293,14 +293,22 @@ pub async fn monitor_detached(
     cfg: &EngineConfig,
     passthrough: bool,
     attach: Option<std::os::fd::BorrowedFd<'_>>,
+    preserve_fds: &[(std::os::fd::BorrowedFd<'_>, u32)],
 ) -> anyhow::Result<Session<MonitorClient>> {
     let fd = proto::transport::EXTRA_FD.to_string();
-    let flags: &[&str] = if attach.is_some() {
-        &["--detach", "--attach-fd", &fd]
-    } else {
-        &["--detach"]
-    };
-    let started = start_full(HelperKind::Monitor, cfg, flags, passthrough, attach).await?;
+    let mut flags: Vec<String> = vec!["--detach".into()];
+    let mut fds = Vec::new();
+    if let Some(a) = attach {
+        flags.extend(["--attach-fd".into(), fd]);
+        fds.push((a, proto::transport::EXTRA_FD));
+    }
+    // `--preserve-fds`: our descriptors, handed on at the same numbers.
+    for (i, &(fd, target)) in preserve_fds.iter().enumerate() {
+        fds.push((fd, proto::transport::PRESERVED_FDS_BASE + i as i32));
+        flags.extend(["--preserve-fd".into(), target.to_string()]);
+    }
+    let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
+    let started = start_full(HelperKind::Monitor, cfg, &flags, passthrough, &fds).await?;
     let client = MonitorClient::new(started.helper.channel()?);
     Ok(Session { started, client })
 }

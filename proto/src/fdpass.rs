@@ -24,6 +24,9 @@ pub enum FdPassError {
     WrongCount { expected: usize, got: usize },
 }
 
+/// The tag of the batch `podman exec --preserve-fds` sends the monitor.
+pub const EXEC_FDS_TAG: u8 = b'P';
+
 /// Maximum descriptors in one batch.
 pub const MAX_FDS: usize = 16;
 

@@ -276,6 +276,10 @@ pub async fn spawn_helper_passing(
     spawn_helper_env(name, program, args, inherit_stdio, extra, &[]).await
 }
 
+/// Where descriptors a monitor passes on to the container arrive
+/// ([`spawn_helper_fds`]): this one and up, in order.
+pub const PRESERVED_FDS_BASE: RawFd = 5;
+
 /// As [`spawn_helper_passing`], with `env` added to the helper's
 /// environment.
 pub async fn spawn_helper_env(
@@ -284,6 +288,20 @@ pub async fn spawn_helper_env(
     args: &[OsString],
     inherit_stdio: bool,
     extra: Option<std::os::fd::BorrowedFd<'_>>,
+    env: &[(&str, &str)],
+) -> Result<Helper, TransportError> {
+    let extra: Vec<_> = extra.map(|fd| (fd, EXTRA_FD)).into_iter().collect();
+    spawn_helper_fds(name, program, args, inherit_stdio, &extra, env).await
+}
+
+/// As [`spawn_helper_env`], handing the helper each `(fd, target)` of
+/// `extra` as descriptor `target` (above [`HELPER_FD`]).
+pub async fn spawn_helper_fds(
+    name: &str,
+    program: &Path,
+    args: &[OsString],
+    inherit_stdio: bool,
+    extra: &[(std::os::fd::BorrowedFd<'_>, RawFd)],
     env: &[(&str, &str)],
 ) -> Result<Helper, TransportError> {
     let started = Instant::now();
@@ -310,11 +328,14 @@ pub async fn spawn_helper_env(
     };
     let theirs = above(theirs.as_raw_fd(), "duplicating the helper's socket")?;
     let extra = extra
-        .map(|fd| above(fd.as_raw_fd(), "duplicating the descriptor to pass"))
-        .transpose()?;
+        .iter()
+        .map(|(fd, target)| {
+            above(fd.as_raw_fd(), "duplicating the descriptor to pass").map(|d| (d, *target))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
     let mut fds = vec![(theirs.as_raw_fd(), HELPER_FD)];
-    if let Some(e) = &extra {
-        fds.push((e.as_raw_fd(), EXTRA_FD));
+    for (e, target) in &extra {
+        fds.push((e.as_raw_fd(), *target));
     }
     let stdio = if inherit_stdio {
         crate::spawn::Stdio::Inherit

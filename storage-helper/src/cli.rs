@@ -396,7 +396,7 @@ pub fn run(store: &Store, cmd: Cmd) -> Result<()> {
             volatile,
             json,
         } => {
-            let c = crate::containers::create(store, &id, &image, &mount_label, volatile)?;
+            let c = crate::containers::create(store, &id, &image, &mount_label, volatile, None)?;
             if json {
                 print_json(&c)?;
             } else {

@@ -33,6 +33,8 @@ pub struct ContainerRecord {
     pub created_unix: i64,
     /// See [`VOLATILE_MARK`].
     pub volatile: bool,
+    /// Its user namespace's mappings (see [`crate::idmap`]).
+    pub idmap: Option<crate::idmap::Mapping>,
 }
 
 /// A file in a container's directory that marks it volatile (created for a
@@ -87,6 +89,7 @@ pub fn load(store: &Store, conn: &Connection, id: &str) -> Result<ContainerRecor
     };
     let dir = store.container_dir(&id);
     Ok(ContainerRecord {
+        idmap: crate::idmap::Mapping::load(&dir)?,
         volatile: dir.join(VOLATILE_MARK).exists(),
         upper_dir: store.container_root(&id).display().to_string(),
         work_dir: match store.driver {
@@ -146,6 +149,7 @@ pub fn create(
     image: &str,
     mount_label: &str,
     volatile: bool,
+    idmap: Option<crate::idmap::Mapping>,
 ) -> Result<ContainerRecord> {
     validate_id(id)?;
     if mount_label.chars().any(|c| c == '"' || c.is_control()) {
@@ -196,6 +200,14 @@ pub fn create(
                 let (mode, uid, gid) = root_meta
                     .map(|m| (m.mode() & 0o7777, m.uid(), m.gid()))
                     .unwrap_or((0o755, 0, 0));
+                // In a user namespace the root is the mapped owner's.
+                let (uid, gid) = match &idmap {
+                    Some(m) => m.to_host(uid, gid),
+                    None => (uid, gid),
+                };
+                if let Some(m) = &idmap {
+                    m.save(&tmp)?;
+                }
                 std::os::unix::fs::chown(&upper, Some(uid), Some(gid))
                     .map_err(|e| StoreError::path("chown", &upper, e))?;
                 std::fs::set_permissions(
@@ -205,6 +217,11 @@ pub fn create(
                 .map_err(|e| StoreError::path("chmod", &upper, e))?;
             }
             Driver::Vfs => {
+                if idmap.is_some() {
+                    return Err(StoreError::InvalidArgument(
+                        "user namespace mappings are not supported with the vfs driver yet: use the overlay driver".into(),
+                    ));
+                }
                 common::private_dir::create(&tmp)?;
                 make_vfs_root(store, id, chain.last(), &root)?;
             }

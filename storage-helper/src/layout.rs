@@ -48,6 +48,10 @@ pub struct Store {
     pub driver: Driver,
 }
 
+/// The most a directory on the way to mount points may be: private, plus
+/// search for all (see [`Store::tighten`]).
+pub const SEARCHABLE_DIR_MODE: u32 = 0o711;
+
 impl Store {
     pub fn db_path(&self) -> PathBuf {
         self.graph_root.join("storage.db")
@@ -179,12 +183,17 @@ impl Store {
     pub fn tighten(&self) -> Result<()> {
         for d in [
             self.graph_root.clone(),
-            self.run_root.clone(),
             self.layers_dir(),
             self.containers_dir(),
-            self.run_containers_dir(),
         ] {
             private_dir::tighten(&d, private_dir::DIR_MODE)?;
+        }
+        // Search (never read) for all may stay on the way to mount points:
+        // podman grants it for containers in their own user namespace,
+        // whose root must reach its root file system (as Podman's
+        // makeAccessible).
+        for d in [self.run_root.clone(), self.run_containers_dir()] {
+            private_dir::tighten(&d, SEARCHABLE_DIR_MODE)?;
         }
         Ok(())
     }

@@ -19,6 +19,8 @@ mod export;
 #[allow(unsafe_code)]
 mod fsutil;
 mod gc;
+#[allow(unsafe_code)]
+mod idmap;
 mod images;
 mod import;
 mod info;

@@ -63,7 +63,10 @@ pub fn mount(store: &Store, id: &str) -> Result<(PathBuf, u32)> {
             })
             .collect::<Result<Vec<String>>>()?;
         let started = Instant::now();
-        do_mount(store, &rec, &links, &target)?;
+        match &rec.idmap {
+            Some(m) => mount_mapped(store, &rec, m, &target)?,
+            None => do_mount(store, &rec, &links, &target)?,
+        }
         debug!(
             container = id,
             layers = links.len(),
@@ -166,6 +169,127 @@ fn do_mount(store: &Store, rec: &ContainerRecord, links: &[String], target: &Pat
             links.len()
         ))
     })
+}
+
+/// Where a mapped container's lower layers appear: `<dir>/mapped/<N>`
+/// (idmapped mounts, detached once the overlay holds them) or
+/// `<dir>/shifted/<N>` (owner-shifted copies, kept).
+const MAPPED_DIR: &str = "mapped";
+const SHIFTED_DIR: &str = "shifted";
+
+/// The overlay of a container in its own user namespace: its lower layers
+/// idmapped, or shifted copies where the kernel cannot (see
+/// [`crate::idmap`]).
+fn mount_mapped(
+    store: &Store,
+    rec: &ContainerRecord,
+    m: &crate::idmap::Mapping,
+    target: &Path,
+) -> Result<()> {
+    let dir = store.container_dir(&rec.id);
+    let lowers: Vec<PathBuf> = containers::lower_dirs(store, rec);
+    if lowers.len() > MAX_LAYERS {
+        return Err(StoreError::FailedPrecondition(format!(
+            "container {}: its image has {} layers; overlay stacks at most {MAX_LAYERS}: squash the image",
+            rec.id,
+            lowers.len()
+        )));
+    }
+    let shifted = dir.join(SHIFTED_DIR);
+    let layers: Vec<PathBuf> = if shifted.join("complete").exists() {
+        (0..lowers.len())
+            .map(|i| shifted.join(i.to_string()))
+            .collect()
+    } else {
+        match idmapped_lowers(&dir, &lowers, m) {
+            Ok(v) => v,
+            Err(e) if crate::idmap::unsupported(&e) => {
+                debug!(container = %rec.id, error = %e, "idmapped mounts unavailable: shifting copies of the layers");
+                shifted_lowers(&shifted, &lowers, m)?
+            }
+            Err(e) => {
+                return Err(StoreError::io(
+                    format!("container {}: idmapping its layers", rec.id),
+                    e,
+                ))
+            }
+        }
+    };
+    let lowers = if layers.is_empty() {
+        vec![store.empty_layer_dir()]
+    } else {
+        layers.clone()
+    };
+    let result = mount_fsconfig(
+        &lowers,
+        &dir.join("diff"),
+        &dir.join("work"),
+        &rec.mount_label,
+        rec.volatile,
+        target,
+    );
+    // The overlay holds the idmapped mounts it stacks on; their own
+    // mount points are not needed any more.
+    let idmapped = dir.join(MAPPED_DIR);
+    for l in layers.iter().filter(|l| l.starts_with(&idmapped)) {
+        let _ = nix::mount::umount2(l, nix::mount::MntFlags::MNT_DETACH);
+    }
+    result.map_err(|e| {
+        StoreError::FailedPrecondition(format!(
+            "container {}: mounting its overlay on idmapped layers: {e}",
+            rec.id
+        ))
+    })
+}
+
+/// Each lower layer idmapped at `<dir>/mapped/<N>`; on failure none stays.
+fn idmapped_lowers(
+    dir: &Path,
+    lowers: &[PathBuf],
+    m: &crate::idmap::Mapping,
+) -> std::io::Result<Vec<PathBuf>> {
+    if lowers.is_empty() {
+        return Ok(Vec::new());
+    }
+    let userns = crate::idmap::userns_fd(m)?;
+    let base = dir.join(MAPPED_DIR);
+    let mut done: Vec<PathBuf> = Vec::new();
+    let made = (|| -> std::io::Result<()> {
+        for (i, l) in lowers.iter().enumerate() {
+            let t = base.join(i.to_string());
+            std::fs::create_dir_all(&t)?;
+            crate::idmap::mount_idmapped(l, &t, &userns)?;
+            done.push(t);
+        }
+        Ok(())
+    })();
+    if let Err(e) = made {
+        for t in &done {
+            let _ = nix::mount::umount2(t, nix::mount::MntFlags::MNT_DETACH);
+        }
+        return Err(e);
+    }
+    Ok(done)
+}
+
+/// Owner-shifted copies of the lower layers, made once.
+fn shifted_lowers(
+    shifted: &Path,
+    lowers: &[PathBuf],
+    m: &crate::idmap::Mapping,
+) -> Result<Vec<PathBuf>> {
+    let _ = crate::fsutil::remove_tree(shifted);
+    common::private_dir::create(shifted)?;
+    let mut out = Vec::new();
+    for (i, l) in lowers.iter().enumerate() {
+        let t = shifted.join(i.to_string());
+        crate::idmap::shifted_copy(l, &t, m)
+            .map_err(|e| StoreError::path("copying with shifted owners", l, e))?;
+        out.push(t);
+    }
+    let mark = shifted.join("complete");
+    std::fs::write(&mark, b"").map_err(|e| StoreError::path("writing", &mark, e))?;
+    Ok(out)
 }
 
 /// Overlay leaves `$workdir/work/incompat/volatile` behind after a volatile

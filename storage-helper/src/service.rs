@@ -252,7 +252,8 @@ impl Storage for StorageService {
     ) -> Result<Response<pb::Container>, Status> {
         let (s, r) = (self.store.clone(), req.into_inner());
         blocking("CreateContainer", move || {
-            crate::containers::create(&s, &r.id, &r.image, &r.mount_label, r.volatile)
+            let idmap = crate::idmap::Mapping::from_proto(r.id_mappings.as_ref())?;
+            crate::containers::create(&s, &r.id, &r.image, &r.mount_label, r.volatile, idmap)
                 .map(container_pb)
         })
         .await

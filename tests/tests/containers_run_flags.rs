@@ -563,8 +563,6 @@ fn refusals_and_pull_policy() {
     for (flag, value) in [
         ("--pod", Some("p")),
         ("--secret", Some("s")),
-        ("--preserve-fds", Some("1")),
-        ("--uidmap", Some("0:1:1")),
     ] {
         let arg = match value {
             Some(v) => format!("{flag}={v}"),
@@ -581,11 +579,6 @@ fn refusals_and_pull_policy() {
             &format!("{flag} is not implemented yet"),
         );
     }
-    refused(
-        &s,
-        &["run", "--userns", "auto", &r, "true"],
-        "--userns=auto is not implemented yet",
-    );
     // Podman's option conflicts (620-option-conflicts.bats), either order.
     for (a, b, msg) in [
         (

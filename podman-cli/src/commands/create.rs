@@ -308,9 +308,21 @@ pub struct MoreArgs {
     /// UTS namespace to use: host, private, ns:PATH, container:ID
     #[arg(long, value_name = "MODE")]
     pub uts: Option<String>,
-    /// User namespace to use: host (only)
+    /// User namespace to use: host, auto[:OPTS], keep-id[:uid=,gid=], ns:PATH, container:ID
     #[arg(long, value_name = "MODE")]
     pub userns: Option<String>,
+    /// UID map for the user namespace: [+ug]CONTAINER_UID:[@]HOST_UID[:AMOUNT]
+    #[arg(long, value_name = "MAPPING")]
+    pub uidmap: Vec<String>,
+    /// GID map for the user namespace: [+ug]CONTAINER_GID:[@]HOST_GID[:AMOUNT]
+    #[arg(long, value_name = "MAPPING")]
+    pub gidmap: Vec<String>,
+    /// Name of the user in /etc/subuid whose ranges map the UIDs
+    #[arg(long, value_name = "NAME")]
+    pub subuidname: Option<String>,
+    /// Name of the group in /etc/subgid whose ranges map the GIDs
+    #[arg(long, value_name = "NAME")]
+    pub subgidname: Option<String>,
     /// Specify the platform for selecting the image (host platform only)
     #[arg(long, value_name = "OS/ARCH")]
     pub platform: Option<String>,
@@ -399,6 +411,10 @@ impl MoreArgs {
             pid,
             uts,
             userns,
+            uidmap,
+            gidmap,
+            subuidname,
+            subgidname,
             platform,
             arch,
             os,
@@ -439,6 +455,10 @@ impl MoreArgs {
             pid,
             uts,
             userns,
+            uidmap,
+            gidmap,
+            subuidname,
+            subgidname,
             platform,
             arch,
             os,
@@ -519,12 +539,6 @@ not_yet! {
     chrootdirs = "chrootdirs",
     requires = "requires",
     seccomp_policy = "seccomp-policy",
-    preserve_fds = "preserve-fds",
-    preserve_fd = "preserve-fd",
-    uidmap = "uidmap",
-    gidmap = "gidmap",
-    subuidname = "subuidname",
-    subgidname = "subgidname",
     ip6 = "ip6",
     link_local_ip = "link-local-ip",
     hosts_file = "hosts-file",

@@ -42,6 +42,12 @@ pub struct ExecArgs {
     /// Act on the latest container
     #[arg(short, long)]
     pub latest: bool,
+    /// Pass N additional file descriptors (3 and up) to the process
+    #[arg(long = "preserve-fds", value_name = "N", default_value_t = 0)]
+    pub preserve_fds: u32,
+    /// Pass these file descriptors to the process (comma-separated or repeated)
+    #[arg(long = "preserve-fd", value_name = "FD", value_delimiter = ',')]
+    pub preserve_fd: Vec<u32>,
     #[arg(required_unless_present = "latest")]
     pub container: Option<String>,
     #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
@@ -49,6 +55,7 @@ pub struct ExecArgs {
 }
 
 pub async fn run(engine: &EngineConfig, a: &ExecArgs) -> anyhow::Result<()> {
+    let preserved = crate::lifecycle::preserve_fds::take(a.preserve_fds, &a.preserve_fd)?;
     let db = crate::state::open_state(engine)?;
     let (container, command) = match &a.container {
         Some(first) if a.latest => {
@@ -145,6 +152,7 @@ pub async fn run(engine: &EngineConfig, a: &ExecArgs) -> anyhow::Result<()> {
         detach: a.detach,
         rows,
         cols,
+        preserve_fds: preserved.borrowed().iter().map(|(_, t)| *t).collect(),
     };
     // A detached exec that cannot start is podman's failure: 125.
     let fail = |msg: &str| {
@@ -178,6 +186,13 @@ pub async fn run(engine: &EngineConfig, a: &ExecArgs) -> anyhow::Result<()> {
                 return Err(fail(s.message()));
             }
         };
+        if let Some(Event::Ready(r)) = &ev {
+            if !r.fds_socket.is_empty() {
+                preserved
+                    .send(std::path::Path::new(&r.fds_socket))
+                    .map_err(|e| fail(&e.to_string()))?;
+            }
+        }
         match ev {
             Some(Event::Ready(r)) if !r.attach_socket.is_empty() => {
                 let sock = attach::connect_socket(std::path::Path::new(&r.attach_socket))?;

@@ -21,11 +21,19 @@ pub struct RunArgs {
     /// Remove image unless used by other containers, implies --rm
     #[arg(long)]
     pub rmi: bool,
+    /// Pass a number of additional file descriptors (3 and up) into the container
+    #[arg(long = "preserve-fds", value_name = "N", default_value_t = 0)]
+    pub preserve_fds: u32,
+    /// Pass these file descriptors into the container (comma-separated or repeated)
+    #[arg(long = "preserve-fd", value_name = "FD", value_delimiter = ',')]
+    pub preserve_fd: Vec<u32>,
     #[command(flatten)]
     pub create: CreateArgs,
 }
 
 pub async fn run(engine: &EngineConfig, args: &RunArgs) -> anyhow::Result<()> {
+    let preserved = crate::lifecycle::preserve_fds::take(args.preserve_fds, &args.preserve_fd)?;
+    let preserved = (!preserved.is_empty()).then(|| std::sync::Arc::new(preserved));
     let mut create = args.create.options();
     if !args.detach && create.log_driver.is_none() && !create.tty && !create.interactive {
         // Foreground without -i/-t: still through the attach socket, so logs are kept.
@@ -51,7 +59,11 @@ pub async fn run(engine: &EngineConfig, args: &RunArgs) -> anyhow::Result<()> {
             .all(|s| s.eq_ignore_ascii_case("stdin"));
     let cfg = crate::lifecycle::create::create(engine, &create).await?;
     if stdin_only {
-        start_and_attach(engine, &cfg, false, false).await?;
+        let opts = AttachOptions {
+            preserve_fds: preserved,
+            ..AttachOptions::default()
+        };
+        start_and_attach_with(engine, &cfg, false, false, &opts).await?;
         return wait_exit_code(engine, &cfg).await;
     }
     let streams: Vec<String> = create
@@ -71,6 +83,7 @@ pub async fn run(engine: &EngineConfig, args: &RunArgs) -> anyhow::Result<()> {
             }
         },
         from_run: true,
+        preserve_fds: preserved,
         ..AttachOptions::default()
     };
     start_and_attach_with(engine, &cfg, !args.detach, args.create.interactive, &opts).await
@@ -98,16 +111,6 @@ fn notify_ready(cfg: &ContainerConfig, engine: &EngineConfig) {
     }
 }
 
-/// Start `cfg`; attached, wait for it and exit with its code.
-pub async fn start_and_attach(
-    engine: &EngineConfig,
-    cfg: &ContainerConfig,
-    attached: bool,
-    stdin: bool,
-) -> anyhow::Result<()> {
-    start_and_attach_with(engine, cfg, attached, stdin, &AttachOptions::default()).await
-}
-
 /// What `start --attach` may set for one attach session.
 #[derive(Debug, Clone, Default)]
 pub struct AttachOptions {
@@ -117,12 +120,14 @@ pub struct AttachOptions {
     pub no_sig_proxy: bool,
     /// The output streams shown (`run --attach`).
     pub outputs: attach::Outputs,
+    /// `run --preserve-fds`/`--preserve-fd`.
+    pub preserve_fds: Option<std::sync::Arc<crate::lifecycle::preserve_fds::Preserved>>,
     /// `podman run`: a start that fails exits 126/127 (Podman's
     /// define.ExitCode), where `start` exits 125.
     pub from_run: bool,
 }
 
-/// [`start_and_attach`] with per-session options.
+/// Start `cfg` (attached: wait for it and exit with its code), with per-session options.
 pub async fn start_and_attach_with(
     engine: &EngineConfig,
     cfg: &ContainerConfig,
@@ -159,6 +164,7 @@ pub async fn start_and_attach_with(
             stdin_once: attached && stdin,
             start: true,
             attach: theirs,
+            preserve_fds: opts.preserve_fds.clone(),
         };
         match crate::lifecycle::start::init_with(engine, &cfg, &mut st, &paths, handover).await {
             Ok(init) => {

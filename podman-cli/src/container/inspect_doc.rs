@@ -180,6 +180,18 @@ pub fn container_json(
     doc["HostConfig"]["SecurityOpt"] = json!(security_opts(cfg));
     doc["HostConfig"]["PidsLimit"] = json!(sec.pids_limit);
     crate::spec::resources::inspect_fields(&cfg.extra.resources, &mut doc["HostConfig"]);
+    // Podman reads these off the spec: "private" for a new namespace.
+    let x = &cfg.extra;
+    doc["HostConfig"]["UsernsMode"] = json!(match x.userns.as_str() {
+        "" => String::new(),
+        m if m.starts_with("ns:") || m.starts_with("container:") => m.to_string(),
+        _ => "private".to_string(),
+    });
+    if let Some(m) = &x.idmap {
+        let text = |v: &[super::idmap::IdMap]| v.iter().map(|r| r.text()).collect::<Vec<_>>();
+        doc["HostConfig"]["IDMappings"] =
+            json!({"UidMap": text(&m.uid_map), "GidMap": text(&m.gid_map)});
+    }
     doc
 }
 

@@ -1,6 +1,7 @@
 //! Containers as podman records them.
 
 pub mod filter;
+pub mod idmap;
 pub mod inspect_doc;
 pub mod inspect_net;
 pub mod k8s_log;

@@ -229,6 +229,11 @@ pub struct RunExtras {
     pub resources: Resources,
     /// `--health-*` or the image's HEALTHCHECK; None: no healthcheck.
     pub healthcheck: Option<Healthcheck>,
+    /// `--userns`: "" (the host's), "private" (`--uidmap`...), "auto",
+    /// "keep-id", "ns:PATH" or "container:ID".
+    pub userns: String,
+    /// The user namespace's mappings (none: the host's namespace).
+    pub idmap: Option<super::idmap::IdMappings>,
 }
 
 /// How the container is confined, fixed at create (`--security-opt`,

@@ -35,6 +35,8 @@ struct Parsed {
     networks: Vec<NetworkAttachment>,
     log_driver: String,
     more: super::create_more::More,
+    /// `--userns=keep-id:uid=,gid=`'s user, when `--user` is not given.
+    userns_user: Option<String>,
 }
 
 fn parse_flags(cfg: &EngineConfig, a: &CreateOptions) -> anyhow::Result<Parsed> {
@@ -166,6 +168,7 @@ fn parse_flags(cfg: &EngineConfig, a: &CreateOptions) -> anyhow::Result<Parsed> 
         networks,
         log_driver,
         more,
+        userns_user: None,
     })
 }
 
@@ -241,6 +244,15 @@ pub async fn create(cfg: &EngineConfig, a: &CreateOptions) -> anyhow::Result<Con
             }
         }
     }
+    let userns = super::create_userns::resolve(&db, std::mem::take(&mut p.more.userns))?;
+    if let Some(id) = userns.mode.strip_prefix("container:") {
+        if !ns_deps.iter().any(|d| d == id) {
+            ns_deps.push(id.to_string());
+        }
+    }
+    p.more.extras.userns = userns.mode;
+    p.more.extras.idmap = userns.mappings;
+    p.userns_user = userns.user;
     if let Some(n) = &a.name {
         if let Ok((existing, _)) = store::resolve(&db, n) {
             if existing.name == *n {
@@ -396,6 +408,7 @@ async fn create_from(
         user: a
             .user
             .clone()
+            .or_else(|| p.userns_user.clone())
             .or_else(|| ic["User"].as_str().map(String::from))
             .unwrap_or_default(),
         groups: a.group_add.clone(),
@@ -471,6 +484,7 @@ async fn create_from(
         // Podman makes --rm containers volatile too (no fsync, overlay
         // `volatile`): they are not meant to outlive their run.
         volatile: config.auto_remove,
+        id_mappings: storage_mappings(&config.extra),
     };
     // Held until the row exists: `reconcile` leaves a create in progress
     // alone, and removes the storage container of one that died.
@@ -551,6 +565,27 @@ async fn create_from(
         )
     });
     Ok(config)
+}
+
+/// The mappings the storage applies to the root file system: none for
+/// the host's namespace or one where every ID is itself.
+fn storage_mappings(
+    x: &crate::container::model::RunExtras,
+) -> Option<proto::storage::v1::IdMappings> {
+    let m = x.idmap.as_ref().filter(|m| !m.is_identity())?;
+    let conv = |v: &[crate::container::idmap::IdMap]| {
+        v.iter()
+            .map(|m| proto::storage::v1::IdMap {
+                container_id: m.container_id,
+                host_id: m.host_id,
+                size: m.size,
+            })
+            .collect()
+    };
+    Some(proto::storage::v1::IdMappings {
+        uid_map: conv(&m.uid_map),
+        gid_map: conv(&m.gid_map),
+    })
 }
 
 /// A free host port (or `range` consecutive ones) for `-p CTRPORT` and

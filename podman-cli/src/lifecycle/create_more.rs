@@ -32,6 +32,8 @@ pub struct More {
     pub cidfile: Option<PathBuf>,
     /// `-a stdin` alone: print the ID, do not attach output.
     pub attach_stdin_only: bool,
+    /// The user namespace asked for (allocated at create).
+    pub userns: super::create_userns::Request,
 }
 
 fn absolute(p: &Path) -> PathBuf {
@@ -70,12 +72,7 @@ pub fn parse(a: &CreateOptions, host_network: bool) -> anyhow::Result<More> {
         Some("always") => anyhow::bail!("--systemd=always is not implemented yet in podman-rs"),
         Some(other) => anyhow::bail!("invalid --systemd {other:?}: use true, false or always"),
     }
-    match m.userns.as_deref() {
-        None | Some("") | Some("host") => {}
-        Some(other) => {
-            anyhow::bail!("--userns={other} is not implemented yet in podman-rs (only host)")
-        }
-    }
+    out.userns = super::create_userns::parse(m)?;
     platform(m)?;
 
     for s in &m.sysctl {

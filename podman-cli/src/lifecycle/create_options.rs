@@ -121,6 +121,11 @@ pub struct MoreOptions {
     pub pid: Option<String>,
     pub uts: Option<String>,
     pub userns: Option<String>,
+    /// `--uidmap`, `--gidmap`, `--subuidname`, `--subgidname`.
+    pub uidmap: Vec<String>,
+    pub gidmap: Vec<String>,
+    pub subuidname: Option<String>,
+    pub subgidname: Option<String>,
     pub platform: Option<String>,
     pub arch: Option<String>,
     pub os: Option<String>,

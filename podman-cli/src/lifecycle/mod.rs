@@ -7,9 +7,12 @@ pub mod cleanup;
 pub mod create;
 pub mod create_more;
 pub mod create_options;
+pub mod create_userns;
 pub mod files;
 pub mod health;
 pub mod intent;
+#[allow(unsafe_code)]
+pub mod preserve_fds;
 pub mod network;
 pub mod paths;
 pub mod reconcile;

@@ -96,6 +96,8 @@ pub struct Handover {
     /// The monitor's end of an attach connection made before the container
     /// exists: the caller's end sees all output from the first byte.
     pub attach: Option<std::os::fd::OwnedFd>,
+    /// `run --preserve-fds`: handed to the container at their numbers.
+    pub preserve_fds: Option<std::sync::Arc<super::preserve_fds::Preserved>>,
 }
 
 /// Whether any of podman's stdio is a terminal.
@@ -128,6 +130,11 @@ pub async fn init_with(
         engine,
         log_driver == LogDriver::Passthrough,
         handover.attach.as_ref().map(std::os::fd::AsFd::as_fd),
+        &handover
+            .preserve_fds
+            .as_ref()
+            .map(|p| p.borrowed())
+            .unwrap_or_default(),
     )
     .await?;
     let mut storage = helper_procs::storage(engine).await?;
@@ -348,6 +355,15 @@ fn bundle_and_request(
     };
     let containerenv = super::files::containerenv(&paths.bundle, cfg)
         .with_context(|| format!("writing {}", paths.bundle.display()))?;
+    if let Some(m) = &cfg.extra.idmap {
+        share_with_userns(&paths.bundle, std::path::Path::new(rootfs), m).with_context(|| {
+            format!(
+                "opening {} and {} to the container's root",
+                paths.bundle.display(),
+                rootfs
+            )
+        })?;
+    }
     let joined_namespaces = joined_namespaces(engine, cfg)?;
     let ctx = SpecContext {
         rootfs: std::path::Path::new(rootfs),
@@ -420,6 +436,55 @@ fn bundle_and_request(
     Ok(req)
 }
 
+/// The bundle's files (hosts, resolv.conf, ... bind-mounted into the
+/// container) belong to the container's root, as in Podman: the runtime
+/// mounts them from inside the user namespace.
+/// The directories above them get search permission for all (`--x`), as
+/// Podman's makeAccessible does: never read, only traversal.
+fn share_with_userns(
+    bundle: &std::path::Path,
+    rootfs: &std::path::Path,
+    m: &crate::container::idmap::IdMappings,
+) -> std::io::Result<()> {
+    use crate::container::idmap::to_host;
+    let uid = to_host(&m.uid_map, 0).unwrap_or(0);
+    let gid = to_host(&m.gid_map, 0).unwrap_or(0);
+    if (uid, gid) == (0, 0) {
+        return Ok(());
+    }
+    for p in [rootfs, bundle] {
+        make_accessible(p.parent().unwrap_or(p), uid, gid)?;
+    }
+    std::os::unix::fs::chown(bundle, Some(uid), Some(gid))?;
+    for e in std::fs::read_dir(bundle)? {
+        let e = e?;
+        if e.file_type()?.is_file() && e.file_name() != "config.json" {
+            std::os::unix::fs::lchown(e.path(), Some(uid), Some(gid))?;
+        }
+    }
+    Ok(())
+}
+
+/// Give `path` and every directory above it search permission for all,
+/// except those `uid:gid` already owns.
+fn make_accessible(path: &std::path::Path, uid: u32, gid: u32) -> std::io::Result<()> {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    for dir in path
+        .ancestors()
+        .take_while(|p| *p != std::path::Path::new("/"))
+    {
+        let md = std::fs::metadata(dir)?;
+        if (md.uid(), md.gid()) == (uid, gid) || md.mode() & 0o111 == 0o111 {
+            continue;
+        }
+        std::fs::set_permissions(
+            dir,
+            std::fs::Permissions::from_mode((md.mode() & 0o7777) | 0o111),
+        )?;
+    }
+    Ok(())
+}
+
 /// `--ipc/--pid/--uts container:ID`: that container's namespaces, which
 /// must be running.
 fn joined_namespaces(
@@ -427,10 +492,15 @@ fn joined_namespaces(
     cfg: &ContainerConfig,
 ) -> anyhow::Result<Vec<(String, String)>> {
     let x = &cfg.extra;
-    let wanted: Vec<(&str, &str)> = [("ipc", &x.ipc), ("pid", &x.pid), ("uts", &x.uts)]
-        .into_iter()
-        .filter_map(|(k, v)| v.strip_prefix("container:").map(|id| (k, id)))
-        .collect();
+    let wanted: Vec<(&str, &str)> = [
+        ("ipc", &x.ipc),
+        ("pid", &x.pid),
+        ("uts", &x.uts),
+        ("user", &x.userns),
+    ]
+    .into_iter()
+    .filter_map(|(k, v)| v.strip_prefix("container:").map(|id| (k, id)))
+    .collect();
     if wanted.is_empty() {
         return Ok(vec![]);
     }

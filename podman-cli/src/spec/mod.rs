@@ -7,6 +7,7 @@ pub mod resources;
 pub mod seccomp;
 pub mod security;
 pub mod user;
+pub mod userns;
 
 use std::path::{Path, PathBuf};
 
@@ -229,7 +230,17 @@ pub fn generate(cfg: &ContainerConfig, ctx: &SpecContext) -> Result<Spec, SpecEr
             .map_or(0, |d| d.split('/').filter(|c| !c.is_empty()).count())
     });
 
+    let userns = x
+        .idmap
+        .as_ref()
+        .map(|m| userns::Userns::new(&x.userns, m, ctx));
+    if let Some(u) = &userns {
+        u.adjust_mounts(&mut mounts, &ctx.netns);
+    }
     let mut namespaces = vec![json!({"type": "mount"})];
+    if let Some(u) = &userns {
+        namespaces.push(u.namespace());
+    }
     namespaces.extend(namespace("pid", &x.pid, ctx));
     namespaces.extend(namespace("ipc", &x.ipc, ctx));
     namespaces.extend(namespace("uts", &x.uts, ctx));
@@ -245,7 +256,10 @@ pub fn generate(cfg: &ContainerConfig, ctx: &SpecContext) -> Result<Spec, SpecEr
     // Podman's default sysctl: unprivileged ping (ICMP sockets) for root in
     // the container, since CAP_NET_RAW is not in the default set.
     let mut sysctl = serde_json::Map::new();
-    if ctx.netns != NetNs::Host {
+    // A user namespace cannot write the sysctls of a network namespace it
+    // does not own (one net-setup made outside it).
+    let foreign_netns = ctx.netns != NetNs::New && x.idmap.is_some();
+    if ctx.netns != NetNs::Host && !foreign_netns {
         sysctl.insert("net.ipv4.ping_group_range".into(), json!("0 0"));
     }
     for (k, v) in &x.sysctls {
@@ -319,6 +333,10 @@ pub fn generate(cfg: &ContainerConfig, ctx: &SpecContext) -> Result<Spec, SpecEr
         },
     });
     let mut spec = spec;
+    if let Some(u) = &userns {
+        spec["linux"]["uidMappings"] = u.uid_mappings();
+        spec["linux"]["gidMappings"] = u.gid_mappings();
+    }
     if let Some(s) = seccomp {
         spec["linux"]["seccomp"] = s;
     }

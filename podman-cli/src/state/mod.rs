@@ -116,7 +116,10 @@ impl State {
         if let Some(dir) = path.parent() {
             common::private_dir::ensure(dir).map_err(private)?;
         }
-        common::private_dir::ensure(run_root).map_err(private)?;
+        // The run root may keep search for all: podman grants it for
+        // containers in their own user namespace (see lifecycle::start).
+        common::private_dir::create(run_root).map_err(private)?;
+        common::private_dir::tighten(run_root, 0o711).map_err(private)?;
         common::private_dir::ensure_database(path).map_err(private)?;
         let conn = Connection::open_with_flags(
             path,

@@ -18,6 +18,9 @@ const GO_NAMES: &[(&str, &str)] = &[
     ("cpus", "CPUs"),
     ("os", "OS"),
     ("idMappings", "IDMappings"),
+    // InspectIDMappings' json tags.
+    ("UidMap", "UIDMap"),
+    ("GidMap", "GIDMap"),
     ("cgroupVersion", "CgroupsVersion"),
     ("apiVersion", "APIVersion"),
     ("id", "ID"),

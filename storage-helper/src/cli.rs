@@ -138,6 +138,12 @@ pub enum Cmd {
         message: String,
         #[command(flatten)]
         changes: ChangeArgs,
+        /// Docker schema 2 media types instead of OCI ones.
+        #[arg(long)]
+        docker: bool,
+        /// One layer for the whole file system.
+        #[arg(long)]
+        squash: bool,
         #[arg(long)]
         json: bool,
     },
@@ -458,10 +464,20 @@ pub fn run(store: &Store, cmd: Cmd) -> Result<()> {
             author,
             message,
             changes,
+            docker,
+            squash,
             json,
         } => {
-            let i =
-                crate::new_image::commit(store, &id, &names, &changes.parse()?, &author, &message)?;
+            let format = crate::new_image::CommitFormat { docker, squash };
+            let i = crate::new_image::commit(
+                store,
+                &id,
+                &names,
+                &changes.parse()?,
+                &author,
+                &message,
+                format,
+            )?;
             if json {
                 print_json(&i)?;
             } else {

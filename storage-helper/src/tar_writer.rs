@@ -22,104 +22,148 @@ pub enum TreeKind {
 
 /// Write the tree under `root` as a tar into `out`; returns `out`.
 pub fn write_tree<W: Write>(root: &Path, kind: TreeKind, out: W) -> Result<W> {
-    let mut b = tar::Builder::new(out);
-    b.follow_symlinks(false);
-    let mut w = Walker {
-        root: root.to_path_buf(),
-        kind,
-        links: HashMap::new(),
-    };
-    w.dir(&mut b, Path::new(""))?;
+    let mut b = builder(out);
+    let mut w = Walker::new(kind);
+    w.dir(&mut b, root, Path::new(""))?;
     b.into_inner()
         .map_err(|e| StoreError::io("finishing the tar stream", e))
 }
 
+/// Write `source` (a file or directory, not followed if a symlink) as a tar
+/// into `out` under the name `name`; an empty `name` writes a directory's
+/// contents without an entry for the directory itself (`podman cp DIR/.`).
+/// Returns the number of entries and `out`.
+pub fn write_subtree<W: Write>(source: &Path, name: &Path, out: W) -> Result<(u64, W)> {
+    let mut b = builder(out);
+    let mut w = Walker::new(TreeKind::Rootfs);
+    if name.as_os_str().is_empty() {
+        w.dir(&mut b, source, Path::new(""))?;
+    } else {
+        // `source` may be a /proc/self/fd link: it is followed, once.
+        let meta =
+            std::fs::metadata(source).map_err(|e| StoreError::path("reading", source, e))?;
+        w.entry_meta(&mut b, source, name, meta)?;
+    }
+    let out = b
+        .into_inner()
+        .map_err(|e| StoreError::io("finishing the tar stream", e))?;
+    Ok((w.entries, out))
+}
+
+fn builder<W: Write>(out: W) -> tar::Builder<W> {
+    let mut b = tar::Builder::new(out);
+    b.follow_symlinks(false);
+    b
+}
+
 struct Walker {
-    root: PathBuf,
     kind: TreeKind,
     /// (dev, ino) -> first path, for hard links.
     links: HashMap<(u64, u64), PathBuf>,
+    entries: u64,
 }
 
 impl Walker {
-    fn dir<W: Write>(&mut self, b: &mut tar::Builder<W>, rel: &Path) -> Result<()> {
-        let dir = self.root.join(rel);
-        let rd = std::fs::read_dir(&dir).map_err(|e| StoreError::path("reading", &dir, e))?;
+    fn new(kind: TreeKind) -> Self {
+        Walker {
+            kind,
+            links: HashMap::new(),
+            entries: 0,
+        }
+    }
+
+    /// The children of directory `dir`, named `rel/NAME` in the tar.
+    fn dir<W: Write>(&mut self, b: &mut tar::Builder<W>, dir: &Path, rel: &Path) -> Result<()> {
+        let rd = std::fs::read_dir(dir).map_err(|e| StoreError::path("reading", dir, e))?;
         let mut names: Vec<_> = rd.filter_map(|e| e.ok()).map(|e| e.file_name()).collect();
         names.sort();
         for name in names {
-            let r = rel.join(&name);
-            let p = self.root.join(&r);
-            let meta =
-                std::fs::symlink_metadata(&p).map_err(|e| StoreError::path("reading", &p, e))?;
-            let ft = meta.file_type();
-            if self.kind == TreeKind::OverlayUpper && ft.is_char_device() && meta.rdev() == 0 {
-                let mut wh = std::ffi::OsString::from(".wh.");
-                wh.push(&name);
-                self.empty_file(b, &rel.join(wh), &meta)?;
-                continue;
+            self.entry(b, &dir.join(&name), &rel.join(&name))?;
+        }
+        Ok(())
+    }
+
+    /// The file system object `p` (and what is below it), named `r`.
+    fn entry<W: Write>(&mut self, b: &mut tar::Builder<W>, p: &Path, r: &Path) -> Result<()> {
+        let meta = std::fs::symlink_metadata(p).map_err(|e| StoreError::path("reading", p, e))?;
+        self.entry_meta(b, p, r, meta)
+    }
+
+    fn entry_meta<W: Write>(
+        &mut self,
+        b: &mut tar::Builder<W>,
+        p: &Path,
+        r: &Path,
+        meta: std::fs::Metadata,
+    ) -> Result<()> {
+        let ft = meta.file_type();
+        if self.kind == TreeKind::OverlayUpper && ft.is_char_device() && meta.rdev() == 0 {
+            let mut wh = std::ffi::OsString::from(".wh.");
+            wh.push(r.file_name().unwrap_or_default());
+            let parent = r.parent().unwrap_or(Path::new(""));
+            return self.empty_file(b, &parent.join(wh), &meta);
+        }
+        if ft.is_socket() {
+            return Ok(());
+        }
+        self.entries += 1;
+        let mut h = header(&meta);
+        self.xattrs(b, p)?;
+        let err =
+            |e: std::io::Error| StoreError::io(format!("adding {} to the tar", r.display()), e);
+        if ft.is_dir() {
+            h.set_entry_type(tar::EntryType::Directory);
+            let mut dname = r.as_os_str().as_bytes().to_vec();
+            dname.push(b'/');
+            b.append_data(
+                &mut h,
+                Path::new(std::ffi::OsStr::from_bytes(&dname)),
+                std::io::empty(),
+            )
+            .map_err(err)?;
+            if self.kind == TreeKind::OverlayUpper
+                && fsutil::get_xattr(p, "trusted.overlay.opaque")
+                    .ok()
+                    .flatten()
+                    .is_some_and(|v| v == b"y")
+            {
+                self.empty_file(b, &r.join(".wh..wh..opq"), &meta)?;
             }
-            if ft.is_socket() {
-                continue;
+            self.dir(b, p, r)?;
+        } else if ft.is_symlink() {
+            let target =
+                std::fs::read_link(p).map_err(|e| StoreError::path("reading link", p, e))?;
+            h.set_entry_type(tar::EntryType::Symlink);
+            b.append_link(&mut h, r, &target).map_err(err)?;
+        } else if ft.is_file() {
+            if meta.nlink() > 1 {
+                let key = (meta.dev(), meta.ino());
+                if let Some(first) = self.links.get(&key) {
+                    h.set_entry_type(tar::EntryType::Link);
+                    h.set_size(0);
+                    b.append_link(&mut h, r, first).map_err(err)?;
+                    return Ok(());
+                }
+                self.links.insert(key, r.to_path_buf());
             }
-            let mut h = header(&meta);
-            self.xattrs(b, &p)?;
-            let err =
-                |e: std::io::Error| StoreError::io(format!("adding {} to the tar", r.display()), e);
-            if ft.is_dir() {
-                h.set_entry_type(tar::EntryType::Directory);
-                let mut dname = r.as_os_str().as_bytes().to_vec();
-                dname.push(b'/');
-                b.append_data(
-                    &mut h,
-                    Path::new(std::ffi::OsStr::from_bytes(&dname)),
-                    std::io::empty(),
-                )
-                .map_err(err)?;
-                if self.kind == TreeKind::OverlayUpper
-                    && fsutil::get_xattr(&p, "trusted.overlay.opaque")
-                        .ok()
-                        .flatten()
-                        .is_some_and(|v| v == b"y")
-                {
-                    self.empty_file(b, &r.join(".wh..wh..opq"), &meta)?;
-                }
-                self.dir(b, &r)?;
-            } else if ft.is_symlink() {
-                let target =
-                    std::fs::read_link(&p).map_err(|e| StoreError::path("reading link", &p, e))?;
-                h.set_entry_type(tar::EntryType::Symlink);
-                b.append_link(&mut h, &r, &target).map_err(err)?;
-            } else if ft.is_file() {
-                if meta.nlink() > 1 {
-                    let key = (meta.dev(), meta.ino());
-                    if let Some(first) = self.links.get(&key) {
-                        h.set_entry_type(tar::EntryType::Link);
-                        h.set_size(0);
-                        b.append_link(&mut h, &r, first).map_err(err)?;
-                        continue;
-                    }
-                    self.links.insert(key, r.clone());
-                }
-                h.set_entry_type(tar::EntryType::Regular);
-                let f = std::fs::File::open(&p).map_err(|e| StoreError::path("opening", &p, e))?;
-                b.append_data(&mut h, &r, f).map_err(err)?;
+            h.set_entry_type(tar::EntryType::Regular);
+            let f = std::fs::File::open(p).map_err(|e| StoreError::path("opening", p, e))?;
+            b.append_data(&mut h, r, f).map_err(err)?;
+        } else {
+            let t = if ft.is_char_device() {
+                tar::EntryType::Char
+            } else if ft.is_block_device() {
+                tar::EntryType::Block
             } else {
-                let t = if ft.is_char_device() {
-                    tar::EntryType::Char
-                } else if ft.is_block_device() {
-                    tar::EntryType::Block
-                } else {
-                    tar::EntryType::Fifo
-                };
-                h.set_entry_type(t);
-                if t != tar::EntryType::Fifo {
-                    let rdev = meta.rdev();
-                    h.set_device_major(libc::major(rdev)).map_err(err)?;
-                    h.set_device_minor(libc::minor(rdev)).map_err(err)?;
-                }
-                b.append_data(&mut h, &r, std::io::empty()).map_err(err)?;
+                tar::EntryType::Fifo
+            };
+            h.set_entry_type(t);
+            if t != tar::EntryType::Fifo {
+                let rdev = meta.rdev();
+                h.set_device_major(libc::major(rdev)).map_err(err)?;
+                h.set_device_minor(libc::minor(rdev)).map_err(err)?;
             }
+            b.append_data(&mut h, r, std::io::empty()).map_err(err)?;
         }
         Ok(())
     }

@@ -92,6 +92,11 @@ fn locate(root: &Root, path: &Path) -> (PathBuf, PathBuf, PathBuf) {
 fn resolve(root: &Root, path: &str) -> std::io::Result<(OwnedFd, String)> {
     let (base, rel, inside) = locate(root, &clean(path));
     let base_fd = in_root::open_dir(&base)?;
+    let rel = if rel.as_os_str().is_empty() {
+        PathBuf::from(".")
+    } else {
+        rel
+    };
     let fd = in_root::Resolver::Auto.open_path(base_fd.as_fd(), &rel)?;
     // The kernel names both descriptors the same way (from the root of
     // their mount namespace), so the one's path below the other is the
@@ -102,7 +107,7 @@ fn resolve(root: &Root, path: &str) -> std::io::Result<(OwnedFd, String)> {
         Ok(r) => inside.join(r),
         // A mount crossed on the way (a volume inside a volume): the
         // lexical path is the best name there is.
-        Err(_) => inside.join(&rel),
+        Err(_) => clean(&inside.join(&rel).display().to_string()),
     };
     Ok((fd, resolved.display().to_string()))
 }

@@ -224,7 +224,7 @@ fn cp_never_follows_a_symlink_out_of_the_container() {
     // /etc/evil -> /../../..<host dir>: inside the container that is the
     // container's own <host dir>, made here so the copy has a place to go.
     let script = format!(
-        "mkdir -p {t} && ln -s /../../..{t} /etc/evil && ln -s ../../../..{t}/secret /etc/leak && touch /tmp/ready && sleep 1000"
+        "mkdir -p {t}; ln -sfn /../../..{t} /etc/evil; ln -sfn ../../../..{t}/secret /etc/leak; touch /tmp/ready; sleep 1000"
     );
     run_d(&s, &r, "trap", &script);
     s.ok(&["cp", &p, "trap:/etc/evil/"]);

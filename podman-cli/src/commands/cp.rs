@@ -223,12 +223,19 @@ impl Cp<'_> {
         Ok(Some((u.uid, u.gid)))
     }
 
+    /// The Copy call; the helper's own message is the error (it names the
+    /// path and the fix), as Podman prints it.
     async fn copy(&mut self, req: CopyRequest, data: Option<Data>) -> anyhow::Result<()> {
+        let plain = |e: TransportError| match e {
+            TransportError::Call { message, .. } => anyhow::anyhow!("{message}"),
+            e => e.into(),
+        };
         match data {
             None => {
                 self.storage
                     .call("Copy", |mut c| async move { c.copy(req).await })
-                    .await?;
+                    .await
+                    .map_err(plain)?;
             }
             Some(d) => {
                 let fd = match d {
@@ -241,7 +248,7 @@ impl Cp<'_> {
                     .call("Copy", |mut c| async move { c.copy(req).await })
                     .await;
                 s.finish().await?;
-                r?;
+                r.map_err(plain)?;
             }
         }
         Ok(())

@@ -20,6 +20,24 @@ pub struct DiffArgs {
     pub latest: bool,
 }
 
+/// What podman itself puts into every container (mount points of the
+/// files it bind-mounts, the container environment file): not the
+/// container's changes, and left out as Podman does.
+const PODMAN_MADE: &[&str] = &[
+    "/dev",
+    "/etc/hostname",
+    "/etc/hosts",
+    "/etc/resolv.conf",
+    "/etc/mtab",
+    "/proc",
+    "/run",
+    "/run/notify",
+    "/run/.containerenv",
+    "/run/secrets",
+    "/run/podman-init",
+    "/sys",
+];
+
 #[derive(serde::Serialize, Default)]
 struct ChangesJson {
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -59,7 +77,11 @@ pub async fn run(engine: &EngineConfig, a: &DiffArgs) -> anyhow::Result<()> {
         })
         .await;
     storage.close().await?;
-    let changes = r?.changes;
+    let changes: Vec<_> = r?
+        .changes
+        .into_iter()
+        .filter(|c| !PODMAN_MADE.contains(&c.path.as_str()))
+        .collect();
     if a.format.as_deref() == Some("json") {
         let mut j = ChangesJson::default();
         for c in changes {

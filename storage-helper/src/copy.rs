@@ -226,9 +226,9 @@ pub fn copy(source: &End, dest: &End, opts: &CopyOptions, data: &DataFd) -> Resu
                 opts,
                 None,
             );
-            let produced = producer
-                .join()
-                .map_err(|_| StoreError::io("archiving", std::io::Error::other("thread panicked")))?;
+            let produced = producer.join().map_err(|_| {
+                StoreError::io("archiving", std::io::Error::other("thread panicked"))
+            })?;
             // The reader's failure explains the writer's broken pipe.
             let n = applied?;
             produced?;
@@ -262,7 +262,12 @@ fn open_source(root: &Root, path: &str, opts: &CopyOptions) -> Result<(OwnedFd, 
 
 /// Unpack a tar (plain, gzip or zstd) from podman's stdin into `path`,
 /// refusing anything that is not a tar.
-fn unpack_stdin<R: BufRead>(mut input: R, root: &Root, path: &str, opts: &CopyOptions) -> Result<u64> {
+fn unpack_stdin<R: BufRead>(
+    mut input: R,
+    root: &Root,
+    path: &str,
+    opts: &CopyOptions,
+) -> Result<u64> {
     let not_tar = || {
         StoreError::InvalidArgument(
             "source must be a (compressed) tar archive when copying from stdin".into(),
@@ -344,7 +349,13 @@ fn looks_like_tar(h: &[u8]) -> bool {
     let sum: u32 = h[..512]
         .iter()
         .enumerate()
-        .map(|(i, b)| if (148..156).contains(&i) { 32 } else { *b as u32 })
+        .map(|(i, b)| {
+            if (148..156).contains(&i) {
+                32
+            } else {
+                *b as u32
+            }
+        })
         .sum();
     stored == Some(sum)
 }

@@ -19,7 +19,16 @@ fn fixture() -> (TestStore, e2e::registry::Registry, String) {
 
 fn run_d(s: &TestStore, r: &str, name: &str, script: &str) {
     s.ok(&[
-        "run", "-d", "--name", name, "--network", "none", r, "sh", "-c", script,
+        "run",
+        "-d",
+        "--name",
+        name,
+        "--network",
+        "none",
+        r,
+        "sh",
+        "-c",
+        script,
     ]);
     e2e::poll::until(Duration::from_secs(20), "the container to be ready", || {
         s.run(&["exec", name, "test", "-e", "/tmp/ready"])
@@ -35,7 +44,11 @@ fn exec(s: &TestStore, name: &str, script: &str) -> String {
 /// Exit code and stderr of a podman command expected to fail.
 fn fails(s: &TestStore, args: &[&str]) -> (i32, String) {
     let o = s.run(args);
-    assert!(!o.status.success(), "podman {args:?} succeeded: {}", stdout(&o));
+    assert!(
+        !o.status.success(),
+        "podman {args:?} succeeded: {}",
+        stdout(&o)
+    );
     (o.status.code().unwrap_or(-1), stderr(&o).trim().to_string())
 }
 
@@ -69,7 +82,15 @@ fn cp_copies_both_ways_with_podmans_path_rules() {
 
     // Into a created container: lands in its layer, seen once it runs.
     s.ok(&[
-        "create", "--name", "made", "--network", "none", "--user", "65534", &r, "sleep",
+        "create",
+        "--name",
+        "made",
+        "--network",
+        "none",
+        "--user",
+        "65534",
+        &r,
+        "sleep",
         "1000",
     ]);
     s.ok(&["cp", &hf, "made:/tmp/"]);
@@ -92,7 +113,11 @@ fn cp_copies_both_ways_with_podmans_path_rules() {
     s.ok(&["cp", &format!("{hd}/."), "live:/tmp"]);
     s.ok(&["cp", &hd, "live:/newdir"]);
     assert_eq!(
-        exec(&s, "live", "cat /srv/src/f1 /srv/src/sub/f2 /tmp/f1 /tmp/sub/f2 /newdir/sub/f2"),
+        exec(
+            &s,
+            "live",
+            "cat /srv/src/f1 /srv/src/sub/f2 /tmp/f1 /tmp/sub/f2 /newdir/sub/f2"
+        ),
         "one\ntwo\none\ntwo\ntwo\n"
     );
     assert_eq!(
@@ -127,10 +152,7 @@ fn cp_copies_both_ways_with_podmans_path_rules() {
         "live:/data/d/x",
         &out.join("named").display().to_string(),
     ]);
-    assert_eq!(
-        std::fs::read_to_string(out.join("named")).unwrap(),
-        "out\n"
-    );
+    assert_eq!(std::fs::read_to_string(out.join("named")).unwrap(), "out\n");
     s.ok(&[
         "cp",
         "live:/data/d/.",
@@ -144,7 +166,11 @@ fn cp_copies_both_ways_with_podmans_path_rules() {
     // Container to container (the other one stopped).
     s.ok(&["create", "--name", "other", "--network", "none", &r, "true"]);
     s.ok(&["cp", "live:/data/d", "other:/tmp"]);
-    s.ok(&["cp", "other:/tmp/d/x", &out.join("via").display().to_string()]);
+    s.ok(&[
+        "cp",
+        "other:/tmp/d/x",
+        &out.join("via").display().to_string(),
+    ]);
     assert_eq!(std::fs::read_to_string(out.join("via")).unwrap(), "out\n");
 
     // To stdout as a tar, and from stdin as a tar (ownership kept with
@@ -282,7 +308,10 @@ fn cp_reports_missing_things_as_podman() {
         )),
         "{err}"
     );
-    let (code, err) = fails(&s, &["cp", "c:/IdoNotExist", &host.path().display().to_string()]);
+    let (code, err) = fails(
+        &s,
+        &["cp", "c:/IdoNotExist", &host.path().display().to_string()],
+    );
     assert_eq!(
         (code, err.as_str()),
         (
@@ -343,7 +372,10 @@ fn mount_diff_export_and_commit() {
     assert_eq!(j["deleted"], serde_json::json!(["/etc/group"]), "{j}");
     assert_eq!(j["changed"], serde_json::json!(["/etc"]), "{j}");
     let text = s.ok(&["container", "diff", "changed"]);
-    assert!(text.contains("A /newfile\n") && text.contains("D /etc/group\n"), "{text}");
+    assert!(
+        text.contains("A /newfile\n") && text.contains("D /etc/group\n"),
+        "{text}"
+    );
 
     // mount / umount
     let mp = s.ok(&["mount", "changed"]).trim().to_string();
@@ -352,9 +384,11 @@ fn mount_diff_export_and_commit() {
         "new\n"
     );
     let listed = s.ok(&["mount", "--notruncate"]);
-    assert_eq!(listed.split_whitespace().collect::<Vec<_>>(), [id.as_str(), mp.as_str()]);
-    let j: serde_json::Value =
-        serde_json::from_str(&s.ok(&["mount", "--format", "json"])).unwrap();
+    assert_eq!(
+        listed.split_whitespace().collect::<Vec<_>>(),
+        [id.as_str(), mp.as_str()]
+    );
+    let j: serde_json::Value = serde_json::from_str(&s.ok(&["mount", "--format", "json"])).unwrap();
     assert_eq!(j[0]["id"], id.as_str());
     assert_eq!(j[0]["Names"][0], "changed");
     assert_eq!(j[0]["mountpoint"], mp.as_str());
@@ -411,11 +445,14 @@ fn mount_diff_export_and_commit() {
     let hist = s.ok(&["history", "--format", "{{.Comment}}", "committed:v1"]);
     assert!(hist.lines().next() == Some("a message"), "{hist}");
     assert_eq!(
-        s.ok(&["image", "inspect", "--format", "{{.Author}}", &iid]).trim(),
+        s.ok(&["image", "inspect", "--format", "{{.Author}}", &iid])
+            .trim(),
         "me"
     );
     // --squash: one layer; --format docker: Docker media types
-    s.ok(&["commit", "-q", "--squash", "--format", "docker", "changed", "squashed"]);
+    s.ok(&[
+        "commit", "-q", "--squash", "--format", "docker", "changed", "squashed",
+    ]);
     let j: serde_json::Value =
         serde_json::from_str(&s.ok(&["image", "inspect", "squashed"])).unwrap();
     assert_eq!(j[0]["RootFS"]["Layers"].as_array().unwrap().len(), 1, "{j}");
@@ -424,13 +461,24 @@ fn mount_diff_export_and_commit() {
         "application/vnd.docker.distribution.manifest.v2+json"
     );
     assert_eq!(
-        s.ok(&["run", "--rm", "--network", "none", "squashed", "cat", "/newfile"]),
+        s.ok(&[
+            "run",
+            "--rm",
+            "--network",
+            "none",
+            "squashed",
+            "cat",
+            "/newfile"
+        ]),
         "new\n"
     );
     // a missing container
     let (code, err) = fails(&s, &["commit", "nosuch", "x"]);
     assert_eq!(code, 125);
-    assert!(err.contains("no container with name or ID \"nosuch\" found"), "{err}");
+    assert!(
+        err.contains("no container with name or ID \"nosuch\" found"),
+        "{err}"
+    );
 }
 
 fn tar_names(bytes: &[u8]) -> Vec<String> {

@@ -77,8 +77,8 @@ pub async fn run(engine: &EngineConfig, a: &CpArgs) -> anyhow::Result<()> {
     };
     let result = match (sc, dc) {
         (Some(s), Some(d)) => cp.container_to_container(s, sp, d, dp).await,
-        (Some(s), None) => cp.from_container(s, sp, dp).await,
-        (None, Some(d)) => cp.to_container(d, dp, sp).await,
+        (Some(s), None) => cp.container_to_host(s, sp, dp).await,
+        (None, Some(d)) => cp.host_to_container(d, dp, sp).await,
         (None, None) => Err(anyhow::anyhow!(
             "invalid arguments {:?}, {:?}: one of them must name a container (CONTAINER:PATH)",
             a.source,
@@ -281,12 +281,16 @@ impl Cp<'_> {
         }
     }
 
-    async fn from_container(&mut self, name: &str, cpath: &str, hpath: &str) -> anyhow::Result<()> {
+    async fn container_to_host(
+        &mut self,
+        name: &str,
+        cpath: &str,
+        hpath: &str,
+    ) -> anyhow::Result<()> {
         let c = self.open(name).await?;
-        let cinfo = self
-            .stat(&c, cpath)
-            .await
-            .map_err(|e| anyhow::anyhow!("{cpath:?} could not be found on container {name}: {e}"))?;
+        let cinfo = self.stat(&c, cpath).await.map_err(|e| {
+            anyhow::anyhow!("{cpath:?} could not be found on container {name}: {e}")
+        })?;
         if hpath == "-" {
             let req = CopyRequest {
                 source: Some(path_end(&c.root, &cinfo.link_target)),
@@ -342,16 +346,22 @@ impl Cp<'_> {
         self.copy(req, None).await
     }
 
-    async fn to_container(&mut self, name: &str, cpath: &str, hpath: &str) -> anyhow::Result<()> {
+    async fn host_to_container(
+        &mut self,
+        name: &str,
+        cpath: &str,
+        hpath: &str,
+    ) -> anyhow::Result<()> {
         let c = self.open(name).await?;
         let stdin = hpath == "-";
-        let hinfo = if stdin {
-            None
-        } else {
-            Some(host_stat(hpath).map_err(|e| {
-                anyhow::anyhow!("{hpath:?} could not be found on the host: {e}")
-            })?)
-        };
+        let hinfo =
+            if stdin {
+                None
+            } else {
+                Some(host_stat(hpath).map_err(|e| {
+                    anyhow::anyhow!("{hpath:?} could not be found on the host: {e}")
+                })?)
+            };
         let (cbase, cinfo, to_parent) = self.resolve_destination(&c, cpath, stdin).await?;
         let target = if cinfo.is_dir {
             cinfo.link_target.clone()

@@ -158,7 +158,9 @@ pub async fn unmount(engine: &EngineConfig, a: &UnmountArgs) -> anyhow::Result<(
         store::list(&db)?.into_iter().map(|(c, _)| c).collect()
     } else {
         if a.containers.is_empty() && !a.latest {
-            anyhow::bail!("you must provide at least one container name or ID, or use --all or --latest");
+            anyhow::bail!(
+                "you must provide at least one container name or ID, or use --all or --latest"
+            );
         }
         targets(engine, &a.containers, false, a.latest)?
     };

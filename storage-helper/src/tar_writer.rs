@@ -5,6 +5,7 @@
 
 use std::collections::HashMap;
 use std::io::Write;
+use std::os::fd::AsRawFd;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::{Path, PathBuf};
@@ -42,7 +43,7 @@ pub fn write_subtree<W: Write>(source: &Path, name: &Path, out: W) -> Result<(u6
         // `source` may be a /proc/self/fd link: it is followed, once.
         let meta =
             std::fs::metadata(source).map_err(|e| StoreError::path("reading", source, e))?;
-        w.entry_meta(&mut b, source, name, meta)?;
+        w.entry_meta(&mut b, source, name, meta, true)?;
     }
     let out = b
         .into_inner()
@@ -73,12 +74,29 @@ impl Walker {
     }
 
     /// The children of directory `dir`, named `rel/NAME` in the tar.
+    ///
+    /// The directory is opened once (not following a symlink, unless it is
+    /// the tree's root) and its children are reached through that
+    /// descriptor: a running container that swaps a directory for a
+    /// symlink while it is read cannot send the walk outside the tree.
     fn dir<W: Write>(&mut self, b: &mut tar::Builder<W>, dir: &Path, rel: &Path) -> Result<()> {
-        let rd = std::fs::read_dir(dir).map_err(|e| StoreError::path("reading", dir, e))?;
+        self.dir_at(b, dir, rel, rel.as_os_str().is_empty())
+    }
+
+    fn dir_at<W: Write>(
+        &mut self,
+        b: &mut tar::Builder<W>,
+        dir: &Path,
+        rel: &Path,
+        follow: bool,
+    ) -> Result<()> {
+        let d = open(dir, true, follow).map_err(|e| StoreError::path("opening", dir, e))?;
+        let pinned = PathBuf::from(format!("/proc/self/fd/{}", d.as_raw_fd()));
+        let rd = std::fs::read_dir(&pinned).map_err(|e| StoreError::path("reading", dir, e))?;
         let mut names: Vec<_> = rd.filter_map(|e| e.ok()).map(|e| e.file_name()).collect();
         names.sort();
         for name in names {
-            self.entry(b, &dir.join(&name), &rel.join(&name))?;
+            self.entry(b, &pinned.join(&name), &rel.join(&name))?;
         }
         Ok(())
     }
@@ -86,7 +104,7 @@ impl Walker {
     /// The file system object `p` (and what is below it), named `r`.
     fn entry<W: Write>(&mut self, b: &mut tar::Builder<W>, p: &Path, r: &Path) -> Result<()> {
         let meta = std::fs::symlink_metadata(p).map_err(|e| StoreError::path("reading", p, e))?;
-        self.entry_meta(b, p, r, meta)
+        self.entry_meta(b, p, r, meta, false)
     }
 
     fn entry_meta<W: Write>(
@@ -95,6 +113,7 @@ impl Walker {
         p: &Path,
         r: &Path,
         meta: std::fs::Metadata,
+        follow: bool,
     ) -> Result<()> {
         let ft = meta.file_type();
         if self.kind == TreeKind::OverlayUpper && ft.is_char_device() && meta.rdev() == 0 {
@@ -129,7 +148,7 @@ impl Walker {
             {
                 self.empty_file(b, &r.join(".wh..wh..opq"), &meta)?;
             }
-            self.dir(b, p, r)?;
+            self.dir_at(b, p, r, follow)?;
         } else if ft.is_symlink() {
             let target =
                 std::fs::read_link(p).map_err(|e| StoreError::path("reading link", p, e))?;
@@ -147,7 +166,7 @@ impl Walker {
                 self.links.insert(key, r.to_path_buf());
             }
             h.set_entry_type(tar::EntryType::Regular);
-            let f = std::fs::File::open(p).map_err(|e| StoreError::path("opening", p, e))?;
+            let f = open(p, false, follow).map_err(|e| StoreError::path("opening", p, e))?;
             b.append_data(&mut h, r, f).map_err(err)?;
         } else {
             let t = if ft.is_char_device() {
@@ -195,6 +214,19 @@ impl Walker {
         }
         Ok(())
     }
+}
+
+/// Open for reading; the last component is not followed unless `follow`.
+fn open(p: &Path, dir: bool, follow: bool) -> std::io::Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut flags = if dir { libc::O_DIRECTORY } else { 0 };
+    if !follow {
+        flags |= libc::O_NOFOLLOW;
+    }
+    std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(flags)
+        .open(p)
 }
 
 fn header(meta: &std::fs::Metadata) -> tar::Header {

@@ -47,6 +47,8 @@ pub struct Stat {
     pub mode: u32,
     pub size: u64,
     pub mtime: i64,
+    /// A symlink to nothing: `link_target` is where it points.
+    pub dangling: bool,
 }
 
 /// The data descriptor podman handed over at start (`serve --data-fd`):
@@ -125,7 +127,24 @@ pub fn stat(root: &Root, path: &str) -> Result<Stat> {
             "{path:?}: the path in the container must be absolute"
         )));
     }
-    let (fd, link_target) = resolve(root, path).map_err(|e| classify(path, e))?;
+    let (fd, link_target) = match resolve(root, path) {
+        Ok(r) => r,
+        Err(e) if e.raw_os_error() == Some(libc::ENOENT) && !path.ends_with('/') => {
+            return match dangling(root, path) {
+                Some(link_target) => Ok(Stat {
+                    link_target,
+                    is_dir: false,
+                    is_regular: false,
+                    mode: 0,
+                    size: 0,
+                    mtime: 0,
+                    dangling: true,
+                }),
+                None => Err(classify(path, e)),
+            }
+        }
+        Err(e) => return Err(classify(path, e)),
+    };
     let meta = std::fs::metadata(fd_path(&fd)).map_err(|e| classify(path, e))?;
     if path.ends_with('/') && !meta.is_dir() {
         return Err(StoreError::NotFound("not a directory".into()));
@@ -137,7 +156,29 @@ pub fn stat(root: &Root, path: &str) -> Result<Stat> {
         mode: meta.permissions().mode(),
         size: meta.len(),
         mtime: meta.mtime(),
+        dangling: false,
     })
+}
+
+/// Where `path` points when its last component is a symlink to nothing
+/// (absolute inside the root, lexically cleaned; resolved again, inside
+/// the root, by whatever uses it).
+fn dangling(root: &Root, path: &str) -> Option<String> {
+    let clean_path = clean(path);
+    let (parent, name) = (clean_path.parent()?, clean_path.file_name()?);
+    let (dir_fd, dir_ctr) = resolve(root, &parent.display().to_string()).ok()?;
+    let dir = std::fs::File::open(fd_path(&dir_fd)).ok()?;
+    let st = in_root::lstat_at(dir.as_fd(), name).ok()??;
+    if !in_root::is_symlink(&st) {
+        return None;
+    }
+    let target = in_root::readlinkat(dir.as_fd(), name).ok()?;
+    let joined = if target.is_absolute() {
+        target
+    } else {
+        Path::new(&dir_ctr).join(target)
+    };
+    Some(clean(&joined.display().to_string()).display().to_string())
 }
 
 /// Podman's wording for a path that is not there.

@@ -422,6 +422,7 @@ impl Storage for StorageService {
                 mode: st.mode,
                 size: st.size,
                 mtime_unix: st.mtime,
+                dangling: st.dangling,
             })
         })
         .await

@@ -259,6 +259,10 @@ fn cp_never_follows_a_symlink_out_of_the_container() {
         exec(&s, "trap", &format!("cat {t}/payload {t}/named")),
         "from cp\nfrom cp\n"
     );
+    // A symlink to nothing: the copy creates its target, as Podman's.
+    exec(&s, "trap", "mkdir /tmp/d1; ln -s /tmp/nonesuch1 /tmp/d1/x");
+    s.ok(&["cp", &p, "trap:/tmp/d1/x"]);
+    assert_eq!(exec(&s, "trap", "cat /tmp/nonesuch1"), "from cp\n");
     // Out: the link names the container's (missing) file, never the host's.
     let out = host.path().join("out");
     std::fs::create_dir(&out).unwrap();

@@ -181,6 +181,14 @@ impl Cp<'_> {
     /// its working directory); the link target keeps a trailing `/.` or
     /// `/` of the path as given (Podman's PreserveBasePath).
     async fn stat(&mut self, c: &Ctr, path: &str) -> Result<CopyStatResponse, String> {
+        match self.stat_any(c, path).await {
+            Ok(st) if st.dangling => Err("no such file or directory".into()),
+            r => r,
+        }
+    }
+
+    /// As [`Cp::stat`], also answering for a symlink to nothing.
+    async fn stat_any(&mut self, c: &Ctr, path: &str) -> Result<CopyStatResponse, String> {
         let abs = self.absolute(c, path);
         let req = CopyStatRequest {
             root: Some(c.root.clone()),
@@ -263,9 +271,10 @@ impl Cp<'_> {
         path: &str,
         stdin: bool,
     ) -> anyhow::Result<(String, CopyStatResponse, bool)> {
-        let err = match self.stat(c, path).await {
-            Ok(info) => return Ok((go_base(&info.link_target), info, false)),
-            Err(e) => e,
+        let (err, dangling) = match self.stat_any(c, path).await {
+            Ok(info) if !info.dangling => return Ok((go_base(&info.link_target), info, false)),
+            Ok(info) => ("no such file or directory".to_string(), Some(info.link_target)),
+            Err(e) => (e, None),
         };
         if path.ends_with('/') {
             anyhow::bail!("{path:?} could not be found on container {}: {err}", c.name);
@@ -273,8 +282,11 @@ impl Cp<'_> {
         if stdin {
             anyhow::bail!("destination must be a directory when copying from stdin");
         }
-        let base = go_base(path);
-        let parent = go_dir(&self.absolute(c, path));
+        // A symlink to nothing: the copy creates what it points to.
+        let (base, parent) = match &dangling {
+            Some(t) => (go_base(t), go_dir(t)),
+            None => (go_base(path), go_dir(&self.absolute(c, path))),
+        };
         match self.stat(c, &parent).await {
             Ok(info) => Ok((base, info, true)),
             Err(e) => anyhow::bail!("{path:?} could not be found on container {}: {e}", c.name),

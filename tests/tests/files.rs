@@ -134,6 +134,17 @@ fn cp_copies_both_ways_with_podmans_path_rules() {
         )
     );
 
+    // A file never replaces a directory, unless --overwrite.
+    exec(&s, "live", "mkdir -p /ow/f1/keep");
+    let (code, err) = fails(&s, &["cp", &hf, "live:/ow"]);
+    assert_eq!(code, 125);
+    assert!(
+        err.starts_with("Error: error creating \"/ow/f1\": ") && err.ends_with("file exists"),
+        "{err}"
+    );
+    s.ok(&["cp", "--overwrite", &hf, "live:/ow"]);
+    assert_eq!(exec(&s, "live", "cat /ow/f1"), "one\n");
+
     // Out of the running container to the host.
     exec(
         &s,

@@ -355,6 +355,19 @@ fn cp_reports_missing_things_as_podman() {
         (code, err.as_str()),
         (125, "Error: container \"nope\" does not exist")
     );
+    // A bind mount: the copy lands in its source, stopped or running.
+    let bind = host.path().join("bind");
+    std::fs::create_dir(&bind).unwrap();
+    let vol = format!("{}:/mnt", bind.display());
+    s.ok(&[
+        "create", "--name", "withbind", "--network", "none", "-v", &vol, &r, "sleep", "1000",
+    ]);
+    s.ok(&["cp", &hf, "withbind:/mnt/stopped"]);
+    s.ok(&["start", "withbind"]);
+    s.ok(&["cp", &hf, "withbind:/mnt/running"]);
+    assert_eq!(std::fs::read_to_string(bind.join("stopped")).unwrap(), "x");
+    assert_eq!(std::fs::read_to_string(bind.join("running")).unwrap(), "x");
+    s.ok(&["rm", "-f", "-t", "0", "withbind"]);
     // The failed copies left the created container unmounted.
     assert_eq!(s.ok(&["mount"]), "");
 }

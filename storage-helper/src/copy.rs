@@ -27,6 +27,7 @@ use crate::tar_writer::write_subtree;
 use crate::unpack::{apply_archive, ApplyOptions, Compression};
 
 const BUF: usize = 256 * 1024;
+const PIPE_SIZE: i32 = 1 << 20;
 
 /// A directory standing for `/`, with the bind mounts and volumes that are
 /// not visible in it.
@@ -249,6 +250,10 @@ pub fn copy(source: &End, dest: &End, opts: &CopyOptions, data: &DataFd) -> Resu
             let (src, name) = open_source(root, path, opts)?;
             let (reader, writer) =
                 std::io::pipe().map_err(|e| StoreError::io("creating a pipe", e))?;
+            // A larger pipe lets the archiver run ahead of the unpacker
+            // (fewer switches between them); the default 64 KiB is kept
+            // where the limit (pipe-max-size) forbids more.
+            let _ = nix::fcntl::fcntl(writer.as_raw_fd(), nix::fcntl::FcntlArg::F_SETPIPE_SZ(PIPE_SIZE));
             let src_path = fd_path(&src);
             let producer = std::thread::spawn(move || {
                 let out = BufWriter::with_capacity(BUF, writer);

@@ -92,12 +92,21 @@ bench_run cp-in "${PODMAN[@]}" cp "$WORK/src/tree" live:/dst
 # A stopped container cannot run rm: later runs replace the first's files.
 bench_fresh() { sync; }
 bench_run cp-in-stopped "${PODMAN[@]}" cp "$WORK/src/tree" idle:/
+# The floor again, last: on a busy machine (writeback of the runs before,
+# other work) the first floor can be far from what the cp runs met.
+bench_fresh() { host_fresh; sync; }
+bench_run floor-end bash -c 'tar -C "$1" -cf - tree | tar -C "$2" -xf -' floor "$WORK/src" "$WORK/dest"
+bench_fresh() { rm -rf "$WORK/dest2"; mkdir -p "$WORK/dest2"; sync; }
+bench_run core "$BIN/storage-helper" --root "$WORK/root" --runroot "$WORK/run" copy "$WORK/src/tree" "$WORK/dest2"
 
 echo
 echo "== ratios to the floor (tar c | tar x of the same tree; lower is better, aim <= 1.3)"
-for k in cp-in cp-out cp-in-stopped cp-out-stopped; do
+for k in cp-in cp-out cp-in-stopped cp-out-stopped core; do
     printf '  %-15s / floor: wall %s, cpu %s\n' "$k" "$(bench_ratio "$k" floor wall)" "$(bench_ratio "$k" floor cpu)"
 done
 echo
 echo "Note: the cp figures include starting podman and its storage-helper, the"
 echo "state lookup and (stopped container) the overlay mount and unmount."
+echo "core is storage-helper's copy subcommand host to host: the same tar"
+echo "writer and unpacker podman cp uses, without podman or a container."
+printf '  floor at the end / floor at the start: wall %s\n' "$(bench_ratio floor-end floor wall)"

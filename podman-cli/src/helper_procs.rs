@@ -256,6 +256,13 @@ impl<C: Clone> Session<C> {
         self.started.helper.call(method, fut).await
     }
 
+    /// Hang up on the helper and reap it (never kept for reuse).
+    pub async fn finish(self) -> anyhow::Result<()> {
+        let Session { started, client } = self;
+        drop(client);
+        started.finish().await
+    }
+
     /// Done with the helper for now. A storage-helper or net-setup is kept
     /// for the next step of the same command (see [`idle`]); others are
     /// hung up on and reaped (the client's channel is dropped first: the
@@ -319,6 +326,26 @@ pub async fn storage(cfg: &EngineConfig) -> anyhow::Result<Session<StorageClient
     // root is refused in libpod's words ("database configuration mismatch").
     drop(crate::state::pool::open_state(cfg)?);
     Session::open(HelperKind::Storage, cfg, StorageClient::new).await
+}
+
+/// A storage-helper of its own holding `data` (podman's stdin or stdout)
+/// for one Copy call (`podman cp -`). End it with [`Session::finish`], so
+/// the descriptor is closed when the copy is done.
+pub async fn storage_with_data(
+    cfg: &EngineConfig,
+    data: std::os::fd::BorrowedFd<'_>,
+) -> anyhow::Result<Session<StorageClient>> {
+    let fd = proto::transport::EXTRA_FD.to_string();
+    let started = start_full(
+        HelperKind::Storage,
+        cfg,
+        &["--data-fd", &fd],
+        false,
+        &[(data, proto::transport::EXTRA_FD)],
+    )
+    .await?;
+    let client = StorageClient::new(started.helper.channel()?);
+    Ok(Session { started, client })
 }
 
 /// Every container storage knows, over an open storage session.

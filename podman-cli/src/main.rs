@@ -293,6 +293,24 @@ async fn command(cfg: &engine_config::EngineConfig, cli: &Cli) -> anyhow::Result
             Command::Port(a) | Command::Container(ContainerCommand::Port(a)) => {
                 commands::port::run(cfg, a).await
             }
+            Command::Cp(a) | Command::Container(ContainerCommand::Cp(a)) => {
+                commands::cp::run(cfg, a).await
+            }
+            Command::Mount(a) | Command::Container(ContainerCommand::Mount(a)) => {
+                commands::mount::mount(cfg, a).await
+            }
+            Command::Umount(a) | Command::Container(ContainerCommand::Umount(a)) => {
+                commands::mount::unmount(cfg, a).await
+            }
+            Command::Diff(a)
+            | Command::Container(ContainerCommand::Diff(a))
+            | Command::Image(ImageCommand::Diff(a)) => commands::diff::run(cfg, a).await,
+            Command::Export(a) | Command::Container(ContainerCommand::Export(a)) => {
+                commands::export::run(cfg, a).await
+            }
+            Command::Commit(a) | Command::Container(ContainerCommand::Commit(a)) => {
+                commands::commit::run(cfg, a).await
+            }
             Command::Completion(_) => unreachable!("handled before the configuration is read"),
         }
     }

@@ -261,6 +261,29 @@ pub async fn spawn_helper_with(
     spawn_helper_passing(name, program, args, inherit_stdio, None).await
 }
 
+/// Take ownership of descriptor `fd` inherited at exec (e.g. the one
+/// [`spawn_helper_passing`] hands over as [`EXTRA_FD`]), checked to be open
+/// and made close-on-exec so nothing the helper starts inherits it.
+pub fn take_inherited_fd(fd: RawFd) -> Result<OwnedFd, TransportError> {
+    let what = format!("inherited descriptor {fd}");
+    nix::sys::stat::fstat(fd).map_err(|e| TransportError::Serve {
+        what: what.clone(),
+        source: e.into(),
+    })?;
+    // SAFETY: fd was handed to us at exec, fstat showed it open, and
+    // nothing else in this process owns it.
+    let owned = unsafe { OwnedFd::from_raw_fd(fd) };
+    nix::fcntl::fcntl(
+        owned.as_raw_fd(),
+        nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::FD_CLOEXEC),
+    )
+    .map_err(|e| TransportError::Serve {
+        what,
+        source: e.into(),
+    })?;
+    Ok(owned)
+}
+
 /// The descriptor [`spawn_helper_passing`] hands over beside the gRPC one.
 pub const EXTRA_FD: RawFd = 4;
 

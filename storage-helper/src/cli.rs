@@ -127,6 +127,33 @@ pub enum Cmd {
         #[arg(short, long)]
         output: PathBuf,
     },
+    /// What a path is inside a root (as `podman cp` sees it).
+    CopyStat {
+        /// The directory that stands for `/` (a mounted container, /proc/PID/root).
+        #[arg(long, default_value = "/")]
+        root: PathBuf,
+        path: String,
+    },
+    /// Copy a file or directory from one root to another as a tar stream;
+    /// `-` for FROM reads a tar from stdin, for TO writes one to stdout.
+    Copy {
+        #[arg(long, default_value = "/")]
+        from_root: PathBuf,
+        from: String,
+        #[arg(long, default_value = "/")]
+        to_root: PathBuf,
+        /// An existing directory (or `-`).
+        to: String,
+        /// Name of the copied top entry.
+        #[arg(long, default_value = "")]
+        rename: String,
+        /// UID:GID of everything written (default: the archive's).
+        #[arg(long, value_name = "UID:GID")]
+        owner: Option<String>,
+        /// Replace directories by non-directories and the reverse.
+        #[arg(long)]
+        overwrite: bool,
+    },
     /// Make an image from a container's changes.
     Commit {
         id: String,
@@ -138,6 +165,12 @@ pub enum Cmd {
         message: String,
         #[command(flatten)]
         changes: ChangeArgs,
+        /// Docker schema 2 media types instead of OCI ones.
+        #[arg(long)]
+        docker: bool,
+        /// One layer for the whole file system.
+        #[arg(long)]
+        squash: bool,
         #[arg(long)]
         json: bool,
     },
@@ -449,6 +482,78 @@ pub fn run(store: &Store, cmd: Cmd) -> Result<()> {
                     .for_each(|c| println!("{} {}", c.kind.letter(), c.path));
             }
         }
+        Cmd::CopyStat { root, path } => {
+            let root = crate::copy::Root {
+                root,
+                mounts: Vec::new(),
+            };
+            let st = crate::copy::stat(&root, &path)?;
+            println!(
+                "{} {} {:o} {}",
+                st.link_target,
+                if st.dangling {
+                    "dangling"
+                } else if st.is_dir {
+                    "directory"
+                } else if st.is_regular {
+                    "file"
+                } else {
+                    "other"
+                },
+                st.mode & 0o7777,
+                st.size
+            );
+        }
+        Cmd::Copy {
+            from_root,
+            from,
+            to_root,
+            to,
+            rename,
+            owner,
+            overwrite,
+        } => {
+            let end = |root: PathBuf, path: String| {
+                if path == "-" {
+                    crate::copy::End::DataFd
+                } else {
+                    crate::copy::End::Path {
+                        root: crate::copy::Root {
+                            root,
+                            mounts: Vec::new(),
+                        },
+                        path,
+                    }
+                }
+            };
+            let owner = owner
+                .map(|o| {
+                    let (u, g) = o.split_once(':').unwrap_or((&o, &o));
+                    Ok::<_, anyhow::Error>((u.parse::<u32>()?, g.parse::<u32>()?))
+                })
+                .transpose()
+                .context("--owner takes numbers: UID:GID")?;
+            use std::os::fd::AsFd;
+            let data = if from == "-" {
+                Some(std::io::stdin().as_fd().try_clone_to_owned()?)
+            } else if to == "-" {
+                Some(std::io::stdout().as_fd().try_clone_to_owned()?)
+            } else {
+                None
+            };
+            let opts = crate::copy::CopyOptions {
+                rename,
+                owner,
+                overwrite,
+                ignore_devices: false,
+            };
+            crate::copy::copy(
+                &end(from_root, from),
+                &end(to_root, to),
+                &opts,
+                &std::sync::Arc::new(std::sync::Mutex::new(data)),
+            )?;
+        }
         Cmd::Export { id, output } => {
             crate::export::export_container(store, &id, &output)?;
         }
@@ -458,10 +563,20 @@ pub fn run(store: &Store, cmd: Cmd) -> Result<()> {
             author,
             message,
             changes,
+            docker,
+            squash,
             json,
         } => {
-            let i =
-                crate::new_image::commit(store, &id, &names, &changes.parse()?, &author, &message)?;
+            let format = crate::new_image::CommitFormat { docker, squash };
+            let i = crate::new_image::commit(
+                store,
+                &id,
+                &names,
+                &changes.parse()?,
+                &author,
+                &message,
+                format,
+            )?;
             if json {
                 print_json(&i)?;
             } else {

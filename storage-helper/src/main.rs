@@ -10,6 +10,7 @@ mod backing_fs;
 mod blobs;
 mod cli;
 mod containers;
+mod copy;
 mod db;
 mod diff;
 mod digest;
@@ -73,7 +74,14 @@ struct Cli {
 #[derive(Subcommand)]
 enum Cmd {
     /// Serve the storage.v1 gRPC API.
-    Serve(ServeArgs),
+    Serve {
+        #[command(flatten)]
+        args: ServeArgs,
+        /// An inherited descriptor one Copy call may read a tar from or
+        /// write one to (podman's stdin or stdout for `podman cp -`).
+        #[arg(long, value_name = "N")]
+        data_fd: Option<i32>,
+    },
     /// Show the store and what the kernel supports.
     Info {
         /// Also try a real overlay mount under the graph root.
@@ -104,10 +112,14 @@ fn main() -> std::process::ExitCode {
     };
     common::helper_cli::run("storage-helper", async move {
         match cli.cmd {
-            Cmd::Serve(args) => {
+            Cmd::Serve { args, data_fd } => {
                 gc::startup_cleanup(&store);
+                let data = data_fd.map(proto::transport::take_inherited_fd).transpose()?;
                 let svc = proto::storage::v1::storage_server::StorageServer::new(
-                    service::StorageService { store },
+                    service::StorageService {
+                        store,
+                        data: std::sync::Arc::new(std::sync::Mutex::new(data)),
+                    },
                 );
                 proto::transport::serve(args.target()?, tonic::service::Routes::new(svc)).await?;
             }

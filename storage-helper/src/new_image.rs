@@ -229,17 +229,29 @@ fn finish_image(
     new: &LayerBlob,
     names: &[String],
     label: &str,
+    docker: bool,
 ) -> Result<ImageRecord> {
+    let (manifest_type, config_type) = if docker {
+        (oci::DOCKER_MANIFEST, DOCKER_CONFIG)
+    } else {
+        (oci::OCI_MANIFEST, oci::OCI_CONFIG)
+    };
     let config_bytes = serde_json::to_vec(&config)
         .map_err(|e| StoreError::io("serializing config", std::io::Error::other(e)))?;
     let config_digest = blobs::write_bytes(store, &config_bytes)?;
     layer_descs.push(
         json!({"mediaType": new.media_type, "digest": new.digest.as_str(), "size": new.size}),
     );
+    if docker {
+        for d in &mut layer_descs {
+            let mt = docker_layer_type(d["mediaType"].as_str().unwrap_or("")).to_string();
+            d["mediaType"] = json!(mt);
+        }
+    }
     let manifest = json!({
         "schemaVersion": 2,
-        "mediaType": oci::OCI_MANIFEST,
-        "config": {"mediaType": oci::OCI_CONFIG, "digest": config_digest.as_str(), "size": config_bytes.len()},
+        "mediaType": manifest_type,
+        "config": {"mediaType": config_type, "digest": config_digest.as_str(), "size": config_bytes.len()},
         "layers": layer_descs,
     });
     let manifest_bytes = serde_json::to_vec(&manifest)
@@ -259,7 +271,7 @@ fn finish_image(
     let parts = ImageParts {
         manifest_bytes,
         manifest_digest,
-        manifest_media_type: oci::OCI_MANIFEST.into(),
+        manifest_media_type: manifest_type.into(),
         config_bytes,
         config_digest,
         layers,
@@ -310,7 +322,7 @@ pub fn import_rootfs_tar(
         .cloned()
         .unwrap_or_else(|| tar.display().to_string());
     let rec =
-        finish_image(store, config, Vec::new(), &layer, names, &label).map_err(|e| match e {
+        finish_image(store, config, Vec::new(), &layer, names, &label, false).map_err(|e| match e {
             StoreError::DataLoss(m) => StoreError::InvalidArgument(format!(
                 "{}: not a usable root file system tarball: {m}",
                 tar.display()
@@ -321,6 +333,16 @@ pub fn import_rootfs_tar(
     Ok(rec)
 }
 
+/// How CommitContainer writes the image.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CommitFormat {
+    /// Docker schema 2 media types instead of OCI ones.
+    pub docker: bool,
+    /// One layer holding the whole file system instead of the image's
+    /// layers plus the container layer.
+    pub squash: bool,
+}
+
 /// CommitContainer.
 pub fn commit(
     store: &Store,
@@ -329,6 +351,7 @@ pub fn commit(
     changes: &ConfigChanges,
     author: &str,
     message: &str,
+    format: CommitFormat,
 ) -> Result<ImageRecord> {
     for n in names {
         images::validate_name(n)?;
@@ -347,13 +370,24 @@ pub fn commit(
     };
     let upper = containers::upper(&rec).to_path_buf();
     let started = std::time::Instant::now();
-    let layer = match store.driver {
-        Driver::Overlay => gzip_blob(store, |w| {
-            write_tree(&upper, TreeKind::OverlayUpper, w).map(drop)
-        })?,
-        Driver::Vfs => {
-            let changes = crate::diff::changes(store, &rec)?;
-            gzip_blob(store, |w| write_changes(&upper, &changes, w).map(drop))?
+    let layer = if format.squash {
+        let (mountpoint, _) = crate::mounts::mount(store, id)?;
+        let written = gzip_blob(store, |w| {
+            write_tree(&mountpoint, TreeKind::Rootfs, w).map(drop)
+        });
+        let unmounted = crate::mounts::unmount(store, id, false);
+        let layer = written?;
+        unmounted?;
+        layer
+    } else {
+        match store.driver {
+            Driver::Overlay => gzip_blob(store, |w| {
+                write_tree(&upper, TreeKind::OverlayUpper, w).map(drop)
+            })?,
+            Driver::Vfs => {
+                let changes = crate::diff::changes(store, &rec)?;
+                gzip_blob(store, |w| write_changes(&upper, &changes, w).map(drop))?
+            }
         }
     };
     debug!(container = id, diff_id = %layer.diff_id, bytes = layer.size, elapsed_ms = started.elapsed().as_secs_f64() * 1e3, "container layer written");
@@ -394,22 +428,30 @@ pub fn commit(
         .unwrap_or_default();
     changes.apply(&mut cfg);
     obj.insert("config".into(), Value::Object(cfg));
-    let mut diff_ids = obj
-        .get("rootfs")
-        .and_then(|r| r.get("diff_ids"))
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default();
+    let mut diff_ids = if format.squash {
+        Vec::new()
+    } else {
+        obj.get("rootfs")
+            .and_then(|r| r.get("diff_ids"))
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default()
+    };
     diff_ids.push(json!(layer.diff_id.as_str()));
     obj.insert(
         "rootfs".into(),
         json!({"type": "layers", "diff_ids": diff_ids}),
     );
-    let mut history = obj
-        .get("history")
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default();
+    // A squashed image has one layer: the base's history entries would
+    // name layers it no longer has.
+    let mut history = if format.squash {
+        Vec::new()
+    } else {
+        obj.get("history")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default()
+    };
     let mut h = json!({"created": now, "created_by": "podman commit"});
     if !author.is_empty() {
         h["author"] = json!(author);
@@ -423,7 +465,31 @@ pub fn commit(
         .first()
         .cloned()
         .unwrap_or_else(|| format!("commit of container {id}"));
-    finish_image(store, config, layer_descs, &layer, names, &label)
+    let layer_descs = if format.squash {
+        Vec::new()
+    } else {
+        layer_descs
+    };
+    finish_image(
+        store,
+        config,
+        layer_descs,
+        &layer,
+        names,
+        &label,
+        format.docker,
+    )
+}
+
+const DOCKER_CONFIG: &str = "application/vnd.docker.container.image.v1+json";
+
+/// OCI layer media types in a Docker manifest become their Docker names.
+fn docker_layer_type(mt: &str) -> &str {
+    match mt {
+        oci::OCI_LAYER_GZIP => "application/vnd.docker.image.rootfs.diff.tar.gzip",
+        "application/vnd.oci.image.layer.v1.tar" => "application/vnd.docker.image.rootfs.diff.tar",
+        other => other,
+    }
 }
 
 /// Docker layer media types in an OCI manifest become their OCI names.

@@ -19,6 +19,32 @@ use crate::new_image::ConfigChanges;
 
 pub struct StorageService {
     pub store: Store,
+    /// `serve --data-fd`: for one Copy (see crate::copy).
+    pub data: crate::copy::DataFd,
+}
+
+fn copy_root(r: Option<pb::CopyRoot>) -> crate::copy::Root {
+    let r = r.unwrap_or_default();
+    crate::copy::Root {
+        root: PathBuf::from(if r.root.is_empty() { "/" } else { &r.root }),
+        mounts: r
+            .mounts
+            .into_iter()
+            .map(|m| (m.destination, PathBuf::from(m.source)))
+            .collect(),
+    }
+}
+
+fn copy_end(e: Option<pb::CopyEnd>) -> crate::copy::End {
+    let e = e.unwrap_or_default();
+    if e.data_fd {
+        crate::copy::End::DataFd
+    } else {
+        crate::copy::End::Path {
+            root: copy_root(e.root),
+            path: e.path,
+        }
+    }
 }
 
 /// Run `f` on a blocking thread; errors become their gRPC status.
@@ -373,8 +399,55 @@ impl Storage for StorageService {
         let (s, r) = (self.store.clone(), req.into_inner());
         blocking("CommitContainer", move || {
             let changes = changes_from_pb(r.changes);
-            crate::new_image::commit(&s, &r.id, &r.names, &changes, &r.author, &r.message)
+            let format = crate::new_image::CommitFormat {
+                docker: r.docker_format,
+                squash: r.squash,
+            };
+            crate::new_image::commit(&s, &r.id, &r.names, &changes, &r.author, &r.message, format)
                 .map(image_pb)
+        })
+        .await
+    }
+
+    async fn copy_stat(
+        &self,
+        req: Request<pb::CopyStatRequest>,
+    ) -> Result<Response<pb::CopyStatResponse>, Status> {
+        let r = req.into_inner();
+        blocking("CopyStat", move || {
+            let st = crate::copy::stat(&copy_root(r.root), &r.path)?;
+            Ok(pb::CopyStatResponse {
+                link_target: st.link_target,
+                is_dir: st.is_dir,
+                is_regular: st.is_regular,
+                mode: st.mode,
+                size: st.size,
+                mtime_unix: st.mtime,
+                dangling: st.dangling,
+            })
+        })
+        .await
+    }
+
+    async fn copy(
+        &self,
+        req: Request<pb::CopyRequest>,
+    ) -> Result<Response<pb::CopyResponse>, Status> {
+        let (data, r) = (self.data.clone(), req.into_inner());
+        blocking("Copy", move || {
+            let opts = crate::copy::CopyOptions {
+                rename: r.rename,
+                owner: r.uid.zip(r.gid),
+                overwrite: r.overwrite,
+                ignore_devices: r.ignore_devices,
+            };
+            let entries = crate::copy::copy(
+                &copy_end(r.source),
+                &copy_end(r.destination),
+                &opts,
+                &data,
+            )?;
+            Ok(pb::CopyResponse { entries })
         })
         .await
     }

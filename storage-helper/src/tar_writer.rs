@@ -5,6 +5,7 @@
 
 use std::collections::HashMap;
 use std::io::Write;
+use std::os::fd::AsRawFd;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::{Path, PathBuf};
@@ -23,17 +24,32 @@ pub enum TreeKind {
 
 /// Write the tree under `root` as a tar into `out`; returns `out`.
 pub fn write_tree<W: Write>(root: &Path, kind: TreeKind, out: W) -> Result<W> {
-    let mut b = tar::Builder::new(out);
-    b.follow_symlinks(false);
-    let mut w = Walker {
-        root: root.to_path_buf(),
-        kind,
-        links: HashMap::new(),
-        recursive: true,
-    };
-    w.dir(&mut b, Path::new(""))?;
+    let mut b = builder(out);
+    let mut w = Walker::new(kind);
+    w.dir(&mut b, root, Path::new(""))?;
     b.into_inner()
         .map_err(|e| StoreError::io("finishing the tar stream", e))
+}
+
+/// Write `source` (a file or directory, not followed if a symlink) as a tar
+/// into `out` under the name `name`; an empty `name` writes a directory's
+/// contents without an entry for the directory itself (`podman cp DIR/.`).
+/// Returns the number of entries and `out`.
+pub fn write_subtree<W: Write>(source: &Path, name: &Path, out: W) -> Result<(u64, W)> {
+    let mut b = builder(out);
+    let mut w = Walker::new(TreeKind::Rootfs);
+    if name.as_os_str().is_empty() {
+        w.dir(&mut b, source, Path::new(""))?;
+    } else {
+        // `source` may be a /proc/self/fd link: it is followed, once.
+        let meta =
+            std::fs::metadata(source).map_err(|e| StoreError::path("reading", source, e))?;
+        w.entry_meta(&mut b, source, name, meta, true)?;
+    }
+    let out = b
+        .into_inner()
+        .map_err(|e| StoreError::io("finishing the tar stream", e))?;
+    Ok((w.entries, out))
 }
 
 /// Write an OCI layer of `changes` (sorted, as [`crate::diff`] gives them)
@@ -41,14 +57,9 @@ pub fn write_tree<W: Write>(root: &Path, kind: TreeKind, out: W) -> Result<W> {
 /// deleted one as a `.wh.NAME` whiteout (containers-storage's
 /// ExportChanges, for drivers whose container root is a full copy).
 pub fn write_changes<W: Write>(root: &Path, changes: &[Change], out: W) -> Result<W> {
-    let mut b = tar::Builder::new(out);
-    b.follow_symlinks(false);
-    let mut w = Walker {
-        root: root.to_path_buf(),
-        kind: TreeKind::Rootfs,
-        links: HashMap::new(),
-        recursive: false,
-    };
+    let mut b = builder(out);
+    let mut w = Walker::new(TreeKind::Rootfs);
+    w.recursive = false;
     for c in changes {
         let rel = Path::new(c.path.trim_start_matches('/'));
         let (Some(parent), Some(name)) = (rel.parent(), rel.file_name()) else {
@@ -61,56 +72,93 @@ pub fn write_changes<W: Write>(root: &Path, changes: &[Change], out: W) -> Resul
             wh.push(name);
             w.empty_file(&mut b, &parent.join(wh), &pmeta)?;
         } else {
-            w.entry(&mut b, parent, name)?;
+            w.entry(&mut b, &root.join(rel), rel)?;
         }
     }
     b.into_inner()
         .map_err(|e| StoreError::io("finishing the tar stream", e))
 }
 
+fn builder<W: Write>(out: W) -> tar::Builder<W> {
+    let mut b = tar::Builder::new(out);
+    b.follow_symlinks(false);
+    b
+}
+
 struct Walker {
-    root: PathBuf,
     kind: TreeKind,
     /// (dev, ino) -> first path, for hard links.
     links: HashMap<(u64, u64), PathBuf>,
+    entries: u64,
     /// Whether a directory entry brings its contents.
     recursive: bool,
 }
 
 impl Walker {
-    fn dir<W: Write>(&mut self, b: &mut tar::Builder<W>, rel: &Path) -> Result<()> {
-        let dir = self.root.join(rel);
-        let rd = std::fs::read_dir(&dir).map_err(|e| StoreError::path("reading", &dir, e))?;
+    fn new(kind: TreeKind) -> Self {
+        Walker {
+            kind,
+            links: HashMap::new(),
+            entries: 0,
+            recursive: true,
+        }
+    }
+
+    /// The children of directory `dir`, named `rel/NAME` in the tar.
+    ///
+    /// The directory is opened once (not following a symlink, unless it is
+    /// the tree's root) and its children are reached through that
+    /// descriptor: a running container that swaps a directory for a
+    /// symlink while it is read cannot send the walk outside the tree.
+    fn dir<W: Write>(&mut self, b: &mut tar::Builder<W>, dir: &Path, rel: &Path) -> Result<()> {
+        self.dir_at(b, dir, rel, rel.as_os_str().is_empty())
+    }
+
+    fn dir_at<W: Write>(
+        &mut self,
+        b: &mut tar::Builder<W>,
+        dir: &Path,
+        rel: &Path,
+        follow: bool,
+    ) -> Result<()> {
+        let d = open(dir, true, follow).map_err(|e| StoreError::path("opening", dir, e))?;
+        let pinned = PathBuf::from(format!("/proc/self/fd/{}", d.as_raw_fd()));
+        let rd = std::fs::read_dir(&pinned).map_err(|e| StoreError::path("reading", dir, e))?;
         let mut names: Vec<_> = rd.filter_map(|e| e.ok()).map(|e| e.file_name()).collect();
         names.sort();
         for name in names {
-            self.entry(b, rel, &name)?;
+            self.entry(b, &pinned.join(&name), &rel.join(&name))?;
         }
         Ok(())
     }
 
-    /// One entry, `name` in the directory `rel`.
-    fn entry<W: Write>(
+    /// The file system object `p` (and what is below it), named `r`.
+    fn entry<W: Write>(&mut self, b: &mut tar::Builder<W>, p: &Path, r: &Path) -> Result<()> {
+        let meta = std::fs::symlink_metadata(p).map_err(|e| StoreError::path("reading", p, e))?;
+        self.entry_meta(b, p, r, meta, false)
+    }
+
+    fn entry_meta<W: Write>(
         &mut self,
         b: &mut tar::Builder<W>,
-        rel: &Path,
-        name: &std::ffi::OsStr,
+        p: &Path,
+        r: &Path,
+        meta: std::fs::Metadata,
+        follow: bool,
     ) -> Result<()> {
-        let r = rel.join(name);
-        let p = self.root.join(&r);
-        let meta = std::fs::symlink_metadata(&p).map_err(|e| StoreError::path("reading", &p, e))?;
         let ft = meta.file_type();
         if self.kind == TreeKind::OverlayUpper && ft.is_char_device() && meta.rdev() == 0 {
             let mut wh = std::ffi::OsString::from(".wh.");
-            wh.push(name);
-            self.empty_file(b, &rel.join(wh), &meta)?;
-            return Ok(());
+            wh.push(r.file_name().unwrap_or_default());
+            let parent = r.parent().unwrap_or(Path::new(""));
+            return self.empty_file(b, &parent.join(wh), &meta);
         }
         if ft.is_socket() {
             return Ok(());
         }
+        self.entries += 1;
         let mut h = header(&meta);
-        self.xattrs(b, &p)?;
+        self.xattrs(b, p)?;
         let err =
             |e: std::io::Error| StoreError::io(format!("adding {} to the tar", r.display()), e);
         if ft.is_dir() {
@@ -124,7 +172,7 @@ impl Walker {
             )
             .map_err(err)?;
             if self.kind == TreeKind::OverlayUpper
-                && fsutil::get_xattr(&p, "trusted.overlay.opaque")
+                && fsutil::get_xattr(p, "trusted.overlay.opaque")
                     .ok()
                     .flatten()
                     .is_some_and(|v| v == b"y")
@@ -132,27 +180,27 @@ impl Walker {
                 self.empty_file(b, &r.join(".wh..wh..opq"), &meta)?;
             }
             if self.recursive {
-                self.dir(b, &r)?;
+                self.dir_at(b, p, r, follow)?;
             }
         } else if ft.is_symlink() {
             let target =
-                std::fs::read_link(&p).map_err(|e| StoreError::path("reading link", &p, e))?;
+                std::fs::read_link(p).map_err(|e| StoreError::path("reading link", p, e))?;
             h.set_entry_type(tar::EntryType::Symlink);
-            b.append_link(&mut h, &r, &target).map_err(err)?;
+            b.append_link(&mut h, r, &target).map_err(err)?;
         } else if ft.is_file() {
             if meta.nlink() > 1 {
                 let key = (meta.dev(), meta.ino());
                 if let Some(first) = self.links.get(&key) {
                     h.set_entry_type(tar::EntryType::Link);
                     h.set_size(0);
-                    b.append_link(&mut h, &r, first).map_err(err)?;
+                    b.append_link(&mut h, r, first).map_err(err)?;
                     return Ok(());
                 }
-                self.links.insert(key, r.clone());
+                self.links.insert(key, r.to_path_buf());
             }
             h.set_entry_type(tar::EntryType::Regular);
-            let f = std::fs::File::open(&p).map_err(|e| StoreError::path("opening", &p, e))?;
-            b.append_data(&mut h, &r, f).map_err(err)?;
+            let f = open(p, false, follow).map_err(|e| StoreError::path("opening", p, e))?;
+            b.append_data(&mut h, r, f).map_err(err)?;
         } else {
             let t = if ft.is_char_device() {
                 tar::EntryType::Char
@@ -167,7 +215,7 @@ impl Walker {
                 h.set_device_major(libc::major(rdev)).map_err(err)?;
                 h.set_device_minor(libc::minor(rdev)).map_err(err)?;
             }
-            b.append_data(&mut h, &r, std::io::empty()).map_err(err)?;
+            b.append_data(&mut h, r, std::io::empty()).map_err(err)?;
         }
         Ok(())
     }
@@ -199,6 +247,19 @@ impl Walker {
         }
         Ok(())
     }
+}
+
+/// Open for reading; the last component is not followed unless `follow`.
+fn open(p: &Path, dir: bool, follow: bool) -> std::io::Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut flags = if dir { libc::O_DIRECTORY } else { 0 };
+    if !follow {
+        flags |= libc::O_NOFOLLOW;
+    }
+    std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(flags)
+        .open(p)
 }
 
 fn header(meta: &std::fs::Metadata) -> tar::Header {

@@ -15,7 +15,7 @@
 use std::ffi::OsStr;
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read, Write};
-use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
@@ -27,9 +27,10 @@ use crate::error::{Result, StoreError};
 use crate::fsutil;
 
 /// How whiteout entries are applied.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Whiteouts {
     /// Recorded for an overlay mount (0/0 devices, opaque xattrs).
+    #[default]
     Overlay,
     /// Carried out on the files below (deleted).
     Apply,
@@ -136,7 +137,7 @@ pub fn unpack_stream<R: Read>(
     corrupt: &dyn Fn(std::io::Error) -> StoreError,
 ) -> Result<(Digest, u64, u64, R)> {
     let mut archive = tar::Archive::new(DigestReader::new(reader));
-    let mut applier = Applier::new(dest, what, whiteouts)?;
+    let mut applier = Applier::new(dest, what, ApplyOptions::layer(whiteouts))?;
     let mut count = 0u64;
     for entry in archive.entries().map_err(corrupt)? {
         let mut entry = entry.map_err(corrupt)?;
@@ -146,6 +147,60 @@ pub fn unpack_stream<R: Read>(
     applier.finish()?;
     let (digest, size, reader) = archive.into_inner().finish().map_err(corrupt)?;
     Ok((digest, size, count, reader))
+}
+
+/// How entries are applied: as an image layer ([`ApplyOptions::layer`]) or
+/// as files copied in (`podman cp`, [`apply_archive`]).
+#[derive(Debug, Clone, Default)]
+pub struct ApplyOptions {
+    /// `.wh.` entries are whiteouts (layers) or plain names (cp).
+    pub whiteouts: bool,
+    /// How whiteouts are carried out (overlay or vfs).
+    pub whiteout_mode: Whiteouts,
+    /// Where under the root the entries land ("" for the root itself).
+    pub prefix: PathBuf,
+    /// Give the first path component the second name when it is the first.
+    pub rename: Option<(std::ffi::OsString, std::ffi::OsString)>,
+    /// Owner of everything written instead of the archive's.
+    pub owner: Option<(u32, u32)>,
+    /// Replace a directory by a non-directory or the reverse; otherwise
+    /// that is refused ("file exists").
+    pub replace_dir_nondir: bool,
+    /// Skip character and block devices.
+    pub ignore_devices: bool,
+}
+
+impl ApplyOptions {
+    pub fn layer(whiteout_mode: Whiteouts) -> Self {
+        ApplyOptions {
+            whiteouts: true,
+            whiteout_mode,
+            replace_dir_nondir: true,
+            ..ApplyOptions::default()
+        }
+    }
+}
+
+/// Apply a tar stream (already decompressed) beneath `root` as `opts`
+/// says, without hashing it (`podman cp`); returns the entry count. Every
+/// path is resolved inside `root`, as for layers.
+pub fn apply_archive<R: Read>(
+    reader: R,
+    root: &Path,
+    what: &str,
+    opts: ApplyOptions,
+    corrupt: &dyn Fn(std::io::Error) -> StoreError,
+) -> Result<u64> {
+    let mut archive = tar::Archive::new(reader);
+    let mut applier = Applier::new(root, what, opts)?;
+    let mut count = 0u64;
+    for entry in archive.entries().map_err(corrupt)? {
+        let mut entry = entry.map_err(corrupt)?;
+        applier.apply(&mut entry, corrupt)?;
+        count += 1;
+    }
+    applier.finish()?;
+    Ok(count)
 }
 
 /// Metadata of one entry, PAX records applied.
@@ -161,24 +216,24 @@ struct Meta {
 struct Applier<'a> {
     root: OwnedFd,
     what: &'a str,
+    opts: ApplyOptions,
     /// Directory mtimes, applied last (creating children changes them).
     dir_times: Vec<(PathBuf, i64, i64)>,
     buf: Vec<u8>,
-    whiteouts: Whiteouts,
     /// With [`Whiteouts::Apply`]: paths this layer has written, which an
     /// opaque marker keeps.
     written: std::collections::HashSet<PathBuf>,
 }
 
 impl<'a> Applier<'a> {
-    fn new(dest: &Path, what: &'a str, whiteouts: Whiteouts) -> Result<Self> {
+    fn new(dest: &Path, what: &'a str, opts: ApplyOptions) -> Result<Self> {
         let root = in_root::open_dir(dest).map_err(|e| StoreError::path("opening", dest, e))?;
         Ok(Applier {
             root,
             what,
+            opts,
             dir_times: Vec::new(),
             buf: vec![0u8; BUF],
-            whiteouts,
             written: std::collections::HashSet::new(),
         })
     }
@@ -195,8 +250,9 @@ impl<'a> Applier<'a> {
         let raw = entry.path_bytes().into_owned();
         let shown = String::from_utf8_lossy(&raw).into_owned();
         let Some(rel) = clean_path(&raw).map_err(|m| self.unsafe_entry(&shown, m))? else {
-            // The archive's root ("./"): only its metadata matters.
-            if entry.header().entry_type().is_dir() {
+            // The archive's root ("./"): only its metadata matters, and only
+            // for a layer (a copy goes into a directory that exists).
+            if self.opts.whiteouts && entry.header().entry_type().is_dir() {
                 let meta = meta(entry).map_err(corrupt)?;
                 let root = self
                     .root
@@ -208,17 +264,36 @@ impl<'a> Applier<'a> {
             }
             return Ok(());
         };
+        let rel = self.place(rel);
+        let shown = if self.opts.whiteouts {
+            shown
+        } else {
+            format!("/{}", rel.display())
+        };
         let kind = entry.header().entry_type();
-        let meta = meta(entry).map_err(corrupt)?;
+        let mut meta = meta(entry).map_err(corrupt)?;
+        if let Some((uid, gid)) = self.opts.owner {
+            (meta.uid, meta.gid) = (uid, gid);
+        }
+        if self.opts.ignore_devices && matches!(kind, tar::EntryType::Char | tar::EntryType::Block)
+        {
+            return Ok(());
+        }
         let name = rel.file_name().map(OsStr::to_owned).unwrap_or_default();
         let parent_rel = rel.parent().unwrap_or(Path::new("")).to_path_buf();
         let parent = in_root::mkdir_all_in_root(self.root.as_fd(), &parent_rel)
             .map_err(|e| self.fail(&shown, "creating the parent of", e))?;
         let pfd = parent.as_fd();
         let name_bytes = name.as_bytes();
+        if !self.opts.replace_dir_nondir {
+            self.check_replace(pfd, &name, &shown, kind.is_dir())?;
+        }
 
-        if let Some(hidden) = name_bytes.strip_prefix(b".wh.") {
-            if self.whiteouts == Whiteouts::Apply {
+        if let Some(hidden) = name_bytes
+            .strip_prefix(b".wh.")
+            .filter(|_| self.opts.whiteouts)
+        {
+            if self.opts.whiteout_mode == Whiteouts::Apply {
                 return self.apply_whiteout(pfd, &parent_rel, hidden, &shown);
             }
             if hidden == b".wh..opq" {
@@ -240,7 +315,7 @@ impl<'a> Applier<'a> {
                 .map_err(|e| self.fail(&shown, "chown", e));
         }
 
-        if self.whiteouts == Whiteouts::Apply {
+        if self.opts.whiteout_mode == Whiteouts::Apply {
             self.written.insert(rel.clone());
         }
         use tar::EntryType as T;
@@ -318,6 +393,7 @@ impl<'a> Applier<'a> {
                 let target = clean_path(&target_raw)
                     .map_err(|m| self.unsafe_entry(&shown, m))?
                     .ok_or_else(|| self.unsafe_entry(&shown, "hard link to the root"))?;
+                let target = self.place(target);
                 if target == rel {
                     return Ok(());
                 }
@@ -367,11 +443,54 @@ impl<'a> Applier<'a> {
         Ok(())
     }
 
+    /// Where an entry's path lands: renamed, then under the prefix.
+    fn place(&self, rel: PathBuf) -> PathBuf {
+        let rel = match &self.opts.rename {
+            Some((from, to)) => {
+                let mut comps = rel.components();
+                match comps.next() {
+                    Some(first) if first.as_os_str() == from.as_os_str() => {
+                        Path::new(to).join(comps.as_path())
+                    }
+                    _ => rel,
+                }
+            }
+            None => rel,
+        };
+        if self.opts.prefix.as_os_str().is_empty() {
+            rel
+        } else {
+            self.opts.prefix.join(rel)
+        }
+    }
+
+    /// Refuse to replace a directory by a non-directory or the reverse.
+    fn check_replace(
+        &self,
+        parent: BorrowedFd<'_>,
+        name: &OsStr,
+        shown: &str,
+        entry_is_dir: bool,
+    ) -> Result<()> {
+        let existing = in_root::lstat_at(parent, name).map_err(|e| self.fail(shown, "stat", e))?;
+        match existing {
+            Some(st) if in_root::is_dir(&st) != entry_is_dir => Err(StoreError::FailedPrecondition(format!(
+                "error creating {shown:?}: {} (use --overwrite to replace it): file exists",
+                if entry_is_dir {
+                    "a non-directory is in the way of a directory"
+                } else {
+                    "a directory is in the way of a non-directory"
+                }
+            ))),
+            _ => Ok(()),
+        }
+    }
+
     /// A whiteout carried out: `.wh.NAME` deletes NAME, `.wh..wh..opq`
     /// empties its directory of what this layer did not write.
     fn apply_whiteout(
         &self,
-        pfd: std::os::fd::BorrowedFd<'_>,
+        pfd: BorrowedFd<'_>,
         parent_rel: &Path,
         hidden: &[u8],
         shown: &str,
@@ -394,7 +513,7 @@ impl<'a> Applier<'a> {
 
     /// Remove from `dir` (at `rel`) everything this layer has not written,
     /// descending into the directories it has.
-    fn clear_unwritten(&self, dir: std::os::fd::BorrowedFd<'_>, rel: &Path) -> std::io::Result<()> {
+    fn clear_unwritten(&self, dir: BorrowedFd<'_>, rel: &Path) -> std::io::Result<()> {
         let listing = format!("/proc/self/fd/{}", dir.as_raw_fd());
         let names: Vec<std::ffi::OsString> = std::fs::read_dir(&listing)?
             .filter_map(|e| e.ok().map(|e| e.file_name()))

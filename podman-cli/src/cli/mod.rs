@@ -458,6 +458,19 @@ pub enum Command {
     Events(Lazy<crate::commands::events::EventsArgs>),
     /// Generate shell autocompletions
     Completion(Lazy<completion::CompletionArgs>),
+    /// Copy files/folders between a container and the local filesystem
+    Cp(Lazy<crate::commands::cp::CpArgs>),
+    /// Mount a working container's root filesystem
+    Mount(Lazy<crate::commands::mount::MountArgs>),
+    /// Unmount working container's root filesystem
+    #[command(visible_alias = "unmount")]
+    Umount(Lazy<crate::commands::mount::UnmountArgs>),
+    /// Display the changes to the object's file system
+    Diff(Lazy<crate::commands::diff::DiffArgs>),
+    /// Export container's filesystem contents as a tar archive
+    Export(Lazy<crate::commands::export::ExportArgs>),
+    /// Create new image based on the changed container
+    Commit(Lazy<crate::commands::commit::CommitArgs>),
     /// Manage podman
     #[command(subcommand)]
     System(SystemCommand),
@@ -526,6 +539,19 @@ pub enum ContainerCommand {
     Cleanup(Lazy<CleanupArgs>),
     /// List port mappings of a container
     Port(Lazy<crate::commands::port::PortArgs>),
+    /// Copy files/folders between a container and the local filesystem
+    Cp(Lazy<crate::commands::cp::CpArgs>),
+    /// Mount a working container's root filesystem
+    Mount(Lazy<crate::commands::mount::MountArgs>),
+    /// Unmount working container's root filesystem
+    #[command(visible_alias = "unmount")]
+    Umount(Lazy<crate::commands::mount::UnmountArgs>),
+    /// Inspect changes to the container's file systems
+    Diff(Lazy<crate::commands::diff::DiffArgs>),
+    /// Export container's filesystem contents as a tar archive
+    Export(Lazy<crate::commands::export::ExportArgs>),
+    /// Create new image based on the changed container
+    Commit(Lazy<crate::commands::commit::CommitArgs>),
 }
 
 #[derive(Debug, Subcommand)]
@@ -557,6 +583,8 @@ pub enum ImageCommand {
     Load(Lazy<LoadArgs>),
     /// Import a tarball to create a filesystem image
     Import(Lazy<ImportArgs>),
+    /// Inspect changes to the image's file systems
+    Diff(Lazy<crate::commands::diff::DiffArgs>),
 }
 
 #[derive(Debug, Subcommand)]

@@ -1,0 +1,574 @@
+//! `podman cp` / `podman container cp`: files between a container and the
+//! host, between two containers, or a tar on stdin/stdout (`-`), with
+//! Podman's path rules (see `copy_*` below, after Podman's cmd/podman/
+//! containers/cp.go): a trailing `/.` copies a directory's contents, a
+//! missing destination is created from its existing parent, a directory
+//! never replaces a file.
+//!
+//! Podman decides what goes where; storage-helper moves the bytes (its
+//! CopyStat and Copy calls), resolving every container path inside the
+//! container's root so a symlink can never lead out of it. A running
+//! container is reached through /proc/PID/root (its volumes, bind mounts
+//! and tmpfs mounts included); any other is mounted for the copy, its bind
+//! mounts listed beside it.
+
+use std::os::fd::AsFd;
+use std::path::{Path, PathBuf};
+
+use clap::Args;
+use proto::storage::v1::{
+    CopyEnd, CopyMount, CopyRequest, CopyRoot, CopyStatRequest, CopyStatResponse, MountRequest,
+    UnmountRequest,
+};
+use proto::transport::TransportError;
+
+use crate::container::model::{ContainerConfig, Status};
+use crate::container::store;
+use crate::engine_config::EngineConfig;
+use crate::helper_procs::{self, Session, StorageClient};
+
+#[derive(Debug, Clone, Args)]
+pub struct CpArgs {
+    #[arg(value_name = "[CONTAINER:]SRC_PATH")]
+    pub source: String,
+    #[arg(value_name = "[CONTAINER:]DEST_PATH")]
+    pub destination: String,
+    /// Chown copied files to the primary uid/gid of the destination container.
+    #[arg(short = 'a', long, default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true", require_equals = true)]
+    pub archive: bool,
+    /// Allow to overwrite directories with non-directories and vice versa
+    #[arg(long)]
+    pub overwrite: bool,
+    /// Deprecated: archives are always extracted
+    #[arg(long, hide = true)]
+    pub extract: bool,
+    /// Deprecated: containers are never paused for a copy
+    #[arg(long, hide = true, default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true", require_equals = true)]
+    pub pause: bool,
+}
+
+/// `CONTAINER:PATH` or a host path (anything starting with `.` or `/`).
+fn parse_user_input(input: &str) -> (Option<&str>, &str) {
+    if input.is_empty() || input.starts_with('.') || input.starts_with('/') {
+        return (None, input);
+    }
+    match input.split_once(':') {
+        Some((c, p)) => (Some(c), p),
+        None => (None, input),
+    }
+}
+
+pub async fn run(engine: &EngineConfig, a: &CpArgs) -> anyhow::Result<()> {
+    let (sc, sp) = parse_user_input(&a.source);
+    let (dc, dp) = parse_user_input(&a.destination);
+    if sp.is_empty() || dp.is_empty() {
+        anyhow::bail!(
+            "invalid arguments {:?}, {:?}: you must specify paths",
+            a.source,
+            a.destination
+        );
+    }
+    let mut cp = Cp {
+        engine,
+        storage: helper_procs::storage(engine).await?,
+        mounted: Vec::new(),
+        archive: a.archive,
+        overwrite: a.overwrite,
+    };
+    let result = match (sc, dc) {
+        (Some(s), Some(d)) => cp.container_to_container(s, sp, d, dp).await,
+        (Some(s), None) => cp.container_to_host(s, sp, dp).await,
+        (None, Some(d)) => cp.host_to_container(d, dp, sp).await,
+        (None, None) => Err(anyhow::anyhow!(
+            "invalid arguments {:?}, {:?}: one of them must name a container (CONTAINER:PATH)",
+            a.source,
+            a.destination
+        )),
+    };
+    let unmounted = cp.unmount_all().await;
+    cp.storage.close().await?;
+    result?;
+    unmounted
+}
+
+/// A container's file system, opened for the copy.
+struct Ctr {
+    name: String,
+    cfg: ContainerConfig,
+    root: CopyRoot,
+}
+
+/// What a host path is (Podman's copy.ResolveHostPath).
+struct HostInfo {
+    link_target: String,
+    is_dir: bool,
+    is_regular: bool,
+}
+
+struct Cp<'a> {
+    engine: &'a EngineConfig,
+    storage: Session<StorageClient>,
+    /// Containers this copy mounted (unmounted at the end).
+    mounted: Vec<String>,
+    archive: bool,
+    overwrite: bool,
+}
+
+impl Cp<'_> {
+    async fn open(&mut self, name: &str) -> anyhow::Result<Ctr> {
+        let db = crate::state::open_state(self.engine)?;
+        let (cfg, st) = match store::resolve(&db, name) {
+            Ok(r) => r,
+            Err(store::ContainerStoreError::NotFound(_)) => {
+                anyhow::bail!("container {name:?} does not exist")
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let proc_root = PathBuf::from(format!("/proc/{}/root", st.pid));
+        let running = matches!(st.status, Status::Running | Status::Paused)
+            && st.pid > 0
+            && proc_root.exists();
+        let root = if running {
+            CopyRoot {
+                root: proc_root.display().to_string(),
+                mounts: Vec::new(),
+            }
+        } else {
+            let req = MountRequest { id: cfg.id.clone() };
+            let m = self
+                .storage
+                .call("Mount", |mut c| async move { c.mount(req).await })
+                .await?;
+            self.mounted.push(cfg.id.clone());
+            CopyRoot {
+                root: m.mountpoint,
+                mounts: cfg
+                    .mounts
+                    .iter()
+                    .filter(|m| {
+                        matches!(m.kind.as_str(), "bind" | "volume") && m.source.starts_with('/')
+                    })
+                    .map(|m| CopyMount {
+                        destination: m.destination.clone(),
+                        source: m.source.clone(),
+                    })
+                    .collect(),
+            }
+        };
+        Ok(Ctr {
+            name: name.to_string(),
+            cfg,
+            root,
+        })
+    }
+
+    async fn unmount_all(&mut self) -> anyhow::Result<()> {
+        let mut first = None;
+        for id in std::mem::take(&mut self.mounted) {
+            let req = UnmountRequest { id, force: false };
+            if let Err(e) = self
+                .storage
+                .call("Unmount", |mut c| async move { c.unmount(req).await })
+                .await
+            {
+                first.get_or_insert(e);
+            }
+        }
+        first.map_or(Ok(()), |e| Err(e.into()))
+    }
+
+    /// CopyStat of `path` in the container (relative paths are taken from
+    /// its working directory); the link target keeps a trailing `/.` or
+    /// `/` of the path as given (Podman's PreserveBasePath).
+    async fn stat(&mut self, c: &Ctr, path: &str) -> Result<CopyStatResponse, String> {
+        match self.stat_any(c, path).await {
+            Ok(st) if st.dangling => Err("no such file or directory".into()),
+            r => r,
+        }
+    }
+
+    /// As [`Cp::stat`], also answering for a symlink to nothing.
+    async fn stat_any(&mut self, c: &Ctr, path: &str) -> Result<CopyStatResponse, String> {
+        let abs = self.absolute(c, path);
+        let req = CopyStatRequest {
+            root: Some(c.root.clone()),
+            path: abs,
+        };
+        match self
+            .storage
+            .call("CopyStat", |mut cl| async move { cl.copy_stat(req).await })
+            .await
+        {
+            Ok(mut st) => {
+                st.link_target = preserve_base(path, &st.link_target);
+                Ok(st)
+            }
+            Err(TransportError::Call { message, .. }) => Err(message),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+
+    fn absolute(&self, c: &Ctr, path: &str) -> String {
+        if path.starts_with('/') {
+            path.to_string()
+        } else {
+            let wd = if c.cfg.working_dir.is_empty() {
+                "/"
+            } else {
+                &c.cfg.working_dir
+            };
+            format!("{}/{path}", wd.trim_end_matches('/'))
+        }
+    }
+
+    /// The owner of files copied into `c`: its user's uid and gid with
+    /// `--archive`, else what the archive says.
+    fn owner(&self, c: &Ctr) -> anyhow::Result<Option<(u32, u32)>> {
+        if !self.archive {
+            return Ok(None);
+        }
+        let u = crate::spec::user::resolve(Path::new(&c.root.root), &c.cfg.user, &[])?;
+        Ok(Some((u.uid, u.gid)))
+    }
+
+    /// The Copy call; the helper's own message is the error (it names the
+    /// path and the fix), as Podman prints it.
+    async fn copy(&mut self, req: CopyRequest, data: Option<Data>) -> anyhow::Result<()> {
+        let plain = |e: TransportError| match e {
+            TransportError::Call { message, .. } => anyhow::anyhow!("{message}"),
+            e => e.into(),
+        };
+        match data {
+            None => {
+                self.storage
+                    .call("Copy", |mut c| async move { c.copy(req).await })
+                    .await
+                    .map_err(plain)?;
+            }
+            Some(d) => {
+                let fd = match d {
+                    Data::Stdin => std::io::stdin().as_fd().try_clone_to_owned()?,
+                    Data::Stdout => std::io::stdout().as_fd().try_clone_to_owned()?,
+                };
+                let mut s = helper_procs::storage_with_data(self.engine, fd.as_fd()).await?;
+                drop(fd);
+                let r = s
+                    .call("Copy", |mut c| async move { c.copy(req).await })
+                    .await;
+                s.finish().await?;
+                r.map_err(plain)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Destination in a container: the path itself when it exists, else
+    /// its parent directory with the last component as the new name.
+    /// Returns (base name, info, resolved to the parent).
+    async fn resolve_destination(
+        &mut self,
+        c: &Ctr,
+        path: &str,
+        stdin: bool,
+    ) -> anyhow::Result<(String, CopyStatResponse, bool)> {
+        let (err, dangling) = match self.stat_any(c, path).await {
+            Ok(info) if !info.dangling => return Ok((go_base(&info.link_target), info, false)),
+            Ok(info) => ("no such file or directory".to_string(), Some(info.link_target)),
+            Err(e) => (e, None),
+        };
+        if path.ends_with('/') {
+            anyhow::bail!("{path:?} could not be found on container {}: {err}", c.name);
+        }
+        if stdin {
+            anyhow::bail!("destination must be a directory when copying from stdin");
+        }
+        // A symlink to nothing: the copy creates what it points to.
+        let (base, parent) = match &dangling {
+            Some(t) => (go_base(t), go_dir(t)),
+            None => (go_base(path), go_dir(&self.absolute(c, path))),
+        };
+        match self.stat(c, &parent).await {
+            Ok(info) => Ok((base, info, true)),
+            Err(e) => anyhow::bail!("{path:?} could not be found on container {}: {e}", c.name),
+        }
+    }
+
+    async fn container_to_host(
+        &mut self,
+        name: &str,
+        cpath: &str,
+        hpath: &str,
+    ) -> anyhow::Result<()> {
+        let c = self.open(name).await?;
+        let cinfo = self.stat(&c, cpath).await.map_err(|e| {
+            anyhow::anyhow!("{cpath:?} could not be found on container {name}: {e}")
+        })?;
+        if hpath == "-" {
+            let req = CopyRequest {
+                source: Some(path_end(&c.root, &cinfo.link_target)),
+                destination: Some(data_end()),
+                ..Default::default()
+            };
+            return self.copy(req, Some(Data::Stdout)).await;
+        }
+        let (hinfo, host_base, to_parent) = match host_stat(hpath) {
+            Ok(h) => {
+                let b = go_base(&h.link_target);
+                (h, b, false)
+            }
+            Err(e) => {
+                let missing = || anyhow::anyhow!("{hpath:?} could not be found on the host: {e}");
+                if hpath.ends_with('/') {
+                    return Err(missing());
+                }
+                let parent = go_dir(&std::path::absolute(hpath)?.display().to_string());
+                let h = host_stat(&parent).map_err(|_| missing())?;
+                (h, go_base(hpath), true)
+            }
+        };
+        if !hinfo.is_dir && !hinfo.is_regular {
+            anyhow::bail!("invalid destination: {hpath:?} must be a directory or a regular file");
+        }
+        let mut ctarget = cinfo.link_target.clone();
+        if to_parent && cinfo.is_dir && go_base(&ctarget) == "." {
+            ctarget = go_dir(&ctarget);
+        }
+        if cinfo.is_dir && !hinfo.is_dir {
+            anyhow::bail!("destination must be a directory when copying a directory");
+        }
+        let rename = if (!cinfo.is_dir && !hinfo.is_dir) || to_parent {
+            host_base
+        } else {
+            String::new()
+        };
+        let dir = if hinfo.is_dir {
+            hinfo.link_target.clone()
+        } else {
+            go_dir(&hinfo.link_target)
+        };
+        let req = CopyRequest {
+            source: Some(path_end(&c.root, &ctarget)),
+            destination: Some(path_end(&host_root(), &dir)),
+            rename,
+            uid: Some(nix::unistd::geteuid().as_raw()),
+            gid: Some(nix::unistd::getegid().as_raw()),
+            overwrite: self.overwrite,
+            ignore_devices: true,
+        };
+        self.copy(req, None).await
+    }
+
+    async fn host_to_container(
+        &mut self,
+        name: &str,
+        cpath: &str,
+        hpath: &str,
+    ) -> anyhow::Result<()> {
+        let c = self.open(name).await?;
+        let stdin = hpath == "-";
+        let hinfo =
+            if stdin {
+                None
+            } else {
+                Some(host_stat(hpath).map_err(|e| {
+                    anyhow::anyhow!("{hpath:?} could not be found on the host: {e}")
+                })?)
+            };
+        let (cbase, cinfo, to_parent) = self.resolve_destination(&c, cpath, stdin).await?;
+        let target = if cinfo.is_dir {
+            cinfo.link_target.clone()
+        } else {
+            go_dir(&cinfo.link_target)
+        };
+        let owner = self.owner(&c)?;
+        let (source, rename, data) = match hinfo {
+            None => {
+                if !cinfo.is_dir {
+                    anyhow::bail!("destination must be a directory when copying from stdin");
+                }
+                (data_end(), String::new(), Some(Data::Stdin))
+            }
+            Some(h) => {
+                let mut htarget = h.link_target.clone();
+                if to_parent && h.is_dir && go_base(&htarget) == "." {
+                    htarget = go_dir(&htarget);
+                }
+                if h.is_dir && !cinfo.is_dir {
+                    anyhow::bail!("destination must be a directory when copying a directory");
+                }
+                let rename = if (!h.is_dir && !cinfo.is_dir) || to_parent {
+                    cbase
+                } else {
+                    String::new()
+                };
+                (path_end(&host_root(), &htarget), rename, None)
+            }
+        };
+        let req = CopyRequest {
+            source: Some(source),
+            destination: Some(path_end(&c.root, &target)),
+            rename,
+            uid: owner.map(|o| o.0),
+            gid: owner.map(|o| o.1),
+            overwrite: self.overwrite,
+            ignore_devices: false,
+        };
+        self.copy(req, data).await
+    }
+
+    async fn container_to_container(
+        &mut self,
+        sname: &str,
+        spath: &str,
+        dname: &str,
+        dpath: &str,
+    ) -> anyhow::Result<()> {
+        let s = self.open(sname).await?;
+        let d = self.open(dname).await?;
+        let sinfo = self.stat(&s, spath).await.map_err(|e| {
+            anyhow::anyhow!("{spath:?} could not be found on container {sname}: {e}")
+        })?;
+        let (dbase, dinfo, to_parent) = self.resolve_destination(&d, dpath, false).await?;
+        if sinfo.is_dir && !dinfo.is_dir {
+            anyhow::bail!("destination must be a directory when copying a directory");
+        }
+        let mut starget = sinfo.link_target.clone();
+        if to_parent && sinfo.is_dir && go_base(spath) == "." {
+            starget = go_dir(&starget);
+        }
+        let target = if dinfo.is_dir {
+            dinfo.link_target.clone()
+        } else {
+            go_dir(dpath)
+        };
+        let rename = if (!sinfo.is_dir && !dinfo.is_dir) || to_parent {
+            dbase
+        } else {
+            String::new()
+        };
+        let owner = self.owner(&d)?;
+        let req = CopyRequest {
+            source: Some(path_end(&s.root, &starget)),
+            destination: Some(path_end(&d.root, &target)),
+            rename,
+            uid: owner.map(|o| o.0),
+            gid: owner.map(|o| o.1),
+            overwrite: self.overwrite,
+            ignore_devices: false,
+        };
+        self.copy(req, None).await
+    }
+}
+
+enum Data {
+    Stdin,
+    Stdout,
+}
+
+fn host_root() -> CopyRoot {
+    CopyRoot {
+        root: "/".into(),
+        mounts: Vec::new(),
+    }
+}
+
+fn path_end(root: &CopyRoot, path: &str) -> CopyEnd {
+    CopyEnd {
+        root: Some(root.clone()),
+        path: path.to_string(),
+        data_fd: false,
+    }
+}
+
+fn data_end() -> CopyEnd {
+    CopyEnd {
+        root: None,
+        path: String::new(),
+        data_fd: true,
+    }
+}
+
+/// A host path with its symlinks resolved (it must exist).
+fn host_stat(path: &str) -> std::io::Result<HostInfo> {
+    let abs = std::path::absolute(path)?;
+    let meta = std::fs::metadata(&abs)?;
+    if path.ends_with('/') && !meta.is_dir() {
+        return Err(std::io::Error::from_raw_os_error(libc::ENOTDIR));
+    }
+    let real = std::fs::canonicalize(&abs)?;
+    Ok(HostInfo {
+        link_target: preserve_base(path, &real.display().to_string()),
+        is_dir: meta.is_dir(),
+        is_regular: meta.is_file(),
+    })
+}
+
+/// Keep the `/.` that asks for a directory's contents.
+fn preserve_base(original: &str, resolved: &str) -> String {
+    if (original == "." || original.ends_with("/.")) && go_base(resolved) != "." {
+        format!("{}/.", resolved.trim_end_matches('/'))
+    } else {
+        resolved.to_string()
+    }
+}
+
+/// Go's path.Base: the last element, trailing slashes ignored.
+fn go_base(p: &str) -> String {
+    let t = p.trim_end_matches('/');
+    if t.is_empty() {
+        return if p.is_empty() { ".".into() } else { "/".into() };
+    }
+    t.rsplit('/').next().unwrap_or(t).to_string()
+}
+
+/// Go's path.Dir: everything but the last element, cleaned.
+fn go_dir(p: &str) -> String {
+    let t = p.trim_end_matches('/');
+    let dir = match t.rfind('/') {
+        Some(0) => "/",
+        Some(i) => &t[..i],
+        None => ".",
+    };
+    let abs = dir.starts_with('/');
+    let mut parts: Vec<&str> = Vec::new();
+    for c in dir.split('/') {
+        match c {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            c => parts.push(c),
+        }
+    }
+    let joined = parts.join("/");
+    match (abs, joined.is_empty()) {
+        (true, _) => format!("/{joined}"),
+        (false, true) => ".".into(),
+        (false, false) => joined,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn arguments_name_a_container_unless_they_look_like_paths() {
+        assert_eq!(parse_user_input("c1:/etc"), (Some("c1"), "/etc"));
+        assert_eq!(parse_user_input("/a:b"), (None, "/a:b"));
+        assert_eq!(parse_user_input("./x:y"), (None, "./x:y"));
+        assert_eq!(parse_user_input("-"), (None, "-"));
+    }
+
+    #[test]
+    fn go_path_helpers_match_go() {
+        assert_eq!(go_base("/srv/subdir/."), ".");
+        assert_eq!(go_base("/srv/subdir/"), "subdir");
+        assert_eq!(go_base("/"), "/");
+        assert_eq!(go_dir("/srv/subdir/."), "/srv/subdir");
+        assert_eq!(go_dir("/srv"), "/");
+        assert_eq!(go_dir("x"), ".");
+        assert_eq!(preserve_base("/a/.", "/b"), "/b/.");
+        assert_eq!(preserve_base("/a", "/b"), "/b");
+    }
+}

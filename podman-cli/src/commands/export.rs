@@ -1,0 +1,95 @@
+//! `podman export` / `container export`: the container's root file system
+//! (its image and its changes, without volumes or bind mounts) as a tar,
+//! into a file (`-o`) or onto stdout when that is not a terminal.
+
+use std::io::IsTerminal;
+use std::os::fd::AsFd;
+
+use clap::Args;
+use proto::storage::v1::{
+    CopyEnd, CopyRequest, CopyRoot, ExportContainerRequest, MountRequest, UnmountRequest,
+};
+
+use crate::container::store;
+use crate::engine_config::EngineConfig;
+use crate::helper_procs;
+
+#[derive(Debug, Clone, Args)]
+pub struct ExportArgs {
+    pub container: String,
+    /// Write to a specified file (default: stdout, which must be redirected)
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<String>,
+}
+
+pub async fn run(engine: &EngineConfig, a: &ExportArgs) -> anyhow::Result<()> {
+    let to_stdout = a.output.as_deref().is_none_or(|o| o.is_empty() || o == "-");
+    if to_stdout && std::io::stdout().is_terminal() {
+        anyhow::bail!("refusing to export to terminal. Use -o flag or redirect");
+    }
+    let db = crate::state::open_state(engine)?;
+    let (cfg, _) = store::resolve(&db, &a.container)?;
+    if let Some(out) = a.output.as_deref().filter(|_| !to_stdout) {
+        let dest = std::path::absolute(out)?;
+        let mut storage = helper_procs::storage(engine).await?;
+        let req = ExportContainerRequest {
+            id: cfg.id.clone(),
+            dest_path: dest.display().to_string(),
+        };
+        let r = storage
+            .call("ExportContainer", |mut c| async move {
+                c.export_container(req).await
+            })
+            .await;
+        storage.close().await?;
+        r?;
+        return Ok(());
+    }
+    // Stdout: streamed by a helper holding our stdout.
+    let mut storage = helper_procs::storage(engine).await?;
+    let req = MountRequest { id: cfg.id.clone() };
+    let mountpoint = storage
+        .call("Mount", |mut c| async move { c.mount(req).await })
+        .await?
+        .mountpoint;
+    let copied = stream(engine, &mountpoint).await;
+    let req = UnmountRequest {
+        id: cfg.id.clone(),
+        force: false,
+    };
+    let unmounted = storage
+        .call("Unmount", |mut c| async move { c.unmount(req).await })
+        .await;
+    storage.close().await?;
+    copied?;
+    unmounted?;
+    Ok(())
+}
+
+async fn stream(engine: &EngineConfig, root: &str) -> anyhow::Result<()> {
+    let out = std::io::stdout().as_fd().try_clone_to_owned()?;
+    let mut s = helper_procs::storage_with_data(engine, out.as_fd()).await?;
+    drop(out);
+    let req = CopyRequest {
+        source: Some(CopyEnd {
+            root: Some(CopyRoot {
+                root: root.to_string(),
+                mounts: Vec::new(),
+            }),
+            path: "/".into(),
+            data_fd: false,
+        }),
+        destination: Some(CopyEnd {
+            root: None,
+            path: String::new(),
+            data_fd: true,
+        }),
+        ..Default::default()
+    };
+    let r = s
+        .call("Copy", |mut c| async move { c.copy(req).await })
+        .await;
+    s.finish().await?;
+    r?;
+    Ok(())
+}

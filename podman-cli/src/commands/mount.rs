@@ -1,0 +1,208 @@
+//! `podman mount` / `podman container mount` (the container's root file
+//! system on the host: its mount point printed; no names lists what is
+//! mounted) and `podman umount` / `unmount` (undo one mount; `--force`
+//! all of them). Storage-helper counts the mounts, so a container that
+//! runs and is mounted by hand stays mounted until both let go.
+
+use clap::Args;
+use proto::storage::v1::{MountRequest, UnmountRequest};
+
+use crate::container::model::{ContainerConfig, Status};
+use crate::container::store;
+use crate::engine_config::EngineConfig;
+use crate::helper_procs;
+
+#[derive(Debug, Clone, Args)]
+pub struct MountArgs {
+    pub containers: Vec<String>,
+    /// Mount all containers
+    #[arg(short, long)]
+    pub all: bool,
+    /// Print the mounted containers in specified format (json)
+    #[arg(long)]
+    pub format: Option<String>,
+    /// Do not truncate output
+    #[arg(long = "no-trunc", alias = "notruncate")]
+    pub no_trunc: bool,
+    /// Act on the latest container podman is aware of
+    #[arg(short, long)]
+    pub latest: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct UnmountArgs {
+    pub containers: Vec<String>,
+    /// Unmount all of the currently mounted containers
+    #[arg(short, long)]
+    pub all: bool,
+    /// Force the complete unmount of the specified mounted containers
+    #[arg(short, long)]
+    pub force: bool,
+    /// Act on the latest container podman is aware of
+    #[arg(short, long)]
+    pub latest: bool,
+}
+
+/// The containers named, or the latest, or all (with `all`).
+fn targets(
+    engine: &EngineConfig,
+    names: &[String],
+    all: bool,
+    latest: bool,
+) -> anyhow::Result<Vec<ContainerConfig>> {
+    if latest && !names.is_empty() {
+        anyhow::bail!("--latest and containers cannot be used together");
+    }
+    if all && !names.is_empty() {
+        anyhow::bail!("--all and containers cannot be used together");
+    }
+    let db = crate::state::open_state(engine)?;
+    if all {
+        return Ok(store::list(&db)?.into_iter().map(|(c, _)| c).collect());
+    }
+    if latest {
+        return Ok(vec![store::latest(&db)?.0]);
+    }
+    names
+        .iter()
+        .map(|n| Ok(store::resolve(&db, n)?.0))
+        .collect()
+}
+
+pub async fn mount(engine: &EngineConfig, a: &MountArgs) -> anyhow::Result<()> {
+    if a.containers.is_empty() && !a.all && !a.latest {
+        return list(engine, a).await;
+    }
+    let ctrs = targets(engine, &a.containers, a.all, a.latest)?;
+    let mut storage = helper_procs::storage(engine).await?;
+    let mut result = Ok(());
+    for cfg in ctrs {
+        let req = MountRequest { id: cfg.id.clone() };
+        match storage
+            .call("Mount", |mut c| async move { c.mount(req).await })
+            .await
+        {
+            Ok(m) => {
+                crate::events::container(&cfg, "mount");
+                println!("{}", m.mountpoint);
+            }
+            Err(e) => {
+                result = Err(e.into());
+                break;
+            }
+        }
+    }
+    storage.close().await?;
+    result
+}
+
+#[derive(serde::Serialize)]
+struct MountedJson {
+    id: String,
+    #[serde(rename = "Names")]
+    names: Vec<String>,
+    mountpoint: String,
+}
+
+/// Every container of ours that storage has mounted.
+async fn list(engine: &EngineConfig, a: &MountArgs) -> anyhow::Result<()> {
+    match a.format.as_deref() {
+        None | Some("") | Some("json") => {}
+        Some(f) => anyhow::bail!("unknown --format argument: {f:?}"),
+    }
+    let mut storage = helper_procs::storage(engine).await?;
+    let listed = helper_procs::storage_containers(&mut storage).await;
+    storage.close().await?;
+    let db = crate::state::open_state(engine)?;
+    let ours: std::collections::HashMap<String, ContainerConfig> = store::list(&db)?
+        .into_iter()
+        .map(|(c, _)| (c.id.clone(), c))
+        .collect();
+    let mounted: Vec<MountedJson> = listed?
+        .into_iter()
+        .filter(|c| c.mount_count > 0)
+        .filter_map(|c| {
+            ours.get(&c.id).map(|cfg| MountedJson {
+                id: c.id.clone(),
+                names: vec![cfg.name.clone()],
+                mountpoint: c.mountpoint.clone(),
+            })
+        })
+        .collect();
+    if a.format.as_deref() == Some("json") {
+        // Podman indents this one with a single space.
+        let mut out = Vec::new();
+        let fmt = serde_json::ser::PrettyFormatter::with_indent(b" ");
+        serde::Serialize::serialize(
+            &mounted,
+            &mut serde_json::Serializer::with_formatter(&mut out, fmt),
+        )?;
+        println!("{}", String::from_utf8_lossy(&out));
+        return Ok(());
+    }
+    for m in &mounted {
+        let id = if a.no_trunc {
+            m.id.as_str()
+        } else {
+            &m.id[..m.id.len().min(12)]
+        };
+        let width = if a.no_trunc { id.len() } else { 12 };
+        println!("{id:<width$}  {}", m.mountpoint);
+    }
+    Ok(())
+}
+
+pub async fn unmount(engine: &EngineConfig, a: &UnmountArgs) -> anyhow::Result<()> {
+    let ctrs = if a.all {
+        let db = crate::state::open_state(engine)?;
+        store::list(&db)?.into_iter().map(|(c, _)| c).collect()
+    } else {
+        if a.containers.is_empty() && !a.latest {
+            anyhow::bail!(
+                "you must provide at least one container name or ID, or use --all or --latest"
+            );
+        }
+        targets(engine, &a.containers, false, a.latest)?
+    };
+    let db = crate::state::open_state(engine)?;
+    let mut storage = helper_procs::storage(engine).await?;
+    let mounted: std::collections::HashMap<String, u32> =
+        helper_procs::storage_containers(&mut storage)
+            .await?
+            .into_iter()
+            .map(|c| (c.id, c.mount_count))
+            .collect();
+    let mut errors = Vec::new();
+    for cfg in ctrs {
+        // A running container's mount is its runtime's: Podman skips it.
+        let running = store::resolve(&db, &cfg.id)
+            .is_ok_and(|(_, st)| matches!(st.status, Status::Running | Status::Paused));
+        if running {
+            tracing::debug!(container = %cfg.id, "running: not unmounted");
+            continue;
+        }
+        if a.all && mounted.get(&cfg.id).copied().unwrap_or(0) == 0 {
+            continue;
+        }
+        let req = UnmountRequest {
+            id: cfg.id.clone(),
+            force: a.force,
+        };
+        match storage
+            .call("Unmount", |mut c| async move { c.unmount(req).await })
+            .await
+        {
+            Ok(_) => {
+                crate::events::container(&cfg, "unmount");
+                println!("{}", cfg.id);
+            }
+            Err(e) => errors.push(format!("unmounting container {}: {e}", cfg.id)),
+        }
+    }
+    storage.close().await?;
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        anyhow::bail!("{}", errors.join("; "))
+    }
+}

@@ -156,10 +156,14 @@ pub(super) fn positionals(cmd: &Command) -> Vec<&Arg> {
 /// The argument part of a synopsis: `IMAGE [COMMAND [ARG...]]` style.
 ///
 /// Names a command needs unless `--all`/`--latest` stands in for them are
-/// shown as required (`CONTAINER [CONTAINER...]`), as Podman shows them.
+/// shown as required (`CONTAINER [CONTAINER...]`), as Podman shows them;
+/// not for the commands that do something else without names.
 pub fn args_synopsis(cmd: &Command) -> String {
+    /// Without names these list (`podman mount` lists what is mounted).
+    const NAMES_OPTIONAL: &[&str] = &["mount"];
     let has = |l: &str| cmd.get_arguments().any(|a| a.get_long() == Some(l));
-    let names_or_all = has("all") || has("latest");
+    let names_or_all =
+        (has("all") || has("latest")) && !NAMES_OPTIONAL.contains(&cmd.get_name());
     let mut out = Vec::new();
     let mut closing = 0;
     let ps = positionals(cmd);

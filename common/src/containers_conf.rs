@@ -61,6 +61,8 @@ pub struct EngineSection {
     pub tmp_dir: Option<String>,
     pub volume_path: Option<String>,
     pub detach_keys: Option<String>,
+    /// The image of pods' infra containers (default: a local pause image).
+    pub infra_image: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]

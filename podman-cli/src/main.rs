@@ -16,6 +16,7 @@ mod host_info;
 mod image;
 mod kill_point;
 mod lifecycle;
+mod pod;
 mod proc_info;
 mod runtime_choice;
 mod spec;

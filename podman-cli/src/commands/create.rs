@@ -135,6 +135,12 @@ pub struct CreateArgs {
     /// Suppress pull progress
     #[arg(short, long)]
     pub quiet: bool,
+    /// Run the container in an existing pod (NAME or ID), or a new one (new:NAME)
+    #[arg(long, value_name = "POD")]
+    pub pod: Option<String>,
+    /// Read the pod ID from the file
+    #[arg(long = "pod-id-file", value_name = "FILE")]
+    pub pod_id_file: Option<PathBuf>,
     #[command(flatten)]
     pub more: MoreArgs,
     #[command(flatten)]
@@ -192,6 +198,8 @@ impl CreateArgs {
             pull,
             tls_verify,
             quiet,
+            pod,
+            pod_id_file,
             more,
             not_yet,
             image,
@@ -244,6 +252,9 @@ impl CreateArgs {
             not_yet: not_yet.given(),
             image,
             command,
+            pod,
+            pod_id_file,
+            pod_infra: false,
         }
     }
 }
@@ -506,8 +517,6 @@ not_yet! {
     device_read_iops = "device-read-iops",
     device_write_bps = "device-write-bps",
     device_write_iops = "device-write-iops",
-    pod = "pod",
-    pod_id_file = "pod-id-file",
     volumes_from = "volumes-from",
     health_cmd = "health-cmd",
     health_interval = "health-interval",

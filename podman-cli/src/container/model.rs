@@ -225,6 +225,10 @@ pub struct RunExtras {
     pub sdnotify: String,
     /// `--security-opt` confinement and the pids limit.
     pub security: Confinement,
+    /// The pod the container belongs to (its ID), and whether it is that
+    /// pod's infra container.
+    pub pod: String,
+    pub pod_infra: bool,
 }
 
 /// How the container is confined, fixed at create (`--security-opt`,

@@ -232,6 +232,26 @@ async fn command(cfg: &engine_config::EngineConfig, cli: &Cli) -> anyhow::Result
                 NetworkCommand::Connect(a) => commands::network::connect(cfg, a, true).await,
                 NetworkCommand::Disconnect(a) => commands::network::connect(cfg, a, false).await,
             },
+            Command::Pod(c) => {
+                use crate::cli::PodCommand as P;
+                use commands::{pod, pod_ps};
+                match c {
+                    P::Create(a) => pod::create(cfg, a).await,
+                    P::Start(a) => pod::start(cfg, a).await,
+                    P::Stop(a) => pod::stop(cfg, a).await,
+                    P::Restart(a) => pod::restart(cfg, a).await,
+                    P::Kill(a) => pod::kill(cfg, a).await,
+                    P::Pause(a) => pod::pause(cfg, a, true).await,
+                    P::Unpause(a) => pod::pause(cfg, a, false).await,
+                    P::Rm(a) => pod::rm(cfg, a).await,
+                    P::Ps(a) => pod_ps::ps(cfg, a).await,
+                    P::Inspect(a) => pod_ps::inspect(cfg, a).await,
+                    P::Exists(a) => pod::exists(cfg, a).await,
+                    P::Prune(a) => pod::prune(cfg, a).await,
+                    P::Top(a) => pod::top(cfg, a).await,
+                    P::Logs(a) => pod::logs(cfg, a).await,
+                }
+            }
             Command::Exec(a) | Command::Container(ContainerCommand::Exec(a)) => {
                 commands::exec::run(cfg, a).await
             }

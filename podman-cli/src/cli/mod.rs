@@ -425,6 +425,9 @@ pub enum Command {
     /// Manage networks
     #[command(subcommand)]
     Network(NetworkCommand),
+    /// Manage pods
+    #[command(subcommand)]
+    Pod(PodCommand),
     /// List port mappings of a container
     Port(Lazy<crate::commands::port::PortArgs>),
     /// Run a process in a running container
@@ -564,6 +567,39 @@ pub enum NetworkCommand {
     Connect(Lazy<network::ConnectArgs>),
     /// Disconnect a container from a network
     Disconnect(Lazy<network::ConnectArgs>),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PodCommand {
+    /// Create a new empty pod
+    Create(Lazy<crate::commands::pod::CreateArgs>),
+    /// Start one or more pods
+    Start(Lazy<crate::commands::pod::PodsArgs>),
+    /// Stop one or more pods
+    Stop(Lazy<crate::commands::pod::StopArgs>),
+    /// Restart one or more pods
+    Restart(Lazy<crate::commands::pod::PodsArgs>),
+    /// Send the specified signal or SIGKILL to containers in pod
+    Kill(Lazy<crate::commands::pod::KillArgs>),
+    /// Pause one or more pods
+    Pause(Lazy<crate::commands::pod::PodsArgs>),
+    /// Unpause one or more pods
+    Unpause(Lazy<crate::commands::pod::PodsArgs>),
+    /// Remove one or more pods
+    Rm(Lazy<crate::commands::pod::RmArgs>),
+    /// List pods
+    #[command(visible_alias = "ls", visible_alias = "list")]
+    Ps(Lazy<crate::commands::pod_ps::PsArgs>),
+    /// Display a pod configuration
+    Inspect(Lazy<crate::commands::pod_ps::InspectArgs>),
+    /// Check if a pod exists in local storage
+    Exists(Lazy<crate::commands::pod::ExistsArgs>),
+    /// Remove all stopped pods and their containers
+    Prune(Lazy<crate::commands::pod::PruneArgs>),
+    /// Display the running processes of containers in a pod
+    Top(Lazy<crate::commands::pod::TopArgs>),
+    /// Fetch logs for pod with one or more containers
+    Logs(Lazy<crate::commands::pod::LogsArgs>),
 }
 
 #[derive(Debug, Clone, Args)]

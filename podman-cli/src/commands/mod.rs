@@ -22,6 +22,8 @@ pub mod login;
 pub mod logs;
 pub mod network;
 pub mod pause;
+pub mod pod;
+pub mod pod_ps;
 pub mod port;
 pub mod prompt;
 pub mod ps;

@@ -125,7 +125,12 @@ pub async fn run(engine: &EngineConfig, args: &RmArgs) -> anyhow::Result<()> {
     let mut blocked: Vec<anyhow::Error> = Vec::new();
     let removing: std::collections::HashSet<&str> =
         resolved.iter().map(|(_, c)| c.id.as_str()).collect();
+    let db = crate::state::open_state(engine)?;
     for (n, c) in &resolved {
+        if let Err(e) = crate::lifecycle::pod::refuse_infra_removal(&db, c) {
+            blocked.push(e);
+            continue;
+        }
         let deps: Vec<&ContainerConfig> = all
             .iter()
             .map(|(d, _)| d)

@@ -49,22 +49,28 @@ fn image_name(bin: &Path) -> anyhow::Result<String> {
     ))
 }
 
+fn header(kind: tar::EntryType, mode: u32, size: u64) -> tar::Header {
+    let mut h = tar::Header::new_gnu();
+    h.set_entry_type(kind);
+    h.set_mode(mode);
+    h.set_size(size);
+    h.set_uid(0);
+    h.set_gid(0);
+    h.set_mtime(0);
+    h
+}
+
 fn write_rootfs_tar(bin: &Path, out: &Path) -> anyhow::Result<()> {
     let f = std::fs::File::create(out).with_context(|| format!("{}", out.display()))?;
     let mut b = tar::Builder::new(std::io::BufWriter::new(f));
     b.mode(tar::HeaderMode::Deterministic);
     for d in ["dev", "etc", "proc", "sys", "run", "tmp"] {
-        let mut h = tar::Header::new_gnu();
-        h.set_entry_type(tar::EntryType::Directory);
-        h.set_mode(if d == "tmp" { 0o1777 } else { 0o755 });
-        h.set_size(0);
+        let mode = if d == "tmp" { 0o1777 } else { 0o755 };
+        let mut h = header(tar::EntryType::Directory, mode, 0);
         b.append_data(&mut h, format!("{d}/"), std::io::empty())?;
     }
     let data = std::fs::read(bin).with_context(|| format!("{}", bin.display()))?;
-    let mut h = tar::Header::new_gnu();
-    h.set_entry_type(tar::EntryType::Regular);
-    h.set_mode(0o755);
-    h.set_size(data.len() as u64);
+    let mut h = header(tar::EntryType::Regular, 0o755, data.len() as u64);
     b.append_data(&mut h, "catatonit", data.as_slice())?;
     b.into_inner()?.into_inner()?.sync_all()?;
     Ok(())

@@ -97,6 +97,12 @@ fn pod_members_share_the_infra_namespaces_and_ports() {
     let b = s.ok(&["run", "--rm", "--pod", "web", &r, "sh", "-c", ns]);
     assert_eq!(a, b, "members differ in namespaces or files");
     assert!(a.contains("\nweb\n"), "hostname is the pod's name: {a}");
+    // The pod's /dev/shm is one for all members (shared IPC).
+    s.ok(&["exec", &server, "sh", "-c", "echo shared > /dev/shm/f"]);
+    assert_eq!(
+        s.ok(&["run", "--rm", "--pod", "web", &r, "cat", "/dev/shm/f"]).trim(),
+        "shared"
+    );
     // Members reach each other on localhost; the host reaches the pod's port.
     assert!(wait_until(20, || s
         .ok(&["run", "--rm", "--pod", "web", &r, "sh", "-c", "nc 127.0.0.1 80 </dev/null"])
@@ -142,6 +148,12 @@ fn pods_refuse_bad_input_as_podman() {
     assert!(o.stdout.is_empty());
     assert!(start.elapsed() < Duration::from_secs(5));
     s.ok(&["pod", "create", "--name", "p1", "--network", "none"]);
+    s.ok(&["run", "-d", "--pod", "p1", "--name", "busy", &r, "sleep", "1000"]);
+    let o = s.run(&["pod", "rm", "p1"]);
+    assert_eq!(o.status.code(), Some(125));
+    assert!(stderr(&o).starts_with("Error: not all containers could be removed from pod "));
+    assert!(stderr(&o).contains("as it is running - running or paused containers cannot be removed without force: container state improper"));
+    s.ok(&["rm", "-f", "-t", "0", "busy"]);
     assert_fails(
         &s,
         &["pod", "create", "--name", "p1"],
@@ -154,6 +166,8 @@ fn pods_refuse_bad_input_as_podman() {
     assert_fails(&s, &["pod", "create", "--share", "bogus"], 125, "invalid kernel namespace to share: bogus. Options are: cgroup, ipc, net, pid, uts or none");
     assert_fails(&s, &["pod", "create", "--exit-policy", "invalid"], 125, "invalid pod exit policy: \"invalid\"");
     assert_fails(&s, &["pod", "rm", "bogus"], 1, "bogus");
+    s.ok(&["pod", "rm", "-t", "-1", "--force", "bogus"]);
+    assert_fails(&s, &["pod", "create", "--network", "nosuchnet"], 125, "unable to find network with name or ID nosuchnet: network not found");
     assert_eq!(s.run(&["pod", "exists", "bogus"]).status.code(), Some(1));
     s.ok(&["pod", "exists", "p1"]);
     let infra = s

@@ -572,7 +572,7 @@ pub enum NetworkCommand {
 #[derive(Debug, Subcommand)]
 pub enum PodCommand {
     /// Create a new empty pod
-    Create(Lazy<crate::commands::pod::CreateArgs>),
+    Create(Box<Lazy<crate::commands::pod::CreateArgs>>),
     /// Start one or more pods
     Start(Lazy<crate::commands::pod::PodsArgs>),
     /// Stop one or more pods

@@ -100,9 +100,9 @@ pub struct PodsArgs {
 pub struct StopArgs {
     #[command(flatten)]
     pub pods: PodsArgs,
-    /// Seconds to wait for the containers to stop before killing them
-    #[arg(short = 't', long = "time")]
-    pub time: Option<u32>,
+    /// Seconds to wait for the containers to stop before killing them (-1: their own timeouts)
+    #[arg(short = 't', long = "time", allow_negative_numbers = true)]
+    pub time: Option<i64>,
     /// Ignore errors when a specified pod is missing
     #[arg(short, long)]
     pub ignore: bool,
@@ -115,9 +115,9 @@ pub struct RmArgs {
     /// Stop running containers and remove them
     #[arg(short, long)]
     pub force: bool,
-    /// Seconds to wait for the containers to stop before killing them
-    #[arg(short = 't', long = "time")]
-    pub time: Option<u32>,
+    /// Seconds to wait for the containers to stop before killing them (-1: their own timeouts)
+    #[arg(short = 't', long = "time", allow_negative_numbers = true)]
+    pub time: Option<i64>,
     /// Ignore errors when a specified pod is missing
     #[arg(short, long)]
     pub ignore: bool,
@@ -213,9 +213,9 @@ fn targets(engine: &EngineConfig, a: &PodsArgs, ignore: bool) -> anyhow::Result<
     if a.all || a.latest {
         let db = crate::state::open_state(engine)?;
         let all = pods::list(&db)?;
-        let ids = all.iter().map(|p| p.id.clone());
+        let mut ids = all.iter().map(|p| p.id.clone());
         out = if a.latest {
-            ids.last().into_iter().collect()
+            ids.next_back().into_iter().collect()
         } else {
             ids.collect()
         };
@@ -231,28 +231,40 @@ where
     F: Fn(String) -> Fut,
     Fut: std::future::Future<Output = anyhow::Result<crate::pod::PodConfig>>,
 {
-    let mut last: Option<anyhow::Error> = None;
+    let mut failed: Option<u8> = None;
     for n in names {
         match f(n).await {
             Ok(p) => println!("{}", p.id),
             Err(e) if pod_ops::is_no_such_pod(&e) && ignore => {}
             Err(e) => {
-                if let Some(prev) = last.take() {
-                    eprintln!("Error: {}", crate::error::one_line(&prev));
-                }
-                let code = if pod_ops::is_no_such_pod(&e) && missing_is_1 {
+                failed = Some(if pod_ops::is_no_such_pod(&e) && missing_is_1 {
                     crate::error::EXIT_NO_SUCH_OBJECT
                 } else {
                     crate::error::exit_code(&e)
+                });
+                // Podman's pod errors may span lines (one per container).
+                let text = match e.downcast_ref::<ExitError>() {
+                    Some(x) => format!("{:#}", x.source),
+                    None => format!("{e:#}"),
                 };
-                last = Some(ExitError { code, source: e }.into());
+                eprintln!("Error: {text}");
             }
         }
     }
-    match last {
-        Some(e) => Err(e),
+    match failed {
+        // Printed above: the error that ends the command carries no text.
+        Some(code) => Err(ExitError {
+            code,
+            source: anyhow::anyhow!(""),
+        }
+        .into()),
         None => Ok(()),
     }
+}
+
+/// `-t/--time`: a negative value means the containers' own stop timeouts.
+fn timeout(t: Option<i64>) -> Option<u32> {
+    t.and_then(|t| u32::try_from(t).ok())
 }
 
 pub async fn start(engine: &EngineConfig, a: &PodsArgs) -> anyhow::Result<()> {
@@ -263,7 +275,7 @@ pub async fn start(engine: &EngineConfig, a: &PodsArgs) -> anyhow::Result<()> {
 pub async fn stop(engine: &EngineConfig, a: &StopArgs) -> anyhow::Result<()> {
     let names = targets(engine, &a.pods, a.ignore)?;
     each(names, a.ignore, false, |n| async move {
-        pod_ops::stop(engine, &n, a.time).await
+        pod_ops::stop(engine, &n, timeout(a.time)).await
     })
     .await
 }
@@ -295,9 +307,11 @@ pub async fn pause(engine: &EngineConfig, a: &PodsArgs, pause: bool) -> anyhow::
 }
 
 pub async fn rm(engine: &EngineConfig, a: &RmArgs) -> anyhow::Result<()> {
-    let names = targets(engine, &a.pods, a.ignore)?;
-    each(names, a.ignore, true, |n| async move {
-        pod_ops::remove(engine, &n, a.force, a.time).await
+    // As Podman: --force skips missing pods too.
+    let ignore = a.ignore || a.force;
+    let names = targets(engine, &a.pods, ignore)?;
+    each(names, ignore, true, |n| async move {
+        pod_ops::remove(engine, &n, a.force, timeout(a.time)).await
     })
     .await
 }

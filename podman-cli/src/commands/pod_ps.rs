@@ -183,7 +183,14 @@ fn matches(filters: &[(String, String)], pod: &PodConfig, members: &[Record]) ->
                 }
                 Ok(false)
             })?,
-            "ctr-ids" => any(&|v| Ok(members.iter().any(|(c, _)| c.id.starts_with(v))))?,
+            "ctr-ids" => any(&|v| {
+                for (c, _) in members {
+                    if regex(v, &c.id)? {
+                        return Ok(true);
+                    }
+                }
+                Ok(false)
+            })?,
             "ctr-status" => any(&|v| Ok(members.iter().any(|(_, s)| s.status.as_str() == v)))?,
             "ctr-number" => any(&|v| {
                 let n: usize = v
@@ -235,7 +242,7 @@ pub async fn ps(engine: &EngineConfig, a: &PsArgs) -> anyhow::Result<()> {
         "name" => list.sort_by(|x, y| x.0.name.cmp(&y.0.name)),
         "number" => list.sort_by_key(|x| x.1.len()),
         "status" => list.sort_by(|x, y| status(&x.1).cmp(status(&y.1))),
-        _ => list.sort_by(|x, y| y.0.created_ns.cmp(&x.0.created_ns)),
+        _ => list.sort_by_key(|x| std::cmp::Reverse(x.0.created_ns)),
     }
     if a.quiet {
         for (p, _) in &list {

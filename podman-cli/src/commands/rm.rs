@@ -127,6 +127,20 @@ pub async fn run(engine: &EngineConfig, args: &RmArgs) -> anyhow::Result<()> {
         resolved.iter().map(|(_, c)| c.id.as_str()).collect();
     let db = crate::state::open_state(engine)?;
     for (n, c) in &resolved {
+        if args.depend && c.extra.pod_infra {
+            // Everything depends on a pod's infra container: the pod goes.
+            let ids: Vec<String> = crate::pod::store::members(&db, &c.extra.pod)?
+                .into_iter()
+                .map(|(m, _)| m.id)
+                .collect();
+            match crate::lifecycle::pod_ops::remove(engine, &c.extra.pod, args.force, args.time)
+                .await
+            {
+                Ok(_) => ids.iter().for_each(|id| println!("{id}")),
+                Err(e) => blocked.push(e),
+            }
+            continue;
+        }
         if let Err(e) = crate::lifecycle::pod::refuse_infra_removal(&db, c) {
             blocked.push(e);
             continue;

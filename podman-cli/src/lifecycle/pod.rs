@@ -92,6 +92,7 @@ pub async fn create(engine: &EngineConfig, o: &PodCreateOptions) -> anyhow::Resu
         parse::restart(r)?;
     }
     let labels: BTreeMap<String, String> = o.labels.iter().map(|l| parse::label(l)).collect();
+    check_networks(engine, &o.network).await?;
     let db = crate::state::open_state(engine)?;
     if let Some(n) = &o.name {
         if pods::name_taken(&db, n)? {
@@ -159,6 +160,49 @@ pub async fn create(engine: &EngineConfig, o: &PodCreateOptions) -> anyhow::Resu
     Ok(pod)
 }
 
+/// Named networks must exist before anything is made (Podman's words).
+async fn check_networks(engine: &EngineConfig, networks: &[String]) -> anyhow::Result<()> {
+    let named: Vec<&String> = networks
+        .iter()
+        .filter(|n| {
+            !["none", "host", "bridge", "private"].contains(&n.as_str())
+                && !n.starts_with("container:")
+                && !n.starts_with("ns:")
+        })
+        .collect();
+    if named.is_empty() {
+        return Ok(());
+    }
+    let mut net = crate::helper_procs::net(engine).await?;
+    let mut missing = None;
+    for n in named {
+        let req = proto::netsetup::v1::NetworkExistsRequest { name: n.clone() };
+        let r = net
+            .call("NetworkExists", |mut c| async move {
+                c.network_exists(req).await
+            })
+            .await;
+        match r {
+            Ok(r) if r.exists => {}
+            Ok(_) => {
+                missing = Some(n.clone());
+                break;
+            }
+            Err(e) => {
+                net.close().await?;
+                return Err(e.into());
+            }
+        }
+    }
+    net.close().await?;
+    match missing {
+        Some(n) => Err(engine_err(format!(
+            "unable to find network with name or ID {n}: network not found"
+        ))),
+        None => Ok(()),
+    }
+}
+
 fn write_id_file(path: &std::path::Path, id: &str) -> anyhow::Result<()> {
     use std::io::Write;
     let mut f = std::fs::OpenOptions::new()
@@ -199,6 +243,8 @@ async fn create_infra(
         dns_search: o.dns_search.clone(),
         add_host: o.add_host.clone(),
         pull: "missing".into(),
+        // As Podman: the infra image is pulled without progress output.
+        quiet: true,
         image,
         pod: Some(pod.id.clone()),
         pod_infra: true,
@@ -315,19 +361,79 @@ pub async fn before_start(engine: &EngineConfig, cfg: &ContainerConfig) -> anyho
     Ok(())
 }
 
+/// The pod's /dev/shm: a tmpfs podman mounts on the host (as Podman
+/// does for shareable IPC), bind-mounted by the infra container and every
+/// member sharing the pod's IPC namespace, so they see the same files.
+fn shm_dir(engine: &EngineConfig, pod_id: &str) -> PathBuf {
+    engine.run_root.join("pods").join(pod_id).join("shm")
+}
+
+fn is_mountpoint(p: &std::path::Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (std::fs::metadata(p), p.parent().map(std::fs::metadata)) {
+        (Ok(a), Some(Ok(b))) => a.dev() != b.dev(),
+        _ => false,
+    }
+}
+
+fn ensure_shm(dir: &std::path::Path) -> anyhow::Result<()> {
+    if is_mountpoint(dir) {
+        return Ok(());
+    }
+    std::fs::create_dir_all(dir)
+        .map_err(|e| anyhow::anyhow!("creating the pod's shm directory {}: {e}", dir.display()))?;
+    use nix::mount::MsFlags;
+    nix::mount::mount(
+        Some("shm"),
+        dir,
+        Some("tmpfs"),
+        MsFlags::MS_NOSUID | MsFlags::MS_NOEXEC | MsFlags::MS_NODEV,
+        Some("mode=1777,size=65536k"),
+    )
+    .map_err(|e| anyhow::anyhow!("mounting the pod's shm on {}: {e}", dir.display()))
+}
+
+/// Unmount and remove the pod's /dev/shm (pod removal).
+pub fn release_shm(engine: &EngineConfig, pod_id: &str) {
+    let dir = shm_dir(engine, pod_id);
+    if is_mountpoint(&dir) {
+        if let Err(e) = nix::mount::umount2(&dir, nix::mount::MntFlags::MNT_DETACH) {
+            tracing::warn!(error = %e, dir = %dir.display(), "unmounting the pod's shm");
+            return;
+        }
+    }
+    if let Some(parent) = dir.parent() {
+        let _ = std::fs::remove_dir_all(parent);
+    }
+}
+
 /// The managed files a pod member mounts: the infra container's hosts and
 /// resolv.conf when it shares the infra's network, so that every member
-/// sees the same ones.
+/// sees the same ones; the pod's /dev/shm when it shares the pod's IPC.
 pub fn shared_files(
     engine: &EngineConfig,
     cfg: &ContainerConfig,
     mut managed: Vec<(String, PathBuf)>,
-) -> Vec<(String, PathBuf)> {
-    if cfg.extra.pod.is_empty() || cfg.extra.pod_infra {
-        return managed;
+) -> anyhow::Result<Vec<(String, PathBuf)>> {
+    if cfg.extra.pod.is_empty() {
+        return Ok(managed);
+    }
+    let shares_ipc = if cfg.extra.pod_infra {
+        let db = crate::state::open_state(engine)?;
+        pods::resolve(&db, &cfg.extra.pod).is_ok_and(|p| p.shares("ipc"))
+    } else {
+        cfg.extra.ipc.starts_with("container:")
+    };
+    if shares_ipc {
+        let dir = shm_dir(engine, &cfg.extra.pod);
+        ensure_shm(&dir)?;
+        managed.push(("/dev/shm".into(), dir));
+    }
+    if cfg.extra.pod_infra {
+        return Ok(managed);
     }
     let NetworkMode::Container(infra) = &cfg.network_mode else {
-        return managed;
+        return Ok(managed);
     };
     let bundle = super::paths::ContainerPaths::new(engine, infra).bundle;
     for (dest, path) in managed.iter_mut() {
@@ -341,7 +447,7 @@ pub fn shared_files(
             *path = theirs;
         }
     }
-    managed
+    Ok(managed)
 }
 
 /// Podman refuses to remove an infra container while its pod exists.

@@ -171,20 +171,26 @@ pub async fn remove(
     timeout: Option<u32>,
 ) -> anyhow::Result<PodConfig> {
     let (pod, members) = current(engine, name_or_id).await?;
-    let active: Vec<&str> = members
+    let busy: Vec<&crate::container::model::ContainerConfig> = members
         .iter()
-        .filter(|(_, s)| s.status.is_active())
-        .map(|(c, _)| c.name.as_str())
+        .filter(|(c, s)| s.status.is_active() && !c.extra.pod_infra)
+        .map(|(c, _)| c)
         .collect();
-    if !active.is_empty() && !force {
-        return Err(ExitError::engine(anyhow::anyhow!(
-            "pod {} has running or paused containers ({}): stop the pod first or use --force",
-            pod.id,
-            active.join(", ")
-        ))
-        .into());
+    if !busy.is_empty() && !force {
+        // Podman's words: a first line, then one per running container.
+        let mut text = format!(
+            "not all containers could be removed from pod {}: removing pod containers",
+            pod.id
+        );
+        for c in busy {
+            text.push_str(&format!(
+                "\nError removing container {} from pod {}: cannot remove container {} as it is running - running or paused containers cannot be removed without force: container state improper",
+                c.id, pod.id, c.id
+            ));
+        }
+        return Err(ExitError::engine(anyhow::anyhow!(text)).into());
     }
-    if !active.is_empty() {
+    if members.iter().any(|(_, s)| s.status.is_active()) {
         stop(engine, &pod.id, timeout).await?;
     }
     let (rest, infra) = split(members);
@@ -197,6 +203,7 @@ pub async fn remove(
     joined(errors)?;
     let db = crate::state::open_state(engine)?;
     pods::delete(&db, &pod.id)?;
+    super::pod::release_shm(engine, &pod.id);
     // The pod's cgroup (cgroup v2, cgroupfs manager); busy or absent is fine.
     let _ = std::fs::remove_dir(format!(
         "/sys/fs/cgroup{}",

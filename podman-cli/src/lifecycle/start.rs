@@ -291,7 +291,7 @@ fn bundle_and_request(
     let host_network = matches!(net.netns, spec::NetNs::Host);
     let managed = super::files::write(&paths.bundle, cfg, &net.ips, &net.dns, host_network)
         .with_context(|| format!("writing {}", paths.bundle.display()))?;
-    let managed = super::pod::shared_files(engine, cfg, managed);
+    let managed = super::pod::shared_files(engine, cfg, managed)?;
     let init_path = if cfg.init {
         Some(if cfg.extra.init_path.is_empty() {
             find_init(engine)?

@@ -139,7 +139,8 @@ pub async fn create(engine: &EngineConfig, o: &PodCreateOptions) -> anyhow::Resu
     };
     pods::insert(&db, &pod).map_err(|e| engine_err(e.to_string()))?;
     if infra {
-        match create_infra(engine, o, &pod).await {
+        let made = create_infra(engine, o, &pod).await;
+        match made.map_err(|e| e.context("adding pod infra container")) {
             Ok(c) => {
                 pod.infra_id = c.id;
                 pods::update(&db, &pod)?;

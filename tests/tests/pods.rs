@@ -180,8 +180,10 @@ fn pods_refuse_bad_input_as_podman() {
     // Nothing half-made: the refused commands left one pod, one container.
     assert_eq!(s.ok(&["pod", "ps", "-q"]).lines().count(), 1);
     assert_eq!(s.ok(&["ps", "-aq"]).lines().count(), 1);
-    s.ok(&["pod", "rm", "p1"]);
+    // --depend (and --all) take the pod with its infra container.
+    assert!(s.ok(&["rm", "--depend", &infra]).contains(&infra));
     assert!(s.ok(&["ps", "-aq"]).trim().is_empty());
+    assert!(s.ok(&["pod", "ps", "-q"]).trim().is_empty());
 }
 
 /// The infra container killed from outside: the pod reports it

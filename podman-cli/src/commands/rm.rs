@@ -126,9 +126,14 @@ pub async fn run(engine: &EngineConfig, args: &RmArgs) -> anyhow::Result<()> {
     let removing: std::collections::HashSet<&str> =
         resolved.iter().map(|(_, c)| c.id.as_str()).collect();
     let db = crate::state::open_state(engine)?;
+    let mut gone_with_pod: std::collections::HashSet<String> = Default::default();
     for (n, c) in &resolved {
-        if args.depend && c.extra.pod_infra {
-            // Everything depends on a pod's infra container: the pod goes.
+        if gone_with_pod.contains(&c.id) {
+            continue;
+        }
+        if (args.depend || args.all) && c.extra.pod_infra {
+            // Everything depends on a pod's infra container: the pod goes
+            // (Podman's RemoveContainerAndDependencies, for --all too).
             let ids: Vec<String> = crate::pod::store::members(&db, &c.extra.pod)?
                 .into_iter()
                 .map(|(m, _)| m.id)
@@ -136,7 +141,10 @@ pub async fn run(engine: &EngineConfig, args: &RmArgs) -> anyhow::Result<()> {
             match crate::lifecycle::pod_ops::remove(engine, &c.extra.pod, args.force, args.time)
                 .await
             {
-                Ok(_) => ids.iter().for_each(|id| println!("{id}")),
+                Ok(_) => {
+                    ids.iter().for_each(|id| println!("{id}"));
+                    gone_with_pod.extend(ids);
+                }
                 Err(e) => blocked.push(e),
             }
             continue;
@@ -176,6 +184,14 @@ pub async fn run(engine: &EngineConfig, args: &RmArgs) -> anyhow::Result<()> {
             !c.is_some_and(|c| all.iter().any(|(o, _)| depends_on(c, o)))
         });
     }
+    // Named too, but already removed with their pod.
+    ordered.retain(|n| {
+        !gone_with_pod.contains(n)
+            && resolved
+                .iter()
+                .find(|(m, _)| m == n)
+                .is_none_or(|(_, c)| !gone_with_pod.contains(&c.id))
+    });
     let result = for_each(
         &ordered,
         |c| async move {

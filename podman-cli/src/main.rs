@@ -250,6 +250,7 @@ async fn command(cfg: &engine_config::EngineConfig, cli: &Cli) -> anyhow::Result
                     P::Prune(a) => pod::prune(cfg, a).await,
                     P::Top(a) => pod::top(cfg, a).await,
                     P::Logs(a) => pod::logs(cfg, a).await,
+                    P::Stats(a) => commands::pod_stats::stats(cfg, a).await,
                 }
             }
             Command::Exec(a) | Command::Container(ContainerCommand::Exec(a)) => {

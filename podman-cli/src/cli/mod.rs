@@ -600,6 +600,8 @@ pub enum PodCommand {
     Top(Lazy<crate::commands::pod::TopArgs>),
     /// Fetch logs for pod with one or more containers
     Logs(Lazy<crate::commands::pod::LogsArgs>),
+    /// Display a live stream of resource usage statistics for the containers in one or more pods
+    Stats(Lazy<crate::commands::pod_stats::StatsArgs>),
 }
 
 #[derive(Debug, Clone, Args)]

@@ -24,6 +24,7 @@ pub mod network;
 pub mod pause;
 pub mod pod;
 pub mod pod_ps;
+pub mod pod_stats;
 pub mod port;
 pub mod prompt;
 pub mod ps;

@@ -204,13 +204,23 @@ pub async fn remove(
     let db = crate::state::open_state(engine)?;
     pods::delete(&db, &pod.id)?;
     super::pod::release_shm(engine, &pod.id);
-    // The pod's cgroup (cgroup v2, cgroupfs manager); busy or absent is fine.
-    let _ = std::fs::remove_dir(format!(
-        "/sys/fs/cgroup{}",
-        super::pod::cgroup_parent(&pod.id)
-    ));
+    remove_pod_cgroups(&pod.id);
     crate::events::pod("remove", &pod.id, &pod.name);
     Ok(pod)
+}
+
+/// The pod's cgroup directories (cgroupfs manager): the v2 one, or one
+/// per v1 hierarchy; one still busy or absent is left alone.
+fn remove_pod_cgroups(pod_id: &str) {
+    let rel = super::pod::cgroup_parent(pod_id);
+    let rel = rel.trim_start_matches('/');
+    let root = std::path::Path::new("/sys/fs/cgroup");
+    let _ = std::fs::remove_dir(root.join(rel));
+    if let Ok(dirs) = std::fs::read_dir(root) {
+        for d in dirs.flatten() {
+            let _ = std::fs::remove_dir(d.path().join(rel));
+        }
+    }
 }
 
 /// Whether the error says the pod does not exist.

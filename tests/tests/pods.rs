@@ -115,6 +115,10 @@ fn pod_members_share_the_infra_namespaces_and_ports() {
             .trim(),
         "srv web"
     );
+    let stats = s.ok(&["pod", "stats", "--no-stream", "--format", "{{.Name}} {{.PIDS}}", "web"]);
+    assert!(stats.lines().any(|l| l.starts_with("srv ") && l != "srv 0"), "{stats}");
+    let top = s.ok(&["pod", "top", "web"]);
+    assert!(top.contains("/catatonit -P") && top.contains("nc -l -p 80"), "{top}");
     assert_eq!(s.ok(&["pod", "pause", "web"]).trim(), id);
     assert_eq!(pod_state(&s, "web"), "Paused");
     assert_eq!(s.ok(&["pod", "unpause", "web"]).trim(), id);
@@ -128,6 +132,15 @@ fn pod_members_share_the_infra_namespaces_and_ports() {
     assert_eq!(s.ok(&["pod", "rm", "-f", "-t", "0", "web"]).trim(), id);
     assert!(s.ok(&["ps", "-aq"]).trim().is_empty());
     assert!(s.ok(&["pod", "ps", "-q"]).trim().is_empty());
+    // The pod's cgroup went with it (cgroupfs: v2, or each v1 hierarchy).
+    let left: Vec<_> = std::fs::read_dir("/sys/fs/cgroup")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|d| d.path().join(format!("podman-rs/libpod_pod_{id}")))
+        .filter(|p| p.exists())
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
     let events = s.ok(&[
         "events", "--stream=false", "--filter", "type=pod", "--format", "{{.Status}}",
     ]);

@@ -110,6 +110,11 @@ fn pod_members_share_the_infra_namespaces_and_ports() {
     assert!(wait_until(20, || read_from(port).contains("hello")));
     let ps = s.ok(&["pod", "ps", "--ctr-names", "--no-trunc", "--filter", "label=a=b"]);
     assert!(ps.contains(&id) && ps.contains("srv") && ps.contains("Running"), "{ps}");
+    // Podman's FilterID: hex is an ID prefix, anything else a regex.
+    let by_id = |f: &str| s.ok(&["pod", "ps", "-q", "--filter", f]).trim().to_string();
+    assert_eq!(by_id(&format!("id={}", &id[..4])), &id[..12]);
+    assert_eq!(by_id(&format!("id={}", &id[2..8])), "");
+    assert_eq!(by_id(&format!("id=^{}.*", &id[..2])), &id[..12]);
     assert_eq!(
         s.ok(&["ps", "--pod", "--format", "{{.Names}} {{.PodName}}", "--filter", "name=srv"])
             .trim(),

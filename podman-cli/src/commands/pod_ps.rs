@@ -156,8 +156,16 @@ fn matches(filters: &[(String, String)], pod: &PodConfig, members: &[Record]) ->
                 .map_err(|e| anyhow::anyhow!("invalid filter regex {pat:?}: {e}"))?
                 .is_match(s))
         };
+        // Podman's FilterID: hex is an ID prefix, anything else a regex.
+        let id_match = |v: &str, id: &str| -> anyhow::Result<bool> {
+            if v.chars().all(|c| c.is_ascii_hexdigit()) {
+                Ok(id.starts_with(&v.to_ascii_lowercase()))
+            } else {
+                regex(v, id)
+            }
+        };
         let ok = match k {
-            "id" => any(&|v| regex(v, &pod.id))?,
+            "id" => any(&|v| id_match(v, &pod.id))?,
             "name" => any(&|v| regex(v, &pod.name))?,
             "label" => any(&|v| {
                 Ok(match v.split_once('=') {
@@ -185,7 +193,7 @@ fn matches(filters: &[(String, String)], pod: &PodConfig, members: &[Record]) ->
             })?,
             "ctr-ids" => any(&|v| {
                 for (c, _) in members {
-                    if regex(v, &c.id)? {
+                    if id_match(v, &c.id)? {
                         return Ok(true);
                     }
                 }

@@ -246,12 +246,14 @@ fn exit_policy_new_pods_and_pod_id_files() {
         s.ok(&["pod", "inspect", "--format", "{{.ExitPolicy}}", "once"]).trim(),
         "stop"
     );
-    s.ok(&["run", "--pod", "once", &r, "true"]);
+    s.ok(&["run", "--pod", "once", "--name", "said", &r, "echo", "said-it"]);
     assert!(
         wait_until(20, || pod_state(&s, "once") == "Exited"),
         "{}",
         pod_state(&s, "once")
     );
+    assert_eq!(s.ok(&["pod", "logs", "once"]).trim(), "said-it");
+    assert_eq!(s.ok(&["pod", "logs", "--container", "said", "once"]).trim(), "said-it");
     let out = s.ok(&["run", "--rm", "--pod", "new:fresh", "--network", "none", &r, "hostname"]);
     assert_eq!(out.trim(), "fresh");
     s.ok(&["pod", "exists", "fresh"]);

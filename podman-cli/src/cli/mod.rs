@@ -599,7 +599,7 @@ pub enum PodCommand {
     /// Display the running processes of containers in a pod
     Top(Lazy<crate::commands::pod::TopArgs>),
     /// Fetch logs for pod with one or more containers
-    Logs(Lazy<crate::commands::pod::LogsArgs>),
+    Logs(Lazy<crate::commands::pod::PodLogsArgs>),
     /// Display a live stream of resource usage statistics for the containers in one or more pods
     Stats(Lazy<crate::commands::pod_stats::StatsArgs>),
 }

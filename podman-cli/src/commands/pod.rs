@@ -389,7 +389,7 @@ pub async fn top(engine: &EngineConfig, a: &TopArgs) -> anyhow::Result<()> {
 /// `pod logs`: the logs of the pod's containers (not the infra's), or of
 /// one (`--container`), through `podman logs`' reader.
 #[derive(Debug, Clone, Args)]
-pub struct LogsArgs {
+pub struct PodLogsArgs {
     pub pod: String,
     /// The container of the pod whose logs to show
     #[arg(short, long)]
@@ -398,7 +398,7 @@ pub struct LogsArgs {
     pub logs: super::logs::LogsArgs,
 }
 
-pub async fn logs(engine: &EngineConfig, a: &LogsArgs) -> anyhow::Result<()> {
+pub async fn logs(engine: &EngineConfig, a: &PodLogsArgs) -> anyhow::Result<()> {
     if !a.logs.containers.is_empty() {
         anyhow::bail!("pod logs takes one pod: name its container with --container");
     }

@@ -268,7 +268,8 @@ pub async fn stats(engine: &EngineConfig, a: &StatsArgs) -> anyhow::Result<()> {
         print!("{out}");
         use std::io::Write;
         std::io::stdout().flush()?;
-        if a.no_stream {
+        // Without pods there is nothing to stream.
+        if a.no_stream || chosen.is_empty() {
             return Ok(());
         }
         tokio::time::sleep(std::time::Duration::from_secs(1)).await;

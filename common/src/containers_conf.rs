@@ -63,6 +63,8 @@ pub struct EngineSection {
     pub detach_keys: Option<String>,
     /// What an image's VOLUMEs become: "anonymous" (or "bind"), "tmpfs", "ignore".
     pub image_volume_mode: Option<String>,
+    /// The image of pods' infra containers (default: a local pause image).
+    pub infra_image: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]

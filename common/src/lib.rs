@@ -28,8 +28,8 @@ pub mod rlimits;
 pub mod storage_conf;
 #[allow(unsafe_code)]
 pub mod time;
-pub mod units;
 mod toml_files;
+pub mod units;
 
 pub use error::ConfigError;
 pub use fs_error::FsError;

@@ -476,7 +476,8 @@ impl Container {
     }
 
     async fn run_exit_command(&self) {
-        self.run_command(&self.cfg.exit_command, "exit command").await;
+        self.run_command(&self.cfg.exit_command, "exit command")
+            .await;
     }
 
     /// Run `argv` to its end, its output joining ours in the monitor log.
@@ -530,12 +531,10 @@ impl Container {
                 return;
             }
             loop {
-                let exited = tokio::time::timeout(
-                    every,
-                    rx.wait_for(|s| matches!(s, State::Exited(_))),
-                )
-                .await
-                .is_ok();
+                let exited =
+                    tokio::time::timeout(every, rx.wait_for(|s| matches!(s, State::Exited(_))))
+                        .await
+                        .is_ok();
                 if exited {
                     return;
                 }

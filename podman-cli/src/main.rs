@@ -3,6 +3,7 @@
 
 #![deny(unsafe_code)]
 
+mod cgroup_stats;
 mod cli;
 mod commands;
 mod compat;
@@ -16,7 +17,7 @@ mod host_info;
 mod image;
 mod kill_point;
 mod lifecycle;
-mod cgroup_stats;
+mod pod;
 mod proc_info;
 mod runtime_choice;
 mod spec;
@@ -28,8 +29,8 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use crate::cli::{
-    Cli, Command, ContainerCommand, HealthcheckCommand, ImageCommand, NetworkCommand, SystemCommand,
-    VolumeCommand,
+    Cli, Command, ContainerCommand, HealthcheckCommand, ImageCommand, NetworkCommand,
+    SystemCommand, VolumeCommand,
 };
 use crate::error::{exit_code, one_line};
 
@@ -252,6 +253,27 @@ async fn command(cfg: &engine_config::EngineConfig, cli: &Cli) -> anyhow::Result
                 VolumeCommand::Mount(a) => commands::volume::mount(cfg, a).await,
                 VolumeCommand::Unmount(a) => commands::volume::unmount(cfg, a).await,
             },
+            Command::Pod(c) => {
+                use crate::cli::PodCommand as P;
+                use commands::{pod, pod_ps};
+                match c {
+                    P::Create(a) => pod::create(cfg, a).await,
+                    P::Start(a) => pod::start(cfg, a).await,
+                    P::Stop(a) => pod::stop(cfg, a).await,
+                    P::Restart(a) => pod::restart(cfg, a).await,
+                    P::Kill(a) => pod::kill(cfg, a).await,
+                    P::Pause(a) => pod::pause(cfg, a, true).await,
+                    P::Unpause(a) => pod::pause(cfg, a, false).await,
+                    P::Rm(a) => pod::rm(cfg, a).await,
+                    P::Ps(a) => pod_ps::ps(cfg, a).await,
+                    P::Inspect(a) => pod_ps::inspect(cfg, a).await,
+                    P::Exists(a) => pod::exists(cfg, a).await,
+                    P::Prune(a) => pod::prune(cfg, a).await,
+                    P::Top(a) => pod::top(cfg, a).await,
+                    P::Logs(a) => pod::logs(cfg, a).await,
+                    P::Stats(a) => commands::pod_stats::stats(cfg, a).await,
+                }
+            }
             Command::Exec(a) | Command::Container(ContainerCommand::Exec(a)) => {
                 commands::exec::run(cfg, a).await
             }

@@ -253,7 +253,10 @@ pub fn copy(source: &End, dest: &End, opts: &CopyOptions, data: &DataFd) -> Resu
             // A larger pipe lets the archiver run ahead of the unpacker
             // (fewer switches between them); the default 64 KiB is kept
             // where the limit (pipe-max-size) forbids more.
-            let _ = nix::fcntl::fcntl(writer.as_raw_fd(), nix::fcntl::FcntlArg::F_SETPIPE_SZ(PIPE_SIZE));
+            let _ = nix::fcntl::fcntl(
+                writer.as_raw_fd(),
+                nix::fcntl::FcntlArg::F_SETPIPE_SZ(PIPE_SIZE),
+            );
             let src_path = fd_path(&src);
             let producer = std::thread::spawn(move || {
                 let out = BufWriter::with_capacity(BUF, writer);

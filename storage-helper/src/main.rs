@@ -114,7 +114,9 @@ fn main() -> std::process::ExitCode {
         match cli.cmd {
             Cmd::Serve { args, data_fd } => {
                 gc::startup_cleanup(&store);
-                let data = data_fd.map(proto::transport::take_inherited_fd).transpose()?;
+                let data = data_fd
+                    .map(proto::transport::take_inherited_fd)
+                    .transpose()?;
                 let svc = proto::storage::v1::storage_server::StorageServer::new(
                     service::StorageService {
                         store,

@@ -321,14 +321,15 @@ pub fn import_rootfs_tar(
         .first()
         .cloned()
         .unwrap_or_else(|| tar.display().to_string());
-    let rec =
-        finish_image(store, config, Vec::new(), &layer, names, &label, false).map_err(|e| match e {
+    let rec = finish_image(store, config, Vec::new(), &layer, names, &label, false).map_err(
+        |e| match e {
             StoreError::DataLoss(m) => StoreError::InvalidArgument(format!(
                 "{}: not a usable root file system tarball: {m}",
                 tar.display()
             )),
             other => other,
-        })?;
+        },
+    )?;
     debug!(image = %rec.short_id(), tar = %tar.display(), "imported root file system");
     Ok(rec)
 }

@@ -441,12 +441,8 @@ impl Storage for StorageService {
                 overwrite: r.overwrite,
                 ignore_devices: r.ignore_devices,
             };
-            let entries = crate::copy::copy(
-                &copy_end(r.source),
-                &copy_end(r.destination),
-                &opts,
-                &data,
-            )?;
+            let entries =
+                crate::copy::copy(&copy_end(r.source), &copy_end(r.destination), &opts, &data)?;
             Ok(pb::CopyResponse { entries })
         })
         .await

@@ -42,8 +42,7 @@ pub fn write_subtree<W: Write>(source: &Path, name: &Path, out: W) -> Result<(u6
         w.dir(&mut b, source, Path::new(""))?;
     } else {
         // `source` may be a /proc/self/fd link: it is followed, once.
-        let meta =
-            std::fs::metadata(source).map_err(|e| StoreError::path("reading", source, e))?;
+        let meta = std::fs::metadata(source).map_err(|e| StoreError::path("reading", source, e))?;
         w.entry_meta(&mut b, source, name, meta, true)?;
     }
     let out = b

@@ -474,14 +474,16 @@ impl<'a> Applier<'a> {
     ) -> Result<()> {
         let existing = in_root::lstat_at(parent, name).map_err(|e| self.fail(shown, "stat", e))?;
         match existing {
-            Some(st) if in_root::is_dir(&st) != entry_is_dir => Err(StoreError::FailedPrecondition(format!(
-                "error creating {shown:?}: {} (use --overwrite to replace it): file exists",
-                if entry_is_dir {
-                    "a non-directory is in the way of a directory"
-                } else {
-                    "a directory is in the way of a non-directory"
-                }
-            ))),
+            Some(st) if in_root::is_dir(&st) != entry_is_dir => {
+                Err(StoreError::FailedPrecondition(format!(
+                    "error creating {shown:?}: {} (use --overwrite to replace it): file exists",
+                    if entry_is_dir {
+                        "a non-directory is in the way of a directory"
+                    } else {
+                        "a directory is in the way of a non-directory"
+                    }
+                )))
+            }
             _ => Ok(()),
         }
     }

@@ -71,6 +71,7 @@ impl TestStore {
 impl Drop for TestStore {
     fn drop(&mut self) {
         // Stop and remove what the test left, so no mount or monitor leaks.
+        let _ = self.cmd().args(["pod", "rm", "-af", "-t", "0"]).output();
         let _ = self.cmd().args(["rm", "-af", "-t", "0"]).output();
         let _ = self.cmd().args(["rm", "-af"]).output();
     }

@@ -360,7 +360,16 @@ fn cp_reports_missing_things_as_podman() {
     std::fs::create_dir(&bind).unwrap();
     let vol = format!("{}:/mnt", bind.display());
     s.ok(&[
-        "create", "--name", "withbind", "--network", "none", "-v", &vol, &r, "sleep", "1000",
+        "create",
+        "--name",
+        "withbind",
+        "--network",
+        "none",
+        "-v",
+        &vol,
+        &r,
+        "sleep",
+        "1000",
     ]);
     s.ok(&["cp", &hf, "withbind:/mnt/stopped"]);
     s.ok(&["start", "withbind"]);

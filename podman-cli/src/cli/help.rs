@@ -159,11 +159,11 @@ pub(super) fn positionals(cmd: &Command) -> Vec<&Arg> {
 /// shown as required (`CONTAINER [CONTAINER...]`), as Podman shows them;
 /// not for the commands that do something else without names.
 pub fn args_synopsis(cmd: &Command) -> String {
-    /// Without names these list (`podman mount` lists what is mounted).
-    const NAMES_OPTIONAL: &[&str] = &["mount"];
+    /// Without names these act on everything (`podman mount` lists what
+    /// is mounted, `podman stats` shows every running container).
+    const NAMES_OPTIONAL: &[&str] = &["mount", "stats"];
     let has = |l: &str| cmd.get_arguments().any(|a| a.get_long() == Some(l));
-    let names_or_all =
-        (has("all") || has("latest")) && !NAMES_OPTIONAL.contains(&cmd.get_name());
+    let names_or_all = (has("all") || has("latest")) && !NAMES_OPTIONAL.contains(&cmd.get_name());
     let mut out = Vec::new();
     let mut closing = 0;
     let ps = positionals(cmd);

@@ -6,9 +6,9 @@ use clap::{Args, Parser, Subcommand};
 
 pub mod completion;
 pub mod help;
-pub mod usage_error;
 mod lazy;
 mod pflag;
+pub mod usage_error;
 pub use lazy::Lazy;
 
 use crate::commands::container_cleanup::CleanupArgs;
@@ -432,6 +432,9 @@ pub enum Command {
     /// Manage volumes
     #[command(subcommand)]
     Volume(VolumeCommand),
+    /// Manage pods
+    #[command(subcommand)]
+    Pod(PodCommand),
     /// List port mappings of a container
     Port(Lazy<crate::commands::port::PortArgs>),
     /// Run a process in a running container
@@ -640,6 +643,41 @@ pub enum VolumeCommand {
     /// Unmount a volume
     #[command(visible_alias = "umount")]
     Unmount(Lazy<crate::commands::volume::NamesArg>),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PodCommand {
+    /// Create a new empty pod
+    Create(Box<Lazy<crate::commands::pod::CreateArgs>>),
+    /// Start one or more pods
+    Start(Lazy<crate::commands::pod::PodsArgs>),
+    /// Stop one or more pods
+    Stop(Lazy<crate::commands::pod::StopArgs>),
+    /// Restart one or more pods
+    Restart(Lazy<crate::commands::pod::PodsArgs>),
+    /// Send the specified signal or SIGKILL to containers in pod
+    Kill(Lazy<crate::commands::pod::KillArgs>),
+    /// Pause one or more pods
+    Pause(Lazy<crate::commands::pod::PodsArgs>),
+    /// Unpause one or more pods
+    Unpause(Lazy<crate::commands::pod::PodsArgs>),
+    /// Remove one or more pods
+    Rm(Lazy<crate::commands::pod::RmArgs>),
+    /// List pods
+    #[command(visible_alias = "ls", visible_alias = "list")]
+    Ps(Lazy<crate::commands::pod_ps::PsArgs>),
+    /// Display a pod configuration
+    Inspect(Lazy<crate::commands::pod_ps::InspectArgs>),
+    /// Check if a pod exists in local storage
+    Exists(Lazy<crate::commands::pod::ExistsArgs>),
+    /// Remove all stopped pods and their containers
+    Prune(Lazy<crate::commands::pod::PruneArgs>),
+    /// Display the running processes of containers in a pod
+    Top(Lazy<crate::commands::pod::TopArgs>),
+    /// Fetch logs for pod with one or more containers
+    Logs(Lazy<crate::commands::pod::PodLogsArgs>),
+    /// Display a live stream of resource usage statistics for the containers in one or more pods
+    Stats(Lazy<crate::commands::pod_stats::StatsArgs>),
 }
 
 #[derive(Debug, Clone, Args)]

@@ -65,7 +65,7 @@ pub async fn run(engine: &EngineConfig, a: &CommitArgs) -> anyhow::Result<()> {
     }
     let paused = a.pause && st.status == Status::Running;
     if paused {
-        super::pause::set_paused(engine, &cfg.id, true).await?;
+        crate::lifecycle::pause::pause(engine, &cfg.id, true).await?;
     }
     let progress = Progress::new(a.quiet);
     progress.line("Getting image source signatures");
@@ -86,7 +86,9 @@ pub async fn run(engine: &EngineConfig, a: &CommitArgs) -> anyhow::Result<()> {
         .await;
     storage.close().await?;
     let unpaused = if paused {
-        super::pause::set_paused(engine, &cfg.id, false).await
+        crate::lifecycle::pause::pause(engine, &cfg.id, false)
+            .await
+            .map(drop)
     } else {
         Ok(())
     };

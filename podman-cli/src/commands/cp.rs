@@ -273,7 +273,10 @@ impl Cp<'_> {
     ) -> anyhow::Result<(String, CopyStatResponse, bool)> {
         let (err, dangling) = match self.stat_any(c, path).await {
             Ok(info) if !info.dangling => return Ok((go_base(&info.link_target), info, false)),
-            Ok(info) => ("no such file or directory".to_string(), Some(info.link_target)),
+            Ok(info) => (
+                "no such file or directory".to_string(),
+                Some(info.link_target),
+            ),
             Err(e) => (e, None),
         };
         if path.ends_with('/') {

@@ -141,6 +141,12 @@ pub struct CreateArgs {
     /// Suppress pull progress
     #[arg(short, long)]
     pub quiet: bool,
+    /// Run the container in an existing pod (NAME or ID), or a new one (new:NAME)
+    #[arg(long, value_name = "POD")]
+    pub pod: Option<String>,
+    /// Read the pod ID from the file
+    #[arg(long = "pod-id-file", value_name = "FILE")]
+    pub pod_id_file: Option<PathBuf>,
     #[command(flatten)]
     pub more: MoreArgs,
     #[command(flatten)]
@@ -204,6 +210,8 @@ impl CreateArgs {
             pull,
             tls_verify,
             quiet,
+            pod,
+            pod_id_file,
             more,
             resources,
             health,
@@ -262,6 +270,9 @@ impl CreateArgs {
             not_yet: not_yet.given(),
             image,
             command,
+            pod,
+            pod_id_file,
+            pod_infra: false,
         }
     }
 }
@@ -515,8 +526,6 @@ macro_rules! not_yet {
 
 not_yet! {
     valued:
-    pod = "pod",
-    pod_id_file = "pod-id-file",
     health_startup_cmd = "health-startup-cmd",
     health_startup_interval = "health-startup-interval",
     health_startup_retries = "health-startup-retries",

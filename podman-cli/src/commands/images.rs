@@ -205,7 +205,8 @@ fn matches(f: &Filter, i: &Image, ctx: &Ctx) -> anyhow::Result<bool> {
         "before" => created(i) < find_created(ctx, v)?,
         "since" | "after" => created(i) > find_created(ctx, v)?,
         "until" => {
-            let until_ns = crate::timestamp::go_timestamp_ns(v, ctx.now.saturating_mul(1_000_000_000))?;
+            let until_ns =
+                crate::timestamp::go_timestamp_ns(v, ctx.now.saturating_mul(1_000_000_000))?;
             created(i) < until_ns.div_euclid(1_000_000_000)
         }
         "containers" => {

@@ -1,9 +1,9 @@
 //! One module per podman command verb (or family of small ones).
 
 pub mod attach;
+pub mod commit;
 pub mod container_cleanup;
 pub mod container_exists;
-pub mod commit;
 pub mod container_prune;
 pub mod cp;
 pub mod create;
@@ -30,6 +30,9 @@ pub mod logs;
 pub mod mount;
 pub mod network;
 pub mod pause;
+pub mod pod;
+pub mod pod_ps;
+pub mod pod_stats;
 pub mod port;
 pub mod prompt;
 pub mod ps;

@@ -249,7 +249,7 @@ impl Entry {
             id: cfg.id.clone(),
             image: cfg.image_name.clone(),
             image_id: cfg.image_id.clone(),
-            is_infra: false,
+            is_infra: cfg.extra.pod_infra,
             labels: (!cfg.labels.is_empty()).then(|| cfg.labels.clone()),
             mounts: cfg.mounts.iter().map(|m| m.destination.clone()).collect(),
             names: vec![cfg.name.clone()],
@@ -261,7 +261,7 @@ impl Entry {
                 _ => Vec::new(),
             },
             pid: if alive { st.pid } else { 0 },
-            pod: String::new(),
+            pod: cfg.extra.pod.clone(),
             pod_name: String::new(),
             ports: (!cfg.ports.is_empty()).then(|| {
                 cfg.ports
@@ -1014,6 +1014,20 @@ async fn list(engine: &EngineConfig, a: &PsArgs) -> anyhow::Result<Vec<Entry>> {
     }
     if a.ns {
         entries.iter_mut().for_each(fill_namespaces);
+    }
+    if entries.iter().any(|e| !e.pod.is_empty()) {
+        // `{{.PodName}}`: the pods' names, one lookup each.
+        let db = crate::state::open_state(engine)?;
+        let mut names: HashMap<String, String> = HashMap::new();
+        for e in entries.iter_mut().filter(|e| !e.pod.is_empty()) {
+            if !names.contains_key(&e.pod) {
+                let n = crate::pod::store::resolve(&db, &e.pod)
+                    .map(|p| p.name)
+                    .unwrap_or_default();
+                names.insert(e.pod.clone(), n);
+            }
+            e.pod_name = names[&e.pod].clone();
+        }
     }
     if let Some(by) = &a.sort {
         sort_entries(by, &mut entries);

@@ -122,7 +122,34 @@ pub async fn run(engine: &EngineConfig, args: &RmArgs) -> anyhow::Result<()> {
     let mut blocked: Vec<anyhow::Error> = Vec::new();
     let removing: std::collections::HashSet<&str> =
         resolved.iter().map(|(_, c)| c.id.as_str()).collect();
+    let db = crate::state::open_state(engine)?;
+    let mut gone_with_pod: std::collections::HashSet<String> = Default::default();
     for (n, c) in &resolved {
+        if gone_with_pod.contains(&c.id) {
+            continue;
+        }
+        if (args.depend || args.all) && c.extra.pod_infra {
+            // Everything depends on a pod's infra container: the pod goes
+            // (Podman's RemoveContainerAndDependencies, for --all too).
+            let ids: Vec<String> = crate::pod::store::members(&db, &c.extra.pod)?
+                .into_iter()
+                .map(|(m, _)| m.id)
+                .collect();
+            match crate::lifecycle::pod_ops::remove(engine, &c.extra.pod, args.force, args.time)
+                .await
+            {
+                Ok(_) => {
+                    ids.iter().for_each(|id| println!("{id}"));
+                    gone_with_pod.extend(ids);
+                }
+                Err(e) => blocked.push(e),
+            }
+            continue;
+        }
+        if let Err(e) = crate::lifecycle::pod::refuse_infra_removal(&db, c) {
+            blocked.push(e);
+            continue;
+        }
         let deps: Vec<&ContainerConfig> = all
             .iter()
             .map(|(d, _)| d)
@@ -154,10 +181,25 @@ pub async fn run(engine: &EngineConfig, args: &RmArgs) -> anyhow::Result<()> {
             !c.is_some_and(|c| all.iter().any(|(o, _)| depends_on(c, o)))
         });
     }
+    // Named too, but already removed with their pod.
+    ordered.retain(|n| {
+        !gone_with_pod.contains(n)
+            && resolved
+                .iter()
+                .find(|(m, _)| m == n)
+                .is_none_or(|(_, c)| !gone_with_pod.contains(&c.id))
+    });
     let result = for_each(
         &ordered,
         |c| async move {
-            crate::lifecycle::remove::remove_with_volumes(engine, &c, args.force, args.time, args.volumes).await
+            crate::lifecycle::remove::remove_with_volumes(
+                engine,
+                &c,
+                args.force,
+                args.time,
+                args.volumes,
+            )
+            .await
         },
         true,
     )

@@ -378,6 +378,39 @@ fn table(init_pid: i32, id: &str, descriptors: &[(&'static str, Field)]) -> anyh
     Ok(crate::format::table::align(&lines))
 }
 
+/// `pod top`: one table over the processes of several containers, each
+/// (init pid, container ID); bad descriptors are refused first.
+pub fn table_of_many(targets: &[(i32, String)], given: &[String]) -> anyhow::Result<String> {
+    let descriptors = parse_descriptors(given)?;
+    let mut lines = vec![descriptors
+        .iter()
+        .map(|(h, _)| *h)
+        .collect::<Vec<_>>()
+        .join("\t")];
+    for (init_pid, id) in targets {
+        let mut procs = Vec::new();
+        for pid in proc_info::container_pids(*init_pid, id) {
+            match Process::read(pid) {
+                Ok(p) => procs.push(p),
+                Err(proc_info::ProcError::Gone(_)) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        procs.sort_by_key(|p| p.pid);
+        let ctx = Context::new(&procs, *init_pid);
+        for p in &procs {
+            lines.push(
+                descriptors
+                    .iter()
+                    .map(|(_, f)| ctx.cell(p, *f).replace('\t', " "))
+                    .collect::<Vec<_>>()
+                    .join("\t"),
+            );
+        }
+    }
+    Ok(crate::format::table::align(&lines))
+}
+
 pub async fn top(engine: &EngineConfig, a: &TopArgs) -> anyhow::Result<()> {
     let db = super::open_state(engine)?;
     let (record, descriptors) = if a.latest {

@@ -254,7 +254,10 @@ impl ContainerFilter {
                 if values.len() != 1 {
                     anyhow::bail!("specify exactly one timestamp for until");
                 }
-                Pred::Until(crate::timestamp::go_timestamp_ns(&values[0], common::time::now_nanos())?)
+                Pred::Until(crate::timestamp::go_timestamp_ns(
+                    &values[0],
+                    common::time::now_nanos(),
+                )?)
             }
             "pod" => Pred::Pod,
             "network" => {

@@ -234,6 +234,10 @@ pub struct RunExtras {
     pub userns: String,
     /// The user namespace's mappings (none: the host's namespace).
     pub idmap: Option<super::idmap::IdMappings>,
+    /// The pod the container belongs to (its ID), and whether it is that
+    /// pod's infra container.
+    pub pod: String,
+    pub pod_infra: bool,
 }
 
 /// How the container is confined, fixed at create (`--security-opt`,

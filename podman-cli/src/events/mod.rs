@@ -315,6 +315,18 @@ pub fn volume(status: &str, name: &str) {
     write(&e);
 }
 
+/// A pod event (`create`, `start`, `stop`, `kill`, `pause`, `unpause`,
+/// `remove`).
+pub fn pod(status: &str, id: &str, name: &str) {
+    if !enabled() {
+        return;
+    }
+    let mut e = Event::new("pod", status);
+    e.id = id.to_string();
+    e.name = name.to_string();
+    write(&e);
+}
+
 /// A container was connected to or disconnected from a network.
 pub fn network_container(cfg: &ContainerConfig, status: &str, network: &str) {
     if !enabled() {

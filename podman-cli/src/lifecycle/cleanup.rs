@@ -328,6 +328,10 @@ pub async fn cleanup(engine: &EngineConfig, name_or_id: &str, rm: bool) -> anyho
     }
     if (rm || cfg.auto_remove) && !st.status.is_active() {
         remove_locked(engine, &cfg, &mut st, &paths).await?;
+        drop(lock);
+        if was_active {
+            super::pod::after_exit(engine, &cfg).await?;
+        }
         return Ok(());
     }
     let restart = was_active && !st.status.is_active() && should_restart(&cfg, &st);
@@ -340,6 +344,8 @@ pub async fn cleanup(engine: &EngineConfig, name_or_id: &str, rm: bool) -> anyho
         tracing::debug!(container = %cfg.name, policy = %cfg.restart.name, count = st.restart_count, "restarting per policy");
         super::start::start(engine, &cfg.id).await?;
         crate::events::container(&cfg, "restart");
+    } else if was_active && !st.status.is_active() {
+        super::pod::after_exit(engine, &cfg).await?;
     }
     Ok(())
 }

@@ -227,7 +227,13 @@ fn network_flags(
 
 /// Create the container; returns its configuration.
 pub async fn create(cfg: &EngineConfig, a: &CreateOptions) -> anyhow::Result<ContainerConfig> {
+    let joined = Box::pin(super::pod::join(cfg, a)).await?;
+    let a = joined.as_ref().map(|(_, o)| o).unwrap_or(a);
     let mut p = parse_flags(cfg, a)?;
+    if let Some((pod, _)) = &joined {
+        p.more.extras.pod = pod.id.clone();
+        p.more.extras.pod_infra = a.pod_infra;
+    }
     let db = crate::state::open_state(cfg)?;
     // --ipc/--pid/--uts container:NAME: the container must exist.
     let mut ns_deps = Vec::new();
@@ -528,6 +534,9 @@ async fn create_from(
         super::intent::end(cfg, &id);
         crate::volume::attach::undo(cfg, db, &made_volumes);
         return Err(e.into());
+    }
+    if !config.extra.pod.is_empty() {
+        crate::pod::store::set_member(db, &id, &config.extra.pod)?;
     }
     crate::kill_point::reached("create-after-insert");
     common::private_dir::create(&paths.data_dir)?;

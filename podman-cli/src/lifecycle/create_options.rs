@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct CreateOptions {
     /// Assign a name to the container
     pub name: Option<String>,
@@ -102,6 +102,11 @@ pub struct CreateOptions {
     pub image: String,
     /// Command and arguments
     pub command: Vec<String>,
+    /// `--pod NAME|ID|new:NAME`, `--pod-id-file`.
+    pub pod: Option<String>,
+    pub pod_id_file: Option<PathBuf>,
+    /// Made by `pod create` as the pod's infra container.
+    pub pod_infra: bool,
 }
 
 /// `run`/`create` flags beyond the first set, unparsed (create validates).

@@ -11,10 +11,13 @@ pub mod create_userns;
 pub mod files;
 pub mod health;
 pub mod intent;
-#[allow(unsafe_code)]
-pub mod preserve_fds;
 pub mod network;
 pub mod paths;
+pub mod pause;
+pub mod pod;
+pub mod pod_ops;
+#[allow(unsafe_code)]
+pub mod preserve_fds;
 pub mod reconcile;
 pub mod remove;
 pub mod runtime;

@@ -38,6 +38,21 @@ pub async fn remove_with_volumes(
     volumes: bool,
 ) -> anyhow::Result<()> {
     let db = crate::state::open_state(engine)?;
+    let (cfg, _) = store::resolve(&db, name_or_id)?;
+    super::pod::refuse_infra_removal(&db, &cfg)?;
+    remove_any(engine, &cfg.id, force, timeout, volumes).await
+}
+
+/// [`remove_with_volumes`] of any container, a pod's infra container
+/// included (`pod rm`).
+pub async fn remove_any(
+    engine: &EngineConfig,
+    name_or_id: &str,
+    force: bool,
+    timeout: Option<u32>,
+    volumes: bool,
+) -> anyhow::Result<()> {
+    let db = crate::state::open_state(engine)?;
     let (cfg, st) = store::resolve(&db, name_or_id)?;
     let (cfg, st) = super::cleanup::refresh(engine, (cfg, st)).await?;
     if st.status == Status::Removing {

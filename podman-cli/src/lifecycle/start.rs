@@ -115,6 +115,7 @@ pub async fn init_with(
     paths: &ContainerPaths,
     handover: Handover,
 ) -> anyhow::Result<Initialized> {
+    super::pod::before_start(engine, cfg).await?;
     let db = crate::state::open_state(engine)?;
     let log_driver = log_driver_of(cfg);
     // A container handed our terminal could type into it (TIOCSTI): Podman
@@ -339,6 +340,7 @@ fn bundle_and_request(
     let host_network = matches!(net.netns, spec::NetNs::Host);
     let managed = super::files::write(&paths.bundle, cfg, &net.ips, &net.dns, host_network)
         .with_context(|| format!("writing {}", paths.bundle.display()))?;
+    let managed = super::pod::shared_files(engine, cfg, managed)?;
     let init_path = if cfg.init {
         Some(if cfg.extra.init_path.is_empty() {
             find_init(engine)?
@@ -368,7 +370,7 @@ fn bundle_and_request(
     let ctx = SpecContext {
         rootfs: std::path::Path::new(rootfs),
         netns: net.netns.clone(),
-        cgroups_path: format!("/podman-rs/libpod-{}", cfg.id),
+        cgroups_path: super::pod::cgroups_path(engine, cfg),
         managed_files: managed,
         default_capabilities: engine.containers.containers.default_capabilities.as_deref(),
         init_path,

@@ -110,7 +110,10 @@ pub fn matches(f: &Filters, v: &Volume, ctx: &Ctx) -> anyhow::Result<bool> {
             "until" => {
                 let mut any = false;
                 for u in values {
-                    let until = crate::timestamp::go_timestamp_ns(u, ctx.now.saturating_mul(1_000_000_000))?;
+                    let until = crate::timestamp::go_timestamp_ns(
+                        u,
+                        ctx.now.saturating_mul(1_000_000_000),
+                    )?;
                     if c.created_ns < until {
                         any = true;
                     }

@@ -152,7 +152,18 @@ fn ps_basic_and_every_filter() {
         ("stopped", &stopped),
         ("failed", &failed),
     ] {
-        for prefix in [&id[..1], &id[..2], &id[..13]] {
+        // The shortest prefix no other container shares (random IDs may
+        // share a first digit, and then both match, as in Podman).
+        let all_ids = s.ok(&["ps", "-aq", "--no-trunc"]);
+        let unique = (1..=13)
+            .find(|&k| {
+                all_ids
+                    .lines()
+                    .filter(|other| other.trim() != id.as_str())
+                    .all(|other| !other.starts_with(&id[..k]))
+            })
+            .unwrap();
+        for prefix in [&id[..unique], &id[..unique.max(2)], &id[..13]] {
             for v in [
                 prefix.to_lowercase(),
                 prefix.to_uppercase(),

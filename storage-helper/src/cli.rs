@@ -1,17 +1,21 @@
 //! The subcommands people use to look at or drive one stage by hand. Each
 //! runs the same core function as the matching RPC; human output by
 //! default, `--json` on request.
+//!
+//! [`changes`] holds the image config flags of `import-tar` and `commit`;
+//! [`human`] the human output.
+
+mod changes;
+mod human;
 
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
-use clap::{Args, Subcommand};
-use common::time::rfc3339_secs;
-use serde::Serialize;
+use clap::Subcommand;
 
-use crate::images::ImageRecord;
 use crate::layout::Store;
-use crate::new_image::ConfigChanges;
+use changes::ChangeArgs;
+use human::{human_size, image_detail, image_line, print_json};
 
 #[derive(Subcommand)]
 pub enum Cmd {
@@ -184,124 +188,6 @@ pub enum Cmd {
         #[arg(long)]
         json: bool,
     },
-}
-
-/// Config changes for import-tar and commit.
-#[derive(Args, Default)]
-pub struct ChangeArgs {
-    /// Cmd as a JSON array, e.g. '["sh","-c","echo hi"]'.
-    #[arg(long)]
-    cmd: Option<String>,
-    /// Entrypoint as a JSON array.
-    #[arg(long)]
-    entrypoint: Option<String>,
-    /// KEY=VALUE (repeatable).
-    #[arg(long)]
-    env: Vec<String>,
-    #[arg(long)]
-    workdir: Option<String>,
-    #[arg(long)]
-    user: Option<String>,
-    /// KEY=VALUE (repeatable).
-    #[arg(long)]
-    label: Vec<String>,
-    /// PORT/PROTO (repeatable).
-    #[arg(long)]
-    expose: Vec<String>,
-    #[arg(long)]
-    volume: Vec<String>,
-    #[arg(long)]
-    stop_signal: Option<String>,
-}
-
-impl ChangeArgs {
-    fn parse(self) -> Result<ConfigChanges> {
-        let list = |s: Option<String>, what: &str| -> Result<Option<Vec<String>>> {
-            s.map(|s| {
-                serde_json::from_str::<Vec<String>>(&s).with_context(|| {
-                    format!(
-                        "--{what} {s:?}: give a JSON array such as '[\"sh\",\"-c\",\"echo hi\"]'"
-                    )
-                })
-            })
-            .transpose()
-        };
-        let labels = self
-            .label
-            .iter()
-            .map(|l| {
-                l.split_once('=')
-                    .map(|(k, v)| (k.to_string(), v.to_string()))
-                    .with_context(|| format!("--label {l:?}: use KEY=VALUE"))
-            })
-            .collect::<Result<_>>()?;
-        Ok(ConfigChanges {
-            cmd: list(self.cmd, "cmd")?,
-            entrypoint: list(self.entrypoint, "entrypoint")?,
-            env: self.env,
-            working_dir: self.workdir,
-            user: self.user,
-            labels,
-            exposed_ports: self.expose,
-            volumes: self.volume,
-            stop_signal: self.stop_signal,
-        })
-    }
-}
-
-fn print_json<T: Serialize>(v: &T) -> Result<()> {
-    println!("{}", serde_json::to_string_pretty(v)?);
-    Ok(())
-}
-
-fn human_size(n: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "kB", "MB", "GB", "TB"];
-    let mut v = n as f64;
-    let mut u = 0;
-    while v >= 1000.0 && u < UNITS.len() - 1 {
-        v /= 1000.0;
-        u += 1;
-    }
-    if u == 0 {
-        format!("{n} B")
-    } else {
-        format!("{v:.3} {}", UNITS[u])
-    }
-}
-
-fn image_line(i: &ImageRecord) -> String {
-    let names = if i.names.is_empty() {
-        "<none>".to_string()
-    } else {
-        i.names.join(",")
-    };
-    format!(
-        "{:<14}{:<50} {:>12}  {}",
-        i.short_id(),
-        names,
-        human_size(i.size),
-        if i.created.is_empty() {
-            "-"
-        } else {
-            &i.created
-        }
-    )
-}
-
-fn image_detail(i: &ImageRecord) -> String {
-    format!(
-        "ID:        {}\nNames:     {}\nDigest:    {}\nDigests:   {}\nManifest:  {}\nCreated:   {}\nAdded:     {}\nSize:      {} ({} bytes)\nLayers:    {}\n",
-        i.id,
-        i.names.join(", "),
-        i.digest,
-        i.digests.join(", "),
-        i.manifest_media_type,
-        i.created,
-        rfc3339_secs(i.added_unix),
-        human_size(i.size),
-        i.size,
-        i.layers.join("\n           ")
-    )
 }
 
 pub fn run(store: &Store, cmd: Cmd) -> Result<()> {

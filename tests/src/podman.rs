@@ -100,3 +100,35 @@ pub fn with_busybox() -> (TestStore, crate::registry::Registry, String) {
     s.ok(&["pull", "-q", "--tls-verify=false", &r]);
     (s, reg, r)
 }
+
+/// `run --rm --network none FLAGS IMAGE sh -c SCRIPT`; stdout.
+pub fn run_sh(s: &TestStore, image: &str, flags: &[&str], script: &str) -> String {
+    let mut args = vec!["run", "--rm", "--network", "none"];
+    args.extend_from_slice(flags);
+    args.extend_from_slice(&[image, "sh", "-c", script]);
+    s.ok(&args)
+}
+
+/// The command fails with 125 and one error line naming `needle` (a usage
+/// error's cobra hint, "See 'podman run --help'", is not a second error).
+/// Returns stderr.
+pub fn refused(s: &TestStore, args: &[&str], needle: &str) -> String {
+    let o = s.run(args);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(125), "{args:?}: {err}");
+    assert!(err.contains(needle), "{args:?}: want {needle:?} in {err}");
+    let lines = err
+        .trim_end()
+        .lines()
+        .filter(|l| !l.starts_with("See '"))
+        .count();
+    assert_eq!(lines, 1, "{args:?}: {err}");
+    err
+}
+
+/// [`refused`], in a store without containers, and it still has none: the
+/// refused command left nothing behind.
+pub fn refused_leaving_nothing(s: &TestStore, args: &[&str], needle: &str) {
+    refused(s, args, needle);
+    assert_eq!(s.ok(&["ps", "-aq"]), "", "{args:?} left a container");
+}

@@ -3,47 +3,12 @@
 
 use std::time::{Duration, Instant};
 
-use e2e::podman::{stderr, stdout, TestStore};
-
-fn fixture() -> (TestStore, e2e::registry::Registry, String) {
-    e2e::podman::with_busybox()
-}
-
-/// `run --rm --network none IMAGE sh -c SCRIPT` with `flags`; stdout.
-fn sh(s: &TestStore, r: &str, flags: &[&str], script: &str) -> String {
-    let mut args = vec!["run", "--rm", "--network", "none"];
-    args.extend_from_slice(flags);
-    args.extend_from_slice(&[r, "sh", "-c", script]);
-    s.ok(&args)
-}
-
-/// The run fails with 125, one error line naming `needle`, nothing created.
-fn refused(s: &TestStore, args: &[&str], needle: &str) {
-    let o = s.run(args);
-    let err = stderr(&o);
-    assert_eq!(o.status.code(), Some(125), "{args:?}: {err}");
-    assert!(err.contains(needle), "{args:?}: want {needle:?} in {err}");
-    // One error line; a usage error adds cobra's "See 'podman run --help'".
-    let lines: Vec<&str> = err
-        .trim_end()
-        .lines()
-        .filter(|l| !l.starts_with("See '"))
-        .collect();
-    assert_eq!(lines.len(), 1, "{args:?}: {err}");
-    assert_eq!(s.ok(&["ps", "-aq"]), "", "{args:?} left a container");
-}
-
-fn wait_for(what: &str, mut cond: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !cond() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
+use e2e::podman::{refused_leaving_nothing, run_sh, stderr, stdout, with_busybox};
+use e2e::poll::until;
 
 #[test]
 fn cidfile_pidfiles_and_replace() {
-    let (s, _reg, r) = fixture();
+    let (s, _reg, r) = with_busybox();
     let dir = tempfile::tempdir().unwrap();
     let cid = dir.path().join("cid");
     let mon = dir.path().join("monitor.pid");
@@ -106,7 +71,7 @@ fn cidfile_pidfiles_and_replace() {
 
 #[test]
 fn environment_from_the_host_and_time_zones() {
-    let (s, _reg, r) = fixture();
+    let (s, _reg, r) = with_busybox();
     let env_of = |extra: &[&str], vars: &[(&str, &str)]| {
         let mut c = s.cmd();
         c.args(["run", "--rm", "--network", "none"]);
@@ -141,27 +106,27 @@ fn environment_from_the_host_and_time_zones() {
     assert!(out.contains("RF_FILE=yes"), "{out}");
 
     // --tz: the last one wins; the zone's abbreviation is what date prints.
-    let out = sh(
+    let out = run_sh(
         &s,
         &r,
         &["--tz=US/Eastern", "--tz=Iceland"],
         "date -d @1600000000 +%Z",
     );
     assert_eq!(out.trim(), "GMT");
-    let out = sh(
+    let out = run_sh(
         &s,
         &r,
         &["--tz", "America/New_York"],
         "date -d @1600000000 +%H:%M%Z",
     );
     assert_eq!(out.trim(), "08:26EDT");
-    let out = sh(&s, &r, &["--tz", "local"], "date -d @1600000000 +%H:%M");
+    let out = run_sh(&s, &r, &["--tz", "local"], "date -d @1600000000 +%H:%M");
     let host = std::process::Command::new("date")
         .args(["-d", "@1600000000", "+%H:%M"])
         .output()
         .unwrap();
     assert_eq!(out, stdout(&host));
-    refused(
+    refused_leaving_nothing(
         &s,
         &["run", "--rm", "--tz", "Mars/Olympus", &r, "true"],
         "finding timezone: unknown time zone Mars/Olympus",
@@ -170,8 +135,8 @@ fn environment_from_the_host_and_time_zones() {
 
 #[test]
 fn sysctls_read_only_shm_and_oom() {
-    let (s, _reg, r) = fixture();
-    let out = sh(
+    let (s, _reg, r) = with_busybox();
+    let out = run_sh(
         &s,
         &r,
         &[
@@ -183,12 +148,12 @@ fn sysctls_read_only_shm_and_oom() {
         "cat /proc/sys/net/ipv4/ip_forward /proc/sys/kernel/shmmni",
     );
     assert_eq!(out, "1\n1234\n");
-    refused(
+    refused_leaving_nothing(
         &s,
         &["run", "--sysctl", "vm.swappiness=1", &r, "true"],
         "sysctl 'vm.swappiness' is not allowed",
     );
-    refused(
+    refused_leaving_nothing(
         &s,
         &[
             "run",
@@ -201,34 +166,34 @@ fn sysctls_read_only_shm_and_oom() {
         ],
         "not allowed in the hosts network namespace",
     );
-    refused(&s, &["run", "--sysctl", "novalue", &r, "true"], "KEY=VALUE");
+    refused_leaving_nothing(&s, &["run", "--sysctl", "novalue", &r, "true"], "KEY=VALUE");
 
     // --read-only: the root is not writable, but /tmp, /var/tmp and /run are
     // tmpfs (--read-only-tmpfs defaults to true).
-    let out = sh(
+    let out = run_sh(
         &s,
         &r,
         &["--read-only"],
         "touch /rf 2>/dev/null && echo root-rw; for d in /tmp /var/tmp /run; do touch $d/x && echo $d; done",
     );
     assert_eq!(out, "/tmp\n/var/tmp\n/run\n");
-    let out = sh(
+    let out = run_sh(
         &s,
         &r,
         &["--read-only", "--read-only-tmpfs=false"],
         "touch /tmp/x 2>/dev/null && echo tmp-rw; echo done",
     );
     assert_eq!(out, "done\n");
-    let out = sh(&s, &r, &["--shm-size", "2m"], "df -k /dev/shm | tail -1");
+    let out = run_sh(&s, &r, &["--shm-size", "2m"], "df -k /dev/shm | tail -1");
     assert!(out.split_whitespace().nth(1) == Some("2048"), "{out}");
-    let out = sh(
+    let out = run_sh(
         &s,
         &r,
         &["--oom-score-adj", "123"],
         "cat /proc/self/oom_score_adj",
     );
     assert_eq!(out.trim(), "123");
-    refused(
+    refused_leaving_nothing(
         &s,
         &["run", "--oom-score-adj", "5000", &r, "true"],
         "oom-score-adj",
@@ -237,8 +202,8 @@ fn sysctls_read_only_shm_and_oom() {
 
 #[test]
 fn devices_and_namespaces() {
-    let (s, _reg, r) = fixture();
-    let out = sh(
+    let (s, _reg, r) = with_busybox();
+    let out = run_sh(
         &s,
         &r,
         &["--device", "/dev/null:/dev/rfnull:rw"],
@@ -248,9 +213,9 @@ fn devices_and_namespaces() {
     // The device cgroup denies a node made in the container (block 7:0,
     // a loop device, is not in runc's default list) unless a rule allows it.
     let open_tun = "mknod /tmp/n b 7 0 && (exec 3</tmp/n) 2>&1; echo end";
-    let out = sh(&s, &r, &["--cap-add", "MKNOD"], open_tun);
+    let out = run_sh(&s, &r, &["--cap-add", "MKNOD"], open_tun);
     assert!(out.contains("Operation not permitted"), "{out}");
-    let out = sh(
+    let out = run_sh(
         &s,
         &r,
         &["--cap-add", "MKNOD", "--device-cgroup-rule", "b 7:* rwm"],
@@ -260,24 +225,24 @@ fn devices_and_namespaces() {
         !out.contains("Operation not permitted") && out.ends_with("end\n"),
         "{out}"
     );
-    refused(
+    refused_leaving_nothing(
         &s,
         &["run", "--device", "/dev/rf-nonexistent", &r, "true"],
         "/dev/rf-nonexistent",
     );
-    refused(
+    refused_leaving_nothing(
         &s,
         &["run", "--device-cgroup-rule", "b 7:* rmX", &r, "true"],
         "invalid device access in device-access-add: X",
     );
-    refused(
+    refused_leaving_nothing(
         &s,
         &["run", "--device-cgroup-rule", "b 7:2", &r, "true"],
         "invalid device cgroup rule requires type, major:Minor, and access rules: \"b 7:2\"",
     );
 
     let host_ns = |kind: &str| std::fs::read_link(format!("/proc/self/ns/{kind}")).unwrap();
-    let out = sh(
+    let out = run_sh(
         &s,
         &r,
         &["--pid=host", "--ipc=host", "--uts=host"],
@@ -291,7 +256,7 @@ fn devices_and_namespaces() {
         lines[3],
         nix::unistd::gethostname().unwrap().to_str().unwrap()
     );
-    let out = sh(
+    let out = run_sh(
         &s,
         &r,
         &[],
@@ -313,7 +278,7 @@ fn devices_and_namespaces() {
     ]);
     let owner_pid = s.ok(&["inspect", "--format", "{{.State.Pid}}", "nsowner"]);
     let owner_ipc = std::fs::read_link(format!("/proc/{}/ns/ipc", owner_pid.trim())).unwrap();
-    let out = sh(
+    let out = run_sh(
         &s,
         &r,
         &["--ipc", "container:nsowner", "--pid", "container:nsowner"],
@@ -322,7 +287,7 @@ fn devices_and_namespaces() {
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(lines[0], owner_ipc.to_str().unwrap());
     assert_eq!(lines[1], "sleep");
-    let out = sh(
+    let out = run_sh(
         &s,
         &r,
         &["--uts", &format!("ns:/proc/{}/ns/uts", owner_pid.trim())],
@@ -334,15 +299,15 @@ fn devices_and_namespaces() {
             .trim()
     );
     s.ok(&["rm", "-f", "-t", "0", "nsowner"]);
-    refused(&s, &["run", "--ipc", "bogus", &r, "true"], "invalid --ipc");
-    refused(&s, &["run", "--pid", "container:nope", &r, "true"], "nope");
+    refused_leaving_nothing(&s, &["run", "--ipc", "bogus", &r, "true"], "invalid --ipc");
+    refused_leaving_nothing(&s, &["run", "--pid", "container:nope", &r, "true"], "nope");
 }
 
 #[test]
 fn init_containerenv_and_annotations() {
-    let (s, _reg, r) = fixture();
+    let (s, _reg, r) = with_busybox();
     // PID 1 is the host's catatonit, bind-mounted at /run/podman-init.
-    let out = sh(
+    let out = run_sh(
         &s,
         &r,
         &["--init"],
@@ -351,18 +316,18 @@ fn init_containerenv_and_annotations() {
     let l: Vec<&str> = out.lines().collect();
     assert_eq!(l[0], "podman-init", "{out}");
     assert!(l[1].contains("catatonit"), "{out}");
-    let out = sh(&s, &r, &[], "stat -c %s /run/.containerenv");
+    let out = run_sh(&s, &r, &[], "stat -c %s /run/.containerenv");
     assert_eq!(out.trim(), "0");
-    let out = sh(&s, &r, &["--read-only"], "stat -c %s /run/.containerenv");
+    let out = run_sh(&s, &r, &["--read-only"], "stat -c %s /run/.containerenv");
     assert_eq!(out.trim(), "0");
-    let out = sh(
+    let out = run_sh(
         &s,
         &r,
         &["--tmpfs", "/run"],
         "stat -c %s /run/.containerenv",
     );
     assert_eq!(out.trim(), "0");
-    let out = sh(
+    let out = run_sh(
         &s,
         &r,
         &["--privileged", "--name", "envctr"],
@@ -401,7 +366,7 @@ fn init_containerenv_and_annotations() {
     let _ = bundle;
     s.ok(&["rm", "-f", "ann"]);
     // --no-hosts and --dns-option.
-    let out = sh(
+    let out = run_sh(
         &s,
         &r,
         &["--no-hosts", "--dns-option", "ndots:3"],
@@ -412,7 +377,7 @@ fn init_containerenv_and_annotations() {
 
 #[test]
 fn log_options_rmi_and_attach() {
-    let (s, _reg, r) = fixture();
+    let (s, _reg, r) = with_busybox();
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("ctr.log");
     let lp = format!("path={}", log.display());
@@ -449,12 +414,12 @@ fn log_options_rmi_and_attach() {
         "-c",
         "i=0; while [ $i -lt 200 ]; do echo line-$i-xxxxxxxxxxxxxxxxxxxxxxxx; i=$((i+1)); done",
     ]);
-    refused(
+    refused_leaving_nothing(
         &s,
         &["run", "--log-opt", "max-size=lots", &r, "true"],
         "max-size",
     );
-    refused(
+    refused_leaving_nothing(
         &s,
         &["run", "--log-opt", "bogus=1", &r, "true"],
         "invalid log option",
@@ -477,7 +442,7 @@ fn log_options_rmi_and_attach() {
     let id = s.ok(&["inspect", "--format", "{{.ID}}", "ain"]);
     assert_eq!(stdout(&o).trim(), id.trim());
     s.ok(&["rm", "ain"]);
-    refused(
+    refused_leaving_nothing(
         &s,
         &["run", "-a", "bogus", &r, "true"],
         "invalid stream \"bogus\" for --attach",
@@ -494,21 +459,21 @@ fn log_options_rmi_and_attach() {
     );
     assert!(s.run(&["image", "exists", &r]).status.success());
     s.ok(&["rm", "holder"]);
-    refused(
+    refused_leaving_nothing(
         &s,
         &["run", "--rmi", "--rm=false", &r, "true"],
         "the --rmi option does not work without --rm",
     );
     // ...and goes with the last one, detached too.
     s.ok(&["run", "-d", "--rmi", "--network", "none", &r, "true"]);
-    wait_for("--rmi to remove the image", || {
+    until(Duration::from_secs(20), "--rmi to remove the image", || {
         s.run(&["image", "exists", &r]).status.code() == Some(1)
     });
 }
 
 #[test]
 fn timeout_kills_the_container() {
-    let (s, _reg, r) = fixture();
+    let (s, _reg, r) = with_busybox();
     let t0 = Instant::now();
     let o = s.run(&[
         "run",
@@ -548,21 +513,25 @@ fn timeout_kills_the_container() {
         "sleep",
         "60",
     ]);
-    wait_for("the detached container's timeout", || {
-        s.ok(&["inspect", "--format", "{{.State.Status}}", "tod"])
-            .trim()
-            == "exited"
-    });
+    until(
+        Duration::from_secs(20),
+        "the detached container's timeout",
+        || {
+            s.ok(&["inspect", "--format", "{{.State.Status}}", "tod"])
+                .trim()
+                == "exited"
+        },
+    );
     s.ok(&["rm", "to", "tod"]);
-    refused(&s, &["run", "--timeout=abc", &r, "true"], "--timeout");
+    refused_leaving_nothing(&s, &["run", "--timeout=abc", &r, "true"], "--timeout");
 }
 
 #[test]
 fn refusals_and_pull_policy() {
-    let (s, _reg, r) = fixture();
+    let (s, _reg, r) = with_busybox();
     // Secrets (issue 13's `podman secret`) are refused by name until then.
     for verb in ["run", "create"] {
-        refused(
+        refused_leaving_nothing(
             &s,
             &[verb, "--secret=s", &r, "true"],
             "--secret is not implemented yet",
@@ -604,7 +573,7 @@ fn refusals_and_pull_policy() {
             }
         }
     }
-    refused(
+    refused_leaving_nothing(
         &s,
         &[
             "run",
@@ -617,22 +586,22 @@ fn refusals_and_pull_policy() {
         ],
         "the '--group-add keep-groups' option is not allowed with any other --group-add options",
     );
-    refused(
+    refused_leaving_nothing(
         &s,
         &["run", "--platform", "linux/s390x", &r, "true"],
         "only the host platform",
     );
-    refused(
+    refused_leaving_nothing(
         &s,
         &["run", "--sdnotify", "bogus", &r, "true"],
         "--sdnotify",
     );
-    refused(
+    refused_leaving_nothing(
         &s,
         &["run", "--systemd", "always", &r, "true"],
         "--systemd=always",
     );
-    refused(
+    refused_leaving_nothing(
         &s,
         &["run", "-d", "-a", "stdout", &r, "true"],
         "--attach and --detach",
@@ -670,12 +639,12 @@ fn refusals_and_pull_policy() {
         &r,
         "true",
     ]);
-    refused(&s, &["run", "--pull=sometimes", &r, "true"], "--pull");
+    refused_leaving_nothing(&s, &["run", "--pull=sometimes", &r, "true"], "--pull");
 }
 
 #[test]
 fn ports_without_a_bridge_are_discarded_with_podmans_warning() {
-    let (s, _reg, r) = fixture();
+    let (s, _reg, r) = with_busybox();
     for mode in ["none", "host"] {
         let o = s.run(&[
             "run",
@@ -704,7 +673,7 @@ fn ports_without_a_bridge_are_discarded_with_podmans_warning() {
 
 #[test]
 fn a_leading_slash_in_a_name_is_docker_style_and_accepted() {
-    let (s, _reg, r) = fixture();
+    let (s, _reg, r) = with_busybox();
     s.ok(&[
         "create",
         "--name",
@@ -725,8 +694,8 @@ fn a_leading_slash_in_a_name_is_docker_style_and_accepted() {
 
 #[test]
 fn init_and_containerenv_survive_a_tmpfs_on_run() {
-    let (s, _reg, r) = fixture();
-    let out = sh(
+    let (s, _reg, r) = with_busybox();
+    let out = run_sh(
         &s,
         &r,
         &["--tmpfs=/run", "--init"],
@@ -737,7 +706,7 @@ fn init_and_containerenv_survive_a_tmpfs_on_run() {
 
 #[test]
 fn entrypoint_takes_a_json_array() {
-    let (s, _reg, r) = fixture();
+    let (s, _reg, r) = with_busybox();
     let o = s.ok(&[
         "run",
         "--rm",
@@ -764,8 +733,8 @@ fn entrypoint_takes_a_json_array() {
 
 #[test]
 fn group_add_takes_a_comma_list_and_inspect_names_what_is_missing() {
-    let (s, _reg, r) = fixture();
-    let groups = sh(&s, &r, &["--group-add", "1,2", "--group-add", "3"], "id -G");
+    let (s, _reg, r) = with_busybox();
+    let groups = run_sh(&s, &r, &["--group-add", "1,2", "--group-add", "3"], "id -G");
     let groups: Vec<&str> = groups.split_whitespace().collect();
     for g in ["1", "2", "3"] {
         assert!(groups.contains(&g), "{groups:?}");

@@ -3,16 +3,7 @@
 //! containers.conf's log_driver and log_size_max, inspect's
 //! `HostConfig.LogConfig`, and max-size starting the log over (run as root).
 
-use e2e::podman::{stderr, with_busybox, TestStore};
-
-/// podman must fail with 125 and one error line containing `needle`.
-fn refused(s: &TestStore, args: &[&str], needle: &str) {
-    let o = s.run(args);
-    let err = stderr(&o);
-    assert_eq!(o.status.code(), Some(125), "{args:?}: {err}");
-    assert!(err.contains(needle), "{args:?}: want {needle:?} in {err}");
-    assert_eq!(err.trim_end().lines().count(), 1, "{args:?}: {err}");
-}
+use e2e::podman::{refused, stderr, with_busybox, TestStore};
 
 fn log_config(s: &TestStore, name: &str) -> serde_json::Value {
     let out = s.ok(&[

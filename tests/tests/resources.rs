@@ -3,31 +3,16 @@
 //! files of real runc containers, OOM kills reported by `inspect`, the
 //! limits in `inspect`'s HostConfig, and Podman's refusals.
 
-use e2e::podman::{stderr, TestStore};
+use e2e::podman::{refused_leaving_nothing, stderr, with_busybox};
 use serde_json::Value;
-
-fn fixture() -> (TestStore, e2e::registry::Registry, String) {
-    e2e::podman::with_busybox()
-}
 
 fn v1() -> bool {
     std::path::Path::new("/sys/fs/cgroup/memory/memory.limit_in_bytes").exists()
 }
 
-/// The command fails with 125 and one error line naming `needle`; nothing
-/// is left behind.
-fn refused(s: &TestStore, args: &[&str], needle: &str) {
-    let o = s.run(args);
-    let err = stderr(&o);
-    assert_eq!(o.status.code(), Some(125), "{args:?}: {err}");
-    assert!(err.contains(needle), "{args:?}: want {needle:?} in {err}");
-    assert_eq!(err.trim_end().lines().count(), 1, "{args:?}: {err}");
-    assert_eq!(s.ok(&["ps", "-aq"]), "", "{args:?} left a container");
-}
-
 #[test]
 fn limits_reach_the_containers_cgroup() {
-    let (s, _reg, image) = fixture();
+    let (s, _reg, image) = with_busybox();
     let flags = [
         "run",
         "--rm",
@@ -77,7 +62,7 @@ fn limits_reach_the_containers_cgroup() {
 
 #[test]
 fn a_memory_hog_is_oom_killed_and_inspect_says_so() {
-    let (s, _reg, image) = fixture();
+    let (s, _reg, image) = with_busybox();
     let o = s.run(&[
         "run",
         "--name",
@@ -102,7 +87,7 @@ fn a_memory_hog_is_oom_killed_and_inspect_says_so() {
 
 #[test]
 fn inspect_shows_the_limits_as_podman() {
-    let (s, _reg, image) = fixture();
+    let (s, _reg, image) = with_busybox();
     s.ok(&[
         "create",
         "--name",
@@ -142,12 +127,12 @@ fn inspect_shows_the_limits_as_podman() {
 
 #[test]
 fn bad_limits_are_refused_with_podmans_words() {
-    let (s, _reg, image) = fixture();
+    let (s, _reg, image) = with_busybox();
     let r = |flags: &[&str], needle: &str| {
         let mut a = vec!["create"];
         a.extend_from_slice(flags);
         a.extend_from_slice(&[&image, "true"]);
-        refused(&s, &a, needle);
+        refused_leaving_nothing(&s, &a, needle);
     };
     r(
         &["-m", "10x"],
@@ -213,7 +198,7 @@ fn bad_limits_are_refused_with_podmans_words() {
 
 #[test]
 fn kernel_memory_is_a_noop_with_podmans_warning() {
-    let (s, _reg, image) = fixture();
+    let (s, _reg, image) = with_busybox();
     let o = s.run(&[
         "create",
         "--name",
@@ -235,7 +220,7 @@ fn kernel_memory_is_a_noop_with_podmans_warning() {
 
 #[test]
 fn more_cpus_than_the_host_has_is_a_ceiling_as_in_podman() {
-    let (s, _reg, image) = fixture();
+    let (s, _reg, image) = with_busybox();
     s.ok(&["create", "--name", "wide", "--cpus", "64", &image, "true"]);
     let v: Value = serde_json::from_str(&s.ok(&["inspect", "wide"])).unwrap();
     assert_eq!(v[0]["HostConfig"]["CpuQuota"], 6_400_000);
@@ -244,7 +229,7 @@ fn more_cpus_than_the_host_has_is_a_ceiling_as_in_podman() {
 
 #[test]
 fn update_changes_a_running_containers_cgroup_and_keeps_the_rest() {
-    let (s, _reg, image) = fixture();
+    let (s, _reg, image) = with_busybox();
     let id = s.ok(&[
         "run",
         "-d",
@@ -321,7 +306,7 @@ fn update_changes_a_running_containers_cgroup_and_keeps_the_rest() {
 
 #[test]
 fn update_of_a_stopped_container_applies_at_its_next_start() {
-    let (s, _reg, image) = fixture();
+    let (s, _reg, image) = with_busybox();
     s.ok(&[
         "create",
         "--name",

@@ -5,31 +5,8 @@
 //! `--privileged`, `--security-opt mask/unmask/seccomp/apparmor/label`, the
 //! pids limit, and what `info` and `inspect` report.
 
-use e2e::podman::{stderr, TestStore};
+use e2e::podman::{refused_leaving_nothing, run_sh, with_busybox, TestStore};
 use serde_json::Value;
-
-fn fixture() -> (TestStore, e2e::registry::Registry, String) {
-    e2e::podman::with_busybox()
-}
-
-/// `run --rm --network none FLAGS IMAGE sh -c SCRIPT`; stdout.
-fn sh(s: &TestStore, r: &str, flags: &[&str], script: &str) -> String {
-    let mut args = vec!["run", "--rm", "--network", "none"];
-    args.extend_from_slice(flags);
-    args.extend_from_slice(&[r, "sh", "-c", script]);
-    s.ok(&args)
-}
-
-/// The command fails with 125 and one error line naming `needle`; nothing
-/// is left behind.
-fn refused(s: &TestStore, args: &[&str], needle: &str) {
-    let o = s.run(args);
-    let err = stderr(&o);
-    assert_eq!(o.status.code(), Some(125), "{args:?}: {err}");
-    assert!(err.contains(needle), "{args:?}: want {needle:?} in {err}");
-    assert_eq!(err.trim_end().lines().count(), 1, "{args:?}: {err}");
-    assert_eq!(s.ok(&["ps", "-aq"]), "", "{args:?} left a container");
-}
 
 /// A field of /proc/self/status text.
 fn status_field<'a>(status: &'a str, key: &str) -> &'a str {
@@ -109,7 +86,7 @@ fn assert_masked(out: &str, paths: &[String]) {
 
 #[test]
 fn default_container_has_podmans_seccomp_caps_masks_and_pids_limit() {
-    let (s, _reg, r) = fixture();
+    let (s, _reg, r) = with_busybox();
     let want_caps = mask_of(PODMAN_DEFAULT_CAPS.iter().map(|(_, b)| *b));
     let masked = existing(MASKED);
     let script = format!(
@@ -117,7 +94,7 @@ fn default_container_has_podmans_seccomp_caps_masks_and_pids_limit() {
          grep -c ' /proc/sys proc ro,' /proc/mounts; cat /sys/fs/cgroup/pids/pids.max",
         masked.join(" ")
     );
-    let out = sh(&s, &r, &[], &script);
+    let out = run_sh(&s, &r, &[], &script);
     let parts: Vec<&str> = out.split("==\n").collect();
     let status = parts[0];
     assert_eq!(status_field(status, "Seccomp"), "2", "{status}");
@@ -134,12 +111,12 @@ fn default_container_has_podmans_seccomp_caps_masks_and_pids_limit() {
     // swapoff with CAP_SYS_ADMIN gets EPERM from the filter (the kernel
     // itself would say the file does not exist).
     let probe = "busybox swapoff /nonexistent 2>&1; true";
-    let confined = sh(&s, &r, &["--cap-add", "sys_admin"], probe);
+    let confined = run_sh(&s, &r, &["--cap-add", "sys_admin"], probe);
     assert!(
         confined.contains("Operation not permitted"),
         "confined: {confined}"
     );
-    let open = sh(
+    let open = run_sh(
         &s,
         &r,
         &[
@@ -190,9 +167,9 @@ fn default_container_has_podmans_seccomp_caps_masks_and_pids_limit() {
 
 #[test]
 fn privileged_gets_all_caps_no_filter_no_masks_and_host_devices() {
-    let (s, _reg, r) = fixture();
+    let (s, _reg, r) = with_busybox();
     let masked = existing(MASKED);
-    let out = sh(
+    let out = run_sh(
         &s,
         &r,
         &["--privileged"],
@@ -236,10 +213,10 @@ fn privileged_gets_all_caps_no_filter_no_masks_and_host_devices() {
 
 #[test]
 fn mask_unmask_and_pids_limit_flags() {
-    let (s, _reg, r) = fixture();
+    let (s, _reg, r) = with_busybox();
     let script = "stat -c '%n:%F' /etc/group /proc/keys /proc/timer_list /sys/firmware; \
                   cat /sys/fs/cgroup/pids/pids.max";
-    let out = sh(
+    let out = run_sh(
         &s,
         &r,
         &[
@@ -258,7 +235,7 @@ fn mask_unmask_and_pids_limit_flags() {
     assert_eq!(l[2], "/proc/timer_list:character special file", "{out}");
     assert_eq!(l[4], "100", "{out}");
     // unmask=ALL: no masked and no read-only paths; -1: no pids limit.
-    let out = sh(
+    let out = run_sh(
         &s,
         &r,
         &["--security-opt", "unmask=ALL", "--pids-limit=-1"],
@@ -270,12 +247,12 @@ fn mask_unmask_and_pids_limit_flags() {
         ["/proc/timer_list:regular empty file", "0", "max"],
         "{out}"
     );
-    refused(
+    refused_leaving_nothing(
         &s,
         &["create", "--pids-limit", "lots", &r],
         "invalid --pids-limit \"lots\"",
     );
-    refused(
+    refused_leaving_nothing(
         &s,
         &["create", "--security-opt", "mask=relative/path", &r],
         "not an absolute path",
@@ -284,7 +261,7 @@ fn mask_unmask_and_pids_limit_flags() {
 
 #[test]
 fn seccomp_profiles_from_a_path_and_containers_conf() {
-    let (s, _reg, r) = fixture();
+    let (s, _reg, r) = with_busybox();
     let dir = tempfile::tempdir().unwrap();
     // Allow everything but mkdir/mkdirat, which fail with EPERM.
     let profile = dir.path().join("nomkdir.json");
@@ -295,7 +272,7 @@ fn seccomp_profiles_from_a_path_and_containers_conf() {
     )
     .unwrap();
     let p = profile.display().to_string();
-    let out = sh(
+    let out = run_sh(
         &s,
         &r,
         &["--security-opt", &format!("seccomp={p}")],
@@ -304,7 +281,7 @@ fn seccomp_profiles_from_a_path_and_containers_conf() {
     assert!(out.contains("Seccomp:\t2"), "{out}");
     assert!(out.contains("Operation not permitted"), "{out}");
 
-    refused(
+    refused_leaving_nothing(
         &s,
         &[
             "create",
@@ -316,7 +293,7 @@ fn seccomp_profiles_from_a_path_and_containers_conf() {
     );
     let bad = dir.path().join("bad.json");
     std::fs::write(&bad, "{not json").unwrap();
-    refused(
+    refused_leaving_nothing(
         &s,
         &[
             "run",
@@ -328,7 +305,7 @@ fn seccomp_profiles_from_a_path_and_containers_conf() {
         ],
         "decoding seccomp profile failed",
     );
-    refused(
+    refused_leaving_nothing(
         &s,
         &["create", "--security-opt", "seccomp", &r],
         "invalid --security-opt \"seccomp\"",
@@ -368,29 +345,29 @@ fn seccomp_profiles_from_a_path_and_containers_conf() {
 
 #[test]
 fn apparmor_and_label_options_are_honoured_or_refused() {
-    let (s, _reg, r) = fixture();
+    let (s, _reg, r) = with_busybox();
     let apparmor = std::fs::read_to_string("/sys/module/apparmor/parameters/enabled")
         .is_ok_and(|v| v.trim() == "Y");
     if !apparmor {
-        refused(
+        refused_leaving_nothing(
             &s,
             &["create", "--security-opt", "apparmor=my-profile", &r],
             "apparmor profile \"my-profile\" specified, but Apparmor is not enabled on this system",
         );
     }
     if !std::path::Path::new("/sys/fs/selinux/enforce").exists() {
-        refused(
+        refused_leaving_nothing(
             &s,
             &["create", "--security-opt", "label=type:spc_t", &r],
             "SELinux is not enabled on this host",
         );
     }
-    refused(
+    refused_leaving_nothing(
         &s,
         &["create", "--security-opt", "bogus=1", &r],
         "invalid --security-opt \"bogus=1\"",
     );
-    let out = sh(
+    let out = run_sh(
         &s,
         &r,
         &[

@@ -7,29 +7,14 @@
 
 use std::os::unix::fs::MetadataExt;
 
-use e2e::podman::{stderr, stdout, TestStore};
-
-fn fixture() -> (TestStore, e2e::registry::Registry, String) {
-    e2e::podman::with_busybox()
-}
-
-/// The command fails with 125 and one error line naming `needle`; no
-/// container is left behind.
-fn refused(s: &TestStore, args: &[&str], needle: &str) {
-    let o = s.run(args);
-    let err = stderr(&o);
-    assert_eq!(o.status.code(), Some(125), "{args:?}: {err}");
-    assert!(err.contains(needle), "{args:?}: want {needle:?} in {err}");
-    assert_eq!(err.trim_end().lines().count(), 1, "{args:?}: {err}");
-    assert_eq!(s.ok(&["ps", "-aq"]), "", "{args:?} left a container");
-}
+use e2e::podman::{refused_leaving_nothing, stderr, stdout, with_busybox};
 
 /// The kernel's maps inside, the image's files owned by root inside and
 /// by the mapped IDs outside, a file made inside landing in the upper dir
 /// with the host IDs, and inspect's IDMappings/UsernsMode.
 #[test]
 fn uidmap_maps_the_namespace_and_the_root_file_system() {
-    let (s, _reg, r) = fixture();
+    let (s, _reg, r) = with_busybox();
     s.ok(&[
         "run",
         "-d",
@@ -109,7 +94,7 @@ fn uidmap_maps_the_namespace_and_the_root_file_system() {
 /// reads /etc/subuid-style ranges (none here for a made-up user: refused).
 #[test]
 fn mapping_syntax_and_refusals() {
-    let (s, _reg, r) = fixture();
+    let (s, _reg, r) = with_busybox();
     let out = s.ok(&[
         "run",
         "--rm",
@@ -150,34 +135,34 @@ fn mapping_syntax_and_refusals() {
     ]);
     assert_eq!(out, "0\nsys\n");
 
-    refused(
+    refused_leaving_nothing(
         &s,
         &["run", "--rm", "--uidmap", "0:1:2:3", &r, "true"],
         "UID setting is malformed",
     );
-    refused(
+    refused_leaving_nothing(
         &s,
         &["run", "--rm", "--uidmap", "x0:1:2", &r, "true"],
         "invalid mapping",
     );
-    refused(
+    refused_leaving_nothing(
         &s,
         &[
             "create", "--userns", "keep-id", "--uidmap", "0:1:2", &r, "true",
         ],
         "--userns and --uidmap/--gidmap/--subuidname/--subgidname are mutually exclusive",
     );
-    refused(
+    refused_leaving_nothing(
         &s,
         &["run", "--rm", "--userns=nomap", &r, "true"],
         "nomap is only supported in rootless mode",
     );
-    refused(
+    refused_leaving_nothing(
         &s,
         &["run", "--rm", "--userns=bogus", &r, "true"],
         "unrecognized namespace mode bogus passed",
     );
-    refused(
+    refused_leaving_nothing(
         &s,
         &[
             "run",
@@ -196,7 +181,7 @@ fn mapping_syntax_and_refusals() {
 /// it with the same maps.
 #[test]
 fn keep_id_and_joining_a_namespace() {
-    let (s, _reg, r) = fixture();
+    let (s, _reg, r) = with_busybox();
     let out = s.ok(&[
         "run",
         "--rm",
@@ -287,7 +272,7 @@ fn keep_id_and_joining_a_namespace() {
 /// refusal.
 #[test]
 fn userns_auto_takes_free_ranges_of_containers_ids() {
-    let (s, _reg, r) = fixture();
+    let (s, _reg, r) = with_busybox();
     let configured = |f: &str| {
         std::fs::read_to_string(f)
             .unwrap_or_default()
@@ -295,7 +280,7 @@ fn userns_auto_takes_free_ranges_of_containers_ids() {
             .any(|l| l.starts_with("containers:"))
     };
     if !configured("/etc/subuid") || !configured("/etc/subgid") {
-        refused(
+        refused_leaving_nothing(
             &s,
             &["create", "--userns=auto", &r, "true"],
             "cannot find mappings for user \"containers\"",
@@ -324,7 +309,7 @@ fn userns_auto_takes_free_ranges_of_containers_ids() {
 /// refused as Podman does.
 #[test]
 fn preserve_fds_pass_open_files() {
-    let (s, _reg, r) = fixture();
+    let (s, _reg, r) = with_busybox();
     let dir = tempfile::tempdir().unwrap();
     let a = dir.path().join("a");
     let b = dir.path().join("b");
@@ -409,12 +394,12 @@ fn preserve_fds_pass_open_files() {
     );
     s.ok(&["rm", "-f", "-t", "0", "x"]);
 
-    refused(
+    refused_leaving_nothing(
         &s,
         &["run", "--rm", "--preserve-fds", "40", &r, "true"],
         "is not available - the preserve-fds option requires that file descriptors must be passed",
     );
-    refused(
+    refused_leaving_nothing(
         &s,
         &["run", "--rm", "--preserve-fd", "77", &r, "true"],
         "file descriptor 77 is not available - the preserve-fd option requires that file descriptors must be passed",

@@ -1,4 +1,5 @@
-//! Support for tests/tests/fetcher.rs: an isolated environment for the
+//! Support for the image-fetcher tests (fetcher*.rs) and the podman image
+//! tests: an isolated environment for the
 //! fetcher binary, gRPC clients over the real socketpair transport, layout
 //! checks, image and archive builders, and two loopback proxies in front of
 //! the real registry (one slow, one demanding bearer tokens).

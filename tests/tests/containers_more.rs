@@ -1,132 +1,15 @@
-//! exec, attach/detach, init, pause, rename, restart, top (from /proc),
-//! inspect shape, log driver passthrough.
+//! init, pause, rename, restart (and restart policies), top (from /proc),
+//! the inspect shape, and volatile `run --rm` containers. exec, attach and
+//! the container's stdio are in containers_exec_attach.rs.
 
-use std::io::{Read, Write};
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use e2e::podman::{stderr, stdout, TestStore};
+use e2e::podman::{stderr, stdout, with_busybox};
 use e2e::poll;
-use e2e::registry::Registry;
-
-fn fixture() -> (TestStore, Registry, String) {
-    e2e::podman::with_busybox()
-}
-
-#[test]
-fn exec_runs_in_the_container_with_its_exit_codes() {
-    let (s, _reg, r) = fixture();
-    s.ok(&[
-        "run",
-        "-d",
-        "--name",
-        "box",
-        "--network",
-        "none",
-        "-e",
-        "FOO=bar",
-        &r,
-        "sleep",
-        "1000",
-    ]);
-    assert_eq!(
-        s.ok(&["exec", "box", "sh", "-c", "echo $FOO $(hostname)"])
-            .split_whitespace()
-            .next(),
-        Some("bar")
-    );
-    let o = s.run(&["exec", "box", "sh", "-c", "exit 7"]);
-    assert_eq!(o.status.code(), Some(7));
-    assert_eq!(s.run(&["exec", "box", "/no/such"]).status.code(), Some(127));
-    assert_eq!(
-        s.ok(&[
-            "exec",
-            "-e",
-            "X=1",
-            "-w",
-            "/tmp",
-            "-u",
-            "nobody",
-            "box",
-            "sh",
-            "-c",
-            "echo $X $(pwd) $(id -u)"
-        ]),
-        "1 /tmp 65534\n"
-    );
-    let mut child = s
-        .cmd()
-        .args(["exec", "-i", "box", "wc", "-c"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(b"12345").unwrap();
-    assert_eq!(stdout(&child.wait_with_output().unwrap()).trim(), "5");
-    // exec -d returns at once; the process runs.
-    s.ok(&[
-        "exec",
-        "-d",
-        "box",
-        "sh",
-        "-c",
-        "sleep 0.2; touch /tmp/marker",
-    ]);
-    poll::until(
-        Duration::from_secs(10),
-        "the detached exec's marker",
-        || {
-            s.run(&["exec", "box", "test", "-f", "/tmp/marker"])
-                .status
-                .success()
-        },
-    );
-    let top = s.ok(&["top", "box"]);
-    assert!(top.contains("sleep 1000"), "{top}");
-    let o = s.run(&["exec", "nosuch", "true"]);
-    assert_eq!(o.status.code(), Some(125));
-}
-
-#[test]
-fn attach_and_detach_keep_the_container_running() {
-    let (s, _reg, r) = fixture();
-    s.ok(&[
-        "run",
-        "-d",
-        "-i",
-        "--name",
-        "echoer",
-        "--network",
-        "none",
-        &r,
-        "sh",
-        "-c",
-        "while read l; do echo got:$l; done",
-    ]);
-    let mut child = s
-        .cmd()
-        .args(["attach", "--detach-keys", "ctrl-x", "echoer"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    stdin.write_all(b"hello\n").unwrap();
-    let mut out = child.stdout.take().unwrap();
-    let mut buf = [0u8; 64];
-    let n = out.read(&mut buf).unwrap();
-    assert_eq!(&buf[..n], b"got:hello\n");
-    stdin.write_all(&[0x18]).unwrap(); // ctrl-x detaches
-    let st = child.wait().unwrap();
-    assert!(st.success());
-    assert!(s
-        .ok(&["ps", "--format", "{{.Names}} {{.State}}"])
-        .contains("echoer running"));
-}
 
 #[test]
 fn init_pause_rename_restart() {
-    let (s, _reg, r) = fixture();
+    let (s, _reg, r) = with_busybox();
     s.ok(&[
         "create",
         "--name",
@@ -177,7 +60,7 @@ fn init_pause_rename_restart() {
 
 #[test]
 fn inspect_has_podmans_shape_and_flags_reach_the_spec() {
-    let (s, _reg, r) = fixture();
+    let (s, _reg, r) = with_busybox();
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("f"), "from-host").unwrap();
     let vol = format!("{}:/data:ro", dir.path().display());
@@ -244,7 +127,7 @@ fn inspect_has_podmans_shape_and_flags_reach_the_spec() {
 
 #[test]
 fn restart_policy_and_init() {
-    let (s, _reg, r) = fixture();
+    let (s, _reg, r) = with_busybox();
     s.ok(&[
         "run",
         "-d",
@@ -288,130 +171,8 @@ fn restart_policy_and_init() {
 }
 
 #[test]
-fn log_driver_passthrough_hands_podmans_own_stdio_to_the_container() {
-    let (s, _reg, r) = fixture();
-    // Foreground: the container writes straight to podman's stdout/stderr
-    // (the monitor hands them down), with its exit code.
-    let o = s.run(&[
-        "run",
-        "--rm",
-        "--log-driver",
-        "passthrough",
-        "--network",
-        "none",
-        &r,
-        "sh",
-        "-c",
-        "echo out; echo err >&2; exit 3",
-    ]);
-    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
-    assert_eq!(stdout(&o), "out\n");
-    assert!(stderr(&o).contains("err\n"), "{}", stderr(&o));
-    // stdin too: the container reads what podman was given.
-    let mut child = s
-        .cmd()
-        .args([
-            "run",
-            "--rm",
-            "-i",
-            "--log-driver",
-            "passthrough",
-            "--network",
-            "none",
-            &r,
-            "wc",
-            "-c",
-        ])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(b"1234567").unwrap();
-    assert_eq!(stdout(&child.wait_with_output().unwrap()).trim(), "7");
-
-    // Nothing is logged or attachable: podman says so, as Podman does.
-    s.ok(&[
-        "run",
-        "--name",
-        "pt",
-        "--log-driver",
-        "passthrough",
-        "--network",
-        "none",
-        &r,
-        "true",
-    ]);
-    // Detached: allowed (systemd units do it), no ID printed; the output
-    // still goes to the stdout podman was started with.
-    let o = s.run(&[
-        "run",
-        "-d",
-        "--name",
-        "ptd",
-        "--log-driver",
-        "passthrough",
-        "--network",
-        "none",
-        &r,
-        "sh",
-        "-c",
-        "echo from-the-background",
-    ]);
-    assert!(o.status.success(), "{}", stderr(&o));
-    assert_eq!(stdout(&o), "from-the-background\n");
-    // (Not into a pipe we read to its end: the container would hold it.)
-    let st = s
-        .cmd()
-        .args([
-            "run",
-            "-d",
-            "--name",
-            "ptl",
-            "--log-driver",
-            "passthrough",
-            "--network",
-            "none",
-            &r,
-            "sleep",
-            "1000",
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .unwrap();
-    assert!(st.success());
-    let o = s.run(&["attach", "ptl"]);
-    assert_eq!(o.status.code(), Some(125));
-    assert!(
-        stderr(&o).contains("'passthrough' log driver, cannot attach"),
-        "{}",
-        stderr(&o)
-    );
-    s.ok(&["rm", "-f", "-t", "0", "ptl"]);
-    let o = s.run(&["logs", "pt"]);
-    assert_eq!(o.status.code(), Some(125));
-    assert!(
-        stderr(&o)
-            .contains("this container is using the 'passthrough' log driver, cannot read logs"),
-        "{}",
-        stderr(&o)
-    );
-    assert_eq!(stderr(&o).lines().count(), 1, "{}", stderr(&o));
-    assert_eq!(
-        s.ok(&[
-            "inspect",
-            "--format",
-            "{{.HostConfig.LogConfig.Type}}",
-            "pt"
-        ])
-        .trim(),
-        "passthrough"
-    );
-}
-
-#[test]
 fn top_reads_the_containers_processes_from_proc() {
-    let (s, _reg, r) = fixture();
+    let (s, _reg, r) = with_busybox();
     s.ok(&[
         "run",
         "-d",
@@ -527,7 +288,7 @@ fn overlay_options(mountpoint: &str) -> String {
 
 #[test]
 fn run_rm_containers_are_volatile_as_in_podman() {
-    let (s, _reg, r) = fixture();
+    let (s, _reg, r) = with_busybox();
     let rm = s.ok(&[
         "run",
         "--rm",
@@ -564,101 +325,4 @@ fn run_rm_containers_are_volatile_as_in_podman() {
     assert!(!opts.is_empty() && !opts.contains("volatile"), "{opts}");
     s.ok(&["rm", "-f", "-t", "0", rm.trim(), kept.trim()]);
     assert!(overlay_options(m_rm.trim()).is_empty());
-}
-
-#[test]
-fn run_attach_shows_only_the_chosen_output_stream() {
-    // Upstream 030-run attaches stderr alone to keep dd's NULs off stdout.
-    let (s, _r, image) = fixture();
-    let o = s.run(&[
-        "run",
-        "--name",
-        "a1",
-        "--attach",
-        "stderr",
-        &image,
-        "sh",
-        "-c",
-        "echo out; echo err >&2",
-    ]);
-    assert!(o.status.success(), "{}", stderr(&o));
-    assert_eq!((stdout(&o).as_str(), stderr(&o).as_str()), ("", "err\n"));
-    // The stream not attached still reaches the log.
-    let o = s.run(&["logs", "a1"]);
-    assert_eq!(
-        (stdout(&o).as_str(), stderr(&o).as_str()),
-        ("out\n", "err\n")
-    );
-    let o = s.run(&[
-        "run",
-        "--rm",
-        "-a",
-        "stdout",
-        &image,
-        "sh",
-        "-c",
-        "echo out; echo err >&2",
-    ]);
-    assert_eq!((stdout(&o).as_str(), stderr(&o).as_str()), ("out\n", ""));
-    let o = s.run(&[
-        "run",
-        "--rm",
-        "-a",
-        "stdout",
-        "-a",
-        "stderr",
-        &image,
-        "sh",
-        "-c",
-        "echo out; exit 3",
-    ]);
-    assert_eq!(o.status.code(), Some(3));
-    assert_eq!(stdout(&o), "out\n");
-    s.ok(&["rm", "a1"]);
-}
-
-#[test]
-fn exec_stdin_carries_binary_data_with_the_detach_keys_inside() {
-    // Upstream 075-exec "cat from stdin": 1.5 MB through `exec -i dd`. Piped
-    // data holds ctrl-p ctrl-q often; as in Podman, only typed keys detach.
-    let (s, _r, image) = fixture();
-    let id = s.ok(&["run", "-d", &image, "sleep", "600"]);
-    let id = id.trim();
-    let mut data = Vec::with_capacity(1_536_000);
-    let mut x: u32 = 12345;
-    while data.len() < 1_536_000 {
-        x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
-        data.push((x >> 16) as u8);
-        if data.len() % 50_000 == 0 {
-            data.extend_from_slice(&[0x10, 0x11]);
-        }
-    }
-    data.truncate(1_536_000);
-    let mut child = s
-        .cmd()
-        .args(["exec", "-i", id, "dd", "of=/tmp/big", "bs=512"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    let writer = std::thread::spawn(move || stdin.write_all(&data).map(|_| data));
-    let o = child.wait_with_output().unwrap();
-    let data = writer.join().unwrap().unwrap();
-    assert!(o.status.success(), "{}", stderr(&o));
-    assert!(stderr(&o).contains("3000+0 records in"), "{}", stderr(&o));
-    let sum = s.ok(&["exec", id, "md5sum", "/tmp/big"]);
-    let expect = {
-        let p = std::env::temp_dir().join(format!("exec-big-{}", std::process::id()));
-        std::fs::write(&p, &data).unwrap();
-        let o = std::process::Command::new("md5sum")
-            .arg(&p)
-            .output()
-            .unwrap();
-        let _ = std::fs::remove_file(&p);
-        stdout(&o).split_whitespace().next().unwrap().to_string()
-    };
-    assert_eq!(sum.split_whitespace().next(), Some(expect.as_str()));
-    s.ok(&["rm", "-f", "-t0", id]);
 }

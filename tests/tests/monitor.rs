@@ -1,140 +1,28 @@
 //! ctr-monitor end to end: real runc, real busybox containers, the gRPC API
 //! over the socketpair podman uses and over monitor.sock, the attach socket,
-//! exit files, exit commands, and the monitor's own memory.
+//! exit files, exit commands, kills, exec and the runtime's own errors. The
+//! monitor's own lifetime (callers that go away, its memory) is in
+//! monitor_lifetime.rs.
 //!
 //! Needs root, runc, and `cargo build -p ctr-monitor` into the same target
 //! directory (or PODMAN_TEST_BIN_DIR).
 
-use std::ffi::OsString;
-use std::os::fd::{AsRawFd, OwnedFd};
-use std::path::{Path, PathBuf};
+#[allow(dead_code)]
+#[path = "monitor_support/mod.rs"]
+mod monitor_support;
+
 use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
-use nix::sys::socket::{
-    connect, recv, send, socket, AddressFamily, MsgFlags, SockFlag, SockType, UnixAddr,
-};
-use proto::monitor::v1::monitor_client::MonitorClient;
 use proto::monitor::v1::{
     exec_event, ContainerState, CreateContainerRequest, ExecRequest, ExecState, ExecStatusRequest,
     KillRequest, ReopenLogRequest, ResizeRequest, StartContainerRequest, StatusRequest,
     WaitRequest,
 };
 use serde_json::json;
-use tonic::transport::Channel;
 
-use e2e::monitor_env::{monitor_bin, Env};
-
-/// Start `ctr-monitor serve --grpc-fd 3 --detach` as podman does.
-async fn spawn_monitor() -> Result<(proto::transport::Helper, MonitorClient<Channel>)> {
-    let args: Vec<OsString> = [
-        "--log-level",
-        "debug",
-        "serve",
-        "--grpc-fd",
-        "3",
-        "--detach",
-    ]
-    .iter()
-    .map(OsString::from)
-    .collect();
-    let helper = proto::transport::spawn_helper("ctr-monitor", &monitor_bin(), &args).await?;
-    let client = MonitorClient::new(helper.channel()?);
-    Ok((helper, client))
-}
-
-/// Create and start; the create response.
-async fn create_start(
-    client: &mut MonitorClient<Channel>,
-    req: CreateContainerRequest,
-) -> Result<proto::monitor::v1::CreateContainerResponse> {
-    let id = req.id.clone();
-    let created = client.create_container(req).await?.into_inner();
-    client.start_container(StartContainerRequest { id }).await?;
-    Ok(created)
-}
-
-/// Wait (without polling) until process `pid` has exited.
-async fn wait_gone(pid: i32) -> bool {
-    tokio::task::spawn_blocking(move || e2e::monitor_env::wait_gone(pid))
-        .await
-        .unwrap_or(false)
-}
-
-/// A blocking attach client (SOCK_SEQPACKET, protocol in monitor.proto).
-struct Attach(OwnedFd);
-
-#[derive(Debug, Default)]
-struct Attached {
-    stdout: String,
-    stderr: String,
-    exit: Option<i32>,
-}
-
-impl Attach {
-    #[allow(unsafe_code)]
-    fn connect(path: &str) -> Result<Attach> {
-        let fd = socket(
-            AddressFamily::Unix,
-            SockType::SeqPacket,
-            SockFlag::SOCK_CLOEXEC,
-            None,
-        )?;
-        connect(fd.as_raw_fd(), &UnixAddr::new(path)?)
-            .with_context(|| format!("connecting to {path}"))?;
-        let tv = libc::timeval {
-            tv_sec: 30,
-            tv_usec: 0,
-        };
-        // SAFETY: setting a timeval option on our socket.
-        unsafe {
-            libc::setsockopt(
-                fd.as_raw_fd(),
-                libc::SOL_SOCKET,
-                libc::SO_RCVTIMEO,
-                &tv as *const _ as *const libc::c_void,
-                std::mem::size_of_val(&tv) as u32,
-            )
-        };
-        Ok(Attach(fd))
-    }
-
-    fn send(&self, tag: u8, data: &[u8]) -> Result<()> {
-        let mut pkt = vec![tag];
-        pkt.extend_from_slice(data);
-        send(self.0.as_raw_fd(), &pkt, MsgFlags::MSG_NOSIGNAL)?;
-        Ok(())
-    }
-
-    /// Everything until the monitor closes the socket.
-    async fn collect(self) -> Result<Attached> {
-        tokio::task::spawn_blocking(move || {
-            let mut got = Attached::default();
-            let mut buf = vec![0u8; 64 * 1024];
-            loop {
-                let n = recv(self.0.as_raw_fd(), &mut buf, MsgFlags::empty())
-                    .context("attach recv (timed out?)")?;
-                if n == 0 {
-                    return Ok(got);
-                }
-                let text = String::from_utf8_lossy(&buf[1..n]).into_owned();
-                match buf[0] {
-                    1 => got.stdout.push_str(&text),
-                    2 => got.stderr.push_str(&text),
-                    3 => got.exit = Some(text.parse()?),
-                    t => bail!("unexpected attach tag {t}"),
-                }
-            }
-        })
-        .await?
-    }
-}
-
-fn exit_json(env: &Env, id: &str) -> Result<serde_json::Value> {
-    Ok(serde_json::from_slice(&std::fs::read(
-        env.path(&format!("exits/{id}.json")),
-    )?)?)
-}
+use e2e::monitor_env::Env;
+use monitor_support::*;
 
 #[tokio::test]
 async fn exit_code_and_both_streams_reach_the_k8s_log() -> Result<()> {
@@ -350,33 +238,6 @@ async fn exit_command_runs_after_the_exit_file() -> Result<()> {
 }
 
 #[tokio::test]
-async fn sigkill_of_the_monitor_leaves_the_container_running() -> Result<()> {
-    let env = Env::new();
-    let id = "mon-sigkill";
-    let bundle = env.bundle(id, &["sleep", "1000"], false)?;
-    let (_helper, mut client) = spawn_monitor().await?;
-    let created = create_start(&mut client, env.request(id, &bundle)).await?;
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(created.monitor_pid),
-        nix::sys::signal::Signal::SIGKILL,
-    )?;
-    assert!(wait_gone(created.monitor_pid).await);
-    assert!(
-        e2e::poll::running(created.pid),
-        "container process {} died with its monitor",
-        created.pid
-    );
-    assert_eq!(env.runc_status(id), "running");
-    let out = env.runc(&["delete", "-f", id]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    Ok(())
-}
-
-#[tokio::test]
 async fn the_runtimes_own_error_reaches_the_caller() -> Result<()> {
     let env = Env::new();
     let id = "mon-bad";
@@ -396,108 +257,6 @@ async fn the_runtimes_own_error_reaches_the_caller() -> Result<()> {
     let st = helper.finish(Duration::from_secs(5)).await?;
     assert!(st.success());
     assert!(env.runc_status(id).is_empty(), "nothing left in runc");
-    Ok(())
-}
-
-#[tokio::test]
-async fn a_caller_that_goes_away_after_create_does_not_stop_the_monitor() -> Result<()> {
-    let env = Env::new();
-    let id = "mon-orphan";
-    let bundle = env.bundle(id, &["sleep", "1000"], false)?;
-    let (mut helper, mut client) = spawn_monitor().await?;
-    let created = client
-        .create_container(env.request(id, &bundle))
-        .await?
-        .into_inner();
-    drop(client);
-    helper.finish(Duration::from_secs(5)).await?;
-    assert!(e2e::poll::running(created.monitor_pid));
-    // A later podman reaches it on monitor.sock.
-    let mut later = MonitorClient::new(
-        proto::transport::connect_unix(Path::new(&created.monitor_socket)).await?,
-    );
-    let st = later
-        .status(StatusRequest { id: id.into() })
-        .await?
-        .into_inner();
-    assert_eq!(st.state(), ContainerState::Created);
-    later
-        .start_container(StartContainerRequest { id: id.into() })
-        .await?;
-    assert_eq!(env.runc_status(id), "running");
-    later
-        .kill(KillRequest {
-            id: id.into(),
-            signal: 9,
-            all: false,
-        })
-        .await?;
-    let st = later
-        .wait(WaitRequest { id: id.into() })
-        .await?
-        .into_inner();
-    assert_eq!(st.exit.map(|e| e.signal), Some(9));
-    let again = later
-        .kill(KillRequest {
-            id: id.into(),
-            signal: 9,
-            all: false,
-        })
-        .await;
-    assert!(
-        again.map(|r| r.into_inner().already_exited).unwrap_or(true),
-        "killing an exited container is not an error"
-    );
-    Ok(())
-}
-
-/// An idle monitor gives back what creating the container took (ctr-monitor's
-/// footprint module: heap, dead stack, the binary's clean pages) and still
-/// serves calls and handles the exit afterwards. How much it keeps is a
-/// benchmark figure (bench/containers.sh), not asserted here.
-#[tokio::test]
-async fn an_idle_monitor_sheds_memory_and_still_works() -> Result<()> {
-    let env = Env::new();
-    let id = "mon-mem";
-    let bundle = env.bundle(id, &["sleep", "1000"], false)?;
-    let (mut helper, mut client) = spawn_monitor().await?;
-    let created = create_start(&mut client, env.request(id, &bundle)).await?;
-    let log = PathBuf::from(&created.monitor_log);
-    let before = std::fs::metadata(&log).map(|m| m.len()).unwrap_or(0);
-    drop(client);
-    helper.finish(Duration::from_secs(5)).await?;
-    // Once quiet, the monitor sheds (its debug log says so).
-    tokio::task::spawn_blocking(move || {
-        e2e::poll::until(
-            Duration::from_secs(10),
-            "the monitor to shed memory",
-            || {
-                std::fs::read(&log).is_ok_and(|l| {
-                    String::from_utf8_lossy(&l[(before as usize).min(l.len())..])
-                        .contains("memory shed")
-                })
-            },
-        )
-    })
-    .await?;
-    // Code dropped while idle comes back when needed: a call over
-    // monitor.sock, then the exit, are handled as usual.
-    let mut sock = MonitorClient::new(
-        proto::transport::connect_unix(Path::new(&created.monitor_socket)).await?,
-    );
-    let status = sock
-        .status(StatusRequest { id: id.into() })
-        .await?
-        .into_inner();
-    assert_eq!(status.state, ContainerState::Running as i32);
-    drop(sock);
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(created.pid),
-        nix::sys::signal::Signal::SIGKILL,
-    )?;
-    assert!(wait_gone(created.monitor_pid).await);
-    let exit = exit_json(&env, id)?;
-    assert_eq!(exit["exit_code"], 137, "{exit}");
     Ok(())
 }
 
@@ -614,27 +373,5 @@ async fn exec_returns_output_and_exit_code() -> Result<()> {
             all: false,
         })
         .await?;
-    Ok(())
-}
-
-#[tokio::test]
-async fn a_monitor_that_would_die_with_its_caller_refuses_to_create() -> Result<()> {
-    let env = Env::new();
-    let id = "mon-nodetach";
-    let bundle = env.bundle(id, &["true"], false)?;
-    let args: Vec<OsString> = ["serve", "--grpc-fd", "3"]
-        .iter()
-        .map(OsString::from)
-        .collect();
-    let mut helper = proto::transport::spawn_helper("ctr-monitor", &monitor_bin(), &args).await?;
-    let mut client = MonitorClient::new(helper.channel()?);
-    let err = client
-        .create_container(env.request(id, &bundle))
-        .await
-        .expect_err("refused");
-    assert_eq!(err.code(), tonic::Code::FailedPrecondition);
-    assert!(err.message().contains("--detach"), "{}", err.message());
-    drop(client);
-    assert!(helper.finish(Duration::from_secs(5)).await?.success());
     Ok(())
 }

@@ -28,7 +28,8 @@ use tracing::debug;
 use crate::auth_challenge::Challenge;
 use crate::auth_file::Credentials;
 use crate::error::{chain, FetchError};
-use auth::{preferred_challenge, same_origin};
+use auth::preferred_challenge;
+use response::same_origin;
 
 /// Attempts for an idempotent request that failed in transit or with 5xx/429.
 const ATTEMPTS: u32 = 3;

@@ -126,16 +126,6 @@ impl RegistryClient {
     }
 }
 
-/// Whether `url` has the scheme, host and port of `base` (`scheme://host[:port]`).
-pub(super) fn same_origin(url: &reqwest::Url, base: &str) -> bool {
-    let Ok(b) = reqwest::Url::parse(base) else {
-        return false;
-    };
-    url.scheme() == b.scheme()
-        && url.host_str().map(str::to_ascii_lowercase) == b.host_str().map(str::to_ascii_lowercase)
-        && url.port_or_known_default() == b.port_or_known_default()
-}
-
 /// A token realm may be any https URL the registry names; a plain-http one
 /// only when the registry itself is insecure or served over plain http:
 /// credentials and tokens for a TLS registry never travel in the clear.
@@ -179,6 +169,7 @@ fn basic_header(c: &Credentials) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::super::response::same_origin;
     use super::*;
 
     #[test]

@@ -4,7 +4,6 @@
 use reqwest::Response;
 use serde::Deserialize;
 
-use super::auth::same_origin;
 use super::{RegistryClient, MAX_SMALL_BODY};
 use crate::error::{chain, FetchError};
 
@@ -77,6 +76,16 @@ impl RegistryClient {
             },
         }
     }
+}
+
+/// Whether `url` has the scheme, host and port of `base` (`scheme://host[:port]`).
+pub(super) fn same_origin(url: &reqwest::Url, base: &str) -> bool {
+    let Ok(b) = reqwest::Url::parse(base) else {
+        return false;
+    };
+    url.scheme() == b.scheme()
+        && url.host_str().map(str::to_ascii_lowercase) == b.host_str().map(str::to_ascii_lowercase)
+        && url.port_or_known_default() == b.port_or_known_default()
 }
 
 /// `errors[0].message` (lowercase, as Podman shows it) from a registry error body.

@@ -16,7 +16,7 @@ pub fn render(format: &str, value: &serde_json::Value) -> anyhow::Result<String>
     if format.trim() == "json" {
         return Ok(format!("{}\n", serde_json::to_string_pretty(value)?));
     }
-    gotemplate::render(format, value)
+    report::render_one(&report::command_name(), format, value)
 }
 
 /// Print `inspect` documents: a JSON array, or a template per document.

@@ -120,12 +120,6 @@ impl Template {
     }
 }
 
-/// Render `format` over one document as `podman inspect` does; the output
-/// ends with a newline.
-pub fn render(format: &str, value: &Json) -> anyhow::Result<String> {
-    super::report::render_one(&super::report::command_name(), format, value)
-}
-
 #[cfg(test)]
 mod proptests;
 #[cfg(test)]

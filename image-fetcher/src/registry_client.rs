@@ -102,19 +102,18 @@ impl RegistryClient {
                     st.base = Some(base.clone());
                     return Ok(base);
                 }
-                Err(e) => failures.push(format!("{base}/v2/: {}", chain(&e))),
+                Err(e) => failures.push(go_get_error(&base, &self.host, &chain(&e))),
             }
         }
-        let mut detail = format!(
-            "pinging container registry {}: {}",
-            self.host,
-            failures.join("; ")
-        );
+        let mut detail = failures.join("; ");
         if !self.insecure && !failures.iter().any(|f| f.contains("onnection refused")) {
             detail.push_str(&format!(" (if {} serves plain HTTP or a self-signed certificate, use --tls-verify=false or mark it insecure in registries.conf)", self.host));
         }
+        // As containers/image: the ping's failure stands alone, not under
+        // what the caller was about to do (`context`, for the debug log).
+        debug!(registry = %self.host, context, "ping failed");
         Err(FetchError::Network {
-            context: context.to_string(),
+            context: format!("pinging container registry {}", self.host),
             detail,
         })
     }
@@ -225,5 +224,17 @@ impl RegistryClient {
     /// The error a failed response stands for, reading the registry's error body.
     pub async fn error_for(&self, resp: Response, context: &str) -> FetchError {
         self.error_from(resp, context, false).await
+    }
+}
+
+/// A failed `GET /v2/` as Go's net/http words it (`Get "URL": ...`); a
+/// refused connection reads `dial tcp HOST: connect: connection refused`,
+/// the text scripts match.
+fn go_get_error(base: &str, host: &str, chain: &str) -> String {
+    let url = format!("{base}/v2/");
+    if chain.contains("onnection refused") {
+        format!("Get \"{url}\": dial tcp {host}: connect: connection refused")
+    } else {
+        format!("Get \"{url}\": {chain}")
     }
 }

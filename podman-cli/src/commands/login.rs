@@ -5,7 +5,7 @@
 //! terminal on stdin; without one, missing credentials are an error.
 
 use std::io::{BufRead, IsTerminal, Read, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::Args;
@@ -207,17 +207,8 @@ pub async fn login(cfg: &EngineConfig, args: &LoginArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn check_authfile(p: Option<&Path>) -> anyhow::Result<()> {
-    if let Some(p) = p {
-        if !p.exists() {
-            anyhow::bail!("checking authfile: {}: no such file", p.display());
-        }
-    }
-    Ok(())
-}
-
 pub async fn logout(cfg: &EngineConfig, args: &LogoutArgs) -> anyhow::Result<()> {
-    check_authfile(args.authfile.as_deref())?;
+    auth_store::check_authfile(args.authfile.as_deref())?;
     let path = auth_store::default_path(args.authfile.as_deref());
     if args.all {
         if args.registry.is_some() {

@@ -72,6 +72,7 @@ impl PullArgs {
 }
 
 pub async fn run(cfg: &EngineConfig, args: &PullArgs) -> anyhow::Result<()> {
+    crate::image::auth_store::check_authfile(args.registry.authfile.as_deref())?;
     let image = pull(cfg, &args.image, &args.options()?).await?;
     println!("{}", image.id);
     Ok(())

@@ -78,11 +78,7 @@ pub async fn run(cfg: &EngineConfig, args: &PushArgs) -> anyhow::Result<()> {
     if let Some(c) = &args.registry.creds {
         (opts.username, opts.password) = crate::image::pull::parse_creds(c)?;
     }
-    if let Some(a) = &args.registry.authfile {
-        if !a.exists() {
-            anyhow::bail!("checking authfile: {}: no such file", a.display());
-        }
-    }
+    crate::image::auth_store::check_authfile(args.registry.authfile.as_deref())?;
     let explicit = args.destination.as_deref().map(destination).transpose()?;
     let event_name = args
         .destination

@@ -25,6 +25,34 @@ pub enum AuthStoreError {
     Invalid { path: PathBuf, why: String },
     #[error("invalid registry {key:?}: {why}")]
     BadKey { key: String, why: String },
+    /// Podman's `auth.CheckAuthFile`: an `--authfile` that cannot be
+    /// reached is an error before anything else happens.
+    #[error("credential file is not accessible: faccessat {}: {why}", path.display())]
+    NotAccessible { path: PathBuf, why: String },
+}
+
+/// `--authfile PATH` must exist (Podman checks it with faccessat(F_OK) and
+/// prints Go's text of the errno); no `--authfile` is fine.
+pub fn check_authfile(explicit: Option<&Path>) -> Result<(), AuthStoreError> {
+    let Some(path) = explicit else {
+        return Ok(());
+    };
+    nix::unistd::access(path, nix::unistd::AccessFlags::F_OK).map_err(|e| {
+        AuthStoreError::NotAccessible {
+            path: path.to_path_buf(),
+            why: go_errno_text(e),
+        }
+    })
+}
+
+/// Go's `syscall.Errno.Error()`: the C text, lower-cased first letter.
+fn go_errno_text(e: nix::errno::Errno) -> String {
+    let d = e.desc();
+    let mut c = d.chars();
+    match c.next() {
+        Some(f) => f.to_lowercase().collect::<String>() + c.as_str(),
+        None => String::new(),
+    }
 }
 
 #[derive(Clone, PartialEq, Eq)]

@@ -51,7 +51,7 @@ async fn pull_image(cfg: &EngineConfig, name: &str, opts: &PullOptions) -> anyho
                 pulled = Some((candidate.clone(), done));
                 break;
             }
-            Err(e) => errors.push(format!("{e:#}")),
+            Err(e) => errors.push(source_error(store_name, candidate, format!("{e:#}"))),
         }
     }
     progress.finish();
@@ -87,6 +87,19 @@ async fn pull_image(cfg: &EngineConfig, name: &str, opts: &PullOptions) -> anyho
     crate::kill_point::reached("pull-after-import");
     storage.close().await?;
     Ok(image?)
+}
+
+/// containers/image's words for a registry source that could not be
+/// opened (its manifest unread, its registry unreachable):
+/// `initializing source docker://REF: ...`, as Podman prints a failed pull.
+fn source_error(registry: bool, candidate: &str, e: String) -> String {
+    if registry
+        && (e.starts_with("reading manifest ") || e.starts_with("pinging container registry "))
+    {
+        format!("initializing source docker://{candidate}: {e}")
+    } else {
+        e
+    }
 }
 
 /// A local archive's ref name becomes a `localhost/` name when it is not

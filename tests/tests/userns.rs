@@ -121,8 +121,8 @@ fn mapping_syntax_and_refusals() {
     assert_eq!(&lines[..3], &want, "{out}");
     assert_eq!(&lines[3..], &want, "{out}");
 
-    // On a bridge network (a namespace made outside the container's user
-    // namespace): /sys is the host's, bound, and no net sysctl is written.
+    // On a bridge network (a netns not made by the runtime): /sys is the
+    // host's, bound, and no net sysctl is written.
     let out = s.ok(&[
         "run",
         "--rm",
@@ -403,5 +403,64 @@ fn preserve_fds_pass_open_files() {
         &s,
         &["run", "--rm", "--preserve-fd", "77", &r, "true"],
         "file descriptor 77 is not available - the preserve-fd option requires that file descriptors must be passed",
+    );
+}
+
+/// A container with its own user namespace on a bridge network: its netns
+/// is made inside that user namespace (as the runtime makes it for
+/// Podman), so `exec`, which joins the user namespace first, can join the
+/// netns too.
+#[test]
+fn exec_joins_a_user_namespaced_container_on_a_bridge() {
+    let (s, _reg, r) = with_busybox();
+    s.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "ub",
+        "--uidmap",
+        "0:20000:10000",
+        &r,
+        "sleep",
+        "1000",
+    ]);
+    let pid = s.ok(&["inspect", "--format", "{{.State.Pid}}", "ub"]);
+    let host_view = std::fs::read_link(format!("/proc/{}/ns/net", pid.trim())).unwrap();
+    let out = s.ok(&[
+        "exec",
+        "ub",
+        "sh",
+        "-c",
+        "id -u; readlink /proc/self/ns/net; cat /proc/self/uid_map; grep -c eth0: /proc/net/dev",
+    ]);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[0], "0", "{out}");
+    assert_eq!(lines[1], host_view.to_str().unwrap(), "{out}");
+    assert_eq!(
+        lines[2].split_whitespace().collect::<Vec<_>>(),
+        ["0", "20000", "10000"],
+        "{out}"
+    );
+    assert_eq!(lines[3], "1", "{out}");
+    // The exec sees the address net-setup gave the container.
+    let ip = s.ok(&[
+        "inspect",
+        "--format",
+        "{{.NetworkSettings.IPAddress}}",
+        "ub",
+    ]);
+    let addr = s.ok(&["exec", "ub", "ip", "-4", "-o", "addr", "show", "eth0"]);
+    assert!(
+        !ip.trim().is_empty() && addr.contains(&format!("inet {}/", ip.trim())),
+        "{ip} {addr}"
+    );
+    s.ok(&["rm", "-f", "-t", "0", "ub"]);
+    assert!(
+        !std::path::Path::new(&s.runroot().join("netns")).exists()
+            || std::fs::read_dir(s.runroot().join("netns"))
+                .unwrap()
+                .next()
+                .is_none(),
+        "the netns file is removed with the container"
     );
 }

@@ -24,3 +24,5 @@ pub mod runtime;
 pub mod start;
 pub mod stop;
 pub mod update;
+#[allow(unsafe_code)]
+pub mod userns_netns;

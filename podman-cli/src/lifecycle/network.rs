@@ -20,6 +20,10 @@ pub struct NetResult {
     pub dns: Vec<String>,
     pub status: serde_json::Value,
     pub netns_path: String,
+    /// The user namespace owning a netns made inside the container's own
+    /// user namespace ([`super::userns_netns`]), held until the container
+    /// has joined it.
+    pub userns: Option<super::userns_netns::OwningUserns>,
 }
 
 fn per_network(cfg: &ContainerConfig) -> Vec<PerNetworkOptions> {
@@ -69,6 +73,16 @@ pub fn netns_path(cfg: &EngineConfig, id: &str) -> String {
         .to_string()
 }
 
+/// The mappings of a container that gets a user namespace of its own (not
+/// one it joins): its netns is made inside it.
+fn own_userns(cfg: &ContainerConfig) -> Option<&crate::container::idmap::IdMappings> {
+    let mode = &cfg.extra.userns;
+    if mode.starts_with("ns:") || mode.starts_with("container:") {
+        return None;
+    }
+    cfg.extra.idmap.as_ref()
+}
+
 pub async fn setup(
     engine: &EngineConfig,
     cfg: &ContainerConfig,
@@ -81,6 +95,7 @@ pub async fn setup(
             dns: vec![],
             status: serde_json::Value::Null,
             netns_path: String::new(),
+            userns: None,
         }),
         NetworkMode::Host => Ok(NetResult {
             netns: NetNs::Host,
@@ -88,6 +103,7 @@ pub async fn setup(
             dns: vec![],
             status: serde_json::Value::Null,
             netns_path: String::new(),
+            userns: None,
         }),
         NetworkMode::Container(other) => {
             let db = crate::state::open_state(engine)?;
@@ -109,18 +125,30 @@ pub async fn setup(
                 dns: vec![],
                 status: serde_json::Value::Null,
                 netns_path: String::new(),
+                userns: None,
             })
         }
         NetworkMode::Bridge => {
             let path = netns_path(engine, &cfg.id);
             let mut net = helper_procs::net(engine).await?;
+            let mut userns = None;
             let result = async {
-                let req = CreateNetnsRequest { path: path.clone() };
-                net.call(
-                    "CreateNetns",
-                    |mut c| async move { c.create_netns(req).await },
-                )
-                .await?;
+                match own_userns(cfg) {
+                    Some(m) => {
+                        userns = Some(super::userns_netns::create(
+                            std::path::Path::new(&path),
+                            m,
+                        )?)
+                    }
+                    None => {
+                        let req = CreateNetnsRequest { path: path.clone() };
+                        net.call(
+                            "CreateNetns",
+                            |mut c| async move { c.create_netns(req).await },
+                        )
+                        .await?;
+                    }
+                }
                 crate::kill_point::reached("net-after-netns");
                 let req = SetupRequest {
                     container_id: cfg.id.clone(),
@@ -171,6 +199,7 @@ pub async fn setup(
                 dns,
                 status,
                 netns_path: path,
+                userns,
             })
         }
     }

@@ -366,7 +366,10 @@ fn bundle_and_request(
             )
         })?;
     }
-    let joined_namespaces = joined_namespaces(engine, cfg)?;
+    let mut joined_namespaces = joined_namespaces(engine, cfg)?;
+    if let Some(u) = &net.userns {
+        joined_namespaces.push(("user".to_string(), u.path()));
+    }
     let ctx = SpecContext {
         rootfs: std::path::Path::new(rootfs),
         netns: net.netns.clone(),

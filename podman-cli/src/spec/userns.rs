@@ -24,13 +24,13 @@ impl<'a> Userns<'a> {
     pub fn new(mode: &str, mappings: &'a IdMappings, ctx: &SpecContext) -> Userns<'a> {
         let path = if let Some(p) = mode.strip_prefix("ns:") {
             Some(p.to_string())
-        } else if mode.starts_with("container:") {
+        } else {
+            // `container:NAME`'s, or the one owning a netns made inside
+            // the container's own user namespace.
             ctx.joined_namespaces
                 .iter()
                 .find(|(k, _)| k == "user")
                 .map(|(_, p)| p.clone())
-        } else {
-            None
         };
         Userns { path, mappings }
     }

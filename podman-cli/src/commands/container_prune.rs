@@ -82,23 +82,12 @@ pub async fn prune(engine: &EngineConfig, given: &[String]) -> anyhow::Result<Ve
         if !chosen.matches(&filter::Subject::new(&cfg, &st)) {
             continue;
         }
-        let size = upper_dirs.get(&cfg.id).map(|d| disk_usage(d)).unwrap_or(0);
+        let size = upper_dirs
+            .get(&cfg.id)
+            .map(|d| crate::container::disk_usage::tree_bytes(d))
+            .unwrap_or(0);
         crate::lifecycle::remove::remove(engine, &cfg.id, false, false).await?;
         removed.push((cfg.id, size));
     }
     Ok(removed)
-}
-
-/// Bytes of the regular files under `dir` (not following links).
-fn disk_usage(dir: &std::path::Path) -> u64 {
-    let Ok(rd) = std::fs::read_dir(dir) else {
-        return 0;
-    };
-    rd.flatten()
-        .map(|e| match e.file_type() {
-            Ok(t) if t.is_dir() => disk_usage(&e.path()),
-            Ok(t) if t.is_file() => e.metadata().map(|m| m.len()).unwrap_or(0),
-            _ => 0,
-        })
-        .sum()
 }

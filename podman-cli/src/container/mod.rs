@@ -1,5 +1,6 @@
 //! Containers as podman records them.
 
+pub mod disk_usage;
 pub mod filter;
 pub mod idmap;
 pub mod inspect_doc;

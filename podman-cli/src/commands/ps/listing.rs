@@ -10,20 +10,6 @@ use crate::container::model::{ContainerConfig, ContainerState, Status};
 use crate::container::store;
 use crate::engine_config::EngineConfig;
 
-/// Bytes of the files under `dir` (not following symlinks).
-fn dir_size(dir: &std::path::Path) -> u64 {
-    let Ok(rd) = std::fs::read_dir(dir) else {
-        return 0;
-    };
-    rd.filter_map(|e| e.ok())
-        .map(|e| match e.metadata() {
-            Ok(m) if m.is_dir() => dir_size(&e.path()),
-            Ok(m) => m.len(),
-            _ => 0,
-        })
-        .sum()
-}
-
 /// `/proc/PID/ns/NAME` -> the inode number in brackets.
 fn namespace(pid: i32, name: &str) -> String {
     std::fs::read_link(format!("/proc/{pid}/ns/{name}"))
@@ -209,7 +195,7 @@ pub(super) async fn list(engine: &EngineConfig, a: &PsArgs) -> anyhow::Result<Ve
                 let rw = if upper.is_empty() {
                     0
                 } else {
-                    dir_size(std::path::Path::new(upper)) as i64
+                    crate::container::disk_usage::tree_bytes(std::path::Path::new(upper)) as i64
                 };
                 let image_size = view.images.get(image).map(|(_, s)| *s as i64).unwrap_or(0);
                 e.size = Some(Size {

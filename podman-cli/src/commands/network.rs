@@ -126,7 +126,7 @@ pub struct ConnectArgs {
 }
 
 /// Podman's JSON for a network (netavark's config with a few extras).
-fn network_json(n: &Network) -> serde_json::Value {
+pub(crate) fn network_json(n: &Network) -> serde_json::Value {
     let mut v: serde_json::Value =
         serde_json::from_str(&n.config_json).unwrap_or_else(|_| json!({}));
     if !v.is_object() {
@@ -168,7 +168,11 @@ fn pairs(list: &[String], flag: &str) -> anyhow::Result<HashMap<String, String>>
 }
 
 /// Containers (name, id) attached to network `name`.
-fn users(engine: &EngineConfig, name: &str, id: &str) -> anyhow::Result<Vec<(String, String)>> {
+pub(crate) fn users(
+    engine: &EngineConfig,
+    name: &str,
+    id: &str,
+) -> anyhow::Result<Vec<(String, String)>> {
     let db = crate::state::open_state(engine)?;
     Ok(store::list(&db)?
         .into_iter()

@@ -6,7 +6,7 @@ use std::time::Duration;
 use proto::monitor::v1::{KillRequest, WaitRequest};
 
 use super::paths::{ContainerLock, ContainerPaths};
-use crate::container::model::{ContainerConfig, ContainerState};
+use crate::container::model::{ContainerConfig, ContainerState, Status};
 use crate::container::store;
 use crate::engine_config::EngineConfig;
 
@@ -89,13 +89,42 @@ pub async fn stop(
         let _lock = ContainerLock::acquire(&paths)?;
         let (_, mut st) = store::resolve(&db, &cfg.id)?;
         st.stopped_by_user = true;
+        // As libpod: the state reads "stopping" while the stop signal and
+        // its timeout run (the lock is not held meanwhile).
+        if st.status == Status::Running {
+            st.status = Status::Stopping;
+        }
         store::update_state(&db, &cfg.id, &st)?;
     }
+    let signalled = send_stop_signals(&paths, &cfg, &st, timeout).await;
+    if signalled.is_err() {
+        // The stop did not happen: a container still running reads so again.
+        let _lock = ContainerLock::acquire(&paths)?;
+        let (_, mut now) = store::resolve(&db, &cfg.id)?;
+        if now.status == Status::Stopping {
+            now.status = Status::Running;
+            store::update_state(&db, &cfg.id, &now)?;
+        }
+    }
+    signalled?;
+    crate::events::container(&cfg, "stop");
+    super::cleanup::cleanup(engine, &cfg.id, false).await?;
+    Ok(cfg)
+}
+
+/// The stop signal, and SIGKILL when it did not stop the container within
+/// `timeout` (the container's own stop timeout when `None`).
+async fn send_stop_signals(
+    paths: &ContainerPaths,
+    cfg: &ContainerConfig,
+    st: &ContainerState,
+    timeout: Option<u32>,
+) -> anyhow::Result<()> {
     let timeout = timeout.unwrap_or(cfg.stop_timeout);
     let mut exited = false;
-    if timeout > 0 && signal(&paths, &cfg, cfg.stop_signal).await? {
+    if timeout > 0 && signal(paths, cfg, cfg.stop_signal).await? {
         crate::kill_point::reached("stop-after-signal");
-        exited = wait_exit(&paths, &cfg, &st, Duration::from_secs(timeout as u64)).await;
+        exited = wait_exit(paths, cfg, st, Duration::from_secs(timeout as u64)).await;
         if !exited {
             eprintln!(
                 "WARN StopSignal {} failed to stop container {} in {timeout} seconds, resorting to SIGKILL",
@@ -105,13 +134,11 @@ pub async fn stop(
         }
     }
     if !exited {
-        signal(&paths, &cfg, libc::SIGKILL).await?;
+        signal(paths, cfg, libc::SIGKILL).await?;
         crate::kill_point::reached("stop-after-signal");
-        wait_exit(&paths, &cfg, &st, Duration::from_secs(10)).await;
+        wait_exit(paths, cfg, st, Duration::from_secs(10)).await;
     }
-    crate::events::container(&cfg, "stop");
-    super::cleanup::cleanup(engine, &cfg.id, false).await?;
-    Ok(cfg)
+    Ok(())
 }
 
 pub async fn kill(

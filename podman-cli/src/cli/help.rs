@@ -359,6 +359,17 @@ pub fn render(root: &Command, path: &[String], argv: &[OsString]) -> String {
     if !aliases.is_empty() {
         out.push_str(&format!("\nAliases:\n  {name}, {}\n", aliases.join(", ")));
     }
+    if let Some(examples) = super::examples::of(path) {
+        // Podman's indentExamples: two spaces before every non-empty line.
+        out.push_str("\nExamples:\n");
+        for line in examples.lines() {
+            if !line.is_empty() {
+                out.push_str("  ");
+            }
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
     // The root's commands as defined (their arguments are not needed).
     let listed = if path.is_empty() { root } else { &cmd };
     if listed.has_subcommands() {

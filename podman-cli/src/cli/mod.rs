@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 pub mod completion;
+mod examples;
 pub mod help;
 mod lazy;
 mod pflag;

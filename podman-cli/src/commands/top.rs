@@ -286,7 +286,9 @@ impl Context {
             Field::Nice => p.nice.to_string(),
             Field::Pcpu => {
                 let elapsed = self.elapsed(p).as_secs_f64();
-                let cpu = p.cpu_ticks as f64 / self.ticks.max(1) as f64;
+                // psgo's CPUTime: whole seconds (utime+stime over the tick
+                // rate, an integer division), over the process's lifetime.
+                let cpu = (p.cpu_ticks / self.ticks.max(1)) as f64;
                 let pcpu = if elapsed > 0.0 {
                     100.0 * cpu / elapsed
                 } else {

@@ -507,3 +507,32 @@ fn ps_external_lists_containers_only_storage_knows() {
     assert_eq!(v[0]["Status"], "Storage");
     assert_eq!(v[0]["Command"], serde_json::json!(["storage"]));
 }
+
+/// `{{.Labels}}` of ps and pod ps is common.FormatLabels' string (sorted
+/// key=value pairs, commas), so `{{json .Labels}}` is a JSON string; `{{
+/// .Label "key" }}` reads one label in both (upstream 040-ps).
+#[test]
+fn labels_print_as_sorted_pairs_in_ps_and_pod_ps() {
+    let (s, _reg, r) = fixture();
+    s.ok(&[
+        "create",
+        "--name",
+        "lab",
+        "--label",
+        "b.x=2",
+        "--label",
+        "a=1",
+        &r,
+        "true",
+    ]);
+    let labels = s.ok(&["ps", "-a", "--format", "{{.Labels}}"]);
+    assert_eq!(labels.trim(), "a=1,b.x=2");
+    let json = s.ok(&["ps", "-a", "--format", "{{json .Labels}}"]);
+    assert_eq!(json.trim(), "\"a=1,b.x=2\"");
+    s.ok(&["pod", "create", "--label", "mylabel=v1", "--label", "z=9", "lp"]);
+    let pod = s.ok(&["pod", "ps", "--format", "{{json .Labels}}"]);
+    assert_eq!(pod.trim(), "\"mylabel=v1,z=9\"");
+    let one = s.ok(&["pod", "ps", "--format", "{{ .Label \"mylabel\" }}"]);
+    assert_eq!(one.trim(), "v1");
+    s.ok(&["pod", "rm", "-f", "lp"]);
+}

@@ -132,6 +132,7 @@ fn row(pod: &PodConfig, members: &[Record], no_trunc: bool) -> Value {
         .collect::<Vec<_>>()
         .join(","));
     v["Networks"] = json!(networks(pod).join(","));
+    v["Labels"] = json!(crate::format::report::format_labels(&pod.labels));
     v
 }
 
@@ -275,7 +276,20 @@ pub async fn ps(engine: &EngineConfig, a: &PsArgs) -> anyhow::Result<()> {
         println!("{}", serde_json::to_string_pretty(&docs)?);
         return Ok(());
     }
-    let rows: Vec<Value> = list.iter().map(|(p, m)| row(p, m, a.no_trunc)).collect();
+    // `{{ .Label "key" }}`: each call reads a field of its own.
+    let (label_format, label_keys) =
+        crate::format::report::rewrite_label_calls(a.format.as_deref().unwrap_or_default());
+    let rows: Vec<Value> = list
+        .iter()
+        .map(|(p, m)| {
+            let mut r = row(p, m, a.no_trunc);
+            for (i, key) in label_keys.iter().enumerate() {
+                r[crate::format::report::label_field(i)] =
+                    json!(p.labels.get(key).cloned().unwrap_or_default());
+            }
+            r
+        })
+        .collect();
     let headers: HashMap<&str, &str> = [
         ("ID", "POD ID"),
         ("InfraID", "INFRA ID"),
@@ -287,7 +301,7 @@ pub async fn ps(engine: &EngineConfig, a: &PsArgs) -> anyhow::Result<()> {
     .into_iter()
     .collect();
     let format = match &a.format {
-        Some(f) => f.clone(),
+        Some(_) => label_format,
         None => {
             let mut cols = vec![
                 "{{.ID}}",

@@ -49,6 +49,49 @@ pub fn is_json(format: &str) -> bool {
         .unwrap_or(false)
 }
 
+/// common.FormatLabels: `{{.Labels}}` of ps and pod ps, sorted `key=value`
+/// pairs joined by commas, as the Docker CLI prints them.
+pub fn format_labels<'a>(labels: impl IntoIterator<Item = (&'a String, &'a String)>) -> String {
+    let mut pairs: Vec<(&String, &String)> = labels.into_iter().collect();
+    pairs.sort_by_key(|(k, _)| *k);
+    pairs
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// The field a `.Label "key"` call becomes (see [`rewrite_label_calls`]).
+pub fn label_field(i: usize) -> String {
+    format!("PsLabel{i}")
+}
+
+/// `ps`/`pod ps --format '{{ .Label "key" }}'` calls a method with an argument;
+/// templates here see data only. Each such call becomes a field of its
+/// own: (rewritten format, label keys in field order).
+pub fn rewrite_label_calls(format: &str) -> (String, Vec<String>) {
+    if !format.contains(".Label") {
+        return (format.to_string(), Vec::new());
+    }
+    let re = regex::Regex::new(r#"\.Label\s+("(?:[^"\\]|\\.)*"|`[^`]*`)"#).expect("valid regex");
+    let mut keys: Vec<String> = Vec::new();
+    let out = re.replace_all(format, |c: &regex::Captures| {
+        let lit = &c[1];
+        let key = if lit.starts_with('`') {
+            lit.trim_matches('`').to_string()
+        } else {
+            serde_json::from_str::<String>(lit)
+                .unwrap_or_else(|_| lit.trim_matches('"').to_string())
+        };
+        let i = keys.iter().position(|k| *k == key).unwrap_or_else(|| {
+            keys.push(key);
+            keys.len() - 1
+        });
+        format!(".{}", label_field(i))
+    });
+    (out.into_owned(), keys)
+}
+
 /// report.NormalizeFormat.
 pub fn normalize_format(format: &str) -> String {
     let mut f = if format.starts_with("table ") {

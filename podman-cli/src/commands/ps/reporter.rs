@@ -6,6 +6,7 @@ use serde_json::{json, Value};
 use super::entry::{go_time, ports_text, Entry};
 use super::PsArgs;
 use crate::format::gotemplate::{self, Data};
+use crate::format::report::{label_field, rewrite_label_calls};
 use crate::format::{human, tabwriter};
 
 impl Entry {
@@ -55,7 +56,11 @@ impl Entry {
         put("Image", &|| json!(self.image));
         put("ImageID", &|| json!(short(&self.image_id)));
         put("IsInfra", &|| json!(self.is_infra));
-        put("Labels", &|| json!(self.labels.clone().unwrap_or_default()));
+        put("Labels", &|| {
+            json!(crate::format::report::format_labels(
+                self.labels.iter().flatten()
+            ))
+        });
         put("Mounts", &|| json!(self.mounts));
         put("Names", &|| {
             json!(self.names.first().cloned().unwrap_or_default())
@@ -155,10 +160,6 @@ impl Fields {
     }
 }
 
-fn label_field(i: usize) -> String {
-    format!("PsLabel{i}")
-}
-
 /// Column headers of psReporter's fields (report.Headers with ps's
 /// overrides).
 fn header_row(labels: usize) -> Value {
@@ -179,32 +180,6 @@ fn header_row(labels: usize) -> Value {
         h[label_field(i)] = json!("LABEL");
     }
     h
-}
-
-/// `ps --format '{{ .Label "key" }}'` calls a method with an argument;
-/// templates here see data only. Each such call becomes a field of its
-/// own: (rewritten format, label keys in field order).
-pub(super) fn rewrite_label_calls(format: &str) -> (String, Vec<String>) {
-    if !format.contains(".Label") {
-        return (format.to_string(), Vec::new());
-    }
-    let re = regex::Regex::new(r#"\.Label\s+("(?:[^"\\]|\\.)*"|`[^`]*`)"#).expect("valid regex");
-    let mut keys: Vec<String> = Vec::new();
-    let out = re.replace_all(format, |c: &regex::Captures| {
-        let lit = &c[1];
-        let key = if lit.starts_with('`') {
-            lit.trim_matches('`').to_string()
-        } else {
-            serde_json::from_str::<String>(lit)
-                .unwrap_or_else(|_| lit.trim_matches('"').to_string())
-        };
-        let i = keys.iter().position(|k| *k == key).unwrap_or_else(|| {
-            keys.push(key);
-            keys.len() - 1
-        });
-        format!(".{}", label_field(i))
-    });
-    (out.into_owned(), keys)
 }
 
 /// report's NormalizeFormat for a `table ` format: spaces separate columns.

@@ -6,6 +6,7 @@ use super::entry::*;
 use super::reporter::*;
 use super::*;
 use crate::container::model::{ContainerConfig, ContainerState, PortMapping};
+use crate::format::report::rewrite_label_calls;
 
 fn entry(id: &str, name: &str, created: i64, state: &str) -> Entry {
     let cfg = ContainerConfig {

@@ -454,6 +454,10 @@ fn exec_joins_a_user_namespaced_container_on_a_bridge() {
         !ip.trim().is_empty() && addr.contains(&format!("inet {}/", ip.trim())),
         "{ip} {addr}"
     );
+    // A restart makes the netns anew, inside the user namespace again.
+    s.ok(&["restart", "-t", "0", "ub"]);
+    let out = s.ok(&["exec", "ub", "grep", "-c", "eth0:", "/proc/net/dev"]);
+    assert_eq!(out.trim(), "1");
     s.ok(&["rm", "-f", "-t", "0", "ub"]);
     assert!(
         !std::path::Path::new(&s.runroot().join("netns")).exists()

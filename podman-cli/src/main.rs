@@ -11,6 +11,7 @@ mod container;
 mod engine_config;
 mod error;
 mod events;
+mod build;
 mod format;
 mod helper_procs;
 mod host_info;
@@ -180,6 +181,9 @@ async fn command(cfg: &engine_config::EngineConfig, cli: &Cli) -> anyhow::Result
             }
             Command::Untag(a) | Command::Image(ImageCommand::Untag(a)) => {
                 commands::untag::run(cfg, a).await
+            }
+            Command::Build(a) | Command::Image(ImageCommand::Build(a)) => {
+                commands::build::run(cfg, a).await
             }
             Command::Image(ImageCommand::Inspect(a)) => commands::image_inspect::run(cfg, a).await,
             Command::Image(ImageCommand::Exists(a)) => commands::image_exists::run(cfg, a).await,

@@ -394,6 +394,9 @@ pub enum Command {
     Tag(Lazy<TagArgs>),
     /// Remove a name from a local image
     Untag(Lazy<UntagArgs>),
+    /// Build an image using instructions from Containerfiles
+    #[command(visible_alias = "buildx")]
+    Build(Lazy<crate::commands::build::BuildArgs>),
     /// Manage images
     #[command(subcommand)]
     Image(ImageCommand),
@@ -559,6 +562,8 @@ pub enum ContainerCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum ImageCommand {
+    /// Build an image using instructions from Containerfiles
+    Build(Lazy<crate::commands::build::BuildArgs>),
     /// List images in local storage
     #[command(visible_alias = "list")]
     Ls(Lazy<ImagesArgs>),

@@ -1,0 +1,329 @@
+//! `podman build` / `image build` / `buildx build`: the flags, the
+//! Containerfile and context they name, and the result's report (each
+//! tag, then the image ID).
+
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use clap::Args;
+
+use super::pull::RegistryArgs;
+use crate::build::options::BuildOptions;
+use crate::engine_config::EngineConfig;
+use crate::image::naming::local_name;
+use crate::image::pull::PullOptions;
+
+#[derive(Debug, Clone, Args)]
+pub struct BuildArgs {
+    /// Context directory (default: the current directory; `-` reads the Containerfile from stdin)
+    pub context: Option<String>,
+    /// Containerfile or Dockerfile to build (`-` for stdin; several are joined)
+    #[arg(short, long = "file", value_name = "PATH")]
+    pub file: Vec<String>,
+    /// Name (and tag) of the resulting image
+    #[arg(short, long = "tag", value_name = "NAME")]
+    pub tag: Vec<String>,
+    /// Build argument KEY=VALUE (KEY alone takes it from the environment)
+    #[arg(long = "build-arg", value_name = "KEY[=VALUE]")]
+    pub build_arg: Vec<String>,
+    /// File of KEY=VALUE build arguments, one a line
+    #[arg(long = "build-arg-file", value_name = "PATH")]
+    pub build_arg_file: Vec<PathBuf>,
+    /// Additional build context NAME=PATH or NAME=docker-image://REF
+    #[arg(long = "build-context", value_name = "NAME=VALUE")]
+    pub build_context: Vec<String>,
+    /// Stage to build (and the stages it needs)
+    #[arg(long)]
+    pub target: Option<String>,
+    /// Do not use cached images
+    #[arg(long)]
+    pub no_cache: bool,
+    /// Cache intermediate images
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", default_value = "true", value_name = "BOOL")]
+    pub layers: bool,
+    /// Pull policy for base images: always, missing, never, newer
+    #[arg(long, num_args = 0..=1, default_missing_value = "always", value_name = "POLICY")]
+    pub pull: Option<String>,
+    /// Always pull base images (--pull=always)
+    #[arg(long, hide = true)]
+    pub pull_always: bool,
+    /// Never pull base images (--pull=never)
+    #[arg(long, hide = true)]
+    pub pull_never: bool,
+    /// Squash the image's new layers into one (not supported: use --squash-all)
+    #[arg(long)]
+    pub squash: bool,
+    /// Squash all layers, the base image's too, into one
+    #[arg(long)]
+    pub squash_all: bool,
+    /// Format of the image manifest and metadata: oci or docker
+    #[arg(long, value_parser = ["oci", "docker"])]
+    pub format: Option<String>,
+    /// File to write the image ID to
+    #[arg(long, value_name = "PATH")]
+    pub iidfile: Option<PathBuf>,
+    /// Set a label on the image: KEY=VALUE
+    #[arg(long, value_name = "KEY=VALUE")]
+    pub label: Vec<String>,
+    /// Remove intermediate containers after a successful build
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", default_value = "true", value_name = "BOOL")]
+    pub rm: bool,
+    /// Always remove intermediate containers, even when the build fails
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", default_value = "false", value_name = "BOOL")]
+    pub force_rm: bool,
+    /// Print only the image ID
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// Network mode for RUN: bridge, host, none, or a network name
+    #[arg(long, alias = "net", value_name = "MODE")]
+    pub network: Option<String>,
+    /// Platform of the image (only this host's)
+    #[arg(long, value_name = "OS/ARCH")]
+    pub platform: Option<String>,
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+}
+
+fn read_path(p: &str) -> anyhow::Result<String> {
+    if p == "-" {
+        let mut s = String::new();
+        std::io::stdin().read_to_string(&mut s)?;
+        return Ok(s);
+    }
+    std::fs::read_to_string(p).map_err(|e| {
+        anyhow::anyhow!("the specified Containerfile or Dockerfile does not exist, {p}: {}", io_reason(&e))
+    })
+}
+
+fn io_reason(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => "no such file or directory".into(),
+        _ => e.to_string(),
+    }
+}
+
+fn key_value(s: &str, what: &str) -> anyhow::Result<(String, String)> {
+    match s.split_once('=') {
+        Some((k, v)) if !k.is_empty() => Ok((k.to_string(), v.to_string())),
+        _ => anyhow::bail!("invalid {what} {s:?}: use KEY=VALUE"),
+    }
+}
+
+impl BuildArgs {
+    /// The plain options, the Containerfile read, and a temporary empty
+    /// context when the Containerfile came from stdin without one.
+    fn options(&self) -> anyhow::Result<(BuildOptions, Option<tempfile_dir::TempDir>)> {
+        if self.squash && self.squash_all {
+            anyhow::bail!("cannot specify --squash-all with --squash");
+        }
+        if self.squash {
+            anyhow::bail!("--squash (only the new layers squashed) is not supported yet: use --squash-all");
+        }
+        let mut temp = None;
+        let (context, files): (PathBuf, Vec<String>) = match self.context.as_deref() {
+            Some("-") => {
+                let d = tempfile_dir::TempDir::new()?;
+                let p = d.path().to_path_buf();
+                temp = Some(d);
+                (p, vec!["-".into()])
+            }
+            Some(c) => {
+                let p = PathBuf::from(c);
+                if c.contains("://") {
+                    anyhow::bail!("context {c}: remote contexts (URLs, git) are not supported offline: clone or download it and pass the directory");
+                }
+                if !p.is_dir() {
+                    if p.exists() {
+                        anyhow::bail!("context must be a directory: {c}");
+                    }
+                    anyhow::bail!("context directory {c}: no such file or directory");
+                }
+                (p, self.file.clone())
+            }
+            None => match self.file.first() {
+                Some(f) if f != "-" => (
+                    Path::new(f).parent().map(Path::to_path_buf).filter(|p| !p.as_os_str().is_empty()).unwrap_or_else(|| PathBuf::from(".")),
+                    self.file.clone(),
+                ),
+                _ => (PathBuf::from("."), self.file.clone()),
+            },
+        };
+        let files = if files.is_empty() {
+            let found = ["Containerfile", "Dockerfile"]
+                .iter()
+                .map(|n| context.join(n))
+                .find(|p| p.is_file())
+                .ok_or_else(|| anyhow::anyhow!("no Containerfile or Dockerfile specified or found in context directory, {}", context.display()))?;
+            vec![found.display().to_string()]
+        } else {
+            files
+                .into_iter()
+                .map(|f| {
+                    // Relative to the current directory, else to the context.
+                    if f == "-" || Path::new(&f).is_absolute() || Path::new(&f).exists() {
+                        f
+                    } else if context.join(&f).exists() {
+                        context.join(&f).display().to_string()
+                    } else {
+                        f
+                    }
+                })
+                .collect()
+        };
+        let mut text = String::new();
+        for f in &files {
+            text.push_str(&read_path(f)?);
+            text.push('\n');
+        }
+        let mut build_args = BTreeMap::new();
+        for f in &self.build_arg_file {
+            let body = std::fs::read_to_string(f)
+                .map_err(|e| anyhow::anyhow!("--build-arg-file {}: {}", f.display(), io_reason(&e)))?;
+            for l in body.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')) {
+                let (k, v) = key_value(l, "build argument")?;
+                build_args.insert(k, v);
+            }
+        }
+        for a in &self.build_arg {
+            match a.split_once('=') {
+                Some((k, v)) => {
+                    build_args.insert(k.to_string(), v.to_string());
+                }
+                None => {
+                    if let Ok(v) = std::env::var(a) {
+                        build_args.insert(a.clone(), v);
+                    }
+                }
+            }
+        }
+        let mut labels = BTreeMap::new();
+        for l in &self.label {
+            let (k, v) = match l.split_once('=') {
+                Some((k, v)) => (k.to_string(), v.to_string()),
+                None => (l.clone(), String::new()),
+            };
+            labels.insert(k, v);
+        }
+        let mut build_contexts = BTreeMap::new();
+        for c in &self.build_context {
+            let (k, v) = key_value(c, "--build-context")?;
+            if crate::build::executor_image_context(&v).is_none() {
+                if v.contains("://") {
+                    anyhow::bail!("--build-context {c}: only directories and docker-image:// references are supported offline");
+                }
+                if !Path::new(&v).is_dir() {
+                    anyhow::bail!("--build-context {c}: {v} is not a directory");
+                }
+            }
+            build_contexts.insert(k, v);
+        }
+        let pull = if self.pull_never {
+            "never".to_string()
+        } else if self.pull_always {
+            "always".to_string()
+        } else {
+            match self.pull.as_deref() {
+                None | Some("missing") | Some("ifmissing") | Some("false") => "missing".into(),
+                Some("always") | Some("true") => "always".into(),
+                Some("never") => "never".into(),
+                Some("newer") | Some("ifnewer") => "newer".into(),
+                Some(o) => anyhow::bail!("invalid --pull {o:?}: use always, missing, never or newer"),
+            }
+        };
+        let mut pull_options = PullOptions {
+            quiet: self.quiet,
+            tls_verify: self.registry.tls_verify,
+            authfile: self.registry.authfile.clone(),
+            ..Default::default()
+        };
+        if let Some(c) = &self.registry.creds {
+            pull_options.set_creds(c)?;
+        }
+        if let Some(a) = &self.registry.authfile {
+            if !a.exists() {
+                anyhow::bail!("credential file is not accessible: stat {}: no such file or directory", a.display());
+            }
+        }
+        if let Some(p) = &self.platform {
+            crate::build::check_platform(p)?;
+        }
+        let format = match &self.format {
+            Some(f) => f.clone(),
+            None => std::env::var("BUILDAH_FORMAT").unwrap_or_else(|_| "oci".into()),
+        };
+        let file_name = if files.len() == 1 && files[0] != "-" {
+            files[0].clone()
+        } else if files.len() == 1 {
+            "stdin".to_string()
+        } else {
+            files.join("+")
+        };
+        Ok((
+            BuildOptions {
+                context,
+                file_name,
+                file_text: text,
+                tags: self.tag.iter().map(|t| local_name(t)).collect::<Result<_, _>>()?,
+                build_args,
+                target: self.target.clone(),
+                no_cache: self.no_cache,
+                layers: self.layers && !self.squash_all,
+                pull,
+                pull_options,
+                squash_all: self.squash_all,
+                docker_format: format == "docker",
+                iidfile: self.iidfile.clone(),
+                labels,
+                build_contexts,
+                rm: self.rm || self.force_rm,
+                force_rm: self.force_rm,
+                quiet: self.quiet,
+                network: self.network.iter().cloned().collect(),
+            },
+            temp,
+        ))
+    }
+}
+
+pub async fn run(engine: &EngineConfig, a: &BuildArgs) -> anyhow::Result<()> {
+    let (opts, _temp) = a.options()?;
+    let img = crate::build::build(engine, &opts).await?;
+    crate::events::image("build", &img.id, opts.tags.first().map(String::as_str).unwrap_or(""));
+    if let Some(f) = &opts.iidfile {
+        std::fs::write(f, format!("sha256:{}", img.id))
+            .map_err(|e| anyhow::anyhow!("failed to write image ID: {}: {e}", f.display()))?;
+    }
+    if !opts.quiet {
+        for t in &opts.tags {
+            println!("Successfully tagged {t}");
+        }
+    }
+    println!("{}", img.id);
+    Ok(())
+}
+
+/// A private directory removed when dropped (the empty context of
+/// `podman build -`).
+mod tempfile_dir {
+    use std::path::{Path, PathBuf};
+
+    pub struct TempDir(PathBuf);
+
+    impl TempDir {
+        pub fn new() -> anyhow::Result<TempDir> {
+            let p = std::env::temp_dir().join(format!("podman-build-{}", common::random::hex_id()?.get(..16).unwrap_or("x")));
+            std::fs::create_dir(&p)?;
+            Ok(TempDir(p))
+        }
+        pub fn path(&self) -> &Path {
+            &self.0
+        }
+    }
+
+    impl Drop for TempDir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+}

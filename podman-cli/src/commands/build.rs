@@ -40,8 +40,8 @@ pub struct BuildArgs {
     #[arg(long)]
     pub no_cache: bool,
     /// Cache intermediate images
-    #[arg(long, num_args = 0..=1, default_missing_value = "true", default_value = "true", value_name = "BOOL")]
-    pub layers: bool,
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", value_name = "BOOL")]
+    pub layers: Option<bool>,
     /// Pull policy for base images: always, missing, never, newer
     #[arg(long, num_args = 0..=1, default_missing_value = "always", value_name = "POLICY")]
     pub pull: Option<String>,
@@ -67,11 +67,11 @@ pub struct BuildArgs {
     #[arg(long, value_name = "KEY=VALUE")]
     pub label: Vec<String>,
     /// Remove intermediate containers after a successful build
-    #[arg(long, num_args = 0..=1, default_missing_value = "true", default_value = "true", value_name = "BOOL")]
-    pub rm: bool,
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", value_name = "BOOL")]
+    pub rm: Option<bool>,
     /// Always remove intermediate containers, even when the build fails
-    #[arg(long, num_args = 0..=1, default_missing_value = "true", default_value = "false", value_name = "BOOL")]
-    pub force_rm: bool,
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", value_name = "BOOL")]
+    pub force_rm: Option<bool>,
     /// Print only the image ID
     #[arg(short, long)]
     pub quiet: bool,
@@ -268,7 +268,7 @@ impl BuildArgs {
                 build_args,
                 target: self.target.clone(),
                 no_cache: self.no_cache,
-                layers: self.layers && !self.squash_all,
+                layers: self.layers.unwrap_or(true) && !self.squash_all,
                 pull,
                 pull_options,
                 squash_all: self.squash_all,
@@ -276,8 +276,8 @@ impl BuildArgs {
                 iidfile: self.iidfile.clone(),
                 labels,
                 build_contexts,
-                rm: self.rm || self.force_rm,
-                force_rm: self.force_rm,
+                rm: self.rm.unwrap_or(true) || self.force_rm == Some(true),
+                force_rm: self.force_rm == Some(true),
                 quiet: self.quiet,
                 network: self.network.iter().cloned().collect(),
             },

@@ -81,7 +81,14 @@ pub async fn build(engine: &EngineConfig, opts: &BuildOptions) -> anyhow::Result
     let context = opts.context.canonicalize().map_err(|e| {
         anyhow::anyhow!("context directory {}: {e}", opts.context.display())
     })?;
-    let ignore = read_ignore(&context)?;
+    let ignore = match &opts.ignorefile {
+        Some(p) => {
+            let text = std::fs::read_to_string(p)
+                .map_err(|e| anyhow::anyhow!("--ignorefile {}: {e}", p.display()))?;
+            Ignore::parse(&p.display().to_string(), &text)?
+        }
+        None => read_ignore(&context)?,
+    };
     let storage = helper_procs::storage(engine).await?;
     let mut b = Builder {
         engine,
@@ -272,7 +279,7 @@ impl Builder<'_> {
                 Ok(img) => Ok(img),
                 Err(e) if e.is_not_found() && policy != "never" => pull().await,
                 Err(e) if e.is_not_found() => anyhow::bail!(
-                    "{name}: image not known, and --pull=never forbids pulling it"
+                    "creating build container: {name}: image not known (--pull=never forbids pulling it)"
                 ),
                 Err(e) => Err(e.into()),
             },
@@ -352,7 +359,7 @@ impl Builder<'_> {
         st.image = Some(id.clone());
         st.committed = true;
         if final_step {
-            self.say(&format!("COMMIT {}", self.opts.tags.first().map(String::as_str).unwrap_or("")));
+            self.say(&format!("COMMIT {}", self.opts.tags_given.first().map(String::as_str).unwrap_or("")));
         }
         self.say(&format!("--> {}", &id[..12.min(id.len())]));
         Ok(())
@@ -377,7 +384,7 @@ impl Builder<'_> {
 
     async fn commit_final(&mut self, st: &mut Stage) -> anyhow::Result<()> {
         self.final_labels(st);
-        self.say(&format!("COMMIT {}", self.opts.tags.first().map(String::as_str).unwrap_or("")));
+        self.say(&format!("COMMIT {}", self.opts.tags_given.first().map(String::as_str).unwrap_or("")));
         let history = json!({"created_by": "/bin/sh -c #(nop) COMMIT", "empty_layer": true});
         let id = self.commit(st, None, history).await?;
         self.say(&format!("--> {}", &id[..12]));

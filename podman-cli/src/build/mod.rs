@@ -10,6 +10,7 @@ pub mod ignore;
 pub mod options;
 pub mod parse;
 pub mod plan;
+pub mod run_mounts;
 pub mod sources;
 mod steps;
 pub mod words;

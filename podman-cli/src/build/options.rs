@@ -34,4 +34,12 @@ pub struct BuildOptions {
     pub quiet: bool,
     /// RUN's network (`--network`), empty for the default.
     pub network: Vec<String>,
+    /// `--secret id=NAME,src=PATH`: NAME -> host file.
+    pub secrets: BTreeMap<String, PathBuf>,
+    /// `--ignorefile`, instead of the context's ignore file.
+    pub ignorefile: Option<PathBuf>,
+    /// `--ulimit` of RUN containers.
+    pub ulimit: Vec<String>,
+    /// The `-t` names as given (Podman's COMMIT line shows them so).
+    pub tags_given: Vec<String>,
 }

@@ -184,7 +184,7 @@ fn join(dir: &str, name: &str) -> String {
 }
 
 /// Lexically clean a relative source path; None when it leaves the root.
-fn clean(src: &str) -> Option<String> {
+pub fn clean(src: &str) -> Option<String> {
     let mut parts: Vec<&str> = Vec::new();
     for c in src.split('/') {
         match c {
@@ -256,7 +256,7 @@ fn missing(root: &SourceRoot<'_>, src: &str) -> SourceError {
 /// The host path of `rel` inside the root: symlinks on the way are
 /// followed as if the root were `/`; in the build context a symlink that
 /// leads out of it is refused.
-fn resolve(root: &SourceRoot<'_>, rel: &str, src: &str) -> Result<PathBuf, SourceError> {
+pub fn resolve(root: &SourceRoot<'_>, rel: &str, src: &str) -> Result<PathBuf, SourceError> {
     let mut cur = rel.to_string();
     for _ in 0..40 {
         let p = Path::new(&cur);
@@ -386,6 +386,13 @@ fn is_archive(path: &Path) -> Result<bool, SourceError> {
         .take(1024)
         .read_to_end(&mut head)
         .map_err(io("reading", path))?;
+    if head.starts_with(&[0xfd, b'7', b'z', b'X', b'Z', 0]) || head.starts_with(b"BZh") {
+        return Err(SourceError::Io {
+            action: "extracting",
+            path: path.display().to_string(),
+            source: std::io::Error::other("xz and bzip2 archives are not supported by ADD here: use a plain, gzip or zstd tar"),
+        });
+    }
     let c = sniff(&head);
     let mut inner = Vec::with_capacity(512);
     let Ok(d) = decoder(File::open(path).map_err(io("opening", path))?, c) else {

@@ -12,13 +12,14 @@ use super::cache::Key;
 use super::config;
 use super::executor::{image_context, Builder, Stage};
 use super::parse::Instruction;
+use super::run_mounts;
 use super::sources::{self, CopyPlan, SourceRoot};
 use crate::commands::run::{start_and_attach_with, AttachOptions};
 use crate::error::ExitError;
 use crate::lifecycle::create_options::CreateOptions;
 
 const RUN_FLAGS: &[&str] = &["network", "mount", "security"];
-const COPY_FLAGS: &[&str] = &["from", "chown", "chmod", "link", "parents"];
+const COPY_FLAGS: &[&str] = &["from", "chown", "chmod", "link"];
 const ADD_FLAGS: &[&str] = &["chown", "chmod", "link"];
 
 fn check_flags(inst: &Instruction, allowed: &[&str]) -> anyhow::Result<()> {
@@ -35,9 +36,6 @@ impl Builder<'_> {
     /// committed. A failure exits with the command's code.
     pub(super) async fn run(&mut self, st: &Stage, inst: &Instruction, key: &str) -> anyhow::Result<String> {
         check_flags(inst, RUN_FLAGS)?;
-        if let Some(m) = inst.flag_all("mount").first() {
-            anyhow::bail!("RUN --mount={m}: build mounts are not supported yet; COPY what the step needs");
-        }
         if let Some(s) = inst.flag("security") {
             anyhow::bail!("RUN --security={s}: not supported; only the default sandbox is");
         }
@@ -65,12 +63,80 @@ impl Builder<'_> {
             Some(n) => vec![n.to_string()],
             None => self.opts.network.clone(),
         };
+        let mut held = Vec::new();
+        let mounts = self.run_mounts(st, inst, &mut held).await;
+        let result = match mounts {
+            Ok(mounts) => self.run_in_container(st, inst, key, image, argv, env, network, mounts).await,
+            Err(e) => Err(e),
+        };
+        for ctr in held {
+            self.remove_container(&ctr).await;
+        }
+        result
+    }
+
+    /// The RUN container's mounts for its `--mount` flags; storage
+    /// containers mounted for `from=` go to `held`.
+    async fn run_mounts(&mut self, st: &Stage, inst: &Instruction, held: &mut Vec<String>) -> anyhow::Result<Vec<String>> {
+        let mut out = Vec::new();
+        let cache_root = self.engine.graph_root.join("build-cache-mounts");
+        for spec in inst.flag_all("mount") {
+            let spec = super::words::expand(spec, self.file.escape, &|n| st.lookup(n))?;
+            let m = run_mounts::parse(&spec)?;
+            let host = if m.kind == "bind" {
+                let (dir, is_context) = match &m.from {
+                    None => (self.context.clone(), true),
+                    Some(from) => match self.opts.build_contexts.get(from).filter(|v| image_context(v).is_none()) {
+                        Some(dir) => (std::path::PathBuf::from(dir).canonicalize()?, true),
+                        None => {
+                            let image = match super::plan::stage_index(&self.file, from)
+                                .filter(|i| self.stage_images.contains_key(i))
+                            {
+                                Some(i) => self.stage_images[&i].clone(),
+                                None => Some(self.base_image_for_copy(from).await?),
+                            };
+                            let (ctr, mp) = self.mount_image(image.as_deref()).await?;
+                            held.push(ctr);
+                            (std::path::PathBuf::from(mp), false)
+                        }
+                    },
+                };
+                let root = SourceRoot { dir, ignore: None, is_context };
+                let rel = sources::clean(&m.source).ok_or_else(|| sources::SourceError::Outside {
+                    src: m.source.clone(),
+                    resolved: root.dir.join(&m.source).display().to_string(),
+                })?;
+                sources::resolve(&root, &rel, &m.source)?
+            } else {
+                std::path::PathBuf::new()
+            };
+            if let Some(spec) = run_mounts::to_create_mount(&m, &host, &self.opts.secrets, &cache_root)? {
+                out.push(spec);
+            }
+        }
+        Ok(out)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn run_in_container(
+        &mut self,
+        st: &Stage,
+        inst: &Instruction,
+        key: &str,
+        image: String,
+        argv: Vec<String>,
+        env: Vec<String>,
+        network: Vec<String>,
+        mount: Vec<String>,
+    ) -> anyhow::Result<String> {
         let create = CreateOptions {
             image,
             command: argv,
             entrypoint: Some(String::new()),
             env,
             network,
+            mount,
+            ulimit: self.opts.ulimit.clone(),
             pull: "never".into(),
             quiet: true,
             image_volume: Some("ignore".into()),

@@ -395,8 +395,10 @@ pub enum Command {
     /// Remove a name from a local image
     Untag(Lazy<UntagArgs>),
     /// Build an image using instructions from Containerfiles
-    #[command(visible_alias = "buildx")]
     Build(Lazy<crate::commands::build::BuildArgs>),
+    /// Build images (Docker buildx's verbs)
+    #[command(subcommand)]
+    Buildx(BuildxCommand),
     /// Manage images
     #[command(subcommand)]
     Image(ImageCommand),
@@ -558,6 +560,14 @@ pub enum ContainerCommand {
     Export(Lazy<crate::commands::export::ExportArgs>),
     /// Create new image based on the changed container
     Commit(Lazy<crate::commands::commit::CommitArgs>),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BuildxCommand {
+    /// Build an image using instructions from Containerfiles
+    Build(Lazy<crate::commands::build::BuildArgs>),
+    /// Show the builder's version
+    Version,
 }
 
 #[derive(Debug, Subcommand)]

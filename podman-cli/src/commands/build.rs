@@ -40,7 +40,7 @@ pub struct BuildArgs {
     #[arg(long)]
     pub no_cache: bool,
     /// Cache intermediate images
-    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", value_name = "BOOL")]
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", value_name = "BOOL", value_parser = clap::builder::BoolishValueParser::new())]
     pub layers: Option<bool>,
     /// Pull policy for base images: always, missing, never, newer
     #[arg(long, num_args = 0..=1, default_missing_value = "always", value_name = "POLICY")]
@@ -67,10 +67,10 @@ pub struct BuildArgs {
     #[arg(long, value_name = "KEY=VALUE")]
     pub label: Vec<String>,
     /// Remove intermediate containers after a successful build
-    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", value_name = "BOOL")]
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", value_name = "BOOL", value_parser = clap::builder::BoolishValueParser::new())]
     pub rm: Option<bool>,
     /// Always remove intermediate containers, even when the build fails
-    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", value_name = "BOOL")]
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", value_name = "BOOL", value_parser = clap::builder::BoolishValueParser::new())]
     pub force_rm: Option<bool>,
     /// Print only the image ID
     #[arg(short, long)]
@@ -81,6 +81,24 @@ pub struct BuildArgs {
     /// Platform of the image (only this host's)
     #[arg(long, value_name = "OS/ARCH")]
     pub platform: Option<String>,
+    /// Ignore file instead of the context's .containerignore/.dockerignore
+    #[arg(long, value_name = "PATH")]
+    pub ignorefile: Option<PathBuf>,
+    /// Stages built at once (they are built one at a time here, which any N allows)
+    #[arg(long, value_name = "N")]
+    pub jobs: Option<u32>,
+    /// Write the build's output (stdout and stderr) to this file
+    #[arg(long, value_name = "PATH")]
+    pub logfile: Option<PathBuf>,
+    /// Ulimits of RUN containers: NAME=SOFT[:HARD]
+    #[arg(long, value_name = "NAME=SOFT[:HARD]")]
+    pub ulimit: Vec<String>,
+    /// Load the result into local storage (`buildx build --load`; a build always does)
+    #[arg(long, hide = true)]
+    pub load: bool,
+    /// Secret for RUN --mount=type=secret: id=NAME,src=PATH or id=NAME,env=VAR
+    #[arg(long, value_name = "id=NAME,src=PATH")]
+    pub secret: Vec<String>,
     #[command(flatten)]
     pub registry: RegistryArgs,
 }
@@ -154,7 +172,7 @@ impl BuildArgs {
                 .iter()
                 .map(|n| context.join(n))
                 .find(|p| p.is_file())
-                .ok_or_else(|| anyhow::anyhow!("no Containerfile or Dockerfile specified or found in context directory, {}", context.display()))?;
+                .ok_or_else(|| anyhow::anyhow!("no Containerfile or Dockerfile specified or found in context directory, {}: no such file or directory", context.display()))?;
             vec![found.display().to_string()]
         } else {
             files
@@ -171,6 +189,9 @@ impl BuildArgs {
                 })
                 .collect()
         };
+        if self.jobs == Some(0) {
+            anyhow::bail!("--jobs must be at least 1");
+        }
         let mut text = String::new();
         for f in &files {
             text.push_str(&read_path(f)?);
@@ -248,6 +269,32 @@ impl BuildArgs {
         if let Some(p) = &self.platform {
             crate::build::check_platform(p)?;
         }
+        let mut secrets = BTreeMap::new();
+        for spec in &self.secret {
+            let (id, src) = crate::build::run_mounts::parse_secret(spec).map_err(|e| anyhow::anyhow!(e))?;
+            let path = match src.to_str().and_then(|p| p.strip_prefix("env:")) {
+                Some(var) => {
+                    let value = std::env::var(var).map_err(|_| {
+                        anyhow::anyhow!("--secret {spec}: the environment variable {var} is not set")
+                    })?;
+                    if temp.is_none() {
+                        temp = Some(tempfile_dir::TempDir::new()?);
+                    }
+                    let dir = temp.as_ref().map(|t| t.path().join("secrets")).unwrap_or_default();
+                    std::fs::create_dir_all(&dir)?;
+                    let p = dir.join(&id);
+                    common::atomic_file::write_atomic_mode(&p, value.as_bytes(), 0o600, common::atomic_file::Durability::NoSync)?;
+                    p
+                }
+                None => {
+                    if !src.is_file() {
+                        anyhow::bail!("--secret {spec}: {} is not a file", src.display());
+                    }
+                    std::path::absolute(&src)?
+                }
+            };
+            secrets.insert(id, path);
+        }
         let format = match &self.format {
             Some(f) => f.clone(),
             None => std::env::var("BUILDAH_FORMAT").unwrap_or_else(|_| "oci".into()),
@@ -268,7 +315,11 @@ impl BuildArgs {
                 build_args,
                 target: self.target.clone(),
                 no_cache: self.no_cache,
-                layers: self.layers.unwrap_or(true) && !self.squash_all,
+                layers: self
+                    .layers
+                    .or_else(|| std::env::var("BUILDAH_LAYERS").ok().map(|v| matches!(v.as_str(), "1" | "true" | "yes")))
+                    .unwrap_or(true)
+                    && !self.squash_all,
                 pull,
                 pull_options,
                 squash_all: self.squash_all,
@@ -280,6 +331,10 @@ impl BuildArgs {
                 force_rm: self.force_rm == Some(true),
                 quiet: self.quiet,
                 network: self.network.iter().cloned().collect(),
+                secrets,
+                ignorefile: self.ignorefile.clone(),
+                ulimit: self.ulimit.clone(),
+                tags_given: self.tag.clone(),
             },
             temp,
         ))
@@ -287,6 +342,9 @@ impl BuildArgs {
 }
 
 pub async fn run(engine: &EngineConfig, a: &BuildArgs) -> anyhow::Result<()> {
+    if let Some(log) = &a.logfile {
+        redirect_output(log)?;
+    }
     let (opts, _temp) = a.options()?;
     let img = crate::build::build(engine, &opts).await?;
     crate::events::image("build", &img.id, opts.tags.first().map(String::as_str).unwrap_or(""));
@@ -300,6 +358,27 @@ pub async fn run(engine: &EngineConfig, a: &BuildArgs) -> anyhow::Result<()> {
         }
     }
     println!("{}", img.id);
+    Ok(())
+}
+
+/// `--logfile`: this process's stdout and stderr (and so the RUN
+/// containers' output, which goes through them) go to the file.
+fn redirect_output(path: &Path) -> anyhow::Result<()> {
+    use std::os::fd::AsRawFd;
+    let f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .map_err(|e| anyhow::anyhow!("--logfile {}: {}", path.display(), io_reason(&e)))?;
+    for fd in [1, 2] {
+        nix::unistd::dup2(f.as_raw_fd(), fd)?;
+    }
+    Ok(())
+}
+
+/// `buildx version`: the builder's version, as Podman prints Buildah's.
+pub fn buildx_version() -> anyhow::Result<()> {
+    println!("buildah {}", env!("CARGO_PKG_VERSION"));
     Ok(())
 }
 

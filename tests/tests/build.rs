@@ -205,3 +205,45 @@ fn copy_refuses_missing_sources_and_context_escapes() {
     assert!(err.contains("source can't be a URL for COPY"), "{err}");
     assert_eq!(containers(&s), "");
 }
+
+#[test]
+fn run_mounts_add_extracts_tars_and_copy_chown() {
+    let (s, _reg, r) = fixture();
+    let ctx = tempfile::tempdir().unwrap();
+    let c = ctx.path().to_str().unwrap();
+    write(ctx.path(), "bound/file", "bound content\n");
+    write(ctx.path(), "secret.txt", "s3cret\n");
+    // A gzip tar for ADD to unpack.
+    let tgz = std::fs::File::create(ctx.path().join("arch.tar.gz")).unwrap();
+    let mut tb = tar::Builder::new(flate2::write::GzEncoder::new(tgz, flate2::Compression::default()));
+    let mut h = tar::Header::new_gnu();
+    h.set_size(7);
+    h.set_mode(0o644);
+    tb.append_data(&mut h, "inner/x.txt", &b"in tar\n"[..]).unwrap();
+    tb.into_inner().unwrap().finish().unwrap();
+    write(
+        ctx.path(),
+        "Containerfile",
+        &format!(
+            "FROM {r}\n\
+             RUN --mount=type=bind,source=bound,target=/b cat /b/file > /from-bind && ! touch /b/new 2>/dev/null\n\
+             RUN --mount=type=cache,target=/cache echo cached > /cache/c\n\
+             RUN --mount=type=cache,target=/cache cat /cache/c > /from-cache\n\
+             RUN --mount=type=secret,id=tok cat /run/secrets/tok > /from-secret\n\
+             RUN --mount=type=tmpfs,target=/t touch /t/x && test -f /t/x\n\
+             ADD arch.tar.gz /unpacked/\n\
+             COPY --chown=1:2 secret.txt /owned\n"
+        ),
+    );
+    s.ok(&["build", "-q", "--secret", &format!("id=tok,src={c}/secret.txt"), "-t", "mounts", c]);
+    assert_eq!(
+        s.ok(&["run", "--rm", "mounts", "sh", "-c", "cat /from-bind /from-cache /from-secret /unpacked/inner/x.txt; stat -c %u:%g /owned; cat /t/x /cache/c /b/file 2>/dev/null | wc -l"]),
+        "bound content\ncached\ns3cret\nin tar\n1:2\n0\n"
+    );
+    // A secret that is not given is an error when required.
+    write(ctx.path(), "Containerfile", &format!("FROM {r}\nRUN --mount=type=secret,id=missing,required cat /run/secrets/missing\n"));
+    let (code, err) = fails(&s, &["build", c]);
+    assert_eq!(code, 125);
+    assert!(err.contains("secret \"missing\" is required"), "{err}");
+    assert_eq!(containers(&s), "");
+}

@@ -426,7 +426,16 @@ fn extract_into<W: Write>(
         if rel.is_empty() {
             continue;
         }
-        let mut h = entry.header().clone();
+        // A fresh header from the entry's fields: old and odd headers
+        // (NUL type flags, empty numeric fields) become plain GNU ones.
+        let old = entry.header();
+        let mut h = tar::Header::new_gnu();
+        h.set_entry_type(old.entry_type());
+        h.set_mode(old.mode().unwrap_or(0o644));
+        h.set_uid(old.uid().unwrap_or(0));
+        h.set_gid(old.gid().unwrap_or(0));
+        h.set_mtime(old.mtime().unwrap_or(0));
+        h.set_size(old.entry_size().unwrap_or(0));
         let full = join(dest, &rel);
         match h.entry_type() {
             tar::EntryType::Symlink | tar::EntryType::Link => {
@@ -508,6 +517,19 @@ mod tests {
         assert!(matches!(e, SourceError::Missing { .. }));
         let e = write_tar(&root, &plan(&["a.txt", "b.txt"], "/d"), Vec::new()).unwrap_err();
         assert!(matches!(e, SourceError::NeedDir));
+        // ADD unpacks a local (compressed) tar under the destination.
+        let tgz = std::fs::File::create(d.path().join("a.tgz")).unwrap();
+        let mut tb = tar::Builder::new(flate2::write::GzEncoder::new(tgz, flate2::Compression::default()));
+        let mut h = tar::Header::new_gnu();
+        h.set_size(2);
+        h.set_mode(0o644);
+        tb.append_data(&mut h, "in/x", &b"x\n"[..]).unwrap();
+        tb.into_inner().unwrap().finish().unwrap();
+        let mut add = plan(&["a.tgz"], "/u/");
+        add.add = true;
+        let mut out = Vec::new();
+        write_tar(&root, &add, &mut out).unwrap();
+        assert_eq!(names(&out), ["u/in/x"]);
         let e = write_tar(&root, &plan(&["http://x/y"], "/d"), Vec::new()).unwrap_err();
         assert!(matches!(e, SourceError::CopyUrl(_)));
     }

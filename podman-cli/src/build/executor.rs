@@ -275,6 +275,18 @@ impl Builder<'_> {
         let pull = || crate::image::pull::pull(self.engine, name, &self.opts.pull_options);
         match self.opts.pull.as_str() {
             "always" => pull().await,
+            // The registry's image when it can be reached (a pull of an
+            // unchanged image stores nothing new), else the local one.
+            "newer" => match pull().await {
+                Ok(img) => Ok(img),
+                Err(e) => match crate::image::lookup::find(&mut self.storage, name).await {
+                    Ok(img) => {
+                        tracing::warn!("{name}: could not check the registry for a newer image, using the local one: {e:#}");
+                        Ok(img)
+                    }
+                    Err(_) => Err(e),
+                },
+            },
             policy => match crate::image::lookup::find(&mut self.storage, name).await {
                 Ok(img) => Ok(img),
                 Err(e) if e.is_not_found() && policy != "never" => pull().await,

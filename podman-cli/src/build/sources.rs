@@ -3,6 +3,7 @@
 //! ignore patterns applied, and written as one tar stream whose entry
 //! names are the destination paths. The stream's digest keys the cache.
 
+use std::collections::HashMap;
 use std::fs::File;
 use std::io::{Read, Write};
 use std::os::fd::AsRawFd;
@@ -160,7 +161,8 @@ pub fn write_tar<W: Write>(
             .unwrap_or_default();
         if meta.is_dir() {
             // A directory's contents go to the destination, not its name.
-            walk_dir(root, &host, &rel, &dest, plan.chmod, &mut tar)?;
+            let mut links = HashMap::new();
+            walk_dir(root, &host, &rel, &dest, plan.chmod, &mut links, &mut tar)?;
         } else if plan.add && is_archive(&host)? {
             extract_into(&host, &dest, &mut tar)?;
         } else {
@@ -301,12 +303,16 @@ pub fn resolve(root: &SourceRoot<'_>, rel: &str, src: &str) -> Result<PathBuf, S
     Err(missing(root, src))
 }
 
+/// Files with several links seen so far: (dev, inode) -> name written.
+type Links = HashMap<(u64, u64), String>;
+
 fn walk_dir<W: Write>(
     root: &SourceRoot<'_>,
     dir: &Path,
     rel: &str,
     prefix: &str,
     chmod: Option<u32>,
+    links: &mut Links,
     tar: &mut tar::Builder<W>,
 ) -> Result<(), SourceError> {
     let mut entries: Vec<_> = std::fs::read_dir(dir)
@@ -333,7 +339,22 @@ fn walk_dir<W: Write>(
             h.set_size(0);
             tar.append_data(&mut h, format!("{target}/"), std::io::empty())
                 .map_err(io("writing", &path))?;
-            walk_dir(root, &path, &child_rel, &target, chmod, tar)?;
+            walk_dir(root, &path, &child_rel, &target, chmod, links, tar)?;
+        } else if meta.is_file() && meta.nlink() > 1 {
+            // Hard links inside the tree stay links, as Buildah copies them.
+            match links.get(&(meta.dev(), meta.ino())) {
+                Some(first) => {
+                    let mut h = header(&meta, chmod);
+                    h.set_entry_type(tar::EntryType::Link);
+                    h.set_size(0);
+                    tar.append_link(&mut h, &target, first)
+                        .map_err(io("writing", &path))?;
+                }
+                None => {
+                    links.insert((meta.dev(), meta.ino()), target.clone());
+                    append_file(&path, &meta, &target, chmod, tar)?;
+                }
+            }
         } else {
             append_file(&path, &meta, &target, chmod, tar)?;
         }

@@ -42,9 +42,9 @@ pub struct BuildArgs {
     /// Cache intermediate images
     #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", value_name = "BOOL", value_parser = clap::builder::BoolishValueParser::new())]
     pub layers: Option<bool>,
-    /// Pull policy for base images: always, missing, never, newer
-    #[arg(long, num_args = 0..=1, default_missing_value = "always", value_name = "POLICY")]
-    pub pull: Option<String>,
+    /// Pull policy for base images: always, missing, never, newer (default "missing")
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "always", default_value = "missing", value_name = "POLICY")]
+    pub pull: String,
     /// Always pull base images (--pull=always)
     #[arg(long, hide = true)]
     pub pull_always: bool,
@@ -244,12 +244,12 @@ impl BuildArgs {
         } else if self.pull_always {
             "always".to_string()
         } else {
-            match self.pull.as_deref() {
-                None | Some("missing") | Some("ifmissing") | Some("false") => "missing".into(),
-                Some("always") | Some("true") => "always".into(),
-                Some("never") => "never".into(),
-                Some("newer") | Some("ifnewer") => "newer".into(),
-                Some(o) => anyhow::bail!("invalid --pull {o:?}: use always, missing, never or newer"),
+            match self.pull.as_str() {
+                "missing" | "ifmissing" | "false" => "missing".into(),
+                "always" | "true" => "always".into(),
+                "never" => "never".into(),
+                "newer" | "ifnewer" => "newer".into(),
+                o => anyhow::bail!("invalid --pull {o:?}: use always, missing, never or newer"),
             }
         };
         let mut pull_options = PullOptions {

@@ -230,6 +230,7 @@ fn finish_image(
     names: &[String],
     label: &str,
     docker: bool,
+    annotations: &BTreeMap<String, String>,
 ) -> Result<ImageRecord> {
     let (manifest_type, config_type) = if docker {
         (oci::DOCKER_MANIFEST, DOCKER_CONFIG)
@@ -250,12 +251,16 @@ fn finish_image(
             d["mediaType"] = json!(mt);
         }
     }
-    let manifest = json!({
+    let mut manifest = json!({
         "schemaVersion": 2,
         "mediaType": manifest_type,
         "config": {"mediaType": config_type, "digest": config_digest.as_str(), "size": config_bytes.len()},
         "layers": layer_descs,
     });
+    // Docker's schema 2 has no annotations (Buildah drops them there too).
+    if !annotations.is_empty() && !docker {
+        manifest["annotations"] = json!(annotations);
+    }
     let manifest_bytes = serde_json::to_vec(&manifest)
         .map_err(|e| StoreError::io("serializing manifest", std::io::Error::other(e)))?;
     let manifest_digest = blobs::write_bytes(store, &manifest_bytes)?;
@@ -323,7 +328,7 @@ pub fn import_rootfs_tar(
         .first()
         .cloned()
         .unwrap_or_else(|| tar.display().to_string());
-    let rec = finish_image(store, config, Vec::new(), Some(&layer), names, &label, false).map_err(
+    let rec = finish_image(store, config, Vec::new(), Some(&layer), names, &label, false, &BTreeMap::new()).map_err(
         |e| match e {
             StoreError::DataLoss(m) => StoreError::InvalidArgument(format!(
                 "{}: not a usable root file system tarball: {m}",
@@ -352,6 +357,8 @@ pub struct CommitFormat {
     pub no_layer: bool,
     /// The base when there is no container (`id` empty).
     pub base_image: String,
+    /// Manifest annotations (OCI format only).
+    pub annotations: BTreeMap<String, String>,
 }
 
 /// CommitContainer.
@@ -504,6 +511,7 @@ pub fn commit(
         names,
         &label,
         format.docker,
+        &format.annotations,
     )
 }
 

@@ -406,6 +406,7 @@ impl Storage for StorageService {
                 config: r.config_json,
                 no_layer: r.no_layer,
                 base_image: r.base_image,
+                annotations: r.annotations.into_iter().collect(),
             };
             crate::new_image::commit(&s, &r.id, &r.names, &changes, &r.author, &r.message, format)
                 .map(image_pb)

@@ -100,7 +100,11 @@ fn layers_false_squash_all_format_and_iidfile() {
     let hc = s.ok(&["image", "inspect", "--format", "{{json .Config}}", "nolayers"]);
     assert!(hc.contains(r#""Test":["CMD-SHELL","true"]"#), "{hc}");
 
-    let out = build(&s, &["--squash-all", "-t", "squashed", c]);
+    let out = build(&s, &["--squash-all", "--annotation", "org.example.note=squashed", "-t", "squashed", c]);
+    assert_eq!(
+        s.ok(&["image", "inspect", "--format", "{{index .Annotations \"org.example.note\"}}", "squashed"]).trim(),
+        "squashed"
+    );
     assert_eq!(layers(&s, "squashed").len(), 1, "{out}");
     assert_eq!(s.ok(&["run", "--rm", "squashed", "cat", "/a", "/b"]), "a\nb\n");
 

@@ -335,17 +335,19 @@ impl Builder<'_> {
             key = key.part("heredoc", &h.content);
         }
         if final_step {
-            key = key.part("labels", &format!("{:?}", self.opts.labels));
+            key = key
+                .part("labels", &format!("{:?}", self.opts.labels))
+                .part("annotations", &format!("{:?}", self.opts.annotations));
         }
         let id = match inst.keyword.as_str() {
             "RUN" => {
                 let key = key.finish();
                 match self.cached(&key).await {
                     Some(id) => id,
-                    None => self.run(st, inst, &key).await?,
+                    None => self.run(st, inst, &key, final_step).await?,
                 }
             }
-            "COPY" | "ADD" => self.copy(st, inst, key).await?,
+            "COPY" | "ADD" => self.copy(st, inst, key, final_step).await?,
             _ => {
                 let lookup = |n: &str| st.lookup(n);
                 let mut cfg = st.config.clone();
@@ -361,7 +363,7 @@ impl Builder<'_> {
                             "created_by": format!("/bin/sh -c #(nop) {}", inst.original),
                             "empty_layer": true,
                         });
-                        let id = self.commit(st, None, history).await?;
+                        let id = self.commit(st, None, history, final_step).await?;
                         self.remember(&key, &id)?;
                         id
                     }
@@ -398,7 +400,7 @@ impl Builder<'_> {
         self.final_labels(st);
         self.say(&format!("COMMIT {}", self.opts.tags_given.first().map(String::as_str).unwrap_or("")));
         let history = json!({"created_by": "/bin/sh -c #(nop) COMMIT", "empty_layer": true});
-        let id = self.commit(st, None, history).await?;
+        let id = self.commit(st, None, history, true).await?;
         self.say(&format!("--> {}", &id[..12]));
         st.image = Some(id);
         Ok(())
@@ -430,6 +432,7 @@ impl Builder<'_> {
         st: &Stage,
         container: Option<&str>,
         history: Value,
+        final_step: bool,
     ) -> anyhow::Result<String> {
         let config = self.image_config(&st.config);
         let req = CommitContainerRequest {
@@ -442,6 +445,11 @@ impl Builder<'_> {
                 st.image.clone().unwrap_or_default()
             } else {
                 String::new()
+            },
+            annotations: if final_step {
+                self.opts.annotations.clone().into_iter().collect()
+            } else {
+                Default::default()
             },
             ..Default::default()
         };
@@ -515,6 +523,7 @@ impl Builder<'_> {
             squash: true,
             history_json: vec![json!({"created_by": "/bin/sh -c #(nop) squashed build"}).to_string()],
             config_json: c["config"].to_string(),
+            annotations: self.opts.annotations.clone().into_iter().collect(),
             ..Default::default()
         };
         let r = self

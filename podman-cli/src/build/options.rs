@@ -27,6 +27,8 @@ pub struct BuildOptions {
     pub docker_format: bool,
     pub iidfile: Option<PathBuf>,
     pub labels: BTreeMap<String, String>,
+    /// `--annotation KEY=VALUE` on the final image's manifest.
+    pub annotations: BTreeMap<String, String>,
     /// `--build-context name=value`: a directory, or docker-image://REF.
     pub build_contexts: BTreeMap<String, String>,
     pub rm: bool,

@@ -34,7 +34,7 @@ fn check_flags(inst: &Instruction, allowed: &[&str]) -> anyhow::Result<()> {
 impl Builder<'_> {
     /// RUN: the command in a container of the current image, its changes
     /// committed. A failure exits with the command's code.
-    pub(super) async fn run(&mut self, st: &Stage, inst: &Instruction, key: &str) -> anyhow::Result<String> {
+    pub(super) async fn run(&mut self, st: &Stage, inst: &Instruction, key: &str, final_step: bool) -> anyhow::Result<String> {
         check_flags(inst, RUN_FLAGS)?;
         if let Some(s) = inst.flag("security") {
             anyhow::bail!("RUN --security={s}: not supported; only the default sandbox is");
@@ -66,7 +66,7 @@ impl Builder<'_> {
         let mut held = Vec::new();
         let mounts = self.run_mounts(st, inst, &mut held).await;
         let result = match mounts {
-            Ok(mounts) => self.run_in_container(st, inst, key, image, argv, env, network, mounts).await,
+            Ok(mounts) => self.run_in_container(st, inst, key, image, argv, env, network, mounts, final_step).await,
             Err(e) => Err(e),
         };
         for ctr in held {
@@ -128,6 +128,7 @@ impl Builder<'_> {
         env: Vec<String>,
         network: Vec<String>,
         mount: Vec<String>,
+        final_step: bool,
     ) -> anyhow::Result<String> {
         let create = CreateOptions {
             image,
@@ -148,7 +149,7 @@ impl Builder<'_> {
         let result = match ran {
             Ok(()) => {
                 let history = json!({"created_by": created_by(&config::shell(&st.config), inst, &st.args_in_effect())});
-                self.commit(st, Some(&cfg.id), history).await
+                self.commit(st, Some(&cfg.id), history, final_step).await
             }
             Err(e) => Err(match e.downcast_ref::<ExitError>() {
                 Some(x) => ExitError {
@@ -173,7 +174,7 @@ impl Builder<'_> {
     }
 
     /// COPY and ADD.
-    pub(super) async fn copy(&mut self, st: &Stage, inst: &Instruction, key: Key) -> anyhow::Result<String> {
+    pub(super) async fn copy(&mut self, st: &Stage, inst: &Instruction, key: Key, final_step: bool) -> anyhow::Result<String> {
         let add = inst.keyword == "ADD";
         check_flags(inst, if add { ADD_FLAGS } else { COPY_FLAGS })?;
         let lookup = |n: &str| st.lookup(n);
@@ -246,7 +247,7 @@ impl Builder<'_> {
             }
         };
         let result = self
-            .copy_from(st, inst, key, &root_dir, is_context, words, dest, chmod, add, &heredocs)
+            .copy_from(st, inst, key, &root_dir, is_context, words, dest, chmod, add, &heredocs, final_step)
             .await;
         if let Some(ctr) = mounted {
             self.remove_container(&ctr).await;
@@ -277,6 +278,7 @@ impl Builder<'_> {
         chmod: Option<u32>,
         add: bool,
         heredocs: &[(String, String)],
+        final_step: bool,
     ) -> anyhow::Result<String> {
         let ignore = self.ignore.clone();
         let root = SourceRoot {
@@ -350,7 +352,7 @@ impl Builder<'_> {
             copied?;
             let what = if srcs_is_dir(&root, &plan) { "dir" } else { "file" };
             let history = json!({"created_by": format!("/bin/sh -c #(nop) {} {what}:{digest} in {dest} ", inst.keyword)});
-            self.commit(st, Some(&ctr), history).await
+            self.commit(st, Some(&ctr), history, final_step).await
         }
         .await;
         self.remove_container(&ctr).await;

@@ -66,6 +66,9 @@ pub struct BuildArgs {
     /// Set a label on the image: KEY=VALUE
     #[arg(long, value_name = "KEY=VALUE")]
     pub label: Vec<String>,
+    /// Add an annotation to the image's manifest: KEY=VALUE
+    #[arg(long, value_name = "KEY=VALUE")]
+    pub annotation: Vec<String>,
     /// Remove intermediate containers after a successful build
     #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", value_name = "BOOL", value_parser = clap::builder::BoolishValueParser::new())]
     pub rm: Option<bool>,
@@ -226,6 +229,11 @@ impl BuildArgs {
             };
             labels.insert(k, v);
         }
+        let mut annotations = BTreeMap::new();
+        for a in &self.annotation {
+            let (k, v) = key_value(a, "--annotation")?;
+            annotations.insert(k, v);
+        }
         let mut build_contexts = BTreeMap::new();
         for c in &self.build_context {
             let (k, v) = key_value(c, "--build-context")?;
@@ -326,6 +334,7 @@ impl BuildArgs {
                 docker_format: format == "docker",
                 iidfile: self.iidfile.clone(),
                 labels,
+                annotations,
                 build_contexts,
                 rm: self.rm.unwrap_or(true) || self.force_rm == Some(true),
                 force_rm: self.force_rm == Some(true),

@@ -222,6 +222,7 @@ fn blob_from_tarball(store: &Store, path: &Path) -> Result<LayerBlob> {
 
 /// Write config and manifest for `layers` (existing descriptors + the new
 /// one) and store the image.
+#[allow(clippy::too_many_arguments)]
 fn finish_image(
     store: &Store,
     config: Value,

@@ -60,7 +60,7 @@ fn deps(f: &Containerfile, i: usize) -> Vec<usize> {
             // A stage may only read its own name as an image (FROM x AS x).
             let name_is_self = inst.keyword == "FROM";
             if let Some(d) = stage_index(f, &r) {
-                if !(name_is_self && d == i) && !out.contains(&d) {
+                if !(out.contains(&d) || name_is_self && d == i) {
                     out.push(d);
                 }
             }

@@ -395,7 +395,7 @@ pub enum Command {
     /// Remove a name from a local image
     Untag(Lazy<UntagArgs>),
     /// Build an image using instructions from Containerfiles
-    Build(Lazy<crate::commands::build::BuildArgs>),
+    Build(Box<Lazy<crate::commands::build::BuildArgs>>),
     /// Build images (Docker buildx's verbs)
     #[command(subcommand)]
     Buildx(BuildxCommand),
@@ -565,7 +565,7 @@ pub enum ContainerCommand {
 #[derive(Debug, Subcommand)]
 pub enum BuildxCommand {
     /// Build an image using instructions from Containerfiles
-    Build(Lazy<crate::commands::build::BuildArgs>),
+    Build(Box<Lazy<crate::commands::build::BuildArgs>>),
     /// Show the builder's version
     Version,
 }
@@ -573,7 +573,7 @@ pub enum BuildxCommand {
 #[derive(Debug, Subcommand)]
 pub enum ImageCommand {
     /// Build an image using instructions from Containerfiles
-    Build(Lazy<crate::commands::build::BuildArgs>),
+    Build(Box<Lazy<crate::commands::build::BuildArgs>>),
     /// List images in local storage
     #[command(visible_alias = "list")]
     Ls(Lazy<ImagesArgs>),

@@ -40,8 +40,20 @@ pub struct BuildOptions {
     pub secrets: BTreeMap<String, PathBuf>,
     /// `--ignorefile`, instead of the context's ignore file.
     pub ignorefile: Option<PathBuf>,
-    /// `--ulimit` of RUN containers.
-    pub ulimit: Vec<String>,
+    /// What RUN containers get (`--ulimit`, `--security-opt`, ...).
+    pub run: RunFlags,
     /// The `-t` names as given (Podman's COMMIT line shows them so).
     pub tags_given: Vec<String>,
+}
+
+/// Flags `podman build` hands to each RUN container, as `podman run` takes them.
+#[derive(Debug, Clone, Default)]
+pub struct RunFlags {
+    pub ulimit: Vec<String>,
+    pub security_opt: Vec<String>,
+    pub cap_add: Vec<String>,
+    pub cap_drop: Vec<String>,
+    pub add_host: Vec<String>,
+    pub dns: Vec<String>,
+    pub dns_search: Vec<String>,
 }

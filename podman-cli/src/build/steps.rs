@@ -137,7 +137,13 @@ impl Builder<'_> {
             env,
             network,
             mount,
-            ulimit: self.opts.ulimit.clone(),
+            ulimit: self.opts.run.ulimit.clone(),
+            security_opt: self.opts.run.security_opt.clone(),
+            cap_add: self.opts.run.cap_add.clone(),
+            cap_drop: self.opts.run.cap_drop.clone(),
+            add_host: self.opts.run.add_host.clone(),
+            dns: self.opts.run.dns.clone(),
+            dns_search: self.opts.run.dns_search.clone(),
             pull: "never".into(),
             quiet: true,
             image_volume: Some("ignore".into()),
@@ -151,13 +157,19 @@ impl Builder<'_> {
                 let history = json!({"created_by": created_by(&config::shell(&st.config), inst, &st.args_in_effect())});
                 self.commit(st, Some(&cfg.id), history, final_step).await
             }
+            // The command's exit code; a runtime that could not start it
+            // is exit status 1, as Buildah reports runc's failure.
             Err(e) => Err(match e.downcast_ref::<ExitError>() {
                 Some(x) => ExitError {
                     code: x.code,
                     source: anyhow::anyhow!("while running runtime: exit status {}", x.code),
                 }
                 .into(),
-                None => e,
+                None => ExitError {
+                    code: 1,
+                    source: anyhow::anyhow!("while running runtime: {e:#}"),
+                }
+                .into(),
             }),
         };
         if result.is_ok() && !self.opts.rm {

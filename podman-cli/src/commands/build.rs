@@ -96,6 +96,24 @@ pub struct BuildArgs {
     /// Ulimits of RUN containers: NAME=SOFT[:HARD]
     #[arg(long, value_name = "NAME=SOFT[:HARD]")]
     pub ulimit: Vec<String>,
+    /// Security options of RUN containers (seccomp=, apparmor=, label=, no-new-privileges)
+    #[arg(long, value_name = "OPT")]
+    pub security_opt: Vec<String>,
+    /// Add capabilities to RUN containers
+    #[arg(long, value_name = "CAP")]
+    pub cap_add: Vec<String>,
+    /// Drop capabilities from RUN containers
+    #[arg(long, value_name = "CAP")]
+    pub cap_drop: Vec<String>,
+    /// Add a host-to-IP mapping to RUN containers (host:ip)
+    #[arg(long, value_name = "HOST:IP")]
+    pub add_host: Vec<String>,
+    /// DNS servers of RUN containers
+    #[arg(long, value_name = "IP")]
+    pub dns: Vec<String>,
+    /// DNS search domains of RUN containers
+    #[arg(long, value_name = "DOMAIN")]
+    pub dns_search: Vec<String>,
     /// Load the result into local storage (`buildx build --load`; a build always does)
     #[arg(long, hide = true)]
     pub load: bool,
@@ -342,7 +360,15 @@ impl BuildArgs {
                 network: self.network.iter().cloned().collect(),
                 secrets,
                 ignorefile: self.ignorefile.clone(),
-                ulimit: self.ulimit.clone(),
+                run: crate::build::options::RunFlags {
+                    ulimit: self.ulimit.clone(),
+                    security_opt: self.security_opt.clone(),
+                    cap_add: self.cap_add.clone(),
+                    cap_drop: self.cap_drop.clone(),
+                    add_host: self.add_host.clone(),
+                    dns: self.dns.clone(),
+                    dns_search: self.dns_search.clone(),
+                },
                 tags_given: self.tag.clone(),
             },
             temp,

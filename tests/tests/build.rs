@@ -67,7 +67,7 @@ fn single_stage_build_records_config_history_and_files() {
     assert!(o.status.success(), "build failed: {}\n{}", out, stderr(&o));
     assert!(out.starts_with(&format!("STEP 1/15: FROM {r}\n")), "{out}");
     assert!(out.contains("STEP 5/15: COPY hello.txt ./\n"), "{out}");
-    assert!(out.contains("COMMIT localhost/built:one\n"), "{out}");
+    assert!(out.contains("COMMIT built:one\n"), "{out}");
     assert!(out.contains("Successfully tagged localhost/built:one\nSuccessfully tagged localhost/built:two\n"), "{out}");
     let id = out.lines().last().unwrap().to_string();
     assert_eq!(id.len(), 64, "{out}");

@@ -412,3 +412,30 @@ fn created_by(shell: &[String], inst: &Instruction, args: &[String]) -> String {
         format!("|{} {} {cmd}", args.len(), args.join(" "))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::build::parse::parse;
+
+    fn inst(text: &str) -> Instruction {
+        parse("C", &format!("FROM x\n{text}")).unwrap().stages[0][1].clone()
+    }
+
+    #[test]
+    fn run_scripts_and_history() {
+        let sh = ["/bin/sh".to_string(), "-c".to_string()];
+        assert_eq!(script(&inst("RUN echo hi")), "echo hi");
+        assert_eq!(script(&inst("RUN <<EOF\necho a\necho b\nEOF\n")), "echo a\necho b\n");
+        assert_eq!(script(&inst("RUN cat <<EOF > /f\nline\nEOF\n")), "cat <<EOF > /f\nline\nEOF");
+        assert_eq!(created_by(&sh, &inst("RUN echo hi"), &[]), "/bin/sh -c echo hi");
+        assert_eq!(
+            created_by(&sh, &inst("RUN [\"/bin/true\", \"x\"]"), &["A=1".into()]),
+            "|1 A=1 /bin/true x"
+        );
+        assert!(check_flags(&inst("COPY --from=a x y"), COPY_FLAGS).is_ok());
+        let e = check_flags(&inst("COPY --bogus=a x y"), COPY_FLAGS).unwrap_err();
+        assert_eq!(e.to_string(), "COPY: unknown flag --bogus");
+        assert!(check_flags(&inst("ADD --from=a x y"), ADD_FLAGS).is_err());
+    }
+}

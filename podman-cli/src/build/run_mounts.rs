@@ -27,6 +27,9 @@ pub struct RunMount {
     pub size: Option<String>,
     pub mode: Option<String>,
     pub required: bool,
+    /// Owner of a cache directory.
+    pub uid: Option<u32>,
+    pub gid: Option<u32>,
 }
 
 pub fn parse(spec: &str) -> Result<RunMount, MountError> {
@@ -51,7 +54,20 @@ pub fn parse(spec: &str) -> Result<RunMount, MountError> {
             "size" | "tmpfs-size" => m.size = Some(v.to_string()),
             "mode" => m.mode = Some(v.to_string()),
             "required" => m.required = v.is_empty() || v == "true",
-            "sharing" | "uid" | "gid" | "relabel" | "z" | "Z" => {}
+            "uid" | "gid" => {
+                let n: u32 = v.parse().map_err(|_| bad(format!("{k}={v} is not a number")))?;
+                if k == "uid" {
+                    m.uid = Some(n)
+                } else {
+                    m.gid = Some(n)
+                }
+            }
+            // Every build shares a cache directory; one build at a time
+            // (locked) or a copy per build (private) are not offered.
+            "sharing" if v == "shared" => {}
+            "sharing" => return Err(bad(format!("sharing={v} is not supported: only shared"))),
+            // No SELinux here: relabeling has nothing to do (as run's z/Z).
+            "relabel" | "z" | "Z" => {}
             other => return Err(bad(format!("unknown option {other:?}"))),
         }
     }
@@ -118,6 +134,9 @@ pub fn to_create_mount(
         why,
     };
     Ok(Some(match m.kind.as_str() {
+        "bind" | "secret" if m.mode.is_some() || m.uid.is_some() || m.gid.is_some() => {
+            return Err(bad("mode, uid and gid are not supported for bind and secret mounts (the source's own are used)".into()))
+        }
         "bind" => format!(
             "type=bind,source={},destination={}{}",
             host.display(),
@@ -128,6 +147,9 @@ pub fn to_create_mount(
             let mut s = format!("type=tmpfs,destination={}", m.target);
             if let Some(size) = &m.size {
                 s.push_str(&format!(",tmpfs-size={size}"));
+            }
+            if let Some(mode) = &m.mode {
+                s.push_str(&format!(",tmpfs-mode={mode}"));
             }
             s
         }
@@ -140,6 +162,16 @@ pub fn to_create_mount(
             let dir = cache_root.join(&hex[..32]);
             std::fs::create_dir_all(&dir)
                 .map_err(|e| bad(format!("creating the cache directory {}: {e}", dir.display())))?;
+            if m.uid.is_some() || m.gid.is_some() {
+                std::os::unix::fs::chown(&dir, m.uid, m.gid)
+                    .map_err(|e| bad(format!("chown of the cache directory {}: {e}", dir.display())))?;
+            }
+            if let Some(mode) = &m.mode {
+                let mode = u32::from_str_radix(mode, 8)
+                    .map_err(|_| bad(format!("mode={mode} is not an octal mode")))?;
+                std::fs::set_permissions(&dir, std::os::unix::fs::PermissionsExt::from_mode(mode))
+                    .map_err(|e| bad(format!("chmod of the cache directory {}: {e}", dir.display())))?;
+            }
             format!("type=bind,source={},destination={}", dir.display(), m.target)
         }
         "secret" => match secrets.get(&m.id) {
@@ -169,6 +201,8 @@ mod tests {
         assert!(parse("type=cache").is_err());
         assert!(parse("type=ssh").is_err());
         assert!(parse("type=bind,target=/x,bogus=1").is_err());
+        assert!(parse("type=cache,target=/c,sharing=locked").is_err());
+        assert_eq!(parse("type=cache,target=/c,uid=7,gid=8").unwrap().uid, Some(7));
         assert_eq!(parse_secret("id=a,src=/f").unwrap(), ("a".into(), PathBuf::from("/f")));
         assert!(parse_secret("src=/f").is_err());
     }

@@ -125,6 +125,9 @@ pub struct BuildArgs {
 }
 
 fn read_path(p: &str) -> anyhow::Result<String> {
+    if p.starts_with("http://") || p.starts_with("https://") {
+        anyhow::bail!("Containerfile {p}: fetching a URL is not supported by this build (it runs offline); download it and pass the file");
+    }
     if p == "-" {
         let mut s = String::new();
         std::io::stdin().read_to_string(&mut s)?;

@@ -179,7 +179,8 @@ impl Builder<'_> {
             committed: false,
         };
         self.say(&format!("{prefix}STEP 1/{steps}: {}", insts[0].original));
-        let base = self.from(&insts[0], &mut st).await.map_err(|e| step_err(&insts[0], e))?;
+        // Podman reports a base image that cannot be had on its own.
+        let base = self.from(&insts[0], &mut st).await?;
         // ONBUILD triggers of the base run first, as Docker runs them.
         let triggers = config::strings(st.config.get("OnBuild")).unwrap_or_default();
         st.config.remove("OnBuild");
@@ -291,7 +292,7 @@ impl Builder<'_> {
                 Ok(img) => Ok(img),
                 Err(e) if e.is_not_found() && policy != "never" => pull().await,
                 Err(e) if e.is_not_found() => anyhow::bail!(
-                    "creating build container: {name}: image not known (--pull=never forbids pulling it)"
+                    "creating build container: {name}: image not known"
                 ),
                 Err(e) => Err(e.into()),
             },
@@ -341,7 +342,9 @@ impl Builder<'_> {
         }
         let id = match inst.keyword.as_str() {
             "RUN" => {
-                let key = key.finish();
+                // Another sandbox (seccomp, limits, capabilities) may give
+                // another result: it is part of the step.
+                let key = key.part("run", &format!("{:?}", self.opts.run)).finish();
                 match self.cached(&key).await {
                     Some(id) => id,
                     None => self.run(st, inst, &key, final_step).await?,

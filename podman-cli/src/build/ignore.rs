@@ -18,6 +18,9 @@ pub struct IgnoreError {
 struct Pattern {
     re: Regex,
     exception: bool,
+    /// The cleaned pattern text (exceptions are matched against
+    /// directories by prefix when deciding whether to walk into one).
+    text: String,
 }
 
 #[derive(Debug, Default, Clone)]
@@ -47,7 +50,11 @@ impl Ignore {
                 pattern: l.to_string(),
                 why: e.to_string(),
             })?;
-            patterns.push(Pattern { re, exception });
+            patterns.push(Pattern {
+                re,
+                exception,
+                text: cleaned,
+            });
         }
         Ok(Ignore { patterns })
     }
@@ -68,10 +75,20 @@ impl Ignore {
         excluded
     }
 
-    /// Whether some exception could re-include a path below `dir` (then an
-    /// excluded directory must still be walked).
+    /// Whether there are exceptions at all.
     pub fn has_exceptions(&self) -> bool {
         self.patterns.iter().any(|p| p.exception)
+    }
+
+    /// Whether an excluded directory must still be walked: an exception
+    /// pattern names a path below it (Docker's and Buildah's rule: the
+    /// pattern text begins with the directory, so `!*/x` alone does not
+    /// reopen an excluded `dir`).
+    pub fn walk_excluded_dir(&self, dir: &str) -> bool {
+        let prefix = format!("{}/", dir.trim_matches('/'));
+        self.patterns
+            .iter()
+            .any(|p| p.exception && format!("{}/", p.text).starts_with(&prefix))
     }
 }
 
@@ -180,6 +197,8 @@ mod tests {
         assert!(i.excluded("dir/other"));
         assert!(!i.excluded("dir/keep"));
         assert!(i.has_exceptions());
+        assert!(i.walk_excluded_dir("dir"));
+        assert!(!i.walk_excluded_dir("other"));
         let i = ig("!x\nx\n");
         assert!(i.excluded("x"));
         let i = ig("f?le\n[ab]c\n");

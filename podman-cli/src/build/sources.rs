@@ -27,11 +27,11 @@ pub enum SourceError {
     AddUrl(String),
     #[error("{0}: no heredoc of that name")]
     Heredoc(String),
-    #[error("{action} {path}: {source}")]
+    #[error("{action} {path}: {err}")]
     Io {
         action: &'static str,
         path: String,
-        source: std::io::Error,
+        err: std::io::Error,
     },
     #[error("when using COPY with more than one source file, the destination must be a directory and end with a /")]
     NeedDir,
@@ -40,10 +40,10 @@ pub enum SourceError {
 }
 
 fn io<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> SourceError + 'a {
-    move |source| SourceError::Io {
+    move |err| SourceError::Io {
         action,
         path: path.display().to_string(),
-        source,
+        err,
     }
 }
 
@@ -323,9 +323,10 @@ fn walk_dir<W: Write>(
     for e in entries {
         let name = e.file_name().to_string_lossy().into_owned();
         let child_rel = join(rel, &name);
-        if root.ignore.is_some_and(|ig| ig.excluded(&child_rel)) {
-            let keep_walking = root.ignore.is_some_and(Ignore::has_exceptions)
-                && e.file_type().is_ok_and(|t| t.is_dir());
+        let excluded = root.ignore.is_some_and(|ig| ig.excluded(&child_rel));
+        if excluded {
+            let keep_walking = e.file_type().is_ok_and(|t| t.is_dir())
+                && root.ignore.is_some_and(|ig| ig.walk_excluded_dir(&child_rel));
             if !keep_walking {
                 continue;
             }
@@ -334,11 +335,13 @@ fn walk_dir<W: Write>(
         let meta = std::fs::symlink_metadata(&path).map_err(io("stat", &path))?;
         let target = join(prefix, &name);
         if meta.is_dir() {
-            let mut h = header(&meta, chmod);
-            h.set_entry_type(tar::EntryType::Directory);
-            h.set_size(0);
-            tar.append_data(&mut h, format!("{target}/"), std::io::empty())
-                .map_err(io("writing", &path))?;
+            if !excluded {
+                let mut h = header(&meta, chmod);
+                h.set_entry_type(tar::EntryType::Directory);
+                h.set_size(0);
+                tar.append_data(&mut h, format!("{target}/"), std::io::empty())
+                    .map_err(io("writing", &path))?;
+            }
             walk_dir(root, &path, &child_rel, &target, chmod, links, tar)?;
         } else if meta.is_file() && meta.nlink() > 1 {
             // Hard links inside the tree stay links, as Buildah copies them.
@@ -411,7 +414,7 @@ fn is_archive(path: &Path) -> Result<bool, SourceError> {
         return Err(SourceError::Io {
             action: "extracting",
             path: path.display().to_string(),
-            source: std::io::Error::other("xz and bzip2 archives are not supported by ADD here: use a plain, gzip or zstd tar"),
+            err: std::io::Error::other("xz and bzip2 archives are not supported by ADD here: use a plain, gzip or zstd tar"),
         });
     }
     let c = sniff(&head);

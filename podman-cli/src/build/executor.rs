@@ -87,7 +87,7 @@ pub async fn build(engine: &EngineConfig, opts: &BuildOptions) -> anyhow::Result
                 .map_err(|e| anyhow::anyhow!("--ignorefile {}: {e}", p.display()))?;
             Ignore::parse(&p.display().to_string(), &text)?
         }
-        None => read_ignore(&context)?,
+        None => read_ignore(&context, &opts.file_name)?,
     };
     let storage = helper_procs::storage(engine).await?;
     let mut b = Builder {
@@ -111,9 +111,17 @@ pub async fn build(engine: &EngineConfig, opts: &BuildOptions) -> anyhow::Result
     Ok(img)
 }
 
-fn read_ignore(context: &std::path::Path) -> anyhow::Result<Ignore> {
-    for name in [".containerignore", ".dockerignore"] {
-        let p = context.join(name);
+/// `<Containerfile>.containerignore` (or `.dockerignore`) beside the
+/// Containerfile, else the context's `.containerignore`/`.dockerignore`.
+fn read_ignore(context: &std::path::Path, file: &str) -> anyhow::Result<Ignore> {
+    let beside = [
+        PathBuf::from(format!("{file}.containerignore")),
+        PathBuf::from(format!("{file}.dockerignore")),
+    ];
+    let candidates = beside
+        .into_iter()
+        .chain([".containerignore", ".dockerignore"].map(|n| context.join(n)));
+    for p in candidates {
         if let Ok(text) = std::fs::read_to_string(&p) {
             return Ok(Ignore::parse(&p.display().to_string(), &text)?);
         }

@@ -3,6 +3,7 @@
 
 #![deny(unsafe_code)]
 
+mod build;
 mod cgroup_stats;
 mod cli;
 mod commands;
@@ -11,7 +12,6 @@ mod container;
 mod engine_config;
 mod error;
 mod events;
-mod build;
 mod format;
 mod helper_procs;
 mod host_info;
@@ -30,8 +30,8 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use crate::cli::{
-    BuildxCommand, Cli, Command, ContainerCommand, HealthcheckCommand, ImageCommand, NetworkCommand,
-    SystemCommand, VolumeCommand,
+    BuildxCommand, Cli, Command, ContainerCommand, HealthcheckCommand, ImageCommand,
+    NetworkCommand, SystemCommand, VolumeCommand,
 };
 use crate::error::{exit_code, one_line};
 

@@ -329,15 +329,23 @@ pub fn import_rootfs_tar(
         .first()
         .cloned()
         .unwrap_or_else(|| tar.display().to_string());
-    let rec = finish_image(store, config, Vec::new(), Some(&layer), names, &label, false, &BTreeMap::new()).map_err(
-        |e| match e {
-            StoreError::DataLoss(m) => StoreError::InvalidArgument(format!(
-                "{}: not a usable root file system tarball: {m}",
-                tar.display()
-            )),
-            other => other,
-        },
-    )?;
+    let rec = finish_image(
+        store,
+        config,
+        Vec::new(),
+        Some(&layer),
+        names,
+        &label,
+        false,
+        &BTreeMap::new(),
+    )
+    .map_err(|e| match e {
+        StoreError::DataLoss(m) => StoreError::InvalidArgument(format!(
+            "{}: not a usable root file system tarball: {m}",
+            tar.display()
+        )),
+        other => other,
+    })?;
     debug!(image = %rec.short_id(), tar = %tar.display(), "imported root file system");
     Ok(rec)
 }

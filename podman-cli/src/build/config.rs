@@ -150,7 +150,9 @@ pub fn apply(
             let mut vols = object(cfg, "Volumes");
             for v in list {
                 if v.is_empty() {
-                    return Err(ConfigError::Invalid("VOLUME specified can not be an empty string".into()));
+                    return Err(ConfigError::Invalid(
+                        "VOLUME specified can not be an empty string".into(),
+                    ));
                 }
                 vols.insert(v, json!({}));
             }
@@ -164,7 +166,12 @@ pub fn apply(
         }
         "ONBUILD" => {
             let mut list = strings(cfg.get("OnBuild")).unwrap_or_default();
-            let first = i.args.split_whitespace().next().unwrap_or("").to_ascii_uppercase();
+            let first = i
+                .args
+                .split_whitespace()
+                .next()
+                .unwrap_or("")
+                .to_ascii_uppercase();
             if matches!(first.as_str(), "ONBUILD" | "FROM" | "MAINTAINER") {
                 return Err(ConfigError::Invalid(format!(
                     "{first} isn't allowed as an ONBUILD trigger"
@@ -216,7 +223,9 @@ fn healthcheck(i: &Instruction, cfg: &mut Map<String, Value>) -> Result<(), Conf
     ] {
         if let Some(v) = i.flag(name) {
             let d = parse_duration(v).ok_or_else(|| {
-                ConfigError::Invalid(format!("HEALTHCHECK --{name}={v}: not a duration such as 30s"))
+                ConfigError::Invalid(format!(
+                    "HEALTHCHECK --{name}={v}: not a duration such as 30s"
+                ))
             })?;
             h[field] = json!(d);
         }
@@ -228,8 +237,18 @@ fn healthcheck(i: &Instruction, cfg: &mut Map<String, Value>) -> Result<(), Conf
         h["Retries"] = json!(n);
     }
     for (k, _) in &i.flags {
-        if !["interval", "timeout", "start-period", "start-interval", "retries"].contains(&k.as_str()) {
-            return Err(ConfigError::Invalid(format!("HEALTHCHECK: unknown flag --{k}")));
+        if ![
+            "interval",
+            "timeout",
+            "start-period",
+            "start-interval",
+            "retries",
+        ]
+        .contains(&k.as_str())
+        {
+            return Err(ConfigError::Invalid(format!(
+                "HEALTHCHECK: unknown flag --{k}"
+            )));
         }
     }
     cfg.insert("Healthcheck".into(), h);
@@ -247,7 +266,9 @@ fn parse_duration(s: &str) -> Option<u64> {
         let n = rest.find(|c: char| !(c.is_ascii_digit() || c == '.'))?;
         let num: f64 = rest[..n].parse().ok()?;
         rest = &rest[n..];
-        let u = rest.find(|c: char| c.is_ascii_digit() || c == '.').unwrap_or(rest.len());
+        let u = rest
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(rest.len());
         let mult = match &rest[..u] {
             "ns" => 1.0,
             "us" | "µs" => 1e3,
@@ -293,7 +314,10 @@ mod tests {
         assert!(c.get("Cmd").is_none(), "ENTRYPOINT resets an inherited CMD");
         let c = run("CMD [\"a\"]\nENTRYPOINT [\"e\"]\nHEALTHCHECK --interval=5s --retries=2 CMD true\nONBUILD RUN echo\n");
         assert_eq!(c["Cmd"], json!(["a"]));
-        assert_eq!(c["Healthcheck"], json!({"Test": ["CMD-SHELL", "true"], "Interval": 5_000_000_000u64, "Retries": 2}));
+        assert_eq!(
+            c["Healthcheck"],
+            json!({"Test": ["CMD-SHELL", "true"], "Interval": 5_000_000_000u64, "Retries": 2})
+        );
         assert_eq!(c["OnBuild"], json!(["RUN echo"]));
     }
 
@@ -302,7 +326,11 @@ mod tests {
         let f = parse("C", "FROM x\nEXPOSE http\nSHELL sh\nONBUILD FROM y\n").unwrap();
         for i in &f.stages[0][1..] {
             let mut cfg = Map::new();
-            assert!(apply(i, &mut cfg, '\\', &|_| None, &mut false).is_err(), "{}", i.original);
+            assert!(
+                apply(i, &mut cfg, '\\', &|_| None, &mut false).is_err(),
+                "{}",
+                i.original
+            );
         }
         assert_eq!(parse_duration("1m30s"), Some(90_000_000_000));
     }

@@ -78,9 +78,10 @@ pub struct Builder<'a> {
 pub async fn build(engine: &EngineConfig, opts: &BuildOptions) -> anyhow::Result<Image> {
     let file = super::parse::parse(&opts.file_name, &opts.file_text)?;
     let order = plan::needed(&file, opts.target.as_deref())?;
-    let context = opts.context.canonicalize().map_err(|e| {
-        anyhow::anyhow!("context directory {}: {e}", opts.context.display())
-    })?;
+    let context = opts
+        .context
+        .canonicalize()
+        .map_err(|e| anyhow::anyhow!("context directory {}: {e}", opts.context.display()))?;
     let ignore = match &opts.ignorefile {
         Some(p) => {
             let text = std::fs::read_to_string(p)
@@ -103,7 +104,9 @@ pub async fn build(engine: &EngineConfig, opts: &BuildOptions) -> anyhow::Result
         multi: order.len() > 1,
     };
     let result = b.run_stages(&order).await;
-    let cleanup = b.drop_scratch_images(result.as_ref().ok().map(|i| i.id.as_str())).await;
+    let cleanup = b
+        .drop_scratch_images(result.as_ref().ok().map(|i| i.id.as_str()))
+        .await;
     let closed = b.storage.close().await;
     let img = result?;
     cleanup?;
@@ -273,7 +276,13 @@ impl Builder<'_> {
             let lookup = |n: &str| out.get(n).cloned().flatten();
             let kvs = super::words::key_values(&i.args, self.file.escape, &lookup, false)?;
             for (k, v) in kvs {
-                let v = self.opts.build_args.get(&k).cloned().or(v).or_else(|| predefined(&k));
+                let v = self
+                    .opts
+                    .build_args
+                    .get(&k)
+                    .cloned()
+                    .or(v)
+                    .or_else(|| predefined(&k));
                 out.insert(k, v);
             }
         }
@@ -299,9 +308,9 @@ impl Builder<'_> {
             policy => match crate::image::lookup::find(&mut self.storage, name).await {
                 Ok(img) => Ok(img),
                 Err(e) if e.is_not_found() && policy != "never" => pull().await,
-                Err(e) if e.is_not_found() => anyhow::bail!(
-                    "creating build container: {name}: image not known"
-                ),
+                Err(e) if e.is_not_found() => {
+                    anyhow::bail!("creating build container: {name}: image not known")
+                }
                 Err(e) => Err(e.into()),
             },
         }
@@ -314,7 +323,12 @@ impl Builder<'_> {
     }
 
     /// One instruction after FROM.
-    async fn step(&mut self, st: &mut Stage, inst: &Instruction, final_step: bool) -> anyhow::Result<()> {
+    async fn step(
+        &mut self,
+        st: &mut Stage,
+        inst: &Instruction,
+        final_step: bool,
+    ) -> anyhow::Result<()> {
         if inst.keyword == "ARG" {
             let lookup = |n: &str| st.lookup(n);
             for (k, v) in super::words::key_values(&inst.args, self.file.escape, &lookup, false)? {
@@ -339,7 +353,14 @@ impl Builder<'_> {
             .part("parent", st.image.as_deref().unwrap_or("scratch"))
             .part("instruction", &inst.original)
             .part("args", &st.args_in_effect().join("\n"))
-            .part("format", if self.opts.docker_format { "docker" } else { "oci" });
+            .part(
+                "format",
+                if self.opts.docker_format {
+                    "docker"
+                } else {
+                    "oci"
+                },
+            );
         for h in &inst.heredocs {
             key = key.part("heredoc", &h.content);
         }
@@ -384,7 +405,14 @@ impl Builder<'_> {
         st.image = Some(id.clone());
         st.committed = true;
         if final_step {
-            self.say(&format!("COMMIT {}", self.opts.tags_given.first().map(String::as_str).unwrap_or("")));
+            self.say(&format!(
+                "COMMIT {}",
+                self.opts
+                    .tags_given
+                    .first()
+                    .map(String::as_str)
+                    .unwrap_or("")
+            ));
         }
         self.say(&format!("--> {}", &id[..12.min(id.len())]));
         Ok(())
@@ -409,7 +437,14 @@ impl Builder<'_> {
 
     async fn commit_final(&mut self, st: &mut Stage) -> anyhow::Result<()> {
         self.final_labels(st);
-        self.say(&format!("COMMIT {}", self.opts.tags_given.first().map(String::as_str).unwrap_or("")));
+        self.say(&format!(
+            "COMMIT {}",
+            self.opts
+                .tags_given
+                .first()
+                .map(String::as_str)
+                .unwrap_or("")
+        ));
         let history = json!({"created_by": "/bin/sh -c #(nop) COMMIT", "empty_layer": true});
         let id = self.commit(st, None, history, true).await?;
         self.say(&format!("--> {}", &id[..12]));
@@ -478,7 +513,11 @@ impl Builder<'_> {
     fn image_config(&self, cfg: &Map<String, Value>) -> Map<String, Value> {
         let mut cfg = cfg.clone();
         if !self.opts.docker_format {
-            for (field, name) in [("Healthcheck", "HEALTHCHECK"), ("Shell", "SHELL"), ("OnBuild", "ONBUILD")] {
+            for (field, name) in [
+                ("Healthcheck", "HEALTHCHECK"),
+                ("Shell", "SHELL"),
+                ("OnBuild", "ONBUILD"),
+            ] {
                 if cfg.remove(field).is_some() {
                     eprintln!("WARN[0000] {name} is not supported for OCI image format and will be ignored. Must use `docker` format");
                 }
@@ -488,7 +527,10 @@ impl Builder<'_> {
     }
 
     /// A storage container over `image` (None: empty), mounted.
-    pub(super) async fn mount_image(&mut self, image: Option<&str>) -> anyhow::Result<(String, String)> {
+    pub(super) async fn mount_image(
+        &mut self,
+        image: Option<&str>,
+    ) -> anyhow::Result<(String, String)> {
         let id = common::random::hex_id()?;
         let req = CreateContainerRequest {
             id: id.clone(),
@@ -496,7 +538,9 @@ impl Builder<'_> {
             ..Default::default()
         };
         self.storage
-            .call("CreateContainer", |mut c| async move { c.create_container(req).await })
+            .call("CreateContainer", |mut c| async move {
+                c.create_container(req).await
+            })
             .await?;
         let req = MountRequest { id: id.clone() };
         match self
@@ -516,7 +560,9 @@ impl Builder<'_> {
         let req = RemoveContainerRequest { id: id.to_string() };
         if let Err(e) = self
             .storage
-            .call("RemoveContainer", |mut c| async move { c.remove_container(req).await })
+            .call("RemoveContainer", |mut c| async move {
+                c.remove_container(req).await
+            })
             .await
         {
             tracing::warn!("removing build container {id}: {e}");
@@ -532,14 +578,18 @@ impl Builder<'_> {
             id: ctr.clone(),
             docker_format: self.opts.docker_format,
             squash: true,
-            history_json: vec![json!({"created_by": "/bin/sh -c #(nop) squashed build"}).to_string()],
+            history_json: vec![
+                json!({"created_by": "/bin/sh -c #(nop) squashed build"}).to_string()
+            ],
             config_json: c["config"].to_string(),
             annotations: self.opts.annotations.clone().into_iter().collect(),
             ..Default::default()
         };
         let r = self
             .storage
-            .call("CommitContainer", |mut c| async move { c.commit_container(req).await })
+            .call("CommitContainer", |mut c| async move {
+                c.commit_container(req).await
+            })
             .await;
         self.remove_container(&ctr).await;
         self.scratch_images.push(id.to_string());
@@ -556,7 +606,10 @@ impl Builder<'_> {
             };
             if let Err(e) = self
                 .storage
-                .call("RemoveImage", |mut c| async move { c.remove_image(req).await })
+                .call(
+                    "RemoveImage",
+                    |mut c| async move { c.remove_image(req).await },
+                )
                 .await
             {
                 tracing::debug!("removing intermediate image {id}: {e}");

@@ -144,10 +144,9 @@ fn to_regex(p: &str) -> String {
                 match end {
                     Some(e) => {
                         let body: String = chars[i + 1..i + 1 + e].iter().collect();
-                        let body = body.strip_prefix('^').map_or_else(
-                            || body.clone(),
-                            |b| format!("^{b}"),
-                        );
+                        let body = body
+                            .strip_prefix('^')
+                            .map_or_else(|| body.clone(), |b| format!("^{b}"));
                         re.push('[');
                         re.push_str(&body.replace('\\', "\\\\"));
                         re.push(']');
@@ -183,7 +182,10 @@ mod tests {
         assert!(!i.excluded("README.md"));
         assert!(!i.excluded("dir/a.md"), "* stays in one element");
         assert!(i.excluded("tmp"));
-        assert!(i.excluded("tmp/inner/file"), "a parent that matches excludes");
+        assert!(
+            i.excluded("tmp/inner/file"),
+            "a parent that matches excludes"
+        );
         assert!(i.excluded("a.o"));
         assert!(i.excluded("deep/er/b.o"));
         assert!(i.excluded("sub/y/x"));

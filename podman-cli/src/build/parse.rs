@@ -159,10 +159,7 @@ pub fn parse(file: &str, text: &str) -> Result<Containerfile, ParseError> {
         };
         let keyword = keyword.to_ascii_uppercase();
         if !INSTRUCTIONS.contains(&keyword.as_str()) {
-            return Err(err(
-                start + 1,
-                format!("unknown instruction: {}", keyword),
-            ));
+            return Err(err(start + 1, format!("unknown instruction: {}", keyword)));
         }
         let (flags, args) = split_flags(rest);
         let mut heredocs = Vec::new();

@@ -133,12 +133,19 @@ mod tests {
         assert_eq!(needed(&f, None).unwrap(), [0, 2, 3]);
         assert_eq!(needed(&f, Some("TWO")).unwrap(), [0, 2]);
         assert_eq!(needed(&f, Some("unused")).unwrap(), [1]);
-        assert!(matches!(needed(&f, Some("nope")), Err(PlanError::NoTarget(_))));
+        assert!(matches!(
+            needed(&f, Some("nope")),
+            Err(PlanError::NoTarget(_))
+        ));
     }
 
     #[test]
     fn cycles_and_duplicates_are_refused() {
-        let f = parse("C", "FROM a AS x\nCOPY --from=y /a /b\nFROM b AS y\nCOPY --from=x /a /b\n").unwrap();
+        let f = parse(
+            "C",
+            "FROM a AS x\nCOPY --from=y /a /b\nFROM b AS y\nCOPY --from=x /a /b\n",
+        )
+        .unwrap();
         assert_eq!(
             needed(&f, None).unwrap_err(),
             PlanError::Cycle("y -> x -> y".into())

@@ -55,7 +55,9 @@ pub fn parse(spec: &str) -> Result<RunMount, MountError> {
             "mode" => m.mode = Some(v.to_string()),
             "required" => m.required = v.is_empty() || v == "true",
             "uid" | "gid" => {
-                let n: u32 = v.parse().map_err(|_| bad(format!("{k}={v} is not a number")))?;
+                let n: u32 = v
+                    .parse()
+                    .map_err(|_| bad(format!("{k}={v} is not a number")))?;
                 if k == "uid" {
                     m.uid = Some(n)
                 } else {
@@ -92,7 +94,11 @@ pub fn parse(spec: &str) -> Result<RunMount, MountError> {
             }
         }
         "ssh" => return Err(bad("SSH agent forwarding is not supported".into())),
-        other => return Err(bad(format!("unknown type {other:?}: use bind, cache, tmpfs or secret"))),
+        other => {
+            return Err(bad(format!(
+                "unknown type {other:?}: use bind, cache, tmpfs or secret"
+            )))
+        }
     }
     Ok(m)
 }
@@ -106,7 +112,11 @@ pub fn parse_secret(spec: &str) -> Result<(String, PathBuf), String> {
             Some(("src" | "source", v)) => src = v.into(),
             Some(("env", v)) => env = v.into(),
             Some(("type", "file" | "env")) => {}
-            _ => return Err(format!("invalid --secret {spec:?}: use id=NAME,src=PATH or id=NAME,env=VAR")),
+            _ => {
+                return Err(format!(
+                    "invalid --secret {spec:?}: use id=NAME,src=PATH or id=NAME,env=VAR"
+                ))
+            }
         }
     }
     if id.is_empty() {
@@ -192,7 +202,10 @@ mod tests {
     #[test]
     fn mounts_parse_as_buildah() {
         let m = parse("type=bind,source=src,target=/s,rw").unwrap();
-        assert_eq!((m.kind.as_str(), m.source.as_str(), m.target.as_str(), m.rw), ("bind", "src", "/s", true));
+        assert_eq!(
+            (m.kind.as_str(), m.source.as_str(), m.target.as_str(), m.rw),
+            ("bind", "src", "/s", true)
+        );
         let m = parse("target=/x,from=builder").unwrap();
         assert_eq!(m.kind, "bind");
         assert_eq!(m.from.as_deref(), Some("builder"));
@@ -202,8 +215,14 @@ mod tests {
         assert!(parse("type=ssh").is_err());
         assert!(parse("type=bind,target=/x,bogus=1").is_err());
         assert!(parse("type=cache,target=/c,sharing=locked").is_err());
-        assert_eq!(parse("type=cache,target=/c,uid=7,gid=8").unwrap().uid, Some(7));
-        assert_eq!(parse_secret("id=a,src=/f").unwrap(), ("a".into(), PathBuf::from("/f")));
+        assert_eq!(
+            parse("type=cache,target=/c,uid=7,gid=8").unwrap().uid,
+            Some(7)
+        );
+        assert_eq!(
+            parse_secret("id=a,src=/f").unwrap(),
+            ("a".into(), PathBuf::from("/f"))
+        );
         assert!(parse_secret("src=/f").is_err());
     }
 
@@ -213,18 +232,27 @@ mod tests {
         let secrets = BTreeMap::from([("tok".to_string(), PathBuf::from("/s/tok"))]);
         let m = parse("type=bind,source=a,target=/a").unwrap();
         assert_eq!(
-            to_create_mount(&m, Path::new("/ctx/a"), &secrets, d.path()).unwrap().unwrap(),
+            to_create_mount(&m, Path::new("/ctx/a"), &secrets, d.path())
+                .unwrap()
+                .unwrap(),
             "type=bind,source=/ctx/a,destination=/a,ro"
         );
         let m = parse("type=secret,id=tok").unwrap();
         assert_eq!(
-            to_create_mount(&m, Path::new(""), &secrets, d.path()).unwrap().unwrap(),
+            to_create_mount(&m, Path::new(""), &secrets, d.path())
+                .unwrap()
+                .unwrap(),
             "type=bind,source=/s/tok,destination=/run/secrets/tok,ro"
         );
         let m = parse("type=secret,id=other,required").unwrap();
         assert!(to_create_mount(&m, Path::new(""), &secrets, d.path()).is_err());
         let m = parse("type=cache,target=/c").unwrap();
-        let s = to_create_mount(&m, Path::new(""), &secrets, d.path()).unwrap().unwrap();
-        assert!(s.starts_with(&format!("type=bind,source={}/", d.path().display())), "{s}");
+        let s = to_create_mount(&m, Path::new(""), &secrets, d.path())
+            .unwrap()
+            .unwrap();
+        assert!(
+            s.starts_with(&format!("type=bind,source={}/", d.path().display())),
+            "{s}"
+        );
     }
 }

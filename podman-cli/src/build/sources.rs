@@ -131,7 +131,11 @@ pub fn write_tar<W: Write>(
     if many && !(plan.dest.ends_with('/') || plan.dest_is_dir) {
         return Err(SourceError::NeedDir);
     }
-    let dest = plan.dest.trim_start_matches('/').trim_end_matches('/').to_string();
+    let dest = plan
+        .dest
+        .trim_start_matches('/')
+        .trim_end_matches('/')
+        .to_string();
     let mut tar = tar::Builder::new(Hashing {
         inner: out,
         hash: Sha256::new(),
@@ -169,7 +173,9 @@ pub fn write_tar<W: Write>(
             append_file(&host, &meta, &name_in(&base), plan.chmod, &mut tar)?;
         }
     }
-    let h = tar.into_inner().map_err(io("finishing", Path::new(&dest)))?;
+    let h = tar
+        .into_inner()
+        .map_err(io("finishing", Path::new(&dest)))?;
     Ok(hex(&h.hash.finalize()))
 }
 
@@ -326,7 +332,9 @@ fn walk_dir<W: Write>(
         let excluded = root.ignore.is_some_and(|ig| ig.excluded(&child_rel));
         if excluded {
             let keep_walking = e.file_type().is_ok_and(|t| t.is_dir())
-                && root.ignore.is_some_and(|ig| ig.walk_excluded_dir(&child_rel));
+                && root
+                    .ignore
+                    .is_some_and(|ig| ig.walk_excluded_dir(&child_rel));
             if !keep_walking {
                 continue;
             }
@@ -438,8 +446,11 @@ fn extract_into<W: Write>(
         .map_err(io("opening", path))?
         .read(&mut head)
         .map_err(io("reading", path))?;
-    let d = decoder(File::open(path).map_err(io("opening", path))?, sniff(&head[..n]))
-        .map_err(io("decompressing", path))?;
+    let d = decoder(
+        File::open(path).map_err(io("opening", path))?,
+        sniff(&head[..n]),
+    )
+    .map_err(io("decompressing", path))?;
     let mut archive = tar::Archive::new(d);
     for entry in archive.entries().map_err(io("reading", path))? {
         let mut entry = entry.map_err(io("reading", path))?;
@@ -469,7 +480,10 @@ fn extract_into<W: Write>(
                     .unwrap_or_default()
                     .into_owned();
                 let target = if h.entry_type() == tar::EntryType::Link {
-                    PathBuf::from(join(dest, &clean(&target.to_string_lossy()).unwrap_or_default()))
+                    PathBuf::from(join(
+                        dest,
+                        &clean(&target.to_string_lossy()).unwrap_or_default(),
+                    ))
                 } else {
                     target
                 };
@@ -526,7 +540,10 @@ mod tests {
         let digest = write_tar(&root, &plan(&["*.txt"], "/dst/"), &mut out).unwrap();
         assert_eq!(names(&out), ["dst/a.txt", "dst/b.txt"]);
         let mut again = Vec::new();
-        assert_eq!(write_tar(&root, &plan(&["*.txt"], "/dst/"), &mut again).unwrap(), digest);
+        assert_eq!(
+            write_tar(&root, &plan(&["*.txt"], "/dst/"), &mut again).unwrap(),
+            digest
+        );
         let mut out = Vec::new();
         write_tar(&root, &plan(&["sub"], "/d"), &mut out).unwrap();
         assert_eq!(names(&out), ["d/c"]);
@@ -543,7 +560,10 @@ mod tests {
         assert!(matches!(e, SourceError::NeedDir));
         // ADD unpacks a local (compressed) tar under the destination.
         let tgz = std::fs::File::create(d.path().join("a.tgz")).unwrap();
-        let mut tb = tar::Builder::new(flate2::write::GzEncoder::new(tgz, flate2::Compression::default()));
+        let mut tb = tar::Builder::new(flate2::write::GzEncoder::new(
+            tgz,
+            flate2::Compression::default(),
+        ));
         let mut h = tar::Header::new_gnu();
         h.set_size(2);
         h.set_mode(0o644);

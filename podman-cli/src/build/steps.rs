@@ -34,7 +34,13 @@ fn check_flags(inst: &Instruction, allowed: &[&str]) -> anyhow::Result<()> {
 impl Builder<'_> {
     /// RUN: the command in a container of the current image, its changes
     /// committed. A failure exits with the command's code.
-    pub(super) async fn run(&mut self, st: &Stage, inst: &Instruction, key: &str, final_step: bool) -> anyhow::Result<String> {
+    pub(super) async fn run(
+        &mut self,
+        st: &Stage,
+        inst: &Instruction,
+        key: &str,
+        final_step: bool,
+    ) -> anyhow::Result<String> {
         check_flags(inst, RUN_FLAGS)?;
         if let Some(s) = inst.flag("security") {
             anyhow::bail!("RUN --security={s}: not supported; only the default sandbox is");
@@ -66,7 +72,10 @@ impl Builder<'_> {
         let mut held = Vec::new();
         let mounts = self.run_mounts(st, inst, &mut held).await;
         let result = match mounts {
-            Ok(mounts) => self.run_in_container(st, inst, key, image, argv, env, network, mounts, final_step).await,
+            Ok(mounts) => {
+                self.run_in_container(st, inst, key, image, argv, env, network, mounts, final_step)
+                    .await
+            }
             Err(e) => Err(e),
         };
         for ctr in held {
@@ -77,7 +86,12 @@ impl Builder<'_> {
 
     /// The RUN container's mounts for its `--mount` flags; storage
     /// containers mounted for `from=` go to `held`.
-    async fn run_mounts(&mut self, st: &Stage, inst: &Instruction, held: &mut Vec<String>) -> anyhow::Result<Vec<String>> {
+    async fn run_mounts(
+        &mut self,
+        st: &Stage,
+        inst: &Instruction,
+        held: &mut Vec<String>,
+    ) -> anyhow::Result<Vec<String>> {
         let mut out = Vec::new();
         let cache_root = self.engine.graph_root.join("build-cache-mounts");
         for spec in inst.flag_all("mount") {
@@ -86,7 +100,12 @@ impl Builder<'_> {
             let host = if m.kind == "bind" {
                 let (dir, is_context) = match &m.from {
                     None => (self.context.clone(), true),
-                    Some(from) => match self.opts.build_contexts.get(from).filter(|v| image_context(v).is_none()) {
+                    Some(from) => match self
+                        .opts
+                        .build_contexts
+                        .get(from)
+                        .filter(|v| image_context(v).is_none())
+                    {
                         Some(dir) => (std::path::PathBuf::from(dir).canonicalize()?, true),
                         None => {
                             let image = match super::plan::stage_index(&self.file, from)
@@ -101,16 +120,23 @@ impl Builder<'_> {
                         }
                     },
                 };
-                let root = SourceRoot { dir, ignore: None, is_context };
-                let rel = sources::clean(&m.source).ok_or_else(|| sources::SourceError::Outside {
-                    src: m.source.clone(),
-                    resolved: root.dir.join(&m.source).display().to_string(),
-                })?;
+                let root = SourceRoot {
+                    dir,
+                    ignore: None,
+                    is_context,
+                };
+                let rel =
+                    sources::clean(&m.source).ok_or_else(|| sources::SourceError::Outside {
+                        src: m.source.clone(),
+                        resolved: root.dir.join(&m.source).display().to_string(),
+                    })?;
                 sources::resolve(&root, &rel, &m.source)?
             } else {
                 std::path::PathBuf::new()
             };
-            if let Some(spec) = run_mounts::to_create_mount(&m, &host, &self.opts.secrets, &cache_root)? {
+            if let Some(spec) =
+                run_mounts::to_create_mount(&m, &host, &self.opts.secrets, &cache_root)?
+            {
                 out.push(spec);
             }
         }
@@ -151,7 +177,8 @@ impl Builder<'_> {
         };
         let _ = std::io::stdout().flush();
         let cfg = crate::lifecycle::create::create(self.engine, &create).await?;
-        let ran = start_and_attach_with(self.engine, &cfg, true, false, &AttachOptions::default()).await;
+        let ran =
+            start_and_attach_with(self.engine, &cfg, true, false, &AttachOptions::default()).await;
         let result = match ran {
             Ok(()) => {
                 let history = json!({"created_by": created_by(&config::shell(&st.config), inst, &st.args_in_effect())});
@@ -176,7 +203,8 @@ impl Builder<'_> {
             return result.and_then(|id| self.remember(key, &id).map(|_| id));
         }
         if result.is_ok() || self.opts.rm || self.opts.force_rm {
-            if let Err(e) = crate::lifecycle::remove::remove(self.engine, &cfg.id, true, true).await {
+            if let Err(e) = crate::lifecycle::remove::remove(self.engine, &cfg.id, true, true).await
+            {
                 tracing::warn!("removing build container {}: {e:#}", cfg.id);
             }
         }
@@ -186,7 +214,13 @@ impl Builder<'_> {
     }
 
     /// COPY and ADD.
-    pub(super) async fn copy(&mut self, st: &Stage, inst: &Instruction, key: Key, final_step: bool) -> anyhow::Result<String> {
+    pub(super) async fn copy(
+        &mut self,
+        st: &Stage,
+        inst: &Instruction,
+        key: Key,
+        final_step: bool,
+    ) -> anyhow::Result<String> {
         let add = inst.keyword == "ADD";
         check_flags(inst, if add { ADD_FLAGS } else { COPY_FLAGS })?;
         let lookup = |n: &str| st.lookup(n);
@@ -196,7 +230,10 @@ impl Builder<'_> {
             None => super::words::split_words(&inst.args, escape, &lookup)?,
         };
         if words.len() < 2 {
-            anyhow::bail!("{} requires at least two arguments: SOURCE... DEST", inst.keyword);
+            anyhow::bail!(
+                "{} requires at least two arguments: SOURCE... DEST",
+                inst.keyword
+            );
         }
         let dest_word = words.pop().unwrap_or_default();
         let workdir = st
@@ -234,7 +271,12 @@ impl Builder<'_> {
             None => (self.context.clone(), true),
             Some(from) => {
                 let from = super::words::expand(from, escape, &lookup)?;
-                if let Some(dir) = self.opts.build_contexts.get(&from).filter(|v| image_context(v).is_none()) {
+                if let Some(dir) = self
+                    .opts
+                    .build_contexts
+                    .get(&from)
+                    .filter(|v| image_context(v).is_none())
+                {
                     (std::path::PathBuf::from(dir).canonicalize()?, true)
                 } else {
                     let image = match super::plan::stage_index(&self.file, &from)
@@ -259,7 +301,10 @@ impl Builder<'_> {
             }
         };
         let result = self
-            .copy_from(st, inst, key, &root_dir, is_context, words, dest, chmod, add, &heredocs, final_step)
+            .copy_from(
+                st, inst, key, &root_dir, is_context, words, dest, chmod, add, &heredocs,
+                final_step,
+            )
             .await;
         if let Some(ctr) = mounted {
             self.remove_container(&ctr).await;
@@ -270,9 +315,11 @@ impl Builder<'_> {
     async fn base_image_for_copy(&mut self, name: &str) -> anyhow::Result<String> {
         match crate::image::lookup::find(&mut self.storage, name).await {
             Ok(i) => Ok(i.id),
-            Err(e) if e.is_not_found() && self.opts.pull != "never" => {
-                Ok(crate::image::pull::pull(self.engine, name, &self.opts.pull_options).await?.id)
-            }
+            Err(e) if e.is_not_found() && self.opts.pull != "never" => Ok(
+                crate::image::pull::pull(self.engine, name, &self.opts.pull_options)
+                    .await?
+                    .id,
+            ),
             Err(e) => Err(e.into()),
         }
     }
@@ -314,7 +361,10 @@ impl Builder<'_> {
             .create_new(true)
             .open(&tar_path)?;
         let digest = sources::write_tar(&root, &plan, &mut file)?;
-        let chown = inst.flag("chown").map(|c| super::words::expand(c, self.file.escape, &|n| st.lookup(n))).transpose()?;
+        let chown = inst
+            .flag("chown")
+            .map(|c| super::words::expand(c, self.file.escape, &|n| st.lookup(n)))
+            .transpose()?;
         let key = key
             .part("content", &digest)
             .part("chown", chown.as_deref().unwrap_or(""))
@@ -375,7 +425,11 @@ impl Builder<'_> {
 }
 
 fn srcs_is_dir(root: &SourceRoot<'_>, plan: &CopyPlan<'_>) -> bool {
-    plan.sources.len() == 1 && root.dir.join(plan.sources[0].trim_start_matches('/')).is_dir()
+    plan.sources.len() == 1
+        && root
+            .dir
+            .join(plan.sources[0].trim_start_matches('/'))
+            .is_dir()
 }
 
 /// RUN's shell script: heredocs go to the shell as written (`cmd <<EOF`),
@@ -384,10 +438,7 @@ fn script(inst: &Instruction) -> String {
     if inst.heredocs.is_empty() {
         return inst.args.clone();
     }
-    let markers_only = inst
-        .args
-        .split_whitespace()
-        .all(|w| w.starts_with("<<"));
+    let markers_only = inst.args.split_whitespace().all(|w| w.starts_with("<<"));
     if markers_only && inst.heredocs.len() == 1 {
         return inst.heredocs[0].content.clone();
     }
@@ -426,9 +477,18 @@ mod tests {
     fn run_scripts_and_history() {
         let sh = ["/bin/sh".to_string(), "-c".to_string()];
         assert_eq!(script(&inst("RUN echo hi")), "echo hi");
-        assert_eq!(script(&inst("RUN <<EOF\necho a\necho b\nEOF\n")), "echo a\necho b\n");
-        assert_eq!(script(&inst("RUN cat <<EOF > /f\nline\nEOF\n")), "cat <<EOF > /f\nline\nEOF");
-        assert_eq!(created_by(&sh, &inst("RUN echo hi"), &[]), "/bin/sh -c echo hi");
+        assert_eq!(
+            script(&inst("RUN <<EOF\necho a\necho b\nEOF\n")),
+            "echo a\necho b\n"
+        );
+        assert_eq!(
+            script(&inst("RUN cat <<EOF > /f\nline\nEOF\n")),
+            "cat <<EOF > /f\nline\nEOF"
+        );
+        assert_eq!(
+            created_by(&sh, &inst("RUN echo hi"), &[]),
+            "/bin/sh -c echo hi"
+        );
         assert_eq!(
             created_by(&sh, &inst("RUN [\"/bin/true\", \"x\"]"), &["A=1".into()]),
             "|1 A=1 /bin/true x"

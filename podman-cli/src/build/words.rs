@@ -131,7 +131,9 @@ fn dollar(
                 Some(&op @ (':' | '-' | '+' | '?')) => {
                     let colon = op == ':';
                     let op = if colon {
-                        *chars.get(j + 1).ok_or_else(|| WordError::Brace(text.into()))?
+                        *chars
+                            .get(j + 1)
+                            .ok_or_else(|| WordError::Brace(text.into()))?
                     } else {
                         op
                     };
@@ -156,7 +158,11 @@ fn dollar(
                         None => false,
                     };
                     match op {
-                        '-' => out.push_str(&if set { value.unwrap_or_default() } else { word()? }),
+                        '-' => out.push_str(&if set {
+                            value.unwrap_or_default()
+                        } else {
+                            word()?
+                        }),
                         '+' => {
                             if set {
                                 out.push_str(&word()?)

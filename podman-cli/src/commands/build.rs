@@ -134,7 +134,10 @@ fn read_path(p: &str) -> anyhow::Result<String> {
         return Ok(s);
     }
     std::fs::read_to_string(p).map_err(|e| {
-        anyhow::anyhow!("the specified Containerfile or Dockerfile does not exist, {p}: {}", io_reason(&e))
+        anyhow::anyhow!(
+            "the specified Containerfile or Dockerfile does not exist, {p}: {}",
+            io_reason(&e)
+        )
     })
 }
 
@@ -160,7 +163,9 @@ impl BuildArgs {
             anyhow::bail!("cannot specify --squash-all with --squash");
         }
         if self.squash {
-            anyhow::bail!("--squash (only the new layers squashed) is not supported yet: use --squash-all");
+            anyhow::bail!(
+                "--squash (only the new layers squashed) is not supported yet: use --squash-all"
+            );
         }
         let mut temp = None;
         let (context, files): (PathBuf, Vec<String>) = match self.context.as_deref() {
@@ -185,7 +190,11 @@ impl BuildArgs {
             }
             None => match self.file.first() {
                 Some(f) if f != "-" => (
-                    Path::new(f).parent().map(Path::to_path_buf).filter(|p| !p.as_os_str().is_empty()).unwrap_or_else(|| PathBuf::from(".")),
+                    Path::new(f)
+                        .parent()
+                        .map(Path::to_path_buf)
+                        .filter(|p| !p.as_os_str().is_empty())
+                        .unwrap_or_else(|| PathBuf::from(".")),
                     self.file.clone(),
                 ),
                 _ => (PathBuf::from("."), self.file.clone()),
@@ -223,9 +232,14 @@ impl BuildArgs {
         }
         let mut build_args = BTreeMap::new();
         for f in &self.build_arg_file {
-            let body = std::fs::read_to_string(f)
-                .map_err(|e| anyhow::anyhow!("--build-arg-file {}: {}", f.display(), io_reason(&e)))?;
-            for l in body.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')) {
+            let body = std::fs::read_to_string(f).map_err(|e| {
+                anyhow::anyhow!("--build-arg-file {}: {}", f.display(), io_reason(&e))
+            })?;
+            for l in body
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty() && !l.starts_with('#'))
+            {
                 let (k, v) = key_value(l, "build argument")?;
                 build_args.insert(k, v);
             }
@@ -292,7 +306,10 @@ impl BuildArgs {
         }
         if let Some(a) = &self.registry.authfile {
             if !a.exists() {
-                anyhow::bail!("credential file is not accessible: stat {}: no such file or directory", a.display());
+                anyhow::bail!(
+                    "credential file is not accessible: stat {}: no such file or directory",
+                    a.display()
+                );
             }
         }
         if let Some(p) = &self.platform {
@@ -300,19 +317,30 @@ impl BuildArgs {
         }
         let mut secrets = BTreeMap::new();
         for spec in &self.secret {
-            let (id, src) = crate::build::run_mounts::parse_secret(spec).map_err(|e| anyhow::anyhow!(e))?;
+            let (id, src) =
+                crate::build::run_mounts::parse_secret(spec).map_err(|e| anyhow::anyhow!(e))?;
             let path = match src.to_str().and_then(|p| p.strip_prefix("env:")) {
                 Some(var) => {
                     let value = std::env::var(var).map_err(|_| {
-                        anyhow::anyhow!("--secret {spec}: the environment variable {var} is not set")
+                        anyhow::anyhow!(
+                            "--secret {spec}: the environment variable {var} is not set"
+                        )
                     })?;
                     if temp.is_none() {
                         temp = Some(tempfile_dir::TempDir::new()?);
                     }
-                    let dir = temp.as_ref().map(|t| t.path().join("secrets")).unwrap_or_default();
+                    let dir = temp
+                        .as_ref()
+                        .map(|t| t.path().join("secrets"))
+                        .unwrap_or_default();
                     std::fs::create_dir_all(&dir)?;
                     let p = dir.join(&id);
-                    common::atomic_file::write_atomic_mode(&p, value.as_bytes(), 0o600, common::atomic_file::Durability::NoSync)?;
+                    common::atomic_file::write_atomic_mode(
+                        &p,
+                        value.as_bytes(),
+                        0o600,
+                        common::atomic_file::Durability::NoSync,
+                    )?;
                     p
                 }
                 None => {
@@ -340,13 +368,21 @@ impl BuildArgs {
                 context,
                 file_name,
                 file_text: text,
-                tags: self.tag.iter().map(|t| local_name(t)).collect::<Result<_, _>>()?,
+                tags: self
+                    .tag
+                    .iter()
+                    .map(|t| local_name(t))
+                    .collect::<Result<_, _>>()?,
                 build_args,
                 target: self.target.clone(),
                 no_cache: self.no_cache,
                 layers: self
                     .layers
-                    .or_else(|| std::env::var("BUILDAH_LAYERS").ok().map(|v| matches!(v.as_str(), "1" | "true" | "yes")))
+                    .or_else(|| {
+                        std::env::var("BUILDAH_LAYERS")
+                            .ok()
+                            .map(|v| matches!(v.as_str(), "1" | "true" | "yes"))
+                    })
                     .unwrap_or(true)
                     && !self.squash_all,
                 pull,
@@ -385,7 +421,11 @@ pub async fn run(engine: &EngineConfig, a: &BuildArgs) -> anyhow::Result<()> {
     }
     let (opts, _temp) = a.options()?;
     let img = crate::build::build(engine, &opts).await?;
-    crate::events::image("build", &img.id, opts.tags.first().map(String::as_str).unwrap_or(""));
+    crate::events::image(
+        "build",
+        &img.id,
+        opts.tags.first().map(String::as_str).unwrap_or(""),
+    );
     if let Some(f) = &opts.iidfile {
         std::fs::write(f, format!("sha256:{}", img.id))
             .map_err(|e| anyhow::anyhow!("failed to write image ID: {}: {e}", f.display()))?;
@@ -429,7 +469,10 @@ mod tempfile_dir {
 
     impl TempDir {
         pub fn new() -> anyhow::Result<TempDir> {
-            let p = std::env::temp_dir().join(format!("podman-build-{}", common::random::hex_id()?.get(..16).unwrap_or("x")));
+            let p = std::env::temp_dir().join(format!(
+                "podman-build-{}",
+                common::random::hex_id()?.get(..16).unwrap_or("x")
+            ));
             std::fs::create_dir(&p)?;
             Ok(TempDir(p))
         }

@@ -4,6 +4,7 @@
 //! `cache`).
 
 pub mod cache;
+mod commit;
 pub mod config;
 pub mod executor;
 pub mod ignore;

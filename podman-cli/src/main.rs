@@ -3,6 +3,7 @@
 
 #![deny(unsafe_code)]
 
+mod build;
 mod cgroup_stats;
 mod cli;
 mod commands;
@@ -29,8 +30,8 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use crate::cli::{
-    Cli, Command, ContainerCommand, HealthcheckCommand, ImageCommand, NetworkCommand,
-    SystemCommand, VolumeCommand,
+    BuildxCommand, Cli, Command, ContainerCommand, HealthcheckCommand, ImageCommand,
+    NetworkCommand, SystemCommand, VolumeCommand,
 };
 use crate::error::{exit_code, one_line};
 
@@ -181,6 +182,10 @@ async fn command(cfg: &engine_config::EngineConfig, cli: &Cli) -> anyhow::Result
             Command::Untag(a) | Command::Image(ImageCommand::Untag(a)) => {
                 commands::untag::run(cfg, a).await
             }
+            Command::Build(a)
+            | Command::Image(ImageCommand::Build(a))
+            | Command::Buildx(BuildxCommand::Build(a)) => commands::build::run(cfg, a).await,
+            Command::Buildx(BuildxCommand::Version) => commands::build::buildx_version(),
             Command::Image(ImageCommand::Inspect(a)) => commands::image_inspect::run(cfg, a).await,
             Command::Image(ImageCommand::Exists(a)) => commands::image_exists::run(cfg, a).await,
             Command::History(a) | Command::Image(ImageCommand::History(a)) => {

@@ -395,6 +395,11 @@ pub enum Command {
     Tag(Lazy<TagArgs>),
     /// Remove a name from a local image
     Untag(Lazy<UntagArgs>),
+    /// Build an image using instructions from Containerfiles
+    Build(Box<Lazy<crate::commands::build::BuildArgs>>),
+    /// Build images (Docker buildx's verbs)
+    #[command(subcommand)]
+    Buildx(BuildxCommand),
     /// Manage images
     #[command(subcommand)]
     Image(ImageCommand),
@@ -559,7 +564,17 @@ pub enum ContainerCommand {
 }
 
 #[derive(Debug, Subcommand)]
+pub enum BuildxCommand {
+    /// Build an image using instructions from Containerfiles
+    Build(Box<Lazy<crate::commands::build::BuildArgs>>),
+    /// Show the builder's version
+    Version,
+}
+
+#[derive(Debug, Subcommand)]
 pub enum ImageCommand {
+    /// Build an image using instructions from Containerfiles
+    Build(Box<Lazy<crate::commands::build::BuildArgs>>),
     /// List images in local storage
     #[command(visible_alias = "list")]
     Ls(Lazy<ImagesArgs>),

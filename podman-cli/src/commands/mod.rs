@@ -1,6 +1,7 @@
 //! One module per podman command verb (or family of small ones).
 
 pub mod attach;
+pub mod build;
 pub mod commit;
 pub mod container_cleanup;
 pub mod container_exists;

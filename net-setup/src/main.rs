@@ -8,6 +8,7 @@
 
 #![deny(unsafe_code)]
 
+mod active;
 mod config_store;
 mod context;
 mod dns;
@@ -337,7 +338,7 @@ async fn run(ctx: Arc<context::Ctx>, cmd: Cmd) -> anyhow::Result<()> {
         }
         Cmd::NetworkInspect { name } => print_json(&ctx.configs().find(&name)?)?,
         Cmd::NetworkRm { name, force } => {
-            println!("{}", service::remove_network(&ctx, &name, force)?.name)
+            println!("{}", service::remove_network(&ctx, &name, force).await?.name)
         }
         Cmd::NetworkExists { name } => match ctx.configs().find(&name) {
             Ok(_) => {}

@@ -239,6 +239,8 @@ async fn apply(ctx: &Ctx, plan: &Plan, lock: &FileLock, started: Instant) -> Res
     }
     let host = Netlink::host()?;
     for (p, a) in plan.nets.iter().zip(&record.attachments) {
+        // Recorded before the bridge is made: `network rm` finds it.
+        ctx.active().put(&p.net)?;
         let bridge = ensure_bridge(&host, &p.net).await?;
         if !plan.forwards.is_empty() && !p.net.internal {
             sysctl::enable_route_localnet(&p.net.network_interface)?;
@@ -281,7 +283,7 @@ async fn apply(ctx: &Ctx, plan: &Plan, lock: &FileLock, started: Instant) -> Res
     }
     debug!(container = %plan.container, elapsed_ms = ms(), "setup: container interfaces configured");
     // 5. Firewall (every record, this one included).
-    ctx.apply_firewall(lock).await?;
+    ctx.apply_firewall(lock, false).await?;
     debug!(container = %plan.container, elapsed_ms = ms(), "setup: firewall applied");
     // 6. DNS.
     let store = ctx.dns();

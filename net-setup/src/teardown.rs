@@ -2,9 +2,9 @@
 //! container's record when there is one, and from the request alone when
 //! there is not (a setup killed before writing it): host veth names are
 //! derived from container and network, leases are keyed by container.
-//! A bridge goes away with the last container on it.
+//! A network's bridge and chains stay for the next container: they go
+//! with `network rm` ([`remove_network_links`]).
 
-use std::collections::BTreeSet;
 use std::time::Instant;
 
 use tracing::debug;
@@ -98,11 +98,7 @@ pub async fn teardown_locked(
     if let Err(e) = ctx.records().remove(container) {
         note(e);
     }
-    let remaining = ctx.records().all().unwrap_or_else(|e| {
-        note(e);
-        Vec::new()
-    });
-    if let Err(e) = ctx.apply_firewall(lock).await {
+    if let Err(e) = ctx.apply_firewall(lock, false).await {
         note(e);
     }
     // 3. DNS entries; a network's server stops with its last container.
@@ -126,23 +122,6 @@ pub async fn teardown_locked(
             note(e);
         }
     }
-    // 5. Bridges nobody uses any more (no record, no attached port).
-    let in_use: BTreeSet<&str> = remaining
-        .iter()
-        .flat_map(|r| r.attachments.iter().map(|a| a.bridge.as_str()))
-        .collect();
-    if let Some(h) = &host {
-        let bridges: BTreeSet<&str> = atts
-            .iter()
-            .map(|a| a.bridge.as_str())
-            .filter(|b| !b.is_empty())
-            .collect();
-        for b in bridges.into_iter().filter(|b| !in_use.contains(b)) {
-            if let Err(e) = remove_idle_bridge(h, b).await {
-                note(e);
-            }
-        }
-    }
     debug!(
         container,
         errors = errors.len(),
@@ -150,6 +129,26 @@ pub async fn teardown_locked(
         "teardown done"
     );
     errors
+}
+
+/// `network rm`: the network's bridge (when no interface is left on it)
+/// and its chains. The caller holds the setup lock and has removed the
+/// network's configuration.
+pub async fn remove_network_links(
+    ctx: &Ctx,
+    lock: &FileLock,
+    network: &str,
+    bridge: &str,
+) -> Result<()> {
+    // Only a bridge this store made: another tool's of the same name stays.
+    if !ctx.active().remove(network)? {
+        return Ok(());
+    }
+    if crate::network_config::is_valid_ifname(bridge) {
+        remove_idle_bridge(&Netlink::host()?, bridge).await?;
+    }
+    ctx.apply_firewall(lock, false).await?;
+    Ok(())
 }
 
 async fn remove_idle_bridge(h: &Netlink, name: &str) -> Result<()> {

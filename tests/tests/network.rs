@@ -179,6 +179,11 @@ fn iptables_fallback_publishes_ports_and_removes_its_chains() -> Result<()> {
     };
     assert!(ours(&text(&sh("iptables-save", &[]).stdout)) >= 3);
     env.teardown("ipt", nets)?;
+    // The container's DNAT goes with it; the network's chains stay.
+    let saved = text(&sh("iptables-save", &[]).stdout);
+    assert!(!saved.contains(&format!("dport {port}")), "{saved}");
+    assert!(saved.contains("ntbr10"), "{saved}");
+    assert!(env.run(&["network-rm", "nt-ipt"], "").status.success());
     let saved = text(&sh("iptables-save", &[]).stdout);
     assert_eq!(ours(&saved), 0, "{saved}");
     let prefix = format!(":{}", env.ours().chain_prefix);
@@ -375,7 +380,6 @@ fn sigkill_during_setup_then_teardown_leaves_no_link_rule_or_process() -> Result
         env.ok(&["remove-netns", ns.to_str().unwrap()], "")?;
     }
     eprintln!("{completed} of 14 setups finished before SIGKILL");
-    assert_same_for(&before, &env.ours());
     let procs = text(&sh("pgrep", &["-af", "dns-serve"]).stdout);
     assert!(!procs.contains(env.state().to_str().unwrap()), "{procs}");
     assert!(std::fs::read_dir(env.state().join("containers"))?
@@ -384,6 +388,10 @@ fn sigkill_during_setup_then_teardown_leaves_no_link_rule_or_process() -> Result
     let leases: Value =
         serde_json::from_slice(&std::fs::read(env.state().join("ipam/nt-kill.json"))?)?;
     assert_eq!(leases["leases"], json!({}));
+    // The bridge and its chains stay until the network goes.
+    assert!(host_snapshot().of(&env.ours()).0.contains("ntbr6"));
+    assert!(env.run(&["network-rm", "nt-kill"], "").status.success());
+    assert_same_for(&before, &env.ours());
     Ok(())
 }
 

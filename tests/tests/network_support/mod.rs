@@ -148,6 +148,9 @@ pub struct Env {
     pub dir: tempfile::TempDir,
     pub driver: &'static str,
     pub containers: Mutex<Vec<(String, Vec<String>)>>,
+    /// Networks made with [`Env::network`]: removed on drop (their bridges
+    /// and chains stay until then).
+    pub networks: Mutex<Vec<String>>,
     /// Every (container, network) ever set up: their veth names.
     pub seen: Mutex<Vec<(String, String)>>,
     pub netns: Mutex<Vec<PathBuf>>,
@@ -166,6 +169,7 @@ impl Env {
             driver,
             containers: Mutex::default(),
             seen: Mutex::default(),
+            networks: Mutex::default(),
             netns: Mutex::default(),
             children: Mutex::default(),
         }
@@ -278,7 +282,9 @@ impl Env {
             bridge,
         ];
         a.extend(extra);
-        self.ok(&a, "")
+        let made = self.ok(&a, "")?;
+        self.networks.lock().unwrap().push(name.to_string());
+        Ok(made)
     }
 
     pub fn netns(&self, name: &str) -> Result<PathBuf> {
@@ -360,6 +366,12 @@ impl Drop for Env {
         }
         for p in self.netns.lock().unwrap().drain(..) {
             let _ = self.run(&["remove-netns", p.to_str().unwrap()], "");
+        }
+        for n in self.networks.lock().unwrap().drain(..) {
+            let o = self.run(&["network-rm", &n], "");
+            if !o.status.success() && !text(&o.stderr).contains("not found") {
+                eprintln!("cleanup: network-rm {n}: {}", text(&o.stderr));
+            }
         }
     }
 }

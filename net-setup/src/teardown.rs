@@ -26,7 +26,12 @@ pub async fn teardown(ctx: &Ctx, req: TeardownRequest) -> Result<()> {
         .map(|n| n.name.clone())
         .filter(|n| !n.is_empty())
         .collect();
-    let errors = teardown_locked(ctx, &lock, &req.container_id, &names).await;
+    // Veths in a netns that is removed next go with it (asynchronously,
+    // in the kernel), unless the netns is gone already or was never there.
+    let keep_veths = req.netns_removed_next
+        && !req.netns_path.is_empty()
+        && std::path::Path::new(&req.netns_path).exists();
+    let errors = teardown_locked(ctx, &lock, &req.container_id, &names, !keep_veths).await;
     if errors.is_empty() {
         Ok(())
     } else {
@@ -44,6 +49,7 @@ pub async fn teardown_locked(
     lock: &FileLock,
     container: &str,
     networks: &[String],
+    delete_veths: bool,
 ) -> Vec<String> {
     let started = Instant::now();
     let mut errors: Vec<String> = Vec::new();
@@ -87,7 +93,7 @@ pub async fn teardown_locked(
             None
         }
     };
-    if let Some(h) = &host {
+    if let Some(h) = host.as_ref().filter(|_| delete_veths) {
         for a in &atts {
             if let Err(e) = h.delete_link(&a.host_veth).await {
                 note(e);

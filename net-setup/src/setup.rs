@@ -78,7 +78,7 @@ pub async fn setup(ctx: &Ctx, req: SetupRequest) -> Result<SetupResult> {
             debug!(container = %plan.container, error = %e, "setup failed; rolling back");
             let names: Vec<String> = plan.nets.iter().map(|p| p.net.name.clone()).collect();
             let rollback_errors =
-                crate::teardown::teardown_locked(ctx, &lock, &plan.container, &names, true).await;
+                crate::teardown::teardown_locked(ctx, &lock, &plan.container, &names).await;
             Err(NetError::SetupFailed {
                 error: Box::new(e),
                 rollback_errors,
@@ -246,30 +246,15 @@ async fn apply(ctx: &Ctx, plan: &Plan, lock: &FileLock, started: Instant) -> Res
             sysctl::enable_route_localnet(&p.net.network_interface)?;
         }
         let mac = ipam::parse_mac(&a.mac)?;
-        let create = || {
-            host.create_veth(
-                &a.host_veth,
-                bridge,
-                p.net.mtu(),
-                &a.interface_name,
-                mac,
-                &plan.netns,
-            )
-        };
-        match create().await {
-            // This container's veth of an earlier run whose netns the
-            // kernel is still taking down (Teardown leaves veths to the
-            // netns' removal): its name is this container's, so replace it.
-            Err(NetError::AlreadyExists(_))
-                if host.link(&a.host_veth).await?.is_some_and(|l| {
-                    l.kind == Some(netlink_packet_route::link::InfoKind::Veth)
-                }) =>
-            {
-                host.delete_link(&a.host_veth).await?;
-                create().await?;
-            }
-            r => r?,
-        }
+        host.create_veth(
+            &a.host_veth,
+            bridge,
+            p.net.mtu(),
+            &a.interface_name,
+            mac,
+            &plan.netns,
+        )
+        .await?;
     }
     debug!(container = %plan.container, elapsed_ms = ms(), "setup: bridges and veths ready");
     // 4. Container side: loopback, addresses, routes.

@@ -26,12 +26,7 @@ pub async fn teardown(ctx: &Ctx, req: TeardownRequest) -> Result<()> {
         .map(|n| n.name.clone())
         .filter(|n| !n.is_empty())
         .collect();
-    // Veths in a netns that is removed next go with it (asynchronously,
-    // in the kernel), unless the netns is gone already or was never there.
-    let keep_veths = req.netns_removed_next
-        && !req.netns_path.is_empty()
-        && std::path::Path::new(&req.netns_path).exists();
-    let errors = teardown_locked(ctx, &lock, &req.container_id, &names, !keep_veths).await;
+    let errors = teardown_locked(ctx, &lock, &req.container_id, &names).await;
     if errors.is_empty() {
         Ok(())
     } else {
@@ -49,7 +44,6 @@ pub async fn teardown_locked(
     lock: &FileLock,
     container: &str,
     networks: &[String],
-    delete_veths: bool,
 ) -> Vec<String> {
     let started = Instant::now();
     let mut errors: Vec<String> = Vec::new();
@@ -93,7 +87,7 @@ pub async fn teardown_locked(
             None
         }
     };
-    if let Some(h) = host.as_ref().filter(|_| delete_veths) {
+    if let Some(h) = &host {
         for a in &atts {
             if let Err(e) = h.delete_link(&a.host_veth).await {
                 note(e);
@@ -151,29 +145,22 @@ pub async fn remove_network_links(
         return Ok(());
     }
     if crate::network_config::is_valid_ifname(bridge) {
-        remove_idle_bridge(&Netlink::host()?, bridge).await?;
+        remove_bridge(&Netlink::host()?, bridge).await?;
     }
     ctx.apply_firewall(lock, false).await?;
     Ok(())
 }
 
-async fn remove_idle_bridge(h: &Netlink, name: &str) -> Result<()> {
+/// Delete this store's bridge of a removed network (ports still on it are
+/// released by the kernel); a link of that name that is not a bridge stays.
+async fn remove_bridge(h: &Netlink, name: &str) -> Result<()> {
     let Some(l) = h.link(name).await? else {
         return Ok(());
     };
     if l.kind != Some(netlink_packet_route::link::InfoKind::Bridge) {
         return Ok(());
     }
-    let ports = h.ports_of(l.index).await?;
-    if ports.is_empty() {
-        h.delete_link(name).await?;
-        debug!(bridge = name, "bridge removed");
-    } else {
-        debug!(
-            bridge = name,
-            ?ports,
-            "bridge kept: other interfaces attached"
-        );
-    }
+    h.delete_link(name).await?;
+    debug!(bridge = name, "bridge removed");
     Ok(())
 }

@@ -42,8 +42,6 @@ pub struct TeardownRequest {
     pub netns_path: String,
     pub networks: Vec<NetworkAttachment>,
     pub port_mappings: Vec<PortMapping>,
-    /// The netns is removed next: its veths go with it.
-    pub netns_removed_next: bool,
 }
 
 impl From<SetupRequest> for TeardownRequest {
@@ -53,7 +51,6 @@ impl From<SetupRequest> for TeardownRequest {
             netns_path: s.netns_path,
             networks: s.networks,
             port_mappings: s.port_mappings,
-            netns_removed_next: false,
         }
     }
 }
@@ -131,7 +128,6 @@ impl From<pb::TeardownRequest> for TeardownRequest {
             netns_path: r.netns_path,
             networks: r.networks.into_iter().map(Into::into).collect(),
             port_mappings: r.port_mappings.into_iter().map(Into::into).collect(),
-            netns_removed_next: r.netns_removed_next,
         }
     }
 }

@@ -192,7 +192,6 @@ pub async fn teardown(
         netns_path: st.netns_path.clone(),
         networks: per_network(cfg),
         port_mappings: port_mappings(cfg),
-        netns_removed_next: true,
     };
     if let Err(e) = net
         .call("Teardown", |mut c| async move { c.teardown(req).await })
@@ -311,7 +310,6 @@ pub async fn connect(
                 netns_path: st.netns_path.clone(),
                 networks: per_network(&old),
                 port_mappings: port_mappings(&cfg),
-                netns_removed_next: false,
             };
             net.call("Teardown", |mut c| async move { c.teardown(req).await })
                 .await?;

@@ -51,7 +51,7 @@ struct Cli {
     #[command(flatten)]
     log: LogArgs,
     /// Where network configurations (one JSON file per network) live.
-    #[arg(long, global = true, default_value = "/etc/podman-rs/networks")]
+    #[arg(long, global = true, default_value = "/etc/containers/networks")]
     config_dir: PathBuf,
     /// Where IPAM leases, applied-state records and DNS records live
     /// (podman passes <runroot>/networks).

@@ -253,6 +253,13 @@ pub async fn connect(
         Ok(n) => n,
         Err(e) => {
             net.close().await?;
+            if e.code() == Some(proto::ErrorCode::NotFound) {
+                // libpod's words and exit code (125) for a missing network.
+                anyhow::bail!(
+                    "unable to find network with name or ID {}: network not found",
+                    att.name
+                );
+            }
             return Err(e.into());
         }
     };
@@ -262,9 +269,10 @@ pub async fn connect(
         let before = cfg.networks.clone();
         if attach {
             if pos.is_some() {
+                // libpod's words (define.ErrNetworkConnected).
                 anyhow::bail!(
-                    "container {} is already connected to network {}",
-                    cfg.name,
+                    "container {} is already connected to network {}: network is already connected",
+                    cfg.id,
                     nw.name
                 );
             }
@@ -275,9 +283,9 @@ pub async fn connect(
                 });
         } else {
             let Some(i) = pos else {
+                // libpod names the container as it was given.
                 anyhow::bail!(
-                    "container {} is not connected to network {}",
-                    cfg.name,
+                    "container {container} is not connected to network {}",
                     nw.name
                 )
             };

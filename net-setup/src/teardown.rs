@@ -26,7 +26,12 @@ pub async fn teardown(ctx: &Ctx, req: TeardownRequest) -> Result<()> {
         .map(|n| n.name.clone())
         .filter(|n| !n.is_empty())
         .collect();
-    let errors = teardown_locked(ctx, &lock, &req.container_id, &names).await;
+    if req.only_listed && names.is_empty() {
+        return Err(NetError::InvalidArgument(
+            "detaching only listed networks needs at least one network: name it".into(),
+        ));
+    }
+    let errors = teardown_locked(ctx, &lock, &req.container_id, &names, req.only_listed).await;
     if errors.is_empty() {
         Ok(())
     } else {
@@ -38,12 +43,14 @@ pub async fn teardown(ctx: &Ctx, req: TeardownRequest) -> Result<()> {
 }
 
 /// Undo everything for `container` on its recorded networks plus `networks`
-/// (names or ids). The caller holds the setup lock. Returns the errors.
+/// (names or ids); with `only`, on `networks` alone, and the record keeps
+/// the others. The caller holds the setup lock. Returns the errors.
 pub async fn teardown_locked(
     ctx: &Ctx,
     lock: &FileLock,
     container: &str,
     networks: &[String],
+    only: bool,
 ) -> Vec<String> {
     let started = Instant::now();
     let mut errors: Vec<String> = Vec::new();
@@ -79,6 +86,14 @@ pub async fn teardown_locked(
             }
         }
     }
+    let mut kept: Vec<Attachment> = Vec::new();
+    if only {
+        let (gone, stay): (Vec<Attachment>, Vec<Attachment>) = atts
+            .into_iter()
+            .partition(|a| networks.iter().any(|n| n == &a.network || n == &a.network_id));
+        atts = gone;
+        kept = stay;
+    }
     // 1. Veths: deleting the host end removes the pair.
     let host = match Netlink::host() {
         Ok(h) => Some(h),
@@ -94,8 +109,15 @@ pub async fn teardown_locked(
             }
         }
     }
-    // 2. The record, then the firewall without it.
-    if let Err(e) = ctx.records().remove(container) {
+    // 2. The record (or what it keeps), then the firewall without it.
+    let rest = match record {
+        Some(mut r) if !kept.is_empty() => {
+            r.attachments = kept;
+            ctx.records().put(&r)
+        }
+        _ => ctx.records().remove(container).map(drop),
+    };
+    if let Err(e) = rest {
         note(e);
     }
     if let Err(e) = ctx.apply_firewall(lock, false).await {

@@ -15,7 +15,7 @@ fn fixture() -> (TestStore, Registry, String) {
 }
 
 /// The host's links and firewall rules that belong to this store's
-/// containers and user networks: veths on podman* bridges, the bridges
+/// containers and user networks: veths on podman* bridges but podman0, the bridges
 /// themselves except the default network's `podman0` (a network's bridge
 /// and chains stay until `network rm`, and the default network is never
 /// removed), and from this store's own nft table, without counters, the
@@ -28,7 +28,10 @@ fn host_state(s: &TestStore) -> (Vec<String>, Vec<String>) {
         .unwrap();
     let mut names: Vec<String> = String::from_utf8_lossy(&links.stdout)
         .lines()
+        // podman0 (the default network's bridge) is shared with every
+        // other store on this host and with Podman: its veths are not ours.
         .filter(|l| l.contains(": podman") || l.contains("master podman"))
+        .filter(|l| !l.contains("master podman0 "))
         .filter_map(|l| {
             l.split(':')
                 .nth(1)

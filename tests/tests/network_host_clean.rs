@@ -80,7 +80,7 @@ fn walk(dir: &Path, out: &mut Vec<String>) {
         let p = e.path();
         if p.is_dir() {
             walk(&p, out);
-        } else if !p.extension().is_some_and(|x| x == "lock") {
+        } else if p.extension().is_none_or(|x| x != "lock") {
             // Lock files are kept as containers-storage keeps its locks.
             out.push(p.display().to_string());
         }

@@ -168,3 +168,63 @@ fn connect_twice_and_disconnect_from_a_network_not_on_are_refused() {
     s.ok(&["rm", "-af", "-t", "0"]);
     s.ok(&["network", "rm", "cnet", "other"]);
 }
+
+#[test]
+fn missing_networks_and_ports_answer_as_podman() {
+    let (s, _reg, r) = e2e::podman::with_busybox();
+    refused(
+        &s,
+        &["network", "rm", "bogus"],
+        1,
+        "unable to find network with name or ID bogus: network not found",
+    );
+    // --force: a missing network is no error; -t -1 is each container's own timeout.
+    s.ok(&["network", "rm", "-t", "-1", "--force", "bogus"]);
+    s.ok(&["network", "create", "--subnet", "10.98.25.0/24", "insp"]);
+    assert_eq!(
+        s.ok(&[
+            "network",
+            "ls",
+            "-n",
+            "--filter",
+            "name=insp",
+            "--format",
+            "{{.Name}}"
+        ]),
+        "insp\n"
+    );
+    let id = s.ok(&["create", "--name", "idle", "--network", "insp", &r, "true"]);
+    // Only containers whose network is set up are listed.
+    let fmt = "{{json .Containers}}";
+    assert_eq!(
+        s.ok(&["network", "inspect", "--format", fmt, "insp"]),
+        "{}\n"
+    );
+    s.ok(&["rm", id.trim()]);
+    let id = s.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "up",
+        "--network",
+        "insp",
+        "-p",
+        "80",
+        &r,
+        "sleep",
+        "1000",
+    ]);
+    let listed = s.ok(&["network", "inspect", "--format", fmt, "insp"]);
+    assert!(
+        listed.contains(id.trim()) && listed.contains("\"up\""),
+        "{listed}"
+    );
+    refused(
+        &s,
+        &["port", "up", "99/tcp"],
+        125,
+        "failed to find published port \"99/tcp\"",
+    );
+    s.ok(&["rm", "-af", "-t", "0"]);
+    s.ok(&["network", "rm", "insp"]);
+}

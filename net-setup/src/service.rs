@@ -93,11 +93,14 @@ pub async fn create_network(ctx: &Ctx, spec: &CreateSpec) -> crate::error::Resul
 }
 
 /// Remove a network and forget its leases (shared with the CLI).
-pub fn remove_network(ctx: &Ctx, name: &str, force: bool) -> crate::error::Result<Network> {
+pub async fn remove_network(ctx: &Ctx, name: &str, force: bool) -> crate::error::Result<Network> {
     let net = ctx.configs().find(name)?;
     let users = ctx.ipam().users(&net)?;
     let removed = ctx.configs().remove(&net.name, force, &users)?;
     ctx.ipam().remove_network(&removed.name)?;
+    let lock = ctx.setup_lock().await?;
+    crate::teardown::remove_network_links(ctx, &lock, &removed.name, &removed.network_interface)
+        .await?;
     Ok(removed)
 }
 
@@ -159,7 +162,7 @@ impl NetSetup for NetSetupService {
         req: Request<pb::RemoveNetworkRequest>,
     ) -> Result<Response<pb::RemoveNetworkResponse>, Status> {
         let r = req.into_inner();
-        let net = remove_network(&self.ctx, &r.name, r.force)?;
+        let net = remove_network(&self.ctx, &r.name, r.force).await?;
         Ok(Response::new(pb::RemoveNetworkResponse {
             name: net.name,
             id: net.id,
@@ -235,6 +238,6 @@ impl NetSetup for NetSetupService {
 pub async fn reload(ctx: &Ctx) -> crate::error::Result<(u32, u32)> {
     let lock = ctx.setup_lock().await?;
     let records = ctx.records().all()?.len() as u32;
-    let d = ctx.apply_firewall(&lock).await?;
+    let d = ctx.apply_firewall(&lock, true).await?;
     Ok((records, d.networks.len() as u32))
 }

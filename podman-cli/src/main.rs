@@ -245,6 +245,7 @@ async fn command(cfg: &engine_config::EngineConfig, cli: &Cli) -> anyhow::Result
                 NetworkCommand::Exists(a) => commands::network::exists(cfg, a).await,
                 NetworkCommand::Connect(a) => commands::network::connect(cfg, a, true).await,
                 NetworkCommand::Disconnect(a) => commands::network::connect(cfg, a, false).await,
+                NetworkCommand::Reload(a) => commands::network_reload::reload(cfg, a).await,
             },
             Command::Volume(c) => match c {
                 VolumeCommand::Create(a) => commands::volume::create(cfg, a).await,

@@ -632,6 +632,8 @@ pub enum NetworkCommand {
     Connect(Lazy<network::ConnectArgs>),
     /// Disconnect a container from a network
     Disconnect(Lazy<network::ConnectArgs>),
+    /// Reload network configuration for containers
+    Reload(Lazy<crate::commands::network_reload::ReloadArgs>),
 }
 
 #[derive(Debug, Subcommand)]

@@ -30,6 +30,7 @@ pub mod login;
 pub mod logs;
 pub mod mount;
 pub mod network;
+pub mod network_reload;
 pub mod pause;
 pub mod pod;
 pub mod pod_ps;

@@ -66,7 +66,7 @@ pub struct LsArgs {
     /// Print only network names
     #[arg(short, long)]
     pub quiet: bool,
-    #[arg(long)]
+    #[arg(short, long)]
     pub noheading: bool,
     #[arg(long)]
     pub no_trunc: bool,
@@ -87,9 +87,10 @@ pub struct RmArgs {
     /// Remove the containers using the network too
     #[arg(short, long)]
     pub force: bool,
-    /// Seconds to wait when stopping those containers
-    #[arg(short = 't', long = "time")]
-    pub time: Option<u32>,
+    /// Seconds to wait when stopping those containers; -1 (Podman's
+    /// default): each container's own stop timeout
+    #[arg(short = 't', long = "time", allow_negative_numbers = true)]
+    pub time: Option<i64>,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -168,14 +169,22 @@ fn pairs(list: &[String], flag: &str) -> anyhow::Result<HashMap<String, String>>
 }
 
 /// Containers (name, id) attached to network `name`.
-pub(crate) fn users(
+pub(crate) fn users(engine: &EngineConfig, name: &str, id: &str) -> anyhow::Result<Vec<(String, String)>> {
+    users_where(engine, name, id, false)
+}
+
+/// The containers on a network; with `running_only`, those whose network
+/// is set up now (what `network inspect` lists, as Podman).
+fn users_where(
     engine: &EngineConfig,
     name: &str,
     id: &str,
+    running_only: bool,
 ) -> anyhow::Result<Vec<(String, String)>> {
     let db = crate::state::open_state(engine)?;
     Ok(store::list(&db)?
         .into_iter()
+        .filter(|(_, st)| !running_only || (st.status.is_active() && !st.netns_path.is_empty()))
         .filter(|(c, _)| {
             c.networks
                 .iter()
@@ -351,7 +360,7 @@ pub async fn inspect(engine: &EngineConfig, a: &InspectArgs) -> anyhow::Result<(
             Ok(nw) => {
                 let mut v = network_json(&nw);
                 let containers: serde_json::Map<String, serde_json::Value> =
-                    users(engine, &nw.name, &nw.id)?
+                    users_where(engine, &nw.name, &nw.id, true)?
                         .into_iter()
                         .map(|(name, id)| (id, json!({"name": name})))
                         .collect();
@@ -379,7 +388,13 @@ pub async fn rm(engine: &EngineConfig, a: &RmArgs) -> anyhow::Result<()> {
             let req = InspectNetworkRequest { name: name.clone() };
             let nw = net.call("InspectNetwork", |mut c| async move { c.inspect_network(req).await }).await;
             net.close().await?;
-            let nw = nw.map_err(|e| no_such_network(name, e))?;
+            let nw = match nw {
+                // As Podman: --force makes a missing network no error.
+                Err(e) if a.force && e.code() == Some(proto::ErrorCode::NotFound) => {
+                    return anyhow::Ok(())
+                }
+                r => r.map_err(|e| no_such_network(name, e))?,
+            };
             let using = users(engine, &nw.name, &nw.id)?;
             if !using.is_empty() {
                 if !a.force {
@@ -394,7 +409,7 @@ pub async fn rm(engine: &EngineConfig, a: &RmArgs) -> anyhow::Result<()> {
                     .into());
                 }
                 for (_, id) in &using {
-                    crate::lifecycle::remove::remove_with_timeout(engine, id, true, a.time).await?;
+                    crate::lifecycle::remove::remove_with_timeout(engine, id, true, a.time.and_then(|t| u32::try_from(t).ok())).await?;
                 }
             }
             let mut net = helper_procs::net(engine).await?;

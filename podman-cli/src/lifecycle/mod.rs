@@ -15,6 +15,7 @@ pub mod network;
 pub mod paths;
 pub mod pause;
 pub mod pod;
+pub mod parallel;
 pub mod pod_ops;
 #[allow(unsafe_code)]
 pub mod preserve_fds;

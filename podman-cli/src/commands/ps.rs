@@ -937,7 +937,10 @@ async fn list(engine: &EngineConfig, a: &PsArgs) -> anyhow::Result<Vec<Entry>> {
     let mut kept: Vec<&(ContainerConfig, ContainerState)> = records
         .iter()
         .filter(|(c, s)| {
-            (all || filter::podman_state(s) == "running") && pod_filter.matches(&Subject::new(c, s))
+            (all || filter::podman_state(s) == "running")
+                && pod_filter.matches(
+                    &Subject::new(c, s).with_health(crate::lifecycle::health::status(engine, c)),
+                )
         })
         .collect();
     if let Some(n) = limit {
@@ -981,6 +984,7 @@ async fn list(engine: &EngineConfig, a: &PsArgs) -> anyhow::Result<Vec<Entry>> {
                 cfg: &cfg,
                 st: &st,
                 external: true,
+                health: String::new(),
             }) {
                 entries.push(e);
             }

@@ -357,4 +357,11 @@ pub struct Healthcheck {
     pub retries: u32,
     /// "none", "kill", "restart" or "stop".
     pub on_failure: String,
+    /// `--health-max-log-count`: runs kept (None: Podman's 5; 0: all).
+    pub max_log_count: Option<u32>,
+    /// `--health-max-log-size`: output bytes kept per run (None: 500; 0: all).
+    pub max_log_size: Option<u32>,
+    /// `--health-log-destination`: "" or "local" (the bundle),
+    /// "events_logger" (the health_status events), or a directory.
+    pub log_destination: String,
 }

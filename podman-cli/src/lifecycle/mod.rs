@@ -10,6 +10,7 @@ pub mod create_options;
 pub mod create_userns;
 pub mod files;
 pub mod health;
+pub mod health_config;
 pub mod intent;
 pub mod network;
 pub mod paths;

@@ -401,7 +401,7 @@ fn bundle_and_request(
     );
     let (timer_command, timer_interval_ms) = health_timer(engine, cfg);
     if cfg.extra.healthcheck.is_some() {
-        super::health::reset(paths)?;
+        super::health::reset(paths, cfg)?;
     }
     let req = CreateContainerRequest {
         id: cfg.id.clone(),

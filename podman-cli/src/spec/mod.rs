@@ -3,6 +3,7 @@
 //! and checked against oci-spec's typed model before it is written.
 
 pub mod confinement;
+pub mod exec_process;
 pub mod resources;
 pub mod seccomp;
 pub mod security;

@@ -11,6 +11,7 @@ pub mod create_userns;
 pub mod files;
 pub mod health;
 pub mod health_config;
+pub mod timer_repair;
 pub mod intent;
 pub mod network;
 pub mod paths;

@@ -44,7 +44,7 @@ fn exit_command(engine: &EngineConfig, cfg: &ContainerConfig) -> Vec<String> {
 }
 
 /// The healthcheck timer: `podman healthcheck run ID` every interval.
-fn health_timer(engine: &EngineConfig, cfg: &ContainerConfig) -> (Vec<String>, u64) {
+pub(super) fn health_timer(engine: &EngineConfig, cfg: &ContainerConfig) -> (Vec<String>, u64) {
     match &cfg.extra.healthcheck {
         Some(h) if h.interval_ns > 0 && h.test.first().is_some_and(|t| t != "NONE") => {
             let mut v = podman_command(engine);

@@ -62,6 +62,12 @@ pub fn run(a: TimerArgs, mut ready: ReadyPipe) -> anyhow::Result<()> {
             anyhow::bail!(msg);
         }
     }
+    // Hold none of the caller's pipes (it waits for their end).
+    if let Err(e) = crate::detach::redirect_stdio(std::path::Path::new("/dev/null")) {
+        let msg = format!("redirecting stdio: {e}");
+        ready.fail(&msg);
+        anyhow::bail!(msg);
+    }
     ready.ok("");
     let (prog, args) = a.command.split_first().expect("clap requires a command");
     loop {
@@ -77,11 +83,14 @@ pub fn run(a: TimerArgs, mut ready: ReadyPipe) -> anyhow::Result<()> {
         {
             Ok(s) if !s.success() => tracing::debug!(status = %s, "timer command failed"),
             Ok(_) => {}
-            Err(e) => tracing::warn!(command = ?a.command, error = %e, "cannot run the timer command"),
+            Err(e) => {
+                tracing::warn!(command = ?a.command, error = %e, "cannot run the timer command")
+            }
         }
         // A subreaper inherits its children's orphans: reap them.
-        while let Ok(nix::sys::wait::WaitStatus::Exited(..) | nix::sys::wait::WaitStatus::Signaled(..)) =
-            nix::sys::wait::waitpid(None, Some(nix::sys::wait::WaitPidFlag::WNOHANG))
+        while let Ok(
+            nix::sys::wait::WaitStatus::Exited(..) | nix::sys::wait::WaitStatus::Signaled(..),
+        ) = nix::sys::wait::waitpid(None, Some(nix::sys::wait::WaitPidFlag::WNOHANG))
         {}
     }
     if let Some(p) = &a.pid_file {

@@ -121,7 +121,9 @@ mod tests {
         let img = image(serde_json::json!({
             "Test": ["CMD-SHELL", "test -e /ok"], "Interval": 2_000_000_000i64, "Retries": 0
         }));
-        let hc = settle(&HealthFlags::default(), None, &img).unwrap().unwrap();
+        let hc = settle(&HealthFlags::default(), None, &img)
+            .unwrap()
+            .unwrap();
         assert_eq!(hc.test, ["CMD-SHELL", "test -e /ok"]);
         assert_eq!(hc.interval_ns, 2_000_000_000);
         assert_eq!(hc.timeout_ns, DEFAULT_TIMEOUT_NS);
@@ -132,7 +134,10 @@ mod tests {
         };
         assert_eq!(settle(&none, None, &img).unwrap(), None);
         let disabled = image(serde_json::json!({ "Test": ["NONE"] }));
-        assert_eq!(settle(&HealthFlags::default(), None, &disabled).unwrap(), None);
+        assert_eq!(
+            settle(&HealthFlags::default(), None, &disabled).unwrap(),
+            None
+        );
     }
 
     #[test]

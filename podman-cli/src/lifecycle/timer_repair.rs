@@ -42,8 +42,7 @@ pub async fn ensure(engine: &EngineConfig, cfg: &ContainerConfig, st: &Container
     }
     let paths = ContainerPaths::new(engine, &cfg.id);
     // One repair at a time: a second command finds the lock held and leaves it.
-    let lock = match common::file_lock::FileLock::try_exclusive(&paths.bundle.join("timer.lock"))
-    {
+    let lock = match common::file_lock::FileLock::try_exclusive(&paths.bundle.join("timer.lock")) {
         Ok(Some(l)) => l,
         Ok(None) => return,
         Err(e) => {
@@ -90,7 +89,9 @@ pub async fn ensure(engine: &EngineConfig, cfg: &ContainerConfig, st: &Container
             error = %String::from_utf8_lossy(&o.stderr).trim(),
             "re-arming the healthcheck timer"
         ),
-        Err(e) => tracing::warn!(container = %cfg.id, error = %e, "re-arming the healthcheck timer"),
+        Err(e) => {
+            tracing::warn!(container = %cfg.id, error = %e, "re-arming the healthcheck timer")
+        }
     }
     drop(lock);
 }

@@ -74,6 +74,7 @@ pub async fn run(engine: &EngineConfig, args: &InspectArgs) -> anyhow::Result<()
                             .unwrap_or("podman"),
                     );
                     crate::lifecycle::health::inspect_fields(engine, &c, &mut doc);
+                    crate::lifecycle::cgroups::inspect_fields(engine, &c, &mut doc["HostConfig"]);
                     doc["Mounts"] = crate::volume::attach::inspect_mounts(engine, &c);
                     docs.push(doc);
                     continue;

@@ -188,6 +188,14 @@ pub struct RunExtras {
     pub uts: String,
     /// `--tz`: "", "local" or an IANA zone name.
     pub timezone: String,
+    /// `--cgroupns`: "private", "" (the host's), "ns:PATH" or "container:ID".
+    pub cgroupns: String,
+    /// `--cgroups`: "" (enabled), "no-conmon" or "disabled".
+    pub cgroups_mode: String,
+    /// `--cgroup-parent`.
+    pub cgroup_parent: String,
+    /// `--cgroup-conf` KEY=VALUE (cgroup v2 files).
+    pub cgroup_conf: BTreeMap<String, String>,
     /// `--read-only-tmpfs` (only meaningful with read_only).
     pub read_only_tmpfs: bool,
     /// `--pidfile`: where the container's pid is written.

@@ -381,6 +381,13 @@ async fn create_from(
     };
     let paths = super::paths::ContainerPaths::new(cfg, &id);
     let runtime = super::runtime::resolve(cfg).await?;
+    super::cgroups::parse(
+        &a.cgroups,
+        &mut p.more.extras,
+        &cfg.cgroup_manager,
+        &runtime,
+        crate::spec::resources::HostCgroups::probe().v2,
+    )?;
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_nanos() as i64)

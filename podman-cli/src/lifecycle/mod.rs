@@ -9,6 +9,7 @@ pub mod create_more;
 pub mod create_options;
 pub mod create_userns;
 pub mod files;
+pub mod cgroups;
 pub mod health;
 pub mod health_config;
 pub mod timer_repair;

@@ -370,7 +370,7 @@ fn bundle_and_request(
     let ctx = SpecContext {
         rootfs: std::path::Path::new(rootfs),
         netns: net.netns.clone(),
-        cgroups_path: super::pod::cgroups_path(engine, cfg),
+        cgroups_path: super::cgroups::cgroups_path(engine, cfg),
         managed_files: managed,
         default_capabilities: engine.containers.containers.default_capabilities.as_deref(),
         init_path,
@@ -393,6 +393,7 @@ fn bundle_and_request(
     if engine.cgroup_manager == "systemd" {
         runtime_args.push("--systemd-cgroup".into());
     }
+    runtime_args.extend(super::cgroups::runtime_args(cfg));
     runtime_args.extend(
         engine
             .runtime_flags
@@ -499,6 +500,7 @@ fn joined_namespaces(
         ("pid", &x.pid),
         ("uts", &x.uts),
         ("user", &x.userns),
+        ("cgroup", &x.cgroupns),
     ]
     .into_iter()
     .filter_map(|(k, v)| v.strip_prefix("container:").map(|id| (k, id)))

@@ -245,6 +245,13 @@ pub fn generate(cfg: &ContainerConfig, ctx: &SpecContext) -> Result<Spec, SpecEr
     namespaces.extend(namespace("pid", &x.pid, ctx));
     namespaces.extend(namespace("ipc", &x.ipc, ctx));
     namespaces.extend(namespace("uts", &x.uts, ctx));
+    // "" (records older than --cgroupns) is the host's, as on cgroup v1.
+    let cgroupns = match x.cgroupns.as_str() {
+        "" => "host",
+        "private" => "",
+        other => other,
+    };
+    namespaces.extend(namespace("cgroup", cgroupns, ctx));
     match &ctx.netns {
         NetNs::New => namespaces.push(json!({"type": "network"})),
         NetNs::Path(p) => namespaces.push(json!({"type": "network", "path": p})),
@@ -299,6 +306,9 @@ pub fn generate(cfg: &ContainerConfig, ctx: &SpecContext) -> Result<Spec, SpecEr
     }
     let mut resources = json!({"devices": cgroup_devices});
     resources::apply(&x.resources, &mut resources);
+    if !x.cgroup_conf.is_empty() {
+        resources["unified"] = json!(x.cgroup_conf);
+    }
     if conf.pids_limit != 0 && confinement::pids_controller() {
         resources["pids"] = json!({"limit": conf.pids_limit});
     }

@@ -62,7 +62,9 @@ pub fn run(a: TimerArgs, mut ready: ReadyPipe) -> anyhow::Result<()> {
             anyhow::bail!(msg);
         }
     }
-    // Hold none of the caller's pipes (it waits for their end).
+    // Hold none of the caller's pipes (it waits for their end): not the
+    // copies detaching kept for the passthrough log driver either.
+    drop(crate::detach::take_saved_stdio());
     if let Err(e) = crate::detach::redirect_stdio(std::path::Path::new("/dev/null")) {
         let msg = format!("redirecting stdio: {e}");
         ready.fail(&msg);

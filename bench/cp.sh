@@ -101,6 +101,8 @@ bench_run floor-end bash -c 'tar -C "$1" -cf - tree | tar -C "$2" -xf -' floor "
 REAL_PODMAN="${REAL_PODMAN:-/usr/bin/podman}"
 if [ -x "$REAL_PODMAN" ]; then
     THEIRS=("$REAL_PODMAN" --root "$WORK/theirs/root" --runroot "$WORK/theirs/run")
+    CLAMP="$(bench_podman_runtime "$WORK")"
+    if [ -n "$CLAMP" ]; then THEIRS+=(--runtime "$CLAMP"); fi
     cleanup_theirs() { "${THEIRS[@]}" rm -af -t 0 >/dev/null 2>&1 || true; "${THEIRS[@]}" system reset -f >/dev/null 2>&1 || true; }
     trap 'cleanup_theirs; cleanup' EXIT
     "${THEIRS[@]}" pull -q --tls-verify=false "$REF" >/dev/null

@@ -142,15 +142,23 @@ impl Cp<'_> {
             self.mounted.push(cfg.id.clone());
             CopyRoot {
                 root: m.mountpoint,
+                // Named volumes by their host directory (volumes mounted
+                // from a device are only there while in use: not listed).
                 mounts: cfg
                     .mounts
                     .iter()
-                    .filter(|m| {
-                        matches!(m.kind.as_str(), "bind" | "volume") && m.source.starts_with('/')
-                    })
-                    .map(|m| CopyMount {
-                        destination: m.destination.clone(),
-                        source: m.source.clone(),
+                    .filter_map(|m| {
+                        let source = match m.kind.as_str() {
+                            "bind" | "volume" if m.source.starts_with('/') => m.source.clone(),
+                            "volume" => crate::volume::mountpoint(&self.engine.volume_path, &m.source)
+                                .display()
+                                .to_string(),
+                            _ => return None,
+                        };
+                        Some(CopyMount {
+                            destination: m.destination.clone(),
+                            source,
+                        })
                     })
                     .collect(),
             }
@@ -346,7 +354,15 @@ impl Cp<'_> {
         };
         let req = CopyRequest {
             source: Some(path_end(&c.root, &ctarget)),
-            destination: Some(path_end(&host_root(), &dir)),
+            // Rooted at the destination directory, as Podman's copier
+            // puts files (its errors then name "/NAME").
+            destination: Some(path_end(
+                &CopyRoot {
+                    root: dir,
+                    mounts: Vec::new(),
+                },
+                "/",
+            )),
             rename,
             uid: Some(nix::unistd::geteuid().as_raw()),
             gid: Some(nix::unistd::getegid().as_raw()),

@@ -92,7 +92,18 @@ fn default_mounts(privileged: bool, shm_size: Option<u64>) -> Vec<Value> {
 fn user_mount(m: &MountSpec) -> Value {
     match m.kind.as_str() {
         "tmpfs" => {
-            json!({"destination": m.destination, "type": "tmpfs", "source": "tmpfs", "options": m.options})
+            // Podman's default: the image's content at the path is copied
+            // into the tmpfs (runc's tmpcopyup), unless notmpcopyup.
+            let mut options: Vec<&str> = m
+                .options
+                .iter()
+                .map(String::as_str)
+                .filter(|o| *o != "notmpcopyup")
+                .collect();
+            if !m.options.iter().any(|o| o == "notmpcopyup" || o == "tmpcopyup") {
+                options.push("tmpcopyup");
+            }
+            json!({"destination": m.destination, "type": "tmpfs", "source": "tmpfs", "options": options})
         }
         "devpts" => {
             json!({"destination": m.destination, "type": "devpts", "source": "devpts", "options": m.options})

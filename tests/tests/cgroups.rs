@@ -88,7 +88,7 @@ fn cgroup_parent_places_the_container() {
         let Some(path) = line.splitn(3, ':').nth(2) else {
             continue;
         };
-        let Some(ctrl) = line.splitn(3, ':').nth(1) else {
+        let Some(ctrl) = line.split(':').nth(1) else {
             continue;
         };
         if path.ends_with(&want) && !ctrl.is_empty() && !ctrl.contains('=') {

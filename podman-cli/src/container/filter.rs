@@ -364,7 +364,7 @@ impl Pred {
                 })
             }),
             // libpod: the status equals one of the values ("" without a check).
-            Pred::Health(vals) => vals.iter().any(|v| *v == s.health),
+            Pred::Health(vals) => vals.contains(&s.health),
             Pred::Until(t) => cfg.created_ns < *t,
             Pred::Pod => false,
             Pred::Network {

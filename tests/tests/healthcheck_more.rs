@@ -376,3 +376,65 @@ fn the_timer_comes_back_after_its_monitor_is_killed() {
     assert_eq!(timers, 1);
     s.ok(&["rm", "-f", "-t", "0", "orphan"]);
 }
+
+#[test]
+fn update_changes_the_healthcheck() {
+    let (s, _reg, image) = e2e::podman::with_busybox();
+    s.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "upd",
+        "--network",
+        "none",
+        "--health-cmd",
+        "false",
+        "--health-interval",
+        "disable",
+        "--health-retries",
+        "1",
+        &image,
+        "sleep",
+        "1000",
+    ]);
+    let o = s.run(&["healthcheck", "run", "upd"]);
+    assert_eq!(o.status.code(), Some(1));
+    s.ok(&[
+        "update",
+        "--health-cmd",
+        "true",
+        "--health-retries",
+        "5",
+        "--health-max-log-count",
+        "3",
+        "upd",
+    ]);
+    let conf = s.ok(&["inspect", "--format", "{{.Config.Healthcheck.Test}} {{.Config.Healthcheck.Retries}} {{.Config.Healthcheck.Interval}} {{.Config.HealthMaxLogCount}}", "upd"]);
+    assert_eq!(conf.trim(), "[CMD-SHELL true] 5 0 3");
+    let o = s.run(&["healthcheck", "run", "upd"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    s.ok(&["update", "--no-healthcheck", "upd"]);
+    let o = s.run(&["healthcheck", "run", "upd"]);
+    assert_eq!(o.status.code(), Some(125));
+    assert!(
+        stderr(&o).contains("has no defined healthcheck"),
+        "{}",
+        stderr(&o)
+    );
+    // Nothing to merge over, no command given: refused, nothing changed.
+    let o = s.run(&["update", "--health-retries", "3", "upd"]);
+    assert_eq!(o.status.code(), Some(125));
+    assert!(
+        stderr(&o).contains("healthcheck command is not set"),
+        "{}",
+        stderr(&o)
+    );
+    let o = s.run(&["update", "--no-healthcheck", "--health-cmd", "true", "upd"]);
+    assert_eq!(o.status.code(), Some(125));
+    assert!(
+        stderr(&o).contains("cannot specify both --no-healthcheck"),
+        "{}",
+        stderr(&o)
+    );
+    s.ok(&["rm", "-f", "-t", "0", "upd"]);
+}

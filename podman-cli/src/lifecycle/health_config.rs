@@ -28,6 +28,8 @@ pub enum HealthConfigError {
     OnFailureWithoutCheck(String),
     #[error("invalid argument {value:?} for \"--{flag}\" flag: strconv.ParseUint: parsing {value:?}: invalid syntax")]
     Count { flag: &'static str, value: String },
+    #[error("healthcheck command is not set: give --health-cmd")]
+    NoCommand,
     #[error("HealthCheck Log '{0}' destination error: give \"local\", \"events_logger\" or an existing absolute directory")]
     Destination(String),
 }
@@ -108,6 +110,79 @@ pub fn settle(
     Ok(Some(hc))
 }
 
+/// `podman update --health-*` (libpod's GetNewHealthCheckConfig): the
+/// flags given over the recorded check. None: no health flag was given;
+/// Some(None): the check is removed (`--no-healthcheck`).
+#[allow(clippy::option_option)]
+pub fn updated(
+    old: Option<&Healthcheck>,
+    f: &HealthFlags,
+) -> Result<Option<Option<Healthcheck>>, HealthConfigError> {
+    let changed = f.cmd.is_some()
+        || f.interval.is_some()
+        || f.retries.is_some()
+        || f.start_period.is_some()
+        || f.timeout.is_some()
+        || f.on_failure.is_some()
+        || f.max_log_count.is_some()
+        || f.max_log_size.is_some()
+        || f.log_destination.is_some();
+    if f.none {
+        if changed {
+            return Err(HealthFlagError::Conflict.into());
+        }
+        return Ok(Some(None));
+    }
+    if !changed {
+        return Ok(None);
+    }
+    let ns = |v: i64| format!("{v}ns");
+    let merged = HealthFlags {
+        cmd: match (&f.cmd, old) {
+            (Some(c), _) => Some(c.clone()),
+            (None, Some(o)) => Some(serde_json::to_string(&o.test).unwrap_or_default()),
+            (None, None) => return Err(HealthConfigError::NoCommand),
+        },
+        interval: f.interval.clone().or_else(|| {
+            old.map(|o| {
+                if o.interval_ns == 0 {
+                    "disable".into()
+                } else {
+                    ns(o.interval_ns)
+                }
+            })
+        }),
+        retries: f
+            .retries
+            .clone()
+            .or_else(|| old.map(|o| o.retries.to_string())),
+        start_period: f
+            .start_period
+            .clone()
+            .or_else(|| old.map(|o| ns(o.start_period_ns))),
+        timeout: f.timeout.clone().or_else(|| old.map(|o| ns(o.timeout_ns))),
+        on_failure: f
+            .on_failure
+            .clone()
+            .or_else(|| old.map(|o| o.on_failure.clone())),
+        ..Default::default()
+    };
+    let mut hc = super::health::parse(&merged)?.ok_or(HealthConfigError::NoCommand)?;
+    hc.max_log_count = match f.max_log_count.as_deref() {
+        Some(v) => count("health-max-log-count", Some(v))?,
+        None => old.and_then(|o| o.max_log_count),
+    };
+    hc.max_log_size = match f.max_log_size.as_deref() {
+        Some(v) => count("health-max-log-size", Some(v))?,
+        None => old.and_then(|o| o.max_log_size),
+    };
+    hc.log_destination = match f.log_destination.as_deref() {
+        Some(v) => destination(Some(v))?,
+        None => old.map(|o| o.log_destination.clone()).unwrap_or_default(),
+    };
+    Ok(Some(Some(hc)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -138,6 +213,45 @@ mod tests {
             settle(&HealthFlags::default(), None, &disabled).unwrap(),
             None
         );
+    }
+
+    #[test]
+    fn updates_merge_over_the_recorded_check() {
+        let old = parse_flags("true", Some("5s"));
+        let f = HealthFlags {
+            retries: Some("7".into()),
+            max_log_count: Some("9".into()),
+            ..Default::default()
+        };
+        let hc = updated(Some(&old), &f).unwrap().unwrap().unwrap();
+        assert_eq!(
+            (hc.test.clone(), hc.interval_ns, hc.retries),
+            (old.test.clone(), 5_000_000_000, 7)
+        );
+        assert_eq!(hc.max_log_count, Some(9));
+        assert_eq!(updated(Some(&old), &HealthFlags::default()).unwrap(), None);
+        let none = HealthFlags {
+            none: true,
+            ..Default::default()
+        };
+        assert_eq!(updated(Some(&old), &none).unwrap(), Some(None));
+        assert!(matches!(
+            updated(None, &f),
+            Err(HealthConfigError::NoCommand)
+        ));
+        let disabled = parse_flags("true", Some("disable"));
+        let hc = updated(Some(&disabled), &f).unwrap().unwrap().unwrap();
+        assert_eq!(hc.interval_ns, 0);
+    }
+
+    fn parse_flags(cmd: &str, interval: Option<&str>) -> Healthcheck {
+        super::super::health::parse(&HealthFlags {
+            cmd: Some(cmd.into()),
+            interval: interval.map(String::from),
+            ..Default::default()
+        })
+        .unwrap()
+        .unwrap()
     }
 
     #[test]

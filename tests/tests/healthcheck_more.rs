@@ -438,3 +438,43 @@ fn update_changes_the_healthcheck() {
     );
     s.ok(&["rm", "-f", "-t", "0", "upd"]);
 }
+
+#[test]
+fn ignore_result_and_the_healthcheck_method() {
+    let (s, _reg, image) = e2e::podman::with_busybox();
+    s.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "ign",
+        "--network",
+        "none",
+        "--health-cmd",
+        "false",
+        "--health-interval",
+        "disable",
+        "--health-retries",
+        "1",
+        &image,
+        "sleep",
+        "1000",
+    ]);
+    let o = s.run(&["healthcheck", "run", "--ignore-result", "ign"]);
+    assert_eq!(
+        (o.status.code(), e2e::podman::stdout(&o).trim()),
+        (Some(0), "unhealthy")
+    );
+    // Errors still fail.
+    let o = s.run(&["healthcheck", "run", "--ignore-result", "nosuch"]);
+    assert_eq!(o.status.code(), Some(125));
+    assert!(stderr(&o).contains("no such container"), "{}", stderr(&o));
+    // Podman's State.Healthcheck() method is State.Health.
+    let v = s.ok(&[
+        "inspect",
+        "--format",
+        "{{.State.Healthcheck.FailingStreak}} {{.State.Health.Status}}",
+        "ign",
+    ]);
+    assert_eq!(v.trim(), "1 unhealthy");
+    s.ok(&["rm", "-f", "-t", "0", "ign"]);
+}

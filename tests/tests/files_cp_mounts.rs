@@ -184,3 +184,35 @@ fn cp_overwrite_replaces_what_is_in_the_way() {
     assert_eq!(s.ok(&["exec", "f", "cat", "/tmp/foo/file.txt"]), "dir\n");
     s.ok(&["rm", "-f", "-t", "0", "f", "d"]);
 }
+
+/// `/dev/stdout` on a pipe is neither a directory nor a regular file: the
+/// copy is refused (only `-` means a tar stream on stdout) and the host's
+/// /dev/stdout link is left alone.
+#[test]
+fn cp_to_dev_stdout_is_refused() {
+    let (s, _reg, image) = fixture();
+    s.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "out",
+        "--network",
+        "none",
+        &image,
+        "sh",
+        "-c",
+        "echo hi > /tmp/f; touch /ready; sleep 1000",
+    ]);
+    ready(&s, "out");
+    let o = s.run(&["cp", "out:/tmp/f", "/dev/stdout"]);
+    assert_eq!(o.status.code(), Some(125));
+    assert_eq!(
+        stderr(&o).trim(),
+        "Error: invalid destination: \"/dev/stdout\" must be a directory or a regular file"
+    );
+    assert!(std::fs::symlink_metadata("/dev/stdout")
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    s.ok(&["rm", "-f", "-t", "0", "out"]);
+}

@@ -322,6 +322,11 @@ impl Cp<'_> {
             };
             return self.copy(req, Some(Data::Stdout)).await;
         }
+        // What the path leads to, magic links included (/dev/stdout on a
+        // pipe): never replaced by the copy, as Podman refuses it.
+        if std::fs::metadata(hpath).is_ok_and(|m| !m.is_dir() && !m.is_file()) {
+            anyhow::bail!("invalid destination: {hpath:?} must be a directory or a regular file");
+        }
         let (hinfo, host_base, to_parent) = match host_stat(hpath) {
             Ok(h) => {
                 let b = go_base(&h.link_target);

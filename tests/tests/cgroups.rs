@@ -146,3 +146,38 @@ fn cgroup_flags_refused_with_one_line() {
     // Nothing was made.
     assert_eq!(s.ok(&["ps", "-a", "-q"]).trim(), "");
 }
+
+/// `pause --all` / `unpause --all` act on the containers in the state the
+/// verb needs and pass over the others (libpod), as upstream 080 checks.
+#[test]
+fn pause_and_unpause_all_pass_over_the_others() {
+    let (s, _reg, image) = fixture();
+    s.ok(&["create", "--name", "idle", &image, "true"]);
+    s.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "busy",
+        "--network",
+        "none",
+        &image,
+        "sleep",
+        "1000",
+    ]);
+    let id = s.ok(&["inspect", "--format", "{{.Id}}", "busy"]);
+    assert_eq!(s.ok(&["pause", "--all"]), id);
+    assert_eq!(
+        s.ok(&["inspect", "--format", "{{.State.Status}}", "busy"])
+            .trim(),
+        "paused"
+    );
+    assert_eq!(s.ok(&["unpause", "--all"]), id);
+    assert_eq!(
+        s.ok(&["inspect", "--format", "{{.State.Status}}", "busy"])
+            .trim(),
+        "running"
+    );
+    // Nothing paused: nothing to do, no error.
+    assert_eq!(s.ok(&["unpause", "--all"]), "");
+    s.ok(&["rm", "-f", "-t", "0", "idle", "busy"]);
+}

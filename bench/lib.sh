@@ -79,7 +79,7 @@ PY
 # RLIMIT_NPROC 4194304; where the hard limits are lower and cannot be
 # raised (no CAP_SYS_RESOURCE, as in some sandboxes) runc refuses every
 # container. The wrapper written to DIR lowers the spec's rlimits to the
-# hard limits at `create` and runs runc; it costs Podman one python3 start
+# hard limits at `create` and `exec` and runs runc; it costs Podman one python3 start
 # per container (~30 ms), which the figures then include. Prints nothing
 # when runc can be used as it is.
 bench_podman_runtime() {
@@ -92,13 +92,19 @@ bench_podman_runtime() {
 #!/bin/bash
 prev=""
 for a in "$@"; do
-    if [ "$prev" = "--bundle" ] || [ "$prev" = "-b" ]; then
-        python3 - "$a/config.json" <<'PY'
+    f=""
+    case "$prev" in
+        --bundle|-b) f="$a/config.json" ;;
+        --process|-p) f="$a" ;;
+    esac
+    if [ -n "$f" ]; then
+        python3 - "$f" <<'PY'
 import json, resource, sys
 p = sys.argv[1]
 spec = json.load(open(p))
 names = {"RLIMIT_NOFILE": resource.RLIMIT_NOFILE, "RLIMIT_NPROC": resource.RLIMIT_NPROC}
-for r in spec.get("process", {}).get("rlimits", []):
+# A bundle's config.json, or an exec's process document.
+for r in spec.get("process", spec).get("rlimits", []):
     if r["type"] in names:
         hard = resource.getrlimit(names[r["type"]])[1]
         if hard != resource.RLIM_INFINITY:

@@ -154,6 +154,8 @@ pub struct CreateArgs {
     #[command(flatten)]
     pub health: super::create_health::HealthArgs,
     #[command(flatten)]
+    pub cgroups: super::create_cgroups::CgroupArgs,
+    #[command(flatten)]
     pub not_yet: NotYetArgs,
     /// Image to create the container from
     pub image: String,
@@ -215,6 +217,7 @@ impl CreateArgs {
             more,
             resources,
             health,
+            cgroups,
             not_yet,
             image,
             command,
@@ -267,6 +270,7 @@ impl CreateArgs {
             more: more.options(),
             resources: resources.flags(),
             health: health.flags(),
+            cgroups: cgroups.flags(),
             not_yet: not_yet.given(),
             image,
             command,
@@ -531,14 +535,7 @@ not_yet! {
     health_startup_retries = "health-startup-retries",
     health_startup_success = "health-startup-success",
     health_startup_timeout = "health-startup-timeout",
-    health_log_destination = "health-log-destination",
-    health_max_log_count = "health-max-log-count",
-    health_max_log_size = "health-max-log-size",
     secret = "secret",
-    cgroupns = "cgroupns",
-    cgroups = "cgroups",
-    cgroup_parent = "cgroup-parent",
-    cgroup_conf = "cgroup-conf",
     gpus = "gpus",
     hostuser = "hostuser",
     passwd_entry = "passwd-entry",

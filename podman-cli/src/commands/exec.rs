@@ -107,20 +107,11 @@ pub async fn run(engine: &EngineConfig, a: &ExecArgs) -> anyhow::Result<()> {
             .iter()
             .filter_map(|e| crate::container::parse::env_var(e)),
     );
-    let ctx = crate::spec::SpecContext {
+    let process = crate::spec::exec_process::process(
+        &pcfg,
         rootfs,
-        netns: crate::spec::NetNs::Host,
-        cgroups_path: String::new(),
-        managed_files: vec![],
-        default_capabilities: engine.containers.containers.default_capabilities.as_deref(),
-        init_path: None,
-        localtime: None,
-        containerenv: None,
-        joined_namespaces: vec![],
-    };
-    let spec = crate::spec::generate(&pcfg, &ctx)?;
-    let process =
-        serde_json::to_value(spec.process()).map_err(|e| anyhow::anyhow!("exec process: {e}"))?;
+        engine.containers.containers.default_capabilities.as_deref(),
+    )?;
     let process_path = paths.bundle.join(format!("exec-{}.json", &exec_id[..8]));
     // It holds the session's environment (`-e PASSWORD=...`): 0600.
     common::atomic_file::write_atomic_mode(

@@ -8,6 +8,7 @@ pub mod container_exists;
 pub mod container_prune;
 pub mod cp;
 pub mod create;
+pub mod create_cgroups;
 pub mod create_health;
 pub mod create_resources;
 pub mod diff;

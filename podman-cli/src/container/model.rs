@@ -188,6 +188,14 @@ pub struct RunExtras {
     pub uts: String,
     /// `--tz`: "", "local" or an IANA zone name.
     pub timezone: String,
+    /// `--cgroupns`: "private", "" (the host's), "ns:PATH" or "container:ID".
+    pub cgroupns: String,
+    /// `--cgroups`: "" (enabled), "no-conmon" or "disabled".
+    pub cgroups_mode: String,
+    /// `--cgroup-parent`.
+    pub cgroup_parent: String,
+    /// `--cgroup-conf` KEY=VALUE (cgroup v2 files).
+    pub cgroup_conf: BTreeMap<String, String>,
     /// `--read-only-tmpfs` (only meaningful with read_only).
     pub read_only_tmpfs: bool,
     /// `--pidfile`: where the container's pid is written.
@@ -357,4 +365,11 @@ pub struct Healthcheck {
     pub retries: u32,
     /// "none", "kill", "restart" or "stop".
     pub on_failure: String,
+    /// `--health-max-log-count`: runs kept (None: Podman's 5; 0: all).
+    pub max_log_count: Option<u32>,
+    /// `--health-max-log-size`: output bytes kept per run (None: 500; 0: all).
+    pub max_log_size: Option<u32>,
+    /// `--health-log-destination`: "" or "local" (the bundle),
+    /// "events_logger" (the health_status events), or a directory.
+    pub log_destination: String,
 }

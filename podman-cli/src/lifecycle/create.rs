@@ -294,6 +294,12 @@ async fn create_from(
 ) -> anyhow::Result<ContainerConfig> {
     let image_config: serde_json::Value = serde_json::from_slice(&image.config).unwrap_or_default();
     let ic = &image_config["config"];
+    let mut p = p;
+    p.more.extras.healthcheck = super::health_config::settle(
+        &a.health,
+        p.more.extras.healthcheck.take(),
+        ic,
+    )?;
     let strings = |v: &serde_json::Value| -> Vec<String> {
         v.as_array()
             .map(|a| {
@@ -375,6 +381,13 @@ async fn create_from(
     };
     let paths = super::paths::ContainerPaths::new(cfg, &id);
     let runtime = super::runtime::resolve(cfg).await?;
+    super::cgroups::parse(
+        &a.cgroups,
+        &mut p.more.extras,
+        &cfg.cgroup_manager,
+        &runtime,
+        crate::spec::resources::HostCgroups::probe().v2,
+    )?;
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_nanos() as i64)

@@ -93,6 +93,8 @@ pub struct CreateOptions {
     pub quiet: bool,
     /// The flags beyond the first set.
     pub resources: crate::spec::resources::ResourceFlags,
+    /// `--cgroupns`, `--cgroups`, `--cgroup-parent`, `--cgroup-conf`.
+    pub cgroups: super::cgroups::CgroupFlags,
     /// The `--health-*` flags, unparsed.
     pub health: super::health::HealthFlags,
     pub more: MoreOptions,

@@ -44,7 +44,7 @@ fn exit_command(engine: &EngineConfig, cfg: &ContainerConfig) -> Vec<String> {
 }
 
 /// The healthcheck timer: `podman healthcheck run ID` every interval.
-fn health_timer(engine: &EngineConfig, cfg: &ContainerConfig) -> (Vec<String>, u64) {
+pub(super) fn health_timer(engine: &EngineConfig, cfg: &ContainerConfig) -> (Vec<String>, u64) {
     match &cfg.extra.healthcheck {
         Some(h) if h.interval_ns > 0 && h.test.first().is_some_and(|t| t != "NONE") => {
             let mut v = podman_command(engine);
@@ -373,7 +373,7 @@ fn bundle_and_request(
     let ctx = SpecContext {
         rootfs: std::path::Path::new(rootfs),
         netns: net.netns.clone(),
-        cgroups_path: super::pod::cgroups_path(engine, cfg),
+        cgroups_path: super::cgroups::cgroups_path(engine, cfg),
         managed_files: managed,
         default_capabilities: engine.containers.containers.default_capabilities.as_deref(),
         init_path,
@@ -396,6 +396,7 @@ fn bundle_and_request(
     if engine.cgroup_manager == "systemd" {
         runtime_args.push("--systemd-cgroup".into());
     }
+    runtime_args.extend(super::cgroups::runtime_args(cfg));
     runtime_args.extend(
         engine
             .runtime_flags
@@ -404,7 +405,7 @@ fn bundle_and_request(
     );
     let (timer_command, timer_interval_ms) = health_timer(engine, cfg);
     if cfg.extra.healthcheck.is_some() {
-        super::health::reset(paths)?;
+        super::health::reset(paths, cfg)?;
     }
     let req = CreateContainerRequest {
         id: cfg.id.clone(),
@@ -502,6 +503,7 @@ fn joined_namespaces(
         ("pid", &x.pid),
         ("uts", &x.uts),
         ("user", &x.userns),
+        ("cgroup", &x.cgroupns),
     ]
     .into_iter()
     .filter_map(|(k, v)| v.strip_prefix("container:").map(|id| (k, id)))

@@ -31,6 +31,7 @@ mod subnet;
 mod sysctl;
 mod teardown;
 mod types;
+mod usernet;
 
 use std::io::Read;
 use std::net::IpAddr;

@@ -28,15 +28,24 @@ fn per_network(cfg: &ContainerConfig) -> Vec<PerNetworkOptions> {
         .enumerate()
         .map(|(i, n)| PerNetworkOptions {
             name: n.name.clone(),
-            interface_name: format!("eth{i}"),
-            static_ips: n.static_ip.iter().cloned().collect(),
+            interface_name: if n.interface_name.is_empty() {
+                format!("eth{i}")
+            } else {
+                n.interface_name.clone()
+            },
+            static_ips: n
+                .static_ip
+                .iter()
+                .chain(n.static_ip6.iter())
+                .cloned()
+                .collect(),
             static_mac: n.static_mac.clone().unwrap_or_default(),
             aliases: n.aliases.clone(),
         })
         .collect()
 }
 
-fn port_mappings(cfg: &ContainerConfig) -> Vec<PortMapping> {
+pub(super) fn port_mappings(cfg: &ContainerConfig) -> Vec<PortMapping> {
     cfg.ports
         .iter()
         .map(|p| PortMapping {
@@ -111,6 +120,22 @@ pub async fn setup(
                 netns_path: String::new(),
             })
         }
+        NetworkMode::Path(p) => {
+            if !std::path::Path::new(p).exists() {
+                anyhow::bail!("cannot find specified network namespace path {p:?}: create it first (ip netns add NAME makes /run/netns/NAME)");
+            }
+            Ok(NetResult {
+                netns: NetNs::Path(p.clone()),
+                ips: vec![],
+                dns: vec![],
+                status: serde_json::Value::Null,
+                netns_path: String::new(),
+            })
+        }
+        NetworkMode::Slirp4netns(_) | NetworkMode::Pasta(_) => {
+            let (tool, opts) = cfg.network_mode.user_mode_tool().unwrap_or(("", &[]));
+            super::usernet::setup(engine, cfg, tool, opts).await
+        }
         NetworkMode::Bridge => {
             let path = netns_path(engine, &cfg.id);
             let mut net = helper_procs::net(engine).await?;
@@ -182,6 +207,11 @@ pub async fn teardown(
     cfg: &ContainerConfig,
     st: &ContainerState,
 ) -> anyhow::Result<()> {
+    if cfg.network_mode.user_mode_tool().is_some() {
+        return super::usernet::teardown(engine, &cfg.id, &st.netns_path)
+            .await
+            .map_err(|e| anyhow::anyhow!("tearing down the network of {}: {e}", cfg.name));
+    }
     if cfg.network_mode != NetworkMode::Bridge || st.netns_path.is_empty() {
         return Ok(());
     }

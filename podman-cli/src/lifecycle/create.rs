@@ -107,6 +107,7 @@ fn parse_flags(cfg: &EngineConfig, a: &CreateOptions) -> anyhow::Result<Parsed> 
         crate::volume::attach::check_image_volume_mode(m)?;
     }
     let (network_mode, networks) = network_flags(cfg, a)?;
+    super::net_mode::check_names(&a.dns, &a.add_host)?;
     let mut more = super::create_more::parse(a, network_mode == NetworkMode::Host)?;
     if more.extras.umask.is_empty() {
         if let Some(u) = &cfg.containers.containers.umask {

@@ -8,6 +8,7 @@ pub mod create;
 pub mod create_more;
 pub mod create_options;
 pub mod create_userns;
+pub mod etc_files;
 pub mod files;
 pub mod health;
 pub mod intent;

@@ -222,6 +222,23 @@ pub fn parse(f: &NetFlags) -> anyhow::Result<(NetworkMode, Vec<NetworkAttachment
     Ok((mode, nets))
 }
 
+/// `--dns` (IP addresses, or `none` for the image's own resolv.conf) and
+/// `--add-host` (`NAME[;NAME]:IP|host-gateway`), checked at create.
+pub fn check_names(dns: &[String], add_host: &[String]) -> anyhow::Result<()> {
+    for d in dns {
+        if d != "none" && d.parse::<std::net::IpAddr>().is_err() {
+            anyhow::bail!("{d} is not an ip address: give --dns an IPv4 or IPv6 address");
+        }
+    }
+    if dns.len() > 1 && dns.iter().any(|d| d == "none") {
+        anyhow::bail!("--dns none cannot be combined with other --dns servers");
+    }
+    for h in add_host {
+        super::etc_files::parse_add_host(h)?;
+    }
+    Ok(())
+}
+
 /// The names of bridge networks in `--network` values (for pods, which
 /// check they exist before making anything).
 pub fn named_networks(values: &[String]) -> Vec<String> {

@@ -5,6 +5,8 @@
 # comparison). Idempotent; quiet when everything is already there.
 set -euo pipefail
 PKGS=(runc docker-registry busybox-static nftables iptables uidmap skopeo curl ca-certificates catatonit iproute2 procps bsdutils python3)
+# --network slirp4netns and --network pasta (tests/tests/network_modes.rs)
+PKGS+=(slirp4netns passt)
 missing=()
 for p in "${PKGS[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -222,8 +222,8 @@ impl NetSetup for NetSetupService {
         &self,
         req: Request<pb::UserNetRequest>,
     ) -> Result<Response<pb::UserNetResponse>, Status> {
-        let r = crate::usernet::setup(&self.ctx.state_dir, user_net_request(req.into_inner())?)
-            .await?;
+        let r =
+            crate::usernet::setup(&self.ctx.state_dir, user_net_request(req.into_inner())?).await?;
         Ok(Response::new(pb::UserNetResponse {
             addresses: r
                 .addresses

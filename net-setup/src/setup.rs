@@ -308,7 +308,15 @@ async fn apply(ctx: &Ctx, plan: &Plan, lock: &FileLock, started: Instant) -> Res
         names.extend(a.aliases.iter().cloned());
         let ips = a.ips.iter().map(|n| n.addr()).collect();
         let upstreams = plan.upstreams.clone();
-        store.add(&p.net.name, &plan.container, dns::Entry { names, ips, upstreams })?;
+        store.add(
+            &p.net.name,
+            &plan.container,
+            dns::Entry {
+                names,
+                ips,
+                upstreams,
+            },
+        )?;
         dns::process::ensure_running(
             &store,
             &p.net.name,

@@ -104,15 +104,17 @@ fn slirp4netns_addresses_options_ports_and_cleanup() {
     ]);
     assert!(out.contains("10.41.0.100/16"), "{out}");
     assert!(out.contains("\n1500\n"), "{out}");
-    assert!(
-        out.contains("10.41.0.2\thost.containers.internal"),
-        "{out}"
-    );
+    assert!(out.contains("10.41.0.2\thost.containers.internal"), "{out}");
 
     // Published through slirp4netns's API; the tool goes with the container.
     let id = serve_and_fetch(&s, &r, "slirp4netns:port_handler=slirp4netns", "sl");
     assert_eq!(tool_pids(&id).len(), 1, "one slirp4netns for {id}");
-    let ip = s.ok(&["inspect", "--format", "{{.NetworkSettings.IPAddress}}", "sl"]);
+    let ip = s.ok(&[
+        "inspect",
+        "--format",
+        "{{.NetworkSettings.IPAddress}}",
+        "sl",
+    ]);
     assert_eq!(ip.trim(), "10.0.2.100");
     s.ok(&["stop", "-t", "0", "sl"]);
     assert!(tool_pids(&id).is_empty(), "slirp4netns left after stop");
@@ -190,7 +192,10 @@ fn ns_path_private_and_per_network_options() {
         .unwrap();
     assert!(st.success());
     std::process::Command::new("ip")
-        .args(["netns", "exec", &name, "ip", "link", "add", "vm7a", "type", "veth", "peer", "name", "vm7b"])
+        .args([
+            "netns", "exec", &name, "ip", "link", "add", "vm7a", "type", "veth", "peer", "name",
+            "vm7b",
+        ])
         .status()
         .unwrap();
     let out = s.run(&[
@@ -209,14 +214,13 @@ fn ns_path_private_and_per_network_options() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(String::from_utf8_lossy(&out.stdout).contains("vm7a"));
 
-    let mode = s.ok(&[
-        "create",
-        "--network",
-        "private",
-        &r,
-        "true",
+    let mode = s.ok(&["create", "--network", "private", &r, "true"]);
+    let m = s.ok(&[
+        "inspect",
+        "--format",
+        "{{.HostConfig.NetworkMode}}",
+        mode.trim(),
     ]);
-    let m = s.ok(&["inspect", "--format", "{{.HostConfig.NetworkMode}}", mode.trim()]);
     assert_eq!(m.trim(), "bridge");
 
     s.ok(&["network", "create", "--subnet", "10.93.4.0/24", "optnet"]);
@@ -239,15 +243,27 @@ fn ns_path_private_and_per_network_options() {
 fn bad_network_modes_are_refused_as_podman_refuses_them() {
     let (s, _reg, r) = fixture();
     for (args, want) in [
-        (vec!["--network", "host", "--network", "podman"], "cannot set multiple networks"),
-        (vec!["--network", "podman", "--network", "host"], "conflicts with bridge"),
-        (vec!["--network", "podman:color=blue"], "unknown network option"),
+        (
+            vec!["--network", "host", "--network", "podman"],
+            "cannot set multiple networks",
+        ),
+        (
+            vec!["--network", "podman", "--network", "host"],
+            "conflicts with bridge",
+        ),
+        (
+            vec!["--network", "podman:color=blue"],
+            "unknown network option",
+        ),
         (vec!["--network", "podman:ip=10.1.2"], "invalid ip address"),
         (vec!["--network", "podman:mac=zz"], "invalid MAC"),
         (vec!["--network", "ns:"], "needs a path"),
         // The tools' options are read when the network is set up, as in
         // Podman: a `run` that fails to start exits 126.
-        (vec!["--network", "slirp4netns:bogus=1"], "unknown option for slirp4netns"),
+        (
+            vec!["--network", "slirp4netns:bogus=1"],
+            "unknown option for slirp4netns",
+        ),
         (vec!["--network", "slirp4netns:cidr=nope"], "cidr"),
         (vec!["--network", "pasta:--netns,/x"], "set by podman"),
     ] {
@@ -266,7 +282,16 @@ fn bad_network_modes_are_refused_as_podman_refuses_them() {
         assert_eq!(e.trim().lines().count(), 1, "{args:?}: one line: {e}");
     }
     // Ports with host networking are dropped with Podman's warning.
-    let o = s.run(&["run", "--rm", "--network", "host", "-p", "8080:80", &r, "true"]);
+    let o = s.run(&[
+        "run",
+        "--rm",
+        "--network",
+        "host",
+        "-p",
+        "8080:80",
+        &r,
+        "true",
+    ]);
     assert!(o.status.success());
     assert!(stderr(&o).contains(
         "Port mappings have been discarded because \"host\" network namespace mode does not support them"

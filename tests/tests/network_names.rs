@@ -43,7 +43,15 @@ fn hosts_and_resolv_conf_follow_flags_and_containers_conf() {
     let out = with_conf(
         &s,
         &conf,
-        &["run", "--rm", "--add-host", "three:10.61.0.3", &r, "cat", "/etc/hosts"],
+        &[
+            "run",
+            "--rm",
+            "--add-host",
+            "three:10.61.0.3",
+            &r,
+            "cat",
+            "/etc/hosts",
+        ],
     );
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(lines.len(), 7, "{out}");
@@ -60,7 +68,17 @@ fn hosts_and_resolv_conf_follow_flags_and_containers_conf() {
     let out = with_conf(
         &s,
         &conf,
-        &["run", "--rm", "--name", "one", "--hostname", "one", &r, "cat", "/etc/hosts"],
+        &[
+            "run",
+            "--rm",
+            "--name",
+            "one",
+            "--hostname",
+            "one",
+            &r,
+            "cat",
+            "/etc/hosts",
+        ],
     );
     assert_eq!(out.lines().count(), 5, "{out}");
     let out = with_conf(&s, &conf, &["run", "--rm", &r, "cat", "/etc/resolv.conf"]);
@@ -73,8 +91,17 @@ fn hosts_and_resolv_conf_follow_flags_and_containers_conf() {
         &s,
         &conf,
         &[
-            "run", "--rm", "--dns", "9.9.9.9", "--dns-search", ".", "--dns-option", "rotate",
-            &r, "cat", "/etc/resolv.conf",
+            "run",
+            "--rm",
+            "--dns",
+            "9.9.9.9",
+            "--dns-search",
+            ".",
+            "--dns-option",
+            "rotate",
+            &r,
+            "cat",
+            "/etc/resolv.conf",
         ],
     );
     assert_eq!(out, "nameserver 9.9.9.9\noptions ndots:2 rotate\n");
@@ -82,7 +109,15 @@ fn hosts_and_resolv_conf_follow_flags_and_containers_conf() {
     // Without containers.conf: host-gateway is host.containers.internal,
     // the bridge's gateway.
     let out = s.ok(&[
-        "run", "--rm", "--hostname", "hn1", "--add-host", "gw:host-gateway", &r, "sh", "-c",
+        "run",
+        "--rm",
+        "--hostname",
+        "hn1",
+        "--add-host",
+        "gw:host-gateway",
+        &r,
+        "sh",
+        "-c",
         "cat /etc/hosts; echo; ip -4 route show default",
     ]);
     let gw = out
@@ -93,10 +128,16 @@ fn hosts_and_resolv_conf_follow_flags_and_containers_conf() {
         .to_string();
     assert!(out.contains(&format!("{gw}\tgw\n")), "{out}");
     assert!(
-        out.contains(&format!("{gw}\thost.containers.internal host.docker.internal\n")),
+        out.contains(&format!(
+            "{gw}\thost.containers.internal host.docker.internal\n"
+        )),
         "{out}"
     );
-    assert!(out.lines().any(|l| l.ends_with("\thn1") || l.contains("\thn1 ")), "{out}");
+    assert!(
+        out.lines()
+            .any(|l| l.ends_with("\thn1") || l.contains("\thn1 ")),
+        "{out}"
+    );
     // The host's network: 127.0.0.1 is the host.
     let out = s.ok(&["run", "--rm", "--network", "host", &r, "cat", "/etc/hosts"]);
     assert!(
@@ -105,13 +146,49 @@ fn hosts_and_resolv_conf_follow_flags_and_containers_conf() {
     );
     // --no-hosts keeps the image's file; base_hosts_file=none starts empty.
     // (this image has none).
-    let out = s.ok(&["run", "--rm", "--no-hosts", &r, "sh", "-c", "cat /etc/hosts 2>&1; true"]);
+    let out = s.ok(&[
+        "run",
+        "--rm",
+        "--no-hosts",
+        &r,
+        "sh",
+        "-c",
+        "cat /etc/hosts 2>&1; true",
+    ]);
     assert!(out.contains("No such file"), "{out}");
-    std::fs::write(&conf, "[containers]\nbase_hosts_file = \"none\"\nhost_containers_internal_ip = \"none\"\n").unwrap();
-    let out = with_conf(&s, &conf, &["run", "--rm", "--network", "none", "--name", "nn", "--hostname", "nn", &r, "cat", "/etc/hosts"]);
+    std::fs::write(
+        &conf,
+        "[containers]\nbase_hosts_file = \"none\"\nhost_containers_internal_ip = \"none\"\n",
+    )
+    .unwrap();
+    let out = with_conf(
+        &s,
+        &conf,
+        &[
+            "run",
+            "--rm",
+            "--network",
+            "none",
+            "--name",
+            "nn",
+            "--hostname",
+            "nn",
+            &r,
+            "cat",
+            "/etc/hosts",
+        ],
+    );
     assert_eq!(out, "127.0.0.1\tlocalhost\n::1\tlocalhost\n127.0.0.1\tnn\n");
     // --dns none: the image's resolv.conf stays (none here).
-    let o = s.run(&["run", "--rm", "--dns", "none", &r, "cat", "/etc/resolv.conf"]);
+    let o = s.run(&[
+        "run",
+        "--rm",
+        "--dns",
+        "none",
+        &r,
+        "cat",
+        "/etc/resolv.conf",
+    ]);
     assert!(!o.status.success() || String::from_utf8_lossy(&o.stdout).is_empty());
 }
 
@@ -120,12 +197,24 @@ fn bad_names_are_refused_at_create() {
     let (s, _reg, r) = fixture();
     for (args, want) in [
         (vec!["--dns", "1.2.3.4.5"], "1.2.3.4.5 is not an ip address"),
-        (vec!["--dns", "example.com"], "example.com is not an ip address"),
-        (vec!["--dns", "none", "--dns", "1.1.1.1"], "--dns none cannot be combined"),
-        (vec!["--add-host", "foo:bar"], "invalid IP address in add-host"),
+        (
+            vec!["--dns", "example.com"],
+            "example.com is not an ip address",
+        ),
+        (
+            vec!["--dns", "none", "--dns", "1.1.1.1"],
+            "--dns none cannot be combined",
+        ),
+        (
+            vec!["--add-host", "foo:bar"],
+            "invalid IP address in add-host",
+        ),
         (vec!["--add-host", "nocolon"], "invalid add-host"),
         (vec!["--add-host", ":1.2.3.4"], "hostname in host entry"),
-        (vec!["--no-hosts", "--add-host", "a:1.2.3.4"], "--no-hosts and --add-host"),
+        (
+            vec!["--no-hosts", "--add-host", "a:1.2.3.4"],
+            "--no-hosts and --add-host",
+        ),
     ] {
         let mut a = vec!["create"];
         a.extend(args.iter().copied());
@@ -153,12 +242,15 @@ fn resolver(answer: [u8; 4]) -> (std::net::Ipv4Addr, std::sync::mpsc::Sender<()>
         }
     }
     let (ip, sock) = (ip.expect("a free loopback :53"), sock.unwrap());
-    sock.set_read_timeout(Some(Duration::from_millis(200))).unwrap();
+    sock.set_read_timeout(Some(Duration::from_millis(200)))
+        .unwrap();
     let (tx, rx) = std::sync::mpsc::channel::<()>();
     std::thread::spawn(move || {
         let mut buf = [0u8; 512];
         while rx.try_recv().is_err() {
-            let Ok((n, peer)) = sock.recv_from(&mut buf) else { continue };
+            let Ok((n, peer)) = sock.recv_from(&mut buf) else {
+                continue;
+            };
             if n < 17 {
                 continue;
             }
@@ -191,24 +283,45 @@ fn network_dns_forwards_other_names_to_the_containers_resolvers() {
     let (s, _reg, r) = fixture();
     let (ip, stop) = resolver([10, 123, 45, 67]);
     s.ok(&["network", "create", "--subnet", "10.94.3.0/24", "fwdnet"]);
-    s.ok(&["run", "-d", "--name", "peer", "--network", "fwdnet", &r, "sleep", "100"]);
+    s.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "peer",
+        "--network",
+        "fwdnet",
+        &r,
+        "sleep",
+        "100",
+    ]);
     let peer_ip = s.ok(&[
-        "inspect", "--format", "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}", "peer",
+        "inspect",
+        "--format",
+        "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}",
+        "peer",
     ]);
     let out = s.ok(&[
-        "run", "--rm", "--network", "fwdnet", "--dns", &ip.to_string(), &r, "sh", "-c",
+        "run",
+        "--rm",
+        "--network",
+        "fwdnet",
+        "--dns",
+        &ip.to_string(),
+        &r,
+        "sh",
+        "-c",
         "cat /etc/resolv.conf; nslookup far.example.test; nslookup peer",
     ]);
     let _ = stop.send(());
     // Only the network's server is listed: it forwards.
-    assert!(
-        out.starts_with("search dns.podman"),
-        "{out}"
-    );
+    assert!(out.starts_with("search dns.podman"), "{out}");
     assert!(out.contains("nameserver 10.94.3.1\n"), "{out}");
     assert!(!out.contains(&format!("nameserver {ip}")), "{out}");
     assert!(out.contains("10.123.45.67"), "forwarded answer: {out}");
-    assert!(out.contains(peer_ip.trim()), "container name still answered: {out}");
+    assert!(
+        out.contains(peer_ip.trim()),
+        "container name still answered: {out}"
+    );
     s.ok(&["rm", "-f", "-t", "0", "peer"]);
     s.ok(&["network", "rm", "fwdnet"]);
 }

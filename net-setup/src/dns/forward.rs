@@ -87,7 +87,11 @@ mod tests {
     fn reads_nameservers_and_relays_answers() {
         let d = tempfile::tempdir().unwrap();
         let p = d.path().join("resolv.conf");
-        std::fs::write(&p, "search x\nnameserver 127.0.0.1\nnameserver fe80::1%eth0\n").unwrap();
+        std::fs::write(
+            &p,
+            "search x\nnameserver 127.0.0.1\nnameserver fe80::1%eth0\n",
+        )
+        .unwrap();
         let r = resolvers_in(&p);
         assert_eq!(r[0], "127.0.0.1:53".parse().unwrap());
         assert_eq!(r.len(), 2);
@@ -100,7 +104,9 @@ mod tests {
             b[2] |= 0x80;
             up.send_to(&b[..n], from).unwrap();
         });
-        let q = [0xab, 0xcd, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 1, b'a', 0, 0, 1, 0, 1];
+        let q = [
+            0xab, 0xcd, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 1, b'a', 0, 0, 1, 0, 1,
+        ];
         let a = forward(&q, &[addr]).unwrap();
         assert_eq!(&a[..2], &[0xab, 0xcd]);
         assert_eq!(a[2] & 0x80, 0x80);

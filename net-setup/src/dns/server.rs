@@ -254,8 +254,8 @@ fn forward_in_background(sock: &UdpSocket, req: &[u8], peer: SocketAddr, records
     };
     let req = req.to_vec();
     std::thread::spawn(move || {
-        let resp = super::forward::forward(&req, &upstreams)
-            .or_else(|| super::forward::servfail(&req));
+        let resp =
+            super::forward::forward(&req, &upstreams).or_else(|| super::forward::servfail(&req));
         if let Some(r) = resp {
             let _ = reply_sock.send_to(&r, peer);
         }

@@ -144,7 +144,9 @@ fn is_executable(p: &Path) -> bool {
 pub async fn setup(state_dir: &Path, req: Request) -> Result<Outcome> {
     let store = UserNetStore::new(state_dir);
     store.ensure_dir()?;
-    if let Some(rec) = crate::state_files::read_json::<Record>(&store.record_path(&req.container_id))? {
+    if let Some(rec) =
+        crate::state_files::read_json::<Record>(&store.record_path(&req.container_id))?
+    {
         if process::is_ours(&rec).is_some() {
             return Err(NetError::AlreadyExists(format!(
                 "container {} already has {} running (pid {})",

@@ -135,9 +135,7 @@ pub async fn setup(store: &UserNetStore, bin: &Path, req: &Request) -> Result<Ou
         .stdin(std::process::Stdio::null())
         .output()
         .await
-        .map_err(|e| {
-            NetError::FailedPrecondition(format!("starting {}: {e}", bin.display()))
-        })?;
+        .map_err(|e| NetError::FailedPrecondition(format!("starting {}: {e}", bin.display())))?;
     // Without a syslog socket pasta complains on every line; those are noise.
     let stderr: Vec<String> = String::from_utf8_lossy(&out.stderr)
         .lines()
@@ -180,7 +178,9 @@ pub async fn setup(store: &UserNetStore, bin: &Path, req: &Request) -> Result<Ou
     Ok(Outcome {
         addresses: addrs
             .iter()
-            .filter(|a| !matches!(a.addr(), IpAddr::V6(v6) if (v6.segments()[0] & 0xffc0) == 0xfe80))
+            .filter(
+                |a| !matches!(a.addr(), IpAddr::V6(v6) if (v6.segments()[0] & 0xffc0) == 0xfe80),
+            )
             .map(|a| {
                 let gw = if a.addr().is_ipv4() {
                     gateway.clone()
@@ -253,9 +253,24 @@ mod tests {
         assert!(s.starts_with("--config-net -t 8080:80 -u none -T none -U none --no-map-gw --dns-forward 169.254.1.1"), "{s}");
         assert!(s.ends_with("--netns /n"));
         assert_eq!(dns, vec![DNS_FORWARD_IP]);
-        let (a, _) = arguments(&["--map-gw".into(), "-T".into(), "5201".into()], &[], Path::new("/n"), Path::new("/p")).unwrap();
+        let (a, _) = arguments(
+            &["--map-gw".into(), "-T".into(), "5201".into()],
+            &[],
+            Path::new("/n"),
+            Path::new("/p"),
+        )
+        .unwrap();
         let s = a.join(" ");
-        assert!(!s.contains("map-gw") && s.contains("-T 5201") && !s.contains("-T none"), "{s}");
-        assert!(arguments(&["--netns".into(), "/x".into()], &[], Path::new("/n"), Path::new("/p")).is_err());
+        assert!(
+            !s.contains("map-gw") && s.contains("-T 5201") && !s.contains("-T none"),
+            "{s}"
+        );
+        assert!(arguments(
+            &["--netns".into(), "/x".into()],
+            &[],
+            Path::new("/n"),
+            Path::new("/p")
+        )
+        .is_err());
     }
 }

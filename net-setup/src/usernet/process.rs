@@ -61,9 +61,7 @@ pub async fn spawn_with_ready_fd(
             Ok(())
         });
     }
-    let child = cmd
-        .spawn()
-        .map_err(|e| fail(format!("starting it: {e}")))?;
+    let child = cmd.spawn().map_err(|e| fail(format!("starting it: {e}")))?;
     drop(w);
     let pid = child.id().unwrap_or(0) as i32;
     // Dropped without waiting: tokio reaps it if it exits while we live.

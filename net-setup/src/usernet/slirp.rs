@@ -209,7 +209,11 @@ fn forward(api: &Path, p: &crate::types::PortMapping) -> Result<()> {
     } else {
         p.host_ip.as_str()
     };
-    if host_addr.parse::<IpAddr>().map(|a| a.is_ipv6()).unwrap_or(false) {
+    if host_addr
+        .parse::<IpAddr>()
+        .map(|a| a.is_ipv6())
+        .unwrap_or(false)
+    {
         return Err(bad(format!(
             "slirp4netns forwards IPv4 host addresses only: publish {host_addr} another way"
         )));

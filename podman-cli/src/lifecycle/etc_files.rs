@@ -130,7 +130,9 @@ pub fn host_resolv() -> HostResolv {
 }
 
 fn is_loopback(ns: &str) -> bool {
-    ns.parse::<IpAddr>().map(|a| a.is_loopback()).unwrap_or(false)
+    ns.parse::<IpAddr>()
+        .map(|a| a.is_loopback())
+        .unwrap_or(false)
 }
 
 pub struct ResolvParams<'a> {
@@ -245,18 +247,26 @@ mod tests {
     #[test]
     fn resolv_as_podman_writes_it() {
         let host = parse_resolv("search lan\nnameserver 127.0.0.53\nnameserver 10.0.0.1\nnameserver fd00::1\noptions edns0\n");
-        let base = |servers: &'static [String], net: &'static [String], dom: &'static [String]| ResolvParams {
-            host: &host,
-            servers,
-            searches: &[],
-            options: &[],
-            network_servers: net,
-            network_searches: dom,
-            host_network: false,
-            ipv6: false,
+        let base = |servers: &'static [String], net: &'static [String], dom: &'static [String]| {
+            ResolvParams {
+                host: &host,
+                servers,
+                searches: &[],
+                options: &[],
+                network_servers: net,
+                network_searches: dom,
+                host_network: false,
+                ipv6: false,
+            }
         };
-        assert_eq!(resolv(&base(&[], &[], &[])), "search lan\nnameserver 10.0.0.1\noptions edns0\n");
-        let r = resolv(&ResolvParams { host_network: true, ..base(&[], &[], &[]) });
+        assert_eq!(
+            resolv(&base(&[], &[], &[])),
+            "search lan\nnameserver 10.0.0.1\noptions edns0\n"
+        );
+        let r = resolv(&ResolvParams {
+            host_network: true,
+            ..base(&[], &[], &[])
+        });
         assert!(r.contains("nameserver 127.0.0.53") && r.contains("fd00::1"));
         static NET: [String; 1] = [String::new()];
         let _ = &NET;
@@ -267,10 +277,17 @@ mod tests {
             "search dns.podman lan\nnameserver 10.89.0.1\noptions edns0\n"
         );
         let custom = Box::leak(Box::new(vec!["1.1.1.1".to_string()]));
-        assert_eq!(resolv(&base(custom, &[], &[])), "search lan\nnameserver 1.1.1.1\noptions edns0\n");
+        assert_eq!(
+            resolv(&base(custom, &[], &[])),
+            "search lan\nnameserver 1.1.1.1\noptions edns0\n"
+        );
         let opts = Box::leak(Box::new(vec!["ndots:3".to_string()]));
         let dot = Box::leak(Box::new(vec![".".to_string()]));
-        let r = resolv(&ResolvParams { options: opts, searches: dot, ..base(&[], &[], &[]) });
+        let r = resolv(&ResolvParams {
+            options: opts,
+            searches: dot,
+            ..base(&[], &[], &[])
+        });
         assert_eq!(r, "nameserver 10.0.0.1\noptions ndots:3\n");
     }
 }

@@ -16,7 +16,12 @@ use crate::spec::NetNs;
 /// allow_host_loopback), else the host's first global address that is not
 /// the container's own.
 fn host_internal_ip(engine: &EngineConfig, cfg: &ContainerConfig, net: &NetResult) -> String {
-    match engine.containers.containers.host_containers_internal_ip.as_deref() {
+    match engine
+        .containers
+        .containers
+        .host_containers_internal_ip
+        .as_deref()
+    {
         Some("none") => return String::new(),
         Some(ip) if !ip.is_empty() => return ip.to_string(),
         _ => {}
@@ -32,7 +37,11 @@ fn host_internal_ip(engine: &EngineConfig, cfg: &ContainerConfig, net: &NetResul
             .filter_map(|a| a["gateway"].as_str())
             .filter(|g| !g.is_empty())
             .collect();
-        if let Some(g) = gateways.iter().find(|g| !g.contains(':')).or(gateways.first()) {
+        if let Some(g) = gateways
+            .iter()
+            .find(|g| !g.contains(':'))
+            .or(gateways.first())
+        {
             return g.to_string();
         }
     }
@@ -62,7 +71,9 @@ fn local_ip(except: &[String]) -> String {
             continue;
         };
         let global = match ip {
-            std::net::IpAddr::V4(v) => !v.is_loopback() && !v.is_link_local() && !v.is_unspecified(),
+            std::net::IpAddr::V4(v) => {
+                !v.is_loopback() && !v.is_link_local() && !v.is_unspecified()
+            }
             std::net::IpAddr::V6(v) => {
                 !v.is_loopback() && (v.segments()[0] & 0xffc0) != 0xfe80 && !v.is_unspecified()
             }
@@ -91,9 +102,8 @@ fn base_hosts(engine: &EngineConfig, rootfs: &Path) -> anyhow::Result<String> {
             Ok(b.map(|b| String::from_utf8_lossy(&b).into_owned())
                 .unwrap_or_default())
         }
-        Some(path) => std::fs::read_to_string(path).map_err(|e| {
-            anyhow::anyhow!("reading base_hosts_file {path} (containers.conf): {e}")
-        }),
+        Some(path) => std::fs::read_to_string(path)
+            .map_err(|e| anyhow::anyhow!("reading base_hosts_file {path} (containers.conf): {e}")),
     }
 }
 

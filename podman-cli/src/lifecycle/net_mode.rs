@@ -280,22 +280,41 @@ mod tests {
     fn modes() {
         assert_eq!(p(&[]).unwrap().0, NetworkMode::Bridge);
         assert_eq!(p(&["private"]).unwrap().1[0].name, "podman");
-        assert_eq!(p(&["ns:/run/netns/x"]).unwrap().0, NetworkMode::Path("/run/netns/x".into()));
+        assert_eq!(
+            p(&["ns:/run/netns/x"]).unwrap().0,
+            NetworkMode::Path("/run/netns/x".into())
+        );
         assert_eq!(
             p(&["slirp4netns:cidr=10.5.0.0/16,mtu=1500"]).unwrap().0,
             NetworkMode::Slirp4netns(vec!["cidr=10.5.0.0/16".into(), "mtu=1500".into()])
         );
         assert_eq!(p(&["pasta"]).unwrap().0, NetworkMode::Pasta(vec![]));
-        let (_, n) = p(&["a:ip=10.1.0.5,mac=AA:bb:cc:dd:ee:ff,alias=x,interface_name=net1", "b"]).unwrap();
+        let (_, n) = p(&[
+            "a:ip=10.1.0.5,mac=AA:bb:cc:dd:ee:ff,alias=x,interface_name=net1",
+            "b",
+        ])
+        .unwrap();
         assert_eq!(n[0].static_ip.as_deref(), Some("10.1.0.5"));
         assert_eq!(n[0].static_mac.as_deref(), Some("aa:bb:cc:dd:ee:ff"));
-        assert_eq!((n[0].aliases.clone(), n[0].interface_name.as_str()), (vec!["x".to_string()], "net1"));
+        assert_eq!(
+            (n[0].aliases.clone(), n[0].interface_name.as_str()),
+            (vec!["x".to_string()], "net1")
+        );
         assert_eq!(n[1].name, "b");
         let (_, n) = p(&["a,b"]).unwrap();
         assert_eq!(n.len(), 2);
-        assert!(p(&["host", "a"]).unwrap_err().to_string().contains("cannot set multiple networks"));
-        assert!(p(&["a", "host"]).unwrap_err().to_string().contains("conflicts with bridge"));
-        assert!(p(&["a:bogus=1"]).unwrap_err().to_string().contains("unknown network option"));
+        assert!(p(&["host", "a"])
+            .unwrap_err()
+            .to_string()
+            .contains("cannot set multiple networks"));
+        assert!(p(&["a", "host"])
+            .unwrap_err()
+            .to_string()
+            .contains("conflicts with bridge"));
+        assert!(p(&["a:bogus=1"])
+            .unwrap_err()
+            .to_string()
+            .contains("unknown network option"));
         assert!(p(&["a:ip=nope"]).is_err());
         assert!(p(&["ns:"]).is_err());
     }

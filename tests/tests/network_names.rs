@@ -179,6 +179,13 @@ fn hosts_and_resolv_conf_follow_flags_and_containers_conf() {
         ],
     );
     assert_eq!(out, "127.0.0.1\tlocalhost\n::1\tlocalhost\n127.0.0.1\tnn\n");
+    // --hosts-file beats containers.conf's base_hosts_file.
+    let out = with_conf(
+        &s,
+        &conf,
+        &["run", "--rm", "--hosts-file", base.to_str().unwrap(), &r, "cat", "/etc/hosts"],
+    );
+    assert!(out.starts_with("10.61.0.1\tone\n10.61.0.2\ttwo\n127.0.0.1\tlocalhost\n"), "{out}");
     // --dns none: the image's resolv.conf stays (none here).
     let o = s.run(&[
         "run",

@@ -248,6 +248,8 @@ pub struct RunExtras {
     pub unsetenv_all: bool,
     /// `--dns-option`.
     pub dns_options: Vec<String>,
+    /// `--hosts-file`: the base of /etc/hosts ("" : containers.conf's).
+    pub hosts_file: String,
     /// `--no-hosts`, `--no-hostname`.
     pub no_hosts: bool,
     pub no_hostname: bool,

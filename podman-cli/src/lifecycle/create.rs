@@ -191,6 +191,7 @@ fn network_flags(
         default_network: &default_net,
         aliases: &a.network_alias,
         ip: a.ip.as_deref(),
+        ip6: a.more.ip6.as_deref(),
         mac: a.mac_address.as_deref(),
     })
 }

@@ -92,8 +92,17 @@ fn local_ip(except: &[String]) -> String {
 }
 
 /// The file /etc/hosts starts from (containers.conf `base_hosts_file`).
-fn base_hosts(engine: &EngineConfig, rootfs: &Path) -> anyhow::Result<String> {
-    match engine.containers.containers.base_hosts_file.as_deref() {
+fn base_hosts(
+    engine: &EngineConfig,
+    cfg: &ContainerConfig,
+    rootfs: &Path,
+) -> anyhow::Result<String> {
+    let chosen = if cfg.extra.hosts_file.is_empty() {
+        engine.containers.containers.base_hosts_file.as_deref()
+    } else {
+        Some(cfg.extra.hosts_file.as_str())
+    };
+    match chosen {
         None | Some("") => Ok(std::fs::read_to_string("/etc/hosts").unwrap_or_default()),
         Some("none") => Ok(String::new()),
         Some("image") => {
@@ -149,7 +158,7 @@ pub fn write(
         }
         etc_files::hosts(&etc_files::HostsParams {
             extra,
-            base: &base_hosts(engine, rootfs)?,
+            base: &base_hosts(engine, cfg, rootfs)?,
             host_internal_ip: &internal,
             container_ips: &own,
             names,

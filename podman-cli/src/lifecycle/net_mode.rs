@@ -15,6 +15,7 @@ pub struct NetFlags<'a> {
     pub default_network: &'a str,
     pub aliases: &'a [String],
     pub ip: Option<&'a str>,
+    pub ip6: Option<&'a str>,
     pub mac: Option<&'a str>,
 }
 
@@ -98,9 +99,23 @@ pub fn parse(f: &NetFlags) -> anyhow::Result<(NetworkMode, Vec<NetworkAttachment
         name: name.to_string(),
         aliases: f.aliases.to_vec(),
         static_ip: f.ip.map(String::from),
+        static_ip6: f.ip6.map(String::from),
         static_mac: f.mac.map(String::from),
         ..Default::default()
     };
+    for (flag, v, v6) in [("--ip", f.ip, false), ("--ip6", f.ip6, true)] {
+        if let Some(v) = v {
+            match v.parse::<std::net::IpAddr>() {
+                Ok(a) if a.is_ipv6() == v6 => {}
+                _ => {
+                    return Err(invalid(format!(
+                        "{flag} {v:?} is not an IPv{} address",
+                        if v6 { 6 } else { 4 }
+                    )))
+                }
+            }
+        }
+    }
     let first = f
         .network
         .first()
@@ -248,6 +263,7 @@ pub fn named_networks(values: &[String]) -> Vec<String> {
         default_network: "",
         aliases: &[],
         ip: None,
+        ip6: None,
         mac: None,
     };
     match parse(&f) {
@@ -272,6 +288,7 @@ mod tests {
             default_network: "podman",
             aliases: &[],
             ip: None,
+            ip6: None,
             mac: None,
         })
     }

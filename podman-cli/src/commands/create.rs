@@ -374,7 +374,7 @@ pub struct MoreArgs {
     #[arg(long = "pids-limit", value_name = "N", allow_hyphen_values = true)]
     pub pids_limit: Option<String>,
     /// Set custom DNS options
-    #[arg(long = "dns-option", value_name = "OPT")]
+    #[arg(long = "dns-option", alias = "dns-opt", value_name = "OPT")]
     pub dns_option: Vec<String>,
     /// Base file to create the /etc/hosts file inside the container, or one of the special values. ("image"|"none")
     #[arg(long = "hosts-file", value_name = "PATH")]

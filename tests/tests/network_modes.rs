@@ -141,6 +141,37 @@ fn slirp4netns_addresses_options_ports_and_cleanup() {
 }
 
 #[test]
+fn a_start_killed_after_slirp4netns_started_is_repaired_by_rm() {
+    let (s, _reg, r) = fixture();
+    let id = s.ok(&[
+        "create",
+        "--name",
+        "k9",
+        "--network",
+        "slirp4netns",
+        &r,
+        "sleep",
+        "100",
+    ]);
+    let id = id.trim();
+    let o = s
+        .cmd()
+        .env("PODMAN_RS_TEST_KILL_AT", "start-after-network")
+        .args(["start", "k9"])
+        .output()
+        .unwrap();
+    assert!(!o.status.success(), "podman was to die: {}", stderr(&o));
+    // The dead start left slirp4netns running; the next command finishes
+    // the job from the intent record.
+    assert_eq!(tool_pids(id).len(), 1, "slirp4netns of the killed start");
+    s.ok(&["rm", "-f", "k9"]);
+    assert!(
+        tool_pids(id).is_empty(),
+        "slirp4netns left after the repair"
+    );
+}
+
+#[test]
 fn pasta_copies_host_addresses_forwards_dns_and_ports() {
     let (s, _reg, r) = fixture();
     let out = s.ok(&[

@@ -254,6 +254,13 @@ fn ns_path_private_and_per_network_options() {
     ]);
     assert_eq!(m.trim(), "bridge");
 
+    // Joining a container (or a pod) on the host's network is the host's
+    // network: no net.* sysctls, the host's names.
+    s.ok(&["pod", "create", "--name", "hostpod", "--network", "host"]);
+    let out = s.ok(&["run", "--rm", "--pod", "hostpod", &r, "cat", "/etc/hosts"]);
+    assert!(out.contains("127.0.0.1\thost.containers.internal"), "{out}");
+    s.ok(&["pod", "rm", "-f", "-t", "0", "hostpod"]);
+
     s.ok(&["network", "create", "--subnet", "10.93.4.0/24", "optnet"]);
     let out = s.ok(&[
         "run",

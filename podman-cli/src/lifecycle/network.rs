@@ -107,13 +107,17 @@ pub async fn setup(
                     oc.name
                 );
             }
-            let path = if os.netns_path.is_empty() {
-                format!("/proc/{}/ns/net", os.pid)
+            // Joining a container on the host's network is the host's
+            // network (no net.* sysctls, the host's names).
+            let netns = if oc.network_mode == NetworkMode::Host {
+                NetNs::Host
+            } else if os.netns_path.is_empty() {
+                NetNs::Path(format!("/proc/{}/ns/net", os.pid))
             } else {
-                os.netns_path.clone()
+                NetNs::Path(os.netns_path.clone())
             };
             Ok(NetResult {
-                netns: NetNs::Path(path),
+                netns,
                 ips: vec![],
                 dns: vec![],
                 status: serde_json::Value::Null,

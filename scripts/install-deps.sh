@@ -7,6 +7,8 @@ set -euo pipefail
 PKGS=(runc docker-registry busybox-static nftables iptables uidmap skopeo curl ca-certificates catatonit iproute2 procps bsdutils python3)
 # Podman itself: network files written by one are read by the other (tests/network_files.rs).
 PKGS+=(podman)
+# --network slirp4netns and --network pasta (tests/tests/network_modes.rs)
+PKGS+=(slirp4netns passt)
 missing=()
 for p in "${PKGS[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -32,6 +32,7 @@ mod subnet;
 mod sysctl;
 mod teardown;
 mod types;
+mod usernet;
 
 use std::io::Read;
 use std::net::IpAddr;

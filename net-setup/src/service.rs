@@ -221,6 +221,34 @@ impl NetSetup for NetSetupService {
         Ok(Response::new(pb::TeardownResponse {}))
     }
 
+    async fn setup_user_net(
+        &self,
+        req: Request<pb::UserNetRequest>,
+    ) -> Result<Response<pb::UserNetResponse>, Status> {
+        let r =
+            crate::usernet::setup(&self.ctx.state_dir, user_net_request(req.into_inner())?).await?;
+        Ok(Response::new(pb::UserNetResponse {
+            addresses: r
+                .addresses
+                .into_iter()
+                .map(|(address, gateway)| pb::IpAddress { address, gateway })
+                .collect(),
+            dns_server_ips: r.dns_server_ips,
+            host_ip: r.host_ip,
+            pid: r.pid,
+            interface_name: r.interface_name,
+            mac_address: r.mac_address,
+        }))
+    }
+
+    async fn teardown_user_net(
+        &self,
+        req: Request<pb::TeardownUserNetRequest>,
+    ) -> Result<Response<pb::TeardownResponse>, Status> {
+        crate::usernet::teardown(&self.ctx.state_dir, &req.into_inner().container_id)?;
+        Ok(Response::new(pb::TeardownResponse {}))
+    }
+
     async fn reload(
         &self,
         _req: Request<pb::ReloadRequest>,
@@ -240,4 +268,15 @@ pub async fn reload(ctx: &Ctx) -> crate::error::Result<(u32, u32)> {
     let records = ctx.records().all()?.len() as u32;
     let d = ctx.apply_firewall(&lock, true).await?;
     Ok((records, d.networks.len() as u32))
+}
+
+fn user_net_request(r: pb::UserNetRequest) -> crate::error::Result<crate::usernet::Request> {
+    Ok(crate::usernet::Request {
+        container_id: r.container_id,
+        netns_path: r.netns_path.into(),
+        tool: crate::usernet::Tool::parse(&r.tool)?,
+        options: r.options,
+        ports: r.port_mappings.into_iter().map(Into::into).collect(),
+        helper_dirs: r.helper_dirs.into_iter().map(Into::into).collect(),
+    })
 }

@@ -39,6 +39,8 @@ struct Plan {
     netns: File,
     nets: Vec<PlannedNet>,
     forwards: Vec<PortForward>,
+    /// `--dns`: where the networks' DNS servers forward this container's queries.
+    upstreams: Vec<IpAddr>,
 }
 
 pub async fn setup(ctx: &Ctx, req: SetupRequest) -> Result<SetupResult> {
@@ -229,7 +231,17 @@ fn validate(ctx: &Ctx, req: &SetupRequest) -> Result<Plan> {
             ));
         }
     }
+    let upstreams = req
+        .dns_servers
+        .iter()
+        .map(|s| {
+            s.parse::<IpAddr>().map_err(|_| {
+                NetError::InvalidArgument(format!("dns server {s:?} is not an IP address"))
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
     Ok(Plan {
+        upstreams,
         container: req.container_id.clone(),
         name: req.container_name.clone(),
         netns_path,
@@ -379,7 +391,16 @@ async fn apply(
         }
         names.extend(a.aliases.iter().cloned());
         let ips = a.ips.iter().map(|n| n.addr()).collect();
-        store.add(&p.net.name, &plan.container, dns::Entry { names, ips })?;
+        let upstreams = plan.upstreams.clone();
+        store.add(
+            &p.net.name,
+            &plan.container,
+            dns::Entry {
+                names,
+                ips,
+                upstreams,
+            },
+        )?;
         dns::process::ensure_running(
             &store,
             &p.net.name,

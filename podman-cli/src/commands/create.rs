@@ -378,8 +378,14 @@ pub struct MoreArgs {
     #[arg(long = "pids-limit", value_name = "N", allow_hyphen_values = true)]
     pub pids_limit: Option<String>,
     /// Set custom DNS options
-    #[arg(long = "dns-option", value_name = "OPT")]
+    #[arg(long = "dns-option", alias = "dns-opt", value_name = "OPT")]
     pub dns_option: Vec<String>,
+    /// Base file to create the /etc/hosts file inside the container, or one of the special values. ("image"|"none")
+    #[arg(long = "hosts-file", value_name = "PATH")]
+    pub hosts_file: Option<String>,
+    /// Specify a static IPv6 address for the container
+    #[arg(long = "ip6", value_name = "IPV6")]
+    pub ip6: Option<String>,
     /// Read in a line delimited file of labels
     #[arg(long = "label-file", value_name = "FILE")]
     pub label_file: Vec<PathBuf>,
@@ -444,6 +450,8 @@ impl MoreArgs {
             shm_size,
             pids_limit,
             dns_option,
+            hosts_file,
+            ip6,
             label_file,
             no_hosts,
             no_hostname,
@@ -488,6 +496,8 @@ impl MoreArgs {
             shm_size,
             pids_limit,
             dns_option,
+            hosts_file,
+            ip6,
             label_file,
             no_hosts,
             no_hostname,
@@ -545,9 +555,7 @@ not_yet! {
     chrootdirs = "chrootdirs",
     requires = "requires",
     seccomp_policy = "seccomp-policy",
-    ip6 = "ip6",
     link_local_ip = "link-local-ip",
-    hosts_file = "hosts-file",
     authfile = "authfile",
     cert_dir = "cert-dir",
     creds = "creds",

@@ -542,6 +542,7 @@ pub async fn connect(engine: &EngineConfig, a: &ConnectArgs, attach: bool) -> an
         aliases: a.alias.clone(),
         static_ip: a.ip.clone(),
         static_mac: a.mac_address.clone(),
+        ..Default::default()
     };
     crate::lifecycle::network::connect(engine, &a.container, att, attach).await
 }

@@ -148,6 +148,10 @@ pub struct MoreOptions {
     /// `--pids-limit`: a number, -1 for no limit.
     pub pids_limit: Option<String>,
     pub dns_option: Vec<String>,
+    /// `--hosts-file PATH|image|none`.
+    pub hosts_file: Option<String>,
+    /// `--ip6`.
+    pub ip6: Option<String>,
     pub label_file: Vec<PathBuf>,
     pub no_hosts: bool,
     pub no_hostname: bool,

@@ -32,15 +32,24 @@ fn per_network(cfg: &ContainerConfig) -> Vec<PerNetworkOptions> {
         .enumerate()
         .map(|(i, n)| PerNetworkOptions {
             name: n.name.clone(),
-            interface_name: format!("eth{i}"),
-            static_ips: n.static_ip.iter().cloned().collect(),
+            interface_name: if n.interface_name.is_empty() {
+                format!("eth{i}")
+            } else {
+                n.interface_name.clone()
+            },
+            static_ips: n
+                .static_ip
+                .iter()
+                .chain(n.static_ip6.iter())
+                .cloned()
+                .collect(),
             static_mac: n.static_mac.clone().unwrap_or_default(),
             aliases: n.aliases.clone(),
         })
         .collect()
 }
 
-fn port_mappings(cfg: &ContainerConfig) -> Vec<PortMapping> {
+pub(super) fn port_mappings(cfg: &ContainerConfig) -> Vec<PortMapping> {
     cfg.ports
         .iter()
         .map(|p| PortMapping {
@@ -114,19 +123,39 @@ pub async fn setup(
                     oc.name
                 );
             }
-            let path = if os.netns_path.is_empty() {
-                format!("/proc/{}/ns/net", os.pid)
+            // Joining a container on the host's network is the host's
+            // network (no net.* sysctls, the host's names).
+            let netns = if oc.network_mode == NetworkMode::Host {
+                NetNs::Host
+            } else if os.netns_path.is_empty() {
+                NetNs::Path(format!("/proc/{}/ns/net", os.pid))
             } else {
-                os.netns_path.clone()
+                NetNs::Path(os.netns_path.clone())
             };
             Ok(NetResult {
-                netns: NetNs::Path(path),
+                netns,
                 ips: vec![],
                 dns: vec![],
                 status: serde_json::Value::Null,
                 netns_path: String::new(),
                 userns: None,
             })
+        }
+        NetworkMode::Path(p) => {
+            if !std::path::Path::new(p).exists() {
+                anyhow::bail!("cannot find specified network namespace path {p:?}: create it first (ip netns add NAME makes /run/netns/NAME)");
+            }
+            Ok(NetResult {
+                netns: NetNs::Path(p.clone()),
+                ips: vec![],
+                dns: vec![],
+                status: serde_json::Value::Null,
+                netns_path: String::new(),
+            })
+        }
+        NetworkMode::Slirp4netns(_) | NetworkMode::Pasta(_) => {
+            let (tool, opts) = cfg.network_mode.user_mode_tool().unwrap_or(("", &[]));
+            super::usernet::setup(engine, cfg, tool, opts).await
         }
         NetworkMode::Bridge => {
             let path = netns_path(engine, &cfg.id);
@@ -212,6 +241,11 @@ pub async fn teardown(
     cfg: &ContainerConfig,
     st: &ContainerState,
 ) -> anyhow::Result<()> {
+    if cfg.network_mode.user_mode_tool().is_some() {
+        return super::usernet::teardown(engine, &cfg.id, &st.netns_path)
+            .await
+            .map_err(|e| anyhow::anyhow!("tearing down the network of {}: {e}", cfg.name));
+    }
     if cfg.network_mode != NetworkMode::Bridge || st.netns_path.is_empty() {
         return Ok(());
     }

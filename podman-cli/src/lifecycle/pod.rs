@@ -162,20 +162,13 @@ pub async fn create(engine: &EngineConfig, o: &PodCreateOptions) -> anyhow::Resu
 
 /// Named networks must exist before anything is made (Podman's words).
 async fn check_networks(engine: &EngineConfig, networks: &[String]) -> anyhow::Result<()> {
-    let named: Vec<&String> = networks
-        .iter()
-        .filter(|n| {
-            !["none", "host", "bridge", "private"].contains(&n.as_str())
-                && !n.starts_with("container:")
-                && !n.starts_with("ns:")
-        })
-        .collect();
+    let named = super::net_mode::named_networks(networks);
     if named.is_empty() {
         return Ok(());
     }
     let mut net = crate::helper_procs::net(engine).await?;
     let mut missing = None;
-    for n in named {
+    for n in &named {
         let req = proto::netsetup::v1::NetworkExistsRequest { name: n.clone() };
         let r = net
             .call("NetworkExists", |mut c| async move {

@@ -337,8 +337,13 @@ fn bundle_and_request(
     net: &super::network::NetResult,
     handover: &Handover,
 ) -> anyhow::Result<CreateContainerRequest> {
-    let host_network = matches!(net.netns, spec::NetNs::Host);
-    let managed = super::files::write(&paths.bundle, cfg, &net.ips, &net.dns, host_network)
+    let managed = super::files::write(
+        &paths.bundle,
+        engine,
+        cfg,
+        net,
+        std::path::Path::new(rootfs),
+    )
         .with_context(|| format!("writing {}", paths.bundle.display()))?;
     let managed = super::pod::shared_files(engine, cfg, managed)?;
     let init_path = if cfg.init {

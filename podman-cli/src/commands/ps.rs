@@ -339,7 +339,7 @@ impl Entry {
         s
     }
 
-    fn created_human(&self) -> String {
+    pub fn created_human(&self) -> String {
         let secs = (now_secs() * 1_000_000_000 - self.created_ns).max(0) / 1_000_000_000;
         format!("{} ago", human::duration(secs))
     }
@@ -891,7 +891,7 @@ async fn storage_view(engine: &EngineConfig) -> anyhow::Result<StorageView> {
 }
 
 /// The containers to print, in Podman's order (`GetContainerLists`).
-async fn list(engine: &EngineConfig, a: &PsArgs) -> anyhow::Result<Vec<Entry>> {
+pub async fn list(engine: &EngineConfig, a: &PsArgs) -> anyhow::Result<Vec<Entry>> {
     let started = std::time::Instant::now();
     let filters = filter::parse(&a.filter)?;
     crate::lifecycle::reconcile::pending(engine).await;

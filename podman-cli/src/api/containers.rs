@@ -52,6 +52,10 @@ pub async fn route(s: &Rc<Service>, req: Req, segs: &[&str]) -> ApiResult<Resp> 
             let id = id.to_string();
             super::hijack::attach(s, req, id).await
         }
+        (Method::GET | Method::HEAD | Method::PUT, [id, "archive"]) => {
+            let id = id.to_string();
+            super::archive::route(s, req, &id).await
+        }
         (Method::POST, [id, "resize"]) => super::hijack::resize_container(s, &req, id).await,
         (Method::POST, [id, "exec"]) => {
             let id = id.to_string();
@@ -271,6 +275,13 @@ pub fn docker_inspect(mut doc: Value) -> Value {
     }
     if let Some(st) = doc["State"]["Status"].as_str().map(|s| docker_state(s).to_string()) {
         doc["State"]["Status"] = json!(st);
+    }
+    // Docker's StopSignal is a name.
+    if let Some(n) = doc["Config"]["StopSignal"].as_i64() {
+        let name = nix::sys::signal::Signal::try_from(n as i32)
+            .map(|s| s.as_str().to_string())
+            .unwrap_or_else(|_| n.to_string());
+        doc["Config"]["StopSignal"] = json!(name);
     }
     if doc["ExecIDs"].is_null() {
         doc["ExecIDs"] = json!([]);

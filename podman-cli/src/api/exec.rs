@@ -292,7 +292,12 @@ async fn start_with(
     let seq = Arc::new(Seq::new(fd).map_err(|e| ApiError::internal(e.to_string()))?);
     let sessions = s.exec.clone();
     let on_end = move |code: Option<i32>| {
-        if code.is_none() {
+        if let Some(c) = code {
+            sessions.with(&id, |x| {
+                x.exit_code = Some(c);
+                x.running = false;
+            });
+        } else {
             // The client left: end the session's process.
             if let Some(pid) = sessions.with(&id, |x| (x.running && x.pid > 0).then_some(x.pid)).flatten() {
                 let _ = nix::sys::signal::kill(
@@ -308,8 +313,7 @@ async fn start_with(
         ));
     }
     Ok(hijack::upgrade_response(req, streams.tty, s, move |conn| async move {
-        let code = hijack::pump(conn, seq, streams).await;
-        on_end(code);
+        hijack::pump_then(conn, seq, streams, on_end).await;
     }))
 }
 

@@ -142,12 +142,28 @@ pub async fn pump<C>(conn: C, seq: Arc<Seq>, streams: Streams) -> Option<i32>
 where
     C: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
 {
+    pump_then(conn, seq, streams, |_| {}).await
+}
+
+/// [`pump`], calling `at_end` with the exit code before the client's
+/// connection closes (what the client asks next must see it).
+pub async fn pump_then<C>(
+    conn: C,
+    seq: Arc<Seq>,
+    streams: Streams,
+    at_end: impl FnOnce(Option<i32>),
+) -> Option<i32>
+where
+    C: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
     let (mut rd, mut wr) = tokio::io::split(conn);
     let input = {
         let seq = seq.clone();
         async move {
             if !streams.stdin {
-                // Still read, to notice the client leaving.
+                // Input is not forwarded; an end of it is the client's
+                // half-close (Docker's CLI closes its write side), not
+                // its leaving: that shows when a write fails.
                 let mut buf = [0u8; 1024];
                 loop {
                     match rd.read(&mut buf).await {
@@ -211,17 +227,12 @@ where
         let mut input_done = false;
         loop {
             tokio::select! {
-                _ = &mut input, if !input_done => {
-                    input_done = true;
-                    if !streams.stdin {
-                        // The client went away.
-                        break None;
-                    }
-                }
+                _ = &mut input, if !input_done => input_done = true,
                 (code, _) = &mut output => break code,
             }
         }
     };
+    at_end(code);
     let _ = wr.shutdown().await;
     seq.shutdown();
     code

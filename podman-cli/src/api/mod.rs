@@ -9,6 +9,7 @@
 //! Streams (logs, events, pull progress) and hijacked connections (attach,
 //! exec) are pumped on the server's runtime.
 
+pub mod archive;
 pub mod containers;
 pub mod create_body;
 pub mod errors;

@@ -283,6 +283,11 @@ pub fn docker_inspect(mut doc: Value) -> Value {
             .unwrap_or_else(|_| n.to_string());
         doc["Config"]["StopSignal"] = json!(name);
     }
+    // Docker's clients read logs only from drivers they know; the
+    // k8s-file log is what a create asking for json-file gets.
+    if doc["HostConfig"]["LogConfig"]["Type"] == "k8s-file" {
+        doc["HostConfig"]["LogConfig"]["Type"] = json!("json-file");
+    }
     if doc["ExecIDs"].is_null() {
         doc["ExecIDs"] = json!([]);
     }

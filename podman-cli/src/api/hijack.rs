@@ -29,6 +29,10 @@ const TAG_STDIN: u8 = 0;
 const TAG_RESIZE: u8 = 1;
 const TAG_STDIN_EOF: u8 = 2;
 
+/// How long a quiet multiplexed stream goes before it checks that the
+/// client is still there.
+const HEARTBEAT: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// An attach socket registered with the runtime.
 pub struct Seq(AsyncFd<OwnedFd>);
 
@@ -192,9 +196,20 @@ where
     let output = async {
         let mut buf = vec![0u8; 65536];
         loop {
-            let n = match seq.recv(&mut buf).await {
-                Ok(0) | Err(_) => return (None, true),
-                Ok(n) => n,
+            let n = match tokio::time::timeout(HEARTBEAT, seq.recv(&mut buf)).await {
+                Ok(Ok(0) | Err(_)) => return (None, true),
+                Ok(Ok(n)) => n,
+                Err(_idle) => {
+                    // A client that left shows only when a write fails: an
+                    // empty frame is nothing to Docker's stream readers.
+                    if !streams.tty
+                        && (wr.write_all(&super::containers::frame(1, &[])).await.is_err()
+                            || wr.flush().await.is_err())
+                    {
+                        return (None, false);
+                    }
+                    continue;
+                }
             };
             let data = &buf[1..n];
             let (show, stream) = match buf[0] {

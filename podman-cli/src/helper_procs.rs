@@ -118,7 +118,7 @@ pub mod idle {
     /// Hang up on every idle helper and reap it (when the command ends);
     /// the first helper that ended badly is reported.
     pub async fn finish_all() -> anyhow::Result<()> {
-        let all: Vec<Started> = IDLE.with_borrow_mut(|i| i.drain(..).collect());
+        let all: Vec<Started> = IDLE.with_borrow_mut(std::mem::take);
         let mut first_err = None;
         for s in all {
             if let Err(e) = s.finish().await {

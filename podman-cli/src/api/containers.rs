@@ -42,6 +42,7 @@ pub async fn route(s: &Rc<Service>, req: Req, segs: &[&str]) -> ApiResult<Resp> 
         (Method::DELETE, [id]) => remove(s, &req, id).await,
         (Method::GET, [id, "logs"]) => logs(s, &req, id).await,
         (Method::GET, [id, "top"]) => top(s, &req, id).await,
+        (Method::GET, [id, "stats"]) => super::stats::stats(s, &req, id).await,
         (Method::POST, [id, "rename"]) => rename(s, &req, id).await,
         (Method::POST, [id, "pause"]) => pause(s, id, true, req.libpod).await,
         (Method::POST, [id, "unpause"]) => pause(s, id, false, req.libpod).await,
@@ -696,7 +697,7 @@ async fn top(s: &Rc<Service>, req: &Req, id: &str) -> ApiResult<Resp> {
         let mut lines = table.lines();
         let titles: Vec<String> = lines
             .next()
-            .map(|h| split_columns(h))
+            .map(split_columns)
             .unwrap_or_default();
         let n = titles.len();
         let procs: Vec<Vec<String>> = lines

@@ -126,6 +126,11 @@ impl Query {
         self.0.get(k).and_then(|v| v.first()).map(String::as_str)
     }
 
+    /// Every value of a repeated parameter.
+    pub fn all(&self, k: &str) -> Vec<String> {
+        self.0.get(k).cloned().unwrap_or_default()
+    }
+
     /// Go's strconv.ParseBool, as Podman's schema decoder reads booleans.
     pub fn bool(&self, k: &str) -> ApiResult<Option<bool>> {
         match self.get(k) {

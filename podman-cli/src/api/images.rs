@@ -30,6 +30,18 @@ pub async fn route(s: &Rc<Service>, req: Req, rest: &str) -> ApiResult<Resp> {
             "searching registries is not supported by podman-rs: name the image's registry and pull it",
         )),
         (Method::POST, "/prune") => prune(s, req).await,
+        (Method::POST, "/load") => super::image_transfer::load(s, req).await,
+        (Method::GET, "/get") => {
+            let names = req.query.all("names");
+            super::image_transfer::get(s, names).await
+        }
+        (Method::GET, r) if r.ends_with("/get") && r.len() > 5 => {
+            super::image_transfer::get(s, vec![r[1..r.len() - 4].to_string()]).await
+        }
+        (Method::POST, r) if r.ends_with("/push") && r.len() > 6 => {
+            let name = r[1..r.len() - 5].to_string();
+            super::image_transfer::push(s, req, &name).await
+        }
         (Method::GET, r) if r.ends_with("/json") && r.len() > 6 => {
             inspect(s, req, &r[1..r.len() - 5]).await
         }
@@ -44,7 +56,7 @@ pub async fn route(s: &Rc<Service>, req: Req, rest: &str) -> ApiResult<Resp> {
             history(s, &r[1..r.len() - 8]).await
         }
         (Method::POST, r) if r.ends_with("/tag") && r.len() > 5 => {
-            tag(s, req, &r[1..r.len() - 4].to_string()).await
+            tag(s, req, &r[1..r.len() - 4]).await
         }
         (Method::DELETE, r) if r.len() > 1 && !r[1..].ends_with('/') => {
             let name = if req.libpod {
@@ -263,7 +275,7 @@ async fn create(s: &Rc<Service>, req: Req) -> ApiResult<Resp> {
 }
 
 /// X-Registry-Auth: base64url JSON `{"username": ..., "password": ...}`.
-fn registry_auth(h: &str) -> Option<(String, String)> {
+pub fn registry_auth(h: &str) -> Option<(String, String)> {
     use base64::Engine;
     let raw = base64::engine::general_purpose::URL_SAFE
         .decode(h.trim())

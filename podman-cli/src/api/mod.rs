@@ -17,6 +17,7 @@ pub mod exec;
 #[allow(unsafe_code)]
 pub mod hijack;
 pub mod http;
+pub mod image_transfer;
 pub mod images;
 pub mod libpod;
 #[allow(unsafe_code)]
@@ -24,6 +25,7 @@ pub mod listen;
 pub mod networks;
 pub mod router;
 pub mod server;
+pub mod stats;
 pub mod system;
 pub mod version;
 pub mod volumes;

@@ -16,14 +16,14 @@ use super::router::Req;
 use super::server::Service;
 use super::worker::{self, engine_err};
 
-/// A scratch file under the graph root's tmp (as `save` and `load` stage).
-fn scratch(engine: &crate::engine_config::EngineConfig, what: &str) -> ApiResult<tempfile::NamedTempFile> {
-    let dir = engine.graph_root.join("tmp");
-    std::fs::create_dir_all(&dir).map_err(|e| ApiError::internal(format!("{}: {e}", dir.display())))?;
-    tempfile::Builder::new()
-        .prefix(what)
-        .tempfile_in(&dir)
-        .map_err(|e| ApiError::internal(format!("a scratch file in {}: {e}", dir.display())))
+/// A staging directory for an archive (storage-helper empties the graph
+/// root's tmp when it starts, so not there).
+fn staging(
+    engine: &crate::engine_config::EngineConfig,
+    what: &str,
+) -> ApiResult<crate::image::staging::Staging> {
+    crate::image::staging::Staging::new(&engine.graph_root, what)
+        .map_err(|e| ApiError::internal(format!("staging the archive: {e}")))
 }
 
 /// `GET /images/{name}/get`, `GET /images/get?names=A&names=B`.
@@ -32,10 +32,8 @@ pub async fn get(s: &Rc<Service>, names: Vec<String>) -> ApiResult<Resp> {
         return Err(ApiError::bad_request("names parameter cannot be empty"));
     }
     let file = worker::run(&s.engine, move |engine| async move {
-        let tmp = scratch(&engine, "api-save-")?;
-        let path = tmp.path().to_path_buf();
-        // save writes a new file at the path.
-        let _ = std::fs::remove_file(&path);
+        let tmp = staging(&engine, "api-save")?;
+        let path = tmp.join("archive.tar");
         crate::commands::save::save_to(&engine, &names, &[], "docker-archive", Some(&path), true)
             .await
             .map_err(engine_err)?;
@@ -67,8 +65,9 @@ pub async fn get(s: &Rc<Service>, names: Vec<String>) -> ApiResult<Resp> {
 pub async fn load(s: &Rc<Service>, req: Req) -> ApiResult<Resp> {
     let libpod = req.libpod;
     let quiet = req.query.flag("quiet")?;
-    let tmp = scratch(&s.engine, "api-load-")?;
-    let mut f = tmp.reopen().map_err(|e| ApiError::internal(e.to_string()))?;
+    let tmp = staging(&s.engine, "api-load")?;
+    let path = tmp.join("archive.tar");
+    let mut f = std::fs::File::create(&path).map_err(|e| ApiError::internal(format!("staging the archive: {e}")))?;
     let mut body = req.into_body();
     while let Some(frame) = body.frame().await {
         let frame = frame.map_err(|e| ApiError::bad_request(format!("reading the archive: {e}")))?;
@@ -80,7 +79,7 @@ pub async fn load(s: &Rc<Service>, req: Req) -> ApiResult<Resp> {
     drop(f);
     let loaded = worker::run(&s.engine, move |engine| async move {
         let args = crate::commands::load::LoadArgs {
-            input: Some(tmp.path().to_path_buf()),
+            input: Some(path),
             quiet: true,
         };
         let r = crate::commands::load::load_images(&engine, &args).await;
@@ -131,8 +130,8 @@ pub async fn push(s: &Rc<Service>, req: Req, name: &str) -> ApiResult<Resp> {
         let _ = tx
             .send(line(json!({"status": format!("The push refers to repository [{dest}]")})))
             .await;
-        let digest_file = match scratch(&engine, "api-push-") {
-            Ok(f) => f,
+        let digest_dir = match staging(&engine, "api-push") {
+            Ok(d) => d,
             Err(e) => {
                 let _ = tx.send(line(json!({"error": e.message, "errorDetail": {"message": e.message}}))).await;
                 return;
@@ -147,11 +146,11 @@ pub async fn push(s: &Rc<Service>, req: Req, name: &str) -> ApiResult<Resp> {
                 creds,
                 authfile: None,
             },
-            digestfile: Some(digest_file.path().to_path_buf()),
+            digestfile: Some(digest_dir.join("digest")),
         };
         match crate::commands::push::run(&engine, &args).await {
             Ok(()) => {
-                let digest = std::fs::read_to_string(digest_file.path()).unwrap_or_default();
+                let digest = std::fs::read_to_string(digest_dir.join("digest")).unwrap_or_default();
                 let tag = dest.rsplit_once(':').map(|(_, t)| t).unwrap_or("latest");
                 let _ = tx
                     .send(line(json!({

@@ -37,8 +37,12 @@ pub enum Endpoint {
 
 /// `unix:///path`, `unix:/path`, `unix:path`, `tcp://host:port`, `tcp:host:port`.
 pub fn parse_uri(uri: &str) -> Result<Endpoint, ListenError> {
+    // Go's url.Parse: no scheme at all reads as the empty one.
     let Some((scheme, rest)) = uri.split_once(':') else {
-        return Err(ListenError::Invalid(uri.to_string()));
+        return Err(ListenError::Scheme {
+            scheme: String::new(),
+            uri: uri.to_string(),
+        });
     };
     match scheme {
         "unix" => {
@@ -219,7 +223,14 @@ mod tests {
             parse_uri("http://x:1"),
             Err(ListenError::Scheme { .. })
         ));
-        assert!(parse_uri("nothing").is_err());
+        assert!(matches!(
+            parse_uri("myunix.sock"),
+            Err(ListenError::Scheme { scheme, .. }) if scheme.is_empty()
+        ));
+        assert_eq!(
+            parse_uri("localhost:9292").unwrap_err().to_string(),
+            "API Service endpoint scheme \"localhost\" is not supported. Try tcp://localhost:9292 or unix://localhost:9292"
+        );
         assert!(parse_uri("tcp://").is_err());
     }
 }

@@ -19,6 +19,12 @@ import time
 
 OURS, THEIRS, WORK, RUNS = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
 IMAGE = "localhost/apibench:latest"
+# Podman 4.3.1 asks for more open files and processes than this machine's
+# limits let runc set (no CAP_SYS_RESOURCE); both engines get the same
+# modest limits.
+_LIMITS = {"nofile": 1024, "nproc": 4096}
+NOFILE = [{"Name": k, "Soft": v, "Hard": v} for k, v in _LIMITS.items()]
+ULIMIT_FLAGS = [f for k, v in _LIMITS.items() for f in ("--ulimit", f"{k}={v}:{v}")]
 
 
 class UnixConn(http.client.HTTPConnection):
@@ -97,7 +103,8 @@ def api_cycle(sock):
     c = UnixConn(sock)
     t0 = time.perf_counter()
     cid = json.loads(call(c, "POST", "/v1.41/containers/create",
-                          {"Image": IMAGE, "Cmd": ["true"], "HostConfig": {"NetworkMode": "none"}}))["Id"]
+                          {"Image": IMAGE, "Cmd": ["true"],
+                           "HostConfig": {"NetworkMode": "none", "Ulimits": NOFILE}}))["Id"]
     call(c, "POST", f"/v1.41/containers/{cid}/start")
     code = json.loads(call(c, "POST", f"/v1.41/containers/{cid}/wait"))["StatusCode"]
     dt = time.perf_counter() - t0
@@ -109,7 +116,7 @@ def api_cycle(sock):
 
 def cli_cycle(cmd):
     t0 = time.perf_counter()
-    cid = subprocess.run(cmd + ["create", "--network", "none", IMAGE, "true"], check=True,
+    cid = subprocess.run(cmd + ["create", "--network", "none"] + ULIMIT_FLAGS + [IMAGE, "true"], check=True,
                          capture_output=True, text=True).stdout.strip()
     subprocess.run(cmd + ["start", cid], check=True, stdout=subprocess.DEVNULL)
     code = subprocess.run(cmd + ["wait", cid], check=True, capture_output=True, text=True).stdout.strip()

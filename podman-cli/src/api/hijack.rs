@@ -203,7 +203,7 @@ where
                     // A client that left shows only when a write fails: an
                     // empty frame is nothing to Docker's stream readers.
                     if !streams.tty
-                        && (wr.write_all(&super::containers::frame(1, &[])).await.is_err()
+                        && (wr.write_all(&super::logs::frame(1, &[])).await.is_err()
                             || wr.flush().await.is_err())
                     {
                         return (None, false);
@@ -229,7 +229,7 @@ where
             let r = if streams.tty {
                 wr.write_all(data).await
             } else {
-                wr.write_all(&super::containers::frame(stream, data)).await
+                wr.write_all(&super::logs::frame(stream, data)).await
             };
             if r.is_err() || wr.flush().await.is_err() {
                 return (None, false);

@@ -22,6 +22,7 @@ pub mod images;
 pub mod libpod;
 #[allow(unsafe_code)]
 pub mod listen;
+pub mod logs;
 pub mod networks;
 pub mod router;
 pub mod server;

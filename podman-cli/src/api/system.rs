@@ -191,7 +191,7 @@ pub async fn events(s: &Rc<Service>, req: Req) -> ApiResult<Resp> {
     if req.method != Method::GET {
         return Err(method_not_allowed(&req.method, &req.path));
     }
-    super::containers::events_stream(s, req).await
+    super::logs::events_stream(s, req).await
 }
 
 pub async fn route(s: &Rc<Service>, req: Req, segs: &[&str]) -> ApiResult<Resp> {

@@ -2,8 +2,11 @@
 //! configuration, starts the helpers it needs over socketpairs, and exits.
 
 #![deny(unsafe_code)]
+// The API's Docker info document is one large json! literal.
+#![recursion_limit = "256"]
 
 mod build;
+mod api;
 mod cgroup_stats;
 mod cli;
 mod commands;
@@ -318,6 +321,7 @@ async fn command(cfg: &engine_config::EngineConfig, cli: &Cli) -> anyhow::Result
             }
             Command::System(SystemCommand::Prune(a)) => commands::system::prune(cfg, a).await,
             Command::System(SystemCommand::Reset(a)) => commands::system::reset(cfg, a).await,
+            Command::System(SystemCommand::Service(a)) => commands::service::run(cfg, a).await,
             Command::Port(a) | Command::Container(ContainerCommand::Port(a)) => {
                 commands::port::run(cfg, a).await
             }

@@ -493,6 +493,8 @@ pub enum SystemCommand {
     Prune(Lazy<crate::commands::system::PruneArgs>),
     /// Reset podman storage
     Reset(Lazy<crate::commands::system::ResetArgs>),
+    /// Run an API service
+    Service(Lazy<crate::commands::service::ServiceArgs>),
 }
 
 #[derive(Debug, Subcommand)]

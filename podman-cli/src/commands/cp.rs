@@ -59,6 +59,24 @@ fn parse_user_input(input: &str) -> (Option<&str>, &str) {
 }
 
 pub async fn run(engine: &EngineConfig, a: &CpArgs) -> anyhow::Result<()> {
+    copy(engine, a, None).await
+}
+
+/// `cp CTR:PATH -` or `cp - CTR:PATH` with the tar on `stream` instead of
+/// stdout or stdin (the API's archive endpoints).
+pub async fn copy_with_stream(
+    engine: &EngineConfig,
+    a: &CpArgs,
+    stream: std::os::fd::OwnedFd,
+) -> anyhow::Result<()> {
+    copy(engine, a, Some(stream)).await
+}
+
+async fn copy(
+    engine: &EngineConfig,
+    a: &CpArgs,
+    stream: Option<std::os::fd::OwnedFd>,
+) -> anyhow::Result<()> {
     let (sc, sp) = parse_user_input(&a.source);
     let (dc, dp) = parse_user_input(&a.destination);
     if sp.is_empty() || dp.is_empty() {
@@ -74,6 +92,7 @@ pub async fn run(engine: &EngineConfig, a: &CpArgs) -> anyhow::Result<()> {
         mounted: Vec::new(),
         archive: a.archive,
         overwrite: a.overwrite,
+        stream,
     };
     let result = match (sc, dc) {
         (Some(s), Some(d)) => cp.container_to_container(s, sp, d, dp).await,
@@ -89,6 +108,33 @@ pub async fn run(engine: &EngineConfig, a: &CpArgs) -> anyhow::Result<()> {
     cp.storage.close().await?;
     result?;
     unmounted
+}
+
+/// What `path` in the container is (the API's archive HEAD): (absolute
+/// path with links resolved, stat), or the storage-helper's reason.
+pub async fn stat_in_container(
+    engine: &EngineConfig,
+    container: &str,
+    path: &str,
+) -> anyhow::Result<Result<proto::storage::v1::CopyStatResponse, String>> {
+    let mut cp = Cp {
+        engine,
+        storage: helper_procs::storage(engine).await?,
+        mounted: Vec::new(),
+        archive: true,
+        overwrite: false,
+        stream: None,
+    };
+    let r = async {
+        let c = cp.open(container).await?;
+        anyhow::Ok(cp.stat(&c, path).await)
+    }
+    .await;
+    let unmounted = cp.unmount_all().await;
+    cp.storage.close().await?;
+    let r = r?;
+    unmounted?;
+    Ok(r)
 }
 
 /// A container's file system, opened for the copy.
@@ -112,6 +158,8 @@ struct Cp<'a> {
     mounted: Vec<String>,
     archive: bool,
     overwrite: bool,
+    /// Where `-` reads or writes when it is not stdio.
+    stream: Option<std::os::fd::OwnedFd>,
 }
 
 impl Cp<'_> {
@@ -254,9 +302,10 @@ impl Cp<'_> {
                     .map_err(plain)?;
             }
             Some(d) => {
-                let fd = match d {
-                    Data::Stdin => std::io::stdin().as_fd().try_clone_to_owned()?,
-                    Data::Stdout => std::io::stdout().as_fd().try_clone_to_owned()?,
+                let fd = match (self.stream.take(), d) {
+                    (Some(fd), _) => fd,
+                    (None, Data::Stdin) => std::io::stdin().as_fd().try_clone_to_owned()?,
+                    (None, Data::Stdout) => std::io::stdout().as_fd().try_clone_to_owned()?,
                 };
                 let mut s = helper_procs::storage_with_data(self.engine, fd.as_fd()).await?;
                 drop(fd);

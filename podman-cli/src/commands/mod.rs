@@ -47,6 +47,7 @@ pub mod rm;
 pub mod rmi;
 pub mod run;
 pub mod save;
+pub mod service;
 pub mod start;
 pub mod stats;
 pub mod stop;

@@ -418,6 +418,51 @@ pub async fn wait(engine: &EngineConfig, a: &WaitArgs) -> anyhow::Result<()> {
     }
 }
 
+/// Docker's `next-exit`: the exit code of the next run that ends after
+/// this call (a created container is waited on through its start).
+pub async fn wait_next_exit(engine: &EngineConfig, name_or_id: &str) -> anyhow::Result<i32> {
+    let since = common::time::now_nanos();
+    let watch = StateWatch::new(engine)?;
+    let db = crate::state::open_state(engine)?;
+    loop {
+        let (cfg, st) =
+            crate::lifecycle::cleanup::refresh(engine, store::resolve(&db, name_or_id)?).await?;
+        if st.status.is_active() {
+            return wait_for(engine, &cfg.id).await;
+        }
+        if st.finished_ns >= since {
+            return Ok(st.exit_code);
+        }
+        watch.changed(DEFAULT_FALLBACK).await?;
+    }
+}
+
+/// Docker's `removed`: wait until the container is gone; its last exit
+/// code (from the events file), else 0.
+pub async fn wait_removed(engine: &EngineConfig, name_or_id: &str) -> anyhow::Result<i32> {
+    let watch = StateWatch::new(engine)?;
+    let db = crate::state::open_state(engine)?;
+    let id = store::resolve(&db, name_or_id)?.0.id;
+    let mut code = None;
+    loop {
+        match store::resolve(&db, &id) {
+            Err(store::ContainerStoreError::NotFound(_)) => {
+                return Ok(code
+                    .or_else(|| crate::events::last_exit_code(&id))
+                    .unwrap_or(0))
+            }
+            Err(e) => return Err(e.into()),
+            Ok(rec) => {
+                let (_, st) = crate::lifecycle::cleanup::refresh(engine, rec).await?;
+                if !st.status.is_active() && st.finished_ns > 0 {
+                    code = Some(st.exit_code);
+                }
+            }
+        }
+        watch.changed(DEFAULT_FALLBACK).await?;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -151,6 +151,7 @@ pub async fn setup(
                 dns: vec![],
                 status: serde_json::Value::Null,
                 netns_path: String::new(),
+                userns: None,
             })
         }
         NetworkMode::Slirp4netns(_) | NetworkMode::Pasta(_) => {

@@ -81,6 +81,7 @@ pub async fn setup(
         dns: r.dns_server_ips,
         status,
         netns_path: path,
+        userns: None,
     })
 }
 

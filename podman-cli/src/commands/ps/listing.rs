@@ -84,7 +84,7 @@ async fn storage_view(engine: &EngineConfig) -> anyhow::Result<StorageView> {
 }
 
 /// The containers to print, in Podman's order (`GetContainerLists`).
-pub(super) async fn list(engine: &EngineConfig, a: &PsArgs) -> anyhow::Result<Vec<Entry>> {
+pub async fn list(engine: &EngineConfig, a: &PsArgs) -> anyhow::Result<Vec<Entry>> {
     let started = std::time::Instant::now();
     let filters = filter::parse(&a.filter)?;
     crate::lifecycle::reconcile::pending(engine).await;

@@ -175,13 +175,15 @@ fn main() -> std::process::ExitCode {
     }
     // Fork first: no thread may exist yet.
     let ready = match &cli.cmd {
-        Cmd::Serve { detach: true, .. } | Cmd::Run(_) | Cmd::Timer(_) => match detach::daemonize() {
-            Ok(r) => r,
-            Err(e) => {
-                eprintln!("Error: ctr-monitor: detaching from the caller: {e}");
-                return std::process::ExitCode::from(125);
+        Cmd::Serve { detach: true, .. } | Cmd::Run(_) | Cmd::Timer(_) => {
+            match detach::daemonize() {
+                Ok(r) => r,
+                Err(e) => {
+                    eprintln!("Error: ctr-monitor: detaching from the caller: {e}");
+                    return std::process::ExitCode::from(125);
+                }
             }
-        },
+        }
         _ => ReadyPipe::none(),
     };
     logging::init(

@@ -339,7 +339,10 @@ async fn run(ctx: Arc<context::Ctx>, cmd: Cmd) -> anyhow::Result<()> {
         }
         Cmd::NetworkInspect { name } => print_json(&ctx.configs().find(&name)?)?,
         Cmd::NetworkRm { name, force } => {
-            println!("{}", service::remove_network(&ctx, &name, force).await?.name)
+            println!(
+                "{}",
+                service::remove_network(&ctx, &name, force).await?.name
+            )
         }
         Cmd::NetworkExists { name } => match ctx.configs().find(&name) {
             Ok(_) => {}

@@ -138,7 +138,11 @@ fn add_to(plan: &mut Plan, base: &ContainerRecord) -> Result<()> {
             let free = (0..).map(|i| format!("eth{i}")).find(|n| !used.contains(n));
             p.ifname = free.unwrap_or_default();
             used.push(p.ifname.clone());
-        } else if base.attachments.iter().any(|a| a.interface_name == p.ifname) {
+        } else if base
+            .attachments
+            .iter()
+            .any(|a| a.interface_name == p.ifname)
+        {
             return Err(NetError::AlreadyExists(format!(
                 "interface {} exists in container {}: give the network another interface name",
                 p.ifname,

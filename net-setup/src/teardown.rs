@@ -88,9 +88,11 @@ pub async fn teardown_locked(
     }
     let mut kept: Vec<Attachment> = Vec::new();
     if only {
-        let (gone, stay): (Vec<Attachment>, Vec<Attachment>) = atts
-            .into_iter()
-            .partition(|a| networks.iter().any(|n| n == &a.network || n == &a.network_id));
+        let (gone, stay): (Vec<Attachment>, Vec<Attachment>) = atts.into_iter().partition(|a| {
+            networks
+                .iter()
+                .any(|n| n == &a.network || n == &a.network_id)
+        });
         atts = gone;
         kept = stay;
     }

@@ -5,8 +5,8 @@
 // The API's Docker info document is one large json! literal.
 #![recursion_limit = "256"]
 
-mod build;
 mod api;
+mod build;
 mod cgroup_stats;
 mod cli;
 mod commands;

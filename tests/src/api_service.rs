@@ -30,7 +30,10 @@ impl Api {
         let regconf = store.dir.path().join("registries.conf");
         std::fs::write(
             &regconf,
-            format!("[[registry]]\nlocation = \"{}\"\ninsecure = true\n", reg.addr),
+            format!(
+                "[[registry]]\nlocation = \"{}\"\ninsecure = true\n",
+                reg.addr
+            ),
         )
         .expect("registries.conf");
         let sock = store.dir.path().join("api.sock");
@@ -126,7 +129,8 @@ pub fn parse_response(raw: &[u8]) -> (u16, Vec<u8>) {
         let mut out = Vec::new();
         let mut rest = &body[..];
         while let Some(nl) = rest.windows(2).position(|w| w == b"\r\n") {
-            let n = usize::from_str_radix(String::from_utf8_lossy(&rest[..nl]).trim(), 16).unwrap_or(0);
+            let n =
+                usize::from_str_radix(String::from_utf8_lossy(&rest[..nl]).trim(), 16).unwrap_or(0);
             if n == 0 || rest.len() < nl + 2 + n {
                 break;
             }

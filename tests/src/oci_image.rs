@@ -228,7 +228,10 @@ impl ImageBuilder {
     /// `config.Healthcheck` (a Dockerfile's HEALTHCHECK): the test and its
     /// interval in nanoseconds (0: the engine's default).
     pub fn healthcheck(self, test: &[&str], interval_ns: u64) -> ImageBuilder {
-        self.set("Healthcheck", json!({ "Test": test, "Interval": interval_ns }))
+        self.set(
+            "Healthcheck",
+            json!({ "Test": test, "Interval": interval_ns }),
+        )
     }
 
     /// Add a `config.Labels` entry.

@@ -21,11 +21,26 @@ fn have_docker() -> bool {
 
 #[test]
 fn docker_version_info_pull_images() {
-    assert!(have_docker(), "the docker CLI is needed (scripts/install-deps.sh)");
+    assert!(
+        have_docker(),
+        "the docker CLI is needed (scripts/install-deps.sh)"
+    );
     let api = Api::start();
-    let v = api.docker_ok(&["version", "--format", "{{.Server.Version}} {{.Server.APIVersion}} {{.Client.APIVersion}}"]);
-    assert_eq!(v.trim(), "5.4.0 1.41 1.41", "negotiated down to the server's version");
-    let info = api.docker_ok(&["info", "--format", "{{.ServerVersion}} {{.Images}} {{.Driver}}"]);
+    let v = api.docker_ok(&[
+        "version",
+        "--format",
+        "{{.Server.Version}} {{.Server.APIVersion}} {{.Client.APIVersion}}",
+    ]);
+    assert_eq!(
+        v.trim(),
+        "5.4.0 1.41 1.41",
+        "negotiated down to the server's version"
+    );
+    let info = api.docker_ok(&[
+        "info",
+        "--format",
+        "{{.ServerVersion}} {{.Images}} {{.Driver}}",
+    ]);
     assert_eq!(info.trim(), "5.4.0 1 overlay");
     // A second tag in the registry, pulled through the API.
     api.reg
@@ -52,7 +67,14 @@ fn docker_version_info_pull_images() {
 fn docker_run_rm_gives_the_exit_code_and_output() {
     let api = Api::start();
     let o = api.docker_run(&[
-        "run", "--rm", "--name", "once", &api.image, "sh", "-c", "echo out; echo err >&2; exit 7",
+        "run",
+        "--rm",
+        "--name",
+        "once",
+        &api.image,
+        "sh",
+        "-c",
+        "echo out; echo err >&2; exit 7",
     ]);
     assert_eq!(o.status.code(), Some(7), "{o:?}");
     assert_eq!(String::from_utf8_lossy(&o.stdout), "out\n");
@@ -68,7 +90,12 @@ fn docker_run_rm_gives_the_exit_code_and_output() {
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
-    child.stdin.take().unwrap().write_all(b"through stdin\n").unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"through stdin\n")
+        .unwrap();
     let o = child.wait_with_output().unwrap();
     assert!(o.status.success());
     assert_eq!(String::from_utf8_lossy(&o.stdout), "through stdin\n");
@@ -78,12 +105,26 @@ fn docker_run_rm_gives_the_exit_code_and_output() {
 fn docker_run_d_logs_ps_inspect_stop_rm() {
     let api = Api::start();
     let id = api.docker_ok(&[
-        "run", "-d", "--name", "web", "-l", "role=test", &api.image, "sh", "-c",
+        "run",
+        "-d",
+        "--name",
+        "web",
+        "-l",
+        "role=test",
+        &api.image,
+        "sh",
+        "-c",
         "echo first; trap 'echo bye; exit 0' TERM; while true; do sleep 0.1; done",
     ]);
     let id = id.trim().to_string();
     assert_eq!(id.len(), 64);
-    let ps = api.docker_ok(&["ps", "--filter", "label=role=test", "--format", "{{.ID}} {{.Names}} {{.State}}"]);
+    let ps = api.docker_ok(&[
+        "ps",
+        "--filter",
+        "label=role=test",
+        "--format",
+        "{{.ID}} {{.Names}} {{.State}}",
+    ]);
     assert_eq!(ps.trim(), format!("{} web running", &id[..12]));
     let insp: Value = serde_json::from_str(&api.docker_ok(&["inspect", "web"])).unwrap();
     assert_eq!(insp[0]["Id"], id.as_str());
@@ -104,14 +145,23 @@ fn docker_run_d_logs_ps_inspect_stop_rm() {
     let o = follow.wait_with_output().unwrap();
     assert!(o.status.success());
     assert_eq!(String::from_utf8_lossy(&o.stdout), "first\nbye\n");
-    let state = api.docker_ok(&["inspect", "--format", "{{.State.Status}} {{.State.ExitCode}}", "web"]);
+    let state = api.docker_ok(&[
+        "inspect",
+        "--format",
+        "{{.State.Status}} {{.State.ExitCode}}",
+        "web",
+    ]);
     assert_eq!(state.trim(), "exited 0");
     // Stopping a stopped container is not an error (Docker's 304).
     api.docker_ok(&["stop", "web"]);
     api.docker_ok(&["rm", "web"]);
     let o = api.docker_run(&["inspect", "web"]);
     assert!(!o.status.success());
-    assert!(String::from_utf8_lossy(&o.stderr).contains("No such object") || String::from_utf8_lossy(&o.stderr).contains("no such"), "{o:?}");
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("No such object")
+            || String::from_utf8_lossy(&o.stderr).contains("no such"),
+        "{o:?}"
+    );
 }
 
 #[test]
@@ -146,16 +196,37 @@ fn docker_network_create_and_cp() {
     assert_eq!(id.trim().len(), 64);
     let ls = api.docker_ok(&["network", "ls", "--format", "{{.Name}}"]);
     assert!(ls.lines().any(|l| l == "apinet"), "{ls}");
-    api.docker_ok(&["run", "-d", "--name", "c1", "--network", "apinet", &api.image, "sleep", "1000"]);
-    let insp: Value = serde_json::from_str(&api.docker_ok(&["network", "inspect", "apinet"])).unwrap();
+    api.docker_ok(&[
+        "run",
+        "-d",
+        "--name",
+        "c1",
+        "--network",
+        "apinet",
+        &api.image,
+        "sleep",
+        "1000",
+    ]);
+    let insp: Value =
+        serde_json::from_str(&api.docker_ok(&["network", "inspect", "apinet"])).unwrap();
     assert_eq!(insp[0]["Name"], "apinet");
-    assert!(insp[0]["Containers"].as_object().unwrap().values().any(|c| c["Name"] == "c1"), "{insp}");
+    assert!(
+        insp[0]["Containers"]
+            .as_object()
+            .unwrap()
+            .values()
+            .any(|c| c["Name"] == "c1"),
+        "{insp}"
+    );
     // cp both ways.
     let dir = tempfile::tempdir().unwrap();
     let src = dir.path().join("in.txt");
     std::fs::write(&src, "copied in\n").unwrap();
     api.docker_ok(&["cp", src.to_str().unwrap(), "c1:/tmp/"]);
-    assert_eq!(api.docker_ok(&["exec", "c1", "cat", "/tmp/in.txt"]), "copied in\n");
+    assert_eq!(
+        api.docker_ok(&["exec", "c1", "cat", "/tmp/in.txt"]),
+        "copied in\n"
+    );
     let back = dir.path().join("back.txt");
     api.docker_ok(&["cp", "c1:/tmp/in.txt", back.to_str().unwrap()]);
     assert_eq!(std::fs::read_to_string(&back).unwrap(), "copied in\n");
@@ -259,7 +330,12 @@ fn read_until(s: &mut UnixStream, want: &str) -> String {
 fn two_clients_attach_to_one_container() {
     let api = Api::start();
     let id = api.docker_ok(&[
-        "run", "-d", &api.image, "sh", "-c", "i=0; while true; do echo tick $i; i=$((i+1)); sleep 0.2; done",
+        "run",
+        "-d",
+        &api.image,
+        "sh",
+        "-c",
+        "i=0; while true; do echo tick $i; i=$((i+1)); sleep 0.2; done",
     ]);
     let id = id.trim();
     let path = format!("/v1.41/containers/{id}/attach?stream=1&stdout=1&stderr=1");
@@ -288,7 +364,11 @@ fn a_client_leaving_an_exec_ends_its_process() {
     assert_eq!(code, 201, "{}", String::from_utf8_lossy(&body));
     let exec: Value = serde_json::from_slice(&body).unwrap();
     let exec_id = exec["Id"].as_str().unwrap().to_string();
-    let mut s = hijack(&api, &format!("/v1.41/exec/{exec_id}/start"), r#"{"Detach":false,"Tty":false}"#);
+    let mut s = hijack(
+        &api,
+        &format!("/v1.41/exec/{exec_id}/start"),
+        r#"{"Detach":false,"Tty":false}"#,
+    );
     read_until(&mut s, "started");
     let inspect = || -> Value {
         let (_, b) = api.request("GET", &format!("/v1.41/exec/{exec_id}/json"), None);
@@ -302,8 +382,12 @@ fn a_client_leaving_an_exec_ends_its_process() {
     });
     assert!(poll::running(pid));
     drop(s);
-    poll::until(Duration::from_secs(20), "the exec process to end", || !poll::running(pid));
-    poll::until(Duration::from_secs(20), "the session to end", || inspect()["Running"] == false);
+    poll::until(Duration::from_secs(20), "the exec process to end", || {
+        !poll::running(pid)
+    });
+    poll::until(Duration::from_secs(20), "the session to end", || {
+        inspect()["Running"] == false
+    });
     // The container itself runs on.
     let st = api.docker_ok(&["inspect", "--format", "{{.State.Running}}", id]);
     assert_eq!(st.trim(), "true");
@@ -324,7 +408,9 @@ fn ping_and_idle_exit() {
         .arg(format!("unix://{}", sock.display()))
         .spawn()
         .unwrap();
-    poll::until(Duration::from_secs(20), "the second socket", || UnixStream::connect(&sock).is_ok());
+    poll::until(Duration::from_secs(20), "the second socket", || {
+        UnixStream::connect(&sock).is_ok()
+    });
     let status = poll::until_some(Duration::from_secs(20), "the idle service to exit", || {
         child.try_wait().unwrap()
     });
@@ -343,9 +429,14 @@ fn docker_py() -> std::path::PathBuf {
 #[test]
 fn docker_py_drives_the_service() {
     let py = docker_py();
-    assert!(py.exists(), "{} is missing: run scripts/install-deps.sh", py.display());
+    assert!(
+        py.exists(),
+        "{} is missing: run scripts/install-deps.sh",
+        py.display()
+    );
     let api = Api::start();
-    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/api_support/docker_py.py");
+    let script =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/api_support/docker_py.py");
     let o = std::process::Command::new(py)
         .arg(script)
         .arg(api.docker_host())

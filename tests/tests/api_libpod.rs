@@ -25,7 +25,11 @@ fn libpod_containers_and_pods() {
     assert_eq!(code, 400, "below libpod's minimum version");
     // A container from a SpecGenerator, started, waited for.
     let spec = json!({"name": "lp", "image": api.image, "command": ["sh", "-c", "exit 3"], "labels": {"a": "b"}});
-    let (code, body) = api.request("POST", "/v5.4.0/libpod/containers/create", Some(spec.to_string().as_bytes()));
+    let (code, body) = api.request(
+        "POST",
+        "/v5.4.0/libpod/containers/create",
+        Some(spec.to_string().as_bytes()),
+    );
     assert_eq!(code, 201, "{}", String::from_utf8_lossy(&body));
     let id = json_of(&body)["Id"].as_str().unwrap().to_string();
     let (code, _) = api.request("GET", "/v5.4.0/libpod/containers/lp/exists", None);
@@ -37,7 +41,12 @@ fn libpod_containers_and_pods() {
     let (code, body) = api.request("GET", "/v5.4.0/libpod/containers/json?all=true", None);
     assert_eq!(code, 200);
     let list = json_of(&body);
-    let mine = list.as_array().unwrap().iter().find(|c| c["Id"] == id.as_str()).unwrap();
+    let mine = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["Id"] == id.as_str())
+        .unwrap();
     assert_eq!(mine["Names"], json!(["lp"]), "libpod's names have no slash");
     assert_eq!(mine["ExitCode"], 3);
     let (code, body) = api.request("GET", "/v5.4.0/libpod/containers/lp/json", None);
@@ -47,7 +56,11 @@ fn libpod_containers_and_pods() {
     assert_eq!(code, 200);
     assert_eq!(json_of(&body)[0]["Id"], id.as_str());
     // Pods.
-    let (code, body) = api.request("POST", "/v5.4.0/libpod/pods/create", Some(br#"{"name":"lpod"}"#));
+    let (code, body) = api.request(
+        "POST",
+        "/v5.4.0/libpod/pods/create",
+        Some(br#"{"name":"lpod"}"#),
+    );
     assert_eq!(code, 201, "{}", String::from_utf8_lossy(&body));
     let (code, _) = api.request("GET", "/v5.4.0/libpod/pods/lpod/exists", None);
     assert_eq!(code, 204);
@@ -72,7 +85,11 @@ fn stats_events_df_volumes_and_image_archives() {
     let api = Api::start();
     let id = api.docker_ok(&["run", "-d", &api.image, "sleep", "1000"]);
     let id = id.trim();
-    let (code, body) = api.request("GET", &format!("/v1.41/containers/{id}/stats?stream=false&one-shot=true"), None);
+    let (code, body) = api.request(
+        "GET",
+        &format!("/v1.41/containers/{id}/stats?stream=false&one-shot=true"),
+        None,
+    );
     assert_eq!(code, 200);
     let st = json_of(&body);
     assert!(st["memory_stats"]["usage"].as_u64().unwrap() > 0, "{st}");
@@ -93,7 +110,11 @@ fn stats_events_df_volumes_and_image_archives() {
     assert_eq!(df["Containers"].as_array().unwrap().len(), 1);
     assert_eq!(df["Images"].as_array().unwrap().len(), 1);
     // Volumes.
-    let (code, body) = api.request("POST", "/v1.41/volumes/create", Some(br#"{"Name":"v1","Labels":{"x":"y"}}"#));
+    let (code, body) = api.request(
+        "POST",
+        "/v1.41/volumes/create",
+        Some(br#"{"Name":"v1","Labels":{"x":"y"}}"#),
+    );
     assert_eq!(code, 201, "{}", String::from_utf8_lossy(&body));
     let (code, body) = api.request("GET", "/v1.41/volumes", None);
     assert_eq!(code, 200);
@@ -105,13 +126,20 @@ fn stats_events_df_volumes_and_image_archives() {
     // Save through the API, remove, load it back.
     let (code, tar) = api.request("GET", &format!("/v1.41/images/{}/get", api.image), None);
     assert_eq!(code, 200);
-    assert!(tar.len() > 100_000, "a docker archive ({} bytes)", tar.len());
+    assert!(
+        tar.len() > 100_000,
+        "a docker archive ({} bytes)",
+        tar.len()
+    );
     api.docker_ok(&["rm", "-f", id]);
     let (code, _) = api.request("DELETE", &format!("/v1.41/images/{}", api.image), None);
     assert_eq!(code, 200);
     let (code, body) = api.request("POST", "/v1.41/images/load", Some(&tar));
     assert_eq!(code, 200, "{}", String::from_utf8_lossy(&body));
-    assert!(json_of(&body)["stream"].as_str().unwrap().contains("Loaded image"));
+    assert!(json_of(&body)["stream"]
+        .as_str()
+        .unwrap()
+        .contains("Loaded image"));
     poll::until(Duration::from_secs(5), "the loaded image", || {
         api.docker_ok(&["images", "-q"]).lines().count() == 1
     });

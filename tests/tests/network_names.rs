@@ -183,9 +183,20 @@ fn hosts_and_resolv_conf_follow_flags_and_containers_conf() {
     let out = with_conf(
         &s,
         &conf,
-        &["run", "--rm", "--hosts-file", base.to_str().unwrap(), &r, "cat", "/etc/hosts"],
+        &[
+            "run",
+            "--rm",
+            "--hosts-file",
+            base.to_str().unwrap(),
+            &r,
+            "cat",
+            "/etc/hosts",
+        ],
     );
-    assert!(out.starts_with("10.61.0.1\tone\n10.61.0.2\ttwo\n127.0.0.1\tlocalhost\n"), "{out}");
+    assert!(
+        out.starts_with("10.61.0.1\tone\n10.61.0.2\ttwo\n127.0.0.1\tlocalhost\n"),
+        "{out}"
+    );
     // --dns none: the image's resolv.conf stays (none here).
     let o = s.run(&[
         "run",

@@ -130,7 +130,11 @@ fn containers_on_a_user_network_reach_each_other_by_name_and_alias() {
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     s.ok(&["rm", "-af", "-t", "0"]);
     s.ok(&["network", "rm", "appnet"]);
-    assert_eq!(host_state(&s), before, "links or firewall rules left behind");
+    assert_eq!(
+        host_state(&s),
+        before,
+        "links or firewall rules left behind"
+    );
 }
 
 #[test]
@@ -199,7 +203,11 @@ fn published_ports_answer_on_loopback_and_none_has_only_lo() {
     ]);
     assert_eq!(links, "lo\n");
     s.ok(&["rm", "-af", "-t", "0"]);
-    assert_eq!(host_state(&s), before, "links or firewall rules left behind");
+    assert_eq!(
+        host_state(&s),
+        before,
+        "links or firewall rules left behind"
+    );
 }
 
 #[test]
@@ -237,7 +245,11 @@ fn twenty_containers_get_distinct_addresses() {
     uniq.dedup();
     assert_eq!(uniq.len(), 20, "{ips:?}");
     s.ok(&["rm", "-af", "-t", "0"]);
-    assert_eq!(host_state(&s), before, "links or firewall rules left behind");
+    assert_eq!(
+        host_state(&s),
+        before,
+        "links or firewall rules left behind"
+    );
 }
 
 #[test]
@@ -350,7 +362,11 @@ fn connect_disconnect_static_addresses_and_several_networks() {
     );
     s.ok(&["rm", "-af", "-t", "0"]);
     s.ok(&["network", "rm", "front", "back"]);
-    assert_eq!(host_state(&s), before, "links or firewall rules left behind");
+    assert_eq!(
+        host_state(&s),
+        before,
+        "links or firewall rules left behind"
+    );
 }
 
 /// Names that would reach a path, rule text or argv are refused in one

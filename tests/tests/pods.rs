@@ -104,7 +104,9 @@ fn pod_members_share_the_infra_namespaces_and_ports() {
     assert_eq!(pod_state(&s, "web"), "Running");
     let ns = "ls -l /proc/self/ns/net /proc/self/ns/uts /proc/self/ns/ipc | sed 's/.*-> //'; hostname; cat /etc/hosts";
     let a = s.ok(&["exec", &server, "sh", "-c", ns]);
-    let b = s.ok(&["run", "--rm", "--pod", "web", "--name", "peer", &r, "sh", "-c", ns]);
+    let b = s.ok(&[
+        "run", "--rm", "--pod", "web", "--name", "peer", &r, "sh", "-c", ns,
+    ]);
     // One /etc/hosts: each member that joined added its names (libpod's
     // entry on 127.0.0.1), so the later member sees one line more.
     assert_eq!(

@@ -19,8 +19,8 @@ use std::path::Path;
 
 use ipnet::IpNet;
 
-use crate::error::{NetError, Result};
 use crate::active::ActiveNetwork;
+use crate::error::{NetError, Result};
 use crate::ports::Proto;
 use crate::records::ContainerRecord;
 use common::file_lock::FileLock;

@@ -151,7 +151,10 @@ async fn put(s: &Rc<Service>, req: Req, id: &str, path: &str) -> ApiResult<Resp>
             if let Ok(data) = frame.into_data() {
                 let tx = btx.clone();
                 // A full channel blocks briefly: the writer thread drains it.
-                if tokio::task::spawn_blocking(move || tx.send(data)).await.map_or(true, |r| r.is_err()) {
+                if tokio::task::spawn_blocking(move || tx.send(data))
+                    .await
+                    .map_or(true, |r| r.is_err())
+                {
                     break;
                 }
             }

@@ -74,7 +74,10 @@ async fn create(s: &Rc<Service>, req: Req) -> ApiResult<Resp> {
     let body: super::create_body::CreateBody = read_json(req.into_body()).await?;
     let opts = body.into_options(name)?;
     let id = create_with(s, opts).await?;
-    Ok(json_resp(StatusCode::CREATED, &json!({"Id": id, "Warnings": []})))
+    Ok(json_resp(
+        StatusCode::CREATED,
+        &json!({"Id": id, "Warnings": []}),
+    ))
 }
 
 /// Run the CLI's create; a missing image is Docker's 404 (the client pulls).
@@ -143,17 +146,13 @@ async fn list_entries(
         watch: None,
         sort: None,
     };
-    crate::commands::ps::list(engine, &a)
-        .await
-        .map_err(|e| {
-            let mut err = engine_err(e);
-            if err.status == StatusCode::INTERNAL_SERVER_ERROR
-                && err.message.contains("filter")
-            {
-                err.status = StatusCode::BAD_REQUEST;
-            }
-            err
-        })
+    crate::commands::ps::list(engine, &a).await.map_err(|e| {
+        let mut err = engine_err(e);
+        if err.status == StatusCode::INTERNAL_SERVER_ERROR && err.message.contains("filter") {
+            err.status = StatusCode::BAD_REQUEST;
+        }
+        err
+    })
 }
 
 fn docker_summary(e: &crate::commands::ps::Entry) -> Value {
@@ -218,7 +217,8 @@ async fn list(s: &Rc<Service>, req: Req) -> ApiResult<Resp> {
     let limit = q.int("limit")?.filter(|l| *l > 0);
     let libpod = req.libpod;
     let v = worker::run(&s.engine, move |engine| async move {
-        let mut entries = list_entries(&engine, all || limit.is_some(), &filters, size, limit).await?;
+        let mut entries =
+            list_entries(&engine, all || limit.is_some(), &filters, size, limit).await?;
         if libpod {
             for e in &mut entries {
                 e.created_at = e.created_human();
@@ -245,7 +245,9 @@ pub async fn inspect_doc(engine: &EngineConfig, name: &str) -> ApiResult<Value> 
         .map_err(engine_err)?;
     let req = proto::storage::v1::GetContainerRequest { id: c.id.clone() };
     let layer = storage
-        .call("GetContainer", |mut cl| async move { cl.get_container(req).await })
+        .call("GetContainer", |mut cl| async move {
+            cl.get_container(req).await
+        })
         .await
         .ok();
     let _ = storage.close().await;
@@ -274,7 +276,10 @@ pub fn docker_inspect(mut doc: Value) -> Value {
     if let Some(i) = doc["Image"].as_str().map(super::images::docker_id) {
         doc["Image"] = json!(i);
     }
-    if let Some(st) = doc["State"]["Status"].as_str().map(|s| docker_state(s).to_string()) {
+    if let Some(st) = doc["State"]["Status"]
+        .as_str()
+        .map(|s| docker_state(s).to_string())
+    {
         doc["State"]["Status"] = json!(st);
     }
     // Docker's StopSignal is a name.
@@ -484,7 +489,9 @@ async fn remove(s: &Rc<Service>, req: &Req, id: &str) -> ApiResult<Resp> {
     })
     .await?;
     if libpod {
-        return Ok(ok_json(&json!([{"Id": full_id, "Err": null, "RawInput": full_id}])));
+        return Ok(ok_json(
+            &json!([{"Id": full_id, "Err": null, "RawInput": full_id}]),
+        ));
     }
     Ok(empty(StatusCode::NO_CONTENT))
 }
@@ -513,10 +520,7 @@ async fn top(s: &Rc<Service>, req: &Req, id: &str) -> ApiResult<Resp> {
         let table = crate::commands::top::table_of_many(&[(st.pid, cfg.id.clone())], &ps_args)
             .map_err(engine_err)?;
         let mut lines = table.lines();
-        let titles: Vec<String> = lines
-            .next()
-            .map(split_columns)
-            .unwrap_or_default();
+        let titles: Vec<String> = lines.next().map(split_columns).unwrap_or_default();
         let n = titles.len();
         let procs: Vec<Vec<String>> = lines
             .filter(|l| !l.trim().is_empty())
@@ -668,5 +672,7 @@ async fn prune(s: &Rc<Service>, req: Req) -> ApiResult<Resp> {
     }
     let space: u64 = removed.iter().map(|(_, s)| *s).sum();
     let ids: Vec<&String> = removed.iter().map(|(id, _)| id).collect();
-    Ok(ok_json(&json!({"ContainersDeleted": ids, "SpaceReclaimed": space})))
+    Ok(ok_json(
+        &json!({"ContainersDeleted": ids, "SpaceReclaimed": space}),
+    ))
 }

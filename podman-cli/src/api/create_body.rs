@@ -253,13 +253,14 @@ impl CreateBody {
             });
         }
         if !h.restart_policy.name.is_empty() && h.restart_policy.name != "no" {
-            o.restart = Some(if h.restart_policy.name == "on-failure"
-                && h.restart_policy.maximum_retry_count > 0
-            {
-                format!("on-failure:{}", h.restart_policy.maximum_retry_count)
-            } else {
-                h.restart_policy.name.clone()
-            });
+            o.restart = Some(
+                if h.restart_policy.name == "on-failure" && h.restart_policy.maximum_retry_count > 0
+                {
+                    format!("on-failure:{}", h.restart_policy.maximum_retry_count)
+                } else {
+                    h.restart_policy.name.clone()
+                },
+            );
         }
         for (port, bindings) in h.port_bindings.unwrap_or_default() {
             let bindings = bindings.unwrap_or_default();
@@ -388,7 +389,11 @@ impl CreateBody {
                     networks.push(net.clone());
                 }
                 o.network_alias.extend(ep.aliases.unwrap_or_default());
-                if let Some(ip) = ep.ipam_config.map(|i| i.ipv4_address).filter(|s| !s.is_empty()) {
+                if let Some(ip) = ep
+                    .ipam_config
+                    .map(|i| i.ipv4_address)
+                    .filter(|s| !s.is_empty())
+                {
                     o.ip = Some(ip);
                 }
             }

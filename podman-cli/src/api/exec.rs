@@ -80,7 +80,9 @@ impl Sessions {
 }
 
 fn no_such_exec(id: &str) -> ApiError {
-    ApiError::not_found(format!("no container with exec session ID {id} found: no such exec session"))
+    ApiError::not_found(format!(
+        "no container with exec session ID {id} found: no such exec session"
+    ))
 }
 
 /// `POST /containers/{id}/exec`.
@@ -158,8 +160,9 @@ pub async fn route(s: &Rc<Service>, req: Req, segs: &[&str]) -> ApiResult<Resp> 
                 .with(id, |x| x.attach.clone())
                 .ok_or_else(|| no_such_exec(id))?;
             match fd {
-                Some(fd) => hijack::send_resize(&fd, h, w)
-                    .map_err(|e| ApiError::internal(e.to_string()))?,
+                Some(fd) => {
+                    hijack::send_resize(&fd, h, w).map_err(|e| ApiError::internal(e.to_string()))?
+                }
                 None => {
                     return Err(ApiError::conflict(format!(
                         "exec session {id} is not running: cannot resize"
@@ -265,7 +268,17 @@ async fn start_with(
     let sessions = s.exec.clone();
     let exec_id = id.clone();
     worker::spawn(&s.engine, move |engine| async move {
-        let r = run_session(&engine, &sessions, &exec_id, &container, &process, attach, streams.stdin, tx).await;
+        let r = run_session(
+            &engine,
+            &sessions,
+            &exec_id,
+            &container,
+            &process,
+            attach,
+            streams.stdin,
+            tx,
+        )
+        .await;
         sessions.with(&exec_id, |x| {
             x.running = false;
             x.attach = None;
@@ -280,7 +293,11 @@ async fn start_with(
     })?;
     let setup = match rx.await {
         Ok(r) => r?,
-        Err(_) => return Err(ApiError::internal("the exec session ended before it started")),
+        Err(_) => {
+            return Err(ApiError::internal(
+                "the exec session ended before it started",
+            ))
+        }
     };
     let fd = match setup {
         Setup::Detached => return Ok(empty(StatusCode::OK)),
@@ -299,7 +316,10 @@ async fn start_with(
             });
         } else {
             // The client left: end the session's process.
-            if let Some(pid) = sessions.with(&id, |x| (x.running && x.pid > 0).then_some(x.pid)).flatten() {
+            if let Some(pid) = sessions
+                .with(&id, |x| (x.running && x.pid > 0).then_some(x.pid))
+                .flatten()
+            {
                 let _ = nix::sys::signal::kill(
                     nix::unistd::Pid::from_raw(pid),
                     nix::sys::signal::Signal::SIGKILL,
@@ -312,9 +332,14 @@ async fn start_with(
             "exec start with attached streams needs a hijacked connection (Connection: Upgrade)",
         ));
     }
-    Ok(hijack::upgrade_response(req, streams.tty, s, move |conn| async move {
-        hijack::pump_then(conn, seq, streams, on_end).await;
-    }))
+    Ok(hijack::upgrade_response(
+        req,
+        streams.tty,
+        s,
+        move |conn| async move {
+            hijack::pump_then(conn, seq, streams, on_end).await;
+        },
+    ))
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -351,8 +376,9 @@ async fn run_session(
             )));
         }
         let paths = ContainerPaths::new(engine, &cfg.id);
-        let path = crate::commands::exec::write_process(engine, &cfg, &st, &paths, exec_id, process)
-            .map_err(engine_err)?;
+        let path =
+            crate::commands::exec::write_process(engine, &cfg, &st, &paths, exec_id, process)
+                .map_err(engine_err)?;
         Ok((cfg, paths, path))
     };
     let (cfg, paths, path) = match setup.await {
@@ -402,7 +428,9 @@ async fn run_session(
         };
         match ev {
             Some(Event::Ready(r)) if !r.attach_socket.is_empty() => {
-                match crate::lifecycle::attach::connect_socket(std::path::Path::new(&r.attach_socket)) {
+                match crate::lifecycle::attach::connect_socket(std::path::Path::new(
+                    &r.attach_socket,
+                )) {
                     Ok(fd) => {
                         if let Some(t) = tx.take() {
                             let _ = t.send(Ok(Setup::Attached(fd)));

@@ -271,7 +271,8 @@ async fn attach_socket(
     let initialized = crate::lifecycle::start::is_initialized(&st);
     if st.status.is_active() || initialized {
         drop(lock);
-        let fd = monitor_attach::connect_socket(&paths.attach_socket(&cfg.id)).map_err(engine_err)?;
+        let fd =
+            monitor_attach::connect_socket(&paths.attach_socket(&cfg.id)).map_err(engine_err)?;
         return Ok((fd, tty));
     }
     if !matches!(st.status, Status::Configured | Status::Created) {
@@ -354,9 +355,14 @@ pub async fn attach(s: &Rc<Service>, req: Req, id: String) -> ApiResult<Resp> {
         });
         return Ok(resp);
     }
-    Ok(upgrade_response(req.inner, tty, s, move |conn| async move {
-        pump(conn, seq, streams).await;
-    }))
+    Ok(upgrade_response(
+        req.inner,
+        tty,
+        s,
+        move |conn| async move {
+            pump(conn, seq, streams).await;
+        },
+    ))
 }
 
 /// Send a terminal size on an attach connection.
@@ -398,7 +404,8 @@ pub async fn resize_container(s: &Rc<Service>, req: &Req, id: &str) -> ApiResult
             )));
         }
         let paths = ContainerPaths::new(&engine, &cfg.id);
-        let fd = monitor_attach::connect_socket(&paths.attach_socket(&cfg.id)).map_err(engine_err)?;
+        let fd =
+            monitor_attach::connect_socket(&paths.attach_socket(&cfg.id)).map_err(engine_err)?;
         send_resize(&fd, h, w).map_err(|e| ApiError::internal(e.to_string()))
     })
     .await?;

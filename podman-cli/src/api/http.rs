@@ -98,7 +98,10 @@ pub fn error(e: &ApiError) -> Resp {
 }
 
 /// A streamed response and the sender that feeds it.
-pub fn stream(status: StatusCode, content_type: &'static str) -> (Resp, tokio::sync::mpsc::Sender<Bytes>) {
+pub fn stream(
+    status: StatusCode,
+    content_type: &'static str,
+) -> (Resp, tokio::sync::mpsc::Sender<Bytes>) {
     let (tx, rx) = tokio::sync::mpsc::channel(64);
     let mut r = Response::new(Body::Stream(rx));
     *r.status_mut() = status;
@@ -211,18 +214,21 @@ pub async fn read_body(body: hyper::body::Incoming, limit: usize) -> ApiResult<B
             StatusCode::PAYLOAD_TOO_LARGE,
             format!("request body is larger than the limit of {limit} bytes"),
         )),
-        Err(e) => Err(ApiError::bad_request(format!("reading the request body: {e}"))),
+        Err(e) => Err(ApiError::bad_request(format!(
+            "reading the request body: {e}"
+        ))),
     }
 }
 
 /// A JSON request body (empty reads as `{}`).
-pub async fn read_json<T: serde::de::DeserializeOwned>(body: hyper::body::Incoming) -> ApiResult<T> {
+pub async fn read_json<T: serde::de::DeserializeOwned>(
+    body: hyper::body::Incoming,
+) -> ApiResult<T> {
     let b = read_body(body, JSON_BODY_LIMIT).await?;
     let b: &[u8] = if b.iter().all(u8::is_ascii_whitespace) {
         b"{}"
     } else {
         &b
     };
-    serde_json::from_slice(b)
-        .map_err(|e| ApiError::bad_request(format!("Decode(): {e}")))
+    serde_json::from_slice(b).map_err(|e| ApiError::bad_request(format!("Decode(): {e}")))
 }

@@ -67,10 +67,12 @@ pub async fn load(s: &Rc<Service>, req: Req) -> ApiResult<Resp> {
     let quiet = req.query.flag("quiet")?;
     let tmp = staging(&s.engine, "api-load")?;
     let path = tmp.join("archive.tar");
-    let mut f = std::fs::File::create(&path).map_err(|e| ApiError::internal(format!("staging the archive: {e}")))?;
+    let mut f = std::fs::File::create(&path)
+        .map_err(|e| ApiError::internal(format!("staging the archive: {e}")))?;
     let mut body = req.into_body();
     while let Some(frame) = body.frame().await {
-        let frame = frame.map_err(|e| ApiError::bad_request(format!("reading the archive: {e}")))?;
+        let frame =
+            frame.map_err(|e| ApiError::bad_request(format!("reading the archive: {e}")))?;
         if let Ok(data) = frame.into_data() {
             f.write_all(&data)
                 .map_err(|e| ApiError::internal(format!("staging the archive: {e}")))?;
@@ -128,12 +130,18 @@ pub async fn push(s: &Rc<Service>, req: Req, name: &str) -> ApiResult<Resp> {
             Bytes::from(b)
         };
         let _ = tx
-            .send(line(json!({"status": format!("The push refers to repository [{dest}]")})))
+            .send(line(
+                json!({"status": format!("The push refers to repository [{dest}]")}),
+            ))
             .await;
         let digest_dir = match staging(&engine, "api-push") {
             Ok(d) => d,
             Err(e) => {
-                let _ = tx.send(line(json!({"error": e.message, "errorDetail": {"message": e.message}}))).await;
+                let _ = tx
+                    .send(line(
+                        json!({"error": e.message, "errorDetail": {"message": e.message}}),
+                    ))
+                    .await;
                 return;
             }
         };

@@ -72,7 +72,10 @@ pub async fn route(s: &Rc<Service>, req: Req, rest: &str) -> ApiResult<Resp> {
 
 async fn find_image(s: &Rc<Service>, name: &str) -> ApiResult<Image> {
     let name = name.to_string();
-    worker::run(&s.engine, move |engine| async move { find(&engine, &name).await }).await
+    worker::run(&s.engine, move |engine| async move {
+        find(&engine, &name).await
+    })
+    .await
 }
 
 pub async fn find(engine: &EngineConfig, name: &str) -> ApiResult<Image> {
@@ -83,7 +86,9 @@ pub async fn find(engine: &EngineConfig, name: &str) -> ApiResult<Image> {
     let _ = st.close().await;
     r.map_err(|e| {
         if e.is_not_found() {
-            ApiError::not_found(format!("failed to find image {name}: {name}: image not known"))
+            ApiError::not_found(format!(
+                "failed to find image {name}: {name}: image not known"
+            ))
         } else {
             ApiError::internal(e.to_string())
         }
@@ -109,12 +114,13 @@ pub async fn list_docker(
         .map_err(worker::engine_err)?;
     let req = ListImagesRequest { all };
     let listed = st
-        .call("ListImages", |mut c| async move { c.list_images(req).await })
+        .call(
+            "ListImages",
+            |mut c| async move { c.list_images(req).await },
+        )
         .await;
     let _ = st.close().await;
-    let images = listed
-        .map_err(|e| worker::engine_err(e.into()))?
-        .images;
+    let images = listed.map_err(|e| worker::engine_err(e.into()))?.images;
     let images = crate::commands::images::select(filters, images)
         .map_err(|e| ApiError::bad_request(crate::error::one_line(&e)))?;
     let mut users: HashMap<String, usize> = HashMap::new();
@@ -243,7 +249,10 @@ async fn create(s: &Rc<Service>, req: Req) -> ApiResult<Resp> {
         match crate::image::pull::pull(&engine, &name, &opts).await {
             Ok(img) => {
                 let lines = if libpod {
-                    let mut b = serde_json::to_vec(&json!({"id": img.id, "images": [img.id], "stream": ""})).unwrap_or_default();
+                    let mut b = serde_json::to_vec(
+                        &json!({"id": img.id, "images": [img.id], "stream": ""}),
+                    )
+                    .unwrap_or_default();
                     b.push(b'\n');
                     vec![Bytes::from(b)]
                 } else {
@@ -262,7 +271,8 @@ async fn create(s: &Rc<Service>, req: Req) -> ApiResult<Resp> {
             Err(e) => {
                 let msg = crate::error::one_line(&e);
                 let _ = if libpod {
-                    let mut b = serde_json::to_vec(&json!({"error": msg, "stream": ""})).unwrap_or_default();
+                    let mut b = serde_json::to_vec(&json!({"error": msg, "stream": ""}))
+                        .unwrap_or_default();
                     b.push(b'\n');
                     tx.send(Bytes::from(b)).await
                 } else {
@@ -292,8 +302,7 @@ async fn inspect(s: &Rc<Service>, req: Req, name: &str) -> ApiResult<Resp> {
     let libpod = req.libpod;
     let doc = worker::run(&s.engine, move |engine| async move {
         let img = find(&engine, &name).await?;
-        let mut doc =
-            crate::image::view::inspect(&img, &engine.storage_driver, &engine.graph_root);
+        let mut doc = crate::image::view::inspect(&img, &engine.storage_driver, &engine.graph_root);
         if !libpod {
             doc["Id"] = json!(docker_id(&img.id));
             if doc["RepoTags"].is_null() {
@@ -359,7 +368,11 @@ async fn tag(s: &Rc<Service>, req: Req, name: &str) -> ApiResult<Resp> {
     if repo.is_empty() {
         return Err(ApiError::bad_request("repo parameter cannot be empty"));
     }
-    let t = req.query.get("tag").filter(|t| !t.is_empty()).unwrap_or("latest");
+    let t = req
+        .query
+        .get("tag")
+        .filter(|t| !t.is_empty())
+        .unwrap_or("latest");
     let new_name = format!("{repo}:{t}");
     let name = name.to_string();
     worker::run(&s.engine, move |engine| async move {
@@ -405,7 +418,9 @@ async fn remove(
                 deleted.push(d.to_string());
             }
         }
-        return Ok(ok_json(&json!({"Untagged": untagged, "Deleted": deleted, "Errors": [], "ExitCode": 0})));
+        return Ok(ok_json(
+            &json!({"Untagged": untagged, "Deleted": deleted, "Errors": [], "ExitCode": 0}),
+        ));
     }
     let report: Vec<Value> = lines
         .iter()
@@ -452,5 +467,7 @@ async fn prune(s: &Rc<Service>, req: Req) -> ApiResult<Resp> {
         .iter()
         .map(|(id, _)| json!({"Deleted": docker_id(id)}))
         .collect();
-    Ok(ok_json(&json!({"ImagesDeleted": deleted, "SpaceReclaimed": space})))
+    Ok(ok_json(
+        &json!({"ImagesDeleted": deleted, "SpaceReclaimed": space}),
+    ))
 }

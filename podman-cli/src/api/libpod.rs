@@ -101,8 +101,16 @@ impl SpecGenerator {
             name: Some(self.name).filter(|n| !n.is_empty()),
             image: self.image,
             command: self.command,
-            env: self.env.into_iter().map(|(k, v)| format!("{k}={v}")).collect(),
-            label: self.labels.into_iter().map(|(k, v)| format!("{k}={v}")).collect(),
+            env: self
+                .env
+                .into_iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect(),
+            label: self
+                .labels
+                .into_iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect(),
             annotation: self
                 .annotations
                 .into_iter()
@@ -135,7 +143,11 @@ impl SpecGenerator {
             });
         }
         for p in self.portmappings {
-            let proto = if p.protocol.is_empty() { "tcp".into() } else { p.protocol };
+            let proto = if p.protocol.is_empty() {
+                "tcp".into()
+            } else {
+                p.protocol
+            };
             let host = match (p.host_ip.as_str(), p.host_port) {
                 ("", 0) => String::new(),
                 ("", hp) => format!("{hp}:"),
@@ -197,7 +209,10 @@ pub async fn create_container(s: &Rc<Service>, req: Req) -> ApiResult<Resp> {
     let spec: SpecGenerator = read_json(req.into_body()).await?;
     let opts = spec.into_options()?;
     let id = super::containers::create_with(s, opts).await?;
-    Ok(json_resp(StatusCode::CREATED, &json!({"Id": id, "Warnings": []})))
+    Ok(json_resp(
+        StatusCode::CREATED,
+        &json!({"Id": id, "Warnings": []}),
+    ))
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -221,8 +236,8 @@ pub async fn pods(s: &Rc<Service>, req: Req, segs: &[&str]) -> ApiResult<Resp> {
                 let db = crate::state::open_state(&engine).map_err(engine_err)?;
                 let pod = crate::pod::store::resolve(&db, &name)
                     .map_err(|e| ApiError::not_found(e.to_string()))?;
-                let members = crate::pod::store::members(&db, &pod.id)
-                    .map_err(|e| engine_err(e.into()))?;
+                let members =
+                    crate::pod::store::members(&db, &pod.id).map_err(|e| engine_err(e.into()))?;
                 Ok(crate::commands::pod_ps::inspect_doc(&pod, &members))
             })
             .await?;
@@ -239,7 +254,10 @@ pub async fn pods(s: &Rc<Service>, req: Req, segs: &[&str]) -> ApiResult<Resp> {
             .await?;
             Ok(empty(StatusCode::NO_CONTENT))
         }
-        (Method::POST, [name, verb @ ("start" | "stop" | "kill" | "pause" | "unpause" | "restart")]) => {
+        (
+            Method::POST,
+            [name, verb @ ("start" | "stop" | "kill" | "pause" | "unpause" | "restart")],
+        ) => {
             let (name, verb) = (name.to_string(), verb.to_string());
             let t = req.query.int("t")?.map(|t| t.max(0) as u32);
             let sig = crate::container::parse::signal(req.query.get("signal").unwrap_or("KILL"))
@@ -297,8 +315,8 @@ async fn list_pods(s: &Rc<Service>) -> ApiResult<Resp> {
         let pods = crate::pod::store::list(&db).map_err(|e| engine_err(e.into()))?;
         let mut out = Vec::new();
         for p in pods {
-            let members = crate::pod::store::members(&db, &p.id)
-                .map_err(|e| engine_err(e.into()))?;
+            let members =
+                crate::pod::store::members(&db, &p.id).map_err(|e| engine_err(e.into()))?;
             let statuses: Vec<_> = members.iter().map(|(_, st)| st.status).collect();
             out.push(json!({
                 "Id": p.id,
@@ -325,7 +343,11 @@ async fn create_pod(s: &Rc<Service>, req: Req) -> ApiResult<Resp> {
         .portmappings
         .iter()
         .map(|p| {
-            let proto = if p.protocol.is_empty() { "tcp" } else { &p.protocol };
+            let proto = if p.protocol.is_empty() {
+                "tcp"
+            } else {
+                &p.protocol
+            };
             match p.host_port {
                 0 => format!("{}/{proto}", p.container_port),
                 hp => format!("{hp}:{}/{proto}", p.container_port),

@@ -15,7 +15,9 @@ const LISTEN_FDS_START: RawFd = 3;
 pub enum ListenError {
     #[error("{0} is an invalid socket destination")]
     Invalid(String),
-    #[error("API Service endpoint scheme {scheme:?} is not supported. Try tcp://{uri} or unix://{uri}")]
+    #[error(
+        "API Service endpoint scheme {scheme:?} is not supported. Try tcp://{uri} or unix://{uri}"
+    )]
     Scheme { scheme: String, uri: String },
     #[error("unable to create socket {path}: {source}")]
     Bind {
@@ -61,7 +63,10 @@ pub fn parse_uri(uri: &str) -> Result<Endpoint, ListenError> {
             Ok(Endpoint::Unix(abs))
         }
         "tcp" => {
-            let host = rest.strip_prefix("//").unwrap_or(rest).trim_end_matches('/');
+            let host = rest
+                .strip_prefix("//")
+                .unwrap_or(rest)
+                .trim_end_matches('/');
             if host.is_empty() || !host.contains(':') {
                 return Err(ListenError::Invalid(uri.to_string()));
             }
@@ -142,7 +147,10 @@ pub fn bind(uri: Option<&str>) -> Result<Bound, ListenError> {
         None => None,
     };
     if let Some(fds) = activated {
-        if endpoint.as_ref().is_some_and(|e| matches!(e, Endpoint::Tcp(_))) {
+        if endpoint
+            .as_ref()
+            .is_some_and(|e| matches!(e, Endpoint::Tcp(_)))
+        {
             return Err(ListenError::Activation(
                 "a tcp URI cannot be served from an activated socket".into(),
             ));

@@ -118,9 +118,10 @@ pub async fn logs(s: &Rc<Service>, req: &Req, id: &str) -> ApiResult<Resp> {
             let mut skip = match tail {
                 Some(n) => {
                     let mut total = 0usize;
-                    let _ = k8s_log::read_records(&file, 0, &mut k8s_log::Partial::default(), |r| {
-                        total += usize::from(in_window(r))
-                    });
+                    let _ =
+                        k8s_log::read_records(&file, 0, &mut k8s_log::Partial::default(), |r| {
+                            total += usize::from(in_window(r))
+                        });
                     total.saturating_sub(n as usize)
                 }
                 None => 0,
@@ -151,7 +152,10 @@ pub async fn logs(s: &Rc<Service>, req: &Req, id: &str) -> ApiResult<Resp> {
         let paths = crate::lifecycle::paths::ContainerPaths::new(&engine, &cfg.id);
         let _ = std::fs::create_dir_all(&paths.exit_dir);
         if !path.exists() {
-            let _ = std::fs::OpenOptions::new().create(true).append(true).open(&path);
+            let _ = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&path);
         }
         if watcher.add(&path, &paths.exit_dir).is_err() {
             return;
@@ -216,7 +220,9 @@ pub async fn events_stream(s: &Rc<Service>, req: Req) -> ApiResult<Resp> {
         };
         let started = common::time::now_nanos();
         let from_end = since.is_empty();
-        let Ok(mut reader) = crate::events::logfile::Reader::open(&cfg.path, from_end && follow, started) else {
+        let Ok(mut reader) =
+            crate::events::logfile::Reader::open(&cfg.path, from_end && follow, started)
+        else {
             return;
         };
         loop {

@@ -68,7 +68,11 @@ async fn find(engine: &EngineConfig, name: &str) -> ApiResult<Network> {
             (m.len() == 1).then(|| m[0])
         })
         .cloned()
-        .ok_or_else(|| ApiError::not_found(format!("unable to find network with name or ID {name}: network not found")))
+        .ok_or_else(|| {
+            ApiError::not_found(format!(
+                "unable to find network with name or ID {name}: network not found"
+            ))
+        })
 }
 
 /// Docker's NetworkResource.
@@ -199,11 +203,17 @@ async fn create(s: &Rc<Service>, req: Req) -> ApiResult<Resp> {
     let libpod = req.libpod;
     let b: CreateBody = read_json(req.into_body()).await?;
     if b.name.is_empty() && !libpod {
-        return Err(ApiError::bad_request("network name must be given: Name is required"));
+        return Err(ApiError::bad_request(
+            "network name must be given: Name is required",
+        ));
     }
     let mut a = crate::commands::network::CreateArgs {
         name: Some(b.name.clone()).filter(|n| !n.is_empty()),
-        driver: if b.driver.is_empty() { "bridge".into() } else { b.driver.clone() },
+        driver: if b.driver.is_empty() {
+            "bridge".into()
+        } else {
+            b.driver.clone()
+        },
         subnet: vec![],
         gateway: vec![],
         ip_range: vec![],
@@ -259,7 +269,10 @@ async fn create(s: &Rc<Service>, req: Req) -> ApiResult<Resp> {
     if libpod {
         return Ok(ok_json(&crate::commands::network::network_json(&n)));
     }
-    Ok(json_resp(StatusCode::CREATED, &json!({"Id": n.id, "Warning": ""})))
+    Ok(json_resp(
+        StatusCode::CREATED,
+        &json!({"Id": n.id, "Warning": ""}),
+    ))
 }
 
 async fn remove(s: &Rc<Service>, req: &Req, name: &str) -> ApiResult<Resp> {
@@ -300,7 +313,10 @@ async fn connect(s: &Rc<Service>, req: Req, name: String, attach: bool) -> ApiRe
     let (mut aliases, mut ip, mut mac) = (b.aliases.unwrap_or_default(), None, None);
     if let Some(ep) = b.endpoint {
         aliases.extend(ep.aliases.unwrap_or_default());
-        ip = ep.ipam_config.map(|i| i.ipv4_address).filter(|s| !s.is_empty());
+        ip = ep
+            .ipam_config
+            .map(|i| i.ipv4_address)
+            .filter(|s| !s.is_empty());
         mac = Some(ep.mac_address).filter(|s| !s.is_empty());
     }
     let _ = b.force;
@@ -331,7 +347,10 @@ async fn prune(s: &Rc<Service>, req: Req) -> ApiResult<Resp> {
     })
     .await?;
     if libpod {
-        let v: Vec<Value> = removed.iter().map(|n| json!({"Name": n, "Error": null})).collect();
+        let v: Vec<Value> = removed
+            .iter()
+            .map(|n| json!({"Name": n, "Error": null}))
+            .collect();
         return Ok(ok_json(&v));
     }
     Ok(ok_json(&json!({"NetworksDeleted": removed})))

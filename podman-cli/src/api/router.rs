@@ -57,10 +57,9 @@ pub async fn handle(service: Rc<Service>, req: Request<Incoming>) -> Resp {
         "Libpod-API-Version",
         HeaderValue::from_static(crate::compat::PODMAN_VERSION),
     );
-    if let Ok(v) = HeaderValue::from_str(&format!(
-        "Libpod/{} (linux)",
-        crate::compat::PODMAN_VERSION
-    )) {
+    if let Ok(v) =
+        HeaderValue::from_str(&format!("Libpod/{} (linux)", crate::compat::PODMAN_VERSION))
+    {
         h.insert("Server", v);
     }
     resp

@@ -165,8 +165,16 @@ async fn serve_connection(service: Rc<Service>, stream: Stream) {
     let mut b = hyper::server::conn::http1::Builder::new();
     b.keep_alive(true);
     let r = match stream {
-        Stream::Unix(s) => b.serve_connection(TokioIo::new(s), svc).with_upgrades().await,
-        Stream::Tcp(s) => b.serve_connection(TokioIo::new(s), svc).with_upgrades().await,
+        Stream::Unix(s) => {
+            b.serve_connection(TokioIo::new(s), svc)
+                .with_upgrades()
+                .await
+        }
+        Stream::Tcp(s) => {
+            b.serve_connection(TokioIo::new(s), svc)
+                .with_upgrades()
+                .await
+        }
     };
     if let Err(e) = r {
         tracing::debug!("API connection ended: {e}");

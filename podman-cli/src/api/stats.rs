@@ -49,12 +49,7 @@ fn cpu_block(s: &Sample, system: u64) -> Value {
     })
 }
 
-fn doc(
-    name: &str,
-    id: &str,
-    now: &(Sample, u64),
-    pre: Option<&(Sample, u64)>,
-) -> Value {
+fn doc(name: &str, id: &str, now: &(Sample, u64), pre: Option<&(Sample, u64)>) -> Value {
     let (s, system) = now;
     let limit = if s.mem_limit == 0 {
         crate::host_info::memory().0

@@ -173,10 +173,15 @@ fn docker_info(engine: &crate::engine_config::EngineConfig, d: &Value) -> Value 
 
 fn security_options(host: &Value) -> Vec<String> {
     let mut v = Vec::new();
-    if host["security"]["seccompEnabled"].as_bool().unwrap_or(false) {
+    if host["security"]["seccompEnabled"]
+        .as_bool()
+        .unwrap_or(false)
+    {
         v.push(format!(
             "name=seccomp,profile={}",
-            host["security"]["seccompProfilePath"].as_str().unwrap_or("default")
+            host["security"]["seccompProfilePath"]
+                .as_str()
+                .unwrap_or("default")
         ));
     }
     v
@@ -210,10 +215,7 @@ async fn df(s: &Rc<Service>, _req: Req) -> ApiResult<Resp> {
         let images = super::images::list_docker(&engine, &[], true).await?;
         let containers = super::containers::list_docker(&engine, true, &[], true).await?;
         let volumes = super::volumes::list_docker(&engine, &[])?;
-        let layers: i64 = images
-            .iter()
-            .map(|i| i["Size"].as_i64().unwrap_or(0))
-            .sum();
+        let layers: i64 = images.iter().map(|i| i["Size"].as_i64().unwrap_or(0)).sum();
         Ok(json!({
             "LayersSize": layers,
             "Images": images,

@@ -80,7 +80,11 @@ async fn create(s: &Rc<Service>, req: Req) -> ApiResult<Resp> {
         }
         let req = crate::volume::CreateRequest {
             name: b.name,
-            driver: if b.driver.is_empty() { "local".into() } else { b.driver },
+            driver: if b.driver.is_empty() {
+                "local".into()
+            } else {
+                b.driver
+            },
             labels: b.labels.unwrap_or_default(),
             options: b
                 .opts
@@ -103,7 +107,11 @@ async fn create(s: &Rc<Service>, req: Req) -> ApiResult<Resp> {
     })
     .await?;
     Ok(json_resp(
-        if v.1 { StatusCode::CREATED } else { StatusCode::OK },
+        if v.1 {
+            StatusCode::CREATED
+        } else {
+            StatusCode::OK
+        },
         &v.0,
     ))
 }
@@ -141,8 +149,13 @@ async fn prune(s: &Rc<Service>, req: Req) -> ApiResult<Resp> {
     })
     .await?;
     if libpod {
-        let v: Vec<Value> = removed.iter().map(|n| json!({"Id": n, "Size": 0})).collect();
+        let v: Vec<Value> = removed
+            .iter()
+            .map(|n| json!({"Id": n, "Size": 0}))
+            .collect();
         return Ok(ok_json(&v));
     }
-    Ok(ok_json(&json!({"VolumesDeleted": removed, "SpaceReclaimed": 0})))
+    Ok(ok_json(
+        &json!({"VolumesDeleted": removed, "SpaceReclaimed": 0}),
+    ))
 }

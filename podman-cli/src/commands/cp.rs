@@ -198,9 +198,11 @@ impl Cp<'_> {
                     .filter_map(|m| {
                         let source = match m.kind.as_str() {
                             "bind" | "volume" if m.source.starts_with('/') => m.source.clone(),
-                            "volume" => crate::volume::mountpoint(&self.engine.volume_path, &m.source)
-                                .display()
-                                .to_string(),
+                            "volume" => {
+                                crate::volume::mountpoint(&self.engine.volume_path, &m.source)
+                                    .display()
+                                    .to_string()
+                            }
                             _ => return None,
                         };
                         Some(CopyMount {

@@ -59,8 +59,13 @@ async fn container_changes(
 }
 
 /// (A|C|D, path) of each change (the API's `/changes`).
-pub async fn changes(engine: &EngineConfig, name_or_id: &str) -> anyhow::Result<Vec<(char, String)>> {
-    let id = store::resolve(&*crate::state::open_state(engine)?, name_or_id)?.0.id;
+pub async fn changes(
+    engine: &EngineConfig,
+    name_or_id: &str,
+) -> anyhow::Result<Vec<(char, String)>> {
+    let id = store::resolve(&*crate::state::open_state(engine)?, name_or_id)?
+        .0
+        .id;
     Ok(container_changes(engine, &id)
         .await?
         .into_iter()

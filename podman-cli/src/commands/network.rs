@@ -223,10 +223,7 @@ pub async fn create(engine: &EngineConfig, a: &CreateArgs) -> anyhow::Result<()>
 }
 
 /// Create the network `a` describes; net-setup's answer.
-pub async fn create_network(
-    engine: &EngineConfig,
-    a: &CreateArgs,
-) -> anyhow::Result<Network> {
+pub async fn create_network(engine: &EngineConfig, a: &CreateArgs) -> anyhow::Result<Network> {
     if a.gateway.len() > a.subnet.len() || a.ip_range.len() > a.subnet.len() {
         anyhow::bail!("every --gateway and --ip-range needs a --subnet before it");
     }
@@ -391,9 +388,14 @@ pub async fn rm(engine: &EngineConfig, a: &RmArgs) -> anyhow::Result<()> {
     crate::lifecycle::reconcile::pending(engine).await;
     let mut errors = Vec::new();
     for name in &a.names {
-        let r = remove_network(engine, name, a.force, a.time.and_then(|t| u32::try_from(t).ok()))
-            .await
-            .map(|removed| println!("{removed}"));
+        let r = remove_network(
+            engine,
+            name,
+            a.force,
+            a.time.and_then(|t| u32::try_from(t).ok()),
+        )
+        .await
+        .map(|removed| println!("{removed}"));
         if let Err(e) = r {
             // As Podman: --force makes a missing network no error.
             if a.force && crate::error::exit_code(&e) == crate::error::EXIT_NO_SUCH_OBJECT {
@@ -425,8 +427,14 @@ pub async fn remove_network(
     time: Option<u32>,
 ) -> anyhow::Result<String> {
     let mut net = helper_procs::net(engine).await?;
-    let req = InspectNetworkRequest { name: name.to_string() };
-    let nw = net.call("InspectNetwork", |mut c| async move { c.inspect_network(req).await }).await;
+    let req = InspectNetworkRequest {
+        name: name.to_string(),
+    };
+    let nw = net
+        .call("InspectNetwork", |mut c| async move {
+            c.inspect_network(req).await
+        })
+        .await;
     net.close().await?;
     let nw = nw.map_err(|e| no_such_network(name, e))?;
     let using = users(engine, &nw.name, &nw.id)?;
@@ -447,8 +455,15 @@ pub async fn remove_network(
         }
     }
     let mut net = helper_procs::net(engine).await?;
-    let req = RemoveNetworkRequest { name: nw.name.clone(), force };
-    let r = net.call("RemoveNetwork", |mut c| async move { c.remove_network(req).await }).await;
+    let req = RemoveNetworkRequest {
+        name: nw.name.clone(),
+        force,
+    };
+    let r = net
+        .call("RemoveNetwork", |mut c| async move {
+            c.remove_network(req).await
+        })
+        .await;
     net.close().await?;
     // Another `network rm` may have removed it since the lookup.
     let removed = r.map_err(|e| no_such_network(name, e))?.name;

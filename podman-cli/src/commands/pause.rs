@@ -9,7 +9,11 @@ use crate::engine_config::EngineConfig;
 /// pause, not paused for unpause) are passed over, not errors.
 pub async fn run(engine: &EngineConfig, a: &NamesArgs, pause: bool) -> anyhow::Result<()> {
     let targets = if a.all {
-        let want = if pause { Status::Running } else { Status::Paused };
+        let want = if pause {
+            Status::Running
+        } else {
+            Status::Paused
+        };
         let db = crate::state::open_state(engine)?;
         let records = crate::container::store::list(&db)?;
         drop(db);

@@ -190,8 +190,14 @@ pub async fn run(engine: &EngineConfig, args: &RmArgs) -> anyhow::Result<()> {
                 .is_none_or(|(_, c)| !gone_with_pod.contains(&c.id))
     });
     let remove = |c: String| async move {
-        crate::lifecycle::remove::remove_with_volumes(engine, &c, args.force, args.time, args.volumes)
-            .await
+        crate::lifecycle::remove::remove_with_volumes(
+            engine,
+            &c,
+            args.force,
+            args.time,
+            args.volumes,
+        )
+        .await
     };
     // Containers that need one another go in the order made above; without
     // such ties (the common `rm -af`) they are removed at the same time.

@@ -192,7 +192,8 @@ impl StateWatch {
     /// Also wake on changes in `dir` (best effort: a directory not made
     /// yet is left to the fallback interval).
     fn add_dir(&self, dir: &std::path::Path) {
-        let flags = AddWatchFlags::IN_CREATE | AddWatchFlags::IN_MOVED_TO | AddWatchFlags::IN_CLOSE_WRITE;
+        let flags =
+            AddWatchFlags::IN_CREATE | AddWatchFlags::IN_MOVED_TO | AddWatchFlags::IN_CLOSE_WRITE;
         if let Err(e) = self.fd.get_ref().0.add_watch(dir, flags) {
             tracing::debug!(dir = %dir.display(), error = %e, "not watched");
         }

@@ -266,11 +266,8 @@ async fn create_from(
     let image_config: serde_json::Value = serde_json::from_slice(&image.config).unwrap_or_default();
     let ic = &image_config["config"];
     let mut p = p;
-    p.more.extras.healthcheck = super::health_config::settle(
-        &a.health,
-        p.more.extras.healthcheck.take(),
-        ic,
-    )?;
+    p.more.extras.healthcheck =
+        super::health_config::settle(&a.health, p.more.extras.healthcheck.take(), ic)?;
     let strings = |v: &serde_json::Value| -> Vec<String> {
         v.as_array()
             .map(|a| {

@@ -177,7 +177,12 @@ pub fn on_failure_action(v: Option<&str>) -> Result<&'static str, HealthFlagErro
 /// libpod's getHealthCheckLogDestination: the bundle's healthcheck.log,
 /// or `<id>-healthcheck.log` in the directory given.
 fn log_path(paths: &ContainerPaths, cfg: &ContainerConfig) -> PathBuf {
-    match cfg.extra.healthcheck.as_ref().map(|h| h.log_destination.as_str()) {
+    match cfg
+        .extra
+        .healthcheck
+        .as_ref()
+        .map(|h| h.log_destination.as_str())
+    {
         None | Some("" | "local" | EVENTS_LOGGER) => paths.bundle.join("healthcheck.log"),
         Some(dir) => std::path::Path::new(dir).join(format!("{}-healthcheck.log", cfg.id)),
     }
@@ -425,10 +430,12 @@ pub fn inspect_fields(engine: &EngineConfig, cfg: &ContainerConfig, doc: &mut se
     let dest = h.map(|h| h.log_destination.as_str()).unwrap_or_default();
     doc["Config"]["HealthLogDestination"] =
         serde_json::json!(if dest.is_empty() { "local" } else { dest });
-    doc["Config"]["HealthMaxLogCount"] =
-        serde_json::json!(h.and_then(|h| h.max_log_count).unwrap_or(DEFAULT_MAX_LOG_COUNT));
-    doc["Config"]["HealthMaxLogSize"] =
-        serde_json::json!(h.and_then(|h| h.max_log_size).unwrap_or(DEFAULT_MAX_LOG_SIZE));
+    doc["Config"]["HealthMaxLogCount"] = serde_json::json!(h
+        .and_then(|h| h.max_log_count)
+        .unwrap_or(DEFAULT_MAX_LOG_COUNT));
+    doc["Config"]["HealthMaxLogSize"] = serde_json::json!(h
+        .and_then(|h| h.max_log_size)
+        .unwrap_or(DEFAULT_MAX_LOG_SIZE));
     let Some(h) = h else {
         return;
     };

@@ -3,6 +3,7 @@
 
 #[allow(unsafe_code)]
 pub mod attach;
+pub mod cgroups;
 pub mod cleanup;
 pub mod create;
 pub mod create_more;
@@ -10,17 +11,15 @@ pub mod create_options;
 pub mod create_userns;
 pub mod etc_files;
 pub mod files;
-pub mod cgroups;
 pub mod health;
 pub mod health_config;
-pub mod timer_repair;
 pub mod intent;
 pub mod net_mode;
 pub mod network;
+pub mod parallel;
 pub mod paths;
 pub mod pause;
 pub mod pod;
-pub mod parallel;
 pub mod pod_ops;
 #[allow(unsafe_code)]
 pub mod preserve_fds;
@@ -29,7 +28,8 @@ pub mod remove;
 pub mod runtime;
 pub mod start;
 pub mod stop;
+pub mod timer_repair;
 pub mod update;
+pub mod usernet;
 #[allow(unsafe_code)]
 pub mod userns_netns;
-pub mod usernet;

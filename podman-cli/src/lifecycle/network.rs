@@ -165,10 +165,7 @@ pub async fn setup(
             let result = async {
                 match own_userns(cfg) {
                     Some(m) => {
-                        userns = Some(super::userns_netns::create(
-                            std::path::Path::new(&path),
-                            m,
-                        )?)
+                        userns = Some(super::userns_netns::create(std::path::Path::new(&path), m)?)
                     }
                     None => {
                         let req = CreateNetnsRequest { path: path.clone() };

@@ -344,7 +344,7 @@ fn bundle_and_request(
         net,
         std::path::Path::new(rootfs),
     )
-        .with_context(|| format!("writing {}", paths.bundle.display()))?;
+    .with_context(|| format!("writing {}", paths.bundle.display()))?;
     let managed = super::pod::shared_files(engine, cfg, managed)?;
     let init_path = if cfg.init {
         Some(if cfg.extra.init_path.is_empty() {

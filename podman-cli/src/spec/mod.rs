@@ -100,7 +100,11 @@ fn user_mount(m: &MountSpec) -> Value {
                 .map(String::as_str)
                 .filter(|o| *o != "notmpcopyup")
                 .collect();
-            if !m.options.iter().any(|o| o == "notmpcopyup" || o == "tmpcopyup") {
+            if !m
+                .options
+                .iter()
+                .any(|o| o == "notmpcopyup" || o == "tmpcopyup")
+            {
                 options.push("tmpcopyup");
             }
             json!({"destination": m.destination, "type": "tmpfs", "source": "tmpfs", "options": options})

@@ -102,7 +102,10 @@ impl Snapshot {
         for t in self.rules.split("\ntable ") {
             let t = t.strip_prefix("table ").unwrap_or(t).trim_end();
             let t = format!("table {t}");
-            if t.lines().next().is_some_and(|h| h.trim_end_matches(" {") == header) {
+            if t.lines()
+                .next()
+                .is_some_and(|h| h.trim_end_matches(" {") == header)
+            {
                 rules.push(t);
             } else {
                 rules.extend(

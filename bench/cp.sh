@@ -96,6 +96,28 @@ bench_run cp-in-stopped "${PODMAN[@]}" cp "$WORK/src/tree" idle:/
 # other work) the first floor can be far from what the cp runs met.
 bench_fresh() { host_fresh; sync; }
 bench_run floor-end bash -c 'tar -C "$1" -cf - tree | tar -C "$2" -xf -' floor "$WORK/src" "$WORK/dest"
+# Podman itself (REAL_PODMAN, default /usr/bin/podman) on the same tree,
+# with its own store under $WORK, the same image and the same containers.
+REAL_PODMAN="${REAL_PODMAN:-/usr/bin/podman}"
+if [ -x "$REAL_PODMAN" ]; then
+    THEIRS=("$REAL_PODMAN" --root "$WORK/theirs/root" --runroot "$WORK/theirs/run")
+    CLAMP="$(bench_podman_runtime "$WORK")"
+    if [ -n "$CLAMP" ]; then THEIRS+=(--runtime "$CLAMP"); fi
+    cleanup_theirs() { "${THEIRS[@]}" rm -af -t 0 >/dev/null 2>&1 || true; "${THEIRS[@]}" system reset -f >/dev/null 2>&1 || true; }
+    trap 'cleanup_theirs; cleanup' EXIT
+    "${THEIRS[@]}" pull -q --tls-verify=false "$REF" >/dev/null
+    "${THEIRS[@]}" run -d --name live --network none "$REF" sleep 100000 >/dev/null
+    "${THEIRS[@]}" create --name idle --network none "$REF" true >/dev/null
+    "${THEIRS[@]}" cp "$WORK/src/tree" live:/data
+    "${THEIRS[@]}" cp "$WORK/src/tree" idle:/data
+    bench_fresh() { host_fresh; sync; }
+    bench_run podman-cp-out "${THEIRS[@]}" cp live:/data "$WORK/dest/tree"
+    bench_run podman-cp-out-stopped "${THEIRS[@]}" cp idle:/data "$WORK/dest/tree"
+    bench_fresh() { "${THEIRS[@]}" exec live rm -rf /dst; "${THEIRS[@]}" exec live mkdir /dst; sync; }
+    bench_run podman-cp-in "${THEIRS[@]}" cp "$WORK/src/tree" live:/dst
+    bench_fresh() { sync; }
+    bench_run podman-cp-in-stopped "${THEIRS[@]}" cp "$WORK/src/tree" idle:/
+fi
 bench_fresh() { rm -rf "$WORK/dest2"; mkdir -p "$WORK/dest2"; sync; }
 bench_run core "$BIN/storage-helper" --root "$WORK/root" --runroot "$WORK/run" copy "$WORK/src/tree" "$WORK/dest2"
 
@@ -104,6 +126,15 @@ echo "== ratios to the floor (tar c | tar x of the same tree; lower is better, a
 for k in cp-in cp-out cp-in-stopped cp-out-stopped core; do
     printf '  %-15s / floor: wall %s, cpu %s\n' "$k" "$(bench_ratio "$k" floor wall)" "$(bench_ratio "$k" floor cpu)"
 done
+if [ -x "$REAL_PODMAN" ]; then
+    echo
+    echo "== ratios to Podman ($("$REAL_PODMAN" --version), same tree, same run; lower is better)"
+    for k in cp-in cp-out cp-in-stopped cp-out-stopped; do
+        printf '  %-15s / podman: wall %s, cpu %s\n' "$k" "$(bench_ratio "$k" "podman-$k" wall)" "$(bench_ratio "$k" "podman-$k" cpu)"
+    done
+else
+    echo "no Podman ratio: $REAL_PODMAN is missing (give REAL_PODMAN=PATH)"
+fi
 echo
 echo "Note: the cp figures include starting podman and its storage-helper, the"
 echo "state lookup and (stopped container) the overlay mount and unmount."

@@ -15,6 +15,12 @@ PODMAN="${PODMAN:-/usr/bin/podman}"
 WORK="$(mktemp -d /tmp/bench-pod.XXXXXX)"
 OURS=("$BIN/podman" --root "$WORK/ours/root" --runroot "$WORK/ours/run")
 THEIRS=("$PODMAN" --root "$WORK/theirs/root" --runroot "$WORK/theirs/run")
+source bench/lib.sh
+CLAMP="$(bench_podman_runtime "$WORK")"
+if [ -n "$CLAMP" ]; then
+    THEIRS+=(--runtime "$CLAMP")
+    echo "  (Podman runs runc through $CLAMP: the hard rlimits here are below Podman's defaults)"
+fi
 cleanup() {
     "${OURS[@]}" pod rm -af -t 0 >/dev/null 2>&1 || true
     "${THEIRS[@]}" pod rm -af -t 0 >/dev/null 2>&1 || true

@@ -42,6 +42,19 @@ pub struct ContainersSection {
     pub tz: Option<String>,
     /// The containers' umask (`0022` when unset).
     pub umask: Option<String>,
+    /// The network mode when `--network` is not given (e.g. "bridge", "pasta").
+    pub netns: Option<String>,
+    /// resolv.conf defaults beside `--dns`, `--dns-option`, `--dns-search`.
+    pub dns_servers: Vec<String>,
+    pub dns_options: Vec<String>,
+    pub dns_searches: Vec<String>,
+    /// The hosts file containers' /etc/hosts starts from: a path, "image"
+    /// (the image's own), "none"; empty: the host's /etc/hosts.
+    pub base_hosts_file: Option<String>,
+    /// The address of host.containers.internal ("none": no such entry).
+    pub host_containers_internal_ip: Option<String>,
+    /// Whether podman writes /etc/hosts (Podman's `no_hosts`).
+    pub no_hosts: Option<bool>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -74,6 +87,8 @@ pub struct NetworkSection {
     pub default_subnet: Option<String>,
     pub network_config_dir: Option<String>,
     pub firewall_driver: Option<String>,
+    /// Options given to pasta before the mode's own.
+    pub pasta_options: Vec<String>,
 }
 
 impl ContainersConf {

@@ -393,11 +393,7 @@ impl Container {
         let c = self.clone();
         tokio::spawn(async move {
             let mut rx = c.state.subscribe();
-            let running = {
-                let r = rx.wait_for(|s| !matches!(s, State::Created)).await;
-                matches!(r.as_deref(), Ok(State::Running))
-            };
-            if !running {
+            if !started(&mut rx).await {
                 return;
             }
             let exited = tokio::time::timeout(
@@ -523,11 +519,7 @@ impl Container {
         let c = self.clone();
         tokio::spawn(async move {
             let mut rx = c.state.subscribe();
-            let running = {
-                let r = rx.wait_for(|s| !matches!(s, State::Created)).await;
-                matches!(r.as_deref(), Ok(State::Running))
-            };
-            if !running {
+            if !started(&mut rx).await {
                 return;
             }
             loop {
@@ -542,4 +534,11 @@ impl Container {
             }
         });
     }
+}
+
+/// Wait until the container leaves Created; true when it then runs (the
+/// start of its timeout and timer).
+async fn started(rx: &mut tokio::sync::watch::Receiver<State>) -> bool {
+    let r = rx.wait_for(|s| !matches!(s, State::Created)).await;
+    matches!(r.as_deref(), Ok(State::Running))
 }

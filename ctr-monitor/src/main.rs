@@ -79,6 +79,7 @@ mod service;
 #[allow(unsafe_code)]
 mod sockets;
 mod stdio;
+mod timer_cmd;
 
 use std::os::fd::{FromRawFd, RawFd};
 use std::path::PathBuf;
@@ -134,6 +135,9 @@ enum Cmd {
     /// Create and start a container, print its pid, and keep monitoring it
     /// in the background.
     Run(Box<run_cmd::RunArgs>),
+    /// Run a command every interval while a process lives (a container's
+    /// timer when its monitor is gone).
+    Timer(timer_cmd::TimerArgs),
     /// Show the OCI runtimes found and whether they work.
     Info {
         /// Run a trial container with each runtime (results are cached).
@@ -166,18 +170,20 @@ fn main() -> std::process::ExitCode {
             keep.extend(preserve::inherited_slots(preserve_fd).into_iter().map(Some));
             detach::close_inherited_fds(&keep)
         }
-        Cmd::Run(_) => detach::close_inherited_fds(&[]),
+        Cmd::Run(_) | Cmd::Timer(_) => detach::close_inherited_fds(&[]),
         _ => {}
     }
     // Fork first: no thread may exist yet.
     let ready = match &cli.cmd {
-        Cmd::Serve { detach: true, .. } | Cmd::Run(_) => match detach::daemonize() {
-            Ok(r) => r,
-            Err(e) => {
-                eprintln!("Error: ctr-monitor: detaching from the caller: {e}");
-                return std::process::ExitCode::from(125);
+        Cmd::Serve { detach: true, .. } | Cmd::Run(_) | Cmd::Timer(_) => {
+            match detach::daemonize() {
+                Ok(r) => r,
+                Err(e) => {
+                    eprintln!("Error: ctr-monitor: detaching from the caller: {e}");
+                    return std::process::ExitCode::from(125);
+                }
             }
-        },
+        }
         _ => ReadyPipe::none(),
     };
     logging::init(
@@ -185,6 +191,16 @@ fn main() -> std::process::ExitCode {
         common::logging::parse_level(&cli.log.log_level).unwrap_or(LevelFilter::WARN),
     );
     let runroot = cli.runroot;
+    if let Cmd::Timer(args) = cli.cmd {
+        // Sleeps and one child at a time: no runtime needed.
+        return match timer_cmd::run(args, ready) {
+            Ok(()) => std::process::ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("Error: ctr-monitor: {e:#}");
+                std::process::ExitCode::from(125)
+            }
+        };
+    }
     run(async move {
         match cli.cmd {
             // Boxed: the main future sits on the stack for the monitor's
@@ -206,6 +222,7 @@ fn main() -> std::process::ExitCode {
                 .await?
             }
             Cmd::Run(args) => Box::pin(run_cmd::run(*args, runroot, ready)).await?,
+            Cmd::Timer(_) => unreachable!("handled before the runtime starts"),
             Cmd::Info { probe, json } => {
                 reaper::start()?;
                 let rts = Box::pin(info::gather(&runroot, probe, &[])).await;

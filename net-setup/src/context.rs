@@ -3,6 +3,7 @@
 
 use std::path::PathBuf;
 
+use crate::active::ActiveStore;
 use crate::config_store::{ConfigStore, HostNets};
 use crate::dns::DnsStore;
 use crate::error::Result;
@@ -52,11 +53,39 @@ impl Ctx {
             })?
     }
 
-    /// Re-apply the firewall from every record on disk. Callers hold the
-    /// setup lock.
-    pub async fn apply_firewall(&self, lock: &FileLock) -> Result<Desired> {
-        let desired = Desired::from_records(&self.records().all()?);
+    pub fn active(&self) -> ActiveStore {
+        ActiveStore::new(&self.state_dir)
+    }
+
+    /// Make the firewall match the records on disk (active networks and
+    /// containers). Callers hold the setup lock. When what the records ask
+    /// for is what was last applied, nothing runs: a container without
+    /// published ports on an active network changes no rule. `force`
+    /// (Reload) applies anyway, for rules someone else flushed.
+    pub async fn apply_firewall(&self, lock: &FileLock, force: bool) -> Result<Desired> {
+        let desired = Desired::from_state(&self.active().all()?, &self.records().all()?);
+        let mark = self.state_dir.join("firewall.applied");
+        let fingerprint = format!(
+            "{:016x}\n",
+            crate::ids::fnv64(format!("{:?}{desired:?}", self.firewall).as_bytes())
+        );
+        if !force && std::fs::read_to_string(&mark).is_ok_and(|m| m == fingerprint) {
+            tracing::debug!("firewall unchanged");
+            return Ok(desired);
+        }
+        // Forget the old mark first: a failed or killed apply must not look done.
+        crate::state_files::remove_file_if_exists(&mark)?;
         self.firewall.apply(&desired, lock).await?;
+        if desired.is_empty() {
+            return Ok(desired);
+        }
+        // The run root's state: it goes with a reboot, as the rules do.
+        common::atomic_file::write_atomic(
+            &mark,
+            fingerprint.as_bytes(),
+            common::atomic_file::Durability::NoSync,
+        )
+        .map_err(|e| crate::error::NetError::io(e.op, e.path, e.source))?;
         Ok(desired)
     }
 

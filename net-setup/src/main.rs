@@ -8,6 +8,7 @@
 
 #![deny(unsafe_code)]
 
+mod active;
 mod config_store;
 mod context;
 mod dns;
@@ -31,6 +32,7 @@ mod subnet;
 mod sysctl;
 mod teardown;
 mod types;
+mod usernet;
 
 use std::io::Read;
 use std::net::IpAddr;
@@ -50,7 +52,7 @@ struct Cli {
     #[command(flatten)]
     log: LogArgs,
     /// Where network configurations (one JSON file per network) live.
-    #[arg(long, global = true, default_value = "/etc/podman-rs/networks")]
+    #[arg(long, global = true, default_value = "/etc/containers/networks")]
     config_dir: PathBuf,
     /// Where IPAM leases, applied-state records and DNS records live
     /// (podman passes <runroot>/networks).
@@ -337,7 +339,10 @@ async fn run(ctx: Arc<context::Ctx>, cmd: Cmd) -> anyhow::Result<()> {
         }
         Cmd::NetworkInspect { name } => print_json(&ctx.configs().find(&name)?)?,
         Cmd::NetworkRm { name, force } => {
-            println!("{}", service::remove_network(&ctx, &name, force)?.name)
+            println!(
+                "{}",
+                service::remove_network(&ctx, &name, force).await?.name
+            )
         }
         Cmd::NetworkExists { name } => match ctx.configs().find(&name) {
             Ok(_) => {}

@@ -238,17 +238,6 @@ impl Netlink {
         }
     }
 
-    /// Names of the links attached to bridge `index`.
-    pub async fn ports_of(&self, index: u32) -> Result<Vec<String>> {
-        Ok(self
-            .links()
-            .await?
-            .into_iter()
-            .filter(|l| l.controller == Some(index))
-            .map(|l| l.name)
-            .collect())
-    }
-
     pub async fn add_default_route(&self, gateway: IpAddr, metric: Option<u32>) -> Result<()> {
         let msg = match gateway {
             IpAddr::V4(gw) => {

@@ -93,11 +93,14 @@ pub async fn create_network(ctx: &Ctx, spec: &CreateSpec) -> crate::error::Resul
 }
 
 /// Remove a network and forget its leases (shared with the CLI).
-pub fn remove_network(ctx: &Ctx, name: &str, force: bool) -> crate::error::Result<Network> {
+pub async fn remove_network(ctx: &Ctx, name: &str, force: bool) -> crate::error::Result<Network> {
     let net = ctx.configs().find(name)?;
     let users = ctx.ipam().users(&net)?;
     let removed = ctx.configs().remove(&net.name, force, &users)?;
     ctx.ipam().remove_network(&removed.name)?;
+    let lock = ctx.setup_lock().await?;
+    crate::teardown::remove_network_links(ctx, &lock, &removed.name, &removed.network_interface)
+        .await?;
     Ok(removed)
 }
 
@@ -159,7 +162,7 @@ impl NetSetup for NetSetupService {
         req: Request<pb::RemoveNetworkRequest>,
     ) -> Result<Response<pb::RemoveNetworkResponse>, Status> {
         let r = req.into_inner();
-        let net = remove_network(&self.ctx, &r.name, r.force)?;
+        let net = remove_network(&self.ctx, &r.name, r.force).await?;
         Ok(Response::new(pb::RemoveNetworkResponse {
             name: net.name,
             id: net.id,
@@ -218,6 +221,34 @@ impl NetSetup for NetSetupService {
         Ok(Response::new(pb::TeardownResponse {}))
     }
 
+    async fn setup_user_net(
+        &self,
+        req: Request<pb::UserNetRequest>,
+    ) -> Result<Response<pb::UserNetResponse>, Status> {
+        let r =
+            crate::usernet::setup(&self.ctx.state_dir, user_net_request(req.into_inner())?).await?;
+        Ok(Response::new(pb::UserNetResponse {
+            addresses: r
+                .addresses
+                .into_iter()
+                .map(|(address, gateway)| pb::IpAddress { address, gateway })
+                .collect(),
+            dns_server_ips: r.dns_server_ips,
+            host_ip: r.host_ip,
+            pid: r.pid,
+            interface_name: r.interface_name,
+            mac_address: r.mac_address,
+        }))
+    }
+
+    async fn teardown_user_net(
+        &self,
+        req: Request<pb::TeardownUserNetRequest>,
+    ) -> Result<Response<pb::TeardownResponse>, Status> {
+        crate::usernet::teardown(&self.ctx.state_dir, &req.into_inner().container_id)?;
+        Ok(Response::new(pb::TeardownResponse {}))
+    }
+
     async fn reload(
         &self,
         _req: Request<pb::ReloadRequest>,
@@ -235,6 +266,17 @@ impl NetSetup for NetSetupService {
 pub async fn reload(ctx: &Ctx) -> crate::error::Result<(u32, u32)> {
     let lock = ctx.setup_lock().await?;
     let records = ctx.records().all()?.len() as u32;
-    let d = ctx.apply_firewall(&lock).await?;
+    let d = ctx.apply_firewall(&lock, true).await?;
     Ok((records, d.networks.len() as u32))
+}
+
+fn user_net_request(r: pb::UserNetRequest) -> crate::error::Result<crate::usernet::Request> {
+    Ok(crate::usernet::Request {
+        container_id: r.container_id,
+        netns_path: r.netns_path.into(),
+        tool: crate::usernet::Tool::parse(&r.tool)?,
+        options: r.options,
+        ports: r.port_mappings.into_iter().map(Into::into).collect(),
+        helper_dirs: r.helper_dirs.into_iter().map(Into::into).collect(),
+    })
 }

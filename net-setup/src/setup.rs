@@ -25,6 +25,8 @@ use common::file_lock::FileLock;
 struct PlannedNet {
     net: Network,
     ifname: String,
+    /// No interface name was asked for: `eth<position>`.
+    default_ifname: bool,
     static_ips: Vec<IpAddr>,
     static_mac: Option<String>,
     aliases: Vec<String>,
@@ -37,25 +39,40 @@ struct Plan {
     netns: File,
     nets: Vec<PlannedNet>,
     forwards: Vec<PortForward>,
+    /// `--dns`: where the networks' DNS servers forward this container's queries.
+    upstreams: Vec<IpAddr>,
 }
 
 pub async fn setup(ctx: &Ctx, req: SetupRequest) -> Result<SetupResult> {
     let started = Instant::now();
-    let plan = validate(ctx, &req)?;
+    let mut plan = validate(ctx, &req)?;
     debug!(container = %plan.container, elapsed_ms = started.elapsed().as_millis() as u64, "setup: validated");
     let lock = ctx.setup_lock().await?;
     let records = ctx.records();
-    if let Some(r) = records.get(&plan.container)? {
-        let what = if r.complete {
-            "is already set up"
-        } else {
-            "has a half-done setup (its setup was interrupted)"
-        };
-        return Err(NetError::AlreadyExists(format!(
-            "network of container {} {what}: run teardown for it first",
-            ipam::short(&plan.container)
-        )));
-    }
+    let base = match records.get(&plan.container)? {
+        Some(r) if req.add_networks && r.complete => {
+            add_to(&mut plan, &r)?;
+            Some(r)
+        }
+        Some(r) => {
+            let what = if r.complete {
+                "is already set up"
+            } else {
+                "has a half-done setup (its setup was interrupted)"
+            };
+            return Err(NetError::AlreadyExists(format!(
+                "network of container {} {what}: run teardown for it first",
+                ipam::short(&plan.container)
+            )));
+        }
+        None if req.add_networks => {
+            return Err(NetError::FailedPrecondition(format!(
+                "network of container {} is not set up: set it up before adding networks",
+                ipam::short(&plan.container)
+            )))
+        }
+        None => None,
+    };
     let others: Vec<(String, Vec<PortForward>)> = records
         .all()?
         .into_iter()
@@ -69,7 +86,7 @@ pub async fn setup(ctx: &Ctx, req: SetupRequest) -> Result<SetupResult> {
     }
     ports::check_host_free(&plan.forwards)?;
     debug!(container = %plan.container, elapsed_ms = started.elapsed().as_millis() as u64, "setup: ports checked");
-    match apply(ctx, &plan, &lock, started).await {
+    match apply(ctx, &plan, &lock, started, base.as_ref()).await {
         Ok(res) => {
             debug!(container = %plan.container, elapsed_ms = started.elapsed().as_millis() as u64, "setup: done");
             Ok(res)
@@ -77,14 +94,63 @@ pub async fn setup(ctx: &Ctx, req: SetupRequest) -> Result<SetupResult> {
         Err(e) => {
             debug!(container = %plan.container, error = %e, "setup failed; rolling back");
             let names: Vec<String> = plan.nets.iter().map(|p| p.net.name.clone()).collect();
-            let rollback_errors =
-                crate::teardown::teardown_locked(ctx, &lock, &plan.container, &names).await;
+            let rollback_errors = crate::teardown::teardown_locked(
+                ctx,
+                &lock,
+                &plan.container,
+                &names,
+                base.is_some(),
+            )
+            .await;
             Err(NetError::SetupFailed {
                 error: Box::new(e),
                 rollback_errors,
             })
         }
     }
+}
+
+/// `network connect`: the planned networks join `base`'s. A network it is
+/// on already is refused; unnamed interfaces take the next free ethN.
+fn add_to(plan: &mut Plan, base: &ContainerRecord) -> Result<()> {
+    if !plan.forwards.is_empty() {
+        return Err(NetError::InvalidArgument(
+            "adding networks keeps the container's port mappings: send none".into(),
+        ));
+    }
+    let mut used: Vec<String> = base
+        .attachments
+        .iter()
+        .map(|a| a.interface_name.clone())
+        .collect();
+    for p in plan.nets.iter().filter(|p| !p.default_ifname) {
+        used.push(p.ifname.clone());
+    }
+    for p in &mut plan.nets {
+        if base.attachments.iter().any(|a| a.network == p.net.name) {
+            return Err(NetError::AlreadyExists(format!(
+                "container {} is already attached to network {}",
+                ipam::short(&plan.container),
+                p.net.name
+            )));
+        }
+        if p.default_ifname {
+            let free = (0..).map(|i| format!("eth{i}")).find(|n| !used.contains(n));
+            p.ifname = free.unwrap_or_default();
+            used.push(p.ifname.clone());
+        } else if base
+            .attachments
+            .iter()
+            .any(|a| a.interface_name == p.ifname)
+        {
+            return Err(NetError::AlreadyExists(format!(
+                "interface {} exists in container {}: give the network another interface name",
+                p.ifname,
+                ipam::short(&plan.container)
+            )));
+        }
+    }
+    Ok(())
 }
 
 fn validate(ctx: &Ctx, req: &SetupRequest) -> Result<Plan> {
@@ -149,6 +215,7 @@ fn validate(ctx: &Ctx, req: &SetupRequest) -> Result<Plan> {
         }
         nets.push(PlannedNet {
             net,
+            default_ifname: a.interface_name.is_empty(),
             ifname,
             static_ips,
             static_mac,
@@ -168,7 +235,17 @@ fn validate(ctx: &Ctx, req: &SetupRequest) -> Result<Plan> {
             ));
         }
     }
+    let upstreams = req
+        .dns_servers
+        .iter()
+        .map(|s| {
+            s.parse::<IpAddr>().map_err(|_| {
+                NetError::InvalidArgument(format!("dns server {s:?} is not an IP address"))
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
     Ok(Plan {
+        upstreams,
         container: req.container_id.clone(),
         name: req.container_name.clone(),
         netns_path,
@@ -192,7 +269,13 @@ fn validate_dns_name(what: &str, n: &str) -> Result<()> {
     Ok(())
 }
 
-async fn apply(ctx: &Ctx, plan: &Plan, lock: &FileLock, started: Instant) -> Result<SetupResult> {
+async fn apply(
+    ctx: &Ctx,
+    plan: &Plan,
+    lock: &FileLock,
+    started: Instant,
+    base: Option<&ContainerRecord>,
+) -> Result<SetupResult> {
     let ms = || started.elapsed().as_millis() as u64;
     // 1. Addresses and MACs.
     let mut atts: Vec<Attachment> = Vec::new();
@@ -217,13 +300,23 @@ async fn apply(ctx: &Ctx, plan: &Plan, lock: &FileLock, started: Instant) -> Res
     }
     debug!(container = %plan.container, elapsed_ms = ms(), "setup: addresses allocated");
     // 2. The record, before the kernel is touched: teardown finds all of it.
-    let mut record = ContainerRecord {
-        container_id: plan.container.clone(),
-        container_name: plan.name.clone(),
-        netns_path: plan.netns_path.display().to_string(),
-        complete: false,
-        attachments: atts,
-        forwards: plan.forwards.clone(),
+    // Adding networks: the container's others stay as they are.
+    let first = base.map_or(0, |b| b.attachments.len());
+    let mut record = match base {
+        Some(b) => {
+            let mut r = b.clone();
+            r.complete = false;
+            r.attachments.extend(atts);
+            r
+        }
+        None => ContainerRecord {
+            container_id: plan.container.clone(),
+            container_name: plan.name.clone(),
+            netns_path: plan.netns_path.display().to_string(),
+            complete: false,
+            attachments: atts,
+            forwards: plan.forwards.clone(),
+        },
     };
     ctx.records().put(&record)?;
     // 3. Host side: forwarding, bridges, veths.
@@ -238,7 +331,9 @@ async fn apply(ctx: &Ctx, plan: &Plan, lock: &FileLock, started: Instant) -> Res
         }
     }
     let host = Netlink::host()?;
-    for (p, a) in plan.nets.iter().zip(&record.attachments) {
+    for (p, a) in plan.nets.iter().zip(&record.attachments[first..]) {
+        // Recorded before the bridge is made: `network rm` finds it.
+        ctx.active().put(&p.net)?;
         let bridge = ensure_bridge(&host, &p.net).await?;
         if !plan.forwards.is_empty() && !p.net.internal {
             sysctl::enable_route_localnet(&p.net.network_interface)?;
@@ -260,8 +355,13 @@ async fn apply(ctx: &Ctx, plan: &Plan, lock: &FileLock, started: Instant) -> Res
     if let Some(lo) = inner.link("lo").await? {
         inner.set_up(lo.index).await?;
     }
-    let mut default_route_done = false;
-    for (p, a) in plan.nets.iter().zip(&record.attachments) {
+    // A container that has a default route keeps it.
+    let mut default_route_done = base.is_some_and(|b| {
+        b.attachments
+            .iter()
+            .any(|a| !a.internal && !a.gateways.is_empty())
+    });
+    for (p, a) in plan.nets.iter().zip(&record.attachments[first..]) {
         let link = inner.link(&a.interface_name).await?.ok_or_else(|| {
             NetError::netlink(
                 format!("interface {} in the container", a.interface_name),
@@ -281,11 +381,11 @@ async fn apply(ctx: &Ctx, plan: &Plan, lock: &FileLock, started: Instant) -> Res
     }
     debug!(container = %plan.container, elapsed_ms = ms(), "setup: container interfaces configured");
     // 5. Firewall (every record, this one included).
-    ctx.apply_firewall(lock).await?;
+    ctx.apply_firewall(lock, false).await?;
     debug!(container = %plan.container, elapsed_ms = ms(), "setup: firewall applied");
     // 6. DNS.
     let store = ctx.dns();
-    for (p, a) in plan.nets.iter().zip(&record.attachments) {
+    for (p, a) in plan.nets.iter().zip(&record.attachments[first..]) {
         if !p.net.dns_enabled {
             continue;
         }
@@ -295,7 +395,16 @@ async fn apply(ctx: &Ctx, plan: &Plan, lock: &FileLock, started: Instant) -> Res
         }
         names.extend(a.aliases.iter().cloned());
         let ips = a.ips.iter().map(|n| n.addr()).collect();
-        store.add(&p.net.name, &plan.container, dns::Entry { names, ips })?;
+        let upstreams = plan.upstreams.clone();
+        store.add(
+            &p.net.name,
+            &plan.container,
+            dns::Entry {
+                names,
+                ips,
+                upstreams,
+            },
+        )?;
         dns::process::ensure_running(
             &store,
             &p.net.name,
@@ -309,7 +418,7 @@ async fn apply(ctx: &Ctx, plan: &Plan, lock: &FileLock, started: Instant) -> Res
     debug!(container = %plan.container, elapsed_ms = ms(), "setup: dns ready");
     record.complete = true;
     ctx.records().put(&record)?;
-    Ok(result(&record, plan))
+    Ok(result(&record.attachments[first..], plan))
 }
 
 /// The bridge's index, creating it (with its gateway addresses, up) if needed.
@@ -336,9 +445,8 @@ async fn ensure_bridge(nl: &Netlink, net: &Network) -> Result<u32> {
     Ok(index)
 }
 
-fn result(record: &ContainerRecord, plan: &Plan) -> SetupResult {
-    let networks = record
-        .attachments
+fn result(attachments: &[Attachment], plan: &Plan) -> SetupResult {
+    let networks = attachments
         .iter()
         .zip(&plan.nets)
         .map(|(a, p)| NetworkStatus {

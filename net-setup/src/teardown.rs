@@ -2,9 +2,9 @@
 //! container's record when there is one, and from the request alone when
 //! there is not (a setup killed before writing it): host veth names are
 //! derived from container and network, leases are keyed by container.
-//! A bridge goes away with the last container on it.
+//! A network's bridge and chains stay for the next container: they go
+//! with `network rm` ([`remove_network_links`]).
 
-use std::collections::BTreeSet;
 use std::time::Instant;
 
 use tracing::debug;
@@ -26,7 +26,12 @@ pub async fn teardown(ctx: &Ctx, req: TeardownRequest) -> Result<()> {
         .map(|n| n.name.clone())
         .filter(|n| !n.is_empty())
         .collect();
-    let errors = teardown_locked(ctx, &lock, &req.container_id, &names).await;
+    if req.only_listed && names.is_empty() {
+        return Err(NetError::InvalidArgument(
+            "detaching only listed networks needs at least one network: name it".into(),
+        ));
+    }
+    let errors = teardown_locked(ctx, &lock, &req.container_id, &names, req.only_listed).await;
     if errors.is_empty() {
         Ok(())
     } else {
@@ -38,12 +43,14 @@ pub async fn teardown(ctx: &Ctx, req: TeardownRequest) -> Result<()> {
 }
 
 /// Undo everything for `container` on its recorded networks plus `networks`
-/// (names or ids). The caller holds the setup lock. Returns the errors.
+/// (names or ids); with `only`, on `networks` alone, and the record keeps
+/// the others. The caller holds the setup lock. Returns the errors.
 pub async fn teardown_locked(
     ctx: &Ctx,
     lock: &FileLock,
     container: &str,
     networks: &[String],
+    only: bool,
 ) -> Vec<String> {
     let started = Instant::now();
     let mut errors: Vec<String> = Vec::new();
@@ -79,6 +86,16 @@ pub async fn teardown_locked(
             }
         }
     }
+    let mut kept: Vec<Attachment> = Vec::new();
+    if only {
+        let (gone, stay): (Vec<Attachment>, Vec<Attachment>) = atts.into_iter().partition(|a| {
+            networks
+                .iter()
+                .any(|n| n == &a.network || n == &a.network_id)
+        });
+        atts = gone;
+        kept = stay;
+    }
     // 1. Veths: deleting the host end removes the pair.
     let host = match Netlink::host() {
         Ok(h) => Some(h),
@@ -94,15 +111,18 @@ pub async fn teardown_locked(
             }
         }
     }
-    // 2. The record, then the firewall without it.
-    if let Err(e) = ctx.records().remove(container) {
+    // 2. The record (or what it keeps), then the firewall without it.
+    let rest = match record {
+        Some(mut r) if !kept.is_empty() => {
+            r.attachments = kept;
+            ctx.records().put(&r)
+        }
+        _ => ctx.records().remove(container).map(drop),
+    };
+    if let Err(e) = rest {
         note(e);
     }
-    let remaining = ctx.records().all().unwrap_or_else(|e| {
-        note(e);
-        Vec::new()
-    });
-    if let Err(e) = ctx.apply_firewall(lock).await {
+    if let Err(e) = ctx.apply_firewall(lock, false).await {
         note(e);
     }
     // 3. DNS entries; a network's server stops with its last container.
@@ -126,23 +146,6 @@ pub async fn teardown_locked(
             note(e);
         }
     }
-    // 5. Bridges nobody uses any more (no record, no attached port).
-    let in_use: BTreeSet<&str> = remaining
-        .iter()
-        .flat_map(|r| r.attachments.iter().map(|a| a.bridge.as_str()))
-        .collect();
-    if let Some(h) = &host {
-        let bridges: BTreeSet<&str> = atts
-            .iter()
-            .map(|a| a.bridge.as_str())
-            .filter(|b| !b.is_empty())
-            .collect();
-        for b in bridges.into_iter().filter(|b| !in_use.contains(b)) {
-            if let Err(e) = remove_idle_bridge(h, b).await {
-                note(e);
-            }
-        }
-    }
     debug!(
         container,
         errors = errors.len(),
@@ -152,23 +155,36 @@ pub async fn teardown_locked(
     errors
 }
 
-async fn remove_idle_bridge(h: &Netlink, name: &str) -> Result<()> {
+/// `network rm`: the network's bridge (when no interface is left on it)
+/// and its chains. The caller holds the setup lock and has removed the
+/// network's configuration.
+pub async fn remove_network_links(
+    ctx: &Ctx,
+    lock: &FileLock,
+    network: &str,
+    bridge: &str,
+) -> Result<()> {
+    // Only a bridge this store made: another tool's of the same name stays.
+    if !ctx.active().remove(network)? {
+        return Ok(());
+    }
+    if crate::network_config::is_valid_ifname(bridge) {
+        remove_bridge(&Netlink::host()?, bridge).await?;
+    }
+    ctx.apply_firewall(lock, false).await?;
+    Ok(())
+}
+
+/// Delete this store's bridge of a removed network (ports still on it are
+/// released by the kernel); a link of that name that is not a bridge stays.
+async fn remove_bridge(h: &Netlink, name: &str) -> Result<()> {
     let Some(l) = h.link(name).await? else {
         return Ok(());
     };
     if l.kind != Some(netlink_packet_route::link::InfoKind::Bridge) {
         return Ok(());
     }
-    let ports = h.ports_of(l.index).await?;
-    if ports.is_empty() {
-        h.delete_link(name).await?;
-        debug!(bridge = name, "bridge removed");
-    } else {
-        debug!(
-            bridge = name,
-            ?ports,
-            "bridge kept: other interfaces attached"
-        );
-    }
+    h.delete_link(name).await?;
+    debug!(bridge = name, "bridge removed");
     Ok(())
 }

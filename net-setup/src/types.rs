@@ -33,6 +33,8 @@ pub struct SetupRequest {
     pub networks: Vec<NetworkAttachment>,
     pub port_mappings: Vec<PortMapping>,
     pub dns_servers: Vec<String>,
+    /// Attach these networks to a container set up already.
+    pub add_networks: bool,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -42,6 +44,8 @@ pub struct TeardownRequest {
     pub netns_path: String,
     pub networks: Vec<NetworkAttachment>,
     pub port_mappings: Vec<PortMapping>,
+    /// Detach only the networks listed.
+    pub only_listed: bool,
 }
 
 impl From<SetupRequest> for TeardownRequest {
@@ -51,6 +55,7 @@ impl From<SetupRequest> for TeardownRequest {
             netns_path: s.netns_path,
             networks: s.networks,
             port_mappings: s.port_mappings,
+            only_listed: s.add_networks,
         }
     }
 }
@@ -117,6 +122,7 @@ impl From<pb::SetupRequest> for SetupRequest {
             networks: r.networks.into_iter().map(Into::into).collect(),
             port_mappings: r.port_mappings.into_iter().map(Into::into).collect(),
             dns_servers: r.dns_servers,
+            add_networks: r.add_networks,
         }
     }
 }
@@ -128,6 +134,7 @@ impl From<pb::TeardownRequest> for TeardownRequest {
             netns_path: r.netns_path,
             networks: r.networks.into_iter().map(Into::into).collect(),
             port_mappings: r.port_mappings.into_iter().map(Into::into).collect(),
+            only_listed: r.only_listed,
         }
     }
 }

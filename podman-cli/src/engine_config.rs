@@ -149,10 +149,10 @@ impl EngineConfig {
                     .map(PathBuf::from)
             })
             .unwrap_or_else(|| {
+                // Podman's own place: network files are netavark's JSON,
+                // so Podman's networks are ours and ours are Podman's.
                 if common::paths::is_root() {
-                    PathBuf::from("/etc")
-                        .join(common::paths::STORE_DIR)
-                        .join("networks")
+                    PathBuf::from("/etc/containers/networks")
                 } else {
                     graph_root.join("networks")
                 }

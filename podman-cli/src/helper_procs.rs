@@ -82,42 +82,43 @@ impl HelperKind {
 /// helper start costs a fork-exec, a runtime and a database open, and the
 /// container lifecycle calls storage-helper four times in a `run --rm`.
 pub mod idle {
-    use std::sync::Mutex;
+    use std::cell::RefCell;
 
     use super::{HelperKind, Started};
 
-    static IDLE: Mutex<Vec<Started>> = Mutex::new(Vec::new());
+    // Per thread: a helper's channel lives on the runtime that opened it,
+    // and the API service runs each request on a thread and runtime of its
+    // own (a command has one thread, so for it this is one pool).
+    thread_local! {
+        static IDLE: RefCell<Vec<Started>> = const { RefCell::new(Vec::new()) };
+    }
 
     pub(super) fn take(kind: HelperKind) -> Option<Started> {
-        let mut idle = IDLE.lock().ok()?;
-        while let Some(i) = idle.iter().position(|s| s.kind == kind) {
-            let mut s = idle.swap_remove(i);
-            if !s.helper.has_exited() {
-                tracing::debug!(
-                    helper = kind.binary(),
-                    pid = s.helper.pid(),
-                    "reusing helper"
-                );
-                return Some(s);
+        IDLE.with_borrow_mut(|idle| {
+            while let Some(i) = idle.iter().position(|s| s.kind == kind) {
+                let mut s = idle.swap_remove(i);
+                if !s.helper.has_exited() {
+                    tracing::debug!(
+                        helper = kind.binary(),
+                        pid = s.helper.pid(),
+                        "reusing helper"
+                    );
+                    return Some(s);
+                }
             }
-        }
-        None
+            None
+        })
     }
 
     /// As many stay as were open at once (commands on many containers).
     pub(super) fn put(s: Started) {
-        if let Ok(mut idle) = IDLE.lock() {
-            idle.push(s);
-        }
+        IDLE.with_borrow_mut(|idle| idle.push(s));
     }
 
     /// Hang up on every idle helper and reap it (when the command ends);
     /// the first helper that ended badly is reported.
     pub async fn finish_all() -> anyhow::Result<()> {
-        let all: Vec<Started> = IDLE
-            .lock()
-            .map(|mut i| i.drain(..).collect())
-            .unwrap_or_default();
+        let all: Vec<Started> = IDLE.with_borrow_mut(std::mem::take);
         let mut first_err = None;
         for s in all {
             if let Err(e) = s.finish().await {

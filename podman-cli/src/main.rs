@@ -2,7 +2,11 @@
 //! configuration, starts the helpers it needs over socketpairs, and exits.
 
 #![deny(unsafe_code)]
+// The API's Docker info document is one large json! literal.
+#![recursion_limit = "256"]
 
+mod api;
+mod build;
 mod cgroup_stats;
 mod cli;
 mod commands;
@@ -29,8 +33,8 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use crate::cli::{
-    Cli, Command, ContainerCommand, HealthcheckCommand, ImageCommand, NetworkCommand,
-    SystemCommand, VolumeCommand,
+    BuildxCommand, Cli, Command, ContainerCommand, HealthcheckCommand, ImageCommand,
+    NetworkCommand, SystemCommand, VolumeCommand,
 };
 use crate::error::{exit_code, one_line};
 
@@ -181,6 +185,10 @@ async fn command(cfg: &engine_config::EngineConfig, cli: &Cli) -> anyhow::Result
             Command::Untag(a) | Command::Image(ImageCommand::Untag(a)) => {
                 commands::untag::run(cfg, a).await
             }
+            Command::Build(a)
+            | Command::Image(ImageCommand::Build(a))
+            | Command::Buildx(BuildxCommand::Build(a)) => commands::build::run(cfg, a).await,
+            Command::Buildx(BuildxCommand::Version) => commands::build::buildx_version(),
             Command::Image(ImageCommand::Inspect(a)) => commands::image_inspect::run(cfg, a).await,
             Command::Image(ImageCommand::Exists(a)) => commands::image_exists::run(cfg, a).await,
             Command::History(a) | Command::Image(ImageCommand::History(a)) => {
@@ -240,6 +248,7 @@ async fn command(cfg: &engine_config::EngineConfig, cli: &Cli) -> anyhow::Result
                 NetworkCommand::Exists(a) => commands::network::exists(cfg, a).await,
                 NetworkCommand::Connect(a) => commands::network::connect(cfg, a, true).await,
                 NetworkCommand::Disconnect(a) => commands::network::connect(cfg, a, false).await,
+                NetworkCommand::Reload(a) => commands::network_reload::reload(cfg, a).await,
             },
             Command::Volume(c) => match c {
                 VolumeCommand::Create(a) => commands::volume::create(cfg, a).await,
@@ -312,6 +321,7 @@ async fn command(cfg: &engine_config::EngineConfig, cli: &Cli) -> anyhow::Result
             }
             Command::System(SystemCommand::Prune(a)) => commands::system::prune(cfg, a).await,
             Command::System(SystemCommand::Reset(a)) => commands::system::reset(cfg, a).await,
+            Command::System(SystemCommand::Service(a)) => commands::service::run(cfg, a).await,
             Command::Port(a) | Command::Container(ContainerCommand::Port(a)) => {
                 commands::port::run(cfg, a).await
             }

@@ -453,7 +453,11 @@ pub fn run(store: &Store, cmd: Cmd) -> Result<()> {
             squash,
             json,
         } => {
-            let format = crate::new_image::CommitFormat { docker, squash };
+            let format = crate::new_image::CommitFormat {
+                docker,
+                squash,
+                ..Default::default()
+            };
             let i = crate::new_image::commit(
                 store,
                 &id,

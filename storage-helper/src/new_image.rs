@@ -222,14 +222,16 @@ fn blob_from_tarball(store: &Store, path: &Path) -> Result<LayerBlob> {
 
 /// Write config and manifest for `layers` (existing descriptors + the new
 /// one) and store the image.
+#[allow(clippy::too_many_arguments)]
 fn finish_image(
     store: &Store,
     config: Value,
     mut layer_descs: Vec<Value>,
-    new: &LayerBlob,
+    new: Option<&LayerBlob>,
     names: &[String],
     label: &str,
     docker: bool,
+    annotations: &BTreeMap<String, String>,
 ) -> Result<ImageRecord> {
     let (manifest_type, config_type) = if docker {
         (oci::DOCKER_MANIFEST, DOCKER_CONFIG)
@@ -239,21 +241,27 @@ fn finish_image(
     let config_bytes = serde_json::to_vec(&config)
         .map_err(|e| StoreError::io("serializing config", std::io::Error::other(e)))?;
     let config_digest = blobs::write_bytes(store, &config_bytes)?;
-    layer_descs.push(
-        json!({"mediaType": new.media_type, "digest": new.digest.as_str(), "size": new.size}),
-    );
+    if let Some(new) = new {
+        layer_descs.push(
+            json!({"mediaType": new.media_type, "digest": new.digest.as_str(), "size": new.size}),
+        );
+    }
     if docker {
         for d in &mut layer_descs {
             let mt = docker_layer_type(d["mediaType"].as_str().unwrap_or("")).to_string();
             d["mediaType"] = json!(mt);
         }
     }
-    let manifest = json!({
+    let mut manifest = json!({
         "schemaVersion": 2,
         "mediaType": manifest_type,
         "config": {"mediaType": config_type, "digest": config_digest.as_str(), "size": config_bytes.len()},
         "layers": layer_descs,
     });
+    // Docker's schema 2 has no annotations (Buildah drops them there too).
+    if !annotations.is_empty() && !docker {
+        manifest["annotations"] = json!(annotations);
+    }
     let manifest_bytes = serde_json::to_vec(&manifest)
         .map_err(|e| StoreError::io("serializing manifest", std::io::Error::other(e)))?;
     let manifest_digest = blobs::write_bytes(store, &manifest_bytes)?;
@@ -321,27 +329,45 @@ pub fn import_rootfs_tar(
         .first()
         .cloned()
         .unwrap_or_else(|| tar.display().to_string());
-    let rec = finish_image(store, config, Vec::new(), &layer, names, &label, false).map_err(
-        |e| match e {
-            StoreError::DataLoss(m) => StoreError::InvalidArgument(format!(
-                "{}: not a usable root file system tarball: {m}",
-                tar.display()
-            )),
-            other => other,
-        },
-    )?;
+    let rec = finish_image(
+        store,
+        config,
+        Vec::new(),
+        Some(&layer),
+        names,
+        &label,
+        false,
+        &BTreeMap::new(),
+    )
+    .map_err(|e| match e {
+        StoreError::DataLoss(m) => StoreError::InvalidArgument(format!(
+            "{}: not a usable root file system tarball: {m}",
+            tar.display()
+        )),
+        other => other,
+    })?;
     debug!(image = %rec.short_id(), tar = %tar.display(), "imported root file system");
     Ok(rec)
 }
 
 /// How CommitContainer writes the image.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct CommitFormat {
     /// Docker schema 2 media types instead of OCI ones.
     pub docker: bool,
     /// One layer holding the whole file system instead of the image's
     /// layers plus the container layer.
     pub squash: bool,
+    /// History entries (JSON objects) instead of the "podman commit" one.
+    pub history: Vec<String>,
+    /// Replaces the config's "config" object (JSON), when not empty.
+    pub config: String,
+    /// Only a new config over the base's layers.
+    pub no_layer: bool,
+    /// The base when there is no container (`id` empty).
+    pub base_image: String,
+    /// Manifest annotations (OCI format only).
+    pub annotations: BTreeMap<String, String>,
 }
 
 /// CommitContainer.
@@ -359,39 +385,39 @@ pub fn commit(
     }
     let _barrier = store.barrier()?;
     let conn = db::open(store)?;
-    let rec = containers::load(store, &conn, id)?;
-    let base = match &rec.image_id {
+    let rec = if id.is_empty() {
+        if !format.no_layer {
+            return Err(StoreError::InvalidArgument(
+                "a commit without a container must set no_layer".into(),
+            ));
+        }
+        None
+    } else {
+        Some(containers::load(store, &conn, id)?)
+    };
+    let base_id = match &rec {
+        Some(r) => r.image_id.clone(),
+        None => (!format.base_image.is_empty()).then(|| format.base_image.clone()),
+    };
+    let base = match &base_id {
         Some(img) => Some(images::load(&conn, img)?.ok_or_else(|| {
             StoreError::FailedPrecondition(format!("container {id}: its image {img} was removed, so its layers cannot be committed: recreate the container"))
         })?),
-        None if !rec.layers.is_empty() => {
+        None if rec.as_ref().is_some_and(|r| !r.layers.is_empty()) => {
             return Err(StoreError::FailedPrecondition(format!("container {id}: its image was removed, so its layers cannot be committed: recreate the container")))
         }
         None => None,
     };
-    let upper = containers::upper(&rec).to_path_buf();
     let started = std::time::Instant::now();
-    let layer = if format.squash {
-        let (mountpoint, _) = crate::mounts::mount(store, id)?;
-        let written = gzip_blob(store, |w| {
-            write_tree(&mountpoint, TreeKind::Rootfs, w).map(drop)
-        });
-        let unmounted = crate::mounts::unmount(store, id, false);
-        let layer = written?;
-        unmounted?;
-        layer
-    } else {
-        match store.driver {
-            Driver::Overlay => gzip_blob(store, |w| {
-                write_tree(&upper, TreeKind::OverlayUpper, w).map(drop)
-            })?,
-            Driver::Vfs => {
-                let changes = crate::diff::changes(store, &rec)?;
-                gzip_blob(store, |w| write_changes(&upper, &changes, w).map(drop))?
-            }
-        }
+    let layer = match &rec {
+        _ if format.no_layer => None,
+        None => None,
+        Some(rec) => Some(container_layer(store, id, rec, format.squash)?),
     };
-    debug!(container = id, diff_id = %layer.diff_id, bytes = layer.size, elapsed_ms = started.elapsed().as_secs_f64() * 1e3, "container layer written");
+    if let Some(layer) = &layer {
+        debug!(container = id, diff_id = %layer.diff_id, bytes = layer.size, elapsed_ms = started.elapsed().as_secs_f64() * 1e3, "container layer written");
+    }
+    let squash = format.squash && layer.is_some();
     let now = rfc3339_secs(now_unix());
     let (mut config, layer_descs) = match &base {
         Some(b) => {
@@ -422,14 +448,19 @@ pub fn commit(
     if !author.is_empty() {
         obj.insert("author".into(), json!(author));
     }
-    let mut cfg = obj
-        .get("config")
-        .and_then(Value::as_object)
-        .cloned()
-        .unwrap_or_default();
+    let mut cfg = if format.config.is_empty() {
+        obj.get("config")
+            .and_then(Value::as_object)
+            .cloned()
+            .unwrap_or_default()
+    } else {
+        serde_json::from_str::<serde_json::Map<String, Value>>(&format.config).map_err(|e| {
+            StoreError::InvalidArgument(format!("config_json is not a JSON object: {e}"))
+        })?
+    };
     changes.apply(&mut cfg);
     obj.insert("config".into(), Value::Object(cfg));
-    let mut diff_ids = if format.squash {
+    let mut diff_ids = if squash {
         Vec::new()
     } else {
         obj.get("rootfs")
@@ -438,14 +469,16 @@ pub fn commit(
             .cloned()
             .unwrap_or_default()
     };
-    diff_ids.push(json!(layer.diff_id.as_str()));
+    if let Some(layer) = &layer {
+        diff_ids.push(json!(layer.diff_id.as_str()));
+    }
     obj.insert(
         "rootfs".into(),
         json!({"type": "layers", "diff_ids": diff_ids}),
     );
     // A squashed image has one layer: the base's history entries would
     // name layers it no longer has.
-    let mut history = if format.squash {
+    let mut history = if squash {
         Vec::new()
     } else {
         obj.get("history")
@@ -453,33 +486,72 @@ pub fn commit(
             .cloned()
             .unwrap_or_default()
     };
-    let mut h = json!({"created": now, "created_by": "podman commit"});
-    if !author.is_empty() {
-        h["author"] = json!(author);
+    if format.history.is_empty() {
+        let mut h = json!({"created": now, "created_by": "podman commit"});
+        if !author.is_empty() {
+            h["author"] = json!(author);
+        }
+        if !message.is_empty() {
+            h["comment"] = json!(message);
+        }
+        history.push(h);
+    } else {
+        for entry in &format.history {
+            let mut h: Value = serde_json::from_str(entry).map_err(|e| {
+                StoreError::InvalidArgument(format!("history entry is not JSON: {e}"))
+            })?;
+            if h.get("created").is_none() {
+                h["created"] = json!(now);
+            }
+            history.push(h);
+        }
     }
-    if !message.is_empty() {
-        h["comment"] = json!(message);
-    }
-    history.push(h);
     obj.insert("history".into(), json!(history));
     let label = names
         .first()
         .cloned()
         .unwrap_or_else(|| format!("commit of container {id}"));
-    let layer_descs = if format.squash {
-        Vec::new()
-    } else {
-        layer_descs
-    };
+    let layer_descs = if squash { Vec::new() } else { layer_descs };
     finish_image(
         store,
         config,
         layer_descs,
-        &layer,
+        layer.as_ref(),
         names,
         &label,
         format.docker,
+        &format.annotations,
     )
+}
+
+/// The container's changes (or with `squash` its whole file system) as a
+/// gzip layer blob.
+fn container_layer(
+    store: &Store,
+    id: &str,
+    rec: &containers::ContainerRecord,
+    squash: bool,
+) -> Result<LayerBlob> {
+    let upper = containers::upper(rec).to_path_buf();
+    if squash {
+        let (mountpoint, _) = crate::mounts::mount(store, id)?;
+        let written = gzip_blob(store, |w| {
+            write_tree(&mountpoint, TreeKind::Rootfs, w).map(drop)
+        });
+        let unmounted = crate::mounts::unmount(store, id, false);
+        let layer = written?;
+        unmounted?;
+        return Ok(layer);
+    }
+    match store.driver {
+        Driver::Overlay => gzip_blob(store, |w| {
+            write_tree(&upper, TreeKind::OverlayUpper, w).map(drop)
+        }),
+        Driver::Vfs => {
+            let changes = crate::diff::changes(store, rec)?;
+            gzip_blob(store, |w| write_changes(&upper, &changes, w).map(drop))
+        }
+    }
 }
 
 const DOCKER_CONFIG: &str = "application/vnd.docker.container.image.v1+json";

@@ -402,6 +402,11 @@ impl Storage for StorageService {
             let format = crate::new_image::CommitFormat {
                 docker: r.docker_format,
                 squash: r.squash,
+                history: r.history_json,
+                config: r.config_json,
+                no_layer: r.no_layer,
+                base_image: r.base_image,
+                annotations: r.annotations.into_iter().collect(),
             };
             crate::new_image::commit(&s, &r.id, &r.names, &changes, &r.author, &r.message, format)
                 .map(image_pb)

@@ -31,6 +31,7 @@
 
 #![deny(unsafe_code)]
 
+pub mod api_service;
 pub mod binaries;
 pub mod busybox;
 pub mod image_env;

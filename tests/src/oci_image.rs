@@ -225,6 +225,15 @@ impl ImageBuilder {
         self.set("StopSignal", json!(signal))
     }
 
+    /// `config.Healthcheck` (a Dockerfile's HEALTHCHECK): the test and its
+    /// interval in nanoseconds (0: the engine's default).
+    pub fn healthcheck(self, test: &[&str], interval_ns: u64) -> ImageBuilder {
+        self.set(
+            "Healthcheck",
+            json!({ "Test": test, "Interval": interval_ns }),
+        )
+    }
+
     /// Add a `config.Labels` entry.
     pub fn label(mut self, key: &str, value: &str) -> ImageBuilder {
         self.labels.insert(key.to_string(), value.to_string());

@@ -74,6 +74,8 @@ impl Drop for TestStore {
         let _ = self.cmd().args(["pod", "rm", "-af", "-t", "0"]).output();
         let _ = self.cmd().args(["rm", "-af", "-t", "0"]).output();
         let _ = self.cmd().args(["rm", "-af"]).output();
+        // A network's bridge stays until the network is removed.
+        let _ = self.cmd().args(["network", "prune", "-f"]).output();
     }
 }
 

@@ -515,21 +515,21 @@ fn ps_external_lists_containers_only_storage_knows() {
 fn labels_print_as_sorted_pairs_in_ps_and_pod_ps() {
     let (s, _reg, r) = fixture();
     s.ok(&[
-        "create",
-        "--name",
-        "lab",
-        "--label",
-        "b.x=2",
-        "--label",
-        "a=1",
-        &r,
-        "true",
+        "create", "--name", "lab", "--label", "b.x=2", "--label", "a=1", &r, "true",
     ]);
     let labels = s.ok(&["ps", "-a", "--format", "{{.Labels}}"]);
     assert_eq!(labels.trim(), "a=1,b.x=2");
     let json = s.ok(&["ps", "-a", "--format", "{{json .Labels}}"]);
     assert_eq!(json.trim(), "\"a=1,b.x=2\"");
-    s.ok(&["pod", "create", "--label", "mylabel=v1", "--label", "z=9", "lp"]);
+    s.ok(&[
+        "pod",
+        "create",
+        "--label",
+        "mylabel=v1",
+        "--label",
+        "z=9",
+        "lp",
+    ]);
     let pod = s.ok(&["pod", "ps", "--format", "{{json .Labels}}"]);
     assert_eq!(pod.trim(), "\"mylabel=v1,z=9\"");
     let one = s.ok(&["pod", "ps", "--format", "{{ .Label \"mylabel\" }}"]);

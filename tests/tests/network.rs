@@ -2,7 +2,8 @@
 //! per-network DNS server, netns files. "Containers" are network namespaces
 //! the tests create; traffic goes only to loopback and to their own
 //! addresses. Tests run one at a time (they compare the host's link list
-//! and ruleset) and clean up in Drop guards even when they fail.
+//! and ruleset, only the
+//! objects each test's environment names) and clean up in Drop guards even when they fail.
 
 use std::ffi::OsString;
 use std::net::TcpListener;
@@ -114,7 +115,6 @@ fn published_port_answers_on_host_loopback_and_comes_back_after_reload() -> Resu
     let ns = env.netns("web")?;
     let port = free_port();
     let ports = json!([{"host_port": port, "container_port": 8080, "protocol": "tcp"}]);
-    let tables_before = nft_tables();
     env.setup("web", &ns, json!([{"name": "nt-port"}]), ports)?;
     env.httpd(&ns)?;
     assert_eq!(
@@ -127,15 +127,13 @@ fn published_port_answers_on_host_loopback_and_comes_back_after_reload() -> Resu
     );
 
     // Someone deletes our rules (as `nft flush ruleset` would): Reload restores them.
-    let ours: Vec<String> = nft_tables()
-        .into_iter()
-        .filter(|t| !tables_before.contains(t))
-        .collect();
+    let table = env.ours().table;
     ensure!(
-        ours.len() == 1 && ours[0].starts_with("table inet podman_rs_"),
-        "{ours:?}"
+        nft_tables().contains(&format!("table inet {table}")),
+        "{:?}",
+        nft_tables()
     );
-    let table = ours[0].trim_start_matches("table inet ");
+    let table = table.as_str();
     assert!(sh("nft", &["delete", "table", "inet", table])
         .status
         .success());
@@ -181,9 +179,15 @@ fn iptables_fallback_publishes_ports_and_removes_its_chains() -> Result<()> {
     };
     assert!(ours(&text(&sh("iptables-save", &[]).stdout)) >= 3);
     env.teardown("ipt", nets)?;
+    // The container's DNAT goes with it; the network's chains stay.
+    let saved = text(&sh("iptables-save", &[]).stdout);
+    assert!(!saved.contains(&format!("dport {port}")), "{saved}");
+    assert!(saved.contains("ntbr10"), "{saved}");
+    assert!(env.run(&["network-rm", "nt-ipt"], "").status.success());
     let saved = text(&sh("iptables-save", &[]).stdout);
     assert_eq!(ours(&saved), 0, "{saved}");
-    assert!(!saved.lines().any(|l| l.starts_with(":PRS")), "{saved}");
+    let prefix = format!(":{}", env.ours().chain_prefix);
+    assert!(!saved.lines().any(|l| l.starts_with(&prefix)), "{saved}");
     Ok(())
 }
 
@@ -209,7 +213,7 @@ fn network_none_netns_has_only_loopback_and_nsenter_works() -> Result<()> {
 fn twenty_concurrent_setups_get_distinct_addresses() -> Result<()> {
     let _s = serial();
     let before = host_snapshot();
-    {
+    let ours = {
         let env = Env::new();
         env.network("nt-many", "10.123.3.0/24", "ntbr3", &["--disable-dns"])?;
         let nss: Vec<PathBuf> = (0..20)
@@ -239,8 +243,9 @@ fn twenty_concurrent_setups_get_distinct_addresses() -> Result<()> {
         assert_eq!(uniq.len(), 20, "{ips:?}");
         // And the kernel agrees: every one answers from its neighbour.
         assert!(ping(&nss[0], &ips[19]) && ping(&nss[19], &ips[0]));
-    }
-    assert_eq!(host_snapshot(), before);
+        env.ours()
+    };
+    assert_same_for(&before, &ours);
     Ok(())
 }
 
@@ -248,7 +253,7 @@ fn twenty_concurrent_setups_get_distinct_addresses() -> Result<()> {
 fn bad_requests_are_refused_with_one_line_and_leave_nothing() -> Result<()> {
     let _s = serial();
     let before = host_snapshot();
-    {
+    let ours = {
         let env = Env::new();
         let err = env.fails(&["network-create", "x", "--subnet", "10.123.4.5/24"], "");
         assert!(
@@ -339,8 +344,9 @@ fn bad_requests_are_refused_with_one_line_and_leave_nothing() -> Result<()> {
         assert!(link.contains("02:42:0a:7b:04:4d"), "{link}");
         let err = env.fails(&["network-rm", "nt-bad"], "");
         assert!(err.contains("in use by container(s) b1, b2"), "{err}");
-    }
-    assert_eq!(host_snapshot(), before);
+        env.ours()
+    };
+    assert_same_for(&before, &ours);
     Ok(())
 }
 
@@ -374,7 +380,6 @@ fn sigkill_during_setup_then_teardown_leaves_no_link_rule_or_process() -> Result
         env.ok(&["remove-netns", ns.to_str().unwrap()], "")?;
     }
     eprintln!("{completed} of 14 setups finished before SIGKILL");
-    assert_eq!(host_snapshot(), before);
     let procs = text(&sh("pgrep", &["-af", "dns-serve"]).stdout);
     assert!(!procs.contains(env.state().to_str().unwrap()), "{procs}");
     assert!(std::fs::read_dir(env.state().join("containers"))?
@@ -383,6 +388,10 @@ fn sigkill_during_setup_then_teardown_leaves_no_link_rule_or_process() -> Result
     let leases: Value =
         serde_json::from_slice(&std::fs::read(env.state().join("ipam/nt-kill.json"))?)?;
     assert_eq!(leases["leases"], json!({}));
+    // The bridge and its chains stay until the network goes.
+    assert!(host_snapshot().of(&env.ours()).0.contains("ntbr6"));
+    assert!(env.run(&["network-rm", "nt-kill"], "").status.success());
+    assert_same_for(&before, &env.ours());
     Ok(())
 }
 
@@ -390,7 +399,7 @@ fn sigkill_during_setup_then_teardown_leaves_no_link_rule_or_process() -> Result
 fn setup_teardown_cycle_restores_links_and_ruleset_exactly() -> Result<()> {
     let _s = serial();
     let before = host_snapshot();
-    {
+    let ours = {
         let env = Env::new();
         env.network("nt-cyc", "10.123.7.0/24", "ntbr7", &[])?;
         env.network("nt-int", "10.123.8.0/24", "ntbr8", &["--internal"])?;
@@ -404,7 +413,7 @@ fn setup_teardown_cycle_restores_links_and_ruleset_exactly() -> Result<()> {
         )?;
         assert_eq!(s["networks"][1]["interface_name"], "eth1");
         env.setup("y2", &n2, json!([{"name": "nt-int"}]), json!([]))?;
-        let during = host_snapshot();
+        let during = host_snapshot().of(&env.ours());
         assert!(during.0.contains("ntbr7") && during.0.contains("ntbr8"));
         // Internal network: no NAT, nothing forwarded off the bridge.
         assert!(
@@ -441,8 +450,9 @@ fn setup_teardown_cycle_restores_links_and_ruleset_exactly() -> Result<()> {
         env.teardown("y2", json!([{"name": "nt-int"}]))?;
         // A second teardown finds nothing to do and succeeds.
         env.teardown("y2", json!([{"name": "nt-int"}]))?;
-    }
-    assert_eq!(host_snapshot(), before);
+        env.ours()
+    };
+    assert_same_for(&before, &ours);
     Ok(())
 }
 

@@ -14,43 +14,65 @@ fn fixture() -> (TestStore, Registry, String) {
     e2e::podman::with_busybox()
 }
 
-/// The host's links and firewall tables that belong to podman networks
-/// (bridges named podman*, veths enslaved to them, tables that mention
-/// them), so other users of this machine do not disturb the comparison.
-fn host_state() -> (Vec<String>, Vec<String>) {
+/// The host's links and firewall rules that belong to this store's
+/// containers and user networks: veths on podman* bridges but podman0, the bridges
+/// themselves except the default network's `podman0` (a network's bridge
+/// and chains stay until `network rm`, and the default network is never
+/// removed), and from this store's own nft table, without counters, the
+/// rules naming a user bridge, a container chain or a container's DNAT. Other tools'
+/// tables (Podman's netavark) are not compared.
+fn host_state(s: &TestStore) -> (Vec<String>, Vec<String>) {
     let links = std::process::Command::new("ip")
         .args(["-o", "link", "show"])
         .output()
         .unwrap();
     let mut names: Vec<String> = String::from_utf8_lossy(&links.stdout)
         .lines()
+        // podman0 (the default network's bridge) is shared with every
+        // other store on this host and with Podman: its veths are not ours.
         .filter(|l| l.contains(": podman") || l.contains("master podman"))
+        .filter(|l| !l.contains("master podman0 "))
         .filter_map(|l| {
             l.split(':')
                 .nth(1)
                 .map(|n| n.trim().split('@').next().unwrap_or("").to_string())
         })
+        .filter(|n| n != "podman0")
         .collect();
     names.sort();
+    // net-setup names its table after the state dir (FNV-1a of the path).
+    let state = s.runroot().join("networks");
+    let mut h: u64 = 0xcbf29ce484222325;
+    for b in state.as_os_str().as_encoded_bytes() {
+        h ^= *b as u64;
+        h = h.wrapping_mul(0x100000001b3);
+    }
+    let table = format!("podman_rs_{:08x}", h as u32);
     let rules = std::process::Command::new("nft")
-        .args(["list", "ruleset"])
+        .args(["-s", "list", "table", "inet", &table])
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&rules.stdout).into_owned();
-    let mut tables: Vec<String> = text
-        .split("\ntable ")
-        .map(String::from)
-        .filter(|t| t.contains("\"podman"))
+    let user_bridge = |l: &str| {
+        l.split('"').skip(1).step_by(2).any(|w| {
+            w.strip_prefix("podman")
+                .is_some_and(|n| !n.is_empty() && n != "0" && n.chars().all(|c| c.is_ascii_digit()))
+        })
+    };
+    let mut lines: Vec<String> = text
+        .lines()
+        .map(|l| l.trim().to_string())
+        .filter(|l| user_bridge(l) || l.contains("ct_") || l.contains(" dnat ip"))
         .collect();
-    tables.sort();
-    (names, tables)
+    lines.sort();
+    (names, lines)
 }
 
 #[test]
 fn containers_on_a_user_network_reach_each_other_by_name_and_alias() {
     let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let (s, _reg, r) = fixture();
-    let before = host_state();
+    let before = host_state(&s);
     s.ok(&["network", "create", "--subnet", "10.91.7.0/24", "appnet"]);
     s.ok(&[
         "run",
@@ -108,14 +130,18 @@ fn containers_on_a_user_network_reach_each_other_by_name_and_alias() {
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     s.ok(&["rm", "-af", "-t", "0"]);
     s.ok(&["network", "rm", "appnet"]);
-    assert_eq!(host_state(), before, "links or firewall rules left behind");
+    assert_eq!(
+        host_state(&s),
+        before,
+        "links or firewall rules left behind"
+    );
 }
 
 #[test]
 fn published_ports_answer_on_loopback_and_none_has_only_lo() {
     let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let (s, _reg, r) = fixture();
-    let before = host_state();
+    let before = host_state(&s);
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -177,14 +203,18 @@ fn published_ports_answer_on_loopback_and_none_has_only_lo() {
     ]);
     assert_eq!(links, "lo\n");
     s.ok(&["rm", "-af", "-t", "0"]);
-    assert_eq!(host_state(), before, "links or firewall rules left behind");
+    assert_eq!(
+        host_state(&s),
+        before,
+        "links or firewall rules left behind"
+    );
 }
 
 #[test]
 fn twenty_containers_get_distinct_addresses() {
     let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let (s, _reg, r) = fixture();
-    let before = host_state();
+    let before = host_state(&s);
     let children: Vec<_> = (0..20)
         .map(|i| {
             s.cmd()
@@ -215,7 +245,11 @@ fn twenty_containers_get_distinct_addresses() {
     uniq.dedup();
     assert_eq!(uniq.len(), 20, "{ips:?}");
     s.ok(&["rm", "-af", "-t", "0"]);
-    assert_eq!(host_state(), before, "links or firewall rules left behind");
+    assert_eq!(
+        host_state(&s),
+        before,
+        "links or firewall rules left behind"
+    );
 }
 
 #[test]
@@ -248,7 +282,7 @@ fn bad_network_input_is_refused_clearly() {
 fn connect_disconnect_static_addresses_and_several_networks() {
     let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let (s, _reg, r) = fixture();
-    let before = host_state();
+    let before = host_state(&s);
     s.ok(&["network", "create", "--subnet", "10.93.1.0/24", "front"]);
     s.ok(&[
         "network",
@@ -328,7 +362,11 @@ fn connect_disconnect_static_addresses_and_several_networks() {
     );
     s.ok(&["rm", "-af", "-t", "0"]);
     s.ok(&["network", "rm", "front", "back"]);
-    assert_eq!(host_state(), before, "links or firewall rules left behind");
+    assert_eq!(
+        host_state(&s),
+        before,
+        "links or firewall rules left behind"
+    );
 }
 
 /// Names that would reach a path, rule text or argv are refused in one

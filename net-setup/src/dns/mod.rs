@@ -1,9 +1,11 @@
 //! Container DNS (aardvark-dns's job): per network with dns_enabled, a small
 //! server on the bridge's gateway address, port 53, answering the names and
 //! aliases of the containers on that network from a records file that
-//! Setup and Teardown update. It never forwards queries anywhere: names it
-//! does not know get REFUSED (NXDOMAIN inside the dns.podman domain).
+//! Setup and Teardown update. Names it does not know are forwarded (see
+//! forward.rs), except inside the dns.podman domain (NXDOMAIN).
 
+#[allow(unsafe_code)]
+pub mod forward;
 #[allow(unsafe_code)]
 pub mod process;
 #[allow(unsafe_code)]
@@ -23,6 +25,10 @@ use crate::state_files;
 pub struct Entry {
     pub names: Vec<String>,
     pub ips: Vec<IpAddr>,
+    /// The container's own resolvers (`--dns`), asked for names that are
+    /// not containers; empty: the host's.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub upstreams: Vec<IpAddr>,
 }
 
 /// The records file of one network: container id -> names and addresses.
@@ -47,6 +53,18 @@ impl Records {
             .flat_map(|e| e.ips.iter().copied())
             .collect();
         (!ips.is_empty()).then_some(ips)
+    }
+
+    /// The own resolvers of the container at `ip` (None: not a container).
+    pub fn upstreams_of(&self, ip: IpAddr) -> Option<&[IpAddr]> {
+        let ip = match ip {
+            IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+            v4 => v4,
+        };
+        self.containers
+            .values()
+            .find(|e| e.ips.contains(&ip))
+            .map(|e| e.upstreams.as_slice())
     }
 
     /// The container name for a reverse lookup.
@@ -129,6 +147,7 @@ mod tests {
         let e = Entry {
             names: vec!["c2".into(), "web".into()],
             ips: vec!["10.89.0.3".parse().unwrap()],
+            upstreams: vec![],
         };
         s.add("n", "id2", e).unwrap();
         let r = s.load("n").unwrap();

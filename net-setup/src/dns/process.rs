@@ -2,12 +2,10 @@
 
 use std::net::IpAddr;
 use std::os::fd::{AsRawFd, OwnedFd};
-use std::time::Duration;
 
 use ipnet::IpNet;
 use nix::fcntl::OFlag;
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
-use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 
 use super::DnsStore;
@@ -154,31 +152,10 @@ pub fn stop(store: &DnsStore, network: &str) -> Result<()> {
     let Some(pid) = running_pid(store, network) else {
         return Ok(());
     };
-    let err = |m: String| NetError::Dns {
+    crate::usernet::process::stop(pid).map_err(|e| NetError::Dns {
         network: network.to_string(),
-        message: m,
-    };
-    // A pidfd lets us sleep until it is gone instead of polling /proc.
-    // SAFETY: pidfd_open(2) with a pid we just verified; result checked.
-    let pidfd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid.as_raw(), 0) } as i32;
-    match kill(pid, Signal::SIGTERM) {
-        Ok(()) | Err(nix::Error::ESRCH) => {}
-        Err(e) => return Err(err(format!("stopping pid {pid}: {e}"))),
-    }
-    if pidfd >= 0 {
-        // SAFETY: a fresh descriptor we own.
-        let fd = unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(pidfd) };
-        let mut fds = [PollFd::new(
-            std::os::fd::AsFd::as_fd(&fd),
-            PollFlags::POLLIN,
-        )];
-        if matches!(poll(&mut fds, PollTimeout::from(2000u16)), Ok(0)) {
-            let _ = kill(pid, Signal::SIGKILL);
-            let _ = poll(&mut fds, PollTimeout::from(1000u16));
-        }
-    } else {
-        std::thread::sleep(Duration::from_millis(50));
-    }
+        message: e.to_string(),
+    })?;
     tracing::debug!(network, %pid, "dns server stopped");
     Ok(())
 }

@@ -192,22 +192,39 @@ fn serve_socket(sock: &UdpSocket, cache: &Mutex<Cache>, path: &Path, allow: &[Ip
         let Some(records) = current(cache, path) else {
             return;
         };
-        if let Some(resp) = answer(&buf[..n], &records) {
-            let _ = sock.send_to(&resp, peer);
+        match answer(&buf[..n], &records) {
+            Some(Reply::Send(resp)) => {
+                let _ = sock.send_to(&resp, peer);
+            }
+            Some(Reply::Forward) => forward_in_background(sock, &buf[..n], peer, &records),
+            None => {}
         }
     }
 }
 
+/// What to do with one datagram.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Reply {
+    Send(Vec<u8>),
+    /// Not a container's name: ask the upstream resolvers.
+    Forward,
+}
+
 /// The response to one datagram (None: not a query, stay silent).
-pub fn answer(req: &[u8], records: &Records) -> Option<Vec<u8>> {
+pub fn answer(req: &[u8], records: &Records) -> Option<Reply> {
     let Some(q) = wire::parse_query(req) else {
-        return wire::format_error(req);
+        return wire::format_error(req).map(Reply::Send);
     };
     if q.name.ends_with(".in-addr.arpa") || q.name.ends_with(".ip6.arpa") {
         return Some(
             match wire::reverse_name_to_ip(&q.name).and_then(|ip| records.reverse(ip)) {
-                Some(name) => wire::respond(req, &q, wire::RCODE_NOERROR, Answer::Ptr(&name)),
-                None => wire::respond(req, &q, wire::RCODE_REFUSED, Answer::Addrs(&[])),
+                Some(name) => Reply::Send(wire::respond(
+                    req,
+                    &q,
+                    wire::RCODE_NOERROR,
+                    Answer::Ptr(&name),
+                )),
+                None => Reply::Forward,
             },
         );
     }
@@ -216,11 +233,33 @@ pub fn answer(req: &[u8], records: &Records) -> Option<Vec<u8>> {
         None if q.name.ends_with(crate::network_config::DNS_DOMAIN) => {
             wire::respond(req, &q, wire::RCODE_NXDOMAIN, Answer::Addrs(&[]))
         }
-        // Not ours, and we never forward off this machine.
-        None => wire::respond(req, &q, wire::RCODE_REFUSED, Answer::Addrs(&[])),
+        None => {
+            tracing::debug!(name = %q.name, qtype = q.qtype, "dns query forwarded");
+            return Some(Reply::Forward);
+        }
     };
     tracing::debug!(name = %q.name, qtype = q.qtype, rcode = resp[3] & 0x0f, "dns query");
-    Some(resp)
+    Some(Reply::Send(resp))
+}
+
+/// Forward on a thread of its own, so a slow upstream never holds up the
+/// container names; the asking container's own servers first.
+fn forward_in_background(sock: &UdpSocket, req: &[u8], peer: SocketAddr, records: &Records) {
+    let Ok(reply_sock) = sock.try_clone() else {
+        return;
+    };
+    let upstreams: Vec<SocketAddr> = match records.upstreams_of(peer.ip()) {
+        Some(ips) if !ips.is_empty() => ips.iter().map(|ip| SocketAddr::new(*ip, 53)).collect(),
+        _ => super::forward::host_resolvers(),
+    };
+    let req = req.to_vec();
+    std::thread::spawn(move || {
+        let resp =
+            super::forward::forward(&req, &upstreams).or_else(|| super::forward::servfail(&req));
+        if let Some(r) = resp {
+            let _ = reply_sock.send_to(&r, peer);
+        }
+    });
 }
 
 #[cfg(test)]
@@ -275,6 +314,7 @@ mod tests {
             super::super::Entry {
                 names: vec!["web".into()],
                 ips: vec!["10.89.0.5".parse().unwrap()],
+                upstreams: vec![],
             },
         );
         std::fs::write(&path, serde_json::to_vec(&r).unwrap()).unwrap();

@@ -10,6 +10,7 @@ pub const TYPE_ANY: u16 = 255;
 pub const RCODE_NOERROR: u8 = 0;
 pub const RCODE_FORMERR: u8 = 1;
 pub const RCODE_NXDOMAIN: u8 = 3;
+#[cfg(test)]
 pub const RCODE_REFUSED: u8 = 5;
 
 #[derive(Debug, Clone, PartialEq, Eq)]

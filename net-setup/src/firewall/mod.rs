@@ -19,6 +19,7 @@ use std::path::Path;
 
 use ipnet::IpNet;
 
+use crate::active::ActiveNetwork;
 use crate::error::{NetError, Result};
 use crate::ports::Proto;
 use crate::records::ContainerRecord;
@@ -62,8 +63,25 @@ impl Desired {
         self.networks.is_empty() && self.containers.is_empty()
     }
 
-    pub fn from_records(records: &[ContainerRecord]) -> Desired {
+    /// The rules of every active network (kept while the network exists)
+    /// and of every container record.
+    pub fn from_state(active: &[ActiveNetwork], records: &[ContainerRecord]) -> Desired {
         let mut d = Desired::default();
+        for a in active {
+            if !crate::network_config::is_valid_ifname(&a.bridge) {
+                tracing::warn!(network = %a.network, bridge = %a.bridge, "active record names an invalid bridge; no rules for it");
+                continue;
+            }
+            if !d.networks.iter().any(|n| n.bridge == a.bridge) {
+                d.networks.push(NetRules {
+                    tag: chain_tag(&a.network_id, 12),
+                    bridge: a.bridge.clone(),
+                    subnets: a.subnets.clone(),
+                    internal: a.internal,
+                    isolate: a.isolate,
+                });
+            }
+        }
         for r in records {
             for a in &r.attachments {
                 // Setup validated the bridge name; a record edited on disk

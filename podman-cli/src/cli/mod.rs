@@ -395,6 +395,11 @@ pub enum Command {
     Tag(Lazy<TagArgs>),
     /// Remove a name from a local image
     Untag(Lazy<UntagArgs>),
+    /// Build an image using instructions from Containerfiles
+    Build(Box<Lazy<crate::commands::build::BuildArgs>>),
+    /// Build images (Docker buildx's verbs)
+    #[command(subcommand)]
+    Buildx(BuildxCommand),
     /// Manage images
     #[command(subcommand)]
     Image(ImageCommand),
@@ -488,6 +493,8 @@ pub enum SystemCommand {
     Prune(Lazy<crate::commands::system::PruneArgs>),
     /// Reset podman storage
     Reset(Lazy<crate::commands::system::ResetArgs>),
+    /// Run an API service
+    Service(Lazy<crate::commands::service::ServiceArgs>),
 }
 
 #[derive(Debug, Subcommand)]
@@ -559,7 +566,17 @@ pub enum ContainerCommand {
 }
 
 #[derive(Debug, Subcommand)]
+pub enum BuildxCommand {
+    /// Build an image using instructions from Containerfiles
+    Build(Box<Lazy<crate::commands::build::BuildArgs>>),
+    /// Show the builder's version
+    Version,
+}
+
+#[derive(Debug, Subcommand)]
 pub enum ImageCommand {
+    /// Build an image using instructions from Containerfiles
+    Build(Box<Lazy<crate::commands::build::BuildArgs>>),
     /// List images in local storage
     #[command(visible_alias = "list")]
     Ls(Lazy<ImagesArgs>),
@@ -617,6 +634,8 @@ pub enum NetworkCommand {
     Connect(Lazy<network::ConnectArgs>),
     /// Disconnect a container from a network
     Disconnect(Lazy<network::ConnectArgs>),
+    /// Reload network configuration for containers
+    Reload(Lazy<crate::commands::network_reload::ReloadArgs>),
 }
 
 #[derive(Debug, Subcommand)]

@@ -77,6 +77,7 @@ pub async fn run(engine: &EngineConfig, a: &CommitArgs) -> anyhow::Result<()> {
         message: a.message.clone().unwrap_or_default(),
         docker_format: a.format == "docker",
         squash: a.squash,
+        ..Default::default()
     };
     let mut storage = helper_procs::storage(engine).await?;
     let image = storage

@@ -59,6 +59,24 @@ fn parse_user_input(input: &str) -> (Option<&str>, &str) {
 }
 
 pub async fn run(engine: &EngineConfig, a: &CpArgs) -> anyhow::Result<()> {
+    copy(engine, a, None).await
+}
+
+/// `cp CTR:PATH -` or `cp - CTR:PATH` with the tar on `stream` instead of
+/// stdout or stdin (the API's archive endpoints).
+pub async fn copy_with_stream(
+    engine: &EngineConfig,
+    a: &CpArgs,
+    stream: std::os::fd::OwnedFd,
+) -> anyhow::Result<()> {
+    copy(engine, a, Some(stream)).await
+}
+
+async fn copy(
+    engine: &EngineConfig,
+    a: &CpArgs,
+    stream: Option<std::os::fd::OwnedFd>,
+) -> anyhow::Result<()> {
     let (sc, sp) = parse_user_input(&a.source);
     let (dc, dp) = parse_user_input(&a.destination);
     if sp.is_empty() || dp.is_empty() {
@@ -74,6 +92,7 @@ pub async fn run(engine: &EngineConfig, a: &CpArgs) -> anyhow::Result<()> {
         mounted: Vec::new(),
         archive: a.archive,
         overwrite: a.overwrite,
+        stream,
     };
     let result = match (sc, dc) {
         (Some(s), Some(d)) => cp.container_to_container(s, sp, d, dp).await,
@@ -89,6 +108,33 @@ pub async fn run(engine: &EngineConfig, a: &CpArgs) -> anyhow::Result<()> {
     cp.storage.close().await?;
     result?;
     unmounted
+}
+
+/// What `path` in the container is (the API's archive HEAD): (absolute
+/// path with links resolved, stat), or the storage-helper's reason.
+pub async fn stat_in_container(
+    engine: &EngineConfig,
+    container: &str,
+    path: &str,
+) -> anyhow::Result<Result<proto::storage::v1::CopyStatResponse, String>> {
+    let mut cp = Cp {
+        engine,
+        storage: helper_procs::storage(engine).await?,
+        mounted: Vec::new(),
+        archive: true,
+        overwrite: false,
+        stream: None,
+    };
+    let r = async {
+        let c = cp.open(container).await?;
+        anyhow::Ok(cp.stat(&c, path).await)
+    }
+    .await;
+    let unmounted = cp.unmount_all().await;
+    cp.storage.close().await?;
+    let r = r?;
+    unmounted?;
+    Ok(r)
 }
 
 /// A container's file system, opened for the copy.
@@ -112,6 +158,8 @@ struct Cp<'a> {
     mounted: Vec<String>,
     archive: bool,
     overwrite: bool,
+    /// Where `-` reads or writes when it is not stdio.
+    stream: Option<std::os::fd::OwnedFd>,
 }
 
 impl Cp<'_> {
@@ -142,15 +190,25 @@ impl Cp<'_> {
             self.mounted.push(cfg.id.clone());
             CopyRoot {
                 root: m.mountpoint,
+                // Named volumes by their host directory (volumes mounted
+                // from a device are only there while in use: not listed).
                 mounts: cfg
                     .mounts
                     .iter()
-                    .filter(|m| {
-                        matches!(m.kind.as_str(), "bind" | "volume") && m.source.starts_with('/')
-                    })
-                    .map(|m| CopyMount {
-                        destination: m.destination.clone(),
-                        source: m.source.clone(),
+                    .filter_map(|m| {
+                        let source = match m.kind.as_str() {
+                            "bind" | "volume" if m.source.starts_with('/') => m.source.clone(),
+                            "volume" => {
+                                crate::volume::mountpoint(&self.engine.volume_path, &m.source)
+                                    .display()
+                                    .to_string()
+                            }
+                            _ => return None,
+                        };
+                        Some(CopyMount {
+                            destination: m.destination.clone(),
+                            source,
+                        })
                     })
                     .collect(),
             }
@@ -246,9 +304,10 @@ impl Cp<'_> {
                     .map_err(plain)?;
             }
             Some(d) => {
-                let fd = match d {
-                    Data::Stdin => std::io::stdin().as_fd().try_clone_to_owned()?,
-                    Data::Stdout => std::io::stdout().as_fd().try_clone_to_owned()?,
+                let fd = match (self.stream.take(), d) {
+                    (Some(fd), _) => fd,
+                    (None, Data::Stdin) => std::io::stdin().as_fd().try_clone_to_owned()?,
+                    (None, Data::Stdout) => std::io::stdout().as_fd().try_clone_to_owned()?,
                 };
                 let mut s = helper_procs::storage_with_data(self.engine, fd.as_fd()).await?;
                 drop(fd);
@@ -314,6 +373,11 @@ impl Cp<'_> {
             };
             return self.copy(req, Some(Data::Stdout)).await;
         }
+        // What the path leads to, magic links included (/dev/stdout on a
+        // pipe): never replaced by the copy, as Podman refuses it.
+        if std::fs::metadata(hpath).is_ok_and(|m| !m.is_dir() && !m.is_file()) {
+            anyhow::bail!("invalid destination: {hpath:?} must be a directory or a regular file");
+        }
         let (hinfo, host_base, to_parent) = match host_stat(hpath) {
             Ok(h) => {
                 let b = go_base(&h.link_target);
@@ -332,18 +396,13 @@ impl Cp<'_> {
         if !hinfo.is_dir && !hinfo.is_regular {
             anyhow::bail!("invalid destination: {hpath:?} must be a directory or a regular file");
         }
-        let mut ctarget = cinfo.link_target.clone();
-        if to_parent && cinfo.is_dir && go_base(&ctarget) == "." {
-            ctarget = go_dir(&ctarget);
-        }
-        if cinfo.is_dir && !hinfo.is_dir {
-            anyhow::bail!("destination must be a directory when copying a directory");
-        }
-        let rename = if (!cinfo.is_dir && !hinfo.is_dir) || to_parent {
-            host_base
-        } else {
-            String::new()
-        };
+        let (ctarget, rename) = plan(
+            &cinfo.link_target,
+            cinfo.is_dir,
+            hinfo.is_dir,
+            to_parent,
+            host_base,
+        )?;
         let dir = if hinfo.is_dir {
             hinfo.link_target.clone()
         } else {
@@ -351,7 +410,15 @@ impl Cp<'_> {
         };
         let req = CopyRequest {
             source: Some(path_end(&c.root, &ctarget)),
-            destination: Some(path_end(&host_root(), &dir)),
+            // Rooted at the destination directory, as Podman's copier
+            // puts files (its errors then name "/NAME").
+            destination: Some(path_end(
+                &CopyRoot {
+                    root: dir,
+                    mounts: Vec::new(),
+                },
+                "/",
+            )),
             rename,
             uid: Some(nix::unistd::geteuid().as_raw()),
             gid: Some(nix::unistd::getegid().as_raw()),
@@ -392,18 +459,8 @@ impl Cp<'_> {
                 (data_end(), String::new(), Some(Data::Stdin))
             }
             Some(h) => {
-                let mut htarget = h.link_target.clone();
-                if to_parent && h.is_dir && go_base(&htarget) == "." {
-                    htarget = go_dir(&htarget);
-                }
-                if h.is_dir && !cinfo.is_dir {
-                    anyhow::bail!("destination must be a directory when copying a directory");
-                }
-                let rename = if (!h.is_dir && !cinfo.is_dir) || to_parent {
-                    cbase
-                } else {
-                    String::new()
-                };
+                let (htarget, rename) =
+                    plan(&h.link_target, h.is_dir, cinfo.is_dir, to_parent, cbase)?;
                 (path_end(&host_root(), &htarget), rename, None)
             }
         };
@@ -432,22 +489,17 @@ impl Cp<'_> {
             anyhow::anyhow!("{spath:?} could not be found on container {sname}: {e}")
         })?;
         let (dbase, dinfo, to_parent) = self.resolve_destination(&d, dpath, false).await?;
-        if sinfo.is_dir && !dinfo.is_dir {
-            anyhow::bail!("destination must be a directory when copying a directory");
-        }
-        let mut starget = sinfo.link_target.clone();
-        if to_parent && sinfo.is_dir && go_base(spath) == "." {
-            starget = go_dir(&starget);
-        }
+        let (starget, rename) = plan(
+            &sinfo.link_target,
+            sinfo.is_dir,
+            dinfo.is_dir,
+            to_parent,
+            dbase,
+        )?;
         let target = if dinfo.is_dir {
             dinfo.link_target.clone()
         } else {
             go_dir(dpath)
-        };
-        let rename = if (!sinfo.is_dir && !dinfo.is_dir) || to_parent {
-            dbase
-        } else {
-            String::new()
         };
         let owner = self.owner(&d)?;
         let req = CopyRequest {
@@ -466,6 +518,34 @@ impl Cp<'_> {
 enum Data {
     Stdin,
     Stdout,
+}
+
+/// Podman's copy plan once both ends are known, the same in every
+/// direction: a directory cannot land on a non-directory; a directory
+/// copied to a new name drops a trailing "/." of its path; the copy is
+/// renamed to `dest_base` when a file lands on a file or anything lands
+/// at a new name. Returns (source path, rename).
+fn plan(
+    src: &str,
+    src_is_dir: bool,
+    dest_is_dir: bool,
+    to_parent: bool,
+    dest_base: String,
+) -> anyhow::Result<(String, String)> {
+    if src_is_dir && !dest_is_dir {
+        anyhow::bail!("destination must be a directory when copying a directory");
+    }
+    let src = if to_parent && src_is_dir && go_base(src) == "." {
+        go_dir(src)
+    } else {
+        src.to_string()
+    };
+    let rename = if (!src_is_dir && !dest_is_dir) || to_parent {
+        dest_base
+    } else {
+        String::new()
+    };
+    Ok((src, rename))
 }
 
 fn host_root() -> CopyRoot {

@@ -154,6 +154,8 @@ pub struct CreateArgs {
     #[command(flatten)]
     pub health: super::create_health::HealthArgs,
     #[command(flatten)]
+    pub cgroups: super::create_cgroups::CgroupArgs,
+    #[command(flatten)]
     pub not_yet: NotYetArgs,
     /// Image to create the container from
     pub image: String,
@@ -215,6 +217,7 @@ impl CreateArgs {
             more,
             resources,
             health,
+            cgroups,
             not_yet,
             image,
             command,
@@ -267,6 +270,7 @@ impl CreateArgs {
             more: more.options(),
             resources: resources.flags(),
             health: health.flags(),
+            cgroups: cgroups.flags(),
             not_yet: not_yet.given(),
             image,
             command,
@@ -374,8 +378,14 @@ pub struct MoreArgs {
     #[arg(long = "pids-limit", value_name = "N", allow_hyphen_values = true)]
     pub pids_limit: Option<String>,
     /// Set custom DNS options
-    #[arg(long = "dns-option", value_name = "OPT")]
+    #[arg(long = "dns-option", alias = "dns-opt", value_name = "OPT")]
     pub dns_option: Vec<String>,
+    /// Base file to create the /etc/hosts file inside the container, or one of the special values. ("image"|"none")
+    #[arg(long = "hosts-file", value_name = "PATH")]
+    pub hosts_file: Option<String>,
+    /// Specify a static IPv6 address for the container
+    #[arg(long = "ip6", value_name = "IPV6")]
+    pub ip6: Option<String>,
     /// Read in a line delimited file of labels
     #[arg(long = "label-file", value_name = "FILE")]
     pub label_file: Vec<PathBuf>,
@@ -440,6 +450,8 @@ impl MoreArgs {
             shm_size,
             pids_limit,
             dns_option,
+            hosts_file,
+            ip6,
             label_file,
             no_hosts,
             no_hostname,
@@ -484,6 +496,8 @@ impl MoreArgs {
             shm_size,
             pids_limit,
             dns_option,
+            hosts_file,
+            ip6,
             label_file,
             no_hosts,
             no_hostname,
@@ -531,14 +545,7 @@ not_yet! {
     health_startup_retries = "health-startup-retries",
     health_startup_success = "health-startup-success",
     health_startup_timeout = "health-startup-timeout",
-    health_log_destination = "health-log-destination",
-    health_max_log_count = "health-max-log-count",
-    health_max_log_size = "health-max-log-size",
     secret = "secret",
-    cgroupns = "cgroupns",
-    cgroups = "cgroups",
-    cgroup_parent = "cgroup-parent",
-    cgroup_conf = "cgroup-conf",
     gpus = "gpus",
     hostuser = "hostuser",
     passwd_entry = "passwd-entry",
@@ -548,9 +555,7 @@ not_yet! {
     chrootdirs = "chrootdirs",
     requires = "requires",
     seccomp_policy = "seccomp-policy",
-    ip6 = "ip6",
     link_local_ip = "link-local-ip",
-    hosts_file = "hosts-file",
     authfile = "authfile",
     cert_dir = "cert-dir",
     creds = "creds",

@@ -27,6 +27,15 @@ pub struct HealthArgs {
     /// Disable healthchecks on container
     #[arg(long = "no-healthcheck")]
     pub no_healthcheck: bool,
+    /// Set the destination of the HealthCheck log: a directory path, "local" or "events_logger"
+    #[arg(long = "health-log-destination", value_name = "DIRECTORY_PATH")]
+    pub health_log_destination: Option<String>,
+    /// Set the maximum number of attempts in the HealthCheck log file ('0' value means an infinite number of attempts in the log file)
+    #[arg(long = "health-max-log-count", value_name = "NUMBER")]
+    pub health_max_log_count: Option<String>,
+    /// Set the maximum length in characters of stored HealthCheck log ('0' value means an infinite log length)
+    #[arg(long = "health-max-log-size", value_name = "SIZE")]
+    pub health_max_log_size: Option<String>,
 }
 
 impl HealthArgs {
@@ -48,6 +57,9 @@ impl HealthArgs {
             timeout: self.health_timeout.clone(),
             on_failure: self.health_on_failure.clone(),
             none,
+            max_log_count: self.health_max_log_count.clone(),
+            max_log_size: self.health_max_log_size.clone(),
+            log_destination: self.health_log_destination.clone(),
         }
     }
 }

@@ -38,6 +38,48 @@ const PODMAN_MADE: &[&str] = &[
     "/sys",
 ];
 
+/// The container's changes against its image, without what podman made.
+async fn container_changes(
+    engine: &EngineConfig,
+    id: &str,
+) -> anyhow::Result<Vec<proto::storage::v1::Change>> {
+    let mut storage = helper_procs::storage(engine).await?;
+    let req = ContainerDiffRequest { id: id.to_string() };
+    let r = storage
+        .call("ContainerDiff", |mut c| async move {
+            c.container_diff(req).await
+        })
+        .await;
+    storage.close().await?;
+    Ok(r?
+        .changes
+        .into_iter()
+        .filter(|c| !PODMAN_MADE.contains(&c.path.as_str()))
+        .collect())
+}
+
+/// (A|C|D, path) of each change (the API's `/changes`).
+pub async fn changes(
+    engine: &EngineConfig,
+    name_or_id: &str,
+) -> anyhow::Result<Vec<(char, String)>> {
+    let id = store::resolve(&*crate::state::open_state(engine)?, name_or_id)?
+        .0
+        .id;
+    Ok(container_changes(engine, &id)
+        .await?
+        .into_iter()
+        .map(|c| {
+            let letter = match ChangeKind::try_from(c.kind).unwrap_or(ChangeKind::Unspecified) {
+                ChangeKind::Added => 'A',
+                ChangeKind::Deleted => 'D',
+                _ => 'C',
+            };
+            (letter, c.path)
+        })
+        .collect())
+}
+
 #[derive(serde::Serialize, Default)]
 struct ChangesJson {
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -69,19 +111,7 @@ pub async fn run(engine: &EngineConfig, a: &DiffArgs) -> anyhow::Result<()> {
             "comparing two objects is not supported: give one container"
         ),
     };
-    let mut storage = helper_procs::storage(engine).await?;
-    let req = ContainerDiffRequest { id: cfg.id.clone() };
-    let r = storage
-        .call("ContainerDiff", |mut c| async move {
-            c.container_diff(req).await
-        })
-        .await;
-    storage.close().await?;
-    let changes: Vec<_> = r?
-        .changes
-        .into_iter()
-        .filter(|c| !PODMAN_MADE.contains(&c.path.as_str()))
-        .collect();
+    let changes = container_changes(engine, &cfg.id).await?;
     if a.format.as_deref() == Some("json") {
         let mut j = ChangesJson::default();
         for c in changes {

@@ -79,58 +79,32 @@ pub async fn run(engine: &EngineConfig, a: &ExecArgs) -> anyhow::Result<()> {
     }
     let paths = ContainerPaths::new(engine, &cfg.id);
     let exec_id = crate::container::names::new_id()?;
-    // The exec's process: the container's own settings, changed by the flags.
-    let rootfs = std::path::Path::new(&st.mountpoint);
-    let mut pcfg = cfg.clone();
-    pcfg.entrypoint = vec![];
-    pcfg.cmd = command.clone();
-    pcfg.terminal = a.tty;
-    pcfg.init = false;
-    if let Some(u) = &a.user {
-        pcfg.user = u.clone();
-    }
-    if let Some(w) = &a.workdir {
-        pcfg.working_dir = w.clone();
-    }
-    pcfg.privileged |= a.privileged;
-    // A container made with -t has TERM=xterm in its environment; its
-    // execs inherit it, with or without their own terminal.
-    if cfg.terminal && !pcfg.env.iter().any(|e| e.starts_with("TERM=")) {
-        pcfg.env.push("TERM=xterm".to_string());
-    }
+    let mut env = Vec::new();
     // As Podman: the env files first, then each --env over them.
     for f in &a.env_file {
-        pcfg.env.extend(crate::container::parse::env_file(f)?);
+        env.extend(crate::container::parse::env_file(f)?);
     }
-    pcfg.env.extend(
+    env.extend(
         a.env
             .iter()
             .filter_map(|e| crate::container::parse::env_var(e)),
     );
-    let ctx = crate::spec::SpecContext {
-        rootfs,
-        netns: crate::spec::NetNs::Host,
-        cgroups_path: String::new(),
-        managed_files: vec![],
-        default_capabilities: engine.containers.containers.default_capabilities.as_deref(),
-        init_path: None,
-        localtime: None,
-        containerenv: None,
-        joined_namespaces: vec![],
-    };
-    let spec = crate::spec::generate(&pcfg, &ctx)?;
-    let process =
-        serde_json::to_value(spec.process()).map_err(|e| anyhow::anyhow!("exec process: {e}"))?;
-    let process_path = paths.bundle.join(format!("exec-{}.json", &exec_id[..8]));
-    // It holds the session's environment (`-e PASSWORD=...`): 0600.
-    common::atomic_file::write_atomic_mode(
-        &process_path,
-        &serde_json::to_vec(&process)?,
-        common::private_dir::FILE_MODE,
-        common::atomic_file::Durability::NoSync,
+    let process_path = write_process(
+        engine,
+        &cfg,
+        &st,
+        &paths,
+        &exec_id,
+        &ProcessOptions {
+            command: command.clone(),
+            tty: a.tty,
+            user: a.user.clone(),
+            workdir: a.workdir.clone(),
+            privileged: a.privileged,
+            env,
+        },
     )?;
     let _cleanup = RemoveOnDrop(process_path.clone());
-
     let ch = proto::transport::connect_unix(&paths.monitor_socket(&cfg.id))
         .await
         .map_err(|e| anyhow::anyhow!("contacting the monitor of {}: {e}", cfg.name))?;
@@ -237,7 +211,65 @@ pub async fn run(engine: &EngineConfig, a: &ExecArgs) -> anyhow::Result<()> {
     }
 }
 
-struct RemoveOnDrop(std::path::PathBuf);
+/// An exec session's process, as the flags (or the API's exec body) ask.
+#[derive(Debug, Clone, Default)]
+pub struct ProcessOptions {
+    pub command: Vec<String>,
+    pub tty: bool,
+    pub user: Option<String>,
+    pub workdir: Option<String>,
+    pub privileged: bool,
+    /// KEY=VALUE pairs over the container's environment.
+    pub env: Vec<String>,
+}
+
+/// Write the exec's OCI process (the container's own settings, changed
+/// by `o`) into the bundle; its path. It holds the session's environment
+/// (`-e PASSWORD=...`): 0600. The caller removes it when the session ends.
+pub fn write_process(
+    engine: &EngineConfig,
+    cfg: &crate::container::model::ContainerConfig,
+    st: &crate::container::model::ContainerState,
+    paths: &ContainerPaths,
+    exec_id: &str,
+    o: &ProcessOptions,
+) -> anyhow::Result<std::path::PathBuf> {
+    let rootfs = std::path::Path::new(&st.mountpoint);
+    let mut pcfg = cfg.clone();
+    pcfg.entrypoint = vec![];
+    pcfg.cmd = o.command.clone();
+    pcfg.terminal = o.tty;
+    pcfg.init = false;
+    if let Some(u) = &o.user {
+        pcfg.user = u.clone();
+    }
+    if let Some(w) = &o.workdir {
+        pcfg.working_dir = w.clone();
+    }
+    pcfg.privileged |= o.privileged;
+    // A container made with -t has TERM=xterm in its environment; its
+    // execs inherit it, with or without their own terminal.
+    if cfg.terminal && !pcfg.env.iter().any(|e| e.starts_with("TERM=")) {
+        pcfg.env.push("TERM=xterm".to_string());
+    }
+    pcfg.env.extend(o.env.iter().cloned());
+    let process = crate::spec::exec_process::process(
+        &pcfg,
+        rootfs,
+        engine.containers.containers.default_capabilities.as_deref(),
+    )?;
+    let process_path = paths.bundle.join(format!("exec-{}.json", &exec_id[..8]));
+    common::atomic_file::write_atomic_mode(
+        &process_path,
+        &serde_json::to_vec(&process)?,
+        common::private_dir::FILE_MODE,
+        common::atomic_file::Durability::NoSync,
+    )?;
+    Ok(process_path)
+}
+
+/// Removes the exec's process file when the session ends.
+pub struct RemoveOnDrop(pub std::path::PathBuf);
 
 impl Drop for RemoveOnDrop {
     fn drop(&mut self) {

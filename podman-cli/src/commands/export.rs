@@ -68,6 +68,43 @@ pub async fn run(engine: &EngineConfig, a: &ExportArgs) -> anyhow::Result<()> {
 
 async fn stream(engine: &EngineConfig, root: &str) -> anyhow::Result<()> {
     let out = std::io::stdout().as_fd().try_clone_to_owned()?;
+    stream_to(engine, root, out).await
+}
+
+/// The container's root file system as a tar into `out` (the API's export).
+pub async fn export_to(
+    engine: &EngineConfig,
+    name_or_id: &str,
+    out: std::os::fd::OwnedFd,
+) -> anyhow::Result<()> {
+    let db = crate::state::open_state(engine)?;
+    let (cfg, _) = store::resolve(&db, name_or_id)?;
+    drop(db);
+    let mut storage = helper_procs::storage(engine).await?;
+    let req = MountRequest { id: cfg.id.clone() };
+    let mountpoint = storage
+        .call("Mount", |mut c| async move { c.mount(req).await })
+        .await?
+        .mountpoint;
+    let copied = stream_to(engine, &mountpoint, out).await;
+    let req = UnmountRequest {
+        id: cfg.id.clone(),
+        force: false,
+    };
+    let unmounted = storage
+        .call("Unmount", |mut c| async move { c.unmount(req).await })
+        .await;
+    storage.close().await?;
+    copied?;
+    unmounted?;
+    Ok(())
+}
+
+async fn stream_to(
+    engine: &EngineConfig,
+    root: &str,
+    out: std::os::fd::OwnedFd,
+) -> anyhow::Result<()> {
     let mut s = helper_procs::storage_with_data(engine, out.as_fd()).await?;
     drop(out);
     let req = CopyRequest {

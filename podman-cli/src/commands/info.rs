@@ -10,6 +10,22 @@ use crate::host_info as host;
 use crate::state::State;
 
 pub async fn run(cfg: &EngineConfig, format: Option<&str>) -> anyhow::Result<()> {
+    let doc = document(cfg).await?;
+    let out = match format {
+        Some(f) => crate::format::render(f, &doc)?,
+        None => crate::format::yaml_like(&doc),
+    };
+    // A template's output ends its line, as Podman's report writer does.
+    if out.ends_with('\n') {
+        print!("{out}");
+    } else {
+        println!("{out}");
+    }
+    Ok(())
+}
+
+/// Podman's info document (also the API's `/libpod/info`).
+pub async fn document(cfg: &EngineConfig) -> anyhow::Result<serde_json::Value> {
     // Reported below; a bad file must fail before the helpers create a store.
     cfg.registries()?;
     cfg.policy()?;
@@ -27,18 +43,7 @@ pub async fn run(cfg: &EngineConfig, format: Option<&str>) -> anyhow::Result<()>
     });
     let answers = answers?;
     let counts = counts??;
-    let doc = build(cfg, &answers, counts)?;
-    let out = match format {
-        Some(f) => crate::format::render(f, &doc)?,
-        None => crate::format::yaml_like(&doc),
-    };
-    // A template's output ends its line, as Podman's report writer does.
-    if out.ends_with('\n') {
-        print!("{out}");
-    } else {
-        println!("{out}");
-    }
-    Ok(())
+    build(cfg, &answers, counts)
 }
 
 fn build(
@@ -92,6 +97,7 @@ fn build(
             "conmon": {"package": "", "path": monitor_path.display().to_string(), "version": format!("ctr-monitor version {monitor_version}")},
             "cpus": host::cpus(),
             "databaseBackend": "sqlite",
+            "buildahVersion": env!("CARGO_PKG_VERSION"),
             "distribution": host::distribution(),
             "eventLogger": crate::events::config().map_or("file", |c| c.backend.as_str()),
             "hostname": host::hostname(),

@@ -112,6 +112,7 @@ impl Lookups<'_> {
                 .unwrap_or("podman"),
         );
         crate::lifecycle::health::inspect_fields(engine, c, &mut doc);
+        crate::lifecycle::cgroups::inspect_fields(engine, c, &mut doc["HostConfig"]);
         doc["Mounts"] = crate::volume::attach::inspect_mounts(engine, c);
         // libpod: the digest of the manifest the image was pulled by.
         doc["ImageDigest"] = json!(image.as_ref().map(|i| i.digest.clone()).unwrap_or_default());

@@ -127,6 +127,14 @@ fn prepare_input(args: &LoadArgs, staging: &Staging) -> anyhow::Result<PathBuf> 
 }
 
 pub async fn run(cfg: &EngineConfig, args: &LoadArgs) -> anyhow::Result<()> {
+    for name in load_images(cfg, args).await? {
+        println!("Loaded image: {name}");
+    }
+    Ok(())
+}
+
+/// Load the archive `args` names; the names (or IDs) loaded.
+pub async fn load_images(cfg: &EngineConfig, args: &LoadArgs) -> anyhow::Result<Vec<String>> {
     let staging = Staging::new(&cfg.graph_root, "load")?;
     let path = prepare_input(args, &staging)?;
     let event_name = args.input.as_deref().unwrap_or(&path).display().to_string();
@@ -188,8 +196,5 @@ pub async fn run(cfg: &EngineConfig, args: &LoadArgs) -> anyhow::Result<()> {
     .await;
     storage.close().await?;
     stored?;
-    for name in loaded {
-        println!("Loaded image: {name}");
-    }
-    Ok(())
+    Ok(loaded)
 }

@@ -43,26 +43,26 @@ pub struct LogsArgs {
 
 /// `--since`/`--until`: Podman's `util.ParseInputTime`, as `events` reads
 /// them. Nanoseconds since the epoch.
-fn parse_time(flag: &str, value: &str, since: bool) -> anyhow::Result<i64> {
+pub fn parse_time(flag: &str, value: &str, since: bool) -> anyhow::Result<i64> {
     crate::events::time::parse_input_time(value, since)
         .map(|t| t.unix_ns)
         .map_err(|e| anyhow::anyhow!("parsing {flag} {value:?}: {e}"))
 }
 
 /// inotify on the log file and the exit directory.
-struct LogWatcher {
+pub struct LogWatcher {
     inotify: nix::sys::inotify::Inotify,
 }
 
 impl LogWatcher {
-    fn new() -> anyhow::Result<LogWatcher> {
+    pub fn new() -> anyhow::Result<LogWatcher> {
         use nix::sys::inotify::{InitFlags, Inotify};
         let inotify = Inotify::init(InitFlags::IN_CLOEXEC | InitFlags::IN_NONBLOCK)?;
         Ok(LogWatcher { inotify })
     }
 
     /// Watch a container's log file and exit directory too.
-    fn add(&self, log: &std::path::Path, exit_dir: &std::path::Path) -> anyhow::Result<()> {
+    pub fn add(&self, log: &std::path::Path, exit_dir: &std::path::Path) -> anyhow::Result<()> {
         use nix::sys::inotify::AddWatchFlags;
         let inotify = &self.inotify;
         inotify.add_watch(
@@ -77,7 +77,7 @@ impl LogWatcher {
     }
 
     /// Block until something changed (or `timeout`), then drain the events.
-    fn wait(&self, timeout: std::time::Duration) -> anyhow::Result<()> {
+    pub fn wait(&self, timeout: std::time::Duration) -> anyhow::Result<()> {
         use std::os::fd::AsFd;
         let mut fds = [nix::poll::PollFd::new(
             self.inotify.as_fd(),

@@ -1,12 +1,14 @@
 //! One module per podman command verb (or family of small ones).
 
 pub mod attach;
+pub mod build;
 pub mod commit;
 pub mod container_cleanup;
 pub mod container_exists;
 pub mod container_prune;
 pub mod cp;
 pub mod create;
+pub mod create_cgroups;
 pub mod create_health;
 pub mod create_resources;
 pub mod diff;
@@ -29,6 +31,7 @@ pub mod login;
 pub mod logs;
 pub mod mount;
 pub mod network;
+pub mod network_reload;
 pub mod pause;
 pub mod pod;
 pub mod pod_ps;
@@ -44,6 +47,7 @@ pub mod rm;
 pub mod rmi;
 pub mod run;
 pub mod save;
+pub mod service;
 pub mod start;
 pub mod stats;
 pub mod stop;

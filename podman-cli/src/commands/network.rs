@@ -66,7 +66,7 @@ pub struct LsArgs {
     /// Print only network names
     #[arg(short, long)]
     pub quiet: bool,
-    #[arg(long)]
+    #[arg(short, long)]
     pub noheading: bool,
     #[arg(long)]
     pub no_trunc: bool,
@@ -87,9 +87,10 @@ pub struct RmArgs {
     /// Remove the containers using the network too
     #[arg(short, long)]
     pub force: bool,
-    /// Seconds to wait when stopping those containers
-    #[arg(short = 't', long = "time")]
-    pub time: Option<u32>,
+    /// Seconds to wait when stopping those containers; -1 (Podman's
+    /// default): each container's own stop timeout
+    #[arg(short = 't', long = "time", allow_negative_numbers = true)]
+    pub time: Option<i64>,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -126,7 +127,7 @@ pub struct ConnectArgs {
 }
 
 /// Podman's JSON for a network (netavark's config with a few extras).
-pub(crate) fn network_json(n: &Network) -> serde_json::Value {
+pub fn network_json(n: &Network) -> serde_json::Value {
     let mut v: serde_json::Value =
         serde_json::from_str(&n.config_json).unwrap_or_else(|_| json!({}));
     if !v.is_object() {
@@ -168,14 +169,22 @@ fn pairs(list: &[String], flag: &str) -> anyhow::Result<HashMap<String, String>>
 }
 
 /// Containers (name, id) attached to network `name`.
-pub(crate) fn users(
+pub fn users(engine: &EngineConfig, name: &str, id: &str) -> anyhow::Result<Vec<(String, String)>> {
+    users_where(engine, name, id, false)
+}
+
+/// The containers on a network; with `running_only`, those whose network
+/// is set up now (what `network inspect` lists, as Podman).
+pub(crate) fn users_where(
     engine: &EngineConfig,
     name: &str,
     id: &str,
+    running_only: bool,
 ) -> anyhow::Result<Vec<(String, String)>> {
     let db = crate::state::open_state(engine)?;
     Ok(store::list(&db)?
         .into_iter()
+        .filter(|(_, st)| !running_only || (st.status.is_active() && !st.netns_path.is_empty()))
         .filter(|(c, _)| {
             c.networks
                 .iter()
@@ -209,6 +218,12 @@ pub async fn exists(engine: &EngineConfig, a: &NameArg) -> anyhow::Result<()> {
 }
 
 pub async fn create(engine: &EngineConfig, a: &CreateArgs) -> anyhow::Result<()> {
+    println!("{}", create_network(engine, a).await?.name);
+    Ok(())
+}
+
+/// Create the network `a` describes; net-setup's answer.
+pub async fn create_network(engine: &EngineConfig, a: &CreateArgs) -> anyhow::Result<Network> {
     if a.gateway.len() > a.subnet.len() || a.ip_range.len() > a.subnet.len() {
         anyhow::bail!("every --gateway and --ip-range needs a --subnet before it");
     }
@@ -258,8 +273,7 @@ pub async fn create(engine: &EngineConfig, a: &CreateArgs) -> anyhow::Result<()>
     net.close().await?;
     let r = r?;
     crate::events::network("create", &r.name, &r.id, &r.driver);
-    println!("{}", r.name);
-    Ok(())
+    Ok(r)
 }
 
 /// `10.89.0.128/25` -> its first and last host addresses.
@@ -284,7 +298,7 @@ fn cidr_range(cidr: &str) -> anyhow::Result<LeaseRange> {
     })
 }
 
-async fn list(engine: &EngineConfig, filters: Vec<String>) -> anyhow::Result<Vec<Network>> {
+pub async fn list(engine: &EngineConfig, filters: Vec<String>) -> anyhow::Result<Vec<Network>> {
     let mut net = helper_procs::net(engine).await?;
     let req = ListNetworksRequest { filters };
     let r = net
@@ -351,7 +365,7 @@ pub async fn inspect(engine: &EngineConfig, a: &InspectArgs) -> anyhow::Result<(
             Ok(nw) => {
                 let mut v = network_json(&nw);
                 let containers: serde_json::Map<String, serde_json::Value> =
-                    users(engine, &nw.name, &nw.id)?
+                    users_where(engine, &nw.name, &nw.id, true)?
                         .into_iter()
                         .map(|(name, id)| (id, json!({"name": name})))
                         .collect();
@@ -374,40 +388,19 @@ pub async fn rm(engine: &EngineConfig, a: &RmArgs) -> anyhow::Result<()> {
     crate::lifecycle::reconcile::pending(engine).await;
     let mut errors = Vec::new();
     for name in &a.names {
-        let r = async {
-            let mut net = helper_procs::net(engine).await?;
-            let req = InspectNetworkRequest { name: name.clone() };
-            let nw = net.call("InspectNetwork", |mut c| async move { c.inspect_network(req).await }).await;
-            net.close().await?;
-            let nw = nw.map_err(|e| no_such_network(name, e))?;
-            let using = users(engine, &nw.name, &nw.id)?;
-            if !using.is_empty() {
-                if !a.force {
-                    return Err(ExitError {
-                        code: crate::error::EXIT_STATE_IMPROPER,
-                        source: anyhow::anyhow!(
-                            "\"{}\" has associated containers with it ({}): use -f to forcibly delete containers and pods: network is being used",
-                            nw.name,
-                            using.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>().join(", ")
-                        ),
-                    }
-                    .into());
-                }
-                for (_, id) in &using {
-                    crate::lifecycle::remove::remove_with_timeout(engine, id, true, a.time).await?;
-                }
-            }
-            let mut net = helper_procs::net(engine).await?;
-            let req = RemoveNetworkRequest { name: nw.name.clone(), force: a.force };
-            let r = net.call("RemoveNetwork", |mut c| async move { c.remove_network(req).await }).await;
-            net.close().await?;
-            // Another `network rm` may have removed it since the lookup.
-            println!("{}", r.map_err(|e| no_such_network(name, e))?.name);
-            crate::events::network("remove", &nw.name, &nw.id, &nw.driver);
-            anyhow::Ok(())
-        }
-        .await;
+        let r = remove_network(
+            engine,
+            name,
+            a.force,
+            a.time.and_then(|t| u32::try_from(t).ok()),
+        )
+        .await
+        .map(|removed| println!("{removed}"));
         if let Err(e) = r {
+            // As Podman: --force makes a missing network no error.
+            if a.force && crate::error::exit_code(&e) == crate::error::EXIT_NO_SUCH_OBJECT {
+                continue;
+            }
             errors.push(e);
         }
     }
@@ -423,6 +416,59 @@ pub async fn rm(engine: &EngineConfig, a: &RmArgs) -> anyhow::Result<()> {
                 .join("; ")
         )),
     }
+}
+
+/// Remove one network (`force`: its containers first, stopped within
+/// `time`); the name removed.
+pub async fn remove_network(
+    engine: &EngineConfig,
+    name: &str,
+    force: bool,
+    time: Option<u32>,
+) -> anyhow::Result<String> {
+    let mut net = helper_procs::net(engine).await?;
+    let req = InspectNetworkRequest {
+        name: name.to_string(),
+    };
+    let nw = net
+        .call("InspectNetwork", |mut c| async move {
+            c.inspect_network(req).await
+        })
+        .await;
+    net.close().await?;
+    let nw = nw.map_err(|e| no_such_network(name, e))?;
+    let using = users(engine, &nw.name, &nw.id)?;
+    if !using.is_empty() {
+        if !force {
+            return Err(ExitError {
+                code: crate::error::EXIT_STATE_IMPROPER,
+                source: anyhow::anyhow!(
+                    "\"{}\" has associated containers with it ({}): use -f to forcibly delete containers and pods: network is being used",
+                    nw.name,
+                    using.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>().join(", ")
+                ),
+            }
+            .into());
+        }
+        for (_, id) in &using {
+            crate::lifecycle::remove::remove_with_timeout(engine, id, true, time).await?;
+        }
+    }
+    let mut net = helper_procs::net(engine).await?;
+    let req = RemoveNetworkRequest {
+        name: nw.name.clone(),
+        force,
+    };
+    let r = net
+        .call("RemoveNetwork", |mut c| async move {
+            c.remove_network(req).await
+        })
+        .await;
+    net.close().await?;
+    // Another `network rm` may have removed it since the lookup.
+    let removed = r.map_err(|e| no_such_network(name, e))?.name;
+    crate::events::network("remove", &nw.name, &nw.id, &nw.driver);
+    Ok(removed)
 }
 
 /// Podman's error, and exit code 1, for `network rm` of a network that
@@ -527,6 +573,7 @@ pub async fn connect(engine: &EngineConfig, a: &ConnectArgs, attach: bool) -> an
         aliases: a.alias.clone(),
         static_ip: a.ip.clone(),
         static_mac: a.mac_address.clone(),
+        ..Default::default()
     };
     crate::lifecycle::network::connect(engine, &a.container, att, attach).await
 }

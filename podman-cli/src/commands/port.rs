@@ -33,6 +33,7 @@ pub async fn run(engine: &EngineConfig, a: &PortArgs) -> anyhow::Result<()> {
         let (n, proto) = p.split_once('/').unwrap_or((p, "tcp"));
         (n.parse::<u16>().ok(), proto.to_string())
     });
+    let mut found = false;
     for (c, st) in recs {
         if !st.status.is_active() && !a.all {
             continue;
@@ -44,6 +45,7 @@ pub async fn run(engine: &EngineConfig, a: &PortArgs) -> anyhow::Result<()> {
                     if Some(cp) != *n || *proto != p.protocol {
                         continue;
                     }
+                    found = true;
                     println!(
                         "{}:{hp}",
                         if p.host_ip.is_empty() {
@@ -70,6 +72,10 @@ pub async fn run(engine: &EngineConfig, a: &PortArgs) -> anyhow::Result<()> {
                 );
             }
         }
+    }
+    if let (Some(p), false) = (&a.port, found) {
+        // libpod's words (exit 125) for a port the container does not publish.
+        anyhow::bail!("failed to find published port {p:?}");
     }
     Ok(())
 }

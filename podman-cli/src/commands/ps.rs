@@ -22,8 +22,8 @@ use serde::Serialize;
 use crate::engine_config::EngineConfig;
 use crate::format::report::is_json;
 
-use entry::Entry;
-use listing::list;
+pub use entry::Entry;
+pub use listing::list;
 use reporter::Output;
 
 #[derive(Debug, Clone, Args)]

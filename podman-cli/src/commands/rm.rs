@@ -2,7 +2,7 @@
 
 use clap::Args;
 
-use super::targets::{for_each, select, Selection};
+use super::targets::{for_each, for_each_parallel, select, Selection};
 use crate::container::model::{ContainerConfig, NetworkMode};
 use crate::container::store;
 use crate::engine_config::EngineConfig;
@@ -189,21 +189,26 @@ pub async fn run(engine: &EngineConfig, args: &RmArgs) -> anyhow::Result<()> {
                 .find(|(m, _)| m == n)
                 .is_none_or(|(_, c)| !gone_with_pod.contains(&c.id))
     });
-    let result = for_each(
-        &ordered,
-        |c| async move {
-            crate::lifecycle::remove::remove_with_volumes(
-                engine,
-                &c,
-                args.force,
-                args.time,
-                args.volumes,
-            )
-            .await
-        },
-        true,
-    )
-    .await;
+    let remove = |c: String| async move {
+        crate::lifecycle::remove::remove_with_volumes(
+            engine,
+            &c,
+            args.force,
+            args.time,
+            args.volumes,
+        )
+        .await
+    };
+    // Containers that need one another go in the order made above; without
+    // such ties (the common `rm -af`) they are removed at the same time.
+    let chained = all
+        .iter()
+        .any(|(d, _)| all.iter().any(|(c, _)| c.id != d.id && depends_on(d, c)));
+    let result = if chained {
+        for_each(&ordered, remove, true).await
+    } else {
+        for_each_parallel(&ordered, remove, true).await
+    };
     let mut errors: Vec<anyhow::Error> = external_errors
         .into_iter()
         .chain(missing)

@@ -27,6 +27,21 @@ pub struct RmiArgs {
 /// Podman's `rmi` exit codes: 1 when an image did not exist (and nothing
 /// worse happened), 2 when an image is in use, 125 otherwise.
 pub async fn run(cfg: &EngineConfig, args: &RmiArgs) -> anyhow::Result<()> {
+    let mut lines = Vec::new();
+    let r = remove_images(cfg, args, &mut lines).await;
+    for l in &lines {
+        println!("{l}");
+    }
+    r
+}
+
+/// Remove (or untag) the images `args` names; `lines` gets what `rmi`
+/// prints (`Untagged: NAME`, `Deleted: ID`), in order.
+pub async fn remove_images(
+    cfg: &EngineConfig,
+    args: &RmiArgs,
+    lines: &mut Vec<String>,
+) -> anyhow::Result<()> {
     if args.images.is_empty() && !args.all {
         anyhow::bail!("image name or ID must be specified: give one or use --all");
     }
@@ -91,7 +106,7 @@ pub async fn run(cfg: &EngineConfig, args: &RmiArgs) -> anyhow::Result<()> {
                         )
                         .await
                     {
-                        Ok(_) => println!("Untagged: {name}"),
+                        Ok(_) => lines.push(format!("Untagged: {name}")),
                         Err(e) => other.push(e.to_string()),
                     }
                     continue;
@@ -126,11 +141,11 @@ pub async fn run(cfg: &EngineConfig, args: &RmiArgs) -> anyhow::Result<()> {
             Ok(r) => {
                 for u in r.untagged {
                     crate::events::image("untag", &img.id, &u);
-                    println!("Untagged: {u}");
+                    lines.push(format!("Untagged: {u}"));
                 }
                 if !r.deleted.is_empty() {
                     crate::events::image("remove", &img.id, t);
-                    println!("Deleted: {}", r.deleted);
+                    lines.push(format!("Deleted: {}", r.deleted));
                 }
             }
             Err(proto::transport::TransportError::Call {

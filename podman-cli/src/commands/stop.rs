@@ -2,7 +2,7 @@
 
 use clap::Args;
 
-use super::targets::{for_each, select, Selection};
+use super::targets::{for_each_parallel, select, Selection};
 use crate::engine_config::EngineConfig;
 
 #[derive(Debug, Clone, Args)]
@@ -40,7 +40,7 @@ pub async fn run(engine: &EngineConfig, args: &StopArgs) -> anyhow::Result<()> {
             ignore: args.ignore,
         },
     )?;
-    for_each(
+    for_each_parallel(
         &names,
         |c| async move {
             crate::lifecycle::stop::stop(engine, &c, args.time)

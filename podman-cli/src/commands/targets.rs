@@ -41,9 +41,38 @@ where
     F: Fn(String) -> Fut,
     Fut: std::future::Future<Output = anyhow::Result<()>>,
 {
+    for_each_bounded(names, f, print, 1).await
+}
+
+/// [`for_each`] with every name's work running at the same time, at most
+/// [`crate::lifecycle::parallel::workers`] at once; names are printed in the order given.
+pub async fn for_each_parallel<F, Fut>(names: &[String], f: F, print: bool) -> anyhow::Result<()>
+where
+    F: Fn(String) -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<()>>,
+{
+    for_each_bounded(names, f, print, crate::lifecycle::parallel::workers()).await
+}
+
+async fn for_each_bounded<F, Fut>(
+    names: &[String],
+    f: F,
+    print: bool,
+    limit: usize,
+) -> anyhow::Result<()>
+where
+    F: Fn(String) -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<()>>,
+{
+    use futures_util::stream::StreamExt;
     let mut errors: Vec<anyhow::Error> = Vec::new();
-    for n in names {
-        match f(n.clone()).await {
+    let mut results = futures_util::stream::iter(names.iter().map(|n| {
+        let work = f(n.clone());
+        async move { (n, work.await) }
+    }))
+    .buffered(limit.max(1));
+    while let Some((n, r)) = results.next().await {
+        match r {
             Ok(()) => {
                 if print {
                     println!("{n}");

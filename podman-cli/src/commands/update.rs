@@ -30,6 +30,8 @@ pub struct UpdateArgs {
     /// Ulimit options (applied at the next start)
     #[arg(long, value_name = "NAME=SOFT[:HARD]")]
     pub ulimit: Vec<String>,
+    #[command(flatten)]
+    pub health: super::create_health::HealthArgs,
     /// Act on the latest container podman is aware of
     #[arg(short, long)]
     pub latest: bool,
@@ -62,6 +64,7 @@ pub async fn run(engine: &EngineConfig, a: &UpdateArgs) -> anyhow::Result<()> {
         env,
         unsetenv: a.unsetenv.clone(),
         ulimits,
+        health: a.health.flags(),
     };
     let target = match (&a.container, a.latest) {
         (Some(c), false) => c.trim_start_matches('/').to_string(),

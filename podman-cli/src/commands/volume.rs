@@ -171,7 +171,7 @@ fn used_volumes(db: &crate::state::State) -> anyhow::Result<std::collections::Ha
         .collect())
 }
 
-fn select(
+pub fn select(
     db: &crate::state::State,
     filters: &filter::Filters,
 ) -> anyhow::Result<(Vec<Volume>, std::collections::HashSet<String>)> {
@@ -277,7 +277,7 @@ pub async fn inspect(engine: &EngineConfig, a: &InspectArgs) -> anyhow::Result<(
 }
 
 /// Remove one volume; `force` removes the containers using it first.
-async fn remove_one(
+pub async fn remove_one(
     engine: &EngineConfig,
     name: &str,
     force: bool,

@@ -189,6 +189,16 @@ impl StateWatch {
         })
     }
 
+    /// Also wake on changes in `dir` (best effort: a directory not made
+    /// yet is left to the fallback interval).
+    fn add_dir(&self, dir: &std::path::Path) {
+        let flags =
+            AddWatchFlags::IN_CREATE | AddWatchFlags::IN_MOVED_TO | AddWatchFlags::IN_CLOSE_WRITE;
+        if let Err(e) = self.fd.get_ref().0.add_watch(dir, flags) {
+            tracing::debug!(dir = %dir.display(), error = %e, "not watched");
+        }
+    }
+
     fn relevant(&self, e: &nix::sys::inotify::InotifyEvent) -> bool {
         use std::os::unix::ffi::OsStrExt;
         e.wd != self.db_dir
@@ -259,18 +269,33 @@ async fn check(
         }
     };
     if let Some(h) = conds.iter().find(|c| matches!(c, Condition::Healthy(_))) {
-        let word = if *h == Condition::Healthy(true) {
-            "healthy"
-        } else {
-            "unhealthy"
-        };
-        anyhow::bail!(
-            "cannot use condition {word:?}: container {} has no healthcheck",
-            rec.0.name
-        );
+        if rec.0.extra.healthcheck.is_none() {
+            let word = if *h == Condition::Healthy(true) {
+                "healthy"
+            } else {
+                "unhealthy"
+            };
+            anyhow::bail!(
+                "cannot use condition {word:?}: container {} has no healthcheck",
+                rec.0.name
+            );
+        }
     }
-    let (_, st) = crate::lifecycle::cleanup::refresh(engine, rec).await?;
-    Ok(satisfied(conds, &st))
+    let (cfg, st) = crate::lifecycle::cleanup::refresh(engine, rec).await?;
+    if let Some(code) = satisfied(conds, &st) {
+        return Ok(Some(code));
+    }
+    // libpod compares the recorded status; it changes in the bundle's
+    // healthcheck log, which the watch follows (see wait_states).
+    let health = crate::lifecycle::health::status(engine, &cfg);
+    Ok(conds
+        .iter()
+        .any(|c| match c {
+            Condition::Healthy(true) => health == crate::lifecycle::health::HEALTHY,
+            Condition::Healthy(false) => health == crate::lifecycle::health::UNHEALTHY,
+            _ => false,
+        })
+        .then_some(-1))
 }
 
 /// Wait until one of `names` (each, or with `first` any one) matches.
@@ -292,6 +317,15 @@ async fn wait_states(
         Ok(d) => d,
         Err(e) => return vec![(0, Err(e))],
     };
+    if conds.iter().any(|c| matches!(c, Condition::Healthy(_))) {
+        // Health results are written to each container's bundle.
+        for n in names {
+            if let Ok((cfg, _)) = store::resolve(&db, n) {
+                let paths = crate::lifecycle::paths::ContainerPaths::new(engine, &cfg.id);
+                watch.add_dir(&paths.bundle);
+            }
+        }
+    }
     loop {
         for (i, n) in names.iter().enumerate() {
             if done.iter().any(|(j, _)| *j == i) {
@@ -382,6 +416,51 @@ pub async fn wait(engine: &EngineConfig, a: &WaitArgs) -> anyhow::Result<()> {
             ),
         }
         .into()),
+    }
+}
+
+/// Docker's `next-exit`: the exit code of the next run that ends after
+/// this call (a created container is waited on through its start).
+pub async fn wait_next_exit(engine: &EngineConfig, name_or_id: &str) -> anyhow::Result<i32> {
+    let since = common::time::now_nanos();
+    let watch = StateWatch::new(engine)?;
+    let db = crate::state::open_state(engine)?;
+    loop {
+        let (cfg, st) =
+            crate::lifecycle::cleanup::refresh(engine, store::resolve(&db, name_or_id)?).await?;
+        if st.status.is_active() {
+            return wait_for(engine, &cfg.id).await;
+        }
+        if st.finished_ns >= since {
+            return Ok(st.exit_code);
+        }
+        watch.changed(DEFAULT_FALLBACK).await?;
+    }
+}
+
+/// Docker's `removed`: wait until the container is gone; its last exit
+/// code (from the events file), else 0.
+pub async fn wait_removed(engine: &EngineConfig, name_or_id: &str) -> anyhow::Result<i32> {
+    let watch = StateWatch::new(engine)?;
+    let db = crate::state::open_state(engine)?;
+    let id = store::resolve(&db, name_or_id)?.0.id;
+    let mut code = None;
+    loop {
+        match store::resolve(&db, &id) {
+            Err(store::ContainerStoreError::NotFound(_)) => {
+                return Ok(code
+                    .or_else(|| crate::events::last_exit_code(&id))
+                    .unwrap_or(0))
+            }
+            Err(e) => return Err(e.into()),
+            Ok(rec) => {
+                let (_, st) = crate::lifecycle::cleanup::refresh(engine, rec).await?;
+                if !st.status.is_active() && st.finished_ns > 0 {
+                    code = Some(st.exit_code);
+                }
+            }
+        }
+        watch.changed(DEFAULT_FALLBACK).await?;
     }
 }
 

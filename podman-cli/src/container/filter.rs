@@ -78,6 +78,9 @@ pub struct Subject<'a> {
     pub cfg: &'a ContainerConfig,
     pub st: &'a ContainerState,
     pub external: bool,
+    /// The healthcheck status ("" without a healthcheck), read by the
+    /// caller from the container's healthcheck log.
+    pub health: String,
 }
 
 impl<'a> Subject<'a> {
@@ -86,7 +89,13 @@ impl<'a> Subject<'a> {
             cfg,
             st,
             external: false,
+            health: String::new(),
         }
+    }
+
+    pub fn with_health(mut self, health: String) -> Subject<'a> {
+        self.health = health;
+        self
     }
 
     fn state(&self) -> &'static str {
@@ -354,8 +363,8 @@ impl Pred {
                     }
                 })
             }),
-            // No healthchecks yet: every container's health is "".
-            Pred::Health(vals) => vals.iter().any(|v| v.is_empty()),
+            // libpod: the status equals one of the values ("" without a check).
+            Pred::Health(vals) => vals.contains(&s.health),
             Pred::Until(t) => cfg.created_ns < *t,
             Pred::Pod => false,
             Pred::Network {
@@ -618,6 +627,11 @@ mod tests {
         assert_eq!(names(&["command=true"]).unwrap().len(), 0);
         assert_eq!(names(&["pod=anything"]).unwrap().len(), 0);
         assert_eq!(names(&["health=healthy"]).unwrap().len(), 0);
+        let (c, s) = ctr("abcd", "x", 1, Status::Running, 0);
+        let f = ContainerFilter::new(&parse(&["health=healthy"]).unwrap(), &Fake, Scope::Podman)
+            .unwrap();
+        assert!(f.matches(&Subject::new(&c, &s).with_health("healthy".into())));
+        assert!(!f.matches(&Subject::new(&c, &s).with_health("starting".into())));
         assert_eq!(names(&["network=podman"]).unwrap().len(), 4);
         assert_eq!(names(&["network=0123"]).unwrap().len(), 4);
         assert_eq!(names(&["network=web"]).unwrap().len(), 0);
@@ -739,6 +753,7 @@ mod tests {
             cfg: &c,
             st: &s,
             external: true,
+            health: String::new(),
         };
         let m = |f: &[&str]| {
             ContainerFilter::new(&parse(f).unwrap(), &Fake, Scope::External)

@@ -154,12 +154,7 @@ pub fn container_json(
         },
         "HostConfig": {
             "Binds": cfg.mounts.iter().filter(|m| m.kind == "bind").map(|m| format!("{}:{}", m.source, m.destination)).collect::<Vec<_>>(),
-            "NetworkMode": match &cfg.network_mode {
-                crate::container::model::NetworkMode::Bridge => "bridge".to_string(),
-                crate::container::model::NetworkMode::None => "none".to_string(),
-                crate::container::model::NetworkMode::Host => "host".to_string(),
-                crate::container::model::NetworkMode::Container(c) => format!("container:{c}"),
-            },
+            "NetworkMode": cfg.network_mode.name(),
             // libpod shows an unset policy as "no".
             "RestartPolicy": {"Name": if cfg.restart.name.is_empty() { "no" } else { cfg.restart.name.as_str() }, "MaximumRetryCount": cfg.restart.max_retries},
             "AutoRemove": cfg.auto_remove,

@@ -100,20 +100,25 @@ pub fn network_settings(
                 }
             }
         }
-        NetworkMode::Host | NetworkMode::None => {
-            let name = if cfg.network_mode == NetworkMode::Host {
-                "host"
-            } else {
-                "none"
-            };
-            let mut m = basic(None);
+        NetworkMode::Host
+        | NetworkMode::None
+        | NetworkMode::Slirp4netns(_)
+        | NetworkMode::Pasta(_) => {
+            let name = cfg.network_mode.name();
+            // slirp4netns and pasta report their address as a network of
+            // the mode's name, at the top level too.
+            let status = status_of(&name).filter(|_| running);
+            if status.is_some() {
+                top = basic(status);
+            }
+            let mut m = basic(status);
             m.insert("NetworkID".into(), json!(name));
             m.insert("DriverOpts".into(), Value::Null);
             m.insert("IPAMConfig".into(), Value::Null);
             m.insert("Links".into(), Value::Null);
-            networks.insert(name.into(), Value::Object(m));
+            networks.insert(name, Value::Object(m));
         }
-        NetworkMode::Container(_) => {}
+        NetworkMode::Container(_) | NetworkMode::Path(_) => {}
     }
     let mut m = top;
     m.insert("Bridge".into(), json!(""));

@@ -86,6 +86,36 @@ pub enum NetworkMode {
     Host,
     /// Share another container's network namespace.
     Container(String),
+    /// Join the network namespace at this path (`ns:PATH`).
+    Path(String),
+    /// User-mode networking by slirp4netns, with its options.
+    Slirp4netns(Vec<String>),
+    /// User-mode networking by pasta, with pasta's own options.
+    Pasta(Vec<String>),
+}
+
+impl NetworkMode {
+    /// Modes whose netns podman makes and a tool configures.
+    pub fn user_mode_tool(&self) -> Option<(&'static str, &[String])> {
+        match self {
+            NetworkMode::Slirp4netns(o) => Some(("slirp4netns", o)),
+            NetworkMode::Pasta(o) => Some(("pasta", o)),
+            _ => None,
+        }
+    }
+
+    /// Podman's name of the mode (inspect's NetworkMode, messages).
+    pub fn name(&self) -> String {
+        match self {
+            NetworkMode::Bridge => "bridge".into(),
+            NetworkMode::None => "none".into(),
+            NetworkMode::Host => "host".into(),
+            NetworkMode::Container(c) => format!("container:{c}"),
+            NetworkMode::Path(p) => format!("ns:{p}"),
+            NetworkMode::Slirp4netns(_) => "slirp4netns".into(),
+            NetworkMode::Pasta(_) => "pasta".into(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -94,6 +124,12 @@ pub struct NetworkAttachment {
     pub aliases: Vec<String>,
     pub static_ip: Option<String>,
     pub static_mac: Option<String>,
+    /// `--network NAME:ip6=` (and `--ip6`).
+    #[serde(default)]
+    pub static_ip6: Option<String>,
+    /// `--network NAME:interface_name=`; empty: eth0, eth1… by position.
+    #[serde(default)]
+    pub interface_name: String,
 }
 
 /// Fixed at create time.
@@ -188,6 +224,14 @@ pub struct RunExtras {
     pub uts: String,
     /// `--tz`: "", "local" or an IANA zone name.
     pub timezone: String,
+    /// `--cgroupns`: "private", "" (the host's), "ns:PATH" or "container:ID".
+    pub cgroupns: String,
+    /// `--cgroups`: "" (enabled), "no-conmon" or "disabled".
+    pub cgroups_mode: String,
+    /// `--cgroup-parent`.
+    pub cgroup_parent: String,
+    /// `--cgroup-conf` KEY=VALUE (cgroup v2 files).
+    pub cgroup_conf: BTreeMap<String, String>,
     /// `--read-only-tmpfs` (only meaningful with read_only).
     pub read_only_tmpfs: bool,
     /// `--pidfile`: where the container's pid is written.
@@ -212,6 +256,8 @@ pub struct RunExtras {
     pub unsetenv_all: bool,
     /// `--dns-option`.
     pub dns_options: Vec<String>,
+    /// `--hosts-file`: the base of /etc/hosts ("" : containers.conf's).
+    pub hosts_file: String,
     /// `--no-hosts`, `--no-hostname`.
     pub no_hosts: bool,
     pub no_hostname: bool,
@@ -357,4 +403,11 @@ pub struct Healthcheck {
     pub retries: u32,
     /// "none", "kill", "restart" or "stop".
     pub on_failure: String,
+    /// `--health-max-log-count`: runs kept (None: Podman's 5; 0: all).
+    pub max_log_count: Option<u32>,
+    /// `--health-max-log-size`: output bytes kept per run (None: 500; 0: all).
+    pub max_log_size: Option<u32>,
+    /// `--health-log-destination`: "" or "local" (the bundle),
+    /// "events_logger" (the health_status events), or a directory.
+    pub log_destination: String,
 }

@@ -210,10 +210,11 @@ pub fn container(cfg: &ContainerConfig, status: &str) {
 
 /// A healthcheck ran: `health_status` with the resulting status and the
 /// failing streak (as libpod's newContainerHealthCheckEvent).
-pub fn health_status(cfg: &ContainerConfig, status: &str, failing_streak: u32) {
+pub fn health_status(cfg: &ContainerConfig, status: &str, failing_streak: u32, log: String) {
     if enabled() {
         let mut e = container_event(cfg, "health_status");
         e.health_status = status.to_string();
+        e.health_log = log;
         e.health_failing_streak = i64::from(failing_streak);
         write(&e);
     }

@@ -48,7 +48,7 @@ fn read_exit(paths: &ContainerPaths, id: &str) -> Option<ExitJson> {
     })
 }
 
-fn alive(pid: i32) -> bool {
+pub(super) fn alive(pid: i32) -> bool {
     pid > 0
         && nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None).is_ok()
         && !std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| {
@@ -374,6 +374,7 @@ pub async fn refresh(
 ) -> anyhow::Result<(ContainerConfig, ContainerState)> {
     let paths = ContainerPaths::new(engine, &rec.0.id);
     if !has_exited(&paths, &rec.0, &rec.1) {
+        super::timer_repair::ensure(engine, &rec.0, &rec.1).await;
         return Ok(rec);
     }
     let cleaned = cleanup(engine, &rec.0.id, false).await;

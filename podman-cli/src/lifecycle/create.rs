@@ -107,6 +107,7 @@ fn parse_flags(cfg: &EngineConfig, a: &CreateOptions) -> anyhow::Result<Parsed> 
         crate::volume::attach::check_image_volume_mode(m)?;
     }
     let (network_mode, networks) = network_flags(cfg, a)?;
+    super::net_mode::check_names(&a.dns, &a.add_host)?;
     let mut more = super::create_more::parse(a, network_mode == NetworkMode::Host)?;
     if more.extras.umask.is_empty() {
         if let Some(u) = &cfg.containers.containers.umask {
@@ -123,12 +124,14 @@ fn parse_flags(cfg: &EngineConfig, a: &CreateOptions) -> anyhow::Result<Parsed> 
     more.extras.resources = resources;
     more.extras.healthcheck = super::health::parse(&a.health)?;
     more.extras.workdir_explicit = a.workdir.is_some();
-    let ports = if !ports.is_empty() && network_mode != NetworkMode::Bridge {
-        let mode = match network_mode {
-            NetworkMode::None => "none",
-            NetworkMode::Host => "host",
-            _ => "container",
-        };
+    let discarded = match network_mode {
+        NetworkMode::None => Some("none"),
+        NetworkMode::Host => Some("host"),
+        NetworkMode::Container(_) => Some("container"),
+        NetworkMode::Path(_) => Some("path"),
+        _ => None,
+    };
+    let ports = if let (false, Some(mode)) = (ports.is_empty(), discarded) {
         // Podman's words, on stderr before the container's output.
         eprintln!("Port mappings have been discarded because {mode:?} network namespace mode does not support them");
         Vec::new()
@@ -182,47 +185,15 @@ fn network_flags(
         .default_network
         .clone()
         .unwrap_or_else(|| "podman".into());
-    let values: Vec<String> = a
-        .network
-        .iter()
-        .flat_map(|n| n.split(',').map(String::from))
-        .filter(|n| !n.is_empty())
-        .collect();
-    let attach = |name: &str| NetworkAttachment {
-        name: name.to_string(),
-        aliases: a.network_alias.clone(),
-        static_ip: a.ip.clone(),
-        static_mac: a.mac_address.clone(),
-    };
-    match values.as_slice() {
-        [] => Ok((NetworkMode::Bridge, vec![attach(&default_net)])),
-        [one] if one == "none" => Ok((NetworkMode::None, vec![])),
-        [one] if one == "host" => Ok((NetworkMode::Host, vec![])),
-        [one] if one.starts_with("container:") => Ok((
-            NetworkMode::Container(one["container:".len()..].to_string()),
-            vec![],
-        )),
-        many => {
-            if many.iter().any(|n| {
-                n == "none" || n == "host" || n.starts_with("container:") || n.starts_with("ns:")
-            }) {
-                anyhow::bail!(
-                    "--network none, host and container: cannot be combined with other networks"
-                );
-            }
-            let list: Vec<NetworkAttachment> = many
-                .iter()
-                .map(|n| {
-                    if n == "bridge" {
-                        attach(&default_net)
-                    } else {
-                        attach(n)
-                    }
-                })
-                .collect();
-            Ok((NetworkMode::Bridge, list))
-        }
-    }
+    super::net_mode::parse(&super::net_mode::NetFlags {
+        network: &a.network,
+        default_mode: cfg.containers.containers.netns.as_deref(),
+        default_network: &default_net,
+        aliases: &a.network_alias,
+        ip: a.ip.as_deref(),
+        ip6: a.more.ip6.as_deref(),
+        mac: a.mac_address.as_deref(),
+    })
 }
 
 /// Create the container; returns its configuration.
@@ -294,6 +265,9 @@ async fn create_from(
 ) -> anyhow::Result<ContainerConfig> {
     let image_config: serde_json::Value = serde_json::from_slice(&image.config).unwrap_or_default();
     let ic = &image_config["config"];
+    let mut p = p;
+    p.more.extras.healthcheck =
+        super::health_config::settle(&a.health, p.more.extras.healthcheck.take(), ic)?;
     let strings = |v: &serde_json::Value| -> Vec<String> {
         v.as_array()
             .map(|a| {
@@ -375,6 +349,13 @@ async fn create_from(
     };
     let paths = super::paths::ContainerPaths::new(cfg, &id);
     let runtime = super::runtime::resolve(cfg).await?;
+    super::cgroups::parse(
+        &a.cgroups,
+        &mut p.more.extras,
+        &cfg.cgroup_manager,
+        &runtime,
+        crate::spec::resources::HostCgroups::probe().v2,
+    )?;
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_nanos() as i64)

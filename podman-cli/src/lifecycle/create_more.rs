@@ -187,6 +187,7 @@ pub fn parse(a: &CreateOptions, host_network: bool) -> anyhow::Result<More> {
         x.shm_size = Some(n);
     }
     x.dns_options = m.dns_option.clone();
+    x.hosts_file = m.hosts_file.clone().unwrap_or_default();
     x.no_hosts = m.no_hosts;
     x.no_hostname = m.no_hostname;
     if let Some(p) = &m.init_path {

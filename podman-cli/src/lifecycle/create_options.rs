@@ -93,6 +93,8 @@ pub struct CreateOptions {
     pub quiet: bool,
     /// The flags beyond the first set.
     pub resources: crate::spec::resources::ResourceFlags,
+    /// `--cgroupns`, `--cgroups`, `--cgroup-parent`, `--cgroup-conf`.
+    pub cgroups: super::cgroups::CgroupFlags,
     /// The `--health-*` flags, unparsed.
     pub health: super::health::HealthFlags,
     pub more: MoreOptions,
@@ -146,6 +148,10 @@ pub struct MoreOptions {
     /// `--pids-limit`: a number, -1 for no limit.
     pub pids_limit: Option<String>,
     pub dns_option: Vec<String>,
+    /// `--hosts-file PATH|image|none`.
+    pub hosts_file: Option<String>,
+    /// `--ip6`.
+    pub ip6: Option<String>,
     pub label_file: Vec<PathBuf>,
     pub no_hosts: bool,
     pub no_hostname: bool,

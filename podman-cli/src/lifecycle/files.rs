@@ -4,88 +4,201 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::container::model::ContainerConfig;
+use super::etc_files;
+use super::network::NetResult;
+use crate::container::model::{ContainerConfig, NetworkMode};
+use crate::engine_config::EngineConfig;
+use crate::spec::NetNs;
 
-/// Nameservers from the host's resolv.conf that a container can reach:
-/// loopback resolvers (systemd-resolved's 127.0.0.53) are useless inside a
-/// network namespace and are dropped.
-fn host_resolv() -> (Vec<String>, Vec<String>, Vec<String>) {
-    let text = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
-    let (mut ns, mut search, mut opts) = (Vec::new(), Vec::new(), Vec::new());
-    for l in text.lines() {
-        let mut f = l.split_whitespace();
-        match f.next() {
-            Some("nameserver") => {
-                if let Some(ip) = f.next() {
-                    if !ip.starts_with("127.") && ip != "::1" {
-                        ns.push(ip.to_string());
-                    }
-                }
-            }
-            Some("search") | Some("domain") => search.extend(f.map(String::from)),
-            Some("options") => opts.extend(f.map(String::from)),
-            _ => {}
+/// The address of host.containers.internal, as libpod picks it:
+/// containers.conf's, 127.0.0.1 on the host's network, a bridge network's
+/// IPv4 gateway, the tool's host address (slirp4netns with
+/// allow_host_loopback), else the host's first global address that is not
+/// the container's own.
+fn host_internal_ip(engine: &EngineConfig, cfg: &ContainerConfig, net: &NetResult) -> String {
+    match engine
+        .containers
+        .containers
+        .host_containers_internal_ip
+        .as_deref()
+    {
+        Some("none") => return String::new(),
+        Some(ip) if !ip.is_empty() => return ip.to_string(),
+        _ => {}
+    }
+    if matches!(net.netns, NetNs::Host) {
+        return "127.0.0.1".into();
+    }
+    let statuses: Vec<&serde_json::Value> = net.status.as_array().into_iter().flatten().collect();
+    if cfg.network_mode == NetworkMode::Bridge {
+        let gateways: Vec<&str> = statuses
+            .iter()
+            .flat_map(|s| s["addresses"].as_array().into_iter().flatten())
+            .filter_map(|a| a["gateway"].as_str())
+            .filter(|g| !g.is_empty())
+            .collect();
+        if let Some(g) = gateways
+            .iter()
+            .find(|g| !g.contains(':'))
+            .or(gateways.first())
+        {
+            return g.to_string();
         }
     }
-    (ns, search, opts)
+    if let Some(ip) = statuses
+        .iter()
+        .filter_map(|s| s["host_ip"].as_str())
+        .find(|s| !s.is_empty())
+    {
+        return ip.to_string();
+    }
+    local_ip(&net.ips)
+}
+
+/// The host's first global unicast address (IPv4 preferred), skipping `except`.
+fn local_ip(except: &[String]) -> String {
+    let Ok(addrs) = nix::ifaddrs::getifaddrs() else {
+        return String::new();
+    };
+    let mut v6 = String::new();
+    for a in addrs {
+        let Some(addr) = a.address else { continue };
+        let ip: std::net::IpAddr = if let Some(s) = addr.as_sockaddr_in() {
+            s.ip().into()
+        } else if let Some(s) = addr.as_sockaddr_in6() {
+            s.ip().into()
+        } else {
+            continue;
+        };
+        let global = match ip {
+            std::net::IpAddr::V4(v) => {
+                !v.is_loopback() && !v.is_link_local() && !v.is_unspecified()
+            }
+            std::net::IpAddr::V6(v) => {
+                !v.is_loopback() && (v.segments()[0] & 0xffc0) != 0xfe80 && !v.is_unspecified()
+            }
+        };
+        if !global || except.iter().any(|e| *e == ip.to_string()) {
+            continue;
+        }
+        if ip.is_ipv4() {
+            return ip.to_string();
+        }
+        if v6.is_empty() {
+            v6 = ip.to_string();
+        }
+    }
+    v6
+}
+
+/// The file /etc/hosts starts from (containers.conf `base_hosts_file`).
+fn base_hosts(
+    engine: &EngineConfig,
+    cfg: &ContainerConfig,
+    rootfs: &Path,
+) -> anyhow::Result<String> {
+    let chosen = if cfg.extra.hosts_file.is_empty() {
+        engine.containers.containers.base_hosts_file.as_deref()
+    } else {
+        Some(cfg.extra.hosts_file.as_str())
+    };
+    match chosen {
+        None | Some("") => Ok(std::fs::read_to_string("/etc/hosts").unwrap_or_default()),
+        Some("none") => Ok(String::new()),
+        Some("image") => {
+            let b = common::in_root::read_regular_in_root(rootfs, Path::new("etc/hosts"), 1 << 20)
+                .map_err(|e| anyhow::anyhow!("reading the image's /etc/hosts: {e}"))?;
+            Ok(b.map(|b| String::from_utf8_lossy(&b).into_owned())
+                .unwrap_or_default())
+        }
+        Some(path) => std::fs::read_to_string(path)
+            .map_err(|e| anyhow::anyhow!("reading base_hosts_file {path} (containers.conf): {e}")),
+    }
 }
 
 /// Write hosts, resolv.conf and hostname into `bundle`; returns the
 /// (destination, host path) pairs to bind-mount.
 pub fn write(
     bundle: &Path,
+    engine: &EngineConfig,
     cfg: &ContainerConfig,
-    own_ips: &[String],
-    network_dns: &[String],
-    host_network: bool,
-) -> std::io::Result<Vec<(String, PathBuf)>> {
+    net: &NetResult,
+    rootfs: &Path,
+) -> anyhow::Result<Vec<(String, PathBuf)>> {
     // The bundle is private; the files in it keep 0644, as users inside
     // the container read them through their bind mounts.
     common::private_dir::create(bundle)?;
-    let mut hosts = String::from(
-        "127.0.0.1\tlocalhost localhost.localdomain\n::1\tlocalhost localhost.localdomain\n",
-    );
-    if host_network {
-        hosts = std::fs::read_to_string("/etc/hosts").unwrap_or(hosts);
-    }
-    for h in &cfg.add_hosts {
-        if let Some((name, ip)) = h.split_once(':') {
-            hosts.push_str(&format!("{ip}\t{name}\n"));
-        }
-    }
-    for ip in own_ips {
-        hosts.push_str(&format!("{ip}\t{} {}\n", cfg.hostname, cfg.name));
-    }
-    if own_ips.is_empty() && !host_network {
-        hosts.push_str(&format!("127.0.1.1\t{} {}\n", cfg.hostname, cfg.name));
-    }
-    let (host_ns, host_search, opts) = host_resolv();
-    // The network's own DNS server answers container names only and never
-    // forwards: the host's servers follow it for everything else.
-    let servers: Vec<String> = if !cfg.dns_servers.is_empty() {
-        cfg.dns_servers.clone()
+    let conf = &engine.containers.containers;
+    let host_network = matches!(net.netns, NetNs::Host);
+    let no_hosts = cfg.extra.no_hosts || (conf.no_hosts == Some(true) && cfg.add_hosts.is_empty());
+    let hosts = if no_hosts {
+        String::new()
     } else {
-        network_dns.iter().cloned().chain(host_ns).collect()
+        let internal = host_internal_ip(engine, cfg, net);
+        let mut extra = Vec::new();
+        for h in &cfg.add_hosts {
+            let (names, mut ip) = etc_files::parse_add_host(h)?;
+            if ip == "host-gateway" {
+                if internal.is_empty() {
+                    anyhow::bail!("--add-host {h}: host-gateway has no address here (host_containers_internal_ip is \"none\" or no host address was found): give an IP");
+                }
+                ip = internal.clone();
+            }
+            extra.push((names, ip));
+        }
+        let own: Vec<String> = match &cfg.network_mode {
+            NetworkMode::None => vec!["127.0.0.1".into()],
+            NetworkMode::Pasta(_) => net.ips.iter().take(1).cloned().collect(),
+            _ if host_network => Vec::new(),
+            _ => net.ips.clone(),
+        };
+        let mut names = vec![cfg.hostname.clone()];
+        if !cfg.name.is_empty() && cfg.name != cfg.hostname {
+            names.push(cfg.name.clone());
+        }
+        etc_files::hosts(&etc_files::HostsParams {
+            extra,
+            base: &base_hosts(engine, cfg, rootfs)?,
+            host_internal_ip: &internal,
+            container_ips: &own,
+            names,
+        })
     };
-    let search = if cfg.dns_search.is_empty() {
-        host_search
+    let host = etc_files::host_resolv();
+    let servers = if cfg.dns_servers.is_empty() {
+        conf.dns_servers.clone()
+    } else {
+        cfg.dns_servers.clone()
+    };
+    let searches = if cfg.dns_search.is_empty() {
+        conf.dns_searches.clone()
     } else {
         cfg.dns_search.clone()
     };
-    let mut resolv = String::new();
-    if !search.is_empty() {
-        resolv.push_str(&format!("search {}\n", search.join(" ")));
-    }
-    for s in servers {
-        resolv.push_str(&format!("nameserver {s}\n"));
-    }
-    let opts: Vec<String> = opts
-        .into_iter()
-        .chain(cfg.extra.dns_options.iter().cloned())
+    let options: Vec<String> = conf
+        .dns_options
+        .iter()
+        .chain(cfg.extra.dns_options.iter())
+        .cloned()
         .collect();
-    if !opts.is_empty() {
-        resolv.push_str(&format!("options {}\n", opts.join(" ")));
-    }
+    let network_searches: Vec<String> =
+        if cfg.network_mode == NetworkMode::Bridge && !net.dns.is_empty() {
+            vec![crate::lifecycle::etc_files::PODMAN_DNS_DOMAIN.to_string()]
+        } else {
+            Vec::new()
+        };
+    let resolv = etc_files::resolv(&etc_files::ResolvParams {
+        host: &host,
+        servers: &servers,
+        searches: &searches,
+        options: &options,
+        network_servers: &net.dns,
+        network_searches: &network_searches,
+        host_network,
+        ipv6: net.ips.iter().any(|i| i.contains(':')),
+    });
+    // `--dns none`: the image's own resolv.conf stays.
+    let image_resolv = cfg.dns_servers.iter().any(|s| s == "none");
     let files = [
         ("/etc/hosts", "hosts", hosts),
         ("/etc/resolv.conf", "resolv.conf", resolv),
@@ -93,7 +206,9 @@ pub fn write(
     ];
     let mut out = Vec::new();
     for (dest, name, body) in files {
-        if (cfg.extra.no_hosts && name == "hosts") || (cfg.extra.no_hostname && name == "hostname")
+        if (no_hosts && name == "hosts")
+            || (cfg.extra.no_hostname && name == "hostname")
+            || (image_resolv && name == "resolv.conf")
         {
             continue;
         }

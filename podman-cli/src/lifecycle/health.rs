@@ -21,10 +21,7 @@ pub const HEALTHY: &str = "healthy";
 pub const UNHEALTHY: &str = "unhealthy";
 pub const STARTING: &str = "starting";
 
-/// Runs kept in the log (containers.conf `healthcheck_max_log_count`).
-const MAX_LOG_COUNT: usize = 5;
-/// Output kept per run (`healthcheck_max_log_size`).
-const MAX_LOG_SIZE: usize = 500;
+use super::health_config::{DEFAULT_MAX_LOG_COUNT, DEFAULT_MAX_LOG_SIZE, EVENTS_LOGGER};
 
 /// Podman's defaults (libpod/define).
 pub const DEFAULT_INTERVAL_NS: i64 = 30_000_000_000;
@@ -82,6 +79,9 @@ pub struct HealthFlags {
     pub timeout: Option<String>,
     pub on_failure: Option<String>,
     pub none: bool,
+    pub max_log_count: Option<String>,
+    pub max_log_size: Option<String>,
+    pub log_destination: Option<String>,
 }
 
 fn duration(flag: &'static str, v: &str, min_ns: i64) -> Result<i64, HealthFlagError> {
@@ -151,13 +151,7 @@ pub fn parse(f: &HealthFlags) -> Result<Option<Healthcheck>, HealthFlagError> {
         },
         None => DEFAULT_RETRIES,
     };
-    let on_failure = match f.on_failure.as_deref() {
-        None | Some("none") => "none",
-        Some("kill") => "kill",
-        Some("restart") => "restart",
-        Some("stop") => "stop",
-        Some(other) => return Err(HealthFlagError::OnFailure(other.into())),
-    };
+    let on_failure = on_failure_action(f.on_failure.as_deref())?;
     Ok(Some(Healthcheck {
         test,
         interval_ns,
@@ -165,24 +159,46 @@ pub fn parse(f: &HealthFlags) -> Result<Option<Healthcheck>, HealthFlagError> {
         start_period_ns,
         retries,
         on_failure: on_failure.into(),
+        ..Default::default()
     }))
 }
 
-fn log_path(paths: &ContainerPaths) -> PathBuf {
-    paths.bundle.join("healthcheck.log")
+/// `--health-on-failure` as libpod names the actions.
+pub fn on_failure_action(v: Option<&str>) -> Result<&'static str, HealthFlagError> {
+    Ok(match v {
+        None | Some("none") => "none",
+        Some("kill") => "kill",
+        Some("restart") => "restart",
+        Some("stop") => "stop",
+        Some(other) => return Err(HealthFlagError::OnFailure(other.into())),
+    })
+}
+
+/// libpod's getHealthCheckLogDestination: the bundle's healthcheck.log,
+/// or `<id>-healthcheck.log` in the directory given.
+fn log_path(paths: &ContainerPaths, cfg: &ContainerConfig) -> PathBuf {
+    match cfg
+        .extra
+        .healthcheck
+        .as_ref()
+        .map(|h| h.log_destination.as_str())
+    {
+        None | Some("" | "local" | EVENTS_LOGGER) => paths.bundle.join("healthcheck.log"),
+        Some(dir) => std::path::Path::new(dir).join(format!("{}-healthcheck.log", cfg.id)),
+    }
 }
 
 /// The recorded results (empty before the first run).
-pub fn read(paths: &ContainerPaths) -> HealthResults {
-    std::fs::read(log_path(paths))
+pub fn read(paths: &ContainerPaths, cfg: &ContainerConfig) -> HealthResults {
+    std::fs::read(log_path(paths, cfg))
         .ok()
         .and_then(|b| serde_json::from_slice(&b).ok())
         .unwrap_or_default()
 }
 
-fn write(paths: &ContainerPaths, r: &HealthResults) -> anyhow::Result<()> {
+fn write(paths: &ContainerPaths, cfg: &ContainerConfig, r: &HealthResults) -> anyhow::Result<()> {
     common::atomic_file::write_atomic_mode(
-        &log_path(paths),
+        &log_path(paths, cfg),
         &serde_json::to_vec(r)?,
         common::private_dir::FILE_MODE,
         common::atomic_file::Durability::NoSync,
@@ -191,9 +207,10 @@ fn write(paths: &ContainerPaths, r: &HealthResults) -> anyhow::Result<()> {
 }
 
 /// At start: the log begins again, "starting".
-pub fn reset(paths: &ContainerPaths) -> anyhow::Result<()> {
+pub fn reset(paths: &ContainerPaths, cfg: &ContainerConfig) -> anyhow::Result<()> {
     write(
         paths,
+        cfg,
         &HealthResults {
             status: STARTING.into(),
             ..Default::default()
@@ -201,8 +218,9 @@ pub fn reset(paths: &ContainerPaths) -> anyhow::Result<()> {
     )
 }
 
-/// The check's process as the runtime's `exec --process` takes it.
+/// The check's process: the container's own, running `argv`.
 fn process_doc(
+    engine: &EngineConfig,
     cfg: &ContainerConfig,
     st: &ContainerState,
     argv: Vec<String>,
@@ -212,23 +230,16 @@ fn process_doc(
     pcfg.cmd = argv;
     pcfg.terminal = false;
     pcfg.init = false;
-    let ctx = crate::spec::SpecContext {
-        rootfs: std::path::Path::new(&st.mountpoint),
-        netns: crate::spec::NetNs::Host,
-        cgroups_path: String::new(),
-        managed_files: vec![],
-        default_capabilities: None,
-        init_path: None,
-        localtime: None,
-        containerenv: None,
-        joined_namespaces: vec![],
-    };
-    let spec = crate::spec::generate(&pcfg, &ctx)?;
-    serde_json::to_value(spec.process()).map_err(|e| anyhow::anyhow!("healthcheck process: {e}"))
+    crate::spec::exec_process::process(
+        &pcfg,
+        std::path::Path::new(&st.mountpoint),
+        engine.containers.containers.default_capabilities.as_deref(),
+    )
 }
 
 /// Run `argv` in the container; (exit code, output). -1 at the timeout.
 async fn exec(
+    engine: &EngineConfig,
     cfg: &ContainerConfig,
     st: &ContainerState,
     paths: &ContainerPaths,
@@ -240,7 +251,7 @@ async fn exec(
     let pid_path = paths.bundle.join(format!("exec-hc-{tag}.pid"));
     common::atomic_file::write_atomic_mode(
         &process_path,
-        &serde_json::to_vec(&process_doc(cfg, st, argv)?)?,
+        &serde_json::to_vec(&process_doc(engine, cfg, st, argv)?)?,
         common::private_dir::FILE_MODE,
         common::atomic_file::Durability::NoSync,
     )?;
@@ -330,7 +341,7 @@ pub async fn run(engine: &EngineConfig, name_or_id: &str) -> anyhow::Result<Chec
     let started = common::time::now_nanos();
     let in_start_period = hc.start_period_ns > 0 && started < st.started_ns + hc.start_period_ns;
     let timeout = Duration::from_nanos(hc.timeout_ns.max(1_000_000_000) as u64);
-    let (code, output) = match exec(&cfg, &st, &paths, argv, timeout).await {
+    let (code, output) = match exec(engine, &cfg, &st, &paths, argv, timeout).await {
         Ok((0, out)) => (0, out),
         Ok((-1, out)) => (-1, out),
         Ok((_, out)) => (1, out),
@@ -338,14 +349,15 @@ pub async fn run(engine: &EngineConfig, name_or_id: &str) -> anyhow::Result<Chec
     };
     let ended = common::time::now_nanos();
     let mut output = output;
-    if output.len() > MAX_LOG_SIZE {
-        let mut cut = MAX_LOG_SIZE;
+    let max_size = hc.max_log_size.unwrap_or(DEFAULT_MAX_LOG_SIZE) as usize;
+    if max_size > 0 && output.len() > max_size {
+        let mut cut = max_size;
         while !output.is_char_boundary(cut) {
             cut -= 1;
         }
         output.truncate(cut);
     }
-    let mut r = read(&paths);
+    let mut r = read(&paths, &cfg);
     if code == 0 {
         r.status = HEALTHY.into();
         r.failing_streak = 0;
@@ -366,12 +378,22 @@ pub async fn run(engine: &EngineConfig, name_or_id: &str) -> anyhow::Result<Chec
         exit_code: code,
         output,
     });
-    if r.log.len() > MAX_LOG_COUNT {
-        let extra = r.log.len() - MAX_LOG_COUNT;
+    let max_count = hc.max_log_count.unwrap_or(DEFAULT_MAX_LOG_COUNT) as usize;
+    if max_count > 0 && r.log.len() > max_count {
+        let extra = r.log.len() - max_count;
         r.log.drain(..extra);
     }
-    write(&paths, &r)?;
-    crate::events::health_status(&cfg, &r.status, r.failing_streak);
+    write(&paths, &cfg, &r)?;
+    // events_logger: the event carries the run (libpod's HealthLog).
+    let health_log = if hc.log_destination == EVENTS_LOGGER {
+        r.log
+            .last()
+            .and_then(|l| serde_json::to_string(l).ok())
+            .unwrap_or_default()
+    } else {
+        String::new()
+    };
+    crate::events::health_status(&cfg, &r.status, r.failing_streak, health_log);
     if r.status == UNHEALTHY {
         on_failure(engine, &cfg, &hc).await?;
     }
@@ -404,11 +426,21 @@ async fn on_failure(
 /// inspect's healthcheck fields: State.Health (the recorded results) and
 /// Config.Healthcheck, as libpod shows them when a healthcheck is set.
 pub fn inspect_fields(engine: &EngineConfig, cfg: &ContainerConfig, doc: &mut serde_json::Value) {
-    let Some(h) = &cfg.extra.healthcheck else {
+    let h = cfg.extra.healthcheck.as_ref();
+    let dest = h.map(|h| h.log_destination.as_str()).unwrap_or_default();
+    doc["Config"]["HealthLogDestination"] =
+        serde_json::json!(if dest.is_empty() { "local" } else { dest });
+    doc["Config"]["HealthMaxLogCount"] = serde_json::json!(h
+        .and_then(|h| h.max_log_count)
+        .unwrap_or(DEFAULT_MAX_LOG_COUNT));
+    doc["Config"]["HealthMaxLogSize"] = serde_json::json!(h
+        .and_then(|h| h.max_log_size)
+        .unwrap_or(DEFAULT_MAX_LOG_SIZE));
+    let Some(h) = h else {
         return;
     };
     let paths = ContainerPaths::new(engine, &cfg.id);
-    let mut results = read(&paths);
+    let mut results = read(&paths, cfg);
     if results.status.is_empty() {
         results.status = STARTING.into();
     }
@@ -428,7 +460,7 @@ pub fn status(engine: &EngineConfig, cfg: &ContainerConfig) -> String {
     if cfg.extra.healthcheck.is_none() {
         return String::new();
     }
-    let s = read(&ContainerPaths::new(engine, &cfg.id)).status;
+    let s = read(&ContainerPaths::new(engine, &cfg.id), cfg).status;
     if s.is_empty() {
         STARTING.into()
     } else {

@@ -3,15 +3,20 @@
 
 #[allow(unsafe_code)]
 pub mod attach;
+pub mod cgroups;
 pub mod cleanup;
 pub mod create;
 pub mod create_more;
 pub mod create_options;
 pub mod create_userns;
+pub mod etc_files;
 pub mod files;
 pub mod health;
+pub mod health_config;
 pub mod intent;
+pub mod net_mode;
 pub mod network;
+pub mod parallel;
 pub mod paths;
 pub mod pause;
 pub mod pod;
@@ -23,6 +28,8 @@ pub mod remove;
 pub mod runtime;
 pub mod start;
 pub mod stop;
+pub mod timer_repair;
 pub mod update;
+pub mod usernet;
 #[allow(unsafe_code)]
 pub mod userns_netns;

@@ -32,15 +32,24 @@ fn per_network(cfg: &ContainerConfig) -> Vec<PerNetworkOptions> {
         .enumerate()
         .map(|(i, n)| PerNetworkOptions {
             name: n.name.clone(),
-            interface_name: format!("eth{i}"),
-            static_ips: n.static_ip.iter().cloned().collect(),
+            interface_name: if n.interface_name.is_empty() {
+                format!("eth{i}")
+            } else {
+                n.interface_name.clone()
+            },
+            static_ips: n
+                .static_ip
+                .iter()
+                .chain(n.static_ip6.iter())
+                .cloned()
+                .collect(),
             static_mac: n.static_mac.clone().unwrap_or_default(),
             aliases: n.aliases.clone(),
         })
         .collect()
 }
 
-fn port_mappings(cfg: &ContainerConfig) -> Vec<PortMapping> {
+pub(super) fn port_mappings(cfg: &ContainerConfig) -> Vec<PortMapping> {
     cfg.ports
         .iter()
         .map(|p| PortMapping {
@@ -114,19 +123,40 @@ pub async fn setup(
                     oc.name
                 );
             }
-            let path = if os.netns_path.is_empty() {
-                format!("/proc/{}/ns/net", os.pid)
+            // Joining a container on the host's network is the host's
+            // network (no net.* sysctls, the host's names).
+            let netns = if oc.network_mode == NetworkMode::Host {
+                NetNs::Host
+            } else if os.netns_path.is_empty() {
+                NetNs::Path(format!("/proc/{}/ns/net", os.pid))
             } else {
-                os.netns_path.clone()
+                NetNs::Path(os.netns_path.clone())
             };
             Ok(NetResult {
-                netns: NetNs::Path(path),
+                netns,
                 ips: vec![],
                 dns: vec![],
                 status: serde_json::Value::Null,
                 netns_path: String::new(),
                 userns: None,
             })
+        }
+        NetworkMode::Path(p) => {
+            if !std::path::Path::new(p).exists() {
+                anyhow::bail!("cannot find specified network namespace path {p:?}: create it first (ip netns add NAME makes /run/netns/NAME)");
+            }
+            Ok(NetResult {
+                netns: NetNs::Path(p.clone()),
+                ips: vec![],
+                dns: vec![],
+                status: serde_json::Value::Null,
+                netns_path: String::new(),
+                userns: None,
+            })
+        }
+        NetworkMode::Slirp4netns(_) | NetworkMode::Pasta(_) => {
+            let (tool, opts) = cfg.network_mode.user_mode_tool().unwrap_or(("", &[]));
+            super::usernet::setup(engine, cfg, tool, opts).await
         }
         NetworkMode::Bridge => {
             let path = netns_path(engine, &cfg.id);
@@ -135,10 +165,7 @@ pub async fn setup(
             let result = async {
                 match own_userns(cfg) {
                     Some(m) => {
-                        userns = Some(super::userns_netns::create(
-                            std::path::Path::new(&path),
-                            m,
-                        )?)
+                        userns = Some(super::userns_netns::create(std::path::Path::new(&path), m)?)
                     }
                     None => {
                         let req = CreateNetnsRequest { path: path.clone() };
@@ -157,6 +184,7 @@ pub async fn setup(
                     networks: per_network(cfg),
                     port_mappings: port_mappings(cfg),
                     dns_servers: cfg.dns_servers.clone(),
+                    add_networks: false,
                 };
                 match net
                     .call("Setup", |mut c| async move { c.setup(req).await })
@@ -211,6 +239,11 @@ pub async fn teardown(
     cfg: &ContainerConfig,
     st: &ContainerState,
 ) -> anyhow::Result<()> {
+    if cfg.network_mode.user_mode_tool().is_some() {
+        return super::usernet::teardown(engine, &cfg.id, &st.netns_path)
+            .await
+            .map_err(|e| anyhow::anyhow!("tearing down the network of {}: {e}", cfg.name));
+    }
     if cfg.network_mode != NetworkMode::Bridge || st.netns_path.is_empty() {
         return Ok(());
     }
@@ -221,6 +254,7 @@ pub async fn teardown(
         netns_path: st.netns_path.clone(),
         networks: per_network(cfg),
         port_mappings: port_mappings(cfg),
+        only_listed: false,
     };
     if let Err(e) = net
         .call("Teardown", |mut c| async move { c.teardown(req).await })
@@ -282,6 +316,13 @@ pub async fn connect(
         Ok(n) => n,
         Err(e) => {
             net.close().await?;
+            if e.code() == Some(proto::ErrorCode::NotFound) {
+                // libpod's words and exit code (125) for a missing network.
+                anyhow::bail!(
+                    "unable to find network with name or ID {}: network not found",
+                    att.name
+                );
+            }
             return Err(e.into());
         }
     };
@@ -291,9 +332,10 @@ pub async fn connect(
         let before = cfg.networks.clone();
         if attach {
             if pos.is_some() {
+                // libpod's words (define.ErrNetworkConnected).
                 anyhow::bail!(
-                    "container {} is already connected to network {}",
-                    cfg.name,
+                    "container {} is already connected to network {}: network is already connected",
+                    cfg.id,
                     nw.name
                 );
             }
@@ -304,62 +346,64 @@ pub async fn connect(
                 });
         } else {
             let Some(i) = pos else {
+                // libpod names the container as it was given.
                 anyhow::bail!(
-                    "container {} is not connected to network {}",
-                    cfg.name,
+                    "container {container} is not connected to network {}",
                     nw.name
                 )
             };
             cfg.networks.remove(i);
         }
-        if running {
-            // net-setup sets a container up as a whole: tear the old set
-            // down and set the new one up, keeping each address it had.
-            let kept_ips = |n: &str| -> Vec<String> {
-                st.network_status
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .filter(|x| x["network"] == n)
-                    .flat_map(|x| x["addresses"].as_array().cloned().unwrap_or_default())
-                    .filter_map(|a| {
-                        a["address"]
-                            .as_str()
-                            .and_then(|s| s.split('/').next())
-                            .map(String::from)
-                    })
-                    .collect()
+        if running && attach {
+            // Only the new network: the container's other interfaces,
+            // addresses and routes stay as they are.
+            let added = ContainerConfig {
+                networks: cfg.networks[cfg.networks.len() - 1..].to_vec(),
+                ..cfg.clone()
             };
-            let old = ContainerConfig {
-                networks: before,
+            let req = SetupRequest {
+                container_id: cfg.id.clone(),
+                container_name: cfg.name.clone(),
+                netns_path: st.netns_path.clone(),
+                // net-setup names it: the next free ethN.
+                networks: per_network(&added)
+                    .into_iter()
+                    .map(|o| PerNetworkOptions {
+                        interface_name: String::new(),
+                        ..o
+                    })
+                    .collect(),
+                port_mappings: Vec::new(),
+                dns_servers: cfg.dns_servers.clone(),
+                add_networks: true,
+            };
+            let r = net
+                .call("Setup", |mut c| async move { c.setup(req).await })
+                .await?;
+            let mut all = st.network_status.as_array().cloned().unwrap_or_default();
+            all.extend(status_json(&r).as_array().cloned().unwrap_or_default());
+            st.network_status = serde_json::Value::Array(all);
+        } else if running {
+            let gone = ContainerConfig {
+                networks: before
+                    .iter()
+                    .filter(|n| n.name == nw.name)
+                    .cloned()
+                    .collect(),
                 ..cfg.clone()
             };
             let req = TeardownRequest {
                 container_id: cfg.id.clone(),
                 netns_path: st.netns_path.clone(),
-                networks: per_network(&old),
-                port_mappings: port_mappings(&cfg),
+                networks: per_network(&gone),
+                port_mappings: Vec::new(),
+                only_listed: true,
             };
             net.call("Teardown", |mut c| async move { c.teardown(req).await })
                 .await?;
-            let mut opts = per_network(&cfg);
-            for o in &mut opts {
-                if o.static_ips.is_empty() {
-                    o.static_ips = kept_ips(&o.name);
-                }
+            if let Some(all) = st.network_status.as_array_mut() {
+                all.retain(|x| x["network"] != nw.name.as_str());
             }
-            let req = SetupRequest {
-                container_id: cfg.id.clone(),
-                container_name: cfg.name.clone(),
-                netns_path: st.netns_path.clone(),
-                networks: opts,
-                port_mappings: port_mappings(&cfg),
-                dns_servers: cfg.dns_servers.clone(),
-            };
-            let r = net
-                .call("Setup", |mut c| async move { c.setup(req).await })
-                .await?;
-            st.network_status = status_json(&r);
         }
         anyhow::Ok(())
     }

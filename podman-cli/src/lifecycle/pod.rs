@@ -162,20 +162,13 @@ pub async fn create(engine: &EngineConfig, o: &PodCreateOptions) -> anyhow::Resu
 
 /// Named networks must exist before anything is made (Podman's words).
 async fn check_networks(engine: &EngineConfig, networks: &[String]) -> anyhow::Result<()> {
-    let named: Vec<&String> = networks
-        .iter()
-        .filter(|n| {
-            !["none", "host", "bridge", "private"].contains(&n.as_str())
-                && !n.starts_with("container:")
-                && !n.starts_with("ns:")
-        })
-        .collect();
+    let named = super::net_mode::named_networks(networks);
     if named.is_empty() {
         return Ok(());
     }
     let mut net = crate::helper_procs::net(engine).await?;
     let mut missing = None;
-    for n in named {
+    for n in &named {
         let req = proto::netsetup::v1::NetworkExistsRequest { name: n.clone() };
         let r = net
             .call("NetworkExists", |mut c| async move {
@@ -444,10 +437,30 @@ pub fn shared_files(
         };
         let theirs = bundle.join(name);
         if theirs.exists() {
+            if name == "hosts" {
+                add_member_host(&theirs, cfg)?;
+            }
             *path = theirs;
         }
     }
     Ok(managed)
+}
+
+/// libpod's entry for a container joining another's network: its
+/// hostname and name on 127.0.0.1, in the shared hosts file. Appended in
+/// place (running members see the file through bind mounts of this inode).
+fn add_member_host(hosts: &std::path::Path, cfg: &ContainerConfig) -> std::io::Result<()> {
+    use std::io::Write;
+    let line = format!("127.0.0.1\t{} {}\n", cfg.hostname, cfg.name);
+    let now = std::fs::read_to_string(hosts)?;
+    if now.lines().any(|l| format!("{l}\n") == line) {
+        return Ok(());
+    }
+    let mut f = std::fs::OpenOptions::new().append(true).open(hosts)?;
+    if !now.is_empty() && !now.ends_with('\n') {
+        f.write_all(b"\n")?;
+    }
+    f.write_all(line.as_bytes())
 }
 
 /// Podman refuses to remove an infra container while its pod exists.

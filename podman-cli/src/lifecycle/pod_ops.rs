@@ -98,20 +98,36 @@ pub async fn stop(
     let (pod, members) = current(engine, name_or_id).await?;
     let (rest, infra) = split(members);
     let mut errors = Vec::new();
-    for (c, s) in rest.iter().chain(infra.iter()) {
-        if !s.status.is_active() {
-            continue;
+    let infra: Vec<Record> = infra.into_iter().collect();
+    let stop_one = |c: &crate::container::model::ContainerConfig| {
+        let id = c.id.clone();
+        async move {
+            match super::stop::stop(engine, &id, timeout).await {
+                Ok(_) => None,
+                // Gone meanwhile (its own --rm).
+                Err(e)
+                    if e.downcast_ref::<crate::container::store::ContainerStoreError>()
+                        .is_some_and(|x| {
+                            matches!(x, crate::container::store::ContainerStoreError::NotFound(_))
+                        }) =>
+                {
+                    None
+                }
+                Err(e) => Some(e),
+            }
         }
-        match super::stop::stop(engine, &c.id, timeout).await {
-            Ok(_) => {}
-            // Gone meanwhile (its own --rm).
-            Err(e)
-                if e.downcast_ref::<crate::container::store::ContainerStoreError>()
-                    .is_some_and(|x| {
-                        matches!(x, crate::container::store::ContainerStoreError::NotFound(_))
-                    }) => {}
-            Err(e) => errors.push(e),
-        }
+    };
+    // The members at the same time (bounded as `stop -a`), the infra
+    // container after them.
+    for group in [&rest, &infra] {
+        use futures_util::stream::StreamExt;
+        let active = group.iter().filter(|(_, s)| s.status.is_active());
+        let done: Vec<Option<anyhow::Error>> =
+            futures_util::stream::iter(active.map(|(c, _)| stop_one(c)))
+                .buffered(super::parallel::workers())
+                .collect()
+                .await;
+        errors.extend(done.into_iter().flatten());
     }
     crate::events::pod("stop", &pod.id, &pod.name);
     joined(errors).map(|()| pod)

@@ -96,9 +96,10 @@ async fn undo_start(
     if paths.runtime_root.join(&cfg.id).exists() {
         super::cleanup::runtime_delete(&cfg.runtime, &paths.runtime_root, &cfg.id).await;
     }
-    if cfg.network_mode == NetworkMode::Bridge {
+    if cfg.network_mode == NetworkMode::Bridge || cfg.network_mode.user_mode_tool().is_some() {
         // net-setup keeps its own record of what it set up for the
-        // container; the netns path is podman's fixed one.
+        // container (slirp4netns/pasta: the tool's pid); the netns path is
+        // podman's fixed one.
         let recorded = ContainerState {
             netns_path: super::network::netns_path(engine, &cfg.id),
             ..st.clone()

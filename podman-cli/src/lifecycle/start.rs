@@ -44,7 +44,7 @@ fn exit_command(engine: &EngineConfig, cfg: &ContainerConfig) -> Vec<String> {
 }
 
 /// The healthcheck timer: `podman healthcheck run ID` every interval.
-fn health_timer(engine: &EngineConfig, cfg: &ContainerConfig) -> (Vec<String>, u64) {
+pub(super) fn health_timer(engine: &EngineConfig, cfg: &ContainerConfig) -> (Vec<String>, u64) {
     match &cfg.extra.healthcheck {
         Some(h) if h.interval_ns > 0 && h.test.first().is_some_and(|t| t != "NONE") => {
             let mut v = podman_command(engine);
@@ -337,9 +337,14 @@ fn bundle_and_request(
     net: &super::network::NetResult,
     handover: &Handover,
 ) -> anyhow::Result<CreateContainerRequest> {
-    let host_network = matches!(net.netns, spec::NetNs::Host);
-    let managed = super::files::write(&paths.bundle, cfg, &net.ips, &net.dns, host_network)
-        .with_context(|| format!("writing {}", paths.bundle.display()))?;
+    let managed = super::files::write(
+        &paths.bundle,
+        engine,
+        cfg,
+        net,
+        std::path::Path::new(rootfs),
+    )
+    .with_context(|| format!("writing {}", paths.bundle.display()))?;
     let managed = super::pod::shared_files(engine, cfg, managed)?;
     let init_path = if cfg.init {
         Some(if cfg.extra.init_path.is_empty() {
@@ -373,7 +378,7 @@ fn bundle_and_request(
     let ctx = SpecContext {
         rootfs: std::path::Path::new(rootfs),
         netns: net.netns.clone(),
-        cgroups_path: super::pod::cgroups_path(engine, cfg),
+        cgroups_path: super::cgroups::cgroups_path(engine, cfg),
         managed_files: managed,
         default_capabilities: engine.containers.containers.default_capabilities.as_deref(),
         init_path,
@@ -396,6 +401,7 @@ fn bundle_and_request(
     if engine.cgroup_manager == "systemd" {
         runtime_args.push("--systemd-cgroup".into());
     }
+    runtime_args.extend(super::cgroups::runtime_args(cfg));
     runtime_args.extend(
         engine
             .runtime_flags
@@ -404,7 +410,7 @@ fn bundle_and_request(
     );
     let (timer_command, timer_interval_ms) = health_timer(engine, cfg);
     if cfg.extra.healthcheck.is_some() {
-        super::health::reset(paths)?;
+        super::health::reset(paths, cfg)?;
     }
     let req = CreateContainerRequest {
         id: cfg.id.clone(),
@@ -502,6 +508,7 @@ fn joined_namespaces(
         ("pid", &x.pid),
         ("uts", &x.uts),
         ("user", &x.userns),
+        ("cgroup", &x.cgroupns),
     ]
     .into_iter()
     .filter_map(|(k, v)| v.strip_prefix("container:").map(|id| (k, id)))

@@ -21,6 +21,9 @@ pub struct UpdateOptions {
     pub env: Vec<String>,
     pub unsetenv: Vec<String>,
     pub ulimits: Vec<Rlimit>,
+    /// `--health-*`, `--no-healthcheck` (checked runs read them at once; a
+    /// running container's timer keeps its interval until its next start).
+    pub health: super::health::HealthFlags,
 }
 
 /// Overlay the limits that were given onto the recorded ones.
@@ -131,6 +134,7 @@ pub async fn update(
     for w in warnings {
         eprintln!("{w}");
     }
+    let health = super::health_config::updated(cfg.extra.healthcheck.as_ref(), &o.health)?;
     let merged = merge(&cfg.extra.resources, &given, &o.resources);
     if let (Some(m), Some(s)) = (merged.memory, merged.memory_swap) {
         if s < m {
@@ -151,6 +155,9 @@ pub async fn update(
     }
     if let Some(r) = &o.restart {
         cfg.restart = r.clone();
+    }
+    if let Some(h) = health {
+        cfg.extra.healthcheck = h;
     }
     merge_env(&mut cfg.env, &o.env, &o.unsetenv);
     for u in &o.ulimits {

@@ -3,6 +3,7 @@
 //! and checked against oci-spec's typed model before it is written.
 
 pub mod confinement;
+pub mod exec_process;
 pub mod resources;
 pub mod seccomp;
 pub mod security;
@@ -91,7 +92,22 @@ fn default_mounts(privileged: bool, shm_size: Option<u64>) -> Vec<Value> {
 fn user_mount(m: &MountSpec) -> Value {
     match m.kind.as_str() {
         "tmpfs" => {
-            json!({"destination": m.destination, "type": "tmpfs", "source": "tmpfs", "options": m.options})
+            // Podman's default: the image's content at the path is copied
+            // into the tmpfs (runc's tmpcopyup), unless notmpcopyup.
+            let mut options: Vec<&str> = m
+                .options
+                .iter()
+                .map(String::as_str)
+                .filter(|o| *o != "notmpcopyup")
+                .collect();
+            if !m
+                .options
+                .iter()
+                .any(|o| o == "notmpcopyup" || o == "tmpcopyup")
+            {
+                options.push("tmpcopyup");
+            }
+            json!({"destination": m.destination, "type": "tmpfs", "source": "tmpfs", "options": options})
         }
         "devpts" => {
             json!({"destination": m.destination, "type": "devpts", "source": "devpts", "options": m.options})
@@ -244,6 +260,13 @@ pub fn generate(cfg: &ContainerConfig, ctx: &SpecContext) -> Result<Spec, SpecEr
     namespaces.extend(namespace("pid", &x.pid, ctx));
     namespaces.extend(namespace("ipc", &x.ipc, ctx));
     namespaces.extend(namespace("uts", &x.uts, ctx));
+    // "" (records older than --cgroupns) is the host's, as on cgroup v1.
+    let cgroupns = match x.cgroupns.as_str() {
+        "" => "host",
+        "private" => "",
+        other => other,
+    };
+    namespaces.extend(namespace("cgroup", cgroupns, ctx));
     match &ctx.netns {
         NetNs::New => namespaces.push(json!({"type": "network"})),
         NetNs::Path(p) => namespaces.push(json!({"type": "network", "path": p})),
@@ -298,6 +321,9 @@ pub fn generate(cfg: &ContainerConfig, ctx: &SpecContext) -> Result<Spec, SpecEr
     }
     let mut resources = json!({"devices": cgroup_devices});
     resources::apply(&x.resources, &mut resources);
+    if !x.cgroup_conf.is_empty() {
+        resources["unified"] = json!(x.cgroup_conf);
+    }
     if conf.pids_limit != 0 && confinement::pids_controller() {
         resources["pids"] = json!({"limit": conf.pids_limit});
     }

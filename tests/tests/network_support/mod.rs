@@ -31,31 +31,100 @@ pub fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 
-/// Whether a line or table belongs to a podman0, podman1... bridge: those
-/// are what podman's own end-to-end tests (possibly running meanwhile) use;
-/// these tests never do.
-pub fn foreign(s: &str) -> bool {
-    let named_podman = |w: &str| {
-        let w = w.trim_matches(|c| c == '"' || c == ':');
-        w.strip_prefix("podman")
-            .is_some_and(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()))
-    };
-    s.split_whitespace().any(named_podman) && !s.contains("ntbr")
+/// FNV-1a, 64 bits: how net-setup derives its table name and veth names
+/// (net-setup/src/ids.rs), so a test can name exactly its own objects.
+fn fnv64(data: &[u8]) -> u64 {
+    let mut h: u64 = 0xcbf29ce484222325;
+    for b in data {
+        h ^= *b as u64;
+        h = h.wrapping_mul(0x100000001b3);
+    }
+    h
 }
 
-/// The host state a setup+teardown cycle must leave as it found it: every
-/// link (`ip -o link`) and the whole ruleset (`nft list ruleset`), less
-/// what belongs to podman's own bridges.
-pub fn host_snapshot() -> (String, String) {
-    let links = text(&sh("ip", &["-o", "link"]).stdout);
-    let links: Vec<&str> = links.lines().filter(|l| !foreign(l)).collect();
-    let rules = text(&sh("nft", &["list", "ruleset"]).stdout);
-    let tables: Vec<String> = rules
-        .split("\ntable ")
-        .map(|t| t.strip_prefix("table ").unwrap_or(t).trim_end().to_string())
-        .filter(|t| !t.trim().is_empty() && !foreign(t))
-        .collect();
-    (links.join("\n"), tables.join("\ntable "))
+/// What one [`Env`] can have made on the host: its nft table (or iptables
+/// chain prefix), its veths, and the bridges these tests name `ntbr*`.
+/// Other tools (Podman's netavark, other test binaries) change the host
+/// meanwhile, and their packets move counters: a snapshot compares only
+/// these objects, and without counters.
+#[derive(Debug, Clone)]
+pub struct Ours {
+    pub table: String,
+    pub chain_prefix: String,
+    pub veths: Vec<String>,
+}
+
+impl Ours {
+    fn link_is_ours(&self, line: &str) -> bool {
+        let name = line
+            .split_whitespace()
+            .nth(1)
+            .unwrap_or_default()
+            .trim_end_matches(':');
+        let name = name.split('@').next().unwrap_or_default();
+        name.starts_with("ntbr")
+            || line.contains(" master ntbr")
+            || self.veths.iter().any(|v| v == name)
+    }
+
+    fn rule_is_ours(&self, line: &str) -> bool {
+        line.contains(&self.chain_prefix) || line.contains("ntbr")
+    }
+}
+
+/// The host's links (`ip -o link`) and its ruleset without counters
+/// (`nft -s list ruleset`), as found; compare them with [`same_for`].
+#[derive(Debug, Clone)]
+pub struct Snapshot {
+    links: String,
+    rules: String,
+}
+
+pub fn host_snapshot() -> Snapshot {
+    Snapshot {
+        links: text(&sh("ip", &["-o", "link"]).stdout),
+        rules: text(&sh("nft", &["-s", "list", "ruleset"]).stdout),
+    }
+}
+
+impl Snapshot {
+    /// Only `ours`: (our links, our table plus every rule naming our chains
+    /// or bridges in other tables).
+    pub fn of(&self, ours: &Ours) -> (String, String) {
+        let links: Vec<&str> = self
+            .links
+            .lines()
+            .filter(|l| ours.link_is_ours(l))
+            .map(|l| l.split_once(": ").map_or(l, |(_, rest)| rest))
+            .collect();
+        let header = format!("table inet {}", ours.table);
+        let mut rules = Vec::new();
+        for t in self.rules.split("\ntable ") {
+            let t = t.strip_prefix("table ").unwrap_or(t).trim_end();
+            let t = format!("table {t}");
+            if t.lines()
+                .next()
+                .is_some_and(|h| h.trim_end_matches(" {") == header)
+            {
+                rules.push(t);
+            } else {
+                rules.extend(
+                    t.lines()
+                        .filter(|l| ours.rule_is_ours(l))
+                        .map(|l| l.trim().to_string()),
+                );
+            }
+        }
+        // Link indexes differ between a link and its re-creation.
+        (links.join("\n"), rules.join("\n"))
+    }
+}
+
+/// Assert the host holds exactly the objects of `ours` it held at `before`.
+pub fn assert_same_for(before: &Snapshot, ours: &Ours) {
+    let (now, then) = (host_snapshot().of(ours), before.of(ours));
+    assert_eq!(now.0, then.0, "our links changed");
+    assert_eq!(now.1, then.1, "our firewall rules changed");
 }
 
 /// The names of the nft tables that exist now.
@@ -82,6 +151,11 @@ pub struct Env {
     pub dir: tempfile::TempDir,
     pub driver: &'static str,
     pub containers: Mutex<Vec<(String, Vec<String>)>>,
+    /// Networks made with [`Env::network`]: removed on drop (their bridges
+    /// and chains stay until then).
+    pub networks: Mutex<Vec<String>>,
+    /// Every (container, network) ever set up: their veth names.
+    pub seen: Mutex<Vec<(String, String)>>,
     pub netns: Mutex<Vec<PathBuf>>,
     pub children: Mutex<Vec<Child>>,
 }
@@ -97,6 +171,8 @@ impl Env {
             dir,
             driver,
             containers: Mutex::default(),
+            seen: Mutex::default(),
+            networks: Mutex::default(),
             netns: Mutex::default(),
             children: Mutex::default(),
         }
@@ -108,6 +184,28 @@ impl Env {
 
     pub fn state(&self) -> PathBuf {
         self.dir.path().join("run/networks")
+    }
+
+    /// This environment's own host objects (net-setup's naming: the table
+    /// suffix hashes the state dir, a veth name the container and network).
+    pub fn ours(&self) -> Ours {
+        let state = self.state();
+        let suffix = format!("{:08x}", fnv64(state.as_os_str().as_encoded_bytes()) as u32);
+        let veths = self
+            .seen
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(c, n)| {
+                let h = fnv64(format!("{c}\0{n}").as_bytes());
+                format!("veth{:08x}", (h ^ (h >> 32)) as u32)
+            })
+            .collect();
+        Ours {
+            table: format!("podman_rs_{suffix}"),
+            chain_prefix: format!("PRS{}", &suffix[..6]),
+            veths,
+        }
     }
 
     pub fn args(&self) -> Vec<OsString> {
@@ -187,7 +285,9 @@ impl Env {
             bridge,
         ];
         a.extend(extra);
-        self.ok(&a, "")
+        let made = self.ok(&a, "")?;
+        self.networks.lock().unwrap().push(name.to_string());
+        Ok(made)
     }
 
     pub fn netns(&self, name: &str) -> Result<PathBuf> {
@@ -215,7 +315,11 @@ impl Env {
             .flatten()
             .filter_map(|n| n["name"].as_str())
             .map(String::from)
-            .collect();
+            .collect::<Vec<String>>();
+        self.seen
+            .lock()
+            .unwrap()
+            .extend(names.iter().map(|n| (id.to_string(), n.clone())));
         self.containers
             .lock()
             .unwrap()
@@ -265,6 +369,12 @@ impl Drop for Env {
         }
         for p in self.netns.lock().unwrap().drain(..) {
             let _ = self.run(&["remove-netns", p.to_str().unwrap()], "");
+        }
+        for n in self.networks.lock().unwrap().drain(..) {
+            let o = self.run(&["network-rm", &n], "");
+            if !o.status.success() && !text(&o.stderr).contains("not found") {
+                eprintln!("cleanup: network-rm {n}: {}", text(&o.stderr));
+            }
         }
     }
 }

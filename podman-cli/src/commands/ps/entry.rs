@@ -266,7 +266,7 @@ impl Entry {
         s
     }
 
-    pub(super) fn created_human(&self) -> String {
+    pub fn created_human(&self) -> String {
         let secs = (now_secs() * 1_000_000_000 - self.created_ns).max(0) / 1_000_000_000;
         format!("{} ago", human::duration(secs))
     }

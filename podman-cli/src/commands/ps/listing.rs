@@ -84,7 +84,7 @@ async fn storage_view(engine: &EngineConfig) -> anyhow::Result<StorageView> {
 }
 
 /// The containers to print, in Podman's order (`GetContainerLists`).
-pub(super) async fn list(engine: &EngineConfig, a: &PsArgs) -> anyhow::Result<Vec<Entry>> {
+pub async fn list(engine: &EngineConfig, a: &PsArgs) -> anyhow::Result<Vec<Entry>> {
     let started = std::time::Instant::now();
     let filters = filter::parse(&a.filter)?;
     crate::lifecycle::reconcile::pending(engine).await;
@@ -130,7 +130,10 @@ pub(super) async fn list(engine: &EngineConfig, a: &PsArgs) -> anyhow::Result<Ve
     let mut kept: Vec<&(ContainerConfig, ContainerState)> = records
         .iter()
         .filter(|(c, s)| {
-            (all || filter::podman_state(s) == "running") && pod_filter.matches(&Subject::new(c, s))
+            (all || filter::podman_state(s) == "running")
+                && pod_filter.matches(
+                    &Subject::new(c, s).with_health(crate::lifecycle::health::status(engine, c)),
+                )
         })
         .collect();
     if let Some(n) = limit {
@@ -174,6 +177,7 @@ pub(super) async fn list(engine: &EngineConfig, a: &PsArgs) -> anyhow::Result<Ve
                 cfg: &cfg,
                 st: &st,
                 external: true,
+                health: String::new(),
             }) {
                 entries.push(e);
             }

@@ -8,7 +8,7 @@ use serde_json::Value as Json;
 
 use super::ast::{Arg, Branch, Command, Node, Num, Pipe, Trees};
 use super::funcs::{self, Arity, FuncError};
-use super::value::{struct_field, write_value, Shape, Value};
+use super::value::{method_field, struct_field, write_value, Shape, Value};
 
 /// How deep `{{template}}` may recurse (Go allows 100000; our stack is
 /// smaller).
@@ -373,7 +373,9 @@ impl<'a> State<'a, '_> {
     fn eval_field(&self, name: &'a str, has_args: bool, receiver: Value<'a>) -> R<Value<'a>> {
         match &receiver {
             Value::Missing => Ok(Value::Missing),
-            Value::Json(Json::Object(o), shape @ Shape::Struct(_)) => match struct_field(o, name) {
+            Value::Json(Json::Object(o), shape @ Shape::Struct(_)) => match struct_field(o, name)
+                .or_else(|| method_field(*shape, name).and_then(|f| struct_field(o, f)))
+            {
                 Some((k, v)) => {
                     if has_args {
                         return self.errorf(format!(

@@ -120,6 +120,15 @@ pub fn struct_field<'a>(
         .map(|(k, v)| (k.as_str(), v))
 }
 
+/// Methods of Podman's Go types that return one of their fields under
+/// another name: InspectContainerState.Healthcheck() is its Health.
+pub fn method_field(shape: Shape, name: &str) -> Option<&'static str> {
+    match (shape, name) {
+        (Shape::Struct(Some("State")), "Healthcheck") => Some("Health"),
+        _ => None,
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Shape<'a> {
     /// A Go struct, found under this key (None for the root).

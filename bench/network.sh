@@ -1,0 +1,121 @@
+#!/bin/bash
+# Bridge networking cost, measured against our own `--network none` run
+# and against Podman (/usr/bin/podman, netavark) in the same run, each with
+# a private store under /tmp:
+#   run-none     podman run --rm --network none IMG true
+#   run-bridge   podman run --rm IMG true            (default bridge network)
+#   stop         podman stop -t 0 CTR                (one bridged container)
+#   stop-all     podman stop -a -t 0                 (20 running bridged containers)
+# Aims (issue 16): run-bridge <= 1.3x run-none; stop < 30 ms;
+# stop-all <= 0.5x Podman's.
+#   RUNS=N (default 7)   BIN=DIR: podman-rs binaries from DIR (skips the release build)
+#   PODMAN=PATH: the Podman to compare with (default /usr/bin/podman)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+RUNS="${RUNS:-7}"
+if [ -z "${BIN:-}" ]; then
+    cargo build --release -p podman-cli -p net-setup -p storage-helper -p ctr-monitor -p image-fetcher --quiet
+    BIN=$PWD/target/release
+fi
+PODMAN="${PODMAN:-/usr/bin/podman}"
+[ "$(id -u)" = 0 ] || { echo "bench/network.sh: run as root (bridges, nftables)" >&2; exit 1; }
+command -v busybox >/dev/null || { echo "bench/network.sh: busybox is missing (apt-get install busybox-static)" >&2; exit 1; }
+WORK="$(mktemp -d /tmp/bench-net.XXXXXX)"
+OURS=("$BIN/podman" --root "$WORK/ours/root" --runroot "$WORK/ours/run" --network-config-dir "$WORK/ours/networks")
+THEIRS=("$PODMAN" --root "$WORK/theirs/root" --runroot "$WORK/theirs/run" --network-config-dir "$WORK/theirs/networks")
+# Podman asks for rlimits above this machine's hard limits unless told.
+cat >"$WORK/podman.conf" <<'CONF'
+[containers]
+default_ulimits = ["nofile=1024:1024", "nproc=4096:4096"]
+CONF
+theirs() { CONTAINERS_CONF="$WORK/podman.conf" "${THEIRS[@]}" "$@"; }
+ours() { env -u CONTAINERS_CONF "${OURS[@]}" "$@"; }
+cleanup() {
+    ours rm -af -t 0 >/dev/null 2>&1 || true
+    theirs rm -af -t 0 >/dev/null 2>&1 || true
+    theirs system reset -f >/dev/null 2>&1 || true
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+# A busybox image, the same bytes in both stores.
+mkdir -p "$WORK/rootfs/bin"
+cp "$(command -v busybox)" "$WORK/rootfs/bin/busybox"
+for a in sh true sleep; do ln -s busybox "$WORK/rootfs/bin/$a"; done
+tar -C "$WORK/rootfs" -cf "$WORK/bb.tar" bin
+IMG=localhost/bench-net:latest
+ours import -q "$WORK/bb.tar" "$IMG" >/dev/null
+[ -x "$PODMAN" ] && theirs import -q "$WORK/bb.tar" "$IMG" >/dev/null
+
+now() { date +%s%N; }
+ms() { python3 -c "print(f'{($2 - $1) / 1e6:.1f}')" "$@"; }
+
+# median KEY CMD...: RUNS timed runs after one warm-up; RESULT[KEY] in ms.
+declare -A RESULT
+median() {
+    local key="$1"; shift
+    "$@" >/dev/null
+    local times=() t0 t1
+    for _ in $(seq 1 "$RUNS"); do
+        t0=$(now); "$@" >/dev/null; t1=$(now)
+        times+=("$(ms "$t0" "$t1")")
+    done
+    RESULT[$key]="$(printf '%s\n' "${times[@]}" | sort -n | sed -n "$(( (RUNS + 1) / 2 ))p")"
+    printf '  %-22s median %7s ms   runs: %s\n' "$key" "${RESULT[$key]}" "${times[*]}"
+}
+
+# stop_one ENGINE: start a bridged container, time `stop -t 0` of it alone.
+stop_one() {
+    local engine="$1" id t0 t1
+    id="$("$engine" run -d "$IMG" sleep 1000)"
+    t0=$(now); "$engine" stop -t 0 "$id" >/dev/null; t1=$(now)
+    "$engine" rm -f "$id" >/dev/null
+    ms "$t0" "$t1"
+}
+
+# stop_all ENGINE: 20 running bridged containers, time `stop -a -t 0`.
+stop_all() {
+    local engine="$1" t0 t1
+    for _ in $(seq 1 20); do "$engine" run -d "$IMG" sleep 1000 >/dev/null; done
+    t0=$(now); "$engine" stop -a -t 0 >/dev/null; t1=$(now)
+    "$engine" rm -af >/dev/null
+    ms "$t0" "$t1"
+}
+
+# median_of KEY FUNC ENGINE: RUNS runs of a function that prints its own time.
+median_of() {
+    local key="$1" f="$2" engine="$3"
+    "$f" "$engine" >/dev/null
+    local times=()
+    for _ in $(seq 1 "$RUNS"); do times+=("$("$f" "$engine")"); done
+    RESULT[$key]="$(printf '%s\n' "${times[@]}" | sort -n | sed -n "$(( (RUNS + 1) / 2 ))p")"
+    printf '  %-22s median %7s ms   runs: %s\n' "$key" "${RESULT[$key]}" "${times[*]}"
+}
+
+ratio() { python3 -c "print(f'{$1 / $2:.2f}')"; }
+verdict() { python3 -c "print('met' if $1 <= $2 else 'NOT met')"; }
+
+echo "bridge networking, $RUNS runs each ($BIN)"
+median ours/run-none ours run --rm --network none "$IMG" true
+median ours/run-bridge ours run --rm "$IMG" true
+median_of ours/stop stop_one ours
+median_of ours/stop-all stop_all ours
+if [ -x "$PODMAN" ]; then
+    echo "  against $("$PODMAN" --version)"
+    median podman/run-none theirs run --rm --network none "$IMG" true
+    median podman/run-bridge theirs run --rm "$IMG" true
+    median_of podman/stop stop_one theirs
+    median_of podman/stop-all stop_all theirs
+fi
+echo
+RB="$(ratio "${RESULT[ours/run-bridge]}" "${RESULT[ours/run-none]}")"
+echo "  run-bridge / run-none:        $RB (aim <= 1.3: $(verdict "$RB" 1.3))"
+echo "  stop -t 0 of one container:   ${RESULT[ours/stop]} ms (aim < 30: $(verdict "${RESULT[ours/stop]}" 30))"
+if [ -x "$PODMAN" ]; then
+    SA="$(ratio "${RESULT[ours/stop-all]}" "${RESULT[podman/stop-all]}")"
+    echo "  stop -a (20) / Podman's:      $SA (aim <= 0.5: $(verdict "$SA" 0.5))"
+    echo "  run-bridge / Podman's:        $(ratio "${RESULT[ours/run-bridge]}" "${RESULT[podman/run-bridge]}")"
+    echo "  stop / Podman's:              $(ratio "${RESULT[ours/stop]}" "${RESULT[podman/stop]}")"
+else
+    echo "no Podman ratios: $PODMAN is missing (apt-get install podman, or give PODMAN=PATH)" >&2
+fi

@@ -1,0 +1,384 @@
+//! libpod's own endpoints beyond the shared families: container create
+//! from a SpecGenerator and the pods.
+
+use std::collections::BTreeMap;
+use std::rc::Rc;
+
+use http::{Method, StatusCode};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::errors::{ApiError, ApiResult};
+use super::http::{empty, json as json_resp, ok_json, read_json, Resp};
+use super::router::{not_found_route, Req};
+use super::server::Service;
+use super::worker::{self, engine_err};
+use crate::lifecycle::create_options::CreateOptions;
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct PortMap {
+    container_port: u16,
+    host_port: u16,
+    host_ip: String,
+    protocol: String,
+    range: u16,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct NsMode {
+    nsmode: String,
+    value: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct PerNetwork {
+    aliases: Vec<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct NamedVolume {
+    #[serde(rename = "Name")]
+    name: String,
+    #[serde(rename = "Dest")]
+    dest: String,
+    #[serde(rename = "Options")]
+    options: Vec<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct SpecMount {
+    destination: String,
+    #[serde(rename = "type")]
+    kind: String,
+    source: String,
+    options: Vec<String>,
+}
+
+/// The parts of libpod's SpecGenerator this service builds containers from.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct SpecGenerator {
+    name: String,
+    image: String,
+    command: Vec<String>,
+    entrypoint: Option<Vec<String>>,
+    env: BTreeMap<String, String>,
+    labels: BTreeMap<String, String>,
+    annotations: BTreeMap<String, String>,
+    terminal: bool,
+    stdin: bool,
+    remove: bool,
+    work_dir: String,
+    user: String,
+    hostname: String,
+    privileged: bool,
+    read_only_filesystem: bool,
+    cap_add: Vec<String>,
+    cap_drop: Vec<String>,
+    portmappings: Vec<PortMap>,
+    netns: Option<NsMode>,
+    networks: BTreeMap<String, PerNetwork>,
+    volumes: Vec<NamedVolume>,
+    mounts: Vec<SpecMount>,
+    pod: String,
+    stop_signal: Option<i64>,
+    stop_timeout: Option<u32>,
+    restart_policy: String,
+    init: bool,
+}
+
+impl SpecGenerator {
+    fn into_options(self) -> ApiResult<CreateOptions> {
+        if self.image.is_empty() {
+            return Err(ApiError::bad_request("image must be given"));
+        }
+        let mut o = CreateOptions {
+            name: Some(self.name).filter(|n| !n.is_empty()),
+            image: self.image,
+            command: self.command,
+            env: self
+                .env
+                .into_iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect(),
+            label: self
+                .labels
+                .into_iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect(),
+            annotation: self
+                .annotations
+                .into_iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect(),
+            tty: self.terminal,
+            interactive: self.stdin,
+            rm: self.remove,
+            workdir: Some(self.work_dir).filter(|s| !s.is_empty()),
+            user: Some(self.user).filter(|s| !s.is_empty()),
+            hostname: Some(self.hostname).filter(|s| !s.is_empty()),
+            privileged: self.privileged,
+            read_only: self.read_only_filesystem,
+            cap_add: self.cap_add,
+            cap_drop: self.cap_drop,
+            pod: Some(self.pod).filter(|p| !p.is_empty()),
+            stop_signal: self.stop_signal.map(|s| s.to_string()),
+            stop_timeout: self.stop_timeout,
+            restart: Some(self.restart_policy).filter(|r| !r.is_empty()),
+            init: self.init,
+            pull: "never".into(),
+            quiet: true,
+            ..Default::default()
+        };
+        if let Some(ep) = self.entrypoint {
+            o.entrypoint = Some(if ep.is_empty() {
+                String::new()
+            } else {
+                serde_json::to_string(&ep).unwrap_or_default()
+            });
+        }
+        for p in self.portmappings {
+            let proto = if p.protocol.is_empty() {
+                "tcp".into()
+            } else {
+                p.protocol
+            };
+            let host = match (p.host_ip.as_str(), p.host_port) {
+                ("", 0) => String::new(),
+                ("", hp) => format!("{hp}:"),
+                (ip, 0) => format!("{ip}::"),
+                (ip, hp) => format!("{ip}:{hp}:"),
+            };
+            let cport = if p.range > 1 {
+                format!("{}-{}", p.container_port, p.container_port + p.range - 1)
+            } else {
+                p.container_port.to_string()
+            };
+            o.publish.push(format!("{host}{cport}/{proto}"));
+        }
+        let mut nets: Vec<String> = Vec::new();
+        if let Some(ns) = self.netns {
+            match ns.nsmode.as_str() {
+                "" | "bridge" => {}
+                "host" | "none" | "private" => nets.push(ns.nsmode),
+                "container" | "ns" => nets.push(format!("{}:{}", ns.nsmode, ns.value)),
+                other => {
+                    return Err(ApiError::bad_request(format!(
+                        "netns mode {other:?} is not supported by podman-rs"
+                    )))
+                }
+            }
+        }
+        for (name, n) in self.networks {
+            nets.push(name);
+            o.network_alias.extend(n.aliases);
+        }
+        if !nets.is_empty() {
+            o.network = vec![nets.join(",")];
+        }
+        for v in self.volumes {
+            let mut s = format!("{}:{}", v.name, v.dest);
+            if !v.options.is_empty() {
+                s.push(':');
+                s.push_str(&v.options.join(","));
+            }
+            o.volume.push(s);
+        }
+        for m in self.mounts {
+            let mut s = format!("type={},destination={}", m.kind, m.destination);
+            if !m.source.is_empty() {
+                s.push_str(&format!(",source={}", m.source));
+            }
+            for opt in m.options {
+                s.push(',');
+                s.push_str(&opt);
+            }
+            o.mount.push(s);
+        }
+        Ok(o)
+    }
+}
+
+/// `POST /libpod/containers/create`.
+pub async fn create_container(s: &Rc<Service>, req: Req) -> ApiResult<Resp> {
+    let spec: SpecGenerator = read_json(req.into_body()).await?;
+    let opts = spec.into_options()?;
+    let id = super::containers::create_with(s, opts).await?;
+    Ok(json_resp(
+        StatusCode::CREATED,
+        &json!({"Id": id, "Warnings": []}),
+    ))
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct PodSpec {
+    name: String,
+    labels: BTreeMap<String, String>,
+    hostname: String,
+    no_infra: bool,
+    portmappings: Vec<PortMap>,
+    share: Vec<String>,
+}
+
+pub async fn pods(s: &Rc<Service>, req: Req, segs: &[&str]) -> ApiResult<Resp> {
+    match (req.method.clone(), segs) {
+        (Method::GET, ["json"]) => list_pods(s).await,
+        (Method::POST, ["create"]) => create_pod(s, req).await,
+        (Method::GET, [name, "json"]) => {
+            let name = name.to_string();
+            let v = worker::run(&s.engine, move |engine| async move {
+                let db = crate::state::open_state(&engine).map_err(engine_err)?;
+                let pod = crate::pod::store::resolve(&db, &name)
+                    .map_err(|e| ApiError::not_found(e.to_string()))?;
+                let members =
+                    crate::pod::store::members(&db, &pod.id).map_err(|e| engine_err(e.into()))?;
+                Ok(crate::commands::pod_ps::inspect_doc(&pod, &members))
+            })
+            .await?;
+            Ok(ok_json(&v))
+        }
+        (Method::GET, [name, "exists"]) => {
+            let name = name.to_string();
+            worker::run(&s.engine, move |engine| async move {
+                let db = crate::state::open_state(&engine).map_err(engine_err)?;
+                crate::pod::store::resolve(&db, &name)
+                    .map(|_| ())
+                    .map_err(|e| ApiError::not_found(e.to_string()))
+            })
+            .await?;
+            Ok(empty(StatusCode::NO_CONTENT))
+        }
+        (
+            Method::POST,
+            [name, verb @ ("start" | "stop" | "kill" | "pause" | "unpause" | "restart")],
+        ) => {
+            let (name, verb) = (name.to_string(), verb.to_string());
+            let t = req.query.int("t")?.map(|t| t.max(0) as u32);
+            let sig = crate::container::parse::signal(req.query.get("signal").unwrap_or("KILL"))
+                .map_err(|e| ApiError::bad_request(e.to_string()))?;
+            let id = worker::run(&s.engine, move |engine| async move {
+                use crate::lifecycle::pod_ops;
+                let r = match verb.as_str() {
+                    "start" => pod_ops::start(&engine, &name).await,
+                    "stop" => pod_ops::stop(&engine, &name, t).await,
+                    "kill" => pod_ops::kill(&engine, &name, sig).await,
+                    "pause" => pod_ops::pause(&engine, &name, true).await,
+                    "unpause" => pod_ops::pause(&engine, &name, false).await,
+                    _ => match pod_ops::stop(&engine, &name, t).await {
+                        Ok(_) => pod_ops::start(&engine, &name).await,
+                        Err(e) => Err(e),
+                    },
+                };
+                r.map(|p| p.id).map_err(|e| {
+                    if pod_ops::is_no_such_pod(&e) {
+                        ApiError::not_found(crate::error::one_line(&e))
+                    } else {
+                        engine_err(e)
+                    }
+                })
+            })
+            .await?;
+            Ok(ok_json(&json!({"Id": id, "Errs": []})))
+        }
+        (Method::DELETE, [name]) => {
+            let name = name.to_string();
+            let force = req.query.flag("force")?;
+            let t = req.query.int("timeout")?.map(|t| t.max(0) as u32);
+            let id = worker::run(&s.engine, move |engine| async move {
+                crate::lifecycle::pod_ops::remove(&engine, &name, force, t)
+                    .await
+                    .map(|p| p.id)
+                    .map_err(|e| {
+                        if crate::lifecycle::pod_ops::is_no_such_pod(&e) {
+                            ApiError::not_found(crate::error::one_line(&e))
+                        } else {
+                            engine_err(e)
+                        }
+                    })
+            })
+            .await?;
+            Ok(ok_json(&json!({"Id": id, "Err": null})))
+        }
+        _ => Err(not_found_route(&req.method, &req.path)),
+    }
+}
+
+async fn list_pods(s: &Rc<Service>) -> ApiResult<Resp> {
+    let v = worker::run(&s.engine, move |engine| async move {
+        let db = crate::state::open_state(&engine).map_err(engine_err)?;
+        let pods = crate::pod::store::list(&db).map_err(|e| engine_err(e.into()))?;
+        let mut out = Vec::new();
+        for p in pods {
+            let members =
+                crate::pod::store::members(&db, &p.id).map_err(|e| engine_err(e.into()))?;
+            let statuses: Vec<_> = members.iter().map(|(_, st)| st.status).collect();
+            out.push(json!({
+                "Id": p.id,
+                "Name": p.name,
+                "Created": common::time::rfc3339_nanos(p.created_ns),
+                "Status": crate::pod::status_of(&statuses).as_str(),
+                "Labels": p.labels,
+                "InfraId": p.infra_id,
+                "Networks": p.networks,
+                "Containers": members.iter().map(|(c, st)| json!({
+                    "Id": c.id, "Names": c.name, "Status": st.status.as_str(),
+                })).collect::<Vec<_>>(),
+            }));
+        }
+        Ok(Value::Array(out))
+    })
+    .await?;
+    Ok(ok_json(&v))
+}
+
+async fn create_pod(s: &Rc<Service>, req: Req) -> ApiResult<Resp> {
+    let spec: PodSpec = read_json(req.into_body()).await?;
+    let publish = spec
+        .portmappings
+        .iter()
+        .map(|p| {
+            let proto = if p.protocol.is_empty() {
+                "tcp"
+            } else {
+                &p.protocol
+            };
+            match p.host_port {
+                0 => format!("{}/{proto}", p.container_port),
+                hp => format!("{hp}:{}/{proto}", p.container_port),
+            }
+        })
+        .collect();
+    let o = crate::lifecycle::pod::PodCreateOptions {
+        name: Some(spec.name).filter(|n| !n.is_empty()),
+        publish,
+        infra: !spec.no_infra,
+        hostname: Some(spec.hostname).filter(|h| !h.is_empty()),
+        labels: spec
+            .labels
+            .into_iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect(),
+        share: (!spec.share.is_empty()).then(|| spec.share.join(",")),
+        ..Default::default()
+    };
+    let id = worker::run(&s.engine, move |engine| async move {
+        crate::lifecycle::pod::create(&engine, &o)
+            .await
+            .map(|p| p.id)
+            .map_err(|e| {
+                let mut err = engine_err(e);
+                if err.message.contains("in use") || err.message.contains("exists") {
+                    err.status = StatusCode::CONFLICT;
+                }
+                err
+            })
+    })
+    .await?;
+    Ok(json_resp(StatusCode::CREATED, &json!({"Id": id})))
+}

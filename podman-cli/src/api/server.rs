@@ -1,0 +1,182 @@
+//! The accept loop: one task per connection on a single-threaded runtime,
+//! the idle timer (`--time`), and the end on SIGINT/SIGTERM.
+
+use std::cell::Cell;
+use std::convert::Infallible;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::time::Duration;
+
+use hyper_util::rt::TokioIo;
+
+use super::listen::{self, Bound};
+use crate::engine_config::EngineConfig;
+
+/// What `podman system service` asks for.
+#[derive(Debug, Clone)]
+pub struct ServiceOptions {
+    /// Seconds without a connection before the service ends; 0 = never.
+    pub idle_secs: u64,
+    pub uri: Option<String>,
+}
+
+/// What every request handler reaches.
+pub struct Service {
+    pub engine: Arc<EngineConfig>,
+    pub exec: super::exec::Sessions,
+    activity: Activity,
+}
+
+impl Service {
+    /// Held by work that outlives its request (a hijacked stream): the
+    /// service is busy while any guard lives.
+    pub fn busy(&self) -> BusyGuard {
+        self.activity.enter()
+    }
+}
+
+#[derive(Clone, Default)]
+struct Activity {
+    active: Rc<Cell<usize>>,
+    changed: Rc<tokio::sync::Notify>,
+}
+
+pub struct BusyGuard(Activity);
+
+impl Activity {
+    fn enter(&self) -> BusyGuard {
+        self.active.set(self.active.get() + 1);
+        BusyGuard(self.clone())
+    }
+}
+
+impl Drop for BusyGuard {
+    fn drop(&mut self) {
+        self.0.active.set(self.0.active.get().saturating_sub(1));
+        self.0.changed.notify_one();
+    }
+}
+
+enum Listener {
+    Unix(tokio::net::UnixListener),
+    Tcp(tokio::net::TcpListener),
+}
+
+/// Serve until idle for `opts.idle_secs` or signalled.
+pub async fn serve(engine: EngineConfig, opts: ServiceOptions) -> anyhow::Result<()> {
+    let bound = listen::bind(opts.uri.as_deref())?;
+    tracing::info!("API service listening on {}", bound.describe());
+    let (listener, socket_path) = match bound {
+        Bound::Unix { listener, path } => {
+            listener.set_nonblocking(true)?;
+            (
+                Listener::Unix(tokio::net::UnixListener::from_std(listener)?),
+                path,
+            )
+        }
+        Bound::Tcp(l) => {
+            l.set_nonblocking(true)?;
+            (Listener::Tcp(tokio::net::TcpListener::from_std(l)?), None)
+        }
+    };
+    let local = tokio::task::LocalSet::new();
+    let result = local
+        .run_until(accept_loop(Arc::new(engine), listener, opts.idle_secs))
+        .await;
+    if let Some(p) = socket_path {
+        let _ = std::fs::remove_file(p);
+    }
+    result
+}
+
+async fn accept_loop(
+    engine: Arc<EngineConfig>,
+    listener: Listener,
+    idle_secs: u64,
+) -> anyhow::Result<()> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let activity = Activity::default();
+    let service = Rc::new(Service {
+        engine,
+        exec: super::exec::Sessions::default(),
+        activity: activity.clone(),
+    });
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    let idle = (idle_secs > 0).then(|| Duration::from_secs(idle_secs));
+    loop {
+        // The idle clock runs only while nothing is connected.
+        let deadline = match idle {
+            Some(d) if activity.active.get() == 0 => Some(tokio::time::Instant::now() + d),
+            _ => None,
+        };
+        let timeout = async {
+            match deadline {
+                Some(t) => tokio::time::sleep_until(t).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            _ = term.recv() => return Ok(()),
+            _ = int.recv() => return Ok(()),
+            _ = timeout => {
+                tracing::info!("API service idle for {idle_secs}s: exiting");
+                return Ok(());
+            }
+            // Re-arm the idle clock when the last connection ends.
+            _ = activity.changed.notified() => continue,
+            conn = accept(&listener) => {
+                match conn {
+                    Ok(stream) => {
+                        let guard = activity.enter();
+                        let service = service.clone();
+                        tokio::task::spawn_local(async move {
+                            serve_connection(service, stream).await;
+                            drop(guard);
+                        });
+                    }
+                    Err(e) => {
+                        tracing::warn!("API service: accepting a connection: {e}");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                    }
+                }
+            }
+        }
+    }
+}
+
+enum Stream {
+    Unix(tokio::net::UnixStream),
+    Tcp(tokio::net::TcpStream),
+}
+
+async fn accept(l: &Listener) -> std::io::Result<Stream> {
+    match l {
+        Listener::Unix(l) => l.accept().await.map(|(s, _)| Stream::Unix(s)),
+        Listener::Tcp(l) => l.accept().await.map(|(s, _)| Stream::Tcp(s)),
+    }
+}
+
+async fn serve_connection(service: Rc<Service>, stream: Stream) {
+    let svc = hyper::service::service_fn(move |req| {
+        let service = service.clone();
+        async move { Ok::<_, Infallible>(super::router::handle(service, req).await) }
+    });
+    let mut b = hyper::server::conn::http1::Builder::new();
+    b.keep_alive(true);
+    let r = match stream {
+        Stream::Unix(s) => {
+            b.serve_connection(TokioIo::new(s), svc)
+                .with_upgrades()
+                .await
+        }
+        Stream::Tcp(s) => {
+            b.serve_connection(TokioIo::new(s), svc)
+                .with_upgrades()
+                .await
+        }
+    };
+    if let Err(e) = r {
+        tracing::debug!("API connection ended: {e}");
+    }
+}

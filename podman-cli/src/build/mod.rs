@@ -1,0 +1,19 @@
+//! `podman build`: a Containerfile parser with no I/O (`parse`, `words`,
+//! `config`, `plan`, `ignore`) and an executor that drives the same
+//! helpers as `run` and `commit` (`executor`, `steps`, `sources`,
+//! `cache`).
+
+pub mod cache;
+mod commit;
+pub mod config;
+pub mod executor;
+pub mod ignore;
+pub mod options;
+pub mod parse;
+pub mod plan;
+pub mod run_mounts;
+pub mod sources;
+mod steps;
+pub mod words;
+
+pub use executor::{build, check_platform, image_context as executor_image_context};

@@ -1,0 +1,59 @@
+//! What `podman build` asks for, as plain options (the commands layer
+//! turns its flags into these).
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use crate::image::pull::PullOptions;
+
+#[derive(Debug, Clone, Default)]
+pub struct BuildOptions {
+    /// The context directory (COPY/ADD sources, the ignore file).
+    pub context: PathBuf,
+    /// The Containerfile's name (for messages) and text; several `-f`
+    /// are joined in order.
+    pub file_name: String,
+    pub file_text: String,
+    /// Fully qualified names to tag the result with.
+    pub tags: Vec<String>,
+    pub build_args: BTreeMap<String, String>,
+    pub target: Option<String>,
+    pub no_cache: bool,
+    pub layers: bool,
+    /// always, missing, never, newer.
+    pub pull: String,
+    pub pull_options: PullOptions,
+    pub squash_all: bool,
+    pub docker_format: bool,
+    pub iidfile: Option<PathBuf>,
+    pub labels: BTreeMap<String, String>,
+    /// `--annotation KEY=VALUE` on the final image's manifest.
+    pub annotations: BTreeMap<String, String>,
+    /// `--build-context name=value`: a directory, or docker-image://REF.
+    pub build_contexts: BTreeMap<String, String>,
+    pub rm: bool,
+    pub force_rm: bool,
+    pub quiet: bool,
+    /// RUN's network (`--network`), empty for the default.
+    pub network: Vec<String>,
+    /// `--secret id=NAME,src=PATH`: NAME -> host file.
+    pub secrets: BTreeMap<String, PathBuf>,
+    /// `--ignorefile`, instead of the context's ignore file.
+    pub ignorefile: Option<PathBuf>,
+    /// What RUN containers get (`--ulimit`, `--security-opt`, ...).
+    pub run: RunFlags,
+    /// The `-t` names as given (Podman's COMMIT line shows them so).
+    pub tags_given: Vec<String>,
+}
+
+/// Flags `podman build` hands to each RUN container, as `podman run` takes them.
+#[derive(Debug, Clone, Default)]
+pub struct RunFlags {
+    pub ulimit: Vec<String>,
+    pub security_opt: Vec<String>,
+    pub cap_add: Vec<String>,
+    pub cap_drop: Vec<String>,
+    pub add_host: Vec<String>,
+    pub dns: Vec<String>,
+    pub dns_search: Vec<String>,
+}

@@ -1,0 +1,489 @@
+//! `podman build` / `image build` / `buildx build`: the flags, the
+//! Containerfile and context they name, and the result's report (each
+//! tag, then the image ID).
+
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use clap::Args;
+
+use super::pull::RegistryArgs;
+use crate::build::options::BuildOptions;
+use crate::engine_config::EngineConfig;
+use crate::image::naming::local_name;
+use crate::image::pull::PullOptions;
+
+#[derive(Debug, Clone, Args)]
+pub struct BuildArgs {
+    /// Context directory (default: the current directory; `-` reads the Containerfile from stdin)
+    pub context: Option<String>,
+    /// Containerfile or Dockerfile to build (`-` for stdin; several are joined)
+    #[arg(short, long = "file", value_name = "PATH")]
+    pub file: Vec<String>,
+    /// Name (and tag) of the resulting image
+    #[arg(short, long = "tag", value_name = "NAME")]
+    pub tag: Vec<String>,
+    /// Build argument KEY=VALUE (KEY alone takes it from the environment)
+    #[arg(long = "build-arg", value_name = "KEY[=VALUE]")]
+    pub build_arg: Vec<String>,
+    /// File of KEY=VALUE build arguments, one a line
+    #[arg(long = "build-arg-file", value_name = "PATH")]
+    pub build_arg_file: Vec<PathBuf>,
+    /// Additional build context NAME=PATH or NAME=docker-image://REF
+    #[arg(long = "build-context", value_name = "NAME=VALUE")]
+    pub build_context: Vec<String>,
+    /// Stage to build (and the stages it needs)
+    #[arg(long)]
+    pub target: Option<String>,
+    /// Do not use cached images
+    #[arg(long)]
+    pub no_cache: bool,
+    /// Cache intermediate images
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", value_name = "BOOL", value_parser = clap::builder::BoolishValueParser::new())]
+    pub layers: Option<bool>,
+    /// Pull policy for base images: always, missing, never, newer (default "missing")
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "always", default_value = "missing", value_name = "POLICY")]
+    pub pull: String,
+    /// Always pull base images (--pull=always)
+    #[arg(long, hide = true)]
+    pub pull_always: bool,
+    /// Never pull base images (--pull=never)
+    #[arg(long, hide = true)]
+    pub pull_never: bool,
+    /// Squash the image's new layers into one (not supported: use --squash-all)
+    #[arg(long)]
+    pub squash: bool,
+    /// Squash all layers, the base image's too, into one
+    #[arg(long)]
+    pub squash_all: bool,
+    /// Format of the image manifest and metadata: oci or docker
+    #[arg(long, value_parser = ["oci", "docker"])]
+    pub format: Option<String>,
+    /// File to write the image ID to
+    #[arg(long, value_name = "PATH")]
+    pub iidfile: Option<PathBuf>,
+    /// Set a label on the image: KEY=VALUE
+    #[arg(long, value_name = "KEY=VALUE")]
+    pub label: Vec<String>,
+    /// Add an annotation to the image's manifest: KEY=VALUE
+    #[arg(long, value_name = "KEY=VALUE")]
+    pub annotation: Vec<String>,
+    /// Remove intermediate containers after a successful build
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", value_name = "BOOL", value_parser = clap::builder::BoolishValueParser::new())]
+    pub rm: Option<bool>,
+    /// Always remove intermediate containers, even when the build fails
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", value_name = "BOOL", value_parser = clap::builder::BoolishValueParser::new())]
+    pub force_rm: Option<bool>,
+    /// Print only the image ID
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// Network mode for RUN: bridge, host, none, or a network name
+    #[arg(long, alias = "net", value_name = "MODE")]
+    pub network: Option<String>,
+    /// Platform of the image (only this host's)
+    #[arg(long, value_name = "OS/ARCH")]
+    pub platform: Option<String>,
+    /// Ignore file instead of the context's .containerignore/.dockerignore
+    #[arg(long, value_name = "PATH")]
+    pub ignorefile: Option<PathBuf>,
+    /// Stages built at once (they are built one at a time here, which any N allows)
+    #[arg(long, value_name = "N")]
+    pub jobs: Option<u32>,
+    /// Write the build's output (stdout and stderr) to this file
+    #[arg(long, value_name = "PATH")]
+    pub logfile: Option<PathBuf>,
+    /// Ulimits of RUN containers: NAME=SOFT[:HARD]
+    #[arg(long, value_name = "NAME=SOFT[:HARD]")]
+    pub ulimit: Vec<String>,
+    /// Security options of RUN containers (seccomp=, apparmor=, label=, no-new-privileges)
+    #[arg(long, value_name = "OPT")]
+    pub security_opt: Vec<String>,
+    /// Add capabilities to RUN containers
+    #[arg(long, value_name = "CAP")]
+    pub cap_add: Vec<String>,
+    /// Drop capabilities from RUN containers
+    #[arg(long, value_name = "CAP")]
+    pub cap_drop: Vec<String>,
+    /// Add a host-to-IP mapping to RUN containers (host:ip)
+    #[arg(long, value_name = "HOST:IP")]
+    pub add_host: Vec<String>,
+    /// DNS servers of RUN containers
+    #[arg(long, value_name = "IP")]
+    pub dns: Vec<String>,
+    /// DNS search domains of RUN containers
+    #[arg(long, value_name = "DOMAIN")]
+    pub dns_search: Vec<String>,
+    /// Load the result into local storage (`buildx build --load`; a build always does)
+    #[arg(long, hide = true)]
+    pub load: bool,
+    /// Secret for RUN --mount=type=secret: id=NAME,src=PATH or id=NAME,env=VAR
+    #[arg(long, value_name = "id=NAME,src=PATH")]
+    pub secret: Vec<String>,
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+}
+
+fn read_path(p: &str) -> anyhow::Result<String> {
+    if p.starts_with("http://") || p.starts_with("https://") {
+        anyhow::bail!("Containerfile {p}: fetching a URL is not supported by this build (it runs offline); download it and pass the file");
+    }
+    if p == "-" {
+        let mut s = String::new();
+        std::io::stdin().read_to_string(&mut s)?;
+        return Ok(s);
+    }
+    std::fs::read_to_string(p).map_err(|e| {
+        anyhow::anyhow!(
+            "the specified Containerfile or Dockerfile does not exist, {p}: {}",
+            io_reason(&e)
+        )
+    })
+}
+
+fn io_reason(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => "no such file or directory".into(),
+        _ => e.to_string(),
+    }
+}
+
+fn key_value(s: &str, what: &str) -> anyhow::Result<(String, String)> {
+    match s.split_once('=') {
+        Some((k, v)) if !k.is_empty() => Ok((k.to_string(), v.to_string())),
+        _ => anyhow::bail!("invalid {what} {s:?}: use KEY=VALUE"),
+    }
+}
+
+impl BuildArgs {
+    /// The plain options, the Containerfile read, and a temporary empty
+    /// context when the Containerfile came from stdin without one.
+    fn options(&self) -> anyhow::Result<(BuildOptions, Option<tempfile_dir::TempDir>)> {
+        if self.squash && self.squash_all {
+            anyhow::bail!("cannot specify --squash-all with --squash");
+        }
+        if self.squash {
+            anyhow::bail!(
+                "--squash (only the new layers squashed) is not supported yet: use --squash-all"
+            );
+        }
+        let mut temp = None;
+        let (context, files): (PathBuf, Vec<String>) = match self.context.as_deref() {
+            Some("-") => {
+                let d = tempfile_dir::TempDir::new()?;
+                let p = d.path().to_path_buf();
+                temp = Some(d);
+                (p, vec!["-".into()])
+            }
+            Some(c) => {
+                let p = PathBuf::from(c);
+                if c.contains("://") {
+                    anyhow::bail!("context {c}: remote contexts (URLs, git) are not supported offline: clone or download it and pass the directory");
+                }
+                if !p.is_dir() {
+                    if p.exists() {
+                        anyhow::bail!("context must be a directory: {c}");
+                    }
+                    anyhow::bail!("context directory {c}: no such file or directory");
+                }
+                (p, self.file.clone())
+            }
+            None => match self.file.first() {
+                Some(f) if f != "-" => (
+                    Path::new(f)
+                        .parent()
+                        .map(Path::to_path_buf)
+                        .filter(|p| !p.as_os_str().is_empty())
+                        .unwrap_or_else(|| PathBuf::from(".")),
+                    self.file.clone(),
+                ),
+                _ => (PathBuf::from("."), self.file.clone()),
+            },
+        };
+        let files = if files.is_empty() {
+            let found = ["Containerfile", "Dockerfile"]
+                .iter()
+                .map(|n| context.join(n))
+                .find(|p| p.is_file())
+                .ok_or_else(|| anyhow::anyhow!("no Containerfile or Dockerfile specified or found in context directory, {}: no such file or directory", context.display()))?;
+            vec![found.display().to_string()]
+        } else {
+            files
+                .into_iter()
+                .map(|f| {
+                    // Relative to the current directory, else to the context.
+                    if f == "-" || Path::new(&f).is_absolute() || Path::new(&f).exists() {
+                        f
+                    } else if context.join(&f).exists() {
+                        context.join(&f).display().to_string()
+                    } else {
+                        f
+                    }
+                })
+                .collect()
+        };
+        if self.jobs == Some(0) {
+            anyhow::bail!("--jobs must be at least 1");
+        }
+        let mut text = String::new();
+        for f in &files {
+            text.push_str(&read_path(f)?);
+            text.push('\n');
+        }
+        let mut build_args = BTreeMap::new();
+        for f in &self.build_arg_file {
+            let body = std::fs::read_to_string(f).map_err(|e| {
+                anyhow::anyhow!("--build-arg-file {}: {}", f.display(), io_reason(&e))
+            })?;
+            for l in body
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty() && !l.starts_with('#'))
+            {
+                let (k, v) = key_value(l, "build argument")?;
+                build_args.insert(k, v);
+            }
+        }
+        for a in &self.build_arg {
+            match a.split_once('=') {
+                Some((k, v)) => {
+                    build_args.insert(k.to_string(), v.to_string());
+                }
+                None => {
+                    if let Ok(v) = std::env::var(a) {
+                        build_args.insert(a.clone(), v);
+                    }
+                }
+            }
+        }
+        let mut labels = BTreeMap::new();
+        for l in &self.label {
+            let (k, v) = match l.split_once('=') {
+                Some((k, v)) => (k.to_string(), v.to_string()),
+                None => (l.clone(), String::new()),
+            };
+            labels.insert(k, v);
+        }
+        let mut annotations = BTreeMap::new();
+        for a in &self.annotation {
+            let (k, v) = key_value(a, "--annotation")?;
+            annotations.insert(k, v);
+        }
+        let mut build_contexts = BTreeMap::new();
+        for c in &self.build_context {
+            let (k, v) = key_value(c, "--build-context")?;
+            if crate::build::executor_image_context(&v).is_none() {
+                if v.contains("://") {
+                    anyhow::bail!("--build-context {c}: only directories and docker-image:// references are supported offline");
+                }
+                if !Path::new(&v).is_dir() {
+                    anyhow::bail!("--build-context {c}: {v} is not a directory");
+                }
+            }
+            build_contexts.insert(k, v);
+        }
+        let pull = if self.pull_never {
+            "never".to_string()
+        } else if self.pull_always {
+            "always".to_string()
+        } else {
+            match self.pull.as_str() {
+                "missing" | "ifmissing" | "false" => "missing".into(),
+                "always" | "true" => "always".into(),
+                "never" => "never".into(),
+                "newer" | "ifnewer" => "newer".into(),
+                o => anyhow::bail!("invalid --pull {o:?}: use always, missing, never or newer"),
+            }
+        };
+        let mut pull_options = PullOptions {
+            quiet: self.quiet,
+            tls_verify: self.registry.tls_verify,
+            authfile: self.registry.authfile.clone(),
+            ..Default::default()
+        };
+        if let Some(c) = &self.registry.creds {
+            pull_options.set_creds(c)?;
+        }
+        if let Some(a) = &self.registry.authfile {
+            if !a.exists() {
+                anyhow::bail!(
+                    "credential file is not accessible: stat {}: no such file or directory",
+                    a.display()
+                );
+            }
+        }
+        if let Some(p) = &self.platform {
+            crate::build::check_platform(p)?;
+        }
+        let mut secrets = BTreeMap::new();
+        for spec in &self.secret {
+            let (id, src) =
+                crate::build::run_mounts::parse_secret(spec).map_err(|e| anyhow::anyhow!(e))?;
+            let path = match src.to_str().and_then(|p| p.strip_prefix("env:")) {
+                Some(var) => {
+                    let value = std::env::var(var).map_err(|_| {
+                        anyhow::anyhow!(
+                            "--secret {spec}: the environment variable {var} is not set"
+                        )
+                    })?;
+                    if temp.is_none() {
+                        temp = Some(tempfile_dir::TempDir::new()?);
+                    }
+                    let dir = temp
+                        .as_ref()
+                        .map(|t| t.path().join("secrets"))
+                        .unwrap_or_default();
+                    std::fs::create_dir_all(&dir)?;
+                    let p = dir.join(&id);
+                    common::atomic_file::write_atomic_mode(
+                        &p,
+                        value.as_bytes(),
+                        0o600,
+                        common::atomic_file::Durability::NoSync,
+                    )?;
+                    p
+                }
+                None => {
+                    if !src.is_file() {
+                        anyhow::bail!("--secret {spec}: {} is not a file", src.display());
+                    }
+                    std::path::absolute(&src)?
+                }
+            };
+            secrets.insert(id, path);
+        }
+        let format = match &self.format {
+            Some(f) => f.clone(),
+            None => std::env::var("BUILDAH_FORMAT").unwrap_or_else(|_| "oci".into()),
+        };
+        let file_name = if files.len() == 1 && files[0] != "-" {
+            files[0].clone()
+        } else if files.len() == 1 {
+            "stdin".to_string()
+        } else {
+            files.join("+")
+        };
+        Ok((
+            BuildOptions {
+                context,
+                file_name,
+                file_text: text,
+                tags: self
+                    .tag
+                    .iter()
+                    .map(|t| local_name(t))
+                    .collect::<Result<_, _>>()?,
+                build_args,
+                target: self.target.clone(),
+                no_cache: self.no_cache,
+                layers: self
+                    .layers
+                    .or_else(|| {
+                        std::env::var("BUILDAH_LAYERS")
+                            .ok()
+                            .map(|v| matches!(v.as_str(), "1" | "true" | "yes"))
+                    })
+                    .unwrap_or(true)
+                    && !self.squash_all,
+                pull,
+                pull_options,
+                squash_all: self.squash_all,
+                docker_format: format == "docker",
+                iidfile: self.iidfile.clone(),
+                labels,
+                annotations,
+                build_contexts,
+                rm: self.rm.unwrap_or(true) || self.force_rm == Some(true),
+                force_rm: self.force_rm == Some(true),
+                quiet: self.quiet,
+                network: self.network.iter().cloned().collect(),
+                secrets,
+                ignorefile: self.ignorefile.clone(),
+                run: crate::build::options::RunFlags {
+                    ulimit: self.ulimit.clone(),
+                    security_opt: self.security_opt.clone(),
+                    cap_add: self.cap_add.clone(),
+                    cap_drop: self.cap_drop.clone(),
+                    add_host: self.add_host.clone(),
+                    dns: self.dns.clone(),
+                    dns_search: self.dns_search.clone(),
+                },
+                tags_given: self.tag.clone(),
+            },
+            temp,
+        ))
+    }
+}
+
+pub async fn run(engine: &EngineConfig, a: &BuildArgs) -> anyhow::Result<()> {
+    if let Some(log) = &a.logfile {
+        redirect_output(log)?;
+    }
+    let (opts, _temp) = a.options()?;
+    let img = crate::build::build(engine, &opts).await?;
+    crate::events::image(
+        "build",
+        &img.id,
+        opts.tags.first().map(String::as_str).unwrap_or(""),
+    );
+    if let Some(f) = &opts.iidfile {
+        std::fs::write(f, format!("sha256:{}", img.id))
+            .map_err(|e| anyhow::anyhow!("failed to write image ID: {}: {e}", f.display()))?;
+    }
+    if !opts.quiet {
+        for t in &opts.tags {
+            println!("Successfully tagged {t}");
+        }
+    }
+    println!("{}", img.id);
+    Ok(())
+}
+
+/// `--logfile`: this process's stdout and stderr (and so the RUN
+/// containers' output, which goes through them) go to the file.
+fn redirect_output(path: &Path) -> anyhow::Result<()> {
+    use std::os::fd::AsRawFd;
+    let f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .map_err(|e| anyhow::anyhow!("--logfile {}: {}", path.display(), io_reason(&e)))?;
+    for fd in [1, 2] {
+        nix::unistd::dup2(f.as_raw_fd(), fd)?;
+    }
+    Ok(())
+}
+
+/// `buildx version`: the builder's version, as Podman prints Buildah's.
+pub fn buildx_version() -> anyhow::Result<()> {
+    println!("buildah {}", env!("CARGO_PKG_VERSION"));
+    Ok(())
+}
+
+/// A private directory removed when dropped (the empty context of
+/// `podman build -`).
+mod tempfile_dir {
+    use std::path::{Path, PathBuf};
+
+    pub struct TempDir(PathBuf);
+
+    impl TempDir {
+        pub fn new() -> anyhow::Result<TempDir> {
+            let p = std::env::temp_dir().join(format!(
+                "podman-build-{}",
+                common::random::hex_id()?.get(..16).unwrap_or("x")
+            ));
+            std::fs::create_dir(&p)?;
+            Ok(TempDir(p))
+        }
+        pub fn path(&self) -> &Path {
+            &self.0
+        }
+    }
+
+    impl Drop for TempDir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+}

@@ -1,0 +1,30 @@
+//! `podman system service [--time N] [URI]`: the REST API.
+
+use clap::Args;
+
+use crate::engine_config::EngineConfig;
+
+#[derive(Debug, Clone, Args)]
+pub struct ServiceArgs {
+    /// Where to listen: unix:///path or tcp://host:port (default: the socket manager's, else unix:///run/podman/podman.sock)
+    pub uri: Option<String>,
+    /// Time until the service session expires in seconds; 0 disables the timeout
+    #[arg(short = 't', long = "time", default_value_t = 5)]
+    pub time: u64,
+}
+
+pub async fn run(engine: &EngineConfig, a: &ServiceArgs) -> anyhow::Result<()> {
+    // Short names are resolved without prompting: nothing reads stdin.
+    if let Ok(null) = std::fs::File::open("/dev/null") {
+        use std::os::fd::AsRawFd;
+        let _ = nix::unistd::dup2(null.as_raw_fd(), 0);
+    }
+    crate::api::serve(
+        engine.clone(),
+        crate::api::ServiceOptions {
+            idle_secs: a.time,
+            uri: a.uri.clone(),
+        },
+    )
+    .await
+}

@@ -86,7 +86,8 @@ fn hosts_and_resolv_conf_follow_flags_and_containers_conf() {
         out,
         "search example.com\nnameserver 1.1.1.1\nnameserver 100.100.100.100\noptions ndots:2\n"
     );
-    // Flags win over containers.conf; "." clears the search list.
+    // The flags' entries follow containers.conf's (libpod joins them);
+    // "." clears the search list.
     let out = with_conf(
         &s,
         &conf,
@@ -104,7 +105,10 @@ fn hosts_and_resolv_conf_follow_flags_and_containers_conf() {
             "/etc/resolv.conf",
         ],
     );
-    assert_eq!(out, "nameserver 9.9.9.9\noptions ndots:2 rotate\n");
+    assert_eq!(
+        out,
+        "nameserver 1.1.1.1\nnameserver 100.100.100.100\nnameserver 9.9.9.9\noptions ndots:2 rotate\n"
+    );
 
     // Without containers.conf: host-gateway is host.containers.internal,
     // the bridge's gateway.
@@ -330,7 +334,6 @@ fn network_dns_forwards_other_names_to_the_containers_resolvers() {
         "-c",
         "cat /etc/resolv.conf; nslookup far.example.test; nslookup peer",
     ]);
-    let _ = stop.send(());
     // Only the network's server is listed: it forwards.
     assert!(out.starts_with("search dns.podman"), "{out}");
     assert!(out.contains("nameserver 10.94.3.1\n"), "{out}");
@@ -340,6 +343,27 @@ fn network_dns_forwards_other_names_to_the_containers_resolvers() {
         out.contains(peer_ip.trim()),
         "container name still answered: {out}"
     );
+    // containers.conf dns_servers are the upstreams too, without --dns.
+    let conf = s.dir.path().join("dns.conf");
+    std::fs::write(&conf, format!("[containers]\ndns_servers = [\"{ip}\"]\n")).unwrap();
+    let out = with_conf(
+        &s,
+        &conf,
+        &[
+            "run",
+            "--rm",
+            "--network",
+            "fwdnet",
+            &r,
+            "sh",
+            "-c",
+            "cat /etc/resolv.conf; nslookup other.example.test",
+        ],
+    );
+    let _ = stop.send(());
+    assert!(out.contains("nameserver 10.94.3.1\n"), "{out}");
+    assert!(!out.contains(&format!("nameserver {ip}")), "{out}");
+    assert!(out.contains("10.123.45.67"), "forwarded answer: {out}");
     s.ok(&["rm", "-f", "-t", "0", "peer"]);
     s.ok(&["network", "rm", "fwdnet"]);
 }

@@ -165,16 +165,19 @@ pub fn write(
         })
     };
     let host = etc_files::host_resolv();
-    let servers = if cfg.dns_servers.is_empty() {
-        conf.dns_servers.clone()
-    } else {
-        cfg.dns_servers.clone()
-    };
-    let searches = if cfg.dns_search.is_empty() {
-        conf.dns_searches.clone()
-    } else {
-        cfg.dns_search.clone()
-    };
+    // containers.conf's entries first, then the flags', as libpod joins them.
+    let servers: Vec<String> = conf
+        .dns_servers
+        .iter()
+        .chain(cfg.dns_servers.iter())
+        .cloned()
+        .collect();
+    let searches: Vec<String> = conf
+        .dns_searches
+        .iter()
+        .chain(cfg.dns_search.iter())
+        .cloned()
+        .collect();
     let options: Vec<String> = conf
         .dns_options
         .iter()

@@ -74,6 +74,21 @@ fn status_json(r: &proto::netsetup::v1::SetupResponse) -> serde_json::Value {
         .collect::<Vec<_>>())
 }
 
+/// Where the networks' DNS servers forward this container's other names:
+/// containers.conf `dns_servers` then `--dns` (without `none`), as libpod
+/// hands them to netavark; empty: the host's resolvers.
+fn upstream_dns(engine: &EngineConfig, cfg: &ContainerConfig) -> Vec<String> {
+    engine
+        .containers
+        .containers
+        .dns_servers
+        .iter()
+        .chain(cfg.dns_servers.iter())
+        .filter(|s| *s != "none")
+        .cloned()
+        .collect()
+}
+
 pub fn netns_path(cfg: &EngineConfig, id: &str) -> String {
     cfg.run_root
         .join("netns")
@@ -183,7 +198,7 @@ pub async fn setup(
                     netns_path: path.clone(),
                     networks: per_network(cfg),
                     port_mappings: port_mappings(cfg),
-                    dns_servers: cfg.dns_servers.clone(),
+                    dns_servers: upstream_dns(engine, cfg),
                     add_networks: false,
                 };
                 match net
@@ -374,7 +389,7 @@ pub async fn connect(
                     })
                     .collect(),
                 port_mappings: Vec::new(),
-                dns_servers: cfg.dns_servers.clone(),
+                dns_servers: upstream_dns(engine, &cfg),
                 add_networks: true,
             };
             let r = net

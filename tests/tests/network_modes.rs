@@ -353,3 +353,60 @@ fn bad_network_modes_are_refused_as_podman_refuses_them() {
         s.ok(&["rm", id.trim()]);
     }
 }
+
+/// A container with a user namespace of its own (`--uidmap`) on each mode
+/// that makes a netns: the netns is made inside its user namespace, so
+/// `exec` can join it; its port is served and inspect names the netns.
+#[test]
+fn idmapped_containers_get_a_netns_exec_can_join() {
+    let (s, _reg, r) = fixture();
+    for mode in ["bridge", "slirp4netns", "pasta"] {
+        let port = free_port();
+        let name = format!("idm-{mode}");
+        let id = s
+            .ok(&[
+                "run",
+                "-d",
+                "--name",
+                &name,
+                "--uidmap",
+                "0:1111111:65536",
+                "--gidmap",
+                "0:1111111:65536",
+                "--network",
+                mode,
+                "-p",
+                &format!("127.0.0.1:{port}:8080"),
+                &r,
+                "sh",
+                "-c",
+                &format!("echo from-{name} > /tmp/i; httpd -f -p 8080 -h /tmp"),
+            ])
+            .trim()
+            .to_string();
+        let key = s.ok(&[
+            "inspect",
+            "--format",
+            "{{.NetworkSettings.SandboxKey}}",
+            &id,
+        ]);
+        assert!(key.contains("/netns/netns-"), "{mode}: {key}");
+        e2e::poll::until(
+            Duration::from_secs(15),
+            "the published port to serve the file",
+            || fetch(port, "/i").is_some_and(|b| b.contains(&format!("from-{name}"))),
+        );
+        // exec joins the user namespace, then the netns it owns.
+        let out = s.ok(&[
+            "exec",
+            &id,
+            "sh",
+            "-c",
+            "cat /proc/self/uid_map; ip -o link",
+        ]);
+        assert!(out.contains("1111111"), "{mode}: {out}");
+        assert!(out.contains("lo"), "{mode}: {out}");
+        s.ok(&["rm", "-f", "-t", "0", &id]);
+        assert!(tool_pids(&id).is_empty(), "{mode}: tool left running");
+    }
+}

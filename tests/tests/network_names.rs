@@ -367,3 +367,36 @@ fn network_dns_forwards_other_names_to_the_containers_resolvers() {
     s.ok(&["rm", "-f", "-t", "0", "peer"]);
     s.ok(&["network", "rm", "fwdnet"]);
 }
+
+/// pflag string-slice flags read each value as CSV: a script that quotes
+/// inside the word (`--add-host "a;b:IP"`) gets the quotes removed, and
+/// commas give several values.
+#[test]
+fn name_flags_take_csv_values_as_pflag_does() {
+    let (s, _reg, r) = fixture();
+    let out = s.ok(&[
+        "run",
+        "--rm",
+        "--add-host",
+        "\"web.fqdn;web:10.62.0.7\"",
+        "--add-host",
+        "a:10.62.0.8,b:10.62.0.9",
+        "--dns",
+        "10.62.0.53,10.62.0.54",
+        "--dns-search",
+        "\"one.test\"",
+        &r,
+        "sh",
+        "-c",
+        "cat /etc/hosts /etc/resolv.conf",
+    ]);
+    assert!(out.contains("10.62.0.7\tweb.fqdn web\n"), "{out}");
+    assert!(
+        out.contains("10.62.0.8\ta\n") && out.contains("10.62.0.9\tb\n"),
+        "{out}"
+    );
+    assert!(
+        out.contains("search one.test\nnameserver 10.62.0.53\nnameserver 10.62.0.54\n"),
+        "{out}"
+    );
+}

@@ -115,13 +115,13 @@ pub struct CreateArgs {
     #[arg(long = "network-alias")]
     pub network_alias: Vec<String>,
     /// DNS servers
-    #[arg(long)]
+    #[arg(long, value_delimiter = ',', value_parser = crate::cli::pflag::csv_field)]
     pub dns: Vec<String>,
     /// DNS search domains
-    #[arg(long = "dns-search")]
+    #[arg(long = "dns-search", value_delimiter = ',', value_parser = crate::cli::pflag::csv_field)]
     pub dns_search: Vec<String>,
     /// Add a custom host-to-IP mapping (host:ip)
-    #[arg(long = "add-host")]
+    #[arg(long = "add-host", value_delimiter = ',', value_parser = crate::cli::pflag::csv_field)]
     pub add_host: Vec<String>,
     /// Override the key sequence for detaching a container
     #[arg(long)]
@@ -378,7 +378,7 @@ pub struct MoreArgs {
     #[arg(long = "pids-limit", value_name = "N", allow_hyphen_values = true)]
     pub pids_limit: Option<String>,
     /// Set custom DNS options
-    #[arg(long = "dns-option", alias = "dns-opt", value_name = "OPT")]
+    #[arg(long = "dns-option", alias = "dns-opt", value_name = "OPT", value_delimiter = ',', value_parser = crate::cli::pflag::csv_field)]
     pub dns_option: Vec<String>,
     /// Base file to create the /etc/hosts file inside the container, or one of the special values. ("image"|"none")
     #[arg(long = "hosts-file", value_name = "PATH")]

@@ -59,16 +59,16 @@ pub struct CreateArgs {
     #[arg(long, value_name = "POLICY")]
     pub exit_policy: Option<String>,
     /// DNS servers of the pod
-    #[arg(long)]
+    #[arg(long, value_delimiter = ',', value_parser = crate::cli::pflag::csv_field)]
     pub dns: Vec<String>,
     /// DNS search domains of the pod
-    #[arg(long = "dns-search")]
+    #[arg(long = "dns-search", value_delimiter = ',', value_parser = crate::cli::pflag::csv_field)]
     pub dns_search: Vec<String>,
     /// DNS options of the pod
-    #[arg(long = "dns-option")]
+    #[arg(long = "dns-option", value_delimiter = ',', value_parser = crate::cli::pflag::csv_field)]
     pub dns_option: Vec<String>,
     /// Add a custom host-to-IP mapping (host:ip)
-    #[arg(long = "add-host")]
+    #[arg(long = "add-host", value_delimiter = ',', value_parser = crate::cli::pflag::csv_field)]
     pub add_host: Vec<String>,
     /// Write the pod ID to the file
     #[arg(long = "pod-id-file", value_name = "FILE")]

@@ -99,7 +99,7 @@ pub fn netns_path(cfg: &EngineConfig, id: &str) -> String {
 
 /// The mappings of a container that gets a user namespace of its own (not
 /// one it joins): its netns is made inside it.
-fn own_userns(cfg: &ContainerConfig) -> Option<&crate::container::idmap::IdMappings> {
+pub(super) fn own_userns(cfg: &ContainerConfig) -> Option<&crate::container::idmap::IdMappings> {
     let mode = &cfg.extra.userns;
     if mode.starts_with("ns:") || mode.starts_with("container:") {
         return None;

@@ -446,21 +446,75 @@ pub fn shared_files(
     Ok(managed)
 }
 
-/// libpod's entry for a container joining another's network: its
-/// hostname and name on 127.0.0.1, in the shared hosts file. Appended in
-/// place (running members see the file through bind mounts of this inode).
+/// libpod's entry for a container joining another's network: its name on
+/// 127.0.0.1, in the shared hosts file. Edited in place under a lock on
+/// the file (running members see it through bind mounts of this inode).
 fn add_member_host(hosts: &std::path::Path, cfg: &ContainerConfig) -> std::io::Result<()> {
-    use std::io::Write;
-    let line = format!("127.0.0.1\t{} {}\n", cfg.hostname, cfg.name);
-    let now = std::fs::read_to_string(hosts)?;
-    if now.lines().any(|l| format!("{l}\n") == line) {
+    let line = member_host_line(cfg);
+    edit_in_place(hosts, |now| {
+        if now.lines().any(|l| l == line) {
+            return None;
+        }
+        let sep = if now.is_empty() || now.ends_with('\n') {
+            ""
+        } else {
+            "\n"
+        };
+        Some(format!("{now}{sep}{line}\n"))
+    })
+}
+
+fn member_host_line(cfg: &ContainerConfig) -> String {
+    format!("127.0.0.1\t{}", cfg.name)
+}
+
+/// At cleanup: a pod member's entry leaves the infra container's hosts
+/// file again, as libpod removes it (a missing file is fine).
+pub fn remove_member_host(engine: &EngineConfig, cfg: &ContainerConfig) -> std::io::Result<()> {
+    if cfg.extra.pod.is_empty() || cfg.extra.pod_infra || cfg.extra.no_hosts {
         return Ok(());
     }
-    let mut f = std::fs::OpenOptions::new().append(true).open(hosts)?;
-    if !now.is_empty() && !now.ends_with('\n') {
-        f.write_all(b"\n")?;
+    let NetworkMode::Container(infra) = &cfg.network_mode else {
+        return Ok(());
+    };
+    let hosts = super::paths::ContainerPaths::new(engine, infra)
+        .bundle
+        .join("hosts");
+    let line = member_host_line(cfg);
+    match edit_in_place(&hosts, |now| {
+        now.lines().any(|l| l == line).then(|| {
+            now.lines()
+                .filter(|l| *l != line)
+                .map(|l| format!("{l}\n"))
+                .collect()
+        })
+    }) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        r => r,
     }
-    f.write_all(line.as_bytes())
+}
+
+/// Rewrite `path` in place (same inode) with what `change` makes of its
+/// text (None: leave it), holding an exclusive lock on it meanwhile.
+fn edit_in_place(
+    path: &std::path::Path,
+    change: impl FnOnce(&str) -> Option<String>,
+) -> std::io::Result<()> {
+    use std::io::{Read, Seek, Write};
+    let f = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(path)?;
+    let lock = common::file_lock::FileLock::on_file(f, common::file_lock::LockMode::Exclusive)?;
+    let mut f = lock.file();
+    let mut now = String::new();
+    f.read_to_string(&mut now)?;
+    if let Some(new) = change(&now) {
+        f.set_len(0)?;
+        f.seek(std::io::SeekFrom::Start(0))?;
+        f.write_all(new.as_bytes())?;
+    }
+    Ok(())
 }
 
 /// Podman refuses to remove an infra container while its pod exists.

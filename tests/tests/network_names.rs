@@ -400,3 +400,53 @@ fn name_flags_take_csv_values_as_pflag_does() {
         "{out}"
     );
 }
+
+/// `network connect`/`disconnect` of a running container update its
+/// /etc/hosts and resolv.conf in place, as libpod does; a running
+/// `--network none` container's netns is named by its pid.
+#[test]
+fn connect_and_disconnect_follow_in_hosts_and_resolv_conf() {
+    let (s, _reg, r) = fixture();
+    s.ok(&["network", "create", "--subnet", "10.94.7.0/24", "hostsnet"]);
+    let id = s
+        .ok(&["run", "-d", "--name", "hc", &r, "sleep", "100"])
+        .trim()
+        .to_string();
+    let files = || s.ok(&["exec", &id, "cat", "/etc/hosts", "/etc/resolv.conf"]);
+    let before = files();
+    s.ok(&["network", "connect", "hostsnet", &id]);
+    let ip = s
+        .ok(&[
+            "inspect",
+            "--format",
+            "{{(index .NetworkSettings.Networks \"hostsnet\").IPAddress}}",
+            &id,
+        ])
+        .trim()
+        .to_string();
+    assert!(ip.starts_with("10.94.7."), "{ip}");
+    let after = files();
+    assert!(after.contains(&format!("{ip}\t")), "{after}");
+    assert!(after.contains("nameserver 10.94.7.1\n"), "{after}");
+    s.ok(&["network", "disconnect", "hostsnet", &id]);
+    let again = files();
+    assert!(!again.contains(&ip), "{again}");
+    assert!(!again.contains("10.94.7.1"), "{again}");
+    assert_eq!(again, before);
+    s.ok(&["rm", "-f", "-t", "0", &id]);
+    s.ok(&["network", "rm", "hostsnet"]);
+
+    let none = s
+        .ok(&["run", "-d", "--network", "none", &r, "sleep", "100"])
+        .trim()
+        .to_string();
+    let key = s.ok(&[
+        "inspect",
+        "--format",
+        "{{.NetworkSettings.SandboxKey}}",
+        &none,
+    ]);
+    let pid = s.ok(&["inspect", "--format", "{{.State.Pid}}", &none]);
+    assert_eq!(key.trim(), format!("/proc/{}/ns/net", pid.trim()));
+    s.ok(&["rm", "-f", "-t", "0", &none]);
+}

@@ -127,7 +127,17 @@ pub fn network_settings(
     m.insert("LinkLocalIPv6Address".into(), json!(""));
     m.insert("LinkLocalIPv6PrefixLen".into(), json!(0));
     m.insert("Ports".into(), Value::Object(ports));
-    m.insert("SandboxKey".into(), json!(st.netns_path));
+    // --network none: the runtime made the netns; libpod names it by pid.
+    let key = if st.netns_path.is_empty()
+        && cfg.network_mode == NetworkMode::None
+        && st.status.is_active()
+        && st.pid > 0
+    {
+        format!("/proc/{}/ns/net", st.pid)
+    } else {
+        st.netns_path.clone()
+    };
+    m.insert("SandboxKey".into(), json!(key));
     if !networks.is_empty() {
         m.insert("Networks".into(), Value::Object(networks));
     }

@@ -69,6 +69,7 @@ fn status_json(r: &proto::netsetup::v1::SetupResponse) -> serde_json::Value {
         .iter()
         .map(|n| serde_json::json!({
             "network": n.network, "network_id": n.network_id, "interface": n.interface_name, "mac": n.mac_address, "bridge": n.bridge,
+            "dns_server_ips": n.dns_server_ips,
             "addresses": n.addresses.iter().map(|a| serde_json::json!({"address": a.address, "gateway": a.gateway})).collect::<Vec<_>>(),
         }))
         .collect::<Vec<_>>())
@@ -395,8 +396,10 @@ pub async fn connect(
             let r = net
                 .call("Setup", |mut c| async move { c.setup(req).await })
                 .await?;
+            let new = status_json(&r);
+            super::files::follow_network_change(&paths.bundle, &cfg, &new, true)?;
             let mut all = st.network_status.as_array().cloned().unwrap_or_default();
-            all.extend(status_json(&r).as_array().cloned().unwrap_or_default());
+            all.extend(new.as_array().cloned().unwrap_or_default());
             st.network_status = serde_json::Value::Array(all);
         } else if running {
             let gone = ContainerConfig {
@@ -417,7 +420,12 @@ pub async fn connect(
             net.call("Teardown", |mut c| async move { c.teardown(req).await })
                 .await?;
             if let Some(all) = st.network_status.as_array_mut() {
-                all.retain(|x| x["network"] != nw.name.as_str());
+                let (gone, kept): (Vec<_>, Vec<_>) = std::mem::take(all)
+                    .into_iter()
+                    .partition(|x| x["network"] == nw.name.as_str());
+                *all = kept;
+                let gone = serde_json::Value::Array(gone);
+                super::files::follow_network_change(&paths.bundle, &cfg, &gone, false)?;
             }
         }
         anyhow::Ok(())

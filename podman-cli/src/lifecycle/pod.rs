@@ -451,7 +451,7 @@ pub fn shared_files(
 /// the file (running members see it through bind mounts of this inode).
 fn add_member_host(hosts: &std::path::Path, cfg: &ContainerConfig) -> std::io::Result<()> {
     let line = member_host_line(cfg);
-    edit_in_place(hosts, |now| {
+    super::files::edit_in_place(hosts, |now| {
         if now.lines().any(|l| l == line) {
             return None;
         }
@@ -481,7 +481,7 @@ pub fn remove_member_host(engine: &EngineConfig, cfg: &ContainerConfig) -> std::
         .bundle
         .join("hosts");
     let line = member_host_line(cfg);
-    match edit_in_place(&hosts, |now| {
+    match super::files::edit_in_place(&hosts, |now| {
         now.lines().any(|l| l == line).then(|| {
             now.lines()
                 .filter(|l| *l != line)
@@ -492,29 +492,6 @@ pub fn remove_member_host(engine: &EngineConfig, cfg: &ContainerConfig) -> std::
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
         r => r,
     }
-}
-
-/// Rewrite `path` in place (same inode) with what `change` makes of its
-/// text (None: leave it), holding an exclusive lock on it meanwhile.
-fn edit_in_place(
-    path: &std::path::Path,
-    change: impl FnOnce(&str) -> Option<String>,
-) -> std::io::Result<()> {
-    use std::io::{Read, Seek, Write};
-    let f = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .open(path)?;
-    let lock = common::file_lock::FileLock::on_file(f, common::file_lock::LockMode::Exclusive)?;
-    let mut f = lock.file();
-    let mut now = String::new();
-    f.read_to_string(&mut now)?;
-    if let Some(new) = change(&now) {
-        f.set_len(0)?;
-        f.seek(std::io::SeekFrom::Start(0))?;
-        f.write_all(new.as_bytes())?;
-    }
-    Ok(())
 }
 
 /// Podman refuses to remove an infra container while its pod exists.

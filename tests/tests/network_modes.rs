@@ -304,6 +304,24 @@ fn bad_network_modes_are_refused_as_podman_refuses_them() {
         ),
         (vec!["--network", "slirp4netns:cidr=nope"], "cidr"),
         (vec!["--network", "pasta:--netns,/x"], "set by podman"),
+        // pasta's own complaint, without the usage text it prints after.
+        (
+            vec!["--network", "pasta:--bogus"],
+            "unrecognized option '--bogus'",
+        ),
+        (
+            vec!["--network", "slirp4netns:outbound_addr=nosuchif0"],
+            "not an IPv4 address or an interface",
+        ),
+        // What must exist is checked at create (125), nothing is made.
+        (
+            vec!["--network", "container:nosuchctr"],
+            "no container with name or ID \"nosuchctr\" found",
+        ),
+        (
+            vec!["--network", "ns:/nonexistent/netns"],
+            "cannot find specified network namespace path",
+        ),
     ] {
         let mut a = vec!["run", "--rm"];
         a.extend(args.iter().copied());
@@ -318,7 +336,9 @@ fn bad_network_modes_are_refused_as_podman_refuses_them() {
         let e = stderr(&o);
         assert!(e.contains(want), "{args:?}: {e}");
         assert_eq!(e.trim().lines().count(), 1, "{args:?}: one line: {e}");
+        assert!(!e.contains("Usage"), "{args:?}: {e}");
     }
+    assert_eq!(s.ok(&["ps", "-aq"]), "", "nothing was left");
     // Ports with host networking are dropped with Podman's warning.
     let o = s.run(&[
         "run",

@@ -140,6 +140,9 @@ pub async fn setup(store: &UserNetStore, bin: &Path, req: &Request) -> Result<Ou
     let stderr: Vec<String> = String::from_utf8_lossy(&out.stderr)
         .lines()
         .filter(|l| !l.starts_with("Failed to send") && !l.trim().is_empty())
+        // After a bad option pasta prints its whole usage: the option's
+        // own line says it all.
+        .take_while(|l| !l.starts_with("Usage:"))
         .map(String::from)
         .collect();
     if !out.status.success() {

@@ -65,7 +65,14 @@ pub async fn setup(
                         |mut c| async move { c.remove_netns(req).await },
                     )
                     .await;
-                Err(anyhow::Error::from(e))
+                // The tool's own complaint (a bad option, a missing
+                // binary) is the message; it names the tool already.
+                Err(match e {
+                    proto::transport::TransportError::Call { message, .. } => {
+                        anyhow::anyhow!("setting up {tool}: {message}")
+                    }
+                    other => anyhow::Error::from(other),
+                })
             }
         }
     }

@@ -450,3 +450,41 @@ fn connect_and_disconnect_follow_in_hosts_and_resolv_conf() {
     assert_eq!(key.trim(), format!("/proc/{}/ns/net", pid.trim()));
     s.ok(&["rm", "-f", "-t", "0", &none]);
 }
+
+/// `--network container:NAME` shares that container's /etc/hosts and
+/// resolv.conf, with the joiner's name on 127.0.0.1 while it runs.
+#[test]
+fn a_container_joining_anothers_network_shares_its_files() {
+    let (s, _reg, r) = fixture();
+    let base = s
+        .ok(&["run", "-d", "--name", "base", &r, "sleep", "100"])
+        .trim()
+        .to_string();
+    let files = "cat /etc/hosts; echo ===; cat /etc/resolv.conf";
+    let theirs = s.ok(&["exec", &base, "sh", "-c", files]);
+    let mine = s.ok(&[
+        "run",
+        "--rm",
+        "--name",
+        "joiner",
+        "--network",
+        "container:base",
+        &r,
+        "sh",
+        "-c",
+        files,
+    ]);
+    let (hosts, resolv) = theirs.split_once("===\n").unwrap();
+    assert_eq!(mine, format!("{hosts}127.0.0.1\tjoiner\n===\n{resolv}"));
+    // Removed again at the joiner's cleanup.
+    assert_eq!(s.ok(&["exec", &base, "sh", "-c", files]), theirs);
+    // It is a dependency: the joined container cannot go first.
+    let dep = s
+        .ok(&["create", "--network", "container:base", &r, "true"])
+        .trim()
+        .to_string();
+    let o = s.run(&["rm", "-f", &base]);
+    assert!(!o.status.success(), "{}", stderr(&o));
+    s.ok(&["rm", &dep]);
+    s.ok(&["rm", "-f", "-t", "0", &base]);
+}

@@ -400,27 +400,27 @@ pub fn release_shm(engine: &EngineConfig, pod_id: &str) {
     }
 }
 
-/// The managed files a pod member mounts: the infra container's hosts and
-/// resolv.conf when it shares the infra's network, so that every member
-/// sees the same ones; the pod's /dev/shm when it shares the pod's IPC.
+/// The managed files a container mounts when it joins another's network
+/// (a pod member, or `--network container:NAME`): the other's hosts and
+/// resolv.conf, so that both see the same ones, as libpod shares them; a
+/// pod member's /dev/shm is the pod's when it shares the pod's IPC.
 pub fn shared_files(
     engine: &EngineConfig,
     cfg: &ContainerConfig,
     mut managed: Vec<(String, PathBuf)>,
 ) -> anyhow::Result<Vec<(String, PathBuf)>> {
-    if cfg.extra.pod.is_empty() {
-        return Ok(managed);
-    }
-    let shares_ipc = if cfg.extra.pod_infra {
-        let db = crate::state::open_state(engine)?;
-        pods::resolve(&db, &cfg.extra.pod).is_ok_and(|p| p.shares("ipc"))
-    } else {
-        cfg.extra.ipc.starts_with("container:")
-    };
-    if shares_ipc {
-        let dir = shm_dir(engine, &cfg.extra.pod);
-        ensure_shm(&dir)?;
-        managed.push(("/dev/shm".into(), dir));
+    if !cfg.extra.pod.is_empty() {
+        let shares_ipc = if cfg.extra.pod_infra {
+            let db = crate::state::open_state(engine)?;
+            pods::resolve(&db, &cfg.extra.pod).is_ok_and(|p| p.shares("ipc"))
+        } else {
+            cfg.extra.ipc.starts_with("container:")
+        };
+        if shares_ipc {
+            let dir = shm_dir(engine, &cfg.extra.pod);
+            ensure_shm(&dir)?;
+            managed.push(("/dev/shm".into(), dir));
+        }
     }
     if cfg.extra.pod_infra {
         return Ok(managed);
@@ -468,10 +468,11 @@ fn member_host_line(cfg: &ContainerConfig) -> String {
     format!("127.0.0.1\t{}", cfg.name)
 }
 
-/// At cleanup: a pod member's entry leaves the infra container's hosts
-/// file again, as libpod removes it (a missing file is fine).
+/// At cleanup: the entry of a container that joined another's network
+/// leaves that one's hosts file again, as libpod removes it (a missing
+/// file is fine).
 pub fn remove_member_host(engine: &EngineConfig, cfg: &ContainerConfig) -> std::io::Result<()> {
-    if cfg.extra.pod.is_empty() || cfg.extra.pod_infra || cfg.extra.no_hosts {
+    if cfg.extra.pod_infra || cfg.extra.no_hosts {
         return Ok(());
     }
     let NetworkMode::Container(infra) = &cfg.network_mode else {

@@ -313,6 +313,10 @@ fn bad_network_modes_are_refused_as_podman_refuses_them() {
             vec!["--network", "slirp4netns:outbound_addr=nosuchif0"],
             "not an IPv4 address or an interface",
         ),
+        (
+            vec!["--network", "pasta", "-p", "5613:5613/sctp"],
+            "can't forward protocol: sctp",
+        ),
         // What must exist is checked at create (125), nothing is made.
         (
             vec!["--network", "container:nosuchctr"],
@@ -327,7 +331,7 @@ fn bad_network_modes_are_refused_as_podman_refuses_them() {
         a.extend(args.iter().copied());
         a.extend([r.as_str(), "true"]);
         let o = s.run(&a);
-        let code = if args[1].starts_with("slirp4netns:") || args[1].starts_with("pasta:") {
+        let code = if args[1].starts_with("slirp4netns") || args[1].starts_with("pasta") {
             126
         } else {
             125
@@ -429,4 +433,29 @@ fn idmapped_containers_get_a_netns_exec_can_join() {
         s.ok(&["rm", "-f", "-t", "0", &id]);
         assert!(tool_pids(&id).is_empty(), "{mode}: tool left running");
     }
+}
+
+/// `--network pasta:--pid,FILE`: pasta writes the user's pid file (podman
+/// tracks that one instead of its own) and quits once the netns is gone.
+#[test]
+fn pasta_takes_the_users_pid_file_and_quits_with_the_netns() {
+    let (s, _reg, r) = fixture();
+    let pidfile = s.dir.path().join("pasta.pid");
+    s.ok(&[
+        "run",
+        "--rm",
+        &format!("--net=pasta:--pid,{}", pidfile.display()),
+        &r,
+        "true",
+    ]);
+    let pid: i32 = std::fs::read_to_string(&pidfile)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    e2e::poll::until(Duration::from_secs(10), "pasta to quit", || {
+        std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .map(|st| st.contains(") Z "))
+            .unwrap_or(true)
+    });
 }

@@ -369,8 +369,8 @@ fn network_dns_forwards_other_names_to_the_containers_resolvers() {
 }
 
 /// pflag string-slice flags read each value as CSV: a script that quotes
-/// inside the word (`--add-host "a;b:IP"`) gets the quotes removed, and
-/// commas give several values.
+/// inside the word (`--add-host "a;b:IP"`) gets the quotes removed,
+/// commas give several values, and an empty value (`-p ""`) none.
 #[test]
 fn name_flags_take_csv_values_as_pflag_does() {
     let (s, _reg, r) = fixture();
@@ -385,6 +385,9 @@ fn name_flags_take_csv_values_as_pflag_does() {
         "10.62.0.53,10.62.0.54",
         "--dns-search",
         "\"one.test\"",
+        // An empty value is none at all.
+        "-p",
+        "",
         &r,
         "sh",
         "-c",

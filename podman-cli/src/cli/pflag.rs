@@ -151,6 +151,12 @@ pub fn csv_field(s: &str) -> Result<String, String> {
     }
 }
 
+/// A string-slice flag's values without the empty ones: pflag reads an
+/// empty value (`-p ""`) as no value at all.
+pub fn nonempty(v: Vec<String>) -> Vec<String> {
+    v.into_iter().filter(|s| !s.is_empty()).collect()
+}
+
 #[cfg(test)]
 mod csv_tests {
     #[test]

@@ -100,7 +100,7 @@ pub struct CreateArgs {
     #[arg(long = "network", alias = "net")]
     pub network: Vec<String>,
     /// Publish a container's port to the host: [[IP:]HOSTPORT:]CTRPORT[/PROTO]
-    #[arg(short, long = "publish")]
+    #[arg(short, long = "publish", value_delimiter = ',', value_parser = crate::cli::pflag::csv_field)]
     pub publish: Vec<String>,
     /// Publish all exposed ports to random host ports
     #[arg(short = 'P', long)]
@@ -253,14 +253,14 @@ impl CreateArgs {
             entrypoint,
             log_driver,
             network,
-            publish,
+            publish: crate::cli::pflag::nonempty(publish),
             publish_all,
             ip,
             mac_address,
             network_alias,
-            dns,
-            dns_search,
-            add_host,
+            dns: crate::cli::pflag::nonempty(dns),
+            dns_search: crate::cli::pflag::nonempty(dns_search),
+            add_host: crate::cli::pflag::nonempty(add_host),
             detach_keys,
             rm: rm.unwrap_or(false),
             replace,
@@ -495,7 +495,7 @@ impl MoreArgs {
             umask,
             shm_size,
             pids_limit,
-            dns_option,
+            dns_option: crate::cli::pflag::nonempty(dns_option),
             hosts_file,
             ip6,
             label_file,

@@ -238,6 +238,22 @@ fn ns_path_private_and_per_network_options() {
         "ls",
         "/sys/class/net",
     ]);
+    // A joined netns names no networks (an empty map, as libpod).
+    let joined = s.ok(&[
+        "create",
+        "--network",
+        &format!("ns:/run/netns/{name}"),
+        &r,
+        "true",
+    ]);
+    let nets = s.ok(&[
+        "inspect",
+        "--format",
+        "{{ .NetworkSettings.Networks }}",
+        joined.trim(),
+    ]);
+    assert_eq!(nets.trim(), "map[]");
+    s.ok(&["rm", joined.trim()]);
     std::process::Command::new("ip")
         .args(["netns", "del", &name])
         .status()

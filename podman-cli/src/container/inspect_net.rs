@@ -138,9 +138,9 @@ pub fn network_settings(
         st.netns_path.clone()
     };
     m.insert("SandboxKey".into(), json!(key));
-    if !networks.is_empty() {
-        m.insert("Networks".into(), Value::Object(networks));
-    }
+    // Empty for a joined ns:PATH, as libpod leaves it (templates still
+    // read the field: `{{.NetworkSettings.Networks}}` is `map[]`).
+    m.insert("Networks".into(), Value::Object(networks));
     Value::Object(m)
 }
 

@@ -342,6 +342,11 @@ fn bad_network_modes_are_refused_as_podman_refuses_them() {
             vec!["--network", "ns:/nonexistent/netns"],
             "cannot find specified network namespace path",
         ),
+        // Its /etc/hosts is the joined container's.
+        (
+            vec!["--network", "container:nosuchctr", "--add-host", "a:10.1.1.1"],
+            "cannot set extra host entries when the container is joined to another containers network namespace",
+        ),
     ] {
         let mut a = vec!["run", "--rm"];
         a.extend(args.iter().copied());

@@ -260,6 +260,20 @@ fn pods_refuse_bad_input_as_podman() {
     );
     assert_fails(
         &s,
+        &[
+            "create",
+            "--pod",
+            "p1",
+            "--add-host",
+            "a:10.1.1.1",
+            &r,
+            "true",
+        ],
+        125,
+        "extra host entries must be specified on the pod",
+    );
+    assert_fails(
+        &s,
         &["create", "--pod", "p1", "--hostname", "x", &r, "true"],
         125,
         "cannot set hostname when joining the pod UTS namespace",

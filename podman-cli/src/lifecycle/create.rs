@@ -225,6 +225,10 @@ pub async fn create(cfg: &EngineConfig, a: &CreateOptions) -> anyhow::Result<Con
     // id, a dependency as for the other namespaces); ns:PATH must exist.
     match &mut p.network_mode {
         NetworkMode::Container(name) => {
+            // Its hosts file is the other container's.
+            if !a.add_host.is_empty() {
+                anyhow::bail!("invalid config provided: cannot set extra host entries when the container is joined to another containers network namespace: invalid configuration");
+            }
             let (other, _) = store::resolve(&db, name)?;
             *name = other.id.clone();
             if !ns_deps.contains(&other.id) {

@@ -311,6 +311,9 @@ pub async fn join(
         if !a.network.is_empty() {
             return Err(engine_err("invalid config provided: networks must be defined when the pod is created: network cannot be configured when it is shared with a pod".into()));
         }
+        if !a.add_host.is_empty() {
+            return Err(engine_err("invalid config provided: extra host entries must be specified on the pod: network cannot be configured when it is shared with a pod".into()));
+        }
         a.network = vec![infra.clone()];
     }
     if pod.shares("uts") {

@@ -172,6 +172,8 @@ fn info_reports_host_store_runtimes_and_helpers_in_podmans_shape() {
         assert!(!r["error"].as_str().unwrap().is_empty(), "{r}");
     }
     assert!(v["host"]["networkBackendInfo"]["firewallBackend"].is_string());
+    // net-setup speaks netavark's files and DNS behaviour, under its name.
+    assert_eq!(v["host"]["networkBackend"], "netavark");
     assert_eq!(v["helpers"].as_array().unwrap().len(), 4);
     // Templates use Go field names.
     let o = run({

@@ -238,6 +238,22 @@ fn ns_path_private_and_per_network_options() {
         "ls",
         "/sys/class/net",
     ]);
+    // A joined netns names no networks (an empty map, as libpod).
+    let joined = s.ok(&[
+        "create",
+        "--network",
+        &format!("ns:/run/netns/{name}"),
+        &r,
+        "true",
+    ]);
+    let nets = s.ok(&[
+        "inspect",
+        "--format",
+        "{{ .NetworkSettings.Networks }}",
+        joined.trim(),
+    ]);
+    assert_eq!(nets.trim(), "map[]");
+    s.ok(&["rm", joined.trim()]);
     std::process::Command::new("ip")
         .args(["netns", "del", &name])
         .status()
@@ -304,12 +320,39 @@ fn bad_network_modes_are_refused_as_podman_refuses_them() {
         ),
         (vec!["--network", "slirp4netns:cidr=nope"], "cidr"),
         (vec!["--network", "pasta:--netns,/x"], "set by podman"),
+        // pasta's own complaint, without the usage text it prints after.
+        (
+            vec!["--network", "pasta:--bogus"],
+            "unrecognized option '--bogus'",
+        ),
+        (
+            vec!["--network", "slirp4netns:outbound_addr=nosuchif0"],
+            "not an IPv4 address or an interface",
+        ),
+        (
+            vec!["--network", "pasta", "-p", "5613:5613/sctp"],
+            "can't forward protocol: sctp",
+        ),
+        // What must exist is checked at create (125), nothing is made.
+        (
+            vec!["--network", "container:nosuchctr"],
+            "no container with name or ID \"nosuchctr\" found",
+        ),
+        (
+            vec!["--network", "ns:/nonexistent/netns"],
+            "cannot find specified network namespace path",
+        ),
+        // Its /etc/hosts is the joined container's.
+        (
+            vec!["--network", "container:nosuchctr", "--add-host", "a:10.1.1.1"],
+            "cannot set extra host entries when the container is joined to another containers network namespace",
+        ),
     ] {
         let mut a = vec!["run", "--rm"];
         a.extend(args.iter().copied());
         a.extend([r.as_str(), "true"]);
         let o = s.run(&a);
-        let code = if args[1].starts_with("slirp4netns:") || args[1].starts_with("pasta:") {
+        let code = if args[1].starts_with("slirp4netns") || args[1].starts_with("pasta") {
             126
         } else {
             125
@@ -318,7 +361,9 @@ fn bad_network_modes_are_refused_as_podman_refuses_them() {
         let e = stderr(&o);
         assert!(e.contains(want), "{args:?}: {e}");
         assert_eq!(e.trim().lines().count(), 1, "{args:?}: one line: {e}");
+        assert!(!e.contains("Usage"), "{args:?}: {e}");
     }
+    assert_eq!(s.ok(&["ps", "-aq"]), "", "nothing was left");
     // Ports with host networking are dropped with Podman's warning.
     let o = s.run(&[
         "run",
@@ -352,4 +397,86 @@ fn bad_network_modes_are_refused_as_podman_refuses_them() {
         assert!(tool_pids(id.trim()).is_empty());
         s.ok(&["rm", id.trim()]);
     }
+}
+
+/// A container with a user namespace of its own (`--uidmap`) on each mode
+/// that makes a netns: the netns is made inside its user namespace, so
+/// `exec` can join it; its port is served and inspect names the netns.
+#[test]
+fn idmapped_containers_get_a_netns_exec_can_join() {
+    let (s, _reg, r) = fixture();
+    for mode in ["bridge", "slirp4netns", "pasta"] {
+        let port = free_port();
+        let name = format!("idm-{mode}");
+        let id = s
+            .ok(&[
+                "run",
+                "-d",
+                "--name",
+                &name,
+                "--uidmap",
+                "0:1111111:65536",
+                "--gidmap",
+                "0:1111111:65536",
+                "--network",
+                mode,
+                "-p",
+                &format!("127.0.0.1:{port}:8080"),
+                &r,
+                "sh",
+                "-c",
+                &format!("echo from-{name} > /tmp/i; httpd -f -p 8080 -h /tmp"),
+            ])
+            .trim()
+            .to_string();
+        let key = s.ok(&[
+            "inspect",
+            "--format",
+            "{{.NetworkSettings.SandboxKey}}",
+            &id,
+        ]);
+        assert!(key.contains("/netns/netns-"), "{mode}: {key}");
+        e2e::poll::until(
+            Duration::from_secs(15),
+            "the published port to serve the file",
+            || fetch(port, "/i").is_some_and(|b| b.contains(&format!("from-{name}"))),
+        );
+        // exec joins the user namespace, then the netns it owns.
+        let out = s.ok(&[
+            "exec",
+            &id,
+            "sh",
+            "-c",
+            "cat /proc/self/uid_map; ip -o link",
+        ]);
+        assert!(out.contains("1111111"), "{mode}: {out}");
+        assert!(out.contains("lo"), "{mode}: {out}");
+        s.ok(&["rm", "-f", "-t", "0", &id]);
+        assert!(tool_pids(&id).is_empty(), "{mode}: tool left running");
+    }
+}
+
+/// `--network pasta:--pid,FILE`: pasta writes the user's pid file (podman
+/// tracks that one instead of its own) and quits once the netns is gone.
+#[test]
+fn pasta_takes_the_users_pid_file_and_quits_with_the_netns() {
+    let (s, _reg, r) = fixture();
+    let pidfile = s.dir.path().join("pasta.pid");
+    s.ok(&[
+        "run",
+        "--rm",
+        &format!("--net=pasta:--pid,{}", pidfile.display()),
+        &r,
+        "true",
+    ]);
+    let pid: i32 = std::fs::read_to_string(&pidfile)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    e2e::poll::until(Duration::from_secs(10), "pasta to quit", || {
+        std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .map(|st| st.contains(") Z "))
+            .unwrap_or(true)
+    });
 }

@@ -86,7 +86,8 @@ fn hosts_and_resolv_conf_follow_flags_and_containers_conf() {
         out,
         "search example.com\nnameserver 1.1.1.1\nnameserver 100.100.100.100\noptions ndots:2\n"
     );
-    // Flags win over containers.conf; "." clears the search list.
+    // The flags' entries follow containers.conf's (libpod joins them);
+    // "." clears the search list.
     let out = with_conf(
         &s,
         &conf,
@@ -104,7 +105,10 @@ fn hosts_and_resolv_conf_follow_flags_and_containers_conf() {
             "/etc/resolv.conf",
         ],
     );
-    assert_eq!(out, "nameserver 9.9.9.9\noptions ndots:2 rotate\n");
+    assert_eq!(
+        out,
+        "nameserver 1.1.1.1\nnameserver 100.100.100.100\nnameserver 9.9.9.9\noptions ndots:2 rotate\n"
+    );
 
     // Without containers.conf: host-gateway is host.containers.internal,
     // the bridge's gateway.
@@ -330,7 +334,6 @@ fn network_dns_forwards_other_names_to_the_containers_resolvers() {
         "-c",
         "cat /etc/resolv.conf; nslookup far.example.test; nslookup peer",
     ]);
-    let _ = stop.send(());
     // Only the network's server is listed: it forwards.
     assert!(out.starts_with("search dns.podman"), "{out}");
     assert!(out.contains("nameserver 10.94.3.1\n"), "{out}");
@@ -340,6 +343,151 @@ fn network_dns_forwards_other_names_to_the_containers_resolvers() {
         out.contains(peer_ip.trim()),
         "container name still answered: {out}"
     );
+    // containers.conf dns_servers are the upstreams too, without --dns.
+    let conf = s.dir.path().join("dns.conf");
+    std::fs::write(&conf, format!("[containers]\ndns_servers = [\"{ip}\"]\n")).unwrap();
+    let out = with_conf(
+        &s,
+        &conf,
+        &[
+            "run",
+            "--rm",
+            "--network",
+            "fwdnet",
+            &r,
+            "sh",
+            "-c",
+            "cat /etc/resolv.conf; nslookup other.example.test",
+        ],
+    );
+    let _ = stop.send(());
+    assert!(out.contains("nameserver 10.94.3.1\n"), "{out}");
+    assert!(!out.contains(&format!("nameserver {ip}")), "{out}");
+    assert!(out.contains("10.123.45.67"), "forwarded answer: {out}");
     s.ok(&["rm", "-f", "-t", "0", "peer"]);
     s.ok(&["network", "rm", "fwdnet"]);
+}
+
+/// pflag string-slice flags read each value as CSV: a script that quotes
+/// inside the word (`--add-host "a;b:IP"`) gets the quotes removed,
+/// commas give several values, and an empty value (`-p ""`) none.
+#[test]
+fn name_flags_take_csv_values_as_pflag_does() {
+    let (s, _reg, r) = fixture();
+    let out = s.ok(&[
+        "run",
+        "--rm",
+        "--add-host",
+        "\"web.fqdn;web:10.62.0.7\"",
+        "--add-host",
+        "a:10.62.0.8,b:10.62.0.9",
+        "--dns",
+        "10.62.0.53,10.62.0.54",
+        "--dns-search",
+        "\"one.test\"",
+        // An empty value is none at all.
+        "-p",
+        "",
+        &r,
+        "sh",
+        "-c",
+        "cat /etc/hosts /etc/resolv.conf",
+    ]);
+    assert!(out.contains("10.62.0.7\tweb.fqdn web\n"), "{out}");
+    assert!(
+        out.contains("10.62.0.8\ta\n") && out.contains("10.62.0.9\tb\n"),
+        "{out}"
+    );
+    assert!(
+        out.contains("search one.test\nnameserver 10.62.0.53\nnameserver 10.62.0.54\n"),
+        "{out}"
+    );
+}
+
+/// `network connect`/`disconnect` of a running container update its
+/// /etc/hosts and resolv.conf in place, as libpod does; a running
+/// `--network none` container's netns is named by its pid.
+#[test]
+fn connect_and_disconnect_follow_in_hosts_and_resolv_conf() {
+    let (s, _reg, r) = fixture();
+    s.ok(&["network", "create", "--subnet", "10.94.7.0/24", "hostsnet"]);
+    let id = s
+        .ok(&["run", "-d", "--name", "hc", &r, "sleep", "100"])
+        .trim()
+        .to_string();
+    let files = || s.ok(&["exec", &id, "cat", "/etc/hosts", "/etc/resolv.conf"]);
+    let before = files();
+    s.ok(&["network", "connect", "hostsnet", &id]);
+    let ip = s
+        .ok(&[
+            "inspect",
+            "--format",
+            "{{(index .NetworkSettings.Networks \"hostsnet\").IPAddress}}",
+            &id,
+        ])
+        .trim()
+        .to_string();
+    assert!(ip.starts_with("10.94.7."), "{ip}");
+    let after = files();
+    assert!(after.contains(&format!("{ip}\t")), "{after}");
+    assert!(after.contains("nameserver 10.94.7.1\n"), "{after}");
+    s.ok(&["network", "disconnect", "hostsnet", &id]);
+    let again = files();
+    assert!(!again.contains(&ip), "{again}");
+    assert!(!again.contains("10.94.7.1"), "{again}");
+    assert_eq!(again, before);
+    s.ok(&["rm", "-f", "-t", "0", &id]);
+    s.ok(&["network", "rm", "hostsnet"]);
+
+    let none = s
+        .ok(&["run", "-d", "--network", "none", &r, "sleep", "100"])
+        .trim()
+        .to_string();
+    let key = s.ok(&[
+        "inspect",
+        "--format",
+        "{{.NetworkSettings.SandboxKey}}",
+        &none,
+    ]);
+    let pid = s.ok(&["inspect", "--format", "{{.State.Pid}}", &none]);
+    assert_eq!(key.trim(), format!("/proc/{}/ns/net", pid.trim()));
+    s.ok(&["rm", "-f", "-t", "0", &none]);
+}
+
+/// `--network container:NAME` shares that container's /etc/hosts and
+/// resolv.conf, with the joiner's name on 127.0.0.1 while it runs.
+#[test]
+fn a_container_joining_anothers_network_shares_its_files() {
+    let (s, _reg, r) = fixture();
+    let base = s
+        .ok(&["run", "-d", "--name", "base", &r, "sleep", "100"])
+        .trim()
+        .to_string();
+    let files = "cat /etc/hosts; echo ===; cat /etc/resolv.conf";
+    let theirs = s.ok(&["exec", &base, "sh", "-c", files]);
+    let mine = s.ok(&[
+        "run",
+        "--rm",
+        "--name",
+        "joiner",
+        "--network",
+        "container:base",
+        &r,
+        "sh",
+        "-c",
+        files,
+    ]);
+    let (hosts, resolv) = theirs.split_once("===\n").unwrap();
+    assert_eq!(mine, format!("{hosts}127.0.0.1\tjoiner\n===\n{resolv}"));
+    // Removed again at the joiner's cleanup.
+    assert_eq!(s.ok(&["exec", &base, "sh", "-c", files]), theirs);
+    // It is a dependency: the joined container cannot go first.
+    let dep = s
+        .ok(&["create", "--network", "container:base", &r, "true"])
+        .trim()
+        .to_string();
+    let o = s.run(&["rm", "-f", &base]);
+    assert!(!o.status.success(), "{}", stderr(&o));
+    s.ok(&["rm", &dep]);
+    s.ok(&["rm", "-f", "-t", "0", &base]);
 }

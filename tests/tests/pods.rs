@@ -107,15 +107,17 @@ fn pod_members_share_the_infra_namespaces_and_ports() {
     let b = s.ok(&[
         "run", "--rm", "--pod", "web", "--name", "peer", &r, "sh", "-c", ns,
     ]);
-    // One /etc/hosts: each member that joined added its names (libpod's
-    // entry on 127.0.0.1), so the later member sees one line more.
+    // One /etc/hosts: each member that joined added its name (libpod's
+    // entry on 127.0.0.1), so the later member sees one line more...
     assert_eq!(
-        format!("{a}127.0.0.1\tweb peer\n"),
+        format!("{a}127.0.0.1\tpeer\n"),
         b,
         "members differ in namespaces or files"
     );
     assert!(a.contains("\nweb\n"), "hostname is the pod's name: {a}");
-    assert!(a.contains("127.0.0.1\tweb srv\n"), "{a}");
+    assert!(a.contains("127.0.0.1\tsrv\n"), "{a}");
+    // ...and its cleanup took it out again.
+    assert_eq!(s.ok(&["exec", &server, "sh", "-c", ns]), a);
     // The pod's /dev/shm is one for all members (shared IPC).
     s.ok(&["exec", &server, "sh", "-c", "echo shared > /dev/shm/f"]);
     assert_eq!(
@@ -255,6 +257,20 @@ fn pods_refuse_bad_input_as_podman() {
         &["create", "--pod", "p1", "-p", "8080:80", &r, "true"],
         125,
         "published or exposed ports must be defined when the pod is created",
+    );
+    assert_fails(
+        &s,
+        &[
+            "create",
+            "--pod",
+            "p1",
+            "--add-host",
+            "a:10.1.1.1",
+            &r,
+            "true",
+        ],
+        125,
+        "extra host entries must be specified on the pod",
     );
     assert_fails(
         &s,

@@ -7,7 +7,7 @@
 //! the netns file goes away.
 
 use std::net::IpAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use ipnet::IpNet;
 
@@ -19,14 +19,16 @@ use crate::netlink::Netlink;
 pub const DNS_FORWARD_IP: &str = "169.254.1.1";
 
 /// The command line, from the user's options (split at commas) and the
-/// published ports.
+/// published ports; also the DNS forward addresses and the pid file pasta
+/// writes (the user's `--pid FILE`, else `pid_file`).
 pub fn arguments(
     user: &[String],
     ports: &[crate::types::PortMapping],
     netns: &Path,
     pid_file: &Path,
-) -> Result<(Vec<String>, Vec<String>)> {
+) -> Result<(Vec<String>, Vec<String>, PathBuf)> {
     let mut args = Vec::new();
+    let mut pid_file = pid_file.to_path_buf();
     let (mut tcp, mut udp, mut tcp_ns, mut udp_ns) = (false, false, false, false);
     let (mut map_gw, mut dns_fwd, mut runas) = (false, Vec::new(), false);
     let mut it = user.iter().peekable();
@@ -46,7 +48,18 @@ pub fn arguments(
                     dns_fwd.push(v.to_string());
                 }
             }
-            "--netns" | "--netns-only" | "-P" | "--pid" | "-f" | "--foreground" => {
+            // The user's pid file replaces ours (pasta takes one).
+            "-P" | "--pid" => {
+                if let Some(v) = it.next() {
+                    pid_file = PathBuf::from(v);
+                }
+                continue;
+            }
+            s if s.starts_with("--pid=") => {
+                pid_file = PathBuf::from(&s["--pid=".len()..]);
+                continue;
+            }
+            "--netns" | "--netns-only" | "-f" | "--foreground" => {
                 return Err(NetError::InvalidArgument(format!(
                     "pasta option {o} is set by podman: leave it out of --network pasta:..."
                 )))
@@ -68,7 +81,7 @@ pub fn arguments(
             }
             other => {
                 return Err(NetError::InvalidArgument(format!(
-                    "pasta cannot forward {other} ports: publish tcp or udp ports"
+                    "pasta can't forward protocol: {other} (publish tcp or udp ports)"
                 )))
             }
         };
@@ -122,14 +135,18 @@ pub fn arguments(
     args.push(pid_file.display().to_string());
     args.push("--netns".to_string());
     args.push(netns.display().to_string());
-    Ok((args, dns_fwd))
+    Ok((args, dns_fwd, pid_file))
 }
 
 pub async fn setup(store: &UserNetStore, bin: &Path, req: &Request) -> Result<Outcome> {
     let id = &req.container_id;
-    let pid_file = store.pid_file(id);
+    let (args, dns, pid_file) = arguments(
+        &req.options,
+        &req.ports,
+        &req.netns_path,
+        &store.pid_file(id),
+    )?;
     crate::state_files::remove_file_if_exists(&pid_file)?;
-    let (args, dns) = arguments(&req.options, &req.ports, &req.netns_path, &pid_file)?;
     let out = tokio::process::Command::new(bin)
         .args(&args)
         .stdin(std::process::Stdio::null())
@@ -140,6 +157,9 @@ pub async fn setup(store: &UserNetStore, bin: &Path, req: &Request) -> Result<Ou
     let stderr: Vec<String> = String::from_utf8_lossy(&out.stderr)
         .lines()
         .filter(|l| !l.starts_with("Failed to send") && !l.trim().is_empty())
+        // After a bad option pasta prints its whole usage: the option's
+        // own line says it all.
+        .take_while(|l| !l.starts_with("Usage:"))
         .map(String::from)
         .collect();
     if !out.status.success() {
@@ -248,12 +268,12 @@ mod tests {
             protocol: "tcp".into(),
             ..Default::default()
         }];
-        let (a, dns) = arguments(&[], &ports, Path::new("/n"), Path::new("/p")).unwrap();
+        let (a, dns, _) = arguments(&[], &ports, Path::new("/n"), Path::new("/p")).unwrap();
         let s = a.join(" ");
         assert!(s.starts_with("--config-net -t 8080:80 -u none -T none -U none --no-map-gw --dns-forward 169.254.1.1"), "{s}");
         assert!(s.ends_with("--netns /n"));
         assert_eq!(dns, vec![DNS_FORWARD_IP]);
-        let (a, _) = arguments(
+        let (a, _, _) = arguments(
             &["--map-gw".into(), "-T".into(), "5201".into()],
             &[],
             Path::new("/n"),
@@ -265,6 +285,15 @@ mod tests {
             !s.contains("map-gw") && s.contains("-T 5201") && !s.contains("-T none"),
             "{s}"
         );
+        let (a, _, pid) = arguments(
+            &["--pid".into(), "/mine".into()],
+            &[],
+            Path::new("/n"),
+            Path::new("/p"),
+        )
+        .unwrap();
+        assert_eq!(pid, Path::new("/mine"));
+        assert_eq!(a.iter().filter(|x| *x == "--pid").count(), 1, "{a:?}");
         assert!(arguments(
             &["--netns".into(), "/x".into()],
             &[],

@@ -72,13 +72,7 @@ pub async fn spawn_with_ready_fd(
             if pid > 0 {
                 let _ = stop(Pid::from_raw(pid));
             }
-            let logged = std::fs::read_to_string(log).unwrap_or_default();
-            let last = logged
-                .lines()
-                .rev()
-                .find(|l| !l.trim().is_empty())
-                .unwrap_or("")
-                .to_string();
+            let last = last_error(&std::fs::read_to_string(log).unwrap_or_default());
             Err(fail(if last.is_empty() {
                 m
             } else {
@@ -86,6 +80,17 @@ pub async fn spawn_with_ready_fd(
             }))
         }
     }
+}
+
+/// The tool's last message that is not a warning (slirp4netns may glue
+/// a "WARNING: ..." to the end of its error, without a newline).
+fn last_error(logged: &str) -> String {
+    let lines: Vec<&str> = logged
+        .lines()
+        .map(|l| l.find("WARNING:").map_or(l, |i| &l[..i]).trim())
+        .filter(|l| !l.is_empty())
+        .collect();
+    lines.last().copied().unwrap_or("").to_string()
 }
 
 fn wait_ready(r: &OwnedFd) -> std::result::Result<(), String> {
@@ -125,4 +130,17 @@ pub fn stop(pid: Pid) -> Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn last_error_skips_warnings() {
+        assert_eq!(
+            super::last_error("outbound-addr has to be valid.WARNING: Support is experimental\n"),
+            "outbound-addr has to be valid."
+        );
+        assert_eq!(super::last_error("bad thing\nWARNING: x\n\n"), "bad thing");
+        assert_eq!(super::last_error(""), "");
+    }
 }

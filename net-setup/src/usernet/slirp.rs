@@ -50,6 +50,22 @@ fn boolean(key: &str, v: &str) -> Result<bool> {
     }
 }
 
+/// An outbound address of the option's family, or an interface of this
+/// host (checked here, as Podman does, since slirp4netns reports it only
+/// in its log).
+fn outbound(key: &str, v: &str, v6: bool) -> Result<String> {
+    let family_ok = v.parse::<IpAddr>().is_ok_and(|a| a.is_ipv6() == v6);
+    let interface =
+        !v.is_empty() && !v.contains('/') && Path::new("/sys/class/net").join(v).exists();
+    if family_ok || interface {
+        return Ok(v.to_string());
+    }
+    Err(bad(format!(
+        "slirp4netns option {key}={v:?}: not an IPv{} address or an interface of this host",
+        if v6 { 6 } else { 4 }
+    )))
+}
+
 pub fn parse_options(opts: &[String]) -> Result<Options> {
     let mut o = Options::default();
     for opt in opts {
@@ -68,8 +84,8 @@ pub fn parse_options(opts: &[String]) -> Result<Options> {
                 }
                 o.cidr = net.trunc();
             }
-            "outbound_addr" => o.outbound_addr = Some(v.to_string()),
-            "outbound_addr6" => o.outbound_addr6 = Some(v.to_string()),
+            "outbound_addr" => o.outbound_addr = Some(outbound(k, v, false)?),
+            "outbound_addr6" => o.outbound_addr6 = Some(outbound(k, v, true)?),
             "mtu" => {
                 o.mtu = v
                     .parse()

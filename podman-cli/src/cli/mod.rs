@@ -8,7 +8,7 @@ pub mod completion;
 mod examples;
 pub mod help;
 mod lazy;
-mod pflag;
+pub(crate) mod pflag;
 pub mod usage_error;
 pub use lazy::Lazy;
 

@@ -138,3 +138,32 @@ mod tests {
         assert!(!is_switch(&by("name")));
     }
 }
+
+/// One field of a pflag string-slice flag (`--dns`, `--add-host`, ...):
+/// pflag reads each value as a CSV record, so a field may be quoted
+/// (`--add-host "a;b:10.0.0.1"` from a script that quotes inside the
+/// word) and `""` inside quotes is one quote. Commas split fields
+/// (clap's value delimiter runs first).
+pub fn csv_field(s: &str) -> Result<String, String> {
+    match s.strip_prefix('"').and_then(|r| r.strip_suffix('"')) {
+        Some(inner) if s.len() >= 2 => Ok(inner.replace("\"\"", "\"")),
+        _ => Ok(s.to_string()),
+    }
+}
+
+/// A string-slice flag's values without the empty ones: pflag reads an
+/// empty value (`-p ""`) as no value at all.
+pub fn nonempty(v: Vec<String>) -> Vec<String> {
+    v.into_iter().filter(|s| !s.is_empty()).collect()
+}
+
+#[cfg(test)]
+mod csv_tests {
+    #[test]
+    fn csv_fields_lose_their_quotes() {
+        assert_eq!(super::csv_field("\"a;b:1.2.3.4\"").unwrap(), "a;b:1.2.3.4");
+        assert_eq!(super::csv_field("a:1.2.3.4").unwrap(), "a:1.2.3.4");
+        assert_eq!(super::csv_field("\"x\"\"y\"").unwrap(), "x\"y");
+        assert_eq!(super::csv_field("\"").unwrap(), "\"");
+    }
+}

@@ -100,7 +100,7 @@ pub struct CreateArgs {
     #[arg(long = "network", alias = "net")]
     pub network: Vec<String>,
     /// Publish a container's port to the host: [[IP:]HOSTPORT:]CTRPORT[/PROTO]
-    #[arg(short, long = "publish")]
+    #[arg(short, long = "publish", value_delimiter = ',', value_parser = crate::cli::pflag::csv_field)]
     pub publish: Vec<String>,
     /// Publish all exposed ports to random host ports
     #[arg(short = 'P', long)]
@@ -115,13 +115,13 @@ pub struct CreateArgs {
     #[arg(long = "network-alias")]
     pub network_alias: Vec<String>,
     /// DNS servers
-    #[arg(long)]
+    #[arg(long, value_delimiter = ',', value_parser = crate::cli::pflag::csv_field)]
     pub dns: Vec<String>,
     /// DNS search domains
-    #[arg(long = "dns-search")]
+    #[arg(long = "dns-search", value_delimiter = ',', value_parser = crate::cli::pflag::csv_field)]
     pub dns_search: Vec<String>,
     /// Add a custom host-to-IP mapping (host:ip)
-    #[arg(long = "add-host")]
+    #[arg(long = "add-host", value_delimiter = ',', value_parser = crate::cli::pflag::csv_field)]
     pub add_host: Vec<String>,
     /// Override the key sequence for detaching a container
     #[arg(long)]
@@ -253,14 +253,14 @@ impl CreateArgs {
             entrypoint,
             log_driver,
             network,
-            publish,
+            publish: crate::cli::pflag::nonempty(publish),
             publish_all,
             ip,
             mac_address,
             network_alias,
-            dns,
-            dns_search,
-            add_host,
+            dns: crate::cli::pflag::nonempty(dns),
+            dns_search: crate::cli::pflag::nonempty(dns_search),
+            add_host: crate::cli::pflag::nonempty(add_host),
             detach_keys,
             rm: rm.unwrap_or(false),
             replace,
@@ -378,7 +378,7 @@ pub struct MoreArgs {
     #[arg(long = "pids-limit", value_name = "N", allow_hyphen_values = true)]
     pub pids_limit: Option<String>,
     /// Set custom DNS options
-    #[arg(long = "dns-option", alias = "dns-opt", value_name = "OPT")]
+    #[arg(long = "dns-option", alias = "dns-opt", value_name = "OPT", value_delimiter = ',', value_parser = crate::cli::pflag::csv_field)]
     pub dns_option: Vec<String>,
     /// Base file to create the /etc/hosts file inside the container, or one of the special values. ("image"|"none")
     #[arg(long = "hosts-file", value_name = "PATH")]
@@ -495,7 +495,7 @@ impl MoreArgs {
             umask,
             shm_size,
             pids_limit,
-            dns_option,
+            dns_option: crate::cli::pflag::nonempty(dns_option),
             hosts_file,
             ip6,
             label_file,

@@ -105,9 +105,12 @@ fn build(
             "logDriver": cfg.containers.containers.log_driver.clone().unwrap_or_else(|| "k8s-file".into()),
             "memFree": mem_free,
             "memTotal": mem_total,
-            "networkBackend": "net-setup",
+            // net-setup is a netavark backend: netavark's network files
+            // and behaviour (one DNS server per network that forwards),
+            // which scripts and Podman's tests check for by this name.
+            "networkBackend": "netavark",
             "networkBackendInfo": {
-                "backend": "net-setup",
+                "backend": "netavark",
                 "version": format!("net-setup version {net_version}"),
                 "package": "",
                 "path": net_path.display().to_string(),

@@ -20,7 +20,7 @@ pub struct CreateArgs {
     #[arg(short, long)]
     pub name: Option<String>,
     /// Publish a port of the pod to the host: [[IP:]HOSTPORT:]CTRPORT[/PROTO]
-    #[arg(short, long = "publish")]
+    #[arg(short, long = "publish", value_delimiter = ',', value_parser = crate::cli::pflag::csv_field)]
     pub publish: Vec<String>,
     /// Network mode of the pod: bridge, none, host, or network names
     #[arg(long = "network", alias = "net")]
@@ -59,16 +59,16 @@ pub struct CreateArgs {
     #[arg(long, value_name = "POLICY")]
     pub exit_policy: Option<String>,
     /// DNS servers of the pod
-    #[arg(long)]
+    #[arg(long, value_delimiter = ',', value_parser = crate::cli::pflag::csv_field)]
     pub dns: Vec<String>,
     /// DNS search domains of the pod
-    #[arg(long = "dns-search")]
+    #[arg(long = "dns-search", value_delimiter = ',', value_parser = crate::cli::pflag::csv_field)]
     pub dns_search: Vec<String>,
     /// DNS options of the pod
-    #[arg(long = "dns-option")]
+    #[arg(long = "dns-option", value_delimiter = ',', value_parser = crate::cli::pflag::csv_field)]
     pub dns_option: Vec<String>,
     /// Add a custom host-to-IP mapping (host:ip)
-    #[arg(long = "add-host")]
+    #[arg(long = "add-host", value_delimiter = ',', value_parser = crate::cli::pflag::csv_field)]
     pub add_host: Vec<String>,
     /// Write the pod ID to the file
     #[arg(long = "pod-id-file", value_name = "FILE")]
@@ -160,7 +160,7 @@ pub async fn create(engine: &EngineConfig, a: &CreateArgs) -> anyhow::Result<()>
     }
     let o = PodCreateOptions {
         name: a.name.clone().or_else(|| a.pos_name.clone()),
-        publish: a.publish.clone(),
+        publish: crate::cli::pflag::nonempty(a.publish.clone()),
         network: a
             .network
             .iter()
@@ -178,10 +178,10 @@ pub async fn create(engine: &EngineConfig, a: &CreateArgs) -> anyhow::Result<()>
         hostname: a.hostname.clone(),
         labels: a.label.clone(),
         exit_policy: a.exit_policy.clone(),
-        dns: a.dns.clone(),
-        dns_search: a.dns_search.clone(),
-        dns_option: a.dns_option.clone(),
-        add_host: a.add_host.clone(),
+        dns: crate::cli::pflag::nonempty(a.dns.clone()),
+        dns_search: crate::cli::pflag::nonempty(a.dns_search.clone()),
+        dns_option: crate::cli::pflag::nonempty(a.dns_option.clone()),
+        add_host: crate::cli::pflag::nonempty(a.add_host.clone()),
         restart: a.restart.clone(),
         pod_id_file: a.pod_id_file.clone(),
         replace: a.replace,

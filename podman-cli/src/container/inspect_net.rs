@@ -127,10 +127,20 @@ pub fn network_settings(
     m.insert("LinkLocalIPv6Address".into(), json!(""));
     m.insert("LinkLocalIPv6PrefixLen".into(), json!(0));
     m.insert("Ports".into(), Value::Object(ports));
-    m.insert("SandboxKey".into(), json!(st.netns_path));
-    if !networks.is_empty() {
-        m.insert("Networks".into(), Value::Object(networks));
-    }
+    // --network none: the runtime made the netns; libpod names it by pid.
+    let key = if st.netns_path.is_empty()
+        && cfg.network_mode == NetworkMode::None
+        && st.status.is_active()
+        && st.pid > 0
+    {
+        format!("/proc/{}/ns/net", st.pid)
+    } else {
+        st.netns_path.clone()
+    };
+    m.insert("SandboxKey".into(), json!(key));
+    // Empty for a joined ns:PATH, as libpod leaves it (templates still
+    // read the field: `{{.NetworkSettings.Networks}}` is `map[]`).
+    m.insert("Networks".into(), Value::Object(networks));
     Value::Object(m)
 }
 

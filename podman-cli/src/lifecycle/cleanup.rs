@@ -119,6 +119,12 @@ pub async fn release_locked(
         }
         crate::kill_point::reached("cleanup-after-teardown");
     }
+    if let Err(e) = super::pod::remove_member_host(engine, cfg) {
+        errors.push(format!(
+            "removing {}'s entry from its pod's /etc/hosts: {e}",
+            cfg.name
+        ));
+    }
     if unmount && !st.mountpoint.is_empty() {
         let mut storage = helper_procs::storage(engine).await?;
         let req = UnmountRequest {

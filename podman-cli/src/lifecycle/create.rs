@@ -221,6 +221,25 @@ pub async fn create(cfg: &EngineConfig, a: &CreateOptions) -> anyhow::Result<Con
             }
         }
     }
+    // --network container:NAME joins a container that must exist (kept by
+    // id, a dependency as for the other namespaces); ns:PATH must exist.
+    match &mut p.network_mode {
+        NetworkMode::Container(name) => {
+            // Its hosts file is the other container's.
+            if !a.add_host.is_empty() {
+                anyhow::bail!("invalid config provided: cannot set extra host entries when the container is joined to another containers network namespace: invalid configuration");
+            }
+            let (other, _) = store::resolve(&db, name)?;
+            *name = other.id.clone();
+            if !ns_deps.contains(&other.id) {
+                ns_deps.push(other.id);
+            }
+        }
+        NetworkMode::Path(path) if !std::path::Path::new(path).exists() => {
+            anyhow::bail!("cannot find specified network namespace path {path:?}: create it first (ip netns add NAME makes /run/netns/NAME)");
+        }
+        _ => {}
+    }
     let userns = super::create_userns::resolve(&db, std::mem::take(&mut p.more.userns))?;
     if let Some(id) = userns.mode.strip_prefix("container:") {
         if !ns_deps.iter().any(|d| d == id) {

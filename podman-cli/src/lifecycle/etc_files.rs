@@ -137,9 +137,9 @@ fn is_loopback(ns: &str) -> bool {
 
 pub struct ResolvParams<'a> {
     pub host: &'a HostResolv,
-    /// `--dns`, else containers.conf `dns_servers`.
+    /// containers.conf `dns_servers` then `--dns`.
     pub servers: &'a [String],
-    /// `--dns-search`, else containers.conf `dns_searches` ("." clears).
+    /// containers.conf `dns_searches` then `--dns-search` ("." clears).
     pub searches: &'a [String],
     /// containers.conf `dns_options` then `--dns-option`.
     pub options: &'a [String],

@@ -165,16 +165,19 @@ pub fn write(
         })
     };
     let host = etc_files::host_resolv();
-    let servers = if cfg.dns_servers.is_empty() {
-        conf.dns_servers.clone()
-    } else {
-        cfg.dns_servers.clone()
-    };
-    let searches = if cfg.dns_search.is_empty() {
-        conf.dns_searches.clone()
-    } else {
-        cfg.dns_search.clone()
-    };
+    // containers.conf's entries first, then the flags', as libpod joins them.
+    let servers: Vec<String> = conf
+        .dns_servers
+        .iter()
+        .chain(cfg.dns_servers.iter())
+        .cloned()
+        .collect();
+    let searches: Vec<String> = conf
+        .dns_searches
+        .iter()
+        .chain(cfg.dns_search.iter())
+        .cloned()
+        .collect();
     let options: Vec<String> = conf
         .dns_options
         .iter()
@@ -247,4 +250,112 @@ pub fn containerenv(bundle: &Path, cfg: &ContainerConfig) -> std::io::Result<Pat
         common::atomic_file::Durability::NoSync,
     )?;
     Ok(p)
+}
+
+/// Rewrite `path` in place (same inode: running containers see it through
+/// their bind mounts) with what `change` makes of its text (None: leave
+/// it), holding an exclusive lock on it meanwhile.
+pub fn edit_in_place(
+    path: &Path,
+    change: impl FnOnce(&str) -> Option<String>,
+) -> std::io::Result<()> {
+    use std::io::{Read, Seek, Write};
+    let f = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(path)?;
+    let lock = common::file_lock::FileLock::on_file(f, common::file_lock::LockMode::Exclusive)?;
+    let mut f = lock.file();
+    let mut now = String::new();
+    f.read_to_string(&mut now)?;
+    if let Some(new) = change(&now) {
+        f.set_len(0)?;
+        f.seek(std::io::SeekFrom::Start(0))?;
+        f.write_all(new.as_bytes())?;
+    }
+    Ok(())
+}
+
+/// After `network connect`/`disconnect` of a running container, as libpod
+/// does: its /etc/hosts gains (or loses) the lines of that network's
+/// addresses, and its resolv.conf the network's DNS servers (first, as
+/// the preferred ones). Files the user chose not to have are left alone.
+pub fn follow_network_change(
+    bundle: &Path,
+    cfg: &ContainerConfig,
+    status: &serde_json::Value,
+    attach: bool,
+) -> anyhow::Result<()> {
+    let ips: Vec<String> = status
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|s| s["addresses"].as_array().cloned().unwrap_or_default())
+        .filter_map(|a| {
+            a["address"]
+                .as_str()
+                .and_then(|x| x.split('/').next())
+                .map(String::from)
+        })
+        .collect();
+    let dns: Vec<String> = status
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|s| s["dns_server_ips"].as_array().cloned().unwrap_or_default())
+        .filter_map(|d| d.as_str().map(String::from))
+        .collect();
+    let mut names = vec![cfg.hostname.clone()];
+    if !cfg.name.is_empty() && cfg.name != cfg.hostname {
+        names.push(cfg.name.clone());
+    }
+    let ip_of = |l: &str| l.split_whitespace().next().map(String::from);
+    let hosts = bundle.join("hosts");
+    if hosts.exists() && !ips.is_empty() {
+        edit_in_place(&hosts, |now| {
+            let kept: String = now
+                .lines()
+                .filter(|l| !ip_of(l).is_some_and(|ip| ips.contains(&ip)))
+                .map(|l| format!("{l}\n"))
+                .collect();
+            let mut out = kept;
+            if attach {
+                for ip in &ips {
+                    out.push_str(&format!("{ip}\t{}\n", names.join(" ")));
+                }
+            }
+            (out != now).then_some(out)
+        })
+        .map_err(|e| anyhow::anyhow!("updating {}: {e}", hosts.display()))?;
+    }
+    let resolv = bundle.join("resolv.conf");
+    if resolv.exists() && !dns.is_empty() {
+        edit_in_place(&resolv, |now| {
+            let is_ours = |l: &str| {
+                let mut f = l.split_whitespace();
+                f.next() == Some("nameserver")
+                    && f.next().is_some_and(|s| dns.iter().any(|d| d == s))
+            };
+            let mut out = String::new();
+            let mut placed = !attach;
+            for l in now.lines().filter(|l| !is_ours(l)) {
+                if !placed && l.starts_with("nameserver") {
+                    for d in &dns {
+                        out.push_str(&format!("nameserver {d}\n"));
+                    }
+                    placed = true;
+                }
+                out.push_str(l);
+                out.push('\n');
+            }
+            if !placed {
+                for d in &dns {
+                    out.push_str(&format!("nameserver {d}\n"));
+                }
+            }
+            (out != now).then_some(out)
+        })
+        .map_err(|e| anyhow::anyhow!("updating {}: {e}", resolv.display()))?;
+    }
+    Ok(())
 }

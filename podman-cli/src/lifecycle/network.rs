@@ -69,9 +69,25 @@ fn status_json(r: &proto::netsetup::v1::SetupResponse) -> serde_json::Value {
         .iter()
         .map(|n| serde_json::json!({
             "network": n.network, "network_id": n.network_id, "interface": n.interface_name, "mac": n.mac_address, "bridge": n.bridge,
+            "dns_server_ips": n.dns_server_ips,
             "addresses": n.addresses.iter().map(|a| serde_json::json!({"address": a.address, "gateway": a.gateway})).collect::<Vec<_>>(),
         }))
         .collect::<Vec<_>>())
+}
+
+/// Where the networks' DNS servers forward this container's other names:
+/// containers.conf `dns_servers` then `--dns` (without `none`), as libpod
+/// hands them to netavark; empty: the host's resolvers.
+fn upstream_dns(engine: &EngineConfig, cfg: &ContainerConfig) -> Vec<String> {
+    engine
+        .containers
+        .containers
+        .dns_servers
+        .iter()
+        .chain(cfg.dns_servers.iter())
+        .filter(|s| *s != "none")
+        .cloned()
+        .collect()
 }
 
 pub fn netns_path(cfg: &EngineConfig, id: &str) -> String {
@@ -84,7 +100,7 @@ pub fn netns_path(cfg: &EngineConfig, id: &str) -> String {
 
 /// The mappings of a container that gets a user namespace of its own (not
 /// one it joins): its netns is made inside it.
-fn own_userns(cfg: &ContainerConfig) -> Option<&crate::container::idmap::IdMappings> {
+pub(super) fn own_userns(cfg: &ContainerConfig) -> Option<&crate::container::idmap::IdMappings> {
     let mode = &cfg.extra.userns;
     if mode.starts_with("ns:") || mode.starts_with("container:") {
         return None;
@@ -183,7 +199,7 @@ pub async fn setup(
                     netns_path: path.clone(),
                     networks: per_network(cfg),
                     port_mappings: port_mappings(cfg),
-                    dns_servers: cfg.dns_servers.clone(),
+                    dns_servers: upstream_dns(engine, cfg),
                     add_networks: false,
                 };
                 match net
@@ -374,14 +390,16 @@ pub async fn connect(
                     })
                     .collect(),
                 port_mappings: Vec::new(),
-                dns_servers: cfg.dns_servers.clone(),
+                dns_servers: upstream_dns(engine, &cfg),
                 add_networks: true,
             };
             let r = net
                 .call("Setup", |mut c| async move { c.setup(req).await })
                 .await?;
+            let new = status_json(&r);
+            super::files::follow_network_change(&paths.bundle, &cfg, &new, true)?;
             let mut all = st.network_status.as_array().cloned().unwrap_or_default();
-            all.extend(status_json(&r).as_array().cloned().unwrap_or_default());
+            all.extend(new.as_array().cloned().unwrap_or_default());
             st.network_status = serde_json::Value::Array(all);
         } else if running {
             let gone = ContainerConfig {
@@ -402,7 +420,12 @@ pub async fn connect(
             net.call("Teardown", |mut c| async move { c.teardown(req).await })
                 .await?;
             if let Some(all) = st.network_status.as_array_mut() {
-                all.retain(|x| x["network"] != nw.name.as_str());
+                let (gone, kept): (Vec<_>, Vec<_>) = std::mem::take(all)
+                    .into_iter()
+                    .partition(|x| x["network"] == nw.name.as_str());
+                *all = kept;
+                let gone = serde_json::Value::Array(gone);
+                super::files::follow_network_change(&paths.bundle, &cfg, &gone, false)?;
             }
         }
         anyhow::Ok(())

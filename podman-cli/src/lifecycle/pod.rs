@@ -311,6 +311,9 @@ pub async fn join(
         if !a.network.is_empty() {
             return Err(engine_err("invalid config provided: networks must be defined when the pod is created: network cannot be configured when it is shared with a pod".into()));
         }
+        if !a.add_host.is_empty() {
+            return Err(engine_err("invalid config provided: extra host entries must be specified on the pod: network cannot be configured when it is shared with a pod".into()));
+        }
         a.network = vec![infra.clone()];
     }
     if pod.shares("uts") {
@@ -400,27 +403,27 @@ pub fn release_shm(engine: &EngineConfig, pod_id: &str) {
     }
 }
 
-/// The managed files a pod member mounts: the infra container's hosts and
-/// resolv.conf when it shares the infra's network, so that every member
-/// sees the same ones; the pod's /dev/shm when it shares the pod's IPC.
+/// The managed files a container mounts when it joins another's network
+/// (a pod member, or `--network container:NAME`): the other's hosts and
+/// resolv.conf, so that both see the same ones, as libpod shares them; a
+/// pod member's /dev/shm is the pod's when it shares the pod's IPC.
 pub fn shared_files(
     engine: &EngineConfig,
     cfg: &ContainerConfig,
     mut managed: Vec<(String, PathBuf)>,
 ) -> anyhow::Result<Vec<(String, PathBuf)>> {
-    if cfg.extra.pod.is_empty() {
-        return Ok(managed);
-    }
-    let shares_ipc = if cfg.extra.pod_infra {
-        let db = crate::state::open_state(engine)?;
-        pods::resolve(&db, &cfg.extra.pod).is_ok_and(|p| p.shares("ipc"))
-    } else {
-        cfg.extra.ipc.starts_with("container:")
-    };
-    if shares_ipc {
-        let dir = shm_dir(engine, &cfg.extra.pod);
-        ensure_shm(&dir)?;
-        managed.push(("/dev/shm".into(), dir));
+    if !cfg.extra.pod.is_empty() {
+        let shares_ipc = if cfg.extra.pod_infra {
+            let db = crate::state::open_state(engine)?;
+            pods::resolve(&db, &cfg.extra.pod).is_ok_and(|p| p.shares("ipc"))
+        } else {
+            cfg.extra.ipc.starts_with("container:")
+        };
+        if shares_ipc {
+            let dir = shm_dir(engine, &cfg.extra.pod);
+            ensure_shm(&dir)?;
+            managed.push(("/dev/shm".into(), dir));
+        }
     }
     if cfg.extra.pod_infra {
         return Ok(managed);
@@ -446,21 +449,53 @@ pub fn shared_files(
     Ok(managed)
 }
 
-/// libpod's entry for a container joining another's network: its
-/// hostname and name on 127.0.0.1, in the shared hosts file. Appended in
-/// place (running members see the file through bind mounts of this inode).
+/// libpod's entry for a container joining another's network: its name on
+/// 127.0.0.1, in the shared hosts file. Edited in place under a lock on
+/// the file (running members see it through bind mounts of this inode).
 fn add_member_host(hosts: &std::path::Path, cfg: &ContainerConfig) -> std::io::Result<()> {
-    use std::io::Write;
-    let line = format!("127.0.0.1\t{} {}\n", cfg.hostname, cfg.name);
-    let now = std::fs::read_to_string(hosts)?;
-    if now.lines().any(|l| format!("{l}\n") == line) {
+    let line = member_host_line(cfg);
+    super::files::edit_in_place(hosts, |now| {
+        if now.lines().any(|l| l == line) {
+            return None;
+        }
+        let sep = if now.is_empty() || now.ends_with('\n') {
+            ""
+        } else {
+            "\n"
+        };
+        Some(format!("{now}{sep}{line}\n"))
+    })
+}
+
+fn member_host_line(cfg: &ContainerConfig) -> String {
+    format!("127.0.0.1\t{}", cfg.name)
+}
+
+/// At cleanup: the entry of a container that joined another's network
+/// leaves that one's hosts file again, as libpod removes it (a missing
+/// file is fine).
+pub fn remove_member_host(engine: &EngineConfig, cfg: &ContainerConfig) -> std::io::Result<()> {
+    if cfg.extra.pod_infra || cfg.extra.no_hosts {
         return Ok(());
     }
-    let mut f = std::fs::OpenOptions::new().append(true).open(hosts)?;
-    if !now.is_empty() && !now.ends_with('\n') {
-        f.write_all(b"\n")?;
+    let NetworkMode::Container(infra) = &cfg.network_mode else {
+        return Ok(());
+    };
+    let hosts = super::paths::ContainerPaths::new(engine, infra)
+        .bundle
+        .join("hosts");
+    let line = member_host_line(cfg);
+    match super::files::edit_in_place(&hosts, |now| {
+        now.lines().any(|l| l == line).then(|| {
+            now.lines()
+                .filter(|l| *l != line)
+                .map(|l| format!("{l}\n"))
+                .collect()
+        })
+    }) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        r => r,
     }
-    f.write_all(line.as_bytes())
 }
 
 /// Podman refuses to remove an infra container while its pod exists.

@@ -6,7 +6,7 @@ use proto::netsetup::v1::{
     CreateNetnsRequest, RemoveNetnsRequest, TeardownUserNetRequest, UserNetRequest,
 };
 
-use super::network::{netns_path, port_mappings, NetResult};
+use super::network::{netns_path, own_userns, port_mappings, NetResult};
 use crate::container::model::ContainerConfig;
 use crate::engine_config::EngineConfig;
 use crate::helper_procs;
@@ -26,13 +26,22 @@ pub async fn setup(
     }
     opts.extend(options.iter().cloned());
     let mut net = helper_procs::net(engine).await?;
+    let mut userns = None;
     let result = async {
-        let req = CreateNetnsRequest { path: path.clone() };
-        net.call(
-            "CreateNetns",
-            |mut c| async move { c.create_netns(req).await },
-        )
-        .await?;
+        // A container with a user namespace of its own gets its netns made
+        // inside it, so exec can join both (see userns_netns); the tool,
+        // run by root of the host, may enter it all the same.
+        match own_userns(cfg) {
+            Some(m) => userns = Some(super::userns_netns::create(std::path::Path::new(&path), m)?),
+            None => {
+                let req = CreateNetnsRequest { path: path.clone() };
+                net.call(
+                    "CreateNetns",
+                    |mut c| async move { c.create_netns(req).await },
+                )
+                .await?;
+            }
+        }
         let req = UserNetRequest {
             container_id: cfg.id.clone(),
             netns_path: path.clone(),
@@ -56,7 +65,14 @@ pub async fn setup(
                         |mut c| async move { c.remove_netns(req).await },
                     )
                     .await;
-                Err(anyhow::Error::from(e))
+                // The tool's own complaint (a bad option, a missing
+                // binary) is the message; it names the tool already.
+                Err(match e {
+                    proto::transport::TransportError::Call { message, .. } => {
+                        anyhow::anyhow!("setting up {tool}: {message}")
+                    }
+                    other => anyhow::Error::from(other),
+                })
             }
         }
     }
@@ -81,7 +97,7 @@ pub async fn setup(
         dns: r.dns_server_ips,
         status,
         netns_path: path,
-        userns: None,
+        userns,
     })
 }
 

@@ -27,14 +27,15 @@ fn port_range(flag: &'static str, spec: &str, s: &str) -> Result<(u16, u16), Fla
     }
 }
 
-/// `-p [[HOSTIP:]HOSTPORT:]CTRPORT[/tcp|udp]`, ranges allowed.
+/// `-p [[HOSTIP:]HOSTPORT:]CTRPORT[/tcp|udp|sctp]`, ranges allowed
+/// (whether the network mode can forward sctp is its setup's to say).
 pub fn publish(spec: &str) -> Result<PortMapping, FlagError> {
     let (addr, proto) = match spec.rsplit_once('/') {
         Some((a, p)) => (a, p),
         None => (spec, "tcp"),
     };
-    if proto != "tcp" && proto != "udp" {
-        return Err(bad("-p", spec, "the protocol must be tcp or udp"));
+    if !["tcp", "udp", "sctp"].contains(&proto) {
+        return Err(bad("-p", spec, "the protocol must be tcp, udp or sctp"));
     }
     // An IPv6 host address is written in brackets: [::1]:8080:80.
     let (host_ip, rest) = if let Some(r) = addr.strip_prefix('[') {
@@ -111,7 +112,7 @@ mod tests {
             "x:80",
             "8000-8001:80",
             "1.2.3:80:80",
-            "80/sctp",
+            "80/icmp",
             "99999:80",
         ] {
             assert!(publish(bad).is_err(), "{bad}");

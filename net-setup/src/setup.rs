@@ -84,7 +84,11 @@ pub async fn setup(ctx: &Ctx, req: SetupRequest) -> Result<SetupResult> {
             ctx.ipam().check_static(&p.net, &plan.container, *ip)?;
         }
     }
-    ports::check_host_free(&plan.forwards)?;
+    // A caller that holds the ports (bound sockets) would only find
+    // its own reservation.
+    if !req.ports_reserved {
+        ports::check_host_free(&plan.forwards)?;
+    }
     debug!(container = %plan.container, elapsed_ms = started.elapsed().as_millis() as u64, "setup: ports checked");
     match apply(ctx, &plan, &lock, started, base.as_ref()).await {
         Ok(res) => {

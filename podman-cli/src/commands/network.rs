@@ -118,10 +118,20 @@ pub struct ConnectArgs {
     /// Static IPv4 address
     #[arg(long)]
     pub ip: Option<String>,
+    /// Static IPv6 address
+    #[arg(long)]
+    pub ip6: Option<String>,
     /// Static MAC address
     #[arg(long)]
     pub mac_address: Option<String>,
-    /// Force (disconnect only)
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct DisconnectArgs {
+    pub network: String,
+    pub container: String,
+    /// Drop the network from the container even if tearing its interface
+    /// down fails
     #[arg(short, long)]
     pub force: bool,
 }
@@ -567,15 +577,24 @@ pub async fn prune_networks_matching(
     Ok(removed)
 }
 
-pub async fn connect(engine: &EngineConfig, a: &ConnectArgs, attach: bool) -> anyhow::Result<()> {
+pub async fn connect(engine: &EngineConfig, a: &ConnectArgs) -> anyhow::Result<()> {
     let att = NetworkAttachment {
         name: a.network.clone(),
         aliases: a.alias.clone(),
         static_ip: a.ip.clone(),
+        static_ip6: a.ip6.clone(),
         static_mac: a.mac_address.clone(),
         ..Default::default()
     };
-    crate::lifecycle::network::connect(engine, &a.container, att, attach).await
+    crate::lifecycle::net_connect::change(engine, &a.container, att, true, false).await
+}
+
+pub async fn disconnect(engine: &EngineConfig, a: &DisconnectArgs) -> anyhow::Result<()> {
+    let att = NetworkAttachment {
+        name: a.network.clone(),
+        ..Default::default()
+    };
+    crate::lifecycle::net_connect::change(engine, &a.container, att, false, a.force).await
 }
 
 #[cfg(test)]

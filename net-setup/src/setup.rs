@@ -339,7 +339,9 @@ async fn apply(
         // Recorded before the bridge is made: `network rm` finds it.
         ctx.active().put(&p.net)?;
         let bridge = ensure_bridge(&host, &p.net).await?;
-        if !plan.forwards.is_empty() && !p.net.internal {
+        // The container's mappings (a connected network inherits them)
+        // reach it from the host's loopback through this bridge.
+        if !record.forwards.is_empty() && !p.net.internal {
             sysctl::enable_route_localnet(&p.net.network_interface)?;
         }
         let mac = ipam::parse_mac(&a.mac)?;

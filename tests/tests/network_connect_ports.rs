@@ -90,6 +90,17 @@ fn published_ports_hosts_and_resolv_conf_follow_connect_and_disconnect() {
     let ip2 = net_field(&s, "web", "mv1", "IPAddress");
     assert!(ip2.starts_with("10.98.41.") && ip2 != ip1, "{ip1} -> {ip2}");
     assert!(s.ok(&["exec", "web", "cat", "/etc/hosts"]).contains(&ip2));
+    // `network inspect` lists it with its interface there.
+    let v: serde_json::Value =
+        serde_json::from_str(&s.ok(&["network", "inspect", "mv1"])).unwrap();
+    let me = &v[0]["containers"][&id];
+    assert_eq!(me["name"], "web", "{v}");
+    assert_eq!(
+        me["interfaces"]["eth0"]["subnets"][0]["ipnet"],
+        format!("{ip2}/24").as_str(),
+        "{v}"
+    );
+    assert_eq!(me["interfaces"]["eth0"]["subnets"][0]["gateway"], "10.98.41.1");
 
     // A bad MAC is refused and the container stays on mv1 alone.
     let o = s.run(&[
@@ -149,6 +160,14 @@ fn stopped_containers_change_for_their_next_start() {
     assert!(addrs.contains("10.98.44.9/24"), "{addrs}");
     assert_eq!(net_field(&s, "idle", "st2", "IPAddress"), "10.98.44.9");
     s.ok(&["stop", "-t", "0", "idle"]);
+    // A running `--network none` container's netns is its process's.
+    let id = s.ok(&["run", "-d", "--network", "none", &r, "sleep", "1000"]);
+    let key = s.ok(&["inspect", "--format", "{{.NetworkSettings.SandboxKey}}", id.trim()]);
+    assert!(
+        key.starts_with("/proc/") && key.trim_end().ends_with("/ns/net"),
+        "{key}"
+    );
+    s.ok(&["rm", "-f", "-t", "0", id.trim()]);
     // Docker compatibility: connecting an exited container to a network
     // it is on already does nothing.
     assert_eq!(s.ok(&["network", "connect", "st2", "idle"]), "");

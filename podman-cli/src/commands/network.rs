@@ -204,6 +204,49 @@ pub(crate) fn users_where(
         .collect())
 }
 
+/// `network inspect`'s `containers`: each running container on network
+/// `name`, by id, with its interfaces there (libpod's NetworkContainerInfo).
+fn running_on(
+    engine: &EngineConfig,
+    name: &str,
+) -> anyhow::Result<serde_json::Map<String, serde_json::Value>> {
+    let db = crate::state::open_state(engine)?;
+    let mut out = serde_json::Map::new();
+    for (c, st) in store::list(&db)? {
+        if !st.status.is_active() || st.netns_path.is_empty() {
+            continue;
+        }
+        if !c.networks.iter().any(|n| n.name == name) {
+            continue;
+        }
+        let mut ifaces = serde_json::Map::new();
+        for s in st.network_status.as_array().into_iter().flatten() {
+            if s["network"] != name {
+                continue;
+            }
+            let subnets: Vec<serde_json::Value> = s["addresses"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|a| {
+                    let mut o = json!({"ipnet": a["address"]});
+                    if a["gateway"].as_str().is_some_and(|g| !g.is_empty()) {
+                        o["gateway"] = a["gateway"].clone();
+                    }
+                    o
+                })
+                .collect();
+            let iface = s["interface"].as_str().unwrap_or("").to_string();
+            ifaces.insert(
+                iface,
+                json!({"subnets": subnets, "mac_address": s["mac"]}),
+            );
+        }
+        out.insert(c.id, json!({"name": c.name, "interfaces": ifaces}));
+    }
+    Ok(out)
+}
+
 /// `podman network exists`: exit 0 or 1.
 pub async fn exists(engine: &EngineConfig, a: &NameArg) -> anyhow::Result<()> {
     let mut net = helper_procs::net(engine).await?;
@@ -374,12 +417,7 @@ pub async fn inspect(engine: &EngineConfig, a: &InspectArgs) -> anyhow::Result<(
         {
             Ok(nw) => {
                 let mut v = network_json(&nw);
-                let containers: serde_json::Map<String, serde_json::Value> =
-                    users_where(engine, &nw.name, &nw.id, true)?
-                        .into_iter()
-                        .map(|(name, id)| (id, json!({"name": name})))
-                        .collect();
-                v["containers"] = json!(containers);
+                v["containers"] = json!(running_on(engine, &nw.name)?);
                 docs.push(v);
             }
             Err(e) => errors.push(e.to_string()),

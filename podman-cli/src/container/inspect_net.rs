@@ -115,7 +115,17 @@ pub fn network_settings(
     m.insert("LinkLocalIPv6Address".into(), json!(""));
     m.insert("LinkLocalIPv6PrefixLen".into(), json!(0));
     m.insert("Ports".into(), Value::Object(ports));
-    m.insert("SandboxKey".into(), json!(st.netns_path));
+    // A netns the runtime made (`--network none`) is the process's own.
+    let sandbox = if st.netns_path.is_empty()
+        && cfg.network_mode == NetworkMode::None
+        && st.status.is_active()
+        && st.pid > 0
+    {
+        format!("/proc/{}/ns/net", st.pid)
+    } else {
+        st.netns_path.clone()
+    };
+    m.insert("SandboxKey".into(), json!(sandbox));
     if !networks.is_empty() {
         m.insert("Networks".into(), Value::Object(networks));
     }

@@ -452,10 +452,7 @@ mod tests {
             .to_string();
         assert!(e.contains("overlaps with 10.90.0.0/16 of network x"), "{e}");
         let e = s.create(&spec("x", ""), &host).unwrap_err().to_string();
-        assert!(
-            e.contains("netavark: network already exists x"),
-            "{e}"
-        );
+        assert!(e.contains("netavark: network already exists x"), "{e}");
         assert_eq!(
             s.create(
                 &CreateSpec {

@@ -91,8 +91,7 @@ fn published_ports_hosts_and_resolv_conf_follow_connect_and_disconnect() {
     assert!(ip2.starts_with("10.98.41.") && ip2 != ip1, "{ip1} -> {ip2}");
     assert!(s.ok(&["exec", "web", "cat", "/etc/hosts"]).contains(&ip2));
     // `network inspect` lists it with its interface there.
-    let v: serde_json::Value =
-        serde_json::from_str(&s.ok(&["network", "inspect", "mv1"])).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&s.ok(&["network", "inspect", "mv1"])).unwrap();
     let me = &v[0]["containers"][&id];
     assert_eq!(me["name"], "web", "{v}");
     assert_eq!(
@@ -100,7 +99,10 @@ fn published_ports_hosts_and_resolv_conf_follow_connect_and_disconnect() {
         format!("{ip2}/24").as_str(),
         "{v}"
     );
-    assert_eq!(me["interfaces"]["eth0"]["subnets"][0]["gateway"], "10.98.41.1");
+    assert_eq!(
+        me["interfaces"]["eth0"]["subnets"][0]["gateway"],
+        "10.98.41.1"
+    );
 
     // A bad MAC is refused and the container stays on mv1 alone.
     let o = s.run(&[
@@ -152,7 +154,16 @@ fn stopped_containers_change_for_their_next_start() {
     let (s, _reg, r) = e2e::podman::with_busybox();
     s.ok(&["network", "create", "--subnet", "10.98.43.0/24", "st1"]);
     s.ok(&["network", "create", "--subnet", "10.98.44.0/24", "st2"]);
-    s.ok(&["create", "--name", "idle", "--network", "st1", &r, "sleep", "1000"]);
+    s.ok(&[
+        "create",
+        "--name",
+        "idle",
+        "--network",
+        "st1",
+        &r,
+        "sleep",
+        "1000",
+    ]);
     s.ok(&["network", "connect", "--ip", "10.98.44.9", "st2", "idle"]);
     s.ok(&["network", "disconnect", "st1", "idle"]);
     s.ok(&["start", "idle"]);
@@ -162,7 +173,12 @@ fn stopped_containers_change_for_their_next_start() {
     s.ok(&["stop", "-t", "0", "idle"]);
     // A running `--network none` container's netns is its process's.
     let id = s.ok(&["run", "-d", "--network", "none", &r, "sleep", "1000"]);
-    let key = s.ok(&["inspect", "--format", "{{.NetworkSettings.SandboxKey}}", id.trim()]);
+    let key = s.ok(&[
+        "inspect",
+        "--format",
+        "{{.NetworkSettings.SandboxKey}}",
+        id.trim(),
+    ]);
     assert!(
         key.starts_with("/proc/") && key.trim_end().ends_with("/ns/net"),
         "{key}"

@@ -237,10 +237,7 @@ fn running_on(
                 })
                 .collect();
             let iface = s["interface"].as_str().unwrap_or("").to_string();
-            ifaces.insert(
-                iface,
-                json!({"subnets": subnets, "mac_address": s["mac"]}),
-            );
+            ifaces.insert(iface, json!({"subnets": subnets, "mac_address": s["mac"]}));
         }
         out.insert(c.id, json!({"name": c.name, "interfaces": ifaces}));
     }

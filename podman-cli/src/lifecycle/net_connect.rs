@@ -286,7 +286,8 @@ fn rewrite(path: &std::path::Path, f: impl FnOnce(&str) -> String) -> anyhow::Re
     };
     let new = f(&text);
     if new != text {
-        std::fs::write(path, new).map_err(|e| anyhow::anyhow!("writing {}: {e}", path.display()))?;
+        std::fs::write(path, new)
+            .map_err(|e| anyhow::anyhow!("writing {}: {e}", path.display()))?;
     }
     Ok(())
 }

@@ -9,8 +9,7 @@ use std::net::IpAddr;
 use std::os::fd::OwnedFd;
 
 use nix::sys::socket::{
-    bind, setsockopt, socket, sockopt, AddressFamily, SockFlag, SockType, SockaddrIn,
-    SockaddrIn6,
+    bind, setsockopt, socket, sockopt, AddressFamily, SockFlag, SockType, SockaddrIn, SockaddrIn6,
 };
 
 use crate::container::model::{ContainerConfig, NetworkMode};
@@ -124,7 +123,8 @@ mod tests {
     #[test]
     fn a_held_port_cannot_be_bound_again_on_either_stack() {
         let fd = bind_one(SockType::Stream, None, 0).unwrap();
-        let addr: SockaddrIn6 = nix::sys::socket::getsockname(std::os::fd::AsRawFd::as_raw_fd(&fd)).unwrap();
+        let addr: SockaddrIn6 =
+            nix::sys::socket::getsockname(std::os::fd::AsRawFd::as_raw_fd(&fd)).unwrap();
         let port = addr.port();
         let again = std::net::TcpListener::bind(("127.0.0.1", port));
         assert!(again.is_err(), "the IPv4 side is held too");

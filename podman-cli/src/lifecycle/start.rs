@@ -131,11 +131,8 @@ pub async fn init_with(
     // another process holds fails the start before anything is made, and
     // the monitor holds them while the container runs.
     let reserved = super::port_reserve::reserve(engine, cfg)?;
-    let hold: Vec<std::os::fd::BorrowedFd<'_>> = reserved
-        .0
-        .iter()
-        .map(std::os::fd::AsFd::as_fd)
-        .collect();
+    let hold: Vec<std::os::fd::BorrowedFd<'_>> =
+        reserved.0.iter().map(std::os::fd::AsFd::as_fd).collect();
     let monitor = helper_procs::monitor_detached(
         engine,
         log_driver == LogDriver::Passthrough,

@@ -76,6 +76,8 @@ pub struct EngineSection {
     pub detach_keys: Option<String>,
     /// What an image's VOLUMEs become: "anonymous" (or "bind"), "tmpfs", "ignore".
     pub image_volume_mode: Option<String>,
+    /// Whether published host ports are held (bound) while a container runs.
+    pub enable_port_reservation: Option<bool>,
     /// The image of pods' infra containers (default: a local pause image).
     pub infra_image: Option<String>,
 }
@@ -89,6 +91,8 @@ pub struct NetworkSection {
     pub firewall_driver: Option<String>,
     /// Options given to pasta before the mode's own.
     pub pasta_options: Vec<String>,
+    /// The host addresses `-p` binds to when it names none (empty: all).
+    pub default_host_ips: Vec<String>,
 }
 
 impl ContainersConf {

@@ -50,6 +50,9 @@ pub struct Container {
     done: watch::Sender<bool>,
     /// Killed by `timeout_seconds`: its exit code is -1, as conmon records it.
     timed_out: std::sync::atomic::AtomicBool,
+    /// Host ports held for the container (`serve --hold-fds`), let go the
+    /// moment it exits, before its exit is recorded.
+    held: std::sync::Mutex<Vec<std::os::fd::OwnedFd>>,
 }
 
 fn ms(t: Instant) -> u64 {
@@ -63,6 +66,7 @@ pub async fn create(
     cfg: ContainerConfig,
     attached: Option<std::os::fd::OwnedFd>,
     preserved: crate::preserve::Preserved,
+    held: Vec<std::os::fd::OwnedFd>,
 ) -> Result<Arc<Container>, MonitorError> {
     let t0 = Instant::now();
     let runtime = Runtime::new(&cfg.runtime, &cfg.runtime_args, &cfg.runtime_log());
@@ -244,6 +248,7 @@ pub async fn create(
         execs: crate::exec_sessions::Sessions::default(),
         done: watch::Sender::new(false),
         timed_out: Default::default(),
+        held: std::sync::Mutex::new(held),
         cfg,
     });
     tokio::spawn(container.clone().watch_exit(exit_rx, pumps, oom));
@@ -424,6 +429,9 @@ impl Container {
         oom: OomCounter,
     ) {
         let exit = reaper::exited(exit_rx).await;
+        if let Ok(mut h) = self.held.lock() {
+            h.clear();
+        }
         let (nanos, text) = common::time::now_local();
         let t = Instant::now();
         info!(id = %self.cfg.id, pid = self.pid, %exit, "container exited");

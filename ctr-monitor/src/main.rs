@@ -131,6 +131,11 @@ enum Cmd {
         /// are inherited in order from fd 5 up (podman's --preserve-fds).
         #[arg(long = "preserve-fd", value_name = "TARGET")]
         preserve_fd: Vec<u32>,
+        /// Hold this many descriptors (host port reservations), inherited
+        /// after the preserved ones, until the container exits; the
+        /// container never gets them.
+        #[arg(long = "hold-fds", value_name = "N", default_value_t = 0)]
+        hold_fds: u32,
     },
     /// Create and start a container, print its pid, and keep monitoring it
     /// in the background.
@@ -161,6 +166,7 @@ fn main() -> std::process::ExitCode {
             serve,
             attach_fd,
             preserve_fd,
+            hold_fds,
         } => {
             let grpc = match serve.target() {
                 Ok(ServeTarget::Fd(fd)) => Some(fd),
@@ -168,6 +174,11 @@ fn main() -> std::process::ExitCode {
             };
             let mut keep = vec![grpc, *attach_fd];
             keep.extend(preserve::inherited_slots(preserve_fd).into_iter().map(Some));
+            keep.extend(
+                preserve::held_slots(preserve_fd.len(), *hold_fds)
+                    .into_iter()
+                    .map(Some),
+            );
             detach::close_inherited_fds(&keep)
         }
         Cmd::Run(_) | Cmd::Timer(_) => detach::close_inherited_fds(&[]),
@@ -210,12 +221,14 @@ fn main() -> std::process::ExitCode {
                 detach,
                 attach_fd,
                 preserve_fd,
+                hold_fds,
             } => {
                 Box::pin(serve_api(
                     serve.target()?,
                     detach,
                     attach_fd,
                     preserve_fd,
+                    hold_fds,
                     runroot,
                     ready,
                 ))
@@ -313,6 +326,7 @@ async fn serve_api(
     detached: bool,
     attach_fd: Option<RawFd>,
     preserve_fd: Vec<u32>,
+    hold_fds: u32,
     runroot: PathBuf,
     mut ready: ReadyPipe,
 ) -> anyhow::Result<()> {
@@ -321,6 +335,13 @@ async fn serve_api(
     let monitor = Monitor::new(runroot, detached);
     match preserve::adopt(&preserve_fd) {
         Ok(p) => monitor.set_preserved(p),
+        Err(e) => {
+            ready.fail(&format!("{e:#}"));
+            return Err(e);
+        }
+    }
+    match preserve::adopt_held(preserve_fd.len(), hold_fds) {
+        Ok(h) => monitor.set_held(h),
         Err(e) => {
             ready.fail(&format!("{e:#}"));
             return Err(e);

@@ -39,6 +39,8 @@ pub struct Monitor {
     inherited_attach: Mutex<Option<std::os::fd::OwnedFd>>,
     /// Descriptors for the container (`serve --preserve-fd`).
     preserved: Mutex<crate::preserve::Preserved>,
+    /// Descriptors held while the container runs (`serve --hold-fds`).
+    held: Mutex<Vec<std::os::fd::OwnedFd>>,
 }
 
 impl Monitor {
@@ -51,6 +53,7 @@ impl Monitor {
             phase: watch::Sender::new(Phase::Idle),
             inherited_attach: Mutex::new(None),
             preserved: Mutex::new(Vec::new()),
+            held: Mutex::new(Vec::new()),
         })
     }
 
@@ -65,6 +68,13 @@ impl Monitor {
     pub fn set_preserved(&self, p: crate::preserve::Preserved) {
         if let Ok(mut a) = self.preserved.lock() {
             *a = p;
+        }
+    }
+
+    /// Keep descriptors (host port reservations) for the container's life.
+    pub fn set_held(&self, h: Vec<std::os::fd::OwnedFd>) {
+        if let Ok(mut a) = self.held.lock() {
+            *a = h;
         }
     }
 
@@ -156,7 +166,12 @@ impl Monitor {
             .lock()
             .map(|mut p| std::mem::take(&mut *p))
             .unwrap_or_default();
-        let container = container::create(cfg, attached, preserved).await?;
+        let held = self
+            .held
+            .lock()
+            .map(|mut h| std::mem::take(&mut *h))
+            .unwrap_or_default();
+        let container = container::create(cfg, attached, preserved, held).await?;
         if let Ok(mut c) = self.container.lock() {
             *c = Some(container.clone());
         }

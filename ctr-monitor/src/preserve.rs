@@ -89,3 +89,27 @@ pub fn install(
     }
     Ok(Some(null))
 }
+
+/// The slots of `serve --hold-fds N`: after the preserved descriptors.
+pub fn held_slots(preserved: usize, count: u32) -> Vec<RawFd> {
+    (0..count)
+        .map(|i| proto::transport::PRESERVED_FDS_BASE + (preserved as RawFd) + i as RawFd)
+        .collect()
+}
+
+/// Take over the held descriptors (close-on-exec: the runtime and the
+/// container never get them).
+pub fn adopt_held(preserved: usize, count: u32) -> anyhow::Result<Vec<OwnedFd>> {
+    let mut out = Vec::new();
+    for slot in held_slots(preserved, count) {
+        nix::fcntl::fcntl(
+            slot,
+            nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::FD_CLOEXEC),
+        )
+        .map_err(|e| anyhow::anyhow!("--hold-fds: descriptor {slot} was not passed: {e}"))?;
+        // SAFETY: the descriptor was handed to us at exec (checked open
+        // just above) and nothing else owns it.
+        out.push(unsafe { OwnedFd::from_raw_fd(slot) });
+    }
+    Ok(out)
+}

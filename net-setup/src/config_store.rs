@@ -139,7 +139,7 @@ impl ConfigStore {
                 return Ok(n.clone());
             }
             return Err(NetError::AlreadyExists(format!(
-                "network name {name} already used: network already exists"
+                "netavark: network already exists {name}"
             )));
         }
         let driver = if spec.driver.is_empty() {
@@ -452,10 +452,7 @@ mod tests {
             .to_string();
         assert!(e.contains("overlaps with 10.90.0.0/16 of network x"), "{e}");
         let e = s.create(&spec("x", ""), &host).unwrap_err().to_string();
-        assert!(
-            e.contains("network name x already used: network already exists"),
-            "{e}"
-        );
+        assert!(e.contains("netavark: network already exists x"), "{e}");
         assert_eq!(
             s.create(
                 &CreateSpec {

@@ -262,6 +262,12 @@ pub fn normalize_mac(m: &str) -> Result<String> {
             "MAC address {m} is a multicast address: use a unicast one"
         )));
     }
+    // The kernel's answer to it (EADDRNOTAVAIL), given before anything is made.
+    if bytes == [0; 6] {
+        return Err(NetError::InvalidArgument(format!(
+            "MAC address {m} is the all-zero address: Cannot assign requested address: use another"
+        )));
+    }
     Ok(format_mac(&bytes))
 }
 

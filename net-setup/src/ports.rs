@@ -179,7 +179,7 @@ pub fn check_host_free(forwards: &[PortForward]) -> Result<()> {
                     Ok(()) => {}
                     Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => {
                         return Err(NetError::AlreadyExists(format!(
-                            "host port {port}/{} on {ip} is already in use by another process: choose another host port",
+                            "host port {port}/{} on {ip}: bind: address already in use (another process holds it): choose another host port",
                             f.protocol.as_str()
                         )))
                     }

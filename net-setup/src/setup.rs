@@ -84,7 +84,11 @@ pub async fn setup(ctx: &Ctx, req: SetupRequest) -> Result<SetupResult> {
             ctx.ipam().check_static(&p.net, &plan.container, *ip)?;
         }
     }
-    ports::check_host_free(&plan.forwards)?;
+    // A caller that holds the ports (bound sockets) would only find
+    // its own reservation.
+    if !req.ports_reserved {
+        ports::check_host_free(&plan.forwards)?;
+    }
     debug!(container = %plan.container, elapsed_ms = started.elapsed().as_millis() as u64, "setup: ports checked");
     match apply(ctx, &plan, &lock, started, base.as_ref()).await {
         Ok(res) => {
@@ -335,7 +339,9 @@ async fn apply(
         // Recorded before the bridge is made: `network rm` finds it.
         ctx.active().put(&p.net)?;
         let bridge = ensure_bridge(&host, &p.net).await?;
-        if !plan.forwards.is_empty() && !p.net.internal {
+        // The container's mappings (a connected network inherits them)
+        // reach it from the host's loopback through this bridge.
+        if !record.forwards.is_empty() && !p.net.internal {
             sysctl::enable_route_localnet(&p.net.network_interface)?;
         }
         let mac = ipam::parse_mac(&a.mac)?;

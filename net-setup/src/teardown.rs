@@ -112,8 +112,10 @@ pub async fn teardown_locked(
         }
     }
     // 2. The record (or what it keeps), then the firewall without it.
+    // Detaching networks keeps the record even with none left: the
+    // container's port mappings follow it to the next network connected.
     let rest = match record {
-        Some(mut r) if !kept.is_empty() => {
+        Some(mut r) if only => {
             r.attachments = kept;
             ctx.records().put(&r)
         }

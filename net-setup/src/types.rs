@@ -35,6 +35,8 @@ pub struct SetupRequest {
     pub dns_servers: Vec<String>,
     /// Attach these networks to a container set up already.
     pub add_networks: bool,
+    /// The caller holds the mappings' host ports: do not probe them.
+    pub ports_reserved: bool,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -123,6 +125,7 @@ impl From<pb::SetupRequest> for SetupRequest {
             port_mappings: r.port_mappings.into_iter().map(Into::into).collect(),
             dns_servers: r.dns_servers,
             add_networks: r.add_networks,
+            ports_reserved: r.ports_reserved,
         }
     }
 }

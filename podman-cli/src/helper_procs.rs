@@ -296,12 +296,14 @@ pub async fn net(cfg: &EngineConfig) -> anyhow::Result<Session<NetClient>> {
 /// A new monitor that detaches from us and outlives this podman. With
 /// `passthrough` it holds our own stdio for the container (log driver
 /// passthrough); `attach` is the monitor's end of an attach connection made
-/// before the container exists.
+/// before the container exists; `hold`: descriptors the monitor keeps until
+/// the container exits (host port reservations).
 pub async fn monitor_detached(
     cfg: &EngineConfig,
     passthrough: bool,
     attach: Option<std::os::fd::BorrowedFd<'_>>,
     preserve_fds: &[(std::os::fd::BorrowedFd<'_>, u32)],
+    hold: &[std::os::fd::BorrowedFd<'_>],
 ) -> anyhow::Result<Session<MonitorClient>> {
     let fd = proto::transport::EXTRA_FD.to_string();
     let mut flags: Vec<String> = vec!["--detach".into()];
@@ -314,6 +316,14 @@ pub async fn monitor_detached(
     for (i, &(fd, target)) in preserve_fds.iter().enumerate() {
         fds.push((fd, proto::transport::PRESERVED_FDS_BASE + i as i32));
         flags.extend(["--preserve-fd".into(), target.to_string()]);
+    }
+    // Host port reservations: held by the monitor, after the preserved.
+    let base = proto::transport::PRESERVED_FDS_BASE + preserve_fds.len() as i32;
+    for (i, &fd) in hold.iter().enumerate() {
+        fds.push((fd, base + i as i32));
+    }
+    if !hold.is_empty() {
+        flags.extend(["--hold-fds".into(), hold.len().to_string()]);
     }
     let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
     let started = start_full(HelperKind::Monitor, cfg, &flags, passthrough, &fds).await?;

@@ -447,7 +447,7 @@ fn network_creates_and_removals_of_one_name_at_once() {
     for o in creates.iter().filter(|o| !o.status.success()) {
         assert_eq!(o.status.code(), Some(125), "{}", stderr(o));
         assert!(
-            stderr(o).contains("network name racenet already used: network already exists"),
+            stderr(o).contains("netavark: network already exists racenet"),
             "{}",
             stderr(o)
         );

@@ -279,7 +279,7 @@ fn bad_requests_are_refused_with_one_line_and_leave_nothing() -> Result<()> {
             "",
         );
         assert!(
-            err.contains("network name nt-bad already used: network already exists"),
+            err.contains("netavark: network already exists nt-bad"),
             "{err}"
         );
         let err = env.fails(&["network-rm", "podman"], "");

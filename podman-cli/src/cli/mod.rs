@@ -630,10 +630,10 @@ pub enum NetworkCommand {
     Prune(Lazy<network::PruneArgs>),
     /// Check if a network exists
     Exists(Lazy<network::NameArg>),
-    /// Connect a running container to a network
+    /// Connect a container to a network
     Connect(Lazy<network::ConnectArgs>),
     /// Disconnect a container from a network
-    Disconnect(Lazy<network::ConnectArgs>),
+    Disconnect(Lazy<network::DisconnectArgs>),
     /// Reload network configuration for containers
     Reload(Lazy<crate::commands::network_reload::ReloadArgs>),
 }

@@ -118,10 +118,20 @@ pub struct ConnectArgs {
     /// Static IPv4 address
     #[arg(long)]
     pub ip: Option<String>,
+    /// Static IPv6 address
+    #[arg(long)]
+    pub ip6: Option<String>,
     /// Static MAC address
     #[arg(long)]
     pub mac_address: Option<String>,
-    /// Force (disconnect only)
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct DisconnectArgs {
+    pub network: String,
+    pub container: String,
+    /// Drop the network from the container even if tearing its interface
+    /// down fails
     #[arg(short, long)]
     pub force: bool,
 }
@@ -192,6 +202,46 @@ pub(crate) fn users_where(
         })
         .map(|(c, _)| (c.name, c.id))
         .collect())
+}
+
+/// `network inspect`'s `containers`: each running container on network
+/// `name`, by id, with its interfaces there (libpod's NetworkContainerInfo).
+fn running_on(
+    engine: &EngineConfig,
+    name: &str,
+) -> anyhow::Result<serde_json::Map<String, serde_json::Value>> {
+    let db = crate::state::open_state(engine)?;
+    let mut out = serde_json::Map::new();
+    for (c, st) in store::list(&db)? {
+        if !st.status.is_active() || st.netns_path.is_empty() {
+            continue;
+        }
+        if !c.networks.iter().any(|n| n.name == name) {
+            continue;
+        }
+        let mut ifaces = serde_json::Map::new();
+        for s in st.network_status.as_array().into_iter().flatten() {
+            if s["network"] != name {
+                continue;
+            }
+            let subnets: Vec<serde_json::Value> = s["addresses"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|a| {
+                    let mut o = json!({"ipnet": a["address"]});
+                    if a["gateway"].as_str().is_some_and(|g| !g.is_empty()) {
+                        o["gateway"] = a["gateway"].clone();
+                    }
+                    o
+                })
+                .collect();
+            let iface = s["interface"].as_str().unwrap_or("").to_string();
+            ifaces.insert(iface, json!({"subnets": subnets, "mac_address": s["mac"]}));
+        }
+        out.insert(c.id, json!({"name": c.name, "interfaces": ifaces}));
+    }
+    Ok(out)
 }
 
 /// `podman network exists`: exit 0 or 1.
@@ -364,12 +414,7 @@ pub async fn inspect(engine: &EngineConfig, a: &InspectArgs) -> anyhow::Result<(
         {
             Ok(nw) => {
                 let mut v = network_json(&nw);
-                let containers: serde_json::Map<String, serde_json::Value> =
-                    users_where(engine, &nw.name, &nw.id, true)?
-                        .into_iter()
-                        .map(|(name, id)| (id, json!({"name": name})))
-                        .collect();
-                v["containers"] = json!(containers);
+                v["containers"] = json!(running_on(engine, &nw.name)?);
                 docs.push(v);
             }
             Err(e) => errors.push(e.to_string()),
@@ -567,15 +612,24 @@ pub async fn prune_networks_matching(
     Ok(removed)
 }
 
-pub async fn connect(engine: &EngineConfig, a: &ConnectArgs, attach: bool) -> anyhow::Result<()> {
+pub async fn connect(engine: &EngineConfig, a: &ConnectArgs) -> anyhow::Result<()> {
     let att = NetworkAttachment {
         name: a.network.clone(),
         aliases: a.alias.clone(),
         static_ip: a.ip.clone(),
+        static_ip6: a.ip6.clone(),
         static_mac: a.mac_address.clone(),
         ..Default::default()
     };
-    crate::lifecycle::network::connect(engine, &a.container, att, attach).await
+    crate::lifecycle::net_connect::change(engine, &a.container, att, true, false).await
+}
+
+pub async fn disconnect(engine: &EngineConfig, a: &DisconnectArgs) -> anyhow::Result<()> {
+    let att = NetworkAttachment {
+        name: a.network.clone(),
+        ..Default::default()
+    };
+    crate::lifecycle::net_connect::change(engine, &a.container, att, false, a.force).await
 }
 
 #[cfg(test)]

@@ -165,7 +165,7 @@ pub fn container_json(
             "Ulimits": cfg.rlimits.iter().map(|r| json!({"Name": r.kind, "Soft": r.soft, "Hard": r.hard})).collect::<Vec<_>>(),
             "LogConfig": crate::container::log_config::inspect(cfg),
             "Init": cfg.init,
-            "PortBindings": cfg.ports.iter().map(|p| (format!("{}/{}", p.container_port, p.protocol), json!([{"HostIp": p.host_ip, "HostPort": p.host_port.to_string()}]))).collect::<serde_json::Map<_, _>>(),
+            "PortBindings": port_bindings(cfg),
         },
     });
     let sec = &cfg.extra.security;
@@ -188,6 +188,23 @@ pub fn container_json(
             json!({"UidMap": text(&m.uid_map), "GidMap": text(&m.gid_map)});
     }
     doc
+}
+
+/// `HostConfig.PortBindings`: every host binding of a container port
+/// (one per host address with containers.conf `default_host_ips`).
+fn port_bindings(cfg: &ContainerConfig) -> serde_json::Map<String, serde_json::Value> {
+    let mut out = serde_json::Map::new();
+    for p in &cfg.ports {
+        let key = format!("{}/{}", p.container_port, p.protocol);
+        let b = json!({"HostIp": p.host_ip, "HostPort": p.host_port.to_string()});
+        match out.get_mut(&key).and_then(|v| v.as_array_mut()) {
+            Some(list) => list.push(b),
+            None => {
+                out.insert(key, json!([b]));
+            }
+        }
+    }
+    out
 }
 
 #[cfg(test)]

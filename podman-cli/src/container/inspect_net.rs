@@ -53,18 +53,6 @@ fn basic(status: Option<&Value>) -> Map<String, Value> {
     m
 }
 
-/// The aliases libpod records for a network: the user's, then the short
-/// id (Docker compatibility) and an explicitly set hostname.
-fn aliases(cfg: &ContainerConfig, user: &[String]) -> Vec<String> {
-    let short = cfg.id.get(..12).unwrap_or(&cfg.id);
-    let mut out = user.to_vec();
-    out.push(short.to_string());
-    if !cfg.hostname.is_empty() && cfg.hostname != short {
-        out.push(cfg.hostname.clone());
-    }
-    out
-}
-
 /// `NetworkSettings`: `default_network` is containers.conf's (the top
 /// level carries the addresses only when that network is the one joined).
 pub fn network_settings(
@@ -91,7 +79,7 @@ pub fn network_settings(
                 m.insert("DriverOpts".into(), Value::Null);
                 m.insert("IPAMConfig".into(), Value::Null);
                 m.insert("Links".into(), Value::Null);
-                m.insert("Aliases".into(), json!(aliases(cfg, &n.aliases)));
+                m.insert("Aliases".into(), json!(cfg.network_aliases(&n.aliases)));
                 networks.insert(n.name.clone(), Value::Object(m));
             }
             if let [only] = cfg.networks.as_slice() {

@@ -308,6 +308,19 @@ pub struct Confinement {
 }
 
 impl ContainerConfig {
+    /// The names a network knows the container by besides its own name, as
+    /// libpod records them: the user's aliases, then the short id (Docker
+    /// compatibility) and an explicitly set hostname.
+    pub fn network_aliases(&self, user: &[String]) -> Vec<String> {
+        let short = self.id.get(..12).unwrap_or(&self.id);
+        let mut out = user.to_vec();
+        out.push(short.to_string());
+        if !self.hostname.is_empty() && self.hostname != short {
+            out.push(self.hostname.clone());
+        }
+        out
+    }
+
     /// The process args: entrypoint followed by cmd.
     pub fn command_line(&self) -> Vec<String> {
         self.entrypoint

@@ -11,7 +11,7 @@ mod process;
 use std::path::Path;
 
 pub use mounts::{mount, tmpfs, volume};
-pub use ports::publish;
+pub use ports::{publish, with_default_host_ips};
 pub use process::{restart, signal, ulimit};
 
 #[derive(Debug, thiserror::Error)]

@@ -58,6 +58,7 @@ fn parse_flags(cfg: &EngineConfig, a: &CreateOptions) -> anyhow::Result<Parsed> 
         .iter()
         .map(|p| parse::publish(p))
         .collect::<Result<Vec<_>, _>>()?;
+    let ports = parse::with_default_host_ips(ports, &cfg.containers.network.default_host_ips)?;
     let mut rlimits: Vec<Rlimit> =
         common::rlimits::defaults(&cfg.containers.containers.default_ulimits)?
             .into_iter()

@@ -14,6 +14,7 @@ pub mod files;
 pub mod health;
 pub mod health_config;
 pub mod intent;
+pub mod net_connect;
 pub mod net_mode;
 pub mod network;
 pub mod parallel;
@@ -21,6 +22,7 @@ pub mod paths;
 pub mod pause;
 pub mod pod;
 pub mod pod_ops;
+pub mod port_reserve;
 #[allow(unsafe_code)]
 pub mod preserve_fds;
 pub mod reconcile;

@@ -26,7 +26,7 @@ pub struct NetResult {
     pub userns: Option<super::userns_netns::OwningUserns>,
 }
 
-fn per_network(cfg: &ContainerConfig) -> Vec<PerNetworkOptions> {
+pub(super) fn per_network(cfg: &ContainerConfig) -> Vec<PerNetworkOptions> {
     cfg.networks
         .iter()
         .enumerate()
@@ -44,7 +44,7 @@ fn per_network(cfg: &ContainerConfig) -> Vec<PerNetworkOptions> {
                 .cloned()
                 .collect(),
             static_mac: n.static_mac.clone().unwrap_or_default(),
-            aliases: n.aliases.clone(),
+            aliases: cfg.network_aliases(&n.aliases),
         })
         .collect()
 }
@@ -63,7 +63,7 @@ pub(super) fn port_mappings(cfg: &ContainerConfig) -> Vec<PortMapping> {
 }
 
 /// What setup reported, as podman keeps it in the container's state.
-fn status_json(r: &proto::netsetup::v1::SetupResponse) -> serde_json::Value {
+pub(super) fn status_json(r: &proto::netsetup::v1::SetupResponse) -> serde_json::Value {
     serde_json::json!(r
         .networks
         .iter()
@@ -201,6 +201,7 @@ pub async fn setup(
                     port_mappings: port_mappings(cfg),
                     dns_servers: upstream_dns(engine, cfg),
                     add_networks: false,
+                    ports_reserved: super::port_reserve::holds_ports(engine, cfg),
                 };
                 match net
                     .call("Setup", |mut c| async move { c.setup(req).await })
@@ -302,143 +303,4 @@ pub async fn teardown(
     Ok(())
 }
 
-/// `network connect` / `disconnect`: change a container's networks, and
-/// for a running container set up or tear down just that network.
-pub async fn connect(
-    engine: &EngineConfig,
-    container: &str,
-    att: crate::container::model::NetworkAttachment,
-    attach: bool,
-) -> anyhow::Result<()> {
-    let db = crate::state::open_state(engine)?;
-    let (cfg, _) = crate::container::store::resolve(&db, container)?;
-    let paths = ContainerPaths::new(engine, &cfg.id);
-    let _lock = super::paths::ContainerLock::acquire(&paths)?;
-    let (mut cfg, mut st) = crate::container::store::resolve(&db, &cfg.id)?;
-    if cfg.network_mode != NetworkMode::Bridge {
-        anyhow::bail!("container {} does not use bridge networking: it cannot be connected to or disconnected from networks", cfg.name);
-    }
-    // Check the network exists (and use its canonical name).
-    let mut net = helper_procs::net(engine).await?;
-    let req = proto::netsetup::v1::InspectNetworkRequest {
-        name: att.name.clone(),
-    };
-    let nw = net
-        .call("InspectNetwork", |mut c| async move {
-            c.inspect_network(req).await
-        })
-        .await;
-    let nw = match nw {
-        Ok(n) => n,
-        Err(e) => {
-            net.close().await?;
-            if e.code() == Some(proto::ErrorCode::NotFound) {
-                // libpod's words and exit code (125) for a missing network.
-                anyhow::bail!(
-                    "unable to find network with name or ID {}: network not found",
-                    att.name
-                );
-            }
-            return Err(e.into());
-        }
-    };
-    let pos = cfg.networks.iter().position(|n| n.name == nw.name);
-    let running = st.status.is_active() && !st.netns_path.is_empty();
-    let result = async {
-        let before = cfg.networks.clone();
-        if attach {
-            if pos.is_some() {
-                // libpod's words (define.ErrNetworkConnected).
-                anyhow::bail!(
-                    "container {} is already connected to network {}: network is already connected",
-                    cfg.id,
-                    nw.name
-                );
-            }
-            cfg.networks
-                .push(crate::container::model::NetworkAttachment {
-                    name: nw.name.clone(),
-                    ..att
-                });
-        } else {
-            let Some(i) = pos else {
-                // libpod names the container as it was given.
-                anyhow::bail!(
-                    "container {container} is not connected to network {}",
-                    nw.name
-                )
-            };
-            cfg.networks.remove(i);
-        }
-        if running && attach {
-            // Only the new network: the container's other interfaces,
-            // addresses and routes stay as they are.
-            let added = ContainerConfig {
-                networks: cfg.networks[cfg.networks.len() - 1..].to_vec(),
-                ..cfg.clone()
-            };
-            let req = SetupRequest {
-                container_id: cfg.id.clone(),
-                container_name: cfg.name.clone(),
-                netns_path: st.netns_path.clone(),
-                // net-setup names it: the next free ethN.
-                networks: per_network(&added)
-                    .into_iter()
-                    .map(|o| PerNetworkOptions {
-                        interface_name: String::new(),
-                        ..o
-                    })
-                    .collect(),
-                port_mappings: Vec::new(),
-                dns_servers: upstream_dns(engine, &cfg),
-                add_networks: true,
-            };
-            let r = net
-                .call("Setup", |mut c| async move { c.setup(req).await })
-                .await?;
-            let new = status_json(&r);
-            super::files::follow_network_change(&paths.bundle, &cfg, &new, true)?;
-            let mut all = st.network_status.as_array().cloned().unwrap_or_default();
-            all.extend(new.as_array().cloned().unwrap_or_default());
-            st.network_status = serde_json::Value::Array(all);
-        } else if running {
-            let gone = ContainerConfig {
-                networks: before
-                    .iter()
-                    .filter(|n| n.name == nw.name)
-                    .cloned()
-                    .collect(),
-                ..cfg.clone()
-            };
-            let req = TeardownRequest {
-                container_id: cfg.id.clone(),
-                netns_path: st.netns_path.clone(),
-                networks: per_network(&gone),
-                port_mappings: Vec::new(),
-                only_listed: true,
-            };
-            net.call("Teardown", |mut c| async move { c.teardown(req).await })
-                .await?;
-            if let Some(all) = st.network_status.as_array_mut() {
-                let (gone, kept): (Vec<_>, Vec<_>) = std::mem::take(all)
-                    .into_iter()
-                    .partition(|x| x["network"] == nw.name.as_str());
-                *all = kept;
-                let gone = serde_json::Value::Array(gone);
-                super::files::follow_network_change(&paths.bundle, &cfg, &gone, false)?;
-            }
-        }
-        anyhow::Ok(())
-    }
-    .await;
-    net.close().await?;
-    result?;
-    crate::container::store::update_config(&db, &cfg)?;
-    crate::container::store::update_state(&db, &cfg.id, &st)?;
-    crate::events::network_container(
-        &cfg,
-        if attach { "connect" } else { "disconnect" },
-        &nw.name,
-    );
-    Ok(())
-}
+pub use super::net_connect::connect;

@@ -127,6 +127,12 @@ pub async fn init_with(
     // The monitor starts first: its exec and start-up overlap the mount,
     // the network and the bundle. Until it gets a container it leaves when
     // we hang up, so every early return below just drops it.
+    // Published host ports are bound first (libpod's bindPorts): a port
+    // another process holds fails the start before anything is made, and
+    // the monitor holds them while the container runs.
+    let reserved = super::port_reserve::reserve(engine, cfg)?;
+    let hold: Vec<std::os::fd::BorrowedFd<'_>> =
+        reserved.0.iter().map(std::os::fd::AsFd::as_fd).collect();
     let monitor = helper_procs::monitor_detached(
         engine,
         log_driver == LogDriver::Passthrough,
@@ -136,8 +142,11 @@ pub async fn init_with(
             .as_ref()
             .map(|p| p.borrowed())
             .unwrap_or_default(),
+        &hold,
     )
     .await?;
+    drop(hold);
+    drop(reserved);
     let mut storage = helper_procs::storage(engine).await?;
     // Until the database says what was set up, the record tells `reconcile`
     // to undo a start whose command died (the caller holds the lock).

@@ -86,6 +86,34 @@ pub fn publish(spec: &str) -> Result<PortMapping, FlagError> {
     })
 }
 
+/// containers.conf `default_host_ips`: a mapping that names no host IP is
+/// published on each of them instead of on every address.
+pub fn with_default_host_ips(
+    ports: Vec<PortMapping>,
+    ips: &[String],
+) -> anyhow::Result<Vec<PortMapping>> {
+    for ip in ips {
+        if ip.parse::<std::net::IpAddr>().is_err() {
+            anyhow::bail!("default_host_ips {ip:?} (containers.conf [network]) is not an IP address: fix or remove it");
+        }
+    }
+    if ips.is_empty() {
+        return Ok(ports);
+    }
+    let mut out = Vec::new();
+    for p in ports {
+        if p.host_ip.is_empty() {
+            out.extend(ips.iter().map(|ip| PortMapping {
+                host_ip: ip.clone(),
+                ..p.clone()
+            }));
+        } else {
+            out.push(p);
+        }
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -217,3 +217,29 @@ fn pause_freezes_and_unpause_resumes() {
     });
     s.ok(&["rm", "-f", "-t", "0", "ticker", "clock"]);
 }
+
+#[test]
+fn a_limit_below_what_the_kernel_takes_fails_with_the_runtimes_words() {
+    let (s, _reg, image) = with_busybox();
+    let o = s.run(&[
+        "run",
+        "--name",
+        "tiny",
+        "--network",
+        "none",
+        "-m",
+        "4k",
+        &image,
+        "true",
+    ]);
+    let err = e2e::podman::stderr(&o);
+    // As Podman: the spec carries the limit, runc's refusal is the error.
+    assert_eq!(o.status.code(), Some(126), "{err}");
+    assert!(err.contains("unable to set memory limit to 4096"), "{err}");
+    assert_eq!(
+        s.ok(&["inspect", "--format", "{{.State.Status}}", "tiny"])
+            .trim(),
+        "created"
+    );
+    s.ok(&["rm", "tiny"]);
+}

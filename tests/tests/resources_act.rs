@@ -37,7 +37,7 @@ fn read(dir: &std::path::Path, file: &str) -> String {
 }
 
 fn v1() -> bool {
-    std::path::Path::new("/sys/fs/cgroup/pids/pids.max").exists()
+    std::path::Path::new("/sys/fs/cgroup/memory/memory.limit_in_bytes").exists()
 }
 
 /// `max N` of pids.events: how often a fork was refused at the limit.

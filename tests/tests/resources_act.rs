@@ -243,3 +243,46 @@ fn a_limit_below_what_the_kernel_takes_fails_with_the_runtimes_words() {
     );
     s.ok(&["rm", "tiny"]);
 }
+
+/// The hard limit on open files of this process, as /proc says it.
+fn own_hard_nofile() -> String {
+    std::fs::read_to_string("/proc/self/limits")
+        .unwrap()
+        .lines()
+        .find(|l| l.starts_with("Max open files"))
+        .and_then(|l| l.split_whitespace().nth(4))
+        .unwrap()
+        .to_string()
+}
+
+#[test]
+fn ulimit_host_keeps_the_hosts_limits_in_run_and_update() {
+    let (s, _reg, image) = with_busybox();
+    let out = e2e::podman::run_sh(&s, &image, &["--ulimit", "host"], "ulimit -Hn");
+    assert_eq!(out.trim(), own_hard_nofile());
+    s.ok(&[
+        "create",
+        "--name",
+        "u",
+        "--ulimit",
+        "nofile=512:512",
+        &image,
+        "true",
+    ]);
+    s.ok(&["update", "--ulimit", "host", "u"]);
+    assert_eq!(
+        s.ok(&["inspect", "--format", "{{len .HostConfig.Ulimits}}", "u"])
+            .trim(),
+        "0"
+    );
+    for (arg, needle) in [
+        ("nofile:1024:1024", "invalid ulimit argument"),
+        (
+            "nofile=2048:1024",
+            "ulimit soft limit must be less than or equal to hard limit",
+        ),
+    ] {
+        e2e::podman::refused(&s, &["update", "--ulimit", arg, "u"], needle);
+    }
+    s.ok(&["rm", "u"]);
+}

@@ -22,6 +22,7 @@ use crate::lifecycle::paths::ContainerPaths;
 pub const HEALTHY: &str = "healthy";
 pub const UNHEALTHY: &str = "unhealthy";
 pub const STARTING: &str = "starting";
+pub const STOPPED: &str = "stopped";
 
 use super::health_config::{DEFAULT_MAX_LOG_COUNT, DEFAULT_MAX_LOG_SIZE, EVENTS_LOGGER};
 
@@ -409,7 +410,8 @@ async fn exec(
     result
 }
 
-/// The outcome of one `healthcheck run`.
+/// The outcome of one `healthcheck run`: this run's result ("healthy",
+/// "unhealthy", "starting" or "stopped"), not the recorded status.
 #[derive(Debug, Clone)]
 pub struct CheckOutcome {
     pub status: String,
@@ -475,10 +477,16 @@ pub async fn run(engine: &EngineConfig, name_or_id: &str) -> anyhow::Result<Chec
         }
         output.truncate(cut);
     }
+    // A check that failed because the container stopped meanwhile says
+    // so, and counts as no failure (libpod's HealthCheckContainerStopped).
+    let stopped = code != 0
+        && store::resolve(&db, &cfg.id).map_or(true, |(_, now)| now.status != Status::Running);
     let mut r = read(&paths, &cfg);
     if code == 0 {
         r.status = HEALTHY.into();
         r.failing_streak = 0;
+    } else if stopped {
+        r.status = STOPPED.into();
     } else {
         if r.status.is_empty() {
             r.status = HEALTHY.into();
@@ -512,12 +520,27 @@ pub async fn run(engine: &EngineConfig, name_or_id: &str) -> anyhow::Result<Chec
         String::new()
     };
     crate::events::health_status(&cfg, &r.status, r.failing_streak, health_log);
+    if stopped {
+        return Ok(CheckOutcome {
+            status: STOPPED.into(),
+        });
+    }
     match startup {
         Some(s) => startup_result(engine, &cfg, &st, &paths, s, code == 0).await?,
         None if r.status == UNHEALTHY => on_failure(engine, &cfg, &hc).await?,
         None => {}
     }
-    Ok(CheckOutcome { status: r.status })
+    // What this run says (libpod's HealthCheckStatus): a failed run is
+    // "unhealthy" even before the streak turns the container unhealthy,
+    // and "starting" while a startup check has not passed.
+    let status = match (code, startup) {
+        (0, _) => HEALTHY,
+        (_, Some(_)) => STARTING,
+        _ => UNHEALTHY,
+    };
+    Ok(CheckOutcome {
+        status: status.into(),
+    })
 }
 
 /// libpod's incrementStartupHC{Success,Failure}Counter: enough successes

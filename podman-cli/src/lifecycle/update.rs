@@ -21,6 +21,8 @@ pub struct UpdateOptions {
     pub env: Vec<String>,
     pub unsetenv: Vec<String>,
     pub ulimits: Vec<Rlimit>,
+    /// `--ulimit host`: drop every rlimit, the container keeps podman's.
+    pub ulimit_host: bool,
     /// `--health-*`, `--no-healthcheck` (checks read them at once; a
     /// running container's timer takes the new interval at once).
     pub health: super::health::HealthFlags,
@@ -161,7 +163,10 @@ pub async fn update(
         cfg.extra.healthcheck = Some(h);
     }
     merge_env(&mut cfg.env, &o.env, &o.unsetenv);
-    for u in &o.ulimits {
+    if o.ulimit_host {
+        cfg.rlimits.clear();
+    }
+    for u in o.ulimits.iter().filter(|_| !o.ulimit_host) {
         cfg.rlimits.retain(|x| x.kind != u.kind);
         cfg.rlimits.push(u.clone());
     }

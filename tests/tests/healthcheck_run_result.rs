@@ -38,7 +38,7 @@ fn each_run_reports_its_own_result() {
         "{{.State.Health.Status}} {{.State.Health.FailingStreak}}",
         "three",
     ]);
-    assert_eq!(rec.trim(), "healthy 1", "one failure of three allowed");
+    assert_eq!(rec.trim(), "starting 1", "one failure of three allowed");
 
     s.ok(&[
         "run",

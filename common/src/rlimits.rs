@@ -46,9 +46,9 @@ impl Ulimit {
             value: spec.to_string(),
             hint: hint.to_string(),
         };
-        let (name, vals) = spec
-            .split_once('=')
-            .ok_or_else(|| bad("expected name=soft[:hard], e.g. nofile=1024:2048"))?;
+        let (name, vals) = spec.split_once('=').ok_or_else(|| {
+            bad("invalid ulimit argument: expected name=soft[:hard], e.g. nofile=1024:2048")
+        })?;
         let name = name
             .trim()
             .strip_prefix("RLIMIT_")
@@ -74,7 +74,9 @@ impl Ulimit {
             }
         };
         if soft > hard {
-            return Err(bad("the soft limit is larger than the hard limit"));
+            return Err(bad(&format!(
+                "ulimit soft limit must be less than or equal to hard limit: {soft} > {hard}"
+            )));
         }
         Ok(Ulimit {
             name: static_name,

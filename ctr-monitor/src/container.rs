@@ -53,6 +53,8 @@ pub struct Container {
     /// Host ports held for the container (`serve --hold-fds`), let go the
     /// moment it exits, before its exit is recorded.
     held: std::sync::Mutex<Vec<std::os::fd::OwnedFd>>,
+    /// The timer's interval now (SetTimer changes it; None: no runs).
+    timer: watch::Sender<Option<std::time::Duration>>,
 }
 
 fn ms(t: Instant) -> u64 {
@@ -249,6 +251,7 @@ pub async fn create(
         done: watch::Sender::new(false),
         timed_out: Default::default(),
         held: std::sync::Mutex::new(held),
+        timer: watch::Sender::new(cfg.timer_interval),
         cfg,
     });
     tokio::spawn(container.clone().watch_exit(exit_rx, pumps, oom));
@@ -519,28 +522,55 @@ impl Container {
 
     /// `timer_command` every `timer_interval` while the container runs
     /// (Podman's healthcheck timer, which systemd keeps for Podman): the
-    /// first run one interval after the start, never two at once.
+    /// first run one interval after the start, never two at once. A new
+    /// interval ([`Container::set_timer`]) counts from when it is set.
     pub fn arm_timer(self: &Arc<Self>) {
-        let Some(every) = self.cfg.timer_interval else {
+        if self.cfg.timer_command.is_empty() {
             return;
-        };
+        }
         let c = self.clone();
         tokio::spawn(async move {
             let mut rx = c.state.subscribe();
             if !started(&mut rx).await {
                 return;
             }
+            let mut every = c.timer.subscribe();
             loop {
-                let exited =
-                    tokio::time::timeout(every, rx.wait_for(|s| matches!(s, State::Exited(_))))
-                        .await
-                        .is_ok();
-                if exited {
-                    return;
+                let interval = *every.borrow_and_update();
+                let tick = async {
+                    match interval {
+                        Some(d) => tokio::time::sleep(d).await,
+                        None => std::future::pending().await,
+                    }
+                };
+                let exited = async {
+                    let _ = rx.wait_for(|s| matches!(s, State::Exited(_))).await;
+                };
+                tokio::select! {
+                    () = exited => return,
+                    changed = every.changed() => {
+                        if changed.is_err() {
+                            return;
+                        }
+                    }
+                    () = tick => {
+                        c.run_command(&c.cfg.timer_command, "timer command").await;
+                    }
                 }
-                c.run_command(&c.cfg.timer_command, "timer command").await;
             }
         });
+    }
+
+    /// SetTimer: `None` pauses the runs.
+    pub fn set_timer(&self, every: Option<std::time::Duration>) -> Result<(), MonitorError> {
+        if self.cfg.timer_command.is_empty() {
+            return Err(MonitorError::FailedPrecondition(format!(
+                "container {} was created without a timer command",
+                self.cfg.id
+            )));
+        }
+        self.timer.send_replace(every);
+        Ok(())
     }
 }
 

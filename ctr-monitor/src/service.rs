@@ -12,7 +12,8 @@ use proto::monitor::v1::{
     ContainerState, CreateContainerRequest, CreateContainerResponse, ExecEvent, ExecRequest,
     ExecState as ProtoExecState, ExecStatusRequest, ExecStatusResponse, InfoResponse, KillRequest,
     KillResponse, ReopenLogRequest, ReopenLogResponse, ResizeRequest, ResizeResponse, Runtime,
-    StartContainerRequest, StartContainerResponse, StatusRequest, StatusResponse, WaitRequest,
+    SetTimerRequest, SetTimerResponse, StartContainerRequest, StartContainerResponse,
+    StatusRequest, StatusResponse, WaitRequest,
 };
 use tonic::{Request, Response, Status};
 use tracing::{debug, warn};
@@ -179,6 +180,16 @@ impl MonitorApi for MonitorService {
         };
         result.map_err(MonitorError::io("resizing the terminal"))?;
         Ok(Response::new(ResizeResponse {}))
+    }
+
+    async fn set_timer(&self, req: Request<SetTimerRequest>) -> Result<SetTimerResponse> {
+        let req = req.into_inner();
+        let c = self.monitor.container(&req.id)?;
+        let every =
+            (req.interval_ms > 0).then(|| std::time::Duration::from_millis(req.interval_ms));
+        debug!(id = %req.id, interval_ms = req.interval_ms, "SetTimer");
+        c.set_timer(every)?;
+        Ok(Response::new(SetTimerResponse {}))
     }
 
     async fn reopen_log(&self, req: Request<ReopenLogRequest>) -> Result<ReopenLogResponse> {

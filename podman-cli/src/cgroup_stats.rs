@@ -166,6 +166,17 @@ fn net_io(pid: i32) -> (u64, u64) {
     (rx, tx)
 }
 
+/// The counters of a v2 cgroup directory.
+fn read_v2(dir: &Path, s: &mut Sample) {
+    s.cpu_ns = keyed(&dir.join("cpu.stat"), "usage_usec") * 1000;
+    s.cpu_system_ns = keyed(&dir.join("cpu.stat"), "system_usec") * 1000;
+    s.mem_usage = read_u64(Some(dir.join("memory.current")));
+    // "max" does not parse: no limit.
+    s.mem_limit = read_u64(Some(dir.join("memory.max")));
+    s.pids = read_u64(Some(dir.join("pids.current")));
+    (s.block_read, s.block_write) = io_v2(&dir.join("io.stat"));
+}
+
 /// Read the container whose init is `pid`. `own_netns`: whether it has a
 /// network namespace of its own (host networking reports no network I/O,
 /// as Podman).
@@ -182,15 +193,7 @@ pub fn sample(pid: i32, own_netns: bool) -> Result<Sample, StatsError> {
             (s.block_read, s.block_write) =
                 blkio_v1(f("blkio", "blkio.throttle.io_service_bytes_recursive"));
         }
-        Layout::V2(dir) => {
-            s.cpu_ns = keyed(&dir.join("cpu.stat"), "usage_usec") * 1000;
-            s.cpu_system_ns = keyed(&dir.join("cpu.stat"), "system_usec") * 1000;
-            s.mem_usage = read_u64(Some(dir.join("memory.current")));
-            // "max" does not parse: no limit.
-            s.mem_limit = read_u64(Some(dir.join("memory.max")));
-            s.pids = read_u64(Some(dir.join("pids.current")));
-            (s.block_read, s.block_write) = io_v2(&dir.join("io.stat"));
-        }
+        Layout::V2(dir) => read_v2(&dir, &mut s),
     }
     if own_netns {
         (s.net_rx, s.net_tx) = net_io(pid);
@@ -219,6 +222,43 @@ mod tests {
         )
         .unwrap();
         assert_eq!(io_v2(&v2), (101, 22));
+    }
+
+    /// A v2 cgroup directory as the kernel writes it (this machine has v1
+    /// controllers only, so v2 is read from files made here).
+    #[test]
+    fn a_v2_cgroup_reads_as_podman_counts_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let w = |f: &str, t: &str| std::fs::write(dir.path().join(f), t).unwrap();
+        w(
+            "cpu.stat",
+            "usage_usec 1500\nuser_usec 1000\nsystem_usec 500\nnr_periods 0\n",
+        );
+        w("memory.current", "4096000\n");
+        w("memory.max", "max\n");
+        w("pids.current", "3\n");
+        w(
+            "io.stat",
+            "8:0 rbytes=100 wbytes=20 rios=1 wios=1 dbytes=0 dios=0\n",
+        );
+        let mut s = Sample::default();
+        read_v2(dir.path(), &mut s);
+        assert_eq!(
+            s,
+            Sample {
+                cpu_ns: 1_500_000,
+                cpu_system_ns: 500_000,
+                mem_usage: 4_096_000,
+                mem_limit: 0,
+                pids: 3,
+                block_read: 100,
+                block_write: 20,
+                ..Default::default()
+            }
+        );
+        w("memory.max", "67108864\n");
+        read_v2(dir.path(), &mut s);
+        assert_eq!(s.mem_limit, 64 << 20);
     }
 
     #[test]

@@ -69,7 +69,7 @@ fn the_image_healthcheck_applies_unless_overridden() {
     );
 
     let test = s.ok(&["inspect", "--format", "{{.Config.Healthcheck.Test}} {{.Config.Healthcheck.Interval}} {{.Config.Healthcheck.Retries}}", "fromimage"]);
-    assert_eq!(test.trim(), "[CMD-SHELL test -e /tmp/ok] 1000000000 3");
+    assert_eq!(test.trim(), "[CMD-SHELL test -e /tmp/ok] 1s 3");
     wait_until(
         &s,
         "fromimage",
@@ -410,7 +410,7 @@ fn update_changes_the_healthcheck() {
         "upd",
     ]);
     let conf = s.ok(&["inspect", "--format", "{{.Config.Healthcheck.Test}} {{.Config.Healthcheck.Retries}} {{.Config.Healthcheck.Interval}} {{.Config.HealthMaxLogCount}}", "upd"]);
-    assert_eq!(conf.trim(), "[CMD-SHELL true] 5 0 3");
+    assert_eq!(conf.trim(), "[CMD-SHELL true] 5 0s 3");
     let o = s.run(&["healthcheck", "run", "upd"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     s.ok(&["update", "--no-healthcheck", "upd"]);

@@ -540,11 +540,6 @@ macro_rules! not_yet {
 
 not_yet! {
     valued:
-    health_startup_cmd = "health-startup-cmd",
-    health_startup_interval = "health-startup-interval",
-    health_startup_retries = "health-startup-retries",
-    health_startup_success = "health-startup-success",
-    health_startup_timeout = "health-startup-timeout",
     secret = "secret",
     gpus = "gpus",
     hostuser = "hostuser",

@@ -2,7 +2,7 @@
 
 use clap::Args;
 
-use crate::lifecycle::health::HealthFlags;
+use crate::lifecycle::health::{HealthFlags, StartupFlags};
 
 #[derive(Debug, Clone, Default, Args)]
 pub struct HealthArgs {
@@ -36,6 +36,21 @@ pub struct HealthArgs {
     /// Set the maximum length in characters of stored HealthCheck log ('0' value means an infinite log length)
     #[arg(long = "health-max-log-size", value_name = "SIZE")]
     pub health_max_log_size: Option<String>,
+    /// Set a startup healthcheck command for the container
+    #[arg(long = "health-startup-cmd", value_name = "COMMAND")]
+    pub health_startup_cmd: Option<String>,
+    /// Set an interval for the startup healthcheck
+    #[arg(long = "health-startup-interval", value_name = "INTERVAL")]
+    pub health_startup_interval: Option<String>,
+    /// Set the maximum number of retries before the startup healthcheck will restart the container
+    #[arg(long = "health-startup-retries", value_name = "RETRIES")]
+    pub health_startup_retries: Option<String>,
+    /// Set the number of consecutive successes before the startup healthcheck is marked as successful and the normal healthcheck begins (0 indicates any success will start the regular healthcheck)
+    #[arg(long = "health-startup-success", value_name = "RETRIES")]
+    pub health_startup_success: Option<String>,
+    /// Set the maximum amount of time that the startup healthcheck may take before it is considered failed
+    #[arg(long = "health-startup-timeout", value_name = "TIMEOUT")]
+    pub health_startup_timeout: Option<String>,
 }
 
 impl HealthArgs {
@@ -60,6 +75,13 @@ impl HealthArgs {
             max_log_count: self.health_max_log_count.clone(),
             max_log_size: self.health_max_log_size.clone(),
             log_destination: self.health_log_destination.clone(),
+            startup: StartupFlags {
+                cmd: self.health_startup_cmd.clone(),
+                interval: self.health_startup_interval.clone(),
+                retries: self.health_startup_retries.clone(),
+                success: self.health_startup_success.clone(),
+                timeout: self.health_startup_timeout.clone(),
+            },
         }
     }
 }

@@ -1,5 +1,7 @@
 //! `podman healthcheck run CONTAINER`: run the container's healthcheck
-//! once. Healthy: no output, exit 0; unhealthy: "unhealthy", exit 1.
+//! once. Healthy: no output, exit 0; a failed run prints "unhealthy"
+//! ("starting" in a startup check, "stopped" when the container stopped
+//! meanwhile) and exits 1.
 
 use clap::Args;
 
@@ -18,7 +20,7 @@ pub struct HealthcheckRunArgs {
 pub async fn run(engine: &EngineConfig, a: &HealthcheckRunArgs) -> anyhow::Result<()> {
     let outcome =
         crate::lifecycle::health::run(engine, a.container.trim_start_matches('/')).await?;
-    if outcome.status == crate::lifecycle::health::UNHEALTHY {
+    if outcome.status != crate::lifecycle::health::HEALTHY {
         println!("{}", outcome.status);
         if a.ignore_result {
             return Ok(());

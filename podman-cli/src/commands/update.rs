@@ -51,9 +51,11 @@ pub async fn run(engine: &EngineConfig, a: &UpdateArgs) -> anyhow::Result<()> {
         })
         .transpose()?;
     let restart = a.restart.as_deref().map(parse::restart).transpose()?;
+    let ulimit_host = a.ulimit.iter().any(|u| u == "host");
     let ulimits = a
         .ulimit
         .iter()
+        .filter(|u| *u != "host")
         .map(|u| parse::ulimit(u))
         .collect::<Result<Vec<_>, _>>()?;
     let env = a.env.iter().filter_map(|e| parse::env_var(e)).collect();
@@ -64,6 +66,7 @@ pub async fn run(engine: &EngineConfig, a: &UpdateArgs) -> anyhow::Result<()> {
         env,
         unsetenv: a.unsetenv.clone(),
         ulimits,
+        ulimit_host,
         health: a.health.flags(),
     };
     let target = match (&a.container, a.latest) {

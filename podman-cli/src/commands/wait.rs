@@ -269,7 +269,13 @@ async fn check(
         }
     };
     if let Some(h) = conds.iter().find(|c| matches!(c, Condition::Healthy(_))) {
-        if rec.0.extra.healthcheck.is_none() {
+        if !rec
+            .0
+            .extra
+            .healthcheck
+            .as_ref()
+            .is_some_and(|h| h.is_active())
+        {
             let word = if *h == Condition::Healthy(true) {
                 "healthy"
             } else {

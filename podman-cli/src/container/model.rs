@@ -423,4 +423,29 @@ pub struct Healthcheck {
     /// `--health-log-destination`: "" or "local" (the bundle),
     /// "events_logger" (the health_status events), or a directory.
     pub log_destination: String,
+    /// `--health-startup-*`: the check run after each start until it
+    /// passes, before this one takes over.
+    pub startup: Option<StartupHealthcheck>,
+}
+
+impl Healthcheck {
+    /// A check to run (not Podman's `["NONE"]` that disables one).
+    pub fn is_active(&self) -> bool {
+        self.test
+            .first()
+            .is_some_and(|t| !t.is_empty() && t != "NONE")
+    }
+}
+
+/// libpod's StartupHealthCheck.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct StartupHealthcheck {
+    pub test: Vec<String>,
+    pub interval_ns: i64,
+    pub timeout_ns: i64,
+    /// Failures in a row that restart the container (0: never).
+    pub retries: u32,
+    /// Successes in a row that pass it (0: the first success).
+    pub successes: u32,
 }

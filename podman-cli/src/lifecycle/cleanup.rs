@@ -347,13 +347,35 @@ pub async fn cleanup(engine: &EngineConfig, name_or_id: &str, rm: bool) -> anyho
     }
     drop(lock);
     if restart {
-        tracing::debug!(container = %cfg.name, policy = %cfg.restart.name, count = st.restart_count, "restarting per policy");
+        let delay = restart_delay(&st);
+        tracing::debug!(container = %cfg.name, policy = %cfg.restart.name, count = st.restart_count, delay_ms = delay.as_millis() as u64, "restarting per policy");
+        tokio::time::sleep(delay).await;
+        // A stop or rm during the back-off cancels the restart.
+        let lock = ContainerLock::acquire(&paths)?;
+        match store::resolve(&db, &cfg.id) {
+            Ok((_, now)) if !now.stopped_by_user && !now.status.is_active() => {}
+            Ok(_) | Err(store::ContainerStoreError::NotFound(_)) => return Ok(()),
+            Err(e) => return Err(e.into()),
+        }
+        drop(lock);
         super::start::start(engine, &cfg.id).await?;
         crate::events::container(&cfg, "restart");
     } else if was_active && !st.status.is_active() {
         super::pod::after_exit(engine, &cfg).await?;
     }
     Ok(())
+}
+
+/// The back-off before a restart: none after a run of 10 s or more, else
+/// 100 ms doubling with each restart in a row, at most 10 s, so a container
+/// that fails at once does not spin.
+fn restart_delay(st: &ContainerState) -> std::time::Duration {
+    let ran_ns = st.finished_ns.saturating_sub(st.started_ns);
+    if ran_ns >= 10_000_000_000 {
+        return std::time::Duration::ZERO;
+    }
+    let doublings = st.restart_count.saturating_sub(1).min(7);
+    std::time::Duration::from_millis((100u64 << doublings).min(10_000))
 }
 
 /// `--restart`: always and unless-stopped restart unless the user stopped

@@ -69,6 +69,12 @@ fn parse_flags(cfg: &EngineConfig, a: &CreateOptions) -> anyhow::Result<Parsed> 
             })
             .collect();
     for u in &a.ulimit {
+        // `--ulimit host`: no rlimits in the spec, so the container keeps
+        // the limits podman runs with (Podman's GenRlimits).
+        if u == "host" {
+            rlimits.clear();
+            break;
+        }
         let r = parse::ulimit(u)?;
         rlimits.retain(|x| x.kind != r.kind);
         rlimits.push(r);

@@ -12,7 +12,9 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::container::model::{ContainerConfig, ContainerState, Healthcheck, Status};
+use crate::container::model::{
+    ContainerConfig, ContainerState, Healthcheck, StartupHealthcheck, Status,
+};
 use crate::container::store;
 use crate::engine_config::EngineConfig;
 use crate::lifecycle::paths::ContainerPaths;
@@ -20,6 +22,7 @@ use crate::lifecycle::paths::ContainerPaths;
 pub const HEALTHY: &str = "healthy";
 pub const UNHEALTHY: &str = "unhealthy";
 pub const STARTING: &str = "starting";
+pub const STOPPED: &str = "stopped";
 
 use super::health_config::{DEFAULT_MAX_LOG_COUNT, DEFAULT_MAX_LOG_SIZE, EVENTS_LOGGER};
 
@@ -67,6 +70,10 @@ pub enum HealthFlagError {
     OnFailure(String),
     #[error("cannot specify both --no-healthcheck and other HealthCheck flags")]
     Conflict,
+    #[error("cannot specify both --no-healthcheck and --health-startup-cmd")]
+    StartupConflict,
+    #[error("invalid argument {value:?} for \"--{flag}\" flag: strconv.ParseUint: parsing {value:?}: invalid syntax")]
+    Count { flag: &'static str, value: String },
 }
 
 /// The `--health-*` flags as given.
@@ -82,6 +89,27 @@ pub struct HealthFlags {
     pub max_log_count: Option<String>,
     pub max_log_size: Option<String>,
     pub log_destination: Option<String>,
+    pub startup: StartupFlags,
+}
+
+/// The `--health-startup-*` flags as given.
+#[derive(Debug, Clone, Default)]
+pub struct StartupFlags {
+    pub cmd: Option<String>,
+    pub interval: Option<String>,
+    pub retries: Option<String>,
+    pub success: Option<String>,
+    pub timeout: Option<String>,
+}
+
+impl StartupFlags {
+    /// A flag other than the command was given.
+    pub fn tuning(&self) -> bool {
+        self.interval.is_some()
+            || self.retries.is_some()
+            || self.success.is_some()
+            || self.timeout.is_some()
+    }
 }
 
 fn duration(flag: &'static str, v: &str, min_ns: i64) -> Result<i64, HealthFlagError> {
@@ -123,13 +151,7 @@ pub fn parse(f: &HealthFlags) -> Result<Option<Healthcheck>, HealthFlagError> {
     let Some(cmd) = f.cmd.as_deref().filter(|c| !c.is_empty()) else {
         return Ok(None);
     };
-    let test = match serde_json::from_str::<Vec<String>>(cmd) {
-        Ok(v) if !v.is_empty() => match v[0].as_str() {
-            "CMD" | "CMD-SHELL" | "NONE" => v,
-            _ => std::iter::once("CMD".to_string()).chain(v).collect(),
-        },
-        _ => vec!["CMD-SHELL".to_string(), cmd.to_string()],
-    };
+    let test = test_of(cmd);
     let interval_ns = match f.interval.as_deref() {
         None => DEFAULT_INTERVAL_NS,
         Some("disable") => 0,
@@ -160,6 +182,50 @@ pub fn parse(f: &HealthFlags) -> Result<Option<Healthcheck>, HealthFlagError> {
         retries,
         on_failure: on_failure.into(),
         ..Default::default()
+    }))
+}
+
+/// A command as the check's Test: a JSON array is CMD, anything else
+/// CMD-SHELL.
+fn test_of(cmd: &str) -> Vec<String> {
+    match serde_json::from_str::<Vec<String>>(cmd) {
+        Ok(v) if !v.is_empty() => match v[0].as_str() {
+            "CMD" | "CMD-SHELL" | "NONE" => v,
+            _ => std::iter::once("CMD".to_string()).chain(v).collect(),
+        },
+        _ => vec!["CMD-SHELL".to_string(), cmd.to_string()],
+    }
+}
+
+fn count(flag: &'static str, v: Option<&str>) -> Result<u32, HealthFlagError> {
+    v.map_or(Ok(0), |v| {
+        v.parse::<u32>().map_err(|_| HealthFlagError::Count {
+            flag,
+            value: v.into(),
+        })
+    })
+}
+
+/// The startup check of `--health-startup-cmd` (libpod: interval and
+/// timeout 30s, retries 0 = never restart, successes 0 = the first);
+/// None without a command.
+pub fn parse_startup(f: &StartupFlags) -> Result<Option<StartupHealthcheck>, HealthFlagError> {
+    let Some(cmd) = f.cmd.as_deref().filter(|c| !c.is_empty()) else {
+        return Ok(None);
+    };
+    Ok(Some(StartupHealthcheck {
+        test: test_of(cmd),
+        interval_ns: match f.interval.as_deref() {
+            None => DEFAULT_INTERVAL_NS,
+            Some("disable") => 0,
+            Some(v) => duration("startup-interval", v, 1_000_000_000)?,
+        },
+        timeout_ns: match f.timeout.as_deref() {
+            None => DEFAULT_TIMEOUT_NS,
+            Some(v) => duration("startup-timeout", v, 1_000_000_000)?,
+        },
+        retries: count("health-startup-retries", f.retries.as_deref())?,
+        successes: count("health-startup-success", f.success.as_deref())?,
     }))
 }
 
@@ -206,8 +272,10 @@ fn write(paths: &ContainerPaths, cfg: &ContainerConfig, r: &HealthResults) -> an
     Ok(())
 }
 
-/// At start: the log begins again, "starting".
+/// At start: the log begins again, "starting", and a startup check has
+/// to pass again.
 pub fn reset(paths: &ContainerPaths, cfg: &ContainerConfig) -> anyhow::Result<()> {
+    write_startup(paths, &StartupState::default())?;
     write(
         paths,
         cfg,
@@ -216,6 +284,47 @@ pub fn reset(paths: &ContainerPaths, cfg: &ContainerConfig) -> anyhow::Result<()
             ..Default::default()
         },
     )
+}
+
+/// Where a startup check stands since the last start (libpod's
+/// StartupHCPassed and counters in the container state).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+struct StartupState {
+    passed: bool,
+    successes: u32,
+    failures: u32,
+}
+
+fn startup_path(paths: &ContainerPaths) -> PathBuf {
+    paths.bundle.join("startup-health.json")
+}
+
+fn read_startup(paths: &ContainerPaths) -> StartupState {
+    std::fs::read(startup_path(paths))
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or_default()
+}
+
+fn write_startup(paths: &ContainerPaths, s: &StartupState) -> anyhow::Result<()> {
+    common::atomic_file::write_atomic_mode(
+        &startup_path(paths),
+        &serde_json::to_vec(s)?,
+        common::private_dir::FILE_MODE,
+        common::atomic_file::Durability::NoSync,
+    )?;
+    Ok(())
+}
+
+/// The container has a startup check that has not passed since it started:
+/// its timer runs at the startup interval.
+pub fn startup_pending(paths: &ContainerPaths, cfg: &ContainerConfig) -> bool {
+    cfg.extra
+        .healthcheck
+        .as_ref()
+        .is_some_and(|h| h.is_active() && h.startup.is_some())
+        && !read_startup(paths).passed
 }
 
 /// The check's process: the container's own, running `argv`.
@@ -301,7 +410,8 @@ async fn exec(
     result
 }
 
-/// The outcome of one `healthcheck run`.
+/// The outcome of one `healthcheck run`: this run's result ("healthy",
+/// "unhealthy", "starting" or "stopped"), not the recorded status.
 #[derive(Debug, Clone)]
 pub struct CheckOutcome {
     pub status: String,
@@ -323,24 +433,34 @@ pub async fn run(engine: &EngineConfig, name_or_id: &str) -> anyhow::Result<Chec
     let record = store::resolve(&db, name_or_id)?;
     let (cfg, st) = crate::lifecycle::cleanup::refresh(engine, record).await?;
     let hc = match &cfg.extra.healthcheck {
-        Some(h) if !h.test.is_empty() && h.test[0] != "NONE" => h.clone(),
+        Some(h) if h.is_active() => h.clone(),
         _ => return Err(HealthRunError::NotDefined(cfg.id.clone()).into()),
     };
     if st.status != Status::Running {
         return Err(HealthRunError::NotRunning(cfg.id.clone()).into());
     }
-    let argv = match hc.test[0].as_str() {
-        "CMD" => hc.test[1..].to_vec(),
-        "CMD-SHELL" => vec!["/bin/sh".into(), "-c".into(), hc.test[1..].join(" ")],
-        _ => hc.test.clone(),
+    let paths = ContainerPaths::new(engine, &cfg.id);
+    // Until the startup check passes, it runs instead of the regular one.
+    let startup = hc
+        .startup
+        .as_ref()
+        .filter(|_| startup_pending(&paths, &cfg));
+    let (test, timeout_ns) = match startup {
+        Some(s) => (&s.test, s.timeout_ns),
+        None => (&hc.test, hc.timeout_ns),
+    };
+    let argv = match test.first().map(String::as_str) {
+        Some("CMD") => test[1..].to_vec(),
+        Some("CMD-SHELL") => vec!["/bin/sh".into(), "-c".into(), test[1..].join(" ")],
+        _ => test.clone(),
     };
     if argv.is_empty() || argv[0].is_empty() {
         return Err(HealthRunError::NotDefined(cfg.id.clone()).into());
     }
-    let paths = ContainerPaths::new(engine, &cfg.id);
     let started = common::time::now_nanos();
-    let in_start_period = hc.start_period_ns > 0 && started < st.started_ns + hc.start_period_ns;
-    let timeout = Duration::from_nanos(hc.timeout_ns.max(1_000_000_000) as u64);
+    let in_start_period = startup.is_some()
+        || (hc.start_period_ns > 0 && started < st.started_ns + hc.start_period_ns);
+    let timeout = Duration::from_nanos(timeout_ns.max(1_000_000_000) as u64);
     let (code, output) = match exec(engine, &cfg, &st, &paths, argv, timeout).await {
         Ok((0, out)) => (0, out),
         Ok((-1, out)) => (-1, out),
@@ -357,10 +477,16 @@ pub async fn run(engine: &EngineConfig, name_or_id: &str) -> anyhow::Result<Chec
         }
         output.truncate(cut);
     }
+    // A check that failed because the container stopped meanwhile says
+    // so, and counts as no failure (libpod's HealthCheckContainerStopped).
+    let stopped = code != 0
+        && store::resolve(&db, &cfg.id).map_or(true, |(_, now)| now.status != Status::Running);
     let mut r = read(&paths, &cfg);
     if code == 0 {
         r.status = HEALTHY.into();
         r.failing_streak = 0;
+    } else if stopped {
+        r.status = STOPPED.into();
     } else {
         if r.status.is_empty() {
             r.status = HEALTHY.into();
@@ -394,10 +520,65 @@ pub async fn run(engine: &EngineConfig, name_or_id: &str) -> anyhow::Result<Chec
         String::new()
     };
     crate::events::health_status(&cfg, &r.status, r.failing_streak, health_log);
-    if r.status == UNHEALTHY {
-        on_failure(engine, &cfg, &hc).await?;
+    if stopped {
+        return Ok(CheckOutcome {
+            status: STOPPED.into(),
+        });
     }
-    Ok(CheckOutcome { status: r.status })
+    match startup {
+        Some(s) => startup_result(engine, &cfg, &st, &paths, s, code == 0).await?,
+        None if r.status == UNHEALTHY => on_failure(engine, &cfg, &hc).await?,
+        None => {}
+    }
+    // What this run says (libpod's HealthCheckStatus): a failed run is
+    // "unhealthy" even before the streak turns the container unhealthy,
+    // and "starting" while a startup check has not passed.
+    let status = match (code, startup) {
+        (0, _) => HEALTHY,
+        (_, Some(_)) => STARTING,
+        _ => UNHEALTHY,
+    };
+    Ok(CheckOutcome {
+        status: status.into(),
+    })
+}
+
+/// libpod's incrementStartupHC{Success,Failure}Counter: enough successes
+/// in a row hand the timer over to the regular check; `retries` failures
+/// in a row restart the container.
+async fn startup_result(
+    engine: &EngineConfig,
+    cfg: &ContainerConfig,
+    st: &ContainerState,
+    paths: &ContainerPaths,
+    s: &StartupHealthcheck,
+    ok: bool,
+) -> anyhow::Result<()> {
+    let mut state = read_startup(paths);
+    if ok {
+        state.successes += 1;
+        if s.successes == 0 || state.successes >= s.successes {
+            state = StartupState {
+                passed: true,
+                ..Default::default()
+            };
+            write_startup(paths, &state)?;
+            tracing::info!(container = %cfg.id, "startup healthcheck passed");
+            super::timer_repair::retime(engine, cfg, st).await;
+            return Ok(());
+        }
+        state.failures = 0;
+        return write_startup(paths, &state);
+    }
+    state.failures += 1;
+    state.successes = 0;
+    write_startup(paths, &state)?;
+    if s.retries != 0 && state.failures >= s.retries {
+        tracing::info!(container = %cfg.id, "restarting the container: its startup healthcheck failed");
+        crate::lifecycle::stop::stop(engine, &cfg.id, None).await?;
+        crate::lifecycle::start::start(engine, &cfg.id).await?;
+    }
+    Ok(())
 }
 
 /// libpod's processHealthCheckStatus. `restart` stops the container and
@@ -436,9 +617,15 @@ pub fn inspect_fields(engine: &EngineConfig, cfg: &ContainerConfig, doc: &mut se
     doc["Config"]["HealthMaxLogSize"] = serde_json::json!(h
         .and_then(|h| h.max_log_size)
         .unwrap_or(DEFAULT_MAX_LOG_SIZE));
+    // A nil pointer in Podman's struct: templates print <nil>.
+    doc["Config"]["StartupHealthCheck"] = serde_json::Value::Null;
     let Some(h) = h else {
         return;
     };
+    if !h.is_active() {
+        doc["Config"]["Healthcheck"] = serde_json::json!({ "Test": h.test });
+        return;
+    }
     let paths = ContainerPaths::new(engine, &cfg.id);
     let mut results = read(&paths, cfg);
     if results.status.is_empty() {
@@ -453,11 +640,31 @@ pub fn inspect_fields(engine: &EngineConfig, cfg: &ContainerConfig, doc: &mut se
         "Retries": h.retries,
     });
     doc["Config"]["HealthcheckOnFailureAction"] = serde_json::json!(h.on_failure);
+    if let Some(s) = &h.startup {
+        let mut v = serde_json::json!({
+            "Test": s.test,
+            "Interval": s.interval_ns,
+            "Timeout": s.timeout_ns,
+        });
+        // Go's omitempty.
+        if s.retries > 0 {
+            v["Retries"] = serde_json::json!(s.retries);
+        }
+        if s.successes > 0 {
+            v["Successes"] = serde_json::json!(s.successes);
+        }
+        doc["Config"]["StartupHealthCheck"] = v;
+    }
 }
 
 /// The status `ps` shows after "Up ..." ("" without a healthcheck).
 pub fn status(engine: &EngineConfig, cfg: &ContainerConfig) -> String {
-    if cfg.extra.healthcheck.is_none() {
+    if !cfg
+        .extra
+        .healthcheck
+        .as_ref()
+        .is_some_and(|h| h.is_active())
+    {
         return String::new();
     }
     let s = read(&ContainerPaths::new(engine, &cfg.id), cfg).status;

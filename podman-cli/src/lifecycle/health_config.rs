@@ -8,10 +8,10 @@
 use std::path::Path;
 
 use super::health::{
-    on_failure_action, HealthFlagError, HealthFlags, DEFAULT_INTERVAL_NS, DEFAULT_RETRIES,
-    DEFAULT_TIMEOUT_NS,
+    on_failure_action, parse_startup, HealthFlagError, HealthFlags, StartupFlags,
+    DEFAULT_INTERVAL_NS, DEFAULT_RETRIES, DEFAULT_TIMEOUT_NS,
 };
-use crate::container::model::Healthcheck;
+use crate::container::model::{Healthcheck, StartupHealthcheck};
 
 /// Podman's defaults for the results kept (containers.conf
 /// `healthcheck_max_log_count`, `healthcheck_max_log_size`).
@@ -32,6 +32,10 @@ pub enum HealthConfigError {
     NoCommand,
     #[error("HealthCheck Log '{0}' destination error: give \"local\", \"events_logger\" or an existing absolute directory")]
     Destination(String),
+    #[error("cannot set a startup healthcheck when there is no regular healthcheck: give --health-cmd too")]
+    StartupWithoutCheck,
+    #[error("startup healthcheck command is not set: give --health-startup-cmd")]
+    NoStartupCommand,
 }
 
 /// The image config's `Healthcheck` (Docker's schema2 HealthConfig).
@@ -94,15 +98,23 @@ pub fn settle(
     let max_log_size = count("health-max-log-size", f.max_log_size.as_deref())?;
     let log_destination = destination(f.log_destination.as_deref())?;
     if f.none {
+        if f.startup.cmd.is_some() {
+            return Err(HealthFlagError::StartupConflict.into());
+        }
         return Ok(None);
     }
+    let startup = parse_startup(&f.startup)?;
     let action = on_failure_action(f.on_failure.as_deref())?;
     let Some(mut hc) = from_flags.or_else(|| from_image(image_config)) else {
         if action != "none" {
             return Err(HealthConfigError::OnFailureWithoutCheck(action.into()));
         }
+        if startup.is_some() {
+            return Err(HealthConfigError::StartupWithoutCheck);
+        }
         return Ok(None);
     };
+    hc.startup = startup;
     hc.on_failure = action.into();
     hc.max_log_count = max_log_count;
     hc.max_log_size = max_log_size;
@@ -112,12 +124,12 @@ pub fn settle(
 
 /// `podman update --health-*` (libpod's GetNewHealthCheckConfig): the
 /// flags given over the recorded check. None: no health flag was given;
-/// Some(None): the check is removed (`--no-healthcheck`).
-#[allow(clippy::option_option)]
+/// `--no-healthcheck` records Podman's `["NONE"]` test.
 pub fn updated(
     old: Option<&Healthcheck>,
     f: &HealthFlags,
-) -> Result<Option<Option<Healthcheck>>, HealthConfigError> {
+) -> Result<Option<Healthcheck>, HealthConfigError> {
+    let old = old.filter(|o| o.is_active());
     let changed = f.cmd.is_some()
         || f.interval.is_some()
         || f.retries.is_some()
@@ -127,31 +139,43 @@ pub fn updated(
         || f.max_log_count.is_some()
         || f.max_log_size.is_some()
         || f.log_destination.is_some();
+    let startup_changed = f.startup.cmd.is_some() || f.startup.tuning();
     if f.none {
-        if changed {
+        if changed || startup_changed {
             return Err(HealthFlagError::Conflict.into());
         }
-        return Ok(Some(None));
+        // Podman records the removal as the NONE test.
+        return Ok(Some(Healthcheck {
+            test: vec!["NONE".into()],
+            ..Default::default()
+        }));
     }
-    if !changed {
+    if !changed && !startup_changed {
         return Ok(None);
     }
     let ns = |v: i64| format!("{v}ns");
+    let interval = |v: i64| if v == 0 { "disable".into() } else { ns(v) };
+    let check_tuning = f.interval.is_some()
+        || f.retries.is_some()
+        || f.start_period.is_some()
+        || f.timeout.is_some();
+    if old.is_none() && f.cmd.is_none() && check_tuning {
+        return Err(HealthConfigError::NoCommand);
+    }
+    let old_startup = old.and_then(|o| o.startup.as_ref());
+    if old_startup.is_none() && f.startup.cmd.is_none() && f.startup.tuning() {
+        return Err(HealthConfigError::NoStartupCommand);
+    }
     let merged = HealthFlags {
         cmd: match (&f.cmd, old) {
             (Some(c), _) => Some(c.clone()),
             (None, Some(o)) => Some(serde_json::to_string(&o.test).unwrap_or_default()),
             (None, None) => return Err(HealthConfigError::NoCommand),
         },
-        interval: f.interval.clone().or_else(|| {
-            old.map(|o| {
-                if o.interval_ns == 0 {
-                    "disable".into()
-                } else {
-                    ns(o.interval_ns)
-                }
-            })
-        }),
+        interval: f
+            .interval
+            .clone()
+            .or_else(|| old.map(|o| interval(o.interval_ns))),
         retries: f
             .retries
             .clone()
@@ -180,7 +204,32 @@ pub fn updated(
         Some(v) => destination(Some(v))?,
         None => old.map(|o| o.log_destination.clone()).unwrap_or_default(),
     };
-    Ok(Some(Some(hc)))
+    hc.startup = if startup_changed {
+        let s = &f.startup;
+        let o: Option<&StartupHealthcheck> = old_startup;
+        parse_startup(&StartupFlags {
+            cmd: s
+                .cmd
+                .clone()
+                .or_else(|| o.map(|o| serde_json::to_string(&o.test).unwrap_or_default())),
+            interval: s
+                .interval
+                .clone()
+                .or_else(|| o.map(|o| interval(o.interval_ns))),
+            retries: s
+                .retries
+                .clone()
+                .or_else(|| o.map(|o| o.retries.to_string())),
+            success: s
+                .success
+                .clone()
+                .or_else(|| o.map(|o| o.successes.to_string())),
+            timeout: s.timeout.clone().or_else(|| o.map(|o| ns(o.timeout_ns))),
+        })?
+    } else {
+        old_startup.cloned()
+    };
+    Ok(Some(hc))
 }
 
 #[cfg(test)]
@@ -223,7 +272,7 @@ mod tests {
             max_log_count: Some("9".into()),
             ..Default::default()
         };
-        let hc = updated(Some(&old), &f).unwrap().unwrap().unwrap();
+        let hc = updated(Some(&old), &f).unwrap().unwrap();
         assert_eq!(
             (hc.test.clone(), hc.interval_ns, hc.retries),
             (old.test.clone(), 5_000_000_000, 7)
@@ -234,13 +283,15 @@ mod tests {
             none: true,
             ..Default::default()
         };
-        assert_eq!(updated(Some(&old), &none).unwrap(), Some(None));
+        let removed = updated(Some(&old), &none).unwrap().unwrap();
+        assert_eq!(removed.test, ["NONE"]);
+        assert!(!removed.is_active());
         assert!(matches!(
             updated(None, &f),
             Err(HealthConfigError::NoCommand)
         ));
         let disabled = parse_flags("true", Some("disable"));
-        let hc = updated(Some(&disabled), &f).unwrap().unwrap().unwrap();
+        let hc = updated(Some(&disabled), &f).unwrap().unwrap();
         assert_eq!(hc.interval_ns, 0);
     }
 

@@ -43,13 +43,23 @@ fn exit_command(engine: &EngineConfig, cfg: &ContainerConfig) -> Vec<String> {
     v
 }
 
-/// The healthcheck timer: `podman healthcheck run ID` every interval.
-pub(super) fn health_timer(engine: &EngineConfig, cfg: &ContainerConfig) -> (Vec<String>, u64) {
+/// The healthcheck timer: `podman healthcheck run ID` every interval, the
+/// startup check's while `startup_pending`. The command is there whenever
+/// a check is (a disabled interval is 0), so SetTimer can change it later.
+pub(super) fn health_timer(
+    engine: &EngineConfig,
+    cfg: &ContainerConfig,
+    startup_pending: bool,
+) -> (Vec<String>, u64) {
     match &cfg.extra.healthcheck {
-        Some(h) if h.interval_ns > 0 && h.test.first().is_some_and(|t| t != "NONE") => {
+        Some(h) if h.is_active() => {
             let mut v = podman_command(engine);
             v.extend(["healthcheck".into(), "run".into(), cfg.id.clone()]);
-            (v, (h.interval_ns / 1_000_000) as u64)
+            let ns = match &h.startup {
+                Some(s) if startup_pending => s.interval_ns,
+                _ => h.interval_ns,
+            };
+            (v, (ns.max(0) / 1_000_000) as u64)
         }
         _ => (Vec::new(), 0),
     }
@@ -417,8 +427,14 @@ fn bundle_and_request(
             .iter()
             .map(|f| format!("--{}", f.trim_start_matches('-'))),
     );
-    let (timer_command, timer_interval_ms) = health_timer(engine, cfg);
-    if cfg.extra.healthcheck.is_some() {
+    // Every start begins with the startup check, if there is one.
+    let (timer_command, timer_interval_ms) = health_timer(engine, cfg, true);
+    if cfg
+        .extra
+        .healthcheck
+        .as_ref()
+        .is_some_and(|h| h.is_active())
+    {
         super::health::reset(paths, cfg)?;
     }
     let req = CreateContainerRequest {

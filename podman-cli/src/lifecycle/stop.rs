@@ -83,7 +83,19 @@ pub async fn stop(
     let (cfg, st) = store::resolve(&db, name_or_id)?;
     let paths = ContainerPaths::new(engine, &cfg.id);
     if !st.status.is_active() {
-        return Ok(cfg);
+        // An exited container whose policy may restart it (its cleanup
+        // may be in the back-off): the stop is for good.
+        if !matches!(cfg.restart.name.as_str(), "" | "no") && !st.stopped_by_user {
+            let _lock = ContainerLock::acquire(&paths)?;
+            let (_, mut st) = store::resolve(&db, &cfg.id)?;
+            if !st.status.is_active() {
+                st.stopped_by_user = true;
+                store::update_state(&db, &cfg.id, &st)?;
+                return Ok(cfg);
+            }
+        } else {
+            return Ok(cfg);
+        }
     }
     {
         let _lock = ContainerLock::acquire(&paths)?;

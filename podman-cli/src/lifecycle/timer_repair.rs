@@ -36,11 +36,12 @@ pub async fn ensure(engine: &EngineConfig, cfg: &ContainerConfig, st: &Container
     if st.status != Status::Running || super::cleanup::alive(st.monitor_pid) {
         return;
     }
-    let (command, interval_ms) = super::start::health_timer(engine, cfg);
-    if command.is_empty() || !super::cleanup::alive(st.pid) {
+    let paths = ContainerPaths::new(engine, &cfg.id);
+    let pending = super::health::startup_pending(&paths, cfg);
+    let (command, interval_ms) = super::start::health_timer(engine, cfg, pending);
+    if command.is_empty() || interval_ms == 0 || !super::cleanup::alive(st.pid) {
         return;
     }
-    let paths = ContainerPaths::new(engine, &cfg.id);
     // One repair at a time: a second command finds the lock held and leaves it.
     let lock = match common::file_lock::FileLock::try_exclusive(&paths.bundle.join("timer.lock")) {
         Ok(Some(l)) => l,
@@ -94,4 +95,50 @@ pub async fn ensure(engine: &EngineConfig, cfg: &ContainerConfig, st: &Container
         }
     }
     drop(lock);
+}
+
+/// The check's interval changed (a startup check passed, `update
+/// --health-interval`): tell the monitor, or replace the repaired timer
+/// that runs in a killed monitor's place.
+pub async fn retime(engine: &EngineConfig, cfg: &ContainerConfig, st: &ContainerState) {
+    if st.status != Status::Running {
+        return;
+    }
+    let paths = ContainerPaths::new(engine, &cfg.id);
+    let pending = super::health::startup_pending(&paths, cfg);
+    let (_, interval_ms) = super::start::health_timer(engine, cfg, pending);
+    if super::cleanup::alive(st.monitor_pid) {
+        let r = async {
+            let ch = proto::transport::connect_unix(&paths.monitor_socket(&cfg.id)).await?;
+            proto::monitor::v1::monitor_client::MonitorClient::new(ch)
+                .set_timer(proto::monitor::v1::SetTimerRequest {
+                    id: cfg.id.clone(),
+                    interval_ms,
+                })
+                .await?;
+            anyhow::Ok(())
+        }
+        .await;
+        match r {
+            Ok(()) => {
+                tracing::debug!(container = %cfg.id, interval_ms, "healthcheck timer re-timed")
+            }
+            Err(e) => {
+                tracing::warn!(container = %cfg.id, error = %e, "re-timing the healthcheck timer")
+            }
+        }
+        return;
+    }
+    if let Some(pid) = std::fs::read_to_string(pid_file(&paths))
+        .ok()
+        .and_then(|p| p.trim().parse::<i32>().ok())
+        .filter(|_| timer_alive(&paths, &cfg.id))
+    {
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(pid),
+            nix::sys::signal::Signal::SIGTERM,
+        );
+        let _ = std::fs::remove_file(pid_file(&paths));
+    }
+    ensure(engine, cfg, st).await;
 }

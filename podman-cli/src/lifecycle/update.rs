@@ -21,8 +21,10 @@ pub struct UpdateOptions {
     pub env: Vec<String>,
     pub unsetenv: Vec<String>,
     pub ulimits: Vec<Rlimit>,
-    /// `--health-*`, `--no-healthcheck` (checked runs read them at once; a
-    /// running container's timer keeps its interval until its next start).
+    /// `--ulimit host`: drop every rlimit, the container keeps podman's.
+    pub ulimit_host: bool,
+    /// `--health-*`, `--no-healthcheck` (checks read them at once; a
+    /// running container's timer takes the new interval at once).
     pub health: super::health::HealthFlags,
 }
 
@@ -156,15 +158,23 @@ pub async fn update(
     if let Some(r) = &o.restart {
         cfg.restart = r.clone();
     }
+    let health_changed = health.is_some();
     if let Some(h) = health {
-        cfg.extra.healthcheck = h;
+        cfg.extra.healthcheck = Some(h);
     }
     merge_env(&mut cfg.env, &o.env, &o.unsetenv);
-    for u in &o.ulimits {
+    if o.ulimit_host {
+        cfg.rlimits.clear();
+    }
+    for u in o.ulimits.iter().filter(|_| !o.ulimit_host) {
         cfg.rlimits.retain(|x| x.kind != u.kind);
         cfg.rlimits.push(u.clone());
     }
     store::update_config(&db, &cfg)?;
+    if health_changed {
+        // A running container's timer follows the new interval at once.
+        super::timer_repair::retime(engine, &cfg, &st).await;
+    }
     crate::events::container(&cfg, "update");
     Ok(cfg.id)
 }

@@ -65,6 +65,11 @@ const MAP_FIELDS: &[&str] = &[
 /// MAP_FIELDS for other parents (`Config` of a container vs `LogConfig.Config`).
 const STRUCT_PARENTS_OF_CONFIG: &[&str] = &["", "Image"];
 
+/// time.Duration fields (nanoseconds in JSON) of these Go structs print as
+/// Go prints a Duration ("30s"): the healthcheck configs of inspect.
+const DURATION_PARENTS: &[&str] = &["Healthcheck", "StartupHealthCheck"];
+const DURATION_FIELDS: &[&str] = &["Interval", "Timeout", "StartPeriod", "StartInterval"];
+
 /// Go type names of well-known nested structs, for error messages.
 const TYPE_NAMES: &[(&str, &str)] = &[
     ("State", "*define.InspectContainerState"),
@@ -163,6 +168,13 @@ impl<'a> Value<'a> {
             Json::Null => Value::Nil,
             Json::Bool(b) => Value::Bool(*b),
             Json::Number(n) => {
+                if let (Shape::Struct(Some(p)), Some(k), Some(ns)) = (parent, key, n.as_i64()) {
+                    if DURATION_PARENTS.contains(&p) && DURATION_FIELDS.contains(&k) {
+                        return Value::str(common::time::go_duration(
+                            std::time::Duration::from_nanos(ns.max(0) as u64),
+                        ));
+                    }
+                }
                 if let Some(i) = n.as_i64() {
                     Value::Int(i)
                 } else if let Some(u) = n.as_u64() {

@@ -466,4 +466,42 @@ mod tests {
         assert_eq!(res["cpu"]["shares"], json!(512));
         assert_eq!(res["cpu"]["cpus"], json!("0"));
     }
+
+    /// A cgroup v2 host as HostCgroups::probe sees one with the memory,
+    /// cpu, cpuset and io controllers delegated.
+    #[test]
+    fn a_v2_host_drops_what_v2_has_not_with_podmans_warnings() {
+        let v2 = HostCgroups {
+            v2: true,
+            swappiness: false,
+            oom_kill_disable: false,
+            blkio_weight: true,
+            blkio_weight_device: true,
+            ..host()
+        };
+        let (r, w) = parse(
+            &flags(|f| {
+                f.memory = Some("64m".into());
+                f.memory_swappiness = Some("10".into());
+                f.cpu_rt_period = Some("1000".into());
+                f.oom_kill_disable = true;
+                f.blkio_weight = Some("300".into());
+            }),
+            &v2,
+        )
+        .unwrap();
+        assert_eq!((r.memory, r.memory_swap), (Some(64 << 20), Some(128 << 20)));
+        assert_eq!(r.memory_swappiness, None);
+        assert_eq!(r.cpu_rt_period, None);
+        assert!(!r.oom_kill_disable);
+        assert_eq!(r.blkio_weight, Some(300));
+        assert_eq!(
+            w,
+            vec![
+                "Realtime period not supported on cgroups V2 systems".to_string(),
+                "Your kernel does not support memory swappiness capabilities, or the cgroup is not mounted. Memory swappiness discarded.".into(),
+                "Your kernel does not support OomKillDisable. OomKillDisable discarded.".into(),
+            ]
+        );
+    }
 }

@@ -132,6 +132,7 @@ pub async fn release_locked(
             Ok(_) => st.mountpoint.clear(),
             Err(e) => errors.push(e.to_string()),
         }
+        super::image_mounts::release(&mut storage, st).await;
         storage.close().await?;
         crate::kill_point::reached("cleanup-after-unmount");
     }

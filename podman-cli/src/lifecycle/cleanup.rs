@@ -132,9 +132,13 @@ pub async fn release_locked(
             Ok(_) => st.mountpoint.clear(),
             Err(e) => errors.push(e.to_string()),
         }
-        super::image_mounts::release(&mut storage, st).await;
         storage.close().await?;
         crate::kill_point::reached("cleanup-after-unmount");
+    }
+    if !st.images_mounted.is_empty() {
+        let mut storage = helper_procs::storage(engine).await?;
+        super::image_mounts::release(&mut storage, st).await;
+        storage.close().await?;
     }
     if !st.bundle_path.is_empty() {
         // A live monitor that saw the exit deletes the runtime's state

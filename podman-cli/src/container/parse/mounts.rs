@@ -149,6 +149,13 @@ pub fn volume(spec: &str) -> Result<MountSpec, FlagError> {
             format!("host path {src} does not exist: create it first"),
         ));
     }
+    if options.iter().any(|o| o == "O") && !Path::new(&src).is_dir() {
+        return Err(bad(
+            "-v",
+            spec,
+            "an overlay (O) mount's source must be a directory: drop O to bind-mount a file",
+        ));
+    }
     Ok(MountSpec {
         kind: "bind".into(),
         source: src,

@@ -334,9 +334,15 @@ async fn command(cfg: &engine_config::EngineConfig, cli: &Cli) -> anyhow::Result
             Command::Umount(a) | Command::Container(ContainerCommand::Umount(a)) => {
                 commands::mount::unmount(cfg, a).await
             }
-            Command::Diff(a)
-            | Command::Container(ContainerCommand::Diff(a))
-            | Command::Image(ImageCommand::Diff(a)) => commands::diff::run(cfg, a).await,
+            Command::Diff(a) => commands::diff::run(cfg, a, commands::diff::DiffTarget::Any).await,
+            Command::Container(ContainerCommand::Diff(a)) => {
+                commands::diff::run(cfg, a, commands::diff::DiffTarget::Container).await
+            }
+            Command::Image(ImageCommand::Mount(a)) => commands::image_mount::mount(cfg, a).await,
+            Command::Image(ImageCommand::Umount(a)) => commands::image_mount::unmount(cfg, a).await,
+            Command::Image(ImageCommand::Diff(a)) => {
+                commands::diff::run(cfg, a, commands::diff::DiffTarget::Image).await
+            }
             Command::Export(a) | Command::Container(ContainerCommand::Export(a)) => {
                 commands::export::run(cfg, a).await
             }

@@ -45,6 +45,27 @@ pub fn container_diff(store: &Store, id: &str) -> Result<Vec<Change>> {
     changes(store, &rec)
 }
 
+/// What an image's top layer changed against the layers below it (Podman's
+/// `diff IMAGE`); an image of one layer adds everything it holds.
+pub fn image_diff(store: &Store, spec: &str) -> Result<Vec<Change>> {
+    let conn = db::open(store)?;
+    let img = crate::resolve::resolve(&conn, spec)?.image;
+    let Some((top, below)) = img.layers.split_last() else {
+        return Ok(Vec::new());
+    };
+    let top_root = store.layer_root(top);
+    if store.driver == crate::driver::Driver::Vfs {
+        let parent = below.last().map(|p| store.layer_root(p));
+        return crate::vfs::changes(parent.as_deref(), &top_root)
+            .map_err(|e| StoreError::path("comparing with its parent layer", &top_root, e));
+    }
+    let lowers: Vec<PathBuf> = below.iter().rev().map(|c| store.layer_root(c)).collect();
+    let mut out = Vec::new();
+    walk(&top_root, Path::new(""), &lowers, &mut out)?;
+    out.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(out)
+}
+
 pub fn changes(store: &Store, rec: &ContainerRecord) -> Result<Vec<Change>> {
     if store.driver == crate::driver::Driver::Vfs {
         // The container's full copy against its image's top layer.

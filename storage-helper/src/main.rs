@@ -22,6 +22,7 @@ mod fsutil;
 mod gc;
 #[allow(unsafe_code)]
 mod idmap;
+mod image_mounts;
 mod images;
 mod import;
 mod info;

@@ -307,7 +307,7 @@ fn prepare_volatile(store: &Store, id: &str) -> Result<()> {
 
 /// mount(2) from a thread whose working directory is `cwd` (its own: it
 /// unshares CLONE_FS first, so other threads are unaffected).
-fn mount_relative(cwd: &Path, opts: &str, target: &Path) -> std::io::Result<()> {
+pub(crate) fn mount_relative(cwd: &Path, opts: &str, target: &Path) -> std::io::Result<()> {
     let cwd = cwd.to_path_buf();
     let opts =
         CString::new(opts).map_err(|_| std::io::Error::from(std::io::ErrorKind::InvalidInput))?;

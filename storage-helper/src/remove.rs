@@ -66,6 +66,7 @@ pub fn remove_image(store: &Store, spec: &str, force: bool) -> Result<RemoveRepo
     }
     tx.commit()
         .map_err(StoreError::db(format!("deleting image {}", img.id)))?;
+    crate::image_mounts::unmount_all(store, &img.id)?;
     report.untagged = img.names.clone();
     report.deleted = Some(img.id.clone());
     report.containers = users;

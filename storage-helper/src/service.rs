@@ -342,6 +342,57 @@ impl Storage for StorageService {
         .await
     }
 
+    async fn mount_image(
+        &self,
+        req: Request<pb::MountImageRequest>,
+    ) -> Result<Response<pb::MountImageResponse>, Status> {
+        let (s, r) = (self.store.clone(), req.into_inner());
+        blocking("MountImage", move || {
+            let (id, mp, n) = crate::image_mounts::mount(&s, &r.image)?;
+            Ok(pb::MountImageResponse {
+                id,
+                mountpoint: mp.display().to_string(),
+                mount_count: n,
+            })
+        })
+        .await
+    }
+
+    async fn unmount_image(
+        &self,
+        req: Request<pb::UnmountImageRequest>,
+    ) -> Result<Response<pb::UnmountImageResponse>, Status> {
+        let (s, r) = (self.store.clone(), req.into_inner());
+        blocking("UnmountImage", move || {
+            let (id, was_mounted, n) = crate::image_mounts::unmount(&s, &r.image, r.force)?;
+            Ok(pb::UnmountImageResponse {
+                id,
+                was_mounted,
+                mount_count: n,
+            })
+        })
+        .await
+    }
+
+    async fn list_image_mounts(
+        &self,
+        _req: Request<pb::ListImageMountsRequest>,
+    ) -> Result<Response<pb::ListImageMountsResponse>, Status> {
+        let s = self.store.clone();
+        blocking("ListImageMounts", move || {
+            Ok(pb::ListImageMountsResponse {
+                mounts: crate::image_mounts::list(&s)?
+                    .into_iter()
+                    .map(|(id, mp)| pb::ImageMount {
+                        id,
+                        mountpoint: mp.display().to_string(),
+                    })
+                    .collect(),
+            })
+        })
+        .await
+    }
+
     async fn remove_container(
         &self,
         req: Request<pb::RemoveContainerRequest>,
@@ -362,6 +413,30 @@ impl Storage for StorageService {
         let (s, r) = (self.store.clone(), req.into_inner());
         blocking("ContainerDiff", move || {
             let changes = crate::diff::container_diff(&s, &r.id)?;
+            Ok(pb::ContainerDiffResponse {
+                changes: changes
+                    .into_iter()
+                    .map(|c| pb::Change {
+                        path: c.path,
+                        kind: match c.kind {
+                            ChangeKind::Modified => pb::ChangeKind::Modified,
+                            ChangeKind::Added => pb::ChangeKind::Added,
+                            ChangeKind::Deleted => pb::ChangeKind::Deleted,
+                        } as i32,
+                    })
+                    .collect(),
+            })
+        })
+        .await
+    }
+
+    async fn image_diff(
+        &self,
+        req: Request<pb::ImageDiffRequest>,
+    ) -> Result<Response<pb::ContainerDiffResponse>, Status> {
+        let (s, r) = (self.store.clone(), req.into_inner());
+        blocking("ImageDiff", move || {
+            let changes = crate::diff::image_diff(&s, &r.image)?;
             Ok(pb::ContainerDiffResponse {
                 changes: changes
                     .into_iter()

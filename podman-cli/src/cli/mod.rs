@@ -606,6 +606,11 @@ pub enum ImageCommand {
     Import(Lazy<ImportArgs>),
     /// Inspect changes to the image's file systems
     Diff(Lazy<crate::commands::diff::DiffArgs>),
+    /// Mount an image's root filesystem
+    Mount(Lazy<crate::commands::image_mount::ImageMountArgs>),
+    /// Unmount an image's root filesystem
+    #[command(visible_alias = "unmount")]
+    Umount(Lazy<crate::commands::image_mount::ImageUnmountArgs>),
 }
 
 #[derive(Debug, Subcommand)]

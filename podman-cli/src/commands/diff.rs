@@ -1,8 +1,11 @@
-//! `podman diff` / `container diff`: what a container changed against its
-//! image (storage-helper's ContainerDiff: A added, C changed, D deleted).
+//! `podman diff` / `container diff` / `image diff`: what a container changed
+//! against its image (storage-helper's ContainerDiff), or what an image's top
+//! layer changed against the layers below it (ImageDiff): A added, C
+//! changed, D deleted. `podman diff` looks for a container first, then an
+//! image, as Podman does.
 
 use clap::Args;
-use proto::storage::v1::{ChangeKind, ContainerDiffRequest};
+use proto::storage::v1::{ChangeKind, ContainerDiffRequest, ImageDiffRequest};
 
 use crate::container::store;
 use crate::engine_config::EngineConfig;
@@ -10,7 +13,7 @@ use crate::helper_procs;
 
 #[derive(Debug, Clone, Args)]
 pub struct DiffArgs {
-    /// The container (a second name is refused: comparing two objects is not supported)
+    /// The container or image (a second name is refused: comparing two objects is not supported)
     pub names: Vec<String>,
     /// Change the output format (json)
     #[arg(long)]
@@ -58,6 +61,39 @@ async fn container_changes(
         .collect())
 }
 
+/// The changes of image `spec`'s top layer against its parent layers
+/// (`None`: no such image).
+async fn image_changes(
+    engine: &EngineConfig,
+    spec: &str,
+) -> anyhow::Result<Option<Vec<proto::storage::v1::Change>>> {
+    let mut storage = helper_procs::storage(engine).await?;
+    let r = async {
+        let id = match crate::image::lookup::find(&mut storage, spec).await {
+            Ok(img) => img.id,
+            Err(e) if e.is_not_found() => return Ok(None),
+            Err(e) => return Err(anyhow::Error::from(e)),
+        };
+        let req = ImageDiffRequest { image: id };
+        let r = storage
+            .call("ImageDiff", |mut c| async move { c.image_diff(req).await })
+            .await?;
+        Ok(Some(r.changes))
+    }
+    .await;
+    storage.close().await?;
+    r
+}
+
+/// Which objects a `diff` looks at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DiffTarget {
+    /// `podman diff`: a container, else an image.
+    Any,
+    Container,
+    Image,
+}
+
 /// (A|C|D, path) of each change (the API's `/changes`).
 pub async fn changes(
     engine: &EngineConfig,
@@ -90,28 +126,35 @@ struct ChangesJson {
     deleted: Vec<String>,
 }
 
-pub async fn run(engine: &EngineConfig, a: &DiffArgs) -> anyhow::Result<()> {
+pub async fn run(engine: &EngineConfig, a: &DiffArgs, target: DiffTarget) -> anyhow::Result<()> {
     match a.format.as_deref() {
         None | Some("") | Some("json") => {}
         Some(f) => anyhow::bail!("format {f:?} not supported: use json or leave --format out"),
     }
     let db = crate::state::open_state(engine)?;
-    let cfg = match (a.latest, a.names.as_slice()) {
-        (true, []) => store::latest(&db)?.0,
+    let changes = match (a.latest, a.names.as_slice()) {
+        (true, []) if target != DiffTarget::Image => {
+            container_changes(engine, &store::latest(&db)?.0.id).await?
+        }
+        (true, []) => anyhow::bail!("--latest applies to containers: give an image name or ID"),
         (true, _) => anyhow::bail!("--latest and containers cannot be used together"),
-        (false, [one]) => match store::resolve(&db, one) {
-            Ok((cfg, _)) => cfg,
-            Err(store::ContainerStoreError::NotFound(_)) => anyhow::bail!(
-                "{one}: no such container (podman-rs diffs containers only; an image's changes are its top layer, see podman history)"
-            ),
-            Err(e) => return Err(e.into()),
+        (false, [one]) => match (target, store::resolve(&db, one)) {
+            (DiffTarget::Image, _) => image_changes(engine, one)
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("{one}: image not known"))?,
+            (_, Ok((cfg, _))) => container_changes(engine, &cfg.id).await?,
+            (DiffTarget::Any, Err(store::ContainerStoreError::NotFound(_))) => {
+                image_changes(engine, one).await?.ok_or_else(|| {
+                    anyhow::anyhow!("{one} not found: no container or image of that name or ID")
+                })?
+            }
+            (_, Err(e)) => return Err(e.into()),
         },
-        (false, []) => anyhow::bail!("podman diff requires a container name or ID, or --latest"),
-        (false, _) => anyhow::bail!(
-            "comparing two objects is not supported: give one container"
-        ),
+        (false, []) => anyhow::bail!("podman diff requires a name, id, or the \"--latest\" flag"),
+        (false, _) => {
+            anyhow::bail!("comparing two objects is not supported: give one container or image")
+        }
     };
-    let changes = container_changes(engine, &cfg.id).await?;
     if a.format.as_deref() == Some("json") {
         let mut j = ChangesJson::default();
         for c in changes {

@@ -19,6 +19,7 @@ pub mod healthcheck;
 pub mod history;
 pub mod image_exists;
 pub mod image_inspect;
+pub mod image_mount;
 pub mod image_prune;
 pub mod images;
 pub mod import;

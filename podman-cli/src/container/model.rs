@@ -357,6 +357,10 @@ pub struct ContainerState {
     /// cleanup).
     #[serde(default)]
     pub volumes_mounted: Vec<String>,
+    /// Images this start mounted for `--mount type=image` (IDs, given
+    /// back at cleanup).
+    #[serde(default)]
+    pub images_mounted: Vec<String>,
 }
 
 /// Cgroup limits fixed at create (`--memory`, `--cpus`, `--blkio-weight`,

@@ -141,6 +141,11 @@ pub async fn release_locked(
         storage.close().await?;
         crate::kill_point::reached("cleanup-after-unmount");
     }
+    if !st.images_mounted.is_empty() {
+        let mut storage = helper_procs::storage(engine).await?;
+        super::image_mounts::release(&mut storage, st).await;
+        storage.close().await?;
+    }
     if !st.bundle_path.is_empty() {
         // A live monitor that saw the exit deletes the runtime's state
         // itself (podman sets delete_after_exit). A dead one, or a container

@@ -291,6 +291,14 @@ async fn create_from(
 ) -> anyhow::Result<ContainerConfig> {
     let image_config: serde_json::Value = serde_json::from_slice(&image.config).unwrap_or_default();
     let ic = &image_config["config"];
+    // `--mount type=image`: the image must be here (it is mounted at start).
+    for m in p.mounts.iter().filter(|m| m.kind == "image") {
+        match find(storage, &m.source).await {
+            Ok(_) => {}
+            Err(e) if e.is_not_found() => anyhow::bail!("{}: image not known", m.source),
+            Err(e) => return Err(e.into()),
+        }
+    }
     let mut p = p;
     p.more.extras.healthcheck =
         super::health_config::settle(&a.health, p.more.extras.healthcheck.take(), ic)?;

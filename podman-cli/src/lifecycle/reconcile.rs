@@ -114,6 +114,7 @@ async fn undo_start(
     let r = storage
         .call("Unmount", |mut c| async move { c.unmount(req).await })
         .await;
+    super::image_mounts::release(&mut storage, st).await;
     storage.close().await?;
     match r {
         Ok(_)

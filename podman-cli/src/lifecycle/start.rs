@@ -176,8 +176,17 @@ pub async fn init_with(
     };
     crate::kill_point::reached("start-after-mount");
     st.mountpoint = mountpoint.clone();
-    let result = init_mounted(engine, cfg, st, paths, &mountpoint, handover, monitor).await;
+    let result = match super::image_mounts::mount(&mut storage, cfg, st).await {
+        Ok(resolved) => {
+            init_mounted(engine, &resolved, st, paths, &mountpoint, handover, monitor).await
+        }
+        Err(e) => {
+            let _ = monitor.close().await;
+            Err(e)
+        }
+    };
     if result.is_err() {
+        super::image_mounts::release(&mut storage, st).await;
         let req = UnmountRequest {
             id: cfg.id.clone(),
             force: false,
@@ -269,6 +278,7 @@ async fn init_mounted(
         cfg,
         st,
         std::path::Path::new(rootfs),
+        &paths.bundle.join("overlay"),
         || container_ids(cfg, rootfs),
     )
     .and_then(|resolved| bundle_and_request(engine, &resolved, paths, rootfs, &net, &handover));

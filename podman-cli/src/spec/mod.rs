@@ -112,6 +112,9 @@ fn user_mount(m: &MountSpec) -> Value {
         "devpts" => {
             json!({"destination": m.destination, "type": "devpts", "source": "devpts", "options": m.options})
         }
+        "overlay" => {
+            json!({"destination": m.destination, "type": "overlay", "source": "overlay", "options": m.options})
+        }
         _ => {
             let mut opts: Vec<String> = vec!["rbind".into()];
             opts.extend(m.options.iter().cloned());

@@ -189,17 +189,28 @@ pub type UserIds = Option<(u32, u32)>;
 /// the image's content into empty ones, give them their owner, chown `U`
 /// binds; returns the configuration with every volume a bind mount of its
 /// `_data` and podman's own options dropped. Counts taken are recorded in
-/// `st.volumes_mounted` (the caller gives them back on failure).
+/// `st.volumes_mounted` (the caller gives them back on failure). A mount
+/// with `O` becomes an overlay whose lower layer is its source and whose
+/// upper layer is made afresh under `overlay_dir` at each start.
 pub fn mount_for_start(
     engine: &EngineConfig,
     cfg: &ContainerConfig,
     st: &mut ContainerState,
     rootfs: &Path,
+    overlay_dir: &Path,
     user: impl Fn() -> anyhow::Result<UserIds>,
 ) -> anyhow::Result<ContainerConfig> {
     let db = crate::state::open_state(engine)?;
     let mut out = cfg.clone();
-    for m in out.mounts.iter_mut() {
+    if overlay_dir.exists() {
+        std::fs::remove_dir_all(overlay_dir).map_err(|e| {
+            anyhow::anyhow!(
+                "removing the last start's overlay layers {}: {e}",
+                overlay_dir.display()
+            )
+        })?;
+    }
+    for (i, m) in out.mounts.iter_mut().enumerate() {
         let wants_chown = m.options.iter().any(|o| o == "U");
         if m.kind == "volume" {
             let name = m.source.clone();
@@ -220,9 +231,54 @@ pub fn mount_for_start(
                 .map_err(|e| anyhow::anyhow!("chowning {} for the U option: {e}", m.source))?;
         }
         m.options.retain(|o| !PODMAN_ONLY.contains(&o.as_str()));
+        if m.options.iter().any(|o| o == "O") {
+            overlay_mount(m, &overlay_dir.join(i.to_string()))?;
+        }
     }
     crate::kill_point::reached("start-after-volumes");
     Ok(out)
+}
+
+/// `O`: the bind (or volume) mount becomes an overlay over its source with
+/// an empty upper layer in `dir` (made 0700: it holds the container's writes).
+fn overlay_mount(m: &mut MountSpec, dir: &Path) -> anyhow::Result<()> {
+    if m.source.contains([':', ',']) {
+        anyhow::bail!(
+            "{}: an overlay (O) mount's source cannot contain ':' or ',': rename the directory or drop O",
+            m.source
+        );
+    }
+    if !Path::new(&m.source).is_dir() {
+        anyhow::bail!(
+            "{}: an overlay (O) mount's source must be a directory: drop O to bind-mount a file",
+            m.source
+        );
+    }
+    let (upper, work) = (dir.join("upper"), dir.join("work"));
+    for d in [dir, &upper, &work] {
+        common::private_dir::create(d)
+            .map_err(|e| anyhow::anyhow!("making overlay layer {}: {e}", d.display()))?;
+    }
+    let mut opts = vec![
+        format!("lowerdir={}", m.source),
+        format!("upperdir={}", upper.display()),
+        format!("workdir={}", work.display()),
+    ];
+    opts.extend(
+        m.options
+            .iter()
+            .filter(|o| {
+                matches!(
+                    o.as_str(),
+                    "ro" | "nosuid" | "nodev" | "noexec" | "suid" | "dev" | "exec"
+                )
+            })
+            .cloned(),
+    );
+    m.kind = "overlay".into();
+    m.source = "overlay".into();
+    m.options = opts;
+    Ok(())
 }
 
 /// Copy-up and ownership of a volume at its first uses, under its lock.
@@ -417,6 +473,21 @@ pub fn inspect_mounts(engine: &EngineConfig, cfg: &ContainerConfig) -> serde_jso
                     "RW": rw,
                     "Propagation": propagation,
                 })
+            } else if m.kind == "image" {
+                let mut j = serde_json::json!({
+                    "Type": "image",
+                    "Source": m.source,
+                    "Destination": m.destination,
+                    "Driver": "",
+                    "Mode": "",
+                    "Options": [],
+                    "RW": m.options.iter().any(|o| o == "rw"),
+                    "Propagation": "",
+                });
+                if let Some(p) = m.options.iter().find_map(|o| o.strip_prefix("subpath=")) {
+                    j["SubPath"] = p.into();
+                }
+                j
             } else {
                 serde_json::json!({
                     "Type": m.kind,

@@ -51,11 +51,13 @@ fn mount_options(
             ));
         }
         if o == "O" {
-            return Err(bad(
-                flag,
-                spec,
-                "the O (overlay) option is not supported yet: use a plain bind mount (ro or rw)",
-            ));
+            // An overlay with the source as its lower layer and a fresh
+            // upper layer per start: writes are seen inside, dropped after.
+            if out.iter().any(|p| p == "O") {
+                return Err(bad(flag, spec, "give O only once"));
+            }
+            out.push(o.to_string());
+            continue;
         }
         if volume && matches!(o, "nocopy" | "copy") {
             out.push(o.to_string());
@@ -147,6 +149,13 @@ pub fn volume(spec: &str) -> Result<MountSpec, FlagError> {
             format!("host path {src} does not exist: create it first"),
         ));
     }
+    if options.iter().any(|o| o == "O") && !Path::new(&src).is_dir() {
+        return Err(bad(
+            "-v",
+            spec,
+            "an overlay (O) mount's source must be a directory: drop O to bind-mount a file",
+        ));
+    }
     Ok(MountSpec {
         kind: "bind".into(),
         source: src,
@@ -155,10 +164,11 @@ pub fn volume(spec: &str) -> Result<MountSpec, FlagError> {
     })
 }
 
-/// `--mount type=bind|volume|tmpfs|devpts,source=..,destination=..[,OPTS]`.
+/// `--mount type=bind|volume|tmpfs|devpts|image,source=..,destination=..[,OPTS]`.
 pub fn mount(spec: &str) -> Result<MountSpec, FlagError> {
     let mut kind = String::new();
     let (mut src, mut dst) = (String::new(), String::new());
+    let mut subpath: Option<String> = None;
     let mut options: Vec<String> = Vec::new();
     let mut plain: Vec<String> = Vec::new();
     for kv in spec.split(',') {
@@ -172,7 +182,9 @@ pub fn mount(spec: &str) -> Result<MountSpec, FlagError> {
             ("destination" | "dst" | "target", Some(v)) => dst = v.to_string(),
             ("ro" | "readonly", None | Some("true")) => plain.push("ro".to_string()),
             ("ro" | "readonly", Some("false")) => {}
-            ("rw", None | Some("true")) => plain.push("rw".to_string()),
+            ("rw" | "readwrite", None | Some("true")) => plain.push("rw".to_string()),
+            ("rw" | "readwrite", Some("false")) => plain.push("ro".to_string()),
+            ("subpath" | "volume-subpath", Some(v)) => subpath = Some(v.to_string()),
             ("tmpfs-size", Some(v)) => options.push(format!("size={v}")),
             ("tmpfs-mode", Some(v)) => options.push(format!("mode={v}")),
             ("bind-propagation", Some(v)) => plain.push(v.to_string()),
@@ -199,6 +211,13 @@ pub fn mount(spec: &str) -> Result<MountSpec, FlagError> {
             "--mount",
             spec,
             "destination=/absolute/path is required",
+        ));
+    }
+    if subpath.is_some() && kind != "image" {
+        return Err(bad(
+            "--mount",
+            spec,
+            "subpath= is supported with type=image only: bind-mount the subdirectory instead",
         ));
     }
     let plain_refs: Vec<&str> = plain.iter().map(String::as_str).collect();
@@ -247,7 +266,11 @@ pub fn mount(spec: &str) -> Result<MountSpec, FlagError> {
             })
         }
         "devpts" => {
-            let mut o = vec!["nosuid".to_string(), "noexec".to_string(), "newinstance".to_string()];
+            let mut o = vec![
+                "nosuid".to_string(),
+                "noexec".to_string(),
+                "newinstance".to_string(),
+            ];
             o.extend(options);
             o.extend(plain.into_iter().filter(|p| p != "rw"));
             Ok(MountSpec {
@@ -257,16 +280,46 @@ pub fn mount(spec: &str) -> Result<MountSpec, FlagError> {
                 options: o,
             })
         }
-        "" => Err(bad("--mount", spec, "type= is required (bind, volume, tmpfs or devpts)")),
-        "image" => Err(bad(
+        "image" => {
+            // Read-only unless rw: then writes go to a throwaway layer.
+            if src.is_empty() {
+                return Err(bad("--mount", spec, "type=image needs source=IMAGE"));
+            }
+            let rw = plain.iter().any(|p| p == "rw") && !plain.iter().any(|p| p == "ro");
+            if let Some(p) = plain.iter().find(|p| !matches!(p.as_str(), "ro" | "rw")) {
+                return Err(bad(
+                    "--mount",
+                    spec,
+                    format!("option {p:?} does not apply to type=image: use ro, rw or subpath="),
+                ));
+            }
+            let mut options = vec![if rw { "rw" } else { "ro" }.to_string()];
+            if let Some(p) = subpath {
+                if !p.starts_with('/') || p.split('/').any(|c| c == "..") {
+                    return Err(bad(
+                        "--mount",
+                        spec,
+                        "subpath= must be an absolute path inside the image, without ..",
+                    ));
+                }
+                options.push(format!("subpath={p}"));
+            }
+            Ok(MountSpec {
+                kind,
+                source: src,
+                destination: dst,
+                options,
+            })
+        }
+        "" => Err(bad(
             "--mount",
             spec,
-            "type=image is not supported yet: mount the image's content with a volume or a bind mount",
+            "type= is required (bind, volume, tmpfs, devpts or image)",
         )),
         other => Err(bad(
             "--mount",
             spec,
-            format!("type {other:?} is not supported: use bind, volume, tmpfs or devpts"),
+            format!("type {other:?} is not supported: use bind, volume, tmpfs, devpts or image"),
         )),
     }
 }
@@ -316,10 +369,14 @@ mod tests {
             .to_string()
             .contains("idmap mounts are not supported"));
         assert!(volume("/tmp:/d:ro,rw").is_err());
-        assert!(volume("/tmp:/d:O")
-            .unwrap_err()
-            .to_string()
-            .contains("overlay"));
+        assert_eq!(volume("/tmp:/d:O").unwrap().options, vec!["O"]);
+        assert!(volume("/tmp:/d:O,O").is_err());
+        assert_eq!(
+            mount("type=volume,destination=/x,rw=false")
+                .unwrap()
+                .options,
+            vec!["ro"]
+        );
         assert!(volume("/no/such/dir:/x")
             .unwrap_err()
             .to_string()
@@ -331,7 +388,18 @@ mod tests {
         let t = mount("type=tmpfs,destination=/t,tmpfs-size=1m").unwrap();
         assert!(t.options.contains(&"size=1m".to_string()));
         assert_eq!(mount("type=volume,destination=/x").unwrap().source, "");
-        assert!(mount("type=image,source=x,destination=/x").is_err());
+        assert_eq!(
+            mount("type=image,source=x,destination=/x").unwrap().options,
+            vec!["ro"]
+        );
+        assert_eq!(
+            mount("type=image,src=x,dst=/x,readwrite=true,subpath=/etc")
+                .unwrap()
+                .options,
+            vec!["rw", "subpath=/etc"]
+        );
+        assert!(mount("type=image,destination=/x").is_err());
+        assert!(mount("type=bind,source=/tmp,destination=/x,subpath=/a").is_err());
         assert_eq!(
             mount("type=devpts,destination=/dev/pts2").unwrap().kind,
             "devpts"

@@ -23,7 +23,7 @@ pub enum SourceError {
     Missing { src: String, root: String },
     #[error("source can't be a URL for COPY: {0}")]
     CopyUrl(String),
-    #[error("ADD {0}: fetching a URL is not supported by this build (it runs offline); download the file into the context and ADD or COPY it")]
+    #[error("ADD {0}: the URL was not downloaded")]
     AddUrl(String),
     #[error("{0}: no heredoc of that name")]
     Heredoc(String),
@@ -69,6 +69,16 @@ pub struct CopyPlan<'a> {
     pub heredocs: &'a [(String, String)],
     /// The destination exists in the image as a directory.
     pub dest_is_dir: bool,
+    /// ADD's URL sources, already downloaded.
+    pub downloads: &'a [Download],
+}
+
+/// One URL source of ADD, downloaded to a host file.
+pub struct Download {
+    pub url: String,
+    /// The name it gets in a destination directory.
+    pub name: String,
+    pub file: PathBuf,
 }
 
 pub fn parse_chmod(s: &str) -> Result<u32, SourceError> {
@@ -103,13 +113,19 @@ pub fn write_tar<W: Write>(
 ) -> Result<String, SourceError> {
     let mut files: Vec<(PathBuf, String)> = Vec::new();
     let mut docs: Vec<(String, &str)> = Vec::new();
+    let mut fetched: Vec<&Download> = Vec::new();
     for src in &plan.sources {
         if src.contains("://") {
-            return Err(if plan.add {
-                SourceError::AddUrl(src.clone())
-            } else {
-                SourceError::CopyUrl(src.clone())
-            });
+            if !plan.add {
+                return Err(SourceError::CopyUrl(src.clone()));
+            }
+            let d = plan
+                .downloads
+                .iter()
+                .find(|d| d.url == *src)
+                .ok_or_else(|| SourceError::AddUrl(src.clone()))?;
+            fetched.push(d);
+            continue;
         }
         if let Some(name) = src.strip_prefix("<<") {
             let name = name.trim_start_matches('-').trim_matches(['"', '\'']);
@@ -126,7 +142,7 @@ pub fn write_tar<W: Write>(
             files.push((host, rel));
         }
     }
-    let many = files.len() + docs.len() > 1;
+    let many = files.len() + docs.len() + fetched.len() > 1;
     let dest_dir = plan.dest.ends_with('/') || plan.dest_is_dir || many;
     if many && !(plan.dest.ends_with('/') || plan.dest_is_dir) {
         return Err(SourceError::NeedDir);
@@ -156,6 +172,11 @@ pub fn write_tar<W: Write>(
         h.set_mtime(0);
         tar.append_data(&mut h, name_in(&name), content.as_bytes())
             .map_err(io("writing", Path::new(&name)))?;
+    }
+    // Downloads are files as they came, never extracted.
+    for d in fetched {
+        let meta = std::fs::metadata(&d.file).map_err(io("stat", &d.file))?;
+        append_file(&d.file, &meta, &name_in(&d.name), plan.chmod, &mut tar)?;
     }
     for (host, rel) in files {
         let meta = std::fs::metadata(&host).map_err(io("stat", &host))?;
@@ -206,6 +227,29 @@ pub fn clean(src: &str) -> Option<String> {
     Some(parts.join("/"))
 }
 
+/// Whether anything below the directory `rel` escapes the ignore rules.
+fn any_included(
+    root: &SourceRoot<'_>,
+    ig: &Ignore,
+    rel: &str,
+    src: &str,
+) -> Result<bool, SourceError> {
+    let dir = resolve(root, rel, src)?;
+    let Ok(rd) = std::fs::read_dir(&dir) else {
+        return Ok(false);
+    };
+    for e in rd.flatten() {
+        let child = join(rel, &e.file_name().to_string_lossy());
+        if !ig.excluded(&child) {
+            return Ok(true);
+        }
+        if e.file_type().is_ok_and(|t| t.is_dir()) && any_included(root, ig, &child, src)? {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
 /// Source paths matching `src` (relative to the root, cleaned).
 fn expand_glob(root: &SourceRoot<'_>, src: &str) -> Result<Vec<String>, SourceError> {
     let cleaned = match clean(src) {
@@ -220,7 +264,11 @@ fn expand_glob(root: &SourceRoot<'_>, src: &str) -> Result<Vec<String>, SourceEr
     };
     if !cleaned.contains(['*', '?', '[']) {
         if let Some(ig) = root.ignore {
-            if ig.excluded(&cleaned) && !ig.has_exceptions() {
+            // An excluded source is missing, unless an exception brings
+            // back something below it.
+            if ig.excluded(&cleaned)
+                && (!ig.has_exceptions() || !any_included(root, ig, &cleaned, src)?)
+            {
                 return Err(missing(root, src));
             }
         }
@@ -511,6 +559,7 @@ mod tests {
             add: false,
             heredocs: &[],
             dest_is_dir: false,
+            downloads: &[],
         }
     }
 

@@ -225,3 +225,58 @@ fn unsetenv_unsetlabel_and_the_identity_label() {
     ]);
     assert!(!labels.contains("io.buildah.version"), "{labels}");
 }
+
+#[test]
+fn platform_of_another_architecture_is_recorded_and_lists_refused() {
+    let (s, _reg, _r) = e2e::podman::with_busybox();
+    let ctx = tempfile::tempdir().unwrap();
+    let c = ctx.path().to_str().unwrap();
+    write(ctx.path(), "payload", "p\n");
+    write(
+        ctx.path(),
+        "Containerfile",
+        "FROM scratch\nARG TARGETARCH\nARG TARGETPLATFORM\nCOPY payload /i-am-${TARGETARCH}\nLABEL built.for=$TARGETPLATFORM\n",
+    );
+    for arch in ["arm64", "amd64"] {
+        let tag = format!("plat-{arch}");
+        s.ok(&[
+            "build",
+            "-q",
+            "--layers=false",
+            "--platform",
+            &format!("linux/{arch}"),
+            "-t",
+            &tag,
+            c,
+        ]);
+        let got = s.ok(&[
+            "image",
+            "inspect",
+            "--format",
+            "{{.Os}}/{{.Architecture}} {{index .Config.Labels \"built.for\"}}",
+            &tag,
+        ]);
+        assert_eq!(got.trim(), format!("linux/{arch} linux/{arch}"));
+        let hist = s.ok(&["image", "history", "--no-trunc", "--format", "{{.CreatedBy}}", &tag]);
+        assert!(hist.contains(" in /i-am-") || hist.contains("COPY"), "{hist}");
+    }
+    // Same Containerfile, another platform: not the other's cached layers.
+    let ids = |t: &str| s.ok(&["image", "inspect", "--format", "{{.RootFS.Layers}}", t]);
+    assert_ne!(ids("plat-arm64"), ids("plat-amd64"));
+
+    let o = s.run(&["build", "--platform", "linux/amd64,linux/arm64", c]);
+    assert_eq!(o.status.code(), Some(125));
+    assert!(stderr(&o).contains("manifest list"), "{}", stderr(&o));
+    write(
+        ctx.path(),
+        "Containerfile",
+        "FROM --platform=linux/s390x scratch\nCOPY payload /p\n",
+    );
+    let o = s.run(&["build", c]);
+    assert_eq!(o.status.code(), Some(125));
+    assert!(
+        stderr(&o).contains("give the platform with podman build --platform"),
+        "{}",
+        stderr(&o)
+    );
+}

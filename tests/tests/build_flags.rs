@@ -257,8 +257,18 @@ fn platform_of_another_architecture_is_recorded_and_lists_refused() {
             &tag,
         ]);
         assert_eq!(got.trim(), format!("linux/{arch} linux/{arch}"));
-        let hist = s.ok(&["image", "history", "--no-trunc", "--format", "{{.CreatedBy}}", &tag]);
-        assert!(hist.contains(" in /i-am-") || hist.contains("COPY"), "{hist}");
+        let hist = s.ok(&[
+            "image",
+            "history",
+            "--no-trunc",
+            "--format",
+            "{{.CreatedBy}}",
+            &tag,
+        ]);
+        assert!(
+            hist.contains(" in /i-am-") || hist.contains("COPY"),
+            "{hist}"
+        );
     }
     // Same Containerfile, another platform: not the other's cached layers.
     let ids = |t: &str| s.ok(&["image", "inspect", "--format", "{{.RootFS.Layers}}", t]);
@@ -278,5 +288,53 @@ fn platform_of_another_architecture_is_recorded_and_lists_refused() {
         stderr(&o).contains("give the platform with podman build --platform"),
         "{}",
         stderr(&o)
+    );
+}
+
+#[test]
+fn pull_newer_pulls_only_an_image_that_changed() {
+    let (s, _reg, r) = e2e::podman::with_busybox();
+    let ctx = tempfile::tempdir().unwrap();
+    let c = ctx.path().to_str().unwrap();
+    write(
+        ctx.path(),
+        "Containerfile",
+        &format!("FROM {r}\nLABEL x=1\n"),
+    );
+    let build = || {
+        let o = s.run(&["build", "--pull=newer", "--tls-verify=false", c]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        (stdout(&o), format!("{}{}", stdout(&o), stderr(&o)))
+    };
+    // The registry holds the image stored here: nothing pulled or said.
+    let (_, out) = build();
+    assert!(!out.to_lowercase().contains("pull"), "{out}");
+    assert!(out.contains("COMMIT"), "{out}");
+
+    // Another image under that name in the registry: pulled, and used.
+    write(
+        ctx.path(),
+        "Containerfile",
+        &format!("FROM {r}\nLABEL changed=yes\n"),
+    );
+    s.ok(&["build", "-q", "-t", "other", c]);
+    s.ok(&[
+        "push",
+        "--tls-verify=false",
+        "other",
+        &format!("docker://{r}"),
+    ]);
+    write(
+        ctx.path(),
+        "Containerfile",
+        &format!("FROM {r}\nLABEL y=2\n"),
+    );
+    let (stdout_text, out) = build();
+    assert!(out.contains(&format!("Trying to pull {r}...")), "{out}");
+    let id = stdout_text.lines().last().unwrap_or_default().to_string();
+    let labels = s.ok(&["image", "inspect", "--format", "{{.Config.Labels}}", &id]);
+    assert!(
+        labels.contains("changed:yes") && labels.contains("y:2"),
+        "{labels}"
     );
 }

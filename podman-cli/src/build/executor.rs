@@ -297,16 +297,26 @@ impl Builder<'_> {
             "always" => pull().await,
             // The registry's image when it can be reached (a pull of an
             // unchanged image stores nothing new), else the local one.
-            "newer" => match pull().await {
-                Ok(img) => Ok(img),
-                Err(e) => match crate::image::lookup::find(&mut self.storage, name).await {
-                    Ok(img) => {
-                        tracing::warn!("{name}: could not check the registry for a newer image, using the local one: {e:#}");
-                        Ok(img)
-                    }
-                    Err(_) => Err(e),
-                },
-            },
+            // The registry's image when it differs from the local one
+            // (nothing pulled or printed when it is the same), else the
+            // local one when the registry cannot be reached.
+            "newer" => {
+                let local = crate::image::lookup::find(&mut self.storage, name)
+                    .await
+                    .ok();
+                let mut opts = self.opts.pull_options.clone();
+                opts.unless_config = local.as_ref().map(|i| i.id.clone());
+                match crate::image::pull::pull(self.engine, name, &opts).await {
+                    Ok(img) => Ok(img),
+                    Err(e) => match local {
+                        Some(img) => {
+                            tracing::warn!("{name}: could not check the registry for a newer image, using the local one: {e:#}");
+                            Ok(img)
+                        }
+                        None => Err(e),
+                    },
+                }
+            }
             policy => match crate::image::lookup::find(&mut self.storage, name).await {
                 // A local image of another platform is not the base asked for.
                 Ok(img)

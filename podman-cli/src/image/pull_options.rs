@@ -13,6 +13,10 @@ pub struct PullOptions {
     pub os: String,
     pub arch: String,
     pub variant: String,
+    /// `--pull=newer`: the local image's ID. When the registry's image
+    /// has this config, nothing is pulled or printed and the local image
+    /// is the result.
+    pub unless_config: Option<String>,
 }
 
 impl PullOptions {

@@ -338,3 +338,48 @@ fn pull_newer_pulls_only_an_image_that_changed() {
         "{labels}"
     );
 }
+
+#[test]
+fn add_extracts_xz_and_bzip2_tars_and_rebuilds_when_they_change() {
+    let (s, _reg, r) = e2e::podman::with_busybox();
+    let ctx = tempfile::tempdir().unwrap();
+    let c = ctx.path().to_str().unwrap();
+    std::fs::create_dir(ctx.path().join("subtest")).unwrap();
+    write(&ctx.path().join("subtest"), "myfile1", "ORIGINAL\n");
+    let tar = |flag: &str, name: &str| {
+        let st = std::process::Command::new("tar")
+            .args(["-C", c, flag, "-f", &format!("{c}/{name}"), "subtest"])
+            .status()
+            .unwrap();
+        assert!(st.success());
+    };
+    tar("-cJ", "a.tar.xz");
+    tar("-cj", "a.tar.bz2");
+    write(
+        ctx.path(),
+        "Containerfile",
+        &format!("FROM {r}\nADD a.tar.xz /xz/\nADD a.tar.bz2 /bz/\n"),
+    );
+    s.ok(&["build", "-q", "-t", "arch", c]);
+    assert_eq!(
+        s.ok(&[
+            "run",
+            "--rm",
+            "arch",
+            "cat",
+            "/xz/subtest/myfile1",
+            "/bz/subtest/myfile1"
+        ]),
+        "ORIGINAL\nORIGINAL\n"
+    );
+    // A new archive's content is not the cached layer's.
+    write(&ctx.path().join("subtest"), "myfile2", "NEW\n");
+    tar("-cJ", "a.tar.xz");
+    let o = s.run(&["build", "-t", "arch", c]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(!stdout(&o).contains("Using cache"), "{}", stdout(&o));
+    assert_eq!(
+        s.ok(&["run", "--rm", "arch", "cat", "/xz/subtest/myfile2"]),
+        "NEW\n"
+    );
+}

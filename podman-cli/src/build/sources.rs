@@ -458,7 +458,38 @@ fn append_file<W: Write>(
     Ok(())
 }
 
-/// ADD's auto-extraction: a tar, possibly gzip or zstd compressed.
+/// The file at `path` decompressed (`head`: its first bytes): gzip and
+/// zstd as images' layers are; bzip2 streamed; xz unpacked first into an
+/// unnamed temporary file (lzma-rs writes, it does not read).
+fn archive_reader(path: &Path, head: &[u8]) -> std::io::Result<Box<dyn Read>> {
+    let f = File::open(path)?;
+    if head.starts_with(&[0xfd, b'7', b'z', b'X', b'Z', 0]) {
+        let mut out = anonymous_file()?;
+        lzma_rs::xz_decompress(&mut std::io::BufReader::new(f), &mut out)
+            .map_err(|e| std::io::Error::other(format!("xz: {e}")))?;
+        std::io::Seek::rewind(&mut out)?;
+        return Ok(Box::new(out));
+    }
+    if head.starts_with(b"BZh") {
+        return Ok(Box::new(bzip2::read::MultiBzDecoder::new(
+            std::io::BufReader::new(f),
+        )));
+    }
+    decoder(f, sniff(head))
+}
+
+/// A read-write file with no name in the temporary directory, gone when closed.
+fn anonymous_file() -> std::io::Result<File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .mode(0o600)
+        .custom_flags(libc::O_TMPFILE)
+        .open(std::env::temp_dir())
+}
+
+/// ADD's auto-extraction: a tar, possibly gzip, zstd, bzip2 or xz compressed.
 fn is_archive(path: &Path) -> Result<bool, SourceError> {
     let mut head = Vec::with_capacity(1024);
     File::open(path)
@@ -466,16 +497,8 @@ fn is_archive(path: &Path) -> Result<bool, SourceError> {
         .take(1024)
         .read_to_end(&mut head)
         .map_err(io("reading", path))?;
-    if head.starts_with(&[0xfd, b'7', b'z', b'X', b'Z', 0]) || head.starts_with(b"BZh") {
-        return Err(SourceError::Io {
-            action: "extracting",
-            path: path.display().to_string(),
-            err: std::io::Error::other("xz and bzip2 archives are not supported by ADD here: use a plain, gzip or zstd tar"),
-        });
-    }
-    let c = sniff(&head);
     let mut inner = Vec::with_capacity(512);
-    let Ok(d) = decoder(File::open(path).map_err(io("opening", path))?, c) else {
+    let Ok(d) = archive_reader(path, &head) else {
         return Ok(false);
     };
     if d.take(512).read_to_end(&mut inner).is_err() {
@@ -489,16 +512,12 @@ fn extract_into<W: Write>(
     dest: &str,
     tar: &mut tar::Builder<W>,
 ) -> Result<(), SourceError> {
-    let mut head = [0u8; 4];
+    let mut head = [0u8; 6];
     let n = File::open(path)
         .map_err(io("opening", path))?
         .read(&mut head)
         .map_err(io("reading", path))?;
-    let d = decoder(
-        File::open(path).map_err(io("opening", path))?,
-        sniff(&head[..n]),
-    )
-    .map_err(io("decompressing", path))?;
+    let d = archive_reader(path, &head[..n]).map_err(io("decompressing", path))?;
     let mut archive = tar::Archive::new(d);
     for entry in archive.entries().map_err(io("reading", path))? {
         let mut entry = entry.map_err(io("reading", path))?;

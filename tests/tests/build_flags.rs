@@ -337,6 +337,9 @@ fn pull_newer_pulls_only_an_image_that_changed() {
         labels.contains("changed:yes") && labels.contains("y:2"),
         "{labels}"
     );
+    // Pulled once, it is the registry's: not pulled again.
+    let (_, out) = build();
+    assert!(!out.to_lowercase().contains("pull"), "{out}");
 }
 
 #[test]

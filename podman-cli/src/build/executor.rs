@@ -305,7 +305,14 @@ impl Builder<'_> {
                     .await
                     .ok();
                 let mut opts = self.opts.pull_options.clone();
-                opts.unless_config = local.as_ref().map(|i| i.id.clone());
+                opts.unless_stored = local.as_ref().map(|i| {
+                    let mut digests = i.digests.clone();
+                    digests.push(i.digest.clone());
+                    crate::image::pull::StoredImage {
+                        id: i.id.clone(),
+                        digests,
+                    }
+                });
                 match crate::image::pull::pull(self.engine, name, &opts).await {
                     Ok(img) => Ok(img),
                     Err(e) => match local {

@@ -9,7 +9,7 @@ use super::progress::Progress;
 use super::reference::{pull_candidates, source, Source};
 use crate::engine_config::EngineConfig;
 
-pub use super::pull_options::{parse_creds, PullOptions};
+pub use super::pull_options::{parse_creds, PullOptions, StoredImage};
 
 /// Pull `name` and return the stored image.
 pub async fn pull(cfg: &EngineConfig, name: &str, opts: &PullOptions) -> anyhow::Result<Image> {
@@ -22,7 +22,7 @@ pub async fn pull(cfg: &EngineConfig, name: &str, opts: &PullOptions) -> anyhow:
     r
 }
 
-/// The image, and whether it was the local one already (`unless_config`).
+/// The image, and whether it was the local one already (`unless_stored`).
 async fn pull_image(
     cfg: &EngineConfig,
     name: &str,
@@ -46,8 +46,8 @@ async fn pull_image(
     let mut errors = Vec::new();
     let mut pulled = None;
     for candidate in &src_names {
-        // With `unless_config` the line waits until the image differs.
-        if opts.unless_config.is_none() {
+        // With `unless_stored` the line waits until the image differs.
+        if opts.unless_stored.is_none() {
             progress.line(&format!("Trying to pull {candidate}..."));
         }
         match super::transfer::pull_into(
@@ -81,8 +81,8 @@ async fn pull_image(
     };
     fetch_closed?;
     if done.unchanged {
-        let local = opts.unless_config.clone().unwrap_or_default();
-        let image = super::lookup::find(&mut storage, &local).await;
+        let local = opts.unless_stored.clone().unwrap_or_default();
+        let image = super::lookup::find(&mut storage, &local.id).await;
         storage.close().await?;
         return Ok((image?, true));
     }

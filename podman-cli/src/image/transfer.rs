@@ -132,8 +132,9 @@ pub async fn pull_into(
         };
         match ev {
             pull_event::Event::Resolved(r) => {
-                if let Some(local) = &opts.unless_config {
-                    if r.config_digest.strip_prefix("sha256:") == Some(local.as_str()) {
+                if let Some(local) = &opts.unless_stored {
+                    let known = |d: &str| !d.is_empty() && local.digests.iter().any(|k| k == d);
+                    if known(&r.manifest_digest) || known(&r.index_digest) {
                         // Dropping the stream cancels the fetcher's copy.
                         return Ok(Pulled {
                             manifest_digest: r.manifest_digest,

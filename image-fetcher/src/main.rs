@@ -3,7 +3,8 @@
 //! `image-fetcher serve --grpc-fd 3` is how podman runs it;
 //! `image-fetcher serve --listen unix:PATH` serves other tools;
 //! `image-fetcher pull REF --dest DIR` and `image-fetcher push DIR[:REF] docker://...`
-//! do one copy from the command line; `image-fetcher info [--json]` shows
+//! do one copy from the command line; `image-fetcher fetch-url URL --dest FILE`
+//! downloads one file (what a build's ADD URL asks); `image-fetcher info [--json]` shows
 //! what it found on this host.
 
 #![deny(unsafe_code)]
@@ -31,6 +32,7 @@ mod registry_endpoints;
 mod service;
 mod source;
 mod trust_policy;
+mod url_fetch;
 
 use std::path::PathBuf;
 
@@ -68,6 +70,19 @@ enum Cmd {
     Push(PushArgs),
     /// Check credentials against a registry (what `podman login` asks); stores nothing.
     CheckLogin(CheckLoginArgs),
+    /// Download one http(s) URL into a new file (what a build's ADD URL asks).
+    FetchUrl(FetchUrlArgs),
+}
+
+#[derive(Args)]
+struct FetchUrlArgs {
+    url: String,
+    /// File to create (it must not exist).
+    #[arg(long, value_name = "FILE")]
+    dest: PathBuf,
+    /// Verify certificates (default true).
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", value_name = "BOOL")]
+    tls_verify: Option<bool>,
 }
 
 #[derive(Args)]
@@ -203,6 +218,20 @@ fn main() -> std::process::ExitCode {
                     format!("{} auth", ok.auth_scheme)
                 };
                 println!("Credentials accepted by {} ({how})", ok.endpoint);
+            }
+            Cmd::FetchUrl(a) => {
+                let got = url_fetch::fetch_url(&url_fetch::UrlFetch {
+                    url: a.url,
+                    dest: a.dest.clone(),
+                    tls_verify: a.tls_verify,
+                })
+                .await?;
+                println!(
+                    "{} bytes from {} to {}",
+                    got.size,
+                    got.final_url,
+                    a.dest.display()
+                );
             }
         }
         Ok(())

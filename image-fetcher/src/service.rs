@@ -9,8 +9,8 @@ use std::pin::Pin;
 use futures_util::Stream;
 use proto::common::v1::InfoRequest;
 use proto::fetcher::v1::{
-    fetcher_server::Fetcher, CheckLoginRequest, CheckLoginResponse, InfoResponse, PullEvent,
-    PullRequest, PushEvent, PushRequest, TlsRoots,
+    fetcher_server::Fetcher, CheckLoginRequest, CheckLoginResponse, FetchUrlRequest,
+    FetchUrlResponse, InfoResponse, PullEvent, PullRequest, PushEvent, PushRequest, TlsRoots,
 };
 use proto::HelperError;
 use tokio::sync::mpsc;
@@ -83,6 +83,31 @@ impl Fetcher for FetcherService {
         Ok(Response::new(CheckLoginResponse {
             auth_scheme: ok.auth_scheme,
             endpoint: ok.endpoint,
+        }))
+    }
+
+    async fn fetch_url(
+        &self,
+        req: Request<FetchUrlRequest>,
+    ) -> Result<Response<FetchUrlResponse>, Status> {
+        let r = req.into_inner();
+        debug!(url = %r.url, dest = %r.dest_file, "FetchUrl");
+        if r.dest_file.is_empty() {
+            return Err(
+                FetchError::InvalidArgument("FetchUrl: dest_file is empty".into()).to_status(),
+            );
+        }
+        let got = crate::url_fetch::fetch_url(&crate::url_fetch::UrlFetch {
+            url: r.url,
+            dest: PathBuf::from(r.dest_file),
+            tls_verify: r.tls_verify,
+        })
+        .await
+        .map_err(|e| e.to_status())?;
+        Ok(Response::new(FetchUrlResponse {
+            size: got.size,
+            last_modified: got.last_modified,
+            final_url: got.final_url,
         }))
     }
 }

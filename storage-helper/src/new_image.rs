@@ -368,6 +368,38 @@ pub struct CommitFormat {
     pub base_image: String,
     /// Manifest annotations (OCI format only).
     pub annotations: BTreeMap<String, String>,
+    /// The platform of an image with no base (empty fields: this host's).
+    pub platform: ScratchPlatform,
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct ScratchPlatform {
+    pub os: String,
+    pub architecture: String,
+    pub variant: String,
+}
+
+impl ScratchPlatform {
+    fn config(&self) -> Value {
+        let or = |v: &str, d: &str| {
+            if v.is_empty() {
+                d.to_string()
+            } else {
+                v.to_string()
+            }
+        };
+        let mut c = json!({
+            "architecture": or(&self.architecture, oci::host_arch()),
+            "os": or(&self.os, "linux"),
+            "config": {},
+            "rootfs": {"type": "layers", "diff_ids": []},
+            "history": [],
+        });
+        if !self.variant.is_empty() {
+            c["variant"] = json!(self.variant);
+        }
+        c
+    }
 }
 
 /// CommitContainer.
@@ -434,10 +466,7 @@ pub fn commit(
             let descs = descs.into_iter().map(|d| json!({"mediaType": oci_layer_type(d["mediaType"].as_str().unwrap_or("")), "digest": d["digest"], "size": d["size"]})).collect();
             (config, descs)
         }
-        None => (
-            json!({"architecture": oci::host_arch(), "os": "linux", "config": {}, "rootfs": {"type": "layers", "diff_ids": []}, "history": []}),
-            Vec::new(),
-        ),
+        None => (format.platform.config(), Vec::new()),
     };
     let obj = config.as_object_mut().ok_or_else(|| {
         StoreError::InvalidArgument(format!("container {id}: base config is not an object"))

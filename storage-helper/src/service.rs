@@ -482,6 +482,11 @@ impl Storage for StorageService {
                 no_layer: r.no_layer,
                 base_image: r.base_image,
                 annotations: r.annotations.into_iter().collect(),
+                platform: crate::new_image::ScratchPlatform {
+                    os: r.os,
+                    architecture: r.architecture,
+                    variant: r.variant,
+                },
             };
             crate::new_image::commit(&s, &r.id, &r.names, &changes, &r.author, &r.message, format)
                 .map(image_pb)

@@ -57,6 +57,9 @@ impl Builder<'_> {
             } else {
                 Default::default()
             },
+            os: self.opts.platform.os.clone(),
+            architecture: self.opts.platform.arch.clone(),
+            variant: self.opts.platform.variant.clone(),
             ..Default::default()
         };
         let img = self

@@ -16,6 +16,7 @@ use super::ignore::Ignore;
 use super::options::BuildOptions;
 use super::parse::{Containerfile, Instruction};
 use super::plan;
+use super::platform::{predefined, Platform};
 use crate::engine_config::EngineConfig;
 use crate::helper_procs::{self, Session, StorageClient};
 
@@ -241,7 +242,10 @@ impl Builder<'_> {
         };
         if let Some(p) = inst.flag("platform") {
             let p = super::words::expand(p, self.file.escape, &lookup)?;
-            check_platform(&p)?;
+            let want = Platform::parse(&p)?;
+            if want != self.opts.platform {
+                anyhow::bail!("FROM --platform={p}: this build is for {}: give the platform with podman build --platform instead", self.opts.platform);
+            }
         }
         let image = if base_ref.eq_ignore_ascii_case("scratch") {
             None
@@ -262,6 +266,7 @@ impl Builder<'_> {
             let c: Value = serde_json::from_slice(&img.config).unwrap_or_default();
             st.config = c["config"].as_object().cloned().unwrap_or_default();
         }
+        self.stage_labels(st);
         st.image = image.clone();
         Ok(image)
     }
@@ -279,7 +284,7 @@ impl Builder<'_> {
                     .get(&k)
                     .cloned()
                     .or(v)
-                    .or_else(|| predefined(&k));
+                    .or_else(|| predefined(&k, &self.opts.platform));
                 out.insert(k, v);
             }
         }
@@ -292,17 +297,49 @@ impl Builder<'_> {
             "always" => pull().await,
             // The registry's image when it can be reached (a pull of an
             // unchanged image stores nothing new), else the local one.
-            "newer" => match pull().await {
-                Ok(img) => Ok(img),
-                Err(e) => match crate::image::lookup::find(&mut self.storage, name).await {
-                    Ok(img) => {
-                        tracing::warn!("{name}: could not check the registry for a newer image, using the local one: {e:#}");
-                        Ok(img)
+            // The registry's image when it differs from the local one
+            // (nothing pulled or printed when it is the same), else the
+            // local one when the registry cannot be reached.
+            "newer" => {
+                let local = crate::image::lookup::find(&mut self.storage, name)
+                    .await
+                    .ok();
+                let mut opts = self.opts.pull_options.clone();
+                opts.unless_stored = local.as_ref().map(|i| {
+                    let mut digests = i.digests.clone();
+                    digests.push(i.digest.clone());
+                    crate::image::pull::StoredImage {
+                        id: i.id.clone(),
+                        digests,
                     }
-                    Err(_) => Err(e),
-                },
-            },
+                });
+                match crate::image::pull::pull(self.engine, name, &opts).await {
+                    Ok(img) => Ok(img),
+                    Err(e) => match local {
+                        Some(img) => {
+                            tracing::warn!("{name}: could not check the registry for a newer image, using the local one: {e:#}");
+                            Ok(img)
+                        }
+                        None => Err(e),
+                    },
+                }
+            }
             policy => match crate::image::lookup::find(&mut self.storage, name).await {
+                // A local image of another platform is not the base asked for.
+                Ok(img)
+                    if !self
+                        .opts
+                        .platform
+                        .matches(&serde_json::from_slice(&img.config).unwrap_or_default()) =>
+                {
+                    if policy == "never" {
+                        anyhow::bail!(
+                            "creating build container: {name}: image not known for platform {}",
+                            self.opts.platform
+                        )
+                    }
+                    pull().await
+                }
                 Ok(img) => Ok(img),
                 Err(e) if e.is_not_found() && policy != "never" => pull().await,
                 Err(e) if e.is_not_found() => {
@@ -337,7 +374,7 @@ impl Builder<'_> {
                     .cloned()
                     .or(v)
                     .or_else(|| globals.get(&k).cloned().flatten())
-                    .or_else(|| predefined(&k));
+                    .or_else(|| predefined(&k, &self.opts.platform));
                 st.args.insert(k, v);
             }
             st.committed = false;
@@ -348,6 +385,7 @@ impl Builder<'_> {
         }
         let mut key = Key::default()
             .part("parent", st.image.as_deref().unwrap_or("scratch"))
+            .part("platform", &self.opts.platform.to_string())
             .part("instruction", &inst.original)
             .part("args", &st.args_in_effect().join("\n"))
             .part(
@@ -364,6 +402,10 @@ impl Builder<'_> {
         if final_step {
             key = key
                 .part("labels", &format!("{:?}", self.opts.labels))
+                .part(
+                    "unset",
+                    &format!("{:?} {:?}", self.opts.unset_labels, self.opts.unset_env),
+                )
                 .part("annotations", &format!("{:?}", self.opts.annotations));
         }
         let id = match inst.keyword.as_str() {
@@ -415,21 +457,54 @@ impl Builder<'_> {
         Ok(())
     }
 
-    /// --label values go into the last step's config.
+    /// --label and --unsetenv change the last step's config.
     fn final_labels(&self, st: &mut Stage) {
-        if self.opts.labels.is_empty() {
-            return;
+        if !self.opts.labels.is_empty() {
+            let mut labels = st
+                .config
+                .get("Labels")
+                .and_then(Value::as_object)
+                .cloned()
+                .unwrap_or_default();
+            for (k, v) in &self.opts.labels {
+                labels.insert(k.clone(), json!(v));
+            }
+            st.config.insert("Labels".into(), Value::Object(labels));
         }
+        if !self.opts.unset_env.is_empty() {
+            if let Some(env) = st.config.get_mut("Env").and_then(Value::as_array_mut) {
+                env.retain(|e| {
+                    let name = e.as_str().and_then(|e| e.split('=').next()).unwrap_or("");
+                    !self.opts.unset_env.iter().any(|u| u == name)
+                });
+            }
+        }
+    }
+
+    /// At a stage's start, as Buildah: --unsetlabel drops labels the base
+    /// image set, and each stage's image is labelled with the builder's
+    /// version (`info`'s .Host.BuildahVersion) unless --identity-label=false.
+    fn stage_labels(&self, st: &mut Stage) {
         let mut labels = st
             .config
             .get("Labels")
             .and_then(Value::as_object)
             .cloned()
             .unwrap_or_default();
-        for (k, v) in &self.opts.labels {
-            labels.insert(k.clone(), json!(v));
+        for k in &self.opts.unset_labels {
+            labels.remove(k);
         }
-        st.config.insert("Labels".into(), Value::Object(labels));
+        if self.opts.identity_label {
+            labels.insert(
+                "io.buildah.version".into(),
+                json!(env!("CARGO_PKG_VERSION")),
+            );
+        }
+        if labels.is_empty() {
+            st.config.remove("Labels");
+        } else {
+            st.config.insert("Labels".into(), Value::Object(labels));
+        }
     }
 
     async fn commit_final(&mut self, st: &mut Stage) -> anyhow::Result<()> {
@@ -472,30 +547,4 @@ fn step_err(inst: &Instruction, e: anyhow::Error) -> anyhow::Error {
 pub fn image_context(v: &str) -> Option<&str> {
     v.strip_prefix("docker-image://")
         .or_else(|| v.strip_prefix("container-image://"))
-}
-
-fn host_platform() -> String {
-    format!("linux/{}", crate::host_info::go_arch())
-}
-
-/// Only this host's platform can be built here (no emulation).
-pub fn check_platform(p: &str) -> anyhow::Result<()> {
-    let host = host_platform();
-    let p = p.trim_end_matches('/');
-    if p == host || p.starts_with(&format!("{host}/")) {
-        return Ok(());
-    }
-    anyhow::bail!("platform {p:?} is not this host's ({host}): building for another platform needs emulation, which this build does not do")
-}
-
-/// ARGs Buildah defines for every build (they take effect when declared).
-fn predefined(name: &str) -> Option<String> {
-    let arch = crate::host_info::go_arch().to_string();
-    match name {
-        "TARGETPLATFORM" | "BUILDPLATFORM" => Some(host_platform()),
-        "TARGETOS" | "BUILDOS" => Some("linux".into()),
-        "TARGETARCH" | "BUILDARCH" => Some(arch),
-        "TARGETVARIANT" | "BUILDVARIANT" => Some(String::new()),
-        _ => None,
-    }
 }

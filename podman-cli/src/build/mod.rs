@@ -3,6 +3,7 @@
 //! helpers as `run` and `commit` (`executor`, `steps`, `sources`,
 //! `cache`).
 
+pub mod add_url;
 pub mod cache;
 mod commit;
 pub mod config;
@@ -11,9 +12,10 @@ pub mod ignore;
 pub mod options;
 pub mod parse;
 pub mod plan;
+pub mod platform;
 pub mod run_mounts;
 pub mod sources;
 mod steps;
 pub mod words;
 
-pub use executor::{build, check_platform, image_context as executor_image_context};
+pub use executor::{build, image_context as executor_image_context};

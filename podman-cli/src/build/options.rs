@@ -44,6 +44,13 @@ pub struct BuildOptions {
     pub run: RunFlags,
     /// The `-t` names as given (Podman's COMMIT line shows them so).
     pub tags_given: Vec<String>,
+    /// `--unsetlabel`, `--unsetenv`: taken out of the final image's config.
+    pub unset_labels: Vec<String>,
+    pub unset_env: Vec<String>,
+    /// The platform built (`--platform`; the host's by default).
+    pub platform: super::platform::Platform,
+    /// `--identity-label`: every stage's image labelled io.buildah.version.
+    pub identity_label: bool,
 }
 
 /// Flags `podman build` hands to each RUN container, as `podman run` takes them.

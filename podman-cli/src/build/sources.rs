@@ -23,7 +23,7 @@ pub enum SourceError {
     Missing { src: String, root: String },
     #[error("source can't be a URL for COPY: {0}")]
     CopyUrl(String),
-    #[error("ADD {0}: fetching a URL is not supported by this build (it runs offline); download the file into the context and ADD or COPY it")]
+    #[error("ADD {0}: the URL was not downloaded")]
     AddUrl(String),
     #[error("{0}: no heredoc of that name")]
     Heredoc(String),
@@ -69,6 +69,16 @@ pub struct CopyPlan<'a> {
     pub heredocs: &'a [(String, String)],
     /// The destination exists in the image as a directory.
     pub dest_is_dir: bool,
+    /// ADD's URL sources, already downloaded.
+    pub downloads: &'a [Download],
+}
+
+/// One URL source of ADD, downloaded to a host file.
+pub struct Download {
+    pub url: String,
+    /// The name it gets in a destination directory.
+    pub name: String,
+    pub file: PathBuf,
 }
 
 pub fn parse_chmod(s: &str) -> Result<u32, SourceError> {
@@ -103,13 +113,19 @@ pub fn write_tar<W: Write>(
 ) -> Result<String, SourceError> {
     let mut files: Vec<(PathBuf, String)> = Vec::new();
     let mut docs: Vec<(String, &str)> = Vec::new();
+    let mut fetched: Vec<&Download> = Vec::new();
     for src in &plan.sources {
         if src.contains("://") {
-            return Err(if plan.add {
-                SourceError::AddUrl(src.clone())
-            } else {
-                SourceError::CopyUrl(src.clone())
-            });
+            if !plan.add {
+                return Err(SourceError::CopyUrl(src.clone()));
+            }
+            let d = plan
+                .downloads
+                .iter()
+                .find(|d| d.url == *src)
+                .ok_or_else(|| SourceError::AddUrl(src.clone()))?;
+            fetched.push(d);
+            continue;
         }
         if let Some(name) = src.strip_prefix("<<") {
             let name = name.trim_start_matches('-').trim_matches(['"', '\'']);
@@ -126,7 +142,7 @@ pub fn write_tar<W: Write>(
             files.push((host, rel));
         }
     }
-    let many = files.len() + docs.len() > 1;
+    let many = files.len() + docs.len() + fetched.len() > 1;
     let dest_dir = plan.dest.ends_with('/') || plan.dest_is_dir || many;
     if many && !(plan.dest.ends_with('/') || plan.dest_is_dir) {
         return Err(SourceError::NeedDir);
@@ -156,6 +172,11 @@ pub fn write_tar<W: Write>(
         h.set_mtime(0);
         tar.append_data(&mut h, name_in(&name), content.as_bytes())
             .map_err(io("writing", Path::new(&name)))?;
+    }
+    // Downloads are files as they came, never extracted.
+    for d in fetched {
+        let meta = std::fs::metadata(&d.file).map_err(io("stat", &d.file))?;
+        append_file(&d.file, &meta, &name_in(&d.name), plan.chmod, &mut tar)?;
     }
     for (host, rel) in files {
         let meta = std::fs::metadata(&host).map_err(io("stat", &host))?;
@@ -206,6 +227,29 @@ pub fn clean(src: &str) -> Option<String> {
     Some(parts.join("/"))
 }
 
+/// Whether anything below the directory `rel` escapes the ignore rules.
+fn any_included(
+    root: &SourceRoot<'_>,
+    ig: &Ignore,
+    rel: &str,
+    src: &str,
+) -> Result<bool, SourceError> {
+    let dir = resolve(root, rel, src)?;
+    let Ok(rd) = std::fs::read_dir(&dir) else {
+        return Ok(false);
+    };
+    for e in rd.flatten() {
+        let child = join(rel, &e.file_name().to_string_lossy());
+        if !ig.excluded(&child) {
+            return Ok(true);
+        }
+        if e.file_type().is_ok_and(|t| t.is_dir()) && any_included(root, ig, &child, src)? {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
 /// Source paths matching `src` (relative to the root, cleaned).
 fn expand_glob(root: &SourceRoot<'_>, src: &str) -> Result<Vec<String>, SourceError> {
     let cleaned = match clean(src) {
@@ -220,7 +264,11 @@ fn expand_glob(root: &SourceRoot<'_>, src: &str) -> Result<Vec<String>, SourceEr
     };
     if !cleaned.contains(['*', '?', '[']) {
         if let Some(ig) = root.ignore {
-            if ig.excluded(&cleaned) && !ig.has_exceptions() {
+            // An excluded source is missing, unless an exception brings
+            // back something below it.
+            if ig.excluded(&cleaned)
+                && (!ig.has_exceptions() || !any_included(root, ig, &cleaned, src)?)
+            {
                 return Err(missing(root, src));
             }
         }
@@ -410,7 +458,38 @@ fn append_file<W: Write>(
     Ok(())
 }
 
-/// ADD's auto-extraction: a tar, possibly gzip or zstd compressed.
+/// The file at `path` decompressed (`head`: its first bytes): gzip and
+/// zstd as images' layers are; bzip2 streamed; xz unpacked first into an
+/// unnamed temporary file (lzma-rs writes, it does not read).
+fn archive_reader(path: &Path, head: &[u8]) -> std::io::Result<Box<dyn Read>> {
+    let f = File::open(path)?;
+    if head.starts_with(&[0xfd, b'7', b'z', b'X', b'Z', 0]) {
+        let mut out = anonymous_file()?;
+        lzma_rs::xz_decompress(&mut std::io::BufReader::new(f), &mut out)
+            .map_err(|e| std::io::Error::other(format!("xz: {e}")))?;
+        std::io::Seek::rewind(&mut out)?;
+        return Ok(Box::new(out));
+    }
+    if head.starts_with(b"BZh") {
+        return Ok(Box::new(bzip2::read::MultiBzDecoder::new(
+            std::io::BufReader::new(f),
+        )));
+    }
+    decoder(f, sniff(head))
+}
+
+/// A read-write file with no name in the temporary directory, gone when closed.
+fn anonymous_file() -> std::io::Result<File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .mode(0o600)
+        .custom_flags(libc::O_TMPFILE)
+        .open(std::env::temp_dir())
+}
+
+/// ADD's auto-extraction: a tar, possibly gzip, zstd, bzip2 or xz compressed.
 fn is_archive(path: &Path) -> Result<bool, SourceError> {
     let mut head = Vec::with_capacity(1024);
     File::open(path)
@@ -418,16 +497,8 @@ fn is_archive(path: &Path) -> Result<bool, SourceError> {
         .take(1024)
         .read_to_end(&mut head)
         .map_err(io("reading", path))?;
-    if head.starts_with(&[0xfd, b'7', b'z', b'X', b'Z', 0]) || head.starts_with(b"BZh") {
-        return Err(SourceError::Io {
-            action: "extracting",
-            path: path.display().to_string(),
-            err: std::io::Error::other("xz and bzip2 archives are not supported by ADD here: use a plain, gzip or zstd tar"),
-        });
-    }
-    let c = sniff(&head);
     let mut inner = Vec::with_capacity(512);
-    let Ok(d) = decoder(File::open(path).map_err(io("opening", path))?, c) else {
+    let Ok(d) = archive_reader(path, &head) else {
         return Ok(false);
     };
     if d.take(512).read_to_end(&mut inner).is_err() {
@@ -441,16 +512,12 @@ fn extract_into<W: Write>(
     dest: &str,
     tar: &mut tar::Builder<W>,
 ) -> Result<(), SourceError> {
-    let mut head = [0u8; 4];
+    let mut head = [0u8; 6];
     let n = File::open(path)
         .map_err(io("opening", path))?
         .read(&mut head)
         .map_err(io("reading", path))?;
-    let d = decoder(
-        File::open(path).map_err(io("opening", path))?,
-        sniff(&head[..n]),
-    )
-    .map_err(io("decompressing", path))?;
+    let d = archive_reader(path, &head[..n]).map_err(io("decompressing", path))?;
     let mut archive = tar::Archive::new(d);
     for entry in archive.entries().map_err(io("reading", path))? {
         let mut entry = entry.map_err(io("reading", path))?;
@@ -511,6 +578,7 @@ mod tests {
             add: false,
             heredocs: &[],
             dest_is_dir: false,
+            downloads: &[],
         }
     }
 

@@ -18,6 +18,9 @@ use crate::commands::run::{start_and_attach_with, AttachOptions};
 use crate::error::ExitError;
 use crate::lifecycle::create_options::CreateOptions;
 
+/// A tar with no entries: only the two zero blocks that end an archive.
+const EMPTY_TAR_LEN: u64 = 1024;
+
 const RUN_FLAGS: &[&str] = &["network", "mount", "security"];
 const COPY_FLAGS: &[&str] = &["from", "chown", "chmod", "link"];
 const ADD_FLAGS: &[&str] = &["chown", "chmod", "link"];
@@ -345,6 +348,12 @@ impl Builder<'_> {
             ignore: is_context.then_some(&ignore),
             is_context,
         };
+        let staging = crate::image::staging::Staging::new(&self.engine.graph_root, "build")?;
+        let downloads = if add {
+            self.download_urls(&srcs, staging.path()).await?
+        } else {
+            Vec::new()
+        };
         let mut plan = CopyPlan {
             sources: srcs,
             dest: dest.clone(),
@@ -352,8 +361,8 @@ impl Builder<'_> {
             add,
             heredocs,
             dest_is_dir: false,
+            downloads: &downloads,
         };
-        let staging = crate::image::staging::Staging::new(&self.engine.graph_root, "build")?;
         let tar_path = staging.join("copy.tar");
         let mut file = std::fs::File::options()
             .read(true)
@@ -396,6 +405,9 @@ impl Builder<'_> {
                 }
                 None => None,
             };
+            // Nothing selected (every source ignored): nothing to unpack,
+            // but the step still makes its layer, as Buildah's does.
+            let empty = file.metadata()?.len() <= EMPTY_TAR_LEN;
             file.rewind()?;
             let req = CopyRequest {
                 source: Some(CopyEnd { root: None, path: String::new(), data_fd: true }),
@@ -408,10 +420,12 @@ impl Builder<'_> {
                 gid: owner.map(|o| o.1),
                 ..Default::default()
             };
-            let mut s = crate::helper_procs::storage_with_data(self.engine, std::os::fd::AsFd::as_fd(&file)).await?;
-            let copied = s.call("Copy", |mut c| async move { c.copy(req).await }).await;
-            s.finish().await?;
-            copied?;
+            if !empty {
+                let mut s = crate::helper_procs::storage_with_data(self.engine, std::os::fd::AsFd::as_fd(&file)).await?;
+                let copied = s.call("Copy", |mut c| async move { c.copy(req).await }).await;
+                s.finish().await?;
+                copied?;
+            }
             let what = if srcs_is_dir(&root, &plan) { "dir" } else { "file" };
             let history = json!({"created_by": format!("/bin/sh -c #(nop) {} {what}:{digest} in {dest} ", inst.keyword)});
             self.commit(st, Some(&ctr), history, final_step).await

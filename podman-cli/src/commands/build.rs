@@ -10,6 +10,7 @@ use clap::Args;
 
 use super::pull::RegistryArgs;
 use crate::build::options::BuildOptions;
+use crate::build::platform::Platform;
 use crate::engine_config::EngineConfig;
 use crate::image::naming::local_name;
 use crate::image::pull::PullOptions;
@@ -66,6 +67,15 @@ pub struct BuildArgs {
     /// Set a label on the image: KEY=VALUE
     #[arg(long, value_name = "KEY=VALUE")]
     pub label: Vec<String>,
+    /// Remove a label the base image set (or an earlier stage)
+    #[arg(long, value_name = "KEY")]
+    pub unsetlabel: Vec<String>,
+    /// Remove an environment variable from the final image
+    #[arg(long, value_name = "NAME")]
+    pub unsetenv: Vec<String>,
+    /// Add the io.buildah.version label (default true)
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", value_name = "BOOL", value_parser = clap::builder::BoolishValueParser::new())]
+    pub identity_label: Option<bool>,
     /// Add an annotation to the image's manifest: KEY=VALUE
     #[arg(long, value_name = "KEY=VALUE")]
     pub annotation: Vec<String>,
@@ -81,9 +91,18 @@ pub struct BuildArgs {
     /// Network mode for RUN: bridge, host, none, or a network name
     #[arg(long, alias = "net", value_name = "MODE")]
     pub network: Option<String>,
-    /// Platform of the image (only this host's)
-    #[arg(long, value_name = "OS/ARCH")]
+    /// Platform of the image: OS/ARCH[/VARIANT] (RUN needs the host to run its binaries)
+    #[arg(long, value_name = "OS/ARCH[/VARIANT]")]
     pub platform: Option<String>,
+    /// Architecture of the image (instead of the host's)
+    #[arg(long, value_name = "ARCH", conflicts_with = "platform")]
+    pub arch: Option<String>,
+    /// Operating system of the image (only linux)
+    #[arg(long, value_name = "OS", conflicts_with = "platform")]
+    pub os: Option<String>,
+    /// Architecture variant of the image
+    #[arg(long, value_name = "VARIANT", conflicts_with = "platform")]
+    pub variant: Option<String>,
     /// Ignore file instead of the context's .containerignore/.dockerignore
     #[arg(long, value_name = "PATH")]
     pub ignorefile: Option<PathBuf>,
@@ -124,10 +143,11 @@ pub struct BuildArgs {
     pub registry: RegistryArgs,
 }
 
+fn is_url(p: &str) -> bool {
+    p.starts_with("http://") || p.starts_with("https://")
+}
+
 fn read_path(p: &str) -> anyhow::Result<String> {
-    if p.starts_with("http://") || p.starts_with("https://") {
-        anyhow::bail!("Containerfile {p}: fetching a URL is not supported by this build (it runs offline); download it and pass the file");
-    }
     if p == "-" {
         let mut s = String::new();
         std::io::stdin().read_to_string(&mut s)?;
@@ -312,8 +332,21 @@ impl BuildArgs {
                 );
             }
         }
-        if let Some(p) = &self.platform {
-            crate::build::check_platform(p)?;
+        let platform = match &self.platform {
+            Some(p) => Platform::parse(p)?,
+            None => {
+                let host = Platform::host();
+                Platform::new(
+                    self.os.as_deref().unwrap_or(&host.os),
+                    self.arch.as_deref().unwrap_or(&host.arch),
+                    self.variant.as_deref().unwrap_or(""),
+                )?
+            }
+        };
+        if !platform.is_host() {
+            pull_options.os = platform.os.clone();
+            pull_options.arch = platform.arch.clone();
+            pull_options.variant = platform.variant.clone();
         }
         let mut secrets = BTreeMap::new();
         for spec in &self.secret {
@@ -409,6 +442,10 @@ impl BuildArgs {
                     dns_search: self.dns_search.clone(),
                 },
                 tags_given: self.tag.clone(),
+                unset_labels: self.unsetlabel.clone(),
+                unset_env: self.unsetenv.clone(),
+                identity_label: self.identity_label.unwrap_or(true),
+                platform,
             },
             temp,
         ))
@@ -419,7 +456,30 @@ pub async fn run(engine: &EngineConfig, a: &BuildArgs) -> anyhow::Result<()> {
     if let Some(log) = &a.logfile {
         redirect_output(log)?;
     }
+    // `-f URL`: the Containerfile is downloaded (by image-fetcher) first.
+    let mut a = a.clone();
+    let mut downloaded = None;
+    if a.file.iter().any(|f| is_url(f)) {
+        let dir = tempfile_dir::TempDir::new()?;
+        let mut fetcher = crate::helper_procs::fetcher(engine).await?;
+        let mut result = Ok(());
+        for (i, f) in a.file.iter_mut().enumerate().filter(|(_, f)| is_url(f)) {
+            let path = dir.path().join(format!("Containerfile.{i}"));
+            result = crate::build::add_url::fetch_to(&mut fetcher, f, &path, a.registry.tls_verify)
+                .await
+                .map_err(|e| anyhow::anyhow!("reading Containerfile {f}: {e:#}"));
+            if result.is_err() {
+                break;
+            }
+            *f = path.display().to_string();
+        }
+        let closed = fetcher.close().await;
+        result?;
+        closed?;
+        downloaded = Some(dir);
+    }
     let (opts, _temp) = a.options()?;
+    let _downloaded = downloaded;
     let img = crate::build::build(engine, &opts).await?;
     crate::events::image(
         "build",

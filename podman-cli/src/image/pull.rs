@@ -9,16 +9,25 @@ use super::progress::Progress;
 use super::reference::{pull_candidates, source, Source};
 use crate::engine_config::EngineConfig;
 
-pub use super::pull_options::{parse_creds, PullOptions};
+pub use super::pull_options::{parse_creds, PullOptions, StoredImage};
 
 /// Pull `name` and return the stored image.
 pub async fn pull(cfg: &EngineConfig, name: &str, opts: &PullOptions) -> anyhow::Result<Image> {
     let r = pull_image(cfg, name, opts).await;
-    crate::events::image_pulled(name, &r, |i| &i.id);
+    let unchanged = matches!(&r, Ok((_, true)));
+    let r = r.map(|(image, _)| image);
+    if !unchanged {
+        crate::events::image_pulled(name, &r, |i| &i.id);
+    }
     r
 }
 
-async fn pull_image(cfg: &EngineConfig, name: &str, opts: &PullOptions) -> anyhow::Result<Image> {
+/// The image, and whether it was the local one already (`unless_stored`).
+async fn pull_image(
+    cfg: &EngineConfig,
+    name: &str,
+    opts: &PullOptions,
+) -> anyhow::Result<(Image, bool)> {
     let (src_names, store_name): (Vec<String>, bool) = match source(name)? {
         Source::Registry(r) => {
             let list = if r.is_short() {
@@ -37,7 +46,10 @@ async fn pull_image(cfg: &EngineConfig, name: &str, opts: &PullOptions) -> anyho
     let mut errors = Vec::new();
     let mut pulled = None;
     for candidate in &src_names {
-        progress.line(&format!("Trying to pull {candidate}..."));
+        // With `unless_stored` the line waits until the image differs.
+        if opts.unless_stored.is_none() {
+            progress.line(&format!("Trying to pull {candidate}..."));
+        }
         match super::transfer::pull_into(
             &mut fetcher,
             candidate,
@@ -68,6 +80,12 @@ async fn pull_image(cfg: &EngineConfig, name: &str, opts: &PullOptions) -> anyho
         );
     };
     fetch_closed?;
+    if done.unchanged {
+        let local = opts.unless_stored.clone().unwrap_or_default();
+        let image = super::lookup::find(&mut storage, &local.id).await;
+        storage.close().await?;
+        return Ok((image?, true));
+    }
     crate::kill_point::reached("pull-after-fetch");
     progress.line("Writing manifest to image destination");
     let names = if store_name {
@@ -86,7 +104,7 @@ async fn pull_image(cfg: &EngineConfig, name: &str, opts: &PullOptions) -> anyho
         .await;
     crate::kill_point::reached("pull-after-import");
     storage.close().await?;
-    Ok(image?)
+    Ok((image?, false))
 }
 
 /// containers/image's words for a registry source that could not be

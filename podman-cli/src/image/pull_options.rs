@@ -3,6 +3,13 @@
 
 use std::path::PathBuf;
 
+/// An image already stored: its ID and the manifest digests it has.
+#[derive(Debug, Clone, Default)]
+pub struct StoredImage {
+    pub id: String,
+    pub digests: Vec<String>,
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct PullOptions {
     pub quiet: bool,
@@ -13,6 +20,10 @@ pub struct PullOptions {
     pub os: String,
     pub arch: String,
     pub variant: String,
+    /// `--pull=newer`: the local image. When the registry's manifest (or
+    /// index) is one of its digests, as libimage compares them, nothing
+    /// is pulled or printed and the local image is the result.
+    pub unless_stored: Option<StoredImage>,
 }
 
 impl PullOptions {

@@ -88,6 +88,8 @@ pub struct Pulled {
     pub manifest_digest: String,
     /// The name the source gave the image (annotation or archive tag).
     pub ref_name: String,
+    /// The source's image is `PullOptions::unless_config`: nothing copied.
+    pub unchanged: bool,
 }
 
 /// Pull `reference` (any transport the fetcher takes) into `dest`.
@@ -130,6 +132,18 @@ pub async fn pull_into(
         };
         match ev {
             pull_event::Event::Resolved(r) => {
+                if let Some(local) = &opts.unless_stored {
+                    let known = |d: &str| !d.is_empty() && local.digests.iter().any(|k| k == d);
+                    if known(&r.manifest_digest) || known(&r.index_digest) {
+                        // Dropping the stream cancels the fetcher's copy.
+                        return Ok(Pulled {
+                            manifest_digest: r.manifest_digest,
+                            ref_name: r.ref_name,
+                            unchanged: true,
+                        });
+                    }
+                    progress.line(&format!("Trying to pull {reference}..."));
+                }
                 progress.line("Getting image source signatures");
                 config_digest = r.config_digest.clone();
                 for l in &r.layers {
@@ -154,6 +168,7 @@ pub async fn pull_into(
                 return Ok(Pulled {
                     manifest_digest: d.manifest_digest,
                     ref_name: d.ref_name,
+                    unchanged: false,
                 })
             }
         }

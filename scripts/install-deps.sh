@@ -5,8 +5,9 @@
 # comparison). Idempotent; quiet when everything is already there.
 set -euo pipefail
 PKGS=(runc docker-registry busybox-static nftables iptables uidmap skopeo curl ca-certificates catatonit iproute2 procps bsdutils python3 python3-venv)
-# Podman itself: network files written by one are read by the other (tests/network_files.rs).
-PKGS+=(podman)
+# Podman itself with netavark (not CNI): network files written by one are read by
+# the other (tests/network_files.rs); the peer-bats harness builds with netavark too.
+PKGS+=(podman netavark aardvark-dns)
 # --network slirp4netns and --network pasta (tests/tests/network_modes.rs)
 PKGS+=(slirp4netns passt)
 missing=()

@@ -17,6 +17,9 @@ fn theirs(top: &Path, args: &[&str]) -> Output {
         .arg(top.join("podman-run"))
         .arg("--network-config-dir")
         .arg(top.join("networks"))
+        // Podman 4 falls back to CNI where it finds CNI's state: these
+        // files are netavark's.
+        .args(["--network-backend", "netavark"])
         .args(args)
         .env_remove("CONTAINERS_CONF")
         .output()
@@ -94,7 +97,7 @@ fn names_bridges_and_subnets_of_other_networks_are_refused() {
         &s,
         &["network", "create", "theirnet"],
         125,
-        "network name theirnet already used",
+        "Error: netavark: network already exists theirnet",
     );
     refused(
         &s,

@@ -198,7 +198,7 @@ fn stopped_containers_change_for_their_next_start() {
         ),
         (
             vec!["network", "disconnect", "--alias", "x", "st2", "idle"],
-            "unexpected argument '--alias'",
+            "unknown flag: --alias",
         ),
     ] {
         let o = s.run(&args);

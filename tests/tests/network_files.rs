@@ -19,6 +19,9 @@ fn theirs(top: &Path, nets: &Path, args: &[&str]) -> Output {
         .arg(top.join("podman-run"))
         .arg("--network-config-dir")
         .arg(nets)
+        // Podman 4 falls back to CNI where it finds CNI's state: these
+        // files are netavark's.
+        .args(["--network-backend", "netavark"])
         .args(args)
         .env_remove("CONTAINERS_CONF")
         .output()

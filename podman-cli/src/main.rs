@@ -246,8 +246,8 @@ async fn command(cfg: &engine_config::EngineConfig, cli: &Cli) -> anyhow::Result
                 NetworkCommand::Rm(a) => commands::network::rm(cfg, a).await,
                 NetworkCommand::Prune(a) => commands::network::prune(cfg, a).await,
                 NetworkCommand::Exists(a) => commands::network::exists(cfg, a).await,
-                NetworkCommand::Connect(a) => commands::network::connect(cfg, a, true).await,
-                NetworkCommand::Disconnect(a) => commands::network::connect(cfg, a, false).await,
+                NetworkCommand::Connect(a) => commands::network::connect(cfg, a).await,
+                NetworkCommand::Disconnect(a) => commands::network::disconnect(cfg, a).await,
                 NetworkCommand::Reload(a) => commands::network_reload::reload(cfg, a).await,
             },
             Command::Volume(c) => match c {

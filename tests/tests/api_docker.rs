@@ -232,6 +232,14 @@ fn docker_network_create_and_cp() {
     assert_eq!(std::fs::read_to_string(&back).unwrap(), "copied in\n");
     let o = api.docker_run(&["cp", "c1:/no/such", back.to_str().unwrap()]);
     assert!(!o.status.success());
+    // disconnect, and Docker's Force: a container not connected is no error.
+    api.docker_ok(&["network", "disconnect", "apinet", "c1"]);
+    let o = api.docker_run(&["network", "disconnect", "apinet", "c1"]);
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("not connected"),
+        "{o:?}"
+    );
+    api.docker_ok(&["network", "disconnect", "-f", "apinet", "c1"]);
     api.docker_ok(&["rm", "-f", "c1"]);
     api.docker_ok(&["network", "rm", "apinet"]);
 }

@@ -293,19 +293,32 @@ async fn remove(s: &Rc<Service>, req: &Req, name: &str) -> ApiResult<Resp> {
     Ok(empty(StatusCode::NO_CONTENT))
 }
 
+/// Docker's NetworkConnect (libpod's adds `aliases`). Unknown fields are
+/// passed over, as Go's decoder does.
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 struct ConnectBody {
     #[serde(rename = "Container", alias = "container")]
     container: String,
-    #[serde(rename = "Force")]
-    force: bool,
     #[serde(rename = "EndpointConfig")]
     endpoint: Option<super::create_body::EndpointSettings>,
     aliases: Option<Vec<String>>,
 }
 
+/// Docker's NetworkDisconnect.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct DisconnectBody {
+    #[serde(rename = "Container", alias = "container")]
+    container: String,
+    #[serde(rename = "Force", alias = "force")]
+    force: bool,
+}
+
 async fn connect(s: &Rc<Service>, req: Req, name: String, attach: bool) -> ApiResult<Resp> {
+    if !attach {
+        return disconnect(s, req, name).await;
+    }
     let b: ConnectBody = read_json(req.into_body()).await?;
     if b.container.is_empty() {
         return Err(ApiError::bad_request("Container must be given"));
@@ -319,7 +332,6 @@ async fn connect(s: &Rc<Service>, req: Req, name: String, attach: bool) -> ApiRe
             .filter(|s| !s.is_empty());
         mac = Some(ep.mac_address).filter(|s| !s.is_empty());
     }
-    let _ = b.force;
     worker::run(&s.engine, move |engine| async move {
         let n = find(&engine, &name).await?;
         let att = crate::container::model::NetworkAttachment {
@@ -329,7 +341,27 @@ async fn connect(s: &Rc<Service>, req: Req, name: String, attach: bool) -> ApiRe
             static_mac: mac,
             ..Default::default()
         };
-        crate::lifecycle::network::connect(&engine, &b.container, att, attach)
+        crate::lifecycle::network::connect(&engine, &b.container, att)
+            .await
+            .map_err(engine_err)
+    })
+    .await?;
+    Ok(empty(StatusCode::OK))
+}
+
+async fn disconnect(s: &Rc<Service>, req: Req, name: String) -> ApiResult<Resp> {
+    let b: DisconnectBody = read_json(req.into_body()).await?;
+    if b.container.is_empty() {
+        return Err(ApiError::bad_request("Container must be given"));
+    }
+    worker::run(&s.engine, move |engine| async move {
+        // A forced disconnect may name a network whose file is gone.
+        let name = match find(&engine, &name).await {
+            Ok(n) => n.name,
+            Err(e) if b.force && e.status == StatusCode::NOT_FOUND => our_name(&engine, &name),
+            Err(e) => return Err(e),
+        };
+        crate::lifecycle::network::disconnect(&engine, &b.container, &name, b.force)
             .await
             .map_err(engine_err)
     })

@@ -633,7 +633,7 @@ pub enum NetworkCommand {
     /// Connect a running container to a network
     Connect(Lazy<network::ConnectArgs>),
     /// Disconnect a container from a network
-    Disconnect(Lazy<network::ConnectArgs>),
+    Disconnect(Lazy<network::DisconnectArgs>),
     /// Reload network configuration for containers
     Reload(Lazy<crate::commands::network_reload::ReloadArgs>),
 }

@@ -121,7 +121,13 @@ pub struct ConnectArgs {
     /// Static MAC address
     #[arg(long)]
     pub mac_address: Option<String>,
-    /// Force (disconnect only)
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct DisconnectArgs {
+    pub network: String,
+    pub container: String,
+    /// Force the container to disconnect from a network
     #[arg(short, long)]
     pub force: bool,
 }
@@ -567,7 +573,7 @@ pub async fn prune_networks_matching(
     Ok(removed)
 }
 
-pub async fn connect(engine: &EngineConfig, a: &ConnectArgs, attach: bool) -> anyhow::Result<()> {
+pub async fn connect(engine: &EngineConfig, a: &ConnectArgs) -> anyhow::Result<()> {
     let att = NetworkAttachment {
         name: a.network.clone(),
         aliases: a.alias.clone(),
@@ -575,7 +581,11 @@ pub async fn connect(engine: &EngineConfig, a: &ConnectArgs, attach: bool) -> an
         static_mac: a.mac_address.clone(),
         ..Default::default()
     };
-    crate::lifecycle::network::connect(engine, &a.container, att, attach).await
+    crate::lifecycle::network::connect(engine, &a.container, att).await
+}
+
+pub async fn disconnect(engine: &EngineConfig, a: &DisconnectArgs) -> anyhow::Result<()> {
+    crate::lifecycle::network::disconnect(engine, &a.container, &a.network, a.force).await
 }
 
 #[cfg(test)]

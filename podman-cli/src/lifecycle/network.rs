@@ -286,14 +286,47 @@ pub async fn teardown(
     Ok(())
 }
 
-/// `network connect` / `disconnect`: change a container's networks, and
-/// for a running container set up or tear down just that network.
+/// `network connect`: add a network to a container's, and for a running
+/// container set up just that network.
 pub async fn connect(
     engine: &EngineConfig,
     container: &str,
     att: crate::container::model::NetworkAttachment,
-    attach: bool,
 ) -> anyhow::Result<()> {
+    change(engine, container, att, Change::Connect).await
+}
+
+/// `network disconnect`: drop a network from a container's, and for a
+/// running container tear down just that network. `force` is Docker's:
+/// a container not connected is not an error, and the record of a network
+/// that no longer exists is dropped from a stopped container.
+pub async fn disconnect(
+    engine: &EngineConfig,
+    container: &str,
+    network: &str,
+    force: bool,
+) -> anyhow::Result<()> {
+    let att = crate::container::model::NetworkAttachment {
+        name: network.to_string(),
+        ..Default::default()
+    };
+    change(engine, container, att, Change::Disconnect { force }).await
+}
+
+#[derive(Clone, Copy)]
+enum Change {
+    Connect,
+    Disconnect { force: bool },
+}
+
+async fn change(
+    engine: &EngineConfig,
+    container: &str,
+    att: crate::container::model::NetworkAttachment,
+    how: Change,
+) -> anyhow::Result<()> {
+    let attach = matches!(how, Change::Connect);
+    let force = matches!(how, Change::Disconnect { force: true });
     let db = crate::state::open_state(engine)?;
     let (cfg, _) = crate::container::store::resolve(&db, container)?;
     let paths = ContainerPaths::new(engine, &cfg.id);
@@ -316,6 +349,9 @@ pub async fn connect(
         Ok(n) => n,
         Err(e) => {
             net.close().await?;
+            if e.code() == Some(proto::ErrorCode::NotFound) && force {
+                return forget_missing_network(&db, cfg, &st, &att.name);
+            }
             if e.code() == Some(proto::ErrorCode::NotFound) {
                 // libpod's words and exit code (125) for a missing network.
                 anyhow::bail!(
@@ -346,6 +382,9 @@ pub async fn connect(
                 });
         } else {
             let Some(i) = pos else {
+                if force {
+                    return Ok(false);
+                }
                 // libpod names the container as it was given.
                 anyhow::bail!(
                     "container {container} is not connected to network {}",
@@ -405,11 +444,13 @@ pub async fn connect(
                 all.retain(|x| x["network"] != nw.name.as_str());
             }
         }
-        anyhow::Ok(())
+        anyhow::Ok(true)
     }
     .await;
     net.close().await?;
-    result?;
+    if !result? {
+        return Ok(());
+    }
     crate::container::store::update_config(&db, &cfg)?;
     crate::container::store::update_state(&db, &cfg.id, &st)?;
     crate::events::network_container(
@@ -417,5 +458,29 @@ pub async fn connect(
         if attach { "connect" } else { "disconnect" },
         &nw.name,
     );
+    Ok(())
+}
+
+/// A forced disconnect from a network whose file is gone: drop it from a
+/// stopped container's record (there is no configuration left to tear a
+/// running container's interface down with).
+fn forget_missing_network(
+    db: &crate::state::State,
+    mut cfg: ContainerConfig,
+    st: &ContainerState,
+    name: &str,
+) -> anyhow::Result<()> {
+    let Some(i) = cfg.networks.iter().position(|n| n.name == name) else {
+        return Ok(());
+    };
+    if st.status.is_active() {
+        anyhow::bail!(
+            "network {name} no longer exists and container {} is running: stop it before disconnecting it",
+            cfg.name
+        );
+    }
+    cfg.networks.remove(i);
+    crate::container::store::update_config(db, &cfg)?;
+    crate::events::network_container(&cfg, "disconnect", name);
     Ok(())
 }

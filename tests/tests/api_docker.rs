@@ -459,3 +459,33 @@ fn docker_py_drives_the_service() {
     );
     assert!(String::from_utf8_lossy(&o.stdout).contains("docker-py: ok"));
 }
+
+#[test]
+fn podman_py_drives_the_service() {
+    let py = docker_py();
+    let o = std::process::Command::new(&py)
+        .args(["-c", "import podman"])
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "podman-py is missing from {}: run scripts/install-deps.sh",
+        py.display()
+    );
+    let api = Api::start();
+    let script =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/api_support/podman_py.py");
+    let o = std::process::Command::new(py)
+        .arg(script)
+        .arg(api.docker_host())
+        .arg(&api.image)
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(String::from_utf8_lossy(&o.stdout).contains("podman-py: ok"));
+}

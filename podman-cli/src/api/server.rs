@@ -18,12 +18,15 @@ pub struct ServiceOptions {
     /// Seconds without a connection before the service ends; 0 = never.
     pub idle_secs: u64,
     pub uri: Option<String>,
+    /// `--cors`: the Access-Control-Allow-Origin every answer carries.
+    pub cors: Option<String>,
 }
 
 /// What every request handler reaches.
 pub struct Service {
     pub engine: Arc<EngineConfig>,
     pub exec: super::exec::Sessions,
+    pub cors: Option<http::HeaderValue>,
     activity: Activity,
 }
 
@@ -64,6 +67,18 @@ enum Listener {
 
 /// Serve until idle for `opts.idle_secs` or signalled.
 pub async fn serve(engine: EngineConfig, opts: ServiceOptions) -> anyhow::Result<()> {
+    let cors = match &opts.cors {
+        Some(c) => {
+            tracing::debug!("CORS Headers were set to {c:?}");
+            Some(http::HeaderValue::from_str(c).map_err(|_| {
+                anyhow::anyhow!("--cors {c:?}: not a valid HTTP header value")
+            })?)
+        }
+        None => {
+            tracing::debug!("CORS Headers were not set");
+            None
+        }
+    };
     let bound = listen::bind(opts.uri.as_deref())?;
     tracing::info!("API service listening on {}", bound.describe());
     let (listener, socket_path) = match bound {
@@ -81,7 +96,7 @@ pub async fn serve(engine: EngineConfig, opts: ServiceOptions) -> anyhow::Result
     };
     let local = tokio::task::LocalSet::new();
     let result = local
-        .run_until(accept_loop(Arc::new(engine), listener, opts.idle_secs))
+        .run_until(accept_loop(Arc::new(engine), listener, opts.idle_secs, cors))
         .await;
     if let Some(p) = socket_path {
         let _ = std::fs::remove_file(p);
@@ -93,12 +108,14 @@ async fn accept_loop(
     engine: Arc<EngineConfig>,
     listener: Listener,
     idle_secs: u64,
+    cors: Option<http::HeaderValue>,
 ) -> anyhow::Result<()> {
     use tokio::signal::unix::{signal, SignalKind};
     let activity = Activity::default();
     let service = Rc::new(Service {
         engine,
         exec: super::exec::Sessions::default(),
+        cors,
         activity: activity.clone(),
     });
     let mut term = signal(SignalKind::terminate())?;

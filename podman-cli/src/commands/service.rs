@@ -11,6 +11,9 @@ pub struct ServiceArgs {
     /// Time until the service session expires in seconds; 0 disables the timeout
     #[arg(short = 't', long = "time", default_value_t = 5)]
     pub time: u64,
+    /// Set CORS Headers
+    #[arg(long, default_value = "")]
+    pub cors: String,
 }
 
 pub async fn run(engine: &EngineConfig, a: &ServiceArgs) -> anyhow::Result<()> {
@@ -24,6 +27,7 @@ pub async fn run(engine: &EngineConfig, a: &ServiceArgs) -> anyhow::Result<()> {
         crate::api::ServiceOptions {
             idle_secs: a.time,
             uri: a.uri.clone(),
+            cors: Some(a.cors.clone()).filter(|c| !c.is_empty()),
         },
     )
     .await

@@ -494,7 +494,11 @@ fn podman_py_drives_the_service() {
 fn head_of(sock: &std::path::Path, path: &str) -> String {
     let mut s = UnixStream::connect(sock).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
-    write!(s, "GET {path} HTTP/1.1\r\nHost: d\r\nConnection: close\r\n\r\n").unwrap();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: d\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
     let mut out = String::new();
     s.read_to_string(&mut out).unwrap();
     out.split("\r\n\r\n").next().unwrap().to_string()
@@ -506,7 +510,9 @@ fn cors_headers_only_when_asked() {
     let plain = head_of(&api.sock, "/_ping");
     assert!(plain.starts_with("HTTP/1.1 200"), "{plain}");
     assert!(
-        !plain.to_ascii_lowercase().contains("access-control-allow-origin"),
+        !plain
+            .to_ascii_lowercase()
+            .contains("access-control-allow-origin"),
         "{plain}"
     );
     let sock = api.store.dir.path().join("cors.sock");

@@ -303,6 +303,9 @@ struct ConnectBody {
     #[serde(rename = "EndpointConfig")]
     endpoint: Option<super::create_body::EndpointSettings>,
     aliases: Option<Vec<String>>,
+    static_ips: Option<Vec<String>>,
+    static_mac: Option<String>,
+    interface_name: Option<String>,
 }
 
 /// Docker's NetworkDisconnect.
@@ -323,15 +326,37 @@ async fn connect(s: &Rc<Service>, req: Req, name: String, attach: bool) -> ApiRe
     if b.container.is_empty() {
         return Err(ApiError::bad_request("Container must be given"));
     }
-    let (mut aliases, mut ip, mut mac) = (b.aliases.unwrap_or_default(), None, None);
+    let mut aliases = b.aliases.unwrap_or_default();
+    let mut ips = b.static_ips.unwrap_or_default();
+    let mut mac = b.static_mac.filter(|s| !s.is_empty());
     if let Some(ep) = b.endpoint {
         aliases.extend(ep.aliases.unwrap_or_default());
-        ip = ep
-            .ipam_config
-            .map(|i| i.ipv4_address)
-            .filter(|s| !s.is_empty());
-        mac = Some(ep.mac_address).filter(|s| !s.is_empty());
+        if let Some(i) = ep.ipam_config {
+            ips.extend([i.ipv4_address, i.ipv6_address]);
+        }
+        mac = mac.or(Some(ep.mac_address).filter(|s| !s.is_empty()));
     }
+    ips.retain(|s| !s.is_empty());
+    let mut ip = None;
+    let mut ip6 = None;
+    for a in ips {
+        let slot = match a.parse::<std::net::IpAddr>() {
+            Ok(std::net::IpAddr::V4(_)) => &mut ip,
+            Ok(std::net::IpAddr::V6(_)) => &mut ip6,
+            Err(_) => {
+                return Err(ApiError::bad_request(format!(
+                    "{a:?} is not an IP address: give static IPs as 10.88.0.5 or fd00::5"
+                )))
+            }
+        };
+        if slot.is_some() {
+            return Err(ApiError::bad_request(format!(
+                "more than one static IP of {a}'s family: give at most one IPv4 and one IPv6 address"
+            )));
+        }
+        *slot = Some(a);
+    }
+    let interface_name = b.interface_name.unwrap_or_default();
     worker::run(&s.engine, move |engine| async move {
         let n = find(&engine, &name).await?;
         let att = crate::container::model::NetworkAttachment {
@@ -339,7 +364,8 @@ async fn connect(s: &Rc<Service>, req: Req, name: String, attach: bool) -> ApiRe
             aliases,
             static_ip: ip,
             static_mac: mac,
-            ..Default::default()
+            static_ip6: ip6,
+            interface_name,
         };
         crate::lifecycle::network::connect(&engine, &b.container, att)
             .await

@@ -31,10 +31,10 @@ if ! command -v docker >/dev/null; then
     systemctl disable --now docker.service docker.socket containerd.service >/dev/null 2>&1 || true
 fi
 API_VENV=${PODMAN_RS_API_VENV:-/var/cache/podman-rs/venv}
-if ! "$API_VENV/bin/python" -c 'import docker' 2>/dev/null; then
-    echo "installing: docker-py into $API_VENV"
+if ! "$API_VENV/bin/python" -c 'import docker, podman' 2>/dev/null; then
+    echo "installing: docker-py and podman-py into $API_VENV"
     mkdir -p "$(dirname "$API_VENV")"
-    python3 -m venv "$API_VENV"
-    "$API_VENV/bin/pip" install -q docker
+    [ -x "$API_VENV/bin/pip" ] || python3 -m venv "$API_VENV"
+    "$API_VENV/bin/pip" install -q docker podman
 fi
 command -v cargo >/dev/null || { echo "cargo not found: install a Rust toolchain (rustup)"; exit 1; }

@@ -50,6 +50,16 @@ impl ExitError {
     }
 }
 
+/// Go's `syscall.Errno.Error()`: the C text, lower-cased first letter.
+pub fn go_errno_text(e: nix::errno::Errno) -> String {
+    let d = e.desc();
+    let mut c = d.chars();
+    match c.next() {
+        Some(f) => f.to_lowercase().collect::<String>() + c.as_str(),
+        None => String::new(),
+    }
+}
+
 /// The exit code for any error: its own if it carries one, else 125.
 pub fn exit_code(e: &anyhow::Error) -> u8 {
     e.downcast_ref::<ExitError>()

@@ -232,6 +232,14 @@ fn docker_network_create_and_cp() {
     assert_eq!(std::fs::read_to_string(&back).unwrap(), "copied in\n");
     let o = api.docker_run(&["cp", "c1:/no/such", back.to_str().unwrap()]);
     assert!(!o.status.success());
+    // disconnect, and Docker's Force: a container not connected is no error.
+    api.docker_ok(&["network", "disconnect", "apinet", "c1"]);
+    let o = api.docker_run(&["network", "disconnect", "apinet", "c1"]);
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("not connected"),
+        "{o:?}"
+    );
+    api.docker_ok(&["network", "disconnect", "-f", "apinet", "c1"]);
     api.docker_ok(&["rm", "-f", "c1"]);
     api.docker_ok(&["network", "rm", "apinet"]);
 }
@@ -450,4 +458,80 @@ fn docker_py_drives_the_service() {
         String::from_utf8_lossy(&o.stderr)
     );
     assert!(String::from_utf8_lossy(&o.stdout).contains("docker-py: ok"));
+}
+
+#[test]
+fn podman_py_drives_the_service() {
+    let py = docker_py();
+    let o = std::process::Command::new(&py)
+        .args(["-c", "import podman"])
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "podman-py is missing from {}: run scripts/install-deps.sh",
+        py.display()
+    );
+    let api = Api::start();
+    let script =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/api_support/podman_py.py");
+    let o = std::process::Command::new(py)
+        .arg(script)
+        .arg(api.docker_host())
+        .arg(&api.image)
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(String::from_utf8_lossy(&o.stdout).contains("podman-py: ok"));
+}
+
+/// The head of a GET on a fresh connection to `sock`.
+fn head_of(sock: &std::path::Path, path: &str) -> String {
+    let mut s = UnixStream::connect(sock).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: d\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    out.split("\r\n\r\n").next().unwrap().to_string()
+}
+
+#[test]
+fn cors_headers_only_when_asked() {
+    let api = Api::start();
+    let plain = head_of(&api.sock, "/_ping");
+    assert!(plain.starts_with("HTTP/1.1 200"), "{plain}");
+    assert!(
+        !plain
+            .to_ascii_lowercase()
+            .contains("access-control-allow-origin"),
+        "{plain}"
+    );
+    let sock = api.store.dir.path().join("cors.sock");
+    let mut child = api
+        .store
+        .cmd()
+        .args(["system", "service", "--time", "0", "--cors", "*"])
+        .arg(format!("unix://{}", sock.display()))
+        .spawn()
+        .unwrap();
+    poll::until(Duration::from_secs(20), "the cors socket", || {
+        UnixStream::connect(&sock).is_ok()
+    });
+    let head = head_of(&sock, "/v1.41/version").to_ascii_lowercase();
+    assert!(head.contains("access-control-allow-origin: *"), "{head}");
+    assert!(
+        head.contains("access-control-allow-methods: head, get, post, delete, put, options"),
+        "{head}"
+    );
+    child.kill().unwrap();
+    child.wait().unwrap();
 }

@@ -23,6 +23,9 @@ fn libpod_containers_and_pods() {
     assert_eq!(json_of(&body)["store"]["imageStore"]["number"], 1);
     let (code, _) = api.request("GET", "/v3.0.0/libpod/info", None);
     assert_eq!(code, 400, "below libpod's minimum version");
+    // A newer client than this service (podman-py 5.8 asks for its own).
+    let (code, _) = api.request("GET", "/v5.8.0/libpod/info", None);
+    assert_eq!(code, 200, "libpod's tree has no upper bound, as Podman's");
     // A container from a SpecGenerator, started, waited for.
     let spec = json!({"name": "lp", "image": api.image, "command": ["sh", "-c", "exit 3"], "labels": {"a": "b"}});
     let (code, body) = api.request(
@@ -147,4 +150,39 @@ fn stats_events_df_volumes_and_image_archives() {
     let (code, body) = api.request("POST", "/v1.41/containers/prune", None);
     assert_eq!(code, 200);
     assert_eq!(json_of(&body)["ContainersDeleted"], json!([]));
+}
+
+#[test]
+fn libpod_network_connect_takes_static_ips_and_mac() {
+    let api = Api::start();
+    let (code, body) = api.request(
+        "POST",
+        "/v5.4.0/libpod/networks/create",
+        Some(br#"{"name":"lpnet","subnets":[{"subnet":"10.98.41.0/24"}]}"#),
+    );
+    assert_eq!(code, 200, "{}", String::from_utf8_lossy(&body));
+    let id = api.docker_ok(&["run", "-d", &api.image, "sleep", "1000"]);
+    let id = id.trim();
+    let body = json!({"container": id, "static_ips": ["10.98.41.9"], "static_mac": "02:42:0a:62:29:09", "aliases": ["lp-alias"]});
+    let (code, b) = api.request(
+        "POST",
+        "/v5.4.0/libpod/networks/lpnet/connect",
+        Some(body.to_string().as_bytes()),
+    );
+    assert_eq!(code, 200, "{}", String::from_utf8_lossy(&b));
+    let addr = api.docker_ok(&["exec", id, "ip", "-o", "addr", "show", "eth1"]);
+    assert!(addr.contains("10.98.41.9/24"), "{addr}");
+    let mac = api.docker_ok(&["exec", id, "cat", "/sys/class/net/eth1/address"]);
+    assert_eq!(mac.trim(), "02:42:0a:62:29:09");
+    // Two IPv4 addresses for one network: refused, nothing changed.
+    let body = json!({"container": id, "static_ips": ["10.98.41.10", "10.98.41.11"]});
+    let (code, b) = api.request(
+        "POST",
+        "/v5.4.0/libpod/networks/podman/connect",
+        Some(body.to_string().as_bytes()),
+    );
+    assert_eq!(code, 400, "{}", String::from_utf8_lossy(&b));
+    api.docker_ok(&["rm", "-f", id]);
+    let (code, _) = api.request("DELETE", "/v5.4.0/libpod/networks/lpnet", None);
+    assert_eq!(code, 200);
 }

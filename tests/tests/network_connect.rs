@@ -171,3 +171,40 @@ fn dual_stack_containers_reach_each_other_over_ipv6_and_ipv4() {
     s.ok(&["rm", "-af", "-t", "0"]);
     s.ok(&["network", "rm", "dual"]);
 }
+
+/// `disconnect --force` is Docker's: a container not connected is not an
+/// error, and a stopped container's record of a network whose file is gone
+/// is dropped (without it, neither is possible).
+#[test]
+fn forced_disconnect_passes_over_what_is_not_there() {
+    let (s, _reg, r) = e2e::podman::with_busybox();
+    s.ok(&["network", "create", "--subnet", "10.98.34.0/24", "fa"]);
+    s.ok(&["network", "create", "--subnet", "10.98.35.0/24", "fb"]);
+    s.ok(&["create", "--name", "c", "--network", "fa", &r, "true"]);
+    e2e::podman::refused(
+        &s,
+        &["network", "disconnect", "fb", "c"],
+        "container c is not connected to network fb",
+    );
+    s.ok(&["network", "disconnect", "-f", "fb", "c"]);
+    // connect has no --force (Podman's flags).
+    e2e::podman::refused(&s, &["network", "connect", "-f", "fb", "c"], "-f");
+    // The file of a network the container is on goes away by hand.
+    s.ok(&["network", "connect", "fb", "c"]);
+    std::fs::remove_file(s.dir.path().join("networks/fb.json")).unwrap();
+    e2e::podman::refused(
+        &s,
+        &["network", "disconnect", "fb", "c"],
+        "unable to find network with name or ID fb",
+    );
+    s.ok(&["network", "disconnect", "--force", "fb", "c"]);
+    let nets = s.ok(&[
+        "inspect",
+        "--format",
+        "{{range $k, $v := .NetworkSettings.Networks}}{{$k}} {{end}}",
+        "c",
+    ]);
+    assert_eq!(nets.trim(), "fa");
+    s.ok(&["rm", "c"]);
+    s.ok(&["network", "rm", "fa"]);
+}

@@ -168,6 +168,8 @@ pub struct EndpointSettings {
 pub struct IpamConfig {
     #[serde(rename = "IPv4Address")]
     pub ipv4_address: String,
+    #[serde(rename = "IPv6Address")]
+    pub ipv6_address: String,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -389,12 +391,13 @@ impl CreateBody {
                     networks.push(net.clone());
                 }
                 o.network_alias.extend(ep.aliases.unwrap_or_default());
-                if let Some(ip) = ep
-                    .ipam_config
-                    .map(|i| i.ipv4_address)
-                    .filter(|s| !s.is_empty())
-                {
-                    o.ip = Some(ip);
+                if let Some(i) = ep.ipam_config {
+                    if !i.ipv4_address.is_empty() {
+                        o.ip = Some(i.ipv4_address);
+                    }
+                    if !i.ipv6_address.is_empty() {
+                        o.more.ip6 = Some(i.ipv6_address);
+                    }
                 }
             }
         }

@@ -15,7 +15,7 @@ use serde_json::json;
 
 use super::errors::{ApiError, ApiResult};
 use super::hijack::{self, Seq, Streams};
-use super::http::{empty, json as json_resp, ok_json, read_json, Resp};
+use super::http::{empty, go_null, json as json_resp, ok_json, read_json, Resp};
 use super::router::{not_found_route, Req};
 use super::server::Service;
 use super::worker::{self, engine_err};
@@ -25,15 +25,24 @@ use crate::lifecycle::paths::ContainerPaths;
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "PascalCase", default)]
 struct CreateBody {
+    #[serde(deserialize_with = "go_null")]
     attach_stdin: bool,
+    #[serde(deserialize_with = "go_null")]
     attach_stdout: bool,
+    #[serde(deserialize_with = "go_null")]
     attach_stderr: bool,
+    #[serde(deserialize_with = "go_null")]
     tty: bool,
+    #[serde(deserialize_with = "go_null")]
     cmd: Vec<String>,
     env: Option<Vec<String>>,
+    #[serde(deserialize_with = "go_null")]
     working_dir: String,
+    #[serde(deserialize_with = "go_null")]
     user: String,
+    #[serde(deserialize_with = "go_null")]
     privileged: bool,
+    #[serde(deserialize_with = "go_null")]
     detach_keys: String,
 }
 

@@ -232,3 +232,14 @@ pub async fn read_json<T: serde::de::DeserializeOwned>(
     };
     serde_json::from_slice(b).map_err(|e| ApiError::bad_request(format!("Decode(): {e}")))
 }
+
+/// Go's decoder leaves a field alone on JSON `null`; clients (podman-py)
+/// send null for what they leave unset. `#[serde(deserialize_with = "go_null")]`.
+pub fn go_null<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Default + serde::Deserialize<'de>,
+{
+    use serde::Deserialize;
+    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
+}

@@ -137,7 +137,8 @@ fn owned(fd: RawFd) -> OwnedFd {
 }
 
 /// Bind what `uri` names (None: socket activation, else Podman's default).
-pub fn bind(uri: Option<&str>) -> Result<Bound, ListenError> {
+/// `tls`: the service will speak TLS on it (no warning for TCP then).
+pub fn bind(uri: Option<&str>, tls: bool) -> Result<Bound, ListenError> {
     let activated = activated()?;
     for v in ["LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES"] {
         std::env::remove_var(v);
@@ -195,7 +196,9 @@ pub fn bind(uri: Option<&str>) -> Result<Bound, ListenError> {
             })
         }
         Endpoint::Tcp(host) => {
-            tracing::warn!("Using the Podman API service with TCP sockets without TLS is not recommended, please see `podman system service` manpage for details");
+            if !tls {
+                tracing::warn!("Using the Podman API service with TCP sockets without TLS is not recommended, please see `podman system service` manpage for details");
+            }
             let listener = std::net::TcpListener::bind(&host).map_err(|e| ListenError::Bind {
                 path: host.clone(),
                 source: e,

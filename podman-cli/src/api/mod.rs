@@ -28,6 +28,7 @@ pub mod router;
 pub mod server;
 pub mod stats;
 pub mod system;
+pub mod tls;
 pub mod version;
 pub mod volumes;
 pub mod worker;

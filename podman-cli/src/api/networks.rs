@@ -293,33 +293,70 @@ async fn remove(s: &Rc<Service>, req: &Req, name: &str) -> ApiResult<Resp> {
     Ok(empty(StatusCode::NO_CONTENT))
 }
 
+/// Docker's NetworkConnect (libpod's adds `aliases`). Unknown fields are
+/// passed over, as Go's decoder does.
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 struct ConnectBody {
     #[serde(rename = "Container", alias = "container")]
     container: String,
-    #[serde(rename = "Force")]
-    force: bool,
     #[serde(rename = "EndpointConfig")]
     endpoint: Option<super::create_body::EndpointSettings>,
     aliases: Option<Vec<String>>,
+    static_ips: Option<Vec<String>>,
+    static_mac: Option<String>,
+    interface_name: Option<String>,
+}
+
+/// Docker's NetworkDisconnect.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct DisconnectBody {
+    #[serde(rename = "Container", alias = "container")]
+    container: String,
+    #[serde(rename = "Force", alias = "force")]
+    force: bool,
 }
 
 async fn connect(s: &Rc<Service>, req: Req, name: String, attach: bool) -> ApiResult<Resp> {
+    if !attach {
+        return disconnect(s, req, name).await;
+    }
     let b: ConnectBody = read_json(req.into_body()).await?;
     if b.container.is_empty() {
         return Err(ApiError::bad_request("Container must be given"));
     }
-    let (mut aliases, mut ip, mut mac) = (b.aliases.unwrap_or_default(), None, None);
+    let mut aliases = b.aliases.unwrap_or_default();
+    let mut ips = b.static_ips.unwrap_or_default();
+    let mut mac = b.static_mac.filter(|s| !s.is_empty());
     if let Some(ep) = b.endpoint {
         aliases.extend(ep.aliases.unwrap_or_default());
-        ip = ep
-            .ipam_config
-            .map(|i| i.ipv4_address)
-            .filter(|s| !s.is_empty());
-        mac = Some(ep.mac_address).filter(|s| !s.is_empty());
+        if let Some(i) = ep.ipam_config {
+            ips.extend([i.ipv4_address, i.ipv6_address]);
+        }
+        mac = mac.or(Some(ep.mac_address).filter(|s| !s.is_empty()));
     }
-    let _ = b.force;
+    ips.retain(|s| !s.is_empty());
+    let mut ip = None;
+    let mut ip6 = None;
+    for a in ips {
+        let slot = match a.parse::<std::net::IpAddr>() {
+            Ok(std::net::IpAddr::V4(_)) => &mut ip,
+            Ok(std::net::IpAddr::V6(_)) => &mut ip6,
+            Err(_) => {
+                return Err(ApiError::bad_request(format!(
+                    "{a:?} is not an IP address: give static IPs as 10.88.0.5 or fd00::5"
+                )))
+            }
+        };
+        if slot.is_some() {
+            return Err(ApiError::bad_request(format!(
+                "more than one static IP of {a}'s family: give at most one IPv4 and one IPv6 address"
+            )));
+        }
+        *slot = Some(a);
+    }
+    let interface_name = b.interface_name.unwrap_or_default();
     worker::run(&s.engine, move |engine| async move {
         let n = find(&engine, &name).await?;
         let att = crate::container::model::NetworkAttachment {
@@ -327,9 +364,30 @@ async fn connect(s: &Rc<Service>, req: Req, name: String, attach: bool) -> ApiRe
             aliases,
             static_ip: ip,
             static_mac: mac,
-            ..Default::default()
+            static_ip6: ip6,
+            interface_name,
         };
-        crate::lifecycle::network::connect(&engine, &b.container, att, attach)
+        crate::lifecycle::network::connect(&engine, &b.container, att)
+            .await
+            .map_err(engine_err)
+    })
+    .await?;
+    Ok(empty(StatusCode::OK))
+}
+
+async fn disconnect(s: &Rc<Service>, req: Req, name: String) -> ApiResult<Resp> {
+    let b: DisconnectBody = read_json(req.into_body()).await?;
+    if b.container.is_empty() {
+        return Err(ApiError::bad_request("Container must be given"));
+    }
+    worker::run(&s.engine, move |engine| async move {
+        // A forced disconnect may name a network whose file is gone.
+        let name = match find(&engine, &name).await {
+            Ok(n) => n.name,
+            Err(e) if b.force && e.status == StatusCode::NOT_FOUND => our_name(&engine, &name),
+            Err(e) => return Err(e),
+        };
+        crate::lifecycle::network::disconnect(&engine, &b.container, &name, b.force)
             .await
             .map_err(engine_err)
     })

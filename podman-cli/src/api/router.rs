@@ -62,6 +62,14 @@ pub async fn handle(service: Rc<Service>, req: Request<Incoming>) -> Resp {
     {
         h.insert("Server", v);
     }
+    if let Some(origin) = &service.cors {
+        h.insert("Access-Control-Allow-Origin", origin.clone());
+        h.insert("Access-Control-Allow-Headers", HeaderValue::from_static("Origin, X-Requested-With, Content-Type, Accept, X-Registry-Auth, Connection, Upgrade, X-Registry-Config"));
+        h.insert(
+            "Access-Control-Allow-Methods",
+            HeaderValue::from_static("HEAD, GET, POST, DELETE, PUT, OPTIONS"),
+        );
+    }
     resp
 }
 

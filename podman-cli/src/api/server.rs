@@ -18,12 +18,17 @@ pub struct ServiceOptions {
     /// Seconds without a connection before the service ends; 0 = never.
     pub idle_secs: u64,
     pub uri: Option<String>,
+    /// `--cors`: the Access-Control-Allow-Origin every answer carries.
+    pub cors: Option<String>,
+    /// `--tls-cert`/`--tls-key` (and `--tls-client-ca`): HTTPS.
+    pub tls: Option<super::tls::TlsFiles>,
 }
 
 /// What every request handler reaches.
 pub struct Service {
     pub engine: Arc<EngineConfig>,
     pub exec: super::exec::Sessions,
+    pub cors: Option<http::HeaderValue>,
     activity: Activity,
 }
 
@@ -64,7 +69,26 @@ enum Listener {
 
 /// Serve until idle for `opts.idle_secs` or signalled.
 pub async fn serve(engine: EngineConfig, opts: ServiceOptions) -> anyhow::Result<()> {
-    let bound = listen::bind(opts.uri.as_deref())?;
+    let cors = match &opts.cors {
+        Some(c) => {
+            tracing::debug!("CORS Headers were set to {c:?}");
+            Some(
+                http::HeaderValue::from_str(c)
+                    .map_err(|_| anyhow::anyhow!("--cors {c:?}: not a valid HTTP header value"))?,
+            )
+        }
+        None => {
+            tracing::debug!("CORS Headers were not set");
+            None
+        }
+    };
+    let tls = match &opts.tls {
+        Some(f) => Some(tokio_rustls::TlsAcceptor::from(super::tls::server_config(
+            f,
+        )?)),
+        None => None,
+    };
+    let bound = listen::bind(opts.uri.as_deref(), tls.is_some())?;
     tracing::info!("API service listening on {}", bound.describe());
     let (listener, socket_path) = match bound {
         Bound::Unix { listener, path } => {
@@ -81,7 +105,13 @@ pub async fn serve(engine: EngineConfig, opts: ServiceOptions) -> anyhow::Result
     };
     let local = tokio::task::LocalSet::new();
     let result = local
-        .run_until(accept_loop(Arc::new(engine), listener, opts.idle_secs))
+        .run_until(accept_loop(
+            Arc::new(engine),
+            listener,
+            opts.idle_secs,
+            cors,
+            tls,
+        ))
         .await;
     if let Some(p) = socket_path {
         let _ = std::fs::remove_file(p);
@@ -93,12 +123,15 @@ async fn accept_loop(
     engine: Arc<EngineConfig>,
     listener: Listener,
     idle_secs: u64,
+    cors: Option<http::HeaderValue>,
+    tls: Option<tokio_rustls::TlsAcceptor>,
 ) -> anyhow::Result<()> {
     use tokio::signal::unix::{signal, SignalKind};
     let activity = Activity::default();
     let service = Rc::new(Service {
         engine,
         exec: super::exec::Sessions::default(),
+        cors,
         activity: activity.clone(),
     });
     let mut term = signal(SignalKind::terminate())?;
@@ -130,8 +163,15 @@ async fn accept_loop(
                     Ok(stream) => {
                         let guard = activity.enter();
                         let service = service.clone();
+                        let tls = tls.clone();
                         tokio::task::spawn_local(async move {
-                            serve_connection(service, stream).await;
+                            match tls {
+                                Some(t) => match t.accept(stream).await {
+                                    Ok(s) => serve_connection(service, s).await,
+                                    Err(e) => tracing::debug!("API connection: TLS handshake: {e}"),
+                                },
+                                None => serve_connection(service, stream).await,
+                            }
                             drop(guard);
                         });
                     }
@@ -145,37 +185,33 @@ async fn accept_loop(
     }
 }
 
-enum Stream {
-    Unix(tokio::net::UnixStream),
-    Tcp(tokio::net::TcpStream),
-}
+/// A connection on either kind of listener.
+type Stream = Box<dyn Conn>;
+
+trait Conn: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static {}
+impl<T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static> Conn for T {}
 
 async fn accept(l: &Listener) -> std::io::Result<Stream> {
     match l {
-        Listener::Unix(l) => l.accept().await.map(|(s, _)| Stream::Unix(s)),
-        Listener::Tcp(l) => l.accept().await.map(|(s, _)| Stream::Tcp(s)),
+        Listener::Unix(l) => l.accept().await.map(|(s, _)| Box::new(s) as Stream),
+        Listener::Tcp(l) => l.accept().await.map(|(s, _)| Box::new(s) as Stream),
     }
 }
 
-async fn serve_connection(service: Rc<Service>, stream: Stream) {
+async fn serve_connection<S>(service: Rc<Service>, stream: S)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
     let svc = hyper::service::service_fn(move |req| {
         let service = service.clone();
         async move { Ok::<_, Infallible>(super::router::handle(service, req).await) }
     });
     let mut b = hyper::server::conn::http1::Builder::new();
     b.keep_alive(true);
-    let r = match stream {
-        Stream::Unix(s) => {
-            b.serve_connection(TokioIo::new(s), svc)
-                .with_upgrades()
-                .await
-        }
-        Stream::Tcp(s) => {
-            b.serve_connection(TokioIo::new(s), svc)
-                .with_upgrades()
-                .await
-        }
-    };
+    let r = b
+        .serve_connection(TokioIo::new(stream), svc)
+        .with_upgrades()
+        .await;
     if let Err(e) = r {
         tracing::debug!("API connection ended: {e}");
     }

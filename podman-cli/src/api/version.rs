@@ -1,6 +1,10 @@
 //! API versions: the Docker-compatible tree answers 1.24 to 1.41 (Podman
-//! 5's range), libpod's 4.0.0 to this Podman's version. A path may carry
-//! `/v{version}` or none (the newest).
+//! 5's range; a newer one is refused in the Docker daemon's words, so
+//! Docker's clients negotiate down), libpod's 4.0.0 and later. Podman's
+//! server puts no upper bound on libpod's tree (its routes take any
+//! version), and newer clients rely on it: podman-py 5.8 speaks
+//! `/v5.8.0/libpod/` to every service. A path may carry `/v{version}` or
+//! none (the newest).
 
 use super::errors::ApiError;
 
@@ -14,14 +18,6 @@ pub fn compat_current() -> String {
 
 pub fn compat_minimum() -> String {
     format!("{}.{}", COMPAT_MINIMUM.0, COMPAT_MINIMUM.1)
-}
-
-pub fn libpod_current() -> &'static str {
-    crate::compat::PODMAN_VERSION
-}
-
-fn libpod_current_tuple() -> (u32, u32, u32) {
-    parse(libpod_current()).unwrap_or((5, 0, 0))
 }
 
 /// semver.ParseTolerant: "1.41", "v1.41", "5.4.0".
@@ -50,7 +46,7 @@ pub fn check(given: &str, libpod: bool) -> Result<(), ApiError> {
         )));
     };
     let (min, max) = if libpod {
-        (LIBPOD_MINIMUM, libpod_current_tuple())
+        (LIBPOD_MINIMUM, (u32::MAX, u32::MAX, u32::MAX))
     } else {
         (
             (COMPAT_MINIMUM.0, COMPAT_MINIMUM.1, 0),
@@ -66,7 +62,7 @@ pub fn check(given: &str, libpod: bool) -> Result<(), ApiError> {
     if v > max {
         return Err(ApiError::bad_request(format!(
             "client version {given} is too new. Maximum supported API version is {}: given version is not supported",
-            if libpod { libpod_current().to_string() } else { compat_current() }
+            compat_current()
         )));
     }
     Ok(())
@@ -86,8 +82,9 @@ mod tests {
         assert!(check("9.99", false).is_err());
         assert!(check("abc", false).is_err());
         assert!(check("4.0.0", true).is_ok());
-        assert!(check(libpod_current(), true).is_ok());
+        assert!(check(crate::compat::PODMAN_VERSION, true).is_ok());
         assert!(check("3.4.0", true).is_err());
-        assert!(check("99.0.0", true).is_err());
+        assert!(check("5.8.0", true).is_ok(), "podman-py 5.8's version");
+        assert!(check("99.0.0", true).is_ok());
     }
 }

@@ -130,8 +130,7 @@ pub struct ConnectArgs {
 pub struct DisconnectArgs {
     pub network: String,
     pub container: String,
-    /// Drop the network from the container even if tearing its interface
-    /// down fails
+    /// Force the container to disconnect from a network
     #[arg(short, long)]
     pub force: bool,
 }
@@ -633,15 +632,11 @@ pub async fn connect(engine: &EngineConfig, a: &ConnectArgs) -> anyhow::Result<(
         static_mac: a.mac_address.clone(),
         ..Default::default()
     };
-    crate::lifecycle::net_connect::change(engine, &a.container, att, true, false).await
+    crate::lifecycle::network::connect(engine, &a.container, att).await
 }
 
 pub async fn disconnect(engine: &EngineConfig, a: &DisconnectArgs) -> anyhow::Result<()> {
-    let att = NetworkAttachment {
-        name: a.network.clone(),
-        ..Default::default()
-    };
-    crate::lifecycle::net_connect::change(engine, &a.container, att, false, a.force).await
+    crate::lifecycle::network::disconnect(engine, &a.container, &a.network, a.force).await
 }
 
 #[cfg(test)]

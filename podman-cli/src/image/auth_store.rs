@@ -40,19 +40,9 @@ pub fn check_authfile(explicit: Option<&Path>) -> Result<(), AuthStoreError> {
     nix::unistd::access(path, nix::unistd::AccessFlags::F_OK).map_err(|e| {
         AuthStoreError::NotAccessible {
             path: path.to_path_buf(),
-            why: go_errno_text(e),
+            why: crate::error::go_errno_text(e),
         }
     })
-}
-
-/// Go's `syscall.Errno.Error()`: the C text, lower-cased first letter.
-fn go_errno_text(e: nix::errno::Errno) -> String {
-    let d = e.desc();
-    let mut c = d.chars();
-    match c.next() {
-        Some(f) => f.to_lowercase().collect::<String>() + c.as_str(),
-        None => String::new(),
-    }
 }
 
 #[derive(Clone, PartialEq, Eq)]

@@ -14,18 +14,29 @@ use crate::engine_config::EngineConfig;
 use crate::helper_procs;
 
 /// Connect (`attach`) or disconnect a container; see [`change`].
-pub async fn connect(
-    engine: &EngineConfig,
-    container: &str,
-    att: NetworkAttachment,
-    attach: bool,
-) -> anyhow::Result<()> {
-    change(engine, container, att, attach, false).await
+pub async fn connect(engine: &EngineConfig, container: &str, att: NetworkAttachment) -> anyhow::Result<()> {
+    change(engine, container, att, true, false).await
 }
 
-/// Change a container's networks. `force` (disconnect): the network is
-/// dropped from the container even when tearing its interface down fails.
-pub async fn change(
+/// `network disconnect`. `force` is Docker's: a container not connected is
+/// no error, the record of a network that no longer exists is dropped from
+/// a stopped container, and a running container's interface that cannot be
+/// torn down is dropped anyway.
+pub async fn disconnect(
+    engine: &EngineConfig,
+    container: &str,
+    network: &str,
+    force: bool,
+) -> anyhow::Result<()> {
+    let att = NetworkAttachment {
+        name: network.to_string(),
+        ..Default::default()
+    };
+    change(engine, container, att, false, force).await
+}
+
+/// Change a container's networks (`force`: [`disconnect`]'s).
+async fn change(
     engine: &EngineConfig,
     container: &str,
     att: NetworkAttachment,
@@ -73,6 +84,9 @@ pub async fn change(
         Ok(n) => n,
         Err(e) => {
             net.close().await?;
+            if e.code() == Some(proto::ErrorCode::NotFound) && force && !attach {
+                return forget_missing_network(&db, cfg, &st, &att.name);
+            }
             if e.code() == Some(proto::ErrorCode::NotFound) {
                 // libpod's words and exit code (125) for a missing network.
                 anyhow::bail!(
@@ -109,6 +123,9 @@ pub async fn change(
             }
         } else {
             let Some(i) = pos else {
+                if force {
+                    return Ok(false);
+                }
                 // libpod names the container as it was given.
                 anyhow::bail!(
                     "container {container} is not connected to network {}",
@@ -143,6 +160,30 @@ pub async fn change(
         if attach { "connect" } else { "disconnect" },
         &nw.name,
     );
+    Ok(())
+}
+
+/// A forced disconnect from a network whose file is gone: drop it from a
+/// stopped container's record (there is no configuration left to tear a
+/// running container's interface down with).
+fn forget_missing_network(
+    db: &crate::state::State,
+    mut cfg: ContainerConfig,
+    st: &ContainerState,
+    name: &str,
+) -> anyhow::Result<()> {
+    let Some(i) = cfg.networks.iter().position(|n| n.name == name) else {
+        return Ok(());
+    };
+    if st.status.is_active() {
+        anyhow::bail!(
+            "network {name} no longer exists and container {} is running: stop it before disconnecting it",
+            cfg.name
+        );
+    }
+    cfg.networks.remove(i);
+    crate::container::store::update_config(db, &cfg)?;
+    crate::events::network_container(&cfg, "disconnect", name);
     Ok(())
 }
 

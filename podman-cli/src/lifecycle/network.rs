@@ -303,4 +303,4 @@ pub async fn teardown(
     Ok(())
 }
 
-pub use super::net_connect::connect;
+pub use super::net_connect::{connect, disconnect};

@@ -323,14 +323,11 @@ pub async fn create_network(engine: &EngineConfig, a: &CreateArgs) -> anyhow::Re
     // What the user asked for is refused in Podman's words (net-setup
     // writes them), without the helper call around them.
     let r = r.map_err(|e| match e {
-        proto::transport::TransportError::Call { code, message, .. }
-            if matches!(
-                code,
-                proto::ErrorCode::AlreadyExists | proto::ErrorCode::InvalidArgument
-            ) =>
-        {
-            anyhow::anyhow!(message)
-        }
+        proto::transport::TransportError::Call {
+            code: proto::ErrorCode::AlreadyExists | proto::ErrorCode::InvalidArgument,
+            message,
+            ..
+        } => anyhow::anyhow!(message),
         e => e.into(),
     })?;
     crate::events::network("create", &r.name, &r.id, &r.driver);

@@ -275,4 +275,3 @@ pub fn edit_in_place(
     }
     Ok(())
 }
-

@@ -14,7 +14,11 @@ use crate::engine_config::EngineConfig;
 use crate::helper_procs;
 
 /// Connect (`attach`) or disconnect a container; see [`change`].
-pub async fn connect(engine: &EngineConfig, container: &str, att: NetworkAttachment) -> anyhow::Result<()> {
+pub async fn connect(
+    engine: &EngineConfig,
+    container: &str,
+    att: NetworkAttachment,
+) -> anyhow::Result<()> {
     change(engine, container, att, true, false).await
 }
 

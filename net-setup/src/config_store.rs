@@ -483,7 +483,7 @@ mod tests {
             .create(&spec("podman", ""), &host)
             .unwrap_err()
             .to_string()
-            .contains("already used"));
+            .contains("network already exists podman"));
     }
 
     #[test]

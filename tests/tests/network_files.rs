@@ -112,7 +112,7 @@ fn networks_made_by_podman_are_ours_and_ours_are_podmans() {
     let o = s.run(&["network", "create", "pnet"]);
     assert_eq!(o.status.code(), Some(125));
     assert!(
-        stderr(&o).contains("network name pnet already used"),
+        stderr(&o).contains("netavark: network already exists pnet"),
         "{}",
         stderr(&o)
     );

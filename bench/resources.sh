@@ -27,7 +27,10 @@ cat >"$WORK/podman.conf" <<'CONF'
 default_ulimits = ["nofile=1024:1024", "nproc=4096:4096"]
 CONF
 theirs() { CONTAINERS_CONF="$WORK/podman.conf" "${THEIRS[@]}" "$@"; }
-ours() { env -u CONTAINERS_CONF "${OURS[@]}" "$@"; }
+# Ours without a caller's CONTAINERS_CONF, unset once here: an `env -u` in
+# ours() would add a process start to every timed run of ours only.
+unset CONTAINERS_CONF
+ours() { "${OURS[@]}" "$@"; }
 cleanup() {
     ours rm -af -t 0 >/dev/null 2>&1 || true
     theirs rm -af -t 0 >/dev/null 2>&1 || true
@@ -45,7 +48,8 @@ ours import -q "$WORK/bb.tar" "$IMG" >/dev/null
 HAVE_PODMAN=0
 if [ -x "$PODMAN" ]; then theirs import -q "$WORK/bb.tar" "$IMG" >/dev/null && HAVE_PODMAN=1; fi
 
-now() { date +%s%N; }
+# Times in ns from bash's EPOCHREALTIME: no `date` process, whose start
+# would be counted in every run and swamp a command of a few ms.
 ms() { python3 -c "print(f'{($2 - $1) / 1e6:.1f}')" "$@"; }
 declare -A RESULT
 # median KEY CMD...: RUNS timed runs after one warm-up; RESULT[KEY] in ms.
@@ -54,7 +58,7 @@ median() {
     "$@" >/dev/null
     local times=() t0 t1
     for _ in $(seq 1 "$RUNS"); do
-        t0=$(now); "$@" >/dev/null; t1=$(now)
+        t0=${EPOCHREALTIME/./}000; "$@" >/dev/null; t1=${EPOCHREALTIME/./}000
         times+=("$(ms "$t0" "$t1")")
     done
     RESULT[$key]="$(printf '%s\n' "${times[@]}" | sort -n | sed -n "$(( (RUNS + 1) / 2 ))p")"

@@ -196,3 +196,69 @@ fn tls_flags_are_checked_before_listening() {
         "nothing listens after a refusal"
     );
 }
+
+#[test]
+fn malformed_pem_files_are_refused_in_gos_words() {
+    let s = TestStore::new();
+    let dir = s.dir.path();
+    let write = |name: &str, text: &str| {
+        let p = dir.join(name);
+        std::fs::write(&p, text).unwrap();
+        p.display().to_string()
+    };
+    let junk = write("not-a-cert.pem", "this is not PEM\n");
+    let cert = write(
+        "cert.pem",
+        "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
+    );
+    let key = write(
+        "key.pem",
+        "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n",
+    );
+    let port = e2e::registry::free_port().unwrap();
+    let url = format!("tcp://127.0.0.1:{port}");
+    let flag = |name: &str, path: &str| format!("--{name}={path}");
+    for (args, want) in [
+        (
+            vec![flag("tls-cert", &cert), flag("tls-key", &junk)],
+            "tls: failed to find any PEM data in key input".to_string(),
+        ),
+        (
+            vec![flag("tls-cert", &junk), flag("tls-key", &key)],
+            "tls: failed to find any PEM data in certificate input".to_string(),
+        ),
+        (
+            vec![flag("tls-cert", &cert), flag("tls-key", &cert)],
+            "tls: found a certificate rather than a key in the PEM for the private key".to_string(),
+        ),
+        (
+            vec![flag("tls-cert", &key), flag("tls-key", &key)],
+            "but did find a private key; PEM inputs may have been switched".to_string(),
+        ),
+        (
+            vec![
+                flag("tls-cert", &cert),
+                flag("tls-key", &key),
+                flag("tls-client-ca", &junk),
+            ],
+            format!("{junk}: non-PEM data found"),
+        ),
+        (
+            vec![
+                flag("tls-cert", &cert),
+                flag("tls-key", &key),
+                flag("tls-client-ca", &key),
+            ],
+            format!("{key}: non-certificate type `PRIVATE KEY` PEM data found"),
+        ),
+    ] {
+        let mut a: Vec<&str> = vec!["system", "service"];
+        a.extend(args.iter().map(String::as_str));
+        a.push(&url);
+        e2e::podman::refused(&s, &a, &want);
+    }
+    assert!(
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_err(),
+        "nothing listens after a refusal"
+    );
+}

@@ -208,6 +208,9 @@ where
     });
     let mut b = hyper::server::conn::http1::Builder::new();
     b.keep_alive(true);
+    // Go's net/http sends canonical header names (Access-Control-Allow-
+    // Origin); clients and scripts that read the raw answer match them.
+    b.title_case_headers(true);
     let r = b
         .serve_connection(TokioIo::new(stream), svc)
         .with_upgrades()

@@ -21,8 +21,6 @@ pub enum TlsError {
     /// Go's words for a file that cannot be opened.
     #[error("open {path}: {why}")]
     Open { path: String, why: String },
-    #[error("{path}: no PEM {what} found: give a PEM file holding one")]
-    Empty { path: String, what: &'static str },
     #[error("{path}: {why}")]
     Pem { path: String, why: String },
     #[error("TLS configuration: {0}")]
@@ -41,6 +39,57 @@ fn read(path: &str) -> Result<Vec<u8>, TlsError> {
     })
 }
 
+/// The labels of the PEM blocks in `pem` (`-----BEGIN LABEL-----`), in
+/// order: what Go's tls.X509KeyPair and Podman's CA loader name in their
+/// errors.
+fn pem_labels(pem: &[u8]) -> Vec<String> {
+    String::from_utf8_lossy(pem)
+        .lines()
+        .filter_map(|l| {
+            l.trim()
+                .strip_prefix("-----BEGIN ")
+                .and_then(|r| r.strip_suffix("-----"))
+                .map(String::from)
+        })
+        .collect()
+}
+
+/// Go's tls.X509KeyPair words for a certificate file without one.
+fn no_certificate(path: &str, labels: &[String]) -> TlsError {
+    let why = if labels.is_empty() {
+        "tls: failed to find any PEM data in certificate input".to_string()
+    } else if labels.iter().all(|l| l.ends_with("PRIVATE KEY")) {
+        "tls: failed to find certificate PEM data in certificate input, but did find a private key; PEM inputs may have been switched".to_string()
+    } else {
+        format!(
+            "tls: failed to find \"CERTIFICATE\" PEM block in certificate input after skipping PEM blocks of the following types: [{}]",
+            labels.join(" ")
+        )
+    };
+    TlsError::Pem {
+        path: path.to_string(),
+        why,
+    }
+}
+
+/// Go's tls.X509KeyPair words for a key file without one.
+fn no_key(path: &str, labels: &[String]) -> TlsError {
+    let why = if labels.is_empty() {
+        "tls: failed to find any PEM data in key input".to_string()
+    } else if labels.iter().all(|l| l == "CERTIFICATE") {
+        "tls: found a certificate rather than a key in the PEM for the private key".to_string()
+    } else {
+        format!(
+            "tls: failed to find PEM block with type ending in \"PRIVATE KEY\" in key input after skipping PEM blocks of the following types: [{}]",
+            labels.join(" ")
+        )
+    };
+    TlsError::Pem {
+        path: path.to_string(),
+        why,
+    }
+}
+
 fn certs(path: &str) -> Result<Vec<CertificateDer<'static>>, TlsError> {
     let pem = read(path)?;
     let certs = CertificateDer::pem_slice_iter(&pem)
@@ -50,21 +99,43 @@ fn certs(path: &str) -> Result<Vec<CertificateDer<'static>>, TlsError> {
             why: e.to_string(),
         })?;
     if certs.is_empty() {
-        return Err(TlsError::Empty {
-            path: path.to_string(),
-            what: "certificate",
-        });
+        return Err(no_certificate(path, &pem_labels(&pem)));
     }
     Ok(certs)
+}
+
+/// The client CA file, checked as Podman checks it: PEM blocks only, each
+/// a certificate.
+fn client_ca_certs(path: &str) -> Result<Vec<CertificateDer<'static>>, TlsError> {
+    let pem = read(path)?;
+    let labels = pem_labels(&pem);
+    if labels.is_empty() {
+        return Err(TlsError::Pem {
+            path: path.to_string(),
+            why: "non-PEM data found".into(),
+        });
+    }
+    if let Some(other) = labels.iter().find(|l| *l != "CERTIFICATE") {
+        return Err(TlsError::Pem {
+            path: path.to_string(),
+            why: format!("non-certificate type `{other}` PEM data found"),
+        });
+    }
+    certs(path)
 }
 
 /// Load and check every file before anything listens.
 pub fn server_config(f: &TlsFiles) -> Result<Arc<rustls::ServerConfig>, TlsError> {
     let chain = certs(&f.cert)?;
     let key_pem = read(&f.key)?;
-    let key = PrivateKeyDer::from_pem_slice(&key_pem).map_err(|e| TlsError::Pem {
-        path: f.key.clone(),
-        why: e.to_string(),
+    let key = PrivateKeyDer::from_pem_slice(&key_pem).map_err(|e| match e {
+        tokio_rustls::rustls::pki_types::pem::Error::NoItemsFound => {
+            no_key(&f.key, &pem_labels(&key_pem))
+        }
+        e => TlsError::Pem {
+            path: f.key.clone(),
+            why: e.to_string(),
+        },
     })?;
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let builder = rustls::ServerConfig::builder_with_provider(provider.clone())
@@ -72,7 +143,7 @@ pub fn server_config(f: &TlsFiles) -> Result<Arc<rustls::ServerConfig>, TlsError
     let builder = match &f.client_ca {
         Some(ca) => {
             let mut roots = rustls::RootCertStore::empty();
-            for c in certs(ca)? {
+            for c in client_ca_certs(ca)? {
                 roots.add(c).map_err(|e| TlsError::ClientCa {
                     path: ca.clone(),
                     why: e.to_string(),

@@ -167,6 +167,12 @@ fn published_ports_answer_on_loopback_and_none_has_only_lo() {
             let Ok(mut c) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
                 return false;
             };
+            // An answer that does not come is tried again, within the deadline.
+            if c.set_read_timeout(Some(std::time::Duration::from_secs(2)))
+                .is_err()
+            {
+                return false;
+            }
             let mut body = String::new();
             c.write_all(b"GET /i HTTP/1.0\r\n\r\n").is_ok()
                 && c.read_to_string(&mut body).is_ok()

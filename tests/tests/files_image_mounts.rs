@@ -241,7 +241,7 @@ fn diff_of_an_image_is_its_top_layer() {
     s.ok(&[
         "run",
         "--name",
-        "c",
+        "diffctr",
         "--network",
         "none",
         &r,
@@ -249,7 +249,7 @@ fn diff_of_an_image_is_its_top_layer() {
         "-c",
         "echo x > /added; rm /etc/group",
     ]);
-    s.ok(&["commit", "-q", "c", "localhost/diffed:1"]);
+    s.ok(&["commit", "-q", "diffctr", "localhost/diffed:1"]);
     let j: serde_json::Value =
         serde_json::from_str(&s.ok(&["diff", "--format", "json", "localhost/diffed:1"])).unwrap();
     // The commit's layer also holds the mount points podman made (/etc/hosts...).
@@ -264,10 +264,10 @@ fn diff_of_an_image_is_its_top_layer() {
         "{text}"
     );
     // A container goes first for `podman diff`; `image diff` never looks at containers.
-    assert!(s.ok(&["diff", "c"]).contains("A /added"));
-    let o = s.run(&["image", "diff", "c"]);
+    assert!(s.ok(&["diff", "diffctr"]).contains("A /added"));
+    let o = s.run(&["image", "diff", "diffctr"]);
     assert_eq!(o.status.code(), Some(125));
-    assert_eq!(stderr(&o).trim(), "Error: c: image not known");
+    assert_eq!(stderr(&o).trim(), "Error: diffctr: image not known");
     let o = s.run(&["diff", "nothing-here"]);
     assert_eq!(o.status.code(), Some(125));
     assert!(

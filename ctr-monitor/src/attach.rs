@@ -88,6 +88,8 @@ impl Client {
 
 pub struct AttachHub {
     path: PathBuf,
+    /// The socket this hub bound, removed only while the path still names it.
+    file_id: Option<crate::sockets::FileId>,
     input: Arc<Input>,
     stdin_once: bool,
     clients: Mutex<Vec<Arc<Client>>>,
@@ -109,6 +111,7 @@ impl AttachHub {
             crate::fdio::async_fd(crate::sockets::listen_at(path, SockType::SeqPacket)?)?;
         let hub = Arc::new(AttachHub {
             path: path.to_path_buf(),
+            file_id: crate::sockets::file_id(path),
             input,
             stdin_once,
             clients: Mutex::new(Vec::new()),
@@ -288,7 +291,7 @@ impl AttachHub {
             }
         }
         self.closed.send_replace(true);
-        let _ = std::fs::remove_file(&self.path);
+        crate::sockets::remove_if_same(&self.path, self.file_id);
     }
 
     /// Tell every client the exit code, disconnect them and stop listening.
@@ -312,7 +315,7 @@ impl AttachHub {
             }
         }
         self.closed.send_replace(true);
-        let _ = std::fs::remove_file(&self.path);
+        crate::sockets::remove_if_same(&self.path, self.file_id);
         debug!(socket = %self.path.display(), exit_code, "attach socket closed");
     }
 }

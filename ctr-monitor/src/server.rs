@@ -23,7 +23,7 @@ pub struct Server {
     /// Every connection holds a clone; all dropped means all are done.
     tracker: Mutex<Option<mpsc::Sender<()>>>,
     all_done: tokio::sync::Mutex<mpsc::Receiver<()>>,
-    sockets: Mutex<Vec<PathBuf>>,
+    sockets: Mutex<Vec<(PathBuf, Option<crate::sockets::FileId>)>>,
 }
 
 impl Default for Server {
@@ -54,7 +54,7 @@ impl Server {
     /// Accept connections on `listener` (bound at `path`, removed at shutdown).
     pub fn serve_listener(&self, listener: UnixListener, path: PathBuf, routes: Routes) {
         if let Ok(mut s) = self.sockets.lock() {
-            s.push(path.clone());
+            s.push((path.clone(), crate::sockets::file_id(&path)));
         }
         let tracker = self.token();
         let mut closing = self.closing.subscribe();
@@ -83,8 +83,8 @@ impl Server {
     /// calls finish, at most `grace`).
     pub async fn shutdown(&self, linger: Duration, grace: Duration) {
         self.closing.send_replace(true);
-        for p in self.sockets.lock().map(|s| s.clone()).unwrap_or_default() {
-            let _ = std::fs::remove_file(p);
+        for (p, id) in self.sockets.lock().map(|s| s.clone()).unwrap_or_default() {
+            crate::sockets::remove_if_same(&p, id);
         }
         if let Ok(mut t) = self.tracker.lock() {
             t.take();

@@ -16,6 +16,8 @@ use common::file_lock::FileLock;
 pub struct Ctx {
     pub config_dir: PathBuf,
     pub state_dir: PathBuf,
+    /// Host-wide state shared by every store: the leases of bridges.
+    pub host_state_dir: PathBuf,
     pub firewall: Firewall,
     /// Port of the per-network DNS servers (53; tests may move it).
     pub dns_port: u16,
@@ -27,7 +29,7 @@ impl Ctx {
     }
 
     pub fn ipam(&self) -> Ipam {
-        Ipam::new(&self.state_dir)
+        Ipam::new(&self.state_dir, &self.host_state_dir.join("ipam"))
     }
 
     pub fn records(&self) -> RecordStore {

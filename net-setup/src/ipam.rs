@@ -1,9 +1,16 @@
-//! IP address management: one JSON file per network under the state dir,
-//! changed only under that network's flock and replaced atomically, so
-//! concurrent net-setup processes never hand out the same address.
-//! Addresses are handed out sequentially after the last one given (so a
-//! just-released address is not reused at once), static requests are
-//! honoured or refused by name, and a container's lease survives a retry.
+//! IP address management: one JSON file per network, changed only under
+//! that file's flock and replaced atomically, so concurrent net-setup
+//! processes never hand out the same address. Addresses are handed out
+//! sequentially after the last one given (so a just-released address is
+//! not reused at once), static requests are honoured or refused by name,
+//! and a container's lease survives a retry.
+//!
+//! A bridge is one link on the host, whichever store made its network, so
+//! a bridge network's leases live in one host-wide file named after the
+//! bridge: two stores on the default `podman0` (as Podman's stores share
+//! /run/containers/networks) never give out one address twice. Each lease
+//! there names the store (its state dir) and network it belongs to; a
+//! store whose state dir is gone holds nothing.
 
 use std::collections::{BTreeMap, HashSet};
 use std::net::IpAddr;
@@ -24,36 +31,92 @@ pub struct Lease {
     pub mac: String,
 }
 
+/// A lease in a file, with whose it is (empty in a store's own file).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Held {
+    #[serde(flatten)]
+    lease: Lease,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    owner: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    network_id: String,
+}
+
 #[derive(Debug, Default, Serialize, Deserialize)]
 struct IpamFile {
+    #[serde(default)]
     network_id: String,
     #[serde(default)]
-    leases: BTreeMap<String, Lease>,
+    leases: BTreeMap<String, Held>,
     /// Per subnet: the last address handed out.
     #[serde(default)]
     last: BTreeMap<String, IpAddr>,
 }
 
+/// Where one network's leases are.
+struct Place {
+    json: PathBuf,
+    lock: PathBuf,
+    shared: bool,
+}
+
 pub struct Ipam {
+    /// This store's own leases (networks without a bridge, and leases
+    /// given before bridges' leases were shared).
     dir: PathBuf,
+    /// The host-wide files of bridge networks.
+    host_dir: PathBuf,
+    /// This store, as leases in host-wide files name it.
+    owner: String,
 }
 
 impl Ipam {
-    pub fn new(state_dir: &Path) -> Ipam {
+    pub fn new(state_dir: &Path, host_dir: &Path) -> Ipam {
         Ipam {
             dir: state_dir.join("ipam"),
+            host_dir: host_dir.to_path_buf(),
+            owner: state_dir.display().to_string(),
         }
     }
 
-    fn paths(&self, network: &str) -> (PathBuf, PathBuf) {
-        (
-            self.dir.join(format!("{network}.json")),
-            self.dir.join(format!("{network}.lock")),
-        )
+    fn own(&self, network: &str) -> Place {
+        Place {
+            json: self.dir.join(format!("{network}.json")),
+            lock: self.dir.join(format!("{network}.lock")),
+            shared: false,
+        }
     }
 
-    fn load(&self, path: &Path, net: Option<&Network>) -> Result<IpamFile> {
-        let file: IpamFile = state_files::read_json(path)?.unwrap_or_default();
+    fn bridge(&self, bridge: &str) -> Place {
+        Place {
+            json: self.host_dir.join(format!("bridge-{bridge}.json")),
+            lock: self.host_dir.join(format!("bridge-{bridge}.lock")),
+            shared: true,
+        }
+    }
+
+    fn place(&self, net: &Network) -> Place {
+        if net.driver == "bridge" && crate::network_config::is_valid_ifname(&net.network_interface) {
+            self.bridge(&net.network_interface)
+        } else {
+            self.own(&net.name)
+        }
+    }
+
+    fn mine(&self, h: &Held, net: &Network) -> bool {
+        h.owner == self.owner && h.network_id == net.id
+    }
+
+    fn load(&self, place: &Place, net: Option<&Network>) -> Result<IpamFile> {
+        let mut file: IpamFile = state_files::read_json(&place.json)?.unwrap_or_default();
+        if place.shared {
+            file.leases.retain(|_, h| {
+                let stale_here = h.owner == self.owner
+                    && net.is_some_and(|n| n.id != h.network_id);
+                !stale_here && Path::new(&h.owner).is_dir()
+            });
+            return Ok(file);
+        }
         match net {
             // Leases of a removed network that had the same name are stale.
             Some(n) if file.network_id != n.id => Ok(IpamFile {
@@ -62,6 +125,16 @@ impl Ipam {
             }),
             _ => Ok(file),
         }
+    }
+
+    /// This store's leases on `net` kept in its own file before bridges'
+    /// leases were shared: still in use until released.
+    fn own_leftovers(&self, net: &Network) -> Result<IpamFile> {
+        let place = self.own(&net.name);
+        if !place.json.exists() {
+            return Ok(IpamFile::default());
+        }
+        self.load(&place, Some(net))
     }
 
     /// Give `container` one address per subnet of `net` (the requested
@@ -73,9 +146,18 @@ impl Ipam {
         static_ips: &[IpAddr],
         static_mac: Option<&str>,
     ) -> Result<Lease> {
-        let (path, lock) = self.paths(&net.name);
-        let _lock = state_files::lock(&lock)?;
-        let mut file = self.load(&path, Some(net))?;
+        let place = self.place(net);
+        let _lock = state_files::lock(&place.lock)?;
+        let mut file = self.load(&place, Some(net))?;
+        if place.shared {
+            for (c, h) in self.own_leftovers(net)?.leases {
+                file.leases.entry(c).or_insert(Held {
+                    owner: self.owner.clone(),
+                    network_id: net.id.clone(),
+                    ..h
+                });
+            }
+        }
         for ip in static_ips {
             if !net.subnets.iter().any(|s| s.subnet.contains(ip)) {
                 let subnets: Vec<String> =
@@ -87,7 +169,8 @@ impl Ipam {
                 )));
             }
         }
-        if let Some(old) = file.leases.get(container) {
+        if let Some(old) = file.leases.get(container).filter(|h| !place.shared || self.mine(h, net)) {
+            let old = &old.lease;
             let keeps_statics = static_ips
                 .iter()
                 .all(|ip| old.ips.iter().any(|n| n.addr() == *ip));
@@ -100,7 +183,7 @@ impl Ipam {
         let mut used: HashSet<IpAddr> = file
             .leases
             .values()
-            .flat_map(|l| l.ips.iter().map(|n| n.addr()))
+            .flat_map(|h| h.lease.ips.iter().map(|n| n.addr()))
             .collect();
         let mut ips = Vec::new();
         for s in &net.subnets {
@@ -135,8 +218,24 @@ impl Ipam {
             None => generate_mac()?,
         };
         let lease = Lease { ips, mac };
-        file.leases.insert(container.to_string(), lease.clone());
-        state_files::write_json(&path, &file)?;
+        let (owner, network_id) = if place.shared {
+            (self.owner.clone(), net.id.clone())
+        } else {
+            Default::default()
+        };
+        file.leases.insert(
+            container.to_string(),
+            Held {
+                lease: lease.clone(),
+                owner,
+                network_id,
+            },
+        );
+        state_files::write_json(&place.json, &file)?;
+        if place.shared {
+            // The leftovers are in the shared file now.
+            self.forget_own(&net.name, container)?;
+        }
         tracing::debug!(network = %net.name, container, ips = ?lease.ips, "ipam: allocated");
         Ok(lease)
     }
@@ -144,42 +243,87 @@ impl Ipam {
     /// Read-only check, before anything is touched, that `ip` is free for
     /// `container` (allocation checks again under the lock).
     pub fn check_static(&self, net: &Network, container: &str, ip: IpAddr) -> Result<()> {
-        let (path, _) = self.paths(&net.name);
-        let file = self.load(&path, Some(net))?;
+        let place = self.place(net);
+        let mut file = self.load(&place, Some(net))?;
+        if place.shared {
+            file.leases.extend(self.own_leftovers(net)?.leases);
+        }
         match net.subnets.iter().find(|s| s.subnet.contains(&ip)) {
             Some(s) => check_static(net, s, ip, &file, container),
             None => Ok(()),
         }
     }
 
-    /// Drop `container`'s lease on `network`; false when it had none.
-    pub fn release(&self, network: &str, container: &str) -> Result<bool> {
-        let (path, lock) = self.paths(network);
-        if !path.exists() {
+    fn forget_own(&self, network: &str, container: &str) -> Result<bool> {
+        let place = self.own(network);
+        if !place.json.exists() {
             return Ok(false);
         }
-        let _lock = state_files::lock(&lock)?;
-        common::atomic_file::remove_stale_temps(&path);
-        let mut file = self.load(&path, None)?;
+        let _lock = state_files::lock(&place.lock)?;
+        common::atomic_file::remove_stale_temps(&place.json);
+        let mut file = self.load(&place, None)?;
         let had = file.leases.remove(container).is_some();
         if had {
-            state_files::write_json(&path, &file)?;
+            state_files::write_json(&place.json, &file)?;
+        }
+        Ok(had)
+    }
+
+    /// Drop `container`'s lease on `network` (whose bridge is `bridge`,
+    /// empty when unknown); false when it had none.
+    pub fn release(&self, network: &str, bridge: &str, container: &str) -> Result<bool> {
+        let mut had = self.forget_own(network, container)?;
+        if crate::network_config::is_valid_ifname(bridge) {
+            let place = self.bridge(bridge);
+            if place.json.exists() {
+                let _lock = state_files::lock(&place.lock)?;
+                common::atomic_file::remove_stale_temps(&place.json);
+                let mut file = self.load(&place, None)?;
+                if file.leases.get(container).is_some_and(|h| h.owner == self.owner) {
+                    file.leases.remove(container);
+                    state_files::write_json(&place.json, &file)?;
+                    had = true;
+                }
+            }
+        }
+        if had {
             tracing::debug!(network, container, "ipam: released");
         }
         Ok(had)
     }
 
-    /// Containers holding a lease on `net`.
+    /// Containers of this store holding a lease on `net`.
     pub fn users(&self, net: &Network) -> Result<Vec<String>> {
-        let (path, _) = self.paths(&net.name);
-        Ok(self.load(&path, Some(net))?.leases.into_keys().collect())
+        let place = self.place(net);
+        let mut users: Vec<String> = self
+            .load(&place, Some(net))?
+            .leases
+            .into_iter()
+            .filter(|(_, h)| !place.shared || self.mine(h, net))
+            .map(|(c, _)| c)
+            .collect();
+        if place.shared {
+            users.extend(self.own_leftovers(net)?.leases.into_keys());
+            users.sort();
+            users.dedup();
+        }
+        Ok(users)
     }
 
     /// Forget a removed network's leases.
-    pub fn remove_network(&self, network: &str) -> Result<()> {
-        let (path, lock) = self.paths(network);
-        let _lock = state_files::lock(&lock)?;
-        state_files::remove_file_if_exists(&path)?;
+    pub fn remove_network(&self, net: &Network) -> Result<()> {
+        let own = self.own(&net.name);
+        {
+            let _lock = state_files::lock(&own.lock)?;
+            state_files::remove_file_if_exists(&own.json)?;
+        }
+        let place = self.place(net);
+        if place.shared && place.json.exists() {
+            let _lock = state_files::lock(&place.lock)?;
+            let mut file = self.load(&place, None)?;
+            file.leases.retain(|_, h| !self.mine(h, net));
+            state_files::write_json(&place.json, &file)?;
+        }
         Ok(())
     }
 }
@@ -206,7 +350,7 @@ fn check_static(
     if let Some((owner, _)) = file
         .leases
         .iter()
-        .find(|(c, l)| c.as_str() != container && l.ips.iter().any(|n| n.addr() == ip))
+        .find(|(c, h)| c.as_str() != container && h.lease.ips.iter().any(|n| n.addr() == ip))
     {
         return Err(NetError::AlreadyExists(format!(
             "requested IP {ip} is already allocated to container {} on network {}: choose another address",
@@ -325,7 +469,7 @@ mod tests {
     #[test]
     fn sequential_static_and_release() {
         let d = tempfile::tempdir().unwrap();
-        let ipam = Ipam::new(d.path());
+        let ipam = Ipam::new(d.path(), &d.path().join("host"));
         let n = net("10.89.0.0/29");
         let a = ipam.allocate(&n, "a", &[], None).unwrap();
         assert_eq!(a.ips[0].to_string(), "10.89.0.2/29");
@@ -367,7 +511,7 @@ mod tests {
                 .to_string(),
             "10.89.0.3"
         );
-        assert!(ipam.release(&n.name, "a").unwrap());
+        assert!(ipam.release(&n.name, &n.network_interface, "a").unwrap());
         // .2 was just released: the next one after the last handed out comes first.
         assert_eq!(
             ipam.allocate(&n, "d", &[], None).unwrap().ips[0]
@@ -406,7 +550,7 @@ mod tests {
                 .map(|i| {
                     let (dir, n) = (d.path(), &n);
                     s.spawn(move || {
-                        Ipam::new(dir)
+                        Ipam::new(dir, &dir.join("host"))
                             .allocate(n, &format!("c{i}"), &[], None)
                             .unwrap()
                             .ips[0]
@@ -417,6 +561,58 @@ mod tests {
         });
         let set: HashSet<_> = ips.iter().collect();
         assert_eq!(set.len(), 16);
+    }
+
+    #[test]
+    fn stores_on_one_bridge_share_its_leases() {
+        let d = tempfile::tempdir().unwrap();
+        let host = d.path().join("host");
+        let (sa, sb) = (d.path().join("a"), d.path().join("b"));
+        std::fs::create_dir_all(&sa).unwrap();
+        std::fs::create_dir_all(&sb).unwrap();
+        let (a, b) = (Ipam::new(&sa, &host), Ipam::new(&sb, &host));
+        let mut n = net("10.89.0.0/24");
+        n.network_interface = "podtest0".into();
+        let first = a.allocate(&n, "c1", &[], None).unwrap().ips[0];
+        let second = b.allocate(&n, "c2", &[], None).unwrap().ips[0];
+        assert_ne!(first, second, "one bridge, one address each");
+        let e = b
+            .allocate(&n, "c3", &[first.addr()], None)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("already allocated"), "{e}");
+        // Each store sees and releases only its own.
+        assert_eq!(a.users(&n).unwrap(), ["c1"]);
+        assert!(!b.release(&n.name, "podtest0", "c1").unwrap());
+        assert!(a.release(&n.name, "podtest0", "c1").unwrap());
+        // A store whose state dir is gone holds nothing.
+        std::fs::remove_dir_all(&sb).unwrap();
+        std::fs::create_dir_all(&sa).unwrap();
+        let taken = a.allocate(&n, "c4", &[second.addr()], None).unwrap();
+        assert_eq!(taken.ips[0], second);
+        // Removing the network in one store forgets that store's leases.
+        a.remove_network(&n).unwrap();
+        assert!(a.users(&n).unwrap().is_empty());
+    }
+
+    #[test]
+    fn leases_of_a_stores_own_file_still_count_on_a_shared_bridge() {
+        let d = tempfile::tempdir().unwrap();
+        let mut n = net("10.89.0.0/24");
+        n.network_interface = "podtest1".into();
+        // A lease given when the store kept bridges' leases itself.
+        let mut legacy = n.clone();
+        legacy.driver = "macvlan".into();
+        let old = Ipam::new(d.path(), &d.path().join("host"))
+            .allocate(&legacy, "old", &[], None)
+            .unwrap();
+        let ipam = Ipam::new(d.path(), &d.path().join("host"));
+        let new = ipam.allocate(&n, "new", &[], None).unwrap();
+        assert_ne!(old.ips[0], new.ips[0]);
+        assert_eq!(ipam.allocate(&n, "old", &[], None).unwrap(), old, "kept");
+        let mut users = ipam.users(&n).unwrap();
+        users.sort();
+        assert_eq!(users, ["new", "old"]);
     }
 
     #[test]

@@ -58,6 +58,11 @@ struct Cli {
     /// (podman passes <runroot>/networks).
     #[arg(long, global = true, default_value = DEFAULT_STATE_DIR)]
     state_dir: PathBuf,
+    /// Where state every store on this host shares lives (the leases of
+    /// bridges, which are one link whichever store made them): for root
+    /// /run/podman-rs/host, else $XDG_RUNTIME_DIR/podman-rs/host.
+    #[arg(long, global = true)]
+    host_state_dir: Option<PathBuf>,
     /// auto, nftables, iptables or none.
     #[arg(long, global = true, default_value = "auto")]
     firewall_driver: String,
@@ -91,7 +96,11 @@ enum Cmd {
         netns: Option<PathBuf>,
     },
     /// Re-apply every container's firewall rules from disk.
-    Reload,
+    Reload {
+        /// Also forget the networks no container is on (their chains go).
+        #[arg(long)]
+        release_idle_networks: bool,
+    },
     /// Create a network namespace pinned at PATH.
     CreateNetns { path: PathBuf },
     /// Unmount and remove a pinned network namespace.
@@ -203,11 +212,24 @@ fn main() -> std::process::ExitCode {
         let ctx = Arc::new(context::Ctx {
             firewall: firewall::Firewall::select(&cli.firewall_driver, &cli.state_dir)?,
             config_dir: cli.config_dir,
+            host_state_dir: cli.host_state_dir.unwrap_or_else(|| default_host_state_dir(&cli.state_dir)),
             state_dir: cli.state_dir,
             dns_port: cli.dns_port,
         });
         run(ctx, cli.cmd).await
     })
+}
+
+/// Root shares /run; a user shares their runtime dir (their bridges live
+/// in their own network namespace), or only this state dir without one.
+fn default_host_state_dir(state_dir: &std::path::Path) -> PathBuf {
+    if nix::unistd::geteuid().is_root() {
+        return PathBuf::from("/run/podman-rs/host");
+    }
+    match std::env::var_os("XDG_RUNTIME_DIR").filter(|d| !d.is_empty()) {
+        Some(d) => PathBuf::from(d).join("podman-rs/host"),
+        None => state_dir.join("host"),
+    }
 }
 
 fn print_json<T: serde::Serialize>(v: &T) -> anyhow::Result<()> {
@@ -275,8 +297,10 @@ async fn run(ctx: Arc<context::Ctx>, cmd: Cmd) -> anyhow::Result<()> {
             teardown::teardown(&ctx, req).await?;
             print_json(&serde_json::json!({ "container_id": id, "torn_down": true }))?;
         }
-        Cmd::Reload => {
-            let (containers, networks) = service::reload(&ctx).await?;
+        Cmd::Reload {
+            release_idle_networks,
+        } => {
+            let (containers, networks) = service::reload(&ctx, release_idle_networks).await?;
             print_json(&serde_json::json!({
                 "containers": containers, "networks": networks, "firewall_backend": ctx.firewall.name()
             }))?;

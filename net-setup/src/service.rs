@@ -97,7 +97,7 @@ pub async fn remove_network(ctx: &Ctx, name: &str, force: bool) -> crate::error:
     let net = ctx.configs().find(name)?;
     let users = ctx.ipam().users(&net)?;
     let removed = ctx.configs().remove(&net.name, force, &users)?;
-    ctx.ipam().remove_network(&removed.name)?;
+    ctx.ipam().remove_network(&removed)?;
     let lock = ctx.setup_lock().await?;
     crate::teardown::remove_network_links(ctx, &lock, &removed.name, &removed.network_interface)
         .await?;
@@ -251,9 +251,9 @@ impl NetSetup for NetSetupService {
 
     async fn reload(
         &self,
-        _req: Request<pb::ReloadRequest>,
+        req: Request<pb::ReloadRequest>,
     ) -> Result<Response<pb::ReloadResponse>, Status> {
-        let (containers, networks) = reload(&self.ctx).await?;
+        let (containers, networks) = reload(&self.ctx, req.into_inner().release_idle_networks).await?;
         Ok(Response::new(pb::ReloadResponse {
             containers,
             networks,
@@ -263,9 +263,23 @@ impl NetSetup for NetSetupService {
 }
 
 /// Re-apply every firewall rule from disk; (containers, networks) counts.
-pub async fn reload(ctx: &Ctx) -> crate::error::Result<(u32, u32)> {
+/// With `release_idle`, the networks no container is on are forgotten
+/// first: a network's chains otherwise stay for its next container.
+pub async fn reload(ctx: &Ctx, release_idle: bool) -> crate::error::Result<(u32, u32)> {
     let lock = ctx.setup_lock().await?;
-    let records = ctx.records().all()?.len() as u32;
+    let all = ctx.records().all()?;
+    if release_idle {
+        let in_use: std::collections::HashSet<&str> = all
+            .iter()
+            .flat_map(|r| r.attachments.iter().map(|a| a.network.as_str()))
+            .collect();
+        for a in ctx.active().all()? {
+            if !in_use.contains(a.network.as_str()) {
+                ctx.active().remove(&a.network)?;
+            }
+        }
+    }
+    let records = all.len() as u32;
     let d = ctx.apply_firewall(&lock, true).await?;
     Ok((records, d.networks.len() as u32))
 }

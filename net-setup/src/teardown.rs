@@ -144,7 +144,7 @@ pub async fn teardown_locked(
     }
     // 4. Leases.
     for a in &atts {
-        if let Err(e) = ctx.ipam().release(&a.network, container) {
+        if let Err(e) = ctx.ipam().release(&a.network, &a.bridge, container) {
             note(e);
         }
     }

@@ -35,6 +35,18 @@ impl TestStore {
     }
 
     /// `podman --root R --runroot RR` with a clean environment.
+    /// The nftables table net-setup keeps this store's rules in: named
+    /// after the store's network state dir (FNV-1a of the path).
+    pub fn nft_table(&self) -> String {
+        let state = self.runroot().join("networks");
+        let mut h: u64 = 0xcbf29ce484222325;
+        for b in state.as_os_str().as_encoded_bytes() {
+            h ^= *b as u64;
+            h = h.wrapping_mul(0x100000001b3);
+        }
+        format!("podman_rs_{:08x}", h as u32)
+    }
+
     pub fn cmd(&self) -> Command {
         let mut c = Command::new(bin("podman"));
         c.arg("--root")
@@ -70,12 +82,11 @@ impl TestStore {
 
 impl Drop for TestStore {
     fn drop(&mut self) {
-        // Stop and remove what the test left, so no mount or monitor leaks.
+        // Stop and remove what the test left, so no mount, monitor,
+        // bridge or firewall table leaks: a reset also takes the default
+        // network's chains, which stay for its next container otherwise.
         let _ = self.cmd().args(["pod", "rm", "-af", "-t", "0"]).output();
-        let _ = self.cmd().args(["rm", "-af", "-t", "0"]).output();
-        let _ = self.cmd().args(["rm", "-af"]).output();
-        // A network's bridge stays until the network is removed.
-        let _ = self.cmd().args(["network", "prune", "-f"]).output();
+        let _ = self.cmd().args(["system", "reset", "-f"]).output();
     }
 }
 

@@ -56,11 +56,18 @@ impl Env<'_> {
     }
 
     fn ok(&self, args: &[&str]) -> String {
+        self.ok_killing_at(args, "")
+    }
+
+    /// `ok` with the kill point set: the container's monitor and its exit
+    /// command inherit it from the command that started them.
+    fn ok_killing_at(&self, args: &[&str], stage: &str) -> String {
         let args = self.expand(args);
         let o = self
             .store
             .cmd()
             .env(MARKER, &self.marker)
+            .env(KILL_AT, stage)
             .args(&args)
             .output()
             .expect("run podman");
@@ -209,6 +216,16 @@ impl Drop for NetworkGuard<'_> {
     }
 }
 
+/// Stages of the cleanup after an exit. `stop` and the monitor's exit
+/// command both run it and whichever takes the container lock first does
+/// the work (as in Podman, the lock is not held while the container
+/// stops). With the kill point in the exit command's environment too,
+/// `stop` dies at the stage either way: first, or when it redoes the
+/// half-done cleanup of the exit command that died there.
+fn reached_by_exit_cleanup(stage: &str) -> bool {
+    stage.starts_with("cleanup-") || stage.starts_with("net-teardown-")
+}
+
 fn run_case(case: &Case) {
     let (store, _registry, image) = e2e::podman::with_busybox();
     let env = Env {
@@ -235,7 +252,11 @@ fn run_case(case: &Case) {
     env.ok(&["run", "--rm", "--network", "{net}", "{img}", "true"]);
     let before = snapshot(&env);
     for p in case.prepare {
-        env.ok(p);
+        if reached_by_exit_cleanup(case.stage) {
+            env.ok_killing_at(p, case.stage);
+        } else {
+            env.ok(p);
+        }
     }
     let args = env.expand(case.killed);
     let status = store

@@ -93,14 +93,7 @@ fn rm_all_and_network_rm_leave_the_host_as_it_was() {
     let state = s.runroot().join("networks");
     // The table name derives from the state dir (net-setup's firewall).
     let mut ours = Ours {
-        table: {
-            let mut h: u64 = 0xcbf29ce484222325;
-            for b in state.as_os_str().as_encoded_bytes() {
-                h ^= *b as u64;
-                h = h.wrapping_mul(0x100000001b3);
-            }
-            format!("podman_rs_{:08x}", h as u32)
-        },
+        table: s.nft_table(),
         subnets: vec!["10.97.1.0/24".into(), "10.97.2.0/24".into()],
         bridges: ["hcbr1", "hcbr2"].into_iter().map(String::from).collect(),
         ..Ours::default()

@@ -49,13 +49,7 @@ fn reload_restores_flushed_rules_and_refuses_bad_input() {
     });
 
     // Someone deletes our table (as `nft flush ruleset` would).
-    let state = s.runroot().join("networks");
-    let mut h: u64 = 0xcbf29ce484222325;
-    for b in state.as_os_str().as_encoded_bytes() {
-        h ^= *b as u64;
-        h = h.wrapping_mul(0x100000001b3);
-    }
-    let table = format!("podman_rs_{:08x}", h as u32);
+    let table = s.nft_table();
     let o = std::process::Command::new("nft")
         .args(["delete", "table", "inet", &table])
         .output()

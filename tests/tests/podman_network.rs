@@ -41,13 +41,7 @@ fn host_state(s: &TestStore) -> (Vec<String>, Vec<String>) {
         .collect();
     names.sort();
     // net-setup names its table after the state dir (FNV-1a of the path).
-    let state = s.runroot().join("networks");
-    let mut h: u64 = 0xcbf29ce484222325;
-    for b in state.as_os_str().as_encoded_bytes() {
-        h ^= *b as u64;
-        h = h.wrapping_mul(0x100000001b3);
-    }
-    let table = format!("podman_rs_{:08x}", h as u32);
+    let table = s.nft_table();
     let rules = std::process::Command::new("nft")
         .args(["-s", "list", "table", "inet", &table])
         .output()

@@ -119,8 +119,20 @@ fn system_reset_removes_containers_images_networks_and_both_roots() {
     let (s, _reg, r) = with_busybox();
     s.ok(&["network", "create", "--subnet", "10.98.4.0/24", "resetnet"]);
     s.ok(&["run", "-d", "--network", "resetnet", &r, "sleep", "600"]);
+    s.ok(&["run", "--rm", &r, "true"]);
+    let table = s.nft_table();
+    let listed = || {
+        std::process::Command::new("nft")
+            .args(["list", "table", "inet", &table])
+            .output()
+            .unwrap()
+            .status
+            .success()
+    };
+    assert!(listed(), "the default network's chains are in {table}");
     external_container(&s, &image_id(&s, &r));
     s.ok(&["system", "reset", "-f"]);
+    assert!(!listed(), "{table} is left after the reset");
     assert!(!s.root().exists() && !s.runroot().exists());
     let top = s.dir.path().display().to_string();
     let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap();

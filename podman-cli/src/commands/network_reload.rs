@@ -48,7 +48,7 @@ pub async fn reload(engine: &EngineConfig, a: &ReloadArgs) -> anyhow::Result<()>
         let mut net = helper_procs::net(engine).await?;
         net.call(
             "Reload",
-            |mut c| async move { c.reload(ReloadRequest {}).await },
+            |mut c| async move { c.reload(ReloadRequest::default()).await },
         )
         .await?;
         net.close().await?;

@@ -118,6 +118,17 @@ pub async fn prune(engine: &EngineConfig, a: &PruneArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+async fn release_idle_networks(engine: &EngineConfig) -> anyhow::Result<()> {
+    let mut net = crate::helper_procs::net(engine).await?;
+    let req = proto::netsetup::v1::ReloadRequest {
+        release_idle_networks: true,
+    };
+    net.call("Reload", |mut c| async move { c.reload(req).await })
+        .await?;
+    net.close().await?;
+    Ok(())
+}
+
 pub async fn reset(engine: &EngineConfig, a: &ResetArgs) -> anyhow::Result<()> {
     crate::lifecycle::reconcile::pending(engine).await;
     if !a.force {
@@ -164,6 +175,11 @@ pub async fn reset(engine: &EngineConfig, a: &ResetArgs) -> anyhow::Result<()> {
     match super::network::prune_networks(engine).await {
         Ok(_) => {}
         Err(e) => note("removing networks", e),
+    }
+    // The default network cannot be removed, but its chains (and the
+    // store's firewall table) are the store's and go with it.
+    if let Err(e) = release_idle_networks(engine).await {
+        note("removing firewall rules", e);
     }
     // Volumes may live outside the graph root (volume_path), and a
     // filesystem volume may still be mounted (`volume mount`).

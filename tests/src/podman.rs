@@ -47,6 +47,25 @@ impl TestStore {
         format!("podman_rs_{:08x}", h as u32)
     }
 
+    /// The leases this store holds on the bridge `bridge`: net-setup keeps
+    /// a bridge's leases host-wide (every store on the host shares the
+    /// link), each naming the store's network state dir as its owner.
+    pub fn bridge_leases(&self, bridge: &str) -> serde_json::Map<String, serde_json::Value> {
+        let path = format!("/run/podman-rs/host/ipam/bridge-{bridge}.json");
+        let owner = self.runroot().join("networks").display().to_string();
+        let Ok(text) = std::fs::read_to_string(&path) else {
+            return serde_json::Map::new();
+        };
+        let v: serde_json::Value = serde_json::from_str(&text).expect("lease file is JSON");
+        v["leases"]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .filter(|(_, l)| l["owner"].as_str() == Some(owner.as_str()))
+            .map(|(k, l)| (k.clone(), l.clone()))
+            .collect()
+    }
+
     pub fn cmd(&self) -> Command {
         let mut c = Command::new(bin("podman"));
         c.arg("--root")

@@ -151,6 +151,14 @@ fn check_ps_table(out: &str) -> Result<usize, String> {
 
 /// Run `ps -a` (table and JSON, alternately) until `stop`; return how many
 /// readings were taken and every problem seen.
+struct StopOnDrop<'a>(&'a AtomicBool);
+
+impl Drop for StopOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+}
+
 fn ps_loop(s: &TestStore, stop: &AtomicBool) -> (usize, Vec<String>) {
     let mut problems = Vec::new();
     let mut readings = 0;
@@ -188,6 +196,8 @@ fn fifty_runs_then_fifty_removals_at_once_with_ps_throughout() {
     let no_net = |i: usize| i.is_multiple_of(5);
     let stop = AtomicBool::new(false);
     let (runs, addresses, removals, (readings, problems)) = thread::scope(|scope| {
+        // A failed step must still end the reader, or the scope never ends.
+        let _stop_reader = StopOnDrop(&stop);
         let reader = scope.spawn(|| ps_loop(&s, &stop));
         let runs = at_once(&s, CONTAINERS, |i| {
             let mut a = strings(&["run", "-d", "--name", &names[i]]);
@@ -207,9 +217,7 @@ fn fifty_runs_then_fifty_removals_at_once_with_ps_throughout() {
         inspect.extend(names.iter().cloned());
         let addresses = s.cmd().args(&inspect).output().expect("inspect");
         // The default network's leases, as IPAM recorded them.
-        let leases = std::fs::read_to_string(s.runroot().join("networks/ipam/podman.json"))
-            .expect("lease file of the default network");
-        let addresses = (addresses, leases);
+        let addresses = (addresses, s.bridge_leases("podman0"));
         let removals = at_once(&s, CONTAINERS, |i| strings(&["rm", "-f", &names[i]]));
         stop.store(true, Ordering::Relaxed);
         let ps = reader.join().expect("ps thread");
@@ -230,8 +238,6 @@ fn fifty_runs_then_fifty_removals_at_once_with_ps_throughout() {
     }
     let (addresses, leases) = addresses;
     assert!(addresses.status.success(), "{}", stderr(&addresses));
-    let leases: Value = serde_json::from_str(&leases).expect("lease file is JSON");
-    let leases = leases["leases"].as_object().expect("leases").clone();
     let mut by_ip: BTreeMap<String, String> = BTreeMap::new();
     let mut seen_ids = BTreeSet::new();
     for (i, line) in stdout(&addresses).lines().enumerate() {
@@ -309,12 +315,8 @@ fn fifty_runs_then_fifty_removals_at_once_with_ps_throughout() {
         .filter(|l| ids.iter().any(|id| host_veth_name(id, "podman") == **l))
         .collect();
     assert!(new_links.is_empty(), "{new_links:?}");
-    let leases = s.runroot().join("networks/ipam/podman.json");
-    if let Ok(text) = std::fs::read_to_string(&leases) {
-        let v: Value = serde_json::from_str(&text).expect("lease file is JSON");
-        let held = v["leases"].as_object().map(|m| m.len()).unwrap_or(0);
-        assert_eq!(held, 0, "leases left: {text}");
-    }
+    let left = s.bridge_leases("podman0");
+    assert!(left.is_empty(), "leases left: {left:?}");
     poll::until(
         Duration::from_secs(20),
         "no monitor or runtime process naming our run root",

@@ -388,8 +388,9 @@ fn sigkill_during_setup_then_teardown_leaves_no_link_rule_or_process() -> Result
     assert!(std::fs::read_dir(env.state().join("containers"))?
         .next()
         .is_none());
-    let leases: Value =
-        serde_json::from_slice(&std::fs::read(env.state().join("ipam/nt-kill.json"))?)?;
+    let leases: Value = serde_json::from_slice(&std::fs::read(
+        env.host_state().join("ipam/bridge-ntbr6.json"),
+    )?)?;
     assert_eq!(leases["leases"], json!({}));
     // The bridge and its chains stay until the network goes.
     assert!(host_snapshot().of(&env.ours()).0.contains("ntbr6"));

@@ -2,7 +2,7 @@
 //! container as tar streams, through `podman cp`'s own copy (its `-`
 //! end on a pipe instead of stdio).
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::rc::Rc;
 
 use base64::Engine;
@@ -93,20 +93,7 @@ async fn get(s: &Rc<Service>, id: &str, path: &str) -> ApiResult<Resp> {
             tracing::warn!("archive of {}: {e:#}", a.source);
         }
     })?;
-    std::thread::spawn(move || {
-        let mut f = std::fs::File::from(r);
-        let mut buf = vec![0u8; 64 * 1024];
-        loop {
-            match f.read(&mut buf) {
-                Ok(0) | Err(_) => return,
-                Ok(n) => {
-                    if tx.blocking_send(Bytes::copy_from_slice(&buf[..n])).is_err() {
-                        return;
-                    }
-                }
-            }
-        }
-    });
+    super::http::forward_blocking(std::fs::File::from(r), tx, 64 * 1024);
     Ok(with_stat(resp, &header))
 }
 

@@ -110,6 +110,29 @@ pub fn stream(
     (r, tx)
 }
 
+/// Forward `reader` into a streamed response's sender on a thread of its
+/// own (a blocking read must not stall the service's loop), in chunks of
+/// `chunk` bytes, until its end or until the client is gone.
+pub fn forward_blocking<R: std::io::Read + Send + 'static>(
+    mut reader: R,
+    tx: tokio::sync::mpsc::Sender<Bytes>,
+    chunk: usize,
+) {
+    std::thread::spawn(move || {
+        let mut buf = vec![0u8; chunk];
+        loop {
+            match reader.read(&mut buf) {
+                Ok(0) | Err(_) => return,
+                Ok(n) => {
+                    if tx.blocking_send(Bytes::copy_from_slice(&buf[..n])).is_err() {
+                        return;
+                    }
+                }
+            }
+        }
+    });
+}
+
 /// A request's query parameters (the last of a repeated name wins, as
 /// Go's `r.Form.Get` reads the first; Docker's clients send each once).
 #[derive(Debug, Default, Clone)]

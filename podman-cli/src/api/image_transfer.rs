@@ -2,7 +2,7 @@
 //! and `/images/get?names=` (docker-archive), `POST /images/load`, and
 //! `POST /images/{name}/push` with Docker's JSON progress stream.
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::rc::Rc;
 
 use bytes::Bytes;
@@ -44,20 +44,7 @@ pub async fn get(s: &Rc<Service>, names: Vec<String>) -> ApiResult<Resp> {
     })
     .await?;
     let (resp, tx) = super::http::stream(StatusCode::OK, "application/x-tar");
-    std::thread::spawn(move || {
-        let mut f = file;
-        let mut buf = vec![0u8; 256 * 1024];
-        loop {
-            match f.read(&mut buf) {
-                Ok(0) | Err(_) => return,
-                Ok(n) => {
-                    if tx.blocking_send(Bytes::copy_from_slice(&buf[..n])).is_err() {
-                        return;
-                    }
-                }
-            }
-        }
-    });
+    super::http::forward_blocking(file, tx, 256 * 1024);
     Ok(resp)
 }
 

@@ -10,6 +10,7 @@
 //! exec) are pumped on the server's runtime.
 
 pub mod archive;
+pub mod container_views;
 pub mod containers;
 pub mod create_body;
 pub mod errors;

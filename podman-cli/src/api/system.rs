@@ -213,7 +213,7 @@ pub async fn route(s: &Rc<Service>, req: Req, segs: &[&str]) -> ApiResult<Resp> 
 async fn df(s: &Rc<Service>, _req: Req) -> ApiResult<Resp> {
     let doc = worker::run(&s.engine, |engine| async move {
         let images = super::images::list_docker(&engine, &[], true).await?;
-        let containers = super::containers::list_docker(&engine, true, &[], true).await?;
+        let containers = super::container_views::list_docker(&engine, true, &[], true).await?;
         let volumes = super::volumes::list_docker(&engine, &[])?;
         let layers: i64 = images.iter().map(|i| i["Size"].as_i64().unwrap_or(0)).sum();
         Ok(json!({

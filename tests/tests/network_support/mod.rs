@@ -208,12 +208,19 @@ impl Env {
         }
     }
 
+    /// This test's stand-in for the host-wide state (bridges' leases).
+    pub fn host_state(&self) -> PathBuf {
+        self.dir.path().join("run/host")
+    }
+
     pub fn args(&self) -> Vec<OsString> {
         let mut a: Vec<OsString> = vec![
             "--config-dir".into(),
             self.cfg().into(),
             "--state-dir".into(),
             self.state().into(),
+            "--host-state-dir".into(),
+            self.host_state().into(),
         ];
         a.extend(["--firewall-driver".into(), self.driver.into()]);
         a

@@ -337,9 +337,7 @@ async fn start_with(
         }
     };
     if !upgrade {
-        return Err(ApiError::bad_request(
-            "exec start with attached streams needs a hijacked connection (Connection: Upgrade)",
-        ));
+        return Ok(plain_response(s, seq, streams, on_end));
     }
     Ok(hijack::upgrade_response(
         req,
@@ -349,6 +347,53 @@ async fn start_with(
             hijack::pump_then(conn, seq, streams, on_end).await;
         },
     ))
+}
+
+/// A start that does not take over the connection (podman-py's
+/// `exec_run`), which Podman answers too: the output, framed as on a
+/// hijacked connection, is the response's body until the process exits;
+/// there is no input. A client that leaves ends the process, as there.
+fn plain_response(
+    s: &Rc<Service>,
+    seq: Arc<Seq>,
+    streams: Streams,
+    on_end: impl FnOnce(Option<i32>) + 'static,
+) -> Resp {
+    let (resp, tx) = super::http::stream(
+        StatusCode::OK,
+        if streams.tty {
+            "application/vnd.docker.raw-stream"
+        } else {
+            "application/vnd.docker.multiplexed-stream"
+        },
+    );
+    let (ours, theirs) = tokio::io::duplex(64 * 1024);
+    let busy = s.busy();
+    tokio::task::spawn_local(async move {
+        let _busy = busy;
+        hijack::pump_then(theirs, seq, streams, on_end).await;
+    });
+    tokio::task::spawn_local(async move {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let (mut rd, mut wr) = tokio::io::split(ours);
+        // No input: the session sees its end at once.
+        let _ = wr.shutdown().await;
+        let mut buf = vec![0u8; 64 * 1024];
+        loop {
+            match rd.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => {
+                    if tx.send(bytes::Bytes::copy_from_slice(&buf[..n])).await.is_err() {
+                        break;
+                    }
+                }
+            }
+        }
+        // Dropping both halves closes the pipe: a pump still writing fails
+        // and ends the session's process.
+        drop((rd, wr));
+    });
+    resp
 }
 
 #[allow(clippy::too_many_arguments)]

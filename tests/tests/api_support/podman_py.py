@@ -48,10 +48,14 @@ with PodmanClient(base_url=url, timeout=60) as client:
     c.reload()
     assert c.status == "running", c.status
     assert c.labels["k"] == "v"
-    # exec_run is left out: podman-py starts an exec without Connection:
-    # Upgrade and reads the streams from the answer's body, which the
-    # service does not serve yet (it answers 400); the docker CLI and
-    # docker-py, which hijack, cover exec.
+    # exec_run starts the exec without Connection: Upgrade and reads the
+    # framed streams from the answer's body.
+    code, (out, err) = c.exec_run(["sh", "-c", "echo ppy-out; echo ppy-err >&2; exit 3"], demux=True)
+    assert (code, out, err) == (3, b"ppy-out\n", b"ppy-err\n"), (code, out, err)
+    # Without demux podman-py hands back the body as it came: Podman frames
+    # a non-tty exec's output (stream 1, length 9) even on a plain answer.
+    code, out = c.exec_run("echo combined")
+    assert (code, out) == (0, b"\x01\x00\x00\x00\x00\x00\x00\x09combined\n"), (code, out)
     assert [x.name for x in client.containers.list(filters={"label": "k=v"})] == ["ppy"]
 
     # archive: put then get

@@ -23,6 +23,7 @@ mod kill_point;
 mod lifecycle;
 mod pod;
 mod proc_info;
+mod remote;
 mod runtime_choice;
 mod spec;
 mod state;
@@ -86,11 +87,6 @@ fn main() -> ExitCode {
 /// naming the flag and why, exit 125), `--out`/`--noout` (stdout goes to
 /// a file or /dev/null) and `--registries-conf`.
 fn setup_process(cli: &Cli) -> anyhow::Result<()> {
-    if let Some(flag) = cli.root.remote_flag() {
-        anyhow::bail!(
-            "{flag}: podman-rs has no remote client yet; run podman on the machine that holds the containers"
-        );
-    }
     if let Some(why) = cli.global.refused() {
         anyhow::bail!("{why}");
     }
@@ -130,6 +126,18 @@ fn run(cli: Cli, log_level: &str) -> anyhow::Result<()> {
     // Needs no configuration: works on a machine with broken config files.
     if let Command::Completion(a) = &cli.command {
         return cli::completion::run(a);
+    }
+    // The client's own connection list: no store and no service involved.
+    match &cli.command {
+        Command::System(SystemCommand::Connection(c)) => return commands::connection::run(c),
+        Command::Context(c) => return commands::connection::context(c),
+        _ => {}
+    }
+    if remote::wanted(&cli) {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        return rt.block_on(remote::run(&cli));
     }
     let cfg = engine_config::EngineConfig::load(&cli.global.engine_options(log_level))?;
     tracing::debug!(
@@ -322,6 +330,9 @@ async fn command(cfg: &engine_config::EngineConfig, cli: &Cli) -> anyhow::Result
             Command::System(SystemCommand::Prune(a)) => commands::system::prune(cfg, a).await,
             Command::System(SystemCommand::Reset(a)) => commands::system::reset(cfg, a).await,
             Command::System(SystemCommand::Service(a)) => commands::service::run(cfg, a).await,
+            // Handled before any store is opened (see `run`).
+            Command::System(SystemCommand::Connection(c)) => commands::connection::run(c),
+            Command::Context(c) => commands::connection::context(c),
             Command::Port(a) | Command::Container(ContainerCommand::Port(a)) => {
                 commands::port::run(cfg, a).await
             }

@@ -262,3 +262,97 @@ fn malformed_pem_files_are_refused_in_gos_words() {
         "nothing listens after a refusal"
     );
 }
+
+/// The remote client over TLS: a connection that trusts the CA reaches a
+/// TLS service, and one with a client certificate a service that demands
+/// one; without the certificate the handshake fails in one line.
+#[test]
+fn remote_client_connects_over_tls_and_mutual_tls() {
+    let (s, _reg, _image) = e2e::podman::with_busybox();
+    let d = s.dir.path().to_path_buf();
+    make_certs(&d);
+    let conns = d.join("podman-connections.json");
+    let client = || {
+        let mut c = Command::new(e2e::binaries::bin("podman"));
+        c.env("PODMAN_CONNECTIONS_CONF", &conns)
+            .env_remove("CONTAINER_HOST")
+            .env_remove("CONTAINER_CONNECTION");
+        c
+    };
+    let pem = |n: &str| d.join(n).display().to_string();
+    let graph = s.root().display().to_string();
+
+    let port = e2e::registry::free_port().unwrap();
+    let mut svc = start(&s, port, &[]);
+    let url = format!("tcp://127.0.0.1:{port}");
+    let o = client()
+        .args([
+            "system",
+            "connection",
+            "add",
+            "tls",
+            &url,
+            "--tls-ca",
+            &pem("ca.pem"),
+        ])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = client()
+        .args([
+            "-c",
+            "tls",
+            "info",
+            "--format",
+            "{{.Host.RemoteSocket.Path}} {{.Store.GraphRoot}}",
+        ])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout).trim(),
+        format!("{url} {graph}")
+    );
+    svc.kill().unwrap();
+    svc.wait().unwrap();
+
+    let port = e2e::registry::free_port().unwrap();
+    let ca = format!("--tls-client-ca={}", pem("ca.pem"));
+    let mut svc = start(&s, port, &[&ca]);
+    let url = format!("tcp://127.0.0.1:{port}");
+    for (name, cert) in [("anon", false), ("mtls", true)] {
+        let mut c = client();
+        c.args([
+            "system",
+            "connection",
+            "add",
+            name,
+            &url,
+            "--tls-ca",
+            &pem("ca.pem"),
+        ]);
+        if cert {
+            c.args([
+                "--tls-cert",
+                &pem("client.pem"),
+                "--tls-key",
+                &pem("client-key.pem"),
+            ]);
+        }
+        assert!(c.status().unwrap().success());
+    }
+    let o = client()
+        .args(["-c", "mtls", "info", "--format", "{{.Store.GraphRoot}}"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), graph);
+    let o = client()
+        .args(["-c", "anon", "info", "--format", "{{.Store.GraphRoot}}"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(125), "{}", stderr(&o));
+    assert_eq!(stderr(&o).lines().count(), 1, "{}", stderr(&o));
+    svc.kill().unwrap();
+    svc.wait().unwrap();
+}

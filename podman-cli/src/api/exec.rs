@@ -383,7 +383,11 @@ fn plain_response(
             match rd.read(&mut buf).await {
                 Ok(0) | Err(_) => break,
                 Ok(n) => {
-                    if tx.send(bytes::Bytes::copy_from_slice(&buf[..n])).await.is_err() {
+                    if tx
+                        .send(bytes::Bytes::copy_from_slice(&buf[..n]))
+                        .await
+                        .is_err()
+                    {
                         break;
                     }
                 }

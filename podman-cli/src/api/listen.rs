@@ -8,6 +8,21 @@ use std::path::{Path, PathBuf};
 /// Podman's socket for root.
 pub const ROOT_SOCKET: &str = "/run/podman/podman.sock";
 
+/// Podman's default service socket: root's, else the user's under
+/// `$XDG_RUNTIME_DIR`.
+pub fn default_socket() -> PathBuf {
+    if nix::unistd::geteuid().is_root() {
+        return PathBuf::from(ROOT_SOCKET);
+    }
+    match std::env::var_os("XDG_RUNTIME_DIR").filter(|d| !d.is_empty()) {
+        Some(d) => PathBuf::from(d).join("podman/podman.sock"),
+        None => PathBuf::from(format!(
+            "/run/user/{}/podman/podman.sock",
+            nix::unistd::getuid()
+        )),
+    }
+}
+
 /// The first descriptor of socket activation.
 const LISTEN_FDS_START: RawFd = 3;
 
@@ -166,7 +181,7 @@ pub fn bind(uri: Option<&str>, tls: bool) -> Result<Bound, ListenError> {
             path: None,
         });
     }
-    match endpoint.unwrap_or_else(|| Endpoint::Unix(PathBuf::from(ROOT_SOCKET))) {
+    match endpoint.unwrap_or_else(|| Endpoint::Unix(default_socket())) {
         Endpoint::Unix(path) => {
             if let Some(dir) = path.parent() {
                 std::fs::create_dir_all(dir).map_err(|e| ListenError::Bind {

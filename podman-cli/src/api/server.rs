@@ -27,6 +27,9 @@ pub struct ServiceOptions {
 /// What every request handler reaches.
 pub struct Service {
     pub engine: Arc<EngineConfig>,
+    /// What the service listens on, as it was asked for (`info` reports
+    /// it as host.remoteSocket.path).
+    pub uri: String,
     pub exec: super::exec::Sessions,
     pub cors: Option<http::HeaderValue>,
     activity: Activity,
@@ -90,6 +93,7 @@ pub async fn serve(engine: EngineConfig, opts: ServiceOptions) -> anyhow::Result
     };
     let bound = listen::bind(opts.uri.as_deref(), tls.is_some())?;
     tracing::info!("API service listening on {}", bound.describe());
+    let uri = opts.uri.clone().unwrap_or_else(|| bound.describe());
     let (listener, socket_path) = match bound {
         Bound::Unix { listener, path } => {
             listener.set_nonblocking(true)?;
@@ -108,6 +112,7 @@ pub async fn serve(engine: EngineConfig, opts: ServiceOptions) -> anyhow::Result
         .run_until(accept_loop(
             Arc::new(engine),
             listener,
+            uri,
             opts.idle_secs,
             cors,
             tls,
@@ -122,6 +127,7 @@ pub async fn serve(engine: EngineConfig, opts: ServiceOptions) -> anyhow::Result
 async fn accept_loop(
     engine: Arc<EngineConfig>,
     listener: Listener,
+    uri: String,
     idle_secs: u64,
     cors: Option<http::HeaderValue>,
     tls: Option<tokio_rustls::TlsAcceptor>,
@@ -130,6 +136,7 @@ async fn accept_loop(
     let activity = Activity::default();
     let service = Rc::new(Service {
         engine,
+        uri,
         exec: super::exec::Sessions::default(),
         cors,
         activity: activity.clone(),

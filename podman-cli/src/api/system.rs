@@ -35,15 +35,17 @@ pub fn ping(req: &Req) -> ApiResult<Resp> {
 pub fn version_doc() -> Value {
     let client = crate::commands::version::client_block();
     let kernel = crate::host_info::kernel();
+    // The component's API is libpod's (as Podman fills it); the
+    // top-level ApiVersion is Docker's.
     let details = json!({
-        "APIVersion": v::compat_current(),
+        "APIVersion": crate::compat::PODMAN_VERSION,
         "Arch": crate::host_info::go_arch(),
         "BuildTime": client["BuiltTime"],
         "Experimental": "false",
         "GitCommit": client["GitCommit"],
         "GoVersion": client["GoVersion"],
         "KernelVersion": kernel,
-        "MinAPIVersion": v::compat_minimum(),
+        "MinAPIVersion": format!("{}.{}.{}", v::LIBPOD_MINIMUM.0, v::LIBPOD_MINIMUM.1, v::LIBPOD_MINIMUM.2),
         "Os": "linux",
     });
     json!({
@@ -76,12 +78,13 @@ pub async fn info(s: &Rc<Service>, req: Req) -> ApiResult<Resp> {
     if req.method != Method::GET {
         return Err(method_not_allowed(&req.method, &req.path));
     }
-    let doc = worker::run(&s.engine, |engine| async move {
+    let mut doc = worker::run(&s.engine, |engine| async move {
         crate::commands::info::document(&engine)
             .await
             .map_err(worker::engine_err)
     })
     .await?;
+    doc["host"]["remoteSocket"] = serde_json::json!({"path": s.uri, "exists": true});
     if req.libpod {
         return Ok(ok_json(&doc));
     }

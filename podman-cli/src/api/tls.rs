@@ -124,19 +124,50 @@ fn client_ca_certs(path: &str) -> Result<Vec<CertificateDer<'static>>, TlsError>
     certs(path)
 }
 
+/// The remote client's side: trust `ca` (else the system's roots) and,
+/// for mutual TLS, present `cert` with `key`.
+pub fn client_config(
+    ca: Option<&str>,
+    cert_key: Option<(&str, &str)>,
+) -> Result<Arc<rustls::ClientConfig>, TlsError> {
+    const SYSTEM_ROOTS: &str = "/etc/ssl/certs/ca-certificates.crt";
+    let mut roots = rustls::RootCertStore::empty();
+    let ca_path = ca.unwrap_or(SYSTEM_ROOTS);
+    for c in certs(ca_path)? {
+        roots.add(c).map_err(|e| TlsError::Pem {
+            path: ca_path.to_string(),
+            why: e.to_string(),
+        })?;
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let builder = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()?
+        .with_root_certificates(roots);
+    let mut cfg = match cert_key {
+        Some((cert, key)) => builder.with_client_auth_cert(certs(cert)?, private_key(key)?)?,
+        None => builder.with_no_client_auth(),
+    };
+    cfg.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(Arc::new(cfg))
+}
+
+fn private_key(path: &str) -> Result<PrivateKeyDer<'static>, TlsError> {
+    let key_pem = read(path)?;
+    PrivateKeyDer::from_pem_slice(&key_pem).map_err(|e| match e {
+        tokio_rustls::rustls::pki_types::pem::Error::NoItemsFound => {
+            no_key(path, &pem_labels(&key_pem))
+        }
+        e => TlsError::Pem {
+            path: path.to_string(),
+            why: e.to_string(),
+        },
+    })
+}
+
 /// Load and check every file before anything listens.
 pub fn server_config(f: &TlsFiles) -> Result<Arc<rustls::ServerConfig>, TlsError> {
     let chain = certs(&f.cert)?;
-    let key_pem = read(&f.key)?;
-    let key = PrivateKeyDer::from_pem_slice(&key_pem).map_err(|e| match e {
-        tokio_rustls::rustls::pki_types::pem::Error::NoItemsFound => {
-            no_key(&f.key, &pem_labels(&key_pem))
-        }
-        e => TlsError::Pem {
-            path: f.key.clone(),
-            why: e.to_string(),
-        },
-    })?;
+    let key = private_key(&f.key)?;
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let builder = rustls::ServerConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()?;

@@ -102,25 +102,6 @@ pub struct RootOpts {
     pub ssh: Option<String>,
 }
 
-impl RootOpts {
-    /// The remote-client flags given, which we refuse (no remote client yet).
-    pub fn remote_flag(&self) -> Option<&'static str> {
-        if self.remote {
-            Some("--remote")
-        } else if self.url.is_some() {
-            Some("--url")
-        } else if self.connection.is_some() {
-            Some("--connection")
-        } else if self.identity.is_some() {
-            Some("--identity")
-        } else if self.ssh.is_some() {
-            Some("--ssh")
-        } else {
-            None
-        }
-    }
-}
-
 /// Podman's global flags. Each overrides the matching containers.conf or
 /// storage.conf setting for this invocation. The ones we refuse are
 /// accepted before the command only: every global flag is copied into the
@@ -483,6 +464,9 @@ pub enum Command {
     /// Manage podman
     #[command(subcommand)]
     System(SystemCommand),
+    /// Manage remote API service destinations (Docker's contexts)
+    #[command(subcommand)]
+    Context(crate::commands::connection::ContextCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -495,6 +479,9 @@ pub enum SystemCommand {
     Reset(Lazy<crate::commands::system::ResetArgs>),
     /// Run an API service
     Service(Lazy<crate::commands::service::ServiceArgs>),
+    /// Manage remote API service destinations
+    #[command(subcommand)]
+    Connection(crate::commands::connection::ConnectionCommand),
 }
 
 #[derive(Debug, Subcommand)]

@@ -10,7 +10,12 @@ use crate::host_info as host;
 use crate::state::State;
 
 pub async fn run(cfg: &EngineConfig, format: Option<&str>) -> anyhow::Result<()> {
-    let doc = document(cfg).await?;
+    print(&document(cfg).await?, format)
+}
+
+/// Print an info document (ours, or a service's for `--remote`).
+pub fn print(doc: &serde_json::Value, format: Option<&str>) -> anyhow::Result<()> {
+    let doc = doc.clone();
     let out = match format {
         Some(f) => crate::format::render(f, &doc)?,
         None => crate::format::yaml_like(&doc),
@@ -133,6 +138,10 @@ fn build(
                     crate::spec::seccomp::default_profile_path(cfg.containers.containers.seccomp_profile.as_deref()),
                 ),
             ),
+            "remoteSocket": {
+                "path": format!("unix://{}", crate::api::listen::default_socket().display()),
+                "exists": crate::api::listen::default_socket().exists(),
+            },
             "serviceIsRemote": false,
             "swapFree": swap_free,
             "swapTotal": swap_total,

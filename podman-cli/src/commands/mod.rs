@@ -3,6 +3,7 @@
 pub mod attach;
 pub mod build;
 pub mod commit;
+pub mod connection;
 pub mod container_cleanup;
 pub mod container_exists;
 pub mod container_prune;

@@ -111,7 +111,7 @@ fn check_flags(a: &PsArgs) -> anyhow::Result<()> {
 }
 
 /// `entities.SortPsOutput`.
-fn sort_entries(by: &str, list: &mut [Entry]) {
+pub(crate) fn sort_entries(by: &str, list: &mut [Entry]) {
     match by {
         "command" => list.sort_by_key(|e| e.command_line()),
         "created" => list.sort_by_key(|e| e.created_ns),
@@ -135,7 +135,26 @@ fn go_json(v: &impl Serialize) -> anyhow::Result<String> {
         .replace('\u{2029}', "\\u2029"))
 }
 
+/// Where the containers come from: this store, or a service (`--remote`).
+pub enum Source<'a> {
+    Local(&'a EngineConfig),
+    Remote(&'a crate::remote::Target),
+}
+
+impl Source<'_> {
+    async fn list(&self, a: &PsArgs) -> anyhow::Result<Vec<Entry>> {
+        match self {
+            Source::Local(engine) => list(engine, a).await,
+            Source::Remote(t) => crate::remote::containers::list(t, a).await,
+        }
+    }
+}
+
 pub async fn run(engine: &EngineConfig, a: &PsArgs) -> anyhow::Result<()> {
+    run_from(Source::Local(engine), a).await
+}
+
+pub async fn run_from(source: Source<'_>, a: &PsArgs) -> anyhow::Result<()> {
     check_flags(a)?;
     let format = a.format.as_deref();
     let with_pod = a.pod || format.is_some_and(|f| f.contains(".PodName"));
@@ -148,7 +167,7 @@ pub async fn run(engine: &EngineConfig, a: &PsArgs) -> anyhow::Result<()> {
     if format.is_some_and(|f| f.contains(".Size")) && !a.size {
         tracing::error!("Size format requires --size option");
     }
-    let mut entries = list(engine, a).await?;
+    let mut entries = source.list(a).await?;
     if format.is_some_and(is_json) {
         for e in &mut entries {
             e.created_at = e.created_human();
@@ -185,7 +204,7 @@ pub async fn run(engine: &EngineConfig, a: &PsArgs) -> anyhow::Result<()> {
                 stdout.flush()?;
                 drop(stdout);
                 tokio::time::sleep(std::time::Duration::from_secs(secs)).await;
-                entries = list(engine, a).await?;
+                entries = source.list(a).await?;
             }
         }
     }

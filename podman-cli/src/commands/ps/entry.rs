@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::container::filter;
 use crate::container::model::{ContainerConfig, ContainerState, PortMapping, Status};
@@ -13,7 +13,8 @@ use crate::format::human;
 pub(super) const GO_ZERO_UNIX: i64 = -62_135_596_800;
 
 /// Namespaces of a running container (`--ns`), inode numbers as text.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Namespaces {
     #[serde(rename = "Mnt", skip_serializing_if = "String::is_empty")]
     pub mnt: String,
@@ -33,7 +34,7 @@ pub struct Namespaces {
 
 /// `ContainerSize`: the container's root filesystem (image + writable
 /// layer) and its writable layer alone, in bytes.
-#[derive(Debug, Clone, Copy, Serialize)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
 pub struct Size {
     #[serde(rename = "rootFsSize")]
     pub root_fs: i64,
@@ -42,7 +43,7 @@ pub struct Size {
 }
 
 /// A port mapping as libnetwork's `types.PortMapping` marshals.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct JsonPort {
     pub host_ip: String,
     pub container_port: u16,
@@ -53,8 +54,10 @@ pub struct JsonPort {
 
 /// Podman's `ListContainer`, with `ps --format json`'s field order (Go
 /// marshals the embedded struct's fields, then the `Created` override).
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "PascalCase")]
+/// It reads back what it writes: the remote client lists containers
+/// through the service's `/libpod/containers/json`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
 pub struct Entry {
     pub auto_remove: bool,
     pub command: Option<Vec<String>>,
@@ -88,13 +91,40 @@ pub struct Entry {
     /// Filled in for JSON: the STATUS column's text.
     pub status: String,
     /// Unix seconds in JSON; kept in ns for sorting and templates.
-    #[serde(rename = "Created", serialize_with = "ns_as_secs")]
+    #[serde(
+        rename = "Created",
+        serialize_with = "ns_as_secs",
+        deserialize_with = "secs_as_ns"
+    )]
     pub created_ns: i64,
     /// Healthcheck status (Podman's ListContainer.Status before JSON).
     #[serde(skip)]
     pub health: String,
     #[serde(skip)]
     pub port_specs: Vec<PortMapping>,
+}
+
+fn secs_as_ns<'de, D: serde::Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
+    Ok(i64::deserialize(d)?.saturating_mul(1_000_000_000))
+}
+
+impl Entry {
+    /// After reading an entry back: the port mappings its table shows.
+    pub fn with_port_specs(mut self) -> Entry {
+        self.port_specs = self
+            .ports
+            .iter()
+            .flatten()
+            .map(|p| PortMapping {
+                host_ip: p.host_ip.clone(),
+                host_port: p.host_port,
+                container_port: p.container_port,
+                protocol: p.protocol.clone(),
+                range: p.range,
+            })
+            .collect();
+        self
+    }
 }
 
 fn ns_as_secs<S: serde::Serializer>(ns: &i64, s: S) -> Result<S::Ok, S::Error> {

@@ -240,16 +240,24 @@ fn flag_errors_read_as_podmans() {
         stderr(&o),
         "Error: unrecognized command `podman foo`\nTry 'podman --help' for more information\n"
     );
-    // --remote alone still prints usage; with a command it is refused.
+    // --remote alone still prints usage; with a command and no service
+    // there, Podman's one line.
     let o = run(&["--remote"]);
     assert_eq!(o.status.code(), Some(125));
     assert!(stdout(&o).contains("Usage:"));
     let o = run(&["--remote", "--help"]);
     assert!(o.status.success() && stdout(&o).contains("Usage:"));
-    let o = run(&["--remote", "ps"]);
+    let o = bare()
+        .env("CONTAINER_HOST", "unix:///nonexistent/podman.sock")
+        .args(["--remote", "ps"])
+        .output()
+        .unwrap();
     assert_eq!(o.status.code(), Some(125));
     assert!(
-        stderr(&o).starts_with("Error: --remote: "),
+        stderr(&o)
+            .starts_with("Error: unable to connect to Podman socket: Cannot connect to Podman.")
+            && stderr(&o)
+                .contains("dial unix /nonexistent/podman.sock: connect: no such file or directory"),
         "{}",
         stderr(&o)
     );

@@ -97,6 +97,22 @@ where
     }
 }
 
+/// A verb's answer for `name`: shown when done; with `--ignore` a missing
+/// container is skipped silently.
+fn shown_unless_ignored(
+    r: Result<client::Response, ClientError>,
+    name: String,
+    ignore: bool,
+) -> Result<Option<String>, ClientError> {
+    match r {
+        Ok(_) => Ok(Some(name)),
+        Err(ClientError::Api { status, .. }) if ignore && status == StatusCode::NOT_FOUND => {
+            Ok(None)
+        }
+        Err(e) => Err(e),
+    }
+}
+
 pub async fn start(t: &Target, a: &crate::commands::start::StartArgs) -> anyhow::Result<()> {
     if a.attach || a.interactive {
         anyhow::bail!("start --attach/--interactive is not available with the remote client of podman-rs yet: start it detached and use `logs -f`");
@@ -127,15 +143,11 @@ pub async fn stop(t: &Target, a: &crate::commands::stop::StopArgs) -> anyhow::Re
         let timeout = timeout.clone();
         async move {
             let path = format!("/containers/{}/stop{timeout}", enc(&n));
-            match client::request(t, Method::POST, &path, None).await {
-                Ok(_) => Ok(Some(n)),
-                Err(ClientError::Api { status, .. })
-                    if ignore && status == StatusCode::NOT_FOUND =>
-                {
-                    Ok(None)
-                }
-                Err(e) => Err(e),
-            }
+            shown_unless_ignored(
+                client::request(t, Method::POST, &path, None).await,
+                n,
+                ignore,
+            )
         }
     })
     .await
@@ -172,15 +184,11 @@ pub async fn rm(t: &Target, a: &crate::commands::rm::RmArgs) -> anyhow::Result<(
         let q = q.clone();
         async move {
             let path = format!("/containers/{}{q}", enc(&n));
-            match client::request(t, Method::DELETE, &path, None).await {
-                Ok(_) => Ok(Some(n)),
-                Err(ClientError::Api { status, .. })
-                    if ignore && status == StatusCode::NOT_FOUND =>
-                {
-                    Ok(None)
-                }
-                Err(e) => Err(e),
-            }
+            shown_unless_ignored(
+                client::request(t, Method::DELETE, &path, None).await,
+                n,
+                ignore,
+            )
         }
     })
     .await

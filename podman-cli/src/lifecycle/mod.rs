@@ -13,6 +13,7 @@ pub mod etc_files;
 pub mod files;
 pub mod health;
 pub mod health_config;
+pub mod health_flags;
 pub mod image_mounts;
 pub mod intent;
 pub mod net_connect;

@@ -13,13 +13,13 @@ fn doc(out: &str) -> Value {
 #[test]
 fn every_type_and_the_order_of_all() {
     let (s, _reg, r) = with_busybox();
-    s.ok(&["create", "--name", "c1", "--network", "none", &r, "true"]);
+    s.ok(&["create", "--name", "ctr1", "--network", "none", &r, "true"]);
     s.ok(&["volume", "create", "v1"]);
     s.ok(&["pod", "create", "--name", "p1"]);
     let image_id = s.ok(&["image", "inspect", "--format", "{{.Id}}", &r]);
 
-    let c = doc(&s.ok(&["inspect", "c1"]));
-    assert_eq!(c["Name"], "c1");
+    let c = doc(&s.ok(&["inspect", "ctr1"]));
+    assert_eq!(c["Name"], "ctr1");
     // A container's image: ID and the digest it was pulled by.
     assert_eq!(c["Image"], image_id.trim());
     let digest = s.ok(&["image", "inspect", "--format", "{{.Digest}}", &r]);
@@ -32,7 +32,7 @@ fn every_type_and_the_order_of_all() {
     assert_eq!(doc(&s.ok(&["inspect", "podman"]))["name"], "podman");
     assert_eq!(doc(&s.ok(&["inspect", "p1"]))["Name"], "p1");
     for (kind, name, field, want) in [
-        ("container", "c1", "Name", "c1"),
+        ("container", "ctr1", "Name", "ctr1"),
         ("volume", "v1", "Name", "v1"),
         ("network", "podman", "name", "podman"),
         ("pod", "p1", "Name", "p1"),
@@ -54,13 +54,13 @@ fn every_type_and_the_order_of_all() {
         assert_eq!(stderr(&o).trim_end(), want, "{kind}");
         assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), "[]", "{kind}");
     }
-    // A container is not found as an image.
-    let o = s.run(&["inspect", "--type", "image", "c1"]);
+    // A container is not found as an image ("ctr1" cannot be an ID prefix).
+    let o = s.run(&["inspect", "--type", "image", "ctr1"]);
     assert_eq!(o.status.code(), Some(125));
     // Every error after the first goes to stderr before it.
     let o = s.run(&["inspect", "--type", "volume", "a", "b"]);
     assert_eq!(stderr(&o), "no such volume b\nError: no such volume a\n");
-    assert_eq!(doc(&s.ok(&["inspect", "c1", "v1"]))["Name"], "c1");
+    assert_eq!(doc(&s.ok(&["inspect", "ctr1", "v1"]))["Name"], "ctr1");
 }
 
 #[test]

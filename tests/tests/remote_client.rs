@@ -106,6 +106,18 @@ fn url_env_and_named_connections_reach_the_service() {
     assert!(err.contains("rc1"), "{err}");
     assert!(ok(client(&conns).args(["-r", "rm", "--ignore", "rc1"])).is_empty());
 
+    // A pull into the service's store prints the image's ID; a missing tag
+    // is the service's error, exit 125.
+    let pulled = ok(client(&conns).args(["-r", "pull", "-q", &api.image]));
+    let id = api
+        .store
+        .ok(&["image", "inspect", "--format", "{{.Id}}", &api.image]);
+    assert_eq!(pulled.trim(), id.trim());
+    let missing = format!("{}-nosuchtag", api.image);
+    let (code, err) = failed(client(&conns).args(["-r", "pull", "-q", &missing]));
+    assert_eq!(code, Some(125));
+    assert!(err.contains("nosuchtag"), "{err}");
+
     // The flag wins over the environment; a command without a remote form
     // yet is refused, not run against a local store.
     let (code, err) = failed(client(&conns).env("CONTAINER_CONNECTION", "nosuch").args([

@@ -118,6 +118,17 @@ pub async fn request(
     path_and_query: &str,
     body: Option<&Value>,
 ) -> Result<Response, ClientError> {
+    request_with(t, method, path_and_query, body, &[]).await
+}
+
+/// [`request`] with extra headers.
+pub async fn request_with(
+    t: &Target,
+    method: Method,
+    path_and_query: &str,
+    body: Option<&Value>,
+    headers: &[(&str, String)],
+) -> Result<Response, ClientError> {
     let started = std::time::Instant::now();
     let io = connect(t).await?;
     let http_err = |e: hyper::Error| ClientError::Http {
@@ -140,6 +151,9 @@ pub async fn request(
         .header(http::header::USER_AGENT, "PodmanRS-remote");
     if body.is_some() {
         req = req.header(http::header::CONTENT_TYPE, "application/json");
+    }
+    for (k, v) in headers {
+        req = req.header(*k, v.as_str());
     }
     let req = req.body(Full::new(data)).map_err(|e| ClientError::Http {
         uri: t.uri.clone(),

@@ -10,7 +10,7 @@ use super::client::{self, ClientError};
 use super::Target;
 use crate::commands::ps::{Entry, PsArgs};
 
-fn enc(s: &str) -> String {
+pub(super) fn enc(s: &str) -> String {
     utf8_percent_encode(s, NON_ALPHANUMERIC).to_string()
 }
 

@@ -11,6 +11,7 @@
 pub mod client;
 pub mod connections;
 pub mod containers;
+pub mod images;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -178,6 +179,9 @@ pub async fn run(cli: &Cli) -> anyhow::Result<()> {
             crate::commands::info::print(&doc, a.format.as_deref())
         }
         Command::Version(a) => containers::version(&t, a.format.as_deref()).await,
+        Command::Pull(a) | Command::Image(crate::cli::ImageCommand::Pull(a)) => {
+            images::pull(&t, a).await
+        }
         Command::Ps(a) | Command::Container(ContainerCommand::Ps(a)) => {
             crate::commands::ps::run_from(crate::commands::ps::Source::Remote(&t), a).await
         }

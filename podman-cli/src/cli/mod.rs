@@ -187,6 +187,9 @@ pub struct GlobalOpts {
     /// Output podman-internal logs to syslog as well as the console (not supported)
     #[arg(long)]
     pub syslog: bool,
+    /// Path to the mounts.conf whose SRC:DST lines every container gets (hidden, as in Podman)
+    #[arg(long, global = true, value_name = "string", hide = true)]
+    pub default_mounts_file: Option<PathBuf>,
     /// Events backend to use ("file"|"journald"|"none")
     #[arg(long, global = true, value_name = "string")]
     pub events_backend: Option<String>,
@@ -268,6 +271,7 @@ impl GlobalOpts {
             tmpdir: self.tmpdir.clone(),
             modules: self.modules.clone(),
             volume_path: self.volumepath.clone(),
+            default_mounts_file: self.default_mounts_file.clone(),
         }
     }
 }

@@ -1,0 +1,120 @@
+//! What RUN steps (and containers) see of the host: mounts.conf
+//! (`--default-mounts-file`), and the build flags that add to a RUN
+//! step's environment and mounts.
+
+use std::path::Path;
+
+use e2e::podman::{stderr, stdout, TestStore};
+
+fn write(dir: &Path, name: &str, content: &str) {
+    std::fs::write(dir.join(name), content).unwrap();
+}
+
+fn build(s: &TestStore, args: &[&str]) -> String {
+    let mut all = vec!["build"];
+    all.extend_from_slice(args);
+    let o = s.run(&all);
+    assert!(
+        o.status.success(),
+        "build {args:?}: {}\n{}",
+        stdout(&o),
+        stderr(&o)
+    );
+    stdout(&o)
+}
+
+#[test]
+fn default_mounts_file_reaches_run_steps_and_containers_as_copies() {
+    let (s, _reg, r) = e2e::podman::with_busybox();
+    let host = tempfile::tempdir().unwrap();
+    let secrets = host.path().join("secrets");
+    std::fs::create_dir(&secrets).unwrap();
+    std::fs::create_dir(secrets.join("sub")).unwrap();
+    write(&secrets, "token", "shhh-secret\n");
+    write(&secrets.join("sub"), "deep", "deeper\n");
+    let conf = host.path().join("mounts.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "# a comment\n{}:/run/secrets\n/no/such/path:/nowhere\n",
+            secrets.display()
+        ),
+    )
+    .unwrap();
+    let flag = format!("--default-mounts-file={}", conf.display());
+
+    // A RUN step reads it; the image does not keep it.
+    let ctx = tempfile::tempdir().unwrap();
+    let c = ctx.path().to_str().unwrap();
+    write(
+        ctx.path(),
+        "Containerfile",
+        &format!("FROM {r}\nRUN cat /run/secrets/token /run/secrets/sub/deep || echo no-secrets\n"),
+    );
+    let out = build(&s, &["-t", "withsecret", c]);
+    assert!(out.contains("no-secrets"), "without the flag: {out}");
+    let o = s.run(&[&flag, "build", "-t", "withsecret", "--no-cache", c]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(out.contains("shhh-secret\ndeeper\n"), "{out}");
+    let ls = s.ok(&[
+        "run",
+        "--rm",
+        "withsecret",
+        "sh",
+        "-c",
+        "ls /run/secrets 2>/dev/null | wc -l",
+    ]);
+    assert_eq!(ls.trim(), "0", "the secret stayed in the image");
+
+    // A container gets a copy: writing to it leaves the host's file alone.
+    let got = s.ok(&[
+        &flag,
+        "run",
+        "--rm",
+        &r,
+        "sh",
+        "-c",
+        "cat /run/secrets/token; echo changed > /run/secrets/token; cat /run/secrets/token",
+    ]);
+    assert_eq!(got, "shhh-secret\nchanged\n");
+    assert_eq!(
+        std::fs::read_to_string(secrets.join("token")).unwrap(),
+        "shhh-secret\n"
+    );
+    // A user's mount at the same destination wins.
+    let mine = tempfile::tempdir().unwrap();
+    write(mine.path(), "token", "mine\n");
+    let v = format!("{}:/run/secrets", mine.path().display());
+    let got = s.ok(&[
+        &flag,
+        "run",
+        "--rm",
+        "-v",
+        &v,
+        &r,
+        "cat",
+        "/run/secrets/token",
+    ]);
+    assert_eq!(got, "mine\n");
+
+    // A malformed file is skipped with a warning naming file and line,
+    // as c/common skips it.
+    let bad = host.path().join("bad.conf");
+    std::fs::write(&bad, "/only-a-source\n").unwrap();
+    let o = s.run(&[
+        &format!("--default-mounts-file={}", bad.display()),
+        "run",
+        "--rm",
+        &r,
+        "echo",
+        "ran",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stdout(&o), "ran\n");
+    assert!(
+        stderr(&o).contains(&format!("{}:1:", bad.display())),
+        "{}",
+        stderr(&o)
+    );
+}

@@ -497,7 +497,7 @@ impl Builder<'_> {
         if self.opts.identity_label {
             labels.insert(
                 "io.buildah.version".into(),
-                json!(env!("CARGO_PKG_VERSION")),
+                json!(crate::compat::BUILDAH_VERSION),
             );
         }
         if labels.is_empty() {

@@ -516,7 +516,7 @@ fn redirect_output(path: &Path) -> anyhow::Result<()> {
 
 /// `buildx version`: the builder's version, as Podman prints Buildah's.
 pub fn buildx_version() -> anyhow::Result<()> {
-    println!("buildah {}", env!("CARGO_PKG_VERSION"));
+    println!("buildah {}", crate::compat::BUILDAH_VERSION);
     Ok(())
 }
 

@@ -340,6 +340,53 @@ fn pull_newer_pulls_only_an_image_that_changed() {
 }
 
 #[test]
+fn run_pull_newer_pulls_only_an_image_that_changed() {
+    let (s, _reg, r) = e2e::podman::with_busybox();
+    let run = || {
+        let o = s.run(&[
+            "run",
+            "--rm",
+            "--pull=newer",
+            "--tls-verify=false",
+            &r,
+            "sh",
+            "-c",
+            "cat /marker 2>/dev/null || echo none",
+        ]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        (stdout(&o), stderr(&o))
+    };
+    // The registry holds the image stored here: nothing pulled or said.
+    let (out, err) = run();
+    assert_eq!(out, "none\n");
+    assert!(!err.contains("Trying to pull"), "{err}");
+
+    // Another image under that name in the registry: pulled, and run.
+    let ctx = tempfile::tempdir().unwrap();
+    let c = ctx.path().to_str().unwrap();
+    write(
+        ctx.path(),
+        "Containerfile",
+        &format!("FROM {r}\nRUN echo changed > /marker\n"),
+    );
+    s.ok(&["build", "-q", "-t", "other", c]);
+    s.ok(&[
+        "push",
+        "--tls-verify=false",
+        "other",
+        &format!("docker://{r}"),
+    ]);
+    s.ok(&["rmi", "other"]);
+    let (out, err) = run();
+    assert!(err.contains(&format!("Trying to pull {r}...")), "{err}");
+    assert_eq!(out, "changed\n");
+    // Pulled once, it is the registry's: not pulled again.
+    let (out, err) = run();
+    assert_eq!(out, "changed\n");
+    assert!(!err.contains("Trying to pull"), "{err}");
+}
+
+#[test]
 fn add_extracts_xz_and_bzip2_tars_and_rebuilds_when_they_change() {
     let (s, _reg, r) = e2e::podman::with_busybox();
     let ctx = tempfile::tempdir().unwrap();

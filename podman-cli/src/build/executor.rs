@@ -295,34 +295,12 @@ impl Builder<'_> {
         let pull = || crate::image::pull::pull(self.engine, name, &self.opts.pull_options);
         match self.opts.pull.as_str() {
             "always" => pull().await,
-            // The registry's image when it can be reached (a pull of an
-            // unchanged image stores nothing new), else the local one.
-            // The registry's image when it differs from the local one
-            // (nothing pulled or printed when it is the same), else the
-            // local one when the registry cannot be reached.
             "newer" => {
                 let local = crate::image::lookup::find(&mut self.storage, name)
                     .await
                     .ok();
-                let mut opts = self.opts.pull_options.clone();
-                opts.unless_stored = local.as_ref().map(|i| {
-                    let mut digests = i.digests.clone();
-                    digests.push(i.digest.clone());
-                    crate::image::pull::StoredImage {
-                        id: i.id.clone(),
-                        digests,
-                    }
-                });
-                match crate::image::pull::pull(self.engine, name, &opts).await {
-                    Ok(img) => Ok(img),
-                    Err(e) => match local {
-                        Some(img) => {
-                            tracing::warn!("{name}: could not check the registry for a newer image, using the local one: {e:#}");
-                            Ok(img)
-                        }
-                        None => Err(e),
-                    },
-                }
+                crate::image::pull::pull_newer(self.engine, local, name, &self.opts.pull_options)
+                    .await
             }
             policy => match crate::image::lookup::find(&mut self.storage, name).await {
                 // A local image of another platform is not the base asked for.

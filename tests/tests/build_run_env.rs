@@ -118,3 +118,47 @@ fn default_mounts_file_reaches_run_steps_and_containers_as_copies() {
         stderr(&o)
     );
 }
+
+#[test]
+fn env_flag_sets_the_image_env_and_run_steps_see_it() {
+    let (s, _reg, r) = e2e::podman::with_busybox();
+    let ctx = tempfile::tempdir().unwrap();
+    let c = ctx.path().to_str().unwrap();
+    write(
+        ctx.path(),
+        "Containerfile",
+        &format!("FROM {r} AS first\nRUN echo \"first=$FOO\" > /f\nFROM {r}\nCOPY --from=first /f /f\nENV KEEP=image\nRUN echo \"run=$FOO bar=$BAR\"; cat /f\n"),
+    );
+    let mut cmd = s.cmd();
+    cmd.env("BAR", "from-host").args([
+        "build",
+        "--env",
+        "FOO=flag",
+        "--env",
+        "BAR",
+        "--env",
+        "UNSET_ON_HOST_XYZ",
+        "-t",
+        "envimg",
+        c,
+    ]);
+    let o = cmd.output().unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(
+        out.contains("run=flag bar=from-host\nfirst=flag\n"),
+        "{out}"
+    );
+    let env = s.ok(&["image", "inspect", "--format", "{{.Config.Env}}", "envimg"]);
+    assert!(
+        env.contains("FOO=flag") && env.contains("BAR=from-host") && env.contains("KEEP=image"),
+        "{env}"
+    );
+    assert!(!env.contains("UNSET_ON_HOST_XYZ"), "{env}");
+    // Another value is another build, not a cache hit.
+    let out = build(&s, &["--env", "FOO=other", c]);
+    assert!(out.contains("run=other"), "{out}");
+    let o = s.run(&["build", "--env", "=x", c]);
+    assert_eq!(o.status.code(), Some(125));
+    assert!(stderr(&o).contains("invalid --env"), "{}", stderr(&o));
+}

@@ -366,6 +366,7 @@ impl Builder<'_> {
             .part("platform", &self.opts.platform.to_string())
             .part("instruction", &inst.original)
             .part("args", &st.args_in_effect().join("\n"))
+            .part("env", &format!("{:?}", self.opts.env))
             .part(
                 "format",
                 if self.opts.docker_format {
@@ -461,7 +462,8 @@ impl Builder<'_> {
 
     /// At a stage's start, as Buildah: --unsetlabel drops labels the base
     /// image set, and each stage's image is labelled with the builder's
-    /// version (`info`'s .Host.BuildahVersion) unless --identity-label=false.
+    /// version (`info`'s .Host.BuildahVersion) unless --identity-label=false;
+    /// --env is set in every stage's config here too.
     fn stage_labels(&self, st: &mut Stage) {
         let mut labels = st
             .config
@@ -471,6 +473,9 @@ impl Builder<'_> {
             .unwrap_or_default();
         for k in &self.opts.unset_labels {
             labels.remove(k);
+        }
+        for (k, v) in &self.opts.env {
+            config::set_env(&mut st.config, k, v);
         }
         if self.opts.identity_label {
             labels.insert(

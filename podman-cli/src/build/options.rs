@@ -51,6 +51,9 @@ pub struct BuildOptions {
     pub platform: super::platform::Platform,
     /// `--identity-label`: every stage's image labelled io.buildah.version.
     pub identity_label: bool,
+    /// `--env NAME=VALUE`: set in every stage's config after FROM (so RUN
+    /// sees it and the image keeps it).
+    pub env: Vec<(String, String)>,
 }
 
 /// Flags `podman build` hands to each RUN container, as `podman run` takes them.

@@ -60,7 +60,9 @@ impl Builder<'_> {
                 v
             }
         };
-        let mut env = Vec::new();
+        // The stage's ENV as it stands (--env included, which the image
+        // the container is made from may not carry yet), then build args.
+        let mut env: Vec<String> = config::strings(st.config.get("Env")).unwrap_or_default();
         for (k, v) in st.args.iter() {
             if let Some(v) = v {
                 if config::env_value(&st.config, k).is_none() {

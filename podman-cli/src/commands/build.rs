@@ -70,6 +70,9 @@ pub struct BuildArgs {
     /// Remove a label the base image set (or an earlier stage)
     #[arg(long, value_name = "KEY")]
     pub unsetlabel: Vec<String>,
+    /// Set an environment variable in the image (and its RUN steps): NAME=VALUE, or NAME to take the host's value
+    #[arg(long, value_name = "NAME[=VALUE]")]
+    pub env: Vec<String>,
     /// Remove an environment variable from the final image
     #[arg(long, value_name = "NAME")]
     pub unsetenv: Vec<String>,
@@ -276,6 +279,21 @@ impl BuildArgs {
                 }
             }
         }
+        let mut env = Vec::new();
+        for e in &self.env {
+            match e.split_once('=') {
+                Some(("", _)) => {
+                    anyhow::bail!("invalid --env {e:?}: the name is empty: use NAME=VALUE")
+                }
+                Some((k, v)) => env.push((k.to_string(), v.to_string())),
+                // NAME alone: the host's value, nothing when it has none.
+                None => {
+                    if let Ok(v) = std::env::var(e) {
+                        env.push((e.clone(), v));
+                    }
+                }
+            }
+        }
         let mut labels = BTreeMap::new();
         for l in &self.label {
             let (k, v) = match l.split_once('=') {
@@ -445,6 +463,7 @@ impl BuildArgs {
                 unset_labels: self.unsetlabel.clone(),
                 unset_env: self.unsetenv.clone(),
                 identity_label: self.identity_label.unwrap_or(true),
+                env,
                 platform,
             },
             temp,

@@ -162,3 +162,46 @@ fn env_flag_sets_the_image_env_and_run_steps_see_it() {
     assert_eq!(o.status.code(), Some(125));
     assert!(stderr(&o).contains("invalid --env"), "{}", stderr(&o));
 }
+
+#[test]
+fn volume_flag_binds_host_directories_into_run_steps_only() {
+    let (s, _reg, r) = e2e::podman::with_busybox();
+    let host = tempfile::tempdir().unwrap();
+    let rw = host.path().join("rw");
+    let ro = host.path().join("ro");
+    std::fs::create_dir(&rw).unwrap();
+    std::fs::create_dir(&ro).unwrap();
+    write(&ro, "input", "from-host\n");
+    let ctx = tempfile::tempdir().unwrap();
+    let c = ctx.path().to_str().unwrap();
+    write(
+        ctx.path(),
+        "Containerfile",
+        &format!("FROM {r}\nRUN cat /in/input && echo built > /out/result && (touch /in/x 2>/dev/null && echo writable || echo read-only)\n"),
+    );
+    let v_rw = format!("{}:/out", rw.display());
+    let v_ro = format!("{}:/in:ro", ro.display());
+    let out = build(&s, &["-v", &v_rw, "--volume", &v_ro, "-t", "vols", c]);
+    assert!(out.contains("from-host\nread-only\n"), "{out}");
+    // What RUN wrote went to the host, not into the image.
+    assert_eq!(
+        std::fs::read_to_string(rw.join("result")).unwrap(),
+        "built\n"
+    );
+    let inside = s.ok(&[
+        "run",
+        "--rm",
+        "vols",
+        "sh",
+        "-c",
+        "cat /out/result /in/input 2>/dev/null | wc -l",
+    ]);
+    assert_eq!(inside.trim(), "0");
+
+    let o = s.run(&["build", "-v", "named:/x", c]);
+    assert_eq!(o.status.code(), Some(125));
+    assert!(stderr(&o).contains("absolute path"), "{}", stderr(&o));
+    let o = s.run(&["build", "-v", "/no/such/dir:/x", c]);
+    assert_eq!(o.status.code(), Some(125));
+    assert!(stderr(&o).contains("/no/such/dir"), "{}", stderr(&o));
+}

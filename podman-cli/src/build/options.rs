@@ -66,4 +66,6 @@ pub struct RunFlags {
     pub add_host: Vec<String>,
     pub dns: Vec<String>,
     pub dns_search: Vec<String>,
+    /// `-v HOST:CTR[:OPTS]`: bind mounts of every RUN step (not committed).
+    pub volume: Vec<String>,
 }

@@ -168,6 +168,7 @@ impl Builder<'_> {
             env,
             network,
             mount,
+            volume: self.opts.run.volume.clone(),
             ulimit: self.opts.run.ulimit.clone(),
             security_opt: self.opts.run.security_opt.clone(),
             cap_add: self.opts.run.cap_add.clone(),

@@ -136,6 +136,9 @@ pub struct BuildArgs {
     /// DNS search domains of RUN containers
     #[arg(long, value_name = "DOMAIN")]
     pub dns_search: Vec<String>,
+    /// Bind mount for RUN steps: /HOST-DIR:/CONTAINER-DIR[:OPTIONS] (what RUN writes there stays out of the image)
+    #[arg(short = 'v', long = "volume", value_name = "HOST:CONTAINER[:OPTS]")]
+    pub volume: Vec<String>,
     /// Load the result into local storage (`buildx build --load`; a build always does)
     #[arg(long, hide = true)]
     pub load: bool,
@@ -277,6 +280,15 @@ impl BuildArgs {
                         build_args.insert(a.clone(), v);
                     }
                 }
+            }
+        }
+        for v in &self.volume {
+            let src = v.split(':').next().unwrap_or("");
+            if !src.starts_with('/') {
+                anyhow::bail!("invalid --volume {v:?}: the host directory must be an absolute path (named volumes are not available to RUN)");
+            }
+            if !Path::new(src).exists() {
+                anyhow::bail!("--volume {v:?}: {src}: no such file or directory");
             }
         }
         let mut env = Vec::new();
@@ -458,6 +470,7 @@ impl BuildArgs {
                     add_host: self.add_host.clone(),
                     dns: self.dns.clone(),
                     dns_search: self.dns_search.clone(),
+                    volume: self.volume.clone(),
                 },
                 tags_given: self.tag.clone(),
                 unset_labels: self.unsetlabel.clone(),

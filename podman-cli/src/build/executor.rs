@@ -152,6 +152,9 @@ impl Builder<'_> {
         } else {
             id
         };
+        if let Some(out) = &self.opts.output {
+            self.write_output(&id, out).await?;
+        }
         let img = self.get_image(&id).await?;
         for t in &self.opts.tags {
             let req = TagImageRequest {

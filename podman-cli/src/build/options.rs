@@ -54,6 +54,11 @@ pub struct BuildOptions {
     /// `--env NAME=VALUE`: set in every stage's config after FROM (so RUN
     /// sees it and the image keeps it).
     pub env: Vec<(String, String)>,
+    /// `--output`: where the final root file system is written too.
+    pub output: Option<super::output::BuildOutput>,
+    /// Podman's original standard output, set aside for `--output -`
+    /// (everything printed goes to stderr then).
+    pub output_stdout: Option<std::sync::Arc<std::os::fd::OwnedFd>>,
 }
 
 /// Flags `podman build` hands to each RUN container, as `podman run` takes them.

@@ -139,6 +139,9 @@ pub struct BuildArgs {
     /// Bind mount for RUN steps: /HOST-DIR:/CONTAINER-DIR[:OPTIONS] (what RUN writes there stays out of the image)
     #[arg(short = 'v', long = "volume", value_name = "HOST:CONTAINER[:OPTS]")]
     pub volume: Vec<String>,
+    /// Also write the final root file system: type=local,dest=DIR, type=tar,dest=FILE, DIR, or - (a tar on stdout)
+    #[arg(short = 'o', long, value_name = "OUTPUT")]
+    pub output: Option<String>,
     /// Load the result into local storage (`buildx build --load`; a build always does)
     #[arg(long, hide = true)]
     pub load: bool,
@@ -477,6 +480,12 @@ impl BuildArgs {
                 unset_env: self.unsetenv.clone(),
                 identity_label: self.identity_label.unwrap_or(true),
                 env,
+                output: self
+                    .output
+                    .as_deref()
+                    .map(crate::build::output::parse)
+                    .transpose()?,
+                output_stdout: None,
                 platform,
             },
             temp,
@@ -510,7 +519,14 @@ pub async fn run(engine: &EngineConfig, a: &BuildArgs) -> anyhow::Result<()> {
         closed?;
         downloaded = Some(dir);
     }
-    let (opts, _temp) = a.options()?;
+    let (mut opts, _temp) = a.options()?;
+    if opts.output == Some(crate::build::output::BuildOutput::Tar(None)) {
+        // The tar owns stdout: what the build prints goes to stderr.
+        use std::os::fd::AsFd;
+        let out = std::io::stdout().as_fd().try_clone_to_owned()?;
+        nix::unistd::dup2(2, 1)?;
+        opts.output_stdout = Some(std::sync::Arc::new(out));
+    }
     let _downloaded = downloaded;
     let img = crate::build::build(engine, &opts).await?;
     crate::events::image(

@@ -205,3 +205,29 @@ fn volume_flag_binds_host_directories_into_run_steps_only() {
     assert_eq!(o.status.code(), Some(125));
     assert!(stderr(&o).contains("/no/such/dir"), "{}", stderr(&o));
 }
+
+#[test]
+fn no_hosts_leaves_run_steps_the_image_hosts_file() {
+    let (s, _reg, r) = e2e::podman::with_busybox();
+    let ctx = tempfile::tempdir().unwrap();
+    let c = ctx.path().to_str().unwrap();
+    write(
+        ctx.path(),
+        "Containerfile",
+        &format!("FROM {r}\nRUN echo '10.9.9.9 from-image' > /etc/hosts\nRUN cat /etc/hosts\n"),
+    );
+    let with = build(&s, &["--add-host", "added.example:10.1.2.3", c]);
+    assert!(with.contains("added.example"), "{with}");
+    // The STEP line names it too: look for the file's line.
+    assert!(!with.contains("\n10.9.9.9 from-image"), "{with}");
+    let without = build(&s, &["--no-hosts", c]);
+    assert!(without.contains("\n10.9.9.9 from-image"), "{without}");
+    assert!(!without.contains("added.example"), "{without}");
+    let o = s.run(&["build", "--no-hosts", "--add-host", "a:1.2.3.4", c]);
+    assert_eq!(o.status.code(), Some(125));
+    assert!(
+        stderr(&o).contains("--no-hosts and --add-host cannot be set together"),
+        "{}",
+        stderr(&o)
+    );
+}

@@ -73,4 +73,6 @@ pub struct RunFlags {
     pub dns_search: Vec<String>,
     /// `-v HOST:CTR[:OPTS]`: bind mounts of every RUN step (not committed).
     pub volume: Vec<String>,
+    /// `--no-hosts`: RUN sees the image's own /etc/hosts.
+    pub no_hosts: bool,
 }

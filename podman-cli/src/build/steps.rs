@@ -179,6 +179,10 @@ impl Builder<'_> {
             pull: "never".into(),
             quiet: true,
             image_volume: Some("ignore".into()),
+            more: crate::lifecycle::create_options::MoreOptions {
+                no_hosts: self.opts.run.no_hosts,
+                ..Default::default()
+            },
             ..Default::default()
         };
         let _ = std::io::stdout().flush();

@@ -130,6 +130,9 @@ pub struct BuildArgs {
     /// Add a host-to-IP mapping to RUN containers (host:ip)
     #[arg(long, value_name = "HOST:IP")]
     pub add_host: Vec<String>,
+    /// Do not write /etc/hosts for RUN steps: they see the image's own
+    #[arg(long)]
+    pub no_hosts: bool,
     /// DNS servers of RUN containers
     #[arg(long, value_name = "IP")]
     pub dns: Vec<String>,
@@ -284,6 +287,9 @@ impl BuildArgs {
                     }
                 }
             }
+        }
+        if self.no_hosts && !self.add_host.is_empty() {
+            anyhow::bail!("--no-hosts and --add-host cannot be set together");
         }
         for v in &self.volume {
             let src = v.split(':').next().unwrap_or("");
@@ -474,6 +480,7 @@ impl BuildArgs {
                     dns: self.dns.clone(),
                     dns_search: self.dns_search.clone(),
                     volume: self.volume.clone(),
+                    no_hosts: self.no_hosts,
                 },
                 tags_given: self.tag.clone(),
                 unset_labels: self.unsetlabel.clone(),

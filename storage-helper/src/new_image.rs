@@ -23,7 +23,7 @@ use crate::images::{self, ImageRecord};
 use crate::import::store_image;
 use crate::layout::{unique_suffix, Store};
 use crate::oci::{self, ImageParts};
-use crate::tar_writer::{write_changes, write_tree, TreeKind};
+use crate::tar_writer::{write_changes, write_tree_with, Mtime, TreeKind};
 use crate::unpack::Compression;
 
 /// podman import/commit --change, already parsed.
@@ -370,6 +370,10 @@ pub struct CommitFormat {
     pub annotations: BTreeMap<String, String>,
     /// The platform of an image with no base (empty fields: this host's).
     pub platform: ScratchPlatform,
+    /// The "created" time (unix seconds) instead of now.
+    pub created: Option<i64>,
+    /// The new layer's entry times.
+    pub mtime: crate::tar_writer::Mtime,
 }
 
 #[derive(Debug, Default, Clone)]
@@ -444,13 +448,19 @@ pub fn commit(
     let layer = match &rec {
         _ if format.no_layer => None,
         None => None,
-        Some(rec) => Some(container_layer(store, id, rec, format.squash)?),
+        Some(rec) => Some(container_layer(
+            store,
+            id,
+            rec,
+            format.squash,
+            format.mtime,
+        )?),
     };
     if let Some(layer) = &layer {
         debug!(container = id, diff_id = %layer.diff_id, bytes = layer.size, elapsed_ms = started.elapsed().as_secs_f64() * 1e3, "container layer written");
     }
     let squash = format.squash && layer.is_some();
-    let now = rfc3339_secs(now_unix());
+    let now = rfc3339_secs(format.created.unwrap_or_else(now_unix));
     let (mut config, layer_descs) = match &base {
         Some(b) => {
             let config: Value = serde_json::from_slice(&b.config).map_err(|e| {
@@ -560,12 +570,13 @@ fn container_layer(
     id: &str,
     rec: &containers::ContainerRecord,
     squash: bool,
+    mtime: Mtime,
 ) -> Result<LayerBlob> {
     let upper = containers::upper(rec).to_path_buf();
     if squash {
         let (mountpoint, _) = crate::mounts::mount(store, id)?;
         let written = gzip_blob(store, |w| {
-            write_tree(&mountpoint, TreeKind::Rootfs, w).map(drop)
+            write_tree_with(&mountpoint, TreeKind::Rootfs, mtime, w).map(drop)
         });
         let unmounted = crate::mounts::unmount(store, id, false);
         let layer = written?;
@@ -574,11 +585,13 @@ fn container_layer(
     }
     match store.driver {
         Driver::Overlay => gzip_blob(store, |w| {
-            write_tree(&upper, TreeKind::OverlayUpper, w).map(drop)
+            write_tree_with(&upper, TreeKind::OverlayUpper, mtime, w).map(drop)
         }),
         Driver::Vfs => {
             let changes = crate::diff::changes(store, rec)?;
-            gzip_blob(store, |w| write_changes(&upper, &changes, w).map(drop))
+            gzip_blob(store, |w| {
+                write_changes(&upper, &changes, mtime, w).map(drop)
+            })
         }
     }
 }

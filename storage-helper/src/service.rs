@@ -487,6 +487,14 @@ impl Storage for StorageService {
                     architecture: r.architecture,
                     variant: r.variant,
                 },
+                created: r.created_unix,
+                mtime: match r.layer_mtime_unix {
+                    None => crate::tar_writer::Mtime::Keep,
+                    Some(t) if r.layer_mtime_clamp => {
+                        crate::tar_writer::Mtime::Clamp(t.max(0) as u64)
+                    }
+                    Some(t) => crate::tar_writer::Mtime::Set(t.max(0) as u64),
+                },
             };
             crate::new_image::commit(&s, &r.id, &r.names, &changes, &r.author, &r.message, format)
                 .map(image_pb)

@@ -22,10 +22,39 @@ pub enum TreeKind {
     OverlayUpper,
 }
 
+/// What a layer's entries get as their modification time (podman build
+/// `--timestamp`, `--source-date-epoch` with `--rewrite-timestamp`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Mtime {
+    /// As on disk.
+    #[default]
+    Keep,
+    /// Every entry this time.
+    Set(u64),
+    /// Entries newer than this time get it.
+    Clamp(u64),
+}
+
+impl Mtime {
+    fn apply(self, t: u64) -> u64 {
+        match self {
+            Mtime::Keep => t,
+            Mtime::Set(s) => s,
+            Mtime::Clamp(c) => t.min(c),
+        }
+    }
+}
+
 /// Write the tree under `root` as a tar into `out`; returns `out`.
 pub fn write_tree<W: Write>(root: &Path, kind: TreeKind, out: W) -> Result<W> {
+    write_tree_with(root, kind, Mtime::Keep, out)
+}
+
+/// [`write_tree`] with entry times as `mtime` says.
+pub fn write_tree_with<W: Write>(root: &Path, kind: TreeKind, mtime: Mtime, out: W) -> Result<W> {
     let mut b = builder(out);
     let mut w = Walker::new(kind);
+    w.mtime = mtime;
     w.dir(&mut b, root, Path::new(""))?;
     b.into_inner()
         .map_err(|e| StoreError::io("finishing the tar stream", e))
@@ -55,9 +84,10 @@ pub fn write_subtree<W: Write>(source: &Path, name: &Path, out: W) -> Result<(u6
 /// to the tree under `root`: each added or changed path as it is now, each
 /// deleted one as a `.wh.NAME` whiteout (containers-storage's
 /// ExportChanges, for drivers whose container root is a full copy).
-pub fn write_changes<W: Write>(root: &Path, changes: &[Change], out: W) -> Result<W> {
+pub fn write_changes<W: Write>(root: &Path, changes: &[Change], mtime: Mtime, out: W) -> Result<W> {
     let mut b = builder(out);
     let mut w = Walker::new(TreeKind::Rootfs);
+    w.mtime = mtime;
     w.recursive = false;
     for c in changes {
         let rel = Path::new(c.path.trim_start_matches('/'));
@@ -91,6 +121,7 @@ struct Walker {
     entries: u64,
     /// Whether a directory entry brings its contents.
     recursive: bool,
+    mtime: Mtime,
 }
 
 impl Walker {
@@ -100,6 +131,7 @@ impl Walker {
             links: HashMap::new(),
             entries: 0,
             recursive: true,
+            mtime: Mtime::Keep,
         }
     }
 
@@ -156,7 +188,7 @@ impl Walker {
             return Ok(());
         }
         self.entries += 1;
-        let mut h = header(&meta);
+        let mut h = header(&meta, self.mtime);
         self.xattrs(b, p)?;
         let err =
             |e: std::io::Error| StoreError::io(format!("adding {} to the tar", r.display()), e);
@@ -225,7 +257,7 @@ impl Walker {
         rel: &Path,
         meta: &std::fs::Metadata,
     ) -> Result<()> {
-        let mut h = header(meta);
+        let mut h = header(meta, self.mtime);
         h.set_entry_type(tar::EntryType::Regular);
         h.set_mode(0o644);
         h.set_size(0);
@@ -261,12 +293,12 @@ fn open(p: &Path, dir: bool, follow: bool) -> std::io::Result<std::fs::File> {
         .open(p)
 }
 
-fn header(meta: &std::fs::Metadata) -> tar::Header {
+fn header(meta: &std::fs::Metadata, mtime: Mtime) -> tar::Header {
     let mut h = tar::Header::new_gnu();
     h.set_mode(meta.mode() & 0o7777);
     h.set_uid(meta.uid() as u64);
     h.set_gid(meta.gid() as u64);
-    h.set_mtime(meta.mtime().max(0) as u64);
+    h.set_mtime(mtime.apply(meta.mtime().max(0) as u64));
     h.set_size(if meta.is_file() { meta.len() } else { 0 });
     h
 }

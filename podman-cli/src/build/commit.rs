@@ -60,6 +60,9 @@ impl Builder<'_> {
             os: self.opts.platform.os.clone(),
             architecture: self.opts.platform.arch.clone(),
             variant: self.opts.platform.variant.clone(),
+            created_unix: self.opts.timestamps.created(),
+            layer_mtime_unix: self.opts.timestamps.layer_mtime(),
+            layer_mtime_clamp: self.opts.timestamps.clamp(),
             ..Default::default()
         };
         let img = self
@@ -146,6 +149,9 @@ impl Builder<'_> {
             ],
             config_json: c["config"].to_string(),
             annotations: self.opts.annotations.clone().into_iter().collect(),
+            created_unix: self.opts.timestamps.created(),
+            layer_mtime_unix: self.opts.timestamps.layer_mtime(),
+            layer_mtime_clamp: self.opts.timestamps.clamp(),
             ..Default::default()
         };
         let r = self

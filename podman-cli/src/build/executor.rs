@@ -370,6 +370,7 @@ impl Builder<'_> {
             .part("instruction", &inst.original)
             .part("args", &st.args_in_effect().join("\n"))
             .part("env", &format!("{:?}", self.opts.env))
+            .part("timestamps", &format!("{:?}", self.opts.timestamps))
             .part(
                 "format",
                 if self.opts.docker_format {

@@ -59,6 +59,45 @@ pub struct BuildOptions {
     /// Podman's original standard output, set aside for `--output -`
     /// (everything printed goes to stderr then).
     pub output_stdout: Option<std::sync::Arc<std::os::fd::OwnedFd>>,
+    /// `--timestamp`, `--source-date-epoch`, `--rewrite-timestamp`.
+    pub timestamps: Timestamps,
+}
+
+/// The times a build records, as Buildah's flags set them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Timestamps {
+    /// Now, and files as they are.
+    #[default]
+    Now,
+    /// `--timestamp T`: "created" is T and every file in a new layer gets T.
+    Fixed(i64),
+    /// `--source-date-epoch T` (or SOURCE_DATE_EPOCH): "created" is T; with
+    /// `--rewrite-timestamp` files newer than T in new layers get T.
+    SourceDateEpoch { epoch: i64, rewrite: bool },
+}
+
+impl Timestamps {
+    pub fn created(self) -> Option<i64> {
+        match self {
+            Timestamps::Now => None,
+            Timestamps::Fixed(t) | Timestamps::SourceDateEpoch { epoch: t, .. } => Some(t),
+        }
+    }
+
+    pub fn layer_mtime(self) -> Option<i64> {
+        match self {
+            Timestamps::Fixed(t) => Some(t),
+            Timestamps::SourceDateEpoch {
+                epoch,
+                rewrite: true,
+            } => Some(epoch),
+            _ => None,
+        }
+    }
+
+    pub fn clamp(self) -> bool {
+        matches!(self, Timestamps::SourceDateEpoch { rewrite: true, .. })
+    }
 }
 
 /// Flags `podman build` hands to each RUN container, as `podman run` takes them.

@@ -145,6 +145,15 @@ pub struct BuildArgs {
     /// Also write the final root file system: type=local,dest=DIR, type=tar,dest=FILE, DIR, or - (a tar on stdout)
     #[arg(short = 'o', long, value_name = "OUTPUT")]
     pub output: Option<String>,
+    /// Seconds since the epoch to record as the image's creation time and to give every file in its new layers
+    #[arg(long, value_name = "SECONDS")]
+    pub timestamp: Option<String>,
+    /// Seconds since the epoch to record as the creation time (default: $SOURCE_DATE_EPOCH); also the SOURCE_DATE_EPOCH build argument
+    #[arg(long, value_name = "SECONDS")]
+    pub source_date_epoch: Option<String>,
+    /// With --source-date-epoch: files newer than it in new layers get its time
+    #[arg(long)]
+    pub rewrite_timestamp: bool,
     /// Load the result into local storage (`buildx build --load`; a build always does)
     #[arg(long, hide = true)]
     pub load: bool,
@@ -315,6 +324,7 @@ impl BuildArgs {
                 }
             }
         }
+        let timestamps = self.timestamps(&mut build_args)?;
         let mut labels = BTreeMap::new();
         for l in &self.label {
             let (k, v) = match l.split_once('=') {
@@ -493,10 +503,65 @@ impl BuildArgs {
                     .map(crate::build::output::parse)
                     .transpose()?,
                 output_stdout: None,
+                timestamps,
                 platform,
             },
             temp,
         ))
+    }
+}
+
+fn seconds(flag: &str, v: &str) -> anyhow::Result<i64> {
+    v.trim()
+        .parse::<i64>()
+        .ok()
+        .filter(|t| *t >= 0)
+        .ok_or_else(|| {
+            anyhow::anyhow!(
+                "invalid {flag} {v:?}: give whole seconds since the epoch, e.g. 1700000000"
+            )
+        })
+}
+
+impl BuildArgs {
+    /// `--timestamp`, else `--source-date-epoch`, else a SOURCE_DATE_EPOCH
+    /// build argument, else $SOURCE_DATE_EPOCH; the epoch is also the
+    /// SOURCE_DATE_EPOCH build argument, as Buildah provides it.
+    fn timestamps(
+        &self,
+        build_args: &mut BTreeMap<String, String>,
+    ) -> anyhow::Result<crate::build::options::Timestamps> {
+        use crate::build::options::Timestamps;
+        const NAME: &str = "SOURCE_DATE_EPOCH";
+        if let Some(t) = &self.timestamp {
+            if self.source_date_epoch.is_some() {
+                anyhow::bail!("--timestamp and --source-date-epoch cannot be used together: --timestamp also sets file times, --source-date-epoch only the creation time");
+            }
+            if self.rewrite_timestamp {
+                anyhow::bail!("--rewrite-timestamp goes with --source-date-epoch: --timestamp already sets every file's time");
+            }
+            return Ok(Timestamps::Fixed(seconds("--timestamp", t)?));
+        }
+        let epoch = match (&self.source_date_epoch, build_args.get(NAME)) {
+            (Some(e), _) => Some(seconds("--source-date-epoch", e)?),
+            (None, Some(e)) => Some(seconds("--build-arg SOURCE_DATE_EPOCH", e)?),
+            (None, None) => std::env::var(NAME)
+                .ok()
+                .filter(|v| !v.is_empty())
+                .map(|v| seconds("SOURCE_DATE_EPOCH (environment)", &v))
+                .transpose()?,
+        };
+        match epoch {
+            Some(epoch) => {
+                build_args.insert(NAME.to_string(), epoch.to_string());
+                Ok(Timestamps::SourceDateEpoch {
+                    epoch,
+                    rewrite: self.rewrite_timestamp,
+                })
+            }
+            None if self.rewrite_timestamp => anyhow::bail!("--rewrite-timestamp needs --source-date-epoch (or SOURCE_DATE_EPOCH) to know the latest time"),
+            None => Ok(Timestamps::Now),
+        }
     }
 }
 

@@ -418,7 +418,7 @@ impl Builder<'_> {
                             "empty_layer": true,
                         });
                         let id = self.commit(st, None, history, final_step).await?;
-                        self.remember(&key, &id)?;
+                        self.remember(&key, &id).await?;
                         id
                     }
                 }

@@ -61,6 +61,13 @@ pub struct BuildOptions {
     pub output_stdout: Option<std::sync::Arc<std::os::fd::OwnedFd>>,
     /// `--timestamp`, `--source-date-epoch`, `--rewrite-timestamp`.
     pub timestamps: Timestamps,
+    /// `--cache-from`: registry repositories (HOST/REPO) whose tags are
+    /// cache keys, tried when a step misses the local cache.
+    pub cache_from: Vec<String>,
+    /// `--cache-to`: repositories each newly built step is pushed to.
+    pub cache_to: Vec<String>,
+    /// Credentials and TLS for `--cache-to` pushes.
+    pub push_options: crate::image::transfer::PushOptions,
 }
 
 /// The times a build records, as Buildah's flags set them.

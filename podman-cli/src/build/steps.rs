@@ -209,8 +209,9 @@ impl Builder<'_> {
                 .into(),
             }),
         };
-        if result.is_ok() && !self.opts.rm {
-            return result.and_then(|id| self.remember(key, &id).map(|_| id));
+        if let (Ok(id), false) = (&result, self.opts.rm) {
+            self.remember(key, id).await?;
+            return result;
         }
         if result.is_ok() || self.opts.rm || self.opts.force_rm {
             if let Err(e) = crate::lifecycle::remove::remove(self.engine, &cfg.id, true, true).await
@@ -219,7 +220,7 @@ impl Builder<'_> {
             }
         }
         let id = result?;
-        self.remember(key, &id)?;
+        self.remember(key, &id).await?;
         Ok(id)
     }
 
@@ -440,7 +441,7 @@ impl Builder<'_> {
         .await;
         self.remove_container(&ctr).await;
         let id = r?;
-        self.remember(&key, &id)?;
+        self.remember(&key, &id).await?;
         Ok(id)
     }
 }

@@ -154,6 +154,12 @@ pub struct BuildArgs {
     /// With --source-date-epoch: files newer than it in new layers get its time
     #[arg(long)]
     pub rewrite_timestamp: bool,
+    /// Registry repository whose images are a cache: a step missing the local cache is pulled from REPO:KEY when there
+    #[arg(long, value_name = "HOST/REPO")]
+    pub cache_from: Vec<String>,
+    /// Registry repository every newly built step is pushed to as REPO:KEY
+    #[arg(long, value_name = "HOST/REPO")]
+    pub cache_to: Vec<String>,
     /// Load the result into local storage (`buildx build --load`; a build always does)
     #[arg(long, hide = true)]
     pub load: bool,
@@ -381,6 +387,19 @@ impl BuildArgs {
                 );
             }
         }
+        let mut push_options = crate::image::transfer::PushOptions {
+            tls_verify: self.registry.tls_verify,
+            authfile: self.registry.authfile.clone(),
+            ..Default::default()
+        };
+        if let Some(c) = &self.registry.creds {
+            (push_options.username, push_options.password) = crate::image::pull::parse_creds(c)?;
+        }
+        if (!self.cache_from.is_empty() || !self.cache_to.is_empty())
+            && (self.layers == Some(false) || self.squash_all)
+        {
+            anyhow::bail!("--cache-from and --cache-to cache each step's image: they need --layers (and no --squash-all)");
+        }
         let platform = match &self.platform {
             Some(p) => Platform::parse(p)?,
             None => {
@@ -504,11 +523,31 @@ impl BuildArgs {
                     .transpose()?,
                 output_stdout: None,
                 timestamps,
+                cache_from: cache_repos("--cache-from", &self.cache_from)?,
+                cache_to: cache_repos("--cache-to", &self.cache_to)?,
+                push_options,
                 platform,
             },
             temp,
         ))
     }
+}
+
+/// `--cache-from`/`--cache-to` values: fully qualified repositories
+/// without a tag or digest (the tags are the cache keys).
+fn cache_repos(flag: &str, values: &[String]) -> anyhow::Result<Vec<String>> {
+    values
+        .iter()
+        .map(|v| {
+            let plain = v.strip_prefix("docker://").unwrap_or(v);
+            let r = crate::image::reference::Reference::parse(plain)
+                .map_err(|e| anyhow::anyhow!("{flag} {v:?}: {e}"))?;
+            if r.is_short() || r.tag.is_some() || r.digest.is_some() {
+                anyhow::bail!("{flag} {v:?}: give a registry repository, HOST/REPO, without a tag: its tags are the cache keys");
+            }
+            Ok(r.repository())
+        })
+        .collect()
 }
 
 fn seconds(flag: &str, v: &str) -> anyhow::Result<i64> {

@@ -23,7 +23,7 @@ use crate::images::{self, ImageRecord};
 use crate::import::store_image;
 use crate::layout::{unique_suffix, Store};
 use crate::oci::{self, ImageParts};
-use crate::tar_writer::{write_changes, write_tree_with, Mtime, TreeKind};
+use crate::tar_writer::{write_changes, write_tree_with, Mtime, Rewrite, TreeKind};
 use crate::unpack::Compression;
 
 /// podman import/commit --change, already parsed.
@@ -573,10 +573,14 @@ fn container_layer(
     mtime: Mtime,
 ) -> Result<LayerBlob> {
     let upper = containers::upper(rec).to_path_buf();
+    let rw = || Rewrite {
+        mtime,
+        unmap: rec.idmap.clone(),
+    };
     if squash {
         let (mountpoint, _) = crate::mounts::mount(store, id)?;
         let written = gzip_blob(store, |w| {
-            write_tree_with(&mountpoint, TreeKind::Rootfs, mtime, w).map(drop)
+            write_tree_with(&mountpoint, TreeKind::Rootfs, rw(), w).map(drop)
         });
         let unmounted = crate::mounts::unmount(store, id, false);
         let layer = written?;
@@ -585,12 +589,12 @@ fn container_layer(
     }
     match store.driver {
         Driver::Overlay => gzip_blob(store, |w| {
-            write_tree_with(&upper, TreeKind::OverlayUpper, mtime, w).map(drop)
+            write_tree_with(&upper, TreeKind::OverlayUpper, rw(), w).map(drop)
         }),
         Driver::Vfs => {
             let changes = crate::diff::changes(store, rec)?;
             gzip_blob(store, |w| {
-                write_changes(&upper, &changes, mtime, w).map(drop)
+                write_changes(&upper, &changes, rw(), w).map(drop)
             })
         }
     }

@@ -231,3 +231,82 @@ fn no_hosts_leaves_run_steps_the_image_hosts_file() {
         stderr(&o)
     );
 }
+
+#[test]
+fn userns_maps_run_steps_and_the_image_keeps_container_ids() {
+    let (s, _reg, r) = e2e::podman::with_busybox();
+    let ctx = tempfile::tempdir().unwrap();
+    let c = ctx.path().to_str().unwrap();
+    write(
+        ctx.path(),
+        "Containerfile",
+        &format!(
+            "FROM {r}\nRUN cat /proc/self/uid_map && touch /made && chown 7:8 /made && mkdir /d\n"
+        ),
+    );
+    let out = build(
+        &s,
+        &[
+            "--userns-uid-map",
+            "0:200000:65536",
+            "--userns-gid-map",
+            "0:200000:65536",
+            "-t",
+            "usernsimg",
+            c,
+        ],
+    );
+    // The RUN step ran in a namespace of its own, with that map.
+    let map: Vec<&str> = out
+        .lines()
+        .find(|l| l.contains("200000"))
+        .unwrap_or_else(|| panic!("{out}"))
+        .split_whitespace()
+        .collect();
+    assert_eq!(map, ["0", "200000", "65536"], "{out}");
+    // What it made is recorded with the container's IDs, not the host's.
+    let owners = s.ok(&[
+        "run",
+        "--rm",
+        "usernsimg",
+        "stat",
+        "-c",
+        "%n %u:%g",
+        "/made",
+        "/d",
+    ]);
+    assert_eq!(owners, "/made 7:8\n/d 0:0\n");
+    // podman commit of a container in its own user namespace records the
+    // same (the one commit path).
+    s.ok(&[
+        "run",
+        "--name",
+        "mapped",
+        "--uidmap",
+        "0:300000:65536",
+        "--gidmap",
+        "0:300000:65536",
+        &r,
+        "sh",
+        "-c",
+        "touch /c && chown 3:4 /c",
+    ]);
+    s.ok(&["commit", "-q", "mapped", "committed"]);
+    let owners = s.ok(&["run", "--rm", "committed", "stat", "-c", "%u:%g", "/c"]);
+    assert_eq!(owners, "3:4\n");
+
+    let o = s.run(&["build", "--userns=host", "--userns-uid-map", "0:1:1", c]);
+    assert_eq!(o.status.code(), Some(125));
+    assert!(
+        stderr(&o).contains("--userns=host cannot"),
+        "{}",
+        stderr(&o)
+    );
+    let o = s.run(&["build", "--userns-uid-map", "0:1", c]);
+    assert_eq!(o.status.code(), Some(125));
+    assert!(
+        stderr(&o).contains("invalid --userns-uid-map"),
+        "{}",
+        stderr(&o)
+    );
+}

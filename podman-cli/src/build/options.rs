@@ -121,4 +121,12 @@ pub struct RunFlags {
     pub volume: Vec<String>,
     /// `--no-hosts`: RUN sees the image's own /etc/hosts.
     pub no_hosts: bool,
+    /// `--userns` as `podman run` takes it (None: the host's).
+    pub userns: Option<String>,
+    /// `--userns-uid-map`/`--userns-gid-map` triples, as `--uidmap`.
+    pub uidmap: Vec<String>,
+    pub gidmap: Vec<String>,
+    /// `--userns-uid-map-user`/`--userns-gid-map-group`.
+    pub subuidname: Option<String>,
+    pub subgidname: Option<String>,
 }

@@ -181,6 +181,11 @@ impl Builder<'_> {
             image_volume: Some("ignore".into()),
             more: crate::lifecycle::create_options::MoreOptions {
                 no_hosts: self.opts.run.no_hosts,
+                userns: self.opts.run.userns.clone(),
+                uidmap: self.opts.run.uidmap.clone(),
+                gidmap: self.opts.run.gidmap.clone(),
+                subuidname: self.opts.run.subuidname.clone(),
+                subgidname: self.opts.run.subgidname.clone(),
                 ..Default::default()
             },
             ..Default::default()

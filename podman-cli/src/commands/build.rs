@@ -160,6 +160,21 @@ pub struct BuildArgs {
     /// Registry repository every newly built step is pushed to as REPO:KEY
     #[arg(long, value_name = "HOST/REPO")]
     pub cache_to: Vec<String>,
+    /// User namespace of RUN steps: host, private (or container, or empty) for a new one, or a namespace's path
+    #[arg(long, value_name = "HOW")]
+    pub userns: Option<String>,
+    /// UID map of RUN steps' user namespace: CTR:HOST:LENGTH triples
+    #[arg(long = "userns-uid-map", value_name = "CTR:HOST:LEN")]
+    pub userns_uid_map: Vec<String>,
+    /// GID map of RUN steps' user namespace: CTR:HOST:LENGTH triples
+    #[arg(long = "userns-gid-map", value_name = "CTR:HOST:LEN")]
+    pub userns_gid_map: Vec<String>,
+    /// User whose /etc/subuid ranges map RUN steps' UIDs
+    #[arg(long = "userns-uid-map-user", value_name = "USER")]
+    pub userns_uid_map_user: Option<String>,
+    /// Group whose /etc/subgid ranges map RUN steps' GIDs
+    #[arg(long = "userns-gid-map-group", value_name = "GROUP")]
+    pub userns_gid_map_group: Option<String>,
     /// Load the result into local storage (`buildx build --load`; a build always does)
     #[arg(long, hide = true)]
     pub load: bool,
@@ -510,6 +525,11 @@ impl BuildArgs {
                     dns_search: self.dns_search.clone(),
                     volume: self.volume.clone(),
                     no_hosts: self.no_hosts,
+                    userns: self.run_userns()?,
+                    uidmap: id_triples("--userns-uid-map", &self.userns_uid_map)?,
+                    gidmap: id_triples("--userns-gid-map", &self.userns_gid_map)?,
+                    subuidname: self.userns_uid_map_user.clone(),
+                    subgidname: self.userns_gid_map_group.clone(),
                 },
                 tags_given: self.tag.clone(),
                 unset_labels: self.unsetlabel.clone(),
@@ -533,6 +553,21 @@ impl BuildArgs {
     }
 }
 
+/// Buildah's map values: one or more CTR:HOST:LEN triples (joined by
+/// colons or commas), each as `podman run --uidmap` takes it.
+fn id_triples(flag: &str, values: &[String]) -> anyhow::Result<Vec<String>> {
+    let mut out = Vec::new();
+    for v in values {
+        let nums: Vec<&str> = v.split([':', ',']).collect();
+        if nums.is_empty() || nums.len() % 3 != 0 || nums.iter().any(|n| n.parse::<u32>().is_err())
+        {
+            anyhow::bail!("invalid {flag} {v:?}: give CTR:HOST:LENGTH triples of numbers, e.g. 0:100000:65536");
+        }
+        out.extend(nums.chunks(3).map(|c| c.join(":")));
+    }
+    Ok(out)
+}
+
 /// `--cache-from`/`--cache-to` values: fully qualified repositories
 /// without a tag or digest (the tags are the cache keys).
 fn cache_repos(flag: &str, values: &[String]) -> anyhow::Result<Vec<String>> {
@@ -548,6 +583,31 @@ fn cache_repos(flag: &str, values: &[String]) -> anyhow::Result<Vec<String>> {
             Ok(r.repository())
         })
         .collect()
+}
+
+impl BuildArgs {
+    /// Buildah's `--userns` in `podman run`'s words: a new namespace is
+    /// made from the maps given, or `auto` ranges when none are.
+    fn run_userns(&self) -> anyhow::Result<Option<String>> {
+        let maps = !self.userns_uid_map.is_empty()
+            || !self.userns_gid_map.is_empty()
+            || self.userns_uid_map_user.is_some()
+            || self.userns_gid_map_group.is_some();
+        Ok(match self.userns.as_deref() {
+            None => None,
+            Some("host") if !maps => None,
+            Some("host") => anyhow::bail!("--userns=host cannot be used with --userns-uid-map/--userns-gid-map: the maps make a new user namespace"),
+            Some("" | "private" | "container") if maps => None,
+            Some("" | "private" | "container") => Some("auto".into()),
+            Some(p) if p.starts_with('/') || p.starts_with("ns:") => {
+                if maps {
+                    anyhow::bail!("--userns={p} joins an existing user namespace: its maps cannot be given");
+                }
+                Some(format!("ns:{}", p.trim_start_matches("ns:")))
+            }
+            Some(o) => anyhow::bail!("invalid --userns {o:?}: use host, private, container, or the path of a user namespace"),
+        })
+    }
 }
 
 fn seconds(flag: &str, v: &str) -> anyhow::Result<i64> {

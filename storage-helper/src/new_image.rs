@@ -358,6 +358,8 @@ pub struct CommitFormat {
     /// One layer holding the whole file system instead of the image's
     /// layers plus the container layer.
     pub squash: bool,
+    /// With `squash`: only the difference from this image, over its layers.
+    pub squash_base: String,
     /// History entries (JSON objects) instead of the "podman commit" one.
     pub history: Vec<String>,
     /// Replaces the config's "config" object (JSON), when not empty.
@@ -454,12 +456,41 @@ pub fn commit(
             rec,
             format.squash,
             format.mtime,
+            Some(format.squash_base.as_str()).filter(|b| format.squash && !b.is_empty()),
         )?),
     };
     if let Some(layer) = &layer {
         debug!(container = id, diff_id = %layer.diff_id, bytes = layer.size, elapsed_ms = started.elapsed().as_secs_f64() * 1e3, "container layer written");
     }
     let squash = format.squash && layer.is_some();
+    // --squash of the new layers only: the base keeps its layers and history.
+    let squash_from = match format.squash_base.as_str() {
+        b if squash && !b.is_empty() => Some(images::load(&conn, b)?.ok_or_else(|| {
+            StoreError::NotFound(format!("squash base image {b} is not in the store"))
+        })?),
+        _ => None,
+    };
+    let from_parts = match &squash_from {
+        Some(b) => {
+            let config: Value = serde_json::from_slice(&b.config).map_err(|e| {
+                StoreError::InvalidArgument(format!("image {}: config is not JSON: {e}", b.label()))
+            })?;
+            let manifest: Value = serde_json::from_slice(&b.manifest).map_err(|e| {
+                StoreError::InvalidArgument(format!(
+                    "image {}: manifest is not JSON: {e}",
+                    b.label()
+                ))
+            })?;
+            let descs: Vec<Value> = manifest["layers"].as_array().cloned().unwrap_or_default().into_iter().map(|d| json!({"mediaType": oci_layer_type(d["mediaType"].as_str().unwrap_or("")), "digest": d["digest"], "size": d["size"]})).collect();
+            let diff_ids = config["rootfs"]["diff_ids"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            let history = config["history"].as_array().cloned().unwrap_or_default();
+            Some((descs, diff_ids, history))
+        }
+        None => None,
+    };
     let now = rfc3339_secs(format.created.unwrap_or_else(now_unix));
     let (mut config, layer_descs) = match &base {
         Some(b) => {
@@ -499,7 +530,9 @@ pub fn commit(
     };
     changes.apply(&mut cfg);
     obj.insert("config".into(), Value::Object(cfg));
-    let mut diff_ids = if squash {
+    let mut diff_ids = if let Some((_, d, _)) = &from_parts {
+        d.clone()
+    } else if squash {
         Vec::new()
     } else {
         obj.get("rootfs")
@@ -517,7 +550,9 @@ pub fn commit(
     );
     // A squashed image has one layer: the base's history entries would
     // name layers it no longer has.
-    let mut history = if squash {
+    let mut history = if let Some((_, _, h)) = &from_parts {
+        h.clone()
+    } else if squash {
         Vec::new()
     } else {
         obj.get("history")
@@ -550,7 +585,11 @@ pub fn commit(
         .first()
         .cloned()
         .unwrap_or_else(|| format!("commit of container {id}"));
-    let layer_descs = if squash { Vec::new() } else { layer_descs };
+    let layer_descs = match from_parts {
+        Some((descs, _, _)) => descs,
+        None if squash => Vec::new(),
+        None => layer_descs,
+    };
     finish_image(
         store,
         config,
@@ -571,12 +610,35 @@ fn container_layer(
     rec: &containers::ContainerRecord,
     squash: bool,
     mtime: Mtime,
+    squash_base: Option<&str>,
 ) -> Result<LayerBlob> {
     let upper = containers::upper(rec).to_path_buf();
     let rw = || Rewrite {
         mtime,
         unmap: rec.idmap.clone(),
     };
+    if let Some(base) = squash_base {
+        // The whole file system against the base image's, as one layer.
+        let (mountpoint, _) = crate::mounts::mount(store, id)?;
+        let written = (|| -> Result<LayerBlob> {
+            let (_, base_root, _) = crate::image_mounts::mount(store, base)?;
+            let changes = crate::vfs::changes(Some(&base_root), &mountpoint)
+                .map_err(|e| StoreError::path("comparing with the base image", &mountpoint, e));
+            let layer = changes.and_then(|changes| {
+                gzip_blob(store, |w| {
+                    write_changes(&mountpoint, &changes, rw(), w).map(drop)
+                })
+            });
+            let unmounted = crate::image_mounts::unmount(store, base, false);
+            let layer = layer?;
+            unmounted?;
+            Ok(layer)
+        })();
+        let unmounted = crate::mounts::unmount(store, id, false);
+        let layer = written?;
+        unmounted?;
+        return Ok(layer);
+    }
     if squash {
         let (mountpoint, _) = crate::mounts::mount(store, id)?;
         let written = gzip_blob(store, |w| {

@@ -477,6 +477,7 @@ impl Storage for StorageService {
             let format = crate::new_image::CommitFormat {
                 docker: r.docker_format,
                 squash: r.squash,
+                squash_base: r.squash_base,
                 history: r.history_json,
                 config: r.config_json,
                 no_layer: r.no_layer,

@@ -300,3 +300,35 @@ fn cache_to_a_registry_is_reused_by_another_store_with_cache_from() {
     assert_eq!(o.status.code(), Some(125));
     assert!(stderr(&o).contains("need --layers"), "{}", stderr(&o));
 }
+
+#[test]
+fn squash_makes_the_new_layers_one_and_keeps_the_base_layers() {
+    let (s, _reg, r) = e2e::podman::with_busybox();
+    let ctx = tempfile::tempdir().unwrap();
+    let c = ctx.path().to_str().unwrap();
+    write(ctx.path(), "data", "data\n");
+    write(
+        ctx.path(),
+        "Containerfile",
+        &format!("FROM {r}\nRUN echo a > /a && mkdir -p /etc/gone && rm -rf /etc/gone\nRUN rm /bin/true\nCOPY data /data\n"),
+    );
+    let base = layers(&s, &r);
+    let plain = last_line(&build(&s, &["-q", c]));
+    assert_eq!(layers(&s, &plain).len(), base.len() + 3);
+    let squashed = last_line(&build(&s, &["-q", "--squash", "-t", "sq", c]));
+    let got = layers(&s, &squashed);
+    assert_eq!(got.len(), base.len() + 1, "{got:?}");
+    assert_eq!(got[..base.len()], base[..]);
+    // The one new layer holds the additions and the deletion of a base file.
+    let seen = s.ok(&[
+        "run",
+        "--rm",
+        "sq",
+        "sh",
+        "-c",
+        "cat /a /data; test -e /bin/true && echo still-there || echo deleted",
+    ]);
+    assert_eq!(seen, "a\ndata\ndeleted\n");
+    let o = s.run(&["build", "--squash", "--squash-all", c]);
+    assert_eq!(o.status.code(), Some(125));
+}

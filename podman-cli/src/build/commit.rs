@@ -178,8 +178,10 @@ impl Builder<'_> {
         }
     }
 
-    /// --squash-all: the final image's file system as one layer.
-    pub(super) async fn squash(&mut self, id: &str) -> anyhow::Result<String> {
+    /// --squash-all: the final image's file system as one layer; with
+    /// `base` (--squash), only what differs from that image, over its
+    /// layers.
+    pub(super) async fn squash(&mut self, id: &str, base: Option<&str>) -> anyhow::Result<String> {
         let img = self.get_image(id).await?;
         let c: Value = serde_json::from_slice(&img.config).unwrap_or_default();
         let (ctr, _) = self.mount_image(Some(id)).await?;
@@ -187,6 +189,7 @@ impl Builder<'_> {
             id: ctr.clone(),
             docker_format: self.opts.docker_format,
             squash: true,
+            squash_base: base.unwrap_or_default().to_string(),
             history_json: vec![
                 json!({"created_by": "/bin/sh -c #(nop) squashed build"}).to_string()
             ],

@@ -69,6 +69,8 @@ pub struct Builder<'a> {
     pub(super) stage_images: HashMap<usize, Option<String>>,
     /// Images made by this build that --layers=false drops at the end.
     pub(super) scratch_images: Vec<String>,
+    /// The final stage's base image (--squash keeps its layers).
+    final_base: Option<String>,
     multi: bool,
 }
 
@@ -99,6 +101,7 @@ pub async fn build(engine: &EngineConfig, opts: &BuildOptions) -> anyhow::Result
         context,
         stage_images: HashMap::new(),
         scratch_images: Vec::new(),
+        final_base: None,
         multi: order.len() > 1,
     };
     let result = b.run_stages(&order).await;
@@ -148,7 +151,10 @@ impl Builder<'_> {
         }
         let id = last.ok_or_else(|| anyhow::anyhow!("the build made no image"))?;
         let id = if self.opts.squash_all {
-            self.squash(&id).await?
+            self.squash(&id, None).await?
+        } else if self.opts.squash {
+            let base = self.final_base.clone();
+            self.squash(&id, base.as_deref()).await?
         } else {
             id
         };
@@ -193,6 +199,9 @@ impl Builder<'_> {
         self.say(&format!("{prefix}STEP 1/{steps}: {}", insts[0].original));
         // Podman reports a base image that cannot be had on its own.
         let base = self.from(&insts[0], &mut st).await?;
+        if is_final {
+            self.final_base = base.clone();
+        }
         // ONBUILD triggers of the base run first, as Docker runs them.
         let triggers = config::strings(st.config.get("OnBuild")).unwrap_or_default();
         st.config.remove("OnBuild");

@@ -24,6 +24,8 @@ pub struct BuildOptions {
     pub pull: String,
     pub pull_options: PullOptions,
     pub squash_all: bool,
+    /// `--squash`: the final stage's new layers as one.
+    pub squash: bool,
     pub docker_format: bool,
     pub iidfile: Option<PathBuf>,
     pub labels: BTreeMap<String, String>,

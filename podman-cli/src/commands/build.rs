@@ -52,7 +52,7 @@ pub struct BuildArgs {
     /// Never pull base images (--pull=never)
     #[arg(long, hide = true)]
     pub pull_never: bool,
-    /// Squash the image's new layers into one (not supported: use --squash-all)
+    /// Squash the layers the build added into one (the base image's layers stay)
     #[arg(long)]
     pub squash: bool,
     /// Squash all layers, the base image's too, into one
@@ -223,11 +223,6 @@ impl BuildArgs {
     fn options(&self) -> anyhow::Result<(BuildOptions, Option<tempfile_dir::TempDir>)> {
         if self.squash && self.squash_all {
             anyhow::bail!("cannot specify --squash-all with --squash");
-        }
-        if self.squash {
-            anyhow::bail!(
-                "--squash (only the new layers squashed) is not supported yet: use --squash-all"
-            );
         }
         let mut temp = None;
         let (context, files): (PathBuf, Vec<String>) = match self.context.as_deref() {
@@ -504,6 +499,7 @@ impl BuildArgs {
                 pull,
                 pull_options,
                 squash_all: self.squash_all,
+                squash: self.squash,
                 docker_format: format == "docker",
                 iidfile: self.iidfile.clone(),
                 labels,

@@ -274,6 +274,12 @@ fn platform_of_another_architecture_is_recorded_and_lists_refused() {
     let o = s.run(&["build", "--platform", "linux/amd64,linux/arm64", c]);
     assert_eq!(o.status.code(), Some(125));
     assert!(stderr(&o).contains("manifest list"), "{}", stderr(&o));
+    for args in [vec!["--manifest", "ml"], vec!["--all-platforms"]] {
+        let mut all = vec!["build"];
+        all.extend_from_slice(&args);
+        all.push(c);
+        e2e::podman::refused(&s, &all, "manifest list");
+    }
     write(
         ctx.path(),
         "Containerfile",

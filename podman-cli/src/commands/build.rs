@@ -175,6 +175,12 @@ pub struct BuildArgs {
     /// Group whose /etc/subgid ranges map RUN steps' GIDs
     #[arg(long = "userns-gid-map-group", value_name = "GROUP")]
     pub userns_gid_map_group: Option<String>,
+    /// Add the image to this manifest list (not supported: no manifest lists here yet)
+    #[arg(long, value_name = "NAME")]
+    pub manifest: Option<String>,
+    /// Build for every platform of the base image (not supported: no manifest lists here yet)
+    #[arg(long)]
+    pub all_platforms: bool,
     /// Load the result into local storage (`buildx build --load`; a build always does)
     #[arg(long, hide = true)]
     pub load: bool,
@@ -221,6 +227,12 @@ impl BuildArgs {
     /// The plain options, the Containerfile read, and a temporary empty
     /// context when the Containerfile came from stdin without one.
     fn options(&self) -> anyhow::Result<(BuildOptions, Option<tempfile_dir::TempDir>)> {
+        if let Some(m) = &self.manifest {
+            anyhow::bail!("--manifest {m}: manifest lists are not supported here yet: build each platform's image on its own (-t NAME --platform OS/ARCH) and push them by name");
+        }
+        if self.all_platforms {
+            anyhow::bail!("--all-platforms: building a manifest list is not supported here yet: build each platform on its own with --platform OS/ARCH");
+        }
         if self.squash && self.squash_all {
             anyhow::bail!("cannot specify --squash-all with --squash");
         }

@@ -567,7 +567,9 @@ fn id_triples(flag: &str, values: &[String]) -> anyhow::Result<Vec<String>> {
     let mut out = Vec::new();
     for v in values {
         let nums: Vec<&str> = v.split([':', ',']).collect();
-        if nums.is_empty() || nums.len() % 3 != 0 || nums.iter().any(|n| n.parse::<u32>().is_err())
+        if nums.is_empty()
+            || !nums.len().is_multiple_of(3)
+            || nums.iter().any(|n| n.parse::<u32>().is_err())
         {
             anyhow::bail!("invalid {flag} {v:?}: give CTR:HOST:LENGTH triples of numbers, e.g. 0:100000:65536");
         }

@@ -608,6 +608,8 @@ pub enum ImageCommand {
     Load(Lazy<LoadArgs>),
     /// Import a tarball to create a filesystem image
     Import(Lazy<ImportArgs>),
+    /// Show an image's layers as a tree
+    Tree(Lazy<crate::commands::image_tree::ImageTreeArgs>),
     /// Inspect changes to the image's file systems
     Diff(Lazy<crate::commands::diff::DiffArgs>),
     /// Mount an image's root filesystem

@@ -21,6 +21,7 @@ pub mod image_exists;
 pub mod image_inspect;
 pub mod image_mount;
 pub mod image_prune;
+pub mod image_tree;
 pub mod images;
 pub mod import;
 pub mod info;

@@ -2,6 +2,7 @@
 
 pub mod attach;
 pub mod build;
+mod build_flags;
 pub mod commit;
 pub mod container_cleanup;
 pub mod container_exists;

@@ -55,6 +55,10 @@ pub struct ContainersSection {
     pub host_containers_internal_ip: Option<String>,
     /// Whether podman writes /etc/hosts (Podman's `no_hosts`).
     pub no_hosts: Option<bool>,
+    /// mounts.conf: `SRC:DST` lines copied into every container and RUN
+    /// step (default /etc/containers/mounts.conf, else
+    /// /usr/share/containers/mounts.conf).
+    pub default_mounts_file: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]

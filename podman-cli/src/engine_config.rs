@@ -27,6 +27,8 @@ pub struct EngineOptions {
     pub modules: Vec<PathBuf>,
     /// `--volumepath`: where volume data lives.
     pub volume_path: Option<PathBuf>,
+    /// `--default-mounts-file`: the mounts.conf containers get.
+    pub default_mounts_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone)]
@@ -51,6 +53,10 @@ pub struct EngineConfig {
     pub tmp_dir: PathBuf,
     pub volume_path: PathBuf,
     pub log_level: String,
+    /// mounts.conf named by the flag or containers.conf; `None`: the
+    /// default files (/etc/containers/mounts.conf, then
+    /// /usr/share/containers/mounts.conf).
+    pub default_mounts_file: Option<PathBuf>,
 }
 
 impl EngineConfig {
@@ -167,6 +173,14 @@ impl EngineConfig {
             .clone()
             .or_else(|| containers.engine.volume_path.as_ref().map(PathBuf::from))
             .unwrap_or_else(|| graph_root.join("volumes"));
+        let default_mounts_file = g.default_mounts_file.clone().or_else(|| {
+            containers
+                .containers
+                .default_mounts_file
+                .as_ref()
+                .filter(|f| !f.is_empty())
+                .map(PathBuf::from)
+        });
         Ok(EngineConfig {
             containers,
             storage,
@@ -183,6 +197,7 @@ impl EngineConfig {
             tmp_dir,
             volume_path,
             log_level: g.log_level.clone(),
+            default_mounts_file,
         })
     }
 

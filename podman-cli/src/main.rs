@@ -349,6 +349,7 @@ async fn command(cfg: &engine_config::EngineConfig, cli: &Cli) -> anyhow::Result
             Command::Container(ContainerCommand::Diff(a)) => {
                 commands::diff::run(cfg, a, commands::diff::DiffTarget::Container).await
             }
+            Command::Image(ImageCommand::Tree(a)) => commands::image_tree::run(cfg, a).await,
             Command::Image(ImageCommand::Mount(a)) => commands::image_mount::mount(cfg, a).await,
             Command::Image(ImageCommand::Umount(a)) => commands::image_mount::unmount(cfg, a).await,
             Command::Image(ImageCommand::Diff(a)) => {

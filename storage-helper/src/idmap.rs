@@ -89,6 +89,20 @@ impl Mapping {
         )
     }
 
+    /// Container owner of a file the host sees owned by (uid, gid): what
+    /// a layer committed from the container records.
+    pub fn to_container(&self, uid: u32, gid: u32) -> (u32, u32) {
+        let back = |map: &[Range], id: u32| {
+            map.iter()
+                .find_map(|m| {
+                    let off = id.checked_sub(m.host_id)?;
+                    (off < m.size).then(|| m.container_id + off)
+                })
+                .unwrap_or(OVERFLOW_ID)
+        };
+        (back(&self.uids, uid), back(&self.gids, gid))
+    }
+
     fn kernel_text(map: &[Range]) -> String {
         map.iter()
             .map(|r| format!("{} {} {}\n", r.container_id, r.host_id, r.size))

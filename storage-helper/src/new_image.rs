@@ -23,7 +23,7 @@ use crate::images::{self, ImageRecord};
 use crate::import::store_image;
 use crate::layout::{unique_suffix, Store};
 use crate::oci::{self, ImageParts};
-use crate::tar_writer::{write_changes, write_tree, TreeKind};
+use crate::tar_writer::{write_changes, write_tree_with, Mtime, Rewrite, TreeKind};
 use crate::unpack::Compression;
 
 /// podman import/commit --change, already parsed.
@@ -358,6 +358,8 @@ pub struct CommitFormat {
     /// One layer holding the whole file system instead of the image's
     /// layers plus the container layer.
     pub squash: bool,
+    /// With `squash`: only the difference from this image, over its layers.
+    pub squash_base: String,
     /// History entries (JSON objects) instead of the "podman commit" one.
     pub history: Vec<String>,
     /// Replaces the config's "config" object (JSON), when not empty.
@@ -370,6 +372,10 @@ pub struct CommitFormat {
     pub annotations: BTreeMap<String, String>,
     /// The platform of an image with no base (empty fields: this host's).
     pub platform: ScratchPlatform,
+    /// The "created" time (unix seconds) instead of now.
+    pub created: Option<i64>,
+    /// The new layer's entry times.
+    pub mtime: crate::tar_writer::Mtime,
 }
 
 #[derive(Debug, Default, Clone)]
@@ -444,13 +450,48 @@ pub fn commit(
     let layer = match &rec {
         _ if format.no_layer => None,
         None => None,
-        Some(rec) => Some(container_layer(store, id, rec, format.squash)?),
+        Some(rec) => Some(container_layer(
+            store,
+            id,
+            rec,
+            format.squash,
+            format.mtime,
+            Some(format.squash_base.as_str()).filter(|b| format.squash && !b.is_empty()),
+        )?),
     };
     if let Some(layer) = &layer {
         debug!(container = id, diff_id = %layer.diff_id, bytes = layer.size, elapsed_ms = started.elapsed().as_secs_f64() * 1e3, "container layer written");
     }
     let squash = format.squash && layer.is_some();
-    let now = rfc3339_secs(now_unix());
+    // --squash of the new layers only: the base keeps its layers and history.
+    let squash_from = match format.squash_base.as_str() {
+        b if squash && !b.is_empty() => Some(images::load(&conn, b)?.ok_or_else(|| {
+            StoreError::NotFound(format!("squash base image {b} is not in the store"))
+        })?),
+        _ => None,
+    };
+    let from_parts = match &squash_from {
+        Some(b) => {
+            let config: Value = serde_json::from_slice(&b.config).map_err(|e| {
+                StoreError::InvalidArgument(format!("image {}: config is not JSON: {e}", b.label()))
+            })?;
+            let manifest: Value = serde_json::from_slice(&b.manifest).map_err(|e| {
+                StoreError::InvalidArgument(format!(
+                    "image {}: manifest is not JSON: {e}",
+                    b.label()
+                ))
+            })?;
+            let descs: Vec<Value> = manifest["layers"].as_array().cloned().unwrap_or_default().into_iter().map(|d| json!({"mediaType": oci_layer_type(d["mediaType"].as_str().unwrap_or("")), "digest": d["digest"], "size": d["size"]})).collect();
+            let diff_ids = config["rootfs"]["diff_ids"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            let history = config["history"].as_array().cloned().unwrap_or_default();
+            Some((descs, diff_ids, history))
+        }
+        None => None,
+    };
+    let now = rfc3339_secs(format.created.unwrap_or_else(now_unix));
     let (mut config, layer_descs) = match &base {
         Some(b) => {
             let config: Value = serde_json::from_slice(&b.config).map_err(|e| {
@@ -489,7 +530,9 @@ pub fn commit(
     };
     changes.apply(&mut cfg);
     obj.insert("config".into(), Value::Object(cfg));
-    let mut diff_ids = if squash {
+    let mut diff_ids = if let Some((_, d, _)) = &from_parts {
+        d.clone()
+    } else if squash {
         Vec::new()
     } else {
         obj.get("rootfs")
@@ -507,7 +550,9 @@ pub fn commit(
     );
     // A squashed image has one layer: the base's history entries would
     // name layers it no longer has.
-    let mut history = if squash {
+    let mut history = if let Some((_, _, h)) = &from_parts {
+        h.clone()
+    } else if squash {
         Vec::new()
     } else {
         obj.get("history")
@@ -540,7 +585,11 @@ pub fn commit(
         .first()
         .cloned()
         .unwrap_or_else(|| format!("commit of container {id}"));
-    let layer_descs = if squash { Vec::new() } else { layer_descs };
+    let layer_descs = match from_parts {
+        Some((descs, _, _)) => descs,
+        None if squash => Vec::new(),
+        None => layer_descs,
+    };
     finish_image(
         store,
         config,
@@ -560,12 +609,40 @@ fn container_layer(
     id: &str,
     rec: &containers::ContainerRecord,
     squash: bool,
+    mtime: Mtime,
+    squash_base: Option<&str>,
 ) -> Result<LayerBlob> {
     let upper = containers::upper(rec).to_path_buf();
+    let rw = || Rewrite {
+        mtime,
+        unmap: rec.idmap.clone(),
+    };
+    if let Some(base) = squash_base {
+        // The whole file system against the base image's, as one layer.
+        let (mountpoint, _) = crate::mounts::mount(store, id)?;
+        let written = (|| -> Result<LayerBlob> {
+            let (_, base_root, _) = crate::image_mounts::mount(store, base)?;
+            let changes = crate::vfs::changes(Some(&base_root), &mountpoint)
+                .map_err(|e| StoreError::path("comparing with the base image", &mountpoint, e));
+            let layer = changes.and_then(|changes| {
+                gzip_blob(store, |w| {
+                    write_changes(&mountpoint, &changes, rw(), w).map(drop)
+                })
+            });
+            let unmounted = crate::image_mounts::unmount(store, base, false);
+            let layer = layer?;
+            unmounted?;
+            Ok(layer)
+        })();
+        let unmounted = crate::mounts::unmount(store, id, false);
+        let layer = written?;
+        unmounted?;
+        return Ok(layer);
+    }
     if squash {
         let (mountpoint, _) = crate::mounts::mount(store, id)?;
         let written = gzip_blob(store, |w| {
-            write_tree(&mountpoint, TreeKind::Rootfs, w).map(drop)
+            write_tree_with(&mountpoint, TreeKind::Rootfs, rw(), w).map(drop)
         });
         let unmounted = crate::mounts::unmount(store, id, false);
         let layer = written?;
@@ -574,11 +651,13 @@ fn container_layer(
     }
     match store.driver {
         Driver::Overlay => gzip_blob(store, |w| {
-            write_tree(&upper, TreeKind::OverlayUpper, w).map(drop)
+            write_tree_with(&upper, TreeKind::OverlayUpper, rw(), w).map(drop)
         }),
         Driver::Vfs => {
             let changes = crate::diff::changes(store, rec)?;
-            gzip_blob(store, |w| write_changes(&upper, &changes, w).map(drop))
+            gzip_blob(store, |w| {
+                write_changes(&upper, &changes, rw(), w).map(drop)
+            })
         }
     }
 }

@@ -477,6 +477,7 @@ impl Storage for StorageService {
             let format = crate::new_image::CommitFormat {
                 docker: r.docker_format,
                 squash: r.squash,
+                squash_base: r.squash_base,
                 history: r.history_json,
                 config: r.config_json,
                 no_layer: r.no_layer,
@@ -486,6 +487,14 @@ impl Storage for StorageService {
                     os: r.os,
                     architecture: r.architecture,
                     variant: r.variant,
+                },
+                created: r.created_unix,
+                mtime: match r.layer_mtime_unix {
+                    None => crate::tar_writer::Mtime::Keep,
+                    Some(t) if r.layer_mtime_clamp => {
+                        crate::tar_writer::Mtime::Clamp(t.max(0) as u64)
+                    }
+                    Some(t) => crate::tar_writer::Mtime::Set(t.max(0) as u64),
                 },
             };
             crate::new_image::commit(&s, &r.id, &r.names, &changes, &r.author, &r.message, format)

@@ -22,10 +22,48 @@ pub enum TreeKind {
     OverlayUpper,
 }
 
+/// What a layer's entries get as their modification time (podman build
+/// `--timestamp`, `--source-date-epoch` with `--rewrite-timestamp`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Mtime {
+    /// As on disk.
+    #[default]
+    Keep,
+    /// Every entry this time.
+    Set(u64),
+    /// Entries newer than this time get it.
+    Clamp(u64),
+}
+
+/// How a layer's entries are rewritten on the way out of a container.
+#[derive(Debug, Clone, Default)]
+pub struct Rewrite {
+    pub mtime: Mtime,
+    /// The container's user namespace: owners are written as the
+    /// container's IDs, not the host's.
+    pub unmap: Option<crate::idmap::Mapping>,
+}
+
+impl Mtime {
+    fn apply(self, t: u64) -> u64 {
+        match self {
+            Mtime::Keep => t,
+            Mtime::Set(s) => s,
+            Mtime::Clamp(c) => t.min(c),
+        }
+    }
+}
+
 /// Write the tree under `root` as a tar into `out`; returns `out`.
 pub fn write_tree<W: Write>(root: &Path, kind: TreeKind, out: W) -> Result<W> {
+    write_tree_with(root, kind, Rewrite::default(), out)
+}
+
+/// [`write_tree`] with entries rewritten as `rw` says.
+pub fn write_tree_with<W: Write>(root: &Path, kind: TreeKind, rw: Rewrite, out: W) -> Result<W> {
     let mut b = builder(out);
     let mut w = Walker::new(kind);
+    w.rewrite = rw;
     w.dir(&mut b, root, Path::new(""))?;
     b.into_inner()
         .map_err(|e| StoreError::io("finishing the tar stream", e))
@@ -55,9 +93,10 @@ pub fn write_subtree<W: Write>(source: &Path, name: &Path, out: W) -> Result<(u6
 /// to the tree under `root`: each added or changed path as it is now, each
 /// deleted one as a `.wh.NAME` whiteout (containers-storage's
 /// ExportChanges, for drivers whose container root is a full copy).
-pub fn write_changes<W: Write>(root: &Path, changes: &[Change], out: W) -> Result<W> {
+pub fn write_changes<W: Write>(root: &Path, changes: &[Change], rw: Rewrite, out: W) -> Result<W> {
     let mut b = builder(out);
     let mut w = Walker::new(TreeKind::Rootfs);
+    w.rewrite = rw;
     w.recursive = false;
     for c in changes {
         let rel = Path::new(c.path.trim_start_matches('/'));
@@ -91,6 +130,7 @@ struct Walker {
     entries: u64,
     /// Whether a directory entry brings its contents.
     recursive: bool,
+    rewrite: Rewrite,
 }
 
 impl Walker {
@@ -100,6 +140,7 @@ impl Walker {
             links: HashMap::new(),
             entries: 0,
             recursive: true,
+            rewrite: Rewrite::default(),
         }
     }
 
@@ -156,7 +197,7 @@ impl Walker {
             return Ok(());
         }
         self.entries += 1;
-        let mut h = header(&meta);
+        let mut h = header(&meta, &self.rewrite);
         self.xattrs(b, p)?;
         let err =
             |e: std::io::Error| StoreError::io(format!("adding {} to the tar", r.display()), e);
@@ -225,7 +266,7 @@ impl Walker {
         rel: &Path,
         meta: &std::fs::Metadata,
     ) -> Result<()> {
-        let mut h = header(meta);
+        let mut h = header(meta, &self.rewrite);
         h.set_entry_type(tar::EntryType::Regular);
         h.set_mode(0o644);
         h.set_size(0);
@@ -261,12 +302,16 @@ fn open(p: &Path, dir: bool, follow: bool) -> std::io::Result<std::fs::File> {
         .open(p)
 }
 
-fn header(meta: &std::fs::Metadata) -> tar::Header {
+fn header(meta: &std::fs::Metadata, rw: &Rewrite) -> tar::Header {
     let mut h = tar::Header::new_gnu();
     h.set_mode(meta.mode() & 0o7777);
-    h.set_uid(meta.uid() as u64);
-    h.set_gid(meta.gid() as u64);
-    h.set_mtime(meta.mtime().max(0) as u64);
+    let (uid, gid) = match &rw.unmap {
+        Some(m) => m.to_container(meta.uid(), meta.gid()),
+        None => (meta.uid(), meta.gid()),
+    };
+    h.set_uid(uid as u64);
+    h.set_gid(gid as u64);
+    h.set_mtime(rw.mtime.apply(meta.mtime().max(0) as u64));
     h.set_size(if meta.is_file() { meta.len() } else { 0 });
     h
 }

@@ -242,3 +242,93 @@ fn stdin_containerfile_arg_file_build_context_and_pull_never() {
     assert_eq!(o.status.code(), Some(125));
     assert!(stderr(&o).contains("no-such-image"), "{}", stderr(&o));
 }
+
+#[test]
+fn cache_to_a_registry_is_reused_by_another_store_with_cache_from() {
+    let (a, _reg, r) = e2e::podman::with_busybox();
+    let repo = format!("{}/buildcache", r.split('/').next().unwrap());
+    let ctx = tempfile::tempdir().unwrap();
+    let c = ctx.path().to_str().unwrap();
+    write(ctx.path(), "data", "cached\n");
+    write(
+        ctx.path(),
+        "Containerfile",
+        &format!("FROM {r}\nRUN echo ran-the-step | tee /ran\nCOPY data /data\nLABEL l=1\n"),
+    );
+    let first = build(&a, &["--tls-verify=false", "--cache-to", &repo, c]);
+    assert!(first.contains("\nran-the-step\n"), "{first}");
+    assert!(
+        first.contains(&format!("--> Pushing cache {repo}:")),
+        "{first}"
+    );
+
+    // Another store: every step comes from the registry, nothing runs,
+    // and the result is the same image.
+    let b = TestStore::new();
+    b.ok(&["pull", "-q", "--tls-verify=false", &r]);
+    let second = build(&b, &["--tls-verify=false", "--cache-from", &repo, c]);
+    assert!(!second.contains("\nran-the-step\n"), "{second}");
+    assert_eq!(
+        second.matches("--> Cache pulled from remote").count(),
+        3,
+        "{second}"
+    );
+    assert_eq!(last_line(&first), last_line(&second));
+    assert_eq!(
+        b.ok(&["run", "--rm", &last_line(&second), "cat", "/ran", "/data"]),
+        "ran-the-step\ncached\n"
+    );
+    // A changed step misses and is built.
+    write(ctx.path(), "data", "changed\n");
+    let third = build(&b, &["--tls-verify=false", "--cache-from", &repo, c]);
+    assert_eq!(
+        third.matches("--> Cache pulled from remote").count(),
+        0,
+        "{third}"
+    );
+    assert!(third.contains("--> Using cache"), "{third}");
+
+    for (flag, value, needle) in [
+        ("--cache-from", format!("{repo}:tag"), "without a tag"),
+        ("--cache-to", "shortname".to_string(), "without a tag"),
+    ] {
+        let o = b.run(&["build", flag, &value, c]);
+        assert_eq!(o.status.code(), Some(125));
+        assert!(stderr(&o).contains(needle), "{}", stderr(&o));
+    }
+    let o = b.run(&["build", "--layers=false", "--cache-from", &repo, c]);
+    assert_eq!(o.status.code(), Some(125));
+    assert!(stderr(&o).contains("need --layers"), "{}", stderr(&o));
+}
+
+#[test]
+fn squash_makes_the_new_layers_one_and_keeps_the_base_layers() {
+    let (s, _reg, r) = e2e::podman::with_busybox();
+    let ctx = tempfile::tempdir().unwrap();
+    let c = ctx.path().to_str().unwrap();
+    write(ctx.path(), "data", "data\n");
+    write(
+        ctx.path(),
+        "Containerfile",
+        &format!("FROM {r}\nRUN echo a > /a && mkdir -p /etc/gone && rm -rf /etc/gone\nRUN rm /bin/true\nCOPY data /data\n"),
+    );
+    let base = layers(&s, &r);
+    let plain = last_line(&build(&s, &["-q", c]));
+    assert_eq!(layers(&s, &plain).len(), base.len() + 3);
+    let squashed = last_line(&build(&s, &["-q", "--squash", "-t", "sq", c]));
+    let got = layers(&s, &squashed);
+    assert_eq!(got.len(), base.len() + 1, "{got:?}");
+    assert_eq!(got[..base.len()], base[..]);
+    // The one new layer holds the additions and the deletion of a base file.
+    let seen = s.ok(&[
+        "run",
+        "--rm",
+        "sq",
+        "sh",
+        "-c",
+        "cat /a /data; test -e /bin/true && echo still-there || echo deleted",
+    ]);
+    assert_eq!(seen, "a\ndata\ndeleted\n");
+    let o = s.run(&["build", "--squash", "--squash-all", c]);
+    assert_eq!(o.status.code(), Some(125));
+}

@@ -274,6 +274,12 @@ fn platform_of_another_architecture_is_recorded_and_lists_refused() {
     let o = s.run(&["build", "--platform", "linux/amd64,linux/arm64", c]);
     assert_eq!(o.status.code(), Some(125));
     assert!(stderr(&o).contains("manifest list"), "{}", stderr(&o));
+    for args in [vec!["--manifest", "ml"], vec!["--all-platforms"]] {
+        let mut all = vec!["build"];
+        all.extend_from_slice(&args);
+        all.push(c);
+        e2e::podman::refused(&s, &all, "manifest list");
+    }
     write(
         ctx.path(),
         "Containerfile",
@@ -337,6 +343,53 @@ fn pull_newer_pulls_only_an_image_that_changed() {
     // Pulled once, it is the registry's: not pulled again.
     let (_, out) = build();
     assert!(!out.to_lowercase().contains("pull"), "{out}");
+}
+
+#[test]
+fn run_pull_newer_pulls_only_an_image_that_changed() {
+    let (s, _reg, r) = e2e::podman::with_busybox();
+    let run = || {
+        let o = s.run(&[
+            "run",
+            "--rm",
+            "--pull=newer",
+            "--tls-verify=false",
+            &r,
+            "sh",
+            "-c",
+            "cat /marker 2>/dev/null || echo none",
+        ]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        (stdout(&o), stderr(&o))
+    };
+    // The registry holds the image stored here: nothing pulled or said.
+    let (out, err) = run();
+    assert_eq!(out, "none\n");
+    assert!(!err.contains("Trying to pull"), "{err}");
+
+    // Another image under that name in the registry: pulled, and run.
+    let ctx = tempfile::tempdir().unwrap();
+    let c = ctx.path().to_str().unwrap();
+    write(
+        ctx.path(),
+        "Containerfile",
+        &format!("FROM {r}\nRUN echo changed > /marker\n"),
+    );
+    s.ok(&["build", "-q", "-t", "other", c]);
+    s.ok(&[
+        "push",
+        "--tls-verify=false",
+        "other",
+        &format!("docker://{r}"),
+    ]);
+    s.ok(&["rmi", "other"]);
+    let (out, err) = run();
+    assert!(err.contains(&format!("Trying to pull {r}...")), "{err}");
+    assert_eq!(out, "changed\n");
+    // Pulled once, it is the registry's: not pulled again.
+    let (out, err) = run();
+    assert_eq!(out, "changed\n");
+    assert!(!err.contains("Trying to pull"), "{err}");
 }
 
 #[test]

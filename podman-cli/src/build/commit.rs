@@ -12,24 +12,67 @@ use serde_json::{json, Map, Value};
 use super::executor::{Builder, Stage};
 
 impl Builder<'_> {
-    /// A cache hit (its image still stored), announced as Podman does.
+    /// A cache hit (its image still stored, or pulled from a `--cache-from`
+    /// repository), announced as Podman does.
     pub(super) async fn cached(&mut self, key: &str) -> Option<String> {
         if !self.opts.layers || self.opts.no_cache {
             return None;
         }
-        let id = self.cache.get(key)?;
-        let img = self.get_image(&id).await.ok()?;
+        let local = match self.cache.get(key) {
+            Some(id) => self.get_image(&id).await.ok(),
+            None => None,
+        };
+        let img = match local {
+            Some(img) => img,
+            None => self.pull_cache(key).await?,
+        };
         self.say(&format!("--> Using cache {}", img.id));
         Some(img.id)
     }
 
-    pub(super) fn remember(&mut self, key: &str, id: &str) -> anyhow::Result<()> {
-        if self.opts.layers {
-            self.cache.put(key, id)
-        } else {
-            self.scratch_images.push(id.to_string());
-            Ok(())
+    /// The step's image from the first `--cache-from` repository that has
+    /// the key as a tag; any failure is a miss (the step is built).
+    async fn pull_cache(&mut self, key: &str) -> Option<proto::storage::v1::Image> {
+        let mut opts = self.opts.pull_options.clone();
+        opts.quiet = true;
+        for repo in &self.opts.cache_from {
+            let r = format!("{repo}:{key}");
+            match crate::image::pull::pull(self.engine, &r, &opts).await {
+                Ok(img) => {
+                    self.say(&format!("--> Cache pulled from remote {r}"));
+                    if let Err(e) = self.cache.put(key, &img.id) {
+                        tracing::warn!("recording the cache entry of {r}: {e:#}");
+                    }
+                    return Some(img);
+                }
+                Err(e) => tracing::debug!("no cache image {r}: {e:#}"),
+            }
         }
+        None
+    }
+
+    pub(super) async fn remember(&mut self, key: &str, id: &str) -> anyhow::Result<()> {
+        if !self.opts.layers {
+            self.scratch_images.push(id.to_string());
+            return Ok(());
+        }
+        self.cache.put(key, id)?;
+        for repo in &self.opts.cache_to {
+            let dest = format!("docker://{repo}:{key}");
+            crate::image::push::push_image(
+                self.engine,
+                id,
+                Some(dest.clone()),
+                &self.opts.push_options,
+                true,
+            )
+            .await
+            .map_err(|e| {
+                anyhow::anyhow!("pushing the cache image to {dest} (--cache-to): {e:#}")
+            })?;
+            self.say(&format!("--> Pushing cache {repo}:{key}"));
+        }
+        Ok(())
     }
 
     /// Commit the stage's config (and `container`'s layer, if given).
@@ -60,6 +103,9 @@ impl Builder<'_> {
             os: self.opts.platform.os.clone(),
             architecture: self.opts.platform.arch.clone(),
             variant: self.opts.platform.variant.clone(),
+            created_unix: self.opts.timestamps.created(),
+            layer_mtime_unix: self.opts.timestamps.layer_mtime(),
+            layer_mtime_clamp: self.opts.timestamps.clamp(),
             ..Default::default()
         };
         let img = self
@@ -132,8 +178,10 @@ impl Builder<'_> {
         }
     }
 
-    /// --squash-all: the final image's file system as one layer.
-    pub(super) async fn squash(&mut self, id: &str) -> anyhow::Result<String> {
+    /// --squash-all: the final image's file system as one layer; with
+    /// `base` (--squash), only what differs from that image, over its
+    /// layers.
+    pub(super) async fn squash(&mut self, id: &str, base: Option<&str>) -> anyhow::Result<String> {
         let img = self.get_image(id).await?;
         let c: Value = serde_json::from_slice(&img.config).unwrap_or_default();
         let (ctr, _) = self.mount_image(Some(id)).await?;
@@ -141,11 +189,15 @@ impl Builder<'_> {
             id: ctr.clone(),
             docker_format: self.opts.docker_format,
             squash: true,
+            squash_base: base.unwrap_or_default().to_string(),
             history_json: vec![
                 json!({"created_by": "/bin/sh -c #(nop) squashed build"}).to_string()
             ],
             config_json: c["config"].to_string(),
             annotations: self.opts.annotations.clone().into_iter().collect(),
+            created_unix: self.opts.timestamps.created(),
+            layer_mtime_unix: self.opts.timestamps.layer_mtime(),
+            layer_mtime_clamp: self.opts.timestamps.clamp(),
             ..Default::default()
         };
         let r = self

@@ -69,6 +69,8 @@ pub struct Builder<'a> {
     pub(super) stage_images: HashMap<usize, Option<String>>,
     /// Images made by this build that --layers=false drops at the end.
     pub(super) scratch_images: Vec<String>,
+    /// The final stage's base image (--squash keeps its layers).
+    final_base: Option<String>,
     multi: bool,
 }
 
@@ -99,6 +101,7 @@ pub async fn build(engine: &EngineConfig, opts: &BuildOptions) -> anyhow::Result
         context,
         stage_images: HashMap::new(),
         scratch_images: Vec::new(),
+        final_base: None,
         multi: order.len() > 1,
     };
     let result = b.run_stages(&order).await;
@@ -148,10 +151,16 @@ impl Builder<'_> {
         }
         let id = last.ok_or_else(|| anyhow::anyhow!("the build made no image"))?;
         let id = if self.opts.squash_all {
-            self.squash(&id).await?
+            self.squash(&id, None).await?
+        } else if self.opts.squash {
+            let base = self.final_base.clone();
+            self.squash(&id, base.as_deref()).await?
         } else {
             id
         };
+        if let Some(out) = &self.opts.output {
+            self.write_output(&id, out).await?;
+        }
         let img = self.get_image(&id).await?;
         for t in &self.opts.tags {
             let req = TagImageRequest {
@@ -190,6 +199,9 @@ impl Builder<'_> {
         self.say(&format!("{prefix}STEP 1/{steps}: {}", insts[0].original));
         // Podman reports a base image that cannot be had on its own.
         let base = self.from(&insts[0], &mut st).await?;
+        if is_final {
+            self.final_base = base.clone();
+        }
         // ONBUILD triggers of the base run first, as Docker runs them.
         let triggers = config::strings(st.config.get("OnBuild")).unwrap_or_default();
         st.config.remove("OnBuild");
@@ -295,34 +307,12 @@ impl Builder<'_> {
         let pull = || crate::image::pull::pull(self.engine, name, &self.opts.pull_options);
         match self.opts.pull.as_str() {
             "always" => pull().await,
-            // The registry's image when it can be reached (a pull of an
-            // unchanged image stores nothing new), else the local one.
-            // The registry's image when it differs from the local one
-            // (nothing pulled or printed when it is the same), else the
-            // local one when the registry cannot be reached.
             "newer" => {
                 let local = crate::image::lookup::find(&mut self.storage, name)
                     .await
                     .ok();
-                let mut opts = self.opts.pull_options.clone();
-                opts.unless_stored = local.as_ref().map(|i| {
-                    let mut digests = i.digests.clone();
-                    digests.push(i.digest.clone());
-                    crate::image::pull::StoredImage {
-                        id: i.id.clone(),
-                        digests,
-                    }
-                });
-                match crate::image::pull::pull(self.engine, name, &opts).await {
-                    Ok(img) => Ok(img),
-                    Err(e) => match local {
-                        Some(img) => {
-                            tracing::warn!("{name}: could not check the registry for a newer image, using the local one: {e:#}");
-                            Ok(img)
-                        }
-                        None => Err(e),
-                    },
-                }
+                crate::image::pull::pull_newer(self.engine, local, name, &self.opts.pull_options)
+                    .await
             }
             policy => match crate::image::lookup::find(&mut self.storage, name).await {
                 // A local image of another platform is not the base asked for.
@@ -388,6 +378,8 @@ impl Builder<'_> {
             .part("platform", &self.opts.platform.to_string())
             .part("instruction", &inst.original)
             .part("args", &st.args_in_effect().join("\n"))
+            .part("env", &format!("{:?}", self.opts.env))
+            .part("timestamps", &format!("{:?}", self.opts.timestamps))
             .part(
                 "format",
                 if self.opts.docker_format {
@@ -435,7 +427,7 @@ impl Builder<'_> {
                             "empty_layer": true,
                         });
                         let id = self.commit(st, None, history, final_step).await?;
-                        self.remember(&key, &id)?;
+                        self.remember(&key, &id).await?;
                         id
                     }
                 }
@@ -483,7 +475,8 @@ impl Builder<'_> {
 
     /// At a stage's start, as Buildah: --unsetlabel drops labels the base
     /// image set, and each stage's image is labelled with the builder's
-    /// version (`info`'s .Host.BuildahVersion) unless --identity-label=false.
+    /// version (`info`'s .Host.BuildahVersion) unless --identity-label=false;
+    /// --env is set in every stage's config here too.
     fn stage_labels(&self, st: &mut Stage) {
         let mut labels = st
             .config
@@ -494,10 +487,13 @@ impl Builder<'_> {
         for k in &self.opts.unset_labels {
             labels.remove(k);
         }
+        for (k, v) in &self.opts.env {
+            config::set_env(&mut st.config, k, v);
+        }
         if self.opts.identity_label {
             labels.insert(
                 "io.buildah.version".into(),
-                json!(env!("CARGO_PKG_VERSION")),
+                json!(crate::compat::BUILDAH_VERSION),
             );
         }
         if labels.is_empty() {

@@ -10,6 +10,7 @@ pub mod config;
 pub mod executor;
 pub mod ignore;
 pub mod options;
+pub mod output;
 pub mod parse;
 pub mod plan;
 pub mod platform;

@@ -25,7 +25,7 @@ impl Platform {
     /// `OS/ARCH[/VARIANT]`, Go's names (x86_64 and aarch64 taken too).
     pub fn parse(s: &str) -> anyhow::Result<Platform> {
         if s.contains(',') {
-            bail!("--platform {s}: building several platforms at once (a manifest list) is not supported: build each platform on its own and join them with podman manifest add");
+            bail!("--platform {s}: building several platforms at once (a manifest list) is not supported (no manifest lists here yet): build each platform on its own with --platform OS/ARCH");
         }
         let parts: Vec<&str> = s.trim_end_matches('/').split('/').collect();
         let (os, arch, variant) = match parts.as_slice() {

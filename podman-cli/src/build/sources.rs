@@ -92,12 +92,14 @@ pub fn parse_chmod(s: &str) -> Result<u32, SourceError> {
 pub struct Hashing<W> {
     inner: W,
     hash: Sha256,
+    written: u64,
 }
 
 impl<W: Write> Write for Hashing<W> {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         let n = self.inner.write(buf)?;
         self.hash.update(&buf[..n]);
+        self.written += n as u64;
         Ok(n)
     }
     fn flush(&mut self) -> std::io::Result<()> {
@@ -155,6 +157,7 @@ pub fn write_tar<W: Write>(
     let mut tar = tar::Builder::new(Hashing {
         inner: out,
         hash: Sha256::new(),
+        written: 0,
     });
     tar.follow_symlinks(false);
     let name_in = |base: &str| {
@@ -187,7 +190,17 @@ pub fn write_tar<W: Write>(
         if meta.is_dir() {
             // A directory's contents go to the destination, not its name.
             let mut links = HashMap::new();
+            let before = tar.get_ref().written;
             walk_dir(root, &host, &rel, &dest, plan.chmod, &mut links, &mut tar)?;
+            // Everything in it ignored: the destination directory is still
+            // made, as Buildah makes it from the source directory itself.
+            if tar.get_ref().written == before && !dest.is_empty() {
+                let mut h = header(&meta, plan.chmod);
+                h.set_entry_type(tar::EntryType::Directory);
+                h.set_size(0);
+                tar.append_data(&mut h, format!("{dest}/"), std::io::empty())
+                    .map_err(io("writing", &host))?;
+            }
         } else if plan.add && is_archive(&host)? {
             extract_into(&host, &dest, &mut tar)?;
         } else {

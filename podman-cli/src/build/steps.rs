@@ -60,7 +60,9 @@ impl Builder<'_> {
                 v
             }
         };
-        let mut env = Vec::new();
+        // The stage's ENV as it stands (--env included, which the image
+        // the container is made from may not carry yet), then build args.
+        let mut env: Vec<String> = config::strings(st.config.get("Env")).unwrap_or_default();
         for (k, v) in st.args.iter() {
             if let Some(v) = v {
                 if config::env_value(&st.config, k).is_none() {
@@ -166,6 +168,7 @@ impl Builder<'_> {
             env,
             network,
             mount,
+            volume: self.opts.run.volume.clone(),
             ulimit: self.opts.run.ulimit.clone(),
             security_opt: self.opts.run.security_opt.clone(),
             cap_add: self.opts.run.cap_add.clone(),
@@ -176,6 +179,15 @@ impl Builder<'_> {
             pull: "never".into(),
             quiet: true,
             image_volume: Some("ignore".into()),
+            more: crate::lifecycle::create_options::MoreOptions {
+                no_hosts: self.opts.run.no_hosts,
+                userns: self.opts.run.userns.clone(),
+                uidmap: self.opts.run.uidmap.clone(),
+                gidmap: self.opts.run.gidmap.clone(),
+                subuidname: self.opts.run.subuidname.clone(),
+                subgidname: self.opts.run.subgidname.clone(),
+                ..Default::default()
+            },
             ..Default::default()
         };
         let _ = std::io::stdout().flush();
@@ -202,8 +214,9 @@ impl Builder<'_> {
                 .into(),
             }),
         };
-        if result.is_ok() && !self.opts.rm {
-            return result.and_then(|id| self.remember(key, &id).map(|_| id));
+        if let (Ok(id), false) = (&result, self.opts.rm) {
+            self.remember(key, id).await?;
+            return result;
         }
         if result.is_ok() || self.opts.rm || self.opts.force_rm {
             if let Err(e) = crate::lifecycle::remove::remove(self.engine, &cfg.id, true, true).await
@@ -212,7 +225,7 @@ impl Builder<'_> {
             }
         }
         let id = result?;
-        self.remember(key, &id)?;
+        self.remember(key, &id).await?;
         Ok(id)
     }
 
@@ -433,7 +446,7 @@ impl Builder<'_> {
         .await;
         self.remove_container(&ctr).await;
         let id = r?;
-        self.remember(&key, &id)?;
+        self.remember(&key, &id).await?;
         Ok(id)
     }
 }

@@ -168,6 +168,9 @@ pub struct GlobalOpts {
     /// Output podman-internal logs to syslog as well as the console (not supported)
     #[arg(long)]
     pub syslog: bool,
+    /// Path to the mounts.conf whose SRC:DST lines every container gets (hidden, as in Podman)
+    #[arg(long, global = true, value_name = "string", hide = true)]
+    pub default_mounts_file: Option<PathBuf>,
     /// Events backend to use ("file"|"journald"|"none")
     #[arg(long, global = true, value_name = "string")]
     pub events_backend: Option<String>,
@@ -249,6 +252,7 @@ impl GlobalOpts {
             tmpdir: self.tmpdir.clone(),
             modules: self.modules.clone(),
             volume_path: self.volumepath.clone(),
+            default_mounts_file: self.default_mounts_file.clone(),
         }
     }
 }
@@ -591,6 +595,8 @@ pub enum ImageCommand {
     Load(Lazy<LoadArgs>),
     /// Import a tarball to create a filesystem image
     Import(Lazy<ImportArgs>),
+    /// Show an image's layers as a tree
+    Tree(Lazy<crate::commands::image_tree::ImageTreeArgs>),
     /// Inspect changes to the image's file systems
     Diff(Lazy<crate::commands::diff::DiffArgs>),
     /// Mount an image's root filesystem

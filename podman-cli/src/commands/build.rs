@@ -52,7 +52,7 @@ pub struct BuildArgs {
     /// Never pull base images (--pull=never)
     #[arg(long, hide = true)]
     pub pull_never: bool,
-    /// Squash the image's new layers into one (not supported: use --squash-all)
+    /// Squash the layers the build added into one (the base image's layers stay)
     #[arg(long)]
     pub squash: bool,
     /// Squash all layers, the base image's too, into one
@@ -70,6 +70,9 @@ pub struct BuildArgs {
     /// Remove a label the base image set (or an earlier stage)
     #[arg(long, value_name = "KEY")]
     pub unsetlabel: Vec<String>,
+    /// Set an environment variable in the image (and its RUN steps): NAME=VALUE, or NAME to take the host's value
+    #[arg(long, value_name = "NAME[=VALUE]")]
+    pub env: Vec<String>,
     /// Remove an environment variable from the final image
     #[arg(long, value_name = "NAME")]
     pub unsetenv: Vec<String>,
@@ -127,12 +130,57 @@ pub struct BuildArgs {
     /// Add a host-to-IP mapping to RUN containers (host:ip)
     #[arg(long, value_name = "HOST:IP")]
     pub add_host: Vec<String>,
+    /// Do not write /etc/hosts for RUN steps: they see the image's own
+    #[arg(long)]
+    pub no_hosts: bool,
     /// DNS servers of RUN containers
     #[arg(long, value_name = "IP")]
     pub dns: Vec<String>,
     /// DNS search domains of RUN containers
     #[arg(long, value_name = "DOMAIN")]
     pub dns_search: Vec<String>,
+    /// Bind mount for RUN steps: /HOST-DIR:/CONTAINER-DIR[:OPTIONS] (what RUN writes there stays out of the image)
+    #[arg(short = 'v', long = "volume", value_name = "HOST:CONTAINER[:OPTS]")]
+    pub volume: Vec<String>,
+    /// Also write the final root file system: type=local,dest=DIR, type=tar,dest=FILE, DIR, or - (a tar on stdout)
+    #[arg(short = 'o', long, value_name = "OUTPUT")]
+    pub output: Option<String>,
+    /// Seconds since the epoch to record as the image's creation time and to give every file in its new layers
+    #[arg(long, value_name = "SECONDS")]
+    pub timestamp: Option<String>,
+    /// Seconds since the epoch to record as the creation time (default: $SOURCE_DATE_EPOCH); also the SOURCE_DATE_EPOCH build argument
+    #[arg(long, value_name = "SECONDS")]
+    pub source_date_epoch: Option<String>,
+    /// With --source-date-epoch: files newer than it in new layers get its time
+    #[arg(long)]
+    pub rewrite_timestamp: bool,
+    /// Registry repository whose images are a cache: a step missing the local cache is pulled from REPO:KEY when there
+    #[arg(long, value_name = "HOST/REPO")]
+    pub cache_from: Vec<String>,
+    /// Registry repository every newly built step is pushed to as REPO:KEY
+    #[arg(long, value_name = "HOST/REPO")]
+    pub cache_to: Vec<String>,
+    /// User namespace of RUN steps: host, private (or container, or empty) for a new one, or a namespace's path
+    #[arg(long, value_name = "HOW")]
+    pub userns: Option<String>,
+    /// UID map of RUN steps' user namespace: CTR:HOST:LENGTH triples
+    #[arg(long = "userns-uid-map", value_name = "CTR:HOST:LEN")]
+    pub userns_uid_map: Vec<String>,
+    /// GID map of RUN steps' user namespace: CTR:HOST:LENGTH triples
+    #[arg(long = "userns-gid-map", value_name = "CTR:HOST:LEN")]
+    pub userns_gid_map: Vec<String>,
+    /// User whose /etc/subuid ranges map RUN steps' UIDs
+    #[arg(long = "userns-uid-map-user", value_name = "USER")]
+    pub userns_uid_map_user: Option<String>,
+    /// Group whose /etc/subgid ranges map RUN steps' GIDs
+    #[arg(long = "userns-gid-map-group", value_name = "GROUP")]
+    pub userns_gid_map_group: Option<String>,
+    /// Add the image to this manifest list (not supported: no manifest lists here yet)
+    #[arg(long, value_name = "NAME")]
+    pub manifest: Option<String>,
+    /// Build for every platform of the base image (not supported: no manifest lists here yet)
+    #[arg(long)]
+    pub all_platforms: bool,
     /// Load the result into local storage (`buildx build --load`; a build always does)
     #[arg(long, hide = true)]
     pub load: bool,
@@ -179,13 +227,14 @@ impl BuildArgs {
     /// The plain options, the Containerfile read, and a temporary empty
     /// context when the Containerfile came from stdin without one.
     fn options(&self) -> anyhow::Result<(BuildOptions, Option<tempfile_dir::TempDir>)> {
+        if let Some(m) = &self.manifest {
+            anyhow::bail!("--manifest {m}: manifest lists are not supported here yet: build each platform's image on its own (-t NAME --platform OS/ARCH) and push them by name");
+        }
+        if self.all_platforms {
+            anyhow::bail!("--all-platforms: building a manifest list is not supported here yet: build each platform on its own with --platform OS/ARCH");
+        }
         if self.squash && self.squash_all {
             anyhow::bail!("cannot specify --squash-all with --squash");
-        }
-        if self.squash {
-            anyhow::bail!(
-                "--squash (only the new layers squashed) is not supported yet: use --squash-all"
-            );
         }
         let mut temp = None;
         let (context, files): (PathBuf, Vec<String>) = match self.context.as_deref() {
@@ -276,6 +325,34 @@ impl BuildArgs {
                 }
             }
         }
+        if self.no_hosts && !self.add_host.is_empty() {
+            anyhow::bail!("--no-hosts and --add-host cannot be set together");
+        }
+        for v in &self.volume {
+            let src = v.split(':').next().unwrap_or("");
+            if !src.starts_with('/') {
+                anyhow::bail!("invalid --volume {v:?}: the host directory must be an absolute path (named volumes are not available to RUN)");
+            }
+            if !Path::new(src).exists() {
+                anyhow::bail!("--volume {v:?}: {src}: no such file or directory");
+            }
+        }
+        let mut env = Vec::new();
+        for e in &self.env {
+            match e.split_once('=') {
+                Some(("", _)) => {
+                    anyhow::bail!("invalid --env {e:?}: the name is empty: use NAME=VALUE")
+                }
+                Some((k, v)) => env.push((k.to_string(), v.to_string())),
+                // NAME alone: the host's value, nothing when it has none.
+                None => {
+                    if let Ok(v) = std::env::var(e) {
+                        env.push((e.clone(), v));
+                    }
+                }
+            }
+        }
+        let timestamps = self.timestamps(&mut build_args)?;
         let mut labels = BTreeMap::new();
         for l in &self.label {
             let (k, v) = match l.split_once('=') {
@@ -331,6 +408,19 @@ impl BuildArgs {
                     a.display()
                 );
             }
+        }
+        let mut push_options = crate::image::transfer::PushOptions {
+            tls_verify: self.registry.tls_verify,
+            authfile: self.registry.authfile.clone(),
+            ..Default::default()
+        };
+        if let Some(c) = &self.registry.creds {
+            (push_options.username, push_options.password) = crate::image::pull::parse_creds(c)?;
+        }
+        if (!self.cache_from.is_empty() || !self.cache_to.is_empty())
+            && (self.layers == Some(false) || self.squash_all)
+        {
+            anyhow::bail!("--cache-from and --cache-to cache each step's image: they need --layers (and no --squash-all)");
         }
         let platform = match &self.platform {
             Some(p) => Platform::parse(p)?,
@@ -421,6 +511,7 @@ impl BuildArgs {
                 pull,
                 pull_options,
                 squash_all: self.squash_all,
+                squash: self.squash,
                 docker_format: format == "docker",
                 iidfile: self.iidfile.clone(),
                 labels,
@@ -440,11 +531,35 @@ impl BuildArgs {
                     add_host: self.add_host.clone(),
                     dns: self.dns.clone(),
                     dns_search: self.dns_search.clone(),
+                    volume: self.volume.clone(),
+                    no_hosts: self.no_hosts,
+                    userns: self.run_userns()?,
+                    uidmap: super::build_flags::id_triples(
+                        "--userns-uid-map",
+                        &self.userns_uid_map,
+                    )?,
+                    gidmap: super::build_flags::id_triples(
+                        "--userns-gid-map",
+                        &self.userns_gid_map,
+                    )?,
+                    subuidname: self.userns_uid_map_user.clone(),
+                    subgidname: self.userns_gid_map_group.clone(),
                 },
                 tags_given: self.tag.clone(),
                 unset_labels: self.unsetlabel.clone(),
                 unset_env: self.unsetenv.clone(),
                 identity_label: self.identity_label.unwrap_or(true),
+                env,
+                output: self
+                    .output
+                    .as_deref()
+                    .map(crate::build::output::parse)
+                    .transpose()?,
+                output_stdout: None,
+                timestamps,
+                cache_from: super::build_flags::cache_repos("--cache-from", &self.cache_from)?,
+                cache_to: super::build_flags::cache_repos("--cache-to", &self.cache_to)?,
+                push_options,
                 platform,
             },
             temp,
@@ -478,7 +593,14 @@ pub async fn run(engine: &EngineConfig, a: &BuildArgs) -> anyhow::Result<()> {
         closed?;
         downloaded = Some(dir);
     }
-    let (opts, _temp) = a.options()?;
+    let (mut opts, _temp) = a.options()?;
+    if opts.output == Some(crate::build::output::BuildOutput::Tar(None)) {
+        // The tar owns stdout: what the build prints goes to stderr.
+        use std::os::fd::AsFd;
+        let out = std::io::stdout().as_fd().try_clone_to_owned()?;
+        nix::unistd::dup2(2, 1)?;
+        opts.output_stdout = Some(std::sync::Arc::new(out));
+    }
     let _downloaded = downloaded;
     let img = crate::build::build(engine, &opts).await?;
     crate::events::image(
@@ -516,7 +638,7 @@ fn redirect_output(path: &Path) -> anyhow::Result<()> {
 
 /// `buildx version`: the builder's version, as Podman prints Buildah's.
 pub fn buildx_version() -> anyhow::Result<()> {
-    println!("buildah {}", env!("CARGO_PKG_VERSION"));
+    println!("buildah {}", crate::compat::BUILDAH_VERSION);
     Ok(())
 }
 

@@ -102,7 +102,7 @@ fn build(
             "conmon": {"package": "", "path": monitor_path.display().to_string(), "version": format!("ctr-monitor version {monitor_version}")},
             "cpus": host::cpus(),
             "databaseBackend": "sqlite",
-            "buildahVersion": env!("CARGO_PKG_VERSION"),
+            "buildahVersion": crate::compat::BUILDAH_VERSION,
             "distribution": host::distribution(),
             "eventLogger": crate::events::config().map_or("file", |c| c.backend.as_str()),
             "hostname": host::hostname(),

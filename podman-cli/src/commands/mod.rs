@@ -2,6 +2,7 @@
 
 pub mod attach;
 pub mod build;
+mod build_flags;
 pub mod commit;
 pub mod connection;
 pub mod container_cleanup;
@@ -22,6 +23,7 @@ pub mod image_exists;
 pub mod image_inspect;
 pub mod image_mount;
 pub mod image_prune;
+pub mod image_tree;
 pub mod images;
 pub mod import;
 pub mod info;

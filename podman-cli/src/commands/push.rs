@@ -1,8 +1,6 @@
-//! `podman push` / `podman image push`: storage-helper exports the image
-//! into a staging OCI layout on the graph root (blobs hardlinked), and
-//! image-fetcher pushes it from there to `docker://DESTINATION` (default:
-//! the name the image was found under). The staging directory is removed
-//! on success and on error. A local destination (`oci:`, `oci-archive:`,
+//! `podman push` / `podman image push`: the image pushed to
+//! `docker://DESTINATION` (default: the name the image was found under) by
+//! [`crate::image::push`]. A local destination (`oci:`, `oci-archive:`,
 //! `docker-archive:`, `dir:`) is written as `podman save` would.
 
 use std::path::PathBuf;
@@ -11,12 +9,8 @@ use anyhow::Context;
 use clap::Args;
 
 use crate::engine_config::EngineConfig;
-use crate::image::lookup::find;
-use crate::image::naming::resolved_name;
-use crate::image::progress::Progress;
 use crate::image::reference::Reference;
-use crate::image::staging::Staging;
-use crate::image::transfer::{export, open_both, push_from, PushOptions};
+use crate::image::transfer::PushOptions;
 
 #[derive(Debug, Clone, Args)]
 pub struct PushArgs {
@@ -96,40 +90,12 @@ pub async fn run(cfg: &EngineConfig, args: &PushArgs) -> anyhow::Result<()> {
         )
         .await;
     }
-    let staging = Staging::new(&cfg.graph_root, "push")?;
-    let layout = staging.join("layout");
-    let (mut fetcher, mut storage) = open_both(cfg).await?;
-    let exported = async {
-        let img = find(&mut storage, &args.image).await?;
-        let resolved = resolved_name(&args.image, &img);
-        let dest = match explicit {
-            Some(Destination::Registry(d)) => d,
-            _ => match &resolved {
-                Some(n) => format!("docker://{n}"),
-                None => anyhow::bail!("{}: an image given by ID needs a destination: podman push IMAGE HOST/REPO[:TAG]", args.image),
-            },
-        };
-        let spec = resolved.unwrap_or_else(|| img.id.clone());
-        let image_id = img.id.clone();
-        let exported = export(&mut storage, std::slice::from_ref(&spec), &layout, true).await?;
-        let digest = exported.first().map(|e| e.manifest_digest.clone()).with_context(|| format!("storage-helper exported nothing for {}", args.image))?;
-        anyhow::Ok((dest, digest, image_id))
-    }
-    .await;
-    let storage_closed = storage.close().await;
-    let (dest, digest, image_id) = match exported {
-        Ok(x) => x,
-        Err(e) => {
-            fetcher.close().await?;
-            return Err(e);
-        }
+    let dest = match explicit {
+        Some(Destination::Registry(d)) => Some(d),
+        _ => None,
     };
-    storage_closed?;
-    let mut progress = Progress::new(args.quiet);
-    let pushed = push_from(&mut fetcher, &layout, &digest, &dest, &opts, &mut progress).await;
-    progress.finish();
-    fetcher.close().await?;
-    let done = pushed?;
+    let crate::image::push::Pushed { done, image_id } =
+        crate::image::push::push_image(cfg, &args.image, dest, &opts, args.quiet).await?;
     crate::events::image("push", &image_id, &event_name);
     tracing::debug!(destination = %done.destination, digest = %done.manifest_digest, uploaded = done.blobs_uploaded, bytes = done.bytes_uploaded, "pushed");
     if let Some(f) = &args.digestfile {

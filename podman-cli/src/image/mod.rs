@@ -11,6 +11,7 @@ pub mod naming;
 pub mod progress;
 pub mod pull;
 pub mod pull_options;
+pub mod push;
 pub mod reference;
 pub mod staging;
 pub mod transfer;

@@ -22,6 +22,37 @@ pub async fn pull(cfg: &EngineConfig, name: &str, opts: &PullOptions) -> anyhow:
     r
 }
 
+/// `--pull=newer`: the registry's image when its manifest is not one the
+/// local image was stored under (nothing pulled or printed when it is),
+/// else the local one; the local one too, with a warning, when the
+/// registry cannot be reached, as libimage does.
+pub async fn pull_newer(
+    cfg: &EngineConfig,
+    local: Option<Image>,
+    name: &str,
+    opts: &PullOptions,
+) -> anyhow::Result<Image> {
+    let mut opts = opts.clone();
+    opts.unless_stored = local.as_ref().map(|i| {
+        let mut digests = i.digests.clone();
+        digests.push(i.digest.clone());
+        StoredImage {
+            id: i.id.clone(),
+            digests,
+        }
+    });
+    match pull(cfg, name, &opts).await {
+        Ok(img) => Ok(img),
+        Err(e) => match local {
+            Some(img) => {
+                tracing::warn!("{name}: could not check the registry for a newer image, using the local one: {e:#}");
+                Ok(img)
+            }
+            None => Err(e),
+        },
+    }
+}
+
 /// The image, and whether it was the local one already (`unless_stored`).
 async fn pull_image(
     cfg: &EngineConfig,

@@ -651,7 +651,11 @@ async fn image_for(
         ..Default::default()
     };
     match a.pull.as_str() {
-        "always" | "newer" => return pull(cfg, &a.image, &opts).await,
+        "always" => return pull(cfg, &a.image, &opts).await,
+        "newer" => {
+            let local = find(storage, &a.image).await.ok();
+            return crate::image::pull::pull_newer(cfg, local, &a.image, &opts).await;
+        }
         "missing" | "never" => {}
         other => anyhow::bail!("invalid --pull {other:?}: use missing, always, never or newer"),
     }

@@ -32,6 +32,7 @@ pub mod remove;
 pub mod runtime;
 pub mod start;
 pub mod stop;
+pub mod subscriptions;
 pub mod timer_repair;
 pub mod update;
 pub mod usernet;

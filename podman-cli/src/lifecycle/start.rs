@@ -374,7 +374,23 @@ fn bundle_and_request(
         std::path::Path::new(rootfs),
     )
     .with_context(|| format!("writing {}", paths.bundle.display()))?;
-    let managed = super::pod::shared_files(engine, cfg, managed)?;
+    let mut managed = super::pod::shared_files(engine, cfg, managed)?;
+    let owner = cfg.extra.idmap.as_ref().map(|m| {
+        use crate::container::idmap::to_host;
+        (
+            to_host(&m.uid_map, 0).unwrap_or(0),
+            to_host(&m.gid_map, 0).unwrap_or(0),
+        )
+    });
+    // mounts.conf: after the managed files, so a line naming one of them
+    // does not hide it; a user's mount at the same place wins (spec).
+    for (dest, copy) in
+        super::subscriptions::mounts(engine.default_mounts_file.as_deref(), &paths.bundle, owner)?
+    {
+        if !managed.iter().any(|(d, _)| *d == dest) {
+            managed.push((dest, copy));
+        }
+    }
     let init_path = if cfg.init {
         Some(if cfg.extra.init_path.is_empty() {
             find_init(engine)?

@@ -156,6 +156,8 @@ pub struct CreateArgs {
     #[command(flatten)]
     pub cgroups: super::create_cgroups::CgroupArgs,
     #[command(flatten)]
+    pub extra: super::create_extra::ExtraArgs,
+    #[command(flatten)]
     pub not_yet: NotYetArgs,
     /// Image to create the container from
     pub image: String,
@@ -218,6 +220,7 @@ impl CreateArgs {
             resources,
             health,
             cgroups,
+            extra,
             not_yet,
             image,
             command,
@@ -271,6 +274,7 @@ impl CreateArgs {
             resources: resources.flags(),
             health: health.flags(),
             cgroups: cgroups.flags(),
+            extra: extra.options(),
             not_yet: not_yet.given(),
             image,
             command,
@@ -540,7 +544,6 @@ macro_rules! not_yet {
 
 not_yet! {
     valued:
-    secret = "secret",
     gpus = "gpus",
     hostuser = "hostuser",
     passwd_entry = "passwd-entry",

@@ -37,6 +37,8 @@ struct Parsed {
     more: super::create_more::More,
     /// `--userns=keep-id:uid=,gid=`'s user, when `--user` is not given.
     userns_user: Option<String>,
+    /// The bytes of each `--secret` file (kept with the container).
+    secret_data: Vec<Vec<u8>>,
 }
 
 fn parse_flags(cfg: &EngineConfig, a: &CreateOptions) -> anyhow::Result<Parsed> {
@@ -122,6 +124,10 @@ fn parse_flags(cfg: &EngineConfig, a: &CreateOptions) -> anyhow::Result<Parsed> 
         }
     }
     more.extras.security = security.confinement;
+    let (mut secrets, mut env_secrets) = super::secrets::parse(&a.extra.secret)?;
+    let secret_data = super::secrets::resolve(cfg, &mut secrets, &mut env_secrets)?;
+    more.extras.secrets = secrets;
+    more.extras.env_secrets = env_secrets;
     let host_cgroups = crate::spec::resources::HostCgroups::probe();
     let (resources, warnings) = crate::spec::resources::parse(&a.resources, &host_cgroups)?;
     // Podman's words, on stderr (it prints its create warnings so).
@@ -179,6 +185,7 @@ fn parse_flags(cfg: &EngineConfig, a: &CreateOptions) -> anyhow::Result<Parsed> 
         log_driver,
         more,
         userns_user: None,
+        secret_data,
     })
 }
 
@@ -555,21 +562,25 @@ async fn create_from(
     }
     crate::kill_point::reached("create-after-insert");
     common::private_dir::create(&paths.data_dir)?;
-    if let Some(c) = &p.more.cidfile {
-        if let Err(e) = super::create_more::write_cidfile(c, &id) {
-            // As Podman: a container whose ID file cannot be written goes.
-            let req = proto::storage::v1::RemoveContainerRequest { id: id.clone() };
-            let _ = storage
-                .call("RemoveContainer", |mut c| async move {
-                    c.remove_container(req).await
-                })
-                .await;
-            let _ = store::delete(db, &id);
-            let _ = std::fs::remove_dir_all(&paths.data_dir);
-            super::intent::end(cfg, &id);
-            crate::volume::attach::undo(cfg, db, &made_volumes);
-            return Err(e);
-        }
+    let kept = super::secrets::store(&paths.data_dir, &config.extra.secrets, &p.secret_data)
+        .and_then(|()| match &p.more.cidfile {
+            Some(c) => super::create_more::write_cidfile(c, &id),
+            None => Ok(()),
+        });
+    if let Err(e) = kept {
+        // As Podman: a container whose secrets or ID file cannot be
+        // written goes.
+        let req = proto::storage::v1::RemoveContainerRequest { id: id.clone() };
+        let _ = storage
+            .call("RemoveContainer", |mut c| async move {
+                c.remove_container(req).await
+            })
+            .await;
+        let _ = store::delete(db, &id);
+        let _ = std::fs::remove_dir_all(&paths.data_dir);
+        super::intent::end(cfg, &id);
+        crate::volume::attach::undo(cfg, db, &made_volumes);
+        return Err(e);
     }
     super::intent::end(cfg, &id);
     crate::events::container_create(&config, || {

@@ -98,6 +98,7 @@ pub struct CreateOptions {
     /// The `--health-*` flags, unparsed.
     pub health: super::health::HealthFlags,
     pub more: MoreOptions,
+    pub extra: ExtraOptions,
     /// Podman flags given that podman-rs does not implement yet (`--NAME`).
     pub not_yet: Vec<&'static str>,
     /// Image to create the container from
@@ -161,4 +162,11 @@ pub struct MoreOptions {
     pub timeout: Option<u32>,
     /// `run --rmi`.
     pub remove_image: bool,
+}
+
+/// Later `run`/`create` flags, unparsed (create validates).
+#[derive(Debug, Clone, Default)]
+pub struct ExtraOptions {
+    /// `--secret NAME[,type=mount|env,target=,uid=,gid=,mode=]`.
+    pub secret: Vec<String>,
 }

@@ -339,6 +339,7 @@ fn process_doc(
     pcfg.cmd = argv;
     pcfg.terminal = false;
     pcfg.init = false;
+    pcfg.env.extend(super::secrets::environment(engine, cfg)?);
     crate::spec::exec_process::process(
         &pcfg,
         std::path::Path::new(&st.mountpoint),

@@ -29,6 +29,7 @@ pub mod preserve_fds;
 pub mod reconcile;
 pub mod remove;
 pub mod runtime;
+pub mod secrets;
 pub mod start;
 pub mod stop;
 pub mod timer_repair;

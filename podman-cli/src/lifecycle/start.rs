@@ -404,11 +404,23 @@ fn bundle_and_request(
     if let Some(u) = &net.userns {
         joined_namespaces.push(("user".to_string(), u.path()));
     }
+    let secret_files = super::secrets::prepare(cfg, &paths.data_dir, &paths.bundle)?;
+    let secret_env = super::secrets::environment(engine, cfg)?;
+    let with_secrets;
+    let cfg = if secret_env.is_empty() {
+        cfg
+    } else {
+        let mut c = cfg.clone();
+        c.env.extend(secret_env);
+        with_secrets = c;
+        &with_secrets
+    };
     let ctx = SpecContext {
         rootfs: std::path::Path::new(rootfs),
         netns: net.netns.clone(),
         cgroups_path: super::cgroups::cgroups_path(engine, cfg),
         managed_files: managed,
+        secret_files,
         default_capabilities: engine.containers.containers.default_capabilities.as_deref(),
         init_path,
         localtime,

@@ -544,23 +544,14 @@ macro_rules! not_yet {
 
 not_yet! {
     valued:
-    gpus = "gpus",
     hostuser = "hostuser",
     passwd_entry = "passwd-entry",
     group_entry = "group-entry",
-    personality = "personality",
-    rdt_class = "rdt-class",
-    chrootdirs = "chrootdirs",
-    requires = "requires",
     seccomp_policy = "seccomp-policy",
     link_local_ip = "link-local-ip",
     authfile = "authfile",
     cert_dir = "cert-dir",
-    creds = "creds",
-    decryption_key = "decryption-key",
-    retry = "retry",
-    retry_delay = "retry-delay",
-    env_merge = "env-merge";
+    creds = "creds";
     switches:
     rootfs = "rootfs",
     passwd = "passwd",

@@ -169,6 +169,10 @@ pub fn container_json(
             "PortBindings": port_bindings(cfg),
         },
     });
+    doc["Dependencies"] = json!(cfg.dependencies);
+    if !cfg.extra.chrootdirs.is_empty() {
+        doc["Config"]["ChrootDirs"] = json!(cfg.extra.chrootdirs);
+    }
     if !cfg.extra.secrets.is_empty() {
         doc["Config"]["Secrets"] = cfg
             .extra

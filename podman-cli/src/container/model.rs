@@ -288,6 +288,12 @@ pub struct RunExtras {
     pub secrets: Vec<SecretMount>,
     /// `--secret NAME,type=env[,target=VAR]`: variables set at each start.
     pub env_secrets: Vec<EnvSecret>,
+    /// `--chrootdirs`: the managed /etc files are mounted under each too.
+    pub chrootdirs: Vec<String>,
+    /// `--personality`: "LINUX" or "LINUX32" ("" : the runtime's).
+    pub personality: String,
+    /// `--rdt-class`: the resctrl class of service.
+    pub rdt_class: String,
 }
 
 /// A secret given to the container as a file; its bytes are copied into

@@ -14,7 +14,7 @@ use crate::container::{names, parse, store};
 use crate::engine_config::EngineConfig;
 use crate::helper_procs;
 use crate::image::lookup::find;
-use crate::image::pull::{pull, PullOptions};
+use crate::image::pull::{pull_retrying, PullOptions};
 
 /// Podman's default stop timeout.
 pub const DEFAULT_STOP_TIMEOUT: u32 = 10;
@@ -128,6 +128,8 @@ fn parse_flags(cfg: &EngineConfig, a: &CreateOptions) -> anyhow::Result<Parsed> 
     let secret_data = super::secrets::resolve(cfg, &mut secrets, &mut env_secrets)?;
     more.extras.secrets = secrets;
     more.extras.env_secrets = env_secrets;
+    super::create_extra::parse(&a.extra, &mut more.extras)?;
+    super::create_extra::retry(&a.extra)?;
     let host_cgroups = crate::spec::resources::HostCgroups::probe();
     let (resources, warnings) = crate::spec::resources::parse(&a.resources, &host_cgroups)?;
     // Podman's words, on stderr (it prints its create warnings so).
@@ -254,6 +256,13 @@ pub async fn create(cfg: &EngineConfig, a: &CreateOptions) -> anyhow::Result<Con
         }
         _ => {}
     }
+    // --requires: containers started before this one.
+    for r in &a.extra.requires {
+        let (other, _) = store::resolve(&db, r)?;
+        if !ns_deps.contains(&other.id) {
+            ns_deps.push(other.id);
+        }
+    }
     let userns = super::create_userns::resolve(&db, std::mem::take(&mut p.more.userns))?;
     if let Some(id) = userns.mode.strip_prefix("container:") {
         if !ns_deps.iter().any(|d| d == id) {
@@ -345,6 +354,7 @@ async fn create_from(
         anyhow::bail!("no command or entrypoint provided, and no CMD or ENTRYPOINT from image: give a command after the image name");
     }
     let mut env = strings(&ic["Env"]);
+    super::create_extra::env_merge(&mut env, &a.extra.env_merge, a.tty)?;
     for e in p.more.host_env.iter().cloned().chain(p.env) {
         let key = e.split('=').next().unwrap_or("").to_string();
         env.retain(|x| x.split('=').next() != Some(key.as_str()));
@@ -390,6 +400,7 @@ async fn create_from(
     };
     let paths = super::paths::ContainerPaths::new(cfg, &id);
     let runtime = super::runtime::resolve(cfg).await?;
+    super::create_extra::check_runtime(&p.more.extras, &runtime)?;
     super::cgroups::parse(
         &a.cgroups,
         &mut p.more.extras,
@@ -661,8 +672,9 @@ async fn image_for(
         tls_verify: a.tls_verify,
         ..Default::default()
     };
+    let retry = super::create_extra::retry(&a.extra)?;
     match a.pull.as_str() {
-        "always" | "newer" => return pull(cfg, &a.image, &opts).await,
+        "always" | "newer" => return pull_retrying(cfg, &a.image, &opts, retry).await,
         "missing" | "never" => {}
         other => anyhow::bail!("invalid --pull {other:?}: use missing, always, never or newer"),
     }
@@ -673,7 +685,9 @@ async fn image_for(
             crate::events::image("pull", &img.id, &a.image);
             Ok(img)
         }
-        Err(e) if e.is_not_found() && a.pull != "never" => pull(cfg, &a.image, &opts).await,
+        Err(e) if e.is_not_found() && a.pull != "never" => {
+            pull_retrying(cfg, &a.image, &opts, retry).await
+        }
         Err(e) if e.is_not_found() => anyhow::bail!("{}: image not known", a.image),
         Err(e) => Err(e.into()),
     }

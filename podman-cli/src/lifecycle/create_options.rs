@@ -169,4 +169,19 @@ pub struct MoreOptions {
 pub struct ExtraOptions {
     /// `--secret NAME[,type=mount|env,target=,uid=,gid=,mode=]`.
     pub secret: Vec<String>,
+    /// `--env-merge KEY=VALUE` over the image's environment.
+    pub env_merge: Vec<String>,
+    /// `--requires`: containers started before this one.
+    pub requires: Vec<String>,
+    /// `--chrootdirs`.
+    pub chrootdirs: Vec<String>,
+    /// `--personality LINUX|LINUX32`.
+    pub personality: Option<String>,
+    /// `--retry`, `--retry-delay` of the pull run/create may do.
+    pub retry: Option<u32>,
+    pub retry_delay: Option<String>,
+    /// `--gpus`, `--rdt-class`, `--decryption-key`.
+    pub gpus: Vec<String>,
+    pub rdt_class: Option<String>,
+    pub decryption_key: Vec<String>,
 }

@@ -6,6 +6,7 @@ pub mod attach;
 pub mod cgroups;
 pub mod cleanup;
 pub mod create;
+pub mod create_extra;
 pub mod create_more;
 pub mod create_options;
 pub mod create_userns;

@@ -126,6 +126,7 @@ pub async fn init_with(
     handover: Handover,
 ) -> anyhow::Result<Initialized> {
     super::pod::before_start(engine, cfg).await?;
+    start_dependencies(engine, cfg).await?;
     let db = crate::state::open_state(engine)?;
     let log_driver = log_driver_of(cfg);
     // A container handed our terminal could type into it (TIOCSTI): Podman
@@ -375,6 +376,7 @@ fn bundle_and_request(
     )
     .with_context(|| format!("writing {}", paths.bundle.display()))?;
     let managed = super::pod::shared_files(engine, cfg, managed)?;
+    let managed = chroot_copies(managed, &cfg.extra.chrootdirs);
     let init_path = if cfg.init {
         Some(if cfg.extra.init_path.is_empty() {
             find_init(engine)?
@@ -634,6 +636,43 @@ pub async fn start(engine: &EngineConfig, name_or_id: &str) -> anyhow::Result<Co
     init.monitor.close().await?;
     record_start(&*crate::state::open_state(engine)?, &cfg)?;
     Ok(cfg)
+}
+
+/// `--chrootdirs`: each managed file also under each chroot directory.
+fn chroot_copies(
+    managed: Vec<(String, std::path::PathBuf)>,
+    chroots: &[String],
+) -> Vec<(String, std::path::PathBuf)> {
+    let mut out = managed.clone();
+    for dir in chroots {
+        for (dest, host) in &managed {
+            out.push((format!("{}{dest}", dir.trim_end_matches('/')), host.clone()));
+        }
+    }
+    out
+}
+
+/// Start what `cfg` depends on (`--requires`, the containers whose
+/// namespaces it joins) that is not running, as libpod's recursive start.
+async fn start_dependencies(engine: &EngineConfig, cfg: &ContainerConfig) -> anyhow::Result<()> {
+    for dep in &cfg.dependencies {
+        let db = crate::state::open_state(engine)?;
+        let found = store::resolve(&db, dep).map_err(|e| {
+            anyhow::anyhow!("container {} depends on container {dep}: {e}", cfg.name)
+        })?;
+        drop(db);
+        let (_, st) = Box::pin(super::cleanup::refresh(engine, found)).await?;
+        if st.status == Status::Paused {
+            anyhow::bail!(
+                "container {} depends on container {dep}, which is paused: unpause it first",
+                cfg.name
+            );
+        }
+        if !st.status.is_active() {
+            Box::pin(start(engine, dep)).await?;
+        }
+    }
+    Ok(())
 }
 
 /// Created in the runtime by `podman init`, not started yet.

@@ -375,6 +375,12 @@ pub fn generate(cfg: &ContainerConfig, ctx: &SpecContext) -> Result<Spec, SpecEr
     if let Some(s) = seccomp {
         spec["linux"]["seccomp"] = s;
     }
+    if !x.personality.is_empty() {
+        spec["linux"]["personality"] = json!({"domain": x.personality});
+    }
+    if !x.rdt_class.is_empty() {
+        spec["linux"]["intelRdt"] = json!({"closID": x.rdt_class});
+    }
     if let Some(p) = confinement::apparmor_profile(conf) {
         spec["process"]["apparmorProfile"] = json!(p);
     }

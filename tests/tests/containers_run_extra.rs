@@ -1,0 +1,199 @@
+//! Later `run`/`create` flags end to end: `--env-merge`, `--requires`,
+//! `--chrootdirs`, `--retry`/`--retry-delay`, and the one-line refusals of
+//! `--personality` (on a runc that would ignore it), `--gpus`,
+//! `--rdt-class` and `--decryption-key` where this host cannot honour them.
+
+use e2e::podman::{refused_leaving_nothing, run_sh, stderr, with_busybox};
+
+#[test]
+fn env_merge_extends_the_image_environment() {
+    let (s, _reg, r) = with_busybox();
+    let path = run_sh(&s, &r, &[], "echo $PATH");
+    let out = run_sh(
+        &s,
+        &r,
+        &[
+            "--env-merge",
+            "PATH=${PATH}:/opt/bin",
+            "--env-merge",
+            "hello=${hello}-some",
+        ],
+        "echo $PATH; echo $hello",
+    );
+    assert_eq!(out, format!("{}:/opt/bin\n-some\n", path.trim()));
+    refused_leaving_nothing(
+        &s,
+        &["create", "--env-merge", "novalue", &r, "true"],
+        "missing `=` for --env-merge substitution novalue",
+    );
+}
+
+#[test]
+fn requires_starts_dependencies_first_and_guards_their_removal() {
+    let (s, _reg, r) = with_busybox();
+    let base = |name: &str| {
+        s.ok(&[
+            "create",
+            "--name",
+            name,
+            "--network",
+            "none",
+            &r,
+            "sleep",
+            "100",
+        ])
+        .trim()
+        .to_string()
+    };
+    let a = base("dep-a");
+    let b = base("dep-b");
+    s.ok(&[
+        "create",
+        "--name",
+        "top",
+        "--network",
+        "none",
+        "--requires",
+        "dep-a,dep-b",
+        &r,
+        "sleep",
+        "100",
+    ]);
+    let deps = s.ok(&["inspect", "--format", "{{.Dependencies}}", "top"]);
+    assert_eq!(deps.trim(), format!("[{a} {b}]"));
+    s.ok(&["start", "top"]);
+    for n in ["dep-a", "dep-b", "top"] {
+        assert_eq!(
+            s.ok(&["inspect", "--format", "{{.State.Status}}", n])
+                .trim(),
+            "running",
+            "{n}"
+        );
+    }
+    let o = s.run(&["rm", "-f", "dep-a"]);
+    assert_ne!(o.status.code(), Some(0));
+    assert!(
+        stderr(&o).contains("has dependent containers which must be removed before it"),
+        "{}",
+        stderr(&o)
+    );
+    s.ok(&["rm", "-f", "-t", "0", "top", "dep-a", "dep-b"]);
+    refused_leaving_nothing(
+        &s,
+        &["create", "--requires", "nosuch", &r, "true"],
+        "nosuch",
+    );
+}
+
+#[test]
+fn chrootdirs_get_the_managed_files_too() {
+    let (s, _reg, r) = with_busybox();
+    let out = run_sh(
+        &s,
+        &r,
+        &["--hostname", "chr", "--chrootdirs", "/jail"],
+        "cat /jail/etc/hostname; cmp /etc/hosts /jail/etc/hosts && cmp /etc/resolv.conf /jail/etc/resolv.conf && echo same",
+    );
+    assert_eq!(out, "chr\nsame\n");
+    s.ok(&["create", "--name", "c", "--chrootdirs", "/a,/b", &r, "true"]);
+    assert_eq!(
+        s.ok(&["inspect", "--format", "{{.Config.ChrootDirs}}", "c"])
+            .trim(),
+        "[/a /b]"
+    );
+    s.ok(&["rm", "c"]);
+    refused_leaving_nothing(
+        &s,
+        &["create", "--chrootdirs", "rel", &r, "true"],
+        "give an absolute path",
+    );
+}
+
+#[test]
+fn pulls_during_create_are_retried_on_network_failures() {
+    let s = e2e::podman::TestStore::new();
+    // A loopback port nobody listens on.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let image = format!("127.0.0.1:{port}/none:latest");
+    let o = s.run(&[
+        "create",
+        "--tls-verify=false",
+        "--retry",
+        "2",
+        "--retry-delay",
+        "10ms",
+        &image,
+        "true",
+    ]);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(125), "{err}");
+    assert!(err.contains("retrying in 10ms ... (1/2)"), "{err}");
+    assert!(err.contains("retrying in 10ms ... (2/2)"), "{err}");
+    assert!(!err.contains("(3/2)"), "{err}");
+    let o = s.run(&[
+        "create",
+        "--tls-verify=false",
+        "--retry",
+        "0",
+        &image,
+        "true",
+    ]);
+    assert!(!stderr(&o).contains("retrying"), "{}", stderr(&o));
+    refused_leaving_nothing(
+        &s,
+        &["create", "--retry-delay", "bogus", &image, "true"],
+        "invalid --retry-delay \"bogus\"",
+    );
+}
+
+#[test]
+fn flags_this_host_cannot_honour_are_refused_in_one_line() {
+    let (s, _reg, r) = with_busybox();
+    let runc = std::process::Command::new("runc")
+        .arg("--version")
+        .output()
+        .unwrap();
+    let version = String::from_utf8_lossy(&runc.stdout).to_string();
+    if version.starts_with("runc version 1.0") || version.starts_with("runc version 1.1") {
+        refused_leaving_nothing(
+            &s,
+            &["create", "--personality", "LINUX32", &r, "true"],
+            "does not apply personalities",
+        );
+    } else {
+        let m = run_sh(&s, &r, &["--personality", "LINUX32"], "uname -m");
+        assert!(m.trim() == "i686" || m.trim() == "armv8l", "{m}");
+    }
+    refused_leaving_nothing(
+        &s,
+        &["create", "--personality", "BSD", &r, "true"],
+        "the execution domains are LINUX and LINUX32",
+    );
+    if !std::path::Path::new("/etc/cdi").exists() && !std::path::Path::new("/var/run/cdi").exists()
+    {
+        refused_leaving_nothing(
+            &s,
+            &["create", "--gpus", "all", &r, "true"],
+            "unresolvable CDI devices nvidia.com/gpu=all",
+        );
+    }
+    let resctrl = std::fs::read_to_string("/proc/self/mounts")
+        .unwrap()
+        .contains(" resctrl ");
+    if !resctrl {
+        refused_leaving_nothing(
+            &s,
+            &["create", "--rdt-class", "gold", &r, "true"],
+            "resctrl is not mounted at /sys/fs/resctrl",
+        );
+    }
+    refused_leaving_nothing(
+        &s,
+        &["create", "--decryption-key", "/k.pem", &r, "true"],
+        "cannot decrypt encrypted images",
+    );
+}

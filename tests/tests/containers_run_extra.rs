@@ -197,3 +197,77 @@ fn flags_this_host_cannot_honour_are_refused_in_one_line() {
         "cannot decrypt encrypted images",
     );
 }
+
+#[test]
+fn users_the_image_lacks_are_added_to_its_account_files() {
+    let (s, _reg, r) = with_busybox();
+    // A numeric user without an account here or in the image.
+    let uid = (54321..60000)
+        .find(|u| nix::unistd::User::from_uid((*u).into()).unwrap().is_none())
+        .unwrap()
+        .to_string();
+    let user = format!("{uid}:{uid}");
+    let out = run_sh(
+        &s,
+        &r,
+        &["--user", &user, "--workdir", "/tmp"],
+        &format!("grep '^{uid}:' /etc/passwd; grep '^{uid}:' /etc/group; id -un"),
+    );
+    assert_eq!(
+        out,
+        format!("{uid}:*:{uid}:{uid}:container user:/tmp:/bin/sh\n{uid}:x:{uid}:{uid}\n{uid}\n")
+    );
+    // Templates, and a host account by name (daemon: not in the image).
+    let out = run_sh(
+        &s,
+        &r,
+        &[
+            "--user",
+            &format!("{uid}:{uid}"),
+            "--passwd-entry",
+            "$USERNAME:x:$UID:$GID:$NAME:$HOME:/bin/false",
+            "--group-entry",
+            "grp:x:$GID:$USERLIST",
+            "--hostuser",
+            "daemon",
+        ],
+        &format!("grep -e '^daemon:' -e '^{uid}:' /etc/passwd; grep '^grp:' /etc/group; id -gn"),
+    );
+    assert_eq!(
+        out,
+        format!(
+            "daemon:x:1:1:daemon:/:/bin/false\n{uid}:x:{uid}:{uid}:container user:/:/bin/false\ngrp:x:{uid}:{uid}\ngrp\n"
+        )
+    );
+    // --user NAME works once --hostuser NAME added it.
+    assert_eq!(
+        run_sh(
+            &s,
+            &r,
+            &["--hostuser", "daemon", "--user", "daemon"],
+            "id -u"
+        ),
+        "1\n"
+    );
+    let o = s.run(&["run", "--rm", "--hostuser", "no-such-user-x", &r, "true"]);
+    assert_eq!(o.status.code(), Some(126), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("unknown user no-such-user-x"),
+        "{}",
+        stderr(&o)
+    );
+    let o = s.run(&[
+        "run",
+        "--rm",
+        "--user",
+        &format!("{uid}:nosuchgroup"),
+        &r,
+        "true",
+    ]);
+    assert_eq!(o.status.code(), Some(126), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("no matching entries in group file"),
+        "{}",
+        stderr(&o)
+    );
+}

@@ -544,9 +544,6 @@ macro_rules! not_yet {
 
 not_yet! {
     valued:
-    hostuser = "hostuser",
-    passwd_entry = "passwd-entry",
-    group_entry = "group-entry",
     seccomp_policy = "seccomp-policy",
     link_local_ip = "link-local-ip",
     authfile = "authfile",

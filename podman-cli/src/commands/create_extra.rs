@@ -38,6 +38,15 @@ pub struct ExtraArgs {
     /// Key[:passphrase] to decrypt an encrypted image being pulled
     #[arg(long = "decryption-key", value_name = "KEY[:PASSPHRASE]")]
     pub decryption_key: Vec<String>,
+    /// Host user (name or UID) added to the container's /etc/passwd
+    #[arg(long, value_name = "USER")]
+    pub hostuser: Vec<String>,
+    /// Entry written to /etc/passwd for the container user ($USERNAME, $UID, $GID, $NAME, $HOME)
+    #[arg(long = "passwd-entry", value_name = "ENTRY")]
+    pub passwd_entry: Option<String>,
+    /// Entry written to /etc/group for the container user's group ($GROUPNAME, $GID, $USERLIST)
+    #[arg(long = "group-entry", value_name = "ENTRY")]
+    pub group_entry: Option<String>,
 }
 
 impl ExtraArgs {
@@ -53,6 +62,9 @@ impl ExtraArgs {
             gpus,
             rdt_class,
             decryption_key,
+            hostuser,
+            passwd_entry,
+            group_entry,
         } = self.clone();
         ExtraOptions {
             secret,
@@ -65,6 +77,9 @@ impl ExtraArgs {
             gpus,
             rdt_class,
             decryption_key,
+            hostuser,
+            passwd_entry,
+            group_entry,
         }
     }
 }

@@ -294,6 +294,11 @@ pub struct RunExtras {
     pub personality: String,
     /// `--rdt-class`: the resctrl class of service.
     pub rdt_class: String,
+    /// `--hostuser`: host accounts added to the container's /etc/passwd.
+    pub host_users: Vec<String>,
+    /// `--passwd-entry`, `--group-entry`: templates of the added entries.
+    pub passwd_entry: String,
+    pub group_entry: String,
 }
 
 /// A secret given to the container as a file; its bytes are copied into

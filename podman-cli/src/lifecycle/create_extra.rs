@@ -43,6 +43,9 @@ pub fn parse(o: &ExtraOptions, x: &mut RunExtras) -> anyhow::Result<()> {
         }
     }
     x.chrootdirs = o.chrootdirs.clone();
+    x.host_users = o.hostuser.clone();
+    x.passwd_entry = o.passwd_entry.clone().unwrap_or_default();
+    x.group_entry = o.group_entry.clone().unwrap_or_default();
     Ok(())
 }
 

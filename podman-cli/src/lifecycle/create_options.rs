@@ -184,4 +184,8 @@ pub struct ExtraOptions {
     pub gpus: Vec<String>,
     pub rdt_class: Option<String>,
     pub decryption_key: Vec<String>,
+    /// `--hostuser`, `--passwd-entry`, `--group-entry`.
+    pub hostuser: Vec<String>,
+    pub passwd_entry: Option<String>,
+    pub group_entry: Option<String>,
 }

@@ -20,6 +20,7 @@ pub mod net_connect;
 pub mod net_mode;
 pub mod network;
 pub mod parallel;
+pub mod passwd;
 pub mod paths;
 pub mod pause;
 pub mod pod;

@@ -274,15 +274,18 @@ async fn init_mounted(
     st.netns_path = net.netns_path.clone();
     st.network_status = net.status.clone();
     // Volumes become bind mounts of their data (mounted and filled first).
-    let prepared = crate::volume::attach::mount_for_start(
-        engine,
-        cfg,
-        st,
-        std::path::Path::new(rootfs),
-        &paths.bundle.join("overlay"),
-        || container_ids(cfg, rootfs),
-    )
-    .and_then(|resolved| bundle_and_request(engine, &resolved, paths, rootfs, &net, &handover));
+    let prepared = super::passwd::add(cfg, std::path::Path::new(rootfs))
+        .and_then(|()| {
+            crate::volume::attach::mount_for_start(
+                engine,
+                cfg,
+                st,
+                std::path::Path::new(rootfs),
+                &paths.bundle.join("overlay"),
+                || container_ids(cfg, rootfs),
+            )
+        })
+        .and_then(|resolved| bundle_and_request(engine, &resolved, paths, rootfs, &net, &handover));
     let result = match prepared {
         Ok(req) => hand_to_monitor(cfg, st, paths, req, handover, monitor).await,
         Err(e) => {

@@ -148,6 +148,20 @@ fn pulls_during_create_are_retried_on_network_failures() {
         &["create", "--retry-delay", "bogus", &image, "true"],
         "invalid --retry-delay \"bogus\"",
     );
+    // The pull's credentials: an --authfile that is not there is refused
+    // before anything, as in Podman (even when no pull would happen).
+    refused_leaving_nothing(
+        &s,
+        &[
+            "create",
+            "--authfile",
+            "/nonexistent/auth.json",
+            &image,
+            "true",
+        ],
+        "credential file is not accessible",
+    );
+    refused_leaving_nothing(&s, &["create", "--creds", ":pw", &image, "true"], "creds");
 }
 
 #[test]
@@ -270,4 +284,38 @@ fn users_the_image_lacks_are_added_to_its_account_files() {
         "{}",
         stderr(&o)
     );
+}
+
+#[test]
+fn the_pull_of_run_takes_creds() {
+    let reg = e2e::registry::Registry::start_with_htpasswd("alice", "s3cret").unwrap();
+    reg.push(
+        "private/bb",
+        "latest",
+        &e2e::oci_image::busybox_image().unwrap(),
+    )
+    .unwrap();
+    let r = reg.reference("private/bb", "latest");
+    let s = e2e::podman::TestStore::new();
+    let base = [
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "--tls-verify=false",
+        "--retry",
+        "0",
+    ];
+    let mut args = base.to_vec();
+    args.extend([r.as_str(), "true"]);
+    let o = s.run(&args);
+    assert_eq!(o.status.code(), Some(125), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("authentication required"),
+        "{}",
+        stderr(&o)
+    );
+    let mut args = base.to_vec();
+    args.extend(["--creds", "alice:s3cret", r.as_str(), "echo", "in"]);
+    assert_eq!(s.ok(&args), "in\n");
 }

@@ -546,9 +546,7 @@ not_yet! {
     valued:
     seccomp_policy = "seccomp-policy",
     link_local_ip = "link-local-ip",
-    authfile = "authfile",
-    cert_dir = "cert-dir",
-    creds = "creds";
+    cert_dir = "cert-dir";
     switches:
     rootfs = "rootfs",
     passwd = "passwd",

@@ -44,6 +44,12 @@ pub struct ExtraArgs {
     /// Entry written to /etc/passwd for the container user ($USERNAME, $UID, $GID, $NAME, $HOME)
     #[arg(long = "passwd-entry", value_name = "ENTRY")]
     pub passwd_entry: Option<String>,
+    /// Path of the registry credentials file (auth.json) for the pull
+    #[arg(long, value_name = "PATH")]
+    pub authfile: Option<std::path::PathBuf>,
+    /// Credentials (USERNAME[:PASSWORD]) for the pull
+    #[arg(long, value_name = "USERNAME[:PASSWORD]")]
+    pub creds: Option<String>,
     /// Entry written to /etc/group for the container user's group ($GROUPNAME, $GID, $USERLIST)
     #[arg(long = "group-entry", value_name = "ENTRY")]
     pub group_entry: Option<String>,
@@ -65,6 +71,8 @@ impl ExtraArgs {
             hostuser,
             passwd_entry,
             group_entry,
+            authfile,
+            creds,
         } = self.clone();
         ExtraOptions {
             secret,
@@ -80,6 +88,8 @@ impl ExtraArgs {
             hostuser,
             passwd_entry,
             group_entry,
+            authfile,
+            creds,
         }
     }
 }

@@ -667,11 +667,15 @@ async fn image_for(
     a: &CreateOptions,
     storage: &mut helper_procs::Session<helper_procs::StorageClient>,
 ) -> anyhow::Result<proto::storage::v1::Image> {
-    let opts = PullOptions {
+    let mut opts = PullOptions {
         quiet: a.quiet,
         tls_verify: a.tls_verify,
+        authfile: a.extra.authfile.clone(),
         ..Default::default()
     };
+    if let Some(c) = &a.extra.creds {
+        opts.set_creds(c)?;
+    }
     let retry = super::create_extra::retry(&a.extra)?;
     match a.pull.as_str() {
         "always" | "newer" => return pull_retrying(cfg, &a.image, &opts, retry).await,

@@ -19,6 +19,11 @@ pub const DEFAULT_RETRIES: u32 = 3;
 /// What the flags set in the container's record; `requires` are resolved
 /// by the caller.
 pub fn parse(o: &ExtraOptions, x: &mut RunExtras) -> anyhow::Result<()> {
+    // As Podman: checked even when no pull happens.
+    crate::image::auth_store::check_authfile(o.authfile.as_deref())?;
+    if let Some(c) = &o.creds {
+        crate::image::pull::parse_creds(c)?;
+    }
     if let Some(g) = o.gpus.first() {
         gpus(g)?;
     }

@@ -188,4 +188,7 @@ pub struct ExtraOptions {
     pub hostuser: Vec<String>,
     pub passwd_entry: Option<String>,
     pub group_entry: Option<String>,
+    /// `--authfile`, `--creds` of the pull run/create may do.
+    pub authfile: Option<PathBuf>,
+    pub creds: Option<String>,
 }

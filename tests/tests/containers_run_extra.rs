@@ -253,6 +253,14 @@ fn users_the_image_lacks_are_added_to_its_account_files() {
             "daemon:x:1:1:daemon:/:/bin/false\n{uid}:x:{uid}:{uid}:container user:/:/bin/false\ngrp:x:{uid}:{uid}\ngrp\n"
         )
     );
+    // --passwd=false leaves the files alone.
+    let out = run_sh(
+        &s,
+        &r,
+        &["--user", &user, "--passwd=false"],
+        &format!("grep -c '^{uid}:' /etc/passwd /etc/group || true"),
+    );
+    assert_eq!(out, "/etc/passwd:0\n/etc/group:0\n");
     // --user NAME works once --hostuser NAME added it.
     assert_eq!(
         run_sh(

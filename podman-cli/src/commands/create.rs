@@ -549,7 +549,6 @@ not_yet! {
     cert_dir = "cert-dir";
     switches:
     rootfs = "rootfs",
-    passwd = "passwd",
 }
 
 pub async fn run(engine: &EngineConfig, args: &CreateArgs) -> anyhow::Result<()> {

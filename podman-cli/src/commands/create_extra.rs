@@ -44,6 +44,9 @@ pub struct ExtraArgs {
     /// Entry written to /etc/passwd for the container user ($USERNAME, $UID, $GID, $NAME, $HOME)
     #[arg(long = "passwd-entry", value_name = "ENTRY")]
     pub passwd_entry: Option<String>,
+    /// Add entries to /etc/passwd and /etc/group for --user (and --hostuser); false leaves them alone
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", value_name = "BOOL")]
+    pub passwd: Option<bool>,
     /// Path of the registry credentials file (auth.json) for the pull
     #[arg(long, value_name = "PATH")]
     pub authfile: Option<std::path::PathBuf>,
@@ -73,6 +76,7 @@ impl ExtraArgs {
             group_entry,
             authfile,
             creds,
+            passwd,
         } = self.clone();
         ExtraOptions {
             secret,
@@ -90,6 +94,7 @@ impl ExtraArgs {
             group_entry,
             authfile,
             creds,
+            passwd,
         }
     }
 }

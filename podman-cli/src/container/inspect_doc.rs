@@ -170,6 +170,7 @@ pub fn container_json(
         },
     });
     doc["Dependencies"] = json!(cfg.dependencies);
+    doc["Config"]["Passwd"] = json!(!cfg.extra.no_passwd);
     if !cfg.extra.chrootdirs.is_empty() {
         doc["Config"]["ChrootDirs"] = json!(cfg.extra.chrootdirs);
     }

@@ -299,6 +299,8 @@ pub struct RunExtras {
     /// `--passwd-entry`, `--group-entry`: templates of the added entries.
     pub passwd_entry: String,
     pub group_entry: String,
+    /// `--passwd=false`: leave /etc/passwd and /etc/group as they are.
+    pub no_passwd: bool,
 }
 
 /// A secret given to the container as a file; its bytes are copied into

@@ -51,6 +51,7 @@ pub fn parse(o: &ExtraOptions, x: &mut RunExtras) -> anyhow::Result<()> {
     x.host_users = o.hostuser.clone();
     x.passwd_entry = o.passwd_entry.clone().unwrap_or_default();
     x.group_entry = o.group_entry.clone().unwrap_or_default();
+    x.no_passwd = o.passwd == Some(false);
     Ok(())
 }
 

@@ -191,4 +191,6 @@ pub struct ExtraOptions {
     /// `--authfile`, `--creds` of the pull run/create may do.
     pub authfile: Option<PathBuf>,
     pub creds: Option<String>,
+    /// `--passwd=false`: no entries added to /etc/passwd and /etc/group.
+    pub passwd: Option<bool>,
 }

@@ -213,7 +213,7 @@ fn append_in_root(rootfs: &Path, rel: &str, text: &str) -> anyhow::Result<()> {
 /// covers the file.
 pub fn add(cfg: &ContainerConfig, rootfs: &Path) -> anyhow::Result<()> {
     let x = &cfg.extra;
-    if cfg.user.is_empty() && x.host_users.is_empty() && x.group_entry.is_empty() {
+    if x.no_passwd || (cfg.user.is_empty() && x.host_users.is_empty() && x.group_entry.is_empty()) {
         return Ok(());
     }
     let mounted = |d: &str| cfg.mounts.iter().any(|m| m.destination == d);

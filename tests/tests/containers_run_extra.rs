@@ -327,3 +327,49 @@ fn the_pull_of_run_takes_creds() {
     args.extend(["--creds", "alice:s3cret", r.as_str(), "echo", "in"]);
     assert_eq!(s.ok(&args), "in\n");
 }
+
+#[test]
+fn seccomp_policy_image_takes_the_images_profile() {
+    let (s, _reg, r) = with_busybox();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("Containerfile"),
+        format!(
+            "FROM {r}\nLABEL io.containers.seccomp.profile=\"{{\\\"defaultAction\\\":\\\"SCMP_ACT_ALLOW\\\",\\\"syscalls\\\":[{{\\\"names\\\":[\\\"mkdir\\\",\\\"mkdirat\\\"],\\\"action\\\":\\\"SCMP_ACT_ERRNO\\\"}}]}}\"\n"
+        ),
+    )
+    .unwrap();
+    s.ok(&[
+        "build",
+        "-q",
+        "--tls-verify=false",
+        "-t",
+        "localhost/sec:1",
+        dir.path().to_str().unwrap(),
+    ]);
+    let script = "mkdir /tmp/d && echo made || echo refused";
+    assert_eq!(run_sh(&s, "localhost/sec:1", &[], script), "made\n");
+    assert_eq!(
+        run_sh(&s, "localhost/sec:1", &["--seccomp-policy=image"], script),
+        "refused\n"
+    );
+    // --security-opt seccomp= wins over the image's.
+    assert_eq!(
+        run_sh(
+            &s,
+            "localhost/sec:1",
+            &[
+                "--seccomp-policy=image",
+                "--security-opt",
+                "seccomp=unconfined"
+            ],
+            script
+        ),
+        "made\n"
+    );
+    refused_leaving_nothing(
+        &s,
+        &["create", "--seccomp-policy=bogus", &r, "true"],
+        "invalid seccomp policy \"bogus\"",
+    );
+}

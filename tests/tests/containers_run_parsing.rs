@@ -12,8 +12,8 @@ fn refusals_and_pull_policy() {
     for verb in ["run", "create"] {
         refused_leaving_nothing(
             &s,
-            &[verb, "--seccomp-policy=image", &r, "true"],
-            "--seccomp-policy is not implemented yet",
+            &[verb, "--link-local-ip=169.254.0.5", &r, "true"],
+            "--link-local-ip is not implemented yet",
         );
         refused_leaving_nothing(
             &s,

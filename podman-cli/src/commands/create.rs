@@ -544,7 +544,6 @@ macro_rules! not_yet {
 
 not_yet! {
     valued:
-    seccomp_policy = "seccomp-policy",
     link_local_ip = "link-local-ip",
     cert_dir = "cert-dir";
     switches:

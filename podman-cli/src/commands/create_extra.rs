@@ -47,6 +47,9 @@ pub struct ExtraArgs {
     /// Add entries to /etc/passwd and /etc/group for --user (and --hostuser); false leaves them alone
     #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", value_name = "BOOL")]
     pub passwd: Option<bool>,
+    /// Seccomp profile policy: default, or image (the image's io.containers.seccomp.profile label)
+    #[arg(long = "seccomp-policy", value_name = "POLICY")]
+    pub seccomp_policy: Option<String>,
     /// Path of the registry credentials file (auth.json) for the pull
     #[arg(long, value_name = "PATH")]
     pub authfile: Option<std::path::PathBuf>,
@@ -77,6 +80,7 @@ impl ExtraArgs {
             authfile,
             creds,
             passwd,
+            seccomp_policy,
         } = self.clone();
         ExtraOptions {
             secret,
@@ -95,6 +99,7 @@ impl ExtraArgs {
             authfile,
             creds,
             passwd,
+            seccomp_policy,
         }
     }
 }

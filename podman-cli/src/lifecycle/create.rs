@@ -399,6 +399,18 @@ async fn create_from(
         None => names::random_name()?,
     };
     let paths = super::paths::ContainerPaths::new(cfg, &id);
+    let image_seccomp = super::create_extra::image_seccomp(
+        &a.extra,
+        &ic["Labels"],
+        p.security_annotations
+            .iter()
+            .any(|(k, _)| k == crate::spec::confinement::SECCOMP_ANNOTATION),
+        &p.more.extras.security.capabilities,
+    )?;
+    if image_seccomp.is_some() {
+        p.more.extras.security.seccomp_profile =
+            paths.data_dir.join("seccomp.json").display().to_string();
+    }
     let runtime = super::runtime::resolve(cfg).await?;
     super::create_extra::check_runtime(&p.more.extras, &runtime)?;
     super::cgroups::parse(
@@ -574,6 +586,15 @@ async fn create_from(
     crate::kill_point::reached("create-after-insert");
     common::private_dir::create(&paths.data_dir)?;
     let kept = super::secrets::store(&paths.data_dir, &config.extra.secrets, &p.secret_data)
+        .and_then(|()| match &image_seccomp {
+            Some(text) => Ok(common::atomic_file::write_atomic_mode(
+                &paths.data_dir.join("seccomp.json"),
+                text.as_bytes(),
+                common::private_dir::FILE_MODE,
+                common::atomic_file::Durability::Fsync,
+            )?),
+            None => Ok(()),
+        })
         .and_then(|()| match &p.more.cidfile {
             Some(c) => super::create_more::write_cidfile(c, &id),
             None => Ok(()),

@@ -193,4 +193,6 @@ pub struct ExtraOptions {
     pub creds: Option<String>,
     /// `--passwd=false`: no entries added to /etc/passwd and /etc/group.
     pub passwd: Option<bool>,
+    /// `--seccomp-policy default|image`.
+    pub seccomp_policy: Option<String>,
 }

@@ -187,6 +187,29 @@ pub fn retry(o: &ExtraOptions) -> anyhow::Result<crate::image::pull::Retry> {
     })
 }
 
+/// The label of an image's own seccomp profile (`--seccomp-policy=image`).
+pub const SECCOMP_LABEL: &str = "io.containers.seccomp.profile";
+
+/// `--seccomp-policy=image`: the image's profile (its label's text),
+/// checked now, unless `--security-opt seccomp=` chose one.
+pub fn image_seccomp(
+    o: &ExtraOptions,
+    image_labels: &serde_json::Value,
+    seccomp_given: bool,
+    capabilities: &[String],
+) -> anyhow::Result<Option<String>> {
+    if o.seccomp_policy.as_deref() != Some("image") || seccomp_given {
+        return Ok(None);
+    }
+    let Some(text) = image_labels[SECCOMP_LABEL].as_str() else {
+        return Ok(None);
+    };
+    crate::spec::seccomp::convert(text, capabilities).map_err(|e| {
+        anyhow::anyhow!("the seccomp profile of the image's {SECCOMP_LABEL} label: {e}")
+    })?;
+    Ok(Some(text.to_string()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -227,27 +250,4 @@ mod tests {
         let e = rdt_class("gold", t.path()).unwrap_err().to_string();
         assert!(e.contains("resctrl is not mounted"), "{e}");
     }
-}
-
-/// The label of an image's own seccomp profile (`--seccomp-policy=image`).
-pub const SECCOMP_LABEL: &str = "io.containers.seccomp.profile";
-
-/// `--seccomp-policy=image`: the image's profile (its label's text),
-/// checked now, unless `--security-opt seccomp=` chose one.
-pub fn image_seccomp(
-    o: &ExtraOptions,
-    image_labels: &serde_json::Value,
-    seccomp_given: bool,
-    capabilities: &[String],
-) -> anyhow::Result<Option<String>> {
-    if o.seccomp_policy.as_deref() != Some("image") || seccomp_given {
-        return Ok(None);
-    }
-    let Some(text) = image_labels[SECCOMP_LABEL].as_str() else {
-        return Ok(None);
-    };
-    crate::spec::seccomp::convert(text, capabilities).map_err(|e| {
-        anyhow::anyhow!("the seccomp profile of the image's {SECCOMP_LABEL} label: {e}")
-    })?;
-    Ok(Some(text.to_string()))
 }

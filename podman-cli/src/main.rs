@@ -25,6 +25,7 @@ mod pod;
 mod proc_info;
 mod remote;
 mod runtime_choice;
+mod secret;
 mod spec;
 mod state;
 mod timestamp;
@@ -270,6 +271,17 @@ async fn command(cfg: &engine_config::EngineConfig, cli: &Cli) -> anyhow::Result
                 VolumeCommand::Mount(a) => commands::volume::mount(cfg, a).await,
                 VolumeCommand::Unmount(a) => commands::volume::unmount(cfg, a).await,
             },
+            Command::Secret(c) => {
+                use crate::cli::SecretCommand as S;
+                use commands::secret;
+                match c {
+                    S::Create(a) => secret::create(cfg, a).await,
+                    S::Ls(a) => secret::ls(cfg, a).await,
+                    S::Inspect(a) => secret::inspect(cfg, a).await,
+                    S::Rm(a) => secret::rm(cfg, a).await,
+                    S::Exists(a) => secret::exists(cfg, a).await,
+                }
+            }
             Command::Pod(c) => {
                 use crate::cli::PodCommand as P;
                 use commands::{pod, pod_ps};

@@ -8,12 +8,17 @@ use e2e::podman::{refused_leaving_nothing, run_sh, stderr, stdout, with_busybox}
 #[test]
 fn refusals_and_pull_policy() {
     let (s, _reg, r) = with_busybox();
-    // Secrets (issue 13's `podman secret`) are refused by name until then.
+    // A flag not built yet is refused by name; a secret must exist.
     for verb in ["run", "create"] {
         refused_leaving_nothing(
             &s,
+            &[verb, "--link-local-ip=169.254.0.5", &r, "true"],
+            "--link-local-ip is not implemented yet",
+        );
+        refused_leaving_nothing(
+            &s,
             &[verb, "--secret=s", &r, "true"],
-            "--secret is not implemented yet",
+            "no secret with name or id \"s\": no such secret",
         );
     }
     // Podman's option conflicts (620-option-conflicts.bats), either order.

@@ -127,3 +127,67 @@ fn size_and_the_flag_checks() {
         assert_eq!(stderr(&o).trim_end(), want, "{args:?}");
     }
 }
+
+/// The JSON of `inspect` and `{{json .}}` is a Go struct's: fields in
+/// libpod's declaration order (not sorted), nil pointers left out; a
+/// template still reads those as `<nil>` and a missing map key as
+/// `<no value>`.
+#[test]
+fn container_json_follows_libpods_field_order() {
+    let (s, _reg, r) = with_busybox();
+    s.ok(&[
+        "create",
+        "--name",
+        "c",
+        "--network",
+        "none",
+        "-l",
+        "a=b",
+        &r,
+        "true",
+    ]);
+    let text = s.ok(&["inspect", "c"]);
+    let keys = |v: &Value| -> Vec<String> { v.as_object().unwrap().keys().cloned().collect() };
+    // serde_json sorts when reading: take the order from the text.
+    let pos = |k: &str| {
+        text.find(&format!("\n    \"{k}\":"))
+            .unwrap_or_else(|| panic!("{k} missing in {text}"))
+    };
+    let order = [
+        "Id",
+        "Created",
+        "Path",
+        "Args",
+        "State",
+        "Image",
+        "ImageName",
+        "Name",
+        "GraphDriver",
+        "Mounts",
+        "Dependencies",
+        "NetworkSettings",
+        "Config",
+        "HostConfig",
+    ];
+    for w in order.windows(2) {
+        assert!(pos(w[0]) < pos(w[1]), "{} before {}: {text}", w[0], w[1]);
+    }
+    let c = doc(&text);
+    assert!(keys(&c["Config"]).iter().all(|k| k != "StartupHealthCheck"));
+    assert!(c["Config"].get("HealthcheckMaxLogCount").is_some(), "{c}");
+    let state = s.ok(&["inspect", "--format", "{{json .State}}", "c"]);
+    assert!(state.starts_with("{\"OciVersion\":"), "{state}");
+    assert!(
+        state.find("\"Status\"").unwrap() < state.find("\"Pid\"").unwrap(),
+        "{state}"
+    );
+    assert_eq!(
+        s.ok(&[
+            "inspect",
+            "--format",
+            "{{.Config.StartupHealthCheck}}|{{.Config.Labels.nosuch}}|{{.Config.Labels}}|{{.Config.HealthMaxLogCount}}",
+            "c"
+        ]),
+        "<nil>|<no value>|map[a:b]|5\n"
+    );
+}

@@ -168,6 +168,7 @@ pub async fn inspect_doc(engine: &EngineConfig, name: &str) -> ApiResult<Value> 
     );
     crate::lifecycle::health::inspect_fields(engine, &c, &mut doc);
     doc["Mounts"] = crate::volume::attach::inspect_mounts(engine, &c);
+    crate::container::inspect_order::podman_order(&mut doc);
     Ok(doc)
 }
 

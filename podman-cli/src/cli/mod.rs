@@ -423,6 +423,9 @@ pub enum Command {
     /// Manage volumes
     #[command(subcommand)]
     Volume(VolumeCommand),
+    /// Manage secrets
+    #[command(subcommand)]
+    Secret(SecretCommand),
     /// Manage pods
     #[command(subcommand)]
     Pod(PodCommand),
@@ -661,6 +664,21 @@ pub enum VolumeCommand {
     /// Unmount a volume
     #[command(visible_alias = "umount")]
     Unmount(Lazy<crate::commands::volume::NamesArg>),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SecretCommand {
+    /// Create a new secret
+    Create(Lazy<crate::commands::secret::CreateArgs>),
+    /// List secrets
+    #[command(visible_alias = "list")]
+    Ls(Lazy<crate::commands::secret::LsArgs>),
+    /// Inspect a secret
+    Inspect(Lazy<crate::commands::secret::InspectArgs>),
+    /// Remove one or more secrets
+    Rm(Lazy<crate::commands::secret::RmArgs>),
+    /// Check if a secret exists in local storage
+    Exists(Lazy<crate::commands::secret::ExistsArgs>),
 }
 
 #[derive(Debug, Subcommand)]

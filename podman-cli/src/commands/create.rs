@@ -156,6 +156,8 @@ pub struct CreateArgs {
     #[command(flatten)]
     pub cgroups: super::create_cgroups::CgroupArgs,
     #[command(flatten)]
+    pub extra: super::create_extra::ExtraArgs,
+    #[command(flatten)]
     pub not_yet: NotYetArgs,
     /// Image to create the container from
     pub image: String,
@@ -218,6 +220,7 @@ impl CreateArgs {
             resources,
             health,
             cgroups,
+            extra,
             not_yet,
             image,
             command,
@@ -271,6 +274,7 @@ impl CreateArgs {
             resources: resources.flags(),
             health: health.flags(),
             cgroups: cgroups.flags(),
+            extra: extra.options(),
             not_yet: not_yet.given(),
             image,
             command,
@@ -540,27 +544,10 @@ macro_rules! not_yet {
 
 not_yet! {
     valued:
-    secret = "secret",
-    gpus = "gpus",
-    hostuser = "hostuser",
-    passwd_entry = "passwd-entry",
-    group_entry = "group-entry",
-    personality = "personality",
-    rdt_class = "rdt-class",
-    chrootdirs = "chrootdirs",
-    requires = "requires",
-    seccomp_policy = "seccomp-policy",
     link_local_ip = "link-local-ip",
-    authfile = "authfile",
-    cert_dir = "cert-dir",
-    creds = "creds",
-    decryption_key = "decryption-key",
-    retry = "retry",
-    retry_delay = "retry-delay",
-    env_merge = "env-merge";
+    cert_dir = "cert-dir";
     switches:
     rootfs = "rootfs",
-    passwd = "passwd",
 }
 
 pub async fn run(engine: &EngineConfig, args: &CreateArgs) -> anyhow::Result<()> {

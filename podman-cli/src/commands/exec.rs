@@ -252,6 +252,8 @@ pub fn write_process(
     if cfg.terminal && !pcfg.env.iter().any(|e| e.starts_with("TERM=")) {
         pcfg.env.push("TERM=xterm".to_string());
     }
+    pcfg.env
+        .extend(crate::lifecycle::secrets::environment(engine, cfg)?);
     pcfg.env.extend(o.env.iter().cloned());
     let process = crate::spec::exec_process::process(
         &pcfg,

@@ -128,6 +128,7 @@ impl Lookups<'_> {
             doc["SizeRw"] = json!(rw);
             doc["SizeRootFs"] = json!(image_size + rw);
         }
+        crate::container::inspect_order::podman_order(&mut doc);
         Ok(doc)
     }
 

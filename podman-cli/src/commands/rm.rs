@@ -42,6 +42,7 @@ pub struct RmArgs {
 /// Whether `d` needs `c` (shares its network namespace).
 fn depends_on(d: &ContainerConfig, c: &ContainerConfig) -> bool {
     matches!(&d.network_mode, NetworkMode::Container(x) if *x == c.id || *x == c.name)
+        || d.dependencies.contains(&c.id)
 }
 
 pub async fn run(engine: &EngineConfig, args: &RmArgs) -> anyhow::Result<()> {

@@ -139,7 +139,8 @@ pub fn container_json(
         "Config": {
             "Hostname": cfg.hostname,
             "User": cfg.user,
-            "Env": cfg.env,
+            // Podman hides the values of env secrets.
+            "Env": cfg.env.iter().cloned().chain(cfg.extra.env_secrets.iter().map(|e| format!("{}=*******", e.variable))).collect::<Vec<_>>(),
             "Cmd": cfg.cmd,
             "Entrypoint": cfg.entrypoint,
             "WorkingDir": cfg.working_dir,
@@ -168,6 +169,21 @@ pub fn container_json(
             "PortBindings": port_bindings(cfg),
         },
     });
+    doc["Dependencies"] = json!(cfg.dependencies);
+    doc["Config"]["Passwd"] = json!(!cfg.extra.no_passwd);
+    if !cfg.extra.chrootdirs.is_empty() {
+        doc["Config"]["ChrootDirs"] = json!(cfg.extra.chrootdirs);
+    }
+    if !cfg.extra.secrets.is_empty() {
+        doc["Config"]["Secrets"] = cfg
+            .extra
+            .secrets
+            .iter()
+            .map(
+                |s| json!({"Name": s.name, "ID": s.id, "UID": s.uid, "GID": s.gid, "Mode": s.mode}),
+            )
+            .collect();
+    }
     let sec = &cfg.extra.security;
     doc["EffectiveCaps"] = json!(effective_caps(cfg));
     doc["BoundingCaps"] = json!(sec.capabilities);

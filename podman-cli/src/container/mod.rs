@@ -5,6 +5,7 @@ pub mod filter;
 pub mod idmap;
 pub mod inspect_doc;
 pub mod inspect_net;
+pub mod inspect_order;
 pub mod k8s_log;
 pub mod log_config;
 pub mod model;

@@ -284,6 +284,60 @@ pub struct RunExtras {
     /// pod's infra container.
     pub pod: String,
     pub pod_infra: bool,
+    /// `--secret NAME[,type=mount,...]`: files under /run/secrets.
+    pub secrets: Vec<SecretMount>,
+    /// `--secret NAME,type=env[,target=VAR]`: variables set at each start.
+    pub env_secrets: Vec<EnvSecret>,
+    /// `--chrootdirs`: the managed /etc files are mounted under each too.
+    pub chrootdirs: Vec<String>,
+    /// `--personality`: "LINUX" or "LINUX32" ("" : the runtime's).
+    pub personality: String,
+    /// `--rdt-class`: the resctrl class of service.
+    pub rdt_class: String,
+    /// `--hostuser`: host accounts added to the container's /etc/passwd.
+    pub host_users: Vec<String>,
+    /// `--passwd-entry`, `--group-entry`: templates of the added entries.
+    pub passwd_entry: String,
+    pub group_entry: String,
+    /// `--passwd=false`: leave /etc/passwd and /etc/group as they are.
+    pub no_passwd: bool,
+}
+
+/// A secret given to the container as a file; its bytes are copied into
+/// the container's data directory at create, as Podman copies them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct SecretMount {
+    /// The secret's name (the file's name under /run/secrets).
+    pub name: String,
+    pub id: String,
+    /// `target=`: "" (/run/secrets/NAME), a name under /run/secrets, or
+    /// an absolute path.
+    pub target: String,
+    pub uid: u32,
+    pub gid: u32,
+    pub mode: u32,
+}
+
+impl SecretMount {
+    /// Where the file appears in the container.
+    pub fn destination(&self) -> String {
+        match self.target.as_str() {
+            "" => format!("/run/secrets/{}", self.name),
+            t if t.starts_with('/') => t.to_string(),
+            t => format!("/run/secrets/{t}"),
+        }
+    }
+}
+
+/// A secret given to the container as an environment variable; its value
+/// is read from the secret store at each start, as Podman does.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default)]
+pub struct EnvSecret {
+    pub variable: String,
+    pub name: String,
+    pub id: String,
 }
 
 /// How the container is confined, fixed at create (`--security-opt`,

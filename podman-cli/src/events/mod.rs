@@ -316,6 +316,16 @@ pub fn volume(status: &str, name: &str) {
     write(&e);
 }
 
+/// A secret was created or removed.
+pub fn secret(status: &str, id: &str) {
+    if !enabled() {
+        return;
+    }
+    let mut e = Event::new("secret", status);
+    e.id = id.to_string();
+    write(&e);
+}
+
 /// A pod event (`create`, `start`, `stop`, `kill`, `pause`, `unpause`,
 /// `remove`).
 pub fn pod(status: &str, id: &str, name: &str) {

@@ -529,7 +529,7 @@ mod tests {
         );
         assert_eq!(
             render_one("inspect", "{{json .State}}", &doc).unwrap(),
-            "{\"Pid\":42,\"Status\":\"running\"}\n"
+            "{\"Status\":\"running\",\"Pid\":42}\n"
         );
         // `\n` inside a string breaks the unescaped parse: Podman parses the
         // format as given.

@@ -11,6 +11,53 @@ use crate::engine_config::EngineConfig;
 
 pub use super::pull_options::{parse_creds, PullOptions, StoredImage};
 
+/// How often a failed pull is tried again (`--retry`, `--retry-delay`).
+#[derive(Debug, Clone, Copy)]
+pub struct Retry {
+    pub max: u32,
+    /// A fixed delay; `None`: 2 s, doubling after each try.
+    pub delay: Option<std::time::Duration>,
+}
+
+/// A pull whose every source could not be reached.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct Unreachable(String);
+
+/// A failure worth another try: the registry could not be reached.
+fn retryable(e: &anyhow::Error) -> bool {
+    e.downcast_ref::<Unreachable>().is_some()
+}
+
+/// [`pull`], tried again after failures [`retryable`] says may pass.
+pub async fn pull_retrying(
+    cfg: &EngineConfig,
+    name: &str,
+    opts: &PullOptions,
+    retry: Retry,
+) -> anyhow::Result<Image> {
+    let mut delay = retry.delay.unwrap_or(std::time::Duration::from_secs(2));
+    let mut attempt = 0;
+    loop {
+        match pull(cfg, name, opts).await {
+            Err(e) if attempt < retry.max && retryable(&e) => {
+                attempt += 1;
+                // containers/common's words.
+                tracing::warn!(
+                    "Failed, retrying in {} ... ({attempt}/{}). Error: {e:#}",
+                    common::time::go_duration(delay),
+                    retry.max
+                );
+                tokio::time::sleep(delay).await;
+                if retry.delay.is_none() {
+                    delay *= 2;
+                }
+            }
+            r => return r,
+        }
+    }
+}
+
 /// Pull `name` and return the stored image.
 pub async fn pull(cfg: &EngineConfig, name: &str, opts: &PullOptions) -> anyhow::Result<Image> {
     let r = pull_image(cfg, name, opts).await;
@@ -75,6 +122,7 @@ async fn pull_image(
     let (mut fetcher, mut storage) = super::transfer::open_both(cfg).await?;
     let mut progress = Progress::new(opts.quiet);
     let mut errors = Vec::new();
+    let mut all_unreachable = true;
     let mut pulled = None;
     for candidate in &src_names {
         // With `unless_stored` the line waits until the image differs.
@@ -94,7 +142,10 @@ async fn pull_image(
                 pulled = Some((candidate.clone(), done));
                 break;
             }
-            Err(e) => errors.push(source_error(store_name, candidate, format!("{e:#}"))),
+            Err(e) => {
+                all_unreachable &= e.code() == Some(proto::ErrorCode::Unavailable);
+                errors.push(source_error(store_name, candidate, format!("{e:#}")));
+            }
         }
     }
     progress.finish();
@@ -102,13 +153,18 @@ async fn pull_image(
     let Some((candidate, done)) = pulled else {
         storage.close().await?;
         fetch_closed?;
-        if errors.len() == 1 {
-            anyhow::bail!("{}", errors.remove(0));
+        let msg = if errors.len() == 1 {
+            errors.remove(0)
+        } else {
+            format!(
+                "pulling {name}: every candidate failed: {}",
+                errors.join("; ")
+            )
+        };
+        if all_unreachable {
+            return Err(Unreachable(msg).into());
         }
-        anyhow::bail!(
-            "pulling {name}: every candidate failed: {}",
-            errors.join("; ")
-        );
+        anyhow::bail!("{msg}");
     };
     fetch_closed?;
     if done.unchanged {

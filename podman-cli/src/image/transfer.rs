@@ -29,6 +29,17 @@ pub enum TransferError {
     },
 }
 
+impl TransferError {
+    /// The helper's category for the failure, if it answered.
+    pub fn code(&self) -> Option<proto::ErrorCode> {
+        match self {
+            TransferError::Helper(t) => t.code(),
+            TransferError::Status { code, .. } => Some(*code),
+            TransferError::Unfinished { .. } => None,
+        }
+    }
+}
+
 fn status(s: tonic::Status) -> TransferError {
     TransferError::Status {
         code: proto::ErrorCode::of(&s),

@@ -14,7 +14,7 @@ use crate::container::{names, parse, store};
 use crate::engine_config::EngineConfig;
 use crate::helper_procs;
 use crate::image::lookup::find;
-use crate::image::pull::{pull, PullOptions};
+use crate::image::pull::{pull_retrying, PullOptions};
 
 /// Podman's default stop timeout.
 pub const DEFAULT_STOP_TIMEOUT: u32 = 10;
@@ -37,6 +37,8 @@ struct Parsed {
     more: super::create_more::More,
     /// `--userns=keep-id:uid=,gid=`'s user, when `--user` is not given.
     userns_user: Option<String>,
+    /// The bytes of each `--secret` file (kept with the container).
+    secret_data: Vec<Vec<u8>>,
 }
 
 fn parse_flags(cfg: &EngineConfig, a: &CreateOptions) -> anyhow::Result<Parsed> {
@@ -122,6 +124,12 @@ fn parse_flags(cfg: &EngineConfig, a: &CreateOptions) -> anyhow::Result<Parsed> 
         }
     }
     more.extras.security = security.confinement;
+    let (mut secrets, mut env_secrets) = super::secrets::parse(&a.extra.secret)?;
+    let secret_data = super::secrets::resolve(cfg, &mut secrets, &mut env_secrets)?;
+    more.extras.secrets = secrets;
+    more.extras.env_secrets = env_secrets;
+    super::create_extra::parse(&a.extra, &mut more.extras)?;
+    super::create_extra::retry(&a.extra)?;
     let host_cgroups = crate::spec::resources::HostCgroups::probe();
     let (resources, warnings) = crate::spec::resources::parse(&a.resources, &host_cgroups)?;
     // Podman's words, on stderr (it prints its create warnings so).
@@ -179,6 +187,7 @@ fn parse_flags(cfg: &EngineConfig, a: &CreateOptions) -> anyhow::Result<Parsed> 
         log_driver,
         more,
         userns_user: None,
+        secret_data,
     })
 }
 
@@ -246,6 +255,13 @@ pub async fn create(cfg: &EngineConfig, a: &CreateOptions) -> anyhow::Result<Con
             anyhow::bail!("cannot find specified network namespace path {path:?}: create it first (ip netns add NAME makes /run/netns/NAME)");
         }
         _ => {}
+    }
+    // --requires: containers started before this one.
+    for r in &a.extra.requires {
+        let (other, _) = store::resolve(&db, r)?;
+        if !ns_deps.contains(&other.id) {
+            ns_deps.push(other.id);
+        }
     }
     let userns = super::create_userns::resolve(&db, std::mem::take(&mut p.more.userns))?;
     if let Some(id) = userns.mode.strip_prefix("container:") {
@@ -338,6 +354,7 @@ async fn create_from(
         anyhow::bail!("no command or entrypoint provided, and no CMD or ENTRYPOINT from image: give a command after the image name");
     }
     let mut env = strings(&ic["Env"]);
+    super::create_extra::env_merge(&mut env, &a.extra.env_merge, a.tty)?;
     for e in p.more.host_env.iter().cloned().chain(p.env) {
         let key = e.split('=').next().unwrap_or("").to_string();
         env.retain(|x| x.split('=').next() != Some(key.as_str()));
@@ -382,7 +399,20 @@ async fn create_from(
         None => names::random_name()?,
     };
     let paths = super::paths::ContainerPaths::new(cfg, &id);
+    let image_seccomp = super::create_extra::image_seccomp(
+        &a.extra,
+        &ic["Labels"],
+        p.security_annotations
+            .iter()
+            .any(|(k, _)| k == crate::spec::confinement::SECCOMP_ANNOTATION),
+        &p.more.extras.security.capabilities,
+    )?;
+    if image_seccomp.is_some() {
+        p.more.extras.security.seccomp_profile =
+            paths.data_dir.join("seccomp.json").display().to_string();
+    }
     let runtime = super::runtime::resolve(cfg).await?;
+    super::create_extra::check_runtime(&p.more.extras, &runtime)?;
     super::cgroups::parse(
         &a.cgroups,
         &mut p.more.extras,
@@ -555,21 +585,34 @@ async fn create_from(
     }
     crate::kill_point::reached("create-after-insert");
     common::private_dir::create(&paths.data_dir)?;
-    if let Some(c) = &p.more.cidfile {
-        if let Err(e) = super::create_more::write_cidfile(c, &id) {
-            // As Podman: a container whose ID file cannot be written goes.
-            let req = proto::storage::v1::RemoveContainerRequest { id: id.clone() };
-            let _ = storage
-                .call("RemoveContainer", |mut c| async move {
-                    c.remove_container(req).await
-                })
-                .await;
-            let _ = store::delete(db, &id);
-            let _ = std::fs::remove_dir_all(&paths.data_dir);
-            super::intent::end(cfg, &id);
-            crate::volume::attach::undo(cfg, db, &made_volumes);
-            return Err(e);
-        }
+    let kept = super::secrets::store(&paths.data_dir, &config.extra.secrets, &p.secret_data)
+        .and_then(|()| match &image_seccomp {
+            Some(text) => Ok(common::atomic_file::write_atomic_mode(
+                &paths.data_dir.join("seccomp.json"),
+                text.as_bytes(),
+                common::private_dir::FILE_MODE,
+                common::atomic_file::Durability::Fsync,
+            )?),
+            None => Ok(()),
+        })
+        .and_then(|()| match &p.more.cidfile {
+            Some(c) => super::create_more::write_cidfile(c, &id),
+            None => Ok(()),
+        });
+    if let Err(e) = kept {
+        // As Podman: a container whose secrets or ID file cannot be
+        // written goes.
+        let req = proto::storage::v1::RemoveContainerRequest { id: id.clone() };
+        let _ = storage
+            .call("RemoveContainer", |mut c| async move {
+                c.remove_container(req).await
+            })
+            .await;
+        let _ = store::delete(db, &id);
+        let _ = std::fs::remove_dir_all(&paths.data_dir);
+        super::intent::end(cfg, &id);
+        crate::volume::attach::undo(cfg, db, &made_volumes);
+        return Err(e);
     }
     super::intent::end(cfg, &id);
     crate::events::container_create(&config, || {
@@ -645,13 +688,18 @@ async fn image_for(
     a: &CreateOptions,
     storage: &mut helper_procs::Session<helper_procs::StorageClient>,
 ) -> anyhow::Result<proto::storage::v1::Image> {
-    let opts = PullOptions {
+    let mut opts = PullOptions {
         quiet: a.quiet,
         tls_verify: a.tls_verify,
+        authfile: a.extra.authfile.clone(),
         ..Default::default()
     };
+    if let Some(c) = &a.extra.creds {
+        opts.set_creds(c)?;
+    }
+    let retry = super::create_extra::retry(&a.extra)?;
     match a.pull.as_str() {
-        "always" => return pull(cfg, &a.image, &opts).await,
+        "always" => return pull_retrying(cfg, &a.image, &opts, retry).await,
         "newer" => {
             let local = find(storage, &a.image).await.ok();
             return crate::image::pull::pull_newer(cfg, local, &a.image, &opts).await;
@@ -666,7 +714,9 @@ async fn image_for(
             crate::events::image("pull", &img.id, &a.image);
             Ok(img)
         }
-        Err(e) if e.is_not_found() && a.pull != "never" => pull(cfg, &a.image, &opts).await,
+        Err(e) if e.is_not_found() && a.pull != "never" => {
+            pull_retrying(cfg, &a.image, &opts, retry).await
+        }
         Err(e) if e.is_not_found() => anyhow::bail!("{}: image not known", a.image),
         Err(e) => Err(e.into()),
     }

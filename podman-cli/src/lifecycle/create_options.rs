@@ -98,6 +98,7 @@ pub struct CreateOptions {
     /// The `--health-*` flags, unparsed.
     pub health: super::health::HealthFlags,
     pub more: MoreOptions,
+    pub extra: ExtraOptions,
     /// Podman flags given that podman-rs does not implement yet (`--NAME`).
     pub not_yet: Vec<&'static str>,
     /// Image to create the container from
@@ -161,4 +162,37 @@ pub struct MoreOptions {
     pub timeout: Option<u32>,
     /// `run --rmi`.
     pub remove_image: bool,
+}
+
+/// Later `run`/`create` flags, unparsed (create validates).
+#[derive(Debug, Clone, Default)]
+pub struct ExtraOptions {
+    /// `--secret NAME[,type=mount|env,target=,uid=,gid=,mode=]`.
+    pub secret: Vec<String>,
+    /// `--env-merge KEY=VALUE` over the image's environment.
+    pub env_merge: Vec<String>,
+    /// `--requires`: containers started before this one.
+    pub requires: Vec<String>,
+    /// `--chrootdirs`.
+    pub chrootdirs: Vec<String>,
+    /// `--personality LINUX|LINUX32`.
+    pub personality: Option<String>,
+    /// `--retry`, `--retry-delay` of the pull run/create may do.
+    pub retry: Option<u32>,
+    pub retry_delay: Option<String>,
+    /// `--gpus`, `--rdt-class`, `--decryption-key`.
+    pub gpus: Vec<String>,
+    pub rdt_class: Option<String>,
+    pub decryption_key: Vec<String>,
+    /// `--hostuser`, `--passwd-entry`, `--group-entry`.
+    pub hostuser: Vec<String>,
+    pub passwd_entry: Option<String>,
+    pub group_entry: Option<String>,
+    /// `--authfile`, `--creds` of the pull run/create may do.
+    pub authfile: Option<PathBuf>,
+    pub creds: Option<String>,
+    /// `--passwd=false`: no entries added to /etc/passwd and /etc/group.
+    pub passwd: Option<bool>,
+    /// `--seccomp-policy default|image`.
+    pub seccomp_policy: Option<String>,
 }

@@ -153,6 +153,7 @@ fn process_doc(
     pcfg.cmd = argv;
     pcfg.terminal = false;
     pcfg.init = false;
+    pcfg.env.extend(super::secrets::environment(engine, cfg)?);
     crate::spec::exec_process::process(
         &pcfg,
         std::path::Path::new(&st.mountpoint),
@@ -425,14 +426,13 @@ pub fn inspect_fields(engine: &EngineConfig, cfg: &ContainerConfig, doc: &mut se
     let dest = h.map(|h| h.log_destination.as_str()).unwrap_or_default();
     doc["Config"]["HealthLogDestination"] =
         serde_json::json!(if dest.is_empty() { "local" } else { dest });
-    doc["Config"]["HealthMaxLogCount"] = serde_json::json!(h
+    doc["Config"]["HealthcheckMaxLogCount"] = serde_json::json!(h
         .and_then(|h| h.max_log_count)
         .unwrap_or(DEFAULT_MAX_LOG_COUNT));
-    doc["Config"]["HealthMaxLogSize"] = serde_json::json!(h
+    doc["Config"]["HealthcheckMaxLogSize"] = serde_json::json!(h
         .and_then(|h| h.max_log_size)
         .unwrap_or(DEFAULT_MAX_LOG_SIZE));
-    // A nil pointer in Podman's struct: templates print <nil>.
-    doc["Config"]["StartupHealthCheck"] = serde_json::Value::Null;
+    // Unset, Podman's JSON omits it (a nil pointer: templates print <nil>).
     let Some(h) = h else {
         return;
     };

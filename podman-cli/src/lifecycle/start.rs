@@ -126,6 +126,7 @@ pub async fn init_with(
     handover: Handover,
 ) -> anyhow::Result<Initialized> {
     super::pod::before_start(engine, cfg).await?;
+    start_dependencies(engine, cfg).await?;
     let db = crate::state::open_state(engine)?;
     let log_driver = log_driver_of(cfg);
     // A container handed our terminal could type into it (TIOCSTI): Podman
@@ -273,15 +274,18 @@ async fn init_mounted(
     st.netns_path = net.netns_path.clone();
     st.network_status = net.status.clone();
     // Volumes become bind mounts of their data (mounted and filled first).
-    let prepared = crate::volume::attach::mount_for_start(
-        engine,
-        cfg,
-        st,
-        std::path::Path::new(rootfs),
-        &paths.bundle.join("overlay"),
-        || container_ids(cfg, rootfs),
-    )
-    .and_then(|resolved| bundle_and_request(engine, &resolved, paths, rootfs, &net, &handover));
+    let prepared = super::passwd::add(cfg, std::path::Path::new(rootfs))
+        .and_then(|()| {
+            crate::volume::attach::mount_for_start(
+                engine,
+                cfg,
+                st,
+                std::path::Path::new(rootfs),
+                &paths.bundle.join("overlay"),
+                || container_ids(cfg, rootfs),
+            )
+        })
+        .and_then(|resolved| bundle_and_request(engine, &resolved, paths, rootfs, &net, &handover));
     let result = match prepared {
         Ok(req) => hand_to_monitor(cfg, st, paths, req, handover, monitor).await,
         Err(e) => {
@@ -374,7 +378,8 @@ fn bundle_and_request(
         std::path::Path::new(rootfs),
     )
     .with_context(|| format!("writing {}", paths.bundle.display()))?;
-    let mut managed = super::pod::shared_files(engine, cfg, managed)?;
+    let managed = super::pod::shared_files(engine, cfg, managed)?;
+    let mut managed = chroot_copies(managed, &cfg.extra.chrootdirs);
     let owner = cfg.extra.idmap.as_ref().map(|m| {
         use crate::container::idmap::to_host;
         (
@@ -420,11 +425,23 @@ fn bundle_and_request(
     if let Some(u) = &net.userns {
         joined_namespaces.push(("user".to_string(), u.path()));
     }
+    let secret_files = super::secrets::prepare(cfg, &paths.data_dir, &paths.bundle)?;
+    let secret_env = super::secrets::environment(engine, cfg)?;
+    let with_secrets;
+    let cfg = if secret_env.is_empty() {
+        cfg
+    } else {
+        let mut c = cfg.clone();
+        c.env.extend(secret_env);
+        with_secrets = c;
+        &with_secrets
+    };
     let ctx = SpecContext {
         rootfs: std::path::Path::new(rootfs),
         netns: net.netns.clone(),
         cgroups_path: super::cgroups::cgroups_path(engine, cfg),
         managed_files: managed,
+        secret_files,
         default_capabilities: engine.containers.containers.default_capabilities.as_deref(),
         init_path,
         localtime,
@@ -638,6 +655,43 @@ pub async fn start(engine: &EngineConfig, name_or_id: &str) -> anyhow::Result<Co
     init.monitor.close().await?;
     record_start(&*crate::state::open_state(engine)?, &cfg)?;
     Ok(cfg)
+}
+
+/// `--chrootdirs`: each managed file also under each chroot directory.
+fn chroot_copies(
+    managed: Vec<(String, std::path::PathBuf)>,
+    chroots: &[String],
+) -> Vec<(String, std::path::PathBuf)> {
+    let mut out = managed.clone();
+    for dir in chroots {
+        for (dest, host) in &managed {
+            out.push((format!("{}{dest}", dir.trim_end_matches('/')), host.clone()));
+        }
+    }
+    out
+}
+
+/// Start what `cfg` depends on (`--requires`, the containers whose
+/// namespaces it joins) that is not running, as libpod's recursive start.
+async fn start_dependencies(engine: &EngineConfig, cfg: &ContainerConfig) -> anyhow::Result<()> {
+    for dep in &cfg.dependencies {
+        let db = crate::state::open_state(engine)?;
+        let found = store::resolve(&db, dep).map_err(|e| {
+            anyhow::anyhow!("container {} depends on container {dep}: {e}", cfg.name)
+        })?;
+        drop(db);
+        let (_, st) = Box::pin(super::cleanup::refresh(engine, found)).await?;
+        if st.status == Status::Paused {
+            anyhow::bail!(
+                "container {} depends on container {dep}, which is paused: unpause it first",
+                cfg.name
+            );
+        }
+        if !st.status.is_active() {
+            Box::pin(start(engine, dep)).await?;
+        }
+    }
+    Ok(())
 }
 
 /// Created in the runtime by `podman init`, not started yet.

@@ -16,6 +16,7 @@ pub fn process(
         netns: super::NetNs::Host,
         cgroups_path: String::new(),
         managed_files: vec![],
+        secret_files: vec![],
         default_capabilities,
         init_path: None,
         localtime: None,

@@ -53,6 +53,8 @@ pub struct SpecContext<'a> {
     pub cgroups_path: String,
     /// Host files bind-mounted over /etc/hosts, /etc/resolv.conf, /etc/hostname.
     pub managed_files: Vec<(String, PathBuf)>,
+    /// `--secret` files: (destination, host file), mounted read-only.
+    pub secret_files: Vec<(String, PathBuf)>,
     pub default_capabilities: Option<&'a [String]>,
     /// Path of an init binary for `--init`.
     pub init_path: Option<PathBuf>,
@@ -218,6 +220,10 @@ pub fn generate(cfg: &ContainerConfig, ctx: &SpecContext) -> Result<Spec, SpecEr
     for (dest, host) in &ctx.managed_files {
         mounts.push(json!({"destination": dest, "type": "bind", "source": host, "options": ["rbind", "rprivate"]}));
     }
+    for (dest, host) in &ctx.secret_files {
+        mounts.retain(|x| x["destination"] != json!(dest));
+        mounts.push(json!({"destination": dest, "type": "bind", "source": host, "options": ["rbind", "ro", "rprivate", "nosuid", "noexec", "nodev"]}));
+    }
     if let Some(init) = &ctx.init_path {
         mounts.push(json!({"destination": INIT_PATH_IN_CONTAINER, "type": "bind", "source": init, "options": ["bind", "ro", "nosuid", "nodev"]}));
     }
@@ -369,6 +375,12 @@ pub fn generate(cfg: &ContainerConfig, ctx: &SpecContext) -> Result<Spec, SpecEr
     if let Some(s) = seccomp {
         spec["linux"]["seccomp"] = s;
     }
+    if !x.personality.is_empty() {
+        spec["linux"]["personality"] = json!({"domain": x.personality});
+    }
+    if !x.rdt_class.is_empty() {
+        spec["linux"]["intelRdt"] = json!({"closID": x.rdt_class});
+    }
     if let Some(p) = confinement::apparmor_profile(conf) {
         spec["process"]["apparmorProfile"] = json!(p);
     }
@@ -430,6 +442,7 @@ mod tests {
             netns: NetNs::New,
             cgroups_path: "/podman-rs/x".into(),
             managed_files: vec![],
+            secret_files: vec![],
             default_capabilities: None,
             init_path: None,
             localtime: None,

@@ -187,8 +187,9 @@ impl<'a> State<'a, '_> {
         let val = self.eval_pipeline(dot, &b.pipe)?;
         let mark = self.vars.len();
         let pairs: Vec<(Value<'a>, Value<'a>)> = match &val {
-            Value::Json(Json::Object(o), Shape::Map) => o
-                .iter()
+            // Go ranges over a map in key order.
+            Value::Json(Json::Object(o), Shape::Map) => sorted(o)
+                .into_iter()
                 .map(|(k, v)| {
                     (
                         Value::Str(Cow::Borrowed(k)),
@@ -384,6 +385,8 @@ impl<'a> State<'a, '_> {
                     }
                     Ok(Value::from_json(v, Some(k), *shape))
                 }
+                // A nil pointer the JSON left out (omitempty).
+                None if super::value::omitted_nil(*shape, name) => Ok(Value::Nil),
                 None => self.errorf(format!(
                     "can't evaluate field {name} in type {}",
                     receiver.type_name(self.root_type)
@@ -493,4 +496,11 @@ impl<'a> State<'a, '_> {
             Arg::Str { text, .. } => Value::Str(Cow::Borrowed(text)),
         })
     }
+}
+
+/// A JSON object's entries in key order, as Go visits and prints a map.
+pub(super) fn sorted(o: &serde_json::Map<String, Json>) -> Vec<(&String, &Json)> {
+    let mut v: Vec<(&String, &Json)> = o.iter().collect();
+    v.sort_by(|a, b| a.0.cmp(b.0));
+    v
 }

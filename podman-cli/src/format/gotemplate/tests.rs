@@ -36,7 +36,8 @@ const CASES: &[(&str, &str)] = &[
     ("{{.True}} {{.False}}", "true false"),
     ("{{.SI}} {{.SS}} {{.SIEmpty}}", "[3 4 5] [a b c] []"),
     ("{{.Labels}} {{.Options}}", "map[a:1 b:2] map[]"),
-    ("{{.Nested}}", "{{d} n}"),
+    // Fields in the struct's (the document's) order, as Go prints them.
+    ("{{.Nested}}", "{n {d}}"),
     ("{{.Nested.Inner}}", "{d}"),
     ("{{.Items}}", "[{one} {two}]"),
     ("{{.NilPtr}}", "<nil>"),

@@ -30,7 +30,20 @@ const GO_NAMES: &[(&str, &str)] = &[
     ("seccompEnabled", "SECCOMPEnabled"),
     ("seccompProfilePath", "SECCOMPProfilePath"),
     ("selinuxEnabled", "SELinuxEnabled"),
+    // InspectContainerConfig's json tags.
+    ("HealthcheckMaxLogCount", "HealthMaxLogCount"),
+    ("HealthcheckMaxLogSize", "HealthMaxLogSize"),
 ];
+
+/// Pointer fields Podman's JSON omits when nil (omitempty), by the key of
+/// the struct holding them: a template still reads them as `<nil>`.
+const OMITTED_NILS: &[(&str, &str)] = &[("Config", "StartupHealthCheck")];
+
+/// Whether `field` of a struct found under `shape` is a nil pointer the
+/// JSON left out.
+pub fn omitted_nil(shape: Shape, field: &str) -> bool {
+    matches!(shape, Shape::Struct(Some(parent)) if OMITTED_NILS.contains(&(parent, field)))
+}
 
 /// JSON keys whose values are Go maps: their own keys are data, not fields.
 const MAP_FIELDS: &[&str] = &[
@@ -350,7 +363,7 @@ fn write_json(out: &mut String, j: &Json, shape: Shape) {
         Json::Object(o) => {
             if shape == Shape::Map {
                 out.push_str("map[");
-                for (i, (k, x)) in o.iter().enumerate() {
+                for (i, (k, x)) in super::exec::sorted(o).into_iter().enumerate() {
                     if i > 0 {
                         out.push(' ');
                     }

@@ -79,6 +79,8 @@ pub struct CreateArgs {
     /// Restart policy for the pod's containers that give none
     #[arg(long)]
     pub restart: Option<String>,
+    #[command(flatten)]
+    pub resources: super::create_resources::PodResourceArgs,
 }
 
 /// The pods a verb acts on.
@@ -186,6 +188,7 @@ pub async fn create(engine: &EngineConfig, a: &CreateArgs) -> anyhow::Result<()>
         pod_id_file: a.pod_id_file.clone(),
         replace: a.replace,
         create_command: std::env::args().collect(),
+        resources: a.resources.flags(),
     };
     let pod = crate::lifecycle::pod::create(engine, &o).await?;
     println!("{}", pod.id);

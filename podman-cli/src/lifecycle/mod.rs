@@ -22,6 +22,7 @@ pub mod parallel;
 pub mod paths;
 pub mod pause;
 pub mod pod;
+pub mod pod_cgroup;
 pub mod pod_ops;
 pub mod port_reserve;
 #[allow(unsafe_code)]

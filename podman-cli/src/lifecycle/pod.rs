@@ -41,6 +41,8 @@ pub struct PodCreateOptions {
     pub pod_id_file: Option<PathBuf>,
     pub replace: bool,
     pub create_command: Vec<String>,
+    /// `--memory`, `--cpus`, ...: limits on the pod's cgroup.
+    pub resources: crate::spec::resources::ResourceFlags,
 }
 
 fn engine_err(msg: String) -> anyhow::Error {
@@ -91,6 +93,17 @@ pub async fn create(engine: &EngineConfig, o: &PodCreateOptions) -> anyhow::Resu
         parse::restart(r)?;
     }
     let labels: BTreeMap<String, String> = o.labels.iter().map(|l| parse::label(l)).collect();
+    let host = crate::spec::resources::HostCgroups::probe();
+    let (resources, warnings) = crate::spec::resources::parse(&o.resources, &host)?;
+    for w in warnings {
+        eprintln!("{w}");
+    }
+    if resources != Default::default() && engine.cgroup_manager != "cgroupfs" {
+        return Err(engine_err(format!(
+            "pod resource limits need the cgroupfs cgroup manager (this podman uses {}): use --cgroup-manager=cgroupfs",
+            engine.cgroup_manager
+        )));
+    }
     check_networks(engine, &o.network).await?;
     let db = crate::state::open_state(engine)?;
     if let Some(n) = &o.name {
@@ -135,6 +148,7 @@ pub async fn create(engine: &EngineConfig, o: &PodCreateOptions) -> anyhow::Resu
         dns_options: o.dns_option.clone(),
         add_hosts: o.add_host.clone(),
         restart_policy: o.restart.clone().unwrap_or_default(),
+        resources,
     };
     pods::insert(&db, &pod).map_err(|e| engine_err(e.to_string()))?;
     if infra {
@@ -335,9 +349,10 @@ pub async fn join(
     Ok(Some((pod, a)))
 }
 
-/// Before a pod member starts: its pod's infra container must run.
+/// Before a pod member starts: the pod's cgroup has its limits, and its
+/// infra container runs.
 pub async fn before_start(engine: &EngineConfig, cfg: &ContainerConfig) -> anyhow::Result<()> {
-    if cfg.extra.pod.is_empty() || cfg.extra.pod_infra {
+    if cfg.extra.pod.is_empty() {
         return Ok(());
     }
     let db = crate::state::open_state(engine)?;
@@ -346,7 +361,10 @@ pub async fn before_start(engine: &EngineConfig, cfg: &ContainerConfig) -> anyho
         Err(PodStoreError::NotFound(_)) => return Ok(()),
         Err(e) => return Err(e.into()),
     };
-    if pod.infra_id.is_empty() {
+    if engine.cgroup_manager == "cgroupfs" {
+        super::pod_cgroup::ensure(&pod.cgroup_parent, &pod.resources)?;
+    }
+    if cfg.extra.pod_infra || pod.infra_id.is_empty() {
         return Ok(());
     }
     let (icfg, ist) = crate::container::store::resolve(&db, &pod.infra_id)?;

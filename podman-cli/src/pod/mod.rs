@@ -50,6 +50,8 @@ pub struct PodConfig {
     pub add_hosts: Vec<String>,
     /// `--restart` applied to containers that give none.
     pub restart_policy: String,
+    /// Limits on the pod's cgroup (`pod create --memory`, `--cpus`, ...).
+    pub resources: crate::container::model::Resources,
 }
 
 impl PodConfig {

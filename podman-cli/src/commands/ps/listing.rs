@@ -144,6 +144,19 @@ pub async fn list(engine: &EngineConfig, a: &PsArgs) -> anyhow::Result<Vec<Entry
         .into_iter()
         .map(|(c, s)| {
             let mut e = Entry::from_record(c, s);
+            // A container in another's network namespace (a pod's member
+            // in its infra's) shows that one's published ports, as libpod's
+            // PortMappings does.
+            if let crate::container::model::NetworkMode::Container(other) = &c.network_mode {
+                if let Some((o, _)) = records
+                    .iter()
+                    .find(|(o, _)| o.id == *other || o.name == *other)
+                {
+                    let shared = Entry::from_record(o, s);
+                    e.ports = shared.ports;
+                    e.port_specs = shared.port_specs;
+                }
+            }
             if s.status == Status::Running {
                 e.health = crate::lifecycle::health::status(engine, c);
             }

@@ -454,6 +454,37 @@ impl Storage for StorageService {
         .await
     }
 
+    async fn tree_diff(
+        &self,
+        req: Request<pb::TreeDiffRequest>,
+    ) -> Result<Response<pb::ContainerDiffResponse>, Status> {
+        let (s, r) = (self.store.clone(), req.into_inner());
+        blocking("TreeDiff", move || {
+            let side = |t: Option<pb::TreeRef>| match t.and_then(|t| t.what) {
+                Some(pb::tree_ref::What::Container(c)) => Ok(crate::diff::Tree::Container(c)),
+                Some(pb::tree_ref::What::Image(i)) => Ok(crate::diff::Tree::Image(i)),
+                None => Err(crate::error::StoreError::InvalidArgument(
+                    "TreeDiff needs a container or an image on both sides".into(),
+                )),
+            };
+            let changes = crate::diff::tree_diff(&s, &side(r.from)?, &side(r.to)?)?;
+            Ok(pb::ContainerDiffResponse {
+                changes: changes
+                    .into_iter()
+                    .map(|c| pb::Change {
+                        path: c.path,
+                        kind: match c.kind {
+                            ChangeKind::Modified => pb::ChangeKind::Modified,
+                            ChangeKind::Added => pb::ChangeKind::Added,
+                            ChangeKind::Deleted => pb::ChangeKind::Deleted,
+                        } as i32,
+                    })
+                    .collect(),
+            })
+        })
+        .await
+    }
+
     async fn export_container(
         &self,
         req: Request<pb::ExportContainerRequest>,

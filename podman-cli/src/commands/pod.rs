@@ -79,6 +79,9 @@ pub struct CreateArgs {
     /// Restart policy for the pod's containers that give none
     #[arg(long)]
     pub restart: Option<String>,
+    /// User namespace of the pod's containers: auto[:OPTS], keep-id[:uid=,gid=], nomap, private, ns:PATH (host: none)
+    #[arg(long, value_name = "MODE")]
+    pub userns: Option<String>,
     #[command(flatten)]
     pub resources: super::create_resources::PodResourceArgs,
 }
@@ -189,6 +192,7 @@ pub async fn create(engine: &EngineConfig, a: &CreateArgs) -> anyhow::Result<()>
         replace: a.replace,
         create_command: std::env::args().collect(),
         resources: a.resources.flags(),
+        userns: a.userns.clone(),
     };
     let pod = crate::lifecycle::pod::create(engine, &o).await?;
     println!("{}", pod.id);

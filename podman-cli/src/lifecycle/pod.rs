@@ -41,6 +41,8 @@ pub struct PodCreateOptions {
     pub pod_id_file: Option<PathBuf>,
     pub replace: bool,
     pub create_command: Vec<String>,
+    /// `--userns`: the user namespace of the infra container and members.
+    pub userns: Option<String>,
     /// `--memory`, `--cpus`, ...: limits on the pod's cgroup.
     pub resources: crate::spec::resources::ResourceFlags,
 }
@@ -79,6 +81,19 @@ pub async fn create(engine: &EngineConfig, o: &PodCreateOptions) -> anyhow::Resu
     }
     let share = crate::pod::parse_share(o.share.as_deref()).map_err(engine_err)?;
     let infra = o.infra && !share.is_empty();
+    let userns = o.userns.clone().filter(|u| !u.is_empty() && u != "host");
+    if let Some(u) = &userns {
+        if !infra {
+            return Err(engine_err(format!(
+                "--userns={u} needs an infra container to hold the pod's user namespace: drop --infra=false (or --share none)"
+            )));
+        }
+        if u.starts_with("container:") {
+            return Err(engine_err(format!(
+                "invalid --userns {u:?} for a pod: use auto, keep-id, nomap, private or ns:PATH"
+            )));
+        }
+    }
     if !infra && !o.publish.is_empty() {
         return Err(engine_err(
             "you must have an infra container to publish port bindings to the host".into(),
@@ -149,6 +164,7 @@ pub async fn create(engine: &EngineConfig, o: &PodCreateOptions) -> anyhow::Resu
         add_hosts: o.add_host.clone(),
         restart_policy: o.restart.clone().unwrap_or_default(),
         resources,
+        userns: userns.unwrap_or_default(),
     };
     pods::insert(&db, &pod).map_err(|e| engine_err(e.to_string()))?;
     if infra {
@@ -259,6 +275,7 @@ async fn create_infra(
             dns_option: o.dns_option.clone(),
             read_only_tmpfs: true,
             http_proxy: true,
+            userns: (!pod.userns.is_empty()).then(|| pod.userns.clone()),
             ..Default::default()
         },
         ..Default::default()
@@ -318,6 +335,14 @@ pub async fn join(
         return Ok(Some((pod, a)));
     }
     let infra = format!("container:{}", pod.infra_id);
+    // The pod's user namespace, unless the member asks for its own.
+    if !pod.userns.is_empty()
+        && a.more.userns.is_none()
+        && a.more.uidmap.is_empty()
+        && a.more.gidmap.is_empty()
+    {
+        a.more.userns = Some(infra.clone());
+    }
     if pod.shares("net") {
         if !a.publish.is_empty() || a.publish_all {
             return Err(engine_err("invalid config provided: published or exposed ports must be defined when the pod is created: network cannot be configured when it is shared with a pod".into()));

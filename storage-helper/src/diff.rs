@@ -123,6 +123,15 @@ pub fn changes(store: &Store, rec: &ContainerRecord) -> Result<Vec<Change>> {
     Ok(out)
 }
 
+/// An overlay upper directory's changes against its lower directories (top
+/// first), sorted by path.
+pub fn overlay_changes(upper: &Path, lowers: &[PathBuf]) -> Result<Vec<Change>> {
+    let mut out = Vec::new();
+    walk(upper, Path::new(""), lowers, &mut out)?;
+    out.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(out)
+}
+
 fn walk(upper: &Path, rel: &Path, lowers: &[PathBuf], out: &mut Vec<Change>) -> Result<()> {
     let dir = upper.join(rel);
     let rd = std::fs::read_dir(&dir).map_err(|e| StoreError::path("reading", &dir, e))?;

@@ -63,6 +63,36 @@ async fn container_changes(
         .collect())
 }
 
+/// The changes of a container another containers/storage user (buildah)
+/// made in this graph root (`None`: no such container).
+async fn external_changes(
+    engine: &EngineConfig,
+    name: &str,
+) -> anyhow::Result<Option<Vec<proto::storage::v1::Change>>> {
+    let mut storage = helper_procs::storage(engine).await?;
+    let req = proto::storage::v1::ExternalRequest {
+        name: name.to_string(),
+        force: false,
+    };
+    let r = storage
+        .call(
+            "ExternalDiff",
+            |mut c| async move { c.external_diff(req).await },
+        )
+        .await;
+    storage.close().await?;
+    match r {
+        Ok(r) => Ok(Some(
+            r.changes
+                .into_iter()
+                .filter(|c| !PODMAN_MADE.contains(&c.path.as_str()))
+                .collect(),
+        )),
+        Err(e) if e.code() == Some(proto::ErrorCode::NotFound) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
 /// The changes of image `spec`'s top layer against its parent layers
 /// (`None`: no such image).
 async fn image_changes(
@@ -207,9 +237,18 @@ pub async fn run(engine: &EngineConfig, a: &DiffArgs, target: DiffTarget) -> any
                 .ok_or_else(|| anyhow::anyhow!("{one}: image not known"))?,
             (_, Ok((cfg, _))) => container_changes(engine, &cfg.id).await?,
             (DiffTarget::Any, Err(store::ContainerStoreError::NotFound(_))) => {
-                image_changes(engine, one).await?.ok_or_else(|| {
-                    anyhow::anyhow!("{one} not found: no container or image of that name or ID")
-                })?
+                match image_changes(engine, one).await? {
+                    Some(c) => c,
+                    None => external_changes(engine, one).await?.ok_or_else(|| {
+                        anyhow::anyhow!("{one} not found: no container or image of that name or ID")
+                    })?,
+                }
+            }
+            (_, Err(e @ store::ContainerStoreError::NotFound(_))) => {
+                match external_changes(engine, one).await? {
+                    Some(c) => c,
+                    None => return Err(e.into()),
+                }
             }
             (_, Err(e)) => return Err(e.into()),
         },

@@ -6,7 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
-use e2e::podman::{stderr, TestStore};
+use e2e::podman::stderr;
 
 fn v2() -> bool {
     Path::new("/sys/fs/cgroup/cgroup.controllers").exists()

@@ -69,13 +69,16 @@ fn targets(
         .collect()
 }
 
+/// A name that is no container of ours, with the error that says so.
+type NotOurs = (String, anyhow::Error);
+
 /// The names that are no container of ours, with the error that says so:
 /// they may be containers another containers/storage user (buildah) made
 /// in the same graph root.
 fn split_external(
     engine: &EngineConfig,
     names: &[String],
-) -> anyhow::Result<(Vec<String>, Vec<(String, anyhow::Error)>)> {
+) -> anyhow::Result<(Vec<String>, Vec<NotOurs>)> {
     let db = crate::state::open_state(engine)?;
     let (mut ours, mut others) = (Vec::new(), Vec::new());
     for n in names {

@@ -325,10 +325,26 @@ pub async fn rm(engine: &EngineConfig, a: &RmArgs) -> anyhow::Result<()> {
     // As Podman: --force skips missing pods too.
     let ignore = a.ignore || a.force;
     let names = targets(engine, &a.pods, ignore)?;
-    each(names, ignore, true, |n| async move {
+    let r = each(names, ignore, true, |n| async move {
         pod_ops::remove(engine, &n, a.force, timeout(a.time)).await
     })
-    .await
+    .await;
+    // As Podman: a --pod-id-file goes with the pod it names.
+    let db = crate::state::open_state(engine)?;
+    for f in &a.pods.pod_id_file {
+        let Ok(id) = std::fs::read_to_string(f) else {
+            continue;
+        };
+        if matches!(
+            pods::resolve(&db, id.trim()),
+            Err(pods::PodStoreError::NotFound(_))
+        ) {
+            if let Err(e) = std::fs::remove_file(f) {
+                tracing::warn!(file = %f.display(), error = %e, "removing the pod ID file");
+            }
+        }
+    }
+    r
 }
 
 pub async fn exists(engine: &EngineConfig, a: &ExistsArgs) -> anyhow::Result<()> {

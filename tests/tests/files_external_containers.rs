@@ -75,6 +75,12 @@ fn buildah_containers_are_listed_mounted_and_diffed() {
     let cid = line.split(' ').next().unwrap().to_string();
     assert_eq!(cid.len(), 64, "{line}");
     assert!(!s.ok(&["ps", "-a"]).contains("h11-bctr"));
+    assert_eq!(
+        s.run(&["container", "exists", "h11-bctr"]).status.code(),
+        Some(1)
+    );
+    s.ok(&["container", "exists", "--external", "h11-bctr"]);
+    s.ok(&["container", "exists", "--external", &cid[..12]]);
 
     // diff: buildah's changes against its image.
     let j: serde_json::Value =

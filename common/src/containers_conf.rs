@@ -33,6 +33,8 @@ pub struct ContainersSection {
     pub default_ulimits: Vec<String>,
     pub default_capabilities: Option<Vec<String>>,
     pub env: Vec<String>,
+    /// `--mount` values every container gets (`type=bind,src=..,dst=..`).
+    pub mounts: Vec<String>,
     pub log_driver: Option<String>,
     pub log_size_max: Option<i64>,
     pub pids_limit: Option<i64>,

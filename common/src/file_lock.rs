@@ -122,6 +122,31 @@ fn lock_path(path: &Path, mode: LockMode, wait: bool) -> Result<Option<FileLock>
     }
 }
 
+/// Wait for a shared POSIX record lock (fcntl F_SETLKW, F_RDLCK) over all
+/// of `file`: the kind containers/storage's lockfile package takes, so
+/// reading its files under this waits for its writers. Released when the
+/// file is closed (any descriptor of it, as POSIX locks are).
+pub fn fcntl_shared(file: &File) -> std::io::Result<()> {
+    let fl = libc::flock {
+        l_type: libc::F_RDLCK as libc::c_short,
+        l_whence: libc::SEEK_SET as libc::c_short,
+        l_start: 0,
+        l_len: 0,
+        l_pid: 0,
+    };
+    loop {
+        // SAFETY: `file` is open for the call and `fl` is a live flock
+        // struct the kernel only reads for F_SETLKW.
+        if unsafe { libc::fcntl(file.as_raw_fd(), libc::F_SETLKW, &fl) } == 0 {
+            return Ok(());
+        }
+        let e = std::io::Error::last_os_error();
+        if e.raw_os_error() != Some(libc::EINTR) {
+            return Err(e);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -66,6 +66,48 @@ pub fn image_diff(store: &Store, spec: &str) -> Result<Vec<Change>> {
     Ok(out)
 }
 
+/// One side of [`tree_diff`].
+pub enum Tree {
+    /// A container's ID.
+    Container(String),
+    /// An image's name or ID.
+    Image(String),
+}
+
+/// The whole file system of `to` against that of `from` (`podman diff A
+/// B`): both are mounted (counted, as `mount` and `image mount` count)
+/// for the walk and given back after it, whatever it found.
+pub fn tree_diff(store: &Store, from: &Tree, to: &Tree) -> Result<Vec<Change>> {
+    let mount = |t: &Tree| -> Result<PathBuf> {
+        match t {
+            Tree::Container(id) => crate::mounts::mount(store, id).map(|(p, _)| p),
+            Tree::Image(spec) => crate::image_mounts::mount(store, spec).map(|(_, p, _)| p),
+        }
+    };
+    let unmount = |t: &Tree| {
+        let r = match t {
+            Tree::Container(id) => crate::mounts::unmount(store, id, false).map(|_| ()),
+            Tree::Image(spec) => crate::image_mounts::unmount(store, spec, false).map(|_| ()),
+        };
+        if let Err(e) = r {
+            tracing::warn!(error = %e, "giving back a mount taken for a diff");
+        }
+    };
+    let from_root = mount(from)?;
+    let to_root = match mount(to) {
+        Ok(p) => p,
+        Err(e) => {
+            unmount(from);
+            return Err(e);
+        }
+    };
+    let r = crate::vfs::changes(Some(&from_root), &to_root)
+        .map_err(|e| StoreError::path("comparing two file systems", &to_root, e));
+    unmount(to);
+    unmount(from);
+    r
+}
+
 pub fn changes(store: &Store, rec: &ContainerRecord) -> Result<Vec<Change>> {
     if store.driver == crate::driver::Driver::Vfs {
         // The container's full copy against its image's top layer.
@@ -77,6 +119,15 @@ pub fn changes(store: &Store, rec: &ContainerRecord) -> Result<Vec<Change>> {
     let lowers = containers::lower_dirs(store, rec);
     let mut out = Vec::new();
     walk(containers::upper(rec), Path::new(""), &lowers, &mut out)?;
+    out.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(out)
+}
+
+/// An overlay upper directory's changes against its lower directories (top
+/// first), sorted by path.
+pub fn overlay_changes(upper: &Path, lowers: &[PathBuf]) -> Result<Vec<Change>> {
+    let mut out = Vec::new();
+    walk(upper, Path::new(""), lowers, &mut out)?;
     out.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(out)
 }

@@ -17,6 +17,7 @@ mod digest;
 mod driver;
 mod error;
 mod export;
+mod external;
 #[allow(unsafe_code)]
 mod fsutil;
 mod gc;

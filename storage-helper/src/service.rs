@@ -454,6 +454,118 @@ impl Storage for StorageService {
         .await
     }
 
+    async fn list_external(
+        &self,
+        _req: Request<pb::ListExternalRequest>,
+    ) -> Result<Response<pb::ListExternalResponse>, Status> {
+        let s = self.store.clone();
+        blocking("ListExternal", move || {
+            let containers = crate::external::list(&s)?
+                .into_iter()
+                .map(|c| {
+                    let (mp, n) = crate::external::mounted(&s, &c.id);
+                    pb::ExternalContainer {
+                        created_unix: crate::external::created_unix(&c),
+                        id: c.id,
+                        names: c.names,
+                        image_id: c.image,
+                        mountpoint: mp.display().to_string(),
+                        mount_count: n,
+                    }
+                })
+                .collect();
+            Ok(pb::ListExternalResponse { containers })
+        })
+        .await
+    }
+
+    async fn mount_external(
+        &self,
+        req: Request<pb::ExternalRequest>,
+    ) -> Result<Response<pb::MountImageResponse>, Status> {
+        let (s, r) = (self.store.clone(), req.into_inner());
+        blocking("MountExternal", move || {
+            let (id, mp, n) = crate::external::mount(&s, &r.name)?;
+            Ok(pb::MountImageResponse {
+                id,
+                mountpoint: mp.display().to_string(),
+                mount_count: n,
+            })
+        })
+        .await
+    }
+
+    async fn unmount_external(
+        &self,
+        req: Request<pb::ExternalRequest>,
+    ) -> Result<Response<pb::UnmountImageResponse>, Status> {
+        let (s, r) = (self.store.clone(), req.into_inner());
+        blocking("UnmountExternal", move || {
+            let (id, was_mounted, n) = crate::external::unmount(&s, &r.name, r.force)?;
+            Ok(pb::UnmountImageResponse {
+                id,
+                was_mounted,
+                mount_count: n,
+            })
+        })
+        .await
+    }
+
+    async fn external_diff(
+        &self,
+        req: Request<pb::ExternalRequest>,
+    ) -> Result<Response<pb::ContainerDiffResponse>, Status> {
+        let (s, r) = (self.store.clone(), req.into_inner());
+        blocking("ExternalDiff", move || {
+            let changes = crate::external::diff(&s, &r.name)?;
+            Ok(pb::ContainerDiffResponse {
+                changes: changes
+                    .into_iter()
+                    .map(|c| pb::Change {
+                        path: c.path,
+                        kind: match c.kind {
+                            ChangeKind::Modified => pb::ChangeKind::Modified,
+                            ChangeKind::Added => pb::ChangeKind::Added,
+                            ChangeKind::Deleted => pb::ChangeKind::Deleted,
+                        } as i32,
+                    })
+                    .collect(),
+            })
+        })
+        .await
+    }
+
+    async fn tree_diff(
+        &self,
+        req: Request<pb::TreeDiffRequest>,
+    ) -> Result<Response<pb::ContainerDiffResponse>, Status> {
+        let (s, r) = (self.store.clone(), req.into_inner());
+        blocking("TreeDiff", move || {
+            let side = |t: Option<pb::TreeRef>| match t.and_then(|t| t.what) {
+                Some(pb::tree_ref::What::Container(c)) => Ok(crate::diff::Tree::Container(c)),
+                Some(pb::tree_ref::What::Image(i)) => Ok(crate::diff::Tree::Image(i)),
+                None => Err(crate::error::StoreError::InvalidArgument(
+                    "TreeDiff needs a container or an image on both sides".into(),
+                )),
+            };
+            let changes = crate::diff::tree_diff(&s, &side(r.from)?, &side(r.to)?)?;
+            Ok(pb::ContainerDiffResponse {
+                changes: changes
+                    .into_iter()
+                    .map(|c| pb::Change {
+                        path: c.path,
+                        kind: match c.kind {
+                            ChangeKind::Modified => pb::ChangeKind::Modified,
+                            ChangeKind::Added => pb::ChangeKind::Added,
+                            ChangeKind::Deleted => pb::ChangeKind::Deleted,
+                        } as i32,
+                    })
+                    .collect(),
+            })
+        })
+        .await
+    }
+
     async fn export_container(
         &self,
         req: Request<pb::ExportContainerRequest>,

@@ -432,6 +432,11 @@ fn exit_policy_new_pods_and_pod_id_files() {
         id
     );
     s.ok(&["pod", "rm", "--pod-id-file", file]);
+    // The file goes with the pod, as Podman removes it.
+    assert!(
+        !std::path::Path::new(file).exists(),
+        "{file} outlived its pod"
+    );
     s.ok(&["pod", "rm", "--ignore", "--pod-id-file", file]);
     s.ok(&["pod", "rm", "-a", "-f", "-t", "0"]);
     assert!(s.ok(&["ps", "-aq"]).trim().is_empty());

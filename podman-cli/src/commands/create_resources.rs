@@ -97,3 +97,58 @@ impl ResourceArgs {
         }
     }
 }
+
+/// The limits `pod create` takes (Podman's subset): they apply to the
+/// pod's cgroup, which its containers live under.
+#[derive(Debug, Clone, Default, Args)]
+pub struct PodResourceArgs {
+    /// Memory limit of the pod (format: <number>[<unit>], where unit = b (bytes), k (kibibytes), m (mebibytes), or g (gibibytes))
+    #[arg(short = 'm', long, value_name = "MEMORY")]
+    pub memory: Option<String>,
+    /// Swap limit of the pod equal to memory plus swap: '-1' to enable unlimited swap
+    #[arg(long = "memory-swap", value_name = "MEMORY-SWAP")]
+    pub memory_swap: Option<String>,
+    /// Number of CPUs of the pod. The default is 0.000 which means no limit
+    #[arg(long, value_name = "CPUS")]
+    pub cpus: Option<String>,
+    /// CPU shares of the pod (relative weight)
+    #[arg(short = 'c', long = "cpu-shares", value_name = "SHARES")]
+    pub cpu_shares: Option<String>,
+    /// CPUs in which the pod may run (0-3, 0,1)
+    #[arg(long = "cpuset-cpus", value_name = "CPUS")]
+    pub cpuset_cpus: Option<String>,
+    /// Memory nodes (MEMs) in which the pod may run (0-3, 0,1). Only effective on NUMA systems.
+    #[arg(long = "cpuset-mems", value_name = "NODES")]
+    pub cpuset_mems: Option<String>,
+    /// Block IO weight of the pod (relative weight) accepts a weight value between 10 and 1000.
+    #[arg(long = "blkio-weight", value_name = "WEIGHT")]
+    pub blkio_weight: Option<String>,
+    /// Block IO weight of the pod (relative device weight, format: DEVICE_NAME:WEIGHT)
+    #[arg(long = "blkio-weight-device", value_name = "DEVICE_NAME:WEIGHT")]
+    pub blkio_weight_device: Vec<String>,
+    /// Limit the pod's read rate (bytes per second) from a device (e.g. --device-read-bps=/dev/sda:1mb)
+    #[arg(long = "device-read-bps", value_name = "DEVICE:RATE")]
+    pub device_read_bps: Vec<String>,
+    /// Limit the pod's write rate (bytes per second) to a device (e.g. --device-write-bps=/dev/sda:1mb)
+    #[arg(long = "device-write-bps", value_name = "DEVICE:RATE")]
+    pub device_write_bps: Vec<String>,
+}
+
+impl PodResourceArgs {
+    pub fn flags(&self) -> ResourceFlags {
+        let a = self.clone();
+        ResourceFlags {
+            memory: a.memory,
+            memory_swap: a.memory_swap,
+            cpus: a.cpus,
+            cpu_shares: a.cpu_shares,
+            cpuset_cpus: a.cpuset_cpus,
+            cpuset_mems: a.cpuset_mems,
+            blkio_weight: a.blkio_weight,
+            blkio_weight_device: a.blkio_weight_device,
+            device_read_bps: a.device_read_bps,
+            device_write_bps: a.device_write_bps,
+            ..Default::default()
+        }
+    }
+}

@@ -5,7 +5,9 @@
 //! image, as Podman does.
 
 use clap::Args;
-use proto::storage::v1::{ChangeKind, ContainerDiffRequest, ImageDiffRequest};
+use proto::storage::v1::{
+    tree_ref, ChangeKind, ContainerDiffRequest, ImageDiffRequest, TreeDiffRequest, TreeRef,
+};
 
 use crate::container::store;
 use crate::engine_config::EngineConfig;
@@ -13,7 +15,7 @@ use crate::helper_procs;
 
 #[derive(Debug, Clone, Args)]
 pub struct DiffArgs {
-    /// The container or image (a second name is refused: comparing two objects is not supported)
+    /// The container or image, and optionally a second one to compare it with (instead of its own base)
     pub names: Vec<String>,
     /// Change the output format (json)
     #[arg(long)]
@@ -61,6 +63,36 @@ async fn container_changes(
         .collect())
 }
 
+/// The changes of a container another containers/storage user (buildah)
+/// made in this graph root (`None`: no such container).
+async fn external_changes(
+    engine: &EngineConfig,
+    name: &str,
+) -> anyhow::Result<Option<Vec<proto::storage::v1::Change>>> {
+    let mut storage = helper_procs::storage(engine).await?;
+    let req = proto::storage::v1::ExternalRequest {
+        name: name.to_string(),
+        force: false,
+    };
+    let r = storage
+        .call(
+            "ExternalDiff",
+            |mut c| async move { c.external_diff(req).await },
+        )
+        .await;
+    storage.close().await?;
+    match r {
+        Ok(r) => Ok(Some(
+            r.changes
+                .into_iter()
+                .filter(|c| !PODMAN_MADE.contains(&c.path.as_str()))
+                .collect(),
+        )),
+        Err(e) if e.code() == Some(proto::ErrorCode::NotFound) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
 /// The changes of image `spec`'s top layer against its parent layers
 /// (`None`: no such image).
 async fn image_changes(
@@ -83,6 +115,67 @@ async fn image_changes(
     .await;
     storage.close().await?;
     r
+}
+
+/// A container (our record's ID) or an image, as `target` allows: a
+/// container first, as for one name.
+async fn tree_ref(
+    engine: &EngineConfig,
+    name: &str,
+    target: DiffTarget,
+) -> anyhow::Result<TreeRef> {
+    if target != DiffTarget::Image {
+        let db = crate::state::open_state(engine)?;
+        match store::resolve(&db, name) {
+            Ok((cfg, _)) => {
+                return Ok(TreeRef {
+                    what: Some(tree_ref::What::Container(cfg.id)),
+                })
+            }
+            Err(store::ContainerStoreError::NotFound(_)) if target == DiffTarget::Any => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    let mut storage = helper_procs::storage(engine).await?;
+    let found = crate::image::lookup::find(&mut storage, name).await;
+    storage.close().await?;
+    match found {
+        Ok(img) => Ok(TreeRef {
+            what: Some(tree_ref::What::Image(img.id)),
+        }),
+        Err(e) if e.is_not_found() => Err(anyhow::anyhow!(
+            "{name} not found: no {} of that name or ID",
+            if target == DiffTarget::Image {
+                "image"
+            } else {
+                "container or image"
+            }
+        )),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// `diff A B`: A's whole file system against B's, without what podman made.
+async fn two_changes(
+    engine: &EngineConfig,
+    to: &str,
+    from: &str,
+    target: DiffTarget,
+) -> anyhow::Result<Vec<proto::storage::v1::Change>> {
+    let req = TreeDiffRequest {
+        from: Some(tree_ref(engine, from, target).await?),
+        to: Some(tree_ref(engine, to, target).await?),
+    };
+    let mut storage = helper_procs::storage(engine).await?;
+    let r = storage
+        .call("TreeDiff", |mut c| async move { c.tree_diff(req).await })
+        .await;
+    storage.close().await?;
+    Ok(r?
+        .changes
+        .into_iter()
+        .filter(|c| !PODMAN_MADE.contains(&c.path.as_str()))
+        .collect())
 }
 
 /// Which objects a `diff` looks at.
@@ -144,15 +237,25 @@ pub async fn run(engine: &EngineConfig, a: &DiffArgs, target: DiffTarget) -> any
                 .ok_or_else(|| anyhow::anyhow!("{one}: image not known"))?,
             (_, Ok((cfg, _))) => container_changes(engine, &cfg.id).await?,
             (DiffTarget::Any, Err(store::ContainerStoreError::NotFound(_))) => {
-                image_changes(engine, one).await?.ok_or_else(|| {
-                    anyhow::anyhow!("{one} not found: no container or image of that name or ID")
-                })?
+                match image_changes(engine, one).await? {
+                    Some(c) => c,
+                    None => external_changes(engine, one).await?.ok_or_else(|| {
+                        anyhow::anyhow!("{one} not found: no container or image of that name or ID")
+                    })?,
+                }
+            }
+            (_, Err(e @ store::ContainerStoreError::NotFound(_))) => {
+                match external_changes(engine, one).await? {
+                    Some(c) => c,
+                    None => return Err(e.into()),
+                }
             }
             (_, Err(e)) => return Err(e.into()),
         },
         (false, []) => anyhow::bail!("podman diff requires a name, id, or the \"--latest\" flag"),
+        (false, [to, from]) => two_changes(engine, to, from, target).await?,
         (false, _) => {
-            anyhow::bail!("comparing two objects is not supported: give one container or image")
+            anyhow::bail!("podman diff takes at most two containers or images: the one to look at and the one to compare it with")
         }
     };
     if a.format.as_deref() == Some("json") {

@@ -69,12 +69,77 @@ fn targets(
         .collect()
 }
 
+/// A name that is no container of ours, with the error that says so.
+type NotOurs = (String, anyhow::Error);
+
+/// The names that are no container of ours, with the error that says so:
+/// they may be containers another containers/storage user (buildah) made
+/// in the same graph root.
+fn split_external(
+    engine: &EngineConfig,
+    names: &[String],
+) -> anyhow::Result<(Vec<String>, Vec<NotOurs>)> {
+    let db = crate::state::open_state(engine)?;
+    let (mut ours, mut others) = (Vec::new(), Vec::new());
+    for n in names {
+        match store::resolve(&db, n) {
+            Ok(_) => ours.push(n.clone()),
+            Err(e @ store::ContainerStoreError::NotFound(_)) => others.push((n.clone(), e.into())),
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok((ours, others))
+}
+
+/// Mount (or unmount) an external container; one storage does not know
+/// either is reported with `missing`, our own not-found error.
+async fn external(
+    storage: &mut helper_procs::Session<helper_procs::StorageClient>,
+    name: &str,
+    missing: anyhow::Error,
+    unmount: Option<bool>,
+) -> anyhow::Result<String> {
+    let req = proto::storage::v1::ExternalRequest {
+        name: name.to_string(),
+        force: unmount.unwrap_or(false),
+    };
+    let r = match unmount {
+        None => storage
+            .call("MountExternal", |mut c| async move {
+                c.mount_external(req).await
+            })
+            .await
+            .map(|m| m.mountpoint),
+        Some(_) => storage
+            .call("UnmountExternal", |mut c| async move {
+                c.unmount_external(req).await
+            })
+            .await
+            .map(|m| m.id),
+    };
+    match r {
+        Ok(s) => Ok(s),
+        Err(e) if e.code() == Some(proto::ErrorCode::NotFound) => Err(missing),
+        Err(e) => Err(e.into()),
+    }
+}
+
 pub async fn mount(engine: &EngineConfig, a: &MountArgs) -> anyhow::Result<()> {
     if a.containers.is_empty() && !a.all && !a.latest {
         return list(engine, a).await;
     }
-    let ctrs = targets(engine, &a.containers, a.all, a.latest)?;
+    let (names, others) = split_external(engine, &a.containers)?;
+    let ctrs = targets(engine, &names, a.all, a.latest)?;
     let mut storage = helper_procs::storage(engine).await?;
+    for (name, missing) in others {
+        match external(&mut storage, &name, missing, None).await {
+            Ok(mp) => println!("{mp}"),
+            Err(e) => {
+                storage.close().await?;
+                return Err(e);
+            }
+        }
+    }
     let mut result = Ok(());
     for cfg in ctrs {
         let req = MountRequest { id: cfg.id.clone() };
@@ -112,6 +177,12 @@ async fn list(engine: &EngineConfig, a: &MountArgs) -> anyhow::Result<()> {
     }
     let mut storage = helper_procs::storage(engine).await?;
     let listed = helper_procs::storage_containers(&mut storage).await;
+    let externals = storage
+        .call("ListExternal", |mut c| async move {
+            c.list_external(proto::storage::v1::ListExternalRequest {})
+                .await
+        })
+        .await;
     storage.close().await?;
     let db = crate::state::open_state(engine)?;
     let ours: std::collections::HashMap<String, ContainerConfig> = store::list(&db)?
@@ -128,6 +199,17 @@ async fn list(engine: &EngineConfig, a: &MountArgs) -> anyhow::Result<()> {
                 mountpoint: c.mountpoint.clone(),
             })
         })
+        .chain(
+            externals?
+                .containers
+                .into_iter()
+                .filter(|c| c.mount_count > 0)
+                .map(|c| MountedJson {
+                    id: c.id,
+                    names: c.names,
+                    mountpoint: c.mountpoint,
+                }),
+        )
         .collect();
     if a.format.as_deref() == Some("json") {
         // Podman indents this one with a single space.
@@ -153,6 +235,7 @@ async fn list(engine: &EngineConfig, a: &MountArgs) -> anyhow::Result<()> {
 }
 
 pub async fn unmount(engine: &EngineConfig, a: &UnmountArgs) -> anyhow::Result<()> {
+    let mut external_names = Vec::new();
     let ctrs = if a.all {
         let db = crate::state::open_state(engine)?;
         store::list(&db)?.into_iter().map(|(c, _)| c).collect()
@@ -162,17 +245,25 @@ pub async fn unmount(engine: &EngineConfig, a: &UnmountArgs) -> anyhow::Result<(
                 "you must provide at least one container name or ID, or use --all or --latest"
             );
         }
-        targets(engine, &a.containers, false, a.latest)?
+        let (names, others) = split_external(engine, &a.containers)?;
+        external_names = others;
+        targets(engine, &names, false, a.latest)?
     };
     let db = crate::state::open_state(engine)?;
     let mut storage = helper_procs::storage(engine).await?;
+    let mut errors = Vec::new();
+    for (name, missing) in std::mem::take(&mut external_names) {
+        match external(&mut storage, &name, missing, Some(a.force)).await {
+            Ok(id) => println!("{id}"),
+            Err(e) => errors.push(format!("{e}")),
+        }
+    }
     let mounted: std::collections::HashMap<String, u32> =
         helper_procs::storage_containers(&mut storage)
             .await?
             .into_iter()
             .map(|c| (c.id, c.mount_count))
             .collect();
-    let mut errors = Vec::new();
     for cfg in ctrs {
         // A running container's mount is its runtime's: Podman skips it.
         let running = store::resolve(&db, &cfg.id)

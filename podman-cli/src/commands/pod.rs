@@ -79,6 +79,11 @@ pub struct CreateArgs {
     /// Restart policy for the pod's containers that give none
     #[arg(long)]
     pub restart: Option<String>,
+    /// User namespace of the pod's containers: auto[:OPTS], keep-id[:uid=,gid=], nomap, private, ns:PATH (host: none)
+    #[arg(long, value_name = "MODE")]
+    pub userns: Option<String>,
+    #[command(flatten)]
+    pub resources: super::create_resources::PodResourceArgs,
 }
 
 /// The pods a verb acts on.
@@ -186,6 +191,8 @@ pub async fn create(engine: &EngineConfig, a: &CreateArgs) -> anyhow::Result<()>
         pod_id_file: a.pod_id_file.clone(),
         replace: a.replace,
         create_command: std::env::args().collect(),
+        resources: a.resources.flags(),
+        userns: a.userns.clone(),
     };
     let pod = crate::lifecycle::pod::create(engine, &o).await?;
     println!("{}", pod.id);
@@ -318,10 +325,26 @@ pub async fn rm(engine: &EngineConfig, a: &RmArgs) -> anyhow::Result<()> {
     // As Podman: --force skips missing pods too.
     let ignore = a.ignore || a.force;
     let names = targets(engine, &a.pods, ignore)?;
-    each(names, ignore, true, |n| async move {
+    let r = each(names, ignore, true, |n| async move {
         pod_ops::remove(engine, &n, a.force, timeout(a.time)).await
     })
-    .await
+    .await;
+    // As Podman: a --pod-id-file goes with the pod it names.
+    let db = crate::state::open_state(engine)?;
+    for f in &a.pods.pod_id_file {
+        let Ok(id) = std::fs::read_to_string(f) else {
+            continue;
+        };
+        if matches!(
+            pods::resolve(&db, id.trim()),
+            Err(pods::PodStoreError::NotFound(_))
+        ) {
+            if let Err(e) = std::fs::remove_file(f) {
+                tracing::warn!(file = %f.display(), error = %e, "removing the pod ID file");
+            }
+        }
+    }
+    r
 }
 
 pub async fn exists(engine: &EngineConfig, a: &ExistsArgs) -> anyhow::Result<()> {

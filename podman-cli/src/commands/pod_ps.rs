@@ -370,6 +370,51 @@ pub fn inspect_doc(pod: &PodConfig, members: &[Record]) -> Value {
     if !pod.labels.is_empty() {
         doc["Labels"] = json!(pod.labels);
     }
+    // The pod's limits, under libpod's names (each only when set).
+    let r = &pod.resources;
+    let throttle = |l: &[crate::container::model::DeviceRate]| {
+        l.iter()
+            .map(|d| json!({"Path": d.path, "Rate": d.rate}))
+            .collect::<Vec<_>>()
+    };
+    for (key, v) in [
+        ("cpu_period", r.cpu_period.map(|v| json!(v))),
+        ("cpu_quota", r.cpu_quota.map(|v| json!(v))),
+        ("cpu_shares", r.cpu_shares.map(|v| json!(v))),
+        (
+            "cpuset_cpus",
+            (!r.cpuset_cpus.is_empty()).then(|| json!(r.cpuset_cpus)),
+        ),
+        (
+            "cpuset_mems",
+            (!r.cpuset_mems.is_empty()).then(|| json!(r.cpuset_mems)),
+        ),
+        ("memory_limit", r.memory.map(|v| json!(v))),
+        ("memory_swap", r.memory_swap.map(|v| json!(v))),
+        ("blkio_weight", r.blkio_weight.map(|v| json!(v))),
+        (
+            "blkio_weight_device",
+            (!r.blkio_weight_device.is_empty()).then(|| {
+                json!(r
+                    .blkio_weight_device
+                    .iter()
+                    .map(|d| json!({"Path": d.path, "Weight": d.weight}))
+                    .collect::<Vec<_>>())
+            }),
+        ),
+        (
+            "device_read_bps",
+            (!r.throttle_read_bps.is_empty()).then(|| json!(throttle(&r.throttle_read_bps))),
+        ),
+        (
+            "device_write_bps",
+            (!r.throttle_write_bps.is_empty()).then(|| json!(throttle(&r.throttle_write_bps))),
+        ),
+    ] {
+        if let Some(v) = v {
+            doc[key] = v;
+        }
+    }
     if !pod.restart_policy.is_empty() {
         doc["RestartPolicy"] = json!(pod.restart_policy);
     }

@@ -50,11 +50,24 @@ fn parse_flags(cfg: &EngineConfig, a: &CreateOptions) -> anyhow::Result<Parsed> 
         mounts.push(parse::volume(v)?);
     }
     for m in &a.mount {
-        mounts.push(parse::mount(m)?);
+        mounts.extend(parse::mount(m)?);
     }
     for t in &a.tmpfs {
         mounts.push(parse::tmpfs(t)?);
     }
+    // containers.conf's `mounts`: every container gets them, except where
+    // the user mounts something at the same place.
+    let mut from_conf = Vec::new();
+    for m in &cfg.containers.containers.mounts {
+        let parsed =
+            parse::mount(m).map_err(|e| anyhow::anyhow!("parsing containers.conf mounts: {e}"))?;
+        from_conf.extend(parsed.into_iter().filter(|p| {
+            !mounts
+                .iter()
+                .any(|u| u.destination.trim_end_matches('/') == p.destination.trim_end_matches('/'))
+        }));
+    }
+    mounts.extend(from_conf);
     let ports = a
         .publish
         .iter()

@@ -25,6 +25,7 @@ pub mod passwd;
 pub mod paths;
 pub mod pause;
 pub mod pod;
+pub mod pod_cgroup;
 pub mod pod_ops;
 pub mod port_reserve;
 #[allow(unsafe_code)]

@@ -41,6 +41,10 @@ pub struct PodCreateOptions {
     pub pod_id_file: Option<PathBuf>,
     pub replace: bool,
     pub create_command: Vec<String>,
+    /// `--userns`: the user namespace of the infra container and members.
+    pub userns: Option<String>,
+    /// `--memory`, `--cpus`, ...: limits on the pod's cgroup.
+    pub resources: crate::spec::resources::ResourceFlags,
 }
 
 fn engine_err(msg: String) -> anyhow::Error {
@@ -77,6 +81,19 @@ pub async fn create(engine: &EngineConfig, o: &PodCreateOptions) -> anyhow::Resu
     }
     let share = crate::pod::parse_share(o.share.as_deref()).map_err(engine_err)?;
     let infra = o.infra && !share.is_empty();
+    let userns = o.userns.clone().filter(|u| !u.is_empty() && u != "host");
+    if let Some(u) = &userns {
+        if !infra {
+            return Err(engine_err(format!(
+                "--userns={u} needs an infra container to hold the pod's user namespace: drop --infra=false (or --share none)"
+            )));
+        }
+        if u.starts_with("container:") {
+            return Err(engine_err(format!(
+                "invalid --userns {u:?} for a pod: use auto, keep-id, nomap, private or ns:PATH"
+            )));
+        }
+    }
     if !infra && !o.publish.is_empty() {
         return Err(engine_err(
             "you must have an infra container to publish port bindings to the host".into(),
@@ -91,6 +108,17 @@ pub async fn create(engine: &EngineConfig, o: &PodCreateOptions) -> anyhow::Resu
         parse::restart(r)?;
     }
     let labels: BTreeMap<String, String> = o.labels.iter().map(|l| parse::label(l)).collect();
+    let host = crate::spec::resources::HostCgroups::probe();
+    let (resources, warnings) = crate::spec::resources::parse(&o.resources, &host)?;
+    for w in warnings {
+        eprintln!("{w}");
+    }
+    if resources != Default::default() && engine.cgroup_manager != "cgroupfs" {
+        return Err(engine_err(format!(
+            "pod resource limits need the cgroupfs cgroup manager (this podman uses {}): use --cgroup-manager=cgroupfs",
+            engine.cgroup_manager
+        )));
+    }
     check_networks(engine, &o.network).await?;
     let db = crate::state::open_state(engine)?;
     if let Some(n) = &o.name {
@@ -135,6 +163,8 @@ pub async fn create(engine: &EngineConfig, o: &PodCreateOptions) -> anyhow::Resu
         dns_options: o.dns_option.clone(),
         add_hosts: o.add_host.clone(),
         restart_policy: o.restart.clone().unwrap_or_default(),
+        resources,
+        userns: userns.unwrap_or_default(),
     };
     pods::insert(&db, &pod).map_err(|e| engine_err(e.to_string()))?;
     if infra {
@@ -245,6 +275,7 @@ async fn create_infra(
             dns_option: o.dns_option.clone(),
             read_only_tmpfs: true,
             http_proxy: true,
+            userns: (!pod.userns.is_empty()).then(|| pod.userns.clone()),
             ..Default::default()
         },
         ..Default::default()
@@ -304,6 +335,14 @@ pub async fn join(
         return Ok(Some((pod, a)));
     }
     let infra = format!("container:{}", pod.infra_id);
+    // The pod's user namespace, unless the member asks for its own.
+    if !pod.userns.is_empty()
+        && a.more.userns.is_none()
+        && a.more.uidmap.is_empty()
+        && a.more.gidmap.is_empty()
+    {
+        a.more.userns = Some(infra.clone());
+    }
     if pod.shares("net") {
         if !a.publish.is_empty() || a.publish_all {
             return Err(engine_err("invalid config provided: published or exposed ports must be defined when the pod is created: network cannot be configured when it is shared with a pod".into()));
@@ -335,9 +374,10 @@ pub async fn join(
     Ok(Some((pod, a)))
 }
 
-/// Before a pod member starts: its pod's infra container must run.
+/// Before a pod member starts: the pod's cgroup has its limits, and its
+/// infra container runs.
 pub async fn before_start(engine: &EngineConfig, cfg: &ContainerConfig) -> anyhow::Result<()> {
-    if cfg.extra.pod.is_empty() || cfg.extra.pod_infra {
+    if cfg.extra.pod.is_empty() {
         return Ok(());
     }
     let db = crate::state::open_state(engine)?;
@@ -346,7 +386,10 @@ pub async fn before_start(engine: &EngineConfig, cfg: &ContainerConfig) -> anyho
         Err(PodStoreError::NotFound(_)) => return Ok(()),
         Err(e) => return Err(e.into()),
     };
-    if pod.infra_id.is_empty() {
+    if engine.cgroup_manager == "cgroupfs" {
+        super::pod_cgroup::ensure(&pod.cgroup_parent, &pod.resources)?;
+    }
+    if cfg.extra.pod_infra || pod.infra_id.is_empty() {
         return Ok(());
     }
     let (icfg, ist) = crate::container::store::resolve(&db, &pod.infra_id)?;

@@ -129,6 +129,10 @@ pub async fn stop(
                 .await;
         errors.extend(done.into_iter().flatten());
     }
+    if errors.is_empty() {
+        // Made again, with the pod's limits, when a member next starts.
+        super::pod_cgroup::remove(&pod.cgroup_parent);
+    }
     crate::events::pod("stop", &pod.id, &pod.name);
     joined(errors).map(|()| pod)
 }
@@ -231,23 +235,9 @@ pub async fn remove(
     let db = crate::state::open_state(engine)?;
     pods::delete(&db, &pod.id)?;
     super::pod::release_shm(engine, &pod.id);
-    remove_pod_cgroups(&pod.id);
+    super::pod_cgroup::remove(&pod.cgroup_parent);
     crate::events::pod("remove", &pod.id, &pod.name);
     Ok(pod)
-}
-
-/// The pod's cgroup directories (cgroupfs manager): the v2 one, or one
-/// per v1 hierarchy; one still busy or absent is left alone.
-fn remove_pod_cgroups(pod_id: &str) {
-    let rel = super::pod::cgroup_parent(pod_id);
-    let rel = rel.trim_start_matches('/');
-    let root = std::path::Path::new("/sys/fs/cgroup");
-    let _ = std::fs::remove_dir(root.join(rel));
-    if let Ok(dirs) = std::fs::read_dir(root) {
-        for d in dirs.flatten() {
-            let _ = std::fs::remove_dir(d.path().join(rel));
-        }
-    }
 }
 
 /// Whether the error says the pod does not exist.

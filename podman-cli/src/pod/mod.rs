@@ -50,6 +50,11 @@ pub struct PodConfig {
     pub add_hosts: Vec<String>,
     /// `--restart` applied to containers that give none.
     pub restart_policy: String,
+    /// `--userns`: the infra container's user namespace, which members
+    /// join unless they ask for another ("": the host's).
+    pub userns: String,
+    /// Limits on the pod's cgroup (`pod create --memory`, `--cpus`, ...).
+    pub resources: crate::container::model::Resources,
 }
 
 impl PodConfig {

@@ -111,6 +111,9 @@ fn user_mount(m: &MountSpec) -> Value {
             }
             json!({"destination": m.destination, "type": "tmpfs", "source": "tmpfs", "options": options})
         }
+        "ramfs" => {
+            json!({"destination": m.destination, "type": "ramfs", "source": "ramfs", "options": m.options})
+        }
         "devpts" => {
             json!({"destination": m.destination, "type": "devpts", "source": "devpts", "options": m.options})
         }
@@ -241,7 +244,8 @@ pub fn generate(cfg: &ContainerConfig, ctx: &SpecContext) -> Result<Spec, SpecEr
     }
     if let Some(env) = &ctx.containerenv {
         if !cfg.mounts.iter().any(|m| {
-            m.kind != "tmpfs" && (m.destination == "/run" || m.destination == "/run/.containerenv")
+            !matches!(m.kind.as_str(), "tmpfs" | "ramfs")
+                && (m.destination == "/run" || m.destination == "/run/.containerenv")
         }) {
             mounts.push(json!({"destination": "/run/.containerenv", "type": "bind", "source": env, "options": ["rbind", "ro", "rprivate", "nosuid", "nodev"]}));
         }

@@ -223,7 +223,15 @@ pub fn mount_for_start(
             let nocopy = m.options.iter().any(|o| o == "nocopy");
             prepare(engine, &db, &name, &m.destination, rootfs, nocopy, &user)?;
             m.kind = "bind".into();
-            m.source = mountpoint(&engine.volume_path, &name).display().to_string();
+            let data = mountpoint(&engine.volume_path, &name);
+            m.source = match m.options.iter().find_map(|o| o.strip_prefix("subpath=")) {
+                Some(sub) => in_volume(&data, sub)
+                    .map_err(|e| anyhow::anyhow!("volume {name} subpath {sub}: {e}"))?
+                    .display()
+                    .to_string(),
+                None => data.display().to_string(),
+            };
+            m.options.retain(|o| !o.starts_with("subpath="));
         }
         if wants_chown && m.kind == "bind" {
             let (uid, gid) = user()?.unwrap_or((0, 0));
@@ -237,6 +245,31 @@ pub fn mount_for_start(
     }
     crate::kill_point::reached("start-after-volumes");
     Ok(out)
+}
+
+/// `subpath=`: the host path of `sub` inside the volume's data, resolved as
+/// if the data were `/` (a symlink never leads out of it); a symlink as the
+/// last element is refused, as Podman refuses it.
+fn in_volume(data: &Path, sub: &str) -> anyhow::Result<std::path::PathBuf> {
+    use std::os::fd::{AsFd, AsRawFd};
+    let rel = Path::new(sub.trim_start_matches('/'));
+    let root = common::in_root::open_dir(data)?;
+    if let Some(name) = rel.file_name() {
+        let parent = rel.parent().unwrap_or(Path::new(""));
+        let dir = common::in_root::open_dir_in_root(root.as_fd(), parent)?;
+        if common::in_root::lstat_at(dir.as_fd(), name)?
+            .is_some_and(|st| common::in_root::is_symlink(&st))
+        {
+            anyhow::bail!("file {:?} is a symlink", data.join(rel));
+        }
+    }
+    let fd = common::in_root::Resolver::Auto.open_path(root.as_fd(), rel)?;
+    let real = std::fs::read_link(format!("/proc/self/fd/{}", fd.as_raw_fd()))?;
+    let data_real = std::fs::canonicalize(data)?;
+    if !real.starts_with(&data_real) {
+        anyhow::bail!("resolves outside the volume");
+    }
+    Ok(real)
 }
 
 /// `O`: the bind (or volume) mount becomes an overlay over its source with
@@ -414,11 +447,11 @@ pub fn remove_anonymous(engine: &EngineConfig, cfg: &ContainerConfig) -> anyhow:
 
 /// Inspect's `Mounts`, as Podman shows them.
 pub fn inspect_mounts(engine: &EngineConfig, cfg: &ContainerConfig) -> serde_json::Value {
-    // tmpfs and devpts mounts are in HostConfig, not here (as Podman).
+    // tmpfs, ramfs and devpts mounts are in HostConfig, not here (as Podman).
     let list: Vec<serde_json::Value> = cfg
         .mounts
         .iter()
-        .filter(|m| m.kind != "tmpfs" && m.kind != "devpts")
+        .filter(|m| !matches!(m.kind.as_str(), "tmpfs" | "ramfs" | "devpts"))
         .map(|m| {
             let rw = !m.options.iter().any(|o| o == "ro");
             let propagation = m
@@ -443,14 +476,14 @@ pub fn inspect_mounts(engine: &EngineConfig, cfg: &ContainerConfig) -> serde_jso
                 .options
                 .iter()
                 .filter(|o| !PODMAN_ONLY.contains(&o.as_str()) && o.as_str() != "ro")
-                .filter(|o| **o != propagation)
+                .filter(|o| **o != propagation && !o.starts_with("subpath="))
                 .cloned()
                 .collect();
             if m.kind == "volume" {
                 opts.insert(0, "nosuid".into());
                 opts.insert(1, "nodev".into());
                 opts.push("rbind".into());
-                serde_json::json!({
+                let mut j = serde_json::json!({
                     "Type": "volume",
                     "Name": m.source,
                     "Source": mountpoint(&engine.volume_path, &m.source),
@@ -460,7 +493,11 @@ pub fn inspect_mounts(engine: &EngineConfig, cfg: &ContainerConfig) -> serde_jso
                     "Options": opts,
                     "RW": rw,
                     "Propagation": propagation,
-                })
+                });
+                if let Some(p) = m.options.iter().find_map(|o| o.strip_prefix("subpath=")) {
+                    j["SubPath"] = p.into();
+                }
+                j
             } else if m.kind == "bind" {
                 opts.push("rbind".into());
                 serde_json::json!({

@@ -54,6 +54,8 @@ async fn network_list(engine: &EngineConfig) -> anyhow::Result<Vec<(String, Stri
 /// Storage's view, for `--external` and `--size`.
 struct StorageView {
     containers: Vec<proto::storage::v1::Container>,
+    /// Containers another containers/storage user (buildah) made here.
+    external: Vec<proto::storage::v1::ExternalContainer>,
     /// Image ID -> (first name, size).
     images: HashMap<String, (String, u64)>,
 }
@@ -72,15 +74,26 @@ async fn storage_view(engine: &EngineConfig) -> anyhow::Result<StorageView> {
     } else {
         Ok(None)
     };
+    let external = storage
+        .call("ListExternal", |mut c| async move {
+            c.list_external(proto::storage::v1::ListExternalRequest {})
+                .await
+        })
+        .await;
     storage.close().await?;
     let containers = containers?;
+    let external = external?.containers;
     let images = images?
         .map(|r| r.images)
         .unwrap_or_default()
         .into_iter()
         .map(|i| (i.id, (i.names.first().cloned().unwrap_or_default(), i.size)))
         .collect();
-    Ok(StorageView { containers, images })
+    Ok(StorageView {
+        containers,
+        external,
+        images,
+    })
 }
 
 /// The containers to print, in Podman's order (`GetContainerLists`).
@@ -144,6 +157,19 @@ pub async fn list(engine: &EngineConfig, a: &PsArgs) -> anyhow::Result<Vec<Entry
         .into_iter()
         .map(|(c, s)| {
             let mut e = Entry::from_record(c, s);
+            // A container in another's network namespace (a pod's member
+            // in its infra's) shows that one's published ports, as libpod's
+            // PortMappings does.
+            if let crate::container::model::NetworkMode::Container(other) = &c.network_mode {
+                if let Some((o, _)) = records
+                    .iter()
+                    .find(|(o, _)| o.id == *other || o.name == *other)
+                {
+                    let shared = Entry::from_record(o, s);
+                    e.ports = shared.ports;
+                    e.port_specs = shared.port_specs;
+                }
+            }
             if s.status == Status::Running {
                 e.health = crate::lifecycle::health::status(engine, c);
             }
@@ -153,7 +179,20 @@ pub async fn list(engine: &EngineConfig, a: &PsArgs) -> anyhow::Result<Vec<Entry
     if let (Some(view), Some(ext)) = (&view, &ext_filter) {
         let known: std::collections::HashSet<&str> =
             records.iter().map(|(c, _)| c.id.as_str()).collect();
-        for sc in &view.containers {
+        let external = view.external.iter().map(|x| {
+            (
+                proto::storage::v1::Container {
+                    id: x.id.clone(),
+                    image_id: x.image_id.clone(),
+                    created_unix: x.created_unix,
+                    ..Default::default()
+                },
+                x.names.clone(),
+            )
+        });
+        let ours = view.containers.iter().map(|c| (c.clone(), Vec::new()));
+        for (sc, names) in ours.chain(external) {
+            let sc = &sc;
             if known.contains(sc.id.as_str()) {
                 continue;
             }
@@ -162,7 +201,10 @@ pub async fn list(engine: &EngineConfig, a: &PsArgs) -> anyhow::Result<Vec<Entry
                 .get(&sc.image_id)
                 .map(|(n, _)| n.clone())
                 .unwrap_or_default();
-            let e = Entry::from_storage(sc, name);
+            let mut e = Entry::from_storage(sc, name);
+            if !names.is_empty() {
+                e.names = names;
+            }
             let cfg = ContainerConfig {
                 id: e.id.clone(),
                 name: e.names[0].clone(),

@@ -164,8 +164,73 @@ pub fn volume(spec: &str) -> Result<MountSpec, FlagError> {
     })
 }
 
-/// `--mount type=bind|volume|tmpfs|devpts|image,source=..,destination=..[,OPTS]`.
-pub fn mount(spec: &str) -> Result<MountSpec, FlagError> {
+/// Why a `--mount` (or a containers.conf `mounts` entry) was refused; the
+/// cases users script against carry Podman's words.
+#[derive(Debug, thiserror::Error)]
+pub enum MountError {
+    #[error(transparent)]
+    Flag(#[from] FlagError),
+    #[error("must set volume destination")]
+    NoDestination,
+    #[error("no file paths matching glob {0:?}")]
+    NoGlobMatch(String),
+    #[error("statfs {0}: no such file or directory")]
+    NoSource(String),
+    #[error("invalid filesystem type {0:?}")]
+    BadType(String),
+}
+
+/// A relative host path made absolute against podman's working directory.
+fn absolute(flag: &'static str, spec: &str, p: &str) -> Result<String, FlagError> {
+    if p.starts_with('/') {
+        return Ok(p.to_string());
+    }
+    Ok(std::path::absolute(p)
+        .map_err(|e| bad(flag, spec, e.to_string()))?
+        .display()
+        .to_string())
+}
+
+/// The host paths an absolute glob names, element by element as Go's
+/// filepath.Glob walks them (`*`, `?`, `[...]` within one element), sorted
+/// within each directory.
+fn host_glob(pattern: &str) -> Vec<String> {
+    let mut found = vec![String::from("/")];
+    for part in pattern.split('/').filter(|p| !p.is_empty()) {
+        let re = crate::build::ignore::component_regex(part);
+        let mut next = Vec::new();
+        for base in &found {
+            let join = |n: &str| format!("{}/{n}", base.trim_end_matches('/'));
+            match &re {
+                None => {
+                    let p = join(part);
+                    if Path::new(&p).symlink_metadata().is_ok() {
+                        next.push(p);
+                    }
+                }
+                Some(re) => {
+                    let Ok(rd) = std::fs::read_dir(base) else {
+                        continue;
+                    };
+                    let mut names: Vec<String> = rd
+                        .flatten()
+                        .map(|e| e.file_name().to_string_lossy().into_owned())
+                        .filter(|n| re.is_match(n))
+                        .collect();
+                    names.sort();
+                    next.extend(names.iter().map(|n| join(n)));
+                }
+            }
+        }
+        found = next;
+    }
+    found
+}
+
+/// `--mount type=bind|glob|volume|tmpfs|ramfs|devpts|image,source=..,destination=..[,OPTS]`.
+/// A glob mount is one bind mount per host path its source matches: at
+/// that same path, or under `destination` by its base name.
+pub fn mount(spec: &str) -> Result<Vec<MountSpec>, MountError> {
     let mut kind = String::new();
     let (mut src, mut dst) = (String::new(), String::new());
     let mut subpath: Option<String> = None;
@@ -179,7 +244,7 @@ pub fn mount(spec: &str) -> Result<MountSpec, FlagError> {
         match (k, v) {
             ("type", Some(v)) => kind = v.to_string(),
             ("source" | "src", Some(v)) => src = v.to_string(),
-            ("destination" | "dst" | "target", Some(v)) => dst = v.to_string(),
+            ("destination" | "dst" | "dest" | "target", Some(v)) => dst = v.to_string(),
             ("ro" | "readonly", None | Some("true")) => plain.push("ro".to_string()),
             ("ro" | "readonly", Some("false")) => {}
             ("rw" | "readwrite", None | Some("true")) => plain.push("rw".to_string()),
@@ -195,6 +260,7 @@ pub fn mount(spec: &str) -> Result<MountSpec, FlagError> {
             ("relabel", Some("private")) => plain.push("Z".into()),
             ("U" | "chown", None | Some("true")) => plain.push("U".into()),
             ("idmap", _) => plain.push("idmap".into()),
+            ("noswap", None) if kind == "tmpfs" => options.push("noswap".into()),
             ("gid" | "mode" | "ptmxmode" | "uid", Some(v)) if kind == "devpts" => {
                 options.push(format!("{k}={v}"))
             }
@@ -203,40 +269,89 @@ pub fn mount(spec: &str) -> Result<MountSpec, FlagError> {
                 | "rshared" | "slave" | "rslave" | "private" | "rprivate" | "bind" | "rbind",
                 None,
             ) => plain.push(k.to_string()),
-            _ => return Err(bad("--mount", spec, format!("unknown option {kv:?}"))),
+            _ => {
+                return Err(bad("--mount", spec, format!("unknown option {kv:?}")).into());
+            }
         }
     }
-    if dst.is_empty() || !dst.starts_with('/') {
-        return Err(bad(
-            "--mount",
-            spec,
-            "destination=/absolute/path is required",
-        ));
+    if !matches!(
+        kind.as_str(),
+        "bind" | "glob" | "volume" | "tmpfs" | "ramfs" | "devpts" | "image"
+    ) {
+        if kind.is_empty() {
+            return Err(bad(
+                "--mount",
+                spec,
+                "type= is required (bind, glob, volume, tmpfs, ramfs, devpts or image)",
+            )
+            .into());
+        }
+        return Err(MountError::BadType(kind));
     }
-    if subpath.is_some() && kind != "image" {
+    if dst.is_empty() && kind != "glob" {
+        return Err(MountError::NoDestination);
+    }
+    if !dst.is_empty() && !dst.starts_with('/') {
+        return Err(bad("--mount", spec, "destination= must be an absolute path").into());
+    }
+    if subpath.is_some() && kind != "image" && kind != "volume" {
         return Err(bad(
             "--mount",
             spec,
-            "subpath= is supported with type=image only: bind-mount the subdirectory instead",
-        ));
+            "subpath= applies to type=volume and type=image only: bind-mount the subdirectory instead",
+        )
+        .into());
     }
     let plain_refs: Vec<&str> = plain.iter().map(String::as_str).collect();
+    let one = |kind: &str, source: String, destination: String, options: Vec<String>| {
+        Ok(vec![MountSpec {
+            kind: kind.into(),
+            source,
+            destination,
+            options,
+        }])
+    };
     match kind.as_str() {
         "bind" => {
             options.extend(mount_options("--mount", spec, &plain_refs, false)?);
-            if !src.starts_with('/') || !Path::new(&src).exists() {
-                return Err(bad(
-                    "--mount",
-                    spec,
-                    "source= must be an existing absolute host path",
-                ));
+            // Podman's default: the same path on both sides.
+            let src = if src.is_empty() {
+                dst.clone()
+            } else {
+                absolute("--mount", spec, &src)?
+            };
+            if !Path::new(&src).exists() {
+                return Err(MountError::NoSource(src));
             }
-            Ok(MountSpec {
-                kind,
-                source: src,
-                destination: dst,
-                options,
-            })
+            one("bind", src, dst, options)
+        }
+        "glob" => {
+            options.extend(mount_options("--mount", spec, &plain_refs, false)?);
+            if src.is_empty() {
+                return Err(bad("--mount", spec, "type=glob needs source=PATTERN").into());
+            }
+            let pattern = absolute("--mount", spec, &src)?;
+            let matches = host_glob(&pattern);
+            if matches.is_empty() {
+                return Err(MountError::NoGlobMatch(src));
+            }
+            Ok(matches
+                .into_iter()
+                .map(|m| {
+                    let destination = if dst.is_empty() {
+                        m.clone()
+                    } else {
+                        let base = Path::new(&m).file_name().unwrap_or_default();
+                        Path::new(&dst).join(base).display().to_string()
+                    };
+                    MountSpec {
+                        kind: "bind".into(),
+                        source: m,
+                        destination,
+                        options: options.clone(),
+                    }
+                })
+                .collect())
         }
         "volume" => {
             options.extend(mount_options("--mount", spec, &plain_refs, true)?);
@@ -245,25 +360,28 @@ pub fn mount(spec: &str) -> Result<MountSpec, FlagError> {
                     "--mount",
                     spec,
                     format!("volume name {src:?} is invalid: names must match [a-zA-Z0-9][a-zA-Z0-9_.-]*"),
-                ));
+                )
+                .into());
             }
-            Ok(MountSpec {
-                kind,
-                source: src,
-                destination: dst,
-                options,
-            })
+            if let Some(p) = subpath {
+                options.push(format!("subpath={}", checked_subpath(spec, &p, false)?));
+            }
+            one("volume", src, dst, options)
         }
-        "tmpfs" => {
+        "tmpfs" | "ramfs" => {
+            if kind == "ramfs" && !options.is_empty() {
+                return Err(bad(
+                    "--mount",
+                    spec,
+                    "ramfs takes no tmpfs-size, tmpfs-mode or noswap: use type=tmpfs for those",
+                )
+                .into());
+            }
             let mut o = vec!["rw".to_string(), "nosuid".to_string(), "nodev".to_string()];
             o.extend(options);
             o.extend(plain.into_iter().filter(|p| p != "rw"));
-            Ok(MountSpec {
-                kind,
-                source: "tmpfs".into(),
-                destination: dst,
-                options: o,
-            })
+            let source = kind.clone();
+            one(&kind, source, dst, o)
         }
         "devpts" => {
             let mut o = vec![
@@ -273,17 +391,12 @@ pub fn mount(spec: &str) -> Result<MountSpec, FlagError> {
             ];
             o.extend(options);
             o.extend(plain.into_iter().filter(|p| p != "rw"));
-            Ok(MountSpec {
-                kind,
-                source: "devpts".into(),
-                destination: dst,
-                options: o,
-            })
+            one("devpts", "devpts".into(), dst, o)
         }
-        "image" => {
-            // Read-only unless rw: then writes go to a throwaway layer.
+        _ => {
+            // type=image: read-only unless rw; then writes go to a throwaway layer.
             if src.is_empty() {
-                return Err(bad("--mount", spec, "type=image needs source=IMAGE"));
+                return Err(bad("--mount", spec, "type=image needs source=IMAGE").into());
             }
             let rw = plain.iter().any(|p| p == "rw") && !plain.iter().any(|p| p == "ro");
             if let Some(p) = plain.iter().find(|p| !matches!(p.as_str(), "ro" | "rw")) {
@@ -291,37 +404,33 @@ pub fn mount(spec: &str) -> Result<MountSpec, FlagError> {
                     "--mount",
                     spec,
                     format!("option {p:?} does not apply to type=image: use ro, rw or subpath="),
-                ));
+                )
+                .into());
             }
             let mut options = vec![if rw { "rw" } else { "ro" }.to_string()];
             if let Some(p) = subpath {
-                if !p.starts_with('/') || p.split('/').any(|c| c == "..") {
-                    return Err(bad(
-                        "--mount",
-                        spec,
-                        "subpath= must be an absolute path inside the image, without ..",
-                    ));
-                }
-                options.push(format!("subpath={p}"));
+                options.push(format!("subpath={}", checked_subpath(spec, &p, true)?));
             }
-            Ok(MountSpec {
-                kind,
-                source: src,
-                destination: dst,
-                options,
-            })
+            one("image", src, dst, options)
         }
-        "" => Err(bad(
-            "--mount",
-            spec,
-            "type= is required (bind, volume, tmpfs, devpts or image)",
-        )),
-        other => Err(bad(
-            "--mount",
-            spec,
-            format!("type {other:?} is not supported: use bind, volume, tmpfs, devpts or image"),
-        )),
     }
+}
+
+/// A `subpath=`: inside the volume or image, without `..` (an image's
+/// must be absolute, as Podman requires; a volume's may be either).
+fn checked_subpath(spec: &str, p: &str, absolute: bool) -> Result<String, FlagError> {
+    if (absolute && !p.starts_with('/')) || p.split('/').any(|c| c == "..") || p.is_empty() {
+        return Err(bad(
+            "--mount",
+            spec,
+            if absolute {
+                "subpath= must be an absolute path inside the image, without .."
+            } else {
+                "subpath= must be a path inside the volume, without .."
+            },
+        ));
+    }
+    Ok(p.to_string())
 }
 
 /// `--tmpfs /path[:options]`.
@@ -372,9 +481,7 @@ mod tests {
         assert_eq!(volume("/tmp:/d:O").unwrap().options, vec!["O"]);
         assert!(volume("/tmp:/d:O,O").is_err());
         assert_eq!(
-            mount("type=volume,destination=/x,rw=false")
-                .unwrap()
-                .options,
+            mount("type=volume,destination=/x,rw=false").unwrap()[0].options,
             vec!["ro"]
         );
         assert!(volume("/no/such/dir:/x")
@@ -383,25 +490,73 @@ mod tests {
             .contains("does not exist"));
         assert!(volume("/tmp:/x:bogus").is_err());
         assert!(volume("/tmp:rel").is_err());
-        let m = mount("type=bind,source=/tmp,destination=/d,ro").unwrap();
+        let m = mount("type=bind,source=/tmp,destination=/d,ro")
+            .unwrap()
+            .remove(0);
         assert_eq!(m.options, vec!["ro"]);
-        let t = mount("type=tmpfs,destination=/t,tmpfs-size=1m").unwrap();
+        let t = mount("type=tmpfs,destination=/t,tmpfs-size=1m")
+            .unwrap()
+            .remove(0);
         assert!(t.options.contains(&"size=1m".to_string()));
-        assert_eq!(mount("type=volume,destination=/x").unwrap().source, "");
+        assert_eq!(mount("type=volume,destination=/x").unwrap()[0].source, "");
         assert_eq!(
-            mount("type=image,source=x,destination=/x").unwrap().options,
+            mount("type=image,source=x,destination=/x").unwrap()[0].options,
             vec!["ro"]
         );
         assert_eq!(
-            mount("type=image,src=x,dst=/x,readwrite=true,subpath=/etc")
-                .unwrap()
-                .options,
+            mount("type=image,src=x,dst=/x,readwrite=true,subpath=/etc").unwrap()[0].options,
             vec!["rw", "subpath=/etc"]
         );
         assert!(mount("type=image,destination=/x").is_err());
+        let dir = std::env::temp_dir().join(format!("h11-glob-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("sub")).unwrap();
+        for f in ["a1", "a2", "b1", "sub/a3"] {
+            std::fs::write(dir.join(f), "").unwrap();
+        }
+        let d = dir.display();
+        let g = mount(&format!("type=glob,src={d}/a*,ro")).unwrap();
+        assert_eq!(
+            g.iter().map(|m| m.destination.clone()).collect::<Vec<_>>(),
+            vec![format!("{d}/a1"), format!("{d}/a2")]
+        );
+        assert!(g
+            .iter()
+            .all(|m| m.kind == "bind" && m.options == vec!["ro"]));
+        let g = mount(&format!("type=glob,src={d}/*/a?,dst=/in")).unwrap();
+        assert_eq!(
+            (g[0].source.clone(), g[0].destination.as_str()),
+            (format!("{d}/sub/a3"), "/in/a3")
+        );
+        assert!(matches!(
+            mount(&format!("type=glob,src={d}/z*")),
+            Err(MountError::NoGlobMatch(_))
+        ));
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert!(matches!(
+            mount("type=bind,src=/tmp"),
+            Err(MountError::NoDestination)
+        ));
+        assert!(matches!(
+            mount("type=bind,src=/no/such/x*,dst=/x"),
+            Err(MountError::NoSource(_))
+        ));
+        assert_eq!(
+            mount("type=bogus,dst=/x").unwrap_err().to_string(),
+            "invalid filesystem type \"bogus\""
+        );
+        let r = mount("type=ramfs,dst=/r").unwrap().remove(0);
+        assert_eq!((r.kind.as_str(), r.source.as_str()), ("ramfs", "ramfs"));
+        assert!(mount("type=tmpfs,dst=/t,noswap").unwrap()[0]
+            .options
+            .contains(&"noswap".to_string()));
+        assert_eq!(
+            mount("type=volume,src=v,dst=/x,subpath=a/b").unwrap()[0].options,
+            vec!["subpath=a/b"]
+        );
+        assert!(mount("type=volume,src=v,dst=/x,subpath=../b").is_err());
         assert!(mount("type=bind,source=/tmp,destination=/x,subpath=/a").is_err());
         assert_eq!(
-            mount("type=devpts,destination=/dev/pts2").unwrap().kind,
+            mount("type=devpts,destination=/dev/pts2").unwrap()[0].kind,
             "devpts"
         );
         assert_eq!(

@@ -96,7 +96,8 @@ impl Ipam {
     }
 
     fn place(&self, net: &Network) -> Place {
-        if net.driver == "bridge" && crate::network_config::is_valid_ifname(&net.network_interface) {
+        if net.driver == "bridge" && crate::network_config::is_valid_ifname(&net.network_interface)
+        {
             self.bridge(&net.network_interface)
         } else {
             self.own(&net.name)
@@ -111,8 +112,7 @@ impl Ipam {
         let mut file: IpamFile = state_files::read_json(&place.json)?.unwrap_or_default();
         if place.shared {
             file.leases.retain(|_, h| {
-                let stale_here = h.owner == self.owner
-                    && net.is_some_and(|n| n.id != h.network_id);
+                let stale_here = h.owner == self.owner && net.is_some_and(|n| n.id != h.network_id);
                 !stale_here && Path::new(&h.owner).is_dir()
             });
             return Ok(file);
@@ -169,7 +169,11 @@ impl Ipam {
                 )));
             }
         }
-        if let Some(old) = file.leases.get(container).filter(|h| !place.shared || self.mine(h, net)) {
+        if let Some(old) = file
+            .leases
+            .get(container)
+            .filter(|h| !place.shared || self.mine(h, net))
+        {
             let old = &old.lease;
             let keeps_statics = static_ips
                 .iter()
@@ -279,7 +283,11 @@ impl Ipam {
                 let _lock = state_files::lock(&place.lock)?;
                 common::atomic_file::remove_stale_temps(&place.json);
                 let mut file = self.load(&place, None)?;
-                if file.leases.get(container).is_some_and(|h| h.owner == self.owner) {
+                if file
+                    .leases
+                    .get(container)
+                    .is_some_and(|h| h.owner == self.owner)
+                {
                     file.leases.remove(container);
                     state_files::write_json(&place.json, &file)?;
                     had = true;

@@ -212,7 +212,9 @@ fn main() -> std::process::ExitCode {
         let ctx = Arc::new(context::Ctx {
             firewall: firewall::Firewall::select(&cli.firewall_driver, &cli.state_dir)?,
             config_dir: cli.config_dir,
-            host_state_dir: cli.host_state_dir.unwrap_or_else(|| default_host_state_dir(&cli.state_dir)),
+            host_state_dir: cli
+                .host_state_dir
+                .unwrap_or_else(|| default_host_state_dir(&cli.state_dir)),
             state_dir: cli.state_dir,
             dns_port: cli.dns_port,
         });

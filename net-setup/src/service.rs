@@ -253,7 +253,8 @@ impl NetSetup for NetSetupService {
         &self,
         req: Request<pb::ReloadRequest>,
     ) -> Result<Response<pb::ReloadResponse>, Status> {
-        let (containers, networks) = reload(&self.ctx, req.into_inner().release_idle_networks).await?;
+        let (containers, networks) =
+            reload(&self.ctx, req.into_inner().release_idle_networks).await?;
         Ok(Response::new(pb::ReloadResponse {
             containers,
             networks,

@@ -46,10 +46,9 @@ pub async fn reload(engine: &EngineConfig, a: &ReloadArgs) -> anyhow::Result<()>
     };
     if !records.is_empty() {
         let mut net = helper_procs::net(engine).await?;
-        net.call(
-            "Reload",
-            |mut c| async move { c.reload(ReloadRequest::default()).await },
-        )
+        net.call("Reload", |mut c| async move {
+            c.reload(ReloadRequest::default()).await
+        })
         .await?;
         net.close().await?;
     }

@@ -316,7 +316,21 @@ pub async fn cleanup(engine: &EngineConfig, name_or_id: &str, rm: bool) -> anyho
     };
     let paths = ContainerPaths::new(engine, &cfg.id);
     let lock = ContainerLock::acquire(&paths)?;
-    let (cfg, mut st) = match store::resolve(&db, &cfg.id) {
+    cleanup_locked(engine, &cfg.id, lock, rm).await
+}
+
+/// [`cleanup`] by a caller that already holds the container's lock (`stop`
+/// holds it from its SIGKILL on, so the cleanup is its own and not the
+/// exit command's, which then finds nothing left to do).
+pub async fn cleanup_locked(
+    engine: &EngineConfig,
+    id: &str,
+    lock: ContainerLock,
+    rm: bool,
+) -> anyhow::Result<()> {
+    let db = crate::state::open_state(engine)?;
+    let paths = ContainerPaths::new(engine, id);
+    let (cfg, mut st) = match store::resolve(&db, id) {
         Ok(r) => r,
         Err(store::ContainerStoreError::NotFound(_)) => {
             // Removed while we waited (`rm -f` racing the exit command):

@@ -62,7 +62,12 @@ fn a_container_reads_stopping_while_its_stop_timeout_runs() {
 fn stop_cleans_up_itself_and_the_exit_command_finds_it_done() {
     let (s, _reg, r) = with_busybox();
     s.ok(&["run", "-d", "--name", "killme", &r, "sleep", "1000"]);
-    let key = s.ok(&["inspect", "--format", "{{.NetworkSettings.SandboxKey}}", "killme"]);
+    let key = s.ok(&[
+        "inspect",
+        "--format",
+        "{{.NetworkSettings.SandboxKey}}",
+        "killme",
+    ]);
     assert!(key.contains("netns-"), "bridged: {key}");
     let monitor: i32 = s
         .ok(&["inspect", "--format", "{{.State.ConmonPid}}", "killme"])
@@ -76,7 +81,10 @@ fn stop_cleans_up_itself_and_the_exit_command_finds_it_done() {
         log.lines()
             .any(|l| l.contains("msg=\"call done\"") && l.contains(&format!("method={method}")))
     };
-    assert!(own("Teardown") && own("Unmount"), "stop's own calls:\n{log}");
+    assert!(
+        own("Teardown") && own("Unmount"),
+        "stop's own calls:\n{log}"
+    );
     let st = s.ok(&[
         "inspect",
         "--format",

@@ -490,44 +490,6 @@ fn clash_warning(net: &Network, subnet: IpNet, link: &str, addr: IpNet) -> Strin
     )
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn another_links_address_in_the_subnet_is_a_clash() {
-        let mut net = Network::default_network();
-        net.name = "podman".into();
-        net.network_interface = "podman0".into();
-        let subnet: IpNet = "10.88.0.0/16".parse().unwrap();
-        let addrs: Vec<(u32, IpNet)> = vec![
-            (7, "10.88.0.1/16".parse().unwrap()),    // our bridge
-            (9, "10.88.0.1/16".parse().unwrap()),    // cni-podman0
-            (3, "10.88.5.1/24".parse().unwrap()),    // inside the subnet
-            (4, "10.0.0.0/8".parse().unwrap()),      // around it
-            (5, "192.168.1.10/24".parse().unwrap()), // elsewhere
-        ];
-        net.subnets = vec![crate::network_config::Subnet {
-            subnet,
-            gateway: None,
-            lease_range: None,
-        }];
-        let got: Vec<u32> = subnet_clashes(&net, 7, &addrs)
-            .iter()
-            .map(|c| c.0)
-            .collect();
-        assert_eq!(got, [9, 3, 4]);
-        let w = clash_warning(&net, subnet, "cni-podman0", addrs[1].1);
-        assert!(!w.contains('\n'), "one line: {w}");
-        assert!(
-            w.contains("subnet 10.88.0.0/16 is also on interface cni-podman0 (10.88.0.1/16)")
-                && w.contains("ip link delete cni-podman0")
-                && w.contains("give network podman another subnet"),
-            "{w}"
-        );
-    }
-}
-
 fn result(attachments: &[Attachment], plan: &Plan) -> SetupResult {
     let networks = attachments
         .iter()
@@ -565,4 +527,42 @@ fn result(attachments: &[Attachment], plan: &Plan) -> SetupResult {
         })
         .collect();
     SetupResult { networks }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn another_links_address_in_the_subnet_is_a_clash() {
+        let mut net = Network::default_network();
+        net.name = "podman".into();
+        net.network_interface = "podman0".into();
+        let subnet: IpNet = "10.88.0.0/16".parse().unwrap();
+        let addrs: Vec<(u32, IpNet)> = vec![
+            (7, "10.88.0.1/16".parse().unwrap()),    // our bridge
+            (9, "10.88.0.1/16".parse().unwrap()),    // cni-podman0
+            (3, "10.88.5.1/24".parse().unwrap()),    // inside the subnet
+            (4, "10.0.0.0/8".parse().unwrap()),      // around it
+            (5, "192.168.1.10/24".parse().unwrap()), // elsewhere
+        ];
+        net.subnets = vec![crate::network_config::Subnet {
+            subnet,
+            gateway: None,
+            lease_range: None,
+        }];
+        let got: Vec<u32> = subnet_clashes(&net, 7, &addrs)
+            .iter()
+            .map(|c| c.0)
+            .collect();
+        assert_eq!(got, [9, 3, 4]);
+        let w = clash_warning(&net, subnet, "cni-podman0", addrs[1].1);
+        assert!(!w.contains('\n'), "one line: {w}");
+        assert!(
+            w.contains("subnet 10.88.0.0/16 is also on interface cni-podman0 (10.88.0.1/16)")
+                && w.contains("ip link delete cni-podman0")
+                && w.contains("give network podman another subnet"),
+            "{w}"
+        );
+    }
 }

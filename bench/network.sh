@@ -35,6 +35,8 @@ unset CONTAINERS_CONF
 ours() { "${OURS[@]}" "$@"; }
 cleanup() {
     ours rm -af -t 0 >/dev/null 2>&1 || true
+    # Also drops the store's nftables table, which would outlive $WORK.
+    ours system reset -f >/dev/null 2>&1 || true
     theirs rm -af -t 0 >/dev/null 2>&1 || true
     theirs system reset -f >/dev/null 2>&1 || true
     rm -rf "$WORK"

@@ -349,6 +349,16 @@ impl Container {
         if matches!(self.state(), State::Exited(_)) {
             return Ok(true);
         }
+        // The container's process is our child (we are its subreaper):
+        // signalled directly, without a runtime process of its own, as
+        // the runtime's `kill` without --all signals that process alone.
+        if !all {
+            match reaper::signal_child(self.pid, signal as i32) {
+                Some(true) => return Ok(false),
+                Some(false) => return Ok(self.exited_within(DRAIN_GRACE).await),
+                None => {}
+            }
+        }
         let sig = signal.to_string();
         let args: Vec<&str> = if all {
             vec!["--all", &self.cfg.id, &sig]
@@ -360,13 +370,7 @@ impl Container {
             // Exited while we asked: the runtime says "not running", which is no error to the caller.
             Err(e) if process_gone(self.pid) => {
                 debug!(id = %self.cfg.id, error = %e, "kill raced with the exit");
-                let mut rx = self.state.subscribe();
-                let exited = tokio::time::timeout(
-                    DRAIN_GRACE,
-                    rx.wait_for(|s| matches!(s, State::Exited(_))),
-                )
-                .await;
-                if matches!(exited, Ok(Ok(_))) {
+                if self.exited_within(DRAIN_GRACE).await {
                     Ok(true)
                 } else {
                     Err(e)
@@ -374,6 +378,14 @@ impl Container {
             }
             Err(e) => Err(e),
         }
+    }
+
+    /// Whether the container's exit is recorded within `wait`.
+    async fn exited_within(&self, wait: Duration) -> bool {
+        let mut rx = self.state.subscribe();
+        let exited =
+            tokio::time::timeout(wait, rx.wait_for(|s| matches!(s, State::Exited(_)))).await;
+        matches!(exited, Ok(Ok(_)))
     }
 
     /// The exit record, once the container has exited.

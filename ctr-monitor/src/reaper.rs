@@ -72,8 +72,36 @@ pub fn start() -> std::io::Result<()> {
     Ok(())
 }
 
+/// Held around each reap, and by [`signal_child`] between its check and
+/// its signal: a child's pid is not reused before it is reaped.
+static REAPING: Mutex<()> = Mutex::new(());
+
+/// Send `sig` to `pid` if it is a child of this process that has not
+/// exited: `Some(true)` when sent, `Some(false)` when it has exited
+/// already, `None` when it is not our child (ask the runtime instead).
+/// The pid cannot name another process meanwhile: it stays ours until
+/// reaped, and no reap runs between the check and the signal.
+pub fn signal_child(pid: i32, sig: i32) -> Option<bool> {
+    if pid <= 0 {
+        return None;
+    }
+    let _g = REAPING.lock().ok()?;
+    let flags = WaitPidFlag::WEXITED | WaitPidFlag::WNOHANG | WaitPidFlag::WNOWAIT;
+    match waitid(Id::Pid(nix::unistd::Pid::from_raw(pid)), flags) {
+        Ok(WaitStatus::StillAlive) => {}
+        Ok(_) => return Some(false),
+        Err(_) => return None,
+    }
+    let sig = nix::sys::signal::Signal::try_from(sig).ok()?;
+    match nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), sig) {
+        Ok(()) => Some(true),
+        Err(_) => None,
+    }
+}
+
 fn reap_all() {
     loop {
+        let Ok(guard) = REAPING.lock() else { return };
         let exit = match waitid(Id::All, WaitPidFlag::WEXITED | WaitPidFlag::WNOHANG) {
             Ok(WaitStatus::Exited(pid, code)) => (pid.as_raw(), Exit { code, signal: 0 }),
             Ok(WaitStatus::Signaled(pid, sig, _)) => (
@@ -90,6 +118,7 @@ fn reap_all() {
                 return;
             }
         };
+        drop(guard);
         deliver(exit.0, exit.1);
     }
 }
@@ -205,4 +234,34 @@ pub async fn output_within(
         }
     };
     Ok((exit, o, e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::process::ExitStatusExt;
+
+    #[test]
+    fn signal_child_signals_live_children_only() {
+        let mut child = std::process::Command::new("sleep")
+            .arg("30")
+            .spawn()
+            .unwrap();
+        let pid = child.id() as i32;
+        assert_eq!(signal_child(pid, libc::SIGTERM), Some(true));
+        // Exited but not reaped: not signalled again.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        let flags = WaitPidFlag::WEXITED | WaitPidFlag::WNOHANG | WaitPidFlag::WNOWAIT;
+        while matches!(
+            waitid(Id::Pid(nix::unistd::Pid::from_raw(pid)), flags),
+            Ok(WaitStatus::StillAlive)
+        ) {
+            assert!(std::time::Instant::now() < deadline, "sleep did not end");
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        assert_eq!(signal_child(pid, libc::SIGKILL), Some(false));
+        assert_eq!(child.wait().unwrap().signal(), Some(libc::SIGTERM));
+        // Not a child of ours (pid 1): left to the runtime.
+        assert_eq!(signal_child(1, libc::SIGTERM), None);
+    }
 }

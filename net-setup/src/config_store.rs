@@ -185,7 +185,7 @@ impl ConfigStore {
             options: spec.options.clone(),
             ipam_options: BTreeMap::from([("driver".to_string(), "host-local".to_string())]),
         };
-        state_files::write_json(&self.file(&name), &net)?;
+        state_files::write_json_durable(&self.file(&name), &net)?;
         tracing::debug!(network = %name, bridge = %net.network_interface, "network created");
         Ok(net)
     }

@@ -149,6 +149,11 @@ impl Ipam {
         let place = self.place(net);
         let _lock = state_files::lock(&place.lock)?;
         let mut file = self.load(&place, Some(net))?;
+        if place.shared && file.leases.is_empty() {
+            // Nobody holds an address on the bridge (the holders' stores
+            // are gone): start again at the first, as with no file.
+            file.last.clear();
+        }
         if place.shared {
             for (c, h) in self.own_leftovers(net)?.leases {
                 file.leases.entry(c).or_insert(Held {
@@ -289,7 +294,7 @@ impl Ipam {
                     .is_some_and(|h| h.owner == self.owner)
                 {
                     file.leases.remove(container);
-                    state_files::write_json(&place.json, &file)?;
+                    store_shared(&place, &file)?;
                     had = true;
                 }
             }
@@ -330,10 +335,22 @@ impl Ipam {
             let _lock = state_files::lock(&place.lock)?;
             let mut file = self.load(&place, None)?;
             file.leases.retain(|_, h| !self.mine(h, net));
-            state_files::write_json(&place.json, &file)?;
+            store_shared(&place, &file)?;
         }
         Ok(())
     }
+}
+
+/// Write a host-wide file back; one that holds no lease goes, so a host
+/// where every container is gone has no lease file left (and the next
+/// container starts again at the subnet's first address). Its lock file
+/// stays: a lock removed while someone waits on it no longer excludes.
+fn store_shared(place: &Place, file: &IpamFile) -> Result<()> {
+    if file.leases.is_empty() {
+        state_files::remove_file_if_exists(&place.json)?;
+        return Ok(());
+    }
+    state_files::write_json(&place.json, file)
 }
 
 fn check_static(
@@ -601,6 +618,34 @@ mod tests {
         // Removing the network in one store forgets that store's leases.
         a.remove_network(&n).unwrap();
         assert!(a.users(&n).unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_bridge_file_without_leases_goes() {
+        let d = tempfile::tempdir().unwrap();
+        let host = d.path().join("host");
+        let ipam = Ipam::new(d.path(), &host);
+        let mut n = net("10.89.0.0/24");
+        n.network_interface = "podtest2".into();
+        let file = host.join("bridge-podtest2.json");
+        ipam.allocate(&n, "c1", &[], None).unwrap();
+        ipam.allocate(&n, "c2", &[], None).unwrap();
+        assert!(ipam.release(&n.name, "podtest2", "c1").unwrap());
+        assert!(file.exists(), "c2 still holds a lease");
+        assert!(ipam.release(&n.name, "podtest2", "c2").unwrap());
+        assert!(!file.exists(), "the last release removes the host file");
+        // The next container starts again at the first address, also
+        // after holders whose stores are gone.
+        let (other, gone) = (d.path().join("gone"), d.path().join("gone/store"));
+        std::fs::create_dir_all(&gone).unwrap();
+        Ipam::new(&gone, &host)
+            .allocate(&n, "x", &[], None)
+            .unwrap();
+        std::fs::remove_dir_all(&other).unwrap();
+        let again = ipam.allocate(&n, "c3", &[], None).unwrap();
+        assert_eq!(again.ips[0].to_string(), "10.89.0.2/24");
+        ipam.remove_network(&n).unwrap();
+        assert!(!file.exists(), "network rm leaves no lease file");
     }
 
     #[test]

@@ -183,6 +183,46 @@ impl Netlink {
             .collect())
     }
 
+    /// Every address on every link: (link index, address with its prefix).
+    pub async fn all_addresses(&self) -> Result<Vec<(u32, IpNet)>> {
+        let msgs: Vec<_> = self
+            .handle
+            .address()
+            .get()
+            .execute()
+            .try_collect()
+            .await
+            .map_err(|e| NetError::netlink("listing addresses", e))?;
+        Ok(msgs
+            .iter()
+            .filter_map(|m| {
+                m.attributes.iter().find_map(|a| match a {
+                    AddressAttribute::Address(ip) => IpNet::new(*ip, m.header.prefix_len)
+                        .ok()
+                        .map(|n| (m.header.index, n)),
+                    _ => None,
+                })
+            })
+            .collect())
+    }
+
+    /// The name of link `index` (None when it is gone).
+    pub async fn link_name(&self, index: u32) -> Result<Option<String>> {
+        let res: std::result::Result<Vec<LinkMessage>, _> = self
+            .handle
+            .link()
+            .get()
+            .match_index(index)
+            .execute()
+            .try_collect()
+            .await;
+        match res {
+            Ok(msgs) => Ok(msgs.first().map(|m| to_link(m).name)),
+            Err(e) if errno(&e) == libc::ENODEV => Ok(None),
+            Err(e) => Err(NetError::netlink(format!("looking up link {index}"), e)),
+        }
+    }
+
     pub async fn set_up(&self, index: u32) -> Result<()> {
         self.handle
             .link()

@@ -5,6 +5,8 @@
 
 use std::fs::File;
 use std::net::IpAddr;
+
+use ipnet::IpNet;
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -440,7 +442,12 @@ async fn ensure_bridge(nl: &Netlink, net: &Network) -> Result<u32> {
         Some(l) => l.index,
         None => nl.create_bridge(name, net.mtu(), ipam::parse_mac(&ipam::generate_mac()?)?).await?,
     };
-    let have = nl.addresses_of(index).await?;
+    let all = nl.all_addresses().await?;
+    let have: Vec<IpNet> = all
+        .iter()
+        .filter(|(i, _)| *i == index)
+        .map(|(_, a)| *a)
+        .collect();
     for s in &net.subnets {
         let gw = s.gateway_net();
         if !have.contains(&gw) {
@@ -448,7 +455,39 @@ async fn ensure_bridge(nl: &Netlink, net: &Network) -> Result<u32> {
         }
     }
     nl.set_up(index).await?;
+    for (other, addr, subnet) in subnet_clashes(net, index, &all) {
+        let link = nl
+            .link_name(other)
+            .await?
+            .unwrap_or_else(|| format!("#{other}"));
+        tracing::warn!("{}", clash_warning(net, subnet, &link, addr));
+    }
     Ok(index)
+}
+
+/// Addresses on links other than the bridge `bridge` that overlap a
+/// subnet of `net` (another tool's bridge, e.g. CNI's `cni-podman0` on
+/// 10.88.0.0/16): the host routes the subnet through one of them only.
+fn subnet_clashes(net: &Network, bridge: u32, addrs: &[(u32, IpNet)]) -> Vec<(u32, IpNet, IpNet)> {
+    let mut out = Vec::new();
+    for s in &net.subnets {
+        for (i, a) in addrs {
+            let theirs = a.trunc();
+            if *i != bridge && (s.subnet.contains(&theirs) || theirs.contains(&s.subnet)) {
+                out.push((*i, *a, s.subnet));
+            }
+        }
+    }
+    out
+}
+
+fn clash_warning(net: &Network, subnet: IpNet, link: &str, addr: IpNet) -> String {
+    format!(
+        "network {}: subnet {subnet} is also on interface {link} ({addr}), so the host may route \
+         the containers' traffic through {link} and not bridge {}: remove {link} if nothing uses it \
+         (ip link delete {link}), or give network {} another subnet",
+        net.name, net.network_interface, net.name
+    )
 }
 
 fn result(attachments: &[Attachment], plan: &Plan) -> SetupResult {
@@ -488,4 +527,42 @@ fn result(attachments: &[Attachment], plan: &Plan) -> SetupResult {
         })
         .collect();
     SetupResult { networks }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn another_links_address_in_the_subnet_is_a_clash() {
+        let mut net = Network::default_network();
+        net.name = "podman".into();
+        net.network_interface = "podman0".into();
+        let subnet: IpNet = "10.88.0.0/16".parse().unwrap();
+        let addrs: Vec<(u32, IpNet)> = vec![
+            (7, "10.88.0.1/16".parse().unwrap()),    // our bridge
+            (9, "10.88.0.1/16".parse().unwrap()),    // cni-podman0
+            (3, "10.88.5.1/24".parse().unwrap()),    // inside the subnet
+            (4, "10.0.0.0/8".parse().unwrap()),      // around it
+            (5, "192.168.1.10/24".parse().unwrap()), // elsewhere
+        ];
+        net.subnets = vec![crate::network_config::Subnet {
+            subnet,
+            gateway: None,
+            lease_range: None,
+        }];
+        let got: Vec<u32> = subnet_clashes(&net, 7, &addrs)
+            .iter()
+            .map(|c| c.0)
+            .collect();
+        assert_eq!(got, [9, 3, 4]);
+        let w = clash_warning(&net, subnet, "cni-podman0", addrs[1].1);
+        assert!(!w.contains('\n'), "one line: {w}");
+        assert!(
+            w.contains("subnet 10.88.0.0/16 is also on interface cni-podman0 (10.88.0.1/16)")
+                && w.contains("ip link delete cni-podman0")
+                && w.contains("give network podman another subnet"),
+            "{w}"
+        );
+    }
 }

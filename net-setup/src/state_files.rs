@@ -1,6 +1,8 @@
-//! net-setup's state on disk (network configs, IPAM allocations, container
-//! records, DNS records): JSON files replaced atomically and durably, and
-//! the locks that serialize their changes.
+//! net-setup's state on disk: network configs (durable: they outlive a
+//! reboot) and the run state (IPAM allocations, container records, DNS
+//! records, pid files), which describes kernel objects a reboot takes away
+//! and so is replaced atomically without fsync, as the run root's other
+//! files are; and the locks that serialize their changes.
 
 use std::path::Path;
 
@@ -11,19 +13,35 @@ use serde::Serialize;
 
 use crate::error::{NetError, Result};
 
-/// Replace `path` with `data` (creating its directory): temp file, fsync,
-/// rename, fsync the directory. State here must outlive a reboot.
+/// Replace the run-state file `path` with `data` (creating its directory):
+/// temp file, rename; no fsync (the state goes with a reboot, as the
+/// netns, links and rules it records do).
 pub fn write(path: &Path, data: &[u8]) -> Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).map_err(|e| NetError::io("creating directory", dir, e))?;
-    write_atomic(path, data, Durability::Fsync).map_err(|e| NetError::io(e.op, e.path, e.source))
+    write_with(path, data, Durability::NoSync)
 }
 
-pub fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<()> {
+fn write_with(path: &Path, data: &[u8], durability: Durability) -> Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).map_err(|e| NetError::io("creating directory", dir, e))?;
+    write_atomic(path, data, durability).map_err(|e| NetError::io(e.op, e.path, e.source))
+}
+
+fn encode<T: Serialize>(path: &Path, value: &T) -> Result<Vec<u8>> {
     let mut data = serde_json::to_vec_pretty(value)
         .map_err(|e| NetError::json(format!("encoding {}", path.display()), e))?;
     data.push(b'\n');
-    write(path, &data)
+    Ok(data)
+}
+
+/// [`write`] of a value as JSON (run state).
+pub fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<()> {
+    write_with(path, &encode(path, value)?, Durability::NoSync)
+}
+
+/// A file that must outlive a reboot (a network's configuration): temp
+/// file, fsync, rename, fsync the directory.
+pub fn write_json_durable<T: Serialize>(path: &Path, value: &T) -> Result<()> {
+    write_with(path, &encode(path, value)?, Durability::Fsync)
 }
 
 /// Read a JSON file; `None` when it does not exist.
@@ -71,6 +89,21 @@ mod tests {
         assert_eq!(read_json::<serde_json::Value>(&p).unwrap().unwrap()["x"], 1);
         // No temp files left behind.
         assert_eq!(std::fs::read_dir(dir.path().join("a")).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn durable_json_roundtrip() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("nets/n.json");
+        write_json_durable(&p, &serde_json::json!({"name": "n"})).unwrap();
+        assert_eq!(
+            read_json::<serde_json::Value>(&p).unwrap().unwrap()["name"],
+            "n"
+        );
+        assert_eq!(
+            std::fs::read_dir(dir.path().join("nets")).unwrap().count(),
+            1
+        );
     }
 
     #[test]

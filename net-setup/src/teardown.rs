@@ -19,7 +19,6 @@ use common::file_lock::FileLock;
 
 pub async fn teardown(ctx: &Ctx, req: TeardownRequest) -> Result<()> {
     records::validate_container_id(&req.container_id)?;
-    let lock = ctx.setup_lock().await?;
     let names: Vec<String> = req
         .networks
         .iter()
@@ -31,6 +30,8 @@ pub async fn teardown(ctx: &Ctx, req: TeardownRequest) -> Result<()> {
             "detaching only listed networks needs at least one network: name it".into(),
         ));
     }
+    delete_recorded_veths(ctx, &req.container_id, &names, req.only_listed).await;
+    let lock = ctx.setup_lock().await?;
     let errors = teardown_locked(ctx, &lock, &req.container_id, &names, req.only_listed).await;
     if errors.is_empty() {
         Ok(())
@@ -39,6 +40,32 @@ pub async fn teardown(ctx: &Ctx, req: TeardownRequest) -> Result<()> {
             container: req.container_id,
             errors,
         })
+    }
+}
+
+/// Delete the recorded host veths of `container` (those of `networks` with
+/// `only`) before the setup lock is taken: a veth is the container's own
+/// (its name derives from container and network, and the caller holds the
+/// container's lock), and the kernel takes a few RCU grace periods to
+/// unregister one, so teardowns of several containers (`stop -a`) wait
+/// for them side by side rather than one after another under the lock.
+/// What fails here is tried again, and reported, by [`teardown_locked`].
+async fn delete_recorded_veths(ctx: &Ctx, container: &str, networks: &[String], only: bool) {
+    let Ok(Some(record)) = ctx.records().get(container) else {
+        return;
+    };
+    let Ok(host) = Netlink::host() else {
+        return;
+    };
+    for a in record.attachments.iter().filter(|a| {
+        !only
+            || networks
+                .iter()
+                .any(|n| n == &a.network || n == &a.network_id)
+    }) {
+        if let Err(e) = host.delete_link(&a.host_veth).await {
+            debug!(veth = %a.host_veth, error = %e, "deleting veth before the lock; tried again under it");
+        }
     }
 }
 

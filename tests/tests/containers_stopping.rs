@@ -53,3 +53,56 @@ fn a_container_reads_stopping_while_its_stop_timeout_runs() {
     let status = s.ok(&["inspect", "--format", "{{.State.Status}}", "stopme"]);
     assert_eq!(status.trim(), "exited");
 }
+
+/// `stop` sends SIGKILL with the container's lock held and cleans up in
+/// its own process (the teardown and unmount are its calls), so it does
+/// not wait for the monitor's exit command, a new podman started after
+/// the runtime's delete; that one then finds nothing left to do.
+#[test]
+fn stop_cleans_up_itself_and_the_exit_command_finds_it_done() {
+    let (s, _reg, r) = with_busybox();
+    s.ok(&["run", "-d", "--name", "killme", &r, "sleep", "1000"]);
+    let key = s.ok(&[
+        "inspect",
+        "--format",
+        "{{.NetworkSettings.SandboxKey}}",
+        "killme",
+    ]);
+    assert!(key.contains("netns-"), "bridged: {key}");
+    let monitor: i32 = s
+        .ok(&["inspect", "--format", "{{.State.ConmonPid}}", "killme"])
+        .trim()
+        .parse()
+        .unwrap();
+    let o = s.run(&["--log-level", "debug", "stop", "-t", "0", "killme"]);
+    assert!(o.status.success(), "{o:?}");
+    let log = String::from_utf8_lossy(&o.stderr);
+    let own = |method: &str| {
+        log.lines()
+            .any(|l| l.contains("msg=\"call done\"") && l.contains(&format!("method={method}")))
+    };
+    assert!(
+        own("Teardown") && own("Unmount"),
+        "stop's own calls:\n{log}"
+    );
+    let st = s.ok(&[
+        "inspect",
+        "--format",
+        "{{.State.Status}} {{.State.ExitCode}} [{{.NetworkSettings.SandboxKey}}] [{{.State.Error}}]",
+        "killme",
+    ]);
+    assert_eq!(st.trim(), "exited 137 [] []");
+    // The exit command ran after the stop let go of the lock and changed
+    // nothing: the monitor is gone and the state still reads the same.
+    until(Duration::from_secs(10), "the monitor to exit", || {
+        !std::path::Path::new(&format!("/proc/{monitor}")).exists()
+    });
+    let again = s.ok(&[
+        "inspect",
+        "--format",
+        "{{.State.Status}} {{.State.ExitCode}} [{{.NetworkSettings.SandboxKey}}] [{{.State.Error}}]",
+        "killme",
+    ]);
+    assert_eq!(again, st);
+    s.ok(&["rm", "killme"]);
+}

@@ -231,3 +231,40 @@ fn missing_networks_and_ports_answer_as_podman() {
     s.ok(&["rm", "-af", "-t", "0"]);
     s.ok(&["network", "rm", "insp"]);
 }
+
+/// A network whose subnet another tool's interface also holds (as CNI's
+/// `cni-podman0` holds 10.88.0.1/16 beside our `podman0`) still runs its
+/// containers, but setup says so in one line naming the interface and the
+/// fix, rather than leaving the host to route the traffic silently away.
+#[test]
+fn another_interface_on_the_networks_subnet_is_named_at_setup() {
+    let (s, _reg, r) = e2e::podman::with_busybox();
+    s.ok(&[
+        "network",
+        "create",
+        "--subnet",
+        "10.98.25.0/24",
+        "--interface-name",
+        "ncclash0",
+        "clashnet",
+    ]);
+    // Made after the network (create refuses a subnet already on a link).
+    let _link = ForeignLink::new("ncfor1", "10.98.25.1/24");
+    let o = s.run(&["run", "--rm", "--network", "clashnet", &r, "true"]);
+    let e = stderr(&o);
+    assert!(o.status.success(), "{e}");
+    let lines: Vec<&str> = e.lines().filter(|l| l.contains("ncfor1")).collect();
+    assert_eq!(lines.len(), 1, "one line: {e}");
+    assert!(
+        lines[0].contains(
+            "network clashnet: subnet 10.98.25.0/24 is also on interface ncfor1 (10.98.25.1/24)"
+        ) && lines[0].contains("ip link delete ncfor1")
+            && lines[0].contains("give network clashnet another subnet"),
+        "{e}"
+    );
+    // Without the other interface, nothing is said.
+    drop(_link);
+    let o = s.run(&["run", "--rm", "--network", "clashnet", &r, "true"]);
+    assert!(o.status.success() && stderr(&o).trim().is_empty(), "{o:?}");
+    s.ok(&["network", "rm", "-f", "clashnet"]);
+}

@@ -77,15 +77,60 @@ pub(super) async fn runtime_delete(runtime: &str, root: &Path, id: &str) {
         .await;
 }
 
+/// What [`release_locked`] does with the container's storage.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum StorageEnd {
+    /// Leave the rootfs mounted.
+    Keep,
+    /// Unmount the rootfs (the container stays).
+    Unmount,
+    /// Remove the container's layer (RemoveContainer unmounts it too).
+    Remove,
+}
+
+async fn unmount_rootfs(engine: &EngineConfig, id: &str) -> anyhow::Result<()> {
+    let mut storage = helper_procs::storage(engine).await?;
+    let req = UnmountRequest {
+        id: id.to_string(),
+        force: true,
+    };
+    let r = storage
+        .call("Unmount", |mut c| async move { c.unmount(req).await })
+        .await;
+    storage.close().await?;
+    r?;
+    Ok(())
+}
+
+/// RemoveContainer; a layer already gone is no error.
+async fn remove_storage(engine: &EngineConfig, id: &str) -> anyhow::Result<()> {
+    let mut storage = helper_procs::storage(engine).await?;
+    let req = proto::storage::v1::RemoveContainerRequest { id: id.to_string() };
+    let r = storage
+        .call("RemoveContainer", |mut c| async move {
+            c.remove_container(req).await
+        })
+        .await;
+    storage.close().await?;
+    match r {
+        Ok(_)
+        | Err(proto::transport::TransportError::Call {
+            code: proto::ErrorCode::NotFound,
+            ..
+        }) => Ok(()),
+        Err(e) => Err(e.into()),
+    }
+}
+
 /// Release what a stopped container holds; the caller holds its lock.
-/// Without `unmount` the rootfs stays mounted for the caller's
-/// RemoveContainer, which unmounts it in the same call.
+/// `storage` says what becomes of its rootfs (see [`StorageEnd`]); a
+/// container still running is left as it is.
 pub async fn release_locked(
     engine: &EngineConfig,
     cfg: &ContainerConfig,
     st: &mut ContainerState,
     paths: &ContainerPaths,
-    unmount: bool,
+    storage: StorageEnd,
 ) -> anyhow::Result<()> {
     if st.status.is_active() {
         if !has_exited(paths, cfg, st) {
@@ -111,35 +156,46 @@ pub async fn release_locked(
         crate::events::container_exit(cfg, "died", Some(st.exit_code), st.oom_killed);
     }
     let mut errors = Vec::new();
-    if !st.netns_path.is_empty() {
-        if let Err(e) = super::network::teardown(engine, cfg, st).await {
-            errors.push(format!("{e:#}"));
-        } else {
-            st.netns_path.clear();
+    // The network's teardown and the storage's step are independent (the
+    // container has exited): they run side by side, so the kernel's veth
+    // unregistering overlaps the unmount or the layer's removal.
+    let net_step = async {
+        if st.netns_path.is_empty() {
+            return None;
         }
+        let r = super::network::teardown(engine, cfg, st).await;
         crate::kill_point::reached("cleanup-after-teardown");
+        Some(r)
+    };
+    let storage_step = async {
+        match storage {
+            StorageEnd::Keep => None,
+            StorageEnd::Unmount if st.mountpoint.is_empty() => None,
+            StorageEnd::Unmount => {
+                let r = unmount_rootfs(engine, &cfg.id).await;
+                crate::kill_point::reached("cleanup-after-unmount");
+                Some(r)
+            }
+            StorageEnd::Remove => Some(remove_storage(engine, &cfg.id).await),
+        }
+    };
+    let (net_done, storage_done) = tokio::join!(net_step, storage_step);
+    match net_done {
+        Some(Err(e)) => errors.push(format!("{e:#}")),
+        Some(Ok(())) => st.netns_path.clear(),
+        None => {}
+    }
+    match storage_done {
+        Some(Err(e)) if storage == StorageEnd::Remove => return Err(e),
+        Some(Err(e)) => errors.push(format!("{e:#}")),
+        Some(Ok(())) => st.mountpoint.clear(),
+        None => {}
     }
     if let Err(e) = super::pod::remove_member_host(engine, cfg) {
         errors.push(format!(
             "removing {}'s entry from its pod's /etc/hosts: {e}",
             cfg.name
         ));
-    }
-    if unmount && !st.mountpoint.is_empty() {
-        let mut storage = helper_procs::storage(engine).await?;
-        let req = UnmountRequest {
-            id: cfg.id.clone(),
-            force: true,
-        };
-        match storage
-            .call("Unmount", |mut c| async move { c.unmount(req).await })
-            .await
-        {
-            Ok(_) => st.mountpoint.clear(),
-            Err(e) => errors.push(e.to_string()),
-        }
-        storage.close().await?;
-        crate::kill_point::reached("cleanup-after-unmount");
     }
     if !st.images_mounted.is_empty() {
         let mut storage = helper_procs::storage(engine).await?;
@@ -206,24 +262,12 @@ async fn remove_recorded(
     paths: &ContainerPaths,
     volumes: bool,
 ) -> anyhow::Result<()> {
-    // RemoveContainer unmounts the rootfs itself.
-    release_locked(engine, cfg, st, paths, false).await?;
+    // An exited container's layer goes beside its network's teardown; one
+    // still running (release leaves it be) keeps its layer.
+    release_locked(engine, cfg, st, paths, StorageEnd::Remove).await?;
     crate::kill_point::reached("rm-after-release");
-    let mut storage = helper_procs::storage(engine).await?;
-    let req = proto::storage::v1::RemoveContainerRequest { id: cfg.id.clone() };
-    let r = storage
-        .call("RemoveContainer", |mut c| async move {
-            c.remove_container(req).await
-        })
-        .await;
-    storage.close().await?;
-    match r {
-        Ok(_) => {}
-        Err(proto::transport::TransportError::Call {
-            code: proto::ErrorCode::NotFound,
-            ..
-        }) => {}
-        Err(e) => return Err(e.into()),
+    if st.status.is_active() {
+        remove_storage(engine, &cfg.id).await?;
     }
     crate::kill_point::reached("rm-after-storage");
     for dir in [
@@ -316,7 +360,21 @@ pub async fn cleanup(engine: &EngineConfig, name_or_id: &str, rm: bool) -> anyho
     };
     let paths = ContainerPaths::new(engine, &cfg.id);
     let lock = ContainerLock::acquire(&paths)?;
-    let (cfg, mut st) = match store::resolve(&db, &cfg.id) {
+    cleanup_locked(engine, &cfg.id, lock, rm).await
+}
+
+/// [`cleanup`] by a caller that already holds the container's lock (`stop`
+/// holds it from its SIGKILL on, so the cleanup is its own and not the
+/// exit command's, which then finds nothing left to do).
+pub async fn cleanup_locked(
+    engine: &EngineConfig,
+    id: &str,
+    lock: ContainerLock,
+    rm: bool,
+) -> anyhow::Result<()> {
+    let db = crate::state::open_state(engine)?;
+    let paths = ContainerPaths::new(engine, id);
+    let (cfg, mut st) = match store::resolve(&db, id) {
         Ok(r) => r,
         Err(store::ContainerStoreError::NotFound(_)) => {
             // Removed while we waited (`rm -f` racing the exit command):
@@ -333,7 +391,12 @@ pub async fn cleanup(engine: &EngineConfig, name_or_id: &str, rm: bool) -> anyho
         || !st.mountpoint.is_empty()
         || !st.netns_path.is_empty()
         || !st.bundle_path.is_empty();
-    release_locked(engine, &cfg, &mut st, &paths, !removing).await?;
+    let storage = if removing {
+        StorageEnd::Keep
+    } else {
+        StorageEnd::Unmount
+    };
+    release_locked(engine, &cfg, &mut st, &paths, storage).await?;
     if holds && !st.status.is_active() {
         crate::events::container(&cfg, "cleanup");
     }

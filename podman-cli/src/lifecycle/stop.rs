@@ -109,29 +109,37 @@ pub async fn stop(
         store::update_state(&db, &cfg.id, &st)?;
     }
     let signalled = send_stop_signals(&paths, &cfg, &st, timeout).await;
-    if signalled.is_err() {
+    if let Err(e) = &signalled {
         // The stop did not happen: a container still running reads so again.
+        // (The signals hold no lock when they fail.)
         let _lock = ContainerLock::acquire(&paths)?;
         let (_, mut now) = store::resolve(&db, &cfg.id)?;
         if now.status == Status::Stopping {
             now.status = Status::Running;
             store::update_state(&db, &cfg.id, &now)?;
         }
+        anyhow::bail!("{e:#}");
     }
-    signalled?;
     crate::events::container(&cfg, "stop");
-    super::cleanup::cleanup(engine, &cfg.id, false).await?;
+    match signalled? {
+        Some(lock) => super::cleanup::cleanup_locked(engine, &cfg.id, lock, false).await?,
+        None => super::cleanup::cleanup(engine, &cfg.id, false).await?,
+    }
     Ok(cfg)
 }
 
 /// The stop signal, and SIGKILL when it did not stop the container within
-/// `timeout` (the container's own stop timeout when `None`).
+/// `timeout` (the container's own stop timeout when `None`). The SIGKILL
+/// is sent with the container's lock held, and the lock is returned: the
+/// exit it causes is cleaned up by this stop at once, while the monitor's
+/// exit command (a new podman process, started after the runtime's
+/// delete) waits for the lock and then finds nothing left to do.
 async fn send_stop_signals(
     paths: &ContainerPaths,
     cfg: &ContainerConfig,
     st: &ContainerState,
     timeout: Option<u32>,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Option<ContainerLock>> {
     let timeout = timeout.unwrap_or(cfg.stop_timeout);
     let mut exited = false;
     if timeout > 0 && signal(paths, cfg, cfg.stop_signal).await? {
@@ -145,12 +153,14 @@ async fn send_stop_signals(
             );
         }
     }
-    if !exited {
-        signal(paths, cfg, libc::SIGKILL).await?;
-        crate::kill_point::reached("stop-after-signal");
-        wait_exit(paths, cfg, st, Duration::from_secs(10)).await;
+    if exited {
+        return Ok(None);
     }
-    Ok(())
+    let lock = ContainerLock::acquire(paths)?;
+    signal(paths, cfg, libc::SIGKILL).await?;
+    crate::kill_point::reached("stop-after-signal");
+    wait_exit(paths, cfg, st, Duration::from_secs(10)).await;
+    Ok(Some(lock))
 }
 
 pub async fn kill(

@@ -458,12 +458,49 @@ fn to_json(v: &Value) -> Json {
 }
 
 fn f_json<'a>(a: &[Value<'a>], _: &str) -> R<'a> {
-    let s = match &a[0] {
-        Value::Json(j, _) => serde_json::to_string(j),
-        other => serde_json::to_string(&to_json(other)),
+    let mut out = String::new();
+    match &a[0] {
+        Value::Json(j, _) => write_go_json(&mut out, j),
+        other => write_go_json(&mut out, &to_json(other)),
     }
     .map_err(|e| FuncError::Call(e.to_string()))?;
-    Ok(Value::str(s))
+    Ok(Value::str(out))
+}
+
+/// JSON as Go's encoder writes it: a Go struct's fields in declaration
+/// order (see [`super::value::go_field_order`]), map keys sorted.
+fn write_go_json(out: &mut String, j: &Json) -> Result<(), serde_json::Error> {
+    match j {
+        Json::Object(m) => {
+            let order = super::value::go_field_order(m);
+            let mut keys: Vec<&String> = m.keys().collect();
+            if let Some(order) = order {
+                keys.sort_by_key(|k| order.iter().position(|f| f == k));
+            }
+            out.push('{');
+            for (i, k) in keys.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                out.push_str(&serde_json::to_string(k)?);
+                out.push(':');
+                write_go_json(out, &m[k])?;
+            }
+            out.push('}');
+        }
+        Json::Array(items) => {
+            out.push('[');
+            for (i, v) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_go_json(out, v)?;
+            }
+            out.push(']');
+        }
+        other => out.push_str(&serde_json::to_string(other)?),
+    }
+    Ok(())
 }
 
 fn f_lower<'a>(a: &[Value<'a>], root: &str) -> R<'a> {

@@ -16,7 +16,8 @@ fn data() -> Json {
         "NilPtr": null,
         "host": {"arch": "amd64", "ociRuntime": {"name": "runc"}, "cpus": 2},
         "Id": "abc",
-        "Ports": [{"HostPort": 8080}]
+        "Ports": [{"HostPort": 8080}],
+        "Labels2": {"c1": {"name": "c", "interfaces": {"eth1": {}, "eth0": {"subnets": [{"ipnet": "10.0.0.2/24", "gateway": "10.0.0.1"}], "mac_address": "aa"}}}}
     })
 }
 
@@ -138,6 +139,11 @@ const CASES: &[(&str, &str)] = &[
     ("{{json .Labels}}", "{\"a\":\"1\",\"b\":\"2\"}"),
     ("{{json .Tricky}}", "\"<&'\\\">\""),
     ("{{json .Host.OCIRuntime}}", "{\"name\":\"runc\"}"),
+    // Go structs in field order (libpod's NetworkContainerInfo), maps sorted.
+    (
+        "{{json .Labels2}}",
+        "{\"c1\":{\"name\":\"c\",\"interfaces\":{\"eth0\":{\"subnets\":[{\"ipnet\":\"10.0.0.2/24\",\"gateway\":\"10.0.0.1\"}],\"mac_address\":\"aa\"},\"eth1\":{}}}}",
+    ),
     ("{{json .I}} {{json .NilPtr}}", "17 null"),
     ("{{lower \"ABC\"}} {{upper .S}}", "abc XYZ"),
     ("{{title \"hello world-x\"}}", "Hello World-X"),

@@ -98,6 +98,26 @@ const TYPE_NAMES: &[(&str, &str)] = &[
     ("Server", "*define.Version"),
 ];
 
+/// Field order (json tags) of Go structs whose objects reach the `json`
+/// function: Go writes a struct's fields in declaration order, while our
+/// JSON objects keep their keys sorted. An object is taken for one of
+/// these when it has the first field and no key outside the list.
+const GO_FIELD_ORDERS: &[&[&str]] = &[
+    // libpod's NetworkContainerInfo, NetInterface and NetAddress
+    // (`network inspect`'s containers).
+    &["name", "interfaces"],
+    &["subnets", "mac_address"],
+    &["ipnet", "gateway"],
+];
+
+/// The Go field order of `obj`, when it is one of [`GO_FIELD_ORDERS`].
+pub fn go_field_order(obj: &serde_json::Map<String, Json>) -> Option<&'static [&'static str]> {
+    GO_FIELD_ORDERS
+        .iter()
+        .find(|o| obj.contains_key(o[0]) && obj.keys().all(|k| o.contains(&k.as_str())))
+        .copied()
+}
+
 /// The Go name of a JSON key.
 pub fn go_name(key: &str) -> String {
     if let Some((_, g)) = GO_NAMES.iter().find(|(k, _)| *k == key) {

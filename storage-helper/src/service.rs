@@ -97,6 +97,23 @@ pub fn container_pb(c: ContainerRecord) -> pb::Container {
     }
 }
 
+/// A diff's changes as the Diff calls answer them.
+fn diff_response(changes: Vec<crate::diff::Change>) -> pb::ContainerDiffResponse {
+    pb::ContainerDiffResponse {
+        changes: changes
+            .into_iter()
+            .map(|c| pb::Change {
+                path: c.path,
+                kind: match c.kind {
+                    ChangeKind::Modified => pb::ChangeKind::Modified,
+                    ChangeKind::Added => pb::ChangeKind::Added,
+                    ChangeKind::Deleted => pb::ChangeKind::Deleted,
+                } as i32,
+            })
+            .collect(),
+    }
+}
+
 pub fn changes_from_pb(c: Option<pb::ConfigChanges>) -> ConfigChanges {
     let Some(c) = c else {
         return ConfigChanges::default();
@@ -413,19 +430,7 @@ impl Storage for StorageService {
         let (s, r) = (self.store.clone(), req.into_inner());
         blocking("ContainerDiff", move || {
             let changes = crate::diff::container_diff(&s, &r.id)?;
-            Ok(pb::ContainerDiffResponse {
-                changes: changes
-                    .into_iter()
-                    .map(|c| pb::Change {
-                        path: c.path,
-                        kind: match c.kind {
-                            ChangeKind::Modified => pb::ChangeKind::Modified,
-                            ChangeKind::Added => pb::ChangeKind::Added,
-                            ChangeKind::Deleted => pb::ChangeKind::Deleted,
-                        } as i32,
-                    })
-                    .collect(),
-            })
+            Ok(diff_response(changes))
         })
         .await
     }
@@ -437,19 +442,7 @@ impl Storage for StorageService {
         let (s, r) = (self.store.clone(), req.into_inner());
         blocking("ImageDiff", move || {
             let changes = crate::diff::image_diff(&s, &r.image)?;
-            Ok(pb::ContainerDiffResponse {
-                changes: changes
-                    .into_iter()
-                    .map(|c| pb::Change {
-                        path: c.path,
-                        kind: match c.kind {
-                            ChangeKind::Modified => pb::ChangeKind::Modified,
-                            ChangeKind::Added => pb::ChangeKind::Added,
-                            ChangeKind::Deleted => pb::ChangeKind::Deleted,
-                        } as i32,
-                    })
-                    .collect(),
-            })
+            Ok(diff_response(changes))
         })
         .await
     }
@@ -518,19 +511,7 @@ impl Storage for StorageService {
         let (s, r) = (self.store.clone(), req.into_inner());
         blocking("ExternalDiff", move || {
             let changes = crate::external::diff(&s, &r.name)?;
-            Ok(pb::ContainerDiffResponse {
-                changes: changes
-                    .into_iter()
-                    .map(|c| pb::Change {
-                        path: c.path,
-                        kind: match c.kind {
-                            ChangeKind::Modified => pb::ChangeKind::Modified,
-                            ChangeKind::Added => pb::ChangeKind::Added,
-                            ChangeKind::Deleted => pb::ChangeKind::Deleted,
-                        } as i32,
-                    })
-                    .collect(),
-            })
+            Ok(diff_response(changes))
         })
         .await
     }
@@ -549,19 +530,7 @@ impl Storage for StorageService {
                 )),
             };
             let changes = crate::diff::tree_diff(&s, &side(r.from)?, &side(r.to)?)?;
-            Ok(pb::ContainerDiffResponse {
-                changes: changes
-                    .into_iter()
-                    .map(|c| pb::Change {
-                        path: c.path,
-                        kind: match c.kind {
-                            ChangeKind::Modified => pb::ChangeKind::Modified,
-                            ChangeKind::Added => pb::ChangeKind::Added,
-                            ChangeKind::Deleted => pb::ChangeKind::Deleted,
-                        } as i32,
-                    })
-                    .collect(),
-            })
+            Ok(diff_response(changes))
         })
         .await
     }

@@ -33,6 +33,7 @@
 
 pub mod api_service;
 pub mod binaries;
+pub mod build_files;
 pub mod busybox;
 pub mod image_env;
 pub mod image_index;

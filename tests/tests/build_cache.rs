@@ -5,27 +5,10 @@
 //! `-f -`, `--build-arg-file`, `--build-context`, `--pull=never`.
 
 use std::io::Write;
-use std::path::Path;
 use std::process::Stdio;
 
-use e2e::podman::{stderr, stdout, TestStore};
-
-fn write(dir: &Path, name: &str, content: &str) {
-    std::fs::write(dir.join(name), content).unwrap();
-}
-
-fn build(s: &TestStore, args: &[&str]) -> String {
-    let mut all = vec!["build"];
-    all.extend_from_slice(args);
-    let o = s.run(&all);
-    assert!(
-        o.status.success(),
-        "build {args:?}: {}\n{}",
-        stdout(&o),
-        stderr(&o)
-    );
-    stdout(&o)
-}
+use e2e::build_files::{build, write};
+use e2e::podman::{stderr, TestStore};
 
 fn layers(s: &TestStore, image: &str) -> Vec<String> {
     s.ok(&[

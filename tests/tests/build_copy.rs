@@ -1,12 +1,7 @@
 //! COPY edge cases: sources that `.containerignore` leaves out entirely.
 
-use std::path::Path;
-
+use e2e::build_files::write;
 use e2e::podman::{stderr, stdout};
-
-fn write(dir: &Path, name: &str, content: &str) {
-    std::fs::write(dir.join(name), content).unwrap();
-}
 
 #[test]
 fn a_copy_whose_sources_are_all_ignored_makes_the_destination_directory() {

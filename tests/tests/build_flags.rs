@@ -5,13 +5,9 @@
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
-use std::path::Path;
 
+use e2e::build_files::write;
 use e2e::podman::{stderr, stdout};
-
-fn write(dir: &Path, name: &str, content: &str) {
-    std::fs::write(dir.join(name), content).unwrap();
-}
 
 /// A small HTTP/1.1 server: each `/NAME` of `files` answers its content
 /// with a Last-Modified header, anything else 404. It serves until the

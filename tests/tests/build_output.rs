@@ -1,13 +1,8 @@
 //! `podman build --output`: the final stage's root file system written to
 //! a directory or a tar (a file or stdout) besides the image.
 
-use std::path::Path;
-
+use e2e::build_files::write;
 use e2e::podman::{stderr, stdout};
-
-fn write(dir: &Path, name: &str, content: &str) {
-    std::fs::write(dir.join(name), content).unwrap();
-}
 
 fn tar_names(bytes: &[u8]) -> Vec<String> {
     tar::Archive::new(bytes)

@@ -2,26 +2,8 @@
 //! (`--default-mounts-file`), and the build flags that add to a RUN
 //! step's environment and mounts.
 
-use std::path::Path;
-
-use e2e::podman::{stderr, stdout, TestStore};
-
-fn write(dir: &Path, name: &str, content: &str) {
-    std::fs::write(dir.join(name), content).unwrap();
-}
-
-fn build(s: &TestStore, args: &[&str]) -> String {
-    let mut all = vec!["build"];
-    all.extend_from_slice(args);
-    let o = s.run(&all);
-    assert!(
-        o.status.success(),
-        "build {args:?}: {}\n{}",
-        stdout(&o),
-        stderr(&o)
-    );
-    stdout(&o)
-}
+use e2e::build_files::{build, write};
+use e2e::podman::{stderr, stdout};
 
 #[test]
 fn default_mounts_file_reaches_run_steps_and_containers_as_copies() {

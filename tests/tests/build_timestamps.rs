@@ -2,26 +2,8 @@
 //! SOURCE_DATE_EPOCH), `--rewrite-timestamp`: reproducible creation times
 //! and file times in new layers.
 
-use std::path::Path;
-
+use e2e::build_files::{build, write};
 use e2e::podman::{stderr, stdout, TestStore};
-
-fn write(dir: &Path, name: &str, content: &str) {
-    std::fs::write(dir.join(name), content).unwrap();
-}
-
-fn build(s: &TestStore, args: &[&str]) -> String {
-    let mut all = vec!["build"];
-    all.extend_from_slice(args);
-    let o = s.run(&all);
-    assert!(
-        o.status.success(),
-        "build {args:?}: {}\n{}",
-        stdout(&o),
-        stderr(&o)
-    );
-    stdout(&o)
-}
 
 fn last_line(out: &str) -> String {
     out.lines().last().unwrap_or("").to_string()

@@ -1,11 +1,7 @@
 //! `podman image tree`: an image's layers with sizes and the tagged
 //! images they top; `--whatrequires` what is stacked on an image.
 
-use std::path::Path;
-
-fn write(dir: &Path, name: &str, content: &str) {
-    std::fs::write(dir.join(name), content).unwrap();
-}
+use e2e::build_files::write;
 
 #[test]
 fn tree_lists_layers_and_whatrequires_the_images_on_top() {

@@ -149,11 +149,6 @@ impl Ipam {
         let place = self.place(net);
         let _lock = state_files::lock(&place.lock)?;
         let mut file = self.load(&place, Some(net))?;
-        if place.shared && file.leases.is_empty() {
-            // Nobody holds an address on the bridge (the holders' stores
-            // are gone): start again at the first, as with no file.
-            file.last.clear();
-        }
         if place.shared {
             for (c, h) in self.own_leftovers(net)?.leases {
                 file.leases.entry(c).or_insert(Held {
@@ -294,7 +289,7 @@ impl Ipam {
                     .is_some_and(|h| h.owner == self.owner)
                 {
                     file.leases.remove(container);
-                    store_shared(&place, &file)?;
+                    state_files::write_json(&place.json, &file)?;
                     had = true;
                 }
             }
@@ -341,10 +336,12 @@ impl Ipam {
     }
 }
 
-/// Write a host-wide file back; one that holds no lease goes, so a host
-/// where every container is gone has no lease file left (and the next
-/// container starts again at the subnet's first address). Its lock file
-/// stays: a lock removed while someone waits on it no longer excludes.
+/// Write a host-wide file back after a network's removal; one that holds
+/// no lease goes, so removing every network leaves no lease file. (A
+/// release keeps the file: its cursor is what keeps a just-released
+/// address from being handed out again at once, as in Podman's IPAM.)
+/// Its lock file stays: a lock removed while someone waits on it no
+/// longer excludes.
 fn store_shared(place: &Place, file: &IpamFile) -> Result<()> {
     if file.leases.is_empty() {
         state_files::remove_file_if_exists(&place.json)?;

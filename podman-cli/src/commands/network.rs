@@ -210,7 +210,8 @@ fn running_on(
     name: &str,
 ) -> anyhow::Result<serde_json::Map<String, serde_json::Value>> {
     let db = crate::state::open_state(engine)?;
-    let mut out = serde_json::Map::new();
+    // Go maps, so keys in order (JSON objects keep insertion order).
+    let mut out = std::collections::BTreeMap::new();
     for (c, st) in store::list(&db)? {
         if !st.status.is_active() || st.netns_path.is_empty() {
             continue;
@@ -218,7 +219,7 @@ fn running_on(
         if !c.networks.iter().any(|n| n.name == name) {
             continue;
         }
-        let mut ifaces = serde_json::Map::new();
+        let mut ifaces = std::collections::BTreeMap::new();
         for s in st.network_status.as_array().into_iter().flatten() {
             if s["network"] != name {
                 continue;
@@ -240,7 +241,7 @@ fn running_on(
         }
         out.insert(c.id, json!({"name": c.name, "interfaces": ifaces}));
     }
-    Ok(out)
+    Ok(out.into_iter().collect())
 }
 
 /// `podman network exists`: exit 0 or 1.

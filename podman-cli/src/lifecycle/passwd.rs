@@ -12,7 +12,6 @@ use std::os::fd::AsFd;
 use std::path::Path;
 
 use crate::container::model::ContainerConfig;
-use crate::spec::user::read_account_file;
 
 /// One passwd line's fields we look at.
 struct Account {
@@ -217,14 +216,39 @@ pub fn add(cfg: &ContainerConfig, rootfs: &Path) -> anyhow::Result<()> {
         return Ok(());
     }
     let mounted = |d: &str| cfg.mounts.iter().any(|m| m.destination == d);
-    let passwd = read_account_file(rootfs, "etc/passwd")?.unwrap_or_default();
-    let group = read_account_file(rootfs, "etc/group")?.unwrap_or_default();
+    // Read as the user lookup reads them: a file that cannot be read safely
+    // is an error naming the user when a name must be found in it, and
+    // empty for numeric ids.
+    // With no user named (only --hostuser or --group-entry) nothing must
+    // be found: an unreadable file counts as empty, as for a numeric id.
+    let (user, group_name) = cfg.user.split_once(':').unwrap_or((cfg.user.as_str(), ""));
+    let user = if user.is_empty() { "0" } else { user };
+    let group_name = if group_name.is_empty() {
+        user
+    } else {
+        group_name
+    };
+    let passwd = crate::spec::user::read(rootfs, "etc/passwd", "user", user)?;
+    let group = crate::spec::user::read(rootfs, "etc/group", "group", group_name)?;
     let (pw, gr) = entries(cfg, &passwd, &group)?;
-    if !pw.is_empty() && !mounted("/etc/passwd") {
-        append_in_root(rootfs, "etc/passwd", &pw)?;
-    }
-    if !gr.is_empty() && !mounted("/etc/group") {
-        append_in_root(rootfs, "etc/group", &gr)?;
+    // Entries only a numeric --user implies are a convenience (the runtime
+    // needs none): an image whose file cannot take them (a link, a device)
+    // still runs. Asked-for ones (--hostuser, --passwd-entry,
+    // --group-entry) must be written.
+    let asked = !x.host_users.is_empty() || !x.passwd_entry.is_empty() || !x.group_entry.is_empty();
+    for (dest, rel, text) in [
+        ("/etc/passwd", "etc/passwd", &pw),
+        ("/etc/group", "etc/group", &gr),
+    ] {
+        if text.is_empty() || mounted(dest) {
+            continue;
+        }
+        match append_in_root(rootfs, rel, text) {
+            Err(e) if !asked => {
+                tracing::debug!(file = dest, error = %e, "not adding the container user's entry");
+            }
+            r => r?,
+        }
     }
     Ok(())
 }

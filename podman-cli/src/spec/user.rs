@@ -55,7 +55,7 @@ pub fn read_account_file(root: &Path, rel: &str) -> std::io::Result<Option<Strin
 /// safely is an error when a name must be found in it, and counts as
 /// empty when the name is a number (the runtime needs no file for those,
 /// so a default-user container still runs).
-fn read(
+pub(crate) fn read(
     rootfs: &Path,
     file: &'static str,
     what: &'static str,

@@ -17,7 +17,7 @@ fn data() -> Json {
         "host": {"arch": "amd64", "ociRuntime": {"name": "runc"}, "cpus": 2},
         "Id": "abc",
         "Ports": [{"HostPort": 8080}],
-        "Labels2": {"c1": {"name": "c", "interfaces": {"eth1": {}, "eth0": {"subnets": [{"ipnet": "10.0.0.2/24", "gateway": "10.0.0.1"}], "mac_address": "aa"}}}}
+        "Labels2": {"c1": {"interfaces": {"eth0": {"mac_address": "aa", "subnets": [{"gateway": "10.0.0.1", "ipnet": "10.0.0.2/24"}]}, "eth1": {}}, "name": "c"}}
     })
 }
 

@@ -222,14 +222,50 @@ fn ensure_v2(rel: &str, r: &Resources) -> anyhow::Result<()> {
 }
 
 /// The pod's cgroup directories: the v2 one, or one per v1 hierarchy,
-/// deepest first; one still busy or absent is left alone.
+/// deepest first (a member's empty leftover directory included). A
+/// directory whose last tasks are still being reaped answers EBUSY for a
+/// moment after they exit, so that is retried briefly, as runc does; one
+/// still busy after that, or absent, is left alone.
 pub fn remove(rel: &str) {
     let rel = rel.trim_start_matches('/');
+    if rel.is_empty() {
+        return;
+    }
     let root = Path::new(ROOT);
-    let _ = std::fs::remove_dir(root.join(rel));
-    if let Ok(dirs) = std::fs::read_dir(root) {
-        for d in dirs.flatten() {
-            let _ = std::fs::remove_dir(d.path().join(rel));
+    let mut dirs = vec![root.join(rel)];
+    if let Ok(hierarchies) = std::fs::read_dir(root) {
+        dirs.extend(hierarchies.flatten().map(|d| d.path().join(rel)));
+    }
+    for dir in dirs.iter().filter(|d| d.is_dir()) {
+        if let Err(e) = remove_tree(dir) {
+            tracing::debug!(dir = %dir.display(), error = %e, "the pod's cgroup stays");
+        }
+    }
+}
+
+/// Remove `dir` and the cgroup directories below it, children first.
+fn remove_tree(dir: &Path) -> std::io::Result<()> {
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for e in entries.flatten() {
+            if e.file_type().is_ok_and(|t| t.is_dir()) {
+                remove_tree(&e.path())?;
+            }
+        }
+    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+    let mut pause = std::time::Duration::from_millis(5);
+    loop {
+        match std::fs::remove_dir(dir) {
+            Ok(()) => return Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e)
+                if e.raw_os_error() == Some(libc::EBUSY)
+                    && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(std::time::Duration::from_millis(100));
+            }
+            Err(e) => return Err(e),
         }
     }
 }

@@ -5,7 +5,6 @@
 //! deleted afterwards; with nothing left, every trace is removed.
 
 use std::fmt::Write;
-use std::net::IpAddr;
 
 use super::{Desired, Dnat, ToolRunner};
 use crate::error::Result;
@@ -200,33 +199,19 @@ fn render(v4: bool, p: &str, d: &Desired) -> String {
 fn dnat_rules(d: &Dnat) -> Vec<String> {
     let m = d.host_ip.map(|ip| format!("-d {ip} ")).unwrap_or_default();
     let p = d.protocol.as_str();
-    let to = |port: u32| match d.target {
-        IpAddr::V4(t) => format!("{t}:{port}"),
-        IpAddr::V6(t) => format!("[{t}]:{port}"),
-    };
-    let last = d.host_port as u32 + d.range as u32 - 1;
-    if d.range <= 1 {
-        vec![format!(
-            "{m}-p {p} -m {p} --dport {} -j DNAT --to-destination {}",
-            d.host_port,
-            to(d.target_port as u32)
-        )]
-    } else if d.host_port == d.target_port {
-        vec![format!(
-            "{m}-p {p} -m {p} --dport {}:{last} -j DNAT --to-destination {}",
-            d.host_port, d.target
-        )]
-    } else {
-        (0..d.range as u32)
-            .map(|i| {
-                format!(
-                    "{m}-p {p} -m {p} --dport {} -j DNAT --to-destination {}",
-                    d.host_port as u32 + i,
-                    to(d.target_port as u32 + i)
-                )
-            })
-            .collect()
-    }
+    d.matches()
+        .into_iter()
+        .map(|x| {
+            let ports = match x.host_ports {
+                (a, b) if a == b => a.to_string(),
+                (a, b) => format!("{a}:{b}"),
+            };
+            format!(
+                "{m}-p {p} -m {p} --dport {ports} -j DNAT --to-destination {}",
+                x.to
+            )
+        })
+        .collect()
 }
 
 #[cfg(test)]

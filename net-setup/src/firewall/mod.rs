@@ -46,6 +46,47 @@ pub struct Dnat {
     pub target_port: u16,
 }
 
+/// One match of a DNAT as a firewall rule: a host port (or a range kept
+/// whole, when both sides have the same ports) and where it goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DnatMatch {
+    /// "80", or "8000" ..= "8009" as (8000, 8009).
+    pub host_ports: (u32, u32),
+    /// "10.0.0.2:80", "[fd00::2]:80", or only the address for a kept range.
+    pub to: String,
+}
+
+impl Dnat {
+    /// The rules this mapping needs: one, one range, or one per port when
+    /// the range moves to other ports.
+    pub fn matches(&self) -> Vec<DnatMatch> {
+        let to = |port: u32| match self.target {
+            IpAddr::V4(t) => format!("{t}:{port}"),
+            IpAddr::V6(t) => format!("[{t}]:{port}"),
+        };
+        let first = self.host_port as u32;
+        let last = first + self.range as u32 - 1;
+        if self.range <= 1 {
+            vec![DnatMatch {
+                host_ports: (first, first),
+                to: to(self.target_port as u32),
+            }]
+        } else if self.host_port == self.target_port {
+            vec![DnatMatch {
+                host_ports: (first, last),
+                to: self.target.to_string(),
+            }]
+        } else {
+            (0..self.range as u32)
+                .map(|i| DnatMatch {
+                    host_ports: (first + i, first + i),
+                    to: to(self.target_port as u32 + i),
+                })
+                .collect()
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CtrRules {
     pub tag: String,

@@ -138,34 +138,16 @@ fn dnat_rules(d: &Dnat) -> Vec<String> {
         ),
     };
     let p = d.protocol.as_str();
-    let to = |port: u32| match d.target {
-        IpAddr::V4(t) => format!("{t}:{port}"),
-        IpAddr::V6(t) => format!("[{t}]:{port}"),
-    };
-    let last = d.host_port as u32 + d.range as u32 - 1;
-    if d.range <= 1 {
-        vec![format!(
-            "{m} {p} dport {} dnat {f} to {}",
-            d.host_port,
-            to(d.target_port as u32)
-        )]
-    } else if d.host_port == d.target_port {
-        // Same ports on both sides: keep the destination port.
-        vec![format!(
-            "{m} {p} dport {}-{last} dnat {f} to {}",
-            d.host_port, d.target
-        )]
-    } else {
-        (0..d.range as u32)
-            .map(|i| {
-                format!(
-                    "{m} {p} dport {} dnat {f} to {}",
-                    d.host_port as u32 + i,
-                    to(d.target_port as u32 + i)
-                )
-            })
-            .collect()
-    }
+    d.matches()
+        .into_iter()
+        .map(|x| {
+            let ports = match x.host_ports {
+                (a, b) if a == b => a.to_string(),
+                (a, b) => format!("{a}-{b}"),
+            };
+            format!("{m} {p} dport {ports} dnat {f} to {}", x.to)
+        })
+        .collect()
 }
 
 #[cfg(test)]

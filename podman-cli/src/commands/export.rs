@@ -46,29 +46,9 @@ pub async fn run(engine: &EngineConfig, a: &ExportArgs) -> anyhow::Result<()> {
         return Ok(());
     }
     // Stdout: streamed by a helper holding our stdout.
-    let mut storage = helper_procs::storage(engine).await?;
-    let req = MountRequest { id: cfg.id.clone() };
-    let mountpoint = storage
-        .call("Mount", |mut c| async move { c.mount(req).await })
-        .await?
-        .mountpoint;
-    let copied = stream(engine, &mountpoint).await;
-    let req = UnmountRequest {
-        id: cfg.id.clone(),
-        force: false,
-    };
-    let unmounted = storage
-        .call("Unmount", |mut c| async move { c.unmount(req).await })
-        .await;
-    storage.close().await?;
-    copied?;
-    unmounted?;
-    Ok(())
-}
-
-async fn stream(engine: &EngineConfig, root: &str) -> anyhow::Result<()> {
+    drop(db);
     let out = std::io::stdout().as_fd().try_clone_to_owned()?;
-    stream_to(engine, root, out).await
+    export_mounted(engine, &cfg.id, out).await
 }
 
 /// The container's root file system as a tar into `out` (the API's export).
@@ -80,15 +60,24 @@ pub async fn export_to(
     let db = crate::state::open_state(engine)?;
     let (cfg, _) = store::resolve(&db, name_or_id)?;
     drop(db);
+    export_mounted(engine, &cfg.id, out).await
+}
+
+/// Mount container `id`, stream its root as a tar into `out`, unmount.
+async fn export_mounted(
+    engine: &EngineConfig,
+    id: &str,
+    out: std::os::fd::OwnedFd,
+) -> anyhow::Result<()> {
     let mut storage = helper_procs::storage(engine).await?;
-    let req = MountRequest { id: cfg.id.clone() };
+    let req = MountRequest { id: id.to_string() };
     let mountpoint = storage
         .call("Mount", |mut c| async move { c.mount(req).await })
         .await?
         .mountpoint;
     let copied = stream_to(engine, &mountpoint, out).await;
     let req = UnmountRequest {
-        id: cfg.id.clone(),
+        id: id.to_string(),
         force: false,
     };
     let unmounted = storage

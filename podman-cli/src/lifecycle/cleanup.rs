@@ -102,26 +102,6 @@ async fn unmount_rootfs(engine: &EngineConfig, id: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// RemoveContainer; a layer already gone is no error.
-async fn remove_storage(engine: &EngineConfig, id: &str) -> anyhow::Result<()> {
-    let mut storage = helper_procs::storage(engine).await?;
-    let req = proto::storage::v1::RemoveContainerRequest { id: id.to_string() };
-    let r = storage
-        .call("RemoveContainer", |mut c| async move {
-            c.remove_container(req).await
-        })
-        .await;
-    storage.close().await?;
-    match r {
-        Ok(_)
-        | Err(proto::transport::TransportError::Call {
-            code: proto::ErrorCode::NotFound,
-            ..
-        }) => Ok(()),
-        Err(e) => Err(e.into()),
-    }
-}
-
 /// Release what a stopped container holds; the caller holds its lock.
 /// `storage` says what becomes of its rootfs (see [`StorageEnd`]); a
 /// container still running is left as it is.
@@ -176,7 +156,9 @@ pub async fn release_locked(
                 crate::kill_point::reached("cleanup-after-unmount");
                 Some(r)
             }
-            StorageEnd::Remove => Some(remove_storage(engine, &cfg.id).await),
+            StorageEnd::Remove => {
+                Some(super::reconcile::remove_storage_container(engine, &cfg.id).await)
+            }
         }
     };
     let (net_done, storage_done) = tokio::join!(net_step, storage_step);
@@ -267,7 +249,7 @@ async fn remove_recorded(
     release_locked(engine, cfg, st, paths, StorageEnd::Remove).await?;
     crate::kill_point::reached("rm-after-release");
     if st.status.is_active() {
-        remove_storage(engine, &cfg.id).await?;
+        super::reconcile::remove_storage_container(engine, &cfg.id).await?;
     }
     crate::kill_point::reached("rm-after-storage");
     for dir in [

@@ -20,6 +20,7 @@ mod helper_procs;
 mod host_info;
 mod image;
 mod kill_point;
+mod kube;
 mod lifecycle;
 mod pod;
 mod proc_info;
@@ -35,8 +36,8 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use crate::cli::{
-    BuildxCommand, Cli, Command, ContainerCommand, HealthcheckCommand, ImageCommand,
-    NetworkCommand, SystemCommand, VolumeCommand,
+    BuildxCommand, Cli, Command, ContainerCommand, HealthcheckCommand, ImageCommand, KubeCommand,
+    NetworkCommand, PlayCommand, SystemCommand, VolumeCommand,
 };
 use crate::error::{exit_code, one_line};
 
@@ -259,6 +260,11 @@ async fn command(cfg: &engine_config::EngineConfig, cli: &Cli) -> anyhow::Result
                 NetworkCommand::Disconnect(a) => commands::network::disconnect(cfg, a).await,
                 NetworkCommand::Reload(a) => commands::network_reload::reload(cfg, a).await,
             },
+            Command::Kube(c) => match c {
+                KubeCommand::Play(a) => commands::kube::play(cfg, a).await,
+                KubeCommand::Down(a) => commands::kube::down(cfg, a).await,
+            },
+            Command::Play(PlayCommand::Kube(a)) => commands::kube::play(cfg, a).await,
             Command::Volume(c) => match c {
                 VolumeCommand::Create(a) => commands::volume::create(cfg, a).await,
                 VolumeCommand::Ls(a) => commands::volume::ls(cfg, a).await,

@@ -429,6 +429,12 @@ pub enum Command {
     /// Manage pods
     #[command(subcommand)]
     Pod(PodCommand),
+    /// Play containers, pods or volumes from Kubernetes YAML
+    #[command(subcommand)]
+    Kube(KubeCommand),
+    /// Play containers, pods or volumes from Kubernetes YAML (older name of `kube play`)
+    #[command(subcommand, hide = true)]
+    Play(PlayCommand),
     /// List port mappings of a container
     Port(Lazy<crate::commands::port::PortArgs>),
     /// Run a process in a running container
@@ -637,6 +643,20 @@ pub enum NetworkCommand {
     Disconnect(Lazy<network::DisconnectArgs>),
     /// Reload network configuration for containers
     Reload(Lazy<crate::commands::network_reload::ReloadArgs>),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KubeCommand {
+    /// Play a pod or volume based on Kubernetes YAML
+    Play(Lazy<crate::commands::kube::PlayArgs>),
+    /// Remove containers and pods based on Kubernetes YAML
+    Down(Lazy<crate::commands::kube::DownArgs>),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PlayCommand {
+    /// Play a pod or volume based on Kubernetes YAML
+    Kube(Lazy<crate::commands::kube::PlayArgs>),
 }
 
 #[derive(Debug, Subcommand)]

@@ -31,6 +31,7 @@ pub mod info;
 pub mod init;
 pub mod inspect;
 pub mod kill;
+pub mod kube;
 pub mod load;
 pub mod login;
 pub mod logs;

@@ -62,6 +62,8 @@ pub trait Lookup {
     fn container(&self, name_or_id: &str) -> anyhow::Result<(String, i64)>;
     /// A network's name by name or ID (prefix); None when there is none.
     fn network(&self, name_or_id: &str) -> anyhow::Result<Option<String>>;
+    /// A pod's ID by name or ID (prefix); None when there is none.
+    fn pod(&self, name_or_id: &str) -> anyhow::Result<Option<String>>;
 }
 
 /// Which containers the filter will see: podman's own, or containers that
@@ -126,8 +128,8 @@ enum Pred {
     Volume(Vec<String>),
     Health(Vec<String>),
     Until(i64),
-    /// No pod exists: nothing matches.
-    Pod,
+    /// Members of these pods (IDs).
+    Pod(Vec<String>),
     Network {
         names: Vec<String>,
         container_ids: Vec<String>,
@@ -268,7 +270,17 @@ impl ContainerFilter {
                     common::time::now_nanos(),
                 )?)
             }
-            "pod" => Pred::Pod,
+            // Podman looks each value up as a pod; one that names none
+            // matches nothing.
+            "pod" => {
+                let mut ids = Vec::new();
+                for v in values {
+                    if let Some(id) = lookup.pod(v)? {
+                        ids.push(id);
+                    }
+                }
+                Pred::Pod(ids)
+            }
             "network" => {
                 let mut names = Vec::new();
                 for v in values {
@@ -366,7 +378,7 @@ impl Pred {
             // libpod: the status equals one of the values ("" without a check).
             Pred::Health(vals) => vals.contains(&s.health),
             Pred::Until(t) => cfg.created_ns < *t,
-            Pred::Pod => false,
+            Pred::Pod(ids) => !cfg.extra.pod.is_empty() && ids.contains(&cfg.extra.pod),
             Pred::Network {
                 names,
                 container_ids,
@@ -496,6 +508,12 @@ impl Lookup for DbLookup<'_> {
 
     fn network(&self, name_or_id: &str) -> anyhow::Result<Option<String>> {
         Ok(network_by_name_or_id(&self.networks, name_or_id))
+    }
+
+    fn pod(&self, name_or_id: &str) -> anyhow::Result<Option<String>> {
+        Ok(crate::pod::store::resolve(self.db, name_or_id)
+            .ok()
+            .map(|p| p.id))
     }
 }
 

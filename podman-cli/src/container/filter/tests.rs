@@ -21,6 +21,12 @@ impl Lookup for Fake {
             v,
         ))
     }
+    fn pod(&self, v: &str) -> anyhow::Result<Option<String>> {
+        Ok(match v {
+            "web" | "p1p1" => Some("p1p1".into()),
+            _ => None,
+        })
+    }
 }
 
 fn ctr(
@@ -104,6 +110,19 @@ fn keys_and_values_combine_as_podman() {
     assert_eq!(names(&["command=^sle"]).unwrap().len(), 4);
     assert_eq!(names(&["command=true"]).unwrap().len(), 0);
     assert_eq!(names(&["pod=anything"]).unwrap().len(), 0);
+    // A member of pod p1p1, found by the pod's name or ID.
+    let (mut c, s) = ctr("eeee", "member", 1, Status::Running, 0);
+    c.extra.pod = "p1p1".into();
+    for v in ["pod=web", "pod=p1p1", "pod=nope,pod=web"] {
+        let flags: Vec<&str> = v.split(',').collect();
+        let f = ContainerFilter::new(&parse(&flags).unwrap(), &Fake, Scope::Podman).unwrap();
+        assert!(f.matches(&Subject::new(&c, &s)), "{v}");
+    }
+    assert_eq!(
+        names(&["pod=web"]).unwrap().len(),
+        0,
+        "non-members never match"
+    );
     assert_eq!(names(&["health=healthy"]).unwrap().len(), 0);
     let (c, s) = ctr("abcd", "x", 1, Status::Running, 0);
     let f =

@@ -177,6 +177,11 @@ fn a_pod_yaml_plays_with_its_volumes_and_config_and_goes_down() {
     assert_eq!(s.ok(&["pod", "ps", "-q"]), "");
     assert_eq!(s.ok(&["ps", "-aq"]), "");
     assert_eq!(s.ok(&["volume", "exists", "kpclaim"]), "");
+    // The emptyDir's anonymous volume went with the pod, as in Podman.
+    assert_ne!(
+        s.run(&["volume", "exists", "scratch"]).status.code(),
+        Some(0)
+    );
     let out = s.ok(&["play", "kube", "--down", "--force", &file]);
     assert!(out.ends_with("Volumes removed:\nkpclaim\n"), "{out}");
     assert_ne!(

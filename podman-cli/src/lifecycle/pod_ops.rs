@@ -232,6 +232,13 @@ pub async fn remove(
         }
     }
     joined(errors)?;
+    // As Podman: the anonymous volumes the members used go once none of
+    // them is left (a volume another container still uses stays).
+    for (c, _) in rest.iter().chain(infra.iter()) {
+        if let Err(e) = crate::volume::attach::remove_anonymous(engine, c) {
+            tracing::warn!(error = %e, container = %c.id, "removing a pod member's anonymous volumes");
+        }
+    }
     let db = crate::state::open_state(engine)?;
     pods::delete(&db, &pod.id)?;
     super::pod::release_shm(engine, &pod.id);

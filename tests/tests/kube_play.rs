@@ -266,6 +266,17 @@ fn bad_yaml_is_refused_in_one_line_and_leaves_nothing() {
         assert_eq!(s.ok(&["pod", "ps", "-q"]), "", "{text}");
         assert_eq!(s.ok(&["ps", "-aq"]), "", "{text}");
     }
+    let good = write(
+        tmp.path(),
+        "good.yaml",
+        &format!("kind: Pod\nmetadata: {{name: kpbad}}\nspec: {{containers: [{{name: c, image: {image}}}]}}\n"),
+    );
+    refused(
+        &s,
+        &["kube", "play", "--annotation", "val", &good],
+        "annotation \"val\" must include an '=' sign",
+    );
+    assert_eq!(s.ok(&["pod", "ps", "-q"]), "");
     // A container that fails to be made takes its pod with it.
     let f = write(
         tmp.path(),

@@ -95,6 +95,9 @@ pub async fn play(engine: &EngineConfig, a: &PlayArgs) -> anyhow::Result<()> {
         )
         .await;
     }
+    if let Some(bad) = a.annotation.iter().find(|x| !x.contains('=')) {
+        anyhow::bail!("annotation {bad:?} must include an '=' sign");
+    }
     let objects = read_objects(&a.files)?;
     let mut maps = Vec::new();
     for f in &a.configmap {

@@ -204,6 +204,8 @@ pub struct NameRef {
 #[serde(rename_all = "camelCase")]
 pub struct Port {
     pub name: Option<String>,
+    /// Absent with a hostPort: the same port inside (as Podman reads it).
+    #[serde(default)]
     pub container_port: u16,
     pub host_port: Option<u16>,
     #[serde(rename = "hostIP")]

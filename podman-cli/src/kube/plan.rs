@@ -196,7 +196,12 @@ fn pod(
             let Some(host) = p.host_port.filter(|h| *h != 0) else {
                 continue;
             };
-            if overridden.contains(&p.container_port) {
+            let inside = if p.container_port == 0 {
+                host
+            } else {
+                p.container_port
+            };
+            if overridden.contains(&inside) {
                 continue;
             }
             let proto = p.protocol.as_deref().unwrap_or("TCP").to_ascii_lowercase();
@@ -205,7 +210,7 @@ fn pod(
                 .as_deref()
                 .map(|i| format!("{i}:"))
                 .unwrap_or_default();
-            publish.push(format!("{ip}{host}:{}/{proto}", p.container_port));
+            publish.push(format!("{ip}{host}:{inside}/{proto}"));
         }
     }
     let network = if spec.host_network {
@@ -434,10 +439,10 @@ fn container(
         mount(&mut a, c, m, sources)?;
     }
     if let Some(s) = &c.security_context {
+        // SELinux labels mean nothing where SELinux is off, and Podman
+        // plays such YAML there without them; this podman runs no SELinux.
         if s.se_linux_options.is_some() {
-            return Err(KubeError::Unsupported(
-                "securityContext.seLinuxOptions (SELinux is not enabled here)".into(),
-            ));
+            tracing::debug!(container = %c.name, "seLinuxOptions: SELinux is not in use");
         }
         a.privileged = s.privileged.unwrap_or(false);
         a.read_only = s.read_only_root_filesystem.unwrap_or(false);
@@ -632,18 +637,52 @@ fn mount(
     if let Some(sub) = &m.sub_path {
         relative_path("subPath", sub)?;
     }
-    let ro = |ro: bool| if ro { ":ro" } else { "" };
+    // Podman reads "PATH:OPTIONS" in mountPath (e.g. /data:z or /data:ro),
+    // the options of `-v`.
+    let (path, opts) = match m.mount_path.split_once(':') {
+        Some((p, o)) => (
+            p,
+            o.split(',').filter(|x| !x.is_empty()).collect::<Vec<_>>(),
+        ),
+        None => (m.mount_path.as_str(), Vec::new()),
+    };
+    let read_only = m.read_only || opts.contains(&"ro");
+    let m = &VolumeMount {
+        mount_path: path.to_string(),
+        ..m.clone()
+    };
     match src {
-        Source::Bind(path) => {
+        Source::Bind(host) => {
             let host = match &m.sub_path {
-                Some(sub) => format!("{}/{sub}", path.trim_end_matches('/')),
-                None => path.clone(),
+                Some(sub) => format!("{}/{sub}", host.trim_end_matches('/')),
+                None => host.clone(),
             };
-            a.volume
-                .push(format!("{host}:{}{}", m.mount_path, ro(m.read_only)));
+            let mut o: Vec<&str> = opts
+                .iter()
+                .copied()
+                .filter(|x| *x != "ro" && *x != "rw")
+                .collect();
+            if read_only {
+                o.push("ro");
+            }
+            let suffix = if o.is_empty() {
+                String::new()
+            } else {
+                format!(":{}", o.join(","))
+            };
+            a.volume.push(format!("{host}:{}{suffix}", m.mount_path));
         }
-        Source::Named(v) | Source::Claim(v, false) => a.mount.push(named_mount(v, m, m.read_only)),
-        Source::Claim(v, true) => a.mount.push(named_mount(v, m, true)),
+        Source::Named(v) | Source::Claim(v, _) => {
+            let claim_ro = matches!(src, Source::Claim(_, true));
+            if let Some(bad) = opts.iter().find(|x| !["ro", "rw", "z", "Z"].contains(x)) {
+                return Err(KubeError::Invalid {
+                    what: "mountPath option",
+                    value: bad.to_string(),
+                    why: format!("volume {:?} takes ro, rw, z or Z", m.name),
+                });
+            }
+            a.mount.push(named_mount(v, m, read_only || claim_ro));
+        }
         Source::Tmpfs => {
             if m.sub_path.is_some() {
                 return Err(KubeError::Unsupported(
@@ -653,7 +692,7 @@ fn mount(
             a.mount.push(format!(
                 "type=tmpfs,destination={}{}",
                 m.mount_path,
-                if m.read_only { ",ro" } else { "" }
+                if read_only { ",ro" } else { "" }
             ));
         }
     }

@@ -35,9 +35,10 @@ spec:
     - {containerPort: 80, hostPort: 8080}
     - {containerPort: 53, hostPort: 5353, protocol: UDP, hostIP: 127.0.0.1}
     - {containerPort: 9000}
+    - {name: hp, hostPort: 7070}
     volumeMounts:
     - {name: data, mountPath: /data}
-    - {name: host, mountPath: /h, readOnly: true}
+    - {name: host, mountPath: "/h:z", readOnly: true}
     - {name: cfgvol, mountPath: /etc/cfg}
     - {name: scratch, mountPath: /tmp/s}
     securityContext:
@@ -87,7 +88,10 @@ fn a_pod_becomes_pod_and_container_options() {
     assert_eq!(pod.pod.restart.as_deref(), Some("no"));
     assert_eq!(pod.pod.labels, ["app=web"]);
     assert_eq!(pod.pod.add_host, ["db:10.1.2.3", "db.local:10.1.2.3"]);
-    assert_eq!(pod.pod.publish, ["8080:80/tcp", "127.0.0.1:5353:53/udp"]);
+    assert_eq!(
+        pod.pod.publish,
+        ["8080:80/tcp", "127.0.0.1:5353:53/udp", "7070:7070/tcp"]
+    );
     let c = &pod.containers[0];
     assert_eq!(c.name.as_deref(), Some("web-srv"));
     assert_eq!(c.pod.as_deref(), Some("web"));
@@ -105,7 +109,7 @@ fn a_pod_becomes_pod_and_container_options() {
     assert_eq!(c.resources.memory_reservation.as_deref(), Some("67108864"));
     assert_eq!(c.resources.cpu_shares.as_deref(), Some("256"));
     assert_eq!(c.annotation, ["note=hi"]);
-    assert_eq!(c.volume, ["/srv/h:/h:ro"]);
+    assert_eq!(c.volume, ["/srv/h:/h:z,ro"]);
     assert_eq!(
         c.mount,
         [

@@ -140,7 +140,7 @@ pub fn container_json(
             "Hostname": cfg.hostname,
             "User": cfg.user,
             // Podman hides the values of env secrets.
-            "Env": cfg.env.iter().cloned().chain(cfg.extra.env_secrets.iter().map(|e| format!("{}=*******", e.variable))).collect::<Vec<_>>(),
+            "Env": cfg.environment(&[]).into_iter().chain(cfg.extra.env_secrets.iter().map(|e| format!("{}=*******", e.variable))).collect::<Vec<_>>(),
             "Cmd": cfg.cmd,
             "Entrypoint": cfg.entrypoint,
             "WorkingDir": cfg.working_dir,

@@ -362,6 +362,42 @@ pub struct Confinement {
 }
 
 impl ContainerConfig {
+    /// The process environment: libpod's defaults (PATH,
+    /// `container=podman`, TERM for a terminal) and `at_start` (HOME and
+    /// HOSTNAME, which Podman adds when the container starts) under the
+    /// image's and the user's variables, less `--unsetenv`. With no
+    /// `at_start` it is what inspect's `Config.Env` shows.
+    pub fn environment(&self, at_start: &[String]) -> Vec<String> {
+        fn set(env: &mut Vec<String>, kv: String) {
+            let key = kv.split('=').next().unwrap_or("").to_string();
+            env.retain(|e| e.split('=').next() != Some(key.as_str()));
+            env.push(kv);
+        }
+        let mut env: Vec<String> = Vec::new();
+        set(
+            &mut env,
+            "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".into(),
+        );
+        if self.terminal {
+            set(&mut env, "TERM=xterm".into());
+        }
+        set(&mut env, "container=podman".into());
+        for kv in at_start {
+            set(&mut env, kv.clone());
+        }
+        if self.extra.unsetenv_all {
+            env.clear();
+        }
+        for e in &self.env {
+            set(&mut env, e.clone());
+        }
+        env.retain(|e| {
+            let key = e.split('=').next().unwrap_or("");
+            !self.extra.unsetenv.iter().any(|u| u == key)
+        });
+        env
+    }
+
     /// The names a network knows the container by besides its own name, as
     /// libpod records them: the user's aliases, then the short id (Docker
     /// compatibility) and an explicitly set hostname.

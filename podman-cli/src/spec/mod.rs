@@ -128,38 +128,10 @@ fn user_mount(m: &MountSpec) -> Value {
     }
 }
 
-/// The container's process environment: PATH default, the configured
-/// variables, HOSTNAME and `container=podman`, TERM for terminals.
+/// The container's process environment: libpod's defaults, HOME and
+/// HOSTNAME, under the configured variables.
 fn environment(cfg: &ContainerConfig, home: &str) -> Vec<String> {
-    let mut env: Vec<String> = Vec::new();
-    let mut set = |kv: String| {
-        let key = kv.split('=').next().unwrap_or("").to_string();
-        env.retain(|e| e.split('=').next() != Some(key.as_str()));
-        env.push(kv);
-    };
-    set("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".into());
-    if cfg.terminal {
-        set("TERM=xterm".into());
-    }
-    set("container=podman".into());
-    set(format!("HOME={home}"));
-    set(format!("HOSTNAME={}", cfg.hostname));
-    if cfg.extra.unsetenv_all {
-        env.clear();
-    }
-    let mut set = |kv: String| {
-        let key = kv.split('=').next().unwrap_or("").to_string();
-        env.retain(|e| e.split('=').next() != Some(key.as_str()));
-        env.push(kv);
-    };
-    for e in &cfg.env {
-        set(e.clone());
-    }
-    env.retain(|e| {
-        let key = e.split('=').next().unwrap_or("");
-        !cfg.extra.unsetenv.iter().any(|u| u == key)
-    });
-    env
+    cfg.environment(&[format!("HOME={home}"), format!("HOSTNAME={}", cfg.hostname)])
 }
 
 /// The OCI namespace entry for `--ipc/--pid/--uts` (`None`: the host's).

@@ -238,7 +238,10 @@ fn a_deployment_from_stdin_plays_one_pod_and_start_false_leaves_it_created() {
     );
     // Config.Env shows libpod's defaults under the image's variables.
     let env = s.ok(&["inspect", "--format", "{{.Config.Env}}", "kpdep-pod-main"]);
-    assert!(env.contains("container=podman") && env.contains("PATH=/"), "{env}");
+    assert!(
+        env.contains("container=podman") && env.contains("PATH=/"),
+        "{env}"
+    );
     s.ok(&["pod", "start", "kpdep-pod"]);
     poll::until(Duration::from_secs(20), "the pod running", || {
         s.ok(&["inspect", "--format", "{{.State.Status}}", "kpdep-pod-main"])

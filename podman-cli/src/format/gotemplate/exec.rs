@@ -387,10 +387,13 @@ impl<'a> State<'a, '_> {
                 }
                 // A nil pointer the JSON left out (omitempty).
                 None if super::value::omitted_nil(*shape, name) => Ok(Value::Nil),
-                None => self.errorf(format!(
-                    "can't evaluate field {name} in type {}",
-                    receiver.type_name(self.root_type)
-                )),
+                None => match super::value::omitted_zero(*shape, name) {
+                    Some(zero) => Ok(zero),
+                    None => self.errorf(format!(
+                        "can't evaluate field {name} in type {}",
+                        receiver.type_name(self.root_type)
+                    )),
+                },
             },
             Value::Json(Json::Object(o), Shape::Map) => {
                 if has_args {

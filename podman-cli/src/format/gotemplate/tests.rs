@@ -326,3 +326,15 @@ fn deep_nesting_is_refused_as_go_refuses_it_not_a_stack_overflow() {
     assert_eq!(r.2.as_deref(), Ok("x"));
     assert!(r.3.unwrap_err().contains("max expression depth exceeded"));
 }
+
+#[test]
+fn an_images_empty_config_fields_read_as_zero_values() {
+    // OCI's ImageConfig fields are omitempty: an image without variables
+    // has no "Env" in its JSON, and Go's template still reads [].
+    let d = json!({"Id": "i", "Config": {"Cmd": ["sh"]}});
+    let t = Template::new("t", "{{.Config.Env}}|{{.Config.Cmd}}|{{.Config.User}}|{{.Config.Labels}}|{{len .Config.Entrypoint}}")
+        .unwrap();
+    assert_eq!(t.execute(Data::One(&d)).unwrap(), "[]|[sh]||map[]|0");
+    let t = Template::new("t", "{{.Config.Nope}}").unwrap();
+    assert!(t.execute(Data::One(&d)).is_err());
+}

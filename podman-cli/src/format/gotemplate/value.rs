@@ -45,6 +45,40 @@ pub fn omitted_nil(shape: Shape, field: &str) -> bool {
     matches!(shape, Shape::Struct(Some(parent)) if OMITTED_NILS.contains(&(parent, field)))
 }
 
+/// Fields of an image's `Config` (OCI's ImageConfig, all omitempty) that
+/// the JSON leaves out when empty: a template reads their zero value.
+const OMITTED_ZEROS: &[(&str, &str)] = &[
+    ("Config", "Env"),
+    ("Config", "Cmd"),
+    ("Config", "Entrypoint"),
+    ("Config", "User"),
+    ("Config", "WorkingDir"),
+    ("Config", "StopSignal"),
+    ("Config", "Labels"),
+    ("Config", "Volumes"),
+    ("Config", "ExposedPorts"),
+];
+
+static EMPTY_LIST: Json = Json::Array(Vec::new());
+static EMPTY_MAP: std::sync::LazyLock<Json> =
+    std::sync::LazyLock::new(|| Json::Object(serde_json::Map::new()));
+
+/// The zero value of `field` of a struct found under `shape`, when it is
+/// one the JSON leaves out empty.
+pub fn omitted_zero(shape: Shape, field: &str) -> Option<Value<'static>> {
+    let Shape::Struct(Some(parent)) = shape else {
+        return None;
+    };
+    if !OMITTED_ZEROS.contains(&(parent, field)) {
+        return None;
+    }
+    Some(match field {
+        "Env" | "Cmd" | "Entrypoint" => Value::Json(&EMPTY_LIST, Shape::Struct(Some("Config"))),
+        "Labels" | "Volumes" | "ExposedPorts" => Value::Json(&EMPTY_MAP, Shape::Map),
+        _ => Value::Str(Cow::Borrowed("")),
+    })
+}
+
 /// JSON keys whose values are Go maps: their own keys are data, not fields.
 const MAP_FIELDS: &[&str] = &[
     "graphStatus",

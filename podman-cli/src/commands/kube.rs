@@ -27,7 +27,7 @@ pub struct PlayArgs {
     #[arg(long)]
     pub log_driver: Option<String>,
     /// Files holding ConfigMaps the YAML refers to
-    #[arg(long, value_delimiter = ',')]
+    #[arg(long)]
     pub configmap: Vec<PathBuf>,
     /// Start the pods after creating them
     #[arg(long, num_args = 0..=1, default_value_t = true, default_missing_value = "true", action = clap::ArgAction::Set, value_name = "BOOL")]

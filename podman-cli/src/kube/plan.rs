@@ -415,6 +415,9 @@ fn container(
         .map(str::to_ascii_lowercase)
         .as_deref()
     {
+        // As Podman: an image without a tag, or tagged latest, is pulled
+        // when the registry has a newer one.
+        None if latest_or_untagged(&c.image) => "newer",
         None | Some("ifnotpresent") => "missing",
         Some("always") => "always",
         Some("never") => "never",
@@ -507,6 +510,18 @@ fn container(
         }
     }
     Ok(a)
+}
+
+/// Whether a reference names no tag or the tag "latest" (and no digest).
+fn latest_or_untagged(image: &str) -> bool {
+    if image.contains('@') {
+        return false;
+    }
+    let last = image.rsplit('/').next().unwrap_or(image);
+    match last.split_once(':') {
+        Some((_, tag)) => tag == "latest",
+        None => true,
+    }
 }
 
 /// Podman's healthcheck command for a probe.

@@ -17,9 +17,15 @@ pub fn ulimit(spec: &str) -> Result<Rlimit, FlagError> {
     })
 }
 
-/// `--restart no|always|on-failure[:N]|unless-stopped`.
+/// `--restart no|never|always|on-failure[:N]|unless-stopped` ("never" is
+/// Podman's other name for "no").
 pub fn restart(spec: &str) -> Result<RestartPolicy, FlagError> {
     let (name, n) = spec.split_once(':').unwrap_or((spec, ""));
+    let name = if n.is_empty() && name.eq_ignore_ascii_case("never") {
+        "no"
+    } else {
+        name
+    };
     match name {
         "" | "no" | "always" | "unless-stopped" if n.is_empty() => Ok(RestartPolicy {
             name: name.into(),
@@ -45,7 +51,7 @@ pub fn restart(spec: &str) -> Result<RestartPolicy, FlagError> {
         _ => Err(bad(
             "--restart",
             spec,
-            "use no, always, on-failure[:N] or unless-stopped",
+            "use no, never, always, on-failure[:N] or unless-stopped",
         )),
     }
 }
@@ -110,6 +116,14 @@ pub fn signal(raw: &str) -> Result<i32, SignalError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn never_is_podmans_other_name_for_no() {
+        assert_eq!(restart("never").unwrap().name, "no");
+        assert_eq!(restart("Never").unwrap().name, "no");
+        assert!(restart("never:3").is_err());
+        assert_eq!(restart("on-failure:3").unwrap().max_retries, 3);
+    }
 
     #[test]
     fn signals_parse_as_podman_does() {

@@ -149,6 +149,12 @@ fn a_deployment_plays_its_template_as_name_pod() {
     assert_eq!(p.pods[0].containers[0].entrypoint, None);
     assert_eq!(p.pods[0].containers[0].command, ["a"]);
     assert_eq!(p.pods[0].pod.restart.as_deref(), Some("always"));
+    // No tag: pulled when newer, as Podman does; a tag other than latest: when missing.
+    assert_eq!(p.pods[0].containers[0].pull, "newer");
+    assert!(latest_or_untagged("localhost:5000/x:latest"));
+    assert!(latest_or_untagged("localhost:5000/x"));
+    assert!(!latest_or_untagged("localhost:5000/x:1"));
+    assert!(!latest_or_untagged("x@sha256:00"));
 }
 
 #[test]

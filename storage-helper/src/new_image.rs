@@ -375,6 +375,8 @@ pub struct CommitFormat {
     pub created: Option<i64>,
     /// The new layer's entry times.
     pub mtime: crate::tar_writer::Mtime,
+    /// Container paths left out of the new layer (RUN --mount targets).
+    pub exclude: Vec<std::path::PathBuf>,
 }
 
 #[derive(Debug, Default, Clone)]
@@ -456,6 +458,7 @@ pub fn commit(
             format.squash,
             format.mtime,
             Some(format.squash_base.as_str()).filter(|b| format.squash && !b.is_empty()),
+            &format.exclude,
         )?),
     };
     if let Some(layer) = &layer {
@@ -610,11 +613,13 @@ fn container_layer(
     squash: bool,
     mtime: Mtime,
     squash_base: Option<&str>,
+    exclude: &[std::path::PathBuf],
 ) -> Result<LayerBlob> {
     let upper = containers::upper(rec).to_path_buf();
     let rw = || Rewrite {
         mtime,
         unmap: rec.idmap.clone(),
+        exclude: exclude.to_vec(),
     };
     if let Some(base) = squash_base {
         // The whole file system against the base image's, as one layer.

@@ -25,6 +25,7 @@ mod manifest;
 mod platform;
 mod pull;
 mod push;
+mod push_compress;
 mod reference;
 mod registry_api;
 mod registry_client;
@@ -165,6 +166,15 @@ struct PushArgs {
     source: String,
     /// docker://HOST/REPO[:TAG].
     destination: String,
+    /// Compression of layers stored uncompressed (and with --force-compression of the others): gzip or zstd.
+    #[arg(long, value_name = "FORMAT", default_value = "gzip")]
+    compression_format: String,
+    /// Compression level (gzip 0-9, zstd 1-20).
+    #[arg(long, value_name = "N")]
+    compression_level: Option<i32>,
+    /// Recompress layers already compressed in another format.
+    #[arg(long)]
+    force_compression: bool,
     #[command(flatten)]
     registry: RegistryArgs,
 }
@@ -277,6 +287,12 @@ async fn run_push(a: PushArgs) -> anyhow::Result<()> {
         tls_verify: a.registry.tls_verify,
         auth: a.registry.auth()?,
         max_concurrent: a.registry.max_concurrent,
+        compression: push_compress::Compression::parse(
+            &a.compression_format,
+            a.compression_level,
+            a.force_compression,
+        )?,
+        scratch_dir: None,
     };
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
     let printer = tokio::spawn(cli_output::print_push(rx, a.registry.mode()));

@@ -20,6 +20,7 @@ use crate::error::FetchError;
 use crate::local_source::LocalSource;
 use crate::manifest::{self, Descriptor, ImageManifest, Parsed};
 use crate::pull::DEFAULT_CONCURRENCY;
+use crate::push_compress::{self as pc, Compressed, Compression};
 use crate::reference::{DockerRef, ImageRef};
 use crate::registry_api::{pull_scope, push_scope, UploadStart};
 use crate::registry_client::RegistryClient;
@@ -35,6 +36,12 @@ pub struct PushOptions {
     pub tls_verify: Option<bool>,
     pub auth: AuthOptions,
     pub max_concurrent: usize,
+    /// What happens to layer blobs on the way (uncompressed ones are
+    /// always compressed).
+    pub compression: Compression,
+    /// Where compressed copies are written (removed afterwards); None: a
+    /// directory under the system's temp dir.
+    pub scratch_dir: Option<PathBuf>,
 }
 
 pub type PushEvents = UnboundedSender<pb::PushEvent>;
@@ -71,6 +78,14 @@ pub async fn push(opts: &PushOptions, events: &PushEvents) -> Result<pb::PushDon
     let local = Arc::new(blocking(move || LocalSource::oci_dir(&dir, image)).await?);
     let l = local.clone();
     let (top, manifests) = blocking(move || collect_manifests(&l)).await?;
+    let concurrency = if opts.max_concurrent == 0 {
+        DEFAULT_CONCURRENCY
+    } else {
+        opts.max_concurrent
+    };
+    let scratch = Scratch::new(opts.scratch_dir.as_deref())?;
+    let (manifests, compressed) =
+        compress_layers(&local, manifests, &opts.compression, &scratch, concurrency).await?;
     let conf = common::registries_conf::RegistriesConf::load()
         .map_err(|e| FetchError::Config(format!("registries.conf: {e}")))?;
     let endpoint = registry_endpoints::push_endpoint(&conf, &dest, opts.tls_verify)?;
@@ -124,15 +139,14 @@ pub async fn push(opts: &PushOptions, events: &PushEvents) -> Result<pb::PushDon
         }),
     )?;
 
-    let concurrency = if opts.max_concurrent == 0 {
-        DEFAULT_CONCURRENCY
-    } else {
-        opts.max_concurrent
-    };
     let uploaded: Vec<u64> = stream::iter(blobs.iter().cloned().map(|d: Descriptor| {
         let (client, local, repo, from, scopes) =
             (&client, &local, &repo, mount_from.as_deref(), &scopes);
-        async move { push_blob(client, local, repo, &d, from, scopes, events).await }
+        let file = compressed.get(&d.digest).cloned();
+        async move {
+            let src = BlobSource { local, file };
+            push_blob(client, &src, repo, &d, from, scopes, events).await
+        }
     }))
     .buffer_unordered(concurrency)
     .try_collect()
@@ -247,10 +261,152 @@ fn collect_manifests(
     Ok((top, out))
 }
 
+/// The scratch directory for compressed layers, removed when dropped.
+struct Scratch {
+    dir: PathBuf,
+    made: std::sync::OnceLock<Result<(), String>>,
+}
+
+impl Scratch {
+    fn new(dir: Option<&std::path::Path>) -> Result<Scratch, FetchError> {
+        let dir = match dir {
+            Some(d) => d.to_path_buf(),
+            None => std::env::temp_dir().join(format!(
+                "image-fetcher-push-{}-{}",
+                std::process::id(),
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| d.as_nanos())
+                    .unwrap_or(0)
+            )),
+        };
+        Ok(Scratch {
+            dir,
+            made: std::sync::OnceLock::new(),
+        })
+    }
+
+    /// The directory, made on first use (most pushes need none).
+    fn dir(&self) -> Result<&std::path::Path, FetchError> {
+        self.made
+            .get_or_init(|| std::fs::create_dir_all(&self.dir).map_err(|e| e.to_string()))
+            .as_ref()
+            .map_err(|e| {
+                FetchError::io(
+                    "making the push scratch directory",
+                    &self.dir,
+                    std::io::Error::other(e.clone()),
+                )
+            })?;
+        Ok(&self.dir)
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        if matches!(self.made.get(), Some(Ok(()))) {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+}
+
+/// Compress the layers `c` asks for and rebuild the manifests naming
+/// them (children first, so an index gets its children's new digests).
+/// Returns the manifests to put and the compressed blobs by new digest.
+async fn compress_layers(
+    local: &Arc<LocalSource>,
+    manifests: Vec<ManifestToPush>,
+    c: &Compression,
+    scratch: &Scratch,
+    concurrency: usize,
+) -> Result<
+    (
+        Vec<ManifestToPush>,
+        std::collections::HashMap<String, Compressed>,
+    ),
+    FetchError,
+> {
+    let layers: Vec<Descriptor> = manifests
+        .iter()
+        .filter_map(|m| m.image.as_ref())
+        .flat_map(|i| i.layers.iter().cloned())
+        .collect();
+    let todo = pc::layers_to_compress(c, &layers);
+    if todo.is_empty() {
+        return Ok((manifests, Default::default()));
+    }
+    let dir = scratch.dir()?.to_path_buf();
+    let done: Vec<(String, Compressed)> = stream::iter(todo.into_iter().map(|layer| {
+        let (local, c, dir) = (local.clone(), *c, dir.clone());
+        async move {
+            let old = layer.digest.clone();
+            let out = blocking(move || pc::compress_layer(&local, &layer, &c, &dir)).await?;
+            Ok::<_, FetchError>((old, out))
+        }
+    }))
+    .buffer_unordered(concurrency.min(4))
+    .try_collect()
+    .await?;
+    let by_old: std::collections::HashMap<String, Compressed> = done.into_iter().collect();
+    let mut children = std::collections::HashMap::new();
+    let mut out = Vec::with_capacity(manifests.len());
+    for mut m in manifests {
+        let new_bytes = match &m.image {
+            Some(_) => pc::rewrite_manifest(&m.bytes, &m.media_type, &by_old, c.format)?,
+            None => pc::rewrite_index(&m.bytes, &children)?,
+        };
+        if let Some(bytes) = new_bytes {
+            let digest = sha256_of(&bytes);
+            if m.image.is_some() {
+                children.insert(m.digest.clone(), (digest.clone(), bytes.len() as u64));
+                m.image = match manifest::parse(&bytes, &m.media_type) {
+                    Ok(Parsed::Manifest(i)) => Some(i),
+                    _ => {
+                        return Err(FetchError::Unsupported {
+                            context: "rebuilding the manifest for push".into(),
+                            detail: "the rebuilt manifest does not parse".into(),
+                        })
+                    }
+                };
+            }
+            m.bytes = bytes;
+            m.digest = digest;
+        }
+        out.push(m);
+    }
+    let by_new = by_old
+        .into_values()
+        .map(|c| (c.digest.clone(), c))
+        .collect();
+    Ok((out, by_new))
+}
+
+/// Where a blob's bytes come from: the layout, or a compressed copy.
+struct BlobSource<'a> {
+    local: &'a Arc<LocalSource>,
+    file: Option<Compressed>,
+}
+
+impl BlobSource<'_> {
+    async fn open(&self, digest: &str) -> Result<(std::fs::File, u64), FetchError> {
+        match &self.file {
+            Some(c) => {
+                let f = std::fs::File::open(&c.path)
+                    .map_err(|e| FetchError::io("opening the compressed layer", &c.path, e))?;
+                Ok((f, c.size))
+            }
+            None => {
+                let (l, digest) = (self.local.clone(), digest.to_string());
+                blocking(move || l.open_blob(&digest)).await
+            }
+        }
+    }
+}
+
 /// Make one blob present at the destination; returns the bytes uploaded.
 async fn push_blob(
     client: &RegistryClient,
-    local: &Arc<LocalSource>,
+    src: &BlobSource<'_>,
     repo: &str,
     desc: &Descriptor,
     from: Option<&str>,
@@ -281,8 +437,8 @@ async fn push_blob(
         }
         UploadStart::Location(l) => l,
     };
-    let (l, digest) = (local.clone(), desc.digest.clone());
-    let (file, len) = blocking(move || l.open_blob(&digest)).await?;
+    let local = src.local;
+    let (file, len) = src.open(&desc.digest).await?;
     if len != desc.size {
         return Err(FetchError::SizeMismatch {
             digest: desc.digest.clone(),

@@ -216,5 +216,11 @@ pub fn push_options(r: PushRequest) -> Result<PushOptions, FetchError> {
         tls_verify: r.tls_verify,
         auth: auth_options(r.username, r.password, r.auth_file)?,
         max_concurrent: r.max_concurrent as usize,
+        compression: crate::push_compress::Compression::parse(
+            &r.compression_format,
+            r.compression_level,
+            r.force_compression,
+        )?,
+        scratch_dir: (!r.scratch_dir.is_empty()).then(|| PathBuf::from(r.scratch_dir)),
     })
 }

@@ -1,6 +1,6 @@
 //! Images made here rather than pulled: `podman import` (a root file system
 //! tarball becomes a one-layer image) and `podman commit` (a container's
-//! upper directory becomes a new top layer). Both write a gzip layer blob,
+//! upper directory becomes a new top layer). Both write an uncompressed layer blob,
 //! an OCI config and manifest into the blob store and then go through the
 //! same path as a pulled image.
 
@@ -105,7 +105,7 @@ impl ConfigChanges {
     }
 }
 
-/// A gzip layer blob written into the store: (blob digest, size, diff_id).
+/// A layer blob written into the store: (blob digest, size, diff_id).
 struct LayerBlob {
     digest: Digest,
     size: u64,
@@ -113,33 +113,33 @@ struct LayerBlob {
     media_type: &'static str,
 }
 
-/// Compress an uncompressed tar produced by `fill` into a store blob.
-fn gzip_blob(
+/// Store an uncompressed tar produced by `fill` as a blob whose digest is
+/// its diff ID, as Podman stores the layers it makes: compression happens
+/// when the image is pushed (image-fetcher), so a commit costs no CPU for
+/// it and the manifest a push builds differs from the stored one.
+fn tar_blob(
     store: &Store,
     fill: impl FnOnce(&mut dyn std::io::Write) -> Result<()>,
 ) -> Result<LayerBlob> {
     let tmp = store.tmp_dir().join(format!("layer-{}", unique_suffix()));
     let result = (|| {
         let file = File::create(&tmp).map_err(|e| StoreError::path("creating", &tmp, e))?;
-        let gz =
-            flate2::write::GzEncoder::new(DigestWriter::new(file), flate2::Compression::new(6));
-        let mut outer = DigestWriter::new(gz);
-        fill(&mut outer)?;
-        let (diff_id, _, gz) = outer.finish();
-        let inner = gz
-            .finish()
-            .map_err(|e| StoreError::path("compressing into", &tmp, e))?;
-        let (digest, size, file) = inner.finish();
+        let mut out = DigestWriter::new(std::io::BufWriter::with_capacity(1 << 20, file));
+        fill(&mut out)?;
+        let (digest, size, buffered) = out.finish();
+        let file = buffered
+            .into_inner()
+            .map_err(|e| StoreError::path("writing", &tmp, e.into_error()))?;
         file.sync_all()
             .map_err(|e| StoreError::path("syncing", &tmp, e))?;
         let dest = blobs::path(store, &digest);
         std::fs::rename(&tmp, &dest)
             .map_err(|e| StoreError::path("renaming into place", &dest, e))?;
         Ok(LayerBlob {
+            diff_id: digest.clone(),
             digest,
             size,
-            diff_id,
-            media_type: oci::OCI_LAYER_GZIP,
+            media_type: oci::OCI_LAYER_TAR,
         })
     })();
     if result.is_err() {
@@ -148,8 +148,7 @@ fn gzip_blob(
     result
 }
 
-/// A user's tarball (plain, gzip or zstd) as a layer blob. Compressed
-/// input is copied as it is; plain input is gzipped.
+/// A user's tarball (plain, gzip or zstd) as a layer blob, copied as it is.
 fn blob_from_tarball(store: &Store, path: &Path) -> Result<LayerBlob> {
     let open = || File::open(path).map_err(|e| StoreError::path("opening", path, e));
     let mut head = BufReader::new(open()?);
@@ -158,7 +157,7 @@ fn blob_from_tarball(store: &Store, path: &Path) -> Result<LayerBlob> {
             .map_err(|e| StoreError::path("reading", path, e))?,
     );
     if compression == Compression::None {
-        return gzip_blob(store, |w| {
+        return tar_blob(store, |w| {
             std::io::copy(&mut head, w).map_err(|e| StoreError::path("reading", path, e))?;
             Ok(())
         });
@@ -376,6 +375,8 @@ pub struct CommitFormat {
     pub created: Option<i64>,
     /// The new layer's entry times.
     pub mtime: crate::tar_writer::Mtime,
+    /// Container paths left out of the new layer (RUN --mount targets).
+    pub exclude: Vec<std::path::PathBuf>,
 }
 
 #[derive(Debug, Default, Clone)]
@@ -457,6 +458,7 @@ pub fn commit(
             format.squash,
             format.mtime,
             Some(format.squash_base.as_str()).filter(|b| format.squash && !b.is_empty()),
+            &format.exclude,
         )?),
     };
     if let Some(layer) = &layer {
@@ -602,8 +604,8 @@ pub fn commit(
     )
 }
 
-/// The container's changes (or with `squash` its whole file system) as a
-/// gzip layer blob.
+/// The container's changes (or with `squash` its whole file system) as an
+/// uncompressed layer blob.
 fn container_layer(
     store: &Store,
     id: &str,
@@ -611,11 +613,13 @@ fn container_layer(
     squash: bool,
     mtime: Mtime,
     squash_base: Option<&str>,
+    exclude: &[std::path::PathBuf],
 ) -> Result<LayerBlob> {
     let upper = containers::upper(rec).to_path_buf();
     let rw = || Rewrite {
         mtime,
         unmap: rec.idmap.clone(),
+        exclude: exclude.to_vec(),
     };
     if let Some(base) = squash_base {
         // The whole file system against the base image's, as one layer.
@@ -625,7 +629,7 @@ fn container_layer(
             let changes = crate::vfs::changes(Some(&base_root), &mountpoint)
                 .map_err(|e| StoreError::path("comparing with the base image", &mountpoint, e));
             let layer = changes.and_then(|changes| {
-                gzip_blob(store, |w| {
+                tar_blob(store, |w| {
                     write_changes(&mountpoint, &changes, rw(), w).map(drop)
                 })
             });
@@ -641,7 +645,7 @@ fn container_layer(
     }
     if squash {
         let (mountpoint, _) = crate::mounts::mount(store, id)?;
-        let written = gzip_blob(store, |w| {
+        let written = tar_blob(store, |w| {
             write_tree_with(&mountpoint, TreeKind::Rootfs, rw(), w).map(drop)
         });
         let unmounted = crate::mounts::unmount(store, id, false);
@@ -650,12 +654,12 @@ fn container_layer(
         return Ok(layer);
     }
     match store.driver {
-        Driver::Overlay => gzip_blob(store, |w| {
+        Driver::Overlay => tar_blob(store, |w| {
             write_tree_with(&upper, TreeKind::OverlayUpper, rw(), w).map(drop)
         }),
         Driver::Vfs => {
             let changes = crate::diff::changes(store, rec)?;
-            gzip_blob(store, |w| {
+            tar_blob(store, |w| {
                 write_changes(&upper, &changes, rw(), w).map(drop)
             })
         }
@@ -668,7 +672,7 @@ const DOCKER_CONFIG: &str = "application/vnd.docker.container.image.v1+json";
 fn docker_layer_type(mt: &str) -> &str {
     match mt {
         oci::OCI_LAYER_GZIP => "application/vnd.docker.image.rootfs.diff.tar.gzip",
-        "application/vnd.oci.image.layer.v1.tar" => "application/vnd.docker.image.rootfs.diff.tar",
+        oci::OCI_LAYER_TAR => "application/vnd.docker.image.rootfs.diff.tar",
         other => other,
     }
 }
@@ -677,7 +681,7 @@ fn docker_layer_type(mt: &str) -> &str {
 fn oci_layer_type(mt: &str) -> &str {
     match mt {
         "application/vnd.docker.image.rootfs.diff.tar.gzip" => oci::OCI_LAYER_GZIP,
-        "application/vnd.docker.image.rootfs.diff.tar" => "application/vnd.oci.image.layer.v1.tar",
+        "application/vnd.docker.image.rootfs.diff.tar" => oci::OCI_LAYER_TAR,
         other => other,
     }
 }

@@ -577,6 +577,12 @@ impl Storage for StorageService {
                     }
                     Some(t) => crate::tar_writer::Mtime::Set(t.max(0) as u64),
                 },
+                exclude: r
+                    .exclude_paths
+                    .iter()
+                    .map(|p| std::path::PathBuf::from(p.trim_start_matches('/')))
+                    .filter(|p| !p.as_os_str().is_empty())
+                    .collect(),
             };
             crate::new_image::commit(&s, &r.id, &r.names, &changes, &r.author, &r.message, format)
                 .map(image_pb)

@@ -42,6 +42,8 @@ pub struct Rewrite {
     /// The container's user namespace: owners are written as the
     /// container's IDs, not the host's.
     pub unmap: Option<crate::idmap::Mapping>,
+    /// Paths (relative to the tree's root) left out with what is below them.
+    pub exclude: Vec<PathBuf>,
 }
 
 impl Mtime {
@@ -186,6 +188,9 @@ impl Walker {
         meta: std::fs::Metadata,
         follow: bool,
     ) -> Result<()> {
+        if self.rewrite.exclude.iter().any(|x| x == r) {
+            return Ok(());
+        }
         let ft = meta.file_type();
         if self.kind == TreeKind::OverlayUpper && ft.is_char_device() && meta.rdev() == 0 {
             let mut wh = std::ffi::OsString::from(".wh.");

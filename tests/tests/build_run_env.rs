@@ -292,3 +292,72 @@ fn userns_maps_run_steps_and_the_image_keeps_container_ids() {
         stderr(&o)
     );
 }
+
+#[test]
+fn secret_mounts_are_private_copies_with_their_mode_and_never_in_the_image() {
+    let (s, _reg, r) = e2e::podman::with_busybox();
+    let ctx = tempfile::tempdir().unwrap();
+    let c = ctx.path().to_str().unwrap();
+    let src = ctx.path().join("tok.txt");
+    std::fs::write(&src, "from-file").unwrap();
+    std::fs::set_permissions(&src, std::os::unix::fs::PermissionsExt::from_mode(0o644)).unwrap();
+    write(
+        ctx.path(),
+        "Containerfile",
+        &format!(
+            "FROM {r}\n\
+             RUN --mount=type=secret,id=tok stat -c '%a %u %g' /run/secrets/tok > /default && cat /run/secrets/tok > /seen\n\
+             RUN --mount=type=secret,id=envtok,target=/etc/tok,mode=0440,uid=1,gid=2 stat -c '%a %u %g' /etc/tok > /custom && cat /etc/tok >> /seen\n\
+             RUN ls -A /run/secrets 2>/dev/null | wc -l > /left; test ! -e /etc/tok\n"
+        ),
+    );
+    let o = s
+        .cmd()
+        .args([
+            "build",
+            "-q",
+            "-t",
+            "secret-mounts",
+            "--secret",
+            &format!("id=tok,src={}", src.display()),
+            "--secret",
+            "id=envtok,env=E2E_BUILD_SECRET",
+            c,
+        ])
+        .env("E2E_BUILD_SECRET", "from-env")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(
+        s.ok(&[
+            "run",
+            "--rm",
+            "secret-mounts",
+            "sh",
+            "-c",
+            "cat /default /custom /seen /left; test ! -e /run/secrets/tok && test ! -e /etc/tok && echo gone"
+        ]),
+        "400 0 0\n440 1 2\nfrom-filefrom-env0\ngone\n"
+    );
+    // The source file is untouched; an unset variable and a bad id are refused.
+    assert_eq!(
+        std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&src).unwrap().permissions())
+            & 0o777,
+        0o644
+    );
+    let o = s
+        .cmd()
+        .args(["build", "--secret", "id=envtok,env=E2E_NO_SUCH_VAR", c])
+        .env_remove("E2E_NO_SUCH_VAR")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(125));
+    assert!(
+        stderr(&o).contains("E2E_NO_SUCH_VAR is not set"),
+        "{}",
+        stderr(&o)
+    );
+    let o = s.run(&["build", "--secret", "id=../x,src=/etc/hostname", c]);
+    assert_eq!(o.status.code(), Some(125));
+    assert!(stderr(&o).contains("invalid --secret"), "{}", stderr(&o));
+}

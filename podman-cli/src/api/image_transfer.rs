@@ -142,6 +142,7 @@ pub async fn push(s: &Rc<Service>, req: Req, name: &str) -> ApiResult<Resp> {
                 authfile: None,
             },
             digestfile: Some(digest_dir.join("digest")),
+            compression: Default::default(),
         };
         match crate::commands::push::run(&engine, &args).await {
             Ok(()) => {

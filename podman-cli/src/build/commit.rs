@@ -82,9 +82,11 @@ impl Builder<'_> {
         container: Option<&str>,
         history: Value,
         final_step: bool,
+        exclude: &[String],
     ) -> anyhow::Result<String> {
         let config = self.image_config(&st.config);
         let req = CommitContainerRequest {
+            exclude_paths: exclude.to_vec(),
             id: container.unwrap_or_default().to_string(),
             docker_format: self.opts.docker_format,
             history_json: vec![history.to_string()],

@@ -426,7 +426,7 @@ impl Builder<'_> {
                             "created_by": format!("/bin/sh -c #(nop) {}", inst.original),
                             "empty_layer": true,
                         });
-                        let id = self.commit(st, None, history, final_step).await?;
+                        let id = self.commit(st, None, history, final_step, &[]).await?;
                         self.remember(&key, &id).await?;
                         id
                     }
@@ -514,7 +514,7 @@ impl Builder<'_> {
                 .unwrap_or("")
         ));
         let history = json!({"created_by": "/bin/sh -c #(nop) COMMIT", "empty_layer": true});
-        let id = self.commit(st, None, history, true).await?;
+        let id = self.commit(st, None, history, true, &[]).await?;
         self.say(&format!("--> {}", &id[..12]));
         st.image = Some(id);
         Ok(())

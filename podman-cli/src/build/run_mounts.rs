@@ -2,8 +2,9 @@
 //! build context, or a stage's or image's file system; read-only unless
 //! `rw`), `type=tmpfs`, `type=cache` (a directory kept under the graph
 //! root between builds, by `id` or target) and `type=secret` (a
-//! `--secret id=..,src=..` file at /run/secrets/ID). Each becomes a
-//! `--mount` of the RUN container.
+//! `--secret id=..,src=..` file at /run/secrets/ID, a private copy with
+//! `mode` (default 0400), `uid` and `gid` (default 0), mounted read-only
+//! for that RUN only). Each becomes a `--mount` of the RUN container.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -144,8 +145,11 @@ pub fn to_create_mount(
         why,
     };
     Ok(Some(match m.kind.as_str() {
-        "bind" | "secret" if m.mode.is_some() || m.uid.is_some() || m.gid.is_some() => {
-            return Err(bad("mode, uid and gid are not supported for bind and secret mounts (the source's own are used)".into()))
+        "bind" if m.mode.is_some() || m.uid.is_some() || m.gid.is_some() => {
+            return Err(bad(
+                "mode, uid and gid are not supported for bind mounts (the source's own are used)"
+                    .into(),
+            ))
         }
         "bind" => format!(
             "type=bind,source={},destination={}{}",
@@ -170,29 +174,89 @@ pub fn to_create_mount(
                 .map(|b| format!("{b:02x}"))
                 .collect();
             let dir = cache_root.join(&hex[..32]);
-            std::fs::create_dir_all(&dir)
-                .map_err(|e| bad(format!("creating the cache directory {}: {e}", dir.display())))?;
+            std::fs::create_dir_all(&dir).map_err(|e| {
+                bad(format!(
+                    "creating the cache directory {}: {e}",
+                    dir.display()
+                ))
+            })?;
             if m.uid.is_some() || m.gid.is_some() {
-                std::os::unix::fs::chown(&dir, m.uid, m.gid)
-                    .map_err(|e| bad(format!("chown of the cache directory {}: {e}", dir.display())))?;
+                std::os::unix::fs::chown(&dir, m.uid, m.gid).map_err(|e| {
+                    bad(format!(
+                        "chown of the cache directory {}: {e}",
+                        dir.display()
+                    ))
+                })?;
             }
             if let Some(mode) = &m.mode {
                 let mode = u32::from_str_radix(mode, 8)
                     .map_err(|_| bad(format!("mode={mode} is not an octal mode")))?;
                 std::fs::set_permissions(&dir, std::os::unix::fs::PermissionsExt::from_mode(mode))
-                    .map_err(|e| bad(format!("chmod of the cache directory {}: {e}", dir.display())))?;
+                    .map_err(|e| {
+                        bad(format!(
+                            "chmod of the cache directory {}: {e}",
+                            dir.display()
+                        ))
+                    })?;
             }
-            format!("type=bind,source={},destination={}", dir.display(), m.target)
+            format!(
+                "type=bind,source={},destination={}",
+                dir.display(),
+                m.target
+            )
         }
         "secret" => match secrets.get(&m.id) {
-            Some(p) => format!("type=bind,source={},destination={},ro", p.display(), m.target),
+            Some(p) => {
+                let copy = secret_copy(m, p).map_err(|e| {
+                    bad(format!(
+                        "copying secret {:?} from {}: {e}",
+                        m.id,
+                        p.display()
+                    ))
+                })?;
+                format!(
+                    "type=bind,source={},destination={},ro",
+                    copy.display(),
+                    m.target
+                )
+            }
             None if m.required => {
-                return Err(bad(format!("secret {:?} is required: pass --secret id={},src=FILE", m.id, m.id)))
+                return Err(bad(format!(
+                    "secret {:?} is required: pass --secret id={},src=FILE",
+                    m.id, m.id
+                )))
             }
             None => return Ok(None),
         },
         _ => return Err(bad("unsupported type".into())),
     }))
+}
+
+/// A copy of the build's private secret file `src` beside it, with the
+/// mount's mode (default 0400) and owner (default root), as Buildah makes.
+fn secret_copy(m: &RunMount, src: &Path) -> std::io::Result<PathBuf> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let mode = match &m.mode {
+        Some(s) => u32::from_str_radix(s, 8)
+            .ok()
+            .filter(|m| *m <= 0o7777)
+            .ok_or_else(|| std::io::Error::other(format!("mode={s} is not an octal mode")))?,
+        None => 0o400,
+    };
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = src.parent().unwrap_or(Path::new("/"));
+    let dest = dir.join(format!(".{}.{n}", m.id));
+    let bytes = std::fs::read(src)?;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&dest)?;
+    std::io::Write::write_all(&mut f, &bytes)?;
+    std::os::unix::fs::fchown(&f, Some(m.uid.unwrap_or(0)), Some(m.gid.unwrap_or(0)))?;
+    f.set_permissions(std::fs::Permissions::from_mode(mode))?;
+    Ok(dest)
 }
 
 #[cfg(test)]
@@ -229,7 +293,9 @@ mod tests {
     #[test]
     fn create_mounts() {
         let d = tempfile::tempdir().unwrap();
-        let secrets = BTreeMap::from([("tok".to_string(), PathBuf::from("/s/tok"))]);
+        let tok = d.path().join("tok");
+        std::fs::write(&tok, "s3cret").unwrap();
+        let secrets = BTreeMap::from([("tok".to_string(), tok.clone())]);
         let m = parse("type=bind,source=a,target=/a").unwrap();
         assert_eq!(
             to_create_mount(&m, Path::new("/ctx/a"), &secrets, d.path())
@@ -238,12 +304,28 @@ mod tests {
             "type=bind,source=/ctx/a,destination=/a,ro"
         );
         let m = parse("type=secret,id=tok").unwrap();
-        assert_eq!(
-            to_create_mount(&m, Path::new(""), &secrets, d.path())
-                .unwrap()
-                .unwrap(),
-            "type=bind,source=/s/tok,destination=/run/secrets/tok,ro"
-        );
+        let spec = to_create_mount(&m, Path::new(""), &secrets, d.path())
+            .unwrap()
+            .unwrap();
+        let copy = spec
+            .strip_prefix("type=bind,source=")
+            .and_then(|s| s.strip_suffix(",destination=/run/secrets/tok,ro"))
+            .unwrap();
+        assert_ne!(Path::new(copy), tok);
+        assert_eq!(std::fs::read_to_string(copy).unwrap(), "s3cret");
+        use std::os::unix::fs::MetadataExt;
+        assert_eq!(std::fs::metadata(copy).unwrap().mode() & 0o7777, 0o400);
+        let m = parse("type=secret,id=tok,mode=0644").unwrap();
+        let spec = to_create_mount(&m, Path::new(""), &secrets, d.path())
+            .unwrap()
+            .unwrap();
+        let copy = spec
+            .split(',')
+            .nth(1)
+            .unwrap()
+            .strip_prefix("source=")
+            .unwrap();
+        assert_eq!(std::fs::metadata(copy).unwrap().mode() & 0o7777, 0o644);
         let m = parse("type=secret,id=other,required").unwrap();
         assert!(to_create_mount(&m, Path::new(""), &secrets, d.path()).is_err());
         let m = parse("type=cache,target=/c").unwrap();

@@ -161,6 +161,16 @@ impl Builder<'_> {
         mount: Vec<String>,
         final_step: bool,
     ) -> anyhow::Result<String> {
+        // The runtime makes the RUN --mount targets as mount points; like
+        // Buildah, the step's layer keeps none of them.
+        let exclude: Vec<String> = mount
+            .iter()
+            .filter_map(|m| {
+                m.split(',')
+                    .find_map(|kv| kv.strip_prefix("destination="))
+                    .map(str::to_string)
+            })
+            .collect();
         let create = CreateOptions {
             image,
             command: argv,
@@ -197,7 +207,8 @@ impl Builder<'_> {
         let result = match ran {
             Ok(()) => {
                 let history = json!({"created_by": created_by(&config::shell(&st.config), inst, &st.args_in_effect())});
-                self.commit(st, Some(&cfg.id), history, final_step).await
+                self.commit(st, Some(&cfg.id), history, final_step, &exclude)
+                    .await
             }
             // The command's exit code; a runtime that could not start it
             // is exit status 1, as Buildah reports runc's failure.
@@ -441,7 +452,7 @@ impl Builder<'_> {
             }
             let what = if srcs_is_dir(&root, &plan) { "dir" } else { "file" };
             let history = json!({"created_by": format!("/bin/sh -c #(nop) {} {what}:{digest} in {dest} ", inst.keyword)});
-            self.commit(st, Some(&ctr), history, final_step).await
+            self.commit(st, Some(&ctr), history, final_step, &[]).await
         }
         .await;
         self.remove_container(&ctr).await;

@@ -442,37 +442,47 @@ impl BuildArgs {
         for spec in &self.secret {
             let (id, src) =
                 crate::build::run_mounts::parse_secret(spec).map_err(|e| anyhow::anyhow!(e))?;
-            let path = match src.to_str().and_then(|p| p.strip_prefix("env:")) {
-                Some(var) => {
-                    let value = std::env::var(var).map_err(|_| {
+            if id.contains('/') || id == "." || id == ".." {
+                anyhow::bail!(
+                    "invalid --secret {spec:?}: the id names a file under /run/secrets: no '/'"
+                );
+            }
+            let value = match src.to_str().and_then(|p| p.strip_prefix("env:")) {
+                Some(var) => std::env::var(var)
+                    .map_err(|_| {
                         anyhow::anyhow!(
                             "--secret {spec}: the environment variable {var} is not set"
                         )
-                    })?;
-                    if temp.is_none() {
-                        temp = Some(tempfile_dir::TempDir::new()?);
-                    }
-                    let dir = temp
-                        .as_ref()
-                        .map(|t| t.path().join("secrets"))
-                        .unwrap_or_default();
-                    std::fs::create_dir_all(&dir)?;
-                    let p = dir.join(&id);
-                    common::atomic_file::write_atomic_mode(
-                        &p,
-                        value.as_bytes(),
-                        0o600,
-                        common::atomic_file::Durability::NoSync,
-                    )?;
-                    p
-                }
+                    })?
+                    .into_bytes(),
                 None => {
                     if !src.is_file() {
                         anyhow::bail!("--secret {spec}: {} is not a file", src.display());
                     }
-                    std::path::absolute(&src)?
+                    std::fs::read(&src).map_err(|e| {
+                        anyhow::anyhow!("--secret {spec}: reading {}: {e}", src.display())
+                    })?
                 }
             };
+            // A private copy for the whole build (a later change of the
+            // source does not leak into a step); each RUN mounts a copy of
+            // it with the mount's mode and owner.
+            if temp.is_none() {
+                temp = Some(tempfile_dir::TempDir::new()?);
+            }
+            let dir = temp
+                .as_ref()
+                .map(|t| t.path().join("secrets"))
+                .unwrap_or_default();
+            std::fs::create_dir_all(&dir)?;
+            std::fs::set_permissions(&dir, std::os::unix::fs::PermissionsExt::from_mode(0o700))?;
+            let path = dir.join(&id);
+            common::atomic_file::write_atomic_mode(
+                &path,
+                &value,
+                0o600,
+                common::atomic_file::Durability::NoSync,
+            )?;
             secrets.insert(id, path);
         }
         let format = match &self.format {

@@ -26,6 +26,32 @@ pub struct PushArgs {
     /// Write the digest of the pushed manifest to this file
     #[arg(long, value_name = "PATH")]
     pub digestfile: Option<PathBuf>,
+    #[command(flatten)]
+    pub compression: CompressionArgs,
+}
+
+/// How layers are compressed on the way to a registry (push, manifest push).
+#[derive(Debug, Clone, Default, Args)]
+pub struct CompressionArgs {
+    /// Compression format for layers stored uncompressed: gzip (default) or zstd
+    #[arg(long, value_name = "FORMAT")]
+    pub compression_format: Option<String>,
+    /// Compression level (gzip 0-9, zstd 1-20)
+    #[arg(long, value_name = "LEVEL")]
+    pub compression_level: Option<i32>,
+    /// Recompress layers compressed in another format (default: true when --compression-format is given)
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "true", value_name = "BOOL")]
+    pub force_compression: Option<bool>,
+}
+
+impl CompressionArgs {
+    pub fn apply(&self, opts: &mut PushOptions) {
+        opts.compression_format = self.compression_format.clone().unwrap_or_default();
+        opts.compression_level = self.compression_level;
+        opts.force_compression = self
+            .force_compression
+            .unwrap_or(self.compression_format.is_some());
+    }
 }
 
 /// A push destination.
@@ -69,6 +95,7 @@ pub async fn run(cfg: &EngineConfig, args: &PushArgs) -> anyhow::Result<()> {
         authfile: args.registry.authfile.clone(),
         ..Default::default()
     };
+    args.compression.apply(&mut opts);
     if let Some(c) = &args.registry.creds {
         (opts.username, opts.password) = crate::image::pull::parse_creds(c)?;
     }

@@ -193,6 +193,11 @@ pub struct PushOptions {
     pub username: String,
     pub password: String,
     pub authfile: Option<std::path::PathBuf>,
+    /// `--compression-format` ("" = gzip), `--compression-level`,
+    /// `--force-compression`: what image-fetcher does to layer blobs.
+    pub compression_format: String,
+    pub compression_level: Option<i32>,
+    pub force_compression: bool,
 }
 
 /// Push the image `source` (manifest digest or ref name) of layout `src`
@@ -218,6 +223,14 @@ pub async fn push_from(
             .map(|p| p.display().to_string())
             .unwrap_or_default(),
         max_concurrent: 0,
+        compression_format: opts.compression_format.clone(),
+        compression_level: opts.compression_level,
+        force_compression: opts.force_compression,
+        // Beside the staged layout, on the graph root's filesystem.
+        scratch_dir: src
+            .parent()
+            .map(|p| p.join("compressed").display().to_string())
+            .unwrap_or_default(),
     };
     let mut stream = fetcher
         .call("Push", |mut c| async move { c.push(req).await })

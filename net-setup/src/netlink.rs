@@ -311,8 +311,8 @@ impl Netlink {
         use rtnetlink::packet_core::NetlinkPayload;
         use rtnetlink::packet_route::RouteNetlinkMessage;
         use rtnetlink::sys::{AsyncSocket, SocketAddr};
-        let (mut conn, _handle, mut messages) = rtnetlink::new_connection()
-            .map_err(|e| NetError::netlink("opening socket", e))?;
+        let (mut conn, _handle, mut messages) =
+            rtnetlink::new_connection().map_err(|e| NetError::netlink("opening socket", e))?;
         conn.socket_mut()
             .socket_mut()
             .bind(&SocketAddr::new(0, rtnetlink::constants::RTMGRP_LINK))

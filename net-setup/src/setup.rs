@@ -445,7 +445,10 @@ async fn apply(
 async fn remove_stale_veth(host: &Netlink, name: &str) -> Result<bool> {
     match host.link(name).await? {
         Some(l) if l.kind == Some(netlink_packet_route::link::InfoKind::Veth) => {
-            debug!(veth = name, "deleting the stale veth of this container's last run");
+            debug!(
+                veth = name,
+                "deleting the stale veth of this container's last run"
+            );
             host.delete_link(name).await?;
             Ok(true)
         }

@@ -25,6 +25,8 @@ pub struct Link {
     pub name: String,
     pub kind: Option<InfoKind>,
     pub controller: Option<u32>,
+    /// Administratively up (IFF_UP).
+    pub up: bool,
 }
 
 pub struct Netlink {
@@ -232,6 +234,25 @@ impl Netlink {
             .map_err(|e| NetError::netlink(format!("setting link {index} up"), e))
     }
 
+    /// Set link `name` down; false when there is none. Unlike a delete,
+    /// this does not wait for the kernel's RCU grace periods.
+    pub async fn set_down(&self, name: &str) -> Result<bool> {
+        let Some(l) = self.link(name).await? else {
+            return Ok(false);
+        };
+        match self
+            .handle
+            .link()
+            .set(LinkUnspec::new_with_index(l.index).down().build())
+            .execute()
+            .await
+        {
+            Ok(()) => Ok(true),
+            Err(e) if errno(&e) == libc::ENODEV => Ok(false),
+            Err(e) => Err(NetError::netlink(format!("setting link {name} down"), e)),
+        }
+    }
+
     /// Create veth `host`, attached to bridge `controller` and up, whose
     /// peer `peer` is created directly inside the namespace `ns` with `mac`:
     /// one request, so there is never a half-made pair to clean up.
@@ -276,6 +297,45 @@ impl Netlink {
             Err(e) if errno(&e) == libc::ENODEV => Ok(false),
             Err(e) => Err(NetError::netlink(format!("deleting link {name}"), e)),
         }
+    }
+
+    /// Wait until none of the links `indexes` exists, or `timeout` has
+    /// passed; the ones left. Removals are watched through the kernel's
+    /// link notifications, subscribed to before the check, so none is missed.
+    pub async fn wait_links_gone(
+        &self,
+        mut indexes: Vec<u32>,
+        timeout: std::time::Duration,
+    ) -> Result<Vec<u32>> {
+        use futures_util::StreamExt;
+        use rtnetlink::packet_core::NetlinkPayload;
+        use rtnetlink::packet_route::RouteNetlinkMessage;
+        use rtnetlink::sys::{AsyncSocket, SocketAddr};
+        let (mut conn, _handle, mut messages) =
+            rtnetlink::new_connection().map_err(|e| NetError::netlink("opening socket", e))?;
+        conn.socket_mut()
+            .socket_mut()
+            .bind(&SocketAddr::new(0, rtnetlink::constants::RTMGRP_LINK))
+            .map_err(|e| NetError::netlink("subscribing to link changes", e))?;
+        let task = tokio::spawn(conn);
+        let present: std::collections::HashSet<u32> =
+            self.links().await?.iter().map(|l| l.index).collect();
+        indexes.retain(|i| present.contains(i));
+        let deadline = tokio::time::Instant::now() + timeout;
+        while !indexes.is_empty() {
+            match tokio::time::timeout_at(deadline, messages.next()).await {
+                Ok(Some((msg, _))) => {
+                    if let NetlinkPayload::InnerMessage(RouteNetlinkMessage::DelLink(l)) =
+                        msg.payload
+                    {
+                        indexes.retain(|i| *i != l.header.index);
+                    }
+                }
+                Ok(None) | Err(_) => break,
+            }
+        }
+        task.abort();
+        Ok(indexes)
     }
 
     pub async fn add_default_route(&self, gateway: IpAddr, metric: Option<u32>) -> Result<()> {
@@ -380,6 +440,10 @@ fn to_link(m: &LinkMessage) -> Link {
         name: String::new(),
         kind: None,
         controller: None,
+        up: m
+            .header
+            .flags
+            .contains(netlink_packet_route::link::LinkFlags::Up),
     };
     for a in &m.attributes {
         match a {

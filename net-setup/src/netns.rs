@@ -97,6 +97,39 @@ pub fn remove(path: &Path) -> Result<()> {
     Ok(())
 }
 
+/// Whether the namespace pinned at `path` has no process in it (every
+/// process's `/proc/PID/ns/net` is compared with it): released, it is then
+/// freed by the kernel with its interfaces. A path that is not a pinned
+/// namespace (gone, or a plain file) reads as busy, so callers fall back to
+/// deleting interfaces themselves. A thread that joined the namespace alone,
+/// or an open descriptor of it, is not seen: such a holder keeps the
+/// namespace (and a veth in it, cut off) until it lets go.
+pub fn unused(path: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(f) = open(path) else {
+        return false;
+    };
+    let Ok(md) = f.metadata() else {
+        return false;
+    };
+    let want = format!("net:[{}]", md.ino());
+    let Ok(procs) = std::fs::read_dir("/proc") else {
+        return false;
+    };
+    for e in procs.flatten() {
+        let name = e.file_name();
+        if !name.as_encoded_bytes().iter().all(u8::is_ascii_digit) {
+            continue;
+        }
+        let link = Path::new("/proc").join(&name).join("ns/net");
+        if std::fs::read_link(&link).is_ok_and(|l| l.as_os_str() == want.as_str()) {
+            tracing::debug!(path = %path.display(), pid = ?name, "netns still has a process");
+            return false;
+        }
+    }
+    true
+}
+
 /// Open a netns file, checking that it really is one.
 pub fn open(path: &Path) -> Result<File> {
     let f = File::open(path).map_err(|e| {

@@ -106,6 +106,7 @@ pub async fn setup(ctx: &Ctx, req: SetupRequest) -> Result<SetupResult> {
                 &plan.container,
                 &names,
                 base.is_some(),
+                crate::teardown::Veths::Delete,
             )
             .await;
             Err(NetError::SetupFailed {
@@ -347,15 +348,22 @@ async fn apply(
             sysctl::enable_route_localnet(&p.net.network_interface)?;
         }
         let mac = ipam::parse_mac(&a.mac)?;
-        host.create_veth(
-            &a.host_veth,
-            bridge,
-            p.net.mtu(),
-            &a.interface_name,
-            mac,
-            &plan.netns,
-        )
-        .await?;
+        let create = || {
+            host.create_veth(
+                &a.host_veth,
+                bridge,
+                p.net.mtu(),
+                &a.interface_name,
+                mac,
+                &plan.netns,
+            )
+        };
+        match create().await {
+            Err(NetError::AlreadyExists(_)) if remove_stale_veth(&host, &a.host_veth).await? => {
+                create().await?
+            }
+            r => r?,
+        }
     }
     debug!(container = %plan.container, elapsed_ms = ms(), "setup: bridges and veths ready");
     // 4. Container side: loopback, addresses, routes.
@@ -427,6 +435,25 @@ async fn apply(
     record.complete = true;
     ctx.records().put(&record)?;
     Ok(result(&record.attachments[first..], plan))
+}
+
+/// A veth of this container's host name left by its last teardown: its
+/// namespace was released and the kernel has not deleted it yet (or a
+/// process still holds that namespace). The name is the container's own
+/// and the container has no record, so the link is stale: it goes now.
+/// True when there was one (a veth) to delete.
+async fn remove_stale_veth(host: &Netlink, name: &str) -> Result<bool> {
+    match host.link(name).await? {
+        Some(l) if l.kind == Some(netlink_packet_route::link::InfoKind::Veth) => {
+            debug!(
+                veth = name,
+                "deleting the stale veth of this container's last run"
+            );
+            host.delete_link(name).await?;
+            Ok(true)
+        }
+        _ => Ok(false),
+    }
 }
 
 /// The bridge's index, creating it (with its gateway addresses, up) if needed.

@@ -5,6 +5,7 @@
 //! A network's bridge and chains stay for the next container: they go
 //! with `network rm` ([`remove_network_links`]).
 
+use std::path::PathBuf;
 use std::time::Instant;
 
 use tracing::debug;
@@ -30,9 +31,42 @@ pub async fn teardown(ctx: &Ctx, req: TeardownRequest) -> Result<()> {
             "detaching only listed networks needs at least one network: name it".into(),
         ));
     }
-    delete_recorded_veths(ctx, &req.container_id, &names, req.only_listed).await;
+    let netns = (req.remove_netns && !req.only_listed && !req.netns_path.is_empty())
+        .then(|| PathBuf::from(&req.netns_path));
+    let mut errors = Vec::new();
+    // A namespace nothing is in any more takes its veths with it: released
+    // first, the kernel's work on it overlaps what follows.
+    let veths = match &netns {
+        Some(p) if crate::netns::unused(p) => match crate::netns::remove(p) {
+            Ok(()) => Veths::GoWithNetns,
+            Err(e) => {
+                errors.push(e.to_string());
+                Veths::Delete
+            }
+        },
+        _ => Veths::Delete,
+    };
+    if veths == Veths::Delete {
+        delete_recorded_veths(ctx, &req.container_id, &names, req.only_listed).await;
+    }
     let lock = ctx.setup_lock().await?;
-    let errors = teardown_locked(ctx, &lock, &req.container_id, &names, req.only_listed).await;
+    errors.extend(
+        teardown_locked(
+            ctx,
+            &lock,
+            &req.container_id,
+            &names,
+            req.only_listed,
+            veths,
+        )
+        .await,
+    );
+    drop(lock);
+    if let (Some(p), Veths::Delete) = (&netns, veths) {
+        if let Err(e) = crate::netns::remove(p) {
+            errors.push(e.to_string());
+        }
+    }
     if errors.is_empty() {
         Ok(())
     } else {
@@ -41,6 +75,19 @@ pub async fn teardown(ctx: &Ctx, req: TeardownRequest) -> Result<()> {
             errors,
         })
     }
+}
+
+/// What a teardown does with a container's veths.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Veths {
+    /// Delete each pair: the call returns once the kernel has unregistered
+    /// it (a few RCU grace periods, tens of ms on a busy machine).
+    Delete,
+    /// The container's namespace was released with no process in it, so
+    /// the kernel deletes the pairs with it, in the background. Their host
+    /// ends are set down at once (the bridge stops forwarding to them), so
+    /// the container is cut off before its addresses are released.
+    GoWithNetns,
 }
 
 /// Delete the recorded host veths of `container` (those of `networks` with
@@ -78,6 +125,7 @@ pub async fn teardown_locked(
     container: &str,
     networks: &[String],
     only: bool,
+    veths: Veths,
 ) -> Vec<String> {
     let started = Instant::now();
     let mut errors: Vec<String> = Vec::new();
@@ -123,7 +171,8 @@ pub async fn teardown_locked(
         atts = gone;
         kept = stay;
     }
-    // 1. Veths: deleting the host end removes the pair.
+    // 1. Veths: deleting the host end removes the pair; one going with
+    // its namespace is cut off (a link the kernel removed meanwhile is fine).
     let host = match Netlink::host() {
         Ok(h) => Some(h),
         Err(e) => {
@@ -133,7 +182,11 @@ pub async fn teardown_locked(
     };
     if let Some(h) = &host {
         for a in &atts {
-            if let Err(e) = h.delete_link(&a.host_veth).await {
+            let r = match veths {
+                Veths::Delete => h.delete_link(&a.host_veth).await,
+                Veths::GoWithNetns => h.set_down(&a.host_veth).await,
+            };
+            if let Err(e) = r {
                 note(e);
             }
         }
@@ -177,6 +230,7 @@ pub async fn teardown_locked(
     }
     debug!(
         container,
+        ?veths,
         errors = errors.len(),
         elapsed_ms = started.elapsed().as_millis() as u64,
         "teardown done"
@@ -204,14 +258,40 @@ pub async fn remove_network_links(
     Ok(())
 }
 
+/// How long `network rm` waits for the kernel to delete the veths that
+/// went with their containers' namespaces before deleting them itself.
+const RELEASED_VETHS_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
+
 /// Delete this store's bridge of a removed network (ports still on it are
 /// released by the kernel); a link of that name that is not a bridge stays.
+/// Veths of containers torn down with their namespace ([`Veths::GoWithNetns`]:
+/// down, on the bridge) are waited for first, so none outlives the command.
 async fn remove_bridge(h: &Netlink, name: &str) -> Result<()> {
     let Some(l) = h.link(name).await? else {
         return Ok(());
     };
     if l.kind != Some(netlink_packet_route::link::InfoKind::Bridge) {
         return Ok(());
+    }
+    let released: Vec<u32> = h
+        .links()
+        .await?
+        .iter()
+        .filter(|p| {
+            p.controller == Some(l.index)
+                && !p.up
+                && p.kind == Some(netlink_packet_route::link::InfoKind::Veth)
+        })
+        .map(|p| p.index)
+        .collect();
+    if !released.is_empty() {
+        let left = h.wait_links_gone(released, RELEASED_VETHS_WAIT).await?;
+        for index in left {
+            // Still held (a process kept the namespace): deleted here.
+            if let Some(n) = h.link_name(index).await? {
+                h.delete_link(&n).await?;
+            }
+        }
     }
     h.delete_link(name).await?;
     debug!(bridge = name, "bridge removed");

@@ -48,6 +48,8 @@ pub struct TeardownRequest {
     pub port_mappings: Vec<PortMapping>,
     /// Detach only the networks listed.
     pub only_listed: bool,
+    /// Remove the netns afterwards; its veths may go with it.
+    pub remove_netns: bool,
 }
 
 impl From<SetupRequest> for TeardownRequest {
@@ -58,6 +60,7 @@ impl From<SetupRequest> for TeardownRequest {
             networks: s.networks,
             port_mappings: s.port_mappings,
             only_listed: s.add_networks,
+            remove_netns: false,
         }
     }
 }
@@ -138,6 +141,7 @@ impl From<pb::TeardownRequest> for TeardownRequest {
             networks: r.networks.into_iter().map(Into::into).collect(),
             port_mappings: r.port_mappings.into_iter().map(Into::into).collect(),
             only_listed: r.only_listed,
+            remove_netns: r.remove_netns,
         }
     }
 }

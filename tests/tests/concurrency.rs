@@ -302,13 +302,21 @@ fn fifty_runs_then_fifty_removals_at_once_with_ps_throughout() {
             .unwrap_or_default();
         assert!(left.is_empty(), "{}: {left:?}", dir.display());
     }
+    // A veth goes with its container's network namespace, deleted by the
+    // kernel's namespace cleanup shortly after the teardown returns.
+    let ours = || -> Vec<String> {
+        let links_after = host_links();
+        ids.iter()
+            .map(|id| host_veth_name(id, "podman"))
+            .filter(|v| links_after.contains(v))
+            .collect()
+    };
+    poll::until(
+        Duration::from_secs(30),
+        "the containers' veths to go with their namespaces",
+        || ours().is_empty(),
+    );
     let links_after = host_links();
-    let ours: Vec<String> = ids
-        .iter()
-        .map(|id| host_veth_name(id, "podman"))
-        .filter(|v| links_after.contains(v))
-        .collect();
-    assert!(ours.is_empty(), "veths left: {ours:?}");
     let new_links: Vec<&String> = links_after
         .difference(&links_before)
         .filter(|l| l.starts_with("veth"))

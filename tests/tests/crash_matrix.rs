@@ -290,6 +290,16 @@ fn run_case(case: &Case) {
         &format!("{}: the case's processes to end", case.stage),
         || our_processes(&env).is_empty(),
     );
+    // A veth goes with its container's network namespace, deleted by the
+    // kernel's namespace cleanup shortly after the teardown returns.
+    e2e::poll::until(
+        Duration::from_secs(30),
+        &format!(
+            "{}: the case's veths to go with their namespaces",
+            case.stage
+        ),
+        || snapshot(&env).links == before.links,
+    );
     let after = snapshot(&env);
     let differences = differences(&before, &after);
     assert!(

@@ -80,8 +80,6 @@ pub(super) async fn runtime_delete(runtime: &str, root: &Path, id: &str) {
 /// What [`release_locked`] does with the container's storage.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum StorageEnd {
-    /// Leave the rootfs mounted.
-    Keep,
     /// Unmount the rootfs (the container stays).
     Unmount,
     /// Remove the container's layer (RemoveContainer unmounts it too).
@@ -149,7 +147,6 @@ pub async fn release_locked(
     };
     let storage_step = async {
         match storage {
-            StorageEnd::Keep => None,
             StorageEnd::Unmount if st.mountpoint.is_empty() => None,
             StorageEnd::Unmount => {
                 let r = unmount_rootfs(engine, &cfg.id).await;
@@ -227,10 +224,24 @@ pub async fn remove_locked_with(
     paths: &ContainerPaths,
     volumes: bool,
 ) -> anyhow::Result<()> {
+    remove_announced(engine, cfg, st, paths, volumes, false).await
+}
+
+/// [`remove_locked_with`]; `cleanup_event`: a container that ended is
+/// announced cleaned up (Podman's `cleanup` event) between its release
+/// and its removal.
+async fn remove_announced(
+    engine: &EngineConfig,
+    cfg: &ContainerConfig,
+    st: &mut ContainerState,
+    paths: &ContainerPaths,
+    volumes: bool,
+    cleanup_event: bool,
+) -> anyhow::Result<()> {
     // Until the row is gone, the record tells `reconcile` to finish a
     // removal whose command died; a removal that fails leaves none.
     super::intent::begin(engine, &cfg.id, super::intent::Op::Remove)?;
-    let r = remove_recorded(engine, cfg, st, paths, volumes).await;
+    let r = remove_recorded(engine, cfg, st, paths, volumes, cleanup_event).await;
     if r.is_err() {
         super::intent::end(engine, &cfg.id);
     }
@@ -243,10 +254,14 @@ async fn remove_recorded(
     st: &mut ContainerState,
     paths: &ContainerPaths,
     volumes: bool,
+    cleanup_event: bool,
 ) -> anyhow::Result<()> {
     // An exited container's layer goes beside its network's teardown; one
     // still running (release leaves it be) keeps its layer.
     release_locked(engine, cfg, st, paths, StorageEnd::Remove).await?;
+    if cleanup_event && !st.status.is_active() {
+        crate::events::container(cfg, "cleanup");
+    }
     crate::kill_point::reached("rm-after-release");
     if st.status.is_active() {
         super::reconcile::remove_storage_container(engine, &cfg.id).await?;
@@ -367,28 +382,24 @@ pub async fn cleanup_locked(
         Err(e) => return Err(e.into()),
     };
     let was_active = st.status.is_active();
-    // Removal unmounts in the same storage call.
     let removing = rm || cfg.auto_remove;
     let holds = was_active
         || !st.mountpoint.is_empty()
         || !st.netns_path.is_empty()
         || !st.bundle_path.is_empty();
-    let storage = if removing {
-        StorageEnd::Keep
-    } else {
-        StorageEnd::Unmount
-    };
-    release_locked(engine, &cfg, &mut st, &paths, storage).await?;
-    if holds && !st.status.is_active() {
-        crate::events::container(&cfg, "cleanup");
-    }
-    if (rm || cfg.auto_remove) && !st.status.is_active() {
-        remove_locked(engine, &cfg, &mut st, &paths).await?;
+    if removing && (!was_active || has_exited(&paths, &cfg, &st)) {
+        // One release: the network's teardown beside the layer's removal
+        // (which unmounts it too).
+        remove_announced(engine, &cfg, &mut st, &paths, false, holds).await?;
         drop(lock);
         if was_active {
             super::pod::after_exit(engine, &cfg).await?;
         }
         return Ok(());
+    }
+    release_locked(engine, &cfg, &mut st, &paths, StorageEnd::Unmount).await?;
+    if holds && !st.status.is_active() {
+        crate::events::container(&cfg, "cleanup");
     }
     let restart = was_active && !st.status.is_active() && should_restart(&cfg, &st);
     if restart {

@@ -256,6 +256,7 @@ async fn detach_running(
         networks: per_network(&gone_cfg),
         port_mappings: Vec::new(),
         only_listed: true,
+        remove_netns: false,
     };
     net.call("Teardown", |mut c| async move { c.teardown(req).await })
         .await?;

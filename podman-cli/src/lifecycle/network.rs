@@ -265,41 +265,22 @@ pub async fn teardown(
         return Ok(());
     }
     let mut net = helper_procs::net(engine).await?;
-    let mut errors = Vec::new();
+    // The netns goes in the same call: with no process left in it, its
+    // veths go with it, deleted by the kernel after this returns.
     let req = TeardownRequest {
         container_id: cfg.id.clone(),
         netns_path: st.netns_path.clone(),
         networks: per_network(cfg),
         port_mappings: port_mappings(cfg),
         only_listed: false,
+        remove_netns: true,
     };
-    if let Err(e) = net
+    let r = net
         .call("Teardown", |mut c| async move { c.teardown(req).await })
-        .await
-    {
-        errors.push(e.to_string());
-    }
+        .await;
     crate::kill_point::reached("net-teardown-after-teardown");
-    let req = RemoveNetnsRequest {
-        path: st.netns_path.clone(),
-    };
-    if let Err(e) = net
-        .call(
-            "RemoveNetns",
-            |mut c| async move { c.remove_netns(req).await },
-        )
-        .await
-    {
-        errors.push(e.to_string());
-    }
     net.close().await?;
-    if !errors.is_empty() {
-        anyhow::bail!(
-            "tearing down the network of {}: {}",
-            cfg.name,
-            errors.join("; ")
-        );
-    }
+    r.map_err(|e| anyhow::anyhow!("tearing down the network of {}: {e}", cfg.name))?;
     Ok(())
 }
 

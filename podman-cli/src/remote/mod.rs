@@ -12,6 +12,8 @@ pub mod client;
 pub mod connections;
 pub mod containers;
 pub mod images;
+pub mod run;
+pub mod spec;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -201,6 +203,10 @@ pub async fn run(cli: &Cli) -> anyhow::Result<()> {
             containers::logs(&t, a).await
         }
         Command::Container(ContainerCommand::Inspect(a)) => containers::inspect(&t, a).await,
+        Command::Create(a) | Command::Container(ContainerCommand::Create(a)) => {
+            run::create(&t, a).await
+        }
+        Command::Run(a) | Command::Container(ContainerCommand::Run(a)) => run::run(&t, a).await,
         _ => anyhow::bail!(
             "{} is not available with the remote client of podman-rs yet: run it where the containers are, or use the REST API",
             crate::format::report::command_name()

@@ -11,6 +11,7 @@
 pub mod client;
 pub mod connections;
 pub mod containers;
+pub mod exec;
 pub mod images;
 pub mod run;
 pub mod spec;
@@ -207,6 +208,10 @@ pub async fn run(cli: &Cli) -> anyhow::Result<()> {
             run::create(&t, a).await
         }
         Command::Run(a) | Command::Container(ContainerCommand::Run(a)) => run::run(&t, a).await,
+        Command::Exec(a) | Command::Container(ContainerCommand::Exec(a)) => exec::exec(&t, a).await,
+        Command::Attach(a) | Command::Container(ContainerCommand::Attach(a)) => {
+            exec::attach(&t, a).await
+        }
         _ => anyhow::bail!(
             "{} is not available with the remote client of podman-rs yet: run it where the containers are, or use the REST API",
             crate::format::report::command_name()

@@ -198,12 +198,32 @@ async fn foreground(t: &Target, o: &CreateOptions, id: &str) -> anyhow::Result<(
     let raw = (o.tty && stdin && nix::unistd::isatty(0).unwrap_or(false))
         .then(crate::lifecycle::attach::RawMode::enable);
     if o.tty {
-        resize(t, id).await;
+        resize(t, &format!("/containers/{}", enc(id))).await;
     }
     if let Err(e) = start(t, id).await {
         drop(raw);
         return Err(e.into());
     }
+    let copied = session(conn, stdin, o.tty).await;
+    drop(raw);
+    copied?;
+    let code = match removed_wait {
+        Some(r) => exit_code(&r.json().await?)?,
+        None => {
+            let path = format!("/containers/{}/wait?condition=stopped", enc(id));
+            let v = client::request(t, Method::POST, &path, None)
+                .await?
+                .json()
+                .await?;
+            exit_code(&v)?
+        }
+    };
+    exit_with(code)
+}
+
+/// Copy our stdin (when `stdin`) to a hijacked connection and its output
+/// onto our stdout and stderr, until the service closes it.
+pub async fn session(conn: client::Hijacked, stdin: bool, tty: bool) -> anyhow::Result<()> {
     let (mut rd, mut wr) = tokio::io::split(conn);
     if stdin {
         // A thread, not tokio's stdin: a read blocked on the terminal
@@ -229,26 +249,17 @@ async fn foreground(t: &Target, o: &CreateOptions, id: &str) -> anyhow::Result<(
                     return;
                 }
             }
-            // End of input: half-close, so the container sees EOF.
+            // End of input: half-close, so the process sees EOF.
             let _ = wr.shutdown().await;
         });
     } else {
         drop(wr);
     }
-    let copied = copy_output(&mut rd, o.tty).await;
-    drop(raw);
-    copied?;
-    let code = match removed_wait {
-        Some(r) => exit_code(&r.json().await?)?,
-        None => {
-            let path = format!("/containers/{}/wait?condition=stopped", enc(id));
-            let v = client::request(t, Method::POST, &path, None)
-                .await?
-                .json()
-                .await?;
-            exit_code(&v)?
-        }
-    };
+    copy_output(&mut rd, tty).await
+}
+
+/// Exit with `code` as the local commands do (0 is success).
+pub fn exit_with(code: i32) -> anyhow::Result<()> {
     if code == 0 {
         return Ok(());
     }
@@ -273,10 +284,10 @@ fn exit_code(v: &Value) -> anyhow::Result<i32> {
         .ok_or_else(|| anyhow::anyhow!("the service's wait answer is not understood: {v}"))
 }
 
-/// This terminal's size for the container's.
-async fn resize(t: &Target, id: &str) {
+/// This terminal's size for the container's or exec session's (`base`).
+pub async fn resize(t: &Target, base: &str) {
     if let Some((h, w)) = crate::lifecycle::attach::terminal_size() {
-        let path = format!("/containers/{}/resize?h={h}&w={w}", enc(id));
+        let path = format!("{base}/resize?h={h}&w={w}");
         if let Err(e) = client::request(t, Method::POST, &path, None).await {
             tracing::debug!("resize: {e}");
         }

@@ -57,7 +57,7 @@ pub async fn pull_image(t: &Target, req: &PullRequest<'_>) -> anyhow::Result<Str
         q.push_str(&format!("&tlsVerify={v}"));
     }
     if let Some(p) = &r.platform {
-        q.push_str(&format!("&platform={}", super::containers::enc(&p)));
+        q.push_str(&format!("&platform={}", super::containers::enc(p)));
     }
     let auth = match r.creds {
         Some(c) => {

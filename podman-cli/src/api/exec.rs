@@ -472,6 +472,10 @@ async fn run_session(
         Ok(s) => s.into_inner(),
         Err(st) => {
             let e = crate::error::exec_error(&process.command, st.message());
+            // 126/127 as the session's code, for the client that asks.
+            sessions.with(exec_id, |x| {
+                x.exit_code = Some(i32::from(crate::error::exit_code(&e)))
+            });
             return Err(fail(&mut tx, engine_err(e)));
         }
     };
@@ -481,6 +485,9 @@ async fn run_session(
             Ok(None) => break,
             Err(st) => {
                 let e = crate::error::exec_error(&process.command, st.message());
+                sessions.with(exec_id, |x| {
+                    x.exit_code = Some(i32::from(crate::error::exit_code(&e)))
+                });
                 return Err(fail(&mut tx, engine_err(e)));
             }
         };

@@ -140,7 +140,11 @@ async fn inspect(s: &Rc<Service>, req: &Req, name: &str) -> ApiResult<Resp> {
     let v = worker::run(&s.engine, move |engine| async move {
         let n = find(&engine, &name).await?;
         Ok(if libpod {
-            crate::commands::network::network_json(&n)
+            let mut v = crate::commands::network::network_json(&n);
+            v["containers"] = serde_json::Value::Object(
+                crate::commands::network::running_on(&engine, &n.name).map_err(engine_err)?,
+            );
+            v
         } else {
             docker_network(&engine, &n)
         })

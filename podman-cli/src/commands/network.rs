@@ -205,7 +205,7 @@ pub(crate) fn users_where(
 
 /// `network inspect`'s `containers`: each running container on network
 /// `name`, by id, with its interfaces there (libpod's NetworkContainerInfo).
-fn running_on(
+pub fn running_on(
     engine: &EngineConfig,
     name: &str,
 ) -> anyhow::Result<serde_json::Map<String, serde_json::Value>> {
@@ -372,39 +372,46 @@ pub async fn list(engine: &EngineConfig, filters: Vec<String>) -> anyhow::Result
 
 pub async fn ls(engine: &EngineConfig, a: &LsArgs) -> anyhow::Result<()> {
     let nets = list(engine, a.filter.clone()).await?;
+    print_ls(nets.iter().map(network_json).collect(), a)
+}
+
+/// `network ls` output from the networks' documents ([`network_json`]),
+/// here or from a service.
+pub fn print_ls(docs: Vec<serde_json::Value>, a: &LsArgs) -> anyhow::Result<()> {
+    let text = |v: &serde_json::Value| v.as_str().unwrap_or_default().to_string();
     if a.quiet {
-        for n in &nets {
-            println!("{}", n.name);
+        for n in &docs {
+            println!("{}", text(&n["name"]));
         }
         return Ok(());
     }
-    let rows: Vec<serde_json::Value> = nets
+    if a.format.as_deref() == Some("json") {
+        println!("{}", serde_json::to_string_pretty(&docs)?);
+        return Ok(());
+    }
+    let rows: Vec<serde_json::Value> = docs
         .iter()
         .map(|n| {
-            let mut v = network_json(n);
+            let mut v = n.clone();
             // `id` is `.ID` in templates (Go field names).
+            let id = text(&n["id"]);
             v["id"] = json!(if a.no_trunc {
-                n.id.clone()
+                id
             } else {
-                n.id.chars().take(12).collect()
+                id.chars().take(12).collect()
             });
             v
         })
         .collect();
     let headers: HashMap<&str, &str> = [("ID", "NETWORK ID")].into_iter().collect();
-    let out = match a.format.as_deref() {
-        Some("json") => format!(
-            "{}\n",
-            serde_json::to_string_pretty(&nets.iter().map(network_json).collect::<Vec<_>>())?
-        ),
-        Some(f) => crate::format::table::render_rows(f, &rows, &headers, a.noheading)?,
-        None => crate::format::table::render_rows(
-            "table {{.ID}}\t{{.Name}}\t{{.Driver}}",
-            &rows,
-            &headers,
-            a.noheading,
-        )?,
-    };
+    let out = crate::format::table::render_rows(
+        a.format
+            .as_deref()
+            .unwrap_or("table {{.ID}}\t{{.Name}}\t{{.Driver}}"),
+        &rows,
+        &headers,
+        a.noheading,
+    )?;
     print!("{out}");
     Ok(())
 }

@@ -196,16 +196,23 @@ pub async fn ls(engine: &EngineConfig, a: &LsArgs) -> anyhow::Result<()> {
     let filters = filter::parse(&a.filter, false)?;
     let db = crate::state::open_state(engine)?;
     let (vols, _) = select(&db, &filters)?;
+    print_ls(
+        vols.iter()
+            .map(|v| v.inspect_json(&engine.volume_path))
+            .collect(),
+        a,
+    )
+}
+
+/// `volume ls` output from the volumes' inspect documents, here or from a
+/// service.
+pub fn print_ls(docs: Vec<serde_json::Value>, a: &LsArgs) -> anyhow::Result<()> {
     if a.quiet {
-        for v in &vols {
-            println!("{}", v.config.name);
+        for v in &docs {
+            println!("{}", v["Name"].as_str().unwrap_or_default());
         }
         return Ok(());
     }
-    let docs: Vec<serde_json::Value> = vols
-        .iter()
-        .map(|v| v.inspect_json(&engine.volume_path))
-        .collect();
     if a.format.as_deref().map(str::trim) == Some("json") {
         println!("{}", serde_json::to_string_pretty(&docs)?);
         return Ok(());

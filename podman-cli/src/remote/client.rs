@@ -129,6 +129,52 @@ pub async fn request_with(
     body: Option<&Value>,
     headers: &[(&str, String)],
 ) -> Result<Response, ClientError> {
+    let resp = send(t, method, path_and_query, body, headers).await?;
+    Ok(Response {
+        body: resp.into_body(),
+    })
+}
+
+/// The connection an attach or exec start takes over (Docker's hijack):
+/// raw or multiplexed stream both ways.
+pub type Hijacked = TokioIo<hyper::upgrade::Upgraded>;
+
+/// POST `path_and_query` asking to take over the connection.
+pub async fn upgrade(
+    t: &Target,
+    path_and_query: &str,
+    body: Option<&Value>,
+) -> Result<Hijacked, ClientError> {
+    let headers = [
+        ("Connection", "Upgrade".to_string()),
+        ("Upgrade", "tcp".to_string()),
+    ];
+    let resp = send(t, Method::POST, path_and_query, body, &headers).await?;
+    if resp.status() != StatusCode::SWITCHING_PROTOCOLS {
+        return Err(ClientError::Http {
+            uri: t.uri.clone(),
+            why: format!(
+                "{path_and_query}: the service answered {} instead of taking over the connection",
+                resp.status()
+            ),
+        });
+    }
+    hyper::upgrade::on(resp)
+        .await
+        .map(TokioIo::new)
+        .map_err(|e| ClientError::Http {
+            uri: t.uri.clone(),
+            why: e.to_string(),
+        })
+}
+
+async fn send(
+    t: &Target,
+    method: Method,
+    path_and_query: &str,
+    body: Option<&Value>,
+    headers: &[(&str, String)],
+) -> Result<http::Response<hyper::body::Incoming>, ClientError> {
     let started = std::time::Instant::now();
     let io = connect(t).await?;
     let http_err = |e: hyper::Error| ClientError::Http {
@@ -168,10 +214,10 @@ pub async fn request_with(
         elapsed_ms = started.elapsed().as_secs_f64() * 1e3,
         "remote call"
     );
-    let r = Response {
-        body: resp.into_body(),
-    };
     if status.is_client_error() || status.is_server_error() {
+        let r = Response {
+            body: resp.into_body(),
+        };
         let v = r.json().await.unwrap_or(Value::Null);
         let message = v["message"]
             .as_str()
@@ -180,7 +226,7 @@ pub async fn request_with(
             .unwrap_or_else(|| format!("{status}"));
         return Err(ClientError::Api { status, message });
     }
-    Ok(r)
+    Ok(resp)
 }
 
 /// A GET answered with JSON.

@@ -220,7 +220,6 @@ pub async fn inspect(t: &Target, a: &crate::commands::inspect::InspectArgs) -> a
 /// Logs as the service frames them (stream 1 stdout, 2 stderr), onto our
 /// own stdout and stderr as they arrive.
 pub async fn logs(t: &Target, a: &crate::commands::logs::LogsArgs) -> anyhow::Result<()> {
-    use std::io::Write;
     if a.containers.len() != 1 || a.latest || a.names || a.color || a.until.is_some() {
         anyhow::bail!("logs of one named container (with --follow, --since, --tail, --timestamps) is what the remote client of podman-rs has yet");
     }
@@ -237,23 +236,9 @@ pub async fn logs(t: &Target, a: &crate::commands::logs::LogsArgs) -> anyhow::Re
         q.push_str(&format!("&tail={n}"));
     }
     let mut r = client::request(t, Method::GET, &q, None).await?;
-    let mut pending: Vec<u8> = Vec::new();
+    let mut frames = super::run::Frames::default();
     while let Some(chunk) = r.chunk().await {
-        pending.extend_from_slice(&chunk?);
-        while pending.len() >= 8 {
-            let len = u32::from_be_bytes([pending[4], pending[5], pending[6], pending[7]]) as usize;
-            if pending.len() < 8 + len {
-                break;
-            }
-            let data = &pending[8..8 + len];
-            if pending[0] == 2 {
-                std::io::stderr().write_all(data)?;
-            } else {
-                std::io::stdout().write_all(data)?;
-                std::io::stdout().flush()?;
-            }
-            pending.drain(..8 + len);
-        }
+        frames.feed(&chunk?)?;
     }
     Ok(())
 }

@@ -13,13 +13,6 @@ pub async fn pull(t: &Target, a: &PullArgs) -> anyhow::Result<()> {
     if a.registry.authfile.is_some() {
         anyhow::bail!("--authfile names a file on this machine, which the service cannot read: give --creds USER:PASSWORD");
     }
-    let mut q = format!(
-        "/images/pull?reference={}",
-        super::containers::enc(&a.image)
-    );
-    if let Some(v) = a.registry.tls_verify {
-        q.push_str(&format!("&tlsVerify={v}"));
-    }
     let platform = match (&a.platform, &a.os, &a.arch, &a.variant) {
         (Some(p), ..) => Some(p.clone()),
         (None, None, None, None) => None,
@@ -34,13 +27,42 @@ pub async fn pull(t: &Target, a: &PullArgs) -> anyhow::Result<()> {
             .join("/"),
         ),
     };
-    if let Some(p) = platform {
-        q.push_str(&format!("&platform={}", super::containers::enc(&p)));
+    let req = PullRequest {
+        image: &a.image,
+        tls_verify: a.registry.tls_verify,
+        platform,
+        creds: a.registry.creds.as_deref(),
+        quiet: a.quiet,
+    };
+    let id = pull_image(t, &req).await?;
+    println!("{id}");
+    Ok(())
+}
+
+/// What a pull asks the service for.
+pub struct PullRequest<'a> {
+    pub image: &'a str,
+    pub tls_verify: Option<bool>,
+    pub platform: Option<String>,
+    pub creds: Option<&'a str>,
+    /// No progress on stderr.
+    pub quiet: bool,
+}
+
+/// Pull `r.image` into the service's store; its ID.
+pub async fn pull_image(t: &Target, req: &PullRequest<'_>) -> anyhow::Result<String> {
+    let r = req;
+    let mut q = format!("/images/pull?reference={}", super::containers::enc(r.image));
+    if let Some(v) = r.tls_verify {
+        q.push_str(&format!("&tlsVerify={v}"));
     }
-    let auth = match &a.registry.creds {
+    if let Some(p) = &r.platform {
+        q.push_str(&format!("&platform={}", super::containers::enc(p)));
+    }
+    let auth = match r.creds {
         Some(c) => {
             use base64::Engine;
-            let (u, p) = c.split_once(':').unwrap_or((c.as_str(), ""));
+            let (u, p) = c.split_once(':').unwrap_or((c, ""));
             Some(
                 base64::engine::general_purpose::URL_SAFE
                     .encode(serde_json::to_vec(&json!({"username": u, "password": p}))?),
@@ -49,10 +71,10 @@ pub async fn pull(t: &Target, a: &PullArgs) -> anyhow::Result<()> {
         None => None,
     };
     let headers: Vec<(&str, String)> = auth.into_iter().map(|a| ("X-Registry-Auth", a)).collect();
-    let mut r = client::request_with(t, Method::POST, &q, None, &headers).await?;
+    let mut resp = client::request_with(t, Method::POST, &q, None, &headers).await?;
     let mut pending: Vec<u8> = Vec::new();
     let mut id = None;
-    while let Some(chunk) = r.chunk().await {
+    while let Some(chunk) = resp.chunk().await {
         pending.extend_from_slice(&chunk?);
         while let Some(nl) = pending.iter().position(|b| *b == b'\n') {
             let line: Vec<u8> = pending.drain(..=nl).collect();
@@ -62,7 +84,7 @@ pub async fn pull(t: &Target, a: &PullArgs) -> anyhow::Result<()> {
             if let Some(e) = v["error"].as_str().filter(|e| !e.is_empty()) {
                 anyhow::bail!("{e}");
             }
-            if let Some(s) = v["stream"].as_str().filter(|s| !s.is_empty() && !a.quiet) {
+            if let Some(s) = v["stream"].as_str().filter(|s| !s.is_empty() && !r.quiet) {
                 eprint!("{s}");
             }
             if let Some(i) = v["id"].as_str().filter(|i| !i.is_empty()) {
@@ -70,14 +92,10 @@ pub async fn pull(t: &Target, a: &PullArgs) -> anyhow::Result<()> {
             }
         }
     }
-    match id {
-        Some(i) => {
-            println!("{i}");
-            Ok(())
-        }
-        None => anyhow::bail!(
+    id.ok_or_else(|| {
+        anyhow::anyhow!(
             "the service ended the pull of {} without an image ID",
-            a.image
-        ),
-    }
+            r.image
+        )
+    })
 }

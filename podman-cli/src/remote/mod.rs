@@ -11,12 +11,17 @@
 pub mod client;
 pub mod connections;
 pub mod containers;
+pub mod exec;
 pub mod images;
+pub mod objects;
+pub mod run;
+pub mod spec;
+pub mod verbs;
 
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use crate::cli::{Cli, Command, ContainerCommand};
+use crate::cli::{Cli, Command, ContainerCommand, ImageCommand, NetworkCommand, VolumeCommand};
 
 /// Where the service is.
 #[derive(Debug, Clone)]
@@ -179,7 +184,7 @@ pub async fn run(cli: &Cli) -> anyhow::Result<()> {
             crate::commands::info::print(&doc, a.format.as_deref())
         }
         Command::Version(a) => containers::version(&t, a.format.as_deref()).await,
-        Command::Pull(a) | Command::Image(crate::cli::ImageCommand::Pull(a)) => {
+        Command::Pull(a) | Command::Image(ImageCommand::Pull(a)) => {
             images::pull(&t, a).await
         }
         Command::Ps(a) | Command::Container(ContainerCommand::Ps(a)) => {
@@ -201,6 +206,35 @@ pub async fn run(cli: &Cli) -> anyhow::Result<()> {
             containers::logs(&t, a).await
         }
         Command::Container(ContainerCommand::Inspect(a)) => containers::inspect(&t, a).await,
+        Command::Create(a) | Command::Container(ContainerCommand::Create(a)) => {
+            run::create(&t, a).await
+        }
+        Command::Run(a) | Command::Container(ContainerCommand::Run(a)) => run::run(&t, a).await,
+        Command::Exec(a) | Command::Container(ContainerCommand::Exec(a)) => exec::exec(&t, a).await,
+        Command::Wait(a) | Command::Container(ContainerCommand::Wait(a)) => verbs::wait(&t, a).await,
+        Command::Restart(a) | Command::Container(ContainerCommand::Restart(a)) => {
+            verbs::restart(&t, a).await
+        }
+        Command::Pause(a) | Command::Container(ContainerCommand::Pause(a)) => {
+            verbs::pause(&t, a, true).await
+        }
+        Command::Unpause(a) | Command::Container(ContainerCommand::Unpause(a)) => {
+            verbs::pause(&t, a, false).await
+        }
+        Command::Tag(a) | Command::Image(ImageCommand::Tag(a)) => verbs::tag(&t, a).await,
+        Command::Rmi(a) | Command::Image(ImageCommand::Rm(a)) => verbs::rmi(&t, a).await,
+        Command::Image(ImageCommand::Inspect(a)) => verbs::image_inspect(&t, a).await,
+        Command::Network(NetworkCommand::Ls(a)) => objects::network_ls(&t, a).await,
+        Command::Network(NetworkCommand::Inspect(a)) => objects::network_inspect(&t, a).await,
+        Command::Network(NetworkCommand::Create(a)) => objects::network_create(&t, a).await,
+        Command::Network(NetworkCommand::Rm(a)) => objects::network_rm(&t, a).await,
+        Command::Volume(VolumeCommand::Ls(a)) => objects::volume_ls(&t, a).await,
+        Command::Volume(VolumeCommand::Inspect(a)) => objects::volume_inspect(&t, a).await,
+        Command::Volume(VolumeCommand::Create(a)) => objects::volume_create(&t, a).await,
+        Command::Volume(VolumeCommand::Rm(a)) => objects::volume_rm(&t, a).await,
+        Command::Attach(a) | Command::Container(ContainerCommand::Attach(a)) => {
+            exec::attach(&t, a).await
+        }
         _ => anyhow::bail!(
             "{} is not available with the remote client of podman-rs yet: run it where the containers are, or use the REST API",
             crate::format::report::command_name()

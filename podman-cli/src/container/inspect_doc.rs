@@ -121,7 +121,7 @@ pub fn container_json(
         },
         "Image": cfg.image_id,
         "ImageName": cfg.image_name,
-        "Rootfs": "",
+        "Rootfs": cfg.extra.rootfs,
         "ResolvConfPath": format!("{}/resolv.conf", st.bundle_path),
         "HostnamePath": format!("{}/hostname", st.bundle_path),
         "HostsPath": format!("{}/hosts", st.bundle_path),

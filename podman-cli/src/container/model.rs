@@ -213,6 +213,10 @@ pub struct DeviceRule {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(default)]
 pub struct RunExtras {
+    /// `--rootfs`: the user's directory the container runs on ("" for an
+    /// image container), and whether an overlay (`:O`) covers it.
+    pub rootfs: String,
+    pub rootfs_overlay: bool,
     /// `--sysctl` KEY=VALUE.
     pub sysctls: BTreeMap<String, String>,
     pub devices: Vec<DeviceSpec>,

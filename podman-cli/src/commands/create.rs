@@ -417,7 +417,7 @@ pub struct MoreArgs {
     /// The first argument is not an image but the rootfs to the exploded container (PATH[:O])
     #[arg(long)]
     pub rootfs: bool,
-    /// Run container in systemd mode: true, false (always is not implemented yet)
+    /// Run container in systemd mode: true (when the command is an init), false or always
     #[arg(long, value_name = "MODE")]
     pub systemd: Option<String>,
 }

@@ -148,6 +148,7 @@ pub fn container_json(
             "Annotations": cfg.annotations,
             "StopSignal": cfg.stop_signal,
             "StopTimeout": cfg.stop_timeout,
+            "SystemdMode": cfg.extra.systemd,
             "Umask": if cfg.extra.umask.is_empty() { "0022" } else { cfg.extra.umask.as_str() },
             "Tty": cfg.terminal,
             "OpenStdin": cfg.stdin,

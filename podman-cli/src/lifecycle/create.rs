@@ -412,6 +412,8 @@ async fn create_from(
         p.more.file_labels,
         p.labels,
     ));
+    let full_command: Vec<String> = entrypoint.iter().chain(&cmd).cloned().collect();
+    p.more.extras.systemd = crate::spec::systemd::wanted(a.more.systemd.as_deref(), &full_command);
     let stop_signal = p
         .stop_signal
         .or_else(|| {
@@ -419,7 +421,11 @@ async fn create_from(
                 .as_str()
                 .and_then(|s| parse::signal(s).ok())
         })
-        .unwrap_or(libc::SIGTERM);
+        .unwrap_or(if p.more.extras.systemd {
+            crate::spec::systemd::stop_signal()
+        } else {
+            libc::SIGTERM
+        });
     let mut ports = p.ports;
     if a.publish_all {
         for e in ic["ExposedPorts"]

@@ -96,8 +96,8 @@ pub fn parse(a: &CreateOptions, host_network: bool) -> anyhow::Result<More> {
 
     match m.systemd.as_deref() {
         None | Some("true") | Some("false") => {}
-        Some("always") => anyhow::bail!("--systemd=always is not implemented yet in podman-rs"),
-        Some(other) => anyhow::bail!("invalid --systemd {other:?}: use true, false or always"),
+        Some("always") => {}
+        Some(other) => anyhow::bail!("invalid value {other:?} systemd option requires 'true, false, always': invalid argument"),
     }
     out.userns = super::create_userns::parse(m)?;
     platform(m)?;

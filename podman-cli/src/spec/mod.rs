@@ -7,6 +7,7 @@ pub mod exec_process;
 pub mod resources;
 pub mod seccomp;
 pub mod security;
+pub mod systemd;
 pub mod user;
 pub mod userns;
 
@@ -144,6 +145,13 @@ fn environment(cfg: &ContainerConfig, home: &str) -> Vec<String> {
     set("container=podman".into());
     set(format!("HOME={home}"));
     set(format!("HOSTNAME={}", cfg.hostname));
+    // systemd mode: the id systemd reads as the machine's (libpod).
+    if cfg.extra.systemd && !cfg.env.iter().any(|e| e.starts_with("container_uuid=")) {
+        set(format!(
+            "container_uuid={}",
+            cfg.id.get(..32).unwrap_or(&cfg.id)
+        ));
+    }
     if cfg.extra.unsetenv_all {
         env.clear();
     }
@@ -234,6 +242,18 @@ pub fn generate(cfg: &ContainerConfig, ctx: &SpecContext) -> Result<Spec, SpecEr
     for m in &cfg.mounts {
         mounts.retain(|x| x["destination"] != json!(m.destination));
         mounts.push(user_mount(m));
+    }
+    if x.systemd {
+        systemd::add_mounts(&mut mounts, x.cgroupns == "private");
+    }
+    // `--security-opt proc-opts=`: the options of /proc, replaced (libpod).
+    if !x.security.proc_opts.is_empty() {
+        for m in mounts
+            .iter_mut()
+            .filter(|m| m["destination"] == json!("/proc"))
+        {
+            m["options"] = json!(x.security.proc_opts);
+        }
     }
     // After the mounts they could sit on (a tmpfs /run), never under a
     // bind-mounted /run (Podman leaves the user's directory alone).

@@ -331,7 +331,10 @@ pub fn generate(cfg: &ContainerConfig, ctx: &SpecContext) -> Result<Spec, SpecEr
         devices.extend(
             confinement::host_devices()
                 .into_iter()
-                .filter(|d| !given.contains(&d["path"])),
+                .filter(|d| !given.contains(&d["path"]))
+                // systemd mode: the host's virtual consoles stay out, or
+                // the container's getty would take them (libpod).
+                .filter(|d| !(x.systemd && d["path"].as_str().is_some_and(systemd::is_virtual_console))),
         );
     }
     let mut cgroup_devices = vec![json!({"allow": false, "access": "rwm"})];

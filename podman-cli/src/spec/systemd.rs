@@ -52,6 +52,12 @@ pub fn add_mounts(mounts: &mut Vec<Value>, cgroupns_private: bool) {
     });
 }
 
+/// `/dev/ttyN`: a virtual console of the host.
+pub fn is_virtual_console(path: &str) -> bool {
+    path.strip_prefix("/dev/tty")
+        .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::wanted;
@@ -72,5 +78,8 @@ mod tests {
         assert!(!wanted(Some("false"), &v(&["/sbin/init"])));
         assert!(wanted(Some("always"), &v(&["sh"])));
         assert!(!wanted(None, &[]));
+        assert!(super::is_virtual_console("/dev/tty7"));
+        assert!(!super::is_virtual_console("/dev/ttyS0"));
+        assert!(!super::is_virtual_console("/dev/tty"));
     }
 }

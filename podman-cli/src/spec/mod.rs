@@ -334,7 +334,9 @@ pub fn generate(cfg: &ContainerConfig, ctx: &SpecContext) -> Result<Spec, SpecEr
                 .filter(|d| !given.contains(&d["path"]))
                 // systemd mode: the host's virtual consoles stay out, or
                 // the container's getty would take them (libpod).
-                .filter(|d| !(x.systemd && d["path"].as_str().is_some_and(systemd::is_virtual_console))),
+                .filter(|d| {
+                    !(x.systemd && d["path"].as_str().is_some_and(systemd::is_virtual_console))
+                }),
         );
     }
     let mut cgroup_devices = vec![json!({"allow": false, "access": "rwm"})];

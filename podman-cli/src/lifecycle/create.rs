@@ -309,7 +309,16 @@ pub async fn create(cfg: &EngineConfig, a: &CreateOptions) -> anyhow::Result<Con
     } else {
         match image_for(cfg, a, &mut storage).await {
             Ok(image) => {
-                create_from(cfg, a, p, ns_deps, &db, &mut storage, Source::Image(image)).await
+                create_from(
+                    cfg,
+                    a,
+                    p,
+                    ns_deps,
+                    &db,
+                    &mut storage,
+                    Source::Image(Box::new(image)),
+                )
+                .await
             }
             Err(e) => Err(e),
         }
@@ -320,7 +329,7 @@ pub async fn create(cfg: &EngineConfig, a: &CreateOptions) -> anyhow::Result<Con
 
 /// What a container's root comes from.
 enum Source {
-    Image(proto::storage::v1::Image),
+    Image(Box<proto::storage::v1::Image>),
     /// `--rootfs PATH[:O]` (checked: an absolute directory).
     Rootfs(super::create_more::Rootfs),
 }
@@ -335,7 +344,7 @@ async fn create_from(
     source: Source,
 ) -> anyhow::Result<ContainerConfig> {
     let (image, rootfs) = match source {
-        Source::Image(i) => (i, None),
+        Source::Image(i) => (*i, None),
         Source::Rootfs(r) => (proto::storage::v1::Image::default(), Some(r)),
     };
     let image_config: serde_json::Value = serde_json::from_slice(&image.config).unwrap_or_default();

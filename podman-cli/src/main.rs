@@ -240,6 +240,9 @@ async fn command(cfg: &engine_config::EngineConfig, cli: &Cli) -> anyhow::Result
                 };
                 commands::inspect::run(cfg, &a).await
             }
+            Command::Container(ContainerCommand::Runlabel(a)) => {
+                commands::runlabel::run(cfg, a).await
+            }
             Command::Container(ContainerCommand::Exists(a)) => {
                 commands::container_exists::run(cfg, a).await
             }

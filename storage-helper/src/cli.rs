@@ -315,7 +315,8 @@ pub fn run(store: &Store, cmd: Cmd) -> Result<()> {
             volatile,
             json,
         } => {
-            let c = crate::containers::create(store, &id, &image, &mount_label, volatile, None)?;
+            let c =
+                crate::containers::create(store, &id, &image, &mount_label, volatile, None, None)?;
             if json {
                 print_json(&c)?;
             } else {

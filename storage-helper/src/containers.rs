@@ -35,6 +35,8 @@ pub struct ContainerRecord {
     pub volatile: bool,
     /// Its user namespace's mappings (see [`crate::idmap`]).
     pub idmap: Option<crate::idmap::Mapping>,
+    /// A `--rootfs` container's directory (see [`crate::rootfs`]).
+    pub rootfs: Option<crate::rootfs::Rootfs>,
 }
 
 /// A file in a container's directory that marks it volatile (created for a
@@ -88,15 +90,28 @@ pub fn load(store: &Store, conn: &Connection, id: &str) -> Result<ContainerRecor
             .map_err(StoreError::db("reading container layers"))?
     };
     let dir = store.container_dir(&id);
+    let rootfs = crate::rootfs::Rootfs::load(&dir)?;
+    let (upper_dir, work_dir) = match (&rootfs, store.driver) {
+        (Some(r), _) if !r.overlay => (r.path.display().to_string(), String::new()),
+        (Some(_), _) | (None, Driver::Overlay) => (
+            dir.join("diff").display().to_string(),
+            dir.join("work").display().to_string(),
+        ),
+        (None, Driver::Vfs) => (
+            store.container_root(&id).display().to_string(),
+            String::new(),
+        ),
+    };
     Ok(ContainerRecord {
         idmap: crate::idmap::Mapping::load(&dir)?,
         volatile: dir.join(VOLATILE_MARK).exists(),
-        upper_dir: store.container_root(&id).display().to_string(),
-        work_dir: match store.driver {
-            Driver::Overlay => dir.join("work").display().to_string(),
-            Driver::Vfs => String::new(),
-        },
-        mountpoint: store.mountpoint(&id).display().to_string(),
+        upper_dir,
+        work_dir,
+        mountpoint: mount_table::target_of(store, &id, rootfs.as_ref())
+            .0
+            .display()
+            .to_string(),
+        rootfs,
         mount_count: mount_table::current_count(store, &id),
         id,
         image_id,
@@ -150,8 +165,14 @@ pub fn create(
     mount_label: &str,
     volatile: bool,
     idmap: Option<crate::idmap::Mapping>,
+    rootfs: Option<crate::rootfs::Rootfs>,
 ) -> Result<ContainerRecord> {
     validate_id(id)?;
+    if rootfs.is_some() && (!image.is_empty() || idmap.is_some()) {
+        return Err(StoreError::InvalidArgument(
+            "a rootfs container has no image and no user namespace mappings: drop the image or the rootfs".into(),
+        ));
+    }
     if mount_label.chars().any(|c| c == '"' || c.is_control()) {
         return Err(StoreError::InvalidArgument(format!(
             "invalid mount label {mount_label:?}: quotes and control characters are not allowed"
@@ -185,8 +206,15 @@ pub fn create(
         .join(format!(".tmp-{id}-{}", unique_suffix()));
     let root = store.container_root(id);
     let made = (|| -> Result<()> {
-        match store.driver {
-            Driver::Overlay => {
+        match (&rootfs, store.driver) {
+            (Some(r), _) => {
+                common::private_dir::create(&tmp)?;
+                if r.overlay {
+                    rootfs_layer(&tmp, &r.path)?;
+                }
+                r.save(&tmp)?;
+            }
+            (None, Driver::Overlay) => {
                 // The container's directory and its work dir 0700; `diff`
                 // (its root) takes the image root's mode below.
                 common::private_dir::create(&tmp.join("work"))?;
@@ -216,7 +244,7 @@ pub fn create(
                 )
                 .map_err(|e| StoreError::path("chmod", &upper, e))?;
             }
-            Driver::Vfs => {
+            (None, Driver::Vfs) => {
                 if idmap.is_some() {
                     return Err(StoreError::InvalidArgument(
                         "user namespace mappings are not supported with the vfs driver yet: use the overlay driver".into(),
@@ -241,7 +269,7 @@ pub fn create(
     })();
     if let Err(e) = made {
         let _ = crate::fsutil::remove_tree(&tmp);
-        if store.driver == Driver::Vfs && !dir.exists() {
+        if store.driver == Driver::Vfs && rootfs.is_none() && !dir.exists() {
             let _ = layers::trash(store, &root);
         }
         return Err(e);
@@ -283,7 +311,7 @@ pub fn create(
     })();
     if let Err(e) = recorded {
         let _ = layers::trash(store, &dir);
-        if store.driver == Driver::Vfs {
+        if store.driver == Driver::Vfs && rootfs.is_none() {
             let _ = layers::trash(store, &root);
         }
         return Err(e);
@@ -325,7 +353,8 @@ pub fn remove(store: &Store, id: &str) -> Result<bool> {
     tx.commit()
         .map_err(StoreError::db(format!("deleting container {id}")))?;
     layers::trash(store, &dir)?;
-    if store.driver == Driver::Vfs {
+    // A rootfs container's root is the user's directory: never removed.
+    if store.driver == Driver::Vfs && rec.rootfs.is_none() {
         layers::trash(store, &store.container_root(id))?;
     }
     let _ = crate::fsutil::remove_tree(&store.container_run_dir(id));
@@ -341,6 +370,23 @@ pub fn remove(store: &Store, id: &str) -> Result<bool> {
     }
     debug!(container = id, was_mounted, "removed container layer");
     Ok(was_mounted)
+}
+
+/// The writable layer of a rootfs container with an overlay: `work` 0700,
+/// `diff` with the mode and owner of the user's directory (the merged
+/// root shows the upper dir's).
+fn rootfs_layer(tmp: &Path, lower: &Path) -> Result<()> {
+    common::private_dir::create(&tmp.join("work"))?;
+    let upper = tmp.join("diff");
+    std::fs::create_dir(&upper).map_err(|e| StoreError::path("creating", &upper, e))?;
+    let m = std::fs::metadata(lower).map_err(|e| StoreError::path("reading", lower, e))?;
+    std::os::unix::fs::chown(&upper, Some(m.uid()), Some(m.gid()))
+        .map_err(|e| StoreError::path("chown", &upper, e))?;
+    std::fs::set_permissions(
+        &upper,
+        std::os::unix::fs::PermissionsExt::from_mode(m.mode() & 0o7777),
+    )
+    .map_err(|e| StoreError::path("chmod", &upper, e))
 }
 
 /// A vfs container's root: a copy of its image's top layer (or an empty

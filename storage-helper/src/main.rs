@@ -38,6 +38,7 @@ mod ops;
 mod overlay_probe;
 mod remove;
 mod resolve;
+mod rootfs;
 mod service;
 mod tar_writer;
 #[allow(unsafe_code)]

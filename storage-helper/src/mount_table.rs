@@ -23,11 +23,35 @@ pub fn read_count(store: &Store, id: &str) -> u32 {
         .unwrap_or(0)
 }
 
+/// Where container `id` is mounted, and whether that is a real mount (an
+/// overlay) rather than a root used in place whose mounts are only counted
+/// (a vfs root, a plain `--rootfs` directory).
+pub fn target_of(
+    store: &Store,
+    id: &str,
+    rootfs: Option<&crate::rootfs::Rootfs>,
+) -> (PathBuf, bool) {
+    match rootfs {
+        Some(r) if !r.overlay => (r.path.clone(), false),
+        Some(_) => (store.container_run_dir(id).join("merged"), true),
+        None => (store.mountpoint(id), store.driver.mounts()),
+    }
+}
+
+/// [`target_of`], reading the container's rootfs record.
+pub fn target(store: &Store, id: &str) -> (PathBuf, bool) {
+    let rootfs = crate::rootfs::Rootfs::load(&store.container_dir(id))
+        .ok()
+        .flatten();
+    target_of(store, id, rootfs.as_ref())
+}
+
 /// The mount count, 0 when the mount point is not really mounted (a vfs
 /// root is never mounted: its count is all there is).
 pub fn current_count(store: &Store, id: &str) -> u32 {
     let n = read_count(store, id);
-    if n > 0 && store.driver.mounts() && !is_mounted(&store.mountpoint(id)) {
+    let (at, mounts) = target(store, id);
+    if n > 0 && mounts && !is_mounted(&at) {
         0
     } else {
         n
@@ -46,14 +70,14 @@ pub fn write_count(store: &Store, id: &str, n: u32) -> Result<()> {
 
 /// Unmount whatever the count (the caller holds the container lock).
 pub fn unmount_all(store: &Store, id: &str) -> Result<bool> {
-    if !store.driver.mounts() {
+    let (target, mounts) = target(store, id);
+    if !mounts {
         let counted = read_count(store, id) > 0;
         if counted {
             write_count(store, id, 0)?;
         }
         return Ok(counted);
     }
-    let target = store.mountpoint(id);
     if !is_mounted(&target) {
         return Ok(false);
     }

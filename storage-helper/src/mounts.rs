@@ -36,20 +36,27 @@ const PAGE: usize = 4096;
 /// and the new count.
 pub fn mount(store: &Store, id: &str) -> Result<(PathBuf, u32)> {
     let _lock = containers::lock(store, id)?;
-    if !store.driver.mounts() {
-        // vfs: the root is used where it is; a mount only counts.
+    let (target, mounts) = crate::mount_table::target(store, id);
+    if !mounts {
+        // vfs or a plain rootfs: the root is used where it is; a mount
+        // only counts.
         common::private_dir::create(&store.container_run_dir(id))?;
         let count = read_count(store, id) + 1;
         write_count(store, id, count)?;
-        return Ok((store.mountpoint(id), count));
+        return Ok((target, count));
     }
     let conn = db::open(store)?;
     let rec = containers::load(store, &conn, id)?;
-    let target = store.mountpoint(id);
     let mounted = is_mounted(&target);
     let mut count = if mounted { read_count(store, id) } else { 0 };
     if !mounted {
         common::private_dir::create(&target)?;
+        if let Some(r) = &rec.rootfs {
+            mount_rootfs(store, &rec, &r.path, &target)?;
+            count += 1;
+            write_count(store, id, count)?;
+            return Ok((target, count));
+        }
         let links = rec
             .layers
             .iter()
@@ -83,13 +90,13 @@ pub fn mount(store: &Store, id: &str) -> Result<(PathBuf, u32)> {
 /// was unmounted now, and the remaining count.
 pub fn unmount(store: &Store, id: &str, force: bool) -> Result<(bool, u32)> {
     let _lock = containers::lock(store, id)?;
-    if !store.driver.mounts() {
+    let (target, mounts) = crate::mount_table::target(store, id);
+    if !mounts {
         let count = read_count(store, id);
         let left = if force { 0 } else { count.saturating_sub(1) };
         write_count(store, id, left)?;
         return Ok((count > 0 && left == 0, left));
     }
-    let target = store.mountpoint(id);
     if !is_mounted(&target) {
         if read_count(store, id) != 0 {
             write_count(store, id, 0)?;
@@ -104,6 +111,30 @@ pub fn unmount(store: &Store, id: &str, force: bool) -> Result<(bool, u32)> {
     umount(&target, id, force)?;
     write_count(store, id, 0)?;
     Ok((true, 0))
+}
+
+/// A `--rootfs DIR:O` container's overlay: the user's directory as the
+/// only lower layer, the container's own upper and work dirs.
+fn mount_rootfs(store: &Store, rec: &ContainerRecord, lower: &Path, target: &Path) -> Result<()> {
+    let mut opts = format!("lowerdir={},upperdir=diff,workdir=work", lower.display());
+    if Path::new("/sys/module/overlay/parameters/index").exists() {
+        opts.push_str(",index=off");
+    }
+    if rec.volatile {
+        prepare_volatile(store, &rec.id)?;
+        opts.push_str(",volatile");
+    }
+    mount_relative(&store.container_dir(&rec.id), &opts, target).map_err(|e| {
+        StoreError::io(
+            format!(
+                "container {}: mounting an overlay on rootfs {} at {}",
+                rec.id,
+                lower.display(),
+                target.display()
+            ),
+            e,
+        )
+    })
 }
 
 fn do_mount(store: &Store, rec: &ContainerRecord, links: &[String], target: &Path) -> Result<()> {

@@ -94,6 +94,10 @@ pub fn container_pb(c: ContainerRecord) -> pb::Container {
         mount_label: c.mount_label,
         created_unix: c.created_unix,
         volatile: c.volatile,
+        rootfs: c
+            .rootfs
+            .map(|r| r.path.display().to_string())
+            .unwrap_or_default(),
     }
 }
 
@@ -296,8 +300,17 @@ impl Storage for StorageService {
         let (s, r) = (self.store.clone(), req.into_inner());
         blocking("CreateContainer", move || {
             let idmap = crate::idmap::Mapping::from_proto(r.id_mappings.as_ref())?;
-            crate::containers::create(&s, &r.id, &r.image, &r.mount_label, r.volatile, idmap)
-                .map(container_pb)
+            let rootfs = crate::rootfs::Rootfs::checked(&r.rootfs, r.rootfs_overlay)?;
+            crate::containers::create(
+                &s,
+                &r.id,
+                &r.image,
+                &r.mount_label,
+                r.volatile,
+                idmap,
+                rootfs,
+            )
+            .map(container_pb)
         })
         .await
     }

@@ -563,6 +563,8 @@ pub enum ContainerCommand {
     Export(Lazy<crate::commands::export::ExportArgs>),
     /// Create new image based on the changed container
     Commit(Lazy<crate::commands::commit::CommitArgs>),
+    /// Execute the command described by an image label
+    Runlabel(Lazy<crate::commands::runlabel::RunlabelArgs>),
 }
 
 #[derive(Debug, Subcommand)]

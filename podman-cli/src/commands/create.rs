@@ -414,7 +414,10 @@ pub struct MoreArgs {
     /// Maximum time (seconds) a container may run before it is killed; 0: disabled
     #[arg(long, value_name = "SECONDS")]
     pub timeout: Option<u32>,
-    /// Run container in systemd mode: true, false (always is not implemented yet)
+    /// The first argument is not an image but the rootfs to the exploded container (PATH[:O])
+    #[arg(long)]
+    pub rootfs: bool,
+    /// Run container in systemd mode: true (when the command is an init), false or always
     #[arg(long, value_name = "MODE")]
     pub systemd: Option<String>,
 }
@@ -465,6 +468,7 @@ impl MoreArgs {
             sig_proxy: _,
             timeout,
             systemd,
+            rootfs,
         } = self;
         MoreOptions {
             cidfile,
@@ -509,6 +513,7 @@ impl MoreArgs {
             expose,
             systemd,
             timeout,
+            rootfs,
             remove_image: false,
         }
     }
@@ -547,7 +552,6 @@ not_yet! {
     link_local_ip = "link-local-ip",
     cert_dir = "cert-dir";
     switches:
-    rootfs = "rootfs",
 }
 
 pub async fn run(engine: &EngineConfig, args: &CreateArgs) -> anyhow::Result<()> {

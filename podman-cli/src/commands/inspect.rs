@@ -98,7 +98,10 @@ impl Lookups<'_> {
             })
             .await
             .ok();
-        let image = crate::image::lookup::find(storage, &c.image_id).await.ok();
+        let image = match c.image_id.as_str() {
+            "" => None,
+            id => crate::image::lookup::find(storage, id).await.ok(),
+        };
         let mut doc = container_json(
             c,
             s,

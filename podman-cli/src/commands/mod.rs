@@ -52,6 +52,7 @@ pub mod restart;
 pub mod rm;
 pub mod rmi;
 pub mod run;
+pub mod runlabel;
 pub mod save;
 pub mod secret;
 pub mod service;

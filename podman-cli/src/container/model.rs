@@ -213,6 +213,12 @@ pub struct DeviceRule {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(default)]
 pub struct RunExtras {
+    /// `--rootfs`: the user's directory the container runs on ("" for an
+    /// image container), and whether an overlay (`:O`) covers it.
+    pub rootfs: String,
+    pub rootfs_overlay: bool,
+    /// systemd mode (`--systemd`, resolved at create; see spec::systemd).
+    pub systemd: bool,
     /// `--sysctl` KEY=VALUE.
     pub sysctls: BTreeMap<String, String>,
     pub devices: Vec<DeviceSpec>,
@@ -355,6 +361,8 @@ pub struct Confinement {
     /// `mask=` paths, `unmask=` paths or globs ("ALL": every default).
     pub mask: Vec<String>,
     pub unmask: Vec<String>,
+    /// `proc-opts=`: the options /proc is mounted with, replacing ours.
+    pub proc_opts: Vec<String>,
     /// The bounding capability set (for inspect; the spec recomputes it).
     pub capabilities: Vec<String>,
     /// `linux.resources.pids.limit`: 0 leaves the cgroup's own, -1 is no limit.

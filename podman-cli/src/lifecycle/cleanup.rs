@@ -297,7 +297,8 @@ async fn remove_recorded(
             tracing::warn!(container = %cfg.name, error = %e, "removing anonymous volumes");
         }
     }
-    if cfg.extra.remove_image {
+    // A --rootfs container has no image to remove.
+    if cfg.extra.remove_image && !cfg.image_id.is_empty() {
         remove_image_after(engine, &db, cfg).await;
     }
     Ok(())

@@ -301,12 +301,37 @@ pub async fn create(cfg: &EngineConfig, a: &CreateOptions) -> anyhow::Result<Con
     }
     // One storage-helper for the whole create: image lookup and container layer.
     let mut storage = helper_procs::storage(cfg).await?;
-    let result = match image_for(cfg, a, &mut storage).await {
-        Ok(image) => create_from(cfg, a, p, ns_deps, &db, &mut storage, image).await,
-        Err(e) => Err(e),
+    let result = if a.more.rootfs {
+        match super::create_more::rootfs(&a.image) {
+            Ok(r) => create_from(cfg, a, p, ns_deps, &db, &mut storage, Source::Rootfs(r)).await,
+            Err(e) => Err(e),
+        }
+    } else {
+        match image_for(cfg, a, &mut storage).await {
+            Ok(image) => {
+                create_from(
+                    cfg,
+                    a,
+                    p,
+                    ns_deps,
+                    &db,
+                    &mut storage,
+                    Source::Image(Box::new(image)),
+                )
+                .await
+            }
+            Err(e) => Err(e),
+        }
     };
     storage.close().await?;
     result
+}
+
+/// What a container's root comes from.
+enum Source {
+    Image(Box<proto::storage::v1::Image>),
+    /// `--rootfs PATH[:O]` (checked: an absolute directory).
+    Rootfs(super::create_more::Rootfs),
 }
 
 async fn create_from(
@@ -316,8 +341,12 @@ async fn create_from(
     ns_deps: Vec<String>,
     db: &crate::state::State,
     storage: &mut helper_procs::Session<helper_procs::StorageClient>,
-    image: proto::storage::v1::Image,
+    source: Source,
 ) -> anyhow::Result<ContainerConfig> {
+    let (image, rootfs) = match source {
+        Source::Image(i) => (*i, None),
+        Source::Rootfs(r) => (proto::storage::v1::Image::default(), Some(r)),
+    };
     let image_config: serde_json::Value = serde_json::from_slice(&image.config).unwrap_or_default();
     let ic = &image_config["config"];
     // `--mount type=image`: the image must be here (it is mounted at start).
@@ -363,6 +392,13 @@ async fn create_from(
             },
         ),
     };
+    // A rootfs container without a command is made, as Podman makes it:
+    // the runtime then fails to run the empty command (exit 127).
+    let cmd = if entrypoint.is_empty() && cmd.is_empty() && rootfs.is_some() {
+        vec![String::new()]
+    } else {
+        cmd
+    };
     if entrypoint.is_empty() && cmd.is_empty() {
         anyhow::bail!("no command or entrypoint provided, and no CMD or ENTRYPOINT from image: give a command after the image name");
     }
@@ -385,6 +421,8 @@ async fn create_from(
         p.more.file_labels,
         p.labels,
     ));
+    let full_command: Vec<String> = entrypoint.iter().chain(&cmd).cloned().collect();
+    p.more.extras.systemd = crate::spec::systemd::wanted(a.more.systemd.as_deref(), &full_command);
     let stop_signal = p
         .stop_signal
         .or_else(|| {
@@ -392,7 +430,11 @@ async fn create_from(
                 .as_str()
                 .and_then(|s| parse::signal(s).ok())
         })
-        .unwrap_or(libc::SIGTERM);
+        .unwrap_or(if p.more.extras.systemd {
+            crate::spec::systemd::stop_signal()
+        } else {
+            libc::SIGTERM
+        });
     let mut ports = p.ports;
     if a.publish_all {
         for e in ic["ExposedPorts"]
@@ -456,11 +498,14 @@ async fn create_from(
         id: id.clone(),
         name,
         image_id: image.id.clone(),
-        image_name: image
-            .names
-            .first()
-            .cloned()
-            .unwrap_or_else(|| a.image.clone()),
+        image_name: match &rootfs {
+            Some(_) => String::new(),
+            None => image
+                .names
+                .first()
+                .cloned()
+                .unwrap_or_else(|| a.image.clone()),
+        },
         entrypoint,
         cmd,
         env,
@@ -539,7 +584,14 @@ async fn create_from(
         created_ns: now,
         runtime,
         dependencies: ns_deps,
-        extra: p.more.extras.clone(),
+        extra: {
+            let mut x = p.more.extras.clone();
+            if let Some(r) = &rootfs {
+                x.rootfs = r.path.display().to_string();
+                x.rootfs_overlay = r.overlay;
+            }
+            x
+        },
     };
     let req = CreateContainerRequest {
         id: id.clone(),
@@ -549,6 +601,8 @@ async fn create_from(
         // `volatile`): they are not meant to outlive their run.
         volatile: config.auto_remove,
         id_mappings: storage_mappings(&config.extra),
+        rootfs: config.extra.rootfs.clone(),
+        rootfs_overlay: config.extra.rootfs_overlay,
     };
     // Held until the row exists: `reconcile` leaves a create in progress
     // alone, and removes the storage container of one that died.

@@ -46,6 +46,33 @@ fn absolute(p: &Path) -> PathBuf {
     }
 }
 
+/// `--rootfs PATH[:O]`: the exploded root file system a container runs on.
+#[derive(Debug, Clone)]
+pub struct Rootfs {
+    pub path: std::path::PathBuf,
+    /// `:O`: an overlay on it keeps the directory untouched.
+    pub overlay: bool,
+}
+
+/// Podman's `--rootfs` argument: a directory, then `:O` for an overlay.
+pub fn rootfs(arg: &str) -> anyhow::Result<Rootfs> {
+    let (path, overlay) = match arg.rsplit_once(':') {
+        Some((p, "O")) => (p, true),
+        Some((_, o)) if o == "idmap" || o.starts_with("idmap=") => anyhow::bail!(
+            "--rootfs {arg}: the idmap option is not implemented yet in podman-rs: drop it or use --uidmap with an image"
+        ),
+        _ => (arg, false),
+    };
+    let p = absolute(Path::new(path));
+    if !p.is_dir() {
+        anyhow::bail!(
+            "--rootfs {path}: not a directory: give the directory of an exploded root file system"
+        );
+    }
+    let path = std::fs::canonicalize(&p).map_err(|e| anyhow::anyhow!("--rootfs {path}: {e}"))?;
+    Ok(Rootfs { path, overlay })
+}
+
 /// Every extra flag checked; `host_network` is `--network host`.
 /// A umask as Podman takes it: one to four octal digits.
 pub fn umask(v: &str) -> anyhow::Result<String> {
@@ -69,8 +96,8 @@ pub fn parse(a: &CreateOptions, host_network: bool) -> anyhow::Result<More> {
 
     match m.systemd.as_deref() {
         None | Some("true") | Some("false") => {}
-        Some("always") => anyhow::bail!("--systemd=always is not implemented yet in podman-rs"),
-        Some(other) => anyhow::bail!("invalid --systemd {other:?}: use true, false or always"),
+        Some("always") => {}
+        Some(other) => anyhow::bail!("invalid value {other:?} systemd option requires 'true, false, always': invalid argument"),
     }
     out.userns = super::create_userns::parse(m)?;
     platform(m)?;

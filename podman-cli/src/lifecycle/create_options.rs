@@ -159,6 +159,8 @@ pub struct MoreOptions {
     pub init_path: Option<String>,
     pub expose: Vec<String>,
     pub systemd: Option<String>,
+    /// `--rootfs`: the image argument is `PATH[:O]`, an exploded root.
+    pub rootfs: bool,
     pub timeout: Option<u32>,
     /// `run --rmi`.
     pub remove_image: bool,

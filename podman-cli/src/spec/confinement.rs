@@ -62,8 +62,6 @@ pub enum ConfinementError {
     SystemPaths(String),
     #[error("--security-opt mask={0}: {1:?} is not an absolute path")]
     MaskNotAbsolute(String, String),
-    #[error("--security-opt proc-opts is not implemented yet in podman-rs")]
-    ProcOpts,
     #[error("invalid --pids-limit {0:?}: give a number (-1 for no limit)")]
     PidsLimit(String),
     #[error("--pids-limit: the pids cgroup controller is not available on this host")]
@@ -170,7 +168,13 @@ pub fn parse(r: &Request) -> Result<Parsed, ConfinementError> {
             ("systempaths", Some("unconfined")) => c.unmask.push("ALL".into()),
             ("systempaths", Some(v)) => return Err(ConfinementError::SystemPaths(v.into())),
             ("seccomp", Some(v)) => seccomp_given = Some(v.into()),
-            ("proc-opts", Some(_)) => return Err(ConfinementError::ProcOpts),
+            ("proc-opts", Some(v)) => {
+                c.proc_opts = v
+                    .split(',')
+                    .filter(|o| !o.is_empty())
+                    .map(String::from)
+                    .collect()
+            }
             _ => return Err(ConfinementError::Invalid(opt.clone())),
         }
     }

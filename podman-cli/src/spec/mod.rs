@@ -7,6 +7,7 @@ pub mod exec_process;
 pub mod resources;
 pub mod seccomp;
 pub mod security;
+pub mod systemd;
 pub mod user;
 pub mod userns;
 
@@ -128,10 +129,18 @@ fn user_mount(m: &MountSpec) -> Value {
     }
 }
 
-/// The container's process environment: libpod's defaults, HOME and
-/// HOSTNAME, under the configured variables.
+/// The container's process environment: libpod's defaults, HOME,
+/// HOSTNAME (and container_uuid in systemd mode), under the configured variables.
 fn environment(cfg: &ContainerConfig, home: &str) -> Vec<String> {
-    cfg.environment(&[format!("HOME={home}"), format!("HOSTNAME={}", cfg.hostname)])
+    let mut at_start = vec![format!("HOME={home}"), format!("HOSTNAME={}", cfg.hostname)];
+    // systemd mode: the id systemd reads as the machine's (libpod).
+    if cfg.extra.systemd && !cfg.env.iter().any(|e| e.starts_with("container_uuid=")) {
+        at_start.push(format!(
+            "container_uuid={}",
+            cfg.id.get(..32).unwrap_or(&cfg.id)
+        ));
+    }
+    cfg.environment(&at_start)
 }
 
 /// The OCI namespace entry for `--ipc/--pid/--uts` (`None`: the host's).
@@ -206,6 +215,18 @@ pub fn generate(cfg: &ContainerConfig, ctx: &SpecContext) -> Result<Spec, SpecEr
     for m in &cfg.mounts {
         mounts.retain(|x| x["destination"] != json!(m.destination));
         mounts.push(user_mount(m));
+    }
+    if x.systemd {
+        systemd::add_mounts(&mut mounts, x.cgroupns == "private");
+    }
+    // `--security-opt proc-opts=`: the options of /proc, replaced (libpod).
+    if !x.security.proc_opts.is_empty() {
+        for m in mounts
+            .iter_mut()
+            .filter(|m| m["destination"] == json!("/proc"))
+        {
+            m["options"] = json!(x.security.proc_opts);
+        }
     }
     // After the mounts they could sit on (a tmpfs /run), never under a
     // bind-mounted /run (Podman leaves the user's directory alone).
@@ -283,7 +304,12 @@ pub fn generate(cfg: &ContainerConfig, ctx: &SpecContext) -> Result<Spec, SpecEr
         devices.extend(
             confinement::host_devices()
                 .into_iter()
-                .filter(|d| !given.contains(&d["path"])),
+                .filter(|d| !given.contains(&d["path"]))
+                // systemd mode: the host's virtual consoles stay out, or
+                // the container's getty would take them (libpod).
+                .filter(|d| {
+                    !(x.systemd && d["path"].as_str().is_some_and(systemd::is_virtual_console))
+                }),
         );
     }
     let mut cgroup_devices = vec![json!({"allow": false, "access": "rwm"})];

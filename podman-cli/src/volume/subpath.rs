@@ -75,13 +75,12 @@ fn take_down(p: &Path) -> std::io::Result<()> {
         Ok(()) | Err(nix::errno::Errno::EINVAL) | Err(nix::errno::Errno::ENOENT) => {}
         Err(e) => return Err(e.into()),
     }
-    let removed = match std::fs::symlink_metadata(p) {
+    match std::fs::symlink_metadata(p) {
         Ok(m) if m.is_dir() => std::fs::remove_dir(p),
         Ok(_) => std::fs::remove_file(p),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
         Err(e) => Err(e),
-    };
-    removed
+    }
 }
 
 /// `sub` opened (O_PATH) inside the volume's data `data`, as if the data

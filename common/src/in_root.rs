@@ -343,6 +343,24 @@ pub fn open_child_dir(dir: BorrowedFd<'_>, name: &OsStr) -> io::Result<OwnedFd> 
     Ok(owned(fd))
 }
 
+/// An O_PATH handle of `name` directly in `dir`, never following it, and
+/// what it is (a symlink is opened as itself: the caller decides).
+pub fn open_child_path(dir: BorrowedFd<'_>, name: &OsStr) -> io::Result<(OwnedFd, libc::stat)> {
+    let c = cstr(name)?;
+    // SAFETY: `c` is NUL-terminated and `dir` is an open descriptor; the
+    // result is a new descriptor or -1.
+    let fd = check(unsafe {
+        libc::openat(
+            dir.as_raw_fd(),
+            c.as_ptr(),
+            libc::O_PATH | libc::O_NOFOLLOW | libc::O_CLOEXEC,
+        )
+    })?;
+    let fd = owned(fd);
+    let st = fstat(fd.as_fd())?;
+    Ok((fd, st))
+}
+
 /// The target of the symlink `name` in `dir`.
 pub fn readlinkat(dir: BorrowedFd<'_>, name: &OsStr) -> io::Result<PathBuf> {
     let c = cstr(name)?;

@@ -11,6 +11,7 @@ mod blobs;
 mod cli;
 mod containers;
 mod copy;
+mod copy_view;
 mod db;
 mod diff;
 mod digest;
@@ -120,13 +121,18 @@ fn main() -> std::process::ExitCode {
                 let data = data_fd
                     .map(proto::transport::take_inherited_fd)
                     .transpose()?;
+                let views = std::sync::Arc::new(copy_view::Views::default());
                 let svc = proto::storage::v1::storage_server::StorageServer::new(
                     service::StorageService {
-                        store,
+                        store: store.clone(),
                         data: std::sync::Arc::new(std::sync::Mutex::new(data)),
+                        views: views.clone(),
                     },
                 );
-                proto::transport::serve(args.target()?, tonic::service::Routes::new(svc)).await?;
+                let served =
+                    proto::transport::serve(args.target()?, tonic::service::Routes::new(svc)).await;
+                views.close_all(&store);
+                served?;
             }
             Cmd::Info { probe, json } => {
                 let i = info::gather(&store, probe);

@@ -70,6 +70,9 @@ pub fn mount(store: &Store, id: &str) -> Result<(PathBuf, u32)> {
             })
             .collect::<Result<Vec<String>>>()?;
         let started = Instant::now();
+        if !rec.volatile {
+            clear_copy_volatile(store, id)?;
+        }
         match &rec.idmap {
             Some(m) => mount_mapped(store, &rec, m, &target)?,
             None => do_mount(store, &rec, &links, &target)?,
@@ -328,12 +331,57 @@ fn shifted_lowers(
 /// incomplete after a crash; for a volatile container that is accepted):
 /// remove it.
 fn prepare_volatile(store: &Store, id: &str) -> Result<()> {
-    let mark = store
+    remove_volatile_marks(store, id)
+}
+
+/// Marks, in the run root (gone at reboot), that a copy holds the
+/// container's overlay mounted `volatile` (see [`crate::copy_view`]).
+pub(crate) const COPY_VOLATILE_MARK: &str = "copy-volatile";
+
+/// Take away what a volatile copy left when it was cut short, so the next
+/// mount is not refused: overlay's marker, and ours. Ours still there
+/// means the copy was killed in this boot (nothing lost: its writes are in
+/// the page cache); overlay's alone means the machine went down during
+/// it, and what it was writing may be incomplete, as after a crash during
+/// any write that was not synced.
+pub(crate) fn clear_copy_volatile(store: &Store, id: &str) -> Result<()> {
+    let incompat = store
         .container_dir(id)
         .join("work")
         .join("work")
         .join("incompat");
-    crate::fsutil::remove_tree(&mark).map_err(|e| StoreError::path("removing", &mark, e))
+    let ours = store.container_run_dir(id).join(COPY_VOLATILE_MARK);
+    if incompat.exists() {
+        if ours.exists() {
+            debug!(
+                container = id,
+                "a killed copy left its volatile overlay marker: removed"
+            );
+        } else {
+            tracing::warn!(
+                "container {id}: a copy into it was cut short by a crash; files it was writing may be incomplete"
+            );
+        }
+    }
+    remove_volatile_marks(store, id)
+}
+
+/// Remove overlay's volatile marker and ours (a volatile copy's overlay
+/// is down).
+pub(crate) fn remove_volatile_marks(store: &Store, id: &str) -> Result<()> {
+    let incompat = store
+        .container_dir(id)
+        .join("work")
+        .join("work")
+        .join("incompat");
+    crate::fsutil::remove_tree(&incompat)
+        .map_err(|e| StoreError::path("removing", &incompat, e))?;
+    let ours = store.container_run_dir(id).join(COPY_VOLATILE_MARK);
+    match std::fs::remove_file(&ours) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(StoreError::path("removing", &ours, e)),
+    }
 }
 
 /// mount(2) from a thread whose working directory is `cwd` (its own: it
@@ -360,7 +408,8 @@ pub(crate) fn mount_relative(cwd: &Path, opts: &str, target: &Path) -> std::io::
     .map_err(|_| std::io::Error::other("mount thread panicked"))?
 }
 
-/// The new mount API: one fsconfig per lower layer.
+/// The new mount API: one fsconfig per lower layer, the overlay attached
+/// at `target`.
 fn mount_fsconfig(
     lowers: &[PathBuf],
     upper: &Path,
@@ -369,6 +418,41 @@ fn mount_fsconfig(
     volatile: bool,
     target: &Path,
 ) -> std::result::Result<(), String> {
+    let m = detached_overlay(lowers, Some((upper, work)), label, volatile)?;
+    let cs = |s: &str| CString::new(s).map_err(|_| format!("{s:?} contains NUL"));
+    let t = cs(&target.display().to_string())?;
+    // SAFETY: move_mount(2) of the mount we own (empty path with
+    // MOVE_MOUNT_F_EMPTY_PATH) onto `t`, a NUL-terminated string that
+    // outlives the call.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_move_mount,
+            m.as_raw_fd(),
+            c"".as_ptr(),
+            libc::AT_FDCWD,
+            t.as_ptr(),
+            libc::MOVE_MOUNT_F_EMPTY_PATH,
+        )
+    };
+    if r < 0 {
+        return Err(format!(
+            "move_mount to {}: {}",
+            target.display(),
+            std::io::Error::last_os_error()
+        ));
+    }
+    Ok(())
+}
+
+/// An overlay that is in no mount table: the descriptor of its root
+/// (fsmount), unmounted when the last descriptor of it closes. Without
+/// `upper` it is read-only, and taking it down syncs nothing.
+pub(crate) fn detached_overlay(
+    lowers: &[PathBuf],
+    upper: Option<(&Path, &Path)>,
+    label: &str,
+    volatile: bool,
+) -> std::result::Result<OwnedFd, String> {
     let cs = |s: &str| CString::new(s).map_err(|_| format!("{s:?} contains NUL"));
     // SAFETY: raw syscalls with valid C strings; descriptors are owned.
     let fs = unsafe { libc::syscall(libc::SYS_fsopen, c"overlay".as_ptr(), libc::FSOPEN_CLOEXEC) };
@@ -401,8 +485,10 @@ fn mount_fsconfig(
     for l in lowers {
         set("lowerdir+", &l.display().to_string())?;
     }
-    set("upperdir", &upper.display().to_string())?;
-    set("workdir", &work.display().to_string())?;
+    if let Some((upper, work)) = upper {
+        set("upperdir", &upper.display().to_string())?;
+        set("workdir", &work.display().to_string())?;
+    }
     if Path::new("/sys/module/overlay/parameters/index").exists() {
         set("index", "off")?;
     }
@@ -452,29 +538,7 @@ fn mount_fsconfig(
     }
     // SAFETY: fsmount just returned this descriptor (checked non-negative above);
     // nothing else owns it.
-    let m = unsafe { OwnedFd::from_raw_fd(m as i32) };
-    let t = cs(&target.display().to_string())?;
-    // SAFETY: move_mount(2) of the mount we own (empty path with
-    // MOVE_MOUNT_F_EMPTY_PATH) onto `t`, a NUL-terminated string that
-    // outlives the call.
-    let r = unsafe {
-        libc::syscall(
-            libc::SYS_move_mount,
-            m.as_raw_fd(),
-            c"".as_ptr(),
-            libc::AT_FDCWD,
-            t.as_ptr(),
-            libc::MOVE_MOUNT_F_EMPTY_PATH,
-        )
-    };
-    if r < 0 {
-        return Err(format!(
-            "move_mount to {}: {}",
-            target.display(),
-            std::io::Error::last_os_error()
-        ));
-    }
-    Ok(())
+    Ok(unsafe { OwnedFd::from_raw_fd(m as i32) })
 }
 
 /// Messages the kernel left on an fs context, for errors.

@@ -21,6 +21,8 @@ pub struct StorageService {
     pub store: Store,
     /// `serve --data-fd`: for one Copy (see crate::copy).
     pub data: crate::copy::DataFd,
+    /// Stopped containers' file systems open for cp (OpenCopyView).
+    pub views: std::sync::Arc<crate::copy_view::Views>,
 }
 
 fn copy_root(r: Option<pb::CopyRoot>) -> crate::copy::Root {
@@ -638,6 +640,33 @@ impl Storage for StorageService {
             let entries =
                 crate::copy::copy(&copy_end(r.source), &copy_end(r.destination), &opts, &data)?;
             Ok(pb::CopyResponse { entries })
+        })
+        .await
+    }
+
+    async fn open_copy_view(
+        &self,
+        req: Request<pb::OpenCopyViewRequest>,
+    ) -> Result<Response<pb::OpenCopyViewResponse>, Status> {
+        let (s, r, views) = (self.store.clone(), req.into_inner(), self.views.clone());
+        blocking("OpenCopyView", move || {
+            let o = views.open(&s, &r.id, r.writable)?;
+            Ok(pb::OpenCopyViewResponse {
+                handle: o.handle,
+                root: o.root.display().to_string(),
+            })
+        })
+        .await
+    }
+
+    async fn close_copy_view(
+        &self,
+        req: Request<pb::CloseCopyViewRequest>,
+    ) -> Result<Response<pb::CloseCopyViewResponse>, Status> {
+        let (s, r, views) = (self.store.clone(), req.into_inner(), self.views.clone());
+        blocking("CloseCopyView", move || {
+            views.close(&s, r.handle)?;
+            Ok(pb::CloseCopyViewResponse {})
         })
         .await
     }

@@ -177,6 +177,50 @@ fn volume_subpath_mounts_part_of_a_volume() {
         "ls /sub; cat /sub/f",
     );
     assert_eq!(out, "f\ninner\n");
+    // The same with -v, and a file as the subpath; the handle mounts made
+    // for the start are gone once the container runs.
+    let out = run_sh(
+        &s,
+        &r,
+        &[
+            "-v",
+            "h11subvol:/sub:subpath=a/b,ro",
+            "-v",
+            "h11subvol:/t:subpath=top",
+        ],
+        "cat /sub/f /t; touch /sub/g 2>/dev/null || echo read-only",
+    );
+    assert_eq!(out, "inner\ntop\nread-only\n");
+    let left = std::fs::read_dir(s.runroot().join("subpath"))
+        .map(|d| {
+            d.flatten()
+                .flat_map(|c| std::fs::read_dir(c.path()).into_iter().flatten().flatten())
+                .count()
+        })
+        .unwrap_or(0);
+    assert_eq!(left, 0, "subpath mount points were left behind");
+    let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    let runroot = s.runroot().join("subpath");
+    assert!(!mounts.contains(runroot.to_str().unwrap()), "{mounts}");
+    // A symlink on the way is resolved inside the volume: /etc of the
+    // volume (missing), never the host's.
+    let o = s.run(&[
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "-v",
+        "h11subvol:/s:subpath=link/passwd",
+        &r,
+        "true",
+    ]);
+    assert_ne!(o.status.code(), Some(0));
+    assert!(stderr(&o).contains("No such file"), "{}", stderr(&o));
+    refused(
+        &s,
+        &["create", "-v", "/tmp:/x:subpath=a", &r],
+        "volumes only",
+    );
     let cid = s.ok(&[
         "create",
         "--mount",

@@ -9,16 +9,17 @@
 //! CopyStat and Copy calls), resolving every container path inside the
 //! container's root so a symlink can never lead out of it. A running
 //! container is reached through /proc/PID/root (its volumes, bind mounts
-//! and tmpfs mounts included); any other is mounted for the copy, its bind
-//! mounts listed beside it.
+//! and tmpfs mounts included); any other is opened by storage-helper as a
+//! view of its file system (OpenCopyView: read-only to copy from, writable
+//! to copy into), its bind mounts listed beside it.
 
 use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
 
 use clap::Args;
 use proto::storage::v1::{
-    CopyEnd, CopyMount, CopyRequest, CopyRoot, CopyStatRequest, CopyStatResponse, MountRequest,
-    UnmountRequest,
+    CloseCopyViewRequest, CopyEnd, CopyMount, CopyRequest, CopyRoot, CopyStatRequest,
+    CopyStatResponse, OpenCopyViewRequest,
 };
 use proto::transport::TransportError;
 
@@ -104,10 +105,10 @@ async fn copy(
             a.destination
         )),
     };
-    let unmounted = cp.unmount_all().await;
+    let closed = cp.close_views().await;
     cp.storage.close().await?;
     result?;
-    unmounted
+    closed
 }
 
 /// What `path` in the container is (the API's archive HEAD): (absolute
@@ -126,14 +127,14 @@ pub async fn stat_in_container(
         stream: None,
     };
     let r = async {
-        let c = cp.open(container).await?;
+        let c = cp.open(container, false).await?;
         anyhow::Ok(cp.stat(&c, path).await)
     }
     .await;
-    let unmounted = cp.unmount_all().await;
+    let closed = cp.close_views().await;
     cp.storage.close().await?;
     let r = r?;
-    unmounted?;
+    closed?;
     Ok(r)
 }
 
@@ -154,8 +155,8 @@ struct HostInfo {
 struct Cp<'a> {
     engine: &'a EngineConfig,
     storage: Session<StorageClient>,
-    /// Containers this copy mounted (unmounted at the end).
-    mounted: Vec<String>,
+    /// Copy views this copy opened (closed at the end).
+    mounted: Vec<u64>,
     archive: bool,
     overwrite: bool,
     /// Where `-` reads or writes when it is not stdio.
@@ -163,15 +164,33 @@ struct Cp<'a> {
 }
 
 impl Cp<'_> {
-    async fn open(&mut self, name: &str) -> anyhow::Result<Ctr> {
+    /// Open container `name` to copy from it, or into it with `writable`.
+    async fn open(&mut self, name: &str, writable: bool) -> anyhow::Result<Ctr> {
+        let (cfg, st) = self.lookup(name)?;
+        self.open_resolved(name, cfg, st, writable).await
+    }
+
+    fn lookup(
+        &self,
+        name: &str,
+    ) -> anyhow::Result<(ContainerConfig, crate::container::model::ContainerState)> {
         let db = crate::state::open_state(self.engine)?;
-        let (cfg, st) = match store::resolve(&db, name) {
-            Ok(r) => r,
+        match store::resolve(&db, name) {
+            Ok(r) => Ok(r),
             Err(store::ContainerStoreError::NotFound(_)) => {
                 anyhow::bail!("container {name:?} does not exist")
             }
-            Err(e) => return Err(e.into()),
-        };
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn open_resolved(
+        &mut self,
+        name: &str,
+        cfg: ContainerConfig,
+        st: crate::container::model::ContainerState,
+        writable: bool,
+    ) -> anyhow::Result<Ctr> {
         let proc_root = PathBuf::from(format!("/proc/{}/root", st.pid));
         let running = matches!(st.status, Status::Running | Status::Paused)
             && st.pid > 0
@@ -182,14 +201,19 @@ impl Cp<'_> {
                 mounts: Vec::new(),
             }
         } else {
-            let req = MountRequest { id: cfg.id.clone() };
-            let m = self
+            let req = OpenCopyViewRequest {
+                id: cfg.id.clone(),
+                writable,
+            };
+            let v = self
                 .storage
-                .call("Mount", |mut c| async move { c.mount(req).await })
+                .call("OpenCopyView", |mut c| async move {
+                    c.open_copy_view(req).await
+                })
                 .await?;
-            self.mounted.push(cfg.id.clone());
+            self.mounted.push(v.handle);
             CopyRoot {
-                root: m.mountpoint,
+                root: v.root,
                 // Named volumes by their host directory (volumes mounted
                 // from a device are only there while in use: not listed).
                 mounts: cfg
@@ -220,13 +244,15 @@ impl Cp<'_> {
         })
     }
 
-    async fn unmount_all(&mut self) -> anyhow::Result<()> {
+    async fn close_views(&mut self) -> anyhow::Result<()> {
         let mut first = None;
-        for id in std::mem::take(&mut self.mounted) {
-            let req = UnmountRequest { id, force: false };
+        for handle in std::mem::take(&mut self.mounted) {
+            let req = CloseCopyViewRequest { handle };
             if let Err(e) = self
                 .storage
-                .call("Unmount", |mut c| async move { c.unmount(req).await })
+                .call("CloseCopyView", |mut c| async move {
+                    c.close_copy_view(req).await
+                })
                 .await
             {
                 first.get_or_insert(e);
@@ -302,6 +328,7 @@ impl Cp<'_> {
                     .call("Copy", |mut c| async move { c.copy(req).await })
                     .await
                     .map_err(plain)?;
+                crate::kill_point::reached("cp-after-copy");
             }
             Some(d) => {
                 let fd = match (self.stream.take(), d) {
@@ -361,7 +388,7 @@ impl Cp<'_> {
         cpath: &str,
         hpath: &str,
     ) -> anyhow::Result<()> {
-        let c = self.open(name).await?;
+        let c = self.open(name, false).await?;
         let cinfo = self.stat(&c, cpath).await.map_err(|e| {
             anyhow::anyhow!("{cpath:?} could not be found on container {name}: {e}")
         })?;
@@ -434,7 +461,7 @@ impl Cp<'_> {
         cpath: &str,
         hpath: &str,
     ) -> anyhow::Result<()> {
-        let c = self.open(name).await?;
+        let c = self.open(name, true).await?;
         let stdin = hpath == "-";
         let hinfo =
             if stdin {
@@ -483,8 +510,26 @@ impl Cp<'_> {
         dname: &str,
         dpath: &str,
     ) -> anyhow::Result<()> {
-        let s = self.open(sname).await?;
-        let d = self.open(dname).await?;
+        let (scfg, sst) = self.lookup(sname)?;
+        let (dcfg, dst) = self.lookup(dname)?;
+        // One view of a container copied into itself (writable); two
+        // containers' locks always taken in the order of their IDs, so two
+        // copies between the same two cannot wait on each other.
+        let (s, d) = if scfg.id == dcfg.id {
+            let d = self.open_resolved(dname, dcfg, dst, true).await?;
+            let s = Ctr {
+                name: sname.to_string(),
+                cfg: d.cfg.clone(),
+                root: d.root.clone(),
+            };
+            (s, d)
+        } else if scfg.id < dcfg.id {
+            let s = self.open_resolved(sname, scfg, sst, false).await?;
+            (s, self.open_resolved(dname, dcfg, dst, true).await?)
+        } else {
+            let d = self.open_resolved(dname, dcfg, dst, true).await?;
+            (self.open_resolved(sname, scfg, sst, false).await?, d)
+        };
         let sinfo = self.stat(&s, spath).await.map_err(|e| {
             anyhow::anyhow!("{spath:?} could not be found on container {sname}: {e}")
         })?;

@@ -273,7 +273,9 @@ async fn init_mounted(
     crate::kill_point::reached("start-after-network");
     st.netns_path = net.netns_path.clone();
     st.network_status = net.status.clone();
-    // Volumes become bind mounts of their data (mounted and filled first).
+    // Volumes become bind mounts of their data (mounted and filled first);
+    // subpaths are mounted by handle until the runtime has made its own.
+    let mut subpaths = None;
     let prepared = super::passwd::add(cfg, std::path::Path::new(rootfs))
         .and_then(|()| {
             crate::volume::attach::mount_for_start(
@@ -285,7 +287,10 @@ async fn init_mounted(
                 || container_ids(cfg, rootfs),
             )
         })
-        .and_then(|resolved| bundle_and_request(engine, &resolved, paths, rootfs, &net, &handover));
+        .and_then(|(resolved, sp)| {
+            subpaths = Some(sp);
+            bundle_and_request(engine, &resolved, paths, rootfs, &net, &handover)
+        });
     let result = match prepared {
         Ok(req) => hand_to_monitor(cfg, st, paths, req, handover, monitor).await,
         Err(e) => {
@@ -293,6 +298,7 @@ async fn init_mounted(
             Err(e)
         }
     };
+    drop(subpaths);
     if result.is_err() {
         if let Err(e) = crate::volume::attach::release(engine, &cfg.id, st) {
             tracing::warn!(error = %e, "rolling back volume mounts");

@@ -7,6 +7,7 @@
 
 use std::path::Path;
 
+use super::subpath::SubpathMounts;
 use super::{copy, mount, mountpoint, store, CreateRequest, VolumeError};
 use crate::container::model::{ContainerConfig, ContainerState, MountSpec};
 use crate::engine_config::EngineConfig;
@@ -191,7 +192,9 @@ pub type UserIds = Option<(u32, u32)>;
 /// `_data` and podman's own options dropped. Counts taken are recorded in
 /// `st.volumes_mounted` (the caller gives them back on failure). A mount
 /// with `O` becomes an overlay whose lower layer is its source and whose
-/// upper layer is made afresh under `overlay_dir` at each start.
+/// upper layer is made afresh under `overlay_dir` at each start. A
+/// volume's `subpath=` is mounted by handle (see [`super::subpath`]): keep
+/// the returned mounts until the runtime has created the container.
 pub fn mount_for_start(
     engine: &EngineConfig,
     cfg: &ContainerConfig,
@@ -199,9 +202,10 @@ pub fn mount_for_start(
     rootfs: &Path,
     overlay_dir: &Path,
     user: impl Fn() -> anyhow::Result<UserIds>,
-) -> anyhow::Result<ContainerConfig> {
+) -> anyhow::Result<(ContainerConfig, SubpathMounts)> {
     let db = crate::state::open_state(engine)?;
     let mut out = cfg.clone();
+    let mut subpaths = SubpathMounts::default();
     if overlay_dir.exists() {
         std::fs::remove_dir_all(overlay_dir).map_err(|e| {
             anyhow::anyhow!(
@@ -225,7 +229,8 @@ pub fn mount_for_start(
             m.kind = "bind".into();
             let data = mountpoint(&engine.volume_path, &name);
             m.source = match m.options.iter().find_map(|o| o.strip_prefix("subpath=")) {
-                Some(sub) => in_volume(&data, sub)
+                Some(sub) => subpaths
+                    .add(&engine.run_root, &cfg.id, i, &data, sub)
                     .map_err(|e| anyhow::anyhow!("volume {name} subpath {sub}: {e}"))?
                     .display()
                     .to_string(),
@@ -244,32 +249,7 @@ pub fn mount_for_start(
         }
     }
     crate::kill_point::reached("start-after-volumes");
-    Ok(out)
-}
-
-/// `subpath=`: the host path of `sub` inside the volume's data, resolved as
-/// if the data were `/` (a symlink never leads out of it); a symlink as the
-/// last element is refused, as Podman refuses it.
-fn in_volume(data: &Path, sub: &str) -> anyhow::Result<std::path::PathBuf> {
-    use std::os::fd::{AsFd, AsRawFd};
-    let rel = Path::new(sub.trim_start_matches('/'));
-    let root = common::in_root::open_dir(data)?;
-    if let Some(name) = rel.file_name() {
-        let parent = rel.parent().unwrap_or(Path::new(""));
-        let dir = common::in_root::open_dir_in_root(root.as_fd(), parent)?;
-        if common::in_root::lstat_at(dir.as_fd(), name)?
-            .is_some_and(|st| common::in_root::is_symlink(&st))
-        {
-            anyhow::bail!("file {:?} is a symlink", data.join(rel));
-        }
-    }
-    let fd = common::in_root::Resolver::Auto.open_path(root.as_fd(), rel)?;
-    let real = std::fs::read_link(format!("/proc/self/fd/{}", fd.as_raw_fd()))?;
-    let data_real = std::fs::canonicalize(data)?;
-    if !real.starts_with(&data_real) {
-        anyhow::bail!("resolves outside the volume");
-    }
-    Ok(real)
+    Ok((out, subpaths))
 }
 
 /// `O`: the bind (or volume) mount becomes an overlay over its source with

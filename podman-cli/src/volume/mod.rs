@@ -10,6 +10,7 @@ pub mod filter;
 pub mod mount;
 pub mod options;
 pub mod store;
+pub mod subpath;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -63,6 +63,23 @@ fn mount_options(
             out.push(o.to_string());
             continue;
         }
+        if let Some(p) = o.strip_prefix("subpath=") {
+            if !volume {
+                return Err(bad(
+                    flag,
+                    spec,
+                    "subpath= applies to volumes only: bind-mount the subdirectory instead",
+                ));
+            }
+            if out.iter().any(|p| p.starts_with("subpath=")) {
+                return Err(bad(flag, spec, "give subpath= only once"));
+            }
+            out.push(format!(
+                "subpath={}",
+                checked_subpath(flag, spec, p, false)?
+            ));
+            continue;
+        }
         if !BIND_OPTIONS.contains(&o) {
             return Err(bad(
                 flag,
@@ -364,7 +381,10 @@ pub fn mount(spec: &str) -> Result<Vec<MountSpec>, MountError> {
                 .into());
             }
             if let Some(p) = subpath {
-                options.push(format!("subpath={}", checked_subpath(spec, &p, false)?));
+                options.push(format!(
+                    "subpath={}",
+                    checked_subpath("--mount", spec, &p, false)?
+                ));
             }
             one("volume", src, dst, options)
         }
@@ -409,7 +429,10 @@ pub fn mount(spec: &str) -> Result<Vec<MountSpec>, MountError> {
             }
             let mut options = vec![if rw { "rw" } else { "ro" }.to_string()];
             if let Some(p) = subpath {
-                options.push(format!("subpath={}", checked_subpath(spec, &p, true)?));
+                options.push(format!(
+                    "subpath={}",
+                    checked_subpath("--mount", spec, &p, true)?
+                ));
             }
             one("image", src, dst, options)
         }
@@ -418,10 +441,15 @@ pub fn mount(spec: &str) -> Result<Vec<MountSpec>, MountError> {
 
 /// A `subpath=`: inside the volume or image, without `..` (an image's
 /// must be absolute, as Podman requires; a volume's may be either).
-fn checked_subpath(spec: &str, p: &str, absolute: bool) -> Result<String, FlagError> {
+fn checked_subpath(
+    flag: &'static str,
+    spec: &str,
+    p: &str,
+    absolute: bool,
+) -> Result<String, FlagError> {
     if (absolute && !p.starts_with('/')) || p.split('/').any(|c| c == "..") || p.is_empty() {
         return Err(bad(
-            "--mount",
+            flag,
             spec,
             if absolute {
                 "subpath= must be an absolute path inside the image, without .."
@@ -480,6 +508,13 @@ mod tests {
         assert!(volume("/tmp:/d:ro,rw").is_err());
         assert_eq!(volume("/tmp:/d:O").unwrap().options, vec!["O"]);
         assert!(volume("/tmp:/d:O,O").is_err());
+        assert_eq!(
+            volume("v:/d:subpath=a/b,ro").unwrap().options,
+            vec!["subpath=a/b", "ro"]
+        );
+        assert!(volume("v:/d:subpath=../a").is_err());
+        assert!(volume("v:/d:subpath=a,subpath=b").is_err());
+        assert!(volume("/tmp:/d:subpath=a").is_err());
         assert_eq!(
             mount("type=volume,destination=/x,rw=false").unwrap()[0].options,
             vec!["ro"]

@@ -53,6 +53,7 @@ fn refuse_unsupported(o: &CreateOptions) -> Result<(), SpecError> {
         (m.sdnotify.is_some(), "--sdnotify"),
         (m.no_hostname, "--no-hostname"),
         (m.systemd.is_some(), "--systemd"),
+        (m.rootfs, "--rootfs"),
         (m.remove_image, "--rmi"),
         (o.detach_keys.is_some(), "--detach-keys"),
         (

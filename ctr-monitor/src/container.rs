@@ -228,7 +228,7 @@ pub async fn create(
     };
     input.set_stdin(target).await;
     let exit_rx = reaper::wait(pid);
-    let oom = OomCounter::baseline(pid);
+    let oom = OomCounter::baseline(pid, &cfg.bundle);
     let sinks = Arc::new(Sinks {
         log: (!passthrough).then(|| Mutex::new(log)),
         attach: hub,

@@ -11,14 +11,34 @@ pub struct OomCounter {
 }
 
 impl OomCounter {
-    /// Note the OOM-kill count of `pid`'s memory cgroup.
-    pub fn baseline(pid: i32) -> OomCounter {
-        let file = std::fs::read_to_string(format!("/proc/{pid}/cgroup"))
+    /// Note the OOM-kill count of `pid`'s memory cgroup. A process that
+    /// is gone already (an allocation that fast is OOM-killed within a
+    /// millisecond of `runc run`) is found through the bundle's
+    /// cgroupsPath instead: the runtime made that cgroup for this
+    /// container, so its count started at 0.
+    pub fn baseline(pid: i32, bundle: &Path) -> OomCounter {
+        let root = Path::new("/sys/fs/cgroup");
+        if let Some(file) = std::fs::read_to_string(format!("/proc/{pid}/cgroup"))
             .ok()
-            .and_then(|s| counter_file(&s, Path::new("/sys/fs/cgroup")));
-        let baseline = file.as_deref().and_then(read_count).unwrap_or(0);
-        tracing::debug!(pid, file = ?file, baseline, "OOM counter");
-        OomCounter { file, baseline }
+            .and_then(|s| counter_file(&s, root))
+        {
+            let baseline = read_count(&file).unwrap_or(0);
+            tracing::debug!(pid, file = ?file, baseline, "OOM counter");
+            return OomCounter {
+                file: Some(file),
+                baseline,
+            };
+        }
+        let file = spec_cgroups_path(bundle).and_then(|p| {
+            let listing = if root.join("memory").is_dir() {
+                format!("1:memory:{p}\n")
+            } else {
+                format!("0::{p}\n")
+            };
+            counter_file(&listing, root)
+        });
+        tracing::debug!(pid, file = ?file, "OOM counter from the bundle");
+        OomCounter { file, baseline: 0 }
     }
 
     /// Whether the count grew since [`OomCounter::baseline`].
@@ -53,6 +73,15 @@ fn counter_file(proc_cgroup: &str, root: &Path) -> Option<PathBuf> {
     v2
 }
 
+/// The spec's linux.cgroupsPath when it is a cgroupfs path (a systemd
+/// "slice:prefix:name" names no directory).
+fn spec_cgroups_path(bundle: &Path) -> Option<String> {
+    let text = std::fs::read_to_string(bundle.join("config.json")).ok()?;
+    let spec: serde_json::Value = serde_json::from_str(&text).ok()?;
+    let p = spec["linux"]["cgroupsPath"].as_str()?;
+    (p.starts_with('/') && !p.contains(':')).then(|| p.to_string())
+}
+
 fn read_count(file: &Path) -> Option<u64> {
     let s = std::fs::read_to_string(file).ok()?;
     s.lines()
@@ -71,6 +100,26 @@ mod tests {
             counter_file(s, Path::new("/sys/fs/cgroup")).unwrap(),
             Path::new("/sys/fs/cgroup/memory/podman-rs-test/c1/memory.oom_control")
         );
+    }
+
+    #[test]
+    fn the_bundle_names_the_cgroup_of_a_process_already_gone() {
+        let d = tempfile::tempdir().unwrap();
+        std::fs::write(
+            d.path().join("config.json"),
+            r#"{"linux":{"cgroupsPath":"/podman-rs/libpod-abc"}}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            spec_cgroups_path(d.path()).as_deref(),
+            Some("/podman-rs/libpod-abc")
+        );
+        std::fs::write(
+            d.path().join("config.json"),
+            r#"{"linux":{"cgroupsPath":"machine.slice:libpod:abc"}}"#,
+        )
+        .unwrap();
+        assert_eq!(spec_cgroups_path(d.path()), None);
     }
 
     #[test]

@@ -82,8 +82,8 @@ fn refusals_and_pull_policy() {
     );
     refused_leaving_nothing(
         &s,
-        &["run", "--systemd", "always", &r, "true"],
-        "--systemd=always",
+        &["run", "--systemd", "bogus", &r, "true"],
+        "systemd option requires 'true, false, always'",
     );
     refused_leaving_nothing(
         &s,

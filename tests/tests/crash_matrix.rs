@@ -250,6 +250,13 @@ fn run_case(case: &Case) {
     // One whole run first: the database, the runtime probe's cache and the
     // bridge exist from then on, as they would on any used machine.
     env.ok(&["run", "--rm", "--network", "{net}", "{img}", "true"]);
+    // That run's veth goes with its namespace, shortly after it returns:
+    // the host to compare with has only the bridge.
+    e2e::poll::until(
+        Duration::from_secs(30),
+        &format!("{}: the first run's veth to go", case.stage),
+        || snapshot(&env).links.len() == 1,
+    );
     let before = snapshot(&env);
     for p in case.prepare {
         if reached_by_exit_cleanup(case.stage) {

@@ -226,7 +226,7 @@ fn key_value(s: &str, what: &str) -> anyhow::Result<(String, String)> {
 impl BuildArgs {
     /// The plain options, the Containerfile read, and a temporary empty
     /// context when the Containerfile came from stdin without one.
-    fn options(&self) -> anyhow::Result<(BuildOptions, Option<tempfile_dir::TempDir>)> {
+    fn options(&self) -> anyhow::Result<(BuildOptions, Option<tempfile::TempDir>)> {
         if let Some(m) = &self.manifest {
             anyhow::bail!("--manifest {m}: manifest lists are not supported here yet: build each platform's image on its own (-t NAME --platform OS/ARCH) and push them by name");
         }
@@ -237,60 +237,7 @@ impl BuildArgs {
             anyhow::bail!("cannot specify --squash-all with --squash");
         }
         let mut temp = None;
-        let (context, files): (PathBuf, Vec<String>) = match self.context.as_deref() {
-            Some("-") => {
-                let d = tempfile_dir::TempDir::new()?;
-                let p = d.path().to_path_buf();
-                temp = Some(d);
-                (p, vec!["-".into()])
-            }
-            Some(c) => {
-                let p = PathBuf::from(c);
-                if c.contains("://") {
-                    anyhow::bail!("context {c}: remote contexts (URLs, git) are not supported offline: clone or download it and pass the directory");
-                }
-                if !p.is_dir() {
-                    if p.exists() {
-                        anyhow::bail!("context must be a directory: {c}");
-                    }
-                    anyhow::bail!("context directory {c}: no such file or directory");
-                }
-                (p, self.file.clone())
-            }
-            None => match self.file.first() {
-                Some(f) if f != "-" => (
-                    Path::new(f)
-                        .parent()
-                        .map(Path::to_path_buf)
-                        .filter(|p| !p.as_os_str().is_empty())
-                        .unwrap_or_else(|| PathBuf::from(".")),
-                    self.file.clone(),
-                ),
-                _ => (PathBuf::from("."), self.file.clone()),
-            },
-        };
-        let files = if files.is_empty() {
-            let found = ["Containerfile", "Dockerfile"]
-                .iter()
-                .map(|n| context.join(n))
-                .find(|p| p.is_file())
-                .ok_or_else(|| anyhow::anyhow!("no Containerfile or Dockerfile specified or found in context directory, {}: no such file or directory", context.display()))?;
-            vec![found.display().to_string()]
-        } else {
-            files
-                .into_iter()
-                .map(|f| {
-                    // Relative to the current directory, else to the context.
-                    if f == "-" || Path::new(&f).is_absolute() || Path::new(&f).exists() {
-                        f
-                    } else if context.join(&f).exists() {
-                        context.join(&f).display().to_string()
-                    } else {
-                        f
-                    }
-                })
-                .collect()
-        };
+        let (context, files) = super::build_flags::context_and_files(self.context.as_deref(), &self.file, &mut temp)?;
         if self.jobs == Some(0) {
             anyhow::bail!("--jobs must be at least 1");
         }
@@ -438,53 +385,7 @@ impl BuildArgs {
             pull_options.arch = platform.arch.clone();
             pull_options.variant = platform.variant.clone();
         }
-        let mut secrets = BTreeMap::new();
-        for spec in &self.secret {
-            let (id, src) =
-                crate::build::run_mounts::parse_secret(spec).map_err(|e| anyhow::anyhow!(e))?;
-            if id.contains('/') || id == "." || id == ".." {
-                anyhow::bail!(
-                    "invalid --secret {spec:?}: the id names a file under /run/secrets: no '/'"
-                );
-            }
-            let value = match src.to_str().and_then(|p| p.strip_prefix("env:")) {
-                Some(var) => std::env::var(var)
-                    .map_err(|_| {
-                        anyhow::anyhow!(
-                            "--secret {spec}: the environment variable {var} is not set"
-                        )
-                    })?
-                    .into_bytes(),
-                None => {
-                    if !src.is_file() {
-                        anyhow::bail!("--secret {spec}: {} is not a file", src.display());
-                    }
-                    std::fs::read(&src).map_err(|e| {
-                        anyhow::anyhow!("--secret {spec}: reading {}: {e}", src.display())
-                    })?
-                }
-            };
-            // A private copy for the whole build (a later change of the
-            // source does not leak into a step); each RUN mounts a copy of
-            // it with the mount's mode and owner.
-            if temp.is_none() {
-                temp = Some(tempfile_dir::TempDir::new()?);
-            }
-            let dir = temp
-                .as_ref()
-                .map(|t| t.path().join("secrets"))
-                .unwrap_or_default();
-            std::fs::create_dir_all(&dir)?;
-            std::fs::set_permissions(&dir, std::os::unix::fs::PermissionsExt::from_mode(0o700))?;
-            let path = dir.join(&id);
-            common::atomic_file::write_atomic_mode(
-                &path,
-                &value,
-                0o600,
-                common::atomic_file::Durability::NoSync,
-            )?;
-            secrets.insert(id, path);
-        }
+        let secrets = super::build_flags::secret_files(&self.secret, &mut temp)?;
         let format = match &self.format {
             Some(f) => f.clone(),
             None => std::env::var("BUILDAH_FORMAT").unwrap_or_else(|_| "oci".into()),
@@ -585,7 +486,7 @@ pub async fn run(engine: &EngineConfig, a: &BuildArgs) -> anyhow::Result<()> {
     let mut a = a.clone();
     let mut downloaded = None;
     if a.file.iter().any(|f| is_url(f)) {
-        let dir = tempfile_dir::TempDir::new()?;
+        let dir = super::build_flags::private_temp_dir()?;
         let mut fetcher = crate::helper_procs::fetcher(engine).await?;
         let mut result = Ok(());
         for (i, f) in a.file.iter_mut().enumerate().filter(|(_, f)| is_url(f)) {
@@ -650,32 +551,4 @@ fn redirect_output(path: &Path) -> anyhow::Result<()> {
 pub fn buildx_version() -> anyhow::Result<()> {
     println!("buildah {}", crate::compat::BUILDAH_VERSION);
     Ok(())
-}
-
-/// A private directory removed when dropped (the empty context of
-/// `podman build -`).
-mod tempfile_dir {
-    use std::path::{Path, PathBuf};
-
-    pub struct TempDir(PathBuf);
-
-    impl TempDir {
-        pub fn new() -> anyhow::Result<TempDir> {
-            let p = std::env::temp_dir().join(format!(
-                "podman-build-{}",
-                common::random::hex_id()?.get(..16).unwrap_or("x")
-            ));
-            std::fs::create_dir(&p)?;
-            Ok(TempDir(p))
-        }
-        pub fn path(&self) -> &Path {
-            &self.0
-        }
-    }
-
-    impl Drop for TempDir {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.0);
-        }
-    }
 }

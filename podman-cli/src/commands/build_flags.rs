@@ -2,6 +2,7 @@
 //! options: user namespace maps, cache repositories, timestamps.
 
 use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 
 use super::build::BuildArgs;
 
@@ -116,4 +117,134 @@ impl BuildArgs {
             None => Ok(Timestamps::Now),
         }
     }
+}
+
+
+/// A private directory, removed when dropped (the empty context of
+/// `podman build -`, downloaded Containerfiles, secret copies).
+pub(super) fn private_temp_dir() -> anyhow::Result<tempfile::TempDir> {
+    Ok(tempfile::Builder::new().prefix("podman-build-").tempdir()?)
+}
+
+/// The context directory and the Containerfiles to read: `-` for a
+/// Containerfile on stdin (with an empty context made in `temp`), the
+/// context's Containerfile or Dockerfile when none is named, each named
+/// file relative to the current directory, else to the context.
+pub(super) fn context_and_files(
+    context: Option<&str>,
+    file: &[String],
+    temp: &mut Option<tempfile::TempDir>,
+) -> anyhow::Result<(PathBuf, Vec<String>)> {
+    let (context, files): (PathBuf, Vec<String>) = match context {
+        Some("-") => {
+            let d = private_temp_dir()?;
+            let p = d.path().to_path_buf();
+            *temp = Some(d);
+            (p, vec!["-".into()])
+        }
+        Some(c) => {
+            let p = PathBuf::from(c);
+            if c.contains("://") {
+                anyhow::bail!("context {c}: remote contexts (URLs, git) are not supported offline: clone or download it and pass the directory");
+            }
+            if !p.is_dir() {
+                if p.exists() {
+                    anyhow::bail!("context must be a directory: {c}");
+                }
+                anyhow::bail!("context directory {c}: no such file or directory");
+            }
+            (p, file.to_vec())
+        }
+        None => match file.first() {
+            Some(f) if f != "-" => (
+                Path::new(f)
+                    .parent()
+                    .map(Path::to_path_buf)
+                    .filter(|p| !p.as_os_str().is_empty())
+                    .unwrap_or_else(|| PathBuf::from(".")),
+                file.to_vec(),
+            ),
+            _ => (PathBuf::from("."), file.to_vec()),
+        },
+    };
+    let files = if files.is_empty() {
+        let found = ["Containerfile", "Dockerfile"]
+            .iter()
+            .map(|n| context.join(n))
+            .find(|p| p.is_file())
+            .ok_or_else(|| anyhow::anyhow!("no Containerfile or Dockerfile specified or found in context directory, {}: no such file or directory", context.display()))?;
+        vec![found.display().to_string()]
+    } else {
+        files
+            .into_iter()
+            .map(|f| {
+                // Relative to the current directory, else to the context.
+                if f == "-" || Path::new(&f).is_absolute() || Path::new(&f).exists() {
+                    f
+                } else if context.join(&f).exists() {
+                    context.join(&f).display().to_string()
+                } else {
+                    f
+                }
+            })
+            .collect()
+    };
+    Ok((context, files))
+}
+
+/// `--secret id=,src=|env=`: each secret's value read once into a private
+/// copy (under `temp`), so a later change of the source does not leak into
+/// a step; each RUN mounts a copy of it with the mount's mode and owner.
+pub(super) fn secret_files(
+    specs: &[String],
+    temp: &mut Option<tempfile::TempDir>,
+) -> anyhow::Result<BTreeMap<String, PathBuf>> {
+    let mut secrets = BTreeMap::new();
+    for spec in specs {
+        let (id, src) =
+            crate::build::run_mounts::parse_secret(spec).map_err(|e| anyhow::anyhow!(e))?;
+        if id.contains('/') || id == "." || id == ".." {
+            anyhow::bail!(
+                "invalid --secret {spec:?}: the id names a file under /run/secrets: no '/'"
+            );
+        }
+        let value = match src.to_str().and_then(|p| p.strip_prefix("env:")) {
+            Some(var) => std::env::var(var)
+                .map_err(|_| {
+                    anyhow::anyhow!(
+                        "--secret {spec}: the environment variable {var} is not set"
+                    )
+                })?
+                .into_bytes(),
+            None => {
+                if !src.is_file() {
+                    anyhow::bail!("--secret {spec}: {} is not a file", src.display());
+                }
+                std::fs::read(&src).map_err(|e| {
+                    anyhow::anyhow!("--secret {spec}: reading {}: {e}", src.display())
+                })?
+            }
+        };
+        // A private copy for the whole build (a later change of the
+        // source does not leak into a step); each RUN mounts a copy of
+        // it with the mount's mode and owner.
+        if temp.is_none() {
+            *temp = Some(private_temp_dir()?);
+        }
+        let dir = temp
+            .as_ref()
+            .map(|t| t.path().join("secrets"))
+            .unwrap_or_default();
+        std::fs::create_dir_all(&dir)?;
+        std::fs::set_permissions(&dir, std::os::unix::fs::PermissionsExt::from_mode(0o700))?;
+        let path = dir.join(&id);
+        common::atomic_file::write_atomic_mode(
+            &path,
+            &value,
+            0o600,
+            common::atomic_file::Durability::NoSync,
+        )?;
+        secrets.insert(id, path);
+    }
+    Ok(secrets)
 }

@@ -237,7 +237,8 @@ impl BuildArgs {
             anyhow::bail!("cannot specify --squash-all with --squash");
         }
         let mut temp = None;
-        let (context, files) = super::build_flags::context_and_files(self.context.as_deref(), &self.file, &mut temp)?;
+        let (context, files) =
+            super::build_flags::context_and_files(self.context.as_deref(), &self.file, &mut temp)?;
         if self.jobs == Some(0) {
             anyhow::bail!("--jobs must be at least 1");
         }

@@ -119,7 +119,6 @@ impl BuildArgs {
     }
 }
 
-
 /// A private directory, removed when dropped (the empty context of
 /// `podman build -`, downloaded Containerfiles, secret copies).
 pub(super) fn private_temp_dir() -> anyhow::Result<tempfile::TempDir> {
@@ -211,9 +210,7 @@ pub(super) fn secret_files(
         let value = match src.to_str().and_then(|p| p.strip_prefix("env:")) {
             Some(var) => std::env::var(var)
                 .map_err(|_| {
-                    anyhow::anyhow!(
-                        "--secret {spec}: the environment variable {var} is not set"
-                    )
+                    anyhow::anyhow!("--secret {spec}: the environment variable {var} is not set")
                 })?
                 .into_bytes(),
             None => {

@@ -5,9 +5,13 @@ use std::path::Path;
 
 use crate::podman::{stderr, stdout, TestStore};
 
-/// Write `content` to `dir/name`.
+/// Write `content` to `dir/name`, making the directories on the way.
 pub fn write(dir: &Path, name: &str, content: &str) {
-    std::fs::write(dir.join(name), content).unwrap();
+    let p = dir.join(name);
+    if let Some(parent) = p.parent() {
+        std::fs::create_dir_all(parent).unwrap();
+    }
+    std::fs::write(p, content).unwrap();
 }
 
 /// `podman build ARGS`, which must succeed; its stdout.
@@ -22,4 +26,12 @@ pub fn build(s: &TestStore, args: &[&str]) -> String {
         stderr(&o)
     );
     stdout(&o)
+}
+
+/// A fresh build context holding `containerfile` as its Containerfile
+/// (removed when dropped).
+pub fn context(containerfile: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "Containerfile", containerfile);
+    dir
 }

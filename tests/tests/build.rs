@@ -4,20 +4,11 @@
 //! error, an unknown instruction, a failing RUN (its code, no image, no
 //! container left), a missing COPY source, context escapes, stage cycles.
 
-use std::path::Path;
-
+use e2e::build_files::{context, write};
 use e2e::podman::{stderr, stdout, TestStore};
 
 fn fixture() -> (TestStore, e2e::registry::Registry, String) {
     e2e::podman::with_busybox()
-}
-
-fn write(dir: &Path, name: &str, content: &str) {
-    let p = dir.join(name);
-    if let Some(parent) = p.parent() {
-        std::fs::create_dir_all(parent).unwrap();
-    }
-    std::fs::write(p, content).unwrap();
 }
 
 /// Exit code and stderr of a podman command expected to fail.
@@ -208,13 +199,8 @@ fn containerignore_is_honoured() {
 #[test]
 fn bad_containerfiles_fail_with_file_and_line() {
     let (s, _reg, r) = fixture();
-    let ctx = tempfile::tempdir().unwrap();
+    let ctx = context(&format!("FROM {r}\n\nRUN true\nBOGUS x\n"));
     let c = ctx.path().to_str().unwrap();
-    write(
-        ctx.path(),
-        "Containerfile",
-        &format!("FROM {r}\n\nRUN true\nBOGUS x\n"),
-    );
     let (code, err) = fails(&s, &["build", c]);
     assert_eq!(code, 125);
     assert!(

@@ -7,7 +7,7 @@
 use std::io::Write;
 use std::process::Stdio;
 
-use e2e::build_files::{build, write};
+use e2e::build_files::{build, context, write};
 use e2e::podman::{stderr, TestStore};
 
 fn layers(s: &TestStore, image: &str) -> Vec<String> {
@@ -79,15 +79,10 @@ fn unchanged_prefix_is_reused_and_changes_rebuild() {
 #[test]
 fn layers_false_squash_all_format_and_iidfile() {
     let (s, _reg, r) = e2e::podman::with_busybox();
-    let ctx = tempfile::tempdir().unwrap();
+    let ctx = context(&format!(
+        "FROM {r}\nRUN echo a > /a\nRUN echo b > /b\nHEALTHCHECK --interval=30s CMD true\n"
+    ));
     let c = ctx.path().to_str().unwrap();
-    write(
-        ctx.path(),
-        "Containerfile",
-        &format!(
-            "FROM {r}\nRUN echo a > /a\nRUN echo b > /b\nHEALTHCHECK --interval=30s CMD true\n"
-        ),
-    );
     let before = s.ok(&["images", "-a", "-q"]).lines().count();
     let iid = ctx.path().join("iid");
     let out = build(

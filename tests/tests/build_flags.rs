@@ -6,7 +6,7 @@
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
 
-use e2e::build_files::write;
+use e2e::build_files::{context, write};
 use e2e::podman::{stderr, stdout};
 
 /// A small HTTP/1.1 server: each `/NAME` of `files` answers its content
@@ -53,13 +53,8 @@ fn add_url_downloads_the_file_and_copy_refuses_it() {
             format!("FROM {r}\nRUN echo from-a-url-containerfile\n"),
         ),
     ]);
-    let ctx = tempfile::tempdir().unwrap();
+    let ctx = context(&format!("FROM {r}\nADD http://127.0.0.1:{port}/index.txt /tmp/\nADD http://127.0.0.1:{port}/index.txt /named\n"));
     let c = ctx.path().to_str().unwrap();
-    write(
-        ctx.path(),
-        "Containerfile",
-        &format!("FROM {r}\nADD http://127.0.0.1:{port}/index.txt /tmp/\nADD http://127.0.0.1:{port}/index.txt /named\n"),
-    );
     s.ok(&["build", "-q", "-t", "url", c]);
     // The name from the URL, the content as served, 0600, Last-Modified as mtime.
     assert_eq!(
@@ -162,13 +157,8 @@ fn a_copy_that_selects_nothing_succeeds_and_an_ignored_source_fails() {
 #[test]
 fn unsetenv_unsetlabel_and_the_identity_label() {
     let (s, _reg, r) = e2e::podman::with_busybox();
-    let ctx = tempfile::tempdir().unwrap();
+    let ctx = context(&format!("FROM {r}\nENV KEEP=1 DROP=2\nLABEL a=1 b=2\n"));
     let c = ctx.path().to_str().unwrap();
-    write(
-        ctx.path(),
-        "Containerfile",
-        &format!("FROM {r}\nENV KEEP=1 DROP=2\nLABEL a=1 b=2\n"),
-    );
     s.ok(&["build", "-q", "-t", "labelled", c]);
     write(ctx.path(), "Containerfile", "FROM labelled\nLABEL c=3\n");
     s.ok(&[
@@ -293,13 +283,8 @@ fn platform_of_another_architecture_is_recorded_and_lists_refused() {
 #[test]
 fn pull_newer_pulls_only_an_image_that_changed() {
     let (s, _reg, r) = e2e::podman::with_busybox();
-    let ctx = tempfile::tempdir().unwrap();
+    let ctx = context(&format!("FROM {r}\nLABEL x=1\n"));
     let c = ctx.path().to_str().unwrap();
-    write(
-        ctx.path(),
-        "Containerfile",
-        &format!("FROM {r}\nLABEL x=1\n"),
-    );
     let build = || {
         let o = s.run(&["build", "--pull=newer", "--tls-verify=false", c]);
         assert!(o.status.success(), "{}", stderr(&o));
@@ -364,13 +349,8 @@ fn run_pull_newer_pulls_only_an_image_that_changed() {
     assert!(!err.contains("Trying to pull"), "{err}");
 
     // Another image under that name in the registry: pulled, and run.
-    let ctx = tempfile::tempdir().unwrap();
+    let ctx = context(&format!("FROM {r}\nRUN echo changed > /marker\n"));
     let c = ctx.path().to_str().unwrap();
-    write(
-        ctx.path(),
-        "Containerfile",
-        &format!("FROM {r}\nRUN echo changed > /marker\n"),
-    );
     s.ok(&["build", "-q", "-t", "other", c]);
     s.ok(&[
         "push",

@@ -1,7 +1,7 @@
 //! `podman build --output`: the final stage's root file system written to
 //! a directory or a tar (a file or stdout) besides the image.
 
-use e2e::build_files::write;
+use e2e::build_files::context;
 use e2e::podman::{stderr, stdout};
 
 fn tar_names(bytes: &[u8]) -> Vec<String> {
@@ -23,13 +23,8 @@ fn tar_names(bytes: &[u8]) -> Vec<String> {
 #[test]
 fn output_writes_the_final_root_to_a_directory_or_a_tar() {
     let (s, _reg, r) = e2e::podman::with_busybox();
-    let ctx = tempfile::tempdir().unwrap();
+    let ctx = context(&format!("FROM {r} AS first\nRUN echo one > /from-first\nFROM {r}\nCOPY --from=first /from-first /copied\nRUN echo built > /result\n"));
     let c = ctx.path().to_str().unwrap();
-    write(
-        ctx.path(),
-        "Containerfile",
-        &format!("FROM {r} AS first\nRUN echo one > /from-first\nFROM {r}\nCOPY --from=first /from-first /copied\nRUN echo built > /result\n"),
-    );
     let out = tempfile::tempdir().unwrap();
 
     // type=local: the tree, and the image is still made and tagged.

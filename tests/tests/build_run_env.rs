@@ -2,7 +2,7 @@
 //! (`--default-mounts-file`), and the build flags that add to a RUN
 //! step's environment and mounts.
 
-use e2e::build_files::{build, write};
+use e2e::build_files::{build, context, write};
 use e2e::podman::{stderr, stdout};
 
 #[test]
@@ -26,13 +26,10 @@ fn default_mounts_file_reaches_run_steps_and_containers_as_copies() {
     let flag = format!("--default-mounts-file={}", conf.display());
 
     // A RUN step reads it; the image does not keep it.
-    let ctx = tempfile::tempdir().unwrap();
+    let ctx = context(&format!(
+        "FROM {r}\nRUN cat /run/secrets/token /run/secrets/sub/deep || echo no-secrets\n"
+    ));
     let c = ctx.path().to_str().unwrap();
-    write(
-        ctx.path(),
-        "Containerfile",
-        &format!("FROM {r}\nRUN cat /run/secrets/token /run/secrets/sub/deep || echo no-secrets\n"),
-    );
     let out = build(&s, &["-t", "withsecret", c]);
     assert!(out.contains("no-secrets"), "without the flag: {out}");
     let o = s.run(&[&flag, "build", "-t", "withsecret", "--no-cache", c]);
@@ -104,13 +101,8 @@ fn default_mounts_file_reaches_run_steps_and_containers_as_copies() {
 #[test]
 fn env_flag_sets_the_image_env_and_run_steps_see_it() {
     let (s, _reg, r) = e2e::podman::with_busybox();
-    let ctx = tempfile::tempdir().unwrap();
+    let ctx = context(&format!("FROM {r} AS first\nRUN echo \"first=$FOO\" > /f\nFROM {r}\nCOPY --from=first /f /f\nENV KEEP=image\nRUN echo \"run=$FOO bar=$BAR\"; cat /f\n"));
     let c = ctx.path().to_str().unwrap();
-    write(
-        ctx.path(),
-        "Containerfile",
-        &format!("FROM {r} AS first\nRUN echo \"first=$FOO\" > /f\nFROM {r}\nCOPY --from=first /f /f\nENV KEEP=image\nRUN echo \"run=$FOO bar=$BAR\"; cat /f\n"),
-    );
     let mut cmd = s.cmd();
     cmd.env("BAR", "from-host").args([
         "build",
@@ -154,13 +146,8 @@ fn volume_flag_binds_host_directories_into_run_steps_only() {
     std::fs::create_dir(&rw).unwrap();
     std::fs::create_dir(&ro).unwrap();
     write(&ro, "input", "from-host\n");
-    let ctx = tempfile::tempdir().unwrap();
+    let ctx = context(&format!("FROM {r}\nRUN cat /in/input && echo built > /out/result && (touch /in/x 2>/dev/null && echo writable || echo read-only)\n"));
     let c = ctx.path().to_str().unwrap();
-    write(
-        ctx.path(),
-        "Containerfile",
-        &format!("FROM {r}\nRUN cat /in/input && echo built > /out/result && (touch /in/x 2>/dev/null && echo writable || echo read-only)\n"),
-    );
     let v_rw = format!("{}:/out", rw.display());
     let v_ro = format!("{}:/in:ro", ro.display());
     let out = build(&s, &["-v", &v_rw, "--volume", &v_ro, "-t", "vols", c]);
@@ -191,13 +178,10 @@ fn volume_flag_binds_host_directories_into_run_steps_only() {
 #[test]
 fn no_hosts_leaves_run_steps_the_image_hosts_file() {
     let (s, _reg, r) = e2e::podman::with_busybox();
-    let ctx = tempfile::tempdir().unwrap();
+    let ctx = context(&format!(
+        "FROM {r}\nRUN echo '10.9.9.9 from-image' > /etc/hosts\nRUN cat /etc/hosts\n"
+    ));
     let c = ctx.path().to_str().unwrap();
-    write(
-        ctx.path(),
-        "Containerfile",
-        &format!("FROM {r}\nRUN echo '10.9.9.9 from-image' > /etc/hosts\nRUN cat /etc/hosts\n"),
-    );
     let with = build(&s, &["--add-host", "added.example:10.1.2.3", c]);
     assert!(with.contains("added.example"), "{with}");
     // The STEP line names it too: look for the file's line.
@@ -217,15 +201,10 @@ fn no_hosts_leaves_run_steps_the_image_hosts_file() {
 #[test]
 fn userns_maps_run_steps_and_the_image_keeps_container_ids() {
     let (s, _reg, r) = e2e::podman::with_busybox();
-    let ctx = tempfile::tempdir().unwrap();
+    let ctx = context(&format!(
+        "FROM {r}\nRUN cat /proc/self/uid_map && touch /made && chown 7:8 /made && mkdir /d\n"
+    ));
     let c = ctx.path().to_str().unwrap();
-    write(
-        ctx.path(),
-        "Containerfile",
-        &format!(
-            "FROM {r}\nRUN cat /proc/self/uid_map && touch /made && chown 7:8 /made && mkdir /d\n"
-        ),
-    );
     let out = build(
         &s,
         &[

@@ -1,18 +1,15 @@
 //! `podman image tree`: an image's layers with sizes and the tagged
 //! images they top; `--whatrequires` what is stacked on an image.
 
-use e2e::build_files::write;
+use e2e::build_files::context;
 
 #[test]
 fn tree_lists_layers_and_whatrequires_the_images_on_top() {
     let (s, _reg, r) = e2e::podman::with_busybox();
-    let ctx = tempfile::tempdir().unwrap();
+    let ctx = context(&format!(
+        "FROM {r}\nRUN echo a > /a\nRUN echo b > /b\nCMD [\"true\"]\n"
+    ));
     let c = ctx.path().to_str().unwrap();
-    write(
-        ctx.path(),
-        "Containerfile",
-        &format!("FROM {r}\nRUN echo a > /a\nRUN echo b > /b\nCMD [\"true\"]\n"),
-    );
     let id = s.ok(&["build", "-q", "-t", "treeimg", c]);
     let id = id.trim();
     let base_layers = s.ok(&["image", "inspect", "--format", "{{len .RootFS.Layers}}", &r]);

@@ -38,20 +38,20 @@ fn unchanged_prefix_is_reused_and_changes_rebuild() {
         "Containerfile",
         &format!("FROM {r}\nARG V=1\nRUN echo first-$V > /first\nCOPY data /data\nRUN cat /data > /copy\nCMD [\"cat\", \"/copy\"]\n"),
     );
-    let cold = build(&s, &["-t", "c1", c]);
+    let cold = build(&s, &["-t", "cache-cold", c]);
     assert!(!cold.contains("Using cache"), "{cold}");
-    let warm = build(&s, &["-t", "c2", c]);
+    let warm = build(&s, &["-t", "cache-warm", c]);
     assert_eq!(warm.matches("--> Using cache").count(), 4, "{warm}");
     assert!(!warm.contains("first-1"), "a cached RUN ran again: {warm}");
     assert_eq!(last_line(&cold), last_line(&warm), "the same image");
-    assert_eq!(layers(&s, "c1"), layers(&s, "c2"));
+    assert_eq!(layers(&s, "cache-cold"), layers(&s, "cache-warm"));
 
     // A changed COPY source: the steps before it are reused, it and the
     // rest are rebuilt; the RUN before keeps its layer.
     write(ctx.path(), "data", "two\n");
-    let changed = build(&s, &["-t", "c3", c]);
+    let changed = build(&s, &["-t", "cache-changed", c]);
     assert_eq!(changed.matches("--> Using cache").count(), 1, "{changed}");
-    let (l1, l3) = (layers(&s, "c1"), layers(&s, "c3"));
+    let (l1, l3) = (layers(&s, "cache-cold"), layers(&s, "cache-changed"));
     assert_eq!(l1.len(), l3.len());
     assert_eq!(
         l1[..l1.len() - 2],
@@ -59,19 +59,19 @@ fn unchanged_prefix_is_reused_and_changes_rebuild() {
         "shared prefix layers"
     );
     assert_ne!(l1.last(), l3.last());
-    assert_eq!(s.ok(&["run", "--rm", "c3"]), "two\n");
+    assert_eq!(s.ok(&["run", "--rm", "cache-changed"]), "two\n");
 
     // Another build argument: rebuilt from the first RUN on.
-    let arg = build(&s, &["--build-arg", "V=2", "-t", "c4", c]);
+    let arg = build(&s, &["--build-arg", "V=2", "-t", "cache-arg", c]);
     assert!(!arg.contains("Using cache"), "{arg}");
     assert_eq!(
-        s.ok(&["run", "--rm", "c4", "cat", "/first"]),
+        s.ok(&["run", "--rm", "cache-arg", "cat", "/first"]),
         "first-2\n",
         "{arg}"
     );
 
     // --no-cache runs everything again.
-    let nc = build(&s, &["--no-cache", "-t", "c5", c]);
+    let nc = build(&s, &["--no-cache", "-t", "cache-none", c]);
     assert!(!nc.contains("Using cache"), "{nc}");
     assert_ne!(last_line(&nc), last_line(&changed));
 }

@@ -194,6 +194,16 @@ pub fn container_json(
     crate::spec::resources::inspect_fields(&cfg.extra.resources, &mut doc["HostConfig"]);
     // Podman reads these off the spec: "private" for a new namespace.
     let x = &cfg.extra;
+    doc["HostConfig"]["IpcMode"] = json!(match x.ipc.as_str() {
+        "" => "shareable",
+        m => m,
+    });
+    doc["HostConfig"]["PidMode"] = json!(namespace_mode(&x.pid));
+    doc["HostConfig"]["UTSMode"] = json!(namespace_mode(&x.uts));
+    doc["HostConfig"]["CgroupMode"] = json!(match x.cgroupns.as_str() {
+        "" => "host",
+        m => m,
+    });
     doc["HostConfig"]["UsernsMode"] = json!(match x.userns.as_str() {
         "" => String::new(),
         m if m.starts_with("ns:") || m.starts_with("container:") => m.to_string(),
@@ -205,6 +215,15 @@ pub fn container_json(
             json!({"UidMap": text(&m.uid_map), "GidMap": text(&m.gid_map)});
     }
     doc
+}
+
+/// libpod's mode of a namespace read off the spec: "private" for a new
+/// one, else "host", "ns:PATH" or "container:ID" as configured.
+fn namespace_mode(mode: &str) -> &str {
+    match mode {
+        "" => "private",
+        m => m,
+    }
 }
 
 /// `HostConfig.PortBindings`: every host binding of a container port

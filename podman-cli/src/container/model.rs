@@ -224,7 +224,8 @@ pub struct RunExtras {
     pub devices: Vec<DeviceSpec>,
     pub device_rules: Vec<DeviceRule>,
     /// `--ipc`, `--pid`, `--uts`: "" (private), "host", "ns:PATH" or
-    /// "container:ID".
+    /// "container:ID"; `--ipc` also "private" (a namespace no other
+    /// container may join) and "none" (no /dev/shm), "" being shareable.
     pub ipc: String,
     pub pid: String,
     pub uts: String,

@@ -86,6 +86,10 @@ pub struct EngineSection {
     pub enable_port_reservation: Option<bool>,
     /// The image of pods' infra containers (default: a local pause image).
     pub infra_image: Option<String>,
+    /// How often a failed pull or push is tried again, and after how
+    /// long (a Go duration; unset: 2 s, doubling).
+    pub retry: Option<u32>,
+    pub retry_delay: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]

@@ -39,7 +39,7 @@ fn an_unreachable_registry_reads_as_podmans_ping_error() {
         .unwrap()
         .port();
     let image = format!("127.0.0.1:{port}/x/y:latest");
-    let o = s.run(&["pull", "--tls-verify=false", &image]);
+    let o = s.run(&["pull", "--retry", "0", "--tls-verify=false", &image]);
     let err = stderr(&o);
     assert_eq!(o.status.code(), Some(125), "{err}");
     let last = err.trim_end().lines().last().unwrap_or_default();

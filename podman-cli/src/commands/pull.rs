@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use clap::Args;
 
 use crate::engine_config::EngineConfig;
-use crate::image::pull::{pull, PullOptions};
+use crate::image::pull::{by_policy, pull_retrying, PullOptions, PullPolicy, Retry};
 
 /// How to reach a registry: the flags pull and push share.
 #[derive(Debug, Clone, Args)]
@@ -42,6 +42,15 @@ pub struct PullArgs {
     /// Pull for this architecture variant
     #[arg(long, value_name = "VARIANT")]
     pub variant: Option<String>,
+    /// Pull image policy: always, missing, never or newer (default always)
+    #[arg(long, value_name = "POLICY")]
+    pub policy: Option<String>,
+    /// Number of times to retry in case of failure when performing pull (default 3, or containers.conf's retry)
+    #[arg(long, value_name = "N")]
+    pub retry: Option<u32>,
+    /// Delay between retries in case of pull failures (default 2s doubling, or containers.conf's retry_delay)
+    #[arg(long, value_name = "DURATION")]
+    pub retry_delay: Option<String>,
 }
 
 impl PullArgs {
@@ -72,8 +81,18 @@ impl PullArgs {
 }
 
 pub async fn run(cfg: &EngineConfig, args: &PullArgs) -> anyhow::Result<()> {
+    let policy: PullPolicy = args.policy.as_deref().unwrap_or("always").parse()?;
+    let retry = Retry::new(cfg, args.retry, args.retry_delay.as_deref())?;
     crate::image::auth_store::check_authfile(args.registry.authfile.as_deref())?;
-    let image = pull(cfg, &args.image, &args.options()?).await?;
+    let opts = args.options()?;
+    let image = if policy == PullPolicy::Always {
+        pull_retrying(cfg, &args.image, &opts, retry).await?
+    } else {
+        let mut storage = crate::helper_procs::storage(cfg).await?;
+        let r = by_policy(cfg, &mut storage, &args.image, policy, &opts, retry).await;
+        storage.close().await?;
+        r?
+    };
     println!("{}", image.id);
     Ok(())
 }

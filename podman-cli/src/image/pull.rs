@@ -19,6 +19,87 @@ pub struct Retry {
     pub delay: Option<std::time::Duration>,
 }
 
+impl Retry {
+    /// The tries before giving up when no flag or containers.conf says.
+    pub const DEFAULT_MAX: u32 = 3;
+
+    /// `--retry`/`--retry-delay`, else containers.conf's `retry` and
+    /// `retry_delay`, else three more tries after 2 s, doubling.
+    pub fn new(cfg: &EngineConfig, max: Option<u32>, delay: Option<&str>) -> anyhow::Result<Retry> {
+        let engine = &cfg.containers.engine;
+        let delay = match delay.or(engine.retry_delay.as_deref()) {
+            None => None,
+            Some(d) => Some(
+                common::time::parse_go_duration(d)
+                    .filter(|ns| *ns >= 0)
+                    .map(|ns| std::time::Duration::from_nanos(ns as u64))
+                    // Go's words, which Podman prints.
+                    .ok_or_else(|| anyhow::anyhow!("time: invalid duration {d:?}"))?,
+            ),
+        };
+        Ok(Retry {
+            max: max.or(engine.retry).unwrap_or(Self::DEFAULT_MAX),
+            delay,
+        })
+    }
+}
+
+/// What `--pull`/`--policy` asks of a local image.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PullPolicy {
+    Always,
+    Missing,
+    Never,
+    Newer,
+}
+
+impl std::str::FromStr for PullPolicy {
+    type Err = anyhow::Error;
+
+    /// libimage's names and their aliases.
+    fn from_str(s: &str) -> anyhow::Result<PullPolicy> {
+        Ok(match s.to_ascii_lowercase().as_str() {
+            "always" | "true" => PullPolicy::Always,
+            "missing" | "ifmissing" | "notpresent" | "false" => PullPolicy::Missing,
+            "never" => PullPolicy::Never,
+            "newer" | "ifnewer" => PullPolicy::Newer,
+            _ => anyhow::bail!("unsupported pull policy {s:?}"),
+        })
+    }
+}
+
+/// The image `name` under `policy`: pulled (always), the local one if
+/// any (missing, never), or the registry's when it differs (newer).
+/// libimage's pull with policy missing reports the local image too.
+pub async fn by_policy(
+    cfg: &EngineConfig,
+    storage: &mut crate::helper_procs::Session<crate::helper_procs::StorageClient>,
+    name: &str,
+    policy: PullPolicy,
+    opts: &PullOptions,
+    retry: Retry,
+) -> anyhow::Result<Image> {
+    match policy {
+        PullPolicy::Always => return pull_retrying(cfg, name, opts, retry).await,
+        PullPolicy::Newer => {
+            let local = super::lookup::find(storage, name).await.ok();
+            return pull_newer(cfg, local, name, opts).await;
+        }
+        PullPolicy::Missing | PullPolicy::Never => {}
+    }
+    match super::lookup::find(storage, name).await {
+        Ok(img) => {
+            crate::events::image("pull", &img.id, name);
+            Ok(img)
+        }
+        Err(e) if e.is_not_found() && policy == PullPolicy::Missing => {
+            pull_retrying(cfg, name, opts, retry).await
+        }
+        Err(e) if e.is_not_found() => anyhow::bail!("{name}: image not known"),
+        Err(e) => Err(e.into()),
+    }
+}
+
 /// A pull whose every source could not be reached.
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]

@@ -14,7 +14,7 @@ use crate::container::{names, parse, store};
 use crate::engine_config::EngineConfig;
 use crate::helper_procs;
 use crate::image::lookup::find;
-use crate::image::pull::{pull_retrying, PullOptions};
+use crate::image::pull::{PullOptions, PullPolicy};
 
 /// Podman's default stop timeout.
 pub const DEFAULT_STOP_TIMEOUT: u32 = 10;
@@ -142,7 +142,7 @@ fn parse_flags(cfg: &EngineConfig, a: &CreateOptions) -> anyhow::Result<Parsed> 
     more.extras.secrets = secrets;
     more.extras.env_secrets = env_secrets;
     super::create_extra::parse(&a.extra, &mut more.extras)?;
-    super::create_extra::retry(&a.extra)?;
+    super::create_extra::retry(cfg, &a.extra)?;
     let host_cgroups = crate::spec::resources::HostCgroups::probe();
     let (resources, warnings) = crate::spec::resources::parse(&a.resources, &host_cgroups)?;
     // Podman's words, on stderr (it prints its create warnings so).
@@ -767,27 +767,12 @@ async fn image_for(
     if let Some(c) = &a.extra.creds {
         opts.set_creds(c)?;
     }
-    let retry = super::create_extra::retry(&a.extra)?;
-    match a.pull.as_str() {
-        "always" => return pull_retrying(cfg, &a.image, &opts, retry).await,
-        "newer" => {
-            let local = find(storage, &a.image).await.ok();
-            return crate::image::pull::pull_newer(cfg, local, &a.image, &opts).await;
-        }
-        "missing" | "never" => {}
-        other => anyhow::bail!("invalid --pull {other:?}: use missing, always, never or newer"),
-    }
-    let found = find(storage, &a.image).await;
-    match found {
-        // libimage's pull with policy missing reports the local image too.
-        Ok(img) => {
-            crate::events::image("pull", &img.id, &a.image);
-            Ok(img)
-        }
-        Err(e) if e.is_not_found() && a.pull != "never" => {
-            pull_retrying(cfg, &a.image, &opts, retry).await
-        }
-        Err(e) if e.is_not_found() => anyhow::bail!("{}: image not known", a.image),
-        Err(e) => Err(e.into()),
-    }
+    let retry = super::create_extra::retry(cfg, &a.extra)?;
+    let policy: PullPolicy = a.pull.parse().map_err(|_| {
+        anyhow::anyhow!(
+            "invalid --pull {:?}: use missing, always, never or newer",
+            a.pull
+        )
+    })?;
+    crate::image::pull::by_policy(cfg, storage, &a.image, policy, &opts, retry).await
 }

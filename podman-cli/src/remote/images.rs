@@ -10,6 +10,15 @@ use crate::commands::pull::PullArgs;
 /// `pull`: the service pulls into its store; its progress lines end with
 /// the image's ID (printed, as the local pull prints it) or an error.
 pub async fn pull(t: &Target, a: &PullArgs) -> anyhow::Result<()> {
+    for (flag, given) in [
+        ("--policy", a.policy.is_some()),
+        ("--retry", a.retry.is_some()),
+        ("--retry-delay", a.retry_delay.is_some()),
+    ] {
+        if given {
+            anyhow::bail!("{flag} is not supported with --remote yet: pull on the service's host, or without {flag}");
+        }
+    }
     if a.registry.authfile.is_some() {
         anyhow::bail!("--authfile names a file on this machine, which the service cannot read: give --creds USER:PASSWORD");
     }

@@ -349,6 +349,7 @@ async fn command(cfg: &engine_config::EngineConfig, cli: &Cli) -> anyhow::Result
                 commands::events::run(a).await
             }
             Command::System(SystemCommand::Prune(a)) => commands::system::prune(cfg, a).await,
+            Command::System(SystemCommand::Df(a)) => commands::system_df::run(cfg, a).await,
             Command::System(SystemCommand::Reset(a)) => commands::system::reset(cfg, a).await,
             Command::System(SystemCommand::Service(a)) => commands::service::run(cfg, a).await,
             // Handled before any store is opened (see `run`).

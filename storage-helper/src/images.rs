@@ -24,6 +24,8 @@ pub struct ImageRecord {
     pub size: u64,
     pub created: String,
     pub layers: Vec<String>,
+    /// The uncompressed size of each of `layers`.
+    pub layer_sizes: Vec<u64>,
     pub added_unix: i64,
 }
 
@@ -67,11 +69,7 @@ pub fn load(conn: &Connection, id: &str) -> Result<Option<ImageRecord>> {
         "SELECT name FROM image_names WHERE image_id = ?1 ORDER BY seq",
         &id,
     )?;
-    let layers = strings(
-        conn,
-        "SELECT chain_id FROM image_layers WHERE image_id = ?1 ORDER BY position",
-        &id,
-    )?;
+    let (layers, layer_sizes) = layers_with_sizes(conn, &id)?;
     let digests = strings(
         conn,
         "SELECT digest FROM image_manifests WHERE image_id = ?1 ORDER BY added_unix, digest",
@@ -97,6 +95,7 @@ pub fn load(conn: &Connection, id: &str) -> Result<Option<ImageRecord>> {
         size: size as u64,
         created,
         layers,
+        layer_sizes,
         added_unix,
     }))
 }
@@ -110,6 +109,28 @@ pub fn manifest(conn: &Connection, id: &str, digest: &str) -> Result<Option<(Vec
     )
     .optional()
     .map_err(StoreError::db(format!("reading manifest {digest}")))
+}
+
+/// The image's layers (chain IDs, bottom first) and their sizes.
+fn layers_with_sizes(conn: &Connection, id: &str) -> Result<(Vec<String>, Vec<u64>)> {
+    let mut st = conn
+        .prepare_cached(
+            "SELECT il.chain_id, COALESCE(l.uncompressed_size, 0) FROM image_layers il \
+             LEFT JOIN layers l ON l.chain_id = il.chain_id \
+             WHERE il.image_id = ?1 ORDER BY il.position",
+        )
+        .map_err(StoreError::db("preparing a query"))?;
+    let rows = st
+        .query_map([id], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))
+        .map_err(StoreError::db("querying"))?;
+    let mut layers = Vec::new();
+    let mut sizes = Vec::new();
+    for row in rows {
+        let (l, n) = row.map_err(StoreError::db("querying"))?;
+        layers.push(l);
+        sizes.push(n.max(0) as u64);
+    }
+    Ok((layers, sizes))
 }
 
 fn strings(conn: &Connection, sql: &str, arg: &str) -> Result<Vec<String>> {

@@ -78,6 +78,7 @@ pub fn image_pb(r: ImageRecord) -> pb::Image {
         manifest_media_type: r.manifest_media_type,
         config: r.config,
         size: r.size,
+        layer_sizes: r.layer_sizes,
         created: r.created,
         layers: r.layers,
         added_unix: r.added_unix,

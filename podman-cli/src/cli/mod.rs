@@ -484,6 +484,8 @@ pub enum Command {
 
 #[derive(Debug, Subcommand)]
 pub enum SystemCommand {
+    /// Show podman disk usage
+    Df(Lazy<crate::commands::system_df::DfArgs>),
     /// Show podman system events
     Events(Lazy<crate::commands::events::EventsArgs>),
     /// Remove unused data

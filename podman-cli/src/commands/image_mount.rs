@@ -175,13 +175,7 @@ fn print(mounted: &[Mounted], format: Option<&str>) -> anyhow::Result<()> {
             })
             .collect();
         // Podman indents this one with a single space.
-        let mut out = Vec::new();
-        let fmt = serde_json::ser::PrettyFormatter::with_indent(b" ");
-        serde::Serialize::serialize(
-            &j,
-            &mut serde_json::Serializer::with_formatter(&mut out, fmt),
-        )?;
-        println!("{}", String::from_utf8_lossy(&out));
+        println!("{}", crate::format::json_indent(&j, " ")?);
         return Ok(());
     }
     // Podman's report tabwriter: minimum width 12, padding 2.

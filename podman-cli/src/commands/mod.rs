@@ -60,6 +60,7 @@ pub mod start;
 pub mod stats;
 pub mod stop;
 pub mod system;
+pub mod system_df;
 pub mod tag;
 pub mod targets;
 #[allow(unsafe_code)]

@@ -213,13 +213,7 @@ async fn list(engine: &EngineConfig, a: &MountArgs) -> anyhow::Result<()> {
         .collect();
     if a.format.as_deref() == Some("json") {
         // Podman indents this one with a single space.
-        let mut out = Vec::new();
-        let fmt = serde_json::ser::PrettyFormatter::with_indent(b" ");
-        serde::Serialize::serialize(
-            &mounted,
-            &mut serde_json::Serializer::with_formatter(&mut out, fmt),
-        )?;
-        println!("{}", String::from_utf8_lossy(&out));
+        println!("{}", crate::format::json_indent(&mounted, " ")?);
         return Ok(());
     }
     for m in &mounted {

@@ -256,13 +256,9 @@ async fn reading(
 fn render(a: &StatsArgs, rows: &[Value]) -> anyhow::Result<String> {
     let format = a.format.as_deref().unwrap_or(DEFAULT_FORMAT);
     if report::is_json(format) {
-        use serde::Serialize;
         // json.MarshalIndent(stats, "", " "): a one-space indent.
         let list: Vec<JsonStat> = rows.iter().map(json_row).collect();
-        let mut buf = Vec::new();
-        let fmt = serde_json::ser::PrettyFormatter::with_indent(b" ");
-        list.serialize(&mut serde_json::Serializer::with_formatter(&mut buf, fmt))?;
-        return Ok(format!("{}\n", String::from_utf8(buf)?));
+        return Ok(format!("{}\n", crate::format::json_indent(&list, " ")?));
     }
     report::render_rows("stats", format, rows, &headers(), false)
 }

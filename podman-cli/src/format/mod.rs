@@ -19,6 +19,18 @@ pub fn render(format: &str, value: &serde_json::Value) -> anyhow::Result<String>
     report::render_one(&report::command_name(), format, value)
 }
 
+/// `value` as Go's json.MarshalIndent(v, "", indent) prints it: Podman
+/// indents some outputs with one space, some with four.
+pub fn json_indent<T: serde::Serialize + ?Sized>(
+    value: &T,
+    indent: &str,
+) -> anyhow::Result<String> {
+    let mut out = Vec::new();
+    let fmt = serde_json::ser::PrettyFormatter::with_indent(indent.as_bytes());
+    value.serialize(&mut serde_json::Serializer::with_formatter(&mut out, fmt))?;
+    Ok(String::from_utf8(out)?)
+}
+
 /// Print `inspect` documents: a JSON array, or a template per document.
 pub fn print_inspect(docs: &[serde_json::Value], format: Option<&str>) -> anyhow::Result<()> {
     match format {

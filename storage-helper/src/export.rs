@@ -38,6 +38,7 @@ pub fn export_oci(
             "no images to export: name at least one".into(),
         ));
     }
+    crate::cstorage_images::refresh(store);
     // Keep blobs from being collected while they are copied.
     let _barrier = store.barrier()?;
     let conn = db::open(store)?;

@@ -320,3 +320,20 @@ pub fn containers_using(conn: &Connection, id: &str) -> Result<Vec<String>> {
         id,
     )
 }
+
+/// Record `bytes` as a further manifest of image `id` under `digest` (the
+/// image's own digest stays the one it was stored with).
+pub fn add_manifest(
+    conn: &Connection,
+    id: &str,
+    digest: &Digest,
+    media_type: &str,
+    bytes: &[u8],
+) -> Result<()> {
+    conn.execute(
+        "INSERT OR IGNORE INTO image_manifests (image_id, digest, media_type, manifest, added_unix) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![id, digest.as_str(), media_type, bytes, now_unix()],
+    )
+    .map_err(StoreError::db(format!("recording manifest {digest}")))?;
+    Ok(())
+}

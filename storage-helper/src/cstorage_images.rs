@@ -12,8 +12,10 @@
 //! tar-split and files and must hash to the config's diff ID; it becomes
 //! an uncompressed layer blob of ours (as the layers Podman commits), is
 //! unpacked into our own layer, and the image is recorded with a manifest
-//! naming those blobs (the manifest containers/storage kept is recorded
-//! beside it, so `NAME@DIGEST` and `--pull=newer` still know it).
+//! naming those blobs, beside the manifest containers/storage kept, which
+//! stays the image's digest as Podman shows it (`NAME@DIGEST` pulls it,
+//! `--pull=newer` compares it); save and push serve the manifest whose
+//! blobs we hold.
 //!
 //! Looking costs one stat when nothing changed: images.json's identity
 //! (inode, mtime, size) is kept in `store_config` and compared first.
@@ -340,7 +342,10 @@ fn adopt(
         created,
     };
     let rec = crate::import::store_image(store, &parts, &HashSet::new(), &img.names, &label)?;
-    images::add_manifest(conn, &rec.id, &orig_digest, &media_type, &orig)?;
+    // containers/storage's manifest is the image's digest, as in Podman
+    // (`NAME@DIGEST` pulls it from its registry); export serves the one
+    // whose blobs we hold.
+    images::add_manifest(conn, &rec.id, &orig_digest, &media_type, &orig, true)?;
     Ok(rec.id)
 }
 

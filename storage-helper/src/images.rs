@@ -321,19 +321,29 @@ pub fn containers_using(conn: &Connection, id: &str) -> Result<Vec<String>> {
     )
 }
 
-/// Record `bytes` as a further manifest of image `id` under `digest` (the
-/// image's own digest stays the one it was stored with).
+/// Record `bytes` as a further manifest of image `id` under `digest`,
+/// made the image's digest when `primary`.
 pub fn add_manifest(
     conn: &Connection,
     id: &str,
     digest: &Digest,
     media_type: &str,
     bytes: &[u8],
+    primary: bool,
 ) -> Result<()> {
-    conn.execute(
+    let what = format!("recording manifest {digest}");
+    let tx = db::immediate(conn)?;
+    tx.execute(
         "INSERT OR IGNORE INTO image_manifests (image_id, digest, media_type, manifest, added_unix) VALUES (?1, ?2, ?3, ?4, ?5)",
         params![id, digest.as_str(), media_type, bytes, now_unix()],
     )
-    .map_err(StoreError::db(format!("recording manifest {digest}")))?;
-    Ok(())
+    .map_err(StoreError::db(what.clone()))?;
+    if primary {
+        tx.execute(
+            "UPDATE images SET digest = ?2 WHERE id = ?1",
+            params![id, digest.as_str()],
+        )
+        .map_err(StoreError::db(what.clone()))?;
+    }
+    tx.commit().map_err(StoreError::db(what))
 }

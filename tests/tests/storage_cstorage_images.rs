@@ -97,7 +97,12 @@ fn skopeo_copied_images_are_adopted_and_stay_removed() {
         "{lines:?}"
     );
     assert_eq!(s.ok(&["inspect", "--format", "{{.Id}}", name]).trim(), id);
-    // The manifest containers/storage kept is one of the image's digests.
+    // The manifest containers/storage kept is the image's digest, as in
+    // Podman: NAME@DIGEST is what its registry serves.
+    assert_eq!(
+        s.ok(&["inspect", "--format", "{{.Digest}}", &id]).trim(),
+        image.manifest_digest
+    );
     s.ok(&[
         "image",
         "exists",
@@ -121,6 +126,31 @@ fn skopeo_copied_images_are_adopted_and_stay_removed() {
         "localhost/hstore-tagged:v2",
     ]);
     assert!(std::fs::metadata(&saved).unwrap().len() > 1_000_000);
+    // What was saved loads back as the same image (its layers as the
+    // uncompressed blobs rebuilt from containers/storage's files).
+    let s2 = TestStore::new();
+    s2.ok(&["load", "-q", "-i", saved.to_str().unwrap()]);
+    assert_eq!(
+        s2.ok(&[
+            "inspect",
+            "--format",
+            "{{.Id}}",
+            "localhost/hstore-tagged:v2"
+        ])
+        .trim(),
+        id
+    );
+    assert_eq!(
+        s2.ok(&[
+            "run",
+            "--rm",
+            "localhost/hstore-tagged:v2",
+            "cat",
+            "/hstore/link"
+        ]),
+        "adopted\n"
+    );
+    drop(s2);
 
     // Removed here, containers/storage still holds it: it is not adopted
     // again, even when containers/storage's images.json changes for

@@ -83,7 +83,11 @@ pub fn list_locked(store: &Store) -> Result<(Option<File>, Vec<ExtContainer>)> {
 
 /// The container named `spec` (a name, its ID or a unique prefix of it).
 pub fn find(store: &Store, spec: &str) -> Result<ExtContainer> {
-    let all = list(store)?;
+    pick(&list(store)?, spec)
+}
+
+/// The container of `all` named `spec`.
+pub fn pick(all: &[ExtContainer], spec: &str) -> Result<ExtContainer> {
     if let Some(c) = all
         .iter()
         .find(|c| c.id == spec || c.names.iter().any(|n| n == spec))

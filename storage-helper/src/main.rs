@@ -20,6 +20,7 @@ mod driver;
 mod error;
 mod export;
 mod external;
+mod external_remove;
 #[allow(unsafe_code)]
 mod fsutil;
 mod gc;

@@ -531,6 +531,21 @@ impl Storage for StorageService {
         .await
     }
 
+    async fn remove_external(
+        &self,
+        req: Request<pb::ExternalRequest>,
+    ) -> Result<Response<pb::ExternalContainer>, Status> {
+        let (s, r) = (self.store.clone(), req.into_inner());
+        blocking("RemoveExternal", move || {
+            let id = crate::external_remove::remove(&s, &r.name, r.force)?;
+            Ok(pb::ExternalContainer {
+                id,
+                ..Default::default()
+            })
+        })
+        .await
+    }
+
     async fn tree_diff(
         &self,
         req: Request<pb::TreeDiffRequest>,

@@ -4,7 +4,9 @@
 //! `images`, `inspect`, `run`, `tag`, `save` and `rmi` work on them; an
 //! image removed with `rmi` stays removed while containers/storage's
 //! record of it is unchanged, and comes back when it is stored again.
-//! containers/storage's files are never written.
+//! containers/storage's image files are never written. `rm` of a buildah
+//! container removes it as containers/storage does (upstream 055 "rm
+//! container from storage").
 
 use std::path::Path;
 use std::process::Command;
@@ -202,6 +204,117 @@ fn skopeo_copied_images_are_adopted_and_stay_removed() {
     assert_eq!(listed(&s), Vec::<String>::new());
 }
 
+fn buildah_cmd(s: &TestStore, args: &[&str]) -> std::process::Output {
+    Command::new("buildah")
+        .arg("--root")
+        .arg(s.root())
+        .arg("--runroot")
+        .arg(s.runroot())
+        .args(["--storage-driver", "overlay"])
+        .args(args)
+        .env_remove("CONTAINERS_STORAGE_CONF")
+        .output()
+        .expect("run buildah")
+}
+
+fn buildah_ok(s: &TestStore, args: &[&str]) -> String {
+    let o = buildah_cmd(s, args);
+    assert!(
+        o.status.success(),
+        "buildah {args:?}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8_lossy(&o.stdout).trim().to_string()
+}
+
+fn json_ids(p: &Path) -> Vec<String> {
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap();
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn rm_removes_a_buildah_container_as_containers_storage_does() {
+    if !have("buildah") {
+        eprintln!("buildah is not installed: no containers/storage containers here");
+        return;
+    }
+    let (s, _reg, r) = e2e::podman::with_busybox();
+    let from = |name: &str| {
+        buildah_ok(
+            &s,
+            &[
+                "from",
+                "--tls-verify=false",
+                "--name",
+                name,
+                &format!("docker://{r}"),
+            ],
+        );
+        buildah_ok(&s, &["inspect", "--format", "{{.ContainerID}}", name])
+    };
+    let cid = from("hstore-rm1");
+    buildah_ok(&s, &["run", "hstore-rm1", "sh", "-c", "echo x > /written"]);
+    let containers_json = s.root().join("overlay-containers/containers.json");
+    let layers_json = s.root().join("overlay-layers/layers.json");
+    let record: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&containers_json).unwrap()).unwrap();
+    let layer = record[0]["layer"].as_str().unwrap().to_string();
+    assert!(json_ids(&layers_json).contains(&layer));
+
+    // Mounted by us (podman mount): refused without force.
+    s.ok(&["mount", "hstore-rm1"]);
+    let o = s.run(&["rm", "hstore-rm1"]);
+    assert_ne!(o.status.code(), Some(0));
+    assert!(
+        e2e::podman::stderr(&o).contains("cannot be removed without using force"),
+        "{}",
+        e2e::podman::stderr(&o)
+    );
+    assert_eq!(s.ok(&["rm", "-f", "hstore-rm1"]).trim(), cid);
+    assert_eq!(s.ok(&["mount"]), "");
+    assert!(!json_ids(&containers_json).contains(&cid));
+    assert!(!json_ids(&layers_json).contains(&layer));
+    assert!(!s.root().join("overlay").join(&layer).exists());
+    assert!(!s.root().join("overlay-containers").join(&cid).exists());
+    assert_eq!(
+        buildah_ok(&s, &["containers", "--quiet"]),
+        "",
+        "buildah no longer knows it"
+    );
+    assert_eq!(
+        s.run(&["container", "exists", "--external", &cid])
+            .status
+            .code(),
+        Some(1)
+    );
+
+    // Mounted by buildah: refused, nothing changed.
+    let cid2 = from("hstore-rm2");
+    buildah_ok(&s, &["mount", "hstore-rm2"]);
+    let o = s.run(&["rm", "-f", "hstore-rm2"]);
+    assert_ne!(o.status.code(), Some(0));
+    assert!(
+        e2e::podman::stderr(&o).contains("buildah umount"),
+        "{}",
+        e2e::podman::stderr(&o)
+    );
+    assert!(json_ids(&containers_json).contains(&cid2));
+    buildah_ok(&s, &["umount", "hstore-rm2"]);
+    // By ID, beside a container of ours, as upstream 055 does.
+    s.ok(&["create", "--name", "hstore-own", &r, "true"]);
+    let out = s.ok(&["rm", "hstore-own", &cid2]);
+    assert!(out.contains(&cid2), "{out}");
+    assert_eq!(s.ok(&["ps", "-a", "--external", "-q"]), "");
+    // buildah works on as before.
+    from("hstore-rm3");
+    buildah_ok(&s, &["run", "hstore-rm3", "true"]);
+    buildah_ok(&s, &["rm", "hstore-rm3"]);
+}
+
 /// A buildah container's directory sits beside ours in
 /// `overlay-containers/`: collecting garbage (which every `rmi` does)
 /// never takes it for one of ours.
@@ -212,24 +325,7 @@ fn garbage_collection_leaves_buildah_containers_alone() {
         return;
     }
     let (s, _reg, r) = e2e::podman::with_busybox();
-    let buildah = |args: &[&str]| {
-        let o = Command::new("buildah")
-            .arg("--root")
-            .arg(s.root())
-            .arg("--runroot")
-            .arg(s.runroot())
-            .args(["--storage-driver", "overlay"])
-            .args(args)
-            .env_remove("CONTAINERS_STORAGE_CONF")
-            .output()
-            .expect("run buildah");
-        assert!(
-            o.status.success(),
-            "buildah {args:?}: {}",
-            String::from_utf8_lossy(&o.stderr)
-        );
-        String::from_utf8_lossy(&o.stdout).trim().to_string()
-    };
+    let buildah = |args: &[&str]| buildah_ok(&s, args);
     buildah(&[
         "from",
         "--tls-verify=false",

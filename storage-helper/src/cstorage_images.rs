@@ -303,6 +303,7 @@ fn adopt(
         for n in &img.names {
             images::add_name(&tx, &id, n)?;
         }
+        images::record_history(&tx, &id)?;
         tx.commit()
             .map_err(StoreError::db(format!("naming image {}", &id[..12])))?;
         return Ok(id);

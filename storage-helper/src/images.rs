@@ -14,6 +14,9 @@ use crate::error::{Result, StoreError};
 pub struct ImageRecord {
     pub id: String,
     pub names: Vec<String>,
+    /// Every name the image had, most recent first (containers/storage's
+    /// names-history).
+    pub names_history: Vec<String>,
     pub digest: String,
     pub digests: Vec<String>,
     #[serde(skip)]
@@ -72,6 +75,11 @@ pub fn load(conn: &Connection, id: &str) -> Result<Option<ImageRecord>> {
         "SELECT chain_id FROM image_layers WHERE image_id = ?1 ORDER BY position",
         &id,
     )?;
+    let names_history = strings(
+        conn,
+        "SELECT name FROM image_name_history WHERE image_id = ?1 ORDER BY seq DESC",
+        &id,
+    )?;
     let digests = strings(
         conn,
         "SELECT digest FROM image_manifests WHERE image_id = ?1 ORDER BY added_unix, digest",
@@ -89,6 +97,7 @@ pub fn load(conn: &Connection, id: &str) -> Result<Option<ImageRecord>> {
     Ok(Some(ImageRecord {
         id,
         names,
+        names_history,
         digest,
         digests,
         manifest,
@@ -245,6 +254,7 @@ pub fn register(conn: &Connection, new: &NewImage) -> Result<()> {
     for n in &new.names {
         add_name(&tx, &new.id, n)?;
     }
+    record_history(&tx, &new.id)?;
     tx.commit().map_err(StoreError::db(what))
 }
 
@@ -271,11 +281,32 @@ pub fn add_name(tx: &Connection, id: &str, name: &str) -> Result<()> {
     Ok(())
 }
 
+/// After the names of image `id` changed: each name it has, in order,
+/// moves to the front of its history (containers/storage's updateNames).
+pub fn record_history(tx: &Connection, id: &str) -> Result<()> {
+    let names = strings(
+        tx,
+        "SELECT name FROM image_names WHERE image_id = ?1 ORDER BY seq",
+        id,
+    )?;
+    for n in names {
+        tx.execute(
+            "INSERT INTO image_name_history (image_id, name, seq)
+             VALUES (?1, ?2, (SELECT COALESCE(MAX(seq), 0) + 1 FROM image_name_history WHERE image_id = ?1))
+             ON CONFLICT (image_id, name) DO UPDATE SET seq = excluded.seq",
+            params![id, n],
+        )
+        .map_err(StoreError::db(format!("recording the names of image {id}")))?;
+    }
+    Ok(())
+}
+
 /// Add `name` to image `id`.
 pub fn tag(conn: &Connection, id: &str, name: &str) -> Result<()> {
     validate_name(name)?;
     let tx = db::immediate(conn)?;
     add_name(&tx, id, name)?;
+    record_history(&tx, id)?;
     tx.commit()
         .map_err(StoreError::db(format!("tagging {name}")))
 }
@@ -308,6 +339,7 @@ pub fn untag(conn: &Connection, id: &str, name: &str) -> Result<Vec<String>> {
         }
         vec![name.to_string()]
     };
+    record_history(&tx, id)?;
     tx.commit().map_err(StoreError::db("untagging"))?;
     Ok(removed)
 }

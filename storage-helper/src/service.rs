@@ -72,6 +72,7 @@ pub fn image_pb(r: ImageRecord) -> pb::Image {
         top_layer: r.layers.last().cloned().unwrap_or_default(),
         id: r.id,
         names: r.names,
+        names_history: r.names_history,
         digest: r.digest,
         digests: r.digests,
         manifest: r.manifest,

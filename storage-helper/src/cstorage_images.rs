@@ -108,8 +108,10 @@ fn identity(p: &Path) -> Result<Option<String>> {
 }
 
 /// Adopt what containers/storage holds that we have not seen. Never fails
-/// the caller's operation on our own images: problems are logged, and the
-/// images concerned are tried again at the next look.
+/// the caller's operation on our own images: problems are logged; an
+/// image still being written (a part missing) is tried again at the next
+/// look, one that cannot be adopted (a bad name, a layer that does not
+/// match) when its record changes.
 pub fn refresh(store: &Store) {
     if let Err(e) = try_refresh(store) {
         warn!(error = %e, "could not read the images containers/storage holds in this graph root");
@@ -173,18 +175,25 @@ fn try_refresh(store: &Store) -> Result<()> {
         }
         match adopt(store, &conn, img, &by_id) {
             Ok(id) => {
-                conn.execute(
-                    "INSERT OR REPLACE INTO cstorage_images (id, stamp) VALUES (?1, ?2)",
-                    params![img.id, stamp],
-                )
-                .map_err(StoreError::db("recording an adopted image"))?;
                 debug!(cstorage_id = %img.id, id = %id, names = ?img.names, "adopted a containers/storage image");
             }
+            // Something still being written: tried again at the next look.
+            Err(e @ StoreError::NotFound(_)) => {
+                warn!(image = %img.id, names = ?img.names, error = %e, "could not adopt a containers/storage image yet");
+                all_done = false;
+                continue;
+            }
+            // Anything else stays so until the record changes: said once,
+            // not at every command.
             Err(e) => {
                 warn!(image = %img.id, names = ?img.names, error = %e, "could not adopt a containers/storage image");
-                all_done = false;
             }
         }
+        conn.execute(
+            "INSERT OR REPLACE INTO cstorage_images (id, stamp) VALUES (?1, ?2)",
+            params![img.id, stamp],
+        )
+        .map_err(StoreError::db("recording an adopted image"))?;
     }
     if all_done {
         conn.execute(

@@ -127,8 +127,18 @@ fn lock_path(path: &Path, mode: LockMode, wait: bool) -> Result<Option<FileLock>
 /// reading its files under this waits for its writers. Released when the
 /// file is closed (any descriptor of it, as POSIX locks are).
 pub fn fcntl_shared(file: &File) -> std::io::Result<()> {
+    fcntl_wait(file, libc::F_RDLCK)
+}
+
+/// [`fcntl_shared`]'s exclusive kind (F_WRLCK; `file` open for writing),
+/// as containers/storage's writers take it.
+pub fn fcntl_exclusive(file: &File) -> std::io::Result<()> {
+    fcntl_wait(file, libc::F_WRLCK)
+}
+
+fn fcntl_wait(file: &File, kind: libc::c_int) -> std::io::Result<()> {
     let fl = libc::flock {
-        l_type: libc::F_RDLCK as libc::c_short,
+        l_type: kind as libc::c_short,
         l_whence: libc::SEEK_SET as libc::c_short,
         l_start: 0,
         l_len: 0,

@@ -18,7 +18,8 @@ use crate::error::{Result, StoreError};
 use crate::layout::Store;
 
 /// 2: `store_config` (the driver the store was made with).
-const SCHEMA_VERSION: i64 = 2;
+/// 3: `image_name_history` (every name an image had, most recent first).
+const SCHEMA_VERSION: i64 = 3;
 
 const SCHEMA: &str = r#"
 CREATE TABLE IF NOT EXISTS layers (
@@ -84,12 +85,30 @@ CREATE TABLE IF NOT EXISTS store_config (
     key    TEXT PRIMARY KEY,
     value  TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS image_name_history (
+    image_id  TEXT NOT NULL REFERENCES images(id) ON DELETE CASCADE,
+    name      TEXT NOT NULL,
+    seq       INTEGER NOT NULL,  -- larger: more recent
+    PRIMARY KEY (image_id, name)
+);
 "#;
 
 /// Version 1 to 2; every store before it was an overlay store.
 const UPGRADE_2: &str = r#"
 CREATE TABLE IF NOT EXISTS store_config (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 INSERT OR IGNORE INTO store_config (key, value) VALUES ('graph driver', 'overlay');
+"#;
+
+/// Version 2 to 3: the names each image has now start its history.
+const UPGRADE_3: &str = r#"
+CREATE TABLE IF NOT EXISTS image_name_history (
+    image_id  TEXT NOT NULL REFERENCES images(id) ON DELETE CASCADE,
+    name      TEXT NOT NULL,
+    seq       INTEGER NOT NULL,
+    PRIMARY KEY (image_id, name)
+);
+INSERT OR IGNORE INTO image_name_history (image_id, name, seq)
+    SELECT image_id, name, -seq FROM image_names;
 "#;
 
 /// Connections no operation is using, with the (device, inode) of the file
@@ -210,10 +229,20 @@ fn open_new(store: &Store) -> Result<Connection> {
         .map_err(StoreError::db("reading schema version"))?;
     if version == 0 {
         create_schema(&conn)?;
-    } else if version == 1 {
+    } else if version < SCHEMA_VERSION {
         let tx = immediate(&conn)?;
-        tx.execute_batch(UPGRADE_2)
-            .map_err(StoreError::db("upgrading the schema"))?;
+        // Another process may have upgraded it meanwhile.
+        let version: i64 = tx
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(StoreError::db("reading schema version"))?;
+        if version < 2 {
+            tx.execute_batch(UPGRADE_2)
+                .map_err(StoreError::db("upgrading the schema"))?;
+        }
+        if version < 3 {
+            tx.execute_batch(UPGRADE_3)
+                .map_err(StoreError::db("upgrading the schema"))?;
+        }
         tx.execute_batch(&format!("PRAGMA user_version = {SCHEMA_VERSION}"))
             .map_err(StoreError::db("setting schema version"))?;
         tx.commit()

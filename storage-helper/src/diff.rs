@@ -48,6 +48,7 @@ pub fn container_diff(store: &Store, id: &str) -> Result<Vec<Change>> {
 /// What an image's top layer changed against the layers below it (Podman's
 /// `diff IMAGE`); an image of one layer adds everything it holds.
 pub fn image_diff(store: &Store, spec: &str) -> Result<Vec<Change>> {
+    crate::cstorage_images::refresh(store);
     let conn = db::open(store)?;
     let img = crate::resolve::resolve(&conn, spec)?.image;
     let Some((top, below)) = img.layers.split_last() else {

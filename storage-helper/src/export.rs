@@ -38,6 +38,7 @@ pub fn export_oci(
             "no images to export: name at least one".into(),
         ));
     }
+    crate::cstorage_images::refresh(store);
     // Keep blobs from being collected while they are copied.
     let _barrier = store.barrier()?;
     let conn = db::open(store)?;
@@ -63,34 +64,7 @@ pub fn export_oci(
     for spec in specs {
         let r = resolve::resolve(&conn, spec)?;
         let img = &r.image;
-        let (manifest, media_type) =
-            images::manifest(&conn, &img.id, &img.digest)?.ok_or_else(|| {
-                StoreError::NotFound(format!(
-                    "image {}: its manifest {} is missing from the index",
-                    img.label(),
-                    img.digest
-                ))
-            })?;
-        let digest = Digest::parse(&img.digest)?;
-        if Digest::of(&manifest) != digest {
-            return Err(StoreError::DataLoss(format!(
-                "image {}: stored manifest does not match {digest}",
-                img.label()
-            )));
-        }
-        let parsed: oci::Manifest = serde_json::from_slice(&manifest).map_err(|e| {
-            StoreError::InvalidArgument(format!(
-                "image {}: manifest is not valid: {e}",
-                img.label()
-            ))
-        })?;
-        let mut needed: Vec<Digest> = Vec::new();
-        if let Some(c) = &parsed.config {
-            needed.push(Digest::parse(&c.digest)?);
-        }
-        for l in &parsed.layers {
-            needed.push(Digest::parse(&l.digest)?);
-        }
+        let (digest, manifest, media_type, needed) = servable_manifest(store, &conn, img)?;
         for d in &needed {
             blobs::export_to(store, d, &blobs_dir.join(d.hex()), link)
                 .map_err(|e| e.context(format!("exporting image {}", img.label())))?;
@@ -139,6 +113,70 @@ pub fn export_oci(
     write_atomic(&dest.join("index.json"), &bytes, Durability::Fsync)?;
     debug!(dest = %dest.display(), images = out.len(), "exported OCI layout");
     Ok(out)
+}
+
+/// The image's manifest whose blobs the store holds (its own digest first,
+/// then the others it was stored under): an image adopted from
+/// containers/storage keeps the manifest it was copied with as its digest,
+/// but holds its layers as the uncompressed blobs of its other manifest.
+/// (digest, bytes, media type, the blobs it names).
+fn servable_manifest(
+    store: &Store,
+    conn: &rusqlite::Connection,
+    img: &images::ImageRecord,
+) -> Result<(Digest, Vec<u8>, String, Vec<Digest>)> {
+    let mut first_err = None;
+    let order =
+        std::iter::once(&img.digest).chain(img.digests.iter().filter(|d| **d != img.digest));
+    for d in order {
+        match manifest_with_blobs(conn, img, d) {
+            Ok(m) if m.3.iter().all(|b| blobs::path(store, b).exists()) => return Ok(m),
+            Ok(m) => {
+                first_err.get_or_insert(Ok(m));
+            }
+            Err(e) => {
+                first_err.get_or_insert(Err(e));
+            }
+        }
+    }
+    // None complete: the first one, so the missing blob is named.
+    first_err.unwrap_or_else(|| {
+        Err(StoreError::NotFound(format!(
+            "image {}: no manifest is recorded",
+            img.label()
+        )))
+    })
+}
+
+fn manifest_with_blobs(
+    conn: &rusqlite::Connection,
+    img: &images::ImageRecord,
+    digest: &str,
+) -> Result<(Digest, Vec<u8>, String, Vec<Digest>)> {
+    let (manifest, media_type) = images::manifest(conn, &img.id, digest)?.ok_or_else(|| {
+        StoreError::NotFound(format!(
+            "image {}: its manifest {digest} is missing from the index",
+            img.label()
+        ))
+    })?;
+    let digest = Digest::parse(digest)?;
+    if Digest::of(&manifest) != digest {
+        return Err(StoreError::DataLoss(format!(
+            "image {}: stored manifest does not match {digest}",
+            img.label()
+        )));
+    }
+    let parsed: oci::Manifest = serde_json::from_slice(&manifest).map_err(|e| {
+        StoreError::InvalidArgument(format!("image {}: manifest is not valid: {e}", img.label()))
+    })?;
+    let mut needed: Vec<Digest> = Vec::new();
+    if let Some(c) = &parsed.config {
+        needed.push(Digest::parse(&c.digest)?);
+    }
+    for l in &parsed.layers {
+        needed.push(Digest::parse(&l.digest)?);
+    }
+    Ok((digest, manifest, media_type, needed))
 }
 
 /// ExportContainer: tar the container's merged file system into `dest`.

@@ -34,39 +34,60 @@ fn overlay_dir(store: &Store) -> PathBuf {
     store.graph_root.join("overlay")
 }
 
-/// `json` read under a shared fcntl lock on `lock` (containers/storage's
-/// lockfile protocol: writers take it exclusively); missing: nothing.
-fn read_locked(json: &Path, lock: &Path) -> Result<Option<Vec<u8>>> {
-    if !json.exists() {
-        return Ok(None);
-    }
-    let io = |what: &str, p: &Path, e: std::io::Error| StoreError::path(what, p, e);
-    let f = File::open(lock).map_err(|e| io("opening containers/storage's lock", lock, e))?;
+/// containers/storage's lock file `lock`, held for reading (a shared
+/// fcntl lock, as its lockfile package takes them: writers take it
+/// exclusively) until the file is dropped. A POSIX lock goes when any
+/// descriptor of the file in this process is closed: hold one at a time.
+/// None when the file is missing (nobody has written there yet).
+pub fn read_lock(lock: &Path) -> Result<Option<File>> {
+    let f = match File::open(lock) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => {
+            return Err(StoreError::path(
+                "opening containers/storage's lock",
+                lock,
+                e,
+            ))
+        }
+    };
     common::file_lock::fcntl_shared(&f)
-        .map_err(|e| io("locking containers/storage's file", lock, e))?;
-    let data = std::fs::read(json).map_err(|e| io("reading", json, e))?;
-    drop(f);
-    Ok(Some(data))
+        .map_err(|e| StoreError::path("locking containers/storage's file", lock, e))?;
+    Ok(Some(f))
 }
 
 /// Every container containers/storage records in this graph root.
 pub fn list(store: &Store) -> Result<Vec<ExtContainer>> {
+    Ok(list_locked(store)?.1)
+}
+
+/// [`list`], with containers/storage's read lock on its containers still
+/// held (so none is made or removed until it is dropped).
+pub fn list_locked(store: &Store) -> Result<(Option<File>, Vec<ExtContainer>)> {
     let dir = store.graph_root.join("overlay-containers");
-    let Some(data) = read_locked(&dir.join("containers.json"), &dir.join("containers.lock"))?
-    else {
-        return Ok(Vec::new());
+    let json = dir.join("containers.json");
+    let lock = read_lock(&dir.join("containers.lock"))?;
+    let data = match std::fs::read(&json) {
+        Ok(d) => d,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((lock, Vec::new())),
+        Err(e) => return Err(StoreError::path("reading", &json, e)),
     };
-    serde_json::from_slice(&data).map_err(|e| {
+    let list = serde_json::from_slice(&data).map_err(|e| {
         StoreError::FailedPrecondition(format!(
             "{}: not containers/storage's containers.json: {e}",
-            dir.join("containers.json").display()
+            json.display()
         ))
-    })
+    })?;
+    Ok((lock, list))
 }
 
 /// The container named `spec` (a name, its ID or a unique prefix of it).
 pub fn find(store: &Store, spec: &str) -> Result<ExtContainer> {
-    let all = list(store)?;
+    pick(&list(store)?, spec)
+}
+
+/// The container of `all` named `spec`.
+pub fn pick(all: &[ExtContainer], spec: &str) -> Result<ExtContainer> {
     if let Some(c) = all
         .iter()
         .find(|c| c.id == spec || c.names.iter().any(|n| n == spec))

@@ -80,8 +80,24 @@ pub fn collect(store: &Store) -> Result<GcReport> {
             }
         }
     }
+    // containers/storage keeps its containers (buildah's) in the same
+    // directory, recorded in its containers.json: never ours to collect.
+    // Unreadable, nothing there is collected this time.
+    // Its read lock is held over the sweep, so a container it makes
+    // meanwhile is not taken for garbage.
+    let (_cs_lock, foreign) = match crate::external::list_locked(store) {
+        Ok((lock, list)) => (
+            lock,
+            Some(list.into_iter().map(|c| c.id).collect::<HashSet<_>>()),
+        ),
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot read containers/storage's containers; container directories are not collected");
+            (None, None)
+        }
+    };
     for name in dir_names(&store.containers_dir()) {
         if !name.starts_with('.')
+            && foreign.as_ref().is_some_and(|f| !f.contains(&name))
             && !containers.contains(&name)
             && store.container_dir(&name).is_dir()
         {

@@ -78,6 +78,7 @@ fn lock(store: &Store, id: &str) -> Result<FileLock> {
 /// Mount image `spec` (or count one more mount): its ID, mount point and
 /// new count.
 pub fn mount(store: &Store, spec: &str) -> Result<(String, PathBuf, u32)> {
+    crate::cstorage_images::refresh(store);
     let conn = db::open(store)?;
     let img = resolve::resolve(&conn, spec)?.image;
     let _lock = lock(store, &img.id)?;

@@ -14,6 +14,9 @@ use crate::error::{Result, StoreError};
 pub struct ImageRecord {
     pub id: String,
     pub names: Vec<String>,
+    /// Every name the image had, most recent first (containers/storage's
+    /// names-history).
+    pub names_history: Vec<String>,
     pub digest: String,
     pub digests: Vec<String>,
     #[serde(skip)]
@@ -70,6 +73,11 @@ pub fn load(conn: &Connection, id: &str) -> Result<Option<ImageRecord>> {
         &id,
     )?;
     let (layers, layer_sizes) = layers_with_sizes(conn, &id)?;
+    let names_history = strings(
+        conn,
+        "SELECT name FROM image_name_history WHERE image_id = ?1 ORDER BY seq DESC",
+        &id,
+    )?;
     let digests = strings(
         conn,
         "SELECT digest FROM image_manifests WHERE image_id = ?1 ORDER BY added_unix, digest",
@@ -87,6 +95,7 @@ pub fn load(conn: &Connection, id: &str) -> Result<Option<ImageRecord>> {
     Ok(Some(ImageRecord {
         id,
         names,
+        names_history,
         digest,
         digests,
         manifest,
@@ -266,6 +275,7 @@ pub fn register(conn: &Connection, new: &NewImage) -> Result<()> {
     for n in &new.names {
         add_name(&tx, &new.id, n)?;
     }
+    record_history(&tx, &new.id)?;
     tx.commit().map_err(StoreError::db(what))
 }
 
@@ -292,11 +302,32 @@ pub fn add_name(tx: &Connection, id: &str, name: &str) -> Result<()> {
     Ok(())
 }
 
+/// After the names of image `id` changed: each name it has, in order,
+/// moves to the front of its history (containers/storage's updateNames).
+pub fn record_history(tx: &Connection, id: &str) -> Result<()> {
+    let names = strings(
+        tx,
+        "SELECT name FROM image_names WHERE image_id = ?1 ORDER BY seq",
+        id,
+    )?;
+    for n in names {
+        tx.execute(
+            "INSERT INTO image_name_history (image_id, name, seq)
+             VALUES (?1, ?2, (SELECT COALESCE(MAX(seq), 0) + 1 FROM image_name_history WHERE image_id = ?1))
+             ON CONFLICT (image_id, name) DO UPDATE SET seq = excluded.seq",
+            params![id, n],
+        )
+        .map_err(StoreError::db(format!("recording the names of image {id}")))?;
+    }
+    Ok(())
+}
+
 /// Add `name` to image `id`.
 pub fn tag(conn: &Connection, id: &str, name: &str) -> Result<()> {
     validate_name(name)?;
     let tx = db::immediate(conn)?;
     add_name(&tx, id, name)?;
+    record_history(&tx, id)?;
     tx.commit()
         .map_err(StoreError::db(format!("tagging {name}")))
 }
@@ -329,6 +360,7 @@ pub fn untag(conn: &Connection, id: &str, name: &str) -> Result<Vec<String>> {
         }
         vec![name.to_string()]
     };
+    record_history(&tx, id)?;
     tx.commit().map_err(StoreError::db("untagging"))?;
     Ok(removed)
 }
@@ -340,4 +372,31 @@ pub fn containers_using(conn: &Connection, id: &str) -> Result<Vec<String>> {
         "SELECT id FROM containers WHERE image_id = ?1 ORDER BY id",
         id,
     )
+}
+
+/// Record `bytes` as a further manifest of image `id` under `digest`,
+/// made the image's digest when `primary`.
+pub fn add_manifest(
+    conn: &Connection,
+    id: &str,
+    digest: &Digest,
+    media_type: &str,
+    bytes: &[u8],
+    primary: bool,
+) -> Result<()> {
+    let what = format!("recording manifest {digest}");
+    let tx = db::immediate(conn)?;
+    tx.execute(
+        "INSERT OR IGNORE INTO image_manifests (image_id, digest, media_type, manifest, added_unix) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![id, digest.as_str(), media_type, bytes, now_unix()],
+    )
+    .map_err(StoreError::db(what.clone()))?;
+    if primary {
+        tx.execute(
+            "UPDATE images SET digest = ?2 WHERE id = ?1",
+            params![id, digest.as_str()],
+        )
+        .map_err(StoreError::db(what.clone()))?;
+    }
+    tx.commit().map_err(StoreError::db(what))
 }

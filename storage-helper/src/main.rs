@@ -12,6 +12,7 @@ mod cli;
 mod containers;
 mod copy;
 mod copy_view;
+mod cstorage_images;
 mod db;
 mod diff;
 mod digest;
@@ -19,6 +20,7 @@ mod driver;
 mod error;
 mod export;
 mod external;
+mod external_remove;
 #[allow(unsafe_code)]
 mod fsutil;
 mod gc;
@@ -41,6 +43,7 @@ mod remove;
 mod resolve;
 mod rootfs;
 mod service;
+mod tar_split;
 mod tar_writer;
 #[allow(unsafe_code)]
 mod unpack;

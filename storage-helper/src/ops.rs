@@ -8,6 +8,7 @@ use crate::layout::Store;
 use crate::resolve;
 
 pub fn list_images(store: &Store) -> Result<Vec<ImageRecord>> {
+    crate::cstorage_images::refresh(store);
     if !store.db_path().exists() {
         return Ok(Vec::new());
     }
@@ -15,6 +16,7 @@ pub fn list_images(store: &Store) -> Result<Vec<ImageRecord>> {
 }
 
 pub fn get_image(store: &Store, spec: &str) -> Result<ImageRecord> {
+    crate::cstorage_images::refresh(store);
     if !store.db_path().exists() {
         return Err(StoreError::NotFound(format!("{spec}: image not known")));
     }
@@ -22,6 +24,7 @@ pub fn get_image(store: &Store, spec: &str) -> Result<ImageRecord> {
 }
 
 pub fn tag_image(store: &Store, spec: &str, new_name: &str) -> Result<ImageRecord> {
+    crate::cstorage_images::refresh(store);
     let conn = db::open(store)?;
     let img = resolve::resolve(&conn, spec)?.image;
     images::tag(&conn, &img.id, new_name)?;
@@ -29,6 +32,7 @@ pub fn tag_image(store: &Store, spec: &str, new_name: &str) -> Result<ImageRecor
 }
 
 pub fn untag_image(store: &Store, spec: &str, name: &str) -> Result<ImageRecord> {
+    crate::cstorage_images::refresh(store);
     let conn = db::open(store)?;
     let img = resolve::resolve(&conn, spec)?.image;
     images::untag(&conn, &img.id, name)?;

@@ -23,6 +23,7 @@ pub struct RemoveReport {
 /// by ID with several names needs `force`; an image used by containers is
 /// refused unless `force`, which keeps their layers pinned.
 pub fn remove_image(store: &Store, spec: &str, force: bool) -> Result<RemoveReport> {
+    crate::cstorage_images::refresh(store);
     let conn = db::open(store)?;
     let r = resolve::resolve(&conn, spec)?;
     let img = r.image;

@@ -72,6 +72,7 @@ pub fn image_pb(r: ImageRecord) -> pb::Image {
         top_layer: r.layers.last().cloned().unwrap_or_default(),
         id: r.id,
         names: r.names,
+        names_history: r.names_history,
         digest: r.digest,
         digests: r.digests,
         manifest: r.manifest,
@@ -528,6 +529,21 @@ impl Storage for StorageService {
         blocking("ExternalDiff", move || {
             let changes = crate::external::diff(&s, &r.name)?;
             Ok(diff_response(changes))
+        })
+        .await
+    }
+
+    async fn remove_external(
+        &self,
+        req: Request<pb::ExternalRequest>,
+    ) -> Result<Response<pb::ExternalContainer>, Status> {
+        let (s, r) = (self.store.clone(), req.into_inner());
+        blocking("RemoveExternal", move || {
+            let id = crate::external_remove::remove(&s, &r.name, r.force)?;
+            Ok(pb::ExternalContainer {
+                id,
+                ..Default::default()
+            })
         })
         .await
     }

@@ -458,11 +458,25 @@ fn mount_diff_export_and_commit() {
         "Error: refusing to export to terminal. Use -o flag or redirect"
     );
 
-    // commit: the change is in the new image, with its config changes
+    // commit: a message needs Docker's format (an OCI config has no
+    // field for it), as in Podman; nothing is made.
+    let o = s.run(&["commit", "-q", "-m", "a message", "changed", "refused:v1"]);
+    assert_eq!(o.status.code(), Some(125), "{}", stderr(&o));
+    assert_eq!(
+        stderr(&o).trim(),
+        "Error: messages are only compatible with the docker image format (-f docker)"
+    );
+    assert_eq!(
+        s.run(&["image", "exists", "refused:v1"]).status.code(),
+        Some(1)
+    );
+    // The change is in the new image, with its config changes.
     let iid = s
         .ok(&[
             "commit",
             "-q",
+            "--format",
+            "docker",
             "--change",
             "CMD [\"cat\", \"/newfile\"]",
             "--message",

@@ -94,3 +94,50 @@ fn images_listing_naming_and_removal_follow_podman() {
     assert_eq!(s.ok(&["images", "-q"]), "");
     assert_eq!(s.run(&["image", "exists", &rbb]).status.code(), Some(1));
 }
+
+/// `{{.History}}` and inspect's `NamesHistory`: every name the image had,
+/// most recent first, as containers/storage keeps it (each change of its
+/// names moves the names it has to the front): upstream 010 "history
+/// output".
+#[test]
+fn names_history_keeps_removed_tags_most_recent_first() {
+    let reg = Registry::start().unwrap();
+    reg.push("bb", "latest", &busybox_image().unwrap()).unwrap();
+    let s = TestStore::new();
+    pull(&s, &reg.reference("bb", "latest"));
+    let id = s
+        .ok(&["images", "-q", "--no-trunc"])
+        .trim()
+        .trim_start_matches("sha256:")
+        .to_string();
+    s.ok(&["tag", &id, "hist-base"]);
+    s.ok(&["untag", &id, &reg.reference("bb", "latest")]);
+    let history = |s: &TestStore| {
+        s.ok(&["images", "localhost/hist-base", "--format", "{{.History}}"])
+            .trim()
+            .to_string()
+    };
+    let first = history(&s);
+    for tag in ["hist-one", "hist-two"] {
+        s.ok(&["tag", "hist-base", tag]);
+        s.ok(&["rmi", tag]);
+    }
+    let bb = reg.reference("bb", "latest");
+    assert_eq!(first, format!("localhost/hist-base:latest, {bb}"));
+    assert_eq!(
+        history(&s),
+        format!(
+            "localhost/hist-base:latest, localhost/hist-two:latest, localhost/hist-one:latest, {bb}"
+        )
+    );
+    let v: Value = serde_json::from_str(&s.ok(&["image", "inspect", "hist-base"])).unwrap();
+    assert_eq!(
+        v[0]["NamesHistory"],
+        serde_json::json!([
+            "localhost/hist-base:latest",
+            "localhost/hist-two:latest",
+            "localhost/hist-one:latest",
+            bb
+        ])
+    );
+}

@@ -49,6 +49,11 @@ pub struct CommitArgs {
 }
 
 pub async fn run(engine: &EngineConfig, a: &CommitArgs) -> anyhow::Result<()> {
+    // An OCI config has no field for a commit message (Docker's `comment`):
+    // refused rather than dropped, in Podman's words.
+    if a.format == "oci" && a.message.as_deref().is_some_and(|m| !m.is_empty()) {
+        anyhow::bail!("messages are only compatible with the docker image format (-f docker)");
+    }
     let mut changes = parse_changes(&a.changes)?;
     let names = match &a.image {
         Some(r) => vec![local_name(r)?],

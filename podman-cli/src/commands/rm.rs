@@ -69,7 +69,16 @@ pub async fn run(engine: &EngineConfig, args: &RmArgs) -> anyhow::Result<()> {
                         Err(e) => external_errors.push(e),
                     }
                 }
-                Ok(None) => given.push(n.clone()),
+                Ok(None) => {
+                    // A container another containers/storage user (buildah)
+                    // made in the graph root.
+                    match crate::lifecycle::reconcile::remove_external(engine, n, args.force).await
+                    {
+                        Ok(Some(id)) => println!("{id}"),
+                        Ok(None) => given.push(n.clone()),
+                        Err(e) => external_errors.push(e),
+                    }
+                }
                 Err(e) => external_errors.push(e),
             }
         }

@@ -186,6 +186,11 @@ pub async fn reset(engine: &EngineConfig, a: &ResetArgs) -> anyhow::Result<()> {
     if let Err(e) = super::volume::remove_all(engine) {
         note("removing volumes", e);
     }
+    // containers/storage's overlay driver (skopeo, buildah sharing the
+    // graph root) keeps its `overlay` directory bind-mounted on itself,
+    // private; its own cleanup, which Podman's reset runs, unmounts it.
+    let cs_home = engine.graph_root.join("overlay");
+    while nix::mount::umount2(&cs_home, nix::mount::MntFlags::MNT_DETACH).is_ok() {}
     // Images, layers, blobs, the database and every run-root file go with
     // the two roots; nothing is mounted there any more.
     for dir in [&engine.graph_root, &engine.run_root] {

@@ -27,6 +27,16 @@ pub fn tagged_names(img: &Image) -> Vec<String> {
         .collect()
 }
 
+/// Every name the image had, most recent first (a store that keeps no
+/// history: its names now).
+pub fn names_history(img: &Image) -> Vec<String> {
+    if img.names_history.is_empty() {
+        tagged_names(img)
+    } else {
+        img.names_history.clone()
+    }
+}
+
 /// (repository, tag) pairs of the image's tagged names; one `<none>`
 /// pair for none, as Podman's `images` rows.
 pub fn repo_tags(img: &Image) -> Vec<(String, String)> {
@@ -112,7 +122,7 @@ pub fn inspect(img: &Image, driver: &str, graph_root: &std::path::Path) -> Value
         "ManifestType": img.manifest_media_type,
         "User": config["config"]["User"].as_str().unwrap_or(""),
         "History": config["history"].as_array().cloned().unwrap_or_default(),
-        "NamesHistory": tagged_names(img),
+        "NamesHistory": names_history(img),
     });
     if let Some(a) = manifest["annotations"]
         .as_object()
@@ -157,7 +167,7 @@ pub fn rows(img: &Image, containers: usize) -> Vec<Value> {
                 "Dangling": dangling,
                 "Containers": containers,
                 "ReadOnly": false,
-                "History": tagged_names(img).join(", "),
+                "History": names_history(img).join(", "),
             })
         })
         .collect()

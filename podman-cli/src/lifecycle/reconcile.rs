@@ -158,6 +158,35 @@ pub async fn remove_storage_container(engine: &EngineConfig, id: &str) -> anyhow
     }
 }
 
+/// Remove the container another containers/storage user (buildah) made
+/// in the graph root, named `name` (as Podman's rm does for storage
+/// containers); its ID, or None when there is no such container.
+pub async fn remove_external(
+    engine: &EngineConfig,
+    name: &str,
+    force: bool,
+) -> anyhow::Result<Option<String>> {
+    let mut storage = helper_procs::storage(engine).await?;
+    let req = proto::storage::v1::ExternalRequest {
+        name: name.to_string(),
+        force,
+    };
+    let r = storage
+        .call("RemoveExternal", |mut c| async move {
+            c.remove_external(req).await
+        })
+        .await;
+    storage.close().await?;
+    match r {
+        Ok(c) => Ok(Some(c.id)),
+        Err(proto::transport::TransportError::Call {
+            code: proto::ErrorCode::NotFound,
+            ..
+        }) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
 /// podman's own files of a container that has no row.
 fn remove_files(paths: &ContainerPaths, id: &str) {
     for dir in [&paths.bundle, &paths.data_dir, &paths.socket_dir.join(id)] {

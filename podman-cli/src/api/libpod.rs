@@ -17,7 +17,10 @@ use super::worker::{self, engine_err};
 
 /// `POST /libpod/containers/create`.
 pub async fn create_container(s: &Rc<Service>, req: Req) -> ApiResult<Resp> {
-    let spec: SpecGenerator = read_json(req.into_body()).await?;
+    let body: Value = read_json(req.into_body()).await?;
+    super::spec_fields::check(&body)?;
+    let spec: SpecGenerator = serde_json::from_value(body)
+        .map_err(|e| ApiError::bad_request(format!("Decode(): {e}")))?;
     let opts = spec.into_options()?;
     let id = super::containers::create_with(s, opts).await?;
     Ok(json_resp(

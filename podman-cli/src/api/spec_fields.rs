@@ -249,7 +249,7 @@ mod tests {
         assert_eq!(e.status, http::StatusCode::BAD_REQUEST);
         assert_eq!(
             e.message,
-            "SpecGenerator fields devices, networks.n.mystery, resource_limits.cpu.realtimePeriod \
+            "SpecGenerator fields devices, resource_limits.cpu.realtimePeriod, networks.n.mystery \
              are not supported by podman-rs: leave them unset"
         );
     }

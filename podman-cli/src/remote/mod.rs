@@ -13,6 +13,7 @@ pub mod connections;
 pub mod containers;
 pub mod exec;
 pub mod images;
+pub mod listing;
 pub mod objects;
 pub mod run;
 pub mod spec;
@@ -224,6 +225,10 @@ pub async fn run(cli: &Cli) -> anyhow::Result<()> {
         Command::Tag(a) | Command::Image(ImageCommand::Tag(a)) => verbs::tag(&t, a).await,
         Command::Rmi(a) | Command::Image(ImageCommand::Rm(a)) => verbs::rmi(&t, a).await,
         Command::Image(ImageCommand::Inspect(a)) => verbs::image_inspect(&t, a).await,
+        Command::Images(a) | Command::Image(ImageCommand::Ls(a)) => listing::images(&t, a).await,
+        Command::Port(a) | Command::Container(ContainerCommand::Port(a)) => {
+            listing::port(&t, a).await
+        }
         Command::Network(NetworkCommand::Ls(a)) => objects::network_ls(&t, a).await,
         Command::Network(NetworkCommand::Inspect(a)) => objects::network_inspect(&t, a).await,
         Command::Network(NetworkCommand::Create(a)) => objects::network_create(&t, a).await,

@@ -1,0 +1,103 @@
+//! `podman --remote images` and `port` print what the local commands print
+//! for the same store (the service's answers go through the local report).
+
+use std::process::{Command, Output, Stdio};
+
+use e2e::api_service::Api;
+use e2e::podman::{stderr, stdout};
+
+fn remote(api: &Api, args: &[&str]) -> Output {
+    Command::new(e2e::binaries::bin("podman"))
+        .env_remove("CONTAINER_HOST")
+        .env_remove("CONTAINER_CONNECTION")
+        .args(["--url", &api.docker_host()])
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
+}
+
+/// Both succeed with the same stdout, or both fail with the same code and
+/// message.
+fn same(api: &Api, args: &[&str]) -> String {
+    let r = remote(api, args);
+    let l = api.store.run(args);
+    assert_eq!(
+        r.status.code(),
+        l.status.code(),
+        "{args:?}: remote {} / local {}",
+        stderr(&r),
+        stderr(&l)
+    );
+    assert_eq!(stdout(&r), stdout(&l), "{args:?}");
+    if !l.status.success() {
+        assert_eq!(stderr(&r), stderr(&l), "{args:?}");
+    }
+    stdout(&l)
+}
+
+#[test]
+fn remote_images_print_as_local() {
+    let api = Api::start();
+    api.store
+        .ok(&["tag", &api.image, "localhost/rlist-tagged:v1"]);
+    api.store
+        .ok(&["create", "--name", "rlist-user", &api.image, "true"]);
+    let table = same(&api, &["images"]);
+    assert!(table.starts_with("REPOSITORY"), "{table}");
+    assert!(table.contains("localhost/rlist-tagged"), "{table}");
+    for args in [
+        &["images", "-q"][..],
+        &["images", "--no-trunc"],
+        &["images", "--digests"],
+        &["images", "-a", "--noheading"],
+        &["image", "ls", "--sort", "repository"],
+        &[
+            "images",
+            "--format",
+            "{{.Repository}}:{{.Tag}} {{.ID}} {{.Size}}",
+        ],
+        &["images", "--filter", "reference=*rlist*"],
+        &["images", "--filter", "containers=true", "-q"],
+        &["images", "--filter", "containers=rlist-user", "-q"],
+        &["images", "--filter", "dangling=true"],
+        &["images", "localhost/rlist-tagged"],
+        &["images", "--filter", "nonsense=1"],
+    ] {
+        same(&api, args);
+    }
+    let q = same(&api, &["images", "--filter", "containers=true", "-q"]);
+    assert_eq!(q.lines().count(), 1, "{q}");
+    api.store.ok(&["rm", "rlist-user"]);
+}
+
+#[test]
+fn remote_port_prints_as_local() {
+    let api = Api::start();
+    api.store.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "rlist-ports",
+        "-p",
+        "127.0.0.1::8080",
+        "-p",
+        "127.0.0.1::9090/udp",
+        &api.image,
+        "sleep",
+        "300",
+    ]);
+    let all = same(&api, &["port", "rlist-ports"]);
+    assert_eq!(all.lines().count(), 2, "{all}");
+    assert!(all.contains("8080/tcp -> 127.0.0.1:"), "{all}");
+    same(&api, &["port", "rlist-ports", "8080"]);
+    same(&api, &["port", "rlist-ports", "9090/udp"]);
+    same(&api, &["port", "--all"]);
+    // Podman's error and code for a port it does not publish, or no such
+    // container.
+    same(&api, &["port", "rlist-ports", "7777"]);
+    let r = remote(&api, &["port", "rlist-none"]);
+    assert_eq!(r.status.code(), Some(125), "{}", stderr(&r));
+    assert!(stderr(&r).contains("no such container"), "{}", stderr(&r));
+    api.store.ok(&["rm", "-f", "-t", "0", "rlist-ports"]);
+}

@@ -1,4 +1,4 @@
-//! `podman --remote images` and `port` print what the local commands print
+//! `podman --remote images`, `port`, `top` and `system info` print what the local commands print
 //! for the same store (the service's answers go through the local report).
 
 use std::process::{Command, Output, Stdio};
@@ -100,4 +100,54 @@ fn remote_port_prints_as_local() {
     assert_eq!(r.status.code(), Some(125), "{}", stderr(&r));
     assert!(stderr(&r).contains("no such container"), "{}", stderr(&r));
     api.store.ok(&["rm", "-f", "-t", "0", "rlist-ports"]);
+}
+
+#[test]
+fn remote_top_and_system_info_print_as_local() {
+    let api = Api::start();
+    api.store.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "rlist-top",
+        "--user",
+        "1234",
+        &api.image,
+        "sh",
+        "-c",
+        "sleep 300 & sleep 301",
+    ]);
+    // Columns that do not change between two reads.
+    for args in [
+        &["top", "rlist-top", "pid,ppid,user,comm,args"][..],
+        &["top", "rlist-top", "pid", "args", "uid"],
+        &["container", "top", "rlist-top", "-eo", "pid,comm"],
+        &["top", "rlist-top", "nonsense"],
+    ] {
+        same(&api, args);
+    }
+    let t = same(&api, &["top", "rlist-top", "user,args"]);
+    assert!(t.contains("sleep 301"), "{t}");
+    assert!(t.starts_with("USER"), "{t}");
+    // The default descriptors give the same columns.
+    let r = remote(&api, &["top", "rlist-top"]);
+    let l = api.store.run(&["top", "rlist-top"]);
+    assert_eq!(
+        stdout(&r).lines().next(),
+        stdout(&l).lines().next(),
+        "{}",
+        stderr(&r)
+    );
+    assert_eq!(stdout(&r).lines().count(), stdout(&l).lines().count());
+    api.store.ok(&["rm", "-f", "-t", "0", "rlist-top"]);
+
+    same(
+        &api,
+        &["system", "info", "--format", "{{.Store.GraphDriverName}}"],
+    );
+    let r = remote(
+        &api,
+        &["system", "info", "--format", "{{.Host.OCIRuntime.Name}}"],
+    );
+    assert_eq!(stdout(&r), "runc\n", "{}", stderr(&r));
 }

@@ -484,6 +484,8 @@ pub enum Command {
 
 #[derive(Debug, Subcommand)]
 pub enum SystemCommand {
+    /// Display podman system information
+    Info(Lazy<FormatArgs>),
     /// Show podman system events
     Events(Lazy<crate::commands::events::EventsArgs>),
     /// Remove unused data

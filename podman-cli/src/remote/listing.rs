@@ -1,5 +1,5 @@
 //! Listings printed by the local commands' own report code from what the
-//! service answers: `images`, `port`.
+//! service answers: `images`, `port`, `top`.
 
 use serde_json::{json, Value};
 
@@ -9,6 +9,7 @@ use super::Target;
 use crate::commands::images::{ImagesArgs, Users};
 use crate::commands::port::PortArgs;
 use crate::commands::ps::Entry;
+use crate::commands::top::TopArgs;
 use proto::storage::v1::Image;
 
 fn strip_sha(s: &str) -> &str {
@@ -106,4 +107,34 @@ pub async fn port(t: &Target, a: &PortArgs) -> anyhow::Result<()> {
         .map(|e| (e.id, e.state == "running", e.port_specs))
         .collect();
     crate::commands::port::print(a, &rows)
+}
+
+/// `top`: the service reads the processes (descriptors as `ps_args`); the
+/// table is aligned here as the local one.
+pub async fn top(t: &Target, a: &TopArgs) -> anyhow::Result<()> {
+    if a.latest {
+        anyhow::bail!(
+            "--latest is not available with the remote client of podman-rs: name the container"
+        );
+    }
+    let (name, descriptors) = a
+        .args
+        .split_first()
+        .ok_or_else(|| anyhow::anyhow!("top needs a container name or ID, or --latest"))?;
+    let words: Vec<&str> = descriptors
+        .iter()
+        .flat_map(|d| d.split(','))
+        .map(str::trim)
+        .filter(|w| !w.is_empty())
+        .collect();
+    let mut path = format!("/containers/{}/top", enc(name));
+    if !words.is_empty() {
+        path.push_str(&format!("?ps_args={}", enc(&words.join(","))));
+    }
+    let v = client::get_json(t, &path).await?;
+    let row = |r: &Value| strings(r).join("\t");
+    let mut lines = vec![row(&v["Titles"])];
+    lines.extend(v["Processes"].as_array().into_iter().flatten().map(row));
+    print!("{}", crate::format::table::align(&lines));
+    Ok(())
 }

@@ -22,7 +22,9 @@ pub mod verbs;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use crate::cli::{Cli, Command, ContainerCommand, ImageCommand, NetworkCommand, VolumeCommand};
+use crate::cli::{
+    Cli, Command, ContainerCommand, ImageCommand, NetworkCommand, SystemCommand, VolumeCommand,
+};
 
 /// Where the service is.
 #[derive(Debug, Clone)]
@@ -180,7 +182,7 @@ pub async fn run(cli: &Cli) -> anyhow::Result<()> {
     let t = target(cli)?;
     tracing::debug!(uri = %t.uri, "remote client");
     match &cli.command {
-        Command::Info(a) => {
+        Command::Info(a) | Command::System(SystemCommand::Info(a)) => {
             let doc = client::get_json(&t, "/info").await?;
             crate::commands::info::print(&doc, a.format.as_deref())
         }
@@ -228,6 +230,9 @@ pub async fn run(cli: &Cli) -> anyhow::Result<()> {
         Command::Images(a) | Command::Image(ImageCommand::Ls(a)) => listing::images(&t, a).await,
         Command::Port(a) | Command::Container(ContainerCommand::Port(a)) => {
             listing::port(&t, a).await
+        }
+        Command::Top(a) | Command::Container(ContainerCommand::Top(a)) => {
+            listing::top(&t, a).await
         }
         Command::Network(NetworkCommand::Ls(a)) => objects::network_ls(&t, a).await,
         Command::Network(NetworkCommand::Inspect(a)) => objects::network_inspect(&t, a).await,

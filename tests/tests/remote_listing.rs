@@ -151,3 +151,67 @@ fn remote_top_and_system_info_print_as_local() {
     );
     assert_eq!(stdout(&r), "runc\n", "{}", stderr(&r));
 }
+
+#[test]
+fn remote_pod_verbs_print_as_local() {
+    let api = Api::start();
+    let pod = api
+        .store
+        .ok(&["pod", "create", "--name", "rlist-pod", "--label", "k=v"]);
+    let pod = pod.trim();
+    api.store.ok(&[
+        "create",
+        "--pod",
+        "rlist-pod",
+        "--name",
+        "rlist-in-pod",
+        &api.image,
+        "sleep",
+        "300",
+    ]);
+    api.store
+        .ok(&["pod", "create", "--name", "rlist-pod2", "--infra=false"]);
+    for args in [
+        &["pod", "ps"][..],
+        &["pod", "ps", "--no-trunc", "--ctr-names", "--ctr-status"],
+        &["pod", "ls", "-q", "--sort", "name"],
+        &[
+            "pod",
+            "ps",
+            "--filter",
+            "label=k=v",
+            "--format",
+            "{{.Name}} {{.Labels}}",
+        ],
+        &["pod", "ps", "--filter", "ctr-names=rlist-in", "--ctr-ids"],
+        &["pod", "ps", "--format", "json"],
+        &["pod", "ps", "--filter", "bogus=1"],
+        &["pod", "exists", "rlist-pod"],
+        &["pod", "exists", "rlist-nopod"],
+        &["pod", "rm", "rlist-nopod"],
+        &["pod", "start", "rlist-nopod"],
+    ] {
+        same(&api, args);
+    }
+    // State changes through the service, seen by both.
+    let r = remote(&api, &["pod", "start", "rlist-pod"]);
+    assert_eq!(stdout(&r), format!("{pod}\n"), "{}", stderr(&r));
+    let ps = same(
+        &api,
+        &[
+            "pod",
+            "ps",
+            "--format",
+            "{{.Name}} {{.Status}}",
+            "--sort",
+            "name",
+        ],
+    );
+    assert_eq!(ps, "rlist-pod Running\nrlist-pod2 Created\n");
+    let r = remote(&api, &["pod", "stop", "-t", "0", "rlist-pod"]);
+    assert_eq!(stdout(&r), format!("{pod}\n"), "{}", stderr(&r));
+    let r = remote(&api, &["pod", "rm", "rlist-pod", "rlist-pod2"]);
+    assert!(r.status.success(), "{}", stderr(&r));
+    assert_eq!(stdout(&r).lines().next(), Some(pod));
+    assert_eq!(same(&api, &["pod", "ps", "-q"]), "");
+}

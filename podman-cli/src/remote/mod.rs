@@ -15,6 +15,7 @@ pub mod exec;
 pub mod images;
 pub mod listing;
 pub mod objects;
+pub mod pods;
 pub mod run;
 pub mod spec;
 pub mod verbs;
@@ -231,6 +232,7 @@ pub async fn run(cli: &Cli) -> anyhow::Result<()> {
         Command::Port(a) | Command::Container(ContainerCommand::Port(a)) => {
             listing::port(&t, a).await
         }
+        Command::Pod(c) => pods::run(&t, c).await,
         Command::Top(a) | Command::Container(ContainerCommand::Top(a)) => {
             listing::top(&t, a).await
         }

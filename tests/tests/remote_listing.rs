@@ -193,6 +193,23 @@ fn remote_pod_verbs_print_as_local() {
     ] {
         same(&api, args);
     }
+    // Podman's FilterID: hex is an ID prefix, anything else a regex.
+    let by_id = same(
+        &api,
+        &["pod", "ps", "-q", "--filter", &format!("id={}", &pod[..4])],
+    );
+    assert_eq!(by_id, format!("{}\n", &pod[..12]));
+    let by_re = same(
+        &api,
+        &[
+            "pod",
+            "ps",
+            "-q",
+            "--filter",
+            &format!("id=^{}.*", &pod[..2]),
+        ],
+    );
+    assert!(by_re.contains(&pod[..12]), "{by_re}");
     // State changes through the service, seen by both.
     let r = remote(&api, &["pod", "start", "rlist-pod"]);
     assert_eq!(stdout(&r), format!("{pod}\n"), "{}", stderr(&r));
@@ -210,8 +227,22 @@ fn remote_pod_verbs_print_as_local() {
     assert_eq!(ps, "rlist-pod Running\nrlist-pod2 Created\n");
     let r = remote(&api, &["pod", "stop", "-t", "0", "rlist-pod"]);
     assert_eq!(stdout(&r), format!("{pod}\n"), "{}", stderr(&r));
-    let r = remote(&api, &["pod", "rm", "rlist-pod", "rlist-pod2"]);
+    same(&api, &["container", "exists", "rlist-in-pod"]);
+    let gone = same(&api, &["container", "exists", "rlist-nothing"]);
+    assert_eq!(gone, "");
+    assert_eq!(
+        remote(&api, &["container", "exists", "rlist-nothing"])
+            .status
+            .code(),
+        Some(1)
+    );
+    // What every upstream system test's teardown runs.
+    let r = remote(
+        &api,
+        &["pod", "rm", "-t", "0", "--all", "--force", "--ignore"],
+    );
     assert!(r.status.success(), "{}", stderr(&r));
-    assert_eq!(stdout(&r).lines().next(), Some(pod));
+    assert!(stdout(&r).lines().any(|l| l == pod), "{}", stdout(&r));
+    assert_eq!(stdout(&r).lines().count(), 2, "{}", stdout(&r));
     assert_eq!(same(&api, &["pod", "ps", "-q"]), "");
 }

@@ -121,15 +121,10 @@ pub async fn top(t: &Target, a: &TopArgs) -> anyhow::Result<()> {
         .args
         .split_first()
         .ok_or_else(|| anyhow::anyhow!("top needs a container name or ID, or --latest"))?;
-    let words: Vec<&str> = descriptors
-        .iter()
-        .flat_map(|d| d.split(','))
-        .map(str::trim)
-        .filter(|w| !w.is_empty())
-        .collect();
+    // As given: the service splits them at spaces, then at commas.
     let mut path = format!("/containers/{}/top", enc(name));
-    if !words.is_empty() {
-        path.push_str(&format!("?ps_args={}", enc(&words.join(","))));
+    if !descriptors.is_empty() {
+        path.push_str(&format!("?ps_args={}", enc(&descriptors.join(" "))));
     }
     let v = client::get_json(t, &path).await?;
     let row = |r: &Value| strings(r).join("\t");

@@ -233,6 +233,7 @@ pub async fn run(cli: &Cli) -> anyhow::Result<()> {
             listing::port(&t, a).await
         }
         Command::Pod(c) => pods::run(&t, c).await,
+        Command::Container(ContainerCommand::Exists(a)) => verbs::container_exists(&t, a).await,
         Command::Top(a) | Command::Container(ContainerCommand::Top(a)) => {
             listing::top(&t, a).await
         }

@@ -32,20 +32,24 @@ pub async fn run(t: &Target, c: &PodCommand) -> anyhow::Result<()> {
                 Err(e) => Err(e.into()),
             }
         }
-        PodCommand::Start(a) => each(t, names(a)?, "start", String::new(), false, false).await,
-        PodCommand::Restart(a) => each(t, names(a)?, "restart", String::new(), false, false).await,
-        PodCommand::Pause(a) => each(t, names(a)?, "pause", String::new(), false, false).await,
-        PodCommand::Unpause(a) => each(t, names(a)?, "unpause", String::new(), false, false).await,
+        PodCommand::Start(a) => each(t, names(t, a).await?, "start", String::new(), false, false).await,
+        PodCommand::Restart(a) => {
+            each(t, names(t, a).await?, "restart", String::new(), false, false).await
+        }
+        PodCommand::Pause(a) => each(t, names(t, a).await?, "pause", String::new(), false, false).await,
+        PodCommand::Unpause(a) => {
+            each(t, names(t, a).await?, "unpause", String::new(), false, false).await
+        }
         PodCommand::Stop(a) => {
             let q = match a.time.and_then(|t| u32::try_from(t).ok()) {
                 Some(n) => format!("?t={n}"),
                 None => String::new(),
             };
-            each(t, names(&a.pods)?, "stop", q, a.ignore, false).await
+            each(t, names(t, &a.pods).await?, "stop", q, a.ignore, false).await
         }
         PodCommand::Kill(a) => {
             let sig = crate::container::parse::signal(&a.signal)?;
-            each(t, names(&a.pods)?, "kill", format!("?signal={sig}"), false, false).await
+            each(t, names(t, &a.pods).await?, "kill", format!("?signal={sig}"), false, false).await
         }
         PodCommand::Rm(a) => {
             let mut q = format!("?force={}", a.force);
@@ -53,7 +57,7 @@ pub async fn run(t: &Target, c: &PodCommand) -> anyhow::Result<()> {
                 q.push_str(&format!("&timeout={n}"));
             }
             // As Podman: --force skips missing pods too.
-            each(t, names(&a.pods)?, "", q, a.ignore || a.force, true).await
+            each(t, names(t, &a.pods).await?, "", q, a.ignore || a.force, true).await
         }
         _ => anyhow::bail!(
             "{} is not available with the remote client of podman-rs yet: run it where the pods are, or use the REST API",
@@ -62,11 +66,20 @@ pub async fn run(t: &Target, c: &PodCommand) -> anyhow::Result<()> {
     }
 }
 
-/// The pods named; `--all`, `--latest` and `--pod-id-file` read the
-/// service's state and are refused here.
-fn names(a: &PodsArgs) -> anyhow::Result<Vec<String>> {
-    if a.all || a.latest || !a.pod_id_file.is_empty() {
-        anyhow::bail!("--all, --latest and --pod-id-file are not available with the remote client of podman-rs: name the pods");
+/// The pods named, or with `--all` every pod of the service; `--latest`
+/// and `--pod-id-file` are refused here.
+async fn names(t: &Target, a: &PodsArgs) -> anyhow::Result<Vec<String>> {
+    if a.latest || !a.pod_id_file.is_empty() {
+        anyhow::bail!("--latest and --pod-id-file are not available with the remote client of podman-rs: name the pods");
+    }
+    if a.all {
+        let v = client::get_json(t, "/pods/json").await?;
+        return Ok(v
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|p| p["Id"].as_str().map(str::to_string))
+            .collect());
     }
     if a.pods.is_empty() {
         anyhow::bail!("you must provide at least one name or id");

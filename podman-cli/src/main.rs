@@ -165,7 +165,9 @@ async fn command(cfg: &engine_config::EngineConfig, cli: &Cli) -> anyhow::Result
     {
         match &cli.command {
             Command::Version(a) => commands::version::run(cfg, a.format.as_deref()).await,
-            Command::Info(a) => commands::info::run(cfg, a.format.as_deref()).await,
+            Command::Info(a) | Command::System(SystemCommand::Info(a)) => {
+                commands::info::run(cfg, a.format.as_deref()).await
+            }
             Command::Pull(a) | Command::Image(ImageCommand::Pull(a)) => {
                 commands::pull::run(cfg, a).await
             }

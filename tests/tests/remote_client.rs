@@ -123,7 +123,9 @@ fn url_env_and_named_connections_reach_the_service() {
     let (code, err) = failed(client(&conns).env("CONTAINER_CONNECTION", "nosuch").args([
         "--connection",
         "svc",
-        "images",
+        "network",
+        "prune",
+        "--force",
     ]));
     assert_eq!(code, Some(125));
     assert!(
@@ -204,6 +206,25 @@ fn connections_are_listed_defaulted_and_removed_as_podman_does() {
         failed(client(&conns).args(["system", "connection", "add", "s", "ssh://root@localhost"]));
     assert_eq!(code, Some(125));
     assert!(err.contains("ssh connections are not supported"), "{err}");
+    // An empty TLS flag is the flag unset (upstream's tests pass them so).
+    ok(client(&conns).args([
+        "system",
+        "connection",
+        "add",
+        "plain",
+        "tcp://localhost:1",
+        "--tls-ca=",
+        "--tls-cert=",
+        "--tls-key=",
+    ]));
+    let ls = ok(client(&conns).args([
+        "system",
+        "connection",
+        "ls",
+        "--format",
+        "{{.Name}}={{.URI}}",
+    ]));
+    assert!(ls.contains("plain=tcp://localhost:1\n"), "{ls}");
     ok(client(&conns).args(["system", "connection", "rm", "--all"]));
     assert_eq!(
         ok(client(&conns).args(["system", "connection", "ls", "-q"])),

@@ -94,9 +94,32 @@ fn exec_streams_stdin_and_exit_codes() {
         )),
         "tty\r\n"
     );
-    // A command that is not there: Podman's 127.
-    let o = remote(&api, &["exec", "rexec-box", "/no/such/cmd"], None);
-    assert_eq!(o.status.code(), Some(127), "{}", stderr(&o));
+    // A command that is not there (127) or not executable (126): the
+    // runtime's message and the code, as the local exec prints them. Under
+    // -t the service has one stream, so the message comes on it (stdout),
+    // as from Podman's service.
+    for (args, code) in [
+        (&["exec", "rexec-box", "/no/such/cmd"][..], 127),
+        (
+            &["exec", "-i", "rexec-box", "no-such-cmd-anywhere"][..],
+            127,
+        ),
+        (&["exec", "-t", "rexec-box", "/no/such/cmd"][..], 127),
+        (&["exec", "rexec-box", "/etc/passwd"][..], 126),
+    ] {
+        let o = remote(&api, args, None);
+        let local = api.store.run(args);
+        assert_eq!(local.status.code(), Some(code), "{}", stderr(&local));
+        assert!(stderr(&local).starts_with("Error: "), "{}", stderr(&local));
+        assert_eq!(o.status.code(), Some(code), "{args:?}: {}", stderr(&o));
+        let (msg, other) = if args.contains(&"-t") {
+            (stdout(&o), stderr(&o))
+        } else {
+            (stderr(&o), stdout(&o))
+        };
+        assert_eq!(msg, stderr(&local), "{args:?}");
+        assert_eq!(other, "", "{args:?}");
+    }
 
     // -d prints the session's ID and leaves it running.
     let id = ok(remote(

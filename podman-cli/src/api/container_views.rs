@@ -241,31 +241,17 @@ pub(super) async fn top(s: &Rc<Service>, req: &Req, id: &str) -> ApiResult<Resp>
                 st.status.as_str()
             )));
         }
-        let table = crate::commands::top::table_of_many(&[(st.pid, cfg.id.clone())], &ps_args)
+        let lines = crate::commands::top::lines_of_many(&[(st.pid, cfg.id.clone())], &ps_args)
             .map_err(engine_err)?;
-        let mut lines = table.lines();
-        let titles: Vec<String> = lines.next().map(split_columns).unwrap_or_default();
-        let n = titles.len();
-        let procs: Vec<Vec<String>> = lines
-            .filter(|l| !l.trim().is_empty())
-            .map(|l| {
-                let mut cols = split_columns(l);
-                // The last column (the command) keeps its spaces.
-                if cols.len() > n && n > 0 {
-                    let rest = cols.split_off(n - 1).join(" ");
-                    cols.push(rest);
-                }
-                cols
-            })
-            .collect();
+        let mut rows = lines
+            .iter()
+            .map(|l| l.split('\t').map(str::to_string).collect::<Vec<_>>());
+        let titles = rows.next().unwrap_or_default();
+        let procs: Vec<Vec<String>> = rows.collect();
         Ok(json!({"Titles": titles, "Processes": procs}))
     })
     .await?;
     Ok(ok_json(&v))
-}
-
-fn split_columns(l: &str) -> Vec<String> {
-    l.split_whitespace().map(str::to_string).collect()
 }
 
 pub(super) async fn changes(s: &Rc<Service>, id: &str) -> ApiResult<Resp> {

@@ -274,6 +274,9 @@ async fn start_with(
     let detach = body.detach;
     let attach = !detach && (streams.stdin || streams.stdout || streams.stderr);
     let (tx, rx) = tokio::sync::oneshot::channel::<ApiResult<Setup>>();
+    // Why a session whose streams were already handed over ended without
+    // an exit code, for the pump to tell the client.
+    let (failed_tx, failed_rx) = tokio::sync::oneshot::channel::<Option<String>>();
     let sessions = s.exec.clone();
     let exec_id = id.clone();
     worker::spawn(&s.engine, move |engine| async move {
@@ -291,14 +294,15 @@ async fn start_with(
         sessions.with(&exec_id, |x| {
             x.running = false;
             x.attach = None;
-            match r {
-                Ok(code) => x.exit_code = Some(code),
+            match &r {
+                Ok(code) => x.exit_code = Some(*code),
                 Err(e) => {
                     tracing::warn!("exec session {exec_id}: {}", e.message);
                     x.exit_code.get_or_insert(-1);
                 }
             }
         });
+        let _ = failed_tx.send(r.err().map(|e| e.message));
     })?;
     let setup = match rx.await {
         Ok(r) => r?,
@@ -337,14 +341,14 @@ async fn start_with(
         }
     };
     if !upgrade {
-        return Ok(plain_response(s, seq, streams, on_end));
+        return Ok(plain_response(s, seq, streams, on_end, failed_rx));
     }
     Ok(hijack::upgrade_response(
         req,
         streams.tty,
         s,
         move |conn| async move {
-            hijack::pump_then(conn, seq, streams, on_end).await;
+            hijack::pump_then(conn, seq, streams, on_end, failure(failed_rx)).await;
         },
     ))
 }
@@ -358,6 +362,7 @@ fn plain_response(
     seq: Arc<Seq>,
     streams: Streams,
     on_end: impl FnOnce(Option<i32>) + 'static,
+    failed: tokio::sync::oneshot::Receiver<Option<String>>,
 ) -> Resp {
     let (resp, tx) = super::http::stream(
         StatusCode::OK,
@@ -371,7 +376,7 @@ fn plain_response(
     let busy = s.busy();
     tokio::task::spawn_local(async move {
         let _busy = busy;
-        hijack::pump_then(theirs, seq, streams, on_end).await;
+        hijack::pump_then(theirs, seq, streams, on_end, failure(failed)).await;
     });
     tokio::task::spawn_local(async move {
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -398,6 +403,10 @@ fn plain_response(
         drop((rd, wr));
     });
     resp
+}
+
+async fn failure(rx: tokio::sync::oneshot::Receiver<Option<String>>) -> Option<String> {
+    rx.await.ok().flatten()
 }
 
 #[allow(clippy::too_many_arguments)]

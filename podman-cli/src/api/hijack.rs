@@ -146,16 +146,20 @@ pub async fn pump<C>(conn: C, seq: Arc<Seq>, streams: Streams) -> Option<i32>
 where
     C: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
 {
-    pump_then(conn, seq, streams, |_| {}).await
+    pump_then(conn, seq, streams, |_| {}, std::future::ready(None)).await
 }
 
 /// [`pump`], calling `at_end` with the exit code before the client's
-/// connection closes (what the client asks next must see it).
+/// connection closes (what the client asks next must see it). When the
+/// monitor hangs up without an exit code, `failure` tells why (a process
+/// the runtime could not start): it reaches the client as Podman writes
+/// it, `Error: ...` on the stderr stream.
 pub async fn pump_then<C>(
     conn: C,
     seq: Arc<Seq>,
     streams: Streams,
     at_end: impl FnOnce(Option<i32>),
+    failure: impl std::future::Future<Output = Option<String>>,
 ) -> Option<i32>
 where
     C: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
@@ -236,18 +240,31 @@ where
             }
         }
     };
-    let code = {
+    let (code, client_there) = {
         tokio::pin!(input);
         tokio::pin!(output);
         let mut input_done = false;
         loop {
             tokio::select! {
                 _ = &mut input, if !input_done => input_done = true,
-                (code, _) = &mut output => break code,
+                r = &mut output => break r,
             }
         }
     };
     at_end(code);
+    if code.is_none() && client_there {
+        if let Ok(Some(msg)) =
+            tokio::time::timeout(std::time::Duration::from_secs(10), failure).await
+        {
+            let text = format!("Error: {msg}\n");
+            let _ = if streams.tty {
+                wr.write_all(text.as_bytes()).await
+            } else {
+                wr.write_all(&super::logs::frame(2, text.as_bytes())).await
+            };
+            let _ = wr.flush().await;
+        }
+    }
     let _ = wr.shutdown().await;
     seq.shutdown();
     code

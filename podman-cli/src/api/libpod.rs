@@ -17,7 +17,10 @@ use super::worker::{self, engine_err};
 
 /// `POST /libpod/containers/create`.
 pub async fn create_container(s: &Rc<Service>, req: Req) -> ApiResult<Resp> {
-    let spec: SpecGenerator = read_json(req.into_body()).await?;
+    let body: Value = read_json(req.into_body()).await?;
+    super::spec_fields::check(&body)?;
+    let spec: SpecGenerator = serde_json::from_value(body)
+        .map_err(|e| ApiError::bad_request(format!("Decode(): {e}")))?;
     let opts = spec.into_options()?;
     let id = super::containers::create_with(s, opts).await?;
     Ok(json_resp(
@@ -124,23 +127,13 @@ async fn list_pods(s: &Rc<Service>) -> ApiResult<Resp> {
     let v = worker::run(&s.engine, move |engine| async move {
         let db = crate::state::open_state(&engine).map_err(engine_err)?;
         let pods = crate::pod::store::list(&db).map_err(|e| engine_err(e.into()))?;
+        drop(db);
         let mut out = Vec::new();
         for p in pods {
-            let members =
-                crate::pod::store::members(&db, &p.id).map_err(|e| engine_err(e.into()))?;
-            let statuses: Vec<_> = members.iter().map(|(_, st)| st.status).collect();
-            out.push(json!({
-                "Id": p.id,
-                "Name": p.name,
-                "Created": common::time::rfc3339_nanos(p.created_ns),
-                "Status": crate::pod::status_of(&statuses).as_str(),
-                "Labels": p.labels,
-                "InfraId": p.infra_id,
-                "Networks": p.networks,
-                "Containers": members.iter().map(|(c, st)| json!({
-                    "Id": c.id, "Names": c.name, "Status": st.status.as_str(),
-                })).collect::<Vec<_>>(),
-            }));
+            let members = crate::lifecycle::pod_ops::refreshed(&engine, &p)
+                .await
+                .map_err(engine_err)?;
+            out.push(crate::commands::pod_ps::report(&p, &members));
         }
         Ok(Value::Array(out))
     })

@@ -27,6 +27,7 @@ pub mod logs;
 pub mod networks;
 pub mod router;
 pub mod server;
+pub mod spec_fields;
 pub mod spec_generator;
 pub mod stats;
 pub mod system;

@@ -141,7 +141,8 @@ fn yes() -> bool {
     true
 }
 
-/// The SpecGenerator fields this service builds containers from.
+/// The SpecGenerator fields this service builds containers from (the
+/// body is first checked against `spec_fields::SPEC`, which lists them).
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 pub struct SpecGenerator {
@@ -181,6 +182,12 @@ pub struct SpecGenerator {
     volumes: Vec<NamedVolume>,
     mounts: Vec<SpecMount>,
     volumes_from: Vec<String>,
+    image_volume_mode: String,
+    systemd: String,
+    #[serde(rename = "sdnotifyMode")]
+    sdnotify_mode: String,
+    manage_password: Option<bool>,
+    seccomp_policy: String,
     pod: String,
     stop_signal: Option<i64>,
     stop_timeout: Option<u32>,
@@ -327,6 +334,11 @@ impl SpecGenerator {
         m.hosts_file = some(self.base_hosts_file);
         m.timeout = self.timeout;
         m.init_path = some(self.init_path);
+        o.image_volume = some(self.image_volume_mode);
+        m.systemd = some(self.systemd);
+        m.sdnotify = some(self.sdnotify_mode);
+        o.extra.passwd = self.manage_password;
+        o.extra.seccomp_policy = some(self.seccomp_policy);
         m.tz = some(self.timezone);
         m.umask = some(self.umask);
         m.unsetenv = self.unsetenv;

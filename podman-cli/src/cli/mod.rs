@@ -486,6 +486,8 @@ pub enum Command {
 pub enum SystemCommand {
     /// Show podman disk usage
     Df(Lazy<crate::commands::system_df::DfArgs>),
+    /// Display podman system information
+    Info(Lazy<FormatArgs>),
     /// Show podman system events
     Events(Lazy<crate::commands::events::EventsArgs>),
     /// Remove unused data

@@ -172,12 +172,13 @@ fn add(all: &mut Connections, a: &AddArgs) -> anyhow::Result<()> {
         uri = format!("unix://{p}");
     }
     let uri = checked_uri(&uri)?;
-    if (a.tls_cert.is_some() || a.tls_key.is_some() || a.tls_ca.is_some())
-        && !uri.starts_with("tcp:")
-    {
+    // An empty value (`--tls-ca=`) is the flag unset, as Podman reads it.
+    let given = |p: &Option<String>| p.clone().filter(|p| !p.is_empty());
+    let (tls_cert, tls_key, tls_ca) = (given(&a.tls_cert), given(&a.tls_key), given(&a.tls_ca));
+    if (tls_cert.is_some() || tls_key.is_some() || tls_ca.is_some()) && !uri.starts_with("tcp:") {
         anyhow::bail!("--tls-cert, --tls-key and --tls-ca are for tcp:// destinations only");
     }
-    if a.tls_cert.is_some() != a.tls_key.is_some() {
+    if tls_cert.is_some() != tls_key.is_some() {
         anyhow::bail!("--tls-cert and --tls-key go together: give both for mutual TLS");
     }
     let abs = |p: &Option<String>| -> anyhow::Result<String> {
@@ -188,9 +189,9 @@ fn add(all: &mut Connections, a: &AddArgs) -> anyhow::Result<()> {
     };
     let dest = Destination {
         uri,
-        tls_cert: abs(&a.tls_cert)?,
-        tls_key: abs(&a.tls_key)?,
-        tls_ca: abs(&a.tls_ca)?,
+        tls_cert: abs(&tls_cert)?,
+        tls_key: abs(&tls_key)?,
+        tls_ca: abs(&tls_ca)?,
         ..Default::default()
     };
     all.add(&a.name, dest, a.default);

@@ -288,23 +288,11 @@ fn sort_rows(rows: &mut [Value], by: &str) {
     }
 }
 
+/// Containers per image ID: (container ID, name).
+pub type Users = HashMap<String, Vec<(String, String)>>;
+
 pub async fn run(cfg: &EngineConfig, args: &ImagesArgs) -> anyhow::Result<()> {
-    if !args.filter.is_empty() && args.reference.is_some() {
-        return Err(ExitError {
-            code: 125,
-            source: anyhow::anyhow!("cannot specify an image and a filter(s)"),
-        }
-        .into());
-    }
-    let filters = args
-        .filter
-        .iter()
-        .map(|f| parse_filter(f))
-        .collect::<anyhow::Result<Vec<_>>>()
-        .map_err(|e| ExitError {
-            code: 125,
-            source: e,
-        })?;
+    check_args(args)?;
     let mut storage = helper_procs::storage(cfg).await?;
     let req = ListImagesRequest { all: args.all };
     let listed = storage
@@ -316,7 +304,7 @@ pub async fn run(cfg: &EngineConfig, args: &ImagesArgs) -> anyhow::Result<()> {
     storage.close().await?;
     let all = listed?.images;
     // Containers per image, from our own database (no helper call).
-    let mut users: HashMap<String, Vec<(String, String)>> = HashMap::new();
+    let mut users: Users = HashMap::new();
     if let Ok(db) = crate::state::open_state(cfg) {
         if let Ok(list) = crate::container::store::list(&db) {
             for (c, _) in list {
@@ -327,13 +315,46 @@ pub async fn run(cfg: &EngineConfig, args: &ImagesArgs) -> anyhow::Result<()> {
             }
         }
     }
+    report(args, all, &users)
+}
+
+fn check_args(args: &ImagesArgs) -> anyhow::Result<()> {
+    if !args.filter.is_empty() && args.reference.is_some() {
+        return Err(ExitError {
+            code: 125,
+            source: anyhow::anyhow!("cannot specify an image and a filter(s)"),
+        }
+        .into());
+    }
+    parse_filters(args).map(|_| ())
+}
+
+fn parse_filters(args: &ImagesArgs) -> anyhow::Result<Vec<Filter>> {
+    args.filter
+        .iter()
+        .map(|f| parse_filter(f))
+        .collect::<anyhow::Result<Vec<_>>>()
+        .map_err(|e| {
+            ExitError {
+                code: 125,
+                source: e,
+            }
+            .into()
+        })
+}
+
+/// The listing of `all` (every image of the store; `users` its
+/// containers) as `args` asks: the local store's or a service's.
+pub fn report(args: &ImagesArgs, all: Vec<Image>, users: &Users) -> anyhow::Result<()> {
+    check_args(args)?;
+    let filters = parse_filters(args)?;
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
         .unwrap_or(0);
     let ctx = Ctx {
         all: &all,
-        users: &users,
+        users,
         now,
     };
     let mut images = apply_filters(&filters, all.clone(), &ctx)?;

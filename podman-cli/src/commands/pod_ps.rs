@@ -73,8 +73,9 @@ fn rfc3339(ns: i64) -> String {
     common::time::rfc3339_nanos(ns)
 }
 
-/// One pod's JSON for `pod ps --format json` (ListPodsReport).
-fn report(pod: &PodConfig, members: &[Record]) -> Value {
+/// One pod's JSON for `pod ps --format json` (ListPodsReport), which the
+/// service's `/libpod/pods/json` answers too; the listing below reads it.
+pub fn report(pod: &PodConfig, members: &[Record]) -> Value {
     let statuses: Vec<_> = members.iter().map(|(_, s)| s.status).collect();
     json!({
         "Cgroup": pod.cgroup_parent,
@@ -106,47 +107,52 @@ fn networks(pod: &PodConfig) -> Vec<String> {
     }
 }
 
+fn strings(v: &Value) -> Vec<String> {
+    serde_json::from_value(v.clone()).unwrap_or_default()
+}
+
+fn text<'a>(v: &'a Value, k: &str) -> &'a str {
+    v[k].as_str().unwrap_or_default()
+}
+
+/// A report's members.
+fn members_of(r: &Value) -> &[Value] {
+    r["Containers"].as_array().map(Vec::as_slice).unwrap_or(&[])
+}
+
+fn joined(r: &Value, f: impl Fn(&Value) -> String) -> String {
+    members_of(r).iter().map(f).collect::<Vec<_>>().join(",")
+}
+
+fn created_secs(r: &Value) -> i64 {
+    common::time::parse_rfc3339_secs(text(r, "Created")).unwrap_or(0)
+}
+
 /// One row for templates (psReporter: truncated IDs, human times).
-fn row(pod: &PodConfig, members: &[Record], no_trunc: bool) -> Value {
+fn row(r: &Value, no_trunc: bool) -> Value {
     let t = |id: &str| if no_trunc { id.to_string() } else { short(id) };
-    let statuses: Vec<_> = members.iter().map(|(_, s)| s.status).collect();
-    let mut v = report(pod, members);
-    v["Id"] = json!(t(&pod.id));
-    v["InfraID"] = json!(t(&pod.infra_id));
-    v["Created"] = json!(human::since(pod.created_ns / 1_000_000_000));
-    v["Status"] = json!(status_of(&statuses).as_str());
-    v["NumberOfContainers"] = json!(members.len());
-    v["ContainerNames"] = json!(members
-        .iter()
-        .map(|(c, _)| c.name.clone())
-        .collect::<Vec<_>>()
-        .join(","));
-    v["ContainerIds"] = json!(members
-        .iter()
-        .map(|(c, _)| t(&c.id))
-        .collect::<Vec<_>>()
-        .join(","));
-    v["ContainerStatuses"] = json!(members
-        .iter()
-        .map(|(_, s)| status_word(s))
-        .collect::<Vec<_>>()
-        .join(","));
-    v["Networks"] = json!(networks(pod).join(","));
-    v["Labels"] = json!(crate::format::report::format_labels(&pod.labels));
+    let mut v = r.clone();
+    v["Id"] = json!(t(text(r, "Id")));
+    v["InfraID"] = json!(t(text(r, "InfraId")));
+    v["Created"] = json!(human::since(created_secs(r)));
+    v["NumberOfContainers"] = json!(members_of(r).len());
+    v["ContainerNames"] = json!(joined(r, |c| text(c, "Names").to_string()));
+    v["ContainerIds"] = json!(joined(r, |c| t(text(c, "Id"))));
+    v["ContainerStatuses"] = json!(joined(r, |c| text(c, "Status").to_string()));
+    v["Networks"] = json!(strings(&r["Networks"]).join(","));
+    let labels: std::collections::BTreeMap<String, String> =
+        serde_json::from_value(r["Labels"].clone()).unwrap_or_default();
+    v["Labels"] = json!(crate::format::report::format_labels(&labels));
     v
 }
 
 /// Podman's pod filters: the same key ORs, different keys AND.
-fn matches(
-    filters: &[(String, String)],
-    pod: &PodConfig,
-    members: &[Record],
-) -> anyhow::Result<bool> {
+fn matches(filters: &[(String, String)], r: &Value) -> anyhow::Result<bool> {
     let mut by_key: HashMap<&str, Vec<&str>> = HashMap::new();
     for (k, v) in filters {
         by_key.entry(k.as_str()).or_default().push(v.as_str());
     }
-    let statuses: Vec<_> = members.iter().map(|(_, s)| s.status).collect();
+    let members = members_of(r);
     for (k, vals) in by_key {
         let any = |f: &dyn Fn(&str) -> anyhow::Result<bool>| -> anyhow::Result<bool> {
             for v in &vals {
@@ -169,13 +175,26 @@ fn matches(
                 regex(v, id)
             }
         };
+        let any_member = |v: &str, key: &str, by_id: bool| -> anyhow::Result<bool> {
+            for c in members {
+                let hit = if by_id {
+                    id_match(v, text(c, key))?
+                } else {
+                    regex(v, text(c, key))?
+                };
+                if hit {
+                    return Ok(true);
+                }
+            }
+            Ok(false)
+        };
         let ok = match k {
-            "id" => any(&|v| id_match(v, &pod.id))?,
-            "name" => any(&|v| regex(v, &pod.name))?,
+            "id" => any(&|v| id_match(v, text(r, "Id")))?,
+            "name" => any(&|v| regex(v, text(r, "Name")))?,
             "label" => any(&|v| {
                 Ok(match v.split_once('=') {
-                    Some((lk, lv)) => pod.labels.get(lk).is_some_and(|x| x == lv),
-                    None => pod.labels.contains_key(v),
+                    Some((lk, lv)) => r["Labels"][lk].as_str() == Some(lv),
+                    None => r["Labels"].get(v).is_some(),
                 })
             })?,
             "status" => {
@@ -187,33 +206,19 @@ fn matches(
                         anyhow::bail!("{v} is not a valid status");
                     }
                 }
-                let s = status_of(&statuses).as_str().to_ascii_lowercase();
+                let s = text(r, "Status").to_ascii_lowercase();
                 vals.contains(&s.as_str())
             }
-            "ctr-names" => any(&|v| {
-                for (c, _) in members {
-                    if regex(v, &c.name)? {
-                        return Ok(true);
-                    }
-                }
-                Ok(false)
-            })?,
-            "ctr-ids" => any(&|v| {
-                for (c, _) in members {
-                    if id_match(v, &c.id)? {
-                        return Ok(true);
-                    }
-                }
-                Ok(false)
-            })?,
-            "ctr-status" => any(&|v| Ok(members.iter().any(|(_, s)| s.status.as_str() == v)))?,
+            "ctr-names" => any(&|v| any_member(v, "Names", false))?,
+            "ctr-ids" => any(&|v| any_member(v, "Id", true))?,
+            "ctr-status" => any(&|v| Ok(members.iter().any(|c| text(c, "Status") == v)))?,
             "ctr-number" => any(&|v| {
                 let n: usize = v.parse().map_err(|_| {
                     anyhow::anyhow!("invalid ctr-number filter {v:?}: give a number")
                 })?;
                 Ok(members.len() == n)
             })?,
-            "network" => any(&|v| Ok(networks(pod).iter().any(|n| n == v)))?,
+            "network" => any(&|v| Ok(strings(&r["Networks"]).iter().any(|n| n == v)))?,
             other => anyhow::bail!("{other} is an invalid filter"),
         };
         if !ok {
@@ -223,7 +228,7 @@ fn matches(
     Ok(true)
 }
 
-pub async fn ps(engine: &EngineConfig, a: &PsArgs) -> anyhow::Result<()> {
+fn parse_filters(a: &PsArgs) -> anyhow::Result<Vec<(String, String)>> {
     let filters: Vec<(String, String)> = a
         .filter
         .iter()
@@ -238,42 +243,56 @@ pub async fn ps(engine: &EngineConfig, a: &PsArgs) -> anyhow::Result<()> {
             "invalid option for --sort, options are: created, id, name, number, or status"
         );
     }
+    Ok(filters)
+}
+
+pub async fn ps(engine: &EngineConfig, a: &PsArgs) -> anyhow::Result<()> {
+    parse_filters(a)?;
     let db = crate::state::open_state(engine)?;
-    let mut list = Vec::new();
+    let mut reports = Vec::new();
     for pod in pods::list(&db)? {
         let members = pod_ops::refreshed(engine, &pod).await?;
-        if matches(&filters, &pod, &members)? {
-            list.push((pod, members));
+        reports.push(report(&pod, &members));
+    }
+    print(a, reports)
+}
+
+/// The listing of `reports` (ListPodsReport each, oldest first) as `a`
+/// asks: the local store's pods or a service's.
+pub fn print(a: &PsArgs, reports: Vec<Value>) -> anyhow::Result<()> {
+    let filters = parse_filters(a)?;
+    let mut list = Vec::new();
+    for r in reports {
+        if matches(&filters, &r)? {
+            list.push(r);
         }
     }
     if a.latest {
         list = list.pop().into_iter().collect();
     }
-    let status =
-        |m: &[Record]| status_of(&m.iter().map(|(_, s)| s.status).collect::<Vec<_>>()).as_str();
     match a.sort.as_str() {
-        "id" => list.sort_by(|x, y| x.0.id.cmp(&y.0.id)),
-        "name" => list.sort_by(|x, y| x.0.name.cmp(&y.0.name)),
-        "number" => list.sort_by_key(|x| x.1.len()),
-        "status" => list.sort_by(|x, y| status(&x.1).cmp(status(&y.1))),
-        _ => list.sort_by_key(|x| std::cmp::Reverse(x.0.created_ns)),
+        "id" => list.sort_by(|x, y| text(x, "Id").cmp(text(y, "Id"))),
+        "name" => list.sort_by(|x, y| text(x, "Name").cmp(text(y, "Name"))),
+        "number" => list.sort_by_key(|x| members_of(x).len()),
+        "status" => list.sort_by(|x, y| text(x, "Status").cmp(text(y, "Status"))),
+        _ => list.sort_by(|x, y| text(y, "Created").cmp(text(x, "Created"))),
     }
     if a.quiet {
-        for (p, _) in &list {
+        for r in &list {
+            let id = text(r, "Id");
             println!(
                 "{}",
                 if a.no_trunc {
-                    p.id.clone()
+                    id.to_string()
                 } else {
-                    short(&p.id)
+                    short(id)
                 }
             );
         }
         return Ok(());
     }
     if a.format.as_deref().map(str::trim) == Some("json") {
-        let docs: Vec<Value> = list.iter().map(|(p, m)| report(p, m)).collect();
-        println!("{}", serde_json::to_string_pretty(&docs)?);
+        println!("{}", serde_json::to_string_pretty(&list)?);
         return Ok(());
     }
     // `{{ .Label "key" }}`: each call reads a field of its own.
@@ -281,13 +300,13 @@ pub async fn ps(engine: &EngineConfig, a: &PsArgs) -> anyhow::Result<()> {
         crate::format::report::rewrite_label_calls(a.format.as_deref().unwrap_or_default());
     let rows: Vec<Value> = list
         .iter()
-        .map(|(p, m)| {
-            let mut r = row(p, m, a.no_trunc);
+        .map(|r| {
+            let mut v = row(r, a.no_trunc);
             for (i, key) in label_keys.iter().enumerate() {
-                r[crate::format::report::label_field(i)] =
-                    json!(p.labels.get(key).cloned().unwrap_or_default());
+                v[crate::format::report::label_field(i)] =
+                    json!(r["Labels"][key].as_str().unwrap_or_default());
             }
-            r
+            v
         })
         .collect();
     let headers: HashMap<&str, &str> = [

@@ -29,16 +29,29 @@ pub async fn run(engine: &EngineConfig, a: &PortArgs) -> anyhow::Result<()> {
         })?;
         vec![store::resolve(&db, c)?]
     };
+    let rows = recs
+        .into_iter()
+        .map(|(c, st)| (c.id, st.status.is_active(), c.ports))
+        .collect::<Vec<_>>();
+    print(a, &rows)
+}
+
+/// The listing for `rows` (ID, whether running, published ports), from
+/// the local store or a service.
+pub fn print(
+    a: &PortArgs,
+    rows: &[(String, bool, Vec<crate::container::model::PortMapping>)],
+) -> anyhow::Result<()> {
     let want = a.port.as_deref().map(|p| {
         let (n, proto) = p.split_once('/').unwrap_or((p, "tcp"));
         (n.parse::<u16>().ok(), proto.to_string())
     });
     let mut found = false;
-    for (c, st) in recs {
-        if !st.status.is_active() && !a.all {
+    for (id, active, ports) in rows {
+        if !active && !a.all {
             continue;
         }
-        for p in &c.ports {
+        for p in ports {
             for i in 0..p.range.max(1) {
                 let (cp, hp) = (p.container_port + i, p.host_port + i);
                 if let Some((n, proto)) = &want {
@@ -57,7 +70,7 @@ pub async fn run(engine: &EngineConfig, a: &PortArgs) -> anyhow::Result<()> {
                     continue;
                 }
                 let prefix = if a.all {
-                    format!("{}\t", &c.id[..12])
+                    format!("{}\t", &id[..id.len().min(12)])
                 } else {
                     String::new()
                 };

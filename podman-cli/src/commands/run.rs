@@ -83,6 +83,7 @@ pub async fn run(engine: &EngineConfig, args: &RunArgs) -> anyhow::Result<()> {
             }
         },
         from_run: true,
+        no_sig_proxy: args.create.more.sig_proxy == Some(false),
         preserve_fds: preserved,
         ..AttachOptions::default()
     };

@@ -383,6 +383,12 @@ fn table(init_pid: i32, id: &str, descriptors: &[(&'static str, Field)]) -> anyh
 /// `pod top`: one table over the processes of several containers, each
 /// (init pid, container ID); bad descriptors are refused first.
 pub fn table_of_many(targets: &[(i32, String)], given: &[String]) -> anyhow::Result<String> {
+    Ok(crate::format::table::align(&lines_of_many(targets, given)?))
+}
+
+/// [`table_of_many`]'s lines before alignment: cells joined by tabs (a
+/// cell's own tabs made spaces), the headers first.
+pub fn lines_of_many(targets: &[(i32, String)], given: &[String]) -> anyhow::Result<Vec<String>> {
     let descriptors = parse_descriptors(given)?;
     let mut lines = vec![descriptors
         .iter()
@@ -410,7 +416,7 @@ pub fn table_of_many(targets: &[(i32, String)], given: &[String]) -> anyhow::Res
             );
         }
     }
-    Ok(crate::format::table::align(&lines))
+    Ok(lines)
 }
 
 pub async fn top(engine: &EngineConfig, a: &TopArgs) -> anyhow::Result<()> {

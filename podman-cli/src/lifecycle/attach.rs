@@ -307,8 +307,22 @@ pub async fn with_sig_proxy<T>(
     engine: &crate::engine_config::EngineConfig,
     id: &str,
     on: bool,
-    mut work: tokio::task::JoinHandle<T>,
+    work: tokio::task::JoinHandle<T>,
 ) -> Result<T, tokio::task::JoinError> {
+    proxy_signals(on, work, |sig| async move {
+        super::stop::kill(engine, id, sig).await.map(drop)
+    })
+    .await
+}
+
+/// [`with_sig_proxy`] with the delivery given: `send` passes each signal
+/// on (the local store's kill, or a service's `POST .../kill`).
+pub async fn proxy_signals<W, F, Fut>(on: bool, work: W, mut send: F) -> W::Output
+where
+    W: std::future::Future,
+    F: FnMut(i32) -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<()>>,
+{
     use tokio::signal::unix::{signal, SignalKind};
     if !on {
         return work.await;
@@ -336,12 +350,13 @@ pub async fn with_sig_proxy<T>(
         }));
     }
     drop(tx);
+    tokio::pin!(work);
     let out = loop {
         tokio::select! {
             r = &mut work => break r,
             Some(sig) = rx.recv() => {
                 tracing::debug!(signal = sig, "proxying a signal to the container");
-                if let Err(e) = super::stop::kill(engine, id, sig).await {
+                if let Err(e) = send(sig).await {
                     tracing::debug!(error = %e, "signal proxy");
                 }
             }

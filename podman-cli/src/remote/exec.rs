@@ -127,7 +127,11 @@ pub async fn attach(t: &Target, a: &AttachArgs) -> anyhow::Result<()> {
     if tty {
         resize(t, &format!("/containers/{}", enc(&id))).await;
     }
-    let copied = session(conn, stdin, tty).await;
+    let copied =
+        crate::lifecycle::attach::proxy_signals(a.sig_proxy, session(conn, stdin, tty), |sig| {
+            super::run::kill_for_proxy(t, &id, sig)
+        })
+        .await;
     drop(raw);
     copied?;
     // The stream ends at the container's exit (or the service's leaving):

@@ -13,7 +13,9 @@ pub mod connections;
 pub mod containers;
 pub mod exec;
 pub mod images;
+pub mod listing;
 pub mod objects;
+pub mod pods;
 pub mod run;
 pub mod spec;
 pub mod verbs;
@@ -21,7 +23,9 @@ pub mod verbs;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use crate::cli::{Cli, Command, ContainerCommand, ImageCommand, NetworkCommand, VolumeCommand};
+use crate::cli::{
+    Cli, Command, ContainerCommand, ImageCommand, NetworkCommand, SystemCommand, VolumeCommand,
+};
 
 /// Where the service is.
 #[derive(Debug, Clone)]
@@ -179,7 +183,7 @@ pub async fn run(cli: &Cli) -> anyhow::Result<()> {
     let t = target(cli)?;
     tracing::debug!(uri = %t.uri, "remote client");
     match &cli.command {
-        Command::Info(a) => {
+        Command::Info(a) | Command::System(SystemCommand::Info(a)) => {
             let doc = client::get_json(&t, "/info").await?;
             crate::commands::info::print(&doc, a.format.as_deref())
         }
@@ -224,6 +228,15 @@ pub async fn run(cli: &Cli) -> anyhow::Result<()> {
         Command::Tag(a) | Command::Image(ImageCommand::Tag(a)) => verbs::tag(&t, a).await,
         Command::Rmi(a) | Command::Image(ImageCommand::Rm(a)) => verbs::rmi(&t, a).await,
         Command::Image(ImageCommand::Inspect(a)) => verbs::image_inspect(&t, a).await,
+        Command::Images(a) | Command::Image(ImageCommand::Ls(a)) => listing::images(&t, a).await,
+        Command::Port(a) | Command::Container(ContainerCommand::Port(a)) => {
+            listing::port(&t, a).await
+        }
+        Command::Pod(c) => pods::run(&t, c).await,
+        Command::Container(ContainerCommand::Exists(a)) => verbs::container_exists(&t, a).await,
+        Command::Top(a) | Command::Container(ContainerCommand::Top(a)) => {
+            listing::top(&t, a).await
+        }
         Command::Network(NetworkCommand::Ls(a)) => objects::network_ls(&t, a).await,
         Command::Network(NetworkCommand::Inspect(a)) => objects::network_inspect(&t, a).await,
         Command::Network(NetworkCommand::Create(a)) => objects::network_create(&t, a).await,

@@ -159,7 +159,15 @@ pub async fn run(t: &Target, a: &RunArgs) -> anyhow::Result<()> {
         println!("{id}");
         return Ok(());
     }
-    foreground(t, &o, &id).await
+    foreground(t, &o, &id, a.create.more.sig_proxy != Some(false)).await
+}
+
+/// `--sig-proxy`: a signal this client receives is sent to the container
+/// through the service, as Podman's remote client does.
+pub async fn kill_for_proxy(t: &Target, id: &str, sig: i32) -> anyhow::Result<()> {
+    let path = format!("/containers/{}/kill?signal={sig}", enc(id));
+    client::request(t, Method::POST, &path, None).await?;
+    Ok(())
 }
 
 /// The streams `-a` names (all output when none).
@@ -180,7 +188,12 @@ fn streams(o: &CreateOptions) -> (bool, bool, bool) {
 
 /// Attach, start, copy the streams until the container's end, exit with
 /// its code.
-async fn foreground(t: &Target, o: &CreateOptions, id: &str) -> anyhow::Result<()> {
+async fn foreground(
+    t: &Target,
+    o: &CreateOptions,
+    id: &str,
+    sig_proxy: bool,
+) -> anyhow::Result<()> {
     let (stdin, stdout, stderr) = streams(o);
     let q = format!(
         "/containers/{}/attach?stream=true&stdin={stdin}&stdout={stdout}&stderr={stderr}",
@@ -204,7 +217,11 @@ async fn foreground(t: &Target, o: &CreateOptions, id: &str) -> anyhow::Result<(
         drop(raw);
         return Err(e.into());
     }
-    let copied = session(conn, stdin, o.tty).await;
+    let copied =
+        crate::lifecycle::attach::proxy_signals(sig_proxy, session(conn, stdin, o.tty), |sig| {
+            kill_for_proxy(t, id, sig)
+        })
+        .await;
     drop(raw);
     copied?;
     let code = match removed_wait {

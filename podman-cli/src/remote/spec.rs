@@ -50,9 +50,7 @@ fn refuse_unsupported(o: &CreateOptions) -> Result<(), SpecError> {
         (!m.gidmap.is_empty(), "--gidmap"),
         (m.subuidname.is_some(), "--subuidname"),
         (m.subgidname.is_some(), "--subgidname"),
-        (m.sdnotify.is_some(), "--sdnotify"),
         (m.no_hostname, "--no-hostname"),
-        (m.systemd.is_some(), "--systemd"),
         (m.rootfs, "--rootfs"),
         (m.remove_image, "--rmi"),
         (o.detach_keys.is_some(), "--detach-keys"),
@@ -74,8 +72,6 @@ fn refuse_unsupported(o: &CreateOptions) -> Result<(), SpecError> {
         (x.passwd_entry.is_some(), "--passwd-entry"),
         (x.group_entry.is_some(), "--group-entry"),
         (x.authfile.is_some(), "--authfile"),
-        (x.passwd.is_some(), "--passwd"),
-        (x.seccomp_policy.is_some(), "--seccomp-policy"),
         (r.kernel_memory.is_some(), "--kernel-memory"),
         (r.cpu_rt_period.is_some(), "--cpu-rt-period"),
         (r.cpu_rt_runtime.is_some(), "--cpu-rt-runtime"),
@@ -92,7 +88,6 @@ fn refuse_unsupported(o: &CreateOptions) -> Result<(), SpecError> {
         (h.log_destination.is_some(), "--health-log-destination"),
         (h.startup.cmd.is_some(), "--health-startup-cmd"),
         (!o.cgroups.cgroup_conf.is_empty(), "--cgroup-conf"),
-        (o.image_volume.is_some(), "--image-volume"),
     ];
     if let Some(flag) = o.not_yet.first() {
         return Err(SpecError::Unsupported { flag });
@@ -459,7 +454,14 @@ pub fn spec_generator(o: &CreateOptions, pod: Option<String>) -> Result<Value, S
     put(&mut s, "terminal", o.tty.into());
     put(&mut s, "stdin", o.interactive.into());
     put(&mut s, "remove", o.rm.into());
+    if let Some(p) = o.extra.passwd {
+        put(&mut s, "manage_password", p.into());
+    }
     for (k, v) in [
+        ("systemd", &o.more.systemd),
+        ("sdnotifyMode", &o.more.sdnotify),
+        ("seccomp_policy", &o.extra.seccomp_policy),
+        ("image_volume_mode", &o.image_volume),
         ("work_dir", &o.workdir),
         ("user", &o.user),
         ("hostname", &o.hostname),

@@ -217,3 +217,25 @@ pub async fn image_inspect(
     }
     Ok(())
 }
+
+/// `container exists`: exit 0 or 1, nothing printed.
+pub async fn container_exists(
+    t: &Target,
+    a: &crate::commands::container_exists::ExistsArgs,
+) -> anyhow::Result<()> {
+    if a.external {
+        anyhow::bail!("--external is not available with the remote client of podman-rs: run it where the containers are");
+    }
+    let path = format!("/containers/{}/exists", enc(&a.container));
+    match client::request(t, Method::GET, &path, None).await {
+        Ok(_) => Ok(()),
+        Err(ClientError::Api { status, .. }) if status == StatusCode::NOT_FOUND => {
+            Err(crate::error::ExitError {
+                code: crate::error::EXIT_NO_SUCH_OBJECT,
+                source: anyhow::anyhow!(""),
+            }
+            .into())
+        }
+        Err(e) => Err(e.into()),
+    }
+}

@@ -13,6 +13,8 @@ mod containers;
 mod copy;
 mod copy_view;
 mod db;
+#[allow(unsafe_code)]
+mod deferred_umount;
 mod diff;
 mod digest;
 mod driver;

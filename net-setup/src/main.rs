@@ -100,6 +100,10 @@ enum Cmd {
         /// Also forget the networks no container is on (their chains go).
         #[arg(long)]
         release_idle_networks: bool,
+        /// Tear down every recorded container first, then forget every
+        /// network (`system reset`): the store's table goes.
+        #[arg(long)]
+        teardown_all: bool,
     },
     /// Create a network namespace pinned at PATH.
     CreateNetns { path: PathBuf },
@@ -301,8 +305,16 @@ async fn run(ctx: Arc<context::Ctx>, cmd: Cmd) -> anyhow::Result<()> {
         }
         Cmd::Reload {
             release_idle_networks,
+            teardown_all,
         } => {
-            let (containers, networks) = service::reload(&ctx, release_idle_networks).await?;
+            let mode = if teardown_all {
+                service::ReloadMode::TeardownAll
+            } else if release_idle_networks {
+                service::ReloadMode::ReleaseIdle
+            } else {
+                service::ReloadMode::Reapply
+            };
+            let (containers, networks) = service::reload(&ctx, mode).await?;
             print_json(&serde_json::json!({
                 "containers": containers, "networks": networks, "firewall_backend": ctx.firewall.name()
             }))?;

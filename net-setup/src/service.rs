@@ -253,8 +253,15 @@ impl NetSetup for NetSetupService {
         &self,
         req: Request<pb::ReloadRequest>,
     ) -> Result<Response<pb::ReloadResponse>, Status> {
-        let (containers, networks) =
-            reload(&self.ctx, req.into_inner().release_idle_networks).await?;
+        let r = req.into_inner();
+        let mode = if r.teardown_all {
+            ReloadMode::TeardownAll
+        } else if r.release_idle_networks {
+            ReloadMode::ReleaseIdle
+        } else {
+            ReloadMode::Reapply
+        };
+        let (containers, networks) = reload(&self.ctx, mode).await?;
         Ok(Response::new(pb::ReloadResponse {
             containers,
             networks,
@@ -263,25 +270,62 @@ impl NetSetup for NetSetupService {
     }
 }
 
+/// What [`reload`] does besides re-applying the rules.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReloadMode {
+    /// Only re-apply (`network reload`).
+    Reapply,
+    /// Forget the networks no container is on first: a network's chains
+    /// otherwise stay for its next container.
+    ReleaseIdle,
+    /// Tear down every recorded container, then forget every network: the
+    /// store's table goes (`system reset`, after podman removed all its
+    /// containers; a record left then has no container to end it).
+    TeardownAll,
+}
+
 /// Re-apply every firewall rule from disk; (containers, networks) counts.
-/// With `release_idle`, the networks no container is on are forgotten
-/// first: a network's chains otherwise stay for its next container.
-pub async fn reload(ctx: &Ctx, release_idle: bool) -> crate::error::Result<(u32, u32)> {
+pub async fn reload(ctx: &Ctx, mode: ReloadMode) -> crate::error::Result<(u32, u32)> {
+    let mut failed = Vec::new();
+    if mode == ReloadMode::TeardownAll {
+        // Each teardown takes the setup lock itself.
+        for rec in ctx.records().all()? {
+            let id = rec.container_id.clone();
+            let req = crate::types::TeardownRequest {
+                container_id: rec.container_id,
+                netns_path: rec.netns_path,
+                networks: Vec::new(),
+                port_mappings: Vec::new(),
+                only_listed: false,
+                remove_netns: true,
+            };
+            if let Err(e) = crate::teardown::teardown(ctx, req).await {
+                tracing::warn!(container = %id, error = %e, "reset: tearing down a left record");
+                failed.push(e.to_string());
+            }
+        }
+    }
     let lock = ctx.setup_lock().await?;
     let all = ctx.records().all()?;
-    if release_idle {
+    if mode != ReloadMode::Reapply {
         let in_use: std::collections::HashSet<&str> = all
             .iter()
             .flat_map(|r| r.attachments.iter().map(|a| a.network.as_str()))
             .collect();
         for a in ctx.active().all()? {
-            if !in_use.contains(a.network.as_str()) {
+            if mode == ReloadMode::TeardownAll || !in_use.contains(a.network.as_str()) {
                 ctx.active().remove(&a.network)?;
             }
         }
     }
     let records = all.len() as u32;
     let d = ctx.apply_firewall(&lock, true).await?;
+    if !failed.is_empty() {
+        return Err(crate::error::NetError::FailedPrecondition(format!(
+            "the firewall rules are gone, but tearing down what was left failed: {}",
+            failed.join("; ")
+        )));
+    }
     Ok((records, d.networks.len() as u32))
 }
 

@@ -14,6 +14,8 @@ mod copy;
 mod copy_view;
 mod cstorage_images;
 mod db;
+#[allow(unsafe_code)]
+mod deferred_umount;
 mod diff;
 mod digest;
 mod driver;

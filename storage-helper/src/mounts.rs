@@ -92,7 +92,7 @@ pub fn mount(store: &Store, id: &str) -> Result<(PathBuf, u32)> {
 /// Undo one mount (all of them with `force`). Returns whether the overlay
 /// was unmounted now, and the remaining count.
 pub fn unmount(store: &Store, id: &str, force: bool) -> Result<(bool, u32)> {
-    let _lock = containers::lock(store, id)?;
+    let lock = containers::lock(store, id)?;
     let (target, mounts) = crate::mount_table::target(store, id);
     if !mounts {
         let count = read_count(store, id);
@@ -111,7 +111,13 @@ pub fn unmount(store: &Store, id: &str, force: bool) -> Result<(bool, u32)> {
         write_count(store, id, count - 1)?;
         return Ok((false, count - 1));
     }
-    umount(&target, id, force)?;
+    if force {
+        // The caller is done with the container (its stop or cleanup): the
+        // overlay's sync need not hold it up (see crate::deferred_umount).
+        crate::deferred_umount::detach(&target, id, lock.file())?;
+    } else {
+        umount(&target, id, force)?;
+    }
     write_count(store, id, 0)?;
     Ok((true, 0))
 }

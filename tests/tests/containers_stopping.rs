@@ -106,3 +106,59 @@ fn stop_cleans_up_itself_and_the_exit_command_finds_it_done() {
     assert_eq!(again, st);
     s.ok(&["rm", "killme"]);
 }
+
+fn mounted(path: &str) -> bool {
+    let info = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    info.lines().any(|l| l.split(' ').nth(4) == Some(path))
+}
+
+/// A stop does not wait for the overlay's sync (it is paid by a detached
+/// process that keeps the container's storage lock meanwhile): when stop
+/// returns the rootfs is no longer mounted, a start right after sees what
+/// the container wrote, and a removal right after leaves nothing behind.
+/// Its output pipes close with it (`ok` reads them to EOF).
+#[test]
+fn stop_unmounts_at_once_and_the_next_start_sees_the_written_data() {
+    let (s, _reg, r) = with_busybox();
+    s.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "writeandstop",
+        &r,
+        "sh",
+        "-c",
+        "dd if=/dev/zero of=/bulk bs=1M count=16 2>/dev/null; echo kept > /marker; echo READY; sleep 1000",
+    ]);
+    until(Duration::from_secs(20), "READY", || {
+        s.ok(&["logs", "writeandstop"]).contains("READY")
+    });
+    let merged = s.ok(&[
+        "inspect",
+        "--format",
+        "{{.GraphDriver.Data.MergedDir}}",
+        "writeandstop",
+    ]);
+    let merged = merged.trim().to_string();
+    assert!(mounted(&merged), "running: {merged} is mounted");
+    s.ok(&["stop", "-t", "0", "writeandstop"]);
+    assert!(!mounted(&merged), "stopped: {merged} is still mounted");
+    s.ok(&["start", "writeandstop"]);
+    let got = s.ok(&[
+        "exec",
+        "writeandstop",
+        "sh",
+        "-c",
+        "read x < /marker; echo $x",
+    ]);
+    assert_eq!(got.trim(), "kept");
+    let size = s.ok(&["exec", "writeandstop", "sh", "-c", "wc -c < /bulk"]);
+    assert_eq!(size.trim(), (16 * 1024 * 1024).to_string());
+    s.ok(&["stop", "-t", "0", "writeandstop"]);
+    s.ok(&["rm", "writeandstop"]);
+    assert!(!mounted(&merged), "removed: {merged} is still mounted");
+    assert!(
+        !std::path::Path::new(&merged).exists(),
+        "removed: {merged} is left"
+    );
+}

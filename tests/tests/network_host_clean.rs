@@ -212,3 +212,59 @@ fn rm_all_and_network_rm_leave_the_host_as_it_was() {
         "a DNS server of this store still runs"
     );
 }
+
+/// net-setup with this store's directories (as podman runs it).
+fn net_setup(s: &e2e::podman::TestStore, args: &[&str], stdin: &str) -> String {
+    use std::io::Write;
+    let mut c = Command::new(e2e::binaries::bin("net-setup"))
+        .arg("--config-dir")
+        .arg(s.dir.path().join("networks"))
+        .arg("--state-dir")
+        .arg(s.runroot().join("networks"))
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    c.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+    let o = c.wait_with_output().unwrap();
+    assert!(
+        o.status.success(),
+        "net-setup {args:?}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// `system reset` leaves nothing of the store on the host even when
+/// net-setup still records a container podman does not have (a setup that
+/// finished after its podman was gone): that record used to keep the
+/// default network's chains, and so the store's table, after the store's
+/// directories were deleted.
+#[test]
+fn system_reset_takes_the_table_even_with_a_record_podman_does_not_have() {
+    let (s, _reg, r) = e2e::podman::with_busybox();
+    let table = s.nft_table();
+    let tables = || sh("nft", &["list", "tables"]);
+    s.ok(&["run", "-d", "--name", "onbridge", &r, "sleep", "1000"]);
+    assert!(tables().contains(&table), "{}", tables());
+    // The stray record: a container on the default network that only
+    // net-setup knows of.
+    let ns = s.runroot().join("netns").join("netns-strayrec");
+    net_setup(&s, &["create-netns", ns.to_str().unwrap()], "");
+    let req = serde_json::json!({
+        "container_id": "strayrecord1",
+        "container_name": "strayrecord1",
+        "netns_path": ns,
+        "networks": [{"name": "podman"}],
+        "port_mappings": [],
+    });
+    net_setup(&s, &["setup"], &req.to_string());
+    let leases = || s.bridge_leases("podman0");
+    assert!(leases().contains_key("strayrecord1"), "{:?}", leases());
+    s.ok(&["system", "reset", "-f"]);
+    assert!(!tables().contains(&table), "{table} left: {}", tables());
+    assert!(leases().is_empty(), "leases left: {:?}", leases());
+    assert!(!ns.exists(), "{} left", ns.display());
+}

@@ -204,3 +204,58 @@ fn restart_and_network_rm_finish_a_veth_its_namespace_kept() {
     assert!(!link_exists(bridge), "{bridge} outlived network rm");
     drop(held);
 }
+
+/// The host end of `id`'s veth on `network` (net-setup's naming).
+fn host_veth(id: &str, network: &str) -> String {
+    let mut h: u64 = 0xcbf29ce484222325;
+    for b in format!("{id}\0{network}").bytes() {
+        h ^= b as u64;
+        h = h.wrapping_mul(0x100000001b3);
+    }
+    format!("veth{:08x}", (h ^ (h >> 32)) as u32)
+}
+
+/// The network is set up beside the rootfs mount, before the start can
+/// know that the image lacks the `--workdir` asked for: that start fails
+/// and tears the network down again (no namespace, lease or veth left).
+#[test]
+fn a_start_that_fails_after_its_network_setup_leaves_no_network() {
+    let (s, _reg, r) = with_busybox();
+    let id = s.ok(&[
+        "create",
+        "--name",
+        "noworkdir",
+        "--workdir",
+        "/i/do/not/exist",
+        &r,
+        "pwd",
+    ]);
+    let id = id.trim().to_string();
+    let o = s.run(&["start", "noworkdir"]);
+    assert!(!o.status.success(), "{o:?}");
+    assert!(
+        e2e::podman::stderr(&o).contains("does not exist on container"),
+        "{o:?}"
+    );
+    let key = s.ok(&[
+        "inspect",
+        "--format",
+        "{{.NetworkSettings.SandboxKey}}",
+        "noworkdir",
+    ]);
+    assert_eq!(key.trim(), "");
+    let netns: Vec<_> = std::fs::read_dir(s.runroot().join("netns"))
+        .map(|d| d.flatten().map(|e| e.path()).collect())
+        .unwrap_or_default();
+    assert!(netns.is_empty(), "network namespaces left: {netns:?}");
+    assert!(
+        !s.bridge_leases("podman0").contains_key(&id),
+        "{:?}",
+        s.bridge_leases("podman0")
+    );
+    let veth = host_veth(&id, "podman");
+    poll::until(Duration::from_secs(30), "the veth to go", || {
+        !ports("podman0").iter().any(|(n, _)| *n == veth)
+    });
+    s.ok(&["rm", "noworkdir"]);
+}

@@ -118,10 +118,15 @@ pub async fn prune(engine: &EngineConfig, a: &PruneArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn release_idle_networks(engine: &EngineConfig) -> anyhow::Result<()> {
+/// Whatever net-setup still records for this store (a container podman
+/// no longer has: a start cut short, a setup that finished after its
+/// podman was gone) is torn down, and every network's chains go with the
+/// store's table: nothing of the store stays on the host.
+async fn release_network_state(engine: &EngineConfig) -> anyhow::Result<()> {
     let mut net = crate::helper_procs::net(engine).await?;
     let req = proto::netsetup::v1::ReloadRequest {
         release_idle_networks: true,
+        teardown_all: true,
     };
     net.call("Reload", |mut c| async move { c.reload(req).await })
         .await?;
@@ -178,7 +183,7 @@ pub async fn reset(engine: &EngineConfig, a: &ResetArgs) -> anyhow::Result<()> {
     }
     // The default network cannot be removed, but its chains (and the
     // store's firewall table) are the store's and go with it.
-    if let Err(e) = release_idle_networks(engine).await {
+    if let Err(e) = release_network_state(engine).await {
         note("removing firewall rules", e);
     }
     // Volumes may live outside the graph root (volume_path), and a

@@ -162,14 +162,25 @@ pub async fn init_with(
     // Until the database says what was set up, the record tells `reconcile`
     // to undo a start whose command died (the caller holds the lock).
     super::intent::begin(engine, &cfg.id, super::intent::Op::Start)?;
+    // The rootfs and the network do not depend on each other until the
+    // runtime needs both: the storage helper's mount and the network's
+    // setup (its helper's start, the netns, veths, rules) run side by side.
     let req = MountRequest { id: cfg.id.clone() };
-    let mounted = storage
-        .call("Mount", |mut c| async move { c.mount(req).await })
-        .await;
+    let (mounted, net) = tokio::join!(
+        storage.call("Mount", |mut c| async move { c.mount(req).await }),
+        super::network::setup(engine, cfg, paths),
+    );
+    if let Ok(n) = &net {
+        st.netns_path = n.netns_path.clone();
+        st.network_status = n.status.clone();
+    }
     let mountpoint = match mounted {
         Ok(m) => m.mountpoint,
         Err(e) => {
             let _ = monitor.close().await;
+            if net.is_ok() {
+                rollback_network(engine, cfg, st).await;
+            }
             storage.close().await?;
             super::intent::end(engine, &cfg.id);
             return Err(e.into());
@@ -177,13 +188,33 @@ pub async fn init_with(
     };
     crate::kill_point::reached("start-after-mount");
     st.mountpoint = mountpoint.clone();
-    let result = match super::image_mounts::mount(&mut storage, cfg, st).await {
-        Ok(resolved) => {
-            init_mounted(engine, &resolved, st, paths, &mountpoint, handover, monitor).await
-        }
+    let result = match net {
         Err(e) => {
             let _ = monitor.close().await;
             Err(e)
+        }
+        Ok(net) => {
+            crate::kill_point::reached("start-after-network");
+            match super::image_mounts::mount(&mut storage, cfg, st).await {
+                Ok(resolved) => {
+                    init_mounted(
+                        engine,
+                        &resolved,
+                        st,
+                        paths,
+                        &mountpoint,
+                        handover,
+                        monitor,
+                        net,
+                    )
+                    .await
+                }
+                Err(e) => {
+                    let _ = monitor.close().await;
+                    rollback_network(engine, cfg, st).await;
+                    Err(e)
+                }
+            }
         }
     };
     if result.is_err() {
@@ -250,6 +281,18 @@ fn check_workdir(cfg: &ContainerConfig, rootfs: &str) -> anyhow::Result<()> {
     }
 }
 
+/// Undo a network setup whose start failed later.
+async fn rollback_network(engine: &EngineConfig, cfg: &ContainerConfig, st: &mut ContainerState) {
+    if let Err(e) = super::network::teardown(engine, cfg, st).await {
+        tracing::warn!(error = %e, "rolling back network setup");
+    }
+    st.netns_path.clear();
+    st.network_status = serde_json::Value::Null;
+}
+
+/// The rest of a start once the rootfs is mounted and the network set up
+/// (`net`, already recorded in `st`); on failure the network is torn down.
+#[allow(clippy::too_many_arguments)]
 async fn init_mounted(
     engine: &EngineConfig,
     cfg: &ContainerConfig,
@@ -258,21 +301,13 @@ async fn init_mounted(
     rootfs: &str,
     handover: Handover,
     monitor: Session<MonitorClient>,
+    net: super::network::NetResult,
 ) -> anyhow::Result<Initialized> {
     if let Err(e) = check_workdir(cfg, rootfs) {
         let _ = monitor.close().await;
+        rollback_network(engine, cfg, st).await;
         return Err(e);
     }
-    let net = match super::network::setup(engine, cfg, paths).await {
-        Ok(n) => n,
-        Err(e) => {
-            let _ = monitor.close().await;
-            return Err(e);
-        }
-    };
-    crate::kill_point::reached("start-after-network");
-    st.netns_path = net.netns_path.clone();
-    st.network_status = net.status.clone();
     // Volumes become bind mounts of their data (mounted and filled first);
     // subpaths are mounted by handle until the runtime has made its own.
     let mut subpaths = None;
@@ -303,11 +338,7 @@ async fn init_mounted(
         if let Err(e) = crate::volume::attach::release(engine, &cfg.id, st) {
             tracing::warn!(error = %e, "rolling back volume mounts");
         }
-        if let Err(e) = super::network::teardown(engine, cfg, st).await {
-            tracing::warn!(error = %e, "rolling back network setup");
-        }
-        st.netns_path.clear();
-        st.network_status = serde_json::Value::Null;
+        rollback_network(engine, cfg, st).await;
     }
     result
 }

@@ -467,6 +467,7 @@ async fn run_session(
         rows: 0,
         cols: 0,
         preserve_fds: vec![],
+        session_dir: paths.exec_dir().join(&exec_id[..8]).display().to_string(),
     };
     let mut stream = match monitor.exec(req).await {
         Ok(s) => s.into_inner(),

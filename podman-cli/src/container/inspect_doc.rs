@@ -194,6 +194,13 @@ pub fn container_json(
     crate::spec::resources::inspect_fields(&cfg.extra.resources, &mut doc["HostConfig"]);
     // Podman reads these off the spec: "private" for a new namespace.
     let x = &cfg.extra;
+    // Podman's IpcMode: the joined container, the host's, a path, or the
+    // new namespace's kind.
+    doc["HostConfig"]["IpcMode"] = json!(match (x.ipc.as_str(), x.ipc_kind.as_str()) {
+        ("", "") => "shareable".to_string(),
+        ("", k) => k.to_string(),
+        (m, _) => m.to_string(),
+    });
     doc["HostConfig"]["UsernsMode"] = json!(match x.userns.as_str() {
         "" => String::new(),
         m if m.starts_with("ns:") || m.starts_with("container:") => m.to_string(),

@@ -226,6 +226,9 @@ pub struct RunExtras {
     /// `--ipc`, `--pid`, `--uts`: "" (private), "host", "ns:PATH" or
     /// "container:ID".
     pub ipc: String,
+    /// A new IPC namespace's kind (`--ipc`): "" shareable (others may join
+    /// it), "private" (they may not), "none" (private, no /dev/shm).
+    pub ipc_kind: String,
     pub pid: String,
     pub uts: String,
     /// `--tz`: "", "local" or an IANA zone name.

@@ -237,13 +237,16 @@ pub async fn create(cfg: &EngineConfig, a: &CreateOptions) -> anyhow::Result<Con
     let db = crate::state::open_state(cfg)?;
     // --ipc/--pid/--uts container:NAME: the container must exist.
     let mut ns_deps = Vec::new();
-    for ns in [
-        &mut p.more.extras.ipc,
-        &mut p.more.extras.pid,
-        &mut p.more.extras.uts,
+    for (kind, ns) in [
+        ("ipc", &mut p.more.extras.ipc),
+        ("pid", &mut p.more.extras.pid),
+        ("uts", &mut p.more.extras.uts),
     ] {
         if let Some(name) = ns.strip_prefix("container:") {
             let (other, _) = store::resolve(&db, name)?;
+            if kind == "ipc" && other.extra.ipc_kind == "private" {
+                anyhow::bail!("joining IPC of container {} is not allowed: non-shareable IPC (hint: use IpcMode:shareable for the donor container)", other.id);
+            }
             *ns = format!("container:{}", other.id);
             if !ns_deps.contains(&other.id) {
                 ns_deps.push(other.id);

@@ -121,6 +121,10 @@ pub fn parse(a: &CreateOptions, host_network: bool) -> anyhow::Result<More> {
         x.device_rules.push(device_rule(r)?);
     }
     x.ipc = namespace("--ipc", m.ipc.as_deref(), &["shareable", "none"])?;
+    x.ipc_kind = match m.ipc.as_deref() {
+        Some(k @ ("private" | "none")) => k.to_string(),
+        _ => String::new(),
+    };
     x.pid = namespace("--pid", m.pid.as_deref(), &[])?;
     x.uts = namespace("--uts", m.uts.as_deref(), &[])?;
     if x.uts == "host" && a.hostname.is_some() {

@@ -190,6 +190,9 @@ pub fn generate(cfg: &ContainerConfig, ctx: &SpecContext) -> Result<Spec, SpecEr
 
     let x = &cfg.extra;
     let mut mounts = default_mounts(cfg.privileged, x.shm_size);
+    if x.ipc_kind == "none" {
+        mounts.retain(|m| m["destination"] != json!("/dev/shm"));
+    }
     if x.ipc == "host" {
         // The host's IPC namespace: its /dev/shm too (an mqueue mount
         // made there is the host's instance already).

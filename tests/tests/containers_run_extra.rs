@@ -146,7 +146,7 @@ fn pulls_during_create_are_retried_on_network_failures() {
     refused_leaving_nothing(
         &s,
         &["create", "--retry-delay", "bogus", &image, "true"],
-        "invalid --retry-delay \"bogus\"",
+        "time: invalid duration \"bogus\"",
     );
     // The pull's credentials: an --authfile that is not there is refused
     // before anything, as in Podman (even when no pull would happen).

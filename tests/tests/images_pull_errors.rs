@@ -39,7 +39,7 @@ fn an_unreachable_registry_reads_as_podmans_ping_error() {
         .unwrap()
         .port();
     let image = format!("127.0.0.1:{port}/x/y:latest");
-    let o = s.run(&["pull", "--tls-verify=false", &image]);
+    let o = s.run(&["pull", "--retry", "0", "--tls-verify=false", &image]);
     let err = stderr(&o);
     assert_eq!(o.status.code(), Some(125), "{err}");
     let last = err.trim_end().lines().last().unwrap_or_default();
@@ -55,6 +55,45 @@ fn an_unreachable_registry_reads_as_podmans_ping_error() {
     assert!(
         events.contains("pinging container registry 127.0.0.1"),
         "{events}"
+    );
+}
+
+#[test]
+fn an_unreachable_registry_is_tried_again_as_retry_says() {
+    let s = TestStore::new();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let image = format!("127.0.0.1:{port}/x/y:latest");
+    let o = s.run(&[
+        "pull",
+        "-q",
+        "--retry",
+        "2",
+        "--retry-delay",
+        "100ms",
+        "--tls-verify=false",
+        &image,
+    ]);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(125), "{err}");
+    for n in ["(1/2)", "(2/2)"] {
+        assert!(
+            err.contains(&format!(
+                "Failed, retrying in 100ms ... {n}. Error: initializing source"
+            )),
+            "{err}"
+        );
+    }
+    assert!(!err.contains("(3/2)"), "{err}");
+    // A delay that is no Go duration: Podman's words, nothing tried.
+    let o = s.run(&["pull", "--retry-delay", "bogus", &image]);
+    assert_eq!(o.status.code(), Some(125));
+    assert_eq!(
+        stderr(&o).trim_end(),
+        "Error: time: invalid duration \"bogus\""
     );
 }
 

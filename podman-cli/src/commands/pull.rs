@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use clap::Args;
 
 use crate::engine_config::EngineConfig;
-use crate::image::pull::{pull, PullOptions};
+use crate::image::pull::{pull_retrying, PullOptions, Retry};
 
 /// How to reach a registry: the flags pull and push share.
 #[derive(Debug, Clone, Args)]
@@ -42,6 +42,12 @@ pub struct PullArgs {
     /// Pull for this architecture variant
     #[arg(long, value_name = "VARIANT")]
     pub variant: Option<String>,
+    /// Number of times to retry in case of failure when performing pull (default 3)
+    #[arg(long, value_name = "N")]
+    pub retry: Option<u32>,
+    /// Delay between retries in case of pull failures (default: 2s, doubling)
+    #[arg(long = "retry-delay", value_name = "DURATION")]
+    pub retry_delay: Option<String>,
 }
 
 impl PullArgs {
@@ -73,7 +79,8 @@ impl PullArgs {
 
 pub async fn run(cfg: &EngineConfig, args: &PullArgs) -> anyhow::Result<()> {
     crate::image::auth_store::check_authfile(args.registry.authfile.as_deref())?;
-    let image = pull(cfg, &args.image, &args.options()?).await?;
+    let retry = Retry::from_flags(args.retry, args.retry_delay.as_deref())?;
+    let image = pull_retrying(cfg, &args.image, &args.options()?, retry).await?;
     println!("{}", image.id);
     Ok(())
 }

@@ -19,6 +19,29 @@ pub struct Retry {
     pub delay: Option<std::time::Duration>,
 }
 
+impl Retry {
+    /// containers.conf's default number of retries.
+    pub const DEFAULT_MAX: u32 = 3;
+
+    /// From `--retry` and `--retry-delay` (a Go duration), refused as
+    /// Podman refuses a bad delay.
+    pub fn from_flags(max: Option<u32>, delay: Option<&str>) -> anyhow::Result<Retry> {
+        let delay = match delay {
+            None => None,
+            Some(d) => Some(
+                common::time::parse_go_duration(d)
+                    .filter(|ns| *ns >= 0)
+                    .map(|ns| std::time::Duration::from_nanos(ns as u64))
+                    .ok_or_else(|| anyhow::anyhow!("time: invalid duration {d:?}"))?,
+            ),
+        };
+        Ok(Retry {
+            max: max.unwrap_or(Retry::DEFAULT_MAX),
+            delay,
+        })
+    }
+}
+
 /// A pull whose every source could not be reached.
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]

@@ -13,9 +13,6 @@ const CDI_DIRS: [&str; 2] = ["/etc/cdi", "/var/run/cdi"];
 /// Where resctrl is mounted.
 const RESCTRL: &str = "/sys/fs/resctrl";
 
-/// Podman's default pull retries and first delay.
-pub const DEFAULT_RETRIES: u32 = 3;
-
 /// What the flags set in the container's record; `requires` are resolved
 /// by the caller.
 pub fn parse(o: &ExtraOptions, x: &mut RunExtras) -> anyhow::Result<()> {
@@ -168,23 +165,7 @@ fn set(env: &mut Vec<String>, kv: String) {
 /// The retries of a pull run/create makes: `--retry` (3) times, after
 /// `--retry-delay` or 2 s doubling.
 pub fn retry(o: &ExtraOptions) -> anyhow::Result<crate::image::pull::Retry> {
-    let delay = match &o.retry_delay {
-        None => None,
-        Some(d) => Some(
-            common::time::parse_go_duration(d)
-                .filter(|ns| *ns >= 0)
-                .map(|ns| std::time::Duration::from_nanos(ns as u64))
-                .ok_or_else(|| {
-                    anyhow::anyhow!(
-                        "invalid --retry-delay {d:?}: give a duration such as 500ms or 2s"
-                    )
-                })?,
-        ),
-    };
-    Ok(crate::image::pull::Retry {
-        max: o.retry.unwrap_or(DEFAULT_RETRIES),
-        delay,
-    })
+    crate::image::pull::Retry::from_flags(o.retry, o.retry_delay.as_deref())
 }
 
 /// The label of an image's own seccomp profile (`--seccomp-policy=image`).

@@ -369,6 +369,52 @@ fn ipc_modes_show_in_inspect_and_a_private_namespace_is_not_shared() {
 }
 
 #[test]
+fn env_prefix_glob_passes_podmans_matching_variables() {
+    let (s, _reg, r) = with_busybox();
+    let dir = tempfile::tempdir().unwrap();
+    let envfile = dir.path().join("env");
+    std::fs::write(&envfile, "ZZGLOBF*\n").unwrap();
+    let o = s
+        .cmd()
+        .args([
+            "run",
+            "--rm",
+            "--network",
+            "none",
+            "-e",
+            "ZZGLOBQ*",
+            "-e",
+            "NOT*ZZGLOBQ",
+        ])
+        .arg("--env-file")
+        .arg(&envfile)
+        .args([r.as_str(), "sh", "-c", "env | grep ZZGLOB"])
+        .env("ZZGLOBQ", "plain")
+        .env("ZZGLOBQ_a", "x y")
+        .env("ZZGLOBQ1", "1")
+        .env("ZZGLOBQX_IS_NOT", "no")
+        .env("zzglobq_lower", "no")
+        .env("NOTxZZGLOBQ", "no")
+        .env("ZZGLOBF_file", "f")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    // Case-sensitive prefixes; a `*` elsewhere is part of a name.
+    let out = stdout(&o);
+    let mut got: Vec<&str> = out.lines().collect();
+    got.sort_unstable();
+    let mut want = vec![
+        "ZZGLOBF_file=f",
+        "ZZGLOBQ1=1",
+        "ZZGLOBQX_IS_NOT=no",
+        "ZZGLOBQ=plain",
+        "ZZGLOBQ_a=x y",
+    ];
+    want.sort_unstable();
+    assert_eq!(got, want);
+}
+
+#[test]
 fn init_containerenv_and_annotations() {
     let (s, _reg, r) = with_busybox();
     // PID 1 is the host's catatonit, bind-mounted at /run/podman-init.

@@ -123,7 +123,7 @@ pub async fn create(s: &Rc<Service>, req: Req, container: String) -> ApiResult<R
         .env
         .unwrap_or_default()
         .iter()
-        .filter_map(|e| crate::container::parse::env_var(e))
+        .flat_map(|e| crate::container::parse::env_var(e))
         .collect();
     let id = crate::container::names::new_id()
         .map_err(|e| ApiError::internal(format!("making an exec session ID: {e}")))?;

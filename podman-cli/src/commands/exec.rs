@@ -87,7 +87,7 @@ pub async fn run(engine: &EngineConfig, a: &ExecArgs) -> anyhow::Result<()> {
     env.extend(
         a.env
             .iter()
-            .filter_map(|e| crate::container::parse::env_var(e)),
+            .flat_map(|e| crate::container::parse::env_var(e)),
     );
     let process_path = write_process(
         engine,

@@ -98,7 +98,7 @@ fn parse_flags(cfg: &EngineConfig, a: &CreateOptions) -> anyhow::Result<Parsed> 
     for f in &a.env_file {
         env.extend(parse::env_file(f)?);
     }
-    env.extend(a.env.iter().filter_map(|e| parse::env_var(e)));
+    env.extend(a.env.iter().flat_map(|e| parse::env_var(e)));
     let labels = a.label.iter().map(|l| parse::label(l)).collect();
     let annotations = a.annotation.iter().map(|l| parse::label(l)).collect();
     let stop_signal = a.stop_signal.as_deref().map(parse::signal).transpose()?;

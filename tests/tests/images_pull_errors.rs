@@ -88,6 +88,15 @@ fn an_unreachable_registry_is_tried_again_as_retry_says() {
         );
     }
     assert!(!err.contains("(3/2)"), "{err}");
+    // --platform and --arch/--os say the same thing twice: refused first.
+    for flag in ["--arch", "--os"] {
+        let o = s.run(&["pull", "--platform", "foo", flag, "bar", &image]);
+        assert_eq!(o.status.code(), Some(125));
+        assert_eq!(
+            stderr(&o).trim_end(),
+            "Error: --platform option can not be specified with --arch or --os"
+        );
+    }
     // A delay that is no Go duration: Podman's words, nothing tried.
     let o = s.run(&["pull", "--retry-delay", "bogus", &image]);
     assert_eq!(o.status.code(), Some(125));

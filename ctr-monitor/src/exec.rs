@@ -37,6 +37,8 @@ pub struct ExecSpec {
     pub size: Option<(u16, u16)>,
     /// Numbers the caller's descriptors get in the exec process.
     pub preserve_fds: Vec<u32>,
+    /// Where the session's `exec_pid` lives while it runs.
+    pub session_dir: Option<PathBuf>,
 }
 
 impl ExecSpec {
@@ -77,7 +79,46 @@ impl ExecSpec {
                 }
                 r.preserve_fds.clone()
             },
+            session_dir: if r.session_dir.is_empty() {
+                None
+            } else {
+                let d = PathBuf::from(&r.session_dir);
+                if !d.is_absolute() {
+                    return Err(MonitorError::InvalidArgument(format!(
+                        "session_dir {:?} must be an absolute path",
+                        r.session_dir
+                    )));
+                }
+                Some(d)
+            },
         })
+    }
+}
+
+/// The session's directory with its `exec_pid`: made when the session
+/// starts, removed (file and directory) when it ends or fails.
+struct SessionDir(Option<PathBuf>);
+
+impl SessionDir {
+    fn create(dir: Option<PathBuf>) -> Result<SessionDir, MonitorError> {
+        if let Some(d) = &dir {
+            std::fs::create_dir_all(d)
+                .map_err(MonitorError::io(format!("creating {}", d.display())))?;
+        }
+        Ok(SessionDir(dir))
+    }
+
+    fn pid_file(&self) -> Option<PathBuf> {
+        self.0.as_ref().map(|d| d.join("exec_pid"))
+    }
+}
+
+impl Drop for SessionDir {
+    fn drop(&mut self) {
+        if let Some(d) = &self.0 {
+            let _ = std::fs::remove_file(d.join("exec_pid"));
+            let _ = std::fs::remove_dir(d);
+        }
     }
 }
 
@@ -249,7 +290,19 @@ async fn run(
             return Err(MonitorError::io("setting up the exec's stdio")(e));
         }
     };
-    let pid_file = dir.join(format!("{base}.pid"));
+    let session_dir = match SessionDir::create(spec.session_dir.clone()) {
+        Ok(d) => d,
+        Err(e) => {
+            close_hub(&hub);
+            return Err(e);
+        }
+    };
+    // The runtime's pid file: kept in the session's directory while the
+    // session runs, else a scratch file read once.
+    let keep_pid_file = session_dir.pid_file();
+    let pid_file = keep_pid_file
+        .clone()
+        .unwrap_or_else(|| dir.join(format!("{base}.pid")));
     let _ = std::fs::remove_file(&pid_file);
     let mut args: Vec<std::ffi::OsString> = vec![
         "--process".into(),
@@ -306,7 +359,9 @@ async fn run(
         .ok()
         .and_then(|s| s.trim().parse::<i32>().ok())
         .filter(|p| *p > 0);
-    let _ = std::fs::remove_file(&pid_file);
+    if keep_pid_file.is_none() {
+        let _ = std::fs::remove_file(&pid_file);
+    }
     let Some(pid) = pid else {
         close_hub(&hub);
         return Err(MonitorError::Runtime(format!(
@@ -365,6 +420,8 @@ async fn run(
     }
 
     let exit = reaper::exited(exit_rx).await;
+    // Gone before anyone hears of the exit.
+    drop(session_dir);
     let finished_at_unix_nanos = common::time::now_nanos();
     pumps.drain(Duration::from_secs(5)).await;
     let info = ExitInfo {

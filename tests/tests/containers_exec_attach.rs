@@ -338,3 +338,139 @@ fn exec_stdin_carries_binary_data_with_the_detach_keys_inside() {
     assert_eq!(sum.split_whitespace().next(), Some(expect.as_str()));
     s.ok(&["rm", "-f", "-t0", id]);
 }
+
+/// The `exec_pid` files under the graph root (Podman keeps one per running
+/// exec session under the container's directory).
+fn exec_pid_files(root: &std::path::Path) -> Vec<std::path::PathBuf> {
+    fn walk(d: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+        for e in std::fs::read_dir(d).into_iter().flatten().flatten() {
+            let Ok(t) = e.file_type() else { continue };
+            if t.is_dir() {
+                walk(&e.path(), out);
+            } else if t.is_file() && e.file_name() == "exec_pid" {
+                out.push(e.path());
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(root, &mut out);
+    out
+}
+
+#[test]
+fn exec_sessions_show_as_exec_ids_and_exec_pid_files_while_they_run() {
+    let (s, _reg, r) = with_busybox();
+    let name = "execids-ctr-x7q";
+    s.ok(&[
+        "run",
+        "-d",
+        "--name",
+        name,
+        "--network",
+        "none",
+        &r,
+        "sleep",
+        "1000",
+    ]);
+    let root = std::path::PathBuf::from(s.ok(&["info", "--format", "{{.Store.GraphRoot}}"]).trim());
+    let ids = |s: &e2e::podman::TestStore| s.ok(&["inspect", "--format", "{{len .ExecIDs}}", name]);
+    assert_eq!(ids(&s).trim(), "0");
+    // Sessions that never start leave nothing behind.
+    for _ in 0..2 {
+        assert_eq!(
+            s.run(&["exec", name, "no-such-cmd"]).status.code(),
+            Some(127)
+        );
+        assert_eq!(
+            s.run(&["exec", "-d", name, "no-such-cmd"]).status.code(),
+            Some(125)
+        );
+    }
+    for _ in 0..3 {
+        s.ok(&["exec", name, "true"]);
+    }
+    assert_eq!(ids(&s).trim(), "0");
+    assert_eq!(exec_pid_files(&root), Vec::<std::path::PathBuf>::new());
+
+    let sid = s
+        .ok(&["exec", "-d", name, "sleep", "1000"])
+        .trim()
+        .to_string();
+    let files = exec_pid_files(&root);
+    assert_eq!(files.len(), 1, "{files:?}");
+    let f = &files[0];
+    assert!(f.to_string_lossy().contains("containers"), "{f:?}");
+    assert_eq!(
+        f.parent().unwrap().file_name().unwrap().to_string_lossy(),
+        sid
+    );
+    let pid: i32 = std::fs::read_to_string(f).unwrap().trim().parse().unwrap();
+    let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap();
+    assert!(
+        String::from_utf8_lossy(&cmdline).starts_with("sleep\0"),
+        "{cmdline:?}"
+    );
+    assert_eq!(
+        s.ok(&["inspect", "--format", "{{json .ExecIDs}}", name])
+            .trim(),
+        format!("[\"{sid}\"]")
+    );
+    // The session ends: its file and its ID go.
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::SIGKILL).unwrap();
+    poll::until(
+        Duration::from_secs(20),
+        "the ended session's exec_pid gone",
+        || exec_pid_files(&root).is_empty(),
+    );
+    assert_eq!(ids(&s).trim(), "0");
+    s.ok(&["rm", "-f", "-t", "0", name]);
+}
+
+#[test]
+fn top_hands_ps_options_to_ps_in_the_containers_pid_namespace() {
+    let (s, _reg, r) = with_busybox();
+    let name = "topps-ctr-k3v";
+    s.ok(&[
+        "run",
+        "-d",
+        "--name",
+        name,
+        "--network",
+        "none",
+        &r,
+        "sleep",
+        "1000",
+    ]);
+    // Separate arguments, a space-separated list, one argument split as a
+    // shell would.
+    for args in [
+        &["-eo", "pid,comm"][..],
+        &["-eo", "pid comm"][..],
+        &["-eo 'pid,comm'"][..],
+    ] {
+        let mut cmd = vec!["top", name];
+        cmd.extend_from_slice(args);
+        let out = s.ok(&cmd);
+        let lines: Vec<&str> = out.lines().collect();
+        assert_eq!(
+            lines[0].split_whitespace().collect::<Vec<_>>(),
+            ["PID", "COMMAND"],
+            "{out}"
+        );
+        // The container's own pid namespace: its init is pid 1.
+        assert_eq!(
+            lines[1].split_whitespace().collect::<Vec<_>>(),
+            ["1", "sleep"],
+            "{out}"
+        );
+    }
+    // ps's own line (it shows the options) is left out.
+    let out = s.ok(&["top", name, "-eo", "pid,args"]);
+    assert!(out.contains("sleep 1000"), "{out}");
+    assert!(!out.contains("-eo pid,args"), "{out}");
+    // ps refusing its options is the error.
+    let o = s.run(&["top", name, "--no-such-ps-option"]);
+    assert_eq!(o.status.code(), Some(125));
+    assert!(stderr(&o).contains("ps(1) failed"), "{}", stderr(&o));
+    s.ok(&["rm", "-f", "-t", "0", name]);
+}

@@ -305,6 +305,116 @@ fn devices_and_namespaces() {
 }
 
 #[test]
+fn ipc_modes_show_in_inspect_and_a_private_namespace_is_not_shared() {
+    let (s, _reg, r) = with_busybox();
+    let mode = |name: &str| s.ok(&["inspect", "--format", "{{.HostConfig.IpcMode}}", name]);
+    let mut ids = Vec::new();
+    for (name, flag, want) in [
+        ("ipcmode-dflt-q2", None, "shareable"),
+        ("ipcmode-shr-q2", Some("shareable"), "shareable"),
+        ("ipcmode-prv-q2", Some("private"), "private"),
+        ("ipcmode-none-q2", Some("none"), "none"),
+        ("ipcmode-host-q2", Some("host"), "host"),
+    ] {
+        let mut args = vec!["run", "-d", "--name", name, "--network", "none"];
+        if let Some(f) = flag {
+            args.extend(["--ipc", f]);
+        }
+        args.extend([r.as_str(), "sleep", "100"]);
+        ids.push(s.ok(&args).trim().to_string());
+        assert_eq!(mode(name).trim(), want, "{name}");
+    }
+    // none: a namespace of its own without /dev/shm.
+    let o = s.run(&["exec", "ipcmode-none-q2", "ls", "/dev/shm"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    assert!(s
+        .run(&["exec", "ipcmode-prv-q2", "ls", "/dev/shm"])
+        .status
+        .success());
+    // A shareable namespace can be joined, and says whose it is.
+    s.ok(&[
+        "create",
+        "--name",
+        "ipcmode-join-q2",
+        "--network",
+        "none",
+        "--ipc",
+        "container:ipcmode-shr-q2",
+        &r,
+        "true",
+    ]);
+    assert_eq!(
+        mode("ipcmode-join-q2").trim(),
+        format!("container:{}", ids[1])
+    );
+    // A private one cannot.
+    let o = s.run(&[
+        "run",
+        "--rm",
+        "--ipc",
+        "container:ipcmode-prv-q2",
+        &r,
+        "true",
+    ]);
+    assert_eq!(o.status.code(), Some(125));
+    assert!(
+        stderr(&o).contains("is not allowed: non-shareable IPC"),
+        "{}",
+        stderr(&o)
+    );
+    s.ok(&["rm", "-f", "-t", "0", "ipcmode-join-q2"]);
+    for id in &ids {
+        s.ok(&["rm", "-f", "-t", "0", id]);
+    }
+}
+
+#[test]
+fn env_prefix_glob_passes_podmans_matching_variables() {
+    let (s, _reg, r) = with_busybox();
+    let dir = tempfile::tempdir().unwrap();
+    let envfile = dir.path().join("env");
+    std::fs::write(&envfile, "ZZGLOBF*\n").unwrap();
+    let o = s
+        .cmd()
+        .args([
+            "run",
+            "--rm",
+            "--network",
+            "none",
+            "-e",
+            "ZZGLOBQ*",
+            "-e",
+            "NOT*ZZGLOBQ",
+        ])
+        .arg("--env-file")
+        .arg(&envfile)
+        .args([r.as_str(), "sh", "-c", "env | grep ZZGLOB"])
+        .env("ZZGLOBQ", "plain")
+        .env("ZZGLOBQ_a", "x y")
+        .env("ZZGLOBQ1", "1")
+        .env("ZZGLOBQX_IS_NOT", "no")
+        .env("zzglobq_lower", "no")
+        .env("NOTxZZGLOBQ", "no")
+        .env("ZZGLOBF_file", "f")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    // Case-sensitive prefixes; a `*` elsewhere is part of a name.
+    let out = stdout(&o);
+    let mut got: Vec<&str> = out.lines().collect();
+    got.sort_unstable();
+    let mut want = vec![
+        "ZZGLOBF_file=f",
+        "ZZGLOBQ1=1",
+        "ZZGLOBQX_IS_NOT=no",
+        "ZZGLOBQ=plain",
+        "ZZGLOBQ_a=x y",
+    ];
+    want.sort_unstable();
+    assert_eq!(got, want);
+}
+
+#[test]
 fn init_containerenv_and_annotations() {
     let (s, _reg, r) = with_busybox();
     // PID 1 is the host's catatonit, bind-mounted at /run/podman-init.

@@ -166,6 +166,79 @@ fn save_rmi_load_round_trips_docker_and_oci_archives() {
 }
 
 #[test]
+fn save_uncompressed_writes_plain_tar_layers_that_load_back() {
+    let reg = Registry::start().unwrap();
+    reg.push("a/plain", "1", &layered_image().unwrap()).unwrap();
+    let r = reg.reference("a/plain", "1");
+    let s = TestStore::new();
+    pull(&s, &r);
+    let before = image_ids(&s);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("plain.tar");
+    s.ok(&[
+        "save",
+        "-q",
+        "--format",
+        "oci-archive",
+        "--uncompressed",
+        "-o",
+        file.to_str().unwrap(),
+        &r,
+    ]);
+    let out = dir.path().join("x");
+    std::fs::create_dir(&out).unwrap();
+    let st = Command::new("tar")
+        .arg("-C")
+        .arg(&out)
+        .arg("-xf")
+        .arg(&file)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let index: Value =
+        serde_json::from_slice(&std::fs::read(out.join("index.json")).unwrap()).unwrap();
+    let digest = index["manifests"][0]["digest"].as_str().unwrap();
+    let blob = |d: &str| std::fs::read(out.join("blobs/sha256").join(hex(d))).unwrap();
+    let manifest: Value = serde_json::from_slice(&blob(digest)).unwrap();
+    let config: Value =
+        serde_json::from_slice(&blob(manifest["config"]["digest"].as_str().unwrap())).unwrap();
+    let layers = manifest["layers"].as_array().unwrap();
+    assert!(!layers.is_empty());
+    for (l, diff_id) in layers
+        .iter()
+        .zip(config["rootfs"]["diff_ids"].as_array().unwrap())
+    {
+        assert_eq!(
+            l["mediaType"], "application/vnd.oci.image.layer.v1.tar",
+            "{l}"
+        );
+        // A plain tar: its digest is the diff_id, its bytes a ustar archive.
+        assert_eq!(&l["digest"], diff_id);
+        let bytes = blob(l["digest"].as_str().unwrap());
+        assert_eq!(bytes.len() as u64, l["size"].as_u64().unwrap());
+        assert_eq!(&bytes[257..262], b"ustar", "{l}");
+    }
+    // Only what the manifest names is in the archive.
+    let blobs = std::fs::read_dir(out.join("blobs/sha256")).unwrap().count();
+    assert_eq!(blobs, layers.len() + 2);
+    s.ok(&["rmi", &r]);
+    s.ok(&["load", "-q", "-i", file.to_str().unwrap()]);
+    assert_eq!(image_ids(&s), before);
+    // oci-dir cannot be written so: refused in one line.
+    let o = s.run(&[
+        "save",
+        "--format",
+        "oci-dir",
+        "--uncompressed",
+        "-o",
+        dir.path().join("d").to_str().unwrap(),
+        &r,
+    ]);
+    assert_eq!(o.status.code(), Some(125));
+    assert!(stderr(&o).contains("--uncompressed"), "{}", stderr(&o));
+}
+
+#[test]
 fn import_makes_a_runnable_image_from_a_rootfs_tarball() {
     let s = TestStore::new();
     let dir = tempfile::tempdir().unwrap();

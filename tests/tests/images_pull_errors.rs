@@ -59,6 +59,54 @@ fn an_unreachable_registry_reads_as_podmans_ping_error() {
 }
 
 #[test]
+fn an_unreachable_registry_is_tried_again_as_retry_says() {
+    let s = TestStore::new();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let image = format!("127.0.0.1:{port}/x/y:latest");
+    let o = s.run(&[
+        "pull",
+        "-q",
+        "--retry",
+        "2",
+        "--retry-delay",
+        "100ms",
+        "--tls-verify=false",
+        &image,
+    ]);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(125), "{err}");
+    for n in ["(1/2)", "(2/2)"] {
+        assert!(
+            err.contains(&format!(
+                "Failed, retrying in 100ms ... {n}. Error: initializing source"
+            )),
+            "{err}"
+        );
+    }
+    assert!(!err.contains("(3/2)"), "{err}");
+    // --platform and --arch/--os say the same thing twice: refused first.
+    for flag in ["--arch", "--os"] {
+        let o = s.run(&["pull", "--platform", "foo", flag, "bar", &image]);
+        assert_eq!(o.status.code(), Some(125));
+        assert_eq!(
+            stderr(&o).trim_end(),
+            "Error: --platform option can not be specified with --arch or --os"
+        );
+    }
+    // A delay that is no Go duration: Podman's words, nothing tried.
+    let o = s.run(&["pull", "--retry-delay", "bogus", &image]);
+    assert_eq!(o.status.code(), Some(125));
+    assert_eq!(
+        stderr(&o).trim_end(),
+        "Error: time: invalid duration \"bogus\""
+    );
+}
+
+#[test]
 fn a_missing_authfile_is_refused_before_anything_else() {
     let s = TestStore::new();
     let bogus = s.dir.path().join("bogus-authfile");

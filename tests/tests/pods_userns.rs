@@ -50,6 +50,24 @@ fn pod_members_join_the_pods_user_namespace() {
         "600",
     ]);
     assert_eq!(userns_of(&s, c.trim()), host);
+    // One of its own is refused, in Podman's words, and nothing is made.
+    let before = s.ok(&["ps", "-aq"]);
+    for own in [
+        &["--uidmap", "0:1000:1000"][..],
+        &["--gidmap", "0:1000:1000"][..],
+        &["--userns", "keep-id"][..],
+    ] {
+        let mut args = vec!["create", "--pod", pod];
+        args.extend_from_slice(own);
+        args.extend([r.as_str(), "true"]);
+        let o = s.run(&args);
+        assert_eq!(o.status.code(), Some(125), "{own:?}: {}", stderr(&o));
+        assert_eq!(
+            stderr(&o).trim_end(),
+            "Error: cannot set user namespace mode when joining pod with infra container: invalid argument"
+        );
+    }
+    assert_eq!(s.ok(&["ps", "-aq"]), before);
     s.ok(&["pod", "rm", "-f", "-t", "0", pod]);
 
     // Without an infra container there is nothing to hold it.

@@ -167,6 +167,7 @@ pub async fn inspect_doc(engine: &EngineConfig, name: &str) -> ApiResult<Value> 
             .unwrap_or("podman"),
     );
     crate::lifecycle::health::inspect_fields(engine, &c, &mut doc);
+    doc["ExecIDs"] = json!(crate::lifecycle::paths::exec_ids(engine, &c, &st));
     doc["Mounts"] = crate::volume::attach::inspect_mounts(engine, &c);
     crate::container::inspect_order::podman_order(&mut doc);
     Ok(doc)
@@ -212,10 +213,21 @@ pub(super) async fn inspect(s: &Rc<Service>, libpod: bool, id: &str) -> ApiResul
     .await?;
     let mut doc = if libpod { doc } else { docker_inspect(doc) };
     if let Some(cid) = doc["Id"].as_str().map(str::to_string) {
-        let execs = s.exec.of_container(&cid);
-        if !execs.is_empty() {
-            doc["ExecIDs"] = json!(execs);
+        // The API's sessions (made before they start) with their full
+        // IDs, then those running under another client (8-character IDs).
+        let mut execs = s.exec.of_container(&cid);
+        let running: Vec<String> = doc["ExecIDs"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|v| v.as_str().map(str::to_string))
+            .collect();
+        for r in running {
+            if !execs.iter().any(|e| e.starts_with(&r)) {
+                execs.push(r);
+            }
         }
+        doc["ExecIDs"] = json!(execs);
     }
     Ok(ok_json(&doc))
 }

@@ -123,7 +123,7 @@ pub async fn create(s: &Rc<Service>, req: Req, container: String) -> ApiResult<R
         .env
         .unwrap_or_default()
         .iter()
-        .filter_map(|e| crate::container::parse::env_var(e))
+        .flat_map(|e| crate::container::parse::env_var(e))
         .collect();
     let id = crate::container::names::new_id()
         .map_err(|e| ApiError::internal(format!("making an exec session ID: {e}")))?;
@@ -476,6 +476,7 @@ async fn run_session(
         rows: 0,
         cols: 0,
         preserve_fds: vec![],
+        session_dir: paths.exec_dir().join(&exec_id[..8]).display().to_string(),
     };
     let mut stream = match monitor.exec(req).await {
         Ok(s) => s.into_inner(),

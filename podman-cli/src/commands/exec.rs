@@ -87,7 +87,7 @@ pub async fn run(engine: &EngineConfig, a: &ExecArgs) -> anyhow::Result<()> {
     env.extend(
         a.env
             .iter()
-            .filter_map(|e| crate::container::parse::env_var(e)),
+            .flat_map(|e| crate::container::parse::env_var(e)),
     );
     let process_path = write_process(
         engine,
@@ -127,6 +127,7 @@ pub async fn run(engine: &EngineConfig, a: &ExecArgs) -> anyhow::Result<()> {
         rows,
         cols,
         preserve_fds: preserved.borrowed().iter().map(|(_, t)| *t).collect(),
+        session_dir: paths.exec_dir().join(&exec_id[..8]).display().to_string(),
     };
     // A detached exec that cannot start is podman's failure: 125.
     let fail = |msg: &str| {
@@ -208,6 +209,78 @@ pub async fn run(engine: &EngineConfig, a: &ExecArgs) -> anyhow::Result<()> {
             source: anyhow::anyhow!(""),
         }
         .into())
+    }
+}
+
+/// Run `command` in the running container as an exec session of its own
+/// (no terminal, no stdin) and collect what it prints: (exit code, stdout,
+/// stderr). Errors starting it are exec's (126, 127, 125).
+pub async fn capture(
+    engine: &EngineConfig,
+    cfg: &crate::container::model::ContainerConfig,
+    st: &crate::container::model::ContainerState,
+    command: &[String],
+) -> anyhow::Result<(i32, Vec<u8>, Vec<u8>)> {
+    let paths = ContainerPaths::new(engine, &cfg.id);
+    let exec_id = crate::container::names::new_id()?;
+    let process_path = write_process(
+        engine,
+        cfg,
+        st,
+        &paths,
+        &exec_id,
+        &ProcessOptions {
+            command: command.to_vec(),
+            ..Default::default()
+        },
+    )?;
+    let _cleanup = RemoveOnDrop(process_path.clone());
+    let ch = proto::transport::connect_unix(&paths.monitor_socket(&cfg.id))
+        .await
+        .map_err(|e| anyhow::anyhow!("contacting the monitor of {}: {e}", cfg.name))?;
+    let mut monitor = proto::monitor::v1::monitor_client::MonitorClient::new(ch);
+    let req = ExecRequest {
+        id: cfg.id.clone(),
+        exec_id: exec_id[..8].to_string(),
+        process_path: process_path.display().to_string(),
+        attach: true,
+        session_dir: paths.exec_dir().join(&exec_id[..8]).display().to_string(),
+        ..Default::default()
+    };
+    let mut stream = monitor
+        .exec(req)
+        .await
+        .map_err(|s| exec_error(command, s.message()))?
+        .into_inner();
+    let mut collect = None;
+    let mut exit = None;
+    loop {
+        match stream.message().await {
+            Ok(Some(m)) => match m.event {
+                Some(Event::Ready(r)) if !r.attach_socket.is_empty() => {
+                    let sock = attach::connect_socket(std::path::Path::new(&r.attach_socket))?;
+                    collect = Some(tokio::task::spawn_blocking(move || attach::collect(sock)));
+                }
+                Some(Event::Exited(e)) => {
+                    exit = Some(e.exit_code);
+                    break;
+                }
+                _ => {}
+            },
+            Ok(None) => break,
+            Err(s) => return Err(exec_error(command, s.message())),
+        }
+    }
+    let Some(collect) = collect else {
+        anyhow::bail!(
+            "the monitor of {} gave no attach socket for the exec",
+            cfg.name
+        );
+    };
+    let (out, err, code) = collect.await?;
+    match code.or(exit) {
+        Some(c) => Ok((c, out, err)),
+        None => anyhow::bail!("lost the exec session's exit code"),
     }
 }
 

@@ -115,6 +115,7 @@ impl Lookups<'_> {
                 .unwrap_or("podman"),
         );
         crate::lifecycle::health::inspect_fields(engine, c, &mut doc);
+        doc["ExecIDs"] = json!(crate::lifecycle::paths::exec_ids(engine, c, s));
         crate::lifecycle::cgroups::inspect_fields(engine, c, &mut doc["HostConfig"]);
         doc["Mounts"] = crate::volume::attach::inspect_mounts(engine, c);
         // libpod: the digest of the manifest the image was pulled by.

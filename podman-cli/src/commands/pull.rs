@@ -64,6 +64,9 @@ impl PullArgs {
         if let Some(c) = &self.registry.creds {
             o.set_creds(c)?;
         }
+        if self.platform.is_some() && (self.arch.is_some() || self.os.is_some()) {
+            anyhow::bail!("--platform option can not be specified with --arch or --os");
+        }
         if let Some(p) = &self.platform {
             o.set_platform(p)?;
         }

@@ -112,7 +112,10 @@ pub async fn run(cfg: &EngineConfig, args: &PushArgs) -> anyhow::Result<()> {
             &[],
             format,
             Some(path),
-            args.quiet,
+            crate::commands::save::SaveOptions {
+                quiet: args.quiet,
+                uncompressed: false,
+            },
             ("push", &event_name),
         )
         .await;

@@ -41,6 +41,10 @@ pub struct SaveArgs {
     /// Suppress progress output
     #[arg(short, long)]
     pub quiet: bool,
+    /// Accept uncompressed layers when copying OCI images: oci-archive
+    /// layers are written as plain tars (docker-archive's always are)
+    #[arg(long = "uncompressed")]
+    pub uncompressed: bool,
 }
 
 /// What to save, resolved.
@@ -72,18 +76,40 @@ pub async fn run(cfg: &EngineConfig, args: &SaveArgs) -> anyhow::Result<()> {
             args.format
         );
     }
+    if args.uncompressed && args.format == "oci-dir" {
+        anyhow::bail!(
+            "--uncompressed with --format oci-dir is not supported: use --format oci-archive"
+        );
+    }
     if args.output.is_none() && std::io::stdout().is_terminal() {
         anyhow::bail!("refusing to save to terminal. Use -o flag or redirect");
     }
-    save_to(
+    let name = args
+        .output
+        .as_ref()
+        .map(|p| p.display().to_string())
+        .unwrap_or_default();
+    save_to_as(
         cfg,
         &images,
         &extra_tags,
         &args.format,
         args.output.as_deref(),
-        args.quiet,
+        SaveOptions {
+            quiet: args.quiet,
+            uncompressed: args.uncompressed,
+        },
+        ("save", &name),
     )
     .await
+}
+
+/// How [`save_to_as`] writes.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SaveOptions {
+    pub quiet: bool,
+    /// oci-archive layers as plain tars.
+    pub uncompressed: bool,
 }
 
 /// Save `images` as `format` to `output` (stdout for an archive when None).
@@ -103,7 +129,10 @@ pub async fn save_to(
         extra_tags,
         format,
         output,
-        quiet,
+        SaveOptions {
+            quiet,
+            uncompressed: false,
+        },
         ("save", &name),
     )
     .await
@@ -116,9 +145,10 @@ pub async fn save_to_as(
     extra_tags: &[String],
     format: &str,
     output: Option<&Path>,
-    quiet: bool,
+    opts: SaveOptions,
     event: (&str, &str),
 ) -> anyhow::Result<()> {
+    let quiet = opts.quiet;
     let staging = Staging::new(&cfg.graph_root, "save")?;
     let direct_oci_dir = format == "oci-dir";
     let layout_dir = match (direct_oci_dir, output) {
@@ -176,7 +206,15 @@ pub async fn save_to_as(
         "oci-archive" => {
             let mut entries = Vec::new();
             for w in &wanted {
-                let digest = digest_of(&w.id)?;
+                let mut digest = digest_of(&w.id)?;
+                if opts.uncompressed {
+                    digest = crate::image::uncompressed::uncompress(
+                        &layout_dir,
+                        &digest,
+                        &staging.join("plain"),
+                    )?
+                    .0;
+                }
                 let media_type =
                     layout::manifest_parts(&layout_dir, &layout::read_blob(&layout_dir, &digest)?)?
                         .media_type;
@@ -200,6 +238,10 @@ pub async fn save_to_as(
                         ref_name: r,
                     });
                 }
+            }
+            if opts.uncompressed {
+                let manifests: Vec<String> = entries.iter().map(|e| e.digest.clone()).collect();
+                crate::image::uncompressed::prune(&layout_dir, &manifests)?;
             }
             layout::write_index(&layout_dir, &entries)?;
             write_archive(output, |w| {

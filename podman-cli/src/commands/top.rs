@@ -3,6 +3,8 @@
 //! ids as the container sees them (pid 1 is its init), names from its own
 //! /etc/passwd and /etc/group, times as Go durations.
 
+#[allow(unsafe_code)]
+mod host_ps;
 mod names;
 
 use std::path::Path;
@@ -23,8 +25,13 @@ pub struct TopArgs {
     pub latest: bool,
     /// CONTAINER [DESCRIPTORS...]: descriptors as separate arguments or
     /// comma-separated, e.g. `pid,user,args` (default: user pid ppid pcpu
-    /// etime tty time args)
-    #[arg(required_unless_present = "latest")]
+    /// etime tty time args); anything else is given to ps(1) in the
+    /// container, e.g. `-eo pid,comm`
+    #[arg(
+        required_unless_present = "latest",
+        trailing_var_arg = true,
+        allow_hyphen_values = true
+    )]
     pub args: Vec<String>,
 }
 
@@ -144,8 +151,16 @@ const CAPS: [&str; 41] = [
     "CHECKPOINT_RESTORE",
 ];
 
+/// A word that is no descriptor of ours.
+#[derive(Debug, thiserror::Error)]
+#[error("unknown top descriptor {word:?}: use one of {known}")]
+struct UnknownDescriptor {
+    word: String,
+    known: String,
+}
+
 /// Parse descriptors given as arguments and/or comma-separated lists.
-fn parse_descriptors(given: &[String]) -> anyhow::Result<Vec<(&'static str, Field)>> {
+fn parse_descriptors(given: &[String]) -> Result<Vec<(&'static str, Field)>, UnknownDescriptor> {
     let words: Vec<&str> = given
         .iter()
         .flat_map(|a| a.split(','))
@@ -167,10 +182,10 @@ fn parse_descriptors(given: &[String]) -> anyhow::Result<Vec<(&'static str, Fiel
                 .ok_or_else(|| {
                     let mut known: Vec<&str> = DESCRIPTORS.iter().map(|d| d.1).collect();
                     known.sort_unstable();
-                    anyhow::anyhow!(
-                        "unknown top descriptor {w:?}: use one of {}",
-                        known.join(", ")
-                    )
+                    UnknownDescriptor {
+                        word: w.to_string(),
+                        known: known.join(", "),
+                    }
                 })
         })
         .collect()
@@ -430,14 +445,79 @@ pub async fn top(engine: &EngineConfig, a: &TopArgs) -> anyhow::Result<()> {
             .ok_or_else(|| anyhow::anyhow!("top needs a container name or ID, or --latest"))?;
         (store::resolve(&db, name)?, rest)
     };
-    // Bad descriptors are reported before anything else is looked at.
-    let descriptors = parse_descriptors(descriptors)?;
+    let parsed = parse_descriptors(descriptors);
     let (cfg, st) = crate::lifecycle::cleanup::refresh(engine, record).await?;
     if st.status != Status::Running {
         anyhow::bail!("top can only be used on running containers: container state improper");
     }
-    print!("{}", table(st.pid, &cfg.id, &descriptors)?);
+    match parsed {
+        Ok(d) => print!("{}", table(st.pid, &cfg.id, &d)?),
+        // As Podman: what is no descriptor of ours goes to ps(1).
+        Err(_) => print!("{}", ps_in_container(engine, &cfg, &st, descriptors).await?),
+    }
     Ok(())
+}
+
+/// Podman's fallback for options psgo does not know: ps(1) with the
+/// given arguments (one argument is split as a shell would), without the
+/// line of that ps itself. The host's ps in the container's pid namespace
+/// ([`host_ps`]); the image's own ps for a container holding
+/// CAP_SYS_PTRACE, or when the host's cannot run here.
+async fn ps_in_container(
+    engine: &EngineConfig,
+    cfg: &crate::container::model::ContainerConfig,
+    st: &crate::container::model::ContainerState,
+    given: &[String],
+) -> anyhow::Result<String> {
+    let args: Vec<String> = match given {
+        [one] => shlex::split(one)
+            .ok_or_else(|| anyhow::anyhow!("parsing ps args {one:?}: unbalanced quotes"))?
+            .into_iter()
+            .filter(|s| !s.is_empty())
+            .collect(),
+        many => many.to_vec(),
+    };
+    let host = if host_ps::has_ptrace(st.pid) {
+        None
+    } else {
+        let (pid, a) = (st.pid, args.clone());
+        match tokio::task::spawn_blocking(move || host_ps::run(pid, &a)).await? {
+            host_ps::HostPs::Ran(0, out, _) => Some(out),
+            host_ps::HostPs::Ran(code, _, err) => anyhow::bail!(
+                "ps(1) failed with exit code {code}: {}",
+                String::from_utf8_lossy(&err).trim()
+            ),
+            host_ps::HostPs::Unavailable(why) => {
+                tracing::warn!(
+                    "Falling back to container ps(1), could not execute ps(1) from the host: {why}"
+                );
+                None
+            }
+        }
+    };
+    let out = match host {
+        Some(out) => out,
+        None => {
+            let mut command = vec!["ps".to_string()];
+            command.extend(args);
+            let (code, out, err) = super::exec::capture(engine, cfg, st, &command)
+                .await
+                .map_err(|e| anyhow::anyhow!("executing ps(1) in container: {e:#}"))?;
+            if code != 0 {
+                anyhow::bail!(
+                    "executing ps(1) in container: ps exited with {code}: {}",
+                    String::from_utf8_lossy(&err).trim()
+                );
+            }
+            out
+        }
+    };
+    let own = given.join(" ");
+    Ok(String::from_utf8_lossy(&out)
+        .lines()
+        .filter(|l| !l.contains(&own))
+        .map(|l| format!("{l}\n"))
+        .collect())
 }
 
 #[cfg(test)]

@@ -58,7 +58,7 @@ pub async fn run(engine: &EngineConfig, a: &UpdateArgs) -> anyhow::Result<()> {
         .filter(|u| *u != "host")
         .map(|u| parse::ulimit(u))
         .collect::<Result<Vec<_>, _>>()?;
-    let env = a.env.iter().filter_map(|e| parse::env_var(e)).collect();
+    let env = a.env.iter().flat_map(|e| parse::env_var(e)).collect();
     let o = UpdateOptions {
         resources: a.resources.flags(),
         pids_limit,

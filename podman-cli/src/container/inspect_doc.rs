@@ -194,9 +194,12 @@ pub fn container_json(
     crate::spec::resources::inspect_fields(&cfg.extra.resources, &mut doc["HostConfig"]);
     // Podman reads these off the spec: "private" for a new namespace.
     let x = &cfg.extra;
-    doc["HostConfig"]["IpcMode"] = json!(match x.ipc.as_str() {
-        "" => "shareable",
-        m => m,
+    // Podman's IpcMode: the joined container, the host's, a path, or the
+    // new namespace's kind.
+    doc["HostConfig"]["IpcMode"] = json!(match (x.ipc.as_str(), x.ipc_kind.as_str()) {
+        ("", "") => "shareable".to_string(),
+        ("", k) => k.to_string(),
+        (m, _) => m.to_string(),
     });
     doc["HostConfig"]["PidMode"] = json!(namespace_mode(&x.pid));
     doc["HostConfig"]["UTSMode"] = json!(namespace_mode(&x.uts));

@@ -224,9 +224,11 @@ pub struct RunExtras {
     pub devices: Vec<DeviceSpec>,
     pub device_rules: Vec<DeviceRule>,
     /// `--ipc`, `--pid`, `--uts`: "" (private), "host", "ns:PATH" or
-    /// "container:ID"; `--ipc` also "private" (a namespace no other
-    /// container may join) and "none" (no /dev/shm), "" being shareable.
+    /// "container:ID".
     pub ipc: String,
+    /// A new IPC namespace's kind (`--ipc`): "" shareable (others may join
+    /// it), "private" (they may not), "none" (private, no /dev/shm).
+    pub ipc_kind: String,
     pub pid: String,
     pub uts: String,
     /// `--tz`: "", "local" or an IANA zone name.

@@ -39,16 +39,28 @@ pub fn env_file(path: &Path) -> Result<Vec<String>, FlagError> {
         .lines()
         .map(str::trim)
         .filter(|l| !l.is_empty() && !l.starts_with('#'))
-        .filter_map(env_var)
+        .flat_map(env_var)
         .collect())
 }
 
-/// `-e KEY=VALUE` as is; `-e KEY` takes podman's own value (skipped if unset).
-pub fn env_var(spec: &str) -> Option<String> {
+/// `-e KEY=VALUE` as is; `-e KEY` takes podman's own value (skipped if
+/// unset); `-e PREFIX*` every variable of podman's own whose name starts
+/// with PREFIX (case-sensitive; a `*` elsewhere is part of the name).
+pub fn env_var(spec: &str) -> Vec<String> {
     if spec.contains('=') {
-        Some(spec.to_string())
-    } else {
-        std::env::var(spec).ok().map(|v| format!("{spec}={v}"))
+        return vec![spec.to_string()];
+    }
+    match spec.strip_suffix('*') {
+        Some(prefix) => std::env::vars_os()
+            .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+            .filter(|(k, _)| k.starts_with(prefix))
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect(),
+        None => std::env::var(spec)
+            .ok()
+            .map(|v| format!("{spec}={v}"))
+            .into_iter()
+            .collect(),
     }
 }
 

@@ -118,7 +118,7 @@ impl<R: Read> Read for HashingReader<R> {
 }
 
 /// Decompress layer `blob` into `dest`, checking the blob digest and the diff_id.
-fn uncompressed_layer(
+pub(super) fn uncompressed_layer(
     layout_dir: &Path,
     blob: &str,
     diff_id: &str,

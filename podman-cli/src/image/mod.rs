@@ -15,4 +15,5 @@ pub mod push;
 pub mod reference;
 pub mod staging;
 pub mod transfer;
+pub mod uncompressed;
 pub mod view;

@@ -289,6 +289,31 @@ pub fn pump(
     }
 }
 
+/// Read an attach session to its end without a terminal: (stdout,
+/// stderr, exit code if the session reported one).
+pub fn collect(sock: OwnedFd) -> (Vec<u8>, Vec<u8>, Option<i32>) {
+    let (mut out, mut err) = (Vec::new(), Vec::new());
+    let mut buf = vec![0u8; 65536];
+    loop {
+        let n = match recv(sock.as_raw_fd(), &mut buf, MsgFlags::empty()) {
+            Ok(0) | Err(_) => return (out, err, None),
+            Ok(n) => n,
+        };
+        match buf[0] {
+            1 => out.extend_from_slice(&buf[1..n]),
+            2 => err.extend_from_slice(&buf[1..n]),
+            3 => {
+                let code = std::str::from_utf8(&buf[1..n])
+                    .ok()
+                    .and_then(|s| s.trim().parse().ok())
+                    .unwrap_or(-1);
+                return (out, err, Some(code));
+            }
+            _ => {}
+        }
+    }
+}
+
 /// Whether a read from stdin is the next part of the detach sequence,
 /// typed: Docker's rule (containers/common `detach.Copy`) is that the keys
 /// count only as reads of their own, so bytes inside piped data (`exec -i

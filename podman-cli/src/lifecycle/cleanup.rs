@@ -194,6 +194,12 @@ pub async fn release_locked(
         st.bundle_path.clear();
     }
     st.monitor_pid = 0;
+    // Sessions a killed monitor could not end: none runs any more.
+    if let Err(e) = std::fs::remove_dir_all(paths.exec_dir()) {
+        if e.kind() != std::io::ErrorKind::NotFound {
+            errors.push(format!("removing {}: {e}", paths.exec_dir().display()));
+        }
+    }
     if let Err(e) = crate::volume::attach::release(engine, &cfg.id, st) {
         errors.push(format!("{e:#}"));
     }

@@ -98,7 +98,7 @@ fn parse_flags(cfg: &EngineConfig, a: &CreateOptions) -> anyhow::Result<Parsed> 
     for f in &a.env_file {
         env.extend(parse::env_file(f)?);
     }
-    env.extend(a.env.iter().filter_map(|e| parse::env_var(e)));
+    env.extend(a.env.iter().flat_map(|e| parse::env_var(e)));
     let labels = a.label.iter().map(|l| parse::label(l)).collect();
     let annotations = a.annotation.iter().map(|l| parse::label(l)).collect();
     let stop_signal = a.stop_signal.as_deref().map(parse::signal).transpose()?;
@@ -244,7 +244,7 @@ pub async fn create(cfg: &EngineConfig, a: &CreateOptions) -> anyhow::Result<Con
     ] {
         if let Some(name) = ns.strip_prefix("container:") {
             let (other, _) = store::resolve(&db, name)?;
-            if kind == "ipc" && other.extra.ipc == "private" {
+            if kind == "ipc" && other.extra.ipc_kind == "private" {
                 anyhow::bail!("joining IPC of container {} is not allowed: non-shareable IPC (hint: use IpcMode:shareable for the donor container)", other.id);
             }
             *ns = format!("container:{}", other.id);

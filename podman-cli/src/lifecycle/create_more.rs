@@ -120,9 +120,10 @@ pub fn parse(a: &CreateOptions, host_network: bool) -> anyhow::Result<More> {
     for r in &m.device_cgroup_rule {
         x.device_rules.push(device_rule(r)?);
     }
-    x.ipc = match m.ipc.as_deref() {
-        Some(mode @ ("private" | "none")) => mode.to_string(),
-        other => namespace("--ipc", other, &["shareable", "none"])?,
+    x.ipc = namespace("--ipc", m.ipc.as_deref(), &["shareable", "none"])?;
+    x.ipc_kind = match m.ipc.as_deref() {
+        Some(k @ ("private" | "none")) => k.to_string(),
+        _ => String::new(),
     };
     x.pid = namespace("--pid", m.pid.as_deref(), &[])?;
     x.uts = namespace("--uts", m.uts.as_deref(), &[])?;

@@ -50,6 +50,40 @@ impl ContainerPaths {
     pub fn log_path(&self) -> PathBuf {
         self.data_dir.join("ctr.log")
     }
+
+    /// Where the monitor keeps each running exec session's `exec_pid`
+    /// (`<exec_dir>/<session>/exec_pid`), as Podman under its userdata.
+    pub fn exec_dir(&self) -> PathBuf {
+        self.data_dir.join("exec")
+    }
+
+    /// The exec sessions that run now: those whose `exec_pid` is there
+    /// (the monitor removes it when a session ends), sorted.
+    pub fn exec_sessions(&self) -> Vec<String> {
+        let mut ids: Vec<String> = std::fs::read_dir(self.exec_dir())
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter(|e| e.path().join("exec_pid").is_file())
+            .filter_map(|e| e.file_name().into_string().ok())
+            .collect();
+        ids.sort();
+        ids
+    }
+}
+
+/// A container's inspect `ExecIDs`: its running exec sessions (none once
+/// it stopped, whatever a killed monitor left behind).
+pub fn exec_ids(
+    engine: &EngineConfig,
+    cfg: &crate::container::model::ContainerConfig,
+    st: &crate::container::model::ContainerState,
+) -> Vec<String> {
+    use crate::container::model::Status;
+    if !matches!(st.status, Status::Running | Status::Paused) {
+        return Vec::new();
+    }
+    ContainerPaths::new(engine, &cfg.id).exec_sessions()
 }
 
 /// Per-container lock: held while a command changes the container, so

@@ -335,12 +335,24 @@ pub async fn join(
         return Ok(Some((pod, a)));
     }
     let infra = format!("container:{}", pod.infra_id);
-    // The pod's user namespace, unless the member asks for its own.
-    if !pod.userns.is_empty()
-        && a.more.userns.is_none()
-        && a.more.uidmap.is_empty()
-        && a.more.gidmap.is_empty()
+    // Members share the infra's user namespace (what they share must have
+    // one owner): only the host's or another container's may be asked for.
+    let own_userns = match a.more.userns.as_deref() {
+        None | Some("") | Some("host") => false,
+        Some(m) => !m.starts_with("container:"),
+    };
+    if own_userns
+        || !a.more.uidmap.is_empty()
+        || !a.more.gidmap.is_empty()
+        || a.more.subuidname.is_some()
+        || a.more.subgidname.is_some()
     {
+        return Err(engine_err(
+            "cannot set user namespace mode when joining pod with infra container: invalid argument"
+                .into(),
+        ));
+    }
+    if !pod.userns.is_empty() && a.more.userns.is_none() {
         a.more.userns = Some(infra.clone());
     }
     if pod.shares("net") {

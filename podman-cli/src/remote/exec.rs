@@ -41,7 +41,7 @@ pub async fn exec(t: &Target, a: &ExecArgs) -> anyhow::Result<()> {
     env.extend(
         a.env
             .iter()
-            .filter_map(|e| crate::container::parse::env_var(e)),
+            .flat_map(|e| crate::container::parse::env_var(e)),
     );
     let attach = !a.detach;
     let body = json!({

@@ -110,13 +110,7 @@ fn environment(o: &CreateOptions) -> Result<Map<String, Value>, SpecError> {
         parse::env_file(f)?.into_iter().for_each(&mut put);
     }
     for e in &o.env {
-        if let Some(prefix) = e.strip_suffix('*').filter(|_| !e.contains('=')) {
-            for (k, v) in std::env::vars().filter(|(k, _)| k.starts_with(prefix)) {
-                put(format!("{k}={v}"));
-            }
-        } else if let Some(kv) = parse::env_var(e) {
-            put(kv);
-        }
+        parse::env_var(e).into_iter().for_each(&mut put);
     }
     Ok(env)
 }

@@ -190,8 +190,7 @@ pub fn generate(cfg: &ContainerConfig, ctx: &SpecContext) -> Result<Spec, SpecEr
 
     let x = &cfg.extra;
     let mut mounts = default_mounts(cfg.privileged, x.shm_size);
-    if x.ipc == "none" {
-        // --ipc none: a namespace of its own and no /dev/shm at all.
+    if x.ipc_kind == "none" {
         mounts.retain(|m| m["destination"] != json!("/dev/shm"));
     }
     if x.ipc == "host" {

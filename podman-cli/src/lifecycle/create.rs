@@ -289,9 +289,10 @@ pub async fn create(cfg: &EngineConfig, a: &CreateOptions) -> anyhow::Result<Con
         if let Ok((existing, _)) = store::resolve(&db, n) {
             if existing.name == *n {
                 if !a.replace {
-                    return Err(store::ContainerStoreError::NameInUse {
+                    return Err(store::ContainerStoreError::NameTaken {
                         name: n.clone(),
                         id: existing.id,
+                        external: false,
                     }
                     .into());
                 }
@@ -301,6 +302,29 @@ pub async fn create(cfg: &EngineConfig, a: &CreateOptions) -> anyhow::Result<Con
     }
     // One storage-helper for the whole create: image lookup and container layer.
     let mut storage = helper_procs::storage(cfg).await?;
+    if let Some(n) = &a.name {
+        // Another tool's container (buildah's) in the same storage holds
+        // its name there, as containers/storage refuses a duplicate.
+        let external = storage
+            .call("ListExternal", |mut c| async move {
+                c.list_external(proto::storage::v1::ListExternalRequest {})
+                    .await
+            })
+            .await?;
+        if let Some(e) = external
+            .containers
+            .into_iter()
+            .find(|e| e.names.iter().any(|x| x == n))
+        {
+            storage.close().await?;
+            return Err(store::ContainerStoreError::NameTaken {
+                name: n.clone(),
+                id: e.id,
+                external: true,
+            }
+            .into());
+        }
+    }
     let result = if a.more.rootfs {
         match super::create_more::rootfs(&a.image) {
             Ok(r) => create_from(cfg, a, p, ns_deps, &db, &mut storage, Source::Rootfs(r)).await,
@@ -402,7 +426,13 @@ async fn create_from(
     if entrypoint.is_empty() && cmd.is_empty() {
         anyhow::bail!("no command or entrypoint provided, and no CMD or ENTRYPOINT from image: give a command after the image name");
     }
-    let mut env = strings(&ic["Env"]);
+    // `--unsetenv-all` drops the image's variables too (Podman's defaults
+    // are dropped at start).
+    let mut env = if p.more.extras.unsetenv_all {
+        Vec::new()
+    } else {
+        strings(&ic["Env"])
+    };
     super::create_extra::env_merge(&mut env, &a.extra.env_merge, a.tty)?;
     for e in p.more.host_env.iter().cloned().chain(p.env) {
         let key = e.split('=').next().unwrap_or("").to_string();
@@ -542,7 +572,10 @@ async fn create_from(
             }
             an
         },
-        read_only: a.read_only,
+        read_only: a
+            .read_only
+            .or(cfg.containers.containers.read_only)
+            .unwrap_or(false),
         mounts,
         cap_add: a.cap_add.clone(),
         cap_drop: a.cap_drop.clone(),

@@ -200,6 +200,16 @@ pub fn generate(cfg: &ContainerConfig, ctx: &SpecContext) -> Result<Spec, SpecEr
         for d in ["/run", "/tmp", "/var/tmp"] {
             mounts.push(json!({"destination": d, "type": "tmpfs", "source": "tmpfs", "options": ["rw", "rprivate", "nosuid", "nodev", "tmpcopyup"]}));
         }
+    } else if cfg.read_only {
+        // `--read-only-tmpfs=false`: nothing is writable, /dev and its
+        // shm included (libpod's setDevOptsReadOnly and its shm).
+        for m in mounts.iter_mut().filter(|m| {
+            m["type"] == "tmpfs" && (m["destination"] == "/dev" || m["destination"] == "/dev/shm")
+        }) {
+            if let Some(o) = m["options"].as_array_mut() {
+                o.push(json!("ro"));
+            }
+        }
     }
     for (dest, host) in &ctx.managed_files {
         mounts.push(json!({"destination": dest, "type": "bind", "source": host, "options": ["rbind", "rprivate"]}));

@@ -38,6 +38,8 @@ pub struct ContainersSection {
     pub log_driver: Option<String>,
     pub log_size_max: Option<i64>,
     pub pids_limit: Option<i64>,
+    /// The containers' oom_score_adj unless `--oom-score-adj` is given.
+    pub oom_score_adj: Option<i32>,
     /// The seccomp profile containers get by default (a path).
     pub seccomp_profile: Option<String>,
     pub init_path: Option<String>,

@@ -451,6 +451,27 @@ fn log_options_rmi_and_attach() {
 
     // --rmi: the image stays while another container uses it...
     s.ok(&["create", "--name", "holder", &r, "true"]);
+    // inspect shows it beside AutoRemove, as Podman 5's HostConfig.
+    s.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "h-cli-rmi",
+        "--network",
+        "none",
+        "--rmi",
+        &r,
+        "sleep",
+        "100",
+    ]);
+    let got = s.ok(&[
+        "inspect",
+        "--format",
+        "{{ .HostConfig.AutoRemoveImage }} {{ .HostConfig.AutoRemove }}",
+        "h-cli-rmi",
+    ]);
+    assert_eq!(got.trim(), "true true");
+    s.ok(&["rm", "-f", "-t", "0", "h-cli-rmi"]);
     let o = s.run(&["run", "--rmi", "--network", "none", &r, "true"]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(
@@ -661,6 +682,34 @@ fn containers_conf_defaults_and_podman_5_details() {
         .status
         .success());
     assert!(with(&st, &["rm", "h-cli-static"]).status.success());
+
+    // oom_score_adj: podman's own unless containers.conf or the flag
+    // says otherwise.
+    let own = std::fs::read_to_string("/proc/self/oom_score_adj").unwrap();
+    let cat = ["run", "--rm", "--network", "none"];
+    let got = s.ok(&[&cat[..], &[r.as_str(), "cat", "/proc/self/oom_score_adj"]].concat());
+    assert_eq!(got.trim(), own.trim());
+    let oom = conf("oom.conf", "[containers]\noom_score_adj = 3\n".into());
+    let o = with(
+        &oom,
+        &[&cat[..], &[r.as_str(), "cat", "/proc/self/oom_score_adj"]].concat(),
+    );
+    assert_eq!(stdout(&o).trim(), "3", "{o:?}");
+    let o = with(
+        &oom,
+        &[
+            &cat[..],
+            &[
+                "--oom-score-adj",
+                "4",
+                r.as_str(),
+                "cat",
+                "/proc/self/oom_score_adj",
+            ],
+        ]
+        .concat(),
+    );
+    assert_eq!(stdout(&o).trim(), "4", "{o:?}");
 
     // /etc/mtab: the image has none, the container a link to the mounts.
     let out = run_sh(&s, &r, &[], "readlink /etc/mtab");

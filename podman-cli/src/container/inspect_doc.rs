@@ -160,6 +160,7 @@ pub fn container_json(
             // libpod shows an unset policy as "no".
             "RestartPolicy": {"Name": if cfg.restart.name.is_empty() { "no" } else { cfg.restart.name.as_str() }, "MaximumRetryCount": cfg.restart.max_retries},
             "AutoRemove": cfg.auto_remove,
+            "AutoRemoveImage": cfg.extra.remove_image,
             "CapAdd": cfg.cap_add,
             "CapDrop": cfg.cap_drop,
             "Privileged": cfg.privileged,

@@ -131,6 +131,9 @@ fn parse_flags(cfg: &EngineConfig, a: &CreateOptions) -> anyhow::Result<Parsed> 
     let (network_mode, networks) = network_flags(cfg, a)?;
     super::net_mode::check_names(&a.dns, &a.add_host)?;
     let mut more = super::create_more::parse(a, network_mode == NetworkMode::Host)?;
+    if more.extras.oom_score_adj.is_none() {
+        more.extras.oom_score_adj = cfg.containers.containers.oom_score_adj;
+    }
     if more.extras.umask.is_empty() {
         if let Some(u) = &cfg.containers.containers.umask {
             more.extras.umask = super::create_more::umask(u)?;

@@ -228,9 +228,28 @@ fn network_flags(
     })
 }
 
-/// Create the container; returns its configuration.
+/// Create the container; returns its configuration. A pod made for it
+/// (`--pod new:NAME`) goes again when the container cannot be made.
 pub async fn create(cfg: &EngineConfig, a: &CreateOptions) -> anyhow::Result<ContainerConfig> {
     let joined = Box::pin(super::pod::join(cfg, a)).await?;
+    let new_pod = joined
+        .as_ref()
+        .filter(|_| !a.pod_infra && a.pod.as_deref().is_some_and(|p| p.starts_with("new:")))
+        .map(|(pod, _)| pod.id.clone());
+    let made = create_joined(cfg, a, joined).await;
+    if let (Err(_), Some(id)) = (&made, new_pod) {
+        if let Err(e) = Box::pin(super::pod_ops::remove(cfg, &id, true, Some(0))).await {
+            tracing::warn!("removing pod {id} made for the container: {e:#}");
+        }
+    }
+    made
+}
+
+async fn create_joined(
+    cfg: &EngineConfig,
+    a: &CreateOptions,
+    joined: Option<(crate::pod::PodConfig, CreateOptions)>,
+) -> anyhow::Result<ContainerConfig> {
     let a = joined.as_ref().map(|(_, o)| o).unwrap_or(a);
     let mut p = parse_flags(cfg, a)?;
     if let Some((pod, _)) = &joined {

@@ -766,3 +766,17 @@ fn containers_conf_defaults_and_podman_5_details() {
         "Error: ulimit option \"core=-1:1000\" requires name=SOFT:HARD, failed to be parsed: ulimit soft limit must be less than or equal to hard limit: soft: -1 (unlimited), hard: 1000"
     );
 }
+
+/// `.ImageName` is the name the container was made with, as libimage
+/// resolved it (a tag the image has besides, `:latest` added).
+#[test]
+fn image_name_is_the_name_asked_for() {
+    let (s, _reg, r) = with_busybox();
+    s.ok(&["tag", &r, "localhost/h-cli/other"]);
+    let id = s.ok(&["create", "localhost/h-cli/other", "true"]);
+    let got = s.ok(&["inspect", "--format", "{{.ImageName}}", id.trim()]);
+    assert_eq!(got.trim(), "localhost/h-cli/other:latest");
+    let id = s.ok(&["create", &r, "true"]);
+    let got = s.ok(&["inspect", "--format", "{{.ImageName}}", id.trim()]);
+    assert_eq!(got.trim(), r);
+}

@@ -552,11 +552,7 @@ async fn create_from(
         image_id: image.id.clone(),
         image_name: match &rootfs {
             Some(_) => String::new(),
-            None => image
-                .names
-                .first()
-                .cloned()
-                .unwrap_or_else(|| a.image.clone()),
+            None => image_name_given(&image.names, &a.image),
         },
         entrypoint,
         cmd,
@@ -802,6 +798,29 @@ fn free_host_port(host_ip: &str, proto: &str, range: u16) -> anyhow::Result<u16>
     anyhow::bail!(
         "no free range of {range} host ports found on {ip}: give the host ports explicitly"
     )
+}
+
+/// The image's name a container records: the one of its names the user
+/// asked for (with `:latest` when no tag was given, a short name resolved
+/// to its registry), as libimage resolves it; else its first name.
+fn image_name_given(names: &[String], given: &str) -> String {
+    let given = given.strip_prefix("docker://").unwrap_or(given);
+    let tagged = if given
+        .rsplit('/')
+        .next()
+        .is_some_and(|l| l.contains(':') || l.contains('@'))
+    {
+        given.to_string()
+    } else {
+        format!("{given}:latest")
+    };
+    names
+        .iter()
+        .find(|n| **n == tagged)
+        .or_else(|| names.iter().find(|n| n.ends_with(&format!("/{tagged}"))))
+        .or_else(|| names.first())
+        .cloned()
+        .unwrap_or_else(|| given.to_string())
 }
 
 /// The image for a new container, pulled according to `--pull`.

@@ -174,19 +174,6 @@ pub fn security(default_caps: Option<&[String]>, seccomp: (bool, String)) -> Sec
     }
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn facts_are_read() {
-        assert!(!super::kernel().is_empty());
-        assert!(super::cpus() >= 1);
-        let (total, avail, _, _) = super::memory();
-        assert!(total > 0 && avail <= total);
-        assert!(super::uptime().contains("Approximately"));
-        assert!(!super::cgroup_controllers().is_empty());
-    }
-}
-
 /// The package that installed `path`, as Podman reports it
 /// (`NAME_VERSION_ARCH` from dpkg, `rpm -qf`'s answer), or "Unknown" for
 /// a file no package owns (a binary built from source).
@@ -252,4 +239,17 @@ pub fn pasta(helper_dirs: &[String]) -> serde_json::Value {
         })
         .unwrap_or_default();
     serde_json::json!({"executable": exe, "package": package(&exe), "version": version})
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn facts_are_read() {
+        assert!(!super::kernel().is_empty());
+        assert!(super::cpus() >= 1);
+        let (total, avail, _, _) = super::memory();
+        assert!(total > 0 && avail <= total);
+        assert!(super::uptime().contains("Approximately"));
+        assert!(!super::cgroup_controllers().is_empty());
+    }
 }

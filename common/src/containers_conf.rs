@@ -38,10 +38,15 @@ pub struct ContainersSection {
     pub log_driver: Option<String>,
     pub log_size_max: Option<i64>,
     pub pids_limit: Option<i64>,
+    /// The containers' oom_score_adj unless `--oom-score-adj` is given.
+    pub oom_score_adj: Option<i32>,
     /// The seccomp profile containers get by default (a path).
     pub seccomp_profile: Option<String>,
     pub init_path: Option<String>,
     pub tz: Option<String>,
+    /// Whether containers' root file systems are read-only unless
+    /// `--read-only=false` says otherwise.
+    pub read_only: Option<bool>,
     /// The containers' umask (`0022` when unset).
     pub umask: Option<String>,
     /// The network mode when `--network` is not given (e.g. "bridge", "pasta").
@@ -70,6 +75,9 @@ pub struct EngineSection {
     pub runtime: Option<String>,
     /// Candidate paths per runtime name.
     pub runtimes: BTreeMap<String, Vec<String>>,
+    /// Global flags per runtime name (without their leading `--`), given
+    /// to every call of that runtime unless `--runtime-flag` is.
+    pub runtimes_flags: BTreeMap<String, Vec<String>>,
     pub cgroup_manager: Option<String>,
     pub helper_binaries_dir: Vec<String>,
     pub events_logger: Option<String>,
@@ -78,6 +86,8 @@ pub struct EngineSection {
     pub events_logfile_max_size: Option<toml::Value>,
     pub events_container_create_inspect_data: Option<bool>,
     pub tmp_dir: Option<String>,
+    /// Where libpod's database lives (default: the graph root).
+    pub static_dir: Option<String>,
     pub volume_path: Option<String>,
     pub detach_keys: Option<String>,
     /// What an image's VOLUMEs become: "anonymous" (or "bind"), "tmpfs", "ignore".
@@ -99,6 +109,8 @@ pub struct NetworkSection {
     pub default_subnet: Option<String>,
     pub network_config_dir: Option<String>,
     pub firewall_driver: Option<String>,
+    /// The user-mode network of rootless containers ("pasta" when unset).
+    pub default_rootless_network_cmd: Option<String>,
     /// Options given to pasta before the mode's own.
     pub pasta_options: Vec<String>,
     /// The host addresses `-p` binds to when it names none (empty: all).

@@ -74,8 +74,17 @@ impl Ulimit {
             }
         };
         if soft > hard {
+            let show = |v: u64| {
+                if v == u64::MAX {
+                    "-1 (unlimited)".to_string()
+                } else {
+                    v.to_string()
+                }
+            };
             return Err(bad(&format!(
-                "ulimit soft limit must be less than or equal to hard limit: {soft} > {hard}"
+                "ulimit soft limit must be less than or equal to hard limit: soft: {}, hard: {}",
+                show(soft),
+                show(hard)
             )));
         }
         Ok(Ulimit {

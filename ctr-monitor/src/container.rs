@@ -147,6 +147,8 @@ pub async fn create(
     let mut cmd = runtime.command(sub, args);
     let _gaps = crate::preserve::install(&mut cmd, &preserved)
         .map_err(MonitorError::io("preparing the preserved descriptors"))?;
+    crate::hide_sys::install(&mut cmd, std::path::Path::new(&cfg.bundle))
+        .map_err(MonitorError::io("reading the mounts under /sys/kernel"))?;
     let mark = runtime.log_mark();
     let t = Instant::now();
     let rx = match stdio::spawn_with(cmd, child_stdio) {

@@ -60,6 +60,8 @@ mod fdio;
 #[allow(unsafe_code)]
 mod footprint;
 mod fsutil;
+#[allow(unsafe_code)]
+mod hide_sys;
 mod info;
 #[allow(unsafe_code)]
 mod input;

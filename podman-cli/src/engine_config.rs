@@ -128,12 +128,18 @@ impl EngineConfig {
                 common::storage_conf::DRIVERS.join(", ")
             );
         }
-        for o in &g.storage_opts {
+        if let Some(o) = g.storage_opts.first() {
             if !o.contains('=') {
                 anyhow::bail!(
                     "invalid --storage-opt {o:?}: expected key=value, e.g. overlay.mountopt=nodev"
                 );
             }
+            // storage-helper has no driver options (no additional image
+            // stores, mount options or mount program): an option it would
+            // not honour is refused rather than reported as in effect.
+            anyhow::bail!(
+                "--storage-opt {o:?}: storage-helper takes no storage driver options (additional image stores, mount options): remove it, or pass --storage-opt '' for none"
+            );
         }
         let cgroup_manager = g
             .cgroup_manager
@@ -201,9 +207,32 @@ impl EngineConfig {
         })
     }
 
-    /// Podman's database lives in the graph root.
+    /// The runtime's global flags: `--runtime-flag` when given, else
+    /// containers.conf `runtimes_flags` of the runtime's name (the base
+    /// name of its path), as Podman chooses them.
+    pub fn runtime_flags_for(&self, runtime: &str) -> Vec<String> {
+        if !self.runtime_flags.is_empty() {
+            return self.runtime_flags.clone();
+        }
+        let name = std::path::Path::new(runtime)
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        self.containers
+            .engine
+            .runtimes_flags
+            .get(&name)
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// Podman's database: in containers.conf `static_dir` when set (as
+    /// libpod's sqlite state), else in the graph root.
     pub fn db_path(&self) -> PathBuf {
-        self.graph_root.join("db.sql")
+        match self.containers.engine.static_dir.as_deref() {
+            Some(d) if !d.is_empty() => PathBuf::from(d).join("db.sql"),
+            _ => self.graph_root.join("db.sql"),
+        }
     }
 
     /// The containers.conf file Podman reports as `store.configFile`.

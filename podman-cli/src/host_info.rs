@@ -174,6 +174,73 @@ pub fn security(default_caps: Option<&[String]>, seccomp: (bool, String)) -> Sec
     }
 }
 
+/// The package that installed `path`, as Podman reports it
+/// (`NAME_VERSION_ARCH` from dpkg, `rpm -qf`'s answer), or "Unknown" for
+/// a file no package owns (a binary built from source).
+pub fn package(path: &str) -> String {
+    const UNKNOWN: &str = "Unknown";
+    if path.is_empty() {
+        return UNKNOWN.into();
+    }
+    let run = |prog: &str, args: &[&str]| -> Option<String> {
+        let out = std::process::Command::new(prog)
+            .args(args)
+            .stdin(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .output()
+            .ok()?;
+        let s = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        (out.status.success() && !s.is_empty()).then_some(s)
+    };
+    if std::path::Path::new("/usr/bin/dpkg").exists() {
+        if let Some(owner) = run("/usr/bin/dpkg", &["-S", path]) {
+            let name = owner.split(": ").next().unwrap_or_default().to_string();
+            return run(
+                "/usr/bin/dpkg-query",
+                &["-f", "${Package}_${Version}_${Architecture}", "-W", &name],
+            )
+            .unwrap_or(owner);
+        }
+        return UNKNOWN.into();
+    }
+    if std::path::Path::new("/usr/bin/rpm").exists() {
+        if let Some(p) = run("/usr/bin/rpm", &["-q", "-f", path]) {
+            return p;
+        }
+    }
+    UNKNOWN.into()
+}
+
+/// Podman's `host.pasta`: the pasta binary user-mode networks run (from
+/// `helper_binaries_dir`, else `$PATH`), its package and version; empty
+/// strings when it is not installed.
+pub fn pasta(helper_dirs: &[String]) -> serde_json::Value {
+    let found = helper_dirs
+        .iter()
+        .map(|d| std::path::Path::new(d).join("pasta"))
+        .find(|p| common::paths::is_executable(p))
+        .or_else(|| common::paths::which("pasta"));
+    let Some(path) = found else {
+        return serde_json::json!({"executable": "", "package": "", "version": ""});
+    };
+    let exe = path.display().to_string();
+    let version = std::process::Command::new(&path)
+        .arg("--version")
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .output()
+        .ok()
+        .map(|o| {
+            String::from_utf8_lossy(&o.stdout)
+                .lines()
+                .next()
+                .unwrap_or_default()
+                .to_string()
+        })
+        .unwrap_or_default();
+    serde_json::json!({"executable": exe, "package": package(&exe), "version": version})
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

@@ -80,7 +80,7 @@ fn default_mounts_file_reaches_run_steps_and_containers_as_copies() {
     // A malformed file is skipped with a warning naming file and line,
     // as c/common skips it.
     let bad = host.path().join("bad.conf");
-    std::fs::write(&bad, "/only-a-source\n").unwrap();
+    std::fs::write(&bad, "/a-source:relative-destination\n").unwrap();
     let o = s.run(&[
         &format!("--default-mounts-file={}", bad.display()),
         "run",
@@ -96,6 +96,24 @@ fn default_mounts_file_reaches_run_steps_and_containers_as_copies() {
         "{}",
         stderr(&o)
     );
+    // A named file that is missing, and a lone path (mounted at itself)
+    // that does not exist, give nothing and say nothing (c/common).
+    std::fs::write(&bad, "/h-cli-no-such-dir\n").unwrap();
+    for file in [bad.clone(), host.path().join("missing.conf")] {
+        let o = s.run(&[
+            &format!("--default-mounts-file={}", file.display()),
+            "run",
+            "--rm",
+            "--network",
+            "none",
+            &r,
+            "echo",
+            "ran",
+        ]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        assert_eq!(stdout(&o), "ran\n");
+        assert_eq!(stderr(&o), "", "{file:?}");
+    }
 }
 
 #[test]

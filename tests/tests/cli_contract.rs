@@ -362,8 +362,48 @@ fn version_and_info_have_podmans_fields() {
     ] {
         assert!(v.pointer(p).is_some(), "{p}");
     }
+    // The helpers' packages as the package manager knows them: ours are
+    // built from source, runc and pasta come from Debian's packages.
+    assert_eq!(v["host"]["conmon"]["package"], "Unknown", "{v}");
+    let dns = &v["host"]["networkBackendInfo"]["dns"];
+    assert_eq!(dns["path"], v["host"]["networkBackendInfo"]["path"], "{v}");
+    assert!(dns["version"]
+        .as_str()
+        .unwrap()
+        .starts_with("net-setup version"));
+    assert_eq!(v["host"]["rootlessNetworkCmd"], "pasta");
+    if let Some(pasta) = common_which("pasta") {
+        assert_eq!(v["host"]["pasta"]["executable"], pasta, "{v}");
+        assert!(
+            v["host"]["pasta"]["package"]
+                .as_str()
+                .unwrap()
+                .starts_with("passt_"),
+            "{v}"
+        );
+    }
+    if v["host"]["ociRuntime"]["path"] == "/usr/sbin/runc" {
+        assert!(v["host"]["ociRuntime"]["package"]
+            .as_str()
+            .unwrap()
+            .starts_with("runc_"));
+    }
     let y = s.ok(&["--storage-opt=", "info"]);
     assert!(y.contains("graphOptions: {}"), "{y}");
+    // A driver option storage-helper would not honour is refused, not
+    // reported as in effect.
+    let o = s.run(&[
+        "--storage-opt",
+        "overlay.imagestore=/tmp/h-cli-store",
+        "info",
+    ]);
+    assert_eq!(o.status.code(), Some(125), "{o:?}");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("overlay.imagestore") && err.contains("no storage driver options"),
+        "{err}"
+    );
     let vol = s.dir.path().join("vols");
     let o = s.ok(&[
         "--volumepath",
@@ -465,4 +505,12 @@ fn a_flag_value_may_start_with_a_dash() {
         "{}",
         both(&o)
     );
+}
+
+/// The executable `name` on `$PATH`, as info looks for it.
+fn common_which(name: &str) -> Option<String> {
+    std::env::split_paths(&std::env::var_os("PATH")?)
+        .map(|d| d.join(name))
+        .find(|p| p.is_file())
+        .map(|p| p.display().to_string())
 }

@@ -162,3 +162,43 @@ fn stop_unmounts_at_once_and_the_next_start_sees_the_written_data() {
         "removed: {merged} is left"
     );
 }
+
+/// `stop -t -1` (Podman's "wait for ever"): only the stop signal is sent,
+/// and the stop returns when the container exits by itself, long after
+/// its own stop timeout would have sent SIGKILL.
+#[test]
+fn stop_with_time_minus_one_waits_for_the_exit() {
+    let (s, _reg, r) = with_busybox();
+    s.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "h-cli-patient",
+        "--network",
+        "none",
+        "--stop-timeout",
+        "1",
+        &r,
+        "sh",
+        "-c",
+        "trap 'sleep 3; exit 7' TERM; echo READY; while :; do sleep 0.2; done",
+    ]);
+    until(Duration::from_secs(10), "READY", || {
+        s.ok(&["logs", "h-cli-patient"]).contains("READY")
+    });
+    let o = s.run(&["stop", "-t", "-1", "h-cli-patient"]);
+    assert!(o.status.success(), "{o:?}");
+    assert!(
+        !String::from_utf8_lossy(&o.stderr).contains("SIGKILL"),
+        "{o:?}"
+    );
+    let code = s.ok(&[
+        "inspect",
+        "--format",
+        "{{.State.ExitCode}}",
+        "h-cli-patient",
+    ]);
+    assert_eq!(code.trim(), "7", "the trap's exit, not SIGKILL's 137");
+    // rm -t takes it too.
+    s.ok(&["rm", "-f", "-t", "-1", "h-cli-patient"]);
+}

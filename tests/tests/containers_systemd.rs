@@ -56,9 +56,8 @@ fn init_command_runs_in_systemd_mode() {
         "{{.Config.SystemdMode}} {{.Config.StopSignal}}",
         "sd-auto",
     ]);
-    // systemd's stop signal, SIGRTMIN+3.
-    let rtmin3 = libc::SIGRTMIN() + 3;
-    assert_eq!(got.trim(), format!("true {rtmin3}"));
+    // systemd's stop signal, SIGRTMIN+3, named as Podman 5 names it.
+    assert_eq!(got.trim(), "true SIGRTMIN+3");
     // A user's stop signal wins.
     s.ok(&[
         "create",
@@ -70,7 +69,7 @@ fn init_command_runs_in_systemd_mode() {
         "/sbin/init",
     ]);
     let got = s.ok(&["inspect", "--format", "{{.Config.StopSignal}}", "sd-sig"]);
-    assert_eq!(got.trim(), libc::SIGINT.to_string());
+    assert_eq!(got.trim(), "SIGINT");
     // A user's mount wins over systemd's tmpfs.
     let host = s.dir.path().join("tmpdir");
     std::fs::create_dir(&host).expect("mkdir");

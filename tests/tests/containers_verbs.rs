@@ -344,6 +344,13 @@ fn start_flags_as_podman() {
     run_d(&s, &r, "bad", &["false"]);
     s.ok(&["wait", "ok", "bad"]);
     assert_eq!(s.ok(&["start", "--all", "--filter", "exited=0"]).trim(), ok);
+    // --all names only what it starts: a running container is left out.
+    s.ok(&["wait", "ok"]);
+    let long = run_d(&s, &r, "h-cli-long", &["sleep", "100"]);
+    let started = s.ok(&["start", "--all"]);
+    assert!(!started.contains(&long), "{started}");
+    assert!(started.contains(&ok), "{started}");
+    s.ok(&["rm", "-f", "-t", "0", "h-cli-long"]);
 
     let cid = s
         .ok(&[

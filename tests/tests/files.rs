@@ -523,6 +523,23 @@ fn mount_diff_export_and_commit() {
         ]),
         "new\n"
     );
+    // The container's entrypoint and command become the image's.
+    s.ok(&[
+        "run",
+        "--name",
+        "h-cli-ep",
+        "--network",
+        "none",
+        "--entrypoint",
+        "[\"/bin/echo\",\"h-cli-magic\"]",
+        &r,
+    ]);
+    s.ok(&["commit", "-q", "h-cli-ep", "h-cli-epimg"]);
+    assert_eq!(
+        s.ok(&["run", "--rm", "--network", "none", "h-cli-epimg"]),
+        "h-cli-magic\n"
+    );
+    s.ok(&["rm", "h-cli-ep"]);
     // a missing container
     let (code, err) = fails(&s, &["commit", "nosuch", "x"]);
     assert_eq!(code, 125);

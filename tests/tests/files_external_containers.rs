@@ -82,6 +82,19 @@ fn buildah_containers_are_listed_mounted_and_diffed() {
     s.ok(&["container", "exists", "--external", "h11-bctr"]);
     s.ok(&["container", "exists", "--external", &cid[..12]]);
 
+    // Its name is taken in the storage both tools share: a create with
+    // it is refused in Podman's words, and nothing is made.
+    let o = s.run(&["create", "--name", "h11-bctr", &r]);
+    assert_eq!(o.status.code(), Some(125), "{o:?}");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.starts_with(&format!(
+            "Error: creating container storage: the container name \"h11-bctr\" is already in use by {cid}. You have to remove that container to be able to reuse that name: that name is already in use by an external entity, or use --replace to instruct Podman to do so."
+        )),
+        "{err}"
+    );
+    assert_eq!(s.ok(&["ps", "-a", "--format", "{{.Names}}"]), "");
+
     // diff: buildah's changes against its image.
     let j: serde_json::Value =
         serde_json::from_str(&s.ok(&["diff", "--format", "json", "h11-bctr"])).unwrap();

@@ -105,6 +105,16 @@ fn save_rmi_load_round_trips_docker_and_oci_archives() {
         .collect();
     assert_eq!(manifest[0]["Layers"], serde_json::json!(layers));
     assert_eq!(names.len(), 1 + one.layers.len() + 1, "{names:?}");
+    // Pulled back, an archive is copied without "Trying to pull" (a line
+    // Podman prints of registries only).
+    let o = s.run(&["pull", &format!("docker-archive:{}", file.display())]);
+    assert!(o.status.success(), "{o:?}");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(
+        err.lines().next(),
+        Some("Getting image source signatures"),
+        "{err}"
+    );
 
     // stdout to stdin, through gzip; a terminal is refused.
     let podman = e2e::binaries::bin("podman");

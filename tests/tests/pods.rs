@@ -406,6 +406,33 @@ fn exit_policy_new_pods_and_pod_id_files() {
     ]);
     assert_eq!(out.trim(), "fresh");
     s.ok(&["pod", "exists", "fresh"]);
+    // A container that cannot be made (its name is taken) takes the pod
+    // made for it along.
+    s.ok(&[
+        "create",
+        "--name",
+        "h-cli-taken",
+        "--network",
+        "none",
+        &r,
+        "true",
+    ]);
+    let o = s.run(&[
+        "run",
+        "--rm",
+        "--pod",
+        "new:h-cli-pod",
+        "--name",
+        "h-cli-taken",
+        &r,
+        "true",
+    ]);
+    assert_eq!(o.status.code(), Some(125), "{o:?}");
+    assert_eq!(
+        s.run(&["pod", "exists", "h-cli-pod"]).status.code(),
+        Some(1)
+    );
+    s.ok(&["rm", "h-cli-taken"]);
     let file = s.dir.path().join("pod-id");
     let file = file.to_str().expect("path");
     let id = s

@@ -468,3 +468,31 @@ fn exec_joins_a_user_namespaced_container_on_a_bridge() {
         "the netns file is removed with the container"
     );
 }
+
+/// A container with its own user namespace gets the host's /sys bound
+/// (no fresh sysfs can be mounted there), but none of the mounts under
+/// /sys/kernel (tracing, debug, security...): the runtime is started in a
+/// mount namespace without them, as libpod does. The host keeps them.
+#[test]
+fn uidmap_containers_see_no_sys_kernel_mounts() {
+    let (s, _reg, r) = with_busybox();
+    let host_before = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    for net in ["none", "host"] {
+        let out = s.ok(&[
+            "run",
+            "--rm",
+            "--network",
+            net,
+            "--uidmap",
+            "0:100:10000",
+            &r,
+            "cat",
+            "/proc/mounts",
+        ]);
+        assert!(!out.contains(" /sys/kernel"), "--network {net}: {out}");
+        assert!(out.contains(" /sys "), "--network {net}: {out}");
+    }
+    let host_after = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    let kernel = |m: &str| m.lines().filter(|l| l.contains(" /sys/kernel")).count();
+    assert_eq!(kernel(&host_before), kernel(&host_after));
+}

@@ -187,13 +187,7 @@ pub fn docker_inspect(mut doc: Value) -> Value {
     {
         doc["State"]["Status"] = json!(st);
     }
-    // Docker's StopSignal is a name.
-    if let Some(n) = doc["Config"]["StopSignal"].as_i64() {
-        let name = nix::sys::signal::Signal::try_from(n as i32)
-            .map(|s| s.as_str().to_string())
-            .unwrap_or_else(|_| n.to_string());
-        doc["Config"]["StopSignal"] = json!(name);
-    }
+    // StopSignal is a name in libpod's document already, as Docker's.
     // Docker's clients read logs only from drivers they know; the
     // k8s-file log is what a create asking for json-file gets.
     if doc["HostConfig"]["LogConfig"]["Type"] == "k8s-file" {

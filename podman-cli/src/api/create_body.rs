@@ -218,7 +218,7 @@ impl CreateBody {
                 .into_iter()
                 .map(|(k, v)| format!("{k}={v}"))
                 .collect(),
-            read_only: h.readonly_rootfs,
+            read_only: Some(h.readonly_rootfs),
             privileged: h.privileged,
             cap_add: h.cap_add.unwrap_or_default(),
             cap_drop: h.cap_drop.unwrap_or_default(),

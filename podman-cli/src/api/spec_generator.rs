@@ -296,7 +296,8 @@ impl SpecGenerator {
             user: some(self.user),
             hostname: some(self.hostname),
             privileged: self.privileged,
-            read_only: self.read_only_filesystem,
+            // An unset (false) field leaves containers.conf's default.
+            read_only: self.read_only_filesystem.then_some(true),
             cap_add: self.cap_add,
             cap_drop: self.cap_drop,
             group_add: self.groups,

@@ -68,6 +68,23 @@ pub async fn run(engine: &EngineConfig, a: &CommitArgs) -> anyhow::Result<()> {
             }
         }
     }
+    // The container's command becomes the image's, as libpod's commit
+    // does (`--change` still wins): a container run with --entrypoint
+    // commits an image that runs it.
+    use proto::storage::v1::StringList;
+    if changes.entrypoint.is_none() && !cfg.entrypoint.is_empty() {
+        changes.entrypoint = Some(StringList {
+            values: cfg.entrypoint.clone(),
+        });
+        changes.cmd.get_or_insert_with(|| StringList {
+            values: cfg.cmd.clone(),
+        });
+    }
+    if changes.cmd.is_none() && !cfg.cmd.is_empty() {
+        changes.cmd = Some(StringList {
+            values: cfg.cmd.clone(),
+        });
+    }
     let paused = a.pause && st.status == Status::Running;
     if paused {
         crate::lifecycle::pause::pause(engine, &cfg.id, true).await?;

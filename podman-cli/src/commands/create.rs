@@ -39,9 +39,9 @@ pub struct CreateArgs {
     /// Add annotations (KEY=VALUE)
     #[arg(long = "annotation")]
     pub annotation: Vec<String>,
-    /// Mount the root filesystem read-only
-    #[arg(long)]
-    pub read_only: bool,
+    /// Mount the root filesystem read-only (default: containers.conf read_only)
+    #[arg(long = "read-only", num_args = 0..=1, require_equals = true, default_missing_value = "true", action = clap::ArgAction::Set, value_name = "BOOL")]
+    pub read_only: Option<bool>,
     /// Mount a tmpfs: /path[:options]
     #[arg(long)]
     pub tmpfs: Vec<String>,

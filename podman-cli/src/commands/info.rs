@@ -93,13 +93,31 @@ fn build(
         t.as_ref().map(|t| json!({"available": t.available, "path": t.path, "version": t.version, "usable": t.usable, "error": t.error}))
     };
     let tls = fetcher.tls_roots.clone().unwrap_or_default();
+    // Each lookup asks the package manager: run them side by side.
+    let (monitor_exe, net_exe) = (
+        monitor_path.display().to_string(),
+        net_path.display().to_string(),
+    );
+    let (monitor_pkg, net_pkg, runtime_pkg, pasta) = std::thread::scope(|s| {
+        let m = s.spawn(|| host::package(&monitor_exe));
+        let n = s.spawn(|| host::package(&net_exe));
+        let r = s.spawn(|| host::package(&runtime.path));
+        let p = s.spawn(|| host::pasta(&cfg.containers.engine.helper_binaries_dir));
+        let unknown = || "Unknown".to_string();
+        (
+            m.join().unwrap_or_else(|_| unknown()),
+            n.join().unwrap_or_else(|_| unknown()),
+            r.join().unwrap_or_else(|_| unknown()),
+            p.join().unwrap_or_default(),
+        )
+    });
     Ok(json!({
         "host": {
             "arch": host::go_arch(),
             "cgroupManager": cfg.cgroup_manager,
             "cgroupVersion": host::cgroup_version(),
             "cgroupControllers": host::cgroup_controllers(),
-            "conmon": {"package": "", "path": monitor_path.display().to_string(), "version": format!("ctr-monitor version {monitor_version}")},
+            "conmon": {"package": monitor_pkg, "path": monitor_exe, "version": format!("ctr-monitor version {monitor_version}")},
             "cpus": host::cpus(),
             "databaseBackend": "sqlite",
             "buildahVersion": crate::compat::BUILDAH_VERSION,
@@ -117,20 +135,28 @@ fn build(
             "networkBackendInfo": {
                 "backend": "netavark",
                 "version": format!("net-setup version {net_version}"),
-                "package": "",
-                "path": net_path.display().to_string(),
+                "package": net_pkg,
+                "path": net_exe,
                 "firewallBackend": net.firewall_backend,
                 "nftables": tool(&net.nftables),
                 "iptables": tool(&net.iptables),
                 "ipv4Forwarding": net.ipv4_forwarding,
                 "ipv6Forwarding": net.ipv6_forwarding,
                 "configDir": net.config_dir,
+                // The networks' DNS server is net-setup's `dns-serve`.
+                "dns": {
+                    "version": format!("net-setup version {net_version}"),
+                    "package": net_pkg,
+                    "path": net_exe,
+                },
             },
-            "ociRuntime": {"name": runtime.name, "package": "", "path": runtime.path, "version": runtime.version},
+            "ociRuntime": {"name": runtime.name, "package": runtime_pkg, "path": runtime.path, "version": runtime.version},
             "ociRuntimes": monitor.runtimes.iter().map(|r| json!({
                 "name": r.name, "path": r.path, "version": r.version, "works": r.works, "error": r.error,
             })).collect::<Vec<_>>(),
             "os": std::env::consts::OS,
+            "pasta": pasta,
+            "rootlessNetworkCmd": cfg.containers.network.default_rootless_network_cmd.clone().unwrap_or_else(|| "pasta".into()),
             "security": host::security(
                 cfg.containers.containers.default_capabilities.as_deref(),
                 (

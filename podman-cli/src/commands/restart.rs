@@ -18,7 +18,7 @@ pub struct RestartArgs {
     #[arg(long)]
     pub running: bool,
     /// Seconds to wait for stop before killing the container
-    #[arg(short = 't', long = "time")]
+    #[arg(short = 't', long = "time", allow_negative_numbers = true, value_parser = super::targets::stop_time)]
     pub time: Option<u32>,
     /// Read the container ID from the file
     #[arg(long)]

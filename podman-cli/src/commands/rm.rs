@@ -27,7 +27,7 @@ pub struct RmArgs {
     #[arg(long)]
     pub depend: bool,
     /// Seconds to wait for a forced stop before killing
-    #[arg(short = 't', long = "time")]
+    #[arg(short = 't', long = "time", allow_negative_numbers = true, value_parser = super::targets::stop_time)]
     pub time: Option<u32>,
     #[arg(short, long)]
     pub latest: bool,

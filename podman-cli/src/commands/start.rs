@@ -60,6 +60,9 @@ pub async fn run(engine: &EngineConfig, args: &StartArgs) -> anyhow::Result<()> 
             store::list(&db)?
                 .into_iter()
                 .filter(|(c, st)| f.matches(&Subject::new(c, st)))
+                // `--all` names only the containers it starts (Podman
+                // leaves running ones out of its output).
+                .filter(|(_, st)| !(args.all && st.status.is_active()))
                 .map(|(c, _)| c.id)
                 .collect()
         } else {

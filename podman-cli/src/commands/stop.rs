@@ -9,7 +9,7 @@ use crate::engine_config::EngineConfig;
 pub struct StopArgs {
     pub containers: Vec<String>,
     /// Seconds to wait for the stop signal before killing
-    #[arg(short = 't', long = "time", alias = "timeout")]
+    #[arg(short = 't', long = "time", alias = "timeout", allow_negative_numbers = true, value_parser = super::targets::stop_time)]
     pub time: Option<u32>,
     /// Stop all containers
     #[arg(short, long)]

@@ -16,6 +16,19 @@ pub struct NamesArgs {
     pub latest: bool,
 }
 
+/// `-t/--time` of `stop`, `rm` and `restart`: seconds, or a negative
+/// number (Podman's `-1`) to wait for the stop signal for ever.
+pub fn stop_time(s: &str) -> Result<u32, String> {
+    match s.parse::<i64>() {
+        Ok(n) if n < 0 => Ok(crate::lifecycle::stop::WAIT_FOREVER),
+        Ok(n) => u32::try_from(n)
+            .ok()
+            .filter(|n| *n != crate::lifecycle::stop::WAIT_FOREVER)
+            .ok_or_else(|| format!("{n} seconds is too long: use -1 to wait for ever")),
+        Err(_) => Err(format!("{s:?} is not a number of seconds")),
+    }
+}
+
 /// The containers `init`, `pause`, `unpause` and `restart` act on: the
 /// names given, every container's ID (`--all`) or the newest's (`--latest`).
 pub fn names(engine: &EngineConfig, a: &NamesArgs) -> anyhow::Result<Vec<String>> {

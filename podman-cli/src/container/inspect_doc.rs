@@ -146,7 +146,7 @@ pub fn container_json(
             "WorkingDir": cfg.working_dir,
             "Labels": cfg.labels,
             "Annotations": cfg.annotations,
-            "StopSignal": cfg.stop_signal,
+            "StopSignal": crate::container::parse::signal_name(cfg.stop_signal),
             "StopTimeout": cfg.stop_timeout,
             "SystemdMode": cfg.extra.systemd,
             "Umask": if cfg.extra.umask.is_empty() { "0022" } else { cfg.extra.umask.as_str() },
@@ -160,11 +160,13 @@ pub fn container_json(
             // libpod shows an unset policy as "no".
             "RestartPolicy": {"Name": if cfg.restart.name.is_empty() { "no" } else { cfg.restart.name.as_str() }, "MaximumRetryCount": cfg.restart.max_retries},
             "AutoRemove": cfg.auto_remove,
+            "AutoRemoveImage": cfg.extra.remove_image,
             "CapAdd": cfg.cap_add,
             "CapDrop": cfg.cap_drop,
             "Privileged": cfg.privileged,
             "ReadonlyRootfs": cfg.read_only,
-            "Ulimits": cfg.rlimits.iter().map(|r| json!({"Name": r.kind, "Soft": r.soft, "Hard": r.hard})).collect::<Vec<_>>(),
+            // Go's int64 of the spec's uint64: unlimited reads -1.
+            "Ulimits": cfg.rlimits.iter().map(|r| json!({"Name": r.kind, "Soft": r.soft as i64, "Hard": r.hard as i64})).collect::<Vec<_>>(),
             "LogConfig": crate::container::log_config::inspect(cfg),
             "Init": cfg.init,
             "PortBindings": port_bindings(cfg),

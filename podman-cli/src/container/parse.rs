@@ -12,7 +12,7 @@ use std::path::Path;
 
 pub use mounts::{mount, tmpfs, volume};
 pub use ports::{publish, with_default_host_ips};
-pub use process::{restart, signal, ulimit};
+pub use process::{restart, signal, signal_name, ulimit, UlimitError};
 
 #[derive(Debug, thiserror::Error)]
 #[error("invalid {flag} {value:?}: {hint}")]

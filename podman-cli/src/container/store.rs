@@ -14,6 +14,14 @@ pub enum ContainerStoreError {
     Ambiguous(String),
     #[error("the container name \"{name}\" is already in use by {id}. You have to remove that container to be able to reuse that name: that name is already in use")]
     NameInUse { name: String, id: String },
+    /// A create's `--name` that a container (ours, or another tool's in
+    /// the same storage: `external`) already has, in Podman's words.
+    #[error("creating container storage: the container name \"{name}\" is already in use by {id}. You have to remove that container to be able to reuse that name: that name is already in use{by}, or use --replace to instruct Podman to do so.", by = if *external { " by an external entity" } else { "" })]
+    NameTaken {
+        name: String,
+        id: String,
+        external: bool,
+    },
     #[error("state database: {0}")]
     Sql(#[from] rusqlite::Error),
     #[error("state database holds a container record that does not parse: {0}")]

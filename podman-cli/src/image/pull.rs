@@ -187,7 +187,11 @@ async fn pull_image(
     name: &str,
     opts: &PullOptions,
 ) -> anyhow::Result<(Image, bool)> {
-    let (src_names, store_name): (Vec<String>, bool) = match source(name)? {
+    let source = source(name)?;
+    // Podman says "Trying to pull" only of registries: an archive or a
+    // layout is copied straight away.
+    let from_registry = matches!(source, Source::Registry(_));
+    let (src_names, store_name): (Vec<String>, bool) = match source {
         Source::Registry(r) => {
             let list = if r.is_short() {
                 pull_candidates(name, cfg.registries()?)?
@@ -207,7 +211,7 @@ async fn pull_image(
     let mut pulled = None;
     for candidate in &src_names {
         // With `unless_stored` the line waits until the image differs.
-        if opts.unless_stored.is_none() {
+        if opts.unless_stored.is_none() && from_registry {
             progress.line(&format!("Trying to pull {candidate}..."));
         }
         match super::transfer::pull_into(

@@ -131,6 +131,9 @@ fn parse_flags(cfg: &EngineConfig, a: &CreateOptions) -> anyhow::Result<Parsed> 
     let (network_mode, networks) = network_flags(cfg, a)?;
     super::net_mode::check_names(&a.dns, &a.add_host)?;
     let mut more = super::create_more::parse(a, network_mode == NetworkMode::Host)?;
+    if more.extras.oom_score_adj.is_none() {
+        more.extras.oom_score_adj = cfg.containers.containers.oom_score_adj;
+    }
     if more.extras.umask.is_empty() {
         if let Some(u) = &cfg.containers.containers.umask {
             more.extras.umask = super::create_more::umask(u)?;
@@ -225,9 +228,28 @@ fn network_flags(
     })
 }
 
-/// Create the container; returns its configuration.
+/// Create the container; returns its configuration. A pod made for it
+/// (`--pod new:NAME`) goes again when the container cannot be made.
 pub async fn create(cfg: &EngineConfig, a: &CreateOptions) -> anyhow::Result<ContainerConfig> {
     let joined = Box::pin(super::pod::join(cfg, a)).await?;
+    let new_pod = joined
+        .as_ref()
+        .filter(|_| !a.pod_infra && a.pod.as_deref().is_some_and(|p| p.starts_with("new:")))
+        .map(|(pod, _)| pod.id.clone());
+    let made = create_joined(cfg, a, joined).await;
+    if let (Err(_), Some(id)) = (&made, new_pod) {
+        if let Err(e) = Box::pin(super::pod_ops::remove(cfg, &id, true, Some(0))).await {
+            tracing::warn!("removing pod {id} made for the container: {e:#}");
+        }
+    }
+    made
+}
+
+async fn create_joined(
+    cfg: &EngineConfig,
+    a: &CreateOptions,
+    joined: Option<(crate::pod::PodConfig, CreateOptions)>,
+) -> anyhow::Result<ContainerConfig> {
     let a = joined.as_ref().map(|(_, o)| o).unwrap_or(a);
     let mut p = parse_flags(cfg, a)?;
     if let Some((pod, _)) = &joined {
@@ -292,9 +314,10 @@ pub async fn create(cfg: &EngineConfig, a: &CreateOptions) -> anyhow::Result<Con
         if let Ok((existing, _)) = store::resolve(&db, n) {
             if existing.name == *n {
                 if !a.replace {
-                    return Err(store::ContainerStoreError::NameInUse {
+                    return Err(store::ContainerStoreError::NameTaken {
                         name: n.clone(),
                         id: existing.id,
+                        external: false,
                     }
                     .into());
                 }
@@ -304,6 +327,29 @@ pub async fn create(cfg: &EngineConfig, a: &CreateOptions) -> anyhow::Result<Con
     }
     // One storage-helper for the whole create: image lookup and container layer.
     let mut storage = helper_procs::storage(cfg).await?;
+    if let Some(n) = &a.name {
+        // Another tool's container (buildah's) in the same storage holds
+        // its name there, as containers/storage refuses a duplicate.
+        let external = storage
+            .call("ListExternal", |mut c| async move {
+                c.list_external(proto::storage::v1::ListExternalRequest {})
+                    .await
+            })
+            .await?;
+        if let Some(e) = external
+            .containers
+            .into_iter()
+            .find(|e| e.names.iter().any(|x| x == n))
+        {
+            storage.close().await?;
+            return Err(store::ContainerStoreError::NameTaken {
+                name: n.clone(),
+                id: e.id,
+                external: true,
+            }
+            .into());
+        }
+    }
     let result = if a.more.rootfs {
         match super::create_more::rootfs(&a.image) {
             Ok(r) => create_from(cfg, a, p, ns_deps, &db, &mut storage, Source::Rootfs(r)).await,
@@ -405,7 +451,13 @@ async fn create_from(
     if entrypoint.is_empty() && cmd.is_empty() {
         anyhow::bail!("no command or entrypoint provided, and no CMD or ENTRYPOINT from image: give a command after the image name");
     }
-    let mut env = strings(&ic["Env"]);
+    // `--unsetenv-all` drops the image's variables too (Podman's defaults
+    // are dropped at start).
+    let mut env = if p.more.extras.unsetenv_all {
+        Vec::new()
+    } else {
+        strings(&ic["Env"])
+    };
     super::create_extra::env_merge(&mut env, &a.extra.env_merge, a.tty)?;
     for e in p.more.host_env.iter().cloned().chain(p.env) {
         let key = e.split('=').next().unwrap_or("").to_string();
@@ -503,11 +555,7 @@ async fn create_from(
         image_id: image.id.clone(),
         image_name: match &rootfs {
             Some(_) => String::new(),
-            None => image
-                .names
-                .first()
-                .cloned()
-                .unwrap_or_else(|| a.image.clone()),
+            None => image_name_given(&image.names, &a.image),
         },
         entrypoint,
         cmd,
@@ -545,7 +593,10 @@ async fn create_from(
             }
             an
         },
-        read_only: a.read_only,
+        read_only: a
+            .read_only
+            .or(cfg.containers.containers.read_only)
+            .unwrap_or(false),
         mounts,
         cap_add: a.cap_add.clone(),
         cap_drop: a.cap_drop.clone(),
@@ -750,6 +801,29 @@ fn free_host_port(host_ip: &str, proto: &str, range: u16) -> anyhow::Result<u16>
     anyhow::bail!(
         "no free range of {range} host ports found on {ip}: give the host ports explicitly"
     )
+}
+
+/// The image's name a container records: the one of its names the user
+/// asked for (with `:latest` when no tag was given, a short name resolved
+/// to its registry), as libimage resolves it; else its first name.
+fn image_name_given(names: &[String], given: &str) -> String {
+    let given = given.strip_prefix("docker://").unwrap_or(given);
+    let tagged = if given
+        .rsplit('/')
+        .next()
+        .is_some_and(|l| l.contains(':') || l.contains('@'))
+    {
+        given.to_string()
+    } else {
+        format!("{given}:latest")
+    };
+    names
+        .iter()
+        .find(|n| **n == tagged)
+        .or_else(|| names.iter().find(|n| n.ends_with(&format!("/{tagged}"))))
+        .or_else(|| names.first())
+        .cloned()
+        .unwrap_or_else(|| given.to_string())
 }
 
 /// The image for a new container, pulled according to `--pull`.

@@ -23,8 +23,9 @@ pub struct CreateOptions {
     pub label: Vec<String>,
     /// Add annotations (KEY=VALUE)
     pub annotation: Vec<String>,
-    /// Mount the root filesystem read-only
-    pub read_only: bool,
+    /// Mount the root filesystem read-only (`None`: containers.conf
+    /// `read_only`, else read-write)
+    pub read_only: Option<bool>,
     /// Mount a tmpfs: /path[:options]
     pub tmpfs: Vec<String>,
     /// Bind mount a volume: HOST-DIR:CONTAINER-DIR[:OPTIONS]

@@ -275,3 +275,18 @@ pub fn edit_in_place(
     }
     Ok(())
 }
+
+/// `/etc/mtab` as a link to `/proc/mounts` when the image has none, so
+/// `mount` and `df` work inside (libpod makes the same link). The `etc`
+/// directory is resolved (or made) inside the root; an existing entry,
+/// whatever it is, is left alone.
+pub fn mtab_link(rootfs: &Path) -> anyhow::Result<()> {
+    use std::os::fd::{AsFd, AsRawFd};
+    let root = common::in_root::open_dir(rootfs)?;
+    let etc = common::in_root::mkdir_all_in_root(root.as_fd(), Path::new("etc"))
+        .map_err(|e| anyhow::anyhow!("making /etc in the container: {e}"))?;
+    match nix::unistd::symlinkat("/proc/mounts", Some(etc.as_raw_fd()), "mtab") {
+        Ok(()) | Err(nix::errno::Errno::EEXIST) => Ok(()),
+        Err(e) => Err(anyhow::anyhow!("linking /etc/mtab in the container: {e}")),
+    }
+}

@@ -312,6 +312,7 @@ async fn init_mounted(
     // subpaths are mounted by handle until the runtime has made its own.
     let mut subpaths = None;
     let prepared = super::passwd::add(cfg, std::path::Path::new(rootfs))
+        .and_then(|()| super::files::mtab_link(std::path::Path::new(rootfs)))
         .and_then(|()| {
             crate::volume::attach::mount_for_start(
                 engine,
@@ -503,7 +504,7 @@ fn bundle_and_request(
     runtime_args.extend(super::cgroups::runtime_args(cfg));
     runtime_args.extend(
         engine
-            .runtime_flags
+            .runtime_flags_for(&cfg.runtime)
             .iter()
             .map(|f| format!("--{}", f.trim_start_matches('-'))),
     );

@@ -51,20 +51,28 @@ async fn signal(paths: &ContainerPaths, cfg: &ContainerConfig, sig: i32) -> anyh
     }
 }
 
-/// Wait for the container to exit, up to `timeout`; true if it did.
+/// A stop timeout that never runs out (`stop -t -1`): only the stop
+/// signal is sent, and the stop waits until the container exits.
+pub const WAIT_FOREVER: u32 = u32::MAX;
+
+/// Wait for the container to exit, up to `timeout` (`None`: for ever);
+/// true if it did.
 async fn wait_exit(
     paths: &ContainerPaths,
     cfg: &ContainerConfig,
     st: &ContainerState,
-    timeout: Duration,
+    timeout: Option<Duration>,
 ) -> bool {
     if let Some(mut m) = monitor(paths, &cfg.id).await {
         let w = m.wait(WaitRequest { id: cfg.id.clone() });
-        return matches!(tokio::time::timeout(timeout, w).await, Ok(Ok(_)));
+        return match timeout {
+            Some(t) => matches!(tokio::time::timeout(t, w).await, Ok(Ok(_))),
+            None => w.await.is_ok(),
+        };
     }
     // No monitor: watch the process itself.
-    let deadline = std::time::Instant::now() + timeout;
-    while std::time::Instant::now() < deadline {
+    let deadline = timeout.map(|t| std::time::Instant::now() + t);
+    while deadline.is_none_or(|d| std::time::Instant::now() < d) {
         if st.pid <= 0 || nix::sys::signal::kill(nix::unistd::Pid::from_raw(st.pid), None).is_err()
         {
             return true;
@@ -144,7 +152,8 @@ async fn send_stop_signals(
     let mut exited = false;
     if timeout > 0 && signal(paths, cfg, cfg.stop_signal).await? {
         crate::kill_point::reached("stop-after-signal");
-        exited = wait_exit(paths, cfg, st, Duration::from_secs(timeout as u64)).await;
+        let wait = (timeout != WAIT_FOREVER).then(|| Duration::from_secs(timeout as u64));
+        exited = wait_exit(paths, cfg, st, wait).await;
         if !exited {
             eprintln!(
                 "WARN StopSignal {} failed to stop container {} in {timeout} seconds, resorting to SIGKILL",
@@ -159,7 +168,7 @@ async fn send_stop_signals(
     let lock = ContainerLock::acquire(paths)?;
     signal(paths, cfg, libc::SIGKILL).await?;
     crate::kill_point::reached("stop-after-signal");
-    wait_exit(paths, cfg, st, Duration::from_secs(10)).await;
+    wait_exit(paths, cfg, st, Some(Duration::from_secs(10))).await;
     Ok(Some(lock))
 }
 

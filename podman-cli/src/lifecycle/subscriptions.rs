@@ -5,9 +5,11 @@
 //! bind-mounted; a mount the user asked for at the same DST wins.
 //!
 //! The file is `--default-mounts-file` (or containers.conf
-//! `default_mounts_file`) when it exists, else the first of
-//! /etc/containers/mounts.conf and /usr/share/containers/mounts.conf that
-//! exists, as c/common reads them.
+//! `default_mounts_file`) when one is named (a missing one gives nothing),
+//! else the first of /etc/containers/mounts.conf and
+//! /usr/share/containers/mounts.conf that exists, as c/common reads them.
+//! A line without `:` mounts its path at the same place; a source that
+//! does not exist is skipped (c/common says so only at debug level).
 
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
@@ -21,10 +23,8 @@ pub fn mounts_file(explicit: Option<&Path>) -> Option<PathBuf> {
         if p.exists() {
             return Some(p.to_path_buf());
         }
-        tracing::warn!(
-            "mounts file {} does not exist: using the default mounts files",
-            p.display()
-        );
+        tracing::debug!("mounts file {} cannot be read, skipping", p.display());
+        return None;
     }
     [OVERRIDE_FILE, DEFAULT_FILE]
         .iter()
@@ -40,7 +40,8 @@ pub struct Entry {
 }
 
 /// The entries of a mounts.conf text: blank lines and `#` comments are
-/// skipped; a line without exactly one `:` is an error naming it.
+/// skipped; `SRC:DST` splits at the first `:`, a lone path is both; a
+/// destination that is not absolute is an error naming the line.
 pub fn parse(file: &Path, text: &str) -> anyhow::Result<Vec<Entry>> {
     let mut out = Vec::new();
     for (n, line) in text.lines().enumerate() {
@@ -48,8 +49,9 @@ pub fn parse(file: &Path, text: &str) -> anyhow::Result<Vec<Entry>> {
         if line.is_empty() || line.starts_with('#') {
             continue;
         }
-        match line.split(':').collect::<Vec<_>>().as_slice() {
-            [src, dst] if !src.is_empty() && dst.starts_with('/') => out.push(Entry {
+        let (src, dst) = line.split_once(':').unwrap_or((line, line));
+        match (src, dst) {
+            (src, dst) if !src.is_empty() && dst.starts_with('/') => out.push(Entry {
                 source: PathBuf::from(src),
                 destination: dst.to_string(),
             }),
@@ -89,7 +91,7 @@ pub fn mounts(
         let meta = match std::fs::metadata(&e.source) {
             Ok(m) => m,
             Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
-                tracing::warn!(
+                tracing::debug!(
                     "path {} from {} doesn't exist, skipping",
                     e.source.display(),
                     file.display()
@@ -206,7 +208,19 @@ mod tests {
 
     #[test]
     fn bad_line_names_file_and_line() {
-        let e = parse(Path::new("m.conf"), "/a:/b\n/only-one\n").unwrap_err();
+        let e = parse(Path::new("m.conf"), "/a:/b\nrelative:dst\n").unwrap_err();
         assert!(e.to_string().starts_with("m.conf:2:"), "{e}");
+    }
+
+    #[test]
+    fn a_lone_path_is_mounted_at_itself() {
+        let got = parse(Path::new("m.conf"), "/only-one\n").unwrap();
+        assert_eq!(
+            got,
+            vec![Entry {
+                source: "/only-one".into(),
+                destination: "/only-one".into()
+            }]
+        );
     }
 }

@@ -18,6 +18,8 @@ pub enum SpecError {
     #[error("{0}")]
     Flag(#[from] parse::FlagError),
     #[error("{0}")]
+    Ulimit(#[from] parse::UlimitError),
+    #[error("{0}")]
     Health(#[from] crate::lifecycle::health_flags::HealthFlagError),
     #[error("invalid {flag} {value:?}: {why}")]
     Value {
@@ -503,7 +505,11 @@ pub fn spec_generator(o: &CreateOptions, pod: Option<String>) -> Result<Value, S
         }
     }
     put(&mut s, "privileged", o.privileged.into());
-    put(&mut s, "read_only_filesystem", o.read_only.into());
+    put(
+        &mut s,
+        "read_only_filesystem",
+        o.read_only.unwrap_or(false).into(),
+    );
     put(&mut s, "read_write_tmpfs", o.more.read_only_tmpfs.into());
     put(&mut s, "httpproxy", o.more.http_proxy.into());
     put(&mut s, "cap_add", json!(o.cap_add));

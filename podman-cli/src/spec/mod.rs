@@ -203,6 +203,16 @@ pub fn generate(cfg: &ContainerConfig, ctx: &SpecContext) -> Result<Spec, SpecEr
         for d in ["/run", "/tmp", "/var/tmp"] {
             mounts.push(json!({"destination": d, "type": "tmpfs", "source": "tmpfs", "options": ["rw", "rprivate", "nosuid", "nodev", "tmpcopyup"]}));
         }
+    } else if cfg.read_only {
+        // `--read-only-tmpfs=false`: nothing is writable, /dev and its
+        // shm included (libpod's setDevOptsReadOnly and its shm).
+        for m in mounts.iter_mut().filter(|m| {
+            m["type"] == "tmpfs" && (m["destination"] == "/dev" || m["destination"] == "/dev/shm")
+        }) {
+            if let Some(o) = m["options"].as_array_mut() {
+                o.push(json!("ro"));
+            }
+        }
     }
     for (dest, host) in &ctx.managed_files {
         mounts.push(json!({"destination": dest, "type": "bind", "source": host, "options": ["rbind", "rprivate"]}));
@@ -357,7 +367,8 @@ pub fn generate(cfg: &ContainerConfig, ctx: &SpecContext) -> Result<Spec, SpecEr
             "capabilities": {"bounding": caps, "effective": effective, "permitted": effective, "inheritable": [], "ambient": if user.uid == 0 { vec![] } else { effective.clone() }},
             "rlimits": rlimits,
             "noNewPrivileges": cfg.no_new_privileges,
-            "oomScoreAdj": x.oom_score_adj.unwrap_or(0),
+            // Unset: podman's own, as libpod does (not a reset to 0).
+            "oomScoreAdj": x.oom_score_adj.unwrap_or_else(own_oom_score_adj),
         },
         "root": {"path": ctx.rootfs, "readonly": cfg.read_only},
         "mounts": mounts,
@@ -422,6 +433,14 @@ pub fn write(spec: &Spec, bundle: &Path) -> Result<PathBuf, SpecError> {
 /// Podman's default 0022.
 fn umask(text: &str) -> u32 {
     u32::from_str_radix(text, 8).unwrap_or(0o022)
+}
+
+/// This process's oom_score_adj (0 when it cannot be read).
+fn own_oom_score_adj() -> i32 {
+    std::fs::read_to_string("/proc/self/oom_score_adj")
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(0)
 }
 
 #[cfg(test)]

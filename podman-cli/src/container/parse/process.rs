@@ -5,10 +5,23 @@ use super::bad;
 use super::FlagError;
 use crate::container::model::{RestartPolicy, Rlimit};
 
+/// A `--ulimit` that does not parse, in Podman's words.
+#[derive(Debug, thiserror::Error)]
+#[error("ulimit option {spec:?} requires name=SOFT:HARD, failed to be parsed: {reason}")]
+pub struct UlimitError {
+    pub spec: String,
+    pub reason: String,
+}
+
 /// `--ulimit name=soft[:hard]`, clamped to this host's hard limits.
-pub fn ulimit(spec: &str) -> Result<Rlimit, FlagError> {
-    let u =
-        common::rlimits::Ulimit::parse(spec).map_err(|e| bad("--ulimit", spec, e.to_string()))?;
+pub fn ulimit(spec: &str) -> Result<Rlimit, UlimitError> {
+    let u = common::rlimits::Ulimit::parse(spec).map_err(|e| UlimitError {
+        spec: spec.to_string(),
+        reason: match e {
+            common::ConfigError::Value { hint, .. } => hint,
+            other => other.to_string(),
+        },
+    })?;
     let u = u.clamped();
     Ok(Rlimit {
         kind: u.oci_name(),
@@ -113,6 +126,23 @@ pub fn signal(raw: &str) -> Result<i32, SignalError> {
         .map_err(|_| bad())
 }
 
+/// A signal's name as Podman 5 prints it (`signal.ToDockerFormat`):
+/// `SIGTERM`, `SIGRTMIN+3`, `SIGRTMAX-1`; a number without a name as
+/// the number.
+pub fn signal_name(n: i32) -> String {
+    let (min, max) = (libc::SIGRTMIN(), libc::SIGRTMAX());
+    // Go's map names RTMIN+1..RTMIN+15 and RTMAX-14..RTMAX-1.
+    match n {
+        _ if n == min => "SIGRTMIN".into(),
+        _ if n == max => "SIGRTMAX".into(),
+        _ if n > min && n - min <= 15 => format!("SIGRTMIN+{}", n - min),
+        _ if n < max && n > min && max - n <= 14 => format!("SIGRTMAX-{}", max - n),
+        _ => nix::sys::signal::Signal::try_from(n)
+            .map(|s| s.as_str().to_string())
+            .unwrap_or_else(|_| n.to_string()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -123,6 +153,17 @@ mod tests {
         assert_eq!(restart("Never").unwrap().name, "no");
         assert!(restart("never:3").is_err());
         assert_eq!(restart("on-failure:3").unwrap().max_retries, 3);
+    }
+
+    #[test]
+    fn signal_names_are_podmans() {
+        assert_eq!(signal_name(libc::SIGTERM), "SIGTERM");
+        assert_eq!(signal_name(libc::SIGRTMIN() + 3), "SIGRTMIN+3");
+        assert_eq!(signal_name(libc::SIGRTMAX() - 1), "SIGRTMAX-1");
+        assert_eq!(signal_name(libc::SIGRTMAX()), "SIGRTMAX");
+        for n in 1..=64 {
+            assert_eq!(signal(&signal_name(n)).unwrap(), n, "{n}");
+        }
     }
 
     #[test]

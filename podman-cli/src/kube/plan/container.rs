@@ -91,7 +91,7 @@ pub(super) fn container(
             tracing::debug!(container = %c.name, "seLinuxOptions: SELinux is not in use");
         }
         a.privileged = s.privileged.unwrap_or(false);
-        a.read_only = s.read_only_root_filesystem.unwrap_or(false);
+        a.read_only = Some(s.read_only_root_filesystem.unwrap_or(false));
         match (s.run_as_user, s.run_as_group) {
             (Some(u), Some(g)) => a.user = Some(format!("{u}:{g}")),
             (Some(u), None) => a.user = Some(u.to_string()),

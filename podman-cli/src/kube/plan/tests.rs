@@ -100,7 +100,7 @@ fn a_pod_becomes_pod_and_container_options() {
     assert_eq!(c.workdir.as_deref(), Some("/srv"));
     assert_eq!(c.env, ["P_b=bee", "P_c=sea", "A=1", "B=bee"]);
     assert_eq!(c.user.as_deref(), Some("1000:100"));
-    assert!(c.read_only);
+    assert_eq!(c.read_only, Some(true));
     assert_eq!(c.security_opt, ["no-new-privileges"]);
     assert_eq!(c.cap_add, ["NET_ADMIN"]);
     assert_eq!(c.cap_drop, ["ALL"]);

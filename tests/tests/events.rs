@@ -318,7 +318,13 @@ fn image_and_network_events() {
     s.ok(&["untag", &r, "registry.com/img-ev"]);
     s.ok(&["rmi", "-f", &id]);
     s.ok(&["load", "-i", &tarball]);
-    let o = s.run(&["pull", "--tls-verify=false", "127.0.0.1:1/bogus"]);
+    let o = s.run(&[
+        "pull",
+        "--retry",
+        "0",
+        "--tls-verify=false",
+        "127.0.0.1:1/bogus",
+    ]);
     assert_eq!(o.status.code(), Some(125));
     let got = events(
         &s,

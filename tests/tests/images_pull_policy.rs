@@ -1,6 +1,6 @@
-//! `podman pull --policy` (Podman's test/system/156) and `--retry`/
-//! `--retry-delay` (150-login): which pulls happen, what is printed, and
-//! the refusals in Podman's words.
+//! `podman pull --policy` (Podman's test/system/156): which pulls happen,
+//! what is printed, the refusals in Podman's words; and containers.conf's
+//! retry defaults (150-login).
 
 use e2e::podman::{stderr, stdout, with_busybox, TestStore};
 
@@ -52,45 +52,17 @@ fn policies_pull_only_what_they_say() {
     assert_eq!(stdout(&o).trim(), id);
 }
 
+/// The flags' own checks and tries are in images_pull_errors.rs; here
+/// containers.conf's engine `retry`/`retry_delay` are the defaults.
 #[test]
-fn retry_flags_are_checked_and_an_unreachable_registry_is_tried_again() {
+fn containers_conf_retry_is_the_default() {
     let s = TestStore::new();
-    let o = s.run(&[
-        "pull",
-        "-q",
-        "--retry",
-        "4",
-        "--retry-delay",
-        "bogus",
-        "x/y",
-    ]);
-    assert_eq!(o.status.code(), Some(125));
-    assert_eq!(
-        stderr(&o).trim_end(),
-        "Error: time: invalid duration \"bogus\""
-    );
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
         .unwrap()
         .port();
     let image = format!("127.0.0.1:{port}/x/y:latest");
-    let o = s.run(&[
-        "pull",
-        "-q",
-        "--tls-verify=false",
-        "--retry",
-        "2",
-        "--retry-delay",
-        "0s",
-        &image,
-    ]);
-    assert_eq!(o.status.code(), Some(125));
-    let err = stderr(&o);
-    assert_eq!(err.matches("Failed, retrying in 0s").count(), 2, "{err}");
-    assert!(err.contains("(2/2)"), "{err}");
-
-    // containers.conf's retry is the default.
     let conf = s.dir.path().join("retry.conf");
     std::fs::write(&conf, "[engine]\nretry = 1\nretry_delay = \"0s\"\n").unwrap();
     let o = s
@@ -102,4 +74,14 @@ fn retry_flags_are_checked_and_an_unreachable_registry_is_tried_again() {
     assert_eq!(o.status.code(), Some(125));
     let err = stderr(&o);
     assert_eq!(err.matches("Failed, retrying in 0s").count(), 1, "{err}");
+    assert!(err.contains("(1/1)"), "{err}");
+    // The flag wins over containers.conf.
+    let o = s
+        .cmd()
+        .env("CONTAINERS_CONF", &conf)
+        .args(["pull", "-q", "--tls-verify=false", "--retry", "0", &image])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(125));
+    assert!(!stderr(&o).contains("retrying"), "{}", stderr(&o));
 }

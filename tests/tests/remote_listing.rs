@@ -129,11 +129,24 @@ fn remote_top_and_system_info_print_as_local() {
     for args in [
         &["top", "rlist-top", "pid,ppid,user,comm,args"][..],
         &["top", "rlist-top", "pid", "args", "uid"],
-        &["container", "top", "rlist-top", "-eo", "pid,comm"],
         &["top", "rlist-top", "nonsense"],
     ] {
         same(&api, args);
     }
+    // ps(1)'s options (the service runs ps too): the same lines but ps's
+    // own, whose PID differs between the two runs.
+    let ps_args = ["container", "top", "rlist-top", "-eo", "pid,comm"];
+    let without_ps = |o: &Output| -> Vec<String> {
+        assert!(o.status.success(), "{}", stderr(o));
+        stdout(o)
+            .lines()
+            .filter(|l| !l.ends_with(" ps"))
+            .map(str::to_string)
+            .collect()
+    };
+    let r = without_ps(&remote(&api, &ps_args));
+    assert_eq!(r, without_ps(&api.store.run(&ps_args)));
+    assert_eq!(r.len(), 3, "{r:?}");
     let t = same(&api, &["top", "rlist-top", "user,args"]);
     assert!(t.contains("sleep 301"), "{t}");
     assert!(t.starts_with("USER"), "{t}");

@@ -247,8 +247,19 @@ pub(super) async fn top(s: &Rc<Service>, req: &Req, id: &str) -> ApiResult<Resp>
                 st.status.as_str()
             )));
         }
-        let lines = crate::commands::top::lines_of_many(&[(st.pid, cfg.id.clone())], &ps_args)
-            .map_err(engine_err)?;
+        // As libpod: what is no descriptor of ours goes to ps(1), whose
+        // lines are one cell each (they hold no tabs).
+        let lines = if crate::commands::top::descriptors_known(&ps_args) {
+            crate::commands::top::lines_of_many(&[(st.pid, cfg.id.clone())], &ps_args)
+                .map_err(engine_err)?
+        } else {
+            crate::commands::top::ps_in_container(&engine, &cfg, &st, &ps_args)
+                .await
+                .map_err(engine_err)?
+                .lines()
+                .map(str::to_string)
+                .collect()
+        };
         let mut rows = lines
             .iter()
             .map(|l| l.split('\t').map(str::to_string).collect::<Vec<_>>());

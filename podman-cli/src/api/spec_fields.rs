@@ -221,6 +221,8 @@ pub fn check(body: &Value) -> Result<(), ApiError> {
     if bad.is_empty() {
         return Ok(());
     }
+    // Sorted: the same message whatever order a client's JSON has.
+    bad.sort();
     let (what, verb, them) = if bad.len() == 1 {
         ("field", "is", "it")
     } else {
@@ -249,7 +251,7 @@ mod tests {
         assert_eq!(e.status, http::StatusCode::BAD_REQUEST);
         assert_eq!(
             e.message,
-            "SpecGenerator fields devices, resource_limits.cpu.realtimePeriod, networks.n.mystery \
+            "SpecGenerator fields devices, networks.n.mystery, resource_limits.cpu.realtimePeriod \
              are not supported by podman-rs: leave them unset"
         );
     }

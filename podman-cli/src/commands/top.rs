@@ -395,6 +395,12 @@ fn table(init_pid: i32, id: &str, descriptors: &[(&'static str, Field)]) -> anyh
     Ok(crate::format::table::align(&lines))
 }
 
+/// Whether every argument is a descriptor of ours (else Podman hands the
+/// arguments to ps(1)).
+pub fn descriptors_known(given: &[String]) -> bool {
+    parse_descriptors(given).is_ok()
+}
+
 /// `pod top`: one table over the processes of several containers, each
 /// (init pid, container ID); bad descriptors are refused first.
 pub fn table_of_many(targets: &[(i32, String)], given: &[String]) -> anyhow::Result<String> {
@@ -463,7 +469,7 @@ pub async fn top(engine: &EngineConfig, a: &TopArgs) -> anyhow::Result<()> {
 /// line of that ps itself. The host's ps in the container's pid namespace
 /// ([`host_ps`]); the image's own ps for a container holding
 /// CAP_SYS_PTRACE, or when the host's cannot run here.
-async fn ps_in_container(
+pub async fn ps_in_container(
     engine: &EngineConfig,
     cfg: &crate::container::model::ContainerConfig,
     st: &crate::container::model::ContainerState,

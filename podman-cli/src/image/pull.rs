@@ -110,7 +110,9 @@ fn retryable(e: &anyhow::Error) -> bool {
     e.downcast_ref::<Unreachable>().is_some()
 }
 
-/// [`pull`], tried again after failures [`retryable`] says may pass.
+/// [`pull`], tried again after failures [`retryable`] says may pass; one
+/// event for the whole pull, as libimage writes it (a pull-error only
+/// once the last try failed).
 pub async fn pull_retrying(
     cfg: &EngineConfig,
     name: &str,
@@ -119,8 +121,8 @@ pub async fn pull_retrying(
 ) -> anyhow::Result<Image> {
     let mut delay = retry.delay.unwrap_or(std::time::Duration::from_secs(2));
     let mut attempt = 0;
-    loop {
-        match pull(cfg, name, opts).await {
+    let r = loop {
+        match pull_image(cfg, name, opts).await {
             Err(e) if attempt < retry.max && retryable(&e) => {
                 attempt += 1;
                 // containers/common's words.
@@ -134,20 +136,24 @@ pub async fn pull_retrying(
                     delay *= 2;
                 }
             }
-            r => return r,
+            r => break r,
         }
-    }
-}
-
-/// Pull `name` and return the stored image.
-pub async fn pull(cfg: &EngineConfig, name: &str, opts: &PullOptions) -> anyhow::Result<Image> {
-    let r = pull_image(cfg, name, opts).await;
+    };
     let unchanged = matches!(&r, Ok((_, true)));
     let r = r.map(|(image, _)| image);
     if !unchanged {
         crate::events::image_pulled(name, &r, |i| &i.id);
     }
     r
+}
+
+/// Pull `name` once and return the stored image.
+pub async fn pull(cfg: &EngineConfig, name: &str, opts: &PullOptions) -> anyhow::Result<Image> {
+    let once = Retry {
+        max: 0,
+        delay: None,
+    };
+    pull_retrying(cfg, name, opts, once).await
 }
 
 /// `--pull=newer`: the registry's image when its manifest is not one the

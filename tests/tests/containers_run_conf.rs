@@ -1,7 +1,7 @@
 //! What a run takes from containers.conf unless its flags say otherwise,
 //! and the Podman 5 details of what inspect reports about it.
 
-use e2e::podman::{refused_leaving_nothing, run_sh, stderr, stdout, with_busybox};
+use e2e::podman::{run_sh, stderr, stdout, with_busybox};
 
 /// containers.conf defaults a run takes unless its flags say otherwise
 /// (`read_only`, `runtimes_flags`, `static_dir`), and what Podman 5 puts

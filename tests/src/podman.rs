@@ -81,6 +81,32 @@ impl TestStore {
         c
     }
 
+    /// buildah on this store's graph root (containers/storage's overlay
+    /// driver), as another containers/storage user beside us.
+    pub fn buildah(&self, args: &[&str]) -> Output {
+        Command::new("buildah")
+            .arg("--root")
+            .arg(self.root())
+            .arg("--runroot")
+            .arg(self.runroot())
+            .args(["--storage-driver", "overlay"])
+            .args(args)
+            .env_remove("CONTAINERS_STORAGE_CONF")
+            .output()
+            .expect("run buildah")
+    }
+
+    /// [`TestStore::buildah`], which must succeed; its stdout.
+    pub fn buildah_ok(&self, args: &[&str]) -> String {
+        let o = self.buildah(args);
+        assert!(
+            o.status.success(),
+            "buildah {args:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    }
+
     /// Run podman with `args` and return its output.
     pub fn run(&self, args: &[&str]) -> Output {
         self.cmd().args(args).output().expect("run podman")

@@ -310,3 +310,12 @@ fn spawn_and_wait(
         std::thread::sleep(POLL_INTERVAL);
     }
 }
+
+/// A loopback port nothing listens on (bound, then closed): a registry
+/// that cannot be reached.
+pub fn closed_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free loopback port")
+}

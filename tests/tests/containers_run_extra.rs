@@ -113,11 +113,7 @@ fn chrootdirs_get_the_managed_files_too() {
 fn pulls_during_create_are_retried_on_network_failures() {
     let s = e2e::podman::TestStore::new();
     // A loopback port nobody listens on.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = e2e::registry::closed_port();
     let image = format!("127.0.0.1:{port}/none:latest");
     let o = s.run(&[
         "create",

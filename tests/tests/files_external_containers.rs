@@ -8,27 +8,8 @@ use std::process::Command;
 
 use e2e::podman::TestStore;
 
-fn buildah(s: &TestStore, args: &[&str]) -> std::process::Output {
-    Command::new("buildah")
-        .arg("--root")
-        .arg(s.root())
-        .arg("--runroot")
-        .arg(s.runroot())
-        .args(["--storage-driver", "overlay"])
-        .args(args)
-        .env_remove("CONTAINERS_STORAGE_CONF")
-        .output()
-        .expect("run buildah")
-}
-
 fn buildah_ok(s: &TestStore, args: &[&str]) -> String {
-    let o = buildah(s, args);
-    assert!(
-        o.status.success(),
-        "buildah {args:?}: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8_lossy(&o.stdout).into_owned()
+    s.buildah_ok(args)
 }
 
 #[test]

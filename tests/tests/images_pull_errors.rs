@@ -33,11 +33,7 @@ fn a_missing_tag_or_repository_reads_as_podmans_manifest_error() {
 fn an_unreachable_registry_reads_as_podmans_ping_error() {
     let s = TestStore::new();
     // A port nothing listens on: bound, then closed.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = e2e::registry::closed_port();
     let image = format!("127.0.0.1:{port}/x/y:latest");
     let o = s.run(&["pull", "--retry", "0", "--tls-verify=false", &image]);
     let err = stderr(&o);
@@ -61,11 +57,7 @@ fn an_unreachable_registry_reads_as_podmans_ping_error() {
 #[test]
 fn an_unreachable_registry_is_tried_again_as_retry_says() {
     let s = TestStore::new();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = e2e::registry::closed_port();
     let image = format!("127.0.0.1:{port}/x/y:latest");
     let o = s.run(&[
         "pull",

@@ -57,11 +57,7 @@ fn policies_pull_only_what_they_say() {
 #[test]
 fn containers_conf_retry_is_the_default() {
     let s = TestStore::new();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = e2e::registry::closed_port();
     let image = format!("127.0.0.1:{port}/x/y:latest");
     let conf = s.dir.path().join("retry.conf");
     std::fs::write(&conf, "[engine]\nretry = 1\nretry_delay = \"0s\"\n").unwrap();

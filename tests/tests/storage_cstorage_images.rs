@@ -204,27 +204,8 @@ fn skopeo_copied_images_are_adopted_and_stay_removed() {
     assert_eq!(listed(&s), Vec::<String>::new());
 }
 
-fn buildah_cmd(s: &TestStore, args: &[&str]) -> std::process::Output {
-    Command::new("buildah")
-        .arg("--root")
-        .arg(s.root())
-        .arg("--runroot")
-        .arg(s.runroot())
-        .args(["--storage-driver", "overlay"])
-        .args(args)
-        .env_remove("CONTAINERS_STORAGE_CONF")
-        .output()
-        .expect("run buildah")
-}
-
 fn buildah_ok(s: &TestStore, args: &[&str]) -> String {
-    let o = buildah_cmd(s, args);
-    assert!(
-        o.status.success(),
-        "buildah {args:?}: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    String::from_utf8_lossy(&o.stdout).trim().to_string()
+    s.buildah_ok(args).trim().to_string()
 }
 
 fn json_ids(p: &Path) -> Vec<String> {
